@@ -1,0 +1,86 @@
+/**
+ * buildApp(config): the whole server as a Fastify instance, used by server.ts and by the tests.
+ * It opens (and migrates) the database, seeds demo data in demo mode, and registers the
+ * cross-cutting plugins before the modules.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import formbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import type { Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import { ensureGeneratedSecret } from './dev-secrets.js';
+import errorsPlugin from './plugins/errors.js';
+import securityPlugin from './plugins/security.js';
+import sessionsPlugin from './plugins/sessions/index.js';
+import authPlugin from './plugins/auth.js';
+import csrfPlugin from './plugins/csrf.js';
+import viewsPlugin from './plugins/views.js';
+import healthRoutes from './plugins/health.js';
+import entiModule from './modules/enti/routes.js';
+import portalModule from './modules/portal/routes.js';
+import { seedDemoData } from './modules/enti/demo-seed.js';
+
+const require = createRequire(import.meta.url);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BOOTSTRAP_ITALIA_DIST = path.join(path.dirname(require.resolve('bootstrap-italia/package.json')), 'dist');
+
+export interface BuildOptions {
+  /** pino options, or false to silence logs (tests). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    // Never log credentials, cookies or query strings (they may hold fiscal codes).
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    serializers: {
+      req: (req: { method: string; url: string; id: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?', 1)[0],
+      }),
+    },
+  };
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const handle = openDatabase(config.databaseFile);
+  const app = Fastify({
+    logger: opts.logger ?? loggerOptions(config),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: () => crypto.randomUUID(),
+    requestIdLogLabel: 'reqId',
+    ajv: { customOptions: { allErrors: true } },
+  });
+  app.decorate('config', config);
+  app.decorate('db', handle.db);
+  app.decorate('sqlite', handle.sqlite);
+  app.decorate('expectedMigrations', handle.expectedMigrations);
+  app.addHook('onClose', async () => handle.close());
+
+  if (!config.isProduction && config.seedDemo) seedDemoData(handle.db, app.log);
+
+  const sessionSecret = config.sessionSecret ?? ensureGeneratedSecret(config.dataDir, 'session-secret');
+
+  await app.register(errorsPlugin);
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  await app.register(securityPlugin, {});
+  await app.register(sessionsPlugin, { secret: sessionSecret });
+  await app.register(authPlugin);
+  await app.register(csrfPlugin);
+  await app.register(viewsPlugin);
+
+  await app.register(fastifyStatic, { root: BOOTSTRAP_ITALIA_DIST, prefix: '/bi/', maxAge: '7d', immutable: true });
+  await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', decorateReply: false, maxAge: '1h' });
+
+  await app.register(healthRoutes);
+  await app.register(portalModule);
+  await app.register(entiModule, { prefix: '/admin' });
+  return app;
+}

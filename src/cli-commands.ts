@@ -1,0 +1,186 @@
+/**
+ * Admin CLI commands (`npm run cli -- <command>`), as a function that tests call directly.
+ * Returns the exit code: 0 ok, 2 bad arguments (usage printed), 1 failure.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { DatabaseStartError, openDatabase, type Db } from './db/client.js';
+import { isValidPersonalFiscalCode } from './domain/fiscal-code.js';
+import { createEnte, getEnteByFiscalCode, listEnti, UniqueConflictError } from './modules/enti/repository.js';
+import { validateEnte } from './modules/enti/validation.js';
+import { createApiKey, GrantError, grantRole, upsertUser } from './modules/users/repository.js';
+import { ROLES, type Role } from './modules/users/schema.js';
+
+export const USAGE = `Uso: npm run cli -- <comando> [opzioni]
+
+Comandi:
+  ente:list [--members]                       elenca gli enti (solo gli aderenti con --members)
+  ente:add --name <nome> --cf <11 cifre> --ipa <codice IPA> [--istat <6 cifre>]
+           [--segregation <00-45>] [--kind comune|provincia] [--member]
+                                              aggiunge un ente
+  user:grant --cf <codice fiscale> --role <${ROLES.join('|')}> [--ente <CF ente>]
+                                              assegna un ruolo (operator ed ente_admin richiedono --ente)
+  apikey:create --ente <CF ente> [--label <descrizione>]
+                                              crea una chiave API per l'ente e la stampa una sola volta
+  db:migrate                                  applica le migrazioni al database in DATA_DIR
+`;
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+class UsageError extends Error {}
+
+const ACTOR = { actor: 'cli' };
+
+type Handler = (db: Db, values: Record<string, string | boolean | undefined>, io: CliIo) => number;
+
+const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: Handler }> = {
+  'ente:list': {
+    options: { members: { type: 'boolean' } },
+    run(db, values, io) {
+      for (const e of listEnti(db, { membersOnly: Boolean(values.members) })) {
+        io.out([e.fiscalCode, e.ipaCode, e.istatCode ?? '-', e.member ? 'aderente' : '-', e.name].join('\t'));
+      }
+      return 0;
+    },
+  },
+  'ente:add': {
+    options: {
+      name: { type: 'string' },
+      cf: { type: 'string' },
+      ipa: { type: 'string' },
+      istat: { type: 'string' },
+      segregation: { type: 'string' },
+      kind: { type: 'string' },
+      member: { type: 'boolean' },
+    },
+    run(db, values, io) {
+      if (!values.name || !values.cf || !values.ipa) throw new UsageError('ente:add richiede --name, --cf e --ipa');
+      const result = validateEnte({
+        kind: values.kind ?? 'comune',
+        name: values.name,
+        fiscalCode: values.cf,
+        ipaCode: values.ipa,
+        istatCode: values.istat,
+        segregationCode: values.segregation ?? '01',
+        member: values.member ? 'on' : undefined,
+      });
+      if (!result.ok) {
+        for (const [field, message] of Object.entries(result.errors)) io.err(`${field}: ${message}`);
+        return 2;
+      }
+      try {
+        const ente = createEnte(db, result.value, ACTOR);
+        io.out(`creato ente ${ente.id}: ${ente.name} (${ente.fiscalCode})`);
+        return 0;
+      } catch (err) {
+        if (err instanceof UniqueConflictError) {
+          io.err(`${err.field}: ${err.message}`);
+          return 1;
+        }
+        throw err;
+      }
+    },
+  },
+  'user:grant': {
+    options: { cf: { type: 'string' }, role: { type: 'string' }, ente: { type: 'string' } },
+    run(db, values, io) {
+      const cf = typeof values.cf === 'string' ? values.cf.trim().toUpperCase() : '';
+      const role = values.role as Role;
+      if (!cf || !role) throw new UsageError('user:grant richiede --cf e --role');
+      if (!isValidPersonalFiscalCode(cf)) {
+        io.err(`cf: codice fiscale non valido: ${cf}`);
+        return 2;
+      }
+      if (!ROLES.includes(role)) throw new UsageError(`ruolo sconosciuto: ${String(values.role)}`);
+      let enteId: number | null = null;
+      if (typeof values.ente === 'string') {
+        const ente = getEnteByFiscalCode(db, values.ente);
+        if (!ente) {
+          io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
+          return 1;
+        }
+        enteId = ente.id;
+      }
+      try {
+        const userId = upsertUser(db, { fiscalCode: cf }, ACTOR);
+        const added = grantRole(db, userId, role, enteId, ACTOR);
+        io.out(added ? `ruolo ${role} assegnato a ${cf}` : `${cf} aveva già il ruolo ${role}`);
+        return 0;
+      } catch (err) {
+        if (err instanceof GrantError) {
+          io.err(`role: ${err.message}`);
+          return 2;
+        }
+        throw err;
+      }
+    },
+  },
+  'apikey:create': {
+    options: { ente: { type: 'string' }, label: { type: 'string' } },
+    run(db, values, io) {
+      if (typeof values.ente !== 'string') throw new UsageError('apikey:create richiede --ente');
+      const ente = getEnteByFiscalCode(db, values.ente);
+      if (!ente) {
+        io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
+        return 1;
+      }
+      const label = typeof values.label === 'string' && values.label.trim() ? values.label.trim() : 'chiave API';
+      const { id, key } = createApiKey(db, ente.id, label, ACTOR);
+      io.out(`chiave API ${id} per ${ente.name} (mostrata una sola volta, conservala ora):`);
+      io.out(key);
+      return 0;
+    },
+  },
+  'db:migrate': {
+    options: {},
+    run(_db, _values, io) {
+      io.out('database aggiornato: migrazioni applicate');
+      return 0;
+    },
+  },
+};
+
+export function runCli(argv: string[], io: CliIo): number {
+  const [command, ...rest] = argv;
+  const spec = command ? COMMANDS[command] : undefined;
+  if (!spec) {
+    if (command && command !== 'help' && command !== '--help') io.err(`comando sconosciuto: ${command}`);
+    io.err(USAGE);
+    return command === 'help' || command === '--help' ? 0 : 2;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: rest, options: spec.options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    io.err((err as Error).message);
+    io.err(USAGE);
+    return 2;
+  }
+  let handle;
+  try {
+    handle = openDatabase(loadConfig(io.env).databaseFile);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof DatabaseStartError) {
+      io.err(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  try {
+    return spec.run(handle.db, values, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(err.message);
+      io.err(USAGE);
+      return 2;
+    }
+    io.err(`errore: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    handle.close();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Opens the SQLite file (WAL, foreign keys, busy timeout), applies the drizzle-kit migrations
+ * in one transaction, and exposes the drizzle client. A failed open or migration throws a
+ * DatabaseStartError with a one-line reason and leaves the file as it was.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import * as schema from './schema.js';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+/** The handle inside `db.transaction((tx) => …)`. */
+export type DbTx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Either; repository helpers accept both so they compose inside a caller's transaction. */
+export type DbLike = Db | DbTx;
+
+export interface DatabaseHandle {
+  sqlite: Database.Database;
+  db: Db;
+  /** Number of migrations shipped with this build. */
+  expectedMigrations: number;
+  close(): void;
+}
+
+export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+const MIGRATIONS_TABLE = '__drizzle_migrations';
+
+export class DatabaseStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseStartError';
+  }
+}
+
+export function openDatabase(file: string, migrationsFolder = MIGRATIONS_FOLDER): DatabaseHandle {
+  let sqlite: Database.Database;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    sqlite = new Database(file, { fileMustExist: false });
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('synchronous = NORMAL');
+    // Reading the schema fails here, not later, when the file is not a database.
+    sqlite.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    throw new DatabaseStartError(`impossibile aprire il database ${file}: ${(err as Error).message}`);
+  }
+  const db = drizzle(sqlite, { schema });
+  let expectedMigrations: number;
+  try {
+    expectedMigrations = readMigrationFiles({ migrationsFolder }).length;
+    applyMigrations(sqlite, db, migrationsFolder);
+  } catch (err) {
+    sqlite.close();
+    throw new DatabaseStartError(`migrazione del database ${file} non riuscita: ${oneLine(err)}`);
+  }
+  return { sqlite, db, expectedMigrations, close: () => sqlite.close() };
+}
+
+/** Applies pending migrations; drizzle runs them in one transaction, we also undo its bookkeeping table. */
+function applyMigrations(sqlite: Database.Database, db: Db, migrationsFolder: string): void {
+  const hadTable = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+    .get(MIGRATIONS_TABLE);
+  try {
+    migrate(db, { migrationsFolder, migrationsTable: MIGRATIONS_TABLE });
+  } catch (err) {
+    if (!hadTable) sqlite.exec(`DROP TABLE IF EXISTS "${MIGRATIONS_TABLE}"`);
+    throw err;
+  }
+}
+
+/** Count of migrations recorded as applied (for /readyz). */
+export function appliedMigrations(sqlite: Database.Database): number {
+  const row = sqlite.prepare(`SELECT count(*) AS n FROM "${MIGRATIONS_TABLE}"`).get() as { n: number };
+  return row.n;
+}
+
+/** The error and its cause on one line (drizzle wraps the SQLite error in `cause`). */
+function oneLine(err: unknown): string {
+  const e = err as Error & { cause?: Error };
+  const text = [e.cause?.message, e.message.split('\n')[0]].filter(Boolean).join(' — ');
+  return text.replace(/\s+/g, ' ').slice(0, 300);
+}

@@ -1,0 +1,5 @@
+/** Every module's tables, gathered for drizzle (queries with relations) and drizzle-kit (migrations). */
+export * from '../modules/enti/schema.js';
+export * from '../modules/users/schema.js';
+export * from '../plugins/sessions/schema.js';
+export * from '../plugins/audit/schema.js';

@@ -1,0 +1,309 @@
+/**
+ * Admin pages for enti (under /admin): the SAEL admin manages enti and their IBANs; the ente's
+ * admin (or the SAEL admin) manages its payment services and operators. Every form posts with a
+ * CSRF token, is re-shown with Italian messages per field when invalid (HTTP 400), and every
+ * write is audited.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { auditContext } from '../../plugins/audit/index.js';
+import { requireRole } from '../../plugins/auth.js';
+import { HttpError } from '../../plugins/errors.js';
+import { normaliseFiscalCode } from '../../domain/fiscal-code.js';
+import { formatEuro } from '../../domain/money.js';
+import { GrantError, grantRole, grantsOfEnte, revokeRole, upsertUser } from '../users/repository.js';
+import type { Role } from '../users/schema.js';
+import {
+  addIban,
+  createEnte,
+  createService,
+  getEnte,
+  getService,
+  listEnti,
+  listIbans,
+  listServices,
+  setIbanActive,
+  UniqueConflictError,
+  updateEnte,
+  updateService,
+  type PaymentService,
+} from './repository.js';
+import { validateEnte, validateIban, validateService, type FieldErrors } from './validation.js';
+
+type Form = Record<string, string | undefined>;
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'integer', minimum: 1 } },
+  required: ['id'],
+} as const;
+
+const subParams = (name: string) =>
+  ({
+    type: 'object',
+    properties: { id: { type: 'integer', minimum: 1 }, [name]: { type: 'integer', minimum: 1 } },
+    required: ['id', name],
+  }) as const;
+
+/** Form bodies: named string fields of bounded length, plus the CSRF token. */
+function formBody(fields: string[], maxLength = 1000) {
+  const properties: Record<string, unknown> = { _csrf: { type: 'string', maxLength: 200 } };
+  for (const f of fields) properties[f] = { type: 'string', maxLength };
+  return { type: 'object', properties, additionalProperties: false } as const;
+}
+
+const ENTE_FIELDS = [
+  'kind', 'name', 'fiscalCode', 'ipaCode', 'istatCode', 'segregationCode', 'slogan', 'zone',
+  'address', 'phone', 'email', 'pec', 'website', 'officeHours', 'member',
+];
+const SERVICE_FIELDS = [
+  'code', 'name', 'description', 'taxonomyCode', 'defaultIbanId', 'spontaneous', 'amountMode',
+  'fixedAmount', 'minAmount', 'maxAmount', 'active',
+];
+
+/** Resolves :id to an existing ente id, or null (404 from the guard). */
+function enteParam(app: FastifyInstance) {
+  return (request: FastifyRequest) => {
+    const id = (request.params as { id: number }).id;
+    return getEnte(app.db, id) ? id : null;
+  };
+}
+
+function centsField(cents: number | null): string {
+  return cents === null ? '' : formatEuro(cents).replace(/\s?€/, '').trim();
+}
+
+function serviceForm(s: PaymentService): Form {
+  return {
+    code: s.code,
+    name: s.name,
+    description: s.description ?? '',
+    taxonomyCode: s.taxonomyCode,
+    defaultIbanId: s.defaultIbanId ? String(s.defaultIbanId) : '',
+    spontaneous: s.spontaneous ? 'on' : undefined,
+    amountMode: s.amountMode,
+    fixedAmount: centsField(s.fixedAmountCents),
+    minAmount: centsField(s.minAmountCents),
+    maxAmount: centsField(s.maxAmountCents),
+    active: s.active ? 'on' : undefined,
+  };
+}
+
+export default async function entiModule(app: FastifyInstance) {
+  const adminOnly = requireRole('sael_admin');
+  const enteAdmin = requireRole('ente_admin', { ente: enteParam(app) });
+
+  function loadEnte(request: FastifyRequest) {
+    const ente = getEnte(app.db, (request.params as { id: number }).id);
+    if (!ente) throw new HttpError(404, 'Ente non trovato.');
+    return ente;
+  }
+
+  function renderDetail(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) {
+    const ente = loadEnte(request);
+    return reply.page('enti/detail', {
+      title: ente.name,
+      ente,
+      ibans: listIbans(app.db, ente.id),
+      services: listServices(app.db, ente.id),
+      operators: grantsOfEnte(app.db, ente.id),
+      canEditEnte: request.user?.grants.some((g) => g.role === 'sael_admin'),
+      ibanForm: {},
+      operatorForm: {},
+      ...extra,
+    });
+  }
+
+  app.get<{ Querystring: { q?: string } }>(
+    '/enti',
+    {
+      preHandler: adminOnly,
+      schema: { querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 80 } }, additionalProperties: false } },
+    },
+    async (request, reply) => {
+      const q = request.query.q?.trim() ?? '';
+      return reply.page('enti/list', { title: 'Enti', q, enti: listEnti(app.db, { q: q || undefined }) });
+    },
+  );
+
+  app.get('/enti/nuovo', { preHandler: adminOnly }, async (_request, reply) =>
+    reply.page('enti/form', { title: 'Nuovo ente', form: { kind: 'comune', segregationCode: '01' }, errors: {}, action: '/admin/enti' }),
+  );
+
+  app.post<{ Body: Form }>('/enti', { preHandler: adminOnly, schema: { body: formBody(ENTE_FIELDS) } }, async (request, reply) => {
+    const result = validateEnte(request.body);
+    const fail = (errors: FieldErrors) =>
+      reply.code(400).page('enti/form', { title: 'Nuovo ente', form: request.body, errors, action: '/admin/enti' });
+    if (!result.ok) return fail(result.errors);
+    try {
+      const ente = createEnte(app.db, result.value, auditContext(request));
+      return reply.redirect(`/admin/enti/${ente.id}`, 303);
+    } catch (err) {
+      if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
+      throw err;
+    }
+  });
+
+  app.get('/enti/:id', { preHandler: enteAdmin, schema: { params: idParams } }, async (request, reply) => renderDetail(request, reply));
+
+  app.get('/enti/:id/modifica', { preHandler: adminOnly, schema: { params: idParams } }, async (request, reply) => {
+    const ente = loadEnte(request);
+    const form = Object.fromEntries(Object.entries(ente).map(([k, v]) => [k, v === null ? '' : typeof v === 'boolean' ? (v ? 'on' : undefined) : String(v)]));
+    return reply.page('enti/form', { title: `Modifica ${ente.name}`, form, errors: {}, action: `/admin/enti/${ente.id}`, editing: true });
+  });
+
+  app.post<{ Body: Form; Params: { id: number } }>(
+    '/enti/:id',
+    { preHandler: adminOnly, schema: { params: idParams, body: formBody(ENTE_FIELDS) } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const result = validateEnte(request.body);
+      const fail = (errors: FieldErrors) =>
+        reply.code(400).page('enti/form', { title: `Modifica ${ente.name}`, form: request.body, errors, action: `/admin/enti/${ente.id}`, editing: true });
+      if (!result.ok) return fail(result.errors);
+      try {
+        updateEnte(app.db, ente.id, result.value, auditContext(request));
+      } catch (err) {
+        if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
+        throw err;
+      }
+      return reply.redirect(`/admin/enti/${ente.id}`, 303);
+    },
+  );
+
+  app.post<{ Body: Form; Params: { id: number } }>(
+    '/enti/:id/iban',
+    { preHandler: adminOnly, schema: { params: idParams, body: formBody(['iban', 'label'], 140) } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const result = validateIban(request.body);
+      if (!result.ok) return renderDetail(request, reply.code(400), { ibanForm: request.body, ibanErrors: result.errors });
+      try {
+        addIban(app.db, ente.id, result.value, auditContext(request));
+      } catch (err) {
+        if (err instanceof UniqueConflictError)
+          return renderDetail(request, reply.code(400), { ibanForm: request.body, ibanErrors: { [err.field]: err.message } });
+        throw err;
+      }
+      return reply.redirect(`/admin/enti/${ente.id}#conti`, 303);
+    },
+  );
+
+  app.post<{ Body: Form; Params: { id: number; ibanId: number } }>(
+    '/enti/:id/iban/:ibanId/stato',
+    { preHandler: adminOnly, schema: { params: subParams('ibanId'), body: formBody(['active'], 10) } },
+    async (request, reply) => {
+      const { id, ibanId } = request.params;
+      const updated = setIbanActive(app.db, id, ibanId, request.body.active === 'true', auditContext(request));
+      if (!updated) throw new HttpError(404, 'Conto non trovato per questo ente.');
+      return reply.redirect(`/admin/enti/${id}#conti`, 303);
+    },
+  );
+
+  const serviceFormData = (enteId: number) => ({ ibans: listIbans(app.db, enteId).filter((i) => i.active) });
+
+  app.get('/enti/:id/servizi/nuovo', { preHandler: enteAdmin, schema: { params: idParams } }, async (request, reply) => {
+    const ente = loadEnte(request);
+    return reply.page('enti/service-form', {
+      title: 'Nuovo servizio di pagamento',
+      ente,
+      form: { amountMode: 'free', active: 'on' },
+      errors: {},
+      action: `/admin/enti/${ente.id}/servizi`,
+      ...serviceFormData(ente.id),
+    });
+  });
+
+  app.post<{ Body: Form; Params: { id: number } }>(
+    '/enti/:id/servizi',
+    { preHandler: enteAdmin, schema: { params: idParams, body: formBody(SERVICE_FIELDS) } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const { ibans } = serviceFormData(ente.id);
+      const result = validateService(request.body, ibans.map((i) => i.id));
+      const fail = (errors: FieldErrors) =>
+        reply.code(400).page('enti/service-form', {
+          title: 'Nuovo servizio di pagamento', ente, form: request.body, errors, action: `/admin/enti/${ente.id}/servizi`, ibans,
+        });
+      if (!result.ok) return fail(result.errors);
+      try {
+        createService(app.db, ente.id, result.value, auditContext(request));
+      } catch (err) {
+        if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
+        throw err;
+      }
+      return reply.redirect(`/admin/enti/${ente.id}#servizi`, 303);
+    },
+  );
+
+  app.get<{ Params: { id: number; serviceId: number } }>(
+    '/enti/:id/servizi/:serviceId',
+    { preHandler: enteAdmin, schema: { params: subParams('serviceId') } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const service = getService(app.db, ente.id, request.params.serviceId);
+      if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
+      return reply.page('enti/service-form', {
+        title: `Modifica ${service.name}`, ente, form: serviceForm(service), errors: {},
+        action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ...serviceFormData(ente.id),
+      });
+    },
+  );
+
+  app.post<{ Body: Form; Params: { id: number; serviceId: number } }>(
+    '/enti/:id/servizi/:serviceId',
+    { preHandler: enteAdmin, schema: { params: subParams('serviceId'), body: formBody(SERVICE_FIELDS) } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const service = getService(app.db, ente.id, request.params.serviceId);
+      if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
+      const { ibans } = serviceFormData(ente.id);
+      const result = validateService(request.body, ibans.map((i) => i.id));
+      const fail = (errors: FieldErrors) =>
+        reply.code(400).page('enti/service-form', {
+          title: `Modifica ${service.name}`, ente, form: request.body, errors,
+          action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ibans,
+        });
+      if (!result.ok) return fail(result.errors);
+      try {
+        updateService(app.db, ente.id, service.id, result.value, auditContext(request));
+      } catch (err) {
+        if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
+        throw err;
+      }
+      return reply.redirect(`/admin/enti/${ente.id}#servizi`, 303);
+    },
+  );
+
+  app.post<{ Body: Form; Params: { id: number } }>(
+    '/enti/:id/operatori',
+    { preHandler: enteAdmin, schema: { params: idParams, body: formBody(['fiscalCode', 'role'], 40) } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const fiscalCode = normaliseFiscalCode(request.body.fiscalCode ?? '');
+      const role = request.body.role as Role;
+      const errors: FieldErrors = {};
+      if (!fiscalCode || fiscalCode.length !== 16) errors.fiscalCode = 'Codice fiscale della persona non valido (16 caratteri).';
+      if (role !== 'operator' && role !== 'ente_admin') errors.role = 'Scegli il ruolo: operatore o amministratore dell’ente.';
+      if (Object.keys(errors).length > 0) return renderDetail(request, reply.code(400), { operatorForm: request.body, operatorErrors: errors });
+      const by = auditContext(request);
+      try {
+        const userId = upsertUser(app.db, { fiscalCode: fiscalCode! }, by);
+        grantRole(app.db, userId, role, ente.id, by);
+      } catch (err) {
+        if (err instanceof GrantError) throw new HttpError(400, err.message);
+        throw err;
+      }
+      return reply.redirect(`/admin/enti/${ente.id}#operatori`, 303);
+    },
+  );
+
+  app.post<{ Params: { id: number; grantId: number } }>(
+    '/enti/:id/operatori/:grantId/revoca',
+    { preHandler: enteAdmin, schema: { params: subParams('grantId'), body: formBody([], 10) } },
+    async (request, reply) => {
+      const { id, grantId } = request.params;
+      if (!revokeRole(app.db, grantId, id, auditContext(request))) throw new HttpError(404, 'Abilitazione non trovata per questo ente.');
+      return reply.redirect(`/admin/enti/${id}#operatori`, 303);
+    },
+  );
+}

@@ -1,0 +1,115 @@
+/**
+ * Who is calling: `request.user` is loaded from the session (user id set at login) with the
+ * user's role grants. `requireRole(role, { ente })` is the guard every protected route uses.
+ *
+ * Role implications (explicit, nothing else is implied):
+ * - `operator` of an ente is satisfied by `operator` or `ente_admin` of that same ente;
+ * - `ente_admin` of an ente is satisfied by `ente_admin` of that ente or by `sael_admin`;
+ * - `helpdesk` and `sael_admin` are global and satisfied only by themselves.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { eq } from 'drizzle-orm';
+import { users, roleGrants, type Role } from '../modules/users/schema.js';
+import { HttpError } from './errors.js';
+
+export interface Grant {
+  role: Role;
+  enteId: number | null;
+}
+
+export interface CurrentUser {
+  id: number;
+  fiscalCode: string;
+  name: string | null;
+  familyName: string | null;
+  email: string | null;
+  grants: Grant[];
+}
+
+/** Pure check: does this user hold `role` (for `enteId` when the role is per ente)? */
+export function hasRole(user: Pick<CurrentUser, 'grants'> | null, role: Role, enteId?: number): boolean {
+  if (!user) return false;
+  return user.grants.some((g) => {
+    switch (role) {
+      case 'operator':
+        return (g.role === 'operator' || g.role === 'ente_admin') && g.enteId === enteId;
+      case 'ente_admin':
+        return (g.role === 'ente_admin' && g.enteId === enteId) || g.role === 'sael_admin';
+      case 'helpdesk':
+      case 'sael_admin':
+        return g.role === role;
+    }
+  });
+}
+
+/** Enti for which the user holds `role` (or a role implying it); 'all' for sael_admin on ente_admin. */
+export function entiWithRole(user: CurrentUser | null, role: Role): number[] {
+  if (!user) return [];
+  const ids = new Set<number>();
+  for (const g of user.grants) if (g.enteId !== null && hasRole(user, role, g.enteId)) ids.add(g.enteId);
+  return [...ids];
+}
+
+export interface RequireRoleOptions {
+  /** Resolves the ente the request is about; returning null means "no such ente" (404). */
+  ente?: (request: FastifyRequest) => number | null | Promise<number | null>;
+}
+
+/**
+ * preHandler guard. Anonymous → 401, wrong role or other ente → 403. When several roles are
+ * given, any one of them suffices.
+ */
+export function requireRole(role: Role | Role[], opts: RequireRoleOptions = {}): preHandlerAsyncHookHandler {
+  const roles = Array.isArray(role) ? role : [role];
+  return async function roleGuard(request: FastifyRequest, _reply: FastifyReply) {
+    if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
+    let enteId: number | undefined;
+    if (opts.ente) {
+      const resolved = await opts.ente(request);
+      if (resolved === null) throw new HttpError(404, 'Ente non trovato.');
+      enteId = resolved;
+    }
+    if (!roles.some((r) => hasRole(request.user, r, enteId))) {
+      throw new HttpError(403, 'Non hai i permessi per questa pagina o per questo ente.');
+    }
+  };
+}
+
+export function loadUser(app: FastifyInstance, userId: number): CurrentUser | null {
+  const user = app.db.select().from(users).where(eq(users.id, userId)).get();
+  if (!user) return null;
+  const grants = app.db
+    .select({ role: roleGrants.role, enteId: roleGrants.enteId })
+    .from(roleGrants)
+    .where(eq(roleGrants.userId, userId))
+    .all();
+  return {
+    id: user.id,
+    fiscalCode: user.fiscalCode,
+    name: user.name,
+    familyName: user.familyName,
+    email: user.email,
+    grants,
+  };
+}
+
+/**
+ * Starts an authenticated session after a successful login: rotates the session id (defeats
+ * session fixation), keeps nothing from the anonymous session, and stores the user id.
+ */
+export async function startUserSession(request: FastifyRequest, userId: number): Promise<void> {
+  await request.session.regenerate();
+  request.session.userId = userId;
+}
+
+export default fp(
+  async function authPlugin(app: FastifyInstance) {
+    app.decorateRequest('user', null);
+    app.addHook('onRequest', async (request) => {
+      const userId = request.session?.userId;
+      request.user = typeof userId === 'number' ? loadUser(app, userId) : null;
+    });
+  },
+  { name: 'auth', dependencies: ['sessions'] },
+);

@@ -1,0 +1,57 @@
+/**
+ * Security headers (@fastify/helmet) with a strict Content-Security-Policy, and rate limiting.
+ * Scripts run only from our origin or with the per-response nonce; Bootstrap Italia needs inline
+ * style attributes, so style-src keeps 'unsafe-inline' (no nonce there, which would disable it).
+ */
+import crypto from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+
+export interface SecurityOptions {
+  /** Extra origins that forms may post to (SPID IdPs, pagoPA Checkout). */
+  formActionOrigins?: string[];
+}
+
+type NoncedResponse = ServerResponse & { scriptNonce?: string };
+
+export default fp(
+  async function securityPlugin(app: FastifyInstance, opts: SecurityOptions) {
+    app.decorateReply('scriptNonce', '');
+    app.addHook('onRequest', async (_request, reply) => {
+      const nonce = crypto.randomBytes(16).toString('base64url');
+      reply.scriptNonce = nonce;
+      (reply.raw as NoncedResponse).scriptNonce = nonce;
+    });
+    await app.register(helmet, {
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          baseUri: ["'self'"],
+          scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as NoncedResponse).scriptNonce ?? ''}'`],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          formAction: ["'self'", ...(opts.formActionOrigins ?? [])],
+          upgradeInsecureRequests: app.config.isProduction ? [] : null,
+        },
+      },
+      strictTransportSecurity: app.config.isProduction ? { maxAge: 31536000, includeSubDomains: true } : false,
+      referrerPolicy: { policy: 'same-origin' },
+    });
+    await app.register(rateLimit, {
+      global: true,
+      max: app.config.rateLimitPerMinute,
+      timeWindow: '1 minute',
+      // The pagoPA node is one client making many calls; it is authenticated by mTLS in production.
+      allowList: (request) => request.url.startsWith('/pagopa/') || request.url === '/healthz' || request.url === '/readyz',
+    });
+  },
+  { name: 'security', dependencies: [] },
+);

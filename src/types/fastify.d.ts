@@ -1,0 +1,35 @@
+import 'fastify';
+import '@fastify/session';
+import type Database from 'better-sqlite3';
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import type { CurrentUser } from '../plugins/auth.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    db: Db;
+    sqlite: Database.Database;
+    expectedMigrations: number;
+  }
+  interface FastifyRequest {
+    user: CurrentUser | null;
+  }
+  interface FastifyReply {
+    /** Random per-response nonce for inline <script> tags, listed in the CSP. */
+    scriptNonce: string;
+    /** Renders templates/<template>.hbs inside the base layout with the common page data. */
+    page(template: string, data?: Record<string, unknown>): FastifyReply;
+  }
+  interface FastifyContextConfig {
+    /** Set to false on routes that are not cookie-authenticated forms (SOAP, bearer-token API, SAML ACS). */
+    csrf?: boolean;
+  }
+}
+
+declare module '@fastify/session' {
+  interface FastifySessionObject {
+    userId?: number;
+    _csrf?: string;
+  }
+}

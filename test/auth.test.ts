@@ -1,0 +1,96 @@
+import t from 'tap';
+import { hasRole, type CurrentUser } from '../src/plugins/auth.js';
+import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
+import { getEnteByFiscalCode, listEnti } from '../src/modules/enti/repository.js';
+import { buildTestApp, loginAs } from './helpers.js';
+import { startUserSession } from '../src/plugins/auth.js';
+import { sessionCookieFrom } from './helpers.js';
+
+const user = (grants: CurrentUser['grants']) => ({ grants });
+
+t.test('hasRole implications', async (t) => {
+  t.ok(hasRole(user([{ role: 'operator', enteId: 1 }]), 'operator', 1));
+  t.notOk(hasRole(user([{ role: 'operator', enteId: 1 }]), 'operator', 2), 'other ente');
+  t.notOk(hasRole(user([{ role: 'operator', enteId: 1 }]), 'ente_admin', 1), 'operator is not admin');
+  t.ok(hasRole(user([{ role: 'ente_admin', enteId: 1 }]), 'operator', 1), 'ente admin can operate');
+  t.notOk(hasRole(user([{ role: 'ente_admin', enteId: 1 }]), 'operator', 2));
+  t.ok(hasRole(user([{ role: 'sael_admin', enteId: null }]), 'ente_admin', 7), 'SAEL admin administers every ente');
+  t.notOk(hasRole(user([{ role: 'sael_admin', enteId: null }]), 'operator', 7), 'but does not operate positions');
+  t.notOk(hasRole(user([{ role: 'sael_admin', enteId: null }]), 'helpdesk'));
+  t.ok(hasRole(user([{ role: 'helpdesk', enteId: null }]), 'helpdesk'));
+  t.notOk(hasRole(user([{ role: 'helpdesk', enteId: null }]), 'ente_admin', 1));
+  t.notOk(hasRole(null, 'helpdesk'));
+});
+
+t.test('role guard matrix over real routes', async (t) => {
+  const app = await buildTestApp(t);
+  const demo = demoUserFiscalCodes();
+  const cf = (role: string) => demo.find((u) => u.role === role)!.fiscalCode;
+  const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+  const termoli = listEnti(app.db, { q: 'Termoli' })[0]!;
+  t.ok(getEnteByFiscalCode(app.db, termoli.fiscalCode));
+
+  const cookies: Record<string, string | undefined> = {
+    anonymous: undefined,
+    operatorCampobasso: loginAs(app, cf('operator')),
+    enteAdminTermoli: loginAs(app, cf('ente_admin')),
+    helpdesk: loginAs(app, cf('helpdesk')),
+    saelAdmin: loginAs(app, cf('sael_admin')),
+  };
+  // [url, expected status per user]
+  const matrix: [string, Record<string, number>][] = [
+    ['/admin/enti', { anonymous: 401, operatorCampobasso: 403, enteAdminTermoli: 403, helpdesk: 403, saelAdmin: 200 }],
+    [`/admin/enti/${termoli.id}`, { anonymous: 401, operatorCampobasso: 403, enteAdminTermoli: 200, helpdesk: 403, saelAdmin: 200 }],
+    [`/admin/enti/${campobasso.id}`, { anonymous: 401, operatorCampobasso: 403, enteAdminTermoli: 403, helpdesk: 403, saelAdmin: 200 }],
+    [`/admin/enti/${campobasso.id}/servizi/nuovo`, { anonymous: 401, operatorCampobasso: 403, enteAdminTermoli: 403, helpdesk: 403, saelAdmin: 200 }],
+    [`/admin/enti/${termoli.id}/servizi/nuovo`, { anonymous: 401, operatorCampobasso: 403, enteAdminTermoli: 200, helpdesk: 403, saelAdmin: 200 }],
+    [`/admin/enti/${termoli.id}/modifica`, { anonymous: 401, operatorCampobasso: 403, enteAdminTermoli: 403, helpdesk: 403, saelAdmin: 200 }],
+    ['/admin/enti/999999', { anonymous: 401, operatorCampobasso: 404, enteAdminTermoli: 404, helpdesk: 404, saelAdmin: 404 }],
+  ];
+  for (const [url, expected] of matrix) {
+    for (const [who, status] of Object.entries(expected)) {
+      const res = await app.inject({ url, headers: { accept: 'text/html', ...(cookies[who] ? { cookie: cookies[who] } : {}) } });
+      t.equal(res.statusCode, status, `${who} GET ${url}`);
+    }
+  }
+  // Another ente's service of the same id is not reachable through this ente's URL.
+  const termoliService = app.sqlite.prepare('SELECT id FROM payment_services WHERE ente_id = ? LIMIT 1').get(termoli.id) as { id: number };
+  const res = await app.inject({
+    url: `/admin/enti/${campobasso.id}/servizi/${termoliService.id}`,
+    headers: { accept: 'text/html', cookie: cookies.saelAdmin! },
+  });
+  t.equal(res.statusCode, 404, 'service looked up within the ente of the URL');
+  const api = await app.inject({ url: '/admin/enti' });
+  t.equal(api.statusCode, 401);
+  t.match(api.json(), { status: 401, title: 'Accesso richiesto' });
+});
+
+t.test('login rotates the session id and keeps nothing from before', async (t) => {
+  const app = await buildTestApp(t);
+  const cf = demoUserFiscalCodes()[0]!.fiscalCode;
+  const userId = (app.sqlite.prepare('SELECT id FROM users WHERE fiscal_code = ?').get(cf) as { id: number }).id;
+  // Test-only routes on this instance: a page that touches the anonymous session, and a sign-in.
+  app.get('/test-only/anon', async (request) => {
+    request.session._csrf = 'anonymous-secret';
+    return { ok: true };
+  });
+  app.post('/test-only/signin', { config: { csrf: false } }, async (request) => {
+    await startUserSession(request, userId);
+    return { csrf: request.session._csrf ?? null };
+  });
+  const anon = await app.inject('/test-only/anon');
+  const before = sessionCookieFrom(anon)!;
+  t.ok(before);
+  const signin = await app.inject({ method: 'POST', url: '/test-only/signin', headers: { cookie: before } });
+  const after = sessionCookieFrom(signin)!;
+  t.ok(after);
+  t.not(after, before, 'new session id');
+  t.same(signin.json(), { csrf: null }, 'anonymous session data dropped');
+  const oldStillValid = app.sqlite.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number };
+  t.equal(oldStillValid.n, 1, 'the old session row is gone, only the new one remains');
+  const setCookie = signin.cookies.find((c) => c.name === 'sael_sid')!;
+  t.equal(setCookie.httpOnly, true);
+  t.equal(setCookie.sameSite, 'Lax');
+  const home = await app.inject({ url: '/', headers: { accept: 'text/html', cookie: after } });
+  t.match(home.body, /Mario Rossi/, 'the new session is signed in');
+});

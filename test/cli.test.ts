@@ -1,0 +1,76 @@
+import t from 'tap';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { runCli } from '../src/cli-commands.js';
+import { numericFiscalCodeFromBase } from '../src/domain/fiscal-code.js';
+import { hashApiKey, authenticateApiKey } from '../src/modules/users/repository.js';
+import { openDatabase } from '../src/db/client.js';
+import { tempDir } from './helpers.js';
+
+function cli(dir: string, ...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = runCli(argv, { env: { DATA_DIR: dir }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+t.test('admin CLI', async (t) => {
+  const dir = tempDir(t);
+  const cf = numericFiscalCodeFromBase('8000000003');
+
+  const migrate = cli(dir, 'db:migrate');
+  t.equal(migrate.code, 0);
+  t.match(migrate.out, /migrazioni applicate/);
+
+  t.equal(cli(dir, 'ente:list').out, '', 'no enti in a fresh database');
+  const add = cli(dir, 'ente:add', '--name', 'Comune di Prova', '--cf', cf, '--ipa', 'c_prova', '--member');
+  t.equal(add.code, 0, add.err);
+  t.match(cli(dir, 'ente:list', '--members').out, new RegExp(`${cf}\\tc_prova\\t-\\taderente\\tComune di Prova`));
+  const dup = cli(dir, 'ente:add', '--name', 'Altro', '--cf', cf, '--ipa', 'c_altro');
+  t.equal(dup.code, 1);
+  t.match(dup.err, /fiscalCode: Il codice fiscale è già usato/);
+  const badCf = cli(dir, 'ente:add', '--name', 'Altro', '--cf', '12345678901', '--ipa', 'c_altro');
+  t.equal(badCf.code, 2);
+  t.match(badCf.err, /fiscalCode: .*cifra di controllo/);
+
+  const grant = cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', cf);
+  t.equal(grant.code, 0, grant.err);
+  t.match(grant.out, /ruolo operator assegnato/);
+  t.match(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', cf).out, /aveva già/);
+  const noEnte = cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator');
+  t.equal(noEnte.code, 2);
+  t.match(noEnte.err, /richiede un ente/);
+  const globalWithEnte = cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'helpdesk', '--ente', cf);
+  t.equal(globalWithEnte.code, 2);
+  t.match(globalWithEnte.err, /globale/);
+  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'helpdesk').code, 0);
+  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562X', '--role', 'helpdesk').code, 2, 'bad CF');
+  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'king').code, 2, 'unknown role');
+  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', '00000000000').code, 1, 'unknown ente');
+
+  const key = cli(dir, 'apikey:create', '--ente', cf, '--label', 'gestionale tributi');
+  t.equal(key.code, 0, key.err);
+  const printed = key.out.split('\n')[1]!;
+  t.match(printed, /^sael_[A-Za-z0-9_-]{40,}$/);
+  const db = new Database(path.join(dir, 'sael-pay.sqlite'), { readonly: true });
+  const rows = db.prepare('SELECT key_hash, prefix FROM api_keys').all() as { key_hash: string; prefix: string }[];
+  db.close();
+  t.equal(rows.length, 1);
+  t.equal(rows[0]!.key_hash, hashApiKey(printed), 'only the hash is stored');
+  t.not(rows[0]!.key_hash, printed);
+  const h = openDatabase(path.join(dir, 'sael-pay.sqlite'));
+  t.match(authenticateApiKey(h.db, printed), { enteFiscalCode: cf });
+  t.equal(authenticateApiKey(h.db, printed + 'x'), null);
+  h.close();
+  t.equal(cli(dir, 'apikey:create').code, 2, 'missing --ente');
+
+  for (const argv of [[], ['nope'], ['ente:list', '--bogus'], ['ente:add', '--name', 'x']]) {
+    const r = cli(dir, ...argv);
+    t.equal(r.code, 2, `usage for ${argv.join(' ') || '(nothing)'}`);
+    t.match(r.err, /Uso: npm run cli/);
+  }
+  const audit = new Database(path.join(dir, 'sael-pay.sqlite'), { readonly: true });
+  const actors = audit.prepare("SELECT DISTINCT actor FROM audit_log").all() as { actor: string }[];
+  audit.close();
+  t.same(actors, [{ actor: 'cli' }], 'CLI writes are audited');
+});

@@ -1,0 +1,177 @@
+import t from 'tap';
+import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
+import { listEnti, listIbans, listServices } from '../src/modules/enti/repository.js';
+import { numericFiscalCodeFromBase } from '../src/domain/fiscal-code.js';
+import { ibanCheckDigits } from '../src/domain/iban.js';
+import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from './helpers.js';
+
+const count = (app: { sqlite: import('better-sqlite3').Database }, table: string) =>
+  (app.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+t.test('enti admin pages', async (t) => {
+  const app = await buildTestApp(t);
+  const admin = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+
+  await t.test('CSRF: a form POST without a valid token is refused and writes nothing', async (t) => {
+    const entiBefore = count(app, 'enti');
+    const auditBefore = count(app, 'audit_log');
+    const body = { kind: 'comune', name: 'Comune di Prova', fiscalCode: numericFiscalCodeFromBase('8000000001'), ipaCode: 'c_zzzz', segregationCode: '02' };
+    const none = await app.inject({ method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin }, payload: form(body) });
+    t.equal(none.statusCode, 403);
+    t.match(none.body, /verifica CSRF non superata/);
+    const forged = await app.inject({ method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ ...body, _csrf: 'forged-token' }) });
+    t.equal(forged.statusCode, 403);
+    // A token from another session is not valid here either.
+    const other = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+    const { token: otherToken } = await csrfFrom(app, '/admin/enti/nuovo', other);
+    const crossed = await app.inject({ method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ ...body, _csrf: otherToken }) });
+    t.equal(crossed.statusCode, 403);
+    t.equal(count(app, 'enti'), entiBefore);
+    t.equal(count(app, 'audit_log'), auditBefore);
+  });
+
+  await t.test('create an ente: invalid fields re-shown with messages (400), valid one audited', async (t) => {
+    const { token } = await csrfFrom(app, '/admin/enti/nuovo', admin);
+    const entiBefore = count(app, 'enti');
+    const bad = await app.inject({
+      method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, kind: 'comune', name: 'X', fiscalCode: '12345678901', ipaCode: 'c bad', segregationCode: '77', email: 'nope' }),
+    });
+    t.equal(bad.statusCode, 400);
+    t.match(bad.body, /cifra di controllo corretta/);
+    t.match(bad.body, /da 00 a 45/);
+    t.match(bad.body, /Indirizzo email non valido/);
+    t.match(bad.body, /value="c bad"/, 'typed values kept');
+    t.equal(count(app, 'enti'), entiBefore, 'nothing written');
+
+    const duplicate = await app.inject({
+      method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, kind: 'comune', name: 'Comune Doppio', fiscalCode: listEnti(app.db, { q: 'Termoli' })[0]!.fiscalCode, ipaCode: 'c_dupl', segregationCode: '01' }),
+    });
+    t.equal(duplicate.statusCode, 400);
+    t.match(duplicate.body, /già usato da Comune di Termoli/);
+
+    const cf = numericFiscalCodeFromBase('8000000002');
+    const ok = await app.inject({
+      method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, kind: 'comune', name: 'Comune di Prova', fiscalCode: cf, ipaCode: 'c_prova', segregationCode: '03', member: 'on' }),
+    });
+    t.equal(ok.statusCode, 303);
+    const created = listEnti(app.db, { q: 'Comune di Prova' })[0]!;
+    t.equal(ok.headers.location, `/admin/enti/${created.id}`);
+    t.equal(created.member, true);
+    const audit = app.sqlite.prepare("SELECT * FROM audit_log WHERE entity = 'ente' AND entity_id = ?").get(String(created.id)) as Record<string, string | undefined>;
+    t.equal(audit.action, 'create');
+    t.match(audit.actor, /^user:\d+$/);
+    t.match(JSON.parse(audit.after!), { fiscalCode: cf, name: 'Comune di Prova' });
+    t.ok(audit.request_id);
+  });
+
+  await t.test('IBANs: check digits verified, postal accounts recognised, deactivation audited', async (t) => {
+    const ente = listEnti(app.db, { q: 'Comune di Prova' })[0]!;
+    const { token } = await csrfFrom(app, `/admin/enti/${ente.id}`, admin);
+    const bad = await app.inject({
+      method: 'POST', url: `/admin/enti/${ente.id}/iban`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, iban: 'IT61X0542811101000000123456', label: 'Tesoreria' }),
+    });
+    t.equal(bad.statusCode, 400);
+    t.match(bad.body, /IBAN non valido/);
+    t.equal(listIbans(app.db, ente.id).length, 0);
+    const bban = 'X0760103800000012345678';
+    const postal = `IT${ibanCheckDigits('IT', bban)}${bban}`;
+    const ok = await app.inject({
+      method: 'POST', url: `/admin/enti/${ente.id}/iban`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, iban: postal.replace(/(.{4})/g, '$1 '), label: 'Conto postale' }),
+    });
+    t.equal(ok.statusCode, 303);
+    const [iban] = listIbans(app.db, ente.id);
+    t.equal(iban!.iban, postal, 'stored without spaces');
+    t.equal(iban!.kind, 'postal');
+    const again = await app.inject({
+      method: 'POST', url: `/admin/enti/${ente.id}/iban`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, iban: postal, label: 'Conto postale' }),
+    });
+    t.equal(again.statusCode, 400);
+    t.match(again.body, /già registrato/);
+    const off = await app.inject({
+      method: 'POST', url: `/admin/enti/${ente.id}/iban/${iban!.id}/stato`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, active: 'false' }),
+    });
+    t.equal(off.statusCode, 303);
+    t.equal(listIbans(app.db, ente.id)[0]!.active, false);
+    const audit = app.sqlite.prepare("SELECT before, after FROM audit_log WHERE entity = 'ente_iban' AND action = 'deactivate'").get() as { before: string; after: string };
+    t.equal(JSON.parse(audit.before).active, true);
+    t.equal(JSON.parse(audit.after).active, false);
+  });
+
+  await t.test('payment services by the ente admin', async (t) => {
+    const termoli = listEnti(app.db, { q: 'Termoli' })[0]!;
+    const enteAdmin = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'ente_admin')!.fiscalCode);
+    const { token } = await csrfFrom(app, `/admin/enti/${termoli.id}/servizi/nuovo`, enteAdmin);
+    const bad = await app.inject({
+      method: 'POST', url: `/admin/enti/${termoli.id}/servizi`, headers: { ...FORM_HEADERS, cookie: enteAdmin },
+      payload: form({ _csrf: token, code: 'TARI', name: 'Doppione', taxonomyCode: '0101101IM', amountMode: 'fixed', fixedAmount: '12,345' }),
+    });
+    t.equal(bad.statusCode, 400);
+    t.match(bad.body, /Codice tassonomia pagoPA non valido/);
+    t.match(bad.body, /Importo non valido/);
+    const dup = await app.inject({
+      method: 'POST', url: `/admin/enti/${termoli.id}/servizi`, headers: { ...FORM_HEADERS, cookie: enteAdmin },
+      payload: form({ _csrf: token, code: 'TARI', name: 'Doppione', taxonomyCode: '9/0101101IM/', amountMode: 'free' }),
+    });
+    t.equal(dup.statusCode, 400);
+    t.match(dup.body, /Esiste già un servizio con questo codice/);
+    const before = listServices(app.db, termoli.id).length;
+    const ok = await app.inject({
+      method: 'POST', url: `/admin/enti/${termoli.id}/servizi`, headers: { ...FORM_HEADERS, cookie: enteAdmin },
+      payload: form({ _csrf: token, code: 'TRASPORTO', name: 'Trasporto scolastico', taxonomyCode: '9/0201133IM/', amountMode: 'fixed', fixedAmount: '35,50', spontaneous: 'on', active: 'on' }),
+    });
+    t.equal(ok.statusCode, 303);
+    const services = listServices(app.db, termoli.id);
+    t.equal(services.length, before + 1);
+    const created = services.find((s) => s.code === 'TRASPORTO')!;
+    t.equal(created.fixedAmountCents, 3550);
+    t.equal(created.spontaneous, true);
+    // The ente admin of Termoli cannot write to Campobasso's services.
+    const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+    const denied = await app.inject({
+      method: 'POST', url: `/admin/enti/${campobasso.id}/servizi`, headers: { ...FORM_HEADERS, cookie: enteAdmin },
+      payload: form({ _csrf: token, code: 'X1', name: 'Intruso', taxonomyCode: '9/0201133IM/', amountMode: 'free' }),
+    });
+    t.equal(denied.statusCode, 403);
+    t.notOk(listServices(app.db, campobasso.id).some((s) => s.code === 'X1'));
+  });
+
+  await t.test('operators granted and revoked by fiscal code', async (t) => {
+    const termoli = listEnti(app.db, { q: 'Termoli' })[0]!;
+    const { token } = await csrfFrom(app, `/admin/enti/${termoli.id}`, admin);
+    const bad = await app.inject({
+      method: 'POST', url: `/admin/enti/${termoli.id}/operatori`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, fiscalCode: 'RSSMRA85T10A562T', role: 'operator' }),
+    });
+    t.equal(bad.statusCode, 400);
+    t.match(bad.body, /Codice fiscale della persona non valido/);
+    const ok = await app.inject({
+      method: 'POST', url: `/admin/enti/${termoli.id}/operatori`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token, fiscalCode: 'rssmra85t10a562s', role: 'operator' }),
+    });
+    t.equal(ok.statusCode, 303);
+    const grant = app.sqlite
+      .prepare("SELECT g.id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.fiscal_code = 'RSSMRA85T10A562S' AND g.ente_id = ?")
+      .get(termoli.id) as { id: number };
+    t.ok(grant);
+    const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+    const wrongEnte = await app.inject({
+      method: 'POST', url: `/admin/enti/${campobasso.id}/operatori/${grant.id}/revoca`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token }),
+    });
+    t.equal(wrongEnte.statusCode, 404, 'a grant is revoked only through its own ente');
+    const revoke = await app.inject({
+      method: 'POST', url: `/admin/enti/${termoli.id}/operatori/${grant.id}/revoca`, headers: { ...FORM_HEADERS, cookie: admin },
+      payload: form({ _csrf: token }),
+    });
+    t.equal(revoke.statusCode, 303);
+    t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM role_grants WHERE id = ?').get(grant.id) as { n: number }).n, 0);
+    t.equal(count(app, "audit_log WHERE entity = 'role_grant' AND action = 'revoke'"), 1);
+  });
+});
