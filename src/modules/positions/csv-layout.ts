@@ -1,0 +1,724 @@
+/**
+ * CSV bulk import of payment positions ("tracciato CSV posizioni debitorie") and the CSV export of
+ * its error report. Streaming parse, no other I/O.
+ *
+ * ## Layout
+ *
+ * One row per **payment option** (a single payment or one installment). Rows with the same `iupd`
+ * form one position, in any order; a row with an empty `iupd` is a position by itself. The
+ * position columns (debtor, `descrizione`, `data_validita`) must be equal on every row of the
+ * position. The first row is the header; column names are case-insensitive, in any order; optional
+ * columns may be left out; unknown columns are an error.
+ *
+ * - Encoding: UTF-8 (with or without BOM) or Windows-1252 (Excel "CSV (delimitato dal separatore
+ *   di elenco)"), detected automatically.
+ * - Separator: `;` (Excel in Italian) or `,`, detected from the header line. With `,`, amounts
+ *   with a decimal comma must be quoted (`"12,50"`).
+ * - Amounts in euro: `1.234,56`, `1234,56`, `1234.56` or `1234` (at most 2 decimals).
+ * - Dates: `gg/mm/aaaa` or `aaaa-mm-gg`.
+ *
+ * | column | required | content |
+ * |---|---|---|
+ * | `iupd` | no | position code (1..35 of `A-Z a-z 0-9 . _ -`); groups the rows of one position |
+ * | `tipo_debitore` | yes | `F` natural person, `G` legal person |
+ * | `cf_debitore` | yes | codice fiscale (16) or 11-digit code / partita IVA |
+ * | `nominativo_debitore` | yes | name and surname or company name, ≤ 70 |
+ * | `indirizzo` | no | street, ≤ 70 |
+ * | `civico` | no | civic number, ≤ 16 |
+ * | `cap` | no | postal code, 5 digits in Italy |
+ * | `localita` | no | city, ≤ 35 |
+ * | `provincia` | no | 2-letter province code in Italy |
+ * | `nazione` | no | 2-letter country code (e.g. `IT`) |
+ * | `email` | no | debtor e-mail |
+ * | `descrizione` | yes | description of the position, ≤ 140 |
+ * | `data_validita` | no | date from which the position is payable |
+ * | `rata` | no | empty (or `0`) = single payment; `1`..`n` = installment number |
+ * | `piano` | no | installment plan key when a position has several plans (default `1`); only with `rata` |
+ * | `descrizione_opzione` | no | description of this option, ≤ 140 (e.g. "Rata 1 di 3") |
+ * | `importo` | yes | amount of the option in euro = sum of the transfer amounts |
+ * | `scadenza` | yes | due date |
+ * | `data_conservazione` | no | pagoPA retentionDate, ≥ `scadenza` |
+ * | `trasfN_cf_ente` | no | fiscal code of the beneficiary ente of transfer N (default: the importing ente) |
+ * | `trasfN_importo` | yes for N = 1 | amount of transfer N in euro |
+ * | `trasfN_iban` | * | IBAN credited (bank or postal) |
+ * | `trasfN_iban_postale` | * | postal IBAN (alone or next to `trasfN_iban`) |
+ * | `trasfN_causale` | yes for N = 1 | remittance information, ≤ 140, no personal data |
+ * | `trasfN_tassonomia` | yes for N = 1 | pagoPA taxonomy code, e.g. `9/0101101IM/` |
+ * | `trasfN_metadati` | no | `chiave=valore` pairs separated by `;` (quote the cell if the file uses `;`), ≤ 10 |
+ *
+ * N = 1..5; a transfer is present when any of its cells is filled, and transfers must be filled
+ * from 1 without gaps. `*` = one of `trasfN_iban` / `trasfN_iban_postale` per transfer. Digital
+ * stamps (@e.bollo) are not importable by CSV: they belong to a single document and are only
+ * payable through the portal (use the form or the API).
+ *
+ * Example (TARI with TEFA to the province, in 2 installments):
+ * ```
+ * iupd;tipo_debitore;cf_debitore;nominativo_debitore;descrizione;rata;importo;scadenza;trasf1_importo;trasf1_iban;trasf1_causale;trasf1_tassonomia;trasf2_cf_ente;trasf2_importo;trasf2_iban;trasf2_causale;trasf2_tassonomia
+ * TARI-2025-0001;F;RSSMRA85T10A562S;Mario Rossi;TARI 2025;1;105,00;16/06/2025;100,00;IT60X0542811101000000123456;TARI 2025 rata 1;9/0201102IM/;80004050706;5,00;IT…;TEFA 2025 rata 1;9/0201109IM/
+ * TARI-2025-0001;F;RSSMRA85T10A562S;Mario Rossi;TARI 2025;2;105,00;16/12/2025;100,00;IT60X0542811101000000123456;TARI 2025 rata 2;9/0201102IM/;80004050706;5,00;IT…;TEFA 2025 rata 2;9/0201109IM/
+ * ```
+ *
+ * ## Result
+ * Every bad row is reported with its row number (header = row 1; blank rows count, as in a
+ * spreadsheet; a quoted value spanning lines is one row) and the column name. A position with any
+ * error is left out of `positions`. When the file cannot be read to the end (bad header, CSV syntax
+ * error, too many rows) `complete` is false and `positions` is empty.
+ */
+import { Readable, pipeline } from 'node:stream';
+import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify/sync';
+import iconv from 'iconv-lite';
+import { validatePosition, parseDateInput, type FieldError, type PaymentOptionInput, type PositionInput, type TransferInput, type ValidPosition, type ValidationContext } from './validation.js';
+
+// ---------------------------------------------------------------------------------------------
+// Columns
+// ---------------------------------------------------------------------------------------------
+
+/** Position-level columns: equal on every row of a position. */
+export const CSV_POSITION_COLUMNS = [
+  'iupd',
+  'tipo_debitore',
+  'cf_debitore',
+  'nominativo_debitore',
+  'indirizzo',
+  'civico',
+  'cap',
+  'localita',
+  'provincia',
+  'nazione',
+  'email',
+  'descrizione',
+  'data_validita',
+] as const;
+
+/** Payment-option columns (one option per row). */
+export const CSV_OPTION_COLUMNS = ['rata', 'piano', 'descrizione_opzione', 'importo', 'scadenza', 'data_conservazione'] as const;
+
+/** Suffixes of the transfer columns `trasfN_<suffix>`. */
+export const CSV_TRANSFER_SUFFIXES = ['cf_ente', 'importo', 'iban', 'iban_postale', 'causale', 'tassonomia', 'metadati'] as const;
+
+export const CSV_MAX_TRANSFERS = 5;
+
+type TransferSuffix = (typeof CSV_TRANSFER_SUFFIXES)[number];
+
+function transferColumn(n: number, suffix: TransferSuffix): string {
+  return `trasf${n}_${suffix}`;
+}
+
+/** Every accepted column, in the order of the template. */
+export const CSV_HEADERS: readonly string[] = [
+  ...CSV_POSITION_COLUMNS,
+  ...CSV_OPTION_COLUMNS,
+  ...Array.from({ length: CSV_MAX_TRANSFERS }, (_, k) => CSV_TRANSFER_SUFFIXES.map((s) => transferColumn(k + 1, s))).flat(),
+];
+
+/** Columns that must be in the header. */
+export const CSV_REQUIRED_HEADERS: readonly string[] = [
+  'tipo_debitore',
+  'cf_debitore',
+  'nominativo_debitore',
+  'descrizione',
+  'importo',
+  'scadenza',
+  'trasf1_importo',
+  'trasf1_causale',
+  'trasf1_tassonomia',
+];
+
+/** Header line of an empty template, ready to be offered for download. */
+export function csvTemplate(delimiter: ';' | ',' = ';'): string {
+  return CSV_HEADERS.join(delimiter) + '\r\n';
+}
+
+const DEBTOR_COLUMN: Record<string, string> = {
+  type: 'tipo_debitore',
+  fiscalCode: 'cf_debitore',
+  fullName: 'nominativo_debitore',
+  streetName: 'indirizzo',
+  civicNumber: 'civico',
+  postalCode: 'cap',
+  city: 'localita',
+  province: 'provincia',
+  country: 'nazione',
+  email: 'email',
+};
+
+const OPTION_COLUMN: Record<string, string> = {
+  isInstallment: 'rata',
+  installmentNumber: 'rata',
+  plan: 'piano',
+  description: 'descrizione_opzione',
+  amountCents: 'importo',
+  amountEuro: 'importo',
+  dueDate: 'scadenza',
+  retentionDate: 'data_conservazione',
+  transfers: 'trasferimenti',
+};
+
+const TRANSFER_SUFFIX: Record<string, TransferSuffix> = {
+  fiscalCodePA: 'cf_ente',
+  amountCents: 'importo',
+  amountEuro: 'importo',
+  iban: 'iban',
+  postalIban: 'iban_postale',
+  remittanceInformation: 'causale',
+  taxonomyCode: 'tassonomia',
+  metadata: 'metadati',
+};
+
+/** Sort key of a column in error reports: whole-row errors first, then the template order. */
+function columnRank(field: string): number {
+  if (field === '') return -1;
+  const index = CSV_HEADERS.indexOf(field);
+  if (index >= 0) return index;
+  const n = field === 'trasferimenti' ? 1 : /^trasf(\d)$/.exec(field)?.[1];
+  return n !== undefined ? CSV_HEADERS.indexOf(transferColumn(Number(n), 'cf_ente')) - 0.5 : CSV_HEADERS.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------
+
+export interface CsvRowError {
+  /** Row in the file, header = 1. */
+  row: number;
+  iupd?: string;
+  /** Column name (or a label such as "trasferimenti" for errors on several columns). */
+  field: string;
+  message: string;
+}
+
+export interface CsvImportOptions extends ValidationContext {
+  /** Maximum number of data rows (header and blank rows excluded). Default {@link DEFAULT_MAX_ROWS}. */
+  maxRows?: number;
+}
+
+/** A valid position with the file rows it came from. */
+export type CsvPosition = ValidPosition & { sourceRows: number[] };
+
+export type CsvEncoding = 'utf-8' | 'windows-1252';
+
+export interface CsvImportResult {
+  positions: CsvPosition[];
+  errors: CsvRowError[];
+  /** Data rows read (header and blank rows excluded). */
+  rowCount: number;
+  /** False when reading stopped early (header, syntax, row limit); then `positions` is empty. */
+  complete: boolean;
+  encoding: CsvEncoding | null;
+  delimiter: ';' | ',' | null;
+}
+
+export const DEFAULT_MAX_ROWS = 50_000;
+
+/** Longest accepted record, in characters (guards against an unterminated quote). */
+const MAX_RECORD_CHARS = 65_536;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding detection (streaming)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Scans bytes for UTF-8 validity. `ascii`: no multi-byte sequence; `utf8`: at least one valid
+ * multi-byte sequence and no invalid byte; `invalid`: not UTF-8. `tail` = bytes of an incomplete
+ * (so far valid) sequence at the end, to be completed by the next chunk.
+ */
+export function scanUtf8(buf: Uint8Array): { kind: 'ascii' | 'utf8' | 'invalid'; tail: number } {
+  let multi = false;
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return { kind: 'invalid', tail: 0 };
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= n) return { kind: multi ? 'utf8' : 'ascii', tail: n - i };
+      const c = buf[i + k]!;
+      const min = k === 1 ? lo : 0x80;
+      const max = k === 1 ? hi : 0xbf;
+      if (c < min || c > max) return { kind: 'invalid', tail: 0 };
+    }
+    multi = true;
+    i += need + 1;
+  }
+  return { kind: multi ? 'utf8' : 'ascii', tail: 0 };
+}
+
+/**
+ * Decodes a byte stream that is either UTF-8 or Windows-1252. While only ASCII has been seen the
+ * two agree, so the choice is made at the first non-ASCII byte: valid UTF-8 (or a BOM) → UTF-8,
+ * otherwise Windows-1252 for the whole file. Invalid bytes later in a UTF-8 file become U+FFFD,
+ * which validation reports on the affected cell.
+ */
+export class CsvTextDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+  private decoder: iconv.DecoderStream | null = null;
+  private started = false;
+  encoding: CsvEncoding | null = null;
+  /** Set when the input starts with a UTF-16 byte order mark (not supported). */
+  utf16 = false;
+
+  write(chunk: Buffer): string {
+    if (this.decoder) return this.decoder.write(chunk);
+    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (!this.started) {
+      if (buf.length < 3 && buf.length > 0 && buf[0]! >= 0x80) {
+        this.pending = buf; // wait for enough bytes to recognise a BOM
+        return '';
+      }
+      this.started = buf.length > 0;
+      if ((buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff)) {
+        this.utf16 = true;
+        this.pending = Buffer.alloc(0);
+        return '';
+      }
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return this.choose('utf-8', buf, true);
+    }
+    const scan = scanUtf8(buf);
+    if (scan.kind === 'ascii') {
+      const cut = buf.length - scan.tail;
+      this.pending = Buffer.from(buf.subarray(cut));
+      return buf.toString('latin1', 0, cut);
+    }
+    return this.choose(scan.kind === 'utf8' ? 'utf-8' : 'windows-1252', buf, false);
+  }
+
+  end(): string {
+    if (this.utf16) return '';
+    if (this.decoder) return this.decoder.end() ?? '';
+    if (this.pending.length > 0) {
+      // A truncated multi-byte sequence at the very end: not UTF-8.
+      const rest = this.pending;
+      this.pending = Buffer.alloc(0);
+      return this.choose('windows-1252', rest, false) + (this.decoder!.end() ?? '');
+    }
+    this.encoding ??= 'utf-8'; // pure ASCII
+    return '';
+  }
+
+  private choose(encoding: CsvEncoding, buf: Buffer, bom: boolean): string {
+    this.encoding = encoding;
+    this.pending = Buffer.alloc(0);
+    this.decoder = iconv.getDecoder(encoding === 'utf-8' ? 'utf8' : 'windows1252', { stripBOM: bom });
+    return this.decoder.write(buf);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------
+
+class FatalCsvError extends Error {
+  constructor(
+    readonly row: number,
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Counts `;` and `,` outside double quotes in the header line; the more frequent wins. */
+export function detectDelimiter(headerLine: string): ';' | ',' | null {
+  let semi = 0;
+  let comma = 0;
+  let quoted = false;
+  for (const ch of headerLine) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === ';') semi++;
+    else if (!quoted && ch === ',') comma++;
+  }
+  if (semi === 0 && comma === 0) return null;
+  return semi >= comma ? ';' : ',';
+}
+
+function normaliseHeaderName(name: string): string {
+  return name.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/[\s-]+/g, '_');
+}
+
+/** Checks the header; returns the column name of each position (null = unnamed column). */
+function readHeader(record: string[], errors: CsvRowError[]): (string | null)[] {
+  const known = new Set(CSV_HEADERS);
+  const names = record.map((h) => normaliseHeaderName(h));
+  const seen = new Set<string>();
+  names.forEach((name) => {
+    if (name === '') return;
+    if (!known.has(name)) {
+      const hint = /^trasf\d+_/.test(name) ? ` (i trasferimenti vanno da trasf1 a trasf${CSV_MAX_TRANSFERS})` : '';
+      errors.push({ row: 1, field: name, message: `Colonna sconosciuta "${name}"${hint}. Controlla l'intestazione con il modello.` });
+    } else if (seen.has(name)) {
+      errors.push({ row: 1, field: name, message: `La colonna "${name}" è ripetuta.` });
+    }
+    seen.add(name);
+  });
+  for (const required of CSV_REQUIRED_HEADERS) {
+    if (!seen.has(required)) errors.push({ row: 1, field: required, message: `Manca la colonna obbligatoria "${required}".` });
+  }
+  return names.map((n) => (n === '' ? null : n));
+}
+
+interface CsvRow {
+  row: number;
+  values: Map<string, string>;
+  /** For each transfer in the option input, the N of its `trasfN_` columns. */
+  transferSlots: number[];
+  option: PaymentOptionInput;
+  /** The row has values outside the header's columns (already reported). */
+  layoutError: boolean;
+}
+
+function cell(values: Map<string, string>, column: string): string {
+  return values.get(column) ?? '';
+}
+
+/** `k=v;k2=v2` → metadata entries; a pair without `=` becomes an entry with an empty value. */
+function parseMetadataCell(text: string): { key: string; value: string }[] {
+  return text
+    .split(';')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq < 0 ? { key: pair, value: '' } : { key: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim() };
+    });
+}
+
+/** Builds the payment-option input of one row. */
+function rowToOption(values: Map<string, string>): { option: PaymentOptionInput; transferSlots: number[] } {
+  const rata = cell(values, 'rata');
+  const isInstallment = rata !== '' && rata !== '0';
+  const transfers: TransferInput[] = [];
+  const transferSlots: number[] = [];
+  for (let n = 1; n <= CSV_MAX_TRANSFERS; n++) {
+    const get = (s: TransferSuffix) => cell(values, transferColumn(n, s));
+    if (CSV_TRANSFER_SUFFIXES.every((s) => get(s) === '')) continue;
+    const metadata = get('metadati');
+    transfers.push({
+      idTransfer: n,
+      fiscalCodePA: get('cf_ente'),
+      amountEuro: get('importo'),
+      iban: get('iban'),
+      postalIban: get('iban_postale'),
+      remittanceInformation: get('causale'),
+      taxonomyCode: get('tassonomia'),
+      metadata: metadata === '' ? null : parseMetadataCell(metadata),
+    });
+    transferSlots.push(n);
+  }
+  return {
+    option: {
+      isInstallment,
+      installmentNumber: isInstallment ? rata : undefined,
+      plan: cell(values, 'piano'),
+      description: cell(values, 'descrizione_opzione'),
+      amountEuro: cell(values, 'importo'),
+      dueDate: cell(values, 'scadenza'),
+      retentionDate: cell(values, 'data_conservazione'),
+      transfers,
+    },
+    transferSlots,
+  };
+}
+
+/** Value used to compare a position column across the rows of one position. */
+function comparable(column: string, value: string): string {
+  const v = value.trim().replace(/\s+/g, ' ');
+  if (column === 'data_validita') return parseDateInput(v) ?? v;
+  return v.toUpperCase();
+}
+
+/** Maps a validation field path to a row of the group and a column name. */
+function locate(field: string, rows: CsvRow[]): { row: CsvRow; column: string } {
+  const first = rows[0]!;
+  let m = /^debtor\.(\w+)/.exec(field);
+  if (m) return { row: first, column: DEBTOR_COLUMN[m[1]!] ?? 'debitore' };
+  if (field === 'debtor') return { row: first, column: 'cf_debitore' };
+  if (field === 'iupd') return { row: first, column: 'iupd' };
+  if (field === 'description') return { row: first, column: 'descrizione' };
+  if (field === 'validityDate') return { row: first, column: 'data_validita' };
+  m = /^paymentOptions\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\](?:\.(\w+))?)?/.exec(field);
+  if (m) {
+    const row = rows[Number(m[1])] ?? first;
+    const key = m[2];
+    if (key === undefined) return { row, column: '' };
+    if (key === 'transfers' && m[3] !== undefined) {
+      const n = row.transferSlots[Number(m[3])] ?? Number(m[3]) + 1;
+      const suffix = m[4] ? TRANSFER_SUFFIX[m[4]] : undefined;
+      return { row, column: suffix ? transferColumn(n, suffix) : `trasf${n}` };
+    }
+    return { row, column: OPTION_COLUMN[key] ?? key };
+  }
+  return { row: first, column: field };
+}
+
+/** Validates one group of rows (one position); pushes errors; returns the position or null. */
+function validateGroup(iupd: string | null, rows: CsvRow[], ctx: ValidationContext, errors: CsvRowError[]): CsvPosition | null {
+  const first = rows[0]!;
+  const withIupd = (e: Omit<CsvRowError, 'iupd'>): CsvRowError => (iupd ? { ...e, iupd } : e);
+  let consistent = true;
+  for (const r of rows.slice(1)) {
+    for (const column of CSV_POSITION_COLUMNS) {
+      if (column === 'iupd') continue;
+      if (comparable(column, cell(r.values, column)) !== comparable(column, cell(first.values, column))) {
+        consistent = false;
+        errors.push(
+          withIupd({
+            row: r.row,
+            field: column,
+            message: `Valore diverso da quello della riga ${first.row} per la stessa posizione: i dati del debitore e della posizione devono essere uguali su tutte le righe.`,
+          }),
+        );
+      }
+    }
+  }
+  const v = first.values;
+  const input: PositionInput = {
+    iupd: iupd ?? undefined,
+    debtor: {
+      type: cell(v, 'tipo_debitore'),
+      fiscalCode: cell(v, 'cf_debitore'),
+      fullName: cell(v, 'nominativo_debitore'),
+      streetName: cell(v, 'indirizzo'),
+      civicNumber: cell(v, 'civico'),
+      postalCode: cell(v, 'cap'),
+      city: cell(v, 'localita'),
+      province: cell(v, 'provincia'),
+      country: cell(v, 'nazione'),
+      email: cell(v, 'email'),
+    },
+    description: cell(v, 'descrizione'),
+    validityDate: cell(v, 'data_validita'),
+    paymentOptions: rows.map((r) => r.option),
+  };
+  const result = validatePosition(input, ctx);
+  if (!result.ok) {
+    for (const e of result.errors as FieldError[]) {
+      const { row, column } = locate(e.field, rows);
+      errors.push(withIupd({ row: row.row, field: column, message: e.message }));
+    }
+    return null;
+  }
+  if (!consistent) return null;
+  return { ...result.value, sourceRows: rows.map((r) => r.row) };
+}
+
+/** Decoded text chunks of the input. */
+async function* decodeInput(input: AsyncIterable<Buffer | Uint8Array | string>, decoder: CsvTextDecoder): AsyncGenerator<string> {
+  for await (const chunk of input) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    const text = decoder.write(buf);
+    if (decoder.utf16) throw new FatalCsvError(1, '', 'Il file è in codifica UTF-16 (testo Unicode), non supportata: salvalo come "CSV UTF-8" oppure "CSV (delimitato dal separatore di elenco)".');
+    if (text !== '') yield text;
+  }
+  const rest = decoder.end();
+  if (rest !== '') yield rest;
+}
+
+/**
+ * Parses and validates a positions CSV (layout in the module comment). Streams the input: bytes
+ * are decoded and parsed as they arrive; rows are grouped by `iupd` and each group validated with
+ * {@link validatePosition} once the file has been read. Never throws for bad content (every
+ * problem is in `errors`); rejects only if the input stream itself fails.
+ */
+export async function parsePositionsCsv(
+  input: AsyncIterable<Buffer | Uint8Array | string> | Readable,
+  options: CsvImportOptions,
+): Promise<CsvImportResult> {
+  const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+  const decoder = new CsvTextDecoder();
+  const errors: CsvRowError[] = [];
+  const result = (complete: boolean, positions: CsvPosition[], rowCount: number, delimiter: ';' | ',' | null): CsvImportResult => ({
+    positions: complete ? positions : [],
+    errors: errors.sort((a, b) => a.row - b.row || columnRank(a.field) - columnRank(b.field)),
+    rowCount,
+    complete,
+    encoding: decoder.encoding,
+    delimiter,
+  });
+
+  const texts = decodeInput(input as AsyncIterable<Buffer | Uint8Array | string>, decoder)[Symbol.asyncIterator]();
+
+  // 1. Read up to the end of the header line to choose the separator.
+  let head = '';
+  let delimiter: ';' | ',' | null = null;
+  try {
+    for (;;) {
+      const newline = head.search(/[\r\n]/);
+      if (newline >= 0 || head.length > MAX_RECORD_CHARS) {
+        delimiter = detectDelimiter(newline >= 0 ? head.slice(0, newline) : head);
+        break;
+      }
+      const next = await texts.next();
+      if (next.done) {
+        delimiter = head.trim() === '' ? null : detectDelimiter(head);
+        break;
+      }
+      head += next.value;
+    }
+  } catch (err) {
+    if (err instanceof FatalCsvError) {
+      errors.push({ row: err.row, field: err.field, message: err.message });
+      return result(false, [], 0, null);
+    }
+    throw err;
+  }
+  if (head.trim() === '' || delimiter === null) await texts.return?.(undefined); // stop reading the input
+  if (head.trim() === '') {
+    errors.push({ row: 1, field: '', message: 'Il file è vuoto.' });
+    return result(false, [], 0, null);
+  }
+  if (delimiter === null) {
+    errors.push({ row: 1, field: '', message: 'Intestazione non riconosciuta: le colonne devono essere separate da punto e virgola (;) o da virgola (,).' });
+    return result(false, [], 0, null);
+  }
+
+  // 2. Stream the rest through csv-parse.
+  async function* allText(): AsyncGenerator<string> {
+    try {
+      yield head;
+      for (;;) {
+        const next = await texts.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await texts.return?.(undefined); // on early exit: closes the input (for await destroys a Readable)
+    }
+  }
+  const parser = parse({
+    delimiter,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    relax_quotes: true,
+    info: true,
+    max_record_size: MAX_RECORD_CHARS,
+  });
+  let sourceError: unknown = null;
+  pipeline(Readable.from(allText()), parser, (err) => {
+    if (err && (err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') sourceError = err;
+  });
+
+  let columns: (string | null)[] = [];
+  const groups = new Map<string, { iupd: string | null; rows: CsvRow[] }>();
+  let rowCount = 0;
+  let lastRow = 0;
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { records: number } }>) {
+      const rowNumber = item.info.records;
+      lastRow = rowNumber;
+      const record = item.record;
+      if (rowNumber === 1) {
+        columns = readHeader(record, errors);
+        if (errors.length > 0) {
+          parser.destroy();
+          return result(false, [], 0, delimiter);
+        }
+        continue;
+      }
+      if (record.every((v) => v.trim() === '')) continue; // blank row
+      rowCount++;
+      if (rowCount > maxRows) {
+        errors.push({ row: rowNumber, field: '', message: `Il file supera il numero massimo di ${maxRows} righe di dati: dividilo in più file.` });
+        parser.destroy();
+        return result(false, [], rowCount - 1, delimiter);
+      }
+      const values = new Map<string, string>();
+      let extra = false;
+      record.forEach((raw, k) => {
+        const name = columns[k];
+        const value = raw.trim();
+        if (name) values.set(name, value);
+        else if (value !== '') extra = true;
+      });
+      const iupd = cell(values, 'iupd');
+      if (extra) {
+        const hint = delimiter === ','
+          ? ' Se un valore contiene una virgola (es. un importo "12,50") va racchiuso tra virgolette.'
+          : ' Se un valore contiene un punto e virgola va racchiuso tra virgolette.';
+        errors.push({
+          ...(iupd ? { iupd } : {}),
+          row: rowNumber,
+          field: '',
+          message: `La riga ha ${record.length} valori ma l'intestazione ha ${columns.filter((c) => c !== null).length} colonne.${hint}`,
+        });
+      }
+      const { option, transferSlots } = rowToOption(values);
+      const key = iupd === '' ? `\u0000row${rowNumber}` : iupd;
+      const group = groups.get(key) ?? { iupd: iupd === '' ? null : iupd, rows: [] };
+      group.rows.push({ row: rowNumber, values, transferSlots, option, layoutError: extra });
+      groups.set(key, group);
+    }
+  } catch (err) {
+    if (err instanceof FatalCsvError) {
+      errors.push({ row: err.row, field: err.field, message: err.message });
+      return result(false, [], rowCount, delimiter);
+    }
+    const csvErr = err as { code?: string; records?: number };
+    if (typeof csvErr.code === 'string' && csvErr.code.startsWith('CSV_')) {
+      const row = (csvErr.records ?? lastRow) + 1;
+      const message =
+        csvErr.code === 'CSV_QUOTE_NOT_CLOSED'
+          ? `Virgolette aperte e mai chiuse a partire dalla riga ${row}: controlla le virgolette nei valori.`
+          : csvErr.code === 'CSV_MAX_RECORD_SIZE'
+            ? `La riga ${row} è troppo lunga: probabilmente mancano delle virgolette di chiusura.`
+            : `Errore di formato CSV alla riga ${row}: ${(err as Error).message}`;
+      errors.push({ row, field: '', message });
+      return result(false, [], rowCount, delimiter);
+    }
+    throw err;
+  }
+  if (sourceError) throw sourceError;
+  if (lastRow === 0) {
+    errors.push({ row: 1, field: '', message: 'Il file è vuoto.' });
+    return result(false, [], 0, delimiter);
+  }
+
+  // 3. Validate each position.
+  const positions: CsvPosition[] = [];
+  for (const { iupd, rows } of groups.values()) {
+    const position = validateGroup(iupd, rows, options, errors);
+    if (position && !rows.some((r) => r.layoutError)) positions.push(position);
+  }
+  return result(true, positions, rowCount, delimiter);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error report export
+// ---------------------------------------------------------------------------------------------
+
+export const ERROR_REPORT_HEADERS = ['riga', 'iupd', 'colonna', 'errore'] as const;
+
+/** Neutralises spreadsheet formulas in user-supplied text (CSV injection). */
+function safeCell(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/**
+ * The error report as CSV text for download: columns riga, iupd, colonna, errore; `;` separator
+ * and a UTF-8 BOM by default so that Excel in Italian opens it correctly.
+ */
+export function errorReportToCsv(errors: readonly CsvRowError[], options: { delimiter?: ';' | ','; bom?: boolean } = {}): string {
+  const records = errors.map((e) => [String(e.row), safeCell(e.iupd ?? ''), safeCell(e.field), safeCell(e.message)]);
+  return stringify(records, {
+    header: true,
+    columns: [...ERROR_REPORT_HEADERS],
+    delimiter: options.delimiter ?? ';',
+    bom: options.bom ?? true,
+    record_delimiter: 'windows',
+  });
+}
