@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { ensureGeneratedSecret } from './dev-secrets.js';
@@ -22,6 +24,7 @@ import viewsPlugin from './plugins/views.js';
 import healthRoutes from './plugins/health.js';
 import entiModule from './modules/enti/routes.js';
 import portalModule from './modules/portal/routes.js';
+import positionsApi from './modules/positions/api.js';
 import { seedDemoData } from './modules/enti/demo-seed.js';
 
 const require = createRequire(import.meta.url);
@@ -56,7 +59,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
     requestIdLogLabel: 'reqId',
-    ajv: { customOptions: { allErrors: true } },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
   });
   app.decorate('config', config);
   app.decorate('db', handle.db);
@@ -79,8 +82,25 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(fastifyStatic, { root: BOOTSTRAP_ITALIA_DIST, prefix: '/bi/', maxAge: '7d', immutable: true });
   await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', decorateReply: false, maxAge: '1h' });
 
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'sael-pay API',
+        version: '1.0.0',
+        description:
+          'API per i gestionali dei Comuni aderenti: posizioni debitorie pagoPA. Autenticazione con la chiave API dell’ente (Authorization: Bearer …).',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Chiave API dell’ente (npm run cli -- apikey:create)' } } },
+    },
+    hideUntagged: true,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
+
   await app.register(healthRoutes);
   await app.register(portalModule);
   await app.register(entiModule, { prefix: '/admin' });
+  await app.register(positionsApi, { prefix: '/api/v1' });
   return app;
 }

@@ -3,3 +3,4 @@ export * from '../modules/enti/schema.js';
 export * from '../modules/users/schema.js';
 export * from '../plugins/sessions/schema.js';
 export * from '../plugins/audit/schema.js';
+export * from '../modules/positions/schema.js';

@@ -21,6 +21,13 @@ export class HttpError extends Error {
 export interface FieldError {
   field: string;
   message: string;
+  /** JSON pointer into the request body (API errors). */
+  pointer?: string;
+}
+
+/** `paymentOptions[1].transfers[0].iban` → `/paymentOptions/1/transfers/0/iban`. */
+export function fieldPathToPointer(path: string): string {
+  return `/${path.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean).join('/')}`;
 }
 
 export const STATUS_TITLES: Record<number, string> = {
@@ -60,7 +67,8 @@ export function fieldErrorsFromValidation(errors: AjvLikeError[], context?: stri
     const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
     const prop = (e.params.missingProperty ?? e.params.additionalProperty) as string | undefined;
     const field = [context && context !== 'body' ? context : '', base, prop ?? ''].filter(Boolean).join('.') || (context ?? 'body');
-    return { field, message: ajvMessage(e) };
+    const pointer = `${e.instancePath}${prop ? `/${prop}` : ''}` || '/';
+    return { field, message: ajvMessage(e), ...(context === 'body' ? { pointer } : {}) };
   });
 }
 

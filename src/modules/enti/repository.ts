@@ -133,6 +133,14 @@ export function getService(db: DbLike, enteId: number, serviceId: number): Payme
     .get();
 }
 
+export function getServiceByCode(db: DbLike, enteId: number, code: string): PaymentService | undefined {
+  return db
+    .select()
+    .from(paymentServices)
+    .where(and(eq(paymentServices.enteId, enteId), eq(paymentServices.code, code)))
+    .get();
+}
+
 function checkServiceCode(db: DbLike, enteId: number, code: string, exceptId?: number): void {
   const other = db
     .select({ id: paymentServices.id })

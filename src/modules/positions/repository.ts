@@ -1,0 +1,508 @@
+/**
+ * Positions in the database: creation with IUV allocation, reading, listing with filters and
+ * paging, edits allowed by state, publication, cancellation, expiry. Every write runs in one
+ * IMMEDIATE transaction (so concurrent writers queue instead of failing) and records an audit row.
+ */
+import crypto from 'node:crypto';
+import { and, asc, count, desc, eq, gte, inArray, like, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { Db, DbLike, DbTx } from '../../db/client.js';
+import { recordAudit } from '../../plugins/audit/index.js';
+import type { Actor } from '../users/repository.js';
+import type { Ente, PaymentService } from '../enti/repository.js';
+import { buildIuv, noticeNumberFromIuv } from './numbers.js';
+import { iuvSequences, paymentOptions, positions, transfers, type PositionStatus } from './schema.js';
+import type { ValidPaymentOption, ValidPosition } from './validation.js';
+
+export type PositionRow = typeof positions.$inferSelect;
+export type OptionRow = typeof paymentOptions.$inferSelect;
+export type TransferRow = typeof transfers.$inferSelect;
+
+export interface OptionDetail extends OptionRow {
+  transfers: (Omit<TransferRow, 'metadata'> & { metadata: { key: string; value: string }[] })[];
+}
+
+export interface PositionDetail extends PositionRow {
+  options: OptionDetail[];
+}
+
+/** A write refused because of the position's state or a different body for the same iupd (HTTP 409). */
+export class PositionConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PositionConflictError';
+  }
+}
+
+export interface PositionWrite {
+  value: ValidPosition;
+  switchToExpired: boolean;
+}
+
+/** SHA-256 of a canonical JSON of what defines a position (service + normalised content). */
+export function positionPayloadHash(serviceCode: string, write: PositionWrite, publish: boolean): string {
+  return crypto
+    .createHash('sha256')
+    .update(canonicalJson({ serviceCode, publish, switchToExpired: write.switchToExpired, ...write.value }))
+    .digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Reserves `n` consecutive IUV bases for the ente; the counter only moves forward. */
+function allocateSequences(tx: DbTx, enteId: number, n: number): number[] {
+  tx.insert(iuvSequences).values({ enteId, nextValue: 1 }).onConflictDoNothing().run();
+  const row = tx
+    .update(iuvSequences)
+    .set({ nextValue: sql`${iuvSequences.nextValue} + ${n}` })
+    .where(eq(iuvSequences.enteId, enteId))
+    .returning({ nextValue: iuvSequences.nextValue })
+    .get();
+  const first = row!.nextValue - n;
+  return Array.from({ length: n }, (_, i) => first + i);
+}
+
+function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number): void {
+  const iuv = buildIuv(ente.segregationCode, sequence);
+  const option = tx
+    .insert(paymentOptions)
+    .values({
+      positionId,
+      enteId: ente.id,
+      position: ordinal,
+      kind: o.kind,
+      plan: o.plan,
+      installmentNumber: o.installmentNumber,
+      installmentCount: o.installmentCount,
+      description: o.description,
+      amountCents: o.amountCents,
+      dueDate: o.dueDate,
+      retentionDate: o.retentionDate,
+      iuv,
+      noticeNumber: noticeNumberFromIuv(iuv),
+    })
+    .returning({ id: paymentOptions.id })
+    .get();
+  insertTransfers(tx, option.id, o);
+}
+
+function insertTransfers(tx: DbTx, optionId: number, o: ValidPaymentOption): void {
+  for (const t of o.transfers) {
+    tx.insert(transfers)
+      .values({
+        optionId,
+        idTransfer: t.idTransfer,
+        fiscalCodePA: t.fiscalCodePA,
+        amountCents: t.amountCents,
+        iban: t.iban,
+        postalIban: t.postalIban,
+        stampHashDocument: t.stamp?.hashDocument ?? null,
+        stampType: t.stamp?.stampType ?? null,
+        stampProvincialResidence: t.stamp?.provincialResidence ?? null,
+        remittanceInformation: t.remittanceInformation,
+        taxonomyCode: t.taxonomyCode,
+        metadata: JSON.stringify(t.metadata),
+      })
+      .run();
+  }
+}
+
+function debtorColumns(v: ValidPosition) {
+  return {
+    debtorType: v.debtor.type,
+    debtorFiscalCode: v.debtor.fiscalCode,
+    debtorName: v.debtor.fullName,
+    debtorStreet: v.debtor.streetName,
+    debtorCivic: v.debtor.civicNumber,
+    debtorPostalCode: v.debtor.postalCode,
+    debtorCity: v.debtor.city,
+    debtorProvince: v.debtor.province,
+    debtorCountry: v.debtor.country,
+    debtorEmail: v.debtor.email,
+  };
+}
+
+export function generateIupd(): string {
+  return `SAEL-${new Date().getFullYear()}-${crypto.randomBytes(9).toString('base64url')}`;
+}
+
+export interface CreateResult {
+  position: PositionDetail;
+  /** False when the same iupd with the same content already existed (idempotent replay). */
+  created: boolean;
+}
+
+/**
+ * Creates the position with one IUV per option. With the iupd of an existing position: same
+ * payload → the existing one (created=false); different payload → PositionConflictError.
+ */
+export function createPosition(
+  db: Db,
+  ente: Ente,
+  service: PaymentService,
+  write: PositionWrite,
+  opts: { publish: boolean },
+  by: Actor,
+): CreateResult {
+  const payloadHash = positionPayloadHash(service.code, write, opts.publish);
+  return db.transaction(
+    (tx) => {
+      const iupd = write.value.iupd ?? generateIupd();
+      const existing = tx
+        .select()
+        .from(positions)
+        .where(and(eq(positions.enteId, ente.id), eq(positions.iupd, iupd)))
+        .get();
+      if (existing) {
+        if (existing.payloadHash !== payloadHash) {
+          throw new PositionConflictError(`Esiste già una posizione con iupd ${iupd} e contenuto diverso.`);
+        }
+        return { position: loadDetail(tx, existing), created: false };
+      }
+      const now = new Date().toISOString();
+      const row = tx
+        .insert(positions)
+        .values({
+          enteId: ente.id,
+          serviceId: service.id,
+          iupd,
+          ...debtorColumns(write.value),
+          description: write.value.description,
+          validityDate: write.value.validityDate,
+          switchToExpired: write.switchToExpired,
+          status: opts.publish ? 'published' : 'draft',
+          publishedAt: opts.publish ? now : null,
+          payloadHash,
+        })
+        .returning()
+        .get();
+      const sequences = allocateSequences(tx, ente.id, write.value.paymentOptions.length);
+      write.value.paymentOptions.forEach((o, i) => insertOption(tx, row.id, ente, i, o, sequences[i]!));
+      const detail = loadDetail(tx, row);
+      recordAudit(tx, { ...by, action: 'create', entity: 'position', entityId: row.id, enteId: ente.id, after: summary(detail) });
+      return { position: detail, created: true };
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** What the audit log keeps of a position: state and money, not the whole row. */
+function summary(p: PositionDetail) {
+  return {
+    iupd: p.iupd,
+    status: p.status,
+    version: p.version,
+    debtorFiscalCode: p.debtorFiscalCode,
+    description: p.description,
+    options: p.options.map((o) => ({
+      iuv: o.iuv,
+      amountCents: o.amountCents,
+      dueDate: o.dueDate,
+      status: o.status,
+      transfers: o.transfers.map((t) => ({ id: t.idTransfer, cf: t.fiscalCodePA, amountCents: t.amountCents, iban: t.iban })),
+    })),
+  };
+}
+
+function loadDetail(db: DbLike, row: PositionRow): PositionDetail {
+  return loadDetails(db, [row])[0]!;
+}
+
+/** Loads options and transfers for many positions with two queries. */
+export function loadDetails(db: DbLike, rows: PositionRow[]): PositionDetail[] {
+  if (rows.length === 0) return [];
+  const options = db
+    .select()
+    .from(paymentOptions)
+    .where(inArray(paymentOptions.positionId, rows.map((r) => r.id)))
+    .orderBy(asc(paymentOptions.positionId), asc(paymentOptions.position))
+    .all();
+  const transferRows = options.length
+    ? db.select().from(transfers).where(inArray(transfers.optionId, options.map((o) => o.id))).orderBy(asc(transfers.idTransfer)).all()
+    : [];
+  const byOption = new Map<number, OptionDetail['transfers']>();
+  for (const t of transferRows) {
+    const list = byOption.get(t.optionId) ?? [];
+    list.push({ ...t, metadata: JSON.parse(t.metadata) as { key: string; value: string }[] });
+    byOption.set(t.optionId, list);
+  }
+  const byPosition = new Map<number, OptionDetail[]>();
+  for (const o of options) {
+    const list = byPosition.get(o.positionId) ?? [];
+    list.push({ ...o, transfers: byOption.get(o.id) ?? [] });
+    byPosition.set(o.positionId, list);
+  }
+  return rows.map((r) => ({ ...r, options: byPosition.get(r.id) ?? [] }));
+}
+
+export function getPositionByIupd(db: DbLike, enteId: number, iupd: string): PositionDetail | undefined {
+  const row = db
+    .select()
+    .from(positions)
+    .where(and(eq(positions.enteId, enteId), eq(positions.iupd, iupd)))
+    .get();
+  return row ? loadDetail(db, row) : undefined;
+}
+
+export function getPositionById(db: DbLike, enteId: number, id: number): PositionDetail | undefined {
+  const row = db
+    .select()
+    .from(positions)
+    .where(and(eq(positions.enteId, enteId), eq(positions.id, id)))
+    .get();
+  return row ? loadDetail(db, row) : undefined;
+}
+
+/** The option with this notice number at the ente with this fiscal code, with its position. */
+export function findByNoticeNumber(
+  db: DbLike,
+  enteId: number,
+  noticeNumber: string,
+): { position: PositionDetail; option: OptionDetail } | undefined {
+  const opt = db
+    .select({ positionId: paymentOptions.positionId })
+    .from(paymentOptions)
+    .where(and(eq(paymentOptions.enteId, enteId), eq(paymentOptions.noticeNumber, noticeNumber)))
+    .get();
+  if (!opt) return undefined;
+  const row = db.select().from(positions).where(eq(positions.id, opt.positionId)).get()!;
+  const position = loadDetail(db, row);
+  return { position, option: position.options.find((o) => o.noticeNumber === noticeNumber)! };
+}
+
+export interface PositionFilter {
+  enteIds: number[];
+  status?: PositionStatus;
+  serviceId?: number;
+  /** Fiscal code (exact) or part of the name. */
+  debtor?: string;
+  dueFrom?: string;
+  dueTo?: string;
+  /** Notice number or IUV, also partial. */
+  notice?: string;
+  page: number;
+  pageSize: number;
+}
+
+export function listPositions(db: DbLike, f: PositionFilter): { items: PositionDetail[]; total: number } {
+  if (f.enteIds.length === 0) return { items: [], total: 0 };
+  const conditions: (SQL | undefined)[] = [inArray(positions.enteId, f.enteIds)];
+  if (f.status) conditions.push(eq(positions.status, f.status));
+  if (f.serviceId) conditions.push(eq(positions.serviceId, f.serviceId));
+  if (f.debtor) {
+    const term = f.debtor.trim();
+    conditions.push(or(eq(positions.debtorFiscalCode, term.toUpperCase()), like(positions.debtorName, `%${escapeLike(term)}%`)));
+  }
+  const optionConds: SQL[] = [];
+  if (f.dueFrom) optionConds.push(gte(paymentOptions.dueDate, f.dueFrom));
+  if (f.dueTo) optionConds.push(lte(paymentOptions.dueDate, f.dueTo));
+  if (f.notice) {
+    const digits = f.notice.replace(/\D/g, '');
+    if (digits) optionConds.push(or(like(paymentOptions.noticeNumber, `%${digits}%`), like(paymentOptions.iuv, `%${digits}%`))!);
+  }
+  if (optionConds.length) {
+    conditions.push(
+      sql`EXISTS (SELECT 1 FROM ${paymentOptions} WHERE ${paymentOptions.positionId} = ${positions.id} AND ${and(...optionConds)})`,
+    );
+  }
+  const where = and(...conditions);
+  const total = db.select({ n: count() }).from(positions).where(where).get()!.n;
+  const rows = db
+    .select()
+    .from(positions)
+    .where(where)
+    .orderBy(desc(positions.id))
+    .limit(f.pageSize)
+    .offset((f.page - 1) * f.pageSize)
+    .all();
+  return { items: loadDetails(db, rows), total };
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[%_]/g, '');
+}
+
+const EDITABLE: PositionStatus[] = ['draft', 'published', 'partially_paid'];
+
+/**
+ * Replaces the content of a position. Drafts may change anything (new IUVs for new options);
+ * published positions keep their options (same count, kind and plan, same IUVs) and may change
+ * debtor, description and unpaid options; a paid option must stay exactly as it is.
+ */
+export function updatePosition(
+  db: Db,
+  ente: Ente,
+  service: PaymentService,
+  iupd: string,
+  write: PositionWrite,
+  opts: { expectedVersion?: number },
+  by: Actor,
+): PositionDetail {
+  return db.transaction(
+    (tx) => {
+      const before = getPositionByIupd(tx, ente.id, iupd);
+      if (!before) throw new PositionNotFoundError();
+      if (!EDITABLE.includes(before.status)) {
+        throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]} e non può essere modificata.`);
+      }
+      if (opts.expectedVersion !== undefined && opts.expectedVersion !== before.version) {
+        throw new PositionConflictError('La posizione è stata modificata da qualcun altro nel frattempo: ricarica e riprova.');
+      }
+      const v = { ...write.value, iupd };
+      const payloadHash = positionPayloadHash(service.code, { ...write, value: v }, before.status !== 'draft');
+      tx.update(positions)
+        .set({
+          serviceId: service.id,
+          ...debtorColumns(v),
+          description: v.description,
+          validityDate: v.validityDate,
+          switchToExpired: write.switchToExpired,
+          payloadHash,
+          version: before.version + 1,
+          updatedAt: new Date().toISOString(),
+        })
+        .where(eq(positions.id, before.id))
+        .run();
+      if (before.status === 'draft') {
+        tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id)).run();
+        const sequences = allocateSequences(tx, ente.id, v.paymentOptions.length);
+        v.paymentOptions.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!));
+      } else {
+        if (v.paymentOptions.length !== before.options.length) {
+          throw new PositionConflictError('Una posizione pubblicata mantiene le sue opzioni di pagamento: non se ne possono aggiungere o togliere.');
+        }
+        v.paymentOptions.forEach((o, i) => {
+          const old = before.options[i]!;
+          if (o.kind !== old.kind || o.plan !== old.plan || o.installmentNumber !== old.installmentNumber) {
+            throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} non può cambiare tipo o rata dopo la pubblicazione.`);
+          }
+          if (old.status !== 'unpaid') {
+            if (!sameOption(o, old)) throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} è già pagata e non può cambiare.`);
+            return;
+          }
+          tx.update(paymentOptions)
+            .set({ description: o.description, amountCents: o.amountCents, dueDate: o.dueDate, retentionDate: o.retentionDate, installmentCount: o.installmentCount })
+            .where(eq(paymentOptions.id, old.id))
+            .run();
+          tx.delete(transfers).where(eq(transfers.optionId, old.id)).run();
+          insertTransfers(tx, old.id, o);
+        });
+      }
+      const after = getPositionByIupd(tx, ente.id, iupd)!;
+      recordAudit(tx, { ...by, action: 'update', entity: 'position', entityId: before.id, enteId: ente.id, before: summary(before), after: summary(after) });
+      return after;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+function sameOption(o: ValidPaymentOption, old: OptionDetail): boolean {
+  return (
+    o.amountCents === old.amountCents &&
+    o.dueDate === old.dueDate &&
+    o.transfers.length === old.transfers.length &&
+    o.transfers.every((t, i) => {
+      const ot = old.transfers[i]!;
+      return t.amountCents === ot.amountCents && t.fiscalCodePA === ot.fiscalCodePA && t.iban === ot.iban && t.postalIban === ot.postalIban;
+    })
+  );
+}
+
+export class PositionNotFoundError extends Error {
+  constructor() {
+    super('Posizione non trovata.');
+    this.name = 'PositionNotFoundError';
+  }
+}
+
+export const STATUS_LABELS: Record<PositionStatus, string> = {
+  draft: 'in bozza',
+  published: 'pubblicata',
+  partially_paid: 'pagata in parte',
+  paid: 'pagata',
+  expired: 'scaduta',
+  cancelled: 'annullata',
+};
+
+function transition(
+  db: Db,
+  enteId: number,
+  iupd: string,
+  action: string,
+  allowed: PositionStatus[],
+  apply: (tx: DbTx, p: PositionDetail) => void,
+  by: Actor,
+): PositionDetail {
+  return db.transaction(
+    (tx) => {
+      const before = getPositionByIupd(tx, enteId, iupd);
+      if (!before) throw new PositionNotFoundError();
+      if (!allowed.includes(before.status)) {
+        throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]}: operazione non consentita.`);
+      }
+      apply(tx, before);
+      tx.update(positions)
+        .set({ version: before.version + 1, updatedAt: new Date().toISOString() })
+        .where(eq(positions.id, before.id))
+        .run();
+      const after = getPositionByIupd(tx, enteId, iupd)!;
+      recordAudit(tx, { ...by, action, entity: 'position', entityId: before.id, enteId, before: summary(before), after: summary(after) });
+      return after;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+export function publishPosition(db: Db, enteId: number, iupd: string, by: Actor): PositionDetail {
+  return transition(db, enteId, iupd, 'publish', ['draft'], (tx, p) => {
+    tx.update(positions).set({ status: 'published', publishedAt: new Date().toISOString() }).where(eq(positions.id, p.id)).run();
+  }, by);
+}
+
+/** Cancels a position: unpaid options become cancelled (their IUVs are never reused); paid ones stay. */
+export function cancelPosition(db: Db, enteId: number, iupd: string, by: Actor): PositionDetail {
+  return transition(db, enteId, iupd, 'cancel', ['draft', 'published', 'partially_paid', 'expired'], (tx, p) => {
+    tx.update(paymentOptions)
+      .set({ status: 'cancelled' })
+      .where(and(eq(paymentOptions.positionId, p.id), eq(paymentOptions.status, 'unpaid')))
+      .run();
+    tx.update(positions).set({ status: 'cancelled', cancelledAt: new Date().toISOString() }).where(eq(positions.id, p.id)).run();
+  }, by);
+}
+
+/**
+ * Marks as expired the published positions with switchToExpired whose unpaid options are all
+ * past due on `today` (ISO date). Returns how many changed.
+ */
+export function expirePositions(db: Db, today: string, by: Actor): number {
+  return db.transaction(
+    (tx) => {
+      const due = tx
+        .select({ id: positions.id, enteId: positions.enteId })
+        .from(positions)
+        .where(
+          and(
+            eq(positions.switchToExpired, true),
+            inArray(positions.status, ['published', 'partially_paid']),
+            sql`NOT EXISTS (SELECT 1 FROM ${paymentOptions} WHERE ${paymentOptions.positionId} = ${positions.id}
+                 AND ${paymentOptions.status} = 'unpaid' AND ${paymentOptions.dueDate} >= ${today})`,
+          ),
+        )
+        .all();
+      for (const p of due) {
+        tx.update(positions).set({ status: 'expired', updatedAt: new Date().toISOString() }).where(eq(positions.id, p.id)).run();
+        recordAudit(tx, { ...by, action: 'expire', entity: 'position', entityId: p.id, enteId: p.enteId, after: { status: 'expired', today } });
+      }
+      return due.length;
+    },
+    { behavior: 'immediate' },
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * From a request body (form, CSV group or API JSON) to a position write: resolves the payment
+ * service, fills the service's default IBAN where a transfer to the ente names none, and runs the
+ * domain validation with the database facts (registered IBANs, today's date).
+ */
+import { and, eq } from 'drizzle-orm';
+import type { DbLike } from '../../db/client.js';
+import { enteIbans, enti } from '../enti/schema.js';
+import { getServiceByCode, type Ente, type PaymentService } from '../enti/repository.js';
+import type { PositionWrite } from './repository.js';
+import { validatePosition, type FieldError, type PositionInput, type TransferInput } from './validation.js';
+
+export interface PositionBody extends PositionInput {
+  serviceCode?: unknown;
+  switchToExpired?: unknown;
+}
+
+export type PreparedWrite = { ok: true; service: PaymentService; write: PositionWrite } | { ok: false; errors: FieldError[] };
+
+/** Today in Italy as YYYY-MM-DD (due dates are Italian calendar dates). */
+export function todayInItaly(now = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+/**
+ * IBAN check for the validation: an IBAN credited to an ente we serve must be one of its active
+ * registered accounts; for enti we do not serve we cannot know, and the node checks it.
+ */
+export function registeredIbanChecker(db: DbLike): (fiscalCodePA: string, iban: string) => boolean {
+  const cache = new Map<string, Set<string> | null>();
+  return (fiscalCodePA, iban) => {
+    if (!cache.has(fiscalCodePA)) {
+      const ente = db.select({ id: enti.id }).from(enti).where(eq(enti.fiscalCode, fiscalCodePA)).get();
+      cache.set(
+        fiscalCodePA,
+        ente
+          ? new Set(
+              db
+                .select({ iban: enteIbans.iban })
+                .from(enteIbans)
+                .where(and(eq(enteIbans.enteId, ente.id), eq(enteIbans.active, true)))
+                .all()
+                .map((r) => r.iban),
+            )
+          : null,
+      );
+    }
+    const known = cache.get(fiscalCodePA);
+    return known === null || known === undefined ? true : known.has(iban);
+  };
+}
+
+function defaultIbanOf(db: DbLike, service: PaymentService): string | null {
+  if (!service.defaultIbanId) return null;
+  return db.select({ iban: enteIbans.iban }).from(enteIbans).where(eq(enteIbans.id, service.defaultIbanId)).get()?.iban ?? null;
+}
+
+export function preparePositionWrite(db: DbLike, ente: Ente, body: PositionBody, opts: { today?: string } = {}): PreparedWrite {
+  const code = typeof body.serviceCode === 'string' ? body.serviceCode.trim().toUpperCase() : '';
+  const service = code ? getServiceByCode(db, ente.id, code) : undefined;
+  const errors: FieldError[] = [];
+  if (!service || !service.active) {
+    errors.push({ field: 'serviceCode', message: code ? `Servizio «${code}» inesistente o non attivo per questo ente.` : 'Indica il servizio di pagamento.' });
+  }
+  const defaultIban = service ? defaultIbanOf(db, service) : null;
+  const input: PositionInput = {
+    ...body,
+    paymentOptions: body.paymentOptions?.map((o) => ({
+      ...o,
+      transfers: o.transfers?.map((t): TransferInput => {
+        const ownEnte = t.fiscalCodePA === undefined || t.fiscalCodePA === '' || t.fiscalCodePA === ente.fiscalCode;
+        const noAccount = !t.iban && !t.postalIban && !t.stamp;
+        return ownEnte && noAccount && defaultIban ? { ...t, iban: defaultIban } : t;
+      }),
+    })),
+  };
+  const result = validatePosition(input, {
+    enteFiscalCode: ente.fiscalCode,
+    today: opts.today ?? todayInItaly(),
+    isRegisteredIban: registeredIbanChecker(db),
+  });
+  if (!result.ok) errors.push(...result.errors);
+  if (errors.length > 0 || !result.ok || !service) return { ok: false, errors };
+  return { ok: true, service, write: { value: result.value, switchToExpired: body.switchToExpired === true } };
+}
