@@ -4,3 +4,6 @@ export * from '../modules/users/schema.js';
 export * from '../plugins/sessions/schema.js';
 export * from '../plugins/audit/schema.js';
 export * from '../modules/positions/schema.js';
+export * from '../modules/positions/outbox-schema.js';
+export * from '../modules/spid/schema.js';
+export * from '../plugins/jobs/schema.js';
