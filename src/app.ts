@@ -25,6 +25,7 @@ import healthRoutes from './plugins/health.js';
 import entiModule from './modules/enti/routes.js';
 import portalModule from './modules/portal/routes.js';
 import positionsApi from './modules/positions/api.js';
+import backofficeModule from './modules/backoffice/routes.js';
 import { seedDemoData } from './modules/enti/demo-seed.js';
 
 const require = createRequire(import.meta.url);
@@ -102,5 +103,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(portalModule);
   await app.register(entiModule, { prefix: '/admin' });
   await app.register(positionsApi, { prefix: '/api/v1' });
+  await app.register(backofficeModule);
   return app;
 }
