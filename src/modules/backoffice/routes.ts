@@ -11,6 +11,9 @@ import { entiWithRole, requireRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { getEnte, listEnti, listIbans, listServices, type Ente } from '../enti/repository.js';
 import { formatNoticeNumber } from '../positions/numbers.js';
+import { renderNoticePdf } from '../positions/notice-pdf.js';
+import { isPrintable, noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data.js';
+import { findByNoticeNumber } from '../positions/repository.js';
 import {
   cancelPosition,
   createPosition,
@@ -259,7 +262,7 @@ export default async function backofficeModule(app: FastifyInstance) {
       canEdit: ['draft', 'published', 'partially_paid'].includes(p.status),
       canPublish: p.status === 'draft',
       canCancel: ['draft', 'published', 'partially_paid', 'expired'].includes(p.status),
-      options: p.options.map((o) => ({ ...o, formattedNotice: formatNoticeNumber(o.noticeNumber), printable: o.status === 'unpaid' && p.status !== 'draft' })),
+      options: p.options.map((o) => ({ ...o, formattedNotice: formatNoticeNumber(o.noticeNumber), printable: isPrintable(p, o) })),
       history: history.map((h) => ({ ...h, label: HISTORY_LABELS[h.action] ?? h.action })),
     });
   });
@@ -288,6 +291,36 @@ export default async function backofficeModule(app: FastifyInstance) {
         throw err;
       }
       return reply.redirect(`/backoffice/enti/${e.id}/posizioni/${p.id}`, 303);
+    },
+  );
+
+  app.get<{ Params: { enteId: number; noticeNumber: string } }>(
+    '/backoffice/enti/:enteId/avvisi/:noticeNumber.pdf',
+    {
+      preHandler: operator,
+      schema: {
+        params: {
+          type: 'object',
+          properties: { enteId: { type: 'integer', minimum: 1 }, noticeNumber: { type: 'string', pattern: '^[0-9]{18}$' } },
+          required: ['enteId', 'noticeNumber'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const e = ente(request);
+      const found = findByNoticeNumber(app.db, e.id, request.params.noticeNumber);
+      if (!found) throw new HttpError(404, 'Avviso non trovato per questo ente.');
+      try {
+        const pdf = await renderNoticePdf(noticeDataFor(app.db, e, found.position, found.option));
+        return reply
+          .type('application/pdf')
+          .header('content-disposition', `inline; filename="${found.position.debtorFiscalCode}_${found.option.noticeNumber}.pdf"`)
+          .header('cache-control', 'no-store')
+          .send(pdf);
+      } catch (err) {
+        if (err instanceof NoticeNotPrintableError) throw new HttpError(409, err.message);
+        throw err;
+      }
     },
   );
 

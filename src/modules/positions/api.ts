@@ -21,6 +21,9 @@ import {
 } from './repository.js';
 import { createPositionBody, iupdParams, listQuery, patchPositionBody, positionOut, problemSchema } from './api-schemas.js';
 import { preparePositionWrite, type PositionBody } from './service.js';
+import { renderNoticePdf } from './notice-pdf.js';
+import { noticeDataFor, NoticeNotPrintableError } from './notice-data.js';
+import { findByNoticeNumber } from './repository.js';
 import type { PositionStatus } from './schema.js';
 
 const TAG = ['Posizioni debitorie'];
@@ -247,6 +250,35 @@ export default async function positionsApi(app: FastifyInstance) {
         return toApiPosition(updated, prepared.service.code);
       } catch (err) {
         mapDomainError(err);
+      }
+    },
+  );
+
+  app.get<{ Params: { noticeNumber: string } }>(
+    '/notices/:noticeNumber/pdf',
+    {
+      schema: {
+        tags: ['Avvisi di pagamento'],
+        summary: 'Avviso di pagamento pagoPA in PDF (con QR code e, se l’ente ha un conto postale, bollettino)',
+        security: [{ apiKey: [] }],
+        params: { type: 'object', properties: { noticeNumber: { type: 'string', pattern: '^[0-9]{18}$' } }, required: ['noticeNumber'] },
+        produces: ['application/pdf'],
+        response: { 200: { type: 'string', format: 'binary', description: 'PDF' }, ...errorsResponses },
+      },
+    },
+    async (request, reply) => {
+      const ente = clientEnte(request);
+      const found = findByNoticeNumber(app.db, ente.id, request.params.noticeNumber);
+      if (!found) throw new HttpError(404, 'Avviso non trovato per questo ente.');
+      try {
+        const pdf = await renderNoticePdf(noticeDataFor(app.db, ente, found.position, found.option));
+        return reply
+          .type('application/pdf')
+          .header('content-disposition', `inline; filename="${found.position.debtorFiscalCode}_${found.option.noticeNumber}.pdf"`)
+          .send(pdf);
+      } catch (err) {
+        if (err instanceof NoticeNotPrintableError) throw new HttpError(409, err.message);
+        throw err;
       }
     },
   );
