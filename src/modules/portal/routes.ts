@@ -29,12 +29,18 @@ export default async function portalModule(app: FastifyInstance) {
     app.get(url, async (_request, reply) => reply.page(template, { title: undefined }));
   }
 
-  app.get('/accesso', async (request, reply) => {
-    if (request.user) return reply.redirect('/');
-    return reply.page('portal/login', { title: 'Accedi' });
-  });
+  app.get<{ Querystring: { next?: string } }>(
+    '/accesso',
+    { schema: { querystring: { type: 'object', properties: { next: { type: 'string', maxLength: 1024 } }, additionalProperties: false } } },
+    async (request, reply) => {
+      if (request.user) return reply.redirect('/');
+      return reply.page('portal/login', { title: 'Accedi', ...app.spid?.loginPageData(request.query.next) });
+    },
+  );
 
   app.post('/logout', { schema: { body: { type: 'object', properties: { _csrf: { type: 'string' } } } } }, async (request, reply) => {
+    // SPID/CIE sessions: single logout with the IdP (ends the local session first).
+    if (request.session.spid && app.spid) return app.spid.logout(request, reply);
     await request.session.destroy();
     return reply.redirect('/', 303);
   });
