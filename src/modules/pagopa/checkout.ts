@@ -1,0 +1,172 @@
+/**
+ * Checkout client: a cart of 1..5 notices is stored, sent to pagoPA Checkout with
+ * `POST {PAGOPA_CHECKOUT_URL}/carts` (CartRequestV2, openapi/checkout_v2.json) and the browser is
+ * sent to the `Location` of the 302. Coming back through a return URL proves nothing: the cart
+ * becomes `paid` only when the receipts of all its notices have arrived (receipts.ts).
+ */
+import crypto from 'node:crypto';
+import { and, asc, eq } from 'drizzle-orm';
+import type { PagopaSettings } from '../../config.js';
+import type { Db, DbLike } from '../../db/client.js';
+import { recordAudit } from '../../plugins/audit/index.js';
+import { getEnte } from '../enti/repository.js';
+import { findByNoticeNumber } from '../positions/repository.js';
+import { todayInItaly } from '../positions/service.js';
+import { paymentOptions } from '../positions/schema.js';
+import { checkPayable } from './payment-state.js';
+import { allCcp, loadBeneficiaries, optionDescription } from './payment-xml.js';
+import { checkoutCartItems, checkoutCarts } from './schema.js';
+import { clip } from './soap.js';
+
+export class CheckoutError extends Error {
+  constructor(
+    message: string,
+    /** Per-notice problems (index in the request, Italian message). */
+    readonly notices: { index: number; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'CheckoutError';
+  }
+}
+
+export interface StartCheckoutInput {
+  notices: { enteId: number; noticeNumber: string }[];
+  email?: string;
+  /** Absolute base URL of the portal (PUBLIC_URL): the return URLs are built on it. */
+  returnBase: string;
+  /** Who starts the payment, for the audit log ('user:<id>' or 'anonymous'). */
+  actor?: string;
+  requestId?: string;
+}
+
+export interface StartCheckoutResult {
+  cartId: string;
+  redirectUrl: string;
+}
+
+/** The portal page Checkout sends the browser back to. */
+export function outcomeUrl(returnBase: string, cartId: string, outcome: 'ok' | 'annullato' | 'errore' | 'attesa'): string {
+  return `${returnBase.replace(/\/+$/, '')}/pagamento/esito/${cartId}?esito=${outcome}`;
+}
+
+export async function startCheckout(db: Db, input: StartCheckoutInput, settings: PagopaSettings, opts: { timeoutMs?: number } = {}): Promise<StartCheckoutResult> {
+  if (input.notices.length < 1 || input.notices.length > 5) throw new CheckoutError('Il carrello deve contenere da 1 a 5 avvisi.');
+  const keys = input.notices.map((n) => `${n.enteId}/${n.noticeNumber}`);
+  if (new Set(keys).size !== keys.length) throw new CheckoutError('Lo stesso avviso è presente più volte nel carrello.');
+
+  const today = todayInItaly();
+  const problems: { index: number; message: string }[] = [];
+  const items = input.notices.map((n, index) => {
+    const ente = getEnte(db, n.enteId);
+    const found = ente ? findByNoticeNumber(db, ente.id, n.noticeNumber) : undefined;
+    const notPayable = checkPayable(found, today);
+    if (!ente || notPayable) {
+      problems.push({ index, message: `Avviso ${n.noticeNumber}: ${notPayable?.message ?? 'ente sconosciuto'}` });
+      return null;
+    }
+    const { position, option } = found!;
+    const beneficiaries = loadBeneficiaries(db, [...new Set(option.transfers.map((t) => t.fiscalCodePA))]);
+    return {
+      ente,
+      option,
+      allCcp: allCcp(option, beneficiaries),
+      notice: {
+        noticeNumber: option.noticeNumber,
+        fiscalCode: ente.fiscalCode,
+        amount: option.amountCents,
+        companyName: clip(ente.name, 140)!,
+        description: optionDescription(position, option),
+      },
+    };
+  });
+  if (problems.length) throw new CheckoutError('Alcuni avvisi non sono pagabili.', problems);
+  const ready = items.filter((i): i is NonNullable<typeof i> => i !== null);
+
+  const cartId = crypto.randomUUID();
+  const total = ready.reduce((s, i) => s + i.notice.amount, 0);
+  db.transaction(
+    (tx) => {
+      tx.insert(checkoutCarts).values({ id: cartId, email: input.email ?? null, returnBase: input.returnBase, totalCents: total }).run();
+      ready.forEach((i, ordinal) =>
+        tx
+          .insert(checkoutCartItems)
+          .values({ cartId, ordinal, enteId: i.ente.id, optionId: i.option.id, ...i.notice, amountCents: i.notice.amount })
+          .run(),
+      );
+      recordAudit(tx, { actor: input.actor ?? 'anonymous', action: 'create', entity: 'checkout_cart', entityId: cartId, after: { notices: ready.length, totalCents: total }, requestId: input.requestId });
+    },
+    { behavior: 'immediate' },
+  );
+
+  const body = {
+    paymentNotices: ready.map((i) => i.notice),
+    returnUrls: {
+      returnOkUrl: outcomeUrl(input.returnBase, cartId, 'ok'),
+      returnCancelUrl: outcomeUrl(input.returnBase, cartId, 'annullato'),
+      returnErrorUrl: outcomeUrl(input.returnBase, cartId, 'errore'),
+      returnWaitingUrl: outcomeUrl(input.returnBase, cartId, 'attesa'),
+    },
+    idCart: cartId,
+    allCCP: ready.every((i) => i.allCcp),
+    ...(input.email ? { emailNotice: input.email } : {}),
+  };
+  const fail = (error: string): never => {
+    db.update(checkoutCarts).set({ status: 'failed', error, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
+    throw new CheckoutError('Il servizio pagoPA Checkout non è al momento raggiungibile: riprova tra qualche minuto.');
+  };
+  let res: Response;
+  try {
+    res = await fetch(`${settings.checkoutUrl}/carts`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/json', 'ocp-apim-subscription-key': settings.subscriptionKey },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    });
+  } catch (e) {
+    return fail(`POST /carts: ${(e as Error).name}`);
+  }
+  const location = res.headers.get('location');
+  if (res.status !== 302 || !location) {
+    const detail = await res.text().catch(() => '');
+    if (res.status === 422) {
+      db.update(checkoutCarts).set({ status: 'failed', error: `422 ${detail.slice(0, 300)}`, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
+      throw new CheckoutError('pagoPA non accetta uno degli avvisi (già pagato, in corso di pagamento o sconosciuto).');
+    }
+    return fail(`POST /carts: HTTP ${res.status}`);
+  }
+  const redirectUrl = new URL(location, settings.checkoutUrl).href;
+  db.update(checkoutCarts).set({ status: 'redirected', redirectUrl, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
+  return { cartId, redirectUrl };
+}
+
+export interface CartView {
+  id: string;
+  status: string;
+  totalCents: number;
+  items: { noticeNumber: string; companyName: string; description: string; amountCents: number; paid: boolean }[];
+}
+
+export function getCart(db: DbLike, cartId: string): CartView | undefined {
+  const cart = db.select().from(checkoutCarts).where(eq(checkoutCarts.id, cartId)).get();
+  if (!cart) return undefined;
+  const items = db
+    .select({
+      noticeNumber: checkoutCartItems.noticeNumber,
+      companyName: checkoutCartItems.companyName,
+      description: checkoutCartItems.description,
+      amountCents: checkoutCartItems.amountCents,
+      optionStatus: paymentOptions.status,
+    })
+    .from(checkoutCartItems)
+    .innerJoin(paymentOptions, and(eq(paymentOptions.id, checkoutCartItems.optionId)))
+    .where(eq(checkoutCartItems.cartId, cartId))
+    .orderBy(asc(checkoutCartItems.ordinal))
+    .all();
+  return {
+    id: cart.id,
+    status: cart.status,
+    totalCents: cart.totalCents,
+    items: items.map(({ optionStatus, ...i }) => ({ ...i, paid: optionStatus === 'paid' })),
+  };
+}

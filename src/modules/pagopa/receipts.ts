@@ -1,0 +1,415 @@
+/**
+ * Receipts (paSendRT / paSendRTV2): reading the ctReceipt, storing it with its transfers and the
+ * raw XML in ONE immediate transaction keyed by (idPA, fiscalCode, IUV, receiptId), and applying
+ * the payment to the position in the same transaction — all before the station answers OK.
+ *
+ * Rules (pagopa.md §3, §5; decisions where the spec is silent are marked *):
+ * - A replay (same key) changes nothing; the station answers OK or PAA_RECEIPT_DUPLICATA
+ *   (setting PAGOPA_RECEIPT_REPLAY_ANSWER).
+ * - We are a secondary beneficiary when receipt.fiscalCode ≠ idPA: the copy is stored
+ *   (`secondary`) and no position changes (the owner's own copy does that).
+ * - Receipts are never refused: unknown notice, draft*, cancelled position, option already paid
+ *   or closed, outcome KO → stored as `flagged` with an open anomaly, no state change.
+ * - Expired position*: the money was collected, so the option is marked paid as usual, plus an
+ *   anomaly for the helpdesk.
+ * - Amounts that do not add up (Σ transfers ≠ paymentAmount, or paymentAmount ≠ the option
+ *   amount)*: the payment is applied (the node took the amount from our paGetPayment) and an
+ *   anomaly is raised.
+ * - Plans*: paying the single option pays the position and closes (status `cancelled`, IUVs never
+ *   reused) every other unpaid option, plan installments included; paying an installment closes
+ *   the single option and the other plans' installments, and the position is `partially_paid`
+ *   until every installment of that plan is paid, then `paid`. Closed options answer
+ *   PAA_PAGAMENTO_DUPLICATO to the node (payment-state.ts).
+ * - Checkout carts whose notices are all paid become `paid`.
+ */
+import { and, eq, inArray, ne } from 'drizzle-orm';
+import type { Db, DbTx } from '../../db/client.js';
+import { recordAudit } from '../../plugins/audit/index.js';
+import type { Ente } from '../enti/repository.js';
+import { getEnteByFiscalCode } from '../enti/repository.js';
+import { findByNoticeNumber, type OptionDetail, type PositionDetail } from '../positions/repository.js';
+import { paymentOptions, positions } from '../positions/schema.js';
+import { amountToCents, child, children, text } from './soap.js';
+import { anomalies, checkoutCartItems, checkoutCarts, receipts, receiptTransfers, type AnomalyType } from './schema.js';
+
+export interface Subject {
+  type: string;
+  fiscalCode: string;
+  fullName: string;
+  streetName?: string;
+  civicNumber?: string;
+  postalCode?: string;
+  city?: string;
+  stateProvinceRegion?: string;
+  country?: string;
+  email?: string;
+}
+
+export interface ReceiptTransferIn {
+  idTransfer: number;
+  amountCents: number;
+  fiscalCodePA: string;
+  companyName?: string;
+  iban?: string;
+  mbdAttachment?: string;
+  remittanceInformation: string;
+  transferCategory: string;
+  metadata: { key: string; value: string }[];
+}
+
+export interface ReceiptIn {
+  receiptId: string;
+  noticeNumber: string;
+  fiscalCode: string;
+  outcome: 'OK' | 'KO';
+  creditorReferenceId: string;
+  paymentAmountCents: number;
+  description: string;
+  companyName: string;
+  officeName?: string;
+  debtor: Subject;
+  transfers: ReceiptTransferIn[];
+  idPSP: string;
+  pspFiscalCode?: string;
+  pspPartitaIva?: string;
+  pspCompanyName: string;
+  idChannel: string;
+  channelDescription: string;
+  payer?: Subject;
+  paymentMethod?: string;
+  paymentNote?: string;
+  feeCents?: number;
+  primaryCiIncurredFeeCents?: number;
+  idBundle?: string;
+  idCiBundle?: string;
+  paymentDateTime?: string;
+  applicationDate?: string;
+  transferDate?: string;
+  metadata: { key: string; value: string }[];
+  standIn: boolean;
+}
+
+function metadataOf(el: Element | undefined): { key: string; value: string }[] {
+  return children(child(el, 'metadata'), 'mapEntry').map((m) => ({ key: text(m, 'key') ?? '', value: text(m, 'value') ?? '' }));
+}
+
+function subjectOf(el: Element | undefined): Subject | undefined {
+  if (!el) return undefined;
+  const opt = (n: string) => text(el, n) || undefined;
+  return {
+    type: text(el, 'uniqueIdentifier/entityUniqueIdentifierType') ?? '',
+    fiscalCode: (text(el, 'uniqueIdentifier/entityUniqueIdentifierValue') ?? '').toUpperCase(),
+    fullName: text(el, 'fullName') ?? '',
+    streetName: opt('streetName'),
+    civicNumber: opt('civicNumber'),
+    postalCode: opt('postalCode'),
+    city: opt('city'),
+    stateProvinceRegion: opt('stateProvinceRegion'),
+    country: opt('country'),
+    email: opt('e-mail'),
+  };
+}
+
+/** Reads a ctReceipt / ctReceiptV2 element already validated against the XSD. */
+export function readReceipt(receipt: Element): ReceiptIn {
+  const req = (n: string) => text(receipt, n) ?? '';
+  const opt = (n: string) => text(receipt, n) || undefined;
+  return {
+    receiptId: req('receiptId'),
+    noticeNumber: req('noticeNumber'),
+    fiscalCode: req('fiscalCode'),
+    outcome: req('outcome') === 'KO' ? 'KO' : 'OK',
+    creditorReferenceId: req('creditorReferenceId'),
+    paymentAmountCents: amountToCents(req('paymentAmount')) ?? 0,
+    description: req('description'),
+    companyName: req('companyName'),
+    officeName: opt('officeName'),
+    debtor: subjectOf(child(receipt, 'debtor'))!,
+    transfers: children(child(receipt, 'transferList'), 'transfer').map((t) => ({
+      idTransfer: Number(text(t, 'idTransfer')),
+      amountCents: amountToCents(text(t, 'transferAmount')) ?? 0,
+      fiscalCodePA: text(t, 'fiscalCodePA') ?? '',
+      companyName: text(t, 'companyName') || undefined,
+      iban: text(t, 'IBAN') || undefined,
+      mbdAttachment: text(t, 'MBDAttachment') || undefined,
+      remittanceInformation: text(t, 'remittanceInformation') ?? '',
+      transferCategory: text(t, 'transferCategory') ?? '',
+      metadata: metadataOf(t),
+    })),
+    idPSP: req('idPSP'),
+    pspFiscalCode: opt('pspFiscalCode'),
+    pspPartitaIva: opt('pspPartitaIVA'),
+    pspCompanyName: req('PSPCompanyName'),
+    idChannel: req('idChannel'),
+    channelDescription: req('channelDescription'),
+    payer: subjectOf(child(receipt, 'payer')),
+    paymentMethod: opt('paymentMethod'),
+    paymentNote: opt('paymentNote'),
+    feeCents: amountToCents(opt('fee')),
+    primaryCiIncurredFeeCents: amountToCents(opt('primaryCiIncurredFee')),
+    idBundle: opt('idBundle'),
+    idCiBundle: opt('idCiBundle'),
+    paymentDateTime: opt('paymentDateTime'),
+    applicationDate: opt('applicationDate'),
+    transferDate: opt('transferDate'),
+    metadata: metadataOf(receipt),
+    standIn: opt('standIn') === 'true' || opt('standIn') === '1',
+  };
+}
+
+export type StoreOutcome =
+  | { kind: 'stored'; receiptRowId: number; processing: 'applied' | 'secondary' | 'flagged'; anomalies: AnomalyType[] }
+  | { kind: 'duplicate'; receiptRowId: number };
+
+export interface StoreInput {
+  receiver: Ente;
+  primitive: 'paSendRT' | 'paSendRTV2';
+  receipt: ReceiptIn;
+  rawXml: string;
+  requestId?: string;
+  /** Italian date of today (expiry checks are not repeated here; only the position state counts). */
+  now?: Date;
+}
+
+const ACTOR = 'pagopa-node';
+
+function existing(tx: DbTx, idPA: string, r: ReceiptIn): number | undefined {
+  return tx
+    .select({ id: receipts.id })
+    .from(receipts)
+    .where(
+      and(eq(receipts.idPA, idPA), eq(receipts.fiscalCode, r.fiscalCode), eq(receipts.iuv, r.creditorReferenceId), eq(receipts.receiptId, r.receiptId)),
+    )
+    .get()?.id;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/**
+ * Stores the receipt and applies it, in one IMMEDIATE transaction. Idempotent on the receipt key
+ * (a concurrent duplicate that loses the race is reported as `duplicate`, never an error).
+ */
+export function storeReceipt(db: Db, input: StoreInput): StoreOutcome {
+  try {
+    return db.transaction((tx) => storeInTx(tx, input), { behavior: 'immediate' });
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      const id = db.transaction((tx) => existing(tx, input.receiver.fiscalCode, input.receipt));
+      if (id !== undefined) return { kind: 'duplicate', receiptRowId: id };
+    }
+    throw err;
+  }
+}
+
+function storeInTx(tx: DbTx, input: StoreInput): StoreOutcome {
+  const { receiver, receipt: r } = input;
+  const dup = existing(tx, receiver.fiscalCode, r);
+  if (dup !== undefined) return { kind: 'duplicate', receiptRowId: dup };
+
+  const raised: { type: AnomalyType; detail: string }[] = [];
+  let processing: 'applied' | 'secondary' | 'flagged';
+  let found: { position: PositionDetail; option: OptionDetail } | undefined;
+
+  const transfersSum = r.transfers.reduce((s, t) => s + t.amountCents, 0);
+  if (transfersSum !== r.paymentAmountCents) {
+    raised.push({ type: 'receipt_amount_mismatch', detail: `Somma dei versamenti ${transfersSum} ≠ importo pagato ${r.paymentAmountCents} (centesimi)` });
+  }
+
+  if (r.fiscalCode !== receiver.fiscalCode) {
+    processing = 'secondary';
+    const owner = getEnteByFiscalCode(tx, r.fiscalCode);
+    if (owner) found = findByNoticeNumber(tx, owner.id, r.noticeNumber);
+    if (!r.transfers.some((t) => t.fiscalCodePA === receiver.fiscalCode)) {
+      raised.push({ type: 'receipt_unknown_notice', detail: 'Ricevuta inviata all’ente come beneficiario secondario, ma nessun versamento è a suo favore' });
+      processing = 'flagged';
+    }
+  } else {
+    found = findByNoticeNumber(tx, receiver.id, r.noticeNumber);
+    processing = 'applied';
+    if (r.outcome !== 'OK') {
+      raised.push({ type: 'receipt_outcome_ko', detail: 'Ricevuta con esito KO' });
+      processing = 'flagged';
+    } else if (!found) {
+      raised.push({ type: 'receipt_unknown_notice', detail: 'Ricevuta per un avviso sconosciuto all’ente' });
+      processing = 'flagged';
+    } else if (found.option.iuv !== r.creditorReferenceId) {
+      raised.push({ type: 'receipt_unknown_notice', detail: `IUV della ricevuta diverso da quello dell’avviso` });
+      processing = 'flagged';
+    } else {
+      const { position, option } = found;
+      if (position.status === 'draft') {
+        raised.push({ type: 'receipt_draft_position', detail: 'Ricevuta per una posizione in bozza (mai pubblicata)' });
+        processing = 'flagged';
+      } else if (position.status === 'cancelled') {
+        raised.push({ type: 'receipt_cancelled_position', detail: 'Ricevuta per una posizione annullata: valutare il rimborso' });
+        processing = 'flagged';
+      } else if (option.status !== 'unpaid' || position.status === 'paid') {
+        raised.push({
+          type: 'receipt_already_paid',
+          detail: option.status === 'paid' ? 'Avviso già pagato con un’altra ricevuta: doppio pagamento' : 'Avviso chiuso (posizione già pagata con un’altra opzione): doppio pagamento',
+        });
+        processing = 'flagged';
+      } else {
+        if (position.status === 'expired') raised.push({ type: 'receipt_expired_position', detail: 'Ricevuta per una posizione scaduta: pagamento applicato' });
+        if (r.paymentAmountCents !== option.amountCents) {
+          raised.push({ type: 'receipt_amount_mismatch', detail: `Importo pagato ${r.paymentAmountCents} ≠ importo dell’avviso ${option.amountCents} (centesimi)` });
+        }
+      }
+    }
+  }
+
+  const row = tx
+    .insert(receipts)
+    .values({
+      enteId: receiver.id,
+      idPA: receiver.fiscalCode,
+      fiscalCode: r.fiscalCode,
+      iuv: r.creditorReferenceId,
+      receiptId: r.receiptId,
+      noticeNumber: r.noticeNumber,
+      primitive: input.primitive,
+      outcome: r.outcome,
+      paymentAmountCents: r.paymentAmountCents,
+      description: r.description,
+      companyName: r.companyName,
+      officeName: r.officeName ?? null,
+      debtorType: r.debtor.type,
+      debtorFiscalCode: r.debtor.fiscalCode,
+      debtorName: r.debtor.fullName,
+      debtor: JSON.stringify(r.debtor),
+      payerFiscalCode: r.payer?.fiscalCode ?? null,
+      payer: r.payer ? JSON.stringify(r.payer) : null,
+      idPSP: r.idPSP,
+      pspFiscalCode: r.pspFiscalCode ?? null,
+      pspPartitaIva: r.pspPartitaIva ?? null,
+      pspCompanyName: r.pspCompanyName,
+      idChannel: r.idChannel,
+      channelDescription: r.channelDescription,
+      paymentMethod: r.paymentMethod ?? null,
+      paymentNote: r.paymentNote ?? null,
+      feeCents: r.feeCents ?? null,
+      primaryCiIncurredFeeCents: r.primaryCiIncurredFeeCents ?? null,
+      idBundle: r.idBundle ?? null,
+      idCiBundle: r.idCiBundle ?? null,
+      paymentDateTime: r.paymentDateTime ?? null,
+      applicationDate: r.applicationDate ?? null,
+      transferDate: r.transferDate ?? null,
+      metadata: JSON.stringify(r.metadata),
+      standIn: r.standIn,
+      positionId: found?.position.id ?? null,
+      optionId: found?.option.id ?? null,
+      processing,
+      rawXml: input.rawXml,
+      requestId: input.requestId ?? null,
+    })
+    .returning({ id: receipts.id })
+    .get();
+  for (const t of r.transfers) {
+    tx.insert(receiptTransfers)
+      .values({
+        receiptRowId: row.id,
+        idTransfer: t.idTransfer,
+        amountCents: t.amountCents,
+        fiscalCodePA: t.fiscalCodePA,
+        companyName: t.companyName ?? null,
+        iban: t.iban ?? null,
+        mbdAttachment: t.mbdAttachment ?? null,
+        remittanceInformation: t.remittanceInformation,
+        transferCategory: t.transferCategory,
+        metadata: JSON.stringify(t.metadata),
+      })
+      .run();
+  }
+
+  for (const a of raised) {
+    tx.insert(anomalies)
+      .values({
+        type: a.type,
+        enteId: receiver.id,
+        refs: JSON.stringify({
+          receiptRowId: row.id,
+          receiptId: r.receiptId,
+          fiscalCode: r.fiscalCode,
+          noticeNumber: r.noticeNumber,
+          iuv: r.creditorReferenceId,
+          positionId: found?.position.id ?? null,
+          optionId: found?.option.id ?? null,
+        }),
+        amountCents: r.paymentAmountCents,
+        detail: a.detail,
+      })
+      .run();
+  }
+
+  if (processing === 'applied' && found) applyPayment(tx, found, row.id, input, r);
+  recordAudit(tx, {
+    actor: ACTOR,
+    action: 'receipt',
+    entity: 'receipt',
+    entityId: row.id,
+    enteId: receiver.id,
+    after: { iuv: r.creditorReferenceId, receiptId: r.receiptId, fiscalCode: r.fiscalCode, amountCents: r.paymentAmountCents, processing, anomalies: raised.map((a) => a.type) },
+    requestId: input.requestId ?? null,
+  });
+  return { kind: 'stored', receiptRowId: row.id, processing, anomalies: raised.map((a) => a.type) };
+}
+
+function applyPayment(tx: DbTx, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): void {
+  const { position, option } = found;
+  const paidAt = r.paymentDateTime ?? (input.now ?? new Date()).toISOString();
+  tx.update(paymentOptions).set({ status: 'paid', paidAt }).where(eq(paymentOptions.id, option.id)).run();
+
+  const others = position.options.filter((o) => o.id !== option.id);
+  let closeIds: number[];
+  let newStatus: 'paid' | 'partially_paid';
+  if (option.kind === 'single') {
+    closeIds = others.filter((o) => o.status === 'unpaid').map((o) => o.id);
+    newStatus = 'paid';
+  } else {
+    const samePlan = (o: OptionDetail) => o.kind === 'installment' && (o.plan ?? '') === (option.plan ?? '');
+    closeIds = others.filter((o) => o.status === 'unpaid' && !samePlan(o)).map((o) => o.id);
+    const planOpen = others.some((o) => samePlan(o) && o.status === 'unpaid');
+    newStatus = planOpen ? 'partially_paid' : 'paid';
+  }
+  if (closeIds.length) {
+    tx.update(paymentOptions).set({ status: 'cancelled' }).where(and(inArray(paymentOptions.id, closeIds), eq(paymentOptions.status, 'unpaid'))).run();
+  }
+  tx.update(positions)
+    .set({ status: newStatus, version: position.version + 1, updatedAt: new Date().toISOString() })
+    .where(eq(positions.id, position.id))
+    .run();
+  recordAudit(tx, {
+    actor: ACTOR,
+    action: 'pay',
+    entity: 'position',
+    entityId: position.id,
+    enteId: position.enteId,
+    before: { status: position.status, option: { iuv: option.iuv, status: option.status } },
+    after: { status: newStatus, option: { iuv: option.iuv, status: 'paid' }, closedOptions: closeIds.length, receiptRowId },
+    requestId: input.requestId ?? null,
+  });
+  markCartsPaid(tx, option.id);
+}
+
+/** Carts containing this option become `paid` when every notice in them is paid. */
+function markCartsPaid(tx: DbTx, optionId: number): void {
+  const carts = tx
+    .select({ cartId: checkoutCartItems.cartId })
+    .from(checkoutCartItems)
+    .innerJoin(checkoutCarts, eq(checkoutCarts.id, checkoutCartItems.cartId))
+    .where(and(eq(checkoutCartItems.optionId, optionId), ne(checkoutCarts.status, 'paid')))
+    .all();
+  for (const { cartId } of carts) {
+    const items = tx
+      .select({ status: paymentOptions.status })
+      .from(checkoutCartItems)
+      .innerJoin(paymentOptions, eq(paymentOptions.id, checkoutCartItems.optionId))
+      .where(eq(checkoutCartItems.cartId, cartId))
+      .all();
+    if (items.every((i) => i.status === 'paid')) {
+      tx.update(checkoutCarts).set({ status: 'paid', updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
+    }
+  }
+}

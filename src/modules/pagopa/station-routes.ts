@@ -1,0 +1,52 @@
+/**
+ * POST /pagopa/paForNode — the SOAP endpoint the pagoPA node calls (mTLS in production, see the
+ * README). It answers SOAP itself in every case (never problem+json): its own body parser (raw
+ * bytes, any content type), its own size limit and error handler. CSRF and rate limit do not apply.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { countStationCall, renderMetrics } from './metrics.js';
+import { MAX_SOAP_BYTES } from './spec-files.js';
+import { handleStationRequest, stationErrorResult, type StationResult } from './station.js';
+
+export const STATION_PATH = '/pagopa/paForNode';
+
+function send(reply: FastifyReply, r: StationResult, startedAt: bigint): FastifyReply {
+  const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
+  countStationCall(r.operation ?? 'unknown', r.outcome, r.faultCode, ms);
+  reply.request.log.info(
+    { pagopa: { operation: r.operation ?? 'unknown', idPA: r.idPA, noticeNumber: r.noticeNumber, outcome: r.outcome, faultCode: r.faultCode, ms: Math.round(ms * 10) / 10 } },
+    'pagoPA node call',
+  );
+  return reply.code(r.status).type('text/xml; charset=utf-8').send(r.xml);
+}
+
+export default async function stationRoutes(app: FastifyInstance) {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_SOAP_BYTES }, (_req, body, done) => done(null, body));
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      const startedAt = process.hrtime.bigint();
+      const tooLarge = error.statusCode === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      if (!tooLarge && (error.statusCode ?? 500) >= 500) request.log.error({ err: error }, 'pagoPA station error');
+      const r = tooLarge
+        ? stationErrorResult(request.headers.soapaction, 'PAA_SINTASSI_EXTRAXSD', `Messaggio oltre ${MAX_SOAP_BYTES} byte`, app.config.pagopa.brokerId)
+        : (error.statusCode ?? 500) < 500
+          ? stationErrorResult(request.headers.soapaction, 'PAA_SINTASSI_EXTRAXSD', 'Richiesta HTTP non valida', app.config.pagopa.brokerId)
+          : stationErrorResult(request.headers.soapaction, 'PAA_SYSTEM_ERROR', 'Errore interno della stazione', app.config.pagopa.brokerId);
+      return send(reply, r, startedAt);
+    });
+    scope.post(STATION_PATH, { config: { csrf: false }, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
+      const startedAt = process.hrtime.bigint();
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const r = handleStationRequest(
+        { db: app.db, settings: app.config.pagopa },
+        { body, soapAction: request.headers.soapaction, requestId: request.id },
+      );
+      return send(reply, r, startedAt);
+    });
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics()),
+  );
+}
