@@ -17,7 +17,9 @@ export default fp(
       getToken: (request: FastifyRequest) => {
         const body = request.body as Record<string, unknown> | undefined;
         const fromBody = body && typeof body._csrf === 'string' ? body._csrf : undefined;
-        return fromBody ?? (request.headers['x-csrf-token'] as string | undefined);
+        // Multipart uploads are streamed after this check, so their form carries the token in the action URL.
+        const fromQuery = (request.query as Record<string, unknown> | undefined)?._csrf;
+        return fromBody ?? (request.headers['x-csrf-token'] as string | undefined) ?? (typeof fromQuery === 'string' ? fromQuery : undefined);
       },
     });
     app.addHook('preValidation', (request: FastifyRequest, reply: FastifyReply, done) => {

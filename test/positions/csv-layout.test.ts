@@ -104,8 +104,8 @@ const companyRow: Row = {
 const GOOD_ROWS: Row[] = [
   tariRow('', '16/06/2025', '200,00', '10,00', '210,00'),
   tariRow('1', '16/06/2025', '100,00', '5,00', '105,00'),
-  companyRow,
   tariRow('2', '2025-12-16', '100,00', '5,00', '105,00'),
+  companyRow,
 ];
 
 function quote(value: string, delimiter: string): string {
@@ -143,7 +143,7 @@ function checkGoodResult(t: Test, r: CsvImportResult) {
   t.equal(tari!.debtor.fullName, "Nicolò D'Aversa", 'accented name decoded');
   t.equal(tari!.debtor.streetName, 'Via Università 12');
   t.equal(tari!.debtor.fiscalCode, NICOLO_CF);
-  t.same(tari!.sourceRows, [2, 3, 5]);
+  t.same(tari!.sourceRows, [2, 3, 4]);
   t.same(
     tari!.paymentOptions.map((o) => [o.kind, o.installmentNumber, o.installmentCount, o.amountCents, o.dueDate]),
     [
@@ -164,7 +164,7 @@ function checkGoodResult(t: Test, r: CsvImportResult) {
   t.equal(cosap!.debtor.type, 'G');
   t.equal(cosap!.debtor.fullName, 'Pasticceria Sàntoro & Figli S.n.c.');
   t.equal(cosap!.paymentOptions[0]!.amountCents, 123456);
-  t.same(cosap!.sourceRows, [4]);
+  t.same(cosap!.sourceRows, [5]);
 }
 
 t.test('UTF-8 without BOM, ";" separator', async (t) => {
@@ -464,7 +464,7 @@ t.test('error report export', async (t) => {
 
 t.test('layout constants and helpers', async (t) => {
   t.equal(CSV_HEADERS.length, new Set(CSV_HEADERS).size, 'no duplicate column names');
-  t.equal(CSV_HEADERS.length, 13 + 6 + 5 * 7);
+  t.equal(CSV_HEADERS.length, 14 + 6 + 5 * 7);
   for (const h of CSV_REQUIRED_HEADERS) t.ok(CSV_HEADERS.includes(h), h);
   t.ok(CSV_HEADERS.includes('trasf5_tassonomia'));
   t.notOk(CSV_HEADERS.includes('trasf6_importo'));
@@ -494,4 +494,22 @@ t.test('layout constants and helpers', async (t) => {
   const tail = new CsvTextDecoder();
   t.equal(tail.write(Buffer.from([0x41, 0xc3])) + tail.end(), 'AÃ', 'truncated sequence at EOF falls back to Windows-1252');
   t.equal(tail.encoding, 'windows-1252');
+});
+
+t.test('rows of one position must be consecutive; streaming mode hands positions over one by one', async (t) => {
+  const interleaved = [GOOD_ROWS[0]!, GOOD_ROWS[1]!, companyRow, GOOD_ROWS[2]!];
+  const r = await parsePositionsCsv(Readable.from([Buffer.from(csvText(interleaved), 'utf8')]), ctx);
+  t.equal(r.complete, true);
+  t.ok(r.errors.some((e) => e.row === 5 && e.field === 'iupd' && e.iupd === 'TARI-2025-0001' && /consecutive/.test(e.message)), 'the separated row is reported');
+  const streamed: string[] = [];
+  const s = await parsePositionsCsv(Readable.from([Buffer.from(csvText(GOOD_ROWS), 'utf8')]), {
+    ...ctx,
+    onPosition: async (p) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      streamed.push(`${p.iupd}:${p.sourceRows.join(',')}`);
+    },
+  });
+  t.same(s.errors, []);
+  t.same(s.positions, [], 'nothing accumulated in streaming mode');
+  t.same(streamed, ['TARI-2025-0001:2,3,4', 'COSAP-2025-7:5']);
 });

@@ -24,6 +24,7 @@ import { preparePositionWrite, type PositionBody } from './service.js';
 import { renderNoticePdf } from './notice-pdf.js';
 import { noticeDataFor, NoticeNotPrintableError } from './notice-data.js';
 import { findByNoticeNumber } from './repository.js';
+import importsApi from './imports-api.js';
 import type { PositionStatus } from './schema.js';
 
 const TAG = ['Posizioni debitorie'];
@@ -121,6 +122,7 @@ function mapDomainError(err: unknown): never {
 export default async function positionsApi(app: FastifyInstance) {
   app.decorateRequest('apiClient', null);
   app.addHook('preHandler', requireApiKey);
+  await app.register(importsApi);
 
   function clientEnte(request: FastifyRequest): Ente {
     return getEnte(app.db, request.apiClient!.enteId)!;

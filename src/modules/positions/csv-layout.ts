@@ -5,7 +5,7 @@
  * ## Layout
  *
  * One row per **payment option** (a single payment or one installment). Rows with the same `iupd`
- * form one position, in any order; a row with an empty `iupd` is a position by itself. The
+ * form one position and must be consecutive in the file; a row with an empty `iupd` is a position by itself. The
  * position columns (debtor, `descrizione`, `data_validita`) must be equal on every row of the
  * position. The first row is the header; column names are case-insensitive, in any order; optional
  * columns may be left out; unknown columns are an error.
@@ -32,6 +32,7 @@
  * | `email` | no | debtor e-mail |
  * | `descrizione` | yes | description of the position, ≤ 140 |
  * | `data_validita` | no | date from which the position is payable |
+ * | `servizio` | no | code of the ente's payment service (e.g. `TARI`); empty = the service chosen for the whole file |
  * | `rata` | no | empty (or `0`) = single payment; `1`..`n` = installment number |
  * | `piano` | no | installment plan key when a position has several plans (default `1`); only with `rata` |
  * | `descrizione_opzione` | no | description of this option, ≤ 140 (e.g. "Rata 1 di 3") |
@@ -89,6 +90,7 @@ export const CSV_POSITION_COLUMNS = [
   'email',
   'descrizione',
   'data_validita',
+  'servizio',
 ] as const;
 
 /** Payment-option columns (one option per row). */
@@ -191,10 +193,26 @@ export interface CsvRowError {
 export interface CsvImportOptions extends ValidationContext {
   /** Maximum number of data rows (header and blank rows excluded). Default {@link DEFAULT_MAX_ROWS}. */
   maxRows?: number;
+  /**
+   * Streaming mode: each valid position is handed over as soon as its rows are read, and
+   * `positions` in the result stays empty, so memory does not grow with the file.
+   */
+  onPosition?: (position: CsvPosition) => void | Promise<void>;
+  /** When given, a `servizio` value must satisfy it (the ente's active payment service codes). */
+  isKnownService?: (code: string) => boolean;
+  /**
+   * Account used for a transfer to the importing ente that names none (iban, iban_postale both
+   * empty): the default IBAN of the row's service (`null` = the service chosen for the file).
+   */
+  defaultIban?: (serviceCode: string | null) => string | null;
 }
 
 /** A valid position with the file rows it came from. */
-export type CsvPosition = ValidPosition & { sourceRows: number[] };
+export type CsvPosition = ValidPosition & {
+  sourceRows: number[];
+  /** Upper-case service code from the `servizio` column; null = the service chosen for the whole file. */
+  serviceCode: string | null;
+};
 
 export type CsvEncoding = 'utf-8' | 'windows-1252';
 
@@ -467,7 +485,7 @@ function locate(field: string, rows: CsvRow[]): { row: CsvRow; column: string } 
 }
 
 /** Validates one group of rows (one position); pushes errors; returns the position or null. */
-function validateGroup(iupd: string | null, rows: CsvRow[], ctx: ValidationContext, errors: CsvRowError[]): CsvPosition | null {
+function validateGroup(iupd: string | null, rows: CsvRow[], ctx: CsvImportOptions, errors: CsvRowError[]): CsvPosition | null {
   const first = rows[0]!;
   const withIupd = (e: Omit<CsvRowError, 'iupd'>): CsvRowError => (iupd ? { ...e, iupd } : e);
   let consistent = true;
@@ -487,6 +505,18 @@ function validateGroup(iupd: string | null, rows: CsvRow[], ctx: ValidationConte
     }
   }
   const v = first.values;
+  const serviceCode = cell(v, 'servizio').toUpperCase() || null;
+  const fallbackIban = ctx.defaultIban?.(serviceCode) ?? null;
+  const options = rows.map((r) =>
+    fallbackIban === null
+      ? r.option
+      : {
+          ...r.option,
+          transfers: r.option.transfers?.map((t) =>
+            !t.iban && !t.postalIban && (!t.fiscalCodePA || t.fiscalCodePA === ctx.enteFiscalCode) ? { ...t, iban: fallbackIban } : t,
+          ),
+        },
+  );
   const input: PositionInput = {
     iupd: iupd ?? undefined,
     debtor: {
@@ -503,7 +533,7 @@ function validateGroup(iupd: string | null, rows: CsvRow[], ctx: ValidationConte
     },
     description: cell(v, 'descrizione'),
     validityDate: cell(v, 'data_validita'),
-    paymentOptions: rows.map((r) => r.option),
+    paymentOptions: options,
   };
   const result = validatePosition(input, ctx);
   if (!result.ok) {
@@ -513,8 +543,12 @@ function validateGroup(iupd: string | null, rows: CsvRow[], ctx: ValidationConte
     }
     return null;
   }
+  if (serviceCode !== null && ctx.isKnownService && !ctx.isKnownService(serviceCode)) {
+    errors.push(withIupd({ row: first.row, field: 'servizio', message: `Servizio «${serviceCode}» inesistente o non attivo per questo ente.` }));
+    return null;
+  }
   if (!consistent) return null;
-  return { ...result.value, sourceRows: rows.map((r) => r.row) };
+  return { ...result.value, sourceRows: rows.map((r) => r.row), serviceCode };
 }
 
 /** Decoded text chunks of the input. */
@@ -531,7 +565,8 @@ async function* decodeInput(input: AsyncIterable<Buffer | Uint8Array | string>, 
 
 /**
  * Parses and validates a positions CSV (layout in the module comment). Streams the input: bytes
- * are decoded and parsed as they arrive; rows are grouped by `iupd` and each group validated with
+ * are decoded and parsed as they arrive; consecutive rows with the same `iupd` form one position
+ * (a position's rows must be consecutive, so memory does not grow with the file), each validated with
  * {@link validatePosition} once the file has been read. Never throws for bad content (every
  * problem is in `errors`); rejects only if the input stream itself fails.
  */
@@ -614,7 +649,21 @@ export async function parsePositionsCsv(
   });
 
   let columns: (string | null)[] = [];
-  const groups = new Map<string, { iupd: string | null; rows: CsvRow[] }>();
+  // Rows of one position must be consecutive: a position is validated (and handed over) as soon
+  // as the next one starts, so memory does not grow with the file.
+  const seen = new Set<string>();
+  const state: { current: { key: string; iupd: string | null; rows: CsvRow[] } | null } = { current: null };
+  const positions: CsvPosition[] = [];
+  const flush = async () => {
+    if (!state.current) return;
+    const { iupd, rows } = state.current;
+    state.current = null;
+    const position = validateGroup(iupd, rows, options, errors);
+    if (position && !rows.some((r) => r.layoutError)) {
+      if (options.onPosition) await options.onPosition(position);
+      else positions.push(position);
+    }
+  };
   let rowCount = 0;
   let lastRow = 0;
   try {
@@ -659,9 +708,23 @@ export async function parsePositionsCsv(
       }
       const { option, transferSlots } = rowToOption(values);
       const key = iupd === '' ? `\u0000row${rowNumber}` : iupd;
-      const group = groups.get(key) ?? { iupd: iupd === '' ? null : iupd, rows: [] };
-      group.rows.push({ row: rowNumber, values, transferSlots, option, layoutError: extra });
-      groups.set(key, group);
+      const row: CsvRow = { row: rowNumber, values, transferSlots, option, layoutError: extra };
+      if (state.current?.key === key) {
+        state.current.rows.push(row);
+        continue;
+      }
+      await flush();
+      if (seen.has(key)) {
+        errors.push({
+          iupd,
+          row: rowNumber,
+          field: 'iupd',
+          message: `Le righe della posizione ${iupd} devono essere consecutive nel file: questa riga è separata dalle precedenti.`,
+        });
+        continue;
+      }
+      if (iupd !== '') seen.add(key);
+      state.current = { key, iupd: iupd === '' ? null : iupd, rows: [row] };
     }
   } catch (err) {
     if (err instanceof FatalCsvError) {
@@ -688,12 +751,8 @@ export async function parsePositionsCsv(
     return result(false, [], 0, delimiter);
   }
 
-  // 3. Validate each position.
-  const positions: CsvPosition[] = [];
-  for (const { iupd, rows } of groups.values()) {
-    const position = validateGroup(iupd, rows, options, errors);
-    if (position && !rows.some((r) => r.layoutError)) positions.push(position);
-  }
+  // 3. The last position.
+  await flush();
   return result(true, positions, rowCount, delimiter);
 }
 

@@ -152,46 +152,53 @@ export function createPosition(
   opts: { publish: boolean },
   by: Actor,
 ): CreateResult {
+  return db.transaction((tx) => createPositionInTx(tx, ente, service, write, opts, by), { behavior: 'immediate' });
+}
+
+/** The body of {@link createPosition}, for callers that batch several creations in one transaction. */
+export function createPositionInTx(
+  tx: DbTx,
+  ente: Ente,
+  service: PaymentService,
+  write: PositionWrite,
+  opts: { publish: boolean },
+  by: Actor,
+): CreateResult {
   const payloadHash = positionPayloadHash(service.code, write, opts.publish);
-  return db.transaction(
-    (tx) => {
-      const iupd = write.value.iupd ?? generateIupd();
-      const existing = tx
-        .select()
-        .from(positions)
-        .where(and(eq(positions.enteId, ente.id), eq(positions.iupd, iupd)))
-        .get();
-      if (existing) {
-        if (existing.payloadHash !== payloadHash) {
-          throw new PositionConflictError(`Esiste già una posizione con iupd ${iupd} e contenuto diverso.`);
-        }
-        return { position: loadDetail(tx, existing), created: false };
-      }
-      const now = new Date().toISOString();
-      const row = tx
-        .insert(positions)
-        .values({
-          enteId: ente.id,
-          serviceId: service.id,
-          iupd,
-          ...debtorColumns(write.value),
-          description: write.value.description,
-          validityDate: write.value.validityDate,
-          switchToExpired: write.switchToExpired,
-          status: opts.publish ? 'published' : 'draft',
-          publishedAt: opts.publish ? now : null,
-          payloadHash,
-        })
-        .returning()
-        .get();
-      const sequences = allocateSequences(tx, ente.id, write.value.paymentOptions.length);
-      write.value.paymentOptions.forEach((o, i) => insertOption(tx, row.id, ente, i, o, sequences[i]!));
-      const detail = loadDetail(tx, row);
-      recordAudit(tx, { ...by, action: 'create', entity: 'position', entityId: row.id, enteId: ente.id, after: summary(detail) });
-      return { position: detail, created: true };
-    },
-    { behavior: 'immediate' },
-  );
+  const iupd = write.value.iupd ?? generateIupd();
+  const existing = tx
+    .select()
+    .from(positions)
+    .where(and(eq(positions.enteId, ente.id), eq(positions.iupd, iupd)))
+    .get();
+  if (existing) {
+    if (existing.payloadHash !== payloadHash) {
+      throw new PositionConflictError(`Esiste già una posizione con iupd ${iupd} e contenuto diverso.`);
+    }
+    return { position: loadDetail(tx, existing), created: false };
+  }
+  const now = new Date().toISOString();
+  const row = tx
+    .insert(positions)
+    .values({
+      enteId: ente.id,
+      serviceId: service.id,
+      iupd,
+      ...debtorColumns(write.value),
+      description: write.value.description,
+      validityDate: write.value.validityDate,
+      switchToExpired: write.switchToExpired,
+      status: opts.publish ? 'published' : 'draft',
+      publishedAt: opts.publish ? now : null,
+      payloadHash,
+    })
+    .returning()
+    .get();
+  const sequences = allocateSequences(tx, ente.id, write.value.paymentOptions.length);
+  write.value.paymentOptions.forEach((o, i) => insertOption(tx, row.id, ente, i, o, sequences[i]!));
+  const detail = loadDetail(tx, row);
+  recordAudit(tx, { ...by, action: 'create', entity: 'position', entityId: row.id, enteId: ente.id, after: summary(detail) });
+  return { position: detail, created: true };
 }
 
 /** What the audit log keeps of a position: state and money, not the whole row. */

@@ -1,0 +1,153 @@
+/**
+ * CSV import pages of the back office: upload (service, mode), the list of imports of the ente,
+ * a progress page that survives reloads (server-side state; a small script polls the status
+ * when JavaScript is on), the downloadable error report and the empty template.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { and, desc, eq } from 'drizzle-orm';
+import { requireRole } from '../../plugins/auth.js';
+import { HttpError } from '../../plugins/errors.js';
+import { jobs } from '../../plugins/jobs/schema.js';
+import { getEnte, getServiceByCode, listServices, type Ente } from '../enti/repository.js';
+import { csvTemplate } from '../positions/csv-layout.js';
+import { IMPORT_JOB, IMPORT_MODES, importStatus, loadImportJob, storeUpload, UploadTooLargeError, type ImportInput } from '../positions/import-job.js';
+
+const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
+const jobParams = {
+  type: 'object',
+  properties: { enteId: { type: 'integer', minimum: 1 }, jobId: { type: 'integer', minimum: 1 } },
+  required: ['enteId', 'jobId'],
+} as const;
+
+export default async function backofficeImports(app: FastifyInstance) {
+  const enteParam = (request: FastifyRequest) => {
+    const id = (request.params as { enteId: number }).enteId;
+    return getEnte(app.db, id) ? id : null;
+  };
+  const operator = requireRole('operator', { ente: enteParam });
+  const ente = (request: FastifyRequest): Ente => getEnte(app.db, (request.params as { enteId: number }).enteId)!;
+
+  function listPage(e: Ente, extra: Record<string, unknown> = {}) {
+    const recent = app.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.enteId, e.id), eq(jobs.kind, IMPORT_JOB)))
+      .orderBy(desc(jobs.id))
+      .limit(20)
+      .all()
+      .map(importStatus);
+    return {
+      title: `Importazione CSV – ${e.name}`,
+      ente: e,
+      services: listServices(app.db, e.id, { activeOnly: true }),
+      recent,
+      csrf: true,
+      ...extra,
+    };
+  }
+
+  app.get('/backoffice/enti/:enteId/importazioni', { preHandler: operator, schema: { params: enteParams } }, async (request, reply) =>
+    reply.page('backoffice/imports', listPage(ente(request))),
+  );
+
+  app.get('/backoffice/enti/:enteId/importazioni/modello.csv', { preHandler: operator, schema: { params: enteParams } }, async (_request, reply) =>
+    reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="modello-posizioni.csv"').send(`\uFEFF${csvTemplate(';')}`),
+  );
+
+  app.post(
+    '/backoffice/enti/:enteId/importazioni',
+    {
+      preHandler: operator,
+      schema: { params: enteParams, querystring: { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } } } },
+    },
+    async (request, reply) => {
+      const e = ente(request);
+      const fail = (message: string) => reply.code(400).page('backoffice/imports', listPage(e, { uploadError: message }));
+      if (!request.isMultipart()) return fail('Invia il file con il modulo di caricamento.');
+      let stored: { file: string; sha256: string; bytes: number } | null = null;
+      let originalName = '';
+      const fields: Record<string, string> = {};
+      try {
+        for await (const part of request.parts()) {
+          if (part.type === 'file') {
+            if (stored) {
+              part.file.resume();
+              continue;
+            }
+            originalName = part.filename.slice(0, 200);
+            stored = await storeUpload(app.config.dataDir, part.file, app.config.importMaxBytes);
+            if (part.file.truncated) throw new UploadTooLargeError();
+          } else if (typeof part.value === 'string') {
+            fields[part.fieldname] = part.value.slice(0, 100);
+          }
+        }
+      } catch (err) {
+        if (stored) fs.rmSync(path.join(app.config.dataDir, stored.file), { force: true });
+        if (err instanceof UploadTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+          return fail(`Il file supera la dimensione massima di ${Math.round(app.config.importMaxBytes / 1048576)} MB: dividilo in più file.`);
+        }
+        throw err;
+      }
+      const mode = fields.mode as (typeof IMPORT_MODES)[number];
+      const serviceCode = fields.serviceCode ? fields.serviceCode.toUpperCase() : null;
+      const problems: string[] = [];
+      if (!stored || stored.bytes === 0) problems.push('Scegli un file CSV non vuoto.');
+      if (!IMPORT_MODES.includes(mode)) problems.push('Scegli come importare: solo le righe valide oppure tutto o niente.');
+      if (serviceCode && !getServiceByCode(app.db, e.id, serviceCode)?.active) problems.push('Servizio inesistente o non attivo.');
+      if (problems.length > 0) {
+        if (stored) fs.rmSync(path.join(app.config.dataDir, stored.file), { force: true });
+        return fail(problems.join(' '));
+      }
+      const input: ImportInput = {
+        file: stored!.file,
+        sha256: stored!.sha256,
+        originalName: originalName || 'file.csv',
+        mode,
+        serviceCode,
+        maxRows: app.config.importMaxRows,
+      };
+      const id = app.jobs.enqueue({ kind: IMPORT_JOB, enteId: e.id, requestedBy: `user:${request.user!.id}`, input: { ...input } });
+      return reply.redirect(`/backoffice/enti/${e.id}/importazioni/${id}`, 303);
+    },
+  );
+
+  app.get<{ Params: { enteId: number; jobId: number } }>(
+    '/backoffice/enti/:enteId/importazioni/:jobId',
+    { preHandler: operator, schema: { params: jobParams } },
+    async (request, reply) => {
+      const e = ente(request);
+      const status = importStatus(loadImportJob(app, e.id, request.params.jobId));
+      return reply.page('backoffice/import-status', {
+        title: `Importazione ${status.fileName}`,
+        ente: e,
+        job: status,
+        inProgress: status.status === 'queued' || status.status === 'running',
+        statusUrl: `/backoffice/enti/${e.id}/importazioni/${status.id}/stato.json`,
+      });
+    },
+  );
+
+  app.get<{ Params: { enteId: number; jobId: number } }>(
+    '/backoffice/enti/:enteId/importazioni/:jobId/stato.json',
+    { preHandler: operator, schema: { params: jobParams } },
+    async (request) => {
+      const s = importStatus(loadImportJob(app, request.params.enteId, request.params.jobId));
+      return { id: s.id, status: s.status, phase: s.phase, done: s.done, total: s.total, percent: s.percent };
+    },
+  );
+
+  app.get<{ Params: { enteId: number; jobId: number } }>(
+    '/backoffice/enti/:enteId/importazioni/:jobId/errori.csv',
+    { preHandler: operator, schema: { params: jobParams } },
+    async (request, reply) => {
+      const s = importStatus(loadImportJob(app, request.params.enteId, request.params.jobId));
+      if (!s.result?.reportFile) throw new HttpError(404, 'Questa importazione non ha errori da scaricare.');
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="errori-importazione-${s.id}.csv"`)
+        .send(fs.createReadStream(path.join(app.config.dataDir, s.result.reportFile)));
+    },
+  );
+}

@@ -1,0 +1,111 @@
+/** Bulk printing of notices from the back office: start a job for the current list filter, follow it, download the ZIP. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { and, eq } from 'drizzle-orm';
+import { requireRole } from '../../plugins/auth.js';
+import { HttpError } from '../../plugins/errors.js';
+import { jobs } from '../../plugins/jobs/schema.js';
+import { getEnte } from '../enti/repository.js';
+import { BULK_PRINT_JOB, type BulkPrintFilter, type BulkPrintResult } from '../positions/bulk-print-job.js';
+import { POSITION_STATUSES, type PositionStatus } from '../positions/schema.js';
+
+const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
+const jobParams = {
+  type: 'object',
+  properties: { enteId: { type: 'integer', minimum: 1 }, jobId: { type: 'integer', minimum: 1 } },
+  required: ['enteId', 'jobId'],
+} as const;
+
+export default async function backofficePrints(app: FastifyInstance) {
+  const operator = requireRole('operator', {
+    ente: (request: FastifyRequest) => {
+      const id = (request.params as { enteId: number }).enteId;
+      return getEnte(app.db, id) ? id : null;
+    },
+  });
+
+  function loadJob(enteId: number, jobId: number) {
+    const job = app.db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.enteId, enteId), eq(jobs.kind, BULK_PRINT_JOB))).get();
+    if (!job) throw new HttpError(404, 'Stampa non trovata per questo ente.');
+    return { job, result: job.result ? (JSON.parse(job.result) as BulkPrintResult) : null };
+  }
+
+  app.post<{ Params: { enteId: number }; Body: Record<string, string | undefined> }>(
+    '/backoffice/enti/:enteId/stampe',
+    {
+      preHandler: operator,
+      schema: {
+        params: enteParams,
+        body: {
+          type: 'object',
+          properties: {
+            _csrf: { type: 'string', maxLength: 200 },
+            status: { type: 'string', enum: ['', ...POSITION_STATUSES] },
+            service: { type: 'string', pattern: '^[0-9]*$', maxLength: 10 },
+            debtor: { type: 'string', maxLength: 70 },
+            dueFrom: { type: 'string', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$' },
+            dueTo: { type: 'string', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$' },
+            notice: { type: 'string', maxLength: 30 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const filter: BulkPrintFilter = {
+        status: (b.status || undefined) as PositionStatus | undefined,
+        serviceId: b.service ? Number(b.service) : undefined,
+        debtor: b.debtor?.trim() || undefined,
+        dueFrom: b.dueFrom || undefined,
+        dueTo: b.dueTo || undefined,
+        notice: b.notice?.trim() || undefined,
+      };
+      const id = app.jobs.enqueue({ kind: BULK_PRINT_JOB, enteId: request.params.enteId, requestedBy: `user:${request.user!.id}`, input: { filter } });
+      return reply.redirect(`/backoffice/enti/${request.params.enteId}/stampe/${id}`, 303);
+    },
+  );
+
+  app.get<{ Params: { enteId: number; jobId: number } }>(
+    '/backoffice/enti/:enteId/stampe/:jobId',
+    { preHandler: operator, schema: { params: jobParams } },
+    async (request, reply) => {
+      const ente = getEnte(app.db, request.params.enteId)!;
+      const { job, result } = loadJob(ente.id, request.params.jobId);
+      const inProgress = job.status === 'queued' || job.status === 'running';
+      const percent = job.status === 'done' ? 100 : job.total > 0 ? Math.min(99, Math.floor((job.done * 100) / job.total)) : 0;
+      return reply.page('backoffice/print-status', {
+        title: 'Stampa massiva degli avvisi',
+        ente,
+        job: { id: job.id, status: job.status, done: job.done, total: job.total, percent, error: job.error, phase: inProgress ? 'in corso' : job.status === 'done' ? 'completata' : 'non riuscita' },
+        result,
+        inProgress,
+        statusUrl: `/backoffice/enti/${ente.id}/stampe/${job.id}/stato.json`,
+      });
+    },
+  );
+
+  app.get<{ Params: { enteId: number; jobId: number } }>(
+    '/backoffice/enti/:enteId/stampe/:jobId/stato.json',
+    { preHandler: operator, schema: { params: jobParams } },
+    async (request) => {
+      const { job } = loadJob(request.params.enteId, request.params.jobId);
+      const percent = job.status === 'done' ? 100 : job.total > 0 ? Math.min(99, Math.floor((job.done * 100) / job.total)) : 0;
+      return { id: job.id, status: job.status, phase: job.status, done: job.done, total: job.total, percent };
+    },
+  );
+
+  app.get<{ Params: { enteId: number; jobId: number } }>(
+    '/backoffice/enti/:enteId/stampe/:jobId/avvisi.zip',
+    { preHandler: operator, schema: { params: jobParams } },
+    async (request, reply) => {
+      const { result } = loadJob(request.params.enteId, request.params.jobId);
+      if (!result?.file) throw new HttpError(404, 'Il file non è (ancora) disponibile.');
+      return reply
+        .type('application/zip')
+        .header('content-disposition', `attachment; filename="${path.basename(result.file)}"`)
+        .send(fs.createReadStream(path.join(app.config.dataDir, result.file)));
+    },
+  );
+}

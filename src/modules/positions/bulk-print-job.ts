@@ -1,0 +1,92 @@
+/**
+ * Bulk printing as a background job: every printable notice of the positions matching a filter,
+ * rendered by the worker pool, written into one ZIP of PDFs named `<debtorCF>_<notice>.pdf`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import yazl from 'yazl';
+import type { Db } from '../../db/client.js';
+import type { JobContext, JobRunner } from '../../plugins/jobs/runner.js';
+import { getEnte } from '../enti/repository.js';
+import { isPrintable, noticeDataFor } from './notice-data.js';
+import { NoticeRenderPool } from './notice-pool.js';
+import { listPositions, type PositionDetail, type PositionFilter } from './repository.js';
+
+export const BULK_PRINT_JOB = 'notices-bulk-print';
+
+export type BulkPrintFilter = Omit<PositionFilter, 'enteIds' | 'page' | 'pageSize'>;
+
+export interface BulkPrintResult {
+  notices: number;
+  file: string | null;
+  message: string;
+}
+
+const PAGE = 200;
+
+/** Positions of the ente matching the filter that have something to print. */
+function* printablePositions(db: Db, enteId: number, filter: BulkPrintFilter): Generator<PositionDetail> {
+  for (let page = 1; ; page++) {
+    const { items } = listPositions(db, { ...filter, enteIds: [enteId], page, pageSize: PAGE });
+    for (const p of items) if (p.options.some((o) => isPrintable(p, o))) yield p;
+    if (items.length < PAGE) return;
+  }
+}
+
+export function countPrintable(db: Db, enteId: number, filter: BulkPrintFilter): number {
+  let n = 0;
+  for (const _ of printablePositions(db, enteId, filter)) n++;
+  return n;
+}
+
+export function registerBulkPrintJob(runner: JobRunner, db: Db, dataDir: string, poolSize: number): void {
+  runner.register(BULK_PRINT_JOB, async (ctx: JobContext) => {
+    const enteId = ctx.job.enteId!;
+    const ente = getEnte(db, enteId)!;
+    const filter = (ctx.input.filter ?? {}) as BulkPrintFilter;
+    const total = countPrintable(db, enteId, filter);
+    ctx.progress(0, total, true);
+    if (total === 0) return { notices: 0, file: null, message: 'Nessun avviso da stampare con questi filtri.' } satisfies BulkPrintResult;
+
+    const dir = path.join(dataDir, 'exports');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join('exports', `avvisi-${ente.fiscalCode}-${ctx.job.id}.zip`);
+    const zip = new yazl.ZipFile();
+    const out = fs.createWriteStream(path.join(dataDir, file), { mode: 0o600 });
+    const written = new Promise<void>((resolve, reject) => {
+      out.on('close', resolve);
+      out.on('error', reject);
+    });
+    zip.outputStream.pipe(out);
+
+    const pool = new NoticeRenderPool(poolSize);
+    const inFlight = new Set<Promise<void>>();
+    let done = 0;
+    try {
+      for (const position of printablePositions(db, enteId, filter)) {
+        const data = noticeDataFor(db, ente, position);
+        const nav = data.singlePayment?.noticeNumber ?? data.installments![0]!.noticeNumber;
+        const task = pool.render(data).then((pdf) => {
+          zip.addBuffer(pdf, `${position.debtorFiscalCode}_${nav}.pdf`, { compress: false });
+          done++;
+          ctx.progress(done, total);
+        });
+        inFlight.add(task);
+        task.then(() => inFlight.delete(task), () => inFlight.delete(task));
+        if (inFlight.size >= Math.max(2, pool.size * 2)) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    } catch (err) {
+      zip.end();
+      await written.catch(() => {});
+      fs.rmSync(path.join(dataDir, file), { force: true });
+      throw err;
+    } finally {
+      await pool.close();
+    }
+    zip.end();
+    await written;
+    ctx.progress(done, total, true);
+    return { notices: done, file, message: `Pronti ${done} avvisi.` } satisfies BulkPrintResult;
+  });
+}

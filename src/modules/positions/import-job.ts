@@ -1,0 +1,236 @@
+/**
+ * CSV bulk import of positions as a background job. The uploaded file is stored first, then read
+ * twice as a stream: pass 1 validates every row (report of every bad row), pass 2 creates the
+ * positions in batched transactions (a crash never leaves half a position). Rows without iupd get
+ * one derived from the file hash and row number, so rerunning the same file creates nothing twice.
+ * Modes: `valid` imports the valid positions, `all` imports nothing unless every row is valid.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { HttpError } from '../../plugins/errors.js';
+import { jobs } from '../../plugins/jobs/schema.js';
+import type { JobContext, JobRow, JobRunner } from '../../plugins/jobs/runner.js';
+import { getEnte, listIbans, listServices, type PaymentService } from '../enti/repository.js';
+import { errorReportToCsv, parsePositionsCsv, type CsvPosition, type CsvRowError } from './csv-layout.js';
+import { createPositionInTx, PositionConflictError } from './repository.js';
+import { registeredIbanChecker, todayInItaly } from './service.js';
+
+export const IMPORT_JOB = 'positions-csv-import';
+export const IMPORT_MODES = ['valid', 'all'] as const;
+export type ImportMode = (typeof IMPORT_MODES)[number];
+
+const BATCH_SIZE = 200;
+/** Errors shown on the page / in the JSON status; the downloadable report has them all. */
+const ERRORS_IN_RESULT = 50;
+
+export interface ImportInput {
+  file: string;
+  sha256: string;
+  originalName: string;
+  mode: ImportMode;
+  serviceCode: string | null;
+  maxRows: number;
+}
+
+export interface ImportResult {
+  outcome: 'refused' | 'rejected' | 'imported';
+  phase: 'done';
+  rowCount: number;
+  validRows: number;
+  created: number;
+  unchanged: number;
+  errorCount: number;
+  errors: CsvRowError[];
+  /** File (under DATA_DIR) with the full error report as CSV, when there are errors. */
+  reportFile: string | null;
+  message: string;
+}
+
+/** Streams an upload into DATA_DIR/uploads and returns its path and SHA-256. */
+export async function storeUpload(dataDir: string, source: Readable, maxBytes: number): Promise<{ file: string; sha256: string; bytes: number }> {
+  const dir = path.join(dataDir, 'uploads');
+  fs.mkdirSync(dir, { recursive: true });
+  const name = `${Date.now()}-${crypto.randomBytes(6).toString('hex')}.csv`;
+  const full = path.join(dir, name);
+  const hash = crypto.createHash('sha256');
+  let bytes = 0;
+  try {
+    await pipeline(
+      source,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          bytes += chunk.length;
+          if (bytes > maxBytes) throw new UploadTooLargeError();
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      fs.createWriteStream(full, { mode: 0o600 }),
+    );
+  } catch (err) {
+    fs.rmSync(full, { force: true });
+    throw err;
+  }
+  return { file: path.relative(dataDir, full), sha256: hash.digest('hex'), bytes };
+}
+
+export class UploadTooLargeError extends Error {
+  constructor() {
+    super('Il file supera la dimensione massima consentita.');
+  }
+}
+
+function derivedIupd(sha256: string, p: CsvPosition): string {
+  return `CSV-${sha256.slice(0, 12)}-${p.sourceRows[0]}`;
+}
+
+export function registerImportJob(runner: JobRunner, db: Db, dataDir: string): void {
+  runner.register(IMPORT_JOB, async (ctx: JobContext) => runImport(db, dataDir, ctx));
+}
+
+/** The import itself (exported for the restart test). */
+export async function runImport(db: Db, dataDir: string, ctx: JobContext): Promise<Record<string, unknown>> {
+  const input = ctx.input as unknown as ImportInput;
+  const ente = getEnte(db, ctx.job.enteId!)!;
+  const services = new Map(listServices(db, ente.id, { activeOnly: true }).map((s) => [s.code, s]));
+  const activeIbans = new Map(listIbans(db, ente.id).filter((i) => i.active).map((i) => [i.id, i.iban]));
+  const defaultIbans = new Map([...services.values()].map((s) => [s.code, s.defaultIbanId ? (activeIbans.get(s.defaultIbanId) ?? null) : null]));
+  const filePath = path.join(dataDir, input.file);
+  const options = {
+    enteFiscalCode: ente.fiscalCode,
+    today: todayInItaly(),
+    isRegisteredIban: registeredIbanChecker(db),
+    isKnownService: (code: string) => services.has(code),
+    defaultIban: (code: string | null) => defaultIbans.get(code ?? input.serviceCode ?? '') ?? null,
+    maxRows: input.maxRows,
+  };
+  const serviceOf = (p: CsvPosition): PaymentService | undefined => services.get(p.serviceCode ?? input.serviceCode ?? '');
+  const finish = (r: Omit<ImportResult, 'phase' | 'errorCount' | 'errors' | 'reportFile'>, errors: CsvRowError[]): Record<string, unknown> => {
+    let reportFile: string | null = null;
+    if (errors.length > 0) {
+      reportFile = `${input.file.replace(/\.csv$/, '')}-errori.csv`;
+      fs.writeFileSync(path.join(dataDir, reportFile), errorReportToCsv(errors), { mode: 0o600 });
+    }
+    const result: ImportResult = { ...r, phase: 'done', errorCount: errors.length, errors: errors.slice(0, ERRORS_IN_RESULT), reportFile };
+    return result as unknown as Record<string, unknown>;
+  };
+
+  // Pass 1: validation only.
+  let rowsSeen = 0;
+  let validRows = 0;
+  const noService: CsvRowError[] = [];
+  const pass1 = await parsePositionsCsv(fs.createReadStream(filePath), {
+    ...options,
+    onPosition: (p) => {
+      rowsSeen += p.sourceRows.length;
+      if (!serviceOf(p)) {
+        noService.push({ row: p.sourceRows[0]!, ...(p.iupd ? { iupd: p.iupd } : {}), field: 'servizio', message: 'Indica il servizio di pagamento (colonna servizio o scelta per tutto il file).' });
+      } else validRows += p.sourceRows.length;
+      ctx.progress(rowsSeen, 0);
+    },
+  });
+  const errors = [...pass1.errors, ...noService].sort((a, b) => a.row - b.row);
+  if (!pass1.complete || pass1.rowCount === 0) {
+    if (pass1.complete) errors.push({ row: 2, field: '', message: 'Il file non contiene righe di dati.' });
+    return finish({ outcome: 'refused', rowCount: pass1.rowCount, validRows: 0, created: 0, unchanged: 0, message: 'File rifiutato prima dell’importazione: correggi il file e caricalo di nuovo.' }, errors);
+  }
+  if (input.mode === 'all' && errors.length > 0) {
+    return finish({ outcome: 'rejected', rowCount: pass1.rowCount, validRows, created: 0, unchanged: 0, message: 'Nessuna posizione importata: con «tutto o niente» il file deve essere senza errori.' }, errors);
+  }
+
+  // Pass 2: create in batches.
+  let created = 0;
+  let unchanged = 0;
+  let done = 0;
+  ctx.progress(0, validRows, true);
+  const by = { actor: ctx.job.requestedBy, requestId: `job:${ctx.job.id}` };
+  let batch: CsvPosition[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const current = batch;
+    batch = [];
+    db.transaction(
+      (tx) => {
+        for (const p of current) {
+          const service = serviceOf(p)!;
+          const iupd = p.iupd ?? derivedIupd(input.sha256, p);
+          const { sourceRows, serviceCode: _serviceCode, ...value } = p;
+          try {
+            const r = createPositionInTx(tx, ente, service, { value: { ...value, iupd }, switchToExpired: false }, { publish: true }, by);
+            if (r.created) created++;
+            else unchanged++;
+          } catch (err) {
+            if (!(err instanceof PositionConflictError)) throw err;
+            errors.push({ row: sourceRows[0]!, iupd, field: 'iupd', message: 'Esiste già una posizione con questo iupd e dati diversi: riga non importata.' });
+          }
+          done += sourceRows.length;
+        }
+      },
+      { behavior: 'immediate' },
+    );
+    ctx.progress(done, validRows);
+  };
+  await parsePositionsCsv(fs.createReadStream(filePath), {
+    ...options,
+    onPosition: async (p) => {
+      if (!serviceOf(p)) return;
+      batch.push(p);
+      if (batch.length >= BATCH_SIZE) {
+        flush();
+        await new Promise((resolve) => setImmediate(resolve)); // let requests through between batches
+      }
+    },
+  });
+  flush();
+  ctx.progress(done, validRows, true);
+  errors.sort((a, b) => a.row - b.row);
+  return finish(
+    {
+      outcome: 'imported',
+      rowCount: pass1.rowCount,
+      validRows,
+      created,
+      unchanged,
+      message: errors.length > 0 ? `Importate le posizioni valide; ${errors.length} righe con errori non importate.` : 'Importazione completata.',
+    },
+    errors,
+  );
+}
+
+/** What pages and the API show of an import job. */
+export function importStatus(job: JobRow) {
+  const input = JSON.parse(job.input) as ImportInput;
+  const result = job.result ? (JSON.parse(job.result) as ImportResult) : null;
+  const percent = job.status === 'done' ? 100 : job.total > 0 ? Math.min(99, Math.floor((job.done * 100) / job.total)) : 0;
+  return {
+    id: job.id,
+    status: job.status,
+    phase: job.status === 'queued' ? 'in coda' : job.status === 'running' ? (job.total > 0 ? 'importazione' : 'validazione') : job.status === 'failed' ? 'non riuscita' : 'completata',
+    done: job.done,
+    total: job.total,
+    percent,
+    fileName: input.originalName,
+    mode: input.mode,
+    serviceCode: input.serviceCode,
+    createdAt: job.createdAt,
+    result,
+    error: job.error,
+  };
+}
+
+export function loadImportJob(app: FastifyInstance, enteId: number, jobId: number): JobRow {
+  const job = app.db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.id, jobId), eq(jobs.enteId, enteId), eq(jobs.kind, IMPORT_JOB)))
+    .get();
+  if (!job) throw new HttpError(404, 'Importazione non trovata per questo ente.');
+  return job;
+}
+

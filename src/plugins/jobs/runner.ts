@@ -1,0 +1,166 @@
+/**
+ * Background jobs stored in the `jobs` table: any process may claim a queued job (or one whose
+ * holder stopped reporting), run it and record progress, so a page can show a progress bar that
+ * survives reloads and a crashed run is picked up again. Handlers must be safe to rerun.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { FastifyBaseLogger } from 'fastify';
+import { and, eq, lt, or, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { jobs } from './schema.js';
+
+export type JobRow = typeof jobs.$inferSelect;
+
+export interface JobContext {
+  job: JobRow;
+  input: Record<string, unknown>;
+  /** Records progress (throttled); also the heartbeat that keeps the job ours. */
+  progress(done: number, total?: number, force?: boolean): void;
+}
+
+export type JobHandler = (ctx: JobContext) => Promise<Record<string, unknown>>;
+
+export interface EnqueueInput {
+  kind: string;
+  enteId: number | null;
+  requestedBy: string;
+  input: Record<string, unknown>;
+}
+
+export interface RunnerOptions {
+  pollMs?: number;
+  /** A running job whose heartbeat is older than this is considered abandoned. */
+  staleMs?: number;
+}
+
+export class JobRunner {
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly workerId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<boolean> | null = null;
+  private stopped = false;
+  private readonly pollMs: number;
+  private readonly staleMs: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Pick<FastifyBaseLogger, 'info' | 'error'>,
+    opts: RunnerOptions = {},
+  ) {
+    this.pollMs = opts.pollMs ?? 500;
+    this.staleMs = opts.staleMs ?? 60_000;
+  }
+
+  register(kind: string, handler: JobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  enqueue(e: EnqueueInput): number {
+    return this.db
+      .insert(jobs)
+      .values({ kind: e.kind, enteId: e.enteId, requestedBy: e.requestedBy, input: JSON.stringify(e.input) })
+      .returning({ id: jobs.id })
+      .get().id;
+  }
+
+  get(id: number): JobRow | undefined {
+    return this.db.select().from(jobs).where(eq(jobs.id, id)).get();
+  }
+
+  /** Atomically takes the oldest queued (or abandoned) job of a kind we handle. */
+  claimNext(): JobRow | undefined {
+    const kinds = [...this.handlers.keys()];
+    if (kinds.length === 0) return undefined;
+    const now = Date.now();
+    return this.db.transaction(
+      (tx) => {
+        const candidate = tx
+          .select({ id: jobs.id })
+          .from(jobs)
+          .where(
+            and(
+              sql`${jobs.kind} IN (${sql.join(kinds.map((k) => sql`${k}`), sql`, `)})`,
+              or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), lt(jobs.heartbeatAt, now - this.staleMs))),
+            ),
+          )
+          .orderBy(jobs.id)
+          .limit(1)
+          .get();
+        if (!candidate) return undefined;
+        return tx
+          .update(jobs)
+          .set({ status: 'running', lockedBy: this.workerId, heartbeatAt: now, updatedAt: new Date(now).toISOString() })
+          .where(eq(jobs.id, candidate.id))
+          .returning()
+          .get();
+      },
+      { behavior: 'immediate' },
+    );
+  }
+
+  /** Claims and runs one job; false when there was none. */
+  async runOnce(): Promise<boolean> {
+    const job = this.claimNext();
+    if (!job) return false;
+    const handler = this.handlers.get(job.kind)!;
+    let lastWrite = 0;
+    const progress = (done: number, total?: number, force = false) => {
+      const now = Date.now();
+      if (!force && now - lastWrite < 250) return;
+      lastWrite = now;
+      this.db
+        .update(jobs)
+        .set({ done, ...(total !== undefined ? { total } : {}), heartbeatAt: now, updatedAt: new Date(now).toISOString() })
+        .where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, this.workerId)))
+        .run();
+    };
+    try {
+      const result = await handler({ job, input: JSON.parse(job.input) as Record<string, unknown>, progress });
+      this.db
+        .update(jobs)
+        .set({ status: 'done', result: JSON.stringify(result), heartbeatAt: Date.now(), updatedAt: new Date().toISOString() })
+        .where(eq(jobs.id, job.id))
+        .run();
+    } catch (err) {
+      this.log.error({ err, jobId: job.id, kind: job.kind }, 'job failed');
+      this.db
+        .update(jobs)
+        .set({ status: 'failed', error: 'Errore interno durante l’elaborazione: riprova o contatta l’assistenza.', updatedAt: new Date().toISOString() })
+        .where(eq(jobs.id, job.id))
+        .run();
+    }
+    return true;
+  }
+
+  /** Runs jobs until none is left (tests, CLI). */
+  async drain(): Promise<void> {
+    while (await this.runOnce());
+  }
+
+  start(): void {
+    this.stopped = false;
+    const tick = async () => {
+      if (this.stopped) return;
+      this.running = this.runOnce().catch((err) => {
+        this.log.error({ err }, 'job runner tick failed');
+        return false;
+      });
+      const didWork = await this.running;
+      this.running = null;
+      if (!this.stopped) {
+        this.timer = setTimeout(tick, didWork ? 0 : this.pollMs);
+        this.timer.unref();
+      }
+    };
+    this.timer = setTimeout(tick, this.pollMs);
+    this.timer.unref();
+  }
+
+  /** Stops polling and waits for the job in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

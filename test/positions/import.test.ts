@@ -1,0 +1,157 @@
+import t from 'tap';
+import { buildTestApp, csrfFrom, loginAs } from '../helpers.js';
+import { apiKeyFor, demoEnte } from './fixtures.js';
+import { positionsCsv } from './csv-fixtures.js';
+import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
+import { runImport } from '../../src/modules/positions/import-job.js';
+
+const count = (app: { sqlite: import('better-sqlite3').Database }, sql: string) =>
+  (app.sqlite.prepare(`SELECT count(*) AS n FROM ${sql}`).get() as { n: number }).n;
+
+t.test('CSV import through the API', async (t) => {
+  const app = await buildTestApp(t);
+  const { ente } = demoEnte(app, 'Campobasso');
+  const auth = { authorization: `Bearer ${apiKeyFor(app, ente.id)}` };
+  const csv = positionsCsv(30, { bad: { 3: 'sum', 10: 'cf', 20: 'date' } });
+  const post = (body: string, query = 'mode=valid&serviceCode=MENSA') =>
+    app.inject({ method: 'POST', url: `/api/v1/imports?${query}`, headers: { ...auth, 'content-type': 'text/csv' }, payload: body });
+
+  await t.test('valid rows imported, every bad row reported with row and column', async (t) => {
+    const res = await post(csv);
+    t.equal(res.statusCode, 202);
+    const job = res.json();
+    t.match(job, { status: 'queued', fileName: 'import.csv' });
+    t.equal(res.headers.location, `/api/v1/imports/${job.id}`);
+    await app.jobs.drain();
+    const status = (await app.inject({ url: `/api/v1/imports/${job.id}`, headers: auth })).json();
+    t.match(status, { status: 'done', percent: 100, result: { outcome: 'imported', rowCount: 30, validRows: 27, created: 27, unchanged: 0, errorCount: 3 } });
+    t.same(
+      status.result.errors.map((e: { row: number; field: string }) => [e.row, e.field]),
+      [[5, 'trasferimenti'], [12, 'cf_debitore'], [22, 'scadenza']],
+      'header is row 1, so data row i is file row i + 2',
+    );
+    t.equal(count(app, 'positions'), 27);
+    const report = await app.inject({ url: `/api/v1/imports/${job.id}/errors.csv`, headers: auth });
+    t.equal(report.statusCode, 200);
+    const lines = report.body.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    t.equal(lines.length, 4);
+    t.match(lines[0], /^riga;iupd;colonna;errore/);
+    t.match(lines[1], /^5;IMP-3;/);
+  });
+
+  await t.test('rerunning the same file creates nothing twice', async (t) => {
+    const res = await post(csv);
+    await app.jobs.drain();
+    const status = (await app.inject({ url: `/api/v1/imports/${res.json().id}`, headers: auth })).json();
+    t.match(status.result, { created: 0, unchanged: 27 });
+    t.equal(count(app, 'positions'), 27);
+  });
+
+  await t.test('all or nothing', async (t) => {
+    const res = await post(positionsCsv(10, { prefix: 'AON', bad: { 7: 'cf' } }), 'mode=all&serviceCode=MENSA');
+    await app.jobs.drain();
+    const status = (await app.inject({ url: `/api/v1/imports/${res.json().id}`, headers: auth })).json();
+    t.match(status.result, { outcome: 'rejected', created: 0, errorCount: 1 });
+    t.equal(count(app, "positions WHERE iupd LIKE 'AON-%'"), 0);
+  });
+
+  await t.test('refused before any work: wrong header, no data rows, empty, unknown service', async (t) => {
+    const wrong = await post('nome;cognome\r\nMario;Rossi\r\n');
+    await app.jobs.drain();
+    t.match((await app.inject({ url: `/api/v1/imports/${wrong.json().id}`, headers: auth })).json().result, { outcome: 'refused', created: 0 });
+    const headerOnly = await post(positionsCsv(0));
+    await app.jobs.drain();
+    const ho = (await app.inject({ url: `/api/v1/imports/${headerOnly.json().id}`, headers: auth })).json();
+    t.match(ho.result, { outcome: 'refused', errors: [{ message: /non contiene righe/ }] });
+    t.equal((await post('')).statusCode, 400);
+    t.equal((await post(csv, 'mode=valid&serviceCode=NOPE')).statusCode, 400);
+    t.equal((await post(csv, 'mode=maybe')).statusCode, 400);
+    const wrongType = await app.inject({ method: 'POST', url: '/api/v1/imports', headers: { ...auth, 'content-type': 'application/json' }, payload: '{}' });
+    t.equal(wrongType.statusCode, 415);
+    const noService = await post(positionsCsv(2, { prefix: 'NOSVC' }), 'mode=valid');
+    await app.jobs.drain();
+    t.match((await app.inject({ url: `/api/v1/imports/${noService.json().id}`, headers: auth })).json().result, { created: 0, errorCount: 2 });
+  });
+
+  await t.test('another ente cannot read the job', async (t) => {
+    const { ente: termoli } = demoEnte(app, 'Termoli');
+    const other = { authorization: `Bearer ${apiKeyFor(app, termoli.id)}` };
+    t.equal((await app.inject({ url: '/api/v1/imports/1', headers: other })).statusCode, 404);
+  });
+});
+
+t.test('a crash mid-import leaves whole positions only, and the rerun completes without duplicates', async (t) => {
+  const app = await buildTestApp(t);
+  const { ente } = demoEnte(app, 'Campobasso');
+  const auth = { authorization: `Bearer ${apiKeyFor(app, ente.id)}` };
+  const res = await app.inject({ method: 'POST', url: '/api/v1/imports?serviceCode=MENSA', headers: { ...auth, 'content-type': 'text/csv' }, payload: positionsCsv(450, { prefix: 'CRASH' }) });
+  const job = app.jobs.claimNext()!;
+  t.equal(job.id, res.json().id);
+  const input = JSON.parse(job.input);
+  await t.rejects(
+    runImport(app.db, app.config.dataDir, {
+      job,
+      input,
+      progress: (done, total) => {
+        if (total && done >= 200) throw new Error('simulated crash after the first batch');
+      },
+    }),
+  );
+  const afterCrash = count(app, "positions WHERE iupd LIKE 'CRASH-%'");
+  t.equal(afterCrash, 200, 'the first batch committed whole');
+  t.equal(count(app, 'payment_options'), afterCrash, 'no position without its option');
+  const result = (await runImport(app.db, app.config.dataDir, { job, input, progress: () => {} })) as { created: number; unchanged: number };
+  t.match(result, { created: 250, unchanged: 200 });
+  t.equal(count(app, "positions WHERE iupd LIKE 'CRASH-%'"), 450);
+});
+
+t.test('CSV import pages', async (t) => {
+  const app = await buildTestApp(t);
+  const { ente } = demoEnte(app, 'Campobasso');
+  const op = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator')!.fiscalCode);
+  const page = await app.inject({ url: `/backoffice/enti/${ente.id}/importazioni`, headers: { accept: 'text/html', cookie: op } });
+  t.equal(page.statusCode, 200);
+  const { token, cookie } = await csrfFrom(app, `/backoffice/enti/${ente.id}/importazioni`, op);
+  const action = /action="([^"]+importazioni\?_csrf=[^"]+)"/.exec(page.body);
+  t.ok(action, 'the upload form carries the CSRF token in its action');
+  const boundary = '----sael-test-boundary';
+  const multipart = (fields: Record<string, string>, file: string) =>
+    [
+      ...Object.entries(fields).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`),
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="mensa.csv"\r\nContent-Type: text/csv\r\n\r\n${file}\r\n`,
+      `--${boundary}--\r\n`,
+    ].join('');
+  const headers = { cookie, accept: 'text/html', 'content-type': `multipart/form-data; boundary=${boundary}` };
+  const body = multipart({ serviceCode: 'MENSA', mode: 'valid' }, positionsCsv(12, { bad: { 2: 'cf' } }));
+
+  const noToken = await app.inject({ method: 'POST', url: `/backoffice/enti/${ente.id}/importazioni`, headers, payload: body });
+  t.equal(noToken.statusCode, 403, 'CSRF refused');
+  t.equal(count(app, 'jobs'), 0);
+
+  const res = await app.inject({ method: 'POST', url: `/backoffice/enti/${ente.id}/importazioni?_csrf=${encodeURIComponent(token)}`, headers, payload: body });
+  t.equal(res.statusCode, 303, res.body.slice(0, 500));
+  const statusUrl = res.headers.location as string;
+  const queued = await app.inject({ url: statusUrl, headers: { accept: 'text/html', cookie } });
+  t.match(queued.body, /in coda/);
+  t.match(queued.body, /role="progressbar"/);
+  await app.jobs.drain();
+  const done = await app.inject({ url: statusUrl, headers: { accept: 'text/html', cookie } });
+  t.match(done.body, /Posizioni create: 11/);
+  t.match(done.body, /Righe con errori: 1/);
+  const json = await app.inject({ url: `${statusUrl}/stato.json`, headers: { cookie } });
+  t.match(json.json(), { status: 'done', percent: 100 });
+  const report = await app.inject({ url: `${statusUrl}/errori.csv`, headers: { cookie } });
+  t.equal(report.statusCode, 200);
+  t.match(report.body, /^\uFEFF?riga;iupd;colonna;errore/);
+
+  const bad = await app.inject({
+    method: 'POST', url: `/backoffice/enti/${ente.id}/importazioni?_csrf=${encodeURIComponent(token)}`, headers,
+    payload: multipart({ serviceCode: 'MENSA', mode: 'sometimes' }, positionsCsv(1)),
+  });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.body, /Scegli come importare/);
+  const tpl = await app.inject({ url: `/backoffice/enti/${ente.id}/importazioni/modello.csv`, headers: { cookie } });
+  t.match(tpl.body, /iupd;tipo_debitore;cf_debitore/);
+  const { ente: termoli } = demoEnte(app, 'Termoli');
+  t.equal((await app.inject({ url: `/backoffice/enti/${termoli.id}/importazioni`, headers: { accept: 'text/html', cookie } })).statusCode, 403);
+});
