@@ -22,10 +22,21 @@ import authPlugin from './plugins/auth.js';
 import csrfPlugin from './plugins/csrf.js';
 import viewsPlugin from './plugins/views.js';
 import healthRoutes from './plugins/health.js';
+import jobsPlugin from './plugins/jobs/index.js';
+import multipart from '@fastify/multipart';
+import { registerImportJob } from './modules/positions/import-job.js';
+import { registerBulkPrintJob } from './modules/positions/bulk-print-job.js';
+import backofficePrints from './modules/backoffice/prints.js';
 import entiModule from './modules/enti/routes.js';
 import portalModule from './modules/portal/routes.js';
 import positionsApi from './modules/positions/api.js';
+import spidRoutes from './modules/spid/routes.js';
+import { loadSpRuntime } from './modules/spid/sp-config.js';
+import testIdpRoutes, { TEST_IDP_PREFIX, ensureTestIdp, testIdpEntry } from './simulators/spid-idp/routes.js';
 import backofficeModule from './modules/backoffice/routes.js';
+import backofficeImports from './modules/backoffice/imports.js';
+import pagopaModule from './modules/pagopa/index.js';
+import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { seedDemoData } from './modules/enti/demo-seed.js';
 
 const require = createRequire(import.meta.url);
@@ -35,6 +46,8 @@ const BOOTSTRAP_ITALIA_DIST = path.join(path.dirname(require.resolve('bootstrap-
 export interface BuildOptions {
   /** pino options, or false to silence logs (tests). */
   logger?: FastifyServerOptions['logger'];
+  /** Start the background job runner and schedulers (default true; tests run jobs explicitly). */
+  backgroundWorkers?: boolean;
 }
 
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
@@ -79,6 +92,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(authPlugin);
   await app.register(csrfPlugin);
   await app.register(viewsPlugin);
+  await app.register(jobsPlugin, { start: opts.backgroundWorkers !== false });
+  registerImportJob(app.jobs, app.db, config.dataDir);
+  registerBulkPrintJob(app.jobs, app.db, config.dataDir, config.noticeWorkers);
+  await app.register(multipart, { limits: { fileSize: config.importMaxBytes, files: 1, fields: 10 } });
 
   await app.register(fastifyStatic, { root: BOOTSTRAP_ITALIA_DIST, prefix: '/bi/', maxAge: '7d', immutable: true });
   await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', decorateReply: false, maxAge: '1h' });
@@ -100,9 +117,18 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
 
   await app.register(healthRoutes);
+  // SPID/CIE login; the test IdP exists only outside production (there its paths answer 404).
+  const testIdp = config.isProduction ? null : await ensureTestIdp(config);
+  const sp = await loadSpRuntime(config, { log: app.log, testIdps: testIdp ? [testIdpEntry(testIdp)] : [] });
+  await app.register(spidRoutes, { sp });
+  if (testIdp) await app.register(testIdpRoutes, { prefix: TEST_IDP_PREFIX, idp: testIdp, sp });
   await app.register(portalModule);
   await app.register(entiModule, { prefix: '/admin' });
   await app.register(positionsApi, { prefix: '/api/v1' });
   await app.register(backofficeModule);
+  await app.register(backofficeImports);
+  await app.register(backofficePrints);
+  await app.register(pagopaModule);
+  if (!config.isProduction) await app.register(pagopaSimulator, { prefix: PAGOPA_SIM_PREFIX });
   return app;
 }

@@ -71,6 +71,21 @@ export const SETTINGS = {
     default: 300,
     description: 'Requests per minute allowed to one client address',
   },
+  IMPORT_MAX_BYTES: {
+    schema: { type: 'integer', minimum: 1024, maximum: 1073741824 },
+    default: 104857600,
+    description: 'Largest CSV file accepted for a bulk import of positions, in bytes',
+  },
+  NOTICE_WORKERS: {
+    schema: { type: 'integer', minimum: 0, maximum: 64 },
+    default: 2,
+    description: 'Worker threads that render notice PDFs for bulk printing (0 = in the main thread)',
+  },
+  IMPORT_MAX_ROWS: {
+    schema: { type: 'integer', minimum: 1, maximum: 5000000 },
+    default: 1000000,
+    description: 'Most data rows accepted in one CSV import',
+  },
   PROVINCE_NAME: {
     schema: { type: 'string', minLength: 1 },
     default: 'Provincia di Campobasso',
@@ -80,6 +95,130 @@ export const SETTINGS = {
     schema: { type: 'boolean' },
     default: true,
     description: 'In demo mode, seed the province, its 84 comuni and demo users into an empty database',
+  },
+  SPID_ENTITY_ID: {
+    schema: { type: 'string', pattern: '^https://[^/:?#]+(/[^?#]*)?$' },
+    description:
+      'SAML entityID of the Service Provider (HTTPS, no port, no query; also the `uri` of its certificate); default `PUBLIC_URL` (in demo with `https://` and without the port)',
+  },
+  SPID_IPA_CODE: {
+    schema: { type: 'string', pattern: '^\\S{1,16}$' },
+    requiredInProduction: true,
+    description: 'IPA code of the province (`spid:IPACode` in the metadata, `PA:IT-<code>` in the certificate); demo default `p_cb`',
+  },
+  SPID_ORGANIZATION_NAME: {
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+    description: 'Full legal name for the SAML metadata and the certificate `O` (exact case and accents); default `PROVINCE_NAME`',
+  },
+  SPID_ORGANIZATION_DISPLAY_NAME: {
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+    description: 'Name the IdPs show to the user (metadata `OrganizationDisplayName`, certificate `CN`); default `SPID_ORGANIZATION_NAME`',
+  },
+  SPID_ORGANIZATION_URL: {
+    schema: { type: 'string', format: 'uri', pattern: '^https?://' },
+    description: 'Institutional web site in the metadata `OrganizationURL`; default `PUBLIC_URL`',
+  },
+  SPID_LOCALITY: {
+    schema: { type: 'string', minLength: 1, maxLength: 100 },
+    default: 'Campobasso',
+    description: 'City of the legal seat (certificate `localityName`)',
+  },
+  SPID_CONTACT_EMAIL: {
+    schema: { type: 'string', format: 'email' },
+    requiredInProduction: true,
+    description: 'Institutional e-mail address in the metadata `ContactPerson` (not a person’s); demo default `sael@example.invalid`',
+  },
+  SPID_CONTACT_PHONE: {
+    schema: { type: 'string', pattern: '^\\+39\\d{6,12}$' },
+    description: 'Optional telephone number in the metadata `ContactPerson` (`+39…`, no spaces)',
+  },
+  SPID_IDP_METADATA_DIR: {
+    schema: { type: 'string', minLength: 1 },
+    requiredInProduction: true,
+    description:
+      'Folder of trusted SPID IdP metadata files (`*.xml`: the AgID registry aggregate and/or single EntityDescriptors, e.g. AgID’s validator), read at start-up; in demo optional (the built-in test IdP is always trusted)',
+  },
+  SPID_IDP_METADATA_SIGNER_CERT: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'Optional PEM file of the certificate that must have signed every file in `SPID_IDP_METADATA_DIR` (AgID registry)',
+  },
+  SPID_CERT_DIR: {
+    schema: { type: 'string', minLength: 1 },
+    description:
+      'Folder with the SP signing key and certificate (`key.pem`, `crt.pem`, Avviso 29 v3); generated (self-signed) at first start when both are absent; default `DATA_DIR/spid-sp`',
+  },
+  CIE_IDP_METADATA_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'Metadata file of the CIE ID IdP (Ministero dell’Interno); in production the "Entra con CIE" button appears only when set; in demo the test IdP also acts as CIE IdP',
+  },
+  CIE_ENTITY_ID: {
+    schema: { type: 'string', pattern: '^https://[^/:?#]+(/[^?#]*)?$' },
+    description: 'entityID registered with the CIE federation; default `SPID_ENTITY_ID`',
+  },
+  CIE_MUNICIPALITY: {
+    schema: { type: 'string', pattern: '^[A-Z]\\d{3}$' },
+    default: 'B519',
+    description: 'Cadastral code of the municipality of the legal seat (`cie:Municipality` in the CIE metadata)',
+  },
+  CIE_PROVINCE: {
+    schema: { type: 'string', pattern: '^[A-Z]{2}$' },
+    default: 'CB',
+    description: 'Province code (`cie:Province` in the CIE metadata)',
+  },
+  SPID_CLOCK_SKEW_SECONDS: {
+    schema: { type: 'integer', minimum: 0, maximum: 120 },
+    default: 60,
+    description: 'Clock skew allowed when checking SAML instants',
+  },
+  SPID_REQUEST_TTL_MINUTES: {
+    schema: { type: 'integer', minimum: 1, maximum: 30 },
+    default: 10,
+    description: 'How long a login request (AuthnRequest state) stays valid',
+  },
+  PAGOPA_BROKER_ID: {
+    schema: { type: 'string', pattern: '^[0-9]{11}$' },
+    requiredInProduction: true,
+    description: 'Fiscal code of the intermediary (`idBrokerPA`, the province as partner); demo default `90700000004` (the demo province)',
+  },
+  PAGOPA_STATION_ID: {
+    schema: { type: 'string', minLength: 1, maxLength: 35 },
+    requiredInProduction: true,
+    description: 'Station id registered in Backoffice pagoPA (`idStation`, e.g. `<broker>_01`); demo default `PAGOPA_BROKER_ID` + `_01`',
+  },
+  PAGOPA_STATION_PASSWORD: {
+    schema: { type: 'string', minLength: 8, maxLength: 15 },
+    requiredInProduction: true,
+    description: 'Station password sent in `nodoChiedi*` (8–15 characters); demo default `SaelDemo2026`',
+  },
+  PAGOPA_NODE_URL: {
+    schema: { type: 'string', format: 'uri', pattern: '^https?://' },
+    requiredInProduction: true,
+    description: 'nodeForPa SOAP endpoint (UAT `https://api.uat.platform.pagopa.it/nodo-auth/node-for-pa/v1`); demo default the built-in simulator `PUBLIC_URL/simulators/pagopa/nodo/node-for-pa`',
+  },
+  PAGOPA_CHECKOUT_URL: {
+    schema: { type: 'string', format: 'uri', pattern: '^https?://' },
+    requiredInProduction: true,
+    description: 'Base URL of the Checkout EC API v2, `/carts` is appended (`https://api.platform.pagopa.it/checkout/ec/v2`); demo default `PUBLIC_URL/simulators/pagopa/checkout/ec/v2`',
+  },
+  PAGOPA_ACA_URL: {
+    schema: { type: 'string', format: 'uri', pattern: '^https?://' },
+    requiredInProduction: true,
+    description: 'Base URL of the central archive (ACA) API, `/paCreatePosition` is appended; demo default `PUBLIC_URL/simulators/pagopa/aca`',
+  },
+  PAGOPA_SUBSCRIPTION_KEY: {
+    schema: { type: 'string', minLength: 1 },
+    requiredInProduction: true,
+    description: 'API key sent as `Ocp-Apim-Subscription-Key` to the node, Checkout and the central archive; demo default `demo-subscription-key`',
+  },
+  PAGOPA_RECEIPT_REPLAY_ANSWER: {
+    schema: { type: 'string', enum: ['OK', 'PAA_RECEIPT_DUPLICATA'] },
+    default: 'OK',
+    description: 'Answer to a replayed identical `paSendRT(V2)` (nothing is stored twice either way): `OK` or the fault `PAA_RECEIPT_DUPLICATA` — confirm with PagoPA',
+  },
+  PAGOPA_FDR_INTERVAL_MINUTES: {
+    schema: { type: 'integer', minimum: 0, maximum: 10080 },
+    default: 60,
+    description: 'How often each member ente’s reporting flows are downloaded with `nodoChiedi*` (0 = never, only on demand)',
   },
 } as const satisfies Record<string, SettingSpec>;
 
@@ -100,8 +239,53 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
+  importMaxBytes: number;
+  importMaxRows: number;
+  noticeWorkers: number;
   provinceName: string;
   seedDemo: boolean;
+  spid: SpidSettings;
+  pagopa: PagopaSettings;
+}
+
+/** pagoPA station (intermediary) settings and the endpoints of PagoPA's services. */
+export interface PagopaSettings {
+  brokerId: string;
+  stationId: string;
+  stationPassword: string;
+  nodeUrl: string;
+  checkoutUrl: string;
+  acaUrl: string;
+  subscriptionKey: string;
+  receiptReplayAnswer: 'OK' | 'PAA_RECEIPT_DUPLICATA';
+  fdrIntervalMinutes: number;
+}
+
+/** SAML Service Provider settings (SPID and CIE). */
+export interface SpidSettings {
+  entityId: string;
+  ipaCode: string;
+  organizationName: string;
+  organizationDisplayName: string;
+  organizationUrl: string;
+  locality: string;
+  contactEmail: string;
+  contactPhone: string | undefined;
+  idpMetadataDir: string | undefined;
+  idpMetadataSignerCert: string | undefined;
+  certDir: string;
+  cieIdpMetadataFile: string | undefined;
+  cieEntityId: string;
+  cieMunicipality: string;
+  cieProvince: string;
+  clockSkewMs: number;
+  requestTtlMs: number;
+}
+
+/** Default SP entityID from the public URL: HTTPS, without port, query or trailing slash. */
+export function defaultEntityId(publicUrl: string): string {
+  const u = new URL(publicUrl);
+  return `https://${u.hostname}${u.pathname.replace(/\/+$/, '')}`;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +338,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const port = raw.PORT as number;
   const dataDir = path.resolve(raw.DATA_DIR as string);
+  const publicUrl = ((raw.PUBLIC_URL as string | undefined) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const str = (name: SettingName) => raw[name] as string | undefined;
+  if (mode === 'production' && !str('SPID_ENTITY_ID') && new URL(publicUrl).port) {
+    throw new ConfigError(['SPID_ENTITY_ID manca: PUBLIC_URL ha una porta, quindi non può fare da entityID SAML (HTTPS senza porta)']);
+  }
+  const entityId = str('SPID_ENTITY_ID') ?? defaultEntityId(publicUrl);
+  const organizationName = str('SPID_ORGANIZATION_NAME') ?? (raw.PROVINCE_NAME as string);
+  const spid: SpidSettings = Object.freeze({
+    entityId,
+    ipaCode: str('SPID_IPA_CODE') ?? 'p_cb',
+    organizationName,
+    organizationDisplayName: str('SPID_ORGANIZATION_DISPLAY_NAME') ?? organizationName,
+    organizationUrl: str('SPID_ORGANIZATION_URL') ?? publicUrl,
+    locality: raw.SPID_LOCALITY as string,
+    contactEmail: str('SPID_CONTACT_EMAIL') ?? 'sael@example.invalid',
+    contactPhone: str('SPID_CONTACT_PHONE'),
+    idpMetadataDir: str('SPID_IDP_METADATA_DIR') && path.resolve(str('SPID_IDP_METADATA_DIR')!),
+    idpMetadataSignerCert: str('SPID_IDP_METADATA_SIGNER_CERT') && path.resolve(str('SPID_IDP_METADATA_SIGNER_CERT')!),
+    certDir: path.resolve(str('SPID_CERT_DIR') ?? path.join(dataDir, 'spid-sp')),
+    cieIdpMetadataFile: str('CIE_IDP_METADATA_FILE') && path.resolve(str('CIE_IDP_METADATA_FILE')!),
+    cieEntityId: str('CIE_ENTITY_ID') ?? entityId,
+    cieMunicipality: raw.CIE_MUNICIPALITY as string,
+    cieProvince: raw.CIE_PROVINCE as string,
+    clockSkewMs: (raw.SPID_CLOCK_SKEW_SECONDS as number) * 1000,
+    requestTtlMs: (raw.SPID_REQUEST_TTL_MINUTES as number) * 60_000,
+  });
   return Object.freeze({
     appMode: mode,
     isProduction: mode === 'production',
@@ -161,14 +371,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     dataDir,
     databaseFile: path.join(dataDir, 'sael-pay.sqlite'),
-    publicUrl: ((raw.PUBLIC_URL as string | undefined) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    publicUrl,
     sessionSecret: raw.SESSION_SECRET as string | undefined,
     sessionTtlMinutes: raw.SESSION_TTL_MINUTES as number,
     trustProxy: raw.TRUST_PROXY as boolean,
     logLevel: raw.LOG_LEVEL as string,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES as number,
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE as number,
+    importMaxBytes: raw.IMPORT_MAX_BYTES as number,
+    importMaxRows: raw.IMPORT_MAX_ROWS as number,
+    noticeWorkers: raw.NOTICE_WORKERS as number,
     provinceName: raw.PROVINCE_NAME as string,
     seedDemo: raw.SEED_DEMO as boolean,
+    spid,
+    pagopa: pagopaSettings(raw, publicUrl),
+  });
+}
+
+function pagopaSettings(raw: Record<string, unknown>, publicUrl: string): PagopaSettings {
+  const str = (name: SettingName) => raw[name] as string | undefined;
+  const brokerId = str('PAGOPA_BROKER_ID') ?? '90700000004';
+  const sim = `${publicUrl}/simulators/pagopa`;
+  return Object.freeze({
+    brokerId,
+    stationId: str('PAGOPA_STATION_ID') ?? `${brokerId}_01`,
+    stationPassword: str('PAGOPA_STATION_PASSWORD') ?? 'SaelDemo2026',
+    nodeUrl: str('PAGOPA_NODE_URL') ?? `${sim}/nodo/node-for-pa`,
+    checkoutUrl: (str('PAGOPA_CHECKOUT_URL') ?? `${sim}/checkout/ec/v2`).replace(/\/+$/, ''),
+    acaUrl: (str('PAGOPA_ACA_URL') ?? `${sim}/aca`).replace(/\/+$/, ''),
+    subscriptionKey: str('PAGOPA_SUBSCRIPTION_KEY') ?? 'demo-subscription-key',
+    receiptReplayAnswer: raw.PAGOPA_RECEIPT_REPLAY_ANSWER as PagopaSettings['receiptReplayAnswer'],
+    fdrIntervalMinutes: raw.PAGOPA_FDR_INTERVAL_MINUTES as number,
   });
 }

@@ -35,7 +35,26 @@ t.test('production names each missing required setting on its own line', async (
 });
 
 t.test('production accepts a full configuration and refuses plain http', async (t) => {
-  const env = { APP_MODE: 'production', PUBLIC_URL: 'https://pay.example.it', SESSION_SECRET: 'x'.repeat(40) };
+  const env: Record<string, string> = { APP_MODE: 'production', PUBLIC_URL: 'https://pay.example.it', SESSION_SECRET: 'x'.repeat(40) };
+  // Every other setting that production requires, with a plausible value.
+  const samples: Record<string, string> = {
+    SPID_IPA_CODE: 'p_cb',
+    SPID_CONTACT_EMAIL: 'sael@provincia.campobasso.it',
+    SPID_IDP_METADATA_DIR: '/etc/sael/idp',
+    PAGOPA_BROKER_ID: '00139600704',
+    PAGOPA_STATION_ID: '00139600704_01',
+    PAGOPA_STATION_PASSWORD: 'Password2026',
+    PAGOPA_NODE_URL: 'https://api.platform.pagopa.it/nodo-auth/node-for-pa/v1',
+    PAGOPA_CHECKOUT_URL: 'https://api.platform.pagopa.it/checkout/ec/v2',
+    PAGOPA_ACA_URL: 'https://api.platform.pagopa.it/aca/v1',
+    PAGOPA_SUBSCRIPTION_KEY: 'k'.repeat(32),
+  };
+  for (const [name, spec] of Object.entries(SETTINGS)) {
+    if ('requiredInProduction' in spec && spec.requiredInProduction && !(name in env)) {
+      t.ok(samples[name], `a sample value for ${name}`);
+      env[name] = samples[name] ?? '';
+    }
+  }
   const c = loadConfig(env);
   t.equal(c.isProduction, true);
   t.equal(c.sessionSecret, 'x'.repeat(40));

@@ -24,7 +24,7 @@ export function tempDir(t: Teardown, prefix = 'sael-test-'): string {
 export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<FastifyInstance> {
   const dir = tempDir(t);
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...env });
-  const app = await buildApp(config, { logger: false });
+  const app = await buildApp(config, { logger: false, backgroundWorkers: false });
   t.teardown(() => app.close());
   return app;
 }
@@ -69,3 +69,129 @@ export function form(fields: Record<string, string>): string {
 }
 
 export const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
+
+// ---------------------------------------------------------------- SPID/CIE through the test IdP
+
+/** Decodes the HTML entities our templates and auto-submit forms produce. */
+export function htmlUnescape(s: string): string {
+  return s
+    .replace(/&#x([0-9a-f]+);/gi, (_m, h: string) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (_m, d: string) => String.fromCodePoint(Number(d)))
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+/** The action and hidden fields of the first `<form method="post">` of a page (the header's logout form skipped). */
+export function postForm(html: string, skipAction = '/logout'): { action: string; fields: Record<string, string> } {
+  const m = [...html.matchAll(/<form[^>]*method="post"[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/gi)].find((f) => f[1] !== skipAction);
+  if (!m) throw new Error('no POST form in the page');
+  const fields: Record<string, string> = {};
+  for (const f of m[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[htmlUnescape(f[1]!)] = htmlUnescape(f[2]!);
+  return { action: htmlUnescape(m[1]!), fields };
+}
+
+/** Path (+ query) of an absolute or relative URL, for app.inject. */
+export function injectPath(url: string): string {
+  const u = new URL(url, 'http://localhost');
+  return u.pathname + u.search;
+}
+
+/** Merges Set-Cookie values of a response into a cookie jar (name → value). */
+export function absorbCookies(jar: Map<string, string>, res: LightMyRequestResponse): Map<string, string> {
+  for (const c of res.cookies) {
+    if (c.value === '' || (c.maxAge !== undefined && c.maxAge <= 0)) jar.delete(c.name);
+    else jar.set(c.name, c.value);
+  }
+  return jar;
+}
+
+export function cookieHeader(jar: Map<string, string>): string {
+  return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+}
+
+export interface TestIdpChoice {
+  /** `demo:<CF>` or `custom` (then fiscalCode, name, familyName, email). */
+  identity?: string;
+  fiscalCode?: string;
+  name?: string;
+  familyName?: string;
+  email?: string;
+  level?: '1' | '2' | '3';
+  /** `ok` or an ErrorCode (19–30). */
+  outcome?: string;
+  action?: 'login' | 'cancel';
+}
+
+export interface SpidLoginSteps {
+  jar: Map<string, string>;
+  /** The auto-submit form our SP sent to the IdP. */
+  authnForm: { action: string; fields: Record<string, string> };
+  /** The form the test IdP posts to our ACS. */
+  acsForm: { action: string; fields: Record<string, string> };
+  /** Session cookie value before the ACS (the anonymous one the IdP page created), if any. */
+  sessionBefore: string | undefined;
+}
+
+/**
+ * Drives a browser through `/spid/login` (or `/cie/login`) → test IdP SSO → test IdP login form,
+ * stopping before the ACS POST (returned as `acsForm`). Uses and updates the cookie jar.
+ */
+export async function spidToAcs(
+  app: FastifyInstance,
+  choice: TestIdpChoice,
+  opts: { loginUrl?: string; jar?: Map<string, string>; next?: string; level?: 1 | 2 | 3 } = {},
+): Promise<SpidLoginSteps> {
+  const jar = opts.jar ?? new Map<string, string>();
+  const idp = `${app.config.publicUrl}/simulators/spid-idp`;
+  const q = new URLSearchParams({ idp, level: String(opts.level ?? 2), ...(opts.next ? { next: opts.next } : {}) });
+  const loginUrl = opts.loginUrl ?? `/spid/login?${q}`;
+  const start = await app.inject({ method: 'GET', url: loginUrl, headers: { accept: 'text/html', cookie: cookieHeader(jar) } });
+  if (start.statusCode !== 200) throw new Error(`login start: HTTP ${start.statusCode} ${start.body.slice(0, 300)}`);
+  absorbCookies(jar, start);
+  const authnForm = postForm(start.body);
+  const sso = await app.inject({
+    method: 'POST',
+    url: injectPath(authnForm.action),
+    headers: { ...FORM_HEADERS, cookie: cookieHeader(jar) },
+    payload: form(authnForm.fields),
+  });
+  if (sso.statusCode !== 200) throw new Error(`test IdP SSO: HTTP ${sso.statusCode} ${sso.body.slice(0, 300)}`);
+  absorbCookies(jar, sso);
+  const page = postForm(sso.body);
+  const fields: Record<string, string> = { ...page.fields, outcome: choice.outcome ?? 'ok', action: choice.action ?? 'login' };
+  for (const k of ['identity', 'fiscalCode', 'name', 'familyName', 'email', 'level'] as const) {
+    if (choice[k] !== undefined) fields[k] = choice[k]!;
+  }
+  const login = await app.inject({
+    method: 'POST',
+    url: injectPath(page.action),
+    headers: { ...FORM_HEADERS, cookie: cookieHeader(jar) },
+    payload: form(fields),
+  });
+  if (login.statusCode !== 200) throw new Error(`test IdP login: HTTP ${login.statusCode} ${login.body.slice(0, 300)}`);
+  absorbCookies(jar, login);
+  return { jar, authnForm, acsForm: postForm(login.body), sessionBefore: jar.get(SESSION_COOKIE) };
+}
+
+/** POSTs the IdP's form to our ACS with the jar's cookies. */
+export async function postToAcs(app: FastifyInstance, acsForm: { action: string; fields: Record<string, string> }, jar: Map<string, string>) {
+  const res = await app.inject({
+    method: 'POST',
+    url: injectPath(acsForm.action),
+    headers: { ...FORM_HEADERS, cookie: cookieHeader(jar) },
+    payload: form(acsForm.fields),
+  });
+  absorbCookies(jar, res);
+  return res;
+}
+
+/** A full login through the test IdP; returns the jar holding the new session cookie. */
+export async function spidLogin(app: FastifyInstance, choice: TestIdpChoice, opts: { next?: string } = {}): Promise<Map<string, string>> {
+  const steps = await spidToAcs(app, choice, opts);
+  const res = await postToAcs(app, steps.acsForm, steps.jar);
+  if (res.statusCode !== 303) throw new Error(`ACS: HTTP ${res.statusCode} ${res.body.slice(0, 300)}`);
+  return steps.jar;
+}

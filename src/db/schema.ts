@@ -7,3 +7,5 @@ export * from '../modules/positions/schema.js';
 export * from '../modules/positions/outbox-schema.js';
 export * from '../modules/spid/schema.js';
 export * from '../plugins/jobs/schema.js';
+export * from '../modules/pagopa/schema.js';
+export * from '../simulators/pagopa/schema.js';

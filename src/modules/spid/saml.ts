@@ -230,11 +230,11 @@ export function textOf(el: Element): string {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /**
- * Folder of the SAML/SPID XSDs. `SPID_XSD_DIR` overrides it; the default is the shared spec copy
- * next to the repository (`../shared/specs/spid/xsd`).
+ * Folder of the SAML/SPID XSDs. `SPID_XSD_DIR` overrides it; the default is the copy of the
+ * official files shipped in the repository (`schemas/spid/xsd`).
  */
 export function spidXsdDir(): string {
-  return process.env.SPID_XSD_DIR ?? path.resolve(here, '../../../../shared/specs/spid/xsd');
+  return process.env.SPID_XSD_DIR ?? path.resolve(here, '../../../schemas/spid/xsd');
 }
 export const XSD = {
   protocol: () => path.join(spidXsdDir(), 'saml-schema-protocol-2.0.xsd'),
