@@ -63,6 +63,17 @@ const DEMO_USERS: [string, string, string, Role, string | null][] = [
   ['CLMFNC90E15L113', 'Francesco', 'Colombo', 'operator', '070078'],
 ];
 
+/** Demo citizens (no role): they log in with the test IdP and own demo positions. */
+const DEMO_CITIZENS: [string, string, string, string][] = [
+  ['FRRLCU88E52B519', 'Lucia', 'Ferrante', 'lucia.ferrante@example.org'],
+  ['DRINTN65L03L113', 'Antonio', 'Di Iorio', 'antonio.diiorio@example.org'],
+  ['CSTGLI99T61B519', 'Giulia', 'Castelli', 'giulia.castelli@example.org'],
+];
+
+export function demoCitizenProfiles(): { fiscalCode: string; name: string; familyName: string; email: string }[] {
+  return DEMO_CITIZENS.map(([first15, name, familyName, email]) => ({ fiscalCode: first15 + personalCheckChar(first15), name, familyName, email }));
+}
+
 export function demoUserFiscalCodes(): { fiscalCode: string; role: Role; enteIstat: string | null }[] {
   return DEMO_USERS.map(([first15, , , role, enteIstat]) => ({ fiscalCode: first15 + personalCheckChar(first15), role, enteIstat }));
 }

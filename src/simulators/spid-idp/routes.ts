@@ -17,8 +17,8 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { inArray, eq } from 'drizzle-orm';
 import type { Config } from '../../config.js';
-import { personalCheckChar, isValidPersonalFiscalCode } from '../../domain/fiscal-code.js';
-import { demoUserFiscalCodes } from '../../modules/enti/demo-seed.js';
+import { isValidPersonalFiscalCode } from '../../domain/fiscal-code.js';
+import { demoCitizenProfiles, demoUserFiscalCodes } from '../../modules/enti/demo-seed.js';
 import { enti } from '../../modules/enti/schema.js';
 import { buildPostLogoutResponse, validateIdpLogoutRequest, type InboundMessage } from '../../modules/spid/logout.js';
 import { parseIdpMetadata, type IdpEntry } from '../../modules/spid/idp-registry.js';
@@ -64,20 +64,9 @@ export function testIdpEntry(cfg: TestIdpConfig): IdpEntry {
   return { ...entry!, displayName: 'IdP di prova (demo)' };
 }
 
-/** Demo citizens with valid personal fiscal codes (check character computed). */
-const DEMO_CITIZENS: { first15: string; name: string; familyName: string; email: string }[] = [
-  { first15: 'FRRLCU88E52B519', name: 'Lucia', familyName: 'Ferrante', email: 'lucia.ferrante@example.org' },
-  { first15: 'DRINTN65L03L113', name: 'Antonio', familyName: 'Di Iorio', email: 'antonio.diiorio@example.org' },
-  { first15: 'CSTGLI99T61B519', name: 'Giulia', familyName: 'Castelli', email: 'giulia.castelli@example.org' },
-];
-
+/** Demo citizens (seeded in src/modules/enti/demo-seed.ts) as test IdP users. */
 export function demoCitizens(): TestUser[] {
-  return DEMO_CITIZENS.map((c) => ({
-    fiscalNumber: c.first15 + personalCheckChar(c.first15),
-    name: c.name,
-    familyName: c.familyName,
-    email: c.email,
-  }));
+  return demoCitizenProfiles().map((c) => ({ fiscalNumber: c.fiscalCode, name: c.name, familyName: c.familyName, email: c.email }));
 }
 
 const ROLE_LABELS: Record<Role, string> = {
