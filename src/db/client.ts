@@ -75,6 +75,27 @@ function applyMigrations(sqlite: Database.Database, db: Db, migrationsFolder: st
   }
 }
 
+/** The better-sqlite3 connection behind a drizzle handle (database or transaction). */
+export function rawClient(db: DbLike): Database.Database {
+  return (db as unknown as { session: { client: Database.Database } }).session.client;
+}
+
+const statementCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/**
+ * A prepared statement cached per connection, for hot write paths (bulk import, receipts) where
+ * building the query with drizzle and preparing it again on every call dominates the time.
+ * Works inside a drizzle transaction: it is the same connection.
+ */
+export function statement(db: DbLike, sqlText: string): Database.Statement {
+  const client = rawClient(db);
+  let cache = statementCache.get(client);
+  if (!cache) statementCache.set(client, (cache = new Map()));
+  let stmt = cache.get(sqlText);
+  if (!stmt) cache.set(sqlText, (stmt = client.prepare(sqlText)));
+  return stmt;
+}
+
 /** Count of migrations recorded as applied (for /readyz). */
 export function appliedMigrations(sqlite: Database.Database): number {
   const row = sqlite.prepare(`SELECT count(*) AS n FROM "${MIGRATIONS_TABLE}"`).get() as { n: number };

@@ -1,7 +1,6 @@
 /** Writes audit_log rows. Call it inside the same transaction as the change it records. */
 import type { FastifyRequest } from 'fastify';
-import type { DbLike } from '../../db/client.js';
-import { auditLog } from './schema.js';
+import { statement, type DbLike } from '../../db/client.js';
 
 export interface AuditEntry {
   actor: string;
@@ -15,18 +14,19 @@ export interface AuditEntry {
 }
 
 export function recordAudit(db: DbLike, entry: AuditEntry): void {
-  db.insert(auditLog)
-    .values({
-      actor: entry.actor,
-      action: entry.action,
-      entity: entry.entity,
-      entityId: String(entry.entityId),
-      enteId: entry.enteId ?? null,
-      before: entry.before === undefined ? null : JSON.stringify(entry.before),
-      after: entry.after === undefined ? null : JSON.stringify(entry.after),
-      requestId: entry.requestId ?? null,
-    })
-    .run();
+  statement(
+    db,
+    'INSERT INTO audit_log (actor, action, entity, entity_id, ente_id, before, after, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(
+    entry.actor,
+    entry.action,
+    entry.entity,
+    String(entry.entityId),
+    entry.enteId ?? null,
+    entry.before === undefined ? null : JSON.stringify(entry.before),
+    entry.after === undefined ? null : JSON.stringify(entry.after),
+    entry.requestId ?? null,
+  );
 }
 
 /** The actor and request id of an HTTP request, for audit entries. */
