@@ -2,6 +2,7 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseStartError } from './db/client.js';
+import { installGracefulShutdown } from './shutdown.js';
 
 async function main() {
   let config;
@@ -25,26 +26,7 @@ async function main() {
     throw err;
   }
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    const force = setTimeout(() => {
-      app.log.error('shutdown timed out after 15 s');
-      process.exit(1);
-    }, 15_000);
-    force.unref();
-    try {
-      await app.close();
-      process.exit(0);
-    } catch (err) {
-      app.log.error({ err }, 'error during shutdown');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  installGracefulShutdown(app);
 
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ url: config.publicUrl, mode: config.appMode }, 'sael-pay ready');
