@@ -175,3 +175,38 @@ t.test('enti admin pages', async (t) => {
     t.equal(count(app, "audit_log WHERE entity = 'role_grant' AND action = 'revoke'"), 1);
   });
 });
+
+t.test('stemma upload: PNG or JPEG only, served from /stemmi with its hash in the name', async (t) => {
+  const app = await buildTestApp(t);
+  const admin = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+  const ente = listEnti(app.db, { q: 'Termoli' })[0]!;
+  const { token, cookie } = await csrfFrom(app, `/admin/enti/${ente.id}`, admin);
+  const boundary = '----stemma';
+  const upload = (name: string, type: string, data: Buffer, withToken = true) =>
+    app.inject({
+      method: 'POST',
+      url: `/admin/enti/${ente.id}/stemma${withToken ? `?_csrf=${encodeURIComponent(token)}` : ''}`,
+      headers: { cookie, accept: 'text/html', 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="logo"; filename="${name}"\r\nContent-Type: ${type}\r\n\r\n`),
+        data,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]),
+    });
+  // A 1×1 PNG.
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
+  t.equal((await upload('x.png', 'image/png', png, false)).statusCode, 403, 'CSRF');
+  const svg = await upload('x.svg', 'image/svg+xml', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'));
+  t.equal(svg.statusCode, 400);
+  t.match(svg.body, /non è un’immagine PNG o JPEG/);
+  const ok = await upload('stemma.png', 'image/png', png);
+  t.equal(ok.statusCode, 303);
+  const logoPath = listEnti(app.db, { q: 'Termoli' })[0]!.logoPath!;
+  t.match(logoPath, /^\/stemmi\/\d+-[0-9a-f]{12}\.png$/);
+  const served = await app.inject(logoPath);
+  t.equal(served.statusCode, 200);
+  t.equal(served.headers['content-type'], 'image/png');
+  t.same(served.rawPayload, png);
+  t.equal((await app.inject('/stemmi/..%2F..%2Fsael-pay.sqlite')).statusCode, 400, 'no path traversal');
+  t.equal((await app.inject('/stemmi/1-000000000000.png')).statusCode, 404);
+});

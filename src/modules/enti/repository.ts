@@ -83,6 +83,15 @@ export function updateEnte(db: Db, id: number, input: EnteInput, by: Actor): Ent
   });
 }
 
+export function updateEnteLogo(db: Db, id: number, logoPath: string, by: Actor): void {
+  db.transaction((tx) => {
+    const before = getEnte(tx, id);
+    if (!before) throw new Error(`ente ${id} not found`);
+    tx.update(enti).set({ logoPath, updatedAt: new Date().toISOString() }).where(eq(enti.id, id)).run();
+    recordAudit(tx, { ...by, action: 'update-logo', entity: 'ente', entityId: id, enteId: id, before: { logoPath: before.logoPath }, after: { logoPath } });
+  });
+}
+
 export function listIbans(db: DbLike, enteId: number): EnteIban[] {
   return db.select().from(enteIbans).where(eq(enteIbans.enteId, enteId)).orderBy(asc(enteIbans.id)).all();
 }

@@ -4,6 +4,9 @@
  * CSRF token, is re-shown with Italian messages per field when invalid (HTTP 400), and every
  * write is audited.
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditContext } from '../../plugins/audit/index.js';
 import { requireRole } from '../../plugins/auth.js';
@@ -24,6 +27,7 @@ import {
   setIbanActive,
   UniqueConflictError,
   updateEnte,
+  updateEnteLogo,
   updateService,
   type PaymentService,
 } from './repository.js';
@@ -86,6 +90,31 @@ function serviceForm(s: PaymentService): Form {
     maxAmount: centsField(s.maxAmountCents),
     active: s.active ? 'on' : undefined,
   };
+}
+
+const MAX_LOGO_BYTES = 300 * 1024;
+
+/** PNG or JPEG by their magic bytes (SVG is refused: it can carry scripts). */
+export function imageExtension(data: Buffer): 'png' | 'jpg' | null {
+  if (data.length > 8 && data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (data.length > 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'jpg';
+  return null;
+}
+
+/** Public route serving the uploaded stemmi (file names carry their hash, so they can be cached). */
+export async function stemmiRoutes(app: FastifyInstance) {
+  app.get<{ Params: { file: string } }>(
+    '/stemmi/:file',
+    { schema: { params: { type: 'object', properties: { file: { type: 'string', pattern: '^[0-9]+-[0-9a-f]{12}\\.(png|jpg)$' } }, required: ['file'] } } },
+    async (request, reply) => {
+      const full = path.join(app.config.dataDir, 'stemmi', request.params.file);
+      if (!fs.existsSync(full)) throw new HttpError(404, 'Immagine non trovata.');
+      return reply
+        .type(request.params.file.endsWith('.png') ? 'image/png' : 'image/jpeg')
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .send(fs.createReadStream(full));
+    },
+  );
 }
 
 export default async function entiModule(app: FastifyInstance) {
@@ -166,6 +195,28 @@ export default async function entiModule(app: FastifyInstance) {
         if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
         throw err;
       }
+      return reply.redirect(`/admin/enti/${ente.id}`, 303);
+    },
+  );
+
+  app.post<{ Params: { id: number } }>(
+    '/enti/:id/stemma',
+    { preHandler: adminOnly, schema: { params: idParams, querystring: { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } } } } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const fail = (message: string) => renderDetail(request, reply.code(400), { logoError: message });
+      if (!request.isMultipart()) return fail('Scegli un’immagine PNG o JPEG.');
+      const file = await request.file({ limits: { fileSize: MAX_LOGO_BYTES } });
+      if (!file) return fail('Scegli un’immagine PNG o JPEG.');
+      const data = await file.toBuffer().catch(() => null);
+      if (!data || file.file.truncated) return fail(`L’immagine supera ${MAX_LOGO_BYTES / 1024} KB.`);
+      const ext = imageExtension(data);
+      if (!ext) return fail('Il file non è un’immagine PNG o JPEG.');
+      const dir = path.join(app.config.dataDir, 'stemmi');
+      fs.mkdirSync(dir, { recursive: true });
+      const name = `${ente.id}-${crypto.createHash('sha256').update(data).digest('hex').slice(0, 12)}.${ext}`;
+      fs.writeFileSync(path.join(dir, name), data, { mode: 0o644 });
+      updateEnteLogo(app.db, ente.id, `/stemmi/${name}`, auditContext(request));
       return reply.redirect(`/admin/enti/${ente.id}`, 303);
     },
   );

@@ -121,34 +121,47 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext): Promi
     return result as unknown as Record<string, unknown>;
   };
 
-  // Pass 1: validation only.
-  let rowsSeen = 0;
+  // "All or nothing" validates the whole file first; "valid rows" validates and creates in one
+  // streaming pass (a header, encoding or empty-file problem still stops it before any row).
+  const estimatedRows = await countDataLines(filePath);
   let validRows = 0;
-  const noService: CsvRowError[] = [];
-  const pass1 = await parsePositionsCsv(fs.createReadStream(filePath), {
-    ...options,
-    onPosition: (p) => {
-      rowsSeen += p.sourceRows.length;
-      if (!serviceOf(p)) {
-        noService.push({ row: p.sourceRows[0]!, ...(p.iupd ? { iupd: p.iupd } : {}), field: 'servizio', message: 'Indica il servizio di pagamento (colonna servizio o scelta per tutto il file).' });
-      } else validRows += p.sourceRows.length;
-      ctx.progress(rowsSeen, 0);
-    },
+  const errors: CsvRowError[] = [];
+  const noServiceError = (p: CsvPosition): CsvRowError => ({
+    row: p.sourceRows[0]!,
+    ...(p.iupd ? { iupd: p.iupd } : {}),
+    field: 'servizio',
+    message: 'Indica il servizio di pagamento (colonna servizio o scelta per tutto il file).',
   });
-  const errors = [...pass1.errors, ...noService].sort((a, b) => a.row - b.row);
-  if (!pass1.complete || pass1.rowCount === 0) {
-    if (pass1.complete) errors.push({ row: 2, field: '', message: 'Il file non contiene righe di dati.' });
-    return finish({ outcome: 'refused', rowCount: pass1.rowCount, validRows: 0, created: 0, unchanged: 0, message: 'File rifiutato prima dell’importazione: correggi il file e caricalo di nuovo.' }, errors);
-  }
-  if (input.mode === 'all' && errors.length > 0) {
-    return finish({ outcome: 'rejected', rowCount: pass1.rowCount, validRows, created: 0, unchanged: 0, message: 'Nessuna posizione importata: con «tutto o niente» il file deve essere senza errori.' }, errors);
+  let rowCount = 0;
+  if (input.mode === 'all') {
+    let rowsSeen = 0;
+    const pass1 = await parsePositionsCsv(fs.createReadStream(filePath), {
+      ...options,
+      onPosition: (p) => {
+        rowsSeen += p.sourceRows.length;
+        if (!serviceOf(p)) errors.push(noServiceError(p));
+        else validRows += p.sourceRows.length;
+        ctx.progress(rowsSeen, 0);
+      },
+    });
+    errors.push(...pass1.errors);
+    errors.sort((a, b) => a.row - b.row);
+    rowCount = pass1.rowCount;
+    if (!pass1.complete || pass1.rowCount === 0) {
+      if (pass1.complete) errors.push({ row: 2, field: '', message: 'Il file non contiene righe di dati.' });
+      return finish({ outcome: 'refused', rowCount, validRows: 0, created: 0, unchanged: 0, message: 'File rifiutato prima dell’importazione: correggi il file e caricalo di nuovo.' }, errors);
+    }
+    if (errors.length > 0) {
+      return finish({ outcome: 'rejected', rowCount, validRows, created: 0, unchanged: 0, message: 'Nessuna posizione importata: con «tutto o niente» il file deve essere senza errori.' }, errors);
+    }
   }
 
   // Pass 2: create in batches.
   let created = 0;
   let unchanged = 0;
   let done = 0;
-  ctx.progress(0, validRows, true);
+  const total = input.mode === 'all' ? validRows : estimatedRows;
+  ctx.progress(0, total, true);
   const by = { actor: ctx.job.requestedBy, requestId: `job:${ctx.job.id}` };
   let batch: CsvPosition[] = [];
   const flush = () => {
@@ -169,38 +182,58 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext): Promi
             if (!(err instanceof PositionConflictError)) throw err;
             errors.push({ row: sourceRows[0]!, iupd, field: 'iupd', message: 'Esiste già una posizione con questo iupd e dati diversi: riga non importata.' });
           }
-          done += sourceRows.length;
         }
       },
       { behavior: 'immediate' },
     );
-    ctx.progress(done, validRows);
   };
-  await parsePositionsCsv(fs.createReadStream(filePath), {
+  const pass = await parsePositionsCsv(fs.createReadStream(filePath), {
     ...options,
     onPosition: async (p) => {
-      if (!serviceOf(p)) return;
+      done += p.sourceRows.length;
+      if (!serviceOf(p)) {
+        if (input.mode === 'valid') errors.push(noServiceError(p));
+        return;
+      }
+      if (input.mode === 'valid') validRows += p.sourceRows.length;
       batch.push(p);
       if (batch.length >= BATCH_SIZE) {
         flush();
+        ctx.progress(done, Math.max(total, done));
         await new Promise((resolve) => setImmediate(resolve)); // let requests through between batches
       }
     },
   });
   flush();
-  ctx.progress(done, validRows, true);
+  if (input.mode === 'valid') {
+    errors.push(...pass.errors);
+    rowCount = pass.rowCount;
+    if (pass.rowCount === 0 || (!pass.complete && created + unchanged === 0)) {
+      if (pass.complete) errors.push({ row: 2, field: '', message: 'Il file non contiene righe di dati.' });
+      errors.sort((a, b) => a.row - b.row);
+      return finish({ outcome: 'refused', rowCount, validRows: 0, created: 0, unchanged: 0, message: 'File rifiutato prima dell’importazione: correggi il file e caricalo di nuovo.' }, errors);
+    }
+  }
+  ctx.progress(rowCount, rowCount, true);
   errors.sort((a, b) => a.row - b.row);
-  return finish(
-    {
-      outcome: 'imported',
-      rowCount: pass1.rowCount,
-      validRows,
-      created,
-      unchanged,
-      message: errors.length > 0 ? `Importate le posizioni valide; ${errors.length} righe con errori non importate.` : 'Importazione completata.',
-    },
-    errors,
-  );
+  const message = !pass.complete
+    ? `Importazione interrotta: il file è leggibile solo fino alla riga ${Math.max(...pass.errors.map((e) => e.row))}; le posizioni valide precedenti sono state importate.`
+    : errors.length > 0
+      ? `Importate le posizioni valide; ${errors.length} righe con errori non importate.`
+      : 'Importazione completata.';
+  return finish({ outcome: 'imported', rowCount, validRows, created, unchanged, message }, errors);
+}
+
+/** Lines after the header (an estimate of the data rows for the progress bar; quoted line breaks count extra). */
+async function countDataLines(file: string): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    if (chunk.length > 0) last = chunk[chunk.length - 1]!;
+  }
+  if (last !== 10) lines++;
+  return Math.max(0, lines - 1);
 }
 
 /** What pages and the API show of an import job. */
