@@ -1,0 +1,45 @@
+/**
+ * E-mail outbox: notifications are rows of `mail_outbox` written in the same transaction as the
+ * change they announce; a periodic task sends the queued ones through SMTP (nodemailer, setting
+ * SMTP_URL). Without SMTP (the demo default) they stay in the local mailbox page
+ * `/helpdesk/posta` (status `mailbox`). Addresses and bodies are never logged.
+ */
+import type Database from 'better-sqlite3';
+import nodemailer from 'nodemailer';
+
+export function enqueueMail(sqlite: Database.Database, m: { to: string; subject: string; body: string; ticketId?: number | null; mailbox: boolean }): void {
+  sqlite
+    .prepare('INSERT INTO mail_outbox (to_address, subject, body, status, ticket_id) VALUES (?,?,?,?,?)')
+    .run(m.to.slice(0, 320), m.subject.slice(0, 250), m.body.slice(0, 20000), m.mailbox ? 'mailbox' : 'queued', m.ticketId ?? null);
+}
+
+export interface MailSender {
+  send(to: string, subject: string, text: string): Promise<void>;
+}
+
+export function smtpSender(url: string, from: string): MailSender {
+  const transport = nodemailer.createTransport(url);
+  return {
+    async send(to, subject, text) {
+      await transport.sendMail({ from, to, subject, text });
+    },
+  };
+}
+
+/** Sends up to `limit` queued mails; failures are retried up to 5 times. Returns how many were sent. */
+export async function flushOutbox(sqlite: Database.Database, sender: MailSender, limit = 50): Promise<number> {
+  const rows = sqlite.prepare("SELECT id, to_address AS \"to\", subject, body FROM mail_outbox WHERE status = 'queued' ORDER BY id LIMIT ?").all(limit) as { id: number; to: string; subject: string; body: string }[];
+  let sent = 0;
+  for (const m of rows) {
+    try {
+      await sender.send(m.to, m.subject, m.body);
+      sqlite.prepare("UPDATE mail_outbox SET status = 'sent', sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), attempts = attempts + 1 WHERE id = ?").run(m.id);
+      sent++;
+    } catch (e) {
+      sqlite
+        .prepare("UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?, status = CASE WHEN attempts + 1 >= 5 THEN 'failed' ELSE 'queued' END WHERE id = ?")
+        .run(String((e as Error).message).slice(0, 500), m.id);
+    }
+  }
+  return sent;
+}

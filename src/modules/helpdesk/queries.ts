@@ -1,0 +1,502 @@
+/**
+ * Read side of the helpdesk: transaction search, payment timeline, flows, movements, anomalies,
+ * ageing report and dashboard figures. Every query takes the caller's scope (`'all'` for the
+ * helpdesk staff, else the list of enti the operator may see) and filters by it.
+ */
+import type Database from 'better-sqlite3';
+import { anomalyLabel } from './matching.js';
+import { localDate, workingDaysBetween } from './sla-calendar.js';
+
+export type Scope = number[] | 'all';
+
+/** SQL fragment + params restricting `column` to the scope. */
+export function scopeSql(column: string, scope: Scope): { sql: string; params: number[] } {
+  if (scope === 'all') return { sql: '1 = 1', params: [] };
+  if (scope.length === 0) return { sql: '0 = 1', params: [] };
+  return { sql: `${column} IN (${scope.map(() => '?').join(',')})`, params: scope };
+}
+
+export function inScope(scope: Scope, enteId: number | null | undefined): boolean {
+  return scope === 'all' || (enteId != null && scope.includes(enteId));
+}
+
+// ------------------------------------------------------------------------------- transactions
+
+export const TX_STATES = {
+  unpaid: 'Da pagare',
+  paid: 'Pagato',
+  reported: 'Rendicontato',
+  reconciled: 'Riconciliato',
+  cancelled: 'Annullato',
+} as const;
+export type TxState = keyof typeof TX_STATES;
+
+export interface TxFilter {
+  q?: string;
+  iuv?: string;
+  debtor?: string;
+  enteId?: number;
+  service?: string;
+  taxonomy?: string;
+  minCents?: number;
+  maxCents?: number;
+  from?: string;
+  to?: string;
+  state?: TxState;
+}
+
+/** State of an option: reconciled when its receipt is in a credited flow or credited directly. */
+const STATE_SQL = `CASE
+  WHEN o.status = 'cancelled' AND r.id IS NULL THEN 'cancelled'
+  WHEN r.id IS NULL THEN 'unpaid'
+  WHEN EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
+    OR EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
+               WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.state = 'accepted' AND x.credit_movement_id IS NOT NULL) THEN 'reconciled'
+  WHEN EXISTS (SELECT 1 FROM fdr_entry_matches em WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked','amount_mismatch')) THEN 'reported'
+  ELSE 'paid' END`;
+
+const TX_FROM = `FROM payment_options o
+  JOIN positions p ON p.id = o.position_id
+  JOIN enti e ON e.id = o.ente_id
+  JOIN payment_services s ON s.id = p.service_id
+  LEFT JOIN receipts r ON r.option_id = o.id AND r.ente_id = o.ente_id AND r.outcome = 'OK'`;
+
+export interface TxRow {
+  optionId: number;
+  enteId: number;
+  enteName: string;
+  noticeNumber: string;
+  iuv: string;
+  description: string;
+  debtorName: string;
+  debtorFiscalCode: string;
+  serviceName: string;
+  taxonomy: string;
+  amountCents: number;
+  dueDate: string;
+  receiptRowId: number | null;
+  receiptId: string | null;
+  paidAt: string | null;
+  pspName: string | null;
+  state: TxState;
+  stateLabel: string;
+}
+
+function txWhere(f: TxFilter, scope: Scope): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const sc = scopeSql('o.ente_id', scope);
+  where.push(sc.sql);
+  params.push(...sc.params);
+  if (f.q) {
+    const q = f.q.replace(/\s/g, '');
+    where.push('(o.notice_number = ? OR o.iuv = ? OR r.receipt_id = ? OR r.iuv = ?)');
+    params.push(q, q, q, q);
+  }
+  if (f.iuv) {
+    where.push("o.iuv LIKE ? ESCAPE '\\'");
+    params.push(`%${f.iuv.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  }
+  if (f.debtor) {
+    const d = f.debtor.trim();
+    where.push("(p.debtor_fiscal_code = ? OR p.debtor_name LIKE ? ESCAPE '\\')");
+    params.push(d.toUpperCase(), `%${d.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  }
+  if (f.enteId) {
+    where.push('o.ente_id = ?');
+    params.push(f.enteId);
+  }
+  if (f.service) {
+    where.push('s.code = ?');
+    params.push(f.service.toUpperCase());
+  }
+  if (f.taxonomy) {
+    where.push('s.taxonomy_code = ?');
+    params.push(f.taxonomy);
+  }
+  if (f.minCents !== undefined) {
+    where.push('o.amount_cents >= ?');
+    params.push(f.minCents);
+  }
+  if (f.maxCents !== undefined) {
+    where.push('o.amount_cents <= ?');
+    params.push(f.maxCents);
+  }
+  // Date range: payment date when paid, else the due date.
+  if (f.from) {
+    where.push('coalesce(substr(r.payment_date_time, 1, 10), substr(r.created_at, 1, 10), o.due_date) >= ?');
+    params.push(f.from);
+  }
+  if (f.to) {
+    where.push('coalesce(substr(r.payment_date_time, 1, 10), substr(r.created_at, 1, 10), o.due_date) <= ?');
+    params.push(f.to);
+  }
+  if (f.state) {
+    where.push(`(${STATE_SQL}) = ?`);
+    params.push(f.state);
+  }
+  return { sql: where.join(' AND '), params };
+}
+
+export function searchTransactions(sqlite: Database.Database, f: TxFilter, scope: Scope, page = 1, pageSize = 25): { total: number; rows: TxRow[] } {
+  const w = txWhere(f, scope);
+  const total = (sqlite.prepare(`SELECT count(*) AS n ${TX_FROM} WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
+  const rows = sqlite
+    .prepare(
+      `SELECT o.id AS optionId, o.ente_id AS enteId, e.name AS enteName, o.notice_number AS noticeNumber, o.iuv, coalesce(o.description, p.description) AS description,
+         p.debtor_name AS debtorName, p.debtor_fiscal_code AS debtorFiscalCode, s.name AS serviceName, s.taxonomy_code AS taxonomy, o.amount_cents AS amountCents,
+         o.due_date AS dueDate, r.id AS receiptRowId, r.receipt_id AS receiptId, coalesce(r.payment_date_time, r.created_at) AS paidAt, r.psp_company_name AS pspName,
+         ${STATE_SQL} AS state
+       ${TX_FROM} WHERE ${w.sql} ORDER BY coalesce(r.created_at, o.created_at) DESC, o.id DESC LIMIT ? OFFSET ?`,
+    )
+    .all(...w.params, pageSize, (page - 1) * pageSize) as TxRow[];
+  for (const r of rows) r.stateLabel = TX_STATES[r.state];
+  return { total, rows };
+}
+
+// ------------------------------------------------------------------------------- timeline
+
+export interface TimelineEvent {
+  at: string;
+  what: string;
+  source: string;
+  detail?: string;
+  ok: boolean;
+  link?: string;
+}
+
+export interface PaymentDetail {
+  tx: TxRow;
+  events: TimelineEvent[];
+  receipts: { id: number; receiptId: string; amountCents: number; psp: string; processing: string }[];
+  anomalies: { id: number; type: string; label: string; status: string }[];
+}
+
+export function paymentTimeline(sqlite: Database.Database, optionId: number, scope: Scope): PaymentDetail | null {
+  const w = scopeSql('o.ente_id', scope);
+  const tx = sqlite
+    .prepare(
+      `SELECT o.id AS optionId, o.ente_id AS enteId, e.name AS enteName, e.fiscal_code AS enteCf, o.notice_number AS noticeNumber, o.iuv, coalesce(o.description, p.description) AS description,
+         p.debtor_name AS debtorName, p.debtor_fiscal_code AS debtorFiscalCode, s.name AS serviceName, s.taxonomy_code AS taxonomy, o.amount_cents AS amountCents,
+         o.due_date AS dueDate, r.id AS receiptRowId, r.receipt_id AS receiptId, coalesce(r.payment_date_time, r.created_at) AS paidAt, r.psp_company_name AS pspName,
+         ${STATE_SQL} AS state, p.id AS positionId, p.created_at AS positionCreated, p.published_at AS publishedAt
+       ${TX_FROM} WHERE o.id = ? AND ${w.sql} LIMIT 1`,
+    )
+    .get(optionId, ...w.params) as (TxRow & { enteCf: string; positionId: number; positionCreated: string; publishedAt: string | null }) | undefined;
+  if (!tx) return null;
+  tx.stateLabel = TX_STATES[tx.state];
+  const events: TimelineEvent[] = [];
+  events.push({ at: tx.positionCreated, what: 'Posizione debitoria creata', source: 'Back office / API', ok: true });
+  if (tx.publishedAt) events.push({ at: tx.publishedAt, what: 'Posizione pubblicata (avviso pagabile)', source: 'Back office / API', ok: true });
+  const audits = sqlite
+    .prepare("SELECT created_at AS at, action, actor FROM audit_log WHERE entity = 'position' AND entity_id = ? AND (action LIKE '%print%' OR action LIKE '%notice%') ORDER BY id")
+    .all(String(tx.positionId)) as { at: string; action: string; actor: string }[];
+  for (const a of audits) events.push({ at: a.at, what: 'Avviso stampato', source: a.actor.startsWith('user:') ? 'Back office' : a.actor, ok: true });
+  const prints = sqlite
+    .prepare("SELECT created_at AS at FROM jobs WHERE kind LIKE '%print%' AND ente_id = ? AND input LIKE ? ORDER BY id")
+    .all(tx.enteId, `%${tx.noticeNumber}%`) as { at: string }[];
+  for (const p of prints) events.push({ at: p.at, what: 'Avviso incluso in una stampa massiva', source: 'Back office', ok: true });
+  const calls = sqlite
+    .prepare('SELECT created_at AS at, operation, outcome, fault_code AS fault FROM node_calls WHERE fiscal_code = ? AND notice_number = ? ORDER BY id')
+    .all(tx.enteCf, tx.noticeNumber) as { at: string; operation: string; outcome: string; fault: string | null }[];
+  for (const c of calls) events.push({ at: c.at, what: `Nodo pagoPA: ${c.operation}`, source: 'Nodo dei pagamenti', detail: c.outcome === 'OK' ? 'esito OK' : `esito KO ${c.fault ?? ''}`, ok: c.outcome === 'OK' });
+  const receipts = sqlite
+    .prepare(
+      `SELECT r.id, r.receipt_id AS receiptId, r.payment_amount_cents AS amountCents, r.psp_company_name AS psp, r.processing, r.created_at AS at, r.primitive
+       FROM receipts r WHERE r.ente_id = ? AND r.iuv = ? ORDER BY r.id`,
+    )
+    .all(tx.enteId, tx.iuv) as { id: number; receiptId: string; amountCents: number; psp: string; processing: string; at: string; primitive: string }[];
+  for (const r of receipts) {
+    events.push({ at: r.at, what: `Ricevuta ${r.receiptId} (${r.primitive})`, source: `PSP ${r.psp}`, detail: r.processing === 'flagged' ? 'ricevuta segnalata come anomala' : undefined, ok: r.processing !== 'flagged', link: `/helpdesk/ricevute/${r.id}.pdf` });
+    const rows = sqlite
+      .prepare(
+        `SELECT em.state, f.id AS flowRowId, f.flow_id AS flowId, f.created_at AS at, x.revision, x.credit_movement_id AS credit
+         FROM fdr_entry_matches em JOIN fdr_flows f ON f.id = em.flow_row_id JOIN fdr_flow_recon x ON x.flow_row_id = f.id
+         WHERE em.receipt_row_id = ? ORDER BY f.id`,
+      )
+      .all(r.id) as { state: string; flowRowId: number; flowId: string; at: string; revision: number; credit: number | null }[];
+    for (const row of rows) {
+      events.push({ at: row.at, what: `Riga nel flusso di rendicontazione ${row.flowId} (rev. ${row.revision})`, source: 'Flusso di rendicontazione', detail: row.state, ok: row.state === 'matched' || row.state === 'revoked', link: `/helpdesk/flussi/${row.flowRowId}` });
+      if (row.credit && row.state !== 'superseded') {
+        const m = sqlite.prepare('SELECT movement_id AS movementId, booking_date AS d, matched_at AS at FROM treasury_movements WHERE id = ?').get(row.credit) as { movementId: string; d: string; at: string | null };
+        events.push({ at: `${m.d}T12:00:00Z`, what: `Accredito del tesoriere ${m.movementId}`, source: 'Tesoreria', ok: true, link: '/helpdesk/tesoreria' });
+        if (m.at) events.push({ at: m.at, what: 'Riconciliato', source: 'Riconciliazione', ok: true });
+      }
+    }
+    const direct = sqlite.prepare("SELECT movement_id AS movementId, booking_date AS d, matched_at AS at FROM treasury_movements WHERE receipt_row_id = ? AND state = 'matched'").all(r.id) as {
+      movementId: string;
+      d: string;
+      at: string | null;
+    }[];
+    for (const m of direct) {
+      events.push({ at: `${m.d}T12:00:00Z`, what: `Accredito singolo del tesoriere ${m.movementId}`, source: 'Tesoreria', ok: true, link: '/helpdesk/tesoreria' });
+      if (m.at) events.push({ at: m.at, what: 'Riconciliato', source: 'Riconciliazione', ok: true });
+    }
+  }
+  events.sort((a, b) => a.at.localeCompare(b.at));
+  const anomalies = (
+    sqlite
+      .prepare(
+        `SELECT id, type, status FROM anomalies WHERE ente_id = ? AND (json_extract(refs, '$.iuv') = ? OR json_extract(refs, '$.noticeNumber') = ? OR json_extract(refs, '$.receiptRowId') IN (SELECT id FROM receipts WHERE ente_id = ? AND iuv = ?)) ORDER BY id`,
+      )
+      .all(tx.enteId, tx.iuv, tx.noticeNumber, tx.enteId, tx.iuv) as { id: number; type: string; status: string }[]
+  ).map((a) => ({ ...a, label: anomalyLabel(a.type) }));
+  return { tx, events, receipts, anomalies };
+}
+
+// ------------------------------------------------------------------------------- anomalies
+
+export const ANOMALY_STATUSES = { open: 'Aperta', in_progress: 'In lavorazione', resolved: 'Risolta', dismissed: 'Archiviata', closed: 'Risolta' } as const;
+
+export interface AnomalyFilter {
+  type?: string;
+  status?: string;
+  enteId?: number;
+  olderThanDays?: number;
+}
+
+export interface AnomalyRow {
+  id: number;
+  type: string;
+  label: string;
+  code: string | null;
+  enteId: number | null;
+  enteName: string | null;
+  amountCents: number | null;
+  detail: string | null;
+  status: string;
+  statusLabel: string;
+  assignee: string | null;
+  createdAt: string;
+  ageDays: number;
+  refs: Record<string, unknown>;
+}
+
+export function listAnomalies(sqlite: Database.Database, f: AnomalyFilter, scope: Scope, limit = 200): AnomalyRow[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const sc = scopeSql('a.ente_id', scope);
+  where.push(sc.sql);
+  params.push(...sc.params);
+  if (f.type) {
+    where.push('a.type = ?');
+    params.push(f.type);
+  }
+  if (f.status === 'active') where.push("a.status IN ('open','in_progress')");
+  else if (f.status) {
+    where.push('a.status = ?');
+    params.push(f.status);
+  }
+  if (f.enteId) {
+    where.push('a.ente_id = ?');
+    params.push(f.enteId);
+  }
+  if (f.olderThanDays) {
+    where.push("a.created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)");
+    params.push(`-${f.olderThanDays} days`);
+  }
+  const rows = sqlite
+    .prepare(
+      `SELECT a.id, a.type, a.code, a.ente_id AS enteId, e.name AS enteName, a.amount_cents AS amountCents, a.detail, a.status, a.created_at AS createdAt, a.refs,
+         trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS assignee
+       FROM anomalies a LEFT JOIN enti e ON e.id = a.ente_id LEFT JOIN users u ON u.id = a.assignee_id
+       WHERE ${where.join(' AND ')} ORDER BY a.id DESC LIMIT ?`,
+    )
+    .all(...params, limit) as (Omit<AnomalyRow, 'refs' | 'label' | 'statusLabel' | 'ageDays'> & { refs: string })[];
+  const now = Date.now();
+  return rows.map((r) => ({
+    ...r,
+    assignee: r.assignee || null,
+    refs: JSON.parse(r.refs) as Record<string, unknown>,
+    label: anomalyLabel(r.type),
+    statusLabel: ANOMALY_STATUSES[r.status as keyof typeof ANOMALY_STATUSES] ?? r.status,
+    ageDays: Math.floor((now - new Date(r.createdAt).getTime()) / 86_400_000),
+  }));
+}
+
+export function anomalyCounts(sqlite: Database.Database, scope: Scope): { type: string; label: string; open: number; total: number }[] {
+  const sc = scopeSql('ente_id', scope);
+  return (
+    sqlite
+      .prepare(`SELECT type, sum(CASE WHEN status IN ('open','in_progress') THEN 1 ELSE 0 END) AS open, count(*) AS total FROM anomalies WHERE ${sc.sql} GROUP BY type ORDER BY open DESC, type`)
+      .all(...sc.params) as { type: string; open: number; total: number }[]
+  ).map((r) => ({ ...r, label: anomalyLabel(r.type) }));
+}
+
+export interface AgeingRow {
+  receiptRowId: number;
+  enteName: string;
+  iuv: string;
+  receiptId: string;
+  amountCents: number;
+  paidOn: string;
+  workingDays: number;
+  reported: boolean;
+}
+
+/** Money collected (receipts OK) for the ente and not credited by the treasury after N working days. */
+export function ageingReport(sqlite: Database.Database, scope: Scope, days: number, extraHolidays: string[], now = new Date()): AgeingRow[] {
+  const sc = scopeSql('r.ente_id', scope);
+  const rows = sqlite
+    .prepare(
+      `SELECT r.id AS receiptRowId, e.name AS enteName, r.iuv, r.receipt_id AS receiptId,
+         coalesce((SELECT sum(t.amount_cents) FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code), 0) AS amountCents,
+         substr(coalesce(r.payment_date_time, r.created_at), 1, 10) AS paidOn,
+         EXISTS (SELECT 1 FROM fdr_entry_matches em WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked','amount_mismatch')) AS reported
+       FROM receipts r JOIN enti e ON e.id = r.ente_id
+       WHERE ${sc.sql} AND r.outcome = 'OK'
+         AND NOT EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
+         AND NOT EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
+                         WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.credit_movement_id IS NOT NULL)
+       ORDER BY paidOn LIMIT 5000`,
+    )
+    .all(...sc.params) as (Omit<AgeingRow, 'workingDays' | 'reported'> & { reported: number })[];
+  const today = localDate(now);
+  return rows
+    .map((r) => ({ ...r, reported: r.reported === 1, workingDays: workingDaysBetween(r.paidOn, today, { extraHolidays }) }))
+    .filter((r) => r.amountCents > 0 && r.workingDays >= days);
+}
+
+// ------------------------------------------------------------------------------- flows and treasury
+
+export function listFlows(sqlite: Database.Database, scope: Scope, limit = 200) {
+  const sc = scopeSql('f.ente_id', scope);
+  return sqlite
+    .prepare(
+      `SELECT f.id, f.flow_id AS flowId, f.flow_date_time AS flowDateTime, f.psp_id AS pspId, coalesce(f.psp_name, f.psp_id) AS pspName, e.name AS enteName,
+         f.total_payments AS totalPayments, f.total_amount_cents AS totalAmountCents, f.source, f.settlement_date AS settlementDate,
+         x.revision, coalesce(x.state, 'pending') AS state, x.matched_rows AS matched, x.anomaly_rows AS anomalyRows, x.credit_movement_id AS credit
+       FROM fdr_flows f JOIN enti e ON e.id = f.ente_id LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id
+       WHERE ${sc.sql} ORDER BY f.id DESC LIMIT ?`,
+    )
+    .all(...sc.params, limit) as Record<string, unknown>[];
+}
+
+export function flowDetail(sqlite: Database.Database, id: number, scope: Scope) {
+  const sc = scopeSql('f.ente_id', scope);
+  const flow = sqlite
+    .prepare(
+      `SELECT f.id, f.ente_id AS enteId, e.name AS enteName, f.flow_id AS flowId, f.flow_date_time AS flowDateTime, f.psp_id AS pspId, f.psp_name AS pspName,
+         f.settlement_id AS settlementId, f.settlement_date AS settlementDate, f.bic, f.receiver_fiscal_code AS receiver, f.total_payments AS totalPayments,
+         f.total_amount_cents AS totalAmountCents, f.source, f.created_at AS downloadedAt, x.revision, coalesce(x.state,'pending') AS state, x.superseded_by AS supersededBy,
+         x.count_ok AS countOk, x.sum_ok AS sumOk, x.computed_count AS computedCount, x.computed_sum_cents AS computedSumCents, x.credit_movement_id AS credit
+       FROM fdr_flows f JOIN enti e ON e.id = f.ente_id LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE f.id = ? AND ${sc.sql}`,
+    )
+    .get(id, ...sc.params) as Record<string, unknown> | undefined;
+  if (!flow) return null;
+  const rows = sqlite
+    .prepare(
+      `SELECT en.ordinal, en.iuv, en.iur, en.transfer_index AS idx, abs(en.amount_cents) AS amountCents, en.outcome_code AS outcome, coalesce(m.state, '') AS state,
+         m.receipt_row_id AS receiptRowId, r.option_id AS optionId
+       FROM fdr_entries en LEFT JOIN fdr_entry_matches m ON m.entry_id = en.id LEFT JOIN receipts r ON r.id = m.receipt_row_id
+       WHERE en.flow_row_id = ? ORDER BY en.ordinal LIMIT 2000`,
+    )
+    .all(id) as Record<string, unknown>[];
+  const movement = flow.credit ? sqlite.prepare('SELECT id, movement_id AS movementId, amount_cents AS amountCents, booking_date AS bookingDate FROM treasury_movements WHERE id = ?').get(flow.credit) : null;
+  const revisions = sqlite
+    .prepare('SELECT f.id, f.flow_date_time AS flowDateTime, x.revision, x.state FROM fdr_flows f LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE f.ente_id = ? AND f.flow_id = ? ORDER BY f.flow_date_time')
+    .all(flow.enteId, flow.flowId);
+  return { flow, rows, movement, revisions };
+}
+
+export const MOVEMENT_STATES = { matched: 'Abbinato', parked: 'In sospeso', error: 'Errore', not_pagopa: 'Non pagoPA', debit: 'Addebito' } as const;
+
+export function listMovements(sqlite: Database.Database, scope: Scope, state?: string, limit = 300) {
+  const sc = scopeSql('m.ente_id', scope);
+  const rows = sqlite
+    .prepare(
+      `SELECT m.id, m.ente_id AS enteId, e.name AS enteName, m.movement_id AS movementId, m.direction, m.amount_cents AS amountCents, m.booking_date AS bookingDate,
+         m.causale, m.state, m.error_code AS errorCode, m.match_kind AS matchKind, m.flow_row_id AS flowRowId, m.receipt_row_id AS receiptRowId, m.note, m.ref_value AS refValue,
+         f.flow_id AS flowId
+       FROM treasury_movements m JOIN enti e ON e.id = m.ente_id LEFT JOIN fdr_flows f ON f.id = m.flow_row_id
+       WHERE ${sc.sql} ${state ? 'AND m.state = ?' : ''} ORDER BY m.id DESC LIMIT ?`,
+    )
+    .all(...sc.params, ...(state ? [state] : []), limit) as Record<string, unknown>[];
+  return rows.map((r) => ({ ...r, stateLabel: MOVEMENT_STATES[r.state as keyof typeof MOVEMENT_STATES] ?? r.state }));
+}
+
+// ------------------------------------------------------------------------------- dashboard
+
+export interface DayPoint {
+  day: string;
+  count: number;
+  cents: number;
+}
+
+export function dashboard(sqlite: Database.Database, scope: Scope, days = 30, now = new Date()) {
+  const sc = scopeSql('r.ente_id', scope);
+  const since = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  const perDay = sqlite
+    .prepare(
+      `SELECT substr(coalesce(r.payment_date_time, r.created_at), 1, 10) AS day, count(*) AS count, sum(r.payment_amount_cents) AS cents
+       FROM receipts r WHERE ${sc.sql} AND r.outcome = 'OK' AND r.processing <> 'secondary' AND substr(coalesce(r.payment_date_time, r.created_at), 1, 10) >= ? GROUP BY day ORDER BY day`,
+    )
+    .all(...sc.params, since) as DayPoint[];
+  const series: DayPoint[] = [];
+  for (let i = 0; i < days; i++) {
+    const d = new Date(new Date(`${since}T12:00:00Z`).getTime() + i * 86_400_000).toISOString().slice(0, 10);
+    series.push(perDay.find((p) => p.day === d) ?? { day: d, count: 0, cents: 0 });
+  }
+  const perEnte = sqlite
+    .prepare(
+      `SELECT e.name AS enteName, count(*) AS count, sum(r.payment_amount_cents) AS cents FROM receipts r JOIN enti e ON e.id = r.ente_id
+       WHERE ${sc.sql} AND r.outcome = 'OK' AND r.processing <> 'secondary' AND substr(coalesce(r.payment_date_time, r.created_at), 1, 10) >= ? GROUP BY e.id ORDER BY cents DESC LIMIT 12`,
+    )
+    .all(...sc.params, since) as { enteName: string; count: number; cents: number }[];
+  const tsc = scopeSql('ente_id', scope);
+  const tickets = sqlite
+    .prepare(`SELECT status, count(*) AS n, sum(tto_breached OR ttr_breached) AS breached FROM tickets WHERE ${tsc.sql} GROUP BY status`)
+    .all(...tsc.params) as { status: string; n: number; breached: number }[];
+  const rec = sqlite
+    .prepare(
+      `SELECT count(*) AS total, sum(CASE WHEN EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
+          OR EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
+                     WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.credit_movement_id IS NOT NULL) THEN 1 ELSE 0 END) AS reconciled
+       FROM receipts r WHERE ${sc.sql} AND r.outcome = 'OK'`,
+    )
+    .get(...sc.params) as { total: number; reconciled: number | null };
+  const msc = scopeSql('ente_id', scope);
+  const movements = sqlite.prepare(`SELECT state, count(*) AS n FROM treasury_movements WHERE ${msc.sql} GROUP BY state`).all(...msc.params) as { state: string; n: number }[];
+  return {
+    series,
+    perEnte,
+    anomalies: anomalyCounts(sqlite, scope),
+    tickets,
+    reconciliation: { total: rec.total, reconciled: rec.reconciled ?? 0, percent: rec.total ? Math.round(((rec.reconciled ?? 0) / rec.total) * 1000) / 10 : 0 },
+    movements,
+  };
+}
+
+const esc = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * Server-side SVG bar chart of amounts per day (accessible: role img + title/desc + a data table
+ * next to it in the page). Only numbers and escaped labels go in.
+ */
+export function barChartSvg(series: DayPoint[], opts: { width?: number; height?: number; title: string }): string {
+  const W = opts.width ?? 760;
+  const H = opts.height ?? 240;
+  const pad = { l: 64, r: 12, t: 16, b: 36 };
+  const max = Math.max(100, ...series.map((p) => p.cents));
+  const step = (W - pad.l - pad.r) / Math.max(1, series.length);
+  const bw = Math.max(2, step * 0.7);
+  const y = (c: number) => H - pad.b - ((H - pad.t - pad.b) * c) / max;
+  const euro = (c: number) => `${Math.round(c / 100).toLocaleString('it-IT')} €`;
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(max * f));
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-labelledby="chart-title chart-desc" class="hd-chart">`);
+  parts.push(`<title id="chart-title">${esc(opts.title)}</title><desc id="chart-desc">Importi incassati per giorno; i valori sono nella tabella che segue.</desc>`);
+  for (const t of ticks) {
+    parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#d9dadb" stroke-width="1"/>`);
+    parts.push(`<text x="${pad.l - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#5d7083">${esc(euro(t))}</text>`);
+  }
+  series.forEach((p, i) => {
+    const x = pad.l + i * step + (step - bw) / 2;
+    const top = y(p.cents);
+    if (p.cents > 0) parts.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${bw.toFixed(1)}" height="${(H - pad.b - top).toFixed(1)}" fill="#0066cc"><title>${esc(`${p.day}: ${euro(p.cents)} (${p.count})`)}</title></rect>`);
+    if (i % Math.ceil(series.length / 10) === 0) parts.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${H - pad.b + 16}" text-anchor="middle" font-size="11" fill="#5d7083">${esc(`${p.day.slice(8, 10)}/${p.day.slice(5, 7)}`)}</text>`);
+  });
+  parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${H - pad.b}" y2="${H - pad.b}" stroke="#5d7083" stroke-width="1"/>`);
+  parts.push('</svg>');
+  return parts.join('');
+}

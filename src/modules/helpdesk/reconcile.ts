@@ -1,0 +1,617 @@
+/**
+ * The reconciliation engine (receipts ↔ reporting flows ↔ treasury), on the raw better-sqlite3
+ * handle for speed (one prepared statement per step, set-based lookups). Every public function
+ * runs in ONE immediate transaction (nested calls become savepoints) and writes audit rows.
+ *
+ * Flows: keyed by (ente, flow id, PSP) with revisions ordered by dataOraFlusso; the newest
+ * revision supersedes the older ones (their matches and open anomalies are retired, a credit of
+ * theirs is re-evaluated against the new one). Header checks (count, sum) make a flow `anomalous`
+ * (it cannot be credited, FR_ANOMALA). Rows are matched by (ente, IUV, IUR, transfer index)
+ * through `classifyFlowRow` (matching.ts).
+ *
+ * Treasury: credits are matched by causale (causale.ts): cumulative → the current revision of the
+ * flow (amount = flow total), single → the receipt; not found → `parked` and retried whenever a
+ * flow is processed or a statement is imported (and by the periodic task). Parked for more than
+ * PARK_WORKING_DAYS working days → an anomaly. Movements in `error` are retried too (a later
+ * revision may fix them), except after a manual unmatch.
+ */
+import crypto from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { Db } from '../../db/client.js';
+import { recordAudit } from '../../plugins/audit/index.js';
+import { parseCausale, resolveFlowId } from './causale.js';
+import { FlowXmlError, parseFlowXml, type FlowDoc } from './flow-xml.js';
+import { checkHeader, classifyFlowRow, decideFlowCredit, decideReceiptCredit, RECON_ANOMALIES, type CreditDecision, type ReconAnomalyType } from './matching.js';
+import type { EntryState } from './schema.js';
+import { localDate, workingDaysBetween } from './sla-calendar.js';
+import { movementHash, parseStatement, type StatementProblem } from './statement.js';
+
+export interface Recon {
+  db: Db;
+  sqlite: Database.Database;
+}
+
+export const PARK_WORKING_DAYS = 2;
+export const MANUAL_UNMATCH_CODE = 'SCOLLEGATO_MANUALMENTE';
+
+const sha256 = (s: string | Uint8Array) => crypto.createHash('sha256').update(s).digest('hex');
+
+export class ReconError extends Error {
+  constructor(
+    message: string,
+    readonly problems: StatementProblem[] = [],
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'ReconError';
+  }
+}
+
+// ------------------------------------------------------------------------------------ anomalies
+
+export interface RaiseInput {
+  type: ReconAnomalyType;
+  enteId: number | null;
+  refs: Record<string, unknown>;
+  amountCents?: number | null;
+  detail: string;
+  dedupKey: string;
+}
+
+/** Inserts an anomaly unless one with the same dedup key exists; returns its id. */
+export function raiseAnomaly(sqlite: Database.Database, a: RaiseInput): number {
+  const ins = stmt(
+    sqlite,
+    `INSERT OR IGNORE INTO anomalies (type, code, ente_id, refs, amount_cents, detail, status, dedup_key, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'open', ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))`,
+  ).run(a.type, RECON_ANOMALIES[a.type].code, a.enteId, JSON.stringify(a.refs), a.amountCents ?? null, a.detail, a.dedupKey);
+  if (ins.changes === 1) return Number(ins.lastInsertRowid);
+  return (sqlite.prepare('SELECT id FROM anomalies WHERE dedup_key = ?').get(a.dedupKey) as { id: number }).id;
+}
+
+function autoResolve(sqlite: Database.Database, where: string, params: unknown[], note: string): number {
+  return sqlite
+    .prepare(
+      `UPDATE anomalies SET status = 'resolved', resolution_note = ?, resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+       WHERE status IN ('open','in_progress') AND ${where}`,
+    )
+    .run(note, ...params).changes;
+}
+
+// ------------------------------------------------------------------------------------ flows
+
+interface FlowRowDb {
+  id: number;
+  ente_id: number;
+  flow_id: string;
+  flow_date_time: string;
+  psp_id: string;
+  total_payments: number;
+  total_amount_cents: number;
+  receiver_fiscal_code: string;
+  raw_xml: string;
+}
+
+export interface FlowProcessResult {
+  flowRowId: number;
+  enteId: number;
+  flowId: string;
+  revision: number;
+  state: 'accepted' | 'anomalous' | 'superseded';
+  rows: number;
+  matched: number;
+  anomalies: number;
+}
+
+/** (Re)processes one stored flow. Call inside a transaction (the public wrappers do). */
+function processFlowInTx(r: Recon, flowRowId: number, actor: string): FlowProcessResult {
+  const s = r.sqlite;
+  const f = s
+    .prepare('SELECT id, ente_id, flow_id, flow_date_time, psp_id, total_payments, total_amount_cents, receiver_fiscal_code, raw_xml FROM fdr_flows WHERE id = ?')
+    .get(flowRowId) as FlowRowDb | undefined;
+  if (!f) throw new ReconError('Flusso inesistente', [], 404);
+  const ente = s.prepare('SELECT id, fiscal_code FROM enti WHERE id = ?').get(f.ente_id) as { id: number; fiscal_code: string };
+  const siblings = s
+    .prepare('SELECT id FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND psp_id = ? ORDER BY flow_date_time, id')
+    .all(f.ente_id, f.flow_id, f.psp_id) as { id: number }[];
+  const revision = siblings.findIndex((x) => x.id === f.id) + 1;
+  const latest = siblings[siblings.length - 1]!.id;
+  const amounts = s.prepare('SELECT amount_cents AS amountCents FROM fdr_entries WHERE flow_row_id = ?').all(f.id) as { amountCents: number }[];
+  const header = checkHeader({ totalPayments: f.total_payments, totalAmountCents: f.total_amount_cents }, amounts);
+  s.prepare('DELETE FROM fdr_entry_matches WHERE flow_row_id = ?').run(f.id);
+
+  const upsert = (state: 'accepted' | 'anomalous' | 'superseded', supersededBy: number | null, matched: number, anomalyRows: number) =>
+    s
+      .prepare(
+        `INSERT INTO fdr_flow_recon (flow_row_id, ente_id, flow_id, psp_id, revision, state, superseded_by, count_ok, sum_ok, computed_count, computed_sum_cents, matched_rows, anomaly_rows, sha256, processed_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+         ON CONFLICT(flow_row_id) DO UPDATE SET revision = excluded.revision, state = excluded.state, superseded_by = excluded.superseded_by,
+           count_ok = excluded.count_ok, sum_ok = excluded.sum_ok, computed_count = excluded.computed_count, computed_sum_cents = excluded.computed_sum_cents,
+           matched_rows = excluded.matched_rows, anomaly_rows = excluded.anomaly_rows, sha256 = excluded.sha256, processed_at = excluded.processed_at`,
+      )
+      .run(f.id, f.ente_id, f.flow_id, f.psp_id, revision, state, supersededBy, header.countOk ? 1 : 0, header.sumOk ? 1 : 0, header.computedCount, header.computedSumCents, matched, anomalyRows, sha256(f.raw_xml));
+
+  const result = (state: FlowProcessResult['state'], matched: number, anomalies: number): FlowProcessResult => ({
+    flowRowId: f.id,
+    enteId: f.ente_id,
+    flowId: f.flow_id,
+    revision,
+    state,
+    rows: amounts.length,
+    matched,
+    anomalies,
+  });
+
+  // Revisions are numbered by dataOraFlusso: a late older version renumbers the others.
+  const renumber = s.prepare('UPDATE fdr_flow_recon SET revision = ? WHERE flow_row_id = ?');
+  siblings.forEach((x, i) => x.id !== f.id && renumber.run(i + 1, x.id));
+  if (latest !== f.id) {
+    // An older revision arriving late: kept for the record, never matched.
+    upsert('superseded', latest, 0, 0);
+    recordAudit(r.db, { actor, action: 'flow.process', entity: 'fdr_flow', entityId: f.id, enteId: f.ente_id, after: { state: 'superseded', revision } });
+    return result('superseded', 0, 0);
+  }
+  for (const older of siblings) {
+    if (older.id === f.id) continue;
+    const rec = s.prepare('SELECT state FROM fdr_flow_recon WHERE flow_row_id = ?').get(older.id) as { state: string } | undefined;
+    if (rec?.state !== 'superseded') supersede(r, older.id, f.id, revision);
+  }
+
+  let flowAnomalies = 0;
+  const otherEnte = f.receiver_fiscal_code !== ente.fiscal_code;
+  const flowRefs = { flowRowId: f.id, flowId: f.flow_id, pspId: f.psp_id, revision };
+  if (otherEnte) {
+    raiseAnomaly(s, { type: 'fdr_flow_other_ente', enteId: f.ente_id, refs: flowRefs, amountCents: f.total_amount_cents, detail: `Il flusso è destinato all’ente ${f.receiver_fiscal_code}`, dedupKey: `flow:${f.id}:fdr_flow_other_ente` });
+    flowAnomalies++;
+  }
+  if (!header.countOk) {
+    raiseAnomaly(s, { type: 'fdr_header_count', enteId: f.ente_id, refs: flowRefs, amountCents: null, detail: `Dichiarati ${f.total_payments} pagamenti, presenti ${header.computedCount}`, dedupKey: `flow:${f.id}:fdr_header_count` });
+    flowAnomalies++;
+  }
+  if (!header.sumOk) {
+    raiseAnomaly(s, { type: 'fdr_header_sum', enteId: f.ente_id, refs: flowRefs, amountCents: f.total_amount_cents, detail: `Totale dichiarato ${f.total_amount_cents}, somma delle righe ${header.computedSumCents} (centesimi)`, dedupKey: `flow:${f.id}:fdr_header_sum` });
+    flowAnomalies++;
+  }
+  const state = otherEnte || !header.countOk || !header.sumOk ? 'anomalous' : 'accepted';
+  let matched = 0;
+  let anomalyRows = 0;
+  if (!otherEnte) {
+    const m = matchRows(r, f, ente.fiscal_code, flowRefs);
+    matched = m.matched;
+    anomalyRows = m.anomalies;
+  }
+  upsert(state, null, matched, anomalyRows);
+  recordAudit(r.db, { actor, action: 'flow.process', entity: 'fdr_flow', entityId: f.id, enteId: f.ente_id, after: { state, revision, matched, anomalyRows, header } });
+  return result(state, matched, anomalyRows + flowAnomalies);
+}
+
+/** Columns of MATCH_SQL, read in raw (array) mode for speed. */
+const enum C {
+  entryId,
+  iuv,
+  iur,
+  idx,
+  amount,
+  outcome,
+  receiptRowId,
+  transferId,
+  transferAmount,
+  elsewhere,
+}
+type JoinedRow = [number, string, string, number | null, number, string, number | null, number | null, number | null, number | null];
+
+/** FdR rows of one flow with their candidate receipt transfers (index order of fdr_entries_key, no sort step). */
+export const MATCH_SQL = `
+  SELECT e.id, e.iuv, e.iur, e.transfer_index, e.amount_cents, e.outcome_code, r.id, t.id, t.amount_cents,
+         (SELECT 1 FROM fdr_entry_matches m WHERE m.receipt_transfer_id = t.id AND m.flow_row_id <> e.flow_row_id
+            AND m.state IN ('matched','revoked','amount_mismatch') LIMIT 1)
+  FROM fdr_entries e
+  LEFT JOIN receipts r ON r.iuv = e.iuv AND r.receipt_id = e.iur AND r.ente_id = @ente
+  LEFT JOIN receipt_transfers t ON t.receipt_row_id = r.id AND t.fiscal_code_pa = @cf AND (e.transfer_index IS NULL OR t.id_transfer = e.transfer_index)
+  WHERE e.flow_row_id = @flow
+  ORDER BY e.ordinal`;
+
+const stmtCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+function stmt(s: Database.Database, text: string): Database.Statement {
+  let m = stmtCache.get(s);
+  if (!m) stmtCache.set(s, (m = new Map()));
+  let st = m.get(text);
+  if (!st) m.set(text, (st = s.prepare(text)));
+  return st;
+}
+
+const BATCH = 100;
+const LINKED: ReadonlySet<EntryState> = new Set(['matched', 'revoked', 'amount_mismatch', 'already_reported']);
+
+function matchRows(r: Recon, f: FlowRowDb, cf: string, flowRefs: Record<string, unknown>): { matched: number; anomalies: number } {
+  const s = r.sqlite;
+  const insertSql = (n: number) => `INSERT INTO fdr_entry_matches (entry_id, flow_row_id, ente_id, state, receipt_row_id, receipt_transfer_id) VALUES ${Array(n).fill('(?,?,?,?,?,?)').join(',')}`;
+  const insertBatch = stmt(s, insertSql(BATCH));
+  const otherEnte = stmt(s, 'SELECT count(*) AS n FROM receipts WHERE iuv = ? AND receipt_id = ? AND ente_id <> ?');
+  const seen = new Set<string>();
+  let pending: unknown[] = [];
+  let matched = 0;
+  let anomalies = 0;
+  const rows = stmt(s, MATCH_SQL).raw(true).all({ ente: f.ente_id, cf, flow: f.id }) as JoinedRow[];
+
+  const handle = (group: JoinedRow[]) => {
+    const first = group[0]!;
+    const key = `${first[C.iuv]}|${first[C.iur]}|${first[C.idx] ?? ''}`;
+    const candidates = first[C.transferId] === null ? [] : group;
+    const decision = classifyFlowRow({
+      outcomeCode: first[C.outcome],
+      amountCents: first[C.amount],
+      candidates: candidates.map((c) => ({ transferAmountCents: c[C.transferAmount]! })),
+      duplicateInFlow: seen.has(key),
+      reportedElsewhere: candidates.length === 1 && candidates[0]![C.elsewhere] === 1,
+      otherEnteReceipts: candidates.length === 0 ? (otherEnte.get(first[C.iuv], first[C.iur], f.ente_id) as { n: number }).n : 0,
+    });
+    seen.add(key);
+    const one = candidates.length === 1 ? candidates[0]! : null;
+    const linked = LINKED.has(decision.state) && one !== null;
+    pending.push(first[C.entryId], f.id, f.ente_id, decision.state, linked ? one[C.receiptRowId] : null, linked ? one[C.transferId] : null);
+    if (pending.length === BATCH * 6) {
+      insertBatch.run(pending);
+      pending = [];
+    }
+    if (decision.state === 'matched' || decision.state === 'revoked') matched++;
+    if (decision.anomaly) {
+      anomalies++;
+      const detail =
+        decision.state === 'amount_mismatch'
+          ? `Importo nel flusso ${Math.abs(first[C.amount])}, nella ricevuta ${one?.[C.transferAmount]} (centesimi)`
+          : decision.state === 'no_receipt' && first[C.receiptRowId] !== null
+            ? `La ricevuta esiste ma non ha un versamento${first[C.idx] ? ` con indice ${first[C.idx]}` : ''} a favore dell’ente`
+            : `Esito ${first[C.outcome]}`;
+      raiseAnomaly(s, {
+        type: decision.anomaly,
+        enteId: f.ente_id,
+        refs: { ...flowRefs, entryId: first[C.entryId], iuv: first[C.iuv], iur: first[C.iur], index: first[C.idx], receiptRowId: one?.[C.receiptRowId] ?? first[C.receiptRowId] ?? null },
+        amountCents: Math.abs(first[C.amount]),
+        detail,
+        dedupKey: `fdr-row:${first[C.entryId]}:${decision.anomaly}`,
+      });
+    }
+  };
+
+  let start = 0;
+  for (let i = 1; i <= rows.length; i++) {
+    if (i === rows.length || rows[i]![C.entryId] !== rows[start]![C.entryId]) {
+      handle(i - start === 1 ? [rows[start]!] : rows.slice(start, i));
+      start = i;
+    }
+  }
+  if (pending.length) s.prepare(insertSql(pending.length / 6)).run(pending);
+  return { matched, anomalies };
+}
+
+function supersede(r: Recon, olderId: number, newerId: number, newRevision: number): void {
+  const s = r.sqlite;
+  s.prepare("UPDATE fdr_flow_recon SET state = 'superseded', superseded_by = ? WHERE flow_row_id = ?").run(newerId, olderId);
+  s.prepare("UPDATE fdr_entry_matches SET state = 'superseded' WHERE flow_row_id = ?").run(olderId);
+  autoResolve(s, "json_extract(refs, '$.flowRowId') = ? AND type LIKE 'fdr_%'", [olderId], `Sostituito dalla revisione ${newRevision} del flusso`);
+  const credit = s.prepare("SELECT id FROM treasury_movements WHERE flow_row_id = ? AND state = 'matched'").get(olderId) as { id: number } | undefined;
+  if (credit) {
+    // Re-evaluated against the new revision by the retry that follows.
+    s.prepare("UPDATE treasury_movements SET state = 'parked', error_code = 'REVISIONE_FLUSSO', flow_row_id = NULL, match_kind = NULL, matched_at = NULL WHERE id = ?").run(credit.id);
+    s.prepare('UPDATE fdr_flow_recon SET credit_movement_id = NULL WHERE flow_row_id = ?').run(olderId);
+  }
+}
+
+/** Processes one stored flow, then retries the parked credits of its ente. */
+export function processFlow(r: Recon, flowRowId: number, actor = 'system'): FlowProcessResult {
+  return r.sqlite.transaction(() => {
+    const res = processFlowInTx(r, flowRowId, actor);
+    retryMovementsInTx(r, res.enteId, actor);
+    return res;
+  }).immediate();
+}
+
+/** Flows stored by the nodoChiedi* client (or anyone) and not yet processed. */
+export function processPendingFlows(r: Recon, actor = 'system'): FlowProcessResult[] {
+  const pending = r.sqlite
+    .prepare('SELECT f.id FROM fdr_flows f LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE x.flow_row_id IS NULL ORDER BY f.flow_date_time, f.id')
+    .all() as { id: number }[];
+  return pending.map((p) => processFlow(r, p.id, actor));
+}
+
+export type IngestOutcome = { status: 'imported'; result: FlowProcessResult } | { status: 'unchanged'; flowRowId: number };
+
+/**
+ * Stores and processes an uploaded (or simulator-provided) flow XML. `allowedEnti` limits the
+ * receiving ente (operators: their own). Same (ente, flow id, dataOraFlusso) and same content →
+ * unchanged; other content → error. One transaction: nothing half-imported.
+ */
+export function ingestFlowXml(
+  r: Recon,
+  input: { xml: Buffer | string; source: 'upload' | 'nodoChiedi'; actor: string; allowedEnti: number[] | 'all'; requestId?: string },
+): IngestOutcome {
+  let doc: FlowDoc;
+  try {
+    doc = parseFlowXml(typeof input.xml === 'string' ? input.xml : new Uint8Array(input.xml));
+  } catch (e) {
+    if (e instanceof FlowXmlError) throw new ReconError('Il flusso non è conforme allo schema FlussoRiversamento 1.0.4', e.problems.map((m) => ({ line: Number(/^(\d+):/.exec(m)?.[1] ?? 0), field: 'XSD', message: m })));
+    throw new ReconError(`Il file non è un XML leggibile: ${(e as Error).message}`);
+  }
+  const xml = typeof input.xml === 'string' ? input.xml : input.xml.toString('utf8');
+  const ente = r.sqlite.prepare('SELECT id, name FROM enti WHERE fiscal_code = ?').get(doc.receiverFiscalCode) as { id: number; name: string } | undefined;
+  if (!ente) throw new ReconError(`Il flusso è destinato all’ente ${doc.receiverFiscalCode}, che non è servito da questa piattaforma`);
+  if (input.allowedEnti !== 'all' && !input.allowedEnti.includes(ente.id)) throw new ReconError('Il flusso è destinato a un ente che non puoi gestire', [], 403);
+  return r.sqlite.transaction((): IngestOutcome => {
+    const existing = r.sqlite.prepare('SELECT id, raw_xml FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND flow_date_time = ?').get(ente.id, doc.flowId, doc.flowDateTime) as
+      | { id: number; raw_xml: string }
+      | undefined;
+    if (existing) {
+      if (sha256(existing.raw_xml) === sha256(xml)) return { status: 'unchanged', flowRowId: existing.id };
+      throw new ReconError(`Il flusso ${doc.flowId} del ${doc.flowDateTime} è già stato acquisito con un contenuto diverso: per correggerlo serve una nuova revisione (dataOraFlusso successiva)`, [], 409);
+    }
+    const id = Number(
+      r.sqlite
+        .prepare(
+          `INSERT INTO fdr_flows (ente_id, flow_id, flow_date_time, psp_id, psp_name, settlement_id, settlement_date, bic, receiver_fiscal_code, total_payments, total_amount_cents, raw_xml, source)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        )
+        .run(ente.id, doc.flowId, doc.flowDateTime, doc.pspId, doc.pspName, doc.settlementId, doc.settlementDate, doc.bic, doc.receiverFiscalCode, doc.totalPayments, doc.totalAmountCents, xml, input.source)
+        .lastInsertRowid,
+    );
+    const ins = r.sqlite.prepare('INSERT INTO fdr_entries (flow_row_id, ordinal, iuv, iur, transfer_index, amount_cents, outcome_code, outcome_date) VALUES (?,?,?,?,?,?,?,?)');
+    for (const row of doc.rows) ins.run(id, row.ordinal, row.iuv, row.iur, row.transferIndex, row.outcomeCode === '3' ? -Math.abs(row.amountCents) : row.amountCents, row.outcomeCode, row.outcomeDate);
+    recordAudit(r.db, { actor: input.actor, action: 'flow.import', entity: 'fdr_flow', entityId: id, enteId: ente.id, after: { flowId: doc.flowId, flowDateTime: doc.flowDateTime, pspId: doc.pspId, rows: doc.rows.length, source: input.source }, requestId: input.requestId });
+    const result = processFlowInTx(r, id, input.actor);
+    retryMovementsInTx(r, ente.id, input.actor);
+    return { status: 'imported', result };
+  }).immediate();
+}
+
+// ------------------------------------------------------------------------------------ treasury
+
+interface MovementDb {
+  id: number;
+  ente_id: number;
+  movement_id: string;
+  direction: 'CRDT' | 'DBIT';
+  amount_cents: number;
+  booking_date: string;
+  causale: string;
+  state: string;
+  error_code: string | null;
+  flow_row_id: number | null;
+  receipt_row_id: number | null;
+}
+
+function currentFlow(s: Database.Database, enteId: number, parsedId: string) {
+  const known = s
+    .prepare("SELECT DISTINCT flow_id AS id FROM fdr_flow_recon WHERE ente_id = ? AND state <> 'superseded' AND substr(?, 1, length(flow_id)) = flow_id")
+    .all(enteId, parsedId) as { id: string }[];
+  const id = resolveFlowId(parsedId, known.map((k) => k.id));
+  if (!id) return null;
+  return s
+    .prepare(
+      `SELECT x.flow_row_id AS flowRowId, x.state AS state, f.total_amount_cents AS totalAmountCents, x.credit_movement_id AS creditMovementId
+       FROM fdr_flow_recon x JOIN fdr_flows f ON f.id = x.flow_row_id
+       WHERE x.ente_id = ? AND x.flow_id = ? AND x.state <> 'superseded' ORDER BY f.flow_date_time DESC LIMIT 1`,
+    )
+    .get(enteId, id) as { flowRowId: number; state: 'accepted' | 'anomalous'; totalAmountCents: number; creditMovementId: number | null };
+}
+
+function receiptCandidates(s: Database.Database, enteId: number, movementRowId: number, iuv: string) {
+  return s
+    .prepare(
+      `SELECT r.id AS receiptRowId,
+         coalesce((SELECT sum(t.amount_cents) FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code), 0) AS enteAmountCents,
+         coalesce((SELECT tm.id FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched' AND tm.id <> @mid LIMIT 1),
+                  (SELECT x.credit_movement_id FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
+                    WHERE em.receipt_row_id = r.id AND em.state = 'matched' AND x.credit_movement_id IS NOT NULL LIMIT 1)) AS creditMovementId
+       FROM receipts r JOIN enti e ON e.id = r.ente_id
+       WHERE r.ente_id = @ente AND r.iuv = @iuv AND r.outcome = 'OK'`,
+    )
+    .all({ ente: enteId, iuv, mid: movementRowId }) as { receiptRowId: number; enteAmountCents: number; creditMovementId: number | null }[];
+}
+
+/** Tries to reconcile one movement (inside a transaction). */
+function reconcileMovementInTx(r: Recon, movementRowId: number, actor: string, now: Date): string {
+  const s = r.sqlite;
+  const m = s.prepare('SELECT * FROM treasury_movements WHERE id = ?').get(movementRowId) as MovementDb;
+  const parsed = parseCausale(m.causale);
+  const refKind = parsed.kind === 'iuv' ? 'iuv' : parsed.kind;
+  const refValue = parsed.kind === 'flow' || parsed.kind === 'integration' ? parsed.flowId : parsed.kind === 'iuv' ? parsed.iuv : null;
+  let decision: CreditDecision | { state: 'not_pagopa' | 'debit' };
+  if (m.direction === 'DBIT') decision = { state: 'debit' };
+  else if (parsed.kind === 'flow') decision = decideFlowCredit(m.amount_cents, m.id, currentFlow(s, m.ente_id, parsed.flowId));
+  else if (parsed.kind === 'integration') {
+    // * A top-up (LGPE-INTEGRAZIONE) is linked to its flow without an amount check.
+    const flow = currentFlow(s, m.ente_id, parsed.flowId);
+    decision = flow ? { state: 'matched', flowRowId: flow.flowRowId } : { state: 'parked', code: 'IDF_NON_TROVATO' };
+  } else if (parsed.kind === 'iuv') decision = decideReceiptCredit(m.amount_cents, m.id, receiptCandidates(s, m.ente_id, m.id, parsed.iuv));
+  else decision = { state: 'not_pagopa' };
+
+  const stamp = now.toISOString();
+  const code = decision.state === 'error' || decision.state === 'parked' ? decision.code : decision.state === 'not_pagopa' ? 'CAUSALE_NON_VALIDA' : null;
+  const flowRowId = decision.state === 'matched' ? decision.flowRowId ?? null : null;
+  const receiptRowId = decision.state === 'matched' ? decision.receiptRowId ?? null : null;
+  s.prepare(
+    `UPDATE treasury_movements SET ref_kind = ?, ref_value = ?, state = ?, error_code = ?, flow_row_id = ?, receipt_row_id = ?, match_kind = ?,
+       matched_at = CASE WHEN ? = 'matched' THEN coalesce(matched_at, ?) ELSE NULL END, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?`,
+  ).run(refKind, refValue, decision.state, code, flowRowId, receiptRowId, decision.state === 'matched' ? (flowRowId ? 'flow' : 'receipt') : null, decision.state, stamp, stamp, m.id);
+  if (decision.state === 'matched' && flowRowId && parsed.kind === 'flow') s.prepare('UPDATE fdr_flow_recon SET credit_movement_id = ? WHERE flow_row_id = ?').run(m.id, flowRowId);
+
+  const refs = { movementRowId: m.id, movementId: m.movement_id, causaleRef: refValue, flowRowId: decision.state === 'error' && parsed.kind === 'flow' ? currentFlow(s, m.ente_id, parsed.flowId)?.flowRowId ?? null : flowRowId };
+  let current: ReconAnomalyType | null = null;
+  if (decision.state === 'error') current = decision.anomaly;
+  else if (decision.state === 'parked' && workingDaysBetween(m.booking_date, localDate(now), { extraHolidays: [] }) > PARK_WORKING_DAYS) {
+    current = decision.code === 'IDF_NON_TROVATO' ? 'credit_flow_not_found' : 'credit_payment_not_found';
+  }
+  if (current) {
+    raiseAnomaly(s, {
+      type: current,
+      enteId: m.ente_id,
+      refs,
+      amountCents: m.amount_cents,
+      detail: `Movimento ${m.movement_id} del ${m.booking_date}: ${RECON_ANOMALIES[current].label}`,
+      dedupKey: `mov:${m.id}:${current}`,
+    });
+  }
+  autoResolve(
+    s,
+    "dedup_key LIKE ? AND type <> ?",
+    [`mov:${m.id}:%`, current ?? ''],
+    decision.state === 'matched' ? 'Riconciliato automaticamente' : 'Superato da un nuovo esito della riconciliazione',
+  );
+  if (decision.state !== m.state || code !== m.error_code) {
+    recordAudit(r.db, { actor, action: 'movement.reconcile', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, code: m.error_code }, after: { state: decision.state, code, flowRowId, receiptRowId } });
+  }
+  return decision.state;
+}
+
+function retryMovementsInTx(r: Recon, enteId: number | null, actor: string, now = new Date()): number {
+  const rows = r.sqlite
+    .prepare(
+      `SELECT id FROM treasury_movements WHERE (state = 'parked' OR (state = 'error' AND coalesce(error_code,'') <> '${MANUAL_UNMATCH_CODE}'))
+       ${enteId === null ? '' : 'AND ente_id = ?'} ORDER BY id`,
+    )
+    .all(...(enteId === null ? [] : [enteId])) as { id: number }[];
+  let matched = 0;
+  for (const row of rows) if (reconcileMovementInTx(r, row.id, actor, now) === 'matched') matched++;
+  return matched;
+}
+
+/** Retries parked (and errored) credits; returns how many became matched. */
+export function retryParked(r: Recon, enteId: number | null = null, actor = 'system', now = new Date()): number {
+  return r.sqlite.transaction(() => retryMovementsInTx(r, enteId, actor, now)).immediate();
+}
+
+export interface StatementImportResult {
+  status: 'imported' | 'unchanged';
+  importId: number;
+  movements: number;
+  newMovements: number;
+  alreadyKnown: number;
+  matched: number;
+  parked: number;
+  errors: number;
+  skipped: { line: number; reason: string }[];
+}
+
+/**
+ * Imports a treasury statement (CSV layout or camt.053) for one ente, in one transaction.
+ * Idempotent per (ente, movement id): a known movement with the same data is skipped, with other
+ * data the whole file is refused. Any unparseable row refuses the whole file.
+ */
+export function importStatement(
+  r: Recon,
+  input: { enteId: number; bytes: Buffer; fileName: string; actor: string; requestId?: string; now?: Date },
+): StatementImportResult {
+  const now = input.now ?? new Date();
+  const parsed = parseStatement(input.bytes);
+  if (parsed.problems.length) throw new ReconError(`Il file contiene ${parsed.problems.length} errori: nessun movimento è stato importato`, parsed.problems);
+  const fileHash = sha256(input.bytes);
+  const s = r.sqlite;
+  const ente = s.prepare('SELECT id FROM enti WHERE id = ?').get(input.enteId);
+  if (!ente) throw new ReconError('Ente inesistente', [], 404);
+  const ibans = new Set((s.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ?').all(input.enteId) as { iban: string }[]).map((x) => x.iban.replace(/\s/g, '').toUpperCase()));
+  const otherIban = s.prepare('SELECT e.name FROM ente_ibans i JOIN enti e ON e.id = i.ente_id WHERE replace(upper(i.iban),\' \',\'\') = ? AND i.ente_id <> ? LIMIT 1');
+  return s.transaction((): StatementImportResult => {
+    const prev = s.prepare('SELECT id, movements FROM treasury_imports WHERE ente_id = ? AND sha256 = ?').get(input.enteId, fileHash) as { id: number; movements: number } | undefined;
+    if (prev) return { status: 'unchanged', importId: prev.id, movements: prev.movements, newMovements: 0, alreadyKnown: prev.movements, matched: 0, parked: 0, errors: 0, skipped: parsed.skipped };
+    const problems: StatementProblem[] = [];
+    const existing = s.prepare('SELECT id, payload_hash FROM treasury_movements WHERE ente_id = ? AND movement_id = ?');
+    const fresh: (typeof parsed.movements[number] & { hash: string })[] = [];
+    let known = 0;
+    for (const mv of parsed.movements) {
+      if (mv.account && !ibans.has(mv.account)) {
+        const other = otherIban.get(mv.account, input.enteId) as { name: string } | undefined;
+        if (other) problems.push({ line: mv.line, field: 'iban', message: `Il conto ${mv.account} appartiene a ${other.name}, non all’ente scelto` });
+      }
+      const hash = movementHash(mv);
+      const ex = existing.get(input.enteId, mv.movementId) as { id: number; payload_hash: string } | undefined;
+      if (ex) {
+        if (ex.payload_hash === hash) known++;
+        else problems.push({ line: mv.line, field: 'id_movimento', message: `Il movimento ${mv.movementId} è già stato importato con dati diversi` });
+        continue;
+      }
+      fresh.push({ ...mv, hash });
+    }
+    if (problems.length) throw new ReconError(`Il file contiene ${problems.length} errori: nessun movimento è stato importato`, problems, 409);
+    const importId = Number(
+      s.prepare('INSERT INTO treasury_imports (ente_id, format, file_name, sha256, movements, new_movements, created_by) VALUES (?,?,?,?,?,?,?)')
+        .run(input.enteId, parsed.format, input.fileName.slice(0, 200), fileHash, parsed.movements.length, fresh.length, input.actor).lastInsertRowid,
+    );
+    const ins = s.prepare(
+      `INSERT INTO treasury_movements (ente_id, import_id, movement_id, direction, amount_cents, booking_date, value_date, causale, account, payload_hash, ref_kind, state)
+       VALUES (?,?,?,?,?,?,?,?,?,?,'none','parked')`,
+    );
+    const counts = { matched: 0, parked: 0, errors: 0 };
+    for (const mv of fresh) {
+      const id = Number(ins.run(input.enteId, importId, mv.movementId, mv.direction, mv.amountCents, mv.bookingDate, mv.valueDate, mv.causale, mv.account, mv.hash).lastInsertRowid);
+      const state = reconcileMovementInTx(r, id, input.actor, now);
+      if (state === 'matched') counts.matched++;
+      else if (state === 'parked') counts.parked++;
+      else if (state === 'error') counts.errors++;
+    }
+    recordAudit(r.db, { actor: input.actor, action: 'treasury.import', entity: 'treasury_import', entityId: importId, enteId: input.enteId, after: { fileName: input.fileName, sha256: fileHash, format: parsed.format, movements: parsed.movements.length, new: fresh.length, ...counts }, requestId: input.requestId });
+    return { status: 'imported', importId, movements: parsed.movements.length, newMovements: fresh.length, alreadyKnown: known, ...counts, skipped: parsed.skipped };
+  }).immediate();
+}
+
+// ------------------------------------------------------------------------------------ manual work
+
+function loadMovement(s: Database.Database, id: number, allowedEnti: number[] | 'all'): MovementDb {
+  const m = s.prepare('SELECT * FROM treasury_movements WHERE id = ?').get(id) as MovementDb | undefined;
+  if (!m || (allowedEnti !== 'all' && !allowedEnti.includes(m.ente_id))) throw new ReconError('Movimento inesistente', [], 404);
+  return m;
+}
+
+/** Manual match of a credit to a flow or a receipt of the same ente (mandatory note; amounts not enforced). */
+export function manualMatch(
+  r: Recon,
+  input: { movementRowId: number; flowRowId?: number; receiptRowId?: number; note: string; actor: string; allowedEnti: number[] | 'all'; requestId?: string },
+): void {
+  const note = input.note.trim();
+  if (note.length < 3) throw new ReconError('La nota è obbligatoria per un abbinamento manuale');
+  const s = r.sqlite;
+  s.transaction(() => {
+    const m = loadMovement(s, input.movementRowId, input.allowedEnti);
+    if (m.direction !== 'CRDT') throw new ReconError('Solo gli accrediti possono essere abbinati');
+    if (m.state === 'matched') throw new ReconError('Il movimento è già abbinato: scollegalo prima', [], 409);
+    let kind: 'manual_flow' | 'manual_receipt';
+    if (input.flowRowId) {
+      const x = s.prepare('SELECT ente_id, state, credit_movement_id FROM fdr_flow_recon WHERE flow_row_id = ?').get(input.flowRowId) as { ente_id: number; state: string; credit_movement_id: number | null } | undefined;
+      if (!x || x.ente_id !== m.ente_id) throw new ReconError('Flusso inesistente per questo ente', [], 404);
+      if (x.state === 'superseded') throw new ReconError('Questa revisione del flusso è stata sostituita: scegli la più recente');
+      if (x.credit_movement_id !== null) throw new ReconError('Il flusso è già abbinato a un altro movimento', [], 409);
+      s.prepare('UPDATE fdr_flow_recon SET credit_movement_id = ? WHERE flow_row_id = ?').run(m.id, input.flowRowId);
+      kind = 'manual_flow';
+    } else if (input.receiptRowId) {
+      const rc = s.prepare('SELECT ente_id FROM receipts WHERE id = ?').get(input.receiptRowId) as { ente_id: number } | undefined;
+      if (!rc || rc.ente_id !== m.ente_id) throw new ReconError('Ricevuta inesistente per questo ente', [], 404);
+      const taken = s.prepare("SELECT id FROM treasury_movements WHERE receipt_row_id = ? AND state = 'matched'").get(input.receiptRowId);
+      if (taken) throw new ReconError('La ricevuta è già abbinata a un altro movimento', [], 409);
+      kind = 'manual_receipt';
+    } else throw new ReconError('Scegli un flusso o una ricevuta');
+    const stamp = new Date().toISOString();
+    s.prepare("UPDATE treasury_movements SET state = 'matched', error_code = NULL, match_kind = ?, flow_row_id = ?, receipt_row_id = ?, note = ?, matched_at = ? WHERE id = ?").run(
+      kind,
+      input.flowRowId ?? null,
+      input.receiptRowId ?? null,
+      note,
+      stamp,
+      m.id,
+    );
+    autoResolve(s, 'dedup_key LIKE ?', [`mov:${m.id}:%`], `Abbinato manualmente: ${note}`);
+    recordAudit(r.db, { actor: input.actor, action: 'movement.match', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, code: m.error_code }, after: { state: 'matched', kind, flowRowId: input.flowRowId ?? null, receiptRowId: input.receiptRowId ?? null, note }, requestId: input.requestId });
+  }).immediate();
+}
+
+/** Removes a match (automatic or manual), with a mandatory note; the movement is not retried automatically afterwards. */
+export function manualUnmatch(r: Recon, input: { movementRowId: number; note: string; actor: string; allowedEnti: number[] | 'all'; requestId?: string }): void {
+  const note = input.note.trim();
+  if (note.length < 3) throw new ReconError('La nota è obbligatoria per scollegare un abbinamento');
+  const s = r.sqlite;
+  s.transaction(() => {
+    const m = loadMovement(s, input.movementRowId, input.allowedEnti);
+    if (m.state !== 'matched') throw new ReconError('Il movimento non è abbinato', [], 409);
+    if (m.flow_row_id) s.prepare('UPDATE fdr_flow_recon SET credit_movement_id = NULL WHERE flow_row_id = ? AND credit_movement_id = ?').run(m.flow_row_id, m.id);
+    s.prepare("UPDATE treasury_movements SET state = 'error', error_code = ?, match_kind = NULL, flow_row_id = NULL, receipt_row_id = NULL, matched_at = NULL, note = ? WHERE id = ?").run(MANUAL_UNMATCH_CODE, note, m.id);
+    recordAudit(r.db, { actor: input.actor, action: 'movement.unmatch', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, flowRowId: m.flow_row_id, receiptRowId: m.receipt_row_id }, after: { state: 'error', note }, requestId: input.requestId });
+  }).immediate();
+}

@@ -1,0 +1,721 @@
+/**
+ * Helpdesk pages under /helpdesk: dashboard (SVG chart), transaction search + CSV + timeline,
+ * reporting flows (upload, detail), treasury statements (upload, manual match/unmatch), anomalies
+ * worklist + ageing report, tickets, and the local mailbox. Helpdesk staff see every ente; comune
+ * operators only their own (every query takes the caller's scope). Also the periodic task
+ * (pending flows from the node client, parked credits, SLA breaches, auto-close, outbox) and the
+ * log of node calls for the payment timeline.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { stringify } from 'csv-stringify/sync';
+import { entiWithRole, hasRole } from '../../plugins/auth.js';
+import { recordAudit } from '../../plugins/audit/index.js';
+import { HttpError } from '../../plugins/errors.js';
+import { parseEuroToCents } from '../../domain/money.js';
+import { STATION_PATH } from '../pagopa/station-routes.js';
+import { simulatedCredits, treasuryCamt053, treasuryCsv } from '../../simulators/pagopa/treasury.js';
+import { buildFlows } from '../../simulators/pagopa/fdr.js';
+import { flushOutbox, smtpSender, type MailSender } from './mail.js';
+import { RECON_ANOMALIES, RECEIPT_ANOMALY_LABELS } from './matching.js';
+import {
+  ageingReport,
+  ANOMALY_STATUSES,
+  barChartSvg,
+  dashboard,
+  flowDetail,
+  inScope,
+  listAnomalies,
+  listFlows,
+  listMovements,
+  MOVEMENT_STATES,
+  paymentTimeline,
+  searchTransactions,
+  TX_STATES,
+  type Scope,
+  type TxFilter,
+} from './queries.js';
+import { importStatement, ingestFlowXml, manualMatch, manualUnmatch, processPendingFlows, ReconError, retryParked, type Recon } from './reconcile.js';
+import { defaultCalendar, type BusinessCalendar } from './sla-calendar.js';
+import {
+  ACTION_LABELS,
+  allowedActions,
+  autoClose,
+  checkSlaBreaches,
+  createTicket,
+  getTicket,
+  reply as replyTicket,
+  slaOf,
+  STATUS_LABELS,
+  TICKET_CATEGORIES,
+  TICKET_PRIORITIES,
+  TICKET_TYPES,
+  TicketError,
+  transition,
+  type AttachmentIn,
+  type TicketAction,
+  type TicketRow,
+  type TicketsCtx,
+} from './tickets.js';
+
+const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
+const csrfQuery = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } } } as const;
+const TICK_MS = 60_000;
+
+interface MultipartData {
+  fields: Record<string, string>;
+  file: AttachmentIn | null;
+  tooLarge: boolean;
+}
+
+async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<MultipartData> {
+  const out: MultipartData = { fields: {}, file: null, tooLarge: false };
+  if (!request.isMultipart()) throw new HttpError(400, 'Invia il modulo con il file (multipart/form-data).');
+  for await (const part of request.parts({ limits: { fileSize: maxBytes } })) {
+    if (part.type === 'file') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of part.file) {
+        size += (c as Buffer).length;
+        if (size <= maxBytes) chunks.push(c as Buffer);
+      }
+      if (part.file.truncated || size > maxBytes) out.tooLarge = true;
+      else if (size > 0 && !out.file) out.file = { fileName: part.filename || 'file', contentType: part.mimetype, data: Buffer.concat(chunks) };
+    } else if (typeof part.value === 'string') out.fields[part.fieldname] = part.value.slice(0, 20000);
+  }
+  return out;
+}
+
+function isStaff(request: FastifyRequest): boolean {
+  return hasRole(request.user, 'helpdesk');
+}
+
+export function scopeOf(request: FastifyRequest): Scope {
+  if (!request.user) return [];
+  return isStaff(request) ? 'all' : entiWithRole(request.user, 'operator');
+}
+
+async function helpdeskOrOperator(request: FastifyRequest) {
+  if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
+  if (!isStaff(request) && entiWithRole(request.user, 'operator').length === 0) throw new HttpError(403, 'Non hai i permessi per l’helpdesk.');
+}
+
+async function staffOnly(request: FastifyRequest) {
+  if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
+  if (!isStaff(request)) throw new HttpError(403, 'Riservato al personale dell’helpdesk.');
+}
+
+const opt = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
+const optInt = (s: string | undefined) => (s && /^\d{1,9}$/.test(s) ? Number(s) : undefined);
+const optDate = (s: string | undefined) => (s && /^\d{4}-\d{2}-\d{2}$/.test(s) ? s : undefined);
+
+function enteOptions(app: FastifyInstance, scope: Scope, selected?: number) {
+  const rows = app.sqlite.prepare("SELECT id, name FROM enti WHERE member = 1 OR kind = 'provincia' ORDER BY kind DESC, name").all() as { id: number; name: string }[];
+  return rows.filter((e) => inScope(scope, e.id)).map((e) => ({ ...e, selected: e.id === selected }));
+}
+
+function toOptions<T extends Record<string, string>>(map: T, selected?: string) {
+  return Object.entries(map).map(([value, label]) => ({ value, label, selected: value === selected }));
+}
+
+function problemsView(e: unknown) {
+  if (e instanceof ReconError) return { message: e.message, problems: e.problems.slice(0, 200), more: Math.max(0, e.problems.length - 200), status: e.status };
+  throw e;
+}
+
+export default fp(
+  async function helpdeskModule(app: FastifyInstance) {
+    const r: Recon = { db: app.db, sqlite: app.sqlite };
+    const hs = app.config.helpdesk;
+    const cal: BusinessCalendar = defaultCalendar(hs.businessHours, hs.extraHolidays);
+    const mailbox = !hs.smtpUrl;
+    const ticketsCtx = (): TicketsCtx => {
+      const staffMails = (app.sqlite.prepare("SELECT DISTINCT u.email FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk' AND u.email IS NOT NULL").all() as { email: string }[]).map((x) => x.email);
+      const team = [...new Set([...hs.notifyEmails, ...staffMails])];
+      // Demo: a placeholder team address so the local mailbox shows the notifications.
+      if (team.length === 0 && !app.config.isProduction) team.push('helpdesk-demo@example.invalid');
+      return { db: app.db, sqlite: app.sqlite, cal, dataDir: app.config.dataDir, notifyAddresses: team, publicUrl: app.config.publicUrl, mailbox };
+    };
+    let sender: MailSender | null = hs.smtpUrl ? smtpSender(hs.smtpUrl, hs.mailFrom) : null;
+
+    // ---------------------------------------------------------------- periodic work
+    let running = false;
+    const tick = async () => {
+      if (running) return;
+      running = true;
+      try {
+        processPendingFlows(r);
+        retryParked(r);
+        const ctx = ticketsCtx();
+        checkSlaBreaches(ctx);
+        autoClose(ctx, hs.autoCloseDays);
+        if (sender) await flushOutbox(app.sqlite, sender);
+      } catch (e) {
+        app.log.error({ err: (e as Error).message }, 'helpdesk periodic task failed');
+      } finally {
+        running = false;
+      }
+    };
+    let timer: NodeJS.Timeout | null = null;
+    app.addHook('onReady', async () => {
+      timer = setInterval(() => void tick(), TICK_MS);
+      timer.unref();
+    });
+    app.addHook('onClose', async () => {
+      if (timer) clearInterval(timer);
+      sender = null;
+    });
+    app.decorate('helpdeskTick', tick);
+
+    // ---------------------------------------------------------------- node calls for the timeline
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.routeOptions.url !== STATION_PATH || request.method !== 'POST') return payload;
+      try {
+        const body = Buffer.isBuffer(request.body) ? request.body.toString('utf8', 0, 200_000) : '';
+        const op = /<(?:[\w.-]+:)?(paVerifyPaymentNotice|paGetPaymentV2|paGetPayment|paSendRTV2|paSendRT)Req(?:uest)?\b/.exec(body)?.[1];
+        const cf = /<(?:[\w.-]+:)?fiscalCode>\s*(\d{11})\s*</.exec(body)?.[1];
+        const nav = /<(?:[\w.-]+:)?noticeNumber>\s*(\d{18})\s*</.exec(body)?.[1];
+        if (op && cf && nav && typeof payload === 'string') {
+          const outcome = /<(?:[\w.-]+:)?outcome>\s*(OK|KO)\s*</.exec(payload)?.[1] ?? (reply.statusCode === 200 ? 'OK' : 'KO');
+          const fault = /<(?:[\w.-]+:)?faultCode>\s*([\w_]+)\s*</.exec(payload)?.[1] ?? null;
+          app.sqlite.prepare('INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code) VALUES (?,?,?,?,?)').run(cf, nav, op, outcome, fault);
+        }
+      } catch (e) {
+        request.log.warn({ err: (e as Error).message }, 'node call not logged');
+      }
+      return payload;
+    });
+
+    const page = (reply: FastifyReply, template: string, data: Record<string, unknown>) => reply.page(`helpdesk/${template}`, { ...data, isStaff: isStaff(reply.request), demoTools: !app.config.isProduction });
+
+    // ---------------------------------------------------------------- dashboard
+    app.get('/helpdesk', { preHandler: helpdeskOrOperator }, async (request, reply) => {
+      const scope = scopeOf(request);
+      const d = dashboard(app.sqlite, scope);
+      const totals = d.series.reduce((s, p) => ({ count: s.count + p.count, cents: s.cents + p.cents }), { count: 0, cents: 0 });
+      return page(reply, 'dashboard', {
+        title: 'Helpdesk – cruscotto',
+        d,
+        totals,
+        openAnomalies: d.anomalies.reduce((n, a) => n + a.open, 0),
+        series: d.series.filter((p) => p.count > 0).reverse(),
+        ticketRows: d.tickets.map((t) => ({ ...t, label: STATUS_LABELS[t.status as keyof typeof STATUS_LABELS] ?? t.status })),
+        movementRows: d.movements.map((m) => ({ ...m, label: MOVEMENT_STATES[m.state as keyof typeof MOVEMENT_STATES] ?? m.state })),
+      });
+    });
+
+    app.get('/helpdesk/grafico.svg', { preHandler: helpdeskOrOperator }, async (request, reply) => {
+      const d = dashboard(app.sqlite, scopeOf(request));
+      return reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'private, no-store').send(barChartSvg(d.series, { title: 'Incassi pagoPA degli ultimi 30 giorni' }));
+    });
+
+    // ---------------------------------------------------------------- transactions
+    const txQuery = {
+      type: 'object',
+      properties: {
+        q: { type: 'string', maxLength: 40 },
+        iuv: { type: 'string', maxLength: 35 },
+        debtor: { type: 'string', maxLength: 70 },
+        ente: { type: 'string', maxLength: 9 },
+        service: { type: 'string', maxLength: 30 },
+        taxonomy: { type: 'string', maxLength: 40 },
+        min: { type: 'string', maxLength: 20 },
+        max: { type: 'string', maxLength: 20 },
+        from: { type: 'string', maxLength: 10 },
+        to: { type: 'string', maxLength: 10 },
+        state: { type: 'string', enum: ['', ...Object.keys(TX_STATES)] },
+        page: { type: 'integer', minimum: 1, maximum: 100000 },
+        format: { type: 'string', enum: ['html', 'csv'] },
+      },
+    } as const;
+    type TxQuery = Record<string, string | undefined> & { page?: number };
+
+    app.get<{ Querystring: TxQuery }>('/helpdesk/pagamenti', { preHandler: helpdeskOrOperator, schema: { querystring: txQuery } }, async (request, reply) => {
+      const q = request.query;
+      const scope = scopeOf(request);
+      const minCents = q.min ? parseEuroToCents(q.min) ?? undefined : undefined;
+      const maxCents = q.max ? parseEuroToCents(q.max) ?? undefined : undefined;
+      const filter: TxFilter = {
+        q: opt(q.q),
+        iuv: opt(q.iuv)?.replace(/\s/g, ''),
+        debtor: opt(q.debtor),
+        enteId: optInt(q.ente),
+        service: opt(q.service),
+        taxonomy: opt(q.taxonomy),
+        minCents,
+        maxCents,
+        from: optDate(q.from),
+        to: optDate(q.to),
+        state: (opt(q.state) as TxFilter['state']) ?? undefined,
+      };
+      if (q.format === 'csv') {
+        const { rows } = searchTransactions(app.sqlite, filter, scope, 1, 50_000);
+        const csv = stringify(
+          rows.map((x) => [x.enteName, x.noticeNumber, x.iuv, x.description, x.debtorFiscalCode, x.debtorName, x.serviceName, x.taxonomy, (x.amountCents / 100).toFixed(2).replace('.', ','), x.dueDate, x.receiptId ?? '', x.paidAt ?? '', x.pspName ?? '', x.stateLabel]),
+          { header: true, columns: ['ente', 'codice_avviso', 'iuv', 'descrizione', 'cf_debitore', 'debitore', 'servizio', 'tassonomia', 'importo', 'scadenza', 'id_ricevuta', 'pagato_il', 'psp', 'stato'], delimiter: ';' },
+        );
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="pagamenti.csv"').send(`\uFEFF${csv}`);
+      }
+      const pageNo = q.page ?? 1;
+      const { total, rows } = searchTransactions(app.sqlite, filter, scope, pageNo);
+      const pages = Math.max(1, Math.ceil(total / 25));
+      const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'page' && k !== 'format' && v !== undefined && v !== '') as [string, string][]);
+      const link = (p: number) => `/helpdesk/pagamenti?${new URLSearchParams([...params, ['page', String(p)]])}`;
+      return page(reply, 'payments', {
+        title: 'Ricerca pagamenti',
+        filter: q,
+        rows,
+        total,
+        pageNo,
+        pages,
+        prev: pageNo > 1 ? link(pageNo - 1) : null,
+        next: pageNo < pages ? link(pageNo + 1) : null,
+        csvUrl: `/helpdesk/pagamenti?${new URLSearchParams([...params, ['format', 'csv']])}`,
+        enti: enteOptions(app, scope, filter.enteId),
+        states: toOptions(TX_STATES, q.state),
+        amountError: (q.min && minCents === undefined) || (q.max && maxCents === undefined) ? 'Importo non valido (es. 12,50)' : null,
+      });
+    });
+
+    app.get<{ Params: { id: number } }>('/helpdesk/pagamenti/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
+      const d = paymentTimeline(app.sqlite, request.params.id, scopeOf(request));
+      if (!d) throw new HttpError(404, 'Pagamento non trovato.');
+      return page(reply, 'payment', { title: `Pagamento ${d.tx.noticeNumber}`, d });
+    });
+
+    // ---------------------------------------------------------------- flows
+    const flowsPage = (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
+      const scope = scopeOf(request);
+      return page(reply, 'flows', { title: 'Flussi di rendicontazione', flows: listFlows(app.sqlite, scope), enti: enteOptions(app, scope), csrf: true, ...extra });
+    };
+    app.get('/helpdesk/flussi', { preHandler: helpdeskOrOperator }, async (request, reply) => {
+      processPendingFlows(r);
+      return flowsPage(request, reply);
+    });
+
+    app.post('/helpdesk/flussi', { preHandler: helpdeskOrOperator, schema: { querystring: csrfQuery } }, async (request, reply) => {
+      const mp = await readMultipart(request, 8 * 1024 * 1024);
+      if (mp.tooLarge) return flowsPage(request, reply.code(413), { error: { message: 'Il file supera 8 MB.' } });
+      if (!mp.file) return flowsPage(request, reply.code(400), { error: { message: 'Scegli il file XML del flusso.' } });
+      try {
+        const out = ingestFlowXml(r, { xml: mp.file.data, source: 'upload', actor: `user:${request.user!.id}`, allowedEnti: scopeOf(request), requestId: request.id });
+        if (out.status === 'unchanged') return flowsPage(request, reply, { notice: 'Questo flusso era già stato acquisito: nulla è cambiato.' });
+        return reply.redirect(`/helpdesk/flussi/${out.result.flowRowId}?esito=importato`, 303);
+      } catch (e) {
+        const v = problemsView(e);
+        return flowsPage(request, reply.code(v.status === 403 ? 403 : v.status === 409 ? 409 : 422), { error: v });
+      }
+    });
+
+    // Demo: acquire the flows the simulated node publishes (what the nodoChiedi* client does in production).
+    app.post('/helpdesk/flussi/simulatore', { preHandler: staffOnly }, async (request, reply) => {
+      if (app.config.isProduction) throw new HttpError(404, 'Pagina non trovata.');
+      const members = app.sqlite.prepare("SELECT fiscal_code AS cf FROM enti WHERE member = 1 OR kind = 'provincia'").all() as { cf: string }[];
+      let imported = 0;
+      for (const m of members) {
+        for (const f of buildFlows(app.db, m.cf)) {
+          const out = ingestFlowXml(r, { xml: f.xml, source: 'nodoChiedi', actor: `user:${request.user!.id}`, allowedEnti: 'all', requestId: request.id });
+          if (out.status === 'imported') imported++;
+        }
+      }
+      return flowsPage(request, reply, { notice: imported ? `Acquisiti ${imported} flussi dal nodo simulato.` : 'Nessun nuovo flusso dal nodo simulato.' });
+    });
+
+    app.get<{ Params: { id: number } }>('/helpdesk/flussi/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
+      const d = flowDetail(app.sqlite, request.params.id, scopeOf(request));
+      if (!d) throw new HttpError(404, 'Flusso non trovato.');
+      return page(reply, 'flow', { title: `Flusso ${String(d.flow.flowId)}`, d, imported: (request.query as { esito?: string }).esito === 'importato' });
+    });
+
+    // ---------------------------------------------------------------- treasury
+    const treasuryPage = (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
+      const scope = scopeOf(request);
+      const state = (request.query as { stato?: string }).stato;
+      return page(reply, 'treasury', {
+        title: 'Tesoreria e riconciliazione',
+        movements: listMovements(app.sqlite, scope, state && state in MOVEMENT_STATES ? state : undefined),
+        states: toOptions(MOVEMENT_STATES, state),
+        enti: enteOptions(app, scope),
+        csrf: true,
+        ...extra,
+      });
+    };
+    app.get('/helpdesk/tesoreria', { preHandler: helpdeskOrOperator, schema: { querystring: { type: 'object', properties: { stato: { type: 'string', maxLength: 20 } } } } }, async (request, reply) =>
+      treasuryPage(request, reply),
+    );
+
+    app.post('/helpdesk/tesoreria', { preHandler: helpdeskOrOperator, schema: { querystring: csrfQuery } }, async (request, reply) => {
+      const mp = await readMultipart(request, 32 * 1024 * 1024);
+      const enteId = optInt(mp.fields.ente);
+      if (!enteId || !inScope(scopeOf(request), enteId)) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli l’ente del conto di tesoreria.' } });
+      if (mp.tooLarge) return treasuryPage(request, reply.code(413), { error: { message: 'Il file supera 32 MB.' } });
+      if (!mp.file) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli il file del giornale di cassa (CSV o camt.053).' } });
+      try {
+        const res = importStatement(r, { enteId, bytes: mp.file.data, fileName: mp.file.fileName, actor: `user:${request.user!.id}`, requestId: request.id });
+        return treasuryPage(request, reply, {
+          notice:
+            res.status === 'unchanged'
+              ? 'Questo file era già stato importato: nulla è cambiato.'
+              : `Importati ${res.newMovements} movimenti nuovi (${res.alreadyKnown} già presenti): ${res.matched} abbinati, ${res.parked} in sospeso, ${res.errors} con errore.${res.skipped.length ? ` ${res.skipped.length} voci non contabilizzate ignorate.` : ''}`,
+        });
+      } catch (e) {
+        const v = problemsView(e);
+        return treasuryPage(request, reply.code(v.status === 409 ? 409 : 422), { error: v });
+      }
+    });
+
+    const matchBody = {
+      type: 'object',
+      required: ['note'],
+      properties: { _csrf: { type: 'string' }, note: { type: 'string', maxLength: 1000 }, flowRowId: { type: 'string', maxLength: 10 }, receiptRowId: { type: 'string', maxLength: 10 } },
+    } as const;
+    app.post<{ Params: { id: number }; Body: { note: string; flowRowId?: string; receiptRowId?: string } }>(
+      '/helpdesk/tesoreria/:id/abbina',
+      { preHandler: helpdeskOrOperator, schema: { params: idParams, body: matchBody } },
+      async (request, reply) => {
+        try {
+          manualMatch(r, {
+            movementRowId: request.params.id,
+            flowRowId: optInt(request.body.flowRowId),
+            receiptRowId: optInt(request.body.receiptRowId),
+            note: request.body.note,
+            actor: `user:${request.user!.id}`,
+            allowedEnti: scopeOf(request),
+            requestId: request.id,
+          });
+          return treasuryPage(request, reply, { notice: 'Movimento abbinato manualmente.' });
+        } catch (e) {
+          const v = problemsView(e);
+          return treasuryPage(request, reply.code(v.status), { error: v });
+        }
+      },
+    );
+    app.post<{ Params: { id: number }; Body: { note: string } }>(
+      '/helpdesk/tesoreria/:id/scollega',
+      { preHandler: helpdeskOrOperator, schema: { params: idParams, body: matchBody } },
+      async (request, reply) => {
+        try {
+          manualUnmatch(r, { movementRowId: request.params.id, note: request.body.note, actor: `user:${request.user!.id}`, allowedEnti: scopeOf(request), requestId: request.id });
+          return treasuryPage(request, reply, { notice: 'Abbinamento rimosso.' });
+        } catch (e) {
+          const v = problemsView(e);
+          return treasuryPage(request, reply.code(v.status), { error: v });
+        }
+      },
+    );
+
+    // Demo: the treasury statement of the simulated bank for an ente (CSV layout or camt.053).
+    app.get<{ Params: { id: number }; Querystring: { formato?: string } }>(
+      '/helpdesk/tesoreria/simulatore/:id',
+      { preHandler: helpdeskOrOperator, schema: { params: idParams, querystring: { type: 'object', properties: { formato: { type: 'string', enum: ['csv', 'camt053'] } } } } },
+      async (request, reply) => {
+        if (app.config.isProduction) throw new HttpError(404, 'Pagina non trovata.');
+        if (!inScope(scopeOf(request), request.params.id)) throw new HttpError(404, 'Ente non trovato.');
+        const e = app.sqlite.prepare('SELECT fiscal_code AS cf FROM enti WHERE id = ?').get(request.params.id) as { cf: string } | undefined;
+        if (!e) throw new HttpError(404, 'Ente non trovato.');
+        const iban = (app.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? AND active = 1 ORDER BY id LIMIT 1').get(request.params.id) as { iban: string } | undefined)?.iban ?? '';
+        const credits = simulatedCredits(app.db, e.cf);
+        if (request.query.formato === 'camt053') return reply.type('application/xml').header('content-disposition', `attachment; filename="camt053-${e.cf}.xml"`).send(treasuryCamt053(credits, iban));
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="giornale-cassa-${e.cf}.csv"`).send(treasuryCsv(credits, iban));
+      },
+    );
+
+    // ---------------------------------------------------------------- anomalies
+    const anomalyTypes = { ...Object.fromEntries(Object.entries(RECON_ANOMALIES).map(([k, v]) => [k, v.label])), ...RECEIPT_ANOMALY_LABELS } as Record<string, string>;
+    app.get<{ Querystring: { tipo?: string; stato?: string; ente?: string; giorni?: string } }>(
+      '/helpdesk/anomalie',
+      {
+        preHandler: helpdeskOrOperator,
+        schema: { querystring: { type: 'object', properties: { tipo: { type: 'string', maxLength: 60 }, stato: { type: 'string', maxLength: 20 }, ente: { type: 'string', maxLength: 9 }, giorni: { type: 'string', maxLength: 4 } } } },
+      },
+      async (request, reply) => {
+        const q = request.query;
+        const scope = scopeOf(request);
+        const status = q.stato === undefined ? 'active' : q.stato;
+        const rows = listAnomalies(app.sqlite, { type: opt(q.tipo), status: opt(status), enteId: optInt(q.ente), olderThanDays: optInt(q.giorni) }, scope);
+        return page(reply, 'anomalies', {
+          title: 'Anomalie',
+          rows,
+          filter: q,
+          types: toOptions(anomalyTypes, q.tipo),
+          statuses: [{ value: 'active', label: 'Da lavorare', selected: status === 'active' }, ...toOptions({ open: 'Aperta', in_progress: 'In lavorazione', resolved: 'Risolta', dismissed: 'Archiviata' }, status)],
+          enti: enteOptions(app, scope, optInt(q.ente)),
+        });
+      },
+    );
+
+    app.get('/helpdesk/anomalie/invecchiamento', { preHandler: helpdeskOrOperator }, async (request, reply) => {
+      const rows = ageingReport(app.sqlite, scopeOf(request), hs.ageingDays, hs.extraHolidays);
+      const parked = listMovements(app.sqlite, scopeOf(request), 'parked');
+      return page(reply, 'ageing', { title: 'Incassato e non accreditato', rows, days: hs.ageingDays, total: rows.reduce((s, x) => s + x.amountCents, 0), parked });
+    });
+
+    const loadAnomaly = (request: FastifyRequest, id: number) => {
+      const a = listAnomalies(app.sqlite, {}, scopeOf(request), 1_000_000).find((x) => x.id === id);
+      if (!a) throw new HttpError(404, 'Anomalia non trovata.');
+      return a;
+    };
+    app.get<{ Params: { id: number } }>('/helpdesk/anomalie/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
+      const a = app.sqlite.prepare('SELECT ente_id FROM anomalies WHERE id = ?').get(request.params.id) as { ente_id: number | null } | undefined;
+      if (!a || !inScope(scopeOf(request), a.ente_id)) throw new HttpError(404, 'Anomalia non trovata.');
+      const row = listAnomalies(app.sqlite, { enteId: a.ente_id ?? undefined }, scopeOf(request), 1_000_000).find((x) => x.id === request.params.id) ?? loadAnomaly(request, request.params.id);
+      const notes = app.sqlite.prepare('SELECT n.text, n.created_at AS at, n.author FROM anomaly_notes n WHERE n.anomaly_id = ? ORDER BY n.id').all(request.params.id);
+      const staff = app.sqlite.prepare("SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk'").all();
+      const tickets = app.sqlite.prepare("SELECT id, subject, status FROM tickets WHERE link_kind = 'anomaly' AND link_id = ?").all(request.params.id) as { id: number; subject: string; status: keyof typeof STATUS_LABELS }[];
+      const refs = row.refs as { flowRowId?: number; movementRowId?: number; receiptRowId?: number; iuv?: string };
+      const optionId = refs.receiptRowId ? (app.sqlite.prepare('SELECT option_id AS o FROM receipts WHERE id = ?').get(refs.receiptRowId) as { o: number | null } | undefined)?.o : null;
+      return page(reply, 'anomaly', {
+        title: `Anomalia ${row.id}`,
+        a: row,
+        refsJson: JSON.stringify(row.refs, null, 2),
+        links: { flow: refs.flowRowId ?? null, movement: refs.movementRowId ?? null, option: optionId ?? null },
+        notes,
+        staff,
+        tickets: tickets.map((t) => ({ ...t, statusLabel: STATUS_LABELS[t.status] })),
+        statuses: toOptions({ open: 'Aperta', in_progress: 'In lavorazione', resolved: 'Risolta', dismissed: 'Archiviata' }, row.status),
+        csrf: true,
+      });
+    });
+
+    app.post<{ Params: { id: number }; Body: { status?: string; assignee?: string; note?: string } }>(
+      '/helpdesk/anomalie/:id',
+      {
+        preHandler: staffOnly,
+        schema: {
+          params: idParams,
+          body: { type: 'object', properties: { _csrf: { type: 'string' }, status: { type: 'string', enum: ['open', 'in_progress', 'resolved', 'dismissed'] }, assignee: { type: 'string', maxLength: 10 }, note: { type: 'string', maxLength: 4000 } } },
+        },
+      },
+      async (request, reply) => {
+        const before = app.sqlite.prepare('SELECT id, ente_id AS enteId, status, assignee_id AS assigneeId FROM anomalies WHERE id = ?').get(request.params.id) as { id: number; enteId: number | null; status: string; assigneeId: number | null } | undefined;
+        if (!before) throw new HttpError(404, 'Anomalia non trovata.');
+        const b = request.body;
+        const note = b.note?.trim() ?? '';
+        const status = b.status ?? before.status;
+        if ((status === 'resolved' || status === 'dismissed') && status !== before.status && note.length < 3) throw new HttpError(400, 'Per risolvere o archiviare un’anomalia scrivi una nota.');
+        const assignee = b.assignee === undefined ? before.assigneeId : optInt(b.assignee) ?? null;
+        app.sqlite.transaction(() => {
+          app.sqlite
+            .prepare(
+              `UPDATE anomalies SET status = ?, assignee_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
+                 resolved_at = CASE WHEN ? IN ('resolved','dismissed') THEN coalesce(resolved_at, strftime('%Y-%m-%dT%H:%M:%fZ','now')) ELSE NULL END,
+                 resolution_note = CASE WHEN ? IN ('resolved','dismissed') AND ? <> '' THEN ? ELSE resolution_note END WHERE id = ?`,
+            )
+            .run(status, assignee, status, status, note, note, before.id);
+          if (note) app.sqlite.prepare('INSERT INTO anomaly_notes (anomaly_id, author, text) VALUES (?,?,?)').run(before.id, `user:${request.user!.id}`, note);
+          recordAudit(app.db, { actor: `user:${request.user!.id}`, action: 'anomaly.update', entity: 'anomaly', entityId: before.id, enteId: before.enteId, before, after: { status, assigneeId: assignee, note: note || null }, requestId: request.id });
+        })();
+        return reply.redirect(`/helpdesk/anomalie/${before.id}`, 303);
+      },
+    );
+
+    // ---------------------------------------------------------------- tickets
+    const ticketView = (t: TicketRow & { enteName?: string }) => {
+      const sla = slaOf(t, cal, new Date());
+      return {
+        ...t,
+        statusLabel: STATUS_LABELS[t.status],
+        categoryLabel: TICKET_CATEGORIES[t.category as keyof typeof TICKET_CATEGORIES]?.label ?? t.category,
+        priorityLabel: TICKET_PRIORITIES[t.priority as keyof typeof TICKET_PRIORITIES] ?? t.priority,
+        sla,
+        breached: sla.ttoBreached || sla.ttrBreached,
+      };
+    };
+    const loadTicket = (request: FastifyRequest, id: number): TicketRow => {
+      const t = getTicket(app.sqlite, id);
+      if (!t || !inScope(scopeOf(request), t.ente_id)) throw new HttpError(404, 'Ticket non trovato.');
+      return t;
+    };
+
+    app.get<{ Querystring: { stato?: string } }>(
+      '/helpdesk/ticket',
+      { preHandler: helpdeskOrOperator, schema: { querystring: { type: 'object', properties: { stato: { type: 'string', maxLength: 20 } } } } },
+      async (request, reply) => {
+        const sc = scopeOf(request);
+        const where = sc === 'all' ? '1=1' : sc.length ? `t.ente_id IN (${sc.map(() => '?').join(',')})` : '0=1';
+        const st = request.query.stato && request.query.stato in STATUS_LABELS ? request.query.stato : null;
+        const rows = (
+          app.sqlite
+            .prepare(`SELECT t.*, e.name AS enteName FROM tickets t JOIN enti e ON e.id = t.ente_id WHERE ${where} ${st ? 'AND t.status = ?' : "AND t.status <> 'closed'"} ORDER BY t.id DESC LIMIT 300`)
+            .all(...(sc === 'all' ? [] : sc), ...(st ? [st] : [])) as (TicketRow & { enteName: string })[]
+        ).map(ticketView);
+        return page(reply, 'tickets', { title: 'Ticket', rows, statuses: toOptions(STATUS_LABELS, st ?? undefined) });
+      },
+    );
+
+    const newTicketQuery = { type: 'object', properties: { collega: { type: 'string', pattern: '^(payment|flow|anomaly|movement):\\d{1,9}$' } } } as const;
+    const linkTarget = (request: FastifyRequest, link: string | undefined): { kind: 'payment' | 'flow' | 'anomaly' | 'movement'; id: number; enteId: number; label: string } | null => {
+      if (!link) return null;
+      const [kind, idText] = link.split(':') as ['payment' | 'flow' | 'anomaly' | 'movement', string];
+      const id = Number(idText);
+      const table = { payment: ['payment_options', 'Pagamento'], flow: ['fdr_flows', 'Flusso di rendicontazione'], anomaly: ['anomalies', 'Anomalia'], movement: ['treasury_movements', 'Movimento di tesoreria'] }[kind];
+      const row = app.sqlite.prepare(`SELECT ente_id AS enteId FROM ${table[0]} WHERE id = ?`).get(id) as { enteId: number | null } | undefined;
+      if (!row || row.enteId === null || !inScope(scopeOf(request), row.enteId)) throw new HttpError(404, 'Oggetto da collegare non trovato.');
+      return { kind, id, enteId: row.enteId, label: `${table[1]} n. ${id}` };
+    };
+
+    const newTicketPage = (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
+      const link = linkTarget(request, (request.query as { collega?: string }).collega);
+      return page(reply, 'ticket-new', {
+        title: 'Nuovo ticket',
+        link,
+        enti: enteOptions(app, scopeOf(request), link?.enteId),
+        categories: Object.entries(TICKET_CATEGORIES).map(([value, c]) => ({ value, label: c.label, selected: value === (link?.kind === 'payment' ? 'pagopa' : link ? 'riconciliazione' : '') })),
+        types: toOptions(TICKET_TYPES, link ? 'segnalazione_pagamento' : 'richiesta'),
+        priorities: toOptions(TICKET_PRIORITIES, 'media'),
+        maxMb: Math.round(hs.attachmentMaxBytes / 1048576),
+        action: `/helpdesk/ticket${link ? `?collega=${link.kind}:${link.id}&` : '?'}`,
+        csrf: true,
+        ...extra,
+      });
+    };
+    app.get('/helpdesk/ticket/nuovo', { preHandler: helpdeskOrOperator, schema: { querystring: newTicketQuery } }, async (request, reply) => newTicketPage(request, reply));
+
+    app.post('/helpdesk/ticket', { preHandler: helpdeskOrOperator, schema: { querystring: { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 }, collega: newTicketQuery.properties.collega } } } }, async (request, reply) => {
+      const mp = await readMultipart(request, hs.attachmentMaxBytes);
+      const f = mp.fields;
+      const link = linkTarget(request, (request.query as { collega?: string }).collega);
+      const enteId = link?.enteId ?? optInt(f.ente);
+      const errors: string[] = [];
+      if (!enteId || !inScope(scopeOf(request), enteId)) errors.push('Scegli l’ente.');
+      if (!f.subject || f.subject.trim().length < 5 || f.subject.length > 150) errors.push('L’oggetto deve avere fra 5 e 150 caratteri.');
+      if (!f.body || f.body.trim().length < 10) errors.push('Descrivi il problema (almeno 10 caratteri).');
+      if (!(f.category! in TICKET_CATEGORIES)) errors.push('Scegli la categoria.');
+      if (!(f.type! in TICKET_TYPES)) errors.push('Scegli il tipo.');
+      if (!(f.priority! in TICKET_PRIORITIES)) errors.push('Scegli la priorità.');
+      if (mp.tooLarge) errors.push(`L’allegato supera ${Math.round(hs.attachmentMaxBytes / 1048576)} MB.`);
+      if (errors.length) return newTicketPage(request, reply.code(400), { errors, form: f });
+      try {
+        const id = createTicket(
+          ticketsCtx(),
+          {
+            enteId: enteId!,
+            subject: f.subject!.trim(),
+            category: f.category as keyof typeof TICKET_CATEGORIES,
+            type: f.type as keyof typeof TICKET_TYPES,
+            priority: f.priority as keyof typeof TICKET_PRIORITIES,
+            body: f.body!.trim(),
+            linkKind: link?.kind ?? null,
+            linkId: link?.id ?? null,
+            attachment: mp.file,
+          },
+          { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id },
+        );
+        return reply.redirect(`/helpdesk/ticket/${id}`, 303);
+      } catch (e) {
+        if (e instanceof TicketError) return newTicketPage(request, reply.code(e.status), { errors: [e.message], form: f });
+        throw e;
+      }
+    });
+
+    app.get<{ Params: { id: number } }>('/helpdesk/ticket/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
+      const t = loadTicket(request, request.params.id);
+      const staff = isStaff(request);
+      const messages = app.sqlite
+        .prepare(
+          `SELECT m.id, m.author_kind AS kind, m.visibility, m.body, m.created_at AS at, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS author
+           FROM ticket_messages m LEFT JOIN users u ON u.id = m.author_id WHERE m.ticket_id = ? ${staff ? '' : "AND m.visibility = 'public'"} ORDER BY m.id`,
+        )
+        .all(t.id) as { id: number; kind: string; visibility: string; body: string; at: string; author: string }[];
+      const atts = app.sqlite.prepare('SELECT id, message_id AS messageId, file_name AS fileName, size_bytes AS size, sha256 FROM ticket_attachments WHERE ticket_id = ?').all(t.id) as {
+        id: number;
+        messageId: number;
+        fileName: string;
+        size: number;
+        sha256: string;
+      }[];
+      const ente = app.sqlite.prepare('SELECT name FROM enti WHERE id = ?').get(t.ente_id) as { name: string };
+      const staffUsers = staff ? app.sqlite.prepare("SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk'").all() : [];
+      const history = staff ? app.sqlite.prepare("SELECT created_at AS at, action, actor, after FROM audit_log WHERE entity = 'ticket' AND entity_id = ? ORDER BY id").all(String(t.id)) : [];
+      const linkUrl = t.link_kind === 'payment' ? `/helpdesk/pagamenti/${t.link_id}` : t.link_kind === 'flow' ? `/helpdesk/flussi/${t.link_id}` : t.link_kind === 'anomaly' ? `/helpdesk/anomalie/${t.link_id}` : t.link_kind === 'movement' ? '/helpdesk/tesoreria' : null;
+      return page(reply, 'ticket', {
+        title: `Ticket #${t.id}`,
+        t: ticketView(t),
+        enteName: ente.name,
+        messages: messages.map((m) => ({ ...m, internal: m.visibility === 'internal', system: m.kind === 'system', attachments: atts.filter((a) => a.messageId === m.id) })),
+        actions: allowedActions(t.status, staff).map((a) => ({ value: a, label: ACTION_LABELS[a] })),
+        staffUsers,
+        history,
+        linkUrl,
+        canReply: t.status !== 'closed',
+        maxMb: Math.round(hs.attachmentMaxBytes / 1048576),
+        csrf: true,
+      });
+    });
+
+    app.post<{ Params: { id: number } }>('/helpdesk/ticket/:id/messaggi', { preHandler: helpdeskOrOperator, schema: { params: idParams, querystring: csrfQuery } }, async (request, reply) => {
+      const t = loadTicket(request, request.params.id);
+      const mp = await readMultipart(request, hs.attachmentMaxBytes);
+      if (mp.tooLarge) throw new HttpError(413, `L’allegato supera ${Math.round(hs.attachmentMaxBytes / 1048576)} MB.`);
+      const body = (mp.fields.body ?? '').trim();
+      if (body.length < 2) throw new HttpError(400, 'Scrivi il testo della risposta.');
+      try {
+        replyTicket(ticketsCtx(), t.id, { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id }, { body, internal: mp.fields.internal === 'on', attachment: mp.file });
+      } catch (e) {
+        if (e instanceof TicketError) throw new HttpError(e.status, e.message);
+        throw e;
+      }
+      return reply.redirect(`/helpdesk/ticket/${t.id}`, 303);
+    });
+
+    app.post<{ Params: { id: number }; Body: { action: TicketAction; assignee?: string; note?: string } }>(
+      '/helpdesk/ticket/:id/stato',
+      {
+        preHandler: helpdeskOrOperator,
+        schema: {
+          params: idParams,
+          body: { type: 'object', required: ['action'], properties: { _csrf: { type: 'string' }, action: { type: 'string', enum: Object.keys(ACTION_LABELS) }, assignee: { type: 'string', maxLength: 10 }, note: { type: 'string', maxLength: 2000 } } },
+        },
+      },
+      async (request, reply) => {
+        const t = loadTicket(request, request.params.id);
+        const assigneeId = optInt(request.body.assignee);
+        if (assigneeId !== undefined && !hasRole({ grants: app.sqlite.prepare('SELECT role, ente_id AS enteId FROM role_grants WHERE user_id = ?').all(assigneeId) as { role: 'helpdesk'; enteId: null }[] }, 'helpdesk')) {
+          throw new HttpError(400, 'Si può assegnare solo a personale dell’helpdesk.');
+        }
+        try {
+          transition(ticketsCtx(), t.id, request.body.action, { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id }, { assigneeId, note: request.body.note });
+        } catch (e) {
+          if (e instanceof TicketError) throw new HttpError(e.status, e.message);
+          throw e;
+        }
+        return reply.redirect(`/helpdesk/ticket/${t.id}`, 303);
+      },
+    );
+
+    app.get<{ Params: { id: number; att: number } }>(
+      '/helpdesk/ticket/:id/allegati/:att',
+      { preHandler: helpdeskOrOperator, schema: { params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 }, att: { type: 'integer', minimum: 1 } }, required: ['id', 'att'] } } },
+      async (request, reply) => {
+        const t = loadTicket(request, request.params.id);
+        const a = app.sqlite
+          .prepare('SELECT a.file_name AS fileName, a.storage_path AS storagePath, a.sha256, m.visibility FROM ticket_attachments a LEFT JOIN ticket_messages m ON m.id = a.message_id WHERE a.id = ? AND a.ticket_id = ?')
+          .get(request.params.att, t.id) as { fileName: string; storagePath: string; sha256: string; visibility: string | null } | undefined;
+        if (!a || (a.visibility === 'internal' && !isStaff(request))) throw new HttpError(404, 'Allegato non trovato.');
+        const full = path.join(app.config.dataDir, a.storagePath);
+        if (!fs.existsSync(full)) throw new HttpError(404, 'Allegato non più disponibile.');
+        return reply
+          .type('application/octet-stream')
+          .header('content-disposition', `attachment; filename="${a.fileName.replace(/[^\w.\- ]/g, '_')}"`)
+          .header('x-content-sha256', a.sha256)
+          .send(fs.createReadStream(full));
+      },
+    );
+
+    // ---------------------------------------------------------------- mailbox (demo / no SMTP)
+    app.get('/helpdesk/posta', { preHandler: staffOnly }, async (_request, reply) => {
+      const mails = app.sqlite.prepare('SELECT id, to_address AS "to", subject, body, status, created_at AS at, ticket_id AS ticketId FROM mail_outbox ORDER BY id DESC LIMIT 200').all();
+      return page(reply, 'mailbox', { title: 'Posta in uscita', mails, smtp: !mailbox });
+    });
+  },
+  { name: 'helpdesk', dependencies: ['auth', 'views'] },
+);
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Runs the helpdesk periodic work once (tests and the CLI). */
+    helpdeskTick: () => Promise<void>;
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * Tickets: workflow with enforced transitions, SLA clocks on business time (sla-calendar.ts)
+ * paused while waiting for the ente, breach flags, public replies and internal notes,
+ * attachments with SHA-256, e-mail notifications through the outbox. Every write is audited.
+ *
+ * Workflow: new → assigned → in_progress ⇄ waiting_ente → resolved → closed; resolved → reopened
+ * (then assigned / in_progress / …). Staff do every transition; the ente's operators may close or
+ * reopen a resolved ticket, and their reply to a ticket waiting for them resumes it.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Db } from '../../db/client.js';
+import { recordAudit } from '../../plugins/audit/index.js';
+import { enqueueMail } from './mail.js';
+import { addBusinessMinutes, businessMinutesBetween, type BusinessCalendar } from './sla-calendar.js';
+import type { TicketStatus } from './schema.js';
+
+export const TICKET_CATEGORIES = {
+  pagopa: { label: 'Pagamenti pagoPA', tto: 120, ttr: 840 },
+  riconciliazione: { label: 'Rendicontazione e riconciliazione', tto: 240, ttr: 1260 },
+  backoffice: { label: 'Back office posizioni debitorie', tto: 240, ttr: 1260 },
+  spid: { label: 'Accesso SPID/CIE', tto: 120, ttr: 840 },
+  conservazione: { label: 'Conservazione digitale', tto: 480, ttr: 2100 },
+  altro: { label: 'Altro', tto: 480, ttr: 2100 },
+} as const;
+export type TicketCategory = keyof typeof TICKET_CATEGORIES;
+
+export const TICKET_TYPES = { incidente: 'Incidente', richiesta: 'Richiesta', segnalazione_pagamento: 'Segnalazione su un pagamento', conservazione: 'Conservazione' } as const;
+export const TICKET_PRIORITIES = { bassa: 'Bassa', media: 'Media', alta: 'Alta', critica: 'Critica' } as const;
+export const STATUS_LABELS: Record<TicketStatus, string> = {
+  new: 'Nuovo',
+  assigned: 'Assegnato',
+  in_progress: 'In lavorazione',
+  waiting_ente: 'In attesa dell’ente',
+  resolved: 'Risolto',
+  closed: 'Chiuso',
+  reopened: 'Riaperto',
+};
+
+export type TicketAction = 'assign' | 'start' | 'wait' | 'resume' | 'resolve' | 'close' | 'reopen';
+export const ACTION_LABELS: Record<TicketAction, string> = {
+  assign: 'Assegna',
+  start: 'Prendi in carico',
+  wait: 'Metti in attesa dell’ente',
+  resume: 'Riprendi la lavorazione',
+  resolve: 'Risolvi',
+  close: 'Chiudi',
+  reopen: 'Riapri',
+};
+
+const TRANSITIONS: Record<TicketStatus, Partial<Record<TicketAction, TicketStatus>>> = {
+  new: { assign: 'assigned', start: 'in_progress', wait: 'waiting_ente', resolve: 'resolved' },
+  assigned: { assign: 'assigned', start: 'in_progress', wait: 'waiting_ente', resolve: 'resolved' },
+  in_progress: { assign: 'in_progress', wait: 'waiting_ente', resolve: 'resolved' },
+  waiting_ente: { resume: 'in_progress', resolve: 'resolved' },
+  resolved: { close: 'closed', reopen: 'reopened' },
+  reopened: { assign: 'assigned', start: 'in_progress', wait: 'waiting_ente', resolve: 'resolved' },
+  closed: {},
+};
+const ENTE_ACTIONS: TicketAction[] = ['close', 'reopen'];
+
+export function allowedActions(status: TicketStatus, isStaff: boolean): TicketAction[] {
+  return (Object.keys(TRANSITIONS[status]) as TicketAction[]).filter((a) => isStaff || ENTE_ACTIONS.includes(a));
+}
+
+export class TicketError extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'TicketError';
+  }
+}
+
+export interface TicketRow {
+  id: number;
+  ente_id: number;
+  requester_id: number;
+  assignee_id: number | null;
+  subject: string;
+  category: string;
+  type: string;
+  priority: string;
+  status: TicketStatus;
+  link_kind: string | null;
+  link_id: number | null;
+  tto_target_minutes: number;
+  ttr_target_minutes: number;
+  sla_used_minutes: number;
+  clock_from: string | null;
+  owned_at: string | null;
+  resolved_at: string | null;
+  closed_at: string | null;
+  tto_breached: number;
+  ttr_breached: number;
+  reopen_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SlaView {
+  ttoElapsed: number;
+  ttrElapsed: number;
+  ttoTarget: number;
+  ttrTarget: number;
+  ttoDue: string | null;
+  ttrDue: string | null;
+  paused: boolean;
+  ttoBreached: boolean;
+  ttrBreached: boolean;
+  /** Share of the TTR target used, 0–100+. */
+  ttrPercent: number;
+}
+
+/** SLA state of a ticket at `now` (pure). */
+export function slaOf(t: TicketRow, cal: BusinessCalendar, now: Date): SlaView {
+  const created = new Date(t.created_at);
+  const ttoElapsed = businessMinutesBetween(created, t.owned_at ? new Date(t.owned_at) : now, cal);
+  const running = t.clock_from ? businessMinutesBetween(new Date(t.clock_from), now, cal) : 0;
+  const ttrElapsed = t.sla_used_minutes + running;
+  return {
+    ttoElapsed,
+    ttrElapsed,
+    ttoTarget: t.tto_target_minutes,
+    ttrTarget: t.ttr_target_minutes,
+    ttoDue: t.owned_at ? null : addBusinessMinutes(created, t.tto_target_minutes, cal).toISOString(),
+    ttrDue: t.clock_from ? addBusinessMinutes(new Date(t.clock_from), Math.max(0, t.ttr_target_minutes - t.sla_used_minutes), cal).toISOString() : null,
+    paused: t.status === 'waiting_ente',
+    ttoBreached: t.tto_breached === 1 || ttoElapsed > t.tto_target_minutes,
+    ttrBreached: t.ttr_breached === 1 || ttrElapsed > t.ttr_target_minutes,
+    ttrPercent: Math.round((ttrElapsed / t.ttr_target_minutes) * 100),
+  };
+}
+
+export interface Actor {
+  userId: number;
+  isStaff: boolean;
+  requestId?: string;
+}
+
+export interface TicketsCtx {
+  db: Db;
+  sqlite: Database.Database;
+  cal: BusinessCalendar;
+  dataDir: string;
+  notifyAddresses: string[];
+  publicUrl: string;
+  /** Mail goes to the local mailbox (demo / no SMTP). */
+  mailbox: boolean;
+}
+
+export function getTicket(sqlite: Database.Database, id: number): TicketRow | undefined {
+  return sqlite.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
+}
+
+export interface AttachmentIn {
+  fileName: string;
+  contentType: string;
+  data: Buffer;
+}
+
+export const ATTACHMENT_EXTENSIONS = ['.pdf', '.png', '.jpg', '.jpeg', '.txt', '.csv', '.xml', '.zip', '.p7m', '.eml'];
+
+/** Stores the bytes under DATA_DIR/helpdesk/attachments/<sha256> (content-addressed) and returns the row values. */
+function storeAttachment(dataDir: string, a: AttachmentIn) {
+  const ext = path.extname(a.fileName).toLowerCase();
+  if (!ATTACHMENT_EXTENSIONS.includes(ext)) throw new TicketError(`Tipo di allegato non ammesso (${ext || 'senza estensione'}): ${ATTACHMENT_EXTENSIONS.join(', ')}`);
+  const sha256 = crypto.createHash('sha256').update(a.data).digest('hex');
+  const rel = path.join('helpdesk', 'attachments', sha256.slice(0, 2), sha256);
+  const full = path.join(dataDir, rel);
+  if (!fs.existsSync(full)) {
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    fs.writeFileSync(`${full}.tmp`, a.data);
+    fs.renameSync(`${full}.tmp`, full);
+  }
+  return { fileName: a.fileName.replace(/[\\/\r\n"]/g, '_').slice(0, 150), contentType: a.contentType.slice(0, 100) || 'application/octet-stream', sizeBytes: a.data.length, sha256, storagePath: rel };
+}
+
+function userEmail(sqlite: Database.Database, userId: number | null): string | null {
+  if (!userId) return null;
+  return (sqlite.prepare('SELECT email FROM users WHERE id = ?').get(userId) as { email: string | null } | undefined)?.email ?? null;
+}
+
+function notify(ctx: TicketsCtx, t: TicketRow, to: (string | null)[], subject: string, body: string) {
+  const link = `${ctx.publicUrl}/helpdesk/ticket/${t.id}`;
+  for (const addr of new Set(to.filter((x): x is string => !!x))) {
+    enqueueMail(ctx.sqlite, { to: addr, subject: `[Ticket #${t.id}] ${subject}`, body: `${body}\n\nApri il ticket: ${link}\n`, ticketId: t.id, mailbox: ctx.mailbox });
+  }
+}
+
+export interface NewTicket {
+  enteId: number;
+  subject: string;
+  category: TicketCategory;
+  type: keyof typeof TICKET_TYPES;
+  priority: keyof typeof TICKET_PRIORITIES;
+  body: string;
+  linkKind?: 'payment' | 'flow' | 'anomaly' | 'movement' | null;
+  linkId?: number | null;
+  attachment?: AttachmentIn | null;
+}
+
+export function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Actor, now = new Date()): number {
+  const cat = TICKET_CATEGORIES[input.category];
+  if (!cat) throw new TicketError('Categoria sconosciuta');
+  const stored = input.attachment ? storeAttachment(ctx.dataDir, input.attachment) : null;
+  const stamp = now.toISOString();
+  return ctx.sqlite.transaction(() => {
+    const id = Number(
+      ctx.sqlite
+        .prepare(
+          `INSERT INTO tickets (ente_id, requester_id, subject, category, type, priority, status, link_kind, link_id, tto_target_minutes, ttr_target_minutes, clock_from, created_at, updated_at)
+           VALUES (?,?,?,?,?,?,'new',?,?,?,?,?,?,?)`,
+        )
+        .run(input.enteId, actor.userId, input.subject, input.category, input.type, input.priority, input.linkKind ?? null, input.linkId ?? null, cat.tto, cat.ttr, stamp, stamp, stamp).lastInsertRowid,
+    );
+    const msg = Number(
+      ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?, 'public', ?, ?)").run(id, actor.userId, actor.isStaff ? 'staff' : 'ente', input.body, stamp)
+        .lastInsertRowid,
+    );
+    if (stored) insertAttachment(ctx.sqlite, id, msg, stored);
+    const t = getTicket(ctx.sqlite, id)!;
+    recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: 'ticket.create', entity: 'ticket', entityId: id, enteId: input.enteId, after: { subject: input.subject, category: input.category, priority: input.priority, link: input.linkKind ? `${input.linkKind}:${input.linkId}` : null, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
+    notify(ctx, t, ctx.notifyAddresses, `Nuovo ticket: ${input.subject}`, `È stato aperto un nuovo ticket (${cat.label}, priorità ${input.priority}).`);
+    return id;
+  }).immediate();
+}
+
+function insertAttachment(sqlite: Database.Database, ticketId: number, messageId: number, a: ReturnType<typeof storeAttachment>) {
+  sqlite
+    .prepare('INSERT INTO ticket_attachments (ticket_id, message_id, file_name, content_type, size_bytes, sha256, storage_path) VALUES (?,?,?,?,?,?,?)')
+    .run(ticketId, messageId, a.fileName, a.contentType, a.sizeBytes, a.sha256, a.storagePath);
+}
+
+/** Applies a workflow action. `assigneeId` for assign (default: the actor). */
+export function transition(ctx: TicketsCtx, ticketId: number, action: TicketAction, actor: Actor, opts: { assigneeId?: number; note?: string } = {}, now = new Date()): TicketStatus {
+  return ctx.sqlite.transaction(() => {
+    const t = getTicket(ctx.sqlite, ticketId);
+    if (!t) throw new TicketError('Ticket inesistente', 404);
+    if (!allowedActions(t.status, actor.isStaff).includes(action)) throw new TicketError(`Azione «${ACTION_LABELS[action] ?? action}» non consentita nello stato «${STATUS_LABELS[t.status]}»`, 409);
+    const to = TRANSITIONS[t.status][action]!;
+    const stamp = now.toISOString();
+    let used = t.sla_used_minutes;
+    let clockFrom = t.clock_from;
+    const stopClock = () => {
+      if (clockFrom) used += businessMinutesBetween(new Date(clockFrom), now, ctx.cal);
+      clockFrom = null;
+    };
+    if (to === 'waiting_ente' || to === 'resolved') stopClock();
+    if ((t.status === 'waiting_ente' || t.status === 'resolved') && (to === 'in_progress' || to === 'reopened')) clockFrom = stamp;
+    const owned = t.owned_at ?? (actor.isStaff && (action === 'assign' || action === 'start' || action === 'resolve' || action === 'wait') ? stamp : null);
+    const assignee = action === 'assign' ? opts.assigneeId ?? actor.userId : action === 'start' && !t.assignee_id ? actor.userId : t.assignee_id;
+    const ttoBreached = t.tto_breached === 1 || (owned !== null && businessMinutesBetween(new Date(t.created_at), new Date(owned), ctx.cal) > t.tto_target_minutes);
+    const ttrBreached = t.ttr_breached === 1 || (to === 'resolved' && used > t.ttr_target_minutes);
+    ctx.sqlite
+      .prepare(
+        `UPDATE tickets SET status = ?, assignee_id = ?, sla_used_minutes = ?, clock_from = ?, owned_at = ?, resolved_at = ?, closed_at = ?, tto_breached = ?, ttr_breached = ?,
+           reopen_count = reopen_count + ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(
+        to,
+        assignee,
+        used,
+        clockFrom,
+        owned,
+        to === 'resolved' ? stamp : to === 'reopened' ? null : t.resolved_at,
+        to === 'closed' ? stamp : null,
+        ttoBreached ? 1 : 0,
+        ttrBreached ? 1 : 0,
+        action === 'reopen' ? 1 : 0,
+        stamp,
+        t.id,
+      );
+    const note = opts.note?.trim();
+    ctx.sqlite
+      .prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?, 'system', 'public', ?, ?)")
+      .run(t.id, actor.userId, `Stato: ${STATUS_LABELS[t.status]} → ${STATUS_LABELS[to]}${note ? ` – ${note}` : ''}`, stamp);
+    recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: `ticket.${action}`, entity: 'ticket', entityId: t.id, enteId: t.ente_id, before: { status: t.status, assigneeId: t.assignee_id }, after: { status: to, assigneeId: assignee, note: note ?? null }, requestId: actor.requestId });
+    const updated = getTicket(ctx.sqlite, t.id)!;
+    if (actor.isStaff) notify(ctx, updated, [userEmail(ctx.sqlite, t.requester_id)], `Stato aggiornato: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».${note ? `\n\n${note}` : ''}`);
+    else notify(ctx, updated, [userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `Stato aggiornato dall’ente: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».`);
+    return to;
+  }).immediate();
+}
+
+/** A reply (public) or an internal note (staff only), optionally with one attachment. */
+export function reply(ctx: TicketsCtx, ticketId: number, actor: Actor, input: { body: string; internal: boolean; attachment?: AttachmentIn | null }, now = new Date()): number {
+  const t0 = getTicket(ctx.sqlite, ticketId);
+  if (!t0) throw new TicketError('Ticket inesistente', 404);
+  if (t0.status === 'closed') throw new TicketError('Il ticket è chiuso: aprine uno nuovo', 409);
+  if (input.internal && !actor.isStaff) throw new TicketError('Solo l’helpdesk può scrivere note interne', 403);
+  const stored = input.attachment ? storeAttachment(ctx.dataDir, input.attachment) : null;
+  const id = ctx.sqlite.transaction(() => {
+    const stamp = now.toISOString();
+    const msg = Number(
+      ctx.sqlite
+        .prepare('INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?,?,?,?)')
+        .run(ticketId, actor.userId, actor.isStaff ? 'staff' : 'ente', input.internal ? 'internal' : 'public', input.body, stamp).lastInsertRowid,
+    );
+    if (stored) insertAttachment(ctx.sqlite, ticketId, msg, stored);
+    // The first public staff reply also counts as taking the ticket in charge (TTO).
+    if (actor.isStaff && !input.internal && !t0.owned_at) {
+      const breached = businessMinutesBetween(new Date(t0.created_at), now, ctx.cal) > t0.tto_target_minutes;
+      ctx.sqlite.prepare('UPDATE tickets SET owned_at = ?, tto_breached = max(tto_breached, ?), updated_at = ? WHERE id = ?').run(stamp, breached ? 1 : 0, stamp, ticketId);
+    } else ctx.sqlite.prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(stamp, ticketId);
+    recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: input.internal ? 'ticket.note' : 'ticket.reply', entity: 'ticket', entityId: ticketId, enteId: t0.ente_id, after: { messageId: msg, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
+    if (!input.internal) {
+      if (actor.isStaff) notify(ctx, t0, [userEmail(ctx.sqlite, t0.requester_id)], 'Nuova risposta dell’helpdesk', `L’helpdesk ha risposto al ticket «${t0.subject}».`);
+      else notify(ctx, t0, [userEmail(ctx.sqlite, t0.assignee_id), ...(t0.assignee_id ? [] : ctx.notifyAddresses)], 'Nuova risposta dell’ente', `L’ente ha risposto al ticket «${t0.subject}».`);
+    }
+    return msg;
+  }).immediate();
+  // The ente answering a ticket that waits for it resumes the work (and the SLA clock).
+  if (!actor.isStaff && t0.status === 'waiting_ente') transition(ctx, ticketId, 'resume', { ...actor, isStaff: true }, { note: 'risposta dell’ente' }, now);
+  return id;
+}
+
+/** Sets breach flags that became true and notifies once per flag; returns the tickets flagged. */
+export function checkSlaBreaches(ctx: TicketsCtx, now = new Date()): number[] {
+  const open = ctx.sqlite.prepare("SELECT * FROM tickets WHERE status NOT IN ('resolved','closed') AND (tto_breached = 0 OR ttr_breached = 0)").all() as TicketRow[];
+  const flagged: number[] = [];
+  for (const t of open) {
+    const s = slaOf(t, ctx.cal, now);
+    const tto = t.tto_breached === 0 && !t.owned_at && s.ttoElapsed > t.tto_target_minutes;
+    const ttr = t.ttr_breached === 0 && s.ttrElapsed > t.ttr_target_minutes;
+    if (!tto && !ttr) continue;
+    ctx.sqlite.transaction(() => {
+      ctx.sqlite.prepare('UPDATE tickets SET tto_breached = max(tto_breached, ?), ttr_breached = max(ttr_breached, ?) WHERE id = ?').run(tto ? 1 : 0, ttr ? 1 : 0, t.id);
+      recordAudit(ctx.db, { actor: 'system', action: 'ticket.sla_breach', entity: 'ticket', entityId: t.id, enteId: t.ente_id, after: { tto, ttr } });
+      notify(ctx, t, [userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `SLA superato (${[tto ? 'presa in carico' : '', ttr ? 'risoluzione' : ''].filter(Boolean).join(', ')})`, `Il ticket «${t.subject}» ha superato i tempi di servizio.`);
+    }).immediate();
+    flagged.push(t.id);
+  }
+  return flagged;
+}
+
+/** Closes tickets resolved more than `days` calendar days ago. */
+export function autoClose(ctx: TicketsCtx, days: number, now = new Date()): number {
+  if (days <= 0) return 0;
+  const limit = new Date(now.getTime() - days * 86_400_000).toISOString();
+  const rows = ctx.sqlite.prepare("SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < ?").all(limit) as { id: number }[];
+  for (const r of rows) {
+    ctx.sqlite.transaction(() => {
+      const stamp = now.toISOString();
+      const t = getTicket(ctx.sqlite, r.id)!;
+      ctx.sqlite.prepare("UPDATE tickets SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ?").run(stamp, stamp, r.id);
+      ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_kind, visibility, body, created_at) VALUES (?, 'system', 'public', ?, ?)").run(r.id, `Chiuso automaticamente dopo ${days} giorni dalla risoluzione`, stamp);
+      recordAudit(ctx.db, { actor: 'system', action: 'ticket.autoclose', entity: 'ticket', entityId: r.id, enteId: t.ente_id, before: { status: 'resolved' }, after: { status: 'closed' } });
+    }).immediate();
+  }
+  return rows.length;
+}
