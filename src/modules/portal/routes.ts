@@ -1,10 +1,27 @@
 /**
- * Citizen portal pages. For now: the home page listing the member comuni (with search), the
- * information pages linked from the footer, the login entry page and logout. The pay-a-notice
- * flow and the personal area arrive with the citizen portal issue.
+ * Citizen portal pages (Bootstrap Italia, Modello Comuni patterns, Italian):
+ *
+ * - GET  /                               the province's payments portal: member comuni (search), what can be
+ *                                        paid, "Paga un avviso" box, login buttons
+ * - GET  /comuni/:ipa                    a comune: stemma, name, slogan, zone, payment services, contacts, hours
+ * - GET  /paga-avviso                    pay a notice without login: codiceAvviso + ente (picked or by fiscal code)
+ *                                        → amount, due date, description as of now, or a clear message
+ * - GET  /privacy, /accessibilita, /note-legali   information pages
+ * - GET  /accesso, POST /logout          login entry (SPID/CIE buttons) and logout (wired by the SPID module)
+ * - cart.ts, outcome.ts, personal-area.ts, spontaneous.ts: the rest of the flows.
+ *
+ * Core flows (pay a notice, login, cart) are plain links and forms: they work without JavaScript.
  */
 import type { FastifyInstance } from 'fastify';
-import { listEnti } from '../enti/repository.js';
+import { and, asc, eq } from 'drizzle-orm';
+import { listEnti, listServices } from '../enti/repository.js';
+import { enti, paymentServices } from '../enti/schema.js';
+import { HttpError } from '../../plugins/errors.js';
+import cartRoutes, { cartCount } from './cart.js';
+import { lookupNotice, type LookupInput } from './lookup.js';
+import outcomeRoutes from './outcome.js';
+import personalAreaRoutes from './personal-area.js';
+import spontaneousRoutes, { amountRule, enteByIpa } from './spontaneous.js';
 
 const homeQuery = {
   type: 'object',
@@ -12,13 +29,115 @@ const homeQuery = {
   additionalProperties: false,
 } as const;
 
+const lookupQuery = {
+  type: 'object',
+  properties: {
+    codiceAvviso: { type: 'string', maxLength: 40 },
+    ente: { type: 'string', pattern: '^[0-9]{0,9}$' },
+    cfEnte: { type: 'string', maxLength: 20 },
+  },
+  additionalProperties: false,
+} as const;
+
+/** Logo of an ente: its own file under /static, or the generic emblem. */
+function logoOf(logoPath: string | null): string {
+  return logoPath && logoPath.startsWith('/static/') ? logoPath : '/static/img/stemma.svg';
+}
+
 export default async function portalModule(app: FastifyInstance) {
+  /** Enti a notice can be paid to on this portal (the province first, then the comuni by their bare name). */
+  const payableEnti = () =>
+    listEnti(app.db, { membersOnly: true }).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name }));
+
   app.get<{ Querystring: { q?: string } }>('/', { schema: { querystring: homeQuery } }, async (request, reply) => {
     const q = request.query.q?.trim() ?? '';
-    const members = listEnti(app.db, { kind: 'comune', membersOnly: true, q: q || undefined });
+    const members = listEnti(app.db, { kind: 'comune', membersOnly: true, q: q || undefined }).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
     const others = q ? [] : listEnti(app.db, { kind: 'comune' }).filter((e) => !e.member);
-    return reply.page('portal/home', { title: 'Home', q, members, others, othersCount: others.length });
+    // What can be paid: the services offered by the member comuni, by name.
+    const serviceNames = [
+      ...new Set(
+        app.db
+          .select({ name: paymentServices.name })
+          .from(paymentServices)
+          .innerJoin(enti, eq(enti.id, paymentServices.enteId))
+          .where(and(eq(enti.member, true), eq(paymentServices.active, true)))
+          .orderBy(asc(paymentServices.name))
+          .all()
+          .map((s) => s.name),
+      ),
+    ];
+    return reply.page('portal/home', {
+      title: 'Home',
+      q,
+      members,
+      others,
+      othersCount: others.length,
+      serviceNames,
+      payableEnti: payableEnti(),
+      cartCount: cartCount(request),
+      ...(request.user ? {} : app.spid?.loginPageData('/area-personale')),
+    });
   });
+
+  app.get<{ Params: { ipa: string } }>(
+    '/comuni/:ipa',
+    { schema: { params: { type: 'object', properties: { ipa: { type: 'string', pattern: '^[a-z0-9_]{2,20}$' } }, required: ['ipa'] } } },
+    async (request, reply) => {
+      const ente = enteByIpa(app, request.params.ipa);
+      if (!ente) throw new HttpError(404, 'Comune non trovato.');
+      const services = ente.member
+        ? listServices(app.db, ente.id, { activeOnly: true }).map((s) => {
+            const rule = amountRule(s);
+            return {
+              name: s.name,
+              description: s.description,
+              spontaneous: s.spontaneous,
+              href: `/comuni/${ente.ipaCode}/servizi/${s.code}`,
+              amount: s.spontaneous ? (rule.fixed ? `Importo fisso ${rule.fixed}` : rule.hint || null) : null,
+            };
+          })
+        : [];
+      return reply.page('portal/comune', {
+        title: ente.name,
+        ente,
+        logo: logoOf(ente.logoPath),
+        services,
+        spontaneous: services.filter((s) => s.spontaneous),
+        byNotice: services.filter((s) => !s.spontaneous),
+        cartCount: cartCount(request),
+      });
+    },
+  );
+
+  app.get<{ Querystring: { codiceAvviso?: string; ente?: string; cfEnte?: string } }>(
+    '/paga-avviso',
+    {
+      schema: { querystring: lookupQuery },
+      // Looking up notices by number must not become a way to enumerate them.
+      config: { rateLimit: { max: Math.max(20, Math.floor(app.config.rateLimitPerMinute / 5)), timeWindow: '1 minute' } },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const input: LookupInput = { codiceAvviso: q.codiceAvviso, ente: q.ente ? Number(q.ente) : undefined, cfEnte: q.cfEnte };
+      const asked = q.codiceAvviso !== undefined || q.ente !== undefined || q.cfEnte !== undefined;
+      const result = asked ? lookupNotice(app.db, input) : null;
+      const failed = result && !result.ok ? result : null;
+      reply.header('cache-control', 'no-store');
+      return reply.code(failed ? failed.status : 200).page('portal/pay-notice', {
+        title: result?.ok ? 'Riepilogo dell’avviso' : 'Paga un avviso',
+        csrf: Boolean(result?.ok),
+        payableEnti: payableEnti().map((e) => ({ ...e, selected: e.id === input.ente })),
+        form: { codiceAvviso: q.codiceAvviso ?? '', cfEnte: q.cfEnte ?? '' },
+        notice: result?.ok ? result.notice : null,
+        noticeError: failed?.field === 'codiceAvviso' ? failed.message : null,
+        enteError: failed?.field === 'ente' ? failed.message : null,
+        outcomeError: failed && failed.field === null ? failed.message : null,
+        outcomeKind: failed?.code === 'PAA_PAGAMENTO_DUPLICATO' ? 'info' : 'danger',
+        cartCount: cartCount(request),
+        loggedIn: Boolean(request.user),
+      });
+    },
+  );
 
   const infoPages: Record<string, string> = {
     '/privacy': 'portal/privacy',
@@ -26,7 +145,7 @@ export default async function portalModule(app: FastifyInstance) {
     '/note-legali': 'portal/legal',
   };
   for (const [url, template] of Object.entries(infoPages)) {
-    app.get(url, async (_request, reply) => reply.page(template, { title: undefined }));
+    app.get(url, async (request, reply) => reply.page(template, { title: undefined, cartCount: cartCount(request) }));
   }
 
   app.get<{ Querystring: { next?: string } }>(
@@ -34,7 +153,7 @@ export default async function portalModule(app: FastifyInstance) {
     { schema: { querystring: { type: 'object', properties: { next: { type: 'string', maxLength: 1024 } }, additionalProperties: false } } },
     async (request, reply) => {
       if (request.user) return reply.redirect('/');
-      return reply.page('portal/login', { title: 'Accedi', ...app.spid?.loginPageData(request.query.next) });
+      return reply.page('portal/login', { title: 'Accedi', cartCount: cartCount(request), ...app.spid?.loginPageData(request.query.next) });
     },
   );
 
@@ -44,4 +163,9 @@ export default async function portalModule(app: FastifyInstance) {
     await request.session.destroy();
     return reply.redirect('/', 303);
   });
+
+  await app.register(cartRoutes);
+  await app.register(outcomeRoutes);
+  await app.register(personalAreaRoutes);
+  await app.register(spontaneousRoutes);
 }

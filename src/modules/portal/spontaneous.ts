@@ -1,0 +1,191 @@
+/**
+ * Spontaneous payments ("pagamenti spontanei") for the services of a comune that allow them
+ * (`payment_services.spontaneous`): a form with the fields of the service and the amount (fixed,
+ * or free within the service's bounds) creates a published position whose debtor is the logged-in
+ * citizen, then pays it on Checkout.
+ *
+ * - GET  /comuni/:ipa/servizi/:code      the form (anonymous: what the service is + login buttons)
+ * - POST /comuni/:ipa/servizi/:code      validation → position (preparePositionWrite + createPosition) → Checkout
+ *
+ * The payment services table has no column for per-service fields (no migration in this change):
+ * the extra fields are defined here by service code, with a plain "causale" for the others.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatEuro, parseEuroToCents } from '../../domain/money.js';
+import { HttpError } from '../../plugins/errors.js';
+import { auditContext } from '../../plugins/audit/index.js';
+import { eq } from 'drizzle-orm';
+import { getServiceByCode, type Ente, type PaymentService } from '../enti/repository.js';
+import { enti } from '../enti/schema.js';
+import { CheckoutError, startCheckout } from '../pagopa/checkout.js';
+import { createPosition } from '../positions/repository.js';
+import { preparePositionWrite, todayInItaly } from '../positions/service.js';
+import { MAX_AMOUNT_CENTS } from '../positions/validation.js';
+import { cartCount } from './cart.js';
+
+export interface ServiceField {
+  name: string;
+  label: string;
+  help?: string;
+  maxLength: number;
+}
+
+const CAUSALE: ServiceField = { name: 'causale', label: 'Causale del pagamento', help: 'Per che cosa paghi, ad esempio il numero della pratica.', maxLength: 100 };
+
+export const SERVICE_FIELDS: Record<string, ServiceField[]> = {
+  MENSA: [
+    { name: 'alunno', label: 'Nome e cognome dell’alunno o dell’alunna', maxLength: 60 },
+    { name: 'scuola', label: 'Scuola e classe', help: 'Ad esempio: Primaria «G. Pascoli», classe 3ª B.', maxLength: 60 },
+  ],
+  DIRITTI: [{ name: 'pratica', label: 'Documento o pratica richiesta', help: 'Ad esempio: certificato di destinazione urbanistica, prot. 1234/2026.', maxLength: 80 }],
+};
+
+export function fieldsOf(service: Pick<PaymentService, 'code'>): ServiceField[] {
+  return SERVICE_FIELDS[service.code] ?? [CAUSALE];
+}
+
+export function amountRule(service: PaymentService): { fixed: string | null; min: number; max: number; hint: string } {
+  if (service.amountMode === 'fixed' && service.fixedAmountCents) {
+    return { fixed: formatEuro(service.fixedAmountCents), min: service.fixedAmountCents, max: service.fixedAmountCents, hint: '' };
+  }
+  const min = service.minAmountCents ?? 1;
+  const max = service.maxAmountCents ?? MAX_AMOUNT_CENTS;
+  const hint =
+    service.minAmountCents && service.maxAmountCents
+      ? `Da ${formatEuro(min)} a ${formatEuro(max)}.`
+      : service.minAmountCents
+        ? `Almeno ${formatEuro(min)}.`
+        : service.maxAmountCents
+          ? `Al massimo ${formatEuro(max)}.`
+          : '';
+  return { fixed: null, min, max, hint };
+}
+
+const IPA = { type: 'string', pattern: '^[a-z0-9_]{2,20}$' } as const;
+const params = { type: 'object', properties: { ipa: IPA, code: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,35}$' } }, required: ['ipa', 'code'] } as const;
+
+/** A member ente by IPA code (case-insensitive), or undefined. */
+export function enteByIpa(app: FastifyInstance, ipa: string): Ente | undefined {
+  return app.db.select().from(enti).where(eq(enti.ipaCode, ipa.toLowerCase())).get();
+}
+
+export default async function spontaneousRoutes(app: FastifyInstance) {
+  function resolve(request: FastifyRequest<{ Params: { ipa: string; code: string } }>): { ente: Ente; service: PaymentService } {
+    const ente = enteByIpa(app, request.params.ipa);
+    if (!ente || !ente.member) throw new HttpError(404, 'Comune non trovato tra gli enti aderenti.');
+    const service = getServiceByCode(app.db, ente.id, request.params.code.toUpperCase());
+    if (!service || !service.active || !service.spontaneous) throw new HttpError(404, 'Questo servizio non prevede pagamenti spontanei dal portale.');
+    return { ente, service };
+  }
+
+  function formPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    ente: Ente,
+    service: PaymentService,
+    extra: { status?: number; values?: Record<string, string>; errors?: Record<string, string>; error?: string } = {},
+  ) {
+    const values = extra.values ?? {};
+    const errors = extra.errors ?? {};
+    const rule = amountRule(service);
+    return reply.code(extra.status ?? 200).page('portal/spontaneous', {
+      title: service.name,
+      csrf: true,
+      cartCount: cartCount(request),
+      ente,
+      service,
+      rule,
+      loginHref: `/accesso?next=${encodeURIComponent(request.url.split('?', 1)[0]!)}`,
+      fields: fieldsOf(service).map((f) => ({ ...f, value: values[f.name] ?? '', error: errors[f.name] })),
+      amount: values.importo ?? '',
+      amountError: errors.importo,
+      privacyError: errors.privacy,
+      errorList: Object.entries(errors).map(([field, message]) => ({ field: field === 'importo' ? 'importo' : field === 'privacy' ? 'privacy' : `f-${field}`, message })),
+      error: extra.error,
+    });
+  }
+
+  app.get<{ Params: { ipa: string; code: string } }>('/comuni/:ipa/servizi/:code', { schema: { params } }, async (request, reply) => {
+    const { ente, service } = resolve(request);
+    return formPage(request, reply, ente, service);
+  });
+
+  app.post<{ Params: { ipa: string; code: string }; Body: Record<string, string> }>(
+    '/comuni/:ipa/servizi/:code',
+    {
+      schema: {
+        params,
+        body: { type: 'object', maxProperties: 12, additionalProperties: { type: 'string', maxLength: 200 } },
+      },
+    },
+    async (request, reply) => {
+      if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per fare un pagamento spontaneo.');
+      const user = request.user;
+      const { ente, service } = resolve(request);
+      const body = request.body;
+      const errors: Record<string, string> = {};
+      const parts: string[] = [];
+      for (const f of fieldsOf(service)) {
+        const v = (body[f.name] ?? '').replace(/\s+/g, ' ').trim();
+        if (!v) errors[f.name] = `Compila il campo «${f.label}».`;
+        else if (v.length > f.maxLength) errors[f.name] = `Il campo «${f.label}» può contenere al massimo ${f.maxLength} caratteri.`;
+        else parts.push(v);
+      }
+      const rule = amountRule(service);
+      let cents: number | null = rule.fixed ? rule.min : null;
+      if (!rule.fixed) {
+        const typed = (body.importo ?? '').trim();
+        cents = typed ? parseEuroToCents(typed) : null;
+        if (!typed) errors.importo = 'Indica l’importo da pagare.';
+        else if (cents === null || cents < 1) errors.importo = 'Importo non valido: scrivilo in euro, ad esempio 25,50.';
+        else if (cents < rule.min) errors.importo = `L’importo minimo per questo servizio è ${formatEuro(rule.min)}.`;
+        else if (cents > rule.max) errors.importo = `L’importo massimo per questo servizio è ${formatEuro(rule.max)}.`;
+      }
+      if (body.privacy !== 'si') errors.privacy = 'Per proseguire conferma di aver letto l’informativa sulla privacy.';
+      if (Object.keys(errors).length > 0) return formPage(request, reply, ente, service, { status: 400, values: body, errors });
+
+      const causale = `${service.name}: ${parts.join(' – ')}`.slice(0, 140);
+      const due = new Date(Date.now() + 30 * 86_400_000);
+      const prepared = preparePositionWrite(app.db, ente, {
+        serviceCode: service.code,
+        switchToExpired: true,
+        debtor: {
+          type: 'F',
+          fiscalCode: user.fiscalCode,
+          fullName: [user.name, user.familyName].filter(Boolean).join(' ') || user.fiscalCode,
+          ...(user.email ? { email: user.email } : {}),
+        },
+        description: causale,
+        paymentOptions: [
+          {
+            isInstallment: false,
+            amountCents: cents!,
+            dueDate: todayInItaly(due),
+            transfers: [{ idTransfer: 1, amountCents: cents!, remittanceInformation: causale, taxonomyCode: service.taxonomyCode }],
+          },
+        ],
+      });
+      if (!prepared.ok) {
+        request.log.warn({ fields: prepared.errors.map((e) => e.field) }, 'spontaneous payment refused by the position rules');
+        return formPage(request, reply, ente, service, { status: 422, values: body, error: `Il pagamento non può essere creato: ${prepared.errors.map((e) => e.message).join(' ')}` });
+      }
+      const { position } = createPosition(app.db, ente, prepared.service, prepared.write, { publish: true }, auditContext(request));
+      try {
+        const { cartId, redirectUrl } = await startCheckout(
+          app.db,
+          { notices: [{ enteId: ente.id, noticeNumber: position.options[0]!.noticeNumber }], ...(user.email ? { email: user.email } : {}), returnBase: app.config.publicUrl, actor: `user:${user.id}`, requestId: request.id },
+          app.config.pagopa,
+        );
+        request.session.portalPayments = [cartId, ...(request.session.portalPayments ?? [])].slice(0, 10);
+        return reply.header('cache-control', 'no-store').redirect(redirectUrl, 303);
+      } catch (err) {
+        if (!(err instanceof CheckoutError)) throw err;
+        return formPage(request, reply, ente, service, {
+          status: 409,
+          values: body,
+          error: `${err.message} Il pagamento è stato registrato e lo trovi tra le posizioni «Da pagare» della tua area personale.`,
+        });
+      }
+    },
+  );
+}

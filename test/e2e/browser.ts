@@ -1,0 +1,110 @@
+/**
+ * Helpers for the end-to-end tests in headless Chromium (Debian `chromium`, driven by
+ * playwright-core): one browser per run, a fresh context per scenario, axe-core (WCAG 2.1 A/AA)
+ * on every page, screenshots under test-output/e2e/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+
+export const SHOTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-output/e2e');
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function chromiumAvailable(): boolean {
+  return fs.existsSync(CHROMIUM_PATH);
+}
+
+export async function launch(): Promise<Browser> {
+  fs.mkdirSync(SHOTS_DIR, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null | undefined;
+  help: string;
+  targets: string[];
+}
+
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/** axe-core with the WCAG 2.0/2.1 A and AA rules on the current page (only violations are collected: faster). */
+export async function axe(page: Page): Promise<AxeViolation[]> {
+  const result = await new AxeBuilder({ page }).options({ runOnly: { type: 'tag', values: WCAG_TAGS }, resultTypes: ['violations'] }).analyze();
+  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS_DIR, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Records every request the page makes that leaves `origin` (there must be none: fonts, icons
+ * and scripts are served by the portal itself).
+ */
+export function watchThirdParty(page: Page, origin: string): string[] {
+  const seen: string[] = [];
+  page.on('request', (req) => {
+    const url = req.url();
+    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) seen.push(url);
+  });
+  return seen;
+}
+
+export interface E2eSession {
+  base: string;
+  browser: Browser;
+  /** axe violations by page (name + path), filled by `check`. */
+  axeResults: Record<string, AxeViolation[]>;
+  thirdParty: string[];
+  check(page: Page, name: string): Promise<void>;
+  context(width?: number): Promise<{ ctx: BrowserContext; page: Page }>;
+  spidLogin(page: Page, fiscalCode: string, next: string, checkPages?: boolean): Promise<void>;
+}
+
+/** One browser for a test file, with the page checks (axe + screenshot) and the test-IdP login. */
+export async function e2eSession(base: string): Promise<E2eSession> {
+  const t0 = Date.now();
+  const browser = await launch();
+  const axeResults: Record<string, AxeViolation[]> = {};
+  const thirdParty: string[] = [];
+  const s: E2eSession = {
+    base,
+    browser,
+    axeResults,
+    thirdParty,
+    async check(page, name) {
+      const start = Date.now();
+      await page.waitForLoadState('load');
+      axeResults[`${name} ${new URL(page.url()).pathname}`] = await axe(page);
+      const mid = Date.now();
+      await shot(page, name);
+      if (process.env.E2E_TIMING) console.error(`${name}: axe ${mid - start} ms, shot ${Date.now() - mid} ms (t=${Date.now() - t0})`);
+    },
+    async context(width = 1280) {
+      const ctx = await browser.newContext({ viewport: { width, height: 900 }, locale: 'it-IT' });
+      const page = await ctx.newPage();
+      thirdParty.push(...watchThirdParty(page, base));
+      return { ctx, page };
+    },
+    async spidLogin(page, fiscalCode, next, checkPages = false) {
+      await page.goto(`${base}/accesso?next=${encodeURIComponent(next)}`);
+      if (checkPages) await s.check(page, 'login');
+      await page.locator('main summary.button-spid').click();
+      await page.getByRole('link', { name: 'IdP di prova (demo)' }).click();
+      await page.waitForURL(/\/simulators\/spid-idp\//);
+      if (checkPages) await s.check(page, 'login-test-idp');
+      await page.locator(`label[for="id-${fiscalCode}"]`).click();
+      await page.getByRole('button', { name: 'Accedi', exact: true }).click();
+      await page.waitForURL(`${base}${next}`);
+    },
+  };
+  return s;
+}
