@@ -76,7 +76,7 @@ async function main() {
     const pooled = await timeIt(async () => {
       const inFlight = new Set<Promise<unknown>>();
       for (const n of notices) {
-        const p = pool.render(n).then(() => inFlight.delete(p));
+        const p: Promise<unknown> = pool.render(n).then(() => inFlight.delete(p));
         inFlight.add(p);
         if (inFlight.size >= 4) await Promise.race(inFlight);
       }

@@ -27,7 +27,7 @@ import multipart from '@fastify/multipart';
 import { registerImportJob } from './modules/positions/import-job.js';
 import { registerBulkPrintJob } from './modules/positions/bulk-print-job.js';
 import backofficePrints from './modules/backoffice/prints.js';
-import entiModule from './modules/enti/routes.js';
+import entiModule, { stemmiRoutes } from './modules/enti/routes.js';
 import portalModule from './modules/portal/routes.js';
 import positionsApi from './modules/positions/api.js';
 import spidRoutes from './modules/spid/routes.js';
@@ -36,8 +36,10 @@ import testIdpRoutes, { TEST_IDP_PREFIX, ensureTestIdp, testIdpEntry } from './s
 import backofficeModule from './modules/backoffice/routes.js';
 import backofficeImports from './modules/backoffice/imports.js';
 import pagopaModule from './modules/pagopa/index.js';
+import helpdeskModule from './modules/helpdesk/routes.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { seedDemoData } from './modules/enti/demo-seed.js';
+import { seedDemoPositions } from './modules/positions/demo-positions.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +50,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Start the background job runner and schedulers (default true; tests run jobs explicitly). */
   backgroundWorkers?: boolean;
+  /** Seed the demo positions on a demo database without positions (default: like backgroundWorkers, so tests start empty). */
+  demoPositions?: boolean;
 }
 
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
@@ -65,6 +69,15 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   };
 }
 
+/** Origins the pay buttons may end up at: the Checkout API host and pagoPA's Checkout front end. */
+function checkoutOrigins(config: Config): string[] {
+  const origins = new Set<string>();
+  const api = new URL(config.pagopa.checkoutUrl).origin;
+  if (api !== new URL(config.publicUrl).origin) origins.add(api);
+  if (config.isProduction) origins.add('https://checkout.pagopa.it');
+  return [...origins];
+}
+
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const handle = openDatabase(config.databaseFile);
   const app = Fastify({
@@ -72,7 +85,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
-    requestIdLogLabel: 'reqId',
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
   });
   app.decorate('config', config);
@@ -82,12 +94,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.addHook('onClose', async () => handle.close());
 
   if (!config.isProduction && config.seedDemo) seedDemoData(handle.db, app.log);
+  if (!config.isProduction && config.seedDemo && (opts.demoPositions ?? opts.backgroundWorkers !== false)) seedDemoPositions(handle.db, config.pagopa, app.log);
 
   const sessionSecret = config.sessionSecret ?? ensureGeneratedSecret(config.dataDir, 'session-secret');
 
   await app.register(errorsPlugin);
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  await app.register(securityPlugin, {});
+  // Forms that end in a redirect to pagoPA Checkout (the cart 'Paga' button) need its origin in
+  // form-action: browsers apply the directive to the redirects that follow a form submission.
+  await app.register(securityPlugin, { formActionOrigins: checkoutOrigins(config) });
   await app.register(sessionsPlugin, { secret: sessionSecret });
   await app.register(authPlugin);
   await app.register(csrfPlugin);
@@ -124,11 +139,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   if (testIdp) await app.register(testIdpRoutes, { prefix: TEST_IDP_PREFIX, idp: testIdp, sp });
   await app.register(portalModule);
   await app.register(entiModule, { prefix: '/admin' });
+  await app.register(stemmiRoutes);
   await app.register(positionsApi, { prefix: '/api/v1' });
   await app.register(backofficeModule);
   await app.register(backofficeImports);
   await app.register(backofficePrints);
-  await app.register(pagopaModule);
+  await app.register(pagopaModule, { backgroundWorkers: opts.backgroundWorkers !== false });
+  await app.register(helpdeskModule);
   if (!config.isProduction) await app.register(pagopaSimulator, { prefix: PAGOPA_SIM_PREFIX });
   return app;
 }

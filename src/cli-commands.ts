@@ -3,7 +3,8 @@
  * Returns the exit code: 0 ok, 2 bad arguments (usage printed), 1 failure.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { PAGOPA_COMMANDS } from './cli-pagopa.js';
 import { DatabaseStartError, openDatabase, type Db } from './db/client.js';
 import { isValidPersonalFiscalCode } from './domain/fiscal-code.js';
 import { createEnte, getEnteByFiscalCode, listEnti, UniqueConflictError } from './modules/enti/repository.js';
@@ -23,6 +24,11 @@ Comandi:
   apikey:create --ente <CF ente> [--label <descrizione>]
                                               crea una chiave API per l'ente e la stampa una sola volta
   db:migrate                                  applica le migrazioni al database in DATA_DIR
+  fdr:download [--ente <CF ente>]             scarica dal nodo pagoPA i flussi di rendicontazione degli enti
+                                              aderenti (o di uno) e li registra
+  sim:pay --notice <numero avviso> --cf <CF ente> [--v2]
+                                              paga un avviso come farebbe un PSP, tramite il nodo simulato
+                                              (solo demo; --v2 usa paGetPaymentV2/paSendRTV2)
 `;
 
 export interface CliIo {
@@ -35,7 +41,7 @@ class UsageError extends Error {}
 
 const ACTOR = { actor: 'cli' };
 
-type Handler = (db: Db, values: Record<string, string | boolean | undefined>, io: CliIo) => number;
+type Handler = (db: Db, values: Record<string, string | boolean | undefined>, io: CliIo, config: Config) => number | Promise<number>;
 
 const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: Handler }> = {
   'ente:list': {
@@ -144,9 +150,9 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
   },
 };
 
-export function runCli(argv: string[], io: CliIo): number {
+export function runCli(argv: string[], io: CliIo): number | Promise<number> {
   const [command, ...rest] = argv;
-  const spec = command ? COMMANDS[command] : undefined;
+  const spec = command ? (COMMANDS[command] ?? (PAGOPA_COMMANDS as Record<string, (typeof COMMANDS)[string]>)[command]) : undefined;
   if (!spec) {
     if (command && command !== 'help' && command !== '--help') io.err(`comando sconosciuto: ${command}`);
     io.err(USAGE);
@@ -161,8 +167,10 @@ export function runCli(argv: string[], io: CliIo): number {
     return 2;
   }
   let handle;
+  let config: Config;
   try {
-    handle = openDatabase(loadConfig(io.env).databaseFile);
+    config = loadConfig(io.env);
+    handle = openDatabase(config.databaseFile);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof DatabaseStartError) {
       io.err(err.message);
@@ -170,9 +178,7 @@ export function runCli(argv: string[], io: CliIo): number {
     }
     throw err;
   }
-  try {
-    return spec.run(handle.db, values, io);
-  } catch (err) {
+  const fail = (err: unknown): number => {
     if (err instanceof UsageError) {
       io.err(err.message);
       io.err(USAGE);
@@ -180,7 +186,18 @@ export function runCli(argv: string[], io: CliIo): number {
     }
     io.err(`errore: ${(err as Error).message}`);
     return 1;
-  } finally {
+  };
+  let result: number | Promise<number>;
+  try {
+    result = spec.run(handle.db, values, io, config);
+  } catch (err) {
     handle.close();
+    return fail(err);
   }
+  if (typeof result === 'number') {
+    handle.close();
+    return result;
+  }
+  const h = handle;
+  return result.catch(fail).finally(() => h.close());
 }

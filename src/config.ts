@@ -220,6 +220,45 @@ export const SETTINGS = {
     default: 60,
     description: 'How often each member ente’s reporting flows are downloaded with `nodoChiedi*` (0 = never, only on demand)',
   },
+  SMTP_URL: {
+    schema: { type: 'string', pattern: '^smtps?://' },
+    description: 'SMTP server for helpdesk e-mail notifications (`smtp://user:password@host:587` or `smtps://…:465`); unset: mails stay in the local mailbox page `/helpdesk/posta`',
+  },
+  MAIL_FROM: {
+    schema: { type: 'string', minLength: 3 },
+    default: 'SAEL Helpdesk <helpdesk@example.invalid>',
+    description: 'Sender of the helpdesk e-mails',
+  },
+  HELPDESK_NOTIFY_EMAIL: {
+    schema: { type: 'string' },
+    default: '',
+    description: 'Comma-separated addresses of the helpdesk team, notified of new tickets, ente replies and SLA breaches (plus the e-mails of users with the helpdesk role)',
+  },
+  HELPDESK_BUSINESS_HOURS: {
+    schema: { type: 'string', pattern: '^\\s*\\d{1,2}:\\d{2}\\s*-\\s*\\d{1,2}:\\d{2}\\s*(,\\s*\\d{1,2}:\\d{2}\\s*-\\s*\\d{1,2}:\\d{2}\\s*)*$' },
+    default: '09:00-13:00,14:00-17:00',
+    description: 'Working hours for ticket SLAs (Europe/Rome, Monday–Friday, Italian public holidays and Easter Monday excluded)',
+  },
+  HELPDESK_EXTRA_HOLIDAYS: {
+    schema: { type: 'string', pattern: '^(\\s*(\\d{4}-)?\\d{2}-\\d{2}\\s*(,|$))*$' },
+    default: '04-23',
+    description: 'Extra non-working days for SLAs, comma-separated `MM-DD` (every year) or `YYYY-MM-DD` (default 23 April, San Giorgio, patron of Campobasso)',
+  },
+  HELPDESK_AGEING_DAYS: {
+    schema: { type: 'integer', minimum: 1, maximum: 60 },
+    default: 2,
+    description: 'Working days after which money collected but not credited by the treasury appears in the ageing report',
+  },
+  TICKET_AUTOCLOSE_DAYS: {
+    schema: { type: 'integer', minimum: 0, maximum: 365 },
+    default: 7,
+    description: 'Days after which a resolved ticket not reopened is closed automatically (0 = never)',
+  },
+  HELPDESK_ATTACHMENT_MAX_BYTES: {
+    schema: { type: 'integer', minimum: 1024, maximum: 104857600 },
+    default: 10485760,
+    description: 'Largest ticket attachment in bytes',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -246,6 +285,19 @@ export interface Config {
   seedDemo: boolean;
   spid: SpidSettings;
   pagopa: PagopaSettings;
+  helpdesk: HelpdeskSettings;
+}
+
+/** Helpdesk: SLA calendar, ageing, tickets and e-mail. */
+export interface HelpdeskSettings {
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  notifyEmails: string[];
+  businessHours: string;
+  extraHolidays: string[];
+  ageingDays: number;
+  autoCloseDays: number;
+  attachmentMaxBytes: number;
 }
 
 /** pagoPA station (intermediary) settings and the endpoints of PagoPA's services. */
@@ -385,6 +437,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: raw.SEED_DEMO as boolean,
     spid,
     pagopa: pagopaSettings(raw, publicUrl),
+    helpdesk: Object.freeze({
+      smtpUrl: str('SMTP_URL'),
+      mailFrom: raw.MAIL_FROM as string,
+      notifyEmails: String(raw.HELPDESK_NOTIFY_EMAIL ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+      businessHours: raw.HELPDESK_BUSINESS_HOURS as string,
+      extraHolidays: String(raw.HELPDESK_EXTRA_HOLIDAYS ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+      ageingDays: raw.HELPDESK_AGEING_DAYS as number,
+      autoCloseDays: raw.TICKET_AUTOCLOSE_DAYS as number,
+      attachmentMaxBytes: raw.HELPDESK_ATTACHMENT_MAX_BYTES as number,
+    }),
   });
 }
 

@@ -9,3 +9,4 @@ export * from '../modules/spid/schema.js';
 export * from '../plugins/jobs/schema.js';
 export * from '../modules/pagopa/schema.js';
 export * from '../simulators/pagopa/schema.js';
+export * from '../modules/helpdesk/schema.js';

@@ -9,6 +9,7 @@ import { enteIbans, enti, paymentServices } from '../enti/schema.js';
 import type { Ente } from '../enti/repository.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
 import { clip, el, type XmlContent } from './soap.js';
+import { stationQueries } from './station-queries.js';
 
 const EMAIL = /^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$/;
 /** ABI of Poste Italiane: an IBAN with it is a postal account. */
@@ -27,6 +28,14 @@ interface Beneficiary {
 export function loadBeneficiaries(db: DbLike, fiscalCodes: string[]): Map<string, Beneficiary> {
   const out = new Map<string, Beneficiary>();
   if (fiscalCodes.length === 0) return out;
+  const q = stationQueries(db);
+  if (q) {
+    for (const cf of fiscalCodes) {
+      const r = q.enteByCf.get({ cf });
+      if (r) out.set(r.cf, { name: r.name, postalIban: q.postalIban.get({ id: r.id })?.iban ?? null });
+    }
+    return out;
+  }
   const rows = db.select({ id: enti.id, name: enti.name, cf: enti.fiscalCode }).from(enti).where(inArray(enti.fiscalCode, fiscalCodes)).all();
   for (const r of rows) {
     const postal = db
@@ -40,6 +49,8 @@ export function loadBeneficiaries(db: DbLike, fiscalCodes: string[]): Map<string
 }
 
 export function serviceName(db: DbLike, serviceId: number): string | undefined {
+  const q = stationQueries(db);
+  if (q) return q.serviceName.get({ id: serviceId })?.name;
   return db.select({ name: paymentServices.name }).from(paymentServices).where(eq(paymentServices.id, serviceId)).get()?.name;
 }
 

@@ -27,9 +27,11 @@ import type { Db, DbTx } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Ente } from '../enti/repository.js';
 import { getEnteByFiscalCode } from '../enti/repository.js';
-import { findByNoticeNumber, type OptionDetail, type PositionDetail } from '../positions/repository.js';
+import { enqueueAcaSync } from '../positions/aca-outbox.js';
+import { findByNoticeNumber, getPositionById, type OptionDetail, type PositionDetail } from '../positions/repository.js';
 import { paymentOptions, positions } from '../positions/schema.js';
 import { amountToCents, child, children, text } from './soap.js';
+import { findForStation, stationQueries } from './station-queries.js';
 import { anomalies, checkoutCartItems, checkoutCarts, receipts, receiptTransfers, type AnomalyType } from './schema.js';
 
 export interface Subject {
@@ -203,6 +205,12 @@ export function storeReceipt(db: Db, input: StoreInput): StoreOutcome {
   }
 }
 
+/** findByNoticeNumber with the station's prepared statements when the connection has them. */
+function lookup(tx: DbTx, enteId: number, noticeNumber: string) {
+  const q = stationQueries(tx);
+  return q ? findForStation(q, enteId, noticeNumber) : findByNoticeNumber(tx, enteId, noticeNumber);
+}
+
 function storeInTx(tx: DbTx, input: StoreInput): StoreOutcome {
   const { receiver, receipt: r } = input;
   const dup = existing(tx, receiver.fiscalCode, r);
@@ -220,13 +228,13 @@ function storeInTx(tx: DbTx, input: StoreInput): StoreOutcome {
   if (r.fiscalCode !== receiver.fiscalCode) {
     processing = 'secondary';
     const owner = getEnteByFiscalCode(tx, r.fiscalCode);
-    if (owner) found = findByNoticeNumber(tx, owner.id, r.noticeNumber);
+    if (owner) found = lookup(tx, owner.id, r.noticeNumber);
     if (!r.transfers.some((t) => t.fiscalCodePA === receiver.fiscalCode)) {
       raised.push({ type: 'receipt_unknown_notice', detail: 'Ricevuta inviata all’ente come beneficiario secondario, ma nessun versamento è a suo favore' });
       processing = 'flagged';
     }
   } else {
-    found = findByNoticeNumber(tx, receiver.id, r.noticeNumber);
+    found = lookup(tx, receiver.id, r.noticeNumber);
     processing = 'applied';
     if (r.outcome !== 'OK') {
       raised.push({ type: 'receipt_outcome_ko', detail: 'Ricevuta con esito KO' });
@@ -391,6 +399,9 @@ function applyPayment(tx: DbTx, found: { position: PositionDetail; option: Optio
     requestId: input.requestId ?? null,
   });
   markCartsPaid(tx, option.id);
+  const q = stationQueries(tx);
+  const after = q ? findForStation(q, position.enteId, option.noticeNumber)?.position : getPositionById(tx, position.enteId, position.id);
+  enqueueAcaSync(tx, after!);
 }
 
 /** Carts containing this option become `paid` when every notice in them is paid. */

@@ -3,6 +3,7 @@
  * transfers, helpdesk anomalies, Checkout carts, reporting flows (FdR) downloaded with nodoChiedi*,
  * and the lease rows of the in-process scheduler.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { bool, createdAt, updatedAt } from '../../db/columns.js';
 import { enti } from '../enti/schema.js';
@@ -107,6 +108,10 @@ export const ANOMALY_TYPES = [
   'receipt_amount_mismatch',
   'receipt_outcome_ko',
   'receipt_draft_position',
+  /** A reporting flow from the node that fails FlussoRiversamento_1_0_4.xsd (not stored). */
+  'fdr_invalid_flow',
+  /** A listed reporting flow the node would not deliver (final fault). */
+  'fdr_download_failed',
 ] as const;
 export type AnomalyType = (typeof ANOMALY_TYPES)[number];
 
@@ -121,10 +126,24 @@ export const anomalies = sqliteTable(
     refs: text('refs').notNull().default('{}'),
     amountCents: integer('amount_cents'),
     detail: text('detail'),
-    status: text('status', { enum: ['open', 'closed'] }).notNull().default('open'),
+    /** open → in_progress → resolved | dismissed (helpdesk worklist); `closed` is the legacy name of resolved. */
+    status: text('status', { enum: ['open', 'in_progress', 'resolved', 'dismissed', 'closed'] }).notNull().default('open'),
     createdAt: createdAt(),
+    // Added by the helpdesk migration:
+    /** Reference code (GovPay 0071xx / reconciliation outcome), when there is one. */
+    code: text('code'),
+    /** Makes raising the same anomaly twice a no-op (e.g. `fdr-row:<entry id>:<type>`). */
+    dedupKey: text('dedup_key'),
+    assigneeId: integer('assignee_id'),
+    resolutionNote: text('resolution_note'),
+    resolvedAt: text('resolved_at'),
+    updatedAt: text('updated_at'),
   },
-  (t) => [index('anomalies_status').on(t.status, t.type), index('anomalies_ente').on(t.enteId)],
+  (t) => [
+    index('anomalies_status').on(t.status, t.type),
+    index('anomalies_ente').on(t.enteId),
+    uniqueIndex('anomalies_dedup').on(t.dedupKey).where(sql`${t.dedupKey} IS NOT NULL`),
+  ],
 );
 
 export const CART_STATUSES = ['created', 'redirected', 'failed', 'paid'] as const;

@@ -401,7 +401,8 @@ export function noticeQrSvg(payload: string): string {
  * which dominated the time of a notice; bwip-js stays for the Poste DataMatrix.
  */
 export function noticeQrMatrix(payload: string): { size: number; dark: (row: number, col: number) => boolean } {
-  const qr = QRCode.create([{ data: payload, mode: 'byte' }], { errorCorrectionLevel: 'M', version: 4 });
+  // Byte mode (the payload has '|'), given as raw bytes so the encoder cannot pick another mode.
+  const qr = QRCode.create([{ data: Buffer.from(payload, 'utf8'), mode: 'byte' }], { errorCorrectionLevel: 'M', version: 4 });
   const { size, data } = qr.modules;
   return { size, dark: (row, col) => data[row * size + col] === 1 };
 }

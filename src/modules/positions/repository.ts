@@ -5,8 +5,9 @@
  */
 import crypto from 'node:crypto';
 import { and, asc, count, desc, eq, gte, inArray, like, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db, DbLike, DbTx } from '../../db/client.js';
+import { statement, type Db, type DbLike, type DbTx } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
+import { enqueueAcaSync } from './aca-outbox.js';
 import type { Actor } from '../users/repository.js';
 import type { Ente, PaymentService } from '../enti/repository.js';
 import { buildIuv, noticeNumberFromIuv } from './numbers.js';
@@ -46,73 +47,68 @@ export function positionPayloadHash(serviceCode: string, write: PositionWrite, p
     .digest('hex');
 }
 
+/** JSON with object keys sorted (same text as a recursive canonical writer, a few times faster). */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
 }
 
 /** Reserves `n` consecutive IUV bases for the ente; the counter only moves forward. */
 function allocateSequences(tx: DbTx, enteId: number, n: number): number[] {
-  tx.insert(iuvSequences).values({ enteId, nextValue: 1 }).onConflictDoNothing().run();
-  const row = tx
-    .update(iuvSequences)
-    .set({ nextValue: sql`${iuvSequences.nextValue} + ${n}` })
-    .where(eq(iuvSequences.enteId, enteId))
-    .returning({ nextValue: iuvSequences.nextValue })
-    .get();
-  const first = row!.nextValue - n;
+  statement(tx, 'INSERT OR IGNORE INTO iuv_sequences (ente_id, next_value) VALUES (?, 1)').run(enteId);
+  // UPDATE … RETURNING read with .get() costs ~300 µs in better-sqlite3 (the statement is run to
+  // completion on reset); a separate SELECT in the same transaction costs ~15 µs.
+  statement(tx, 'UPDATE iuv_sequences SET next_value = next_value + ? WHERE ente_id = ?').run(n, enteId);
+  const row = statement(tx, 'SELECT next_value FROM iuv_sequences WHERE ente_id = ?').get(enteId) as { next_value: number };
+  const first = row.next_value - n;
   return Array.from({ length: n }, (_, i) => first + i);
 }
 
-function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number): void {
+const INSERT_OPTION = `INSERT INTO payment_options (position_id, ente_id, ordinal, kind, plan, installment_number, installment_count,
+  description, amount_cents, due_date, retention_date, iuv, notice_number, status, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unpaid', ?)`;
+const INSERT_TRANSFER = `INSERT INTO transfers (option_id, id_transfer, fiscal_code_pa, amount_cents, iban, postal_iban,
+  stamp_hash_document, stamp_type, stamp_provincial_residence, remittance_information, taxonomy_code, metadata)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Inserts an option with a new IUV and its transfers; returns the stored option (without reading it back). */
+function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number, now: string): OptionDetail {
   const iuv = buildIuv(ente.segregationCode, sequence);
-  const option = tx
-    .insert(paymentOptions)
-    .values({
-      positionId,
-      enteId: ente.id,
-      position: ordinal,
-      kind: o.kind,
-      plan: o.plan,
-      installmentNumber: o.installmentNumber,
-      installmentCount: o.installmentCount,
-      description: o.description,
-      amountCents: o.amountCents,
-      dueDate: o.dueDate,
-      retentionDate: o.retentionDate,
-      iuv,
-      noticeNumber: noticeNumberFromIuv(iuv),
-    })
-    .returning({ id: paymentOptions.id })
-    .get();
-  insertTransfers(tx, option.id, o);
+  const noticeNumber = noticeNumberFromIuv(iuv);
+  const id = Number(
+    statement(tx, INSERT_OPTION).run(
+      positionId, ente.id, ordinal, o.kind, o.plan, o.installmentNumber, o.installmentCount,
+      o.description, o.amountCents, o.dueDate, o.retentionDate, iuv, noticeNumber, now,
+    ).lastInsertRowid,
+  );
+  return {
+    id, positionId, enteId: ente.id, position: ordinal, kind: o.kind, plan: o.plan, installmentNumber: o.installmentNumber,
+    installmentCount: o.installmentCount, description: o.description, amountCents: o.amountCents, dueDate: o.dueDate,
+    retentionDate: o.retentionDate, iuv, noticeNumber, status: 'unpaid', paidAt: null, createdAt: now,
+    transfers: insertTransfers(tx, id, o),
+  };
 }
 
-function insertTransfers(tx: DbTx, optionId: number, o: ValidPaymentOption): void {
-  for (const t of o.transfers) {
-    tx.insert(transfers)
-      .values({
-        optionId,
-        idTransfer: t.idTransfer,
-        fiscalCodePA: t.fiscalCodePA,
-        amountCents: t.amountCents,
-        iban: t.iban,
-        postalIban: t.postalIban,
-        stampHashDocument: t.stamp?.hashDocument ?? null,
-        stampType: t.stamp?.stampType ?? null,
-        stampProvincialResidence: t.stamp?.provincialResidence ?? null,
-        remittanceInformation: t.remittanceInformation,
-        taxonomyCode: t.taxonomyCode,
-        metadata: JSON.stringify(t.metadata),
-      })
-      .run();
-  }
+function insertTransfers(tx: DbTx, optionId: number, o: ValidPaymentOption): OptionDetail['transfers'] {
+  return o.transfers.map((t) => {
+    const metadata = JSON.stringify(t.metadata);
+    const id = Number(
+      statement(tx, INSERT_TRANSFER).run(
+        optionId, t.idTransfer, t.fiscalCodePA, t.amountCents, t.iban, t.postalIban, t.stamp?.hashDocument ?? null,
+        t.stamp?.stampType ?? null, t.stamp?.provincialResidence ?? null, t.remittanceInformation, t.taxonomyCode, metadata,
+      ).lastInsertRowid,
+    );
+    return {
+      id, optionId, idTransfer: t.idTransfer, fiscalCodePA: t.fiscalCodePA, amountCents: t.amountCents, iban: t.iban,
+      postalIban: t.postalIban, stampHashDocument: t.stamp?.hashDocument ?? null, stampType: t.stamp?.stampType ?? null,
+      stampProvincialResidence: t.stamp?.provincialResidence ?? null, remittanceInformation: t.remittanceInformation,
+      taxonomyCode: t.taxonomyCode, metadata: t.metadata,
+    };
+  });
 }
 
 function debtorColumns(v: ValidPosition) {
@@ -166,38 +162,55 @@ export function createPositionInTx(
 ): CreateResult {
   const payloadHash = positionPayloadHash(service.code, write, opts.publish);
   const iupd = write.value.iupd ?? generateIupd();
-  const existing = tx
-    .select()
-    .from(positions)
-    .where(and(eq(positions.enteId, ente.id), eq(positions.iupd, iupd)))
-    .get();
+  const existing = statement(tx, 'SELECT id, payload_hash FROM positions WHERE ente_id = ? AND iupd = ?').get(ente.id, iupd) as
+    | { id: number; payload_hash: string }
+    | undefined;
   if (existing) {
-    if (existing.payloadHash !== payloadHash) {
+    if (existing.payload_hash !== payloadHash) {
       throw new PositionConflictError(`Esiste già una posizione con iupd ${iupd} e contenuto diverso.`);
     }
-    return { position: loadDetail(tx, existing), created: false };
+    return { position: getPositionById(tx, ente.id, existing.id)!, created: false };
   }
+  // Plain prepared statements: this is the hot path of bulk imports.
   const now = new Date().toISOString();
-  const row = tx
-    .insert(positions)
-    .values({
-      enteId: ente.id,
-      serviceId: service.id,
-      iupd,
-      ...debtorColumns(write.value),
-      description: write.value.description,
-      validityDate: write.value.validityDate,
-      switchToExpired: write.switchToExpired,
-      status: opts.publish ? 'published' : 'draft',
-      publishedAt: opts.publish ? now : null,
-      payloadHash,
-    })
-    .returning()
-    .get();
+  const d = debtorColumns(write.value);
+  const row: PositionRow = {
+    id: 0,
+    enteId: ente.id,
+    serviceId: service.id,
+    iupd,
+    ...d,
+    description: write.value.description,
+    validityDate: write.value.validityDate,
+    switchToExpired: write.switchToExpired,
+    status: opts.publish ? 'published' : 'draft',
+    payloadHash,
+    version: 1,
+    publishedAt: opts.publish ? now : null,
+    cancelledAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  row.id = Number(
+    statement(
+      tx,
+      `INSERT INTO positions (ente_id, service_id, iupd, debtor_type, debtor_fiscal_code, debtor_name, debtor_street, debtor_civic,
+        debtor_postal_code, debtor_city, debtor_province, debtor_country, debtor_email, description, validity_date, switch_to_expired,
+        status, payload_hash, version, published_at, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+    ).run(
+      row.enteId, row.serviceId, iupd, d.debtorType, d.debtorFiscalCode, d.debtorName, d.debtorStreet, d.debtorCivic,
+      d.debtorPostalCode, d.debtorCity, d.debtorProvince, d.debtorCountry, d.debtorEmail, row.description, row.validityDate,
+      row.switchToExpired ? 1 : 0, row.status, payloadHash, row.publishedAt, now, now,
+    ).lastInsertRowid,
+  );
   const sequences = allocateSequences(tx, ente.id, write.value.paymentOptions.length);
-  write.value.paymentOptions.forEach((o, i) => insertOption(tx, row.id, ente, i, o, sequences[i]!));
-  const detail = loadDetail(tx, row);
+  const detail: PositionDetail = {
+    ...row,
+    options: write.value.paymentOptions.map((o, i) => insertOption(tx, row.id, ente, i, o, sequences[i]!, now)),
+  };
   recordAudit(tx, { ...by, action: 'create', entity: 'position', entityId: row.id, enteId: ente.id, after: summary(detail) });
+  if (opts.publish) enqueueAcaSync(tx, detail);
   return { position: detail, created: true };
 }
 
@@ -381,7 +394,8 @@ export function updatePosition(
       if (before.status === 'draft') {
         tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id)).run();
         const sequences = allocateSequences(tx, ente.id, v.paymentOptions.length);
-        v.paymentOptions.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!));
+        const now = new Date().toISOString();
+        v.paymentOptions.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!, now));
       } else {
         if (v.paymentOptions.length !== before.options.length) {
           throw new PositionConflictError('Una posizione pubblicata mantiene le sue opzioni di pagamento: non se ne possono aggiungere o togliere.');
@@ -405,6 +419,7 @@ export function updatePosition(
       }
       const after = getPositionByIupd(tx, ente.id, iupd)!;
       recordAudit(tx, { ...by, action: 'update', entity: 'position', entityId: before.id, enteId: ente.id, before: summary(before), after: summary(after) });
+      enqueueAcaSync(tx, after);
       return after;
     },
     { behavior: 'immediate' },
@@ -462,6 +477,7 @@ function transition(
         .run();
       const after = getPositionByIupd(tx, enteId, iupd)!;
       recordAudit(tx, { ...by, action, entity: 'position', entityId: before.id, enteId, before: summary(before), after: summary(after) });
+      enqueueAcaSync(tx, after);
       return after;
     },
     { behavior: 'immediate' },

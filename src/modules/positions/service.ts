@@ -18,8 +18,10 @@ export interface PositionBody extends PositionInput {
 export type PreparedWrite = { ok: true; service: PaymentService; write: PositionWrite } | { ok: false; errors: FieldError[] };
 
 /** Today in Italy as YYYY-MM-DD (due dates are Italian calendar dates). */
+const ITALIAN_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' });
+
 export function todayInItaly(now = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  return ITALIAN_DATE.format(now);
 }
 
 /**

@@ -2,7 +2,7 @@
  * "Sportello PSP" of the simulator: a page where a tester pays any notice (fiscal code of the
  * ente + notice number) as a PSP would, through the simulated node (real SOAP to our station),
  * with optional fault injection; and the central archive (ACA) `POST /aca/paCreatePosition`,
- * which accepts every call with 200.
+ * which checks the body (NewDebtPositionRequest), records it and answers 200 (fault injection for tests).
  */
 import type { FastifyInstance } from 'fastify';
 import { payNotice } from './node.js';
@@ -54,10 +54,44 @@ export default async function pspSimulator(app: FastifyInstance) {
     },
   );
 
-  app.post('/aca/paCreatePosition', { config: { csrf: false }, schema: { hide: true, body: { type: 'object' } } }, async (request, reply) => {
-    if (request.headers['ocp-apim-subscription-key'] !== app.config.pagopa.subscriptionKey) {
-      return reply.code(401).send({ statusCode: 401, message: 'Access denied due to invalid subscription key.' });
-    }
-    return reply.code(200).send({});
-  });
+  app.post<{ Body: Record<string, unknown> }>(
+    '/aca/paCreatePosition',
+    { config: { csrf: false }, schema: { hide: true, body: { type: 'object' } }, attachValidation: true },
+    async (request, reply) => {
+      if (request.headers['ocp-apim-subscription-key'] !== app.config.pagopa.subscriptionKey) {
+        return reply.code(401).send({ statusCode: 401, message: 'Access denied due to invalid subscription key.' });
+      }
+      if (acaSimulator.failNext > 0) {
+        acaSimulator.failNext--;
+        return reply.code(acaSimulator.failStatus).type('application/problem+json').send({ type: 'about:blank', title: 'Simulated failure', status: acaSimulator.failStatus, detail: 'Errore simulato' });
+      }
+      const problem = checkAcaBody(request.body);
+      if (problem) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'Formally invalid input', status: 400, detail: problem });
+      acaSimulator.received.push(request.body);
+      if (acaSimulator.received.length > 1000) acaSimulator.received.splice(0, acaSimulator.received.length - 1000);
+      return reply.code(200).send({ ...request.body, companyName: 'Ente creditore', status: Number(request.body.amount) === 0 ? 'INVALID' : 'VALID' });
+    },
+  );
+}
+
+/** What the simulated central archive received (tests), and fault injection. Process-wide, demo/test only. */
+export const acaSimulator = {
+  received: [] as Record<string, unknown>[],
+  /** The next N calls answer `failStatus`. */
+  failNext: 0,
+  failStatus: 503,
+};
+
+/** The checks of NewDebtPositionRequest (paCreatePosition.json) the simulator applies; the message, or null. */
+export function checkAcaBody(b: Record<string, unknown>): string | null {
+  const str = (k: string, min: number, max: number) => typeof b[k] === 'string' && (b[k] as string).length >= min && (b[k] as string).length <= max;
+  for (const [k, min, max] of [['paFiscalCode', 11, 11], ['entityFiscalCode', 2, 255], ['entityFullName', 1, 255], ['iuv', 1, 255], ['description', 1, 255], ['expirationDate', 1, 64]] as const) {
+    if (!str(k, min, max)) return `${k} mancante o di lunghezza errata`;
+  }
+  if (b.entityType !== 'F' && b.entityType !== 'G') return 'entityType deve essere F o G';
+  if (!Number.isInteger(b.amount) || (b.amount as number) < 0 || (b.amount as number) > 99999999999) return 'amount deve essere un intero di centesimi ≥ 0';
+  if (b.nav !== undefined && !str('nav', 1, 255)) return 'nav non valido';
+  for (const k of ['iban', 'postalIban']) if (b[k] !== undefined && !str(k, 27, 27)) return `${k} deve avere 27 caratteri`;
+  for (const k of ['switchToExpired', 'payStandIn']) if (b[k] !== undefined && typeof b[k] !== 'boolean') return `${k} deve essere booleano`;
+  return null;
 }

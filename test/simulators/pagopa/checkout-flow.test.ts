@@ -75,9 +75,15 @@ t.test('cart → simulated Checkout → receipts over real SOAP → cart paid', 
     t.equal(count(app, 'receipts WHERE iuv = ? AND id_pa = ?', p.options[0]!.iuv, p.fiscalCode), 1, 'duplicate stored once');
   });
 
-  await t.test('central archive paCreatePosition answers 200', async (t) => {
-    const res = await fetch(`${base}/simulators/pagopa/aca/paCreatePosition`, { method: 'POST', headers: { 'content-type': 'application/json', 'ocp-apim-subscription-key': app.config.pagopa.subscriptionKey }, body: '{"iuv":"x"}' });
-    t.equal(res.status, 200);
+  await t.test('central archive paCreatePosition answers 200 to a valid body, 400 to an invalid one, 401 without the key', async (t) => {
+    const post = (body: unknown, key = app.config.pagopa.subscriptionKey) =>
+      fetch(`${base}/simulators/pagopa/aca/paCreatePosition`, { method: 'POST', headers: { 'content-type': 'application/json', 'ocp-apim-subscription-key': key }, body: JSON.stringify(body) });
+    const body = { paFiscalCode: pos.fiscalCode, entityType: 'F', entityFiscalCode: 'RSSMRA85T10A562S', entityFullName: 'Mario Rossi', iuv: pos.options[0]!.iuv, nav: pos.options[0]!.noticeNumber, amount: 0, description: 'TARI', expirationDate: '2026-12-31T23:59:59' };
+    const ok = await post(body);
+    t.equal(ok.status, 200);
+    t.match(await ok.json(), { status: 'INVALID' });
+    t.equal((await post({ iuv: 'x' })).status, 400);
+    t.equal((await post(body, 'wrong')).status, 401);
   });
 });
 

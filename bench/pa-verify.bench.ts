@@ -1,0 +1,58 @@
+/**
+ * paVerifyPaymentNotice with 1 000 000 positions in the database, 64 connections on loopback:
+ * throughput of the real station route (XSD validation, identity checks, lookup, answer) as a
+ * ratio of a bare Fastify route answering a constant XML in the same run (goal ≥ 0.25), and the
+ * p99 latency (goal < 50 ms). Requests cycle over random notices of the million.
+ */
+import fs from 'node:fs';
+import type autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { buildApp } from '../src/app.js';
+import { verifyRequest } from '../src/simulators/pagopa/node-messages.js';
+import { listen, load, report } from './lib.js';
+import { generatePositions } from './pa-lib.js';
+
+const N = Number(process.env.BENCH_VERIFY_POSITIONS ?? 1_000_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 64;
+
+const data = generatePositions(N, 'sael-bench-verify-');
+console.log(`generated ${N} positions in ${Math.round(data.generateMs)} ms`);
+try {
+  const id = { idPA: data.ente.fiscalCode, idBrokerPA: data.config.pagopa.brokerId, idStation: data.config.pagopa.stationId };
+  const bodies = Array.from({ length: 5000 }, () => verifyRequest(id, { fiscalCode: data.ente.fiscalCode, noticeNumber: data.notice(Math.floor(Math.random() * N)) }));
+  let k = 0;
+  const requests: autocannon.Request[] = [
+    {
+      method: 'POST',
+      path: '/pagopa/paForNode',
+      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '"paVerifyPaymentNotice"' },
+      setupRequest: (req) => ({ ...req, body: bodies[k++ % bodies.length] }),
+    },
+  ];
+
+  // Ours.
+  const app = await buildApp(data.config, { logger: false, backgroundWorkers: false, demoPositions: false });
+  const base = await listen(app);
+  const sample = await fetch(`${base}/pagopa/paForNode`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '"paVerifyPaymentNotice"' }, body: bodies[0] });
+  const answer = await sample.text();
+  if (!answer.includes('<outcome>OK</outcome>')) throw new Error(`verify did not answer OK: ${answer.slice(0, 400)}`);
+  await load(`${base}/pagopa/paForNode`, { connections: CONNECTIONS, seconds: 2, requests }); // warm-up
+  const ours = await load(`${base}/pagopa/paForNode`, { connections: CONNECTIONS, seconds: SECONDS, requests });
+  await app.close();
+
+  // Baseline: a bare Fastify route answering the same XML, constant.
+  const bare = Fastify({ logger: false });
+  bare.addContentTypeParser('*', { parseAs: 'buffer' }, (_r, b, done) => done(null, b));
+  bare.post('/pagopa/paForNode', async (_req, reply) => reply.type('text/xml; charset=utf-8').send(answer));
+  const bareBase = await listen(bare);
+  await load(`${bareBase}/pagopa/paForNode`, { connections: CONNECTIONS, seconds: 2, requests });
+  const baseline = await load(`${bareBase}/pagopa/paForNode`, { connections: CONNECTIONS, seconds: SECONDS, requests });
+  await bare.close();
+
+  if (ours.errors || ours.non2xx) console.log(`warning: ours errors ${ours.errors}, non-2xx ${ours.non2xx}`);
+  report({ name: `paVerifyPaymentNotice, ${N} positions, ${CONNECTIONS} conn (throughput)`, ours: ours.rps, baseline: baseline.rps, unit: 'req/s', better: 'higher', goal: { atLeast: 0.25 }, extra: `p99 ours ${ours.p99} ms, bare ${baseline.p99} ms` });
+  report({ name: `paVerifyPaymentNotice p99 vs the 50 ms limit`, ours: ours.p99, baseline: 50, unit: 'ms', better: 'lower', goal: { atMost: 1 }, extra: 'baseline = the 50 ms limit' });
+} finally {
+  fs.rmSync(data.dir, { recursive: true, force: true });
+}

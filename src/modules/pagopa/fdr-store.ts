@@ -1,0 +1,154 @@
+/**
+ * Reporting flows (FlussoRiversamento 1.0.4) from the node: validation against the official XSD,
+ * reading, and storage in `fdr_flows` + `fdr_entries` in ONE transaction per flow, deduplicated
+ * on (ente, identificativoFlusso, dataOraFlusso as listed). A flow is stored whole or not at all:
+ * an interrupted run leaves either nothing or the complete flow, and a rerun skips it.
+ *
+ * Outcome codes 4 and 8 (stand-in, SACI 3.2) are not in the XSD copy, which enumerates 0/3/9
+ * (pagopa.md §9: "accept all five"): validation runs on a copy where those two codes read 0; the
+ * stored raw XML is the original. Revoked rows (code 3) are stored with a negative amount.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { parseXmlSafely } from '../../xml/safe-parse.js';
+import { amountToCents, children, text } from './soap.js';
+import { FLUSSO_NS, flussoSchema } from './spec-files.js';
+import { anomalies, fdrEntries, fdrFlows } from './schema.js';
+import type { ListedFlow } from './fdr-client.js';
+
+export interface FlowEntry {
+  iuv: string;
+  iur: string;
+  transferIndex: number | null;
+  /** Negative when revoked (code 3). */
+  amountCents: number;
+  outcomeCode: string;
+  outcomeDate: string;
+}
+
+export interface ParsedFlow {
+  flowId: string;
+  flowDateTime: string;
+  settlementId: string;
+  settlementDate: string;
+  pspId: string;
+  pspName: string | null;
+  bic: string | null;
+  receiverFiscalCode: string;
+  totalPayments: number;
+  totalAmountCents: number;
+  entries: FlowEntry[];
+}
+
+export type FlowCheck = { ok: true; flow: ParsedFlow } | { ok: false; errors: string[] };
+
+const MAX_FLOW_BYTES = 8 * 1024 * 1024;
+
+/** Validates the decoded xmlRendicontazione against FlussoRiversamento_1_0_4.xsd and reads it. */
+export function parseFlussoRiversamento(xml: string): FlowCheck {
+  const forValidation = xml.replace(/(<(?:[A-Za-z_][\w.-]*:)?codiceEsitoSingoloPagamento>)\s*[48]\s*(<)/g, '$10$2');
+  const check = flussoSchema().validate(forValidation);
+  if (!check.valid) return { ok: false, errors: check.errors.slice(0, 5) };
+  const root = parseXmlSafely(xml, { maxBytes: MAX_FLOW_BYTES }).documentElement!;
+  if (root.localName !== 'FlussoRiversamento' || root.namespaceURI !== FLUSSO_NS) return { ok: false, errors: ['elemento radice non FlussoRiversamento'] };
+  const req = (p: string) => text(root, p) ?? '';
+  const entries = children(root, 'datiSingoliPagamenti').map((d): FlowEntry => {
+    const code = text(d, 'codiceEsitoSingoloPagamento') ?? '';
+    const cents = amountToCents(text(d, 'singoloImportoPagato')) ?? 0;
+    const index = text(d, 'indiceDatiSingoloPagamento');
+    return {
+      iuv: text(d, 'identificativoUnivocoVersamento') ?? '',
+      iur: text(d, 'identificativoUnivocoRiscossione') ?? '',
+      transferIndex: index ? Number(index) : null,
+      amountCents: code === '3' ? -cents : cents,
+      outcomeCode: code,
+      outcomeDate: text(d, 'dataEsitoSingoloPagamento') ?? '',
+    };
+  });
+  return {
+    ok: true,
+    flow: {
+      flowId: req('identificativoFlusso'),
+      flowDateTime: req('dataOraFlusso'),
+      settlementId: req('identificativoUnivocoRegolamento'),
+      settlementDate: req('dataRegolamento'),
+      pspId: req('istitutoMittente/identificativoUnivocoMittente/codiceIdentificativoUnivoco'),
+      pspName: text(root, 'istitutoMittente/denominazioneMittente') || null,
+      bic: text(root, 'codiceBicBancaDiRiversamento') || null,
+      receiverFiscalCode: req('istitutoRicevente/identificativoUnivocoRicevente/codiceIdentificativoUnivoco'),
+      totalPayments: Number(req('numeroTotalePagamenti')),
+      totalAmountCents: amountToCents(req('importoTotalePagamenti')) ?? 0,
+      entries,
+    },
+  };
+}
+
+export function isFlowStored(db: Db, enteId: number, listed: ListedFlow): boolean {
+  return !!db
+    .select({ id: fdrFlows.id })
+    .from(fdrFlows)
+    .where(and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, listed.flowId), eq(fdrFlows.flowDateTime, listed.flowDateTime)))
+    .get();
+}
+
+/**
+ * Stores the flow and its rows in one IMMEDIATE transaction. Returns 'duplicate' (and writes
+ * nothing) when the same (ente, flow id, listed date-time) is already there, also when another
+ * process stored it a moment ago.
+ */
+export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: ParsedFlow, rawXml: string): 'stored' | 'duplicate' {
+  return db.transaction(
+    (tx) => {
+      const row = tx
+        .insert(fdrFlows)
+        .values({
+          enteId,
+          flowId: listed.flowId,
+          flowDateTime: listed.flowDateTime,
+          pspId: flow.pspId,
+          pspName: flow.pspName,
+          settlementId: flow.settlementId,
+          settlementDate: flow.settlementDate,
+          bic: flow.bic,
+          receiverFiscalCode: flow.receiverFiscalCode,
+          totalPayments: flow.totalPayments,
+          totalAmountCents: flow.totalAmountCents,
+          rawXml,
+          source: 'nodoChiedi',
+        })
+        .onConflictDoNothing()
+        .returning({ id: fdrFlows.id })
+        .get();
+      if (!row) return 'duplicate' as const;
+      flow.entries.forEach((e, i) => {
+        tx.insert(fdrEntries)
+          .values({ flowRowId: row.id, ordinal: i + 1, iuv: e.iuv, iur: e.iur, transferIndex: e.transferIndex, amountCents: e.amountCents, outcomeCode: e.outcomeCode, outcomeDate: e.outcomeDate })
+          .run();
+      });
+      return 'stored' as const;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/**
+ * A helpdesk anomaly for a flow that could not be stored (invalid XML, or the node refused it);
+ * one anomaly per (type, ente, flow id, flow date-time) through `dedup_key`: reruns do not pile up
+ * copies. Returns whether a new anomaly was written.
+ */
+export function flagFlow(db: Db, enteId: number, type: 'fdr_invalid_flow' | 'fdr_download_failed', listed: ListedFlow, detail: string): boolean {
+  const refs = JSON.stringify({ flowId: listed.flowId, flowDateTime: listed.flowDateTime });
+  const row = db
+    .insert(anomalies)
+    .values({ type, enteId, refs, detail: detail.slice(0, 2000), dedupKey: `${type}:${enteId}:${listed.flowId}:${listed.flowDateTime}` })
+    .onConflictDoNothing()
+    .returning({ id: anomalies.id })
+    .get();
+  return !!row;
+}
+
+/** Flows stored per ente (for the CLI summary and tests). */
+export function countFlows(db: Db, enteId?: number): number {
+  const q = db.select({ n: sql<number>`count(*)` }).from(fdrFlows);
+  return (enteId === undefined ? q.get() : q.where(eq(fdrFlows.enteId, enteId)).get())?.n ?? 0;
+}
