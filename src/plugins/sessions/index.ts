@@ -8,7 +8,7 @@ import fp from 'fastify-plugin';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession, { type SessionStore } from '@fastify/session';
 import { eq, lt } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import { statement, type Db } from '../../db/client.js';
 import { sessions } from './schema.js';
 
 export const SESSION_COOKIE = 'sael_sid';
@@ -25,7 +25,10 @@ export class SqliteSessionStore implements SessionStore {
 
   get(id: string, cb: GetCallback): void {
     try {
-      const row = this.db.select().from(sessions).where(eq(sessions.id, id)).get();
+      // Every request reads (and, with rolling sessions, writes) its session: plain prepared statements.
+      const row = statement(this.db, 'SELECT data, expires_at AS expiresAt FROM sessions WHERE id = ?').get(id) as
+        | { data: string; expiresAt: number }
+        | undefined;
       if (!row || row.expiresAt <= Date.now()) return cb(null, null);
       cb(null, JSON.parse(row.data));
     } catch (err) {
@@ -37,11 +40,10 @@ export class SqliteSessionStore implements SessionStore {
     try {
       const data = JSON.stringify(session);
       const expiresAt = Date.now() + this.ttlMs;
-      this.db
-        .insert(sessions)
-        .values({ id, data, expiresAt })
-        .onConflictDoUpdate({ target: sessions.id, set: { data, expiresAt } })
-        .run();
+      statement(
+        this.db,
+        'INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
+      ).run(id, data, expiresAt);
       cb(null);
     } catch (err) {
       cb(err);
