@@ -7,26 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq } from 'drizzle-orm';
-import { requireRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { jobs } from '../../plugins/jobs/schema.js';
 import { getEnte, getServiceByCode, listServices, type Ente } from '../enti/repository.js';
 import { csvTemplate } from '../positions/csv-layout.js';
 import { IMPORT_JOB, IMPORT_MODES, importStatus, loadImportJob, storeUpload, UploadTooLargeError, type ImportInput } from '../positions/import-job.js';
+import { enteParams, jobParams, operatorOfEnte } from './shared.js';
 
-const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
-const jobParams = {
-  type: 'object',
-  properties: { enteId: { type: 'integer', minimum: 1 }, jobId: { type: 'integer', minimum: 1 } },
-  required: ['enteId', 'jobId'],
-} as const;
 
 export default async function backofficeImports(app: FastifyInstance) {
-  const enteParam = (request: FastifyRequest) => {
-    const id = (request.params as { enteId: number }).enteId;
-    return getEnte(app.db, id) ? id : null;
-  };
-  const operator = requireRole('operator', { ente: enteParam });
+  const operator = operatorOfEnte(app);
   const ente = (request: FastifyRequest): Ente => getEnte(app.db, (request.params as { enteId: number }).enteId)!;
 
   function listPage(e: Ente, extra: Record<string, unknown> = {}) {

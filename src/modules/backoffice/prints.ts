@@ -1,29 +1,18 @@
 /** Bulk printing of notices from the back office: start a job for the current list filter, follow it, download the ZIP. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { and, eq } from 'drizzle-orm';
-import { requireRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { jobs } from '../../plugins/jobs/schema.js';
 import { getEnte } from '../enti/repository.js';
 import { BULK_PRINT_JOB, type BulkPrintFilter, type BulkPrintResult } from '../positions/bulk-print-job.js';
 import { POSITION_STATUSES, type PositionStatus } from '../positions/schema.js';
+import { enteParams, jobParams, operatorOfEnte } from './shared.js';
 
-const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
-const jobParams = {
-  type: 'object',
-  properties: { enteId: { type: 'integer', minimum: 1 }, jobId: { type: 'integer', minimum: 1 } },
-  required: ['enteId', 'jobId'],
-} as const;
 
 export default async function backofficePrints(app: FastifyInstance) {
-  const operator = requireRole('operator', {
-    ente: (request: FastifyRequest) => {
-      const id = (request.params as { enteId: number }).enteId;
-      return getEnte(app.db, id) ? id : null;
-    },
-  });
+  const operator = operatorOfEnte(app);
 
   function loadJob(enteId: number, jobId: number) {
     const job = app.db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.enteId, enteId), eq(jobs.kind, BULK_PRINT_JOB))).get();

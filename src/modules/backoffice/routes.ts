@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify/sync';
 import { and, asc, eq } from 'drizzle-orm';
 import { auditContext } from '../../plugins/audit/index.js';
 import { auditLog } from '../../plugins/audit/schema.js';
-import { entiWithRole, requireRole } from '../../plugins/auth.js';
+import { entiWithRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { getEnte, listEnti, listIbans, listServices, type Ente } from '../enti/repository.js';
 import { formatNoticeNumber } from '../positions/numbers.js';
@@ -29,10 +29,10 @@ import {
 import { POSITION_STATUSES, type PositionStatus } from '../positions/schema.js';
 import { preparePositionWrite } from '../positions/service.js';
 import { domainErrorsToForm, formToPositionBody, MAX_FORM_INSTALLMENTS, positionToForm, type PositionForm, type SecondBeneficiary } from './position-form.js';
+import { enteParams, operatorOfEnte } from './shared.js';
 
 const PAGE_SIZE = 25;
 
-const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
 const positionParams = {
   type: 'object',
   properties: { enteId: { type: 'integer', minimum: 1 }, positionId: { type: 'integer', minimum: 1 } },
@@ -78,11 +78,7 @@ export const STATUS_BADGES: Record<PositionStatus, string> = {
 };
 
 export default async function backofficeModule(app: FastifyInstance) {
-  const enteParam = (request: FastifyRequest) => {
-    const id = (request.params as { enteId: number }).enteId;
-    return getEnte(app.db, id) ? id : null;
-  };
-  const operator = requireRole('operator', { ente: enteParam });
+  const operator = operatorOfEnte(app);
   const ente = (request: FastifyRequest): Ente => getEnte(app.db, (request.params as { enteId: number }).enteId)!;
 
   /** The province (or another ente) that may receive a share on the ente's notices, with its IBAN. */
