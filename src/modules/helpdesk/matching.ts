@@ -3,7 +3,7 @@
  * reporting-flow row given what the database holds for it, and the outcome of one treasury credit.
  * Decisions where the spec is silent are marked with *.
  */
-import { ACCEPTED_OUTCOMES } from './flow-xml.js';
+import { ACCEPTED_OUTCOMES } from '../pagopa/flusso-xml.js';
 import type { EntryState } from './schema.js';
 
 /** Anomaly catalogue entries raised by the helpdesk (type, reference code, Italian label). */

@@ -20,7 +20,7 @@ import type Database from 'better-sqlite3';
 import type { Db } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { parseCausale, resolveFlowId } from './causale.js';
-import { FlowXmlError, parseFlowXml, type FlowDoc } from './flow-xml.js';
+import { FlowXmlError, parseFlowXml, type FlowDoc } from '../pagopa/flusso-xml.js';
 import { checkHeader, classifyFlowRow, decideFlowCredit, decideReceiptCredit, RECON_ANOMALIES, type CreditDecision, type ReconAnomalyType } from './matching.js';
 import type { EntryState } from './schema.js';
 import { localDate, workingDaysBetween } from './sla-calendar.js';

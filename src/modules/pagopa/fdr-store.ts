@@ -4,15 +4,13 @@
  * on (ente, identificativoFlusso, dataOraFlusso as listed). A flow is stored whole or not at all:
  * an interrupted run leaves either nothing or the complete flow, and a rerun skips it.
  *
- * Outcome codes 4 and 8 (stand-in, SACI 3.2) are not in the XSD copy, which enumerates 0/3/9
- * (pagopa.md §9: "accept all five"): validation runs on a copy where those two codes read 0; the
- * stored raw XML is the original. Revoked rows (code 3) are stored with a negative amount.
+ * Outcome codes 4 and 8 (stand-in, SACI 3.2) are accepted through the extended schema of
+ * flusso-xml.ts (pagopa.md §9: "accept all five"); the stored raw XML is the original. Revoked
+ * rows (code 3) are stored with a negative amount.
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { parseXmlSafely } from '../../xml/safe-parse.js';
-import { amountToCents, children, text } from './soap.js';
-import { FLUSSO_NS, flussoSchema } from './spec-files.js';
+import { FlowXmlError, parseFlowXml } from './flusso-xml.js';
 import { anomalies, fdrEntries, fdrFlows } from './schema.js';
 import type { ListedFlow } from './fdr-client.js';
 
@@ -42,43 +40,32 @@ export interface ParsedFlow {
 
 export type FlowCheck = { ok: true; flow: ParsedFlow } | { ok: false; errors: string[] };
 
-const MAX_FLOW_BYTES = 8 * 1024 * 1024;
-
-/** Validates the decoded xmlRendicontazione against FlussoRiversamento_1_0_4.xsd and reads it. */
+/**
+ * Validates the decoded xmlRendicontazione (FlussoRiversamento 1.0.4, with the esito 4/8 of SACI
+ * 3.2 accepted) and reads it with the same reader as uploaded flows; revoked rows (esito 3) are
+ * stored with a negative amount.
+ */
 export function parseFlussoRiversamento(xml: string): FlowCheck {
-  const forValidation = xml.replace(/(<(?:[A-Za-z_][\w.-]*:)?codiceEsitoSingoloPagamento>)\s*[48]\s*(<)/g, '$10$2');
-  const check = flussoSchema().validate(forValidation);
-  if (!check.valid) return { ok: false, errors: check.errors.slice(0, 5) };
-  const root = parseXmlSafely(xml, { maxBytes: MAX_FLOW_BYTES }).documentElement!;
-  if (root.localName !== 'FlussoRiversamento' || root.namespaceURI !== FLUSSO_NS) return { ok: false, errors: ['elemento radice non FlussoRiversamento'] };
-  const req = (p: string) => text(root, p) ?? '';
-  const entries = children(root, 'datiSingoliPagamenti').map((d): FlowEntry => {
-    const code = text(d, 'codiceEsitoSingoloPagamento') ?? '';
-    const cents = amountToCents(text(d, 'singoloImportoPagato')) ?? 0;
-    const index = text(d, 'indiceDatiSingoloPagamento');
-    return {
-      iuv: text(d, 'identificativoUnivocoVersamento') ?? '',
-      iur: text(d, 'identificativoUnivocoRiscossione') ?? '',
-      transferIndex: index ? Number(index) : null,
-      amountCents: code === '3' ? -cents : cents,
-      outcomeCode: code,
-      outcomeDate: text(d, 'dataEsitoSingoloPagamento') ?? '',
-    };
-  });
+  let doc;
+  try {
+    doc = parseFlowXml(xml);
+  } catch (err) {
+    if (err instanceof FlowXmlError) return { ok: false, errors: err.problems.slice(0, 5) };
+    throw err;
+  }
+  const { rows, ...header } = doc;
   return {
     ok: true,
     flow: {
-      flowId: req('identificativoFlusso'),
-      flowDateTime: req('dataOraFlusso'),
-      settlementId: req('identificativoUnivocoRegolamento'),
-      settlementDate: req('dataRegolamento'),
-      pspId: req('istitutoMittente/identificativoUnivocoMittente/codiceIdentificativoUnivoco'),
-      pspName: text(root, 'istitutoMittente/denominazioneMittente') || null,
-      bic: text(root, 'codiceBicBancaDiRiversamento') || null,
-      receiverFiscalCode: req('istitutoRicevente/identificativoUnivocoRicevente/codiceIdentificativoUnivoco'),
-      totalPayments: Number(req('numeroTotalePagamenti')),
-      totalAmountCents: amountToCents(req('importoTotalePagamenti')) ?? 0,
-      entries,
+      ...header,
+      entries: rows.map((r) => ({
+        iuv: r.iuv,
+        iur: r.iur,
+        transferIndex: r.transferIndex,
+        amountCents: r.outcomeCode === '3' ? -Math.abs(r.amountCents) : r.amountCents,
+        outcomeCode: r.outcomeCode,
+        outcomeDate: r.outcomeDate,
+      })),
     },
   };
 }

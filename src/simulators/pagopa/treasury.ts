@@ -7,7 +7,7 @@
  */
 import type { DbLike } from '../../db/client.js';
 import { escapeXml } from '../../modules/pagopa/soap.js';
-import { readFlow } from '../../modules/helpdesk/flow-xml.js';
+import { readFlow } from '../../modules/pagopa/flusso-xml.js';
 import { parseXmlSafely } from '../../xml/safe-parse.js';
 import { buildFlows } from './fdr.js';
 

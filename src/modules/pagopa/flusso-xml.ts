@@ -1,5 +1,5 @@
 /**
- * Reading an uploaded Flusso di Rendicontazione (FlussoRiversamento 1.0.4): XSD validation and
+ * Reading a Flusso di Rendicontazione (FlussoRiversamento 1.0.4), downloaded from the node or uploaded: XSD validation and
  * extraction of header and rows. The official XSD enumerates codiceEsitoSingoloPagamento 0/3/9
  * only; SACI 3.2.x added 4 and 8 (reconciliation.md §3), so the file is validated against a copy
  * of the official schema whose only change is the two extra enumeration values (generated in a
@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { specFile } from '../pagopa/spec-files.js';
-import { child, children, text } from '../pagopa/soap.js';
+import { specFile } from './spec-files.js';
+import { child, children, text } from './soap.js';
 import { parseXmlSafely } from '../../xml/safe-parse.js';
 import { getXsdSchema, type XsdSchema } from '../../xml/xsd.js';
 
