@@ -40,6 +40,7 @@ import helpdeskModule from './modules/helpdesk/routes.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { seedDemoData } from './modules/enti/demo-seed.js';
 import { seedDemoPositions } from './modules/positions/demo-positions.js';
+import { createNodeCallLog } from './modules/helpdesk/node-call-log.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,7 +92,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('db', handle.db);
   app.decorate('sqlite', handle.sqlite);
   app.decorate('expectedMigrations', handle.expectedMigrations);
-  app.addHook('onClose', async () => handle.close());
+  // The node's calls to the station, for the helpdesk timeline: written by the station, read by the helpdesk.
+  const nodeCallLog = createNodeCallLog(handle.sqlite, (err) => app.log.warn({ err: err.message }, 'node calls not logged'));
+  app.decorate('nodeCallLog', nodeCallLog);
+  app.addHook('onClose', async () => {
+    nodeCallLog.flush();
+    handle.close();
+  });
 
   if (!config.isProduction && config.seedDemo) seedDemoData(handle.db, app.log);
   if (!config.isProduction && config.seedDemo && (opts.demoPositions ?? opts.backgroundWorkers !== false)) seedDemoPositions(handle.db, config.pagopa, app.log);

@@ -49,8 +49,9 @@ export default fp(
       global: true,
       max: app.config.rateLimitPerMinute,
       timeWindow: '1 minute',
-      // The pagoPA node is one client making many calls; it is authenticated by mTLS in production.
-      allowList: (request) => request.url.startsWith('/pagopa/') || request.url === '/healthz' || request.url === '/readyz',
+      // Probes are exempt; so is the SOAP station (route config rateLimit: false): the pagoPA node is
+      // one client making many calls, authenticated by mTLS in production.
+      allowList: (request) => request.url === '/healthz' || request.url === '/readyz',
     });
   },
   { name: 'security', dependencies: [] },

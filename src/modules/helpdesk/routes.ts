@@ -3,8 +3,8 @@
  * reporting flows (upload, detail), treasury statements (upload, manual match/unmatch), anomalies
  * worklist + ageing report, tickets, and the local mailbox. Helpdesk staff see every ente; comune
  * operators only their own (every query takes the caller's scope). Also the periodic task
- * (pending flows from the node client, parked credits, SLA breaches, auto-close, outbox) and the
- * log of node calls for the payment timeline.
+ * (pending flows from the node client, parked credits, SLA breaches, auto-close, outbox). The log
+ * of node calls shown in the payment timeline is written by the station (node-call-log.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +15,6 @@ import { entiWithRole, hasRole } from '../../plugins/auth.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { HttpError } from '../../plugins/errors.js';
 import { parseEuroToCents } from '../../domain/money.js';
-import { STATION_PATH } from '../pagopa/station-routes.js';
 import { simulatedCredits, treasuryCamt053, treasuryCsv } from '../../simulators/pagopa/treasury.js';
 import { buildFlows } from '../../simulators/pagopa/fdr.js';
 import { flushOutbox, smtpSender, type MailSender } from './mail.js';
@@ -169,25 +168,6 @@ export default fp(
     });
     app.decorate('helpdeskTick', tick);
 
-    // ---------------------------------------------------------------- node calls for the timeline
-    app.addHook('onSend', async (request, reply, payload) => {
-      if (request.routeOptions.url !== STATION_PATH || request.method !== 'POST') return payload;
-      try {
-        const body = Buffer.isBuffer(request.body) ? request.body.toString('utf8', 0, 200_000) : '';
-        const op = /<(?:[\w.-]+:)?(paVerifyPaymentNotice|paGetPaymentV2|paGetPayment|paSendRTV2|paSendRT)Req(?:uest)?\b/.exec(body)?.[1];
-        const cf = /<(?:[\w.-]+:)?fiscalCode>\s*(\d{11})\s*</.exec(body)?.[1];
-        const nav = /<(?:[\w.-]+:)?noticeNumber>\s*(\d{18})\s*</.exec(body)?.[1];
-        if (op && cf && nav && typeof payload === 'string') {
-          const outcome = /<(?:[\w.-]+:)?outcome>\s*(OK|KO)\s*</.exec(payload)?.[1] ?? (reply.statusCode === 200 ? 'OK' : 'KO');
-          const fault = /<(?:[\w.-]+:)?faultCode>\s*([\w_]+)\s*</.exec(payload)?.[1] ?? null;
-          app.sqlite.prepare('INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code) VALUES (?,?,?,?,?)').run(cf, nav, op, outcome, fault);
-        }
-      } catch (e) {
-        request.log.warn({ err: (e as Error).message }, 'node call not logged');
-      }
-      return payload;
-    });
-
     const page = (reply: FastifyReply, template: string, data: Record<string, unknown>) => reply.page(`helpdesk/${template}`, { ...data, isStaff: isStaff(reply.request), demoTools: !app.config.isProduction });
 
     // ---------------------------------------------------------------- dashboard
@@ -280,6 +260,7 @@ export default fp(
     });
 
     app.get<{ Params: { id: number } }>('/helpdesk/pagamenti/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
+      app.nodeCallLog.flush(); // the node calls answered so far, even those of this very event-loop turn
       const d = paymentTimeline(app.sqlite, request.params.id, scopeOf(request));
       if (!d) throw new HttpError(404, 'Pagamento non trovato.');
       return page(reply, 'payment', { title: `Pagamento ${d.tx.noticeNumber}`, d });

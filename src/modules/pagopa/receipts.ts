@@ -22,17 +22,16 @@
  *   PAA_PAGAMENTO_DUPLICATO to the node (payment-state.ts).
  * - Checkout carts whose notices are all paid become `paid`.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
-import type { Db, DbTx } from '../../db/client.js';
+import type Database from 'better-sqlite3';
+import { rawClient, statement, type Db, type DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Ente } from '../enti/repository.js';
 import { getEnteByFiscalCode } from '../enti/repository.js';
 import { enqueueAcaSync } from '../positions/aca-outbox.js';
 import { findByNoticeNumber, getPositionById, type OptionDetail, type PositionDetail } from '../positions/repository.js';
-import { paymentOptions, positions } from '../positions/schema.js';
 import { amountToCents, child, children, text } from './soap.js';
 import { findForStation, stationQueries } from './station-queries.js';
-import { anomalies, checkoutCartItems, checkoutCarts, receipts, receiptTransfers, type AnomalyType } from './schema.js';
+import type { AnomalyType } from './schema.js';
 
 export interface Subject {
   type: string;
@@ -175,14 +174,11 @@ export interface StoreInput {
 
 const ACTOR = 'pagopa-node';
 
-function existing(tx: DbTx, idPA: string, r: ReceiptIn): number | undefined {
-  return tx
-    .select({ id: receipts.id })
-    .from(receipts)
-    .where(
-      and(eq(receipts.idPA, idPA), eq(receipts.fiscalCode, r.fiscalCode), eq(receipts.iuv, r.creditorReferenceId), eq(receipts.receiptId, r.receiptId)),
-    )
-    .get()?.id;
+function existing(tx: DbLike, idPA: string, r: ReceiptIn): number | undefined {
+  const row = statement(tx, 'SELECT id FROM receipts WHERE id_pa = ? AND fiscal_code = ? AND iuv = ? AND receipt_id = ?').get(idPA, r.fiscalCode, r.creditorReferenceId, r.receiptId) as
+    | { id: number }
+    | undefined;
+  return row?.id;
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -195,23 +191,36 @@ function isUniqueViolation(err: unknown): boolean {
  */
 export function storeReceipt(db: Db, input: StoreInput): StoreOutcome {
   try {
-    return db.transaction((tx) => storeInTx(tx, input), { behavior: 'immediate' });
+    return storeTransaction(db).immediate(input);
   } catch (err) {
     if (isUniqueViolation(err)) {
-      const id = db.transaction((tx) => existing(tx, input.receiver.fiscalCode, input.receipt));
+      const id = existing(db, input.receiver.fiscalCode, input.receipt);
       if (id !== undefined) return { kind: 'duplicate', receiptRowId: id };
     }
     throw err;
   }
 }
 
+/**
+ * The receipt write path runs on the connection's own transaction and cached prepared statements:
+ * at hundreds of receipts a second, building and preparing the SQL of a dozen statements per
+ * receipt cost more than the writes themselves (bench/pa-sendrt.bench.ts).
+ */
+const storeTransactions = new WeakMap<object, Database.Transaction<(input: StoreInput) => StoreOutcome>>();
+function storeTransaction(db: Db): Database.Transaction<(input: StoreInput) => StoreOutcome> {
+  const client = rawClient(db);
+  let fn = storeTransactions.get(client);
+  if (!fn) storeTransactions.set(client, (fn = client.transaction((input: StoreInput) => storeInTx(db, input))));
+  return fn;
+}
+
 /** findByNoticeNumber with the station's prepared statements when the connection has them. */
-function lookup(tx: DbTx, enteId: number, noticeNumber: string) {
+function lookup(tx: DbLike, enteId: number, noticeNumber: string) {
   const q = stationQueries(tx);
   return q ? findForStation(q, enteId, noticeNumber) : findByNoticeNumber(tx, enteId, noticeNumber);
 }
 
-function storeInTx(tx: DbTx, input: StoreInput): StoreOutcome {
+function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
   const { receiver, receipt: r } = input;
   const dup = existing(tx, receiver.fiscalCode, r);
   if (dup !== undefined) return { kind: 'duplicate', receiptRowId: dup };
@@ -268,106 +277,108 @@ function storeInTx(tx: DbTx, input: StoreInput): StoreOutcome {
     }
   }
 
-  const row = tx
-    .insert(receipts)
-    .values({
-      enteId: receiver.id,
-      idPA: receiver.fiscalCode,
-      fiscalCode: r.fiscalCode,
-      iuv: r.creditorReferenceId,
+  const row = statement(
+    tx,
+    `INSERT INTO receipts (ente_id, id_pa, fiscal_code, iuv, receipt_id, notice_number, primitive, outcome, payment_amount_cents, description,
+       company_name, office_name, debtor_type, debtor_fiscal_code, debtor_name, debtor, payer_fiscal_code, payer, id_psp, psp_fiscal_code,
+       psp_partita_iva, psp_company_name, id_channel, channel_description, payment_method, payment_note, fee_cents, primary_ci_incurred_fee_cents,
+       id_bundle, id_ci_bundle, payment_date_time, application_date, transfer_date, metadata, stand_in, position_id, option_id, processing,
+       raw_xml, request_id)
+     VALUES (${Array(40).fill('?').join(', ')})`,
+  ).run(
+    receiver.id,
+    receiver.fiscalCode,
+    r.fiscalCode,
+    r.creditorReferenceId,
+    r.receiptId,
+    r.noticeNumber,
+    input.primitive,
+    r.outcome,
+    r.paymentAmountCents,
+    r.description,
+    r.companyName,
+    r.officeName ?? null,
+    r.debtor.type,
+    r.debtor.fiscalCode,
+    r.debtor.fullName,
+    JSON.stringify(r.debtor),
+    r.payer?.fiscalCode ?? null,
+    r.payer ? JSON.stringify(r.payer) : null,
+    r.idPSP,
+    r.pspFiscalCode ?? null,
+    r.pspPartitaIva ?? null,
+    r.pspCompanyName,
+    r.idChannel,
+    r.channelDescription,
+    r.paymentMethod ?? null,
+    r.paymentNote ?? null,
+    r.feeCents ?? null,
+    r.primaryCiIncurredFeeCents ?? null,
+    r.idBundle ?? null,
+    r.idCiBundle ?? null,
+    r.paymentDateTime ?? null,
+    r.applicationDate ?? null,
+    r.transferDate ?? null,
+    JSON.stringify(r.metadata),
+    r.standIn ? 1 : 0,
+    found?.position.id ?? null,
+    found?.option.id ?? null,
+    processing,
+    input.rawXml,
+    input.requestId ?? null,
+  );
+  const receiptRowId = Number(row.lastInsertRowid);
+  const insertTransfer = statement(
+    tx,
+    `INSERT INTO receipt_transfers (receipt_row_id, id_transfer, amount_cents, fiscal_code_pa, company_name, iban, mbd_attachment, remittance_information, transfer_category, metadata)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const t of r.transfers) {
+    insertTransfer.run(
+      receiptRowId,
+      t.idTransfer,
+      t.amountCents,
+      t.fiscalCodePA,
+      t.companyName ?? null,
+      t.iban ?? null,
+      t.mbdAttachment ?? null,
+      t.remittanceInformation,
+      t.transferCategory,
+      JSON.stringify(t.metadata),
+    );
+  }
+
+  const insertAnomaly = raised.length ? statement(tx, 'INSERT INTO anomalies (type, ente_id, refs, amount_cents, detail) VALUES (?, ?, ?, ?, ?)') : null;
+  for (const a of raised) {
+    const refs = {
+      receiptRowId,
       receiptId: r.receiptId,
+      fiscalCode: r.fiscalCode,
       noticeNumber: r.noticeNumber,
-      primitive: input.primitive,
-      outcome: r.outcome,
-      paymentAmountCents: r.paymentAmountCents,
-      description: r.description,
-      companyName: r.companyName,
-      officeName: r.officeName ?? null,
-      debtorType: r.debtor.type,
-      debtorFiscalCode: r.debtor.fiscalCode,
-      debtorName: r.debtor.fullName,
-      debtor: JSON.stringify(r.debtor),
-      payerFiscalCode: r.payer?.fiscalCode ?? null,
-      payer: r.payer ? JSON.stringify(r.payer) : null,
-      idPSP: r.idPSP,
-      pspFiscalCode: r.pspFiscalCode ?? null,
-      pspPartitaIva: r.pspPartitaIva ?? null,
-      pspCompanyName: r.pspCompanyName,
-      idChannel: r.idChannel,
-      channelDescription: r.channelDescription,
-      paymentMethod: r.paymentMethod ?? null,
-      paymentNote: r.paymentNote ?? null,
-      feeCents: r.feeCents ?? null,
-      primaryCiIncurredFeeCents: r.primaryCiIncurredFeeCents ?? null,
-      idBundle: r.idBundle ?? null,
-      idCiBundle: r.idCiBundle ?? null,
-      paymentDateTime: r.paymentDateTime ?? null,
-      applicationDate: r.applicationDate ?? null,
-      transferDate: r.transferDate ?? null,
-      metadata: JSON.stringify(r.metadata),
-      standIn: r.standIn,
+      iuv: r.creditorReferenceId,
       positionId: found?.position.id ?? null,
       optionId: found?.option.id ?? null,
-      processing,
-      rawXml: input.rawXml,
-      requestId: input.requestId ?? null,
-    })
-    .returning({ id: receipts.id })
-    .get();
-  for (const t of r.transfers) {
-    tx.insert(receiptTransfers)
-      .values({
-        receiptRowId: row.id,
-        idTransfer: t.idTransfer,
-        amountCents: t.amountCents,
-        fiscalCodePA: t.fiscalCodePA,
-        companyName: t.companyName ?? null,
-        iban: t.iban ?? null,
-        mbdAttachment: t.mbdAttachment ?? null,
-        remittanceInformation: t.remittanceInformation,
-        transferCategory: t.transferCategory,
-        metadata: JSON.stringify(t.metadata),
-      })
-      .run();
+    };
+    insertAnomaly!.run(a.type, receiver.id, JSON.stringify(refs), r.paymentAmountCents, a.detail);
   }
 
-  for (const a of raised) {
-    tx.insert(anomalies)
-      .values({
-        type: a.type,
-        enteId: receiver.id,
-        refs: JSON.stringify({
-          receiptRowId: row.id,
-          receiptId: r.receiptId,
-          fiscalCode: r.fiscalCode,
-          noticeNumber: r.noticeNumber,
-          iuv: r.creditorReferenceId,
-          positionId: found?.position.id ?? null,
-          optionId: found?.option.id ?? null,
-        }),
-        amountCents: r.paymentAmountCents,
-        detail: a.detail,
-      })
-      .run();
-  }
-
-  if (processing === 'applied' && found) applyPayment(tx, found, row.id, input, r);
+  if (processing === 'applied' && found) applyPayment(tx, found, receiptRowId, input, r);
   recordAudit(tx, {
     actor: ACTOR,
     action: 'receipt',
     entity: 'receipt',
-    entityId: row.id,
+    entityId: receiptRowId,
     enteId: receiver.id,
     after: { iuv: r.creditorReferenceId, receiptId: r.receiptId, fiscalCode: r.fiscalCode, amountCents: r.paymentAmountCents, processing, anomalies: raised.map((a) => a.type) },
     requestId: input.requestId ?? null,
   });
-  return { kind: 'stored', receiptRowId: row.id, processing, anomalies: raised.map((a) => a.type) };
+  return { kind: 'stored', receiptRowId, processing, anomalies: raised.map((a) => a.type) };
 }
 
-function applyPayment(tx: DbTx, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): void {
+function applyPayment(tx: DbLike, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): void {
   const { position, option } = found;
   const paidAt = r.paymentDateTime ?? (input.now ?? new Date()).toISOString();
-  tx.update(paymentOptions).set({ status: 'paid', paidAt }).where(eq(paymentOptions.id, option.id)).run();
+  statement(tx, "UPDATE payment_options SET status = 'paid', paid_at = ? WHERE id = ?").run(paidAt, option.id);
 
   const others = position.options.filter((o) => o.id !== option.id);
   let closeIds: number[];
@@ -381,13 +392,9 @@ function applyPayment(tx: DbTx, found: { position: PositionDetail; option: Optio
     const planOpen = others.some((o) => samePlan(o) && o.status === 'unpaid');
     newStatus = planOpen ? 'partially_paid' : 'paid';
   }
-  if (closeIds.length) {
-    tx.update(paymentOptions).set({ status: 'cancelled' }).where(and(inArray(paymentOptions.id, closeIds), eq(paymentOptions.status, 'unpaid'))).run();
-  }
-  tx.update(positions)
-    .set({ status: newStatus, version: position.version + 1, updatedAt: new Date().toISOString() })
-    .where(eq(positions.id, position.id))
-    .run();
+  const closeOption = statement(tx, "UPDATE payment_options SET status = 'cancelled' WHERE id = ? AND status = 'unpaid'");
+  for (const id of closeIds) closeOption.run(id);
+  statement(tx, 'UPDATE positions SET status = ?, version = ?, updated_at = ? WHERE id = ?').run(newStatus, position.version + 1, new Date().toISOString(), position.id);
   recordAudit(tx, {
     actor: ACTOR,
     action: 'pay',
@@ -405,22 +412,16 @@ function applyPayment(tx: DbTx, found: { position: PositionDetail; option: Optio
 }
 
 /** Carts containing this option become `paid` when every notice in them is paid. */
-function markCartsPaid(tx: DbTx, optionId: number): void {
-  const carts = tx
-    .select({ cartId: checkoutCartItems.cartId })
-    .from(checkoutCartItems)
-    .innerJoin(checkoutCarts, eq(checkoutCarts.id, checkoutCartItems.cartId))
-    .where(and(eq(checkoutCartItems.optionId, optionId), ne(checkoutCarts.status, 'paid')))
-    .all();
+function markCartsPaid(tx: DbLike, optionId: number): void {
+  const carts = statement(
+    tx,
+    "SELECT DISTINCT i.cart_id AS cartId FROM checkout_cart_items i JOIN checkout_carts c ON c.id = i.cart_id WHERE i.option_id = ? AND c.status <> 'paid'",
+  ).all(optionId) as { cartId: number }[];
   for (const { cartId } of carts) {
-    const items = tx
-      .select({ status: paymentOptions.status })
-      .from(checkoutCartItems)
-      .innerJoin(paymentOptions, eq(paymentOptions.id, checkoutCartItems.optionId))
-      .where(eq(checkoutCartItems.cartId, cartId))
-      .all();
-    if (items.every((i) => i.status === 'paid')) {
-      tx.update(checkoutCarts).set({ status: 'paid', updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
-    }
+    const open = statement(
+      tx,
+      "SELECT count(*) AS n FROM checkout_cart_items i JOIN payment_options o ON o.id = i.option_id WHERE i.cart_id = ? AND o.status <> 'paid'",
+    ).get(cartId) as { n: number };
+    if (open.n === 0) statement(tx, "UPDATE checkout_carts SET status = 'paid', updated_at = ? WHERE id = ?").run(new Date().toISOString(), cartId);
   }
 }

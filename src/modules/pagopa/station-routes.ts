@@ -1,26 +1,41 @@
 /**
  * POST /pagopa/paForNode — the SOAP endpoint the pagoPA node calls (mTLS in production, see the
  * README). It answers SOAP itself in every case (never problem+json): its own body parser (raw
- * bytes, any content type), its own size limit and error handler. CSRF and rate limit do not apply.
+ * bytes, any content type), its own size limit and error handler. The browser plugins' work is
+ * skipped on it (no CSP/helmet headers, no rate limit, no CSRF, no session): the station is the
+ * platform's hot path.
+ * Each answered call goes to the log line, the /metrics counters and the helpdesk's node-call log.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { NodeCallLog } from '../helpdesk/node-call-log.js';
 import { countStationCall, renderMetrics } from './metrics.js';
 import { MAX_SOAP_BYTES } from './spec-files.js';
 import { handleStationRequest, stationErrorResult, type StationResult } from './station.js';
 
 export const STATION_PATH = '/pagopa/paForNode';
 
-function send(reply: FastifyReply, r: StationResult, startedAt: bigint): FastifyReply {
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The node's calls to the station, for the helpdesk timeline (flush before reading node_calls). */
+    nodeCallLog: NodeCallLog;
+  }
+}
+
+function send(reply: FastifyReply, log: NodeCallLog, r: StationResult, startedAt: bigint): FastifyReply {
   const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
   countStationCall(r.operation ?? 'unknown', r.outcome, r.faultCode, ms);
   reply.request.log.info(
     { pagopa: { operation: r.operation ?? 'unknown', idPA: r.idPA, noticeNumber: r.noticeNumber, outcome: r.outcome, faultCode: r.faultCode, ms: Math.round(ms * 10) / 10 } },
     'pagoPA node call',
   );
+  if (r.operation && r.fiscalCode && r.noticeNumber && r.outcome !== 'FAULT') {
+    log.record({ fiscalCode: r.fiscalCode, noticeNumber: r.noticeNumber, operation: r.operation, outcome: r.outcome, faultCode: r.faultCode ?? null, at: new Date().toISOString() });
+  }
   return reply.code(r.status).type('text/xml; charset=utf-8').send(r.xml);
 }
 
 export default async function stationRoutes(app: FastifyInstance) {
+  const nodeCalls = app.nodeCallLog;
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_SOAP_BYTES }, (_req, body, done) => done(null, body));
@@ -33,16 +48,17 @@ export default async function stationRoutes(app: FastifyInstance) {
         : (error.statusCode ?? 500) < 500
           ? stationErrorResult(request.headers.soapaction, 'PAA_SINTASSI_EXTRAXSD', 'Richiesta HTTP non valida', app.config.pagopa.brokerId)
           : stationErrorResult(request.headers.soapaction, 'PAA_SYSTEM_ERROR', 'Errore interno della stazione', app.config.pagopa.brokerId);
-      return send(reply, r, startedAt);
+      return send(reply, nodeCalls, r, startedAt);
     });
-    scope.post(STATION_PATH, { config: { csrf: false }, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
+    // No CSRF (not a form), no rate limit (one client, mTLS in production), no browser security headers.
+    scope.post(STATION_PATH, { config: { csrf: false, rateLimit: false }, helmet: false, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
       const startedAt = process.hrtime.bigint();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const r = handleStationRequest(
         { db: app.db, settings: app.config.pagopa },
         { body, soapAction: request.headers.soapaction, requestId: request.id },
       );
-      return send(reply, r, startedAt);
+      return send(reply, nodeCalls, r, startedAt);
     });
   });
 

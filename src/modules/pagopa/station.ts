@@ -90,6 +90,8 @@ export interface StationResult {
   /** EC fiscal code and notice number, for the log line (no personal data). */
   idPA?: string;
   noticeNumber?: string;
+  /** Fiscal code of the EC the notice belongs to (qrCode or receipt), for the helpdesk's node-call log. */
+  fiscalCode?: string;
 }
 
 export interface StationContext {
@@ -213,15 +215,15 @@ function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetP
   const qrFiscalCode = text(payload, 'qrCode/fiscalCode')!;
   const noticeNumber = text(payload, 'qrCode/noticeNumber')!;
   const owner = qrFiscalCode === ente.fiscalCode ? ente : servedEnte(ctx.db, qrFiscalCode);
-  if (!owner) return ko('PAA_ID_DOMINIO_ERRATO', `L’ente ${qrFiscalCode} dell’avviso non è servito da questa stazione`, { noticeNumber });
+  if (!owner) return ko('PAA_ID_DOMINIO_ERRATO', `L’ente ${qrFiscalCode} dell’avviso non è servito da questa stazione`, { noticeNumber, fiscalCode: qrFiscalCode });
   // Read-only: plain reads, no transaction needed (each statement sees a consistent snapshot of one position).
   const q = stationQueries(ctx.db);
   const found = q ? findForStation(q, owner.id, noticeNumber) : findByNoticeNumber(ctx.db, owner.id, noticeNumber);
   const today = italianToday(ctx.now?.() ?? new Date());
   const notPayable = checkPayable(found, today);
-  if (notPayable) return ko(notPayable.code, notPayable.message, { noticeNumber });
+  if (notPayable) return ko(notPayable.code, notPayable.message, { noticeNumber, fiscalCode: qrFiscalCode });
   const { position, option } = found!;
-  const base = { status: 200 as const, operation: op, outcome: 'OK' as const, idPA: ente.fiscalCode, noticeNumber };
+  const base = { status: 200 as const, operation: op, outcome: 'OK' as const, idPA: ente.fiscalCode, noticeNumber, fiscalCode: qrFiscalCode };
   if (op === 'paVerifyPaymentNotice') {
     return { ...base, xml: answer(op, [el('outcome', 'OK'), verifyContent(ctx.db, owner, position, option)]) };
   }
@@ -232,7 +234,7 @@ function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetP
     });
     return { ...base, xml: answer(op, [el('outcome', 'OK'), data]) };
   } catch (e) {
-    if (e instanceof StampNeedsV2Error) return ko('PAA_SEMANTICA', e.message, { noticeNumber });
+    if (e instanceof StampNeedsV2Error) return ko('PAA_SEMANTICA', e.message, { noticeNumber, fiscalCode: qrFiscalCode });
     throw e;
   }
 }
@@ -244,9 +246,9 @@ function sendRt(ctx: StationContext, op: 'paSendRT' | 'paSendRTV2', ente: Ente, 
   const outcome = storeReceipt(ctx.db, { receiver: ente, primitive: op, receipt, rawXml, requestId: req.requestId, now: ctx.now?.() });
   const noticeNumber = receipt.noticeNumber;
   if (outcome.kind === 'duplicate' && ctx.settings.receiptReplayAnswer === 'PAA_RECEIPT_DUPLICATA') {
-    return ko('PAA_RECEIPT_DUPLICATA', 'Ricevuta già acquisita', { noticeNumber });
+    return ko('PAA_RECEIPT_DUPLICATA', 'Ricevuta già acquisita', { noticeNumber, fiscalCode: receipt.fiscalCode });
   }
-  return { status: 200, xml: answer(op, el('outcome', 'OK')), operation: op, outcome: 'OK', idPA: ente.fiscalCode, noticeNumber };
+  return { status: 200, xml: answer(op, el('outcome', 'OK')), operation: op, outcome: 'OK', idPA: ente.fiscalCode, noticeNumber, fiscalCode: receipt.fiscalCode };
 }
 
 function childReceipt(payload: Element): Element {

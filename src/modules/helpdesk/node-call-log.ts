@@ -1,0 +1,65 @@
+/**
+ * The log of the node's calls to the station (verify / getPayment / sendRT) that the helpdesk shows
+ * in a payment's timeline. The station records a call after writing its answer; the rows are
+ * written together at most FLUSH_MS later, in one transaction (one commit for many calls instead of
+ * one each). It is a log for people, not a record the payment depends on: the receipt itself is
+ * committed before the station answers OK, so a crash can lose at most the last FLUSH_MS of lines.
+ * Readers call `flush()` first so they always see every call answered so far.
+ */
+import type Database from 'better-sqlite3';
+
+const FLUSH_MS = 50;
+
+export interface NodeCall {
+  /** Fiscal code of the EC the notice belongs to (qrCode/fiscalCode, receipt/fiscalCode). */
+  fiscalCode: string;
+  noticeNumber: string;
+  operation: string;
+  outcome: 'OK' | 'KO';
+  faultCode: string | null;
+  /** ISO instant of the answer. */
+  at: string;
+}
+
+export interface NodeCallLog {
+  record(call: NodeCall): void;
+  /** Writes every pending call now (readers and shutdown). */
+  flush(): void;
+  pending(): number;
+}
+
+export function createNodeCallLog(sqlite: Database.Database, onError: (err: Error) => void = () => {}): NodeCallLog {
+  let queue: NodeCall[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let insert: Database.Statement | null = null;
+  let writeAll: ((calls: NodeCall[]) => void) | null = null;
+
+  function flush(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (queue.length === 0 || !sqlite.open) return;
+    const calls = queue;
+    queue = [];
+    try {
+      insert ??= sqlite.prepare('INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+      writeAll ??= sqlite.transaction((list: NodeCall[]) => {
+        for (const c of list) insert!.run(c.fiscalCode, c.noticeNumber, c.operation, c.outcome, c.faultCode, c.at);
+      });
+      writeAll(calls);
+    } catch (err) {
+      onError(err as Error);
+    }
+  }
+
+  return {
+    record(call) {
+      queue.push(call);
+      if (!timer) {
+        timer = setTimeout(flush, FLUSH_MS);
+        timer.unref();
+      }
+    },
+    flush,
+    pending: () => queue.length,
+  };
+}

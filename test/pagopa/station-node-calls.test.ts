@@ -1,0 +1,83 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { buildTestApp } from '../helpers.js';
+import { verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
+import { callStation, count, createTari, identity } from './helpers.js';
+
+type Row = { fiscal_code: string; notice_number: string; operation: string; outcome: string; fault_code: string | null; created_at: string };
+
+t.test('the station logs each node call for the helpdesk timeline, batched', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+  const pos = await createTari(app);
+  const id = identity(app, pos.fiscalCode);
+  const notice = pos.options[0]!.noticeNumber;
+  const rows = () => app.sqlite.prepare('SELECT * FROM node_calls ORDER BY id').all() as Row[];
+
+  const before = new Date().toISOString();
+  const ok = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
+  t.equal(ok.answer.outcome, 'OK', ok.body);
+  const unknown = `3${notice.slice(1, 3)}999999999999999`;
+  const ko = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: unknown }), 'paVerifyPaymentNotice');
+  t.equal(ko.answer.outcome, 'KO');
+
+  t.equal(app.nodeCallLog.pending(), 2, 'both calls wait for the batch');
+  app.nodeCallLog.flush();
+  t.equal(app.nodeCallLog.pending(), 0);
+  const [a, b] = rows();
+  t.match(a, { fiscal_code: pos.fiscalCode, notice_number: notice, operation: 'paVerifyPaymentNotice', outcome: 'OK', fault_code: null });
+  t.match(b, { fiscal_code: pos.fiscalCode, notice_number: unknown, operation: 'paVerifyPaymentNotice', outcome: 'KO', fault_code: 'PAA_PAGAMENTO_SCONOSCIUTO' });
+  t.ok(a!.created_at >= before && a!.created_at <= new Date().toISOString(), 'the time of the answer, not of the write');
+
+  await t.test('without a reader the batch is written within a moment', async (t) => {
+    await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
+    t.equal(count(app, 'node_calls'), 2, 'not yet');
+    await sleep(200);
+    t.equal(count(app, 'node_calls'), 3, 'written by the timer');
+  });
+
+  await t.test('a call that is not even a SOAP message is not logged', async (t) => {
+    const r = await callStation(app, '<not-soap/>', 'paVerifyPaymentNotice');
+    t.equal(r.status, 200);
+    t.equal(app.nodeCallLog.pending(), 0);
+  });
+
+  await t.test('the helpdesk timeline shows a call answered a moment ago', async (t) => {
+    await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
+    t.equal(app.nodeCallLog.pending(), 1);
+    const { paymentTimeline } = await import('../../src/modules/helpdesk/queries.js');
+    app.nodeCallLog.flush();
+    const optionId = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(notice) as { id: number }).id;
+    const d = paymentTimeline(app.sqlite, optionId, 'all');
+    t.equal(d?.events.filter((e) => e.what === 'Nodo pagoPA: paVerifyPaymentNotice').length, 3);
+  });
+
+  await t.test('closing the app writes what is pending', async (t) => {
+    const app2 = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+    const p2 = await createTari(app2);
+    await callStation(app2, verifyRequest(identity(app2, p2.fiscalCode), { fiscalCode: p2.fiscalCode, noticeNumber: p2.options[0]!.noticeNumber }), 'paVerifyPaymentNotice');
+    t.equal(app2.nodeCallLog.pending(), 1);
+    const file = app2.config.databaseFile;
+    await app2.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(file, { readonly: true });
+    t.equal((db.prepare('SELECT count(*) AS n FROM node_calls').get() as { n: number }).n, 1);
+    db.close();
+  });
+});
+
+t.test('no browser machinery on the station: no cookie, no session row, no CSP, no rate limit', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', RATE_LIMIT_PER_MINUTE: '3' });
+  const pos = await createTari(app);
+  const body = verifyRequest(identity(app, pos.fiscalCode), { fiscalCode: pos.fiscalCode, noticeNumber: pos.options[0]!.noticeNumber });
+  const sessions = count(app, 'sessions');
+  for (let i = 0; i < 6; i++) {
+    const res = await app.inject({ method: 'POST', url: '/pagopa/paForNode', headers: { 'content-type': 'text/xml', soapaction: 'paVerifyPaymentNotice' }, payload: body });
+    t.equal(res.statusCode, 200, `call ${i + 1} answered (a rate limit of 3/min does not apply to the node)`);
+    t.equal(res.headers['set-cookie'], undefined);
+    t.equal(res.headers['content-security-policy'], undefined);
+    t.equal(res.headers['x-ratelimit-limit'], undefined);
+  }
+  t.equal(count(app, 'sessions'), sessions, 'no session stored');
+  const page = await app.inject({ url: '/', headers: { accept: 'text/html' } });
+  t.match(page.headers['content-security-policy'], /script-src/, 'pages keep their CSP');
+});
