@@ -42,7 +42,7 @@ export function loginAs(app: FastifyInstance, fiscalCode: string): string {
     .insert(sessions)
     .values({
       id,
-      data: JSON.stringify({ cookie: { originalMaxAge: ttl, path: '/', httpOnly: true, sameSite: 'lax' }, userId: user.id }),
+      data: JSON.stringify({ cookie: { originalMaxAge: null, path: '/', httpOnly: true, sameSite: 'lax' }, userId: user.id }),
       expiresAt: Date.now() + ttl,
     })
     .run();

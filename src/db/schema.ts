@@ -10,3 +10,4 @@ export * from '../plugins/jobs/schema.js';
 export * from '../modules/pagopa/schema.js';
 export * from '../simulators/pagopa/schema.js';
 export * from '../modules/helpdesk/schema.js';
+export * from '../modules/portal/schema.js';

@@ -9,8 +9,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { eq } from 'drizzle-orm';
-import { users, roleGrants, type Role } from '../modules/users/schema.js';
+import { statement } from '../db/client.js';
+import type { Role } from '../modules/users/schema.js';
 import { HttpError } from './errors.js';
 
 export interface Grant {
@@ -77,21 +77,13 @@ export function requireRole(role: Role | Role[], opts: RequireRoleOptions = {}):
 }
 
 export function loadUser(app: FastifyInstance, userId: number): CurrentUser | null {
-  const user = app.db.select().from(users).where(eq(users.id, userId)).get();
+  // Every signed-in request loads its user: cached prepared statements, no query building.
+  const user = statement(app.db, 'SELECT id, fiscal_code AS fiscalCode, name, family_name AS familyName, email FROM users WHERE id = ?').get(userId) as
+    | Omit<CurrentUser, 'grants'>
+    | undefined;
   if (!user) return null;
-  const grants = app.db
-    .select({ role: roleGrants.role, enteId: roleGrants.enteId })
-    .from(roleGrants)
-    .where(eq(roleGrants.userId, userId))
-    .all();
-  return {
-    id: user.id,
-    fiscalCode: user.fiscalCode,
-    name: user.name,
-    familyName: user.familyName,
-    email: user.email,
-    grants,
-  };
+  const grants = statement(app.db, 'SELECT role, ente_id AS enteId FROM role_grants WHERE user_id = ? ORDER BY id').all(userId) as Grant[];
+  return { ...user, grants };
 }
 
 /**

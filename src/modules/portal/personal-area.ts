@@ -19,7 +19,9 @@ import { noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data
 import { renderNoticePdf } from '../positions/notice-pdf.js';
 import { getPositionById } from '../positions/repository.js';
 import { cartCount, EMAIL_PATTERN, MAX_CART } from './cart.js';
-import { citizenCarts, citizenOption, citizenPositions, citizenReceipts, groupPositions, present } from './citizen.js';
+import { citizenCarts, citizenOption, citizenPositions, citizenReceipts, present } from './citizen.js';
+import { cachedCitizenSections } from './citizen-cache.js';
+import { personalAreaFragments } from './fragments.js';
 
 /** For pages: anonymous → the login page, coming back here afterwards. */
 export function loginRedirect(request: FastifyRequest, reply: FastifyReply): FastifyReply | null {
@@ -37,7 +39,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
       const redirect = loginRedirect(request, reply);
       if (redirect) return redirect;
       const user = request.user!;
-      const g = groupPositions(citizenPositions(app.db, user.fiscalCode), request.query.pagina ?? 1);
+      const g = cachedCitizenSections(app.db, user.fiscalCode, request.query.pagina ?? 1);
       reply.header('cache-control', 'private, no-store');
       return reply.page('portal/personal-area', {
         title: 'Area personale',
@@ -46,9 +48,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
         ...g,
         prevPage: g.page > 1 ? g.page - 1 : null,
         nextPage: g.page < g.pages ? g.page + 1 : null,
-        morePaid: g.paidCount > g.paid.length,
-        moreExpired: g.expiredCount - g.expired.length,
-        moreCancelled: g.cancelledCount - g.cancelled.length,
+        fragments: personalAreaFragments(g),
       });
     },
   );

@@ -1,7 +1,10 @@
 /**
  * Server-side sessions in the database (@fastify/session with a SQLite store): the cookie holds a
- * signed random id only; it is HttpOnly, SameSite=Lax and Secure in production. Expired rows are
- * swept periodically. Login code must call `request.session.regenerate()` to rotate the id.
+ * signed random id only; it is HttpOnly, SameSite=Lax and Secure in production, and lives until
+ * the browser closes. The server enforces the idle lifetime (SESSION_TTL_MINUTES): every use of a
+ * session extends its expiry, written at most once a minute (not a write per request), and a
+ * session not used for the whole lifetime is gone. Expired rows are swept periodically. Login code
+ * must call `request.session.regenerate()` to rotate the id.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,6 +15,9 @@ import { statement, type Db } from '../../db/client.js';
 import { sessions } from './schema.js';
 
 export const SESSION_COOKIE = 'sael_sid';
+
+/** An active session's expiry is moved forward when it is at least this old (one write a minute at most). */
+export const SESSION_TOUCH_MS = 60_000;
 
 type Callback = (err?: unknown) => void;
 type GetCallback = Parameters<SessionStore['get']>[1];
@@ -25,11 +31,15 @@ export class SqliteSessionStore implements SessionStore {
 
   get(id: string, cb: GetCallback): void {
     try {
-      // Every request reads (and, with rolling sessions, writes) its session: plain prepared statements.
+      // Every request reads its session: plain prepared statements.
       const row = statement(this.db, 'SELECT data, expires_at AS expiresAt FROM sessions WHERE id = ?').get(id) as
         | { data: string; expiresAt: number }
         | undefined;
-      if (!row || row.expiresAt <= Date.now()) return cb(null, null);
+      const now = Date.now();
+      if (!row || row.expiresAt <= now) return cb(null, null);
+      if (row.expiresAt - now < this.ttlMs - SESSION_TOUCH_MS) {
+        statement(this.db, 'UPDATE sessions SET expires_at = ? WHERE id = ?').run(now + this.ttlMs, id);
+      }
       cb(null, JSON.parse(row.data));
     } catch (err) {
       cb(err as Error);
@@ -74,13 +84,13 @@ export default fp(
       cookieName: SESSION_COOKIE,
       store,
       saveUninitialized: false,
-      rolling: true,
+      // Idle expiry is the store's job (see get): no cookie refresh and no row write per request.
+      rolling: false,
       cookie: {
         path: '/',
         httpOnly: true,
         sameSite: 'lax',
         secure: app.config.isProduction,
-        maxAge: ttlMs,
       },
     });
     store.sweep();
