@@ -18,6 +18,9 @@ t.test('migrations from an empty file', async (t) => {
   t.equal(h.sqlite.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(h.sqlite.pragma('foreign_keys', { simple: true }), 1);
   t.ok(Number(h.sqlite.pragma('busy_timeout', { simple: true })) >= 1000);
+  t.equal(h.sqlite.pragma('synchronous', { simple: true }), 1, 'NORMAL: a commit survives a crash of the process');
+  t.equal(h.sqlite.pragma('wal_autocheckpoint', { simple: true }), 16000, 'checkpoints every 64 MB of WAL, not every 4 MB');
+  t.equal(h.sqlite.pragma('journal_size_limit', { simple: true }), 67108864);
   h.close();
   const again = openDatabase(file);
   t.equal(appliedMigrations(again.sqlite), again.expectedMigrations, 'reopening applies nothing twice');
