@@ -214,6 +214,73 @@ function storeTransaction(db: Db): Database.Transaction<(input: StoreInput) => S
   return fn;
 }
 
+/**
+ * Group commit for the station: receipts that arrive together (the node sends many at once) are
+ * stored in ONE immediate transaction, each inside its own savepoint, and every caller gets its
+ * outcome only after that transaction commits — as durable as one commit each (the answer OK still
+ * follows the commit), at a fraction of the commits. A receipt that fails rolls back alone (its
+ * savepoint); a duplicate key raced by another process is answered as a duplicate; if the commit
+ * itself fails, every receipt of the group gets the error (none of them was stored).
+ */
+export interface ReceiptBatcher {
+  store(input: StoreInput): Promise<StoreOutcome>;
+}
+
+const MAX_GROUP = 64;
+
+export function createReceiptBatcher(db: Db): ReceiptBatcher {
+  type Waiting = { input: StoreInput; resolve: (o: StoreOutcome) => void; reject: (e: unknown) => void };
+  let queue: Waiting[] = [];
+  let scheduled = false;
+  const one = storeTransaction(db); // nested call inside the group's transaction = a savepoint
+  const group = rawClient(db).transaction((items: Waiting[]) =>
+    items.map((w): { ok: StoreOutcome } | { err: unknown } => {
+      try {
+        return { ok: one(w.input) };
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          const id = existing(db, w.input.receiver.fiscalCode, w.input.receipt);
+          if (id !== undefined) return { ok: { kind: 'duplicate', receiptRowId: id } };
+        }
+        return { err };
+      }
+    }),
+  );
+
+  function flush(): void {
+    scheduled = false;
+    while (queue.length) {
+      const items = queue.slice(0, MAX_GROUP);
+      queue = queue.slice(MAX_GROUP);
+      let results: ({ ok: StoreOutcome } | { err: unknown })[];
+      try {
+        results = group.immediate(items);
+      } catch (err) {
+        for (const w of items) w.reject(err);
+        continue;
+      }
+      items.forEach((w, i) => {
+        const r = results[i]!;
+        if ('ok' in r) w.resolve(r.ok);
+        else w.reject(r.err);
+      });
+    }
+  }
+
+  return {
+    store(input) {
+      return new Promise<StoreOutcome>((resolve, reject) => {
+        queue.push({ input, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          // After the other requests already read from the sockets in this turn of the event loop.
+          setImmediate(flush);
+        }
+      });
+    },
+  };
+}
+
 /** findByNoticeNumber with the station's prepared statements when the connection has them. */
 function lookup(tx: DbLike, enteId: number, noticeNumber: string) {
   const q = stationQueries(tx);

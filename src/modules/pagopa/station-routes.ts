@@ -3,14 +3,16 @@
  * README). It answers SOAP itself in every case (never problem+json): its own body parser (raw
  * bytes, any content type), its own size limit and error handler. The browser plugins' work is
  * skipped on it (no CSP/helmet headers, no rate limit, no CSRF, no session): the station is the
- * platform's hot path.
+ * platform's hot path. Receipts that arrive together are committed together (group commit), each
+ * answered after the commit.
  * Each answered call goes to the log line, the /metrics counters and the helpdesk's node-call log.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { NodeCallLog } from '../helpdesk/node-call-log.js';
 import { countStationCall, renderMetrics } from './metrics.js';
 import { MAX_SOAP_BYTES } from './spec-files.js';
-import { handleStationRequest, stationErrorResult, type StationResult } from './station.js';
+import { createReceiptBatcher } from './receipts.js';
+import { beginStationRequest, stationErrorResult, type StationResult } from './station.js';
 
 export const STATION_PATH = '/pagopa/paForNode';
 
@@ -36,6 +38,7 @@ function send(reply: FastifyReply, log: NodeCallLog, r: StationResult, startedAt
 
 export default async function stationRoutes(app: FastifyInstance) {
   const nodeCalls = app.nodeCallLog;
+  const receipts = createReceiptBatcher(app.db);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_SOAP_BYTES }, (_req, body, done) => done(null, body));
@@ -54,10 +57,12 @@ export default async function stationRoutes(app: FastifyInstance) {
     scope.post(STATION_PATH, { config: { csrf: false, rateLimit: false }, helmet: false, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
       const startedAt = process.hrtime.bigint();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const r = handleStationRequest(
+      const step = beginStationRequest(
         { db: app.db, settings: app.config.pagopa },
         { body, soapAction: request.headers.soapaction, requestId: request.id },
       );
+      // A receipt is answered only after the commit of its group (receipts.ts createReceiptBatcher).
+      const r = 'finish' in step ? step.finish(await receipts.store(step.input)) : step;
       return send(reply, nodeCalls, r, startedAt);
     });
   });

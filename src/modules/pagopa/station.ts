@@ -23,7 +23,7 @@ import { findByNoticeNumber } from '../positions/repository.js';
 import { checkPayable } from './payment-state.js';
 import { findForStation, servedEnteFast, stationQueries } from './station-queries.js';
 import { paymentDataContent, StampNeedsV2Error, verifyContent } from './payment-xml.js';
-import { readReceipt, storeReceipt } from './receipts.js';
+import { readReceipt, storeReceipt, type StoreInput, type StoreOutcome } from './receipts.js';
 import { el, parseEnvelope, soapActionOf, soapEnvelope, soapFault, SoapEnvelopeError, text, xml, type XmlContent } from './soap.js';
 import { MAX_SOAP_BYTES, PA_FOR_NODE_NS, paForNodeSoapSchema } from './spec-files.js';
 
@@ -136,7 +136,25 @@ function italianToday(now: Date): string {
   return ROME_DATE.format(now);
 }
 
+/**
+ * A paSendRT(V2) that passed every check and now needs its receipt stored: the caller stores
+ * `input` (alone with storeReceipt, or in a group commit with a ReceiptBatcher) and answers
+ * `finish(outcome)` — only after the commit.
+ */
+export interface PendingReceipt {
+  kind: 'receipt';
+  input: StoreInput;
+  finish(outcome: StoreOutcome): StationResult;
+}
+
+/** One message in, one message out, storing a receipt (when there is one) in its own transaction. */
 export function handleStationRequest(ctx: StationContext, req: StationRequest): StationResult {
+  const step = beginStationRequest(ctx, req);
+  return 'finish' in step ? step.finish(storeReceipt(ctx.db, step.input)) : step;
+}
+
+/** Every check and every read-only operation; a receipt to store comes back as a {@link PendingReceipt}. */
+export function beginStationRequest(ctx: StationContext, req: StationRequest): StationResult | PendingReceipt {
   const action = soapActionOf(req.soapAction);
   const actionOp = isOperation(action) ? action : undefined;
   const brokerId = ctx.settings.brokerId;
@@ -239,16 +257,21 @@ function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetP
   }
 }
 
-function sendRt(ctx: StationContext, op: 'paSendRT' | 'paSendRTV2', ente: Ente, payload: Element, req: StationRequest, ko: Ko): StationResult {
+function sendRt(ctx: StationContext, op: 'paSendRT' | 'paSendRTV2', ente: Ente, payload: Element, req: StationRequest, ko: Ko): PendingReceipt {
   const receipt = readReceipt(childReceipt(payload));
   const rawXml = typeof req.body === 'string' ? req.body : Buffer.from(req.body).toString('utf8');
   stationQueries(ctx.db); // prepares the read queries storeReceipt reuses inside its transaction
-  const outcome = storeReceipt(ctx.db, { receiver: ente, primitive: op, receipt, rawXml, requestId: req.requestId, now: ctx.now?.() });
   const noticeNumber = receipt.noticeNumber;
-  if (outcome.kind === 'duplicate' && ctx.settings.receiptReplayAnswer === 'PAA_RECEIPT_DUPLICATA') {
-    return ko('PAA_RECEIPT_DUPLICATA', 'Ricevuta già acquisita', { noticeNumber, fiscalCode: receipt.fiscalCode });
-  }
-  return { status: 200, xml: answer(op, el('outcome', 'OK')), operation: op, outcome: 'OK', idPA: ente.fiscalCode, noticeNumber, fiscalCode: receipt.fiscalCode };
+  return {
+    kind: 'receipt',
+    input: { receiver: ente, primitive: op, receipt, rawXml, requestId: req.requestId, now: ctx.now?.() },
+    finish(outcome) {
+      if (outcome.kind === 'duplicate' && ctx.settings.receiptReplayAnswer === 'PAA_RECEIPT_DUPLICATA') {
+        return ko('PAA_RECEIPT_DUPLICATA', 'Ricevuta già acquisita', { noticeNumber, fiscalCode: receipt.fiscalCode });
+      }
+      return { status: 200, xml: answer(op, el('outcome', 'OK')), operation: op, outcome: 'OK', idPA: ente.fiscalCode, noticeNumber, fiscalCode: receipt.fiscalCode };
+    },
+  };
 }
 
 function childReceipt(payload: Element): Element {
