@@ -47,6 +47,8 @@ export interface XsdSchema {
   readonly path: string;
   /** Validates an XML document (string or UTF-8 bytes). Never throws for bad input. */
   validate(xml: string | Uint8Array): XsdValidationResult;
+  /** Validates a document already parsed by libxml2 (e.g. by lite-dom.ts); the caller disposes it. */
+  validateDocument(doc: XmlDocument): XsdValidationResult;
 }
 
 const PARSE_OPTIONS = ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE;
@@ -152,15 +154,22 @@ class CompiledSchema implements XsdSchema {
     let doc: XmlDocument | undefined;
     try {
       doc = XmlDocument.fromString(text, { option: PARSE_OPTIONS });
+    } catch (e) {
+      return { valid: false, errors: formatDetails(e) };
+    }
+    try {
+      return this.validateDocument(doc);
+    } finally {
+      doc.dispose();
+    }
+  }
+
+  validateDocument(doc: XmlDocument): XsdValidationResult {
+    try {
       this.validator.validate(doc);
       return { valid: true, errors: [] };
     } catch (e) {
-      if (e instanceof XmlValidateError || e instanceof XmlParseError) {
-        return { valid: false, errors: formatDetails(e) };
-      }
       return { valid: false, errors: formatDetails(e) };
-    } finally {
-      doc?.dispose();
     }
   }
 }

@@ -3,6 +3,8 @@
  * reading an envelope without depending on namespace prefixes, reading unqualified children,
  * and writing XML with escaping. Pure functions, no I/O.
  */
+import type { XmlDocument } from 'libxml2-wasm';
+import { parseXmlLite } from '../../xml/lite-dom.js';
 import { parseXmlSafely } from '../../xml/safe-parse.js';
 import { SOAP_ENV_NS } from './spec-files.js';
 
@@ -53,12 +55,36 @@ export interface ParsedEnvelope {
 }
 
 /**
- * Parses a SOAP 1.1 message (safe parser: size limit, no DTD) and returns the element inside
- * Body. Throws SoapEnvelopeError (or XmlSafeParseError from the parser).
+ * Parses a SOAP 1.1 message (safe parser: size limit, no DTD) into a full xmldom DOM and returns
+ * the element inside Body. Throws SoapEnvelopeError (or XmlSafeParseError from the parser).
  */
 export function parseEnvelope(xml: string | Uint8Array, maxBytes: number): ParsedEnvelope {
   const doc = parseXmlSafely(xml, { maxBytes });
-  const root = doc.documentElement!;
+  return { doc, payload: envelopePayload(doc.documentElement!) };
+}
+
+export interface LiteEnvelope {
+  /** The single element inside soap:Body, in a read-only lite tree (lite-dom.ts). */
+  payload: Element;
+  /** The libxml2 parse of the same message, for XSD validation; the caller disposes it. */
+  native: XmlDocument;
+}
+
+/**
+ * The station's parse: libxml2 once for reading (lite tree) and for the XSD check, same rules
+ * and errors as {@link parseEnvelope}. The caller must dispose `native`.
+ */
+export function parseEnvelopeLite(xml: string | Uint8Array, maxBytes: number): LiteEnvelope {
+  const doc = parseXmlLite(xml, { maxBytes });
+  try {
+    return { payload: envelopePayload(doc.documentElement), native: doc.native };
+  } catch (e) {
+    doc.dispose();
+    throw e;
+  }
+}
+
+function envelopePayload(root: Element): Element {
   if (root.localName !== 'Envelope') throw new SoapEnvelopeError('NOT_SOAP', 'the root element is not a SOAP Envelope');
   if (root.namespaceURI === SOAP12_ENV_NS) throw new SoapEnvelopeError('VERSION', 'SOAP 1.2 is not supported: use SOAP 1.1');
   if (root.namespaceURI !== SOAP_ENV_NS) throw new SoapEnvelopeError('NOT_SOAP', 'the Envelope is not in the SOAP 1.1 namespace');
@@ -66,7 +92,7 @@ export function parseEnvelope(xml: string | Uint8Array, maxBytes: number): Parse
   if (!body) throw new SoapEnvelopeError('NO_BODY', 'the SOAP Envelope has no Body');
   const parts = elementChildren(body);
   if (parts.length !== 1) throw new SoapEnvelopeError('NO_BODY', `the SOAP Body must contain exactly one element (found ${parts.length})`);
-  return { doc, payload: parts[0]! };
+  return parts[0]!;
 }
 
 /** The value of a SOAPAction header without quotes ("" and absent → undefined). */

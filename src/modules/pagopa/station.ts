@@ -24,7 +24,8 @@ import { checkPayable } from './payment-state.js';
 import { findForStation, servedEnteFast, stationQueries } from './station-queries.js';
 import { paymentDataContent, StampNeedsV2Error, verifyContent } from './payment-xml.js';
 import { readReceipt, storeReceipt, type StoreInput, type StoreOutcome } from './receipts.js';
-import { el, parseEnvelope, soapActionOf, soapEnvelope, soapFault, SoapEnvelopeError, text, xml, type XmlContent } from './soap.js';
+import type { XmlDocument } from 'libxml2-wasm';
+import { el, parseEnvelopeLite, soapActionOf, soapEnvelope, soapFault, SoapEnvelopeError, text, xml, type LiteEnvelope, type XmlContent } from './soap.js';
 import { MAX_SOAP_BYTES, PA_FOR_NODE_NS, paForNodeSoapSchema } from './spec-files.js';
 
 export const OPERATIONS = {
@@ -159,10 +160,10 @@ export function beginStationRequest(ctx: StationContext, req: StationRequest): S
   const actionOp = isOperation(action) ? action : undefined;
   const brokerId = ctx.settings.brokerId;
 
-  // 1. envelope
-  let payload: Element;
+  // 1. envelope (one libxml2 parse for reading and for the XSD check of step 3)
+  let parsed: LiteEnvelope;
   try {
-    payload = parseEnvelope(req.body, MAX_SOAP_BYTES).payload;
+    parsed = parseEnvelopeLite(req.body, MAX_SOAP_BYTES);
   } catch (e) {
     if (!(e instanceof XmlSafeParseError) && !(e instanceof SoapEnvelopeError)) throw e;
     const description =
@@ -178,6 +179,21 @@ export function beginStationRequest(ctx: StationContext, req: StationRequest): S
     return { status: 500, xml: soapFault('Client', `PAA_SINTASSI_EXTRAXSD: ${description}`), outcome: 'FAULT', faultCode: 'PAA_SINTASSI_EXTRAXSD' };
   }
 
+  try {
+    return checkedRequest(ctx, req, parsed.payload, parsed.native, action, brokerId);
+  } finally {
+    parsed.native.dispose();
+  }
+}
+
+function checkedRequest(
+  ctx: StationContext,
+  req: StationRequest,
+  payload: Element,
+  native: XmlDocument,
+  action: string | undefined,
+  brokerId: string,
+): StationResult | PendingReceipt {
   // 2. operation
   const op = payload.namespaceURI === PA_FOR_NODE_NS ? BY_REQUEST.get(payload.localName) : undefined;
   if (!op) {
@@ -199,7 +215,7 @@ export function beginStationRequest(ctx: StationContext, req: StationRequest): S
   }
 
   // 3. XSD
-  const check = paForNodeSoapSchema().validate(req.body);
+  const check = paForNodeSoapSchema().validateDocument(native);
   if (!check.valid) return ko('PAA_SINTASSI_XSD', check.errors.slice(0, 3).join(' | '));
 
   // 4. identity
