@@ -142,7 +142,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // SPID/CIE login; the test IdP exists only outside production (there its paths answer 404).
   const testIdp = config.isProduction ? null : await ensureTestIdp(config);
   const sp = await loadSpRuntime(config, { log: app.log, testIdps: testIdp ? [testIdpEntry(testIdp)] : [] });
-  await app.register(spidRoutes, { sp });
+  await app.register(spidRoutes, { sp, backgroundWorkers: opts.backgroundWorkers !== false });
   if (testIdp) await app.register(testIdpRoutes, { prefix: TEST_IDP_PREFIX, idp: testIdp, sp });
   await app.register(portalModule);
   await app.register(entiModule, { prefix: '/admin' });

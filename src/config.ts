@@ -132,11 +132,30 @@ export const SETTINGS = {
     schema: { type: 'string', pattern: '^\\+39\\d{6,12}$' },
     description: 'Optional telephone number in the metadata `ContactPerson` (`+39…`, no spaces)',
   },
+  SPID_REGISTRY_URL: {
+    schema: { type: 'string', pattern: '^(https?://\\S+|off)$' },
+    description:
+      'AgID registry of the SPID IdPs (signed aggregate metadata), downloaded at start and every `SPID_REGISTRY_REFRESH_HOURS`, last good copy kept in `DATA_DIR/saml-metadata`; default in production `https://registry.spid.gov.it/metadata/idp/spid-entities-idps.xml`, in demo none; `off` disables it (then `SPID_IDP_METADATA_DIR` must list the IdPs)',
+  },
+  SPID_REGISTRY_CERT_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description:
+      'PEM file with the AgID certificate(s) that sign the registry metadata; required whenever the registry is on (in production unless `SPID_REGISTRY_URL=off`): a copy not signed by one of them is refused',
+  },
+  SPID_REGISTRY_REFRESH_HOURS: {
+    schema: { type: 'integer', minimum: 1, maximum: 168 },
+    default: 24,
+    description: 'How often the AgID registry (and `CIE_IDP_METADATA_URL`) is downloaded again; the new IdP list replaces the old one only when it passes every check',
+  },
+  SPID_REGISTRY_TIMEOUT_SECONDS: {
+    schema: { type: 'integer', minimum: 1, maximum: 300 },
+    default: 20,
+    description: 'Time limit of one download of the AgID registry or of the CIE metadata',
+  },
   SPID_IDP_METADATA_DIR: {
     schema: { type: 'string', minLength: 1 },
-    requiredInProduction: true,
     description:
-      'Folder of trusted SPID IdP metadata files (`*.xml`: the AgID registry aggregate and/or single EntityDescriptors, e.g. AgID’s validator), read at start-up; in demo optional (the built-in test IdP is always trusted)',
+      'Folder of extra trusted SPID IdP metadata files (`*.xml`: single EntityDescriptors such as AgID’s validator, or an aggregate), read at start-up and added to the registry ones (an entityID in the registry wins); in demo optional (the built-in test IdP is always trusted)',
   },
   SPID_IDP_METADATA_SIGNER_CERT: {
     schema: { type: 'string', minLength: 1 },
@@ -150,6 +169,15 @@ export const SETTINGS = {
   CIE_IDP_METADATA_FILE: {
     schema: { type: 'string', minLength: 1 },
     description: 'Metadata file of the CIE ID IdP (Ministero dell’Interno); in production the "Entra con CIE" button appears only when set; in demo the test IdP also acts as CIE IdP',
+  },
+  CIE_IDP_METADATA_URL: {
+    schema: { type: 'string', pattern: '^https?://\\S+$' },
+    description:
+      'URL of the CIE ID IdP metadata (production `https://idserver.servizicie.interno.gov.it/idp/shibboleth`), downloaded and refreshed like the SPID registry (last good copy in `DATA_DIR/saml-metadata`); needs `CIE_IDP_METADATA_CERT_FILE`',
+  },
+  CIE_IDP_METADATA_CERT_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'PEM file with the certificate(s) that must have signed the metadata at `CIE_IDP_METADATA_URL`',
   },
   CIE_ENTITY_ID: {
     schema: { type: 'string', pattern: '^https://[^/:?#]+(/[^?#]*)?$' },
@@ -325,6 +353,16 @@ export interface SpidSettings {
   contactPhone: string | undefined;
   idpMetadataDir: string | undefined;
   idpMetadataSignerCert: string | undefined;
+  /** AgID registry URL (production default the official one), or undefined when off. */
+  registryUrl: string | undefined;
+  registryCertFile: string | undefined;
+  cieIdpMetadataUrl: string | undefined;
+  cieIdpMetadataCertFile: string | undefined;
+  /** How often remote IdP metadata is downloaded again. */
+  metadataRefreshMs: number;
+  metadataTimeoutMs: number;
+  /** Last good copies of the remote IdP metadata (`DATA_DIR/saml-metadata`). */
+  metadataCacheDir: string;
   certDir: string;
   cieIdpMetadataFile: string | undefined;
   cieEntityId: string;
@@ -333,6 +371,9 @@ export interface SpidSettings {
   clockSkewMs: number;
   requestTtlMs: number;
 }
+
+/** The AgID registry of the SPID IdPs: signed aggregate metadata (spid.md §7). */
+export const AGID_SPID_REGISTRY_URL = 'https://registry.spid.gov.it/metadata/idp/spid-entities-idps.xml';
 
 /** Default SP entityID from the public URL: HTTPS, without port, query or trailing slash. */
 export function defaultEntityId(publicUrl: string): string {
@@ -396,6 +437,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(['SPID_ENTITY_ID manca: PUBLIC_URL ha una porta, quindi non può fare da entityID SAML (HTTPS senza porta)']);
   }
   const entityId = str('SPID_ENTITY_ID') ?? defaultEntityId(publicUrl);
+  // The AgID registry is on by default in production; its certificate, when the default applies,
+  // is checked when the SP starts (loadSpRuntime), so that a minimal configuration still loads.
+  const registryUrl = str('SPID_REGISTRY_URL') ?? (mode === 'production' ? AGID_SPID_REGISTRY_URL : undefined);
+  const pairProblems: string[] = [];
+  if (str('SPID_REGISTRY_URL') && str('SPID_REGISTRY_URL') !== 'off' && !str('SPID_REGISTRY_CERT_FILE')) {
+    pairProblems.push(`SPID_REGISTRY_CERT_FILE manca: serve per verificare la firma del registro ${str('SPID_REGISTRY_URL')}`);
+  }
+  if (str('CIE_IDP_METADATA_URL') && !str('CIE_IDP_METADATA_CERT_FILE')) {
+    pairProblems.push(`CIE_IDP_METADATA_CERT_FILE manca: serve per verificare la firma dei metadati ${str('CIE_IDP_METADATA_URL')}`);
+  }
+  if (pairProblems.length) throw new ConfigError(pairProblems);
   const organizationName = str('SPID_ORGANIZATION_NAME') ?? (raw.PROVINCE_NAME as string);
   const spid: SpidSettings = Object.freeze({
     entityId,
@@ -408,6 +460,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     contactPhone: str('SPID_CONTACT_PHONE'),
     idpMetadataDir: str('SPID_IDP_METADATA_DIR') && path.resolve(str('SPID_IDP_METADATA_DIR')!),
     idpMetadataSignerCert: str('SPID_IDP_METADATA_SIGNER_CERT') && path.resolve(str('SPID_IDP_METADATA_SIGNER_CERT')!),
+    registryUrl: registryUrl === 'off' ? undefined : registryUrl,
+    registryCertFile: str('SPID_REGISTRY_CERT_FILE') && path.resolve(str('SPID_REGISTRY_CERT_FILE')!),
+    cieIdpMetadataUrl: str('CIE_IDP_METADATA_URL'),
+    cieIdpMetadataCertFile: str('CIE_IDP_METADATA_CERT_FILE') && path.resolve(str('CIE_IDP_METADATA_CERT_FILE')!),
+    metadataRefreshMs: (raw.SPID_REGISTRY_REFRESH_HOURS as number) * 3_600_000,
+    metadataTimeoutMs: (raw.SPID_REGISTRY_TIMEOUT_SECONDS as number) * 1000,
+    metadataCacheDir: path.join(dataDir, 'saml-metadata'),
     certDir: path.resolve(str('SPID_CERT_DIR') ?? path.join(dataDir, 'spid-sp')),
     cieIdpMetadataFile: str('CIE_IDP_METADATA_FILE') && path.resolve(str('CIE_IDP_METADATA_FILE')!),
     cieEntityId: str('CIE_ENTITY_ID') ?? entityId,

@@ -1,6 +1,6 @@
 /** Shared fixtures for the SPID tests: a test IdP, an SP identity, a request, DOM helpers. */
 import { generateTestIdpKeys, type AuthnRequestInfo, type TestIdpConfig } from '../../src/simulators/spid-idp/idp.js';
-import type { SigningKeyPair } from '../../src/modules/spid/saml.js';
+import { signEnveloped, type SigningKeyPair } from '../../src/modules/spid/saml.js';
 import { generateSelfSigned } from '../../src/modules/spid/certificate.js';
 
 export const SP_ENTITY_ID = 'https://pagamenti.provincia.campobasso.it';
@@ -71,4 +71,61 @@ export function setText(el: Element, value: string) {
 }
 export function empty(el: Element) {
   while (el.firstChild) el.removeChild(el.firstChild);
+}
+
+// ---------------------------------------------------------------- AgID-style IdP registry
+
+export interface RegistryIdp {
+  entityId: string;
+  /** PEM certificates published as signing keys (several during a rollover). */
+  certs: string[];
+  displayName?: string;
+}
+
+/** One IdP EntityDescriptor as the AgID aggregate lists it (unsigned; the aggregate is signed). */
+function registryEntity(idp: RegistryIdp, realistic = false): string {
+  const keys = idp.certs
+    .map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${c.replace(/-----[A-Z ]+-----|\s/g, '')}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`)
+    .join('');
+  return (
+    `<md:EntityDescriptor entityID="${idp.entityId}" ID="_${Buffer.from(idp.entityId).toString('hex').slice(0, 40)}">` +
+    `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" WantAuthnRequestsSigned="true">` +
+    keys +
+    `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${idp.entityId}/slo"/>` +
+    `<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>` +
+    `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${idp.entityId}/sso"/>` +
+    `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${idp.entityId}/sso"/>` +
+    (realistic
+      ? `\n            <saml2:Attribute xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" FriendlyName="Codice identificativo SPID" Name="spidCode"/>` +
+        `\n            <saml2:Attribute xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" FriendlyName="Codice fiscale" Name="fiscalNumber"/>\n        `
+      : '') +
+    `</md:IDPSSODescriptor>` +
+    `<md:Organization><md:OrganizationName xml:lang="it">${idp.displayName ?? idp.entityId}</md:OrganizationName>` +
+    `<md:OrganizationDisplayName xml:lang="it">${idp.displayName ?? idp.entityId}</md:OrganizationDisplayName>` +
+    `<md:OrganizationURL xml:lang="it">${idp.entityId}</md:OrganizationURL></md:Organization>` +
+    `</md:EntityDescriptor>`
+  );
+}
+
+/**
+ * An aggregate `md:EntitiesDescriptor` like https://registry.spid.gov.it/metadata/idp/spid-entities-idps.xml,
+ * signed (enveloped, exc-c14n, rsa-sha256) with `signer` unless `signer` is null.
+ */
+export function buildRegistry(
+  idps: RegistryIdp[],
+  signer: SigningKeyPair | null,
+  opts: { validUntil?: string; extra?: string; /** XML declaration, comments, indentation, saml:Attribute elements as in the real file */ realistic?: boolean } = {},
+): string {
+  const id = `_reg${Date.now().toString(16)}${Math.random().toString(16).slice(2, 10)}`;
+  const r = opts.realistic ?? false;
+  const xml =
+    (r ? '<?xml version="1.0" encoding="UTF-8" standalone="no"?>' : '') +
+    `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ` +
+    (r ? 'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ' : '') +
+    `ID="${id}" Name="https://idps.spid.gov.it"${opts.validUntil ? ` validUntil="${opts.validUntil}"` : ''}>` +
+    idps.map((idp) => (r ? `\n    <!-- ${idp.displayName ?? idp.entityId} *start* -->\n    ${registryEntity(idp, true)}\n    <!-- *end* -->` : registryEntity(idp))).join('') +
+    (r ? '\n' : '') +
+    (opts.extra ?? '') +
+    `</md:EntitiesDescriptor>`;
+  return signer ? signEnveloped(xml, signer, { id, localName: 'EntitiesDescriptor', placement: 'firstChild' }) : xml;
 }

@@ -332,6 +332,8 @@ t.test('production: IdPs from SPID_IDP_METADATA_DIR, no test IdP (404), https en
     SPID_IPA_CODE: 'p_cb',
     SPID_CONTACT_EMAIL: 'sael@provincia.campobasso.example',
     SPID_IDP_METADATA_DIR: mdDir,
+    // The AgID registry is on by default in production: test/spid/idp-sources.test.ts covers it.
+    SPID_REGISTRY_URL: 'off',
     // Settings of other modules that production requires.
     PAGOPA_BROKER_ID: '90700000004',
     PAGOPA_STATION_ID: '90700000004_01',
@@ -363,4 +365,8 @@ t.test('production: IdPs from SPID_IDP_METADATA_DIR, no test IdP (404), https en
   t.equal(cie.statusCode, 404);
   // Missing production settings are named.
   t.throws(() => loadConfig({ ...env, SPID_IPA_CODE: '', SPID_CONTACT_EMAIL: '', SPID_IDP_METADATA_DIR: '' }), /SPID_IPA_CODE manca/);
+  // Without the registry and without the folder there is no IdP: the SP does not start.
+  await t.rejects(buildApp(loadConfig({ ...env, SPID_IDP_METADATA_DIR: '', DATA_DIR: path.join(dir, 'data2') }), { logger: false }), /no SPID IdP/);
+  // The registry is on by default in production, and its signature needs the AgID certificate.
+  await t.rejects(buildApp(loadConfig({ ...env, SPID_REGISTRY_URL: '', DATA_DIR: path.join(dir, 'data3') }), { logger: false }), /SPID_REGISTRY_CERT_FILE manca/);
 });

@@ -4,7 +4,8 @@
  * Accepts one `md:EntityDescriptor` or an aggregate `md:EntitiesDescriptor` (AgID registry).
  * When `trustedSignerCerts` is given (AgID registry certificate, or the IdP's own pinned cert),
  * the root element must carry a valid enveloped signature (Reference `#<root ID>`) by one of them.
- * Loading from URLs/disk, refresh and last-good-copy are the caller's job (I/O lives in the app).
+ * When `now` is given, a root `validUntil` that has passed makes the metadata unusable.
+ * Loading from URLs/disk, refresh and last-good-copy live in `idp-sources.ts`.
  */
 import {
   BINDING,
@@ -13,6 +14,7 @@ import {
   base64DerToPem,
   childElements,
   descendantElements,
+  parseSamlInstant,
   textOf,
   verifyEnvelopedSignature,
 } from './saml.js';
@@ -36,6 +38,8 @@ export interface ParseIdpMetadataOptions {
   trustedSignerCerts?: string[];
   /** Size limit, default 8 MiB (the AgID aggregate is large). */
   maxBytes?: number;
+  /** Refuse metadata whose (signed) root `validUntil` is not after this instant. */
+  now?: Date;
 }
 
 /** Thrown when metadata cannot be parsed or its signature is not valid. */
@@ -109,6 +113,12 @@ export function parseIdpMetadata(xml: string, options: ParseIdpMetadataOptions =
     if (!v.ok) throw new IdpMetadataError(`metadata signature: ${v.reason}`);
     root = parseXmlSafely(v.canonicalXml, { maxBytes: options.maxBytes ?? 8 * 1024 * 1024 }).documentElement!;
   }
+  const validUntil = attr(root, 'validUntil');
+  if (options.now && validUntil !== null) {
+    const until = parseSamlInstant(validUntil) ?? Date.parse(validUntil);
+    if (Number.isNaN(until)) throw new IdpMetadataError(`validUntil ${JSON.stringify(validUntil)} is not a date`);
+    if (until <= options.now.getTime()) throw new IdpMetadataError(`metadata expired (validUntil ${validUntil})`);
+  }
   const eds = root.localName === 'EntityDescriptor' ? [root] : descendantElements(root, NS.md, 'EntityDescriptor');
   return eds.map(entry).filter((e): e is IdpEntry => e !== null);
 }
@@ -123,9 +133,20 @@ export class IdpRegistry {
 
   /** Adds or replaces an IdP. Entries without a signing certificate or an SSO URL are refused. */
   add(e: IdpEntry): void {
-    if (e.certificates.length === 0) throw new IdpMetadataError(`IdP ${e.entityId} has no signing certificate`);
-    if (!e.sso.post && !e.sso.redirect) throw new IdpMetadataError(`IdP ${e.entityId} has no SingleSignOnService`);
+    const problem = IdpRegistry.unusable(e);
+    if (problem) throw new IdpMetadataError(problem);
     this.byId.set(e.entityId, e);
+  }
+
+  /** Why an entry cannot be trusted for logins, or null when it can. */
+  static unusable(e: IdpEntry): string | null {
+    if (e.certificates.length === 0) return `IdP ${e.entityId} has no signing certificate`;
+    if (!e.sso.post && !e.sso.redirect) return `IdP ${e.entityId} has no SingleSignOnService`;
+    return null;
+  }
+
+  has(entityId: string): boolean {
+    return this.byId.has(entityId);
   }
 
   get(entityId: string): IdpEntry | undefined {

@@ -13,7 +13,7 @@
  */
 import { isValidPersonalFiscalCode } from '../../domain/fiscal-code.js';
 import { parseXmlSafely, XmlSafeParseError, DEFAULT_MAX_XML_BYTES } from '../../xml/safe-parse.js';
-import { getXsdSchema } from '../../xml/xsd.js';
+import { getXsdSchema, type XsdSchema } from '../../xml/xsd.js';
 import {
   CM_BEARER,
   NAMEID_ENTITY,
@@ -22,7 +22,7 @@ import {
   STATUS,
   XSD,
   attr,
-  base64DerToPem,
+  canonicalRootIs,
   childElements,
   descendantElements,
   levelFromClassRef,
@@ -341,9 +341,17 @@ function checkInstant(
   return t;
 }
 
-/** Normalises the IdP certificates to PEM. */
-function certsToPem(certs: string[]): string[] {
-  return certs.map((c) => (c.includes('-----BEGIN CERTIFICATE-----') ? c : base64DerToPem(c)));
+/** The compiled protocol XSD per (path, size limit), looked up once rather than on every Response. */
+const schemas = new Map<string, XsdSchema>();
+function protocolSchema(xsdPath: string | undefined, maxBytes: number): XsdSchema {
+  const p = xsdPath ?? XSD.protocol();
+  const key = `${maxBytes}:${p}`;
+  let schema = schemas.get(key);
+  if (!schema) {
+    schema = getXsdSchema(p, { maxBytes });
+    schemas.set(key, schema);
+  }
+  return schema;
 }
 
 // ---------------------------------------------------------------- main
@@ -379,15 +387,15 @@ async function run(input: ValidateResponseInput, options: ResponseValidationOpti
   // 1. safe parsing
   const bytes = decodeSamlMessage(input.samlResponse, maxBytes);
   const doc = parseDocument(bytes, maxBytes);
-  const xml = Buffer.from(bytes).toString('utf8');
+  // Well-formed UTF-8 by now (the safe parser decodes strictly): the exact text the signatures cover.
+  const xml = bytes.toString('utf8');
   const response = doc.documentElement!;
   if (response.namespaceURI !== NS.samlp || response.localName !== 'Response') {
     fail('NOT_A_RESPONSE', `root element is {${response.namespaceURI}}${response.localName}`);
   }
 
   // 1b. XSD
-  const xsd = getXsdSchema(options.protocolXsdPath ?? XSD.protocol(), { maxBytes });
-  const schema = xsd.validate(xml);
+  const schema = protocolSchema(options.protocolXsdPath, maxBytes).validate(bytes);
   if (!schema.valid) fail('XSD_INVALID', `not valid against the SAML protocol XSD: ${schema.errors.slice(0, 3).join(' | ')}`);
 
   // 2. Response ID, Version, IssueInstant
@@ -453,11 +461,15 @@ async function run(input: ValidateResponseInput, options: ResponseValidationOpti
   if (responseSigs.length > 1 || assertionSigs.length > 1 || allSigs.length !== responseSigs.length + assertionSigs.length) {
     fail('UNEXPECTED_SIGNATURE', 'Signature elements outside the Response/Assertion signature positions');
   }
-  const certs = certsToPem(idp.certificates);
+  const certs = idp.certificates;
   if (certs.length === 0) fail('NO_TRUSTED_CERTIFICATE', `no certificate for IdP ${idp.entityId}`);
   if (responseSigs.length === 1) {
     const canon = verifySignatureOrThrow(xml, responseSigs[0]!, responseId, certs, 'RESPONSE_SIGNATURE_INVALID', 'Response');
-    signedElement(canon, NS.samlp, 'Response', responseId, 'RESPONSE_SIGNATURE_INVALID');
+    // Nothing is read from the signed Response (its values were checked above and the Assertion
+    // carries its own signature): checking what the signature covers needs no second parse.
+    if (!canonicalRootIs(canon, NS.samlp, 'Response', responseId)) {
+      fail('RESPONSE_SIGNATURE_INVALID', `the signature does not cover the Response ${responseId}`);
+    }
   }
   const assertionIdRaw = attr(assertion, 'ID');
   if (!assertionIdRaw) fail('ASSERTION_ID_MISSING', 'Assertion ID missing or empty');

@@ -25,6 +25,7 @@ import fp from 'fastify-plugin';
 import { and, sql } from 'drizzle-orm';
 import { renderAutoSubmitForm, buildPostAuthnRequest, buildRedirectAuthnRequest, newRelayState } from './authn-request.js';
 import type { IdpEntry } from './idp-registry.js';
+import { IdpMetadataRefresher } from './idp-sources.js';
 import {
   buildPostLogoutRequest,
   buildPostLogoutResponse,
@@ -74,6 +75,8 @@ export interface LoginIdp {
 /** What other modules use (`app.spid`). */
 export interface SpidFacade {
   runtime: SpRuntime;
+  /** Downloads the AgID registry / CIE metadata again when due; null without background workers or remote sources. */
+  idpRefresher: IdpMetadataRefresher | null;
   /** Ends the local session and, for SAML sessions, starts SP-initiated single logout. */
   logout(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>;
   /** Data for the "Accedi" page: SPID IdPs in random order, the CIE link (or null). */
@@ -191,6 +194,8 @@ interface LoginQuery {
 
 export interface SpidRoutesOptions {
   sp: SpRuntime;
+  /** Run the IdP metadata refresh timer (buildApp's backgroundWorkers). */
+  backgroundWorkers?: boolean;
 }
 
 async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
@@ -203,6 +208,15 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
   const timer = setInterval(() => sweepSamlState(db), 10 * 60_000);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
+
+  // Daily download of the AgID registry (and CIE metadata), like the pagoPA schedulers: only in
+  // processes with background workers, started when the app is ready, stopped on close.
+  const idpRefresher =
+    opts.backgroundWorkers && sp.idpSources.length > 0 ? new IdpMetadataRefresher(sp.idpSources, (due) => sp.refreshIdps(due), app.log) : null;
+  if (idpRefresher) {
+    app.addHook('onReady', async () => idpRefresher.start());
+    app.addHook('onClose', async () => idpRefresher.stop());
+  }
 
   function bindingValue(request: FastifyRequest): string | undefined {
     const v = request.cookies[BINDING_COOKIE];
@@ -515,6 +529,7 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
 
   app.decorate('spid', {
     runtime: sp,
+    idpRefresher,
     logout,
     loginPageData(next: string | undefined) {
       const target = safeLocalTarget(next) ?? '/';

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DOMParser } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
+import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
 
 export const NS = {
   samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
@@ -247,12 +247,82 @@ export const XSD = {
 
 export type SignatureCheck = { ok: true; canonicalXml: string } | { ok: false; reason: string };
 
+/** Attribute names xml-crypto resolves a `#id` Reference against (its signature-wrapping guard counts all three). */
+const ID_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(['Id', 'ID', 'id']);
+
+/**
+ * Every `Id`/`ID`/`id` attribute (any namespace) of the document whose value is `id`, with its
+ * element: what xml-crypto's three `//*[@*[local-name(.)='…']='…']` lookups count (an element with
+ * two such attributes counts twice, as there), found in one walk of the tree. Stops at `limit`.
+ */
+function elementsCarryingId(root: Node, id: string, limit = 2): { el: Element; attrName: string }[] {
+  const out: { el: Element; attrName: string }[] = [];
+  const stack: Node[] = [root];
+  while (stack.length > 0 && out.length < limit) {
+    const n = stack.pop()!;
+    if (n.nodeType === 1) {
+      const attrs = (n as Element).attributes;
+      for (let i = 0; i < attrs.length; i++) {
+        const a = attrs[i]!;
+        if (a.value === id && ID_ATTRIBUTE_NAMES.has(a.localName ?? a.name)) out.push({ el: n as Element, attrName: a.localName ?? a.name });
+      }
+    }
+    for (let c = n.lastChild; c; c = c.previousSibling) if (c.nodeType === 1) stack.push(c);
+  }
+  return out;
+}
+
+const MAX_CACHED_KEYS = 256;
+const publicKeys = new Map<string, crypto.KeyObject>();
+
+/**
+ * The public key of a trusted certificate (PEM or base64 DER), parsed once per process: an IdP
+ * certificate is the same string on every login, so it is not re-imported for every Response.
+ */
+export function certificatePublicKey(cert: string): crypto.KeyObject {
+  let key = publicKeys.get(cert);
+  if (!key) {
+    const pem = cert.includes('-----BEGIN CERTIFICATE-----') ? cert : base64DerToPem(cert);
+    key = new crypto.X509Certificate(pem).publicKey;
+    if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.delete(publicKeys.keys().next().value!);
+    publicKeys.set(cert, key);
+  }
+  return key;
+}
+
+/**
+ * Puts first the certificate whose key verifies the SignatureValue over our own exc-c14n of the
+ * SignedInfo (key rollover: several certificates per IdP), so xml-crypto does its full check once
+ * instead of once per certificate. Only an ordering hint: xml-crypto still decides, and when no
+ * key matches here every certificate is still tried.
+ */
+function orderKeysBySignedInfo(signedInfo: Element, signature: Element, sigAlg: string, keys: crypto.KeyObject[]): crypto.KeyObject[] {
+  if (keys.length < 2) return keys;
+  try {
+    const valueEl = childElements(signature, NS.ds, 'SignatureValue')[0];
+    if (!valueEl) return keys;
+    const value = Buffer.from((valueEl.textContent ?? '').replace(/\s+/g, ''), 'base64');
+    const canon = new ExclusiveCanonicalization().process(signedInfo.cloneNode(true) as Element, {}).toString();
+    const hash = sigAlg === ALG.RSA_SHA512 ? 'RSA-SHA512' : 'RSA-SHA256';
+    const i = keys.findIndex((k) => crypto.createVerify(hash).update(canon).verify(k, value));
+    return i > 0 ? [keys[i]!, ...keys.slice(0, i), ...keys.slice(i + 1)] : keys;
+  } catch {
+    return keys;
+  }
+}
+
 /**
  * Verifies one enveloped ds:Signature with the trusted certificates only (KeyInfo is ignored:
  * xml-crypto 6 has no getCertFromKeyInfo by default). Enforces: exc-c14n, rsa-sha256/512,
  * exactly one Reference with URI `#<expectedId>`, only enveloped-signature + exc-c14n transforms,
- * sha256/512 digest. On success returns the canonical XML of the signed element as xml-crypto
- * authenticated it (`getSignedReferences()`): read values from that, never from the document.
+ * sha256/512 digest, exactly one element of the document carrying that ID (in an `Id`, `ID` or
+ * `id` attribute, as xml-crypto's wrapping guard counts them) and the Signature a child of it.
+ * On success returns the canonical XML of the signed element as xml-crypto authenticated it
+ * (`getSignedReferences()`): read values from that, never from the document.
+ *
+ * `signature` must belong to the parsed form of `xml`. The duplicate-ID guard runs here, in one
+ * walk of that tree, so xml-crypto is told the one attribute name to resolve the Reference with
+ * (one XPath scan of its own copy of the document instead of three); certificate keys are cached.
  */
 export function verifyEnvelopedSignature(xml: string, signature: Element, expectedId: string, certsPem: string[]): SignatureCheck {
   const no = (reason: string): SignatureCheck => ({ ok: false, reason });
@@ -276,9 +346,25 @@ export function verifyEnvelopedSignature(xml: string, signature: Element, expect
   if (!transforms.includes(ALG.ENVELOPED) || transforms.length > 2 || transforms.some((t) => t !== ALG.ENVELOPED && t !== ALG.EXC_C14N)) {
     return no(`only the enveloped-signature and exc-c14n transforms are allowed (got ${transforms.join(', ')})`);
   }
+  const doc = signature.ownerDocument;
+  if (!doc) return no('signature not attached to a document');
+  const targets = elementsCarryingId(doc, expectedId);
+  if (targets.length !== 1) {
+    return no(targets.length === 0 ? `no element carries the ID ${expectedId}` : `several elements (or ID attributes) carry the ID ${expectedId} (signature wrapping?)`);
+  }
+  const target = targets[0]!;
+  if (signature.parentNode !== target.el) return no(`the Signature is not a child of the element ${expectedId} it signs`);
+  let keys: crypto.KeyObject[];
+  try {
+    keys = certsPem.map(certificatePublicKey);
+  } catch (e) {
+    return no(`trusted certificate not readable: ${(e as Error).message}`);
+  }
+  keys = orderKeysBySignedInfo(si, signature, sigAlg, keys);
   let lastError = 'no certificate matched';
-  for (const cert of certsPem) {
-    const sx = new SignedXml({ publicCert: cert });
+  for (const key of keys) {
+    const sx = new SignedXml({ publicCert: key });
+    sx.idAttributes = [target.attrName];
     try {
       sx.loadSignature(signature);
       if (sx.checkSignature(xml)) {
@@ -291,6 +377,26 @@ export function verifyEnvelopedSignature(xml: string, signature: Element, expect
     }
   }
   return no(`signature not valid with the trusted certificates (${lastError.slice(0, 200)})`);
+}
+
+/**
+ * Checks, without parsing it, that canonical XML (exc-c14n output, as `getSignedReferences()`
+ * returns it) has as its root `{ns}localName` with `ID="id"`: reads the first start tag, whose
+ * attribute values c14n always writes in double quotes with `"` escaped, and whose own namespace
+ * declaration exc-c14n always writes on it.
+ */
+export function canonicalRootIs(canonicalXml: string, ns: string, localName: string, id: string): boolean {
+  const m = /^<(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)((?:\s+[^\s=<>"]+="[^"]*")*)\s*\/?>/.exec(canonicalXml);
+  if (!m || m[2] !== localName) return false;
+  const attrs = new Map<string, string>();
+  for (const a of m[3]!.matchAll(/\s+([^\s=<>"]+)="([^"]*)"/g)) attrs.set(a[1]!, a[2]!);
+  const nsDecl = m[1] ? `xmlns:${m[1]}` : 'xmlns';
+  return attrs.get(nsDecl) === c14nAttrValue(ns) && attrs.get('ID') === c14nAttrValue(id);
+}
+
+/** An attribute value escaped as c14n writes it. */
+function c14nAttrValue(v: string): string {
+  return v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;').replace(/\t/g, '&#x9;').replace(/\n/g, '&#xA;').replace(/\r/g, '&#xD;');
 }
 
 /** Verifies an HTTP-Redirect binding query signature (`rawQuery` exactly as received, no `?`). */
@@ -326,7 +432,7 @@ export function verifyRedirectSignature(
   const hash = alg === ALG.RSA_SHA512 ? 'RSA-SHA512' : 'RSA-SHA256';
   const good = certsPem.some((cert) => {
     try {
-      return crypto.createVerify(hash).update(signed, 'utf8').verify(new crypto.X509Certificate(cert).publicKey, sigBytes);
+      return crypto.createVerify(hash).update(signed, 'utf8').verify(certificatePublicKey(cert), sigBytes);
     } catch {
       return false;
     }
