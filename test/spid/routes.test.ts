@@ -117,10 +117,13 @@ t.test('demo staff log in with their roles; an existing user is updated', async 
   const jar = await spidLogin(app, { identity: `demo:${ADMIN_CF}` }, { next: '/admin/enti' });
   const res = await app.inject({ method: 'GET', url: '/admin/enti', headers: { accept: 'text/html', cookie: cookieHeader(jar) } });
   t.equal(res.statusCode, 200, 'sael_admin reaches the admin pages');
+  app.sqlite.prepare('UPDATE users SET email = NULL WHERE fiscal_code = ?').run(ADMIN_CF);
   await spidLogin(app, { identity: 'custom', fiscalCode: ADMIN_CF, email: 'nuova@example.org' });
   const u = app.db.select().from(users).where(eq(users.fiscalCode, ADMIN_CF)).get()!;
-  t.equal(u.email, 'nuova@example.org', 'profile updated from the assertion');
+  t.equal(u.email, 'nuova@example.org', 'a profile without email takes the one of the assertion');
   t.equal(u.name, 'Mario', 'name kept');
+  await spidLogin(app, { identity: 'custom', fiscalCode: ADMIN_CF, email: 'altra@example.org' });
+  t.equal(app.db.select().from(users).where(eq(users.fiscalCode, ADMIN_CF)).get()!.email, 'nuova@example.org', 'the email chosen for receipts is not overwritten at the next login');
   // Demo citizen
   const cj = await spidLogin(app, { identity: `demo:${CITIZEN_CF}` });
   t.equal(await whoAmI(app, cj), 'Lucia Ferrante');

@@ -371,7 +371,7 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
           fiscalCode: u.fiscalNumber,
           ...(u.name ? { name: u.name } : {}),
           ...(u.familyName ? { familyName: u.familyName } : {}),
-          ...(u.email ? { email: u.email } : {}),
+          ...(u.email ? { emailIfMissing: u.email } : {}),
         },
         { actor: `system:${state.federation}-login`, requestId: request.id },
       );

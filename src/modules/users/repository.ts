@@ -16,6 +16,9 @@ export interface UserProfile {
   name?: string | null;
   familyName?: string | null;
   email?: string | null;
+  /** Used as the email only when the user has none yet (the email from SPID/CIE at login: the
+   * address the citizen chose in the profile for receipts is not overwritten at each login). */
+  emailIfMissing?: string | null;
 }
 
 /** Creates the user or updates the profile fields that are given; returns the user id. */
@@ -25,7 +28,7 @@ export function upsertUser(db: Db, profile: UserProfile, by: Actor): number {
     if (!existing) {
       const row = tx
         .insert(users)
-        .values({ fiscalCode: profile.fiscalCode, name: profile.name, familyName: profile.familyName, email: profile.email })
+        .values({ fiscalCode: profile.fiscalCode, name: profile.name, familyName: profile.familyName, email: profile.email ?? profile.emailIfMissing })
         .returning()
         .get();
       recordAudit(tx, { ...by, action: 'create', entity: 'user', entityId: row.id, after: row });
@@ -35,6 +38,7 @@ export function upsertUser(db: Db, profile: UserProfile, by: Actor): number {
     if (profile.name !== undefined && profile.name !== existing.name) changes.name = profile.name;
     if (profile.familyName !== undefined && profile.familyName !== existing.familyName) changes.familyName = profile.familyName;
     if (profile.email !== undefined && profile.email !== existing.email) changes.email = profile.email;
+    else if (profile.email === undefined && profile.emailIfMissing && !existing.email) changes.email = profile.emailIfMissing;
     if (Object.keys(changes).length > 0) {
       const after = tx
         .update(users)
