@@ -172,13 +172,18 @@ export function present(list: CitizenPosition[]): CitizenPosition[] {
   return list;
 }
 
-export const TO_PAY_PAGE_SIZE = 20;
-export const SHORT_LIST = 10;
+/** Positions with something to pay per page of the personal area (the rest on the next pages). */
+export const TO_PAY_PAGE_SIZE = 10;
+/** The most recent paid / expired / cancelled shown (all the receipts are in the history page). */
+export const SHORT_LIST = 5;
 
 export interface GroupedPositions {
   /** One page of positions with something to pay, nearest due date first. */
   toPay: CitizenPosition[];
   toPayPositions: number;
+  /** 1-based numbers of the first and last position of the page, among toPayPositions. */
+  firstShown: number;
+  lastShown: number;
   toPayCount: number;
   toPayTotal: string;
   page: number;
@@ -228,6 +233,8 @@ export function groupPositions(list: CitizenPosition[], page = 1): GroupedPositi
   return {
     toPay: present(toPayAll.slice((current - 1) * TO_PAY_PAGE_SIZE, current * TO_PAY_PAGE_SIZE)),
     toPayPositions: toPayAll.length,
+    firstShown: Math.min(toPayAll.length, (current - 1) * TO_PAY_PAGE_SIZE + 1),
+    lastShown: Math.min(toPayAll.length, current * TO_PAY_PAGE_SIZE),
     toPayCount: count,
     toPayTotal: formatEuro(total),
     page: current,
