@@ -2,14 +2,12 @@
  * The XML content of paVerifyPaymentNotice and paGetPayment(V2) answers, built from a position
  * as it is at this moment. Read-only: nothing here writes to the database.
  */
-import { and, eq, inArray } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
 import { centsToDecimalString } from '../../domain/money.js';
-import { enteIbans, enti, paymentServices } from '../enti/schema.js';
 import type { Ente } from '../enti/repository.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
 import { clip, el, type XmlContent } from './soap.js';
-import { stationQueries } from './station-queries.js';
+import { beneficiaryByFiscalCode, serviceNameById, stationQueries } from './station-queries.js';
 
 const EMAIL = /^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$/;
 /** ABI of Poste Italiane: an IBAN with it is a postal account. */
@@ -29,29 +27,16 @@ export function loadBeneficiaries(db: DbLike, fiscalCodes: string[]): Map<string
   const out = new Map<string, Beneficiary>();
   if (fiscalCodes.length === 0) return out;
   const q = stationQueries(db);
-  if (q) {
-    for (const cf of fiscalCodes) {
-      const r = q.enteByCf.get({ cf });
-      if (r) out.set(r.cf, { name: r.name, postalIban: q.postalIban.get({ id: r.id })?.iban ?? null });
-    }
-    return out;
-  }
-  const rows = db.select({ id: enti.id, name: enti.name, cf: enti.fiscalCode }).from(enti).where(inArray(enti.fiscalCode, fiscalCodes)).all();
-  for (const r of rows) {
-    const postal = db
-      .select({ iban: enteIbans.iban })
-      .from(enteIbans)
-      .where(and(eq(enteIbans.enteId, r.id), eq(enteIbans.kind, 'postal'), eq(enteIbans.active, true)))
-      .get();
-    out.set(r.cf, { name: r.name, postalIban: postal?.iban ?? null });
+  for (const cf of fiscalCodes) {
+    const r = beneficiaryByFiscalCode(q, cf);
+    if (r) out.set(r.cf, { name: r.name, postalIban: r.postalIban });
   }
   return out;
 }
 
-export function serviceName(db: DbLike, serviceId: number): string | undefined {
-  const q = stationQueries(db);
-  if (q) return q.serviceName.get({ id: serviceId })?.name;
-  return db.select({ name: paymentServices.name }).from(paymentServices).where(eq(paymentServices.id, serviceId)).get()?.name;
+/** The name of the position's service (already read with the position by the station's lookup). */
+export function serviceName(db: DbLike, position: { serviceId: number; serviceName?: string }): string | undefined {
+  return position.serviceName ?? serviceNameById(stationQueries(db), position.serviceId);
 }
 
 type Transfer = OptionDetail['transfers'][number];
@@ -95,7 +80,7 @@ export function verifyContent(db: DbLike, ente: Ente, position: PositionDetail, 
     el('paymentDescription', optionDescription(position, option)),
     el('fiscalCodePA', ente.fiscalCode),
     el('companyName', clip(ente.name, 140)),
-    el('officeName', clip(serviceName(db, position.serviceId), 140)),
+    el('officeName', clip(serviceName(db, position), 140)),
   ];
 }
 
@@ -190,7 +175,7 @@ export function paymentDataContent(
     el('dueDate', option.dueDate),
     el('description', optionDescription(position, option)),
     el('companyName', clip(ente.name, 140)),
-    el('officeName', clip(serviceName(db, position.serviceId), 140)),
+    el('officeName', clip(serviceName(db, position), 140)),
     subjectXml('debtor', {
       type: position.debtorType,
       fiscalCode: position.debtorFiscalCode,

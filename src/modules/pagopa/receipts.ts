@@ -28,7 +28,7 @@ import { recordAudit } from '../../plugins/audit/index.js';
 import type { Ente } from '../enti/repository.js';
 import { getEnteByFiscalCode } from '../enti/repository.js';
 import { enqueueAcaSync } from '../positions/aca-outbox.js';
-import { findByNoticeNumber, getPositionById, type OptionDetail, type PositionDetail } from '../positions/repository.js';
+import type { OptionDetail, PositionDetail } from '../positions/repository.js';
 import { amountToCents, child, children, text } from './soap.js';
 import { findForStation, stationQueries } from './station-queries.js';
 import type { AnomalyType } from './schema.js';
@@ -281,10 +281,9 @@ export function createReceiptBatcher(db: Db): ReceiptBatcher {
   };
 }
 
-/** findByNoticeNumber with the station's prepared statements when the connection has them. */
+/** findByNoticeNumber on the station's cached statements. */
 function lookup(tx: DbLike, enteId: number, noticeNumber: string) {
-  const q = stationQueries(tx);
-  return q ? findForStation(q, enteId, noticeNumber) : findByNoticeNumber(tx, enteId, noticeNumber);
+  return findForStation(stationQueries(tx), enteId, noticeNumber);
 }
 
 function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
@@ -473,8 +472,7 @@ function applyPayment(tx: DbLike, found: { position: PositionDetail; option: Opt
     requestId: input.requestId ?? null,
   });
   markCartsPaid(tx, option.id);
-  const q = stationQueries(tx);
-  const after = q ? findForStation(q, position.enteId, option.noticeNumber)?.position : getPositionById(tx, position.enteId, position.id);
+  const after = findForStation(stationQueries(tx), position.enteId, option.noticeNumber)?.position;
   enqueueAcaSync(tx, after!);
 }
 

@@ -13,13 +13,10 @@
  * 5. the operation. Every answer we write is itself valid against the same schemas (tests).
  * Faults carry `id` = the EC fiscal code (idPA, or our broker id when idPA is unusable).
  */
-import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import type { PagopaSettings } from '../../config.js';
 import { XmlSafeParseError } from '../../xml/safe-parse.js';
-import { enti } from '../enti/schema.js';
 import type { Ente } from '../enti/repository.js';
-import { findByNoticeNumber } from '../positions/repository.js';
 import { checkPayable } from './payment-state.js';
 import { findForStation, servedEnteFast, stationQueries } from './station-queries.js';
 import { paymentDataContent, StampNeedsV2Error, verifyContent } from './payment-xml.js';
@@ -125,9 +122,7 @@ function faultAnswer(op: Operation, code: FaultCode, description: string, id: st
 /** A served ente (member of the platform) by fiscal code. */
 function servedEnte(db: Db, fiscalCode: string | undefined): Ente | undefined {
   if (!fiscalCode) return undefined;
-  const q = stationQueries(db);
-  if (q) return servedEnteFast(q, fiscalCode);
-  return db.select().from(enti).where(and(eq(enti.fiscalCode, fiscalCode), eq(enti.member, true))).get();
+  return servedEnteFast(stationQueries(db), fiscalCode);
 }
 
 const ROME_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' });
@@ -251,8 +246,7 @@ function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetP
   const owner = qrFiscalCode === ente.fiscalCode ? ente : servedEnte(ctx.db, qrFiscalCode);
   if (!owner) return ko('PAA_ID_DOMINIO_ERRATO', `L’ente ${qrFiscalCode} dell’avviso non è servito da questa stazione`, { noticeNumber, fiscalCode: qrFiscalCode });
   // Read-only: plain reads, no transaction needed (each statement sees a consistent snapshot of one position).
-  const q = stationQueries(ctx.db);
-  const found = q ? findForStation(q, owner.id, noticeNumber) : findByNoticeNumber(ctx.db, owner.id, noticeNumber);
+  const found = findForStation(stationQueries(ctx.db), owner.id, noticeNumber);
   const today = italianToday(ctx.now?.() ?? new Date());
   const notPayable = checkPayable(found, today);
   if (notPayable) return ko(notPayable.code, notPayable.message, { noticeNumber, fiscalCode: qrFiscalCode });
@@ -276,7 +270,6 @@ function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetP
 function sendRt(ctx: StationContext, op: 'paSendRT' | 'paSendRTV2', ente: Ente, payload: Element, req: StationRequest, ko: Ko): PendingReceipt {
   const receipt = readReceipt(childReceipt(payload));
   const rawXml = typeof req.body === 'string' ? req.body : Buffer.from(req.body).toString('utf8');
-  stationQueries(ctx.db); // prepares the read queries storeReceipt reuses inside its transaction
   const noticeNumber = receipt.noticeNumber;
   return {
     kind: 'receipt',
