@@ -21,6 +21,7 @@ t.test('migrations from an empty file', async (t) => {
   t.equal(h.sqlite.pragma('synchronous', { simple: true }), 1, 'NORMAL: a commit survives a crash of the process');
   t.equal(h.sqlite.pragma('wal_autocheckpoint', { simple: true }), 16000, 'checkpoints every 64 MB of WAL, not every 4 MB');
   t.equal(h.sqlite.pragma('journal_size_limit', { simple: true }), 67108864);
+  t.equal(h.sqlite.pragma('temp_store', { simple: true }), 2, 'statement journals in memory');
   h.close();
   const again = openDatabase(file);
   t.equal(appliedMigrations(again.sqlite), again.expectedMigrations, 'reopening applies nothing twice');
