@@ -31,6 +31,12 @@ t.test('CSV import through the API', async (t) => {
       'header is row 1, so data row i is file row i + 2',
     );
     t.equal(count(app, 'positions'), 27);
+    t.equal(
+      count(app, "audit_log a JOIN positions p ON a.entity = 'position' AND a.action = 'create' AND a.entity_id = CAST(p.id AS TEXT) AND json_extract(a.after, '$.iupd') = p.iupd"),
+      27,
+      'one audit row per imported position, naming it (the back office history of each position)',
+    );
+    t.equal(count(app, 'aca_outbox'), 27, 'one central-archive row per option');
     const report = await app.inject({ url: `/api/v1/imports/${job.id}/errors.csv`, headers: auth });
     t.equal(report.statusCode, 200);
     const lines = report.body.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
@@ -95,12 +101,12 @@ t.test('a crash mid-import leaves whole positions only, and the rerun completes 
       progress: (done, total) => {
         if (total && done >= 200) throw new Error('simulated crash after the first batch');
       },
-    }),
+    }, { batchSize: 200 }),
   );
   const afterCrash = count(app, "positions WHERE iupd LIKE 'CRASH-%'");
   t.equal(afterCrash, 200, 'the first batch committed whole');
   t.equal(count(app, 'payment_options'), afterCrash, 'no position without its option');
-  const result = (await runImport(app.db, app.config.dataDir, { job, input, progress: () => {} })) as { created: number; unchanged: number };
+  const result = (await runImport(app.db, app.config.dataDir, { job, input, progress: () => {} }, { batchSize: 200 })) as { created: number; unchanged: number };
   t.match(result, { created: 250, unchanged: 200 });
   t.equal(count(app, "positions WHERE iupd LIKE 'CRASH-%'"), 450);
 });

@@ -53,18 +53,54 @@ export interface PaCreatePositionBody {
 /** `YYYY-MM-DDT23:59:59+01:00|+02:00`: the end of an Italian calendar day with its offset. */
 /** Built once: creating an Intl.DateTimeFormat costs ~0.3 ms, too much per payment option. */
 const ROME_OFFSET = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Rome', timeZoneName: 'longOffset' });
+/** Due dates repeat across the options of a bulk import: formatToParts costs a few µs each time. */
+const endOfDayCache = new Map<string, string>();
 
 export function endOfItalianDay(date: string): string {
+  const cached = endOfDayCache.get(date);
+  if (cached !== undefined) return cached;
   const noon = new Date(`${date}T12:00:00Z`);
   const name = ROME_OFFSET.formatToParts(noon).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT+01:00';
   const offset = name === 'GMT' ? '+00:00' : name.replace('GMT', '');
-  return `${date}T23:59:59${offset}`;
+  const value = `${date}T23:59:59${offset}`;
+  if (endOfDayCache.size >= 4096) endOfDayCache.clear();
+  endOfDayCache.set(date, value);
+  return value;
 }
 
-const clip = (s: string, max: number) => ([...s].length > max ? [...s].slice(0, max).join('') : s);
+/** At most `max` code points. */
+function clip(s: string, max: number): string {
+  if (s.length <= max) return s; // no more code points than UTF-16 units
+  const points = [...s];
+  return points.length > max ? points.slice(0, max).join('') : s;
+}
+
+/**
+ * What a paCreatePosition body is made of: a stored position ({@link PositionDetail}) or one that
+ * a bulk import is creating (built from the validated input, without reading it back).
+ */
+export interface AcaPosition {
+  enteId: number;
+  publishedAt: string | null;
+  status: PositionDetail['status'];
+  debtorType: 'F' | 'G';
+  debtorFiscalCode: string;
+  debtorName: string;
+  description: string;
+  switchToExpired: boolean;
+  options: readonly {
+    iuv: string;
+    noticeNumber: string;
+    status: PositionDetail['options'][number]['status'];
+    amountCents: number;
+    description: string | null;
+    dueDate: string;
+    transfers: readonly { fiscalCodePA: string; iban: string | null; postalIban: string | null }[];
+  }[];
+}
 
 /** The paCreatePosition bodies of a position as it is now (one per payment option). */
-export function acaBodies(enteFiscalCode: string, p: PositionDetail): PaCreatePositionBody[] {
+export function acaBodies(enteFiscalCode: string, p: AcaPosition): PaCreatePositionBody[] {
   if (!p.publishedAt) return [];
   const open = p.status === 'published' || p.status === 'partially_paid';
   return p.options.map((o) => {
@@ -88,6 +124,8 @@ export function acaBodies(enteFiscalCode: string, p: PositionDetail): PaCreatePo
   });
 }
 
+const INSERT_OUTBOX = "INSERT INTO aca_outbox (ente_id, iuv, payload, status, attempts, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, ?)";
+
 /**
  * Queues the archive update of this position in the caller's transaction. Returns the rows
  * written (0 for a draft that was never published).
@@ -96,10 +134,26 @@ export function enqueueAcaSync(tx: DbLike, position: PositionDetail, now = Date.
   if (!position.publishedAt) return 0;
   const cf = (statement(tx, 'SELECT fiscal_code FROM enti WHERE id = ?').get(position.enteId) as { fiscal_code: string } | undefined)?.fiscal_code;
   if (!cf) return 0;
-  const insert = statement(tx, "INSERT INTO aca_outbox (ente_id, iuv, payload, status, attempts, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, ?)");
+  const insert = statement(tx, INSERT_OUTBOX);
   const bodies = acaBodies(cf, position);
   for (const b of bodies) insert.run(position.enteId, b.iuv, JSON.stringify(b), now);
   return bodies.length;
+}
+
+/**
+ * {@link enqueueAcaSync} for many positions of one ente (bulk import): the same rows, in the same
+ * order, for an ente whose fiscal code the caller already has (no lookup per position).
+ */
+export function enqueueAcaSyncMany(tx: DbLike, enteId: number, enteFiscalCode: string, positions: readonly AcaPosition[], now = Date.now()): number {
+  const insert = statement(tx, INSERT_OUTBOX);
+  let rows = 0;
+  for (const p of positions) {
+    for (const b of acaBodies(enteFiscalCode, p)) {
+      insert.run(enteId, b.iuv, JSON.stringify(b), now);
+      rows++;
+    }
+  }
+  return rows;
 }
 
 // ---- sender --------------------------------------------------------------------------------

@@ -390,9 +390,64 @@ function readHeader(record: string[], errors: CsvRowError[]): (string | null)[] 
   return names.map((n) => (n === '' ? null : n));
 }
 
+/** Index of every accepted column in {@link CSV_HEADERS}: rows keep their cells in that order. */
+const COLUMN_INDEX: ReadonlyMap<string, number> = new Map(CSV_HEADERS.map((name, i) => [name, i]));
+
+function columnIndex(name: string): number {
+  const i = COLUMN_INDEX.get(name);
+  if (i === undefined) throw new Error(`unknown CSV column ${name}`);
+  return i;
+}
+
+const COL = {
+  iupd: columnIndex('iupd'),
+  debtorType: columnIndex('tipo_debitore'),
+  debtorFiscalCode: columnIndex('cf_debitore'),
+  debtorName: columnIndex('nominativo_debitore'),
+  street: columnIndex('indirizzo'),
+  civic: columnIndex('civico'),
+  postalCode: columnIndex('cap'),
+  city: columnIndex('localita'),
+  province: columnIndex('provincia'),
+  country: columnIndex('nazione'),
+  email: columnIndex('email'),
+  description: columnIndex('descrizione'),
+  validityDate: columnIndex('data_validita'),
+  service: columnIndex('servizio'),
+  installment: columnIndex('rata'),
+  plan: columnIndex('piano'),
+  optionDescription: columnIndex('descrizione_opzione'),
+  amount: columnIndex('importo'),
+  dueDate: columnIndex('scadenza'),
+  retentionDate: columnIndex('data_conservazione'),
+} as const;
+
+/** Position columns other than iupd, compared across the rows of one position: [name, index]. */
+const COMPARED_POSITION_COLUMNS: readonly (readonly [string, number])[] = CSV_POSITION_COLUMNS.filter((c) => c !== 'iupd').map((c) => [c, columnIndex(c)] as const);
+
+/** Column indexes of transfer N (N = 1..5 at [N - 1]), one per suffix. */
+const TRANSFER_COLUMNS = Array.from({ length: CSV_MAX_TRANSFERS }, (_, k) => {
+  const at = (s: TransferSuffix) => columnIndex(transferColumn(k + 1, s));
+  return {
+    all: CSV_TRANSFER_SUFFIXES.map(at),
+    fiscalCodePA: at('cf_ente'),
+    amount: at('importo'),
+    iban: at('iban'),
+    postalIban: at('iban_postale'),
+    remittance: at('causale'),
+    taxonomy: at('tassonomia'),
+    metadata: at('metadati'),
+  };
+});
+
+/** Trimmed cells of one data row, indexed like {@link CSV_HEADERS} ('' for a column not in the file). */
+type RowValues = string[];
+
+const EMPTY_ROW: readonly string[] = CSV_HEADERS.map(() => '');
+
 interface CsvRow {
   row: number;
-  values: Map<string, string>;
+  values: RowValues;
   /** For each transfer in the option input, the N of its `trasfN_` columns. */
   transferSlots: number[];
   option: PaymentOptionInput;
@@ -400,8 +455,8 @@ interface CsvRow {
   layoutError: boolean;
 }
 
-function cell(values: Map<string, string>, column: string): string {
-  return values.get(column) ?? '';
+function cell(values: RowValues, column: number): string {
+  return values[column]!;
 }
 
 /** `k=v;k2=v2` → metadata entries; a pair without `=` becomes an entry with an empty value. */
@@ -417,36 +472,43 @@ function parseMetadataCell(text: string): { key: string; value: string }[] {
 }
 
 /** Builds the payment-option input of one row. */
-function rowToOption(values: Map<string, string>): { option: PaymentOptionInput; transferSlots: number[] } {
-  const rata = cell(values, 'rata');
+function rowToOption(values: RowValues): { option: PaymentOptionInput; transferSlots: number[] } {
+  const rata = cell(values, COL.installment);
   const isInstallment = rata !== '' && rata !== '0';
   const transfers: TransferInput[] = [];
   const transferSlots: number[] = [];
-  for (let n = 1; n <= CSV_MAX_TRANSFERS; n++) {
-    const get = (s: TransferSuffix) => cell(values, transferColumn(n, s));
-    if (CSV_TRANSFER_SUFFIXES.every((s) => get(s) === '')) continue;
-    const metadata = get('metadati');
+  for (let k = 0; k < CSV_MAX_TRANSFERS; k++) {
+    const c = TRANSFER_COLUMNS[k]!;
+    let filled = false;
+    for (const i of c.all) {
+      if (values[i] !== '') {
+        filled = true;
+        break;
+      }
+    }
+    if (!filled) continue;
+    const metadata = cell(values, c.metadata);
     transfers.push({
-      idTransfer: n,
-      fiscalCodePA: get('cf_ente'),
-      amountEuro: get('importo'),
-      iban: get('iban'),
-      postalIban: get('iban_postale'),
-      remittanceInformation: get('causale'),
-      taxonomyCode: get('tassonomia'),
+      idTransfer: k + 1,
+      fiscalCodePA: cell(values, c.fiscalCodePA),
+      amountEuro: cell(values, c.amount),
+      iban: cell(values, c.iban),
+      postalIban: cell(values, c.postalIban),
+      remittanceInformation: cell(values, c.remittance),
+      taxonomyCode: cell(values, c.taxonomy),
       metadata: metadata === '' ? null : parseMetadataCell(metadata),
     });
-    transferSlots.push(n);
+    transferSlots.push(k + 1);
   }
   return {
     option: {
       isInstallment,
       installmentNumber: isInstallment ? rata : undefined,
-      plan: cell(values, 'piano'),
-      description: cell(values, 'descrizione_opzione'),
-      amountEuro: cell(values, 'importo'),
-      dueDate: cell(values, 'scadenza'),
-      retentionDate: cell(values, 'data_conservazione'),
+      plan: cell(values, COL.plan),
+      description: cell(values, COL.optionDescription),
+      amountEuro: cell(values, COL.amount),
+      dueDate: cell(values, COL.dueDate),
+      retentionDate: cell(values, COL.retentionDate),
       transfers,
     },
     transferSlots,
@@ -484,18 +546,21 @@ function locate(field: string, rows: CsvRow[]): { row: CsvRow; column: string } 
   return { row: first, column: field };
 }
 
+function withIupd(iupd: string | null, e: Omit<CsvRowError, 'iupd'>): CsvRowError {
+  return iupd ? { ...e, iupd } : e;
+}
+
 /** Validates one group of rows (one position); pushes errors; returns the position or null. */
 function validateGroup(iupd: string | null, rows: CsvRow[], ctx: CsvImportOptions, errors: CsvRowError[]): CsvPosition | null {
   const first = rows[0]!;
-  const withIupd = (e: Omit<CsvRowError, 'iupd'>): CsvRowError => (iupd ? { ...e, iupd } : e);
   let consistent = true;
-  for (const r of rows.slice(1)) {
-    for (const column of CSV_POSITION_COLUMNS) {
-      if (column === 'iupd') continue;
-      if (comparable(column, cell(r.values, column)) !== comparable(column, cell(first.values, column))) {
+  for (let k = 1; k < rows.length; k++) {
+    const r = rows[k]!;
+    for (const [column, index] of COMPARED_POSITION_COLUMNS) {
+      if (comparable(column, cell(r.values, index)) !== comparable(column, cell(first.values, index))) {
         consistent = false;
         errors.push(
-          withIupd({
+          withIupd(iupd, {
             row: r.row,
             field: column,
             message: `Valore diverso da quello della riga ${first.row} per la stessa posizione: i dati del debitore e della posizione devono essere uguali su tutte le righe.`,
@@ -505,50 +570,53 @@ function validateGroup(iupd: string | null, rows: CsvRow[], ctx: CsvImportOption
     }
   }
   const v = first.values;
-  const serviceCode = cell(v, 'servizio').toUpperCase() || null;
+  const serviceCode = cell(v, COL.service).toUpperCase() || null;
   const fallbackIban = ctx.defaultIban?.(serviceCode) ?? null;
-  const options = rows.map((r) =>
-    fallbackIban === null
-      ? r.option
-      : {
-          ...r.option,
-          transfers: r.option.transfers?.map((t) =>
-            !t.iban && !t.postalIban && (!t.fiscalCodePA || t.fiscalCodePA === ctx.enteFiscalCode) ? { ...t, iban: fallbackIban } : t,
-          ),
-        },
-  );
+  const options: PaymentOptionInput[] = [];
+  for (const r of rows) {
+    // The option inputs are this parser's own objects: the default account is filled in place.
+    if (fallbackIban !== null && r.option.transfers) {
+      for (const t of r.option.transfers as TransferInput[]) {
+        if (!t.iban && !t.postalIban && (!t.fiscalCodePA || t.fiscalCodePA === ctx.enteFiscalCode)) t.iban = fallbackIban;
+      }
+    }
+    options.push(r.option);
+  }
   const input: PositionInput = {
     iupd: iupd ?? undefined,
     debtor: {
-      type: cell(v, 'tipo_debitore'),
-      fiscalCode: cell(v, 'cf_debitore'),
-      fullName: cell(v, 'nominativo_debitore'),
-      streetName: cell(v, 'indirizzo'),
-      civicNumber: cell(v, 'civico'),
-      postalCode: cell(v, 'cap'),
-      city: cell(v, 'localita'),
-      province: cell(v, 'provincia'),
-      country: cell(v, 'nazione'),
-      email: cell(v, 'email'),
+      type: cell(v, COL.debtorType),
+      fiscalCode: cell(v, COL.debtorFiscalCode),
+      fullName: cell(v, COL.debtorName),
+      streetName: cell(v, COL.street),
+      civicNumber: cell(v, COL.civic),
+      postalCode: cell(v, COL.postalCode),
+      city: cell(v, COL.city),
+      province: cell(v, COL.province),
+      country: cell(v, COL.country),
+      email: cell(v, COL.email),
     },
-    description: cell(v, 'descrizione'),
-    validityDate: cell(v, 'data_validita'),
+    description: cell(v, COL.description),
+    validityDate: cell(v, COL.validityDate),
     paymentOptions: options,
   };
   const result = validatePosition(input, ctx);
   if (!result.ok) {
     for (const e of result.errors as FieldError[]) {
       const { row, column } = locate(e.field, rows);
-      errors.push(withIupd({ row: row.row, field: column, message: e.message }));
+      errors.push(withIupd(iupd, { row: row.row, field: column, message: e.message }));
     }
     return null;
   }
   if (serviceCode !== null && ctx.isKnownService && !ctx.isKnownService(serviceCode)) {
-    errors.push(withIupd({ row: first.row, field: 'servizio', message: `Servizio «${serviceCode}» inesistente o non attivo per questo ente.` }));
+    errors.push(withIupd(iupd, { row: first.row, field: 'servizio', message: `Servizio «${serviceCode}» inesistente o non attivo per questo ente.` }));
     return null;
   }
   if (!consistent) return null;
-  return { ...result.value, sourceRows: rows.map((r) => r.row), serviceCode };
+  const sourceRows: number[] = [];
+  for (const r of rows) sourceRows.push(r.row);
+  const value = result.value;
+  return { iupd: value.iupd, debtor: value.debtor, description: value.description, validityDate: value.validityDate, paymentOptions: value.paymentOptions, sourceRows, serviceCode };
 }
 
 /** Decoded text chunks of the input. */
@@ -640,7 +708,6 @@ export async function parsePositionsCsv(
     record_delimiter: ['\r\n', '\n', '\r'],
     relax_column_count: true,
     relax_quotes: true,
-    info: true,
     max_record_size: MAX_RECORD_CHARS,
   });
   let sourceError: unknown = null;
@@ -649,52 +716,61 @@ export async function parsePositionsCsv(
   });
 
   let columns: (string | null)[] = [];
+  /** For each position in a record, the index of its column in CSV_HEADERS (-1: no column). */
+  let columnAt: number[] = [];
+  let namedColumns = 0;
   // Rows of one position must be consecutive: a position is validated (and handed over) as soon
   // as the next one starts, so memory does not grow with the file.
   const seen = new Set<string>();
   const state: { current: { key: string; iupd: string | null; rows: CsvRow[] } | null } = { current: null };
   const positions: CsvPosition[] = [];
-  const flush = async () => {
+  /** Hands over the current position; returns a promise only when `onPosition` does (then it must be awaited). */
+  const flush = (): void | Promise<void> => {
     if (!state.current) return;
     const { iupd, rows } = state.current;
     state.current = null;
     const position = validateGroup(iupd, rows, options, errors);
     if (position && !rows.some((r) => r.layoutError)) {
-      if (options.onPosition) await options.onPosition(position);
-      else positions.push(position);
+      if (options.onPosition) return options.onPosition(position);
+      positions.push(position);
     }
   };
   let rowCount = 0;
   let lastRow = 0;
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { records: number } }>) {
-      const rowNumber = item.info.records;
-      lastRow = rowNumber;
-      const record = item.record;
+    // Every record counts as a row, blank lines included (skip_empty_lines is off): the record
+    // number is the row number of the file.
+    for await (const record of parser as AsyncIterable<string[]>) {
+      const rowNumber = ++lastRow;
       if (rowNumber === 1) {
         columns = readHeader(record, errors);
         if (errors.length > 0) {
           parser.destroy();
           return result(false, [], 0, delimiter);
         }
+        columnAt = columns.map((name) => (name === null ? -1 : columnIndex(name)));
+        namedColumns = columns.filter((c) => c !== null).length;
         continue;
       }
-      if (record.every((v) => v.trim() === '')) continue; // blank row
+      const values: RowValues = EMPTY_ROW.slice();
+      let blank = true;
+      let extra = false;
+      for (let k = 0; k < record.length; k++) {
+        const value = record[k]!.trim();
+        if (value === '') continue;
+        blank = false;
+        const column = k < columnAt.length ? columnAt[k]! : -1;
+        if (column >= 0) values[column] = value;
+        else extra = true;
+      }
+      if (blank) continue; // blank row
       rowCount++;
       if (rowCount > maxRows) {
         errors.push({ row: rowNumber, field: '', message: `Il file supera il numero massimo di ${maxRows} righe di dati: dividilo in più file.` });
         parser.destroy();
         return result(false, [], rowCount - 1, delimiter);
       }
-      const values = new Map<string, string>();
-      let extra = false;
-      record.forEach((raw, k) => {
-        const name = columns[k];
-        const value = raw.trim();
-        if (name) values.set(name, value);
-        else if (value !== '') extra = true;
-      });
-      const iupd = cell(values, 'iupd');
+      const iupd = cell(values, COL.iupd);
       if (extra) {
         const hint = delimiter === ','
           ? ' Se un valore contiene una virgola (es. un importo "12,50") va racchiuso tra virgolette.'
@@ -703,7 +779,7 @@ export async function parsePositionsCsv(
           ...(iupd ? { iupd } : {}),
           row: rowNumber,
           field: '',
-          message: `La riga ha ${record.length} valori ma l'intestazione ha ${columns.filter((c) => c !== null).length} colonne.${hint}`,
+          message: `La riga ha ${record.length} valori ma l'intestazione ha ${namedColumns} colonne.${hint}`,
         });
       }
       const { option, transferSlots } = rowToOption(values);
@@ -713,7 +789,8 @@ export async function parsePositionsCsv(
         state.current.rows.push(row);
         continue;
       }
-      await flush();
+      const handedOver = flush();
+      if (handedOver) await handedOver;
       if (seen.has(key)) {
         errors.push({
           iupd,
@@ -752,7 +829,8 @@ export async function parsePositionsCsv(
   }
 
   // 3. The last position.
-  await flush();
+  const handedOver = flush();
+  if (handedOver) await handedOver;
   return result(true, positions, rowCount, delimiter);
 }
 

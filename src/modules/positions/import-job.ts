@@ -18,14 +18,20 @@ import { jobs } from '../../plugins/jobs/schema.js';
 import type { JobContext, JobRow, JobRunner } from '../../plugins/jobs/runner.js';
 import { getEnte, listIbans, listServices, type PaymentService } from '../enti/repository.js';
 import { errorReportToCsv, parsePositionsCsv, type CsvPosition, type CsvRowError } from './csv-layout.js';
-import { createPositionInTx, PositionConflictError } from './repository.js';
+import { createPositionsInTx, type BulkPosition } from './repository.js';
 import { registeredIbanChecker, todayInItaly } from './service.js';
 
 export const IMPORT_JOB = 'positions-csv-import';
 export const IMPORT_MODES = ['valid', 'all'] as const;
 export type ImportMode = (typeof IMPORT_MODES)[number];
 
-const BATCH_SIZE = 200;
+/**
+ * Positions created per transaction. Fewer, bigger transactions mean fewer commits (each commit
+ * appends the pages it touched to the WAL), but a batch also stays alive in memory until it is
+ * written: past a few hundred positions it outlives the young-generation collections, gets
+ * promoted and the heap grows (2 000: ~100 MB more peak RSS on a 400 000-row file, and slower).
+ */
+export const IMPORT_BATCH_SIZE = 500;
 /** Errors shown on the page / in the JSON status; the downloadable report has them all. */
 const ERRORS_IN_RESULT = 50;
 
@@ -94,8 +100,9 @@ export function registerImportJob(runner: JobRunner, db: Db, dataDir: string): v
   runner.register(IMPORT_JOB, async (ctx: JobContext) => runImport(db, dataDir, ctx));
 }
 
-/** The import itself (exported for the restart test). */
-export async function runImport(db: Db, dataDir: string, ctx: JobContext): Promise<Record<string, unknown>> {
+/** The import itself (exported for the restart test; `batchSize` only for tests). */
+export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: { batchSize?: number } = {}): Promise<Record<string, unknown>> {
+  const batchSize = opts.batchSize ?? IMPORT_BATCH_SIZE;
   const input = ctx.input as unknown as ImportInput;
   const ente = getEnte(db, ctx.job.enteId!)!;
   const services = new Map(listServices(db, ente.id, { activeOnly: true }).map((s) => [s.code, s]));
@@ -168,42 +175,39 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext): Promi
     if (batch.length === 0) return;
     const current = batch;
     batch = [];
-    db.transaction(
-      (tx) => {
-        for (const p of current) {
-          const service = serviceOf(p)!;
-          const iupd = p.iupd ?? derivedIupd(input.sha256, p);
-          const { sourceRows, serviceCode: _serviceCode, ...value } = p;
-          try {
-            const r = createPositionInTx(tx, ente, service, { value: { ...value, iupd }, switchToExpired: false }, { publish: true }, by);
-            if (r.created) created++;
-            else unchanged++;
-          } catch (err) {
-            if (!(err instanceof PositionConflictError)) throw err;
-            errors.push({ row: sourceRows[0]!, iupd, field: 'iupd', message: 'Esiste già una posizione con questo iupd e dati diversi: riga non importata.' });
-          }
-        }
-      },
-      { behavior: 'immediate' },
-    );
+    const items: BulkPosition[] = [];
+    for (const p of current) {
+      items.push({
+        service: serviceOf(p)!,
+        write: {
+          value: { iupd: p.iupd ?? derivedIupd(input.sha256, p), debtor: p.debtor, description: p.description, validityDate: p.validityDate, paymentOptions: p.paymentOptions },
+          switchToExpired: false,
+        },
+      });
+    }
+    const outcomes = db.transaction((tx) => createPositionsInTx(tx, ente, items, { publish: true }, by), { behavior: 'immediate' });
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i];
+      if (outcome === 'created') created++;
+      else if (outcome === 'unchanged') unchanged++;
+      else errors.push({ row: current[i]!.sourceRows[0]!, iupd: items[i]!.write.value.iupd!, field: 'iupd', message: 'Esiste già una posizione con questo iupd e dati diversi: riga non importata.' });
+    }
   };
-  const pass = await parsePositionsCsv(fs.createReadStream(filePath), {
-    ...options,
-    onPosition: async (p) => {
-      done += p.sourceRows.length;
-      if (!serviceOf(p)) {
-        if (input.mode === 'valid') errors.push(noServiceError(p));
-        return;
-      }
-      if (input.mode === 'valid') validRows += p.sourceRows.length;
-      batch.push(p);
-      if (batch.length >= BATCH_SIZE) {
-        flush();
-        ctx.progress(done, Math.max(total, done));
-        await new Promise((resolve) => setImmediate(resolve)); // let requests through between batches
-      }
-    },
-  });
+  /** Returns a promise (to be awaited) only when a batch was written: then requests get a turn. */
+  const onPosition = (p: CsvPosition): Promise<void> | undefined => {
+    done += p.sourceRows.length;
+    if (!serviceOf(p)) {
+      if (input.mode === 'valid') errors.push(noServiceError(p));
+      return undefined;
+    }
+    if (input.mode === 'valid') validRows += p.sourceRows.length;
+    batch.push(p);
+    if (batch.length < batchSize) return undefined;
+    flush();
+    ctx.progress(done, Math.max(total, done));
+    return new Promise((resolve) => setImmediate(resolve)); // let requests through between batches
+  };
+  const pass = await parsePositionsCsv(fs.createReadStream(filePath), { ...options, onPosition });
   flush();
   if (input.mode === 'valid') {
     errors.push(...pass.errors);

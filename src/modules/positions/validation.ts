@@ -274,6 +274,29 @@ export function formatDateIt(iso: string): string {
 // Internal helpers
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Memoises a pure check of a short string. The same IBANs, dates and amounts come back on most
+ * rows of a bulk import; the cache is bounded (emptied when full) and long inputs bypass it.
+ */
+function memoised<T>(fn: (input: string) => T, max = 2048): (input: string) => T {
+  const cache = new Map<string, T>();
+  return (input) => {
+    if (input.length > 64) return fn(input);
+    const hit = cache.get(input);
+    if (hit !== undefined || cache.has(input)) return hit as T;
+    if (cache.size >= max) cache.clear();
+    const value = fn(input);
+    cache.set(input, value);
+    return value;
+  };
+}
+
+const cachedIsValidIban = memoised(isValidIban);
+const cachedIsPostalIban = memoised(isPostalIban);
+const cachedParseDate = memoised(parseDateInput);
+const cachedEuroToCents = memoised(parseEuroToCents);
+const isValidEnteFiscalCode = memoised(isValidNumericFiscalCode, 256);
+
 class Errors {
   readonly list: FieldError[] = [];
   add(field: string, message: string): void {
@@ -348,7 +371,7 @@ function readDate(errors: Errors, field: string, value: unknown, label: string, 
     return null;
   }
   const text = asText(value);
-  const iso = typeof value === 'string' && text !== null ? parseDateInput(text) : null;
+  const iso = typeof value === 'string' && text !== null ? cachedParseDate(text) : null;
   if (iso === null) {
     errors.add(field, `${label}: data non valida, usa il formato gg/mm/aaaa o aaaa-mm-gg.`);
     return undefined;
@@ -414,7 +437,7 @@ function readAmount(errors: Errors, path: string, obj: { amountCents?: unknown; 
     if (typeof v === 'number') {
       if (Number.isFinite(v) && Math.round(v * 100) / 100 === v) cents = Math.round(v * 100);
     } else if (typeof v === 'string') {
-      cents = parseEuroToCents(v);
+      cents = cachedEuroToCents(v);
     }
     if (cents === null) {
       errors.add(field, `${label}: importo non valido; scrivi ad esempio 1.234,56 oppure 1234.56 (al massimo due decimali).`);
@@ -635,13 +658,13 @@ function validateTransfer(
   } else {
     if (hasIban) {
       const v = normaliseIban(asText(t.iban) ?? '');
-      if (!isValidIban(v)) errors.add(`${path}.iban`, `${label}: IBAN non valido.`);
+      if (!cachedIsValidIban(v)) errors.add(`${path}.iban`, `${label}: IBAN non valido.`);
       else iban = v;
     }
     if (hasPostal) {
       const v = normaliseIban(asText(t.postalIban) ?? '');
-      if (!isValidIban(v)) errors.add(`${path}.postalIban`, `${label}: IBAN postale non valido.`);
-      else if (!isPostalIban(v)) errors.add(`${path}.postalIban`, `${label}: l'IBAN indicato non è di un conto postale (ABI 07601).`);
+      if (!cachedIsValidIban(v)) errors.add(`${path}.postalIban`, `${label}: IBAN postale non valido.`);
+      else if (!cachedIsPostalIban(v)) errors.add(`${path}.postalIban`, `${label}: l'IBAN indicato non è di un conto postale (ABI 07601).`);
       else postalIban = v;
     }
     if (ctx.isRegisteredIban && fiscalCodePA !== undefined) {
@@ -680,7 +703,9 @@ function validateTransfer(
     return result;
   }
   return {
-    ...result,
+    id: result.id,
+    fiscalCodePA,
+    amountCents,
     value: {
       idTransfer: id as ValidTransfer['idTransfer'],
       fiscalCodePA,
@@ -782,7 +807,8 @@ function validateOption(
     errors.add(`${path}.transfers`, `Al massimo ${MAX_TRANSFERS} trasferimenti per opzione di pagamento (ne sono indicati ${rawTransfers.length}).`);
     transfersOk = false;
   } else {
-    const results = rawTransfers.map((t, j) => validateTransfer(errors, `${path}.transfers[${j}]`, t, j + 1, ctx));
+    const results: ReturnType<typeof validateTransfer>[] = [];
+    for (let j = 0; j < rawTransfers.length; j++) results.push(validateTransfer(errors, `${path}.transfers[${j}]`, rawTransfers[j], j + 1, ctx));
     const kindName = draft.kind === 'installment'
       ? ` (rata${typeof draft.givenNumber === 'number' ? ` ${draft.givenNumber}` : ''})`
       : draft.kind === 'single' ? ' (unica soluzione)' : '';
@@ -790,13 +816,27 @@ function validateOption(
 
     // ids: unique, consecutive from 1
     const ids = new Map<number, number>();
-    results.forEach((r, j) => {
-      if (r.id === undefined) return;
+    let allIds = true;
+    let allCfs = true;
+    let ownEnte = false;
+    let allAmounts = true;
+    let sum = 0;
+    for (let j = 0; j < results.length; j++) {
+      const r = results[j]!;
+      if (r.fiscalCodePA === undefined) allCfs = false;
+      else if (r.fiscalCodePA === ctx.enteFiscalCode) ownEnte = true;
+      if (r.amountCents === undefined) allAmounts = false;
+      else sum += r.amountCents;
+      if (r.id === undefined) {
+        allIds = false;
+        continue;
+      }
       if (ids.has(r.id)) errors.add(`${path}.transfers[${j}].idTransfer`, `Identificativo del trasferimento ripetuto: ${r.id}.`);
       else ids.set(r.id, j);
-    });
-    if (results.every((r) => r.id !== undefined) && ids.size === results.length) {
-      const missing = [...Array(results.length).keys()].map((k) => k + 1).filter((k) => !ids.has(k));
+    }
+    if (allIds && ids.size === results.length) {
+      const missing: number[] = [];
+      for (let k = 1; k <= results.length; k++) if (!ids.has(k)) missing.push(k);
       if (missing.length > 0) {
         errors.add(
           `${path}.transfers`,
@@ -806,14 +846,12 @@ function validateOption(
     }
 
     // at least one transfer to the own ente
-    const knownCfs = results.map((r) => r.fiscalCodePA).filter((cf): cf is string => cf !== undefined);
-    if (knownCfs.length === results.length && !knownCfs.includes(ctx.enteFiscalCode)) {
+    if (allCfs && !ownEnte) {
       errors.add(`${path}.transfers`, `Almeno un trasferimento ${name} deve essere a favore dell'ente che emette la posizione (${ctx.enteFiscalCode}).`);
     }
 
     // sum = option amount
-    if (amountCents !== undefined && results.every((r) => r.amountCents !== undefined)) {
-      const sum = results.reduce((s, r) => s + r.amountCents!, 0);
+    if (amountCents !== undefined && allAmounts) {
       if (sum !== amountCents) {
         errors.add(
           `${path}.transfers`,
@@ -941,7 +979,7 @@ function checkPlans(errors: Errors, drafts: OptionDraft[]): Map<number, { number
  * value is returned only when there is none.
  */
 export function validatePosition(input: unknown, ctx: ValidationContext): PositionValidationResult {
-  if (!isValidNumericFiscalCode(ctx.enteFiscalCode)) {
+  if (!isValidEnteFiscalCode(ctx.enteFiscalCode)) {
     throw new RangeError('ctx.enteFiscalCode must be a valid 11-digit fiscal code');
   }
   const errors = new Errors();
@@ -969,16 +1007,28 @@ export function validatePosition(input: unknown, ctx: ValidationContext): Positi
   } else if (options.length > MAX_PAYMENT_OPTIONS) {
     errors.add('paymentOptions', `Al massimo ${MAX_PAYMENT_OPTIONS} opzioni di pagamento per posizione (ne sono indicate ${options.length}).`);
   } else {
-    options.forEach((o, i) => drafts.push(validateOption(errors, i, o, validityDate, ctx)));
+    for (let i = 0; i < options.length; i++) drafts.push(validateOption(errors, i, options[i], validityDate, ctx));
   }
   const numbering = checkPlans(errors, drafts);
 
   if (errors.count > 0 || !debtor || !description || validityDate === undefined) {
     return { ok: false, errors: errors.list };
   }
-  const paymentOptions: ValidPaymentOption[] = drafts.map((d) => {
+  const paymentOptions: ValidPaymentOption[] = [];
+  for (const d of drafts) {
     const n = numbering.get(d.index);
-    return { ...d.value!, installmentNumber: n?.number ?? null, installmentCount: n?.count ?? null };
-  });
+    const v = d.value!;
+    paymentOptions.push({
+      kind: v.kind,
+      plan: v.plan,
+      description: v.description,
+      amountCents: v.amountCents,
+      dueDate: v.dueDate,
+      retentionDate: v.retentionDate,
+      transfers: v.transfers,
+      installmentNumber: n?.number ?? null,
+      installmentCount: n?.count ?? null,
+    });
+  }
   return { ok: true, value: { iupd, debtor, description, validityDate, paymentOptions } };
 }
