@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32, deflateSync, inflateRawSync } from 'node:zlib';
 import t from 'tap';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
+import { updateEnteLogo } from '../../src/modules/enti/repository.js';
 import { apiKeyFor, tariBody } from './fixtures.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { fiscalCodeFor } from './csv-fixtures.js';
@@ -32,6 +36,64 @@ t.test('bulk printing of the filtered notices into a ZIP, rendered by worker thr
   t.notMatch(raw, created[2]!.debtor.fiscalCode, 'the cancelled one is not printed');
   t.equal(raw.split('%PDF-').length - 1, 2, 'two PDFs');
 
+  const entries = zipEntries(zip.rawPayload);
+  t.equal(entries.length, 2);
+  for (const e of entries) {
+    t.equal(e.method, 0, `${e.name}: stored, not deflated again (a PDF is already compressed)`);
+    t.equal(e.data.subarray(0, 5).toString('latin1'), '%PDF-');
+    t.match(e.data.subarray(-8).toString('latin1'), /%%EOF\s*$/, `${e.name}: a whole PDF`);
+    t.equal(crc32(e.data) >>> 0, e.crc, `${e.name}: CRC`);
+    t.notMatch(e.data.toString('latin1'), /\/Subtype \/Image/, 'no stemma uploaded: no logo');
+  }
+
+  // Once the ente has a stemma, the printed notices carry it as their logo.
+  const name = `${ente.id}-0123456789ab.png`;
+  fs.mkdirSync(path.join(app.config.dataDir, 'stemmi'), { recursive: true });
+  fs.writeFileSync(path.join(app.config.dataDir, 'stemmi', name), png(64, 48));
+  updateEnteLogo(app.db, ente.id, `/stemmi/${name}`, { actor: 'test' });
+  const again = await app.inject({ method: 'POST', url: `/backoffice/enti/${ente.id}/stampe`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, status: 'published' }) });
+  t.equal(again.statusCode, 303);
+  await app.jobs.drain();
+  const zip2 = await app.inject({ url: `${again.headers.location}/avvisi.zip`, headers: { cookie } });
+  const withLogo = zipEntries(zip2.rawPayload);
+  t.equal(withLogo.length, 2);
+  for (const e of withLogo) t.match(e.data.toString('latin1'), /\/Subtype \/Image/, `${e.name}: the stemma is the logo`);
+
   const { ente: termoli } = { ente: app.sqlite.prepare("SELECT id FROM enti WHERE name = 'Comune di Termoli'").get() as { id: number } };
   t.equal((await app.inject({ url: `/backoffice/enti/${termoli.id}/stampe/1`, headers: { accept: 'text/html', cookie } })).statusCode, 403);
 });
+
+/** The files of a ZIP from its local headers (no data descriptors in what yazl writes for buffers). */
+function zipEntries(zip: Buffer): { name: string; method: number; crc: number; data: Buffer }[] {
+  const out: { name: string; method: number; crc: number; data: Buffer }[] = [];
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50; ) {
+    const method = zip.readUInt16LE(at + 8);
+    const crc = zip.readUInt32LE(at + 14);
+    const size = zip.readUInt32LE(at + 18);
+    const nameLen = zip.readUInt16LE(at + 26);
+    const extraLen = zip.readUInt16LE(at + 28);
+    const name = zip.toString('utf8', at + 30, at + 30 + nameLen);
+    const start = at + 30 + nameLen + extraLen;
+    const raw = zip.subarray(start, start + size);
+    out.push({ name, method, crc, data: method === 8 ? inflateRawSync(raw) : raw });
+    at = start + size;
+  }
+  return out;
+}
+
+/** A small RGB PNG (a blue square). */
+function png(w: number, h: number): Buffer {
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, Buffer.from([20, 60, 200]))]);
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 8, 2, 0, 0, 0]);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(Array(h).fill(row)))), chunk('IEND', Buffer.alloc(0))]);
+}

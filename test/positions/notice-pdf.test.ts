@@ -8,16 +8,19 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import {
   NoticeDataError,
   formatDueDate,
   formatNoticeCode,
   installmentsPerBand,
+  noticeQrModules,
   noticeQrPayload,
   noticeQrSvg,
+  posteDataMatrixModules,
   posteDataMatrixPayload,
   posteDataMatrixSvg,
   renderNoticePdf,
@@ -102,6 +105,7 @@ function hasTool(name: string): boolean {
 }
 const HAS_PDFTOTEXT = hasTool('pdftotext');
 const HAS_PDFTOPPM = hasTool('pdftoppm');
+const HAS_DMTXREAD = hasTool('dmtxread');
 
 interface PdfObject {
   dict: string;
@@ -525,3 +529,189 @@ t.test('several notices in one PDF (bulk printing)', async (t) => {
   assertContains(t, textLayers(pdf, file), ['Avvis', '3012 0250 0000 0042 28', formatNoticeCode(nav('01', 2025000000043))]);
   t.equal(infoString(pdf, 'Title'), 'Avvisi di pagamento (2)');
 });
+
+// ---------------------------------------------------------------------------------------------
+// Codes drawn from their modules, caches shared between documents
+// ---------------------------------------------------------------------------------------------
+
+t.test('code matrices: QR version 4 and the Poste DataMatrix, the right way up', async (t) => {
+  const qr = noticeQrModules(noticeQrPayload(NAV_SINGLE, '00071560700', 123456));
+  t.equal(qr.size, 33, 'QR version 4');
+  const at = (m: { size: number; modules: Uint8Array }, r: number, c: number) => m.modules[r * m.size + c];
+  const ring = (r0: number, c0: number) =>
+    [0, 1, 2, 3, 4, 5, 6].every((i) => at(qr, r0, c0 + i) === 1 && at(qr, r0 + 6, c0 + i) === 1 && at(qr, r0 + i, c0) === 1 && at(qr, r0 + i, c0 + 6) === 1);
+  for (const [r0, c0] of [[0, 0], [0, 26], [26, 0]] as const) t.ok(ring(r0, c0), `finder pattern at ${r0},${c0}`);
+  t.notOk(ring(26, 26), 'no finder pattern bottom right');
+
+  const dm = posteDataMatrixModules(posteDataMatrixPayload(dmInput()));
+  t.equal(dm.modules.length, dm.size * dm.size);
+  t.ok(dm.size >= 44 && dm.size <= 64, `square ECC 200 symbol for 256 characters (${dm.size}×${dm.size})`);
+  const last = dm.size - 1;
+  t.ok(Array.from({ length: dm.size }, (_, i) => at(dm, i, 0) === 1 && at(dm, last, i) === 1).every(Boolean), 'solid L finder: left column and bottom row');
+  t.ok(Array.from({ length: dm.size }, (_, i) => at(dm, 0, i) === (i % 2 === 0 ? 1 : 0)).every(Boolean), 'clock track on the top row');
+  t.ok(Array.from({ length: dm.size }, (_, i) => at(dm, i, last) === (i % 2 === 0 ? 0 : 1)).every(Boolean), 'clock track on the right column');
+
+  // Same symbol as bwip-js's own SVG renderer: both have the same size, and the matrix rebuilt
+  // from the SVG outline (sampling the centre of every module) is the same.
+  const svg = posteDataMatrixSvg(posteDataMatrixPayload(dmInput()));
+  const box = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)?.[1]);
+  t.equal(box % dm.size, 0, 'whole modules in the SVG');
+  t.same(svgModules(svg, dm.size), Array.from(dm.modules), 'bwip-js SVG and raw modules agree');
+});
+
+/** Samples an outline SVG path (M/L/Z absolute commands, even-odd) at the centre of each module. */
+function svgModules(svg: string, size: number): number[] {
+  const box = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)?.[1]);
+  const unit = box / size;
+  const polys: Array<Array<[number, number]>> = [];
+  for (const [, d] of svg.matchAll(/ d="([^"]+)"/g)) {
+    let poly: Array<[number, number]> = [];
+    for (const [, cmd, x, y] of (d ?? '').matchAll(/([MLZ])\s*(?:(-?[\d.]+)\s+(-?[\d.]+))?/g)) {
+      if (cmd === 'M') {
+        if (poly.length) polys.push(poly);
+        poly = [[Number(x), Number(y)]];
+      } else if (cmd === 'L') poly.push([Number(x), Number(y)]);
+      else if (cmd === 'Z') {
+        polys.push(poly);
+        poly = [];
+      }
+    }
+    if (poly.length) polys.push(poly);
+  }
+  const inside = (px: number, py: number) => {
+    let n = 0;
+    for (const poly of polys) {
+      for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+        const [xi, yi] = poly[i]!;
+        const [xj, yj] = poly[j]!;
+        if (yi > py !== yj > py && px < ((xj - xi) * (py - yi)) / (yj - yi) + xi) n++;
+      }
+    }
+    return n % 2;
+  };
+  const out: number[] = [];
+  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) out.push(inside((c + 0.5) * unit, (r + 0.5) * unit));
+  return out;
+}
+
+t.test('the Poste DataMatrix in the PDF decodes to its payload', { skip: HAS_PDFTOPPM && HAS_DMTXREAD ? false : 'needs pdftoppm and dmtxread (apt-get install poppler-utils dmtx-utils)' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'notice-dm-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pdf = await renderNoticePdf(postal, { generatedAt: GENERATED_AT });
+  writeFileSync(join(dir, 'n.pdf'), pdf);
+  execFileSync('pdftoppm', ['-r', '300', '-png', '-f', '1', '-l', '1', '-singlefile', join(dir, 'n.pdf'), join(dir, 'p')]);
+  const decoded = execFileSync('dmtxread', ['-n', '-N', '1', join(dir, 'p.png')], { encoding: 'latin1', timeout: 60_000 }).replace(/\n$/, '');
+  const expected = posteDataMatrixPayload({
+    noticeNumber: NAV_SINGLE,
+    postalAccount: postal.postalAccount!.accountNumber,
+    amountCents: postal.singlePayment!.amountCents,
+    enteFiscalCode: postal.creditor.fiscalCode,
+    debtorFiscalCode: postal.debtor.fiscalCode,
+    debtorName: postal.debtor.fullName,
+    subject: postal.subject,
+  });
+  t.equal(decoded, expected);
+});
+
+/** The decoded FontFile2 streams (TrueType subsets) of a PDF, in object order. */
+function fontPrograms(pdf: Buffer): Buffer[] {
+  const objects = pdfObjects(pdf);
+  const refs = [...objects.values()].flatMap((o) => [...o.dict.matchAll(/\/FontFile2 (\d+) 0 R/g)].map((m) => Number(m[1])));
+  return refs.map((n) => objects.get(n)!.stream!);
+}
+
+t.test('documents share caches without sharing state', async (t) => {
+  const first = await renderNoticePdf(single, { generatedAt: GENERATED_AT });
+  await renderNoticePdf(postal, { generatedAt: GENERATED_AT });
+  await renderNoticePdf({ ...single, installments: installments(7, 17636) }, { generatedAt: GENERATED_AT });
+  const again = await renderNoticePdf(single, { generatedAt: GENERATED_AT });
+  t.ok(again.equals(first), 'a notice renders to the same bytes whatever was rendered before');
+
+  // Names that use only common letters give the same embedded font subsets (encoded once).
+  const other = await renderNoticePdf({ ...single, debtor: { ...single.debtor, fullName: 'Zeno Quaglia' } }, { generatedAt: GENERATED_AT });
+  const a = fontPrograms(first);
+  const b = fontPrograms(other);
+  t.equal(a.length, 3, 'three fonts embedded');
+  t.ok(a.every((p, i) => p.equals(b[i]!)), 'same font subsets');
+
+  // A letter outside the common set is still embedded and extractable.
+  const rare = await renderNoticePdf({ ...single, debtor: { ...single.debtor, fullName: 'Łukasz Ørsted Ñúñez' } }, { generatedAt: GENERATED_AT });
+  const file = save('rare-letters', rare);
+  assertContains(t, textLayers(rare, file), ['Łukasz Ørsted Ñúñez']);
+  t.notOk(fontPrograms(rare).every((p, i) => p.equals(a[i]!)), 'a larger subset for the rare letters');
+});
+
+/** A PNG (8-bit RGB or RGBA) of a red disc, for logo tests. */
+function pngDisc(size: number, alpha: boolean): Buffer {
+  const bpp = alpha ? 4 : 3;
+  const raw = Buffer.alloc((size * bpp + 1) * size, 0xff);
+  for (let y = 0; y < size; y++) {
+    raw[y * (size * bpp + 1)] = 0;
+    for (let x = 0; x < size; x++) {
+      const o = y * (size * bpp + 1) + 1 + x * bpp;
+      const inside = (x - size / 2) ** 2 + (y - size / 2) ** 2 < (size / 2.2) ** 2;
+      if (inside) raw.set([200, 30, 40], o);
+      if (alpha) raw[o + 3] = inside ? 255 : 0;
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body) >>> 0);
+    return Buffer.concat([head, body, crc]);
+  };
+  const ihdr = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 8, alpha ? 6 : 2, 0, 0, 0]);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+t.test('raster logos (PNG stemma) are embedded once per document', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'notice-logo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rgba = join(dir, 'stemma.png');
+  writeFileSync(rgba, pngDisc(300, true));
+  const rgb = join(dir, 'stemma-rgb.png');
+  writeFileSync(rgb, pngDisc(200, false));
+  const twoPages: NoticeData = { ...single, creditor: { ...single.creditor, logoPath: rgba }, installments: installments(7, 17636) };
+
+  const pdf = await renderNoticePdf(twoPages, { generatedAt: GENERATED_AT });
+  const file = save('png-logo', pdf);
+  t.ok(pageCount(pdf) >= 2, 'the logo is in the header of two pages');
+  const raw = pdf.toString('latin1');
+  t.equal(raw.match(/\/Subtype \/Image/g)?.length, 2, 'one image and its alpha mask (SMask), shared by the pages');
+  t.match(raw, /\/SMask \d+ 0 R/);
+  t.equal(raw.match(/\/Logo1 \d+ 0 R/g)?.length, pageCount(pdf), 'every page uses the one image');
+  t.ok((await renderNoticePdf(twoPages, { generatedAt: GENERATED_AT })).equals(pdf), 'same bytes the second time (logo from the cache)');
+  assertContains(t, textLayers(pdf, file), ['AVVISO DI PAGAMENTO', 'RATA 7']);
+
+  const bulk = await renderNoticesPdf(
+    [twoPages, { ...single, creditor: { ...single.creditor, logoPath: rgb } }, { ...single, creditor: { ...single.creditor, logoPath: rgba } }],
+    { generatedAt: GENERATED_AT },
+  );
+  t.equal(bulk.toString('latin1').match(/\/Subtype \/Image/g)?.length, 3, 'two logos in one bulk PDF: each written once');
+
+  if (HAS_PDFTOPPM) {
+    // The logo is drawn: the top right corner of page 1 is not blank.
+    execFileSync('pdftoppm', ['-r', '30', '-png', '-f', '1', '-l', '1', '-x', '200', '-y', '0', '-W', '48', '-H', '60', '-singlefile', file, join(dir, 'corner')]);
+    t.ok(readPng(join(dir, 'corner.png')).some((v) => v < 200), 'red pixels where the logo is');
+  }
+
+  const broken = join(dir, 'broken.png');
+  writeFileSync(broken, Buffer.from('not a png'));
+  await t.rejects(renderNoticePdf({ ...single, creditor: { ...single.creditor, logoPath: broken } }), { name: 'NoticeDataError', field: 'creditor.logoPath' });
+});
+
+/** Raw samples of a PNG written by pdftoppm (8-bit RGB, filter bytes dropped, good enough here). */
+function readPng(file: string): number[] {
+  const data = readFileSync(file);
+  const idat: Buffer[] = [];
+  for (let at = 8; at < data.length; ) {
+    const len = data.readUInt32BE(at);
+    if (data.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(data.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+  return Array.from(inflateSync(Buffer.concat(idat)));
+}

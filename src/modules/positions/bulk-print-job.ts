@@ -1,6 +1,11 @@
 /**
  * Bulk printing as a background job: every printable notice of the positions matching a filter,
  * rendered by the worker pool, written into one ZIP of PDFs named `<debtorCF>_<notice>.pdf`.
+ *
+ * The main thread only reads the database and writes the ZIP; the workers render. The positions
+ * are read once, page by page, into their notice data (small), which also gives the total for the
+ * progress bar; the ente's own data (postal account) is read once for the whole job. PDFs are
+ * already compressed, so the ZIP stores them (no deflate on the main thread), streamed to disk.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,8 +13,9 @@ import yazl from 'yazl';
 import type { Db } from '../../db/client.js';
 import type { JobContext, JobRunner } from '../../plugins/jobs/runner.js';
 import { getEnte } from '../enti/repository.js';
-import { isPrintable, noticeDataFor } from './notice-data.js';
-import { NoticeRenderPool } from './notice-pool.js';
+import { isPrintable, noticeDataBuilder } from './notice-data.js';
+import type { NoticeData } from './notice-pdf.js';
+import { DEFAULT_WARMUP, NoticeRenderPool } from './notice-pool.js';
 import { listPositions, type PositionDetail, type PositionFilter } from './repository.js';
 
 export const BULK_PRINT_JOB = 'notices-bulk-print';
@@ -39,12 +45,22 @@ export function countPrintable(db: Db, enteId: number, filter: BulkPrintFilter):
   return n;
 }
 
+/** Below this many notices a job does not wait for the workers to warm up first. */
+const WARMUP_FROM = 200;
+
 export function registerBulkPrintJob(runner: JobRunner, db: Db, dataDir: string, poolSize: number): void {
   runner.register(BULK_PRINT_JOB, async (ctx: JobContext) => {
     const enteId = ctx.job.enteId!;
     const ente = getEnte(db, enteId)!;
     const filter = (ctx.input.filter ?? {}) as BulkPrintFilter;
-    const total = countPrintable(db, enteId, filter);
+    const build = noticeDataBuilder(db, ente, { dataDir });
+    const items: { data: NoticeData; name: string }[] = [];
+    for (const position of printablePositions(db, enteId, filter)) {
+      const data = build(position);
+      const nav = data.singlePayment?.noticeNumber ?? data.installments![0]!.noticeNumber;
+      items.push({ data, name: `${position.debtorFiscalCode}_${nav}.pdf` });
+    }
+    const total = items.length;
     ctx.progress(0, total, true);
     if (total === 0) return { notices: 0, file: null, message: 'Nessun avviso da stampare con questi filtri.' } satisfies BulkPrintResult;
 
@@ -59,24 +75,27 @@ export function registerBulkPrintJob(runner: JobRunner, db: Db, dataDir: string,
     });
     zip.outputStream.pipe(out);
 
-    const pool = new NoticeRenderPool(poolSize);
+    const pool = new NoticeRenderPool(poolSize, { warmup: total >= WARMUP_FROM ? DEFAULT_WARMUP : 0 });
+    const maxInFlight = Math.max(4, pool.size * 8);
     const inFlight = new Set<Promise<void>>();
     let done = 0;
     try {
-      for (const position of printablePositions(db, enteId, filter)) {
-        const data = noticeDataFor(db, ente, position);
-        const nav = data.singlePayment?.noticeNumber ?? data.installments![0]!.noticeNumber;
+      // Taken off the list one by one, so the notice data can go once its PDF is in the ZIP.
+      items.reverse();
+      for (let item = items.pop(); item; item = items.pop()) {
+        const { data, name } = item;
         const task = pool.render(data).then((pdf) => {
-          zip.addBuffer(pdf, `${position.debtorFiscalCode}_${nav}.pdf`, { compress: false });
+          zip.addBuffer(pdf, name, { compress: false });
           done++;
           ctx.progress(done, total);
         });
         inFlight.add(task);
         task.then(() => inFlight.delete(task), () => inFlight.delete(task));
-        if (inFlight.size >= Math.max(2, pool.size * 2)) await Promise.race(inFlight);
+        if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
     } catch (err) {
+      await pool.close();
       zip.end();
       await written.catch(() => {});
       fs.rmSync(path.join(dataDir, file), { force: true });

@@ -17,8 +17,15 @@
  * text in reading order (headings, paragraphs, figures with alternative text), borders and
  * backgrounds and the repeated page header marked as artifacts, Titillium Web embedded.
  *
- * Codes: QR `PAGOPA|002|<NAV>|<CF ente>|<cents>` (ECC M, version 4, 33×33 modules) and the Poste
- * DataMatrix (pagopa.md §7), both drawn as vector paths from bwip-js SVG.
+ * Codes: QR `PAGOPA|002|<NAV>|<CF ente>|<cents>` (ECC M, version 4, 33×33 modules, `qrcode`) and
+ * the Poste DataMatrix (pagopa.md §7, bwip-js's encoder), both drawn as one vector path of their
+ * dark modules.
+ *
+ * Speed (bulk printing renders thousands): what does not depend on the notice is prepared once per
+ * process and shared by the documents: parsed fonts, word layouts, the font subsets (every subset
+ * starts with the same glyphs, so the same programs are embedded and encoded once), the logos
+ * (read and, for PNG/JPEG, made ready for PDF once; files are taken as unchanging, as the uploaded
+ * stemmi are: their names carry their hash). Single lines that fit skip pdfkit's line wrapper.
  */
 import QRCode from 'qrcode';
 import * as fontkit from 'fontkit';
@@ -341,7 +348,7 @@ const FONT_FILES = {
 type FontName = keyof typeof FONT_FILES;
 
 /** A parsed font; pdfkit accepts it in registerFont in place of a file. */
-type ParsedFont = ReturnType<typeof fontkit.create>;
+type ParsedFont = fontkit.Font;
 
 let fontsPromise: Promise<Record<FontName, ParsedFont>> | undefined;
 
@@ -355,7 +362,7 @@ function loadFonts(): Promise<Record<FontName, ParsedFont>> {
     const pkg = createRequire(import.meta.url).resolve('bootstrap-italia/package.json');
     const dir = join(dirname(pkg), 'dist', 'fonts', 'Titillium_Web');
     const entries = await Promise.all(
-      (Object.keys(FONT_FILES) as FontName[]).map(async (name) => [name, fontkit.create(await readFile(join(dir, FONT_FILES[name])))] as const),
+      (Object.keys(FONT_FILES) as FontName[]).map(async (name) => [name, fontkit.create(await readFile(join(dir, FONT_FILES[name]))) as ParsedFont] as const),
     );
     return Object.fromEntries(entries) as Record<FontName, ParsedFont>;
   })().catch((err: unknown) => {
@@ -365,34 +372,268 @@ function loadFonts(): Promise<Record<FontName, ParsedFont>> {
   return fontsPromise;
 }
 
+/** What pdfkit keeps per embedded font of a document (pdfkit 0.20 `EmbeddedFont`, not typed). */
+interface PdfkitEmbeddedFont {
+  layoutCache?: Record<string, unknown>;
+  scale: number;
+  widths: number[];
+  unicode: number[][];
+  subset: { glyphs: number[]; includeGlyph(id: number): number; encode(): Uint8Array };
+}
+
+/**
+ * Word layouts (fontkit glyph runs: OpenType shaping, kerning) shared by the documents of this
+ * process. pdfkit caches the layout of every word per document, so each notice started cold and
+ * shaped the same labels and sentences again; a run depends only on the font and the word and
+ * pdfkit never changes a cached run. Dropped every {@link FONT_CACHE_DOCUMENTS} documents so the
+ * words of names and addresses cannot pile up.
+ */
+const layoutCaches = new Map<FontName, Record<string, unknown>>();
+const FONT_CACHE_DOCUMENTS = 500;
+let documentsSinceReset = 0;
+
+/**
+ * Characters whose glyphs open every embedded subset, in this order: digits, Latin letters, the
+ * Italian accented vowels and the punctuation of the notice. pdfkit numbers the glyphs of a subset
+ * in the order the text first uses them, so the same glyphs gave a different font program in every
+ * notice; with this fixed start, notices that use no other glyph (nearly all) share one subset per
+ * font, encoded once ({@link fontPrograms}). Costs a few kB per PDF for glyphs a notice may not use.
+ */
+const SUBSET_BASE = ' 0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyzàèéìòùÈ.,:;!?-–/()\'’"«»€%&@·…';
+
+/** Glyph ids and code points of {@link SUBSET_BASE}, per parsed font. */
+const subsetBases = new WeakMap<ParsedFont, Array<{ id: number; advanceWidth: number; codePoint: number }>>();
+
+function subsetBase(font: ParsedFont): Array<{ id: number; advanceWidth: number; codePoint: number }> {
+  let base = subsetBases.get(font);
+  if (!base) {
+    const seen = new Set<number>();
+    base = [];
+    for (const ch of SUBSET_BASE) {
+      const codePoint = ch.codePointAt(0)!;
+      const glyph = font.glyphForCodePoint(codePoint);
+      if (glyph.id === 0 || seen.has(glyph.id)) continue;
+      seen.add(glyph.id);
+      base.push({ id: glyph.id, advanceWidth: glyph.advanceWidth, codePoint });
+    }
+    subsetBases.set(font, base);
+  }
+  return base;
+}
+
+/** Encoded font subsets (TrueType programs) by font and glyph list; the oldest go beyond the cap. */
+const fontPrograms = new Map<string, Uint8Array>();
+const FONT_PROGRAMS_MAX = 48;
+
+/**
+ * Prepares the notice fonts of `doc`: selects each once, starts its subset with the fixed glyphs,
+ * points it at the shared word layouts, and makes it reuse an already encoded identical subset.
+ */
+function useSharedFontCaches(doc: Doc, fonts: Record<FontName, ParsedFont>): void {
+  if (++documentsSinceReset > FONT_CACHE_DOCUMENTS) {
+    layoutCaches.clear();
+    documentsSinceReset = 1;
+  }
+  for (const name of Object.keys(FONT_FILES) as FontName[]) {
+    doc.font(name);
+    const font = (doc as unknown as { _font: PdfkitEmbeddedFont })._font;
+    const { subset } = font;
+    for (const g of subsetBase(fonts[name])) {
+      const gid = subset.includeGlyph(g.id);
+      font.widths[gid] ??= g.advanceWidth * font.scale;
+      font.unicode[gid] ??= [g.codePoint];
+    }
+    const encode = subset.encode.bind(subset);
+    subset.encode = () => {
+      const key = `${name}:${subset.glyphs.join(',')}`;
+      let program = fontPrograms.get(key);
+      if (!program) {
+        program = encode();
+        fontPrograms.set(key, program);
+        if (fontPrograms.size > FONT_PROGRAMS_MAX) fontPrograms.delete(fontPrograms.keys().next().value!);
+      }
+      return program;
+    };
+    if (font.layoutCache) {
+      let cache = layoutCaches.get(name);
+      if (!cache) layoutCaches.set(name, (cache = Object.create(null) as Record<string, unknown>));
+      font.layoutCache = cache;
+    }
+  }
+}
+
 interface Logo {
   kind: 'svg' | 'raster';
   svg?: string;
-  data?: Buffer;
+  raster?: RasterTemplate;
 }
 
-async function loadLogo(path: string): Promise<Logo> {
+/**
+ * A PNG or JPEG logo made ready for PDF once per process: pdfkit decodes a PNG (inflate, split
+ * the alpha channel, deflate colour and alpha again) every time it embeds one, per document and
+ * per page. Here pdfkit's own image code runs once against a recording stand-in for a document;
+ * each notice then writes the recorded objects (already compressed) as they are.
+ */
+interface RasterTemplate {
+  width: number;
+  height: number;
+  orientation: number;
+  root: RecordedObject;
+}
+
+/** A PDF object as pdfkit's image code wrote it: its dictionary (may refer to others) and stream. */
+class RecordedObject {
+  readonly chunks: Uint8Array[] = [];
+  constructor(
+    readonly data: Record<string, unknown>,
+    private readonly onEnd: () => void,
+  ) {}
+
+  write(chunk: Uint8Array | string): void {
+    this.chunks.push(typeof chunk === 'string' ? Buffer.from(`${chunk}\n`, 'latin1') : chunk);
+  }
+
+  end(chunk?: Uint8Array | string): void {
+    if (chunk) this.write(chunk);
+    this.onEnd();
+  }
+}
+
+/** pdfkit's PDF object reference and the document methods that make them (internals, untyped). */
+interface PdfkitRef {
+  write(chunk: Uint8Array): void;
+  end(): void;
+}
+interface PdfkitDocInternals {
+  ref(data: Record<string, unknown>): PdfkitRef;
+  openImage(src: Buffer): unknown;
+}
+
+/** pdfkit's image object (PNGImage, JPEG), untyped internals. */
+interface PdfkitImage {
+  width: number;
+  height: number;
+  orientation?: number;
+  embed(document: unknown): void;
+}
+
+async function rasterTemplate(data: Buffer): Promise<RasterTemplate> {
+  const scratch = new PDFDocument({ autoFirstPage: false, font: '' });
+  const image = (scratch as unknown as PdfkitDocInternals).openImage(data) as PdfkitImage;
+  let root: RecordedObject | undefined;
+  const ended = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the image was not decoded')), 10_000).unref();
+    const recorder = {
+      ref(dict: Record<string, unknown> = {}): RecordedObject {
+        const obj = new RecordedObject(dict, () => {
+          if (obj === root) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        root ??= obj;
+        return obj;
+      },
+    };
+    try {
+      image.embed(recorder);
+    } catch (err) {
+      clearTimeout(timer);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+  await ended;
+  return { width: image.width, height: image.height, orientation: image.orientation ?? 1, root: root! };
+}
+
+/** Writes a recorded object (and those it refers to) into `doc`; returns its reference. */
+function writeRecorded(doc: Doc, obj: RecordedObject): PdfkitRef {
+  const copy = (value: unknown): unknown => {
+    if (value instanceof RecordedObject) return writeRecorded(doc, value);
+    if (Array.isArray(value)) return value.map(copy);
+    return value;
+  };
+  const dict: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj.data)) dict[key] = copy(value);
+  const ref = (doc as unknown as PdfkitDocInternals).ref(dict);
+  for (const chunk of obj.chunks) ref.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  ref.end();
+  return ref;
+}
+
+/** Logos by file path, read (and a raster one made ready) once; the oldest go beyond the cap. */
+const logos = new Map<string, Promise<Logo>>();
+const LOGOS_MAX = 64;
+
+function loadLogo(path: string): Promise<Logo> {
+  let logo = logos.get(path);
+  if (!logo) {
+    logo = readLogo(path);
+    logos.set(path, logo);
+    if (logos.size > LOGOS_MAX) logos.delete(logos.keys().next().value!);
+    // A file that could not be read may appear later (an upload in progress): do not keep the failure.
+    logo.catch(() => logos.get(path) === logo && logos.delete(path));
+  }
+  return logo;
+}
+
+async function readLogo(path: string): Promise<Logo> {
   let data: Buffer;
   try {
     data = await readFile(path);
   } catch (err) {
     throw new NoticeDataError('creditor.logoPath', `cannot read the logo ${path}: ${(err as Error).message}`);
   }
-  return extname(path).toLowerCase() === '.svg' ? { kind: 'svg', svg: data.toString('utf8') } : { kind: 'raster', data };
+  if (extname(path).toLowerCase() === '.svg') return { kind: 'svg', svg: data.toString('utf8') };
+  try {
+    return { kind: 'raster', raster: await rasterTemplate(data) };
+  } catch (err) {
+    throw new NoticeDataError('creditor.logoPath', `the logo ${path} is not a readable PNG or JPEG image: ${String((err as Error)?.message ?? err)}`);
+  }
 }
 
 type BwipOptions = Parameters<typeof bwipjs.toSVG>[0] & { eclevel?: string; version?: string; format?: string };
+
+/** A square 2D code as modules: `size`×`size`, row-major, 1 = dark; row 0 is the top row. */
+export interface CodeMatrix {
+  size: number;
+  modules: Uint8Array;
+}
+
+/** Vector SVG of a module matrix (4 units per module, no quiet zone), one path of row runs. */
+function matrixSvg(m: CodeMatrix): string {
+  const u = 4;
+  let d = '';
+  forEachRun(m, (row, col, len) => {
+    d += `M${col * u} ${row * u}h${len * u}v${u}h-${len * u}z`;
+  });
+  return `<svg viewBox="0 0 ${m.size * u} ${m.size * u}" xmlns="http://www.w3.org/2000/svg"><path d="${d}" fill="#000"/></svg>`;
+}
+
+/** Calls `fn` for every horizontal run of dark modules (row, first column, length). */
+function forEachRun(m: CodeMatrix, fn: (row: number, col: number, len: number) => void): void {
+  const { size, modules } = m;
+  for (let r = 0; r < size; r++) {
+    const at = r * size;
+    let c = 0;
+    while (c < size) {
+      if (modules[at + c] !== 1) {
+        c++;
+        continue;
+      }
+      const start = c;
+      while (c < size && modules[at + c] === 1) c++;
+      fn(r, start, c - start);
+    }
+  }
+}
 
 /**
  * QR code (ECC M, version 4 = 33×33 modules, no quiet zone) of a payload, as an SVG string with
  * vector paths: `noticeQrSvg(noticeQrPayload(...))`. Usable on web pages too.
  */
 export function noticeQrSvg(payload: string): string {
-  const { size, dark } = noticeQrMatrix(payload);
-  const u = 4;
-  let d = '';
-  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) if (dark(r, c)) d += `M${c * u} ${r * u}h${u}v${u}h-${u}z`;
-  return `<svg viewBox="0 0 ${size * u} ${size * u}" xmlns="http://www.w3.org/2000/svg"><path d="${d}" fill="#000"/></svg>`;
+  return matrixSvg(noticeQrModules(payload));
 }
 
 /**
@@ -400,11 +641,31 @@ export function noticeQrSvg(payload: string): string {
  * pagoPA notice requires. Built with the `qrcode` package, ~100× faster than bwip-js's QR encoder,
  * which dominated the time of a notice; bwip-js stays for the Poste DataMatrix.
  */
-export function noticeQrMatrix(payload: string): { size: number; dark: (row: number, col: number) => boolean } {
+export function noticeQrModules(payload: string): CodeMatrix {
   // Byte mode (the payload has '|'), given as raw bytes so the encoder cannot pick another mode.
   const qr = QRCode.create([{ data: Buffer.from(payload, 'utf8'), mode: 'byte' }], { errorCorrectionLevel: 'M', version: 4 });
   const { size, data } = qr.modules;
-  return { size, dark: (row, col) => data[row * size + col] === 1 };
+  return { size, modules: Uint8Array.from(data) };
+}
+
+/** The QR modules of a notice payload as a lookup function (see {@link noticeQrModules}). */
+export function noticeQrMatrix(payload: string): { size: number; dark: (row: number, col: number) => boolean } {
+  const { size, modules } = noticeQrModules(payload);
+  return { size, dark: (row, col) => modules[row * size + col] === 1 };
+}
+
+/**
+ * Modules of the square ECC 200 DataMatrix of a payload (no quiet zone), from bwip-js's encoder
+ * (`bwipjs.raw`): the same symbol as {@link posteDataMatrixSvg} without bwip-js's SVG renderer and
+ * the SVG parser that drew it into the PDF, which took most of the time of a postal notice.
+ */
+export function posteDataMatrixModules(payload: string): CodeMatrix {
+  const opts: BwipOptions = { bcid: 'datamatrix', text: payload, format: 'square' };
+  const [symbol] = bwipjs.raw(opts) as unknown as Array<{ pixs: number[]; pixx: number; pixy: number }>;
+  if (!symbol || symbol.pixx !== symbol.pixy || symbol.pixs.length !== symbol.pixx * symbol.pixy) {
+    throw new Error('bwip-js returned an unexpected DataMatrix');
+  }
+  return { size: symbol.pixx, modules: Uint8Array.from(symbol.pixs) };
 }
 
 /** Square ECC 200 DataMatrix of a payload (no quiet zone), as an SVG string with vector paths. */
@@ -533,6 +794,10 @@ interface Block {
   draw(y: number, parent: Struct): void;
 }
 
+/** Heights of wrapped texts by font, size, width and text ({@link NoticeWriter.wrappedHeight}). */
+const heights = new Map<string, number>();
+const HEIGHTS_MAX = 2000;
+
 interface PreparedNotice {
   notice: NoticeData;
   logo?: Logo;
@@ -540,6 +805,10 @@ interface PreparedNotice {
 }
 
 class NoticeWriter {
+  /** A `continued` text is open in pdfkit's line wrapper. */
+  private continuing = false;
+  /** Raster logos of this document, each written once. */
+  private readonly images = new Map<RasterTemplate, PdfkitImage & { label: string; obj: PdfkitRef | null }>();
   private pageOfNotice = 0;
   private pagesOfNotice = 0;
 
@@ -550,17 +819,61 @@ class NoticeWriter {
 
   // --- primitives ------------------------------------------------------------------------
 
+  /**
+   * The image object pdfkit draws for a raster logo in this document: written into the document
+   * the first time it is drawn, then the same XObject on every page and every notice of it.
+   */
+  private rasterImage(template: RasterTemplate): PdfkitImage & { label: string; obj: PdfkitRef | null } {
+    let image = this.images.get(template);
+    if (!image) {
+      const doc = this.doc;
+      const created = {
+        label: `Logo${this.images.size + 1}`,
+        width: template.width,
+        height: template.height,
+        orientation: template.orientation,
+        obj: null as PdfkitRef | null,
+        embed(): void {
+          created.obj = writeRecorded(doc, template.root);
+        },
+      };
+      image = created;
+      this.images.set(template, image);
+    }
+    return image;
+  }
+
   /** Sets the font and draws text at an absolute position; returns the y below it. */
   private text(value: string, x: number, y: number, style: TextStyle, continued = false): number {
     const { doc } = this;
     doc.font(style.font).fontSize(style.size).fillColor(style.color ?? COLOR.text);
+    const align = style.align ?? 'left';
+    const characterSpacing = style.characterSpacing ?? 0;
+    // One line that fits (most labels and values): drawn at its place without pdfkit's line
+    // wrapper, which would split it into words, find the break opportunities and lay it out again.
+    // Not while a `continued` text is open: that one has to finish through the wrapper.
+    if (!continued && !this.continuing && !value.includes('\n')) {
+      const w = doc.widthOfString(value) + characterSpacing * value.length;
+      if (w <= style.width - 0.01) {
+        // As pdfkit places a line: right-aligned without trailing spaces, centred on its width.
+        const dx =
+          align === 'right'
+            ? style.width - doc.widthOfString(value.replace(/\s+$/, ''), { characterSpacing })
+            : align === 'center'
+              ? (style.width - doc.widthOfString(value)) / 2
+              : 0;
+        doc.text(value, x + dx, y, { lineBreak: false, characterSpacing });
+        return y + doc.currentLineHeight(true);
+      }
+    }
+    this.continuing = continued;
     const options: PDFKit.Mixins.TextOptions = {
       width: style.width,
-      align: style.align ?? 'left',
+      align,
       lineGap: 0,
       continued,
     };
-    if (style.characterSpacing) options.characterSpacing = style.characterSpacing;
+    if (characterSpacing) options.characterSpacing = characterSpacing;
     if (style.lines) {
       options.height = doc.currentLineHeight(true) * style.lines + 0.5;
       options.ellipsis = true;
@@ -573,8 +886,23 @@ class NoticeWriter {
   private measure(value: string, style: TextStyle): number {
     const { doc } = this;
     doc.font(style.font).fontSize(style.size);
-    const h = doc.heightOfString(value, { width: style.width, lineGap: 0 });
+    const h = this.wrappedHeight(value, style.font, style.size, style.width);
     return style.lines ? Math.min(h, doc.currentLineHeight(true) * style.lines) : h;
+  }
+
+  /**
+   * Height of `value` wrapped at `width` in the current font (`font`, `size`), remembered across
+   * documents: the paragraphs measured for the layout are mostly the same fixed texts.
+   */
+  private wrappedHeight(value: string, font: FontName, size: number, width: number): number {
+    const key = `${font}|${size}|${width}|${value}`;
+    let h = heights.get(key);
+    if (h === undefined) {
+      h = this.doc.heightOfString(value, { width, lineGap: 0 });
+      if (heights.size >= HEIGHTS_MAX) heights.clear();
+      heights.set(key, h);
+    }
+    return h;
   }
 
   /** Adds a structure element of `type` to `parent`, whose marked content is what `draw` paints. */
@@ -622,14 +950,23 @@ class NoticeWriter {
     });
   }
 
-  /** Draws the QR modules as vector squares filled in one operation. */
-  private qrModules(payload: string, x: number, y: number, size: number): void {
-    const { size: n, dark } = noticeQrMatrix(payload);
-    const m = size / n;
-    this.doc.save();
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (dark(r, c)) this.doc.rect(x + c * m, y + r * m, m, m);
-    this.doc.fillColor('#000000').fill();
-    this.doc.restore();
+  /**
+   * Draws a 2D code `size` points wide at (x, y) as one vector path of horizontal runs of dark
+   * modules, filled black in one operation (no images, no SVG parsing).
+   */
+  private codeModules(m: CodeMatrix, x: number, y: number, size: number): void {
+    // In module units (a scale transform), so each run is written with small integers.
+    const ops: string[] = [];
+    forEachRun(m, (row, col, len) => {
+      ops.push(`${col} ${row} ${len} 1 re`);
+    });
+    const { doc } = this;
+    doc.save();
+    doc.transform(size / m.size, 0, 0, size / m.size, x, y);
+    doc.fillColor('#000000');
+    doc.addContent(ops.join('\n'));
+    doc.fill();
+    doc.restore();
   }
 
   private svg(svg: string, x: number, y: number, w: number, h: number, align = 'xMidYMid meet'): void {
@@ -671,7 +1008,7 @@ class NoticeWriter {
       if (!logo) return;
       const x = MARGIN + CONTENT_W - LOGO_SIZE;
       if (logo.kind === 'svg' && logo.svg) this.svg(logo.svg, x, MARGIN, LOGO_SIZE, LOGO_SIZE, 'xMaxYMin meet');
-      else if (logo.data) this.doc.image(logo.data, x, MARGIN, { fit: [LOGO_SIZE, LOGO_SIZE], align: 'right' });
+      else if (logo.raster) this.doc.image(this.rasterImage(logo.raster) as unknown as Buffer, x, MARGIN, { fit: [LOGO_SIZE, LOGO_SIZE], align: 'right' });
     };
     if (parent) {
       this.tag(parent, 'P', drawLabel);
@@ -691,7 +1028,7 @@ class NoticeWriter {
     for (const size of [20, 17, 14]) {
       const style: TextStyle = { font: 'bold', size, width, lines: 2 };
       this.doc.font('bold').fontSize(size);
-      if (this.doc.heightOfString(subject, { width, lineGap: 0 }) <= this.doc.currentLineHeight(true) * 2 + 0.5) return style;
+      if (this.wrappedHeight(subject, 'bold', size, width) <= this.doc.currentLineHeight(true) * 2 + 0.5) return style;
     }
     return { font: 'bold', size: 14, width, lines: 3 };
   }
@@ -845,7 +1182,7 @@ class NoticeWriter {
   private qr(parent: Struct, payment: NoticePayment, enteCf: string, x: number, y: number): void {
     const payload = noticeQrPayload(payment.noticeNumber, enteCf, payment.amountCents);
     const alt = `Codice QR pagoPA dell’avviso ${formatNoticeCode(payment.noticeNumber)}, importo ${formatEuro(payment.amountCents)}`;
-    this.tag(parent, 'Figure', () => this.qrModules(payload, x, y, CODE_SIZE), { alt });
+    this.tag(parent, 'Figure', () => this.codeModules(noticeQrModules(payload), x, y, CODE_SIZE), { alt });
   }
 
   /** Rata unica: QR on the left, the data for manual entry on the right. */
@@ -920,7 +1257,7 @@ class NoticeWriter {
           subject: notice.subject,
         });
         const alt = `Codice DataMatrix di Poste Italiane del bollettino ${formatNoticeCode(payment.noticeNumber)}, importo ${formatEuro(payment.amountCents)}`;
-        this.tag(part, 'Figure', () => this.svg(posteDataMatrixSvg(payload), codeX, y1, CODE_SIZE, CODE_SIZE), { alt });
+        this.tag(part, 'Figure', () => this.codeModules(posteDataMatrixModules(payload), codeX, y1, CODE_SIZE), { alt });
         this.tag(part, 'P', () =>
           this.text(postal.authorization, codeX - 40, y1 + CODE_SIZE + 4, { font: 'regular', size: 6.5, color: COLOR.poste, width: CODE_SIZE + 40, align: 'right', lines: 2 }),
         );
@@ -1101,6 +1438,8 @@ async function render(prepared: PreparedNotice[], title: string, options: Render
   };
   const doc = new PDFDocument({
     autoFirstPage: false,
+    // No default font: pdfkit would parse Helvetica's AFM metrics for every document, never used.
+    font: '',
     size: [PAGE_W, PAGE_H],
     margin: 0,
     pdfVersion: '1.7',
@@ -1116,6 +1455,7 @@ async function render(prepared: PreparedNotice[], title: string, options: Render
     doc.on('error', reject);
   });
   for (const name of Object.keys(fonts) as FontName[]) doc.registerFont(name, fonts[name] as unknown as Buffer);
+  useSharedFontCaches(doc, fonts);
 
   const root = doc.struct('Document');
   doc.addStructure(root);
