@@ -10,7 +10,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { FlowXmlError, parseFlowXml } from './flusso-xml.js';
+import { FlowXmlError, parseFlowXml, type FlowDoc } from './flusso-xml.js';
 import { anomalies, fdrEntries, fdrFlows } from './schema.js';
 import type { ListedFlow } from './fdr-client.js';
 
@@ -24,19 +24,8 @@ export interface FlowEntry {
   outcomeDate: string;
 }
 
-export interface ParsedFlow {
-  flowId: string;
-  flowDateTime: string;
-  settlementId: string;
-  settlementDate: string;
-  pspId: string;
-  pspName: string | null;
-  bic: string | null;
-  receiverFiscalCode: string;
-  totalPayments: number;
-  totalAmountCents: number;
-  entries: FlowEntry[];
-}
+/** The flow header as read by flusso-xml.ts, with its rows as stored (revoked amounts negative). */
+export type ParsedFlow = Omit<FlowDoc, 'rows'> & { entries: FlowEntry[] };
 
 export type FlowCheck = { ok: true; flow: ParsedFlow } | { ok: false; errors: string[] };
 
