@@ -9,7 +9,7 @@
  */
 import { getTableColumns, type Table } from 'drizzle-orm';
 import { statement, type DbLike } from '../../db/client.js';
-import { enti, paymentServices } from '../enti/schema.js';
+import { enti } from '../enti/schema.js';
 import type { Ente } from '../enti/repository.js';
 import type { OptionDetail, OptionRow, PositionDetail, PositionRow, TransferRow } from '../positions/repository.js';
 import { paymentOptions, positions, transfers } from '../positions/schema.js';
@@ -53,8 +53,6 @@ const SQL = {
                 FROM enti e WHERE e.fiscal_code = ?`,
   serviceName: 'SELECT name FROM payment_services WHERE id = ?',
 };
-// Keep the table names checked by the compiler (renaming a table breaks this module loudly).
-void paymentServices;
 
 export interface StationQueries {
   db: DbLike;
