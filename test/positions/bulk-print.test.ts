@@ -58,6 +58,14 @@ t.test('bulk printing of the filtered notices into a ZIP, rendered by worker thr
   const withLogo = zipEntries(zip2.rawPayload);
   t.equal(withLogo.length, 2);
   for (const e of withLogo) t.match(e.data.toString('latin1'), /\/Subtype \/Image/, `${e.name}: the stemma is the logo`);
+  // The single notice, downloaded by the comune's software or by the operator, carries it too.
+  const notice = created[0]!.paymentOptions[0]!.noticeNumber;
+  const viaApi = await app.inject({ url: `/api/v1/notices/${notice}/pdf`, headers: auth });
+  t.equal(viaApi.statusCode, 200);
+  t.match(viaApi.rawPayload.toString('latin1'), /\/Subtype \/Image/, 'API notice: the stemma is the logo');
+  const viaBackoffice = await app.inject({ url: `/backoffice/enti/${ente.id}/avvisi/${notice}.pdf`, headers: { cookie } });
+  t.equal(viaBackoffice.statusCode, 200);
+  t.match(viaBackoffice.rawPayload.toString('latin1'), /\/Subtype \/Image/, 'backoffice notice: the stemma is the logo');
 
   const { ente: termoli } = { ente: app.sqlite.prepare("SELECT id FROM enti WHERE name = 'Comune di Termoli'").get() as { id: number } };
   t.equal((await app.inject({ url: `/backoffice/enti/${termoli.id}/stampe/1`, headers: { accept: 'text/html', cookie } })).statusCode, 403);

@@ -78,7 +78,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
     const position = getPositionById(app.db, own.enteId, own.positionId)!;
     const option = position.options.find((o) => o.id === request.params.id)!;
     try {
-      const pdf = await renderNoticePdf(noticeDataFor(app.db, ente, position, option));
+      const pdf = await renderNoticePdf(noticeDataFor(app.db, ente, position, option, { dataDir: app.config.dataDir }));
       return reply
         .type('application/pdf')
         .header('content-disposition', `inline; filename="avviso-${option.noticeNumber}.pdf"`)

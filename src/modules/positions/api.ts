@@ -273,7 +273,7 @@ export default async function positionsApi(app: FastifyInstance) {
       const found = findByNoticeNumber(app.db, ente.id, request.params.noticeNumber);
       if (!found) throw new HttpError(404, 'Avviso non trovato per questo ente.');
       try {
-        const pdf = await renderNoticePdf(noticeDataFor(app.db, ente, found.position, found.option));
+        const pdf = await renderNoticePdf(noticeDataFor(app.db, ente, found.position, found.option, { dataDir: app.config.dataDir }));
         return reply
           .type('application/pdf')
           .header('content-disposition', `inline; filename="${found.position.debtorFiscalCode}_${found.option.noticeNumber}.pdf"`)
