@@ -50,3 +50,27 @@ t.test('idle lifetime on the server, one write a minute at most', async (t) => {
     t.match(res.headers.location, /^\/accesso\?next=/);
   });
 });
+
+t.test('machine routes (SOAP station, REST API, metrics) neither read nor create sessions', async (t) => {
+  const app = await buildTestApp(t, { SESSION_TTL_MINUTES: '30' });
+  const { lucia } = citizens();
+  upsertUser(app.db, lucia, { actor: 'test' });
+  const cookie = loginAs(app, lucia.fiscalCode);
+  const old = Date.now() + 30 * 60_000 - SESSION_TOUCH_MS - 10_000;
+  app.sqlite.prepare('UPDATE sessions SET expires_at = ?').run(old);
+  const expiresAt = () => (app.sqlite.prepare('SELECT expires_at AS e FROM sessions').get() as { e: number }).e;
+  const calls = [
+    app.inject({ method: 'POST', url: '/pagopa/paForNode', headers: { cookie, 'content-type': 'text/xml', soapaction: 'paVerifyPaymentNotice' }, payload: '<x/>' }),
+    app.inject({ url: '/api/v1/positions', headers: { cookie } }),
+    app.inject({ url: '/metrics', headers: { cookie } }),
+  ];
+  for (const res of await Promise.all(calls)) {
+    t.equal(res.headers['set-cookie'], undefined, `${res.statusCode} ${res.body.slice(0, 40)}: no cookie`);
+  }
+  t.equal((await calls[1]!).statusCode, 401, 'the API does not accept a browser session');
+  t.equal(expiresAt(), old, 'the session was not even read (its expiry would have moved)');
+  t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, 1, 'no session created');
+  // A page still loads it.
+  t.equal((await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } })).statusCode, 200);
+  t.ok(expiresAt() > old, 'pages use the session');
+});

@@ -24,6 +24,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Set to false on routes that are not cookie-authenticated forms (SOAP, bearer-token API, SAML ACS). */
     csrf?: boolean;
+    /** Set to false on routes called by machines (SOAP, bearer-token API, metrics): no session is loaded or created. */
+    session?: boolean;
   }
 }
 

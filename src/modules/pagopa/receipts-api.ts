@@ -8,6 +8,7 @@ import { requireApiKey } from '../../plugins/api-key.js';
 import { HttpError } from '../../plugins/errors.js';
 import { getPositionByIupd } from '../positions/repository.js';
 import { receipts, receiptTransfers } from './schema.js';
+import { withoutSessions } from '../../plugins/sessions/index.js';
 
 const problem = { type: 'object', properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' } } } as const;
 
@@ -46,6 +47,7 @@ const receiptOut = {
 } as const;
 
 export default async function receiptsApi(app: FastifyInstance) {
+  withoutSessions(app);
   if (!app.hasRequestDecorator('apiClient')) app.decorateRequest('apiClient', null);
   app.addHook('preHandler', requireApiKey);
 

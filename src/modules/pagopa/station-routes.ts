@@ -53,8 +53,8 @@ export default async function stationRoutes(app: FastifyInstance) {
           : stationErrorResult(request.headers.soapaction, 'PAA_SYSTEM_ERROR', 'Errore interno della stazione', app.config.pagopa.brokerId);
       return send(reply, nodeCalls, r, startedAt);
     });
-    // No CSRF (not a form), no rate limit (one client, mTLS in production), no browser security headers.
-    scope.post(STATION_PATH, { config: { csrf: false, rateLimit: false }, helmet: false, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
+    // No CSRF (not a form), no rate limit (one client, mTLS in production), no session, no browser security headers.
+    scope.post(STATION_PATH, { config: { csrf: false, rateLimit: false, session: false }, helmet: false, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
       const startedAt = process.hrtime.bigint();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const step = beginStationRequest(
@@ -67,7 +67,7 @@ export default async function stationRoutes(app: FastifyInstance) {
     });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+  app.get('/metrics', { schema: { hide: true }, config: { session: false } }, async (_request, reply) =>
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics()),
   );
 }

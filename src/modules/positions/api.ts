@@ -25,6 +25,7 @@ import { renderNoticePdf } from './notice-pdf.js';
 import { noticeDataFor, NoticeNotPrintableError } from './notice-data.js';
 import { findByNoticeNumber } from './repository.js';
 import importsApi from './imports-api.js';
+import { withoutSessions } from '../../plugins/sessions/index.js';
 import type { PositionStatus } from './schema.js';
 
 const TAG = ['Posizioni debitorie'];
@@ -120,6 +121,7 @@ function mapDomainError(err: unknown): never {
 }
 
 export default async function positionsApi(app: FastifyInstance) {
+  withoutSessions(app);
   app.decorateRequest('apiClient', null);
   app.addHook('preHandler', requireApiKey);
   await app.register(importsApi);

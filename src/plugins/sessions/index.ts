@@ -6,7 +6,7 @@
  * session not used for the whole lifetime is gone. Expired rows are swept periodically. Login code
  * must call `request.session.regenerate()` to rotate the id.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession, { type SessionStore } from '@fastify/session';
@@ -74,12 +74,44 @@ export class SqliteSessionStore implements SessionStore {
   }
 }
 
+/**
+ * Routes called by machines (the pagoPA node's SOAP calls, the REST API of the comuni's software,
+ * /metrics) carry no session cookie and never get one, yet @fastify/session builds a new Session
+ * for every request (a random id, an HMAC and two hashes of its content). It has no per-route
+ * opt-out, so its onRequest hook is wrapped as it is added: a route with `config.session: false`
+ * skips it and `request.session` stays unset (its onSend hook then does nothing).
+ */
+async function registerWithOptOut(app: FastifyInstance, register: () => PromiseLike<unknown>): Promise<void> {
+  const addHook = app.addHook;
+  const patched = function (this: FastifyInstance, name: string, hook: (...args: unknown[]) => unknown) {
+    if (name !== 'onRequest') return addHook.call(this, name as 'onRequest', hook as never);
+    const wrapped = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: () => void) {
+      if (request.routeOptions.config.session === false) return done();
+      return hook.call(this, request, reply, done);
+    };
+    return addHook.call(this, 'onRequest', wrapped as never);
+  };
+  (app as unknown as { addHook: unknown }).addHook = patched;
+  try {
+    await register();
+  } finally {
+    (app as unknown as { addHook: unknown }).addHook = addHook;
+  }
+}
+
+/** Marks every route registered later in this plugin scope as sessionless (see registerWithOptOut). */
+export function withoutSessions(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...route.config, session: false };
+  });
+}
+
 export default fp(
   async function sessionsPlugin(app: FastifyInstance, opts: { secret: string }) {
     const ttlMs = app.config.sessionTtlMinutes * 60_000;
     const store = new SqliteSessionStore(app.db, ttlMs);
     await app.register(fastifyCookie, { secret: opts.secret });
-    await app.register(fastifySession, {
+    await registerWithOptOut(app, () => app.register(fastifySession, {
       secret: opts.secret,
       cookieName: SESSION_COOKIE,
       store,
@@ -92,7 +124,7 @@ export default fp(
         sameSite: 'lax',
         secure: app.config.isProduction,
       },
-    });
+    }));
     store.sweep();
     const timer = setInterval(() => store.sweep(), 10 * 60_000);
     timer.unref();
