@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -17,13 +17,19 @@ export interface SecurityOptions {
 
 type NoncedResponse = ServerResponse & { scriptNonce?: string };
 
+/** The response's script nonce, drawn on first use. */
+function nonceOf(res: ServerResponse): string {
+  return ((res as NoncedResponse).scriptNonce ??= crypto.randomBytes(16).toString('base64url'));
+}
+
 export default fp(
   async function securityPlugin(app: FastifyInstance, opts: SecurityOptions) {
-    app.decorateReply('scriptNonce', '');
-    app.addHook('onRequest', async (_request, reply) => {
-      const nonce = crypto.randomBytes(16).toString('base64url');
-      reply.scriptNonce = nonce;
-      (reply.raw as NoncedResponse).scriptNonce = nonce;
+    // The nonce is drawn when first needed (a page's template or the CSP header), not for every
+    // request: routes without browser headers (the SOAP station) never pay for it.
+    app.decorateReply('scriptNonce', {
+      getter(this: FastifyReply) {
+        return nonceOf(this.raw);
+      },
     });
     await app.register(helmet, {
       contentSecurityPolicy: {
@@ -31,7 +37,7 @@ export default fp(
         directives: {
           defaultSrc: ["'self'"],
           baseUri: ["'self'"],
-          scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as NoncedResponse).scriptNonce ?? ''}'`],
+          scriptSrc: ["'self'", (_req, res) => `'nonce-${nonceOf(res as ServerResponse)}'`],
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:'],
           fontSrc: ["'self'"],
