@@ -13,10 +13,11 @@
  * 5. the operation. Every answer we write is itself valid against the same schemas (tests).
  * Faults carry `id` = the EC fiscal code (idPA, or our broker id when idPA is unusable).
  */
-import type { Db } from '../../db/client.js';
+import { readSnapshot, type Db } from '../../db/client.js';
 import type { PagopaSettings } from '../../config.js';
 import { XmlSafeParseError } from '../../xml/safe-parse.js';
 import type { Ente } from '../enti/repository.js';
+import { todayInItaly } from '../positions/service.js';
 import { checkPayable } from './payment-state.js';
 import { findForStation, servedEnteFast, stationQueries } from './station-queries.js';
 import { paymentDataContent, StampNeedsV2Error, verifyContent } from './payment-xml.js';
@@ -125,13 +126,6 @@ function servedEnte(db: Db, fiscalCode: string | undefined): Ente | undefined {
   return servedEnteFast(stationQueries(db), fiscalCode);
 }
 
-const ROME_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit' });
-
-/** Today in Italy (YYYY-MM-DD), with one formatter for the process (creating one costs ~1 ms). */
-function italianToday(now: Date): string {
-  return ROME_DATE.format(now);
-}
-
 /**
  * A paSendRT(V2) that passed every check and now needs its receipt stored: the caller stores
  * `input` (alone with storeReceipt, or in a group commit with a ReceiptBatcher) and answers
@@ -175,7 +169,8 @@ export function beginStationRequest(ctx: StationContext, req: StationRequest): S
   }
 
   try {
-    return checkedRequest(ctx, req, parsed.payload, parsed.native, action, brokerId);
+    // Every read of the checks and of the answer in one snapshot (one read lock, not one per statement).
+    return readSnapshot(ctx.db, () => checkedRequest(ctx, req, parsed.payload, parsed.native, action, brokerId));
   } finally {
     parsed.native.dispose();
   }
@@ -245,9 +240,8 @@ function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetP
   const noticeNumber = text(payload, 'qrCode/noticeNumber')!;
   const owner = qrFiscalCode === ente.fiscalCode ? ente : servedEnte(ctx.db, qrFiscalCode);
   if (!owner) return ko('PAA_ID_DOMINIO_ERRATO', `L’ente ${qrFiscalCode} dell’avviso non è servito da questa stazione`, { noticeNumber, fiscalCode: qrFiscalCode });
-  // Read-only: plain reads, no transaction needed (each statement sees a consistent snapshot of one position).
   const found = findForStation(stationQueries(ctx.db), owner.id, noticeNumber);
-  const today = italianToday(ctx.now?.() ?? new Date());
+  const today = todayInItaly(ctx.now?.() ?? new Date());
   const notPayable = checkPayable(found, today);
   if (notPayable) return ko(notPayable.code, notPayable.message, { noticeNumber, fiscalCode: qrFiscalCode });
   const { position, option } = found!;
