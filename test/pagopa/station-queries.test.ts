@@ -9,19 +9,22 @@ t.test('the station’s raw statements read what the drizzle repository reads', 
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const pos = await createTari(app);
   app.sqlite.prepare('UPDATE positions SET switch_to_expired = 1 WHERE iupd = ?').run(pos.iupd);
+  app.sqlite.prepare(`UPDATE transfers SET metadata = '[{"key":"anno","value":"2026"}]' WHERE id = (SELECT min(id) FROM transfers)`).run();
   const q = stationQueries(app.db);
   for (const o of pos.options) {
     const ours = findForStation(q, pos.enteId, o.noticeNumber)!;
     const theirs = findByNoticeNumber(app.db, pos.enteId, o.noticeNumber)!;
     const { serviceName, ...position } = ours.position;
-    t.same(position, theirs.position, `position of ${o.noticeNumber}`);
-    t.same(ours.option, theirs.option, `option ${o.noticeNumber}`);
+    t.strictSame(position, theirs.position, `position of ${o.noticeNumber}`);
+    t.strictSame(ours.option, theirs.option, `option ${o.noticeNumber}`);
     t.equal(position.switchToExpired, true, 'booleans are booleans');
     t.equal(serviceName, 'TARI – Tassa sui rifiuti');
+    t.ok(ours.position.options.length > 2 && ours.position.options.every((x) => x.transfers.length === 2), 'every option, each with its two transfers');
   }
+  t.ok(findForStation(q, pos.enteId, pos.options[0]!.noticeNumber)!.position.options.some((o) => o.transfers.some((x) => x.metadata.length === 1)), 'transfer metadata');
   t.equal(findForStation(q, pos.enteId, '399999999999999999'), undefined);
   const ente = getEnteByFiscalCode(app.db, pos.fiscalCode)!;
-  t.same(servedEnteFast(q, pos.fiscalCode), ente, 'the served ente, as drizzle reads it');
+  t.strictSame(servedEnteFast(q, pos.fiscalCode), ente, 'the served ente, as drizzle reads it');
   app.sqlite.prepare('UPDATE enti SET member = 0 WHERE id = ?').run(ente.id);
   t.equal(servedEnteFast(q, pos.fiscalCode), undefined, 'not a member: not served');
   t.match(beneficiaryByFiscalCode(q, pos.fiscalCode), { id: ente.id, cf: pos.fiscalCode, name: ente.name });
