@@ -37,6 +37,16 @@ t.test('boots in demo mode on a temporary database', async (t) => {
     const nonce = /script-src 'self' 'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
     t.ok(nonce, 'CSP carries a script nonce');
     t.match(res.body, `nonce="${nonce}"`, 'the page scripts use it');
+    t.match(nonce, /^[A-Za-z0-9_-]{22}$/, '128 random bits');
+    const nonces = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const again = await app.inject({ url: '/accessibilita', headers: { accept: 'text/html' } });
+      nonces.add(/'nonce-([^']+)'/.exec(String(again.headers['content-security-policy']))![1]!);
+    }
+    t.equal(nonces.size, 300, 'a new nonce on every response (also across refills of the entropy buffer)');
+    t.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
+    t.equal(res.headers['x-content-type-options'], 'nosniff');
+    t.equal(res.headers['referrer-policy'], 'same-origin');
     const search = await app.inject({ url: '/?q=termo', headers: { accept: 'text/html' } });
     t.match(search.body, 'Comune di Termoli');
     t.notMatch(search.body, 'Comune di Campobasso');

@@ -26,6 +26,8 @@ declare module 'fastify' {
     csrf?: boolean;
     /** Set to false on routes called by machines (SOAP, bearer-token API, metrics): no session is loaded or created. */
     session?: boolean;
+    /** Set to false on routes that are not pages for a browser (SOAP): no helmet/CSP headers. */
+    securityHeaders?: boolean;
   }
 }
 

@@ -54,7 +54,7 @@ export default async function stationRoutes(app: FastifyInstance) {
       return send(reply, nodeCalls, r, startedAt);
     });
     // No CSRF (not a form), no rate limit (one client, mTLS in production), no session, no browser security headers.
-    scope.post(STATION_PATH, { config: { csrf: false, rateLimit: false, session: false }, helmet: false, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
+    scope.post(STATION_PATH, { config: { csrf: false, rateLimit: false, session: false, securityHeaders: false }, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
       const startedAt = process.hrtime.bigint();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const step = beginStationRequest(
