@@ -94,3 +94,22 @@ t.test('login rotates the session id and keeps nothing from before', async (t) =
   const home = await app.inject({ url: '/', headers: { accept: 'text/html', cookie: after } });
   t.match(home.body, /Mario Rossi/, 'the new session is signed in');
 });
+
+t.test('loadUser: the profile and every grant, in the order given', async (t) => {
+  const app = await buildTestApp(t);
+  const { grantRole, upsertUser } = await import('../src/modules/users/repository.js');
+  const { loadUser } = await import('../src/plugins/auth.js');
+  const [a, b] = listEnti(app.db, { kind: 'comune' });
+  const by = { actor: 'test' };
+  const id = upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it' }, by);
+  t.strictSame(loadUser(app, id), { id, fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it', grants: [] }, 'no grants: an empty list');
+  grantRole(app.db, id, 'operator', b!.id, by);
+  grantRole(app.db, id, 'helpdesk', null, by);
+  grantRole(app.db, id, 'ente_admin', a!.id, by);
+  t.strictSame(loadUser(app, id)!.grants, [
+    { role: 'operator', enteId: b!.id },
+    { role: 'helpdesk', enteId: null },
+    { role: 'ente_admin', enteId: a!.id },
+  ]);
+  t.equal(loadUser(app, 999_999), null, 'unknown id');
+});

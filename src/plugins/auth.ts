@@ -77,13 +77,16 @@ export function requireRole(role: Role | Role[], opts: RequireRoleOptions = {}):
 }
 
 export function loadUser(app: FastifyInstance, userId: number): CurrentUser | null {
-  // Every signed-in request loads its user: cached prepared statements, no query building.
-  const user = statement(app.db, 'SELECT id, fiscal_code AS fiscalCode, name, family_name AS familyName, email FROM users WHERE id = ?').get(userId) as
-    | Omit<CurrentUser, 'grants'>
-    | undefined;
-  if (!user) return null;
-  const grants = statement(app.db, 'SELECT role, ente_id AS enteId FROM role_grants WHERE user_id = ? ORDER BY id').all(userId) as Grant[];
-  return { ...user, grants };
+  // Every signed-in request loads its user: one cached statement (each statement takes SQLite's
+  // read lock on its own), the grants as a JSON array.
+  const row = statement(
+    app.db,
+    `SELECT u.id, u.fiscal_code AS fiscalCode, u.name, u.family_name AS familyName, u.email,
+       (SELECT json_group_array(json_object('role', g.role, 'enteId', g.ente_id) ORDER BY g.id) FROM role_grants g WHERE g.user_id = u.id) AS grants
+     FROM users u WHERE u.id = ?`,
+  ).get(userId) as (Omit<CurrentUser, 'grants'> & { grants: string }) | undefined;
+  if (!row) return null;
+  return { ...row, grants: JSON.parse(row.grants) as Grant[] };
 }
 
 /**
