@@ -3,6 +3,7 @@ import t from 'tap';
 import { buildTestApp } from '../helpers.js';
 import { verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
 import { callStation, count, createTari, identity } from './helpers.js';
+import { NODE_CALL_FLUSH_MS } from '../../src/modules/helpdesk/node-call-log.js';
 
 type Row = { fiscal_code: string; notice_number: string; operation: string; outcome: string; fault_code: string | null; created_at: string };
 
@@ -31,7 +32,7 @@ t.test('the station logs each node call for the helpdesk timeline, batched', asy
   await t.test('without a reader the batch is written within a moment', async (t) => {
     await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
     t.equal(count(app, 'node_calls'), 2, 'not yet');
-    await sleep(200);
+    await sleep(NODE_CALL_FLUSH_MS + 200);
     t.equal(count(app, 'node_calls'), 3, 'written by the timer');
   });
 

@@ -1,14 +1,20 @@
 /**
  * The log of the node's calls to the station (verify / getPayment / sendRT) that the helpdesk shows
  * in a payment's timeline. The station records a call after writing its answer; the rows are
- * written together at most FLUSH_MS later, in one transaction (one commit for many calls instead of
- * one each). It is a log for people, not a record the payment depends on: the receipt itself is
- * committed before the station answers OK, so a crash can lose at most the last FLUSH_MS of lines.
+ * written together at most NODE_CALL_FLUSH_MS later, in one transaction (one commit for many
+ * calls instead of one each). It is a log for people, not a record the payment depends on: the
+ * receipt itself is committed before the station answers OK, so a crash can lose at most the
+ * last NODE_CALL_FLUSH_MS of lines.
  * Readers call `flush()` first so they always see every call answered so far.
  */
 import type Database from 'better-sqlite3';
 
-const FLUSH_MS = 50;
+/**
+ * Half a second of calls per commit: every call adds a key at a random place of the notice index,
+ * so a commit writes about one index page per call until calls share pages (measured: 100 calls
+ * a commit cost a verify ~40 µs more, 1 000 calls ~15 µs).
+ */
+export const NODE_CALL_FLUSH_MS = 500;
 
 export interface NodeCall {
   /** Fiscal code of the EC the notice belongs to (qrCode/fiscalCode, receipt/fiscalCode). */
@@ -55,7 +61,7 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
     record(call) {
       queue.push(call);
       if (!timer) {
-        timer = setTimeout(flush, FLUSH_MS);
+        timer = setTimeout(flush, NODE_CALL_FLUSH_MS);
         timer.unref();
       }
     },
