@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32, deflateSync, inflateRawSync } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 import t from 'tap';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { updateEnteLogo } from '../../src/modules/enti/repository.js';
 import { apiKeyFor, tariBody } from './fixtures.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { fiscalCodeFor } from './csv-fixtures.js';
+import { encodePng } from './png.js';
 
 t.test('bulk printing of the filtered notices into a ZIP, rendered by worker threads', async (t) => {
   const app = await buildTestApp(t, { NOTICE_WORKERS: '2' });
@@ -92,16 +93,5 @@ function zipEntries(zip: Buffer): { name: string; method: number; crc: number; d
 /** A small RGB PNG (a blue square). */
 function png(w: number, h: number): Buffer {
   const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, Buffer.from([20, 60, 200]))]);
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 8, 2, 0, 0, 0]);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(Array(h).fill(row)))), chunk('IEND', Buffer.alloc(0))]);
+  return encodePng(w, h, Buffer.concat(Array(h).fill(row)));
 }

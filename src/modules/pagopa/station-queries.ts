@@ -1,21 +1,21 @@
 /**
  * The station's read path on cached prepared statements: paVerifyPaymentNotice / paGetPayment are
  * the node's hot path (EC SLA 98% ≤ 2 s; bench/pa-verify.bench.ts, a million positions), and the
- * receipt path reads the same position. Raw better-sqlite3 statements whose column aliases are
- * the drizzle property names (taken from the table definitions, so the rows have exactly the
- * shape drizzle would give: PositionRow, OptionRow, TransferRow, Ente), booleans converted; a
- * position with its options and transfers comes in one statement, an ente and its postal IBAN in
- * another. Same
- * results as positions/repository.ts findByNoticeNumber and the drizzle queries of payment-xml.ts.
+ * receipt path reads the same position. Raw better-sqlite3 rows (value arrays) turned into objects
+ * with the drizzle property names taken from the table definitions, so they have exactly the shape
+ * drizzle would give (PositionRow, OptionRow, TransferRow, Ente), booleans converted. A position
+ * with its options and transfers comes in one statement, an ente and its postal IBAN in another.
+ * Same results as positions/repository.ts findByNoticeNumber and the drizzle queries of
+ * payment-xml.ts.
  */
 import { getTableColumns, type Table } from 'drizzle-orm';
 import { statement, type DbLike } from '../../db/client.js';
 import { enti } from '../enti/schema.js';
 import type { Ente } from '../enti/repository.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
+import { paymentOptions, positions, transfers } from '../positions/schema.js';
 
 type Transfer = OptionDetail['transfers'][number];
-import { paymentOptions, positions, transfers } from '../positions/schema.js';
 
 /** How a table's columns are selected (plain or as a JSON array) and turned back into a drizzle-shaped row. */
 interface Shape {
