@@ -96,7 +96,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const nodeCallLog = createNodeCallLog(handle.sqlite, (err) => app.log.warn({ err: err.message }, 'node calls not logged'));
   app.decorate('nodeCallLog', nodeCallLog);
   app.addHook('onClose', async () => {
-    nodeCallLog.flush();
+    await nodeCallLog.close();
     handle.close();
   });
 

@@ -3,7 +3,7 @@ import t from 'tap';
 import { buildTestApp } from '../helpers.js';
 import { verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
 import { callStation, count, createTari, identity } from './helpers.js';
-import { NODE_CALL_FLUSH_MS } from '../../src/modules/helpdesk/node-call-log.js';
+import { createNodeCallLog, NODE_CALL_FLUSH_MS, type NodeCall } from '../../src/modules/helpdesk/node-call-log.js';
 
 type Row = { fiscal_code: string; notice_number: string; operation: string; outcome: string; fault_code: string | null; created_at: string };
 
@@ -81,4 +81,33 @@ t.test('no browser machinery on the station: no cookie, no session row, no CSP, 
   t.equal(count(app, 'sessions'), sessions, 'no session stored');
   const page = await app.inject({ url: '/', headers: { accept: 'text/html' } });
   t.match(page.headers['content-security-policy'], /script-src/, 'pages keep their CSP');
+});
+
+t.test('under load a worker thread writes the log, in order, and flush() waits for it', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+  const errors: Error[] = [];
+  const log = createNodeCallLog(app.sqlite, (e) => errors.push(e), { workerMinBatch: 5 });
+  t.teardown(() => log.close());
+  const call = (n: number): NodeCall => ({ fiscalCode: '00000000001', noticeNumber: `3010000000000${String(n).padStart(5, '0')}`, operation: 'paVerifyPaymentNotice', outcome: 'OK', faultCode: null, at: new Date().toISOString() });
+  const notices = () => (app.sqlite.prepare("SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id").all() as { n: string }[]).map((r) => Number(r.n.slice(-5)));
+
+  for (let i = 0; i < 3; i++) log.record(call(i));
+  await sleep(NODE_CALL_FLUSH_MS + 100);
+  t.equal(log.usesWorker(), false, 'a small batch is written by the main thread');
+  t.same(notices(), [0, 1, 2]);
+
+  for (let i = 3; i < 9; i++) log.record(call(i));
+  await sleep(NODE_CALL_FLUSH_MS + 20); // the batch of 6 went to the worker, which may still be starting
+  t.equal(log.usesWorker(), true, 'a batch of 5 or more starts the worker');
+  log.record(call(9)); // recorded after the worker's batch: must come after it
+  log.flush();
+  t.equal(log.pending(), 0, 'flush waited for the worker');
+  t.same(notices(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'every call once, in the order of the answers');
+
+  for (let i = 10; i < 12; i++) log.record(call(i));
+  await sleep(NODE_CALL_FLUSH_MS + 20);
+  log.record(call(12));
+  await log.close();
+  t.same(notices().slice(10), [10, 11, 12], 'once the worker runs it writes small batches too; close writes the rest');
+  t.same(errors, []);
 });

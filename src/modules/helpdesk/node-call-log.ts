@@ -6,8 +6,18 @@
  * receipt itself is committed before the station answers OK, so a crash can lose at most the
  * last NODE_CALL_FLUSH_MS of lines.
  * Readers call `flush()` first so they always see every call answered so far.
+ *
+ * Who writes: the main thread, while the node calls little; from the first batch of
+ * WRITER_MIN_BATCH calls on (a few hundred calls a second), a worker thread with its own
+ * connection to the same file (node-call-writer.ts). In a log as big as a real one each call
+ * adds a key at a random page of the notice index (~40 µs, a tenth of a verify), and the
+ * commit of a busy tenth of a second stalled the event loop: under load both go to the other
+ * core. Batches keep their order (once the worker runs, every batch goes to it). While the
+ * worker commits, a write of the main thread waits for the lock (busy_timeout): a batch is a
+ * tenth of a second of calls, a few milliseconds of writing at the highest rates.
  */
 import type Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 
 /**
  * A tenth of a second of calls per commit. Every call adds a key at a random place of the notice
@@ -17,6 +27,14 @@ import type Database from 'better-sqlite3';
  * (verify p99 89 ms against 46 ms with 100 ms batches).
  */
 export const NODE_CALL_FLUSH_MS = 100;
+
+/** Calls in one batch from which the worker thread takes over the writing (320 calls a second). */
+export const WRITER_MIN_BATCH = 32;
+
+/** Longest wait of `flush()` for the worker's batches (it only waits that long if the worker hangs). */
+const FLUSH_WAIT_MS = 10_000;
+
+const WRITER = new URL('./node-call-writer.mjs', import.meta.url);
 
 export interface NodeCall {
   /** Fiscal code of the EC the notice belongs to (qrCode/fiscalCode, receipt/fiscalCode). */
@@ -29,25 +47,51 @@ export interface NodeCall {
   at: string;
 }
 
+/** What the worker gets at start: the database file and the shared "last batch done" counter. */
+export interface WriterData {
+  file: string;
+  done: SharedArrayBuffer;
+}
+export interface WriterBatch {
+  seq: number;
+  calls: NodeCall[];
+}
+export type WriterMessage = { type: 'error'; message: string; lost: number };
+
 export interface NodeCallLog {
   record(call: NodeCall): void;
-  /** Writes every pending call now (readers and shutdown). */
+  /** Writes every pending call now, and waits for the worker's batches (readers and shutdown). */
   flush(): void;
+  /** Calls recorded and not yet committed. */
   pending(): number;
+  /** Whether the worker thread writes the batches. */
+  usesWorker(): boolean;
+  /** Flushes and stops the worker. */
+  close(): Promise<void>;
 }
 
-export function createNodeCallLog(sqlite: Database.Database, onError: (err: Error) => void = () => {}): NodeCallLog {
+export interface NodeCallLogOptions {
+  /** Batch size from which the worker takes over; `Infinity` never starts it. */
+  workerMinBatch?: number;
+}
+
+export function createNodeCallLog(sqlite: Database.Database, onError: (err: Error) => void = () => {}, opts: NodeCallLogOptions = {}): NodeCallLog {
+  const workerMinBatch = opts.workerMinBatch ?? WRITER_MIN_BATCH;
+  // An in-memory database has no file a second connection could open.
+  const file = sqlite.memory ? null : sqlite.name;
   let queue: NodeCall[] = [];
   let timer: NodeJS.Timeout | null = null;
   let insert: Database.Statement | null = null;
   let writeAll: ((calls: NodeCall[]) => void) | null = null;
 
-  function flush(): void {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    if (queue.length === 0 || !sqlite.open) return;
-    const calls = queue;
-    queue = [];
+  let worker: Worker | null = null;
+  let workerFailed = false;
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  let posted = 0;
+  let inFlight = new Map<number, number>(); // batch seq -> calls, until the worker says it is done
+
+  function writeHere(calls: NodeCall[]): void {
+    if (!sqlite.open) return;
     try {
       insert ??= sqlite.prepare('INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code, created_at) VALUES (?, ?, ?, ?, ?, ?)');
       writeAll ??= sqlite.transaction((list: NodeCall[]) => {
@@ -59,15 +103,109 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
     }
   }
 
+  function settle(): void {
+    const last = Atomics.load(done, 0);
+    for (const seq of inFlight.keys()) if (seq <= last) inFlight.delete(seq);
+  }
+
+  /** Blocks until the worker has done every batch posted so far (bounded). */
+  function waitForWorker(): void {
+    if (!worker || posted === 0) return;
+    const deadline = Date.now() + FLUSH_WAIT_MS;
+    for (let last = Atomics.load(done, 0); last < posted; last = Atomics.load(done, 0)) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        onError(new Error(`the node-call writer did not finish its batches within ${FLUSH_WAIT_MS} ms`));
+        stopWorker(true);
+        break;
+      }
+      Atomics.wait(done, 0, last, left);
+    }
+    settle();
+  }
+
+  function startWorker(): Worker | null {
+    if (worker || workerFailed || !file) return worker;
+    try {
+      // Plain JavaScript without the parent's loaders (--import tsx): it starts in ~0.1 s.
+      const w = new Worker(WRITER, { execArgv: [], workerData: { file, done: done.buffer as SharedArrayBuffer } satisfies WriterData });
+      w.unref();
+      w.on('message', (msg: WriterMessage) => {
+        if (msg.type === 'error') onError(new Error(`${msg.lost} node calls not logged: ${msg.message}`));
+        settle();
+      });
+      w.on('error', (err) => {
+        onError(err);
+        stopWorker(true);
+      });
+      w.on('exit', (code) => {
+        if (worker === w) {
+          onError(new Error(`the node-call writer stopped (exit code ${code})`));
+          stopWorker(true);
+        }
+      });
+      worker = w;
+    } catch (err) {
+      onError(err as Error);
+      workerFailed = true;
+    }
+    return worker;
+  }
+
+  /** Forgets the worker; after a failure the main thread writes again (in-flight batches are lost). */
+  function stopWorker(failed: boolean): Promise<void> {
+    const w = worker;
+    worker = null;
+    if (failed) {
+      workerFailed = true;
+      inFlight = new Map();
+    }
+    return w ? w.terminate().then(() => undefined) : Promise.resolve();
+  }
+
+  function flushSoon(): void {
+    timer = null;
+    if (queue.length === 0) return;
+    if (worker || (queue.length >= workerMinBatch && startWorker())) {
+      const calls = queue;
+      queue = [];
+      posted++;
+      inFlight.set(posted, calls.length);
+      worker!.postMessage({ seq: posted, calls } satisfies WriterBatch);
+      return;
+    }
+    flush();
+  }
+
+  function flush(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    waitForWorker(); // earlier batches first: the timeline is ordered by row id
+    if (queue.length === 0) return;
+    const calls = queue;
+    queue = [];
+    writeHere(calls);
+  }
+
   return {
     record(call) {
       queue.push(call);
       if (!timer) {
-        timer = setTimeout(flush, NODE_CALL_FLUSH_MS);
+        timer = setTimeout(flushSoon, NODE_CALL_FLUSH_MS);
         timer.unref();
       }
     },
     flush,
-    pending: () => queue.length,
+    pending: () => {
+      settle();
+      let n = queue.length;
+      for (const calls of inFlight.values()) n += calls;
+      return n;
+    },
+    usesWorker: () => worker !== null,
+    async close() {
+      flush();
+      await stopWorker(false);
+    },
   };
 }
