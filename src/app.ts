@@ -41,6 +41,7 @@ import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js
 import { seedDemoData } from './modules/enti/demo-seed.js';
 import { seedDemoPositions } from './modules/positions/demo-positions.js';
 import { createNodeCallLog } from './modules/helpdesk/node-call-log.js';
+import { StationReadPool } from './modules/pagopa/station-pool.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,7 +96,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // The node's calls to the station, for the helpdesk timeline: written by the station, read by the helpdesk.
   const nodeCallLog = createNodeCallLog(handle.sqlite, (err) => app.log.warn({ err: err.message }, 'node calls not logged'));
   app.decorate('nodeCallLog', nodeCallLog);
+  // The node's read-only calls, answered in worker threads under load (pagopa/station-pool.ts).
+  const stationPool = new StationReadPool({
+    size: handle.sqlite.memory ? 0 : config.pagopa.stationWorkers,
+    file: handle.sqlite.name,
+    settings: config.pagopa,
+    onError: (err) => app.log.warn({ err: err.message }, 'pagoPA station worker'),
+  });
+  app.decorate('stationPool', stationPool);
   app.addHook('onClose', async () => {
+    await stationPool.close();
     await nodeCallLog.close();
     handle.close();
   });

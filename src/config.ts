@@ -243,6 +243,11 @@ export const SETTINGS = {
     default: 'OK',
     description: 'Answer to a replayed identical `paSendRT(V2)` (nothing is stored twice either way): `OK` or the fault `PAA_RECEIPT_DUPLICATA` — confirm with PagoPA',
   },
+  PAGOPA_STATION_WORKERS: {
+    schema: { type: 'integer', minimum: 0, maximum: 64 },
+    default: 1,
+    description: 'Worker threads that answer the node’s read-only calls (`paVerifyPaymentNotice`, `paGetPayment(V2)`) once they pass 100 a second, each with its own read connection (0 = always in the main thread)',
+  },
   PAGOPA_FDR_INTERVAL_MINUTES: {
     schema: { type: 'integer', minimum: 0, maximum: 10080 },
     default: 60,
@@ -339,6 +344,8 @@ export interface PagopaSettings {
   subscriptionKey: string;
   receiptReplayAnswer: 'OK' | 'PAA_RECEIPT_DUPLICATA';
   fdrIntervalMinutes: number;
+  /** Worker threads for the station's read-only calls under load (station-pool.ts). */
+  stationWorkers: number;
 }
 
 /** SAML Service Provider settings (SPID and CIE). */
@@ -523,5 +530,6 @@ function pagopaSettings(raw: Record<string, unknown>, publicUrl: string): Pagopa
     subscriptionKey: str('PAGOPA_SUBSCRIPTION_KEY') ?? 'demo-subscription-key',
     receiptReplayAnswer: raw.PAGOPA_RECEIPT_REPLAY_ANSWER as PagopaSettings['receiptReplayAnswer'],
     fdrIntervalMinutes: raw.PAGOPA_FDR_INTERVAL_MINUTES as number,
+    stationWorkers: raw.PAGOPA_STATION_WORKERS as number,
   });
 }

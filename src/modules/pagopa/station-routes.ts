@@ -13,6 +13,7 @@ import { countStationCall, renderMetrics } from './metrics.js';
 import { MAX_SOAP_BYTES } from './spec-files.js';
 import { createReceiptBatcher } from './receipts.js';
 import { beginStationRequest, stationErrorResult, type StationResult } from './station.js';
+import type { StationReadPool } from './station-pool.js';
 
 export const STATION_PATH = '/pagopa/paForNode';
 
@@ -20,6 +21,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The node's calls to the station, for the helpdesk timeline (flush before reading node_calls). */
     nodeCallLog: NodeCallLog;
+    /** Worker threads for the node's read-only calls under load. */
+    stationPool: StationReadPool;
   }
 }
 
@@ -39,6 +42,7 @@ function send(reply: FastifyReply, log: NodeCallLog, r: StationResult, startedAt
 export default async function stationRoutes(app: FastifyInstance) {
   const nodeCalls = app.nodeCallLog;
   const receipts = createReceiptBatcher(app.db);
+  const pool = app.stationPool;
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_SOAP_BYTES }, (_req, body, done) => done(null, body));
@@ -57,6 +61,9 @@ export default async function stationRoutes(app: FastifyInstance) {
     scope.post(STATION_PATH, { config: { csrf: false, rateLimit: false, session: false, securityHeaders: false }, bodyLimit: MAX_SOAP_BYTES }, async (request, reply) => {
       const startedAt = process.hrtime.bigint();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const offloaded = pool.handle(body, request.headers.soapaction, request.id);
+      const answered = offloaded && (await offloaded);
+      if (answered) return send(reply, nodeCalls, answered, startedAt);
       const step = beginStationRequest(
         { db: app.db, settings: app.config.pagopa },
         { body, soapAction: request.headers.soapaction, requestId: request.id },

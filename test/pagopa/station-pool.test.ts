@@ -1,0 +1,75 @@
+import t from 'tap';
+import { buildTestApp } from '../helpers.js';
+import { getPaymentRequest, readPaymentData, sendRtRequest, newReceiptId, verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
+import { handleStationRequest } from '../../src/modules/pagopa/station.js';
+import { callStation, createTari, identity, snapshot } from './helpers.js';
+
+t.test('under load the read-only calls are answered by a worker thread, with the same answers', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
+  const pos = await createTari(app);
+  const id = identity(app, pos.fiscalCode);
+  const notice = pos.options[0]!.noticeNumber;
+  const pool = app.stationPool;
+  t.equal(pool.readyWorkers, 0, 'no worker before the load');
+  pool.start();
+  await pool.ready();
+  t.equal(pool.readyWorkers, 1);
+
+  const cases: [string, string][] = [
+    ['paVerifyPaymentNotice', verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice })],
+    ['paVerifyPaymentNotice', verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: `3${notice.slice(1, 3)}999999999999999` })], // unknown: KO
+    ['paVerifyPaymentNotice', verifyRequest({ ...id, idStation: 'OTHER_STATION' }, { fiscalCode: pos.fiscalCode, noticeNumber: notice })], // wrong station
+    ['paVerifyPaymentNotice', verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }).replace('<noticeNumber>', '<noticeNumber>x')], // XSD
+    ['paVerifyPaymentNotice', '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'], // malformed
+    ['paGetPayment', getPaymentRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice })],
+    ['paGetPaymentV2', getPaymentRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }, { v2: true })],
+  ];
+  const before = snapshot(app);
+  for (const [action, xml] of cases) {
+    const answered = pool.answeredByWorkers;
+    const r = await callStation(app, xml, action);
+    t.equal(pool.answeredByWorkers, answered + 1, `${action} answered by the worker`);
+    const here = handleStationRequest({ db: app.db, settings: app.config.pagopa }, { body: xml, soapAction: `"${action}"` });
+    t.equal(r.body, here.xml, `${action}: the same answer as the main thread's (${r.answer.outcome} ${r.answer.faultCode ?? ''})`);
+    t.equal(r.status, here.status);
+  }
+  t.equal(snapshot(app), before, 'nothing written');
+  app.nodeCallLog.flush();
+  t.same(
+    app.sqlite.prepare('SELECT operation, outcome FROM node_calls WHERE notice_number = ? ORDER BY id').all(notice),
+    [{ operation: 'paVerifyPaymentNotice', outcome: 'OK' }, { operation: 'paGetPayment', outcome: 'OK' }, { operation: 'paGetPaymentV2', outcome: 'OK' }],
+    'the calls answered by the worker are logged like the others',
+  );
+
+  await t.test('a receipt is stored by the main thread, and the worker sees it at once', async (t) => {
+    const got = await callStation(app, getPaymentRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }, { v2: true }), 'paGetPaymentV2');
+    const answered = pool.answeredByWorkers;
+    const rt = await callStation(app, sendRtRequest(id, { v2: true, receiptId: newReceiptId(), noticeNumber: notice, fiscalCode: pos.fiscalCode, data: readPaymentData(got.answer) }), 'paSendRTV2');
+    t.equal(rt.answer.outcome, 'OK', rt.body);
+    t.equal(pool.answeredByWorkers, answered, 'paSendRTV2 is not sent to the worker');
+    const again = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
+    t.equal(pool.answeredByWorkers, answered + 1);
+    t.equal(again.answer.faultCode, 'PAA_PAGAMENTO_DUPLICATO', 'the worker reads the receipt committed a moment ago');
+  });
+});
+
+t.test('the pool starts by itself once the read-only calls pass its rate, and never with 0 workers', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
+  const pos = await createTari(app);
+  const xml = verifyRequest(identity(app, pos.fiscalCode), { fiscalCode: pos.fiscalCode, noticeNumber: pos.options[0]!.noticeNumber });
+  const { START_RATE } = await import('../../src/modules/pagopa/station-pool.js');
+  for (let i = 0; i < START_RATE - 1; i++) await callStation(app, xml, 'paVerifyPaymentNotice');
+  await app.stationPool.ready();
+  t.equal(app.stationPool.readyWorkers, 0, `${START_RATE - 1} calls in a second: still in the main thread`);
+  await callStation(app, xml, 'paVerifyPaymentNotice');
+  await app.stationPool.ready();
+  t.equal(app.stationPool.readyWorkers, 1, 'started');
+  const r = await callStation(app, xml, 'paVerifyPaymentNotice');
+  t.equal(r.answer.outcome, 'OK');
+  t.equal(app.stationPool.answeredByWorkers, 1);
+
+  const off = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '0' });
+  off.stationPool.start();
+  await off.stationPool.ready();
+  t.equal(off.stationPool.readyWorkers, 0, 'PAGOPA_STATION_WORKERS=0: no thread');
+});
