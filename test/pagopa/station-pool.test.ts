@@ -53,6 +53,22 @@ t.test('under load the read-only calls are answered by a worker thread, with the
   });
 });
 
+t.test('300 calls at once: each gets the answer to its own message', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
+  const created = [await createTari(app), await createTari(app, {}, 'Termoli'), await createTari(app, {}, 'Bojano')];
+  app.stationPool.start();
+  await app.stationPool.ready();
+  const xmls = Array.from({ length: 300 }, (_, i) => {
+    const p = created[i % 3]!;
+    return verifyRequest(identity(app, p.fiscalCode), { fiscalCode: p.fiscalCode, noticeNumber: i % 7 === 0 ? `3${p.options[0]!.noticeNumber.slice(1, 3)}999999999999999` : p.options[0]!.noticeNumber });
+  });
+  const expected = xmls.map((xml) => handleStationRequest({ db: app.db, settings: app.config.pagopa }, { body: xml, soapAction: 'paVerifyPaymentNotice' }).xml);
+  t.equal(new Set(expected).size, 6, 'six different answers among the messages');
+  const answers = await Promise.all(xmls.map((xml) => callStation(app, xml, 'paVerifyPaymentNotice')));
+  t.same(answers.map((a) => a.body), expected, 'every answer is the one to its message');
+  t.ok(app.stationPool.answeredByWorkers > 0, `${app.stationPool.answeredByWorkers} answered by the worker`);
+});
+
 t.test('the pool starts by itself once the read-only calls pass its rate, and never with 0 workers', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
   const pos = await createTari(app);

@@ -20,6 +20,9 @@ import type { StationResult } from './station.js';
 /** Read-only calls a second from which the pool starts. */
 export const START_RATE = 100;
 
+/** Calls waiting in one worker beyond which the main thread answers the next ones itself. */
+export const MAX_PENDING = 256;
+
 const READ_ONLY = new Set(['paVerifyPaymentNotice', 'paGetPayment', 'paGetPaymentV2']);
 
 const BOOT = new URL('../../workers/ts-worker.mjs', import.meta.url);
@@ -83,7 +86,8 @@ export class StationReadPool {
 
   /**
    * The answer from a worker, or undefined when the main thread answers (not a read-only call,
-   * no worker ready yet, or the worker sent it back). Counts the calls that start the pool.
+   * no worker ready yet, every worker MAX_PENDING calls behind, or the worker sent it back).
+   * Counts the calls that start the pool.
    */
   handle(body: Uint8Array, soapAction: string | string[] | undefined, requestId: string | undefined): Promise<StationResult | undefined> | undefined {
     if (this.opts.size === 0 || this.closed || !READ_ONLY.has(soapActionOf(soapAction) ?? '')) return undefined;
@@ -93,7 +97,7 @@ export class StationReadPool {
     }
     let slot: Slot | undefined;
     for (const s of this.slots) if (s.ready && !s.dead && (!slot || s.pending.size < slot.pending.size)) slot = s;
-    if (!slot) return undefined;
+    if (!slot || slot.pending.size >= MAX_PENDING) return undefined;
     const id = this.nextId++;
     const chosen = slot;
     return new Promise((resolve) => {
