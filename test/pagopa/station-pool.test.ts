@@ -34,6 +34,9 @@ t.test('under load the read-only calls are answered by a worker thread, with the
     t.equal(r.status, here.status);
   }
   t.equal(snapshot(app), before, 'nothing written');
+  const metrics = (await app.inject({ url: '/metrics' })).body;
+  t.match(metrics, /^saelpay_pagopa_station_workers 1$/m, '/metrics: one worker ready');
+  t.match(metrics, new RegExp(`^saelpay_pagopa_station_worker_calls_total ${pool.answeredByWorkers}$`, 'm'), '/metrics: calls answered by the workers');
   app.nodeCallLog.flush();
   t.same(
     app.sqlite.prepare('SELECT operation, outcome FROM node_calls WHERE notice_number = ? ORDER BY id').all(notice),

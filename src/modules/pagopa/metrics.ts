@@ -14,7 +14,13 @@ export function countStationCall(operation: string, outcome: string, faultCode: 
   latency.set(operation, l);
 }
 
-export function renderMetrics(): string {
+/** The station's worker threads (station-pool.ts). */
+export interface StationPoolMetrics {
+  workersReady: number;
+  answeredByWorkers: number;
+}
+
+export function renderMetrics(pool: StationPoolMetrics): string {
   const lines = [
     '# HELP saelpay_pagopa_station_calls_total Calls of the pagoPA node to the station, by operation, outcome and fault code.',
     '# TYPE saelpay_pagopa_station_calls_total counter',
@@ -25,6 +31,12 @@ export function renderMetrics(): string {
       `saelpay_pagopa_station_seconds_sum{operation="${op}"} ${l.sum.toFixed(6)}`,
       `saelpay_pagopa_station_seconds_count{operation="${op}"} ${l.count}`,
     ]),
+    '# HELP saelpay_pagopa_station_workers Worker threads ready to answer the node\'s read-only calls.',
+    '# TYPE saelpay_pagopa_station_workers gauge',
+    `saelpay_pagopa_station_workers ${pool.workersReady}`,
+    '# HELP saelpay_pagopa_station_worker_calls_total Read-only calls of the node answered by a worker thread.',
+    '# TYPE saelpay_pagopa_station_worker_calls_total counter',
+    `saelpay_pagopa_station_worker_calls_total ${pool.answeredByWorkers}`,
   ];
   return `${lines.join('\n')}\n`;
 }

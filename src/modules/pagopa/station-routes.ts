@@ -75,6 +75,6 @@ export default async function stationRoutes(app: FastifyInstance) {
   });
 
   app.get('/metrics', { schema: { hide: true }, config: { session: false } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics()),
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics({ workersReady: pool.readyWorkers, answeredByWorkers: pool.answeredByWorkers })),
   );
 }
