@@ -287,6 +287,11 @@ export const SETTINGS = {
     default: 7,
     description: 'Days after which a resolved ticket not reopened is closed automatically (0 = never)',
   },
+  NODE_CALL_RETENTION_DAYS: {
+    schema: { type: 'integer', minimum: 0, maximum: 3650 },
+    default: 400,
+    description: 'Days the node-call log (the pagoPA calls in a payment’s helpdesk timeline) is kept; older lines are deleted a few thousand a minute (0 = kept for ever). Receipts are never deleted',
+  },
   HELPDESK_ATTACHMENT_MAX_BYTES: {
     schema: { type: 'integer', minimum: 1024, maximum: 104857600 },
     default: 10485760,
@@ -331,6 +336,8 @@ export interface HelpdeskSettings {
   ageingDays: number;
   autoCloseDays: number;
   attachmentMaxBytes: number;
+  /** Days of node-call log kept (0: for ever). */
+  nodeCallRetentionDays: number;
 }
 
 /** pagoPA station (intermediary) settings and the endpoints of PagoPA's services. */
@@ -512,6 +519,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ageingDays: raw.HELPDESK_AGEING_DAYS as number,
       autoCloseDays: raw.TICKET_AUTOCLOSE_DAYS as number,
       attachmentMaxBytes: raw.HELPDESK_ATTACHMENT_MAX_BYTES as number,
+      nodeCallRetentionDays: raw.NODE_CALL_RETENTION_DAYS as number,
     }),
   });
 }

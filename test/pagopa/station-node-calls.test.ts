@@ -3,7 +3,7 @@ import t from 'tap';
 import { buildTestApp } from '../helpers.js';
 import { verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
 import { callStation, count, createTari, identity } from './helpers.js';
-import { createNodeCallLog, NODE_CALL_FLUSH_MS, type NodeCall } from '../../src/modules/helpdesk/node-call-log.js';
+import { createNodeCallLog, NODE_CALL_FLUSH_MS, pruneNodeCalls, type NodeCall } from '../../src/modules/helpdesk/node-call-log.js';
 
 type Row = { fiscal_code: string; notice_number: string; operation: string; outcome: string; fault_code: string | null; created_at: string };
 
@@ -110,4 +110,27 @@ t.test('under load a worker thread writes the log, in order, and flush() waits f
   await log.close();
   t.same(notices().slice(10), [10, 11, 12], 'once the worker runs it writes small batches too; close writes the rest');
   t.same(errors, []);
+});
+
+t.test('lines older than NODE_CALL_RETENTION_DAYS are deleted by the helpdesk tick, a chunk at a time', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', NODE_CALL_RETENTION_DAYS: '30' });
+  const ins = app.sqlite.prepare("INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, created_at) VALUES ('00000000001', ?, 'paVerifyPaymentNotice', 'OK', ?)");
+  const day = 86_400_000;
+  const at = (daysAgo: number) => new Date(Date.now() - daysAgo * day).toISOString();
+  app.sqlite.transaction(() => {
+    for (let i = 0; i < 5; i++) ins.run(`old-${i}`, at(40 - i)); // 40..36 days ago
+    for (let i = 0; i < 3; i++) ins.run(`new-${i}`, at(20 - i)); // within the 30 days
+  })();
+  const left = () => (app.sqlite.prepare("SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id").all() as { n: string }[]).map((r) => r.n);
+
+  t.equal(pruneNodeCalls(app.sqlite, at(30), 2), 2, 'a chunk of 2');
+  t.same(left(), ['old-2', 'old-3', 'old-4', 'new-0', 'new-1', 'new-2'], 'the oldest first');
+  await app.helpdeskTick();
+  t.same(left(), ['new-0', 'new-1', 'new-2'], 'the periodic task deletes the rest, keeps 30 days');
+  t.equal(pruneNodeCalls(app.sqlite, at(30)), 0, 'nothing more to delete');
+
+  const keepAll = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', NODE_CALL_RETENTION_DAYS: '0' });
+  keepAll.sqlite.prepare("INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, created_at) VALUES ('00000000001', 'x', 'paVerifyPaymentNotice', 'OK', ?)").run(at(5000));
+  await keepAll.helpdeskTick();
+  t.equal(count(keepAll, "node_calls WHERE fiscal_code = '00000000001'"), 1, '0 keeps every line');
 });

@@ -209,3 +209,17 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
     },
   };
 }
+
+/** Lines deleted per call of {@link pruneNodeCalls} (one short transaction). */
+export const PRUNE_CHUNK = 2000;
+
+/**
+ * Deletes up to PRUNE_CHUNK node-call lines answered before `before` (ISO instant); returns how
+ * many. Lines are appended in the order of the answers, so the old ones are the lowest ids: the
+ * scan stops at the first line to keep, and costs one row when there is nothing to delete.
+ */
+export function pruneNodeCalls(sqlite: Database.Database, before: string, chunk = PRUNE_CHUNK): number {
+  const keep = sqlite.prepare('SELECT id FROM node_calls WHERE created_at >= ? ORDER BY id LIMIT 1').pluck().get(before) as number | undefined;
+  const limit = keep ?? Number.MAX_SAFE_INTEGER;
+  return sqlite.prepare('DELETE FROM node_calls WHERE id IN (SELECT id FROM node_calls WHERE id < ? ORDER BY id LIMIT ?)').run(limit, chunk).changes;
+}

@@ -37,6 +37,7 @@ import {
   type TxFilter,
 } from './queries.js';
 import { importStatement, ingestFlowXml, manualMatch, manualUnmatch, processPendingFlows, ReconError, retryParked, type Recon } from './reconcile.js';
+import { pruneNodeCalls } from './node-call-log.js';
 import { defaultCalendar, type BusinessCalendar } from './sla-calendar.js';
 import {
   ACTION_LABELS,
@@ -150,6 +151,7 @@ export default fp(
         const ctx = ticketsCtx();
         checkSlaBreaches(ctx);
         autoClose(ctx, hs.autoCloseDays);
+        if (hs.nodeCallRetentionDays > 0) pruneNodeCalls(app.sqlite, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
         if (sender) await flushOutbox(app.sqlite, sender);
       } catch (e) {
         app.log.error({ err: (e as Error).message }, 'helpdesk periodic task failed');
