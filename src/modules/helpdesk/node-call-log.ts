@@ -214,12 +214,13 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
 export const PRUNE_CHUNK = 2000;
 
 /**
- * Deletes up to PRUNE_CHUNK node-call lines answered before `before` (ISO instant); returns how
- * many. Lines are appended in the order of the answers, so the old ones are the lowest ids: the
- * scan stops at the first line to keep, and costs one row when there is nothing to delete.
+ * Deletes up to `chunk` node-call lines answered before `before` (ISO instant); returns how many.
+ * Lines are appended in the order of the answers, so the old ones are the lowest ids: only the
+ * oldest line is read when there is nothing to delete, and only the first `chunk` lines when
+ * there is (however long the backlog).
  */
 export function pruneNodeCalls(sqlite: Database.Database, before: string, chunk = PRUNE_CHUNK): number {
-  const keep = sqlite.prepare('SELECT id FROM node_calls WHERE created_at >= ? ORDER BY id LIMIT 1').pluck().get(before) as number | undefined;
-  const limit = keep ?? Number.MAX_SAFE_INTEGER;
-  return sqlite.prepare('DELETE FROM node_calls WHERE id IN (SELECT id FROM node_calls WHERE id < ? ORDER BY id LIMIT ?)').run(limit, chunk).changes;
+  const oldest = sqlite.prepare('SELECT created_at FROM node_calls ORDER BY id LIMIT 1').pluck().get() as string | undefined;
+  if (oldest === undefined || oldest >= before) return 0;
+  return sqlite.prepare('DELETE FROM node_calls WHERE id IN (SELECT id FROM node_calls ORDER BY id LIMIT ?) AND created_at < ?').run(chunk, before).changes;
 }
