@@ -9,7 +9,7 @@
  *
  * Who writes: the main thread, while the node calls little; from the first batch of
  * WRITER_MIN_BATCH calls on (a few hundred calls a second), a worker thread with its own
- * connection to the same file (node-call-writer.ts). In a log as big as a real one each call
+ * connection to the same file (node-call-writer.mjs). In a log as big as a real one each call
  * adds a key at a random page of the notice index (~40 µs, a tenth of a verify), and the
  * commit of a busy tenth of a second stalled the event loop: under load both go to the other
  * core. Batches keep their order (once the worker runs, every batch goes to it). While the
@@ -36,6 +36,9 @@ const FLUSH_WAIT_MS = 10_000;
 
 const WRITER = new URL('./node-call-writer.mjs', import.meta.url);
 
+/** One logged call; the same statement in both threads (the worker gets it in WriterData). */
+const INSERT_CALL = 'INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code, created_at) VALUES (?, ?, ?, ?, ?, ?)';
+
 export interface NodeCall {
   /** Fiscal code of the EC the notice belongs to (qrCode/fiscalCode, receipt/fiscalCode). */
   fiscalCode: string;
@@ -47,9 +50,10 @@ export interface NodeCall {
   at: string;
 }
 
-/** What the worker gets at start: the database file and the shared "last batch done" counter. */
+/** What the worker gets at start: the database file, the insert, the shared "last batch done" counter. */
 export interface WriterData {
   file: string;
+  insertSql: string;
   done: SharedArrayBuffer;
 }
 export interface WriterBatch {
@@ -93,7 +97,7 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
   function writeHere(calls: NodeCall[]): void {
     if (!sqlite.open) return;
     try {
-      insert ??= sqlite.prepare('INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+      insert ??= sqlite.prepare(INSERT_CALL);
       writeAll ??= sqlite.transaction((list: NodeCall[]) => {
         for (const c of list) insert!.run(c.fiscalCode, c.noticeNumber, c.operation, c.outcome, c.faultCode, c.at);
       });
@@ -128,7 +132,7 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
     if (worker || workerFailed || !file) return worker;
     try {
       // Plain JavaScript without the parent's loaders (--import tsx): it starts in ~0.1 s.
-      const w = new Worker(WRITER, { execArgv: [], workerData: { file, done: done.buffer as SharedArrayBuffer } satisfies WriterData });
+      const w = new Worker(WRITER, { execArgv: [], workerData: { file, insertSql: INSERT_CALL, done: done.buffer as SharedArrayBuffer } satisfies WriterData });
       w.unref();
       w.on('message', (msg: WriterMessage) => {
         if (msg.type === 'error') onError(new Error(`${msg.lost} node calls not logged: ${msg.message}`));

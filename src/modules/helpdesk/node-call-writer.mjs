@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const port = parentPort;
-const { file, done } = workerData;
+const { file, insertSql, done } = workerData;
 const committed = new Int32Array(done);
 
 const sqlite = new Database(file, { fileMustExist: true });
@@ -19,7 +19,7 @@ sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('synchronous = NORMAL');
 sqlite.pragma('cache_size = -16384');
 sqlite.pragma('wal_autocheckpoint = 16000');
-const insert = sqlite.prepare('INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+const insert = sqlite.prepare(insertSql);
 const writeAll = sqlite.transaction((calls) => {
   for (const c of calls) insert.run(c.fiscalCode, c.noticeNumber, c.operation, c.outcome, c.faultCode, c.at);
 });

@@ -58,8 +58,6 @@ export interface StationPoolOptions {
   /** Database file the workers open read-only. */
   file: string;
   settings: PagopaSettings;
-  /** Read-only calls a second that start the pool; 0 starts it at once. */
-  startRate?: number;
   onError?: (err: Error) => void;
 }
 
@@ -70,14 +68,10 @@ export class StationReadPool {
   private nextId = 1;
   private windowStart = 0;
   private windowCount = 0;
-  private readonly startRate: number;
   /** Calls answered by a worker so far (for /metrics-like checks and the tests). */
   answeredByWorkers = 0;
 
-  constructor(private readonly opts: StationPoolOptions) {
-    this.startRate = opts.startRate ?? START_RATE;
-    if (this.startRate === 0) this.start();
-  }
+  constructor(private readonly opts: StationPoolOptions) {}
 
   /** Workers ready to answer. */
   get readyWorkers(): number {
@@ -112,7 +106,7 @@ export class StationReadPool {
       this.windowStart = now;
       this.windowCount = 0;
     }
-    if (++this.windowCount >= this.startRate) this.start();
+    if (++this.windowCount >= START_RATE) this.start();
   }
 
   /** Starts the workers now (normally the rate of calls does). */

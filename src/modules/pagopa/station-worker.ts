@@ -4,10 +4,8 @@
  * A message that would need a write (a receipt to store, or anything else the read-only
  * connection refuses) goes back to the main thread untouched: `{ type: 'main' }`.
  */
-import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import * as schema from '../../db/schema.js';
+import { openReadOnlyDatabase, rawClient } from '../../db/client.js';
 import { paForNodeSoapSchema } from './spec-files.js';
 import { beginStationRequest } from './station.js';
 import type { StationPoolData, StationPoolMessage, StationPoolReply } from './station-pool.js';
@@ -15,10 +13,7 @@ import type { StationPoolData, StationPoolMessage, StationPoolReply } from './st
 const port = parentPort!;
 const { file, settings } = workerData as StationPoolData;
 
-const sqlite = new Database(file, { readonly: true, fileMustExist: true });
-sqlite.pragma('busy_timeout = 5000');
-sqlite.pragma('cache_size = -65536'); // as the main connection (db/client.ts)
-const db = drizzle(sqlite, { schema });
+const db = openReadOnlyDatabase(file);
 
 port.on('message', (m: StationPoolMessage) => {
   let reply: StationPoolReply;
@@ -30,6 +25,6 @@ port.on('message', (m: StationPoolMessage) => {
   }
   port.postMessage(reply);
 });
-port.on('close', () => sqlite.close());
+port.on('close', () => rawClient(db).close());
 paForNodeSoapSchema(); // the XSDs compiled before the first call, not during it
 port.postMessage({ id: 0, type: 'ready' } satisfies StationPoolReply);
