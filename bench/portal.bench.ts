@@ -85,7 +85,15 @@ const heavy = await load(heavyUrl, { connections: CONNECTIONS, seconds: SECONDS,
 console.log(
   `BENCH portal personal area vs a constant page of the same weight (information, no goal): ours ${Math.round(o.rps)} req/s | baseline ${Math.round(heavy.rps)} req/s | ratio ${(o.rps / heavy.rps).toFixed(2)} | constant ${Math.round(ours.bytes / 1024)} KB page vs the ${Math.round(b.rps)} req/s of the small one`,
 );
+// For information: the public home page (anonymous, every comune of the province listed).
+const homeUrl = ours.url.replace(/\/area-personale$/, '/');
+await load(homeUrl, { connections: CONNECTIONS, seconds: 2, method: 'GET' });
+const home = await load(homeUrl, { connections: CONNECTIONS, seconds: SECONDS, method: 'GET' });
+if (home.errors || home.non2xx) console.error(`home: errors ${home.errors}, non-2xx ${home.non2xx}`);
+console.log(
+  `BENCH portal home page, anonymous (information, no goal): ours ${Math.round(home.rps)} req/s | small constant page ${Math.round(b.rps)} req/s | ratio ${(home.rps / b.rps).toFixed(2)} | p99 ${home.p99} ms`,
+);
 // A MISS is reported in the line; only errors make the run fail.
 void ok;
-process.exitCode = !o.errors && !o.non2xx ? 0 : 1;
+process.exitCode = !o.errors && !o.non2xx && !home.errors && !home.non2xx ? 0 : 1;
 process.exit();

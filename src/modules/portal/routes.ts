@@ -14,10 +14,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { and, asc, eq } from 'drizzle-orm';
-import { listEnti, listServices } from '../enti/repository.js';
+import { listEnti, listServices, type Ente } from '../enti/repository.js';
 import { enti, paymentServices } from '../enti/schema.js';
 import { HttpError } from '../../plugins/errors.js';
 import cartRoutes, { cartCount } from './cart.js';
+import { cachedCatalogueData } from './catalogue-cache.js';
 import { lookupNotice, type LookupInput } from './lookup.js';
 import outcomeRoutes from './outcome.js';
 import personalAreaRoutes from './personal-area.js';
@@ -47,25 +48,55 @@ function logoOf(logoPath: string | null): string {
 export default async function portalModule(app: FastifyInstance) {
   /** Enti a notice can be paid to on this portal (the province first, then the comuni by their bare name). */
   const payableEnti = () =>
-    listEnti(app.db, { membersOnly: true }).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name }));
+    cachedCatalogueData(app.db, 'payable-enti', () =>
+      listEnti(app.db, { membersOnly: true }).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name })),
+    );
+  const memberComuni = (q?: string) => listEnti(app.db, { kind: 'comune', membersOnly: true, q }).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
+  /** What the home shows without a search: the same for every visitor until an ente or service changes. */
+  const homeLists = () =>
+    cachedCatalogueData(app.db, 'home', () => ({
+      members: memberComuni(),
+      others: listEnti(app.db, { kind: 'comune' }).filter((e) => !e.member),
+      // What can be paid: the services offered by the member comuni, by name.
+      serviceNames: [
+        ...new Set(
+          app.db
+            .select({ name: paymentServices.name })
+            .from(paymentServices)
+            .innerJoin(enti, eq(enti.id, paymentServices.enteId))
+            .where(and(eq(enti.member, true), eq(paymentServices.active, true)))
+            .orderBy(asc(paymentServices.name))
+            .all()
+            .map((s) => s.name),
+        ),
+      ],
+    }));
+
+  /** What a comune's page shows: the same for every visitor until an ente or service changes. */
+  const comunePage = (ente: Ente) => ({
+    ente,
+    services: ente.member
+      ? listServices(app.db, ente.id, { activeOnly: true }).map((s) => {
+          const rule = amountRule(s);
+          return {
+            name: s.name,
+            description: s.description,
+            spontaneous: s.spontaneous,
+            href: `/comuni/${ente.ipaCode}/servizi/${s.code}`,
+            amount: s.spontaneous ? (rule.fixed ? `Importo fisso ${rule.fixed}` : rule.hint || null) : null,
+          };
+        })
+      : [],
+  });
+  /** The comune pages asked since the last change of an ente or service, by IPA code. */
+  const comunePages = () => cachedCatalogueData(app.db, 'comune-pages', () => new Map<string, ReturnType<typeof comunePage>>());
 
   app.get<{ Querystring: { q?: string } }>('/', { schema: { querystring: homeQuery } }, async (request, reply) => {
     const q = request.query.q?.trim() ?? '';
-    const members = listEnti(app.db, { kind: 'comune', membersOnly: true, q: q || undefined }).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
-    const others = q ? [] : listEnti(app.db, { kind: 'comune' }).filter((e) => !e.member);
-    // What can be paid: the services offered by the member comuni, by name.
-    const serviceNames = [
-      ...new Set(
-        app.db
-          .select({ name: paymentServices.name })
-          .from(paymentServices)
-          .innerJoin(enti, eq(enti.id, paymentServices.enteId))
-          .where(and(eq(enti.member, true), eq(paymentServices.active, true)))
-          .orderBy(asc(paymentServices.name))
-          .all()
-          .map((s) => s.name),
-      ),
-    ];
+    const lists = homeLists();
+    const members = q ? memberComuni(q) : lists.members;
+    const others = q ? [] : lists.others;
+    const serviceNames = lists.serviceNames;
     return reply.page('portal/home', {
       title: 'Home',
       q,
@@ -83,20 +114,15 @@ export default async function portalModule(app: FastifyInstance) {
     '/comuni/:ipa',
     { schema: { params: { type: 'object', properties: { ipa: { type: 'string', pattern: '^[a-z0-9_]{2,20}$' } }, required: ['ipa'] } } },
     async (request, reply) => {
-      const ente = enteByIpa(app, request.params.ipa);
-      if (!ente) throw new HttpError(404, 'Comune non trovato.');
-      const services = ente.member
-        ? listServices(app.db, ente.id, { activeOnly: true }).map((s) => {
-            const rule = amountRule(s);
-            return {
-              name: s.name,
-              description: s.description,
-              spontaneous: s.spontaneous,
-              href: `/comuni/${ente.ipaCode}/servizi/${s.code}`,
-              amount: s.spontaneous ? (rule.fixed ? `Importo fisso ${rule.fixed}` : rule.hint || null) : null,
-            };
-          })
-        : [];
+      const pages = comunePages();
+      let data = pages.get(request.params.ipa);
+      if (!data) {
+        const found = enteByIpa(app, request.params.ipa);
+        if (!found) throw new HttpError(404, 'Comune non trovato.');
+        data = comunePage(found);
+        pages.set(request.params.ipa, data); // only enti that exist: as many entries as enti
+      }
+      const { ente, services } = data;
       return reply.page('portal/comune', {
         title: ente.name,
         ente,

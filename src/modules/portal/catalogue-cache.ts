@@ -1,0 +1,36 @@
+/**
+ * Data of the public pages that depends only on the enti and their payment services (the home's
+ * lists of comuni and services, the enti a notice can be paid to): computed once and reused while
+ * the '*' counter of debtor_versions is unchanged. SQLite triggers bump it on every insert, update
+ * and delete of enti and payment_services, from any process (migrations 0005 and 0006). The counter
+ * is read before the data, so a write landing in between can only make an entry look older than it
+ * is (the next request recomputes). Cached values are shared by requests: never mutate them.
+ */
+import type Database from 'better-sqlite3';
+import { rawClient, statement, type DbLike } from '../../db/client.js';
+
+interface Entry {
+  version: number;
+  value: unknown;
+}
+
+const caches = new WeakMap<Database.Database, Map<string, Entry>>();
+
+/** The counter of enti and services ('*' in debtor_versions; 0 before any change). */
+export function catalogueVersion(db: DbLike): number {
+  const row = statement(db, "SELECT version FROM debtor_versions WHERE fiscal_code = '*'").get() as { version: number } | undefined;
+  return row?.version ?? 0;
+}
+
+/** `compute()`, from memory while no ente or service changed since it last ran for `key`. */
+export function cachedCatalogueData<T>(db: DbLike, key: string, compute: () => T): T {
+  const client = rawClient(db);
+  let cache = caches.get(client);
+  if (!cache) caches.set(client, (cache = new Map()));
+  const version = catalogueVersion(db);
+  const hit = cache.get(key);
+  if (hit && hit.version === version) return hit.value as T;
+  const value = compute();
+  cache.set(key, { version, value });
+  return value;
+}

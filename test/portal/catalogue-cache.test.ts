@@ -1,0 +1,107 @@
+/**
+ * The home and "pay a notice" pages reuse their lists of enti and services while none changed
+ * (catalogue-cache.ts, triggers of migrations 0005 and 0006): every insert, update and delete of
+ * an ente or a service, also from another connection (another process), shows on the next view.
+ */
+import t from 'tap';
+import { openDatabase } from '../../src/db/client.js';
+import { createEnte, createService, getServiceByCode, listEnti, updateService } from '../../src/modules/enti/repository.js';
+import { catalogueVersion } from '../../src/modules/portal/catalogue-cache.js';
+import { buildTestApp } from '../helpers.js';
+
+const by = { actor: 'test' };
+
+t.test('home and pay-a-notice lists follow every change of enti and services', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+  // Another connection to the same file, as another process (the CLI, a second server) would have.
+  const other = openDatabase(app.sqlite.name);
+  t.teardown(() => other.close());
+  const page = async (url: string) => {
+    const res = await app.inject({ url, headers: { accept: 'text/html' } });
+    t.equal(res.statusCode, 200, url);
+    return res.body;
+  };
+  const home = () => page('/');
+  const payNotice = () => page('/paga-avviso');
+
+  t.match(await home(), 'Campobasso');
+  t.notMatch(await home(), 'Roccaprova');
+  const v0 = catalogueVersion(app.db);
+  await home();
+  await payNotice();
+  t.equal(catalogueVersion(app.db), v0, 'reading writes nothing');
+
+  const ente = createEnte(
+    other.db,
+    {
+      kind: 'comune', name: 'Comune di Roccaprova', fiscalCode: '00000000018', ipaCode: 'c_zz01', istatCode: null, segregationCode: '77',
+      slogan: null, zone: null, address: null, phone: null, email: null, pec: null, website: null, officeHours: null, member: true,
+    },
+    by,
+  );
+  await t.test('a new member comune, added by another connection', async (t) => {
+    t.not(catalogueVersion(app.db), v0);
+    t.match(await home(), '/comuni/c_zz01', 'listed with its link');
+    t.match(await payNotice(), `<option value="${ente.id}"`, 'and among the enti a notice can be paid to');
+  });
+
+  const service = {
+    code: 'ZZ_SOSTA', name: 'Sosta di Roccaprova', description: null, taxonomyCode: '9/0301109AP/', defaultIbanId: null, spontaneous: false,
+    amountMode: 'free', fixedAmountCents: null, minAmountCents: null, maxAmountCents: null, active: true,
+  } as const;
+  await t.test('a new service, then deactivated, then deleted', async (t) => {
+    createService(other.db, ente.id, service, by);
+    t.match(await home(), 'Sosta di Roccaprova');
+    const created = getServiceByCode(other.db, ente.id, 'ZZ_SOSTA')!;
+    updateService(other.db, ente.id, created.id, { ...service, active: false }, by);
+    t.notMatch(await home(), 'Sosta di Roccaprova', 'an inactive service is not offered');
+    updateService(other.db, ente.id, created.id, { ...service, active: true }, by);
+    t.match(await home(), 'Sosta di Roccaprova');
+    other.sqlite.prepare('DELETE FROM payment_services WHERE id = ?').run(created.id);
+    t.notMatch(await home(), 'Sosta di Roccaprova', 'a deleted service is gone');
+  });
+
+  await t.test('an ente that leaves, then is deleted', async (t) => {
+    other.sqlite.prepare('UPDATE enti SET member = 0 WHERE id = ?').run(ente.id);
+    t.notMatch(await home(), '/comuni/c_zz01', 'no longer among the members');
+    t.notMatch(await payNotice(), `<option value="${ente.id}"`);
+    other.sqlite.prepare('DELETE FROM enti WHERE id = ?').run(ente.id);
+    t.notMatch(await home(), 'Roccaprova');
+    t.equal(listEnti(app.db, { q: 'Roccaprova' }).length, 0);
+  });
+
+  await t.test('a search is answered from the database, not from the cached lists', async (t) => {
+    const found = await page('/?q=Termoli');
+    t.match(found, '/comuni/');
+    t.notMatch(found, '/comuni/c_b519"', 'Campobasso is not a match for Termoli');
+  });
+});
+
+t.test('a comune page follows changes of its ente and services; unknown codes stay 404', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+  const other = openDatabase(app.sqlite.name);
+  t.teardown(() => other.close());
+  const page = async (url: string, status = 200) => {
+    const res = await app.inject({ url, headers: { accept: 'text/html' } });
+    t.equal(res.statusCode, status, url);
+    return res.body;
+  };
+  const before = await page('/comuni/c_b519');
+  t.match(before, 'Campobasso');
+  t.notMatch(before, 'Lunedì chiuso per prova');
+  other.sqlite.prepare("UPDATE enti SET office_hours = 'Lunedì chiuso per prova' WHERE ipa_code = 'c_b519'").run();
+  t.match(await page('/comuni/c_b519'), 'Lunedì chiuso per prova', 'contacts and hours from the ente, as changed elsewhere');
+  const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+  createService(
+    other.db,
+    campobasso.id,
+    {
+      code: 'ZZ_PROVA', name: 'Servizio di prova ZZ', description: null, taxonomyCode: '9/0301109AP/', defaultIbanId: null, spontaneous: false,
+      amountMode: 'free', fixedAmountCents: null, minAmountCents: null, maxAmountCents: null, active: true,
+    },
+    by,
+  );
+  t.match(await page('/comuni/c_b519'), 'Servizio di prova ZZ', 'a new service shows');
+  await page('/comuni/c_zz99', 404);
+  await page('/comuni/c_zz99', 404);
+});
