@@ -335,20 +335,25 @@ export interface AgeingRow {
 }
 
 /** Money collected (receipts OK) for the ente and not credited by the treasury after N working days. */
+/** Paid receipts whose money has not reached the treasury yet (oldest first), within `scopeClause`. */
+export function ageingSql(scopeClause: string): string {
+  return `SELECT r.id AS receiptRowId, e.name AS enteName, r.iuv, r.receipt_id AS receiptId,
+     coalesce((SELECT sum(t.amount_cents) FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code), 0) AS amountCents,
+     substr(coalesce(r.payment_date_time, r.created_at), 1, 10) AS paidOn,
+     EXISTS (SELECT 1 FROM fdr_entry_matches em WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked','amount_mismatch')) AS reported
+   FROM receipts r JOIN enti e ON e.id = r.ente_id
+   WHERE ${scopeClause} AND r.outcome = 'OK'
+     AND NOT EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
+     AND NOT EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
+                     WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.credit_movement_id IS NOT NULL)
+   ORDER BY paidOn LIMIT 5000`;
+}
+
 export function ageingReport(sqlite: Database.Database, scope: Scope, days: number, extraHolidays: string[], now = new Date()): AgeingRow[] {
   const sc = scopeSql('r.ente_id', scope);
   const rows = sqlite
     .prepare(
-      `SELECT r.id AS receiptRowId, e.name AS enteName, r.iuv, r.receipt_id AS receiptId,
-         coalesce((SELECT sum(t.amount_cents) FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code), 0) AS amountCents,
-         substr(coalesce(r.payment_date_time, r.created_at), 1, 10) AS paidOn,
-         EXISTS (SELECT 1 FROM fdr_entry_matches em WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked','amount_mismatch')) AS reported
-       FROM receipts r JOIN enti e ON e.id = r.ente_id
-       WHERE ${sc.sql} AND r.outcome = 'OK'
-         AND NOT EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
-         AND NOT EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
-                         WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.credit_movement_id IS NOT NULL)
-       ORDER BY paidOn LIMIT 5000`,
+      ageingSql(sc.sql),
     )
     .all(...sc.params) as (Omit<AgeingRow, 'workingDays' | 'reported'> & { reported: number })[];
   const today = localDate(now);

@@ -394,17 +394,17 @@ function currentFlow(s: Database.Database, enteId: number, parsedId: string) {
     .get(enteId, id) as { flowRowId: number; state: 'accepted' | 'anomalous'; totalAmountCents: number; creditMovementId: number | null };
 }
 
+/** Receipts of an IUV with the ente's share and the credit that already covers them, if any. */
+export const RECEIPT_CANDIDATES_SQL = `SELECT r.id AS receiptRowId,
+    coalesce((SELECT sum(t.amount_cents) FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code), 0) AS enteAmountCents,
+    coalesce((SELECT tm.id FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched' AND tm.id <> @mid LIMIT 1),
+             (SELECT x.credit_movement_id FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
+               WHERE em.receipt_row_id = r.id AND em.state = 'matched' AND x.credit_movement_id IS NOT NULL LIMIT 1)) AS creditMovementId
+  FROM receipts r JOIN enti e ON e.id = r.ente_id
+  WHERE r.ente_id = @ente AND r.iuv = @iuv AND r.outcome = 'OK'`;
+
 function receiptCandidates(s: Database.Database, enteId: number, movementRowId: number, iuv: string) {
-  return s
-    .prepare(
-      `SELECT r.id AS receiptRowId,
-         coalesce((SELECT sum(t.amount_cents) FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code), 0) AS enteAmountCents,
-         coalesce((SELECT tm.id FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched' AND tm.id <> @mid LIMIT 1),
-                  (SELECT x.credit_movement_id FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
-                    WHERE em.receipt_row_id = r.id AND em.state = 'matched' AND x.credit_movement_id IS NOT NULL LIMIT 1)) AS creditMovementId
-       FROM receipts r JOIN enti e ON e.id = r.ente_id
-       WHERE r.ente_id = @ente AND r.iuv = @iuv AND r.outcome = 'OK'`,
-    )
+  return stmt(s, RECEIPT_CANDIDATES_SQL)
     .all({ ente: enteId, iuv, mid: movementRowId }) as { receiptRowId: number; enteAmountCents: number; creditMovementId: number | null }[];
 }
 

@@ -97,7 +97,10 @@ export const receiptTransfers = sqliteTable(
     transferCategory: text('transfer_category').notNull(),
     metadata: text('metadata').notNull().default('[]'),
   },
-  (t) => [uniqueIndex('receipt_transfers_key').on(t.receiptRowId, t.idTransfer), index('receipt_transfers_cf').on(t.fiscalCodePA)],
+  // No index on fiscal_code_pa alone: every query reaches transfers through their receipt, and
+  // without statistics SQLite preferred that index (one value for all of an ente's transfers) to
+  // receipt_transfers_key, scanning every transfer of the ente for each receipt (migration 0007).
+  (t) => [uniqueIndex('receipt_transfers_key').on(t.receiptRowId, t.idTransfer)],
 );
 
 export const ANOMALY_TYPES = [

@@ -1,0 +1,1 @@
+DROP INDEX `receipt_transfers_cf`;
