@@ -12,7 +12,7 @@ import { buildTestApp } from '../helpers.js';
 
 t.test('every lookup of a receipt’s transfers goes through receipt_transfers_key', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  t.equal(app.sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name LIKE 'sqlite_stat%'").get()!.n, 0, 'no statistics: the plans of a fresh database');
+  t.equal((app.sqlite.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name LIKE 'sqlite_stat%'").get() as { n: number }).n, 0, 'no statistics: the plans of a fresh database');
   const plan = (sql: string, params: unknown[] | Record<string, unknown>) =>
     (app.sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail);
   const cases: [string, string[]][] = [

@@ -16,7 +16,7 @@ import { getEnte } from '../enti/repository.js';
 import { isPrintable, noticeDataBuilder } from './notice-data.js';
 import type { NoticeData } from './notice-pdf.js';
 import { DEFAULT_WARMUP, NoticeRenderPool } from './notice-pool.js';
-import { listPositions, type PositionDetail, type PositionFilter } from './repository.js';
+import { listPositionsChunk, type PositionDetail, type PositionFilter } from './repository.js';
 
 export const BULK_PRINT_JOB = 'notices-bulk-print';
 
@@ -32,10 +32,11 @@ const PAGE = 200;
 
 /** Positions of the ente matching the filter that have something to print. */
 function* printablePositions(db: Db, enteId: number, filter: BulkPrintFilter): Generator<PositionDetail> {
-  for (let page = 1; ; page++) {
-    const { items } = listPositions(db, { ...filter, enteIds: [enteId], page, pageSize: PAGE });
+  for (let beforeId: number | undefined; ; ) {
+    const items = listPositionsChunk(db, { ...filter, enteIds: [enteId], beforeId }, PAGE);
     for (const p of items) if (p.options.some((o) => isPrintable(p, o))) yield p;
     if (items.length < PAGE) return;
+    beforeId = items[items.length - 1]!.id;
   }
 }
 

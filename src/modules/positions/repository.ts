@@ -4,7 +4,7 @@
  * IMMEDIATE transaction (so concurrent writers queue instead of failing) and records an audit row.
  */
 import crypto from 'node:crypto';
-import { and, asc, count, desc, eq, gte, inArray, like, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { statement, type Db, type DbLike, type DbTx } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enqueueAcaSync, enqueueAcaSyncMany, type AcaPosition } from './aca-outbox.js';
@@ -505,32 +505,46 @@ export interface PositionFilter {
   dueTo?: string;
   /** Notice number or IUV, also partial. */
   notice?: string;
+  /** Only positions with a smaller id (see {@link listPositionsChunk}). */
+  beforeId?: number;
   page: number;
   pageSize: number;
 }
 
-export function listPositions(db: DbLike, f: PositionFilter): { items: PositionDetail[]; total: number } {
-  if (f.enteIds.length === 0) return { items: [], total: 0 };
+/** The WHERE clause of a filter (every condition uses an index but the partial notice and name searches). */
+function positionWhere(f: Omit<PositionFilter, 'page' | 'pageSize'>): SQL | undefined {
   const conditions: (SQL | undefined)[] = [inArray(positions.enteId, f.enteIds)];
   if (f.status) conditions.push(eq(positions.status, f.status));
   if (f.serviceId) conditions.push(eq(positions.serviceId, f.serviceId));
   if (f.debtor) {
     const term = f.debtor.trim();
-    conditions.push(or(eq(positions.debtorFiscalCode, term.toUpperCase()), like(positions.debtorName, `%${escapeLike(term)}%`)));
+    const code = term.toUpperCase();
+    // A whole fiscal code or partita IVA is looked up by the index; anything else is also a part of the name.
+    if (/^[A-Z0-9]{16}$/.test(code) || /^[0-9]{11}$/.test(code)) conditions.push(eq(positions.debtorFiscalCode, code));
+    else conditions.push(or(eq(positions.debtorFiscalCode, code), like(positions.debtorName, `%${escapeLike(term)}%`)));
   }
   const optionConds: SQL[] = [];
   if (f.dueFrom) optionConds.push(gte(paymentOptions.dueDate, f.dueFrom));
   if (f.dueTo) optionConds.push(lte(paymentOptions.dueDate, f.dueTo));
   if (f.notice) {
     const digits = f.notice.replace(/\D/g, '');
-    if (digits) optionConds.push(or(like(paymentOptions.noticeNumber, `%${digits}%`), like(paymentOptions.iuv, `%${digits}%`))!);
+    // A whole notice number (18 digits, longer than any IUV) by the index; a part of one by scanning.
+    if (digits.length === 18) optionConds.push(eq(paymentOptions.noticeNumber, digits));
+    else if (digits) optionConds.push(or(like(paymentOptions.noticeNumber, `%${digits}%`), like(paymentOptions.iuv, `%${digits}%`))!);
   }
   if (optionConds.length) {
+    // Positions with one option meeting every condition, found through the options' own indexes.
     conditions.push(
-      sql`EXISTS (SELECT 1 FROM ${paymentOptions} WHERE ${paymentOptions.positionId} = ${positions.id} AND ${and(...optionConds)})`,
+      sql`${positions.id} IN (SELECT ${paymentOptions.positionId} FROM ${paymentOptions} WHERE ${and(inArray(paymentOptions.enteId, f.enteIds), ...optionConds)})`,
     );
   }
-  const where = and(...conditions);
+  if (f.beforeId !== undefined) conditions.push(lt(positions.id, f.beforeId));
+  return and(...conditions);
+}
+
+export function listPositions(db: DbLike, f: PositionFilter): { items: PositionDetail[]; total: number } {
+  if (f.enteIds.length === 0) return { items: [], total: 0 };
+  const where = positionWhere(f);
   const total = db.select({ n: count() }).from(positions).where(where).get()!.n;
   const rows = db
     .select()
@@ -541,6 +555,17 @@ export function listPositions(db: DbLike, f: PositionFilter): { items: PositionD
     .offset((f.page - 1) * f.pageSize)
     .all();
   return { items: loadDetails(db, rows), total };
+}
+
+/**
+ * Up to `limit` positions of the filter, newest first, older than `f.beforeId` when given: a long
+ * list (the CSV export) is walked this way, each chunk from where the last one ended, without
+ * counting or skipping rows.
+ */
+export function listPositionsChunk(db: DbLike, f: Omit<PositionFilter, 'page' | 'pageSize'>, limit: number): PositionDetail[] {
+  if (f.enteIds.length === 0) return [];
+  const rows = db.select().from(positions).where(positionWhere(f)).orderBy(desc(positions.id)).limit(limit).all();
+  return loadDetails(db, rows);
 }
 
 function escapeLike(s: string): string {

@@ -45,6 +45,8 @@ export const positions = sqliteTable(
     uniqueIndex('positions_iupd').on(t.enteId, t.iupd),
     index('positions_debtor').on(t.debtorFiscalCode),
     index('positions_ente_status').on(t.enteId, t.status),
+    // The operators' list, newest first: (ente_id, rowid) order without sorting the ente's positions.
+    index('positions_ente').on(t.enteId),
   ],
 );
 

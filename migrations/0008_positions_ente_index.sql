@@ -1,0 +1,1 @@
+CREATE INDEX `positions_ente` ON `positions` (`ente_id`);
