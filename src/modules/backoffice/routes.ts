@@ -20,8 +20,8 @@ import {
   createPosition,
   getPositionById,
   listPositions,
-  listPositionsChunk,
   PositionConflictError,
+  positionsNewestFirst,
   publishPosition,
   STATUS_LABELS,
   updatePosition,
@@ -166,20 +166,15 @@ export default async function backofficeModule(app: FastifyInstance) {
       const codes = new Map(listServices(app.db, e.id).map((s) => [s.id, s.code]));
       const filter = filterFrom(e.id, request.query);
       // Streamed in chunks, each from where the last ended: memory and time grow with the file, not faster.
-      async function* records(): AsyncGenerator<string[]> {
-        for (let beforeId: number | undefined; ; ) {
-          const items = listPositionsChunk(app.db, { ...filter, beforeId }, EXPORT_CHUNK);
-          for (const p of items) {
-            for (const o of p.options) {
-              yield [
-                p.iupd, codes.get(p.serviceId) ?? '', p.status, p.debtorFiscalCode, p.debtorName, p.description,
-                o.noticeNumber, o.iuv, o.kind === 'single' ? '' : String(o.installmentNumber), (o.amountCents / 100).toFixed(2).replace('.', ','),
-                o.dueDate, o.status,
-              ];
-            }
+      function* records(): Generator<string[]> {
+        for (const p of positionsNewestFirst(app.db, filter, EXPORT_CHUNK)) {
+          for (const o of p.options) {
+            yield [
+              p.iupd, codes.get(p.serviceId) ?? '', p.status, p.debtorFiscalCode, p.debtorName, p.description,
+              o.noticeNumber, o.iuv, o.kind === 'single' ? '' : String(o.installmentNumber), (o.amountCents / 100).toFixed(2).replace('.', ','),
+              o.dueDate, o.status,
+            ];
           }
-          if (items.length < EXPORT_CHUNK) return;
-          beforeId = items[items.length - 1]!.id;
         }
       }
       const csv = Readable.from(records()).pipe(

@@ -334,7 +334,6 @@ export interface AgeingRow {
   reported: boolean;
 }
 
-/** Money collected (receipts OK) for the ente and not credited by the treasury after N working days. */
 /** Paid receipts whose money has not reached the treasury yet (oldest first), within `scopeClause`. */
 export function ageingSql(scopeClause: string): string {
   return `SELECT r.id AS receiptRowId, e.name AS enteName, r.iuv, r.receipt_id AS receiptId,
@@ -349,12 +348,11 @@ export function ageingSql(scopeClause: string): string {
    ORDER BY paidOn LIMIT 5000`;
 }
 
+/** Money collected (receipts OK) for the ente and not credited by the treasury after N working days. */
 export function ageingReport(sqlite: Database.Database, scope: Scope, days: number, extraHolidays: string[], now = new Date()): AgeingRow[] {
   const sc = scopeSql('r.ente_id', scope);
   const rows = sqlite
-    .prepare(
-      ageingSql(sc.sql),
-    )
+    .prepare(ageingSql(sc.sql))
     .all(...sc.params) as (Omit<AgeingRow, 'workingDays' | 'reported'> & { reported: number })[];
   const today = localDate(now);
   return rows

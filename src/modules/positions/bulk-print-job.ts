@@ -16,11 +16,11 @@ import { getEnte } from '../enti/repository.js';
 import { isPrintable, noticeDataBuilder } from './notice-data.js';
 import type { NoticeData } from './notice-pdf.js';
 import { DEFAULT_WARMUP, NoticeRenderPool } from './notice-pool.js';
-import { listPositionsChunk, type PositionDetail, type PositionFilter } from './repository.js';
+import { positionsNewestFirst, type PositionDetail, type PositionFilter } from './repository.js';
 
 export const BULK_PRINT_JOB = 'notices-bulk-print';
 
-export type BulkPrintFilter = Omit<PositionFilter, 'enteIds' | 'page' | 'pageSize'>;
+export type BulkPrintFilter = Omit<PositionFilter, 'enteIds' | 'page' | 'pageSize' | 'beforeId'>;
 
 export interface BulkPrintResult {
   notices: number;
@@ -32,12 +32,7 @@ const PAGE = 200;
 
 /** Positions of the ente matching the filter that have something to print. */
 function* printablePositions(db: Db, enteId: number, filter: BulkPrintFilter): Generator<PositionDetail> {
-  for (let beforeId: number | undefined; ; ) {
-    const items = listPositionsChunk(db, { ...filter, enteIds: [enteId], beforeId }, PAGE);
-    for (const p of items) if (p.options.some((o) => isPrintable(p, o))) yield p;
-    if (items.length < PAGE) return;
-    beforeId = items[items.length - 1]!.id;
-  }
+  for (const p of positionsNewestFirst(db, { ...filter, enteIds: [enteId] }, PAGE)) if (p.options.some((o) => isPrintable(p, o))) yield p;
 }
 
 export function countPrintable(db: Db, enteId: number, filter: BulkPrintFilter): number {

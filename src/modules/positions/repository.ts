@@ -568,6 +568,16 @@ export function listPositionsChunk(db: DbLike, f: Omit<PositionFilter, 'page' | 
   return loadDetails(db, rows);
 }
 
+/** Every position of the filter, newest first, read `chunk` at a time with {@link listPositionsChunk}. */
+export function* positionsNewestFirst(db: DbLike, f: Omit<PositionFilter, 'page' | 'pageSize' | 'beforeId'>, chunk: number): Generator<PositionDetail> {
+  for (let beforeId: number | undefined; ; ) {
+    const items = listPositionsChunk(db, { ...f, beforeId }, chunk);
+    yield* items;
+    if (items.length < chunk) return;
+    beforeId = items[items.length - 1]!.id;
+  }
+}
+
 function escapeLike(s: string): string {
   return s.replace(/[%_]/g, '');
 }
