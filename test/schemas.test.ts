@@ -17,9 +17,28 @@ t.test('schemas shipped in the repository are unmodified copies of the official 
     ['schemas/spid/xsd', 'spid/xsd'],
     ['schemas/pagopa/wsdl', 'pagopa/wsdl'],
     ['schemas/pagopa/xsd-common', 'pagopa/xsd-common'],
+    ['schemas/spid/samples', 'spid/samples'],
   ] as const) {
     const list = files(path.join(root, mine));
     t.same(list.sort(), files(path.join(shared, official)).sort(), `${mine}: same files`);
     for (const f of list) t.equal(sha(path.join(root, mine, f)), sha(path.join(shared, official, f)), `${mine}/${f}`);
   }
+  // A folder of which only some official files are shipped: each one is identical to its original.
+  for (const [mine, official] of [['schemas/pagopa/openapi', 'pagopa/openapi']] as const) {
+    for (const f of files(path.join(root, mine))) t.equal(sha(path.join(root, mine, f)), sha(path.join(shared, official, f)), `${mine}/${f}`);
+  }
+});
+
+t.test('no code or test reads the ../shared folder: a clone stands alone', async (t) => {
+  const offenders: string[] = [];
+  for (const dir of ['src', 'test', 'scripts', 'bench']) {
+    const base = path.join(root, dir);
+    if (!fs.existsSync(base)) continue;
+    for (const f of files(base)) {
+      if (!/\.(ts|mts|js|mjs)$/.test(f) || f === 'schemas.test.ts') continue;
+      const text = fs.readFileSync(path.join(base, f), 'utf8');
+      if (/\.\.\/shared\/|\/work\/shared|shared\/specs/.test(text)) offenders.push(`${dir}/${f}`);
+    }
+  }
+  t.same(offenders, [], 'files that read ../shared');
 });

@@ -10,7 +10,7 @@
  *   entities) and parsed with NONET + NO_XXE, then validated.
  *
  * ```ts
- * const md = getXsdSchema('/work/shared/specs/spid/xsd/saml-schema-metadata-sp-spid-av29.xsd');
+ * const md = getXsdSchema('schemas/spid/xsd/saml-schema-metadata-sp-spid-av29.xsd');
  * const { valid, errors } = md.validate(xml);
  * ```
  */

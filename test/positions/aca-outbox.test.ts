@@ -13,7 +13,7 @@ import { payNotice } from '../../src/simulators/pagopa/node.js';
 import { count, freePort } from '../pagopa/helpers.js';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
-const OPENAPI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/specs/pagopa/openapi/paCreatePosition.json');
+const OPENAPI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas/pagopa/openapi/paCreatePosition.json');
 
 type Row = { id: number; iuv: string; status: string; attempts: number; last_error: string | null; payload: string };
 

@@ -76,6 +76,17 @@ t.test('replayed Response: the second use of the same Assertion ID is refused', 
   t.equal((await validateSpidResponse({ ...input, replay: asyncGuard }, { now: NOW })).ok, false);
 });
 
+t.test('MemoryReplayGuard purges on the injected clock, whatever the wall clock says', async (t) => {
+  for (const year of [2001, 2099]) {
+    const at = new Date(`${year}-03-01T12:00:00Z`);
+    const guard = new MemoryReplayGuard();
+    const expires = new Date(at.getTime() + 5 * 60_000);
+    t.equal(guard.checkAndRecord('_a', expires, at), true, `${year}: first use recorded`);
+    t.equal(guard.checkAndRecord('_a', expires, new Date(at.getTime() + 3_600_000)), false, `${year}: second use within the day refused`);
+    t.equal(guard.checkAndRecord('_a', expires, new Date(at.getTime() + 2 * 86_400_000)), true, `${year}: forgotten a day after its expiry`);
+  }
+});
+
 t.test('expired request: the Response arrives after its validity window', async (t) => {
   const request = makeRequest(2);
   const built = buildResponse(f.idp, { request, acsUrl: ACS_URL, spEntityId: SP_ENTITY_ID, user: CITIZEN, now: NOW });

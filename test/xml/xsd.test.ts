@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import { getXsdSchema, validateXml } from '../../src/xml/xsd.js';
 import { parseXmlSafely, XmlSafeParseError } from '../../src/xml/safe-parse.js';
 
-const SPECS = process.env.SAEL_SPECS_DIR ?? new URL('../../../shared/specs/', import.meta.url).pathname;
-const SPID_XSD = `${SPECS}spid/xsd/`;
-const SAMPLES = `${SPECS}spid/samples/`;
+// The official files shipped in schemas/ (test/schemas.test.ts checks them against ../shared when present).
+const SCHEMAS = new URL('../../schemas/', import.meta.url).pathname;
+const SPID_XSD = `${SCHEMAS}spid/xsd/`;
+const SAMPLES = `${SCHEMAS}spid/samples/`;
 const PROTOCOL = `${SPID_XSD}saml-schema-protocol-2.0.xsd`;
 const MD_AV29 = `${SPID_XSD}saml-schema-metadata-sp-spid-av29.xsd`;
-const PA_FOR_NODE = `${SPECS}pagopa/wsdl/xsd/paForNode.xsd`;
+const PA_FOR_NODE = `${SCHEMAS}pagopa/wsdl/xsd/paForNode.xsd`;
 
 const sample = (name: string) => fs.readFileSync(SAMPLES + name, 'utf8');
 /** The AgID samples are abridged ("[...]", "..."): drop the abridged signatures to validate the rest. */

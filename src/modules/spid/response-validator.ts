@@ -59,7 +59,8 @@ export interface IdpTrust {
  * now been recorded (atomically), `false` when it was already used.
  */
 export interface ReplayGuard {
-  checkAndRecord(assertionId: string, expiresAt: Date): boolean | Promise<boolean>;
+  /** `now` is the validator's injected clock: a guard that purges old entries must use it, not the wall clock. */
+  checkAndRecord(assertionId: string, expiresAt: Date, now: Date): boolean | Promise<boolean>;
 }
 
 export interface ResponseValidationOptions {
@@ -570,7 +571,7 @@ async function run(input: ValidateResponseInput, options: ResponseValidationOpti
 
   // 13. Replay
   const notOnOrAfter = new Date(Math.min(scdNoa, condNoa));
-  const fresh = await input.replay.checkAndRecord(assertionId, notOnOrAfter);
+  const fresh = await input.replay.checkAndRecord(assertionId, notOnOrAfter, options.now);
   if (!fresh) fail('ASSERTION_REPLAYED', `Assertion ${assertionId} already used`);
 
   return {
@@ -613,9 +614,10 @@ export function peekSamlResponse(b64: string, maxBytes = DEFAULT_MAX_XML_BYTES):
 /** In-memory {@link ReplayGuard} for tests and the demo (the app uses the DB table). */
 export class MemoryReplayGuard implements ReplayGuard {
   private readonly seen = new Map<string, number>();
-  checkAndRecord(id: string, expiresAt: Date): boolean {
-    const now = Date.now();
-    for (const [k, exp] of this.seen) if (exp < now - 86_400_000) this.seen.delete(k);
+  checkAndRecord(id: string, expiresAt: Date, now: Date): boolean {
+    // Entries are kept one day past their expiry, measured on the caller's clock.
+    const cutoff = now.getTime() - 86_400_000;
+    for (const [k, exp] of this.seen) if (exp < cutoff) this.seen.delete(k);
     if (this.seen.has(id)) return false;
     this.seen.set(id, expiresAt.getTime());
     return true;
