@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { and, asc, eq } from 'drizzle-orm';
+import { CSV_SAFE_CAST } from '../../domain/csv-safe.js';
 import { auditContext } from '../../plugins/audit/index.js';
 import { auditLog } from '../../plugins/audit/schema.js';
 import { entiWithRole } from '../../plugins/auth.js';
@@ -31,7 +32,7 @@ import {
 import { POSITION_STATUSES, type PositionStatus } from '../positions/schema.js';
 import { preparePositionWrite } from '../positions/service.js';
 import { domainErrorsToForm, formToPositionBody, MAX_FORM_INSTALLMENTS, positionToForm, type PositionForm, type SecondBeneficiary } from './position-form.js';
-import { enteParams, operatorOfEnte } from './shared.js';
+import { enteParams, listQueryErrorFormatter, operatorOfEnte, pageParam, pageWithin } from './shared.js';
 
 const PAGE_SIZE = 25;
 /** Positions read per query by the CSV export. */
@@ -53,7 +54,7 @@ const listQuery = {
     dueFrom: { type: 'string', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$' },
     dueTo: { type: 'string', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$' },
     notice: { type: 'string', maxLength: 30 },
-    page: { type: 'integer', minimum: 1, default: 1 },
+    page: pageParam,
   },
   additionalProperties: false,
 } as const;
@@ -123,12 +124,14 @@ export default async function backofficeModule(app: FastifyInstance) {
 
   app.get<{ Querystring: ListQuery }>(
     '/backoffice/enti/:enteId/posizioni',
-    { preHandler: operator, schema: { params: enteParams, querystring: listQuery } },
+    { preHandler: operator, schema: { params: enteParams, querystring: listQuery }, schemaErrorFormatter: listQueryErrorFormatter },
     async (request, reply) => {
       const e = ente(request);
       const services = listServices(app.db, e.id);
-      const { items, total } = listPositions(app.db, filterFrom(e.id, request.query));
-      const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+      let { items, total } = listPositions(app.db, filterFrom(e.id, request.query));
+      // Past the last page (a stale link, a hand-typed number): the last page, with a word about it.
+      const { page, pages, pastTheEnd } = pageWithin(request.query.page, total, PAGE_SIZE);
+      if (pastTheEnd && total > 0) ({ items, total } = listPositions(app.db, filterFrom(e.id, { ...request.query, page })));
       const qs = new URLSearchParams(
         FILTER_FIELDS.flatMap((f) => (request.query[f] ? [[f, String(request.query[f])]] : [])) as [string, string][],
       ).toString();
@@ -149,10 +152,11 @@ export default async function backofficeModule(app: FastifyInstance) {
           firstDue: p.options.map((o) => o.dueDate).sort()[0],
         })),
         total,
-        page: request.query.page,
+        page,
         pages,
-        prev: request.query.page > 1 ? `?${qs}${qs ? '&' : ''}page=${request.query.page - 1}` : null,
-        next: request.query.page < pages ? `?${qs}${qs ? '&' : ''}page=${request.query.page + 1}` : null,
+        pageNotice: pastTheEnd && total > 0 ? `La pagina ${request.query.page} non esiste: ecco l’ultima, la ${pages}.` : null,
+        prev: page > 1 ? `?${qs}${qs ? '&' : ''}page=${page - 1}` : null,
+        next: page < pages ? `?${qs}${qs ? '&' : ''}page=${page + 1}` : null,
         csvUrl: `/backoffice/enti/${e.id}/posizioni.csv${qs ? `?${qs}` : ''}`,
       });
     },
@@ -160,7 +164,7 @@ export default async function backofficeModule(app: FastifyInstance) {
 
   app.get<{ Querystring: ListQuery }>(
     '/backoffice/enti/:enteId/posizioni.csv',
-    { preHandler: operator, schema: { params: enteParams, querystring: listQuery } },
+    { preHandler: operator, schema: { params: enteParams, querystring: listQuery }, schemaErrorFormatter: listQueryErrorFormatter },
     async (request, reply) => {
       const e = ente(request);
       const codes = new Map(listServices(app.db, e.id).map((s) => [s.id, s.code]));
@@ -183,8 +187,7 @@ export default async function backofficeModule(app: FastifyInstance) {
           bom: true,
           header: true,
           columns: ['iupd', 'servizio', 'stato_posizione', 'cf_debitore', 'nominativo_debitore', 'descrizione', 'codice_avviso', 'iuv', 'rata', 'importo', 'scadenza', 'stato_opzione'],
-          // Spreadsheets execute cells starting with = + - @: neutralise them.
-          cast: { string: (v) => (/^[=+\-@]/.test(v) ? `'${v}` : v) },
+          cast: CSV_SAFE_CAST, // spreadsheets run cells starting with = + - @
         }),
       );
       return reply

@@ -1,6 +1,7 @@
-/** Route schemas and the role guard shared by the back-office pages of a comune. */
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+/** Route schemas, the role guard and the paging rules shared by the back-office pages of a comune. */
+import type { FastifyInstance, FastifyRequest, FastifySchemaValidationError, preHandlerAsyncHookHandler } from 'fastify';
 import { requireRole } from '../../plugins/auth.js';
+import { fieldErrorsFromValidation, HttpError } from '../../plugins/errors.js';
 import { getEnte } from '../enti/repository.js';
 
 export const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
@@ -19,4 +20,36 @@ export function operatorOfEnte(app: FastifyInstance): preHandlerAsyncHookHandler
       return getEnte(app.db, id) ? id : null;
     },
   });
+}
+
+/**
+ * Largest page number a list page accepts (25 rows a page: 2.5 million rows). Without a maximum
+ * `?page=1e300` passes the integer check and SQLite refuses the OFFSET (HTTP 500).
+ */
+export const MAX_PAGE = 100_000;
+
+/** The `page` query parameter of a list page: an integer from 1 to {@link MAX_PAGE}. */
+export const pageParam = { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1 } as const;
+
+/** Query parameters that are page numbers. */
+const PAGE_FIELD = /^\/(page|pagina)$/;
+
+/**
+ * Route option `schemaErrorFormatter` of list pages: a bad page number gets a sentence a person
+ * understands ("La pagina «1e300» non esiste…") instead of the schema's wording; other fields keep
+ * the usual field-by-field message. The answer is still 400 (HTML page or problem+json).
+ */
+export function listQueryErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const fields = fieldErrorsFromValidation(errors as Parameters<typeof fieldErrorsFromValidation>[0], dataVar);
+  const pageError = errors.some((e) => PAGE_FIELD.test(e.instancePath));
+  const detail = pageError
+    ? `Numero di pagina non valido: indica un numero intero da 1 a ${MAX_PAGE.toLocaleString('it-IT')}.`
+    : `Dati non validi: ${fields.map((f) => `${f.field} (${f.message})`).join('; ')}`;
+  return new HttpError(400, detail, fields);
+}
+
+/** The page to show: the one asked for, or the last one when it is past the end (at least 1). */
+export function pageWithin(requested: number, total: number, pageSize: number): { page: number; pages: number; pastTheEnd: boolean } {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  return requested > pages ? { page: pages, pages, pastTheEnd: true } : { page: requested, pages, pastTheEnd: false };
 }

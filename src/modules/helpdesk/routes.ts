@@ -15,6 +15,8 @@ import { entiWithRole, hasRole } from '../../plugins/auth.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { HttpError } from '../../plugins/errors.js';
 import { parseEuroToCents } from '../../domain/money.js';
+import { CSV_SAFE_CAST } from '../../domain/csv-safe.js';
+import { listQueryErrorFormatter, pageParam } from '../backoffice/shared.js';
 import { simulatedCredits, treasuryCamt053, treasuryCsv } from '../../simulators/pagopa/treasury.js';
 import { buildFlows } from '../../simulators/pagopa/fdr.js';
 import { flushOutbox, smtpSender, type MailSender } from './mail.js';
@@ -208,13 +210,13 @@ export default fp(
         from: { type: 'string', maxLength: 10 },
         to: { type: 'string', maxLength: 10 },
         state: { type: 'string', enum: ['', ...Object.keys(TX_STATES)] },
-        page: { type: 'integer', minimum: 1, maximum: 100000 },
+        page: pageParam,
         format: { type: 'string', enum: ['html', 'csv'] },
       },
     } as const;
     type TxQuery = Record<string, string | undefined> & { page?: number };
 
-    app.get<{ Querystring: TxQuery }>('/helpdesk/pagamenti', { preHandler: helpdeskOrOperator, schema: { querystring: txQuery } }, async (request, reply) => {
+    app.get<{ Querystring: TxQuery }>('/helpdesk/pagamenti', { preHandler: helpdeskOrOperator, schema: { querystring: txQuery }, schemaErrorFormatter: listQueryErrorFormatter }, async (request, reply) => {
       const q = request.query;
       const scope = scopeOf(request);
       const minCents = q.min ? parseEuroToCents(q.min) ?? undefined : undefined;
@@ -236,7 +238,7 @@ export default fp(
         const { rows } = searchTransactions(app.sqlite, filter, scope, 1, 50_000);
         const csv = stringify(
           rows.map((x) => [x.enteName, x.noticeNumber, x.iuv, x.description, x.debtorFiscalCode, x.debtorName, x.serviceName, x.taxonomy, (x.amountCents / 100).toFixed(2).replace('.', ','), x.dueDate, x.receiptId ?? '', x.paidAt ?? '', x.pspName ?? '', x.stateLabel]),
-          { header: true, columns: ['ente', 'codice_avviso', 'iuv', 'descrizione', 'cf_debitore', 'debitore', 'servizio', 'tassonomia', 'importo', 'scadenza', 'id_ricevuta', 'pagato_il', 'psp', 'stato'], delimiter: ';' },
+          { header: true, columns: ['ente', 'codice_avviso', 'iuv', 'descrizione', 'cf_debitore', 'debitore', 'servizio', 'tassonomia', 'importo', 'scadenza', 'id_ricevuta', 'pagato_il', 'psp', 'stato'], delimiter: ';', cast: CSV_SAFE_CAST },
         );
         return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="pagamenti.csv"').send(`\uFEFF${csv}`);
       }

@@ -191,7 +191,9 @@ export const listQuery = {
     dueFrom: isoDate,
     dueTo: isoDate,
     notice: str(20, { description: 'Codice avviso o IUV, anche parziale' }),
-    page: { type: 'integer', minimum: 1, default: 1 },
+    // Bounded: without a maximum `page=1e300` is an integer to the schema and an OFFSET SQLite refuses (500).
+    // A page past the last answers 200 with no items.
+    page: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 1, description: 'Pagina (1–1 000 000); oltre l’ultima l’elenco è vuoto' },
     pageSize: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
   },
   additionalProperties: false,

@@ -69,6 +69,7 @@ import { Readable, pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import iconv from 'iconv-lite';
+import { CSV_SAFE_CAST } from '../../domain/csv-safe.js';
 import { validatePosition, parseDateInput, type FieldError, type PaymentOptionInput, type PositionInput, type TransferInput, type ValidPosition, type ValidationContext } from './validation.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -840,18 +841,14 @@ export async function parsePositionsCsv(
 
 export const ERROR_REPORT_HEADERS = ['riga', 'iupd', 'colonna', 'errore'] as const;
 
-/** Neutralises spreadsheet formulas in user-supplied text (CSV injection). */
-function safeCell(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
 /**
  * The error report as CSV text for download: columns riga, iupd, colonna, errore; `;` separator
  * and a UTF-8 BOM by default so that Excel in Italian opens it correctly.
  */
 export function errorReportToCsv(errors: readonly CsvRowError[], options: { delimiter?: ';' | ','; bom?: boolean } = {}): string {
-  const records = errors.map((e) => [String(e.row), safeCell(e.iupd ?? ''), safeCell(e.field), safeCell(e.message)]);
+  const records = errors.map((e) => [String(e.row), e.iupd ?? '', e.field, e.message]);
   return stringify(records, {
+    cast: CSV_SAFE_CAST, // the cells quote the file (CSV injection)
     header: true,
     columns: [...ERROR_REPORT_HEADERS],
     delimiter: options.delimiter ?? ';',

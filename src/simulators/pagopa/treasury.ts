@@ -5,6 +5,7 @@
  * `/ZZ…` tags, a line-wrap space inside the flow id) — as the documented CSV layout
  * (README "Helpdesk") or as ISO 20022 camt.053.001.02.
  */
+import { csvSafe } from '../../domain/csv-safe.js';
 import type { DbLike } from '../../db/client.js';
 import { escapeXml } from '../../modules/pagopa/soap.js';
 import { readFlow } from '../../modules/pagopa/flusso-xml.js';
@@ -52,7 +53,10 @@ const itAmount = (cents: number) => {
   const int = String(Math.floor(cents / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, '.');
   return `${int},${String(cents % 100).padStart(2, '0')}`;
 };
-const csvCell = (s: string) => (/[;"\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+const csvCell = (value: string) => {
+  const s = csvSafe(value);
+  return /[;"\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
 
 /** The documented CSV layout (`;`, gg/mm/aaaa, 1.234,56). */
 export function treasuryCsv(credits: SimCredit[], iban = ''): string {
