@@ -24,24 +24,14 @@ import viewsPlugin from './plugins/views.js';
 import healthRoutes from './plugins/health.js';
 import jobsPlugin from './plugins/jobs/index.js';
 import multipart from '@fastify/multipart';
-import { registerImportJob } from './modules/positions/import-job.js';
-import { registerBulkPrintJob } from './modules/positions/bulk-print-job.js';
-import backofficePrints from './modules/backoffice/prints.js';
-import entiModule, { stemmiRoutes } from './modules/enti/routes.js';
-import portalModule from './modules/portal/routes.js';
-import positionsApi from './modules/positions/api.js';
-import spidRoutes from './modules/spid/routes.js';
-import { loadSpRuntime } from './modules/spid/sp-config.js';
-import testIdpRoutes, { TEST_IDP_PREFIX, ensureTestIdp, testIdpEntry } from './simulators/spid-idp/routes.js';
-import backofficeModule from './modules/backoffice/routes.js';
-import backofficeImports from './modules/backoffice/imports.js';
+import spidModule from './modules/spid/index.js';
+import portalModule from './modules/portal/index.js';
+import entiModule, { seedDemoData } from './modules/enti/index.js';
+import positionsModule, { seedDemoPositions } from './modules/positions/index.js';
+import backofficeModule from './modules/backoffice/index.js';
 import pagopaModule from './modules/pagopa/index.js';
-import helpdeskModule from './modules/helpdesk/routes.js';
+import helpdeskModule from './modules/helpdesk/index.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
-import { seedDemoData } from './modules/enti/demo-seed.js';
-import { seedDemoPositions } from './modules/positions/demo-positions.js';
-import { createNodeCallLog } from './modules/helpdesk/node-call-log.js';
-import { StationReadPool } from './modules/pagopa/station-pool.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -93,22 +83,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('db', handle.db);
   app.decorate('sqlite', handle.sqlite);
   app.decorate('expectedMigrations', handle.expectedMigrations);
-  // The node's calls to the station, for the helpdesk timeline: written by the station, read by the helpdesk.
-  const nodeCallLog = createNodeCallLog(handle.sqlite, (err) => app.log.warn({ err: err.message }, 'node calls not logged'));
-  app.decorate('nodeCallLog', nodeCallLog);
-  // The node's read-only calls, answered in worker threads under load (pagopa/station-pool.ts).
-  const stationPool = new StationReadPool({
-    size: handle.sqlite.memory ? 0 : config.pagopa.stationWorkers,
-    file: handle.sqlite.name,
-    settings: config.pagopa,
-    onError: (err) => app.log.warn({ err: err.message }, 'pagoPA station worker'),
-  });
-  app.decorate('stationPool', stationPool);
-  app.addHook('onClose', async () => {
-    await stationPool.close();
-    await nodeCallLog.close();
-    handle.close();
-  });
+  // Added before every plugin, so it runs last: onClose hooks run in reverse order of addition,
+  // and the modules' work (jobs, the station's pool and node-call log, schedulers) stops first.
+  app.addHook('onClose', async () => handle.close());
 
   if (!config.isProduction && config.seedDemo) seedDemoData(handle.db, app.log);
   if (!config.isProduction && config.seedDemo && (opts.demoPositions ?? opts.backgroundWorkers !== false)) seedDemoPositions(handle.db, config.pagopa, app.log);
@@ -125,10 +102,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(csrfPlugin);
   await app.register(viewsPlugin);
   await app.register(jobsPlugin, { start: opts.backgroundWorkers !== false });
-  registerImportJob(app.jobs, app.db, config.dataDir);
-  registerBulkPrintJob(app.jobs, app.db, config.dataDir, config.noticeWorkers);
   await app.register(multipart, { limits: { fileSize: config.importMaxBytes, files: 1, fields: 10 } });
 
+  // br/gzip for pages and assets: before @fastify/static and every route, whose onSend it sets.
+  await app.register(import('./plugins/compression.js'));
   await app.register(fastifyStatic, { root: BOOTSTRAP_ITALIA_DIST, prefix: '/bi/', maxAge: '7d', immutable: true });
   await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', decorateReply: false, maxAge: '1h' });
 
@@ -149,19 +126,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
 
   await app.register(healthRoutes);
-  // SPID/CIE login; the test IdP exists only outside production (there its paths answer 404).
-  const testIdp = config.isProduction ? null : await ensureTestIdp(config);
-  const sp = await loadSpRuntime(config, { log: app.log, testIdps: testIdp ? [testIdpEntry(testIdp)] : [] });
-  await app.register(spidRoutes, { sp, backgroundWorkers: opts.backgroundWorkers !== false });
-  if (testIdp) await app.register(testIdpRoutes, { prefix: TEST_IDP_PREFIX, idp: testIdp, sp });
+  // The modules, each from its index.ts with its own routes, jobs and background tasks. Order
+  // matters: spid decorates app.spid (portal), positions registers its jobs on app.jobs
+  // (backoffice queues them), pagopa decorates app.nodeCallLog and app.stationPool (helpdesk).
+  const backgroundWorkers = opts.backgroundWorkers !== false;
+  await app.register(spidModule, { backgroundWorkers });
   await app.register(portalModule);
-  await app.register(entiModule, { prefix: '/admin' });
-  await app.register(stemmiRoutes);
-  await app.register(positionsApi, { prefix: '/api/v1' });
+  await app.register(entiModule);
+  await app.register(positionsModule);
   await app.register(backofficeModule);
-  await app.register(backofficeImports);
-  await app.register(backofficePrints);
-  await app.register(pagopaModule, { backgroundWorkers: opts.backgroundWorkers !== false });
+  await app.register(pagopaModule, { backgroundWorkers });
   await app.register(helpdeskModule);
   if (!config.isProduction) await app.register(pagopaSimulator, { prefix: PAGOPA_SIM_PREFIX });
   return app;

@@ -1,7 +1,7 @@
 /**
  * Central archive sync (Archivio Centralizzato Avvisi, pagopa.md §11): every position we answer
  * for is also published to pagoPA with `POST /paCreatePosition` (idempotent upsert per IUV,
- * amount 0 closes). openapi: ../shared/specs/pagopa/openapi/paCreatePosition.json.
+ * amount 0 closes). openapi: schemas/pagopa/openapi/paCreatePosition.json (official copy).
  *
  * Enqueue: `enqueueAcaSync(tx, position)` is called by the position writes (create published,
  * publish, update, cancel) and by the receipt code when a payment is applied, inside THEIR
@@ -29,7 +29,7 @@ import type { PagopaSettings } from '../../config.js';
 import { claimLease, releaseLease } from '../pagopa/leases.js';
 import { pagopaSchedules } from '../pagopa/schema.js';
 import { acaOutbox } from './outbox-schema.js';
-import type { PositionDetail } from './repository.js';
+import type { OptionStatus, PositionStatus } from './schema.js';
 
 /** NewDebtPositionRequest of paCreatePosition.json. */
 export interface PaCreatePositionBody {
@@ -76,13 +76,15 @@ function clip(s: string, max: number): string {
 }
 
 /**
- * What a paCreatePosition body is made of: a stored position ({@link PositionDetail}) or one that
- * a bulk import is creating (built from the validated input, without reading it back).
+ * What a paCreatePosition body is made of: a stored position (the repository's `PositionDetail`
+ * is one) or one that a bulk import is creating (built from the validated input, without reading
+ * it back). Declared here, not taken from the repository: the repository imports this file to
+ * enqueue in its transactions, so the outbox must not import the repository back.
  */
 export interface AcaPosition {
   enteId: number;
   publishedAt: string | null;
-  status: PositionDetail['status'];
+  status: PositionStatus;
   debtorType: 'F' | 'G';
   debtorFiscalCode: string;
   debtorName: string;
@@ -91,7 +93,7 @@ export interface AcaPosition {
   options: readonly {
     iuv: string;
     noticeNumber: string;
-    status: PositionDetail['options'][number]['status'];
+    status: OptionStatus;
     amountCents: number;
     description: string | null;
     dueDate: string;
@@ -130,7 +132,7 @@ const INSERT_OUTBOX = "INSERT INTO aca_outbox (ente_id, iuv, payload, status, at
  * Queues the archive update of this position in the caller's transaction. Returns the rows
  * written (0 for a draft that was never published).
  */
-export function enqueueAcaSync(tx: DbLike, position: PositionDetail, now = Date.now()): number {
+export function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Date.now()): number {
   if (!position.publishedAt) return 0;
   const cf = (statement(tx, 'SELECT fiscal_code FROM enti WHERE id = ?').get(position.enteId) as { fiscal_code: string } | undefined)?.fiscal_code;
   if (!cf) return 0;
