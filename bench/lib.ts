@@ -3,6 +3,8 @@
  * are noisy) and prints its figure as a ratio with `report`, one line per figure:
  *   BENCH <name>: ours <value> <unit> | baseline <value> <unit> | ratio <r> | goal <text> | PASS/MISS
  */
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
@@ -48,6 +50,23 @@ export async function load(url: string, opts: { connections: number; seconds: nu
     body: opts.body,
     requests: opts.requests,
   });
+  return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+}
+
+const AUTOCANNON_CLI = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+
+/**
+ * GET load on a local URL with autocannon in its own process (its CLI, JSON output), so the load
+ * generator does not share the event loop and the core of the server under test.
+ */
+export async function loadInChild(url: string, opts: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
+  const args = [AUTOCANNON_CLI, '--json', '-c', String(opts.connections), '-d', String(opts.seconds)];
+  for (const [k, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${k}=${v}`);
+  args.push(url);
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+  const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; errors: number; non2xx: number };
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
 }
 
