@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { openDatabase } from '../../src/db/client.js';
-import { createEnte, createService, getServiceByCode, listEnti, updateService } from '../../src/modules/enti/repository.js';
+import { addIban, createEnte, createService, getServiceByCode, listEnti, setIbanActive, updateService } from '../../src/modules/enti/repository.js';
+import { ibanCheckDigits } from '../../src/domain/iban.js';
 import { catalogueVersion } from '../../src/modules/portal/catalogue-cache.js';
 import { buildTestApp } from '../helpers.js';
 
@@ -22,6 +23,9 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
     return res.body;
   };
   const home = () => page('/');
+  /** The "Comuni aderenti" list, and the "Altri comuni" one, of the home. */
+  const members = (html: string) => /data-testid="member-comuni">([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? '';
+  const others = (html: string) => /data-testid="other-comuni">([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? '';
   const payNotice = () => page('/paga-avviso');
 
   t.match(await home(), 'Campobasso');
@@ -39,16 +43,31 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
     },
     by,
   );
-  await t.test('a new member comune, added by another connection', async (t) => {
-    t.not(catalogueVersion(app.db), v0);
-    t.match(await home(), '/comuni/c_zz01', 'listed with its link');
-    t.match(await payNotice(), `<option value="${ente.id}"`, 'and among the enti a notice can be paid to');
-  });
-
   const service = {
     code: 'ZZ_SOSTA', name: 'Sosta di Roccaprova', description: null, taxonomyCode: '9/0301109AP/', defaultIbanId: null, spontaneous: false,
     amountMode: 'free', fixedAmountCents: null, minAmountCents: null, maxAmountCents: null, active: true,
   } as const;
+  await t.test('a new member comune, added by another connection, is listed once it has an active service and IBAN', async (t) => {
+    t.not(catalogueVersion(app.db), v0);
+    t.notMatch(members(await home()), '/comuni/c_zz01', 'a bare member is not among the aderenti');
+    t.match(others(await home()), 'href="/comuni/c_zz01"', 'but among the other comuni, linked to its page');
+    t.notMatch(await payNotice(), `<option value="${ente.id}"`);
+    createService(other.db, ente.id, { ...service, code: 'ZZ_BASE', name: 'Servizio base ZZ' }, by);
+    t.notMatch(members(await home()), '/comuni/c_zz01', 'a service but no IBAN yet');
+    t.notMatch(await home(), 'Servizio base ZZ', 'nor is its service offered');
+    const bban = 'X0306903800000000099901';
+    const iban = addIban(other.db, ente.id, { iban: `IT${ibanCheckDigits('IT', bban)}${bban}`, kind: 'bank', label: 'Tesoreria' }, by);
+    t.match(members(await home()), 'href="/comuni/c_zz01"', 'listed with its link');
+    t.notMatch(others(await home()), '/comuni/c_zz01');
+    t.match(await home(), 'Servizio base ZZ');
+    t.match(await payNotice(), `<option value="${ente.id}"`, 'and among the enti a notice can be paid to');
+    setIbanActive(other.db, ente.id, iban.id, false, by);
+    t.notMatch(members(await home()), '/comuni/c_zz01', 'its only IBAN deactivated elsewhere: no longer listed');
+    t.notMatch(await payNotice(), `<option value="${ente.id}"`);
+    setIbanActive(other.db, ente.id, iban.id, true, by);
+    t.match(members(await home()), '/comuni/c_zz01');
+  });
+
   await t.test('a new service, then deactivated, then deleted', async (t) => {
     createService(other.db, ente.id, service, by);
     t.match(await home(), 'Sosta di Roccaprova');
@@ -63,8 +82,11 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
 
   await t.test('an ente that leaves, then is deleted', async (t) => {
     other.sqlite.prepare('UPDATE enti SET member = 0 WHERE id = ?').run(ente.id);
-    t.notMatch(await home(), '/comuni/c_zz01', 'no longer among the members');
+    t.notMatch(members(await home()), '/comuni/c_zz01', 'no longer among the members');
     t.notMatch(await payNotice(), `<option value="${ente.id}"`);
+    other.sqlite.prepare('DELETE FROM payment_services WHERE ente_id = ?').run(ente.id);
+    other.sqlite.prepare('DELETE FROM ente_ibans WHERE ente_id = ?').run(ente.id);
+    t.match(others(await home()), '/comuni/c_zz01');
     other.sqlite.prepare('DELETE FROM enti WHERE id = ?').run(ente.id);
     t.notMatch(await home(), 'Roccaprova');
     t.equal(listEnti(app.db, { q: 'Roccaprova' }).length, 0);

@@ -34,16 +34,20 @@ interface MemberSpec {
   zone: string;
   slogan: string;
   postal: boolean;
+  /** Demo contacts (the enti are flagged is_demo): not the real town hall's. Migration 0010 gives
+   * the same values to demo databases seeded before it. */
+  address: string;
+  phone: string;
 }
 
 /** Member comuni and the zone of the province each belongs to. */
 const MEMBERS: MemberSpec[] = [
-  { istat: '070006', zone: 'Area urbana di Campobasso', slogan: 'Il capoluogo del Molise', postal: true },
-  { istat: '070078', zone: 'Basso Molise – costa', slogan: 'La città sul mare', postal: true },
-  { istat: '070003', zone: 'Matese', slogan: 'Alle sorgenti del Biferno', postal: false },
-  { istat: '070031', zone: 'Basso Molise', slogan: 'Città frentana', postal: false },
-  { istat: '070057', zone: 'Fortore', slogan: 'Porta del Fortore', postal: false },
-  { istat: '070081', zone: 'Alto Molise – Trigno', slogan: 'Sulla valle del Trigno', postal: true },
+  { istat: '070006', zone: 'Area urbana di Campobasso', slogan: 'Il capoluogo del Molise', postal: true, address: 'Piazza del Municipio 1, 86100 Campobasso', phone: '0874 000 001' },
+  { istat: '070078', zone: 'Basso Molise – costa', slogan: 'La città sul mare', postal: true, address: 'Piazza del Municipio 1, 86039 Termoli', phone: '0875 000 002' },
+  { istat: '070003', zone: 'Matese', slogan: 'Alle sorgenti del Biferno', postal: false, address: 'Piazza del Municipio 1, 86021 Bojano', phone: '0874 000 003' },
+  { istat: '070031', zone: 'Basso Molise', slogan: 'Città frentana', postal: false, address: 'Piazza del Municipio 1, 86035 Larino', phone: '0874 000 004' },
+  { istat: '070057', zone: 'Fortore', slogan: 'Porta del Fortore', postal: false, address: 'Piazza del Municipio 1, 86016 Riccia', phone: '0874 000 005' },
+  { istat: '070081', zone: 'Alto Molise – Trigno', slogan: 'Sulla valle del Trigno', postal: true, address: 'Piazza del Municipio 1, 86029 Trivento', phone: '0874 000 006' },
 ];
 
 const SERVICES = [
@@ -101,6 +105,7 @@ export function seedDemoData(db: Db, log?: Pick<FastifyBaseLogger, 'info'>): boo
         slogan: 'Servizio Assistenza Enti Locali (S.A.E.L.)',
         zone: null,
         address: 'Via Roma 47, 86100 Campobasso',
+        phone: '0874 000 000',
         email: 'sael@example.invalid',
         pec: 'sael@pec.example.invalid',
         officeHours: 'Lunedì–venerdì 9:00–13:00; martedì e giovedì anche 15:30–17:30',
@@ -127,6 +132,8 @@ export function seedDemoData(db: Db, log?: Pick<FastifyBaseLogger, 'info'>): boo
           segregationCode: '01',
           zone: member?.zone ?? null,
           slogan: member?.slogan ?? null,
+          address: member?.address ?? null,
+          phone: member?.phone ?? null,
           email: member ? `tributi@comune-${r.codice_catastale.toLowerCase()}.example.invalid` : null,
           pec: member ? `protocollo@pec.comune-${r.codice_catastale.toLowerCase()}.example.invalid` : null,
           officeHours: member ? 'Lunedì, mercoledì e venerdì 9:00–12:00' : null,

@@ -1,5 +1,5 @@
 /** Queries and writes for enti, their IBANs and payment services; every write is audited in its transaction. */
-import { and, asc, eq, like, or, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, like, or, sql } from 'drizzle-orm';
 import type { Db, DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Actor } from '../users/repository.js';
@@ -20,6 +20,28 @@ export interface EnteFilter {
   q?: string;
   membersOnly?: boolean;
   kind?: 'provincia' | 'comune';
+  /** Only enti citizens can pay on the portal (see `payableCondition`). */
+  payable?: boolean;
+}
+
+/**
+ * An ente is listed among the "Comuni aderenti" (and offered in "Paga un avviso") only once it is
+ * a member AND has at least one active payment service AND one active IBAN: a member just added
+ * by the SAEL, not yet configured, is not shown as if citizens could pay it.
+ */
+function payableCondition(db: DbLike) {
+  const one = { one: sql`1` };
+  return and(
+    eq(enti.member, true),
+    exists(db.select(one).from(paymentServices).where(and(eq(paymentServices.enteId, enti.id), eq(paymentServices.active, true)))),
+    exists(db.select(one).from(enteIbans).where(and(eq(enteIbans.enteId, enti.id), eq(enteIbans.active, true)))),
+  );
+}
+
+/** Whether the ente is payable on the portal: member with an active service and an active IBAN. */
+export async function isPayableEnte(db: DbLike, enteId: number): Promise<boolean> {
+  const row = db.select({ id: enti.id }).from(enti).where(and(eq(enti.id, enteId), payableCondition(db))).get();
+  return row !== undefined;
 }
 
 export function listEnti(db: DbLike, filter: EnteFilter = {}): Ente[] {
@@ -30,6 +52,7 @@ export function listEnti(db: DbLike, filter: EnteFilter = {}): Ente[] {
   }
   if (filter.membersOnly) conditions.push(eq(enti.member, true));
   if (filter.kind) conditions.push(eq(enti.kind, filter.kind));
+  if (filter.payable) conditions.push(payableCondition(db));
   return db
     .select()
     .from(enti)

@@ -3,8 +3,10 @@
  *
  * - GET  /                               the province's payments portal: member comuni (search), what can be
  *                                        paid, "Paga un avviso" box, login buttons
- * - GET  /comuni/:ipa                    a comune: stemma, name, slogan, zone, payment services, contacts, hours
- * - GET  /paga-avviso                    pay a notice without login: codiceAvviso + ente (picked or by fiscal code)
+ * - GET  /comuni/:ipa                    a comune: stemma, name, slogan, zone, payment services, contacts, hours;
+ *                                        a comune not (yet) payable here: how to pay its notices and how it can join
+ * - GET  /paga-avviso                    pay a notice without login: codiceAvviso + ente (picked or by fiscal code;
+ *                                        `?ente=<id>` alone preselects the ente, as the comune page links it)
  *                                        → amount, due date, description as of now, or a clear message
  * - GET  /privacy, /accessibilita, /note-legali   information pages
  * - GET  /accesso, POST /logout          login entry (SPID/CIE buttons) and logout (wired by the SPID module)
@@ -13,9 +15,9 @@
  * Core flows (pay a notice, login, cart) are plain links and forms: they work without JavaScript.
  */
 import type { FastifyInstance } from 'fastify';
-import { and, asc, eq } from 'drizzle-orm';
-import { listEnti, listServices, type Ente } from '../enti/repository.js';
-import { enti, paymentServices } from '../enti/schema.js';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { isPayableEnte, listEnti, listServices, type Ente } from '../enti/repository.js';
+import { paymentServices } from '../enti/schema.js';
 import { HttpError } from '../../plugins/errors.js';
 import cartRoutes, { cartCount } from './cart.js';
 import { cachedCatalogueData } from './catalogue-cache.js';
@@ -40,31 +42,44 @@ const lookupQuery = {
   additionalProperties: false,
 } as const;
 
-/** Logo of an ente: its own file under /static, or the generic emblem. */
+/** Logo of an ente: its own file under /static or uploaded by the SAEL (/stemmi), or the generic emblem. */
 function logoOf(logoPath: string | null): string {
-  return logoPath && logoPath.startsWith('/static/') ? logoPath : '/static/img/stemma.svg';
+  return logoPath && (logoPath.startsWith('/static/') || logoPath.startsWith('/stemmi/')) ? logoPath : '/static/img/stemma.svg';
+}
+
+/** `tel:` target of an Italian telephone number as typed by the SAEL ("0874 000 001" → +390874000001). */
+export function telHref(phone: string | null): string | null {
+  if (!phone) return null;
+  const digits = phone.replace(/[^0-9+]/g, '');
+  if (!/^\+?[0-9]{5,15}$/.test(digits)) return null;
+  return digits.startsWith('+') ? digits : `+39${digits}`;
 }
 
 export default async function portalModule(app: FastifyInstance) {
   /** Enti a notice can be paid to on this portal (the province first, then the comuni by their bare name). */
   const payableEnti = () =>
     cachedCatalogueData(app.db, 'payable-enti', () =>
-      listEnti(app.db, { membersOnly: true }).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name })),
+      listEnti(app.db, { payable: true }).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name })),
     );
-  const memberComuni = (q?: string) => listEnti(app.db, { kind: 'comune', membersOnly: true, q }).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
+  /** "Comuni aderenti": members with an active service and an active IBAN (listEnti's `payable`). */
+  const memberComuni = (q?: string) => listEnti(app.db, { kind: 'comune', payable: true, q }).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
   /** What the home shows without a search: the same for every visitor until an ente or service changes. */
   const homeLists = () =>
     cachedCatalogueData(app.db, 'home', () => ({
       members: memberComuni(),
-      others: listEnti(app.db, { kind: 'comune' }).filter((e) => !e.member),
-      // What can be paid: the services offered by the member comuni, by name.
+      others: (() => {
+        const listed = new Set(memberComuni().map((e) => e.id));
+        return listEnti(app.db, { kind: 'comune' })
+          .filter((e) => !listed.has(e.id))
+          .map((e) => ({ name: e.name, href: `/comuni/${e.ipaCode}` }));
+      })(),
+      // What can be paid: the services offered by the enti payable on the portal, by name.
       serviceNames: [
         ...new Set(
           app.db
             .select({ name: paymentServices.name })
             .from(paymentServices)
-            .innerJoin(enti, eq(enti.id, paymentServices.enteId))
-            .where(and(eq(enti.member, true), eq(paymentServices.active, true)))
+            .where(and(inArray(paymentServices.enteId, listEnti(app.db, { payable: true }).map((e) => e.id)), eq(paymentServices.active, true)))
             .orderBy(asc(paymentServices.name))
             .all()
             .map((s) => s.name),
@@ -73,23 +88,29 @@ export default async function portalModule(app: FastifyInstance) {
     }));
 
   /** What a comune's page shows: the same for every visitor until an ente or service changes. */
-  const comunePage = (ente: Ente) => ({
-    ente,
-    services: ente.member
-      ? listServices(app.db, ente.id, { activeOnly: true }).map((s) => {
-          const rule = amountRule(s);
-          return {
-            name: s.name,
-            description: s.description,
-            spontaneous: s.spontaneous,
-            href: `/comuni/${ente.ipaCode}/servizi/${s.code}`,
-            amount: s.spontaneous ? (rule.fixed ? `Importo fisso ${rule.fixed}` : rule.hint || null) : null,
-          };
-        })
-      : [],
-  });
+  const comunePage = async (ente: Ente) => {
+    const payable = await isPayableEnte(app.db, ente.id);
+    return {
+      ente,
+      payable,
+      /** Who to ask about joining (the province's SAEL), for the page of a comune not payable here. */
+      sael: payable ? null : (listEnti(app.db, { kind: 'provincia' })[0] ?? null),
+      services: payable
+        ? listServices(app.db, ente.id, { activeOnly: true }).map((s) => {
+            const rule = amountRule(s);
+            return {
+              name: s.name,
+              description: s.description,
+              spontaneous: s.spontaneous,
+              href: `/comuni/${ente.ipaCode}/servizi/${s.code}`,
+              amount: s.spontaneous ? (rule.fixed ? `Importo fisso ${rule.fixed}` : rule.hint || null) : null,
+            };
+          })
+        : [],
+    };
+  };
   /** The comune pages asked since the last change of an ente or service, by IPA code. */
-  const comunePages = () => cachedCatalogueData(app.db, 'comune-pages', () => new Map<string, ReturnType<typeof comunePage>>());
+  const comunePages = () => cachedCatalogueData(app.db, 'comune-pages', () => new Map<string, Awaited<ReturnType<typeof comunePage>>>());
 
   app.get<{ Querystring: { q?: string } }>('/', { schema: { querystring: homeQuery } }, async (request, reply) => {
     const q = request.query.q?.trim() ?? '';
@@ -119,13 +140,25 @@ export default async function portalModule(app: FastifyInstance) {
       if (!data) {
         const found = enteByIpa(app, request.params.ipa);
         if (!found) throw new HttpError(404, 'Comune non trovato.');
-        data = comunePage(found);
+        data = await comunePage(found);
         pages.set(request.params.ipa, data); // only enti that exist: as many entries as enti
       }
-      const { ente, services } = data;
+      const { ente, services, payable, sael } = data;
+      if (!payable) {
+        return reply.page('portal/comune-join', {
+          title: ente.name,
+          ente,
+          logo: logoOf(ente.logoPath),
+          sael,
+          saelPhoneHref: telHref(sael?.phone ?? null),
+          joinMailto: sael?.email ? `mailto:${sael.email}?subject=${encodeURIComponent(`Adesione del ${ente.name} ai pagamenti pagoPA del portale provinciale`)}` : null,
+          cartCount: cartCount(request),
+        });
+      }
       return reply.page('portal/comune', {
         title: ente.name,
         ente,
+        phoneHref: telHref(ente.phone),
         logo: logoOf(ente.logoPath),
         services,
         spontaneous: services.filter((s) => s.spontaneous),
@@ -145,7 +178,8 @@ export default async function portalModule(app: FastifyInstance) {
     async (request, reply) => {
       const q = request.query;
       const input: LookupInput = { codiceAvviso: q.codiceAvviso, ente: q.ente ? Number(q.ente) : undefined, cfEnte: q.cfEnte };
-      const asked = q.codiceAvviso !== undefined || q.ente !== undefined || q.cfEnte !== undefined;
+      // `?ente=<id>` alone (the comune page's "Paga un avviso") only preselects the ente.
+      const asked = q.codiceAvviso !== undefined || q.cfEnte !== undefined;
       const result = asked ? lookupNotice(app.db, input) : null;
       const failed = result && !result.ok ? result : null;
       reply.header('cache-control', 'no-store');
