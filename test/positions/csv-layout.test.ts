@@ -7,8 +7,12 @@ import { ibanCheckDigits } from '../../src/domain/iban.js';
 import {
   CSV_HEADERS,
   CSV_REQUIRED_HEADERS,
+  CSV_COLUMN_DOCS,
+  CSV_MAX_TRANSFERS,
+  CSV_TEMPLATE_EXAMPLE_ROWS,
   CsvTextDecoder,
   csvTemplate,
+  csvTemplateWithExamples,
   detectDelimiter,
   errorReportToCsv,
   parsePositionsCsv,
@@ -494,6 +498,45 @@ t.test('layout constants and helpers', async (t) => {
   const tail = new CsvTextDecoder();
   t.equal(tail.write(Buffer.from([0x41, 0xc3])) + tail.end(), 'AÃ', 'truncated sequence at EOF falls back to Windows-1252');
   t.equal(tail.encoding, 'windows-1252');
+});
+
+t.test('the published layout documents every column, and only those', async (t) => {
+  const transferDocs = CSV_COLUMN_DOCS.filter((c) => c.name.startsWith('trasfN_'));
+  const documented = [
+    ...CSV_COLUMN_DOCS.filter((c) => !c.name.startsWith('trasfN_')).map((c) => c.name),
+    ...Array.from({ length: CSV_MAX_TRANSFERS }, (_, k) => transferDocs.map((c) => c.name.replace('trasfN_', `trasf${k + 1}_`))).flat(),
+  ];
+  t.same(documented, [...CSV_HEADERS], 'same columns, same order as the template');
+  for (const c of CSV_COLUMN_DOCS) {
+    const required = CSV_REQUIRED_HEADERS.includes(c.name) || CSV_REQUIRED_HEADERS.includes(c.name.replace('trasfN_', 'trasf1_'));
+    t.equal(/^sì/.test(c.required), required, `${c.name}: «${c.required}»`);
+    t.ok(c.description.length > 10, `${c.name} described`);
+  }
+});
+
+t.test('the template with example rows imports cleanly, with and without the province share', async (t) => {
+  const today = new Date(Date.now() + 400 * 86_400_000).toISOString().slice(0, 10); // any day: dates follow it
+  for (const [label, tctx, transfers] of [
+    ['TARI with TEFA', { service: { code: 'TARI', name: 'TARI – Tassa sui rifiuti', taxonomyCode: '9/0101108TS/' }, iban: IBAN_COMUNE, province: { fiscalCode: PROVINCIA, iban: IBAN_PROVINCIA } }, 2],
+    ['another service, no province', { service: { code: 'MENSA', name: 'Mensa scolastica', taxonomyCode: '9/0201133IM/' }, iban: IBAN_COMUNE, province: { fiscalCode: PROVINCIA, iban: IBAN_PROVINCIA } }, 1],
+    ['no account: the service default applies', { service: null, iban: null, province: null }, 1],
+  ] as const) {
+    const csv = csvTemplateWithExamples({ today, city: 'Campobasso', ...tctx });
+    t.ok(csv.startsWith('\uFEFF' + CSV_HEADERS.join(';') + '\r\n'), `${label}: BOM and the full header`);
+    const r = await parsePositionsCsv(Readable.from([Buffer.from(csv)]), {
+      ...ctx,
+      today,
+      isKnownService: () => true,
+      defaultIban: () => IBAN_COMUNE,
+    });
+    t.same(r.errors, [], `${label}: no errors`);
+    t.equal(r.rowCount, CSV_TEMPLATE_EXAMPLE_ROWS, label);
+    t.equal(r.positions.length, 2, `${label}: a citizen's position (single payment or 2 installments) and a firm's`);
+    const [person, firm] = r.positions;
+    t.same(person!.paymentOptions.map((o) => [o.kind, o.amountCents, o.transfers.length]), [['single', 21000, transfers], ['installment', 10500, transfers], ['installment', 10500, transfers]], label);
+    t.match(firm, { iupd: /^ESEMPIO-/, debtor: { type: 'G' } });
+    t.ok(person!.paymentOptions.every((o) => o.dueDate > today), 'due dates after today');
+  }
 });
 
 t.test('rows of one position must be consecutive; streaming mode hands positions over one by one', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * CSV import pages of the back office: upload (service, mode), the list of imports of the ente,
  * a progress page that survives reloads (server-side state; a small script polls the status
- * when JavaScript is on), the downloadable error report and the empty template.
+ * when JavaScript is on), the downloadable error report, the layout page ("Tracciato", rendered
+ * from csv-layout.ts) and the template with example rows for the ente.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,8 +10,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq } from 'drizzle-orm';
 import { HttpError } from '../../plugins/errors.js';
 import { jobs } from '../../plugins/jobs/schema.js';
-import { getEnte, getServiceByCode, listServices, type Ente } from '../enti/repository.js';
-import { csvTemplate } from '../positions/csv-layout.js';
+import { getEnte, getServiceByCode, listEnti, listIbans, listServices, type Ente } from '../enti/repository.js';
+import { CSV_COLUMN_DOCS, CSV_LAYOUT_RULES, CSV_MAX_TRANSFERS, CSV_TEMPLATE_EXAMPLE_ROWS, csvTemplateWithExamples, type CsvTemplateContext } from '../positions/csv-layout.js';
+import { todayInItaly } from '../positions/service.js';
 import { IMPORT_JOB, IMPORT_MODES, importStatus, loadImportJob, storeUpload, UploadTooLargeError, type ImportInput } from '../positions/import-job.js';
 import { enteParams, jobParams, operatorOfEnte } from './shared.js';
 
@@ -42,15 +44,51 @@ export default async function backofficeImports(app: FastifyInstance) {
     reply.page('backoffice/imports', listPage(ente(request))),
   );
 
-  app.get('/backoffice/enti/:enteId/importazioni/modello.csv', { preHandler: operator, schema: { params: enteParams } }, async (_request, reply) =>
-    reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="modello-posizioni.csv"').send(`\uFEFF${csvTemplate(';')}`),
+  /** What the template's example rows take from the ente: TARI (or its first service), its account, the province's TEFA account. */
+  function templateContext(e: Ente): CsvTemplateContext {
+    const services = listServices(app.db, e.id, { activeOnly: true });
+    const service = services.find((x) => x.code === 'TARI') ?? services[0] ?? null;
+    const ibans = listIbans(app.db, e.id).filter((i) => i.active);
+    const iban = ibans.find((i) => i.id === service?.defaultIbanId) ?? ibans.find((i) => i.kind === 'bank') ?? ibans[0];
+    const province = listEnti(app.db, { kind: 'provincia' }).find((p) => p.id !== e.id);
+    const provinceIban = province ? listIbans(app.db, province.id).find((i) => i.active && i.kind === 'bank') : undefined;
+    return {
+      today: todayInItaly(),
+      service: service ? { code: service.code, name: service.name, taxonomyCode: service.taxonomyCode } : null,
+      iban: iban?.iban ?? null,
+      city: e.name.replace(/^Comune di /i, ''),
+      province: province && provinceIban ? { fiscalCode: province.fiscalCode, iban: provinceIban.iban } : null,
+    };
+  }
+
+  app.get('/backoffice/enti/:enteId/importazioni/tracciato', { preHandler: operator, schema: { params: enteParams } }, async (request, reply) => {
+    const e = ente(request);
+    const ctx = templateContext(e);
+    return reply.page('backoffice/csv-layout', {
+      title: `Tracciato CSV – ${e.name}`,
+      ente: e,
+      rules: CSV_LAYOUT_RULES,
+      columns: CSV_COLUMN_DOCS,
+      maxTransfers: CSV_MAX_TRANSFERS,
+      services: listServices(app.db, e.id, { activeOnly: true }),
+      exampleRows: CSV_TEMPLATE_EXAMPLE_ROWS,
+      tefa: ctx.service?.code === 'TARI' && ctx.province !== null,
+    });
+  });
+
+  app.get('/backoffice/enti/:enteId/importazioni/modello.csv', { preHandler: operator, schema: { params: enteParams } }, async (request, reply) =>
+    reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="modello-posizioni.csv"')
+      .send(csvTemplateWithExamples(templateContext(ente(request)))),
   );
 
   app.post(
     '/backoffice/enti/:enteId/importazioni',
     {
       preHandler: operator,
-      schema: { params: enteParams, querystring: { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } } } },
+      config: { upload: true },
+      schema: { params: enteParams },
     },
     async (request, reply) => {
       const e = ente(request);

@@ -5,59 +5,11 @@
  * ## Layout
  *
  * One row per **payment option** (a single payment or one installment). Rows with the same `iupd`
- * form one position and must be consecutive in the file; a row with an empty `iupd` is a position by itself. The
- * position columns (debtor, `descrizione`, `data_validita`) must be equal on every row of the
- * position. The first row is the header; column names are case-insensitive, in any order; optional
- * columns may be left out; unknown columns are an error.
- *
- * - Encoding: UTF-8 (with or without BOM) or Windows-1252 (Excel "CSV (delimitato dal separatore
- *   di elenco)"), detected automatically.
- * - Separator: `;` (Excel in Italian) or `,`, detected from the header line. With `,`, amounts
- *   with a decimal comma must be quoted (`"12,50"`).
- * - Amounts in euro: `1.234,56`, `1234,56`, `1234.56` or `1234` (at most 2 decimals).
- * - Dates: `gg/mm/aaaa` or `aaaa-mm-gg`.
- *
- * | column | required | content |
- * |---|---|---|
- * | `iupd` | no | position code (1..35 of `A-Z a-z 0-9 . _ -`); groups the rows of one position |
- * | `tipo_debitore` | yes | `F` natural person, `G` legal person |
- * | `cf_debitore` | yes | codice fiscale (16) or 11-digit code / partita IVA |
- * | `nominativo_debitore` | yes | name and surname or company name, ≤ 70 |
- * | `indirizzo` | no | street, ≤ 70 |
- * | `civico` | no | civic number, ≤ 16 |
- * | `cap` | no | postal code, 5 digits in Italy |
- * | `localita` | no | city, ≤ 35 |
- * | `provincia` | no | 2-letter province code in Italy |
- * | `nazione` | no | 2-letter country code (e.g. `IT`) |
- * | `email` | no | debtor e-mail |
- * | `descrizione` | yes | description of the position, ≤ 140 |
- * | `data_validita` | no | date from which the position is payable |
- * | `servizio` | no | code of the ente's payment service (e.g. `TARI`); empty = the service chosen for the whole file |
- * | `rata` | no | empty (or `0`) = single payment; `1`..`n` = installment number |
- * | `piano` | no | installment plan key when a position has several plans (default `1`); only with `rata` |
- * | `descrizione_opzione` | no | description of this option, ≤ 140 (e.g. "Rata 1 di 3") |
- * | `importo` | yes | amount of the option in euro = sum of the transfer amounts |
- * | `scadenza` | yes | due date |
- * | `data_conservazione` | no | pagoPA retentionDate, ≥ `scadenza` |
- * | `trasfN_cf_ente` | no | fiscal code of the beneficiary ente of transfer N (default: the importing ente) |
- * | `trasfN_importo` | yes for N = 1 | amount of transfer N in euro |
- * | `trasfN_iban` | * | IBAN credited (bank or postal) |
- * | `trasfN_iban_postale` | * | postal IBAN (alone or next to `trasfN_iban`) |
- * | `trasfN_causale` | yes for N = 1 | remittance information, ≤ 140, no personal data |
- * | `trasfN_tassonomia` | yes for N = 1 | pagoPA taxonomy code, e.g. `9/0101101IM/` |
- * | `trasfN_metadati` | no | `chiave=valore` pairs separated by `;` (quote the cell if the file uses `;`), ≤ 10 |
- *
- * N = 1..5; a transfer is present when any of its cells is filled, and transfers must be filled
- * from 1 without gaps. `*` = one of `trasfN_iban` / `trasfN_iban_postale` per transfer. Digital
- * stamps (@e.bollo) are not importable by CSV: they belong to a single document and are only
- * payable through the portal (use the form or the API).
- *
- * Example (TARI with TEFA to the province, in 2 installments):
- * ```
- * iupd;tipo_debitore;cf_debitore;nominativo_debitore;descrizione;rata;importo;scadenza;trasf1_importo;trasf1_iban;trasf1_causale;trasf1_tassonomia;trasf2_cf_ente;trasf2_importo;trasf2_iban;trasf2_causale;trasf2_tassonomia
- * TARI-2025-0001;F;RSSMRA85T10A562S;Mario Rossi;TARI 2025;1;105,00;16/06/2025;100,00;IT60X0542811101000000123456;TARI 2025 rata 1;9/0201102IM/;80004050706;5,00;IT…;TEFA 2025 rata 1;9/0201109IM/
- * TARI-2025-0001;F;RSSMRA85T10A562S;Mario Rossi;TARI 2025;2;105,00;16/12/2025;100,00;IT60X0542811101000000123456;TARI 2025 rata 2;9/0201102IM/;80004050706;5,00;IT…;TEFA 2025 rata 2;9/0201109IM/
- * ```
+ * form one position and must be consecutive in the file; a row with an empty `iupd` is a position
+ * by itself. The first row is the header. The rules and every column, in Italian, are
+ * {@link CSV_LAYOUT_RULES} and {@link CSV_COLUMN_DOCS} below: the one description of the layout,
+ * published to operators as the page "Tracciato CSV" of the back office; {@link csvTemplateWithExamples}
+ * writes the downloadable template (header and example rows that import as they are).
  *
  * ## Result
  * Every bad row is reported with its row number (header = row 1; blank rows count, as in a
@@ -131,6 +83,168 @@ export const CSV_REQUIRED_HEADERS: readonly string[] = [
 /** Header line of an empty template, ready to be offered for download. */
 export function csvTemplate(delimiter: ';' | ',' = ';'): string {
   return CSV_HEADERS.join(delimiter) + '\r\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layout as operators read it (page "Tracciato CSV") and the template with example rows
+// ---------------------------------------------------------------------------------------------
+
+/** General rules of the file, in Italian, in the order the page shows them. */
+export const CSV_LAYOUT_RULES: readonly string[] = [
+  'Una riga per ogni opzione di pagamento: la rata unica oppure una singola rata.',
+  'Le righe con lo stesso iupd formano una posizione e devono essere consecutive; una riga con iupd vuoto è una posizione a sé. I dati del debitore, la descrizione e la data di validità devono essere uguali su tutte le righe della posizione.',
+  'La prima riga è l’intestazione: nomi delle colonne in qualsiasi ordine, maiuscole o minuscole; le colonne facoltative si possono omettere, una colonna sconosciuta è un errore.',
+  'Codifica UTF-8 (con o senza BOM) oppure Windows-1252, come la salva Excel con «CSV (delimitato dal separatore di elenco)»: è riconosciuta da sola.',
+  'Separatore punto e virgola (;) oppure virgola (,), riconosciuto dall’intestazione. Con la virgola gli importi con i decimali vanno tra virgolette ("12,50").',
+  'Importi in euro: 1.234,56 oppure 1234,56 oppure 1234.56 oppure 1234 (al massimo 2 decimali). L’importo di un’opzione è la somma dei suoi trasferimenti.',
+  'Date nel formato gg/mm/aaaa oppure aaaa-mm-gg; la scadenza non può essere già passata.',
+  `Trasferimenti: fino a ${CSV_MAX_TRANSFERS} per opzione (colonne trasf1_… fino a trasf${CSV_MAX_TRANSFERS}_…), riempiti da 1 senza salti; un trasferimento c’è quando una sua cella è compilata.`,
+  'Le marche da bollo digitali (@e.bollo) non si importano da CSV: usa il modulo o l’API.',
+];
+
+/** One column (or family of transfer columns `trasfN_…`) of the layout. */
+export interface CsvColumnDoc {
+  /** Column name; transfer columns are written `trasfN_<suffix>`. */
+  name: string;
+  /** Italian: "sì", "no", or when it is required. */
+  required: string;
+  /** Italian description for operators. */
+  description: string;
+}
+
+/** Every column of the layout, in the order of the template ({@link CSV_HEADERS}, transfers once as `trasfN_…`). */
+export const CSV_COLUMN_DOCS: readonly CsvColumnDoc[] = [
+  { name: 'iupd', required: 'no', description: 'Codice della posizione (da 1 a 35 tra lettere, cifre, punto, trattino basso e trattino): raggruppa le righe di una posizione. Se manca è generato; ricaricando lo stesso file non si creano doppioni.' },
+  { name: 'tipo_debitore', required: 'sì', description: 'F persona fisica, G persona giuridica.' },
+  { name: 'cf_debitore', required: 'sì', description: 'Codice fiscale (16 caratteri) oppure codice fiscale numerico / partita IVA (11 cifre).' },
+  { name: 'nominativo_debitore', required: 'sì', description: 'Nome e cognome oppure ragione sociale, al massimo 70 caratteri.' },
+  { name: 'indirizzo', required: 'no', description: 'Via o piazza, al massimo 70 caratteri.' },
+  { name: 'civico', required: 'no', description: 'Numero civico, al massimo 16 caratteri.' },
+  { name: 'cap', required: 'no', description: 'CAP, 5 cifre in Italia.' },
+  { name: 'localita', required: 'no', description: 'Comune di residenza, al massimo 35 caratteri.' },
+  { name: 'provincia', required: 'no', description: 'Sigla della provincia (2 lettere) in Italia.' },
+  { name: 'nazione', required: 'no', description: 'Codice del paese di 2 lettere (es. IT).' },
+  { name: 'email', required: 'no', description: 'Indirizzo e-mail del debitore.' },
+  { name: 'descrizione', required: 'sì', description: 'Oggetto della posizione, al massimo 140 caratteri (stampato sull’avviso).' },
+  { name: 'data_validita', required: 'no', description: 'Data da cui la posizione è pagabile.' },
+  { name: 'servizio', required: 'no', description: 'Codice del servizio di pagamento dell’ente (es. TARI); vuoto = il servizio scelto per tutto il file al caricamento.' },
+  { name: 'rata', required: 'no', description: 'Vuoto (o 0) = pagamento in unica soluzione; 1, 2, … = numero della rata.' },
+  { name: 'piano', required: 'no', description: 'Solo con rata: chiave del piano rateale quando una posizione ha più piani (predefinito 1).' },
+  { name: 'descrizione_opzione', required: 'no', description: 'Descrizione di questa opzione, al massimo 140 caratteri (es. «Rata 1 di 3»).' },
+  { name: 'importo', required: 'sì', description: 'Importo dell’opzione in euro: la somma degli importi dei trasferimenti.' },
+  { name: 'scadenza', required: 'sì', description: 'Data di scadenza dell’opzione.' },
+  { name: 'data_conservazione', required: 'no', description: 'Data fino a cui pagoPA conserva la posizione (retentionDate), non prima della scadenza.' },
+  { name: 'trasfN_cf_ente', required: 'no', description: 'Codice fiscale dell’ente beneficiario del trasferimento N (predefinito: l’ente che importa).' },
+  { name: 'trasfN_importo', required: 'sì per N = 1', description: 'Importo del trasferimento N in euro.' },
+  { name: 'trasfN_iban', required: 'uno dei due IBAN', description: 'IBAN di accredito (bancario o postale) registrato dall’ente beneficiario; vuoto per l’ente che importa = l’IBAN predefinito del servizio.' },
+  { name: 'trasfN_iban_postale', required: 'uno dei due IBAN', description: 'IBAN postale, da solo o accanto a trasfN_iban.' },
+  { name: 'trasfN_causale', required: 'sì per N = 1', description: 'Causale del versamento, al massimo 140 caratteri, senza dati personali.' },
+  { name: 'trasfN_tassonomia', required: 'sì per N = 1', description: 'Codice di tassonomia pagoPA del servizio (es. 9/0101108TS/).' },
+  { name: 'trasfN_metadati', required: 'no', description: 'Coppie chiave=valore separate da punto e virgola (cella tra virgolette se il file usa il punto e virgola), al massimo 10.' },
+];
+
+/** What the template's example rows need of the ente. */
+export interface CsvTemplateContext {
+  /** Today in Italy, ISO `aaaa-mm-gg` (due dates are set from it, so the rows stay importable). */
+  today: string;
+  /** The service of the examples: its code, name and taxonomy code; null = a generic TARI. */
+  service: { code: string; name: string; taxonomyCode: string } | null;
+  /** Account credited by the ente's transfers (the service's default IBAN or an active one). */
+  iban: string | null;
+  /** The comune's name for the debtors' address (e.g. "Campobasso"). */
+  city: string;
+  /** The province's share on the TARI example (TEFA), when the province has an account. */
+  province: { fiscalCode: string; iban: string } | null;
+}
+
+/** Data rows of {@link csvTemplateWithExamples} (the layout page says how many). */
+export const CSV_TEMPLATE_EXAMPLE_ROWS = 4;
+
+/** Demo values of valid format for the examples (not real people or firms). */
+const EXAMPLE_PERSON = { cf: 'RSSMRA85T10A562S', name: 'Mario Rossi' };
+/** Partita IVA of valid format: 0123456, office 070 (Campobasso), check digit. */
+const EXAMPLE_FIRM = { piva: '01234560702', name: 'Bar Centrale S.r.l.' };
+
+function addDays(iso: string, days: number): string {
+  const d = new Date(`${iso}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+const itDate = (iso: string): string => `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
+const itEuro = (cents: number): string => `${Math.floor(cents / 100)},${String(cents % 100).padStart(2, '0')}`;
+
+/**
+ * The template offered for download: the header and example rows for the ente (a position paid
+ * in one payment or in 2 installments, with the province's TEFA share on TARI, and a firm's single
+ * payment). The rows import as they are; their `iupd` starts with ESEMPIO- so they are easy to
+ * find and delete. `;` separator, UTF-8 with BOM (Excel in Italian opens it directly).
+ */
+export function csvTemplateWithExamples(ctx: CsvTemplateContext): string {
+  const service = ctx.service ?? { code: 'TARI', name: 'TARI – Tassa sui rifiuti', taxonomyCode: '9/0101108TS/' };
+  const year = ctx.today.slice(0, 4);
+  const tefa = service.code === 'TARI' && ctx.province ? ctx.province : null;
+  const subject = `${service.name} – anno ${year}`.slice(0, 140);
+  const person = {
+    iupd: `ESEMPIO-${service.code}-${year}-0001`.slice(0, 35),
+    tipo_debitore: 'F',
+    cf_debitore: EXAMPLE_PERSON.cf,
+    nominativo_debitore: EXAMPLE_PERSON.name,
+    indirizzo: 'Via Roma',
+    civico: '12',
+    cap: '86100',
+    localita: ctx.city.slice(0, 35),
+    provincia: 'CB',
+    nazione: 'IT',
+    email: 'mario.rossi@example.invalid',
+    descrizione: subject,
+    servizio: service.code,
+  };
+  /** One option: the ente's transfer and, on TARI, the province's 5 % (TEFA). */
+  const option = (rata: number | null, amountCents: number, due: string) => {
+    const share = tefa ? Math.round(amountCents * 0.05) : 0;
+    const what = rata === null ? `${service.code} ${year}` : `${service.code} ${year} rata ${rata}`;
+    return {
+      rata: rata === null ? '' : String(rata),
+      descrizione_opzione: rata === null ? 'Unica soluzione' : `Rata ${rata} di 2`,
+      importo: itEuro(amountCents),
+      scadenza: itDate(due),
+      trasf1_importo: itEuro(amountCents - share),
+      trasf1_iban: ctx.iban ?? '',
+      trasf1_causale: what,
+      trasf1_tassonomia: service.taxonomyCode,
+      ...(tefa
+        ? { trasf2_cf_ente: tefa.fiscalCode, trasf2_importo: itEuro(share), trasf2_iban: tefa.iban, trasf2_causale: `TEFA ${year}${rata === null ? '' : ` rata ${rata}`}`, trasf2_tassonomia: '9/0201101IM/' }
+        : {}),
+    };
+  };
+  const in30 = addDays(ctx.today, 30);
+  const rows: Record<string, string>[] = [
+    { ...person, ...option(null, 21000, in30) },
+    { ...person, ...option(1, 10500, in30) },
+    { ...person, ...option(2, 10500, addDays(ctx.today, 90)) },
+    {
+      iupd: `ESEMPIO-${service.code}-${year}-0002`.slice(0, 35),
+      tipo_debitore: 'G',
+      cf_debitore: EXAMPLE_FIRM.piva,
+      nominativo_debitore: EXAMPLE_FIRM.name,
+      indirizzo: 'Corso Vittorio Emanuele',
+      civico: '3',
+      cap: '86100',
+      localita: ctx.city.slice(0, 35),
+      provincia: 'CB',
+      nazione: 'IT',
+      email: 'amministrazione@example.invalid',
+      descrizione: subject,
+      servizio: service.code,
+      ...option(null, 48000, addDays(ctx.today, 60)),
+      descrizione_opzione: '',
+    },
+  ];
+  return stringify(
+    rows.map((r) => CSV_HEADERS.map((h) => r[h] ?? '')),
+    { header: true, columns: [...CSV_HEADERS], delimiter: ';', bom: true, record_delimiter: 'windows', cast: CSV_SAFE_CAST },
+  );
 }
 
 const DEBTOR_COLUMN: Record<string, string> = {
