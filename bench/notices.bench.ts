@@ -15,8 +15,8 @@ import { listEnti } from '../src/modules/enti/repository.js';
 import { createPosition, getPositionByIupd } from '../src/modules/positions/repository.js';
 import { preparePositionWrite } from '../src/modules/positions/service.js';
 import { noticeDataFor } from '../src/modules/positions/notice-data.js';
-import { renderNoticePdf, type NoticeData } from '../src/modules/positions/notice-pdf.js';
-import { NoticeRenderPool } from '../src/modules/positions/notice-pool.js';
+import { renderNoticePdf, type NoticeData } from '../src/modules/notices/notice-pdf.js';
+import { NoticeRenderPool } from '../src/modules/notices/notice-pool.js';
 import { fiscalCodeFor } from '../test/positions/csv-fixtures.js';
 import { report, timeIt } from './lib.js';
 

@@ -29,7 +29,7 @@ import {
   validateNoticeData,
   type NoticeData,
   type NoticeInstallment,
-} from '../../src/modules/positions/notice-pdf.js';
+} from '../../src/modules/notices/notice-pdf.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures

@@ -3,8 +3,8 @@
  * errors carried back with their field, batches spread over the workers, warm-up before work.
  */
 import t from 'tap';
-import { NoticeDataError, renderNoticePdf, type NoticeData } from '../../src/modules/positions/notice-pdf.js';
-import { NoticeRenderPool } from '../../src/modules/positions/notice-pool.js';
+import { NoticeDataError, renderNoticePdf, type NoticeData } from '../../src/modules/notices/notice-pdf.js';
+import { NoticeRenderPool } from '../../src/modules/notices/notice-pool.js';
 
 function nav(sequence: number): string {
   const prefix = `301${String(sequence).padStart(13, '0')}`;

@@ -13,7 +13,7 @@ import { entiWithRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { getEnte, listEnti, listIbans, listServices, type Ente } from '../enti/repository.js';
 import { formatNoticeNumber } from '../positions/numbers.js';
-import { renderNoticePdf } from '../positions/notice-pdf.js';
+import { renderNoticePdf } from '../notices/notice-pdf.js';
 import { isPrintable, noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data.js';
 import { findByNoticeNumber } from '../positions/repository.js';
 import {

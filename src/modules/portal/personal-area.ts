@@ -16,7 +16,7 @@ import { auditContext } from '../../plugins/audit/index.js';
 import { getEnte } from '../enti/repository.js';
 import { upsertUser } from '../users/repository.js';
 import { noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data.js';
-import { renderNoticePdf } from '../positions/notice-pdf.js';
+import { renderNoticePdf } from '../notices/notice-pdf.js';
 import { getPositionById } from '../positions/repository.js';
 import { cartCount, EMAIL_PATTERN, MAX_CART } from './cart.js';
 import { citizenCarts, citizenOption, citizenPositions, citizenReceipts, present } from './citizen.js';

@@ -21,7 +21,7 @@ import {
 } from './repository.js';
 import { createPositionBody, iupdParams, listQuery, patchPositionBody, positionOut, problemSchema } from './api-schemas.js';
 import { preparePositionWrite, type PositionBody } from './service.js';
-import { renderNoticePdf } from './notice-pdf.js';
+import { renderNoticePdf } from '../notices/notice-pdf.js';
 import { noticeDataFor, NoticeNotPrintableError } from './notice-data.js';
 import { findByNoticeNumber } from './repository.js';
 import importsApi from './imports-api.js';

@@ -14,8 +14,8 @@ import type { Db } from '../../db/client.js';
 import type { JobContext, JobRunner } from '../../plugins/jobs/runner.js';
 import { getEnte } from '../enti/repository.js';
 import { isPrintable, noticeDataBuilder } from './notice-data.js';
-import type { NoticeData } from './notice-pdf.js';
-import { DEFAULT_WARMUP, NoticeRenderPool } from './notice-pool.js';
+import type { NoticeData } from '../notices/notice-pdf.js';
+import { DEFAULT_WARMUP, NoticeRenderPool } from '../notices/notice-pool.js';
 import { positionsNewestFirst, type PositionDetail, type PositionFilter } from './repository.js';
 
 export const BULK_PRINT_JOB = 'notices-bulk-print';

@@ -9,7 +9,7 @@ import type { DbLike } from '../../db/client.js';
 import { postalAccountNumber } from '../../domain/iban.js';
 import { listIbans, type Ente } from '../enti/repository.js';
 import type { OptionDetail, PositionDetail } from './repository.js';
-import type { NoticeData } from './notice-pdf.js';
+import type { NoticeData } from '../notices/notice-pdf.js';
 
 /** Printed when the ente has not configured its Poste authorisation yet. */
 export const POSTE_AUTHORIZATION_PLACEHOLDER = 'AUT. DB/… da richiedere a Poste Italiane';
