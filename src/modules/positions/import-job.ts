@@ -51,7 +51,12 @@ export interface ImportResult {
   validRows: number;
   created: number;
   unchanged: number;
+  /** Errors found (a row may have several). */
   errorCount: number;
+  /** Distinct rows of the file with at least one error (absent in results stored before it existed). */
+  errorRows?: number;
+  /** Data rows whose position was not imported: their own errors, or an error on another row of the same position. */
+  rowsNotImported?: number;
   errors: CsvRowError[];
   /** File (under DATA_DIR) with the full error report as CSV, when there are errors. */
   reportFile: string | null;
@@ -118,13 +123,22 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
     maxRows: input.maxRows,
   };
   const serviceOf = (p: CsvPosition): PaymentService | undefined => services.get(p.serviceCode ?? input.serviceCode ?? '');
-  const finish = (r: Omit<ImportResult, 'phase' | 'errorCount' | 'errors' | 'reportFile'>, errors: CsvRowError[]): Record<string, unknown> => {
+  let importedRows = 0;
+  const finish = (r: Omit<ImportResult, 'phase' | 'errorCount' | 'errorRows' | 'rowsNotImported' | 'errors' | 'reportFile'>, errors: CsvRowError[]): Record<string, unknown> => {
     let reportFile: string | null = null;
     if (errors.length > 0) {
       reportFile = `${input.file.replace(/\.csv$/, '')}-errori.csv`;
       fs.writeFileSync(path.join(dataDir, reportFile), errorReportToCsv(errors), { mode: 0o600 });
     }
-    const result: ImportResult = { ...r, phase: 'done', errorCount: errors.length, errors: errors.slice(0, ERRORS_IN_RESULT), reportFile };
+    const result: ImportResult = {
+      ...r,
+      phase: 'done',
+      errorCount: errors.length,
+      errorRows: countErrorRows(errors),
+      rowsNotImported: Math.max(0, r.rowCount - importedRows),
+      errors: errors.slice(0, ERRORS_IN_RESULT),
+      reportFile,
+    };
     return result as unknown as Record<string, unknown>;
   };
 
@@ -188,6 +202,7 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
     const outcomes = db.transaction((tx) => createPositionsInTx(tx, ente, items, { publish: true }, by), { behavior: 'immediate' });
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i];
+      if (outcome === 'created' || outcome === 'unchanged') importedRows += current[i]!.sourceRows.length;
       if (outcome === 'created') created++;
       else if (outcome === 'unchanged') unchanged++;
       else errors.push({ row: current[i]!.sourceRows[0]!, iupd: items[i]!.write.value.iupd!, field: 'iupd', message: 'Esiste già una posizione con questo iupd e dati diversi: riga non importata.' });
@@ -220,13 +235,21 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
   }
   ctx.progress(rowCount, rowCount, true);
   errors.sort((a, b) => a.row - b.row);
+  const notImported = Math.max(0, rowCount - importedRows);
   const message = !pass.complete
     ? `Importazione interrotta: il file è leggibile solo fino alla riga ${Math.max(...pass.errors.map((e) => e.row))}; le posizioni valide precedenti sono state importate.`
     : errors.length > 0
-      ? `Importate le posizioni valide; ${errors.length} righe con errori non importate.`
+      ? `Importate le posizioni valide; ${rowsLabel(notImported)} non ${notImported === 1 ? 'importata' : 'importate'} (errori in ${rowsLabel(countErrorRows(errors))}).`
       : 'Importazione completata.';
   return finish({ outcome: 'imported', rowCount, validRows, created, unchanged, message }, errors);
 }
+
+/** Distinct file rows named by the errors (several errors on one row count once). */
+export function countErrorRows(errors: readonly CsvRowError[]): number {
+  return new Set(errors.map((e) => e.row)).size;
+}
+
+const rowsLabel = (n: number): string => (n === 1 ? '1 riga' : `${n} righe`);
 
 /** Lines after the header (an estimate of the data rows for the progress bar; quoted line breaks count extra). */
 async function countDataLines(file: string): Promise<number> {
@@ -257,6 +280,8 @@ export function importStatus(job: JobRow) {
     serviceCode: input.serviceCode,
     createdAt: job.createdAt,
     result,
+    /** The result counts rows with errors and rows not imported (results stored before they existed do not). */
+    rowCounts: result?.errorRows !== undefined,
     error: job.error,
   };
 }

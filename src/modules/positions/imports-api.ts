@@ -35,7 +35,9 @@ const statusOut = {
         validRows: { type: 'integer' },
         created: { type: 'integer' },
         unchanged: { type: 'integer' },
-        errorCount: { type: 'integer' },
+        errorCount: { type: 'integer', description: 'Errori trovati (una riga può averne più di uno)' },
+        errorRows: { type: 'integer', description: 'Righe del file con almeno un errore' },
+        rowsNotImported: { type: 'integer', description: 'Righe la cui posizione non è stata importata (per un errore su una delle sue righe)' },
         message: { type: 'string' },
         errors: {
           type: 'array',
