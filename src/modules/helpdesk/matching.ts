@@ -37,6 +37,7 @@ export const RECEIPT_ANOMALY_LABELS: Record<string, string> = {
   receipt_cancelled_position: 'Ricevuta per una posizione annullata',
   receipt_expired_position: 'Ricevuta per una posizione scaduta',
   receipt_already_paid: 'Doppio pagamento',
+  receipt_alternative_option: 'Doppio pagamento (unica soluzione e rate): rimborso da disporre',
   receipt_amount_mismatch: 'Importo della ricevuta non corrispondente',
   receipt_outcome_ko: 'Ricevuta con esito KO',
   receipt_draft_position: 'Ricevuta per una posizione in bozza',

@@ -56,3 +56,36 @@ export function checkPayable(
   }
   return null;
 }
+
+/**
+ * The options of one position are alternatives: the single payment OR one plan of installments.
+ * Two options conflict when they belong to the same position and are not installments of the same
+ * plan (installments of one plan may be paid together). Paying both would collect the debt twice.
+ */
+export interface OptionRef {
+  positionId: number;
+  optionId: number;
+  kind: 'single' | 'installment';
+  plan: string | null;
+}
+
+export function optionsConflict(a: OptionRef, b: OptionRef): boolean {
+  if (a.positionId !== b.positionId || a.optionId === b.optionId) return false;
+  return !(a.kind === 'installment' && b.kind === 'installment' && (a.plan ?? '') === (b.plan ?? ''));
+}
+
+/** Pairs of indexes [i, j] (i < j) of options that must not be paid together. */
+export function conflictingPairs(options: readonly OptionRef[]): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < options.length; i++) {
+    for (let j = i + 1; j < options.length; j++) if (optionsConflict(options[i]!, options[j]!)) pairs.push([i, j]);
+  }
+  return pairs;
+}
+
+/** Italian name of an option for messages: "in unica soluzione" or "rata 2 di 3". */
+export function optionKindLabel(o: { kind: string; installmentNumber?: number | null; installmentCount?: number | null }): string {
+  if (o.kind !== 'installment') return 'in unica soluzione';
+  if (!o.installmentNumber) return 'a rate';
+  return o.installmentCount ? `rata ${o.installmentNumber} di ${o.installmentCount}` : `rata ${o.installmentNumber}`;
+}

@@ -29,6 +29,8 @@ import type { Ente } from '../enti/repository.js';
 import { getEnteByFiscalCode } from '../enti/repository.js';
 import { enqueueAcaSync } from '../positions/aca-outbox.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
+import { formatEuro } from '../../domain/money.js';
+import { optionKindLabel } from './payment-state.js';
 import { amountToCents, child, children, text } from './soap.js';
 import { findForStation, stationQueries } from './station-queries.js';
 import type { AnomalyType } from './schema.js';
@@ -111,6 +113,35 @@ function subjectOf(el: Element | undefined): Subject | undefined {
   };
 }
 
+/** Built once: creating an Intl.DateTimeFormat per receipt would cost more than the conversion. */
+const ROME_OFFSET = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Rome', timeZoneName: 'longOffset' });
+
+function romeOffsetMinutes(at: number): number {
+  const name = ROME_OFFSET.formatToParts(new Date(at)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT+01:00';
+  const m = /^GMT([+-])(\d\d):(\d\d)$/.exec(name);
+  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+}
+
+/**
+ * A date-time of the node as an ISO string with its offset. The node writes Italian local time
+ * without an offset (the SANP examples, e.g. `2021-10-01T17:48:22`, and the receipts of the
+ * platform are in the Europe/Rome zone), so a value without `Z` or `±hh:mm` is read as Italian time
+ * and gets the offset in force at that moment (`+01:00` or `+02:00`); the wall time is kept, so
+ * its first 10 characters stay the Italian date. Values with an offset, or not a date-time, are kept.
+ */
+export function nodeDateTime(value: string | undefined): string | undefined {
+  if (!value) return value;
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?$/.exec(value);
+  if (!m) return value;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  // The offset at the instant (two passes settle the DST changes; an hour that does not exist gets the later offset).
+  let offset = romeOffsetMinutes(wall - 60 * 60_000);
+  offset = romeOffsetMinutes(wall - offset * 60_000);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  return `${value}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
 /** Reads a ctReceipt / ctReceiptV2 element already validated against the XSD. */
 export function readReceipt(receipt: Element): ReceiptIn {
   const req = (n: string) => text(receipt, n) ?? '';
@@ -150,7 +181,7 @@ export function readReceipt(receipt: Element): ReceiptIn {
     primaryCiIncurredFeeCents: amountToCents(opt('primaryCiIncurredFee')),
     idBundle: opt('idBundle'),
     idCiBundle: opt('idCiBundle'),
-    paymentDateTime: opt('paymentDateTime'),
+    paymentDateTime: nodeDateTime(opt('paymentDateTime')),
     applicationDate: opt('applicationDate'),
     transferDate: opt('transferDate'),
     metadata: metadataOf(receipt),
@@ -303,10 +334,18 @@ function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
   if (r.fiscalCode !== receiver.fiscalCode) {
     processing = 'secondary';
     const owner = getEnteByFiscalCode(tx, r.fiscalCode);
-    if (owner) found = lookup(tx, owner.id, r.noticeNumber);
+    if (owner?.member) found = lookup(tx, owner.id, r.noticeNumber);
     if (!r.transfers.some((t) => t.fiscalCodePA === receiver.fiscalCode)) {
       raised.push({ type: 'receipt_unknown_notice', detail: 'Ricevuta inviata all’ente come beneficiario secondario, ma nessun versamento è a suo favore' });
       processing = 'flagged';
+    } else if (!owner?.member) {
+      // Stored (the money for our transfer is real), but nobody here can check the notice it pays.
+      raised.push({
+        type: 'receipt_unknown_notice',
+        detail: `Ricevuta come beneficiario secondario per un avviso dell’ente ${r.fiscalCode}, non servito da questa stazione: verificare con l’ente titolare che l’avviso e il versamento siano dovuti`,
+      });
+    } else if (!found || found.option.iuv !== r.creditorReferenceId) {
+      raised.push({ type: 'receipt_unknown_notice', detail: `Ricevuta come beneficiario secondario per un avviso sconosciuto a ${owner.name}` });
     }
   } else {
     found = lookup(tx, receiver.id, r.noticeNumber);
@@ -328,11 +367,12 @@ function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
       } else if (position.status === 'cancelled') {
         raised.push({ type: 'receipt_cancelled_position', detail: 'Ricevuta per una posizione annullata: valutare il rimborso' });
         processing = 'flagged';
+      } else if (option.status === 'cancelled') {
+        // Another option of the position (single payment vs installments) was paid first: the debt is now paid twice.
+        raised.push({ type: 'receipt_alternative_option', detail: alternativeDetail(position, option, r.paymentAmountCents) });
+        processing = 'flagged';
       } else if (option.status !== 'unpaid' || position.status === 'paid') {
-        raised.push({
-          type: 'receipt_already_paid',
-          detail: option.status === 'paid' ? 'Avviso già pagato con un’altra ricevuta: doppio pagamento' : 'Avviso chiuso (posizione già pagata con un’altra opzione): doppio pagamento',
-        });
+        raised.push({ type: 'receipt_already_paid', detail: `Avviso già pagato con un’altra ricevuta: doppio pagamento, disporre il rimborso di ${euro(r.paymentAmountCents)} al pagatore` });
         processing = 'flagged';
       } else {
         if (position.status === 'expired') raised.push({ type: 'receipt_expired_position', detail: 'Ricevuta per una posizione scaduta: pagamento applicato' });
@@ -439,6 +479,19 @@ function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
     requestId: input.requestId ?? null,
   });
   return { kind: 'stored', receiptRowId, processing, anomalies: raised.map((a) => a.type) };
+}
+
+const euro = (cents: number) => formatEuro(cents);
+
+function optionLabel(o: OptionDetail): string {
+  return `${optionKindLabel(o)} (avviso ${o.noticeNumber}, ${euro(o.amountCents)})`;
+}
+
+/** The helpdesk's text for a receipt of an option closed because an alternative option was paid. */
+function alternativeDetail(position: PositionDetail, option: OptionDetail, paidCents: number): string {
+  const paid = position.options.filter((o) => o.status === 'paid');
+  const first = paid.length ? paid.map(optionLabel).join(', ') : 'un’altra opzione';
+  return `Pagata l’opzione ${optionLabel(option)} della posizione ${position.iupd}, già saldata con ${first}: il debito è stato pagato due volte. Disporre il rimborso di ${euro(paidCents)} al pagatore.`;
 }
 
 function applyPayment(tx: DbLike, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): void {

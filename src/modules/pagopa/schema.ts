@@ -108,6 +108,8 @@ export const ANOMALY_TYPES = [
   'receipt_cancelled_position',
   'receipt_expired_position',
   'receipt_already_paid',
+  /** A receipt for an option closed because another option of its position (single vs installments) was paid: refund. */
+  'receipt_alternative_option',
   'receipt_amount_mismatch',
   'receipt_outcome_ko',
   'receipt_draft_position',

@@ -199,8 +199,12 @@ function mbdAttachment(hash: string): string {
   return Buffer.from(doc).toString('base64');
 }
 
-function localIsoDateTime(d: Date): string {
-  return d.toISOString().replace('Z', '').replace(/\.\d{3}$/, '');
+/** Built once (an Intl.DateTimeFormat per receipt is slow). */
+const ROME_WALL = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Rome', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+
+/** As the node writes date-times: Italian local time, no offset (`2026-03-01T10:15:00`). */
+export function localIsoDateTime(d: Date): string {
+  return ROME_WALL.format(d).replace(' ', 'T');
 }
 
 export function sendRtRequest(id: Identity, p: ReceiptParams, style?: EnvelopeStyle): string {
