@@ -1,8 +1,10 @@
 /**
  * Admin pages for enti (under /admin): the SAEL admin manages enti and their IBANs; the ente's
- * admin (or the SAEL admin) manages its payment services and operators. Every form posts with a
- * CSRF token, is re-shown with Italian messages per field when invalid (HTTP 400), and every
- * write is audited.
+ * admin (or the SAEL admin) manages its payment services, operators and API keys (a new key is
+ * shown once, on the answer to its creation; keys are revoked, never deleted; their last use is
+ * shown). The SAEL admin also grants and revokes the global roles (helpdesk, sael_admin) at
+ * /admin/ruoli. Every form posts with a CSRF token, is re-shown with Italian messages per field
+ * when invalid (HTTP 400), and every write is audited.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -11,9 +13,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditContext } from '../../plugins/audit/index.js';
 import { requireRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
-import { normaliseFiscalCode } from '../../domain/fiscal-code.js';
+import { isValidPersonalFiscalCode, normaliseFiscalCode } from '../../domain/fiscal-code.js';
 import { formatEuro } from '../../domain/money.js';
-import { GrantError, grantRole, grantsOfEnte, revokeRole, upsertUser } from '../users/repository.js';
+import {
+  createApiKey,
+  GrantError,
+  grantRole,
+  grantsOfEnte,
+  LastAdminError,
+  listApiKeys,
+  listGlobalGrants,
+  revokeApiKey,
+  revokeGlobalRole,
+  revokeRole,
+  upsertUser,
+} from '../users/repository.js';
 import type { Role } from '../users/schema.js';
 import {
   addIban,
@@ -127,7 +141,7 @@ export default async function entiModule(app: FastifyInstance) {
     return ente;
   }
 
-  function renderDetail(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) {
+  async function renderDetail(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) {
     const ente = loadEnte(request);
     return reply.page('enti/detail', {
       title: ente.name,
@@ -135,9 +149,11 @@ export default async function entiModule(app: FastifyInstance) {
       ibans: listIbans(app.db, ente.id),
       services: listServices(app.db, ente.id),
       operators: grantsOfEnte(app.db, ente.id),
+      apiKeys: await listApiKeys(app.db, ente.id),
       canEditEnte: request.user?.grants.some((g) => g.role === 'sael_admin'),
       ibanForm: {},
       operatorForm: {},
+      apiKeyForm: {},
       ...extra,
     });
   }
@@ -355,6 +371,84 @@ export default async function entiModule(app: FastifyInstance) {
       const { id, grantId } = request.params;
       if (!revokeRole(app.db, grantId, id, auditContext(request))) throw new HttpError(404, 'Abilitazione non trovata per questo ente.');
       return reply.redirect(`/admin/enti/${id}#operatori`, 303);
+    },
+  );
+
+  // ------------------------------------------------------------------ API keys of an ente
+
+  app.post<{ Body: Form; Params: { id: number } }>(
+    '/enti/:id/chiavi-api',
+    { preHandler: enteAdmin, schema: { params: idParams, body: formBody(['label'], 200) } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const label = (request.body.label ?? '').trim();
+      if (label.length < 2 || label.length > 80) {
+        return renderDetail(request, reply.code(400), {
+          apiKeyForm: request.body,
+          apiKeyErrors: { label: 'Descrivi a cosa serve la chiave (da 2 a 80 caratteri), ad esempio «gestionale tributi».' },
+        });
+      }
+      const { id, key } = createApiKey(app.db, ente.id, label, auditContext(request));
+      // The key exists in clear only in this answer: never cached, never in a redirect or a URL.
+      reply.header('cache-control', 'no-store');
+      return reply.page('enti/api-key-created', { title: 'Nuova chiave API', ente, key, keyId: id, label });
+    },
+  );
+
+  app.post<{ Params: { id: number; keyId: number } }>(
+    '/enti/:id/chiavi-api/:keyId/revoca',
+    { preHandler: enteAdmin, schema: { params: subParams('keyId'), body: formBody([], 10) } },
+    async (request, reply) => {
+      const { id, keyId } = request.params;
+      if (!(await revokeApiKey(app.db, id, keyId, auditContext(request)))) throw new HttpError(404, 'Chiave API non trovata per questo ente.');
+      return reply.redirect(`/admin/enti/${id}#chiavi-api`, 303);
+    },
+  );
+
+  // ------------------------------------------------------------------ global roles (helpdesk, sael_admin)
+
+  const GLOBAL_ROLES = ['helpdesk', 'sael_admin'] as const;
+
+  async function renderRoles(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) {
+    const grants = (await listGlobalGrants(app.db)).map((g) => ({ ...g, isSelf: g.userId === request.user?.id }));
+    return reply.page('enti/roles', {
+      title: 'Ruoli globali',
+      helpdesk: grants.filter((g) => g.role === 'helpdesk'),
+      admins: grants.filter((g) => g.role === 'sael_admin'),
+      roleForm: {},
+      ...extra,
+    });
+  }
+
+  app.get('/ruoli', { preHandler: adminOnly, schema: { querystring: { type: 'object', properties: {}, additionalProperties: false } } }, async (request, reply) => renderRoles(request, reply));
+
+  app.post<{ Body: Form }>('/ruoli', { preHandler: adminOnly, schema: { body: formBody(['fiscalCode', 'role'], 40) } }, async (request, reply) => {
+    const fiscalCode = (request.body.fiscalCode ?? '').replace(/\s+/g, '').toUpperCase();
+    const role = request.body.role;
+    const errors: FieldErrors = {};
+    if (!isValidPersonalFiscalCode(fiscalCode)) errors.fiscalCode = 'Codice fiscale della persona non valido (16 caratteri, controlla l’ultimo).';
+    if (!GLOBAL_ROLES.includes(role as (typeof GLOBAL_ROLES)[number])) errors.role = 'Scegli il ruolo: helpdesk o amministratore S.A.E.L.';
+    if (Object.keys(errors).length > 0) return renderRoles(request, reply.code(400), { roleForm: request.body, roleErrors: errors });
+    const by = auditContext(request);
+    const userId = upsertUser(app.db, { fiscalCode }, by);
+    grantRole(app.db, userId, role as Role, null, by);
+    return reply.redirect('/admin/ruoli', 303);
+  });
+
+  app.post<{ Params: { grantId: number } }>(
+    '/ruoli/:grantId/revoca',
+    {
+      preHandler: adminOnly,
+      schema: { params: { type: 'object', properties: { grantId: { type: 'integer', minimum: 1 } }, required: ['grantId'] }, body: formBody([], 10) },
+    },
+    async (request, reply) => {
+      try {
+        if (!(await revokeGlobalRole(app.db, request.params.grantId, auditContext(request)))) throw new HttpError(404, 'Ruolo globale non trovato.');
+      } catch (err) {
+        if (err instanceof LastAdminError) return renderRoles(request, reply.code(409), { revokeError: err.message });
+        throw err;
+      }
+      return reply.redirect('/admin/ruoli', 303);
     },
   );
 }

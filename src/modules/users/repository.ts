@@ -1,7 +1,7 @@
 /** Users by fiscal code, role grants and API keys. Every write records an audit row in the same transaction. */
 import crypto from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import { and, asc, count, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import type { Db, DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { apiKeys, ENTE_ROLES, roleGrants, users, type Role } from './schema.js';
 import { enti } from '../enti/schema.js';
@@ -120,16 +120,115 @@ export function createApiKey(db: Db, enteId: number, label: string, by: Actor): 
   });
 }
 
-/** The ente an API key belongs to, or null when the key is unknown or revoked. */
-export function authenticateApiKey(db: Db, key: string): { keyId: number; enteId: number; enteFiscalCode: string } | null {
+/** The last use of a key is written at most this often: an API call reads, it does not write. */
+export const API_KEY_LAST_USE_RESOLUTION_MS = 60_000;
+
+/**
+ * The ente an API key belongs to, or null when the key is unknown or revoked. Records the key's
+ * last use, but only when the recorded one is older than API_KEY_LAST_USE_RESOLUTION_MS (or
+ * missing): a client calling many times a minute causes one write a minute, not one per call. The
+ * condition is repeated in the UPDATE, so several processes do not write twice either.
+ */
+export function authenticateApiKey(db: Db, key: string, now: Date = new Date()): { keyId: number; enteId: number; enteFiscalCode: string } | null {
   if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
   const row = db
-    .select({ keyId: apiKeys.id, enteId: apiKeys.enteId, enteFiscalCode: enti.fiscalCode })
+    .select({ keyId: apiKeys.id, enteId: apiKeys.enteId, enteFiscalCode: enti.fiscalCode, lastUsedAt: apiKeys.lastUsedAt })
     .from(apiKeys)
     .innerJoin(enti, eq(enti.id, apiKeys.enteId))
     .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
     .get();
   if (!row) return null;
-  db.update(apiKeys).set({ lastUsedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` }).where(eq(apiKeys.id, row.keyId)).run();
-  return row;
+  const threshold = new Date(now.getTime() - API_KEY_LAST_USE_RESOLUTION_MS).toISOString();
+  if (row.lastUsedAt === null || row.lastUsedAt < threshold) {
+    db.update(apiKeys)
+      .set({ lastUsedAt: now.toISOString() })
+      .where(and(eq(apiKeys.id, row.keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, threshold))))
+      .run();
+  }
+  return { keyId: row.keyId, enteId: row.enteId, enteFiscalCode: row.enteFiscalCode };
+}
+
+export interface ApiKeyListing {
+  id: number;
+  prefix: string;
+  label: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** The API keys of an ente (never their hash), the active ones first, newest first. */
+export async function listApiKeys(db: DbLike, enteId: number): Promise<ApiKeyListing[]> {
+  return db
+    .select({
+      id: apiKeys.id,
+      prefix: apiKeys.prefix,
+      label: apiKeys.label,
+      createdAt: apiKeys.createdAt,
+      lastUsedAt: apiKeys.lastUsedAt,
+      revokedAt: apiKeys.revokedAt,
+    })
+    .from(apiKeys)
+    .where(eq(apiKeys.enteId, enteId))
+    .orderBy(desc(isNull(apiKeys.revokedAt)), desc(apiKeys.id))
+    .all();
+}
+
+/**
+ * Revokes a key of the ente (from the next request on, it answers 401). Returns false when the
+ * ente has no such key; revoking a revoked key changes nothing and is not audited again.
+ */
+export async function revokeApiKey(db: Db, enteId: number, keyId: number, by: Actor, now: Date = new Date()): Promise<boolean> {
+  return db.transaction((tx) => {
+    const before = tx
+      .select({ id: apiKeys.id, prefix: apiKeys.prefix, label: apiKeys.label, revokedAt: apiKeys.revokedAt })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.enteId, enteId)))
+      .get();
+    if (!before) return false;
+    if (before.revokedAt !== null) return true;
+    const revokedAt = now.toISOString();
+    tx.update(apiKeys).set({ revokedAt }).where(eq(apiKeys.id, keyId)).run();
+    recordAudit(tx, { ...by, action: 'revoke', entity: 'api_key', entityId: keyId, enteId, before, after: { ...before, revokedAt } });
+    return true;
+  });
+}
+
+/** The grants of the global roles (helpdesk, sael_admin), with their people. */
+export async function listGlobalGrants(db: DbLike) {
+  return db
+    .select({
+      id: roleGrants.id,
+      role: roleGrants.role,
+      userId: users.id,
+      fiscalCode: users.fiscalCode,
+      name: users.name,
+      familyName: users.familyName,
+      createdAt: roleGrants.createdAt,
+    })
+    .from(roleGrants)
+    .innerJoin(users, eq(users.id, roleGrants.userId))
+    .where(isNull(roleGrants.enteId))
+    .orderBy(asc(roleGrants.role), asc(users.familyName), asc(users.name))
+    .all();
+}
+
+export class LastAdminError extends Error {}
+
+/**
+ * Revokes a global role. The last sael_admin grant is never revoked (nobody could then manage
+ * enti, roles or keys from the pages); returns false when there is no such global grant.
+ */
+export async function revokeGlobalRole(db: Db, grantId: number, by: Actor): Promise<boolean> {
+  return db.transaction((tx) => {
+    const grant = tx.select().from(roleGrants).where(and(eq(roleGrants.id, grantId), isNull(roleGrants.enteId))).get();
+    if (!grant) return false;
+    if (grant.role === 'sael_admin') {
+      const admins = tx.select({ n: count() }).from(roleGrants).where(and(eq(roleGrants.role, 'sael_admin'), isNull(roleGrants.enteId))).get();
+      if ((admins?.n ?? 0) <= 1) throw new LastAdminError('È l’unico amministratore S.A.E.L.: abilita prima un’altra persona, poi revoca questo ruolo.');
+    }
+    tx.delete(roleGrants).where(eq(roleGrants.id, grantId)).run();
+    recordAudit(tx, { ...by, action: 'revoke', entity: 'role_grant', entityId: grantId, enteId: null, before: grant });
+    return true;
+  });
 }
