@@ -6,7 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { HttpError } from '../../plugins/errors.js';
 import { jobs } from '../../plugins/jobs/schema.js';
 import { getEnte } from '../enti/repository.js';
-import { BULK_PRINT_JOB, type BulkPrintFilter, type BulkPrintResult } from '../positions/bulk-print-job.js';
+import { BULK_PRINT_JOB, SKIP_REASONS, type BulkPrintFilter, type BulkPrintResult, type SkipReason } from '../positions/bulk-print-job.js';
 import { POSITION_STATUSES, type PositionStatus } from '../positions/schema.js';
 import { enteParams, jobParams, operatorOfEnte } from './shared.js';
 
@@ -64,11 +64,21 @@ export default async function backofficePrints(app: FastifyInstance) {
       const { job, result } = loadJob(ente.id, request.params.jobId);
       const inProgress = job.status === 'queued' || job.status === 'running';
       const percent = job.status === 'done' ? 100 : job.total > 0 ? Math.min(99, Math.floor((job.done * 100) / job.total)) : 0;
+      const skipped = result?.skipped ?? {};
+      const skippedTotal = Object.values(skipped).reduce((n, k) => n + (k ?? 0), 0);
       return reply.page('backoffice/print-status', {
         title: 'Stampa massiva degli avvisi',
         ente,
         job: { id: job.id, status: job.status, done: job.done, total: job.total, percent, error: job.error, phase: inProgress ? 'in corso' : job.status === 'done' ? 'completata' : 'non riuscita' },
         result,
+        // Why positions of the filter have no notice in the ZIP: each reason with its count, then the first ones by name.
+        skippedTotal,
+        skippedReasons: (Object.keys(SKIP_REASONS) as SkipReason[]).filter((r) => skipped[r]).map((r) => ({ count: skipped[r], why: SKIP_REASONS[r].why })),
+        skippedList: (result?.skippedList ?? []).map((p) => ({ ...p, reasonLabel: SKIP_REASONS[p.reason].one })),
+        skippedMore: skippedTotal > (result?.skippedList?.length ?? 0),
+        paidNote: result?.paidOptionsLeftOut
+          ? `Negli avvisi delle posizioni pagate in parte ${result.paidOptionsLeftOut === 1 ? 'non compare 1 opzione già pagata' : `non compaiono ${result.paidOptionsLeftOut} opzioni già pagate`}: l’avviso riporta solo quelle ancora da pagare.`
+          : null,
         inProgress,
         statusUrl: `/backoffice/enti/${ente.id}/stampe/${job.id}/stato.json`,
       });

@@ -22,23 +22,47 @@ export const BULK_PRINT_JOB = 'notices-bulk-print';
 
 export type BulkPrintFilter = Omit<PositionFilter, 'enteIds' | 'page' | 'pageSize' | 'beforeId'>;
 
+/** Why a position of the filter has no notice in the ZIP. */
+export type SkipReason = 'paid' | 'cancelled' | 'draft' | 'nothing_to_pay';
+
+/** Italian explanation of each reason, for the page and the message. */
+export const SKIP_REASONS: Record<SkipReason, { one: string; many: string; why: string }> = {
+  paid: { one: 'pagata', many: 'pagate', why: 'già pagata: non c’è più nulla da pagare, il cittadino ha la ricevuta' },
+  cancelled: { one: 'annullata', many: 'annullate', why: 'annullata: non è più pagabile' },
+  draft: { one: 'in bozza', many: 'in bozza', why: 'in bozza: va pubblicata prima di stampare l’avviso' },
+  nothing_to_pay: { one: 'senza opzioni da pagare', many: 'senza opzioni da pagare', why: 'tutte le sue opzioni sono pagate o annullate' },
+};
+
+/** Skipped positions listed by name in the result (the counts cover them all). */
+export const SKIPPED_LISTED = 20;
+
 export interface BulkPrintResult {
   notices: number;
   file: string | null;
   message: string;
+  /** Positions of the filter left out, by reason (absent in results stored before it existed). */
+  skipped?: Partial<Record<SkipReason, number>>;
+  /** The first {@link SKIPPED_LISTED} of them. */
+  skippedList?: { id: number; iupd: string; debtorName: string; reason: SkipReason }[];
+  /** Options already paid of printed positions (installments paid: the notice shows the others). */
+  paidOptionsLeftOut?: number;
 }
 
 const PAGE = 200;
 
-/** Positions of the ente matching the filter that have something to print. */
-function* printablePositions(db: Db, enteId: number, filter: BulkPrintFilter): Generator<PositionDetail> {
-  for (const p of positionsNewestFirst(db, { ...filter, enteIds: [enteId] }, PAGE)) if (p.options.some((o) => isPrintable(p, o))) yield p;
+/** Why a position has nothing to print, or null when it has. */
+export function skipReason(p: PositionDetail): SkipReason | null {
+  if (p.options.some((o) => isPrintable(p, o))) return null;
+  if (p.status === 'paid' || p.status === 'cancelled' || p.status === 'draft') return p.status;
+  return 'nothing_to_pay';
 }
 
-export function countPrintable(db: Db, enteId: number, filter: BulkPrintFilter): number {
-  let n = 0;
-  for (const _ of printablePositions(db, enteId, filter)) n++;
-  return n;
+/** "Non stampate 3 posizioni: 2 pagate, 1 annullata." (empty when none). */
+export function skippedSentence(skipped: Partial<Record<SkipReason, number>>): string {
+  const parts = (Object.keys(SKIP_REASONS) as SkipReason[]).filter((r) => skipped[r]).map((r) => `${skipped[r]} ${skipped[r] === 1 ? SKIP_REASONS[r].one : SKIP_REASONS[r].many}`);
+  const total = Object.values(skipped).reduce((s, n) => s + (n ?? 0), 0);
+  if (total === 0) return '';
+  return `${total === 1 ? 'Non stampata 1 posizione' : `Non stampate ${total} posizioni`}: ${parts.join(', ')}.`;
 }
 
 /** Below this many notices a job does not wait for the workers to warm up first. */
@@ -51,14 +75,28 @@ export function registerBulkPrintJob(runner: JobRunner, db: Db, dataDir: string,
     const filter = (ctx.input.filter ?? {}) as BulkPrintFilter;
     const build = noticeDataBuilder(db, ente, { dataDir });
     const items: { data: NoticeData; name: string }[] = [];
-    for (const position of printablePositions(db, enteId, filter)) {
+    const skipped: Partial<Record<SkipReason, number>> = {};
+    const skippedList: NonNullable<BulkPrintResult['skippedList']> = [];
+    let paidOptionsLeftOut = 0;
+    for (const position of positionsNewestFirst(db, { ...filter, enteIds: [enteId] }, PAGE)) {
+      const reason = skipReason(position);
+      if (reason) {
+        skipped[reason] = (skipped[reason] ?? 0) + 1;
+        if (skippedList.length < SKIPPED_LISTED) skippedList.push({ id: position.id, iupd: position.iupd, debtorName: position.debtorName, reason });
+        continue;
+      }
+      paidOptionsLeftOut += position.options.filter((o) => o.status === 'paid').length;
       const data = build(position);
       const nav = data.singlePayment?.noticeNumber ?? data.installments![0]!.noticeNumber;
       items.push({ data, name: `${position.debtorFiscalCode}_${nav}.pdf` });
     }
     const total = items.length;
     ctx.progress(0, total, true);
-    if (total === 0) return { notices: 0, file: null, message: 'Nessun avviso da stampare con questi filtri.' } satisfies BulkPrintResult;
+    const report = { skipped, skippedList, paidOptionsLeftOut };
+    const skippedText = skippedSentence(skipped);
+    if (total === 0) {
+      return { notices: 0, file: null, message: `Nessun avviso da stampare con questi filtri.${skippedText ? ` ${skippedText}` : ''}`, ...report } satisfies BulkPrintResult;
+    }
 
     const dir = path.join(dataDir, 'exports');
     fs.mkdirSync(dir, { recursive: true });
@@ -102,6 +140,6 @@ export function registerBulkPrintJob(runner: JobRunner, db: Db, dataDir: string,
     zip.end();
     await written;
     ctx.progress(done, total, true);
-    return { notices: done, file, message: `Pronti ${done} avvisi.` } satisfies BulkPrintResult;
+    return { notices: done, file, message: `${done === 1 ? 'Pronto 1 avviso' : `Pronti ${done} avvisi`}.${skippedText ? ` ${skippedText}` : ''}`, ...report } satisfies BulkPrintResult;
   });
 }
