@@ -5,7 +5,7 @@
  * becomes `paid` only when the receipts of all its notices have arrived (receipts.ts).
  */
 import crypto from 'node:crypto';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { PagopaSettings } from '../../config.js';
 import type { Db, DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
@@ -13,9 +13,9 @@ import { getEnte } from '../enti/repository.js';
 import { findByNoticeNumber } from '../positions/repository.js';
 import { todayInItaly } from '../positions/service.js';
 import { paymentOptions } from '../positions/schema.js';
-import { checkPayable } from './payment-state.js';
+import { checkPayable, conflictingPairs, optionKindLabel } from './payment-state.js';
 import { allCcp, loadBeneficiaries, optionDescription } from './payment-xml.js';
-import { checkoutCartItems, checkoutCarts } from './schema.js';
+import { checkoutCartItems, checkoutCarts, receipts } from './schema.js';
 import { clip } from './soap.js';
 
 export class CheckoutError extends Error {
@@ -27,6 +27,17 @@ export class CheckoutError extends Error {
     super(message);
     this.name = 'CheckoutError';
   }
+}
+
+/** Why two options of one position cannot be in one cart (citizen wording). */
+export const ALTERNATIVES_MESSAGE =
+  'Nel carrello ci sono due modi alternativi di pagare lo stesso debito: una posizione si paga in unica soluzione oppure a rate, non in entrambi i modi. Rimuovi uno dei due avvisi.';
+
+export function alternativesDetail(
+  a: { noticeNumber: string; kind: string; installmentNumber?: number | null; installmentCount?: number | null },
+  b: { noticeNumber: string; kind: string; installmentNumber?: number | null; installmentCount?: number | null },
+): string {
+  return `Avviso ${b.noticeNumber} (${optionKindLabel(b)}) e avviso ${a.noticeNumber} (${optionKindLabel(a)}): sono alternativi, paga l’uno o l’altro.`;
 }
 
 export interface StartCheckoutInput {
@@ -81,6 +92,13 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
   });
   if (problems.length) throw new CheckoutError('Alcuni avvisi non sono pagabili.', problems);
   const ready = items.filter((i): i is NonNullable<typeof i> => i !== null);
+  const conflicts = conflictingPairs(ready.map((i) => ({ positionId: i.option.positionId, optionId: i.option.id, kind: i.option.kind, plan: i.option.plan })));
+  if (conflicts.length) {
+    throw new CheckoutError(
+      ALTERNATIVES_MESSAGE,
+      conflicts.map(([a, b]) => ({ index: b, message: alternativesDetail(ready[a]!.option, ready[b]!.option) })),
+    );
+  }
 
   const cartId = crypto.randomUUID();
   const total = ready.reduce((s, i) => s + i.notice.amount, 0);
@@ -140,11 +158,21 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
   return { cartId, redirectUrl };
 }
 
+/**
+ * What became of one notice of a cart:
+ * - `paid`: the option is paid;
+ * - `refund`: a receipt arrived for an option that was no longer due (another option of the
+ *   position had been paid): the money was collected and the ente must refund it;
+ * - `closed`: not paid and no longer due, because another option of the position was paid;
+ * - `open`: not paid (yet).
+ */
+export type CartItemState = 'paid' | 'refund' | 'closed' | 'open';
+
 export interface CartView {
   id: string;
   status: string;
   totalCents: number;
-  items: { noticeNumber: string; companyName: string; description: string; amountCents: number; paid: boolean }[];
+  items: { noticeNumber: string; companyName: string; description: string; amountCents: number; paid: boolean; state: CartItemState }[];
 }
 
 export function getCart(db: DbLike, cartId: string): CartView | undefined {
@@ -152,6 +180,7 @@ export function getCart(db: DbLike, cartId: string): CartView | undefined {
   if (!cart) return undefined;
   const items = db
     .select({
+      optionId: checkoutCartItems.optionId,
       noticeNumber: checkoutCartItems.noticeNumber,
       companyName: checkoutCartItems.companyName,
       description: checkoutCartItems.description,
@@ -163,10 +192,53 @@ export function getCart(db: DbLike, cartId: string): CartView | undefined {
     .where(eq(checkoutCartItems.cartId, cartId))
     .orderBy(asc(checkoutCartItems.ordinal))
     .all();
+  // Owner copies of receipts flagged for these options (paid while no longer due), not those of another cart.
+  const flagged = new Set(
+    items.length
+      ? db
+          .select({ optionId: receipts.optionId })
+          .from(receipts)
+          .where(
+            and(
+              inArray(receipts.optionId, items.map((i) => i.optionId)),
+              eq(receipts.outcome, 'OK'),
+              eq(receipts.processing, 'flagged'),
+              sql`${receipts.idPA} = ${receipts.fiscalCode}`,
+              sql`(${receipts.paymentNote} IS NULL OR ${receipts.paymentNote} = ${cartId})`,
+            ),
+          )
+          .all()
+          .map((r) => r.optionId)
+      : [],
+  );
+  const stateOf = (i: (typeof items)[number]): CartItemState =>
+    flagged.has(i.optionId) && (i.optionStatus !== 'paid' || flaggedForCart(db, i.optionId, cartId))
+      ? 'refund'
+      : i.optionStatus === 'paid'
+        ? 'paid'
+        : i.optionStatus === 'cancelled'
+          ? 'closed'
+          : 'open';
   return {
     id: cart.id,
     status: cart.status,
     totalCents: cart.totalCents,
-    items: items.map(({ optionStatus, ...i }) => ({ ...i, paid: optionStatus === 'paid' })),
+    items: items.map((i) => ({
+      noticeNumber: i.noticeNumber,
+      companyName: i.companyName,
+      description: i.description,
+      amountCents: i.amountCents,
+      paid: i.optionStatus === 'paid',
+      state: stateOf(i),
+    })),
   };
+}
+
+/** A flagged receipt of this option that names this cart (V2 receipts carry the cart id as paymentNote). */
+function flaggedForCart(db: DbLike, optionId: number, cartId: string): boolean {
+  return !!db
+    .select({ id: receipts.id })
+    .from(receipts)
+    .where(and(eq(receipts.optionId, optionId), eq(receipts.processing, 'flagged'), eq(receipts.outcome, 'OK'), eq(receipts.paymentNote, cartId)))
+    .get();
 }

@@ -4,17 +4,34 @@
  * (/backoffice/enti/:enteId/ricevute/:id.pdf) and for the helpdesk (/helpdesk/ricevute/:id.pdf).
  * `:id` is the receipt row id; a receipt someone may not see answers 404, as a missing one.
  */
+import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { and, asc, eq } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
 import { HttpError } from '../../plugins/errors.js';
 import { requireRole } from '../../plugins/auth.js';
+import { getEnte, getEnteByFiscalCode } from '../enti/repository.js';
+import { stemmaFile } from '../positions/notice-data.js';
 import { renderReceiptPdf, type ReceiptPdfData } from './receipt-pdf.js';
 import { receipts, receiptTransfers } from './schema.js';
 
 type ReceiptRow = typeof receipts.$inferSelect;
 
-export function receiptPdfData(db: DbLike, r: ReceiptRow): ReceiptPdfData {
+/** The ente's uploaded stemma (PNG/JPEG under DATA_DIR/stemmi), read for the receipt's header. */
+function stemmaOf(db: DbLike, enteId: number, dataDir: string | undefined): Buffer | undefined {
+  const ente = dataDir ? getEnte(db, enteId) : undefined;
+  const file = ente ? stemmaFile(ente, dataDir) : undefined;
+  try {
+    return file ? fs.readFileSync(file) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the receipt PDF shows; with `dataDir`, the owner ente's uploaded stemma heads it. */
+export function receiptPdfData(db: DbLike, r: ReceiptRow, dataDir?: string): ReceiptPdfData {
+  const owner = r.fiscalCode === r.idPA ? r.enteId : getEnteByFiscalCode(db, r.fiscalCode)?.id;
+  const logo = owner ? stemmaOf(db, owner, dataDir) : undefined;
   const transfers = db.select().from(receiptTransfers).where(eq(receiptTransfers.receiptRowId, r.id)).orderBy(asc(receiptTransfers.idTransfer)).all();
   const payer = r.payer ? (JSON.parse(r.payer) as { fullName?: string }) : null;
   return {
@@ -34,14 +51,15 @@ export function receiptPdfData(db: DbLike, r: ReceiptRow): ReceiptPdfData {
     pspName: r.pspCompanyName,
     paymentMethod: r.paymentMethod,
     transfers: transfers.map((t) => ({ idTransfer: t.idTransfer, fiscalCodePA: t.fiscalCodePA, companyName: t.companyName, amountCents: t.amountCents, remittanceInformation: t.remittanceInformation })),
+    ...(logo ? { logo } : {}),
   };
 }
 
 const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
 
-async function sendPdf(db: DbLike, reply: FastifyReply, r: ReceiptRow | undefined) {
+async function sendPdf(db: DbLike, reply: FastifyReply, r: ReceiptRow | undefined, dataDir: string) {
   if (!r || r.outcome !== 'OK') throw new HttpError(404, 'Ricevuta non trovata.');
-  const pdf = await renderReceiptPdf(receiptPdfData(db, r));
+  const pdf = await renderReceiptPdf(receiptPdfData(db, r, dataDir));
   return reply
     .type('application/pdf')
     .header('content-disposition', `inline; filename="ricevuta-${r.noticeNumber}.pdf"`)
@@ -58,7 +76,7 @@ export default async function receiptRoutes(app: FastifyInstance) {
       .from(receipts)
       .where(and(eq(receipts.id, request.params.id), eq(receipts.debtorFiscalCode, request.user.fiscalCode.toUpperCase())))
       .get();
-    return sendPdf(app.db, reply, r);
+    return sendPdf(app.db, reply, r, app.config.dataDir);
   });
 
   app.get<{ Params: { id: number; enteId: number } }>(
@@ -69,11 +87,11 @@ export default async function receiptRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const r = app.db.select().from(receipts).where(and(eq(receipts.id, request.params.id), eq(receipts.enteId, request.params.enteId))).get();
-      return sendPdf(app.db, reply, r);
+      return sendPdf(app.db, reply, r, app.config.dataDir);
     },
   );
 
   app.get<{ Params: { id: number } }>('/helpdesk/ricevute/:id.pdf', { schema: { params: idParams }, preHandler: requireRole('helpdesk') }, async (request, reply) => {
-    return sendPdf(app.db, reply, app.db.select().from(receipts).where(eq(receipts.id, request.params.id)).get());
+    return sendPdf(app.db, reply, app.db.select().from(receipts).where(eq(receipts.id, request.params.id)).get(), app.config.dataDir);
   });
 }

@@ -13,7 +13,7 @@ import type { DbLike } from '../../db/client.js';
 import { HttpError } from '../../plugins/errors.js';
 import { getEnte } from '../enti/repository.js';
 import { CheckoutError, startCheckout } from '../pagopa/checkout.js';
-import { checkPayable } from '../pagopa/payment-state.js';
+import { checkPayable, conflictingPairs, optionKindLabel, type OptionRef } from '../pagopa/payment-state.js';
 import { formatEuro } from '../../domain/money.js';
 import { formatNoticeNumber } from '../positions/numbers.js';
 import { findByNoticeNumber } from '../positions/repository.js';
@@ -58,12 +58,51 @@ export interface CartLine {
   problem?: string;
 }
 
+type EntryOption = OptionRef & { noticeNumber: string; installmentNumber: number | null; installmentCount: number | null };
+
+/** The payment option a cart entry stands for (undefined when the notice is unknown). */
+function entryOption(db: DbLike, e: CartEntry): EntryOption | undefined {
+  const found = findByNoticeNumber(db, e.enteId, e.noticeNumber);
+  if (!found) return undefined;
+  const o = found.option;
+  return { positionId: o.positionId, optionId: o.id, kind: o.kind, plan: o.plan, noticeNumber: o.noticeNumber, installmentNumber: o.installmentNumber, installmentCount: o.installmentCount };
+}
+
+/**
+ * Entries of `entries` that are an alternative (single payment vs installments) of an earlier entry
+ * of the same position: index → Italian reason. The first of two alternatives is kept.
+ */
+export function alternativeEntries(db: DbLike, entries: CartEntry[]): Map<number, string> {
+  const options = entries.map((e) => entryOption(db, e));
+  const known = options.map((o, index) => ({ o, index })).filter((x): x is { o: EntryOption; index: number } => x.o !== undefined);
+  const out = new Map<number, string>();
+  for (const [a, b] of conflictingPairs(known.map((k) => k.o))) {
+    const later = known[b]!;
+    if (!out.has(later.index)) {
+      const first = known[a]!.o;
+      out.set(
+        later.index,
+        `Questo avviso (${optionKindLabel(later.o)}) è un’alternativa all’avviso ${formatNoticeNumber(first.noticeNumber)} (${optionKindLabel(first)}) della stessa posizione: paga l’uno o l’altro, non entrambi.`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Why `notice` cannot join the cart of this request (an alternative of it is there), or null. */
+export function cartAlternativeTo(db: DbLike, request: FastifyRequest, notice: CartEntry): string | null {
+  const cart = cartOf(request).filter((c) => key(c) !== key(notice));
+  if (!cart.length) return null;
+  return alternativeEntries(db, [...cart, notice]).get(cart.length) ?? null;
+}
+
 /** Each cart entry as it is now: its summary when payable, the reason otherwise. */
 export function cartLines(db: DbLike, entries: CartEntry[], now = new Date()): { lines: CartLine[]; total: string; allPayable: boolean } {
   const today = todayInItaly(now);
   let total = 0;
   let allPayable = true;
-  const lines = entries.map((e): CartLine => {
+  const alternatives = alternativeEntries(db, entries);
+  const lines = entries.map((e, index): CartLine => {
     const ente = getEnte(db, e.enteId);
     const base = { key: key(e), enteName: ente?.name ?? '', noticeNumberDisplay: formatNoticeNumber(e.noticeNumber) };
     if (!ente) {
@@ -77,6 +116,11 @@ export function cartLines(db: DbLike, entries: CartEntry[], now = new Date()): {
       return { ...base, problem: notPayableMessage(verdict.code, verdict.message, ente) };
     }
     const notice = summarise(ente, found!.position, found!.option, today);
+    const alternative = alternatives.get(index);
+    if (alternative) {
+      allPayable = false;
+      return { ...base, notice, problem: alternative };
+    }
     total += notice.amountCents;
     return { ...base, notice };
   });
@@ -170,6 +214,16 @@ export default async function cartRoutes(app: FastifyInstance) {
       const result = lookupNotice(app.db, { codiceAvviso: body.codiceAvviso, ente: body.ente, cfEnte: body.cfEnte });
       if (!result.ok) throw new HttpError(result.status, result.message);
       wanted.push({ enteId: result.notice.enteId, noticeNumber: result.notice.noticeNumber });
+    }
+    // Options of one position are alternatives: never two of them in one payment (nor in the cart).
+    const together = body.azione === 'paga' ? wanted : [...cartOf(request).filter((c) => !wanted.some((w) => key(w) === key(c))), ...wanted];
+    const refused = alternativeEntries(app.db, together);
+    if (refused.size) {
+      return renderCart(request, reply, {
+        status: 409,
+        error: `${body.azione === 'paga' ? 'Pagamento non avviato' : 'Avviso non aggiunto al carrello'}: una posizione si paga in unica soluzione oppure a rate, non in entrambi i modi. Scegli l’uno o l’altro.`,
+        errors: [...refused.values()],
+      });
     }
     if (body.azione === 'paga') {
       if (wanted.length > MAX_CART) return renderCart(request, reply, { status: 400, error: `Puoi pagare al massimo ${MAX_CART} avvisi alla volta.` });

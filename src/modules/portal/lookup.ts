@@ -9,7 +9,7 @@
 import type { DbLike } from '../../db/client.js';
 import { formatEuro } from '../../domain/money.js';
 import { getEnte, getEnteByFiscalCode, type Ente } from '../enti/repository.js';
-import { checkPayable, type NotPayableCode } from '../pagopa/payment-state.js';
+import { checkPayable, optionsConflict, type NotPayableCode } from '../pagopa/payment-state.js';
 import { optionDescription } from '../pagopa/payment-xml.js';
 import { formatNoticeNumber, parseNoticeNumber } from '../positions/numbers.js';
 import { findByNoticeNumber, type OptionDetail, type PositionDetail } from '../positions/repository.js';
@@ -33,6 +33,8 @@ export interface NoticeSummary {
   dueDate: string;
   overdue: boolean;
   installment: string | null;
+  /** The other ways to pay the same position (single payment vs installments), when there are: they are alternatives. */
+  alternatives: string | null;
 }
 
 export type LookupResult =
@@ -82,7 +84,22 @@ export function summarise(ente: Ente, position: PositionDetail, option: OptionDe
     dueDate: option.dueDate,
     overdue: option.dueDate < today,
     installment: installmentLabel(option),
+    alternatives: alternativesNote(position, option),
   };
+}
+
+/** "You can also pay this position …: choose one way", for an option whose position has payable alternatives. */
+export function alternativesNote(position: PositionDetail, option: OptionDetail): string | null {
+  const ref = (o: OptionDetail) => ({ positionId: position.id, optionId: o.id, kind: o.kind, plan: o.plan });
+  const others = position.options.filter((o) => o.status === 'unpaid' && optionsConflict(ref(option), ref(o)));
+  if (!others.length) return null;
+  const single = others.find((o) => o.kind === 'single');
+  const installments = others.filter((o) => o.kind === 'installment');
+  const ways = [
+    single ? `in unica soluzione (${formatEuro(single.amountCents)}, avviso ${formatNoticeNumber(single.noticeNumber)})` : null,
+    installments.length ? `a rate (${installments.length === 1 ? '1 rata' : `${installments.length} rate`} da pagare)` : null,
+  ].filter(Boolean);
+  return `Questa posizione si può pagare anche ${ways.join(' oppure ')}: i modi sono alternativi, scegline uno solo. Chi paga in unica soluzione non paga le rate, e viceversa.`;
 }
 
 /** Resolves the ente of the form: the typed fiscal code wins over the picked comune. */

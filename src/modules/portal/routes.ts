@@ -19,7 +19,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import { isPayableEnte, listEnti, listServices, type Ente } from '../enti/repository.js';
 import { paymentServices } from '../enti/schema.js';
 import { HttpError } from '../../plugins/errors.js';
-import cartRoutes, { cartCount } from './cart.js';
+import cartRoutes, { cartAlternativeTo, cartCount } from './cart.js';
 import { cachedCatalogueData } from './catalogue-cache.js';
 import { lookupNotice, type LookupInput } from './lookup.js';
 import outcomeRoutes from './outcome.js';
@@ -189,6 +189,8 @@ export default async function portalModule(app: FastifyInstance) {
         payableEnti: payableEnti().map((e) => ({ ...e, selected: e.id === input.ente })),
         form: { codiceAvviso: q.codiceAvviso ?? '', cfEnte: q.cfEnte ?? '' },
         notice: result?.ok ? result.notice : null,
+        // An alternative option of the same position is in the cart: this one cannot join it.
+        cartAlternative: result?.ok ? cartAlternativeTo(app.db, request, result.notice) : null,
         noticeError: failed?.field === 'codiceAvviso' ? failed.message : null,
         enteError: failed?.field === 'ente' ? failed.message : null,
         outcomeError: failed && failed.field === null ? failed.message : null,
