@@ -31,8 +31,8 @@ import {
 } from '../positions/repository.js';
 import { POSITION_STATUSES, type PositionStatus } from '../positions/schema.js';
 import { preparePositionWrite } from '../positions/service.js';
-import { domainErrorsToForm, formToPositionBody, MAX_FORM_INSTALLMENTS, positionToForm, type PositionForm, type SecondBeneficiary } from './position-form.js';
-import { enteParams, listQueryErrorFormatter, operatorOfEnte, pageParam, pageWithin } from './shared.js';
+import { domainErrorsToForm, formToPositionBody, MAX_FORM_INSTALLMENTS, positionToForm, type PositionForm, type SecondBeneficiary, withServiceTaxonomy } from './position-form.js';
+import { actorLabel, enteParams, listQueryErrorFormatter, loadActorNames, operatorOfEnte, pageParam, pageWithin } from './shared.js';
 
 const PAGE_SIZE = 25;
 /** Positions read per query by the CSV export. */
@@ -222,13 +222,14 @@ export default async function backofficeModule(app: FastifyInstance) {
 
   app.get('/backoffice/enti/:enteId/posizioni/nuova', { preHandler: operator, schema: { params: enteParams } }, async (request, reply) => {
     const e = ente(request);
-    return renderForm(reply, e, { form: { debtorType: 'F', secondRemittance: 'TEFA', secondTaxonomyCode: '9/0201101IM/' }, errors: {} });
+    const form = withServiceTaxonomy({ debtorType: 'F', secondRemittance: 'TEFA', secondTaxonomyCode: '9/0201101IM/' }, listServices(app.db, e.id, { activeOnly: true }));
+    return renderForm(reply, e, { form, errors: {} });
   });
 
   /** Maps the form, prepares the write, and returns either the write or the per-field errors. */
   function prepareFromForm(e: Ente, form: PositionForm) {
     const second = secondBeneficiary();
-    const mapping = formToPositionBody(form, second);
+    const mapping = formToPositionBody(withServiceTaxonomy(form, listServices(app.db, e.id, { activeOnly: true })), second);
     const prepared = preparePositionWrite(app.db, e, mapping.body);
     const errors = { ...mapping.errors, ...(prepared.ok ? {} : domainErrorsToForm(prepared.errors, mapping.optionFields)) };
     return { prepared, errors };
@@ -256,6 +257,7 @@ export default async function backofficeModule(app: FastifyInstance) {
       .where(and(eq(auditLog.entity, 'position'), eq(auditLog.entityId, String(p.id)), eq(auditLog.enteId, e.id)))
       .orderBy(asc(auditLog.id))
       .all();
+    const names = await loadActorNames(app.db, history.map((h) => h.actor));
     return reply.page('backoffice/detail', {
       title: `Posizione ${p.iupd}`,
       ente: e,
@@ -267,7 +269,13 @@ export default async function backofficeModule(app: FastifyInstance) {
       canPublish: p.status === 'draft',
       canCancel: ['draft', 'published', 'partially_paid', 'expired'].includes(p.status),
       options: p.options.map((o) => ({ ...o, formattedNotice: formatNoticeNumber(o.noticeNumber), printable: isPrintable(p, o) })),
-      history: history.map((h) => ({ ...h, label: HISTORY_LABELS[h.action] ?? h.action })),
+      history: history.map((h) => ({
+        at: h.at,
+        label: HISTORY_LABELS[h.action] ?? h.action,
+        by: actorLabel(h.actor, names),
+        // Positions written by a CSV import carry the job in their request id: link the import's report.
+        importId: /^job:(\d+)$/.exec(h.requestId ?? '')?.[1] ?? null,
+      })),
     });
   });
 

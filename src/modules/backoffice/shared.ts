@@ -1,8 +1,11 @@
 /** Route schemas, the role guard and the paging rules shared by the back-office pages of a comune. */
 import type { FastifyInstance, FastifyRequest, FastifySchemaValidationError, preHandlerAsyncHookHandler } from 'fastify';
 import { requireRole } from '../../plugins/auth.js';
+import { inArray } from 'drizzle-orm';
+import type { DbLike } from '../../db/client.js';
 import { fieldErrorsFromValidation, HttpError } from '../../plugins/errors.js';
 import { getEnte } from '../enti/repository.js';
+import { apiKeys, users } from '../users/schema.js';
 
 export const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
 
@@ -52,4 +55,46 @@ export function listQueryErrorFormatter(errors: FastifySchemaValidationError[], 
 export function pageWithin(requested: number, total: number, pageSize: number): { page: number; pages: number; pastTheEnd: boolean } {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   return requested > pages ? { page: pages, pages, pastTheEnd: true } : { page: requested, pages, pastTheEnd: false };
+}
+
+/** Names of the people and API keys behind audit actors (`user:<id>`, `apikey:<id>`). */
+export interface ActorNames {
+  users: ReadonlyMap<number, string>;
+  apiKeys: ReadonlyMap<number, string>;
+}
+
+const FIXED_ACTORS: Record<string, string> = {
+  'pagopa-node': 'Nodo pagoPA',
+  cli: 'Riga di comando (amministratore)',
+  system: 'Procedura automatica',
+  'system:demo-seed': 'Dati dimostrativi',
+  anonymous: 'Utente non autenticato',
+};
+
+/** What the history shows for an audit actor: a person's name, an API key's label, or what the system is. */
+export function actorLabel(actor: string, names: ActorNames): string {
+  const m = /^(user|apikey):(\d+)$/.exec(actor);
+  if (m) {
+    const id = Number(m[2]);
+    if (m[1] === 'user') return names.users.get(id) ?? `Utente n. ${id}`;
+    const key = names.apiKeys.get(id);
+    return key ? `API – chiave «${key}»` : `API – chiave n. ${id}`;
+  }
+  return FIXED_ACTORS[actor] ?? (actor.startsWith('system') ? 'Procedura automatica' : actor);
+}
+
+/** Reads the names of the users and API keys among `actors` (two indexed queries, whatever the count). */
+export async function loadActorNames(db: DbLike, actors: readonly string[]): Promise<ActorNames> {
+  const ids = (kind: string) => [...new Set(actors.flatMap((a) => (a.startsWith(`${kind}:`) && /^\d+$/.test(a.slice(kind.length + 1)) ? [Number(a.slice(kind.length + 1))] : [])))];
+  const userIds = ids('user');
+  const keyIds = ids('apikey');
+  const people = userIds.length === 0 ? [] : await db.select({ id: users.id, name: users.name, familyName: users.familyName }).from(users).where(inArray(users.id, userIds)).all();
+  const keys = keyIds.length === 0 ? [] : await db.select({ id: apiKeys.id, label: apiKeys.label }).from(apiKeys).where(inArray(apiKeys.id, keyIds)).all();
+  return {
+    users: new Map(people.flatMap((u) => {
+      const full = [u.name, u.familyName].filter(Boolean).join(' ').trim();
+      return full ? [[u.id, full] as const] : [];
+    })),
+    apiKeys: new Map(keys.map((k) => [k.id, k.label] as const)),
+  };
 }
