@@ -15,7 +15,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { ensureGeneratedSecret } from './dev-secrets.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js';
 import securityPlugin from './plugins/security.js';
 import sessionsPlugin from './plugins/sessions/index.js';
 import authPlugin from './plugins/auth.js';
@@ -78,6 +78,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+    // A URL Fastify cannot decode (`/comuni/%ff`) gets our error answer and security headers.
+    frameworkErrors: frameworkErrorHandler,
   });
   app.decorate('config', config);
   app.decorate('db', handle.db);

@@ -5,6 +5,7 @@
  *
  * The README configuration table mirrors SETTINGS; a test checks that every setting is documented.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -20,6 +21,8 @@ interface SettingSpec {
   default?: string | number | boolean;
   /** In production the variable must be set explicitly (no default applies). */
   requiredInProduction?: boolean;
+  /** A credential: error messages never print its value. */
+  secret?: boolean;
   description: string;
 }
 
@@ -44,6 +47,7 @@ export const SETTINGS = {
   SESSION_SECRET: {
     schema: { type: 'string', minLength: 32 },
     requiredInProduction: true,
+    secret: true,
     description: 'Secret (≥ 32 characters) that signs session cookies; in demo mode generated at first start into `DATA_DIR/session-secret`',
   },
   SESSION_TTL_MINUTES: {
@@ -216,6 +220,7 @@ export const SETTINGS = {
   PAGOPA_STATION_PASSWORD: {
     schema: { type: 'string', minLength: 8, maxLength: 15 },
     requiredInProduction: true,
+    secret: true,
     description: 'Station password sent in `nodoChiedi*` (8–15 characters); demo default `SaelDemo2026`',
   },
   PAGOPA_NODE_URL: {
@@ -236,6 +241,7 @@ export const SETTINGS = {
   PAGOPA_SUBSCRIPTION_KEY: {
     schema: { type: 'string', minLength: 1 },
     requiredInProduction: true,
+    secret: true,
     description: 'API key sent as `Ocp-Apim-Subscription-Key` to the node, Checkout and the central archive; demo default `demo-subscription-key`',
   },
   PAGOPA_RECEIPT_REPLAY_ANSWER: {
@@ -253,8 +259,57 @@ export const SETTINGS = {
     default: 60,
     description: 'How often each member ente’s reporting flows are downloaded with `nodoChiedi*` (0 = never, only on demand)',
   },
+  PAGOPA_STATION_PROXY_SECRET: {
+    schema: { type: 'string', minLength: 32, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' },
+    secret: true,
+    description:
+      'Station behind a TLS-terminating proxy that verifies the node’s client certificate: the proxy adds the header `X-Sael-Station-Secret` with this value (≥ 32 printable characters) and the station refuses calls without it',
+  },
+  PAGOPA_STATION_PROXY_ADDRESSES: {
+    schema: { type: 'string', pattern: '^\\s*[0-9a-fA-F:.]+(/\\d{1,3})?\\s*(,\\s*[0-9a-fA-F:.]+(/\\d{1,3})?\\s*)*$' },
+    description:
+      'Station behind a proxy: comma-separated addresses or CIDR ranges of the proxy (e.g. `10.0.0.5,10.1.0.0/24`); the station refuses connections from any other address (the TCP peer, never `X-Forwarded-For`)',
+  },
+  PAGOPA_STATION_TLS_PORT: {
+    schema: { type: 'integer', minimum: 0, maximum: 65535 },
+    description:
+      'Station served by sael-pay itself over HTTPS with client certificates: port of a second listener (on `HOST`) that serves only `/pagopa/paForNode`, requires a client certificate signed by `PAGOPA_STATION_TLS_CA_FILE` and matching the pin; then the station refuses calls on the plain port',
+  },
+  PAGOPA_STATION_TLS_KEY_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'PEM private key of the station’s HTTPS listener (with `PAGOPA_STATION_TLS_PORT`)',
+  },
+  PAGOPA_STATION_TLS_CERT_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'PEM certificate (chain) of the station’s HTTPS listener (with `PAGOPA_STATION_TLS_PORT`)',
+  },
+  PAGOPA_STATION_TLS_CA_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'PEM certificate(s) of the CA that issued the node’s client certificate (`forwarder(.uat).platform.pagopa.it`), with `PAGOPA_STATION_TLS_PORT`',
+  },
+  PAGOPA_STATION_CLIENT_CERT_FINGERPRINTS: {
+    schema: { type: 'string', pattern: '^\\s*([0-9A-Fa-f]{2}:?){32}\\s*(,\\s*([0-9A-Fa-f]{2}:?){32}\\s*)*$' },
+    description:
+      'SHA-256 fingerprints (hex, colons optional, comma-separated: the current and the next certificate) of the node’s client certificate; with `PAGOPA_STATION_TLS_PORT` this or `PAGOPA_STATION_CLIENT_CERT_CN` is required',
+  },
+  PAGOPA_STATION_CLIENT_CERT_CN: {
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+    description: 'Subject CN the node’s client certificate must carry (e.g. `forwarder.platform.pagopa.it`), checked after the chain to `PAGOPA_STATION_TLS_CA_FILE`',
+  },
+  METRICS_TOKEN: {
+    schema: { type: 'string', minLength: 32, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' },
+    secret: true,
+    description:
+      'Bearer token that `/metrics` requires (`Authorization: Bearer <token>`, ≥ 32 printable characters); unset: `/metrics` is open in demo and answers 404 in production',
+  },
+  API_DOCS: {
+    schema: { type: 'string', enum: ['on', 'off'] },
+    description:
+      'Serve the REST API documentation at `/api/docs` (`on`/`off`); it lists routes and schemas, never keys or data. Default `on` in demo, `off` in production',
+  },
   SMTP_URL: {
     schema: { type: 'string', pattern: '^smtps?://' },
+    secret: true,
     description: 'SMTP server for helpdesk e-mail notifications (`smtp://user:password@host:587` or `smtps://…:465`); unset: mails stay in the local mailbox page `/helpdesk/posta`',
   },
   MAIL_FROM: {
@@ -321,6 +376,10 @@ export interface Config {
   noticeWorkers: number;
   provinceName: string;
   seedDemo: boolean;
+  /** Bearer token `/metrics` requires; undefined: open in demo, 404 in production. */
+  metricsToken: string | undefined;
+  /** Serve `/api/docs` (API_DOCS; default on in demo, off in production). */
+  apiDocs: boolean;
   spid: SpidSettings;
   pagopa: PagopaSettings;
   helpdesk: HelpdeskSettings;
@@ -353,6 +412,30 @@ export interface PagopaSettings {
   fdrIntervalMinutes: number;
   /** Worker threads for the station's read-only calls under load (station-pool.ts). */
   stationWorkers: number;
+  /** Who may call the station (station-auth.ts). */
+  stationAuth: StationAuthSettings;
+}
+
+/**
+ * The station's callers: behind a TLS-terminating proxy (shared secret header and/or the proxy's
+ * addresses) and/or an HTTPS listener of our own requiring the node's client certificate.
+ * Nothing set (demo): anyone may call.
+ */
+export interface StationAuthSettings {
+  proxySecret: string | undefined;
+  /** Addresses or CIDR ranges of the proxy. */
+  proxyAddresses: string[];
+  tls: StationTlsSettings | undefined;
+}
+
+export interface StationTlsSettings {
+  port: number;
+  keyFile: string;
+  certFile: string;
+  caFile: string;
+  /** SHA-256 fingerprints, upper-case hex with colons (Node's `fingerprint256` form). */
+  fingerprints: string[];
+  commonName: string | undefined;
 }
 
 /** SAML Service Provider settings (SPID and CIE). */
@@ -436,7 +519,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         return `${name} manca: è obbligatoria in produzione (${SETTINGS[name as SettingName].description})`;
       }
       const name = err.instancePath.replace(/^\//, '');
-      return `${name} non valida (${JSON.stringify(env[name] ?? '')}): ${err.message ?? 'valore non ammesso'}`;
+      return `${name} non valida (${shownValue(name, env[name])}): ${err.message ?? 'valore non ammesso'}`;
     });
     throw new ConfigError(problems);
   }
@@ -458,6 +541,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (str('SPID_REGISTRY_URL') && str('SPID_REGISTRY_URL') !== 'off' && !str('SPID_REGISTRY_CERT_FILE')) {
     pairProblems.push(`SPID_REGISTRY_CERT_FILE manca: serve per verificare la firma del registro ${str('SPID_REGISTRY_URL')}`);
   }
+  pairProblems.push(...stationTlsProblems(str));
   if (str('CIE_IDP_METADATA_URL') && !str('CIE_IDP_METADATA_CERT_FILE')) {
     pairProblems.push(`CIE_IDP_METADATA_CERT_FILE manca: serve per verificare la firma dei metadati ${str('CIE_IDP_METADATA_URL')}`);
   }
@@ -508,6 +592,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     noticeWorkers: raw.NOTICE_WORKERS as number,
     provinceName: raw.PROVINCE_NAME as string,
     seedDemo: raw.SEED_DEMO as boolean,
+    metricsToken: str('METRICS_TOKEN'),
+    apiDocs: (str('API_DOCS') ?? (mode === 'production' ? 'off' : 'on')) === 'on',
     spid,
     pagopa: pagopaSettings(raw, publicUrl),
     helpdesk: Object.freeze({
@@ -539,5 +625,129 @@ function pagopaSettings(raw: Record<string, unknown>, publicUrl: string): Pagopa
     receiptReplayAnswer: raw.PAGOPA_RECEIPT_REPLAY_ANSWER as PagopaSettings['receiptReplayAnswer'],
     fdrIntervalMinutes: raw.PAGOPA_FDR_INTERVAL_MINUTES as number,
     stationWorkers: raw.PAGOPA_STATION_WORKERS as number,
+    stationAuth: Object.freeze({
+      proxySecret: str('PAGOPA_STATION_PROXY_SECRET'),
+      proxyAddresses: list(str('PAGOPA_STATION_PROXY_ADDRESSES')),
+      tls:
+        raw.PAGOPA_STATION_TLS_PORT === undefined
+          ? undefined
+          : Object.freeze({
+              port: raw.PAGOPA_STATION_TLS_PORT as number,
+              keyFile: path.resolve(str('PAGOPA_STATION_TLS_KEY_FILE')!),
+              certFile: path.resolve(str('PAGOPA_STATION_TLS_CERT_FILE')!),
+              caFile: path.resolve(str('PAGOPA_STATION_TLS_CA_FILE')!),
+              fingerprints: list(str('PAGOPA_STATION_CLIENT_CERT_FINGERPRINTS')).map(normalizeFingerprint),
+              commonName: str('PAGOPA_STATION_CLIENT_CERT_CN'),
+            }),
+    }),
   });
+}
+
+const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+/** `ab:cd…` or `abcd…` → `AB:CD:…` (the form of Node's `fingerprint256`). */
+export function normalizeFingerprint(fp: string): string {
+  return fp.replace(/:/g, '').toUpperCase().match(/../g)!.join(':');
+}
+
+/** How a bad value appears in an error: quoted, unless the setting is a credential. */
+function shownValue(name: string, value: string | undefined): string {
+  const spec = (SETTINGS as Record<string, SettingSpec>)[name];
+  if (spec?.secret) return `valore nascosto, ${(value ?? '').length} caratteri`;
+  return JSON.stringify(value ?? '');
+}
+
+function stationTlsProblems(str: (name: SettingName) => string | undefined): string[] {
+  const files = ['PAGOPA_STATION_TLS_KEY_FILE', 'PAGOPA_STATION_TLS_CERT_FILE', 'PAGOPA_STATION_TLS_CA_FILE'] as const;
+  const pins = ['PAGOPA_STATION_CLIENT_CERT_FINGERPRINTS', 'PAGOPA_STATION_CLIENT_CERT_CN'] as const;
+  if (str('PAGOPA_STATION_TLS_PORT') === undefined) {
+    return [...files, ...pins].filter((n) => str(n)).map((n) => `${n} non serve senza PAGOPA_STATION_TLS_PORT (la porta HTTPS della stazione)`);
+  }
+  const problems = files.filter((n) => !str(n)).map((n) => `${n} manca: serve alla porta HTTPS della stazione (PAGOPA_STATION_TLS_PORT)`);
+  if (!pins.some((n) => str(n))) {
+    problems.push(
+      'PAGOPA_STATION_CLIENT_CERT_FINGERPRINTS o PAGOPA_STATION_CLIENT_CERT_CN manca: indica quale certificato client è quello del nodo (una CA pubblica ne firma molti)',
+    );
+  }
+  return problems;
+}
+
+/**
+ * What must hold before a server starts, beyond the values' form: the files and folders the
+ * settings name exist, the SAML IdPs have a source, and (production) the station knows its caller.
+ * Read from the environment, so that server.ts lists these with loadConfig's problems at once.
+ */
+export function startupProblems(env: NodeJS.ProcessEnv = process.env): string[] {
+  const get = (name: SettingName) => (env[name] !== undefined && env[name] !== '' ? env[name] : undefined);
+  const production = get('APP_MODE') === 'production';
+  const problems: string[] = [];
+  const registry = get('SPID_REGISTRY_URL') ?? (production ? AGID_SPID_REGISTRY_URL : undefined);
+  if (production && registry && registry !== 'off' && !get('SPID_REGISTRY_CERT_FILE')) {
+    problems.push(
+      `SPID_REGISTRY_CERT_FILE manca: gli IdP SPID vengono dal registro AgID (${registry}), la cui firma si verifica con il certificato AgID; in alternativa SPID_REGISTRY_URL=off e gli IdP in SPID_IDP_METADATA_DIR`,
+    );
+  }
+  const files: SettingName[] = [
+    'SPID_REGISTRY_CERT_FILE',
+    'SPID_IDP_METADATA_SIGNER_CERT',
+    'CIE_IDP_METADATA_FILE',
+    'CIE_IDP_METADATA_CERT_FILE',
+    'PAGOPA_STATION_TLS_KEY_FILE',
+    'PAGOPA_STATION_TLS_CERT_FILE',
+    'PAGOPA_STATION_TLS_CA_FILE',
+  ];
+  for (const name of files) {
+    const file = get(name);
+    if (file && !isReadableFile(path.resolve(file))) problems.push(`${name} non valida: il file ${path.resolve(file)} non esiste o non è leggibile`);
+  }
+  const dir = get('SPID_IDP_METADATA_DIR');
+  if (dir) {
+    const abs = path.resolve(dir);
+    const xml = xmlFilesIn(abs);
+    if (xml === null) problems.push(`SPID_IDP_METADATA_DIR non valida: la cartella ${abs} non esiste o non è leggibile`);
+    else if (xml === 0) problems.push(`SPID_IDP_METADATA_DIR non valida: la cartella ${abs} non contiene metadati (*.xml)`);
+  } else if (production && registry === 'off') {
+    problems.push('SPID_IDP_METADATA_DIR manca: con SPID_REGISTRY_URL=off gli IdP SPID vanno elencati in questa cartella');
+  }
+  const stationAuth = ['PAGOPA_STATION_PROXY_SECRET', 'PAGOPA_STATION_PROXY_ADDRESSES', 'PAGOPA_STATION_TLS_PORT'] as const;
+  if (production && !stationAuth.some((n) => get(n))) {
+    problems.push(
+      'PAGOPA_STATION_PROXY_SECRET, PAGOPA_STATION_PROXY_ADDRESSES o PAGOPA_STATION_TLS_PORT manca: in produzione la stazione risponde solo al nodo pagoPA (dietro un proxy TLS o con la sua porta HTTPS e il certificato client del nodo)',
+    );
+  }
+  return problems;
+}
+
+function isReadableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Number of `*.xml` files in a folder, or null when it cannot be read. */
+function xmlFilesIn(dir: string): number | null {
+  try {
+    return fs.readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.xml')).length;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * loadConfig plus startupProblems, every problem in one ConfigError (server.ts: exit 78).
+ */
+export function loadConfigForStart(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems = startupProblems(env);
+  let config: Config | undefined;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.unshift(...err.problems.filter((p) => !problems.includes(p)));
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return config;
 }

@@ -185,9 +185,11 @@ t.test('stemma upload: PNG or JPEG only, served from /stemmi with its hash in th
   const upload = (name: string, type: string, data: Buffer, withToken = true) =>
     app.inject({
       method: 'POST',
-      url: `/admin/enti/${ente.id}/stemma${withToken ? `?_csrf=${encodeURIComponent(token)}` : ''}`,
+      url: `/admin/enti/${ente.id}/stemma`,
       headers: { cookie, accept: 'text/html', 'content-type': `multipart/form-data; boundary=${boundary}` },
       payload: Buffer.concat([
+        // The token is a field before the file, never in the URL.
+        Buffer.from(withToken ? `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n` : ''),
         Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="logo"; filename="${name}"\r\nContent-Type: ${type}\r\n\r\n`),
         data,
         Buffer.from(`\r\n--${boundary}--\r\n`),

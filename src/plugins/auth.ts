@@ -105,6 +105,11 @@ export default fp(
       const userId = request.session?.userId;
       request.user = typeof userId === 'number' ? loadUser(app, userId) : null;
     });
+    // Pages for a signed-in user stay out of every cache: after "Esci" the Back button must not
+    // show them again. Answers that chose their own caching (static files) keep it.
+    app.addHook('onSend', async (request, reply) => {
+      if ((request.user || request.session?.userId !== undefined) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    });
   },
   { name: 'auth', dependencies: ['sessions'] },
 );

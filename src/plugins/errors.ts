@@ -124,7 +124,66 @@ export function sendProblem(
   return reply
     .code(status)
     .type('application/problem+json; charset=utf-8')
-    .send({ type: 'about:blank', title, status, detail, instance: request.url, ...(fields ? { errors: fields } : {}) });
+    .send({ type: 'about:blank', title, status, detail, instance: pathOf(request.url), ...(fields ? { errors: fields } : {}) });
+}
+
+/** The path of a request URL, without its query (which may hold tokens or fiscal codes). */
+export function pathOf(url: string): string {
+  return url.split('?', 1)[0] || '/';
+}
+
+/**
+ * Errors of the multipart parser (@fastify/busboy) on a malformed body: no boundary, a boundary
+ * over 256 characters, a body without its closing boundary. They carry no HTTP status.
+ */
+const MULTIPART_PARSE_ERRORS = [
+  /^Multipart: Boundary not found$/,
+  /^The needle cannot have a length bigger than 256\.$/,
+  /^Boundary required$/,
+  /^Unexpected end of multipart data$/,
+  /terminated early due to unexpected end of multipart data$/,
+  /^Malformed part header$/,
+];
+
+export function isMalformedMultipart(error: { message?: string; statusCode?: number; code?: string }): boolean {
+  if (error.code === 'FST_MP_PREMATURE_CLOSE') return true;
+  return error.statusCode === undefined && MULTIPART_PARSE_ERRORS.some((re) => re.test(error.message ?? ''));
+}
+
+const MALFORMED_MULTIPART =
+  'Il modulo inviato non è leggibile (multipart/form-data non valido o incompleto). Ricarica la pagina e invia di nuovo il file.';
+
+/**
+ * Fastify's `frameworkErrors` (buildApp): a URL it cannot decode (`/comuni/%ff`) answers with our
+ * error page or problem+json and the security headers, not Fastify's bare JSON. Hooks do not run
+ * for these requests, so the headers are applied here.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const server = request.server as FastifyInstance & {
+    applySecurityHeaders?: (req: FastifyRequest['raw'], res: FastifyReply['raw']) => void;
+    view?: (template: string, data: Record<string, unknown>) => Promise<string>;
+  };
+  server.applySecurityHeaders?.(request.raw, reply.raw);
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const title = STATUS_TITLES[status] ?? 'Errore';
+  const detail = 'L’indirizzo richiesto non è valido.';
+  const problem = () =>
+    reply.code(status).type('application/problem+json; charset=utf-8').send({ type: 'about:blank', title, status, detail, instance: pathOf(request.url) });
+  // This reply is a bare one (no decorators such as page()): the page is rendered through the app's view.
+  if (!wantsHtml(request) || typeof server.view !== 'function') return void problem();
+  server
+    .view('errors/error.hbs', {
+      title,
+      status,
+      detail,
+      provinceName: server.config.provinceName,
+      demo: !server.config.isProduction,
+      user: null,
+      scriptNonce: (reply.raw as { scriptNonce?: string }).scriptNonce,
+      currentPath: pathOf(request.url),
+    })
+    .then((html) => reply.code(status).type('text/html; charset=utf-8').send(html))
+    .catch(() => problem());
 }
 
 export default fp(
@@ -139,7 +198,7 @@ export default fp(
     });
 
     app.setNotFoundHandler((request, reply) => {
-      const path = request.url.split('?', 1)[0] ?? '/';
+      const path = pathOf(request.url);
       const allowed = (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter(
         (m) => m !== request.method && router.find(m, path) !== null,
       );
@@ -159,6 +218,10 @@ export default fp(
         const fields = fieldErrorsFromValidation(fe.validation as AjvLikeError[], fe.validationContext);
         const detail = `Dati non validi: ${fields.map((f) => `${f.field} (${f.message})`).join('; ')}`;
         return sendProblem(request, reply, 400, detail, fields);
+      }
+      if (isMalformedMultipart(fe)) {
+        request.log.warn({ err: fe.message }, 'malformed multipart body');
+        return sendProblem(request, reply, 400, MALFORMED_MULTIPART, [{ field: 'body', message: 'multipart/form-data non valido' }]);
       }
       const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
       if (status >= 500) {

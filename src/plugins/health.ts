@@ -1,4 +1,9 @@
-/** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: database reachable, migrations applied). */
+/**
+ * Liveness (`/healthz`: the process answers) and readiness (`/readyz`: database reachable,
+ * migrations applied); also `/favicon.ico`, which browsers ask for on every site.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { appliedMigrations } from '../db/client.js';
 
@@ -8,7 +13,14 @@ const statusSchema = {
   required: ['status'],
 } as const;
 
+const FAVICON = fileURLToPath(new URL('../../public/favicon.ico', import.meta.url));
+
 export default async function healthRoutes(app: FastifyInstance) {
+  const favicon = fs.readFileSync(FAVICON);
+  app.get('/favicon.ico', { logLevel: 'warn', config: { session: false, csrf: false } }, async (_request, reply) =>
+    reply.type('image/x-icon').header('cache-control', 'public, max-age=86400').send(favicon),
+  );
+
   app.get('/healthz', { schema: { response: { 200: statusSchema } }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
   app.get(

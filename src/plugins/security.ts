@@ -7,11 +7,12 @@
  * station) opt out with `config: { securityHeaders: false }`.
  */
 import crypto from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
+import { HttpError } from './errors.js';
 
 export interface SecurityOptions {
   /** Extra origins that forms may post to (SPID IdPs, pagoPA Checkout). */
@@ -60,7 +61,8 @@ export default fp(
           scriptSrc: ["'self'", (_req, res) => `'nonce-${nonceOf(res as ServerResponse)}'`],
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:'],
-          fontSrc: ["'self'"],
+          // Bootstrap Italia's CSS embeds one font (VideoJS's icons) as a data: URL.
+          fontSrc: ["'self'", 'data:'],
           connectSrc: ["'self'"],
           objectSrc: ["'none'"],
           frameAncestors: ["'none'"],
@@ -75,6 +77,16 @@ export default fp(
       if (request.routeOptions.config.securityHeaders === false) return done();
       securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
     });
+    // For answers written without the hooks (a URL Fastify cannot decode: errors.ts frameworkErrorHandler).
+    app.decorate('applySecurityHeaders', (req: IncomingMessage, res: ServerResponse) => securityHeaders(req, res, () => {}));
+    // The API documentation only where API_DOCS allows it (default: not in production).
+    if (!app.config.apiDocs) {
+      app.addHook('onRequest', (request, _reply, done) => {
+        const path = request.url.split('?', 1)[0]!;
+        if (path === '/api/docs' || path.startsWith('/api/docs/')) return done(new HttpError(404, 'La pagina che cerchi non esiste o è stata spostata.'));
+        done();
+      });
+    }
     await app.register(rateLimit, {
       global: true,
       max: app.config.rateLimitPerMinute,

@@ -43,19 +43,21 @@ t.test('demo path, isolation and tickets', async (t) => {
   await t.test('helpdesk acquires simulated flows and the treasury statement: all reconciled', async (t) => {
     const { token, cookie } = await csrfFrom(app, '/helpdesk/flussi', staff);
     const acq = await app.inject({ method: 'POST', url: '/helpdesk/flussi/simulatore', headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
-    t.equal(acq.statusCode, 200);
-    t.match(acq.body, /Acquisiti \d+ flussi/);
+    t.equal(acq.statusCode, 303);
+    t.match((await get(app, '/helpdesk/flussi', cookie)).body, /Acquisiti \d+ flussi/);
     for (const e of [cb, te, demoEnte(app, 'Provincia di Campobasso')]) {
       const csv = await get(app, `/helpdesk/tesoreria/simulatore/${e.ente.id}?formato=csv`, cookie);
       t.equal(csv.statusCode, 200);
-      const up = multipart({ ente: String(e.ente.id) }, { name: 'file', filename: 'giornale.csv', type: 'text/csv', data: Buffer.from(csv.body) });
-      const res = await app.inject({ method: 'POST', url: `/helpdesk/tesoreria?_csrf=${encodeURIComponent(token)}`, headers: { ...up.headers, cookie }, payload: up.payload });
-      t.equal(res.statusCode, 200, res.body.slice(0, 200));
-      t.match(res.body, /Importati 1 movimenti nuovi \(0 già presenti\): 1 abbinati/);
+      const up = multipart({ _csrf: token, ente: String(e.ente.id) }, { name: 'file', filename: 'giornale.csv', type: 'text/csv', data: Buffer.from(csv.body) });
+      const res = await app.inject({ method: 'POST', url: '/helpdesk/tesoreria', headers: { ...up.headers, cookie }, payload: up.payload });
+      t.equal(res.statusCode, 303, 'Post/Redirect/Get');
+      t.equal(res.headers.location, '/helpdesk/tesoreria');
+      t.match((await get(app, '/helpdesk/tesoreria', cookie)).body, /Importati 1 movimenti nuovi \(0 già presenti\): 1 abbinati/);
+      t.notMatch((await get(app, '/helpdesk/tesoreria', cookie)).body, /Importati 1 movimenti/, 'the notice is shown once');
     }
     t.equal(count(app, "treasury_movements WHERE state <> 'matched'"), 0, 'every credit matched');
     const dash = await get(app, '/helpdesk', cookie);
-    t.match(dash.body, /100%/, 'reconciliation rate 100%');
+    t.match(dash.body, /100\u00a0%/, 'reconciliation rate 100 % (Italian: space before the sign)');
     const search = await get(app, `/helpdesk/pagamenti?q=${pCb.options[0]!.noticeNumber}`, cookie);
     t.match(search.body, /Riconciliato/);
     const optionId = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(pCb.options[0]!.noticeNumber) as { id: number }).id;
@@ -72,13 +74,14 @@ t.test('demo path, isolation and tickets', async (t) => {
   await t.test('an injected anomaly, worked through a linked ticket', async (t) => {
     const { token, cookie } = await csrfFrom(app, '/helpdesk/flussi', staff);
     const bad = flowXml({ flowId: '2026-03-20SIMPSP01-0000000099', cf: cb.ente.fiscalCode, rows: [{ iuv: '01000000000777777', iur: 'IUR-IGNOTO', amountCents: 5000 }] });
-    const up = multipart({}, { name: 'file', filename: 'flusso.xml', type: 'application/xml', data: Buffer.from(bad) });
-    const res = await app.inject({ method: 'POST', url: `/helpdesk/flussi?_csrf=${encodeURIComponent(token)}`, headers: { ...up.headers, cookie }, payload: up.payload });
+    const up = multipart({ _csrf: token }, { name: 'file', filename: 'flusso.xml', type: 'application/xml', data: Buffer.from(bad) });
+    const res = await app.inject({ method: 'POST', url: '/helpdesk/flussi', headers: { ...up.headers, cookie }, payload: up.payload });
     t.equal(res.statusCode, 303);
-    const again = await app.inject({ method: 'POST', url: `/helpdesk/flussi?_csrf=${encodeURIComponent(token)}`, headers: { ...up.headers, cookie }, payload: up.payload });
-    t.match(again.body, /già stato acquisito: nulla è cambiato/);
-    const broken = multipart({}, { name: 'file', filename: 'rotto.xml', type: 'application/xml', data: Buffer.from(bad.replace('<pay_i:dataRegolamento>', '<pay_i:dataRegolamentoX>')) });
-    const r2 = await app.inject({ method: 'POST', url: `/helpdesk/flussi?_csrf=${encodeURIComponent(token)}`, headers: { ...broken.headers, cookie }, payload: broken.payload });
+    const again = await app.inject({ method: 'POST', url: '/helpdesk/flussi', headers: { ...up.headers, cookie }, payload: up.payload });
+    t.equal(again.statusCode, 303);
+    t.match((await get(app, '/helpdesk/flussi', cookie)).body, /già stato acquisito: nulla è cambiato/);
+    const broken = multipart({ _csrf: token }, { name: 'file', filename: 'rotto.xml', type: 'application/xml', data: Buffer.from(bad.replace('<pay_i:dataRegolamento>', '<pay_i:dataRegolamentoX>')) });
+    const r2 = await app.inject({ method: 'POST', url: '/helpdesk/flussi', headers: { ...broken.headers, cookie }, payload: broken.payload });
     t.equal(r2.statusCode, 422, 'XSD failure: precise report');
     t.match(r2.body, /non è conforme allo schema/);
     const anomaly = app.sqlite.prepare("SELECT id FROM anomalies WHERE type = 'fdr_row_without_receipt'").get() as { id: number };
@@ -87,8 +90,8 @@ t.test('demo path, isolation and tickets', async (t) => {
 
     // The operator opens a ticket about it, with an attachment.
     const page = await csrfFrom(app, `/helpdesk/ticket/nuovo?collega=anomaly:${anomaly.id}`, opCb);
-    const tk = multipart({ subject: 'Riga senza ricevuta nel flusso', category: 'riconciliazione', type: 'segnalazione_pagamento', priority: 'alta', body: 'Nel flusso del 20/03 c’è una riga che non riconosciamo.' }, { name: 'file', filename: 'estratto.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.4 prova') });
-    const created = await app.inject({ method: 'POST', url: `/helpdesk/ticket?collega=anomaly:${anomaly.id}&_csrf=${encodeURIComponent(page.token)}`, headers: { ...tk.headers, cookie: page.cookie }, payload: tk.payload });
+    const tk = multipart({ _csrf: page.token, subject: 'Riga senza ricevuta nel flusso', category: 'riconciliazione', type: 'segnalazione_pagamento', priority: 'alta', body: 'Nel flusso del 20/03 c’è una riga che non riconosciamo.' }, { name: 'file', filename: 'estratto.pdf', type: 'application/pdf', data: Buffer.from('%PDF-1.4 prova') });
+    const created = await app.inject({ method: 'POST', url: `/helpdesk/ticket?collega=anomaly:${anomaly.id}`, headers: { ...tk.headers, cookie: page.cookie }, payload: tk.payload });
     t.equal(created.statusCode, 303, created.body.slice(0, 300));
     const ticketUrl = created.headers.location as string;
     const ticketId = Number(ticketUrl.split('/').pop());
@@ -98,8 +101,8 @@ t.test('demo path, isolation and tickets', async (t) => {
 
     // Staff: internal note (invisible to the ente), take in charge, wait for the ente.
     const sp = await csrfFrom(app, ticketUrl, staff);
-    const note = multipart({ body: 'Verificare con il PSP', internal: 'on' });
-    await app.inject({ method: 'POST', url: `${ticketUrl}/messaggi?_csrf=${encodeURIComponent(sp.token)}`, headers: { ...note.headers, cookie: sp.cookie }, payload: note.payload });
+    const note = multipart({ _csrf: sp.token, body: 'Verificare con il PSP', internal: 'on' });
+    await app.inject({ method: 'POST', url: `${ticketUrl}/messaggi`, headers: { ...note.headers, cookie: sp.cookie }, payload: note.payload });
     for (const action of ['start', 'wait']) {
       const r = await app.inject({ method: 'POST', url: `${ticketUrl}/stato`, headers: { ...FORM_HEADERS, cookie: sp.cookie }, payload: form({ _csrf: sp.token, action }) });
       t.equal(r.statusCode, 303, action);
@@ -108,8 +111,8 @@ t.test('demo path, isolation and tickets', async (t) => {
     t.notMatch(seen.body, /Verificare con il PSP/, 'internal note hidden from the ente');
     t.match(seen.body, /in pausa: in attesa dell’ente/);
     const op = await csrfFrom(app, ticketUrl, opCb);
-    const answer = multipart({ body: 'Ecco la ricevuta del PSP.' });
-    await app.inject({ method: 'POST', url: `${ticketUrl}/messaggi?_csrf=${encodeURIComponent(op.token)}`, headers: { ...answer.headers, cookie: op.cookie }, payload: answer.payload });
+    const answer = multipart({ _csrf: op.token, body: 'Ecco la ricevuta del PSP.' });
+    await app.inject({ method: 'POST', url: `${ticketUrl}/messaggi`, headers: { ...answer.headers, cookie: op.cookie }, payload: answer.payload });
     t.equal(count(app, "tickets WHERE id = ? AND status = 'in_progress' AND clock_from IS NOT NULL", ticketId), 1, 'the ente reply resumes the ticket');
     const forbidden = await app.inject({ method: 'POST', url: `${ticketUrl}/stato`, headers: { ...FORM_HEADERS, cookie: op.cookie }, payload: form({ _csrf: op.token, action: 'resolve' }) });
     t.equal(forbidden.statusCode, 409, 'operators cannot resolve');

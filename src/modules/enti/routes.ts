@@ -217,14 +217,18 @@ export default async function entiModule(app: FastifyInstance) {
 
   app.post<{ Params: { id: number } }>(
     '/enti/:id/stemma',
-    { preHandler: adminOnly, schema: { params: idParams, querystring: { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } } } } },
+    { preHandler: adminOnly, config: { upload: true }, schema: { params: idParams } },
     async (request, reply) => {
       const ente = loadEnte(request);
       const fail = (message: string) => renderDetail(request, reply.code(400), { logoError: message });
       if (!request.isMultipart()) return fail('Scegli un’immagine PNG o JPEG.');
       const file = await request.file({ limits: { fileSize: MAX_LOGO_BYTES } });
       if (!file) return fail('Scegli un’immagine PNG o JPEG.');
-      const data = await file.toBuffer().catch(() => null);
+      // Only a file over the limit is answered here; a malformed body goes to the error handler (400).
+      const data = await file.toBuffer().catch((err: { code?: string }) => {
+        if (err.code === 'FST_REQ_FILE_TOO_LARGE') return null;
+        throw err;
+      });
       if (!data || file.file.truncated) return fail(`L’immagine supera ${MAX_LOGO_BYTES / 1024} KB.`);
       const ext = imageExtension(data);
       if (!ext) return fail('Il file non è un’immagine PNG o JPEG.');
@@ -378,14 +382,14 @@ export default async function entiModule(app: FastifyInstance) {
 
   app.post<{ Body: Form; Params: { id: number } }>(
     '/enti/:id/chiavi-api',
-    { preHandler: enteAdmin, schema: { params: idParams, body: formBody(['label'], 200) } },
+    { preHandler: enteAdmin, schema: { params: idParams, body: formBody(['keyLabel'], 200) } },
     async (request, reply) => {
       const ente = loadEnte(request);
-      const label = (request.body.label ?? '').trim();
+      const label = (request.body.keyLabel ?? '').trim();
       if (label.length < 2 || label.length > 80) {
         return renderDetail(request, reply.code(400), {
           apiKeyForm: request.body,
-          apiKeyErrors: { label: 'Descrivi a cosa serve la chiave (da 2 a 80 caratteri), ad esempio «gestionale tributi».' },
+          apiKeyErrors: { keyLabel: 'Descrivi a cosa serve la chiave (da 2 a 80 caratteri), ad esempio «gestionale tributi».' },
         });
       }
       const { id, key } = createApiKey(app.db, ente.id, label, auditContext(request));

@@ -6,6 +6,7 @@
  * (pending flows from the node client, parked credits, SLA breaches, auto-close, outbox). The log
  * of node calls shown in the payment timeline is written by the station (node-call-log.ts).
  */
+import { setFlash, takeFlash } from '../../plugins/sessions/flash.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -34,6 +35,10 @@ import {
   MOVEMENT_STATES,
   paymentTimeline,
   searchTransactions,
+  CURSOR_PATTERN,
+  formatCursor,
+  parseCursor,
+  type PageCursor,
   TX_STATES,
   type Scope,
   type TxFilter,
@@ -61,9 +66,9 @@ import {
   type TicketRow,
   type TicketsCtx,
 } from './tickets.js';
+import { describeTicketLink, type TicketLink, type TicketLinkKind } from './ticket-links.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
-const csrfQuery = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } } } as const;
 const TICK_MS = 60_000;
 
 interface MultipartData {
@@ -210,7 +215,10 @@ export default fp(
         from: { type: 'string', maxLength: 10 },
         to: { type: 'string', maxLength: 10 },
         state: { type: 'string', enum: ['', ...Object.keys(TX_STATES)] },
+        // Links from before keyset paging: still checked, then the first page is shown.
         page: pageParam,
+        after: { type: 'string', maxLength: 60, pattern: CURSOR_PATTERN },
+        before: { type: 'string', maxLength: 60, pattern: CURSOR_PATTERN },
         format: { type: 'string', enum: ['html', 'csv'] },
       },
     } as const;
@@ -235,27 +243,25 @@ export default fp(
         state: (opt(q.state) as TxFilter['state']) ?? undefined,
       };
       if (q.format === 'csv') {
-        const { rows } = searchTransactions(app.sqlite, filter, scope, 1, 50_000);
+        const { rows } = searchTransactions(app.sqlite, filter, scope, { pageSize: 50_000 });
         const csv = stringify(
           rows.map((x) => [x.enteName, x.noticeNumber, x.iuv, x.description, x.debtorFiscalCode, x.debtorName, x.serviceName, x.taxonomy, (x.amountCents / 100).toFixed(2).replace('.', ','), x.dueDate, x.receiptId ?? '', x.paidAt ?? '', x.pspName ?? '', x.stateLabel]),
           { header: true, columns: ['ente', 'codice_avviso', 'iuv', 'descrizione', 'cf_debitore', 'debitore', 'servizio', 'tassonomia', 'importo', 'scadenza', 'id_ricevuta', 'pagato_il', 'psp', 'stato'], delimiter: ';', cast: CSV_SAFE_CAST },
         );
         return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="pagamenti.csv"').send(`\uFEFF${csv}`);
       }
-      const pageNo = q.page ?? 1;
-      const { total, rows } = searchTransactions(app.sqlite, filter, scope, pageNo);
-      const pages = Math.max(1, Math.ceil(total / 25));
-      const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'page' && k !== 'format' && v !== undefined && v !== '') as [string, string][]);
-      const link = (p: number) => `/helpdesk/pagamenti?${new URLSearchParams([...params, ['page', String(p)]])}`;
+      // Keyset paging (newest activity first): `after`/`before` hold the row next to the page.
+      const { total, rows, next, prev } = searchTransactions(app.sqlite, filter, scope, { after: parseCursor(q.after), before: parseCursor(q.before) });
+      const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => !['after', 'before', 'page', 'format'].includes(k) && v !== undefined && v !== '') as [string, string][]);
+      const link = (dir: 'after' | 'before', c: PageCursor) => `/helpdesk/pagamenti?${new URLSearchParams([...params, [dir, formatCursor(c)]])}`;
       return page(reply, 'payments', {
         title: 'Ricerca pagamenti',
         filter: q,
         rows,
         total,
-        pageNo,
-        pages,
-        prev: pageNo > 1 ? link(pageNo - 1) : null,
-        next: pageNo < pages ? link(pageNo + 1) : null,
+        first: prev ? `/helpdesk/pagamenti?${params}` : null,
+        prev: prev ? link('before', prev) : null,
+        next: next ? link('after', next) : null,
         csvUrl: `/helpdesk/pagamenti?${new URLSearchParams([...params, ['format', 'csv']])}`,
         enti: enteOptions(app, scope, filter.enteId),
         states: toOptions(TX_STATES, q.state),
@@ -277,16 +283,20 @@ export default fp(
     };
     app.get('/helpdesk/flussi', { preHandler: helpdeskOrOperator }, async (request, reply) => {
       processPendingFlows(r);
-      return flowsPage(request, reply);
+      const notice = takeFlash(request);
+      return flowsPage(request, reply, notice ? { notice } : {});
     });
 
-    app.post('/helpdesk/flussi', { preHandler: helpdeskOrOperator, schema: { querystring: csrfQuery } }, async (request, reply) => {
+    app.post('/helpdesk/flussi', { preHandler: helpdeskOrOperator, config: { upload: true } }, async (request, reply) => {
       const mp = await readMultipart(request, 8 * 1024 * 1024);
       if (mp.tooLarge) return flowsPage(request, reply.code(413), { error: { message: 'Il file supera 8 MB.' } });
       if (!mp.file) return flowsPage(request, reply.code(400), { error: { message: 'Scegli il file XML del flusso.' } });
       try {
         const out = ingestFlowXml(r, { xml: mp.file.data, source: 'upload', actor: `user:${request.user!.id}`, allowedEnti: scopeOf(request), requestId: request.id });
-        if (out.status === 'unchanged') return flowsPage(request, reply, { notice: 'Questo flusso era già stato acquisito: nulla è cambiato.' });
+        if (out.status === 'unchanged') {
+          setFlash(request, 'Questo flusso era già stato acquisito: nulla è cambiato.');
+          return reply.redirect('/helpdesk/flussi', 303);
+        }
         return reply.redirect(`/helpdesk/flussi/${out.result.flowRowId}?esito=importato`, 303);
       } catch (e) {
         const v = problemsView(e);
@@ -305,7 +315,8 @@ export default fp(
           if (out.status === 'imported') imported++;
         }
       }
-      return flowsPage(request, reply, { notice: imported ? `Acquisiti ${imported} flussi dal nodo simulato.` : 'Nessun nuovo flusso dal nodo simulato.' });
+      setFlash(request, imported ? `Acquisiti ${imported} flussi dal nodo simulato.` : 'Nessun nuovo flusso dal nodo simulato.');
+      return reply.redirect('/helpdesk/flussi', 303);
     });
 
     app.get<{ Params: { id: number } }>('/helpdesk/flussi/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
@@ -327,11 +338,12 @@ export default fp(
         ...extra,
       });
     };
-    app.get('/helpdesk/tesoreria', { preHandler: helpdeskOrOperator, schema: { querystring: { type: 'object', properties: { stato: { type: 'string', maxLength: 20 } } } } }, async (request, reply) =>
-      treasuryPage(request, reply),
-    );
+    app.get('/helpdesk/tesoreria', { preHandler: helpdeskOrOperator, schema: { querystring: { type: 'object', properties: { stato: { type: 'string', maxLength: 20 } } } } }, async (request, reply) => {
+      const notice = takeFlash(request);
+      return treasuryPage(request, reply, notice ? { notice } : {});
+    });
 
-    app.post('/helpdesk/tesoreria', { preHandler: helpdeskOrOperator, schema: { querystring: csrfQuery } }, async (request, reply) => {
+    app.post('/helpdesk/tesoreria', { preHandler: helpdeskOrOperator, config: { upload: true } }, async (request, reply) => {
       const mp = await readMultipart(request, 32 * 1024 * 1024);
       const enteId = optInt(mp.fields.ente);
       if (!enteId || !inScope(scopeOf(request), enteId)) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli l’ente del conto di tesoreria.' } });
@@ -339,12 +351,13 @@ export default fp(
       if (!mp.file) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli il file del giornale di cassa (CSV o camt.053).' } });
       try {
         const res = importStatement(r, { enteId, bytes: mp.file.data, fileName: mp.file.fileName, actor: `user:${request.user!.id}`, requestId: request.id });
-        return treasuryPage(request, reply, {
-          notice:
-            res.status === 'unchanged'
-              ? 'Questo file era già stato importato: nulla è cambiato.'
-              : `Importati ${res.newMovements} movimenti nuovi (${res.alreadyKnown} già presenti): ${res.matched} abbinati, ${res.parked} in sospeso, ${res.errors} con errore.${res.skipped.length ? ` ${res.skipped.length} voci non contabilizzate ignorate.` : ''}`,
-        });
+        setFlash(
+          request,
+          res.status === 'unchanged'
+            ? 'Questo file era già stato importato: nulla è cambiato.'
+            : `Importati ${res.newMovements} movimenti nuovi (${res.alreadyKnown} già presenti): ${res.matched} abbinati, ${res.parked} in sospeso, ${res.errors} con errore.${res.skipped.length ? ` ${res.skipped.length} voci non contabilizzate ignorate.` : ''}`,
+        );
+        return reply.redirect('/helpdesk/tesoreria', 303);
       } catch (e) {
         const v = problemsView(e);
         return treasuryPage(request, reply.code(v.status === 409 ? 409 : 422), { error: v });
@@ -431,10 +444,29 @@ export default fp(
       },
     );
 
-    app.get('/helpdesk/anomalie/invecchiamento', { preHandler: helpdeskOrOperator }, async (request, reply) => {
-      const rows = ageingReport(app.sqlite, scopeOf(request), hs.ageingDays, hs.extraHolidays);
+    const ageingQuery = {
+      type: 'object',
+      properties: { after: { type: 'string', maxLength: 60, pattern: CURSOR_PATTERN }, before: { type: 'string', maxLength: 60, pattern: CURSOR_PATTERN } },
+    } as const;
+    app.get<{ Querystring: { after?: string; before?: string } }>('/helpdesk/anomalie/invecchiamento', { preHandler: helpdeskOrOperator, schema: { querystring: ageingQuery } }, async (request, reply) => {
+      // One page (oldest first, keyset paging); the page's rows and total, not the whole backlog's.
+      const { rows, next, prev, cutoff } = ageingReport(app.sqlite, scopeOf(request), hs.ageingDays, hs.extraHolidays, new Date(), {
+        after: parseCursor(request.query.after),
+        before: parseCursor(request.query.before),
+      });
+      const link = (dir: 'after' | 'before', c: PageCursor) => `/helpdesk/anomalie/invecchiamento?${new URLSearchParams([[dir, formatCursor(c)]])}`;
       const parked = listMovements(app.sqlite, scopeOf(request), 'parked');
-      return page(reply, 'ageing', { title: 'Incassato e non accreditato', rows, days: hs.ageingDays, total: rows.reduce((s, x) => s + x.amountCents, 0), parked });
+      return page(reply, 'ageing', {
+        title: 'Incassato e non accreditato',
+        rows,
+        days: hs.ageingDays,
+        cutoff,
+        total: rows.reduce((s, x) => s + x.amountCents, 0),
+        first: prev ? '/helpdesk/anomalie/invecchiamento' : null,
+        prev: prev ? link('before', prev) : null,
+        next: next ? link('after', next) : null,
+        parked,
+      });
     });
 
     const loadAnomaly = (request: FastifyRequest, id: number) => {
@@ -531,18 +563,16 @@ export default fp(
     );
 
     const newTicketQuery = { type: 'object', properties: { collega: { type: 'string', pattern: '^(payment|flow|anomaly|movement):\\d{1,9}$' } } } as const;
-    const linkTarget = (request: FastifyRequest, link: string | undefined): { kind: 'payment' | 'flow' | 'anomaly' | 'movement'; id: number; enteId: number; label: string } | null => {
+    const linkTarget = async (request: FastifyRequest, link: string | undefined): Promise<TicketLink | null> => {
       if (!link) return null;
-      const [kind, idText] = link.split(':') as ['payment' | 'flow' | 'anomaly' | 'movement', string];
-      const id = Number(idText);
-      const table = { payment: ['payment_options', 'Pagamento'], flow: ['fdr_flows', 'Flusso di rendicontazione'], anomaly: ['anomalies', 'Anomalia'], movement: ['treasury_movements', 'Movimento di tesoreria'] }[kind];
-      const row = app.sqlite.prepare(`SELECT ente_id AS enteId FROM ${table[0]} WHERE id = ?`).get(id) as { enteId: number | null } | undefined;
-      if (!row || row.enteId === null || !inScope(scopeOf(request), row.enteId)) throw new HttpError(404, 'Oggetto da collegare non trovato.');
-      return { kind, id, enteId: row.enteId, label: `${table[1]} n. ${id}` };
+      const [kind, idText] = link.split(':') as [TicketLinkKind, string];
+      const target = await describeTicketLink(app.db, kind, Number(idText));
+      if (!target || !inScope(scopeOf(request), target.enteId)) throw new HttpError(404, 'Oggetto da collegare non trovato.');
+      return target;
     };
 
-    const newTicketPage = (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
-      const link = linkTarget(request, (request.query as { collega?: string }).collega);
+    const newTicketPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
+      const link = await linkTarget(request, (request.query as { collega?: string }).collega);
       return page(reply, 'ticket-new', {
         title: 'Nuovo ticket',
         link,
@@ -551,18 +581,19 @@ export default fp(
         types: toOptions(TICKET_TYPES, link ? 'segnalazione_pagamento' : 'richiesta'),
         priorities: toOptions(TICKET_PRIORITIES, 'media'),
         maxMb: Math.round(hs.attachmentMaxBytes / 1048576),
-        action: `/helpdesk/ticket${link ? `?collega=${link.kind}:${link.id}&` : '?'}`,
+        action: `/helpdesk/ticket${link ? `?collega=${link.kind}:${link.id}` : ''}`,
         csrf: true,
         ...extra,
       });
     };
     app.get('/helpdesk/ticket/nuovo', { preHandler: helpdeskOrOperator, schema: { querystring: newTicketQuery } }, async (request, reply) => newTicketPage(request, reply));
 
-    app.post('/helpdesk/ticket', { preHandler: helpdeskOrOperator, schema: { querystring: { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 }, collega: newTicketQuery.properties.collega } } } }, async (request, reply) => {
+    app.post('/helpdesk/ticket', { preHandler: helpdeskOrOperator, config: { upload: true }, schema: { querystring: { type: 'object', properties: { collega: newTicketQuery.properties.collega } } } }, async (request, reply) => {
       const mp = await readMultipart(request, hs.attachmentMaxBytes);
       const f = mp.fields;
-      const link = linkTarget(request, (request.query as { collega?: string }).collega);
+      const link = await linkTarget(request, (request.query as { collega?: string }).collega);
       const enteId = link?.enteId ?? optInt(f.ente);
+      const citizenContact = (f.citizenContact ?? '').trim();
       const errors: string[] = [];
       if (!enteId || !inScope(scopeOf(request), enteId)) errors.push('Scegli l’ente.');
       if (!f.subject || f.subject.trim().length < 5 || f.subject.length > 150) errors.push('L’oggetto deve avere fra 5 e 150 caratteri.');
@@ -570,6 +601,7 @@ export default fp(
       if (!(f.category! in TICKET_CATEGORIES)) errors.push('Scegli la categoria.');
       if (!(f.type! in TICKET_TYPES)) errors.push('Scegli il tipo.');
       if (!(f.priority! in TICKET_PRIORITIES)) errors.push('Scegli la priorità.');
+      if (citizenContact.length > 200) errors.push('Il contatto del cittadino può avere al massimo 200 caratteri.');
       if (mp.tooLarge) errors.push(`L’allegato supera ${Math.round(hs.attachmentMaxBytes / 1048576)} MB.`);
       if (errors.length) return newTicketPage(request, reply.code(400), { errors, form: f });
       try {
@@ -584,6 +616,7 @@ export default fp(
             body: f.body!.trim(),
             linkKind: link?.kind ?? null,
             linkId: link?.id ?? null,
+            citizenContact: citizenContact || null,
             attachment: mp.file,
           },
           { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id },
@@ -614,7 +647,7 @@ export default fp(
       const ente = app.sqlite.prepare('SELECT name FROM enti WHERE id = ?').get(t.ente_id) as { name: string };
       const staffUsers = staff ? app.sqlite.prepare("SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk'").all() : [];
       const history = staff ? app.sqlite.prepare("SELECT created_at AS at, action, actor, after FROM audit_log WHERE entity = 'ticket' AND entity_id = ? ORDER BY id").all(String(t.id)) : [];
-      const linkUrl = t.link_kind === 'payment' ? `/helpdesk/pagamenti/${t.link_id}` : t.link_kind === 'flow' ? `/helpdesk/flussi/${t.link_id}` : t.link_kind === 'anomaly' ? `/helpdesk/anomalie/${t.link_id}` : t.link_kind === 'movement' ? '/helpdesk/tesoreria' : null;
+      const link = t.link_kind && t.link_id ? await describeTicketLink(app.db, t.link_kind as TicketLinkKind, t.link_id) : null;
       return page(reply, 'ticket', {
         title: `Ticket #${t.id}`,
         t: ticketView(t),
@@ -623,14 +656,14 @@ export default fp(
         actions: allowedActions(t.status, staff).map((a) => ({ value: a, label: ACTION_LABELS[a] })),
         staffUsers,
         history,
-        linkUrl,
+        link,
         canReply: t.status !== 'closed',
         maxMb: Math.round(hs.attachmentMaxBytes / 1048576),
         csrf: true,
       });
     });
 
-    app.post<{ Params: { id: number } }>('/helpdesk/ticket/:id/messaggi', { preHandler: helpdeskOrOperator, schema: { params: idParams, querystring: csrfQuery } }, async (request, reply) => {
+    app.post<{ Params: { id: number } }>('/helpdesk/ticket/:id/messaggi', { preHandler: helpdeskOrOperator, config: { upload: true }, schema: { params: idParams } }, async (request, reply) => {
       const t = loadTicket(request, request.params.id);
       const mp = await readMultipart(request, hs.attachmentMaxBytes);
       if (mp.tooLarge) throw new HttpError(413, `L’allegato supera ${Math.round(hs.attachmentMaxBytes / 1048576)} MB.`);

@@ -20,7 +20,8 @@ import checkoutRoutes from './checkout-routes.js';
 import receiptRoutes from './receipt-routes.js';
 import receiptsApi from './receipts-api.js';
 import { StationReadPool } from './station-pool.js';
-import stationRoutes from './station-routes.js';
+import { createStationTlsServer, metricsGuard, stationGuard } from './station-auth.js';
+import stationRoutes, { STATION_PATH } from './station-routes.js';
 
 export interface PagopaModuleOptions {
   /** Start the FdR scheduler and the central archive sender (buildApp's backgroundWorkers). */
@@ -42,11 +43,61 @@ async function pagopaModule(app: FastifyInstance, opts: PagopaModuleOptions = {}
     await nodeCallLog.close();
   });
 
-  await app.register(stationRoutes);
+  // Only the pagoPA node calls the station, only the monitoring reads /metrics (station-auth.ts).
+  const guards: Record<string, ReturnType<typeof stationGuard>> = {
+    [STATION_PATH]: stationGuard(app.config.pagopa.stationAuth),
+    '/metrics': metricsGuard(app.config.metricsToken, app.config.isProduction),
+  };
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      const guard = guards[route.url];
+      if (!guard) return;
+      const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
+      route.onRequest = [guard, ...existing] as typeof route.onRequest;
+    });
+    await scope.register(stationRoutes);
+  });
+  // The station's own HTTPS listener with client certificates: server.ts starts it after the
+  // portal's listener (listenStationTls); it closes with the app.
+  const tls = app.config.pagopa.stationAuth.tls;
+  const tlsServer = tls ? createStationTlsServer(app, tls, STATION_PATH) : null;
+  app.decorate('stationTlsServer', tlsServer);
+  app.decorate('listenStationTls', async (): Promise<number | null> => {
+    if (!tlsServer || !tls) return null;
+    await app.ready();
+    if (!tlsServer.listening) {
+      await new Promise<void>((resolve, reject) => {
+        tlsServer.once('error', reject);
+        tlsServer.listen({ host: app.config.host, port: tls.port }, () => {
+          tlsServer.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    const port = (tlsServer.address() as { port: number }).port;
+    app.log.info({ port }, 'pagoPA station HTTPS listener (client certificates) ready');
+    return port;
+  });
+  if (tlsServer) {
+    app.addHook('onClose', async () => {
+      if (!tlsServer.listening) return;
+      tlsServer.closeAllConnections();
+      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+    });
+  }
   await app.register(checkoutRoutes);
   await app.register(receiptRoutes);
   await app.register(receiptsApi, { prefix: '/api/v1' });
   await app.register(pagopaBackground, { start: opts.backgroundWorkers === true });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The station's HTTPS listener (PAGOPA_STATION_TLS_PORT), or null. */
+    stationTlsServer: import('node:https').Server | null;
+    /** Starts the station's HTTPS listener when configured; its port, or null. */
+    listenStationTls(): Promise<number | null>;
+  }
 }
 
 export default fp(pagopaModule, { name: 'pagopa' });

@@ -254,7 +254,7 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
         ttlMs: sp.settings.requestTtlMs,
         now: now.getTime(),
       });
-    request.log.info({ federation, idp: idp.entityId, level }, 'SAML AuthnRequest sent');
+    request.log.info({ federation, idp: idp.entityId, spidLevel: level }, 'SAML AuthnRequest sent');
     if (idp.sso.post) {
       const req = buildPostAuthnRequest({ sp: signer, idpSsoUrl: idp.sso.post, level, now });
       save(req.id, req.issueInstant);
@@ -384,7 +384,7 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
         sessionIndex: result.sessionIndex,
         level: result.level,
       };
-      request.log.info({ userId, ...extra, level: result.level }, 'SAML login');
+      request.log.info({ userId, ...extra, spidLevel: result.level }, 'SAML login');
       return reply.header('cache-control', 'no-store').redirect(state.target, 303);
     },
   );
