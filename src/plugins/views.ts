@@ -15,6 +15,7 @@ import { formatEuro } from '../domain/money.js';
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
 
 const DATE_IT = new Intl.DateTimeFormat('it-IT', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Europe/Rome' });
+const PERCENT_IT = new Intl.NumberFormat('it-IT', { maximumFractionDigits: 1 });
 const DATETIME_IT = new Intl.DateTimeFormat('it-IT', {
   day: '2-digit',
   month: '2-digit',
@@ -43,6 +44,8 @@ export function createHandlebars(): typeof Handlebars {
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   hbs.registerHelper('date', (iso: unknown) => (typeof iso === 'string' && iso ? DATE_IT.format(new Date(iso)) : ''));
   hbs.registerHelper('datetime', (iso: unknown) => (typeof iso === 'string' && iso ? DATETIME_IT.format(new Date(iso)) : ''));
+  /** A percentage the Italian way, "11,1 %" (decimal comma, non-breaking space before the sign). */
+  hbs.registerHelper('percent', (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? `${PERCENT_IT.format(value)}\u00a0%` : ''));
   /** Looks up a field's message in an errors map: {{fieldError errors "name"}}. */
   hbs.registerHelper('fieldError', (errors: unknown, name: unknown) =>
     errors && typeof errors === 'object' && typeof name === 'string' ? (errors as Record<string, string>)[name] ?? '' : '',

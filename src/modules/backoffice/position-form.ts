@@ -129,6 +129,17 @@ export function formToPositionBody(form: PositionForm, second: SecondBeneficiary
   return { body, errors, optionFields };
 }
 
+/**
+ * The form with the taxonomy code of its service when the operator left it empty: the chosen
+ * service's, or on a new form (no service chosen yet) the first one's, which the select shows.
+ */
+export function withServiceTaxonomy(form: PositionForm, services: readonly { code: string; taxonomyCode: string }[]): PositionForm {
+  if (text(form, 'taxonomyCode')) return form;
+  const code = text(form, 'serviceCode');
+  const service = code ? services.find((s) => s.code === code) : services[0];
+  return service ? { ...form, serviceCode: service.code, taxonomyCode: service.taxonomyCode } : form;
+}
+
 /** Puts domain errors (paths like `paymentOptions[2].dueDate`) next to the form fields. */
 export function domainErrorsToForm(errors: FieldError[], optionFields: string[]): Record<string, string> {
   const out: Record<string, string> = {};

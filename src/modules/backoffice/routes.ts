@@ -76,7 +76,7 @@ type ListQuery = { status?: string; service?: string; debtor?: string; dueFrom?:
 export const STATUS_BADGES: Record<PositionStatus, string> = {
   draft: 'bg-secondary',
   published: 'bg-primary',
-  partially_paid: 'bg-warning text-dark',
+  partially_paid: 'bg-warning', // Bootstrap Italia's warning is dark amber: white text (text-dark fails contrast)
   paid: 'bg-success',
   expired: 'bg-dark',
   cancelled: 'bg-danger',
@@ -365,4 +365,5 @@ const HISTORY_LABELS: Record<string, string> = {
   cancel: 'Annullata',
   expire: 'Scaduta',
   paid: 'Pagamento ricevuto',
+  pay: 'Pagamento ricevuto', // the receipt's audit action (pagopa/receipts.ts)
 };

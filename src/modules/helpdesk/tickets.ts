@@ -87,6 +87,7 @@ export interface TicketRow {
   status: TicketStatus;
   link_kind: string | null;
   link_id: number | null;
+  citizen_contact: string | null;
   tto_target_minutes: number;
   ttr_target_minutes: number;
   sla_used_minutes: number;
@@ -200,6 +201,8 @@ export interface NewTicket {
   body: string;
   linkKind?: 'payment' | 'flow' | 'anomaly' | 'movement' | null;
   linkId?: number | null;
+  /** How to reach the citizen who reported the problem, when there is one. */
+  citizenContact?: string | null;
   attachment?: AttachmentIn | null;
 }
 
@@ -212,10 +215,10 @@ export function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Actor, no
     const id = Number(
       ctx.sqlite
         .prepare(
-          `INSERT INTO tickets (ente_id, requester_id, subject, category, type, priority, status, link_kind, link_id, tto_target_minutes, ttr_target_minutes, clock_from, created_at, updated_at)
-           VALUES (?,?,?,?,?,?,'new',?,?,?,?,?,?,?)`,
+          `INSERT INTO tickets (ente_id, requester_id, subject, category, type, priority, status, link_kind, link_id, citizen_contact, tto_target_minutes, ttr_target_minutes, clock_from, created_at, updated_at)
+           VALUES (?,?,?,?,?,?,'new',?,?,?,?,?,?,?,?)`,
         )
-        .run(input.enteId, actor.userId, input.subject, input.category, input.type, input.priority, input.linkKind ?? null, input.linkId ?? null, cat.tto, cat.ttr, stamp, stamp, stamp).lastInsertRowid,
+        .run(input.enteId, actor.userId, input.subject, input.category, input.type, input.priority, input.linkKind ?? null, input.linkId ?? null, input.citizenContact || null, cat.tto, cat.ttr, stamp, stamp, stamp).lastInsertRowid,
     );
     const msg = Number(
       ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?, 'public', ?, ?)").run(id, actor.userId, actor.isStaff ? 'staff' : 'ente', input.body, stamp)
