@@ -31,7 +31,7 @@ t.test('layout page and template with example rows', async (t) => {
     const text = htmlUnescape(page.body);
     for (const rule of CSV_LAYOUT_RULES) t.ok(text.includes(rule), rule.slice(0, 40));
     for (const c of CSV_COLUMN_DOCS) {
-      t.ok(text.includes(`<code>${c.name}</code></th><td>${c.required}</td><td>${c.description}</td>`), c.name);
+      t.ok(text.includes(`<code>${c.name}</code></dt>`) && text.includes(`Obbligatoria: ${c.required}.</span> ${c.description}</dd>`), c.name);
     }
     for (const s of listServices(app.db, cb.id, { activeOnly: true })) t.ok(text.includes(`<code>${s.code}</code></th><td>${s.name}</td><td><code>${s.taxonomyCode}</code>`), s.code);
     t.equal((await app.inject({ url: `${base}/tracciato`, headers: { accept: 'text/html', cookie: loginAs(app, OP_TE) } })).statusCode, 403, 'another ente’s operator');

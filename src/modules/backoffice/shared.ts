@@ -44,11 +44,11 @@ const PAGE_FIELD = /^\/(page|pagina)$/;
  */
 export function listQueryErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
   const fields = fieldErrorsFromValidation(errors as Parameters<typeof fieldErrorsFromValidation>[0], dataVar);
-  const pageError = errors.some((e) => PAGE_FIELD.test(e.instancePath));
-  const detail = pageError
-    ? `Numero di pagina non valido: indica un numero intero da 1 a ${MAX_PAGE.toLocaleString('it-IT')}.`
-    : `Dati non validi: ${fields.map((f) => `${f.field} (${f.message})`).join('; ')}`;
-  return new HttpError(400, detail, fields);
+  if (errors.every((e) => PAGE_FIELD.test(e.instancePath))) {
+    // Only the page number is wrong: no form field to point at, the sentence says it all.
+    return new HttpError(400, `Numero di pagina non valido: indica un numero intero da 1 a ${MAX_PAGE.toLocaleString('it-IT')}.`);
+  }
+  return new HttpError(400, `Dati non validi: ${fields.map((f) => `${f.field} (${f.message})`).join('; ')}`, fields);
 }
 
 /** The page to show: the one asked for, or the last one when it is past the end (at least 1). */
