@@ -41,7 +41,7 @@ const HEADLINES: Record<OutcomeKind, string> = {
 
 const ROW_STATES: Record<RowState, { label: string; badge: string }> = {
   paid: { label: 'Pagato', badge: 'bg-success' },
-  refund: { label: 'Pagato, da rimborsare', badge: 'bg-warning text-dark' },
+  refund: { label: 'Pagato, da rimborsare', badge: 'bg-warning' },
   closed: { label: 'Non più dovuto (pagato in altro modo)', badge: 'bg-secondary' },
   waiting: { label: 'In attesa di ricevuta', badge: 'bg-secondary' },
   notPaid: { label: 'Non pagato', badge: 'bg-danger' },
