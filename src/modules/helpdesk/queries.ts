@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { anomalyLabel } from './matching.js';
-import { localDate, workingDaysBetween } from './sla-calendar.js';
+import { isWorkingDay, localDate } from './sla-calendar.js';
 
 export type Scope = number[] | 'all';
 
@@ -82,10 +82,12 @@ export interface TxRow {
   stateLabel: string;
 }
 
-function txWhere(f: TxFilter, scope: Scope): { sql: string; params: unknown[] } {
+function txWhere(f: TxFilter, scope: Scope, forCount = false): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  const sc = scopeSql('o.ente_id', scope);
+  // Several enti: the page's `+o.ente_id` filters on the way down the activity index instead of
+  // reading every option of those enti by payment_options_ente_activity and sorting them.
+  const sc = scopeSql(!forCount && scope !== 'all' && scope.length > 1 ? '+o.ente_id' : 'o.ente_id', scope);
   where.push(sc.sql);
   params.push(...sc.params);
   if (f.q) {
@@ -138,20 +140,100 @@ function txWhere(f: TxFilter, scope: Scope): { sql: string; params: unknown[] } 
   return { sql: where.join(' AND '), params };
 }
 
-export function searchTransactions(sqlite: Database.Database, f: TxFilter, scope: Scope, page = 1, pageSize = 25): { total: number; rows: TxRow[] } {
+/**
+ * Latest activity of an option, the order of the search (newest first): when it was paid, else
+ * when it was created. Served by the indexes payment_options_activity and
+ * payment_options_ente_activity (migration 0009), so a page reads its 25 rows and stops.
+ */
+const TX_SORT = 'coalesce(o.paid_at, o.created_at)';
+
+/** Where a page starts (keyset paging): the sort key and id of the row next to it. */
+export interface PageCursor {
+  key: string;
+  id: number;
+}
+export type TxCursor = PageCursor;
+
+export interface TxPage {
+  /** Rows matching the filters (all pages). */
+  total: number;
+  rows: (TxRow & { sortAt: string })[];
+  /** Cursor of the next page (older rows), null on the last one. */
+  next: TxCursor | null;
+  /** Cursor of the previous page (newer rows), null on the first one. */
+  prev: TxCursor | null;
+}
+
+/** A page cursor in a link: `<sort key>~<id>` (the key is an ISO date or timestamp). */
+export const CURSOR_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[0-9T:.Z+-]{0,25}~[0-9]{1,15}$';
+
+export function formatCursor(c: PageCursor): string {
+  return `${c.key}~${c.id}`;
+}
+
+/** The cursor of a link (already checked against CURSOR_PATTERN by the route's schema), or undefined. */
+export function parseCursor(s: string | undefined): PageCursor | undefined {
+  const m = s ? /^(.+)~(\d+)$/.exec(s) : null;
+  return m ? { key: m[1]!, id: Number(m[2]) } : undefined;
+}
+
+/** Joins the count needs for these filters (positions, services, receipts only when filtered on). */
+function txCountFrom(f: TxFilter): string {
+  const needsPosition = Boolean(f.debtor || f.service || f.taxonomy);
+  const needsService = Boolean(f.service || f.taxonomy);
+  const needsReceipt = Boolean(f.q || f.from || f.to || f.state);
+  return [
+    'FROM payment_options o',
+    needsPosition ? 'JOIN positions p ON p.id = o.position_id' : '',
+    needsService ? 'JOIN payment_services s ON s.id = p.service_id' : '',
+    needsReceipt ? "LEFT JOIN receipts r ON r.option_id = o.id AND r.ente_id = o.ente_id AND r.outcome = 'OK'" : '',
+  ].join(' ');
+}
+
+/** The SQL of one page of the search (exported for the plan test): `limit` rows from `cursor`. */
+export function txPageQuery(f: TxFilter, scope: Scope, o: { cursor?: PageCursor; backwards?: boolean; limit: number }): { sql: string; params: unknown[] } {
   const w = txWhere(f, scope);
-  const total = (sqlite.prepare(`SELECT count(*) AS n ${TX_FROM} WHERE ${w.sql}`).get(...w.params) as { n: number }).n;
-  const rows = sqlite
-    .prepare(
-      `SELECT o.id AS optionId, o.ente_id AS enteId, e.name AS enteName, o.notice_number AS noticeNumber, o.iuv, coalesce(o.description, p.description) AS description,
+  // `sort <= ?` is the range the index serves; the OR breaks ties on the option id.
+  const keyset = o.cursor ? (o.backwards ? `AND ${TX_SORT} >= ? AND (${TX_SORT} > ? OR o.id > ?)` : `AND ${TX_SORT} <= ? AND (${TX_SORT} < ? OR o.id < ?)`) : '';
+  const dir = o.backwards ? 'ASC' : 'DESC';
+  return {
+    sql: `SELECT o.id AS optionId, o.ente_id AS enteId, e.name AS enteName, o.notice_number AS noticeNumber, o.iuv, coalesce(o.description, p.description) AS description,
          p.debtor_name AS debtorName, p.debtor_fiscal_code AS debtorFiscalCode, s.name AS serviceName, s.taxonomy_code AS taxonomy, o.amount_cents AS amountCents,
          o.due_date AS dueDate, r.id AS receiptRowId, r.receipt_id AS receiptId, coalesce(r.payment_date_time, r.created_at) AS paidAt, r.psp_company_name AS pspName,
-         ${STATE_SQL} AS state
-       ${TX_FROM} WHERE ${w.sql} ORDER BY coalesce(r.created_at, o.created_at) DESC, o.id DESC LIMIT ? OFFSET ?`,
-    )
-    .all(...w.params, pageSize, (page - 1) * pageSize) as TxRow[];
+         ${STATE_SQL} AS state, ${TX_SORT} AS sortAt
+       ${TX_FROM} WHERE ${w.sql} ${keyset} ORDER BY ${TX_SORT} ${dir}, o.id ${dir} LIMIT ?`,
+    params: [...w.params, ...(o.cursor ? [o.cursor.key, o.cursor.key, o.cursor.id] : []), o.limit],
+  };
+}
+
+/**
+ * One page of the transaction search, newest activity first, by keyset: `after` gives the page
+ * of older rows that follows a page, `before` the page of newer rows that precedes it, neither
+ * the first page. Every page costs the same (no OFFSET). `pageSize` up to 50 000 (CSV export).
+ */
+export function searchTransactions(
+  sqlite: Database.Database,
+  f: TxFilter,
+  scope: Scope,
+  opts: { after?: TxCursor; before?: TxCursor; pageSize?: number } = {},
+): TxPage {
+  const pageSize = opts.pageSize ?? 25;
+  const c = txWhere(f, scope, true);
+  const total = (sqlite.prepare(`SELECT count(*) AS n ${txCountFrom(f)} WHERE ${c.sql}`).get(...c.params) as { n: number }).n;
+  const backwards = !opts.after && Boolean(opts.before);
+  const q = txPageQuery(f, scope, { cursor: opts.after ?? opts.before, backwards, limit: pageSize + 1 });
+  const rows = sqlite.prepare(q.sql).all(...q.params) as (TxRow & { sortAt: string })[];
+  const cursor = opts.after ?? opts.before;
+  const more = rows.length > pageSize;
+  // Back at the newest rows: that is the first page, whole (rows added since may have shifted it).
+  if (backwards && !more) return searchTransactions(sqlite, f, scope, { pageSize });
+  if (more) rows.pop();
+  if (backwards) rows.reverse();
   for (const r of rows) r.stateLabel = TX_STATES[r.state];
-  return { total, rows };
+  const key = (r: (TxRow & { sortAt: string }) | undefined): TxCursor | null => (r ? { key: r.sortAt, id: r.optionId } : null);
+  const first = key(rows[0]);
+  const last = key(rows[rows.length - 1]);
+  return backwards ? { total, rows, prev: first, next: last } : { total, rows, prev: cursor ? (first ?? cursor) : null, next: more ? last : null };
 }
 
 // ------------------------------------------------------------------------------- timeline
@@ -334,30 +416,121 @@ export interface AgeingRow {
   reported: boolean;
 }
 
-/** Paid receipts whose money has not reached the treasury yet (oldest first), within `scopeClause`. */
-export function ageingSql(scopeClause: string): string {
+/** Day a receipt was paid (local date of the PSP's payment time, else of its arrival). */
+const PAID_ON = 'substr(coalesce(r.payment_date_time, r.created_at), 1, 10)';
+
+export type AgeingCursor = PageCursor;
+
+/**
+ * Paid receipts paid on or before `:cutoff` whose money has not reached the treasury yet (oldest
+ * first), within `scopeClause`, one page by keyset (`:on`/`:id`: the row next to the page,
+ * `backwards` for the page before it). Ordered by the partial index receipts_ok_paid_on
+ * (migration 0009): a page reads receipts from the cursor on and stops when it has `:limit` rows,
+ * instead of evaluating every receipt ever stored. Receipts already credited are skipped on the
+ * way (two index probes each), so a page costs more where nearly everything is credited.
+ */
+export function ageingSql(scopeClause: string, opts: { cursor?: boolean; backwards?: boolean } = {}): string {
+  const dir = opts.backwards ? 'DESC' : 'ASC';
+  const keyset = !opts.cursor ? '' : opts.backwards ? `AND ${PAID_ON} <= :on AND (${PAID_ON} < :on OR r.id < :id)` : `AND ${PAID_ON} >= :on AND (${PAID_ON} > :on OR r.id > :id)`;
   return `SELECT r.id AS receiptRowId, e.name AS enteName, r.iuv, r.receipt_id AS receiptId,
      coalesce((SELECT sum(t.amount_cents) FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code), 0) AS amountCents,
-     substr(coalesce(r.payment_date_time, r.created_at), 1, 10) AS paidOn,
+     ${PAID_ON} AS paidOn,
      EXISTS (SELECT 1 FROM fdr_entry_matches em WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked','amount_mismatch')) AS reported
    FROM receipts r JOIN enti e ON e.id = r.ente_id
-   WHERE ${scopeClause} AND r.outcome = 'OK'
+   WHERE ${scopeClause} AND r.outcome = 'OK' AND ${PAID_ON} <= :cutoff ${keyset}
+     AND EXISTS (SELECT 1 FROM receipt_transfers t WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code AND t.amount_cents > 0)
      AND NOT EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
      AND NOT EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
                      WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.credit_movement_id IS NOT NULL)
-   ORDER BY paidOn LIMIT 5000`;
+   ORDER BY ${PAID_ON} ${dir}, r.id ${dir} LIMIT :limit`;
 }
 
-/** Money collected (receipts OK) for the ente and not credited by the treasury after N working days. */
-export function ageingReport(sqlite: Database.Database, scope: Scope, days: number, extraHolidays: string[], now = new Date()): AgeingRow[] {
-  const sc = scopeSql('r.ente_id', scope);
-  const rows = sqlite
-    .prepare(ageingSql(sc.sql))
-    .all(...sc.params) as (Omit<AgeingRow, 'workingDays' | 'reported'> & { reported: number })[];
+/**
+ * The latest day a payment may have been made to be at least `days` working days old today:
+ * working days are counted back from today (workingDaysBetween(day, today) >= days for every day
+ * up to it, and it grows as the day gets older).
+ */
+export function ageingCutoff(today: string, days: number, extraHolidays: string[]): string {
+  const d = new Date(`${today}T12:00:00Z`);
+  for (let n = 0, guard = 0; n < days && guard < 3700; guard++) {
+    if (isWorkingDay(d.toISOString().slice(0, 10), { extraHolidays })) n++;
+    d.setUTCDate(d.getUTCDate() - 1);
+  }
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * workingDaysBetween(day, today) for each of `days`, in one walk back from today to the oldest
+ * (a calendar check per day, not per row: a page of a year-old backlog took 4 ms a row).
+ */
+export function workingDaysSince(days: string[], today: string, extraHolidays: string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const oldest = days.reduce((m, d) => (d < m ? d : m), today);
+  const d = new Date(`${today}T12:00:00Z`);
+  let n = 0;
+  for (let guard = 0; guard < 3700; guard++) {
+    const day = d.toISOString().slice(0, 10);
+    out.set(day, n);
+    if (day <= oldest) break;
+    if (isWorkingDay(day, { extraHolidays })) n++;
+    d.setUTCDate(d.getUTCDate() - 1);
+  }
+  for (const day of days) if (day > today) out.set(day, 0);
+  return out;
+}
+
+/**
+ * The ageing report's scope, with named parameters (`:s0`, …) as the rest of its query.
+ * `+r.ente_id`: the scope filters rows on the way down the day index; as a plain column SQLite
+ * would read all the ente's receipts by receipts_ente_received and sort them.
+ */
+export function ageingScope(scope: Scope): { sql: string; params: Record<string, unknown> } {
+  const sc = scopeSql('+r.ente_id', scope);
+  let i = 0;
+  return { sql: sc.sql.replace(/\?/g, () => `:s${i++}`), params: Object.fromEntries(sc.params.map((v, k) => [`s${k}`, v])) };
+}
+
+export interface AgeingPage {
+  rows: AgeingRow[];
+  /** Latest payment day in the report. */
+  cutoff: string;
+  next: AgeingCursor | null;
+  prev: AgeingCursor | null;
+}
+
+/**
+ * Money collected (receipts OK) for the ente and not credited by the treasury after N working
+ * days, oldest first, one page at a time (`after` a page's last row, or `before` its first).
+ */
+export function ageingReport(
+  sqlite: Database.Database,
+  scope: Scope,
+  days: number,
+  extraHolidays: string[],
+  now = new Date(),
+  opts: { after?: AgeingCursor; before?: AgeingCursor; pageSize?: number } = {},
+): AgeingPage {
+  const pageSize = opts.pageSize ?? 100;
+  const sc = ageingScope(scope);
   const today = localDate(now);
-  return rows
-    .map((r) => ({ ...r, reported: r.reported === 1, workingDays: workingDaysBetween(r.paidOn, today, { extraHolidays }) }))
-    .filter((r) => r.amountCents > 0 && r.workingDays >= days);
+  const cutoff = ageingCutoff(today, days, extraHolidays);
+  const backwards = !opts.after && Boolean(opts.before);
+  const cursor = opts.after ?? opts.before;
+  const params: Record<string, unknown> = { cutoff, limit: pageSize + 1, ...sc.params };
+  if (cursor) Object.assign(params, { on: cursor.key, id: cursor.id });
+  const raw = sqlite.prepare(ageingSql(sc.sql, { cursor: Boolean(cursor), backwards })).all(params) as (Omit<AgeingRow, 'workingDays' | 'reported'> & { reported: number })[];
+  const more = raw.length > pageSize;
+  if (backwards && !more) return ageingReport(sqlite, scope, days, extraHolidays, now, { pageSize });
+  if (more) raw.pop();
+  if (backwards) raw.reverse();
+  const age = workingDaysSince(raw.map((r) => r.paidOn), today, extraHolidays);
+  const rows = raw.map((r) => ({ ...r, reported: r.reported === 1, workingDays: age.get(r.paidOn) ?? 0 }));
+  const key = (r: AgeingRow | undefined): AgeingCursor | null => (r ? { key: r.paidOn, id: r.receiptRowId } : null);
+  const first = key(rows[0]);
+  const last = key(rows[rows.length - 1]);
+  return backwards
+    ? { rows, cutoff, prev: first, next: last }
+    : { rows, cutoff, prev: cursor ? (first ?? cursor) : null, next: more ? last : null };
 }
 
 // ------------------------------------------------------------------------------- flows and treasury
