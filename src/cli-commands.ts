@@ -9,7 +9,7 @@ import { DatabaseStartError, openDatabase, type Db } from './db/client.js';
 import { isValidPersonalFiscalCode } from './domain/fiscal-code.js';
 import { createEnte, getEnteByFiscalCode, listEnti, UniqueConflictError } from './modules/enti/repository.js';
 import { validateEnte } from './modules/enti/validation.js';
-import { createApiKey, GrantError, grantRole, upsertUser } from './modules/users/repository.js';
+import { createApiKey, GrantError, grantRole, listApiKeys, revokeApiKey, upsertUser } from './modules/users/repository.js';
 import { ROLES, type Role } from './modules/users/schema.js';
 
 export const USAGE = `Uso: npm run cli -- <comando> [opzioni]
@@ -23,6 +23,9 @@ Comandi:
                                               assegna un ruolo (operator ed ente_admin richiedono --ente)
   apikey:create --ente <CF ente> [--label <descrizione>]
                                               crea una chiave API per l'ente e la stampa una sola volta
+  apikey:list --ente <CF ente>                elenca le chiavi API dell'ente (id, inizio, descrizione, creata,
+                                              ultimo uso, stato); le stesse sono in /admin/enti/<id>
+  apikey:revoke --ente <CF ente> --id <n>     revoca una chiave API dell'ente
   db:migrate                                  applica le migrazioni al database in DATA_DIR
   fdr:download [--ente <CF ente>]             scarica dal nodo pagoPA i flussi di rendicontazione degli enti
                                               aderenti (o di uno) e li registra
@@ -138,6 +141,39 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
       const { id, key } = createApiKey(db, ente.id, label, ACTOR);
       io.out(`chiave API ${id} per ${ente.name} (mostrata una sola volta, conservala ora):`);
       io.out(key);
+      return 0;
+    },
+  },
+  'apikey:list': {
+    options: { ente: { type: 'string' } },
+    async run(db, values, io) {
+      if (typeof values.ente !== 'string') throw new UsageError('apikey:list richiede --ente');
+      const ente = getEnteByFiscalCode(db, values.ente);
+      if (!ente) {
+        io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
+        return 1;
+      }
+      for (const k of await listApiKeys(db, ente.id)) {
+        io.out([k.id, `${k.prefix}…`, k.label, k.createdAt, k.lastUsedAt ?? 'mai usata', k.revokedAt ? `revocata ${k.revokedAt}` : 'attiva'].join('\t'));
+      }
+      return 0;
+    },
+  },
+  'apikey:revoke': {
+    options: { ente: { type: 'string' }, id: { type: 'string' } },
+    async run(db, values, io) {
+      if (typeof values.ente !== 'string' || typeof values.id !== 'string') throw new UsageError('apikey:revoke richiede --ente e --id');
+      if (!/^[1-9][0-9]{0,9}$/.test(values.id)) throw new UsageError(`id non valido: ${values.id}`);
+      const ente = getEnteByFiscalCode(db, values.ente);
+      if (!ente) {
+        io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
+        return 1;
+      }
+      if (!(await revokeApiKey(db, ente.id, Number(values.id), ACTOR))) {
+        io.err(`id: l'ente ${ente.name} non ha la chiave API ${values.id}`);
+        return 1;
+      }
+      io.out(`chiave API ${values.id} di ${ente.name} revocata`);
       return 0;
     },
   },

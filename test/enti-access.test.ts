@@ -9,8 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
 import { listEnti } from '../src/modules/enti/repository.js';
 import { API_KEY_LAST_USE_RESOLUTION_MS, authenticateApiKey, createApiKey } from '../src/modules/users/repository.js';
-import { personalCheckChar } from '../src/domain/fiscal-code.js';
-import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from './helpers.js';
+import { numericFiscalCodeFromBase, personalCheckChar } from '../src/domain/fiscal-code.js';
+import { runCli } from '../src/cli-commands.js';
+import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs, tempDir } from './helpers.js';
 
 const count = (app: FastifyInstance, table: string, where = '1') =>
   (app.sqlite.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
@@ -164,4 +165,27 @@ t.test('global roles from /admin/ruoli', async (t) => {
     t.equal((await post(`/admin/ruoli/${onlyAdmin}/revoca`, { _csrf: token })).statusCode, 303);
     t.equal(grant('sael_admin', demo('sael_admin')), undefined);
   });
+});
+
+t.test('CLI: apikey:list and apikey:revoke, as on the pages', async (t) => {
+  const dir = tempDir(t);
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(argv, { env: { DATA_DIR: dir }, out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const enteCf = numericFiscalCodeFromBase('8000000004');
+  t.equal((await cli('ente:add', '--name', 'Comune di Chiavi', '--cf', enteCf, '--ipa', 'c_keys', '--member')).code, 0);
+  const created = await cli('apikey:create', '--ente', enteCf, '--label', 'gestionale');
+  t.equal(created.code, 0, created.err);
+  const id = /chiave API (\d+)/.exec(created.out)![1]!;
+  const listed = await cli('apikey:list', '--ente', enteCf);
+  t.match(listed.out, new RegExp(`^${id}\tsael_.{6}…\tgestionale\t.+\tmai usata\tattiva$`));
+  t.notMatch(listed.out, created.out.split('\n')[1]!, 'the key itself is not listed');
+  t.equal((await cli('apikey:revoke', '--ente', enteCf, '--id', '999')).code, 1);
+  t.equal((await cli('apikey:revoke', '--ente', enteCf, '--id', 'x')).code, 2);
+  const revoked = await cli('apikey:revoke', '--ente', enteCf, '--id', id);
+  t.equal(revoked.code, 0, revoked.err);
+  t.match((await cli('apikey:list', '--ente', enteCf)).out, /\trevocata \d{4}-/);
 });
