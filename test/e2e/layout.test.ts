@@ -5,7 +5,7 @@
  * visited signed in as each demo role (the citizen through the test IdP, staff with a session
  * as the login leaves it), with data on them: a paid notice, a
  * flow with an unknown row (an anomaly), an unmatched treasury credit, a ticket linked to a
- * payment, the new-position form with its validation errors.
+ * payment, the new-position form with its validation errors, a cart with two notices.
  * One browser, one page for every user and both widths. Set E2E_SHOTS=1 (and tap --timeout=600) to keep a screenshot
  * of every page under test-output/e2e/layout/; pages with problems are always shot.
  */
@@ -128,6 +128,13 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
     ['history', '/area-personale/storico'],
     ['profile', '/area-personale/profilo'],
   ]);
+  // A cart with two notices of two comuni.
+  await page.goto(`${base}/area-personale`);
+  await page.locator(`label[for="o${position.options[1]!.id}"]`).click();
+  await page.locator(`label[for="o${positions.mensa.options[0]!.id}"]`).click();
+  await page.getByRole('button', { name: 'Aggiungi al carrello' }).click();
+  await page.waitForURL(/\/carrello/);
+  await check('cart');
 
   // Back office and helpdesk as the Campobasso operator.
   await signIn(role('operator', '070006'));
@@ -138,6 +145,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
     ['bo-detail', `${bo}/posizioni/${position.id}`],
     ['bo-edit', `${bo}/posizioni/${position.id}/modifica`],
     ['bo-imports', `${bo}/importazioni`],
+    ['bo-csv-layout', `${bo}/importazioni/tracciato`],
     ['hd-op-dashboard', '/helpdesk'],
     ['hd-op-payment', `/helpdesk/pagamenti/${optionId}`],
     ['hd-op-new-ticket', `/helpdesk/ticket/nuovo?collega=payment:${optionId}`],
@@ -181,6 +189,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
     ['admin-new-ente', '/admin/enti/nuovo'],
     ['admin-ente', `/admin/enti/${te.id}`],
     ['admin-edit-ente', `/admin/enti/${te.id}/modifica`],
+    ['admin-roles', '/admin/ruoli'],
   ]);
   await signIn(role('ente_admin', '070078'));
   await visitAll([
@@ -190,7 +199,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   ]);
   await ctx.close();
 
-  t.ok(visited >= 90, `${visited} page views checked`);
+  t.ok(visited >= 100, `${visited} page views checked`);
   for (const [page, problems] of Object.entries(found)) {
     t.same(
       problems.map((p) => `${p.kind}: ${p.what}`),
