@@ -1,7 +1,7 @@
 /**
  * The ticket pages (issue #14 §5): the link says what it points to (the notice, not "payment
  * n. 68"), a citizen's contact can be recorded and is shown, the helpdesk tab bar is on the ticket
- * pages too, and percentages are written the Italian way.
+ * pages too, percentages are written the Italian way, the change log names people and actions.
  */
 import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
@@ -53,6 +53,9 @@ t.test('ticket linked to a payment, with the citizen’s contact', async (t) => 
     t.match(page.body, /Contatto del cittadino<\/dt><dd[^>]*>Lucia Ferrante, 333 000 0000</);
     t.match(page.body, /aria-label="Sezioni dell’helpdesk"/, 'tab bar on the ticket page');
   }
+  const log = await app.inject({ url: ticketUrl, headers: { cookie: staff, accept: 'text/html' } });
+  t.match(log.body, /Ticket aperto \(Giuseppe Verdi\)/, 'the change log names the action and the person in Italian');
+  t.notMatch(log.body, /user:\d+|ticket\.create/);
   const list = await app.inject({ url: '/helpdesk/ticket', headers: { cookie: staff, accept: 'text/html' } });
   t.match(list.body, /<td>\d+(,\d)?\u00a0%/, 'SLA percentage in Italian: "0 %"');
 });

@@ -17,7 +17,7 @@ import { recordAudit } from '../../plugins/audit/index.js';
 import { HttpError } from '../../plugins/errors.js';
 import { parseEuroToCents } from '../../domain/money.js';
 import { CSV_SAFE_CAST } from '../../domain/csv-safe.js';
-import { listQueryErrorFormatter, pageParam } from '../backoffice/shared.js';
+import { actorLabel, listQueryErrorFormatter, loadActorNames, pageParam } from '../backoffice/shared.js';
 import { simulatedCredits, treasuryCamt053, treasuryCsv } from '../../simulators/pagopa/treasury.js';
 import { buildFlows } from '../../simulators/pagopa/fdr.js';
 import { flushOutbox, smtpSender, type MailSender } from './mail.js';
@@ -65,6 +65,7 @@ import {
   type TicketAction,
   type TicketRow,
   type TicketsCtx,
+  HISTORY_LABELS,
 } from './tickets.js';
 import { describeTicketLink, type TicketLink, type TicketLinkKind } from './ticket-links.js';
 
@@ -646,7 +647,9 @@ export default fp(
       }[];
       const ente = app.sqlite.prepare('SELECT name FROM enti WHERE id = ?').get(t.ente_id) as { name: string };
       const staffUsers = staff ? app.sqlite.prepare("SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk'").all() : [];
-      const history = staff ? app.sqlite.prepare("SELECT created_at AS at, action, actor, after FROM audit_log WHERE entity = 'ticket' AND entity_id = ? ORDER BY id").all(String(t.id)) : [];
+      const audit = staff ? (app.sqlite.prepare("SELECT created_at AS at, action, actor FROM audit_log WHERE entity = 'ticket' AND entity_id = ? ORDER BY id").all(String(t.id)) as { at: string; action: string; actor: string }[]) : [];
+      const actorNames = await loadActorNames(app.db, audit.map((h) => h.actor));
+      const history = audit.map((h) => ({ at: h.at, action: HISTORY_LABELS[h.action] ?? h.action, actor: actorLabel(h.actor, actorNames) }));
       const link = t.link_kind && t.link_id ? await describeTicketLink(app.db, t.link_kind as TicketLinkKind, t.link_id) : null;
       return page(reply, 'ticket', {
         title: `Ticket #${t.id}`,

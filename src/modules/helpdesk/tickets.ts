@@ -50,6 +50,22 @@ export const ACTION_LABELS: Record<TicketAction, string> = {
   reopen: 'Riapri',
 };
 
+/** What the ticket's change log shows for each audited action. */
+export const HISTORY_LABELS: Record<string, string> = {
+  'ticket.create': 'Ticket aperto',
+  'ticket.assign': 'Assegnato',
+  'ticket.start': 'Preso in carico',
+  'ticket.wait': 'In attesa dell’ente',
+  'ticket.resume': 'Lavorazione ripresa',
+  'ticket.resolve': 'Risolto',
+  'ticket.close': 'Chiuso',
+  'ticket.reopen': 'Riaperto',
+  'ticket.reply': 'Risposta',
+  'ticket.note': 'Nota interna',
+  'ticket.sla_breach': 'SLA superato',
+  'ticket.autoclose': 'Chiuso automaticamente',
+};
+
 const TRANSITIONS: Record<TicketStatus, Partial<Record<TicketAction, TicketStatus>>> = {
   new: { assign: 'assigned', start: 'in_progress', wait: 'waiting_ente', resolve: 'resolved' },
   assigned: { assign: 'assigned', start: 'in_progress', wait: 'waiting_ente', resolve: 'resolved' },
