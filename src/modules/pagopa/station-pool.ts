@@ -59,6 +59,8 @@ export interface StationPoolOptions {
   file: string;
   settings: PagopaSettings;
   onError?: (err: Error) => void;
+  /** The clock that measures the rate of calls (milliseconds). */
+  now?: () => number;
 }
 
 export class StationReadPool {
@@ -70,8 +72,12 @@ export class StationReadPool {
   private windowCount = 0;
   /** Calls answered by a worker so far (for /metrics-like checks and the tests). */
   answeredByWorkers = 0;
+  /** The clock of the rate window: injected (tests hold it still, whatever the machine's load). */
+  clock: () => number;
 
-  constructor(private readonly opts: StationPoolOptions) {}
+  constructor(private readonly opts: StationPoolOptions) {
+    this.clock = opts.now ?? Date.now;
+  }
 
   /** Workers ready to answer. */
   get readyWorkers(): number {
@@ -101,7 +107,7 @@ export class StationReadPool {
   }
 
   private countForStart(): void {
-    const now = Date.now();
+    const now = this.clock();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.windowCount = 0;
