@@ -166,7 +166,7 @@ export const tickets = sqliteTable(
     /** Typed link: payment (receipt row or option), flow (fdr_flows row), anomaly, movement. */
     linkKind: text('link_kind', { enum: ['payment', 'flow', 'anomaly', 'movement'] }),
     linkId: integer('link_id'),
-    /** How to reach the citizen who reported the problem (free text, optional; migration 0012). */
+    /** How to reach the citizen who reported the problem (free text, optional; migration 0011). */
     citizenContact: text('citizen_contact'),
     ttoTargetMinutes: integer('tto_target_minutes').notNull(),
     ttrTargetMinutes: integer('ttr_target_minutes').notNull(),
