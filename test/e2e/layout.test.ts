@@ -22,6 +22,10 @@ import { chromiumAvailable, e2eSession, SHOTS_DIR } from './browser.js';
 import { layoutProblems, type LayoutProblem } from './layout-check.js';
 import { e2eApp } from './setup.js';
 
+// ~100 page views: 20-50 s on a quiet machine, up to ~2 min on a loaded one (the default file
+// timeout is 120 s).
+t.setTimeout(360_000);
+
 const WIDTHS = [1280, 390] as const;
 const SHOTS = path.join(SHOTS_DIR, 'layout');
 
