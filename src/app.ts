@@ -125,7 +125,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     },
     hideUntagged: true,
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
+  // The API documentation only where API_DOCS allows it (default: not in production); elsewhere its
+  // paths are simply not routes (404).
+  if (config.apiDocs) await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: false });
 
   await app.register(healthRoutes);
   // The modules, each from its index.ts with its own routes, jobs and background tasks. Order

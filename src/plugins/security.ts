@@ -12,7 +12,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
-import { HttpError } from './errors.js';
 
 export interface SecurityOptions {
   /** Extra origins that forms may post to (SPID IdPs, pagoPA Checkout). */
@@ -79,14 +78,6 @@ export default fp(
     });
     // For answers written without the hooks (a URL Fastify cannot decode: errors.ts frameworkErrorHandler).
     app.decorate('applySecurityHeaders', (req: IncomingMessage, res: ServerResponse) => securityHeaders(req, res, () => {}));
-    // The API documentation only where API_DOCS allows it (default: not in production).
-    if (!app.config.apiDocs) {
-      app.addHook('onRequest', (request, _reply, done) => {
-        const path = request.url.split('?', 1)[0]!;
-        if (path === '/api/docs' || path.startsWith('/api/docs/')) return done(new HttpError(404, 'La pagina che cerchi non esiste o è stata spostata.'));
-        done();
-      });
-    }
     await app.register(rateLimit, {
       global: true,
       max: app.config.rateLimitPerMinute,
