@@ -83,16 +83,20 @@ export function revokeRole(db: Db, grantId: number, enteId: number | null, by: A
   });
 }
 
+/** A role grant with the person it is given to (the ente's and the global lists). */
+const grantWithPerson = {
+  id: roleGrants.id,
+  role: roleGrants.role,
+  userId: users.id,
+  fiscalCode: users.fiscalCode,
+  name: users.name,
+  familyName: users.familyName,
+  createdAt: roleGrants.createdAt,
+};
+
 export function grantsOfEnte(db: Db, enteId: number) {
   return db
-    .select({
-      id: roleGrants.id,
-      role: roleGrants.role,
-      fiscalCode: users.fiscalCode,
-      name: users.name,
-      familyName: users.familyName,
-      createdAt: roleGrants.createdAt,
-    })
+    .select(grantWithPerson)
     .from(roleGrants)
     .innerJoin(users, eq(users.id, roleGrants.userId))
     .where(eq(roleGrants.enteId, enteId))
@@ -197,15 +201,7 @@ export async function revokeApiKey(db: Db, enteId: number, keyId: number, by: Ac
 /** The grants of the global roles (helpdesk, sael_admin), with their people. */
 export async function listGlobalGrants(db: DbLike) {
   return db
-    .select({
-      id: roleGrants.id,
-      role: roleGrants.role,
-      userId: users.id,
-      fiscalCode: users.fiscalCode,
-      name: users.name,
-      familyName: users.familyName,
-      createdAt: roleGrants.createdAt,
-    })
+    .select(grantWithPerson)
     .from(roleGrants)
     .innerJoin(users, eq(users.id, roleGrants.userId))
     .where(isNull(roleGrants.enteId))
