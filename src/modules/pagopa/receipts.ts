@@ -30,6 +30,7 @@ import { getEnteByFiscalCode } from '../enti/repository.js';
 import { enqueueAcaSync } from '../positions/aca-outbox.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
 import { formatEuro } from '../../domain/money.js';
+import { formatOffset, italianOffsetMinutes } from '../../domain/italian-time.js';
 import { optionKindLabel } from './payment-state.js';
 import { amountToCents, child, children, text } from './soap.js';
 import { findForStation, stationQueries } from './station-queries.js';
@@ -113,15 +114,6 @@ function subjectOf(el: Element | undefined): Subject | undefined {
   };
 }
 
-/** Built once: creating an Intl.DateTimeFormat per receipt would cost more than the conversion. */
-const ROME_OFFSET = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Rome', timeZoneName: 'longOffset' });
-
-function romeOffsetMinutes(at: number): number {
-  const name = ROME_OFFSET.formatToParts(new Date(at)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT+01:00';
-  const m = /^GMT([+-])(\d\d):(\d\d)$/.exec(name);
-  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
-}
-
 /**
  * A date-time of the node as an ISO string with its offset. The node writes Italian local time
  * without an offset (the SANP examples, e.g. `2021-10-01T17:48:22`, and the receipts of the
@@ -135,11 +127,9 @@ export function nodeDateTime(value: string | undefined): string | undefined {
   if (!m) return value;
   const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   // The offset at the instant (two passes settle the DST changes; an hour that does not exist gets the later offset).
-  let offset = romeOffsetMinutes(wall - 60 * 60_000);
-  offset = romeOffsetMinutes(wall - offset * 60_000);
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset);
-  return `${value}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  let offset = italianOffsetMinutes(wall - 60 * 60_000);
+  offset = italianOffsetMinutes(wall - offset * 60_000);
+  return `${value}${formatOffset(offset)}`;
 }
 
 /** Reads a ctReceipt / ctReceiptV2 element already validated against the XSD. */
@@ -372,7 +362,7 @@ function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
         raised.push({ type: 'receipt_alternative_option', detail: alternativeDetail(position, option, r.paymentAmountCents) });
         processing = 'flagged';
       } else if (option.status !== 'unpaid' || position.status === 'paid') {
-        raised.push({ type: 'receipt_already_paid', detail: `Avviso già pagato con un’altra ricevuta: doppio pagamento, disporre il rimborso di ${euro(r.paymentAmountCents)} al pagatore` });
+        raised.push({ type: 'receipt_already_paid', detail: `Avviso già pagato con un’altra ricevuta: doppio pagamento, disporre il rimborso di ${formatEuro(r.paymentAmountCents)} al pagatore` });
         processing = 'flagged';
       } else {
         if (position.status === 'expired') raised.push({ type: 'receipt_expired_position', detail: 'Ricevuta per una posizione scaduta: pagamento applicato' });
@@ -481,17 +471,15 @@ function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
   return { kind: 'stored', receiptRowId, processing, anomalies: raised.map((a) => a.type) };
 }
 
-const euro = (cents: number) => formatEuro(cents);
-
 function optionLabel(o: OptionDetail): string {
-  return `${optionKindLabel(o)} (avviso ${o.noticeNumber}, ${euro(o.amountCents)})`;
+  return `${optionKindLabel(o)} (avviso ${o.noticeNumber}, ${formatEuro(o.amountCents)})`;
 }
 
 /** The helpdesk's text for a receipt of an option closed because an alternative option was paid. */
 function alternativeDetail(position: PositionDetail, option: OptionDetail, paidCents: number): string {
   const paid = position.options.filter((o) => o.status === 'paid');
   const first = paid.length ? paid.map(optionLabel).join(', ') : 'un’altra opzione';
-  return `Pagata l’opzione ${optionLabel(option)} della posizione ${position.iupd}, già saldata con ${first}: il debito è stato pagato due volte. Disporre il rimborso di ${euro(paidCents)} al pagatore.`;
+  return `Pagata l’opzione ${optionLabel(option)} della posizione ${position.iupd}, già saldata con ${first}: il debito è stato pagato due volte. Disporre il rimborso di ${formatEuro(paidCents)} al pagatore.`;
 }
 
 function applyPayment(tx: DbLike, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): void {

@@ -20,6 +20,7 @@
  * - any other 4xx (400/404/409/422: the archive refuses this body) → `failed`, for the helpdesk.
  * The operator never waits for the archive: enqueueing is one INSERT per option.
  */
+import { formatOffset, italianOffsetMinutes } from '../../domain/italian-time.js';
 import type { FastifyBaseLogger } from 'fastify';
 import crypto from 'node:crypto';
 import os from 'node:os';
@@ -50,19 +51,14 @@ export interface PaCreatePositionBody {
   payStandIn: boolean;
 }
 
-/** `YYYY-MM-DDT23:59:59+01:00|+02:00`: the end of an Italian calendar day with its offset. */
-/** Built once: creating an Intl.DateTimeFormat costs ~0.3 ms, too much per payment option. */
-const ROME_OFFSET = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Rome', timeZoneName: 'longOffset' });
 /** Due dates repeat across the options of a bulk import: formatToParts costs a few µs each time. */
 const endOfDayCache = new Map<string, string>();
 
+/** `YYYY-MM-DDT23:59:59+01:00|+02:00`: the end of an Italian calendar day with its offset. */
 export function endOfItalianDay(date: string): string {
   const cached = endOfDayCache.get(date);
   if (cached !== undefined) return cached;
-  const noon = new Date(`${date}T12:00:00Z`);
-  const name = ROME_OFFSET.formatToParts(noon).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT+01:00';
-  const offset = name === 'GMT' ? '+00:00' : name.replace('GMT', '');
-  const value = `${date}T23:59:59${offset}`;
+  const value = `${date}T23:59:59${formatOffset(italianOffsetMinutes(Date.parse(`${date}T12:00:00Z`)))}`;
   if (endOfDayCache.size >= 4096) endOfDayCache.clear();
   endOfDayCache.set(date, value);
   return value;
