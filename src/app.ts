@@ -31,6 +31,7 @@ import positionsModule, { seedDemoPositions } from './modules/positions/index.js
 import backofficeModule from './modules/backoffice/index.js';
 import pagopaModule from './modules/pagopa/index.js';
 import helpdeskModule from './modules/helpdesk/index.js';
+import catalogueModule, { seedCatalogue, seedCatalogueDemo } from './modules/catalogue/index.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 
 const require = createRequire(import.meta.url);
@@ -44,6 +45,10 @@ export interface BuildOptions {
   backgroundWorkers?: boolean;
   /** Seed the demo positions on a demo database without positions (default: like backgroundWorkers, so tests start empty). */
   demoPositions?: boolean;
+  /** Seed the catalogue's demo adesioni, convenzioni, charges and training (default: like demoPositions). */
+  demoCatalogue?: boolean;
+  /** The clock of the modules that take one (the catalogue); default `new Date()`. */
+  now?: () => Date;
 }
 
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
@@ -91,6 +96,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   if (!config.isProduction && config.seedDemo) seedDemoData(handle.db, app.log);
   if (!config.isProduction && config.seedDemo && (opts.demoPositions ?? opts.backgroundWorkers !== false)) seedDemoPositions(handle.db, config.pagopa, app.log);
+  // The catalogue's services and ente classes are the province's real offer: seeded in every mode.
+  await seedCatalogue(handle.db);
+  if (!config.isProduction && config.seedDemo && (opts.demoCatalogue ?? opts.demoPositions ?? opts.backgroundWorkers !== false)) await seedCatalogueDemo(handle.db, opts.now?.() ?? new Date());
 
   const sessionSecret = config.sessionSecret ?? ensureGeneratedSecret(config.dataDir, 'session-secret');
 
@@ -141,6 +149,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(backofficeModule);
   await app.register(pagopaModule, { backgroundWorkers });
   await app.register(helpdeskModule);
+  await app.register(catalogueModule, { backgroundWorkers, now: opts.now });
   if (!config.isProduction) await app.register(pagopaSimulator, { prefix: PAGOPA_SIM_PREFIX });
   return app;
 }

@@ -11,3 +11,4 @@ export * from '../modules/pagopa/schema.js';
 export * from '../simulators/pagopa/schema.js';
 export * from '../modules/helpdesk/schema.js';
 export * from '../modules/portal/schema.js';
+export * from '../modules/catalogue/schema.js';

@@ -177,6 +177,8 @@ export default fp(
       sender = null;
     });
     app.decorate('helpdeskTick', tick);
+    // Other modules (the catalogue's requests and suggestions) open tickets with the same context.
+    app.decorate('ticketsContext', ticketsCtx);
 
     const page = (reply: FastifyReply, template: string, data: Record<string, unknown>) => reply.page(`helpdesk/${template}`, { ...data, isStaff: isStaff(reply.request), demoTools: !app.config.isProduction });
 
@@ -738,5 +740,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Runs the helpdesk periodic work once (tests and the CLI). */
     helpdeskTick: () => Promise<void>;
+    ticketsContext: () => TicketsCtx;
   }
 }

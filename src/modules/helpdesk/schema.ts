@@ -168,6 +168,8 @@ export const tickets = sqliteTable(
     linkId: integer('link_id'),
     /** How to reach the citizen who reported the problem (free text, optional; migration 0011). */
     citizenContact: text('citizen_contact'),
+    /** The catalogue service a request was opened under (category 'catalogo'; migration 0012). */
+    serviceId: integer('service_id'),
     ttoTargetMinutes: integer('tto_target_minutes').notNull(),
     ttrTargetMinutes: integer('ttr_target_minutes').notNull(),
     /** Business minutes consumed by the TTR clock up to `clockFrom` (or in total when paused/stopped). */

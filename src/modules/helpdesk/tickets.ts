@@ -23,6 +23,8 @@ export const TICKET_CATEGORIES = {
   backoffice: { label: 'Back office posizioni debitorie', tto: 240, ttr: 1260 },
   spid: { label: 'Accesso SPID/CIE', tto: 120, ttr: 840 },
   conservazione: { label: 'Conservazione digitale', tto: 480, ttr: 2100 },
+  /** Requests opened under a catalogue service: the service's own SLA replaces these defaults. */
+  catalogo: { label: 'Servizi del catalogo SAEL', tto: 480, ttr: 2100 },
   altro: { label: 'Altro', tto: 480, ttr: 2100 },
 } as const;
 export type TicketCategory = keyof typeof TICKET_CATEGORIES;
@@ -220,6 +222,10 @@ export interface NewTicket {
   /** How to reach the citizen who reported the problem, when there is one. */
   citizenContact?: string | null;
   attachment?: AttachmentIn | null;
+  /** The catalogue service of a request (category 'catalogo'). */
+  serviceId?: number | null;
+  /** SLA targets in business minutes replacing the category's (a catalogue service's profile). */
+  sla?: { tto: number; ttr: number } | null;
 }
 
 export function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Actor, now = new Date()): number {
@@ -231,10 +237,10 @@ export function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Actor, no
     const id = Number(
       ctx.sqlite
         .prepare(
-          `INSERT INTO tickets (ente_id, requester_id, subject, category, type, priority, status, link_kind, link_id, citizen_contact, tto_target_minutes, ttr_target_minutes, clock_from, created_at, updated_at)
-           VALUES (?,?,?,?,?,?,'new',?,?,?,?,?,?,?,?)`,
+          `INSERT INTO tickets (ente_id, requester_id, subject, category, type, priority, status, link_kind, link_id, citizen_contact, service_id, tto_target_minutes, ttr_target_minutes, clock_from, created_at, updated_at)
+           VALUES (?,?,?,?,?,?,'new',?,?,?,?,?,?,?,?,?)`,
         )
-        .run(input.enteId, actor.userId, input.subject, input.category, input.type, input.priority, input.linkKind ?? null, input.linkId ?? null, input.citizenContact || null, cat.tto, cat.ttr, stamp, stamp, stamp).lastInsertRowid,
+        .run(input.enteId, actor.userId, input.subject, input.category, input.type, input.priority, input.linkKind ?? null, input.linkId ?? null, input.citizenContact || null, input.serviceId ?? null, input.sla?.tto ?? cat.tto, input.sla?.ttr ?? cat.ttr, stamp, stamp, stamp).lastInsertRowid,
     );
     const msg = Number(
       ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?, 'public', ?, ?)").run(id, actor.userId, actor.isStaff ? 'staff' : 'ente', input.body, stamp)
