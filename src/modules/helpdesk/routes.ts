@@ -72,13 +72,14 @@ import { describeTicketLink, type TicketLink, type TicketLinkKind } from './tick
 const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
 const TICK_MS = 60_000;
 
-interface MultipartData {
+export interface MultipartData {
   fields: Record<string, string>;
   file: AttachmentIn | null;
   tooLarge: boolean;
 }
 
-async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<MultipartData> {
+/** Reads a multipart form (fields + at most one file of maxBytes); shared with the catalogue's requests. */
+export async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<MultipartData> {
   const out: MultipartData = { fields: {}, file: null, tooLarge: false };
   if (!request.isMultipart()) throw new HttpError(400, 'Invia il modulo con il file (multipart/form-data).');
   for await (const part of request.parts({ limits: { fileSize: maxBytes } })) {
@@ -532,12 +533,14 @@ export default fp(
     );
 
     // ---------------------------------------------------------------- tickets
-    const ticketView = (t: TicketRow & { enteName?: string }) => {
+    const ticketView = (t: TicketRow & { enteName?: string; serviceName?: string | null }) => {
       const sla = slaOf(t, cal, new Date());
+      const category = TICKET_CATEGORIES[t.category as keyof typeof TICKET_CATEGORIES]?.label ?? t.category;
       return {
         ...t,
         statusLabel: STATUS_LABELS[t.status],
-        categoryLabel: TICKET_CATEGORIES[t.category as keyof typeof TICKET_CATEGORIES]?.label ?? t.category,
+        // A catalogue request names its service (tickets.service_id).
+        categoryLabel: t.serviceName ? `${category}: ${t.serviceName}` : category,
         priorityLabel: TICKET_PRIORITIES[t.priority as keyof typeof TICKET_PRIORITIES] ?? t.priority,
         sla,
         breached: sla.ttoBreached || sla.ttrBreached,
@@ -558,8 +561,8 @@ export default fp(
         const st = request.query.stato && request.query.stato in STATUS_LABELS ? request.query.stato : null;
         const rows = (
           app.sqlite
-            .prepare(`SELECT t.*, e.name AS enteName FROM tickets t JOIN enti e ON e.id = t.ente_id WHERE ${where} ${st ? 'AND t.status = ?' : "AND t.status <> 'closed'"} ORDER BY t.id DESC LIMIT 300`)
-            .all(...(sc === 'all' ? [] : sc), ...(st ? [st] : [])) as (TicketRow & { enteName: string })[]
+            .prepare(`SELECT t.*, e.name AS enteName, s.name AS serviceName FROM tickets t JOIN enti e ON e.id = t.ente_id LEFT JOIN catalogue_services s ON s.id = t.service_id WHERE ${where} ${st ? 'AND t.status = ?' : "AND t.status <> 'closed'"} ORDER BY t.id DESC LIMIT 300`)
+            .all(...(sc === 'all' ? [] : sc), ...(st ? [st] : [])) as (TicketRow & { enteName: string; serviceName: string | null })[]
         ).map(ticketView);
         return page(reply, 'tickets', { title: 'Ticket', rows, statuses: toOptions(STATUS_LABELS, st ?? undefined) });
       },
@@ -653,9 +656,10 @@ export default fp(
       const actorNames = await loadActorNames(app.db, audit.map((h) => h.actor));
       const history = audit.map((h) => ({ at: h.at, action: HISTORY_LABELS[h.action] ?? h.action, actor: actorLabel(h.actor, actorNames) }));
       const link = t.link_kind && t.link_id ? await describeTicketLink(app.db, t.link_kind as TicketLinkKind, t.link_id) : null;
+      const service = app.sqlite.prepare('SELECT s.name FROM tickets t JOIN catalogue_services s ON s.id = t.service_id WHERE t.id = ?').get(t.id) as { name: string } | undefined;
       return page(reply, 'ticket', {
         title: `Ticket #${t.id}`,
-        t: ticketView(t),
+        t: ticketView({ ...t, serviceName: service?.name ?? null }),
         enteName: ente.name,
         messages: messages.map((m) => ({ ...m, internal: m.visibility === 'internal', system: m.kind === 'system', attachments: atts.filter((a) => a.messageId === m.id) })),
         actions: allowedActions(t.status, staff).map((a) => ({ value: a, label: ACTION_LABELS[a] })),

@@ -29,7 +29,14 @@ export const TICKET_CATEGORIES = {
 } as const;
 export type TicketCategory = keyof typeof TICKET_CATEGORIES;
 
-export const TICKET_TYPES = { incidente: 'Incidente', richiesta: 'Richiesta', segnalazione_pagamento: 'Segnalazione su un pagamento', conservazione: 'Conservazione' } as const;
+export const TICKET_TYPES = {
+  incidente: 'Incidente',
+  richiesta: 'Richiesta',
+  segnalazione_pagamento: 'Segnalazione su un pagamento',
+  conservazione: 'Conservazione',
+  /** From the infopoint's public "ascolto degli utenti" form (catalogue/infopoint-routes.ts). */
+  suggerimento: 'Suggerimento (ascolto degli utenti)',
+} as const;
 export const TICKET_PRIORITIES = { bassa: 'Bassa', media: 'Media', alta: 'Alta', critica: 'Critica' } as const;
 export const STATUS_LABELS: Record<TicketStatus, string> = {
   new: 'Nuovo',
