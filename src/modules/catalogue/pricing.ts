@@ -43,7 +43,8 @@ export function classifyPopulation<C extends ClassBand>(classes: readonly C[], p
   return classes.find((c) => population >= c.minPopulation && (c.maxPopulation === null || population <= c.maxPopulation)) ?? null;
 }
 
-const itNumber = new Intl.NumberFormat('it-IT', { useGrouping: 'always' } as Intl.NumberFormatOptions);
+/** Italian thousands separator also on 4-digit numbers (Intl leaves "1000" ungrouped). */
+const itNumber = { format: (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '.') };
 
 /**
  * Checks a set of class bands: each band min ≤ max, the first starting at 0, each next band starting
