@@ -5,7 +5,10 @@
  * baseline measured in the same run: a bare Fastify route (no plugins) sending a constant page of
  * the same bytes — our page's own HTML as a string. Goal: throughput ratio ≥ 0.5 and p99 < 50 ms.
  * Neither side is compressed (autocannon sends no Accept-Encoding).
- * Also printed, for information: the public home page against the same kind of baseline.
+ * The machine is shared and noisy: the two are measured in alternating rounds (BENCH_ROUNDS, 3, of
+ * BENCH_SECONDS each) and the figure is the round with the median ratio.
+ * Also printed, for information: the public home page against the same kind of baseline
+ * (BENCH_PORTAL_HOME=0 leaves it out).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,9 +19,10 @@ import { loadConfig } from '../src/config.js';
 import { upsertUser } from '../src/modules/users/repository.js';
 import { loginAs } from '../test/helpers.js';
 import { citizens, createCitizenPosition, fullName } from '../test/portal/fixtures.js';
-import { listen, loadInChild, report } from './lib.js';
+import { listen, loadInChild, report, type LoadResult } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const CONNECTIONS = 32;
 const COMUNI = ['Campobasso', 'Termoli', 'Bojano', 'Larino', 'Trivento'];
 
@@ -62,22 +66,43 @@ const homeUrl = ours.url.replace(/\/area-personale$/, '/');
 const homeHtml = await (await fetch(homeUrl)).text();
 const homeBaseUrl = await constantPage(homeHtml);
 const run = (url: string, headers?: Record<string, string>, seconds = SECONDS) => loadInChild(url, { connections: CONNECTIONS, seconds, headers });
+/**
+ * `run`, plus the server's CPU time per request (both servers live in this process and are loaded
+ * one at a time): on a shared machine throughput follows the other workers' load, CPU time much less.
+ */
+async function measured(url: string, headers?: Record<string, string>): Promise<LoadResult & { cpuUs: number }> {
+  const before = process.cpuUsage();
+  const r = await run(url, headers);
+  const used = process.cpuUsage(before);
+  return { ...r, cpuUs: (used.user + used.system) / Math.max(1, r.rps * SECONDS) };
+}
 // Warm up both, then measure.
 await run(baseUrl, undefined, 2);
 await run(ours.url, { cookie: ours.cookie }, 2);
-const b = await run(baseUrl);
-const o = await run(ours.url, { cookie: ours.cookie });
-if (o.errors || o.non2xx) console.error(`errors ${o.errors}, non-2xx ${o.non2xx}`);
+const rounds: { b: LoadResult & { cpuUs: number }; o: LoadResult & { cpuUs: number } }[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const b = await measured(baseUrl);
+  const o = await measured(ours.url, { cookie: ours.cookie });
+  if (o.errors || o.non2xx) console.error(`errors ${o.errors}, non-2xx ${o.non2xx}`);
+  console.log(
+    `round ${i + 1}: ours ${Math.round(o.rps)} req/s (p99 ${o.p99} ms, server CPU ${Math.round(o.cpuUs)} µs/req) | baseline ${Math.round(b.rps)} req/s (p99 ${b.p99} ms, ${Math.round(b.cpuUs)} µs/req) | ratio ${(o.rps / b.rps).toFixed(2)}`,
+  );
+  rounds.push({ b, o });
+}
+rounds.sort((x, y) => x.o.rps / x.b.rps - y.o.rps / y.b.rps);
+const { b, o } = rounds[Math.floor((rounds.length - 1) / 2)]!;
+const failedRounds = rounds.some((r) => r.o.errors || r.o.non2xx);
 const p99ok = o.p99 < 50;
 report({
-  name: 'portal personal area (200 positions, 5 comuni, 32 conn., client in its own process)',
+  name: `portal personal area (200 positions, 5 comuni, 32 conn., client in its own process, median of ${ROUNDS} rounds)`,
   ours: o.rps,
   baseline: b.rps,
   unit: 'req/s',
   better: 'higher',
   goal: { atLeast: 0.5 },
-  extra: `p99 ${o.p99} ms (goal < 50 ms: ${p99ok ? 'PASS' : 'MISS'}) | baseline: constant page of the same ${Math.round(ours.bytes / 1024)} KB, p99 ${b.p99} ms`,
+  extra: `p99 ${o.p99} ms (goal < 50 ms: ${p99ok ? 'PASS' : 'MISS'}) | baseline: constant page of the same ${Math.round(ours.bytes / 1024)} KB, p99 ${b.p99} ms | server CPU per request ${Math.round(o.cpuUs)} µs vs ${Math.round(b.cpuUs)} µs`,
 });
+if (process.env.BENCH_PORTAL_HOME === '0') process.exit(failedRounds ? 1 : 0);
 // For information: the public home page (anonymous, every comune of the province listed).
 await run(homeUrl, undefined, 2);
 const hb = await run(homeBaseUrl);
@@ -87,5 +112,5 @@ console.log(
   `BENCH portal home page, anonymous (information, no goal): ours ${Math.round(home.rps)} req/s | constant page of the same ${Math.round(Buffer.byteLength(homeHtml) / 1024)} KB ${Math.round(hb.rps)} req/s | ratio ${(home.rps / hb.rps).toFixed(2)} | p99 ${home.p99} ms`,
 );
 // A MISS is reported in the line; only errors make the run fail.
-process.exitCode = !o.errors && !o.non2xx && !home.errors && !home.non2xx ? 0 : 1;
+process.exitCode = !failedRounds && !home.errors && !home.non2xx ? 0 : 1;
 process.exit();
