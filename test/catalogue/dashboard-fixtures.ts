@@ -13,6 +13,8 @@ import { enti } from '../../src/modules/enti/schema.js';
 import { adesioni, catalogueCharges, catalogueServices, trainingEnrollments, trainingSessions, type AdesioneStatus } from '../../src/modules/catalogue/schema.js';
 import { tempDir } from '../helpers.js';
 
+type Service = { id: number; code: string; name: string };
+
 export const NOW = new Date('2030-06-15T10:00:00Z');
 
 interface Teardown {
@@ -84,7 +86,7 @@ export function insertCharge(
 /** Inserts the known data set; returns the ids the tests need. */
 export function seedKnownData(app: FastifyInstance) {
   const db = app.db;
-  const [s1, s2, s3] = someServices(db, 3) as [{ id: number; code: string }, { id: number; code: string }, { id: number; code: string }];
+  const [s1, s2, s3] = someServices(db, 3) as [Service, Service, Service];
   const C = comuneId(db, 'Campobasso');
   const T = comuneId(db, 'Termoli');
   const B = comuneId(db, 'Bojano');

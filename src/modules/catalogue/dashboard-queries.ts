@@ -139,19 +139,14 @@ function readMatrix(db: DbLike): { services: MatrixService[]; matrix: MatrixRow[
 
 /** Charges issued per year (of issue, not cancelled) and paid per year (of payment), in cents. */
 function readRevenue(db: DbLike): RevenueYear[] {
+  // One pass over the charges, grouped by (year of issue, year of payment, status): a few dozen
+  // groups, folded here into issued and paid per year (two GROUP BYs took twice the time).
   const issuedYear = sql<string>`substr(${catalogueCharges.createdAt}, 1, 4)`;
-  const paidYear = sql<string>`substr(${catalogueCharges.paidAt}, 1, 4)`;
-  const issued = db
-    .select({ year: issuedYear, n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) })
+  const paidYear = sql<string | null>`substr(${catalogueCharges.paidAt}, 1, 4)`;
+  const groups = db
+    .select({ issuedYear, paidYear, status: catalogueCharges.status, n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) })
     .from(catalogueCharges)
-    .where(ne(catalogueCharges.status, 'cancelled'))
-    .groupBy(issuedYear)
-    .all();
-  const paid = db
-    .select({ year: paidYear, n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) })
-    .from(catalogueCharges)
-    .where(eq(catalogueCharges.status, 'paid'))
-    .groupBy(paidYear)
+    .groupBy(issuedYear, paidYear, catalogueCharges.status)
     .all();
   const years = new Map<number, RevenueYear>();
   const at = (y: string) => {
@@ -160,8 +155,17 @@ function readRevenue(db: DbLike): RevenueYear[] {
     if (!r) years.set(year, (r = { year, issuedCount: 0, issuedCents: 0, paidCount: 0, paidCents: 0 }));
     return r;
   };
-  for (const i of issued) if (i.year) Object.assign(at(i.year), { issuedCount: i.n, issuedCents: i.cents });
-  for (const p of paid) if (p.year) Object.assign(at(p.year), { paidCount: p.n, paidCents: p.cents });
+  for (const g of groups) {
+    if (g.status === 'cancelled') continue;
+    const i = at(g.issuedYear);
+    i.issuedCount += g.n;
+    i.issuedCents += g.cents;
+    if (g.status === 'paid' && g.paidYear) {
+      const p = at(g.paidYear);
+      p.paidCount += g.n;
+      p.paidCents += g.cents;
+    }
+  }
   return [...years.values()].sort((a, b) => a.year - b.year);
 }
 
