@@ -54,7 +54,7 @@ t.test('an annual adesione: Province positions owed by the comune, slice by slic
   t.ok(parseNoticeNumber(option.noticeNumber).ok, 'a valid notice number (check digits)');
   t.equal(option.transfers[0]!.fiscalCodePA, prov.fiscalCode);
   t.ok(option.transfers[0]!.iban, 'credited to the Province’s IBAN');
-  t.equal(app.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE entity = 'catalogue_charge'").get()!.n, 1, 'audited');
+  t.equal((app.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE entity = 'catalogue_charge'").get() as { n: number }).n, 1, 'audited');
   t.ok(mails(app, termoli.pec!).some((m) => /Nuovo addebito/.test(m.subject)), 'the comune is told by mail');
 
   t.same(await issueChargesForAdesione(app.catalogue, adesioneId, clock.now), [], 'a second call creates nothing');

@@ -1,4 +1,154 @@
-/** Placeholder: filled in by the part of the catalogue that owns this file. */
+/**
+ * Charges pages:
+ * - GET /backoffice/enti/:enteId/addebiti                 the ente's charges (Da pagare / Scaduto /
+ *   Pagato), notice number, amount, the notice PDF and the portal's "Paga un avviso" link;
+ *   operators and referenti of that ente, the SAEL admin and the helpdesk
+ * - GET /backoffice/enti/:enteId/addebiti/:id/avviso.pdf  the Province's pagoPA notice of a charge
+ * - GET /admin/catalogo/addebiti                          every charge, filters (state, ente, year),
+ *   reminders sent, link to the adesione (where the SAEL admin may suspend it); the last error met
+ *   while issuing charges; SAEL admin and helpdesk
+ * Reading a list first syncs the charges paid by receipts (paid on read, not only by the pass).
+ */
 import type { FastifyInstance } from 'fastify';
+import { requireRole } from '../../plugins/auth.js';
+import { HttpError } from '../../plugins/errors.js';
+import { getEnte } from '../enti/repository.js';
+import { renderNoticePdf } from '../notices/notice-pdf.js';
+import { noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data.js';
+import { formatNoticeNumber } from '../positions/numbers.js';
+import { getPositionById } from '../positions/repository.js';
+import { todayInItaly } from '../positions/service.js';
+import { DISPLAY_LABELS, displayStatus, type ChargeDisplayStatus } from './charge-plan.js';
+import { provinceEnte } from './charges.js';
+import {
+  chargeYears,
+  chargesError,
+  chargesSettings,
+  entiWithCharges,
+  getChargeOfEnte,
+  listCharges,
+  syncPaidCharges,
+  type ChargeListItem,
+  type ChargeStatusFilter,
+} from './charges-repository.js';
 
-export default async function routes(_app: FastifyInstance): Promise<void> {}
+const KIND_LABELS: Record<string, string> = { one_off: 'Una tantum', annual: 'Quota annuale', units: 'A consumo' };
+const BADGES: Record<ChargeDisplayStatus, string> = { to_pay: 'bg-primary', overdue: 'bg-danger', paid: 'bg-success', cancelled: 'bg-secondary' };
+const FILTER_LABELS: Record<ChargeStatusFilter, string> = { issued: 'Da pagare (tutti)', overdue: 'Scaduti', paid: 'Pagati', cancelled: 'Annullati' };
+
+const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'], additionalProperties: false } as const;
+const chargeParams = {
+  type: 'object',
+  properties: { enteId: { type: 'integer', minimum: 1 }, id: { type: 'integer', minimum: 1 } },
+  required: ['enteId', 'id'],
+  additionalProperties: false,
+} as const;
+const adminQuery = {
+  type: 'object',
+  properties: {
+    stato: { type: 'string', enum: ['', 'issued', 'overdue', 'paid', 'cancelled'] },
+    ente: { type: 'string', pattern: '^[0-9]{0,9}$' },
+    anno: { type: 'string', pattern: '^([0-9]{4})?$' },
+  },
+  additionalProperties: false,
+} as const;
+
+function row(c: ChargeListItem, today: string, provinceCf: string | null) {
+  const status = displayStatus(c, today);
+  return {
+    ...c,
+    statusLabel: DISPLAY_LABELS[status],
+    badge: BADGES[status],
+    kindLabel: KIND_LABELS[c.kind] ?? c.kind,
+    period: c.kind === 'annual' ? String(c.periodKey) : null,
+    noticeDisplay: c.noticeNumber ? formatNoticeNumber(c.noticeNumber) : null,
+    payable: c.status === 'issued' && Boolean(c.noticeNumber),
+    payUrl: c.status === 'issued' && c.noticeNumber && provinceCf ? `/paga-avviso?codiceAvviso=${c.noticeNumber}&cfEnte=${provinceCf}` : null,
+    pdfUrl: c.status === 'issued' && c.noticeNumber ? `/backoffice/enti/${c.enteId}/addebiti/${c.id}/avviso.pdf` : null,
+  };
+}
+
+export default async function chargesRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.catalogue;
+  const enteReader = requireRole(['operator', 'sael_admin', 'helpdesk'], { ente: (request) => {
+    const id = (request.params as { enteId: number }).enteId;
+    return getEnte(app.db, id) ? id : null;
+  } });
+  const staff = requireRole(['sael_admin', 'helpdesk']);
+
+  app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/addebiti', { preHandler: enteReader, schema: { params: enteParams } }, async (request, reply) => {
+    const ente = getEnte(app.db, request.params.enteId)!;
+    const today = todayInItaly(ctx.now());
+    await syncPaidCharges(app.db, ente.id);
+    const province = await provinceEnte(app.db);
+    const { items } = await listCharges(app.db, { enteId: ente.id, today, limit: 1000 });
+    const rows = items.map((c) => row(c, today, province?.fiscalCode ?? null));
+    const open = rows.filter((r) => r.status === 'issued');
+    reply.header('cache-control', 'private, no-store');
+    return reply.page('catalogue/charges-ente', {
+      title: `Addebiti SAEL – ${ente.name}`,
+      ente,
+      rows,
+      creditorName: province?.name ?? 'Provincia',
+      openCount: open.length,
+      openTotalCents: open.reduce((s, r) => s + r.amountCents, 0),
+      overdueCount: rows.filter((r) => r.badge === BADGES.overdue).length,
+    });
+  });
+
+  app.get<{ Params: { enteId: number; id: number } }>(
+    '/backoffice/enti/:enteId/addebiti/:id/avviso.pdf',
+    { preHandler: enteReader, schema: { params: chargeParams } },
+    async (request, reply) => {
+      const charge = await getChargeOfEnte(app.db, request.params.enteId, request.params.id);
+      if (!charge || !charge.positionId) throw new HttpError(404, 'Addebito non trovato per questo ente.');
+      const province = await provinceEnte(app.db);
+      const position = province ? getPositionById(app.db, province.id, charge.positionId) : undefined;
+      const option = position?.options[0];
+      if (!province || !position || !option) throw new HttpError(404, 'Avviso non trovato.');
+      try {
+        const pdf = await renderNoticePdf(noticeDataFor(app.db, province, position, option, { dataDir: app.config.dataDir }));
+        return reply
+          .type('application/pdf')
+          .header('content-disposition', `inline; filename="avviso-${option.noticeNumber}.pdf"`)
+          .header('cache-control', 'private, no-store')
+          .send(pdf);
+      } catch (err) {
+        if (err instanceof NoticeNotPrintableError) throw new HttpError(409, 'Questo avviso non si può più scaricare: risulta pagato o annullato.');
+        throw err;
+      }
+    },
+  );
+
+  app.get<{ Querystring: { stato?: string; ente?: string; anno?: string } }>(
+    '/admin/catalogo/addebiti',
+    { preHandler: staff, schema: { querystring: adminQuery } },
+    async (request, reply) => {
+      const q = request.query;
+      const today = todayInItaly(ctx.now());
+      await syncPaidCharges(app.db);
+      const status = (q.stato || undefined) as ChargeStatusFilter | undefined;
+      const enteId = q.ente ? Number(q.ente) : undefined;
+      const year = q.anno ? Number(q.anno) : undefined;
+      const province = await provinceEnte(app.db);
+      const { items, total } = await listCharges(app.db, { status, enteId, year, today, limit: 500 });
+      const rows = items.map((c) => row(c, today, province?.fiscalCode ?? null));
+      const overdue = await listCharges(app.db, { status: 'overdue', today, limit: 1 });
+      const settings = await chargesSettings(app.db);
+      reply.header('cache-control', 'private, no-store');
+      return reply.page('catalogue/charges-admin', {
+        title: 'Addebiti SAEL',
+        rows,
+        total,
+        shown: rows.length,
+        overdueTotal: overdue.total,
+        error: await chargesError(app.db),
+        settings,
+        statuses: (Object.keys(FILTER_LABELS) as ChargeStatusFilter[]).map((v) => ({ value: v, label: FILTER_LABELS[v], selected: v === status })),
+        enti: (await entiWithCharges(app.db)).map((e) => ({ ...e, selected: e.id === enteId })),
+        years: (await chargeYears(app.db)).map((y) => ({ value: y, selected: y === year })),
+        filtered: Boolean(status || enteId || year),
+      });
+    },
+  );
+}
