@@ -176,15 +176,16 @@ export function addDays(iso: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** The last day of a period of `months` starting on `start` (start + months − 1 day; end of month clamped). */
+/** The last day of a period of `months` starting on `start` (start + months − 1 day; end of a shorter month). */
 export function periodEnd(start: string, months: number): string {
   const [y, m, d] = start.split('-').map(Number) as [number, number, number];
   const total = m - 1 + months;
   const year = y + Math.floor(total / 12);
   const month = total % 12;
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  const next = new Date(Date.UTC(year, month, Math.min(d, lastDay)));
-  return addDays(next.toISOString().slice(0, 10), -1);
+  // The same day `months` later, minus one; when that month is shorter, its last day.
+  if (d > lastDay) return new Date(Date.UTC(year, month, lastDay)).toISOString().slice(0, 10);
+  return addDays(new Date(Date.UTC(year, month, d)).toISOString().slice(0, 10), -1);
 }
 
 /** Days from `a` to `b` (b − a). */
