@@ -102,7 +102,9 @@ t.test('loadUser: the profile and every grant, in the order given', async (t) =>
   const [a, b] = listEnti(app.db, { kind: 'comune' });
   const by = { actor: 'test' };
   const id = upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it' }, by);
-  t.strictSame(loadUser(app, id), { id, fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it', grants: [] }, 'no grants: an empty list');
+  const { dataVersion, ...profile } = loadUser(app, id)!;
+  t.strictSame(profile, { id, fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it', grants: [] }, 'no grants: an empty list');
+  t.match(dataVersion, /^0:[1-9]\d*$/, 'no positions of theirs yet; the enti counter');
   grantRole(app.db, id, 'operator', b!.id, by);
   grantRole(app.db, id, 'helpdesk', null, by);
   grantRole(app.db, id, 'ente_admin', a!.id, by);
@@ -112,4 +114,38 @@ t.test('loadUser: the profile and every grant, in the order given', async (t) =>
     { role: 'ente_admin', enteId: a!.id },
   ]);
   t.equal(loadUser(app, 999_999), null, 'unknown id');
+});
+
+t.test('the signed-in user is read with the session row, fresh on every request', async (t) => {
+  const app = await buildTestApp(t);
+  const { grantRole, upsertUser } = await import('../src/modules/users/repository.js');
+  const { sessionStoreOf } = await import('../src/plugins/sessions/index.js');
+  const by = { actor: 'test' };
+  const id = upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi' }, by);
+  const cookie = loginAs(app, 'BNCGVN80A01B519X');
+  const helpdesk = () => app.inject({ url: '/helpdesk', headers: { cookie, accept: 'text/html' } });
+  t.equal((await helpdesk()).statusCode, 403, 'no grant yet');
+  grantRole(app.db, id, 'helpdesk', null, by);
+  t.equal((await helpdesk()).statusCode, 200, 'a grant counts from the next request');
+  const grantId = (app.sqlite.prepare("SELECT id FROM role_grants WHERE user_id = ? AND role = 'helpdesk'").get(id) as { id: number }).id;
+  // Another connection (the CLI, another process) revokes it.
+  const Database = (await import('better-sqlite3')).default;
+  const other = new Database(app.config.databaseFile);
+  t.teardown(() => other.close());
+  other.prepare('DELETE FROM role_grants WHERE id = ?').run(grantId);
+  t.equal((await helpdesk()).statusCode, 403, 'a revocation counts from the next request');
+
+  // The store hands the user over only for the session it read last, once.
+  const store = sessionStoreOf(app);
+  const sid = (app.sqlite.prepare('SELECT id FROM sessions').get() as { id: string }).id;
+  await new Promise<void>((resolve, reject) => store.get(sid, (err) => (err ? reject(err) : resolve())));
+  t.equal((store.takeCompanion('another id')), undefined, 'not for another session');
+  await new Promise<void>((resolve, reject) => store.get(sid, (err) => (err ? reject(err) : resolve())));
+  t.match(store.takeCompanion(sid), { value: { id, fiscalCode: 'BNCGVN80A01B519X', grants: [] } });
+  t.equal(store.takeCompanion(sid), undefined, 'taken once');
+
+  // A session whose user row is gone is anonymous.
+  other.prepare('DELETE FROM users WHERE id = ?').run(id);
+  const gone = await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } });
+  t.equal(gone.statusCode, 303, 'to the login page');
 });

@@ -12,6 +12,7 @@ import fp from 'fastify-plugin';
 import { statement } from '../db/client.js';
 import type { Role } from '../modules/users/schema.js';
 import { HttpError } from './errors.js';
+import { sessionStoreOf } from './sessions/index.js';
 
 export interface Grant {
   role: Role;
@@ -25,6 +26,12 @@ export interface CurrentUser {
   familyName: string | null;
   email: string | null;
   grants: Grant[];
+  /**
+   * `<debtor counter>:<enti and services counter>` from debtor_versions, read with the user: it
+   * changes whenever one of the user's positions as debtor (options, receipts) or the list of enti
+   * and services changes, so pages built from those data (the personal area) can reuse them.
+   */
+  dataVersion: string;
 }
 
 /** Pure check: does this user hold `role` (for `enteId` when the role is per ente)? */
@@ -76,17 +83,32 @@ export function requireRole(role: Role | Role[], opts: RequireRoleOptions = {}):
   };
 }
 
+/**
+ * The user `u` as select-list expressions: profile, grants as a JSON array, data version. Every
+ * signed-in request reads them, in the same statement as its session (see sessionUser).
+ */
+const USER_COLUMNS = `u.id AS userId, u.fiscal_code AS userFiscalCode, u.name AS userName, u.family_name AS userFamilyName, u.email AS userEmail,
+  (SELECT json_group_array(json_object('role', g.role, 'enteId', g.ente_id) ORDER BY g.id) FROM role_grants g WHERE g.user_id = u.id) AS userGrants,
+  coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = upper(u.fiscal_code)), 0) || ':' ||
+    coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) AS userDataVersion`;
+
+/** A row holding USER_COLUMNS as a CurrentUser (null when no user row was joined). */
+function userFromRow(row: Record<string, unknown>): CurrentUser | null {
+  if (row.userId === null || row.userId === undefined) return null;
+  return {
+    id: row.userId as number,
+    fiscalCode: row.userFiscalCode as string,
+    name: row.userName as string | null,
+    familyName: row.userFamilyName as string | null,
+    email: row.userEmail as string | null,
+    grants: JSON.parse(row.userGrants as string) as Grant[],
+    dataVersion: row.userDataVersion as string,
+  };
+}
+
 export function loadUser(app: FastifyInstance, userId: number): CurrentUser | null {
-  // Every signed-in request loads its user: one cached statement (each statement takes SQLite's
-  // read lock on its own), the grants as a JSON array.
-  const row = statement(
-    app.db,
-    `SELECT u.id, u.fiscal_code AS fiscalCode, u.name, u.family_name AS familyName, u.email,
-       (SELECT json_group_array(json_object('role', g.role, 'enteId', g.ente_id) ORDER BY g.id) FROM role_grants g WHERE g.user_id = u.id) AS grants
-     FROM users u WHERE u.id = ?`,
-  ).get(userId) as (Omit<CurrentUser, 'grants'> & { grants: string }) | undefined;
-  if (!row) return null;
-  return { ...row, grants: JSON.parse(row.grants) as Grant[] };
+  const row = statement(app.db, `SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`).get(userId) as Record<string, unknown> | undefined;
+  return row ? userFromRow(row) : null;
 }
 
 /**
@@ -101,9 +123,25 @@ export async function startUserSession(request: FastifyRequest, userId: number):
 export default fp(
   async function authPlugin(app: FastifyInstance) {
     app.decorateRequest('user', null);
+    // The session store reads the user named by the session's userId with the session row itself.
+    const store = sessionStoreOf(app);
+    store.setCompanion({
+      join: "LEFT JOIN users u ON u.id = s.data ->> '$.userId'",
+      columns: USER_COLUMNS,
+      read: userFromRow,
+    });
     app.addHook('onRequest', async (request) => {
-      const userId = request.session?.userId;
-      request.user = typeof userId === 'number' ? loadUser(app, userId) : null;
+      const session = request.session;
+      const userId = session?.userId;
+      if (typeof userId !== 'number') {
+        request.user = null;
+        return;
+      }
+      // Read with this very session (same statement, a moment ago); else (never seen in practice:
+      // another request's session read came in between) read on its own.
+      const read = store.takeCompanion(session.sessionId);
+      const user = read ? (read.value as CurrentUser | null) : undefined;
+      request.user = user && user.id === userId ? user : loadUser(app, userId);
     });
     // Pages for a signed-in user stay out of every cache: after "Esci" the Back button must not
     // show them again. Answers that chose their own caching (static files) keep it.

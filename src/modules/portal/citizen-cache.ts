@@ -29,14 +29,18 @@ export function debtorStamp(db: DbLike, fiscalCode: string, today: string): stri
   return `${row.v}:${row.g}:${today}`;
 }
 
-/** groupPositions(citizenPositions(...), page), from memory when the citizen's data did not change. */
-export function cachedCitizenSections(db: DbLike, fiscalCode: string, page: number, now?: Date): GroupedPositions {
+/**
+ * groupPositions(citizenPositions(...), page), from memory when the citizen's data did not change.
+ * `versions` is the '<citizen>:<enti/services>' pair of counters when the caller read it already
+ * (the signed-in user's dataVersion, read with the session); otherwise it is read here.
+ */
+export function cachedCitizenSections(db: DbLike, fiscalCode: string, page: number, now?: Date, versions?: string): GroupedPositions {
   const cf = fiscalCode.toUpperCase();
   const client = rawClient(db);
   let cache = caches.get(client);
   if (!cache) caches.set(client, (cache = new Map()));
   const today = todayInItaly(now);
-  const stamp = debtorStamp(db, cf, today);
+  const stamp = versions === undefined ? debtorStamp(db, cf, today) : `${versions}:${today}`;
   const key = `${cf}|${page}`;
   const hit = cache.get(key);
   if (hit && hit.stamp === stamp) {

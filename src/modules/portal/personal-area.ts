@@ -39,7 +39,8 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
       const redirect = loginRedirect(request, reply);
       if (redirect) return redirect;
       const user = request.user!;
-      const g = cachedCitizenSections(app.db, user.fiscalCode, request.query.pagina ?? 1);
+      // The citizen's data version came with the session (auth.ts): no statement of its own.
+      const g = cachedCitizenSections(app.db, user.fiscalCode, request.query.pagina ?? 1, undefined, user.dataVersion);
       reply.header('cache-control', 'private, no-store');
       return reply.page('portal/personal-area', {
         title: 'Area personale',
