@@ -36,6 +36,11 @@ const KIND_LABELS: Record<string, string> = { one_off: 'Una tantum', annual: 'Qu
 const BADGES: Record<ChargeDisplayStatus, string> = { to_pay: 'bg-primary', overdue: 'bg-danger', paid: 'bg-success', cancelled: 'bg-secondary' };
 const FILTER_LABELS: Record<ChargeStatusFilter, string> = { issued: 'Da pagare (tutti)', overdue: 'Scaduti', paid: 'Pagati', cancelled: 'Annullati' };
 
+/** "1 addebito", "3 addebiti". */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'], additionalProperties: false } as const;
 const chargeParams = {
   type: 'object',
@@ -84,6 +89,7 @@ export default async function chargesRoutes(app: FastifyInstance): Promise<void>
     const { items } = await listCharges(app.db, { enteId: ente.id, today, limit: 1000 });
     const rows = items.map((c) => row(c, today, province?.fiscalCode ?? null));
     const open = rows.filter((r) => r.status === 'issued');
+    const overdue = rows.filter((r) => r.badge === BADGES.overdue).length;
     reply.header('cache-control', 'private, no-store');
     return reply.page('catalogue/charges-ente', {
       title: `Addebiti SAEL – ${ente.name}`,
@@ -91,8 +97,11 @@ export default async function chargesRoutes(app: FastifyInstance): Promise<void>
       rows,
       creditorName: province?.name ?? 'Provincia',
       openCount: open.length,
+      openLabel: count(open.length, 'avviso', 'avvisi'),
       openTotalCents: open.reduce((s, r) => s + r.amountCents, 0),
-      overdueCount: rows.filter((r) => r.badge === BADGES.overdue).length,
+      overdueCount: overdue,
+      overdueLabel: count(overdue, 'scaduto', 'scaduti'),
+      countLabel: count(rows.length, 'addebito', 'addebiti'),
     });
   });
 
@@ -140,6 +149,7 @@ export default async function chargesRoutes(app: FastifyInstance): Promise<void>
         title: 'Addebiti SAEL',
         rows,
         total,
+        countLabel: count(total, 'addebito', 'addebiti'),
         shown: rows.length,
         overdueTotal: overdue.total,
         error: await chargesError(app.db),
