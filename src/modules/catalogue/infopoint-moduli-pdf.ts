@@ -76,42 +76,49 @@ function start(title: string, subject: string) {
     const x = opts.x ?? left;
     const w = (right - left) * (opts.width ?? 1);
     const y = doc.y;
-    add('P', () => doc.font('Helvetica').fontSize(9).fillColor(GREY).text(label, x, y, { width: w }).fillColor('black'));
+    add('P', () => doc.font('Helvetica').fontSize(9).fillColor(GREY).text(label, x, y, { width: w - 8 }).fillColor('black'));
+    // The writing line sits 12 pt under the label, however many lines the label took.
+    const lineY = Math.max(doc.y + 12, y + 22);
     artifact(() =>
       doc
-        .moveTo(x, y + 22)
-        .lineTo(x + w - 8, y + 22)
+        .moveTo(x, lineY)
+        .lineTo(x + w - 8, lineY)
         .strokeColor('#999')
         .stroke()
         .strokeColor('black'),
     );
     if (!opts.sameRow) {
       doc.x = left;
-      doc.y = y + 28;
+      doc.y = lineY + 6;
     }
-    return y;
+    return lineY + 6;
   };
   /** Two or three fields on one row. */
   const row = (labels: string[]) => {
     need(30);
     const y = doc.y;
     const share = 1 / labels.length;
+    let end = y + 28;
     labels.forEach((l, i) => {
       doc.y = y;
-      field(l, { x: left + (right - left) * share * i, width: share, sameRow: true });
+      end = Math.max(end, field(l, { x: left + (right - left) * share * i, width: share, sameRow: true }));
     });
     doc.x = left;
-    doc.y = y + 28;
+    doc.y = end;
   };
   const box = (x: number, y: number) => artifact(() => doc.rect(x, y, 9, 9).strokeColor('#333').stroke().strokeColor('black'));
-  const checks = (items: string[]) => {
+  /** Tick boxes, one per item; with `quantity` a "quantità ____" column on the right. */
+  const checks = (items: string[], opts: { quantity?: boolean } = {}) => {
+    const qty = opts.quantity ? 96 : 0;
     for (const it of items) {
-      need(16);
+      need(18);
       const y = doc.y;
       box(left, y);
-      add('P', () => doc.font('Helvetica').fontSize(9.5).text(it, left + 16, y, { width: right - left - 16 }));
+      add('P', () => doc.font('Helvetica').fontSize(9.5).text(it, left + 16, y, { width: right - left - 16 - qty }));
+      const end = doc.y;
+      if (qty) add('P', () => doc.font('Helvetica').fontSize(9).fillColor(GREY).text('quantità ______', right - qty + 8, y, { width: qty - 8 }).fillColor('black'));
       doc.x = left;
-      doc.y = Math.max(doc.y, y + 14) + 2;
+      doc.y = Math.max(end, y + 14) + 3;
     }
   };
   const writingBox = (label: string, lines: number) => {
@@ -140,7 +147,7 @@ function start(title: string, subject: string) {
   const signature = () => {
     need(70);
     doc.moveDown(0.6);
-    row(['Luogo e data', 'Timbro dell’ente e firma del legale rappresentante o del referente delegato']);
+    row(['Luogo e data', 'Timbro dell’ente e firma (legale rappresentante o delegato)']);
   };
   const sendTo = (office: ModuloOffice | null) => {
     if (!office) return;
@@ -166,7 +173,10 @@ export function renderAdesioneModulo(services: ModuloService[], office: ModuloOf
   f.row(['Telefono', 'E-mail', 'PEC dell’ente']);
   f.h2('Servizi richiesti');
   f.note('Segna i servizi; per quelli a unità (caselle PEC, kit di firma, certificati…) scrivi accanto la quantità.');
-  f.checks(services.map((s) => `${s.code}) ${s.name} – ${s.kindLabel}          quantità ______`));
+  f.checks(
+    services.map((s) => `${s.code}) ${s.name} – ${s.kindLabel}`),
+    { quantity: true },
+  );
   f.h2('Atto dell’ente');
   f.row(['Delibera o determina n.', 'del (data)', 'Convenzione con la Provincia: sì / no']);
   f.writingBox('Note', 3);
@@ -189,8 +199,9 @@ export function renderRichiestaModulo(services: ModuloService[], office: ModuloO
   f.row(['Nome e cognome del richiedente', 'Ufficio']);
   f.row(['Telefono', 'E-mail']);
   f.h2('Servizio');
-  f.note('Scrivi il numero del servizio del catalogo (per esempio 9 per l’assistenza hardware): ' + services.map((s) => `${s.code}) ${s.name}`).join('; ') + '.');
-  f.row(['Numero e nome del servizio', 'Tipo di richiesta']);
+  f.note('Segna un solo servizio, fra quelli a cui l’ente ha aderito.');
+  f.checks(services.map((s) => `${s.code}) ${s.name}`));
+  f.field('Tipo di richiesta (per esempio: intervento hardware, installazione software, parere)');
   f.h2('Richiesta');
   f.field('Oggetto');
   f.writingBox('Descrizione: che cosa serve, dove (ufficio, postazione), a chi rivolgersi e quando', 8);

@@ -67,7 +67,9 @@ export interface UnitsView {
   /** Would one more request go over the included units? */
   nextIsOver: boolean;
   from: string;
+  /** Exclusive end of the year of adesione, and its last day. */
   to: string;
+  last: string;
 }
 
 /** Units included per year: the adesione's quantity times the service's included units. */
@@ -76,7 +78,7 @@ export function includedUnits(service: Pick<ServiceRow, 'includedUnits'>, adesio
 }
 
 export function unitsView(used: number, included: number | null, year: { from: string; to: string }): UnitsView {
-  return { used, included, over: included !== null && used > included, nextIsOver: included !== null && used + 1 > included, ...year };
+  return { used, included, over: included !== null && used > included, nextIsOver: included !== null && used + 1 > included, ...year, last: addDays(year.to, -1) };
 }
 
 export async function getActiveService(db: Db, code: string): Promise<ServiceRow | null> {
