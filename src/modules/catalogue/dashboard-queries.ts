@@ -15,6 +15,7 @@ import type Database from 'better-sqlite3';
 import { and, asc, count, desc, eq, gte, inArray, lt, lte, max, ne, sql, sum } from 'drizzle-orm';
 import { rawClient, readSnapshot, type DbLike } from '../../db/client.js';
 import { enti } from '../enti/schema.js';
+import { addDays, daysBetween } from './adesione-states.js';
 import { adesioni, catalogueCharges, catalogueServices, trainingEnrollments, trainingSessions, type AdesioneStatus } from './schema.js';
 
 /** Days ahead in which an ending adesione is listed as expiring. */
@@ -98,13 +99,6 @@ export const IN_FORCE: readonly AdesioneStatus[] = ['active', 'expiring', 'suspe
 /** Enrolment statuses that hold a seat. */
 const SEAT_TAKEN = ['confirmed', 'attended', 'no_show'] as const;
 
-const DAY_MS = 86_400_000;
-export function addDays(isoDate: string, days: number): string {
-  return new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
-function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
-}
 
 /** Comuni × services: the status of the latest (highest id) non-draft adesione of each pair. */
 function readMatrix(db: DbLike): { services: MatrixService[]; matrix: MatrixRow[] } {

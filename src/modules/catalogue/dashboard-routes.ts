@@ -15,23 +15,25 @@ import { createHandlebars, TEMPLATES_DIR } from '../../plugins/views.js';
 import { localDate } from '../helpdesk/sla-calendar.js';
 import { revenueChart, trainingChart } from './dashboard-charts.js';
 import { dashboardData, EXPIRING_WITHIN_DAYS, expiringAdesioni, overdueCharges, type DashboardData } from './dashboard-queries.js';
-import type { AdesioneStatus } from './schema.js';
+import { ADESIONE_STATUS_LABELS } from './adesione-states.js';
+import { ADESIONE_STATUSES, type AdesioneStatus } from './schema.js';
 
-/** Italian label and two-letter mark of each adesione status (the matrix shows the mark, reads the label). */
-export const STATUS_MARKS: Record<AdesioneStatus, { label: string; mark: string }> = {
-  draft: { label: 'Bozza', mark: 'Bz' },
-  submitted: { label: 'Inviata', mark: 'In' },
-  under_review: { label: 'In istruttoria', mark: 'Is' },
-  changes_requested: { label: 'Integrazioni richieste', mark: 'Ir' },
-  approved: { label: 'Approvata', mark: 'Ap' },
-  rejected: { label: 'Respinta', mark: 'Re' },
-  active: { label: 'Attiva', mark: 'At' },
-  suspended: { label: 'Sospesa', mark: 'So' },
-  expiring: { label: 'In scadenza', mark: 'Sc' },
-  renewed: { label: 'Rinnovata', mark: 'Rn' },
-  expired: { label: 'Scaduta', mark: 'Sd' },
-  withdrawn: { label: 'Ritirata', mark: 'Ri' },
+/** Two-letter mark of each adesione status: the matrix shows the mark and reads the label. */
+const MARKS: Record<AdesioneStatus, string> = {
+  draft: 'Bz',
+  submitted: 'In',
+  under_review: 'Es',
+  changes_requested: 'Mo',
+  approved: 'Ap',
+  rejected: 'Re',
+  active: 'At',
+  suspended: 'So',
+  expiring: 'Sc',
+  renewed: 'Rn',
+  expired: 'Sd',
+  withdrawn: 'Ce',
 };
+export const STATUS_MARKS = Object.fromEntries(ADESIONE_STATUSES.map((s) => [s, { label: ADESIONE_STATUS_LABELS[s], mark: MARKS[s] }])) as Record<AdesioneStatus, { label: string; mark: string }>;
 const NONE = { c: 'none', s: '·', l: 'nessuna adesione' };
 
 /** The order of the legend and of the status counts. */
