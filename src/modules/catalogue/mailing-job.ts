@@ -70,8 +70,8 @@ export async function runMailing(deps: MailingDeps, mailingId: number, progress:
     .orderBy(asc(mailingRecipients.id))
     .all();
   let c = counts(db, mailingId);
-  progress(c.done, c.total);
   try {
+    progress(c.done, c.total);
     for (const r of pending) {
       db.transaction(
         (tx) => {
