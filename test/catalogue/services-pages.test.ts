@@ -101,6 +101,7 @@ t.test('catalogue pages', async (t) => {
     t.match(row.actor, /^user:\d+$/);
     const after = await app.inject({ url: '/admin/catalogo/servizi/8', headers: { ...HTML, cookie: admin } });
     t.match(after.body, /Servizio 8 salvato/);
+    t.match(after.body, /<strong>[^<]+<\/strong> · Mario Rossi/, 'the history names the editor');
     t.match(after.body, /Unità comprese all’anno<\/th><td class="text-break">6<\/td><td class="text-break">8</);
     t.match((await app.inject({ url: '/servizi/8', headers: HTML })).body, /<strong>8 intervento<\/strong>/);
   });

@@ -18,7 +18,8 @@ import { withoutSessions } from '../../plugins/sessions/index.js';
 import { formatEuro } from '../../domain/money.js';
 import { getEnte, listEnti } from '../enti/repository.js';
 import { todayInItaly } from '../positions/service.js';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
+import { users } from '../users/schema.js';
 import { catalogueDocuments, BILLING_KINDS, SERVICE_AREAS, SERVICE_KINDS, type ServiceArea, type ServiceKind } from './schema.js';
 import {
   AREA_LABELS,
@@ -114,6 +115,8 @@ function serviceView(s: CatalogueService) {
     kindLabel: KIND_LABELS[s.kind],
     billingLabel: BILLING_LABELS[s.billing],
     isFree: s.billing === 'free',
+    /** The adesione asks how many units (per-unit services, or priced by quantity bands without counted usage). */
+    asksQuantity: s.billing === 'per_unit' || (Boolean(s.unitLabel) && s.includedUnits === null && s.billing !== 'free'),
     paragraphs: s.description.split(/\r?\n\s*\r?\n/).map((p) => p.trim()).filter(Boolean),
     includedList: lines(s.included),
     requestKindList: lines(s.requestKinds),
@@ -349,7 +352,7 @@ export default async function servicesRoutes(app: FastifyInstance): Promise<void
       const cls = snapshot?.enteClassCode ? classes.find((c) => c.code === snapshot.enteClassCode) : null;
       yourPrices.push({
         enteName: ente.name,
-        population: ente.population,
+        population: ente.population === null ? null : ente.population.toLocaleString('it-IT', { useGrouping: true }),
         classLabel: cls ? `Classe ${cls.code} – ${cls.label}` : null,
         isFree: service.billing === 'free',
         text: snapshot ? priceText(service, snapshot) : null,
@@ -389,8 +392,17 @@ export default async function servicesRoutes(app: FastifyInstance): Promise<void
   });
 
   const renderEdit = async (reply: FastifyReply, service: CatalogueService, form: Form, errors: Record<string, string>, notice?: string) => {
-    const history = (await serviceHistory(app.db, service.id)).map((h) => ({
+    const entries = await serviceHistory(app.db, service.id);
+    const userIds = [...new Set(entries.map((h) => /^user:(\d+)$/.exec(h.actor)?.[1]).filter((x): x is string => Boolean(x)).map(Number))];
+    const names = new Map(
+      (userIds.length ? app.db.select({ id: users.id, name: users.name, familyName: users.familyName, fiscalCode: users.fiscalCode }).from(users).where(inArray(users.id, userIds)).all() : []).map((u) => [
+        `user:${u.id}`,
+        [u.name, u.familyName].filter(Boolean).join(' ') || u.fiscalCode,
+      ]),
+    );
+    const history = entries.map((h) => ({
       ...h,
+      actor: names.get(h.actor) ?? h.actor,
       changes: h.changes.map((c) => ({ label: FIELD_LABELS[c.field] ?? c.field, before: historyValue(c.before), after: historyValue(c.after) })),
     }));
     return reply.page('catalogue/services-admin-edit', {
