@@ -13,7 +13,7 @@ import { catalogueCharges } from '../../src/modules/catalogue/schema.js';
 import { getServiceByCode } from '../../src/modules/enti/repository.js';
 import { paymentServices } from '../../src/modules/enti/schema.js';
 import { parseNoticeNumber } from '../../src/modules/positions/numbers.js';
-import { getPositionById } from '../../src/modules/positions/repository.js';
+import { cancelPosition, getPositionById } from '../../src/modules/positions/repository.js';
 import { positions } from '../../src/modules/positions/schema.js';
 import { payNotice } from '../../src/simulators/pagopa/node.js';
 import { freePort } from '../pagopa/helpers.js';
@@ -142,14 +142,19 @@ t.test('reminders: overdue only, once per interval, never for a paid charge', as
   await setSetting(app.db, 'charges_due_days', 10);
   const a1 = addAdesione(app, { enteId: trivento.id, serviceId: addService(app, 'one_off'), startDate: '2026-02-02', amountCents: 10000 });
   const a2 = addAdesione(app, { enteId: trivento.id, serviceId: addService(app, 'one_off'), startDate: '2026-02-02', amountCents: 20000 });
+  const a3 = addAdesione(app, { enteId: trivento.id, serviceId: addService(app, 'one_off'), startDate: '2026-02-02', amountCents: 30000 });
   await runChargesSchedule(app.catalogue, clock.now);
   t.equal(charges(app, a1)[0]!.dueDate, '2026-02-12', 'due in charges_due_days days');
+  // The Province cancels a3's notice in its back office: not owed, never reminded.
+  cancelPosition(app.db, province(app).id, charges(app, a3)[0]!.iupd!, { actor: 'test' });
   const reminders = () => mails(app).filter((m) => m.subject.startsWith('Sollecito'));
 
   clock.set('2026-02-12T18:00:00Z');
   t.equal((await runChargesSchedule(app.catalogue, clock.now)).reminded, 0, 'due today: not yet overdue');
   clock.set('2026-02-13T08:00:00Z');
-  t.equal((await runChargesSchedule(app.catalogue, clock.now)).reminded, 2, 'both overdue: reminded');
+  t.equal((await runChargesSchedule(app.catalogue, clock.now)).reminded, 2, 'both overdue: reminded (not the cancelled one)');
+  t.equal(charges(app, a3)[0]!.status, 'cancelled', 'the cancelled position cancels the charge');
+  t.equal(charges(app, a3)[0]!.reminderCount, 0);
   const sent = reminders();
   t.same([...new Set(sent.map((m) => m.to_address))].sort(), [trivento.email!, trivento.pec!, 'referente.trivento@example.invalid'].sort(), 'to the PEC, the email and the referente (not the operator)');
   t.match(sent[0]!.body, /scaduto il 12\/02\/2026/);

@@ -6,7 +6,7 @@
 import { and, asc, desc, eq, gte, inArray, isNull, like, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
 import { enti } from '../enti/schema.js';
-import { paymentOptions } from '../positions/schema.js';
+import { paymentOptions, positions } from '../positions/schema.js';
 import { roleGrants, users } from '../users/schema.js';
 import { adesioni, catalogueCharges, catalogueServices, catalogueSettings } from './schema.js';
 
@@ -68,6 +68,8 @@ export interface ChargesError {
   at: string;
   message: string;
   adesioneId: number | null;
+  /** A configuration problem (no Province, no payment service): it stops every charge. */
+  config?: boolean;
 }
 
 export async function chargesError(db: DbLike): Promise<ChargesError | null> {
@@ -174,25 +176,37 @@ export async function chargeYears(db: DbLike): Promise<number[]> {
 }
 
 /**
- * Turns 'paid' every issued charge (of one ente, or all) whose Province option was paid by a
- * receipt; paid_at = the option's payment time (the receipt's paymentDateTime). Returns the ids.
+ * Brings issued charges (of one ente, or all) in line with their Province positions: 'paid' when
+ * the option was paid by a receipt (paid_at = the option's payment time, i.e. the receipt's
+ * paymentDateTime), 'cancelled' when the Province cancelled the position in its back office (a
+ * cancelled notice is not owed and is never reminded). Returns the ids turned paid.
  */
 export async function syncPaidCharges(db: DbLike, enteId?: number): Promise<number[]> {
-  const paid = db
-    .select({ id: catalogueCharges.id, paidAt: paymentOptions.paidAt })
+  const rows = db
+    .select({ id: catalogueCharges.id, optionStatus: paymentOptions.status, paidAt: paymentOptions.paidAt, positionStatus: positions.status })
     .from(catalogueCharges)
+    .innerJoin(positions, eq(positions.id, catalogueCharges.positionId))
     .innerJoin(paymentOptions, eq(paymentOptions.positionId, catalogueCharges.positionId))
-    .where(and(eq(catalogueCharges.status, 'issued'), eq(paymentOptions.status, 'paid'), enteId !== undefined ? eq(catalogueCharges.enteId, enteId) : undefined))
+    .where(
+      and(
+        eq(catalogueCharges.status, 'issued'),
+        or(eq(paymentOptions.status, 'paid'), eq(positions.status, 'cancelled')),
+        enteId !== undefined ? eq(catalogueCharges.enteId, enteId) : undefined,
+      ),
+    )
     .all();
-  if (!paid.length) return [];
+  if (!rows.length) return [];
   const now = new Date().toISOString();
-  for (const p of paid) {
+  const paid: number[] = [];
+  for (const r of rows) {
+    const isPaid = r.optionStatus === 'paid';
     db.update(catalogueCharges)
-      .set({ status: 'paid', paidAt: p.paidAt ?? now, updatedAt: now })
-      .where(and(eq(catalogueCharges.id, p.id), eq(catalogueCharges.status, 'issued')))
+      .set(isPaid ? { status: 'paid', paidAt: r.paidAt ?? now, updatedAt: now } : { status: 'cancelled', updatedAt: now })
+      .where(and(eq(catalogueCharges.id, r.id), eq(catalogueCharges.status, 'issued')))
       .run();
+    if (isPaid) paid.push(r.id);
   }
-  return paid.map((p) => p.id);
+  return paid;
 }
 
 /** Issued charges past their due date (the reminder candidates), oldest due first. */

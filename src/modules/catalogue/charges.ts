@@ -22,7 +22,7 @@ import { enteIbans, enti, paymentServices } from '../enti/schema.js';
 import { createPositionInTx } from '../positions/repository.js';
 import { preparePositionWrite, todayInItaly } from '../positions/service.js';
 import { chargeDueDate, dueCharges, planCharges, type PlannedCharge } from './charge-plan.js';
-import { CHARGEABLE_STATUSES, chargesSettings, clearSetting, setSetting, type ChargesSettings } from './charges-repository.js';
+import { CHARGEABLE_STATUSES, chargesError, chargesSettings, clearSetting, setSetting, type ChargesSettings } from './charges-repository.js';
 import type { CatalogueCtx } from './context.js';
 import { adesioni, catalogueCharges, catalogueServices } from './schema.js';
 
@@ -137,7 +137,7 @@ export async function issueChargesForAdesione(ctx: CatalogueCtx, adesioneId: num
       today,
     );
   } catch (e) {
-    await recordError(ctx.db, `Adesione n. ${adesioneId}: ${(e as Error).message}`, adesioneId, now);
+    await recordError(ctx.db, `Adesione n. ${adesioneId}: ${(e as Error).message}`, adesioneId, now, false);
     return [];
   }
   // A withdrawn adesione owes what started before its withdrawal date (recesso), nothing after.
@@ -166,7 +166,7 @@ export async function issueChargesForAdesione(ctx: CatalogueCtx, adesioneId: num
     service_ = await ensureChargesService(ctx, province, settings);
   } catch (e) {
     if (!(e instanceof ChargesConfigError)) throw e;
-    await recordError(ctx.db, e.message, adesioneId, now);
+    await recordError(ctx.db, e.message, adesioneId, now, true);
     return [];
   }
 
@@ -180,8 +180,12 @@ export async function issueChargesForAdesione(ctx: CatalogueCtx, adesioneId: num
       problems.push(`${chargeDescription(service.name, c)}: ${(e as Error).message}`);
     }
   }
-  if (problems.length) await recordError(ctx.db, `Adesione n. ${adesioneId}: ${problems.join('; ')}`, adesioneId, now);
-  else await clearSetting(ctx.db, 'charges_error');
+  if (problems.length) await recordError(ctx.db, `Adesione n. ${adesioneId}: ${problems.join('; ')}`, adesioneId, now, false);
+  else {
+    // Solved: a configuration problem (it stopped every charge) or this adesione's own problem.
+    const last = await chargesError(ctx.db);
+    if (last && (last.config || last.adesioneId === adesioneId)) await clearSetting(ctx.db, 'charges_error');
+  }
   if (created.length) notifyIssued(ctx, comune!, created.length);
   return created;
 }
@@ -271,8 +275,8 @@ function issueOne(db: Db, x: IssueArgs): number | null {
   );
 }
 
-async function recordError(db: DbLike, message: string, adesioneId: number | null, now: Date): Promise<void> {
-  await setSetting(db, 'charges_error', { at: now.toISOString(), message, adesioneId });
+async function recordError(db: DbLike, message: string, adesioneId: number | null, now: Date, config: boolean): Promise<void> {
+  await setSetting(db, 'charges_error', { at: now.toISOString(), message, adesioneId, config });
 }
 
 function notifyIssued(ctx: CatalogueCtx, comune: Ente, n: number): void {
