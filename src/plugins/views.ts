@@ -3,6 +3,7 @@
  * every file under `templates/partials/` is a partial named by its path. `{{ }}` escapes every
  * value; templates never use triple braces except for `body` in the layout.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,30 @@ export function createHandlebars(): typeof Handlebars {
   return hbs;
 }
 
+/**
+ * Reuse of a rendered page (see PageOptions.reuse): the page is rendered once with markers where
+ * the per-response values go (the CSRF token, the script nonce), split at the markers, and every
+ * response joins the pieces with fresh values. The markers are random for the process and never
+ * leave it; they are letters and digits, which Handlebars escaping leaves as they are.
+ */
+const MARK = crypto.randomBytes(12).toString('hex');
+const CSRF_MARK = `csrf${MARK}`;
+const NONCE_MARK = `nonce${MARK}`;
+const MARKS = new RegExp(`(${CSRF_MARK}|${NONCE_MARK})`);
+/** Rendered pages kept per owner object: at most this many variants (cart count, path, …) each. */
+const MAX_VARIANTS = 16;
+const reusable = new WeakMap<object, Map<string, string[]>>();
+
+export interface PageOptions {
+  /**
+   * The page's `data` are fully determined by `owner` (an object that is replaced when its data
+   * change, like the personal area's cached sections) and `key`: the rendered page is kept with
+   * the owner (as long as it lives) and reused, with this response's user header, CSRF token and
+   * script nonce. Nothing of the request may enter `data` except through `key`.
+   */
+  reuse?: { owner: object; key: string };
+}
+
 export default fp(
   async function viewsPlugin(app: FastifyInstance) {
     await app.register(fastifyView, {
@@ -69,11 +94,11 @@ export default fp(
       options: { partials: listPartials(path.join(TEMPLATES_DIR, 'partials')), compileOptions: { preventIndent: true } },
     });
 
-    app.decorateReply('page', function page(this: FastifyReply, template: string, data: Record<string, unknown> = {}) {
-      const request = this.request;
+    const pageContext = (reply: FastifyReply, data: Record<string, unknown>, marked: boolean) => {
+      const request = reply.request;
       const user = request.user;
-      const needsCsrf = Boolean(user) || data.csrf === true;
-      const context = {
+      const withCsrf = (Boolean(user) || data.csrf === true) && Boolean(request.session);
+      return {
         ...data,
         provinceName: app.config.provinceName,
         demo: !app.config.isProduction,
@@ -86,12 +111,41 @@ export default fp(
               isOperator: user.grants.some((g) => g.role === 'operator' || g.role === 'ente_admin'),
             }
           : null,
-        csrfToken: needsCsrf && request.session ? this.generateCsrf() : undefined,
-        scriptNonce: this.scriptNonce,
+        csrfToken: withCsrf ? (marked ? CSRF_MARK : reply.generateCsrf()) : undefined,
+        scriptNonce: marked ? NONCE_MARK : reply.scriptNonce,
         currentPath: request.url.split('?', 1)[0],
       };
+    };
+
+    /** The pieces of a reused page joined with this response's CSRF token (one) and nonce. */
+    const fill = (reply: FastifyReply, parts: string[]): string => {
+      let csrf: string | undefined;
+      let html = parts[0]!;
+      for (let i = 1; i < parts.length; i += 2) {
+        html += parts[i] === CSRF_MARK ? (csrf ??= Handlebars.escapeExpression(reply.generateCsrf())) : Handlebars.escapeExpression(reply.scriptNonce);
+        html += parts[i + 1]!;
+      }
+      return html;
+    };
+
+    app.decorateReply('page', function page(this: FastifyReply, template: string, data: Record<string, unknown> = {}, opts: PageOptions = {}) {
       this.type('text/html; charset=utf-8');
-      return this.view(`${template}.hbs`, context) as unknown as FastifyReply;
+      if (!opts.reuse) return this.view(`${template}.hbs`, pageContext(this, data, false)) as unknown as FastifyReply;
+      // Everything of the request that the layout shows is part of the key.
+      const context = pageContext(this, data, true);
+      const u = context.user;
+      const key = [template, opts.reuse.key, context.currentPath, context.csrfToken !== undefined, u ? `${u.displayName}\u0001${u.fiscalCode}\u0001${u.isAdmin}${u.isHelpdesk}${u.isOperator}` : ''].join('\u0000');
+      let pages = reusable.get(opts.reuse.owner);
+      if (!pages) reusable.set(opts.reuse.owner, (pages = new Map()));
+      const parts = pages.get(key);
+      if (parts) return this.send(fill(this, parts));
+      const variants = pages;
+      return (this as unknown as { viewAsync(page: string, data: object): Promise<string> }).viewAsync(`${template}.hbs`, context).then((html) => {
+        const rendered = html.split(MARKS);
+        if (variants.size >= MAX_VARIANTS) variants.clear();
+        variants.set(key, rendered);
+        return this.send(fill(this, rendered));
+      }) as unknown as FastifyReply;
     });
   },
   { name: 'views', dependencies: ['sessions', 'csrf'] },

@@ -42,15 +42,22 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
       // The citizen's data version came with the session (auth.ts): no statement of its own.
       const g = cachedCitizenSections(app.db, user.fiscalCode, request.query.pagina ?? 1, undefined, user.dataVersion);
       reply.header('cache-control', 'private, no-store');
-      return reply.page('portal/personal-area', {
-        title: 'Area personale',
-        cartCount: cartCount(request),
-        max: MAX_CART,
-        ...g,
-        prevPage: g.page > 1 ? g.page - 1 : null,
-        nextPage: g.page < g.pages ? g.page + 1 : null,
-        fragments: personalAreaFragments(g),
-      });
+      const count = cartCount(request);
+      // The page is a function of the cached sections and the cart count: rendered once for them
+      // and reused (each response with its own CSRF token and nonce, views.ts).
+      return reply.page(
+        'portal/personal-area',
+        {
+          title: 'Area personale',
+          cartCount: count,
+          max: MAX_CART,
+          ...g,
+          prevPage: g.page > 1 ? g.page - 1 : null,
+          nextPage: g.page < g.pages ? g.page + 1 : null,
+          fragments: personalAreaFragments(g),
+        },
+        { reuse: { owner: g, key: String(count) } },
+      );
     },
   );
 
