@@ -20,9 +20,9 @@ export interface Clock {
   today(): string;
 }
 
-export async function adesioniApp(t: Teardown, start = '2026-03-02T11:00:00Z'): Promise<{ app: FastifyInstance; clock: Clock }> {
+export async function adesioniApp(t: Teardown, start = '2026-03-02T11:00:00Z', env: Record<string, string> = {}): Promise<{ app: FastifyInstance; clock: Clock }> {
   const dir = tempDir(t);
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', HELPDESK_NOTIFY_EMAIL: 'sael@provincia.example' });
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', HELPDESK_NOTIFY_EMAIL: 'sael@provincia.example', ...env });
   const clock: Clock = {
     now: new Date(start),
     set(v) {

@@ -46,6 +46,9 @@ t.test('paid service: modulo, review, approval with convenzione and snapshot, ro
   t.equal(form1.statusCode, 200);
   t.match(form1.body, /Richiesta di adesione/);
   t.equal((await app.inject({ method: 'GET', url: `/servizi/${svc.code}/adesione`, headers: { accept: 'text/html', cookie: op } })).statusCode, 403, 'an operator is not the referente');
+  const anon = await app.inject({ method: 'GET', url: `/servizi/${svc.code}/adesione`, headers: { accept: 'text/html' } });
+  t.equal(anon.statusCode, 303, 'anonymous: to the login page');
+  t.equal(anon.headers.location, `/accesso?next=${encodeURIComponent(`/servizi/${svc.code}/adesione`)}`);
 
   // Bad input: 400 with the Italian messages, nothing saved.
   const bad = await submitModulo(app, ref, svc.code, termoli.id, { email: 'non-una-mail', quantity: '0', startDate: '2026-01-01' });

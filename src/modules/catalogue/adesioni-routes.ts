@@ -188,7 +188,11 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
   app.get<{ Params: { code: string }; Querystring: { ente?: number } }>(
     '/servizi/:code/adesione',
     { schema: { params: codeParams, querystring: { type: 'object', properties: { ente: { type: 'integer', minimum: 1 } } } } },
-    async (request, reply) => modulo(request, reply, request.params.code, request.query.ente),
+    async (request, reply) => {
+      // Not signed in: to the login page, back here afterwards.
+      if (!request.user) return reply.redirect(`/accesso?next=${encodeURIComponent(request.url)}`, 303);
+      return modulo(request, reply, request.params.code, request.query.ente);
+    },
   );
 
   interface ModuloBody {
