@@ -41,6 +41,13 @@ t.test('catalogue pages', async (t) => {
     t.match(res.body, /entro 2 ore lavorative/);
     t.match(res.body, /Intervento hardware in sede/);
     t.notMatch(res.body, /data-testid="your-price"/);
+    const pdfs = [...res.body.matchAll(/href="(\/infopoint\/modulistica\/[^"]+\.pdf)"/g)].map((m) => m[1]!);
+    t.equal(pdfs.length, 2, 'the adhesion and request forms are linked');
+    for (const href of pdfs) {
+      const pdf = await app.inject({ url: href });
+      t.equal(pdf.statusCode, 200, href);
+      t.match(pdf.headers['content-type'], /application\/pdf/);
+    }
     t.notMatch(res.body, /data-testid="join-link"/);
     t.match((await app.inject({ url: '/servizi/19', headers: HTML })).body, /data-testid="free"/);
     t.equal((await app.inject({ url: '/servizi/4a', headers: HTML })).statusCode, 200);

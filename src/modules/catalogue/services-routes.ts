@@ -18,9 +18,9 @@ import { withoutSessions } from '../../plugins/sessions/index.js';
 import { formatEuro } from '../../domain/money.js';
 import { getEnte, listEnti } from '../enti/repository.js';
 import { todayInItaly } from '../positions/service.js';
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { users } from '../users/schema.js';
-import { catalogueDocuments, BILLING_KINDS, SERVICE_AREAS, SERVICE_KINDS, type ServiceArea, type ServiceKind } from './schema.js';
+import { BILLING_KINDS, SERVICE_AREAS, SERVICE_KINDS, type ServiceArea, type ServiceKind } from './schema.js';
 import {
   AREA_LABELS,
   BILLING_LABELS,
@@ -362,12 +362,6 @@ export default async function servicesRoutes(app: FastifyInstance): Promise<void
         canJoin: request.user!.grants.some((g) => g.role === 'ente_admin' && g.enteId === enteId),
       });
     }
-    const documents = app.db
-      .select({ id: catalogueDocuments.id, title: catalogueDocuments.title, fileName: catalogueDocuments.fileName, sizeBytes: catalogueDocuments.sizeBytes })
-      .from(catalogueDocuments)
-      .where(and(eq(catalogueDocuments.kind, 'service_doc'), eq(catalogueDocuments.ownerId, service.id)))
-      .all()
-      .map((d) => ({ ...d, sizeKb: Math.max(1, Math.round(d.sizeBytes / 1024)) }));
     const sael = listEnti(app.db, { kind: 'provincia' })[0] ?? null;
     cacheAnonymous(request, reply);
     return reply.page('catalogue/services-detail', {
@@ -377,7 +371,6 @@ export default async function servicesRoutes(app: FastifyInstance): Promise<void
       yourPrices,
       isEnteUser: enteIds.length > 0,
       isReferente: request.user?.grants.some((g) => g.role === 'ente_admin') ?? false,
-      documents,
       sael,
       saelPhoneHref: sael?.phone ? sael.phone.replace(/[^\d+]/g, '') : null,
       signedIn: Boolean(request.user),
