@@ -164,3 +164,21 @@ t.test('year of adesione (pure)', async (t) => {
   t.same(adesioneYear('2025-03-15', '2027-01-10'), { from: '2026-03-15', to: '2027-03-15' });
   t.same(adesioneYear(null, '2026-07-01'), { from: '2026-01-01', to: '2027-01-01' });
 });
+
+t.test('a seeded service: the hardware assistance (8) with its request kinds, included units and SLA', async (t) => {
+  const app = await buildTestApp(t);
+  const te = enteId(app, '070078');
+  const hw = app.sqlite.prepare("SELECT * FROM catalogue_services WHERE code = '8'").get() as { id: number; included_units: number; sla_tto_minutes: number; sla_ttr_minutes: number; request_kinds: string } | undefined;
+  if (!hw) return t.skip('catalogue not seeded');
+  app.db.insert(adesioni).values({ enteId: te, serviceId: hw.id, status: 'active', quantity: 1, startDate: day(-10), endDate: day(355) }).run();
+  const ref = loginAs(app, REF_TE);
+  const page = await app.inject({ method: 'GET', url: '/servizi/8/richiesta', headers: { accept: 'text/html', cookie: ref } });
+  t.equal(page.statusCode, 200);
+  t.match(page.body, `usati 0 di ${hw.included_units}`);
+  const kind = hw.request_kinds.split('\n')[0]!;
+  const { token, cookie } = await csrfFrom(app, '/servizi/8/richiesta', ref);
+  const mp = multipart({ _csrf: token, ente: String(te), kind, subject: 'PC della ragioneria', description: 'Il PC non si accende più.', priority: 'media' });
+  const res = await app.inject({ method: 'POST', url: '/servizi/8/richiesta', headers: { ...mp.headers, cookie }, payload: mp.payload });
+  t.equal(res.statusCode, 303);
+  t.match(app.sqlite.prepare('SELECT * FROM tickets').get(), { service_id: hw.id, category: 'catalogo', tto_target_minutes: hw.sla_tto_minutes, ttr_target_minutes: hw.sla_ttr_minutes });
+});

@@ -11,12 +11,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { asc, eq } from 'drizzle-orm';
 import { hasRole, requireRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { setFlash, takeFlash } from '../../plugins/sessions/flash.js';
 import { readMultipart } from '../helpdesk/routes.js';
-import { catalogueServices } from './schema.js';
+import { KIND_LABELS, listServices } from './services-repository.js';
 import {
   addDocument,
   deleteDocument,
@@ -120,15 +119,10 @@ export default async function infopointRoutes(app: FastifyInstance): Promise<voi
   const nav = (current: string) => PUBLIC_NAV.map((n) => ({ ...n, current: n.href === current }));
 
   const moduloData = async (): Promise<{ services: ModuloService[]; office: ModuloOffice | null }> => {
-    const rows = await app.db
-      .select({ code: catalogueServices.code, name: catalogueServices.name, kind: catalogueServices.kind })
-      .from(catalogueServices)
-      .where(eq(catalogueServices.active, true))
-      .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id))
-      .all();
+    const rows = await listServices(app.db, { activeOnly: true });
     const office = (await listOffices(app.db))[0] ?? null;
     return {
-      services: rows.map((s) => ({ code: s.code, name: s.name, kindLabel: s.kind === 'base' ? 'servizio di base gratuito' : 'servizio specialistico a listino' })),
+      services: rows.map((s) => ({ code: s.code, name: s.name, kindLabel: KIND_LABELS[s.kind].toLowerCase() })),
       office: office ? { name: office.name, address: office.address, email: office.email, pec: office.pec } : null,
     };
   };

@@ -21,6 +21,7 @@ import { ticketMessages, tickets } from '../helpdesk/schema.js';
 import { createTicket, slaOf, STATUS_LABELS, type AttachmentIn, type TicketRow, type TICKET_PRIORITIES } from '../helpdesk/tickets.js';
 import type { CatalogueCtx } from './context.js';
 import { adesioni, catalogueServices, serviceUsage } from './schema.js';
+import { getServiceByCode, lines } from './services-repository.js';
 
 /** Adesione states under which the ente may open requests. */
 export const REQUEST_ADESIONE_STATUSES = ['active', 'expiring'] as const;
@@ -30,10 +31,7 @@ export type AdesioneRow = typeof adesioni.$inferSelect;
 
 /** The request kinds offered by a service (its `request_kinds`, one per line). */
 export function requestKindsOf(service: Pick<ServiceRow, 'requestKinds'>): string[] {
-  const kinds = service.requestKinds
-    .split('\n')
-    .map((k) => k.trim())
-    .filter(Boolean);
+  const kinds = lines(service.requestKinds);
   return kinds.length ? kinds : ['Richiesta generica'];
 }
 
@@ -81,8 +79,10 @@ export function unitsView(used: number, included: number | null, year: { from: s
   return { used, included, over: included !== null && used > included, nextIsOver: included !== null && used + 1 > included, ...year, last: addDays(year.to, -1) };
 }
 
+/** The service a request may be opened under: an offered (active) one. */
 export async function getActiveService(db: Db, code: string): Promise<ServiceRow | null> {
-  return (await db.select().from(catalogueServices).where(and(eq(catalogueServices.code, code), eq(catalogueServices.active, true))).get()) ?? null;
+  const s = await getServiceByCode(db, code);
+  return s?.active ? s : null;
 }
 
 /**
