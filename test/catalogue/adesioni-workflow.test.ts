@@ -176,7 +176,14 @@ t.test('changes requested and rejected: notes required, the referente edits and 
   const sent = await post(app, `/servizi/${svc.code}/adesione`, ref, { enteId: String(larino.id), adesioneId: String(id), version: String(row(app, id).version), ...MODULO, startDate: '2026-04-01', intent: 'submit' }, `/servizi/${svc.code}/adesione`);
   t.equal(sent.headers.location, `/backoffice/enti/${larino.id}/adesioni/${id}`);
   t.equal(row(app, id).status, 'submitted');
-  t.equal((await adminAct({ action: 'review' })).statusCode, 303);
+  // Two SAEL officers take it in review at the same moment from the same page: one wins, the other gets 409.
+  const { token } = await csrfFrom(app, adminUrl, admin);
+  const version = String(row(app, id).version);
+  const both = await Promise.all(
+    [1, 2].map(() => app.inject({ method: 'POST', url: `${adminUrl}/azioni`, headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ _csrf: token, action: 'review', version }) })),
+  );
+  t.same(both.map((r) => r.statusCode).sort(), [303, 409], 'concurrent transitions: exactly one applies');
+  t.equal(app.db.select().from(adesioneEvents).where(eq(adesioneEvents.adesioneId, id)).all().filter((e) => e.action === 'review').length, 1);
   const noNote = await adminAct({ action: 'request_changes', note: ' ' });
   t.equal(noNote.statusCode, 400);
   t.match(noNote.body, /Indica che cosa l’ente deve modificare/);

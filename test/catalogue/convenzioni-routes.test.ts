@@ -5,9 +5,9 @@ import path from 'node:path';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
-import { convenzioni } from '../../src/modules/catalogue/schema.js';
+import { adesioni, convenzioni } from '../../src/modules/catalogue/schema.js';
 import { csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
-import { addUser, adesioniApp, comune } from './adesioni-fixtures.js';
+import { addService, addUser, adesioniApp, comune } from './adesioni-fixtures.js';
 
 function multipart(fields: Record<string, string>, file?: { filename: string; type: string; data: Buffer }) {
   const boundary = `----sael${Date.now()}`;
@@ -99,9 +99,12 @@ t.test('convenzione lifecycle through the pages', async (t) => {
   t.equal(wd.statusCode, 303);
   t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()?.status, 'in_force');
   t.equal((await post(app, `${url}/azioni`, admin, { action: 'withdraw', withdrawalDate: '2026-07-01' }, url)).statusCode, 409, 'recesso only once');
+  // An adesione approved before the recesso stays as it is (obligations before the date remain).
+  const before = app.db.insert(adesioni).values({ enteId: termoli.id, serviceId: addService(app, 'annual').id, convenzioneId: id, status: 'active', startDate: '2026-03-02', endDate: '2027-03-01', amountCents: 50000 }).returning().get();
   clock.set('2026-06-01T10:00:00Z');
   await app.catalogueTick(clock.now);
   t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()?.status, 'withdrawn');
+  t.match(app.db.select().from(adesioni).where(eq(adesioni.id, before.id)).get(), { status: 'active', amountCents: 50000 }, 'the adesione before the recesso stays');
 });
 
 t.test('signed convenzione comes into force at its start and expires after its end (schedule, idempotent)', async (t) => {
