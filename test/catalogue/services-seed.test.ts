@@ -37,6 +37,17 @@ t.test('seed: 22 services (1–20 with 4A and 4B), five classes, one demo list; 
   t.equal(SEED_SERVICES.length, 22);
 });
 
+t.test('seed without the demo list (production): services and classes, no price list', async (t) => {
+  const app = await buildTestApp(t);
+  app.sqlite.exec('DELETE FROM prices; DELETE FROM price_lists;');
+  await seedCatalogue(app.db, { demoPriceList: false });
+  t.equal((await listPriceLists(app.db)).length, 0);
+  const campobasso = app.db.select().from(enti).where(eq(enti.name, 'Comune di Campobasso')).get()!;
+  t.equal(await resolvePriceFor(app.db, { enteId: campobasso.id, serviceId: (await getServiceByCode(app.db, '3'))!.id, on: '2026-12-05', quantity: 1 }), null, 'no price until a listino exists');
+  await seedCatalogue(app.db);
+  t.equal((await listPriceLists(app.db)).length, 1, 'the default seeds it on a catalogue without lists');
+});
+
 t.test('resolvePriceFor: demo class prices, per unit, bands, override, validity, free → null; a snapshot stays put', async (t) => {
   const app = await buildTestApp(t);
   const ente = (name: string) => app.db.select().from(enti).where(eq(enti.name, name)).get()!;

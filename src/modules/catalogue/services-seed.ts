@@ -554,8 +554,16 @@ export const DEMO_PRICES: Record<string, { classes?: Record<string, SeedPrice>; 
   '18': { classes: byClass(400, 600, 800, 1000, 1400) },
 };
 
+export interface SeedCatalogueOptions {
+  /**
+   * Seed the demo price list on a catalogue without lists (default true). Production may pass
+   * false: paid services then have no price until the SAEL admin enters the deliberated listino.
+   */
+  demoPriceList?: boolean;
+}
+
 /** Inserts what is missing of the catalogue; never updates an existing row. */
-export async function seedCatalogue(db: Db): Promise<void> {
+export async function seedCatalogue(db: Db, opts: SeedCatalogueOptions = {}): Promise<void> {
   db.transaction((tx) => {
     tx.insert(catalogueServices)
       .values(
@@ -592,6 +600,7 @@ export async function seedCatalogue(db: Db): Promise<void> {
     }
 
     // The demo list only on a catalogue without any list: never re-created once the admin has lists.
+    if (opts.demoPriceList === false) return;
     const anyList = tx.select({ id: priceLists.id }).from(priceLists).limit(1).get();
     if (anyList) return;
     const list = tx
