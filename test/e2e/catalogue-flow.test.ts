@@ -13,6 +13,9 @@ import { comune } from '../portal/fixtures.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { todayInItaly } from '../../src/modules/positions/service.js';
 import { adesioni, catalogueCharges, convenzioni } from '../../src/modules/catalogue/schema.js';
+import { loginAs } from '../helpers.js';
+import { freePort } from '../pagopa/helpers.js';
+import { addAdesione, addService, addUser, chargesApp, dayPlus } from '../catalogue/charges-fixtures.js';
 
 t.setTimeout(6 * 60_000);
 
@@ -112,5 +115,45 @@ t.test('a referente joins a paid service, the SAEL admin approves, the comune pa
   await phone.ctx.close();
 
   t.same(s.thirdParty, [], 'no third-party requests');
+  for (const [name, violations] of Object.entries(s.axeResults)) t.same(violations, [], `axe WCAG 2.1 A/AA: ${name}`);
+});
+
+t.test('overdue charges, reminders and an issuing error, as the comune and the SAEL admin see them', { skip: chromiumAvailable() ? false : 'chromium not installed' }, async (t) => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const { app, clock } = await chargesApp(t, { PORT: String(port), PUBLIC_URL: base });
+  await app.listen({ port, host: '127.0.0.1' });
+  const larino = comune(app, 'Larino');
+  const start = dayPlus(clock.now, -400);
+  const service = addService(app, 'annual', 'Gestione del sito istituzionale');
+  const a = addAdesione(app, { enteId: larino.id, serviceId: service, startDate: start, endDate: dayPlus(clock.now, -36), amountCents: 180000 });
+  addAdesione(app, { enteId: larino.id, serviceId: addService(app, 'annual'), startDate: dayPlus(clock.now, -10), endDate: null, amountCents: 1000 });
+  const real = clock.now;
+  clock.set(new Date(real.getTime() - 400 * 86_400_000));
+  await app.catalogueTick(clock.now);
+  clock.set(real);
+  await app.catalogueTick(clock.now); // issues the rest, reminds the overdue ones, records the annual adesione without an end
+  t.ok(app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, a)).all().length >= 2, 'slices issued');
+
+  const s = await e2eSession(base);
+  t.teardown(() => s.browser.close());
+  const cookieOf = (cf: string) => {
+    const [name, value] = loginAs(app, cf).split('=') as [string, string];
+    return [{ name, value, url: base }];
+  };
+  const admin = cookieOf(addUser(app, 'sael_admin', null));
+  const referente = cookieOf(addUser(app, 'ente_admin', larino.id));
+  for (const width of [1280, 390]) {
+    const { ctx, page } = await s.context(width);
+    await ctx.addCookies(admin);
+    await page.goto(`${base}/admin/catalogo/addebiti?stato=overdue`);
+    await page.getByTestId('charges-error').waitFor();
+    await s.check(page, `c7-addebiti-admin-scaduti-${width}`);
+    await ctx.clearCookies();
+    await ctx.addCookies(referente);
+    await page.goto(`${base}/backoffice/enti/${larino.id}/addebiti`);
+    await s.check(page, `c8-addebiti-comune-scaduti-${width}`);
+    await ctx.close();
+  }
   for (const [name, violations] of Object.entries(s.axeResults)) t.same(violations, [], `axe WCAG 2.1 A/AA: ${name}`);
 });
