@@ -4,7 +4,8 @@
  */
 import t from 'tap';
 import { buildTestApp, loginAs } from './helpers.js';
-import { SESSION_TOUCH_MS } from '../src/plugins/sessions/index.js';
+import { CachedSigner, SESSION_COOKIE, SESSION_TOUCH_MS } from '../src/plugins/sessions/index.js';
+import { Signer } from '@fastify/cookie';
 import { upsertUser } from '../src/modules/users/repository.js';
 import { citizens } from './portal/fixtures.js';
 
@@ -73,4 +74,42 @@ t.test('machine routes (SOAP station, REST API, metrics) neither read nor create
   // A page still loads it.
   t.equal((await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } })).statusCode, 200);
   t.ok(expiresAt() > old, 'pages use the session');
+});
+
+t.test('the cookie signer keeps signatures it computed, and still refuses every forgery', async (t) => {
+  const secret = 'x'.repeat(40);
+  const plain = new Signer(secret, 'sha256');
+  const signer = new CachedSigner(secret, 3);
+  const cookie = signer.sign('abc');
+  t.equal(cookie, plain.sign('abc'), 'the same HMAC-SHA256 signature as @fastify/cookie');
+  t.equal(signer.sign('abc'), cookie);
+  t.strictSame(signer.unsign(cookie), { valid: true, renew: false, value: 'abc' });
+  const sig = cookie.slice(cookie.lastIndexOf('.') + 1);
+  const flipped = sig[0] === 'A' ? `B${sig.slice(1)}` : `A${sig.slice(1)}`;
+  t.equal(signer.unsign(`abc.${flipped}`).valid, false, 'a known id with a wrong signature');
+  t.equal(signer.unsign(`abc.${sig}x`).valid, false, 'a longer signature');
+  t.equal(signer.unsign(`abd.${sig}`).valid, false, 'another id with this signature');
+  t.equal(signer.unsign('abc').valid, false, 'no signature');
+  t.equal(signer.unsign(new Signer('y'.repeat(40), 'sha256').sign('abc')).valid, false, 'signed with another secret');
+  // A cookie verified in full is kept too; the oldest ids go first.
+  const fresh = new CachedSigner(secret, 3);
+  t.strictSame(fresh.unsign(plain.sign('p')), { valid: true, renew: false, value: 'p' });
+  for (const id of ['q', 'r', 's', 't']) fresh.sign(id);
+  t.strictSame(fresh.unsign(plain.sign('p')), { valid: true, renew: false, value: 'p' }, 'evicted: verified in full again');
+  t.equal(fresh.unsign(`p.${flipped}`).valid, false);
+  t.throws(() => new CachedSigner('short'), /32/);
+});
+
+t.test('a session cookie with a forged signature is a new anonymous session', async (t) => {
+  const app = await buildTestApp(t);
+  const { lucia } = citizens();
+  upsertUser(app.db, lucia, { actor: 'test' });
+  const cookie = loginAs(app, lucia.fiscalCode);
+  t.equal((await app.inject({ url: '/area-personale', headers: { cookie } })).statusCode, 200, 'the real cookie (its signature now kept)');
+  const value = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1).split(';')[0]!);
+  const dot = value.lastIndexOf('.');
+  const forged = `${value.slice(0, dot + 1)}${value[dot + 1] === 'A' ? 'B' : 'A'}${value.slice(dot + 2)}`;
+  const res = await app.inject({ url: '/area-personale', headers: { cookie: `${SESSION_COOKIE}=${encodeURIComponent(forged)}` } });
+  t.equal(res.statusCode, 303, 'not signed in');
+  t.match(res.headers.location, /^\/accesso/);
 });
