@@ -59,6 +59,11 @@ t.test('offices: the Province seeded once (demo), shown publicly, edited by the 
   t.match(app.sqlite.prepare('SELECT * FROM infopoint_offices WHERE id = ?').get(id), { name: 'S.A.E.L. – sede centrale', email: 'sael@provincia.campobasso.it', pec: null, is_demo: 0 });
   t.equal(n(app, "audit_log WHERE action = 'infopoint.office.update'"), 1, 'audited');
   t.notMatch((await get(app, '/infopoint')).body, 'dati demo', 'an edited office is no longer demo data');
+  const del = await app.inject({ method: 'POST', url: `/admin/catalogo/infopoint/sedi/${id}/elimina`, headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ _csrf: token }) });
+  t.equal(del.statusCode, 303);
+  t.equal(n(app, 'infopoint_offices'), 0);
+  t.equal(n(app, "audit_log WHERE action = 'infopoint.office.delete'"), 1);
+  t.equal((await app.inject({ method: 'POST', url: `/admin/catalogo/infopoint/sedi/${id}/elimina`, headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ _csrf: token }) })).statusCode, 404);
 });
 
 t.test('news: drafts invisible, attachments by bytes, download headers, publish and unpublish', async (t) => {

@@ -19,6 +19,7 @@ import { KIND_LABELS, listServices } from './services-repository.js';
 import {
   addDocument,
   deleteDocument,
+  deleteOffice,
   DocumentError,
   getDocument,
   getNews,
@@ -277,6 +278,12 @@ export default async function infopointRoutes(app: FastifyInstance): Promise<voi
     if (Object.keys(errors).length) return officePage(reply.code(400), o, { errors, form: request.body });
     await saveOffice(app.db, o.id, officeInput(request.body), `user:${request.user!.id}`, request.id);
     setFlash(request, 'Sede aggiornata.');
+    return reply.redirect('/admin/catalogo/infopoint', 303);
+  });
+
+  app.post<{ Params: { id: number } }>('/admin/catalogo/infopoint/sedi/:id/elimina', { preHandler: sael, schema: { params: idParams, body: { type: 'object', properties: { _csrf: { type: 'string' } } } } }, async (request, reply) => {
+    if (!(await deleteOffice(app.db, request.params.id, `user:${request.user!.id}`, request.id))) throw new HttpError(404, 'Sede non trovata.');
+    setFlash(request, 'Sede eliminata.');
     return reply.redirect('/admin/catalogo/infopoint', 303);
   });
 
