@@ -180,7 +180,7 @@ export default async function mailingRoutes(app: FastifyInstance): Promise<void>
       title: `Comunicazione: ${st.m.subject}`,
       m: { ...st.m, statusLabel: STATUS_LABELS[st.m.status] },
       done: st.done,
-      percent: st.percent,
+      pct: st.percent,
       counts: { sent: st.counts.sent ?? 0, skipped: st.counts.skipped ?? 0, failed: st.counts.failed ?? 0, pending: st.counts.pending ?? 0 },
       inProgress,
       resumable: st.m.status === 'failed',
