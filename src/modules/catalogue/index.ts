@@ -35,28 +35,35 @@ async function catalogueModule(app: FastifyInstance, opts: CatalogueModuleOption
   const ctx = catalogueContext(app, opts.now);
   app.decorate('catalogue', ctx);
 
-  let running = false;
-  const tick = async (now: Date = ctx.now()) => {
-    if (running) return;
-    running = true;
+  let running: Promise<void> | null = null;
+  const pass = async (now: Date) => {
     try {
       await runAdesioniSchedule(ctx, now);
       await runChargesSchedule(ctx, now);
     } catch (e) {
       app.log.error({ err: (e as Error).message }, 'catalogue scheduled pass failed');
     } finally {
-      running = false;
+      running = null;
     }
+  };
+  const tick = async (now: Date = ctx.now()) => {
+    if (running) return running;
+    running = pass(now);
+    return running;
   };
   app.decorate('catalogueTick', tick);
   if (opts.backgroundWorkers !== false) {
     let timer: NodeJS.Timeout | null = null;
     app.addHook('onReady', async () => {
+      // One pass at start-up (charges of the demo adesioni, renewals missed while stopped), then periodically.
+      setImmediate(() => void tick());
       timer = setInterval(() => void tick(), TICK_MS);
       timer.unref();
     });
     app.addHook('onClose', async () => {
       if (timer) clearInterval(timer);
+      // The database closes after this hook: let a pass in progress finish first.
+      if (running) await running;
     });
   }
 
