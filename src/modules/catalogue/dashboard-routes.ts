@@ -34,7 +34,7 @@ const MARKS: Record<AdesioneStatus, string> = {
   withdrawn: 'Ce',
 };
 export const STATUS_MARKS = Object.fromEntries(ADESIONE_STATUSES.map((s) => [s, { label: ADESIONE_STATUS_LABELS[s], mark: MARKS[s] }])) as Record<AdesioneStatus, { label: string; mark: string }>;
-const NONE = { c: 'none', s: '·', l: 'nessuna adesione' };
+const NONE = { c: 'none', l: 'nessuna adesione' };
 
 /** The order of the legend and of the status counts. */
 const LEGEND_ORDER: AdesioneStatus[] = ['active', 'expiring', 'suspended', 'submitted', 'under_review', 'changes_requested', 'approved', 'rejected', 'renewed', 'expired', 'withdrawn'];
@@ -87,9 +87,11 @@ function viewOf(d: DashboardData): Record<string, unknown> {
     services: d.services,
     rows: d.matrix.map((r) => ({
       enteName: r.enteName,
+      // The column is headed "Comune": the row shows the name only (narrower on a phone).
+      shortName: r.enteName.replace(/^Comune di /, ''),
       member: r.member,
       inForce: r.inForce,
-      cells: r.cells.map((c) => (c ? { c, s: STATUS_MARKS[c].mark, l: STATUS_MARKS[c].label } : NONE)),
+      cells: r.cells.map((c) => (c ? { c, l: STATUS_MARKS[c].label } : NONE)),
     })),
     legend: LEGEND_ORDER.map((s) => ({ c: s, ...STATUS_MARKS[s], n: d.statusCounts[s] ?? 0 })),
     inForceTotal: d.inForceTotal,
