@@ -66,7 +66,16 @@ const NONCE_MARK = `nonce${MARK}`;
 const MARKS = new RegExp(`(${CSRF_MARK}|${NONCE_MARK})`);
 /** Rendered pages kept per owner object: at most this many variants (cart count, path, …) each. */
 const MAX_VARIANTS = 16;
-const reusable = new WeakMap<object, Map<string, string[]>>();
+/** A reused page: its UTF-8 bytes between the markers (even indexes) and the markers (odd). */
+type ReusedPage = (Buffer | string)[];
+const reusable = new WeakMap<object, Map<string, ReusedPage>>();
+
+/**
+ * A page's data, or (for a reused page) a function that builds them when the page is rendered
+ * (such data cannot ask for `csrf: true`: a signed-in user's pages have the token anyway).
+ */
+export type PageData = Record<string, unknown> | (() => Record<string, unknown>);
+const dataOf = (data: PageData): Record<string, unknown> => (typeof data === 'function' ? data() : data);
 
 export interface PageOptions {
   /**
@@ -117,22 +126,28 @@ export default fp(
       };
     };
 
-    /** The pieces of a reused page joined with this response's CSRF token (one) and nonce. */
-    const fill = (reply: FastifyReply, parts: string[]): string => {
-      let csrf: string | undefined;
-      let html = parts[0]!;
-      for (let i = 1; i < parts.length; i += 2) {
-        html += parts[i] === CSRF_MARK ? (csrf ??= Handlebars.escapeExpression(reply.generateCsrf())) : Handlebars.escapeExpression(reply.scriptNonce);
-        html += parts[i + 1]!;
+    /**
+     * The pieces of a reused page joined with this response's CSRF token (one) and nonce, as bytes:
+     * a copy of the encoded pieces instead of encoding the whole page's text again to UTF-8.
+     */
+    const fill = (reply: FastifyReply, parts: ReusedPage): Buffer => {
+      let csrf: Buffer | undefined;
+      const chunks = new Array<Buffer>(parts.length);
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i]!;
+        if (typeof part !== 'string') chunks[i] = part;
+        else if (part === CSRF_MARK) chunks[i] = csrf ??= Buffer.from(Handlebars.escapeExpression(reply.generateCsrf()));
+        else chunks[i] = Buffer.from(Handlebars.escapeExpression(reply.scriptNonce));
       }
-      return html;
+      return Buffer.concat(chunks);
     };
 
-    app.decorateReply('page', function page(this: FastifyReply, template: string, data: Record<string, unknown> = {}, opts: PageOptions = {}) {
+    app.decorateReply('page', function page(this: FastifyReply, template: string, pageData: PageData = {}, opts: PageOptions = {}) {
       this.type('text/html; charset=utf-8');
-      if (!opts.reuse) return this.view(`${template}.hbs`, pageContext(this, data, false)) as unknown as FastifyReply;
-      // Everything of the request that the layout shows is part of the key.
-      const context = pageContext(this, data, true);
+      if (!opts.reuse) return this.view(`${template}.hbs`, pageContext(this, dataOf(pageData), false)) as unknown as FastifyReply;
+      // Everything of the request that the layout shows is part of the key; the page's own data
+      // (a function, when given one) are only built when the page is rendered.
+      const context = pageContext(this, typeof pageData === 'function' ? {} : pageData, true);
       const u = context.user;
       const key = [template, opts.reuse.key, context.currentPath, context.csrfToken !== undefined, u ? `${u.displayName}\u0001${u.fiscalCode}\u0001${u.isAdmin}${u.isHelpdesk}${u.isOperator}` : ''].join('\u0000');
       let pages = reusable.get(opts.reuse.owner);
@@ -140,8 +155,9 @@ export default fp(
       const parts = pages.get(key);
       if (parts) return this.send(fill(this, parts));
       const variants = pages;
-      return (this as unknown as { viewAsync(page: string, data: object): Promise<string> }).viewAsync(`${template}.hbs`, context).then((html) => {
-        const rendered = html.split(MARKS);
+      const full = { ...dataOf(pageData), ...context };
+      return (this as unknown as { viewAsync(page: string, data: object): Promise<string> }).viewAsync(`${template}.hbs`, full).then((html) => {
+        const rendered = html.split(MARKS).map((part, i) => (i % 2 === 1 ? part : Buffer.from(part)));
         if (variants.size >= MAX_VARIANTS) variants.clear();
         variants.set(key, rendered);
         return this.send(fill(this, rendered));

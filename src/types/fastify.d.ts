@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { CurrentUser } from '../plugins/auth.js';
-import type { PageOptions } from '../plugins/views.js';
+import type { PageData, PageOptions } from '../plugins/views.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,7 +20,7 @@ declare module 'fastify' {
     /** Random per-response nonce for inline <script> tags, listed in the CSP. */
     scriptNonce: string;
     /** Renders templates/<template>.hbs inside the base layout with the common page data. */
-    page(template: string, data?: Record<string, unknown>, opts?: PageOptions): FastifyReply;
+    page(template: string, data?: PageData, opts?: PageOptions): FastifyReply;
   }
   interface FastifyContextConfig {
     /** Set to false on routes that are not cookie-authenticated forms (SOAP, bearer-token API, SAML ACS). */

@@ -47,7 +47,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
       // and reused (each response with its own CSRF token and nonce, views.ts).
       return reply.page(
         'portal/personal-area',
-        {
+        () => ({
           title: 'Area personale',
           cartCount: count,
           max: MAX_CART,
@@ -55,7 +55,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
           prevPage: g.page > 1 ? g.page - 1 : null,
           nextPage: g.page < g.pages ? g.page + 1 : null,
           fragments: personalAreaFragments(g),
-        },
+        }),
         { reuse: { owner: g, key: String(count) } },
       );
     },
