@@ -5,8 +5,11 @@
  * sessions with enrolments. GET /admin/catalogo as the SAEL admin, with autocannon in its own
  * process, against a baseline measured in the same run: a bare Fastify route sending our page's
  * own HTML as a constant. Goals: p99 < 100 ms and throughput ≥ 0.3 of the constant page.
- * Also printed: the time to compute the figures without the cache (a write to a watched table or
- * a new day), and the page with the cache emptied before every request (information).
+ * Measured in alternating rounds (BENCH_ROUNDS, 3; the figure is the round with the median
+ * ratio), with the server's CPU time per request. Also printed: the time to compute the figures
+ * without the cache (after a write to a watched table or on a new day), and the page when every
+ * request finds the cache emptied (information). BENCH_CONNECTIONS (10): a dashboard of the SAEL
+ * office's few staff, not a public page.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,10 +21,11 @@ import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
 import { computeDashboard } from '../src/modules/catalogue/dashboard-queries.js';
 import { localDate } from '../src/modules/helpdesk/sla-calendar.js';
 import { loginAs } from '../test/helpers.js';
-import { listen, loadInChild, report, timeIt } from './lib.js';
+import { listen, loadInChild, report, timeIt, type LoadResult } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const SERVICES = 22;
 const YEARS = 10;
 
@@ -133,25 +137,46 @@ base.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').
 const baseUrl = await listen(base);
 
 const run = (url: string, headers?: Record<string, string>, seconds = SECONDS) => loadInChild(url, { connections: CONNECTIONS, seconds, headers });
+/** `run`, plus the server's CPU time per request (both servers live in this process, loaded one at a time). */
+async function measured(url: string, headers?: Record<string, string>, seconds = SECONDS): Promise<LoadResult & { cpuUs: number }> {
+  const before = process.cpuUsage();
+  const r = await run(url, headers, seconds);
+  const used = process.cpuUsage(before);
+  return { ...r, cpuUs: (used.user + used.system) / Math.max(1, r.rps * seconds) };
+}
 await run(baseUrl, undefined, 2);
 await run(ours, { cookie }, 2);
-const b = await run(baseUrl);
-const o = await run(ours, { cookie });
-if (o.errors || o.non2xx) console.error(`errors ${o.errors}, non-2xx ${o.non2xx}`);
+// Alternating rounds (the machine is shared: its load moves within seconds); the figure is the
+// round with the median ratio.
+const rounds: { b: LoadResult & { cpuUs: number }; o: LoadResult & { cpuUs: number } }[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const b = await measured(baseUrl);
+  const o = await measured(ours, { cookie });
+  if (o.errors || o.non2xx) console.error(`errors ${o.errors}, non-2xx ${o.non2xx}`);
+  console.log(
+    `round ${i + 1}: ours ${Math.round(o.rps)} req/s (p99 ${o.p99} ms, server CPU ${Math.round(o.cpuUs)} µs/req) | baseline ${Math.round(b.rps)} req/s (p99 ${b.p99} ms, ${Math.round(b.cpuUs)} µs/req) | ratio ${(o.rps / b.rps).toFixed(2)}`,
+  );
+  rounds.push({ b, o });
+}
+rounds.sort((x, y) => x.o.rps / x.b.rps - y.o.rps / y.b.rps);
+const { b, o } = rounds[Math.floor((rounds.length - 1) / 2)]!;
+const failedRounds = rounds.some((r) => r.o.errors || r.o.non2xx);
 const p99ok = o.p99 < 100;
 report({
-  name: `SAEL dashboard (84 comuni × ${SERVICES} services, ${YEARS} years: ${seeded.adesioni} adesioni, ${seeded.charges} charges, ${seeded.enrolments} enrolments; ${CONNECTIONS} conn., client in its own process)`,
+  name: `SAEL dashboard (84 comuni × ${SERVICES} services, ${YEARS} years: ${seeded.adesioni} adesioni, ${seeded.charges} charges, ${seeded.enrolments} enrolments; ${CONNECTIONS} conn., client in its own process, median of ${ROUNDS} rounds)`,
   ours: o.rps,
   baseline: b.rps,
   unit: 'req/s',
   better: 'higher',
   goal: { atLeast: 0.3 },
-  extra: `p99 ${o.p99} ms (goal < 100 ms: ${p99ok ? 'PASS' : 'MISS'}) | baseline: constant page of the same ${Math.round(check.rawPayload.length / 1024)} KB, p99 ${b.p99} ms | figures computed without the cache: ${computeMs.toFixed(1)} ms (median of 9)`,
+  extra: `p99 ${o.p99} ms (goal < 100 ms: ${p99ok ? 'PASS' : 'MISS'}) | baseline: constant page of the same ${Math.round(check.rawPayload.length / 1024)} KB, p99 ${b.p99} ms | server CPU per request ${Math.round(o.cpuUs)} µs vs ${Math.round(b.cpuUs)} µs | figures computed without the cache: ${computeMs.toFixed(1)} ms (median of 9)`,
 });
 
 // Information: every request recomputes (a write to a watched table before each one).
 emptyCacheEachRequest = true;
-const cold = await run(ours, { cookie }, Math.max(3, Math.round(SECONDS / 2)));
-console.log(`BENCH SAEL dashboard, cache emptied before every request (information, no goal): ${Math.round(cold.rps)} req/s | ratio ${(cold.rps / b.rps).toFixed(2)} | p99 ${cold.p99} ms`);
-process.exitCode = !o.errors && !o.non2xx && !cold.errors && !cold.non2xx ? 0 : 1;
+const cold = await measured(ours, { cookie }, Math.max(3, Math.round(SECONDS / 2)));
+console.log(
+  `BENCH SAEL dashboard, figures recomputed for every request (information, no goal): ${cold.rps.toFixed(1)} req/s | ratio ${(cold.rps / b.rps).toFixed(2)} | p99 ${cold.p99} ms | server CPU per request ${Math.round(cold.cpuUs)} µs`,
+);
+process.exitCode = !failedRounds && !cold.errors && !cold.non2xx ? 0 : 1;
 process.exit();
