@@ -185,6 +185,9 @@ export async function seedCatalogueDemo(db: Db, now: Date): Promise<boolean> {
         .get()?.id ?? null)
     : null;
 
+  // The SAEL office's actions are the demo SAEL admin's (the first sael_admin grant), if any.
+  const saelAdmin = db.select({ id: roleGrants.userId }).from(roleGrants).where(eq(roleGrants.role, 'sael_admin')).orderBy(asc(roleGrants.id)).get()?.id ?? null;
+
   // Prices first (async reads), then everything in one transaction.
   const planned: { d: DemoAdesione; enteId: number; service: { id: number; periodMonths: number }; start: string; end: string; submitted: string; snapshot: Awaited<ReturnType<typeof resolvePriceFor>> }[] = [];
   for (const d of DEMO_ADESIONI) {
@@ -263,7 +266,9 @@ export async function seedCatalogueDemo(db: Db, now: Date): Promise<boolean> {
       addEvent(tx, row.id, enteId, 'create', null, 'draft', at(addDays(submitted, -2)), 'Modulo compilato dal referente.', referente);
       addEvent(tx, row.id, enteId, 'submit', 'draft', 'submitted', at(submitted, 10), `Protocollo ${protocol}`, referente);
       for (const [action, from, to, days, note] of d.steps) {
-        addEvent(tx, row.id, enteId, action, from, to, at(addDays(start, days), 11), note ?? null, null, action === 'auto_approve' || action === 'mark_expiring' ? 'system' : 'user');
+        // Activation on the start date, automatic approval and the T-60 warning are the scheduled pass's.
+        const system = action === 'auto_approve' || action === 'mark_expiring' || action === 'activate';
+        addEvent(tx, row.id, enteId, action, from, to, at(addDays(start, days), 11), note ?? null, system ? null : saelAdmin, system ? 'system' : 'user');
       }
     }
 
