@@ -5,7 +5,7 @@ import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.
 
 const HTML = { accept: 'text/html' };
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
-const cards = (body: string) => (body.match(/class="card card-bg no-after h-100 catalogue-card"/g) ?? []).length;
+const cards = (body: string) => (body.match(/class="card card-bg no-after h-100 mx-0 catalogue-card"/g) ?? []).length;
 
 t.test('catalogue pages', async (t) => {
   const app = await buildTestApp(t);
