@@ -4,7 +4,10 @@
  * autocannon in its own process (so the load generator does not share our event loop), against a
  * baseline measured in the same run: a bare Fastify route (no plugins) sending a constant page of
  * the same bytes — our page's own HTML as a string. Goal: throughput ratio ≥ 0.5 and p99 < 50 ms.
- * Neither side is compressed (autocannon sends no Accept-Encoding).
+ * Neither side is compressed (autocannon sends no Accept-Encoding, so our compression plugin sends
+ * the page as it is, like the bare route). For information, both are then measured as a browser
+ * gets them (Accept-Encoding: br, gzip), the baseline compressed by @fastify/compress with the same
+ * options as ours: each side pays for brotli on every response.
  * The machine is shared and noisy: the two are measured in alternating rounds (BENCH_ROUNDS, 3, of
  * BENCH_SECONDS each) and the figure is the round with the median ratio.
  * Also printed, for information: the public home page against the same kind of baseline
@@ -14,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
+import fastifyCompress from '@fastify/compress';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { upsertUser } from '../src/modules/users/repository.js';
@@ -26,9 +30,13 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const CONNECTIONS = 32;
 const COMUNI = ['Campobasso', 'Termoli', 'Bojano', 'Larino', 'Trivento'];
 
-/** A bare Fastify route sending `html` as a constant: the cost of the bytes alone. */
-async function constantPage(html: string): Promise<string> {
+/**
+ * A bare Fastify route sending `html` as a constant: the cost of the bytes alone. With `compressed`,
+ * @fastify/compress as src/plugins/compression.ts registers it (br or gzip, as the client asks).
+ */
+async function constantPage(html: string, compressed = false): Promise<string> {
   const app = Fastify({ logger: false });
+  if (compressed) await app.register(fastifyCompress, { global: true, globalDecompression: false, encodings: ['br', 'gzip'], threshold: 1024 });
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(html));
   return listen(app);
 }
@@ -102,6 +110,19 @@ report({
   goal: { atLeast: 0.5 },
   extra: `p99 ${o.p99} ms (goal < 50 ms: ${p99ok ? 'PASS' : 'MISS'}) | baseline: constant page of the same ${Math.round(ours.bytes / 1024)} KB, p99 ${b.p99} ms | server CPU per request ${Math.round(o.cpuUs)} µs vs ${Math.round(b.cpuUs)} µs`,
 });
+// For information: what a browser gets (Accept-Encoding: br, gzip; brotli is chosen), against the
+// same constant page compressed per request by the same plugin. Both pay for compression.
+{
+  const brotli = { 'accept-encoding': 'br, gzip' };
+  const compressedBase = await constantPage(ours.html, true);
+  await run(compressedBase, brotli, 2);
+  const cb = await measured(compressedBase, brotli);
+  const co = await measured(ours.url, { cookie: ours.cookie, ...brotli });
+  if (co.errors || co.non2xx) console.error(`compressed: errors ${co.errors}, non-2xx ${co.non2xx}`);
+  console.log(
+    `BENCH portal personal area, brotli both sides (information, no goal): ours ${Math.round(co.rps)} req/s (p99 ${co.p99} ms, ${Math.round(co.cpuUs)} µs/req) | constant page compressed per request ${Math.round(cb.rps)} req/s (p99 ${cb.p99} ms, ${Math.round(cb.cpuUs)} µs/req) | ratio ${(co.rps / cb.rps).toFixed(2)}`,
+  );
+}
 if (process.env.BENCH_PORTAL_HOME === '0') process.exit(failedRounds ? 1 : 0);
 // For information: the public home page (anonymous, every comune of the province listed).
 await run(homeUrl, undefined, 2);
