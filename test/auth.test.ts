@@ -116,6 +116,15 @@ t.test('loadUser: the profile and every grant, in the order given', async (t) =>
   t.equal(loadUser(app, 999_999), null, 'unknown id');
 });
 
+t.test('loading a user searches its grants by index, not every grant', async (t) => {
+  const app = await buildTestApp(t);
+  const { USER_COLUMNS } = await import('../src/plugins/auth.js');
+  const plan = (app.sqlite.prepare(`EXPLAIN QUERY PLAN SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`).all(1) as { detail: string }[]).map((r) => r.detail);
+  t.notOk(plan.some((d) => /^SCAN (?!\(subquery)/.test(d)), `no table scanned: ${plan.join(' | ')}`);
+  t.ok(plan.some((d) => /SEARCH role_grants USING (COVERING )?INDEX role_grants_unique_ente \(user_id=\?\)/.test(d)), 'per-ente grants by index');
+  t.ok(plan.some((d) => /SEARCH role_grants USING (COVERING )?INDEX role_grants_unique_global \(user_id=\?\)/.test(d)), 'global grants by index');
+});
+
 t.test('the signed-in user is read with the session row, fresh on every request', async (t) => {
   const app = await buildTestApp(t);
   const { grantRole, upsertUser } = await import('../src/modules/users/repository.js');

@@ -85,10 +85,15 @@ export function requireRole(role: Role | Role[], opts: RequireRoleOptions = {}):
 
 /**
  * The user `u` as select-list expressions: profile, grants as a JSON array, data version. Every
- * signed-in request reads them, in the same statement as its session (see sessionUser).
+ * signed-in request reads them, in the same statement as its session (the session store's
+ * companion). role_grants has no plain index on user_id, only the two partial unique ones (per
+ * ente, global): the grants are read as their two halves so that each is an index search, not a
+ * scan of every grant of every user (2 000 grants: 120-370 µs a request, 16 µs this way).
  */
-const USER_COLUMNS = `u.id AS userId, u.fiscal_code AS userFiscalCode, u.name AS userName, u.family_name AS userFamilyName, u.email AS userEmail,
-  (SELECT json_group_array(json_object('role', g.role, 'enteId', g.ente_id) ORDER BY g.id) FROM role_grants g WHERE g.user_id = u.id) AS userGrants,
+export const USER_COLUMNS = `u.id AS userId, u.fiscal_code AS userFiscalCode, u.name AS userName, u.family_name AS userFamilyName, u.email AS userEmail,
+  (SELECT json_group_array(json_object('role', role, 'enteId', ente_id) ORDER BY id) FROM (
+     SELECT id, role, ente_id FROM role_grants WHERE user_id = u.id AND ente_id IS NOT NULL
+     UNION ALL SELECT id, role, ente_id FROM role_grants WHERE user_id = u.id AND ente_id IS NULL)) AS userGrants,
   coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = upper(u.fiscal_code)), 0) || ':' ||
     coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) AS userDataVersion`;
 
