@@ -88,7 +88,12 @@ t.test('the page, its exports and who may see them', async (t) => {
   t.notMatch(html, /<script(?![^>]*bootstrap-italia)/, 'no script of its own');
 
   const helpdesk = loginAs(app, user('helpdesk'));
-  t.equal((await app.inject({ url: '/admin/catalogo', headers: { cookie: helpdesk } })).statusCode, 200, 'the helpdesk reads it');
+  const hd = await app.inject({ url: '/admin/catalogo', headers: { cookie: helpdesk } });
+  t.equal(hd.statusCode, 200, 'the helpdesk reads it');
+  t.ok(hd.body.includes('Laura Bianchi') && !hd.body.includes('Mario Rossi'), 'the reused page carries each user’s own header');
+  const again = await app.inject({ url: '/admin/catalogo', headers: { cookie: admin } });
+  const token = (h: string) => /name="_csrf" value="([^"]+)"/.exec(h)?.[1];
+  t.ok(token(again.body) && token(again.body) !== token(hd.body), 'and each response its own CSRF token');
   const operator = loginAs(app, user('operator'));
   t.equal((await app.inject({ url: '/admin/catalogo', headers: { cookie: operator } })).statusCode, 403, 'an operator of a comune is refused');
   t.equal((await app.inject({ url: '/admin/catalogo/export/adesioni.csv', headers: { cookie: operator } })).statusCode, 403, 'also the exports');
