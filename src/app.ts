@@ -97,7 +97,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   if (!config.isProduction && config.seedDemo) seedDemoData(handle.db, app.log);
   if (!config.isProduction && config.seedDemo && (opts.demoPositions ?? opts.backgroundWorkers !== false)) seedDemoPositions(handle.db, config.pagopa, app.log);
   // The catalogue's services and ente classes are the province's real offer: seeded in every mode.
-  await seedCatalogue(handle.db);
+  // The demo listino (flagged demo) only outside production: there paid services have no price
+  // until the SAEL admin enters the real listino.
+  await seedCatalogue(handle.db, { demoPriceList: !config.isProduction });
   if (!config.isProduction && config.seedDemo && (opts.demoCatalogue ?? opts.demoPositions ?? opts.backgroundWorkers !== false)) await seedCatalogueDemo(handle.db, opts.now?.() ?? new Date());
 
   const sessionSecret = config.sessionSecret ?? ensureGeneratedSecret(config.dataDir, 'session-secret');

@@ -11,7 +11,7 @@ import { adesioni, trainingSessions } from '../../src/modules/catalogue/schema.j
 import { enti } from '../../src/modules/enti/schema.js';
 import { computeDashboard, dashboardData } from '../../src/modules/catalogue/dashboard-queries.js';
 import { loginAs } from '../helpers.js';
-import { dashboardApp, seedKnownData } from './dashboard-fixtures.js';
+import { comuneId, dashboardApp, insertAdesione, insertCharge, seedKnownData, someServices } from './dashboard-fixtures.js';
 
 const user = (role: string, enteIstat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (!enteIstat || u.enteIstat === enteIstat))!.fiscalCode;
 
@@ -159,4 +159,19 @@ t.test('the cache follows every write', async (t) => {
   app.db.update(adesioni).set({ status: 'expired' }).where(eq(adesioni.id, k.cS1)).run();
   const html = (await app.inject({ url: '/admin/catalogo', headers: { cookie: admin } })).body;
   t.match(html, /data-testid="kpi-in-force">2</, 'the page shows the change');
+});
+
+t.test('revenue counts by the Italian calendar year, whatever the offset of the stored instant', async (t) => {
+  const app = await dashboardApp(t);
+  const [s] = someServices(app.db, 1);
+  const ente = comuneId(app.db, 'Larino');
+  const a = insertAdesione(app.db, { enteId: ente, serviceId: s!.id, status: 'active' });
+  // 23:30 UTC on 31 December is 00:30 of 1 January in Italy; the node's own form carries +01:00.
+  insertCharge(app.db, { adesioneId: a, enteId: ente, kind: 'annual', periodKey: 2031, amountCents: 700, createdAt: '2030-12-31T23:30:00.000Z', dueDate: '2031-01-30', status: 'paid', paidAt: '2030-12-31T23:45:00.000Z' });
+  insertCharge(app.db, { adesioneId: a, enteId: ente, kind: 'one_off', periodKey: 0, amountCents: 300, createdAt: '2030-12-31T22:00:00.000Z', dueDate: '2031-01-30', status: 'paid', paidAt: '2031-01-01T00:10:00+01:00' });
+  const d = await computeDashboard(app.db, '2031-01-02');
+  t.same(d.revenue, [
+    { year: 2030, issuedCount: 1, issuedCents: 300, paidCount: 0, paidCents: 0 },
+    { year: 2031, issuedCount: 1, issuedCents: 700, paidCount: 2, paidCents: 1000 },
+  ], 'issued at 23:00 Italian time of 31 December counts in 2030; both payments were made on 1 January in Italy');
 });

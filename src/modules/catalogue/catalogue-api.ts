@@ -18,7 +18,7 @@ import { provinceEnte } from './charges.js';
 import { getChargeOfEnte, listCharges, syncPaidCharges, type ChargeListItem, type ChargeStatusFilter } from './charges-repository.js';
 import { ADESIONE_STATUSES, adesioni, catalogueServices, type AdesioneStatus } from './schema.js';
 
-const TAG = ['Servizi SAEL'];
+const TAG = ['Adesioni e addebiti SAEL'];
 const errors = { 400: problemSchema, 401: problemSchema, 404: problemSchema };
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableDate = { type: ['string', 'null'], format: 'date' } as const;

@@ -136,8 +136,10 @@ function readMatrix(db: DbLike): { services: MatrixService[]; matrix: MatrixRow[
 function readRevenue(db: DbLike): RevenueYear[] {
   // One pass over the charges, grouped by (year of issue, year of payment, status): a few dozen
   // groups, folded here into issued and paid per year (two GROUP BYs took twice the time).
-  const issuedYear = sql<string>`substr(${catalogueCharges.createdAt}, 1, 4)`;
-  const paidYear = sql<string | null>`substr(${catalogueCharges.paidAt}, 1, 4)`;
+  // Italian year: at the turn of the year Italy is always UTC+1 (no summer time), so one hour added
+  // to the UTC instant gives the Italian calendar year exactly.
+  const issuedYear = sql<string>`strftime('%Y', ${catalogueCharges.createdAt}, '+1 hour')`;
+  const paidYear = sql<string | null>`strftime('%Y', ${catalogueCharges.paidAt}, '+1 hour')`;
   const groups = db
     .select({ issuedYear, paidYear, status: catalogueCharges.status, n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) })
     .from(catalogueCharges)

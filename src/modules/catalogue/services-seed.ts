@@ -249,7 +249,7 @@ export const SEED_SERVICES: SeedService[] = [
     summary: 'Il personale della Provincia interviene sui guasti delle apparecchiature dell’ente.',
     description:
       'Quando una dotazione hardware dell’ente non funziona, il personale tecnico della Provincia interviene su richiesta: da remoto quando è possibile, altrimenti presso la sede del comune.\n\n' +
-      'L’adesione comprende un numero di interventi all’anno; ogni richiesta chiusa ne consuma uno.',
+      'L’adesione comprende un numero di interventi all’anno; ogni richiesta aperta ne consuma uno.',
     included: ['Diagnosi del guasto', 'Interventi in sede presso l’ente', 'Assistenza da remoto', 'Interventi compresi nel canone annuale'],
     billing: 'annual',
     unitLabel: 'intervento',
