@@ -35,6 +35,9 @@ export const roleGrants = sqliteTable(
     uniqueIndex('role_grants_unique_ente').on(t.userId, t.role, t.enteId).where(sql`${t.enteId} IS NOT NULL`),
     uniqueIndex('role_grants_unique_global').on(t.userId, t.role).where(sql`${t.enteId} IS NULL`),
     index('role_grants_ente').on(t.enteId),
+    // Every signed-in request reads a user's grants: the partial unique indexes serve only
+    // queries that also name the role (migration 0013).
+    index('role_grants_user').on(t.userId),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `role_grants_user` ON `role_grants` (`user_id`);
