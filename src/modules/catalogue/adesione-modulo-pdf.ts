@@ -3,7 +3,7 @@
  * renderer (no database, no clock: every date comes in the data). Tagged PDF, lang it-IT, title
  * displayed, the Province's emblem and a blue rule like the receipts (receipt-pdf.ts).
  */
-import PDFDocument from 'pdfkit';
+import { taggedPdf } from '../../pdf/tagged-pdf.js';
 import SVGtoPDF from 'svg-to-pdfkit';
 
 const EMBLEM =
@@ -45,24 +45,7 @@ function itDateTime(iso: string): string {
 }
 
 export function renderModuloPdf(m: ModuloPdfData): Promise<Buffer> {
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 56,
-    pdfVersion: '1.7',
-    tagged: true,
-    lang: 'it-IT',
-    displayTitle: true,
-    info: { Title: `Richiesta di adesione n. ${m.adesioneId} - ${m.serviceName}`, Author: m.enteName, Subject: 'Modulo di richiesta di adesione ai servizi SAEL', Creator: 'sael-pay', CreationDate: new Date(m.generatedAt) },
-  });
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (c: Buffer) => chunks.push(c));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  const root = doc.struct('Document');
-  doc.addStructure(root);
-  const add = (type: string, draw: () => void) => root.add(doc.struct(type, {}, draw));
+  const { doc, done, root, add } = taggedPdf({ Title: `Richiesta di adesione n. ${m.adesioneId} - ${m.serviceName}`, Author: m.enteName, Subject: 'Modulo di richiesta di adesione ai servizi SAEL', CreationDate: new Date(m.generatedAt) }, 56);
   const top = doc.page.margins.top;
   const left = doc.page.margins.left;
   const right = doc.page.width - doc.page.margins.right;

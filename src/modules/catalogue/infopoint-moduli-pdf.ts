@@ -5,7 +5,7 @@
  * office to send it to. Tagged PDF (headings and paragraphs; the lines and boxes are artifacts),
  * lang it-IT, title displayed.
  */
-import PDFDocument from 'pdfkit';
+import { taggedPdf } from '../../pdf/tagged-pdf.js';
 
 export interface ModuloService {
   code: string;
@@ -25,27 +25,10 @@ const DARK = '#17324d';
 const GREY = '#5c6f82';
 
 function start(title: string, subject: string) {
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 50,
-    pdfVersion: '1.7',
-    tagged: true,
-    lang: 'it-IT',
-    displayTitle: true,
-    info: { Title: title, Author: 'Provincia di Campobasso – S.A.E.L.', Subject: subject, Creator: 'sael-pay', CreationDate: new Date(0) },
-  });
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (c: Buffer) => chunks.push(c));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  const root = doc.struct('Document');
-  doc.addStructure(root);
+  const { doc, done, add } = taggedPdf({ Title: title, Author: 'Provincia di Campobasso – S.A.E.L.', Subject: subject, CreationDate: new Date(0) }, 50);
   const left = doc.page.margins.left;
   const right = doc.page.width - doc.page.margins.right;
   const bottom = () => doc.page.height - doc.page.margins.bottom;
-  const add = (type: string, draw: () => void) => root.add(doc.struct(type, {}, draw));
   const artifact = (draw: () => void) => {
     doc.markContent('Artifact', { type: 'Layout' });
     draw();

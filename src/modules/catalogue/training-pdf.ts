@@ -4,7 +4,7 @@
  * text extraction (pdftotext) read it in order. Only attended enrolments get one (the routes
  * check it); the certificate number is the enrolment's.
  */
-import PDFDocument from 'pdfkit';
+import { taggedPdf } from '../../pdf/tagged-pdf.js';
 
 export interface CertificateData {
   certificateNumber: string;
@@ -30,24 +30,7 @@ export function hoursLabel(hours: number): string {
 }
 
 export function renderCertificatePdf(c: CertificateData): Promise<Buffer> {
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 64,
-    pdfVersion: '1.7',
-    tagged: true,
-    lang: 'it-IT',
-    displayTitle: true,
-    info: { Title: `Attestato di partecipazione n. ${c.certificateNumber}`, Author: `S.A.E.L. – ${c.provinceName}`, Subject: c.title, Creator: 'sael-pay', CreationDate: c.issuedAt },
-  });
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (b: Buffer) => chunks.push(b));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  const root = doc.struct('Document');
-  doc.addStructure(root);
-  const add = (type: string, draw: () => void) => root.add(doc.struct(type, {}, draw));
+  const { doc, done, root, add } = taggedPdf({ Title: `Attestato di partecipazione n. ${c.certificateNumber}`, Author: `S.A.E.L. – ${c.provinceName}`, Subject: c.title, CreationDate: c.issuedAt }, 64);
   const left = doc.page.margins.left;
   const width = doc.page.width - left - doc.page.margins.right;
   doc.markContent('Artifact', { type: 'Layout' });

@@ -5,7 +5,7 @@
  * PNG/JPEG, else the generic emblem) and name, and the pagoPA mark; the payment method is in
  * Italian.
  */
-import PDFDocument from 'pdfkit';
+import { taggedPdf } from '../../pdf/tagged-pdf.js';
 import SVGtoPDF from 'svg-to-pdfkit';
 import { formatEuro } from '../../domain/money.js';
 
@@ -89,24 +89,7 @@ function itDateTime(iso: string | null): string {
 }
 
 export function renderReceiptPdf(r: ReceiptPdfData): Promise<Buffer> {
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 56,
-    pdfVersion: '1.7',
-    tagged: true,
-    lang: 'it-IT',
-    displayTitle: true,
-    info: { Title: `Ricevuta di pagamento - avviso ${r.noticeNumber}`, Author: r.companyName, Subject: 'Ricevuta di pagamento pagoPA', Creator: 'sael-pay', CreationDate: new Date(r.receivedAt) },
-  });
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (c: Buffer) => chunks.push(c));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  const root = doc.struct('Document');
-  doc.addStructure(root);
-  const add = (type: string, draw: () => void) => root.add(doc.struct(type, {}, draw));
+  const { doc, done, root, add } = taggedPdf({ Title: `Ricevuta di pagamento - avviso ${r.noticeNumber}`, Author: r.companyName, Subject: 'Ricevuta di pagamento pagoPA', CreationDate: new Date(r.receivedAt) }, 56);
   // Header: stemma and name of the ente on the left, the pagoPA mark on the right, a blue rule.
   const top = doc.page.margins.top;
   const left = doc.page.margins.left;
