@@ -142,6 +142,7 @@ t.test('a pagoPA receipt (raw XML + PDF) gives a PIndex valid against Unisincro_
   const xml = buildPIndex(receiptInput());
   t.same(validateXml(PINDEX_XSD, xml, { maxBytes: 32 * 1024 * 1024 }), { valid: true, errors: [] }, 'the official SInCRO v2 schema alone');
   t.same(validatePIndex(xml), { valid: true, errors: [] }, 'with the ParER MoreInfo schemas and the Allegato 5 check');
+  t.equal(buildPIndex(receiptInput()), xml, 'the same input gives the same bytes (the index is hashed and signed)');
   const doc = parseXmlSafely(xml);
   t.equal(doc.documentElement.getAttributeNS(SINCRO_NS, 'sincroVersion'), '2.0');
   t.equal(ns(doc, 'File').length, 2);
@@ -172,6 +173,8 @@ t.test('the validator really validates: one required element removed makes it fa
     ['MetadatiIntegratiPdA/TipologiaUnitaDocumentaria (ParER XSD)', xml.replace(/<TipologiaUnitaDocumentaria>.*?<\/TipologiaUnitaDocumentaria>/, ''), /TipologiaUnitaDocumentaria|ProfiloUnitaDocumentaria/],
     ['MetadatiIntegratiFile/DimensioneFile not a number (ParER XSD)', xml.replace(/<DimensioneFile>\d+</, '<DimensioneFile>molti<'), /DimensioneFile/],
     ['Allegato 5 Riservato', xml.replace(/<Riservato>false<\/Riservato>/, ''), /Riservato/],
+    ['MoreInfo naming an unknown schema', xml.replace('sincro:xmlSchema="ParER_Unisincro_MoreInfoFile_v1.1.xsd"', 'sincro:xmlSchema="altro.xsd"'), /schema MoreInfo sconosciuto "altro.xsd"/],
+    ['not XML at all', 'PIndex', /./],
     ['Allegato 5 VersioneDelDocumento', xml.replace(/<VersioneDelDocumento>1<\/VersioneDelDocumento>/, ''), /VersioneDelDocumento/],
   ];
   for (const [what, broken, message] of cases) {
@@ -225,6 +228,7 @@ t.test('bad input is refused with a readable error, before any XML is written', 
     ['retention out of range', (i) => (i.documents[0]!.metadata.tempoDiConservazione = 10000), /TempoDiConservazione/],
     ['six keywords', (i) => (i.documents[0]!.metadata.chiaveDescrittiva.paroleChiave = ['a', 'b', 'c', 'd', 'e', 'f']), /parole chiave/],
     ['control character', (i) => (i.volume.oggetto = 'a\u0001b'), /non ammessi/],
+    ['lone surrogate in a path', (i) => (i.documents[0]!.files[0]!.path = 'files/\uD800.xml'), /non ammessi/],
     ['empty identificativo', (i) => (i.documents[0]!.metadata.identificativo = ' '), /identificativo/],
   ];
   for (const [what, mutate, message] of bad) {

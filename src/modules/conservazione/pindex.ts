@@ -193,6 +193,8 @@ const TIME = /^\d{2}:\d{2}(:\d{2})?$/;
 // Characters XML 1.0 cannot carry at all (escaping does not help).
 // eslint-disable-next-line no-control-regex
 const NON_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+/** A UTF-16 surrogate without its pair cannot be written as UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function fail(msg: string): never {
   throw new PIndexInputError(msg);
@@ -200,7 +202,7 @@ function fail(msg: string): never {
 
 function need(value: string | undefined, what: string): string {
   if (value === undefined || value.trim() === '') fail(`${what}: valore obbligatorio mancante`);
-  if (NON_XML.test(value)) fail(`${what}: contiene caratteri non ammessi in XML`);
+  if (NON_XML.test(value) || LONE_SURROGATE.test(value)) fail(`${what}: contiene caratteri non ammessi in XML`);
   return value;
 }
 
