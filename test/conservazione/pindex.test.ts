@@ -3,6 +3,7 @@ import t from 'tap';
 import {
   buildPIndex,
   CONSERVATOR_NAME,
+  conservatorAgent,
   PIndexInputError,
   SINCRO_NS,
   type DocumentInput,
@@ -21,12 +22,7 @@ const RT_XML = Buffer.from(
 );
 const RT_PDF = Buffer.from('%PDF-1.7\n% ricevuta di pagamento (test)\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
 
-const conservator = {
-  type: 'legal person' as const,
-  formalName: CONSERVATOR_NAME,
-  agentIds: ['VATIT-00139600704'],
-  relevantDocuments: [{ text: 'Manuale di conservazione S.A.E.L. v1' }],
-};
+const conservator = conservatorAgent('00139600704', 'Manuale di conservazione S.A.E.L. v1');
 const ente = {
   type: 'legal person' as const,
   formalName: 'Comune di Campobasso',
@@ -79,7 +75,7 @@ function receiptInput(): PIndexInput {
     submitter: ente,
     holders: [{ ...ente, role: 'soggetto produttore' }],
     signers: [
-      { ...conservator, role: 'Conservatore' },
+      conservator,
       { type: 'natural person', firstName: 'Maria', lastName: 'Rossi', agentIds: ['TINIT-RSSMRA80A41B519X'], relevantDocuments: [{ text: 'Nomina a responsabile del servizio di conservazione' }], role: 'Responsabile del servizio di conservazione' },
     ],
   };
@@ -229,6 +225,7 @@ t.test('bad input is refused with a readable error, before any XML is written', 
     ['six keywords', (i) => (i.documents[0]!.metadata.chiaveDescrittiva.paroleChiave = ['a', 'b', 'c', 'd', 'e', 'f']), /parole chiave/],
     ['control character', (i) => (i.volume.oggetto = 'a\u0001b'), /non ammessi/],
     ['lone surrogate in a path', (i) => (i.documents[0]!.files[0]!.path = 'files/\uD800.xml'), /non ammessi/],
+    ['blank optional value is left out, a blank required one is refused', (i) => ((i.volume.label = '  '), (i.volume.versatore.ente = ' ')), /versatore ente: valore obbligatorio mancante/],
     ['empty identificativo', (i) => (i.documents[0]!.metadata.identificativo = ' '), /identificativo/],
   ];
   for (const [what, mutate, message] of bad) {

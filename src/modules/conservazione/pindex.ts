@@ -177,6 +177,20 @@ export interface PIndexInput {
   previous?: { pindexId: string; path: string; sha256: string };
 }
 
+/**
+ * The conservator as a SInCRO agent (legal person, AgentID `VATIT-<codice fiscale>`), to be used as
+ * AuthorizedSigner; its codice fiscale and qualifying document come from configuration.
+ */
+export function conservatorAgent(fiscalCode: string, relevantDocument = 'Manuale di conservazione'): AgentInput & { role: string } {
+  return {
+    type: 'legal person',
+    formalName: CONSERVATOR_NAME,
+    agentIds: [`VATIT-${fiscalCode}`],
+    relevantDocuments: [{ text: relevantDocument }],
+    role: 'Conservatore',
+  };
+}
+
 export class PIndexInputError extends Error {
   constructor(message: string) {
     super(message);
@@ -207,7 +221,7 @@ function need(value: string | undefined, what: string): string {
 }
 
 function opt(value: string | undefined, what: string): string | undefined {
-  if (value === undefined || value === '') return undefined;
+  if (value === undefined || value.trim() === '') return undefined;
   return need(value, what);
 }
 
