@@ -174,4 +174,6 @@ t.test('a response with status rejection is reported as such, with its failInfo'
 t.test('a response that is not a TimeStampResp is malformed; a digest of the wrong length is refused', async (t) => {
   await rejects(t, verifyTimestampResponse(Buffer.from('<html>'), { digest, tsaCertificate: keys.certPem }), 'malformed');
   t.throws(() => buildTimestampRequest(Buffer.alloc(20)), RangeError);
+  const { req, resp } = await stamp();
+  await rejects(t, verifyTimestampResponse(resp, { digest, nonce: req.nonce, tsaCertificate: 'not a certificate' }), 'certificate_invalid');
 });
