@@ -33,6 +33,7 @@ import pagopaModule from './modules/pagopa/index.js';
 import helpdeskModule from './modules/helpdesk/index.js';
 import catalogueModule, { seedCatalogue, seedCatalogueDemo } from './modules/catalogue/index.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
+import { tsaSimulatorRoutes } from './simulators/tsa/routes.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -153,5 +154,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(helpdeskModule);
   await app.register(catalogueModule, { backgroundWorkers, now: opts.now });
   if (!config.isProduction) await app.register(pagopaSimulator, { prefix: PAGOPA_SIM_PREFIX });
+  // RFC 3161 time-stamping authority for demo and tests (conservazione); keys made at the first request.
+  if (!config.isProduction) await app.register(tsaSimulatorRoutes, { keysDir: path.join(config.dataDir, 'tsa-simulator'), clock: opts.now });
   return app;
 }

@@ -37,6 +37,8 @@ export async function tsaSimulatorRoutes(app: FastifyInstance, options: TsaPlugi
   app.post<{ Body: Buffer }>(
     TSA_PATH,
     {
+      // Called by programs (the conservazione signer, openssl), never by a browser form.
+      config: { csrf: false },
       schema: {
         headers: {
           type: 'object',
