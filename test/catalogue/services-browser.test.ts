@@ -13,7 +13,10 @@ import { e2eApp } from '../e2e/setup.js';
 
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
 
-t.test('catalogue pages in Chromium', { skip: chromiumAvailable() ? false : 'chromium not installed' }, async (t) => {
+// 12 pages at two widths with axe: 40-120 s, more on a loaded machine (the default file timeout is 120 s).
+t.setTimeout(480_000);
+
+t.test('catalogue pages in Chromium', { skip: chromiumAvailable() ? false : 'chromium not installed', timeout: 480_000 }, async (t) => {
   const { app, base } = await e2eApp(t);
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
