@@ -68,6 +68,7 @@ const FIXED_ACTORS: Record<string, string> = {
   cli: 'Riga di comando (amministratore)',
   system: 'Procedura automatica',
   'system:demo-seed': 'Dati dimostrativi',
+  'system:catalogue-charges': 'Catalogo SAEL – addebiti delle adesioni',
   anonymous: 'Utente non autenticato',
 };
 
