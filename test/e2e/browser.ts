@@ -64,7 +64,8 @@ export interface E2eSession {
   /** axe violations by page (name + path), filled by `check`. */
   axeResults: Record<string, AxeViolation[]>;
   thirdParty: string[];
-  check(page: Page, name: string): Promise<void>;
+  /** axe (unless `axe: false`) and a screenshot of the page as it is. */
+  check(page: Page, name: string, opts?: { axe?: boolean }): Promise<void>;
   context(width?: number): Promise<{ ctx: BrowserContext; page: Page }>;
   spidLogin(page: Page, fiscalCode: string, next: string, checkPages?: boolean): Promise<void>;
 }
@@ -80,10 +81,10 @@ export async function e2eSession(base: string): Promise<E2eSession> {
     browser,
     axeResults,
     thirdParty,
-    async check(page, name) {
+    async check(page, name, opts = {}) {
       const start = Date.now();
       await page.waitForLoadState('load');
-      axeResults[`${name} ${new URL(page.url()).pathname}`] = await axe(page);
+      if (opts.axe !== false) axeResults[`${name} ${new URL(page.url()).pathname}`] = await axe(page);
       const mid = Date.now();
       await shot(page, name);
       if (process.env.E2E_TIMING) console.error(`${name}: axe ${mid - start} ms, shot ${Date.now() - mid} ms (t=${Date.now() - t0})`);
