@@ -7,6 +7,7 @@
  * - `/admin/catalogo/adesioni[/:id]`: the SAEL office's list (filters, paging) and review
  *   (take in review, approve, reject, request changes, activate, suspend, resume, recesso).
  */
+import { enteReaderGuard } from './ente-guard.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asc, eq } from 'drizzle-orm';
 import { hasRole, requireRole } from '../../plugins/auth.js';
@@ -129,12 +130,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
   const ctx = app.catalogue;
   const saelAdmin = requireRole('sael_admin');
   const saelReader = requireRole(['sael_admin', 'helpdesk']);
-  const enteReader = requireRole(['operator', 'helpdesk', 'sael_admin'], {
-    ente: (request) => {
-      const id = (request.params as { enteId: number }).enteId;
-      return getEnte(app.db, id) ? id : null;
-    },
-  });
+  const enteReader = enteReaderGuard(app.db);
 
   const serviceByCode = (code: string) => ctx.db.select().from(catalogueServices).where(eq(catalogueServices.code, code.toUpperCase())).get();
 

@@ -9,6 +9,7 @@
  *   while issuing charges; SAEL admin and helpdesk
  * Reading a list first syncs the charges paid by receipts (paid on read, not only by the pass).
  */
+import { enteReaderGuard } from './ente-guard.js';
 import type { FastifyInstance } from 'fastify';
 import { requireRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
@@ -75,10 +76,7 @@ function row(c: ChargeListItem, today: string, provinceCf: string | null) {
 
 export default async function chargesRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.catalogue;
-  const enteReader = requireRole(['operator', 'sael_admin', 'helpdesk'], { ente: (request) => {
-    const id = (request.params as { enteId: number }).enteId;
-    return getEnte(app.db, id) ? id : null;
-  } });
+  const enteReader = enteReaderGuard(app.db);
   const staff = requireRole(['sael_admin', 'helpdesk']);
 
   app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/addebiti', { preHandler: enteReader, schema: { params: enteParams } }, async (request, reply) => {

@@ -4,6 +4,7 @@
  * recesso), `/:id/documento.pdf`. The ente (its operators and referenti): read-only
  * `/backoffice/enti/:enteId/convenzione` with the signed PDF to download.
  */
+import { enteReaderGuard } from './ente-guard.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -78,12 +79,7 @@ export default async function convenzioniRoutes(app: FastifyInstance): Promise<v
   const ctx = app.catalogue;
   const saelAdmin = requireRole('sael_admin');
   const saelReader = requireRole(['sael_admin', 'helpdesk']);
-  const enteReader = requireRole(['operator', 'helpdesk', 'sael_admin'], {
-    ente: (request) => {
-      const id = (request.params as { enteId: number }).enteId;
-      return getEnte(app.db, id) ? id : null;
-    },
-  });
+  const enteReader = enteReaderGuard(app.db);
 
   const comuni = (selected?: number) => listEnti(app.db, { kind: 'comune' }).map((e) => ({ id: e.id, name: e.name, member: e.member, selected: e.id === selected }));
 

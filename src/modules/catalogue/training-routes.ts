@@ -5,6 +5,7 @@
  * cancel, attestati). SAEL admin: `/admin/catalogo/formazione[...]` (sessions, register,
  * attendance, certificates). Every form posts with the CSRF token and redirects 303 with a flash.
  */
+import { enteFromParams, enteReaderGuard } from './ente-guard.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { italianOffsetMinutes } from '../../domain/italian-time.js';
 import { auditContext } from '../../plugins/audit/index.js';
@@ -116,12 +117,8 @@ export default async function trainingRoutes(app: FastifyInstance): Promise<void
   const ctx = app.catalogue;
   const publicUrl = app.config.publicUrl;
   const adminOnly = requireRole('sael_admin');
-  const enteFromParams = (request: FastifyRequest) => {
-    const enteId = (request.params as { enteId: number }).enteId;
-    return getEnte(app.db, enteId) ? enteId : null;
-  };
-  const enteReader = requireRole(['operator', 'sael_admin', 'helpdesk'], { ente: enteFromParams });
-  const enteWriter = requireRole(['operator', 'sael_admin'], { ente: enteFromParams });
+  const enteReader = enteReaderGuard(app.db);
+  const enteWriter = requireRole(['operator', 'sael_admin'], { ente: enteFromParams(app.db) });
   const by = (request: FastifyRequest) => auditContext(request);
 
   /** Member enti for which the signed-in user may enrol colleagues (operator or ente_admin). */

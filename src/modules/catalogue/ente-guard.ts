@@ -1,0 +1,18 @@
+/** The guard of the ente's catalogue pages (`/backoffice/enti/:enteId/…`): unknown ente 404, other enti 403. */
+import type { FastifyRequest } from 'fastify';
+import type { DbLike } from '../../db/client.js';
+import { requireRole } from '../../plugins/auth.js';
+import { getEnte } from '../enti/repository.js';
+
+/** Resolves the `:enteId` route parameter to an existing ente (null → 404). */
+export function enteFromParams(db: DbLike) {
+  return (request: FastifyRequest): number | null => {
+    const enteId = (request.params as { enteId: number }).enteId;
+    return getEnte(db, enteId) ? enteId : null;
+  };
+}
+
+/** Readers of an ente's catalogue pages: its operators and referenti, the helpdesk, the SAEL admin. */
+export function enteReaderGuard(db: DbLike) {
+  return requireRole(['operator', 'helpdesk', 'sael_admin'], { ente: enteFromParams(db) });
+}
