@@ -7,7 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { AxeBuilder } from '@axe-core/playwright';
+
+/** axe-core's browser bundle, injected into each page by `axe` below. */
+const AXE_SOURCE: string = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 
 export const SHOTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-output/e2e');
 
@@ -35,10 +39,29 @@ export interface AxeViolation {
 
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
-/** axe-core with the WCAG 2.0/2.1 A and AA rules on the current page (only violations are collected: faster). */
+type AxeRawViolation = { id: string; impact?: string | null; help: string; nodes: { target: unknown[] }[] };
+
+/**
+ * axe-core with the WCAG 2.0/2.1 A and AA rules on the current page (only violations are collected).
+ * A page without frames gets axe-core injected and run in the page itself: 0.5 s where
+ * @axe-core/playwright's AxeBuilder takes 1.6 s (it runs axe in parts and finishes the run in a
+ * new blank page, which is needed only to combine the results of several frames). A page with
+ * frames goes through AxeBuilder.
+ */
 export async function axe(page: Page): Promise<AxeViolation[]> {
-  const result = await new AxeBuilder({ page }).options({ runOnly: { type: 'tag', values: WCAG_TAGS }, resultTypes: ['violations'] }).analyze();
-  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+  const options = { runOnly: { type: 'tag', values: WCAG_TAGS }, resultTypes: ['violations'] };
+  let violations: AxeRawViolation[];
+  if (page.frames().length > 1) {
+    violations = (await new AxeBuilder({ page }).options(options as never).analyze()).violations;
+  } else {
+    if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(AXE_SOURCE);
+    violations = await page.evaluate(async (opts) => {
+      const w = window as unknown as { axe: { run(ctx: Document, o: unknown): Promise<{ violations: AxeRawViolation[] }> } };
+      const r = await w.axe.run(document, opts);
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
+    }, options);
+  }
+  return violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
 }
 
 export async function shot(page: Page, name: string): Promise<void> {

@@ -18,7 +18,7 @@ import { ingestFlowXml, importStatement } from '../../src/modules/helpdesk/recon
 import { loginAs } from '../helpers.js';
 import { comune } from '../portal/fixtures.js';
 import { flowXml, paidTari } from '../helpdesk/helpers.js';
-import { chromiumAvailable, e2eSession, SHOTS_DIR } from './browser.js';
+import { axe, chromiumAvailable, e2eSession, launch, SHOTS_DIR } from './browser.js';
 import { layoutProblems, type LayoutProblem } from './layout-check.js';
 import { e2eApp } from './setup.js';
 
@@ -211,4 +211,23 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
       `no invisible control, no overlapping label: ${page}`,
     );
   }
+});
+
+t.test('the page checks find what they look for', { skip: chromiumAvailable() ? false : 'chromium not installed (.ci/run installs it)' }, async (t) => {
+  const browser = await launch();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 390, height: 900 } });
+  await page.setContent(`<!doctype html><html lang="it"><head><title>Prova</title></head><body><main>
+    <h1>Prova</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+    <label for="a">Debitore</label><input id="a" style="border:none;background:transparent">
+    <div style="position:relative"><h2 style="margin:0">Sezione</h2><label for="b" style="position:absolute;top:0;left:0">Importo</label><input id="b" type="text" style="border:1px solid #555"></div>
+    </main></body></html>`);
+  const violations = await axe(page);
+  t.ok(violations.some((v) => v.id === 'image-alt'), 'axe (run in the page) reports an image without alt text');
+  const problems = await layoutProblems(page);
+  t.ok(problems.some((p) => p.kind === 'no-boundary' && p.what.includes('#a')), 'a text field without a border is reported');
+  t.ok(problems.some((p) => p.kind === 'overlap' && p.what.includes('Importo')), 'a label printed over a heading is reported');
+  await page.setContent('<!doctype html><html lang="it"><head><title>Prova</title></head><body><main><h1>Prova</h1><label for="c">Nome</label><input id="c" type="text" style="border:1px solid #555"></main></body></html>');
+  t.same(await axe(page), [], 'a clean page has no axe violation (axe re-injected after the navigation)');
+  t.same(await layoutProblems(page), [], 'and no layout problem');
 });
