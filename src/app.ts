@@ -34,6 +34,7 @@ import helpdeskModule from './modules/helpdesk/index.js';
 import catalogueModule, { seedCatalogue, seedCatalogueDemo } from './modules/catalogue/index.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { tsaSimulatorRoutes } from './simulators/tsa/routes.js';
+import conservazioneModule from './modules/conservazione/index.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -153,6 +154,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(pagopaModule, { backgroundWorkers });
   await app.register(helpdeskModule);
   await app.register(catalogueModule, { backgroundWorkers, now: opts.now });
+  await app.register(conservazioneModule, { backgroundWorkers, now: opts.now });
   if (!config.isProduction) await app.register(pagopaSimulator, { prefix: PAGOPA_SIM_PREFIX });
   // RFC 3161 time-stamping authority for demo and tests (conservazione); keys made at the first request.
   if (!config.isProduction) await app.register(tsaSimulatorRoutes, { keysDir: path.join(config.dataDir, 'tsa-simulator'), clock: opts.now });

@@ -352,6 +352,67 @@ export const SETTINGS = {
     default: 10485760,
     description: 'Largest ticket attachment in bytes',
   },
+  CONSERVAZIONE_STORE: {
+    schema: { type: 'string', enum: ['file', 's3'] },
+    default: 'file',
+    description:
+      'Where conservazione keeps its files (write-once, content-addressed): `file` = `DATA_DIR/conservazione/store`, `s3` = an S3-compatible bucket (`CONSERVAZIONE_S3_*`)',
+  },
+  CONSERVAZIONE_S3_ENDPOINT: {
+    schema: { type: 'string', pattern: '^https?://' },
+    description: 'Endpoint of the S3-compatible object store (e.g. `https://s3.eu-south-1.amazonaws.com` or a MinIO URL); with `CONSERVAZIONE_STORE=s3`',
+  },
+  CONSERVAZIONE_S3_BUCKET: {
+    schema: { type: 'string', minLength: 3, maxLength: 63 },
+    description: 'Bucket of the conservazione files; with `CONSERVAZIONE_STORE=s3`',
+  },
+  CONSERVAZIONE_S3_REGION: {
+    schema: { type: 'string', minLength: 1 },
+    default: 'eu-south-1',
+    description: 'Region of the bucket',
+  },
+  CONSERVAZIONE_S3_ACCESS_KEY_ID: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'Access key of the object store',
+  },
+  CONSERVAZIONE_S3_SECRET_ACCESS_KEY: {
+    schema: { type: 'string', minLength: 1 },
+    secret: true,
+    description: 'Secret key of the object store',
+  },
+  CONSERVAZIONE_S3_OBJECT_LOCK_YEARS: {
+    schema: { type: 'integer', minimum: 0, maximum: 100 },
+    default: 0,
+    description: 'Object-lock retention (COMPLIANCE mode) put on every object, in years, where the bucket supports it (0 = none)',
+  },
+  CONSERVAZIONE_SIGNER_KEY_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description:
+      'PEM private key of the conservator that signs every PdA index (CAdES detached); with `CONSERVAZIONE_SIGNER_CERT_FILE`. Unset in demo: a test key and certificate are generated into `DATA_DIR/conservazione/signer`',
+  },
+  CONSERVAZIONE_SIGNER_CERT_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'PEM certificate (and its chain) of the conservator’s signing key',
+  },
+  CONSERVAZIONE_TSA_URL: {
+    schema: { type: 'string', pattern: '^https?://' },
+    description:
+      'RFC 3161 time-stamping service of the PdA indexes and of the daily event-log anchor; with `CONSERVAZIONE_TSA_CERT_FILE`. Unset in demo: the built-in TSA simulator (keys in `DATA_DIR/tsa-simulator`)',
+  },
+  CONSERVAZIONE_TSA_CERT_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description: 'PEM certificate of the TSA, pinned to verify every time stamp',
+  },
+  CONSERVAZIONE_AUDIT_CYCLE_DAYS: {
+    schema: { type: 'integer', minimum: 1, maximum: 1825 },
+    default: 365,
+    description: 'Every stored conservazione file is re-hashed at least once in this many days (fixity audit; the law allows at most five years)',
+  },
+  CONSERVAZIONE_DAILY_HOUR: {
+    schema: { type: 'integer', minimum: 0, maximum: 23 },
+    default: 2,
+    description: 'Hour (Europe/Rome) after which the daily conservazione job preserves the previous day’s receipts and flows',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -383,6 +444,26 @@ export interface Config {
   spid: SpidSettings;
   pagopa: PagopaSettings;
   helpdesk: HelpdeskSettings;
+  conservazione: ConservazioneSettings;
+}
+
+/** Conservazione: storage, signer, TSA, audit cycle (see CONSERVAZIONE_* settings). */
+export interface ConservazioneSettings {
+  store: 'file' | 's3';
+  /** Set when store = 's3'. */
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; objectLockYears: number } | undefined;
+  /** Demo mode: generated signer keys and the in-process TSA simulator stand in for missing settings. */
+  demoKeys: boolean;
+  /** PEM files of the conservator's key and certificate; undefined in demo (generated). */
+  signerKeyFile: string | undefined;
+  signerCertFile: string | undefined;
+  /** RFC 3161 TSA; undefined in demo (the built-in simulator, in-process). */
+  tsaUrl: string | undefined;
+  tsaCertFile: string | undefined;
+  auditCycleDays: number;
+  dailyHour: number;
+  /** DATA_DIR/conservazione: the file store, generated keys. */
+  dir: string;
 }
 
 /** Helpdesk: SLA calendar, ageing, tickets and e-mail. */
@@ -607,6 +688,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       attachmentMaxBytes: raw.HELPDESK_ATTACHMENT_MAX_BYTES as number,
       nodeCallRetentionDays: raw.NODE_CALL_RETENTION_DAYS as number,
     }),
+    conservazione: conservazioneSettings(raw, dataDir, mode === 'production'),
+  });
+}
+
+/**
+ * In production without CONSERVAZIONE_SIGNER_* and CONSERVAZIONE_TSA_* the conservazione is not
+ * configured: PdV are still checked and stored, PdA are not built (the pages say so).
+ */
+function conservazioneSettings(raw: Record<string, unknown>, dataDir: string, production: boolean): ConservazioneSettings {
+  const str = (name: SettingName) => raw[name] as string | undefined;
+  const problems: string[] = [];
+  const store = (str('CONSERVAZIONE_STORE') ?? 'file') as 'file' | 's3';
+  let s3: ConservazioneSettings['s3'];
+  if (store === 's3') {
+    const need = ['CONSERVAZIONE_S3_ENDPOINT', 'CONSERVAZIONE_S3_BUCKET', 'CONSERVAZIONE_S3_ACCESS_KEY_ID', 'CONSERVAZIONE_S3_SECRET_ACCESS_KEY'] as const;
+    for (const n of need) if (!str(n)) problems.push(`${n} manca: serve con CONSERVAZIONE_STORE=s3`);
+    if (!problems.length) {
+      s3 = Object.freeze({
+        endpoint: str('CONSERVAZIONE_S3_ENDPOINT')!,
+        bucket: str('CONSERVAZIONE_S3_BUCKET')!,
+        region: str('CONSERVAZIONE_S3_REGION') ?? 'eu-south-1',
+        accessKeyId: str('CONSERVAZIONE_S3_ACCESS_KEY_ID')!,
+        secretAccessKey: str('CONSERVAZIONE_S3_SECRET_ACCESS_KEY')!,
+        objectLockYears: (raw.CONSERVAZIONE_S3_OBJECT_LOCK_YEARS as number | undefined) ?? 0,
+      });
+    }
+  }
+  if (Boolean(str('CONSERVAZIONE_SIGNER_KEY_FILE')) !== Boolean(str('CONSERVAZIONE_SIGNER_CERT_FILE'))) {
+    problems.push('CONSERVAZIONE_SIGNER_KEY_FILE e CONSERVAZIONE_SIGNER_CERT_FILE vanno indicate insieme');
+  }
+  if (Boolean(str('CONSERVAZIONE_TSA_URL')) !== Boolean(str('CONSERVAZIONE_TSA_CERT_FILE'))) {
+    problems.push('CONSERVAZIONE_TSA_URL e CONSERVAZIONE_TSA_CERT_FILE vanno indicate insieme');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const file = (name: SettingName) => (str(name) ? path.resolve(str(name)!) : undefined);
+  return Object.freeze({
+    store,
+    s3,
+    demoKeys: !production,
+    signerKeyFile: file('CONSERVAZIONE_SIGNER_KEY_FILE'),
+    signerCertFile: file('CONSERVAZIONE_SIGNER_CERT_FILE'),
+    tsaUrl: str('CONSERVAZIONE_TSA_URL'),
+    tsaCertFile: file('CONSERVAZIONE_TSA_CERT_FILE'),
+    auditCycleDays: raw.CONSERVAZIONE_AUDIT_CYCLE_DAYS as number,
+    dailyHour: raw.CONSERVAZIONE_DAILY_HOUR as number,
+    dir: path.join(dataDir, 'conservazione'),
   });
 }
 
@@ -695,6 +822,9 @@ export function startupProblems(env: NodeJS.ProcessEnv = process.env): string[] 
     'PAGOPA_STATION_TLS_KEY_FILE',
     'PAGOPA_STATION_TLS_CERT_FILE',
     'PAGOPA_STATION_TLS_CA_FILE',
+    'CONSERVAZIONE_SIGNER_KEY_FILE',
+    'CONSERVAZIONE_SIGNER_CERT_FILE',
+    'CONSERVAZIONE_TSA_CERT_FILE',
   ];
   for (const name of files) {
     const file = get(name);

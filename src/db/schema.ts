@@ -12,3 +12,4 @@ export * from '../simulators/pagopa/schema.js';
 export * from '../modules/helpdesk/schema.js';
 export * from '../modules/portal/schema.js';
 export * from '../modules/catalogue/schema.js';
+export * from '../modules/conservazione/schema.js';

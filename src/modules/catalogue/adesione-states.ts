@@ -14,6 +14,7 @@
  * system (scheduled task). The SAEL office may also record a recesso on the ente's behalf.
  */
 import type { AdesioneStatus } from './schema.js';
+import { addDays } from '../../domain/iso-date.js';
 
 export type AdesioneAction =
   | 'submit'
@@ -169,12 +170,7 @@ export const EDITABLE_STATUSES: readonly AdesioneStatus[] = ['draft', 'changes_r
 
 // ---------------------------------------------------------------- dates (ISO YYYY-MM-DD, pure)
 
-/** `iso` plus `days` (negative allowed). */
-export function addDays(iso: string, days: number): string {
-  const d = new Date(`${iso}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
+export { addDays };
 
 /** The last day of a period of `months` starting on `start` (start + months − 1 day; end of a shorter month). */
 export function periodEnd(start: string, months: number): string {

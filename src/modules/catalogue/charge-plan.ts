@@ -15,6 +15,7 @@
  * - Due date of a charge = its issue date (Italian calendar day) + `dueDays`.
  */
 import type { BillingKind } from './schema.js';
+import { addDays } from '../../domain/iso-date.js';
 
 export type ChargeKind = 'one_off' | 'annual' | 'units';
 
@@ -46,13 +47,7 @@ function toUtc(iso: string): number {
   return Date.UTC(Number(iso.slice(0, 4)), Number(iso.slice(5, 7)) - 1, Number(iso.slice(8, 10)));
 }
 
-function fromUtc(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-export function addDays(iso: string, days: number): string {
-  return fromUtc(toUtc(iso) + days * DAY_MS);
-}
+export { addDays };
 
 /** Days from `from` to `to`, both included. */
 export function daysInclusive(from: string, to: string): number {

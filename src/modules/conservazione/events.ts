@@ -1,0 +1,68 @@
+/**
+ * The tamper-evident event log of the conservazione (issue #16 item 7): every preservation event
+ * (ingest, reject, RdV, PdA, audit, access, export, scarto, anchor) is an append-only row of
+ * cons_events chained to the previous one by hash:
+ *
+ *   hash = SHA-256( prevHash + "\n" + JCS({ seq, at, kind, enteId, actor, subject, details }) )
+ *
+ * JCS = RFC 8785 JSON canonicalisation (the `canonicalize` package), so the hash does not depend
+ * on key order. The first row's prevHash is 64 zeros. Rows are appended in the caller's
+ * transaction (SQLite serialises writers, so two appends never share a predecessor); triggers of
+ * migration 0014 refuse UPDATE and DELETE, and verify (verify.ts) recomputes the chain, so an edited
+ * or deleted row is found even if the triggers are dropped.
+ */
+import { createHash } from 'node:crypto';
+import canonicalizeCjs from 'canonicalize';
+import { desc } from 'drizzle-orm';
+import type { DbLike } from '../../db/client.js';
+import { consEvents, type EventKind } from './schema.js';
+
+// A CommonJS package whose typings declare an ES default export: under Node's ESM the default
+// import IS the function.
+const canonicalize = canonicalizeCjs as unknown as (input: unknown) => string | undefined;
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface NewEvent {
+  kind: EventKind;
+  enteId: number | null;
+  /** `user:<id>`, `apikey:<id>`, `system`, `cli`. */
+  actor: string;
+  /** `sip:<id>`, `aip:<id>`, `blob:<key>`, `dip:<id>`, `scarto:<id>`, `anchor:<day>`. */
+  subject: string;
+  details?: Record<string, unknown>;
+}
+
+export interface EventRow {
+  seq: number;
+  at: string;
+  kind: string;
+  enteId: number | null;
+  actor: string;
+  subject: string;
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** The hash of a row given its predecessor's hash (details as stored: JSON text). */
+export function eventHash(prevHash: string, row: Omit<EventRow, 'prevHash' | 'hash'>): string {
+  const body = canonicalize({ seq: row.seq, at: row.at, kind: row.kind, enteId: row.enteId, actor: row.actor, subject: row.subject, details: JSON.parse(row.details) as unknown });
+  return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex');
+}
+
+/** Appends one event in the caller's transaction (or on its own). Synchronous: usable inside `db.transaction`. */
+export function appendEventSync(db: DbLike, event: NewEvent, at: Date): { seq: number; hash: string } {
+  const last = db.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).get();
+  const seq = (last?.seq ?? 0) + 1;
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  const row = { seq, at: at.toISOString(), kind: event.kind, enteId: event.enteId, actor: event.actor, subject: event.subject, details: canonicalize(event.details ?? {}) ?? '{}' };
+  const hash = eventHash(prevHash, row);
+  db.insert(consEvents).values({ ...row, prevHash, hash }).run();
+  return { seq, hash };
+}
+
+/** Appends one event in its own transaction. */
+export async function appendEvent(db: DbLike, event: NewEvent, at: Date): Promise<{ seq: number; hash: string }> {
+  return appendEventSync(db, event, at);
+}

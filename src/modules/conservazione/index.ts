@@ -1,0 +1,101 @@
+/**
+ * Conservazione digitale a norma (issue #16): PdV ingest with checks and esito, rapporti di
+ * versamento, PdA with a signed and time-stamped SInCRO index, write-once storage, fixity audits,
+ * the tamper-evident event log, PdD, scarto and the manuale. Registered once in app.ts after the
+ * helpdesk (whose `ticketsContext` it uses); decorates `app.conservazione` (its context) and
+ * `app.conservazioneTick` (the scheduled pass: daily job, a slice of the fixity audit, the daily
+ * anchor of the event log).
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ensureConservazioneSystemUser, type ConservazioneCtx } from './context.js';
+import { createBlobStore } from './storage.js';
+import { createSealer } from './sealer.js';
+import { runDailyJob } from './daily-job.js';
+import { runFixityAudit } from './fixity.js';
+import { anchorChainHead } from './anchor.js';
+import { seedConservazioneProfiles } from './profiles.js';
+import { romeDay, previousDay, romeHour } from './dates.js';
+import ingestRoutes from './ingest-routes.js';
+import enteRoutes from './ente-routes.js';
+import adminRoutes from './admin-routes.js';
+
+/** How often the scheduled pass runs in the server. */
+const TICK_MS = 10 * 60_000;
+/** Blobs re-hashed per pass (the audit resumes where it stopped). */
+const FIXITY_SLICE = 2000;
+
+export interface ConservazioneModuleOptions {
+  backgroundWorkers?: boolean;
+  now?: () => Date;
+}
+
+async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModuleOptions) {
+  const now = opts.now ?? (() => new Date());
+  await seedConservazioneProfiles(app.db);
+  let systemUser: number | null = null;
+  let sealer: ReturnType<typeof createSealer> | null = null;
+  const ctx: ConservazioneCtx = {
+    db: app.db,
+    sqlite: app.sqlite,
+    config: app.config,
+    now,
+    store: await createBlobStore(app.config),
+    tickets: () => app.ticketsContext(),
+    systemUserId: () => (systemUser ??= ensureConservazioneSystemUser(app.db)),
+    sealer: () =>
+      (sealer ??= createSealer(app.config, now).catch((e: unknown) => {
+        sealer = null; // retry on the next call
+        throw e;
+      })),
+  };
+  app.decorate('conservazione', ctx);
+
+  let running: Promise<void> | null = null;
+  const pass = async (at: Date) => {
+    try {
+      // After the configured hour, yesterday's receipts and flows go into conservazione (once per day and ente).
+      const today = romeDay(at);
+      if (romeHour(at) >= app.config.conservazione.dailyHour) await runDailyJob(ctx, { day: previousDay(today) });
+      await runFixityAudit(ctx, { maxBlobs: FIXITY_SLICE });
+      await anchorChainHead(ctx);
+    } catch (e) {
+      app.log.error({ err: (e as Error).message }, 'conservazione scheduled pass failed');
+    } finally {
+      running = null;
+    }
+  };
+  const tick = async (at: Date = now()) => {
+    if (running) return running;
+    running = pass(at);
+    return running;
+  };
+  app.decorate('conservazioneTick', tick);
+  if (opts.backgroundWorkers !== false) {
+    let timer: NodeJS.Timeout | null = null;
+    app.addHook('onReady', async () => {
+      setImmediate(() => void tick());
+      timer = setInterval(() => void tick(), TICK_MS);
+      timer.unref();
+    });
+    app.addHook('onClose', async () => {
+      if (timer) clearInterval(timer);
+      if (running) await running;
+    });
+  }
+
+  await app.register(async (scope) => {
+    await scope.register(ingestRoutes);
+    await scope.register(enteRoutes);
+    await scope.register(adminRoutes);
+  });
+}
+
+export default fp(conservazioneModule, { name: 'conservazione', dependencies: ['helpdesk'], decorators: { fastify: ['ticketsContext'] } });
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    conservazione: ConservazioneCtx;
+    conservazioneTick: (now?: Date) => Promise<void>;
+  }
+}

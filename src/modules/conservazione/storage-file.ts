@@ -1,0 +1,80 @@
+/**
+ * The local file store (default): blob `ab12…` lives at `<root>/ab/12/ab12…`. A put writes a
+ * temporary file in the same folder, fsyncs it and links it into place (`link` fails if the name
+ * exists, so a stored blob is never overwritten, even by two writers at once), then marks it
+ * read-only. The only delete is `destroy` (scarto).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { BlobNotFoundError, isBlobKey, type BlobStore, type PutResult } from './storage.js';
+
+export function fileBlobStore(root: string): BlobStore {
+  const where = (key: string) => {
+    if (!isBlobKey(key)) throw new BlobNotFoundError(key);
+    return path.join(root, key.slice(0, 2), key.slice(2, 4), key);
+  };
+  const missing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
+  return {
+    kind: 'file',
+    async put(bytes: Uint8Array): Promise<PutResult> {
+      const key = createHash('sha256').update(bytes).digest('hex');
+      const file = where(key);
+      if (fs.existsSync(file)) return { key, sizeBytes: bytes.byteLength, created: false };
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+      const handle = await fsp.open(tmp, 'wx', 0o444);
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      try {
+        await fsp.link(tmp, file);
+        return { key, sizeBytes: bytes.byteLength, created: true };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { key, sizeBytes: bytes.byteLength, created: false };
+        throw e;
+      } finally {
+        await fsp.rm(tmp, { force: true });
+      }
+    },
+    async get(key) {
+      try {
+        return await fsp.readFile(where(key));
+      } catch (e) {
+        if (missing(e)) throw new BlobNotFoundError(key);
+        throw e;
+      }
+    },
+    async stream(key): Promise<Readable> {
+      const file = where(key);
+      try {
+        await fsp.access(file);
+      } catch (e) {
+        if (missing(e)) throw new BlobNotFoundError(key);
+        throw e;
+      }
+      return fs.createReadStream(file);
+    },
+    async has(key) {
+      return isBlobKey(key) && fs.existsSync(where(key));
+    },
+    async rehash(key) {
+      const hash = createHash('sha256');
+      try {
+        for await (const chunk of fs.createReadStream(where(key), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+      } catch (e) {
+        if (missing(e) || e instanceof BlobNotFoundError) return null;
+        throw e;
+      }
+      return hash.digest('hex');
+    },
+    async destroy(key) {
+      await fsp.rm(where(key), { force: true });
+    },
+  };
+}
