@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { PAGOPA_COMMANDS } from './cli-pagopa.js';
+import { CONSERVAZIONE_COMMANDS } from './cli-conservazione.js';
 import { DatabaseStartError, openDatabase, type Db } from './db/client.js';
 import { isValidPersonalFiscalCode } from './domain/fiscal-code.js';
 import { createEnte, getEnteByFiscalCode, listEnti, UniqueConflictError } from './modules/enti/repository.js';
@@ -29,6 +30,10 @@ Comandi:
   db:migrate                                  applica le migrazioni al database in DATA_DIR
   fdr:download [--ente <CF ente>]             scarica dal nodo pagoPA i flussi di rendicontazione degli enti
                                               aderenti (o di uno) e li registra
+  conservazione:run [--date AAAA-MM-GG]       porta ora in conservazione ricevute e flussi del giorno (di default
+                                              ieri) degli enti con il servizio attivo, e ne forma i PdA firmati
+  conservazione:verify                        verifica file, catena degli eventi, marche temporali e firme dei
+                                              PdA; esce con errore se trova anomalie
   sim:pay --notice <numero avviso> --cf <CF ente> [--v2]
                                               paga un avviso come farebbe un PSP, tramite il nodo simulato
                                               (solo demo; --v2 usa paGetPaymentV2/paSendRTV2)
@@ -188,7 +193,9 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
 
 export function runCli(argv: string[], io: CliIo): number | Promise<number> {
   const [command, ...rest] = argv;
-  const spec = command ? (COMMANDS[command] ?? (PAGOPA_COMMANDS as Record<string, (typeof COMMANDS)[string]>)[command]) : undefined;
+  const spec = command
+    ? (COMMANDS[command] ?? (PAGOPA_COMMANDS as Record<string, (typeof COMMANDS)[string]>)[command] ?? (CONSERVAZIONE_COMMANDS as Record<string, (typeof COMMANDS)[string]>)[command])
+    : undefined;
   if (!spec) {
     if (command && command !== 'help' && command !== '--help') io.err(`comando sconosciuto: ${command}`);
     io.err(USAGE);

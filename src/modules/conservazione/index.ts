@@ -18,7 +18,10 @@ import { seedConservazioneProfiles } from './profiles.js';
 import { romeDay, previousDay, romeHour } from './dates.js';
 import ingestRoutes from './ingest-routes.js';
 import enteRoutes from './ente-routes.js';
-import adminRoutes from './admin-routes.js';
+import profilesRoutes from './profiles-routes.js';
+import auditRoutes from './audit-routes.js';
+import scartoRoutes from './scarto-routes.js';
+import manualeRoutes from './manuale-routes.js';
 
 /** How often the scheduled pass runs in the server. */
 const TICK_MS = 10 * 60_000;
@@ -87,7 +90,10 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
   await app.register(async (scope) => {
     await scope.register(ingestRoutes);
     await scope.register(enteRoutes);
-    await scope.register(adminRoutes);
+    await scope.register(profilesRoutes);
+    await scope.register(auditRoutes);
+    await scope.register(scartoRoutes);
+    await scope.register(manualeRoutes);
   });
 }
 

@@ -1,0 +1,50 @@
+/**
+ * Alerts of the conservazione for the responsabile: each is a cons_alerts row, an event in the log
+ * and a helpdesk ticket (category 'conservazione', opened by the system user), in one transaction.
+ */
+import { createTicket } from '../helpdesk/tickets.js';
+import { provinceEnteId } from '../catalogue/infopoint-repository.js';
+import type { ConservazioneCtx } from './context.js';
+import { appendEventSync } from './events.js';
+import { consAlerts, type AlertKind } from './schema.js';
+
+export interface NewAlert {
+  kind: AlertKind;
+  /** The ente concerned; null = the Province's own (fixity of a blob, the chain). */
+  enteId: number | null;
+  subject: string;
+  /** Italian, shown on the alert and in the ticket. */
+  message: string;
+  priority?: 'media' | 'alta' | 'critica';
+}
+
+export async function raiseAlert(ctx: ConservazioneCtx, alert: NewAlert): Promise<{ alertId: number; ticketId: number | null }> {
+  const ticketEnte = alert.enteId ?? (await provinceEnteId(ctx.db));
+  const at = ctx.now();
+  const ticketId =
+    ticketEnte === null
+      ? null
+      : createTicket(
+          ctx.tickets(),
+          {
+            enteId: ticketEnte,
+            subject: `Conservazione: ${alert.message.slice(0, 150)}`,
+            category: 'conservazione',
+            type: 'conservazione',
+            priority: alert.priority ?? 'alta',
+            body: `${alert.message}\n\nOggetto: ${alert.subject}\nSegnalazione automatica del sistema di conservazione (${at.toISOString()}).`,
+          },
+          { userId: ctx.systemUserId(), isStaff: true },
+          at,
+        );
+  const alertId = ctx.db.transaction((tx) => {
+    const row = tx
+      .insert(consAlerts)
+      .values({ kind: alert.kind, enteId: alert.enteId, subject: alert.subject, message: alert.message, ticketId, createdAt: at.toISOString() })
+      .returning({ id: consAlerts.id })
+      .get();
+    appendEventSync(tx, { kind: 'audit', enteId: alert.enteId, actor: 'system', subject: alert.subject, details: { alert: alert.kind, alertId: row.id, ticketId, message: alert.message } }, at);
+    return row.id;
+  });
+  return { alertId, ticketId };
+}
