@@ -47,6 +47,9 @@ export function isBlobKey(key: string): boolean {
 
 /** The store the settings choose. */
 export async function createBlobStore(config: Config): Promise<BlobStore> {
-  if (config.conservazione.store === 's3') throw new Error('CONSERVAZIONE_STORE=s3: not built yet (helper A)');
+  if (config.conservazione.store === 's3') {
+    const { s3BlobStore } = await import('./storage-s3.js');
+    return s3BlobStore(config.conservazione.s3!);
+  }
   return fileBlobStore(path.join(config.conservazione.dir, 'store'));
 }
