@@ -1,8 +1,27 @@
 /**
- * `conservazione:verify` (issue #16 items 7 and 11): re-checks the stored files, the event-log chain
- * and its anchors, and every PdA's signature and time stamp. OWNER: helper D.
+ * `conservazione:verify` (issue #16 items 7 and 11): re-checks everything the conservazione
+ * keeps, independently of the database's triggers and of the fixity audit's last outcomes:
+ *
+ * - every stored blob not discarded by scarto is re-read and re-hashed against its key (its name
+ *   is the SHA-256 of its bytes): missing or different bytes are found;
+ * - the event log: every row's hash is recomputed from its content and its predecessor's hash,
+ *   from GENESIS_HASH, and the sequence numbers must follow one another (a deleted row leaves a
+ *   gap); an edited row is found even when the attacker also rewrote its hash (the next row's
+ *   prevHash, or an anchor, no longer matches);
+ * - every daily anchor: the head hash it stamped must be the recomputed chain's hash at its
+ *   lastSeq, and its RFC 3161 token must verify over that hash (sealer.verifyTimestamp);
+ * - every PdA not discarded: the index bytes match indexSha256 and the CAdES signature and time
+ *   stamp verify over them (sealer.verify).
+ *
+ * Rows are read in pages (drizzle), blobs one at a time: memory stays flat with the archive size.
  */
+import { createHash } from 'node:crypto';
+import { asc, gt } from 'drizzle-orm';
 import type { ConservazioneCtx } from './context.js';
+import { anchorDigest } from './anchor.js';
+import { readBlob } from './blobs.js';
+import { eventHash, GENESIS_HASH } from './events.js';
+import { consAips, consAnchors, consBlobs, consEvents } from './schema.js';
 
 export interface VerifyFinding {
   kind: 'blob_missing' | 'blob_mismatch' | 'chain_broken' | 'anchor_invalid' | 'seal_invalid';
@@ -19,12 +38,164 @@ export interface VerifyReport {
   findings: VerifyFinding[];
 }
 
-export async function verifyConservazione(ctx: ConservazioneCtx): Promise<VerifyReport> {
-  void ctx;
-  return { blobs: 0, events: 0, anchors: 0, aips: 0, findings: [] };
+const PAGE = 2000;
+
+async function verifyBlobs(ctx: ConservazioneCtx, findings: VerifyFinding[]): Promise<number> {
+  let count = 0;
+  let cursor = '';
+  for (;;) {
+    const rows = ctx.db
+      .select({ key: consBlobs.key, discardedAt: consBlobs.discardedAt })
+      .from(consBlobs)
+      .where(gt(consBlobs.key, cursor))
+      .orderBy(asc(consBlobs.key))
+      .limit(PAGE)
+      .all();
+    if (!rows.length) return count;
+    for (const row of rows) {
+      if (row.discardedAt !== null) continue;
+      count++;
+      const actual = await ctx.store.rehash(row.key);
+      if (actual === null) findings.push({ kind: 'blob_missing', subject: `blob:${row.key}`, message: 'file mancante nell’archivio' });
+      else if (actual !== row.key) findings.push({ kind: 'blob_mismatch', subject: `blob:${row.key}`, message: `il contenuto non corrisponde all’impronta: SHA-256 ricalcolato ${actual}` });
+    }
+    cursor = rows[rows.length - 1]!.key;
+  }
 }
+
+/** Recomputes the chain; returns the number of rows and the recomputed hash at each seq of `wanted`. */
+async function verifyChain(ctx: ConservazioneCtx, wanted: Set<number>, findings: VerifyFinding[]): Promise<{ events: number; lastSeq: number; hashAt: Map<number, string> }> {
+  const hashAt = new Map<number, string>();
+  let events = 0;
+  let expectedSeq = 1;
+  let storedPrev = GENESIS_HASH;
+  let recomputedPrev = GENESIS_HASH;
+  let cursor = 0;
+  for (;;) {
+    const rows = ctx.db.select().from(consEvents).where(gt(consEvents.seq, cursor)).orderBy(asc(consEvents.seq)).limit(PAGE).all();
+    if (!rows.length) break;
+    for (const row of rows) {
+      events++;
+      if (row.seq !== expectedSeq) {
+        const gap = row.seq - expectedSeq;
+        findings.push({
+          kind: 'chain_broken',
+          subject: `event:${expectedSeq}`,
+          message: gap === 1 ? `manca l’evento n. ${expectedSeq} (riga cancellata)` : `mancano gli eventi dal n. ${expectedSeq} al n. ${row.seq - 1} (righe cancellate)`,
+        });
+      }
+      if (row.prevHash !== storedPrev) {
+        findings.push({ kind: 'chain_broken', subject: `event:${row.seq}`, message: `l’evento n. ${row.seq} non è concatenato al precedente (hash precedente diverso)` });
+      }
+      let ownHash: string;
+      try {
+        ownHash = eventHash(row.prevHash, row);
+      } catch {
+        ownHash = '';
+      }
+      if (ownHash !== row.hash) {
+        findings.push({ kind: 'chain_broken', subject: `event:${row.seq}`, message: `l’evento n. ${row.seq} è stato modificato: il suo hash non corrisponde al contenuto` });
+      }
+      let recomputed: string;
+      try {
+        recomputed = eventHash(recomputedPrev, row);
+      } catch {
+        recomputed = `invalid:${row.seq}`;
+      }
+      if (wanted.has(row.seq)) hashAt.set(row.seq, recomputed);
+      recomputedPrev = recomputed;
+      storedPrev = row.hash;
+      expectedSeq = row.seq + 1;
+    }
+    cursor = rows[rows.length - 1]!.seq;
+  }
+  return { events, lastSeq: expectedSeq - 1, hashAt };
+}
+
+async function verifyAnchors(ctx: ConservazioneCtx, anchors: (typeof consAnchors.$inferSelect)[], chain: { lastSeq: number; hashAt: Map<number, string> }, findings: VerifyFinding[]): Promise<void> {
+  if (!anchors.length) return;
+  const sealer = await ctx.sealer();
+  for (const a of anchors) {
+    const subject = `anchor:${a.day}`;
+    const recomputed = chain.hashAt.get(a.lastSeq);
+    if (recomputed === undefined) {
+      findings.push({ kind: 'anchor_invalid', subject, message: `l’evento n. ${a.lastSeq} ancorato il ${a.day} non è più nel registro` });
+      continue;
+    }
+    if (a.lastSeq >= chain.lastSeq) {
+      findings.push({ kind: 'anchor_invalid', subject, message: `l’evento di ancoraggio del ${a.day} (n. ${a.lastSeq + 1}) non è più nel registro` });
+    }
+    if (recomputed !== a.headHash) {
+      findings.push({ kind: 'anchor_invalid', subject, message: `la catena ricalcolata fino all’evento n. ${a.lastSeq} non corrisponde alla testa ancorata il ${a.day}` });
+    }
+    if (!sealer) {
+      findings.push({ kind: 'anchor_invalid', subject, message: 'marca temporale non verificabile: firma e TSA della conservazione non configurate' });
+      continue;
+    }
+    const check = await sealer.verifyTimestamp(Buffer.from(a.token, 'base64'), anchorDigest(recomputed)).catch((e: Error) => ({ ok: false, timestampedAt: null, message: e.message }));
+    if (!check.ok) findings.push({ kind: 'anchor_invalid', subject, message: `marca temporale non valida sulla testa della catena: ${check.message}` });
+  }
+}
+
+async function verifyAips(ctx: ConservazioneCtx, findings: VerifyFinding[]): Promise<number> {
+  let count = 0;
+  let cursor = 0;
+  const sealer = await ctx.sealer();
+  for (;;) {
+    const rows = ctx.db
+      .select({ id: consAips.id, urn: consAips.urn, status: consAips.status, indexKey: consAips.indexKey, indexSha256: consAips.indexSha256, signatureKey: consAips.signatureKey, timestampKey: consAips.timestampKey })
+      .from(consAips)
+      .where(gt(consAips.id, cursor))
+      .orderBy(asc(consAips.id))
+      .limit(200)
+      .all();
+    if (!rows.length) return count;
+    for (const aip of rows) {
+      if (aip.status === 'discarded') continue;
+      count++;
+      const subject = `aip:${aip.id}`;
+      let index: Buffer, signature: Buffer, token: Buffer;
+      try {
+        [index, signature, token] = await Promise.all([readBlob(ctx, aip.indexKey), readBlob(ctx, aip.signatureKey), readBlob(ctx, aip.timestampKey)]);
+      } catch (e) {
+        findings.push({ kind: 'seal_invalid', subject, message: `PdA ${aip.urn}: indice, firma o marca temporale non leggibili (${(e as Error).message})` });
+        continue;
+      }
+      if (createHash('sha256').update(index).digest('hex') !== aip.indexSha256) {
+        findings.push({ kind: 'seal_invalid', subject, message: `PdA ${aip.urn}: l’indice non corrisponde all’impronta registrata` });
+      }
+      if (!sealer) {
+        findings.push({ kind: 'seal_invalid', subject, message: `PdA ${aip.urn}: firma non verificabile, firma e TSA della conservazione non configurate` });
+        continue;
+      }
+      const check = await sealer.verify(index, signature, token).catch((e: Error) => ({ ok: false, message: e.message }));
+      if (!check.ok) findings.push({ kind: 'seal_invalid', subject, message: `PdA ${aip.urn}: ${check.message}` });
+    }
+    cursor = rows[rows.length - 1]!.id;
+  }
+}
+
+export async function verifyConservazione(ctx: ConservazioneCtx): Promise<VerifyReport> {
+  const findings: VerifyFinding[] = [];
+  const blobs = await verifyBlobs(ctx, findings);
+  const anchors = ctx.db.select().from(consAnchors).orderBy(asc(consAnchors.lastSeq)).all();
+  const chain = await verifyChain(ctx, new Set(anchors.map((a) => a.lastSeq)), findings);
+  await verifyAnchors(ctx, anchors, chain, findings);
+  const aips = await verifyAips(ctx, findings);
+  return { blobs, events: chain.events, anchors: anchors.length, aips, findings };
+}
+
+const KIND_LABELS: Record<VerifyFinding['kind'], string> = {
+  blob_missing: 'file mancante',
+  blob_mismatch: 'file alterato',
+  chain_broken: 'registro eventi',
+  anchor_invalid: 'ancora del registro',
+  seal_invalid: 'sigillo del PdA',
+};
 
 /** The report as lines for the CLI (Italian). */
 export function formatVerifyReport(report: VerifyReport): string[] {
-  return [`file: ${report.blobs}, eventi: ${report.events}, ancore: ${report.anchors}, PdA: ${report.aips}`, ...report.findings.map((f) => `ERRORE ${f.kind} ${f.subject}: ${f.message}`)];
+  const head = `Verifica della conservazione: ${report.blobs} file, ${report.events} eventi, ${report.anchors} ancore, ${report.aips} PdA controllati`;
+  if (!report.findings.length) return [head];
+  return [head, `${report.findings.length} anomalie:`, ...report.findings.map((f) => `ERRORE [${KIND_LABELS[f.kind]}] ${f.subject}: ${f.message}`)];
 }

@@ -1,0 +1,161 @@
+/**
+ * Part D: `conservazione:verify` finds every kind of tampering — an edited event row (also with
+ * the whole chain's hashes recomputed: the anchors catch it), a deleted row, a changed or missing
+ * stored byte, an anchor whose token covers another hash, a PdA whose seal no longer verifies —
+ * and the CLI exits 0 on a clean archive, 1 with the finding printed otherwise. The tests drop the
+ * write-once triggers first, as an attacker with the database file could.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { asc } from 'drizzle-orm';
+import { buildTestApp } from '../helpers.js';
+import { runCli } from '../../src/cli-commands.js';
+import { anchorChainHead, anchorDigest } from '../../src/modules/conservazione/anchor.js';
+import { appendEvent, eventHash, GENESIS_HASH } from '../../src/modules/conservazione/events.js';
+import { storeBlob } from '../../src/modules/conservazione/blobs.js';
+import { consAnchors, consEvents } from '../../src/modules/conservazione/schema.js';
+import { formatVerifyReport, verifyConservazione } from '../../src/modules/conservazione/verify.js';
+import type { ConservazioneCtx } from '../../src/modules/conservazione/context.js';
+import { testSealer } from './d-sealer-fixture.js';
+import { addAip, addDocument, ensureProfile, memberEnti } from './d-archive-fixture.js';
+
+const HOUR = 3_600_000;
+
+function blobPath(ctx: ConservazioneCtx, key: string): string {
+  return path.join(ctx.config.conservazione.dir, 'store', key.slice(0, 2), key.slice(2, 4), key);
+}
+
+/** Overwrites a stored (read-only) file and returns a function that puts the original back. */
+function tamperFile(file: string, change: (b: Buffer) => Buffer | null): () => void {
+  const original = fs.readFileSync(file);
+  fs.chmodSync(file, 0o644);
+  const next = change(Buffer.from(original));
+  if (next === null) fs.rmSync(file);
+  else fs.writeFileSync(file, next);
+  return () => {
+    fs.writeFileSync(file, original);
+    fs.chmodSync(file, 0o444);
+  };
+}
+
+t.test('verify finds edited and deleted rows, altered files, forged anchors and broken seals', async (t) => {
+  const app = await buildTestApp(t);
+  const sqlite = app.sqlite;
+  let clock = new Date('2026-04-20T09:00:00Z');
+  const now = () => clock;
+  const sealer = await testSealer(app.config.dataDir, now);
+  const ctx: ConservazioneCtx = { ...app.conservazione, now, sealer: async () => sealer };
+  const [ente] = memberEnti(ctx);
+  const profileId = ensureProfile(ctx, 'd-verify');
+  const d1 = await addDocument(ctx, ente!.id, profileId, ['determina 1 – testo', 'allegato A']);
+  const d2 = await addDocument(ctx, ente!.id, profileId, ['determina 2 – testo']);
+  const aip = await addAip(ctx, sealer, { enteId: ente!.id, profileId, sipIds: [d1.sipId, d2.sipId], retentionUntil: '2036-12-31' });
+  t.match(await anchorChainHead(ctx), { created: true, lastSeq: 3 });
+  clock = new Date(clock.getTime() + 24 * HOUR);
+  await appendEvent(ctx.db, { kind: 'access', enteId: ente!.id, actor: 'user:1', subject: `aip:${aip.aipId}` }, clock);
+  t.match(await anchorChainHead(ctx), { created: true, lastSeq: 5 });
+  await appendEvent(ctx.db, { kind: 'access', enteId: ente!.id, actor: 'user:1', subject: `aip:${aip.aipId}` }, clock);
+
+  const clean = await verifyConservazione(ctx);
+  t.same(clean.findings, [], 'a clean archive has no finding');
+  t.match(clean, { blobs: 6, events: 7, anchors: 2, aips: 1 }, '3 files + index, signature, token; 7 events; 2 anchors; 1 PdA');
+  t.match(formatVerifyReport(clean), [/^Verifica della conservazione: 6 file, 7 eventi, 2 ancore, 1 PdA/]);
+
+  for (const tr of ['cons_events_no_update', 'cons_events_no_delete', 'cons_anchors_no_update']) sqlite.exec(`DROP TRIGGER ${tr}`);
+  const rowsBefore = ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq)).all();
+  const restoreEvents = () => {
+    sqlite.exec('DELETE FROM cons_events');
+    for (const r of rowsBefore) ctx.db.insert(consEvents).values(r).run();
+  };
+
+  // 1. A row edited in place: its hash no longer matches its content, and the first anchor's head is off.
+  sqlite.prepare('UPDATE cons_events SET actor = ? WHERE seq = 2').run('user:999');
+  let report = await verifyConservazione(ctx);
+  t.ok(report.findings.some((f) => f.kind === 'chain_broken' && f.subject === 'event:2' && /modificato/.test(f.message)), 'edited row found');
+  t.ok(report.findings.some((f) => f.kind === 'anchor_invalid' && f.subject === 'anchor:2026-04-20'), 'the anchor over it fails too');
+  restoreEvents();
+  t.same((await verifyConservazione(ctx)).findings, [], 'restored: clean again');
+
+  // 2. A row edited and the whole chain re-hashed from genesis: only the anchors can tell.
+  sqlite.prepare('UPDATE cons_events SET details = ? WHERE seq = 4').run('{"note":"riscritto"}');
+  let prev = GENESIS_HASH;
+  for (const r of ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq)).all()) {
+    const hash = eventHash(prev, r);
+    sqlite.prepare('UPDATE cons_events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
+    prev = hash;
+  }
+  report = await verifyConservazione(ctx);
+  t.notOk(report.findings.some((f) => f.kind === 'chain_broken'), 'the rewritten chain is self-consistent');
+  t.ok(report.findings.some((f) => f.kind === 'anchor_invalid' && f.subject === 'anchor:2026-04-21' && /non corrisponde alla testa/.test(f.message)), 'but the anchored head differs');
+  restoreEvents();
+
+  // 3. A deleted row: a gap in the sequence, the next row's predecessor is wrong.
+  sqlite.prepare('DELETE FROM cons_events WHERE seq = 2').run();
+  report = await verifyConservazione(ctx);
+  t.ok(report.findings.some((f) => f.kind === 'chain_broken' && f.subject === 'event:2' && /manca l’evento n\. 2/.test(f.message)), 'deleted row found');
+  t.ok(report.findings.some((f) => f.subject === 'event:3' && /non è concatenato/.test(f.message)));
+  restoreEvents();
+
+  // 4. One stored byte changed on disk (a document file), then the PdA index.
+  let restore = tamperFile(blobPath(ctx, d1.keys[1]!), (b) => ((b[0] = b[0]! ^ 1), b));
+  report = await verifyConservazione(ctx);
+  t.same(
+    report.findings.map((f) => [f.kind, f.subject]),
+    [['blob_mismatch', `blob:${d1.keys[1]}`]],
+    'the altered file is found, nothing else',
+  );
+  restore();
+  restore = tamperFile(blobPath(ctx, aip.keys[0]!), (b) => Buffer.concat([b, Buffer.from(' ')]));
+  report = await verifyConservazione(ctx);
+  t.ok(report.findings.some((f) => f.kind === 'blob_mismatch' && f.subject === `blob:${aip.keys[0]}`), 'altered index found by its hash');
+  t.ok(report.findings.some((f) => f.kind === 'seal_invalid' && f.subject === `aip:${aip.aipId}`), 'and its seal no longer verifies');
+  restore();
+  restore = tamperFile(blobPath(ctx, d2.keys[0]!), () => null);
+  report = await verifyConservazione(ctx);
+  t.same(report.findings.map((f) => f.kind), ['blob_missing'], 'a deleted file is found');
+  restore();
+
+  // 5. An anchor whose token covers another hash.
+  const other = await sealer.timestamp(anchorDigest('a'.repeat(64)));
+  const first = ctx.db.select().from(consAnchors).orderBy(asc(consAnchors.id)).get()!;
+  sqlite.prepare('UPDATE cons_anchors SET token = ? WHERE id = ?').run(other.token.toString('base64'), first.id);
+  report = await verifyConservazione(ctx);
+  t.same(report.findings.map((f) => [f.kind, f.subject]), [['anchor_invalid', 'anchor:2026-04-20']], 'forged anchor token found');
+  t.match(report.findings[0]!.message, /marca temporale non valida/);
+  sqlite.prepare('UPDATE cons_anchors SET token = ? WHERE id = ?').run(first.token, first.id);
+  t.same((await verifyConservazione(ctx)).findings, [], 'all restored');
+});
+
+t.test('conservazione:verify on the command line', async (t) => {
+  const app = await buildTestApp(t);
+  const dir = app.config.dataDir;
+  const ctx = app.conservazione;
+  const blob = await storeBlob(ctx, Buffer.from('ricevuta di pagamento'));
+  for (let i = 1; i <= 3; i++) await appendEvent(ctx.db, { kind: 'ingest', enteId: null, actor: 'test', subject: `sip:${i}` }, new Date());
+
+  const run = async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['conservazione:verify'], { env: { DATA_DIR: dir, LOG_LEVEL: 'silent' }, out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const ok = await run();
+  t.equal(ok.code, 0, ok.err);
+  t.match(ok.out, /1 file, 3 eventi/);
+  t.match(ok.out, /verifica superata/);
+
+  app.sqlite.exec('DROP TRIGGER cons_events_no_update');
+  app.sqlite.prepare('UPDATE cons_events SET subject = ? WHERE seq = 2').run('sip:99');
+  const bad = await run();
+  t.equal(bad.code, 1, 'exit 1 on a finding');
+  t.match(bad.err, /ERRORE \[registro eventi\] event:2: l’evento n\. 2 è stato modificato/);
+
+  const file = path.join(ctx.config.conservazione.dir, 'store', blob.key.slice(0, 2), blob.key.slice(2, 4), blob.key);
+  fs.chmodSync(file, 0o644);
+  fs.appendFileSync(file, 'x');
+  const both = await run();
+  t.equal(both.code, 1);
+  t.match(both.err, /2 anomalie/);
+  t.match(both.err, new RegExp(`ERRORE \\[file alterato\\] blob:${blob.key}`));
+});
