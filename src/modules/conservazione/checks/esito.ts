@@ -26,6 +26,7 @@ export const ESITO_CODES = {
   SIGNATURE_INVALID: 'La firma digitale non è valida (integrità, valore di firma o validità del certificato).',
   SIGNATURE_MISSING: 'Il profilo richiede un file firmato, ma il file non contiene una firma.',
   SIGNATURE_UNTRUSTED: 'La firma è integra ma il certificato non è riconducibile a un’autorità fidata (avviso).',
+  PACKAGE_INVALID: 'Il pacchetto non è ben formato: serve un solo file principale e nomi di file distinti.',
   PROFILE_UNKNOWN: 'Il profilo di conservazione indicato non esiste o non è attivo.',
   PROFILE_NOT_ALLOWED: 'Il soggetto non è autorizzato a versare con questo profilo di conservazione.',
   FILE_TOO_LARGE: 'Il file supera la dimensione massima ammessa.',
