@@ -1,0 +1,276 @@
+/**
+ * Ingest of a PdV (pacchetto di versamento; issue #16 item 2): the one entry point for the REST
+ * API, the back-office upload and the daily job (source 'auto').
+ *
+ * 1. The profile must exist and be active (PROFILE_UNKNOWN) and admit this kind of submitter
+ *    (PROFILE_NOT_ALLOWED); then `checkSip` (checks/run-checks.ts) recomputes every SHA-256,
+ *    identifies each format from its bytes, validates the Allegato 5 metadata and verifies the
+ *    signatures, giving the esito.
+ * 2. Accepted: every file is stored through `storeBlob` BEFORE the transaction (the store is
+ *    asynchronous and idempotent by content: a transaction that then fails leaves at most
+ *    unreferenced blobs — already-registered content, never a half-written PdV — and a retry
+ *    stores nothing new). Then ONE transaction writes the cons_sips row, its cons_sip_files, the
+ *    cons_rdv row (write-once) and the events 'ingest' and 'rdv'. After the commit the RdV bytes
+ *    are also stored as a blob (a second copy for the fixity audit; cons_rdv holds the text and its
+ *    hash, so a failure there loses nothing: it is logged, and the PdV stays accepted).
+ * 3. Rejected: the PdV is kept (cons_sips status 'rejected' with its esito and file rows, no file
+ *    stored) with a 'reject' event, in one transaction. The THIRD rejection of the same (ente,
+ *    profile, objectKey) raises the 'sip_rejected_3x' alert (cons_alerts + helpdesk ticket) and
+ *    the ticket id is written on that PdV; later rejections open no further ticket. A PdV naming
+ *    an unknown profile code cannot be kept (cons_sips needs a profile): it gets its esito and a
+ *    'reject' event on `sip-object:<ente>:<code>:<key>`, with sipId null.
+ *
+ * URNs: `urn:sael-pay:<ipaCode>:pdv:<yyyy>:<sipId>` and `…:rdv:<yyyy>:<sipId>` (yyyy = the Rome
+ * year of reception).
+ */
+import { createHash } from 'node:crypto';
+import canonicalizeCjs from 'canonicalize';
+import { and, count, eq } from 'drizzle-orm';
+import { addYears } from '../../domain/iso-date.js';
+import { getEnte } from '../enti/repository.js';
+import { raiseAlert } from './alerts.js';
+import { storeBlob } from './blobs.js';
+import { esitoOf, negative, type CheckOutcome, type Esito, type ParsedProfile } from './checks/esito.js';
+import { checkSip } from './checks/run-checks.js';
+import type { ConservazioneCtx } from './context.js';
+import { romeDay } from './dates.js';
+import { appendEventSync } from './events.js';
+import { getProfileByCode } from './profiles.js';
+import { buildRdv } from './rdv.js';
+import { consRdv, consSipFiles, consSips, type SipSource, type Submitter } from './schema.js';
+
+const canonicalize = canonicalizeCjs as unknown as (input: unknown) => string | undefined;
+
+export type SipFileRole = 'principale' | 'allegato' | 'annesso';
+
+export interface SipFileInput {
+  name: string;
+  role: SipFileRole;
+  bytes: Uint8Array;
+  /** SHA-256 of the bytes as declared by the producer, 64 hex digits. */
+  declaredSha256: string;
+  declaredMime?: string;
+}
+
+export interface IngestInput {
+  enteId: number;
+  profileCode: string;
+  /** Identifies the document within ente + profile (the Identificativo, or `receipt:<id>`). */
+  objectKey: string;
+  /** Allegato 5 metadata (plan shape: Identificativo, TipologiaDocumentale, Oggetto, DataDocumento, …). */
+  metadata: Record<string, unknown>;
+  files: SipFileInput[];
+  source: SipSource;
+  /** Who submits, for the profile's `submitters`: default 'system' for source 'auto', else 'ente'. */
+  submitter?: Submitter;
+}
+
+export interface IngestResult {
+  /** Null only when the profile code is unknown (nothing to attach the PdV to). */
+  sipId: number | null;
+  urn: string | null;
+  status: 'accepted' | 'rejected';
+  esito: Esito;
+  rdv?: { urn: string; xml: string };
+  /** The ticket opened at the third rejection of this object. */
+  ticketId?: number | null;
+}
+
+export const MAX_REJECTIONS = 3;
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
+
+export function pdvUrn(ipaCode: string, kind: 'pdv' | 'rdv', at: Date, sipId: number): string {
+  return `urn:sael-pay:${ipaCode}:${kind}:${romeDay(at).slice(0, 4)}:${sipId}`;
+}
+
+/** The PdV index: RFC 8785 canonical JSON of what the producer declared (profile, key, metadata, files). */
+export function pdvIndex(ipaCode: string, input: Pick<IngestInput, 'profileCode' | 'objectKey' | 'metadata' | 'files'>): string {
+  return canonicalize({
+    ente: ipaCode,
+    profilo: input.profileCode,
+    identificativo: input.objectKey,
+    metadati: input.metadata,
+    files: input.files.map((f, i) => ({ ordinale: i + 1, nome: f.name, ruolo: f.role, impronta: f.declaredSha256.toLowerCase(), mime: f.declaredMime ?? null })),
+  })!;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim() : null);
+
+function profileOutcome(profile: ParsedProfile | null, submitter: Submitter, code: string): CheckOutcome | null {
+  if (!profile || !profile.active) return negative('profile', 'PROFILE_UNKNOWN', `Il profilo di conservazione «${code}» non esiste o non è attivo.`);
+  if (!profile.submitters.includes(submitter)) {
+    const who = { system: 'la piattaforma', ente: 'l’ente', sael: 'il S.A.E.L.' }[submitter];
+    return negative('profile', 'PROFILE_NOT_ALLOWED', `Con il profilo «${profile.code}» non può versare ${who}.`);
+  }
+  return null;
+}
+
+export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor: string): Promise<IngestResult> {
+  const ente = getEnte(ctx.db, input.enteId);
+  if (!ente) throw new Error(`ingestSip: ente ${input.enteId} not found`);
+  const receivedAt = ctx.now();
+  const submitter: Submitter = input.submitter ?? (input.source === 'auto' ? 'system' : 'ente');
+  const profile = await getProfileByCode(ctx.db, input.profileCode);
+
+  const indexText = pdvIndex(ente.ipaCode, input);
+  const indexDigest = sha256(indexText);
+  const actual = input.files.map((f) => sha256(f.bytes));
+  const sipDigest = createHash('sha256');
+  sipDigest.update(indexDigest);
+  for (const d of actual) sipDigest.update(d);
+  const indexSha256 = indexDigest.toString('hex');
+  const sipSha256 = sipDigest.digest('hex');
+
+  const refused = profileOutcome(profile, submitter, input.profileCode);
+  if (!profile) {
+    const esito = esitoOf([refused!]);
+    ctx.db.transaction((tx) => {
+      appendEventSync(
+        tx,
+        {
+          kind: 'reject',
+          enteId: ente.id,
+          actor,
+          subject: `sip-object:${ente.id}:${input.profileCode}:${input.objectKey}`,
+          details: { profile: input.profileCode, objectKey: input.objectKey, codes: ['PROFILE_UNKNOWN'], indexSha256 },
+        },
+        receivedAt,
+      );
+    });
+    return { sipId: null, urn: null, status: 'rejected', esito };
+  }
+
+  // The checks (B1): one esito for the whole PdV; per file the identified format and signature.
+  const checked = refused ? null : await checkSip(profile, input.metadata, input.files, { now: receivedAt });
+  const esito: Esito = refused ? esitoOf([refused]) : checked!.esito;
+  const accepted = esito.code === 'OK';
+  const fileInfo = input.files.map((_, i) => checked?.files[i]);
+
+  const retainUntil = profile.retentionYears ? new Date(`${addYears(str(input.metadata.DataDocumento) ?? romeDay(receivedAt), profile.retentionYears)}T00:00:00Z`) : undefined;
+  if (accepted) for (const f of input.files) await storeBlob(ctx, f.bytes, retainUntil ? { retainUntil } : {});
+
+  const docDate = str(input.metadata.DataDocumento);
+  const result = ctx.db.transaction((tx) => {
+    const sip = tx
+      .insert(consSips)
+      .values({
+        urn: `pending:${indexSha256}:${receivedAt.getTime()}:${Math.random()}`,
+        enteId: ente.id,
+        profileId: profile.id,
+        objectKey: input.objectKey,
+        source: input.source,
+        submittedBy: actor,
+        status: accepted ? 'accepted' : 'rejected',
+        metadata: JSON.stringify(input.metadata),
+        esito: JSON.stringify(esito),
+        indexSha256,
+        sipSha256,
+        docDate: docDate && /^\d{4}-\d{2}-\d{2}$/.test(docDate) ? docDate : null,
+        iuv: str(input.metadata.IUV),
+        oggetto: str(input.metadata.Oggetto),
+        receivedAt: receivedAt.toISOString(),
+      })
+      .returning({ id: consSips.id })
+      .get();
+    const urn = pdvUrn(ente.ipaCode, 'pdv', receivedAt, sip.id);
+    tx.update(consSips).set({ urn }).where(eq(consSips.id, sip.id)).run();
+    input.files.forEach((f, i) => {
+      const info = fileInfo[i];
+      tx.insert(consSipFiles)
+        .values({
+          sipId: sip.id,
+          ordinal: i + 1,
+          role: f.role,
+          name: f.name,
+          declaredSha256: f.declaredSha256.toLowerCase(),
+          actualSha256: actual[i]!.toString('hex'),
+          sizeBytes: f.bytes.length,
+          mime: info?.mime ?? null,
+          declaredMime: f.declaredMime ?? null,
+          suitability: info?.suitability ?? null,
+          signature: info?.signature ? JSON.stringify(info.signature) : null,
+          storageKey: accepted ? actual[i]!.toString('hex') : null,
+        })
+        .run();
+    });
+    const codes = [...new Set(esito.checks.filter((c) => c.outcome !== 'POSITIVO' && c.outcome !== 'DISABILITATO').map((c) => c.code))];
+    if (!accepted) {
+      appendEventSync(
+        tx,
+        { kind: 'reject', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn, profile: profile.code, objectKey: input.objectKey, codes, indexSha256, sipSha256 } },
+        receivedAt,
+      );
+      const rejections = tx
+        .select({ n: count() })
+        .from(consSips)
+        .where(and(eq(consSips.enteId, ente.id), eq(consSips.profileId, profile.id), eq(consSips.objectKey, input.objectKey), eq(consSips.status, 'rejected')))
+        .get()!.n;
+      return { sipId: sip.id, urn, rejections, rdv: undefined };
+    }
+    appendEventSync(
+      tx,
+      {
+        kind: 'ingest',
+        enteId: ente.id,
+        actor,
+        subject: `sip:${sip.id}`,
+        details: { urn, profile: profile.code, objectKey: input.objectKey, source: input.source, indexSha256, sipSha256, files: input.files.map((f, i) => ({ name: f.name, sha256: actual[i]!.toString('hex') })), warnings: codes },
+      },
+      receivedAt,
+    );
+    const rdvUrn = pdvUrn(ente.ipaCode, 'rdv', receivedAt, sip.id);
+    const xml = buildRdv({
+      urn: rdvUrn,
+      createdAt: receivedAt,
+      sipUrn: urn,
+      receivedAt,
+      indexSha256,
+      sipSha256,
+      ente: { ipaCode: ente.ipaCode, name: ente.name },
+      submittedBy: actor,
+      source: input.source,
+      objectKey: input.objectKey,
+      docDate,
+      profileCode: profile.code,
+      tipologiaDocumentale: profile.tipologiaDocumentale,
+      esito,
+      files: input.files.map((f, i) => ({
+        ordinal: i + 1,
+        role: f.role,
+        name: f.name,
+        sha256: actual[i]!.toString('hex'),
+        declaredSha256: f.declaredSha256.toLowerCase(),
+        signed: fileInfo[i]?.signature?.outcome === 'POSITIVO' || fileInfo[i]?.signature?.outcome === 'WARNING',
+      })),
+    });
+    const rdvSha256 = sha256(xml).toString('hex');
+    tx.insert(consRdv).values({ sipId: sip.id, urn: rdvUrn, createdAt: receivedAt.toISOString(), xml, sha256: rdvSha256 }).run();
+    appendEventSync(tx, { kind: 'rdv', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn: rdvUrn, sha256: rdvSha256 } }, receivedAt);
+    return { sipId: sip.id, urn, rejections: 0, rdv: { urn: rdvUrn, xml } };
+  });
+
+  if (result.rdv) {
+    try {
+      await storeBlob(ctx, Buffer.from(result.rdv.xml, 'utf8'), retainUntil ? { retainUntil } : {});
+    } catch (e) {
+      // cons_rdv holds the text and its hash: the PdV stays accepted (failing here would make the
+      // caller send it again as a new PdV); the missing copy is reported.
+      console.error(`conservazione: RdV ${result.rdv.urn} not stored as a blob: ${(e as Error).message}`);
+    }
+    return { sipId: result.sipId, urn: result.urn, status: 'accepted', esito, rdv: result.rdv };
+  }
+
+  let ticketId: number | null = null;
+  if (result.rejections === MAX_REJECTIONS) {
+    const alert = await raiseAlert(ctx, {
+      kind: 'sip_rejected_3x',
+      enteId: ente.id,
+      subject: `sip-object:${ente.id}:${profile.code}:${input.objectKey}`,
+      message: `Il documento «${input.objectKey}» (profilo ${profile.code}) è stato rifiutato ${MAX_REJECTIONS} volte; ultimo esito: ${esito.message}`,
+    });
+    ticketId = alert.ticketId;
+    if (ticketId !== null) ctx.db.update(consSips).set({ ticketId }).where(eq(consSips.id, result.sipId)).run();
+  }
+  return { sipId: result.sipId, urn: result.urn, status: 'rejected', esito, ticketId };
+}

@@ -1,0 +1,201 @@
+/**
+ * B2 ingest service: an accepted PdV writes its rows, blobs, RdV (valid against ParER's XSD) and
+ * chained events; a rejected one is kept with its esito and stores no file; the third rejection of
+ * one object opens exactly one ticket; a failure inside the transaction leaves nothing half-written;
+ * the profile seed is idempotent and keeps the responsabile's edits.
+ */
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { and, asc, count, eq } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { consAlerts, consBlobs, consEvents, consProfiles, consRdv, consSipFiles, consSips } from '../../src/modules/conservazione/schema.js';
+import { eventHash, GENESIS_HASH } from '../../src/modules/conservazione/events.js';
+import { ingestSip } from '../../src/modules/conservazione/ingest.js';
+import { validateRdv } from '../../src/modules/conservazione/rdv.js';
+import { getProfileByCode, SEEDED_PROFILES, seedConservazioneProfiles, updateProfile } from '../../src/modules/conservazione/profiles.js';
+import { tickets } from '../../src/modules/helpdesk/schema.js';
+import { adesioniApp, comune } from '../catalogue/adesioni-fixtures.js';
+import { determina, PDF, sha, XML } from './ingest-fixtures.js';
+
+const counts = (app: FastifyInstance) => ({
+  sips: app.db.select({ n: count() }).from(consSips).get()!.n,
+  files: app.db.select({ n: count() }).from(consSipFiles).get()!.n,
+  rdv: app.db.select({ n: count() }).from(consRdv).get()!.n,
+  events: app.db.select({ n: count() }).from(consEvents).get()!.n,
+});
+
+t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chained', async (t) => {
+  const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
+  const ctx = app.conservazione;
+  const termoli = comune(app, 'Termoli');
+  const r = await ingestSip(ctx, determina(termoli.id, 'DET-2026-12'), 'apikey:7');
+  t.equal(r.status, 'accepted', r.esito.message);
+  t.equal(r.esito.code, 'OK');
+  t.equal(r.urn, `urn:sael-pay:${termoli.ipaCode}:pdv:2026:${r.sipId}`);
+  t.equal(r.rdv?.urn, `urn:sael-pay:${termoli.ipaCode}:rdv:2026:${r.sipId}`);
+
+  const sip = app.db.select().from(consSips).where(eq(consSips.id, r.sipId!)).get()!;
+  t.match(sip, { status: 'accepted', enteId: termoli.id, objectKey: 'DET-2026-12', source: 'api', submittedBy: 'apikey:7', docDate: '2026-03-01', oggetto: 'Affidamento del servizio di manutenzione' });
+  const files = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id)).orderBy(asc(consSipFiles.ordinal)).all();
+  t.same(
+    files.map((f) => [f.ordinal, f.role, f.name, f.actualSha256, f.storageKey, f.mime]),
+    [
+      [1, 'principale', 'determina.pdf', sha(PDF), sha(PDF), 'application/pdf'],
+      [2, 'allegato', 'prospetto.xml', sha(XML), sha(XML), 'application/xml'],
+    ],
+  );
+  // Blobs: both files in the store and in cons_blobs; the RdV bytes too.
+  for (const b of [PDF, XML]) {
+    t.ok(app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(b))).get(), 'blob row');
+    t.same(await ctx.store.get(sha(b)), b, 'stored bytes');
+  }
+  const rdv = app.db.select().from(consRdv).where(eq(consRdv.sipId, sip.id)).get()!;
+  t.equal(rdv.xml, r.rdv!.xml);
+  t.equal(rdv.sha256, sha(Buffer.from(rdv.xml)));
+  t.ok(app.db.select().from(consBlobs).where(eq(consBlobs.key, rdv.sha256)).get(), 'RdV stored as a blob');
+  t.equal(rdv.createdAt, '2026-03-02T10:15:00.000Z');
+
+  // The RdV: valid against the official schema, with URN, UTC time, hashes of the index and the whole PdV, components.
+  t.same(validateRdv(rdv.xml), { valid: true, errors: [] });
+  t.match(rdv.xml, `<URNRapportoVersamento>${rdv.urn}</URNRapportoVersamento>`);
+  t.match(rdv.xml, '<DataRapportoVersamento>2026-03-02T10:15:00Z</DataRapportoVersamento>');
+  t.match(rdv.xml, `<HashIndiceSIP>${sip.indexSha256}</HashIndiceSIP>`);
+  t.match(rdv.xml, `<HashPISIP>${sip.sipSha256}</HashPISIP>`);
+  const whole = createHash('sha256').update(Buffer.from(sip.indexSha256, 'hex')).update(Buffer.from(sha(PDF), 'hex')).update(Buffer.from(sha(XML), 'hex')).digest('hex');
+  t.equal(sip.sipSha256, whole, 'PdV hash = index digest then every file digest');
+  t.match(rdv.xml, /<DocumentoPrincipale>[\s\S]*<NomeComponente>determina\.pdf<\/NomeComponente>[\s\S]*<\/DocumentoPrincipale><Allegato>[\s\S]*prospetto\.xml/);
+  t.match(rdv.xml, `<Hash>${sha(PDF)}</Hash>`);
+  // cons_rdv is write-once.
+  t.throws(() => app.sqlite.prepare('UPDATE cons_rdv SET xml = ? WHERE id = ?').run('x', rdv.id));
+
+  // Events: ingest then rdv, each chained to its predecessor.
+  const events = app.db.select().from(consEvents).orderBy(asc(consEvents.seq)).all();
+  t.same(
+    events.map((e) => [e.kind, e.subject]),
+    [
+      ['ingest', `sip:${sip.id}`],
+      ['rdv', `sip:${sip.id}`],
+    ],
+  );
+  let prev = GENESIS_HASH;
+  for (const e of events) {
+    t.equal(e.prevHash, prev);
+    t.equal(e.hash, eventHash(prev, e));
+    prev = e.hash;
+  }
+  t.match(JSON.parse(events[0]!.details), { urn: sip.urn, sipSha256: sip.sipSha256, files: [{ name: 'determina.pdf', sha256: sha(PDF) }, { name: 'prospetto.xml' }] });
+  t.match(JSON.parse(events[1]!.details), { urn: rdv.urn, sha256: rdv.sha256 });
+});
+
+t.test('rejected PdV kept with its esito; third rejection of one object opens exactly one ticket', async (t) => {
+  const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
+  const ctx = app.conservazione;
+  const termoli = comune(app, 'Termoli');
+  const wrong = '0'.repeat(64);
+  const bad = () => determina(termoli.id, 'DET-2026-13', { files: [{ name: 'determina.pdf', role: 'principale', bytes: PDF, declaredSha256: wrong }] });
+
+  const first = await ingestSip(ctx, bad(), 'user:1');
+  t.equal(first.status, 'rejected');
+  t.equal(first.esito.code, 'KO');
+  t.ok(first.esito.checks.some((c) => c.outcome === 'NEGATIVO' && c.code === 'HASH_MISMATCH' && c.file === 'determina.pdf'), 'HASH_MISMATCH on the file');
+  t.notOk(first.rdv);
+  const row = app.db.select().from(consSips).where(eq(consSips.id, first.sipId!)).get()!;
+  t.equal(row.status, 'rejected');
+  t.same(JSON.parse(row.esito), first.esito, 'esito kept');
+  const f = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, row.id)).get()!;
+  t.match(f, { declaredSha256: wrong, actualSha256: sha(PDF), storageKey: null });
+  t.notOk(app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(PDF))).get(), 'no file stored');
+  t.notOk(app.db.select().from(consRdv).where(eq(consRdv.sipId, row.id)).get(), 'no RdV');
+  t.match(app.db.select().from(consEvents).all(), [{ kind: 'reject', subject: `sip:${row.id}` }]);
+  t.match(JSON.parse(app.db.select().from(consEvents).get()!.details), { codes: ['HASH_MISMATCH'] });
+  t.equal(first.ticketId, null);
+
+  // Another object's rejections do not count for this one.
+  await ingestSip(ctx, determina(termoli.id, 'ALTRO', { files: [{ name: 'a.pdf', role: 'principale', bytes: PDF, declaredSha256: wrong }] }), 'user:1');
+  const second = await ingestSip(ctx, bad(), 'user:1');
+  t.equal(second.ticketId, null, 'no ticket at the second rejection');
+  t.equal(app.db.select({ n: count() }).from(consAlerts).get()!.n, 0);
+
+  const third = await ingestSip(ctx, bad(), 'user:1');
+  t.type(third.ticketId, 'number', 'ticket at the third rejection');
+  t.equal(app.db.select().from(consSips).where(eq(consSips.id, third.sipId!)).get()!.ticketId, third.ticketId, 'ticket id on the PdV');
+  const alerts = app.db.select().from(consAlerts).all();
+  t.match(alerts, [{ kind: 'sip_rejected_3x', enteId: termoli.id, ticketId: third.ticketId, subject: `sip-object:${termoli.id}:determina:DET-2026-13` }]);
+  const ticket = app.db.select().from(tickets).where(eq(tickets.id, third.ticketId!)).get()!;
+  t.match(ticket, { enteId: termoli.id, category: 'conservazione' });
+
+  const fourth = await ingestSip(ctx, bad(), 'user:1');
+  t.equal(fourth.ticketId, null, 'no further ticket');
+  t.equal(app.db.select({ n: count() }).from(consAlerts).get()!.n, 1);
+  t.equal(app.db.select({ n: count() }).from(tickets).where(eq(tickets.category, 'conservazione')).get()!.n, 1, 'exactly one ticket');
+
+  // An accepted PdV of the same object after the rejections.
+  const ok = await ingestSip(ctx, determina(termoli.id, 'DET-2026-13'), 'user:1');
+  t.equal(ok.status, 'accepted');
+});
+
+t.test('profile checks: unknown, inactive, submitter not allowed', async (t) => {
+  const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
+  const ctx = app.conservazione;
+  const termoli = comune(app, 'Termoli');
+
+  const unknown = await ingestSip(ctx, determina(termoli.id, 'X1', { profileCode: 'inesistente' }), 'apikey:1');
+  t.match(unknown, { sipId: null, urn: null, status: 'rejected', esito: { code: 'KO', checks: [{ check: 'profile', outcome: 'NEGATIVO', code: 'PROFILE_UNKNOWN' }] } });
+  t.match(app.db.select().from(consEvents).all(), [{ kind: 'reject', subject: `sip-object:${termoli.id}:inesistente:X1` }]);
+
+  // Receipts are the platform's own: an ente may not submit them.
+  const receipt = await ingestSip(ctx, determina(termoli.id, 'X2', { profileCode: 'ricevuta-pagopa' }), 'apikey:1');
+  t.match(receipt.esito.checks, [{ code: 'PROFILE_NOT_ALLOWED', outcome: 'NEGATIVO' }]);
+  t.equal(receipt.status, 'rejected');
+  t.type(receipt.sipId, 'number', 'kept');
+
+  const p = (await getProfileByCode(app.db, 'determina'))!;
+  await updateProfile(app.db, 'determina', { ...p, active: false }, { actor: 'test' }, new Date());
+  const inactive = await ingestSip(ctx, determina(termoli.id, 'X3'), 'apikey:1');
+  t.match(inactive.esito.checks, [{ code: 'PROFILE_UNKNOWN' }]);
+});
+
+t.test('a failure inside the transaction leaves nothing half-written', async (t) => {
+  const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
+  const ctx = app.conservazione;
+  const termoli = comune(app, 'Termoli');
+  await ingestSip(ctx, determina(termoli.id, 'PRIMA'), 'apikey:1');
+  const before = counts(app);
+  // The RdV insert is the last write but one: make it fail.
+  app.sqlite.exec("CREATE TRIGGER test_fail_rdv BEFORE INSERT ON cons_rdv BEGIN SELECT RAISE(ABORT, 'disco pieno'); END");
+  const other = Buffer.from(`${PDF.toString()}% altra\n`);
+  await t.rejects(
+    ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1'),
+    /disco pieno/,
+  );
+  t.same(counts(app), before, 'no PdV, file, RdV or event row');
+  t.equal(app.db.select({ n: count() }).from(consSips).where(and(eq(consSips.enteId, termoli.id), eq(consSips.objectKey, 'DOPO'))).get()!.n, 0);
+  // The file was stored before the transaction: an unreferenced blob, the same content a retry stores.
+  t.ok(app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(other))).get(), 'blob left unreferenced');
+  app.sqlite.exec('DROP TRIGGER test_fail_rdv');
+  const retry = await ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1');
+  t.equal(retry.status, 'accepted');
+  t.equal(counts(app).events, before.events + 2);
+});
+
+t.test('profile seed: every profile, idempotent, edits kept', async (t) => {
+  const { app } = await adesioniApp(t);
+  const rows = app.db.select().from(consProfiles).all();
+  t.same(rows.map((r) => r.code).sort(), SEEDED_PROFILES.map((p) => p.code).sort());
+  const receipt = (await getProfileByCode(app.db, 'ricevuta-pagopa'))!;
+  t.match(receipt, { retentionYears: 10, submitters: ['system'], signatureRequired: false });
+  t.ok(receipt.requiredMetadata.includes('IUV'));
+  t.match(await getProfileByCode(app.db, 'convenzione'), { signatureRequired: true, retentionYears: null });
+
+  await updateProfile(app.db, 'determina', { ...(await getProfileByCode(app.db, 'determina'))!, retentionYears: 40, name: 'Determina modificata' }, { actor: 'user:1' }, new Date('2026-03-02T10:00:00Z'));
+  app.sqlite.prepare("DELETE FROM cons_profiles WHERE code = 'contratto'").run();
+  await seedConservazioneProfiles(app.db);
+  await seedConservazioneProfiles(app.db);
+  t.equal(app.db.select({ n: count() }).from(consProfiles).get()!.n, SEEDED_PROFILES.length, 'missing code added once');
+  t.match(await getProfileByCode(app.db, 'determina'), { retentionYears: 40, name: 'Determina modificata' }, 'edit kept');
+  const audit = app.sqlite.prepare("SELECT actor, before, after FROM audit_log WHERE entity = 'cons_profile'").all() as { actor: string; before: string; after: string }[];
+  t.match(audit, [{ actor: 'user:1' }]);
+  t.same(JSON.parse(audit[0]!.before), { name: 'Determinazione dirigenziale', retentionYears: null });
+  t.same(JSON.parse(audit[0]!.after), { name: 'Determina modificata', retentionYears: 40 });
+  t.match(app.db.select().from(consEvents).all(), [{ kind: 'profile', subject: 'profile:determina', actor: 'user:1' }]);
+});
