@@ -28,7 +28,7 @@ const RUN_LABELS: Record<string, { label: string; badge: string }> = {
   running: { label: 'In corso', badge: 'bg-primary' },
   done: { label: 'Completato', badge: 'bg-success' },
   failed: { label: 'Non riuscito', badge: 'bg-danger' },
-  interrupted: { label: 'Interrotto', badge: 'bg-warning text-dark' },
+  interrupted: { label: 'Interrotto', badge: 'bg-warning' },
 };
 
 const SEALING_LABELS = {

@@ -28,7 +28,7 @@ import {
 } from './scarto.js';
 
 const STATUS_BADGES: Record<ScartoList['status'], string> = {
-  proposed: 'bg-warning text-dark',
+  proposed: 'bg-warning',
   approved: 'bg-primary',
   rejected: 'bg-secondary',
   executed: 'bg-dark',
