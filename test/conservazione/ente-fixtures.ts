@@ -1,17 +1,16 @@
 /**
- * Preserved documents for the ente pages' tests (part E), written straight into the tables: PdV
- * rows with their stored files and RdV, and a PdA whose SInCRO index is built by buildPIndex
- * (validated) and sealed by the app's own sealer (`app.conservazione.sealer()`), so the PdD under
- * test carries a real signature and time stamp.
+ * Preserved documents for the ente pages' tests (part E): PdV rows with their stored files, esito
+ * and RdV written straight into the tables (so a test controls dates, esiti and rejections), and
+ * the PdA built by the real buildPda / newPdaVersion (SInCRO index validated, sealed by the app's
+ * sealer), so the PdD under test carries a real index, signature and time stamp.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
 import { enti } from '../../src/modules/enti/schema.js';
 import { storeBlob } from '../../src/modules/conservazione/blobs.js';
-import { buildPIndex, conservatorAgent, type DocumentInput } from '../../src/modules/conservazione/pindex.js';
-import { validatePIndex } from '../../src/modules/conservazione/pindex-validate.js';
-import { consAipDocuments, consAips, consProfiles, consRdv, consSipFiles, consSips } from '../../src/modules/conservazione/schema.js';
+import { buildPda, newPdaVersion } from '../../src/modules/conservazione/pda.js';
+import { consProfiles, consRdv, consSipFiles, consSips } from '../../src/modules/conservazione/schema.js';
 
 export const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -50,7 +49,7 @@ export async function preserve(app: FastifyInstance, enteId: number, docs: Fixtu
     const profileId = ensureProfile(app, code, PROFILE_NAMES[code] ?? code);
     const keys: string[] = [];
     if (!doc.rejected) for (const f of doc.files) keys.push((await storeBlob(ctx, f.bytes)).key);
-    const metadata = { Identificativo: `${code}-${sips.length + 1}`, TipologiaDocumentale: PROFILE_NAMES[code] ?? code, ModalitaDiFormazione: 'c', Oggetto: doc.oggetto, DataDocumento: doc.docDate, ...(doc.iuv ? { IUV: doc.iuv } : {}) };
+    const metadata = { Identificativo: `${code}-${sips.length + 1}`, TipologiaDocumentale: PROFILE_NAMES[code] ?? code, ModalitaDiFormazione: 'c', Oggetto: doc.oggetto, DataDocumento: doc.docDate, NumeroDocumento: `${sips.length + 1}`, ...(doc.iuv ? { IUV: doc.iuv } : {}) };
     const esito = doc.rejected
       ? { code: 'KO', message: 'Versamento rifiutato', checks: [{ check: 'hash', outcome: 'NEGATIVO', code: doc.rejected.code, message: doc.rejected.message, file: doc.files[0]?.name }, { check: 'format', outcome: 'POSITIVO', code: 'OK', message: 'Formato ammesso' }] }
       : { code: 'OK', message: 'Versamento accettato', checks: [{ check: 'hash', outcome: 'POSITIVO', code: 'OK', message: 'Impronta verificata' }, { check: 'format', outcome: 'WARNING', code: 'FORMAT_DEPRECATED', message: 'Formato deprecato (prova)' }] };
@@ -97,76 +96,17 @@ export async function preserve(app: FastifyInstance, enteId: number, docs: Fixtu
   return { sipIds: sips.map((s) => s.id), aipId };
 }
 
-/** One sealed PdA over these (accepted) PdV, optionally a new version of `previous`. */
+/**
+ * One sealed PdA over these (accepted) PdV through the real buildPda (helper C), or — with
+ * `previous` — a new version of the one document's PdA with changed metadata (newPdaVersion).
+ */
 export async function archive(app: FastifyInstance, enteId: number, items: { sipId: number; doc: FixtureDoc }[], opts: { at?: Date; previous?: number } = {}) {
   const ctx = app.conservazione;
-  const ente = app.db.select().from(enti).where(eq(enti.id, enteId)).get()!;
-  const at = opts.at ?? new Date();
+  if (opts.previous) {
+    const { sipId, doc } = items[0]!;
+    const md = JSON.parse(app.db.select({ m: consSips.metadata }).from(consSips).where(eq(consSips.id, sipId)).get()!.m) as Record<string, unknown>;
+    return (await newPdaVersion(ctx, { sipId, metadata: { ...md, Oggetto: doc.oggetto }, actor: 'test' })).aipId;
+  }
   const profileId = app.db.select({ p: consSips.profileId }).from(consSips).where(eq(consSips.id, items[0]!.sipId)).get()!.p;
-  const documents: DocumentInput[] = items.map(({ sipId, doc }) => ({
-    id: `PDV-${sipId}`,
-    files: doc.files.map((f, i) => ({ id: `PDV-${sipId}-${i + 1}`, path: `PDV-${sipId}/${f.name}`, mimeType: f.mime, sha256: sha256(f.bytes), sizeBytes: f.bytes.length, name: f.name, role: i === 0 ? 'Contenuto' : 'Allegato' })),
-    metadata: {
-      identificativo: `PDV-${sipId}`,
-      modalitaDiFormazione: 'c',
-      tipologiaDocumentale: 'Ricevuta di pagamento pagoPA',
-      datiDiRegistrazione: { tipologiaDiFlusso: 'E', tipoRegistro: { kind: 'Nessuno', dataDocumento: doc.docDate } },
-      soggetti: [{ ruolo: 'Produttore', tipo: 'PAI', denominazione: ente.name, codiceIPA: ente.ipaCode }],
-      chiaveDescrittiva: { oggetto: doc.oggetto },
-      riservato: false,
-      formato: doc.files[0]!.mime,
-      verifica: { firmatoDigitalmente: false, sigillatoElettronicamente: false, marcaturaTemporale: false, conformitaCopieImmagineSuSupportoInformatico: false },
-      nomeDelDocumento: doc.files[0]!.name,
-      versioneDelDocumento: '1',
-    },
-  }));
-  const agent = { type: 'legal person' as const, formalName: ente.name, agentIds: [`VATIT-${ente.fiscalCode}`], relevantDocuments: [{ text: 'Adesione al servizio di conservazione' }] };
-  const pending = `pending-${Math.random()}`;
-  const xml = buildPIndex({
-    pdaId: pending,
-    createdAt: at,
-    volume: { id: `UD-${items[0]!.sipId}`, versatore: { ambiente: 'SAEL', ente: ente.name, struttura: ente.ipaCode, userId: 'test' }, tipologia: 'Ricevuta di pagamento pagoPA' },
-    documents,
-    submitter: agent,
-    holders: [{ ...agent, role: 'soggetto produttore' }],
-    signers: [conservatorAgent('00139600704')],
-  });
-  const valid = validatePIndex(xml);
-  if (!valid.valid) throw new Error(`fixture index invalid: ${valid.errors.join('; ')}`);
-  const sealer = await ctx.sealer();
-  if (!sealer) throw new Error('no sealer');
-  const bytes = Buffer.from(xml, 'utf8');
-  const seal = await sealer.seal(bytes);
-  const [ix, sg, ts] = [await storeBlob(ctx, bytes), await storeBlob(ctx, seal.signature), await storeBlob(ctx, seal.timestampToken)];
-  return app.db.transaction((tx) => {
-    const version = opts.previous ? tx.select({ v: consAips.version }).from(consAips).where(eq(consAips.id, opts.previous)).get()!.v + 1 : 1;
-    const row = tx
-      .insert(consAips)
-      .values({
-        urn: pending,
-        enteId,
-        profileId,
-        version,
-        previousAipId: opts.previous ?? null,
-        documents: items.length,
-        indexKey: ix.key,
-        indexSha256: ix.key,
-        signatureKey: sg.key,
-        timestampKey: ts.key,
-        timestampedAt: seal.timestampedAt.toISOString(),
-        signerSubject: seal.signerSubject,
-        retentionUntil: '2036-12-31',
-        createdAt: at.toISOString(),
-      })
-      .returning({ id: consAips.id })
-      .get();
-    tx.update(consAips).set({ urn: `urn:sael-pay:${ente.ipaCode}:pda:2026:${row.id}${version > 1 ? `:v${version}` : ''}` }).where(eq(consAips.id, row.id)).run();
-    if (opts.previous) {
-      tx.update(consAips).set({ status: 'superseded' }).where(eq(consAips.id, opts.previous)).run();
-      tx.update(consAipDocuments).set({ current: false }).where(eq(consAipDocuments.aipId, opts.previous)).run();
-    }
-    for (const { sipId, doc } of items)
-      tx.insert(consAipDocuments).values({ aipId: row.id, sipId, fileGroupId: `PDV-${sipId}`, metadata: JSON.stringify({ Oggetto: doc.oggetto, DataDocumento: doc.docDate, ...(doc.iuv ? { IUV: doc.iuv } : {}) }) }).run();
-    return row.id;
-  });
+  return (await buildPda(ctx, { enteId, profileId, sipIds: items.map((i) => i.sipId), actor: 'test' })).aipId;
 }

@@ -14,6 +14,7 @@ import { demoCitizenProfiles, demoUserFiscalCodes } from '../../src/modules/enti
 import { enti } from '../../src/modules/enti/schema.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
 import { indexFiles } from '../../src/modules/conservazione/dip.js';
+import { pdaFilePath } from '../../src/modules/conservazione/pda.js';
 import { listAips, listSips, searchDocuments } from '../../src/modules/conservazione/search.js';
 import { consAips, consAlerts, consDips, consEvents } from '../../src/modules/conservazione/schema.js';
 import { buildTestApp, loginAs, tempDir } from '../helpers.js';
@@ -50,10 +51,10 @@ export function unzip(zip: Buffer): Map<string, Buffer> {
 
 const file = (name: string, text: string, mime = 'application/xml') => ({ name, bytes: Buffer.from(text), mime });
 const receipt = (n: number, day: string, extra: Partial<FixtureDoc> = {}): FixtureDoc => ({
-  oggetto: `Ricevuta del pagamento IUV 0100000000000${n}`,
+  oggetto: `Ricevuta del pagamento IUV 01000000000000${n}`,
   docDate: day,
-  iuv: `0100000000000${n}`,
-  files: [file(`rt-${n}.xml`, `<RT><iuv>0100000000000${n}</iuv><n>${n}</n></RT>`), file(`ricevuta-${n}.pdf`, `%PDF-1.7\n% ricevuta ${n}\n%%EOF\n`, 'application/pdf')],
+  iuv: `01000000000000${n}`,
+  files: [file(`rt-${n}.xml`, `<RT><iuv>01000000000000${n}</iuv><n>${n}</n></RT>`), file(`ricevuta-${n}.pdf`, `%PDF-1.7\n% ricevuta ${n}\n%%EOF\n`, 'application/pdf')],
   ...extra,
 });
 
@@ -101,20 +102,20 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     t.same(await ids({ enteId: cb.id, profileCode: 'determina' }), [det]);
     t.same(await ids({ enteId: cb.id, dateFrom: '2026-03-10', dateTo: '2026-04-30' }), [r3, r2], 'DataDocumento range, inclusive');
     t.same(await ids({ enteId: cb.id, dateFrom: '2026-04-02', dateTo: '2026-04-02' }), [r3]);
-    t.same(await ids({ enteId: cb.id, iuv: '01000000000003' }), [r3]);
+    t.same(await ids({ enteId: cb.id, iuv: '010000000000003' }), [r3]);
     t.same(await ids({ enteId: cb.id, oggetto: 'tari 100%' }), [r2], 'oggetto contains, case-insensitive, % literal');
     t.same(await ids({ enteId: cb.id, oggetto: '100_' }), [], '_ literal');
     const aipUrn = app.db.select({ urn: consAips.urn }).from(consAips).where(eq(consAips.id, cbAipId)).get()!.urn;
     t.same(await ids({ enteId: cb.id, urn: aipUrn }), [r3, r2, r1], 'by the PdA URN');
-    const d1 = (await searchDocuments(app.db, { enteId: cb.id, iuv: '01000000000001' })).items[0]!;
+    const d1 = (await searchDocuments(app.db, { enteId: cb.id, iuv: '010000000000001' })).items[0]!;
     t.same(await ids({ enteId: cb.id, urn: d1.urn }), [r1], 'by the PdV URN');
     t.same(await ids({ enteId: cb.id, urn: d1.urn.replace(':pdv:', ':rdv:') }), [r1], 'by the RdV URN');
     t.equal(d1.aipId, cbAipId, 'with its current PdA');
     t.same(await ids({ enteId: termoli.id, urn: aipUrn }), [], 'another ente’s PdA URN finds nothing');
-    t.same(await ids({ enteId: termoli.id, iuv: '01000000000001' }), []);
+    t.same(await ids({ enteId: termoli.id, iuv: '010000000000001' }), []);
     const paged = await searchDocuments(app.db, { enteId: cb.id, pageSize: 3, page: 2 });
     t.same([paged.total, paged.pages, paged.items.map((d) => d.sipId)], [4, 2, [r1]]);
-    t.equal((await searchDocuments(app.db, { enteId: null, iuv: '01000000000009' })).items[0]?.enteName, 'Comune di Termoli', 'every ente (helpdesk)');
+    t.equal((await searchDocuments(app.db, { enteId: null, iuv: '010000000000009' })).items[0]?.enteName, 'Comune di Termoli', 'every ente (helpdesk)');
     t.same((await listSips(app.db, { enteId: cb.id, status: 'rejected' })).items.map((s) => [s.id, s.esitoCode]), [[rejected, 'KO']]);
     t.equal((await listSips(app.db, { enteId: cb.id })).total, 5);
     t.same((await listAips(app.db, { enteId: cb.id })).items.map((a) => a.id), [cbAipId]);
@@ -128,11 +129,11 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     t.match(res.body, /4 documenti – pagina 1 di 1/);
     t.match(res.body, `href="${base}/versamento"`, 'link to the upload page');
     t.match(res.body, `href="${base}/pda/${cbAipId}"`);
-    res = await get(`${base}?iuv=01000000000002&profilo=ricevuta-pagopa`, cookies.cbOperator);
+    res = await get(`${base}?iuv=010000000000002&profilo=ricevuta-pagopa`, cookies.cbOperator);
     t.match(res.body, /1 documenti trovati/);
     const table = (html: string) => /<table[\s\S]*?<\/table>/.exec(html)![0];
     t.match(table(res.body), /Ricevuta TARI 100% saldo/);
-    t.notMatch(table(res.body), /IUV 01000000000001/);
+    t.notMatch(table(res.body), /IUV 010000000000001/);
     res = await get(`${base}?dal=2026-05-01&al=2026-04-01`, cookies.cbOperator);
     t.equal(res.statusCode, 400, 'dal after al');
     t.match(res.body, /successiva alla data/);
@@ -143,7 +144,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     t.equal(res.statusCode, 200);
     t.match(res.body, /Determina rifiutata/);
     t.match(res.body, /Versamento rifiutato/, 'the esito message of a rejected PdV');
-    t.notMatch(table(res.body), /IUV 01000000000001/);
+    t.notMatch(table(res.body), /IUV 010000000000001/);
     res = await get(`${base}/pdv/${rejected}`, cookies.cbOperator);
     t.equal(res.statusCode, 200);
     t.match(res.body, /HASH_MISMATCH/);
@@ -256,8 +257,8 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     const one = await get(`${url}?documento=${r2}`, cookies.cbOperator);
     t.equal(one.statusCode, 200);
     const z1 = unzip(one.rawPayload);
-    const docFiles = [...z1.keys()].filter((n) => n.startsWith('PDV-'));
-    t.same(docFiles.sort(), [`PDV-${r2}/rt-2.xml`, `PDV-${r2}/ricevuta-2.pdf`].sort());
+    const docFiles = [...z1.keys()].filter((n) => n.startsWith('documenti/'));
+    t.same(docFiles.sort(), [pdaFilePath(r2, 0, 'rt-2.xml'), pdaFilePath(r2, 1, 'ricevuta-2.pdf')].sort());
     t.equal(z1.get('SHA256SUMS')!.toString().trim().split('\n').length, 2);
     t.equal(app.db.select().from(consDips).where(eq(consDips.urn, one.headers['x-pdd-urn'] as string)).get()!.sipIds, JSON.stringify([r2]));
     t.equal((await get(`${url}?documento=${det}`, cookies.cbOperator)).statusCode, 404, 'a document not in this PdA');
@@ -279,14 +280,17 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
   });
 
   await t.test('versions: a new PdA version links the old one; the search shows the current', async (t) => {
-    const v2 = await archive(app, cb.id, [{ sipId: r1, doc: receipt(1, '2026-03-01', { oggetto: 'Ricevuta corretta IUV 01000000000001' }) }], { previous: cbAipId });
+    const v2 = await archive(app, cb.id, [{ sipId: r1, doc: receipt(1, '2026-03-01', { oggetto: 'Ricevuta corretta IUV 010000000000001' }) }], { previous: cbAipId });
     const res = await get(`/backoffice/enti/${cb.id}/conservazione/pda/${v2}`, cookies.cbOperator);
     t.match(res.body, /Versioni/);
     t.match(res.body, `/pda/${cbAipId}">PdA ${cbAipId} versione 1</a>`);
     t.match(res.body, `<strong>PdA ${v2} versione 2</strong>`);
-    const d = (await searchDocuments(app.db, { enteId: cb.id, iuv: '01000000000001' })).items[0]!;
+    const d = (await searchDocuments(app.db, { enteId: cb.id, iuv: '010000000000001' })).items[0]!;
     t.same([d.aipId, d.aipVersion], [v2, 2]);
-    t.match((await get(`/backoffice/enti/${cb.id}/conservazione/pda/${cbAipId}`, cookies.cbOperator)).body, /Sostituito da una nuova versione/);
+    // PdA 1 keeps its two other documents (still active); r1's entry there is marked as replaced.
+    const v1 = (await get(`/backoffice/enti/${cb.id}/conservazione/pda/${cbAipId}`, cookies.cbOperator)).body;
+    t.equal((v1.match(/metadati sostituiti da una versione successiva/g) ?? []).length, 1);
+    t.match(v1, /Attivo/);
   });
 
   await t.test('a stored file altered after archiving: the PdD is not handed out whole', async (t) => {
