@@ -1,15 +1,290 @@
 /**
- * The daily conservazione job (issue #16 items 2, 4, 11). OWNER: helper C.
+ * The daily conservazione job (issue #16 items 2, 4, 11): for every ente whose adesione to the
+ * catalogue service '17' (pagoPA e conservazione digitale a norma) is active or expiring on `day`:
+ *
+ * 1. each receipt the ente received that Italian day (receipts.receivedAt) goes into a PdV of the
+ *    profile `ricevuta-pagopa`: the raw paSendRT(V2) envelope as received (principale) and the
+ *    receipt PDF the portal gives the citizen (allegato, pagopa/receipt-pdf.ts);
+ * 2. each reporting flow of the ente downloaded until that day's end (fdr_flows.rawXml) not yet
+ *    preserved goes into a PdV of the profile `flusso-rendicontazione`;
+ *    every source object at most once (cons_source_links; an accepted PdV of the same object key
+ *    found without its link — a crash between the two — is linked, not sent again);
+ * 3. the ente's accepted documents in no PdA yet (these and those sent by API or upload) go into
+ *    PdA, per profile, at most 5000 per PdA (pda.ts).
+ *
+ * Idempotent per (day, ente) through cons_daily_runs: a run that is done or running is skipped;
+ * a failed one is retried only when asked (`retryFailed`, the CLI's default), so the scheduled
+ * pass every ten minutes does not open a ticket each time. A failing ente (an exception, or PdV
+ * rejected) gets status failed, its message and the alert 'daily_job_failed' (ticket); the others
+ * continue.
  */
+import { and, asc, eq, gte, inArray, isNull, lt, lte, notExists, or } from 'drizzle-orm';
+import { adesioni, catalogueServices } from '../catalogue/schema.js';
+import { enti } from '../enti/schema.js';
+import { fdrFlows, receipts } from '../pagopa/schema.js';
+import { renderReceiptPdf } from '../pagopa/receipt-pdf.js';
+import { receiptPdfData } from '../pagopa/receipt-routes.js';
+import { raiseAlert } from './alerts.js';
 import type { ConservazioneCtx } from './context.js';
+import { romeDay, romeHour } from './dates.js';
+import { ingestSip, type IngestInput } from './ingest.js';
+import { buildPda, MAX_PDA_DOCUMENTS } from './pda.js';
+import { consAipDocuments, consDailyRuns, consProfiles, consSips, consSourceLinks } from './schema.js';
+import { createHash } from 'node:crypto';
+
+/** The catalogue service of the conservazione. */
+export const CONSERVAZIONE_SERVICE_CODE = '17';
+const RECEIPT_PROFILE = 'ricevuta-pagopa';
+const FLOW_PROFILE = 'flusso-rendicontazione';
+const PAGOPA = { ruolo: 'Mittente', tipo: 'PG', denominazione: 'PagoPA S.p.A. – Nodo dei Pagamenti', codiceFiscale: '15376371009' } as const;
 
 export interface DailyJobResult {
   day: string;
   enti: { enteId: number; sips: number; rejected: number; aips: number; status: 'done' | 'failed' | 'skipped'; message?: string }[];
 }
 
+type Ente = typeof enti.$inferSelect;
+type Receipt = typeof receipts.$inferSelect;
+type Flow = typeof fdrFlows.$inferSelect;
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** The UTC instants [start, end) of an Italian calendar day (23, 24 or 25 hours). */
+export function romeDayBounds(day: string): { start: string; end: string } {
+  const startOf = (d: string) => {
+    // Italian midnight is 22:00 or 23:00 UTC of the day before
+    for (const h of [22, 23]) {
+      const prev = new Date(`${d}T00:00:00Z`);
+      prev.setUTCDate(prev.getUTCDate() - 1);
+      const t = new Date(`${prev.toISOString().slice(0, 10)}T${h}:00:00Z`);
+      if (romeDay(t) === d && romeHour(t) === 0) return t;
+    }
+    throw new Error(`no Italian midnight for ${d}`);
+  };
+  const next = new Date(`${day}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return { start: startOf(day).toISOString(), end: startOf(next.toISOString().slice(0, 10)).toISOString() };
+}
+
+/** Enti whose adesione to service 17 is active or expiring and covers `day`. */
+export function entiWithConservazione(ctx: ConservazioneCtx, day: string): Ente[] {
+  const ids = ctx.db
+    .selectDistinct({ enteId: adesioni.enteId })
+    .from(adesioni)
+    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+    .where(
+      and(
+        eq(catalogueServices.code, CONSERVAZIONE_SERVICE_CODE),
+        inArray(adesioni.status, ['active', 'expiring']),
+        or(isNull(adesioni.startDate), lte(adesioni.startDate, day)),
+        or(isNull(adesioni.endDate), gte(adesioni.endDate, day)),
+      ),
+    )
+    .all()
+    .map((r) => r.enteId);
+  if (!ids.length) return [];
+  return ctx.db.select().from(enti).where(inArray(enti.id, ids)).orderBy(asc(enti.id)).all();
+}
+
+/** The document date of a receipt: the payment's day (Italian), else the day it was received. */
+function receiptDate(r: Receipt): string {
+  if (r.paymentDateTime && /^\d{4}-\d{2}-\d{2}/.test(r.paymentDateTime)) {
+    // without an offset it is Italian local time (pagoPA's convention): its date is the day
+    if (!/[zZ]|[+-]\d{2}:?\d{2}$/.test(r.paymentDateTime)) return r.paymentDateTime.slice(0, 10);
+    const d = new Date(r.paymentDateTime);
+    if (!Number.isNaN(d.getTime())) return romeDay(d);
+  }
+  return romeDay(new Date(r.receivedAt));
+}
+
+/** The PdV of a receipt: raw envelope + receipt PDF, Allegato 5 metadata. */
+export function receiptSip(ente: Ente, r: Receipt, pdf: Uint8Array): IngestInput {
+  const xml = Buffer.from(r.rawXml, 'utf8');
+  const date = receiptDate(r);
+  return {
+    enteId: ente.id,
+    profileCode: RECEIPT_PROFILE,
+    objectKey: `receipt:${r.id}`,
+    source: 'auto',
+    metadata: {
+      Identificativo: `${r.fiscalCode}-${r.iuv}-${r.receiptId}`.slice(0, 200),
+      TipologiaDocumentale: 'Ricevuta telematica pagoPA',
+      ModalitaDiFormazione: 'c',
+      Oggetto: `Ricevuta di pagamento pagoPA (${r.primitive}) dell’avviso ${r.noticeNumber}: ${r.description}`.slice(0, 1000),
+      DataDocumento: date,
+      NumeroDocumento: r.receiptId.slice(0, 100),
+      TipologiaDiFlusso: 'E',
+      IUV: r.iuv,
+      Soggetti: [{ ...PAGOPA }, { ruolo: 'Destinatario', tipo: 'PAI', denominazione: ente.name, ipa: ente.ipaCode }],
+      ParoleChiave: ['pagoPA', 'ricevuta telematica', r.outcome === 'OK' ? 'pagamento eseguito' : 'pagamento non eseguito'],
+    },
+    files: [
+      { name: `ricevuta-telematica-${r.iuv}-${r.receiptId}.xml`.replace(/[^A-Za-z0-9._-]/g, '_'), role: 'principale', bytes: xml, declaredSha256: sha256(xml), declaredMime: 'application/xml' },
+      { name: `ricevuta-${r.noticeNumber}.pdf`.replace(/[^A-Za-z0-9._-]/g, '_'), role: 'allegato', bytes: pdf, declaredSha256: sha256(pdf), declaredMime: 'application/pdf' },
+    ],
+  };
+}
+
+/** The PdV of a reporting flow. */
+export function flowSip(ente: Ente, f: Flow): IngestInput {
+  const xml = Buffer.from(f.rawXml, 'utf8');
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(f.settlementDate) ? f.settlementDate : romeDay(new Date(f.downloadedAt));
+  return {
+    enteId: ente.id,
+    profileCode: FLOW_PROFILE,
+    objectKey: `fdr:${f.id}`,
+    source: 'auto',
+    metadata: {
+      Identificativo: `${f.flowId}@${f.flowDateTime}`.slice(0, 200),
+      TipologiaDocumentale: 'Flusso di rendicontazione (FdR)',
+      ModalitaDiFormazione: 'b',
+      Oggetto: `Flusso di rendicontazione ${f.flowId} del PSP ${f.pspName ?? f.pspId}: ${f.totalPayments} pagamenti, regolamento ${f.settlementId}`.slice(0, 1000),
+      DataDocumento: date,
+      NumeroDocumento: f.flowId.slice(0, 100),
+      TipologiaDiFlusso: 'E',
+      Soggetti: [{ ...PAGOPA }, { ruolo: 'Destinatario', tipo: 'PAI', denominazione: ente.name, ipa: ente.ipaCode }],
+      ParoleChiave: ['pagoPA', 'rendicontazione'],
+    },
+    files: [{ name: `fdr-${f.flowId}.xml`.replace(/[^A-Za-z0-9._-]/g, '_'), role: 'principale', bytes: xml, declaredSha256: sha256(xml), declaredMime: 'application/xml' }],
+  };
+}
+
+interface Counts {
+  sips: number;
+  rejected: number;
+  aips: number;
+  messages: string[];
+}
+
+/** Sends one source object unless it is linked already; links it when accepted. */
+async function preserve(ctx: ConservazioneCtx, sourceType: 'receipt' | 'fdr_flow', sourceId: number, enteId: number, input: () => Promise<IngestInput>, actor: string, counts: Counts): Promise<void> {
+  const profileId = ctx.db.select({ id: consProfiles.id }).from(consProfiles).where(eq(consProfiles.code, sourceType === 'receipt' ? RECEIPT_PROFILE : FLOW_PROFILE)).get()?.id;
+  const objectKey = `${sourceType === 'receipt' ? 'receipt' : 'fdr'}:${sourceId}`;
+  const orphan =
+    profileId === undefined
+      ? undefined
+      : ctx.db
+          .select({ id: consSips.id })
+          .from(consSips)
+          .where(and(eq(consSips.enteId, enteId), eq(consSips.profileId, profileId), eq(consSips.objectKey, objectKey), eq(consSips.status, 'accepted')))
+          .get();
+  let sipId = orphan?.id;
+  if (sipId === undefined) {
+    const r = await ingestSip(ctx, await input(), actor);
+    if (r.status !== 'accepted' || r.sipId === null) {
+      counts.rejected++;
+      counts.messages.push(`${objectKey} rifiutato: ${r.esito.message}`);
+      return;
+    }
+    sipId = r.sipId;
+    counts.sips++;
+  }
+  ctx.db.insert(consSourceLinks).values({ sourceType, sourceId, enteId, sipId }).onConflictDoNothing().run();
+}
+
+async function runForEnte(ctx: ConservazioneCtx, ente: Ente, day: string, actor: string, counts: Counts): Promise<void> {
+  const { start, end } = romeDayBounds(day);
+  const linked = (type: 'receipt' | 'fdr_flow', id: typeof receipts.id | typeof fdrFlows.id) =>
+    notExists(
+      ctx.db
+        .select({ one: consSourceLinks.id })
+        .from(consSourceLinks)
+        .where(and(eq(consSourceLinks.sourceType, type), eq(consSourceLinks.sourceId, id))),
+    );
+  const dayReceipts = ctx.db
+    .select()
+    .from(receipts)
+    .where(and(eq(receipts.enteId, ente.id), gte(receipts.receivedAt, start), lt(receipts.receivedAt, end), linked('receipt', receipts.id)))
+    .orderBy(asc(receipts.id))
+    .all();
+  for (const r of dayReceipts) {
+    await preserve(ctx, 'receipt', r.id, ente.id, async () => receiptSip(ente, r, await renderReceiptPdf(receiptPdfData(ctx.db, r, ctx.config.dataDir))), actor, counts);
+  }
+  const flows = ctx.db
+    .select()
+    .from(fdrFlows)
+    .where(and(eq(fdrFlows.enteId, ente.id), lt(fdrFlows.downloadedAt, end), linked('fdr_flow', fdrFlows.id)))
+    .orderBy(asc(fdrFlows.id))
+    .all();
+  for (const f of flows) await preserve(ctx, 'fdr_flow', f.id, ente.id, async () => flowSip(ente, f), actor, counts);
+  counts.aips += await archivePending(ctx, ente.id, actor);
+}
+
+/** PdA of the ente's accepted documents in no PdA yet, per profile, at most 5000 each; returns how many PdA. */
+export async function archivePending(ctx: ConservazioneCtx, enteId: number, actor: string): Promise<number> {
+  const pending = ctx.db
+    .select({ id: consSips.id, profileId: consSips.profileId })
+    .from(consSips)
+    .where(
+      and(
+        eq(consSips.enteId, enteId),
+        eq(consSips.status, 'accepted'),
+        notExists(ctx.db.select({ one: consAipDocuments.id }).from(consAipDocuments).where(eq(consAipDocuments.sipId, consSips.id))),
+      ),
+    )
+    .orderBy(asc(consSips.profileId), asc(consSips.id))
+    .all();
+  const byProfile = new Map<number, number[]>();
+  for (const p of pending) byProfile.set(p.profileId, [...(byProfile.get(p.profileId) ?? []), p.id]);
+  let made = 0;
+  for (const [profileId, ids] of byProfile) {
+    for (let i = 0; i < ids.length; i += MAX_PDA_DOCUMENTS) {
+      await buildPda(ctx, { enteId, profileId, sipIds: ids.slice(i, i + MAX_PDA_DOCUMENTS), actor });
+      made++;
+    }
+  }
+  return made;
+}
+
 /** Preserves `day`'s receipts and flows of every ente with the conservazione service active, then builds the PdA. Idempotent per (day, ente). */
-export async function runDailyJob(ctx: ConservazioneCtx, opts: { day: string; actor?: string }): Promise<DailyJobResult> {
-  void ctx;
-  return { day: opts.day, enti: [] };
+export async function runDailyJob(ctx: ConservazioneCtx, opts: { day: string; actor?: string; retryFailed?: boolean }): Promise<DailyJobResult> {
+  const actor = opts.actor ?? 'system';
+  const retryFailed = opts.retryFailed ?? actor === 'cli';
+  const result: DailyJobResult = { day: opts.day, enti: [] };
+  for (const ente of entiWithConservazione(ctx, opts.day)) {
+    const startedAt = ctx.now().toISOString();
+    const claimed = ctx.db.insert(consDailyRuns).values({ day: opts.day, enteId: ente.id, status: 'running', startedAt }).onConflictDoNothing().run().changes === 1;
+    if (!claimed) {
+      const retried =
+        retryFailed &&
+        ctx.db
+          .update(consDailyRuns)
+          .set({ status: 'running', startedAt, finishedAt: null, message: null })
+          .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id), eq(consDailyRuns.status, 'failed')))
+          .run().changes === 1;
+      if (!retried) {
+        const row = ctx.db.select().from(consDailyRuns).where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id))).get()!;
+        result.enti.push({ enteId: ente.id, sips: 0, rejected: 0, aips: 0, status: 'skipped', message: `già eseguito (${row.status})` });
+        continue;
+      }
+    }
+    const counts: Counts = { sips: 0, rejected: 0, aips: 0, messages: [] };
+    let error: string | null = null;
+    try {
+      await runForEnte(ctx, ente, opts.day, actor, counts);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    const failed = error !== null || counts.rejected > 0;
+    const message = [error, counts.rejected ? `${counts.rejected} PdV rifiutati` : null, ...counts.messages.slice(0, 5)].filter(Boolean).join('; ') || null;
+    ctx.db
+      .update(consDailyRuns)
+      .set({ status: failed ? 'failed' : 'done', sips: counts.sips, rejected: counts.rejected, aips: counts.aips, message: message?.slice(0, 2000) ?? null, finishedAt: ctx.now().toISOString() })
+      .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id)))
+      .run();
+    if (failed) {
+      try {
+        await raiseAlert(ctx, {
+          kind: 'daily_job_failed',
+          enteId: ente.id,
+          subject: `daily-run:${opts.day}:${ente.id}`,
+          message: `Versamento giornaliero del ${opts.day} in conservazione non riuscito per ${ente.name}: ${message ?? 'errore'}`.slice(0, 2000),
+        });
+      } catch {
+        // the run row says failed already; the alert is best effort
+      }
+    }
+    result.enti.push({ enteId: ente.id, sips: counts.sips, rejected: counts.rejected, aips: counts.aips, status: failed ? 'failed' : 'done', ...(message ? { message } : {}) });
+  }
+  return result;
 }

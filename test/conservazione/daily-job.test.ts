@@ -1,0 +1,177 @@
+/**
+ * The daily job (daily-job.ts) end to end on a real app: the demo seed gives the member comuni the
+ * conservazione service (catalogue '17'); a receipt paid through the station (paSendRTV2) and a
+ * reporting flow become accepted PdV (raw XML + receipt PDF) and, the same night, a signed,
+ * time-stamped PdA whose index validates; a second run does nothing; an ente whose service is
+ * suspended is skipped; an ente whose receipt is rejected fails with an alert and a ticket while
+ * the others complete; the CLI `conservazione:run --date` through runCli. Days are relative to
+ * today (the receipts carry the real time), the job's clock is injected.
+ */
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { and, eq, inArray } from 'drizzle-orm';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { runCli } from '../../src/cli-commands.js';
+import { addDays } from '../../src/domain/iso-date.js';
+import { adesioni, catalogueServices } from '../../src/modules/catalogue/schema.js';
+import { readBlob } from '../../src/modules/conservazione/blobs.js';
+import { romeDay } from '../../src/modules/conservazione/dates.js';
+import { romeDayBounds, runDailyJob } from '../../src/modules/conservazione/daily-job.js';
+import { seedConservazioneDemo } from '../../src/modules/conservazione/demo-seed.js';
+import { validatePIndex } from '../../src/modules/conservazione/pindex-validate.js';
+import { consAipDocuments, consAips, consAlerts, consDailyRuns, consSipFiles, consSips, consSourceLinks } from '../../src/modules/conservazione/schema.js';
+import { enti } from '../../src/modules/enti/schema.js';
+import { fdrFlows, receipts } from '../../src/modules/pagopa/schema.js';
+import { getPaymentRequest, newReceiptId, readPaymentData, sendRtRequest } from '../../src/simulators/pagopa/node-messages.js';
+import { callStation, createTari, identity } from '../pagopa/helpers.js';
+import { tempDir } from '../helpers.js';
+import type { FastifyInstance } from 'fastify';
+
+const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** Pays the first option of a new TARI of `comune` through the station; returns the receipt row id. */
+async function payReceipt(app: FastifyInstance, comune: string): Promise<number> {
+  const pos = await createTari(app, {}, comune);
+  const id = identity(app, pos.fiscalCode);
+  const qr = { fiscalCode: pos.fiscalCode, noticeNumber: pos.options[0]!.noticeNumber };
+  const data = readPaymentData((await callStation(app, getPaymentRequest(id, qr, { v2: true }), 'paGetPaymentV2')).answer);
+  const receiptId = newReceiptId();
+  const sent = await callStation(app, sendRtRequest(id, { v2: true, receiptId, noticeNumber: qr.noticeNumber, fiscalCode: pos.fiscalCode, data }), 'paSendRTV2');
+  if (sent.answer.outcome !== 'OK') throw new Error('receipt refused');
+  return (app.sqlite.prepare('SELECT id FROM receipts WHERE receipt_id = ? AND id_pa = ?').get(receiptId, pos.fiscalCode) as { id: number }).id;
+}
+
+function enteByName(app: FastifyInstance, name: string) {
+  return app.db.select().from(enti).where(eq(enti.name, name)).get()!;
+}
+
+t.test('daily job: receipts and flows of the day → PdV → PdA; idempotent; skipped and failing enti', async (t) => {
+  const today = romeDay(new Date());
+  let now = new Date();
+  const dir = tempDir(t);
+  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false, now: () => now });
+  t.teardown(() => app.close());
+  const ctx = app.conservazione;
+
+  const seeded = await seedConservazioneDemo(app.db, today);
+  const members = app.db.select({ id: enti.id }).from(enti).where(and(eq(enti.member, true), eq(enti.kind, 'comune'))).all();
+  t.equal(seeded.length, members.length, 'every member comune gets the conservazione service');
+  t.same(await seedConservazioneDemo(app.db, today), [], 'idempotent');
+
+  const campobasso = enteByName(app, 'Comune di Campobasso');
+  const termoli = enteByName(app, 'Comune di Termoli');
+  const bojano = enteByName(app, 'Comune di Bojano');
+  // Termoli's service is suspended: skipped
+  const s17 = app.db.select().from(catalogueServices).where(eq(catalogueServices.code, '17')).get()!;
+  app.db.update(adesioni).set({ status: 'suspended' }).where(and(eq(adesioni.enteId, termoli.id), eq(adesioni.serviceId, s17.id))).run();
+
+  const r1 = await payReceipt(app, 'Campobasso');
+  const rTermoli = await payReceipt(app, 'Termoli');
+  const rBojano = await payReceipt(app, 'Bojano');
+  // Bojano's stored envelope is damaged: its PdV is rejected (the format is not XML)
+  app.db.update(receipts).set({ rawXml: '%% non è un documento XML %%' }).where(eq(receipts.id, rBojano)).run();
+  // a reporting flow of Campobasso downloaded today
+  const flowXml =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<FlussoRiversamento xmlns="http://www.digitpa.gov.it/schemas/2011/Pagamenti/"><versioneOggetto>1.0</versioneOggetto>' +
+    `<identificativoFlusso>${today}PSPDEMO-S0001</identificativoFlusso><dataOraFlusso>${today}T06:00:00</dataOraFlusso></FlussoRiversamento>\n`;
+  const flowId = app.db
+    .insert(fdrFlows)
+    .values({
+      enteId: campobasso.id,
+      flowId: `${today}PSPDEMO-S0001`,
+      flowDateTime: `${today}T06:00:00`,
+      pspId: 'PSPDEMO',
+      pspName: 'PSP dimostrativo',
+      settlementId: 'TRN-0001',
+      settlementDate: today,
+      receiverFiscalCode: campobasso.fiscalCode,
+      totalPayments: 1,
+      totalAmountCents: 100,
+      rawXml: flowXml,
+      downloadedAt: new Date(Date.parse(romeDayBounds(today).start) + 8 * 3600_000).toISOString(),
+    })
+    .returning({ id: fdrFlows.id })
+    .get().id;
+
+  // the next night at 03:00 Italian time
+  now = new Date(Date.parse(romeDayBounds(addDays(today, 1)).start) + 3 * 3600_000);
+  const result = await runDailyJob(ctx, { day: today });
+  const of = (id: number) => result.enti.find((e) => e.enteId === id);
+  t.match(of(campobasso.id), { status: 'done', sips: 2, rejected: 0, aips: 2 }, 'Campobasso: receipt + flow, one PdA per profile');
+  t.notOk(of(termoli.id), 'Termoli (service suspended) is not processed');
+  t.match(of(bojano.id), { status: 'failed', rejected: 1, aips: 0 }, 'Bojano fails');
+
+  // the receipt's PdV: raw envelope + PDF, accepted, linked
+  const link = app.db.select().from(consSourceLinks).where(and(eq(consSourceLinks.sourceType, 'receipt'), eq(consSourceLinks.sourceId, r1))).get()!;
+  t.ok(link, 'receipt linked to its PdV');
+  const sip = app.db.select().from(consSips).where(eq(consSips.id, link.sipId)).get()!;
+  t.match(sip, { status: 'accepted', source: 'auto', objectKey: `receipt:${r1}`, enteId: campobasso.id });
+  const receipt = app.db.select().from(receipts).where(eq(receipts.id, r1)).get()!;
+  t.equal(sip.iuv, receipt.iuv);
+  const files = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id)).all();
+  t.same(files.map((f) => [f.role, f.mime]), [['principale', 'application/xml'], ['allegato', 'application/pdf']]);
+  t.equal(files[0]!.storageKey, sha(receipt.rawXml), 'the raw paSendRTV2 envelope as received');
+  t.equal((await readBlob(ctx, files[1]!.storageKey!)).subarray(0, 5).toString(), '%PDF-', 'the receipt PDF');
+  t.ok(app.db.select().from(consSourceLinks).where(and(eq(consSourceLinks.sourceType, 'fdr_flow'), eq(consSourceLinks.sourceId, flowId))).get(), 'flow linked');
+  t.notOk(app.db.select().from(consSourceLinks).where(inArray(consSourceLinks.sourceId, [rTermoli, rBojano])).all().some((l) => l.sourceType === 'receipt'), 'no PdV for Termoli, none accepted for Bojano');
+
+  // the PdA
+  const doc = app.db.select().from(consAipDocuments).where(eq(consAipDocuments.sipId, sip.id)).get()!;
+  const aip = app.db.select().from(consAips).where(eq(consAips.id, doc.aipId)).get()!;
+  t.match(aip, { enteId: campobasso.id, status: 'active', documents: 1 });
+  t.equal(aip.createdAt, now.toISOString(), 'made by the night run');
+  const index = await readBlob(ctx, aip.indexKey);
+  t.same(validatePIndex(index).errors, [], 'its index validates against the XSD');
+  t.ok((await (await ctx.sealer())!.verify(index, await readBlob(ctx, aip.signatureKey), await readBlob(ctx, aip.timestampKey))).ok, 'signed and time-stamped');
+  t.ok(index.toString('utf8').includes(sha(receipt.rawXml)), 'the envelope hash in the index');
+
+  // runs and alerts
+  const runs = app.db.select().from(consDailyRuns).where(eq(consDailyRuns.day, today)).all();
+  t.same(runs.map((r) => [r.enteId, r.status]).sort(), [[campobasso.id, 'done'], [bojano.id, 'failed'], ...seeded.filter((id) => id !== campobasso.id && id !== bojano.id && id !== termoli.id).map((id) => [id, 'done'])].sort());
+  const alerts = app.db.select().from(consAlerts).where(eq(consAlerts.kind, 'daily_job_failed')).all();
+  t.equal(alerts.length, 1);
+  t.match(alerts[0], { enteId: bojano.id, subject: `daily-run:${today}:${bojano.id}` });
+  t.ok(alerts[0]!.ticketId, 'a helpdesk ticket');
+
+  // a second run of the same day does nothing (the failed one too, until asked)
+  const sipsBefore = app.db.select().from(consSips).all().length;
+  const again = await runDailyJob(ctx, { day: today });
+  t.ok(again.enti.every((e) => e.status === 'skipped'), 'every ente skipped');
+  t.equal(app.db.select().from(consSips).all().length, sipsBefore, 'no new PdV');
+  t.equal(app.db.select().from(consAlerts).all().filter((a) => a.kind === 'daily_job_failed').length, 1, 'no new alert');
+
+  // the failed ente retried on request, after the envelope is mended: done
+  app.db.update(receipts).set({ rawXml: receipt.rawXml.replace(receipt.iuv, app.db.select().from(receipts).where(eq(receipts.id, rBojano)).get()!.iuv) }).where(eq(receipts.id, rBojano)).run();
+  const retry = await runDailyJob(ctx, { day: today, retryFailed: true });
+  t.match(retry.enti.find((e) => e.enteId === bojano.id), { status: 'done', sips: 1, aips: 1 });
+  t.match(retry.enti.find((e) => e.enteId === campobasso.id), { status: 'skipped' });
+});
+
+t.test('CLI conservazione:run --date', async (t) => {
+  const dir = tempDir(t);
+  const yesterday = addDays(romeDay(new Date()), -1);
+  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false });
+  await seedConservazioneDemo(app.db, romeDay(new Date()));
+  const r = await payReceipt(app, 'Campobasso');
+  const campobasso = enteByName(app, 'Comune di Campobasso');
+  // received yesterday evening
+  app.db.update(receipts).set({ receivedAt: new Date(Date.parse(romeDayBounds(yesterday).start) + 20 * 3600_000).toISOString() }).where(eq(receipts.id, r)).run();
+  await app.close();
+
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(argv, { env: { DATA_DIR: dir, LOG_LEVEL: 'silent' }, out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const run = await cli('conservazione:run', '--date', yesterday);
+  t.equal(run.code, 0, run.err);
+  t.match(run.out, new RegExp(`${yesterday}\\tente ${campobasso.id}: done, PdV accettati 1, rifiutati 0, PdA 1`));
+  const second = await cli('conservazione:run', '--date', yesterday);
+  t.equal(second.code, 0);
+  t.match(second.out, new RegExp(`ente ${campobasso.id}: skipped`));
+  const bad = await cli('conservazione:run', '--date', '2026-02-30');
+  t.equal(bad.code, 2);
+  t.match(bad.err, /--date non valida/);
+});
