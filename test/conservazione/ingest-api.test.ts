@@ -9,6 +9,7 @@ import { count, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { consEvents, consSips } from '../../src/modules/conservazione/schema.js';
 import { validateRdv } from '../../src/modules/conservazione/rdv.js';
+import { PDV_JSON_MAX_BYTES, PDV_UPLOAD_FILE_MAX_BYTES } from '../../src/modules/conservazione/ingest-routes.js';
 import { getProfileByCode } from '../../src/modules/conservazione/profiles.js';
 import { csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { apiKeyFor } from '../positions/fixtures.js';
@@ -57,6 +58,8 @@ t.test('REST versamento: auth, schema, 201/422 with esito, IDOR, RdV, OpenAPI', 
   const twoMain = await post(app, keyA, body('D1', { files: [{ nome: 'a.pdf', ruolo: 'principale', impronta: sha(PDF), contenuto: PDF.toString('base64') }, { nome: 'b.pdf', ruolo: 'principale', impronta: sha(PDF), contenuto: PDF.toString('base64') }] }));
   t.equal(twoMain.statusCode, 400);
   t.match(twoMain.body, /principale/);
+  const tooBig = await post(app, keyA, body('D1', { files: [{ nome: 'a.pdf', ruolo: 'principale', impronta: sha(PDF), contenuto: 'A'.repeat(PDV_JSON_MAX_BYTES) }] }));
+  t.equal(tooBig.statusCode, 413, 'body over the documented limit');
   t.equal(app.db.select({ n: count() }).from(consSips).get()!.n, 0, 'nothing stored for schema errors');
 
   // Accepted: 201, esito, RdV URN + XML valid against the XSD, Location.
@@ -159,6 +162,12 @@ t.test('back-office upload: roles, Italian messages, accepted and rejected resul
   const noNumber = await upload(op, { profilo: 'determina', identificativo: 'DET-9', oggetto: 'Prova', dataDocumento: '2026-03-01', modalita: 'a' }, [{ field: 'principale', filename: 'det.pdf', type: 'application/pdf', data: PDF }]);
   t.equal(noNumber.statusCode, 400);
   t.match(noNumber.body, /richiede il numero del documento/);
+  // A file over the limit: the form again with the message, nothing stored.
+  const huge = await upload(op, { profilo: 'determina', identificativo: 'DET-9', oggetto: 'Prova', dataDocumento: '2026-03-01', numeroDocumento: '9', modalita: 'a' }, [
+    { field: 'principale', filename: 'enorme.pdf', type: 'application/pdf', data: Buffer.alloc(PDV_UPLOAD_FILE_MAX_BYTES + 1, 0x20) },
+  ]);
+  t.equal(huge.statusCode, 400);
+  t.match(huge.body, /File troppo grande \(enorme\.pdf\): ogni file può avere al massimo 25 MB/);
   t.equal(app.db.select({ n: count() }).from(consSips).get()!.n, 0);
   // Without the CSRF token: refused before any byte is read.
   const mp = multipart({ profilo: 'determina' }, [{ field: 'principale', filename: 'det.pdf', type: 'application/pdf', data: PDF }]);

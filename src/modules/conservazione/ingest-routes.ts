@@ -238,7 +238,10 @@ interface UploadData {
 async function readUpload(request: FastifyRequest): Promise<UploadData> {
   if (!request.isMultipart()) throw new HttpError(400, 'Invia il modulo con i file (multipart/form-data).');
   const out: UploadData = { fields: {}, files: [], tooLarge: [], tooMany: false };
-  for await (const part of request.parts({ limits: { fileSize: PDV_UPLOAD_FILE_MAX_BYTES, files: PDV_MAX_FILES + 1, fields: 20 } })) {
+  // throwFileSizeLimit (read per request by @fastify/multipart, missing from its option type): a file
+  // over the limit is marked truncated, so the form comes back with the message instead of a bare 413.
+  const options = { limits: { fileSize: PDV_UPLOAD_FILE_MAX_BYTES, files: PDV_MAX_FILES + 1, fields: 20 }, throwFileSizeLimit: false };
+  for await (const part of request.parts(options)) {
     if (part.type === 'file') {
       const chunks: Buffer[] = [];
       for await (const c of part.file) chunks.push(c as Buffer);

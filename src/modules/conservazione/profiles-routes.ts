@@ -13,26 +13,12 @@ import { HttpError } from '../../plugins/errors.js';
 import { setFlash, takeFlash } from '../../plugins/sessions/flash.js';
 import { auditLog } from '../../plugins/audit/schema.js';
 import type { ProfileFormat } from './checks/esito.js';
+import { KNOWN_METADATA } from './checks/metadata.js';
 import { getProfileByCode, listProfiles, updateProfile, type ParsedProfile, type ProfileUpdate } from './profiles.js';
 import { FORMAT_SUITABILITY, SUBMITTERS, type FormatSuitability, type Submitter } from './schema.js';
 
-/** Allegato 5 names a profile may require (keys of the metadata JSON, plan shape). */
-export const METADATA_NAMES = [
-  'Identificativo',
-  'TipologiaDocumentale',
-  'ModalitaDiFormazione',
-  'Oggetto',
-  'DataDocumento',
-  'NumeroDocumento',
-  'TipologiaDiFlusso',
-  'Soggetti',
-  'ParoleChiave',
-  'Riservato',
-  'TempoDiConservazione',
-  'IUV',
-  'Classificazione',
-  'Note',
-] as const;
+/** Allegato 5 names a profile may require: the names the metadata check knows (checks/metadata.ts). */
+export const METADATA_NAMES = KNOWN_METADATA;
 
 export const SUBMITTER_LABELS: Record<Submitter, string> = { system: 'Piattaforma (versamento automatico)', ente: 'Ente (API e back office)', sael: 'S.A.E.L.' };
 
