@@ -8,13 +8,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { asc } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { buildTestApp } from '../helpers.js';
 import { runCli } from '../../src/cli-commands.js';
 import { anchorChainHead, anchorDigest } from '../../src/modules/conservazione/anchor.js';
 import { appendEvent, eventHash, GENESIS_HASH } from '../../src/modules/conservazione/events.js';
 import { storeBlob } from '../../src/modules/conservazione/blobs.js';
-import { consAnchors, consEvents } from '../../src/modules/conservazione/schema.js';
+import { consAips, consAnchors, consEvents, consProfiles } from '../../src/modules/conservazione/schema.js';
+import { ingestSip } from '../../src/modules/conservazione/ingest.js';
+import { buildPda } from '../../src/modules/conservazione/pda.js';
+import { determina } from './ingest-fixtures.js';
 import { formatVerifyReport, verifyConservazione } from '../../src/modules/conservazione/verify.js';
 import type { ConservazioneCtx } from '../../src/modules/conservazione/context.js';
 import { testSealer } from './d-sealer-fixture.js';
@@ -133,6 +136,14 @@ t.test('conservazione:verify on the command line', async (t) => {
   const ctx = app.conservazione;
   const blob = await storeBlob(ctx, Buffer.from('ricevuta di pagamento'));
   for (let i = 1; i <= 3; i++) await appendEvent(ctx.db, { kind: 'ingest', enteId: null, actor: 'test', subject: `sip:${i}` }, new Date());
+  // A real document and PdA (B2's ingest, C's PdA sealed by the demo sealer).
+  const [ente] = memberEnti(ctx);
+  const sip = await ingestSip(ctx, determina(ente!.id, 'det-d-1'), 'test');
+  t.equal(sip.status, 'accepted', JSON.stringify(sip.esito));
+  const profile = ctx.db.select().from(consProfiles).where(eq(consProfiles.code, 'determina')).get()!;
+  const pda = await buildPda(ctx, { enteId: ente!.id, profileId: profile.id, sipIds: [sip.sipId], actor: 'test' });
+  // The app's own sealer (demo: the TSA simulator's keys in DATA_DIR): the CLI's app must verify its token.
+  t.match(await anchorChainHead(ctx), { created: true }, 'anchored with the demo sealer');
 
   const run = async () => {
     const out: string[] = [];
@@ -142,8 +153,17 @@ t.test('conservazione:verify on the command line', async (t) => {
   };
   const ok = await run();
   t.equal(ok.code, 0, ok.err);
-  t.match(ok.out, /1 file, 3 eventi/);
+  t.match(ok.out, /file, \d+ eventi, 1 ancore, 1 PdA controllati/);
   t.match(ok.out, /verifica superata/);
+
+  // The PdA's index changed by one byte: its hash and its seal fail.
+  const aipRow = ctx.db.select().from(consAips).where(eq(consAips.id, pda.aipId)).get()!;
+  const indexFile = path.join(ctx.config.conservazione.dir, 'store', aipRow.indexKey.slice(0, 2), aipRow.indexKey.slice(2, 4), aipRow.indexKey);
+  const restoreIndex = tamperFile(indexFile, (b) => ((b[b.length - 2] = b[b.length - 2]! ^ 0x20), b));
+  const sealBad = await run();
+  t.equal(sealBad.code, 1);
+  t.match(sealBad.err, new RegExp(`ERRORE \\[sigillo del PdA\\] aip:${pda.aipId}: PdA urn:sael-pay:`));
+  restoreIndex();
 
   app.sqlite.exec('DROP TRIGGER cons_events_no_update');
   app.sqlite.prepare('UPDATE cons_events SET subject = ? WHERE seq = 2').run('sip:99');
@@ -156,6 +176,7 @@ t.test('conservazione:verify on the command line', async (t) => {
   fs.appendFileSync(file, 'x');
   const both = await run();
   t.equal(both.code, 1);
-  t.match(both.err, /2 anomalie/);
+  t.match(both.err, /4 anomalie/, 'the file, the edited row, and the anchor over it (head and token)');
+  t.match(both.err, /ERRORE \[ancora del registro\] anchor:\d{4}-\d{2}-\d{2}: marca temporale non valida/);
   t.match(both.err, new RegExp(`ERRORE \\[file alterato\\] blob:${blob.key}`));
 });
