@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ensureConservazioneSystemUser, type ConservazioneCtx } from './context.js';
-import { createBlobStore } from './storage.js';
+import { createBlobStore } from './store-factory.js';
 import { createSealer } from './sealer.js';
 import { runDailyJob } from './daily-job.js';
 import { runFixityAudit } from './fixity.js';

@@ -6,12 +6,9 @@
  * DATA_DIR/conservazione/store) and storage-s3.ts (an S3-compatible bucket, object lock where the
  * bucket supports it).
  *
- * OWNER: helper A (storage). The interface below is fixed; the factory is filled by A.
+ * The store the settings choose is made by store-factory.ts.
  */
 import type { Readable } from 'node:stream';
-import path from 'node:path';
-import type { Config } from '../../config.js';
-import { fileBlobStore } from './storage-file.js';
 
 export class BlobNotFoundError extends Error {
   constructor(readonly key: string) {
@@ -43,13 +40,4 @@ export interface BlobStore {
 
 export function isBlobKey(key: string): boolean {
   return /^[0-9a-f]{64}$/.test(key);
-}
-
-/** The store the settings choose. */
-export async function createBlobStore(config: Config): Promise<BlobStore> {
-  if (config.conservazione.store === 's3') {
-    const { s3BlobStore } = await import('./storage-s3.js');
-    return s3BlobStore(config.conservazione.s3!);
-  }
-  return fileBlobStore(path.join(config.conservazione.dir, 'store'));
 }
