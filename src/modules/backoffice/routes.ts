@@ -13,8 +13,8 @@ import { entiWithRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { getEnte, listEnti, listIbans, listServices, type Ente } from '../enti/repository.js';
 import { formatNoticeNumber } from '../positions/numbers.js';
-import { renderNoticePdf } from '../notices/notice-pdf.js';
-import { isPrintable, noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data.js';
+import { isPrintable } from '../positions/notice-data.js';
+import { sendNoticePdf } from '../positions/notice-reply.js';
 import { findByNoticeNumber } from '../positions/repository.js';
 import {
   cancelPosition,
@@ -322,17 +322,14 @@ export default async function backofficeModule(app: FastifyInstance) {
       const e = ente(request);
       const found = findByNoticeNumber(app.db, e.id, request.params.noticeNumber);
       if (!found) throw new HttpError(404, 'Avviso non trovato per questo ente.');
-      try {
-        const pdf = await renderNoticePdf(noticeDataFor(app.db, e, found.position, found.option, { dataDir: app.config.dataDir }));
-        return reply
-          .type('application/pdf')
-          .header('content-disposition', `inline; filename="${found.position.debtorFiscalCode}_${found.option.noticeNumber}.pdf"`)
-          .header('cache-control', 'no-store')
-          .send(pdf);
-      } catch (err) {
-        if (err instanceof NoticeNotPrintableError) throw new HttpError(409, err.message);
-        throw err;
-      }
+      return sendNoticePdf(reply, {
+        db: app.db,
+        dataDir: app.config.dataDir,
+        ente: e,
+        position: found.position,
+        option: found.option,
+        fileName: `${found.position.debtorFiscalCode}_${found.option.noticeNumber}.pdf`,
+      });
     },
   );
 

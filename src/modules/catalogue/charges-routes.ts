@@ -14,8 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { requireRole } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { getEnte } from '../enti/repository.js';
-import { renderNoticePdf } from '../notices/notice-pdf.js';
-import { noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data.js';
+import { sendNoticePdf } from '../positions/notice-reply.js';
 import { formatNoticeNumber } from '../positions/numbers.js';
 import { getPositionById } from '../positions/repository.js';
 import { todayInItaly } from '../positions/service.js';
@@ -113,17 +112,15 @@ export default async function chargesRoutes(app: FastifyInstance): Promise<void>
       const position = province ? getPositionById(app.db, province.id, charge.positionId) : undefined;
       const option = position?.options[0];
       if (!province || !position || !option) throw new HttpError(404, 'Avviso non trovato.');
-      try {
-        const pdf = await renderNoticePdf(noticeDataFor(app.db, province, position, option, { dataDir: app.config.dataDir }));
-        return reply
-          .type('application/pdf')
-          .header('content-disposition', `inline; filename="avviso-${option.noticeNumber}.pdf"`)
-          .header('cache-control', 'private, no-store')
-          .send(pdf);
-      } catch (err) {
-        if (err instanceof NoticeNotPrintableError) throw new HttpError(409, 'Questo avviso non si può più scaricare: risulta pagato o annullato.');
-        throw err;
-      }
+      return sendNoticePdf(reply, {
+        db: app.db,
+        dataDir: app.config.dataDir,
+        ente: province,
+        position,
+        option,
+        fileName: `avviso-${option.noticeNumber}.pdf`,
+        notPrintableMessage: 'Questo avviso non si può più scaricare: risulta pagato o annullato.',
+      });
     },
   );
 

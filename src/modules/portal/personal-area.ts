@@ -15,8 +15,7 @@ import { HttpError } from '../../plugins/errors.js';
 import { auditContext } from '../../plugins/audit/index.js';
 import { getEnte } from '../enti/repository.js';
 import { upsertUser } from '../users/repository.js';
-import { noticeDataFor, NoticeNotPrintableError } from '../positions/notice-data.js';
-import { renderNoticePdf } from '../notices/notice-pdf.js';
+import { sendNoticePdf } from '../positions/notice-reply.js';
 import { getPositionById } from '../positions/repository.js';
 import { cartCount, EMAIL_PATTERN, MAX_CART } from './cart.js';
 import { citizenCarts, citizenOption, citizenPositions, citizenReceipts, present } from './citizen.js';
@@ -85,17 +84,15 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
     const ente = getEnte(app.db, own.enteId)!;
     const position = getPositionById(app.db, own.enteId, own.positionId)!;
     const option = position.options.find((o) => o.id === request.params.id)!;
-    try {
-      const pdf = await renderNoticePdf(noticeDataFor(app.db, ente, position, option, { dataDir: app.config.dataDir }));
-      return reply
-        .type('application/pdf')
-        .header('content-disposition', `inline; filename="avviso-${option.noticeNumber}.pdf"`)
-        .header('cache-control', 'private, no-store')
-        .send(pdf);
-    } catch (err) {
-      if (err instanceof NoticeNotPrintableError) throw new HttpError(409, 'Questo avviso non si può più scaricare: risulta pagato o annullato.');
-      throw err;
-    }
+    return sendNoticePdf(reply, {
+      db: app.db,
+      dataDir: app.config.dataDir,
+      ente,
+      position,
+      option,
+      fileName: `avviso-${option.noticeNumber}.pdf`,
+      notPrintableMessage: 'Questo avviso non si può più scaricare: risulta pagato o annullato.',
+    });
   });
 
   app.get('/area-personale/storico', async (request, reply) => {

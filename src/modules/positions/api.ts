@@ -21,8 +21,7 @@ import {
 } from './repository.js';
 import { createPositionBody, iupdParams, listQuery, patchPositionBody, positionOut, problemSchema } from './api-schemas.js';
 import { preparePositionWrite, type PositionBody } from './service.js';
-import { renderNoticePdf } from '../notices/notice-pdf.js';
-import { noticeDataFor, NoticeNotPrintableError } from './notice-data.js';
+import { sendNoticePdf } from './notice-reply.js';
 import { findByNoticeNumber } from './repository.js';
 import importsApi from './imports-api.js';
 import { withoutSessions } from '../../plugins/sessions/index.js';
@@ -274,16 +273,14 @@ export default async function positionsApi(app: FastifyInstance) {
       const ente = clientEnte(request);
       const found = findByNoticeNumber(app.db, ente.id, request.params.noticeNumber);
       if (!found) throw new HttpError(404, 'Avviso non trovato per questo ente.');
-      try {
-        const pdf = await renderNoticePdf(noticeDataFor(app.db, ente, found.position, found.option, { dataDir: app.config.dataDir }));
-        return reply
-          .type('application/pdf')
-          .header('content-disposition', `inline; filename="${found.position.debtorFiscalCode}_${found.option.noticeNumber}.pdf"`)
-          .send(pdf);
-      } catch (err) {
-        if (err instanceof NoticeNotPrintableError) throw new HttpError(409, err.message);
-        throw err;
-      }
+      return sendNoticePdf(reply, {
+        db: app.db,
+        dataDir: app.config.dataDir,
+        ente,
+        position: found.position,
+        option: found.option,
+        fileName: `${found.position.debtorFiscalCode}_${found.option.noticeNumber}.pdf`,
+      });
     },
   );
 
