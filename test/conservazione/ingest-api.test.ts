@@ -58,6 +58,9 @@ t.test('REST versamento: auth, schema, 201/422 with esito, IDOR, RdV, OpenAPI', 
   const twoMain = await post(app, keyA, body('D1', { files: [{ nome: 'a.pdf', ruolo: 'principale', impronta: sha(PDF), contenuto: PDF.toString('base64') }, { nome: 'b.pdf', ruolo: 'principale', impronta: sha(PDF), contenuto: PDF.toString('base64') }] }));
   t.equal(twoMain.statusCode, 400);
   t.match(twoMain.body, /principale/);
+  const otherId = await post(app, keyA, body('D1', { metadati: { ...body('D1').metadati, Identificativo: 'D9' } }));
+  t.equal(otherId.statusCode, 400);
+  t.match(otherId.json(), { errors: [{ field: 'body.metadati.Identificativo' }] });
   const tooBig = await post(app, keyA, body('D1', { files: [{ nome: 'a.pdf', ruolo: 'principale', impronta: sha(PDF), contenuto: 'A'.repeat(PDV_JSON_MAX_BYTES) }] }));
   t.equal(tooBig.statusCode, 413, 'body over the documented limit');
   t.equal(app.db.select({ n: count() }).from(consSips).get()!.n, 0, 'nothing stored for schema errors');

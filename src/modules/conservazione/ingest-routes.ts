@@ -322,6 +322,11 @@ export default async function routes(app: FastifyInstance): Promise<void> {
         const files = decodeFiles(request.body);
         const metadata = { ...request.body.metadati };
         if (metadata.Identificativo === undefined) metadata.Identificativo = request.body.identificativo;
+        else if (metadata.Identificativo !== request.body.identificativo) {
+          throw new HttpError(400, 'metadati.Identificativo è diverso da identificativo: indica lo stesso valore, oppure omettilo nei metadati.', [
+            { field: 'body.metadati.Identificativo', message: 'diverso da identificativo' },
+          ]);
+        }
         const result = await ingestSip(
           app.conservazione,
           { enteId, profileCode: request.body.profilo, objectKey: request.body.identificativo, metadata, files, source: 'api', submitter: 'ente' },
