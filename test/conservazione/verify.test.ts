@@ -141,7 +141,7 @@ t.test('conservazione:verify on the command line', async (t) => {
   const sip = await ingestSip(ctx, determina(ente!.id, 'det-d-1'), 'test');
   t.equal(sip.status, 'accepted', JSON.stringify(sip.esito));
   const profile = ctx.db.select().from(consProfiles).where(eq(consProfiles.code, 'determina')).get()!;
-  const pda = await buildPda(ctx, { enteId: ente!.id, profileId: profile.id, sipIds: [sip.sipId], actor: 'test' });
+  const pda = await buildPda(ctx, { enteId: ente!.id, profileId: profile.id, sipIds: [sip.sipId!], actor: 'test' });
   // The app's own sealer (demo: the TSA simulator's keys in DATA_DIR): the CLI's app must verify its token.
   t.match(await anchorChainHead(ctx), { created: true }, 'anchored with the demo sealer');
 
