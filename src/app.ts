@@ -87,6 +87,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     // A URL Fastify cannot decode (`/comuni/%ff`) gets our error answer and security headers.
     frameworkErrors: frameworkErrorHandler,
+    // A first start generates keys (SPID SP certificate, test IdP, conservazione signer): on a
+    // small, busy machine one plugin can take more than avvio's default 10 s.
+    pluginTimeout: 60_000,
   });
   app.decorate('config', config);
   app.decorate('db', handle.db);
