@@ -388,6 +388,8 @@ t.test('CAdES attached (.p7m): valid and trusted, untrusted, altered, expired, b
   t.match(old, { outcome: 'NEGATIVO', code: 'SIGNATURE_INVALID', message: /non era valido/ });
 
   t.match(await verifyCades(Buffer.from('non una busta'), { now: NOW }), { outcome: 'NEGATIVO', code: 'SIGNATURE_INVALID' });
+  const future = await verifyCades(await cades(PDF, mario, [ca], { signingTime: new Date(NOW.getTime() + DAY) }), { now: NOW, trustAnchors: anchors });
+  t.match(future, { outcome: 'NEGATIVO', message: /nel futuro/ }, 'a signing time after now');
 
   // a .p7m inside a .p7m: both levels verified, the innermost content returned
   const nested = await verifyCades(await cades(p7m, stranger, [otherCa]), { now: NOW, trustAnchors: anchors });

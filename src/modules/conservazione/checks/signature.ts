@@ -60,6 +60,8 @@ export interface VerifyOptions {
 const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
 const OID_TST_INFO = '1.2.840.113549.1.9.16.1.4';
 const OID_CN = '2.5.4.3';
+/** Clock skew tolerated between the signer's claimed signing time and ours. */
+const FUTURE_TOLERANCE_MS = 10 * 60_000;
 
 function toArrayBuffer(b: Uint8Array): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -169,6 +171,9 @@ async function checkSigners(signed: pkijs.SignedData, data: ArrayBuffer | undefi
     }
     const signingTime = isTst ? checkDate : claimedSigningTime(si) ?? fallbackTime;
     const record = signerCert ? signerRecord(signerCert, signingTime, isTst ? 'marca' : 'firma') : null;
+    if (!invalid && signerCert && checkDate.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+      invalid = `l’ora di firma dichiarata (${checkDate.toISOString()}) è nel futuro`;
+    }
     if (!invalid && signerCert) {
       if (checkDate < signerCert.notBefore.value || checkDate > signerCert.notAfter.value) {
         invalid = `il certificato di ${record!.subject} non era valido al momento della firma (${checkDate.toISOString()}; validità ${record!.notBefore} – ${record!.notAfter})`;
