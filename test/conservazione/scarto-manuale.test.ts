@@ -41,6 +41,9 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   const aip3 = await addAip(ctx, sealer, { enteId: ente!.id, profileId, sipIds: [d3.sipId], retentionUntil: expired });
   const aip4 = await addAip(ctx, sealer, { enteId: ente!.id, profileId, sipIds: [], retentionUntil: expired });
   t.equal(d4.keys[0], d3.keys[0], 'd3 and the pending d4 share their file');
+  // An earlier version (superseded) past its retention is a candidate too.
+  const aip5 = await addAip(ctx, sealer, { enteId: ente!.id, profileId, sipIds: [], retentionUntil: expired });
+  ctx.db.update(consAips).set({ status: 'superseded' }).where(eq(consAips.id, aip5.aipId)).run();
   const urn = (id: number) => ctx.db.select({ urn: consAips.urn }).from(consAips).where(eq(consAips.id, id)).get()!.urn;
 
   const admin = loginAs(app, who('sael_admin'));
@@ -56,7 +59,8 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   t.notMatch(ro.body, 'Proponi l’elenco', 'without the form');
   const page = await get('/admin/conservazione/scarto', admin);
   t.equal(page.statusCode, 200);
-  for (const a of [aip1, aip3, aip4]) t.match(page.body, urn(a.aipId), 'expired PdA listed');
+  for (const a of [aip1, aip3, aip4, aip5]) t.match(page.body, urn(a.aipId), 'expired PdA listed');
+  t.match(page.body, 'versione precedente', 'the superseded one is marked');
   t.notMatch(page.body, urn(aip2.aipId), 'a PdA still within its retention is not');
 
   const { token, cookie } = await csrfFrom(app, '/admin/conservazione/scarto', admin);

@@ -53,6 +53,8 @@ export interface ScartoCandidate {
   documents: number;
   retentionUntil: string;
   createdAt: string;
+  /** A superseded PdA is an earlier version (metadata changed since): listed so the responsabile decides. */
+  superseded: boolean;
 }
 
 /** Open lists (proposed or approved) hold their PdA: they are not candidates of another list. */
@@ -65,7 +67,11 @@ async function aipsInOpenLists(db: DbLike): Promise<Set<number>> {
   return new Set(rows.map((r) => r.aipId));
 }
 
-/** PdA still kept (status active) whose retention ended before `today` (Italian day), not in an open list. */
+/**
+ * PdA still kept (active, or superseded by a newer version) whose retention ended before `today`
+ * (Italian day), not in an open list. Superseded versions are included: otherwise the earlier
+ * versions of a document would keep its files for ever after the current one is discarded.
+ */
 export async function scartoCandidates(ctx: ConservazioneCtx, today = romeDay(ctx.now())): Promise<ScartoCandidate[]> {
   const rows = await ctx.db
     .select({
@@ -78,14 +84,15 @@ export async function scartoCandidates(ctx: ConservazioneCtx, today = romeDay(ct
       documents: consAips.documents,
       retentionUntil: consAips.retentionUntil,
       createdAt: consAips.createdAt,
+      status: consAips.status,
     })
     .from(consAips)
     .innerJoin(enti, eq(enti.id, consAips.enteId))
     .innerJoin(consProfiles, eq(consProfiles.id, consAips.profileId))
-    .where(and(eq(consAips.status, 'active'), lt(consAips.retentionUntil, today)))
+    .where(and(inArray(consAips.status, ['active', 'superseded']), lt(consAips.retentionUntil, today)))
     .orderBy(asc(consAips.retentionUntil), asc(consAips.id));
   const held = await aipsInOpenLists(ctx.db);
-  return rows.filter((r) => !held.has(r.aipId)).map((r) => ({ ...r, retentionUntil: r.retentionUntil! }));
+  return rows.filter((r) => !held.has(r.aipId)).map(({ status, ...r }) => ({ ...r, retentionUntil: r.retentionUntil!, superseded: status === 'superseded' }));
 }
 
 export type ScartoList = typeof consScartoLists.$inferSelect;
