@@ -5,6 +5,7 @@
  * sealer), so the PdD under test carries a real index, signature and time stamp.
  */
 import { createHash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { eq } from 'drizzle-orm';
 import { enti } from '../../src/modules/enti/schema.js';
@@ -109,4 +110,29 @@ export async function archive(app: FastifyInstance, enteId: number, items: { sip
   }
   const profileId = app.db.select({ p: consSips.profileId }).from(consSips).where(eq(consSips.id, items[0]!.sipId)).get()!.p;
   return (await buildPda(ctx, { enteId, profileId, sipIds: items.map((i) => i.sipId), actor: 'test' })).aipId;
+}
+
+/** A ZIP's entries from its central directory (yazl writes data descriptors for streamed files). */
+export function unzip(zip: Buffer): Map<string, Buffer> {
+  let eocd = zip.length - 22;
+  while (eocd >= 0 && zip.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error('no end of central directory: truncated ZIP');
+  const entries = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  const out = new Map<string, Buffer>();
+  for (let i = 0; i < entries; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('bad central directory');
+    const method = zip.readUInt16LE(at + 10);
+    const csize = zip.readUInt32LE(at + 20);
+    const nameLen = zip.readUInt16LE(at + 28);
+    const extraLen = zip.readUInt16LE(at + 30);
+    const commentLen = zip.readUInt16LE(at + 32);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLen);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const raw = zip.subarray(start, start + csize);
+    out.set(name, method === 8 ? inflateRawSync(raw) : Buffer.from(raw));
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
 }

@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inflateRawSync } from 'node:zlib';
 import t from 'tap';
 import { and, eq } from 'drizzle-orm';
 import { demoCitizenProfiles, demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
@@ -18,36 +17,11 @@ import { pdaFilePath } from '../../src/modules/conservazione/pda.js';
 import { listAips, listSips, searchDocuments } from '../../src/modules/conservazione/search.js';
 import { consAips, consAlerts, consDips, consEvents } from '../../src/modules/conservazione/schema.js';
 import { buildTestApp, loginAs, tempDir } from '../helpers.js';
-import { archive, preserve, sha256, type FixtureDoc } from './ente-fixtures.js';
+import { archive, preserve, sha256, unzip, type FixtureDoc } from './ente-fixtures.js';
 
 t.setTimeout(240_000);
 
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
-
-/** A ZIP's entries from its central directory (yazl writes data descriptors for streamed files). */
-export function unzip(zip: Buffer): Map<string, Buffer> {
-  let eocd = zip.length - 22;
-  while (eocd >= 0 && zip.readUInt32LE(eocd) !== 0x06054b50) eocd--;
-  if (eocd < 0) throw new Error('no end of central directory: truncated ZIP');
-  const entries = zip.readUInt16LE(eocd + 10);
-  let at = zip.readUInt32LE(eocd + 16);
-  const out = new Map<string, Buffer>();
-  for (let i = 0; i < entries; i++) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('bad central directory');
-    const method = zip.readUInt16LE(at + 10);
-    const csize = zip.readUInt32LE(at + 20);
-    const nameLen = zip.readUInt16LE(at + 28);
-    const extraLen = zip.readUInt16LE(at + 30);
-    const commentLen = zip.readUInt16LE(at + 32);
-    const local = zip.readUInt32LE(at + 42);
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLen);
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const raw = zip.subarray(start, start + csize);
-    out.set(name, method === 8 ? inflateRawSync(raw) : Buffer.from(raw));
-    at += 46 + nameLen + extraLen + commentLen;
-  }
-  return out;
-}
 
 const file = (name: string, text: string, mime = 'application/xml') => ({ name, bytes: Buffer.from(text), mime });
 const receipt = (n: number, day: string, extra: Partial<FixtureDoc> = {}): FixtureDoc => ({
@@ -242,7 +216,11 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     const cms = /openssl cms -verify[^\n]*\\\n[^\n]*/.exec(readme)![0].replace(/\\\n\s*/, '');
     const cmsOut = execFileSync('sh', ['-c', `${cms} 2>&1`], { cwd: dir, encoding: 'utf8' });
     t.match(cmsOut, /Verification successful/, `openssl cms: ${cmsOut.trim()}`);
+    const recipe = /(off=\$\(openssl asn1parse[^\n]*)\n\s*(openssl asn1parse[^\n]*)\n\s*(tail -c \+5 firma\.der \| sha256sum)/.exec(readme)!;
+    const digest = execFileSync('sh', ['-c', `${recipe[1]}\n${recipe[2]}\n${recipe[3]}`], { cwd: dir, encoding: 'utf8' }).slice(0, 64);
+    t.match(readme, `deve dare ${digest}`, 'the recipe of LEGGIMI recomputes the time-stamped digest from the .p7s');
     const ts = /openssl ts -verify[^\n]*/.exec(readme)![0];
+    t.match(ts, `-digest ${digest}`);
     const tsOut = execFileSync('sh', ['-c', `${ts} 2>&1`], { cwd: dir, encoding: 'utf8' });
     t.match(tsOut, /Verification: OK/, `openssl ts: ${tsOut.trim()}`);
 

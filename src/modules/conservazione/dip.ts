@@ -204,9 +204,12 @@ COME VERIFICARE (dalla cartella in cui è stato estratto il pacchetto)
 ${
   o.imprintIsSignatureValue
     ? `   La marca è apposta sull'impronta SHA-256 del valore della firma contenuto in
-   indice.xml.p7s (${o.imprintHex}).
-   Per ricavarla: openssl cms -cmsout -print -inform DER -in indice.xml.p7s mostra il
-   campo "signature:"; la sua impronta SHA-256 deve coincidere con quella sopra.`
+   indice.xml.p7s; per ricalcolarla (l'ultimo OCTET STRING della firma, senza i 4 byte
+   d'intestazione):
+     off=$(openssl asn1parse -inform DER -in indice.xml.p7s | tail -n 1 | cut -d: -f1 | tr -d ' ')
+     openssl asn1parse -inform DER -in indice.xml.p7s -offset "$off" -noout -out firma.der
+     tail -c +5 firma.der | sha256sum
+   deve dare ${o.imprintHex}; poi:`
     : `   La marca è apposta sull'impronta ${o.imprintHex}.`
 }
      ${tsVerify}
