@@ -14,3 +14,10 @@ export function addYears(iso: string, years: number): string {
   const last = new Date(Date.UTC(target, m, 0)).getUTCDate();
   return `${String(target).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`;
 }
+
+/** Whether `s` is a real calendar date written `YYYY-MM-DD` (2026-02-30 is not). */
+export function isIsoDate(s: unknown): s is string {
+  if (typeof s !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}

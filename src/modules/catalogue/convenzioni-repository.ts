@@ -20,6 +20,7 @@ import { enti } from '../enti/schema.js';
 import { addDays } from './adesione-states.js';
 import type { CatalogueCtx } from './context.js';
 import { convenzioni, type ConvenzioneStatus } from './schema.js';
+import { isIsoDate } from '../../domain/iso-date.js';
 
 export type Convenzione = typeof convenzioni.$inferSelect;
 export type ConvenzioneWithEnte = Convenzione & { enteName: string };
@@ -177,11 +178,7 @@ export function validateConvenzioneInput(i: ConvenzioneInput): Record<string, st
   return errors;
 }
 
-export function isIsoDate(s: string | null | undefined): s is string {
-  if (!s || !/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+export { isIsoDate };
 
 export async function createConvenzione(ctx: CatalogueCtx, input: ConvenzioneInput, by: CatalogueActor): Promise<number> {
   return ctx.db.transaction((tx) => {

@@ -37,6 +37,7 @@ import {
 import { classifyPopulation, isValidOn, listsByPriority, parseBands, validateBands, validateClassBands, type Band, type PriceModeName } from './pricing.js';
 import { getServiceByCode, listServices, type CatalogueService } from './services-repository.js';
 import { priceText } from './services-routes.js';
+import { isIsoDate } from '../../domain/iso-date.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -45,12 +46,6 @@ const MAX_CLASSES = 12;
 
 // ------------------------------------------------------------------------------ pure form parsing
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-function isIsoDate(s: string): boolean {
-  if (!ISO_DATE.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
 
 /** Bands typed one per line: "1-10: 150,00", "31-: 600" or "31+: 600" (open-ended). */
 export function parseBandsText(text: string): { ok: true; bands: Band[] } | { ok: false; error: string } {

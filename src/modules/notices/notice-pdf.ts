@@ -36,6 +36,7 @@ import PDFDocument from 'pdfkit';
 import bwipjs from 'bwip-js';
 import SVGtoPDF from 'svg-to-pdfkit';
 import { formatEuro } from '../../domain/money.js';
+import { isIsoDate } from '../../domain/iso-date.js';
 
 // ---------------------------------------------------------------------------------------------
 // Input
@@ -226,13 +227,6 @@ export function formatNoticeCode(noticeNumber: string): string {
 }
 
 /** True for a real calendar date written `YYYY-MM-DD`. */
-function isIsoDate(value: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
-}
 
 /** `YYYY-MM-DD` → `dd/mm/yyyy` (AVVISO.DATA). */
 export function formatDueDate(isoDate: string): string {

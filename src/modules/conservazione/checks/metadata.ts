@@ -7,6 +7,7 @@
 import { MODALITA_DI_FORMAZIONE, RUOLI } from '../pindex.js';
 import { romeDay } from '../dates.js';
 import { negative, positive, type CheckOutcome } from './esito.js';
+import { isIsoDate as isValidIsoDate } from '../../../domain/iso-date.js';
 
 /** The metadata JSON of a PdV (keys = Allegato 5 element names). */
 export interface PdvMetadata {
@@ -73,12 +74,6 @@ export const MAX_LENGTH: Record<string, number> = {
   ipa: 20,
 };
 
-/** A real calendar date `YYYY-MM-DD`. */
-export function isValidIsoDate(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
 
 const CF_PERSONA = /^[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/;
 const CF_NUMERICO = /^[0-9]{11}$/;
