@@ -19,6 +19,7 @@ import { report } from './lib.js';
 
 const N = Number(process.env.BENCH_FIXITY_FILES ?? 100_000);
 const SLICE = 2000;
+const ROUNDS = Number(process.env.BENCH_FIXITY_ROUNDS ?? 3);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-bench-fixity-'));
 const handle = openDatabase(path.join(dir, 'bench.sqlite'));
@@ -82,12 +83,12 @@ try {
     return performance.now() - s;
   };
 
-  // Three rounds, baseline then ours, best of each (the machine is shared and noisy). Between two
+  // Three rounds (BENCH_FIXITY_ROUNDS), baseline then ours, best of each (the machine is shared and noisy). Between two
   // audits the clock moves past the cycle, so every blob is due again.
   baseline(); // warm the page cache
   const bases: number[] = [];
   const oursRuns: number[] = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     bases.push(baseline());
     oursRuns.push(await ours());
     now = new Date(now.getTime() + (config.conservazione.auditCycleDays + 1) * 86_400_000);
