@@ -102,6 +102,8 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     t.match(res.body, /<form method="get" action="\/backoffice\/enti\/\d+\/conservazione"/, 'GET search form');
     t.match(res.body, /4 documenti – pagina 1 di 1/);
     t.match(res.body, `href="${base}/versamento"`, 'link to the upload page');
+    t.match((await get(base, cookies.sael)).body, `href="${base}/versamento"`, 'the SAEL admin may upload too');
+    t.notMatch((await get(base, cookies.helpdesk)).body, `href="${base}/versamento"`, 'the helpdesk only reads');
     t.match(res.body, `href="${base}/pda/${cbAipId}"`);
     res = await get(`${base}?iuv=010000000000002&profilo=ricevuta-pagopa`, cookies.cbOperator);
     t.match(res.body, /1 documenti trovati/);
@@ -269,6 +271,17 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     const v1 = (await get(`/backoffice/enti/${cb.id}/conservazione/pda/${cbAipId}`, cookies.cbOperator)).body;
     t.equal((v1.match(/metadati sostituiti da una versione successiva/g) ?? []).length, 1);
     t.match(v1, /Attivo/);
+  });
+
+  await t.test('a discarded PdA: its page says so, its files are not offered (410)', async (t) => {
+    const { aipId } = await preserve(app, cb.id, [receipt(7, '2016-01-01')], { archive: true });
+    app.db.update(consAips).set({ status: 'discarded', discardedAt: '2026-11-20T10:00:00.000Z' }).where(eq(consAips.id, aipId!)).run();
+    const b = `/backoffice/enti/${cb.id}/conservazione/pda/${aipId}`;
+    const page = await get(b, cookies.cbOperator);
+    t.equal(page.statusCode, 200);
+    t.match(page.body, /Il pacchetto è stato scartato il 20\/11\/2026/);
+    t.notMatch(page.body, /pdd\.zip/);
+    for (const d of ['pdd.zip', 'indice.xml', 'indice.xml.p7s', 'indice.tsr']) t.equal((await get(`${b}/${d}`, cookies.cbOperator)).statusCode, 410, d);
   });
 
   await t.test('a stored file altered after archiving: the PdD is not handed out whole', async (t) => {

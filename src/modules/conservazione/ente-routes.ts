@@ -168,7 +168,7 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
         title: `Conservazione – ${ente.name}`,
         ente,
         counts,
-        canUpload: hasRole(request.user, 'operator', ente.id),
+        canUpload: hasRole(request.user, 'operator', ente.id) || hasRole(request.user, 'sael_admin'),
         profiles: profiles.map((p) => ({ ...p, selected: p.code === q.profilo })),
         filter: { dal: q.dal ?? '', al: q.al ?? '', iuv: q.iuv ?? '', oggetto: q.oggetto ?? '', urn: q.urn ?? '' },
         filtered,
