@@ -403,6 +403,11 @@ export const SETTINGS = {
     schema: { type: 'string', minLength: 1 },
     description: 'PEM certificate of the TSA, pinned to verify every time stamp',
   },
+  CONSERVAZIONE_TRUST_ANCHORS_FILE: {
+    schema: { type: 'string', minLength: 1 },
+    description:
+      'PEM bundle of the certification authorities trusted for the signatures on submitted documents (CAdES, PAdES), e.g. the qualified CAs of the EU trusted list; unset: a valid signature is accepted with the warning SIGNATURE_UNTRUSTED',
+  },
   CONSERVAZIONE_AUDIT_CYCLE_DAYS: {
     schema: { type: 'integer', minimum: 1, maximum: 1825 },
     default: 365,
@@ -460,6 +465,8 @@ export interface ConservazioneSettings {
   /** RFC 3161 TSA; undefined in demo (the built-in simulator, in-process). */
   tsaUrl: string | undefined;
   tsaCertFile: string | undefined;
+  /** PEM bundle of the CAs trusted for signatures on submitted documents. */
+  trustAnchorsFile: string | undefined;
   auditCycleDays: number;
   dailyHour: number;
   /** DATA_DIR/conservazione: the file store, generated keys. */
@@ -731,6 +738,7 @@ function conservazioneSettings(raw: Record<string, unknown>, dataDir: string, pr
     signerCertFile: file('CONSERVAZIONE_SIGNER_CERT_FILE'),
     tsaUrl: str('CONSERVAZIONE_TSA_URL'),
     tsaCertFile: file('CONSERVAZIONE_TSA_CERT_FILE'),
+    trustAnchorsFile: file('CONSERVAZIONE_TRUST_ANCHORS_FILE'),
     auditCycleDays: raw.CONSERVAZIONE_AUDIT_CYCLE_DAYS as number,
     dailyHour: raw.CONSERVAZIONE_DAILY_HOUR as number,
     dir: path.join(dataDir, 'conservazione'),
@@ -825,6 +833,7 @@ export function startupProblems(env: NodeJS.ProcessEnv = process.env): string[] 
     'CONSERVAZIONE_SIGNER_KEY_FILE',
     'CONSERVAZIONE_SIGNER_CERT_FILE',
     'CONSERVAZIONE_TSA_CERT_FILE',
+    'CONSERVAZIONE_TRUST_ANCHORS_FILE',
   ];
   for (const name of files) {
     const file = get(name);

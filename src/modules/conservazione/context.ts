@@ -26,6 +26,8 @@ export interface ConservazioneCtx {
   systemUserId: () => number;
   /** The conservator's signer + TSA; null when not configured (production without the settings). */
   sealer: () => Promise<Sealer | null>;
+  /** PEM certificates of the CAs trusted for signatures on submitted documents (CONSERVAZIONE_TRUST_ANCHORS_FILE; empty without). */
+  trustAnchors?: () => readonly string[];
 }
 
 /** Fiscal-code slot of the system user (not a valid fiscal code: nobody can sign in as it). */

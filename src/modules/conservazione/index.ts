@@ -6,6 +6,7 @@
  * `app.conservazioneTick` (the scheduled pass: daily job, a slice of the fixity audit, the daily
  * anchor of the event log).
  */
+import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ensureConservazioneSystemUser, type ConservazioneCtx } from './context.js';
@@ -38,6 +39,9 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
   await seedConservazioneProfiles(app.db);
   let systemUser: number | null = null;
   let sealer: ReturnType<typeof createSealer> | null = null;
+  // Read once at start: a missing or unreadable file stops the start (startupProblems names it first).
+  const anchorsFile = app.config.conservazione.trustAnchorsFile;
+  const trustAnchors: readonly string[] = anchorsFile ? [fs.readFileSync(anchorsFile, 'utf8')] : [];
   const ctx: ConservazioneCtx = {
     db: app.db,
     sqlite: app.sqlite,
@@ -51,6 +55,7 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
         sealer = null; // retry on the next call
         throw e;
       })),
+    trustAnchors: () => trustAnchors,
   };
   app.decorate('conservazione', ctx);
 

@@ -142,7 +142,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
   }
 
   // The checks (B1): one esito for the whole PdV; per file the identified format and signature.
-  const checked = refused ? null : await checkSip(profile, input.metadata, input.files, { now: receivedAt });
+  const checked = refused ? null : await checkSip(profile, input.metadata, input.files, { now: receivedAt, trustAnchors: ctx.trustAnchors?.() ?? [] });
   const esito: Esito = refused ? esitoOf([refused]) : checked!.esito;
   const accepted = esito.code === 'OK';
   const fileInfo = input.files.map((_, i) => checked?.files[i]);
