@@ -16,6 +16,7 @@ import { runDailyJob } from './daily-job.js';
 import { runFixityAudit } from './fixity.js';
 import { anchorChainHead } from './anchor.js';
 import { seedConservazioneProfiles } from './profiles.js';
+import { seedConservazioneDemo as seedMembersDemo } from './demo-seed.js';
 import { romeDay, previousDay, romeHour } from './dates.js';
 import ingestRoutes from './ingest-routes.js';
 import enteRoutes from './ente-routes.js';
@@ -109,4 +110,9 @@ declare module 'fastify' {
     conservazione: ConservazioneCtx;
     conservazioneTick: (now?: Date) => Promise<void>;
   }
+}
+
+/** Demo mode: the member comuni get the conservazione service (demo-seed.ts), as of the Italian day of `at`. */
+export async function seedConservazioneDemo(db: FastifyInstance['db'], at: Date): Promise<number[]> {
+  return seedMembersDemo(db, romeDay(at));
 }
