@@ -12,7 +12,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import S3rver from 's3rver';
+import { loadConfig } from '../../src/config.js';
 import { BlobNotFoundError, type BlobStore } from '../../src/modules/conservazione/storage.js';
+import { createBlobStore } from '../../src/modules/conservazione/store-factory.js';
 import { fileBlobStore } from '../../src/modules/conservazione/storage-file.js';
 import { s3BlobStore } from '../../src/modules/conservazione/storage-s3.js';
 import { tempDir } from '../helpers.js';
@@ -233,4 +235,21 @@ t.test('S3 store: what it sends', async (t) => {
     const err = await rejection(dead.rehash(sha('x')));
     t.ok(err instanceof Error && !(err instanceof BlobNotFoundError), `rehash rejects (${String(err)})`);
   });
+});
+
+t.test('CONSERVAZIONE_STORE=s3 makes the app use the S3 store', async (t) => {
+  const config = loadConfig({
+    DATA_DIR: tempDir(t),
+    LOG_LEVEL: 'silent',
+    CONSERVAZIONE_STORE: 's3',
+    CONSERVAZIONE_S3_ENDPOINT: endpoint,
+    CONSERVAZIONE_S3_BUCKET: BUCKET,
+    CONSERVAZIONE_S3_ACCESS_KEY_ID: 'S3RVER',
+    CONSERVAZIONE_S3_SECRET_ACCESS_KEY: 'S3RVER',
+  });
+  const store = await createBlobStore(config);
+  t.equal(store.kind, 's3');
+  const { key } = await store.put(Buffer.from('dalla configurazione'));
+  t.ok(fs.existsSync(path.join(s3Dir, BUCKET, `${key}._S3rver_object`)), 'the object is in the bucket');
+  t.equal((await createBlobStore(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent' }))).kind, 'file', 'the default is the file store');
 });
