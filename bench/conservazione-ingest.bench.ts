@@ -10,7 +10,8 @@
  *
  * The envelope is a real one (a TARI paid through the station), made unique per receipt (receipt
  * id, IUV); the PDF is rendered once and made unique by a trailing comment (a rendering is not
- * ingest: the daily job's PDF costs are outside both figures). BENCH_CONS_RECEIPTS for a quick run.
+ * ingest: the daily job's PDF costs are outside both figures). BENCH_CONS_RECEIPTS for a quick run, BENCH_CONS_CONCURRENCY=1 to
+ * compare with one PdV at a time.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -30,6 +31,8 @@ import { callStation, createTari, identity } from '../test/pagopa/helpers.js';
 import { report } from './lib.js';
 
 const N = Number(process.env.BENCH_CONS_RECEIPTS ?? 10_000);
+/** PdV in flight (the daily job's INGEST_CONCURRENCY unless BENCH_CONS_CONCURRENCY says otherwise, e.g. 1 to compare). */
+const CONCURRENCY = Number(process.env.BENCH_CONS_CONCURRENCY ?? INGEST_CONCURRENCY);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-bench-cons-'));
 const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false });
@@ -80,7 +83,7 @@ try {
   const s = performance.now();
   let accepted = 0;
   // as the daily job sends them: a few PdV in flight
-  await forEachLimited(inputs, INGEST_CONCURRENCY, async (input) => {
+  await forEachLimited(inputs, CONCURRENCY, async (input) => {
     if ((await ingestSip(app.conservazione, input, 'bench')).status === 'accepted') accepted++;
   });
   const ingestMs = performance.now() - s;
@@ -98,7 +101,7 @@ try {
     unit: 'MB/s',
     better: 'higher',
     goal: { atLeast: 0.3 },
-    extra: `ingest ${(ingestMs / 1000).toFixed(1)} s (${(ingestMs / N).toFixed(2)} ms/receipt) + ${pdas} PdA ${(pdaMs / 1000).toFixed(1)} s; baseline SHA-256+write+fsync ${(baseMs / 1000).toFixed(1)} s; without fsync ${(baseNoSyncMs / 1000).toFixed(1)} s (ratio ${(baseNoSyncMs / oursMs).toFixed(3)})`,
+    extra: `${CONCURRENCY} in flight; ingest ${(ingestMs / 1000).toFixed(1)} s (${(ingestMs / N).toFixed(2)} ms/receipt) + ${pdas} PdA ${(pdaMs / 1000).toFixed(1)} s; baseline SHA-256+write+fsync ${(baseMs / 1000).toFixed(1)} s; without fsync ${(baseNoSyncMs / 1000).toFixed(1)} s (ratio ${(baseNoSyncMs / oursMs).toFixed(3)})`,
   });
 } finally {
   await app.close();
