@@ -150,9 +150,9 @@ export function flowSip(ente: Ente, f: Flow): IngestInput {
 }
 
 /**
- * PdV sent at once: each waits mostly on the store's fsync (a few ms per file), so a few in flight
- * overlap those waits; the database work of each stays one synchronous transaction. Measured by
- * bench/conservazione-ingest.bench.ts.
+ * PdV sent at once: a few in flight overlap the store's waits (an S3 put is a network round trip;
+ * the database work of each PdV stays one synchronous transaction). On the local file store it
+ * makes no measurable difference (bench/conservazione-ingest.bench.ts, BENCH_CONS_CONCURRENCY).
  */
 export const INGEST_CONCURRENCY = 4;
 
