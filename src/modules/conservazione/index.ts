@@ -61,15 +61,20 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
   app.decorate('conservazione', ctx);
 
   let running: Promise<void> | null = null;
+  // Each step on its own: a failing fixity slice must not cost the day its anchor.
+  const step = async (name: string, run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } catch (e) {
+      app.log.error({ err: (e as Error).message, step: name }, 'conservazione scheduled step failed');
+    }
+  };
   const pass = async (at: Date) => {
     try {
       // After the configured hour, yesterday's receipts and flows go into conservazione (once per day and ente).
-      const today = romeDay(at);
-      if (romeHour(at) >= app.config.conservazione.dailyHour) await runDailyJob(ctx, { day: previousDay(today) });
-      await runFixityAudit(ctx, { maxBlobs: FIXITY_SLICE });
-      await anchorChainHead(ctx);
-    } catch (e) {
-      app.log.error({ err: (e as Error).message }, 'conservazione scheduled pass failed');
+      if (romeHour(at) >= app.config.conservazione.dailyHour) await step('daily-job', () => runDailyJob(ctx, { day: previousDay(romeDay(at)) }));
+      await step('fixity', () => runFixityAudit(ctx, { maxBlobs: FIXITY_SLICE }));
+      await step('anchor', () => anchorChainHead(ctx));
     } finally {
       running = null;
     }
