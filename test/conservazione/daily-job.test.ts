@@ -171,6 +171,17 @@ t.test('CLI conservazione:run --date', async (t) => {
   const second = await cli('conservazione:run', '--date', yesterday);
   t.equal(second.code, 0);
   t.match(second.out, new RegExp(`ente ${campobasso.id}: skipped`));
+
+  // a run for today (the day is not over) does not close the day: a receipt paid afterwards goes in at the next run
+  const today = romeDay(new Date());
+  t.match((await cli('conservazione:run', '--date', today)).out, new RegExp(`ente ${campobasso.id}: done, PdV accettati 0`));
+  const app2 = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false });
+  await payReceipt(app2, 'Campobasso');
+  await app2.close();
+  const later = await cli('conservazione:run', '--date', today);
+  t.equal(later.code, 0, later.err);
+  t.match(later.out, new RegExp(`${today}\tente ${campobasso.id}: done, PdV accettati 1, rifiutati 0, PdA 1`), 'the later receipt is preserved');
+
   const bad = await cli('conservazione:run', '--date', '2026-02-30');
   t.equal(bad.code, 2);
   t.match(bad.err, /--date non valida/);

@@ -12,8 +12,10 @@
  * 3. the ente's accepted documents in no PdA yet (these and those sent by API or upload) go into
  *    PdA, per profile, at most 5000 per PdA (pda.ts).
  *
- * Idempotent per (day, ente) through cons_daily_runs: a run that is done or running is skipped;
- * a failed one is retried only when asked (`retryFailed`, the CLI's default), so the scheduled
+ * Idempotent per (day, ente) through cons_daily_runs: a run that is done or running is skipped —
+ * except a run that finished before the day was over (`conservazione:run --date <today>`): the
+ * next one takes what arrived since; a failed one is retried only when asked (`retryFailed`, the
+ * CLI's default), so the scheduled
  * pass every ten minutes does not open a ticket each time. A failing ente (an exception, or PdV
  * rejected) gets status failed, its message and the alert 'daily_job_failed' (ticket); the others
  * continue.
@@ -266,16 +268,21 @@ export async function runDailyJob(ctx: ConservazioneCtx, opts: { day: string; ac
   const actor = opts.actor ?? 'system';
   const retryFailed = opts.retryFailed ?? actor === 'cli';
   const result: DailyJobResult = { day: opts.day, enti: [] };
+  const dayEnd = romeDayBounds(opts.day).end;
   for (const ente of entiWithConservazione(ctx, opts.day)) {
     const startedAt = ctx.now().toISOString();
     const claimed = ctx.db.insert(consDailyRuns).values({ day: opts.day, enteId: ente.id, status: 'running', startedAt }).onConflictDoNothing().run().changes === 1;
     if (!claimed) {
+      // again: a failed run when asked; a run that finished before the day was over (what came later)
+      const again = or(
+        retryFailed ? eq(consDailyRuns.status, 'failed') : undefined,
+        and(eq(consDailyRuns.status, 'done'), lt(consDailyRuns.finishedAt, dayEnd)),
+      );
       const retried =
-        retryFailed &&
         ctx.db
           .update(consDailyRuns)
           .set({ status: 'running', startedAt, finishedAt: null, message: null })
-          .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id), eq(consDailyRuns.status, 'failed')))
+          .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id), again))
           .run().changes === 1;
       if (!retried) {
         const row = ctx.db.select().from(consDailyRuns).where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id))).get()!;
