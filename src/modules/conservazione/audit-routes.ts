@@ -49,7 +49,7 @@ export default async function auditRoutes(app: FastifyInstance): Promise<void> {
     const by = auditContext(request);
     let result;
     try {
-      result = await runFixityAudit(ctx, { maxBlobs: MANUAL_SLICE, actor: by.actor });
+      result = await runFixityAudit(ctx, { maxBlobs: MANUAL_SLICE, actor: by.actor, full: true });
     } catch (e) {
       request.log.error({ err: (e as Error).message }, 'fixity audit failed');
       return page(request, reply.code(503), {
@@ -58,7 +58,7 @@ export default async function auditRoutes(app: FastifyInstance): Promise<void> {
     }
     recordAudit(app.db, { actor: by.actor, action: 'conservazione.audit.run', entity: 'cons_audit_run', entityId: result.runId ?? 0, after: result, requestId: by.requestId });
     if (result.runId === null) {
-      setFlash(request, 'Nessun file da verificare: tutti i file sono stati verificati entro il ciclo previsto.');
+      setFlash(request, 'Nessun file da verificare: l’archivio non contiene ancora file.');
     } else {
       const failed = result.mismatches + result.missing;
       setFlash(

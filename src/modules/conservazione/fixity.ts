@@ -44,8 +44,18 @@ const YIELD_EVERY = 64;
 /** One audit at a time per context (the scheduled pass and the "verify now" button). */
 const inFlight = new WeakMap<ConservazioneCtx, Promise<FixityPassResult>>();
 
+export interface FixityOptions {
+  maxBlobs?: number;
+  actor?: string;
+  /**
+   * A new run covers every stored blob, however recently audited (the responsabile's "Avvia
+   * verifica ora"); an unfinished run is resumed first either way.
+   */
+  full?: boolean;
+}
+
 /** Re-hashes up to `maxBlobs` due blobs (resumable), records each outcome, raises alerts and tickets on a mismatch. */
-export function runFixityAudit(ctx: ConservazioneCtx, opts: { maxBlobs?: number; actor?: string } = {}): Promise<FixityPassResult> {
+export function runFixityAudit(ctx: ConservazioneCtx, opts: FixityOptions = {}): Promise<FixityPassResult> {
   const current = inFlight.get(ctx);
   if (current) return current;
   const p = auditPass(ctx, opts).finally(() => inFlight.delete(ctx));
@@ -85,7 +95,7 @@ export async function countDueBlobs(ctx: ConservazioneCtx): Promise<number> {
   return ctx.db.select({ n: count() }).from(consBlobs).where(dueWhere(dueBefore(ctx, ctx.now()))).get()!.n;
 }
 
-async function openRun(ctx: ConservazioneCtx): Promise<typeof consAuditRuns.$inferSelect | null> {
+async function openRun(ctx: ConservazioneCtx, full: boolean): Promise<typeof consAuditRuns.$inferSelect | null> {
   const unfinished = ctx.db
     .select()
     .from(consAuditRuns)
@@ -98,7 +108,8 @@ async function openRun(ctx: ConservazioneCtx): Promise<typeof consAuditRuns.$inf
     return { ...unfinished, status: 'running' };
   }
   const at = ctx.now();
-  const before = dueBefore(ctx, at);
+  // A full run: every blob audited up to now (that is, every one) is due.
+  const before = full ? new Date(at.getTime() + 1).toISOString() : dueBefore(ctx, at);
   const anyDue = ctx.db.select({ key: consBlobs.key }).from(consBlobs).where(dueWhere(before)).limit(1).get();
   if (!anyDue) return null;
   return ctx.db.insert(consAuditRuns).values({ startedAt: at.toISOString(), dueBefore: before, status: 'running' }).returning().get();
@@ -112,9 +123,9 @@ interface Checked {
   at: string;
 }
 
-async function auditPass(ctx: ConservazioneCtx, opts: { maxBlobs?: number; actor?: string }): Promise<FixityPassResult> {
+async function auditPass(ctx: ConservazioneCtx, opts: FixityOptions): Promise<FixityPassResult> {
   const maxBlobs = Math.max(1, opts.maxBlobs ?? 2000);
-  const run = await openRun(ctx);
+  const run = await openRun(ctx, opts.full === true);
   const result: FixityPassResult = { runId: run?.id ?? null, checked: 0, ok: 0, mismatches: 0, missing: 0, done: true };
   if (!run) return result;
 
