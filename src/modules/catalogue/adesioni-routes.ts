@@ -7,7 +7,7 @@
  * - `/admin/catalogo/adesioni[/:id]`: the SAEL office's list (filters, paging) and review
  *   (take in review, approve, reject, request changes, activate, suspend, resume, recesso).
  */
-import { enteReaderGuard } from './ente-guard.js';
+import { enteReaderGuard, enteParams, enteIdParams } from './ente-guard.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asc, eq } from 'drizzle-orm';
 import { hasRole, requireRole } from '../../plugins/auth.js';
@@ -48,12 +48,6 @@ const PAGE_SIZE = 25;
 const USER_ACTIONS = ['submit', 'review', 'approve', 'reject', 'request_changes', 'activate', 'suspend', 'resume', 'withdraw'] as const;
 const codeParams = { type: 'object', properties: { code: { type: 'string', minLength: 1, maxLength: 20 } }, required: ['code'] } as const;
 const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
-const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
-const enteIdParams = {
-  type: 'object',
-  properties: { enteId: { type: 'integer', minimum: 1 }, id: { type: 'integer', minimum: 1 } },
-  required: ['enteId', 'id'],
-} as const;
 const actionBody = {
   type: 'object',
   required: ['action'],

@@ -4,7 +4,7 @@
  * recesso), `/:id/documento.pdf`. The ente (its operators and referenti): read-only
  * `/backoffice/enti/:enteId/convenzione` with the signed PDF to download.
  */
-import { enteReaderGuard } from './ente-guard.js';
+import { enteReaderGuard, enteParams } from './ente-guard.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -38,7 +38,6 @@ import {
 import { CONVENZIONE_STATUSES, type ConvenzioneStatus } from './schema.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
-const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
 const enteDocParams = {
   type: 'object',
   properties: { enteId: { type: 'integer', minimum: 1 }, id: { type: 'integer', minimum: 1 } },

@@ -16,3 +16,11 @@ export function enteFromParams(db: DbLike) {
 export function enteReaderGuard(db: DbLike) {
   return requireRole(['operator', 'helpdesk', 'sael_admin'], { ente: enteFromParams(db) });
 }
+
+/** Route params of the ente's pages: `:enteId`, and `:enteId` + `:id`. */
+export const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
+export const enteIdParams = {
+  type: 'object',
+  properties: { enteId: { type: 'integer', minimum: 1 }, id: { type: 'integer', minimum: 1 } },
+  required: ['enteId', 'id'],
+} as const;

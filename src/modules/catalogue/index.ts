@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { scheduledPass } from '../../plugins/scheduled-pass.js';
 import { catalogueContext, type CatalogueCtx } from './context.js';
 import { runAdesioniSchedule } from './adesioni-schedule.js';
 import { runChargesSchedule } from './charges-schedule.js';
@@ -35,37 +36,18 @@ async function catalogueModule(app: FastifyInstance, opts: CatalogueModuleOption
   const ctx = catalogueContext(app, opts.now);
   app.decorate('catalogue', ctx);
 
-  let running: Promise<void> | null = null;
-  const pass = async (now: Date) => {
-    try {
+  // One pass at start-up (charges of the demo adesioni, renewals missed while stopped), then periodically.
+  const tick = scheduledPass(app, {
+    name: 'catalogue',
+    everyMs: TICK_MS,
+    backgroundWorkers: opts.backgroundWorkers !== false,
+    now: ctx.now,
+    pass: async (now) => {
       await runAdesioniSchedule(ctx, now);
       await runChargesSchedule(ctx, now);
-    } catch (e) {
-      app.log.error({ err: (e as Error).message }, 'catalogue scheduled pass failed');
-    } finally {
-      running = null;
-    }
-  };
-  const tick = async (now: Date = ctx.now()) => {
-    if (running) return running;
-    running = pass(now);
-    return running;
-  };
+    },
+  });
   app.decorate('catalogueTick', tick);
-  if (opts.backgroundWorkers !== false) {
-    let timer: NodeJS.Timeout | null = null;
-    app.addHook('onReady', async () => {
-      // One pass at start-up (charges of the demo adesioni, renewals missed while stopped), then periodically.
-      setImmediate(() => void tick());
-      timer = setInterval(() => void tick(), TICK_MS);
-      timer.unref();
-    });
-    app.addHook('onClose', async () => {
-      if (timer) clearInterval(timer);
-      // The database closes after this hook: let a pass in progress finish first.
-      if (running) await running;
-    });
-  }
 
   await app.register(async (scope) => {
     await scope.register(servicesRoutes);

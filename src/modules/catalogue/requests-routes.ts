@@ -24,9 +24,9 @@ import {
   type AdesioneRow,
   type ServiceRow,
 } from './requests.js';
+import { enteParams } from './ente-guard.js';
 
 const codeParams = { type: 'object', properties: { code: { type: 'string', pattern: '^[0-9]{1,2}[A-Z]?$', maxLength: 4 } }, required: ['code'] } as const;
-const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
 const formQuery = { type: 'object', properties: { ente: { type: 'integer', minimum: 1 } }, additionalProperties: false } as const;
 
 interface Candidate {

@@ -33,15 +33,10 @@ import {
   type DocumentFilter,
 } from './search.js';
 import { SIP_STATUSES, type SipStatus } from './schema.js';
+import { enteParams, enteIdParams } from '../catalogue/ente-guard.js';
 
 const BASE = '/backoffice/enti/:enteId/conservazione';
 
-const enteParams = { type: 'object', properties: { enteId: { type: 'integer', minimum: 1 } }, required: ['enteId'] } as const;
-const enteIdParams = {
-  type: 'object',
-  properties: { enteId: { type: 'integer', minimum: 1 }, id: { type: 'integer', minimum: 1 } },
-  required: ['enteId', 'id'],
-} as const;
 const optDate = { type: 'string', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$' } as const;
 const pageField = { type: 'integer', minimum: 1, maximum: 100000 } as const;
 

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { scheduledPass } from '../../plugins/scheduled-pass.js';
 import { ensureConservazioneSystemUser, type ConservazioneCtx } from './context.js';
 import { createBlobStore } from './store-factory.js';
 import { createSealer } from './sealer.js';
@@ -60,7 +61,6 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
   };
   app.decorate('conservazione', ctx);
 
-  let running: Promise<void> | null = null;
   // Each step on its own: a failing fixity slice must not cost the day its anchor.
   const step = async (name: string, run: () => Promise<unknown>) => {
     try {
@@ -69,34 +69,19 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
       app.log.error({ err: (e as Error).message, step: name }, 'conservazione scheduled step failed');
     }
   };
-  const pass = async (at: Date) => {
-    try {
+  const tick = scheduledPass(app, {
+    name: 'conservazione',
+    everyMs: TICK_MS,
+    backgroundWorkers: opts.backgroundWorkers !== false,
+    now,
+    pass: async (at) => {
       // After the configured hour, yesterday's receipts and flows go into conservazione (once per day and ente).
       if (romeHour(at) >= app.config.conservazione.dailyHour) await step('daily-job', () => runDailyJob(ctx, { day: previousDay(romeDay(at)) }));
       await step('fixity', () => runFixityAudit(ctx, { maxBlobs: FIXITY_SLICE }));
       await step('anchor', () => anchorChainHead(ctx));
-    } finally {
-      running = null;
-    }
-  };
-  const tick = async (at: Date = now()) => {
-    if (running) return running;
-    running = pass(at);
-    return running;
-  };
+    },
+  });
   app.decorate('conservazioneTick', tick);
-  if (opts.backgroundWorkers !== false) {
-    let timer: NodeJS.Timeout | null = null;
-    app.addHook('onReady', async () => {
-      setImmediate(() => void tick());
-      timer = setInterval(() => void tick(), TICK_MS);
-      timer.unref();
-    });
-    app.addHook('onClose', async () => {
-      if (timer) clearInterval(timer);
-      if (running) await running;
-    });
-  }
 
   await app.register(async (scope) => {
     await scope.register(ingestRoutes);

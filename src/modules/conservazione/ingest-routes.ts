@@ -27,6 +27,7 @@ import { ingestSip, type IngestResult, type SipFileInput, type SipFileRole } fro
 import { MODALITA_DI_FORMAZIONE } from './pindex.js';
 import { listProfiles } from './profiles.js';
 import { consRdv, consSipFiles, consSips, consProfiles, type Submitter } from './schema.js';
+import { problemSchema } from '../positions/api-schemas.js';
 
 const TAG = ['Conservazione'];
 /** JSON body limit of POST /api/v1/conservazione/pdv. */
@@ -40,17 +41,6 @@ const codesDoc = Object.entries(ESITO_CODES)
   .map(([c, d]) => `- \`${c}\`: ${d}`)
   .join('\n');
 
-const problemSchema = {
-  type: 'object',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, pointer: { type: 'string' }, message: { type: 'string' } } } },
-  },
-} as const;
 
 const esitoSchema = {
   type: 'object',
