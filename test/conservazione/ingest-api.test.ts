@@ -7,7 +7,10 @@
 import t from 'tap';
 import { count, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { consEvents, consSips } from '../../src/modules/conservazione/schema.js';
+import { consAips, consEvents, consSips } from '../../src/modules/conservazione/schema.js';
+import { buildPda } from '../../src/modules/conservazione/pda.js';
+import { readBlob } from '../../src/modules/conservazione/blobs.js';
+import { validatePIndex } from '../../src/modules/conservazione/pindex-validate.js';
 import { validateRdv } from '../../src/modules/conservazione/rdv.js';
 import { PDV_JSON_MAX_BYTES, PDV_UPLOAD_FILE_MAX_BYTES } from '../../src/modules/conservazione/ingest-routes.js';
 import { getProfileByCode } from '../../src/modules/conservazione/profiles.js';
@@ -259,4 +262,42 @@ t.test('profiles pages: sael_admin edits (audited), helpdesk reads, others refus
   const after = await get(edit, admin);
   t.match(after.body, /Profilo determina salvato/);
   t.match(after.body, /data-testid="history"[\s\S]*Tempo di conservazione \(anni\)[\s\S]*illimitato[\s\S]*20/);
+});
+
+t.test('REST metadata correction: a new PdA version, only for the ente, only once in a PdA', async (t) => {
+  const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
+  const termoli = comune(app, 'Termoli');
+  const riccia = comune(app, 'Riccia');
+  const keyA = apiKeyFor(app, termoli.id);
+  const keyB = apiKeyFor(app, riccia.id);
+  const put = (key: string, id: number, metadati: Record<string, unknown>) =>
+    app.inject({ method: 'PUT', url: `${URL}/${id}/metadati`, headers: { authorization: `Bearer ${key}` }, payload: { metadati } });
+  const created = await post(app, keyA, body('DET-2026-9'));
+  t.equal(created.statusCode, 201);
+  const sipId = created.json().id as number;
+  const corrected = { TipologiaDocumentale: 'Determinazione', ModalitaDiFormazione: 'a', Oggetto: 'Impegno di spesa (rettifica)', DataDocumento: '2026-03-01', NumeroDocumento: '7' };
+
+  const early = await put(keyA, sipId, corrected);
+  t.equal(early.statusCode, 409, 'not in a PdA yet');
+  t.match(early.json().detail, /non è ancora in un pacchetto di archiviazione/);
+
+  const profile = (await getProfileByCode(app.db, 'determina'))!;
+  const first = await buildPda(app.conservazione, { enteId: termoli.id, profileId: profile.id, sipIds: [sipId], actor: 'test' });
+  t.equal((await put(keyB, sipId, corrected)).statusCode, 404, 'another ente’s key: not found');
+  const renamed = await put(keyA, sipId, { ...corrected, Identificativo: 'ALTRO' });
+  t.equal(renamed.statusCode, 400, 'the Identificativo cannot change');
+  const invalid = await put(keyA, sipId, { ...corrected, DataDocumento: '2026-02-30' });
+  t.equal(invalid.statusCode, 422, 'invalid metadata');
+  t.match(invalid.json().detail, /DataDocumento/);
+
+  const ok = await put(keyA, sipId, corrected);
+  t.equal(ok.statusCode, 200);
+  t.match(ok.json(), { pda: { versione: 2, documenti: 1, urn: /:pda:\d{4}:\d+:v2$/ } });
+  const v2 = app.db.select().from(consAips).where(eq(consAips.id, ok.json().pda.id)).get()!;
+  t.equal(v2.previousAipId, first.aipId, 'linked to the previous PdA');
+  t.equal(app.db.select().from(consAips).where(eq(consAips.id, first.aipId)).get()!.status, 'superseded');
+  const index = (await readBlob(app.conservazione, v2.indexKey)).toString('utf8');
+  t.match(index, /Impegno di spesa \(rettifica\)/, 'the new index carries the corrected metadata');
+  t.match(index, new RegExp(first.indexSha256), 'and names the previous index by its hash');
+  t.same(validatePIndex(index).errors, [], 'valid against the SInCRO XSD');
 });

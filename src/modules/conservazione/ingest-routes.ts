@@ -28,6 +28,7 @@ import { MODALITA_DI_FORMAZIONE } from './pindex.js';
 import { listProfiles } from './profiles.js';
 import { consRdv, consSipFiles, consSips, consProfiles, type Submitter } from './schema.js';
 import { problemSchema } from '../positions/api-schemas.js';
+import { newPdaVersion, PdaError } from './pda.js';
 
 const TAG = ['Conservazione'];
 /** JSON body limit of POST /api/v1/conservazione/pdv. */
@@ -338,6 +339,56 @@ export default async function routes(app: FastifyInstance): Promise<void> {
         const view = await pdvView(app, request.apiClient!.enteId, request.params.id);
         if (!view) throw new HttpError(404, 'Pacchetto di versamento non trovato.');
         return view;
+      },
+    );
+
+    api.put<{ Params: { id: number }; Body: { metadati: Record<string, unknown> } }>(
+      '/api/v1/conservazione/pdv/:id/metadati',
+      {
+        config: { csrf: false },
+        schema: {
+          tags: TAG,
+          summary: 'Corregge i metadati di un documento già conservato: nuova versione del PdA',
+          description:
+            'I metadati Allegato 5 di un documento già in un pacchetto di archiviazione (PdA) si correggono con una nuova versione del PdA, legata alla precedente (PIndexSource e PreviousHash nell’indice), firmata e marcata; i file restano quelli versati e l’Identificativo non cambia. Un documento non ancora in un PdA (il versamento giornaliero lo forma la notte successiva) risponde 409.',
+          security: [{ apiKey: [] }],
+          params: idParams,
+          body: { type: 'object', required: ['metadati'], additionalProperties: false, properties: { metadati: { type: 'object', minProperties: 1, maxProperties: 40 } } },
+          response: {
+            200: {
+              type: 'object',
+              properties: { pda: { type: 'object', properties: { id: { type: 'integer' }, urn: { type: 'string' }, versione: { type: 'integer' }, documenti: { type: 'integer' } } } },
+            },
+            400: problemSchema,
+            401: problemSchema,
+            404: problemSchema,
+            409: problemSchema,
+            422: problemSchema,
+            503: problemSchema,
+          },
+        },
+      },
+      async (request) => {
+        const enteId = request.apiClient!.enteId;
+        const sip = app.db.select().from(consSips).where(and(eq(consSips.id, request.params.id), eq(consSips.enteId, enteId), eq(consSips.status, 'accepted'))).get();
+        if (!sip) throw new HttpError(404, 'Documento non trovato tra quelli conservati dell’ente.');
+        const metadata = { ...request.body.metadati };
+        if (metadata.Identificativo === undefined) metadata.Identificativo = sip.objectKey;
+        else if (metadata.Identificativo !== sip.objectKey) {
+          throw new HttpError(400, 'L’Identificativo di un documento conservato non cambia.', [{ field: 'body.metadati.Identificativo', message: `deve restare ${sip.objectKey}` }]);
+        }
+        if (!(await app.conservazione.sealer())) throw new HttpError(503, 'La conservazione non è configurata per firmare i pacchetti di archiviazione: riprova più tardi.');
+        try {
+          const r = await newPdaVersion(app.conservazione, { sipId: sip.id, metadata, actor: `apikey:${request.apiClient!.keyId}` });
+          return { pda: { id: r.aipId, urn: r.urn, versione: r.version, documenti: r.documents } };
+        } catch (e) {
+          if (e instanceof PdaError) {
+            const status = e.status === 404 ? 409 : e.status;
+            const message = e.status === 404 ? 'Il documento non è ancora in un pacchetto di archiviazione: il versamento giornaliero lo forma la notte successiva; riprova dopo.' : e.message;
+            throw new HttpError(status, message.charAt(0).toUpperCase() + message.slice(1));
+          }
+          throw e;
+        }
       },
     );
 
