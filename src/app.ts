@@ -34,7 +34,7 @@ import helpdeskModule from './modules/helpdesk/index.js';
 import catalogueModule, { seedCatalogue, seedCatalogueDemo } from './modules/catalogue/index.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { tsaSimulatorRoutes } from './simulators/tsa/routes.js';
-import conservazioneModule, { seedConservazioneDemo } from './modules/conservazione/index.js';
+import conservazioneModule, { seedConservazioneDemoAt } from './modules/conservazione/index.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -108,7 +108,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   if (!config.isProduction && config.seedDemo && (opts.demoCatalogue ?? opts.demoPositions ?? opts.backgroundWorkers !== false)) {
     await seedCatalogueDemo(handle.db, opts.now?.() ?? new Date());
     // The member comuni have the conservazione service active, so a newcomer's payments are preserved.
-    await seedConservazioneDemo(handle.db, opts.now?.() ?? new Date());
+    await seedConservazioneDemoAt(handle.db, opts.now?.() ?? new Date());
   }
 
   const sessionSecret = config.sessionSecret ?? ensureGeneratedSecret(config.dataDir, 'session-secret');

@@ -21,30 +21,36 @@ export interface NewAlert {
 export async function raiseAlert(ctx: ConservazioneCtx, alert: NewAlert): Promise<{ alertId: number; ticketId: number | null }> {
   const ticketEnte = alert.enteId ?? (await provinceEnteId(ctx.db));
   const at = ctx.now();
-  const ticketId =
-    ticketEnte === null
-      ? null
-      : createTicket(
-          ctx.tickets(),
-          {
-            enteId: ticketEnte,
-            subject: `Conservazione: ${alert.message.slice(0, 150)}`,
-            category: 'conservazione',
-            type: 'conservazione',
-            priority: alert.priority ?? 'alta',
-            body: `${alert.message}\n\nOggetto: ${alert.subject}\nSegnalazione automatica del sistema di conservazione (${at.toISOString()}).`,
-          },
-          { userId: ctx.systemUserId(), isStaff: true },
-          at,
-        );
-  const alertId = ctx.db.transaction((tx) => {
-    const row = tx
-      .insert(consAlerts)
-      .values({ kind: alert.kind, enteId: alert.enteId, subject: alert.subject, message: alert.message, ticketId, createdAt: at.toISOString() })
-      .returning({ id: consAlerts.id })
-      .get();
-    appendEventSync(tx, { kind: 'audit', enteId: alert.enteId, actor: 'system', subject: alert.subject, details: { alert: alert.kind, alertId: row.id, ticketId, message: alert.message } }, at);
-    return row.id;
-  });
+  const userId = ctx.systemUserId();
+  const tickets = ctx.tickets();
+  // One IMMEDIATE transaction: better-sqlite3 turns createTicket's own transaction into a savepoint
+  // of this one, so a ticket never exists without its alert row and event, nor the other way round.
+  const { alertId, ticketId } = ctx.sqlite
+    .transaction(() => {
+      const ticketId =
+        ticketEnte === null
+          ? null
+          : createTicket(
+              tickets,
+              {
+                enteId: ticketEnte,
+                subject: `Conservazione: ${alert.message.slice(0, 150)}`,
+                category: 'conservazione',
+                type: 'conservazione',
+                priority: alert.priority ?? 'alta',
+                body: `${alert.message}\n\nOggetto: ${alert.subject}\nSegnalazione automatica del sistema di conservazione (${at.toISOString()}).`,
+              },
+              { userId, isStaff: true },
+              at,
+            );
+      const row = ctx.db
+        .insert(consAlerts)
+        .values({ kind: alert.kind, enteId: alert.enteId, subject: alert.subject, message: alert.message, ticketId, createdAt: at.toISOString() })
+        .returning({ id: consAlerts.id })
+        .get();
+      appendEventSync(ctx.db, { kind: 'audit', enteId: alert.enteId, actor: 'system', subject: alert.subject, details: { alert: alert.kind, alertId: row.id, ticketId, message: alert.message } }, at);
+      return { alertId: row.id, ticketId };
+    })
+    .immediate();
   return { alertId, ticketId };
 }

@@ -2,7 +2,6 @@
  * Storing a file in conservazione: the bytes go to the write-once store and the blob is registered
  * in cons_blobs (for the fixity audit). Every part stores through `storeBlob`.
  */
-import { eq } from 'drizzle-orm';
 import type { ConservazioneCtx } from './context.js';
 import { consBlobs } from './schema.js';
 import type { PutResult } from './storage.js';
@@ -19,8 +18,4 @@ export async function storeBlob(ctx: ConservazioneCtx, bytes: Uint8Array, opts: 
 
 export async function readBlob(ctx: ConservazioneCtx, key: string): Promise<Buffer> {
   return ctx.store.get(key);
-}
-
-export async function blobRow(ctx: ConservazioneCtx, key: string) {
-  return ctx.db.select().from(consBlobs).where(eq(consBlobs.key, key)).get();
 }

@@ -62,7 +62,10 @@ export function appendEventSync(db: DbLike, event: NewEvent, at: Date): { seq: n
   return { seq, hash };
 }
 
-/** Appends one event in its own transaction. */
+/**
+ * Appends one event in its own IMMEDIATE transaction (a savepoint inside the caller's): the head is
+ * read under the write lock, so two processes never chain to the same predecessor.
+ */
 export async function appendEvent(db: DbLike, event: NewEvent, at: Date): Promise<{ seq: number; hash: string }> {
-  return appendEventSync(db, event, at);
+  return db.transaction((tx) => appendEventSync(tx, event, at), { behavior: 'immediate' });
 }

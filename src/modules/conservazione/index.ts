@@ -103,6 +103,6 @@ declare module 'fastify' {
 }
 
 /** Demo mode: the member comuni get the conservazione service (demo-seed.ts), as of the Italian day of `at`. */
-export async function seedConservazioneDemo(db: FastifyInstance['db'], at: Date): Promise<number[]> {
+export async function seedConservazioneDemoAt(db: FastifyInstance['db'], at: Date): Promise<number[]> {
   return seedMembersDemo(db, romeDay(at));
 }
