@@ -35,6 +35,9 @@ import catalogueModule, { seedCatalogue, seedCatalogueDemo } from './modules/cat
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { tsaSimulatorRoutes } from './simulators/tsa/routes.js';
 import conservazioneModule, { seedConservazioneDemoAt } from './modules/conservazione/index.js';
+import eventsModule from './modules/events/index.js';
+import notificationsModule from './modules/notifications/index.js';
+import ioSimulator from './simulators/io/index.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -105,7 +108,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // The demo listino (flagged demo) only outside production: there paid services have no price
   // until the SAEL admin enters the real listino.
   await seedCatalogue(handle.db, { demoPriceList: !config.isProduction });
-  if (!config.isProduction && config.seedDemo && (opts.demoCatalogue ?? opts.demoPositions ?? opts.backgroundWorkers !== false)) {
+  // Demo content of the catalogue, conservazione and events (not the enti and users, seeded above).
+  const demoContent = !config.isProduction && config.seedDemo && (opts.demoCatalogue ?? opts.demoPositions ?? opts.backgroundWorkers !== false);
+  if (demoContent) {
     await seedCatalogueDemo(handle.db, opts.now?.() ?? new Date());
     // The member comuni have the conservazione service active, so a newcomer's payments are preserved.
     await seedConservazioneDemoAt(handle.db, opts.now?.() ?? new Date());
@@ -162,6 +167,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(helpdeskModule);
   await app.register(catalogueModule, { backgroundWorkers, now: opts.now });
   await app.register(conservazioneModule, { backgroundWorkers, now: opts.now });
+  await app.register(eventsModule, { backgroundWorkers, now: opts.now, seedDemo: demoContent });
+  await app.register(notificationsModule, { backgroundWorkers, now: opts.now });
+  if (!config.isProduction) await app.register(ioSimulator, { prefix: '/simulators/io' });
   if (!config.isProduction) await app.register(pagopaSimulator, { prefix: PAGOPA_SIM_PREFIX });
   // RFC 3161 time-stamping authority for demo and tests (conservazione); keys made at the first request.
   if (!config.isProduction) await app.register(tsaSimulatorRoutes, { keysDir: path.join(config.dataDir, 'tsa-simulator'), clock: opts.now });

@@ -418,6 +418,43 @@ export const SETTINGS = {
     default: 2,
     description: 'Hour (Europe/Rome) after which the daily conservazione job preserves the previous day’s receipts and flows',
   },
+  EVENTS_IMAGE_MAX_BYTES: {
+    schema: { type: 'integer', minimum: 10_000, maximum: 50_000_000 },
+    default: 8_000_000,
+    description: 'Largest image an ente may upload for an event (bytes); the image is checked by its bytes and resized to WebP variants',
+  },
+  VAPID_PUBLIC_KEY: {
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{80,100}$' },
+    description: 'Web Push VAPID public key (base64url, uncompressed P-256 point); with `VAPID_PRIVATE_KEY`. Unset in demo: a key pair is generated at first start into `DATA_DIR/vapid.json`; unset in production: Web Push is off',
+  },
+  VAPID_PRIVATE_KEY: {
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{40,50}$' },
+    secret: true,
+    description: 'Web Push VAPID private key (base64url); with `VAPID_PUBLIC_KEY`',
+  },
+  VAPID_SUBJECT: {
+    schema: { type: 'string', pattern: '^(mailto:|https://)' },
+    description: 'Contact the push services may use about our messages (`mailto:` or `https:` URL); default `mailto:` + `SPID_CONTACT_EMAIL`, or the demo address',
+  },
+  PUSH_DAILY_CAP: {
+    schema: { type: 'integer', minimum: 1, maximum: 100 },
+    default: 5,
+    description: 'At most this many Web Push notifications per subscription per day (Europe/Rome); the rest are recorded as skipped',
+  },
+  IO_API_URL: {
+    schema: { type: 'string', pattern: '^https?://' },
+    description: 'Base URL of the App IO API for services (`/profiles` and `/messages` are appended); default in production `https://api.io.pagopa.it/api/v1`, in demo the built-in IO simulator `PUBLIC_URL/simulators/io/api/v1`',
+  },
+  NOTIFICATIONS_KEY: {
+    schema: { type: 'string', minLength: 32 },
+    secret: true,
+    description: 'Secret (≥ 32 characters) from which the key that encrypts each ente’s App IO API key is derived; in demo generated at first start into `DATA_DIR/notifications-key`; unset in production: App IO keys cannot be saved',
+  },
+  NOTIFICATIONS_REMINDER_DAYS: {
+    schema: { type: 'integer', minimum: 1, maximum: 60 },
+    default: 3,
+    description: 'Days before a due date when citizens get a payment reminder (App IO, e-mail, Web Push, as they chose); never for a paid notice',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -450,6 +487,33 @@ export interface Config {
   pagopa: PagopaSettings;
   helpdesk: HelpdeskSettings;
   conservazione: ConservazioneSettings;
+  events: EventsSettings;
+  notifications: NotificationsSettings;
+}
+
+/** Territory events (EVENTS_* settings). */
+export interface EventsSettings {
+  imageMaxBytes: number;
+  /** DATA_DIR/files/events: the processed image variants. */
+  imagesDir: string;
+}
+
+/** Citizen notifications: App IO, Web Push (VAPID), reminders (IO_*, VAPID_*, PUSH_*, NOTIFICATIONS_*). */
+export interface NotificationsSettings {
+  ioApiUrl: string;
+  /** Both set, or both undefined (demo: generated into `vapidFile`; production: Web Push off). */
+  vapidPublicKey: string | undefined;
+  vapidPrivateKey: string | undefined;
+  vapidSubject: string;
+  /** DATA_DIR/vapid.json, where demo mode keeps its generated VAPID pair. */
+  vapidFile: string;
+  pushDailyCap: number;
+  /** Undefined in demo until generated (DATA_DIR/notifications-key); undefined in production: IO keys cannot be saved. */
+  key: string | undefined;
+  keyFile: string;
+  reminderDays: number;
+  /** Demo mode: generate the VAPID pair and the key at first start. */
+  generateDemoKeys: boolean;
 }
 
 /** Conservazione: storage, signer, TSA, audit cycle (see CONSERVAZIONE_* settings). */
@@ -696,6 +760,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nodeCallRetentionDays: raw.NODE_CALL_RETENTION_DAYS as number,
     }),
     conservazione: conservazioneSettings(raw, dataDir, mode === 'production'),
+    events: Object.freeze({
+      imageMaxBytes: raw.EVENTS_IMAGE_MAX_BYTES as number,
+      imagesDir: path.join(dataDir, 'files', 'events'),
+    }),
+    notifications: notificationsSettings(raw, dataDir, publicUrl, mode === 'production'),
+  });
+}
+
+function notificationsSettings(raw: Record<string, unknown>, dataDir: string, publicUrl: string, production: boolean): NotificationsSettings {
+  const str = (name: SettingName) => raw[name] as string | undefined;
+  if (Boolean(str('VAPID_PUBLIC_KEY')) !== Boolean(str('VAPID_PRIVATE_KEY'))) {
+    throw new ConfigError(['VAPID_PUBLIC_KEY e VAPID_PRIVATE_KEY vanno indicate insieme']);
+  }
+  const contact = str('SPID_CONTACT_EMAIL');
+  return Object.freeze({
+    ioApiUrl: (str('IO_API_URL') ?? (production ? 'https://api.io.pagopa.it/api/v1' : `${publicUrl}/simulators/io/api/v1`)).replace(/\/+$/, ''),
+    vapidPublicKey: str('VAPID_PUBLIC_KEY'),
+    vapidPrivateKey: str('VAPID_PRIVATE_KEY'),
+    vapidSubject: str('VAPID_SUBJECT') ?? (contact ? `mailto:${contact}` : 'mailto:sael@example.invalid'),
+    vapidFile: path.join(dataDir, 'vapid.json'),
+    pushDailyCap: raw.PUSH_DAILY_CAP as number,
+    key: str('NOTIFICATIONS_KEY'),
+    keyFile: path.join(dataDir, 'notifications-key'),
+    reminderDays: raw.NOTIFICATIONS_REMINDER_DAYS as number,
+    generateDemoKeys: !production,
   });
 }
 

@@ -13,3 +13,6 @@ export * from '../modules/helpdesk/schema.js';
 export * from '../modules/portal/schema.js';
 export * from '../modules/catalogue/schema.js';
 export * from '../modules/conservazione/schema.js';
+export * from '../modules/events/schema.js';
+export * from '../modules/notifications/schema.js';
+export * from '../simulators/io/schema.js';

@@ -43,6 +43,9 @@ export function hasRole(user: Pick<CurrentUser, 'grants'> | null, role: Role, en
         return (g.role === 'operator' || g.role === 'ente_admin') && g.enteId === enteId;
       case 'ente_admin':
         return (g.role === 'ente_admin' && g.enteId === enteId) || g.role === 'sael_admin';
+      case 'redazione':
+        // The ente's editorial staff (events and news); operators and ente admins publish too.
+        return (g.role === 'redazione' || g.role === 'operator' || g.role === 'ente_admin') && g.enteId === enteId;
       case 'helpdesk':
       case 'sael_admin':
         return g.role === role;

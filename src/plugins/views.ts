@@ -118,6 +118,7 @@ export default fp(
               isAdmin: user.grants.some((g) => g.role === 'sael_admin'),
               isHelpdesk: user.grants.some((g) => g.role === 'helpdesk'),
               isOperator: user.grants.some((g) => g.role === 'operator' || g.role === 'ente_admin'),
+              isRedazione: user.grants.some((g) => g.role === 'redazione'),
             }
           : null,
         csrfToken: withCsrf ? (marked ? CSRF_MARK : reply.generateCsrf()) : undefined,

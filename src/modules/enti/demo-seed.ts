@@ -65,6 +65,7 @@ const DEMO_USERS: [string, string, string, Role, string | null][] = [
   ['VRDGPP75C12B519', 'Giuseppe', 'Verdi', 'operator', '070006'],
   ['SPSNNA70D50L113', 'Anna', 'Esposito', 'ente_admin', '070078'],
   ['CLMFNC90E15L113', 'Francesco', 'Colombo', 'operator', '070078'],
+  ['MRTSRA92H45B519', 'Sara', 'Martino', 'redazione', '070006'],
 ];
 
 /** Demo citizens (no role): they log in with the test IdP and own demo positions. */

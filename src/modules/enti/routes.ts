@@ -354,7 +354,7 @@ export default async function entiModule(app: FastifyInstance) {
       const role = request.body.role as Role;
       const errors: FieldErrors = {};
       if (!fiscalCode || fiscalCode.length !== 16) errors.fiscalCode = 'Codice fiscale della persona non valido (16 caratteri).';
-      if (role !== 'operator' && role !== 'ente_admin') errors.role = 'Scegli il ruolo: operatore o amministratore dell’ente.';
+      if (role !== 'operator' && role !== 'ente_admin' && role !== 'redazione') errors.role = 'Scegli il ruolo: operatore, redazione o amministratore dell’ente.';
       if (Object.keys(errors).length > 0) return renderDetail(request, reply.code(400), { operatorForm: request.body, operatorErrors: errors });
       const by = auditContext(request);
       try {

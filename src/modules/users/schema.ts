@@ -4,10 +4,10 @@ import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqli
 import { createdAt, updatedAt } from '../../db/columns.js';
 import { enti } from '../enti/schema.js';
 
-export const ROLES = ['operator', 'ente_admin', 'helpdesk', 'sael_admin'] as const;
+export const ROLES = ['operator', 'ente_admin', 'redazione', 'helpdesk', 'sael_admin'] as const;
 export type Role = (typeof ROLES)[number];
 /** Roles that are granted for one ente; the others are global. */
-export const ENTE_ROLES: readonly Role[] = ['operator', 'ente_admin'];
+export const ENTE_ROLES: readonly Role[] = ['operator', 'ente_admin', 'redazione'];
 
 export const users = sqliteTable('users', {
   id: integer('id').primaryKey({ autoIncrement: true }),

@@ -74,6 +74,7 @@ const ROLE_LABELS: Record<Role, string> = {
   helpdesk: 'Helpdesk della Provincia',
   operator: 'Operatore',
   ente_admin: 'Amministratore dell’ente',
+  redazione: 'Redazione dell’ente (eventi e notizie)',
 };
 
 /** ErrorCode outcomes the page offers (spid.md §6). */
