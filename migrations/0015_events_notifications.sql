@@ -203,6 +203,12 @@ CREATE TABLE `notification_preferences` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `notification_preferences_email_unsubscribe_token_unique` ON `notification_preferences` (`email_unsubscribe_token`);--> statement-breakpoint
+CREATE TABLE `notification_state` (
+	`key` text PRIMARY KEY NOT NULL,
+	`value` text NOT NULL,
+	`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `notifications` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`channel` text NOT NULL,

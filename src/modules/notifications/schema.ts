@@ -88,3 +88,10 @@ export const notifications = sqliteTable(
     index('notifications_recipient_day').on(t.channel, t.recipient, t.createdAt),
   ],
 );
+
+/** The module's cursors and flags (key → JSON value), e.g. the last position id the triggers looked at. */
+export const notificationState = sqliteTable('notification_state', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: updatedAt(),
+});
