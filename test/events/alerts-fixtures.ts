@@ -15,7 +15,8 @@ import { eq } from 'drizzle-orm';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { enti } from '../../src/modules/enti/schema.js';
-import { eventCategories, events } from '../../src/modules/events/schema.js';
+import { romeDay } from '../../src/modules/conservazione/dates.js';
+import { eventCategories, eventOccurrences, events } from '../../src/modules/events/schema.js';
 import { tempDir } from '../helpers.js';
 
 interface Teardown {
@@ -58,7 +59,8 @@ export function addEvent(
 ): number {
   const start = new Date(e.now.getTime() + (e.startsInDays ?? 3) * 86_400_000);
   const end = new Date(start.getTime() + 2 * 3_600_000);
-  return app.db
+  const status = e.status ?? 'published';
+  const id = app.db
     .insert(events)
     .values({
       enteId: e.enteId,
@@ -70,10 +72,15 @@ export function addEvent(
       endsAt: end.toISOString(),
       placeName: 'Piazza Municipio',
       firstPublishedAt: e.firstPublished === false ? null : e.now.toISOString(),
-      publishedAt: e.status === 'published' || !e.status ? e.now.toISOString() : null,
+      publishedAt: status === 'published' ? e.now.toISOString() : null,
     })
     .returning({ id: events.id })
     .get().id;
+  app.db
+    .insert(eventOccurrences)
+    .values({ eventId: id, enteId: e.enteId, categoryId: e.categoryId, listed: status === 'published' || status === 'cancelled', startsAt: start.toISOString(), endsAt: end.toISOString(), startDay: romeDay(start), endDay: romeDay(end) })
+    .run();
+  return id;
 }
 
 /** What a browser holds for one push subscription: its ECDH key pair and auth secret. */

@@ -1,4 +1,225 @@
-/** Placeholder (part C): queues the Web Push / e-mail alerts of newly published events. */
+/**
+ * The alerts pass: for each event published for the first time (`first_published_at` set,
+ * `alerts_queued_at` still null, status published) it queues one Web Push message per matching
+ * push subscription and one e-mail per matching confirmed e-mail subscription in the
+ * notifications outbox, then sets `alerts_queued_at`. The dispatcher of the notifications module
+ * sends them (retries, daily cap, gone subscriptions).
+ *
+ * Matching is SQL over `subscription_interests` (a subscription follows the event when, for each
+ * kind — comune, category — it has no row of that kind or a row naming the event's value), read in
+ * keyset batches of ALERT_BATCH subscription ids: memory stays flat whatever the number of
+ * subscribers. The dedupe keys (`push:event:<eventId>:<subId>`, `email:event:<eventId>:<subId>`)
+ * make a pass interrupted half-way safe to run again.
+ */
+import { and, asc, eq, exists, gt, isNotNull, isNull, max, notExists, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { enti } from '../enti/schema.js';
+import { enqueueNotifications, type OutboxRow } from '../notifications/outbox.js';
+import { vapidKeys, type PushPayload } from '../notifications/push.js';
 import type { EventsCtx } from './context.js';
+import { eventCategories, eventEmailSubscriptions, eventOccurrences, events, pushSubscriptions, subscriptionInterests } from './schema.js';
 
-export async function runEventAlerts(_ctx: EventsCtx, _at: Date): Promise<void> {}
+/** Subscriptions read (and rows queued) per batch. */
+export const ALERT_BATCH = 1000;
+/** Events handled per pass (the rest at the next pass). */
+const EVENTS_PER_PASS = 20;
+
+export interface AlertEvent {
+  id: number;
+  enteId: number;
+  categoryId: number;
+  title: string;
+  summary: string;
+  startsAt: string;
+  endsAt: string;
+  allDay: boolean;
+  recurrence: 'none' | 'weekly';
+  placeName: string;
+  enteName: string;
+  categoryName: string;
+}
+
+export interface AlertsSummary {
+  events: number;
+  push: number;
+  email: number;
+}
+
+const WHEN_IT = new Intl.DateTimeFormat('it-IT', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Rome' });
+const DAY_IT = new Intl.DateTimeFormat('it-IT', { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: 'Europe/Rome' });
+
+/** "sab 12 dic, 18:00" (or the day alone for an all-day event), in Italian time. */
+export function whenText(ev: Pick<AlertEvent, 'startsAt' | 'allDay' | 'recurrence'>): string {
+  const d = new Date(ev.startsAt);
+  const text = ev.allDay ? DAY_IT.format(d) : WHEN_IT.format(d);
+  return ev.recurrence === 'weekly' ? `${text} (ogni settimana)` : text;
+}
+
+const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1).trimEnd()}…`);
+
+/** The push message of an event: what the notification shows, and the page it opens. */
+export function pushPayload(ev: AlertEvent): PushPayload {
+  return {
+    title: clip(`${ev.title} – ${ev.enteName}`, 120),
+    body: clip(`${whenText(ev)} · ${ev.placeName}. ${ev.summary}`, 240),
+    url: `/eventi/${ev.id}`,
+    tag: `evento-${ev.id}`,
+  };
+}
+
+/** The alert e-mail of an event for one address, with its one-click unsubscribe link. */
+export function emailPayload(ev: AlertEvent, to: string, o: { publicUrl: string; provinceName: string; unsubscribeToken: string }): { to: string; subject: string; body: string } {
+  const unsubscribeUrl = `${o.publicUrl}/eventi/avvisi/disiscrizione?token=${encodeURIComponent(o.unsubscribeToken)}`;
+  return {
+    to,
+    subject: clip(`Nuovo evento a ${ev.enteName}: ${ev.title}`, 200),
+    body: [
+      `${ev.enteName} ha pubblicato un nuovo evento (${ev.categoryName}).`,
+      '',
+      ev.title,
+      `Quando: ${whenText(ev)}`,
+      `Dove: ${ev.placeName}`,
+      '',
+      ev.summary,
+      '',
+      `Tutti i dettagli: ${o.publicUrl}/eventi/${ev.id}`,
+      '',
+      '—',
+      `Ricevi questo messaggio perché hai chiesto gli avvisi dei nuovi eventi sul portale ${o.provinceName} e hai confermato il tuo indirizzo.`,
+      `Per non ricevere più questi avvisi (basta un clic): ${unsubscribeUrl}`,
+      `Per cambiare comuni e categorie: ${o.publicUrl}/eventi/avvisi`,
+    ].join('\n'),
+  };
+}
+
+/** The condition "the subscription (column `subId`) of `channel` follows `refId` for `kind`". */
+function follows(db: Db, channel: 'push' | 'email', subId: SQL | typeof pushSubscriptions.id | typeof eventEmailSubscriptions.id, kind: 'ente' | 'category', refId: number) {
+  const si = subscriptionInterests;
+  const ofKind = and(eq(si.channel, channel), eq(si.subscriptionId, subId), eq(si.kind, kind));
+  const one = { one: sql`1` };
+  return or(notExists(db.select(one).from(si).where(ofKind)), exists(db.select(one).from(si).where(and(ofKind, eq(si.refId, refId)))));
+}
+
+/** One batch of the push subscriptions that follow the event, after `afterId`. */
+export async function matchingPushBatch(db: Db, ev: Pick<AlertEvent, 'enteId' | 'categoryId'>, afterId: number, limit = ALERT_BATCH) {
+  const s = pushSubscriptions;
+  return db
+    .select({ id: s.id, userId: s.userId })
+    .from(s)
+    .where(and(gt(s.id, afterId), eq(s.events, true), follows(db, 'push', s.id, 'ente', ev.enteId), follows(db, 'push', s.id, 'category', ev.categoryId)))
+    .orderBy(asc(s.id))
+    .limit(limit);
+}
+
+/** One batch of the confirmed e-mail subscriptions that follow the event, after `afterId`. */
+export async function matchingEmailBatch(db: Db, ev: Pick<AlertEvent, 'enteId' | 'categoryId'>, afterId: number, limit = ALERT_BATCH) {
+  const s = eventEmailSubscriptions;
+  return db
+    .select({ id: s.id, userId: s.userId, email: s.email, unsubscribeToken: s.unsubscribeToken })
+    .from(s)
+    .where(and(gt(s.id, afterId), eq(s.status, 'confirmed'), follows(db, 'email', s.id, 'ente', ev.enteId), follows(db, 'email', s.id, 'category', ev.categoryId)))
+    .orderBy(asc(s.id))
+    .limit(limit);
+}
+
+/** Events whose first-publication alerts are still to queue. */
+async function pendingEvents(db: Db): Promise<AlertEvent[]> {
+  return db
+    .select({
+      id: events.id,
+      enteId: events.enteId,
+      categoryId: events.categoryId,
+      title: events.title,
+      summary: events.summary,
+      startsAt: events.startsAt,
+      endsAt: events.endsAt,
+      allDay: events.allDay,
+      recurrence: events.recurrence,
+      placeName: events.placeName,
+      enteName: enti.name,
+      categoryName: eventCategories.name,
+    })
+    .from(events)
+    .innerJoin(enti, eq(enti.id, events.enteId))
+    .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
+    .where(and(isNotNull(events.firstPublishedAt), isNull(events.alertsQueuedAt), eq(events.status, 'published')))
+    .orderBy(asc(events.id))
+    .limit(EVENTS_PER_PASS);
+}
+
+/** When the event's last occurrence ends (its occurrences, or its own end when none are stored). */
+async function lastEnd(db: Db, ev: AlertEvent): Promise<string> {
+  const row = (await db.select({ end: max(eventOccurrences.endsAt) }).from(eventOccurrences).where(eq(eventOccurrences.eventId, ev.id)))[0];
+  return row?.end ?? ev.endsAt;
+}
+
+/** Queues every alert of one event (batch by batch); returns how many rows were new. */
+export async function queueEventAlerts(ctx: Pick<EventsCtx, 'db' | 'config'>, ev: AlertEvent, at: Date): Promise<{ push: number; email: number }> {
+  const { db, config } = ctx;
+  let push = 0;
+  let email = 0;
+  if (vapidKeys(config)) {
+    const payload = JSON.stringify(pushPayload(ev));
+    for (let after = 0; ; ) {
+      const batch = await matchingPushBatch(db, ev, after);
+      if (batch.length === 0) break;
+      const rows: OutboxRow[] = batch.map((s) => ({
+        channel: 'push',
+        kind: 'event_published',
+        dedupeKey: `push:event:${ev.id}:${s.id}`,
+        enteId: ev.enteId,
+        userId: s.userId,
+        recipient: String(s.id),
+        subject: `event:${ev.id}`,
+        payload,
+      }));
+      push += await enqueueNotifications(db, rows, at);
+      after = batch[batch.length - 1]!.id;
+    }
+  }
+  const mailOpts = { publicUrl: config.publicUrl, provinceName: config.provinceName };
+  for (let after = 0; ; ) {
+    const batch = await matchingEmailBatch(db, ev, after);
+    if (batch.length === 0) break;
+    const rows: OutboxRow[] = batch.map((s) => ({
+      channel: 'email',
+      kind: 'event_published',
+      dedupeKey: `email:event:${ev.id}:${s.id}`,
+      enteId: ev.enteId,
+      userId: s.userId,
+      recipient: s.email,
+      subject: `event:${ev.id}`,
+      payload: emailPayload(ev, s.email, { ...mailOpts, unsubscribeToken: s.unsubscribeToken }),
+    }));
+    email += await enqueueNotifications(db, rows, at);
+    after = batch[batch.length - 1]!.id;
+  }
+  return { push, email };
+}
+
+/**
+ * The pass: queues the alerts of the events published for the first time since the last pass.
+ * An event already over when the pass sees it gets no alerts (it is only marked done).
+ */
+export async function queuePendingAlerts(ctx: Pick<EventsCtx, 'db' | 'config'>, at: Date): Promise<AlertsSummary> {
+  const summary: AlertsSummary = { events: 0, push: 0, email: 0 };
+  for (;;) {
+    const pending = await pendingEvents(ctx.db);
+    if (pending.length === 0) break;
+    for (const ev of pending) {
+      if (Date.parse(await lastEnd(ctx.db, ev)) > at.getTime()) {
+        const n = await queueEventAlerts(ctx, ev, at);
+        summary.push += n.push;
+        summary.email += n.email;
+      }
+      await ctx.db.update(events).set({ alertsQueuedAt: at.toISOString() }).where(and(eq(events.id, ev.id), isNull(events.alertsQueuedAt)));
+      summary.events++;
+    }
+  }
+  return summary;
+}
+
+/** The events module's scheduled pass (`app.eventsTick`). */
+export async function runEventAlerts(ctx: Pick<EventsCtx, 'db' | 'config'>, at: Date): Promise<void> {
+  await queuePendingAlerts(ctx, at);
+}
