@@ -123,6 +123,23 @@ export function statement(db: DbLike, sqlText: string): Database.Statement {
   return stmt;
 }
 
+const preparedCache = new WeakMap<Database.Database, Map<string, unknown>>();
+
+/**
+ * A drizzle prepared query (built with the query builder, `sql.placeholder` for the values) cached
+ * per connection under `key`, for measured hot paths where building and preparing the query on
+ * every call dominates (conservazione ingest: ~70 µs per statement). The same builder serves
+ * PostgreSQL. Usable inside a transaction: it is the same connection.
+ */
+export function preparedQuery<T>(db: DbLike, key: string, build: (db: DbLike) => T): T {
+  const client = rawClient(db);
+  let cache = preparedCache.get(client);
+  if (!cache) preparedCache.set(client, (cache = new Map()));
+  let q = cache.get(key) as T | undefined;
+  if (q === undefined) cache.set(key, (q = build(db)));
+  return q;
+}
+
 const snapshotRunners = new WeakMap<Database.Database, (fn: () => unknown) => unknown>();
 
 /**

@@ -2,17 +2,21 @@
  * Storing a file in conservazione: the bytes go to the write-once store and the blob is registered
  * in cons_blobs (for the fixity audit). Every part stores through `storeBlob`.
  */
+import { sql } from 'drizzle-orm';
+import { preparedQuery } from '../../db/client.js';
 import type { ConservazioneCtx } from './context.js';
 import { consBlobs } from './schema.js';
 import type { PutResult } from './storage.js';
 
 export async function storeBlob(ctx: ConservazioneCtx, bytes: Uint8Array, opts: { retainUntil?: Date } = {}): Promise<PutResult> {
   const put = await ctx.store.put(bytes, opts);
-  ctx.db
-    .insert(consBlobs)
-    .values({ key: put.key, sizeBytes: put.sizeBytes, store: ctx.store.kind, createdAt: ctx.now().toISOString() })
-    .onConflictDoNothing()
-    .run();
+  preparedQuery(ctx.db, 'cons:blob-insert', (d) =>
+    d
+      .insert(consBlobs)
+      .values({ key: sql.placeholder('key'), sizeBytes: sql.placeholder('sizeBytes'), store: sql.placeholder('store'), createdAt: sql.placeholder('createdAt') })
+      .onConflictDoNothing()
+      .prepare(),
+  ).run({ key: put.key, sizeBytes: put.sizeBytes, store: ctx.store.kind, createdAt: ctx.now().toISOString() });
   return put;
 }
 

@@ -13,8 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalizeCjs from 'canonicalize';
-import { desc } from 'drizzle-orm';
-import type { DbLike } from '../../db/client.js';
+import { desc, sql } from 'drizzle-orm';
+import { preparedQuery, type DbLike } from '../../db/client.js';
 import { consEvents, type EventKind } from './schema.js';
 
 // A CommonJS package whose typings declare an ES default export: under Node's ESM the default
@@ -53,12 +53,27 @@ export function eventHash(prevHash: string, row: Omit<EventRow, 'prevHash' | 'ha
 
 /** Appends one event in the caller's transaction (or on its own). Synchronous: usable inside `db.transaction`. */
 export function appendEventSync(db: DbLike, event: NewEvent, at: Date): { seq: number; hash: string } {
-  const last = db.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).get();
+  const last = preparedQuery(db, 'cons:event-head', (d) => d.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).prepare()).get();
   const seq = (last?.seq ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS_HASH;
   const row = { seq, at: at.toISOString(), kind: event.kind, enteId: event.enteId, actor: event.actor, subject: event.subject, details: canonicalize(event.details ?? {}) ?? '{}' };
   const hash = eventHash(prevHash, row);
-  db.insert(consEvents).values({ ...row, prevHash, hash }).run();
+  preparedQuery(db, 'cons:event-insert', (d) =>
+    d
+      .insert(consEvents)
+      .values({
+        seq: sql.placeholder('seq'),
+        at: sql.placeholder('at'),
+        kind: sql.placeholder('kind'),
+        enteId: sql.placeholder('enteId'),
+        actor: sql.placeholder('actor'),
+        subject: sql.placeholder('subject'),
+        details: sql.placeholder('details'),
+        prevHash: sql.placeholder('prevHash'),
+        hash: sql.placeholder('hash'),
+      })
+      .prepare(),
+  ).run({ ...row, prevHash, hash });
   return { seq, hash };
 }
 
