@@ -270,7 +270,7 @@ export function parseLinks(json: string | null | undefined): EventLink[] {
 }
 
 /** What the edit form shows for a stored event. */
-export function eventToForm(e: EventInput & { version?: number; links: EventLink[] | string }): Record<string, string> {
+export function eventToForm(e: Omit<EventInput, 'links'> & { version?: number; links: EventLink[] | string }): Record<string, string> {
   const start = romeWallClock(e.startsAt);
   const end = romeWallClock(e.endsAt);
   const links = typeof e.links === 'string' ? parseLinks(e.links) : e.links;
