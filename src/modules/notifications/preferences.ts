@@ -1,0 +1,129 @@
+/**
+ * A citizen's notification choices (`notification_preferences`; no row = the defaults: App IO on,
+ * reminders on, e-mail and push off) and the e-mail double opt-in: the address is used only once
+ * the citizen opened the confirmation link (token kept as its SHA-256, valid 48 hours).
+ */
+import crypto from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Db, DbLike } from '../../db/client.js';
+import { recordAudit } from '../../plugins/audit/index.js';
+import { notificationPreferences } from './schema.js';
+
+export interface Preferences {
+  io: boolean;
+  email: boolean;
+  emailAddress: string | null;
+  emailConfirmedAt: string | null;
+  /** A confirmation is pending for `emailAddress` until this instant. */
+  emailConfirmExpiresAt: string | null;
+  push: boolean;
+  reminders: boolean;
+}
+
+export const DEFAULT_PREFERENCES: Preferences = Object.freeze({
+  io: true,
+  email: false,
+  emailAddress: null,
+  emailConfirmedAt: null,
+  emailConfirmExpiresAt: null,
+  push: false,
+  reminders: true,
+});
+
+export const CONFIRM_TTL_MS = 48 * 3600_000;
+export const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+export async function getPreferences(db: DbLike, userId: number): Promise<Preferences> {
+  return preferencesSync(db, userId);
+}
+
+export function preferencesSync(db: DbLike, userId: number): Preferences {
+  const row = db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).get();
+  if (!row) return { ...DEFAULT_PREFERENCES };
+  return {
+    io: row.io,
+    email: row.email,
+    emailAddress: row.emailAddress,
+    emailConfirmedAt: row.emailConfirmedAt,
+    emailConfirmExpiresAt: row.emailConfirmExpiresAt,
+    push: row.push,
+    reminders: row.reminders,
+  };
+}
+
+/** Whether e-mails may go to the citizen now: chosen, and the address confirmed. */
+export const emailUsable = (p: Preferences): p is Preferences & { emailAddress: string } => p.email && Boolean(p.emailAddress) && Boolean(p.emailConfirmedAt);
+
+export interface PreferencesInput {
+  io: boolean;
+  email: boolean;
+  push: boolean;
+  reminders: boolean;
+  /** The address typed (empty: none). */
+  emailAddress: string;
+}
+
+export interface SaveOutcome {
+  /** A new confirmation is to be sent to this address with this token. */
+  confirm?: { address: string; token: string };
+}
+
+/**
+ * Saves the choices. A new address (or one never confirmed whose link expired) gets a new
+ * confirmation token and is unconfirmed until the link is opened; the same confirmed address stays
+ * confirmed. Audited.
+ */
+export async function savePreferences(db: Db, userId: number, input: PreferencesInput, now: Date, audit: { actor: string; requestId?: string | null }): Promise<SaveOutcome> {
+  return db.transaction((tx) => {
+    const before = preferencesSync(tx, userId);
+    const address = input.emailAddress.trim().toLowerCase() || null;
+    const sameAddress = address !== null && address === before.emailAddress;
+    let outcome: SaveOutcome = {};
+    const values: Partial<typeof notificationPreferences.$inferInsert> = {
+      io: input.io,
+      email: input.email && address !== null,
+      push: input.push,
+      reminders: input.reminders,
+      emailAddress: address,
+      updatedAt: now.toISOString(),
+    };
+    if (!address) {
+      Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: null, emailConfirmExpiresAt: null });
+    } else if (!sameAddress || (!before.emailConfirmedAt && (!before.emailConfirmExpiresAt || before.emailConfirmExpiresAt <= now.toISOString()))) {
+      const token = crypto.randomBytes(24).toString('base64url');
+      Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: sha256(token), emailConfirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_MS).toISOString() });
+      outcome = { confirm: { address, token } };
+    }
+    tx.insert(notificationPreferences)
+      .values({ userId, ...values } as typeof notificationPreferences.$inferInsert)
+      .onConflictDoUpdate({ target: notificationPreferences.userId, set: values })
+      .run();
+    recordAudit(tx, {
+      actor: audit.actor,
+      action: 'notification_preferences.update',
+      entity: 'user',
+      entityId: userId,
+      before: { io: before.io, email: before.email, push: before.push, reminders: before.reminders, emailSet: Boolean(before.emailAddress) },
+      after: { io: values.io, email: values.email, push: values.push, reminders: values.reminders, emailSet: Boolean(address), confirmationSent: Boolean(outcome.confirm) },
+      requestId: audit.requestId ?? null,
+    });
+    return outcome;
+  });
+}
+
+export type ConfirmResult = 'confirmed' | 'expired' | 'unknown';
+
+/** Opens a confirmation link: the token's address becomes confirmed (once; the token is then spent). */
+export async function confirmEmail(db: Db, token: string, now: Date): Promise<ConfirmResult> {
+  return db.transaction((tx) => {
+    const row = tx.select().from(notificationPreferences).where(eq(notificationPreferences.emailConfirmTokenHash, sha256(token))).get();
+    if (!row) return 'unknown';
+    if (!row.emailConfirmExpiresAt || row.emailConfirmExpiresAt <= now.toISOString()) return 'expired';
+    tx.update(notificationPreferences)
+      .set({ emailConfirmedAt: now.toISOString(), emailConfirmTokenHash: null, emailConfirmExpiresAt: null, updatedAt: now.toISOString() })
+      .where(eq(notificationPreferences.userId, row.userId))
+      .run();
+    recordAudit(tx, { actor: `user:${row.userId}`, action: 'notification_preferences.email_confirmed', entity: 'user', entityId: row.userId });
+    return 'confirmed';
+  });
+}

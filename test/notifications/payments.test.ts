@@ -1,0 +1,297 @@
+/**
+ * Payment notifications end to end, over real HTTP: a TARI published through the API reaches the
+ * debtor's App IO inbox (the built-in simulator, which validates every request against the
+ * official OpenAPI document) with its payment data; a reminder N days before the due date (never
+ * for a paid notice, checked again at send time); the receipt message after paying through the
+ * simulated node; a citizen without sender_allowed gets nothing. Then the pages: preferences with
+ * e-mail double opt-in, the ente's App IO service (key encrypted, never shown), the helpdesk log.
+ */
+import t from 'tap';
+import { and, eq, like } from 'drizzle-orm';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { demoCitizenProfiles, demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
+import { decryptSecret, deriveKey, encryptSecret, ioKeyAad } from '../../src/modules/notifications/crypto.js';
+import { runDispatch } from '../../src/modules/notifications/dispatch.js';
+import { runPaymentTriggers } from '../../src/modules/notifications/payment-triggers.js';
+import { enteIoServices, notifications, notificationPreferences } from '../../src/modules/notifications/schema.js';
+import { paymentOptions } from '../../src/modules/positions/schema.js';
+import { simIoMessages } from '../../src/simulators/io/schema.js';
+import { loadIoOpenApi } from '../../src/simulators/io/openapi.js';
+import { payNotice } from '../../src/simulators/pagopa/node.js';
+import { demoIoApiKey } from '../../src/modules/notifications/io-services.js';
+import { csrfFrom, form, FORM_HEADERS, htmlUnescape, loginAs, tempDir } from '../helpers.js';
+import { createTari, freePort } from '../pagopa/helpers.js';
+import { addDays } from '../../src/domain/iso-date.js';
+import { upsertUser } from '../../src/modules/users/repository.js';
+import { personalCheckChar } from '../../src/domain/fiscal-code.js';
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+let clock = new Date();
+const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock });
+t.teardown(() => app.close());
+await app.listen({ port, host: '127.0.0.1' });
+
+const [LUCIA, ANTONIO, GIULIA] = demoCitizenProfiles();
+const USERS = Object.fromEntries(demoUserFiscalCodes().map((u) => [`${u.role}:${u.enteIstat ?? ''}`, u.fiscalCode]));
+const HELPDESK = USERS['helpdesk:']!;
+const ANNA_TERMOLI_ADMIN = USERS['ente_admin:070078']!;
+const GIUSEPPE_CB_OPERATOR = USERS['operator:070006']!;
+const openapi = loadIoOpenApi();
+// The demo citizens sign in with SPID in the demo; here their user rows are made as a login would.
+for (const c of [LUCIA!, ANTONIO!]) upsertUser(app.db, { fiscalCode: c.fiscalCode, name: c.name, familyName: c.familyName }, { actor: 'test' });
+
+const debtor = (fiscalCode: string, fullName: string) => ({ type: 'F', fiscalCode, fullName, streetName: 'Via Roma', civicNumber: '1', postalCode: '86100', city: 'Campobasso', province: 'CB' });
+const rowsOf = (subject: string) => app.db.select().from(notifications).where(eq(notifications.subject, subject)).all();
+const inbox = (fc: string) => app.db.select().from(simIoMessages).where(eq(simIoMessages.fiscalCode, fc)).all();
+const optionId = (noticeNumber: string) => app.db.select({ id: paymentOptions.id }).from(paymentOptions).where(eq(paymentOptions.noticeNumber, noticeNumber)).get()!.id;
+const positionIdOf = (noticeNumber: string) => app.db.select({ id: paymentOptions.positionId }).from(paymentOptions).where(eq(paymentOptions.noticeNumber, noticeNumber)).get()!.id;
+
+t.test('a published TARI, a reminder before its due date, the receipt after paying — in the IO simulator', async (t) => {
+  const before = inbox(LUCIA!.fiscalCode).length;
+  const p1 = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
+  const p2 = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
+  const p3 = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
+  const single1 = p1.options.find((o) => o.kind === 'single') ?? p1.options[0]!;
+  await app.notificationsTick(clock);
+
+  const pos1 = positionIdOf(single1.noticeNumber);
+  const [row] = rowsOf(`position:${pos1}`);
+  t.equal(row?.channel, 'io');
+  t.equal(row?.status, 'sent', 'accepted by App IO');
+  t.ok(row?.providerId, 'IO message id recorded');
+  const mine = inbox(LUCIA!.fiscalCode);
+  t.equal(mine.length, before + 3, 'one message per published position');
+  const m1 = mine.find((m) => m.id === row!.providerId)!;
+  const sent = JSON.parse(m1.body) as { fiscal_code: string; content: { subject: string; due_date: string; payment_data: Record<string, unknown> } };
+  t.same(sent.content.payment_data, { amount: 30000, notice_number: single1.noticeNumber, invalid_after_due_date: false, payee: { fiscal_code: p1.fiscalCode } }, 'payment data: cents, notice number, payee = the creditor comune');
+  const due = app.db.select({ d: paymentOptions.dueDate }).from(paymentOptions).where(eq(paymentOptions.id, optionId(single1.noticeNumber))).get()!.d;
+  t.equal(sent.content.due_date, `${due}T00:00:00.000Z`);
+  t.equal(sent.fiscal_code, LUCIA!.fiscalCode);
+  t.notMatch(sent.content.subject, /Lucia|Ferrante|FRRLCU/i, 'no personal data in the subject');
+  t.ok(openapi.definition('NewMessage')(sent), 'the stored request is a valid NewMessage');
+
+  clock = new Date(clock.getTime() + 2 * 60_000);
+  await app.notificationsTick(clock);
+  const polled = rowsOf(`position:${pos1}`)[0]!;
+  t.equal(polled.status, 'delivered', 'getMessage said PROCESSED');
+  t.equal(polled.deliveryState, 'PROCESSED');
+
+  // p2 is paid before the reminder window: receipt message, and never a reminder.
+  const single2 = p2.options.find((o) => o.kind === 'single') ?? p2.options[0]!;
+  const paid = await payNotice(app, { fiscalCode: p2.fiscalCode, noticeNumber: single2.noticeNumber });
+  t.ok(paid.ok, 'paid through the simulated node');
+  await app.notificationsTick(clock);
+  const receiptRows = app.db.select().from(notifications).where(and(eq(notifications.kind, 'receipt'), eq(notifications.recipient, LUCIA!.fiscalCode))).all();
+  t.equal(receiptRows.length, 1, 'one receipt message');
+  t.equal(receiptRows[0]!.status, 'sent');
+  const receiptMsg = inbox(LUCIA!.fiscalCode).find((m) => m.id === receiptRows[0]!.providerId)!;
+  t.match(receiptMsg.subject, /Pagamento ricevuto/);
+  t.match(receiptMsg.markdown, /300,00/);
+  t.equal(receiptMsg.paymentData, null, 'a receipt carries no payment data');
+
+  // The reminder day: due date − NOTIFICATIONS_REMINDER_DAYS, at 10:30 in Rome.
+  const days = app.config.notifications.reminderDays;
+  clock = new Date(`${addDays(due, -days)}T08:30:00Z`);
+  const stats = await runPaymentTriggers(app.notifications, clock);
+  t.equal(stats.reminders, 4, 'p1 and p3: the single option and the first instalment are due in the window; p2 is paid');
+  const p2Options = app.db.select({ id: paymentOptions.id }).from(paymentOptions).where(eq(paymentOptions.positionId, positionIdOf(single2.noticeNumber))).all();
+  for (const o of p2Options) t.equal(rowsOf(`option:${o.id}`).length, 0, `no reminder queued for paid p2 option ${o.id}`);
+
+  // p3 is paid after its reminders were queued, before they are sent: checked again at send time.
+  const single3 = p3.options.find((o) => o.kind === 'single') ?? p3.options[0]!;
+  t.ok((await payNotice(app, { fiscalCode: p3.fiscalCode, noticeNumber: single3.noticeNumber })).ok);
+  await runDispatch(app.notifications, clock);
+  const r3 = rowsOf(`option:${optionId(single3.noticeNumber)}`);
+  t.equal(r3.length, 1);
+  t.equal(r3[0]!.status, 'skipped', 'reminder of a notice paid meanwhile: not sent');
+  t.match(r3[0]!.lastError, /pagato/);
+  const r1 = rowsOf(`option:${optionId(single1.noticeNumber)}`)[0]!;
+  t.equal(r1.status, 'sent', 'reminder of the unpaid p1 sent');
+  t.equal(r1.dedupeKey, `io:reminder:${optionId(single1.noticeNumber)}:${due}`);
+  const reminder = inbox(LUCIA!.fiscalCode).find((m) => m.id === r1.providerId)!;
+  t.match(reminder.subject, /Promemoria/);
+  t.same(JSON.parse(reminder.paymentData!).notice_number, single1.noticeNumber);
+
+  // The same day again: nothing new (once a day, dedupe keys).
+  const again = await runPaymentTriggers(app.notifications, new Date(clock.getTime() + 3600_000));
+  t.equal(again.reminders, 0, 'no second reminder');
+  t.equal(again.receipts, 1, 'only the receipt of p3, paid meanwhile');
+  t.end();
+});
+
+t.test('a citizen without sender_allowed, or not on IO, gets nothing', async (t) => {
+  const notOnIo = `BNCGNN80A01B519${personalCheckChar('BNCGNN80A01B519')}`;
+  const pg = await createTari(app, { debtor: debtor(GIULIA!.fiscalCode, 'Giulia Castelli') });
+  const pn = await createTari(app, { debtor: debtor(notOnIo, 'Gianni Bianco') });
+  clock = new Date(clock.getTime() + 60_000);
+  await app.notificationsTick(clock);
+  const g = rowsOf(`position:${positionIdOf(pg.options[0]!.noticeNumber)}`)[0]!;
+  t.equal(g.status, 'skipped');
+  t.equal(g.deliveryState, 'SENDER_NOT_ALLOWED');
+  t.equal(inbox(GIULIA!.fiscalCode).length, 0, 'nothing in her inbox');
+  const n = rowsOf(`position:${positionIdOf(pn.options[0]!.noticeNumber)}`)[0]!;
+  t.equal(n.status, 'skipped');
+  t.equal(n.deliveryState, 'NO_PROFILE');
+  t.end();
+});
+
+t.test('the IO simulator validates every request against the official document', async (t) => {
+  const key = demoIoApiKey('070006');
+  const api = (method: 'GET' | 'POST', url: string, payload?: unknown, headers: Record<string, string> = { 'ocp-apim-subscription-key': key }) =>
+    app.inject({ method, url: `/simulators/io/api/v1${url}`, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const good = {
+    fiscal_code: ANTONIO!.fiscalCode,
+    content: { subject: 'Avviso di prova del simulatore', markdown: 'Testo di prova abbastanza lungo da superare gli ottanta caratteri richiesti dal documento ufficiale.' },
+  };
+  const bad: [string, unknown, RegExp][] = [
+    ['short subject', { ...good, content: { ...good.content, subject: 'corto' } }, /subject/],
+    ['short markdown', { ...good, content: { ...good.content, markdown: 'breve' } }, /markdown/],
+    ['amount 0', { ...good, content: { ...good.content, payment_data: { amount: 0, notice_number: '301000000000000001', payee: { fiscal_code: '80001234567' } } } }, /amount/],
+    ['notice number', { ...good, content: { ...good.content, payment_data: { amount: 100, notice_number: '12345', payee: { fiscal_code: '80001234567' } } } }, /notice_number/],
+    ['payee fiscal code', { ...good, content: { ...good.content, payment_data: { amount: 100, notice_number: '301000000000000001', payee: { fiscal_code: 'ABC' } } } }, /OrganizationFiscalCode/],
+    ['due date', { ...good, content: { ...good.content, due_date: '31/12/2030' } }, /UTCISODateFromString/],
+    ['fiscal code', { ...good, fiscal_code: 'not-a-code' }, /FiscalCode/],
+  ];
+  for (const [name, body, re] of bad) {
+    const res = await api('POST', '/messages', body);
+    t.equal(res.statusCode, 400, name);
+    t.match((res.json() as { detail: string }).detail, re, `${name}: says why`);
+  }
+  t.equal((await api('POST', '/profiles', { fiscal_code: 'abc' })).statusCode, 400, 'profiles: invalid fiscal code');
+  t.equal((await api('GET', '/messages/abc/01ARZ3NDEKTSV4RRFFQ69G5FAV')).statusCode, 400, 'getMessage: path parameter checked');
+  t.equal((await api('POST', '/messages', good, {})).statusCode, 401, 'no key');
+  t.equal((await api('POST', '/messages', good, { 'ocp-apim-subscription-key': 'not-a-known-key-1234' })).statusCode, 401, 'unknown key');
+
+  const profile = await api('POST', '/profiles', { fiscal_code: ANTONIO!.fiscalCode });
+  t.equal(profile.statusCode, 200);
+  t.ok(openapi.definition('LimitedProfile')(profile.json()), 'profile answer is a LimitedProfile');
+  t.equal((await api('POST', '/profiles', { fiscal_code: `BNCGNN80A01B519${personalCheckChar('BNCGNN80A01B519')}` })).statusCode, 404, 'not on IO');
+  const created = await api('POST', '/messages', good);
+  t.equal(created.statusCode, 201);
+  const { id } = created.json() as { id: string };
+  t.match(id, /^[0-9A-HJKMNP-TV-Z]{26}$/, 'a ULID');
+  const viaPath = await api('POST', `/messages/${ANTONIO!.fiscalCode}`, { content: good.content });
+  t.equal(viaPath.statusCode, 201, 'submitMessageforUser (fiscal code in the path)');
+  const got = await api('GET', `/messages/${ANTONIO!.fiscalCode}/${id}`);
+  t.equal(got.statusCode, 200);
+  t.ok(openapi.definition('ExternalMessageResponseWithContent')(got.json()), 'getMessage answer matches the document');
+  t.equal((got.json() as { status: string }).status, 'PROCESSED');
+  t.equal((await app.inject({ method: 'GET', url: `/simulators/io/api/v1/messages/${ANTONIO!.fiscalCode}/${id}`, headers: { 'ocp-apim-subscription-key': demoIoApiKey('070078') } })).statusCode, 404, 'another service cannot read it');
+  t.end();
+});
+
+t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
+  t.equal((await app.inject({ method: 'GET', url: '/area-personale/notifiche' })).statusCode, 303, 'anonymous: to the login');
+  const cookie = loginAs(app, ANTONIO!.fiscalCode);
+  const page = await app.inject({ method: 'GET', url: '/area-personale/notifiche', headers: { cookie } });
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /App IO/);
+  const { token, cookie: c2 } = await csrfFrom(app, '/area-personale/notifiche', cookie);
+  const badMail = await app.inject({ method: 'POST', url: '/area-personale/notifiche', headers: { ...FORM_HEADERS, cookie: c2 }, payload: form({ _csrf: token, email: 'on', emailAddress: 'non-valida' }) });
+  t.equal(badMail.statusCode, 400);
+  t.match(badMail.body, /Indirizzo e-mail non valido/);
+  const saved = await app.inject({
+    method: 'POST',
+    url: '/area-personale/notifiche',
+    headers: { ...FORM_HEADERS, cookie: c2 },
+    payload: form({ _csrf: token, email: 'on', emailAddress: 'Antonio.DiIorio@example.org', reminders: 'on' }),
+  });
+  t.equal(saved.statusCode, 303);
+  const prefs = app.db.select().from(notificationPreferences).where(eq(notificationPreferences.emailAddress, 'antonio.diiorio@example.org')).get()!;
+  t.equal(prefs.io, false, 'App IO turned off');
+  t.equal(prefs.emailConfirmedAt, null, 'not confirmed yet');
+
+  // Before confirming: a new position goes nowhere (IO off, e-mail unconfirmed).
+  const pa = await createTari(app, { debtor: debtor(ANTONIO!.fiscalCode, 'Antonio Di Iorio') });
+  await app.notificationsTick(clock);
+  t.equal(rowsOf(`position:${positionIdOf(pa.options[0]!.noticeNumber)}`).length, 0, 'no channel usable yet');
+
+  const mail = app.sqlite.prepare("SELECT body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC").get() as { body: string } | undefined;
+  t.ok(mail, 'confirmation e-mail in the mail outbox');
+  const link = /(http\S+\/area-personale\/notifiche\/conferma\?token=\S+)/.exec(mail!.body)![1]!;
+  const url = link.slice(base.length);
+  const landing = await app.inject({ method: 'GET', url });
+  t.equal(landing.statusCode, 200, 'the link shows a confirm button (a prefetch confirms nothing)');
+  t.equal(app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, prefs.userId)).get()!.emailConfirmedAt, null);
+  const lc = landing.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(landing.body)![1]!;
+  const tok = new URL(link).searchParams.get('token')!;
+  const confirmed = await app.inject({ method: 'POST', url: '/area-personale/notifiche/conferma', headers: { ...FORM_HEADERS, cookie: lc }, payload: form({ _csrf: htmlUnescape(csrf), token: tok }) });
+  t.equal(confirmed.statusCode, 200);
+  t.match(confirmed.body, /Indirizzo confermato/);
+  const reused = await app.inject({ method: 'POST', url: '/area-personale/notifiche/conferma', headers: { ...FORM_HEADERS, cookie: lc }, payload: form({ _csrf: htmlUnescape(csrf), token: tok }) });
+  t.equal(reused.statusCode, 400, 'a token works once');
+
+  const pb = await createTari(app, { debtor: debtor(ANTONIO!.fiscalCode, 'Antonio Di Iorio') });
+  clock = new Date(clock.getTime() + 60_000);
+  await app.notificationsTick(clock);
+  const rows = rowsOf(`position:${positionIdOf(pb.options[0]!.noticeNumber)}`);
+  t.same(rows.map((r) => `${r.channel}:${r.status}`), ['email:sent'], 'e-mail only, App IO off');
+  const notice = app.sqlite.prepare("SELECT subject, body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC").get() as { subject: string; body: string };
+  t.match(notice.subject, /Nuovo avviso di pagamento/);
+  t.match(notice.body, new RegExp(pb.options[0]!.noticeNumber));
+  t.end();
+});
+
+t.test('the ente’s App IO service: ente_admin only, key encrypted and never shown, Prova', async (t) => {
+  const termoli = app.db.select().from(enteIoServices).all().find((s) => s.serviceId === 'DEMO-IO-070078')!;
+  const campobassoId = app.db.select().from(enteIoServices).all().find((s) => s.serviceId === 'DEMO-IO-070006')!.enteId;
+  const anna = loginAs(app, ANNA_TERMOLI_ADMIN);
+  t.equal((await app.inject({ method: 'GET', url: `/backoffice/enti/${campobassoId}/app-io`, headers: { cookie: anna } })).statusCode, 403, 'another ente');
+  t.equal((await app.inject({ method: 'GET', url: `/backoffice/enti/${campobassoId}/app-io`, headers: { cookie: loginAs(app, GIUSEPPE_CB_OPERATOR) } })).statusCode, 403, 'an operator is not ente_admin');
+  t.equal((await app.inject({ method: 'GET', url: '/backoffice/enti/999999/app-io', headers: { cookie: anna } })).statusCode, 404);
+  const url = `/backoffice/enti/${termoli.enteId}/app-io`;
+  const page = await app.inject({ method: 'GET', url, headers: { cookie: anna } });
+  t.equal(page.statusCode, 200);
+  t.notMatch(page.body, new RegExp(demoIoApiKey('070078')), 'the key is never shown');
+
+  const { token, cookie } = await csrfFrom(app, url, anna);
+  const bad = await app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, serviceId: 'con spazi', apiKey: 'corta', enabled: 'on' }) });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.body, /ID del servizio/);
+  t.match(bad.body, /chiave API non sembra valida/);
+  const newKey = 'termoli-new-io-key-0123456789abcdef';
+  const saved = await app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, serviceId: 'TERMOLI-TRIBUTI', apiKey: newKey, enabled: 'on' }) });
+  t.equal(saved.statusCode, 303);
+  const row = app.db.select().from(enteIoServices).where(eq(enteIoServices.enteId, termoli.enteId)).get()!;
+  t.notMatch(row.apiKeyEncrypted, /termoli/, 'stored encrypted');
+  t.equal(row.apiKeyHint, 'cdef');
+  const after = await app.inject({ method: 'GET', url, headers: { cookie: anna } });
+  t.notMatch(after.body, new RegExp(newKey));
+  t.match(after.body, /…cdef/);
+  const audit = app.sqlite.prepare("SELECT after FROM audit_log WHERE action = 'io_service.update' AND entity_id = ?").get(String(termoli.enteId)) as { after: string };
+  t.ok(audit, 'audited');
+  t.notMatch(audit.after, /termoli-new/, 'the audit holds no key');
+
+  const prova = await app.inject({ method: 'POST', url: `${url}/prova`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
+  t.equal(prova.statusCode, 200);
+  t.match(prova.body, /Chiave accettata da App IO/, 'the simulator knows the saved key');
+
+  // A key copied onto another ente's row does not decrypt (associated data), nor with another secret.
+  const k = deriveKey('a'.repeat(40));
+  const enc = encryptSecret(k, 'secret-key', ioKeyAad(1));
+  t.equal(decryptSecret(k, enc, ioKeyAad(1)), 'secret-key');
+  t.throws(() => decryptSecret(k, enc, ioKeyAad(2)));
+  t.throws(() => decryptSecret(deriveKey('b'.repeat(40)), enc, ioKeyAad(1)));
+  t.end();
+});
+
+t.test('the helpdesk log of notifications', async (t) => {
+  t.equal((await app.inject({ method: 'GET', url: '/helpdesk/notifiche', headers: { cookie: loginAs(app, LUCIA!.fiscalCode) } })).statusCode, 403, 'a citizen');
+  const cookie = loginAs(app, HELPDESK);
+  const all = await app.inject({ method: 'GET', url: '/helpdesk/notifiche', headers: { cookie } });
+  t.equal(all.statusCode, 200);
+  t.match(all.body, /Promemoria scadenza/);
+  const skipped = await app.inject({ method: 'GET', url: `/helpdesk/notifiche?stato=skipped&q=${GIULIA!.fiscalCode}`, headers: { cookie } });
+  t.match(skipped.body, /SENDER_NOT_ALLOWED/);
+  t.notMatch(skipped.body, new RegExp(LUCIA!.fiscalCode), 'filtered by recipient');
+  t.equal((await app.inject({ method: 'GET', url: '/helpdesk/notifiche?canale=fax', headers: { cookie } })).statusCode, 400, 'bad filter refused');
+  const confirmRows = app.db.select().from(notifications).where(like(notifications.dedupeKey, 'email:confirm:%')).all();
+  t.ok(confirmRows.length > 0);
+  const log = await app.inject({ method: 'GET', url: '/helpdesk/notifiche?tipo=email_confirmation', headers: { cookie } });
+  t.notMatch(log.body, /token=/, 'confirmation links are not shown to the helpdesk');
+  t.end();
+});
