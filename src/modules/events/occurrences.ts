@@ -46,8 +46,8 @@ export function romeWallClock(iso: string): { day: string; time: string } {
 
 /**
  * The UTC instant (ISO) of a Rome wall-clock time, or null when the day or time is not valid.
- * A time skipped by the spring change (02:30 on that night) gets the instant an hour later's
- * offset would give; an ambiguous autumn time gets the first of the two.
+ * A time skipped by the spring change (02:30 that night) becomes 03:30 summer time; a time that
+ * happens twice in the autumn night (02:30) is taken as the second one (winter time).
  */
 export function romeInstant(day: string, time = '00:00'): string | null {
   return italianLocalToUtc(`${day}T${time}`, italianOffsetMinutes);
