@@ -43,7 +43,7 @@ const lookupQuery = {
 } as const;
 
 /** Logo of an ente: its own file under /static or uploaded by the SAEL (/stemmi), or the generic emblem. */
-function logoOf(logoPath: string | null): string {
+export function logoOf(logoPath: string | null): string {
   return logoPath && (logoPath.startsWith('/static/') || logoPath.startsWith('/stemmi/')) ? logoPath : '/static/img/stemma.svg';
 }
 

@@ -1,0 +1,108 @@
+/**
+ * Fixtures of the public event tests: an app on a fixed clock and published events written with
+ * the publishing repository (createEvent / changeEventStatus), so the occurrences are the ones
+ * the back office makes.
+ */
+import type { FastifyInstance } from 'fastify';
+import { eq } from 'drizzle-orm';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { addDays } from '../../src/domain/iso-date.js';
+import { listEnti } from '../../src/modules/enti/repository.js';
+import { eventCategories, type EventRecurrence } from '../../src/modules/events/schema.js';
+import { changeEventStatus, createEvent, type EventRow } from '../../src/modules/events/repository.js';
+import { romeInstant } from '../../src/modules/events/occurrences.js';
+import { tempDir } from '../helpers.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A test app whose clock reads `clock.now` (move it by assigning). */
+export async function eventsApp(t: Teardown, startAt: string, env: Record<string, string> = {}): Promise<{ app: FastifyInstance; clock: { now: Date } }> {
+  const clock = { now: new Date(startAt) };
+  const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...env });
+  const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock.now });
+  t.teardown(() => app.close());
+  return { app, clock };
+}
+
+export function comuneId(app: FastifyInstance, name: string): number {
+  const e = listEnti(app.db, { q: name, kind: 'comune' }).find((x) => x.name === `Comune di ${name}`);
+  if (!e) throw new Error(`no comune ${name}`);
+  return e.id;
+}
+
+export function categoryId(app: FastifyInstance, slug: string): number {
+  const c = app.db.select().from(eventCategories).where(eq(eventCategories.slug, slug)).get();
+  if (!c) throw new Error(`no category ${slug}`);
+  return c.id;
+}
+
+export interface EventSpec {
+  comune: string;
+  category: string;
+  title: string;
+  /** Rome day and local time of the start; the end the same day at `endTime`, or on `endDay`. */
+  day: string;
+  time?: string;
+  endDay?: string;
+  endTime?: string;
+  allDay?: boolean;
+  weeklyUntil?: string;
+  status?: 'draft' | 'published' | 'cancelled' | 'unpublished';
+  summary?: string;
+  body?: string;
+  placeName?: string;
+  address?: string | null;
+  latitude?: number | null;
+  longitude?: number | null;
+  free?: boolean;
+  priceCents?: number | null;
+  links?: Array<{ label: string; url: string }>;
+  cancelReason?: string;
+}
+
+const actor = { userId: null, actor: 'test' };
+
+/** Creates an event through the publishing repository, in the status asked (published by default). */
+export async function addEvent(app: FastifyInstance, s: EventSpec): Promise<EventRow> {
+  const allDay = s.allDay ?? false;
+  const endDay = s.endDay ?? s.day;
+  const startsAt = allDay ? romeInstant(s.day, '00:00')! : romeInstant(s.day, s.time ?? '18:00')!;
+  const endsAt = allDay ? romeInstant(addDays(endDay, 1), '00:00')! : romeInstant(endDay, s.endTime ?? '20:00')!;
+  const recurrence: EventRecurrence = s.weeklyUntil ? 'weekly' : 'none';
+  const status = s.status ?? 'published';
+  const row = await createEvent(
+    app.events,
+    comuneId(app, s.comune),
+    {
+      categoryId: categoryId(app, s.category),
+      title: s.title,
+      summary: s.summary ?? `Sintesi di ${s.title}`,
+      body: s.body ?? `Programma di ${s.title}.\n\nSecondo paragrafo.`,
+      startsAt,
+      endsAt,
+      allDay,
+      recurrence,
+      recurrenceUntil: s.weeklyUntil ?? null,
+      placeName: s.placeName ?? 'Piazza del Municipio',
+      address: s.address === undefined ? 'Piazza del Municipio 1' : s.address,
+      latitude: s.latitude ?? null,
+      longitude: s.longitude ?? null,
+      free: s.free ?? true,
+      priceCents: s.priceCents ?? null,
+      priceNote: null,
+      organiser: 'Pro Loco',
+      contactEmail: 'info@example.invalid',
+      contactPhone: '0874 000 111',
+      links: s.links ?? [],
+      imageAlt: null,
+    },
+    { publish: status !== 'draft' },
+    actor,
+  );
+  if (status === 'cancelled') return changeEventStatus(app.events, row.enteId, row.id, row.version, 'cancel', actor, { reason: s.cancelReason ?? 'Maltempo previsto' });
+  if (status === 'unpublished') return changeEventStatus(app.events, row.enteId, row.id, row.version, 'unpublish', actor);
+  return row;
+}
