@@ -117,7 +117,7 @@ export default async function zonesRoutes(app: FastifyInstance): Promise<void> {
       title: 'Comuni e zone',
       comuni: comuni.map((c) => {
         const current = wanted?.has(c.id) ? wanted.get(c.id) : (zones.find((z) => z.name === c.zone)?.id ?? null);
-        return { ...c, options: zones.map((z) => ({ id: z.id, name: z.name, selected: z.id === current })), none: current === null };
+        return { ...c, shortName: c.name.replace(/^Comune di /, ''), options: zones.map((z) => ({ id: z.id, name: z.name, selected: z.id === current })), none: current === null };
       }),
       zonesCount: zones.length,
       notice: takeFlash(request),
