@@ -2,7 +2,7 @@
  * Citizen portal pages (Bootstrap Italia, Modello Comuni patterns, Italian):
  *
  * - GET  /                               the province's payments portal: member comuni (search), what can be
- *                                        paid, "Paga un avviso" box, login buttons
+ *                                        paid, "Paga un avviso" box, login buttons, featured events and latest news
  * - GET  /comuni/:ipa                    a comune: stemma, name, slogan, zone, payment services, contacts, hours;
  *                                        a comune not (yet) payable here: how to pay its notices and how it can join
  * - GET  /paga-avviso                    pay a notice without login: codiceAvviso + ente (picked or by fiscal code;
@@ -25,6 +25,7 @@ import { lookupNotice, type LookupInput } from './lookup.js';
 import outcomeRoutes from './outcome.js';
 import personalAreaRoutes from './personal-area.js';
 import spontaneousRoutes, { amountRule, enteByIpa } from './spontaneous.js';
+import { homeHighlights } from '../events/home-highlights.js';
 
 const homeQuery = {
   type: 'object',
@@ -118,7 +119,11 @@ export default async function portalModule(app: FastifyInstance) {
     const members = q ? memberComuni(q) : lists.members;
     const others = q ? [] : lists.others;
     const serviceNames = lists.serviceNames;
+    // Featured events and the latest news (events module); the clock is the app's (tests inject it).
+    const highlights = await homeHighlights(app.db, app.events?.now() ?? new Date());
     return reply.page('portal/home', {
+      featuredEvents: highlights.featured,
+      latestNews: highlights.news,
       title: 'Home',
       q,
       members,
