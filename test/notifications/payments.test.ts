@@ -138,6 +138,31 @@ t.test('a citizen without sender_allowed, or not on IO, gets nothing', async (t)
   t.end();
 });
 
+t.test('a draft published later is notified; a position cancelled before sending is not', async (t) => {
+  const draft = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante'), publish: false });
+  const draftId = positionIdOf(draft.options[0]!.noticeNumber);
+  clock = new Date(clock.getTime() + 60_000);
+  await app.notificationsTick(clock);
+  t.equal(rowsOf(`position:${draftId}`).length, 0, 'a draft: nothing');
+  const pub = await app.inject({ method: 'POST', url: `/api/v1/positions/${draft.iupd}/publish`, headers: { authorization: `Bearer ${draft.key}` } });
+  t.equal(pub.statusCode, 200);
+  clock = new Date(clock.getTime() + 60_000);
+  await app.notificationsTick(clock);
+  t.same(rowsOf(`position:${draftId}`).map((r) => r.status), ['sent'], 'published from the draft: notified');
+
+  const p = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
+  const pid = positionIdOf(p.options[0]!.noticeNumber);
+  await runPaymentTriggers(app.notifications, clock);
+  t.same(rowsOf(`position:${pid}`).map((r) => r.status), ['queued']);
+  const cancel = await app.inject({ method: 'POST', url: `/api/v1/positions/${p.iupd}/cancel`, headers: { authorization: `Bearer ${p.key}` } });
+  t.equal(cancel.statusCode, 200);
+  await runDispatch(app.notifications, clock);
+  const [row] = rowsOf(`position:${pid}`);
+  t.equal(row!.status, 'skipped', 'cancelled after queuing: not sent');
+  t.match(row!.lastError, /annullata/);
+  t.end();
+});
+
 t.test('the IO simulator validates every request against the official document', async (t) => {
   const key = demoIoApiKey('070006');
   const api = (method: 'GET' | 'POST', url: string, payload?: unknown, headers: Record<string, string> = { 'ocp-apim-subscription-key': key }) =>

@@ -348,7 +348,7 @@ export function checkBeforeSend(db: DbLike, row: NotificationRow): string | null
   const id = Number(idText);
   if (what === 'position') {
     const p = db
-      .select({ status: positions.status, unpaid: sql<number>`(SELECT count(*) FROM payment_options o WHERE o.position_id = ${positions.id} AND o.status = 'unpaid')` })
+      .select({ status: positions.status, unpaid: sql<number>`(SELECT count(*) FROM payment_options o WHERE o.position_id = positions.id AND o.status = 'unpaid')` })
       .from(positions)
       .where(eq(positions.id, id))
       .get();

@@ -9,7 +9,7 @@
  * - `/helpdesk/notifiche` (helpdesk, sael_admin): the log of what was sent, with filters.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { and, count, eq, gte } from 'drizzle-orm';
+import { and, count, desc, eq, gte, or } from 'drizzle-orm';
 import { hasRole, requireRole } from '../../plugins/auth.js';
 import { auditContext } from '../../plugins/audit/index.js';
 import { HttpError } from '../../plugins/errors.js';
@@ -81,11 +81,11 @@ export default async function routes(app: FastifyInstance): Promise<void> {
     const recent = app.db
       .select({ id: notifications.id, channel: notifications.channel, kind: notifications.kind, status: notifications.status, createdAt: notifications.createdAt, sentAt: notifications.sentAt, subject: notifications.subject })
       .from(notifications)
-      .where(eq(notifications.userId, user.id))
-      .orderBy(notifications.id)
+      // Also what was sent to their fiscal code on App IO before they first signed in.
+      .where(or(eq(notifications.userId, user.id), and(eq(notifications.channel, 'io'), eq(notifications.recipient, user.fiscalCode))))
+      .orderBy(desc(notifications.id))
+      .limit(20)
       .all()
-      .slice(-20)
-      .reverse()
       .map(labelled);
     reply.header('cache-control', 'private, no-store');
     return reply.page('notifications/preferences', {

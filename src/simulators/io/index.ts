@@ -199,7 +199,7 @@ export default async function ioSimulator(app: FastifyInstance) {
       .select({
         fiscalCode: simIoProfiles.fiscalCode,
         senderAllowed: simIoProfiles.senderAllowed,
-        messages: sql<number>`(SELECT count(*) FROM sim_io_messages m WHERE m.fiscal_code = ${simIoProfiles.fiscalCode})`,
+        messages: sql<number>`(SELECT count(*) FROM sim_io_messages m WHERE m.fiscal_code = sim_io_profiles.fiscal_code)`,
       })
       .from(simIoProfiles)
       .orderBy(simIoProfiles.fiscalCode)
