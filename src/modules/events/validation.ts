@@ -44,7 +44,7 @@ export interface EventInput {
 }
 
 /** Link rows on the form. */
-export const MAX_LINKS = 5;
+export const MAX_LINKS = 3;
 /** Longest span of one occurrence (a season-long exhibition). */
 export const MAX_EVENT_DAYS = 366;
 
@@ -154,10 +154,10 @@ export function parseEventForm(fields: EventFormFields, ctx: ParseContext): { in
   let startsAt: string | null = null;
   let endsAt: string | null = null;
   if (!isIsoDate(startDate)) errors.startDate = 'Indica il giorno di inizio.';
-  if (!isIsoDate(endDate)) errors.endDate = 'Indica un giorno di fine valido.';
+  if (!isIsoDate(endDate) && (text(fields, 'endDate') || isIsoDate(startDate))) errors.endDate = 'Indica un giorno di fine valido.';
   if (!allDay && !TIME.test(startTime)) errors.startTime = 'Indica l’ora di inizio (es. 18:30), o segna «Tutto il giorno».';
   if (!allDay && !TIME.test(endTime)) errors.endTime = 'Indica l’ora di fine (es. 23:00), o segna «Tutto il giorno».';
-  if (!errors.startDate && !errors.endDate && !errors.startTime && !errors.endTime) {
+  if (isIsoDate(startDate) && isIsoDate(endDate) && !errors.startTime && !errors.endTime) {
     startsAt = romeInstant(startDate, startTime);
     // All day: the end is the midnight after the last day.
     endsAt = romeInstant(allDay ? addDays(endDate, 1) : endDate, endTime);
