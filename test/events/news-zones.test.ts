@@ -90,6 +90,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   t.match((await get(app, `/notizie?comune=c_b519`)).body, `href="/notizie/${id}"`, 'listed under its comune');
   t.notMatch((await get(app, `/notizie?comune=c_l113`)).body, `href="/notizie/${id}"`, 'not under another comune');
   t.equal((await get(app, '/notizie?comune=zz_none')).statusCode, 404, 'unknown comune');
+  t.match((await get(app, '/comuni/c_b519')).body, `href="/notizie/${id}"`, 'on the comune page');
   t.equal((await get(app, '/notizie?pagina=abc')).statusCode, 400, 'bad page number');
 
   // The province's news, by the SAEL admin, newer.
@@ -141,6 +142,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   // Withdraw; a published (then withdrawn) item cannot be deleted, a draft can.
   t.equal((await post(app, `${base}/${id}/ritira`, red, { _csrf: token, version: '3' })).statusCode, 303);
   t.equal((await get(app, `/notizie/${id}`)).statusCode, 404, 'withdrawn: gone from the public');
+  t.notMatch((await get(app, '/comuni/c_b519')).body, `href="/notizie/${id}"`, 'and from the comune page');
   t.equal((await post(app, `${base}/${id}/elimina`, red, { _csrf: token, version: '4' })).statusCode, 409, 'only drafts are deleted');
   const draft = await post(app, base, red, { _csrf: token, title: 'Bozza da buttare', summary: 'Una bozza che verrà eliminata subito.', body: '' });
   const draftId = Number(/notizie\/(\d+)$/.exec(draft.headers.location as string)![1]);

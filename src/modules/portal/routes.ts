@@ -3,7 +3,7 @@
  *
  * - GET  /                               the province's payments portal: member comuni (search), what can be
  *                                        paid, "Paga un avviso" box, login buttons, featured events and latest news
- * - GET  /comuni/:ipa                    a comune: stemma, name, slogan, zone, payment services, contacts, hours;
+ * - GET  /comuni/:ipa                    a comune: stemma, name, slogan, zone, payment services, latest news, contacts, hours;
  *                                        a comune not (yet) payable here: how to pay its notices and how it can join
  * - GET  /paga-avviso                    pay a notice without login: codiceAvviso + ente (picked or by fiscal code;
  *                                        `?ente=<id>` alone preselects the ente, as the comune page links it)
@@ -26,6 +26,8 @@ import outcomeRoutes from './outcome.js';
 import personalAreaRoutes from './personal-area.js';
 import spontaneousRoutes, { amountRule, enteByIpa } from './spontaneous.js';
 import { homeHighlights } from '../events/home-highlights.js';
+import { listPublishedNews } from '../events/news-repository.js';
+import { newsCard } from '../events/news-view.js';
 
 const homeQuery = {
   type: 'object',
@@ -160,9 +162,12 @@ export default async function portalModule(app: FastifyInstance) {
           cartCount: cartCount(request),
         });
       }
+      // The comune's latest news (not cached with the page: news change without touching the enti).
+      const news = (await listPublishedNews(app.db, { enteId: ente.id, limit: 3 })).map(newsCard);
       return reply.page('portal/comune', {
         title: ente.name,
         ente,
+        news,
         phoneHref: telHref(ente.phone),
         logo: logoOf(ente.logoPath),
         services,
