@@ -16,6 +16,7 @@
   var updateBtn = document.getElementById('push-update');
   var disableBtn = document.getElementById('push-disable');
   var csrf = form.querySelector('input[name="_csrf"]').value;
+  var payments = document.getElementById('push-payments');
 
   function chosen(name) {
     return Array.prototype.map.call(form.querySelectorAll('input[name="' + name + '"]:checked'), function (i) {
@@ -68,6 +69,7 @@
       .then(function (s) {
         setChosen('comuni', s.comuni);
         setChosen('categorie', s.categorie);
+        if (payments) payments.checked = s.pagamenti === true;
         show(true, 'Le notifiche sono attive su questo dispositivo con le scelte indicate sopra.');
       })
       .catch(function (err) {
@@ -93,7 +95,7 @@
         });
       })
       .then(function (sub) {
-        return api('/notifiche/push/iscrizione', { subscription: sub.toJSON(), comuni: chosen('comuni'), categorie: chosen('categorie') });
+        return api('/notifiche/push/iscrizione', { subscription: sub.toJSON(), comuni: chosen('comuni'), categorie: chosen('categorie'), pagamenti: payments ? payments.checked : false });
       })
       .then(function (res) {
         localStorage.setItem(TOKEN_KEY, res.manageToken);
@@ -103,7 +105,7 @@
   });
 
   updateBtn.addEventListener('click', function () {
-    api('/notifiche/push/aggiorna', { manageToken: localStorage.getItem(TOKEN_KEY), comuni: chosen('comuni'), categorie: chosen('categorie') })
+    api('/notifiche/push/aggiorna', { manageToken: localStorage.getItem(TOKEN_KEY), comuni: chosen('comuni'), categorie: chosen('categorie'), pagamenti: payments ? payments.checked : false })
       .then(function () {
         show(true, 'Scelte aggiornate: le notifiche seguono i comuni e le categorie indicati sopra.');
       })

@@ -24,9 +24,13 @@ const SHELL_URLS = [
 const MAX_PAGES = 60;
 /** Pages kept for offline reading: the event pages. */
 const CACHEABLE_PAGE = /^\/eventi\/\d+(\/[^/]*)?$/;
-/** Visiting these may change the saved events: /offline is fetched again (at most once a minute). */
-const REFRESH_OFFLINE = /^\/(eventi|i-miei-eventi|il-mio-comune)(\/|$)/;
+/** The saved events are shown here: /offline is fetched again at each visit. */
+const SAVED_PAGE = /^\/i-miei-eventi(\/|$)/;
+/** Pages where the visitor may have saved events (or signed in): /offline is refreshed at most every 5 minutes. */
+const REFRESH_OFFLINE = /^\/(eventi|il-mio-comune|area-personale)(\/|$)/;
 let offlineRefreshedAt = 0;
+/** A form was posted (saving or removing an event, signing in or out): refresh at the next page. */
+let savedChanged = false;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -47,9 +51,10 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-async function refreshOffline() {
-  if (Date.now() - offlineRefreshedAt < 60000) return;
+async function refreshOffline(force) {
+  if (!force && Date.now() - offlineRefreshedAt < 300000) return;
   offlineRefreshedAt = Date.now();
+  savedChanged = false;
   try {
     const res = await fetch('/offline', { credentials: 'same-origin', cache: 'no-store' });
     if (res.ok) await (await caches.open(SHELL)).put('/offline', res);
@@ -72,7 +77,8 @@ async function navigate(event) {
       const copy = res.clone();
       event.waitUntil(caches.open(PAGES).then((c) => c.put(event.request, copy)).then(trimPages));
     }
-    if (REFRESH_OFFLINE.test(url.pathname)) event.waitUntil(refreshOffline());
+    if (savedChanged || SAVED_PAGE.test(url.pathname)) event.waitUntil(refreshOffline(true));
+    else if (REFRESH_OFFLINE.test(url.pathname)) event.waitUntil(refreshOffline(false));
     return res;
   } catch (err) {
     const cached = (await caches.match(event.request, { cacheName: PAGES })) || (await caches.match('/offline', { cacheName: SHELL }));
@@ -102,7 +108,10 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (req.method === 'POST' && req.mode === 'navigate' && url.pathname === '/logout') {
     // Signing out: forget the cached pages (the offline copy showed the signed-in header).
-    event.waitUntil(caches.delete(PAGES).then(() => { offlineRefreshedAt = 0; }));
+    event.waitUntil(caches.delete(PAGES));
+  }
+  if (req.method === 'POST' && req.mode === 'navigate') {
+    savedChanged = true;
     return;
   }
   if (req.method !== 'GET') return;

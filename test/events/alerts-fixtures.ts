@@ -44,7 +44,10 @@ export function enteId(app: FastifyInstance, name: string): number {
 }
 
 let slugSeq = 0;
+/** The category with this name (the seeded one when it exists), else a new one. */
 export function addCategory(app: FastifyInstance, name: string): number {
+  const seeded = app.db.select({ id: eventCategories.id }).from(eventCategories).where(eq(eventCategories.name, name)).get();
+  if (seeded) return seeded.id;
   return app.db
     .insert(eventCategories)
     .values({ slug: `test-${++slugSeq}-${name.toLowerCase().replace(/[^a-z]+/g, '-')}`, name })

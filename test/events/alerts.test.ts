@@ -13,7 +13,9 @@ import sharp from 'sharp';
 import { ALERT_BATCH, queuePendingAlerts } from '../../src/modules/events/alerts.js';
 import { eventEmailSubscriptions, events, pushSubscriptions, subscriptionInterests } from '../../src/modules/events/schema.js';
 import { notifications } from '../../src/modules/notifications/schema.js';
-import { csrfFrom, form, FORM_HEADERS, htmlUnescape, injectPath } from '../helpers.js';
+import { upsertUser } from '../../src/modules/users/repository.js';
+import { citizens } from '../portal/fixtures.js';
+import { csrfFrom, form, FORM_HEADERS, htmlUnescape, injectPath, loginAs } from '../helpers.js';
 import { addCategory, addEvent, browserKeys, clockedApp, enteId } from './alerts-fixtures.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
@@ -252,6 +254,27 @@ t.test('alerts', async (t) => {
       ['event_alerts.push.subscribe', 'event_alerts.push.update', 'event_alerts.push.update', 'event_alerts.push.unsubscribe'],
       'every change audited',
     );
+
+    // Payment notifications: only for a signed-in citizen, whose device it becomes.
+    const anon = await call('/notifiche/push/iscrizione', body('https://push.example.it/b', { pagamenti: true }));
+    t.equal(anon.statusCode, 201);
+    let row = app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, 'https://push.example.it/b')).get()!;
+    t.same([row.userId, row.payments], [null, false], 'anonymous: no payment notifications');
+    const { lucia } = citizens();
+    upsertUser(app.db, lucia, { actor: 'test' });
+    const signed = loginAs(app, lucia.fiscalCode);
+    const c = await csrfFrom(app, '/eventi/avvisi', signed);
+    const page = await app.inject({ url: '/eventi/avvisi', headers: { cookie: signed } });
+    t.match(page.body, /id="push-payments"/, 'the signed-in page offers payments too');
+    const upd = await app.inject({
+      method: 'POST',
+      url: '/notifiche/push/aggiorna',
+      headers: { ...JSON_HEADERS, cookie: c.cookie, 'x-csrf-token': c.token },
+      payload: { manageToken: (anon.json() as { manageToken: string }).manageToken, comuni: [], categorie: [], pagamenti: true },
+    });
+    t.equal(upd.statusCode, 200);
+    row = app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, 'https://push.example.it/b')).get()!;
+    t.ok(row.userId !== null && row.payments, 'signed in: linked to the citizen, payments on');
   });
 
   await t.test('installable app: manifest, icons, service worker, offline page', async (t) => {

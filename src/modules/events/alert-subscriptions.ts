@@ -154,12 +154,22 @@ export async function pushSubscriptionByToken(db: DbLike, manageToken: string): 
   return (await db.select().from(pushSubscriptions).where(eq(pushSubscriptions.manageToken, manageToken)).limit(1))[0];
 }
 
-/** Changes what a subscription follows; false when the token is unknown. */
-export async function updatePushInterests(db: Db, manageToken: string, interests: Interests, at: Date, by: Actor): Promise<boolean> {
+/** Changes what a subscription follows (and, for a signed-in citizen, payment notifications); false when the token is unknown. */
+export async function updatePushInterests(
+  db: Db,
+  manageToken: string,
+  interests: Interests,
+  at: Date,
+  by: Actor,
+  payments?: { userId: number; payments: boolean },
+): Promise<boolean> {
   const sub = await pushSubscriptionByToken(db, manageToken);
   if (!sub) return false;
   db.transaction((tx) => {
-    tx.update(pushSubscriptions).set({ events: true, updatedAt: at.toISOString() }).where(eq(pushSubscriptions.id, sub.id)).run();
+    tx.update(pushSubscriptions)
+      .set({ events: true, updatedAt: at.toISOString(), ...(payments ? { userId: payments.userId, payments: payments.payments } : {}) })
+      .where(eq(pushSubscriptions.id, sub.id))
+      .run();
     replaceInterests(tx, 'push', sub.id, interests);
     recordAudit(tx, { ...by, action: 'event_alerts.push.update', entity: 'push_subscription', entityId: sub.id, after: normaliseInterests(interests) });
   });

@@ -50,6 +50,7 @@ const SW_SOURCE = path.join(ROOT, 'public', 'js', 'sw.js');
 
 /** The icons the manifest names: file → pixel size. */
 const ICONS: Record<string, number> = { 'app-192.png': 192, 'app-512.png': 512, 'apple-touch-icon.png': 180 };
+const OTHER_COMUNI = 'Altri comuni';
 const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[a-z]{2,}$/i;
 const UNSUBSCRIBE_NOT_FOUND = 'Collegamento per la disiscrizione non valido: controlla di aver copiato l’indirizzo completo dall’e-mail.';
 const CONFIRM_NOT_FOUND = 'Collegamento di conferma non valido: controlla di aver copiato l’indirizzo completo dall’e-mail, oppure iscriviti di nuovo.';
@@ -182,13 +183,14 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
     const province = await app.db.select({ id: enti.id, name: enti.name }).from(enti).where(eq(enti.kind, 'provincia')).limit(1);
     const byZone = new Map<string, { id: number; name: string; checked: boolean }[]>();
     for (const c of fc.comuni) {
-      const zone = c.zone ?? 'Altri comuni';
+      const zone = c.zone ?? OTHER_COMUNI;
       if (!byZone.has(zone)) byZone.set(zone, []);
       byZone.get(zone)!.push({ id: c.id, name: c.name, checked: enteSet.has(c.id) });
     }
     const zoneOrder = new Map(fc.zones.map((z, i) => [z.name, i]));
     const groups = [...byZone.entries()]
-      .sort(([a], [b]) => (zoneOrder.get(a) ?? 999) - (zoneOrder.get(b) ?? 999) || a.localeCompare(b, 'it'))
+      // The zones in their order, "Altri comuni" (no zone yet) last.
+      .sort(([a], [b]) => Number(a === OTHER_COMUNI) - Number(b === OTHER_COMUNI) || (zoneOrder.get(a) ?? 999) - (zoneOrder.get(b) ?? 999) || a.localeCompare(b, 'it'))
       .map(([name, comuni], i) => ({ key: `zona-${i}`, name, comuni, chosenCount: comuni.filter((c) => c.checked).length }));
     return {
       province: province[0] ? { ...province[0], checked: enteSet.has(province[0].id) } : null,
@@ -441,16 +443,23 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
     },
   );
 
-  app.post<{ Body: { manageToken: string; comuni: number[]; categorie: number[] } }>(
+  app.post<{ Body: { manageToken: string; comuni: number[]; categorie: number[]; pagamenti?: boolean } }>(
     '/notifiche/push/aggiorna',
     {
       schema: {
-        body: { type: 'object', properties: { manageToken, comuni: jsonIds, categorie: jsonIds }, required: ['manageToken', 'comuni', 'categorie'], additionalProperties: false },
+        body: {
+          type: 'object',
+          properties: { manageToken, comuni: jsonIds, categorie: jsonIds, pagamenti: { type: 'boolean' } },
+          required: ['manageToken', 'comuni', 'categorie'],
+          additionalProperties: false,
+        },
       },
     },
     async (request) => {
       const interests = await checkedInterests(request.body.comuni, request.body.categorie);
-      if (!(await updatePushInterests(app.db, request.body.manageToken, interests, ctx.now(), auditContext(request)))) {
+      // Payment notifications only for a signed-in citizen, whose device this becomes.
+      const payments = request.user && request.body.pagamenti !== undefined ? { userId: request.user.id, payments: request.body.pagamenti } : undefined;
+      if (!(await updatePushInterests(app.db, request.body.manageToken, interests, ctx.now(), auditContext(request), payments))) {
         throw new HttpError(404, 'Le notifiche non sono attive su questo dispositivo.');
       }
       return { comuni: interests.enti, categorie: interests.categories };

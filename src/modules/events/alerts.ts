@@ -11,11 +11,12 @@
  * subscribers. The dedupe keys (`push:event:<eventId>:<subId>`, `email:event:<eventId>:<subId>`)
  * make a pass interrupted half-way safe to run again.
  */
-import { and, asc, eq, exists, gt, isNotNull, isNull, max, notExists, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, is, isNotNull, isNull, lte, max, notExists, or, SQL, sql } from 'drizzle-orm';
+import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Db } from '../../db/client.js';
 import { enti } from '../enti/schema.js';
-import { enqueueNotifications, type OutboxRow } from '../notifications/outbox.js';
 import { vapidKeys, type PushPayload } from '../notifications/push.js';
+import { notifications } from '../notifications/schema.js';
 import type { EventsCtx } from './context.js';
 import { eventCategories, eventEmailSubscriptions, eventOccurrences, events, pushSubscriptions, subscriptionInterests } from './schema.js';
 
@@ -69,7 +70,7 @@ export function pushPayload(ev: AlertEvent): PushPayload {
 
 /** The alert e-mail of an event for one address, with its one-click unsubscribe link. */
 export function emailPayload(ev: AlertEvent, to: string, o: { publicUrl: string; provinceName: string; unsubscribeToken: string }): { to: string; subject: string; body: string } {
-  const unsubscribeUrl = `${o.publicUrl}/eventi/avvisi/disiscrizione?token=${encodeURIComponent(o.unsubscribeToken)}`;
+  const unsubscribeUrl = `${o.publicUrl}/eventi/avvisi/disiscrizione?token=${o.unsubscribeToken}`;
   return {
     to,
     subject: clip(`Nuovo evento a ${ev.enteName}: ${ev.title}`, 200),
@@ -93,33 +94,112 @@ export function emailPayload(ev: AlertEvent, to: string, o: { publicUrl: string;
 }
 
 /** The condition "the subscription (column `subId`) of `channel` follows `refId` for `kind`". */
-function follows(db: Db, channel: 'push' | 'email', subId: SQL | typeof pushSubscriptions.id | typeof eventEmailSubscriptions.id, kind: 'ente' | 'category', refId: number) {
+function follows(db: Db, channel: 'push' | 'email', subId: typeof pushSubscriptions.id | typeof eventEmailSubscriptions.id, kind: 'ente' | 'category', refId: number) {
   const si = subscriptionInterests;
   const ofKind = and(eq(si.channel, channel), eq(si.subscriptionId, subId), eq(si.kind, kind));
   const one = { one: sql`1` };
   return or(notExists(db.select(one).from(si).where(ofKind)), exists(db.select(one).from(si).where(and(ofKind, eq(si.refId, refId)))));
 }
 
-/** One batch of the push subscriptions that follow the event, after `afterId`. */
-export async function matchingPushBatch(db: Db, ev: Pick<AlertEvent, 'enteId' | 'categoryId'>, afterId: number, limit = ALERT_BATCH) {
-  const s = pushSubscriptions;
-  return db
-    .select({ id: s.id, userId: s.userId })
-    .from(s)
-    .where(and(gt(s.id, afterId), eq(s.events, true), follows(db, 'push', s.id, 'ente', ev.enteId), follows(db, 'push', s.id, 'category', ev.categoryId)))
-    .orderBy(asc(s.id))
-    .limit(limit);
+/** The last id of the next ALERT_BATCH subscriptions after `afterId` (the batch's upper bound), or null at the end. */
+async function batchEnd(db: Db, table: typeof pushSubscriptions | typeof eventEmailSubscriptions, afterId: number): Promise<number | null> {
+  const ids = await db.select({ id: table.id }).from(table).where(gt(table.id, afterId)).orderBy(asc(table.id)).limit(ALERT_BATCH);
+  return ids.length ? ids[ids.length - 1]!.id : null;
 }
 
-/** One batch of the confirmed e-mail subscriptions that follow the event, after `afterId`. */
-export async function matchingEmailBatch(db: Db, ev: Pick<AlertEvent, 'enteId' | 'categoryId'>, afterId: number, limit = ALERT_BATCH) {
-  const s = eventEmailSubscriptions;
-  return db
-    .select({ id: s.id, userId: s.userId, email: s.email, unsubscribeToken: s.unsubscribeToken })
+const text = (v: string) => sql<string>`${v}`;
+const nothing = sql`NULL`;
+
+/** Every SQL expression named after its key (drizzle needs an alias for computed columns of a sub-select). */
+function aliased<T extends Record<string, SQL | AnySQLiteColumn>>(o: T): { [K in keyof T]: T[K] extends SQL<infer U> ? SQL.Aliased<U> : T[K] } {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, is(v, SQL) ? v.as(k) : v])) as never;
+}
+
+/**
+ * The columns of `notifications` (all of them, in table order, as INSERT … SELECT needs) common to
+ * the alerts of one event: the database builds one row per matching subscription, no row goes
+ * through JavaScript.
+ */
+function outboxColumns(ev: AlertEvent, iso: string) {
+  return {
+    id: sql<number>`NULL`,
+    kind: text('event_published'),
+    enteId: sql<number>`${ev.enteId}`,
+    subject: text(`event:${ev.id}`),
+    status: text('queued'),
+    attempts: sql<number>`0`,
+    nextAttemptAt: text(iso),
+    lastError: nothing,
+    providerId: nothing,
+    deliveryState: nothing,
+    sentAt: nothing,
+    createdAt: text(iso),
+    updatedAt: text(iso),
+  };
+}
+
+/** Queues the push rows of the subscriptions with ids in (afterId, lastId] that follow the event; returns how many were new. */
+async function queuePushRange(db: Db, ev: AlertEvent, payload: string, afterId: number, lastId: number, iso: string): Promise<number> {
+  const s = pushSubscriptions;
+  const c = outboxColumns(ev, iso);
+  const rows = db
+    .select(
+      aliased({
+        id: c.id,
+        channel: text('push'),
+        kind: c.kind,
+        dedupeKey: sql<string>`${`push:event:${ev.id}:`} || ${s.id}`,
+        enteId: c.enteId,
+        userId: s.userId,
+        recipient: sql<string>`CAST(${s.id} AS TEXT)`,
+        subject: c.subject,
+        payload: text(payload),
+        status: c.status,
+        attempts: c.attempts,
+        nextAttemptAt: c.nextAttemptAt,
+        lastError: c.lastError,
+        providerId: c.providerId,
+        deliveryState: c.deliveryState,
+        sentAt: c.sentAt,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+      }),
+    )
     .from(s)
-    .where(and(gt(s.id, afterId), eq(s.status, 'confirmed'), follows(db, 'email', s.id, 'ente', ev.enteId), follows(db, 'email', s.id, 'category', ev.categoryId)))
-    .orderBy(asc(s.id))
-    .limit(limit);
+    .where(and(gt(s.id, afterId), lte(s.id, lastId), eq(s.events, true), follows(db, 'push', s.id, 'ente', ev.enteId), follows(db, 'push', s.id, 'category', ev.categoryId)));
+  return (await db.insert(notifications).select(rows).onConflictDoNothing({ target: notifications.dedupeKey })).changes;
+}
+
+/** The same for the confirmed e-mail subscriptions; each e-mail's JSON is built by SQLite (json_object) around its unsubscribe token. */
+async function queueEmailRange(db: Db, ev: AlertEvent, mail: { subject: string; before: string; after: string }, afterId: number, lastId: number, iso: string): Promise<number> {
+  const s = eventEmailSubscriptions;
+  const c = outboxColumns(ev, iso);
+  const rows = db
+    .select(
+      aliased({
+        id: c.id,
+        channel: text('email'),
+        kind: c.kind,
+        dedupeKey: sql<string>`${`email:event:${ev.id}:`} || ${s.id}`,
+        enteId: c.enteId,
+        userId: s.userId,
+        recipient: s.email,
+        subject: c.subject,
+        payload: sql<string>`json_object('to', ${s.email}, 'subject', ${mail.subject}, 'body', ${mail.before} || ${s.unsubscribeToken} || ${mail.after})`,
+        status: c.status,
+        attempts: c.attempts,
+        nextAttemptAt: c.nextAttemptAt,
+        lastError: c.lastError,
+        providerId: c.providerId,
+        deliveryState: c.deliveryState,
+        sentAt: c.sentAt,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+      }),
+    )
+    .from(s)
+    .where(and(gt(s.id, afterId), lte(s.id, lastId), eq(s.status, 'confirmed'), follows(db, 'email', s.id, 'ente', ev.enteId), follows(db, 'email', s.id, 'category', ev.categoryId)));
+  return (await db.insert(notifications).select(rows).onConflictDoNothing({ target: notifications.dedupeKey })).changes;
 }
 
 /** Events whose first-publication alerts are still to queue. */
@@ -153,46 +233,27 @@ async function lastEnd(db: Db, ev: AlertEvent): Promise<string> {
   return row?.end ?? ev.endsAt;
 }
 
-/** Queues every alert of one event (batch by batch); returns how many rows were new. */
+/**
+ * Queues every alert of one event, ALERT_BATCH subscriptions at a time (each batch one
+ * INSERT … SELECT … ON CONFLICT(dedupe_key) DO NOTHING); returns how many rows were new.
+ */
 export async function queueEventAlerts(ctx: Pick<EventsCtx, 'db' | 'config'>, ev: AlertEvent, at: Date): Promise<{ push: number; email: number }> {
   const { db, config } = ctx;
+  const iso = at.toISOString();
   let push = 0;
   let email = 0;
   if (vapidKeys(config)) {
     const payload = JSON.stringify(pushPayload(ev));
-    for (let after = 0; ; ) {
-      const batch = await matchingPushBatch(db, ev, after);
-      if (batch.length === 0) break;
-      const rows: OutboxRow[] = batch.map((s) => ({
-        channel: 'push',
-        kind: 'event_published',
-        dedupeKey: `push:event:${ev.id}:${s.id}`,
-        enteId: ev.enteId,
-        userId: s.userId,
-        recipient: String(s.id),
-        subject: `event:${ev.id}`,
-        payload,
-      }));
-      push += await enqueueNotifications(db, rows, at);
-      after = batch[batch.length - 1]!.id;
+    for (let from = 0, last = await batchEnd(db, pushSubscriptions, 0); last !== null; from = last, last = await batchEnd(db, pushSubscriptions, from)) {
+      push += await queuePushRange(db, ev, payload, from, last, iso);
     }
   }
-  const mailOpts = { publicUrl: config.publicUrl, provinceName: config.provinceName };
-  for (let after = 0; ; ) {
-    const batch = await matchingEmailBatch(db, ev, after);
-    if (batch.length === 0) break;
-    const rows: OutboxRow[] = batch.map((s) => ({
-      channel: 'email',
-      kind: 'event_published',
-      dedupeKey: `email:event:${ev.id}:${s.id}`,
-      enteId: ev.enteId,
-      userId: s.userId,
-      recipient: s.email,
-      subject: `event:${ev.id}`,
-      payload: emailPayload(ev, s.email, { ...mailOpts, unsubscribeToken: s.unsubscribeToken }),
-    }));
-    email += await enqueueNotifications(db, rows, at);
-    after = batch[batch.length - 1]!.id;
+  // The e-mail around its one variable part, the unsubscribe token (base64url: nothing to escape).
+  const marker = '\u0000TOKEN\u0000';
+  const sample = emailPayload(ev, '', { publicUrl: config.publicUrl, provinceName: config.provinceName, unsubscribeToken: marker });
+  const [before, after] = sample.body.split(marker) as [string, string];
+  for (let from = 0, last = await batchEnd(db, eventEmailSubscriptions, 0); last !== null; from = last, last = await batchEnd(db, eventEmailSubscriptions, from)) {
+    email += await queueEmailRange(db, ev, { subject: sample.subject, before, after }, from, last, iso);
   }
   return { push, email };
 }
