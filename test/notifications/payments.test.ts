@@ -208,6 +208,23 @@ t.test('the IO simulator validates every request against the official document',
   t.end();
 });
 
+t.test('the simulator page: profiles and the demo tools', async (t) => {
+  const page = await app.inject({ method: 'GET', url: `/simulators/io?cf=${LUCIA!.fiscalCode}` });
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /Avviso pagoPA/);
+  t.match(htmlUnescape(page.body), /href="\/paga-avviso\?codiceAvviso=\d{18}&cfEnte=\d{11}"/, 'Paga leads to the notice');
+  const { token, cookie } = await csrfFrom(app, '/simulators/io');
+  const post = (url: string, fields: Record<string, string>) => app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, ...fields }) });
+  const fc = `VRDMRA70A41B519${personalCheckChar('VRDMRA70A41B519')}`;
+  t.equal((await post('/simulators/io/profili', { fiscalCode: fc.toLowerCase(), senderAllowed: 'on' })).statusCode, 303);
+  const prof = await app.inject({ method: 'POST', url: '/simulators/io/api/v1/profiles', headers: { 'ocp-apim-subscription-key': demoIoApiKey('070006') }, payload: { fiscal_code: fc } });
+  t.same(prof.json(), { sender_allowed: true, preferred_languages: ['it_IT'] }, 'the new profile is on IO');
+  t.equal((await post('/simulators/io/esegui', { day: '31/12/2030' })).statusCode, 400, 'a day that is not a date');
+  t.equal((await post('/simulators/io/esegui', { day: '' })).statusCode, 303, 'run now');
+  t.equal((await app.inject({ method: 'POST', url: '/simulators/io/esegui', headers: FORM_HEADERS, payload: form({ day: '' }) })).statusCode, 403, 'without the CSRF token');
+  t.end();
+});
+
 t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/area-personale/notifiche' })).statusCode, 303, 'anonymous: to the login');
   const cookie = loginAs(app, ANTONIO!.fiscalCode);
