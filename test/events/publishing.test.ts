@@ -119,6 +119,12 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     t.match(res.body, /Sagra della pampanella/, 'the form keeps what was typed');
     t.equal(app.db.select().from(events).all().length, 0, 'no event');
     t.same(fs.existsSync(imagesDir) ? fs.readdirSync(imagesDir) : [], [], 'no image files');
+    // Larger than EVENTS_IMAGE_MAX_BYTES (8 MB): the upload stops there, 413 with the limit.
+    const huge = Buffer.concat([jpeg, Buffer.alloc(app.config.events.imageMaxBytes)]);
+    const big = await sendForm(app, sara, base, `${base}/nuovo`, { ...SAGRA, categoryId: String(sagre.id), action: 'publish' }, { filename: 'enorme.jpg', type: 'image/jpeg', data: huge });
+    t.equal(big.statusCode, 413);
+    t.match(big.body, /supera la dimensione massima di 8 MB/);
+    t.equal(app.db.select().from(events).all().length, 0, 'no event');
   });
 
   await t.test('wrong fields: one Italian message each, nothing stored', async (t) => {

@@ -144,7 +144,8 @@ export async function storeEventImage(imagesDir: string, bytes: Buffer, maxBytes
     fs.renameSync(tmp, path.join(imagesDir, imageKey));
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    if (err instanceof Error && /Input|VipsJpeg|pngload|webpload|heifload|premature|corrupt/i.test(err.message)) {
+    // libvips' decoding errors carry no `code`; file-system errors (disk full, permissions) do, and stay 500s.
+    if (err instanceof Error && (err as NodeJS.ErrnoException).code === undefined) {
       throw new EventImageError(415, 'L’immagine è danneggiata o non leggibile: salvala di nuovo e riprova.');
     }
     throw err;
