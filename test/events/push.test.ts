@@ -11,6 +11,7 @@ import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { checkPushEndpoint, classifyPushStatus, createPushSender, vapidKeys } from '../../src/modules/notifications/push.js';
 import { notifications } from '../../src/modules/notifications/schema.js';
+import { createEvent } from '../../src/modules/events/repository.js';
 import { pushSubscriptions, subscriptionInterests } from '../../src/modules/events/schema.js';
 import { csrfFrom } from '../helpers.js';
 import { addCategory, addEvent, browserKeys, clockedApp, decryptPush, enteId, fakePushService, verifyVapid, type BrowserKeys } from './alerts-fixtures.js';
@@ -51,7 +52,7 @@ t.test('pure rules: push service answers and endpoints', async (t) => {
 });
 
 t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily cap', async (t) => {
-  const { app, clock } = await clockedApp(t, { PUSH_DAILY_CAP: '3' });
+  const { app, clock } = await clockedApp(t, { PUSH_DAILY_CAP: '4' });
   const service = await fakePushService(t);
   app.notifications.channels.set('push', createPushSender(app.notifications, { agent: new https.Agent({ ca: service.ca }) }));
   const vapid = vapidKeys(app.config)!;
@@ -103,6 +104,47 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
     t.equal(row.deliveryState, 'http 201');
     t.match(row.providerId, /^https:\/\/127\.0\.0\.1\/messages\//, 'the message id the push service returned');
     t.ok(app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, one.id)).get()!.lastSuccessAt);
+  });
+
+  await t.test('an operator publishes a sagra of Campobasso: the browser is notified', async (t) => {
+    const before = service.requests.filter((r) => r.path === '/push/one').length;
+    const start = new Date(clock.at.getTime() + 5 * 86_400_000);
+    const ev = await createEvent(
+      app.events,
+      campobasso,
+      {
+        categoryId: sagre,
+        title: 'Sagra dei cavatelli',
+        summary: 'Cavatelli al sugo e musica popolare.',
+        body: '',
+        startsAt: start.toISOString(),
+        endsAt: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
+        allDay: false,
+        recurrence: 'none',
+        recurrenceUntil: null,
+        placeName: 'Piazza Vittorio Emanuele',
+        address: null,
+        latitude: null,
+        longitude: null,
+        free: true,
+        priceCents: null,
+        priceNote: null,
+        organiser: null,
+        contactEmail: null,
+        contactPhone: null,
+        links: [],
+        imageAlt: null,
+      },
+      { publish: true },
+      { actor: 'test', userId: null },
+    );
+    await app.eventsTick();
+    await app.notificationsTick();
+    const got = service.requests.filter((r) => r.path === '/push/one');
+    t.equal(got.length, before + 1, 'one more message for the subscription of Campobasso × sagre');
+    const clear = JSON.parse(decryptPush(got[got.length - 1]!.body, k1)) as { title: string; url: string };
+    t.match(clear.title, /Sagra dei cavatelli/);
+    t.equal(clear.url, `/eventi/${ev.id}`);
   });
 
   await t.test('404/410: the subscription is removed, the row is gone', async (t) => {
@@ -164,15 +206,15 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
     const noonRome = new Date(clock.at);
     noonRome.setUTCHours(11, 0, 0, 0);
     clock.at = noonRome;
-    const evs = [1, 2, 3, 4].map((i) => addEvent(app, { enteId: termoli, categoryId: sport, title: `Torneo ${i}`, now: clock.at }));
+    const evs = [1, 2, 3, 4, 5].map((i) => addEvent(app, { enteId: termoli, categoryId: sport, title: `Torneo ${i}`, now: clock.at }));
     await app.eventsTick();
     await app.notificationsTick();
     const statuses = evs.map((id) => rowsFor(app, id)[0]!.status);
-    t.equal(statuses.filter((s) => s === 'sent').length, 3, 'PUSH_DAILY_CAP = 3 sent');
-    t.equal(statuses.filter((s) => s === 'skipped').length, 1, 'the fourth skipped');
+    t.equal(statuses.filter((s) => s === 'sent').length, 4, 'PUSH_DAILY_CAP = 4 sent');
+    t.equal(statuses.filter((s) => s === 'skipped').length, 1, 'the fifth skipped');
     const skipped = evs.map((id) => rowsFor(app, id)[0]!).find((r) => r.status === 'skipped')!;
     t.match(skipped.lastError, /limite giornaliero/);
-    t.equal(service.requests.filter((r) => r.path === '/push/cap').length, 3, 'the push service got only three');
+    t.equal(service.requests.filter((r) => r.path === '/push/cap').length, 4, 'the push service got only four');
     clock.at = new Date(noonRome.getTime() + 86_400_000);
     const next = addEvent(app, { enteId: termoli, categoryId: sport, now: clock.at });
     await app.eventsTick();

@@ -191,7 +191,10 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
     const groups = [...byZone.entries()]
       // The zones in their order, "Altri comuni" (no zone yet) last.
       .sort(([a], [b]) => Number(a === OTHER_COMUNI) - Number(b === OTHER_COMUNI) || (zoneOrder.get(a) ?? 999) - (zoneOrder.get(b) ?? 999) || a.localeCompare(b, 'it'))
-      .map(([name, comuni], i) => ({ key: `zona-${i}`, name, comuni, chosenCount: comuni.filter((c) => c.checked).length }));
+      .map(([name, comuni], i) => {
+        const n = comuni.filter((c) => c.checked).length;
+        return { key: `zona-${i}`, name, comuni, chosenLabel: n === 0 ? '' : n === 1 ? '1 scelto' : `${n} scelti` };
+      });
     return {
       province: province[0] ? { ...province[0], checked: enteSet.has(province[0].id) } : null,
       groups,
