@@ -1,8 +1,9 @@
 /**
  * What tells a citizen about their payments, queued in the outbox by the notifications pass:
- * - a position published for a debtor (published directly or from a draft, by page, API or CSV
- *   import): cursor on `published_at` in notification_state, re-reading the last OVERLAP_MS so a
- *   transaction that committed a little late is not missed (the dedupe key makes that harmless);
+ * - a position published for a debtor (created published, or a draft published later; by page, API
+ *   or CSV import): the positions repository audits `create` and `publish` in the same transaction,
+ *   so the pass follows audit_log by id (a primary-key range over the rows written since the last
+ *   pass; `positions` has no index on published_at) and announces those now open;
  * - a reminder `reminderDays` before each due date of an unpaid option, once a day from
  *   REMINDER_HOUR (Italian time), never for a position published inside that window (its first
  *   message already says the due date), never for a paid or cancelled option;
@@ -12,7 +13,7 @@
  * `checkBeforeSend` is asked again by the dispatcher just before sending, so a notice paid or
  * cancelled after queuing (or a preference turned off) sends nothing.
  */
-import { and, asc, eq, gt, gte, inArray, lte, max, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, lte, max, sql } from 'drizzle-orm';
 import { addDays } from '../../domain/iso-date.js';
 import type { DbLike } from '../../db/client.js';
 import { romeDay, romeHour } from '../conservazione/dates.js';
@@ -35,8 +36,8 @@ import {
 } from './payment-messages.js';
 import { emailUsable, preferencesSync, type Preferences, DEFAULT_PREFERENCES } from './preferences.js';
 import { notificationState, type NotificationKind } from './schema.js';
+import { auditLog } from '../../plugins/audit/schema.js';
 
-export const OVERLAP_MS = 10_000;
 export const REMINDER_HOUR = 9;
 const BATCH = 500;
 const OPEN: ('published' | 'partially_paid')[] = ['published', 'partially_paid'];
@@ -65,9 +66,9 @@ function writeState(db: DbLike, key: string, value: unknown, at: Date): void {
  * before the module ran are never notified. Does nothing once they exist.
  */
 export function initPaymentCursors(db: DbLike, at: Date): void {
-  if (readState(db, STATE_POSITIONS) === undefined) {
-    const top = db.select({ m: max(positions.publishedAt) }).from(positions).get();
-    writeState(db, STATE_POSITIONS, { floor: top?.m ?? '', cursor: top?.m ?? '' }, at);
+  if (readState<{ auditId?: number }>(db, STATE_POSITIONS)?.auditId === undefined) {
+    const top = db.select({ m: max(auditLog.id) }).from(auditLog).get();
+    writeState(db, STATE_POSITIONS, { auditId: top?.m ?? 0 }, at);
   }
   if (readState(db, STATE_RECEIPTS) === undefined) {
     const top = db.select({ m: max(receipts.id) }).from(receipts).get();
@@ -179,53 +180,35 @@ function positionInfo(db: DbLike, positionId: number): (PositionInfo & { enteId:
   };
 }
 
-interface PositionsCursor {
-  /** Positions published at or before `floor` existed before the module: never notified. */
-  floor: string;
-  cursor: string;
-}
-
 async function publishedPositions(ctx: NotificationsCtx, at: Date, stats: TriggerStats): Promise<void> {
   const { db } = ctx;
-  const state = readState<PositionsCursor>(db, STATE_POSITIONS);
-  if (!state) return initPaymentCursors(db, at);
-  const overlap = state.cursor ? new Date(Date.parse(state.cursor) - OVERLAP_MS).toISOString() : '';
-  const since = overlap > state.floor ? overlap : state.floor;
-  let lastAt = since;
-  let lastId = 0;
-  let newest = state.cursor;
-  for (;;) {
+  const state = readState<{ auditId?: number }>(db, STATE_POSITIONS);
+  if (state?.auditId === undefined) return initPaymentCursors(db, at);
+  // The audit rows are written in the same transaction as the change: their ids follow commit order.
+  const top = db.select({ m: max(auditLog.id) }).from(auditLog).get()?.m ?? 0;
+  let cursor = state.auditId;
+  while (cursor < top) {
     const page = db
-      .select({ id: positions.id, publishedAt: positions.publishedAt })
-      .from(positions)
-      .where(
-        and(
-          inArray(positions.status, OPEN),
-          lastId === 0 ? gt(positions.publishedAt, lastAt) : or(gt(positions.publishedAt, lastAt), and(eq(positions.publishedAt, lastAt), gt(positions.id, lastId))),
-        ),
-      )
-      .orderBy(asc(positions.publishedAt), asc(positions.id))
+      .select({ id: auditLog.id, entityId: auditLog.entityId })
+      .from(auditLog)
+      .where(and(gt(auditLog.id, cursor), lte(auditLog.id, top), eq(auditLog.entity, 'position'), inArray(auditLog.action, ['create', 'publish'])))
+      .orderBy(asc(auditLog.id))
       .limit(BATCH)
       .all();
-    if (page.length === 0) break;
     const rows: OutboxRow[] = [];
-    for (const { id } of page) {
-      const p = positionInfo(db, id);
-      if (!p) continue;
+    for (const a of page) {
+      const p = positionInfo(db, Number(a.entityId));
+      // Created as a draft, or cancelled / paid before this pass: nothing to announce.
+      if (!p || !p.publishedAt || !OPEN.includes(p.status as (typeof OPEN)[number])) continue;
       const m = positionPublishedMessage(p, ctx.config.publicUrl);
       if (!m) continue;
       rows.push(...rowsFor(recipientOf(db, p.debtorFiscalCode), 'position_published', `position:${p.positionId}`, `position:${p.positionId}`, p.enteId, m));
+      stats.positions++;
     }
-    const n = await enqueueNotifications(db, rows, at);
-    stats.positions += page.length;
-    stats.queued += n;
-    const last = page[page.length - 1]!;
-    lastAt = last.publishedAt!;
-    lastId = last.id;
-    if (lastAt > newest) newest = lastAt;
-    if (page.length < BATCH) break;
+    stats.queued += await enqueueNotifications(db, rows, at);
+    cursor = page.length === BATCH ? page[page.length - 1]!.id : top;
+    writeState(db, STATE_POSITIONS, { auditId: cursor }, at);
   }
-  if (newest !== state.cursor) writeState(db, STATE_POSITIONS, { ...state, cursor: newest }, at);
 }
 
 // ---------------------------------------------------------------- receipts
