@@ -135,6 +135,24 @@ self.addEventListener('push', (event) => {
   );
 });
 
+// The browser replaced the subscription (expiry, key rotation): tell the portal, or the alerts
+// would keep going to the old endpoint until its push service answers 410.
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(
+    (async () => {
+      const old = event.oldSubscription;
+      if (!old) return;
+      const next = event.newSubscription || (await self.registration.pushManager.subscribe(old.options));
+      await fetch('/notifiche/push/rinnova', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ oldEndpoint: old.endpoint, subscription: next.toJSON() }),
+      });
+    })(),
+  );
+});
+
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const url = new URL((event.notification.data && event.notification.data.url) || '/eventi', self.location.origin).href;

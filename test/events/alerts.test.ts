@@ -245,13 +245,27 @@ t.test('alerts', async (t) => {
     t.equal((await call('/notifiche/push/aggiorna', { manageToken, comuni: [], categorie: [sport] })).statusCode, 200);
     t.same((await call('/notifiche/push/stato', { manageToken })).json(), { comuni: [], categorie: [sport], pagamenti: false });
     t.equal((await call('/notifiche/push/stato', { manageToken: 'x'.repeat(32) })).statusCode, 404);
+    // The browser replaced the subscription: the service worker posts it without a CSRF token.
+    const k2 = browserKeys();
+    const renewed = await app.inject({
+      method: 'POST',
+      url: '/notifiche/push/rinnova',
+      headers: { ...JSON_HEADERS, 'sec-fetch-site': 'same-origin' },
+      payload: { oldEndpoint: 'https://push.example.it/a', subscription: { endpoint: 'https://push.example.it/a2', keys: { p256dh: k2.p256dh, auth: k2.auth } } },
+    });
+    t.equal(renewed.statusCode, 200);
+    const moved = app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.manageToken, manageToken)).get()!;
+    t.same([moved.endpoint, moved.p256dh], ['https://push.example.it/a2', k2.p256dh], 'same row, new endpoint and keys');
+    t.same((await call('/notifiche/push/stato', { manageToken })).json(), { comuni: [], categorie: [sport], pagamenti: false }, 'choices kept');
+    const unknownOld = await app.inject({ method: 'POST', url: '/notifiche/push/rinnova', headers: JSON_HEADERS, payload: { oldEndpoint: 'https://push.example.it/zz', subscription: { endpoint: 'https://push.example.it/a3', keys: { p256dh: k2.p256dh, auth: k2.auth } } } });
+    t.equal(unknownOld.statusCode, 404, 'an unknown old endpoint: 404');
     t.equal((await call('/notifiche/push/disiscrizione', { manageToken })).statusCode, 200);
     t.equal((await call('/notifiche/push/stato', { manageToken })).statusCode, 404, 'gone after unsubscribing');
     t.equal((await call('/notifiche/push/disiscrizione', { manageToken })).statusCode, 404);
     const audit = app.sqlite.prepare("SELECT action FROM audit_log WHERE entity = 'push_subscription' ORDER BY id").all() as { action: string }[];
     t.same(
       audit.map((a) => a.action),
-      ['event_alerts.push.subscribe', 'event_alerts.push.update', 'event_alerts.push.update', 'event_alerts.push.unsubscribe'],
+      ['event_alerts.push.subscribe', 'event_alerts.push.update', 'event_alerts.push.update', 'event_alerts.push.renew', 'event_alerts.push.unsubscribe'],
       'every change audited',
     );
 

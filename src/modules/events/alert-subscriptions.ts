@@ -176,6 +176,28 @@ export async function updatePushInterests(
   return true;
 }
 
+/**
+ * The browser replaced its subscription (`pushsubscriptionchange`): the row of the old endpoint
+ * takes the new endpoint and keys, keeping its choices and token. The old endpoint, a secret URL
+ * only the browser and its push service know, is the authorisation. False when it is unknown.
+ */
+export async function renewPushSubscription(db: Db, oldEndpoint: string, next: { endpoint: string; p256dh: string; auth: string }, at: Date, by: Actor): Promise<boolean> {
+  const sub = (await db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, oldEndpoint)).limit(1))[0];
+  if (!sub) return false;
+  db.transaction((tx) => {
+    // The new endpoint already subscribed on its own (the page did it first): keep that one.
+    const taken = tx.select({ id: pushSubscriptions.id }).from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, next.endpoint)).get();
+    if (taken && taken.id !== sub.id) {
+      tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, sub.id))).run();
+      tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, sub.id)).run();
+    } else {
+      tx.update(pushSubscriptions).set({ ...next, failures: 0, updatedAt: at.toISOString() }).where(eq(pushSubscriptions.id, sub.id)).run();
+    }
+    recordAudit(tx, { ...by, action: 'event_alerts.push.renew', entity: 'push_subscription', entityId: sub.id });
+  });
+  return true;
+}
+
 /** Deletes a subscription (the citizen turned notifications off); false when the token is unknown. */
 export async function deletePushSubscriptionByToken(db: Db, manageToken: string, by: Actor): Promise<boolean> {
   const sub = await pushSubscriptionByToken(db, manageToken);

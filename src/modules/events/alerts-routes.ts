@@ -7,7 +7,8 @@
  *   (public/js/push-alerts.js) and/or e-mail alerts (double opt-in: `/eventi/avvisi/conferma`,
  *   link valid 48 hours; one-click unsubscribe `/eventi/avvisi/disiscrizione`, RFC 8058 POST);
  * - the push API `/notifiche/push/{chiave,iscrizione,stato,aggiorna,disiscrizione}` (JSON, CSRF
- *   header like every cookie request; the browser keeps its subscription's management token).
+ *   header like every cookie request; the browser keeps its subscription's management token) and
+ *   `/notifiche/push/rinnova` (the service worker, when the browser replaces a subscription).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -33,6 +34,7 @@ import {
   normaliseInterests,
   parseIdList,
   pushSubscriptionByToken,
+  renewPushSubscription,
   requestEmailAlerts,
   savePushSubscription,
   unknownInterests,
@@ -396,6 +398,17 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
     return interests;
   }
 
+  /** A browser's subscription checked beyond its schema: endpoint, P-256 key, auth secret. */
+  function checkedSubscription(s: PushBody['subscription']): { endpoint: string; p256dh: string; auth: string } {
+    const endpointProblem = checkPushEndpoint(s.endpoint, production);
+    if (endpointProblem) throw new HttpError(422, endpointProblem, [{ field: 'subscription.endpoint', message: endpointProblem }]);
+    if (b64uBytes(s.keys.p256dh) !== 65 || Buffer.from(s.keys.p256dh, 'base64url')[0] !== 4) {
+      throw new HttpError(422, 'Chiave p256dh non valida (punto P-256 non compresso).', [{ field: 'subscription.keys.p256dh', message: 'non valida' }]);
+    }
+    if (b64uBytes(s.keys.auth) !== 16) throw new HttpError(422, 'Segreto auth non valido (16 byte).', [{ field: 'subscription.keys.auth', message: 'non valido' }]);
+    return { endpoint: s.endpoint, p256dh: s.keys.p256dh.replace(/=+$/, ''), auth: s.keys.auth.replace(/=+$/, '') };
+  }
+
   app.get('/notifiche/push/chiave', async () => {
     const keys = vapidKeys(app.config);
     if (!keys) throw pushOff();
@@ -416,22 +429,42 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
     },
     async (request, reply) => {
       if (!vapidKeys(app.config)) throw pushOff();
-      const { subscription: s, comuni, categorie } = request.body;
-      const endpointProblem = checkPushEndpoint(s.endpoint, production);
-      if (endpointProblem) throw new HttpError(422, endpointProblem, [{ field: 'subscription.endpoint', message: endpointProblem }]);
-      if (b64uBytes(s.keys.p256dh) !== 65 || Buffer.from(s.keys.p256dh, 'base64url')[0] !== 4) {
-        throw new HttpError(422, 'Chiave p256dh non valida (punto P-256 non compresso).', [{ field: 'subscription.keys.p256dh', message: 'non valida' }]);
-      }
-      if (b64uBytes(s.keys.auth) !== 16) throw new HttpError(422, 'Segreto auth non valido (16 byte).', [{ field: 'subscription.keys.auth', message: 'non valido' }]);
+      const { comuni, categorie } = request.body;
+      const s = checkedSubscription(request.body.subscription);
       const interests = await checkedInterests(comuni, categorie);
       const saved = await savePushSubscription(
         app.db,
-        { endpoint: s.endpoint, p256dh: s.keys.p256dh.replace(/=+$/, ''), auth: s.keys.auth.replace(/=+$/, ''), userId: request.user?.id ?? null, payments: request.body.pagamenti === true, interests },
+        { ...s, userId: request.user?.id ?? null, payments: request.body.pagamenti === true, interests },
         ctx.now(),
         auditContext(request),
       );
       reply.code(saved.created ? 201 : 200);
       return { manageToken: saved.manageToken, comuni: interests.enti, categorie: interests.categories };
+    },
+  );
+
+  // Sent by the service worker (no CSRF token there) when the browser replaces a subscription;
+  // the old endpoint, a secret URL, authorises it.
+  app.post<{ Body: { oldEndpoint: string; subscription: PushBody['subscription'] } }>(
+    '/notifiche/push/rinnova',
+    {
+      config: { csrf: false },
+      schema: {
+        body: {
+          type: 'object',
+          properties: { oldEndpoint: { type: 'string', minLength: 10, maxLength: 1000 }, subscription: pushSubscriptionSchema },
+          required: ['oldEndpoint', 'subscription'],
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request) => {
+      if (!vapidKeys(app.config)) throw pushOff();
+      const s = checkedSubscription(request.body.subscription);
+      if (!(await renewPushSubscription(app.db, request.body.oldEndpoint, s, ctx.now(), auditContext(request)))) {
+        throw new HttpError(404, 'Iscrizione precedente non trovata: riattiva le notifiche dalla pagina Avvisi.');
+      }
+      return { ok: true };
     },
   );
 
