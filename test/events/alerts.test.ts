@@ -186,6 +186,13 @@ t.test('alerts', async (t) => {
     const ev = addEvent(app, { enteId: termoli, categoryId: sagre, now: clock.at });
     await app.eventsTick();
     t.equal(queued(app, ev, 'email').filter((r) => r.dedupeKey === `email:event:${ev}:${sub.id}`).length, 1, 'the confirmed address gets the next matching event');
+    await app.notificationsTick();
+    const mails = app.sqlite.prepare("SELECT subject, body FROM mail_outbox WHERE to_address = ? ORDER BY id").all('lucia.ferrante@example.it') as { subject: string; body: string }[];
+    t.match(mails[0]?.subject, /Conferma gli avvisi/, 'the confirmation went through the mail outbox');
+    const alert = mails.find((m) => m.subject.startsWith('Nuovo evento a Comune di Termoli'));
+    t.ok(alert, 'and so did the alert (demo mailbox /helpdesk/posta)');
+    t.ok(alert!.body.includes(`/eventi/${ev}\n`), 'with the event link');
+    t.ok(alert!.body.includes(`/eventi/avvisi/disiscrizione?token=${confirmed.unsubscribeToken}\n`), 'and the one-click unsubscribe link');
 
     // Expiry: a new request, then 49 hours later.
     clock.at = new Date(clock.at.getTime() + 10 * 60_000);
