@@ -314,6 +314,14 @@ t.test('the SAEL admin: featured events and the categories', async (t) => {
     t.equal(list.statusCode, 200);
     t.match(list.body, /Maratona del Matese/);
     t.notMatch(list.body, /Torneo di bocce/, 'the default filter shows the published events');
+    const search = async (q: string) => (await app.inject({ method: 'GET', url: `/admin/eventi?stato=&q=${encodeURIComponent(q)}`, headers: { cookie: admin, accept: 'text/html' } })).body;
+    t.match(await search('bocce'), /Torneo di bocce/, 'any status, by title');
+    t.match(await search('municipio'), /Maratona del Matese/, 'by place, any case');
+    t.match(await search('_'), /Nessun evento corrisponde/, '_ is a character, not a wildcard');
+    await create('Mercatino: sconti del 50%', 'draft');
+    const percent = await search('50%');
+    t.match(percent, /sconti del 50%/, 'a % typed is looked for as it is');
+    t.notMatch(percent, /Maratona del Matese/);
     const post = async (id: number, featured: '0' | '1') => {
       const { token } = await csrfFrom(app, '/admin/eventi', admin);
       return app.inject({ method: 'POST', url: `/admin/eventi/${id}/evidenza`, headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ _csrf: token, featured, back: '/admin/eventi?stato=published' }) });

@@ -10,7 +10,7 @@
  * published can be deleted. Occurrences are `listed` while the event is published or cancelled
  * (a cancelled event stays visible as "annullato").
  */
-import { and, count, desc, eq, gte, like, min, or, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, gte, min, or, sql, type SQL } from 'drizzle-orm';
 import type { DbLike, DbTx } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { auditLog } from '../../plugins/audit/schema.js';
@@ -137,7 +137,7 @@ export async function listEvents(db: DbLike, f: EventListFilter): Promise<{ rows
   const q = f.q?.trim();
   if (q) {
     const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(or(like(events.title, pattern), like(events.placeName, pattern))!);
+    where.push(or(sql`${events.title} LIKE ${pattern} ESCAPE '\\'`, sql`${events.placeName} LIKE ${pattern} ESCAPE '\\'`)!);
   }
   const cond = where.length ? and(...where) : undefined;
   const pageSize = f.pageSize ?? 25;
