@@ -40,6 +40,7 @@ import { auditLog } from '../../plugins/audit/schema.js';
 
 export const REMINDER_HOUR = 9;
 const BATCH = 500;
+const AUDIT_BATCH = 2000;
 const OPEN: ('published' | 'partially_paid')[] = ['published', 'partially_paid'];
 /** A natural person's fiscal code (the only recipients App IO has). */
 const PERSON_FC = /^[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/;
@@ -188,15 +189,18 @@ async function publishedPositions(ctx: NotificationsCtx, at: Date, stats: Trigge
   const top = db.select({ m: max(auditLog.id) }).from(auditLog).get()?.m ?? 0;
   let cursor = state.auditId;
   while (cursor < top) {
+    // Only the id range in SQL: with `entity = 'position'` SQLite picks audit_entity and reads every
+    // position's audit rows ever written; the few new rows are filtered here instead.
     const page = db
-      .select({ id: auditLog.id, entityId: auditLog.entityId })
+      .select({ id: auditLog.id, entity: auditLog.entity, action: auditLog.action, entityId: auditLog.entityId })
       .from(auditLog)
-      .where(and(gt(auditLog.id, cursor), lte(auditLog.id, top), eq(auditLog.entity, 'position'), inArray(auditLog.action, ['create', 'publish'])))
+      .where(and(gt(auditLog.id, cursor), lte(auditLog.id, top)))
       .orderBy(asc(auditLog.id))
-      .limit(BATCH)
+      .limit(AUDIT_BATCH)
       .all();
     const rows: OutboxRow[] = [];
     for (const a of page) {
+      if (a.entity !== 'position' || (a.action !== 'create' && a.action !== 'publish')) continue;
       const p = positionInfo(db, Number(a.entityId));
       // Created as a draft, or cancelled / paid before this pass: nothing to announce.
       if (!p || !p.publishedAt || !OPEN.includes(p.status as (typeof OPEN)[number])) continue;
@@ -206,7 +210,7 @@ async function publishedPositions(ctx: NotificationsCtx, at: Date, stats: Trigge
       stats.positions++;
     }
     stats.queued += await enqueueNotifications(db, rows, at);
-    cursor = page.length === BATCH ? page[page.length - 1]!.id : top;
+    cursor = page.length === AUDIT_BATCH ? page[page.length - 1]!.id : top;
     writeState(db, STATE_POSITIONS, { auditId: cursor }, at);
   }
 }
@@ -269,7 +273,8 @@ async function dueReminders(ctx: NotificationsCtx, at: Date, stats: TriggerStats
   if (readState<string>(db, STATE_REMINDERS) === today) return;
   const days = ctx.config.notifications.reminderDays;
   const last = addDays(today, days);
-  const enteIds = db.selectDistinct({ id: positions.enteId }).from(positions).all().map((e) => e.id);
+  // Each ente in turn (a few dozen rows), so each range below uses payment_options_due.
+  const enteIds = db.select({ id: enti.id }).from(enti).all().map((e) => e.id);
   for (const enteId of enteIds) {
     let afterId = 0;
     for (;;) {
