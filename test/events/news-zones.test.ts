@@ -212,13 +212,24 @@ t.test('zones: demo seed, admin pages, rename moves the comuni, clash and in-use
   t.match(page.body, new RegExp(`<select id="z-${bojano}" name="z_${bojano}"[^>]*>.*<option value="${prova.id}" selected>Zona di prova</option>`), 'the form shows the assignment');
   t.match((await get(app, '/admin/zone', admin)).body, '1</strong> comune non ha ancora una zona', 'unassigned comuni counted');
 
+  // A zone typed on the ente's page (free text) that is not in the list: flagged, and the form keeps it.
+  const riccia = enteId(app, '070057');
+  app.sqlite.prepare("UPDATE enti SET zone = 'Scritta a mano' WHERE id = ?").run(riccia);
+  t.match((await get(app, '/admin/zone', admin)).body, '1</strong> comune indica una zona che non è in questo elenco', 'unlisted zone flagged');
+  t.match((await get(app, '/admin/zone/comuni', admin)).body, `<option value="=" selected>«Scritta a mano» (non in elenco: lascia com’è)</option>`, 'offered as "leave it"');
+  t.equal((await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${riccia}`]: '=', [`z_${larino}`]: '' })).statusCode, 303);
+  t.match(app.sqlite.prepare('SELECT zone FROM enti WHERE id = ?').get(riccia), { zone: 'Scritta a mano' }, 'saving the form does not erase it');
+  t.equal((await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${riccia}`]: 'x' })).statusCode, 400, 'a value that is not a zone id');
+  await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${riccia}`]: String(matese.id) });
+  t.match(app.sqlite.prepare('SELECT zone FROM enti WHERE id = ?').get(riccia), { zone: 'Matese e Bojano' }, 'moved into a listed zone');
+
   // Move Bojano back, then the empty test zone can go.
   await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${bojano}`]: String(matese.id) });
   t.equal((await post(app, `/admin/zone/${prova.id}/elimina`, admin, { _csrf: token })).statusCode, 303, 'an empty zone is deleted');
   t.equal(count(app, 'zones WHERE id = ?', prova.id), 0);
   t.same(
     (app.sqlite.prepare("SELECT action FROM audit_log WHERE action LIKE 'zone.%' ORDER BY id").all() as { action: string }[]).map((r) => r.action),
-    ['zone.update', 'zone.create', 'zone.assign', 'zone.assign', 'zone.delete'],
+    ['zone.update', 'zone.create', 'zone.assign', 'zone.assign', 'zone.assign', 'zone.delete'],
     'audited',
   );
 });

@@ -37,11 +37,15 @@ const zoneBody = {
   },
 } as const;
 type ZoneForm = Partial<Record<'name' | 'description' | 'sortOrder', string>>;
-/** The assignment form: `z_<enteId>` = zone id, or empty for "no zone". */
+/**
+ * The assignment form: `z_<enteId>` = zone id, empty for "no zone", or `=` to leave a comune as
+ * it is (offered for a zone name typed on the ente's page that is not in the zones list, so that
+ * saving the form never erases it unasked).
+ */
 const assignBody = {
   type: 'object',
   properties: { _csrf: { type: 'string' } },
-  patternProperties: { '^z_[0-9]{1,9}$': { type: 'string', pattern: '^[0-9]{0,9}$' } },
+  patternProperties: { '^z_[0-9]{1,9}$': { type: 'string', pattern: '^(=|[0-9]{0,9})$' } },
   additionalProperties: false,
 } as const;
 
@@ -76,6 +80,8 @@ export default async function zonesRoutes(app: FastifyInstance): Promise<void> {
       zones,
       anyDemo: zones.some((z) => z.isDemo),
       unassigned: comuni.filter((c) => !c.zone).length,
+      // Zones typed on an ente's page that are not in this list (the ente form takes free text).
+      unlisted: comuni.filter((c) => c.zone && !zones.some((z) => z.name === c.zone)).length,
       notice: takeFlash(request),
       csrf: true,
       ...extra,
@@ -112,12 +118,21 @@ export default async function zonesRoutes(app: FastifyInstance): Promise<void> {
   const assignPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
     const zones = await listZones(app.db);
     const comuni = await listComuniZones(app.db);
-    const wanted = (extra.wanted as Map<number, number | null> | undefined) ?? null;
+    const wanted = (extra.wanted as Map<number, number | null | 'keep'> | undefined) ?? null;
     return reply.page('events/zones-assign', {
       title: 'Comuni e zone',
       comuni: comuni.map((c) => {
-        const current = wanted?.has(c.id) ? wanted.get(c.id) : (zones.find((z) => z.name === c.zone)?.id ?? null);
-        return { ...c, shortName: c.name.replace(/^Comune di /, ''), options: zones.map((z) => ({ id: z.id, name: z.name, selected: z.id === current })), none: current === null };
+        const listed = zones.find((z) => z.name === c.zone)?.id;
+        const unlisted = c.zone !== null && listed === undefined ? c.zone : null;
+        const current = wanted?.has(c.id) ? wanted.get(c.id) : (listed ?? (unlisted ? 'keep' : null));
+        return {
+          ...c,
+          shortName: c.name.replace(/^Comune di /, ''),
+          options: zones.map((z) => ({ id: z.id, name: z.name, selected: z.id === current })),
+          unlisted,
+          keep: current === 'keep',
+          none: current === null,
+        };
       }),
       zonesCount: zones.length,
       notice: takeFlash(request),
@@ -128,16 +143,17 @@ export default async function zonesRoutes(app: FastifyInstance): Promise<void> {
   app.get('/admin/zone/comuni', { preHandler: sael }, async (request, reply) => assignPage(request, reply));
 
   app.post<{ Body: Record<string, string> }>('/admin/zone/comuni', { preHandler: sael, schema: { body: assignBody } }, async (request, reply) => {
-    const assignments = Object.entries(request.body ?? {})
-      .filter(([k]) => k.startsWith('z_'))
-      .map(([k, v]) => ({ enteId: Number(k.slice(2)), zoneId: v === '' ? null : Number(v) }));
-    if (!assignments.length) throw new HttpError(400, 'Nessun comune nel modulo: ricarica la pagina e riprova.');
+    const fields = Object.entries(request.body ?? {}).filter(([k]) => k.startsWith('z_'));
+    if (!fields.length) throw new HttpError(400, 'Nessun comune nel modulo: ricarica la pagina e riprova.');
+    const assignments = fields.filter(([, v]) => v !== '=').map(([k, v]) => ({ enteId: Number(k.slice(2)), zoneId: v === '' ? null : Number(v) }));
+    const kept = fields.filter(([, v]) => v === '=').map(([k]): [number, 'keep'] => [Number(k.slice(2)), 'keep']);
     try {
       const n = await assignZones(app.db, assignments, actor(request));
       setFlash(request, n === 0 ? 'Nessuna modifica: ogni comune era già nella zona scelta.' : n === 1 ? 'Zona aggiornata per 1 comune.' : `Zona aggiornata per ${n} comuni.`);
     } catch (e) {
       if (e instanceof ZoneAssignmentError) {
-        return assignPage(request, reply.code(409), { error: e.message, wanted: new Map(assignments.map((a) => [a.enteId, a.zoneId])) });
+        const wanted = new Map<number, number | null | 'keep'>([...assignments.map((a): [number, number | null] => [a.enteId, a.zoneId]), ...kept]);
+        return assignPage(request, reply.code(409), { error: e.message, wanted });
       }
       throw e;
     }
