@@ -9,7 +9,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import sharp from 'sharp';
 import { tempDir } from '../helpers.js';
-import { discardEventImage, EventImageError, imageSrcset, imageVariants, MIN_IMAGE_WIDTH, storeEventImage, variantPath } from '../../src/modules/events/images.js';
+import { discardEventImage, EventImageError, imageSrcset, imageVariants, MIN_IMAGE_WIDTH, storeEventImage, sweepOrphanImages, variantPath } from '../../src/modules/events/images.js';
 
 const MAX = 8_000_000;
 
@@ -102,4 +102,20 @@ t.test('what is refused, by its bytes', async (t) => {
   t.equal((tooBig as EventImageError).status, 413);
   t.match((tooBig as EventImageError).message, /supera la dimensione massima di 1,5 MB/);
   await refused(t, dir, Buffer.alloc(0), 400, /vuoto/);
+});
+
+t.test('orphan picture folders are swept after a grace period; named ones and recent ones stay', async (t) => {
+  const dir = path.join(tempDir(t), 'events');
+  const jpeg = await photo(600, 400).jpeg().toBuffer();
+  const named = await storeEventImage(dir, jpeg, MAX);
+  const orphan = await storeEventImage(dir, jpeg, MAX);
+  const recent = await storeEventImage(dir, jpeg, MAX);
+  fs.mkdirSync(path.join(dir, `.tmp-${'a'.repeat(32)}`));
+  fs.mkdirSync(path.join(dir, 'not-a-key'));
+  const now = new Date();
+  const old = new Date(now.getTime() - 2 * 3_600_000);
+  for (const name of [named.imageKey, orphan.imageKey, `.tmp-${'a'.repeat(32)}`, 'not-a-key']) fs.utimesSync(path.join(dir, name), old, old);
+  t.equal(sweepOrphanImages(dir, new Set([named.imageKey]), now), 2, 'the orphan and the unfinished folder');
+  t.same(fs.readdirSync(dir).sort(), [named.imageKey, recent.imageKey, 'not-a-key'].sort(), 'what no event names but is recent, or is not ours, stays');
+  t.equal(sweepOrphanImages(path.join(dir, 'missing'), new Set(), now), 0);
 });

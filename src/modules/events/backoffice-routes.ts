@@ -17,7 +17,7 @@ import { actorLabel, loadActorNames, pageParam, pageWithin } from '../backoffice
 import { enteFromParams, enteIdParams, enteParams } from '../catalogue/ente-guard.js';
 import { getEnte } from '../enti/repository.js';
 import { listCategories } from './categories.js';
-import { EventImageError, IMAGE_KEY_PATTERN, IMAGE_WIDTHS, imageSrcset, imageVariants, storeEventImage, variantPath, type StoredImage } from './images.js';
+import { EventImageError, IMAGE_KEY_PATTERN, IMAGE_WIDTHS, imageSrcset, imageVariants, storeEventImage, sweepOrphanImages, variantPath, type StoredImage } from './images.js';
 import { computeOccurrences } from './occurrences.js';
 import {
   changeEventStatus,
@@ -30,6 +30,7 @@ import {
   eventHistory,
   getEnteEvent,
   listEvents,
+  referencedImageKeys,
   updateEvent,
   type EventListRow,
   type EventsActor,
@@ -117,6 +118,12 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
   const imagesDir = app.config.events.imagesDir;
   const maxBytes = app.config.events.imageMaxBytes;
   const base = (enteId: number) => `/backoffice/enti/${enteId}/eventi`;
+
+  // At start: picture folders left by a crash between storing a picture and saving its event.
+  app.addHook('onReady', async () => {
+    const removed = sweepOrphanImages(imagesDir, await referencedImageKeys(app.db), ctx.now());
+    if (removed > 0) app.log.info({ removed }, 'events: orphan picture folders removed');
+  });
 
   async function loadEvent(request: FastifyRequest): Promise<EventListRow> {
     const { enteId, id } = request.params as { enteId: number; id: number };

@@ -158,3 +158,23 @@ export function discardEventImage(imagesDir: string, imageKey: string | null | u
   if (!imageKey || !isImageKey(imageKey)) return;
   fs.rmSync(path.join(imagesDir, imageKey), { recursive: true, force: true });
 }
+
+/**
+ * Removes picture folders no event names (a crash between storing a picture and saving its event
+ * leaves one) and unfinished `.tmp-*` folders, when older than `graceMs` (an upload being saved
+ * right now is never touched). Returns how many folders were removed.
+ */
+export function sweepOrphanImages(imagesDir: string, referenced: ReadonlySet<string>, now: Date, graceMs = 3_600_000): number {
+  if (!fs.existsSync(imagesDir)) return 0;
+  let removed = 0;
+  for (const entry of fs.readdirSync(imagesDir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const key = entry.name.startsWith('.tmp-') ? null : entry.name;
+    if (key !== null && (!isImageKey(key) || referenced.has(key))) continue;
+    const full = path.join(imagesDir, entry.name);
+    if (now.getTime() - fs.statSync(full).mtimeMs < graceMs) continue;
+    fs.rmSync(full, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}

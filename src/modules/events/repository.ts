@@ -10,7 +10,7 @@
  * published can be deleted. Occurrences are `listed` while the event is published or cancelled
  * (a cancelled event stays visible as "annullato").
  */
-import { and, count, desc, eq, gte, min, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, gte, isNotNull, min, or, sql, type SQL } from 'drizzle-orm';
 import type { DbLike, DbTx } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { auditLog } from '../../plugins/audit/schema.js';
@@ -155,6 +155,18 @@ export async function listEvents(db: DbLike, f: EventListFilter): Promise<{ rows
     .all()
     .map(flatten);
   return { rows, total };
+}
+
+/** Every picture key an event names (for the sweep of orphan picture folders). */
+export async function referencedImageKeys(db: DbLike): Promise<Set<string>> {
+  return new Set(
+    db
+      .select({ key: events.imageKey })
+      .from(events)
+      .where(isNotNull(events.imageKey))
+      .all()
+      .map((r) => r.key!),
+  );
 }
 
 /** The audit rows of an event, newest first (its history on the back office page). */
