@@ -88,6 +88,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   t.match(page.body, '<p>Secondo paragrafo.</p>', 'paragraphs');
   t.match((await get(app, '/notizie')).body, `href="/notizie/${id}"`, 'listed');
   t.match((await get(app, `/notizie?comune=c_b519`)).body, `href="/notizie/${id}"`, 'listed under its comune');
+  t.match((await get(app, `/notizie?comune=c_b519`)).body, /<link rel="alternate" type="application\/rss\+xml" title="Notizie – Comune di Campobasso" href="\/notizie\/feed\.rss\?comune(=|&#x3D;)c_b519">/, 'RSS autodiscovery');
   t.notMatch((await get(app, `/notizie?comune=c_l113`)).body, `href="/notizie/${id}"`, 'not under another comune');
   t.equal((await get(app, '/notizie?comune=zz_none')).statusCode, 404, 'unknown comune');
   t.match((await get(app, '/comuni/c_b519')).body, `href="/notizie/${id}"`, 'on the comune page');

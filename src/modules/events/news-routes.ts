@@ -126,6 +126,8 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
       next: page < pages ? `${base}pagina=${page + 1}` : null,
       feedHref: ente ? `/notizie/feed.rss?comune=${ente.ipaCode}` : '/notizie/feed.rss',
       feedTitle: ente ? `Notizie – ${ente.name}` : `Notizie – ${app.config.provinceName}`,
+      // RSS autodiscovery (the layout's <link rel="alternate">).
+      headLinks: [{ rel: 'alternate', type: 'application/rss+xml', title: ente ? `Notizie – ${ente.name}` : `Notizie – ${app.config.provinceName}`, href: ente ? `/notizie/feed.rss?comune=${ente.ipaCode}` : '/notizie/feed.rss' }],
     });
   });
 
