@@ -337,3 +337,29 @@ t.test('the helpdesk log of notifications', async (t) => {
   t.notMatch(log.body, /token=/, 'confirmation links are not shown to the helpdesk');
   t.end();
 });
+
+t.test('a stored IO key that no longer decrypts (NOTIFICATIONS_KEY changed): retried, and the page says so', async (t) => {
+  const termoli = app.db.select().from(enteIoServices).all().find((s) => s.apiKeyHint === 'cdef')!;
+  app.db
+    .update(enteIoServices)
+    .set({ apiKeyEncrypted: encryptSecret(deriveKey('another-secret-of-forty-characters-xxxxx'), 'whatever-key-0000', ioKeyAad(termoli.enteId)) })
+    .where(eq(enteIoServices.enteId, termoli.enteId))
+    .run();
+  const p = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') }, 'Termoli');
+  clock = new Date(clock.getTime() + 60_000);
+  await app.notificationsTick(clock);
+  const pid = app.db
+    .select({ id: paymentOptions.positionId })
+    .from(paymentOptions)
+    .where(and(eq(paymentOptions.enteId, termoli.enteId), eq(paymentOptions.noticeNumber, p.options[0]!.noticeNumber)))
+    .get()!.id;
+  const [row] = rowsOf(`position:${pid}`);
+  t.equal(row!.status, 'queued', 'kept for a retry');
+  t.match(row!.lastError, /NOTIFICATIONS_KEY/);
+  const url = `/backoffice/enti/${termoli.enteId}/app-io`;
+  const { token, cookie } = await csrfFrom(app, url, loginAs(app, ANNA_TERMOLI_ADMIN));
+  const prova = await app.inject({ method: 'POST', url: `${url}/prova`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
+  t.equal(prova.statusCode, 200);
+  t.match(prova.body, /non si può usare/);
+  t.end();
+});

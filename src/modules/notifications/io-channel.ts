@@ -8,7 +8,7 @@ import { and, asc, eq, gte, lte } from 'drizzle-orm';
 import type { ChannelResult, ChannelSender, NotificationRow, NotificationsCtx } from './context.js';
 import { moduleKey } from './crypto.js';
 import { getMessageStatus, getProfile, submitMessage, type IoClientOptions } from './io-client.js';
-import { ioCredentials } from './io-services.js';
+import { ioCredentials, UndecryptableKeyError } from './io-services.js';
 import { notifications } from './schema.js';
 
 /** Delivery polling: first after a minute, then every POLL_MS, for at most POLL_DAYS. */
@@ -32,7 +32,14 @@ async function clientFor(ctx: NotificationsCtx, enteId: number | null): Promise<
 
 export function ioSender(ctx: NotificationsCtx): ChannelSender {
   return async (row: NotificationRow): Promise<ChannelResult> => {
-    const client = await clientFor(ctx, row.enteId);
+    let client: IoClientOptions | null;
+    try {
+      client = await clientFor(ctx, row.enteId);
+    } catch (e) {
+      // Retried: the ente can save its key again within the back-off (hours).
+      if (e instanceof UndecryptableKeyError) return { status: 'retry', error: e.message };
+      throw e;
+    }
     if (!client) return { status: 'skipped', error: 'l’ente non ha un servizio App IO attivo' };
     const profile = await getProfile(client, row.recipient);
     if (!profile.ok) return classify(profile);
@@ -63,7 +70,7 @@ export async function pollIoDeliveries(ctx: NotificationsCtx, at: Date): Promise
     .all();
   let polled = 0;
   for (const row of rows) {
-    const client = await clientFor(ctx, row.enteId);
+    const client = await clientFor(ctx, row.enteId).catch(() => null);
     if (!client || !row.providerId) {
       ctx.db.update(notifications).set({ nextAttemptAt: NEVER, updatedAt: iso }).where(eq(notifications.id, row.id)).run();
       continue;

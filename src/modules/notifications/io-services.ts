@@ -26,12 +26,23 @@ export async function getIoService(db: DbLike, enteId: number): Promise<IoServic
   return row ?? null;
 }
 
+/** A stored key that does not decrypt: NOTIFICATIONS_KEY changed since it was saved (the ente must save it again). */
+export class UndecryptableKeyError extends Error {
+  constructor(enteId: number) {
+    super(`la chiave App IO dell’ente ${enteId} non si decifra con la NOTIFICATIONS_KEY attuale: va salvata di nuovo`);
+  }
+}
+
 /** The service id and clear API key to call IO with; null when the ente has none (or it is off). */
 export async function ioCredentials(db: DbLike, key: Buffer | undefined, enteId: number): Promise<{ serviceId: string; apiKey: string } | null> {
   if (!key) return null;
   const row = db.select().from(enteIoServices).where(eq(enteIoServices.enteId, enteId)).get();
   if (!row || !row.enabled) return null;
-  return { serviceId: row.serviceId, apiKey: decryptSecret(key, row.apiKeyEncrypted, ioKeyAad(enteId)) };
+  try {
+    return { serviceId: row.serviceId, apiKey: decryptSecret(key, row.apiKeyEncrypted, ioKeyAad(enteId)) };
+  } catch {
+    throw new UndecryptableKeyError(enteId);
+  }
 }
 
 /** Every enabled service with its clear key (the IO simulator's list of the keys it knows). */

@@ -22,7 +22,7 @@ import { moduleKey } from './crypto.js';
 import { emailSender } from './email-channel.js';
 import { getProfile } from './io-client.js';
 import { ioSender } from './io-channel.js';
-import { getIoService, ioCredentials, MissingKeyError, saveIoService, seedDemoIoServices } from './io-services.js';
+import { getIoService, ioCredentials, MissingKeyError, saveIoService, seedDemoIoServices, UndecryptableKeyError } from './io-services.js';
 import { listNotificationLog, type LogFilter } from './log-queries.js';
 import { enqueueNotifications } from './outbox.js';
 import { initPaymentCursors } from './payment-triggers.js';
@@ -261,9 +261,18 @@ export default async function routes(app: FastifyInstance): Promise<void> {
     { preHandler: enteAdmin, schema: { params: enteParams, body: { type: 'object', properties: { _csrf: { type: 'string' } }, additionalProperties: false } } },
     async (request, reply) => {
       const enteId = request.params.enteId;
-      const creds = await ioCredentials(app.db, moduleKey(app.config), enteId);
       let test: { ok: boolean; message: string };
-      if (!creds) {
+      let creds: Awaited<ReturnType<typeof ioCredentials>> = null;
+      let undecryptable: string | null = null;
+      try {
+        creds = await ioCredentials(app.db, moduleKey(app.config), enteId);
+      } catch (e) {
+        if (!(e instanceof UndecryptableKeyError)) throw e;
+        undecryptable = e.message;
+      }
+      if (undecryptable) {
+        test = { ok: false, message: `La chiave salvata non si può usare: ${undecryptable}.` };
+      } else if (!creds) {
         test = { ok: false, message: 'Nessun servizio App IO attivo: salva prima ID del servizio e chiave.' };
       } else {
         const r = await getProfile({ baseUrl: app.config.notifications.ioApiUrl, apiKey: creds.apiKey, timeoutMs: 10_000 }, request.user!.fiscalCode);

@@ -134,6 +134,8 @@ export default async function ioSimulator(app: FastifyInstance) {
     const createdAt = new Date().toISOString();
     if (!senderAllowed(fiscalCode, serviceId)) {
       rejected.set(id, { fiscalCode, serviceId, createdAt, content: body.content });
+      // Kept in memory for getMessage only: the oldest go first beyond 10 000.
+      if (rejected.size > 10_000) rejected.delete(rejected.keys().next().value!);
     } else {
       app.db
         .insert(simIoMessages)
