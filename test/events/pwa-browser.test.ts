@@ -78,7 +78,15 @@ t.test('installable app, service worker, offline page, alert pages', { skip: chr
     // Another event saved (the cookie changes): visiting "I miei eventi" refreshes the offline copy.
     await ctx.addCookies([{ name: 'eventi_salvati', value: `${second}.${first}`, url: base }]);
     await page.goto(`${base}/i-miei-eventi`);
-    await page.waitForTimeout(500);
+    // The service worker refreshes its copy of /offline in the background: wait until it holds the new event.
+    await page.waitForFunction(
+      async () => {
+        const res = await caches.match('/offline');
+        return res !== undefined && (await res.text()).includes('Festa della tintilia');
+      },
+      undefined,
+      { timeout: 20_000, polling: 200 },
+    );
     await ctx.setOffline(true);
     await page.goto(`${base}/il-mio-comune`);
     await page.waitForLoadState('load');
