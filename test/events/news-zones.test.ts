@@ -164,7 +164,10 @@ t.test('zones: demo seed, admin pages, rename moves the comuni, clash and in-use
 
   const app = await makeApp(t);
   t.equal(count(app, 'zones'), 0, 'no zones outside the demo content');
+  app.sqlite.prepare("UPDATE enti SET zone = 'Zona scelta prima' WHERE istat_code = '070001'").run();
   t.equal(await seedDemoZones(app.db), true);
+  t.match(app.sqlite.prepare("SELECT zone FROM enti WHERE istat_code = '070001'").get(), { zone: 'Zona scelta prima' }, 'a zone already written is not overwritten');
+  app.sqlite.prepare("UPDATE enti SET zone = 'Basso Molise' WHERE istat_code = '070001'").run();
   t.equal(await seedDemoZones(app.db), false, 'idempotent');
   t.equal(count(app, "enti WHERE kind = 'comune' AND zone IS NULL"), 0, 'every comune has a zone');
   t.equal(count(app, "enti WHERE kind = 'comune' AND zone NOT IN (SELECT name FROM zones)"), 0, 'only zones that exist');

@@ -7,7 +7,7 @@
  * The demo zones below are demo values (flagged `is_demo` and shown as such): a plausible split of
  * the 84 comuni by area, not an official subdivision. Editing a zone clears its demo flag.
  */
-import { and, asc, count, eq, inArray, isNotNull, ne } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNotNull, isNull, ne } from 'drizzle-orm';
 import type { Db, DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enti } from '../enti/schema.js';
@@ -61,8 +61,8 @@ export const DEMO_ZONES: { name: string; description: string; istat: string[] }[
 ];
 
 /**
- * Seeds the demo zones when there are none and puts each comune (by ISTAT code) in its zone
- * (idempotent: nothing happens once any zone exists). Returns whether it seeded.
+ * Seeds the demo zones when there are none and puts each comune without a zone (by ISTAT code)
+ * in its zone (idempotent: nothing happens once any zone exists). Returns whether it seeded.
  */
 export async function seedDemoZones(db: Db): Promise<boolean> {
   return db.transaction((tx) => {
@@ -71,7 +71,8 @@ export async function seedDemoZones(db: Db): Promise<boolean> {
       tx.insert(zones).values({ slug: slugify(z.name), name: z.name, description: z.description, isDemo: true, sortOrder: i }).run();
       tx.update(enti)
         .set({ zone: z.name })
-        .where(and(eq(enti.kind, 'comune'), inArray(enti.istatCode, z.istat)))
+        // Only comuni without a zone: a zone already written on an ente is never overwritten.
+        .where(and(eq(enti.kind, 'comune'), inArray(enti.istatCode, z.istat), isNull(enti.zone)))
         .run();
     });
     recordAudit(tx, { actor: 'system:demo-seed', action: 'seed', entity: 'zones', entityId: 'demo', after: { zones: DEMO_ZONES.length } });
