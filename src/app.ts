@@ -34,6 +34,7 @@ import helpdeskModule from './modules/helpdesk/index.js';
 import catalogueModule, { seedCatalogue, seedCatalogueDemo } from './modules/catalogue/index.js';
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { tsaSimulatorRoutes } from './simulators/tsa/routes.js';
+import { lazyValidatorFactory } from './plugins/lazy-validators.js';
 import conservazioneModule, { seedConservazioneDemoAt } from './modules/conservazione/index.js';
 import eventsModule from './modules/events/index.js';
 import notificationsModule from './modules/notifications/index.js';
@@ -88,6 +89,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+    // Without background workers (tests, CLI, benchmarks) a route's schema is compiled on its first
+    // request; the server compiles them all at start (lazy-validators.ts).
+    ...(opts.backgroundWorkers === false ? { schemaController: { compilersFactory: { buildValidator: lazyValidatorFactory() } } } : {}),
     // A URL Fastify cannot decode (`/comuni/%ff`) gets our error answer and security headers.
     frameworkErrors: frameworkErrorHandler,
     // A first start generates keys (SPID SP certificate, test IdP, conservazione signer): on a

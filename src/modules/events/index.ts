@@ -45,7 +45,17 @@ async function eventsModule(app: FastifyInstance, opts: EventsModuleOptions) {
   };
   app.decorate('events', ctx);
   if (opts.seedDemo) await seedEventsDemo(ctx);
-  const tick = scheduledPass(app, { name: 'events', everyMs: TICK_MS, backgroundWorkers: background, now, pass: (at) => runEventAlerts(ctx, at) });
+  const tick = scheduledPass(app, {
+    name: 'events',
+    everyMs: TICK_MS,
+    backgroundWorkers: background,
+    now,
+    pass: async (at) => {
+      await runEventAlerts(ctx, at);
+      // The alerts just queued go out now, not at the dispatcher's next minute.
+      if (app.hasDecorator('notifications')) app.notifications.kick();
+    },
+  });
   app.decorate('eventsTick', tick);
 
   await app.register(async (scope) => {
