@@ -1,5 +1,7 @@
 import t from 'tap';
-import { buildTestApp } from './helpers.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { buildTestApp, tempDir } from './helpers.js';
 
 t.test('boots in demo mode on a temporary database', async (t) => {
   const app = await buildTestApp(t);
@@ -123,6 +125,25 @@ t.test('validation errors name the field', async (t) => {
   const body = res.json();
   t.equal(body.errors[0].field, 'querystring.q');
   t.match(body.errors[0].message, /troppo lungo/);
+});
+
+t.test('validators compiled on first request (tests, CLI) answer exactly as those compiled at start (server)', async (t) => {
+  const lazy = await buildTestApp(t); // no background workers: compiled on first use
+  const eager = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', SEED_DEMO: 'false' }), { logger: false, backgroundWorkers: true, demoPositions: false, demoCatalogue: false });
+  t.teardown(() => eager.close());
+  const cases = [
+    { url: `/?q=${'x'.repeat(100)}` }, // querystring too long
+    { url: '/?q=Campobasso' }, // valid
+    { url: '/api/v1/positions', method: 'POST' as const, payload: { nope: 1 }, headers: { authorization: 'Bearer x' } }, // body shape (after auth)
+    { url: '/paga-avviso?codiceAvviso=123' }, // a pattern
+  ];
+  for (const c of cases) {
+    const [a, b] = [await lazy.inject(c), await eager.inject(c)];
+    t.equal(a.statusCode, b.statusCode, `${c.url}: same status`);
+    if (a.statusCode === 400 && String(a.headers['content-type']).includes('json')) t.same(a.json().errors, b.json().errors, `${c.url}: same errors`);
+  }
+  // twice: the compiled validator is reused and still reports its errors
+  t.equal((await lazy.inject(cases[0]!)).statusCode, 400);
 });
 
 t.test('a server error shows neither the message nor a stack trace', async (t) => {
