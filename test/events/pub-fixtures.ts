@@ -10,8 +10,11 @@ import { loadConfig } from '../../src/config.js';
 import { addDays } from '../../src/domain/iso-date.js';
 import { listEnti } from '../../src/modules/enti/repository.js';
 import { eventCategories, type EventRecurrence } from '../../src/modules/events/schema.js';
-import { changeEventStatus, createEvent, type EventRow } from '../../src/modules/events/repository.js';
+import { changeEventStatus, createEvent, updateEvent, type EventRow } from '../../src/modules/events/repository.js';
+import type { EventInput } from '../../src/modules/events/validation.js';
 import { romeInstant } from '../../src/modules/events/occurrences.js';
+import { storeEventImage } from '../../src/modules/events/images.js';
+import sharp from 'sharp';
 import { tempDir } from '../helpers.js';
 
 interface Teardown {
@@ -61,6 +64,8 @@ export interface EventSpec {
   priceCents?: number | null;
   links?: Array<{ label: string; url: string }>;
   cancelReason?: string;
+  /** A generated 1600×900 picture with this alt text. */
+  imageAlt?: string;
 }
 
 const actor = { userId: null, actor: 'test' };
@@ -73,6 +78,7 @@ export async function addEvent(app: FastifyInstance, s: EventSpec): Promise<Even
   const endsAt = allDay ? romeInstant(addDays(endDay, 1), '00:00')! : romeInstant(endDay, s.endTime ?? '20:00')!;
   const recurrence: EventRecurrence = s.weeklyUntil ? 'weekly' : 'none';
   const status = s.status ?? 'published';
+  const image = s.imageAlt ? await storeEventImage(app.config.events.imagesDir, await pictureBytes(s.title), app.config.events.imageMaxBytes) : null;
   const row = await createEvent(
     app.events,
     comuneId(app, s.comune),
@@ -97,12 +103,50 @@ export async function addEvent(app: FastifyInstance, s: EventSpec): Promise<Even
       contactEmail: 'info@example.invalid',
       contactPhone: '0874 000 111',
       links: s.links ?? [],
-      imageAlt: null,
+      imageAlt: s.imageAlt ?? null,
     },
-    { publish: status !== 'draft' },
+    { publish: status !== 'draft', image },
     actor,
   );
   if (status === 'cancelled') return changeEventStatus(app.events, row.enteId, row.id, row.version, 'cancel', actor, { reason: s.cancelReason ?? 'Maltempo previsto' });
   if (status === 'unpublished') return changeEventStatus(app.events, row.enteId, row.id, row.version, 'unpublish', actor);
   return row;
+}
+
+/** A 1600×900 JPEG drawn from an SVG (a landscape in two colours and the title). */
+export async function pictureBytes(title: string): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1600" height="900"><defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#7fb2e5"/><stop offset="1" stop-color="#f3d38a"/></linearGradient></defs><rect width="1600" height="900" fill="url(#g)"/><path d="M0 700 L400 420 L700 640 L1100 380 L1600 700 L1600 900 L0 900 Z" fill="#3f6d3a"/><text x="80" y="160" font-family="sans-serif" font-size="72" fill="#1a1a1a">${title.replace(/[<&"]/g, '')}</text></svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 80 }).toBuffer();
+}
+
+/** The form input an event row was made from (to edit it through the repository). */
+export function inputOf(e: EventRow): EventInput {
+  return {
+    categoryId: e.categoryId,
+    title: e.title,
+    summary: e.summary,
+    body: e.body,
+    startsAt: e.startsAt,
+    endsAt: e.endsAt,
+    allDay: e.allDay,
+    recurrence: e.recurrence,
+    recurrenceUntil: e.recurrenceUntil,
+    placeName: e.placeName,
+    address: e.address,
+    latitude: e.latitude,
+    longitude: e.longitude,
+    free: e.free,
+    priceCents: e.priceCents,
+    priceNote: e.priceNote,
+    organiser: e.organiser,
+    contactEmail: e.contactEmail,
+    contactPhone: e.contactPhone,
+    links: JSON.parse(e.links) as EventInput['links'],
+    imageAlt: e.imageAlt,
+  };
+}
+
+/** Edits an event through the repository (as the back office form does). */
+export async function editEvent(app: FastifyInstance, e: EventRow, change: Partial<EventInput>): Promise<EventRow> {
+  return updateEvent(app.events, e.enteId, e.id, e.version, { ...inputOf(e), ...change }, { kind: 'keep' }, actor);
 }

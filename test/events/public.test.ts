@@ -8,13 +8,13 @@ import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { and, eq } from 'drizzle-orm';
 import ical from 'node-ical';
-import { citizenEventPreferences, eventSaves, events, publicNews, zones } from '../../src/modules/events/schema.js';
+import { citizenEventPreferences, eventCategories, eventSaves, events, publicNews, zones } from '../../src/modules/events/schema.js';
 import { enti } from '../../src/modules/enti/schema.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
 import { periodRange } from '../../src/modules/events/public-format.js';
 import { parseIds } from '../../src/modules/events/citizen-choices.js';
 import { FORM_HEADERS, absorbCookies, cookieHeader, csrfFrom, form, htmlUnescape, loginAs } from '../helpers.js';
-import { addEvent, categoryId, comuneId, eventsApp } from './pub-fixtures.js';
+import { addEvent, categoryId, comuneId, editEvent, eventsApp } from './pub-fixtures.js';
 
 const HTML = { accept: 'text/html' };
 const NOW = '2027-03-24T10:00:00.000Z'; // Wednesday, 11:00 in Rome (CET)
@@ -147,11 +147,22 @@ t.test('public event pages', async (t) => {
     t.match(beyond.body, /data-testid="no-events"/);
   });
 
-  await t.test('a change shows at once (the cached list follows the database)', async (t) => {
+  await t.test('a change shows at once (the cached list follows events, categories and comuni); other writes keep it', async (t) => {
     const before = await get('/eventi?periodo=oggi');
     t.match(before.body, /Partita di pallavolo/);
-    app.db.update(events).set({ title: 'Partita di pallavolo – finale' }).where(eq(events.id, partita.id)).run();
-    t.match((await get('/eventi?periodo=oggi')).body, /Partita di pallavolo – finale/);
+    await editEvent(app, partita, { title: 'Partita di pallavolo – finale' });
+    t.match((await get('/eventi?periodo=oggi')).body, /Partita di pallavolo – finale/, 'an edit through the back office');
+    app.db.update(eventCategories).set({ name: 'Sport e giochi', updatedAt: new Date().toISOString() }).where(eq(eventCategories.slug, 'sport')).run();
+    t.match((await get('/eventi?periodo=oggi')).body, /<span class="badge bg-primary">Sport e giochi<\/span>/, 'a category renamed');
+    const cb = comuneId(app, 'Campobasso');
+    app.db.update(enti).set({ name: 'Comune di Campobasso (CB)' }).where(eq(enti.id, cb)).run();
+    t.match((await get('/eventi?periodo=oggi')).body, /Piazza del Municipio – Campobasso \(CB\)/, 'a comune renamed');
+    app.db.update(enti).set({ name: 'Comune di Campobasso' }).where(eq(enti.id, cb)).run();
+    app.db.update(eventCategories).set({ name: 'Sport', updatedAt: new Date(Date.now() + 1000).toISOString() }).where(eq(eventCategories.slug, 'sport')).run();
+    // A write the list does not show (a news item) keeps the cached page.
+    const cached = (await get('/eventi?periodo=oggi')).body;
+    app.db.insert(publicNews).values({ enteId: comuneId(app, 'Termoli'), status: 'draft', title: 'Bozza', summary: 'Non pubblicata.' }).run();
+    t.equal((await get('/eventi?periodo=oggi')).body.replace(/nonce="[^"]+"/g, ''), cached.replace(/nonce="[^"]+"/g, ''), 'unrelated write: same page from memory');
   });
 
   await t.test('the event page: when, where, price, links, map and geo links, share links, .ics, JSON-LD, Open Graph', async (t) => {

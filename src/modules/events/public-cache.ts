@@ -1,18 +1,29 @@
 /**
- * Data of the public event pages and feeds kept while the database is unchanged: the same list,
- * feed or open data is served from memory until any row of the database changes. "Unchanged" is
- * SQLite's own count of rows written by this connection (`total_changes()`, every INSERT, UPDATE
- * and DELETE, triggers included) together with `PRAGMA data_version` (which moves when another
- * connection, e.g. the CLI, commits): one cheap statement each, no trigger and no table of ours.
- * Any write anywhere empties the cache, which is conservative (an unrelated write costs a
- * recomputation) and never serves a stale event. Entries are also keyed by the Rome day, since
- * lists start "today". At most `maxEntries` are kept per database state (oldest dropped first).
- * Cached values are shared by requests: never mutate them.
+ * Data of the public event pages and feeds kept while what they show is unchanged: the same list,
+ * feed or calendar is served from memory until an event, a comune, a category or a zone changes.
+ * "Unchanged" is read in one statement of a few index lookups:
+ * - the AUTOINCREMENT counters of `events` and `event_occurrences` (sqlite_sequence): every
+ *   creation and every change of an event's dates, status, category or text rewrites its
+ *   occurrences in the same transaction (repository.ts), so new occurrence ids appear;
+ * - the '*' counter of debtor_versions, bumped by triggers on every change of `enti` and
+ *   `payment_services` (names, zones, stemmi; migrations 0005–0006);
+ * - count and latest `updated_at` of `event_categories` and `zones` (a few rows each);
+ * - `PRAGMA data_version`, which moves when another connection (the CLI) commits.
+ * Writes that change none of these (sessions, payments, featuring an event) keep the cache.
+ * Entries are also keyed by what the caller puts in the key (the Rome day: lists start "today").
+ * At most `maxEntries` are kept per state (oldest dropped first). Cached values are shared by
+ * requests: never mutate them.
  */
 import type Database from 'better-sqlite3';
 
+const STATE_SQL = `SELECT
+  (SELECT group_concat(name || '=' || seq) FROM sqlite_sequence WHERE name IN ('events', 'event_occurrences')) || '|' ||
+  coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) || '|' ||
+  (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM event_categories) || '|' ||
+  (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM zones)`;
+
 export class PublicDataCache {
-  private readonly changes: Database.Statement;
+  private readonly stateStatement: Database.Statement;
   private readonly dataVersion: Database.Statement;
   private state = '';
   private entries = new Map<string, unknown>();
@@ -21,16 +32,16 @@ export class PublicDataCache {
     sqlite: Database.Database,
     private readonly maxEntries = 500,
   ) {
-    this.changes = sqlite.prepare('SELECT total_changes()').pluck();
+    this.stateStatement = sqlite.prepare(STATE_SQL).pluck();
     this.dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   }
 
-  /** The database's state now (changes when anything is written). */
+  /** What the public pages show depends on, now (changes with any event, comune, category or zone). */
   currentState(): string {
-    return `${this.changes.get() as number}:${this.dataVersion.get() as number}`;
+    return `${String(this.stateStatement.get())}|${String(this.dataVersion.get())}`;
   }
 
-  /** `compute()`'s value for `key`, from memory while the database is unchanged. */
+  /** `compute()`'s value for `key`, from memory while the state is unchanged. */
   async get<T>(key: string, compute: () => Promise<T>): Promise<T> {
     const state = this.currentState();
     if (state !== this.state) {
@@ -39,7 +50,7 @@ export class PublicDataCache {
     }
     if (this.entries.has(key)) return this.entries.get(key) as T;
     const value = await compute();
-    // A write while computing leaves the value unkept (the state it was computed for is gone).
+    // A change while computing leaves the value unkept (the state it was computed for is gone).
     if (this.currentState() === state) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, value);

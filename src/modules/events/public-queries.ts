@@ -117,12 +117,16 @@ export function occurrenceWhere(f: ListFilters): SQL | undefined {
 /** A page of the list (1-based) and whether another page follows. */
 export async function listOccurrences(db: DbLike, f: ListFilters, page: number, pageSize: number): Promise<{ items: OccurrenceCard[]; hasNext: boolean }> {
   if (f.enteIds && f.enteIds.length === 0) return { items: [], hasNext: false };
-  const rows = asCards(
-    cardsQuery(db, occurrenceWhere(f))
-      .limit(pageSize + 1)
-      .offset((page - 1) * pageSize)
-      .all(),
-  );
+  // The page's occurrence ids first, from the occurrences alone (index entries, a small sort);
+  // only those rows are then joined to their event, ente and category.
+  const pageIds = db
+    .select({ id: eventOccurrences.id })
+    .from(eventOccurrences)
+    .where(occurrenceWhere(f))
+    .orderBy(asc(eventOccurrences.startsAt), asc(eventOccurrences.id))
+    .limit(pageSize + 1)
+    .offset((page - 1) * pageSize);
+  const rows = asCards(cardsQuery(db, inArray(eventOccurrences.id, pageIds)).all());
   return { items: rows.slice(0, pageSize), hasNext: rows.length > pageSize };
 }
 

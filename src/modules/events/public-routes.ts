@@ -431,6 +431,7 @@ export default async function publicRoutes(app: FastifyInstance) {
       basis: chose ? 'le categorie e i comuni che hai scelto' : saved.length || choices.myComuneId ? 'i tuoi eventi salvati e il tuo comune' : null,
       categories: all.categories.map((c) => ({ id: c.id, name: c.name, checked: choices.categoryIds.includes(c.id) })),
       comuni: all.comuni.map((c) => ({ id: c.id, name: c.name, selected: choices.comuneIds.includes(c.id) })),
+      comuniChosen: choices.comuneIds.length,
       cartCount: cartCount(request),
     });
   });
