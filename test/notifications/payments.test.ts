@@ -24,6 +24,9 @@ import { csrfFrom, form, FORM_HEADERS, htmlUnescape, loginAs, tempDir } from '..
 import { createTari, freePort } from '../pagopa/helpers.js';
 import { addDays } from '../../src/domain/iso-date.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
+import { users } from '../../src/modules/users/schema.js';
+import { pushSubscriptions } from '../../src/modules/events/schema.js';
+import { savePreferences } from '../../src/modules/notifications/preferences.js';
 import { personalCheckChar } from '../../src/domain/fiscal-code.js';
 
 const port = await freePort();
@@ -361,5 +364,27 @@ t.test('a stored IO key that no longer decrypts (NOTIFICATIONS_KEY changed): ret
   const prova = await app.inject({ method: 'POST', url: `${url}/prova`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
   t.equal(prova.statusCode, 200);
   t.match(prova.body, /non si può usare/);
+  t.end();
+});
+
+t.test('Web Push for payments: to the citizen’s subscriptions with payments on, when they chose push', async (t) => {
+  const lucia = app.db.select().from(users).where(eq(users.fiscalCode, LUCIA!.fiscalCode)).get()!;
+  const sub = (n: number, payments: boolean) =>
+    app.db
+      .insert(pushSubscriptions)
+      .values({ userId: lucia.id, endpoint: `https://push.example.invalid/${n}`, p256dh: 'BPk', auth: 'x', manageToken: `tok-${n}`, events: true, payments })
+      .returning({ id: pushSubscriptions.id })
+      .get().id;
+  const withPayments = sub(1, true);
+  sub(2, false);
+  await savePreferences(app.db, lucia.id, { io: true, email: false, push: true, reminders: true, emailAddress: '' }, clock, { actor: 'test' });
+  const p = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
+  await runPaymentTriggers(app.notifications, clock);
+  const pid = positionIdOf(p.options[0]!.noticeNumber);
+  const rows = rowsOf(`position:${pid}`);
+  t.same(rows.map((r) => r.dedupeKey).sort(), [`io:position:${pid}`, `push:position:${pid}:${withPayments}`], 'IO and the one subscription with payments on');
+  const push = JSON.parse(rows.find((r) => r.channel === 'push')!.payload) as Record<string, string>;
+  t.same(Object.keys(push).sort(), ['body', 'tag', 'title', 'url']);
+  t.match(push.url, new RegExp(`/area-personale/posizioni/${pid}$`));
   t.end();
 });
