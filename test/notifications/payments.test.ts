@@ -26,7 +26,7 @@ import { addDays } from '../../src/domain/iso-date.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
 import { users } from '../../src/modules/users/schema.js';
 import { pushSubscriptions } from '../../src/modules/events/schema.js';
-import { savePreferences } from '../../src/modules/notifications/preferences.js';
+import { confirmEmail, savePreferences } from '../../src/modules/notifications/preferences.js';
 import { personalCheckChar } from '../../src/domain/fiscal-code.js';
 
 const port = await freePort();
@@ -386,5 +386,22 @@ t.test('Web Push for payments: to the citizen’s subscriptions with payments on
   const push = JSON.parse(rows.find((r) => r.channel === 'push')!.payload) as Record<string, string>;
   t.same(Object.keys(push).sort(), ['body', 'tag', 'title', 'url']);
   t.match(push.url, new RegExp(`/area-personale/posizioni/${pid}$`));
+  t.end();
+});
+
+t.test('e-mail opt-in: the same unconfirmed address saved again resends the link at most every 5 minutes; a link expires', async (t) => {
+  const id = upsertUser(app.db, { fiscalCode: GIULIA!.fiscalCode, name: GIULIA!.name, familyName: GIULIA!.familyName }, { actor: 'test' });
+  const input = { io: true, email: true, push: false, reminders: true, emailAddress: 'giulia.castelli@example.org' };
+  const t0 = new Date('2030-05-01T10:00:00Z');
+  const first = await savePreferences(app.db, id, input, t0, { actor: 'test' });
+  t.ok(first.confirm, 'a link for a new address');
+  t.notOk((await savePreferences(app.db, id, input, new Date(t0.getTime() + 60_000), { actor: 'test' })).confirm, 'not again after a minute');
+  const second = await savePreferences(app.db, id, input, new Date(t0.getTime() + 6 * 60_000), { actor: 'test' });
+  t.ok(second.confirm, 'again after 6 minutes');
+  t.equal(await confirmEmail(app.db, first.confirm!.token, new Date(t0.getTime() + 7 * 60_000)), 'unknown', 'the previous link no longer works');
+  t.equal(await confirmEmail(app.db, second.confirm!.token, new Date(t0.getTime() + 49 * 3600_000)), 'expired', 'after 48 hours');
+  const third = await savePreferences(app.db, id, input, new Date(t0.getTime() + 50 * 3600_000), { actor: 'test' });
+  t.equal(await confirmEmail(app.db, third.confirm!.token, new Date(t0.getTime() + 51 * 3600_000)), 'confirmed');
+  t.notOk((await savePreferences(app.db, id, input, new Date(t0.getTime() + 60 * 3600_000), { actor: 'test' })).confirm, 'a confirmed address stays confirmed');
   t.end();
 });

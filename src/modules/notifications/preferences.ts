@@ -31,6 +31,15 @@ export const DEFAULT_PREFERENCES: Preferences = Object.freeze({
 });
 
 export const CONFIRM_TTL_MS = 48 * 3600_000;
+/** Saving the same unconfirmed address again sends a new link, but not more than once in this time. */
+export const RESEND_AFTER_MS = 5 * 60_000;
+
+/** A confirmation for the current address was sent less than RESEND_AFTER_MS ago. */
+function confirmationRecent(p: Preferences, now: Date): boolean {
+  if (!p.emailConfirmExpiresAt) return false;
+  const sentAt = Date.parse(p.emailConfirmExpiresAt) - CONFIRM_TTL_MS;
+  return now.getTime() - sentAt < RESEND_AFTER_MS;
+}
 export const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
 export async function getPreferences(db: DbLike, userId: number): Promise<Preferences> {
@@ -69,9 +78,9 @@ export interface SaveOutcome {
 }
 
 /**
- * Saves the choices. A new address (or one never confirmed whose link expired) gets a new
- * confirmation token and is unconfirmed until the link is opened; the same confirmed address stays
- * confirmed. Audited.
+ * Saves the choices. A new address (or the same unconfirmed one saved again, at most every
+ * RESEND_AFTER_MS) gets a new confirmation token (the previous link stops working) and is
+ * unconfirmed until the link is opened; the same confirmed address stays confirmed. Audited.
  */
 export async function savePreferences(db: Db, userId: number, input: PreferencesInput, now: Date, audit: { actor: string; requestId?: string | null }): Promise<SaveOutcome> {
   return db.transaction((tx) => {
@@ -89,7 +98,7 @@ export async function savePreferences(db: Db, userId: number, input: Preferences
     };
     if (!address) {
       Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: null, emailConfirmExpiresAt: null });
-    } else if (!sameAddress || (!before.emailConfirmedAt && (!before.emailConfirmExpiresAt || before.emailConfirmExpiresAt <= now.toISOString()))) {
+    } else if (!sameAddress || (!before.emailConfirmedAt && !confirmationRecent(before, now))) {
       const token = crypto.randomBytes(24).toString('base64url');
       Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: sha256(token), emailConfirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_MS).toISOString() });
       outcome = { confirm: { address, token } };
