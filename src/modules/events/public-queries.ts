@@ -191,15 +191,22 @@ export async function similarEvents(
     opts.categoryIds.length ? inArray(eventOccurrences.categoryId, opts.categoryIds) : undefined,
     opts.enteIds.length ? inArray(eventOccurrences.enteId, opts.enteIds) : undefined,
   );
-  const where = and(
-    eq(eventOccurrences.listed, true),
-    gte(eventOccurrences.endDay, opts.today),
-    eq(events.status, 'published'),
-    like,
-    opts.excludeEventIds.length ? sql`${eventOccurrences.eventId} NOT IN ${opts.excludeEventIds}` : undefined,
-  );
-  // A weekly event has an occurrence every week: read a few pages' worth and keep one per event.
-  const rows = asCards(cardsQuery(db, where).limit(opts.limit * 8).all());
+  // Candidate ids from the occurrences alone (index entries; a weekly event has an occurrence every
+  // week, so a few pages' worth), then only those rows joined; cancelled events are not suggested.
+  const ids = db
+    .select({ id: eventOccurrences.id })
+    .from(eventOccurrences)
+    .where(
+      and(
+        eq(eventOccurrences.listed, true),
+        gte(eventOccurrences.endDay, opts.today),
+        like,
+        opts.excludeEventIds.length ? sql`${eventOccurrences.eventId} NOT IN ${opts.excludeEventIds}` : undefined,
+      ),
+    )
+    .orderBy(asc(eventOccurrences.startsAt), asc(eventOccurrences.id))
+    .limit(opts.limit * 8);
+  const rows = asCards(cardsQuery(db, and(inArray(eventOccurrences.id, ids), eq(events.status, 'published'))).all());
   const seen = new Set<number>();
   const out: OccurrenceCard[] = [];
   for (const r of rows) {
