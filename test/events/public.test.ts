@@ -316,6 +316,11 @@ t.test('public event pages', async (t) => {
     const choose = await app.inject({ method: 'POST', url: '/il-mio-comune', headers: { ...FORM_HEADERS, cookie: session }, payload: form({ _csrf: token, comune: String(comuneId(app, 'Riccia')) }) });
     t.equal(choose.statusCode, 303);
     t.equal(app.db.select().from(citizenEventPreferences).where(eq(citizenEventPreferences.userId, userId)).get()?.enteId, comuneId(app, 'Riccia'));
+    const list = await get('/eventi', session);
+    t.equal(list.statusCode, 200);
+    t.match(list.body, /Lucia Ferrante/, 'the reused list page carries the signed-in header');
+    t.match(list.body, /name="_csrf" value="[^"]+"/, 'and this session’s logout token');
+    t.notMatch((await get('/eventi')).body, /Lucia Ferrante/, 'an anonymous visitor does not get it');
     const mio = await get('/il-mio-comune', session);
     t.match(mio.body, /<h1 class="mb-1">Riccia<\/h1>/, 'from the profile, without any cookie');
     await app.inject({ method: 'POST', url: '/i-miei-eventi/rimuovi', headers: { ...FORM_HEADERS, cookie: session }, payload: form({ _csrf: token, evento: String(concerti.id) }) });
