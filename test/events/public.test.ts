@@ -249,6 +249,8 @@ t.test('public event pages', async (t) => {
     t.same(titles(page.body), ['Partita di pallavolo – finale', 'Sagra del tartufo & <vino>', 'Rievocazione storica']);
     t.match(page.body, /Nuovi orari della biblioteca/);
     t.notMatch(page.body, /Bozza di notizia/);
+    const comunePage = await get(`/comuni/${ipa(app, 'Campobasso')}`);
+    t.same(titles(/data-testid="comune-events">([\s\S]*?)<\/section>/.exec(comunePage.body)?.[1] ?? ''), ['Partita di pallavolo – finale', 'Sagra del tartufo & <vino>', 'Rievocazione storica'], 'the comune page shows its next events');
     const bad = await app.inject({ method: 'POST', url: '/il-mio-comune', headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, comune: '999999' }) });
     t.equal(bad.statusCode, 404);
     const noToken = await app.inject({ method: 'POST', url: '/il-mio-comune', headers: { ...FORM_HEADERS, cookie }, payload: form({ comune: String(campobasso) }) });

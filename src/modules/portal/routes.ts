@@ -27,6 +27,9 @@ import personalAreaRoutes from './personal-area.js';
 import spontaneousRoutes, { amountRule, enteByIpa } from './spontaneous.js';
 import { homeHighlights } from '../events/home-highlights.js';
 import { listPublishedNews } from '../events/news-repository.js';
+import { upcomingForEnte } from '../events/public-queries.js';
+import { romeDay } from '../conservazione/dates.js';
+import { cardView } from '../events/public-view.js';
 import { newsCard } from '../events/news-view.js';
 
 const homeQuery = {
@@ -164,10 +167,13 @@ export default async function portalModule(app: FastifyInstance) {
       }
       // The comune's latest news (not cached with the page: news change without touching the enti).
       const news = (await listPublishedNews(app.db, { enteId: ente.id, limit: 3 })).map(newsCard);
+      // Its next events (not cached with the page either).
+      const upcoming = (await upcomingForEnte(app.db, ente.id, romeDay(app.events?.now() ?? new Date()), 3)).map(cardView);
       return reply.page('portal/comune', {
         title: ente.name,
         ente,
         news,
+        upcoming,
         phoneHref: telHref(ente.phone),
         logo: logoOf(ente.logoPath),
         services,
