@@ -44,7 +44,6 @@ async function eventsModule(app: FastifyInstance, opts: EventsModuleOptions) {
     },
   };
   app.decorate('events', ctx);
-  if (opts.seedDemo) await seedEventsDemo(ctx);
   const tick = scheduledPass(app, {
     name: 'events',
     everyMs: TICK_MS,
@@ -57,6 +56,8 @@ async function eventsModule(app: FastifyInstance, opts: EventsModuleOptions) {
     },
   });
   app.decorate('eventsTick', tick);
+  // After the pass exists: anything the seed kicks finds it.
+  if (opts.seedDemo) await seedEventsDemo(ctx);
 
   await app.register(async (scope) => {
     await scope.register(backofficeRoutes);
