@@ -439,7 +439,7 @@ export const SETTINGS = {
   PUSH_DAILY_CAP: {
     schema: { type: 'integer', minimum: 1, maximum: 100 },
     default: 5,
-    description: 'At most this many Web Push notifications per subscription per day (Europe/Rome); the rest are recorded as skipped',
+    description: 'At most this many Web Push notifications per citizen per day (Europe/Rome): a signed-in citizen’s browsers share it, an anonymous browser has its own; the rest are recorded as skipped',
   },
   IO_API_URL: {
     schema: { type: 'string', pattern: '^https?://' },

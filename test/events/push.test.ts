@@ -7,12 +7,13 @@
  */
 import https from 'node:https';
 import t from 'tap';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { checkPushEndpoint, classifyPushStatus, createPushSender, vapidKeys } from '../../src/modules/notifications/push.js';
 import { notifications } from '../../src/modules/notifications/schema.js';
 import { createEvent } from '../../src/modules/events/repository.js';
 import { pushSubscriptions, subscriptionInterests } from '../../src/modules/events/schema.js';
+import { users } from '../../src/modules/users/schema.js';
 import { csrfFrom } from '../helpers.js';
 import { addCategory, addEvent, browserKeys, clockedApp, decryptPush, enteId, fakePushService, verifyVapid, type BrowserKeys } from './alerts-fixtures.js';
 
@@ -221,6 +222,25 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
     await app.notificationsTick();
     t.equal(rowsFor(app, next)[0]!.status, 'sent', 'the next day the subscription gets messages again');
     t.equal(capped.id > 0, true);
+  });
+
+  await t.test('a signed-in citizen\'s browsers share one daily cap', async (t) => {
+    const day = new Date(clock.at.getTime() + 2 * 86_400_000);
+    day.setUTCHours(11, 0, 0, 0);
+    clock.at = day;
+    const cultura = addCategory(app, 'Cultura condivisa');
+    const [ka, kb] = [browserKeys(), browserKeys()];
+    const a = await subscribe(app, `${service.origin}/push/user-a`, ka, [], [cultura]);
+    const b = await subscribe(app, `${service.origin}/push/user-b`, kb, [], [cultura]);
+    const userId = app.db.insert(users).values({ fiscalCode: 'CPPSRA80A41B519Q' }).returning({ id: users.id }).get().id;
+    app.db.update(pushSubscriptions).set({ userId }).where(inArray(pushSubscriptions.id, [a.id, b.id])).run();
+    const evs = [1, 2, 3].map((i) => addEvent(app, { enteId: termoli, categoryId: cultura, title: `Incontro ${i}`, now: clock.at }));
+    await app.eventsTick();
+    await app.notificationsTick();
+    const statuses = evs.flatMap((id) => rowsFor(app, id).map((r) => r.status));
+    t.equal(statuses.length, 6, 'three events to two browsers');
+    t.equal(statuses.filter((s) => s === 'sent').length, 4, 'four in all for the citizen (PUSH_DAILY_CAP = 4)');
+    t.equal(statuses.filter((s) => s === 'skipped').length, 2);
   });
 
   await t.test('production without VAPID settings: Web Push is off', async (t) => {

@@ -113,8 +113,8 @@ export interface PushSenderOptions {
 
 const DAY_MS = 86_400_000;
 
-/** How many push messages this subscription was sent during the Italian day of `at`. */
-async function sentToday(db: Db, subscriptionId: number, at: Date): Promise<number> {
+/** How many push messages these subscriptions (one browser, or every browser of one citizen) were sent during the Italian day of `at`. */
+async function sentToday(db: Db, subscriptionIds: number[], at: Date): Promise<number> {
   const day = romeDay(at);
   // The index (channel, recipient, created_at) narrows to the last few days; the day is decided on sent_at.
   const rows = await db
@@ -123,7 +123,7 @@ async function sentToday(db: Db, subscriptionId: number, at: Date): Promise<numb
     .where(
       and(
         eq(notifications.channel, 'push'),
-        eq(notifications.recipient, String(subscriptionId)),
+        inArray(notifications.recipient, subscriptionIds.map(String)),
         gte(notifications.createdAt, new Date(at.getTime() - 3 * DAY_MS).toISOString()),
         inArray(notifications.status, ['sent', 'delivered']),
       ),
@@ -150,7 +150,7 @@ export function classifyPushStatus(status: number): ChannelResult['status'] {
 /** The Web Push sender for the dispatcher (one row, one subscription). */
 export function createPushSender(ctx: Pick<NotificationsCtx, 'db' | 'config' | 'now'>, opts: PushSenderOptions = {}): ChannelSender {
   const { db, config } = ctx;
-  const inFlight = new Map<number, number>();
+  const inFlight = new Map<string, number>();
   return async (row: NotificationRow): Promise<ChannelResult> => {
     const keys = vapidKeys(config);
     if (!keys) return { status: 'skipped', error: 'Web Push non configurato (VAPID_PUBLIC_KEY/VAPID_PRIVATE_KEY)' };
@@ -166,12 +166,15 @@ export function createPushSender(ctx: Pick<NotificationsCtx, 'db' | 'config' | '
       if (!ev || ev.status !== 'published') return { status: 'skipped', error: 'evento non più pubblicato' };
     }
     const at = ctx.now();
-    // Messages to this subscription being sent right now count too (the dispatcher sends several rows at once).
-    const already = (await sentToday(db, sub.id, at)) + (inFlight.get(sub.id) ?? 0);
+    // The cap is per citizen: a signed-in citizen's browsers share it; an anonymous browser has its own.
+    const capIds = sub.userId === null ? [sub.id] : (await db.select({ id: pushSubscriptions.id }).from(pushSubscriptions).where(eq(pushSubscriptions.userId, sub.userId))).map((r) => r.id);
+    const capKey = sub.userId === null ? `s:${sub.id}` : `u:${sub.userId}`;
+    // Messages being sent right now count too (the dispatcher sends several rows at once).
+    const already = (await sentToday(db, capIds, at)) + (inFlight.get(capKey) ?? 0);
     if (already >= config.notifications.pushDailyCap) {
       return { status: 'skipped', error: `limite giornaliero di ${config.notifications.pushDailyCap} notifiche raggiunto` };
     }
-    inFlight.set(sub.id, (inFlight.get(sub.id) ?? 0) + 1);
+    inFlight.set(capKey, (inFlight.get(capKey) ?? 0) + 1);
     try {
       const res = await webpush.sendNotification({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }, row.payload, {
         vapidDetails: keys,
@@ -199,9 +202,9 @@ export function createPushSender(ctx: Pick<NotificationsCtx, 'db' | 'config' | '
       await db.update(pushSubscriptions).set({ failures: sub.failures + 1 }).where(eq(pushSubscriptions.id, sub.id));
       return { status: outcome === 'sent' ? 'retry' : outcome, deliveryState: `http ${status}`, error: `HTTP ${status}${body ? `: ${body}` : ''}` };
     } finally {
-      const n = (inFlight.get(sub.id) ?? 1) - 1;
-      if (n > 0) inFlight.set(sub.id, n);
-      else inFlight.delete(sub.id);
+      const n = (inFlight.get(capKey) ?? 1) - 1;
+      if (n > 0) inFlight.set(capKey, n);
+      else inFlight.delete(capKey);
     }
   };
 }
