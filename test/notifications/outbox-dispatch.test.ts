@@ -2,7 +2,7 @@
 import t from 'tap';
 import { eq } from 'drizzle-orm';
 import { buildTestApp } from '../helpers.js';
-import { enqueueNotifications, OUTBOX_BATCH } from '../../src/modules/notifications/outbox.js';
+import { enqueueNotifications } from '../../src/modules/notifications/outbox.js';
 import { notifications } from '../../src/modules/notifications/schema.js';
 import { positionPublishedMessage, toIoMessage } from '../../src/modules/notifications/payment-messages.js';
 import { loadIoOpenApi } from '../../src/simulators/io/openapi.js';
@@ -14,8 +14,8 @@ const app = await buildTestApp(t);
 const db = app.db;
 const T0 = new Date('2030-03-10T09:00:00.000Z');
 
-t.test('outbox: inserts new rows once, in batches, nextAttemptAt defaults to now', async (t) => {
-  const rows = Array.from({ length: OUTBOX_BATCH * 2 + 7 }, (_, i) => ({
+t.test('outbox: inserts new rows once, nextAttemptAt defaults to now', async (t) => {
+  const rows = Array.from({ length: 1007 }, (_, i) => ({
     channel: 'push' as const,
     kind: 'event_published' as const,
     dedupeKey: `push:event:1:${i}`,
@@ -25,6 +25,7 @@ t.test('outbox: inserts new rows once, in batches, nextAttemptAt defaults to now
   }));
   t.equal(await enqueueNotifications(db, rows, T0), rows.length);
   t.equal(await enqueueNotifications(db, rows.slice(0, 10), T0), 0, 'the same dedupe keys again: nothing new');
+  t.equal(await enqueueNotifications(db, [rows[0]!, { ...rows[0]!, dedupeKey: 'push:event:1:new' }], T0), 1, 'a mix: only the new one');
   t.equal(await enqueueNotifications(db, [], T0), 0);
   const one = db.select().from(notifications).where(eq(notifications.dedupeKey, 'push:event:1:3')).get()!;
   t.equal(one.status, 'queued');
