@@ -30,7 +30,7 @@ t.test('demo seed', async (t) => {
   }
   t.ok(members.some((m) => listIbans(h.db, m.id).some((i) => i.kind === 'postal')), 'some have a postal account');
   const demoUsers = demoUserFiscalCodes();
-  t.same(new Set(demoUsers.map((u) => u.role)), new Set(['operator', 'ente_admin', 'helpdesk', 'sael_admin']));
+  t.same(new Set(demoUsers.map((u) => u.role)), new Set(['operator', 'ente_admin', 'redazione', 'helpdesk', 'sael_admin']));
   t.ok(demoUsers.every((u) => isValidPersonalFiscalCode(u.fiscalCode)));
   const grants = h.sqlite.prepare('SELECT count(*) AS n FROM role_grants').get() as { n: number };
   t.equal(grants.n, demoUsers.length);
