@@ -23,53 +23,26 @@ export function fileBlobStore(root: string): BlobStore {
   const missing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
   /** Folders known to exist (made once, not asked again on every put). */
   const madeDirs = new Set<string>();
-  /**
-   * A small blob is written with synchronous calls: eight asynchronous file operations per blob
-   * cost more in thread-pool round trips than the ~0.3 ms the writes and the fsync hold the event
-   * loop (bench/conservazione-ingest.bench.ts). Same steps as the asynchronous path below.
-   */
-  const putSmall = (key: string, file: string, bytes: Uint8Array): PutResult => {
-    if (fs.existsSync(file)) return { key, sizeBytes: bytes.byteLength, created: false };
-    const dir = path.dirname(file);
-    if (!madeDirs.has(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      madeDirs.add(dir);
-    }
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    let fd: number;
-    try {
-      fd = fs.openSync(tmp, 'wx', 0o444);
-    } catch (e) {
-      if (!missing(e)) throw e;
-      fs.mkdirSync(dir, { recursive: true }); // removed behind our back: make it again
-      fd = fs.openSync(tmp, 'wx', 0o444);
-    }
-    try {
-      for (let off = 0; off < bytes.byteLength; ) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.linkSync(tmp, file);
-      return { key, sizeBytes: bytes.byteLength, created: true };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { key, sizeBytes: bytes.byteLength, created: false };
-      throw e;
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
-  };
   return {
     kind: 'file',
     async put(bytes: Uint8Array): Promise<PutResult> {
       const key = createHash('sha256').update(bytes).digest('hex');
       const file = where(key);
-      if (bytes.byteLength <= SMALL_BLOB) return putSmall(key, file, bytes);
       if (fs.existsSync(file)) return { key, sizeBytes: bytes.byteLength, created: false };
-      await fsp.mkdir(path.dirname(file), { recursive: true });
+      const dir = path.dirname(file);
+      if (!madeDirs.has(dir)) {
+        await fsp.mkdir(dir, { recursive: true });
+        madeDirs.add(dir);
+      }
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      const handle = await fsp.open(tmp, 'wx', 0o444);
+      let handle: fsp.FileHandle;
+      try {
+        handle = await fsp.open(tmp, 'wx', 0o444);
+      } catch (e) {
+        if (!missing(e)) throw e;
+        await fsp.mkdir(dir, { recursive: true }); // removed behind our back: make it again
+        handle = await fsp.open(tmp, 'wx', 0o444);
+      }
       try {
         await handle.writeFile(bytes);
         await handle.sync();
