@@ -21,11 +21,35 @@ export function tempDir(t: Teardown, prefix = 'sael-test-'): string {
   return dir;
 }
 
+/**
+ * The SP certificate (RSA-3072) and the test IdP's keys that a first start generates into DATA_DIR
+ * cost ~0.5–1 s of CPU per app: the first app of a test process with a given identity (public URL,
+ * SPID/CIE settings) generates them, and the next ones start with a copy, as a restarted server
+ * would find them. Tests of those settings pass their own and get their own keys.
+ */
+const KEY_FOLDERS = ['spid-sp', 'spid-test-idp'];
+const keyCaches = new Map<string, string>();
+process.on('exit', () => {
+  for (const d of keyCaches.values()) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function keyIdentity(env: Record<string, string>): string {
+  return JSON.stringify(Object.entries(env).filter(([k]) => /^(PUBLIC_URL|PORT|APP_MODE|SPID_|CIE_)/.test(k)).sort());
+}
+
 export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<FastifyInstance> {
   const dir = tempDir(t);
+  const identity = keyIdentity(env);
+  const cached = keyCaches.get(identity);
+  if (cached) for (const f of KEY_FOLDERS) if (fs.existsSync(path.join(cached, f))) fs.cpSync(path.join(cached, f), path.join(dir, f), { recursive: true });
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...env });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false });
   t.teardown(() => app.close());
+  if (!cached && !env.SPID_CERT_DIR) {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-test-keys-'));
+    for (const f of KEY_FOLDERS) if (fs.existsSync(path.join(dir, f))) fs.cpSync(path.join(dir, f), path.join(cache, f), { recursive: true });
+    keyCaches.set(identity, cache);
+  }
   return app;
 }
 

@@ -16,7 +16,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { eq } from 'drizzle-orm';
-import sharp from 'sharp';
 import { auditContext } from '../../plugins/audit/index.js';
 import { HttpError } from '../../plugins/errors.js';
 import { setFlash, takeFlash } from '../../plugins/sessions/flash.js';
@@ -45,6 +44,7 @@ import {
 import { choicesFromCookies, choicesOfUser } from './citizen-choices.js';
 import { formatWhen } from './public-format.js';
 import { filterChoices, savedEventCards } from './public-queries.js';
+import { loadSharp } from './images.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ICON_SVG = path.join(ROOT, 'public', 'img', 'app-icon.svg');
@@ -152,7 +152,7 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
       const size = ICONS[request.params.name]!;
       let png = iconCache.get(request.params.name);
       if (!png) {
-        png = sharp(ICON_SVG, { density: 300 }).resize(size, size).png({ compressionLevel: 9 }).toBuffer();
+        png = loadSharp().then((sharp) => sharp(ICON_SVG, { density: 300 }).resize(size, size).png({ compressionLevel: 9 }).toBuffer());
         iconCache.set(request.params.name, png);
         png.catch(() => iconCache.delete(request.params.name));
       }

@@ -11,12 +11,11 @@
  * these publications are marked as already queued: nobody is notified of demo content.
  */
 import { and, count, eq, inArray } from 'drizzle-orm';
-import sharp from 'sharp';
 import { addDays } from '../../domain/iso-date.js';
 import { romeDay } from '../conservazione/dates.js';
 import { enti } from '../enti/schema.js';
 import type { EventsCtx } from './context.js';
-import { storeEventImage, type StoredImage } from './images.js';
+import { loadSharp, storeEventImage, type StoredImage } from './images.js';
 import { createNews } from './news-repository.js';
 import { romeInstant } from './occurrences.js';
 import { changeEventStatus, createEvent, setEventFeatured, type EventsActor } from './repository.js';
@@ -155,6 +154,7 @@ export function demoPictureSvg(cat: string, seed: number): string {
 }
 
 async function demoPicture(ctx: EventsCtx, cat: string, seed: number): Promise<StoredImage> {
+  const sharp = await loadSharp();
   const jpeg = await sharp(Buffer.from(demoPictureSvg(cat, seed))).jpeg({ quality: 85 }).toBuffer();
   return storeEventImage(ctx.config.events.imagesDir, jpeg, ctx.config.events.imageMaxBytes);
 }

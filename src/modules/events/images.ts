@@ -11,7 +11,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
+
+/**
+ * sharp (libvips) loads with the first picture, not with the app: every test file and CLI command
+ * builds the app, few touch a picture (~0.1 s of start-up each).
+ */
+let sharpModule: Promise<(typeof import('sharp'))['default']> | undefined;
+export const loadSharp = (): Promise<(typeof import('sharp'))['default']> => (sharpModule ??= import('sharp').then((m) => m.default));
 
 /** Widths of the stored variants, smallest first. */
 export const IMAGE_WIDTHS = [480, 960, 1600] as const;
@@ -117,6 +123,7 @@ export async function storeEventImage(imagesDir: string, bytes: Buffer, maxBytes
   if (!type || !(type.mime in ACCEPTED_IMAGE_TYPES)) {
     throw new EventImageError(415, `Il file non è un’immagine JPEG, PNG, WebP o AVIF${type ? ` (è un file ${type.ext.toUpperCase()})` : ''}: scegli una fotografia o un’immagine in uno di questi formati.`);
   }
+  const sharp = await loadSharp();
   const input = () => sharp(bytes, { autoOrient: true, limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' });
   let width: number;
   let height: number;

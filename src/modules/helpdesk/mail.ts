@@ -5,7 +5,7 @@
  * `/helpdesk/posta` (status `mailbox`). Addresses and bodies are never logged.
  */
 import type Database from 'better-sqlite3';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export function enqueueMail(sqlite: Database.Database, m: { to: string; subject: string; body: string; ticketId?: number | null; mailbox: boolean }): void {
   sqlite
@@ -18,10 +18,12 @@ export interface MailSender {
 }
 
 export function smtpSender(url: string, from: string): MailSender {
-  const transport = nodemailer.createTransport(url);
+  // nodemailer loads with the first mail (most starts never send one: demo, tests, CLI).
+  let transport: Promise<Transporter> | undefined;
   return {
     async send(to, subject, text) {
-      await transport.sendMail({ from, to, subject, text });
+      transport ??= import('nodemailer').then((m) => m.default.createTransport(url));
+      await (await transport).sendMail({ from, to, subject, text });
     },
   };
 }

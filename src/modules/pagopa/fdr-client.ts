@@ -12,7 +12,6 @@
  *   `dataOraFlusso` string, not a parsed Date).
  * - The password is never logged; errors carry the fault code and a short description only.
  */
-import soap from 'soap';
 import type { PagopaSettings } from '../../config.js';
 import { specFile } from './spec-files.js';
 
@@ -118,6 +117,8 @@ type SoapMethod = (args: Record<string, unknown>, options: Record<string, unknow
 
 /** Builds the client from the official WSDL (parsed once per client); the endpoint is the configured node URL. */
 export async function createNodeForPaClient(settings: PagopaSettings, opts: NodeForPaClientOptions = {}): Promise<NodeForPaClient> {
+  // node-soap loads with the first client (the FdR download), not with the app.
+  const { default: soap } = await import('soap');
   const client = await soap.createClientAsync(specFile.nodeForPaWsdl(), {
     endpoint: settings.nodeUrl,
     // Keep xsd:dateTime / xsd:date as text (dedup key and stored values are the node's strings).
