@@ -118,8 +118,8 @@ type SoapMethod = (args: Record<string, unknown>, options: Record<string, unknow
 /** Builds the client from the official WSDL (parsed once per client); the endpoint is the configured node URL. */
 export async function createNodeForPaClient(settings: PagopaSettings, opts: NodeForPaClientOptions = {}): Promise<NodeForPaClient> {
   // node-soap loads with the first client (the FdR download), not with the app.
-  const { default: soap } = await import('soap');
-  const client = await soap.createClientAsync(specFile.nodeForPaWsdl(), {
+  const { createClientAsync } = await import('soap');
+  const client = await createClientAsync(specFile.nodeForPaWsdl(), {
     endpoint: settings.nodeUrl,
     // Keep xsd:dateTime / xsd:date as text (dedup key and stored values are the node's strings).
     customDeserializer: { dateTime: (t: string) => t, date: (t: string) => t },
