@@ -154,20 +154,18 @@ async function queuePushRange(db: Db, ev: AlertEvent, payload: string, afterId: 
         recipient: sql<string>`CAST(${s.id} AS TEXT)`,
         subject: c.subject,
         payload: text(payload),
-        status: c.status,
-        attempts: c.attempts,
-        nextAttemptAt: c.nextAttemptAt,
-        lastError: c.lastError,
-        providerId: c.providerId,
-        deliveryState: c.deliveryState,
-        sentAt: c.sentAt,
-        createdAt: c.createdAt,
-        updatedAt: c.updatedAt,
+        ...queuedState(c),
       }),
     )
     .from(s)
     .where(and(gt(s.id, afterId), lte(s.id, lastId), eq(s.events, true), follows(db, 'push', s.id, 'ente', ev.enteId), follows(db, 'push', s.id, 'category', ev.categoryId)));
   return (await db.insert(notifications).select(rows).onConflictDoNothing({ target: notifications.dedupeKey })).changes;
+}
+
+/** The columns every queued alert row shares (status queued, no attempt yet, the pass's time), in table order. */
+function queuedState(c: ReturnType<typeof outboxColumns>) {
+  const { status, attempts, nextAttemptAt, lastError, providerId, deliveryState, sentAt, createdAt, updatedAt } = c;
+  return { status, attempts, nextAttemptAt, lastError, providerId, deliveryState, sentAt, createdAt, updatedAt };
 }
 
 /** The same for the confirmed e-mail subscriptions; each e-mail's JSON is built by SQLite (json_object) around its unsubscribe token. */
@@ -186,15 +184,7 @@ async function queueEmailRange(db: Db, ev: AlertEvent, mail: { subject: string; 
         recipient: s.email,
         subject: c.subject,
         payload: sql<string>`json_object('to', ${s.email}, 'subject', ${mail.subject}, 'body', ${mail.before} || ${s.unsubscribeToken} || ${mail.after})`,
-        status: c.status,
-        attempts: c.attempts,
-        nextAttemptAt: c.nextAttemptAt,
-        lastError: c.lastError,
-        providerId: c.providerId,
-        deliveryState: c.deliveryState,
-        sentAt: c.sentAt,
-        createdAt: c.createdAt,
-        updatedAt: c.updatedAt,
+        ...queuedState(c),
       }),
     )
     .from(s)
