@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { nodeArgs } from './helpers.js';
 import { ConfigError, loadConfig, loadConfigForStart, SETTINGS, startupProblems } from '../src/config.js';
 
 t.test('demo defaults need no variables', async (t) => {
@@ -120,7 +121,7 @@ t.test('station TLS settings come as a set', async (t) => {
 t.test('npm start with a bad configuration: every problem listed, no stack trace, exit 78', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-start-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const r = spawnSync(process.execPath, nodeArgs('src/server.ts'), {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: { PATH: process.env.PATH, APP_MODE: 'production', DATA_DIR: dir, SESSION_SECRET: 'short', SPID_IDP_METADATA_DIR: path.join(dir, 'missing') },
     encoding: 'utf8',

@@ -15,6 +15,15 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
+/**
+ * Node's arguments to run one of the repository's TypeScript entry points (`src/server.ts`) in a
+ * child process, in the form this test runs in: through tsx from the sources, or the compiled
+ * `.js` next to it in the test run's `.test-build/` (scripts/build-tests.mjs).
+ */
+export function nodeArgs(tsFile: string): string[] {
+  return import.meta.url.endsWith('.ts') ? ['--import', 'tsx', tsFile] : [tsFile.replace(/\.ts$/, '.js')];
+}
+
 export function tempDir(t: Teardown, prefix = 'sael-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -23,33 +32,61 @@ export function tempDir(t: Teardown, prefix = 'sael-test-'): string {
 
 /**
  * The SP certificate (RSA-3072) and the test IdP's keys that a first start generates into DATA_DIR
- * cost ~0.5–1 s of CPU per app: the first app of a test process with a given identity (public URL,
- * SPID/CIE settings) generates them, and the next ones start with a copy, as a restarted server
- * would find them. Tests of those settings pass their own and get their own keys.
+ * cost ~0.5–1 s of CPU per app: the first app with a given identity (public URL, SPID/CIE
+ * settings) generates them, and the next ones start with a copy, as a restarted server would find
+ * them. The copies are kept for the test process, and for the whole run when `npm test` names a
+ * folder for them (SAEL_TEST_KEY_CACHE, made and removed by scripts/run-tests.mjs): the suite's
+ * ~150 processes then generate them once. Tests of those settings pass their own and get their
+ * own keys.
  */
 const KEY_FOLDERS = ['spid-sp', 'spid-test-idp'];
 const keyCaches = new Map<string, string>();
 process.on('exit', () => {
-  for (const d of keyCaches.values()) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of keyCaches.values()) if (!d.startsWith(RUN_KEY_CACHE ?? '\0')) fs.rmSync(d, { recursive: true, force: true });
 });
+const RUN_KEY_CACHE = process.env.SAEL_TEST_KEY_CACHE || undefined;
 
 function keyIdentity(env: Record<string, string>): string {
   return JSON.stringify(Object.entries(env).filter(([k]) => /^(PUBLIC_URL|PORT|APP_MODE|SPID_|CIE_)/.test(k)).sort());
 }
 
+/** The folder with the keys of this identity, when this process or another of the run made them. */
+function cachedKeys(identity: string): string | undefined {
+  const mine = keyCaches.get(identity);
+  if (mine || !RUN_KEY_CACHE) return mine;
+  const shared = path.join(RUN_KEY_CACHE, crypto.createHash('sha256').update(identity).digest('hex').slice(0, 32));
+  return fs.existsSync(shared) ? shared : undefined;
+}
+
+/** Keeps a copy of the keys an app generated; into the run's folder by a rename, so that another process never sees half a copy. */
+function keepKeys(identity: string, dataDir: string): void {
+  const target = RUN_KEY_CACHE ? path.join(RUN_KEY_CACHE, crypto.createHash('sha256').update(identity).digest('hex').slice(0, 32)) : undefined;
+  const copy = fs.mkdtempSync(path.join(RUN_KEY_CACHE ?? os.tmpdir(), 'sael-test-keys-'));
+  for (const f of KEY_FOLDERS) if (fs.existsSync(path.join(dataDir, f))) fs.cpSync(path.join(dataDir, f), path.join(copy, f), { recursive: true });
+  if (target) {
+    try {
+      fs.renameSync(copy, target);
+      keyCaches.set(identity, target);
+      return;
+    } catch {
+      // Another process kept the same identity's keys first: theirs are as good.
+      fs.rmSync(copy, { recursive: true, force: true });
+      keyCaches.set(identity, target);
+      return;
+    }
+  }
+  keyCaches.set(identity, copy);
+}
+
 export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<FastifyInstance> {
   const dir = tempDir(t);
   const identity = keyIdentity(env);
-  const cached = keyCaches.get(identity);
+  const cached = cachedKeys(identity);
   if (cached) for (const f of KEY_FOLDERS) if (fs.existsSync(path.join(cached, f))) fs.cpSync(path.join(cached, f), path.join(dir, f), { recursive: true });
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...env });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false });
   t.teardown(() => app.close());
-  if (!cached && !env.SPID_CERT_DIR) {
-    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-test-keys-'));
-    for (const f of KEY_FOLDERS) if (fs.existsSync(path.join(dir, f))) fs.cpSync(path.join(dir, f), path.join(cache, f), { recursive: true });
-    keyCaches.set(identity, cache);
-  }
+  if (!cached && !env.SPID_CERT_DIR) keepKeys(identity, dir);
   return app;
 }
 

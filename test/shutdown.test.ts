@@ -3,12 +3,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { tempDir } from './helpers.js';
+import { nodeArgs, tempDir } from './helpers.js';
 
 t.test('SIGTERM: the in-flight request finishes, new connections are refused, the process exits 0 with the database closed', async (t) => {
   const dir = tempDir(t);
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'slow-server.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, nodeArgs(script), { env: { ...process.env, DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => child.kill('SIGKILL'));
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));

@@ -9,7 +9,7 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { getPaymentRequest, newReceiptId, readAnswer, readPaymentData, sendRtRequest } from '../../src/simulators/pagopa/node-messages.js';
 import { loadConfig } from '../../src/config.js';
-import { tempDir } from '../helpers.js';
+import { nodeArgs, tempDir } from '../helpers.js';
 import { freePort } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -18,7 +18,7 @@ t.test('receipt answered OK survives kill -9 right after the answer', { timeout:
   const dir = tempDir(t);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
+  const child = spawn(process.execPath, nodeArgs(path.join(ROOT, 'src/server.ts')), {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), PUBLIC_URL: base, LOG_LEVEL: 'silent', APP_MODE: 'demo', PAGOPA_FDR_INTERVAL_MINUTES: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],

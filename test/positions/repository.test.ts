@@ -8,7 +8,7 @@ import { getServiceByCode, listEnti } from '../../src/modules/enti/repository.js
 import { cancelPosition, createPosition, expirePositions, getPositionByIupd } from '../../src/modules/positions/repository.js';
 import { isValidIuv } from '../../src/modules/positions/numbers.js';
 import { preparePositionWrite } from '../../src/modules/positions/service.js';
-import { tempDir } from '../helpers.js';
+import { nodeArgs, tempDir } from '../helpers.js';
 import { inDays } from './fixtures.js';
 
 function setup(t: { teardown(fn: () => unknown): void }) {
@@ -33,7 +33,7 @@ t.test('IUVs are unique under concurrent creation from several processes, and ac
   const worker = fileURLToPath(new URL('./iuv-worker.ts', import.meta.url));
   const runWorker = (tag: string) =>
     new Promise<void>((resolve, reject) => {
-      const args = ['--import', 'tsx', worker, JSON.stringify({ file, enteId: ente.id, count: 60, tag, value: write.value })];
+      const args = [...nodeArgs(worker), JSON.stringify({ file, enteId: ente.id, count: 60, tag, value: write.value })];
       execFile(process.execPath, args, (err, _stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve()));
     });
   await Promise.all([runWorker('A'), runWorker('B'), runWorker('C')]);

@@ -15,7 +15,8 @@ import { Worker } from 'node:worker_threads';
 import { NoticeDataError, renderNoticePdf, type NoticeData } from './notice-pdf.js';
 
 const BOOT = new URL('../../workers/ts-worker.mjs', import.meta.url);
-const ENTRY = new URL('./notice-render-worker.ts', import.meta.url).href;
+// The worker module in the form this one runs in: TypeScript under tsx, JavaScript once compiled.
+const ENTRY = new URL(`./notice-render-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
 
 /** Sample renders per worker before it takes work, unless the pool is told otherwise. */
 export const DEFAULT_WARMUP = 30;

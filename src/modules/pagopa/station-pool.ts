@@ -26,7 +26,8 @@ export const MAX_PENDING = 256;
 const READ_ONLY = new Set(['paVerifyPaymentNotice', 'paGetPayment', 'paGetPaymentV2']);
 
 const BOOT = new URL('../../workers/ts-worker.mjs', import.meta.url);
-const ENTRY = new URL('./station-worker.ts', import.meta.url).href;
+// The worker module in the form this one runs in: TypeScript under tsx, JavaScript once compiled.
+const ENTRY = new URL(`./station-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
 
 export interface StationPoolData {
   entry: string;

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * Compiles the server and its tests to plain JavaScript for the test run (`npm test`), into
+ * `.test-build/`, a mirror of the repository: `src/` and `test/` with every `.ts` file compiled
+ * by esbuild next to its source (sources and other files copied as they are), and every other
+ * top-level entry (node_modules, templates, schemas, public, migrations, …) linked.
+ *
+ * Why: under tsx every test process loads ~700 TypeScript modules through tsx's loader thread;
+ * the same modules as JavaScript start a test file ~1.7 s of CPU sooner (measured: 6.1–6.7 s of
+ * CPU to import and build the app under tsx, 4.3–4.5 s compiled), and the suite starts ~150
+ * processes. Types are still checked by `tsc --noEmit` first (`npm run build`).
+ *
+ * The compiled files keep the `.js` import specifiers the sources already use, so they resolve
+ * to each other; code that starts a `.ts` file itself (worker threads through
+ * src/workers/ts-worker.mjs, `node --import tsx src/server.ts` in a few tests) still finds it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const OUT = path.join(ROOT, '.test-build');
+const COMPILED = ['src', 'test'];
+const SKIP = new Set(['.git', '.test-build', '.tap', 'package.json', ...COMPILED]);
+
+function walk(dir, files = []) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p, files);
+    else if (e.isFile()) files.push(p);
+  }
+  return files;
+}
+
+export async function buildTests() {
+  fs.rmSync(OUT, { recursive: true, force: true });
+  fs.mkdirSync(OUT, { recursive: true });
+  const sources = [];
+  for (const dir of COMPILED) {
+    for (const file of walk(path.join(ROOT, dir))) {
+      const rel = path.relative(ROOT, file);
+      fs.mkdirSync(path.dirname(path.join(OUT, rel)), { recursive: true });
+      fs.copyFileSync(file, path.join(OUT, rel));
+      if (file.endsWith('.ts') && !file.endsWith('.d.ts')) sources.push(file);
+    }
+  }
+  await build({
+    entryPoints: sources,
+    outdir: OUT,
+    outbase: ROOT,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  fs.mkdirSync(path.join(ROOT, 'test-output'), { recursive: true });
+  for (const e of fs.readdirSync(ROOT)) {
+    if (!SKIP.has(e)) fs.symlinkSync(path.join(ROOT, e), path.join(OUT, e));
+  }
+  // The mirror's own package.json: the same, with tap running the compiled tests without tsx.
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  pkg.tap = { ...pkg.tap, 'node-arg': ['--enable-source-maps'], include: ['test/**/*.test.js'] };
+  fs.writeFileSync(path.join(OUT, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+  return OUT;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const t0 = Date.now();
+  await buildTests();
+  console.log(`tests compiled into ${path.relative(process.cwd(), OUT) || '.'} in ${Date.now() - t0} ms`);
+}
