@@ -73,9 +73,14 @@ export const paymentServices = sqliteTable(
     fixedAmountCents: integer('fixed_amount_cents'),
     minAmountCents: integer('min_amount_cents'),
     maxAmountCents: integer('max_amount_cents'),
+    /**
+     * The service's code in pagoPA's services catalogue (`idServizio`): set, the service is
+     * payable at a PSP without a notice (paDemandPaymentNotice); its form is the spontaneous one.
+     */
+    pspServiceId: text('psp_service_id'),
     active: bool('active').notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('payment_services_code').on(t.enteId, t.code)],
+  (t) => [uniqueIndex('payment_services_code').on(t.enteId, t.code), uniqueIndex('payment_services_psp_service').on(t.enteId, t.pspServiceId)],
 );

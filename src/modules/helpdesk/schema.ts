@@ -67,15 +67,44 @@ export const treasuryImports = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     enteId: integer('ente_id').notNull().references(() => enti.id, { onDelete: 'restrict' }),
-    format: text('format', { enum: ['csv', 'camt053'] }).notNull(),
+    format: text('format', { enum: ['csv', 'camt053', 'opi'] }).notNull(),
     fileName: text('file_name').notNull(),
     sha256: text('sha256').notNull(),
     movements: integer('movements').notNull(),
     newMovements: integer('new_movements').notNull(),
+    /** OPI Giornale di Cassa: schema version (1.4, 1.6.1, 1.7.1, 1.8), identificativo_flusso_BT, pages joined. */
+    opiVersion: text('opi_version'),
+    opiFlowId: text('opi_flow_id'),
+    pages: integer('pages'),
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('treasury_imports_file').on(t.enteId, t.sha256)],
+);
+
+/**
+ * Pages of an OPI Giornale di Cassa that arrived one file at a time (`pagina` of `pagine_totali`):
+ * kept until every page of the journal is here, then joined into one treasury import.
+ */
+export const treasuryOpiPages = sqliteTable(
+  'treasury_opi_pages',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    enteId: integer('ente_id').notNull().references(() => enti.id, { onDelete: 'restrict' }),
+    /** identificativo_flusso_BT of the journal. */
+    flowId: text('flow_id').notNull(),
+    opiVersion: text('opi_version').notNull(),
+    page: integer('page').notNull(),
+    totalPages: integer('total_pages').notNull(),
+    fileName: text('file_name').notNull(),
+    sha256: text('sha256').notNull(),
+    xml: text('xml').notNull(),
+    /** The import the joined journal became (null while pages are missing). */
+    importId: integer('import_id').references(() => treasuryImports.id, { onDelete: 'restrict' }),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('treasury_opi_pages_key').on(t.enteId, t.flowId, t.page)],
 );
 
 export const MOVEMENT_STATES = ['matched', 'parked', 'error', 'not_pagopa', 'debit'] as const;

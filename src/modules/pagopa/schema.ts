@@ -210,7 +210,11 @@ export const fdrFlows = sqliteTable(
     totalPayments: integer('total_payments').notNull(),
     totalAmountCents: integer('total_amount_cents').notNull(),
     rawXml: text('raw_xml').notNull(),
-    source: text('source', { enum: ['nodoChiedi', 'upload'] }).notNull().default('nodoChiedi'),
+    source: text('source', { enum: ['nodoChiedi', 'upload', 'fdrRest'] }).notNull().default('nodoChiedi'),
+    /** FdR 3 revision of the flow (REST API); 1 for flows from nodoChiedi* and uploads. */
+    revision: integer('revision').notNull().default(1),
+    /** Set when a newer revision of the same flow arrived: this one no longer counts. */
+    supersededAt: text('superseded_at'),
     downloadedAt: createdAt(),
   },
   (t) => [uniqueIndex('fdr_flows_key').on(t.enteId, t.flowId, t.flowDateTime), index('fdr_flows_settlement').on(t.settlementId)],
