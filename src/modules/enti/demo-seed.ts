@@ -1,6 +1,7 @@
 /**
  * Demo data for an empty database in demo mode: the Provincia di Campobasso, its 84 comuni (from
- * the ISTAT list), six member comuni with IBANs and payment services, and one demo user per role.
+ * the ISTAT list), six member comuni with IBANs and payment services (the school canteen, MENSA,
+ * also payable at a PSP without a notice), and one demo user per role.
  * Codes are demo values of valid format and the enti are flagged `is_demo`.
  */
 import fs from 'node:fs';
@@ -52,7 +53,8 @@ const MEMBERS: MemberSpec[] = [
 
 const SERVICES = [
   { code: 'TARI', name: 'TARI – Tassa sui rifiuti', taxonomyCode: '9/0101108TS/', spontaneous: false, amountMode: 'free' as const },
-  { code: 'MENSA', name: 'Mensa scolastica', taxonomyCode: '9/0201133IM/', spontaneous: true, amountMode: 'free' as const, min: 100, max: 50000 },
+  // Payable at a PSP too (paDemandPaymentNotice): demo idServizio in pagoPA's services catalogue.
+  { code: 'MENSA', name: 'Mensa scolastica', taxonomyCode: '9/0201133IM/', spontaneous: true, amountMode: 'free' as const, min: 100, max: 50000, psp: '00001' },
   { code: 'CUP', name: 'Canone unico patrimoniale', taxonomyCode: '9/0101109IM/', spontaneous: false, amountMode: 'free' as const },
   { code: 'DIRITTI', name: 'Diritti di segreteria', taxonomyCode: '9/0201102IM/', spontaneous: true, amountMode: 'fixed' as const, fixed: 1000 },
   { code: 'SANZIONI', name: 'Sanzioni al codice della strada', taxonomyCode: '9/0301101SP/', spontaneous: false, amountMode: 'free' as const },
@@ -168,6 +170,7 @@ export function seedDemoData(db: Db, log?: Pick<FastifyBaseLogger, 'info'>): boo
             fixedAmountCents: 'fixed' in s ? s.fixed : null,
             minAmountCents: 'min' in s ? s.min : null,
             maxAmountCents: 'max' in s ? s.max : null,
+            pspServiceId: 'psp' in s ? s.psp : null,
           })
           .run();
       }

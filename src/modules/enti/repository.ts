@@ -1,5 +1,5 @@
 /** Queries and writes for enti, their IBANs and payment services; every write is audited in its transaction. */
-import { and, asc, eq, exists, like, or, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, isNotNull, like, or, sql } from 'drizzle-orm';
 import type { Db, DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Actor } from '../users/repository.js';
@@ -173,18 +173,52 @@ export function getServiceByCode(db: DbLike, enteId: number, code: string): Paym
     .get();
 }
 
-function checkServiceCode(db: DbLike, enteId: number, code: string, exceptId?: number): void {
+function checkServiceCode(db: DbLike, enteId: number, input: Pick<ServiceInput, 'code' | 'pspServiceId'>, exceptId?: number): void {
   const other = db
     .select({ id: paymentServices.id })
     .from(paymentServices)
-    .where(and(eq(paymentServices.enteId, enteId), eq(paymentServices.code, code)))
+    .where(and(eq(paymentServices.enteId, enteId), eq(paymentServices.code, input.code)))
     .get();
   if (other && other.id !== exceptId) throw new UniqueConflictError('code', 'Esiste già un servizio con questo codice.');
+  if (input.pspServiceId === null || input.pspServiceId === undefined) return;
+  const sameId = db
+    .select({ id: paymentServices.id, name: paymentServices.name })
+    .from(paymentServices)
+    .where(and(eq(paymentServices.enteId, enteId), eq(paymentServices.pspServiceId, input.pspServiceId)))
+    .get();
+  if (sameId && sameId.id !== exceptId) throw new UniqueConflictError('pspServiceId', `L’idServizio ${input.pspServiceId} è già usato dal servizio «${sameId.name}» di questo ente.`);
+}
+
+export interface PspPayableService {
+  ente: Pick<Ente, 'id' | 'name' | 'fiscalCode'>;
+  service: PaymentService;
+}
+
+/** Active services of member enti payable at a PSP (an idServizio in pagoPA's catalogue), by ente and service name. */
+export async function listPspPayableServices(db: DbLike): Promise<PspPayableService[]> {
+  const rows = db
+    .select({ ente: { id: enti.id, name: enti.name, fiscalCode: enti.fiscalCode }, service: paymentServices })
+    .from(paymentServices)
+    .innerJoin(enti, eq(enti.id, paymentServices.enteId))
+    .where(and(eq(enti.member, true), eq(paymentServices.active, true), isNotNull(paymentServices.pspServiceId)))
+    .orderBy(asc(enti.name), asc(paymentServices.name))
+    .all();
+  return rows;
+}
+
+/** A payment service with its ente, by service id (the simulated PSP's form). */
+export async function getServiceWithEnte(db: DbLike, serviceId: number): Promise<{ ente: Ente; service: PaymentService } | undefined> {
+  return db
+    .select({ ente: enti, service: paymentServices })
+    .from(paymentServices)
+    .innerJoin(enti, eq(enti.id, paymentServices.enteId))
+    .where(eq(paymentServices.id, serviceId))
+    .get();
 }
 
 export function createService(db: Db, enteId: number, input: ServiceInput, by: Actor): PaymentService {
   return db.transaction((tx) => {
-    checkServiceCode(tx, enteId, input.code);
+    checkServiceCode(tx, enteId, input);
     const row = tx.insert(paymentServices).values({ enteId, ...input }).returning().get();
     recordAudit(tx, { ...by, action: 'create', entity: 'payment_service', entityId: row.id, enteId, after: row });
     return row;
@@ -195,7 +229,7 @@ export function updateService(db: Db, enteId: number, serviceId: number, input: 
   return db.transaction((tx) => {
     const before = getService(tx, enteId, serviceId);
     if (!before) return undefined;
-    checkServiceCode(tx, enteId, input.code, serviceId);
+    checkServiceCode(tx, enteId, input, serviceId);
     const after = tx
       .update(paymentServices)
       .set({ ...input, updatedAt: new Date().toISOString() })

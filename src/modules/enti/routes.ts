@@ -43,9 +43,12 @@ import {
   updateEnte,
   updateEnteLogo,
   updateService,
+  type Ente,
   type PaymentService,
 } from './repository.js';
-import { validateEnte, validateIban, validateService, type FieldErrors } from './validation.js';
+import { amountRule, fieldsOf } from './service-fields.js';
+import { validateEnte, validateIban, validateService, type FieldErrors, type ServiceInput } from './validation.js';
+import { serviceFormXsd } from '../pagopa/demand-xsd.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -75,7 +78,7 @@ const ENTE_FIELDS = [
 ];
 const SERVICE_FIELDS = [
   'code', 'name', 'description', 'taxonomyCode', 'defaultIbanId', 'spontaneous', 'amountMode',
-  'fixedAmount', 'minAmount', 'maxAmount', 'active',
+  'fixedAmount', 'minAmount', 'maxAmount', 'pspServiceId', 'active',
 ];
 
 /** Resolves :id to an existing ente id, or null (404 from the guard). */
@@ -102,7 +105,34 @@ function serviceForm(s: PaymentService): Form {
     fixedAmount: centsField(s.fixedAmountCents),
     minAmount: centsField(s.minAmountCents),
     maxAmount: centsField(s.maxAmountCents),
+    pspServiceId: s.pspServiceId ?? '',
     active: s.active ? 'on' : undefined,
+  };
+}
+
+function isSaelAdmin(request: FastifyRequest): boolean {
+  return !!request.user?.grants.some((g) => g.role === 'sael_admin');
+}
+
+/**
+ * The service form's values as the user may save them: only the SAEL admin (the intermediary
+ * that registers services in pagoPA's catalogue) sets the idServizio; for the ente's admin it is
+ * left as it is.
+ */
+function serviceInputFor(request: FastifyRequest, value: ServiceInput): ServiceInput {
+  if (isSaelAdmin(request)) return value;
+  const { pspServiceId: _ignored, ...rest } = value;
+  return rest;
+}
+
+/** What the service form shows about payments at a PSP: the generated XSD's fields, and who may change it. */
+function pspView(request: FastifyRequest, ente: Ente, service?: PaymentService) {
+  const rule = service ? amountRule(service) : null;
+  return {
+    canSetPspServiceId: isSaelAdmin(request),
+    pspXsdHref: service?.pspServiceId && isSaelAdmin(request) ? `/admin/enti/${ente.id}/servizi/${service.id}/catalogo.xsd` : null,
+    pspFormFields: service ? fieldsOf(service).map((f) => `${f.label} (fino a ${f.maxLength} caratteri)`) : [],
+    pspAmount: rule ? (rule.fixed ? `importo fisso ${rule.fixed}, stabilito dall’ente` : `importo scelto da chi paga${rule.hint ? `: ${rule.hint.replace(/\.$/, '').toLowerCase()}` : ''}`) : null,
   };
 }
 
@@ -281,6 +311,7 @@ export default async function entiModule(app: FastifyInstance) {
       errors: {},
       action: `/admin/enti/${ente.id}/servizi`,
       ...serviceFormData(ente.id),
+      ...pspView(request, ente),
     });
   });
 
@@ -290,14 +321,14 @@ export default async function entiModule(app: FastifyInstance) {
     async (request, reply) => {
       const ente = loadEnte(request);
       const { ibans } = serviceFormData(ente.id);
-      const result = validateService(request.body, ibans.map((i) => i.id));
+      const result = validateService(isSaelAdmin(request) ? request.body : { ...request.body, pspServiceId: undefined }, ibans.map((i) => i.id));
       const fail = (errors: FieldErrors) =>
         reply.code(400).page('enti/service-form', {
-          title: 'Nuovo servizio di pagamento', ente, form: request.body, errors, action: `/admin/enti/${ente.id}/servizi`, ibans,
+          title: 'Nuovo servizio di pagamento', ente, form: request.body, errors, action: `/admin/enti/${ente.id}/servizi`, ibans, ...pspView(request, ente),
         });
       if (!result.ok) return fail(result.errors);
       try {
-        createService(app.db, ente.id, result.value, auditContext(request));
+        createService(app.db, ente.id, serviceInputFor(request, result.value), auditContext(request));
       } catch (err) {
         if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
         throw err;
@@ -315,7 +346,7 @@ export default async function entiModule(app: FastifyInstance) {
       if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
       return reply.page('enti/service-form', {
         title: `Modifica ${service.name}`, ente, form: serviceForm(service), errors: {},
-        action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ...serviceFormData(ente.id),
+        action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ...serviceFormData(ente.id), ...pspView(request, ente, service),
       });
     },
   );
@@ -328,20 +359,37 @@ export default async function entiModule(app: FastifyInstance) {
       const service = getService(app.db, ente.id, request.params.serviceId);
       if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
       const { ibans } = serviceFormData(ente.id);
-      const result = validateService(request.body, ibans.map((i) => i.id));
+      const result = validateService(isSaelAdmin(request) ? request.body : { ...request.body, pspServiceId: undefined }, ibans.map((i) => i.id));
       const fail = (errors: FieldErrors) =>
         reply.code(400).page('enti/service-form', {
-          title: `Modifica ${service.name}`, ente, form: request.body, errors,
-          action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ibans,
+          title: `Modifica ${service.name}`, ente, form: isSaelAdmin(request) ? request.body : { ...request.body, pspServiceId: service.pspServiceId ?? '' }, errors,
+          action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ibans, ...pspView(request, ente, service),
         });
       if (!result.ok) return fail(result.errors);
       try {
-        updateService(app.db, ente.id, service.id, result.value, auditContext(request));
+        updateService(app.db, ente.id, service.id, serviceInputFor(request, result.value), auditContext(request));
       } catch (err) {
         if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
         throw err;
       }
       return reply.redirect(`/admin/enti/${ente.id}#servizi`, 303);
+    },
+  );
+
+  // The form XSD of a service payable at a PSP, for pagoPA's services catalogue (SAEL admin only).
+  app.get<{ Params: { id: number; serviceId: number } }>(
+    '/enti/:id/servizi/:serviceId/catalogo.xsd',
+    { preHandler: adminOnly, schema: { params: subParams('serviceId') } },
+    async (request, reply) => {
+      const ente = loadEnte(request);
+      const service = getService(app.db, ente.id, request.params.serviceId);
+      if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
+      if (!service.pspServiceId) throw new HttpError(404, 'Il servizio non è pagabile presso i PSP: indica prima il suo idServizio nel catalogo dei servizi pagoPA.');
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('content-disposition', `attachment; filename="servizio-${service.pspServiceId}-${service.code}.xsd"`)
+        .header('cache-control', 'no-store')
+        .send(serviceFormXsd(ente, service));
     },
   );
 

@@ -125,8 +125,16 @@ export interface ServiceInput {
   fixedAmountCents: number | null;
   minAmountCents: number | null;
   maxAmountCents: number | null;
+  /**
+   * idServizio in pagoPA's services catalogue: set, the service is payable at a PSP
+   * (paDemandPaymentNotice); absent (undefined), an update leaves it as it is.
+   */
+  pspServiceId?: string | null;
   active: boolean;
 }
+
+/** idServizio of pagoPA's services catalogue (paForNode.xsd stIdentificativoServizio: 5 characters). */
+export const PSP_SERVICE_ID = /^[0-9A-Za-z]{5}$/;
 
 export function validateService(form: Form, ibanIds: number[]): Validated<ServiceInput> {
   const errors: FieldErrors = {};
@@ -161,6 +169,9 @@ export function validateService(form: Form, ibanIds: number[]): Validated<Servic
     errors.fixedAmount = 'Con importo fisso indica l’importo.';
   if (minAmountCents !== null && maxAmountCents !== null && minAmountCents > maxAmountCents)
     errors.maxAmount = 'L’importo massimo non può essere minore del minimo.';
+  const pspServiceId = optional(form, 'pspServiceId');
+  if (pspServiceId !== null && !PSP_SERVICE_ID.test(pspServiceId))
+    errors.pspServiceId = 'L’idServizio del catalogo dei servizi pagoPA ha esattamente 5 caratteri, lettere o cifre (esempio: 00001).';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -175,6 +186,7 @@ export function validateService(form: Form, ibanIds: number[]): Validated<Servic
       fixedAmountCents: amountMode === 'fixed' ? fixedAmountCents : null,
       minAmountCents: amountMode === 'free' ? minAmountCents : null,
       maxAmountCents: amountMode === 'free' ? maxAmountCents : null,
+      pspServiceId,
       active: form.active === 'on' || form.active === 'true' || form.active === true,
     },
   };

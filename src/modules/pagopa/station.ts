@@ -10,7 +10,8 @@
  * 3. the whole envelope valid against envelope.xsd + paForNode.xsd → else PAA_SINTASSI_XSD;
  * 4. identity: idPA (and qrCode.fiscalCode) an ente we serve → PAA_ID_DOMINIO_ERRATO; idBrokerPA
  *    ours → PAA_ID_INTERMEDIARIO_ERRATO; idStation ours → PAA_STAZIONE_INT_ERRATA;
- * 5. the operation. Every answer we write is itself valid against the same schemas (tests).
+ * 5. the operation (paDemandPaymentNotice: demand.ts). Every answer we write is itself valid
+ *    against the same schemas (tests).
  * Faults carry `id` = the EC fiscal code (idPA, or our broker id when idPA is unusable).
  */
 import { readSnapshot, type Db } from '../../db/client.js';
@@ -18,6 +19,7 @@ import type { PagopaSettings } from '../../config.js';
 import { XmlSafeParseError } from '../../xml/safe-parse.js';
 import type { Ente } from '../enti/repository.js';
 import { todayInItaly } from '../positions/service.js';
+import { demandPaymentNotice } from './demand.js';
 import { checkPayable } from './payment-state.js';
 import { findForStation, servedEnteFast, stationQueries } from './station-queries.js';
 import { paymentDataContent, StampNeedsV2Error, verifyContent } from './payment-xml.js';
@@ -169,8 +171,12 @@ export function beginStationRequest(ctx: StationContext, req: StationRequest): S
   }
 
   try {
-    // Every read of the checks and of the answer in one snapshot (one read lock, not one per statement).
-    return readSnapshot(ctx.db, () => checkedRequest(ctx, req, parsed.payload, parsed.native, action, brokerId));
+    const run = () => checkedRequest(ctx, req, parsed.payload, parsed.native, action, brokerId);
+    // paDemandPaymentNotice writes a position (in its own write transaction), so it is not run
+    // inside the read snapshot; every other message reads its checks and its answer in one
+    // snapshot (one read lock, not one per statement).
+    if (parsed.payload.localName === OPERATIONS.paDemandPaymentNotice.request) return run();
+    return readSnapshot(ctx.db, run);
   } finally {
     parsed.native.dispose();
   }
@@ -224,8 +230,11 @@ function checkedRequest(
       case 'paSendRT':
       case 'paSendRTV2':
         return sendRt(ctx, op, ente, payload, req, ko);
-      case 'paDemandPaymentNotice':
-        return ko('PAA_SEMANTICA', 'Pagamenti spontanei da PSP (paDemandPaymentNotice) non attivi per questo ente');
+      case 'paDemandPaymentNotice': {
+        const r = demandPaymentNotice(ctx.db, ente, payload, ctx.now?.());
+        if (!r.ok) return ko(r.code, r.description);
+        return { status: 200, xml: answer(op, [el('outcome', 'OK'), r.content]), operation: op, outcome: 'OK', idPA: ente.fiscalCode, noticeNumber: r.noticeNumber, fiscalCode: ente.fiscalCode };
+      }
     }
   } catch (e) {
     if (e instanceof Fault) return ko(e.code, e.description);

@@ -7,11 +7,11 @@
  * - GET  /comuni/:ipa/servizi/:code      the form (anonymous: what the service is + login buttons)
  * - POST /comuni/:ipa/servizi/:code      validation → position (preparePositionWrite + createPosition) → Checkout
  *
- * The payment services table has no column for per-service fields (no migration in this change):
- * the extra fields are defined here by service code, with a plain "causale" for the others.
+ * The extra fields of each service and its amount rule come from enti/service-fields.ts, the one
+ * definition the payments started at a PSP (paDemandPaymentNotice) use too.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatEuro, parseEuroToCents } from '../../domain/money.js';
+import { parseEuroToCents } from '../../domain/money.js';
 import { HttpError } from '../../plugins/errors.js';
 import { auditContext } from '../../plugins/audit/index.js';
 import { eq } from 'drizzle-orm';
@@ -20,46 +20,11 @@ import { enti } from '../enti/schema.js';
 import { CheckoutError, startCheckout } from '../pagopa/checkout.js';
 import { createPosition } from '../positions/repository.js';
 import { preparePositionWrite, todayInItaly } from '../positions/service.js';
-import { MAX_AMOUNT_CENTS } from '../positions/validation.js';
+import { amountError, amountRule, checkFieldValues, fieldsOf, SPONTANEOUS_DUE_DAYS, spontaneousPositionBody } from '../enti/service-fields.js';
 import { cartCount } from './cart.js';
 
-export interface ServiceField {
-  name: string;
-  label: string;
-  help?: string;
-  maxLength: number;
-}
-
-const CAUSALE: ServiceField = { name: 'causale', label: 'Causale del pagamento', help: 'Per che cosa paghi, ad esempio il numero della pratica.', maxLength: 100 };
-
-export const SERVICE_FIELDS: Record<string, ServiceField[]> = {
-  MENSA: [
-    { name: 'alunno', label: 'Nome e cognome dell’alunno o dell’alunna', maxLength: 60 },
-    { name: 'scuola', label: 'Scuola e classe', help: 'Ad esempio: Primaria «G. Pascoli», classe 3ª B.', maxLength: 60 },
-  ],
-  DIRITTI: [{ name: 'pratica', label: 'Documento o pratica richiesta', help: 'Ad esempio: certificato di destinazione urbanistica, prot. 1234/2026.', maxLength: 80 }],
-};
-
-export function fieldsOf(service: Pick<PaymentService, 'code'>): ServiceField[] {
-  return SERVICE_FIELDS[service.code] ?? [CAUSALE];
-}
-
-export function amountRule(service: PaymentService): { fixed: string | null; min: number; max: number; hint: string } {
-  if (service.amountMode === 'fixed' && service.fixedAmountCents) {
-    return { fixed: formatEuro(service.fixedAmountCents), min: service.fixedAmountCents, max: service.fixedAmountCents, hint: '' };
-  }
-  const min = service.minAmountCents ?? 1;
-  const max = service.maxAmountCents ?? MAX_AMOUNT_CENTS;
-  const hint =
-    service.minAmountCents && service.maxAmountCents
-      ? `Da ${formatEuro(min)} a ${formatEuro(max)}.`
-      : service.minAmountCents
-        ? `Almeno ${formatEuro(min)}.`
-        : service.maxAmountCents
-          ? `Al massimo ${formatEuro(max)}.`
-          : '';
-  return { fixed: null, min, max, hint };
-}
+// The service's fields and amount rule: one definition shared with the payments started at a PSP.
+export { amountRule, fieldsOf, SERVICE_FIELDS, type ServiceField } from '../enti/service-fields.js';
 
 const IPA = { type: 'string', pattern: '^[a-z0-9_]{2,20}$' } as const;
 const params = { type: 'object', properties: { ipa: IPA, code: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,35}$' } }, required: ['ipa', 'code'] } as const;
@@ -123,48 +88,29 @@ export default async function spontaneousRoutes(app: FastifyInstance) {
       const user = request.user;
       const { ente, service } = resolve(request);
       const body = request.body;
-      const errors: Record<string, string> = {};
-      const parts: string[] = [];
-      for (const f of fieldsOf(service)) {
-        const v = (body[f.name] ?? '').replace(/\s+/g, ' ').trim();
-        if (!v) errors[f.name] = `Compila il campo «${f.label}».`;
-        else if (v.length > f.maxLength) errors[f.name] = `Il campo «${f.label}» può contenere al massimo ${f.maxLength} caratteri.`;
-        else parts.push(v);
-      }
+      const { values: parts, errors } = checkFieldValues(service, body);
       const rule = amountRule(service);
       let cents: number | null = rule.fixed ? rule.min : null;
       if (!rule.fixed) {
         const typed = (body.importo ?? '').trim();
         cents = typed ? parseEuroToCents(typed) : null;
         if (!typed) errors.importo = 'Indica l’importo da pagare.';
-        else if (cents === null || cents < 1) errors.importo = 'Importo non valido: scrivilo in euro, ad esempio 25,50.';
-        else if (cents < rule.min) errors.importo = `L’importo minimo per questo servizio è ${formatEuro(rule.min)}.`;
-        else if (cents > rule.max) errors.importo = `L’importo massimo per questo servizio è ${formatEuro(rule.max)}.`;
+        else {
+          const problem = amountError(rule, cents ?? 0);
+          if (problem) errors.importo = problem;
+        }
       }
       if (body.privacy !== 'si') errors.privacy = 'Per proseguire conferma di aver letto l’informativa sulla privacy.';
       if (Object.keys(errors).length > 0) return formPage(request, reply, ente, service, { status: 400, values: body, errors });
 
-      const causale = `${service.name}: ${parts.join(' – ')}`.slice(0, 140);
-      const due = new Date(Date.now() + 30 * 86_400_000);
-      const prepared = preparePositionWrite(app.db, ente, {
-        serviceCode: service.code,
-        switchToExpired: true,
-        debtor: {
-          type: 'F',
-          fiscalCode: user.fiscalCode,
-          fullName: [user.name, user.familyName].filter(Boolean).join(' ') || user.fiscalCode,
-          ...(user.email ? { email: user.email } : {}),
-        },
-        description: causale,
-        paymentOptions: [
-          {
-            isInstallment: false,
-            amountCents: cents!,
-            dueDate: todayInItaly(due),
-            transfers: [{ idTransfer: 1, amountCents: cents!, remittanceInformation: causale, taxonomyCode: service.taxonomyCode }],
-          },
-        ],
-      });
+      const due = new Date(Date.now() + SPONTANEOUS_DUE_DAYS * 86_400_000);
+      const debtor = {
+        type: 'F' as const,
+        fiscalCode: user.fiscalCode,
+        fullName: [user.name, user.familyName].filter(Boolean).join(' ') || user.fiscalCode,
+        ...(user.email ? { email: user.email } : {}),
+      };
+      const prepared = preparePositionWrite(app.db, ente, spontaneousPositionBody(service, debtor, parts, cents!, todayInItaly(due)));
       if (!prepared.ok) {
         request.log.warn({ fields: prepared.errors.map((e) => e.field) }, 'spontaneous payment refused by the position rules');
         return formPage(request, reply, ente, service, { status: 422, values: body, error: `Il pagamento non può essere creato: ${prepared.errors.map((e) => e.message).join(' ')}` });

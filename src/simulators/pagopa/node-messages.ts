@@ -61,6 +61,29 @@ export function getPaymentRequest(id: Identity, qr: { fiscalCode: string; notice
   );
 }
 
+export interface DemandParams {
+  /** idServizio of the service in pagoPA's services catalogue (5 characters). */
+  idServizio: string;
+  /** idSoggettoServizio (5 characters; the station does not use it). */
+  idSoggettoServizio?: string;
+  /** The PSP's form for the service (XML), sent base64 as datiSpecificiServizioRequest. */
+  formXml: string;
+}
+
+/** paDemandPaymentNoticeRequest: a payment of a service started at a PSP, without a notice. */
+export function demandRequest(id: Identity, p: DemandParams, style?: EnvelopeStyle): string {
+  return nodeEnvelope(
+    'paDemandPaymentNoticeRequest',
+    [
+      ids(id),
+      el('idServizio', p.idServizio),
+      el('idSoggettoServizio', p.idSoggettoServizio ?? '00001'),
+      el('datiSpecificiServizioRequest', Buffer.from(p.formXml, 'utf8').toString('base64')),
+    ],
+    style,
+  );
+}
+
 // ---- reading answers --------------------------------------------------------------------------
 
 export interface StationAnswer {
@@ -149,6 +172,25 @@ export function readPaymentData(answer: StationAnswer): PaymentData {
       };
     }),
   };
+}
+
+export interface DemandAnswer {
+  fiscalCode: string;
+  noticeNumber: string;
+  amountCents: number;
+  description?: string;
+  companyName?: string;
+  officeName?: string;
+}
+
+/** The notice a positive paDemandPaymentNoticeResponse gives. */
+export function readDemandAnswer(answer: StationAnswer): DemandAnswer {
+  const p = answer.payload;
+  const fiscalCode = text(p, 'qrCode/fiscalCode');
+  const noticeNumber = text(p, 'qrCode/noticeNumber');
+  const amountCents = amountToCents(text(p, 'paymentList/paymentOptionDescription/amount'));
+  if (!fiscalCode || !noticeNumber || amountCents === undefined) throw new Error('no qrCode or amount in the paDemandPaymentNotice answer');
+  return { fiscalCode, noticeNumber, amountCents, description: text(p, 'paymentDescription'), companyName: text(p, 'companyName'), officeName: text(p, 'officeName') };
 }
 
 // ---- receipts -------------------------------------------------------------------------------

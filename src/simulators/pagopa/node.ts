@@ -3,6 +3,8 @@
  * station over real HTTP with SOAP — paVerifyPaymentNotice → paGetPayment(V2) → paSendRT(V2) to
  * the owner and to every other ente we serve that appears in the transfers (multi-beneficiary
  * broadcast). Fault injection: duplicate sendRT, delayed sendRT, retries after an error.
+ * Pays a service without a notice too (payService): paDemandPaymentNotice with the PSP's form,
+ * then the same paGetPayment(V2) → paSendRT(V2) on the notice the ente answers with.
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -11,14 +13,18 @@ import { enti } from '../../modules/enti/schema.js';
 import { STATION_PATH } from '../../modules/pagopa/station-routes.js';
 import {
   DEMO_PSP,
+  demandRequest,
   getPaymentRequest,
   newReceiptId,
   readAnswer,
+  readDemandAnswer,
   readPaymentData,
   sendRtRequest,
   verifyRequest,
   type Identity,
   type Psp,
+  type DemandAnswer,
+  type DemandParams,
   type StationAnswer,
 } from './node-messages.js';
 import { simPayments } from './schema.js';
@@ -66,8 +72,8 @@ export interface PayOptions {
 
 export interface PayResult {
   ok: boolean;
-  /** Where it stopped: verify, getPayment, sendRT, or done. */
-  step: 'verify' | 'getPayment' | 'sendRT' | 'done';
+  /** Where it stopped: demand (payService only), verify, getPayment, sendRT, or done. */
+  step: 'demand' | 'verify' | 'getPayment' | 'sendRT' | 'done';
   faultCode?: string;
   receiptId?: string;
   amountCents?: number;
@@ -161,4 +167,26 @@ export async function payNotice(app: FastifyInstance, o: PayOptions): Promise<Pa
   await sendAll();
   const ok = sendOutcomes[o.fiscalCode] === 'OK';
   return { ok, step: ok ? 'done' : 'sendRT', faultCode: ok ? undefined : sendOutcomes[o.fiscalCode], receiptId, amountCents: data.paymentAmountCents, sendOutcomes };
+}
+
+export interface ServicePayOptions extends DemandParams {
+  /** Fiscal code of the ente (idPA). */
+  fiscalCode: string;
+  v2?: boolean;
+  psp?: Psp;
+}
+
+export type ServicePayResult = PayResult & { demand?: DemandAnswer; faultDescription?: string };
+
+/**
+ * A payment of a service started at a PSP: paDemandPaymentNotice with the form, then, as the node
+ * does after activatePaymentNotice, paGetPayment(V2) and paSendRT(V2) on the notice the ente
+ * created (no paVerifyPaymentNotice: the demand answer already gave the amount).
+ */
+export async function payService(app: FastifyInstance, o: ServicePayOptions): Promise<ServicePayResult> {
+  const d = await call(app, 'paDemandPaymentNotice', demandRequest(identityFor(app, o.fiscalCode), o));
+  if (d.outcome !== 'OK') return { ok: false, step: 'demand', faultCode: d.faultCode, faultDescription: d.faultDescription, sendOutcomes: {} };
+  const demand = readDemandAnswer(d);
+  const paid = await payNotice(app, { fiscalCode: demand.fiscalCode, noticeNumber: demand.noticeNumber, v2: o.v2, psp: o.psp, skipVerify: true });
+  return { ...paid, demand };
 }
