@@ -64,8 +64,14 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
   return violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
 }
 
+/**
+ * Screenshots are for people to look at (test-output/e2e/); no test reads them. E2E_SHOTS=0 (set
+ * by .ci/run, where nobody looks) skips them: 0.15–0.5 s a page.
+ */
+export const SHOTS_ON = process.env.E2E_SHOTS !== '0';
+
 export async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SHOTS_DIR, `${name}.png`), fullPage: true });
+  if (SHOTS_ON) await page.screenshot({ path: path.join(SHOTS_DIR, `${name}.png`), fullPage: true });
 }
 
 /**

@@ -81,7 +81,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
       visited++;
       const url = new URL(page.url());
       found[`${name} ${url.pathname}${url.search} @${w}px`] = problems;
-      if (problems.length || process.env.E2E_SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}-${w}.png`), fullPage: true });
+      if (problems.length || process.env.E2E_SHOTS === '1') await page.screenshot({ path: path.join(SHOTS, `${name}-${w}.png`), fullPage: true });
     }
     if (process.env.E2E_TIMING) console.error(`${name}: ${Date.now() - start} ms (t=${Date.now() - t0})`);
   }
