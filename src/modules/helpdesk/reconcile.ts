@@ -24,7 +24,7 @@ import { FlowXmlError, parseFlowXml, type FlowDoc } from '../pagopa/flusso-xml.j
 import { checkHeader, classifyFlowRow, decideFlowCredit, decideReceiptCredit, RECON_ANOMALIES, type CreditDecision, type ReconAnomalyType } from './matching.js';
 import type { EntryState } from './schema.js';
 import { localDate, workingDaysBetween } from './sla-calendar.js';
-import { movementHash, parseStatement, type StatementProblem } from './statement.js';
+import { movementHash, parseStatement, type StatementMovement, type StatementProblem } from './statement.js';
 
 export interface Recon {
   db: Db;
@@ -501,10 +501,34 @@ export function importStatement(
   r: Recon,
   input: { enteId: number; bytes: Buffer; fileName: string; actor: string; requestId?: string; now?: Date },
 ): StatementImportResult {
-  const now = input.now ?? new Date();
   const parsed = parseStatement(input.bytes);
   if (parsed.problems.length) throw new ReconError(`Il file contiene ${parsed.problems.length} errori: nessun movimento è stato importato`, parsed.problems);
-  const fileHash = sha256(input.bytes);
+  return storeStatement(r, input, { format: parsed.format, movements: parsed.movements, skipped: parsed.skipped, fileHash: sha256(input.bytes) });
+}
+
+/** Movements read from a statement (CSV, camt.053, or a joined OPI Giornale di Cassa), ready to store. */
+export interface StatementBatch {
+  format: 'csv' | 'camt053' | 'opi';
+  movements: StatementMovement[];
+  skipped: { line: number; reason: string }[];
+  /** Identity of the file (one import per ente and hash). */
+  fileHash: string;
+  opi?: { version: string; flowId: string; pages: number };
+  /** Runs in the import's transaction once the import row exists (OPI: marks the pages joined). */
+  onImported?: (importId: number) => void;
+}
+
+/**
+ * Stores the movements of one statement and reconciles the new ones, in one transaction (a
+ * savepoint when called inside another): the shared path of every statement format.
+ */
+export function storeStatement(
+  r: Recon,
+  input: { enteId: number; fileName: string; actor: string; requestId?: string; now?: Date },
+  parsed: StatementBatch,
+): StatementImportResult {
+  const now = input.now ?? new Date();
+  const fileHash = parsed.fileHash;
   const s = r.sqlite;
   const ente = s.prepare('SELECT id FROM enti WHERE id = ?').get(input.enteId);
   if (!ente) throw new ReconError('Ente inesistente', [], 404);
@@ -533,9 +557,10 @@ export function importStatement(
     }
     if (problems.length) throw new ReconError(`Il file contiene ${problems.length} errori: nessun movimento è stato importato`, problems, 409);
     const importId = Number(
-      s.prepare('INSERT INTO treasury_imports (ente_id, format, file_name, sha256, movements, new_movements, created_by) VALUES (?,?,?,?,?,?,?)')
-        .run(input.enteId, parsed.format, input.fileName.slice(0, 200), fileHash, parsed.movements.length, fresh.length, input.actor).lastInsertRowid,
+      s.prepare('INSERT INTO treasury_imports (ente_id, format, file_name, sha256, movements, new_movements, opi_version, opi_flow_id, pages, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)')
+        .run(input.enteId, parsed.format, input.fileName.slice(0, 200), fileHash, parsed.movements.length, fresh.length, parsed.opi?.version ?? null, parsed.opi?.flowId ?? null, parsed.opi?.pages ?? null, input.actor).lastInsertRowid,
     );
+    parsed.onImported?.(importId);
     const ins = s.prepare(
       `INSERT INTO treasury_movements (ente_id, import_id, movement_id, direction, amount_cents, booking_date, value_date, causale, account, payload_hash, ref_kind, state)
        VALUES (?,?,?,?,?,?,?,?,?,?,'none','parked')`,
@@ -548,7 +573,7 @@ export function importStatement(
       else if (state === 'parked') counts.parked++;
       else if (state === 'error') counts.errors++;
     }
-    recordAudit(r.db, { actor: input.actor, action: 'treasury.import', entity: 'treasury_import', entityId: importId, enteId: input.enteId, after: { fileName: input.fileName, sha256: fileHash, format: parsed.format, movements: parsed.movements.length, new: fresh.length, ...counts }, requestId: input.requestId });
+    recordAudit(r.db, { actor: input.actor, action: 'treasury.import', entity: 'treasury_import', entityId: importId, enteId: input.enteId, after: { fileName: input.fileName, sha256: fileHash, format: parsed.format, ...parsed.opi, movements: parsed.movements.length, new: fresh.length, ...counts, skipped: parsed.skipped.length, skippedReasons: parsed.skipped.slice(0, 200) }, requestId: input.requestId });
     return { status: 'imported', importId, movements: parsed.movements.length, newMovements: fresh.length, alreadyKnown: known, ...counts, skipped: parsed.skipped };
   }).immediate();
 }

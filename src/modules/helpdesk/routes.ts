@@ -44,6 +44,10 @@ import {
   type TxFilter,
 } from './queries.js';
 import { importStatement, ingestFlowXml, manualMatch, manualUnmatch, processPendingFlows, ReconError, retryParked, type Recon } from './reconcile.js';
+import opiApi from './opi-api.js';
+import { importOpiPage, pendingOpiJournals, type OpiUploadResult } from './opi-import.js';
+import { looksLikeOpi, OPI_VERSIONS, type OpiVersion } from './opi-journal.js';
+import { writeOpiJournal } from './opi-writer.js';
 import { pruneNodeCalls } from './node-call-log.js';
 import { defaultCalendar, type BusinessCalendar } from './sla-calendar.js';
 import {
@@ -129,6 +133,20 @@ function toOptions<T extends Record<string, string>>(map: T, selected?: string) 
   return Object.entries(map).map(([value, label]) => ({ value, label, selected: value === selected }));
 }
 
+function opiNotice(res: OpiUploadResult): string {
+  const what = `giornale di cassa OPI ${res.version} ${res.flowId}`;
+  if (res.status === 'waiting') return `Pagina ${res.page} di ${res.totalPages} del ${what} ricevuta e valida: mancano le pagine ${res.missingPages.join(', ')}. Il giornale sarà importato quando saranno arrivate tutte.`;
+  if (res.status === 'unchanged') return `La pagina ${res.page} di ${res.totalPages} del ${what} era già stata ricevuta: nulla è cambiato.`;
+  const x = res.result!;
+  if (x.status === 'unchanged') return `Il ${what} era già stato importato: nulla è cambiato.`;
+  return `Importato il ${what} (${res.totalPages === 1 ? '1 pagina' : `${res.totalPages} pagine`}): ${x.newMovements} movimenti nuovi (${x.alreadyKnown} già presenti): ${x.matched} abbinati, ${x.parked} in sospeso, ${x.errors} con errore.${x.skipped.length ? ` ${x.skipped.length} movimenti non importati (motivi qui sotto).` : ''}`;
+}
+
+function opiSkippedView(res: OpiUploadResult) {
+  const list = res.result?.skipped ?? res.skipped;
+  return list.length ? { items: list.slice(0, 100), more: Math.max(0, list.length - 100) } : null;
+}
+
 function problemsView(e: unknown) {
   if (e instanceof ReconError) return { message: e.message, problems: e.problems.slice(0, 200), more: Math.max(0, e.problems.length - 200), status: e.status };
   throw e;
@@ -182,6 +200,8 @@ export default fp(
     app.decorate('ticketsContext', ticketsCtx);
 
     const page = (reply: FastifyReply, template: string, data: Record<string, unknown>) => reply.page(`helpdesk/${template}`, { ...data, isStaff: isStaff(reply.request), demoTools: !app.config.isProduction });
+
+    await app.register(opiApi, { prefix: '/api/v1' });
 
     // ---------------------------------------------------------------- dashboard
     app.get('/helpdesk', { preHandler: helpdeskOrOperator }, async (request, reply) => {
@@ -330,7 +350,7 @@ export default fp(
     });
 
     // ---------------------------------------------------------------- treasury
-    const treasuryPage = (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
+    const treasuryPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
       const scope = scopeOf(request);
       const state = (request.query as { stato?: string }).stato;
       return page(reply, 'treasury', {
@@ -338,9 +358,22 @@ export default fp(
         movements: listMovements(app.sqlite, scope, state && state in MOVEMENT_STATES ? state : undefined),
         states: toOptions(MOVEMENT_STATES, state),
         enti: enteOptions(app, scope),
+        opiVersions: OPI_VERSIONS,
+        opiPending: (await pendingOpiJournals(r, scope)).map((j) => ({ ...j, pages: j.pagesReceived.join(', ') })),
         csrf: true,
         ...extra,
       });
+    };
+    // OPI Giornale di Cassa: one page per upload; the result (or the refusal) is shown on the page.
+    const opiUpload = async (request: FastifyRequest, reply: FastifyReply, mp: MultipartData, enteId: number) => {
+      const declared = mp.fields.versione && (OPI_VERSIONS as readonly string[]).includes(mp.fields.versione) ? (mp.fields.versione as OpiVersion) : undefined;
+      try {
+        const res = await importOpiPage(r, { enteId, bytes: mp.file!.data, fileName: mp.file!.fileName, actor: `user:${request.user!.id}`, requestId: request.id, version: declared });
+        return treasuryPage(request, reply, { notice: opiNotice(res), opiSkipped: opiSkippedView(res) });
+      } catch (e) {
+        const v = problemsView(e);
+        return treasuryPage(request, reply.code(v.status === 409 ? 409 : v.status === 404 ? 404 : 422), { error: v });
+      }
     };
     app.get('/helpdesk/tesoreria', { preHandler: helpdeskOrOperator, schema: { querystring: { type: 'object', properties: { stato: { type: 'string', maxLength: 20 } } } } }, async (request, reply) => {
       const notice = takeFlash(request);
@@ -352,7 +385,8 @@ export default fp(
       const enteId = optInt(mp.fields.ente);
       if (!enteId || !inScope(scopeOf(request), enteId)) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli l’ente del conto di tesoreria.' } });
       if (mp.tooLarge) return treasuryPage(request, reply.code(413), { error: { message: 'Il file supera 32 MB.' } });
-      if (!mp.file) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli il file del giornale di cassa (CSV o camt.053).' } });
+      if (!mp.file) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli il file del giornale di cassa (CSV, camt.053 o OPI).' } });
+      if (looksLikeOpi(mp.file.data)) return opiUpload(request, reply, mp, enteId);
       try {
         const res = importStatement(r, { enteId, bytes: mp.file.data, fileName: mp.file.fileName, actor: `user:${request.user!.id}`, requestId: request.id });
         setFlash(
@@ -366,6 +400,15 @@ export default fp(
         const v = problemsView(e);
         return treasuryPage(request, reply.code(v.status === 409 ? 409 : 422), { error: v });
       }
+    });
+
+    app.post('/helpdesk/tesoreria/opi', { preHandler: helpdeskOrOperator, config: { upload: true } }, async (request, reply) => {
+      const mp = await readMultipart(request, 32 * 1024 * 1024);
+      const enteId = optInt(mp.fields.ente);
+      if (!enteId || !inScope(scopeOf(request), enteId)) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli l’ente del conto di tesoreria.' } });
+      if (mp.tooLarge) return treasuryPage(request, reply.code(413), { error: { message: 'Il file supera 32 MB.' } });
+      if (!mp.file) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli il file della pagina del Giornale di Cassa OPI (XML).' } });
+      return opiUpload(request, reply, mp, enteId);
     });
 
     const matchBody = {
@@ -408,17 +451,34 @@ export default fp(
       },
     );
 
-    // Demo: the treasury statement of the simulated bank for an ente (CSV layout or camt.053).
-    app.get<{ Params: { id: number }; Querystring: { formato?: string } }>(
+    // Demo: the treasury statement of the simulated bank for an ente (CSV layout, camt.053 or OPI Giornale di Cassa).
+    app.get<{ Params: { id: number }; Querystring: { formato?: string; versione?: OpiVersion } }>(
       '/helpdesk/tesoreria/simulatore/:id',
-      { preHandler: helpdeskOrOperator, schema: { params: idParams, querystring: { type: 'object', properties: { formato: { type: 'string', enum: ['csv', 'camt053'] } } } } },
+      {
+        preHandler: helpdeskOrOperator,
+        schema: { params: idParams, querystring: { type: 'object', properties: { formato: { type: 'string', enum: ['csv', 'camt053', 'opi'] }, versione: { type: 'string', enum: [...OPI_VERSIONS] } } } },
+      },
       async (request, reply) => {
         if (app.config.isProduction) throw new HttpError(404, 'Pagina non trovata.');
         if (!inScope(scopeOf(request), request.params.id)) throw new HttpError(404, 'Ente non trovato.');
-        const e = app.sqlite.prepare('SELECT fiscal_code AS cf FROM enti WHERE id = ?').get(request.params.id) as { cf: string } | undefined;
+        const e = app.sqlite.prepare('SELECT fiscal_code AS cf, name FROM enti WHERE id = ?').get(request.params.id) as { cf: string; name: string } | undefined;
         if (!e) throw new HttpError(404, 'Ente non trovato.');
         const iban = (app.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? AND active = 1 ORDER BY id LIMIT 1').get(request.params.id) as { iban: string } | undefined)?.iban ?? '';
         const credits = simulatedCredits(app.db, e.cf);
+        if (request.query.formato === 'opi') {
+          const version = request.query.versione ?? '1.8';
+          const day = credits.reduce((d, c) => (c.bookingDate > d ? c.bookingDate : d), new Date().toISOString().slice(0, 10));
+          const xml = writeOpiJournal({
+            version,
+            enteFiscalCode: e.cf,
+            enteName: e.name.toUpperCase(),
+            esercizio: Number(day.slice(0, 4)),
+            date: day,
+            code: `SIM${e.cf}`,
+            movements: credits.map((c, i) => ({ tipoDocumento: 'SOSPESO ENTRATA', numeroDocumento: 1 + i, amountCents: c.amountCents, date: c.bookingDate, valueDate: c.valueDate, causale: c.causale })),
+          })[0]!;
+          return reply.type('application/xml').header('content-disposition', `attachment; filename="giornale-opi-${version}-${e.cf}.xml"`).send(xml);
+        }
         if (request.query.formato === 'camt053') return reply.type('application/xml').header('content-disposition', `attachment; filename="camt053-${e.cf}.xml"`).send(treasuryCamt053(credits, iban));
         return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="giornale-cassa-${e.cf}.csv"`).send(treasuryCsv(credits, iban));
       },
