@@ -155,5 +155,24 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     t.equal((await post({ pspServiceId: '00042' })).statusCode, 303);
     t.equal(getServiceByCode(app.db, campobasso.id, 'MENSA')!.pspServiceId, '00042');
     t.equal((await post({ pspServiceId: '00001' })).statusCode, 303);
+
+    // The ente's admin edits the service but not its idServizio (set by the SAEL, which registers the catalogue).
+    const termoli = listEnti(app.db, { q: 'Termoli', kind: 'comune' })[0]!;
+    const tm = getServiceByCode(app.db, termoli.id, 'MENSA')!;
+    const enteAdmin = loginAs(app, users.find((u) => u.role === 'ente_admin')!.fiscalCode);
+    const edit = `/admin/enti/${termoli.id}/servizi/${tm.id}`;
+    const shown = await app.inject({ url: edit, headers: { cookie: enteAdmin, accept: 'text/html' } });
+    t.notMatch(shown.body, /name="pspServiceId"/, 'no idServizio field for the ente admin');
+    t.notMatch(shown.body, /catalogo\.xsd/, 'nor the download');
+    const { token: t2 } = await csrfFrom(app, edit, enteAdmin);
+    const saved = await app.inject({
+      method: 'POST', url: edit, headers: { ...FORM_HEADERS, cookie: enteAdmin },
+      payload: form({ ...fields, _csrf: t2, name: 'Mensa scolastica di Termoli', defaultIbanId: String(tm.defaultIbanId), pspServiceId: '00099' }),
+    });
+    t.equal(saved.statusCode, 303);
+    const after = getServiceByCode(app.db, termoli.id, 'MENSA')!;
+    t.equal(after.name, 'Mensa scolastica di Termoli');
+    t.equal(after.pspServiceId, '00001', 'the idServizio posted by the ente admin is ignored');
+    t.equal((await app.inject({ url: `${edit}/catalogo.xsd`, headers: { cookie: enteAdmin, accept: 'text/html' } })).statusCode, 403);
   });
 });
