@@ -166,6 +166,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(portalModule);
   await app.register(entiModule);
   await app.register(positionsModule);
+  await app.register(import('./modules/gpd/index.js'), { prefix: '/gpd' });
   await app.register(backofficeModule);
   await app.register(pagopaModule, { backgroundWorkers });
   await app.register(helpdeskModule);

@@ -5,6 +5,7 @@ export * from '../plugins/sessions/schema.js';
 export * from '../plugins/audit/schema.js';
 export * from '../modules/positions/schema.js';
 export * from '../modules/positions/outbox-schema.js';
+export * from '../modules/gpd/schema.js';
 export * from '../modules/spid/schema.js';
 export * from '../plugins/jobs/schema.js';
 export * from '../modules/pagopa/schema.js';

@@ -10,8 +10,9 @@ import { recordAudit } from '../../plugins/audit/index.js';
 import { enqueueAcaSync, enqueueAcaSyncMany, type AcaPosition } from './aca-outbox.js';
 import type { Actor } from '../users/repository.js';
 import type { Ente, PaymentService } from '../enti/repository.js';
-import { buildIuv, noticeNumberFromIuv } from './numbers.js';
+import { buildIuv, iuvSequence, noticeNumberFromIuv } from './numbers.js';
 import { iuvSequences, paymentOptions, positions, transfers, type PositionStatus } from './schema.js';
+import { externalIuvs } from '../gpd/schema.js';
 import type { ValidPaymentOption, ValidPosition, ValidTransfer } from './validation.js';
 
 export type PositionRow = typeof positions.$inferSelect;
@@ -37,6 +38,17 @@ export class PositionConflictError extends Error {
 export interface PositionWrite {
   value: ValidPosition;
   switchToExpired: boolean;
+}
+
+/**
+ * An IUV brought by the caller (GPD API) that was already issued — by the platform's counter, to
+ * another position, or to a deleted draft (HTTP 409).
+ */
+export class IuvNotAvailableError extends PositionConflictError {
+  constructor(readonly iuv: string) {
+    super(`Lo IUV ${iuv} è già stato emesso per questo ente e non può essere riusato.`);
+    this.name = 'IuvNotAvailableError';
+  }
 }
 
 /** SHA-256 of a canonical JSON of what defines a position (service + normalised content). */
@@ -112,6 +124,7 @@ function sortedOption(o: ValidPaymentOption) {
     dueDate: o.dueDate,
     installmentCount: o.installmentCount,
     installmentNumber: o.installmentNumber,
+    iuv: o.iuv,
     kind: o.kind,
     plan: o.plan,
     retentionDate: o.retentionDate,
@@ -134,15 +147,59 @@ function sortedTransfer(t: ValidTransfer) {
   };
 }
 
-/** Reserves `n` consecutive IUV bases for the ente; the counter only moves forward. */
+/**
+ * Reserves `n` IUV bases for the ente; the counter only moves forward. Bases taken by IUVs the
+ * ente's software brought (external_iuvs, GPD API) are skipped, so an issued IUV never collides
+ * with one of theirs; without such IUVs in the range the bases are consecutive.
+ */
 function allocateSequences(tx: DbTx, enteId: number, n: number): number[] {
+  if (n === 0) return [];
   statement(tx, 'INSERT OR IGNORE INTO iuv_sequences (ente_id, next_value) VALUES (?, 1)').run(enteId);
-  // UPDATE … RETURNING read with .get() costs ~300 µs in better-sqlite3 (the statement is run to
-  // completion on reset); a separate SELECT in the same transaction costs ~15 µs.
-  statement(tx, 'UPDATE iuv_sequences SET next_value = next_value + ? WHERE ente_id = ?').run(n, enteId);
-  const row = statement(tx, 'SELECT next_value FROM iuv_sequences WHERE ente_id = ?').get(enteId) as { next_value: number };
-  const first = row.next_value - n;
-  return Array.from({ length: n }, (_, i) => first + i);
+  const out: number[] = [];
+  for (let wanted = n; wanted > 0; ) {
+    // UPDATE … RETURNING read with .get() costs ~300 µs in better-sqlite3 (the statement is run to
+    // completion on reset); a separate SELECT in the same transaction costs ~15 µs.
+    statement(tx, 'UPDATE iuv_sequences SET next_value = next_value + ? WHERE ente_id = ?').run(wanted, enteId);
+    const row = statement(tx, 'SELECT next_value FROM iuv_sequences WHERE ente_id = ?').get(enteId) as { next_value: number };
+    const first = row.next_value - wanted;
+    // One indexed range lookup (cached statement: this is the hot path of every creation).
+    const taken = new Set(
+      (statement(tx, 'SELECT sequence FROM external_iuvs WHERE ente_id = ? AND sequence >= ? AND sequence < ?').all(enteId, first, row.next_value) as { sequence: number }[]).map(
+        (r) => r.sequence,
+      ),
+    );
+    for (let seq = first; seq < row.next_value; seq++) if (!taken.has(seq)) out.push(seq);
+    wanted = n - out.length;
+  }
+  return out;
+}
+
+/**
+ * Claims the IUVs the caller brought (GPD API) for the ente: each must never have been issued —
+ * not by the counter (its base is below the next value), not to any option, not to a deleted draft
+ * (external_iuvs) — except those in `own` (the draft being replaced already holds them). Throws
+ * {@link IuvNotAvailableError}; records the new ones.
+ */
+function claimExternalIuvs(tx: DbTx, ente: Ente, options: readonly ValidPaymentOption[], own: ReadonlySet<string> = new Set()): void {
+  const brought = options.map((o) => o.iuv).filter((iuv): iuv is string => iuv !== undefined && !own.has(iuv));
+  if (brought.length === 0) return;
+  const next = tx.select({ nextValue: iuvSequences.nextValue }).from(iuvSequences).where(eq(iuvSequences.enteId, ente.id)).get()?.nextValue ?? 1;
+  const known = new Set([
+    ...tx.select({ iuv: externalIuvs.iuv }).from(externalIuvs).where(and(eq(externalIuvs.enteId, ente.id), inArray(externalIuvs.iuv, brought))).all().map((r) => r.iuv),
+    ...tx.select({ iuv: paymentOptions.iuv }).from(paymentOptions).where(and(eq(paymentOptions.enteId, ente.id), inArray(paymentOptions.iuv, brought))).all().map((r) => r.iuv),
+  ]);
+  for (const iuv of brought) {
+    const sequence = Number(iuvSequence(iuv));
+    if (known.has(iuv) || sequence < next) throw new IuvNotAvailableError(iuv);
+  }
+  tx.insert(externalIuvs).values(brought.map((iuv) => ({ enteId: ente.id, iuv, sequence: Number(iuvSequence(iuv)) }))).run();
+}
+
+/** The platform's sequences for the options that bring no IUV of their own, in option order. */
+function sequencesFor(tx: DbTx, enteId: number, options: readonly ValidPaymentOption[]): (number | null)[] {
+  const issued = allocateSequences(tx, enteId, options.filter((o) => o.iuv === undefined).length);
+  let k = 0;
+  return options.map((o) => (o.iuv === undefined ? issued[k++]! : null));
 }
 
 const INSERT_POSITION = `INSERT INTO positions (ente_id, service_id, iupd, debtor_type, debtor_fiscal_code, debtor_name, debtor_street, debtor_civic,
@@ -156,9 +213,12 @@ const INSERT_TRANSFER = `INSERT INTO transfers (option_id, id_transfer, fiscal_c
   stamp_hash_document, stamp_type, stamp_provincial_residence, remittance_information, taxonomy_code, metadata)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** Inserts an option with a new IUV and its transfers; returns the stored option (without reading it back). */
-function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number, now: string): OptionDetail {
-  const iuv = buildIuv(ente.segregationCode, sequence);
+/**
+ * Inserts an option with a new IUV (the caller's own when it brought one, else from `sequence`)
+ * and its transfers; returns the stored option (without reading it back).
+ */
+function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number | null, now: string): OptionDetail {
+  const iuv = o.iuv ?? buildIuv(ente.segregationCode, sequence!);
   const noticeNumber = noticeNumberFromIuv(iuv);
   const id = Number(
     statement(tx, INSERT_OPTION).run(
@@ -279,7 +339,8 @@ export function createPositionInTx(
       row.switchToExpired ? 1 : 0, row.status, payloadHash, row.publishedAt, now, now,
     ).lastInsertRowid,
   );
-  const sequences = allocateSequences(tx, ente.id, write.value.paymentOptions.length);
+  claimExternalIuvs(tx, ente, write.value.paymentOptions);
+  const sequences = sequencesFor(tx, ente.id, write.value.paymentOptions);
   const detail: PositionDetail = {
     ...row,
     options: write.value.paymentOptions.map((o, i) => insertOption(tx, row.id, ente, i, o, sequences[i]!, now)),
@@ -348,7 +409,9 @@ export function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly BulkPo
   }
   if (fresh.length === 0) return outcomes;
 
-  let sequence = allocateSequences(tx, ente.id, optionCount)[0]!;
+  // The CSV import brings no IUVs: every option takes one of the counter's.
+  const sequences = allocateSequences(tx, ente.id, optionCount);
+  let next = 0;
   const now = new Date().toISOString();
   const status: PositionStatus = opts.publish ? 'published' : 'draft';
   const publishedAt = opts.publish ? now : null;
@@ -370,7 +433,7 @@ export function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly BulkPo
     const options: (AcaPosition['options'][number] & SummarySource['options'][number])[] = [];
     for (let k = 0; k < v.paymentOptions.length; k++) {
       const o = v.paymentOptions[k]!;
-      const iuv = buildIuv(ente.segregationCode, sequence++);
+      const iuv = buildIuv(ente.segregationCode, sequences[next++]!);
       const noticeNumber = noticeNumberFromIuv(iuv, { verifyCheckDigit: false }); // built just above
       const optionId = insertOptionRow.run(
         id, ente.id, k, o.kind, o.plan, o.installmentNumber, o.installmentCount, o.description, o.amountCents, o.dueDate, o.retentionDate,
@@ -625,7 +688,8 @@ export function updatePosition(
         .run();
       if (before.status === 'draft') {
         tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id)).run();
-        const sequences = allocateSequences(tx, ente.id, v.paymentOptions.length);
+        claimExternalIuvs(tx, ente, v.paymentOptions, new Set(before.options.map((o) => o.iuv)));
+        const sequences = sequencesFor(tx, ente.id, v.paymentOptions);
         const now = new Date().toISOString();
         v.paymentOptions.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!, now));
       } else {
@@ -636,6 +700,9 @@ export function updatePosition(
           const old = before.options[i]!;
           if (o.kind !== old.kind || o.plan !== old.plan || o.installmentNumber !== old.installmentNumber) {
             throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} non può cambiare tipo o rata dopo la pubblicazione.`);
+          }
+          if (o.iuv !== undefined && o.iuv !== old.iuv) {
+            throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} mantiene lo IUV ${old.iuv} dopo la pubblicazione.`);
           }
           if (old.status !== 'unpaid') {
             if (!sameOption(o, old)) throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} è già pagata e non può cambiare.`);
@@ -711,6 +778,31 @@ function transition(
       recordAudit(tx, { ...by, action, entity: 'position', entityId: before.id, enteId, before: summary(before), after: summary(after) });
       enqueueAcaSync(tx, after);
       return after;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/**
+ * Deletes a draft (never published, so never payable): its rows go, the audit row stays. Its IUVs
+ * are not issued again (the counter only moves forward; brought IUVs stay in external_iuvs).
+ */
+export async function deleteDraftPosition(db: Db, enteId: number, iupd: string, by: Actor): Promise<void> {
+  db.transaction(
+    (tx) => {
+      const before = getPositionByIupd(tx, enteId, iupd);
+      if (!before) throw new PositionNotFoundError();
+      if (before.status !== 'draft') {
+        throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]}: si possono eliminare solo le bozze (le altre si annullano).`);
+      }
+      try {
+        tx.delete(positions).where(eq(positions.id, before.id)).run();
+      } catch (err) {
+        // A record elsewhere (a catalogue charge, a payment attempt) still points at the draft.
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new PositionConflictError('La bozza è collegata ad altri dati e non può essere eliminata: annullala.');
+        throw err;
+      }
+      recordAudit(tx, { ...by, action: 'delete', entity: 'position', entityId: before.id, enteId, before: summary(before) });
     },
     { behavior: 'immediate' },
   );

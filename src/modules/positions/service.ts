@@ -66,7 +66,11 @@ function defaultIbanOf(db: DbLike, service: PaymentService): string | null {
   return db.select({ iban: enteIbans.iban }).from(enteIbans).where(eq(enteIbans.id, service.defaultIbanId)).get()?.iban ?? null;
 }
 
-export function preparePositionWrite(db: DbLike, ente: Ente, body: PositionBody, opts: { today?: string } = {}): PreparedWrite {
+/**
+ * `opts.externalIuvs`: every option brings its own IUV (the GPD API), checked for the ente's
+ * segregation code and check digits here and for having never been issued by the repository.
+ */
+export function preparePositionWrite(db: DbLike, ente: Ente, body: PositionBody, opts: { today?: string; externalIuvs?: boolean } = {}): PreparedWrite {
   const code = typeof body.serviceCode === 'string' ? body.serviceCode.trim().toUpperCase() : '';
   const service = code ? getServiceByCode(db, ente.id, code) : undefined;
   const errors: FieldError[] = [];
@@ -89,6 +93,7 @@ export function preparePositionWrite(db: DbLike, ente: Ente, body: PositionBody,
     enteFiscalCode: ente.fiscalCode,
     today: opts.today ?? todayInItaly(),
     isRegisteredIban: registeredIbanChecker(db),
+    ...(opts.externalIuvs ? { externalIuvSegregationCode: ente.segregationCode } : {}),
   });
   if (!result.ok) errors.push(...result.errors);
   if (errors.length > 0 || !result.ok || !service) return { ok: false, errors };

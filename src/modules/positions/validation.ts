@@ -63,6 +63,7 @@
 import { isValidNumericFiscalCode, isValidPersonalFiscalCode } from '../../domain/fiscal-code.js';
 import { isPostalIban, isValidIban, normaliseIban } from '../../domain/iban.js';
 import { formatEuro, parseEuroToCents } from '../../domain/money.js';
+import { isValidIuv } from './numbers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -81,6 +82,13 @@ export interface ValidationContext {
   today?: string;
   /** When given, every `iban`/`postalIban` must be registered for the transfer's beneficiary. */
   isRegisteredIban?: (fiscalCodePA: string, iban: string) => boolean;
+  /**
+   * When given, every payment option brings its own IUV (`paymentOptions[].iuv`, the GPD API):
+   * 17 digits (aux digit 3) starting with this segregation code, with valid check digits, different
+   * from the other options' IUVs. Whether it was ever issued is the repository's business. When
+   * absent, an `iuv` in the input is ignored and the platform issues one.
+   */
+  externalIuvSegregationCode?: string;
 }
 
 export type DebtorType = 'F' | 'G';
@@ -120,6 +128,8 @@ export interface TransferInput {
 }
 
 export interface PaymentOptionInput {
+  /** The caller's own IUV (only read with {@link ValidationContext.externalIuvSegregationCode}). */
+  iuv?: unknown;
   isInstallment?: unknown;
   plan?: unknown;
   installmentNumber?: unknown;
@@ -195,6 +205,8 @@ export interface ValidPaymentOption {
   retentionDate: string | null;
   /** Sorted by idTransfer. */
   transfers: ValidTransfer[];
+  /** The caller's own IUV (GPD API); absent when the platform issues it. */
+  iuv?: string;
 }
 
 export interface ValidPosition {
@@ -780,6 +792,7 @@ function validateOption(
 
   const description = readText(errors, `${path}.description`, o.description, { required: false, max: 140, label: 'Descrizione dell\u2019opzione' });
   const amountCents = readAmount(errors, path, o, 'Importo');
+  const iuv = ctx.externalIuvSegregationCode === undefined ? undefined : readExternalIuv(errors, `${path}.iuv`, o.iuv, ctx.externalIuvSegregationCode);
 
   const dueDate = readDate(errors, `${path}.dueDate`, o.dueDate, 'Scadenza', true);
   if (dueDate) {
@@ -875,9 +888,21 @@ function validateOption(
       dueDate,
       retentionDate,
       transfers,
+      ...(iuv ? { iuv } : {}),
     };
   }
   return draft;
+}
+
+/** An IUV the caller brings (see {@link ValidationContext.externalIuvSegregationCode}); null on error. */
+function readExternalIuv(errors: Errors, field: string, value: unknown, segregationCode: string): string | null {
+  const iuv = typeof value === 'string' ? value.trim() : '';
+  if (iuv === '') errors.add(field, 'IUV: campo obbligatorio.');
+  else if (!/^[0-9]{17}$/.test(iuv)) errors.add(field, 'IUV non valido: servono 17 cifre (codice avviso con cifra ausiliaria 3).');
+  else if (iuv.slice(0, 2) !== segregationCode) errors.add(field, `IUV non valido: deve iniziare con il codice di segregazione dell\u2019ente (${segregationCode}).`);
+  else if (!isValidIuv(iuv)) errors.add(field, 'IUV non valido: le ultime due cifre di controllo non corrispondono.');
+  else return iuv;
+  return null;
 }
 
 /**
@@ -1010,6 +1035,16 @@ export function validatePosition(input: unknown, ctx: ValidationContext): Positi
     for (let i = 0; i < options.length; i++) drafts.push(validateOption(errors, i, options[i], validityDate, ctx));
   }
   const numbering = checkPlans(errors, drafts);
+  if (ctx.externalIuvSegregationCode !== undefined) {
+    const seen = new Map<string, number>();
+    for (const d of drafts) {
+      const iuv = d.value?.iuv;
+      if (!iuv) continue;
+      const first = seen.get(iuv);
+      if (first !== undefined) errors.add(`paymentOptions[${d.index}].iuv`, `IUV ripetuto: è lo stesso dell\u2019opzione n. ${first + 1}.`);
+      else seen.set(iuv, d.index);
+    }
+  }
 
   if (errors.count > 0 || !debtor || !description || validityDate === undefined) {
     return { ok: false, errors: errors.list };
@@ -1028,6 +1063,7 @@ export function validatePosition(input: unknown, ctx: ValidationContext): Positi
       transfers: v.transfers,
       installmentNumber: n?.number ?? null,
       installmentCount: n?.count ?? null,
+      ...(v.iuv ? { iuv: v.iuv } : {}),
     });
   }
   return { ok: true, value: { iupd, debtor, description, validityDate, paymentOptions } };
