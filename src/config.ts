@@ -259,6 +259,20 @@ export const SETTINGS = {
     default: 60,
     description: 'How often each member ente’s reporting flows are downloaded with `nodoChiedi*` (0 = never, only on demand)',
   },
+  PAGOPA_FDR_API: {
+    schema: { type: 'string', enum: ['soap', 'rest'] },
+    default: 'soap',
+    description: 'How reporting flows are downloaded: `soap` (`nodoChiedi*` on `PAGOPA_NODE_URL`) or `rest` (FdR 3 organizations API on `PAGOPA_FDR_REST_URL`); either way into the same store and reconciliation',
+  },
+  PAGOPA_FDR_REST_URL: {
+    schema: { type: 'string', format: 'uri', pattern: '^https?://' },
+    description: 'Base URL of the FdR 3 organizations API (`/organizations/{organizationId}/fdrs…` is appended); default in production the document’s server `https://api.platform.pagopa.it/fdr-org/service/v1` (UAT `https://api.uat.platform.pagopa.it/fdr-org/service/v1`), in demo the built-in simulator `PUBLIC_URL/simulators/pagopa/fdr-org/service/v1`',
+  },
+  PAGOPA_FDR_SUBSCRIPTION_KEY: {
+    schema: { type: 'string', minLength: 1 },
+    secret: true,
+    description: 'Subscription key of the FdR organizations product, sent as `Ocp-Apim-Subscription-Key` by the REST client; default `PAGOPA_SUBSCRIPTION_KEY`',
+  },
   PAGOPA_STATION_PROXY_SECRET: {
     schema: { type: 'string', minLength: 32, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' },
     secret: true,
@@ -562,6 +576,11 @@ export interface PagopaSettings {
   subscriptionKey: string;
   receiptReplayAnswer: 'OK' | 'PAA_RECEIPT_DUPLICATA';
   fdrIntervalMinutes: number;
+  /** Reporting flows over `nodoChiedi*` (soap) or the FdR 3 organizations API (rest). */
+  fdrApi: 'soap' | 'rest';
+  /** Base URL of the FdR 3 organizations API (no trailing slash). */
+  fdrRestUrl: string;
+  fdrSubscriptionKey: string;
   /** Worker threads for the station's read-only calls under load (station-pool.ts). */
   stationWorkers: number;
   /** Who may call the station (station-auth.ts). */
@@ -747,7 +766,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: str('METRICS_TOKEN'),
     apiDocs: (str('API_DOCS') ?? (mode === 'production' ? 'off' : 'on')) === 'on',
     spid,
-    pagopa: pagopaSettings(raw, publicUrl),
+    pagopa: pagopaSettings(raw, publicUrl, mode === 'production'),
     helpdesk: Object.freeze({
       smtpUrl: str('SMTP_URL'),
       mailFrom: raw.MAIL_FROM as string,
@@ -834,7 +853,10 @@ function conservazioneSettings(raw: Record<string, unknown>, dataDir: string, pr
   });
 }
 
-function pagopaSettings(raw: Record<string, unknown>, publicUrl: string): PagopaSettings {
+/** The server of fdr_organization.json (`servers[0].url`). */
+export const FDR_REST_PRODUCTION_URL = 'https://api.platform.pagopa.it/fdr-org/service/v1';
+
+function pagopaSettings(raw: Record<string, unknown>, publicUrl: string, production: boolean): PagopaSettings {
   const str = (name: SettingName) => raw[name] as string | undefined;
   const brokerId = str('PAGOPA_BROKER_ID') ?? '90700000004';
   const sim = `${publicUrl}/simulators/pagopa`;
@@ -848,6 +870,9 @@ function pagopaSettings(raw: Record<string, unknown>, publicUrl: string): Pagopa
     subscriptionKey: str('PAGOPA_SUBSCRIPTION_KEY') ?? 'demo-subscription-key',
     receiptReplayAnswer: raw.PAGOPA_RECEIPT_REPLAY_ANSWER as PagopaSettings['receiptReplayAnswer'],
     fdrIntervalMinutes: raw.PAGOPA_FDR_INTERVAL_MINUTES as number,
+    fdrApi: raw.PAGOPA_FDR_API as PagopaSettings['fdrApi'],
+    fdrRestUrl: (str('PAGOPA_FDR_REST_URL') ?? (production ? FDR_REST_PRODUCTION_URL : `${sim}/fdr-org/service/v1`)).replace(/\/+$/, ''),
+    fdrSubscriptionKey: str('PAGOPA_FDR_SUBSCRIPTION_KEY') ?? str('PAGOPA_SUBSCRIPTION_KEY') ?? 'demo-subscription-key',
     stationWorkers: raw.PAGOPA_STATION_WORKERS as number,
     stationAuth: Object.freeze({
       proxySecret: str('PAGOPA_STATION_PROXY_SECRET'),

@@ -535,17 +535,23 @@ export function ageingReport(
 
 // ------------------------------------------------------------------------------- flows and treasury
 
+/** How a flow arrived, and its reconciliation state, in Italian. */
+export const FLOW_SOURCE_LABELS: Record<string, string> = { nodoChiedi: 'nodoChiedi* (SOAP)', fdrRest: 'API FdR 3 (REST)', upload: 'caricato' };
+export const FLOW_STATE_LABELS: Record<string, string> = { accepted: 'Accettato', anomalous: 'Anomalo', superseded: 'Sostituito', pending: 'Da elaborare' };
+const withLabels = <T extends Record<string, unknown>>(r: T) => ({ ...r, sourceLabel: FLOW_SOURCE_LABELS[String(r.source)] ?? r.source, stateLabel: FLOW_STATE_LABELS[String(r.state)] ?? r.state });
+
 export function listFlows(sqlite: Database.Database, scope: Scope, limit = 200) {
   const sc = scopeSql('f.ente_id', scope);
   return sqlite
     .prepare(
       `SELECT f.id, f.flow_id AS flowId, f.flow_date_time AS flowDateTime, f.psp_id AS pspId, coalesce(f.psp_name, f.psp_id) AS pspName, e.name AS enteName,
          f.total_payments AS totalPayments, f.total_amount_cents AS totalAmountCents, f.source, f.settlement_date AS settlementDate,
-         x.revision, coalesce(x.state, 'pending') AS state, x.matched_rows AS matched, x.anomaly_rows AS anomalyRows, x.credit_movement_id AS credit
+         coalesce(x.revision, f.revision) AS revision, CASE WHEN f.superseded_at IS NOT NULL THEN 'superseded' ELSE coalesce(x.state, 'pending') END AS state, x.matched_rows AS matched, x.anomaly_rows AS anomalyRows, x.credit_movement_id AS credit
        FROM fdr_flows f JOIN enti e ON e.id = f.ente_id LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id
        WHERE ${sc.sql} ORDER BY f.id DESC LIMIT ?`,
     )
-    .all(...sc.params, limit) as Record<string, unknown>[];
+    .all(...sc.params, limit)
+    .map((r) => withLabels(r as Record<string, unknown>));
 }
 
 export function flowDetail(sqlite: Database.Database, id: number, scope: Scope) {
@@ -554,12 +560,14 @@ export function flowDetail(sqlite: Database.Database, id: number, scope: Scope) 
     .prepare(
       `SELECT f.id, f.ente_id AS enteId, e.name AS enteName, f.flow_id AS flowId, f.flow_date_time AS flowDateTime, f.psp_id AS pspId, f.psp_name AS pspName,
          f.settlement_id AS settlementId, f.settlement_date AS settlementDate, f.bic, f.receiver_fiscal_code AS receiver, f.total_payments AS totalPayments,
-         f.total_amount_cents AS totalAmountCents, f.source, f.created_at AS downloadedAt, x.revision, coalesce(x.state,'pending') AS state, x.superseded_by AS supersededBy,
+         f.total_amount_cents AS totalAmountCents, f.source, f.created_at AS downloadedAt, coalesce(x.revision, f.revision) AS revision,
+         CASE WHEN f.superseded_at IS NOT NULL THEN 'superseded' ELSE coalesce(x.state,'pending') END AS state, x.superseded_by AS supersededBy, f.superseded_at AS supersededAt,
          x.count_ok AS countOk, x.sum_ok AS sumOk, x.computed_count AS computedCount, x.computed_sum_cents AS computedSumCents, x.credit_movement_id AS credit
        FROM fdr_flows f JOIN enti e ON e.id = f.ente_id LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE f.id = ? AND ${sc.sql}`,
     )
     .get(id, ...sc.params) as Record<string, unknown> | undefined;
   if (!flow) return null;
+  Object.assign(flow, withLabels(flow));
   const rows = sqlite
     .prepare(
       `SELECT en.ordinal, en.iuv, en.iur, en.transfer_index AS idx, abs(en.amount_cents) AS amountCents, en.outcome_code AS outcome, coalesce(m.state, '') AS state,
@@ -569,10 +577,18 @@ export function flowDetail(sqlite: Database.Database, id: number, scope: Scope) 
     )
     .all(id) as Record<string, unknown>[];
   const movement = flow.credit ? sqlite.prepare('SELECT id, movement_id AS movementId, amount_cents AS amountCents, booking_date AS bookingDate FROM treasury_movements WHERE id = ?').get(flow.credit) : null;
-  const revisions = sqlite
-    .prepare('SELECT f.id, f.flow_date_time AS flowDateTime, x.revision, x.state FROM fdr_flows f LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE f.ente_id = ? AND f.flow_id = ? ORDER BY f.flow_date_time')
-    .all(flow.enteId, flow.flowId);
-  return { flow, rows, movement, revisions };
+  // Every revision of the flow, oldest first; the live one (not superseded) is the one that counts.
+  const revisions = (
+    sqlite
+      .prepare(
+        `SELECT f.id, f.flow_date_time AS flowDateTime, coalesce(x.revision, f.revision) AS revision, f.source, f.superseded_at AS supersededAt,
+           CASE WHEN f.superseded_at IS NOT NULL THEN 'superseded' ELSE coalesce(x.state, 'pending') END AS state
+         FROM fdr_flows f LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE f.ente_id = ? AND f.flow_id = ? ORDER BY f.revision, f.flow_date_time, f.id`,
+      )
+      .all(flow.enteId, flow.flowId) as { id: number; state: string; source: string; supersededAt: string | null }[]
+  ).map((r) => ({ ...withLabels(r), live: r.state !== 'superseded', current: r.id === flow.id }));
+  const live = revisions.find((r) => r.live) ?? null;
+  return { flow, rows, movement, revisions, live };
 }
 
 export const MOVEMENT_STATES = { matched: 'Abbinato', parked: 'In sospeso', error: 'Errore', not_pagopa: 'Non pagoPA', debit: 'Addebito' } as const;

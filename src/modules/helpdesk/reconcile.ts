@@ -3,11 +3,12 @@
  * handle for speed (one prepared statement per step, set-based lookups). Every public function
  * runs in ONE immediate transaction (nested calls become savepoints) and writes audit rows.
  *
- * Flows: keyed by (ente, flow id, PSP) with revisions ordered by dataOraFlusso; the newest
- * revision supersedes the older ones (their matches and open anomalies are retired, a credit of
- * theirs is re-evaluated against the new one). Header checks (count, sum) make a flow `anomalous`
- * (it cannot be credited, FR_ANOMALA). Rows are matched by (ente, IUV, IUR, transfer index)
- * through `classifyFlowRow` (matching.ts).
+ * Flows: keyed by (ente, flow id, PSP) with revisions ordered by the FdR 3 revision number (1 for
+ * nodoChiedi* and uploads), then dataOraFlusso; the newest revision supersedes the older ones
+ * (`fdr_flows.superseded_at` set, their matches and open anomalies retired, a credit of theirs
+ * re-evaluated against the new one): only the live revision's rows count. Header checks (count,
+ * sum) make a flow `anomalous` (it cannot be credited, FR_ANOMALA). Rows are matched by (ente,
+ * IUV, IUR, transfer index) through `classifyFlowRow` (matching.ts).
  *
  * Treasury: credits are matched by causale (causale.ts): cumulative → the current revision of the
  * flow (amount = flow total), single → the receipt; not found → `parked` and retried whenever a
@@ -70,12 +71,12 @@ export function raiseAnomaly(sqlite: Database.Database, a: RaiseInput): number {
 }
 
 function autoResolve(sqlite: Database.Database, where: string, params: unknown[], note: string): number {
-  return sqlite
-    .prepare(
-      `UPDATE anomalies SET status = 'resolved', resolution_note = ?, resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+  // Cached per text (a few distinct `where`s): called once per movement of a statement.
+  return stmt(
+    sqlite,
+    `UPDATE anomalies SET status = 'resolved', resolution_note = ?, resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
        WHERE status IN ('open','in_progress') AND ${where}`,
-    )
-    .run(note, ...params).changes;
+  ).run(note, ...params).changes;
 }
 
 // ------------------------------------------------------------------------------------ flows
@@ -112,10 +113,16 @@ function processFlowInTx(r: Recon, flowRowId: number, actor: string): FlowProces
   if (!f) throw new ReconError('Flusso inesistente', [], 404);
   const ente = s.prepare('SELECT id, fiscal_code FROM enti WHERE id = ?').get(f.ente_id) as { id: number; fiscal_code: string };
   const siblings = s
-    .prepare('SELECT id FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND psp_id = ? ORDER BY flow_date_time, id')
-    .all(f.ente_id, f.flow_id, f.psp_id) as { id: number }[];
-  const revision = siblings.findIndex((x) => x.id === f.id) + 1;
+    .prepare('SELECT id, source, revision FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND psp_id = ? ORDER BY revision, flow_date_time, id')
+    .all(f.ente_id, f.flow_id, f.psp_id) as { id: number; source: string; revision: number }[];
+  // Shown revision: FdR 3's number for REST flows, else the position by dataOraFlusso.
+  const revisionOf = (i: number) => (siblings[i]!.source === 'fdrRest' ? siblings[i]!.revision : i + 1);
+  const revision = revisionOf(siblings.findIndex((x) => x.id === f.id));
   const latest = siblings[siblings.length - 1]!.id;
+  const stamp = new Date().toISOString();
+  const markOld = s.prepare('UPDATE fdr_flows SET superseded_at = ? WHERE id = ? AND superseded_at IS NULL');
+  for (const x of siblings) if (x.id !== latest) markOld.run(stamp, x.id);
+  s.prepare('UPDATE fdr_flows SET superseded_at = NULL WHERE id = ?').run(latest);
   const amounts = s.prepare('SELECT amount_cents AS amountCents FROM fdr_entries WHERE flow_row_id = ?').all(f.id) as { amountCents: number }[];
   const header = checkHeader({ totalPayments: f.total_payments, totalAmountCents: f.total_amount_cents }, amounts);
   s.prepare('DELETE FROM fdr_entry_matches WHERE flow_row_id = ?').run(f.id);
@@ -144,7 +151,7 @@ function processFlowInTx(r: Recon, flowRowId: number, actor: string): FlowProces
 
   // Revisions are numbered by dataOraFlusso: a late older version renumbers the others.
   const renumber = s.prepare('UPDATE fdr_flow_recon SET revision = ? WHERE flow_row_id = ?');
-  siblings.forEach((x, i) => x.id !== f.id && renumber.run(i + 1, x.id));
+  siblings.forEach((x, i) => x.id !== f.id && renumber.run(revisionOf(i), x.id));
   if (latest !== f.id) {
     // An older revision arriving late: kept for the record, never matched.
     upsert('superseded', latest, 0, 0);
@@ -310,7 +317,7 @@ export function processFlow(r: Recon, flowRowId: number, actor = 'system'): Flow
 /** Flows stored by the nodoChiedi* client (or anyone) and not yet processed. */
 export function processPendingFlows(r: Recon, actor = 'system'): FlowProcessResult[] {
   const pending = r.sqlite
-    .prepare('SELECT f.id FROM fdr_flows f LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE x.flow_row_id IS NULL ORDER BY f.flow_date_time, f.id')
+    .prepare('SELECT f.id FROM fdr_flows f LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE x.flow_row_id IS NULL ORDER BY f.revision, f.flow_date_time, f.id')
     .all() as { id: number }[];
   return pending.map((p) => processFlow(r, p.id, actor));
 }
@@ -377,6 +384,7 @@ interface MovementDb {
   error_code: string | null;
   flow_row_id: number | null;
   receipt_row_id: number | null;
+  attempts: number;
 }
 
 function currentFlow(s: Database.Database, enteId: number, parsedId: string) {
@@ -389,7 +397,7 @@ function currentFlow(s: Database.Database, enteId: number, parsedId: string) {
     .prepare(
       `SELECT x.flow_row_id AS flowRowId, x.state AS state, f.total_amount_cents AS totalAmountCents, x.credit_movement_id AS creditMovementId
        FROM fdr_flow_recon x JOIN fdr_flows f ON f.id = x.flow_row_id
-       WHERE x.ente_id = ? AND x.flow_id = ? AND x.state <> 'superseded' ORDER BY f.flow_date_time DESC LIMIT 1`,
+       WHERE x.ente_id = ? AND x.flow_id = ? AND x.state <> 'superseded' AND f.superseded_at IS NULL ORDER BY f.revision DESC, f.flow_date_time DESC LIMIT 1`,
     )
     .get(enteId, id) as { flowRowId: number; state: 'accepted' | 'anomalous'; totalAmountCents: number; creditMovementId: number | null };
 }
@@ -411,7 +419,7 @@ function receiptCandidates(s: Database.Database, enteId: number, movementRowId: 
 /** Tries to reconcile one movement (inside a transaction). */
 function reconcileMovementInTx(r: Recon, movementRowId: number, actor: string, now: Date): string {
   const s = r.sqlite;
-  const m = s.prepare('SELECT * FROM treasury_movements WHERE id = ?').get(movementRowId) as MovementDb;
+  const m = stmt(s, 'SELECT * FROM treasury_movements WHERE id = ?').get(movementRowId) as MovementDb;
   const parsed = parseCausale(m.causale);
   const refKind = parsed.kind === 'iuv' ? 'iuv' : parsed.kind;
   const refValue = parsed.kind === 'flow' || parsed.kind === 'integration' ? parsed.flowId : parsed.kind === 'iuv' ? parsed.iuv : null;
@@ -429,11 +437,12 @@ function reconcileMovementInTx(r: Recon, movementRowId: number, actor: string, n
   const code = decision.state === 'error' || decision.state === 'parked' ? decision.code : decision.state === 'not_pagopa' ? 'CAUSALE_NON_VALIDA' : null;
   const flowRowId = decision.state === 'matched' ? decision.flowRowId ?? null : null;
   const receiptRowId = decision.state === 'matched' ? decision.receiptRowId ?? null : null;
-  s.prepare(
+  stmt(
+    s,
     `UPDATE treasury_movements SET ref_kind = ?, ref_value = ?, state = ?, error_code = ?, flow_row_id = ?, receipt_row_id = ?, match_kind = ?,
        matched_at = CASE WHEN ? = 'matched' THEN coalesce(matched_at, ?) ELSE NULL END, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?`,
   ).run(refKind, refValue, decision.state, code, flowRowId, receiptRowId, decision.state === 'matched' ? (flowRowId ? 'flow' : 'receipt') : null, decision.state, stamp, stamp, m.id);
-  if (decision.state === 'matched' && flowRowId && parsed.kind === 'flow') s.prepare('UPDATE fdr_flow_recon SET credit_movement_id = ? WHERE flow_row_id = ?').run(m.id, flowRowId);
+  if (decision.state === 'matched' && flowRowId && parsed.kind === 'flow') stmt(s, 'UPDATE fdr_flow_recon SET credit_movement_id = ? WHERE flow_row_id = ?').run(m.id, flowRowId);
 
   const refs = { movementRowId: m.id, movementId: m.movement_id, causaleRef: refValue, flowRowId: decision.state === 'error' && parsed.kind === 'flow' ? currentFlow(s, m.ente_id, parsed.flowId)?.flowRowId ?? null : flowRowId };
   let current: ReconAnomalyType | null = null;
@@ -451,12 +460,15 @@ function reconcileMovementInTx(r: Recon, movementRowId: number, actor: string, n
       dedupKey: `mov:${m.id}:${current}`,
     });
   }
-  autoResolve(
-    s,
-    "dedup_key LIKE ? AND type <> ?",
-    [`mov:${m.id}:%`, current ?? ''],
-    decision.state === 'matched' ? 'Riconciliato automaticamente' : 'Superato da un nuovo esito della riconciliazione',
-  );
+  // A movement reconciled for the first time has no earlier anomaly to retire (ids are never reused).
+  if (m.attempts > 0) {
+    autoResolve(
+      s,
+      "dedup_key LIKE ? AND type <> ?",
+      [`mov:${m.id}:%`, current ?? ''],
+      decision.state === 'matched' ? 'Riconciliato automaticamente' : 'Superato da un nuovo esito della riconciliazione',
+    );
+  }
   if (decision.state !== m.state || code !== m.error_code) {
     recordAudit(r.db, { actor, action: 'movement.reconcile', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, code: m.error_code }, after: { state: decision.state, code, flowRowId, receiptRowId } });
   }

@@ -17,15 +17,25 @@ import { specFile } from './spec-files.js';
 
 export interface ListedFlow {
   flowId: string;
-  /** dataOraFlusso exactly as listed by the node. */
+  /** dataOraFlusso exactly as listed by the node (FdR 3 REST: the listed `flowDate`). */
   flowDateTime: string;
+  /** Which client listed it; absent: nodoChiedi*. */
+  source?: 'nodoChiedi' | 'fdrRest';
+  /** FdR 3 REST only: the PSP, the revision and its publication instant. */
+  pspId?: string;
+  revision?: number;
+  published?: string;
 }
 
+/** A reporting-flow source: nodoChiedi* (this file) or the FdR 3 organizations API (fdr-rest-client.ts). */
 export interface NodeForPaClient {
   /** Every flow the node currently lists for this ente (the node always returns all of them). */
   listFlows(enteFiscalCode: string): Promise<ListedFlow[]>;
-  /** The decoded FlussoRiversamento XML of a flow (latest version for that id). */
-  getFlow(enteFiscalCode: string, flowId: string): Promise<string>;
+  /**
+   * The FlussoRiversamento XML of a flow: nodoChiedi* gives the latest version for that id; the
+   * REST client needs the listed item (PSP, revision) and renders the revision as the XML.
+   */
+  getFlow(enteFiscalCode: string, flowId: string, listed?: ListedFlow): Promise<string>;
 }
 
 export class NodeForPaError extends Error {
@@ -34,6 +44,8 @@ export class NodeForPaError extends Error {
     /** Worth retrying later (network, timeout, 5xx, PPT_SYSTEM_ERROR). */
     readonly retryable: boolean,
     readonly faultCode?: string,
+    /** The answer arrived but does not conform to the contract (REST: fdr_organization.json). */
+    readonly invalidAnswer = false,
   ) {
     super(message);
     this.name = 'NodeForPaError';

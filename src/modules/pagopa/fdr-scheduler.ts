@@ -8,10 +8,14 @@
  * released with the next due time. A process that dies mid-run leaves a lease that expires after
  * `leaseMs`; flows already stored stay (one transaction each) and are skipped by the next run.
  *
- * Per ente and run: list the flows (nodoChiediElencoFlussiRendicontazione), skip those already
- * stored (ente, flow id, listed date-time), download the others one by one, validate and store
- * each in its own transaction (fdr-store.ts). A flow that fails the XSD is not stored: it is
- * logged (ente, flow id, first XSD errors; no personal data) and becomes a helpdesk anomaly.
+ * Per ente and run: list the flows (nodoChiediElencoFlussiRendicontazione, or with
+ * `PAGOPA_FDR_API=rest` the FdR 3 organizations API: fdr-rest-client.ts), skip those already
+ * stored (ente, flow id, listed date-time; REST: flow id + revision), download the others one by
+ * one, validate and store each in its own transaction (fdr-store.ts; a newer revision supersedes
+ * the older ones there). A flow that fails the XSD, or a REST answer that does not conform to
+ * fdr_organization.json, is not stored: it is logged (ente, flow id, first errors; no personal
+ * data) and becomes a helpdesk anomaly. Unreachable or failing services: retried by the client,
+ * then the run's error is kept on the lease row with a backoff (same for both paths).
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
@@ -20,7 +24,8 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import type { PagopaSettings } from '../../config.js';
 import { listEnti, type Ente } from '../enti/repository.js';
-import { createNodeForPaClient, NodeForPaError, type NodeForPaClient, type NodeForPaClientOptions } from './fdr-client.js';
+import { createNodeForPaClient, NodeForPaError, type NodeForPaClient } from './fdr-client.js';
+import { createFdrRestClient, type FdrRestClientOptions } from './fdr-rest-client.js';
 import { flagFlow, isFlowStored, parseFlussoRiversamento, storeFlow } from './fdr-store.js';
 import { claimLease, releaseLease, renewLease } from './leases.js';
 import { pagopaSchedules } from './schema.js';
@@ -59,9 +64,15 @@ export async function downloadEnteFlows(db: Db, client: NodeForPaClient, ente: E
     }
     let xml: string;
     try {
-      xml = await client.getFlow(ente.fiscalCode, f.flowId);
+      xml = await client.getFlow(ente.fiscalCode, f.flowId, f);
     } catch (e) {
       const err = e instanceof NodeForPaError ? e : new NodeForPaError((e as Error).message, true);
+      if (err.invalidAnswer) {
+        r.invalid++;
+        log.warn({ fdr: { ente: ente.fiscalCode, flowId: f.flowId, revision: f.revision, errors: [err.message.slice(0, 300)] } }, 'FdR flow invalid: not stored');
+        flagFlow(db, ente.id, 'fdr_invalid_flow', f, `Risposta dell’API FdR non conforme a fdr_organization.json, flusso non acquisito: ${err.message}`);
+        continue;
+      }
       r.failed++;
       errors.push(err.message);
       log.warn({ fdr: { ente: ente.fiscalCode, flowId: f.flowId, faultCode: err.faultCode, retryable: err.retryable } }, 'FdR download failed');
@@ -97,7 +108,8 @@ export interface FdrSchedulerOptions {
   firstTickMs?: number;
   /** Lease length, renewed after every flow. Default 10 min. */
   leaseMs?: number;
-  client?: NodeForPaClientOptions;
+  /** Options of the client the settings choose (SOAP ignores the REST-only ones). */
+  client?: FdrRestClientOptions;
   /** Tests inject a client. */
   clientFactory?: () => Promise<NodeForPaClient>;
 }
@@ -121,7 +133,8 @@ export class FdrScheduler {
   }
 
   private client(): Promise<NodeForPaClient> {
-    return this.opts.clientFactory ? this.opts.clientFactory() : createNodeForPaClient(this.settings, this.opts.client);
+    if (this.opts.clientFactory) return this.opts.clientFactory();
+    return this.settings.fdrApi === 'rest' ? createFdrRestClient(this.settings, this.opts.client) : createNodeForPaClient(this.settings, this.opts.client);
   }
 
   private members(enteFiscalCode?: string): Ente[] {
@@ -158,7 +171,7 @@ export class FdrScheduler {
     try {
       client = await this.client();
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'nodeForPa client unavailable');
+      this.log.error({ err: (e as Error).message, api: this.settings.fdrApi }, 'FdR client unavailable');
       return [];
     }
     const out: FdrEnteResult[] = [];
@@ -206,7 +219,7 @@ export class FdrScheduler {
 }
 
 /** One-shot download for the CLI / tests: member enti (or one), respecting leases. */
-export async function downloadFlowsNow(db: Db, settings: PagopaSettings, log: Log, opts: { enteFiscalCode?: string; client?: NodeForPaClientOptions } = {}): Promise<FdrEnteResult[]> {
+export async function downloadFlowsNow(db: Db, settings: PagopaSettings, log: Log, opts: { enteFiscalCode?: string; client?: FdrRestClientOptions } = {}): Promise<FdrEnteResult[]> {
   const s = new FdrScheduler(db, settings, log, { intervalMinutes: settings.fdrIntervalMinutes, client: opts.client });
   return s.runNow(opts.enteFiscalCode);
 }

@@ -4,11 +4,18 @@
  * on (ente, identificativoFlusso, dataOraFlusso as listed). A flow is stored whole or not at all:
  * an interrupted run leaves either nothing or the complete flow, and a rerun skips it.
  *
+ * Revisions: flows with the same (ente, flow id, PSP) are revisions of one flow, ordered by the
+ * FdR 3 revision number (1 for nodoChiedi* and uploads), then dataOraFlusso: the newest is live,
+ * every older one gets `superseded_at` in the same transaction that stores the newer one (and
+ * reconcile.ts retires its matches). A REST revision is already stored when the same (ente, flow
+ * id, revision) came over REST, or when the same flow with the same date-time (to the second, the
+ * zone aside) came over SOAP or an upload — switching `PAGOPA_FDR_API` downloads nothing twice.
+ *
  * Outcome codes 4 and 8 (stand-in, SACI 3.2) are accepted through the extended schema of
  * flusso-xml.ts (pagopa.md §9: "accept all five"); the stored raw XML is the original. Revoked
  * rows (code 3) are stored with a negative amount.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { FlowXmlError, parseFlowXml, type FlowDoc } from './flusso-xml.js';
 import { anomalies, fdrEntries, fdrFlows } from './schema.js';
@@ -59,28 +66,60 @@ export function parseFlussoRiversamento(xml: string): FlowCheck {
   };
 }
 
+/** The date-time to the second, without fraction or zone: how SOAP and REST listings of one flow are compared. */
+const toSecond = (col: typeof fdrFlows.flowDateTime) => sql`substr(${col}, 1, 19)`;
+
 export function isFlowStored(db: Db, enteId: number, listed: ListedFlow): boolean {
-  return !!db
-    .select({ id: fdrFlows.id })
-    .from(fdrFlows)
-    .where(and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, listed.flowId), eq(fdrFlows.flowDateTime, listed.flowDateTime)))
-    .get();
+  const same = and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, listed.flowId));
+  const find = (cond: ReturnType<typeof and>) => !!db.select({ id: fdrFlows.id }).from(fdrFlows).where(and(same, cond)).limit(1).get();
+  const sameSecond = eq(toSecond(fdrFlows.flowDateTime), listed.flowDateTime.slice(0, 19));
+  if (listed.source === 'fdrRest') {
+    return find(and(eq(fdrFlows.source, 'fdrRest'), eq(fdrFlows.revision, listed.revision ?? 1))) || find(and(ne(fdrFlows.source, 'fdrRest'), sameSecond));
+  }
+  return find(eq(fdrFlows.flowDateTime, listed.flowDateTime)) || find(and(eq(fdrFlows.source, 'fdrRest'), sameSecond));
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/**
+ * Marks every revision of (ente, flow id, PSP) but the newest as superseded (the newest is
+ * cleared). Newest: highest revision number, then latest dataOraFlusso, then last stored.
+ * Returns the live row's id. Call inside the transaction that stored a revision.
+ */
+export function markSupersededRevisions(tx: Tx | Db, enteId: number, flowId: string, pspId: string, now = new Date()): number | null {
+  const same = and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, flowId), eq(fdrFlows.pspId, pspId));
+  const live = tx.select({ id: fdrFlows.id }).from(fdrFlows).where(same).orderBy(desc(fdrFlows.revision), desc(fdrFlows.flowDateTime), desc(fdrFlows.id)).limit(1).get();
+  if (!live) return null;
+  tx.update(fdrFlows).set({ supersededAt: now.toISOString() }).where(and(same, ne(fdrFlows.id, live.id), isNull(fdrFlows.supersededAt))).run();
+  tx.update(fdrFlows).set({ supersededAt: null }).where(eq(fdrFlows.id, live.id)).run();
+  return live.id;
 }
 
 /**
- * Stores the flow and its rows in one IMMEDIATE transaction. Returns 'duplicate' (and writes
- * nothing) when the same (ente, flow id, listed date-time) is already there, also when another
- * process stored it a moment ago.
+ * Stores the flow and its rows in one IMMEDIATE transaction and marks the revisions it
+ * supersedes. Returns 'duplicate' (and writes nothing) when the same (ente, flow id, listed
+ * date-time) is already there, also when another process stored it a moment ago. A REST revision
+ * whose fdrDate equals an older revision's is keyed by its publication instant instead (the
+ * table's key is (ente, flow id, date-time)).
  */
-export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: ParsedFlow, rawXml: string): 'stored' | 'duplicate' {
+export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: ParsedFlow, rawXml: string, now = new Date()): 'stored' | 'duplicate' {
   return db.transaction(
     (tx) => {
+      let flowDateTime = listed.flowDateTime;
+      if (listed.source === 'fdrRest' && listed.published) {
+        const taken = tx
+          .select({ revision: fdrFlows.revision, source: fdrFlows.source })
+          .from(fdrFlows)
+          .where(and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, listed.flowId), eq(fdrFlows.flowDateTime, flowDateTime)))
+          .get();
+        if (taken && taken.source === 'fdrRest' && taken.revision !== listed.revision) flowDateTime = listed.published;
+      }
       const row = tx
         .insert(fdrFlows)
         .values({
           enteId,
           flowId: listed.flowId,
-          flowDateTime: listed.flowDateTime,
+          flowDateTime,
           pspId: flow.pspId,
           pspName: flow.pspName,
           settlementId: flow.settlementId,
@@ -90,7 +129,8 @@ export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: Pars
           totalPayments: flow.totalPayments,
           totalAmountCents: flow.totalAmountCents,
           rawXml,
-          source: 'nodoChiedi',
+          source: listed.source ?? 'nodoChiedi',
+          revision: listed.revision ?? 1,
         })
         .onConflictDoNothing()
         .returning({ id: fdrFlows.id })
@@ -101,6 +141,7 @@ export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: Pars
           .values({ flowRowId: row.id, ordinal: i + 1, iuv: e.iuv, iur: e.iur, transferIndex: e.transferIndex, amountCents: e.amountCents, outcomeCode: e.outcomeCode, outcomeDate: e.outcomeDate })
           .run();
       });
+      markSupersededRevisions(tx, enteId, listed.flowId, flow.pspId, now);
       return 'stored' as const;
     },
     { behavior: 'immediate' },
@@ -113,10 +154,12 @@ export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: Pars
  * copies. Returns whether a new anomaly was written.
  */
 export function flagFlow(db: Db, enteId: number, type: 'fdr_invalid_flow' | 'fdr_download_failed', listed: ListedFlow, detail: string): boolean {
-  const refs = JSON.stringify({ flowId: listed.flowId, flowDateTime: listed.flowDateTime });
+  const rest = listed.source === 'fdrRest';
+  const refs = JSON.stringify({ flowId: listed.flowId, flowDateTime: listed.flowDateTime, ...(rest ? { pspId: listed.pspId, revision: listed.revision } : {}) });
+  const key = `${type}:${enteId}:${listed.flowId}:${listed.flowDateTime}${rest ? `:r${listed.revision}` : ''}`;
   const row = db
     .insert(anomalies)
-    .values({ type, enteId, refs, detail: detail.slice(0, 2000), dedupKey: `${type}:${enteId}:${listed.flowId}:${listed.flowDateTime}` })
+    .values({ type, enteId, refs, detail: detail.slice(0, 2000), dedupKey: key })
     .onConflictDoNothing()
     .returning({ id: anomalies.id })
     .get();

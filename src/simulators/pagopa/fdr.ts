@@ -2,32 +2,40 @@
  * Simulated nodeForPa: `nodoChiediElencoFlussiRendicontazione` and `nodoChiediFlussoRendicontazione`
  * answering with reporting flows (FlussoRiversamento 1.0.4, valid against the XSD) built from the
  * receipts the simulator issued: one flow per (beneficiary ente, settlement date, PSP), one row per
- * transfer credited to that ente (stamps excluded). Fault injection for the client's tests.
+ * transfer credited to that ente (stamps excluded). The same flows are served by the FdR 3
+ * organizations REST API (fdr-rest.ts), with their revisions (`publishFlowRevision`: SOAP serves
+ * the latest). Fault injection for the clients' tests.
  */
 import crypto from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asc } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
 import { centsToDecimalString } from '../../domain/money.js';
 import { el, parseEnvelope, soapEnvelope, soapFault, text, xml, type XmlContent } from '../../modules/pagopa/soap.js';
 import { FLUSSO_NS, NODE_FOR_PA_NS, nodeForPaSoapSchema } from '../../modules/pagopa/spec-files.js';
+import { getEnteByFiscalCode } from '../../modules/enti/repository.js';
+import { loadFdrOpenApi, type FdrOperationId } from '../../modules/pagopa/fdr-rest-schema.js';
 import { simPayments } from './schema.js';
 
-/** Switches the tests flip to exercise the client (process-wide, demo/test only). */
+/** Switches the tests flip to exercise the clients (process-wide, demo/test only). */
 export const fdrSimFaults = {
-  /** The next N nodoChiediFlussoRendicontazione calls answer HTTP 503. */
+  /** The next N flow downloads (nodoChiediFlussoRendicontazione, REST flow or payments page) answer HTTP 503. */
   failNextDownloads: 0,
-  /** Flow ids whose XML is sent XSD-invalid. */
+  /** Flow ids sent invalid: XSD-invalid XML over SOAP, an answer off fdr_organization.json over REST. */
   invalidFlowIds: new Set<string>(),
-  /** Delay before answering any nodoChiedi* call (timeouts). */
+  /** Delay before answering any nodoChiedi* / REST call (timeouts). */
   delayMs: 0,
+  /** REST: this page of any flow's payments answers HTTP 503 (0 = none). */
+  failPaymentsPage: 0,
 };
 
+/** The latest revision of a flow, as nodoChiedi* serves it. */
 export interface SimFlow {
   flowId: string;
   flowDateTime: string;
   receiverFiscalCode: string;
   xml: string;
+  revision: number;
 }
 
 interface Row {
@@ -36,10 +44,33 @@ interface Row {
   index: number;
   amountCents: number;
   date: string;
+  /** Instant of the payment (REST payDate). */
+  paidAt: string;
 }
 
-/** Every flow the simulated node can report for this ente (deterministic for the same receipts). */
-export function buildFlows(db: DbLike, fiscalCode: string): SimFlow[] {
+/** One published revision of a simulated flow (the data both the SOAP and the REST faces serve). */
+export interface SimFlowRevision {
+  flowId: string;
+  revision: number;
+  /** dataOraFlusso / fdrDate, UTC without zone (SOAP as is; REST with `Z`). */
+  fdrDate: string;
+  /** Publication instant (REST `published`). */
+  published: string;
+  pspId: string;
+  pspName: string;
+  settlementId: string;
+  settlementDate: string;
+  bic: string;
+  receiverFiscalCode: string;
+  rows: Row[];
+  totalCents: number;
+}
+
+/** Revisions published after the first, per `<ente CF>|<flow id>` (process-wide, demo/test only). */
+export const fdrSimRevisions = new Map<string, { fdrDate: string; published: string; excludeIuvs: string[] }[]>();
+
+/** Every revision of every flow the simulated node can report for this ente, oldest first (deterministic for the same receipts). */
+export function buildFlowRevisions(db: DbLike, fiscalCode: string): SimFlowRevision[][] {
   const groups = new Map<string, { date: string; psp: string; rows: Row[] }>();
   for (const p of db.select().from(simPayments).orderBy(asc(simPayments.id)).all()) {
     const transfers = JSON.parse(p.transfers) as { idTransfer: number; fiscalCodePA: string; amountCents: number; stamp?: boolean }[];
@@ -48,44 +79,89 @@ export function buildFlows(db: DbLike, fiscalCode: string): SimFlow[] {
       if (t.fiscalCodePA !== fiscalCode || t.stamp) continue;
       const key = `${date}|${p.pspId}`;
       const g = groups.get(key) ?? { date, psp: p.pspId, rows: [] };
-      g.rows.push({ iuv: p.iuv, iur: p.receiptId, index: t.idTransfer, amountCents: t.amountCents, date });
+      g.rows.push({ iuv: p.iuv, iur: p.receiptId, index: t.idTransfer, amountCents: t.amountCents, date, paidAt: new Date(p.paidAt).toISOString() });
       groups.set(key, g);
     }
   }
   return [...groups.values()].map((g, i) => {
     const flowId = `${g.date}${g.psp}-${String(i + 1).padStart(10, '0')}`;
-    const flowDateTime = `${g.date}T23:00:00`;
-    const total = g.rows.reduce((s, r) => s + r.amountCents, 0);
     const trn = crypto.createHash('sha256').update(flowId + fiscalCode).digest('hex').slice(0, 20).toUpperCase();
-    const body: XmlContent = [
-      el('pay_i:versioneOggetto', '1.0'),
-      el('pay_i:identificativoFlusso', flowId),
-      el('pay_i:dataOraFlusso', flowDateTime),
-      el('pay_i:identificativoUnivocoRegolamento', `SIM${trn}`),
-      el('pay_i:dataRegolamento', g.date),
-      el('pay_i:istitutoMittente', [
-        el('pay_i:identificativoUnivocoMittente', [el('pay_i:tipoIdentificativoUnivoco', 'B'), el('pay_i:codiceIdentificativoUnivoco', g.psp)]),
-        el('pay_i:denominazioneMittente', 'PSP simulato S.p.A.'),
+    const revision = (n: number, fdrDate: string, published: string, rows: Row[]): SimFlowRevision => ({
+      flowId,
+      revision: n,
+      fdrDate,
+      published,
+      pspId: g.psp,
+      pspName: 'PSP simulato S.p.A.',
+      settlementId: `SIM${trn}`,
+      settlementDate: g.date,
+      bic: 'SIMPITM1XXX',
+      receiverFiscalCode: fiscalCode,
+      rows,
+      totalCents: rows.reduce((s, r) => s + r.amountCents, 0),
+    });
+    const first = revision(1, `${g.date}T23:00:00`, `${g.date}T23:30:00.000Z`, g.rows);
+    const later = (fdrSimRevisions.get(`${fiscalCode}|${flowId}`) ?? []).map((x, k) =>
+      revision(k + 2, x.fdrDate, x.published, g.rows.filter((r) => !x.excludeIuvs.includes(r.iuv))),
+    );
+    return [first, ...later];
+  });
+}
+
+/**
+ * Publishes a new revision of a simulated flow (the PSP corrects it): the same rows but those of
+ * `excludeIuvs`, a new fdrDate (now; or the previous revision's with `sameFdrDate`). Both the SOAP
+ * and the REST face serve it from then on. Returns it, or null when the flow does not exist.
+ */
+export function publishFlowRevision(db: DbLike, fiscalCode: string, flowId: string, opts: { excludeIuvs?: string[]; sameFdrDate?: boolean; now?: Date } = {}): SimFlowRevision | null {
+  const revisions = buildFlowRevisions(db, fiscalCode).find((r) => r[0]!.flowId === flowId);
+  if (!revisions) return null;
+  const now = opts.now ?? new Date();
+  const last = revisions[revisions.length - 1]!;
+  const key = `${fiscalCode}|${flowId}`;
+  const list = fdrSimRevisions.get(key) ?? [];
+  list.push({ fdrDate: opts.sameFdrDate ? last.fdrDate : now.toISOString().slice(0, 19), published: now.toISOString(), excludeIuvs: opts.excludeIuvs ?? [] });
+  fdrSimRevisions.set(key, list);
+  return buildFlowRevisions(db, fiscalCode).find((r) => r[0]!.flowId === flowId)!.at(-1)!;
+}
+
+/** A revision as FlussoRiversamento 1.0.4 (valid against the XSD). */
+export function revisionXml(r: SimFlowRevision): string {
+  const body: XmlContent = [
+    el('pay_i:versioneOggetto', '1.0'),
+    el('pay_i:identificativoFlusso', r.flowId),
+    el('pay_i:dataOraFlusso', r.fdrDate),
+    el('pay_i:identificativoUnivocoRegolamento', r.settlementId),
+    el('pay_i:dataRegolamento', r.settlementDate),
+    el('pay_i:istitutoMittente', [
+      el('pay_i:identificativoUnivocoMittente', [el('pay_i:tipoIdentificativoUnivoco', 'B'), el('pay_i:codiceIdentificativoUnivoco', r.pspId)]),
+      el('pay_i:denominazioneMittente', r.pspName),
+    ]),
+    el('pay_i:codiceBicBancaDiRiversamento', r.bic),
+    el('pay_i:istitutoRicevente', [
+      el('pay_i:identificativoUnivocoRicevente', [el('pay_i:tipoIdentificativoUnivoco', 'G'), el('pay_i:codiceIdentificativoUnivoco', r.receiverFiscalCode)]),
+    ]),
+    el('pay_i:numeroTotalePagamenti', r.rows.length),
+    el('pay_i:importoTotalePagamenti', centsToDecimalString(r.totalCents)),
+    r.rows.map((row) =>
+      el('pay_i:datiSingoliPagamenti', [
+        el('pay_i:identificativoUnivocoVersamento', row.iuv),
+        el('pay_i:identificativoUnivocoRiscossione', row.iur),
+        el('pay_i:indiceDatiSingoloPagamento', row.index),
+        el('pay_i:singoloImportoPagato', centsToDecimalString(row.amountCents)),
+        el('pay_i:codiceEsitoSingoloPagamento', '0'),
+        el('pay_i:dataEsitoSingoloPagamento', row.date),
       ]),
-      el('pay_i:codiceBicBancaDiRiversamento', 'SIMPITM1XXX'),
-      el('pay_i:istitutoRicevente', [
-        el('pay_i:identificativoUnivocoRicevente', [el('pay_i:tipoIdentificativoUnivoco', 'G'), el('pay_i:codiceIdentificativoUnivoco', fiscalCode)]),
-      ]),
-      el('pay_i:numeroTotalePagamenti', g.rows.length),
-      el('pay_i:importoTotalePagamenti', centsToDecimalString(total)),
-      g.rows.map((r) =>
-        el('pay_i:datiSingoliPagamenti', [
-          el('pay_i:identificativoUnivocoVersamento', r.iuv),
-          el('pay_i:identificativoUnivocoRiscossione', r.iur),
-          el('pay_i:indiceDatiSingoloPagamento', r.index),
-          el('pay_i:singoloImportoPagato', centsToDecimalString(r.amountCents)),
-          el('pay_i:codiceEsitoSingoloPagamento', '0'),
-          el('pay_i:dataEsitoSingoloPagamento', r.date),
-        ]),
-      ),
-    ];
-    const doc = `<?xml version="1.0" encoding="UTF-8"?>${xml(el('pay_i:FlussoRiversamento', body, ` xmlns:pay_i="${FLUSSO_NS}"`))}`;
-    return { flowId, flowDateTime, receiverFiscalCode: fiscalCode, xml: doc };
+    ),
+  ];
+  return `<?xml version="1.0" encoding="UTF-8"?>${xml(el('pay_i:FlussoRiversamento', body, ` xmlns:pay_i="${FLUSSO_NS}"`))}`;
+}
+
+/** The latest revision of every flow the simulated node can report for this ente (what nodoChiedi* serves). */
+export function buildFlows(db: DbLike, fiscalCode: string): SimFlow[] {
+  return buildFlowRevisions(db, fiscalCode).map((revs) => {
+    const r = revs[revs.length - 1]!;
+    return { flowId: r.flowId, flowDateTime: r.fdrDate, receiverFiscalCode: fiscalCode, xml: revisionXml(r), revision: r.revision };
   });
 }
 
@@ -98,6 +174,7 @@ function fault(name: string, code: string, description: string): string {
 }
 
 export default async function nodeForPaSimulator(app: FastifyInstance) {
+  await app.register(fdrRestSimulator);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -152,4 +229,157 @@ export default async function nodeForPaSimulator(app: FastifyInstance) {
       return send(200, answer(resName, el('xmlRendicontazione', Buffer.from(doc).toString('base64'))));
     });
   });
+}
+
+// ---------------------------------------------------------------------------------- FdR 3 REST
+
+/** Base path of the simulated FdR 3 organizations API (`servers[0].url` path of the document). */
+export const FDR_REST_SIM_BASE = '/fdr-org/service/v1';
+
+function restError(status: number, description: string, appErrorCode: string, messages: string[]) {
+  return { errorId: crypto.randomUUID(), httpStatusCode: status, httpStatusDescription: description, appErrorCode, errors: messages.map((message) => ({ message })) };
+}
+
+const euros = (cents: number) => cents / 100;
+/** Start of the previous calendar month at 00:00 UTC (the document's default for flowDate and publishedGt). */
+function previousMonthStart(now = new Date()): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+}
+
+function page<T>(items: T[], query: { page?: string; size?: string }) {
+  const size = Number(query.size ?? 1000);
+  const pageNumber = Number(query.page ?? 1);
+  const totPage = Math.max(1, Math.ceil(items.length / size));
+  return { metadata: { pageSize: size, pageNumber, totPage }, count: items.length, data: items.slice((pageNumber - 1) * size, pageNumber * size) };
+}
+
+type RestQuery = Record<string, string | undefined>;
+const stringProps = (names: string[]) => ({ type: 'object', properties: Object.fromEntries(names.map((n) => [n, { type: 'string', maxLength: 100 }])) });
+
+/**
+ * FdR 3 organizations API (fdr_organization.json) over the same simulated flows: every request is
+ * checked against the document (parameters, subscription key), answers follow its schemas; every
+ * published revision is listed. Plus `POST /fdr-org/sim/revisions` {organizationId, fdr,
+ * excludeIuvs?} to publish a new revision (demo and tests).
+ */
+async function fdrRestSimulator(app: FastifyInstance) {
+  const guard = (op: FdrOperationId, request: FastifyRequest, reply: FastifyReply): boolean => {
+    // The document is read and compiled at the first request, not with the app.
+    const api = loadFdrOpenApi();
+    if (request.headers[api.apiKeyHeader.toLowerCase()] !== app.config.pagopa.fdrSubscriptionKey) {
+      void reply.code(401).send({ statusCode: 401, message: 'Access denied due to invalid subscription key.' });
+      return false;
+    }
+    const problems = api.validateRequest(op, { params: request.params as Record<string, string>, query: request.query as RestQuery });
+    if (problems.length) {
+      void reply.code(400).send(restError(400, 'Bad Request', 'FDR-0702', problems));
+      return false;
+    }
+    return true;
+  };
+  const delay = () => (fdrSimFaults.delayMs ? new Promise((r) => setTimeout(r, fdrSimFaults.delayMs)) : undefined);
+  const revisionOf = (cf: string, fdr: string, revision: string, pspId: string) =>
+    buildFlowRevisions(app.db, cf)
+      .find((r) => r[0]!.flowId === fdr)
+      ?.find((r) => String(r.revision) === revision && r.pspId === pspId);
+  const notFound = (reply: FastifyReply, fdr: string) => reply.code(404).send(restError(404, 'Not Found', 'FDR-3001', [`Flow with ID [${fdr}] not found`]));
+
+  app.get<{ Params: { organizationId: string }; Querystring: RestQuery }>(
+    `${FDR_REST_SIM_BASE}/organizations/:organizationId/fdrs`,
+    { config: { csrf: false }, schema: { hide: true, params: stringProps(['organizationId']), querystring: stringProps(['flowDate', 'page', 'pspId', 'publishedGt', 'size']) } },
+    async (request, reply) => {
+      await delay();
+      if (!guard('IOrganizationsController_getAllPublishedFlows', request, reply)) return reply;
+      const q = request.query;
+      const publishedGt = q.publishedGt ? new Date(q.publishedGt) : previousMonthStart();
+      const flowDate = q.flowDate ? new Date(q.flowDate) : previousMonthStart();
+      const items = buildFlowRevisions(app.db, request.params.organizationId)
+        .flat()
+        .filter((r) => new Date(r.published) > publishedGt && new Date(`${r.fdrDate}Z`) >= flowDate && (!q.pspId || r.pspId === q.pspId))
+        .map((r) => ({ fdr: r.flowId, pspId: r.pspId, revision: r.revision, published: r.published, flowDate: `${r.fdrDate}Z` }));
+      return reply.send(page(items, q));
+    },
+  );
+
+  const flowPath = `${FDR_REST_SIM_BASE}/organizations/:organizationId/fdrs/:fdr/revisions/:revision/psps/:pspId`;
+  type FlowParams = { organizationId: string; fdr: string; revision: string; pspId: string };
+  const flowParams = stringProps(['organizationId', 'fdr', 'revision', 'pspId']);
+
+  app.get<{ Params: FlowParams }>(flowPath, { config: { csrf: false }, schema: { hide: true, params: flowParams } }, async (request, reply) => {
+    await delay();
+    if (!guard('IOrganizationsController_getSinglePublishedFlow', request, reply)) return reply;
+    if (fdrSimFaults.failNextDownloads > 0) {
+      fdrSimFaults.failNextDownloads--;
+      return reply.code(503).type('text/plain').send('Service Unavailable (simulato)');
+    }
+    const p = request.params;
+    const r = revisionOf(p.organizationId, p.fdr, p.revision, p.pspId);
+    if (!r) return notFound(reply, p.fdr);
+    const ente = getEnteByFiscalCode(app.db, r.receiverFiscalCode);
+    const sum = euros(r.totalCents);
+    return reply.send({
+      status: 'PUBLISHED',
+      revision: r.revision,
+      created: r.published,
+      updated: r.published,
+      fdr: r.flowId,
+      fdrDate: `${r.fdrDate}Z`,
+      regulation: r.settlementId,
+      regulationDate: r.settlementDate,
+      bicCodePouringBank: r.bic,
+      sender: { type: 'BIC_CODE', id: r.pspId, pspId: r.pspId, pspName: r.pspName, pspBrokerId: r.pspId, channelId: `${r.pspId}_01` },
+      receiver: { id: r.receiverFiscalCode, organizationId: r.receiverFiscalCode, organizationName: (ente?.name ?? `Ente ${r.receiverFiscalCode}`).slice(0, 140) },
+      published: r.published,
+      computedTotPayments: r.rows.length,
+      computedSumPayments: sum,
+      totPayments: r.rows.length,
+      // Off the document (a string where it wants a number) when the test asks for an invalid answer.
+      sumPayments: fdrSimFaults.invalidFlowIds.has(r.flowId) ? centsToDecimalString(r.totalCents).replace('.', ',') : sum,
+    });
+  });
+
+  app.get<{ Params: FlowParams; Querystring: RestQuery }>(
+    `${flowPath}/payments`,
+    { config: { csrf: false }, schema: { hide: true, params: flowParams, querystring: stringProps(['page', 'size']) } },
+    async (request, reply) => {
+      await delay();
+      if (!guard('IOrganizationsController_getPaymentsFromPublishedFlow', request, reply)) return reply;
+      if (fdrSimFaults.failNextDownloads > 0 || (fdrSimFaults.failPaymentsPage && String(fdrSimFaults.failPaymentsPage) === (request.query.page ?? '1'))) {
+        if (fdrSimFaults.failNextDownloads > 0) fdrSimFaults.failNextDownloads--;
+        return reply.code(503).type('text/plain').send('Service Unavailable (simulato)');
+      }
+      const p = request.params;
+      const r = revisionOf(p.organizationId, p.fdr, p.revision, p.pspId);
+      if (!r) return notFound(reply, p.fdr);
+      const payments = r.rows.map((row, i) => ({ index: i + 1, iuv: row.iuv, iur: row.iur, idTransfer: row.index, pay: euros(row.amountCents), payStatus: 'EXECUTED', payDate: row.paidAt }));
+      return reply.send(page(payments, request.query));
+    },
+  );
+
+  app.post<{ Body: { organizationId: string; fdr: string; excludeIuvs?: string[]; sameFdrDate?: boolean } }>(
+    '/fdr-org/sim/revisions',
+    {
+      config: { csrf: false },
+      schema: {
+        hide: true,
+        body: {
+          type: 'object',
+          required: ['organizationId', 'fdr'],
+          additionalProperties: false,
+          properties: {
+            organizationId: { type: 'string', pattern: '^[0-9]{11}$' },
+            fdr: { type: 'string', minLength: 1, maxLength: 35 },
+            excludeIuvs: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 35 } },
+            sameFdrDate: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const r = publishFlowRevision(app.db, b.organizationId, b.fdr, { excludeIuvs: b.excludeIuvs, sameFdrDate: b.sameFdrDate });
+      if (!r) return notFound(reply, b.fdr);
+      return reply.code(201).send({ fdr: r.flowId, revision: r.revision, fdrDate: `${r.fdrDate}Z`, published: r.published, totPayments: r.rows.length, sumPayments: euros(r.totalCents) });
+    },
+  );
 }
