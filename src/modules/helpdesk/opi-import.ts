@@ -4,8 +4,10 @@
  * (`pagina` of `pagine_totali`, same `identificativo_flusso_BT`) is here; the page that completes
  * the journal joins them into ONE treasury import (format 'opi') through the path every statement
  * takes (reconcile.ts storeStatement: duplicates by movement id, matching by causale), and the
- * pages get its `import_id`. One immediate transaction per upload: a refused page leaves nothing
- * behind, and every refusal is written to the audit log with its reasons.
+ * pages get its `import_id`. A page's XML is kept only while its journal waits for other pages
+ * (emptied at the join; a one-page journal never stores it): what stays is the row with its
+ * SHA-256, so a page sent again is recognised. One immediate transaction per upload: a refused
+ * page leaves nothing behind, and every refusal is written to the audit log with its reasons.
  */
 import crypto from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -65,7 +67,7 @@ export async function importOpiPage(
     if (page.enteFiscalCode !== ente.fiscalCode.toUpperCase()) {
       refuse(`Il giornale è dell’ente con codice fiscale ${page.enteFiscalCode} (${page.enteName}), non di ${ente.name} (${ente.fiscalCode}): il file è rifiutato per intero`);
     }
-    return r.sqlite.transaction(() => storePage(r, input, page, fileHash, input.bytes.toString('utf8'))).immediate();
+    return r.sqlite.transaction(() => storePage(r, input, page, fileHash, input.bytes)).immediate();
   } catch (e) {
     if (e instanceof ReconError) {
       recordAudit(r.db, {
@@ -82,7 +84,7 @@ export async function importOpiPage(
   }
 }
 
-function storePage(r: Recon, input: { enteId: number; fileName: string; actor: string; requestId?: string; now?: Date }, page: OpiPage, fileHash: string, xml: string): OpiUploadResult {
+function storePage(r: Recon, input: { enteId: number; fileName: string; actor: string; requestId?: string; now?: Date }, page: OpiPage, fileHash: string, bytes: Buffer): OpiUploadResult {
   const key = and(eq(treasuryOpiPages.enteId, input.enteId), eq(treasuryOpiPages.flowId, page.flowId));
   const stored = r.db
     .select({ page: treasuryOpiPages.page, totalPages: treasuryOpiPages.totalPages, version: treasuryOpiPages.opiVersion, sha256: treasuryOpiPages.sha256, importId: treasuryOpiPages.importId })
@@ -106,7 +108,7 @@ function storePage(r: Recon, input: { enteId: number; fileName: string; actor: s
   }
   r.db
     .insert(treasuryOpiPages)
-    .values({ enteId: input.enteId, flowId: page.flowId, opiVersion: page.version, page: page.page, totalPages: page.totalPages, fileName: input.fileName.slice(0, 200), sha256: fileHash, xml, createdBy: input.actor })
+    .values({ enteId: input.enteId, flowId: page.flowId, opiVersion: page.version, page: page.page, totalPages: page.totalPages, fileName: input.fileName.slice(0, 200), sha256: fileHash, xml: page.totalPages === 1 ? '' : bytes.toString('utf8'), createdBy: input.actor })
     .run();
   const received = [...stored.map((p) => p.page), page.page].sort((a, b) => a - b);
   // Pages of one journal may be recorded under different versions of 1.6.1+ (a page without
@@ -152,14 +154,14 @@ function storePage(r: Recon, input: { enteId: number; fileName: string; actor: s
       fileHash: journalHash,
       opi: { version, flowId: page.flowId, pages: page.totalPages },
       onImported: (importId) => {
-        r.db.update(treasuryOpiPages).set({ importId }).where(and(key, isNull(treasuryOpiPages.importId))).run();
+        r.db.update(treasuryOpiPages).set({ importId, xml: '' }).where(and(key, isNull(treasuryOpiPages.importId))).run();
       },
     });
   } catch (e) {
     if (e instanceof ReconError) refuse(`${e.message} (giornale ${page.flowId}, pagina ${page.page} rifiutata per intero)`, e.status, e.problems);
     throw e;
   }
-  if (result.status === 'unchanged') r.db.update(treasuryOpiPages).set({ importId: result.importId }).where(key).run();
+  if (result.status === 'unchanged') r.db.update(treasuryOpiPages).set({ importId: result.importId, xml: '' }).where(key).run();
   return { ...base, status: 'imported', version, pagesReceived: received, missingPages: [], importId: result.importId, result };
 }
 
