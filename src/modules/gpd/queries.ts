@@ -4,7 +4,7 @@
  * service a position belongs to (GPD has none: its transfer category picks it).
  */
 import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import { preparedQuery, type Db } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Actor } from '../users/repository.js';
 import { paymentServices } from '../enti/schema.js';
@@ -16,13 +16,16 @@ import { STATUS_FILTER, type GpdStatus } from './mapping.js';
 
 /** The ente's active payment service with this taxonomy code (the oldest when several share it). */
 export async function serviceForCategory(db: Db, enteId: number, category: string): Promise<PaymentService | undefined> {
-  return db
-    .select()
-    .from(paymentServices)
-    .where(and(eq(paymentServices.enteId, enteId), eq(paymentServices.taxonomyCode, category), eq(paymentServices.active, true)))
-    .orderBy(asc(paymentServices.id))
-    .limit(1)
-    .get();
+  // A cached prepared query: every create asks.
+  return preparedQuery(db, 'gpd:service-for-category', (d) =>
+    d
+      .select()
+      .from(paymentServices)
+      .where(and(eq(paymentServices.enteId, sql.placeholder('enteId')), eq(paymentServices.taxonomyCode, sql.placeholder('category')), eq(paymentServices.active, true)))
+      .orderBy(asc(paymentServices.id))
+      .limit(1)
+      .prepare(),
+  ).get({ enteId, category });
 }
 
 export interface GpdListFilter {

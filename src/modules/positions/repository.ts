@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { and, asc, count, desc, eq, gte, inArray, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { statement, type Db, type DbLike, type DbTx } from '../../db/client.js';
+import { preparedQuery, statement, type Db, type DbLike, type DbTx } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enqueueAcaSync, enqueueAcaSyncMany, type AcaPosition } from './aca-outbox.js';
 import type { Actor } from '../users/repository.js';
@@ -181,19 +181,37 @@ function allocateSequences(tx: DbTx, enteId: number, n: number): number[] {
  * {@link IuvNotAvailableError}; records the new ones.
  */
 function claimExternalIuvs(tx: DbTx, ente: Ente, options: readonly ValidPaymentOption[], own: ReadonlySet<string> = new Set()): void {
-  const brought = options.map((o) => o.iuv).filter((iuv): iuv is string => iuv !== undefined && !own.has(iuv));
-  if (brought.length === 0) return;
-  const next = tx.select({ nextValue: iuvSequences.nextValue }).from(iuvSequences).where(eq(iuvSequences.enteId, ente.id)).get()?.nextValue ?? 1;
-  const known = new Set([
-    ...tx.select({ iuv: externalIuvs.iuv }).from(externalIuvs).where(and(eq(externalIuvs.enteId, ente.id), inArray(externalIuvs.iuv, brought))).all().map((r) => r.iuv),
-    ...tx.select({ iuv: paymentOptions.iuv }).from(paymentOptions).where(and(eq(paymentOptions.enteId, ente.id), inArray(paymentOptions.iuv, brought))).all().map((r) => r.iuv),
-  ]);
-  for (const iuv of brought) {
+  let next: number | undefined;
+  for (const o of options) {
+    const iuv = o.iuv;
+    if (iuv === undefined || own.has(iuv)) continue;
+    // Cached prepared queries (a create pays these per option; building and preparing each is ~70 µs).
+    next ??= claimQueries.nextValue(tx).get({ enteId: ente.id })?.nextValue ?? 1;
     const sequence = Number(iuvSequence(iuv));
-    if (known.has(iuv) || sequence < next) throw new IuvNotAvailableError(iuv);
+    if (sequence < next || claimQueries.external(tx).get({ enteId: ente.id, iuv }) || claimQueries.option(tx).get({ enteId: ente.id, iuv })) {
+      throw new IuvNotAvailableError(iuv);
+    }
+    claimQueries.record(tx).run({ enteId: ente.id, iuv, sequence });
   }
-  tx.insert(externalIuvs).values(brought.map((iuv) => ({ enteId: ente.id, iuv, sequence: Number(iuvSequence(iuv)) }))).run();
 }
+
+const ph = sql.placeholder;
+const claimQueries = {
+  nextValue: (db: DbLike) =>
+    preparedQuery(db, 'positions:iuv-next', (d) => d.select({ nextValue: iuvSequences.nextValue }).from(iuvSequences).where(eq(iuvSequences.enteId, ph('enteId'))).prepare()),
+  external: (db: DbLike) =>
+    preparedQuery(db, 'positions:external-iuv', (d) =>
+      d.select({ id: externalIuvs.id }).from(externalIuvs).where(and(eq(externalIuvs.enteId, ph('enteId')), eq(externalIuvs.iuv, ph('iuv')))).prepare(),
+    ),
+  option: (db: DbLike) =>
+    preparedQuery(db, 'positions:option-iuv', (d) =>
+      d.select({ id: paymentOptions.id }).from(paymentOptions).where(and(eq(paymentOptions.enteId, ph('enteId')), eq(paymentOptions.iuv, ph('iuv')))).prepare(),
+    ),
+  record: (db: DbLike) =>
+    preparedQuery(db, 'positions:record-external-iuv', (d) =>
+      d.insert(externalIuvs).values({ enteId: ph('enteId'), iuv: ph('iuv'), sequence: ph('sequence') }).prepare(),
+    ),
+};
 
 /** The platform's sequences for the options that bring no IUV of their own, in option order. */
 function sequencesFor(tx: DbTx, enteId: number, options: readonly ValidPaymentOption[]): (number | null)[] {
