@@ -61,7 +61,7 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
   await t.test('a good demand answers the notice, amount, description and ente, valid against paForNode.xsd', async (t) => {
     const r = await demand(goodForm(1000));
     t.equal(r.status, 200);
-    t.equal(r.answer.outcome, 'OK', r.answer.faultDescription);
+    t.equal(r.answer.outcome, 'OK', r.answer.faultDescription ?? '');
     t.ok(r.xsd.valid, r.xsd.errors.join('; '));
     t.match(r.body, new RegExp(`<qrCode><fiscalCode>${campobasso.fiscalCode}</fiscalCode><noticeNumber>3\\d{17}</noticeNumber></qrCode>`));
     t.match(r.body, /<paymentList><paymentOptionDescription><amount>10\.00<\/amount><options>EQ<\/options><dueDate>\d{4}-\d\d-\d\d<\/dueDate><allCCP>(true|false)<\/allCCP>/);
@@ -95,7 +95,7 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     app.sqlite.prepare("UPDATE payment_services SET psp_service_id = '00007', active = 0 WHERE id = ?").run(getServiceByCode(app.db, campobasso.id, 'DIRITTI')!.id);
     const diritti = getServiceByCode(app.db, campobasso.id, 'DIRITTI')!;
     const r = await demand(buildServiceForm(campobasso, diritti, { debtor, fields: { pratica: 'Certificato prot. 12/2026' } }), '00007');
-    t.equal(r.answer.faultCode, 'PAA_SEMANTICA', r.answer.faultDescription);
+    t.equal(r.answer.faultCode, 'PAA_SEMANTICA', r.answer.faultDescription ?? '');
     t.ok(r.xsd.valid);
     const other = listEnti(app.db, { q: 'Termoli', kind: 'comune' })[0]!;
     const elsewhere = await callStation(app, demandRequest(identity(app, other.fiscalCode), { idServizio: '00007', formXml: goodForm() }), 'paDemandPaymentNotice');
