@@ -127,8 +127,9 @@ function storePage(r: Recon, input: { enteId: number; fileName: string; actor: s
   const seen = new Map<string, StatementMovement>();
   const problems: ReconError['problems'] = [];
   let offset = 0;
+  const where = (p: OpiPage) => (page.totalPages > 1 ? `Pagina ${p.page}: ` : '');
   for (const p of pages) {
-    for (const s of p.skipped) skipped.push({ line: offset + s.line, reason: `Pagina ${p.page}: ${s.reason}` });
+    for (const s of p.skipped) skipped.push({ line: offset + s.line, reason: `${where(p)}${s.reason}` });
     for (const m of p.movements) {
       const mv = { ...m, line: offset + m.line };
       const prev = seen.get(m.movementId);
@@ -136,9 +137,9 @@ function storePage(r: Recon, input: { enteId: number; fileName: string; actor: s
         seen.set(m.movementId, mv);
         movements.push(mv);
       } else if (prev.amountCents === mv.amountCents && prev.bookingDate === mv.bookingDate && prev.valueDate === mv.valueDate && prev.causale === mv.causale) {
-        skipped.push({ line: mv.line, reason: `Pagina ${p.page}: movimento ${m.movementId} ripetuto (già al movimento ${prev.line} del giornale): contato una volta` });
+        skipped.push({ line: mv.line, reason: `${where(p)}Movimento ${m.movementId} ripetuto (già al movimento ${prev.line} del giornale): contato una volta` });
       } else {
-        problems.push({ line: mv.line, field: 'numero_documento', message: `Pagina ${p.page}: movimento ${m.movementId} ripetuto con dati diversi (già al movimento ${prev.line} del giornale)` });
+        problems.push({ line: mv.line, field: 'numero_documento', message: `${where(p)}Movimento ${m.movementId} ripetuto con dati diversi (già al movimento ${prev.line} del giornale)` });
       }
     }
     offset += p.total;

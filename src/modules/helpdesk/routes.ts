@@ -143,6 +143,7 @@ function opiNotice(res: OpiUploadResult): string {
 }
 
 function opiSkippedView(res: OpiUploadResult) {
+  if (res.status === 'unchanged') return null;
   const list = res.result?.skipped ?? res.skipped;
   return list.length ? { items: list.slice(0, 100), more: Math.max(0, list.length - 100) } : null;
 }
