@@ -191,7 +191,7 @@ export async function pendingOpiJournals(r: Recon, scope: Scope): Promise<Pendin
       enteId: treasuryOpiPages.enteId,
       enteName: enti.name,
       flowId: treasuryOpiPages.flowId,
-      version: sql<string>`max(${treasuryOpiPages.opiVersion})`,
+      version: sql<string>`min(${treasuryOpiPages.opiVersion})`,
       totalPages: sql<number>`max(${treasuryOpiPages.totalPages})`,
       pages: sql<string>`group_concat(${treasuryOpiPages.page})`,
       lastAt: sql<string>`max(${treasuryOpiPages.createdAt})`,
