@@ -298,6 +298,12 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
     const reuse = await gpd('createPosition', { params: org, body: { ...draft, iupd: 'GPD-DRAFT-2' } });
     t.equal(reuse.status, 409, 'the deleted draft’s IUV was issued');
     clean(t, reuse);
+    // A draft the back office or /api/v1 edits keeps the IUVs its GPD client brought.
+    const kept = position('GPD-DRAFT-3');
+    t.equal((await gpd('createPosition', { params: org, body: kept })).status, 201);
+    const patch = await app.inject({ method: 'PATCH', url: '/api/v1/positions/GPD-DRAFT-3', headers: { authorization: `Bearer ${key}` }, payload: { description: 'TARI 2026 (rettifica)' } });
+    t.equal(patch.statusCode, 200, patch.body);
+    t.same(patch.json().paymentOptions.map((o: Json) => o.iuv), kept.paymentOption.map((o) => o.iuv), 'the client’s IUVs survive an /api/v1 edit');
     const published = await gpd('deletePosition', { params: { ...org, iupd: 'GPD-TARI-0002' } });
     t.equal(published.status, 409, 'a published position is invalidated, not deleted');
     clean(t, published);
@@ -371,5 +377,20 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
     t.equal(malformed.status, 400);
     t.match(malformed.problems, [/request body/], 'the client sees it is not a PaymentPositionModel');
     t.match(malformed.body, { status: 400, title: 'Bad Request' });
+  });
+
+  await t.test('list by payment date; a paid option answers PO_PAID', async (t) => {
+    // The receipt path is the station's (test/pagopa); here one option is marked paid as it leaves it.
+    const paidAt = new Date().toISOString();
+    app.sqlite
+      .prepare("UPDATE payment_options SET status = 'paid', paid_at = ? WHERE ente_id = ? AND iuv = (SELECT o.iuv FROM payment_options o JOIN positions p ON p.id = o.position_id WHERE p.iupd = 'GPD-TARI-0002' AND o.ordinal = 0)")
+      .run(paidAt, ente.id);
+    const r = await gpd('getOrganizationDebtPositions', { params: org, query: { payment_date_from: paidAt.slice(0, 10), payment_date_to: paidAt.slice(0, 10) } });
+    t.equal(r.status, 200);
+    clean(t, r);
+    t.same(r.body.payment_position_list.map((p: Json) => p.iupd), ['GPD-TARI-0002']);
+    t.match(r.body.payment_position_list[0].paymentOption[0], { status: 'PO_PAID', paymentDate: paidAt });
+    const before = await gpd('getOrganizationDebtPositions', { params: org, query: { payment_date_to: inDays(-1) } });
+    t.same(before.body.payment_position_list, [], 'nothing paid in the 30 days before yesterday');
   });
 });

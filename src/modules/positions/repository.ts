@@ -705,11 +705,17 @@ export function updatePosition(
         .where(eq(positions.id, before.id))
         .run();
       if (before.status === 'draft') {
+        // An option edited without an IUV (form, /api/v1) keeps the one the ente's software brought
+        // for it (GPD): its numbering stays the client's, and the client's IUVs stay valid.
+        const options = v.paymentOptions.map((o, i) => {
+          const old = before.options[i]?.iuv;
+          return o.iuv === undefined && old !== undefined && claimQueries.external(tx).get({ enteId: ente.id, iuv: old }) ? { ...o, iuv: old } : o;
+        });
         tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id)).run();
-        claimExternalIuvs(tx, ente, v.paymentOptions, new Set(before.options.map((o) => o.iuv)));
-        const sequences = sequencesFor(tx, ente.id, v.paymentOptions);
+        claimExternalIuvs(tx, ente, options, new Set(before.options.map((o) => o.iuv)));
+        const sequences = sequencesFor(tx, ente.id, options);
         const now = new Date().toISOString();
-        v.paymentOptions.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!, now));
+        options.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!, now));
       } else {
         if (v.paymentOptions.length !== before.options.length) {
           throw new PositionConflictError('Una posizione pubblicata mantiene le sue opzioni di pagamento: non se ne possono aggiungere o togliere.');
