@@ -2,7 +2,7 @@
  * pagoPA commands of the admin CLI (registered in cli-commands.ts):
  *
  * - `fdr:download [--ente <CF>]`: downloads now the reporting flows of the member enti (or one)
- *   with nodoChiedi*, under the same leases as the scheduler (an ente being downloaded by the
+ *   with nodoChiedi* (or the FdR 3 REST API, `PAGOPA_FDR_API=rest`), under the same leases as the scheduler (an ente being downloaded by the
  *   server is skipped and reported).
  * - `sim:pay --notice <n> --cf <ente CF> [--v2]` (demo only): pays a notice as a PSP would.
  *
@@ -64,9 +64,11 @@ export const PAGOPA_COMMANDS = {
       };
       let local: { app: FastifyInstance; base: string } | undefined;
       let settings: PagopaSettings = config.pagopa;
-      if (!config.isProduction && !io.env.PAGOPA_NODE_URL) {
+      // Demo without an explicit endpoint of the chosen path (PAGOPA_FDR_API): the in-process simulator.
+      if (!config.isProduction && !io.env[config.pagopa.fdrApi === 'rest' ? 'PAGOPA_FDR_REST_URL' : 'PAGOPA_NODE_URL']) {
         local = await inProcessApp(config);
-        settings = { ...config.pagopa, nodeUrl: `${local.base}${PAGOPA_SIM_PREFIX}/nodo/node-for-pa` };
+        const sim = `${local.base}${PAGOPA_SIM_PREFIX}`;
+        settings = { ...config.pagopa, nodeUrl: `${sim}/nodo/node-for-pa`, fdrRestUrl: `${sim}/fdr-org/service/v1` };
       }
       try {
         const results = await downloadFlowsNow(local?.app.db ?? db, settings, log, { enteFiscalCode: cf, client: { retries: 3, baseDelayMs: 1000 } });
