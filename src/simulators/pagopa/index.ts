@@ -7,6 +7,8 @@
  * - GET|POST /checkout/carrello/:id        the page where the tester pays or cancels the cart
  * - GET|POST /psp                          "Sportello PSP": pay any notice as a PSP would
  * - POST /nodo/node-for-pa                 nodeForPa SOAP: nodoChiedi* with generated reporting flows
+ * - GET /fdr-org/service/v1/organizations/… FdR 3 organizations REST API over the same flows (fdr.ts)
+ * - POST /fdr-org/sim/revisions            publish a new revision of a flow (demo and tests)
  * - POST /aca/paCreatePosition             central archive: 200
  */
 import type { FastifyInstance } from 'fastify';
