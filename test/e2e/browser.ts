@@ -49,6 +49,18 @@ type AxeRawViolation = { id: string; impact?: string | null; help: string; nodes
  * frames goes through AxeBuilder.
  */
 export async function axe(page: Page): Promise<AxeViolation[]> {
+  try {
+    return await axeOnce(page);
+  } catch (e) {
+    // A page that replaces itself while axe runs (the payment outcome page once its receipts
+    // arrive): axe again on the page it became.
+    if (!/Execution context was destroyed/.test((e as Error).message)) throw e;
+    await page.waitForLoadState('load');
+    return axeOnce(page);
+  }
+}
+
+async function axeOnce(page: Page): Promise<AxeViolation[]> {
   const options = { runOnly: { type: 'tag', values: WCAG_TAGS }, resultTypes: ['violations'] };
   let violations: AxeRawViolation[];
   if (page.frames().length > 1) {
