@@ -19,7 +19,6 @@ import { ibanCheckDigits } from '../../src/domain/iban.js';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 const DOC_FILE = path.resolve(import.meta.dirname, '../../schemas/pagopa/openapi/gpd.json');
-const SHARED_FILE = path.resolve(import.meta.dirname, '../../../shared/specs/pagopa/openapi/gpd.json');
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const doc = JSON.parse(fs.readFileSync(DOC_FILE, 'utf8')) as Json;
 
@@ -117,8 +116,8 @@ function clientIuv(segregationCode: string, base: number | bigint): string {
   return body + (BigInt(`3${body}`) % 93n).toString().padStart(2, '0');
 }
 
-t.test('gpd.json copy is the official document and a valid OpenAPI 3', async (t) => {
-  if (fs.existsSync(SHARED_FILE)) t.equal(fs.readFileSync(DOC_FILE, 'utf8'), fs.readFileSync(SHARED_FILE, 'utf8'), 'unmodified copy');
+// That the copy is the official file byte for byte: test/schemas.test.ts (schemas/pagopa/openapi).
+t.test('gpd.json is a valid OpenAPI 3 document', async (t) => {
   await SwaggerParser.validate(structuredClone(doc) as never);
 });
 
