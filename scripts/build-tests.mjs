@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Compiles the server and its tests to plain JavaScript for the test run (`npm test`), into
- * `.test-build/`, a mirror of the repository: `src/` and `test/` with every `.ts` file compiled
+ * Compiles the server, its tests and the benchmarks they share code with to plain JavaScript for
+ * the test run (`npm test`), into `.test-build/`, a mirror of the repository: `src/`, `test/`
+ * and `bench/` with every `.ts` file compiled
  * by esbuild next to its source, every other tracked top-level entry (templates, schemas, public,
  * migrations, …, 4 MB) copied as it is, and only node_modules, test-output and data linked. Copies,
  * not links: a test that copies a folder to change it (db.test.ts breaks a copy of migrations/)
@@ -23,7 +24,8 @@ import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT = path.join(ROOT, '.test-build');
-const COMPILED = ['src', 'test'];
+// bench/ too: some tests share its data builders (bench/helpdesk-data.ts, bench/lib.ts).
+const COMPILED = ['src', 'test', 'bench'];
 const LINKED = new Set(['node_modules', 'test-output', 'data']);
 const SKIP = new Set(['.git', '.test-build', '.tap', 'coverage', 'package.json', ...COMPILED]);
 
