@@ -392,4 +392,19 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
     const before = await gpd('getOrganizationDebtPositions', { params: org, query: { payment_date_to: inDays(-1) } });
     t.same(before.body.payment_position_list, [], 'nothing paid in the 30 days before yesterday');
   });
+
+  await t.test('PUT on a published position, then publish (the GPD client’s usual pair): 200, then 409', async (t) => {
+    const created = await gpd('createPosition', { params: org, body: position('GPD-PUT-PUB'), query: { toPublish: true } });
+    t.equal(created.status, 201);
+    const iuvs = (created.body as { paymentOption: { iuv: string }[] }).paymentOption.map((o) => o.iuv);
+    const again = await gpd('publishPosition', { params: { ...org, iupd: 'GPD-PUT-PUB' } });
+    t.equal(again.status, 409, 'published and unchanged: not publishable');
+    await new Promise((r) => setTimeout(r, 5)); // the update's time after the publication's
+    const put = await gpd('updatePosition', { params: { ...org, iupd: 'GPD-PUT-PUB' }, body: { ...position('GPD-PUT-PUB', { iuvs }), description: 'TARI 2026 – rettifica' } });
+    t.equal(put.status, 200, JSON.stringify(put.body));
+    const pub = await gpd('publishPosition', { params: { ...org, iupd: 'GPD-PUT-PUB' } });
+    t.equal(pub.status, 200, 'changed since its publication: publish answers with the position');
+    clean(t, pub);
+    t.equal(pub.body.status, 'VALID');
+  });
 });

@@ -272,6 +272,12 @@ export default async function gpdApi(app: FastifyInstance) {
       const { iupd } = request.params;
       const current = getPositionByIupd(app.db, ente.id, iupd);
       if (!current) throw notFound(iupd, ente.fiscalCode);
+      // A PUT keeps a published position published (GPD would take it back to DRAFT), so the GPD
+      // client's usual next call, publish, finds it published already: answered as done when the
+      // position changed since its publication (a second publish without a change is still 409).
+      if (action === 'publish' && current.status === 'published' && current.publishedAt && current.updatedAt > current.publishedAt) {
+        return toGpdModel(current, ente, todayInItaly());
+      }
       if (!(allowed as readonly string[]).includes(current.status)) {
         throw new GpdProblem(409, TITLES[409]!, `Debt position ${iupd} is not in a ${action === 'publish' ? 'publishable' : 'invalidable'} state.`);
       }
