@@ -16,6 +16,7 @@ import type { Ente } from '../enti/repository.js';
 import type { PositionStatus } from '../positions/schema.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
 import type { PositionBody } from '../positions/service.js';
+import { debtorOut } from '../positions/debtor.js';
 
 export const GPD_STATUSES = ['DRAFT', 'PUBLISHED', 'VALID', 'INVALID', 'EXPIRED', 'PARTIALLY_PAID', 'PAID', 'REPORTED'] as const;
 export type GpdStatus = (typeof GPD_STATUSES)[number];
@@ -235,17 +236,8 @@ function transferOut(t: OptionDetail['transfers'][number]) {
 export function toGpdModel(p: PositionDetail, ente: Pick<Ente, 'name'>, today: string) {
   return compact({
     iupd: p.iupd,
-    type: p.debtorType,
+    ...debtorOut(p),
     payStandIn: true,
-    fiscalCode: p.debtorFiscalCode,
-    fullName: p.debtorName,
-    streetName: p.debtorStreet,
-    civicNumber: p.debtorCivic,
-    postalCode: p.debtorPostalCode,
-    city: p.debtorCity,
-    province: p.debtorProvince,
-    country: p.debtorCountry,
-    email: p.debtorEmail,
     switchToExpired: p.switchToExpired,
     companyName: ente.name,
     validityDate: p.validityDate ? italianStartOfDay(p.validityDate) : null,

@@ -22,6 +22,7 @@ import {
 import { createPositionBody, iupdParams, listQuery, patchPositionBody, positionOut, problemSchema } from './api-schemas.js';
 import { preparePositionWrite, type PositionBody } from './service.js';
 import { sendNoticePdf } from './notice-reply.js';
+import { debtorOut } from './debtor.js';
 import { findByNoticeNumber } from './repository.js';
 import importsApi from './imports-api.js';
 import { withoutSessions } from '../../plugins/sessions/index.js';
@@ -38,18 +39,7 @@ export function toApiPosition(p: PositionDetail, serviceCode: string) {
     version: p.version,
     serviceCode,
     switchToExpired: p.switchToExpired,
-    debtor: {
-      type: p.debtorType,
-      fiscalCode: p.debtorFiscalCode,
-      fullName: p.debtorName,
-      streetName: p.debtorStreet,
-      civicNumber: p.debtorCivic,
-      postalCode: p.debtorPostalCode,
-      city: p.debtorCity,
-      province: p.debtorProvince,
-      country: p.debtorCountry,
-      email: p.debtorEmail,
-    },
+    debtor: debtorOut(p),
     description: p.description,
     validityDate: p.validityDate,
     publishedAt: p.publishedAt,

@@ -783,7 +783,7 @@ function transition(
   iupd: string,
   action: string,
   allowed: PositionStatus[],
-  apply: (tx: DbTx, p: PositionDetail) => void,
+  apply: (tx: DbTx, p: PositionDetail, now: string) => void,
   by: Actor,
 ): PositionDetail {
   return db.transaction(
@@ -793,9 +793,12 @@ function transition(
       if (!allowed.includes(before.status)) {
         throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]}: operazione non consentita.`);
       }
-      apply(tx, before);
+      // One instant for the transition and updated_at (a publication's published_at equals it,
+      // so "changed since its publication" is updated_at > published_at: gpd/index.ts).
+      const now = new Date().toISOString();
+      apply(tx, before, now);
       tx.update(positions)
-        .set({ version: before.version + 1, updatedAt: new Date().toISOString() })
+        .set({ version: before.version + 1, updatedAt: now })
         .where(eq(positions.id, before.id))
         .run();
       const after = getPositionByIupd(tx, enteId, iupd)!;
@@ -833,8 +836,8 @@ export async function deleteDraftPosition(db: Db, enteId: number, iupd: string, 
 }
 
 export function publishPosition(db: Db, enteId: number, iupd: string, by: Actor): PositionDetail {
-  return transition(db, enteId, iupd, 'publish', ['draft'], (tx, p) => {
-    tx.update(positions).set({ status: 'published', publishedAt: new Date().toISOString() }).where(eq(positions.id, p.id)).run();
+  return transition(db, enteId, iupd, 'publish', ['draft'], (tx, p, now) => {
+    tx.update(positions).set({ status: 'published', publishedAt: now }).where(eq(positions.id, p.id)).run();
   }, by);
 }
 
