@@ -245,13 +245,7 @@ export function toGpdModel(p: PositionDetail, ente: Pick<Ente, 'name'>, today: s
     status: gpdStatus(p, today),
     paymentOption: p.options.map((o) =>
       compact({
-        nav: o.noticeNumber,
-        iuv: o.iuv,
-        amount: o.amountCents,
-        description: o.description ?? '',
-        isPartialPayment: o.kind === 'installment',
-        dueDate: italianEndOfDay(o.dueDate),
-        retentionDate: o.retentionDate ? italianEndOfDay(o.retentionDate) : null,
+        ...optionCore(o),
         fee: 0,
         notificationFee: 0,
         transfer: o.transfers.map(transferOut),
@@ -259,6 +253,19 @@ export function toGpdModel(p: PositionDetail, ente: Pick<Ente, 'name'>, today: s
       }),
     ),
   });
+}
+
+/** The fields every GPD shape of a payment option has. */
+function optionCore(o: OptionDetail) {
+  return {
+    nav: o.noticeNumber,
+    iuv: o.iuv,
+    amount: o.amountCents,
+    description: o.description ?? '',
+    isPartialPayment: o.kind === 'installment',
+    dueDate: italianEndOfDay(o.dueDate),
+    retentionDate: o.retentionDate ? italianEndOfDay(o.retentionDate) : null,
+  };
 }
 
 /** When the position was paid in full: the last option's payment (only for PAID). */
@@ -283,14 +290,8 @@ export function toGpdBaseResponse(p: PositionDetail, ente: Pick<Ente, 'name' | '
     lastUpdatedDate: p.updatedAt,
     paymentOption: p.options.map((o) =>
       compact({
-        nav: o.noticeNumber,
-        iuv: o.iuv,
+        ...optionCore(o),
         organizationFiscalCode: ente.fiscalCode,
-        amount: o.amountCents,
-        description: o.description ?? '',
-        isPartialPayment: o.kind === 'installment',
-        dueDate: italianEndOfDay(o.dueDate),
-        retentionDate: o.retentionDate ? italianEndOfDay(o.retentionDate) : null,
         paymentDate: o.paidAt,
         insertedDate: o.createdAt,
         fee: 0,

@@ -18,11 +18,9 @@
  * check, store, reconciliation and conservazione apply whatever the download path.
  */
 import type { PagopaSettings } from '../../config.js';
-import { centsToDecimalString } from '../../domain/money.js';
 import { NodeForPaError, withRetry, type ListedFlow, type NodeForPaClient, type NodeForPaClientOptions } from './fdr-client.js';
 import { loadFdrOpenApi, type FdrOperationId } from './fdr-rest-schema.js';
-import { el, xml, type XmlContent } from './soap.js';
-import { FLUSSO_NS } from './spec-files.js';
+import { flussoRiversamentoXml } from './flusso-xml.js';
 
 export interface FdrRestClientOptions extends NodeForPaClientOptions {
   /** Page size for the list and the payments (1–1000). Default 1000. */
@@ -92,38 +90,30 @@ export function restFlowToXml(flow: Required<Pick<RestFlow, 'fdr' | 'fdrDate' | 
   const sum = euroToCents(flow.sumPayments);
   const bad = (what: string) => new NodeForPaError(`FdR REST: ${what} del flusso ${flow.fdr} non esprimibile in centesimi`, false, 'RISPOSTA_NON_CONFORME', true);
   if (Number.isNaN(sum)) throw bad('sumPayments');
-  const rows: XmlContent[] = payments.map((p) => {
+  const rows = payments.map((p) => {
     const cents = euroToCents(p.pay);
     if (Number.isNaN(cents)) throw bad(`pay della riga ${p.index}`);
-    return el('pay_i:datiSingoliPagamenti', [
-      el('pay_i:identificativoUnivocoVersamento', p.iuv),
-      el('pay_i:identificativoUnivocoRiscossione', p.iur),
-      el('pay_i:indiceDatiSingoloPagamento', p.idTransfer),
-      el('pay_i:singoloImportoPagato', centsToDecimalString(Math.abs(cents))),
-      el('pay_i:codiceEsitoSingoloPagamento', PAY_STATUS_CODES[p.payStatus] ?? p.payStatus),
-      el('pay_i:dataEsitoSingoloPagamento', romeDate.format(new Date(p.payDate))),
-    ]);
+    return {
+      iuv: p.iuv,
+      iur: p.iur,
+      index: p.idTransfer,
+      amountCents: Math.abs(cents),
+      outcome: PAY_STATUS_CODES[p.payStatus] ?? p.payStatus,
+      date: romeDate.format(new Date(p.payDate)),
+    };
   });
-  const body: XmlContent = [
-    el('pay_i:versioneOggetto', '1.0'),
-    el('pay_i:identificativoFlusso', flow.fdr),
-    el('pay_i:dataOraFlusso', flow.fdrDate),
-    el('pay_i:identificativoUnivocoRegolamento', flow.regulation),
-    el('pay_i:dataRegolamento', flow.regulationDate),
-    el('pay_i:istitutoMittente', [
-      el('pay_i:identificativoUnivocoMittente', [el('pay_i:tipoIdentificativoUnivoco', SENDER_TYPES[flow.sender.type] ?? flow.sender.type), el('pay_i:codiceIdentificativoUnivoco', flow.sender.id)]),
-      el('pay_i:denominazioneMittente', flow.sender.pspName),
-    ]),
-    flow.bicCodePouringBank ? el('pay_i:codiceBicBancaDiRiversamento', flow.bicCodePouringBank) : undefined,
-    el('pay_i:istitutoRicevente', [
-      el('pay_i:identificativoUnivocoRicevente', [el('pay_i:tipoIdentificativoUnivoco', 'G'), el('pay_i:codiceIdentificativoUnivoco', flow.receiver.id)]),
-      el('pay_i:denominazioneRicevente', flow.receiver.organizationName),
-    ]),
-    el('pay_i:numeroTotalePagamenti', flow.totPayments),
-    el('pay_i:importoTotalePagamenti', centsToDecimalString(sum)),
+  return flussoRiversamentoXml({
+    flowId: flow.fdr,
+    flowDateTime: flow.fdrDate,
+    settlementId: flow.regulation,
+    settlementDate: flow.regulationDate,
+    sender: { type: SENDER_TYPES[flow.sender.type] ?? flow.sender.type, id: flow.sender.id, name: flow.sender.pspName },
+    bic: flow.bicCodePouringBank,
+    receiver: { fiscalCode: flow.receiver.id, name: flow.receiver.organizationName },
+    totalPayments: flow.totPayments,
+    totalAmountCents: sum,
     rows,
-  ];
-  return `<?xml version="1.0" encoding="UTF-8"?>${xml(el('pay_i:FlussoRiversamento', body, ` xmlns:pay_i="${FLUSSO_NS}"`))}`;
+  });
 }
 
 /** Builds the client (the document is read and compiled once per process). */

@@ -8,8 +8,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { specFile } from './spec-files.js';
-import { child, children, text } from './soap.js';
+import { centsToDecimalString } from '../../domain/money.js';
+import { FLUSSO_NS, specFile } from './spec-files.js';
+import { child, children, el, text, xml } from './soap.js';
 import { parseXmlSafely } from '../../xml/safe-parse.js';
 import { getXsdSchema, type XsdSchema } from '../../xml/xsd.js';
 
@@ -104,4 +105,54 @@ export function readFlow(root: Element): FlowDoc {
     totalAmountCents: cents(text(child(root, 'importoTotalePagamenti') ? root : undefined, 'importoTotalePagamenti')),
     rows,
   };
+}
+
+/** What a FlussoRiversamento 1.0.4 document says, for {@link flussoRiversamentoXml}. */
+export interface FlussoOut {
+  flowId: string;
+  flowDateTime: string;
+  settlementId: string;
+  settlementDate: string;
+  sender: { type: string; id: string; name: string | null | undefined };
+  bic: string | null | undefined;
+  receiver: { fiscalCode: string; name?: string | null };
+  totalPayments: number;
+  totalAmountCents: number;
+  rows: { iuv: string; iur: string; index: number; amountCents: number; outcome: string; date: string }[];
+}
+
+/**
+ * Writes a FlussoRiversamento 1.0.4 document (the FdR REST client's flows, the node simulator's):
+ * optional elements are left out when missing, amounts in euro with two decimals.
+ */
+export function flussoRiversamentoXml(f: FlussoOut): string {
+  const body = [
+    el('pay_i:versioneOggetto', '1.0'),
+    el('pay_i:identificativoFlusso', f.flowId),
+    el('pay_i:dataOraFlusso', f.flowDateTime),
+    el('pay_i:identificativoUnivocoRegolamento', f.settlementId),
+    el('pay_i:dataRegolamento', f.settlementDate),
+    el('pay_i:istitutoMittente', [
+      el('pay_i:identificativoUnivocoMittente', [el('pay_i:tipoIdentificativoUnivoco', f.sender.type), el('pay_i:codiceIdentificativoUnivoco', f.sender.id)]),
+      el('pay_i:denominazioneMittente', f.sender.name),
+    ]),
+    f.bic ? el('pay_i:codiceBicBancaDiRiversamento', f.bic) : undefined,
+    el('pay_i:istitutoRicevente', [
+      el('pay_i:identificativoUnivocoRicevente', [el('pay_i:tipoIdentificativoUnivoco', 'G'), el('pay_i:codiceIdentificativoUnivoco', f.receiver.fiscalCode)]),
+      el('pay_i:denominazioneRicevente', f.receiver.name),
+    ]),
+    el('pay_i:numeroTotalePagamenti', f.totalPayments),
+    el('pay_i:importoTotalePagamenti', centsToDecimalString(f.totalAmountCents)),
+    f.rows.map((r) =>
+      el('pay_i:datiSingoliPagamenti', [
+        el('pay_i:identificativoUnivocoVersamento', r.iuv),
+        el('pay_i:identificativoUnivocoRiscossione', r.iur),
+        el('pay_i:indiceDatiSingoloPagamento', r.index),
+        el('pay_i:singoloImportoPagato', centsToDecimalString(r.amountCents)),
+        el('pay_i:codiceEsitoSingoloPagamento', r.outcome),
+        el('pay_i:dataEsitoSingoloPagamento', r.date),
+      ]),
+    ),
+  ];
+  return `<?xml version="1.0" encoding="UTF-8"?>${xml(el('pay_i:FlussoRiversamento', body, ` xmlns:pay_i="${FLUSSO_NS}"`))}`;
 }

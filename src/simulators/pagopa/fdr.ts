@@ -12,7 +12,8 @@ import { asc } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
 import { centsToDecimalString } from '../../domain/money.js';
 import { el, parseEnvelope, soapEnvelope, soapFault, text, xml, type XmlContent } from '../../modules/pagopa/soap.js';
-import { FLUSSO_NS, NODE_FOR_PA_NS, nodeForPaSoapSchema } from '../../modules/pagopa/spec-files.js';
+import { NODE_FOR_PA_NS, nodeForPaSoapSchema } from '../../modules/pagopa/spec-files.js';
+import { flussoRiversamentoXml } from '../../modules/pagopa/flusso-xml.js';
 import { getEnteByFiscalCode } from '../../modules/enti/repository.js';
 import { loadFdrOpenApi, type FdrOperationId } from '../../modules/pagopa/fdr-rest-schema.js';
 import { simPayments } from './schema.js';
@@ -127,34 +128,18 @@ export function publishFlowRevision(db: DbLike, fiscalCode: string, flowId: stri
 
 /** A revision as FlussoRiversamento 1.0.4 (valid against the XSD). */
 export function revisionXml(r: SimFlowRevision): string {
-  const body: XmlContent = [
-    el('pay_i:versioneOggetto', '1.0'),
-    el('pay_i:identificativoFlusso', r.flowId),
-    el('pay_i:dataOraFlusso', r.fdrDate),
-    el('pay_i:identificativoUnivocoRegolamento', r.settlementId),
-    el('pay_i:dataRegolamento', r.settlementDate),
-    el('pay_i:istitutoMittente', [
-      el('pay_i:identificativoUnivocoMittente', [el('pay_i:tipoIdentificativoUnivoco', 'B'), el('pay_i:codiceIdentificativoUnivoco', r.pspId)]),
-      el('pay_i:denominazioneMittente', r.pspName),
-    ]),
-    el('pay_i:codiceBicBancaDiRiversamento', r.bic),
-    el('pay_i:istitutoRicevente', [
-      el('pay_i:identificativoUnivocoRicevente', [el('pay_i:tipoIdentificativoUnivoco', 'G'), el('pay_i:codiceIdentificativoUnivoco', r.receiverFiscalCode)]),
-    ]),
-    el('pay_i:numeroTotalePagamenti', r.rows.length),
-    el('pay_i:importoTotalePagamenti', centsToDecimalString(r.totalCents)),
-    r.rows.map((row) =>
-      el('pay_i:datiSingoliPagamenti', [
-        el('pay_i:identificativoUnivocoVersamento', row.iuv),
-        el('pay_i:identificativoUnivocoRiscossione', row.iur),
-        el('pay_i:indiceDatiSingoloPagamento', row.index),
-        el('pay_i:singoloImportoPagato', centsToDecimalString(row.amountCents)),
-        el('pay_i:codiceEsitoSingoloPagamento', '0'),
-        el('pay_i:dataEsitoSingoloPagamento', row.date),
-      ]),
-    ),
-  ];
-  return `<?xml version="1.0" encoding="UTF-8"?>${xml(el('pay_i:FlussoRiversamento', body, ` xmlns:pay_i="${FLUSSO_NS}"`))}`;
+  return flussoRiversamentoXml({
+    flowId: r.flowId,
+    flowDateTime: r.fdrDate,
+    settlementId: r.settlementId,
+    settlementDate: r.settlementDate,
+    sender: { type: 'B', id: r.pspId, name: r.pspName },
+    bic: r.bic,
+    receiver: { fiscalCode: r.receiverFiscalCode },
+    totalPayments: r.rows.length,
+    totalAmountCents: r.totalCents,
+    rows: r.rows.map((row) => ({ iuv: row.iuv, iur: row.iur, index: row.index, amountCents: row.amountCents, outcome: '0', date: row.date })),
+  });
 }
 
 /** The latest revision of every flow the simulated node can report for this ente (what nodoChiedi* serves). */
