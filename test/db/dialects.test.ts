@@ -9,6 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { is } from 'drizzle-orm';
+import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import * as schema from '../../src/db/schema.js';
 import { DatabaseStartError, openDatabase } from '../../src/db/client.js';
 import { appliedMigrationsPg, configurePgTypes, migratePostgres, MIGRATIONS_PG_FOLDER } from '../../src/db/pg-migrate.js';
 import { diffFacts, pgFacts, sqliteFacts, type SchemaFacts } from './introspect.js';
@@ -44,6 +47,14 @@ if (serverUrl) {
     t.same(diff.onlyPg, [], 'nothing only in PostgreSQL');
     t.ok(lite.facts.filter((f) => f.startsWith('trigger ')).length >= 23, 'the triggers are compared');
     t.ok(lite.facts.some((f) => / where /.test(f)), 'partial indexes are compared');
+
+    // Finer than the type classes: int4 exactly for the boolean-mode columns (0/1), int8 for every other integer.
+    const booleans = (Object.values(schema) as unknown[])
+      .filter((v): v is SQLiteTable => is(v, SQLiteTable))
+      .flatMap((tbl) => getTableConfig(tbl).columns.filter((c) => c.columnType === 'SQLiteBoolean').map((c) => `${getTableConfig(tbl).name}.${c.name}`));
+    const { rows: int4 } = await pool.query("SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'integer'");
+    t.same(int4.map((r: { c: string }) => r.c).sort(), [...new Set(booleans)].sort(), 'integer (int4) columns are the boolean-mode ones');
+    t.ok(booleans.length > 20);
 
     // The comparison can fail: without one index and one trigger, the difference names them.
     await pool.query('DROP INDEX "positions_ente"');
