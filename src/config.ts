@@ -90,6 +90,11 @@ export const SETTINGS = {
     default: 1000000,
     description: 'Most data rows accepted in one CSV import',
   },
+  JOB_STALE_SECONDS: {
+    schema: { type: 'integer', minimum: 2, maximum: 86400 },
+    default: 60,
+    description: 'Seconds without progress after which a running background job (CSV import, bulk printing) is considered abandoned by its process (crashed, killed) and taken over by another',
+  },
   PROVINCE_NAME: {
     schema: { type: 'string', minLength: 1 },
     default: 'Provincia di Campobasso',
@@ -490,6 +495,8 @@ export interface Config {
   rateLimitPerMinute: number;
   importMaxBytes: number;
   importMaxRows: number;
+  /** A running job whose heartbeat is older than this is taken over by another process (JOB_STALE_SECONDS). */
+  jobStaleMs: number;
   noticeWorkers: number;
   provinceName: string;
   seedDemo: boolean;
@@ -760,6 +767,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE as number,
     importMaxBytes: raw.IMPORT_MAX_BYTES as number,
     importMaxRows: raw.IMPORT_MAX_ROWS as number,
+    jobStaleMs: (raw.JOB_STALE_SECONDS as number) * 1000,
     noticeWorkers: raw.NOTICE_WORKERS as number,
     provinceName: raw.PROVINCE_NAME as string,
     seedDemo: raw.SEED_DEMO as boolean,

@@ -11,7 +11,7 @@ declare module 'fastify' {
 
 export default fp(
   async function jobsPlugin(app: FastifyInstance, opts: { start: boolean }) {
-    const runner = new JobRunner(app.db, app.log);
+    const runner = new JobRunner(app.db, app.log, { staleMs: app.config.jobStaleMs });
     app.decorate('jobs', runner);
     if (opts.start) app.addHook('onReady', async () => runner.start());
     app.addHook('onClose', async () => runner.stop());
