@@ -3,6 +3,7 @@
  * in one transaction, and exposes the drizzle client. A failed open or migration throws a
  * DatabaseStartError with a one-line reason and leaves the file as it was.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { TransactionRollbackError } from 'drizzle-orm/errors';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -47,7 +49,93 @@ export function openReadOnlyDatabase(file: string): Db {
   const sqlite = new Database(file, { readonly: true, fileMustExist: true });
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma(CACHE_SIZE);
-  return drizzle(sqlite, { schema });
+  const db = drizzle(sqlite, { schema });
+  installAsyncTransactions(sqlite, db);
+  return db;
+}
+
+interface TxState {
+  depth: number;
+}
+
+interface TxRuntime {
+  als: AsyncLocalStorage<TxState>;
+  lock(): Promise<() => void>;
+}
+
+const txRuntimes = new WeakMap<Database.Database, TxRuntime>();
+
+type TxConfig = { behavior?: 'deferred' | 'immediate' | 'exclusive' };
+
+/**
+ * Transactions whose callback may be async on SQLite (`await db.transaction(async (tx) => …)`),
+ * the same shape as on PostgreSQL. better-sqlite3's own transactions refuse a callback that
+ * returns a promise, so BEGIN/COMMIT are issued here: one transaction at a time per connection
+ * (a queue); a nested `transaction` (on `tx`, or on `db` from inside the callback's async
+ * context) is a savepoint. The connection is shared by the whole process: a statement that
+ * another request ran while a transaction waited on something other than the database would run
+ * inside it, so a transaction's callback awaits only the database (on SQLite every query resolves
+ * at once, so the callback never yields to other requests).
+ */
+function installAsyncTransactions(sqlite: Database.Database, db: Db): void {
+  const als = new AsyncLocalStorage<TxState>();
+  let tail: Promise<void> = Promise.resolve();
+  const lock = (): Promise<() => void> => {
+    let release!: () => void;
+    const prev = tail;
+    tail = new Promise<void>((r) => (release = r));
+    return prev.then(() => release);
+  };
+  txRuntimes.set(sqlite, { als, lock });
+  const makeTx = (state: TxState): DbTx => {
+    const tx = Object.create(db) as Record<string, unknown>;
+    tx.transaction = (fn: (t: DbTx) => unknown) => savepoint(state, fn);
+    tx.rollback = () => {
+      throw new TransactionRollbackError();
+    };
+    return tx as unknown as DbTx;
+  };
+  async function savepoint<T>(state: TxState, fn: (t: DbTx) => T): Promise<Awaited<T>> {
+    const name = `sp${++state.depth}`;
+    sqlite.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(makeTx(state));
+      sqlite.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      sqlite.exec(`ROLLBACK TO ${name}`);
+      sqlite.exec(`RELEASE ${name}`);
+      throw err;
+    } finally {
+      state.depth--;
+    }
+  }
+  async function transaction<T>(fn: (t: DbTx) => T, config?: TxConfig): Promise<Awaited<T>> {
+    const current = als.getStore();
+    if (current) return savepoint(current, fn);
+    const release = await lock();
+    try {
+      const state: TxState = { depth: 0 };
+      sqlite.exec(config?.behavior === 'immediate' ? 'BEGIN IMMEDIATE' : config?.behavior === 'exclusive' ? 'BEGIN EXCLUSIVE' : 'BEGIN');
+      try {
+        const result = await als.run(state, () => fn(makeTx(state)));
+        sqlite.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      release();
+    }
+  }
+  (db as unknown as { transaction: unknown }).transaction = transaction;
+}
+
+/** Rows changed by an INSERT/UPDATE/DELETE without RETURNING: SQLite's `changes`, PostgreSQL's `rowCount`. */
+export function affectedRows(result: unknown): number {
+  const r = result as { changes?: number; rowCount?: number | null };
+  return Number(r.changes ?? r.rowCount ?? 0);
 }
 
 export function openDatabase(file: string, migrationsFolder = MIGRATIONS_FOLDER): DatabaseHandle {
@@ -78,6 +166,7 @@ export function openDatabase(file: string, migrationsFolder = MIGRATIONS_FOLDER)
     throw new DatabaseStartError(`impossibile aprire il database ${file}: ${(err as Error).message}`);
   }
   const db = drizzle(sqlite, { schema });
+  installAsyncTransactions(sqlite, db);
   let expectedMigrations: number;
   try {
     expectedMigrations = readMigrationFiles({ migrationsFolder }).length;
@@ -140,19 +229,30 @@ export function preparedQuery<T>(db: DbLike, key: string, build: (db: DbLike) =>
   return q;
 }
 
-const snapshotRunners = new WeakMap<Database.Database, (fn: () => unknown) => unknown>();
-
 /**
  * Runs `fn`'s reads in one read transaction: they all see the same snapshot, and the connection
  * takes SQLite's read lock once instead of once per statement (three system calls each, which on
- * this platform's kernels cost more than a small indexed lookup). Nested inside a transaction it
- * is a savepoint. `fn` must be synchronous.
+ * this platform's kernels cost more than a small indexed lookup). Inside a transaction it simply
+ * runs `fn`. `fn` awaits only the database (see installAsyncTransactions).
  */
-export function readSnapshot<T>(db: DbLike, fn: () => T): T {
+export async function readSnapshot<T>(db: DbLike, fn: () => T | Promise<T>): Promise<T> {
   const client = rawClient(db);
-  let run = snapshotRunners.get(client);
-  if (!run) snapshotRunners.set(client, (run = client.transaction((f: () => unknown) => f())));
-  return run(fn) as T;
+  const rt = txRuntimes.get(client);
+  if (!rt || rt.als.getStore() || client.inTransaction) return fn();
+  const release = await rt.lock();
+  try {
+    client.exec('BEGIN');
+    try {
+      const result = await rt.als.run({ depth: 0 }, fn);
+      client.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (client.inTransaction) client.exec('ROLLBACK');
+      throw err;
+    }
+  } finally {
+    release();
+  }
 }
 
 /** Count of migrations recorded as applied (for /readyz). */
