@@ -128,7 +128,7 @@ for (let i = 0; i < 9; i++) times.push((await timeIt(() => computeDashboard(app.
 times.sort((a, b) => a - b);
 const computeMs = times[4]!;
 
-const cookie = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+const cookie = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
 const check = await app.inject({ url: '/admin/catalogo', headers: { cookie, accept: 'text/html' } });
 if (check.statusCode !== 200 || !check.body.includes('data-testid="matrix"')) throw new Error(`dashboard: HTTP ${check.statusCode}`);
 const ours = `${await listen(app)}/admin/catalogo`;

@@ -36,7 +36,7 @@ try {
     tickets: () => {
       throw new Error('no ticket expected: every file is intact');
     },
-    systemUserId: () => 0,
+    systemUserId: async () => 0,
     sealer: async () => null,
   };
 

@@ -44,9 +44,9 @@ try {
   const data = readPaymentData((await callStation(app, getPaymentRequest(id, qr, { v2: true }), 'paGetPaymentV2')).answer);
   const receiptId = newReceiptId();
   await callStation(app, sendRtRequest(id, { v2: true, receiptId, noticeNumber: qr.noticeNumber, fiscalCode: pos.fiscalCode, data }), 'paSendRTV2');
-  const row = app.db.select().from(receipts).where(eq(receipts.receiptId, receiptId)).get()!;
-  const ente = app.db.select().from(enti).where(eq(enti.id, row.enteId)).get()!;
-  const pdf = await renderReceiptPdf(receiptPdfData(app.db, row, dir));
+  const row = (await app.db.select().from(receipts).where(eq(receipts.receiptId, receiptId)).limit(1))[0]!;
+  const ente = (await app.db.select().from(enti).where(eq(enti.id, row.enteId)).limit(1))[0]!;
+  const pdf = await renderReceiptPdf(await receiptPdfData(app.db, row, dir));
   await (await app.conservazione.sealer())!.timestamp(createHash('sha256').update('warm-up').digest()); // keys made before timing
 
   // N distinct receipts: unique receipt id and IUV in the envelope, a unique trailing comment in the PDF

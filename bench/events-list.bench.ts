@@ -49,8 +49,8 @@ const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE
   backgroundWorkers: false,
 });
 await seedDemoZones(app.db);
-const comuni = listEnti(app.db, { kind: 'comune' });
-const categories = app.db.select().from(eventCategories).all();
+const comuni = await listEnti(app.db, { kind: 'comune' });
+const categories = await app.db.select().from(eventCategories);
 const today = romeDay(new Date());
 
 // ---------------------------------------------------------------- 100 000 events
@@ -101,7 +101,7 @@ const today = romeDay(new Date());
 }
 
 const campobasso = comuni.find((c) => c.name === 'Comune di Campobasso')!;
-const zone = app.db.select().from(zones).all()[0]!;
+const zone = (await app.db.select().from(zones))[0]!;
 const sagre = categories.find((c) => c.slug === 'sagre-enogastronomia')!;
 const filters: Array<{ name: string; query: ListQuery }> = [
   { name: 'no filter', query: {} },

@@ -85,7 +85,7 @@ async function child(phase: string, dir: string, pushOrigin: string, ca: string)
   const config = configFor(dir);
   const handle = openDatabase(path.join(dir, 'bench.sqlite'));
   const db = handle.db;
-  const ev = db.select().from(events).where(isNotNull(events.firstPublishedAt)).get()!;
+  const ev = (await db.select().from(events).where(isNotNull(events.firstPublishedAt)).limit(1))[0]!;
   (globalThis as { gc?: () => void }).gc?.();
   const s = sampler();
   await new Promise((r) => setTimeout(r, 30));
@@ -108,7 +108,7 @@ async function child(phase: string, dir: string, pushOrigin: string, ca: string)
     extra.rows = ids.length;
   } else if (phase === 'naive') {
     // The job done in memory: every subscription and interest read, matched in JS, every row built, then inserted.
-    const subs = db.select().from(pushSubscriptions).all();
+    const subs = await db.select().from(pushSubscriptions);
     const interests = handle.sqlite.prepare("SELECT subscription_id AS s, kind, ref_id AS r FROM subscription_interests WHERE channel = 'push'").all() as { s: number; kind: string; r: number }[];
     const bySub = new Map<number, { ente: number[]; category: number[] }>();
     for (const i of interests) {
@@ -123,9 +123,9 @@ async function child(phase: string, dir: string, pushOrigin: string, ca: string)
         return x.events && (!i || ((i.ente.length === 0 || i.ente.includes(ev.enteId)) && (i.category.length === 0 || i.category.includes(ev.categoryId))));
       })
       .map((x) => ({ channel: 'push' as const, kind: 'event_published' as const, dedupeKey: `push:event:${ev.id}:${x.id}`, enteId: ev.enteId, recipient: String(x.id), subject: `event:${ev.id}`, payload, nextAttemptAt: AT.toISOString() }));
-    db.transaction((tx) => {
-      for (let i = 0; i < rows.length; i += 500) tx.insert(notifications).values(rows.slice(i, i + 500)).onConflictDoNothing().run();
-    });
+    await db.transaction(async (tx) => {
+            for (let i = 0; i < rows.length; i += 500) await tx.insert(notifications).values(rows.slice(i, i + 500)).onConflictDoNothing();
+          });
     extra.rows = rows.length;
   } else if (phase === 'send') {
     await queuePendingAlerts({ db, config }, AT);
@@ -139,11 +139,11 @@ async function child(phase: string, dir: string, pushOrigin: string, ca: string)
       if (r.claimed === 0) break;
     }
     extra.sendMs = performance.now() - start;
-    extra.sent = db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'sent'))).all().length;
+    extra.sent = (await db.select({ id: notifications.id }).from(notifications).where(and(eq(notifications.status, 'sent')))).length;
   } else if (phase === 'library') {
     // Baseline: web-push alone, the same messages to the same subscriptions, same concurrency, no database.
     const keys = vapidKeys(config)!;
-    const subs = db.select().from(pushSubscriptions).limit(SEND).all();
+    const subs = await db.select().from(pushSubscriptions).limit(SEND);
     const payload = JSON.stringify({ title: ev.title, body: ev.summary, url: `/eventi/${ev.id}`, tag: `evento-${ev.id}` });
     const agent = new https.Agent({ ca, keepAlive: true, maxSockets: CONCURRENCY });
     let sent = 0;

@@ -24,10 +24,10 @@ const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE
   logger: false,
   backgroundWorkers: false,
 });
-const ente = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
-const province = listEnti(app.db, { q: 'Provincia di Campobasso' })[0]!;
-const provinceIban = listIbans(app.db, province.id)[0]!.iban;
-const key = createApiKey(app.db, ente.id, 'bench', { actor: 'bench' }).key;
+const ente = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
+const province = (await listEnti(app.db, { q: 'Provincia di Campobasso' }))[0]!;
+const provinceIban = (await listIbans(app.db, province.id))[0]!.iban;
+const key = (await createApiKey(app.db, ente.id, 'bench', { actor: 'bench' })).key;
 const due = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 /** The content both faces send: a TARI split with the province, single payment + 2 installments. */

@@ -30,15 +30,15 @@ const silent = { info: () => {}, error: () => {} };
 /** Runs the real import of `file` for Campobasso's MENSA service in a fresh data dir; returns ms. */
 export async function importFile(dataDir: string, csvPath: string): Promise<{ ms: number; created: number }> {
   const h = openDatabase(path.join(dataDir, 'db.sqlite'));
-  seedDemoData(h.db);
-  const ente = listEnti(h.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+  await seedDemoData(h.db);
+  const ente = (await listEnti(h.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
   fs.mkdirSync(path.join(dataDir, 'uploads'), { recursive: true });
   const file = path.join('uploads', 'bench.csv');
   fs.copyFileSync(csvPath, path.join(dataDir, file));
   const runner = new JobRunner(h.db, silent);
   runner.register(IMPORT_JOB, async () => ({}));
-  const id = runner.enqueue({ kind: IMPORT_JOB, enteId: ente.id, requestedBy: 'bench', input: { file, sha256: 'bench', originalName: 'bench.csv', mode: 'valid', serviceCode: 'MENSA', maxRows: 5_000_000 } });
-  const job = runner.claimNext()!;
+  const id = await runner.enqueue({ kind: IMPORT_JOB, enteId: ente.id, requestedBy: 'bench', input: { file, sha256: 'bench', originalName: 'bench.csv', mode: 'valid', serviceCode: 'MENSA', maxRows: 5_000_000 } });
+  const job = (await runner.claimNext())!;
   const { ms, value } = await timeIt(() => runImport(h.db, dataDir, { job: { ...job, id }, input: JSON.parse(job.input), progress: () => {} }));
   h.close();
   return { ms, created: (value as { created: number }).created };
@@ -55,7 +55,7 @@ const IMPORT_TABLES = ['positions', 'payment_options', 'transfers', 'audit_log',
  */
 async function sameRowsBaseline(dataDir: string, oursDb: string): Promise<{ ms: number; rows: number }> {
   const h = openDatabase(path.join(dataDir, 'db.sqlite'));
-  seedDemoData(h.db);
+  await seedDemoData(h.db);
   const source = new Database(oursDb, { readonly: true });
   const tables = IMPORT_TABLES.map((table) => {
     // Both databases were seeded the same way: the import's rows are those after the seed's last id.
@@ -80,8 +80,8 @@ async function sameRowsBaseline(dataDir: string, oursDb: string): Promise<{ ms: 
 /** The narrower baseline of earlier runs (positions, options and transfers only), for information. */
 async function baseline(dataDir: string, rows: number): Promise<number> {
   const h = openDatabase(path.join(dataDir, 'db.sqlite'));
-  seedDemoData(h.db);
-  const ente = listEnti(h.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+  await seedDemoData(h.db);
+  const ente = (await listEnti(h.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
   const service = h.sqlite.prepare("SELECT id FROM payment_services WHERE ente_id = ? AND code = 'MENSA'").get(ente.id) as { id: number };
   const iban = (h.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? LIMIT 1').get(ente.id) as { iban: string }).iban;
   const due = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);

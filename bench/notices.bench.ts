@@ -73,21 +73,21 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-bench-notices-'));
   const h = openDatabase(path.join(tmp, 'db.sqlite'));
   try {
-    seedDemoData(h.db);
-    const ente = listEnti(h.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+    await seedDemoData(h.db);
+    const ente = (await listEnti(h.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
     const due = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
     const notices: NoticeData[] = [];
     for (let i = 0; i < N; i++) {
-      const prep = preparePositionWrite(h.db, ente, {
-        serviceCode: 'TARI',
-        iupd: `N-${i}`,
-        debtor: { type: 'F', fiscalCode: fiscalCodeFor(i), fullName: `Cittadino ${i}`, streetName: 'Via Roma', civicNumber: '1', postalCode: '86100', city: 'Campobasso', province: 'CB' },
-        description: 'TARI 2026 – tassa sui rifiuti',
-        paymentOptions: [{ amountCents: 30000 + i, dueDate: due, transfers: [{ amountCents: 30000 + i, remittanceInformation: 'TARI 2026', taxonomyCode: '9/0101108TS/' }] }],
-      });
+      const prep = await preparePositionWrite(h.db, ente, {
+              serviceCode: 'TARI',
+              iupd: `N-${i}`,
+              debtor: { type: 'F', fiscalCode: fiscalCodeFor(i), fullName: `Cittadino ${i}`, streetName: 'Via Roma', civicNumber: '1', postalCode: '86100', city: 'Campobasso', province: 'CB' },
+              description: 'TARI 2026 – tassa sui rifiuti',
+              paymentOptions: [{ amountCents: 30000 + i, dueDate: due, transfers: [{ amountCents: 30000 + i, remittanceInformation: 'TARI 2026', taxonomyCode: '9/0101108TS/' }] }],
+            });
       if (!prep.ok) throw new Error(JSON.stringify(prep.errors));
-      createPosition(h.db, ente, prep.service, prep.write, { publish: true }, { actor: 'bench' });
-      notices.push(noticeDataFor(h.db, ente, getPositionByIupd(h.db, ente.id, `N-${i}`)!));
+      await createPosition(h.db, ente, prep.service, prep.write, { publish: true }, { actor: 'bench' });
+      notices.push(await noticeDataFor(h.db, ente, (await getPositionByIupd(h.db, ente.id, `N-${i}`))!));
     }
     const samplePdf = await renderNoticePdf(notices[0]!); // warm up fonts and code
     const basePdf = await staticPage();

@@ -25,12 +25,12 @@ export interface BenchData {
 const DEBTOR = 'RSSMRA85T10A562S';
 
 /** Creates `n` published single-payment positions of Campobasso (TARI) in a fresh temp data dir. */
-export function generatePositions(n: number, prefix = 'sael-bench-pa-'): BenchData {
+export async function generatePositions(n: number, prefix = 'sael-bench-pa-'): Promise<BenchData> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000000', PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const h = openDatabase(config.databaseFile);
-  seedDemoData(h.db);
-  const ente = listEnti(h.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+  await seedDemoData(h.db);
+  const ente = (await listEnti(h.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
   const service = h.sqlite.prepare("SELECT id FROM payment_services WHERE ente_id = ? AND code = 'TARI'").get(ente.id) as { id: number };
   const iban = (h.sqlite.prepare("SELECT iban FROM ente_ibans WHERE ente_id = ? AND kind = 'bank' LIMIT 1").get(ente.id) as { iban: string }).iban;
   const dueDate = new Date(Date.now() + 60 * 86_400_000).toISOString().slice(0, 10);

@@ -19,7 +19,7 @@ const N = Number(process.env.BENCH_SENDRT_POSITIONS ?? 60_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
 
-const data = generatePositions(N, 'sael-bench-sendrt-');
+const data = await generatePositions(N, 'sael-bench-sendrt-');
 try {
   const id = { idPA: data.ente.fiscalCode, idBrokerPA: data.config.pagopa.brokerId, idStation: data.config.pagopa.stationId };
   const debtorXml = `<uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType><entityUniqueIdentifierValue>${data.debtorFiscalCode}</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName>`;

@@ -21,7 +21,7 @@ const N = Number(process.env.BENCH_VERIFY_POSITIONS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
 
-const data = generatePositions(N, 'sael-bench-verify-');
+const data = await generatePositions(N, 'sael-bench-verify-');
 console.log(`generated ${N} positions in ${Math.round(data.generateMs)} ms`);
 try {
   const id = { idPA: data.ente.fiscalCode, idBrokerPA: data.config.pagopa.brokerId, idStation: data.config.pagopa.stationId };

@@ -20,17 +20,17 @@ const COMUNI = ['Campobasso', 'Termoli', 'Bojano', 'Larino', 'Trivento'];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-bench-weight-'));
 const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000000', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false });
 const { lucia } = citizens();
-upsertUser(app.db, lucia, { actor: 'bench' });
+await upsertUser(app.db, lucia, { actor: 'bench' });
 for (let i = 0; i < 200; i++) {
-  createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), {
-    comune: COMUNI[i % COMUNI.length],
-    description: `Posizione ${i + 1} – tributo comunale`,
-    amountCents: 1000 + i * 37,
-    installments: i % 4 === 0 ? 3 : 0,
-    dueInDays: 10 + (i % 60),
-  });
+  await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), {
+        comune: COMUNI[i % COMUNI.length],
+        description: `Posizione ${i + 1} – tributo comunale`,
+        amountCents: 1000 + i * 37,
+        installments: i % 4 === 0 ? 3 : 0,
+        dueInDays: 10 + (i % 60),
+      });
 }
-const cookie = loginAs(app, lucia.fiscalCode).split(';', 1)[0]!;
+const cookie = (await loginAs(app, lucia.fiscalCode)).split(';', 1)[0]!;
 const base = await listen(app);
 const browser = await launch();
 

@@ -48,21 +48,21 @@ async function portal(): Promise<{ url: string; cookie: string; bytes: number; h
     backgroundWorkers: false,
   });
   const { lucia } = citizens();
-  upsertUser(app.db, lucia, { actor: 'bench' });
+  await upsertUser(app.db, lucia, { actor: 'bench' });
   for (let i = 0; i < 200; i++) {
-    const p = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), {
-      comune: COMUNI[i % COMUNI.length],
-      description: `Posizione ${i + 1} – tributo comunale`,
-      amountCents: 1000 + i * 37,
-      installments: i % 4 === 0 ? 3 : 0,
-      dueInDays: 10 + (i % 60),
-    });
+    const p = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), {
+          comune: COMUNI[i % COMUNI.length],
+          description: `Posizione ${i + 1} – tributo comunale`,
+          amountCents: 1000 + i * 37,
+          installments: i % 4 === 0 ? 3 : 0,
+          dueInDays: 10 + (i % 60),
+        });
     if (i % 5 === 1) {
       app.sqlite.prepare("UPDATE payment_options SET status = 'paid', paid_at = ? WHERE id = ?").run(new Date().toISOString(), p.options[0]!.id);
       app.sqlite.prepare("UPDATE positions SET status = 'paid' WHERE id = ?").run(p.id);
     }
   }
-  const cookie = loginAs(app, lucia.fiscalCode);
+  const cookie = await loginAs(app, lucia.fiscalCode);
   const check = await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } });
   if (check.statusCode !== 200 || !check.body.includes('posizioni, per un totale di')) throw new Error(`personal area: HTTP ${check.statusCode}`);
   return { url: `${await listen(app)}/area-personale`, cookie, bytes: check.rawPayload.length, html: check.body };

@@ -106,8 +106,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // and the modules' work (jobs, the station's pool and node-call log, schedulers) stops first.
   app.addHook('onClose', async () => handle.close());
 
-  if (!config.isProduction && config.seedDemo) seedDemoData(handle.db, app.log);
-  if (!config.isProduction && config.seedDemo && (opts.demoPositions ?? opts.backgroundWorkers !== false)) seedDemoPositions(handle.db, config.pagopa, app.log);
+  if (!config.isProduction && config.seedDemo) await seedDemoData(handle.db, app.log);
+  if (!config.isProduction && config.seedDemo && (opts.demoPositions ?? opts.backgroundWorkers !== false)) await seedDemoPositions(handle.db, config.pagopa, app.log);
   // The catalogue's services and ente classes are the province's real offer: seeded in every mode.
   // The demo listino (flagged demo) only outside production: there paid services have no price
   // until the SAEL admin enters the real listino.

@@ -54,8 +54,8 @@ type Handler = (db: Db, values: Record<string, string | boolean | undefined>, io
 const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: Handler }> = {
   'ente:list': {
     options: { members: { type: 'boolean' } },
-    run(db, values, io) {
-      for (const e of listEnti(db, { membersOnly: Boolean(values.members) })) {
+    async run(db, values, io) {
+      for (const e of await listEnti(db, { membersOnly: Boolean(values.members) })) {
         io.out([e.fiscalCode, e.ipaCode, e.istatCode ?? '-', e.member ? 'aderente' : '-', e.name].join('\t'));
       }
       return 0;
@@ -71,7 +71,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
       kind: { type: 'string' },
       member: { type: 'boolean' },
     },
-    run(db, values, io) {
+    async run(db, values, io) {
       if (!values.name || !values.cf || !values.ipa) throw new UsageError('ente:add richiede --name, --cf e --ipa');
       const result = validateEnte({
         kind: values.kind ?? 'comune',
@@ -87,7 +87,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
         return 2;
       }
       try {
-        const ente = createEnte(db, result.value, ACTOR);
+        const ente = await createEnte(db, result.value, ACTOR);
         io.out(`creato ente ${ente.id}: ${ente.name} (${ente.fiscalCode})`);
         return 0;
       } catch (err) {
@@ -101,7 +101,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
   },
   'user:grant': {
     options: { cf: { type: 'string' }, role: { type: 'string' }, ente: { type: 'string' } },
-    run(db, values, io) {
+    async run(db, values, io) {
       const cf = typeof values.cf === 'string' ? values.cf.trim().toUpperCase() : '';
       const role = values.role as Role;
       if (!cf || !role) throw new UsageError('user:grant richiede --cf e --role');
@@ -112,7 +112,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
       if (!ROLES.includes(role)) throw new UsageError(`ruolo sconosciuto: ${String(values.role)}`);
       let enteId: number | null = null;
       if (typeof values.ente === 'string') {
-        const ente = getEnteByFiscalCode(db, values.ente);
+        const ente = await getEnteByFiscalCode(db, values.ente);
         if (!ente) {
           io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
           return 1;
@@ -120,8 +120,8 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
         enteId = ente.id;
       }
       try {
-        const userId = upsertUser(db, { fiscalCode: cf }, ACTOR);
-        const added = grantRole(db, userId, role, enteId, ACTOR);
+        const userId = await upsertUser(db, { fiscalCode: cf }, ACTOR);
+        const added = await grantRole(db, userId, role, enteId, ACTOR);
         io.out(added ? `ruolo ${role} assegnato a ${cf}` : `${cf} aveva già il ruolo ${role}`);
         return 0;
       } catch (err) {
@@ -135,15 +135,15 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
   },
   'apikey:create': {
     options: { ente: { type: 'string' }, label: { type: 'string' } },
-    run(db, values, io) {
+    async run(db, values, io) {
       if (typeof values.ente !== 'string') throw new UsageError('apikey:create richiede --ente');
-      const ente = getEnteByFiscalCode(db, values.ente);
+      const ente = await getEnteByFiscalCode(db, values.ente);
       if (!ente) {
         io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
         return 1;
       }
       const label = typeof values.label === 'string' && values.label.trim() ? values.label.trim() : 'chiave API';
-      const { id, key } = createApiKey(db, ente.id, label, ACTOR);
+      const { id, key } = await createApiKey(db, ente.id, label, ACTOR);
       io.out(`chiave API ${id} per ${ente.name} (mostrata una sola volta, conservala ora):`);
       io.out(key);
       return 0;
@@ -153,7 +153,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
     options: { ente: { type: 'string' } },
     async run(db, values, io) {
       if (typeof values.ente !== 'string') throw new UsageError('apikey:list richiede --ente');
-      const ente = getEnteByFiscalCode(db, values.ente);
+      const ente = await getEnteByFiscalCode(db, values.ente);
       if (!ente) {
         io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
         return 1;
@@ -169,7 +169,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
     async run(db, values, io) {
       if (typeof values.ente !== 'string' || typeof values.id !== 'string') throw new UsageError('apikey:revoke richiede --ente e --id');
       if (!/^[1-9][0-9]{0,9}$/.test(values.id)) throw new UsageError(`id non valido: ${values.id}`);
-      const ente = getEnteByFiscalCode(db, values.ente);
+      const ente = await getEnteByFiscalCode(db, values.ente);
       if (!ente) {
         io.err(`ente: nessun ente con codice fiscale ${values.ente}`);
         return 1;
@@ -191,7 +191,7 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
   },
 };
 
-export function runCli(argv: string[], io: CliIo): number | Promise<number> {
+export async function runCli(argv: string[], io: CliIo): Promise<number | Promise<number>> {
   const [command, ...rest] = argv;
   const spec = command
     ? (COMMANDS[command] ?? (PAGOPA_COMMANDS as Record<string, (typeof COMMANDS)[string]>)[command] ?? (CONSERVAZIONE_COMMANDS as Record<string, (typeof COMMANDS)[string]>)[command])
@@ -230,17 +230,11 @@ export function runCli(argv: string[], io: CliIo): number | Promise<number> {
     io.err(`errore: ${(err as Error).message}`);
     return 1;
   };
-  let result: number | Promise<number>;
   try {
-    result = spec.run(handle.db, values, io, config);
+    return await spec.run(handle.db, values, io, config);
   } catch (err) {
-    handle.close();
     return fail(err);
-  }
-  if (typeof result === 'number') {
+  } finally {
     handle.close();
-    return result;
   }
-  const h = handle;
-  return result.catch(fail).finally(() => h.close());
 }

@@ -51,7 +51,7 @@ export const PAGOPA_COMMANDS = {
     async run(db: Db, values: Values, io: Io, config: Config): Promise<number> {
       const cf = typeof values.ente === 'string' ? values.ente.trim() : undefined;
       if (cf !== undefined) {
-        const ente = getEnteByFiscalCode(db, cf);
+        const ente = await getEnteByFiscalCode(db, cf);
         if (!ente || !ente.member) {
           io.err(`ente: nessun ente aderente con codice fiscale ${cf}`);
           return 1;
@@ -74,7 +74,7 @@ export const PAGOPA_COMMANDS = {
         const results = await downloadFlowsNow(local?.app.db ?? db, settings, log, { enteFiscalCode: cf, client: { retries: 3, baseDelayMs: 1000 } });
         let errors = 0;
         for (const r of results) {
-          const name = getEnteByFiscalCode(db, r.enteFiscalCode)?.name ?? r.enteFiscalCode;
+          const name = (await getEnteByFiscalCode(db, r.enteFiscalCode))?.name ?? r.enteFiscalCode;
           if (!r.ran) {
             io.out(`${r.enteFiscalCode}\t${name}: scaricamento già in corso su un altro processo, saltato`);
             continue;

@@ -1,7 +1,7 @@
 /** Entry point of `npm run cli -- <command>`; see src/cli-commands.ts. */
 import { runCli } from './cli-commands.js';
 
-const code = runCli(process.argv.slice(2), {
+const code = await runCli(process.argv.slice(2), {
   env: process.env,
   out: (line) => console.log(line),
   err: (line) => console.error(line),

@@ -26,16 +26,16 @@ t.test('role guard matrix over real routes', async (t) => {
   const app = await buildTestApp(t);
   const demo = demoUserFiscalCodes();
   const cf = (role: string) => demo.find((u) => u.role === role)!.fiscalCode;
-  const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
-  const termoli = listEnti(app.db, { q: 'Termoli' })[0]!;
-  t.ok(getEnteByFiscalCode(app.db, termoli.fiscalCode));
+  const campobasso = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
+  const termoli = (await listEnti(app.db, { q: 'Termoli' }))[0]!;
+  t.ok(await getEnteByFiscalCode(app.db, termoli.fiscalCode));
 
   const cookies: Record<string, string | undefined> = {
     anonymous: undefined,
-    operatorCampobasso: loginAs(app, cf('operator')),
-    enteAdminTermoli: loginAs(app, cf('ente_admin')),
-    helpdesk: loginAs(app, cf('helpdesk')),
-    saelAdmin: loginAs(app, cf('sael_admin')),
+    operatorCampobasso: await loginAs(app, cf('operator')),
+    enteAdminTermoli: await loginAs(app, cf('ente_admin')),
+    helpdesk: await loginAs(app, cf('helpdesk')),
+    saelAdmin: await loginAs(app, cf('sael_admin')),
   };
   // [url, expected status per user]
   const matrix: [string, Record<string, number>][] = [
@@ -99,15 +99,15 @@ t.test('loadUser: the profile and every grant, in the order given', async (t) =>
   const app = await buildTestApp(t);
   const { grantRole, upsertUser } = await import('../src/modules/users/repository.js');
   const { loadUser } = await import('../src/plugins/auth.js');
-  const [a, b] = listEnti(app.db, { kind: 'comune' });
+  const [a, b] = await listEnti(app.db, { kind: 'comune' });
   const by = { actor: 'test' };
-  const id = upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it' }, by);
+  const id = await upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it' }, by);
   const { dataVersion, ...profile } = loadUser(app, id)!;
   t.strictSame(profile, { id, fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it', grants: [] }, 'no grants: an empty list');
   t.match(dataVersion, /^0:[1-9]\d*$/, 'no positions of theirs yet; the enti counter');
-  grantRole(app.db, id, 'operator', b!.id, by);
-  grantRole(app.db, id, 'helpdesk', null, by);
-  grantRole(app.db, id, 'ente_admin', a!.id, by);
+  await grantRole(app.db, id, 'operator', b!.id, by);
+  await grantRole(app.db, id, 'helpdesk', null, by);
+  await grantRole(app.db, id, 'ente_admin', a!.id, by);
   t.strictSame(loadUser(app, id)!.grants, [
     { role: 'operator', enteId: b!.id },
     { role: 'helpdesk', enteId: null },
@@ -131,11 +131,11 @@ t.test('the signed-in user is read with the session row, fresh on every request'
   const { grantRole, upsertUser } = await import('../src/modules/users/repository.js');
   const { sessionStoreOf } = await import('../src/plugins/sessions/index.js');
   const by = { actor: 'test' };
-  const id = upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi' }, by);
-  const cookie = loginAs(app, 'BNCGVN80A01B519X');
+  const id = await upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi' }, by);
+  const cookie = await loginAs(app, 'BNCGVN80A01B519X');
   const helpdesk = () => app.inject({ url: '/helpdesk', headers: { cookie, accept: 'text/html' } });
   t.equal((await helpdesk()).statusCode, 403, 'no grant yet');
-  grantRole(app.db, id, 'helpdesk', null, by);
+  await grantRole(app.db, id, 'helpdesk', null, by);
   t.equal((await helpdesk()).statusCode, 200, 'a grant counts from the next request');
   const grantId = (app.sqlite.prepare("SELECT id FROM role_grants WHERE user_id = ? AND role = 'helpdesk'").get(id) as { id: number }).id;
   // Another connection (the CLI, another process) revokes it.

@@ -7,10 +7,10 @@ import { hashApiKey, authenticateApiKey } from '../src/modules/users/repository.
 import { openDatabase } from '../src/db/client.js';
 import { tempDir } from './helpers.js';
 
-function cli(dir: string, ...argv: string[]) {
+async function cli(dir: string, ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = runCli(argv, { env: { DATA_DIR: dir }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, { env: { DATA_DIR: dir }, out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -18,37 +18,37 @@ t.test('admin CLI', async (t) => {
   const dir = tempDir(t);
   const cf = numericFiscalCodeFromBase('8000000003');
 
-  const migrate = cli(dir, 'db:migrate');
+  const migrate = await cli(dir, 'db:migrate');
   t.equal(migrate.code, 0);
   t.match(migrate.out, /migrazioni applicate/);
 
-  t.equal(cli(dir, 'ente:list').out, '', 'no enti in a fresh database');
-  const add = cli(dir, 'ente:add', '--name', 'Comune di Prova', '--cf', cf, '--ipa', 'c_prova', '--member');
+  t.equal((await cli(dir, 'ente:list')).out, '', 'no enti in a fresh database');
+  const add = await cli(dir, 'ente:add', '--name', 'Comune di Prova', '--cf', cf, '--ipa', 'c_prova', '--member');
   t.equal(add.code, 0, add.err);
-  t.match(cli(dir, 'ente:list', '--members').out, new RegExp(`${cf}\\tc_prova\\t-\\taderente\\tComune di Prova`));
-  const dup = cli(dir, 'ente:add', '--name', 'Altro', '--cf', cf, '--ipa', 'c_altro');
+  t.match((await cli(dir, 'ente:list', '--members')).out, new RegExp(`${cf}\\tc_prova\\t-\\taderente\\tComune di Prova`));
+  const dup = await cli(dir, 'ente:add', '--name', 'Altro', '--cf', cf, '--ipa', 'c_altro');
   t.equal(dup.code, 1);
   t.match(dup.err, /fiscalCode: Il codice fiscale è già usato/);
-  const badCf = cli(dir, 'ente:add', '--name', 'Altro', '--cf', '12345678901', '--ipa', 'c_altro');
+  const badCf = await cli(dir, 'ente:add', '--name', 'Altro', '--cf', '12345678901', '--ipa', 'c_altro');
   t.equal(badCf.code, 2);
   t.match(badCf.err, /fiscalCode: .*cifra di controllo/);
 
-  const grant = cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', cf);
+  const grant = await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', cf);
   t.equal(grant.code, 0, grant.err);
   t.match(grant.out, /ruolo operator assegnato/);
-  t.match(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', cf).out, /aveva già/);
-  const noEnte = cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator');
+  t.match((await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', cf)).out, /aveva già/);
+  const noEnte = await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator');
   t.equal(noEnte.code, 2);
   t.match(noEnte.err, /richiede un ente/);
-  const globalWithEnte = cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'helpdesk', '--ente', cf);
+  const globalWithEnte = await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'helpdesk', '--ente', cf);
   t.equal(globalWithEnte.code, 2);
   t.match(globalWithEnte.err, /globale/);
-  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'helpdesk').code, 0);
-  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562X', '--role', 'helpdesk').code, 2, 'bad CF');
-  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'king').code, 2, 'unknown role');
-  t.equal(cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', '00000000000').code, 1, 'unknown ente');
+  t.equal((await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'helpdesk')).code, 0);
+  t.equal((await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562X', '--role', 'helpdesk')).code, 2, 'bad CF');
+  t.equal((await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'king')).code, 2, 'unknown role');
+  t.equal((await cli(dir, 'user:grant', '--cf', 'RSSMRA85T10A562S', '--role', 'operator', '--ente', '00000000000')).code, 1, 'unknown ente');
 
-  const key = cli(dir, 'apikey:create', '--ente', cf, '--label', 'gestionale tributi');
+  const key = await cli(dir, 'apikey:create', '--ente', cf, '--label', 'gestionale tributi');
   t.equal(key.code, 0, key.err);
   const printed = key.out.split('\n')[1]!;
   t.match(printed, /^sael_[A-Za-z0-9_-]{40,}$/);
@@ -59,13 +59,13 @@ t.test('admin CLI', async (t) => {
   t.equal(rows[0]!.key_hash, hashApiKey(printed), 'only the hash is stored');
   t.not(rows[0]!.key_hash, printed);
   const h = openDatabase(path.join(dir, 'sael-pay.sqlite'));
-  t.match(authenticateApiKey(h.db, printed), { enteFiscalCode: cf });
-  t.equal(authenticateApiKey(h.db, printed + 'x'), null);
+  t.match(await authenticateApiKey(h.db, printed), { enteFiscalCode: cf });
+  t.equal(await authenticateApiKey(h.db, printed + 'x'), null);
   h.close();
-  t.equal(cli(dir, 'apikey:create').code, 2, 'missing --ente');
+  t.equal((await cli(dir, 'apikey:create')).code, 2, 'missing --ente');
 
   for (const argv of [[], ['nope'], ['ente:list', '--bogus'], ['ente:add', '--name', 'x']]) {
-    const r = cli(dir, ...argv);
+    const r = await cli(dir, ...argv);
     t.equal(r.code, 2, `usage for ${argv.join(' ') || '(nothing)'}`);
     t.match(r.err, /Uso: npm run cli/);
   }

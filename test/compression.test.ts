@@ -30,9 +30,9 @@ async function get(app: FastifyInstance, url: string, headers: Record<string, st
 t.test('pages and assets are compressed only when asked', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const { lucia } = citizens();
-  upsertUser(app.db, lucia, { actor: 'test' });
-  createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI', amountCents: 12000, installments: 3, dueInDays: 20 });
-  const cookie = loginAs(app, lucia.fiscalCode);
+  await upsertUser(app.db, lucia, { actor: 'test' });
+  await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI', amountCents: 12000, installments: 3, dueInDays: 20 });
+  const cookie = await loginAs(app, lucia.fiscalCode);
   const css = fs.readFileSync(path.join(BI_DIST, 'css/bootstrap-italia.min.css'), 'utf8');
   const js = fs.readFileSync(path.join(BI_DIST, 'js/bootstrap-italia.bundle.min.js'), 'utf8');
 

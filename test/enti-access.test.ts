@@ -16,14 +16,14 @@ import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs, tempDir } from './
 const count = (app: FastifyInstance, table: string, where = '1') =>
   (app.sqlite.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
 const demo = (role: string, nth = 0) => demoUserFiscalCodes().filter((u) => u.role === role)[nth]!.fiscalCode;
-const enteNamed = (app: FastifyInstance, name: string) => listEnti(app.db, { q: name, kind: 'comune' }).find((e) => e.name === `Comune di ${name}`)!;
+const enteNamed = async (app: FastifyInstance, name: string) => (await listEnti(app.db, { q: name, kind: 'comune' })).find((e) => e.name === `Comune di ${name}`)!;
 
 t.test('API keys of an ente from its admin page', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  const termoli = enteNamed(app, 'Termoli');
-  const campobasso = enteNamed(app, 'Campobasso');
-  const enteAdmin = loginAs(app, demo('ente_admin')); // Anna Esposito, ente_admin of Termoli
-  const operator = loginAs(app, demo('operator', 1)); // Francesco Colombo, operator of Termoli
+  const termoli = await enteNamed(app, 'Termoli');
+  const campobasso = await enteNamed(app, 'Campobasso');
+  const enteAdmin = await loginAs(app, demo('ente_admin')); // Anna Esposito, ente_admin of Termoli
+  const operator = await loginAs(app, demo('operator', 1)); // Francesco Colombo, operator of Termoli
   const page = `/admin/enti/${termoli.id}`;
   const { token } = await csrfFrom(app, page, enteAdmin);
   const post = (url: string, cookie: string, fields: Record<string, string>) =>
@@ -67,7 +67,7 @@ t.test('API keys of an ente from its admin page', async (t) => {
 
   await t.test('revoked: the API refuses it at once, the page says so, audited once', async (t) => {
     const row = app.sqlite.prepare('SELECT id FROM api_keys WHERE ente_id = ?').get(termoli.id) as { id: number };
-    const campobassoKey = createApiKey(app.db, campobasso.id, 'Altro', { actor: 'test' });
+    const campobassoKey = await createApiKey(app.db, campobasso.id, 'Altro', { actor: 'test' });
     t.equal((await post(`${page}/chiavi-api/${campobassoKey.id}/revoca`, enteAdmin, { _csrf: token })).statusCode, 404, "another ente's key through this ente");
     t.equal((await api(campobassoKey.key)).statusCode, 200);
     const res = await post(`${page}/chiavi-api/${row.id}/revoca`, enteAdmin, { _csrf: token });
@@ -81,7 +81,7 @@ t.test('API keys of an ente from its admin page', async (t) => {
   });
 
   await t.test('the SAEL admin manages the keys of any ente', async (t) => {
-    const admin = loginAs(app, demo('sael_admin'));
+    const admin = await loginAs(app, demo('sael_admin'));
     const { token: adminToken } = await csrfFrom(app, `/admin/enti/${campobasso.id}`, admin);
     const res = await post(`/admin/enti/${campobasso.id}/chiavi-api`, admin, { _csrf: adminToken, keyLabel: 'Gestionale Campobasso' });
     t.equal(res.statusCode, 200);
@@ -90,29 +90,29 @@ t.test('API keys of an ente from its admin page', async (t) => {
 
 t.test('last use of a key: written at most once a minute, also across processes', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  const termoli = enteNamed(app, 'Termoli');
-  const { id, key } = createApiKey(app.db, termoli.id, 'Prova', { actor: 'test' });
+  const termoli = await enteNamed(app, 'Termoli');
+  const { id, key } = await createApiKey(app.db, termoli.id, 'Prova', { actor: 'test' });
   const lastUsed = () => (app.sqlite.prepare('SELECT last_used_at AS v FROM api_keys WHERE id = ?').get(id) as { v: string | null }).v;
   const changes = () => (app.sqlite.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
   t.equal(lastUsed(), null);
   const t0 = new Date('2030-01-01T10:00:00.000Z');
   const at = (ms: number) => new Date(t0.getTime() + ms);
-  t.ok(authenticateApiKey(app.db, key, t0));
+  t.ok(await authenticateApiKey(app.db, key, t0));
   t.equal(lastUsed(), t0.toISOString(), 'first use recorded');
   const writesBefore = changes();
-  for (let s = 1; s < 60; s += 1) t.ok(authenticateApiKey(app.db, key, at(s * 1000)));
+  for (let s = 1; s < 60; s += 1) t.ok(await authenticateApiKey(app.db, key, at(s * 1000)));
   t.equal(changes(), writesBefore, '59 calls within the minute: no write');
   t.equal(lastUsed(), t0.toISOString());
-  t.ok(authenticateApiKey(app.db, key, at(API_KEY_LAST_USE_RESOLUTION_MS + 1)));
+  t.ok(await authenticateApiKey(app.db, key, at(API_KEY_LAST_USE_RESOLUTION_MS + 1)));
   t.equal(lastUsed(), at(API_KEY_LAST_USE_RESOLUTION_MS + 1).toISOString(), 'a minute later: recorded again');
-  t.equal(authenticateApiKey(app.db, `${key}x`, at(120_000)), null);
+  t.equal(await authenticateApiKey(app.db, `${key}x`, at(120_000)), null);
 });
 
 t.test('global roles from /admin/ruoli', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  const admin = loginAs(app, demo('sael_admin'));
-  const enteAdmin = loginAs(app, demo('ente_admin'));
-  const helpdesk = loginAs(app, demo('helpdesk'));
+  const admin = await loginAs(app, demo('sael_admin'));
+  const enteAdmin = await loginAs(app, demo('ente_admin'));
+  const helpdesk = await loginAs(app, demo('helpdesk'));
   const { token } = await csrfFrom(app, '/admin/ruoli', admin);
   const post = (url: string, fields: Record<string, string>, cookie = admin) =>
     app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form(fields) });

@@ -29,7 +29,7 @@ t.test('0010 on a demo database seeded before it', async (t) => {
   // so that 0010 and the migrations after it find the tables as they were.
   const later = [['payment_services', 'psp_service_id', 'text']] as const;
   for (const [table, column, type] of later) old.sqlite.exec(`ALTER TABLE ${table} ADD ${column} ${type}`);
-  seedDemoData(old.db);
+  await seedDemoData(old.db);
   for (const [table, column] of later) old.sqlite.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
   // As the seed left them then: no telephone anywhere, no address for the comuni.
   old.sqlite.prepare("UPDATE enti SET phone = NULL, address = CASE WHEN kind = 'provincia' THEN address ELSE NULL END").run();

@@ -18,10 +18,10 @@ t.test('comune, join and admin pages in Chromium', { skip: chromiumAvailable() ?
   const { app, base } = await e2eApp(t);
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const cb = comune(app, 'Campobasso');
-  const te = comune(app, 'Termoli');
-  const used = createApiKey(app.db, te.id, 'Gestionale tributi', { actor: 'test' });
-  authenticateApiKey(app.db, used.key);
+  const cb = await comune(app, 'Campobasso');
+  const te = await comune(app, 'Termoli');
+  const used = await createApiKey(app.db, te.id, 'Gestionale tributi', { actor: 'test' });
+  await authenticateApiKey(app.db, used.key);
   const layout: Record<string, LayoutProblem[]> = {};
 
   for (const width of [1280, 390]) {
@@ -48,7 +48,7 @@ t.test('comune, join and admin pages in Chromium', { skip: chromiumAvailable() ?
     await check('join');
 
     // The SAEL admin: API keys of Termoli, a new key, global roles.
-    const [name, value] = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode).split(/=(.*)/s) as [string, string];
+    const [name, value] = (await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode)).split(/=(.*)/s) as [string, string];
     await ctx.addCookies([{ name, value, url: base }]);
     await page.goto(`${base}/admin/enti/${te.id}`);
     await check('ente-admin');

@@ -10,7 +10,7 @@ const count = (app: { sqlite: import('better-sqlite3').Database }, table: string
 
 t.test('enti admin pages', async (t) => {
   const app = await buildTestApp(t);
-  const admin = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+  const admin = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
 
   await t.test('CSRF: a form POST without a valid token is refused and writes nothing', async (t) => {
     const entiBefore = count(app, 'enti');
@@ -22,7 +22,7 @@ t.test('enti admin pages', async (t) => {
     const forged = await app.inject({ method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ ...body, _csrf: 'forged-token' }) });
     t.equal(forged.statusCode, 403);
     // A token from another session is not valid here either.
-    const other = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+    const other = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
     const { token: otherToken } = await csrfFrom(app, '/admin/enti/nuovo', other);
     const crossed = await app.inject({ method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ ...body, _csrf: otherToken }) });
     t.equal(crossed.statusCode, 403);
@@ -46,7 +46,7 @@ t.test('enti admin pages', async (t) => {
 
     const duplicate = await app.inject({
       method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin },
-      payload: form({ _csrf: token, kind: 'comune', name: 'Comune Doppio', fiscalCode: listEnti(app.db, { q: 'Termoli' })[0]!.fiscalCode, ipaCode: 'c_dupl', segregationCode: '01' }),
+      payload: form({ _csrf: token, kind: 'comune', name: 'Comune Doppio', fiscalCode: (await listEnti(app.db, { q: 'Termoli' }))[0]!.fiscalCode, ipaCode: 'c_dupl', segregationCode: '01' }),
     });
     t.equal(duplicate.statusCode, 400);
     t.match(duplicate.body, /già usato da Comune di Termoli/);
@@ -57,7 +57,7 @@ t.test('enti admin pages', async (t) => {
       payload: form({ _csrf: token, kind: 'comune', name: 'Comune di Prova', fiscalCode: cf, ipaCode: 'c_prova', segregationCode: '03', member: 'on' }),
     });
     t.equal(ok.statusCode, 303);
-    const created = listEnti(app.db, { q: 'Comune di Prova' })[0]!;
+    const created = (await listEnti(app.db, { q: 'Comune di Prova' }))[0]!;
     t.equal(ok.headers.location, `/admin/enti/${created.id}`);
     t.equal(created.member, true);
     const audit = app.sqlite.prepare("SELECT * FROM audit_log WHERE entity = 'ente' AND entity_id = ?").get(String(created.id)) as Record<string, string | undefined>;
@@ -68,7 +68,7 @@ t.test('enti admin pages', async (t) => {
   });
 
   await t.test('IBANs: check digits verified, postal accounts recognised, deactivation audited', async (t) => {
-    const ente = listEnti(app.db, { q: 'Comune di Prova' })[0]!;
+    const ente = (await listEnti(app.db, { q: 'Comune di Prova' }))[0]!;
     const { token } = await csrfFrom(app, `/admin/enti/${ente.id}`, admin);
     const bad = await app.inject({
       method: 'POST', url: `/admin/enti/${ente.id}/iban`, headers: { ...FORM_HEADERS, cookie: admin },
@@ -76,7 +76,7 @@ t.test('enti admin pages', async (t) => {
     });
     t.equal(bad.statusCode, 400);
     t.match(bad.body, /IBAN non valido/);
-    t.equal(listIbans(app.db, ente.id).length, 0);
+    t.equal((await listIbans(app.db, ente.id)).length, 0);
     const bban = 'X0760103800000012345678';
     const postal = `IT${ibanCheckDigits('IT', bban)}${bban}`;
     const ok = await app.inject({
@@ -84,7 +84,7 @@ t.test('enti admin pages', async (t) => {
       payload: form({ _csrf: token, iban: postal.replace(/(.{4})/g, '$1 '), label: 'Conto postale' }),
     });
     t.equal(ok.statusCode, 303);
-    const [iban] = listIbans(app.db, ente.id);
+    const [iban] = await listIbans(app.db, ente.id);
     t.equal(iban!.iban, postal, 'stored without spaces');
     t.equal(iban!.kind, 'postal');
     const again = await app.inject({
@@ -98,15 +98,15 @@ t.test('enti admin pages', async (t) => {
       payload: form({ _csrf: token, active: 'false' }),
     });
     t.equal(off.statusCode, 303);
-    t.equal(listIbans(app.db, ente.id)[0]!.active, false);
+    t.equal((await listIbans(app.db, ente.id))[0]!.active, false);
     const audit = app.sqlite.prepare("SELECT before, after FROM audit_log WHERE entity = 'ente_iban' AND action = 'deactivate'").get() as { before: string; after: string };
     t.equal(JSON.parse(audit.before).active, true);
     t.equal(JSON.parse(audit.after).active, false);
   });
 
   await t.test('payment services by the ente admin', async (t) => {
-    const termoli = listEnti(app.db, { q: 'Termoli' })[0]!;
-    const enteAdmin = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'ente_admin')!.fiscalCode);
+    const termoli = (await listEnti(app.db, { q: 'Termoli' }))[0]!;
+    const enteAdmin = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'ente_admin')!.fiscalCode);
     const { token } = await csrfFrom(app, `/admin/enti/${termoli.id}/servizi/nuovo`, enteAdmin);
     const bad = await app.inject({
       method: 'POST', url: `/admin/enti/${termoli.id}/servizi`, headers: { ...FORM_HEADERS, cookie: enteAdmin },
@@ -121,29 +121,29 @@ t.test('enti admin pages', async (t) => {
     });
     t.equal(dup.statusCode, 400);
     t.match(dup.body, /Esiste già un servizio con questo codice/);
-    const before = listServices(app.db, termoli.id).length;
+    const before = (await listServices(app.db, termoli.id)).length;
     const ok = await app.inject({
       method: 'POST', url: `/admin/enti/${termoli.id}/servizi`, headers: { ...FORM_HEADERS, cookie: enteAdmin },
       payload: form({ _csrf: token, code: 'TRASPORTO', name: 'Trasporto scolastico', taxonomyCode: '9/0201133IM/', amountMode: 'fixed', fixedAmount: '35,50', spontaneous: 'on', active: 'on' }),
     });
     t.equal(ok.statusCode, 303);
-    const services = listServices(app.db, termoli.id);
+    const services = await listServices(app.db, termoli.id);
     t.equal(services.length, before + 1);
     const created = services.find((s) => s.code === 'TRASPORTO')!;
     t.equal(created.fixedAmountCents, 3550);
     t.equal(created.spontaneous, true);
     // The ente admin of Termoli cannot write to Campobasso's services.
-    const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+    const campobasso = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
     const denied = await app.inject({
       method: 'POST', url: `/admin/enti/${campobasso.id}/servizi`, headers: { ...FORM_HEADERS, cookie: enteAdmin },
       payload: form({ _csrf: token, code: 'X1', name: 'Intruso', taxonomyCode: '9/0201133IM/', amountMode: 'free' }),
     });
     t.equal(denied.statusCode, 403);
-    t.notOk(listServices(app.db, campobasso.id).some((s) => s.code === 'X1'));
+    t.notOk((await listServices(app.db, campobasso.id)).some((s) => s.code === 'X1'));
   });
 
   await t.test('operators granted and revoked by fiscal code', async (t) => {
-    const termoli = listEnti(app.db, { q: 'Termoli' })[0]!;
+    const termoli = (await listEnti(app.db, { q: 'Termoli' }))[0]!;
     const { token } = await csrfFrom(app, `/admin/enti/${termoli.id}`, admin);
     const bad = await app.inject({
       method: 'POST', url: `/admin/enti/${termoli.id}/operatori`, headers: { ...FORM_HEADERS, cookie: admin },
@@ -160,7 +160,7 @@ t.test('enti admin pages', async (t) => {
       .prepare("SELECT g.id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.fiscal_code = 'RSSMRA85T10A562S' AND g.ente_id = ?")
       .get(termoli.id) as { id: number };
     t.ok(grant);
-    const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
+    const campobasso = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
     const wrongEnte = await app.inject({
       method: 'POST', url: `/admin/enti/${campobasso.id}/operatori/${grant.id}/revoca`, headers: { ...FORM_HEADERS, cookie: admin },
       payload: form({ _csrf: token }),
@@ -178,8 +178,8 @@ t.test('enti admin pages', async (t) => {
 
 t.test('stemma upload: PNG or JPEG only, served from /stemmi with its hash in the name', async (t) => {
   const app = await buildTestApp(t);
-  const admin = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
-  const ente = listEnti(app.db, { q: 'Termoli' })[0]!;
+  const admin = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+  const ente = (await listEnti(app.db, { q: 'Termoli' }))[0]!;
   const { token, cookie } = await csrfFrom(app, `/admin/enti/${ente.id}`, admin);
   const boundary = '----stemma';
   const upload = (name: string, type: string, data: Buffer, withToken = true) =>
@@ -203,7 +203,7 @@ t.test('stemma upload: PNG or JPEG only, served from /stemmi with its hash in th
   t.match(svg.body, /non è un’immagine PNG o JPEG/);
   const ok = await upload('stemma.png', 'image/png', png);
   t.equal(ok.statusCode, 303);
-  const logoPath = listEnti(app.db, { q: 'Termoli' })[0]!.logoPath!;
+  const logoPath = (await listEnti(app.db, { q: 'Termoli' }))[0]!.logoPath!;
   t.match(logoPath, /^\/stemmi\/\d+-[0-9a-f]{12}\.png$/);
   const served = await app.inject(logoPath);
   t.equal(served.statusCode, 200);

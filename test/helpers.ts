@@ -94,19 +94,18 @@ export async function buildTestApp(t: Teardown, env: Record<string, string> = {}
  * Signs in as the user with this fiscal code by writing a session row and signing its id, the way
  * a real login would leave them. Test-only: no route exposes this, in any mode.
  */
-export function loginAs(app: FastifyInstance, fiscalCode: string): string {
-  const user = app.db.select().from(users).where(eq(users.fiscalCode, fiscalCode)).get();
+export async function loginAs(app: FastifyInstance, fiscalCode: string): Promise<string> {
+  const user = (await app.db.select().from(users).where(eq(users.fiscalCode, fiscalCode)).limit(1))[0];
   if (!user) throw new Error(`no user ${fiscalCode}`);
   const id = crypto.randomBytes(24).toString('base64url');
   const ttl = app.config.sessionTtlMinutes * 60_000;
-  app.db
-    .insert(sessions)
-    .values({
-      id,
-      data: JSON.stringify({ cookie: { originalMaxAge: null, path: '/', httpOnly: true, sameSite: 'lax' }, userId: user.id }),
-      expiresAt: Date.now() + ttl,
-    })
-    .run();
+  await app.db
+        .insert(sessions)
+        .values({
+          id,
+          data: JSON.stringify({ cookie: { originalMaxAge: null, path: '/', httpOnly: true, sameSite: 'lax' }, userId: user.id }),
+          expiresAt: Date.now() + ttl,
+        });
   return `${SESSION_COOKIE}=${encodeURIComponent(app.signCookie(id))}`;
 }
 

@@ -28,12 +28,12 @@ t.test('each module registers its decorations, routes and jobs', async (t) => {
 
   // The positions module's jobs are on the runner: queued jobs of both kinds are claimed and run.
   const enteId = (app.sqlite.prepare('SELECT id FROM enti ORDER BY id LIMIT 1').get() as { id: number }).id;
-  const print = app.jobs.enqueue({ kind: BULK_PRINT_JOB, enteId, requestedBy: 'test', input: { filter: { status: 'cancelled' } } });
-  const csv = app.jobs.enqueue({ kind: IMPORT_JOB, enteId, requestedBy: 'test', input: {} });
+  const print = await app.jobs.enqueue({ kind: BULK_PRINT_JOB, enteId, requestedBy: 'test', input: { filter: { status: 'cancelled' } } });
+  const csv = await app.jobs.enqueue({ kind: IMPORT_JOB, enteId, requestedBy: 'test', input: {} });
   await app.jobs.drain();
-  t.equal(app.jobs.get(print)?.status, 'done', 'bulk print ran');
-  t.match(app.jobs.get(print)?.result, /Nessun avviso/);
-  t.not(app.jobs.get(csv)?.status, 'queued', 'CSV import claimed (its input is empty, so it fails)');
+  t.equal((await app.jobs.get(print))?.status, 'done', 'bulk print ran');
+  t.match((await app.jobs.get(print))?.result, /Nessun avviso/);
+  t.not((await app.jobs.get(csv))?.status, 'queued', 'CSV import claimed (its input is empty, so it fails)');
 });
 
 t.test('close: station pool, then node-call log, then the database', async (t) => {

@@ -25,7 +25,7 @@ function multipartBody(boundary: string, fields: Record<string, string>, file?: 
 
 t.test('malformed multipart bodies on every upload route answer 400 with a message, not 500', async (t) => {
   const app = await buildTestApp(t);
-  const ente = listEnti(app.db, { q: 'Campobasso' }).find((e) => e.kind === 'comune')!;
+  const ente = (await listEnti(app.db, { q: 'Campobasso' })).find((e) => e.kind === 'comune')!;
   const operatorGrant = app.sqlite.prepare("SELECT ente_id AS id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.fiscal_code = ? AND g.role = 'operator'").get(OPERATOR) as { id: number };
   const routes: { url: string; page: string; user: string }[] = [
     { url: `/backoffice/enti/${operatorGrant.id}/importazioni`, page: `/backoffice/enti/${operatorGrant.id}/importazioni`, user: OPERATOR },
@@ -36,7 +36,7 @@ t.test('malformed multipart bodies on every upload route answer 400 with a messa
   ];
   const long = 'b'.repeat(300);
   for (const route of routes) {
-    const { token, cookie } = await csrfFrom(app, route.page, loginAs(app, route.user));
+    const { token, cookie } = await csrfFrom(app, route.page, await loginAs(app, route.user));
     const field = (b: string) => `--${b}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n`;
     const cases = [
       ['no closing boundary', 'multipart/form-data; boundary=xyz', `${field('xyz')}--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nabc`],
@@ -77,14 +77,14 @@ t.test('error bodies keep the path only; an undecodable URL gets our answer with
 
 t.test('upload forms carry _csrf in the body, never in the URL; the query token is refused', async (t) => {
   const app = await buildTestApp(t);
-  const staff = loginAs(app, HELPDESK);
+  const staff = await loginAs(app, HELPDESK);
   for (const url of ['/helpdesk/tesoreria', '/helpdesk/flussi', '/helpdesk/ticket/nuovo']) {
     const page = await app.inject({ url, headers: { accept: 'text/html', cookie: staff } });
     t.notMatch(page.body, /action="[^"]*_csrf/, `${url}: no token in a form action`);
     t.match(page.body, /enctype="multipart\/form-data"[^>]*><input type="hidden" name="_csrf"/, `${url}: token is the first field`);
   }
-  const ente = listEnti(app.db, { q: 'Termoli' })[0]!;
-  const admin = loginAs(app, ADMIN);
+  const ente = (await listEnti(app.db, { q: 'Termoli' }))[0]!;
+  const admin = await loginAs(app, ADMIN);
   const detail = await app.inject({ url: `/admin/enti/${ente.id}`, headers: { accept: 'text/html', cookie: admin } });
   t.notMatch(detail.body, /action="[^"]*_csrf/, 'stemma form: no token in the action');
 
@@ -107,7 +107,7 @@ t.test('upload forms carry _csrf in the body, never in the URL; the query token 
 
 t.test('pages of a signed-in user are not stored by the browser; static files keep their caching', async (t) => {
   const app = await buildTestApp(t);
-  const staff = loginAs(app, HELPDESK);
+  const staff = await loginAs(app, HELPDESK);
   for (const url of ['/helpdesk', '/helpdesk/tesoreria', '/area-personale']) {
     const res = await app.inject({ url, headers: { accept: 'text/html', cookie: staff } });
     t.match(res.headers['cache-control'], /(^|[ ,])no-store($|,)/, `${url}: no-store`);
@@ -121,7 +121,7 @@ t.test('pages of a signed-in user are not stored by the browser; static files ke
 
 t.test('state-changing requests from another site are refused (Origin, Sec-Fetch-Site)', async (t) => {
   const app = await buildTestApp(t);
-  const staff = loginAs(app, HELPDESK);
+  const staff = await loginAs(app, HELPDESK);
   const { token, cookie } = await csrfFrom(app, '/helpdesk/flussi', staff);
   const post = (headers: Record<string, string>) =>
     app.inject({ method: 'POST', url: '/helpdesk/flussi/simulatore', headers: { ...FORM_HEADERS, cookie, ...headers }, payload: form({ _csrf: token }) });

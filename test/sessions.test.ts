@@ -13,8 +13,8 @@ t.test('idle lifetime on the server, one write a minute at most', async (t) => {
   const app = await buildTestApp(t, { SESSION_TTL_MINUTES: '30' });
   const ttl = 30 * 60_000;
   const { lucia } = citizens();
-  upsertUser(app.db, lucia, { actor: 'test' });
-  const cookie = loginAs(app, lucia.fiscalCode);
+  await upsertUser(app.db, lucia, { actor: 'test' });
+  const cookie = await loginAs(app, lucia.fiscalCode);
   const expiresAt = () => (app.sqlite.prepare('SELECT expires_at AS e FROM sessions').get() as { e: number }).e;
   const setExpires = (e: number) => app.sqlite.prepare('UPDATE sessions SET expires_at = ?').run(e);
   const get = () => app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } });
@@ -55,8 +55,8 @@ t.test('idle lifetime on the server, one write a minute at most', async (t) => {
 t.test('machine routes (SOAP station, REST API, metrics) neither read nor create sessions', async (t) => {
   const app = await buildTestApp(t, { SESSION_TTL_MINUTES: '30' });
   const { lucia } = citizens();
-  upsertUser(app.db, lucia, { actor: 'test' });
-  const cookie = loginAs(app, lucia.fiscalCode);
+  await upsertUser(app.db, lucia, { actor: 'test' });
+  const cookie = await loginAs(app, lucia.fiscalCode);
   const old = Date.now() + 30 * 60_000 - SESSION_TOUCH_MS - 10_000;
   app.sqlite.prepare('UPDATE sessions SET expires_at = ?').run(old);
   const expiresAt = () => (app.sqlite.prepare('SELECT expires_at AS e FROM sessions').get() as { e: number }).e;
@@ -103,8 +103,8 @@ t.test('the cookie signer keeps signatures it computed, and still refuses every 
 t.test('a session cookie with a forged signature is a new anonymous session', async (t) => {
   const app = await buildTestApp(t);
   const { lucia } = citizens();
-  upsertUser(app.db, lucia, { actor: 'test' });
-  const cookie = loginAs(app, lucia.fiscalCode);
+  await upsertUser(app.db, lucia, { actor: 'test' });
+  const cookie = await loginAs(app, lucia.fiscalCode);
   t.equal((await app.inject({ url: '/area-personale', headers: { cookie } })).statusCode, 200, 'the real cookie (its signature now kept)');
   const value = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1).split(';')[0]!);
   const dot = value.lastIndexOf('.');

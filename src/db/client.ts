@@ -56,6 +56,8 @@ export function openReadOnlyDatabase(file: string): Db {
 
 interface TxState {
   depth: number;
+  /** False once the transaction ended: work it scheduled (timers inherit the async context) starts its own. */
+  open: boolean;
 }
 
 interface TxRuntime {
@@ -112,10 +114,10 @@ function installAsyncTransactions(sqlite: Database.Database, db: Db): void {
   }
   async function transaction<T>(fn: (t: DbTx) => T, config?: TxConfig): Promise<Awaited<T>> {
     const current = als.getStore();
-    if (current) return savepoint(current, fn);
+    if (current?.open) return savepoint(current, fn);
     const release = await lock();
+    const state: TxState = { depth: 0, open: true };
     try {
-      const state: TxState = { depth: 0 };
       sqlite.exec(config?.behavior === 'immediate' ? 'BEGIN IMMEDIATE' : config?.behavior === 'exclusive' ? 'BEGIN EXCLUSIVE' : 'BEGIN');
       try {
         const result = await als.run(state, () => fn(makeTx(state)));
@@ -126,6 +128,7 @@ function installAsyncTransactions(sqlite: Database.Database, db: Db): void {
         throw err;
       }
     } finally {
+      state.open = false;
       release();
     }
   }
@@ -238,12 +241,13 @@ export function preparedQuery<T>(db: DbLike, key: string, build: (db: DbLike) =>
 export async function readSnapshot<T>(db: DbLike, fn: () => T | Promise<T>): Promise<T> {
   const client = rawClient(db);
   const rt = txRuntimes.get(client);
-  if (!rt || rt.als.getStore() || client.inTransaction) return fn();
+  if (!rt || rt.als.getStore()?.open || client.inTransaction) return fn();
   const release = await rt.lock();
+  const state: TxState = { depth: 0, open: true };
   try {
     client.exec('BEGIN');
     try {
-      const result = await rt.als.run({ depth: 0 }, fn);
+      const result = await rt.als.run(state, fn);
       client.exec('COMMIT');
       return result;
     } catch (err) {
@@ -251,6 +255,7 @@ export async function readSnapshot<T>(db: DbLike, fn: () => T | Promise<T>): Pro
       throw err;
     }
   } finally {
+    state.open = false;
     release();
   }
 }

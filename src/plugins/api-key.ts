@@ -22,7 +22,7 @@ declare module 'fastify' {
 export async function requireApiKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const header = request.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)$/i.exec(header);
-  const client = m ? authenticateApiKey(request.server.db, m[1]!) : null;
+  const client = m ? await authenticateApiKey(request.server.db, m[1]!) : null;
   if (!client) {
     reply.header('www-authenticate', 'Bearer realm="sael-pay"');
     throw new HttpError(401, m ? 'Chiave API non valida o revocata.' : 'Manca l’intestazione Authorization: Bearer <chiave API>.');

@@ -28,7 +28,7 @@ t.test('bulk print reports the positions it skipped and why', async (t) => {
     ['paid', 'published', 'partially_paid', 'cancelled', 'draft'],
   );
 
-  const op = loginAs(app, OP_CB);
+  const op = await loginAs(app, OP_CB);
   const base = `/backoffice/enti/${paid.enteId}`;
   const { token, cookie } = await csrfFrom(app, `${base}/posizioni`, op);
   const start = await app.inject({ method: 'POST', url: `${base}/stampe`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, status: '', debtor: debtorFilter }) });

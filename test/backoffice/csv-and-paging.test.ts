@@ -24,11 +24,11 @@ function csvRows(body: string): Record<string, string>[] {
 
 t.test('CSV exports never hand a formula to a spreadsheet', async (t) => {
   const app = await buildTestApp(t);
-  const cb = demoEnte(app, 'Campobasso').ente;
+  const cb = (await demoEnte(app, 'Campobasso')).ente;
   const hostile = await createTari(app, { debtor: { type: 'F', fiscalCode: 'RSSMRA85T10A562S', fullName: HYPERLINK }, description: CMD });
 
   await t.test('helpdesk payments export', async (t) => {
-    const res = await app.inject({ url: `/helpdesk/pagamenti?format=csv&q=${hostile.options[0]!.noticeNumber}`, headers: { accept: 'text/html', cookie: loginAs(app, HELPDESK) } });
+    const res = await app.inject({ url: `/helpdesk/pagamenti?format=csv&q=${hostile.options[0]!.noticeNumber}`, headers: { accept: 'text/html', cookie: await loginAs(app, HELPDESK) } });
     t.equal(res.statusCode, 200);
     const rows = csvRows(res.body);
     t.equal(rows.length, 1);
@@ -38,7 +38,7 @@ t.test('CSV exports never hand a formula to a spreadsheet', async (t) => {
   });
 
   await t.test('back-office positions export', async (t) => {
-    const res = await app.inject({ url: `/backoffice/enti/${cb.id}/posizioni.csv?debtor=RSSMRA85T10A562S`, headers: { cookie: loginAs(app, OP_CB) } });
+    const res = await app.inject({ url: `/backoffice/enti/${cb.id}/posizioni.csv?debtor=RSSMRA85T10A562S`, headers: { cookie: await loginAs(app, OP_CB) } });
     t.equal(res.statusCode, 200);
     const rows = csvRows(res.body).filter((r) => r.iupd === hostile.iupd);
     t.equal(rows.length, 4);
@@ -55,10 +55,10 @@ t.test('CSV exports never hand a formula to a spreadsheet', async (t) => {
 
 t.test('paging parameters are bounded everywhere', async (t) => {
   const app = await buildTestApp(t);
-  const cb = demoEnte(app, 'Campobasso').ente;
-  const key = apiKeyFor(app, cb.id);
-  const op = loginAs(app, OP_CB);
-  const staff = loginAs(app, HELPDESK);
+  const cb = (await demoEnte(app, 'Campobasso')).ente;
+  const key = await apiKeyFor(app, cb.id);
+  const op = await loginAs(app, OP_CB);
+  const staff = await loginAs(app, HELPDESK);
   await createTari(app);
 
   await t.test('API /api/v1/positions', async (t) => {

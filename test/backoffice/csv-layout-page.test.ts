@@ -15,8 +15,8 @@ const OP_TE = users.find((u) => u.role === 'operator' && u.enteIstat === '070078
 
 t.test('layout page and template with example rows', async (t) => {
   const app = await buildTestApp(t);
-  const cb = demoEnte(app, 'Campobasso').ente;
-  const op = loginAs(app, OP_CB);
+  const cb = (await demoEnte(app, 'Campobasso')).ente;
+  const op = await loginAs(app, OP_CB);
   const base = `/backoffice/enti/${cb.id}/importazioni`;
 
   await t.test('the import page links the layout and the template', async (t) => {
@@ -33,8 +33,8 @@ t.test('layout page and template with example rows', async (t) => {
     for (const c of CSV_COLUMN_DOCS) {
       t.ok(text.includes(`<code>${c.name}</code></dt>`) && text.includes(`Obbligatoria: ${c.required}.</span> ${c.description}</dd>`), c.name);
     }
-    for (const s of listServices(app.db, cb.id, { activeOnly: true })) t.ok(text.includes(`<code>${s.code}</code></th><td>${s.name}</td><td><code>${s.taxonomyCode}</code>`), s.code);
-    t.equal((await app.inject({ url: `${base}/tracciato`, headers: { accept: 'text/html', cookie: loginAs(app, OP_TE) } })).statusCode, 403, 'another ente’s operator');
+    for (const s of await listServices(app.db, cb.id, { activeOnly: true })) t.ok(text.includes(`<code>${s.code}</code></th><td>${s.name}</td><td><code>${s.taxonomyCode}</code>`), s.code);
+    t.equal((await app.inject({ url: `${base}/tracciato`, headers: { accept: 'text/html', cookie: await loginAs(app, OP_TE) } })).statusCode, 403, 'another ente’s operator');
   });
 
   await t.test('the downloaded template imports cleanly', async (t) => {
@@ -47,7 +47,7 @@ t.test('layout page and template with example rows', async (t) => {
     t.match(lines[1], /^ESEMPIO-TARI-\d{4}-0001;F;RSSMRA85T10A562S;Mario Rossi;/);
     t.match(lines[1], /;TARI – Tassa sui rifiuti – anno \d{4};;TARI;;;Unica soluzione;210,00;/);
 
-    const auth = { authorization: `Bearer ${apiKeyFor(app, cb.id)}` };
+    const auth = { authorization: `Bearer ${await apiKeyFor(app, cb.id)}` };
     const res = await app.inject({ method: 'POST', url: '/api/v1/imports?mode=all', headers: { ...auth, 'content-type': 'text/csv' }, payload: tpl.rawPayload });
     t.equal(res.statusCode, 202, res.body);
     await app.jobs.drain();

@@ -25,15 +25,15 @@ t.test('actor labels', async (t) => {
 
 t.test('the history of a position names people, API keys and imports', async (t) => {
   const app = await buildTestApp(t);
-  const cb = demoEnte(app, 'Campobasso').ente;
-  const op = loginAs(app, OP_CB);
-  const operator = app.db.select().from(users).where(eq(users.fiscalCode, OP_CB)).get()!;
+  const cb = (await demoEnte(app, 'Campobasso')).ente;
+  const op = await loginAs(app, OP_CB);
+  const operator = (await app.db.select().from(users).where(eq(users.fiscalCode, OP_CB)).limit(1))[0]!;
   const operatorName = `${operator.name} ${operator.familyName}`;
-  const key = createApiKey(app.db, cb.id, 'Gestionale tributi', { actor: 'test' }).key;
+  const key = (await createApiKey(app.db, cb.id, 'Gestionale tributi', { actor: 'test' })).key;
   const auth = { authorization: `Bearer ${key}` };
 
   // Created by the API key, published again from the back office (an update).
-  const { body } = tariBody(app);
+  const { body } = await tariBody(app);
   const created = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...body, iupd: 'HIST-1', publish: false } });
   t.equal(created.statusCode, 201, created.body.slice(0, 300));
   const id = (app.sqlite.prepare("SELECT id FROM positions WHERE iupd = 'HIST-1'").get() as { id: number }).id;
@@ -49,7 +49,7 @@ t.test('the history of a position names people, API keys and imports', async (t)
 
   // Imported by the operator through the back office: the history links the import.
   const csv = [IMPORT_HEADER.join(';'), ['HIST-2', 'F', fiscalCodeFor(5), 'Cinque', 'Mensa', '', '25,50', dueIn(40), '25,50', 'Mensa', '9/0201133IM/'].join(';')].join('\r\n');
-  const jobId = app.jobs.enqueue({ kind: 'positions-csv-import', enteId: cb.id, requestedBy: `user:${operator.id}`, input: await storedUpload(app, csv) });
+  const jobId = await app.jobs.enqueue({ kind: 'positions-csv-import', enteId: cb.id, requestedBy: `user:${operator.id}`, input: await storedUpload(app, csv) });
   await app.jobs.drain();
   const imported = (app.sqlite.prepare("SELECT id FROM positions WHERE iupd = 'HIST-2'").get() as { id: number } | undefined)?.id;
   t.ok(imported, 'imported');

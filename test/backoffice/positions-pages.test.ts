@@ -18,9 +18,9 @@ t.test('percentage split', async (t) => {
 
 t.test('operator pages for positions', async (t) => {
   const app = await buildTestApp(t);
-  const { ente: campobasso } = demoEnte(app, 'Campobasso');
-  const { ente: termoli } = demoEnte(app, 'Termoli');
-  const op = loginAs(app, cf('operator')); // operator of Campobasso
+  const { ente: campobasso } = await demoEnte(app, 'Campobasso');
+  const { ente: termoli } = await demoEnte(app, 'Termoli');
+  const op = await loginAs(app, cf('operator')); // operator of Campobasso
   const base = `/backoffice/enti/${campobasso.id}/posizioni`;
   const { token } = await csrfFrom(app, `${base}/nuova`, op);
 
@@ -74,7 +74,7 @@ t.test('operator pages for positions', async (t) => {
       .prepare('SELECT t.id_transfer, t.amount_cents, t.fiscal_code_pa FROM transfers t JOIN payment_options o ON o.id = t.option_id WHERE o.kind = ? ORDER BY o.id, t.id_transfer')
       .all('installment') as { id_transfer: number; amount_cents: number; fiscal_code_pa: string }[];
     t.equal(transfers.length, 6);
-    const province = demoEnte(app, 'Provincia di Campobasso').ente;
+    const province = (await demoEnte(app, 'Provincia di Campobasso')).ente;
     t.same(transfers.slice(0, 2).map((x) => [x.amount_cents, x.fiscal_code_pa]), [[9500, campobasso.fiscalCode], [500, province.fiscalCode]]);
     t.match(page.body, /Creata/, 'history shown');
   });
@@ -123,13 +123,13 @@ t.test('operator pages for positions', async (t) => {
   });
 
   await t.test('isolation between enti and roles', async (t) => {
-    const termoliOp = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator' && u.enteIstat === '070078')!.fiscalCode);
+    const termoliOp = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator' && u.enteIstat === '070078')!.fiscalCode);
     t.equal((await app.inject({ url: base, headers: { accept: 'text/html', cookie: termoliOp } })).statusCode, 403);
     t.equal((await app.inject({ url: detailUrl, headers: { accept: 'text/html', cookie: termoliOp } })).statusCode, 403);
     const positionId = detailUrl.split('/').pop();
     const viaOwn = await app.inject({ url: `/backoffice/enti/${termoli.id}/posizioni/${positionId}`, headers: { accept: 'text/html', cookie: termoliOp } });
     t.equal(viaOwn.statusCode, 404, 'another ente’s position id through one’s own ente');
-    const helpdesk = loginAs(app, cf('helpdesk'));
+    const helpdesk = await loginAs(app, cf('helpdesk'));
     t.equal((await app.inject({ url: base, headers: { accept: 'text/html', cookie: helpdesk } })).statusCode, 403);
     t.equal((await app.inject({ url: base, headers: { accept: 'text/html' } })).statusCode, 401);
     const landing = await app.inject({ url: '/backoffice', headers: { accept: 'text/html', cookie: op } });

@@ -24,9 +24,9 @@ t.test('withServiceTaxonomy', async (t) => {
 
 t.test('the form prefills the code and a position saved without one gets the service’s', async (t) => {
   const app = await buildTestApp(t);
-  const { ente } = demoEnte(app, 'Campobasso');
-  const op = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator')!.fiscalCode);
-  const services = listServices(app.db, ente.id, { activeOnly: true });
+  const { ente } = await demoEnte(app, 'Campobasso');
+  const op = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator')!.fiscalCode);
+  const services = await listServices(app.db, ente.id, { activeOnly: true });
   const tari = services.find((s) => s.code === 'TARI')!;
   const base = `/backoffice/enti/${ente.id}/posizioni`;
 

@@ -37,61 +37,59 @@ export async function adesioniApp(t: Teardown, start = '2026-03-02T11:00:00Z', e
   return { app, clock };
 }
 
-export function comune(app: FastifyInstance, name: string) {
-  return listEnti(app.db, { q: name, kind: 'comune' }).find((e) => e.name === `Comune di ${name}`)!;
+export async function comune(app: FastifyInstance, name: string) {
+  return (await listEnti(app.db, { q: name, kind: 'comune' })).find((e) => e.name === `Comune di ${name}`)!;
 }
 
 let seq = 0;
 
-export function addService(app: FastifyInstance, billing: BillingKind, opts: { requiresApproval?: boolean; periodMonths?: number; name?: string } = {}): { id: number; code: string } {
+export async function addService(app: FastifyInstance, billing: BillingKind, opts: { requiresApproval?: boolean; periodMonths?: number; name?: string } = {}): Promise<{ id: number; code: string }> {
   const code = `B${++seq}${billing.slice(0, 3)}`.toUpperCase();
-  const row = app.db
-    .insert(catalogueServices)
-    .values({
-      code,
-      name: opts.name ?? `Servizio di prova ${seq}`,
-      kind: billing === 'free' ? 'base' : 'specialistico',
-      area: 'amministrazione_digitale',
-      summary: 'Servizio di prova',
-      description: 'Servizio di prova per i test delle adesioni.',
-      billing,
-      unitLabel: billing === 'per_unit' ? 'casella PEC' : null,
-      requiresConvenzione: billing !== 'free',
-      requiresApproval: opts.requiresApproval ?? true,
-      slaTtoMinutes: 240,
-      slaTtrMinutes: 2400,
-      periodMonths: opts.periodMonths ?? 12,
-    })
-    .returning({ id: catalogueServices.id })
-    .get();
+  const row = (await app.db
+      .insert(catalogueServices)
+      .values({
+        code,
+        name: opts.name ?? `Servizio di prova ${seq}`,
+        kind: billing === 'free' ? 'base' : 'specialistico',
+        area: 'amministrazione_digitale',
+        summary: 'Servizio di prova',
+        description: 'Servizio di prova per i test delle adesioni.',
+        billing,
+        unitLabel: billing === 'per_unit' ? 'casella PEC' : null,
+        requiresConvenzione: billing !== 'free',
+        requiresApproval: opts.requiresApproval ?? true,
+        slaTtoMinutes: 240,
+        slaTtrMinutes: 2400,
+        periodMonths: opts.periodMonths ?? 12,
+      })
+      .returning({ id: catalogueServices.id }))[0]!;
   return { id: row.id, code };
 }
 
 /** A price list valid from `validFrom` with a default fixed price for the service. */
-export function addPrice(app: FastifyInstance, serviceId: number, amountCents: number, validFrom = '2020-01-01', validTo: string | null = null, name = 'Listino di prova'): number {
-  const list = app.db.insert(priceLists).values({ name, validFrom, validTo }).returning({ id: priceLists.id }).get();
-  app.db.insert(prices).values({ priceListId: list.id, serviceId, enteClassId: null, mode: 'fixed', amountCents }).run();
+export async function addPrice(app: FastifyInstance, serviceId: number, amountCents: number, validFrom = '2020-01-01', validTo: string | null = null, name = 'Listino di prova'): Promise<number> {
+  const list = (await app.db.insert(priceLists).values({ name, validFrom, validTo }).returning({ id: priceLists.id }))[0]!;
+  await app.db.insert(prices).values({ priceListId: list.id, serviceId, enteClassId: null, mode: 'fixed', amountCents });
   return list.id;
 }
 
-export function setListPrice(app: FastifyInstance, listId: number, serviceId: number, amountCents: number): void {
-  app.db.update(prices).set({ amountCents }).where(eq(prices.priceListId, listId)).run();
+export async function setListPrice(app: FastifyInstance, listId: number, serviceId: number, amountCents: number): Promise<void> {
+  await app.db.update(prices).set({ amountCents }).where(eq(prices.priceListId, listId));
   void serviceId;
 }
 
-export function addConvenzione(app: FastifyInstance, enteId: number, startDate: string, endDate: string, status: 'draft' | 'signed' | 'in_force' = 'in_force'): number {
-  return app.db
-    .insert(convenzioni)
-    .values({ enteId, status, actKind: 'delibera', actNumber: '12', actDate: startDate, startDate, endDate, signedPdfPath: status === 'draft' ? null : 'x.pdf', signedPdfName: 'x.pdf', signedPdfSha256: status === 'draft' ? null : 'a'.repeat(64) })
-    .returning({ id: convenzioni.id })
-    .get().id;
+export async function addConvenzione(app: FastifyInstance, enteId: number, startDate: string, endDate: string, status: 'draft' | 'signed' | 'in_force' = 'in_force'): Promise<number> {
+  return (await app.db
+      .insert(convenzioni)
+      .values({ enteId, status, actKind: 'delibera', actNumber: '12', actDate: startDate, startDate, endDate, signedPdfPath: status === 'draft' ? null : 'x.pdf', signedPdfName: 'x.pdf', signedPdfSha256: status === 'draft' ? null : 'a'.repeat(64) })
+      .returning({ id: convenzioni.id }))[0]!.id;
 }
 
-export function addUser(app: FastifyInstance, role: Role, enteId: number | null, email: string | null = null): string {
+export async function addUser(app: FastifyInstance, role: Role, enteId: number | null, email: string | null = null): Promise<string> {
   const first15 = `ADSUSR${String(++seq).padStart(2, '0')}A01B519`.slice(0, 15);
   const fiscalCode = first15 + personalCheckChar(first15);
-  const user = app.db.insert(users).values({ fiscalCode, name: 'Prova', familyName: `Utente ${seq}`, email }).returning({ id: users.id }).get();
-  app.db.insert(roleGrants).values({ userId: user.id, role, enteId }).run();
+  const user = (await app.db.insert(users).values({ fiscalCode, name: 'Prova', familyName: `Utente ${seq}`, email }).returning({ id: users.id }))[0]!;
+  await app.db.insert(roleGrants).values({ userId: user.id, role, enteId });
   return fiscalCode;
 }
 

@@ -16,8 +16,8 @@ import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from '../e2e/layout-check.js';
 import { addConvenzione, addPrice, addService, addUser, adesioniApp, comune } from './adesioni-fixtures.js';
 
-function actor(app: FastifyInstance, fiscalCode: string, kind: AdesioneActor['kind']): AdesioneActor {
-  const id = app.db.select().from(users).where(eq(users.fiscalCode, fiscalCode)).get()!.id;
+async function actor(app: FastifyInstance, fiscalCode: string, kind: AdesioneActor['kind']): Promise<AdesioneActor> {
+  const id = (await app.db.select().from(users).where(eq(users.fiscalCode, fiscalCode)).limit(1))[0]!.id;
   return { kind, actor: `user:${id}`, userId: id };
 }
 
@@ -28,18 +28,18 @@ t.test('convenzioni and adesioni pages in Chromium', { skip: chromiumAvailable()
   const { app } = await adesioniApp(t, now.toISOString(), { PORT: String(port), PUBLIC_URL: base });
   await app.listen({ port, host: '127.0.0.1' });
   const today = now.toISOString().slice(0, 10);
-  const termoli = comune(app, 'Termoli');
-  const paid = addService(app, 'annual', { name: 'Conservazione digitale a norma' });
-  const pec = addService(app, 'per_unit', { name: 'Caselle PEC istituzionali' });
-  const training: Record<number, { code: string }> = { 1280: addService(app, 'free', { name: 'Formazione del personale' }), 390: addService(app, 'free', { name: 'Assistenza di base', requiresApproval: false }) };
-  addPrice(app, paid.id, 120000);
-  addPrice(app, pec.id, 1500);
-  const refCf = addUser(app, 'ente_admin', termoli.id, 'ref@termoli.example');
-  const adminCf = addUser(app, 'sael_admin', null, 'capo@provincia.example');
-  const conv = addConvenzione(app, termoli.id, '2026-01-01', '2036-12-31');
-  const signed = addConvenzione(app, comune(app, 'Bojano').id, '2026-01-01', '2030-12-31', 'signed');
-  const ref = actor(app, refCf, 'referente');
-  const sael = actor(app, adminCf, 'sael');
+  const termoli = await comune(app, 'Termoli');
+  const paid = await addService(app, 'annual', { name: 'Conservazione digitale a norma' });
+  const pec = await addService(app, 'per_unit', { name: 'Caselle PEC istituzionali' });
+  const training: Record<number, { code: string }> = { 1280: await addService(app, 'free', { name: 'Formazione del personale' }), 390: await addService(app, 'free', { name: 'Assistenza di base', requiresApproval: false }) };
+  await addPrice(app, paid.id, 120000);
+  await addPrice(app, pec.id, 1500);
+  const refCf = await addUser(app, 'ente_admin', termoli.id, 'ref@termoli.example');
+  const adminCf = await addUser(app, 'sael_admin', null, 'capo@provincia.example');
+  const conv = await addConvenzione(app, termoli.id, '2026-01-01', '2036-12-31');
+  const signed = await addConvenzione(app, (await comune(app, 'Bojano')).id, '2026-01-01', '2030-12-31', 'signed');
+  const ref = await actor(app, refCf, 'referente');
+  const sael = await actor(app, adminCf, 'sael');
   const data = { referenteName: 'Anna Esposito', referenteRole: 'Responsabile servizi informatici', email: 'anna.esposito@termoli.example', phone: '0875 712345', notes: 'Attivazione entro il mese.' };
   const ctx = app.catalogue;
   const active = await saveModulo(ctx, { enteId: termoli.id, serviceId: paid.id, quantity: 1, startDate: today, autoRenew: true, data }, ref, true);
@@ -47,7 +47,7 @@ t.test('convenzioni and adesioni pages in Chromium', { skip: chromiumAvailable()
   await transitionAdesione(ctx, active, 'approve', sael, { note: 'Approvata come da convenzione.' });
   const review = await saveModulo(ctx, { enteId: termoli.id, serviceId: pec.id, quantity: 4, startDate: today, autoRenew: false, data }, ref, true);
   await transitionAdesione(ctx, review, 'review', sael);
-  t.equal(app.db.select().from(adesioni).where(eq(adesioni.id, active)).get()?.status, 'active');
+  t.equal((await app.db.select().from(adesioni).where(eq(adesioni.id, active)).limit(1))[0]?.status, 'active');
 
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
@@ -59,7 +59,7 @@ t.test('convenzioni and adesioni pages in Chromium', { skip: chromiumAvailable()
     };
     // The referente.
     const r = await s.context(width);
-    const [rn, rv] = loginAs(app, refCf).split(/=(.*)/s) as [string, string];
+    const [rn, rv] = (await loginAs(app, refCf)).split(/=(.*)/s) as [string, string];
     await r.ctx.addCookies([{ name: rn, value: rv, url: base }]);
     await r.page.goto(`${base}/servizi/${training[width]!.code}/adesione`);
     await check(r.page, 'modulo');
@@ -84,7 +84,7 @@ t.test('convenzioni and adesioni pages in Chromium', { skip: chromiumAvailable()
 
     // The SAEL admin.
     const a = await s.context(width);
-    const [an, av] = loginAs(app, adminCf).split(/=(.*)/s) as [string, string];
+    const [an, av] = (await loginAs(app, adminCf)).split(/=(.*)/s) as [string, string];
     await a.ctx.addCookies([{ name: an, value: av, url: base }]);
     await a.page.goto(`${base}/admin/catalogo/adesioni`);
     await check(a.page, 'admin-list');

@@ -12,18 +12,18 @@ import { addAdesione, addService, chargesApp, comune, dayPlus, province } from '
 t.test('/api/v1/adesioni and /api/v1/addebiti', async (t) => {
   const { app, clock } = await chargesApp(t);
   const today = dayPlus(clock.now, 0);
-  const termoli = comune(app, 'Termoli');
-  const bojano = comune(app, 'Bojano');
-  const annual = addService(app, 'annual', 'Conservazione');
-  const free = addService(app, 'free', 'Formazione di base');
-  const aT = addAdesione(app, { enteId: termoli.id, serviceId: annual, startDate: today, endDate: dayPlus(clock.now, 364), amountCents: 50000 });
-  const aTfree = addAdesione(app, { enteId: termoli.id, serviceId: free, status: 'submitted' });
-  const aB = addAdesione(app, { enteId: bojano.id, serviceId: annual, startDate: today, endDate: dayPlus(clock.now, 364), amountCents: 70000 });
+  const termoli = await comune(app, 'Termoli');
+  const bojano = await comune(app, 'Bojano');
+  const annual = await addService(app, 'annual', 'Conservazione');
+  const free = await addService(app, 'free', 'Formazione di base');
+  const aT = await addAdesione(app, { enteId: termoli.id, serviceId: annual, startDate: today, endDate: dayPlus(clock.now, 364), amountCents: 50000 });
+  const aTfree = await addAdesione(app, { enteId: termoli.id, serviceId: free, status: 'submitted' });
+  const aB = await addAdesione(app, { enteId: bojano.id, serviceId: annual, startDate: today, endDate: dayPlus(clock.now, 364), amountCents: 70000 });
   await issueChargesForAdesione(app.catalogue, aT, clock.now);
   await issueChargesForAdesione(app.catalogue, aB, clock.now);
-  const cT = app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, aT)).get()!;
-  const cB = app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, aB)).get()!;
-  const keyT = createApiKey(app.db, termoli.id, 'gestionale', { actor: 'test' }).key;
+  const cT = (await app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, aT)).limit(1))[0]!;
+  const cB = (await app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, aB)).limit(1))[0]!;
+  const keyT = (await createApiKey(app.db, termoli.id, 'gestionale', { actor: 'test' })).key;
   const api = (url: string, key: string | null = keyT) => app.inject({ url, headers: key ? { authorization: `Bearer ${key}` } : {} });
 
   const ad = await api('/api/v1/adesioni');
@@ -44,7 +44,7 @@ t.test('/api/v1/adesioni and /api/v1/addebiti', async (t) => {
     overdue: false,
     noticeNumber: cT.noticeNumber,
     amountCents: cT.amountCents,
-    creditor: { fiscalCode: province(app).fiscalCode, name: 'Provincia di Campobasso' },
+    creditor: { fiscalCode: (await province(app)).fiscalCode, name: 'Provincia di Campobasso' },
     paidAt: null,
   });
   t.equal((await api(`/api/v1/addebiti/${cT.id}`)).json().id, cT.id);

@@ -33,35 +33,34 @@ export async function chargesApp(t: Teardown, env: Record<string, string> = {}):
   return { app, clock };
 }
 
-export function comune(app: FastifyInstance, name: string) {
-  return listEnti(app.db, { q: name, kind: 'comune' }).find((e) => e.name === `Comune di ${name}`)!;
+export async function comune(app: FastifyInstance, name: string) {
+  return (await listEnti(app.db, { q: name, kind: 'comune' })).find((e) => e.name === `Comune di ${name}`)!;
 }
 
-export function province(app: FastifyInstance) {
-  return listEnti(app.db, { kind: 'provincia' })[0]!;
+export async function province(app: FastifyInstance) {
+  return (await listEnti(app.db, { kind: 'provincia' }))[0]!;
 }
 
 let seq = 0;
 
 /** A catalogue service with this billing (a code of its own, so helper A's seed never collides). */
-export function addService(app: FastifyInstance, billing: BillingKind, name = `Servizio di prova ${billing}`): number {
-  return app.db
-    .insert(catalogueServices)
-    .values({
-      code: `T${++seq}-${billing}`.slice(0, 20),
-      name,
-      kind: billing === 'free' ? 'base' : 'specialistico',
-      area: 'amministrazione_digitale',
-      summary: 'Servizio di prova',
-      description: 'Servizio di prova per i test degli addebiti.',
-      billing,
-      requiresConvenzione: billing !== 'free',
-      requiresApproval: true,
-      slaTtoMinutes: 240,
-      slaTtrMinutes: 2400,
-    })
-    .returning({ id: catalogueServices.id })
-    .get().id;
+export async function addService(app: FastifyInstance, billing: BillingKind, name = `Servizio di prova ${billing}`): Promise<number> {
+  return (await app.db
+      .insert(catalogueServices)
+      .values({
+        code: `T${++seq}-${billing}`.slice(0, 20),
+        name,
+        kind: billing === 'free' ? 'base' : 'specialistico',
+        area: 'amministrazione_digitale',
+        summary: 'Servizio di prova',
+        description: 'Servizio di prova per i test degli addebiti.',
+        billing,
+        requiresConvenzione: billing !== 'free',
+        requiresApproval: true,
+        slaTtoMinutes: 240,
+        slaTtrMinutes: 2400,
+      })
+      .returning({ id: catalogueServices.id }))[0]!.id;
 }
 
 export interface AdesioneSpec {
@@ -76,30 +75,29 @@ export interface AdesioneSpec {
   withdrawalDate?: string | null;
 }
 
-export function addAdesione(app: FastifyInstance, a: AdesioneSpec): number {
-  return app.db
-    .insert(adesioni)
-    .values({
-      enteId: a.enteId,
-      serviceId: a.serviceId,
-      status: a.status ?? 'active',
-      startDate: a.startDate ?? null,
-      endDate: a.endDate ?? null,
-      amountCents: a.amountCents ?? null,
-      quantity: a.quantity ?? 1,
-      priceSnapshot: a.priceSnapshot === undefined ? null : JSON.stringify(a.priceSnapshot),
-      withdrawalDate: a.withdrawalDate ?? null,
-    })
-    .returning({ id: adesioni.id })
-    .get().id;
+export async function addAdesione(app: FastifyInstance, a: AdesioneSpec): Promise<number> {
+  return (await app.db
+      .insert(adesioni)
+      .values({
+        enteId: a.enteId,
+        serviceId: a.serviceId,
+        status: a.status ?? 'active',
+        startDate: a.startDate ?? null,
+        endDate: a.endDate ?? null,
+        amountCents: a.amountCents ?? null,
+        quantity: a.quantity ?? 1,
+        priceSnapshot: a.priceSnapshot === undefined ? null : JSON.stringify(a.priceSnapshot),
+        withdrawalDate: a.withdrawalDate ?? null,
+      })
+      .returning({ id: adesioni.id }))[0]!.id;
 }
 
 /** A user with a role on an ente (or global); returns the fiscal code to sign in with. */
-export function addUser(app: FastifyInstance, role: Role, enteId: number | null, email: string | null = null): string {
+export async function addUser(app: FastifyInstance, role: Role, enteId: number | null, email: string | null = null): Promise<string> {
   const first15 = `TSTUSR${String(++seq).padStart(2, '0')}A01B519`.slice(0, 15);
   const fiscalCode = first15 + personalCheckChar(first15);
-  const user = app.db.insert(users).values({ fiscalCode, name: 'Prova', familyName: `Utente ${seq}`, email }).returning({ id: users.id }).get();
-  app.db.insert(roleGrants).values({ userId: user.id, role, enteId }).run();
+  const user = (await app.db.insert(users).values({ fiscalCode, name: 'Prova', familyName: `Utente ${seq}`, email }).returning({ id: users.id }))[0]!;
+  await app.db.insert(roleGrants).values({ userId: user.id, role, enteId });
   return fiscalCode;
 }
 
@@ -108,8 +106,8 @@ export function mails(app: FastifyInstance, to?: string): { to_address: string; 
   return to ? rows.filter((r) => r.to_address === to) : rows;
 }
 
-export function setAdesioneStatus(app: FastifyInstance, id: number, status: (typeof adesioni.$inferInsert)['status']): void {
-  app.db.update(adesioni).set({ status }).where(and(eq(adesioni.id, id))).run();
+export async function setAdesioneStatus(app: FastifyInstance, id: number, status: (typeof adesioni.$inferInsert)['status']): Promise<void> {
+  await app.db.update(adesioni).set({ status }).where(and(eq(adesioni.id, id)));
 }
 
 /** ISO date `days` after the clock's day. */

@@ -13,21 +13,21 @@ import { addAdesione, addService, addUser, chargesApp, comune, dayPlus } from '.
 t.test('charges pages and who sees them', async (t) => {
   const { app, clock } = await chargesApp(t);
   const today = dayPlus(clock.now, 0);
-  const termoli = comune(app, 'Termoli');
-  const bojano = comune(app, 'Bojano');
-  const service = addService(app, 'one_off', 'Sito istituzionale');
-  const aT = addAdesione(app, { enteId: termoli.id, serviceId: service, startDate: today, amountCents: 150000 });
-  const aB = addAdesione(app, { enteId: bojano.id, serviceId: service, startDate: today, amountCents: 99000 });
+  const termoli = await comune(app, 'Termoli');
+  const bojano = await comune(app, 'Bojano');
+  const service = await addService(app, 'one_off', 'Sito istituzionale');
+  const aT = await addAdesione(app, { enteId: termoli.id, serviceId: service, startDate: today, amountCents: 150000 });
+  const aB = await addAdesione(app, { enteId: bojano.id, serviceId: service, startDate: today, amountCents: 99000 });
   await issueChargesForAdesione(app.catalogue, aT, clock.now);
   await issueChargesForAdesione(app.catalogue, aB, clock.now);
-  const chargeOf = (adesioneId: number) => app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, adesioneId)).get()!;
-  const cT = chargeOf(aT);
-  const cB = chargeOf(aB);
+  const chargeOf = async (adesioneId: number) => (await app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, adesioneId)).limit(1))[0]!;
+  const cT = await chargeOf(aT);
+  const cB = await chargeOf(aB);
 
-  const referenteT = loginAs(app, addUser(app, 'ente_admin', termoli.id));
-  const operatorB = loginAs(app, addUser(app, 'operator', bojano.id));
-  const admin = loginAs(app, addUser(app, 'sael_admin', null));
-  const helpdesk = loginAs(app, addUser(app, 'helpdesk', null));
+  const referenteT = await loginAs(app, await addUser(app, 'ente_admin', termoli.id));
+  const operatorB = await loginAs(app, await addUser(app, 'operator', bojano.id));
+  const admin = await loginAs(app, await addUser(app, 'sael_admin', null));
+  const helpdesk = await loginAs(app, await addUser(app, 'helpdesk', null));
   const get = (url: string, cookie?: string) => app.inject({ url, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
 
   await t.test('the comune sees its charge, payable and printable', async (t) => {
@@ -91,6 +91,6 @@ t.test('charges pages and who sees them', async (t) => {
     const page = await get(`/backoffice/enti/${termoli.id}/addebiti`, referenteT);
     t.match(page.body, /charge-status">Pagato</, 'paid on read');
     t.notMatch(page.body, /href="\/paga-avviso\?/, 'no pay link any more');
-    t.equal(chargeOf(aT).status, 'paid');
+    t.equal((await chargeOf(aT)).status, 'paid');
   });
 });

@@ -27,11 +27,11 @@ const PDF = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
 
 t.test('convenzione lifecycle through the pages', async (t) => {
   const { app, clock } = await adesioniApp(t, '2026-03-02T11:00:00Z');
-  const termoli = comune(app, 'Termoli');
-  const riccia = comune(app, 'Riccia');
-  const admin = loginAs(app, addUser(app, 'sael_admin', null, 'capo@provincia.example'));
-  const refTermoli = loginAs(app, addUser(app, 'ente_admin', termoli.id, 'ref@termoli.example'));
-  const opRiccia = loginAs(app, addUser(app, 'operator', riccia.id));
+  const termoli = await comune(app, 'Termoli');
+  const riccia = await comune(app, 'Riccia');
+  const admin = await loginAs(app, await addUser(app, 'sael_admin', null, 'capo@provincia.example'));
+  const refTermoli = await loginAs(app, await addUser(app, 'ente_admin', termoli.id, 'ref@termoli.example'));
+  const opRiccia = await loginAs(app, await addUser(app, 'operator', riccia.id));
 
   // Validation: missing fields → 400 with Italian messages.
   const bad = await post(app, '/admin/catalogo/convenzioni', admin, { enteId: '', actKind: 'delibera', actNumber: '', actDate: '', startDate: '2026-03-01', endDate: '2025-01-01' }, '/admin/catalogo/convenzioni/nuova');
@@ -47,7 +47,7 @@ t.test('convenzione lifecycle through the pages', async (t) => {
   t.equal(created.statusCode, 303);
   const url = created.headers.location as string;
   const id = Number(url.split('/').pop());
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()?.status, 'draft');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0]?.status, 'draft');
 
   // In force needs signing first, then the PDF.
   t.equal((await post(app, `${url}/azioni`, admin, { action: 'put_in_force' }, url)).statusCode, 409);
@@ -62,7 +62,7 @@ t.test('convenzione lifecycle through the pages', async (t) => {
   const refused = await app.inject({ method: 'POST', url: `${url}/documento`, headers: { ...fake.headers, cookie: admin }, payload: fake.payload });
   t.equal(refused.statusCode, 415);
   t.match(refused.body, /non è un PDF/);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()?.signedPdfSha256, null);
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0]?.signedPdfSha256, null);
   t.same(fs.readdirSync(path.join(app.config.dataDir, 'catalogue', 'convenzioni')), [], 'nothing left on disk');
 
   // Without the CSRF field first: refused.
@@ -74,14 +74,14 @@ t.test('convenzione lifecycle through the pages', async (t) => {
   const up = await app.inject({ method: 'POST', url: `${url}/documento`, headers: { ...good.headers, cookie: admin }, payload: good.payload });
   t.equal(up.statusCode, 303);
   const sha = crypto.createHash('sha256').update(PDF).digest('hex');
-  const row = app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()!;
+  const row = (await app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0]!;
   t.equal(row.signedPdfSha256, sha);
   t.ok(fs.existsSync(path.join(app.config.dataDir, 'catalogue', 'convenzioni', `${sha}.pdf`)), 'stored content-addressed');
   const detail = await app.inject({ method: 'GET', url, headers: { accept: 'text/html', cookie: admin } });
   t.match(detail.body, sha, 'the page shows the SHA-256');
 
   t.equal((await post(app, `${url}/azioni`, admin, { action: 'put_in_force' }, url)).statusCode, 303);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()?.status, 'in_force');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0]?.status, 'in_force');
 
   // The ente reads it and downloads the PDF; another ente cannot.
   const entePage = await app.inject({ method: 'GET', url: `/backoffice/enti/${termoli.id}/convenzione`, headers: { accept: 'text/html', cookie: refTermoli } });
@@ -97,36 +97,36 @@ t.test('convenzione lifecycle through the pages', async (t) => {
   // Recesso in the future: stays in force until then, then the schedule marks it withdrawn.
   const wd = await post(app, `${url}/azioni`, admin, { action: 'withdraw', withdrawalDate: '2026-06-01', note: 'PEC prot. 123' }, url);
   t.equal(wd.statusCode, 303);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()?.status, 'in_force');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0]?.status, 'in_force');
   t.equal((await post(app, `${url}/azioni`, admin, { action: 'withdraw', withdrawalDate: '2026-07-01' }, url)).statusCode, 409, 'recesso only once');
   // An adesione approved before the recesso stays as it is (obligations before the date remain).
-  const before = app.db.insert(adesioni).values({ enteId: termoli.id, serviceId: addService(app, 'annual').id, convenzioneId: id, status: 'active', startDate: '2026-03-02', endDate: '2027-03-01', amountCents: 50000 }).returning().get();
+  const before = (await app.db.insert(adesioni).values({ enteId: termoli.id, serviceId: (await addService(app, 'annual')).id, convenzioneId: id, status: 'active', startDate: '2026-03-02', endDate: '2027-03-01', amountCents: 50000 }).returning())[0]!;
   clock.set('2026-06-01T10:00:00Z');
   await app.catalogueTick(clock.now);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).get()?.status, 'withdrawn');
-  t.match(app.db.select().from(adesioni).where(eq(adesioni.id, before.id)).get(), { status: 'active', amountCents: 50000 }, 'the adesione before the recesso stays');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0]?.status, 'withdrawn');
+  t.match((await app.db.select().from(adesioni).where(eq(adesioni.id, before.id)).limit(1))[0], { status: 'active', amountCents: 50000 }, 'the adesione before the recesso stays');
 });
 
 t.test('signed convenzione comes into force at its start and expires after its end (schedule, idempotent)', async (t) => {
   const { app, clock } = await adesioniApp(t, '2026-03-02T11:00:00Z');
-  const bojano = comune(app, 'Bojano');
-  const future = app.db.insert(convenzioni).values({ enteId: bojano.id, status: 'signed', actKind: 'determina', actNumber: '7', actDate: '2026-02-01', startDate: '2026-04-01', endDate: '2026-12-31', signedPdfSha256: 'b'.repeat(64), signedPdfPath: 'x', signedPdfName: 'x.pdf' }).returning().get();
-  const admin = loginAs(app, addUser(app, 'sael_admin', null));
+  const bojano = await comune(app, 'Bojano');
+  const future = (await app.db.insert(convenzioni).values({ enteId: bojano.id, status: 'signed', actKind: 'determina', actNumber: '7', actDate: '2026-02-01', startDate: '2026-04-01', endDate: '2026-12-31', signedPdfSha256: 'b'.repeat(64), signedPdfPath: 'x', signedPdfName: 'x.pdf' }).returning())[0]!;
+  const admin = await loginAs(app, await addUser(app, 'sael_admin', null));
   const early = await post(app, `/admin/catalogo/convenzioni/${future.id}/azioni`, admin, { action: 'put_in_force' }, `/admin/catalogo/convenzioni/${future.id}`);
   t.equal(early.statusCode, 409, 'not in force before its start');
   t.match(early.body, /entrerà in vigore/);
   await app.catalogueTick(clock.now);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).get()?.status, 'signed');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).limit(1))[0]?.status, 'signed');
   clock.set('2026-04-01T08:00:00Z');
   await app.catalogueTick(clock.now);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).get()?.status, 'in_force');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).limit(1))[0]?.status, 'in_force');
   clock.set('2026-12-31T12:00:00Z');
   await app.catalogueTick(clock.now);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).get()?.status, 'in_force', 'in force on its last day');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).limit(1))[0]?.status, 'in_force', 'in force on its last day');
   clock.set('2027-01-01T12:00:00Z');
   await app.catalogueTick(clock.now);
   await app.catalogueTick(clock.now);
-  t.equal(app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).get()?.status, 'expired');
+  t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).limit(1))[0]?.status, 'expired');
   const audits = app.sqlite.prepare("SELECT action FROM audit_log WHERE entity = 'convenzione' AND entity_id = ? ORDER BY id").all(String(future.id)) as { action: string }[];
   t.same(audits.map((a) => a.action), ['convenzione.put_in_force', 'convenzione.expire'], 'each change audited once');
 });

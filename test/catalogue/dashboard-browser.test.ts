@@ -24,19 +24,23 @@ t.test('SAEL dashboard in Chromium', { skip: chromiumAvailable() ? false : 'no C
   const base = `http://127.0.0.1:${port}`;
   const app = await dashboardApp(t, () => NOW, { PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   await app.listen({ port, host: '127.0.0.1' });
-  someServices(app.db, 22);
+  await someServices(app.db, 22);
   await seedCatalogueDemo(app.db, NOW);
-  seedKnownData(app);
+  await seedKnownData(app);
   // A denser matrix: the first 30 comuni in several services.
-  const services = someServices(app.db, 22);
-  const comuni = app.db.select({ id: enti.id }).from(enti).where(eq(enti.kind, 'comune')).limit(30).all();
+  const services = await someServices(app.db, 22);
+  const comuni = await app.db.select({ id: enti.id }).from(enti).where(eq(enti.kind, 'comune')).limit(30);
   const states = ['active', 'expiring', 'suspended', 'submitted', 'expired', 'withdrawn'] as const;
-  comuni.forEach((c, i) => services.forEach((s, j) => (i + j) % 3 === 0 && app.db.insert(adesioni).values({ enteId: c.id, serviceId: s.id, status: states[(i * 7 + j) % states.length]! }).run()));
+  for (const [i, c] of comuni.entries()) {
+    for (const [j, s] of services.entries()) {
+      if ((i + j) % 3 === 0) await app.db.insert(adesioni).values({ enteId: c.id, serviceId: s.id, status: states[(i * 7 + j) % states.length]! });
+    }
+  }
 
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
   const layout: Record<string, LayoutProblem[]> = {};
-  const [name, value] = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode).split(/=(.*)/s) as [string, string];
+  const [name, value] = (await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode)).split(/=(.*)/s) as [string, string];
 
   for (const width of [1280, 390]) {
     const { ctx, page } = await s.context(width);

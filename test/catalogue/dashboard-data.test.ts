@@ -17,7 +17,7 @@ const user = (role: string, enteIstat?: string) => demoUserFiscalCodes().find((u
 
 t.test('figures from known data', async (t) => {
   const app = await dashboardApp(t);
-  const k = seedKnownData(app);
+  const k = await seedKnownData(app);
   const d = await computeDashboard(app.db, '2030-06-15');
 
   t.equal(d.matrix.length, 84, 'one row per comune of the province');
@@ -67,8 +67,8 @@ t.test('figures from known data', async (t) => {
 
 t.test('the page, its exports and who may see them', async (t) => {
   const app = await dashboardApp(t);
-  const k = seedKnownData(app);
-  const admin = loginAs(app, user('sael_admin'));
+  const k = await seedKnownData(app);
+  const admin = await loginAs(app, user('sael_admin'));
   const res = await app.inject({ url: '/admin/catalogo', headers: { cookie: admin, accept: 'text/html' } });
   t.equal(res.statusCode, 200);
   const html = res.body;
@@ -87,17 +87,17 @@ t.test('the page, its exports and who may see them', async (t) => {
   t.match(html, /data-testid="expiring-total">2 adesioni/);
   t.notMatch(html, /<script(?![^>]*(bootstrap-italia|sw-register))/, 'no script of its own (only the layout’s)');
 
-  const helpdesk = loginAs(app, user('helpdesk'));
+  const helpdesk = await loginAs(app, user('helpdesk'));
   const hd = await app.inject({ url: '/admin/catalogo', headers: { cookie: helpdesk } });
   t.equal(hd.statusCode, 200, 'the helpdesk reads it');
   t.ok(hd.body.includes('Laura Bianchi') && !hd.body.includes('Mario Rossi'), 'the reused page carries each user’s own header');
   const again = await app.inject({ url: '/admin/catalogo', headers: { cookie: admin } });
   const token = (h: string) => /name="_csrf" value="([^"]+)"/.exec(h)?.[1];
   t.ok(token(again.body) && token(again.body) !== token(hd.body), 'and each response its own CSRF token');
-  const operator = loginAs(app, user('operator'));
+  const operator = await loginAs(app, user('operator'));
   t.equal((await app.inject({ url: '/admin/catalogo', headers: { cookie: operator } })).statusCode, 403, 'an operator of a comune is refused');
   t.equal((await app.inject({ url: '/admin/catalogo/export/adesioni.csv', headers: { cookie: operator } })).statusCode, 403, 'also the exports');
-  const enteAdmin = loginAs(app, user('ente_admin'));
+  const enteAdmin = await loginAs(app, user('ente_admin'));
   t.equal((await app.inject({ url: '/admin/catalogo', headers: { cookie: enteAdmin } })).statusCode, 403, 'and an ente admin');
   t.equal((await app.inject({ url: '/admin/catalogo/export/adesioni.csv' })).statusCode, 401, 'anonymous: sign in first');
   t.equal((await app.inject({ url: '/admin/catalogo/export/utenti.csv', headers: { cookie: admin } })).statusCode, 400, 'no other export');
@@ -128,8 +128,8 @@ t.test('the page, its exports and who may see them', async (t) => {
   t.equal((await csv('/admin/catalogo/export/in-scadenza.csv')).length, 3);
 
   // A formula in a cell is neutralised; separators and quotes are quoted.
-  app.db.update(trainingSessions).set({ title: '=HYPERLINK("http://x.invalid";"clic")' }).where(eq(trainingSessions.id, k.future)).run();
-  app.db.update(enti).set({ name: '@SUM(1+1); "Comune"' }).where(eq(enti.id, k.C)).run();
+  await app.db.update(trainingSessions).set({ title: '=HYPERLINK("http://x.invalid";"clic")' }).where(eq(trainingSessions.id, k.future));
+  await app.db.update(enti).set({ name: '@SUM(1+1); "Comune"' }).where(eq(enti.id, k.C));
   const training = await csv('/admin/catalogo/export/formazione.csv');
   t.equal(training[1], `"'=HYPERLINK(""http://x.invalid"";""clic"")";2030-07-10T09:00:00.000Z;scheduled;20;3;1;15,0`);
   t.ok((await csv('/admin/catalogo/export/scaduti.csv')).includes(`"'@SUM(1+1); ""Comune""";1;50,00`), 'ente names too');
@@ -137,12 +137,12 @@ t.test('the page, its exports and who may see them', async (t) => {
 
 t.test('the cache follows every write', async (t) => {
   const app = await dashboardApp(t);
-  const k = seedKnownData(app);
+  const k = await seedKnownData(app);
   const first = await dashboardData(app.db, '2030-06-15');
   t.equal(await dashboardData(app.db, '2030-06-15'), first, 'unchanged data: the same computed figures');
   t.not(await dashboardData(app.db, '2030-06-16'), first, 'a new day: computed again');
 
-  app.db.update(adesioni).set({ status: 'active' }).where(eq(adesioni.id, k.cS2)).run();
+  await app.db.update(adesioni).set({ status: 'active' }).where(eq(adesioni.id, k.cS2));
   const afterUpdate = await dashboardData(app.db, '2030-06-16');
   t.equal(afterUpdate.inForceTotal, 4, 'suspended → active: still in force');
   t.equal(afterUpdate.statusCounts.active, 3, 'an update through this connection shows at once');
@@ -155,20 +155,20 @@ t.test('the cache follows every write', async (t) => {
   t.equal(afterOther.statusCounts.withdrawn, 1, 'a commit by another connection shows too');
   t.equal(afterOther.inForceTotal, 3);
 
-  const admin = loginAs(app, user('sael_admin'));
-  app.db.update(adesioni).set({ status: 'expired' }).where(eq(adesioni.id, k.cS1)).run();
+  const admin = await loginAs(app, user('sael_admin'));
+  await app.db.update(adesioni).set({ status: 'expired' }).where(eq(adesioni.id, k.cS1));
   const html = (await app.inject({ url: '/admin/catalogo', headers: { cookie: admin } })).body;
   t.match(html, /data-testid="kpi-in-force">2</, 'the page shows the change');
 });
 
 t.test('revenue counts by the Italian calendar year, whatever the offset of the stored instant', async (t) => {
   const app = await dashboardApp(t);
-  const [s] = someServices(app.db, 1);
-  const ente = comuneId(app.db, 'Larino');
-  const a = insertAdesione(app.db, { enteId: ente, serviceId: s!.id, status: 'active' });
+  const [s] = await someServices(app.db, 1);
+  const ente = await comuneId(app.db, 'Larino');
+  const a = await insertAdesione(app.db, { enteId: ente, serviceId: s!.id, status: 'active' });
   // 23:30 UTC on 31 December is 00:30 of 1 January in Italy; the node's own form carries +01:00.
-  insertCharge(app.db, { adesioneId: a, enteId: ente, kind: 'annual', periodKey: 2031, amountCents: 700, createdAt: '2030-12-31T23:30:00.000Z', dueDate: '2031-01-30', status: 'paid', paidAt: '2030-12-31T23:45:00.000Z' });
-  insertCharge(app.db, { adesioneId: a, enteId: ente, kind: 'one_off', periodKey: 0, amountCents: 300, createdAt: '2030-12-31T22:00:00.000Z', dueDate: '2031-01-30', status: 'paid', paidAt: '2031-01-01T00:10:00+01:00' });
+  await insertCharge(app.db, { adesioneId: a, enteId: ente, kind: 'annual', periodKey: 2031, amountCents: 700, createdAt: '2030-12-31T23:30:00.000Z', dueDate: '2031-01-30', status: 'paid', paidAt: '2030-12-31T23:45:00.000Z' });
+  await insertCharge(app.db, { adesioneId: a, enteId: ente, kind: 'one_off', periodKey: 0, amountCents: 300, createdAt: '2030-12-31T22:00:00.000Z', dueDate: '2031-01-30', status: 'paid', paidAt: '2031-01-01T00:10:00+01:00' });
   const d = await computeDashboard(app.db, '2031-01-02');
   t.same(d.revenue, [
     { year: 2030, issuedCount: 1, issuedCents: 300, paidCount: 0, paidCents: 0 },

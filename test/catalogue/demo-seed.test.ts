@@ -22,36 +22,35 @@ for (const [name, now] of [
   t.test(`demo content, clock ${name}`, async (t) => {
     const app = await dashboardApp(t, () => now);
     // The services come from seedCatalogue; without them (an older tree) the codes the demo uses.
-    if (!app.db.select().from(catalogueServices).where(eq(catalogueServices.code, '19')).get()) someServices(app.db, 22);
-    t.equal(app.db.select().from(convenzioni).all().length, 0, 'test apps start without demo catalogue');
+    if (!(await app.db.select().from(catalogueServices).where(eq(catalogueServices.code, '19')).limit(1))[0]) await someServices(app.db, 22);
+    t.equal((await app.db.select().from(convenzioni)).length, 0, 'test apps start without demo catalogue');
 
     t.equal(await seedCatalogueDemo(app.db, now), true, 'seeded');
-    const conv = app.db.select({ enteId: convenzioni.enteId, status: convenzioni.status, start: convenzioni.startDate, end: convenzioni.endDate, notes: convenzioni.notes }).from(convenzioni).all();
-    const members = app.db.select({ id: enti.id }).from(enti).where(eq(enti.member, true)).all().map((e) => e.id);
+    const conv = await app.db.select({ enteId: convenzioni.enteId, status: convenzioni.status, start: convenzioni.startDate, end: convenzioni.endDate, notes: convenzioni.notes }).from(convenzioni);
+    const members = (await app.db.select({ id: enti.id }).from(enti).where(eq(enti.member, true))).map((e) => e.id);
     t.same(conv.map((c) => c.enteId).sort(), members.filter((id) => conv.some((c) => c.enteId === id)).sort());
     t.equal(conv.length, 6, 'one convenzione per member comune');
     t.ok(conv.every((c) => c.status === 'in_force' && c.start <= iso(now) && c.end > iso(now)), 'all in force today');
     t.ok(conv.every((c) => /valori di prova/.test(c.notes ?? '')), 'flagged as demo values');
 
-    const rows = app.db.select().from(adesioni).orderBy(asc(adesioni.id)).all();
+    const rows = await app.db.select().from(adesioni).orderBy(asc(adesioni.id));
     const states = new Set(rows.map((r) => r.status));
     for (const s of ['submitted', 'under_review', 'approved', 'active', 'expiring', 'suspended', 'rejected'] as const) t.ok(states.has(s), `an adesione ${s}`);
     t.ok(new Set(rows.map((r) => r.enteId)).size >= 5, 'across the member comuni');
     t.ok(rows.every((r) => members.includes(r.enteId)), 'only member comuni');
     t.ok(rows.every((r) => (JSON.parse(r.requestData) as { demo?: boolean }).demo === true), 'every adesione flagged demo in its modulo');
     for (const r of rows) {
-      const events = app.db.select().from(adesioneEvents).where(eq(adesioneEvents.adesioneId, r.id)).orderBy(asc(adesioneEvents.id)).all();
+      const events = await app.db.select().from(adesioneEvents).where(eq(adesioneEvents.adesioneId, r.id)).orderBy(asc(adesioneEvents.id));
       t.ok(events.length >= 2, `adesione ${r.id} has a timeline`);
       t.equal(events.at(-1)!.toStatus, r.status, `adesione ${r.id}: the timeline ends in its state`);
       t.ok(events.every((e, i) => i === 0 || e.fromStatus === events[i - 1]!.toStatus), `adesione ${r.id}: each event starts where the previous ended`);
       t.ok(events.every((e, i) => i === 0 || e.at >= events[i - 1]!.at), `adesione ${r.id}: in time order`);
     }
-    const paidActive = app.db
-      .select({ a: adesioni, billing: catalogueServices.billing })
-      .from(adesioni)
-      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-      .where(eq(adesioni.status, 'active'))
-      .all()
+    const paidActive = (await app.db
+          .select({ a: adesioni, billing: catalogueServices.billing })
+          .from(adesioni)
+          .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+          .where(eq(adesioni.status, 'active')))
       .filter((r) => r.billing !== 'free');
     t.ok(paidActive.length >= 1, 'an active adesione of a paid service');
     t.ok(paidActive.every((r) => r.a.startDate! <= iso(now) && r.a.endDate! > iso(now)), 'active today');
@@ -59,10 +58,10 @@ for (const [name, now] of [
     const daysLeft = (Date.parse(expiring.endDate!) - Date.parse(iso(now))) / DAY;
     t.ok(daysLeft > 0 && daysLeft <= 60, `the expiring one ends within 60 days (${daysLeft})`);
 
-    const sessions = app.db.select().from(trainingSessions).all();
+    const sessions = await app.db.select().from(trainingSessions);
     t.equal(sessions.length, 1);
     t.ok(sessions[0]!.startsAt > now.toISOString(), 'the session is in the future');
-    const enrolments = app.db.select().from(trainingEnrollments).all();
+    const enrolments = await app.db.select().from(trainingEnrollments);
     const confirmed = enrolments.filter((e) => e.status === 'confirmed');
     t.equal(new Set(confirmed.map((e) => e.enteId)).size, 2, 'seats taken by two comuni');
     const perEnte = new Map<number, number>();
@@ -71,12 +70,13 @@ for (const [name, now] of [
     t.equal(enrolments.filter((e) => e.status === 'waitlisted').length, 1, 'a third colleague waits');
 
     // Idempotent: a second run (every restart of a demo database) adds nothing.
-    const before = [convenzioni, adesioni, adesioneEvents, trainingSessions, trainingEnrollments].map((tb) => app.db.select().from(tb).all().length);
+    const counts = async () => Promise.all([convenzioni, adesioni, adesioneEvents, trainingSessions, trainingEnrollments].map(async (tb) => (await app.db.select().from(tb)).length));
+    const before = await counts();
     t.equal(await seedCatalogueDemo(app.db, new Date(now.getTime() + 5 * DAY)), false, 'nothing to do when a convenzione exists');
-    t.same([convenzioni, adesioni, adesioneEvents, trainingSessions, trainingEnrollments].map((tb) => app.db.select().from(tb).all().length), before);
+    t.same(await counts(), before);
 
     // The dashboard shows it.
-    const admin = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
+    const admin = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
     const html = (await app.inject({ url: '/admin/catalogo', headers: { cookie: admin } })).body;
     t.match(html, /data-testid="kpi-in-force">4</, 'active ×2, expiring, suspended in force');
     t.match(html, /data-testid="expiring-total">1 adesioni/);
@@ -87,13 +87,13 @@ for (const [name, now] of [
 t.test('the scheduled pass issues the charges of the active paid adesioni', async (t) => {
   const now = new Date();
   const app = await dashboardApp(t, () => now);
-  if (!app.db.select().from(catalogueServices).where(eq(catalogueServices.code, '3')).get()) {
+  if (!(await app.db.select().from(catalogueServices).where(eq(catalogueServices.code, '3')).limit(1))[0]) {
     t.pass('no seeded services (seedCatalogue not in this tree): nothing to issue');
     return;
   }
   await seedCatalogueDemo(app.db, now);
   await app.catalogueTick(now);
-  const charges = app.db.select({ enteId: catalogueCharges.enteId, positionId: catalogueCharges.positionId, status: catalogueCharges.status }).from(catalogueCharges).all();
-  const termoli = app.db.select({ id: enti.id }).from(enti).where(eq(enti.istatCode, '070078')).get()!.id;
+  const charges = await app.db.select({ enteId: catalogueCharges.enteId, positionId: catalogueCharges.positionId, status: catalogueCharges.status }).from(catalogueCharges);
+  const termoli = (await app.db.select({ id: enti.id }).from(enti).where(eq(enti.istatCode, '070078')).limit(1))[0]!.id;
   t.ok(charges.some((c) => c.enteId === termoli && c.positionId !== null), 'Termoli’s active adesione has its charge as a Province position');
 });

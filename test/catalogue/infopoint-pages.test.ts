@@ -46,8 +46,8 @@ t.test('offices: the Province seeded once (demo), shown publicly, edited by the 
   t.match(home.body, 'href="tel:0874000000"');
 
   t.equal((await get(app, '/admin/catalogo/infopoint')).statusCode, 401);
-  t.equal((await get(app, '/admin/catalogo/infopoint', loginAs(app, OP_CB))).statusCode, 403, 'an ente operator is not the SAEL');
-  const admin = loginAs(app, ADMIN);
+  t.equal((await get(app, '/admin/catalogo/infopoint', await loginAs(app, OP_CB))).statusCode, 403, 'an ente operator is not the SAEL');
+  const admin = await loginAs(app, ADMIN);
   const id = (app.sqlite.prepare('SELECT id FROM infopoint_offices').get() as { id: number }).id;
   const { token } = await csrfFrom(app, `/admin/catalogo/infopoint/sedi/${id}`, admin);
   const fields = { _csrf: token, name: 'S.A.E.L. – sede centrale', address: 'Via Roma 47, 86100 Campobasso', hours: 'Lun–ven 9–13', phone: '0874 401 1', email: 'non-una-mail', pec: '', notes: '', sortOrder: '0' };
@@ -68,7 +68,7 @@ t.test('offices: the Province seeded once (demo), shown publicly, edited by the 
 
 t.test('news: drafts invisible, attachments by bytes, download headers, publish and unpublish', async (t) => {
   const app = await buildTestApp(t);
-  const admin = loginAs(app, ADMIN);
+  const admin = await loginAs(app, ADMIN);
   const { token } = await csrfFrom(app, '/admin/catalogo/infopoint/notizie/nuova', admin);
   const created = await app.inject({
     method: 'POST',
@@ -129,7 +129,7 @@ t.test('modulistica: generated paper forms and uploaded moduli', async (t) => {
     t.match(res.headers['content-disposition'], `attachment; filename="${name}-sael.pdf"`);
     t.equal(res.rawPayload.subarray(0, 5).toString(), '%PDF-');
   }
-  const admin = loginAs(app, ADMIN);
+  const admin = await loginAs(app, ADMIN);
   const up = await upload(app, admin, '/admin/catalogo/infopoint/modulistica', 'Delega al referente', { filename: 'delega.png', type: 'image/png', data: PNG });
   t.equal(up.statusCode, 303);
   const page = await get(app, '/infopoint/modulistica');

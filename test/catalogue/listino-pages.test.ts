@@ -16,8 +16,8 @@ t.test('bands typed one per line', async (t) => {
 
 t.test('listino admin pages', async (t) => {
   const app = await buildTestApp(t);
-  const admin = loginAs(app, who('sael_admin'));
-  const operator = loginAs(app, who('operator', '070006'));
+  const admin = await loginAs(app, who('sael_admin'));
+  const operator = await loginAs(app, who('operator', '070006'));
   const post = (url: string, cookie: string, fields: Record<string, string>) => app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form(fields) });
   const audits = (entity: string) => (app.sqlite.prepare('SELECT count(*) AS n FROM audit_log WHERE entity = ?').get(entity) as { n: number }).n;
 

@@ -33,29 +33,28 @@ function enteId(app: FastifyInstance, istat: string): number {
 const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
 /** A test service (code 99: no clash with the seeded catalogue) and an adesione in `status`. */
-function setup(app: FastifyInstance) {
-  const service = app.db
-    .insert(catalogueServices)
-    .values({
-      code: '99',
-      name: 'Assistenza di prova',
-      kind: 'specialistico',
-      area: 'consulenza_tecnica',
-      summary: 'Servizio di prova',
-      description: 'Servizio di prova.',
-      billing: 'annual',
-      unitLabel: 'intervento',
-      includedUnits: 2,
-      requiresConvenzione: false,
-      requiresApproval: true,
-      slaTtoMinutes: 240,
-      slaTtrMinutes: 960,
-      requestKinds: 'Intervento hardware\nInstallazione software',
-    })
-    .returning()
-    .get();
-  const adesione = (ente: number, status: 'active' | 'expiring' | 'submitted' | 'suspended') =>
-    app.db.insert(adesioni).values({ enteId: ente, serviceId: service.id, status, startDate: day(-30), endDate: day(335) }).returning().get();
+async function setup(app: FastifyInstance) {
+  const service = (await app.db
+      .insert(catalogueServices)
+      .values({
+        code: '99',
+        name: 'Assistenza di prova',
+        kind: 'specialistico',
+        area: 'consulenza_tecnica',
+        summary: 'Servizio di prova',
+        description: 'Servizio di prova.',
+        billing: 'annual',
+        unitLabel: 'intervento',
+        includedUnits: 2,
+        requiresConvenzione: false,
+        requiresApproval: true,
+        slaTtoMinutes: 240,
+        slaTtrMinutes: 960,
+        requestKinds: 'Intervento hardware\nInstallazione software',
+      })
+      .returning())[0]!;
+  const adesione = async (ente: number, status: 'active' | 'expiring' | 'submitted' | 'suspended') =>
+    (await app.db.insert(adesioni).values({ enteId: ente, serviceId: service.id, status, startDate: day(-30), endDate: day(335) }).returning())[0]!;
   return { service, adesione };
 }
 
@@ -70,9 +69,9 @@ const ticketCount = (app: FastifyInstance) => (app.sqlite.prepare('SELECT count(
 t.test('a request becomes a ticket with the service and its SLA; units counted; over the included units flagged', async (t) => {
   const app = await buildTestApp(t);
   const te = enteId(app, '070078');
-  const { service, adesione } = setup(app);
-  const a = adesione(te, 'active');
-  const ref = loginAs(app, REF_TE);
+  const { service, adesione } = await setup(app);
+  const a = await adesione(te, 'active');
+  const ref = await loginAs(app, REF_TE);
 
   const page = await app.inject({ method: 'GET', url: '/servizi/99/richiesta', headers: { accept: 'text/html', cookie: ref } });
   t.equal(page.statusCode, 200);
@@ -103,7 +102,7 @@ t.test('a request becomes a ticket with the service and its SLA; units counted; 
   t.match(list.body, 'Nuovo');
 
   // An operator of the same ente (not the referente) may open requests too.
-  const op = loginAs(app, OP_TE);
+  const op = await loginAs(app, OP_TE);
   t.equal((await post(app, op, { ente: String(te), kind: 'Installazione software', subject: 'Nuovo gestionale', description: 'Installare il gestionale sul PC 3.', priority: 'media' })).statusCode, 303);
   const over = await post(app, op, { ente: String(te), kind: 'Intervento hardware', subject: 'Monitor guasto', description: 'Il monitor del protocollo è guasto.', priority: 'bassa' });
   t.equal(over.statusCode, 303, 'over the included units: still accepted');
@@ -118,7 +117,7 @@ t.test('a request becomes a ticket with the service and its SLA; units counted; 
   t.match(form3.body, 'Unità incluse esaurite', 'the form warns before sending');
 
   // The helpdesk sees the service's name on its list and on the ticket.
-  const staff = loginAs(app, HELPDESK);
+  const staff = await loginAs(app, HELPDESK);
   const hl = await app.inject({ method: 'GET', url: '/helpdesk/ticket', headers: { accept: 'text/html', cookie: staff } });
   t.match(hl.body, 'Servizi del catalogo SAEL: Assistenza di prova');
   const hd = await app.inject({ method: 'GET', url: `/helpdesk/ticket/${tk.id}`, headers: { accept: 'text/html', cookie: staff } });
@@ -130,10 +129,10 @@ t.test('no active adesione → 403 with a link to ask for it; another ente’s a
   const app = await buildTestApp(t);
   const te = enteId(app, '070078');
   const cb = enteId(app, '070006');
-  const { adesione } = setup(app);
-  adesione(te, 'expiring'); // Termoli may open requests (expiring still counts as active)
-  adesione(cb, 'submitted'); // Campobasso only asked for it
-  const opCb = loginAs(app, OP_CB);
+  const { adesione } = await setup(app);
+  await adesione(te, 'expiring'); // Termoli may open requests (expiring still counts as active)
+  await adesione(cb, 'submitted'); // Campobasso only asked for it
+  const opCb = await loginAs(app, OP_CB);
 
   const page = await app.inject({ method: 'GET', url: '/servizi/99/richiesta', headers: { accept: 'text/html', cookie: opCb } });
   t.equal(page.statusCode, 403);
@@ -148,7 +147,7 @@ t.test('no active adesione → 403 with a link to ask for it; another ente’s a
   t.equal((await app.inject({ method: 'GET', url: `/backoffice/enti/${te}/richieste`, headers: { accept: 'text/html', cookie: opCb } })).statusCode, 403, 'another ente’s requests: 403');
 
   app.sqlite.prepare("UPDATE adesioni SET status = 'suspended' WHERE ente_id = ?").run(te);
-  const suspended = await app.inject({ method: 'GET', url: '/servizi/99/richiesta', headers: { accept: 'text/html', cookie: loginAs(app, REF_TE) } });
+  const suspended = await app.inject({ method: 'GET', url: '/servizi/99/richiesta', headers: { accept: 'text/html', cookie: await loginAs(app, REF_TE) } });
   t.equal(suspended.statusCode, 403, 'a suspended adesione is not active');
 
   const anon = await app.inject({ method: 'GET', url: '/servizi/99/richiesta', headers: { accept: 'text/html' } });
@@ -171,8 +170,8 @@ t.test('a seeded service: the hardware assistance (8) with its request kinds, in
   const hw = app.sqlite.prepare("SELECT * FROM catalogue_services WHERE code = '8'").get() as { id: number; included_units: number; sla_tto_minutes: number; sla_ttr_minutes: number; request_kinds: string } | undefined;
   t.ok(hw, 'service 8 is seeded');
   if (!hw) return;
-  app.db.insert(adesioni).values({ enteId: te, serviceId: hw.id, status: 'active', quantity: 1, startDate: day(-10), endDate: day(355) }).run();
-  const ref = loginAs(app, REF_TE);
+  await app.db.insert(adesioni).values({ enteId: te, serviceId: hw.id, status: 'active', quantity: 1, startDate: day(-10), endDate: day(355) });
+  const ref = await loginAs(app, REF_TE);
   const page = await app.inject({ method: 'GET', url: '/servizi/8/richiesta', headers: { accept: 'text/html', cookie: ref } });
   t.equal(page.statusCode, 200);
   t.match(page.body, `usati 0 di ${hw.included_units}`);

@@ -25,20 +25,19 @@ t.test('requests and infopoint pages in Chromium', { skip: chromiumAvailable() ?
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
   const te = (app.sqlite.prepare("SELECT id FROM enti WHERE istat_code = '070078'").get() as { id: number }).id;
-  const service = app.db
-    .insert(catalogueServices)
-    .values({ code: '99', name: 'Assistenza hardware di prova', kind: 'specialistico', area: 'consulenza_tecnica', summary: 'Prova', description: 'Prova.', billing: 'annual', includedUnits: 1, requiresConvenzione: false, requiresApproval: true, slaTtoMinutes: 240, slaTtrMinutes: 960, requestKinds: 'Intervento hardware\nInstallazione software' })
-    .returning()
-    .get();
-  app.db.insert(adesioni).values({ enteId: te, serviceId: service.id, status: 'active', startDate: day(-30), endDate: day(335) }).run();
+  const service = (await app.db
+      .insert(catalogueServices)
+      .values({ code: '99', name: 'Assistenza hardware di prova', kind: 'specialistico', area: 'consulenza_tecnica', summary: 'Prova', description: 'Prova.', billing: 'annual', includedUnits: 1, requiresConvenzione: false, requiresApproval: true, slaTtoMinutes: 240, slaTtrMinutes: 960, requestKinds: 'Intervento hardware\nInstallazione software' })
+      .returning())[0]!;
+  await app.db.insert(adesioni).values({ enteId: te, serviceId: service.id, status: 'active', startDate: day(-30), endDate: day(335) });
   const adminId = (app.sqlite.prepare('SELECT id FROM users WHERE fiscal_code = ?').get(ADMIN) as { id: number }).id;
   const newsId = (await saveNews(app.db, null, { title: 'Nuove linee guida per i siti dei comuni', summary: 'Che cosa cambia per i siti istituzionali e come prepararsi.', body: 'Le nuove linee guida AGID chiedono…\n\nIl S.A.E.L. organizza una giornata formativa.' }, { userId: adminId }, new Date()))!;
   await addDocument(app.db, app.config.dataDir, { kind: 'news_attachment', ownerId: newsId, title: 'Circolare n. 1/2026', fileName: 'circolare.pdf', data: Buffer.from('%PDF-1.4\n%%EOF\n') }, { userId: adminId });
   await setNewsStatus(app.db, newsId, 'published', { userId: adminId }, new Date());
   const officeId = (app.sqlite.prepare('SELECT id FROM infopoint_offices').get() as { id: number }).id;
   const layout: Record<string, LayoutProblem[]> = {};
-  const asCookie = (fc: string) => {
-    const [name, value] = loginAs(app, fc).split(/=(.*)/s) as [string, string];
+  const asCookie = async (fc: string) => {
+    const [name, value] = (await loginAs(app, fc)).split(/=(.*)/s) as [string, string];
     return { name, value, url: base };
   };
 
@@ -67,7 +66,7 @@ t.test('requests and infopoint pages in Chromium', { skip: chromiumAvailable() ?
     t.ok(await page.getByText(/il suggerimento è stato registrato/).isVisible(), 'suggestion sent');
     await check('suggerimenti-inviato');
 
-    await ctx.addCookies([asCookie(REF_TE)]);
+    await ctx.addCookies([await asCookie(REF_TE)]);
     await page.goto(`${base}/servizi/99/richiesta`);
     await check('richiesta');
     await page.getByRole('button', { name: 'Invia la richiesta' }).click();
@@ -84,12 +83,12 @@ t.test('requests and infopoint pages in Chromium', { skip: chromiumAvailable() ?
     await check('richiesta-oltre');
 
     await ctx.clearCookies();
-    await ctx.addCookies([asCookie(OP_CB)]);
+    await ctx.addCookies([await asCookie(OP_CB)]);
     await page.goto(`${base}/servizi/99/richiesta`);
     await check('richiesta-senza-adesione');
 
     await ctx.clearCookies();
-    await ctx.addCookies([asCookie(ADMIN)]);
+    await ctx.addCookies([await asCookie(ADMIN)]);
     for (const [name, url] of [
       ['admin-infopoint', '/admin/catalogo/infopoint'],
       ['admin-sede', `/admin/catalogo/infopoint/sedi/${officeId}`],

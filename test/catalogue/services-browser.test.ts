@@ -20,8 +20,8 @@ t.test('catalogue pages in Chromium', { skip: chromiumAvailable() ? false : 'chr
   const { app, base } = await e2eApp(t);
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const cookieOf = (fiscalCode: string) => {
-    const [name, value] = loginAs(app, fiscalCode).split(/=(.*)/s) as [string, string];
+  const cookieOf = async (fiscalCode: string) => {
+    const [name, value] = (await loginAs(app, fiscalCode)).split(/=(.*)/s) as [string, string];
     return { name, value, url: base };
   };
   const pages: [string, string, string | null][] = [
@@ -43,7 +43,7 @@ t.test('catalogue pages in Chromium', { skip: chromiumAvailable() ? false : 'chr
     const { ctx, page } = await s.context(width);
     for (const [name, path, user] of pages) {
       await ctx.clearCookies();
-      if (user) await ctx.addCookies([cookieOf(user)]);
+      if (user) await ctx.addCookies([await cookieOf(user)]);
       const res = await page.goto(`${base}${path}`);
       t.equal(res?.status(), 200, `${path} answers 200`);
       t.same(await layoutProblems(page), [], `layout at ${width}: ${name}`);

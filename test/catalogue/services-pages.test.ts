@@ -9,9 +9,9 @@ const cards = (body: string) => (body.match(/class="card card-bg no-after h-100 
 
 t.test('catalogue pages', async (t) => {
   const app = await buildTestApp(t);
-  const admin = loginAs(app, who('sael_admin'));
-  const operator = loginAs(app, who('operator', '070006')); // Campobasso
-  const referente = loginAs(app, who('ente_admin'));
+  const admin = await loginAs(app, who('sael_admin'));
+  const operator = await loginAs(app, who('operator', '070006')); // Campobasso
+  const referente = await loginAs(app, who('ente_admin'));
 
   await t.test('/servizi lists the 22 services by area; GET filters by area and kind; anonymous answers cacheable', async (t) => {
     const all = await app.inject({ url: '/servizi', headers: HTML });

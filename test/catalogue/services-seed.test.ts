@@ -27,7 +27,7 @@ t.test('seed: 22 services (1–20 with 4A and 4B), five classes, one demo list; 
   t.equal(lists[0]!.isDemo, true);
 
   await updateService(app.db, (await getServiceByCode(app.db, '3'))!.id, { ...(await getServiceByCode(app.db, '3'))!, name: 'Albo pretorio (modificato)' }, actor);
-  app.db.delete(catalogueServices).where(eq(catalogueServices.code, '20')).run();
+  await app.db.delete(catalogueServices).where(eq(catalogueServices.code, '20'));
   await seedCatalogue(app.db);
   await seedCatalogue(app.db);
   const again = await listServices(app.db);
@@ -42,7 +42,7 @@ t.test('seed without the demo list (production): services and classes, no price 
   app.sqlite.exec('DELETE FROM prices; DELETE FROM price_lists;');
   await seedCatalogue(app.db, { demoPriceList: false });
   t.equal((await listPriceLists(app.db)).length, 0);
-  const campobasso = app.db.select().from(enti).where(eq(enti.name, 'Comune di Campobasso')).get()!;
+  const campobasso = (await app.db.select().from(enti).where(eq(enti.name, 'Comune di Campobasso')).limit(1))[0]!;
   t.equal(await resolvePriceFor(app.db, { enteId: campobasso.id, serviceId: (await getServiceByCode(app.db, '3'))!.id, on: '2026-12-05', quantity: 1 }), null, 'no price until a listino exists');
   await seedCatalogue(app.db);
   t.equal((await listPriceLists(app.db)).length, 1, 'the default seeds it on a catalogue without lists');
@@ -50,9 +50,9 @@ t.test('seed without the demo list (production): services and classes, no price 
 
 t.test('resolvePriceFor: demo class prices, per unit, bands, override, validity, free → null; a snapshot stays put', async (t) => {
   const app = await buildTestApp(t);
-  const ente = (name: string) => app.db.select().from(enti).where(eq(enti.name, name)).get()!;
-  const campobasso = ente('Comune di Campobasso');
-  const small = app.db.select().from(enti).where(eq(enti.population, 674)).get()!; // Acquaviva Collecroce, class A
+  const ente = async (name: string) => (await app.db.select().from(enti).where(eq(enti.name, name)).limit(1))[0]!;
+  const campobasso = await ente('Comune di Campobasso');
+  const small = (await app.db.select().from(enti).where(eq(enti.population, 674)).limit(1))[0]!; // Acquaviva Collecroce, class A
   const id = async (code: string) => (await getServiceByCode(app.db, code))!.id;
   const on = '2026-12-05';
 

@@ -25,9 +25,9 @@ t.test('training and mailing pages: axe clean at 1280 and 390 px', { skip: chrom
   const { app, base } = await e2eApp(t);
   const users = demoUserFiscalCodes();
   const cf = (role: string) => users.find((u) => u.role === role)!.fiscalCode;
-  upsertUser(app.db, { fiscalCode: cf('ente_admin'), email: 'anna.esposito@comune.termoli.cb.it' }, { actor: 'test' });
-  const termoli = app.db.select().from(enti).where(eq(enti.istatCode, '070078')).get()!;
-  const campobasso = app.db.select().from(enti).where(eq(enti.istatCode, '070006')).get()!;
+  await upsertUser(app.db, { fiscalCode: cf('ente_admin'), email: 'anna.esposito@comune.termoli.cb.it' }, { actor: 'test' });
+  const termoli = (await app.db.select().from(enti).where(eq(enti.istatCode, '070078')).limit(1))[0]!;
+  const campobasso = (await app.db.select().from(enti).where(eq(enti.istatCode, '070006')).limit(1))[0]!;
   const by = { actor: 'test' };
   const noMail = () => {};
   const s = await createSession(app.db, { title: 'SUAP: la pratica online dalla A alla Z', topic: 'SUAP e commercio', description: 'Programma della giornata:\n- accesso al portale\n- compilazione e firma\n- domande', startsAt: new Date(Date.now() + 9 * DAY).toISOString(), endsAt: new Date(Date.now() + 9 * DAY + 4 * HOUR).toISOString(), place: 'Sala Falcone, Palazzo della Provincia, Via Roma 47, Campobasso', onlineUrl: 'https://meet.example.invalid/sael-suap', speakers: 'Mario Rossi; Laura Bianchi', seats: 25, freePerEnte: 2 }, { ...by, userId: null });
@@ -38,7 +38,7 @@ t.test('training and mailing pages: axe clean at 1280 and 390 px', { skip: chrom
   const p = await enrol(app.db, { sessionId: past.id, enteId: termoli.id, name: 'Carla Bruno', email: 'carla@termoli.it', role: null, enrolledBy: null }, { now: new Date(Date.now() - 7 * DAY), mail: noMail, publicUrl: base, by });
   await markAttendance(app.db, p.enrollment.id, 'attended', { now: new Date(), by });
   const sub = await addSubscription(app.db, { enteId: campobasso.id, name: 'Ufficio segreteria', email: 'segreteria@comune.campobasso.it' }, by);
-  const m = await createMailing(app.db, { subject: 'Nuova modulistica per le adesioni 2027', body: 'Gentili referenti,\nè disponibile la nuova modulistica.', documentIds: [] }, { userId: null, by, enqueue: (id) => app.jobs.enqueue({ kind: MAILING_JOB, enteId: null, requestedBy: 'test', input: { mailingId: id } }) });
+  const m = await createMailing(app.db, { subject: 'Nuova modulistica per le adesioni 2027', body: 'Gentili referenti,\nè disponibile la nuova modulistica.', documentIds: [] }, { userId: null, by, enqueue: async (id) => await app.jobs.enqueue({ kind: MAILING_JOB, enteId: null, requestedBy: 'test', input: { mailingId: id } }) });
   await app.jobs.drain();
   const token = unsubscribeToken(await unsubscribeKey(app.db), sub.id);
 
@@ -66,7 +66,7 @@ t.test('training and mailing pages: axe clean at 1280 and 390 px', { skip: chrom
     const { ctx, page } = await session.context(width);
     for (const [name, url, role] of pages) {
       await ctx.clearCookies();
-      if (role) await ctx.addCookies([cookieOf(loginAs(app, cf(role)))]);
+      if (role) await ctx.addCookies([cookieOf(await loginAs(app, cf(role)))]);
       const res = await page.goto(`${base}${url}`);
       t.equal(res?.status(), 200, `${name} ${url}`);
       await session.check(page, `cat-d-${name}-${width}`, { axe: width === 1280 });
@@ -77,7 +77,7 @@ t.test('training and mailing pages: axe clean at 1280 and 390 px', { skip: chrom
     }
     // The admin form with its errors shown.
     await ctx.clearCookies();
-    await ctx.addCookies([cookieOf(loginAs(app, cf('sael_admin')))]);
+    await ctx.addCookies([cookieOf(await loginAs(app, cf('sael_admin')))]);
     await page.goto(`${base}/admin/catalogo/formazione/nuova`);
     await page.getByRole('button', { name: 'Crea la sessione' }).click();
     await page.waitForLoadState('load');

@@ -43,7 +43,7 @@ t.test('pure quota decisions', async (t) => {
 
 async function setup(t: Parameters<typeof buildTestApp>[0]) {
   const app = await buildTestApp(t);
-  const termoli = app.db.select().from(enti).where(eq(enti.istatCode, '070078')).get()!;
+  const termoli = (await app.db.select().from(enti).where(eq(enti.istatCode, '070078')).limit(1))[0]!;
   const s = await createSession(
     app.db,
     {
@@ -63,12 +63,11 @@ async function setup(t: Parameters<typeof buildTestApp>[0]) {
   return { app, termoli, s };
 }
 
-function statuses(app: Awaited<ReturnType<typeof buildTestApp>>, sessionId: number, enteId: number) {
-  const rows = app.db
-    .select()
-    .from(trainingEnrollments)
-    .where(and(eq(trainingEnrollments.sessionId, sessionId), eq(trainingEnrollments.enteId, enteId)))
-    .all();
+async function statuses(app: Awaited<ReturnType<typeof buildTestApp>>, sessionId: number, enteId: number) {
+  const rows = await app.db
+      .select()
+      .from(trainingEnrollments)
+      .where(and(eq(trainingEnrollments.sessionId, sessionId), eq(trainingEnrollments.enteId, enteId)));
   return {
     confirmed: rows.filter((r) => r.status === 'confirmed'),
     waitlisted: rows.filter((r) => r.status === 'waitlisted'),
@@ -80,7 +79,7 @@ t.test('50 parallel HTTP enrolments of one ente through a listening server: 2 co
   const anna = demoUserFiscalCodes().find((u) => u.role === 'ente_admin')!;
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });
-  const cookie0 = loginAs(app, anna.fiscalCode);
+  const cookie0 = await loginAs(app, anna.fiscalCode);
   const { token, cookie } = await csrfFrom(app, `/formazione/${s.id}`, cookie0);
   const results = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
@@ -93,7 +92,7 @@ t.test('50 parallel HTTP enrolments of one ente through a listening server: 2 co
     ),
   );
   t.same([...new Set(results)], [303], 'every request answered with the redirect');
-  const { confirmed, waitlisted } = statuses(app, s.id, termoli.id);
+  const { confirmed, waitlisted } = await statuses(app, s.id, termoli.id);
   t.equal(confirmed.length, 2, 'exactly 2 confirmed');
   t.equal(waitlisted.length, 48, 'the other 48 waitlisted');
   t.same(confirmed.map((r) => r.slot).sort(), [1, 2]);
@@ -170,7 +169,7 @@ t.test('50 enrolments from 5 worker threads, each with its own connection to the
   const all = outs.flat() as string[];
   t.equal(all.length, 50);
   t.equal(all.filter((x) => x === 'confirmed').length, 2, 'the workers were told: 2 confirmed');
-  const { confirmed, waitlisted } = statuses(app, s.id, termoli.id);
+  const { confirmed, waitlisted } = await statuses(app, s.id, termoli.id);
   t.equal(confirmed.length, 2, 'exactly 2 confirmed in the database');
   t.equal(waitlisted.length, 48);
 });
@@ -178,7 +177,7 @@ t.test('50 enrolments from 5 worker threads, each with its own connection to the
 t.test('the unique slot index refuses a third confirmed row written behind the quota logic', async (t) => {
   const { app, termoli, s } = await setup(t);
   const row = (slot: number, n: number) => ({ sessionId: s.id, enteId: termoli.id, slot, status: 'confirmed' as const, participantName: `P${n}`, participantEmail: `p${n}@x.it` });
-  app.db.insert(trainingEnrollments).values(row(1, 1)).run();
-  app.db.insert(trainingEnrollments).values(row(2, 2)).run();
-  t.throws(() => app.db.insert(trainingEnrollments).values(row(1, 3)).run(), /UNIQUE constraint failed: training_enrollments\.session_id, training_enrollments\.ente_id, training_enrollments\.slot/);
+  await app.db.insert(trainingEnrollments).values(row(1, 1));
+  await app.db.insert(trainingEnrollments).values(row(2, 2));
+  await t.rejects(async () => await app.db.insert(trainingEnrollments).values(row(1, 3)), /UNIQUE constraint failed: training_enrollments\.session_id, training_enrollments\.ente_id, training_enrollments\.slot/);
 });

@@ -27,21 +27,21 @@ async function setup(t: Parameters<typeof buildTestApp>[0]) {
   const app = await buildTestApp(t);
   const users = demoUserFiscalCodes();
   const cf = (role: string, istat: string | null = null) => users.find((u) => u.role === role && (istat === null || u.enteIstat === istat))!.fiscalCode;
-  const byIstat = (istat: string) => app.db.select().from(enti).where(eq(enti.istatCode, istat)).get()!;
-  const termoli = byIstat('070078');
-  const campobasso = byIstat('070006');
-  const nonMember = app.db.select().from(enti).where(eq(enti.member, false)).all().find((e) => e.kind === 'comune')!;
-  const outsiderId = upsertUser(app.db, { fiscalCode: 'NREPLA80A01B519X', name: 'Paola', familyName: 'Neri' }, { actor: 'test' });
-  grantRole(app.db, outsiderId, 'ente_admin', nonMember.id, { actor: 'test' });
+  const byIstat = async (istat: string) => (await app.db.select().from(enti).where(eq(enti.istatCode, istat)).limit(1))[0]!;
+  const termoli = await byIstat('070078');
+  const campobasso = await byIstat('070006');
+  const nonMember = (await app.db.select().from(enti).where(eq(enti.member, false))).find((e) => e.kind === 'comune')!;
+  const outsiderId = await upsertUser(app.db, { fiscalCode: 'NREPLA80A01B519X', name: 'Paola', familyName: 'Neri' }, { actor: 'test' });
+  await grantRole(app.db, outsiderId, 'ente_admin', nonMember.id, { actor: 'test' });
   return {
     app,
     termoli,
     campobasso,
     nonMember,
-    admin: loginAs(app, cf('sael_admin')),
-    anna: loginAs(app, cf('ente_admin', '070078')),
-    giuseppe: loginAs(app, cf('operator', '070006')),
-    outsider: loginAs(app, 'NREPLA80A01B519X'),
+    admin: await loginAs(app, cf('sael_admin')),
+    anna: await loginAs(app, cf('ente_admin', '070078')),
+    giuseppe: await loginAs(app, cf('operator', '070006')),
+    outsider: await loginAs(app, 'NREPLA80A01B519X'),
   };
 }
 
@@ -67,7 +67,7 @@ t.test('admin creates a session, a referente enrols: 2 confirmed, the third wait
   }, '/admin/catalogo/formazione/nuova');
   t.equal(res.statusCode, 303);
   const sid = Number(/\/admin\/catalogo\/formazione\/(\d+)$/.exec(res.headers.location as string)![1]);
-  const s = app.db.select().from(trainingSessions).where(eq(trainingSessions.id, sid)).get()!;
+  const s = (await app.db.select().from(trainingSessions).where(eq(trainingSessions.id, sid)).limit(1))[0]!;
   t.equal(Math.abs(Date.parse(s.startsAt) - start) < 60_000, true, 'the Italian local time is stored as the same instant in UTC');
 
   const bad = await post(app, '/admin/catalogo/formazione', admin, { title: 'X', topic: '', startsAt: '2026-13-01T10:00', endsAt: '', place: '', seats: '0' }, '/admin/catalogo/formazione/nuova');
@@ -90,21 +90,21 @@ t.test('admin creates a session, a referente enrols: 2 confirmed, the third wait
   t.match(dup.body, 'L’indirizzo carla@termoli.it è già iscritto a questa sessione');
 
   t.equal((await enrolAs(giuseppe, campobasso.id, 'Franco Galli', 'franco@campobasso.it')).statusCode, 303);
-  const rows = () => app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.sessionId, sid)).all();
-  const by = (email: string) => rows().find((r) => r.participantEmail === email)!;
-  t.same([by('carla@termoli.it').status, by('dario@termoli.it').status, by('elena@termoli.it').status, by('franco@campobasso.it').status], ['confirmed', 'confirmed', 'waitlisted', 'confirmed']);
+  const rows = async () => await app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.sessionId, sid));
+  const by = async (email: string) => (await rows()).find((r) => r.participantEmail === email)!;
+  t.same([(await by('carla@termoli.it')).status, (await by('dario@termoli.it')).status, (await by('elena@termoli.it')).status, (await by('franco@campobasso.it')).status], ['confirmed', 'confirmed', 'waitlisted', 'confirmed']);
 
   // Giuseppe cannot enrol for Termoli (not his ente).
   const foreign = await enrolAs(giuseppe, termoli.id, 'Intruso', 'intruso@campobasso.it');
   t.equal(foreign.statusCode, 403);
 
   // Cancelling Carla promotes Elena (oldest waitlisted of Termoli) into Carla's slot, and mails her.
-  const carla = by('carla@termoli.it');
+  const carla = await by('carla@termoli.it');
   const cancel = await post(app, `/backoffice/enti/${termoli.id}/formazione/${carla.id}/annulla`, anna, {}, `/backoffice/enti/${termoli.id}/formazione`);
   t.equal(cancel.statusCode, 303);
-  t.equal(by('carla@termoli.it').status, 'cancelled');
-  t.equal(by('elena@termoli.it').status, 'confirmed');
-  t.equal(by('elena@termoli.it').slot, carla.slot, 'Elena takes the freed slot');
+  t.equal((await by('carla@termoli.it')).status, 'cancelled');
+  t.equal((await by('elena@termoli.it')).status, 'confirmed');
+  t.equal((await by('elena@termoli.it')).slot, carla.slot, 'Elena takes the freed slot');
   const promoMail = app.sqlite.prepare("SELECT subject FROM mail_outbox WHERE to_address = 'elena@termoli.it' ORDER BY id").all() as { subject: string }[];
   t.same(promoMail.map((m) => m.subject), ['In lista d’attesa: SUAP: la pratica online', 'Posto confermato dalla lista d’attesa: SUAP: la pratica online']);
   const entePage = await app.inject({ url: `/backoffice/enti/${termoli.id}/formazione`, headers: { accept: 'text/html', cookie: anna } });
@@ -112,7 +112,7 @@ t.test('admin creates a session, a referente enrols: 2 confirmed, the third wait
 
   // Carla can enrol again after her cancellation (the same-address rule ignores cancelled rows).
   t.equal((await enrolAs(anna, termoli.id, 'Carla Bruno', 'carla@termoli.it')).statusCode, 303);
-  t.equal(rows().filter((r) => r.participantEmail === 'carla@termoli.it' && r.status === 'waitlisted').length, 1);
+  t.equal((await rows()).filter((r) => r.participantEmail === 'carla@termoli.it' && r.status === 'waitlisted').length, 1);
 });
 
 t.test('a non-member ente is refused; IDOR: ente B never sees or touches ente A’s enrolments', async (t) => {
@@ -124,7 +124,7 @@ t.test('a non-member ente is refused; IDOR: ente B never sees or touches ente A�
   const refused = await app.inject({ method: 'POST', url: `/formazione/${s.id}/iscrizioni`, headers: { ...FORM_HEADERS, cookie: c.cookie }, payload: form({ _csrf: c.token, enteId: String(nonMember.id), name: 'Paola Neri', email: 'paola@nonmember.it' }) });
   t.equal(refused.statusCode, 403);
   t.match(refused.body, 'riservata agli enti aderenti al SAEL');
-  t.equal(app.db.select().from(trainingEnrollments).all().length, 0);
+  t.equal((await app.db.select().from(trainingEnrollments)).length, 0);
 
   const r = await enrol(app.db, { sessionId: s.id, enteId: termoli.id, name: 'Carla Bruno', email: 'carla@termoli.it', role: null, enrolledBy: null }, { now: new Date(), mail: () => {}, publicUrl: '', by: { actor: 'test' } });
   const eid = r.enrollment.id;
@@ -139,7 +139,7 @@ t.test('a non-member ente is refused; IDOR: ente B never sees or touches ente A�
   const cc = await csrfFrom(app, `/backoffice/enti/${campobasso.id}/formazione`, giuseppe);
   const cancelForeign = await app.inject({ method: 'POST', url: `/backoffice/enti/${campobasso.id}/formazione/${eid}/annulla`, headers: { ...FORM_HEADERS, cookie: cc.cookie }, payload: form({ _csrf: cc.token }) });
   t.equal(cancelForeign.statusCode, 404, 'an enrolment of another ente through his own ente’s URL: not found');
-  t.equal(app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, eid)).get()!.status, 'confirmed');
+  t.equal((await app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, eid)).limit(1))[0]!.status, 'confirmed');
   const certForeign = await app.inject({ url: `/backoffice/enti/${campobasso.id}/formazione/${eid}/attestato.pdf`, headers: { cookie: giuseppe } });
   t.equal(certForeign.statusCode, 404);
   const anon = await app.inject({ url: `/backoffice/enti/${termoli.id}/formazione`, headers: { accept: 'text/html' } });
@@ -184,7 +184,7 @@ t.test('attendance register and certificate PDF: only who attended gets one', as
   t.equal((await mark(carla.id, 'attended')).statusCode, 303);
   t.equal((await mark(dario.id, 'no_show')).statusCode, 303);
   t.equal((await mark(dario.id, 'maybe')).statusCode, 400, 'only attended / no_show');
-  const row = app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, carla.id)).get()!;
+  const row = (await app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, carla.id)).limit(1))[0]!;
   t.match(row.certificateNumber, /^SAEL-F\/\d{4}\/\d{6}$/);
   const register = await app.inject({ url: `/admin/catalogo/formazione/${s.id}`, headers: { accept: 'text/html', cookie: admin } });
   t.match(register.body, `Attestato n. ${row.certificateNumber}`);
@@ -210,5 +210,5 @@ t.test('attendance register and certificate PDF: only who attended gets one', as
   const future = await createSession(app.db, { title: 'Futuro', topic: 'x', description: '', startsAt: new Date(Date.now() + DAY).toISOString(), endsAt: new Date(Date.now() + DAY + HOUR).toISOString(), place: 'x', onlineUrl: null, speakers: '', seats: 5, freePerEnte: 2 }, { actor: 'test', userId: null });
   const f = (await enrol(app.db, { sessionId: future.id, enteId: termoli.id, name: 'Elena Fabbri', email: 'elena@termoli.it', role: null, enrolledBy: null }, { now: new Date(), mail: () => {}, publicUrl: '', by: { actor: 'test' } })).enrollment;
   await post(app, `/admin/catalogo/formazione/${future.id}/iscrizioni/${f.id}/presenza`, admin, { status: 'attended' }, `/admin/catalogo/formazione/${future.id}`);
-  t.equal(app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, f.id)).get()!.status, 'confirmed', 'attendance refused before the start');
+  t.equal((await app.db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, f.id)).limit(1))[0]!.status, 'confirmed', 'attendance refused before the start');
 });

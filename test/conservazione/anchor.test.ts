@@ -32,22 +32,22 @@ t.test('the chain head is time-stamped once per Italian day', async (t) => {
 
   const first = await anchorChainHead(ctx);
   t.match(first, { day: '2026-03-10', created: true, lastSeq: 1 });
-  const rows = ctx.db.select().from(consAnchors).all();
+  const rows = await ctx.db.select().from(consAnchors);
   t.equal(rows.length, 1);
-  const head = ctx.db.select().from(consEvents).where(eq(consEvents.seq, 1)).get()!;
+  const head = (await ctx.db.select().from(consEvents).where(eq(consEvents.seq, 1)).limit(1))[0]!;
   t.equal(rows[0]!.headHash, head.hash, 'the anchor holds the hash of the last event');
   const check = await sealer.verifyTimestamp(Buffer.from(rows[0]!.token, 'base64'), anchorDigest(head.hash));
   t.ok(check.ok, `the token verifies over the head hash: ${check.message}`);
   t.equal(check.timestampedAt?.toISOString(), '2026-03-10T22:30:00.000Z', 'time stamp from the (injected) TSA clock');
   t.notOk((await sealer.verifyTimestamp(Buffer.from(rows[0]!.token, 'base64'), anchorDigest('f'.repeat(64)))).ok, 'and not over another hash');
-  const anchorEvent = ctx.db.select().from(consEvents).where(eq(consEvents.seq, 2)).get()!;
+  const anchorEvent = (await ctx.db.select().from(consEvents).where(eq(consEvents.seq, 2)).limit(1))[0]!;
   t.match(anchorEvent, { kind: 'anchor', subject: 'anchor:2026-03-10' });
   t.match(JSON.parse(anchorEvent.details), { lastSeq: 1, headHash: head.hash });
 
   clock = new Date(clock.getTime() + 20 * 60_000); // 23:50 in Rome, same day
   await event('sip:2');
   t.match(await anchorChainHead(ctx), { created: false, reason: 'already_anchored' }, 'a second pass the same day does nothing');
-  t.equal(ctx.db.select().from(consAnchors).all().length, 1);
+  t.equal((await ctx.db.select().from(consAnchors)).length, 1);
 
   clock = new Date(clock.getTime() + HOUR); // 00:50 of the 11th in Rome
   const second = await anchorChainHead(ctx);
@@ -55,7 +55,7 @@ t.test('the chain head is time-stamped once per Italian day', async (t) => {
 
   clock = new Date(clock.getTime() + 24 * HOUR);
   t.match(await anchorChainHead(ctx), { day: '2026-03-12', created: false, reason: 'no_new_events' }, 'nothing but the anchor since: no new stamp');
-  t.equal(ctx.db.select().from(consAnchors).all().length, 2);
+  t.equal((await ctx.db.select().from(consAnchors)).length, 2);
 });
 
 t.test('a TSA failure raises one alert a day', async (t) => {
@@ -68,12 +68,12 @@ t.test('a TSA failure raises one alert a day', async (t) => {
   t.match(out && 'message' in out ? out.message : '', /TSA non raggiungibile/);
   clock = new Date(clock.getTime() + 10 * 60_000);
   await anchorChainHead(ctx);
-  const alerts = ctx.db.select().from(consAlerts).where(eq(consAlerts.kind, 'timestamp_failed')).all();
+  const alerts = await ctx.db.select().from(consAlerts).where(eq(consAlerts.kind, 'timestamp_failed'));
   t.equal(alerts.length, 1, 'the next pass retries without a second alert');
   t.equal(alerts[0]!.subject, 'anchor:2026-06-01');
   t.ok(alerts[0]!.ticketId, 'the alert opened a helpdesk ticket');
-  t.equal(ctx.db.select().from(consAnchors).all().length, 0, 'no anchor row without a token');
+  t.equal((await ctx.db.select().from(consAnchors)).length, 0, 'no anchor row without a token');
   clock = new Date(clock.getTime() + 24 * HOUR);
   await anchorChainHead(ctx);
-  t.equal(ctx.db.select().from(consAlerts).where(eq(consAlerts.kind, 'timestamp_failed')).all().length, 2, 'one more alert the next day');
+  t.equal((await ctx.db.select().from(consAlerts).where(eq(consAlerts.kind, 'timestamp_failed'))).length, 2, 'one more alert the next day');
 });

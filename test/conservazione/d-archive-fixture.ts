@@ -15,18 +15,17 @@ import { enti } from '../../src/modules/enti/schema.js';
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 let serial = 0;
 
-export function memberEnti(ctx: ConservazioneCtx): { id: number; name: string; ipaCode: string | null }[] {
-  return ctx.db.select({ id: enti.id, name: enti.name, ipaCode: enti.ipaCode }).from(enti).where(eq(enti.kind, 'comune')).limit(2).all();
+export async function memberEnti(ctx: ConservazioneCtx): Promise<{ id: number; name: string; ipaCode: string | null }[]> {
+  return await ctx.db.select({ id: enti.id, name: enti.name, ipaCode: enti.ipaCode }).from(enti).where(eq(enti.kind, 'comune')).limit(2);
 }
 
-export function ensureProfile(ctx: ConservazioneCtx, code: string, retentionYears: number | null = 10): number {
-  const found = ctx.db.select({ id: consProfiles.id }).from(consProfiles).where(eq(consProfiles.code, code)).get();
+export async function ensureProfile(ctx: ConservazioneCtx, code: string, retentionYears: number | null = 10): Promise<number> {
+  const found = (await ctx.db.select({ id: consProfiles.id }).from(consProfiles).where(eq(consProfiles.code, code)).limit(1))[0];
   if (found) return found.id;
-  return ctx.db
-    .insert(consProfiles)
-    .values({ code, name: `Profilo ${code}`, tipologiaDocumentale: 'Determina', formats: JSON.stringify([{ mime: 'application/pdf', label: 'PDF', suitability: 'IDONEO' }]), requiredMetadata: '["Oggetto"]', retentionYears })
-    .returning({ id: consProfiles.id })
-    .get().id;
+  return (await ctx.db
+      .insert(consProfiles)
+      .values({ code, name: `Profilo ${code}`, tipologiaDocumentale: 'Determina', formats: JSON.stringify([{ mime: 'application/pdf', label: 'PDF', suitability: 'IDONEO' }]), requiredMetadata: '["Oggetto"]', retentionYears })
+      .returning({ id: consProfiles.id }))[0]!.id;
 }
 
 /** An accepted PdV with its files stored (a file's bytes may be shared with another document). */
@@ -35,32 +34,31 @@ export async function addDocument(ctx: ConservazioneCtx, enteId: number, profile
   for (const f of files) keys.push((await storeBlob(ctx, Buffer.from(f))).key);
   const n = ++serial;
   const at = ctx.now();
-  const sipId = ctx.db.transaction((tx) => {
-    const sip = tx
-      .insert(consSips)
-      .values({
-        urn: `urn:sael-pay:test:pdv:2026:${n}-${Date.now()}`,
-        enteId,
-        profileId,
-        objectKey: `doc-${n}`,
-        source: 'api',
-        submittedBy: 'system',
-        status: 'accepted',
-        metadata: JSON.stringify({ Identificativo: `doc-${n}`, Oggetto: `Documento ${n}` }),
-        esito: JSON.stringify({ code: 'OK', message: 'ok', checks: [] }),
-        indexSha256: sha(`index-${n}`),
-        sipSha256: sha(`sip-${n}`),
-        oggetto: `Documento ${n}`,
-        receivedAt: at.toISOString(),
-      })
-      .returning({ id: consSips.id })
-      .get();
-    files.forEach((f, i) =>
-      tx.insert(consSipFiles).values({ sipId: sip.id, ordinal: i + 1, role: i === 0 ? 'principale' : 'allegato', name: `file${i + 1}.pdf`, declaredSha256: keys[i]!, actualSha256: keys[i]!, sizeBytes: Buffer.byteLength(f), mime: 'application/pdf', storageKey: keys[i]! }).run(),
-    );
-    appendEventSync(tx, { kind: 'ingest', enteId, actor: 'system', subject: `sip:${sip.id}` }, at);
-    return sip.id;
-  });
+  const sipId = await ctx.db.transaction(async (tx) => {
+      const sip = (await tx
+            .insert(consSips)
+            .values({
+              urn: `urn:sael-pay:test:pdv:2026:${n}-${Date.now()}`,
+              enteId,
+              profileId,
+              objectKey: `doc-${n}`,
+              source: 'api',
+              submittedBy: 'system',
+              status: 'accepted',
+              metadata: JSON.stringify({ Identificativo: `doc-${n}`, Oggetto: `Documento ${n}` }),
+              esito: JSON.stringify({ code: 'OK', message: 'ok', checks: [] }),
+              indexSha256: sha(`index-${n}`),
+              sipSha256: sha(`sip-${n}`),
+              oggetto: `Documento ${n}`,
+              receivedAt: at.toISOString(),
+            })
+            .returning({ id: consSips.id }))[0]!;
+      for (const [i, f] of files.entries()) {
+        await tx.insert(consSipFiles).values({ sipId: sip.id, ordinal: i + 1, role: i === 0 ? 'principale' : 'allegato', name: `file${i + 1}.pdf`, declaredSha256: keys[i]!, actualSha256: keys[i]!, sizeBytes: Buffer.byteLength(f), mime: 'application/pdf', storageKey: keys[i]! });
+      }
+      await appendEventSync(tx, { kind: 'ingest', enteId, actor: 'system', subject: `sip:${sip.id}` }, at);
+      return sip.id;
+    });
   return { sipId, keys };
 }
 
@@ -71,28 +69,27 @@ export async function addAip(ctx: ConservazioneCtx, sealer: Sealer, input: { ent
   const seal = await sealer.seal(index);
   const [i, s, t] = [await storeBlob(ctx, index), await storeBlob(ctx, seal.signature), await storeBlob(ctx, seal.timestampToken)];
   const at = ctx.now();
-  const aipId = ctx.db.transaction((tx) => {
-    const aip = tx
-      .insert(consAips)
-      .values({
-        urn: `urn:sael-pay:test:pda:2026:${n}-${Date.now()}`,
-        enteId: input.enteId,
-        profileId: input.profileId,
-        documents: input.sipIds.length,
-        indexKey: i.key,
-        indexSha256: i.key,
-        signatureKey: s.key,
-        timestampKey: t.key,
-        timestampedAt: seal.timestampedAt.toISOString(),
-        signerSubject: seal.signerSubject,
-        retentionUntil: input.retentionUntil,
-        createdAt: at.toISOString(),
-      })
-      .returning({ id: consAips.id })
-      .get();
-    input.sipIds.forEach((sipId, k) => tx.insert(consAipDocuments).values({ aipId: aip.id, sipId, fileGroupId: `FG${k + 1}`, metadata: '{}' }).run());
-    appendEventSync(tx, { kind: 'pda', enteId: input.enteId, actor: 'system', subject: `aip:${aip.id}` }, at);
-    return aip.id;
-  });
+  const aipId = await ctx.db.transaction(async (tx) => {
+      const aip = (await tx
+            .insert(consAips)
+            .values({
+              urn: `urn:sael-pay:test:pda:2026:${n}-${Date.now()}`,
+              enteId: input.enteId,
+              profileId: input.profileId,
+              documents: input.sipIds.length,
+              indexKey: i.key,
+              indexSha256: i.key,
+              signatureKey: s.key,
+              timestampKey: t.key,
+              timestampedAt: seal.timestampedAt.toISOString(),
+              signerSubject: seal.signerSubject,
+              retentionUntil: input.retentionUntil,
+              createdAt: at.toISOString(),
+            })
+            .returning({ id: consAips.id }))[0]!;
+      for (const [k, sipId] of input.sipIds.entries()) await tx.insert(consAipDocuments).values({ aipId: aip.id, sipId, fileGroupId: `FG${k + 1}`, metadata: '{}' });
+      await appendEventSync(tx, { kind: 'pda', enteId: input.enteId, actor: 'system', subject: `aip:${aip.id}` }, at);
+      return aip.id;
+    });
   return { aipId, keys: [i.key, s.key, t.key] };
 }

@@ -30,8 +30,8 @@ t.test('conservazione SAEL pages in Chromium', { skip: chromiumAvailable() ? fal
   const sealer = await testSealer(app.config.dataDir, () => new Date());
   const ctx: ConservazioneCtx = { ...app.conservazione, sealer: async () => sealer };
   const expired = addDays(romeDay(ctx.now()), -3);
-  const [a, b] = memberEnti(ctx);
-  const profileId = ensureProfile(ctx, 'determina-d', 10);
+  const [a, b] = await memberEnti(ctx);
+  const profileId = await ensureProfile(ctx, 'determina-d', 10);
   const aipIds: number[] = [];
   for (const [i, ente] of [a!, b!, a!].entries()) {
     const doc = await addDocument(ctx, ente.id, profileId, [`Determina dirigenziale ${i}`, `Allegato ${i}`]);
@@ -42,7 +42,7 @@ t.test('conservazione SAEL pages in Chromium', { skip: chromiumAvailable() ? fal
 
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const [name, value] = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode).split(/=(.*)/s) as [string, string];
+  const [name, value] = (await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode)).split(/=(.*)/s) as [string, string];
   const pages: [string, string][] = [
     ['overview', '/admin/conservazione'],
     ['scarto', '/admin/conservazione/scarto'],

@@ -42,8 +42,8 @@ async function payReceipt(app: FastifyInstance, comune: string): Promise<number>
   return (app.sqlite.prepare('SELECT id FROM receipts WHERE receipt_id = ? AND id_pa = ?').get(receiptId, pos.fiscalCode) as { id: number }).id;
 }
 
-function enteByName(app: FastifyInstance, name: string) {
-  return app.db.select().from(enti).where(eq(enti.name, name)).get()!;
+async function enteByName(app: FastifyInstance, name: string) {
+  return (await app.db.select().from(enti).where(eq(enti.name, name)).limit(1))[0]!;
 }
 
 t.test('daily job: receipts and flows of the day → PdV → PdA; idempotent; skipped and failing enti', async (t) => {
@@ -55,44 +55,43 @@ t.test('daily job: receipts and flows of the day → PdV → PdA; idempotent; sk
   const ctx = app.conservazione;
 
   const seeded = await seedConservazioneDemo(app.db, today);
-  const members = app.db.select({ id: enti.id }).from(enti).where(and(eq(enti.member, true), eq(enti.kind, 'comune'))).all();
+  const members = await app.db.select({ id: enti.id }).from(enti).where(and(eq(enti.member, true), eq(enti.kind, 'comune')));
   t.equal(seeded.length, members.length, 'every member comune gets the conservazione service');
   t.same(await seedConservazioneDemo(app.db, today), [], 'idempotent');
 
-  const campobasso = enteByName(app, 'Comune di Campobasso');
-  const termoli = enteByName(app, 'Comune di Termoli');
-  const bojano = enteByName(app, 'Comune di Bojano');
+  const campobasso = await enteByName(app, 'Comune di Campobasso');
+  const termoli = await enteByName(app, 'Comune di Termoli');
+  const bojano = await enteByName(app, 'Comune di Bojano');
   // Termoli's service is suspended: skipped
-  const s17 = app.db.select().from(catalogueServices).where(eq(catalogueServices.code, '17')).get()!;
-  app.db.update(adesioni).set({ status: 'suspended' }).where(and(eq(adesioni.enteId, termoli.id), eq(adesioni.serviceId, s17.id))).run();
+  const s17 = (await app.db.select().from(catalogueServices).where(eq(catalogueServices.code, '17')).limit(1))[0]!;
+  await app.db.update(adesioni).set({ status: 'suspended' }).where(and(eq(adesioni.enteId, termoli.id), eq(adesioni.serviceId, s17.id)));
 
   const r1 = await payReceipt(app, 'Campobasso');
   const rTermoli = await payReceipt(app, 'Termoli');
   const rBojano = await payReceipt(app, 'Bojano');
   // Bojano's stored envelope is damaged: its PdV is rejected (the format is not XML)
-  app.db.update(receipts).set({ rawXml: '%% non è un documento XML %%' }).where(eq(receipts.id, rBojano)).run();
+  await app.db.update(receipts).set({ rawXml: '%% non è un documento XML %%' }).where(eq(receipts.id, rBojano));
   // a reporting flow of Campobasso downloaded today
   const flowXml =
     '<?xml version="1.0" encoding="UTF-8"?>\n<FlussoRiversamento xmlns="http://www.digitpa.gov.it/schemas/2011/Pagamenti/"><versioneOggetto>1.0</versioneOggetto>' +
     `<identificativoFlusso>${today}PSPDEMO-S0001</identificativoFlusso><dataOraFlusso>${today}T06:00:00</dataOraFlusso></FlussoRiversamento>\n`;
-  const flowId = app.db
-    .insert(fdrFlows)
-    .values({
-      enteId: campobasso.id,
-      flowId: `${today}PSPDEMO-S0001`,
-      flowDateTime: `${today}T06:00:00`,
-      pspId: 'PSPDEMO',
-      pspName: 'PSP dimostrativo',
-      settlementId: 'TRN-0001',
-      settlementDate: today,
-      receiverFiscalCode: campobasso.fiscalCode,
-      totalPayments: 1,
-      totalAmountCents: 100,
-      rawXml: flowXml,
-      downloadedAt: new Date(Date.parse(romeDayBounds(today).start) + 8 * 3600_000).toISOString(),
-    })
-    .returning({ id: fdrFlows.id })
-    .get().id;
+  const flowId = (await app.db
+      .insert(fdrFlows)
+      .values({
+        enteId: campobasso.id,
+        flowId: `${today}PSPDEMO-S0001`,
+        flowDateTime: `${today}T06:00:00`,
+        pspId: 'PSPDEMO',
+        pspName: 'PSP dimostrativo',
+        settlementId: 'TRN-0001',
+        settlementDate: today,
+        receiverFiscalCode: campobasso.fiscalCode,
+        totalPayments: 1,
+        totalAmountCents: 100,
+        rawXml: flowXml,
+        downloadedAt: new Date(Date.parse(romeDayBounds(today).start) + 8 * 3600_000).toISOString(),
+      })
+      .returning({ id: fdrFlows.id }))[0]!.id;
 
   // the next night at 03:00 Italian time
   now = new Date(Date.parse(romeDayBounds(addDays(today, 1)).start) + 3 * 3600_000);
@@ -103,22 +102,22 @@ t.test('daily job: receipts and flows of the day → PdV → PdA; idempotent; sk
   t.match(of(bojano.id), { status: 'failed', rejected: 1, aips: 0 }, 'Bojano fails');
 
   // the receipt's PdV: raw envelope + PDF, accepted, linked
-  const link = app.db.select().from(consSourceLinks).where(and(eq(consSourceLinks.sourceType, 'receipt'), eq(consSourceLinks.sourceId, r1))).get()!;
+  const link = (await app.db.select().from(consSourceLinks).where(and(eq(consSourceLinks.sourceType, 'receipt'), eq(consSourceLinks.sourceId, r1))).limit(1))[0]!;
   t.ok(link, 'receipt linked to its PdV');
-  const sip = app.db.select().from(consSips).where(eq(consSips.id, link.sipId)).get()!;
+  const sip = (await app.db.select().from(consSips).where(eq(consSips.id, link.sipId)).limit(1))[0]!;
   t.match(sip, { status: 'accepted', source: 'auto', objectKey: `receipt:${r1}`, enteId: campobasso.id });
-  const receipt = app.db.select().from(receipts).where(eq(receipts.id, r1)).get()!;
+  const receipt = (await app.db.select().from(receipts).where(eq(receipts.id, r1)).limit(1))[0]!;
   t.equal(sip.iuv, receipt.iuv);
-  const files = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id)).all();
+  const files = await app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id));
   t.same(files.map((f) => [f.role, f.mime]), [['principale', 'application/xml'], ['allegato', 'application/pdf']]);
   t.equal(files[0]!.storageKey, sha(receipt.rawXml), 'the raw paSendRTV2 envelope as received');
   t.equal((await readBlob(ctx, files[1]!.storageKey!)).subarray(0, 5).toString(), '%PDF-', 'the receipt PDF');
-  t.ok(app.db.select().from(consSourceLinks).where(and(eq(consSourceLinks.sourceType, 'fdr_flow'), eq(consSourceLinks.sourceId, flowId))).get(), 'flow linked');
-  t.notOk(app.db.select().from(consSourceLinks).where(inArray(consSourceLinks.sourceId, [rTermoli, rBojano])).all().some((l) => l.sourceType === 'receipt'), 'no PdV for Termoli, none accepted for Bojano');
+  t.ok((await app.db.select().from(consSourceLinks).where(and(eq(consSourceLinks.sourceType, 'fdr_flow'), eq(consSourceLinks.sourceId, flowId))).limit(1))[0], 'flow linked');
+  t.notOk((await app.db.select().from(consSourceLinks).where(inArray(consSourceLinks.sourceId, [rTermoli, rBojano]))).some((l) => l.sourceType === 'receipt'), 'no PdV for Termoli, none accepted for Bojano');
 
   // the PdA
-  const doc = app.db.select().from(consAipDocuments).where(eq(consAipDocuments.sipId, sip.id)).get()!;
-  const aip = app.db.select().from(consAips).where(eq(consAips.id, doc.aipId)).get()!;
+  const doc = (await app.db.select().from(consAipDocuments).where(eq(consAipDocuments.sipId, sip.id)).limit(1))[0]!;
+  const aip = (await app.db.select().from(consAips).where(eq(consAips.id, doc.aipId)).limit(1))[0]!;
   t.match(aip, { enteId: campobasso.id, status: 'active', documents: 1 });
   t.equal(aip.createdAt, now.toISOString(), 'made by the night run');
   const index = await readBlob(ctx, aip.indexKey);
@@ -127,22 +126,22 @@ t.test('daily job: receipts and flows of the day → PdV → PdA; idempotent; sk
   t.ok(index.toString('utf8').includes(sha(receipt.rawXml)), 'the envelope hash in the index');
 
   // runs and alerts
-  const runs = app.db.select().from(consDailyRuns).where(eq(consDailyRuns.day, today)).all();
+  const runs = await app.db.select().from(consDailyRuns).where(eq(consDailyRuns.day, today));
   t.same(runs.map((r) => [r.enteId, r.status]).sort(), [[campobasso.id, 'done'], [bojano.id, 'failed'], ...seeded.filter((id) => id !== campobasso.id && id !== bojano.id && id !== termoli.id).map((id) => [id, 'done'])].sort());
-  const alerts = app.db.select().from(consAlerts).where(eq(consAlerts.kind, 'daily_job_failed')).all();
+  const alerts = await app.db.select().from(consAlerts).where(eq(consAlerts.kind, 'daily_job_failed'));
   t.equal(alerts.length, 1);
   t.match(alerts[0], { enteId: bojano.id, subject: `daily-run:${today}:${bojano.id}` });
   t.ok(alerts[0]!.ticketId, 'a helpdesk ticket');
 
   // a second run of the same day does nothing (the failed one too, until asked)
-  const sipsBefore = app.db.select().from(consSips).all().length;
+  const sipsBefore = (await app.db.select().from(consSips)).length;
   const again = await runDailyJob(ctx, { day: today });
   t.ok(again.enti.every((e) => e.status === 'skipped'), 'every ente skipped');
-  t.equal(app.db.select().from(consSips).all().length, sipsBefore, 'no new PdV');
-  t.equal(app.db.select().from(consAlerts).all().filter((a) => a.kind === 'daily_job_failed').length, 1, 'no new alert');
+  t.equal((await app.db.select().from(consSips)).length, sipsBefore, 'no new PdV');
+  t.equal((await app.db.select().from(consAlerts)).filter((a) => a.kind === 'daily_job_failed').length, 1, 'no new alert');
 
   // the failed ente retried on request, after the envelope is mended: done
-  app.db.update(receipts).set({ rawXml: receipt.rawXml.replace(receipt.iuv, app.db.select().from(receipts).where(eq(receipts.id, rBojano)).get()!.iuv) }).where(eq(receipts.id, rBojano)).run();
+  await app.db.update(receipts).set({ rawXml: receipt.rawXml.replace(receipt.iuv, (await app.db.select().from(receipts).where(eq(receipts.id, rBojano)).limit(1))[0]!.iuv) }).where(eq(receipts.id, rBojano));
   const retry = await runDailyJob(ctx, { day: today, retryFailed: true });
   t.match(retry.enti.find((e) => e.enteId === bojano.id), { status: 'done', sips: 1, aips: 1 });
   t.match(retry.enti.find((e) => e.enteId === campobasso.id), { status: 'skipped' });
@@ -154,9 +153,9 @@ t.test('CLI conservazione:run --date', async (t) => {
   const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false });
   await seedConservazioneDemo(app.db, romeDay(new Date()));
   const r = await payReceipt(app, 'Campobasso');
-  const campobasso = enteByName(app, 'Comune di Campobasso');
+  const campobasso = await enteByName(app, 'Comune di Campobasso');
   // received yesterday evening
-  app.db.update(receipts).set({ receivedAt: new Date(Date.parse(romeDayBounds(yesterday).start) + 20 * 3600_000).toISOString() }).where(eq(receipts.id, r)).run();
+  await app.db.update(receipts).set({ receivedAt: new Date(Date.parse(romeDayBounds(yesterday).start) + 20 * 3600_000).toISOString() }).where(eq(receipts.id, r));
   await app.close();
 
   const cli = async (...argv: string[]) => {

@@ -32,9 +32,9 @@ export interface FixtureDoc {
   receivedAt?: string;
 }
 
-export function ensureProfile(app: FastifyInstance, code: string, name = code): number {
-  app.db.insert(consProfiles).values({ code, name, tipologiaDocumentale: name, formats: '[]', requiredMetadata: '[]', retentionYears: 10 }).onConflictDoNothing().run();
-  return app.db.select({ id: consProfiles.id }).from(consProfiles).where(eq(consProfiles.code, code)).get()!.id;
+export async function ensureProfile(app: FastifyInstance, code: string, name = code): Promise<number> {
+  await app.db.insert(consProfiles).values({ code, name, tipologiaDocumentale: name, formats: '[]', requiredMetadata: '[]', retentionYears: 10 }).onConflictDoNothing();
+  return (await app.db.select({ id: consProfiles.id }).from(consProfiles).where(eq(consProfiles.code, code)).limit(1))[0]!.id;
 }
 
 const PROFILE_NAMES: Record<string, string> = { 'ricevuta-pagopa': 'Ricevuta di pagamento pagoPA', determina: 'Determina' };
@@ -42,53 +42,51 @@ const PROFILE_NAMES: Record<string, string> = { 'ricevuta-pagopa': 'Ricevuta di 
 /** Inserts the PdV (and, with `archive`, one PdA over the accepted ones). */
 export async function preserve(app: FastifyInstance, enteId: number, docs: FixtureDoc[], opts: { archive?: boolean; at?: Date } = {}) {
   const ctx = app.conservazione;
-  const ente = app.db.select().from(enti).where(eq(enti.id, enteId)).get()!;
+  const ente = (await app.db.select().from(enti).where(eq(enti.id, enteId)).limit(1))[0]!;
   const at = opts.at ?? new Date();
   const sips: { id: number; doc: FixtureDoc; profileId: number; keys: string[] }[] = [];
   for (const doc of docs) {
     const code = doc.profileCode ?? 'ricevuta-pagopa';
-    const profileId = ensureProfile(app, code, PROFILE_NAMES[code] ?? code);
+    const profileId = await ensureProfile(app, code, PROFILE_NAMES[code] ?? code);
     const keys: string[] = [];
     if (!doc.rejected) for (const f of doc.files) keys.push((await storeBlob(ctx, f.bytes)).key);
     const metadata = { Identificativo: `${code}-${sips.length + 1}`, TipologiaDocumentale: PROFILE_NAMES[code] ?? code, ModalitaDiFormazione: 'c', Oggetto: doc.oggetto, DataDocumento: doc.docDate, NumeroDocumento: `${sips.length + 1}`, ...(doc.iuv ? { IUV: doc.iuv } : {}) };
     const esito = doc.rejected
       ? { code: 'KO', message: 'Versamento rifiutato', checks: [{ check: 'hash', outcome: 'NEGATIVO', code: doc.rejected.code, message: doc.rejected.message, file: doc.files[0]?.name }, { check: 'format', outcome: 'POSITIVO', code: 'OK', message: 'Formato ammesso' }] }
       : { code: 'OK', message: 'Versamento accettato', checks: [{ check: 'hash', outcome: 'POSITIVO', code: 'OK', message: 'Impronta verificata' }, { check: 'format', outcome: 'WARNING', code: 'FORMAT_DEPRECATED', message: 'Formato deprecato (prova)' }] };
-    const id = app.db.transaction((tx) => {
-      const row = tx
-        .insert(consSips)
-        .values({
-          urn: `pending-${Math.random()}`,
-          enteId,
-          profileId,
-          objectKey: `obj-${doc.oggetto}`,
-          source: 'api',
-          submittedBy: 'system',
-          status: doc.rejected ? 'rejected' : 'accepted',
-          metadata: JSON.stringify(metadata),
-          esito: JSON.stringify(esito),
-          indexSha256: sha256(JSON.stringify(metadata)),
-          sipSha256: sha256(doc.files.map((f) => sha256(f.bytes)).join('')),
-          docDate: doc.docDate,
-          iuv: doc.iuv ?? null,
-          oggetto: doc.oggetto,
-          receivedAt: doc.receivedAt ?? at.toISOString(),
-        })
-        .returning({ id: consSips.id })
-        .get();
-      tx.update(consSips).set({ urn: `urn:sael-pay:${ente.ipaCode}:pdv:2026:${row.id}` }).where(eq(consSips.id, row.id)).run();
-      doc.files.forEach((f, i) =>
-        tx
-          .insert(consSipFiles)
-          .values({ sipId: row.id, ordinal: i, role: i === 0 ? 'principale' : 'allegato', name: f.name, declaredSha256: sha256(f.bytes), actualSha256: sha256(f.bytes), sizeBytes: f.bytes.length, mime: f.mime, storageKey: doc.rejected ? null : sha256(f.bytes) })
-          .run(),
-      );
-      if (!doc.rejected) {
-        const xml = `<?xml version="1.0" encoding="UTF-8"?><RapportoVersamento><URN>urn:sael-pay:${ente.ipaCode}:rdv:2026:${row.id}</URN></RapportoVersamento>`;
-        tx.insert(consRdv).values({ sipId: row.id, urn: `urn:sael-pay:${ente.ipaCode}:rdv:2026:${row.id}`, createdAt: at.toISOString(), xml, sha256: sha256(xml) }).run();
-      }
-      return row.id;
-    });
+    const id = await app.db.transaction(async (tx) => {
+          const row = (await tx
+                  .insert(consSips)
+                  .values({
+                    urn: `pending-${Math.random()}`,
+                    enteId,
+                    profileId,
+                    objectKey: `obj-${doc.oggetto}`,
+                    source: 'api',
+                    submittedBy: 'system',
+                    status: doc.rejected ? 'rejected' : 'accepted',
+                    metadata: JSON.stringify(metadata),
+                    esito: JSON.stringify(esito),
+                    indexSha256: sha256(JSON.stringify(metadata)),
+                    sipSha256: sha256(doc.files.map((f) => sha256(f.bytes)).join('')),
+                    docDate: doc.docDate,
+                    iuv: doc.iuv ?? null,
+                    oggetto: doc.oggetto,
+                    receivedAt: doc.receivedAt ?? at.toISOString(),
+                  })
+                  .returning({ id: consSips.id }))[0]!;
+          await tx.update(consSips).set({ urn: `urn:sael-pay:${ente.ipaCode}:pdv:2026:${row.id}` }).where(eq(consSips.id, row.id));
+          for (const [i, f] of doc.files.entries()) {
+            await tx
+              .insert(consSipFiles)
+              .values({ sipId: row.id, ordinal: i, role: i === 0 ? 'principale' : 'allegato', name: f.name, declaredSha256: sha256(f.bytes), actualSha256: sha256(f.bytes), sizeBytes: f.bytes.length, mime: f.mime, storageKey: doc.rejected ? null : sha256(f.bytes) });
+          }
+          if (!doc.rejected) {
+            const xml = `<?xml version="1.0" encoding="UTF-8"?><RapportoVersamento><URN>urn:sael-pay:${ente.ipaCode}:rdv:2026:${row.id}</URN></RapportoVersamento>`;
+            await tx.insert(consRdv).values({ sipId: row.id, urn: `urn:sael-pay:${ente.ipaCode}:rdv:2026:${row.id}`, createdAt: at.toISOString(), xml, sha256: sha256(xml) });
+          }
+          return row.id;
+        });
     sips.push({ id, doc, profileId, keys });
   }
   const accepted = sips.filter((s) => !s.doc.rejected);
@@ -105,10 +103,10 @@ export async function archive(app: FastifyInstance, enteId: number, items: { sip
   const ctx = app.conservazione;
   if (opts.previous) {
     const { sipId, doc } = items[0]!;
-    const md = JSON.parse(app.db.select({ m: consSips.metadata }).from(consSips).where(eq(consSips.id, sipId)).get()!.m) as Record<string, unknown>;
+    const md = JSON.parse((await app.db.select({ m: consSips.metadata }).from(consSips).where(eq(consSips.id, sipId)).limit(1))[0]!.m) as Record<string, unknown>;
     return (await newPdaVersion(ctx, { sipId, metadata: { ...md, Oggetto: doc.oggetto }, actor: 'test' })).aipId;
   }
-  const profileId = app.db.select({ p: consSips.profileId }).from(consSips).where(eq(consSips.id, items[0]!.sipId)).get()!.p;
+  const profileId = (await app.db.select({ p: consSips.profileId }).from(consSips).where(eq(consSips.id, items[0]!.sipId)).limit(1))[0]!.p;
   return (await buildPda(ctx, { enteId, profileId, sipIds: items.map((i) => i.sipId), actor: 'test' })).aipId;
 }
 

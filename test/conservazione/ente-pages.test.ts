@@ -34,18 +34,18 @@ const receipt = (n: number, day: string, extra: Partial<FixtureDoc> = {}): Fixtu
 
 t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) => {
   const app = await buildTestApp(t);
-  const enteOf = (istat: string) => app.db.select().from(enti).where(eq(enti.istatCode, istat)).get()!;
-  const cb = enteOf('070006');
-  const termoli = enteOf('070078');
+  const enteOf = async (istat: string) => (await app.db.select().from(enti).where(eq(enti.istatCode, istat)).limit(1))[0]!;
+  const cb = await enteOf('070006');
+  const termoli = await enteOf('070078');
   const citizen = demoCitizenProfiles()[0]!;
-  upsertUser(app.db, citizen, { actor: 'test' });
+  await upsertUser(app.db, citizen, { actor: 'test' });
   const cookies = {
-    cbOperator: loginAs(app, who('operator', '070006')),
-    termoliAdmin: loginAs(app, who('ente_admin', '070078')),
-    termoliOperator: loginAs(app, who('operator', '070078')),
-    helpdesk: loginAs(app, who('helpdesk')),
-    sael: loginAs(app, who('sael_admin')),
-    citizen: loginAs(app, citizen.fiscalCode),
+    cbOperator: await loginAs(app, who('operator', '070006')),
+    termoliAdmin: await loginAs(app, who('ente_admin', '070078')),
+    termoliOperator: await loginAs(app, who('operator', '070078')),
+    helpdesk: await loginAs(app, who('helpdesk')),
+    sael: await loginAs(app, who('sael_admin')),
+    citizen: await loginAs(app, citizen.fiscalCode),
   };
   const get = (url: string, cookie?: string) => app.inject({ url, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
 
@@ -79,7 +79,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     t.same(await ids({ enteId: cb.id, iuv: '010000000000003' }), [r3]);
     t.same(await ids({ enteId: cb.id, oggetto: 'tari 100%' }), [r2], 'oggetto contains, case-insensitive, % literal');
     t.same(await ids({ enteId: cb.id, oggetto: '100_' }), [], '_ literal');
-    const aipUrn = app.db.select({ urn: consAips.urn }).from(consAips).where(eq(consAips.id, cbAipId)).get()!.urn;
+    const aipUrn = (await app.db.select({ urn: consAips.urn }).from(consAips).where(eq(consAips.id, cbAipId)).limit(1))[0]!.urn;
     t.same(await ids({ enteId: cb.id, urn: aipUrn }), [r3, r2, r1], 'by the PdA URN');
     const d1 = (await searchDocuments(app.db, { enteId: cb.id, iuv: '010000000000001' })).items[0]!;
     t.same(await ids({ enteId: cb.id, urn: d1.urn }), [r1], 'by the PdV URN');
@@ -144,7 +144,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     for (const d of ['pdd.zip', 'indice.xml', 'indice.xml.p7s', 'indice.tsr']) t.match(res.body, `${base}/pda/${cbAipId}/${d}`);
     t.match(res.body, `pdd.zip?documento=${r2}`);
     t.match(res.body, /DataDocumento/);
-    const aip = app.db.select().from(consAips).where(eq(consAips.id, cbAipId)).get()!;
+    const aip = (await app.db.select().from(consAips).where(eq(consAips.id, cbAipId)).limit(1))[0]!;
     for (const [name, key] of [['indice.xml', aip.indexKey], ['indice.xml.p7s', aip.signatureKey], ['indice.tsr', aip.timestampKey]] as const) {
       const dl = await get(`${base}/pda/${cbAipId}/${name}`, cookies.cbOperator);
       t.equal(dl.statusCode, 200, name);
@@ -161,7 +161,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     const termoliRoutes = routes(termoli.id, termoliDocs.sipIds[0]!, termoliAipId);
     // Campobasso's objects through Termoli's URL: the ente is allowed, the objects are not its own.
     const crossed = routes(termoli.id, r1, cbAipId).filter((u) => /\/(pdv|pda)\/\d+/.test(u));
-    const dipsBefore = app.db.select().from(consDips).all().length;
+    const dipsBefore = (await app.db.select().from(consDips)).length;
     for (const url of cbRoutes) {
       for (const [who, cookie] of [['Termoli admin', cookies.termoliAdmin], ['Termoli operator', cookies.termoliOperator], ['citizen', cookies.citizen]] as const) {
         t.equal((await get(url, cookie)).statusCode, 404, `${who}: ${url}`);
@@ -170,7 +170,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     }
     for (const url of crossed) t.equal((await get(url, cookies.termoliAdmin)).statusCode, 404, `Termoli admin, Campobasso id in Termoli's path: ${url}`);
     for (const url of termoliRoutes) t.equal((await get(url, cookies.cbOperator)).statusCode, 404, `Campobasso operator: ${url}`);
-    t.equal(app.db.select().from(consDips).all().length, dipsBefore, 'no PdD was made for a refused request');
+    t.equal((await app.db.select().from(consDips)).length, dipsBefore, 'no PdD was made for a refused request');
     t.equal((await get(`/backoffice/enti/99999/conservazione`, cookies.sael)).statusCode, 404, 'unknown ente');
     for (const url of [...cbRoutes, ...termoliRoutes]) {
       t.equal((await get(url, cookies.helpdesk)).statusCode, 200, `helpdesk: ${url}`);
@@ -182,7 +182,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
 
   await t.test('PdD: every file hashes to the signed index; seal verified by the sealer and by openssl as LEGGIMI says', async (t) => {
     const url = `/backoffice/enti/${cb.id}/conservazione/pda/${cbAipId}/pdd.zip`;
-    const seqBefore = app.db.select().from(consEvents).all().length;
+    const seqBefore = (await app.db.select().from(consEvents)).length;
     const res = await get(url, cookies.cbOperator);
     t.equal(res.statusCode, 200);
     t.equal(res.headers['content-type'], 'application/zip');
@@ -226,9 +226,9 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     const tsOut = execFileSync('sh', ['-c', `${ts} 2>&1`], { cwd: dir, encoding: 'utf8' });
     t.match(tsOut, /Verification: OK/, `openssl ts: ${tsOut.trim()}`);
 
-    const dip = app.db.select().from(consDips).where(eq(consDips.urn, res.headers['x-pdd-urn'] as string)).get()!;
+    const dip = (await app.db.select().from(consDips).where(eq(consDips.urn, res.headers['x-pdd-urn'] as string)).limit(1))[0]!;
     t.same([dip.enteId, dip.aipId, dip.sipIds], [cb.id, cbAipId, null], 'cons_dips row');
-    const events = app.db.select().from(consEvents).all().slice(seqBefore);
+    const events = (await app.db.select().from(consEvents)).slice(seqBefore);
     t.same(events.map((e) => [e.kind, e.subject]), [['export', `dip:${dip.id}`]], 'one export event');
     const audit = app.sqlite.prepare("SELECT * FROM audit_log WHERE action = 'conservazione.pdd.create' AND entity_id = ?").get(String(dip.id)) as { ente_id: number } | undefined;
     t.equal(audit?.ente_id, cb.id, 'audited');
@@ -240,23 +240,23 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     const docFiles = [...z1.keys()].filter((n) => n.startsWith('documenti/'));
     t.same(docFiles.sort(), [pdaFilePath(r2, 0, 'rt-2.xml'), pdaFilePath(r2, 1, 'ricevuta-2.pdf')].sort());
     t.equal(z1.get('SHA256SUMS')!.toString().trim().split('\n').length, 2);
-    t.equal(app.db.select().from(consDips).where(eq(consDips.urn, one.headers['x-pdd-urn'] as string)).get()!.sipIds, JSON.stringify([r2]));
+    t.equal((await app.db.select().from(consDips).where(eq(consDips.urn, one.headers['x-pdd-urn'] as string)).limit(1))[0]!.sipIds, JSON.stringify([r2]));
     t.equal((await get(`${url}?documento=${det}`, cookies.cbOperator)).statusCode, 404, 'a document not in this PdA');
   });
 
   await t.test('access events for detail views and downloads', async (t) => {
-    const n = () => app.db.select().from(consEvents).where(and(eq(consEvents.kind, 'access'), eq(consEvents.enteId, cb.id))).all();
-    const before = n().length;
+    const n = async () => await app.db.select().from(consEvents).where(and(eq(consEvents.kind, 'access'), eq(consEvents.enteId, cb.id)));
+    const before = (await n()).length;
     const b = `/backoffice/enti/${cb.id}/conservazione`;
     for (const u of [`${b}/pdv/${r1}`, `${b}/pdv/${r1}/rdv.xml`, `${b}/pda/${cbAipId}`, `${b}/pda/${cbAipId}/indice.xml`]) await get(u, cookies.helpdesk);
-    const added = n().slice(before);
+    const added = (await n()).slice(before);
     t.same(
       added.map((e) => [e.subject, JSON.parse(e.details).what]),
       [[`sip:${r1}`, 'pdv-page'], [`sip:${r1}`, 'rdv-download'], [`aip:${cbAipId}`, 'pda-page'], [`aip:${cbAipId}`, 'indice.xml']],
     );
     t.ok(added.every((e) => e.actor.startsWith('user:')));
     await get(b, cookies.helpdesk);
-    t.equal(n().length, before + 4, 'the overview is not an access to a package');
+    t.equal((await n()).length, before + 4, 'the overview is not an access to a package');
   });
 
   await t.test('versions: a new PdA version links the old one; the search shows the current', async (t) => {
@@ -275,7 +275,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
 
   await t.test('a discarded PdA: its page says so, its files are not offered (410)', async (t) => {
     const { aipId } = await preserve(app, cb.id, [receipt(7, '2016-01-01')], { archive: true });
-    app.db.update(consAips).set({ status: 'discarded', discardedAt: '2026-11-20T10:00:00.000Z' }).where(eq(consAips.id, aipId!)).run();
+    await app.db.update(consAips).set({ status: 'discarded', discardedAt: '2026-11-20T10:00:00.000Z' }).where(eq(consAips.id, aipId!));
     const b = `/backoffice/enti/${cb.id}/conservazione/pda/${aipId}`;
     const page = await get(b, cookies.cbOperator);
     t.equal(page.statusCode, 200);
@@ -285,7 +285,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
   });
 
   await t.test('a stored file altered after archiving: the PdD is not handed out whole', async (t) => {
-    const aip = app.db.select().from(consAips).where(eq(consAips.id, termoliAipId)).get()!;
+    const aip = (await app.db.select().from(consAips).where(eq(consAips.id, termoliAipId)).limit(1))[0]!;
     const listed = indexFiles((await app.conservazione.store.get(aip.indexKey)).toString('utf8'));
     const key = listed[0]!.sha256;
     const stored = path.join(app.config.conservazione.dir, 'store', key.slice(0, 2), key.slice(2, 4), key);
@@ -298,7 +298,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     else t.throws(() => unzip(res.rawPayload), /truncated|bad central/, 'the ZIP is cut short, never complete with a wrong file');
     let alert;
     for (let i = 0; i < 50 && !alert; i++) {
-      alert = app.db.select().from(consAlerts).where(eq(consAlerts.subject, `blob:${key}`)).get();
+      alert = (await app.db.select().from(consAlerts).where(eq(consAlerts.subject, `blob:${key}`)).limit(1))[0];
       if (!alert) await new Promise((r) => setTimeout(r, 20));
     }
     t.same([alert?.kind, alert?.enteId, alert?.ticketId !== null], ['fixity_mismatch', termoli.id, true], 'an alert (and ticket) for the responsabile');

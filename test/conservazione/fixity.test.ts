@@ -59,15 +59,15 @@ t.test('fixity audit', async (t) => {
   const keys = await storeMany(ctx, 6, 'ricevuta');
 
   await t.test('a first run checks every blob, all intact; one audit event per run', async (t) => {
-    const eventsBefore = db.select().from(consEvents).all().length;
+    const eventsBefore = (await db.select().from(consEvents)).length;
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.match(r, { checked: 6, ok: 6, mismatches: 0, missing: 0, done: true });
-    const run = db.select().from(consAuditRuns).where(eq(consAuditRuns.id, r.runId!)).get()!;
+    const run = (await db.select().from(consAuditRuns).where(eq(consAuditRuns.id, r.runId!)).limit(1))[0]!;
     t.match(run, { status: 'done', checked: 6, ok: 6, cursor: keys.at(-1) });
     t.equal(run.finishedAt, at().toISOString());
-    t.equal(db.select().from(consAuditResults).where(eq(consAuditResults.runId, run.id)).all().length, 6, 'one result row per blob');
-    for (const b of db.select().from(consBlobs).all()) t.match(b, { lastAuditOutcome: 'ok', lastAuditAt: at().toISOString() });
-    const events = db.select().from(consEvents).all().slice(eventsBefore);
+    t.equal((await db.select().from(consAuditResults).where(eq(consAuditResults.runId, run.id))).length, 6, 'one result row per blob');
+    for (const b of await db.select().from(consBlobs)) t.match(b, { lastAuditOutcome: 'ok', lastAuditAt: at().toISOString() });
+    const events = (await db.select().from(consEvents)).slice(eventsBefore);
     t.equal(events.length, 1);
     t.match(events[0], { kind: 'audit', subject: `audit-run:${run.id}`, actor: 'system' });
     t.match(JSON.parse(events[0]!.details), { checked: 6, ok: 6, mismatches: 0, missing: 0 });
@@ -77,7 +77,7 @@ t.test('fixity audit', async (t) => {
     advance((cycle - 1) * DAY);
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.same(r, { runId: null, checked: 0, ok: 0, mismatches: 0, missing: 0, done: true });
-    t.equal(db.select().from(consAuditRuns).all().length, 1);
+    t.equal((await db.select().from(consAuditRuns)).length, 1);
   });
 
   await t.test('a new blob is due at once; the old ones only after the cycle', async (t) => {
@@ -85,7 +85,7 @@ t.test('fixity audit', async (t) => {
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.match(r, { checked: 1, ok: 1, done: true });
     t.same(
-      db.select({ k: consAuditResults.blobKey }).from(consAuditResults).where(eq(consAuditResults.runId, r.runId!)).all().map((x) => x.k),
+      (await db.select({ k: consAuditResults.blobKey }).from(consAuditResults).where(eq(consAuditResults.runId, r.runId!))).map((x) => x.k),
       [fresh],
     );
   });
@@ -96,27 +96,27 @@ t.test('fixity audit', async (t) => {
     const removed = keys[4]!;
     flipByte(blobFile(ctx, altered), 5);
     fs.rmSync(blobFile(ctx, removed));
-    const ticketsBefore = db.select().from(tickets).all().length;
+    const ticketsBefore = (await db.select().from(tickets)).length;
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.match(r, { checked: 6, ok: 4, mismatches: 1, missing: 1, done: true }, 'the fresh blob is not due yet');
-    const results = db.select().from(consAuditResults).where(eq(consAuditResults.runId, r.runId!)).all();
+    const results = await db.select().from(consAuditResults).where(eq(consAuditResults.runId, r.runId!));
     t.match(results.find((x) => x.blobKey === altered), { outcome: 'mismatch', actualSha256: /^[0-9a-f]{64}$/ });
     t.not(results.find((x) => x.blobKey === altered)!.actualSha256, altered);
     t.match(results.find((x) => x.blobKey === removed), { outcome: 'missing', actualSha256: null });
-    t.match(db.select().from(consBlobs).where(eq(consBlobs.key, altered)).get(), { lastAuditOutcome: 'mismatch' });
-    t.match(db.select().from(consBlobs).where(eq(consBlobs.key, removed)).get(), { lastAuditOutcome: 'missing' });
+    t.match((await db.select().from(consBlobs).where(eq(consBlobs.key, altered)).limit(1))[0], { lastAuditOutcome: 'mismatch' });
+    t.match((await db.select().from(consBlobs).where(eq(consBlobs.key, removed)).limit(1))[0], { lastAuditOutcome: 'missing' });
 
-    const alerts = db.select().from(consAlerts).all();
+    const alerts = await db.select().from(consAlerts);
     t.equal(alerts.length, 2);
     const mismatch = alerts.find((a) => a.kind === 'fixity_mismatch')!;
     t.equal(mismatch.subject, `blob:${altered}`);
     t.match(mismatch.message, /non corrisponde più alla sua impronta SHA-256/);
     t.match(alerts.find((a) => a.kind === 'fixity_missing'), { subject: `blob:${removed}`, message: /non si trova più/ });
-    const newTickets = db.select().from(tickets).all().slice(ticketsBefore);
+    const newTickets = (await db.select().from(tickets)).slice(ticketsBefore);
     t.equal(newTickets.length, 2, 'a helpdesk ticket per failure');
     t.ok(newTickets.every((x) => x.category === 'conservazione' && x.priority === 'critica'));
     t.equal(mismatch.ticketId, newTickets.find((x) => x.subject.includes(altered))?.id);
-    const events = db.select().from(consEvents).all();
+    const events = await db.select().from(consEvents);
     t.ok(events.some((e) => e.kind === 'audit' && e.subject === `blob:${altered}`), 'the failure is in the event chain');
     t.match(JSON.parse(events.at(-1)!.details), { run: r.runId, mismatches: 1, missing: 1 }, 'then the run');
   });
@@ -125,19 +125,19 @@ t.test('fixity audit', async (t) => {
     advance((cycle + 1) * DAY);
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.match(r, { mismatches: 1, missing: 1 });
-    t.equal(db.select().from(consAlerts).all().length, 2);
-    db.update(consAlerts).set({ acknowledgedAt: at().toISOString(), acknowledgedBy: 'test' }).run();
+    t.equal((await db.select().from(consAlerts)).length, 2);
+    await db.update(consAlerts).set({ acknowledgedAt: at().toISOString(), acknowledgedBy: 'test' });
     advance((cycle + 1) * DAY);
     await runFixityAudit(ctx, { maxBlobs: 100 });
-    t.equal(db.select().from(consAlerts).where(isNull(consAlerts.acknowledgedAt)).all().length, 2, 'once taken in charge, a failure found again is a new alert');
+    t.equal((await db.select().from(consAlerts).where(isNull(consAlerts.acknowledgedAt))).length, 2, 'once taken in charge, a failure found again is a new alert');
   });
 
   await t.test('discarded blobs (scarto) are skipped', async (t) => {
     advance((cycle + 1) * DAY);
-    db.update(consBlobs).set({ discardedAt: at().toISOString() }).where(eq(consBlobs.key, keys[4]!)).run();
+    await db.update(consBlobs).set({ discardedAt: at().toISOString() }).where(eq(consBlobs.key, keys[4]!));
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.equal(r.checked, 6, '7 blobs, one discarded');
-    t.notOk(db.select().from(consAuditResults).where(and(eq(consAuditResults.runId, r.runId!), eq(consAuditResults.blobKey, keys[4]!))).get());
+    t.notOk((await db.select().from(consAuditResults).where(and(eq(consAuditResults.runId, r.runId!), eq(consAuditResults.blobKey, keys[4]!))).limit(1))[0]);
   });
 });
 
@@ -153,7 +153,7 @@ t.test('fixity audit: a full run (the "verify now" button) re-checks blobs audit
   t.equal(scheduled.runId, null, 'the scheduled pass has nothing due: the change is not seen yet');
   const full = await runFixityAudit(ctx, { maxBlobs: 100, full: true });
   t.match(full, { checked: 6, ok: 5, mismatches: 1, done: true }, 'the full run checks every blob and finds it');
-  t.equal(db.select().from(consAlerts).where(eq(consAlerts.subject, `blob:${target}`)).all().length, 1, 'with its alert');
+  t.equal((await db.select().from(consAlerts).where(eq(consAlerts.subject, `blob:${target}`))).length, 1, 'with its alert');
 });
 
 t.test('fixity audit: resumable', async (t) => {
@@ -165,12 +165,12 @@ t.test('fixity audit: resumable', async (t) => {
   await t.test('slices of 4: the run goes on from its cursor', async (t) => {
     const a = await runFixityAudit(ctx, { maxBlobs: 4 });
     t.match(a, { checked: 4, done: false });
-    t.match(db.select().from(consAuditRuns).get(), { status: 'running', cursor: keys[3], checked: 4 });
+    t.match((await db.select().from(consAuditRuns).limit(1))[0], { status: 'running', cursor: keys[3], checked: 4 });
     advance(60_000);
     const b = await runFixityAudit(ctx, { maxBlobs: 4 });
     t.equal(b.runId, a.runId, 'the same run');
     t.match(b, { checked: 4, done: false });
-    t.match(db.select().from(consAuditRuns).get(), { cursor: keys[7], checked: 8 });
+    t.match((await db.select().from(consAuditRuns).limit(1))[0], { cursor: keys[7], checked: 8 });
   });
 
   await t.test('the store fails mid-slice: the run is interrupted, then resumed where it stopped', async (t) => {
@@ -185,21 +185,21 @@ t.test('fixity audit: resumable', async (t) => {
     const broken = { ...ctx, store: failing };
     const err = await runFixityAudit(broken, { maxBlobs: 4 }).catch((e: unknown) => e);
     t.match(err, { message: 'archivio non raggiungibile' });
-    t.match(db.select().from(consAuditRuns).get(), { status: 'interrupted', cursor: keys[7], checked: 8 }, 'the slice left nothing half-written');
+    t.match((await db.select().from(consAuditRuns).limit(1))[0], { status: 'interrupted', cursor: keys[7], checked: 8 }, 'the slice left nothing half-written');
     const c = await runFixityAudit(ctx, { maxBlobs: 4 });
     t.match(c, { checked: 2, done: true });
-    const run = db.select().from(consAuditRuns).get()!;
+    const run = (await db.select().from(consAuditRuns).limit(1))[0]!;
     t.match(run, { status: 'done', checked: 10, ok: 10 });
-    const audited = db.select({ k: consAuditResults.blobKey }).from(consAuditResults).where(eq(consAuditResults.runId, run.id)).all().map((x) => x.k).sort();
+    const audited = (await db.select({ k: consAuditResults.blobKey }).from(consAuditResults).where(eq(consAuditResults.runId, run.id))).map((x) => x.k).sort();
     t.same(audited, sorted(keys), 'each blob audited exactly once in the run');
-    t.equal(db.select().from(consAuditRuns).all().length, 1, 'no second run');
+    t.equal((await db.select().from(consAuditRuns)).length, 1, 'no second run');
   });
 
   await t.test('two passes at once: the second waits for the first', async (t) => {
     advance(400 * 86_400_000);
     const [x, y] = await Promise.all([runFixityAudit(ctx, { maxBlobs: 100 }), runFixityAudit(ctx, { maxBlobs: 100 })]);
     t.same(x, y);
-    t.equal(db.select().from(consAuditResults).all().length, 20, 'ten blobs audited once more, not twice');
+    t.equal((await db.select().from(consAuditResults)).length, 20, 'ten blobs audited once more, not twice');
   });
 
   await t.test('outcomes written but the alert failed (helpdesk down): the next pass raises it', async (t) => {
@@ -213,15 +213,15 @@ t.test('fixity audit: resumable', async (t) => {
     };
     const err = await runFixityAudit(noHelpdesk, { maxBlobs: 100 }).catch((e: unknown) => e);
     t.match(err, { message: 'helpdesk non disponibile' });
-    t.equal(db.select().from(consAlerts).all().length, 0);
-    const run = db.select().from(consAuditRuns).all().at(-1)!;
+    t.equal((await db.select().from(consAlerts)).length, 0);
+    const run = (await db.select().from(consAuditRuns)).at(-1)!;
     t.match(run, { checked: 10, mismatches: 1 }, 'the outcomes are kept');
     t.not(run.status, 'done', 'the run is not finished while an alert is owed');
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.match(r, { runId: run.id, checked: 0, done: true });
-    t.match(db.select().from(consAlerts).all(), [{ kind: 'fixity_mismatch', subject: `blob:${keys[0]}`, ticketId: Number }]);
+    t.match(await db.select().from(consAlerts), [{ kind: 'fixity_mismatch', subject: `blob:${keys[0]}`, ticketId: Number }]);
     await runFixityAudit(ctx, { maxBlobs: 100 });
-    t.equal(db.select().from(consAlerts).all().length, 1, 'raised once');
+    t.equal((await db.select().from(consAlerts)).length, 1, 'raised once');
   });
 });
 
@@ -230,10 +230,10 @@ t.test('Verifiche e allarmi page', async (t) => {
   const base = `http://127.0.0.1:${port}`;
   const app = await buildTestApp(t, { PORT: String(port), PUBLIC_URL: base });
   const ctx = app.conservazione;
-  const admin = loginAs(app, who('sael_admin'));
-  const helpdesk = loginAs(app, who('helpdesk'));
-  const operator = loginAs(app, who('operator', '070006'));
-  const enteAdmin = loginAs(app, who('ente_admin'));
+  const admin = await loginAs(app, who('sael_admin'));
+  const helpdesk = await loginAs(app, who('helpdesk'));
+  const operator = await loginAs(app, who('operator', '070006'));
+  const enteAdmin = await loginAs(app, who('ente_admin'));
   const URL = '/admin/conservazione/verifiche';
   const HTML = { accept: 'text/html' };
 
@@ -261,7 +261,7 @@ t.test('Verifiche e allarmi page', async (t) => {
   await t.test('"Avvia verifica ora": one slice, the failure shown, alert to take in charge (CSRF, audited)', async (t) => {
     const noToken = await app.inject({ method: 'POST', url: `${URL}/avvia`, headers: { ...FORM_HEADERS, cookie: admin }, payload: '' });
     t.equal(noToken.statusCode, 403, 'no CSRF token: refused');
-    t.equal(ctx.db.select().from(consAuditRuns).all().length, 0);
+    t.equal((await ctx.db.select().from(consAuditRuns)).length, 0);
     const { token, cookie } = await csrfFrom(app, URL, admin);
     const hd = await csrfFrom(app, '/helpdesk', helpdesk);
     const asHelpdesk = await app.inject({ method: 'POST', url: `${URL}/avvia`, headers: { ...FORM_HEADERS, cookie: hd.cookie }, payload: form({ _csrf: hd.token }) });
@@ -277,14 +277,14 @@ t.test('Verifiche e allarmi page', async (t) => {
     t.match(page.body, /href="\/helpdesk\/ticket\/\d+">Segnalazione helpdesk n\./);
     const audit = app.sqlite.prepare("SELECT actor, action FROM audit_log WHERE action = 'conservazione.audit.run'").all();
     t.equal(audit.length, 1);
-    t.match(ctx.db.select().from(consEvents).all().at(-1), { kind: 'audit', subject: 'audit-run:1', actor: /^user:\d+$/ });
+    t.match((await ctx.db.select().from(consEvents)).at(-1), { kind: 'audit', subject: 'audit-run:1', actor: /^user:\d+$/ });
 
-    const alertId = ctx.db.select().from(consAlerts).get()!.id;
+    const alertId = (await ctx.db.select().from(consAlerts).limit(1))[0]!.id;
     const ackUrl = `${URL}/allarmi/${alertId}/presa-in-carico`;
     t.equal((await app.inject({ method: 'POST', url: ackUrl, headers: { ...FORM_HEADERS, cookie: hd.cookie }, payload: form({ _csrf: hd.token }) })).statusCode, 403);
     const ack = await app.inject({ method: 'POST', url: ackUrl, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
     t.equal(ack.statusCode, 303);
-    const row = ctx.db.select().from(consAlerts).where(eq(consAlerts.id, alertId)).get()!;
+    const row = (await ctx.db.select().from(consAlerts).where(eq(consAlerts.id, alertId)).limit(1))[0]!;
     t.ok(row.acknowledgedAt);
     t.match(row.acknowledgedBy, /^user:\d+$/);
     t.equal((app.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'conservazione.alert.acknowledge' AND entity_id = ?").get(String(alertId)) as { n: number }).n, 1, 'audited');
@@ -292,7 +292,7 @@ t.test('Verifiche e allarmi page', async (t) => {
     t.match(after.body, /Allarme n\. 1 preso in carico\./);
     t.match(after.body, /Nessun allarme aperto/);
     t.match(after.body, /data-testid="acknowledged-alerts"/);
-    t.match(ctx.db.select().from(consEvents).all().at(-1), { kind: 'audit', subject: `blob:${keys[2]}` });
+    t.match((await ctx.db.select().from(consEvents)).at(-1), { kind: 'audit', subject: `blob:${keys[2]}` });
     const again = await app.inject({ method: 'POST', url: ackUrl, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
     t.equal(again.statusCode, 409);
     t.match(again.body, /già stato preso in carico/);

@@ -39,10 +39,10 @@ const post = (app: FastifyInstance, key: string | null, payload: unknown) =>
 
 t.test('REST versamento: auth, schema, 201/422 with esito, IDOR, RdV, OpenAPI', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
-  const termoli = comune(app, 'Termoli');
-  const riccia = comune(app, 'Riccia');
-  const keyA = apiKeyFor(app, termoli.id);
-  const keyB = apiKeyFor(app, riccia.id);
+  const termoli = await comune(app, 'Termoli');
+  const riccia = await comune(app, 'Riccia');
+  const keyA = await apiKeyFor(app, termoli.id);
+  const keyB = await apiKeyFor(app, riccia.id);
 
   t.equal((await post(app, null, body('D1'))).statusCode, 401, 'no key');
   t.equal((await post(app, 'nonvalida', body('D1'))).statusCode, 401, 'bad key');
@@ -66,7 +66,7 @@ t.test('REST versamento: auth, schema, 201/422 with esito, IDOR, RdV, OpenAPI', 
   t.match(otherId.json(), { errors: [{ field: 'body.metadati.Identificativo' }] });
   const tooBig = await post(app, keyA, body('D1', { files: [{ nome: 'a.pdf', ruolo: 'principale', impronta: sha(PDF), contenuto: 'A'.repeat(PDV_JSON_MAX_BYTES) }] }));
   t.equal(tooBig.statusCode, 413, 'body over the documented limit');
-  t.equal(app.db.select({ n: count() }).from(consSips).get()!.n, 0, 'nothing stored for schema errors');
+  t.equal((await app.db.select({ n: count() }).from(consSips).limit(1))[0]!.n, 0, 'nothing stored for schema errors');
 
   // Accepted: 201, esito, RdV URN + XML valid against the XSD, Location.
   const ok = await post(app, keyA, body('D1'));
@@ -77,7 +77,7 @@ t.test('REST versamento: auth, schema, 201/422 with esito, IDOR, RdV, OpenAPI', 
   t.same(validateRdv(pdv.rdv.xml), { valid: true, errors: [] });
   t.match(pdv.files, [{ ordinale: 1, nome: 'det.pdf', ruolo: 'principale', impronta: sha(PDF), mime: 'application/pdf', conservato: true }, { ordinale: 2, nome: 'all.xml' }]);
   t.equal(pdv.metadati.Identificativo, 'D1', 'Identificativo defaults to identificativo');
-  t.equal(app.db.select().from(consSips).where(eq(consSips.id, pdv.id)).get()!.submittedBy, `apikey:${app.sqlite.prepare('SELECT id FROM api_keys WHERE ente_id = ?').pluck().get(termoli.id)}`);
+  t.equal((await app.db.select().from(consSips).where(eq(consSips.id, pdv.id)).limit(1))[0]!.submittedBy, `apikey:${app.sqlite.prepare('SELECT id FROM api_keys WHERE ente_id = ?').pluck().get(termoli.id)}`);
 
   // Read back: own ente 200, the other ente's key 404 (no existence leak), unknown 404.
   const mine = await app.inject({ method: 'GET', url: `${URL}/${pdv.id}`, headers: { authorization: `Bearer ${keyA}` } });
@@ -87,13 +87,13 @@ t.test('REST versamento: auth, schema, 201/422 with esito, IDOR, RdV, OpenAPI', 
   t.equal((await app.inject({ method: 'GET', url: `${URL}/${pdv.id}/rdv`, headers: { authorization: `Bearer ${keyB}` } })).statusCode, 404, 'B cannot read A’s RdV');
   t.equal((await app.inject({ method: 'GET', url: `${URL}/99999`, headers: { authorization: `Bearer ${keyA}` } })).statusCode, 404);
   t.equal((await app.inject({ method: 'GET', url: `${URL}/abc`, headers: { authorization: `Bearer ${keyA}` } })).statusCode, 400);
-  const accessBefore = app.db.select({ n: count() }).from(consEvents).where(eq(consEvents.kind, 'access')).get()!.n;
+  const accessBefore = (await app.db.select({ n: count() }).from(consEvents).where(eq(consEvents.kind, 'access')).limit(1))[0]!.n;
   const rdv = await app.inject({ method: 'GET', url: `${URL}/${pdv.id}/rdv`, headers: { authorization: `Bearer ${keyA}` } });
   t.equal(rdv.statusCode, 200);
   t.match(rdv.headers['content-type'], /application\/xml/);
   t.match(rdv.headers['content-disposition'], /attachment; filename="urn_sael-pay_.+\.xml"/);
   t.equal(rdv.body, pdv.rdv.xml);
-  t.equal(app.db.select({ n: count() }).from(consEvents).where(eq(consEvents.kind, 'access')).get()!.n, accessBefore + 1, 'download logged');
+  t.equal((await app.db.select({ n: count() }).from(consEvents).where(eq(consEvents.kind, 'access')).limit(1))[0]!.n, accessBefore + 1, 'download logged');
 
   // Rejected: 422 with the structured esito.
   const mismatch = await post(app, keyA, body('D2', { files: [{ nome: 'det.pdf', ruolo: 'principale', impronta: sha(XML), contenuto: PDF.toString('base64') }] }));
@@ -133,14 +133,14 @@ function multipart(fields: Record<string, string>, files: { field: string; filen
 
 t.test('back-office upload: roles, Italian messages, accepted and rejected result pages', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
-  const termoli = comune(app, 'Termoli');
-  const riccia = comune(app, 'Riccia');
+  const termoli = await comune(app, 'Termoli');
+  const riccia = await comune(app, 'Riccia');
   const page = `/backoffice/enti/${termoli.id}/conservazione/versamento`;
-  const op = loginAs(app, addUser(app, 'operator', termoli.id));
-  const ref = loginAs(app, addUser(app, 'ente_admin', termoli.id));
-  const opRiccia = loginAs(app, addUser(app, 'operator', riccia.id));
-  const helpdesk = loginAs(app, addUser(app, 'helpdesk', null));
-  const admin = loginAs(app, addUser(app, 'sael_admin', null));
+  const op = await loginAs(app, await addUser(app, 'operator', termoli.id));
+  const ref = await loginAs(app, await addUser(app, 'ente_admin', termoli.id));
+  const opRiccia = await loginAs(app, await addUser(app, 'operator', riccia.id));
+  const helpdesk = await loginAs(app, await addUser(app, 'helpdesk', null));
+  const admin = await loginAs(app, await addUser(app, 'sael_admin', null));
   const get = (url: string, cookie?: string) => app.inject({ method: 'GET', url, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
 
   t.equal((await get(page)).statusCode, 401);
@@ -174,7 +174,7 @@ t.test('back-office upload: roles, Italian messages, accepted and rejected resul
   ]);
   t.equal(huge.statusCode, 400);
   t.match(huge.body, /File troppo grande \(enorme\.pdf\): ogni file può avere al massimo 25 MB/);
-  t.equal(app.db.select({ n: count() }).from(consSips).get()!.n, 0);
+  t.equal((await app.db.select({ n: count() }).from(consSips).limit(1))[0]!.n, 0);
   // Without the CSRF token: refused before any byte is read.
   const mp = multipart({ profilo: 'determina' }, [{ field: 'principale', filename: 'det.pdf', type: 'application/pdf', data: PDF }]);
   t.equal((await app.inject({ method: 'POST', url: page, headers: { ...mp.headers, cookie: op }, payload: mp.payload })).statusCode, 403);
@@ -186,7 +186,7 @@ t.test('back-office upload: roles, Italian messages, accepted and rejected resul
   ]);
   t.equal(ok.statusCode, 200, ok.body.slice(0, 500));
   t.match(ok.body, /Documento accettato/);
-  const sip = app.db.select().from(consSips).where(eq(consSips.objectKey, 'DET-9')).get()!;
+  const sip = (await app.db.select().from(consSips).where(eq(consSips.objectKey, 'DET-9')).limit(1))[0]!;
   t.match(sip, { status: 'accepted', source: 'upload', enteId: termoli.id });
   t.match(JSON.parse(sip.metadata), { Identificativo: 'DET-9', TipologiaDocumentale: 'Determinazione', NumeroDocumento: '9', TipologiaDiFlusso: 'I', ParoleChiave: ['spesa', 'manutenzione'], Riservato: true });
   t.ok(ok.body.includes(sha(PDF)), 'SHA-256 computed server-side and shown');
@@ -208,10 +208,10 @@ t.test('back-office upload: roles, Italian messages, accepted and rejected resul
 
 t.test('profiles pages: sael_admin edits (audited), helpdesk reads, others refused', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
-  const termoli = comune(app, 'Termoli');
-  const admin = loginAs(app, addUser(app, 'sael_admin', null));
-  const helpdesk = loginAs(app, addUser(app, 'helpdesk', null));
-  const ref = loginAs(app, addUser(app, 'ente_admin', termoli.id));
+  const termoli = await comune(app, 'Termoli');
+  const admin = await loginAs(app, await addUser(app, 'sael_admin', null));
+  const helpdesk = await loginAs(app, await addUser(app, 'helpdesk', null));
+  const ref = await loginAs(app, await addUser(app, 'ente_admin', termoli.id));
   const get = (url: string, cookie?: string) => app.inject({ method: 'GET', url, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
   const list = '/admin/conservazione/profili';
   const edit = `${list}/determina`;
@@ -258,7 +258,7 @@ t.test('profiles pages: sael_admin edits (audited), helpdesk reads, others refus
   const audit = app.sqlite.prepare("SELECT before, after FROM audit_log WHERE entity = 'cons_profile' AND action = 'cons_profile.update'").get() as { before: string; after: string };
   t.match(JSON.parse(audit.before), { name: 'Determinazione dirigenziale', retentionYears: null });
   t.match(JSON.parse(audit.after), { name: 'Determinazione', retentionYears: 20 });
-  t.equal(app.db.select({ n: count() }).from(consEvents).where(eq(consEvents.kind, 'profile')).get()!.n, 1, 'profile event');
+  t.equal((await app.db.select({ n: count() }).from(consEvents).where(eq(consEvents.kind, 'profile')).limit(1))[0]!.n, 1, 'profile event');
   const after = await get(edit, admin);
   t.match(after.body, /Profilo determina salvato/);
   t.match(after.body, /data-testid="history"[\s\S]*Tempo di conservazione \(anni\)[\s\S]*illimitato[\s\S]*20/);
@@ -266,10 +266,10 @@ t.test('profiles pages: sael_admin edits (audited), helpdesk reads, others refus
 
 t.test('REST metadata correction: a new PdA version, only for the ente, only once in a PdA', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
-  const termoli = comune(app, 'Termoli');
-  const riccia = comune(app, 'Riccia');
-  const keyA = apiKeyFor(app, termoli.id);
-  const keyB = apiKeyFor(app, riccia.id);
+  const termoli = await comune(app, 'Termoli');
+  const riccia = await comune(app, 'Riccia');
+  const keyA = await apiKeyFor(app, termoli.id);
+  const keyB = await apiKeyFor(app, riccia.id);
   const put = (key: string, id: number, metadati: Record<string, unknown>) =>
     app.inject({ method: 'PUT', url: `${URL}/${id}/metadati`, headers: { authorization: `Bearer ${key}` }, payload: { metadati } });
   const created = await post(app, keyA, body('DET-2026-9'));
@@ -293,9 +293,9 @@ t.test('REST metadata correction: a new PdA version, only for the ente, only onc
   const ok = await put(keyA, sipId, corrected);
   t.equal(ok.statusCode, 200);
   t.match(ok.json(), { pda: { versione: 2, documenti: 1, urn: /:pda:\d{4}:\d+:v2$/ } });
-  const v2 = app.db.select().from(consAips).where(eq(consAips.id, ok.json().pda.id)).get()!;
+  const v2 = (await app.db.select().from(consAips).where(eq(consAips.id, ok.json().pda.id)).limit(1))[0]!;
   t.equal(v2.previousAipId, first.aipId, 'linked to the previous PdA');
-  t.equal(app.db.select().from(consAips).where(eq(consAips.id, first.aipId)).get()!.status, 'superseded');
+  t.equal((await app.db.select().from(consAips).where(eq(consAips.id, first.aipId)).limit(1))[0]!.status, 'superseded');
   const index = (await readBlob(app.conservazione, v2.indexKey)).toString('utf8');
   t.match(index, /Impegno di spesa \(rettifica\)/, 'the new index carries the corrected metadata');
   t.match(index, new RegExp(first.indexSha256), 'and names the previous index by its hash');

@@ -20,13 +20,13 @@ t.test('conservazione versamento and profiles pages in Chromium', { skip: chromi
   const { app, base } = await e2eApp(t);
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const termoli = comune(app, 'Termoli');
-  const cookieOf = (fiscalCode: string) => {
-    const [name, value] = loginAs(app, fiscalCode).split(/=(.*)/s) as [string, string];
+  const termoli = await comune(app, 'Termoli');
+  const cookieOf = async (fiscalCode: string) => {
+    const [name, value] = (await loginAs(app, fiscalCode)).split(/=(.*)/s) as [string, string];
     return { name, value, url: base };
   };
-  const operator = addUser(app, 'operator', termoli.id);
-  const admin = addUser(app, 'sael_admin', null);
+  const operator = await addUser(app, 'operator', termoli.id);
+  const admin = await addUser(app, 'sael_admin', null);
   const dir = fs.mkdtempSync(path.join(app.config.dataDir, 'upload-'));
   const pdfFile = path.join(dir, 'determina-12.pdf');
   fs.writeFileSync(pdfFile, PDF);
@@ -34,7 +34,7 @@ t.test('conservazione versamento and profiles pages in Chromium', { skip: chromi
   for (const width of [1280, 390]) {
     const { ctx, page } = await s.context(width);
     const axe = width === 1280;
-    await ctx.addCookies([cookieOf(operator)]);
+    await ctx.addCookies([await cookieOf(operator)]);
     const form = `/backoffice/enti/${termoli.id}/conservazione/versamento`;
     t.equal((await page.goto(`${base}${form}`))?.status(), 200);
     t.same(await layoutProblems(page), [], `layout at ${width}: form`);
@@ -62,7 +62,7 @@ t.test('conservazione versamento and profiles pages in Chromium', { skip: chromi
     await s.check(page, `conservazione-b2-esito-${width}`, { axe });
 
     await ctx.clearCookies();
-    await ctx.addCookies([cookieOf(admin)]);
+    await ctx.addCookies([await cookieOf(admin)]);
     for (const [name, url] of [
       ['profili', '/admin/conservazione/profili'],
       ['profilo-determina', '/admin/conservazione/profili/determina'],

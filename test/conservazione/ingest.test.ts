@@ -17,26 +17,26 @@ import { tickets } from '../../src/modules/helpdesk/schema.js';
 import { adesioniApp, comune } from '../catalogue/adesioni-fixtures.js';
 import { determina, PDF, sha, XML } from './ingest-fixtures.js';
 
-const counts = (app: FastifyInstance) => ({
-  sips: app.db.select({ n: count() }).from(consSips).get()!.n,
-  files: app.db.select({ n: count() }).from(consSipFiles).get()!.n,
-  rdv: app.db.select({ n: count() }).from(consRdv).get()!.n,
-  events: app.db.select({ n: count() }).from(consEvents).get()!.n,
+const counts = async (app: FastifyInstance) => ({
+  sips: (await app.db.select({ n: count() }).from(consSips).limit(1))[0]!.n,
+  files: (await app.db.select({ n: count() }).from(consSipFiles).limit(1))[0]!.n,
+  rdv: (await app.db.select({ n: count() }).from(consRdv).limit(1))[0]!.n,
+  events: (await app.db.select({ n: count() }).from(consEvents).limit(1))[0]!.n,
 });
 
 t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chained', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
   const ctx = app.conservazione;
-  const termoli = comune(app, 'Termoli');
+  const termoli = await comune(app, 'Termoli');
   const r = await ingestSip(ctx, determina(termoli.id, 'DET-2026-12'), 'apikey:7');
   t.equal(r.status, 'accepted', r.esito.message);
   t.equal(r.esito.code, 'OK');
   t.equal(r.urn, `urn:sael-pay:${termoli.ipaCode}:pdv:2026:${r.sipId}`);
   t.equal(r.rdv?.urn, `urn:sael-pay:${termoli.ipaCode}:rdv:2026:${r.sipId}`);
 
-  const sip = app.db.select().from(consSips).where(eq(consSips.id, r.sipId!)).get()!;
+  const sip = (await app.db.select().from(consSips).where(eq(consSips.id, r.sipId!)).limit(1))[0]!;
   t.match(sip, { status: 'accepted', enteId: termoli.id, objectKey: 'DET-2026-12', source: 'api', submittedBy: 'apikey:7', docDate: '2026-03-01', oggetto: 'Affidamento del servizio di manutenzione' });
-  const files = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id)).orderBy(asc(consSipFiles.ordinal)).all();
+  const files = await app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id)).orderBy(asc(consSipFiles.ordinal));
   t.same(
     files.map((f) => [f.ordinal, f.role, f.name, f.actualSha256, f.storageKey, f.mime]),
     [
@@ -46,13 +46,13 @@ t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chain
   );
   // Blobs: both files in the store and in cons_blobs; the RdV bytes too.
   for (const b of [PDF, XML]) {
-    t.ok(app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(b))).get(), 'blob row');
+    t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(b))).limit(1))[0], 'blob row');
     t.same(await ctx.store.get(sha(b)), b, 'stored bytes');
   }
-  const rdv = app.db.select().from(consRdv).where(eq(consRdv.sipId, sip.id)).get()!;
+  const rdv = (await app.db.select().from(consRdv).where(eq(consRdv.sipId, sip.id)).limit(1))[0]!;
   t.equal(rdv.xml, r.rdv!.xml);
   t.equal(rdv.sha256, sha(Buffer.from(rdv.xml)));
-  t.ok(app.db.select().from(consBlobs).where(eq(consBlobs.key, rdv.sha256)).get(), 'RdV stored as a blob');
+  t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, rdv.sha256)).limit(1))[0], 'RdV stored as a blob');
   t.equal(rdv.createdAt, '2026-03-02T10:15:00.000Z');
 
   // The RdV: valid against the official schema, with URN, UTC time, hashes of the index and the whole PdV, components.
@@ -69,7 +69,7 @@ t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chain
   t.throws(() => app.sqlite.prepare('UPDATE cons_rdv SET xml = ? WHERE id = ?').run('x', rdv.id));
 
   // Events: ingest then rdv, each chained to its predecessor.
-  const events = app.db.select().from(consEvents).orderBy(asc(consEvents.seq)).all();
+  const events = await app.db.select().from(consEvents).orderBy(asc(consEvents.seq));
   t.same(
     events.map((e) => [e.kind, e.subject]),
     [
@@ -90,7 +90,7 @@ t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chain
 t.test('rejected PdV kept with its esito; third rejection of one object opens exactly one ticket', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
   const ctx = app.conservazione;
-  const termoli = comune(app, 'Termoli');
+  const termoli = await comune(app, 'Termoli');
   const wrong = '0'.repeat(64);
   const bad = () => determina(termoli.id, 'DET-2026-13', { files: [{ name: 'determina.pdf', role: 'principale', bytes: PDF, declaredSha256: wrong }] });
 
@@ -99,35 +99,35 @@ t.test('rejected PdV kept with its esito; third rejection of one object opens ex
   t.equal(first.esito.code, 'KO');
   t.ok(first.esito.checks.some((c) => c.outcome === 'NEGATIVO' && c.code === 'HASH_MISMATCH' && c.file === 'determina.pdf'), 'HASH_MISMATCH on the file');
   t.notOk(first.rdv);
-  const row = app.db.select().from(consSips).where(eq(consSips.id, first.sipId!)).get()!;
+  const row = (await app.db.select().from(consSips).where(eq(consSips.id, first.sipId!)).limit(1))[0]!;
   t.equal(row.status, 'rejected');
   t.same(JSON.parse(row.esito), first.esito, 'esito kept');
-  const f = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, row.id)).get()!;
+  const f = (await app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, row.id)).limit(1))[0]!;
   t.match(f, { declaredSha256: wrong, actualSha256: sha(PDF), storageKey: null });
-  t.notOk(app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(PDF))).get(), 'no file stored');
-  t.notOk(app.db.select().from(consRdv).where(eq(consRdv.sipId, row.id)).get(), 'no RdV');
-  t.match(app.db.select().from(consEvents).all(), [{ kind: 'reject', subject: `sip:${row.id}` }]);
-  t.match(JSON.parse(app.db.select().from(consEvents).get()!.details), { codes: ['HASH_MISMATCH'] });
+  t.notOk((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(PDF))).limit(1))[0], 'no file stored');
+  t.notOk((await app.db.select().from(consRdv).where(eq(consRdv.sipId, row.id)).limit(1))[0], 'no RdV');
+  t.match(await app.db.select().from(consEvents), [{ kind: 'reject', subject: `sip:${row.id}` }]);
+  t.match(JSON.parse((await app.db.select().from(consEvents).limit(1))[0]!.details), { codes: ['HASH_MISMATCH'] });
   t.equal(first.ticketId, null);
 
   // Another object's rejections do not count for this one.
   await ingestSip(ctx, determina(termoli.id, 'ALTRO', { files: [{ name: 'a.pdf', role: 'principale', bytes: PDF, declaredSha256: wrong }] }), 'user:1');
   const second = await ingestSip(ctx, bad(), 'user:1');
   t.equal(second.ticketId, null, 'no ticket at the second rejection');
-  t.equal(app.db.select({ n: count() }).from(consAlerts).get()!.n, 0);
+  t.equal((await app.db.select({ n: count() }).from(consAlerts).limit(1))[0]!.n, 0);
 
   const third = await ingestSip(ctx, bad(), 'user:1');
   t.type(third.ticketId, 'number', 'ticket at the third rejection');
-  t.equal(app.db.select().from(consSips).where(eq(consSips.id, third.sipId!)).get()!.ticketId, third.ticketId, 'ticket id on the PdV');
-  const alerts = app.db.select().from(consAlerts).all();
+  t.equal((await app.db.select().from(consSips).where(eq(consSips.id, third.sipId!)).limit(1))[0]!.ticketId, third.ticketId, 'ticket id on the PdV');
+  const alerts = await app.db.select().from(consAlerts);
   t.match(alerts, [{ kind: 'sip_rejected_3x', enteId: termoli.id, ticketId: third.ticketId, subject: `sip-object:${termoli.id}:determina:DET-2026-13` }]);
-  const ticket = app.db.select().from(tickets).where(eq(tickets.id, third.ticketId!)).get()!;
+  const ticket = (await app.db.select().from(tickets).where(eq(tickets.id, third.ticketId!)).limit(1))[0]!;
   t.match(ticket, { enteId: termoli.id, category: 'conservazione' });
 
   const fourth = await ingestSip(ctx, bad(), 'user:1');
   t.equal(fourth.ticketId, null, 'no further ticket');
-  t.equal(app.db.select({ n: count() }).from(consAlerts).get()!.n, 1);
-  t.equal(app.db.select({ n: count() }).from(tickets).where(eq(tickets.category, 'conservazione')).get()!.n, 1, 'exactly one ticket');
+  t.equal((await app.db.select({ n: count() }).from(consAlerts).limit(1))[0]!.n, 1);
+  t.equal((await app.db.select({ n: count() }).from(tickets).where(eq(tickets.category, 'conservazione')).limit(1))[0]!.n, 1, 'exactly one ticket');
 
   // An accepted PdV of the same object after the rejections.
   const ok = await ingestSip(ctx, determina(termoli.id, 'DET-2026-13'), 'user:1');
@@ -137,11 +137,11 @@ t.test('rejected PdV kept with its esito; third rejection of one object opens ex
 t.test('profile checks: unknown, inactive, submitter not allowed', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
   const ctx = app.conservazione;
-  const termoli = comune(app, 'Termoli');
+  const termoli = await comune(app, 'Termoli');
 
   const unknown = await ingestSip(ctx, determina(termoli.id, 'X1', { profileCode: 'inesistente' }), 'apikey:1');
   t.match(unknown, { sipId: null, urn: null, status: 'rejected', esito: { code: 'KO', checks: [{ check: 'profile', outcome: 'NEGATIVO', code: 'PROFILE_UNKNOWN' }] } });
-  t.match(app.db.select().from(consEvents).all(), [{ kind: 'reject', subject: `sip-object:${termoli.id}:inesistente:X1` }]);
+  t.match(await app.db.select().from(consEvents), [{ kind: 'reject', subject: `sip-object:${termoli.id}:inesistente:X1` }]);
 
   // Receipts are the platform's own: an ente may not submit them.
   const receipt = await ingestSip(ctx, determina(termoli.id, 'X2', { profileCode: 'ricevuta-pagopa' }), 'apikey:1');
@@ -158,9 +158,9 @@ t.test('profile checks: unknown, inactive, submitter not allowed', async (t) => 
 t.test('a failure inside the transaction leaves nothing half-written', async (t) => {
   const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
   const ctx = app.conservazione;
-  const termoli = comune(app, 'Termoli');
+  const termoli = await comune(app, 'Termoli');
   await ingestSip(ctx, determina(termoli.id, 'PRIMA'), 'apikey:1');
-  const before = counts(app);
+  const before = await counts(app);
   // The RdV insert is the last write but one: make it fail.
   app.sqlite.exec("CREATE TRIGGER test_fail_rdv BEFORE INSERT ON cons_rdv BEGIN SELECT RAISE(ABORT, 'disco pieno'); END");
   const other = Buffer.from(`${PDF.toString()}% altra\n`);
@@ -168,19 +168,19 @@ t.test('a failure inside the transaction leaves nothing half-written', async (t)
     ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1'),
     /disco pieno/,
   );
-  t.same(counts(app), before, 'no PdV, file, RdV or event row');
-  t.equal(app.db.select({ n: count() }).from(consSips).where(and(eq(consSips.enteId, termoli.id), eq(consSips.objectKey, 'DOPO'))).get()!.n, 0);
+  t.same(await counts(app), before, 'no PdV, file, RdV or event row');
+  t.equal((await app.db.select({ n: count() }).from(consSips).where(and(eq(consSips.enteId, termoli.id), eq(consSips.objectKey, 'DOPO'))).limit(1))[0]!.n, 0);
   // The file was stored before the transaction: an unreferenced blob, the same content a retry stores.
-  t.ok(app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(other))).get(), 'blob left unreferenced');
+  t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(other))).limit(1))[0], 'blob left unreferenced');
   app.sqlite.exec('DROP TRIGGER test_fail_rdv');
   const retry = await ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1');
   t.equal(retry.status, 'accepted');
-  t.equal(counts(app).events, before.events + 2);
+  t.equal((await counts(app)).events, before.events + 2);
 });
 
 t.test('profile seed: every profile, idempotent, edits kept', async (t) => {
   const { app } = await adesioniApp(t);
-  const rows = app.db.select().from(consProfiles).all();
+  const rows = await app.db.select().from(consProfiles);
   t.same(rows.map((r) => r.code).sort(), SEEDED_PROFILES.map((p) => p.code).sort());
   const receipt = (await getProfileByCode(app.db, 'ricevuta-pagopa'))!;
   t.match(receipt, { retentionYears: 10, submitters: ['system'], signatureRequired: false });
@@ -191,11 +191,11 @@ t.test('profile seed: every profile, idempotent, edits kept', async (t) => {
   app.sqlite.prepare("DELETE FROM cons_profiles WHERE code = 'contratto'").run();
   await seedConservazioneProfiles(app.db);
   await seedConservazioneProfiles(app.db);
-  t.equal(app.db.select({ n: count() }).from(consProfiles).get()!.n, SEEDED_PROFILES.length, 'missing code added once');
+  t.equal((await app.db.select({ n: count() }).from(consProfiles).limit(1))[0]!.n, SEEDED_PROFILES.length, 'missing code added once');
   t.match(await getProfileByCode(app.db, 'determina'), { retentionYears: 40, name: 'Determina modificata' }, 'edit kept');
   const audit = app.sqlite.prepare("SELECT actor, before, after FROM audit_log WHERE entity = 'cons_profile'").all() as { actor: string; before: string; after: string }[];
   t.match(audit, [{ actor: 'user:1' }]);
   t.same(JSON.parse(audit[0]!.before), { name: 'Determinazione dirigenziale', retentionYears: null });
   t.same(JSON.parse(audit[0]!.after), { name: 'Determina modificata', retentionYears: 40 });
-  t.match(app.db.select().from(consEvents).all(), [{ kind: 'profile', subject: 'profile:determina', actor: 'user:1' }]);
+  t.match(await app.db.select().from(consEvents), [{ kind: 'profile', subject: 'profile:determina', actor: 'user:1' }]);
 });

@@ -20,7 +20,7 @@ t.setTimeout(300_000);
 
 t.test('conservazione ente pages in Chromium', { skip: chromiumAvailable() ? false : 'chromium not installed', timeout: 300_000 }, async (t) => {
   const { app, base } = await e2eApp(t);
-  const cb = app.db.select().from(enti).where(eq(enti.istatCode, '070006')).get()!;
+  const cb = (await app.db.select().from(enti).where(eq(enti.istatCode, '070006')).limit(1))[0]!;
   const xml = (n: number) => ({ name: `rt-${n}.xml`, bytes: Buffer.from(`<RT><n>${n}</n></RT>`), mime: 'application/xml' });
   const pdf = (n: number) => ({ name: `ricevuta-di-pagamento-con-un-nome-lungo-${n}.pdf`, bytes: Buffer.from(`%PDF-1.7\n% ${n}\n%%EOF\n`), mime: 'application/pdf' });
   const docs: FixtureDoc[] = Array.from({ length: 23 }, (_, i) => ({
@@ -59,7 +59,7 @@ t.test('conservazione ente pages in Chromium', { skip: chromiumAvailable() ? fal
     for (const [name, path, user] of pages) {
       if (user !== current) {
         await ctx.clearCookies();
-        const [cname, value] = loginAs(app, user).split(/=(.*)/s) as [string, string];
+        const [cname, value] = (await loginAs(app, user)).split(/=(.*)/s) as [string, string];
         await ctx.addCookies([{ name: cname, value, url: base }]);
         current = user;
       }
@@ -71,7 +71,7 @@ t.test('conservazione ente pages in Chromium', { skip: chromiumAvailable() ? fal
     if (width === 1280) {
       // The search form works without JavaScript (a plain GET), and paging keeps the filters.
       await ctx.clearCookies();
-      const [cname, value] = loginAs(app, who('operator', '070006')).split(/=(.*)/s) as [string, string];
+      const [cname, value] = (await loginAs(app, who('operator', '070006'))).split(/=(.*)/s) as [string, string];
       await ctx.addCookies([{ name: cname, value, url: base }]);
       await page.goto(`${base}${b}`);
       await page.fill('#f-oggetto', 'rata 2');

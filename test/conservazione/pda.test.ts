@@ -27,35 +27,33 @@ async function insertAcceptedSip(
   ctx: ConservazioneCtx,
   o: { enteId: number; profileCode: string; key: string; metadata: Record<string, unknown>; files: { name: string; role: 'principale' | 'allegato'; bytes: Buffer; mime: string }[] },
 ): Promise<number> {
-  const profile = ctx.db.select().from(consProfiles).where(eq(consProfiles.code, o.profileCode)).get()!;
+  const profile = (await ctx.db.select().from(consProfiles).where(eq(consProfiles.code, o.profileCode)).limit(1))[0]!;
   for (const f of o.files) await storeBlob(ctx, f.bytes);
-  const sip = ctx.db
-    .insert(consSips)
-    .values({
-      urn: `urn:sael-pay:test:pdv:2026:${o.key}`,
-      enteId: o.enteId,
-      profileId: profile.id,
-      objectKey: o.key,
-      source: 'api',
-      submittedBy: 'test',
-      status: 'accepted',
-      metadata: JSON.stringify(o.metadata),
-      esito: JSON.stringify({ code: 'OK', message: 'ok', checks: [] }),
-      indexSha256: sha(o.key),
-      sipSha256: sha(`${o.key}!`),
-      docDate: (o.metadata.DataDocumento as string) ?? null,
-      iuv: (o.metadata.IUV as string) ?? null,
-      oggetto: (o.metadata.Oggetto as string) ?? null,
-      receivedAt: ctx.now().toISOString(),
-    })
-    .returning({ id: consSips.id })
-    .get();
-  o.files.forEach((f, i) =>
-    ctx.db
+  const sip = (await ctx.db
+      .insert(consSips)
+      .values({
+        urn: `urn:sael-pay:test:pdv:2026:${o.key}`,
+        enteId: o.enteId,
+        profileId: profile.id,
+        objectKey: o.key,
+        source: 'api',
+        submittedBy: 'test',
+        status: 'accepted',
+        metadata: JSON.stringify(o.metadata),
+        esito: JSON.stringify({ code: 'OK', message: 'ok', checks: [] }),
+        indexSha256: sha(o.key),
+        sipSha256: sha(`${o.key}!`),
+        docDate: (o.metadata.DataDocumento as string) ?? null,
+        iuv: (o.metadata.IUV as string) ?? null,
+        oggetto: (o.metadata.Oggetto as string) ?? null,
+        receivedAt: ctx.now().toISOString(),
+      })
+      .returning({ id: consSips.id }))[0]!;
+  for (const [i, f] of o.files.entries()) {
+    await ctx.db
       .insert(consSipFiles)
-      .values({ sipId: sip.id, ordinal: i + 1, role: f.role, name: f.name, declaredSha256: sha(f.bytes), actualSha256: sha(f.bytes), sizeBytes: f.bytes.length, mime: f.mime, suitability: 'IDONEO', storageKey: sha(f.bytes) })
-      .run(),
-  );
+      .values({ sipId: sip.id, ordinal: i + 1, role: f.role, name: f.name, declaredSha256: sha(f.bytes), actualSha256: sha(f.bytes), sizeBytes: f.bytes.length, mime: f.mime, suitability: 'IDONEO', storageKey: sha(f.bytes) });
+  }
   return sip.id;
 }
 
@@ -104,9 +102,9 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent' }), { logger: false, backgroundWorkers: false, now: () => now });
   t.teardown(() => app.close());
   const ctx = app.conservazione;
-  const comuni = app.db.select().from(enti).where(eq(enti.kind, 'comune')).limit(2).all();
+  const comuni = await app.db.select().from(enti).where(eq(enti.kind, 'comune')).limit(2);
   const [ente, other] = [comuni[0]!, comuni[1]!];
-  const profile = app.db.select().from(consProfiles).where(eq(consProfiles.code, 'ricevuta-pagopa')).get()!;
+  const profile = (await app.db.select().from(consProfiles).where(eq(consProfiles.code, 'ricevuta-pagopa')).limit(1))[0]!;
 
   const sipIds: number[] = [];
   for (const [n, date] of [[1, '2026-06-01'], [2, '2026-06-09'], [3, '2026-05-20']] as const) {
@@ -128,7 +126,7 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   t.equal(r.documents, 3);
   t.equal(r.urn, `urn:sael-pay:${ente.ipaCode}:pda:2026:${r.aipId}`);
   t.equal(r.retentionUntil, '2036-06-09', 'latest DataDocumento + 10 years (profile)');
-  const aip = app.db.select().from(consAips).where(eq(consAips.id, r.aipId)).get()!;
+  const aip = (await app.db.select().from(consAips).where(eq(consAips.id, r.aipId)).limit(1))[0]!;
   t.match(aip, { status: 'active', version: 1, previousAipId: null, documents: 3, enteId: ente.id, retentionUntil: '2036-06-09' });
   t.equal(aip.timestampedAt, '2026-06-10T08:00:00.000Z');
 
@@ -144,7 +142,7 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   // every file of the index downloads from the store and hashes to its File/Hash
   const listed = filesOf(xml);
   t.equal(listed.length, 6);
-  const rows = app.db.select().from(consSipFiles).all();
+  const rows = await app.db.select().from(consSipFiles);
   for (const f of listed) {
     const row = rows.find((x) => pdaFilePath(x.sipId, x.ordinal, x.name) === f.path);
     t.ok(row, `${f.path} is a file of a PdV`);
@@ -157,9 +155,9 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   const check = await sealer.verify(index, await readBlob(ctx, aip.signatureKey), await readBlob(ctx, aip.timestampKey));
   t.ok(check.ok, check.message);
 
-  const docs = app.db.select().from(consAipDocuments).where(eq(consAipDocuments.aipId, r.aipId)).all();
+  const docs = await app.db.select().from(consAipDocuments).where(eq(consAipDocuments.aipId, r.aipId));
   t.same(docs.map((d) => [d.sipId, d.current, d.fileGroupId]), sipIds.map((id) => [id, true, `doc-${id}`]));
-  const ev = app.db.select().from(consEvents).where(eq(consEvents.subject, `aip:${r.aipId}`)).all();
+  const ev = await app.db.select().from(consEvents).where(eq(consEvents.subject, `aip:${r.aipId}`));
   t.equal(ev.length, 1);
   t.match(JSON.parse(ev[0]!.details), { urn: r.urn, documents: 3, indexSha256: aip.indexSha256, sipIds });
 
@@ -169,7 +167,7 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   await t.rejects(buildPda({ ...ctx, sealer: async () => null }, { enteId: ente.id, profileId: profile.id, sipIds: [99999], actor: 'test' }), PdaError);
 
   // a determina: no retention (illimitato)
-  const det = app.db.select().from(consProfiles).where(eq(consProfiles.code, 'determina')).get()!;
+  const det = (await app.db.select().from(consProfiles).where(eq(consProfiles.code, 'determina')).limit(1))[0]!;
   const detSip = await insertAcceptedSip(ctx, {
     enteId: ente.id,
     profileCode: 'determina',
@@ -179,7 +177,7 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   });
   const dr = await buildPda(ctx, { enteId: ente.id, profileId: det.id, sipIds: [detSip], actor: 'test' });
   t.equal(dr.retentionUntil, null, 'illimitato');
-  t.same(validatePIndex(await readBlob(ctx, app.db.select().from(consAips).where(eq(consAips.id, dr.aipId)).get()!.indexKey)).errors, []);
+  t.same(validatePIndex(await readBlob(ctx, (await app.db.select().from(consAips).where(eq(consAips.id, dr.aipId)).limit(1))[0]!.indexKey)).errors, []);
 
   // no sealer configured: no PdA
   const det2 = await insertAcceptedSip(ctx, {
@@ -200,7 +198,7 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   const nv = await newPdaVersion(later, { sipId: sipIds[1]!, metadata: md2, actor: 'user:1' });
   t.equal(nv.version, 2);
   t.equal(nv.urn, `urn:sael-pay:${ente.ipaCode}:pda:2026:${nv.aipId}:v2`);
-  const nAip = app.db.select().from(consAips).where(eq(consAips.id, nv.aipId)).get()!;
+  const nAip = (await app.db.select().from(consAips).where(eq(consAips.id, nv.aipId)).limit(1))[0]!;
   t.equal(nAip.previousAipId, r.aipId);
   const nIndex = await readBlob(ctx, nAip.indexKey);
   t.same(validatePIndex(nIndex).errors, [], 'new version validates');
@@ -210,14 +208,14 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   t.match(nXml, /oggetto rettificato/);
   t.match(nXml, /<VersioneDelDocumento>2<\/VersioneDelDocumento>/);
   t.ok((await sealer.verify(nIndex, await readBlob(ctx, nAip.signatureKey), await readBlob(ctx, nAip.timestampKey))).ok);
-  const cur = (sipId: number) => app.db.select({ aipId: consAipDocuments.aipId }).from(consAipDocuments).where(and(eq(consAipDocuments.sipId, sipId), eq(consAipDocuments.current, true))).all();
-  t.same(cur(sipIds[1]!), [{ aipId: nv.aipId }], 'the current version of document 2 is the new PdA');
-  t.equal(app.db.select().from(consAips).where(eq(consAips.id, r.aipId)).get()!.status, 'active', 'the first PdA still holds current documents');
+  const cur = async (sipId: number) => await app.db.select({ aipId: consAipDocuments.aipId }).from(consAipDocuments).where(and(eq(consAipDocuments.sipId, sipId), eq(consAipDocuments.current, true)));
+  t.same(await cur(sipIds[1]!), [{ aipId: nv.aipId }], 'the current version of document 2 is the new PdA');
+  t.equal((await app.db.select().from(consAips).where(eq(consAips.id, r.aipId)).limit(1))[0]!.status, 'active', 'the first PdA still holds current documents');
 
   // a PdA whose only document changes becomes superseded; a third version chains on the second
   const v3 = await newPdaVersion(later, { sipId: sipIds[1]!, metadata: { ...md2, Note: 'Seconda rettifica' }, actor: 'user:1' });
   t.equal(v3.version, 3);
-  t.equal(app.db.select().from(consAips).where(eq(consAips.id, nv.aipId)).get()!.status, 'superseded');
+  t.equal((await app.db.select().from(consAips).where(eq(consAips.id, nv.aipId)).limit(1))[0]!.status, 'superseded');
   await newPdaVersion(later, { sipId: detSip, metadata: { Identificativo: 'DET-2026-15', TipologiaDocumentale: 'Determinazione', ModalitaDiFormazione: 'a', Oggetto: 'Affidamento (rettifica)', DataDocumento: '2026-06-05', NumeroDocumento: '15' }, actor: 'user:1' });
-  t.equal(app.db.select().from(consAips).where(eq(consAips.id, dr.aipId)).get()!.status, 'superseded');
+  t.equal((await app.db.select().from(consAips).where(eq(consAips.id, dr.aipId)).limit(1))[0]!.status, 'superseded');
 });

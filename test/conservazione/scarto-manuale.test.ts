@@ -30,8 +30,8 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   const today = romeDay(ctx.now());
   const expired = addDays(today, -1);
   const future = addYears(today, 5);
-  const [ente] = memberEnti(ctx);
-  const profileId = ensureProfile(ctx, 'd-scarto', 10);
+  const [ente] = await memberEnti(ctx);
+  const profileId = await ensureProfile(ctx, 'd-scarto', 10);
   const d1 = await addDocument(ctx, ente!.id, profileId, ['contenuto condiviso', 'solo del documento 1']);
   const d2 = await addDocument(ctx, ente!.id, profileId, ['contenuto condiviso']);
   const d3 = await addDocument(ctx, ente!.id, profileId, ['condiviso con un documento in attesa']);
@@ -43,12 +43,12 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   t.equal(d4.keys[0], d3.keys[0], 'd3 and the pending d4 share their file');
   // An earlier version (superseded) past its retention is a candidate too.
   const aip5 = await addAip(ctx, sealer, { enteId: ente!.id, profileId, sipIds: [], retentionUntil: expired });
-  ctx.db.update(consAips).set({ status: 'superseded' }).where(eq(consAips.id, aip5.aipId)).run();
-  const urn = (id: number) => ctx.db.select({ urn: consAips.urn }).from(consAips).where(eq(consAips.id, id)).get()!.urn;
+  await ctx.db.update(consAips).set({ status: 'superseded' }).where(eq(consAips.id, aip5.aipId));
+  const urn = async (id: number) => (await ctx.db.select({ urn: consAips.urn }).from(consAips).where(eq(consAips.id, id)).limit(1))[0]!.urn;
 
-  const admin = loginAs(app, who('sael_admin'));
-  const helpdesk = loginAs(app, who('helpdesk'));
-  const operator = loginAs(app, who('operator'));
+  const admin = await loginAs(app, who('sael_admin'));
+  const helpdesk = await loginAs(app, who('helpdesk'));
+  const operator = await loginAs(app, who('operator'));
   const get = (url: string, cookie?: string) => app.inject({ url, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
 
   // Roles on the pages.
@@ -59,9 +59,9 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   t.notMatch(ro.body, 'Proponi l’elenco', 'without the form');
   const page = await get('/admin/conservazione/scarto', admin);
   t.equal(page.statusCode, 200);
-  for (const a of [aip1, aip3, aip4, aip5]) t.match(page.body, urn(a.aipId), 'expired PdA listed');
+  for (const a of [aip1, aip3, aip4, aip5]) t.match(page.body, await urn(a.aipId), 'expired PdA listed');
   t.match(page.body, 'versione precedente', 'the superseded one is marked');
-  t.notMatch(page.body, urn(aip2.aipId), 'a PdA still within its retention is not');
+  t.notMatch(page.body, await urn(aip2.aipId), 'a PdA still within its retention is not');
 
   const { token, cookie } = await csrfFrom(app, '/admin/conservazione/scarto', admin);
   const post = (url: string, fields: Record<string, string> | string, c = cookie) =>
@@ -81,7 +81,7 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   t.equal(proposed.statusCode, 303);
   const listUrl = proposed.headers.location as string;
   const listId = Number(/\/scarto\/(\d+)$/.exec(listUrl)![1]);
-  t.notMatch((await get('/admin/conservazione/scarto', admin)).body, urn(aip1.aipId), 'a PdA in an open list is no longer a candidate');
+  t.notMatch((await get('/admin/conservazione/scarto', admin)).body, await urn(aip1.aipId), 'a PdA in an open list is no longer a candidate');
 
   const early = await post(`${listUrl}/esegui`, {});
   t.equal(early.statusCode, 409, 'execution before the authorisation: 409');
@@ -104,7 +104,7 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   t.equal((await post(`${listUrl}/esegui`, {})).statusCode, 409, 'executed twice: 409');
   t.match((await get(listUrl, admin)).body, /Scarto eseguito: 2 PdA \(2 documenti\) scartati, 7 file distrutti, 2 file mantenuti/);
 
-  const aips = ctx.db.select().from(consAips).where(inArray(consAips.id, [aip1.aipId, aip2.aipId, aip3.aipId])).all();
+  const aips = await ctx.db.select().from(consAips).where(inArray(consAips.id, [aip1.aipId, aip2.aipId, aip3.aipId]));
   t.same(aips.map((a) => a.status), ['discarded', 'active', 'discarded']);
   t.ok(aips[0]!.discardedAt);
   const shared = d1.keys[0]!;
@@ -112,16 +112,16 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   const destroyed = [d1.keys[1]!, ...aip1.keys, ...aip3.keys];
   for (const k of destroyed) {
     t.notOk(await ctx.store.has(k), `destroyed ${k.slice(0, 8)}`);
-    t.ok(ctx.db.select().from(consBlobs).where(eq(consBlobs.key, k)).get()!.discardedAt, 'marked discarded');
+    t.ok((await ctx.db.select().from(consBlobs).where(eq(consBlobs.key, k)).limit(1))[0]!.discardedAt, 'marked discarded');
   }
   for (const k of [shared, pendingShared]) {
     t.ok(await ctx.store.has(k), 'a file another kept PdA or a pending document uses stays');
-    t.equal(ctx.db.select().from(consBlobs).where(eq(consBlobs.key, k)).get()!.discardedAt, null);
+    t.equal((await ctx.db.select().from(consBlobs).where(eq(consBlobs.key, k)).limit(1))[0]!.discardedAt, null);
   }
-  const items = ctx.db.select().from(consScartoItems).where(eq(consScartoItems.listId, listId)).all();
-  t.same(items.map((i) => i.aipUrn).sort(), [urn(aip1.aipId), urn(aip3.aipId)].sort(), 'the items are kept with their URNs');
-  t.match(ctx.db.select().from(consScartoLists).where(eq(consScartoLists.id, listId)).get(), { status: 'executed', authorisationRef: ref });
-  const events = ctx.db.select().from(consEvents).where(eq(consEvents.kind, 'scarto')).all();
+  const items = await ctx.db.select().from(consScartoItems).where(eq(consScartoItems.listId, listId));
+  t.same(items.map((i) => i.aipUrn).sort(), [await urn(aip1.aipId), await urn(aip3.aipId)].sort(), 'the items are kept with their URNs');
+  t.match((await ctx.db.select().from(consScartoLists).where(eq(consScartoLists.id, listId)).limit(1))[0], { status: 'executed', authorisationRef: ref });
+  const events = await ctx.db.select().from(consEvents).where(eq(consEvents.kind, 'scarto'));
   t.same(events.map((e) => JSON.parse(e.details).action), ['proposed', 'approved', 'discarded', 'discarded', 'executed']);
   const audits = app.sqlite.prepare("SELECT action FROM audit_log WHERE action LIKE 'conservazione.scarto.%' ORDER BY id").all() as { action: string }[];
   t.same(audits.map((a) => a.action), ['conservazione.scarto.propose', 'conservazione.scarto.approve', 'conservazione.scarto.execute']);
@@ -132,17 +132,17 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   const secondUrl = second.headers.location as string;
   t.equal((await post(`${secondUrl}/respingi`, { note: '' })).statusCode, 400, 'a reason is required');
   t.equal((await post(`${secondUrl}/respingi`, { note: 'Manca il nulla osta per questa serie' })).statusCode, 303);
-  t.equal(ctx.db.select().from(consScartoLists).where(eq(consScartoLists.id, Number(/(\d+)$/.exec(secondUrl)![1]))).get()!.status, 'rejected');
+  t.equal((await ctx.db.select().from(consScartoLists).where(eq(consScartoLists.id, Number(/(\d+)$/.exec(secondUrl)![1]))).limit(1))[0]!.status, 'rejected');
   t.equal((await post(`${secondUrl}/approva`, { authorisationRef: ref })).statusCode, 409, 'a rejected list cannot be approved');
-  t.match((await get('/admin/conservazione/scarto', admin)).body, urn(aip4.aipId), 'candidate again');
+  t.match((await get('/admin/conservazione/scarto', admin)).body, await urn(aip4.aipId), 'candidate again');
   t.equal((await get('/admin/conservazione/scarto/999999', admin)).statusCode, 404);
 });
 
 t.test('manuale (HTML and PDF) and the SAEL overview', async (t) => {
   const app = await buildTestApp(t);
   const ctx = app.conservazione;
-  ensureProfile(ctx, 'd-manuale', 25);
-  const profiles = ctx.db.select().from(consProfiles).where(eq(consProfiles.active, true)).all();
+  await ensureProfile(ctx, 'd-manuale', 25);
+  const profiles = await ctx.db.select().from(consProfiles).where(eq(consProfiles.active, true));
   t.ok(profiles.length >= 1);
 
   const html = await app.inject({ url: '/conservazione/manuale', headers: { accept: 'text/html' } });
@@ -167,11 +167,11 @@ t.test('manuale (HTML and PDF) and the SAEL overview', async (t) => {
   t.match(text, 'j) Termini di versamento e di scarto');
   t.match(text, 'Profilo d-manuale (d-manuale)');
 
-  const admin = loginAs(app, who('sael_admin'));
+  const admin = await loginAs(app, who('sael_admin'));
   const overview = await app.inject({ url: '/admin/conservazione', headers: { accept: 'text/html', cookie: admin } });
   t.equal(overview.statusCode, 200);
   t.match(overview.body, 'Registro degli eventi');
   t.match(overview.body, 'href="/admin/conservazione/scarto"');
-  t.equal((await app.inject({ url: '/admin/conservazione', headers: { accept: 'text/html', cookie: loginAs(app, who('helpdesk')) } })).statusCode, 200);
-  t.equal((await app.inject({ url: '/admin/conservazione', headers: { accept: 'text/html', cookie: loginAs(app, who('operator')) } })).statusCode, 403);
+  t.equal((await app.inject({ url: '/admin/conservazione', headers: { accept: 'text/html', cookie: await loginAs(app, who('helpdesk')) } })).statusCode, 200);
+  t.equal((await app.inject({ url: '/admin/conservazione', headers: { accept: 'text/html', cookie: await loginAs(app, who('operator')) } })).statusCode, 403);
 });

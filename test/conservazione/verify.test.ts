@@ -49,8 +49,8 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   const now = () => clock;
   const sealer = await testSealer(app.config.dataDir, now);
   const ctx: ConservazioneCtx = { ...app.conservazione, now, sealer: async () => sealer };
-  const [ente] = memberEnti(ctx);
-  const profileId = ensureProfile(ctx, 'd-verify');
+  const [ente] = await memberEnti(ctx);
+  const profileId = await ensureProfile(ctx, 'd-verify');
   const d1 = await addDocument(ctx, ente!.id, profileId, ['determina 1 – testo', 'allegato A']);
   const d2 = await addDocument(ctx, ente!.id, profileId, ['determina 2 – testo']);
   const aip = await addAip(ctx, sealer, { enteId: ente!.id, profileId, sipIds: [d1.sipId, d2.sipId], retentionUntil: '2036-12-31' });
@@ -66,10 +66,10 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   t.match(formatVerifyReport(clean), [/^Verifica della conservazione: 6 file, 7 eventi, 2 ancore, 1 PdA/]);
 
   for (const tr of ['cons_events_no_update', 'cons_events_no_delete', 'cons_anchors_no_update']) sqlite.exec(`DROP TRIGGER ${tr}`);
-  const rowsBefore = ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq)).all();
-  const restoreEvents = () => {
+  const rowsBefore = await ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq));
+  const restoreEvents = async () => {
     sqlite.exec('DELETE FROM cons_events');
-    for (const r of rowsBefore) ctx.db.insert(consEvents).values(r).run();
+    for (const r of rowsBefore) await ctx.db.insert(consEvents).values(r);
   };
 
   // 1. A row edited in place: its hash no longer matches its content, and the first anchor's head is off.
@@ -77,13 +77,13 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   let report = await verifyConservazione(ctx);
   t.ok(report.findings.some((f) => f.kind === 'chain_broken' && f.subject === 'event:2' && /modificato/.test(f.message)), 'edited row found');
   t.ok(report.findings.some((f) => f.kind === 'anchor_invalid' && f.subject === 'anchor:2026-04-20'), 'the anchor over it fails too');
-  restoreEvents();
+  await restoreEvents();
   t.same((await verifyConservazione(ctx)).findings, [], 'restored: clean again');
 
   // 2. A row edited and the whole chain re-hashed from genesis: only the anchors can tell.
   sqlite.prepare('UPDATE cons_events SET details = ? WHERE seq = 4').run('{"note":"riscritto"}');
   let prev = GENESIS_HASH;
-  for (const r of ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq)).all()) {
+  for (const r of await ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq))) {
     const hash = eventHash(prev, r);
     sqlite.prepare('UPDATE cons_events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
     prev = hash;
@@ -91,14 +91,14 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   report = await verifyConservazione(ctx);
   t.notOk(report.findings.some((f) => f.kind === 'chain_broken'), 'the rewritten chain is self-consistent');
   t.ok(report.findings.some((f) => f.kind === 'anchor_invalid' && f.subject === 'anchor:2026-04-21' && /non corrisponde alla testa/.test(f.message)), 'but the anchored head differs');
-  restoreEvents();
+  await restoreEvents();
 
   // 3. A deleted row: a gap in the sequence, the next row's predecessor is wrong.
   sqlite.prepare('DELETE FROM cons_events WHERE seq = 2').run();
   report = await verifyConservazione(ctx);
   t.ok(report.findings.some((f) => f.kind === 'chain_broken' && f.subject === 'event:2' && /manca l’evento n\. 2/.test(f.message)), 'deleted row found');
   t.ok(report.findings.some((f) => f.subject === 'event:3' && /non è concatenato/.test(f.message)));
-  restoreEvents();
+  await restoreEvents();
 
   // 4. One stored byte changed on disk (a document file), then the PdA index.
   let restore = tamperFile(blobPath(ctx, d1.keys[1]!), (b) => ((b[0] = b[0]! ^ 1), b));
@@ -121,7 +121,7 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
 
   // 5. An anchor whose token covers another hash.
   const other = await sealer.timestamp(anchorDigest('a'.repeat(64)));
-  const first = ctx.db.select().from(consAnchors).orderBy(asc(consAnchors.id)).get()!;
+  const first = (await ctx.db.select().from(consAnchors).orderBy(asc(consAnchors.id)).limit(1))[0]!;
   sqlite.prepare('UPDATE cons_anchors SET token = ? WHERE id = ?').run(other.token.toString('base64'), first.id);
   report = await verifyConservazione(ctx);
   t.same(report.findings.map((f) => [f.kind, f.subject]), [['anchor_invalid', 'anchor:2026-04-20']], 'forged anchor token found');
@@ -137,10 +137,10 @@ t.test('conservazione:verify on the command line', async (t) => {
   const blob = await storeBlob(ctx, Buffer.from('ricevuta di pagamento'));
   for (let i = 1; i <= 3; i++) await appendEvent(ctx.db, { kind: 'ingest', enteId: null, actor: 'test', subject: `sip:${i}` }, new Date());
   // A real document and PdA (B2's ingest, C's PdA sealed by the demo sealer).
-  const [ente] = memberEnti(ctx);
+  const [ente] = await memberEnti(ctx);
   const sip = await ingestSip(ctx, determina(ente!.id, 'det-d-1'), 'test');
   t.equal(sip.status, 'accepted', JSON.stringify(sip.esito));
-  const profile = ctx.db.select().from(consProfiles).where(eq(consProfiles.code, 'determina')).get()!;
+  const profile = (await ctx.db.select().from(consProfiles).where(eq(consProfiles.code, 'determina')).limit(1))[0]!;
   const pda = await buildPda(ctx, { enteId: ente!.id, profileId: profile.id, sipIds: [sip.sipId!], actor: 'test' });
   // The app's own sealer (demo: the TSA simulator's keys in DATA_DIR): the CLI's app must verify its token.
   t.match(await anchorChainHead(ctx), { created: true }, 'anchored with the demo sealer');
@@ -157,7 +157,7 @@ t.test('conservazione:verify on the command line', async (t) => {
   t.match(ok.out, /verifica superata/);
 
   // The PdA's index changed by one byte: its hash and its seal fail.
-  const aipRow = ctx.db.select().from(consAips).where(eq(consAips.id, pda.aipId)).get()!;
+  const aipRow = (await ctx.db.select().from(consAips).where(eq(consAips.id, pda.aipId)).limit(1))[0]!;
   const indexFile = path.join(ctx.config.conservazione.dir, 'store', aipRow.indexKey.slice(0, 2), aipRow.indexKey.slice(2, 4), aipRow.indexKey);
   const restoreIndex = tamperFile(indexFile, (b) => ((b[b.length - 2] = b[b.length - 2]! ^ 0x20), b));
   const sealBad = await run();

@@ -21,17 +21,16 @@ t.setTimeout(6 * 60_000);
 
 t.test('a referente joins a paid service, the SAEL admin approves, the comune pays the charge', { skip: chromiumAvailable() ? false : 'chromium not installed' }, async (t) => {
   const { app, base } = await e2eApp(t);
-  const termoli = comune(app, 'Termoli');
+  const termoli = await comune(app, 'Termoli');
   const users = demoUserFiscalCodes();
   const referente = users.find((u) => u.role === 'ente_admin' && u.enteIstat === '070078')!.fiscalCode;
   const admin = users.find((u) => u.role === 'sael_admin')!.fiscalCode;
   const today = todayInItaly();
   const year = Number(today.slice(0, 4));
   // A paid service needs a convenzione in force over the period (helper B's rule): Termoli's, in force.
-  app.db
-    .insert(convenzioni)
-    .values({ enteId: termoli.id, status: 'in_force', actKind: 'delibera', actNumber: '45', actDate: `${year - 1}-12-01`, startDate: `${year - 1}-12-01`, endDate: `${year + 4}-12-31`, signedAt: new Date().toISOString() })
-    .run();
+  await app.db
+        .insert(convenzioni)
+        .values({ enteId: termoli.id, status: 'in_force', actKind: 'delibera', actNumber: '45', actDate: `${year - 1}-12-01`, startDate: `${year - 1}-12-01`, endDate: `${year + 4}-12-31`, signedAt: new Date().toISOString() });
 
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
@@ -46,7 +45,7 @@ t.test('a referente joins a paid service, the SAEL admin approves, the comune pa
   await ref.page.getByRole('button', { name: 'Invia la richiesta' }).click();
   await ref.page.waitForURL(/\/backoffice\/enti\/\d+\/adesioni\/\d+$/);
   const adesioneId = Number(/\/adesioni\/(\d+)$/.exec(ref.page.url())![1]);
-  t.equal(app.db.select().from(adesioni).where(eq(adesioni.id, adesioneId)).get()!.status, 'submitted', 'submitted by the referente');
+  t.equal((await app.db.select().from(adesioni).where(eq(adesioni.id, adesioneId)).limit(1))[0]!.status, 'submitted', 'submitted by the referente');
 
   // 2. The SAEL admin takes it in and approves it (starts today: activated, charge issued).
   const adm = await s.context();
@@ -55,9 +54,9 @@ t.test('a referente joins a paid service, the SAEL admin approves, the comune pa
   await adm.page.getByRole('button', { name: 'Approva' }).waitFor();
   await adm.page.getByRole('button', { name: 'Approva' }).click();
   await adm.page.waitForLoadState('load');
-  const a = app.db.select().from(adesioni).where(eq(adesioni.id, adesioneId)).get()!;
+  const a = (await app.db.select().from(adesioni).where(eq(adesioni.id, adesioneId)).limit(1))[0]!;
   t.equal(a.status, 'active', 'approved and active from today');
-  const charge = app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, adesioneId)).get()!;
+  const charge = (await app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, adesioneId)).limit(1))[0]!;
   t.ok(charge, 'the charge was issued at activation');
   t.match(charge, { kind: 'one_off', status: 'issued', enteId: termoli.id, amountCents: a.amountCents });
 
@@ -89,7 +88,7 @@ t.test('a referente joins a paid service, the SAEL admin approves, the comune pa
 
   await ref.page.goto(`${base}/backoffice/enti/${termoli.id}/addebiti`);
   await t.resolveMatch(row.getByTestId('charge-status').textContent(), 'Pagato', 'paid once the receipt arrived');
-  t.equal(app.db.select().from(catalogueCharges).where(eq(catalogueCharges.id, charge.id)).get()!.status, 'paid');
+  t.equal((await app.db.select().from(catalogueCharges).where(eq(catalogueCharges.id, charge.id)).limit(1))[0]!.status, 'paid');
   await s.check(ref.page, 'c2-addebiti-comune-pagato');
 
   // 4. The SAEL admin's list.
@@ -123,26 +122,26 @@ t.test('overdue charges, reminders and an issuing error, as the comune and the S
   const base = `http://127.0.0.1:${port}`;
   const { app, clock } = await chargesApp(t, { PORT: String(port), PUBLIC_URL: base });
   await app.listen({ port, host: '127.0.0.1' });
-  const larino = comune(app, 'Larino');
+  const larino = await comune(app, 'Larino');
   const start = dayPlus(clock.now, -400);
-  const service = addService(app, 'annual', 'Gestione del sito istituzionale');
-  const a = addAdesione(app, { enteId: larino.id, serviceId: service, startDate: start, endDate: dayPlus(clock.now, -36), amountCents: 180000 });
-  addAdesione(app, { enteId: larino.id, serviceId: addService(app, 'annual'), startDate: dayPlus(clock.now, -10), endDate: null, amountCents: 1000 });
+  const service = await addService(app, 'annual', 'Gestione del sito istituzionale');
+  const a = await addAdesione(app, { enteId: larino.id, serviceId: service, startDate: start, endDate: dayPlus(clock.now, -36), amountCents: 180000 });
+  await addAdesione(app, { enteId: larino.id, serviceId: await addService(app, 'annual'), startDate: dayPlus(clock.now, -10), endDate: null, amountCents: 1000 });
   const real = clock.now;
   clock.set(new Date(real.getTime() - 400 * 86_400_000));
   await app.catalogueTick(clock.now);
   clock.set(real);
   await app.catalogueTick(clock.now); // issues the rest, reminds the overdue ones, records the annual adesione without an end
-  t.ok(app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, a)).all().length >= 2, 'slices issued');
+  t.ok((await app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, a))).length >= 2, 'slices issued');
 
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const cookieOf = (cf: string) => {
-    const [name, value] = loginAs(app, cf).split('=') as [string, string];
+  const cookieOf = async (cf: string) => {
+    const [name, value] = (await loginAs(app, cf)).split('=') as [string, string];
     return [{ name, value, url: base }];
   };
-  const admin = cookieOf(addUser(app, 'sael_admin', null));
-  const referente = cookieOf(addUser(app, 'ente_admin', larino.id));
+  const admin = await cookieOf(await addUser(app, 'sael_admin', null));
+  const referente = await cookieOf(await addUser(app, 'ente_admin', larino.id));
   for (const width of [1280, 390]) {
     const { ctx, page } = await s.context(width);
     await ctx.addCookies(admin);

@@ -65,33 +65,33 @@ t.test('a receipt paid in the simulator is in a PdA the next day and its PdD dow
   t.teardown(() => app.close());
   await app.listen({ port, host: '127.0.0.1' });
 
-  const cb = comune(app, 'Campobasso');
+  const cb = await comune(app, 'Campobasso');
   const given = await seedConservazioneDemo(app.db, romeDay(new Date()));
   t.ok(given.includes(cb.id), 'the demo seed gives the member comune the conservazione service (17)');
 
   const { antonio } = citizens();
-  const position = createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: 'Campobasso', description: 'TARI 2026 – saldo', amountCents: 7350 });
+  const position = await createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: 'Campobasso', description: 'TARI 2026 – saldo', amountCents: 7350 });
   const paid = await payNotice(app, { fiscalCode: cb.fiscalCode, noticeNumber: position.options[0]!.noticeNumber });
   t.ok(paid.ok, `paid through the simulated node (${paid.step})`);
-  const receipt = app.db.select().from(receipts).where(eq(receipts.receiptId, paid.receiptId!)).get()!;
+  const receipt = (await app.db.select().from(receipts).where(eq(receipts.receiptId, paid.receiptId!)).limit(1))[0]!;
   t.equal(receipt.enteId, cb.id);
 
   // Nothing yet: the day is not over.
   await app.conservazioneTick(new Date());
-  t.equal(app.db.select().from(consSourceLinks).where(eq(consSourceLinks.sourceId, receipt.id)).all().length, 0, 'not preserved on the day itself');
+  t.equal((await app.db.select().from(consSourceLinks).where(eq(consSourceLinks.sourceId, receipt.id))).length, 0, 'not preserved on the day itself');
 
   const nextDay = addDays(romeDay(new Date(receipt.receivedAt)), 1);
   clock = rome3am(nextDay);
   await app.conservazioneTick(clock);
 
-  const link = app.db.select().from(consSourceLinks).where(eq(consSourceLinks.sourceId, receipt.id)).get();
+  const link = (await app.db.select().from(consSourceLinks).where(eq(consSourceLinks.sourceId, receipt.id)).limit(1))[0];
   t.ok(link, 'the receipt went into a PdV');
-  const sip = app.db.select().from(consSips).where(eq(consSips.id, link!.sipId)).get()!;
+  const sip = (await app.db.select().from(consSips).where(eq(consSips.id, link!.sipId)).limit(1))[0]!;
   t.same([sip.status, sip.enteId, sip.source], ['accepted', cb.id, 'auto']);
-  t.ok(app.db.select().from(consRdv).where(eq(consRdv.sipId, sip.id)).get(), 'with its rapporto di versamento');
-  const doc = app.db.select().from(consAipDocuments).where(eq(consAipDocuments.sipId, sip.id)).get();
+  t.ok((await app.db.select().from(consRdv).where(eq(consRdv.sipId, sip.id)).limit(1))[0], 'with its rapporto di versamento');
+  const doc = (await app.db.select().from(consAipDocuments).where(eq(consAipDocuments.sipId, sip.id)).limit(1))[0];
   t.ok(doc, 'in a PdA');
-  const aip = app.db.select().from(consAips).where(eq(consAips.id, doc!.aipId)).get()!;
+  const aip = (await app.db.select().from(consAips).where(eq(consAips.id, doc!.aipId)).limit(1))[0]!;
   t.equal(aip.enteId, cb.id);
   const sealer = (await app.conservazione.sealer())!;
   const [index, p7s, tsr] = await Promise.all([aip.indexKey, aip.signatureKey, aip.timestampKey].map((k) => app.conservazione.store.get(k)));
@@ -99,7 +99,7 @@ t.test('a receipt paid in the simulator is in a PdA the next day and its PdD dow
 
   // The ente's operator finds it on the ente's pages and downloads the PdD over HTTP.
   const operator = demoUserFiscalCodes().find((u) => u.role === 'operator' && u.enteIstat === cb.istatCode)!;
-  const cookie = loginAs(app, operator.fiscalCode);
+  const cookie = await loginAs(app, operator.fiscalCode);
   const page = async (path: string) => {
     const res = await fetch(`${base}${path}`, { headers: { cookie, accept: 'text/html' } });
     t.equal(res.status, 200, path);
@@ -116,7 +116,7 @@ t.test('a receipt paid in the simulator is in a PdA the next day and its PdD dow
   const zip = unzip(Buffer.from(await res.arrayBuffer()));
   const listed = indexFiles(zip.get('indice.xml')!.toString('utf8'));
   for (const f of listed) t.equal(sha256(zip.get(f.path)!), f.sha256, `${f.path} hashes to the index`);
-  const principale = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id)).all().find((f) => f.role === 'principale')!;
+  const principale = (await app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sip.id))).find((f) => f.role === 'principale')!;
   const rawInZip = listed.map((f) => zip.get(f.path)!).find((b) => b.toString('utf8') === receipt.rawXml);
   t.ok(rawInZip, 'the receipt’s raw paSendRT XML is in the PdD');
   t.equal(sha256(rawInZip!), principale.actualSha256, 'as the PdV’s main file');

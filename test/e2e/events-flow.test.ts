@@ -35,7 +35,7 @@ async function pictureJpeg(): Promise<Buffer> {
 
 t.test('an operator publishes an event with a picture; a citizen finds it in Il mio Comune, saves it, adds it to the calendar', { skip: chromiumAvailable() ? false : 'chromium not installed' }, async (t) => {
   const { app, base } = await e2eApp(t);
-  const campobasso = comune(app, 'Campobasso');
+  const campobasso = await comune(app, 'Campobasso');
   const users = demoUserFiscalCodes();
   const operator = users.find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode;
   const admin = users.find((u) => u.role === 'sael_admin')!.fiscalCode;
@@ -75,7 +75,7 @@ t.test('an operator publishes an event with a picture; a citizen finds it in Il 
   await op.page.waitForURL(new RegExp(`/backoffice/enti/${campobasso.id}/eventi/\\d+$`));
   await s.check(op.page, 'flow-events-bo-detail-1280');
   const eventId = Number(/\/eventi\/(\d+)$/.exec(op.page.url())![1]);
-  const row = app.db.select().from(events).where(eq(events.id, eventId)).get()!;
+  const row = (await app.db.select().from(events).where(eq(events.id, eventId)).limit(1))[0]!;
   t.equal(row.status, 'published', 'published');
   t.equal(row.imageWidth, 1200, 'picture stored');
   t.ok(fs.existsSync(`${app.config.events.imagesDir}/${row.imageKey}/960.webp`), 'WebP variant on disk');

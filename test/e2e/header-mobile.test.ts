@@ -14,7 +14,7 @@ t.test('mobile header: name shown, menu collapsed behind a button', { skip: chro
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
   const { ctx, page } = await s.context(390);
-  const [name, value] = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'helpdesk')!.fiscalCode).split(/=(.*)/s) as [string, string];
+  const [name, value] = (await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'helpdesk')!.fiscalCode)).split(/=(.*)/s) as [string, string];
   await ctx.addCookies([{ name, value, url: base }]);
   await page.goto(`${base}/helpdesk`);
   const user = page.locator('header .it-header-slim-right-zone > .text-white.me-3');

@@ -33,8 +33,8 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   const { app, base, lucia, positions } = await e2eApp(t);
   const users = demoUserFiscalCodes();
   const role = (r: string, istat?: string) => users.find((u) => u.role === r && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
-  const cb = comune(app, 'Campobasso');
-  const te = comune(app, 'Termoli');
+  const cb = await comune(app, 'Campobasso');
+  const te = await comune(app, 'Termoli');
   const recon = { db: app.db, sqlite: app.sqlite };
 
   // Data for the detail pages.
@@ -96,7 +96,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   /** Signs in as this user with a session as the login leaves it (loginAs). */
   async function signIn(fiscalCode: string): Promise<void> {
     await ctx.clearCookies();
-    const [name, value] = loginAs(app, fiscalCode).split(/=(.*)/s) as [string, string];
+    const [name, value] = (await loginAs(app, fiscalCode)).split(/=(.*)/s) as [string, string];
     await ctx.addCookies([{ name, value, url: base }]);
   }
 
@@ -106,7 +106,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
     ['comune', `/comuni/${cb.ipaCode}`],
     ['spontaneous', `/comuni/${te.ipaCode}/servizi/MENSA`],
     ['pay-notice', '/paga-avviso'],
-    ['pay-notice-found', `/paga-avviso?codiceAvviso=${positions.anonNotice.options[0]!.noticeNumber}&cfEnte=${comune(app, 'Riccia').fiscalCode}`],
+    ['pay-notice-found', `/paga-avviso?codiceAvviso=${positions.anonNotice.options[0]!.noticeNumber}&cfEnte=${(await comune(app, 'Riccia')).fiscalCode}`],
     ['login', '/accesso'],
     ['cart-empty', '/carrello'],
     ['privacy', '/privacy'],

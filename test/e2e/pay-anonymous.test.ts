@@ -50,7 +50,7 @@ t.test('(a) anonymous: pay a notice by number, see the receipt', { skip: chromiu
   // Without JavaScript: look up a notice, put it in the cart, reach Checkout.
   const noJs = await s.browser.newContext({ javaScriptEnabled: false });
   const p2 = await noJs.newPage();
-  await p2.goto(`${base}/paga-avviso?codiceAvviso=${positions.tari.options[3]!.noticeNumber}&ente=${comune(app, 'Campobasso').id}`);
+  await p2.goto(`${base}/paga-avviso?codiceAvviso=${positions.tari.options[3]!.noticeNumber}&ente=${(await comune(app, 'Campobasso')).id}`);
   await p2.getByRole('button', { name: 'Aggiungi al carrello' }).click();
   await p2.waitForURL(/\/carrello/);
   await t.resolveMatch(p2.locator('caption').first().textContent(), /1 di 5/);

@@ -15,11 +15,11 @@ export async function e2eApp(t: Teardown) {
   const app: FastifyInstance = await buildTestApp(t, { PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   await app.listen({ port, host: '127.0.0.1' });
   const { lucia, antonio } = citizens();
-  upsertUser(app.db, antonio, { actor: 'test' });
+  await upsertUser(app.db, antonio, { actor: 'test' });
   const positions = {
-    anonNotice: createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: 'Riccia', description: 'Canone unico 2026 – insegna', amountCents: 7350, serviceCode: 'CUP' }),
-    tari: createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI 2026 – Lucia', amountCents: 24000, installments: 3 }),
-    mensa: createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Termoli', description: 'Mensa scolastica aprile – Lucia', amountCents: 5600, serviceCode: 'MENSA' }),
+    anonNotice: await createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: 'Riccia', description: 'Canone unico 2026 – insegna', amountCents: 7350, serviceCode: 'CUP' }),
+    tari: await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI 2026 – Lucia', amountCents: 24000, installments: 3 }),
+    mensa: await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Termoli', description: 'Mensa scolastica aprile – Lucia', amountCents: 5600, serviceCode: 'MENSA' }),
   };
   return { app, base, lucia, antonio, positions };
 }

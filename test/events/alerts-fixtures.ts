@@ -37,52 +37,49 @@ export async function clockedApp(t: Teardown, env: Record<string, string> = {}):
   return { app, clock, dir };
 }
 
-export function enteId(app: FastifyInstance, name: string): number {
-  const row = app.db.select({ id: enti.id }).from(enti).where(eq(enti.name, name)).get();
+export async function enteId(app: FastifyInstance, name: string): Promise<number> {
+  const row = (await app.db.select({ id: enti.id }).from(enti).where(eq(enti.name, name)).limit(1))[0];
   if (!row) throw new Error(`no ente ${name}`);
   return row.id;
 }
 
 let slugSeq = 0;
 /** The category with this name (the seeded one when it exists), else a new one. */
-export function addCategory(app: FastifyInstance, name: string): number {
-  const seeded = app.db.select({ id: eventCategories.id }).from(eventCategories).where(eq(eventCategories.name, name)).get();
+export async function addCategory(app: FastifyInstance, name: string): Promise<number> {
+  const seeded = (await app.db.select({ id: eventCategories.id }).from(eventCategories).where(eq(eventCategories.name, name)).limit(1))[0];
   if (seeded) return seeded.id;
-  return app.db
-    .insert(eventCategories)
-    .values({ slug: `test-${++slugSeq}-${name.toLowerCase().replace(/[^a-z]+/g, '-')}`, name })
-    .returning({ id: eventCategories.id })
-    .get().id;
+  return (await app.db
+      .insert(eventCategories)
+      .values({ slug: `test-${++slugSeq}-${name.toLowerCase().replace(/[^a-z]+/g, '-')}`, name })
+      .returning({ id: eventCategories.id }))[0]!.id;
 }
 
 /** An event as the publishing part leaves it after the first publication (or in another state). */
-export function addEvent(
+export async function addEvent(
   app: FastifyInstance,
   e: { enteId: number; categoryId: number; title?: string; status?: 'draft' | 'published' | 'unpublished' | 'cancelled'; firstPublished?: boolean; startsInDays?: number; now: Date },
-): number {
+): Promise<number> {
   const start = new Date(e.now.getTime() + (e.startsInDays ?? 3) * 86_400_000);
   const end = new Date(start.getTime() + 2 * 3_600_000);
   const status = e.status ?? 'published';
-  const id = app.db
-    .insert(events)
-    .values({
-      enteId: e.enteId,
-      categoryId: e.categoryId,
-      status: e.status ?? 'published',
-      title: e.title ?? 'Sagra del tartufo',
-      summary: 'Degustazioni e musica in piazza.',
-      startsAt: start.toISOString(),
-      endsAt: end.toISOString(),
-      placeName: 'Piazza Municipio',
-      firstPublishedAt: e.firstPublished === false ? null : e.now.toISOString(),
-      publishedAt: status === 'published' ? e.now.toISOString() : null,
-    })
-    .returning({ id: events.id })
-    .get().id;
-  app.db
-    .insert(eventOccurrences)
-    .values({ eventId: id, enteId: e.enteId, categoryId: e.categoryId, listed: status === 'published' || status === 'cancelled', startsAt: start.toISOString(), endsAt: end.toISOString(), startDay: romeDay(start), endDay: romeDay(end) })
-    .run();
+  const id = (await app.db
+      .insert(events)
+      .values({
+        enteId: e.enteId,
+        categoryId: e.categoryId,
+        status: e.status ?? 'published',
+        title: e.title ?? 'Sagra del tartufo',
+        summary: 'Degustazioni e musica in piazza.',
+        startsAt: start.toISOString(),
+        endsAt: end.toISOString(),
+        placeName: 'Piazza Municipio',
+        firstPublishedAt: e.firstPublished === false ? null : e.now.toISOString(),
+        publishedAt: status === 'published' ? e.now.toISOString() : null,
+      })
+      .returning({ id: events.id }))[0]!.id;
+  await app.db
+        .insert(eventOccurrences)
+        .values({ eventId: id, enteId: e.enteId, categoryId: e.categoryId, listed: status === 'published' || status === 'cancelled', startsAt: start.toISOString(), endsAt: end.toISOString(), startDay: romeDay(start), endDay: romeDay(end) });
   return id;
 }
 

@@ -20,111 +20,108 @@ import { addCategory, addEvent, browserKeys, clockedApp, enteId } from './alerts
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
-function addPush(app: FastifyInstance, o: { enti?: number[]; categories?: number[]; events?: boolean } = {}): number {
-  const id = app.db
-    .insert(pushSubscriptions)
-    .values({ endpoint: `https://push.example.invalid/${crypto.randomUUID()}`, p256dh: 'x', auth: 'y', manageToken: crypto.randomUUID(), events: o.events ?? true })
-    .returning({ id: pushSubscriptions.id })
-    .get().id;
-  addInterests(app, 'push', id, o);
+async function addPush(app: FastifyInstance, o: { enti?: number[]; categories?: number[]; events?: boolean } = {}): Promise<number> {
+  const id = (await app.db
+      .insert(pushSubscriptions)
+      .values({ endpoint: `https://push.example.invalid/${crypto.randomUUID()}`, p256dh: 'x', auth: 'y', manageToken: crypto.randomUUID(), events: o.events ?? true })
+      .returning({ id: pushSubscriptions.id }))[0]!.id;
+  await addInterests(app, 'push', id, o);
   return id;
 }
 
-function addEmail(app: FastifyInstance, status: 'pending' | 'confirmed' | 'unsubscribed', o: { enti?: number[]; categories?: number[] } = {}): number {
-  const id = app.db
-    .insert(eventEmailSubscriptions)
-    .values({ email: `${crypto.randomUUID()}@example.it`, status, unsubscribeToken: crypto.randomBytes(24).toString('base64url') })
-    .returning({ id: eventEmailSubscriptions.id })
-    .get().id;
-  addInterests(app, 'email', id, o);
+async function addEmail(app: FastifyInstance, status: 'pending' | 'confirmed' | 'unsubscribed', o: { enti?: number[]; categories?: number[] } = {}): Promise<number> {
+  const id = (await app.db
+      .insert(eventEmailSubscriptions)
+      .values({ email: `${crypto.randomUUID()}@example.it`, status, unsubscribeToken: crypto.randomBytes(24).toString('base64url') })
+      .returning({ id: eventEmailSubscriptions.id }))[0]!.id;
+  await addInterests(app, 'email', id, o);
   return id;
 }
 
-function addInterests(app: FastifyInstance, channel: 'push' | 'email', subscriptionId: number, o: { enti?: number[]; categories?: number[] }) {
+async function addInterests(app: FastifyInstance, channel: 'push' | 'email', subscriptionId: number, o: { enti?: number[]; categories?: number[] }) {
   const rows = [...(o.enti ?? []).map((refId) => ({ channel, subscriptionId, kind: 'ente' as const, refId })), ...(o.categories ?? []).map((refId) => ({ channel, subscriptionId, kind: 'category' as const, refId }))];
-  if (rows.length) app.db.insert(subscriptionInterests).values(rows).run();
+  if (rows.length) await app.db.insert(subscriptionInterests).values(rows);
 }
 
-const queued = (app: FastifyInstance, eventId: number, channel: 'push' | 'email') =>
-  app.db.select().from(notifications).where(and(eq(notifications.channel, channel), eq(notifications.subject, `event:${eventId}`))).all();
+const queued = async (app: FastifyInstance, eventId: number, channel: 'push' | 'email') =>
+  await app.db.select().from(notifications).where(and(eq(notifications.channel, channel), eq(notifications.subject, `event:${eventId}`)));
 
 t.test('alerts', async (t) => {
   const { app, clock } = await clockedApp(t);
-  const campobasso = enteId(app, 'Comune di Campobasso');
-  const termoli = enteId(app, 'Comune di Termoli');
-  const sagre = addCategory(app, 'Sagre');
-  const sport = addCategory(app, 'Sport');
+  const campobasso = await enteId(app, 'Comune di Campobasso');
+  const termoli = await enteId(app, 'Comune di Termoli');
+  const sagre = await addCategory(app, 'Sagre');
+  const sport = await addCategory(app, 'Sport');
 
   await t.test('matching by comuni and categories, once, only first publications', async (t) => {
-    const all = addPush(app);
-    const cb = addPush(app, { enti: [campobasso] });
-    const tl = addPush(app, { enti: [termoli] });
-    const cbSagre = addPush(app, { enti: [campobasso, termoli], categories: [sagre] });
-    const onlySport = addPush(app, { categories: [sport] });
-    const noEvents = addPush(app, { events: false });
-    const mailAll = addEmail(app, 'confirmed');
-    const mailPending = addEmail(app, 'pending');
-    const mailGone = addEmail(app, 'unsubscribed');
-    const mailTl = addEmail(app, 'confirmed', { enti: [termoli] });
+    const all = await addPush(app);
+    const cb = await addPush(app, { enti: [campobasso] });
+    const tl = await addPush(app, { enti: [termoli] });
+    const cbSagre = await addPush(app, { enti: [campobasso, termoli], categories: [sagre] });
+    const onlySport = await addPush(app, { categories: [sport] });
+    const noEvents = await addPush(app, { events: false });
+    const mailAll = await addEmail(app, 'confirmed');
+    const mailPending = await addEmail(app, 'pending');
+    const mailGone = await addEmail(app, 'unsubscribed');
+    const mailTl = await addEmail(app, 'confirmed', { enti: [termoli] });
 
-    const ev = addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
-    const draft = addEvent(app, { enteId: campobasso, categoryId: sagre, status: 'draft', firstPublished: false, now: clock.at });
-    const withdrawn = addEvent(app, { enteId: campobasso, categoryId: sagre, status: 'unpublished', now: clock.at });
-    const past = addEvent(app, { enteId: campobasso, categoryId: sagre, startsInDays: -2, now: clock.at });
+    const ev = await addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
+    const draft = await addEvent(app, { enteId: campobasso, categoryId: sagre, status: 'draft', firstPublished: false, now: clock.at });
+    const withdrawn = await addEvent(app, { enteId: campobasso, categoryId: sagre, status: 'unpublished', now: clock.at });
+    const past = await addEvent(app, { enteId: campobasso, categoryId: sagre, startsInDays: -2, now: clock.at });
 
     const summary = await queuePendingAlerts(app.events, clock.at);
     t.same(summary, { events: 2, push: 3, email: 1 }, 'the new event and the one already over (marked, nothing sent)');
-    t.same(queued(app, ev, 'push').map((r) => Number(r.recipient)).sort((a, b) => a - b), [all, cb, cbSagre], 'all, Campobasso, Campobasso × sagre');
-    const push = queued(app, ev, 'push');
+    t.same((await queued(app, ev, 'push')).map((r) => Number(r.recipient)).sort((a, b) => a - b), [all, cb, cbSagre], 'all, Campobasso, Campobasso × sagre');
+    const push = await queued(app, ev, 'push');
     t.notOk(push.some((r) => [tl, onlySport, noEvents].includes(Number(r.recipient))));
     t.equal(push[0]!.dedupeKey, `push:event:${ev}:${push[0]!.recipient}`);
     t.equal(push[0]!.kind, 'event_published');
     t.same(Object.keys(JSON.parse(push[0]!.payload)).sort(), ['body', 'tag', 'title', 'url'], 'push payload = {title, body, url, tag}');
-    const mail = queued(app, ev, 'email');
+    const mail = await queued(app, ev, 'email');
     t.equal(mail.length, 1, 'only the confirmed address following every comune');
     t.equal(mail[0]!.dedupeKey, `email:event:${ev}:${mailAll}`);
     const payload = JSON.parse(mail[0]!.payload) as { to: string; subject: string; body: string };
     t.same(Object.keys(payload).sort(), ['body', 'subject', 'to']);
-    const sub = app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, mailAll)).get()!;
+    const sub = (await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, mailAll)).limit(1))[0]!;
     t.equal(payload.to, sub.email);
     t.ok(payload.body.includes(`/eventi/avvisi/disiscrizione?token=${sub.unsubscribeToken}`), 'the e-mail carries its one-click unsubscribe link');
     t.ok(payload.body.includes(`/eventi/${ev}`));
     t.notOk([mailPending, mailGone, mailTl].some((id) => mail[0]!.dedupeKey.endsWith(`:${id}`)));
-    t.ok(app.db.select().from(events).where(eq(events.id, ev)).get()!.alertsQueuedAt, 'alerts_queued_at set');
-    t.ok(app.db.select().from(events).where(eq(events.id, past)).get()!.alertsQueuedAt, 'the past event is marked done');
-    t.equal(queued(app, past, 'push').length, 0);
-    t.equal(app.db.select().from(events).where(eq(events.id, draft)).get()!.alertsQueuedAt, null, 'a draft waits');
-    t.equal(app.db.select().from(events).where(eq(events.id, withdrawn)).get()!.alertsQueuedAt, null, 'an unpublished event waits');
+    t.ok((await app.db.select().from(events).where(eq(events.id, ev)).limit(1))[0]!.alertsQueuedAt, 'alerts_queued_at set');
+    t.ok((await app.db.select().from(events).where(eq(events.id, past)).limit(1))[0]!.alertsQueuedAt, 'the past event is marked done');
+    t.equal((await queued(app, past, 'push')).length, 0);
+    t.equal((await app.db.select().from(events).where(eq(events.id, draft)).limit(1))[0]!.alertsQueuedAt, null, 'a draft waits');
+    t.equal((await app.db.select().from(events).where(eq(events.id, withdrawn)).limit(1))[0]!.alertsQueuedAt, null, 'an unpublished event waits');
 
     t.same(await queuePendingAlerts(app.events, clock.at), { events: 0, push: 0, email: 0 }, 'a second pass queues nothing');
     // A pass interrupted after queuing (alerts_queued_at not set): run again, nothing is sent twice.
-    app.db.update(events).set({ alertsQueuedAt: null }).where(eq(events.id, ev)).run();
+    await app.db.update(events).set({ alertsQueuedAt: null }).where(eq(events.id, ev));
     t.same(await queuePendingAlerts(app.events, clock.at), { events: 1, push: 0, email: 0 }, 'dedupe keys: no duplicates');
-    app.db.delete(notifications).run();
+    await app.db.delete(notifications);
   });
 
   await t.test(`more subscribers than one batch (${ALERT_BATCH}): all queued, keyset batches`, async (t) => {
     const many = ALERT_BATCH * 2 + 17;
-    app.db.transaction((tx) => {
-      for (let i = 0; i < many; i++) {
-        const id = tx
-          .insert(pushSubscriptions)
-          .values({ endpoint: `https://push.example.invalid/many/${i}`, p256dh: 'x', auth: 'y', manageToken: `many-${i}` })
-          .returning({ id: pushSubscriptions.id })
-          .get().id;
-        if (i % 2 === 0) tx.insert(subscriptionInterests).values({ channel: 'push', subscriptionId: id, kind: 'category', refId: sport }).run();
-      }
-    });
-    const ev = addEvent(app, { enteId: termoli, categoryId: sport, now: clock.at });
+    await app.db.transaction(async (tx) => {
+            for (let i = 0; i < many; i++) {
+              const id = (await tx
+                        .insert(pushSubscriptions)
+                        .values({ endpoint: `https://push.example.invalid/many/${i}`, p256dh: 'x', auth: 'y', manageToken: `many-${i}` })
+                        .returning({ id: pushSubscriptions.id }))[0]!.id;
+              if (i % 2 === 0) await tx.insert(subscriptionInterests).values({ channel: 'push', subscriptionId: id, kind: 'category', refId: sport });
+            }
+          });
+    const ev = await addEvent(app, { enteId: termoli, categoryId: sport, now: clock.at });
     // Every one of them follows (half with the category sport, half with no interest = all), plus 3 of the first test:
     // the one following all, the one of Termoli, the one of sport.
     const followers = many + 3;
     await app.eventsTick();
-    const rows = queued(app, ev, 'push');
+    const rows = await queued(app, ev, 'push');
     t.equal(rows.length, followers, 'one row per following subscription');
     t.ok(rows.length > many, `${rows.length} rows`);
     t.equal(new Set(rows.map((r) => r.recipient)).size, rows.length, 'no subscription twice');
-    app.db.delete(notifications).run();
+    await app.db.delete(notifications);
   });
 
   await t.test('e-mail alerts: double opt-in bound to the choices, expiry, no mail bombing', async (t) => {
@@ -150,9 +147,9 @@ t.test('alerts', async (t) => {
     t.equal(ok.statusCode, 303);
     const after = await app.inject({ url: '/eventi/avvisi', headers: { cookie } });
     t.match(after.body, /Ti abbiamo scritto a Lucia\.Ferrante@Example\.it/);
-    const sub = app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.email, 'lucia.ferrante@example.it')).get()!;
+    const sub = (await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.email, 'lucia.ferrante@example.it')).limit(1))[0]!;
     t.equal(sub.status, 'pending', 'not active before the confirmation');
-    const confirmRows = app.db.select().from(notifications).where(eq(notifications.kind, 'email_confirmation')).all();
+    const confirmRows = await app.db.select().from(notifications).where(eq(notifications.kind, 'email_confirmation'));
     t.equal(confirmRows.length, 1);
     t.equal(confirmRows[0]!.channel, 'email');
     const mail = JSON.parse(confirmRows[0]!.payload) as { to: string; body: string };
@@ -162,7 +159,7 @@ t.test('alerts', async (t) => {
 
     const again = await post({ email: 'lucia.ferrante@example.it', comuni: String(termoli) });
     t.equal(again.statusCode, 303, 'asking again answers the same');
-    t.equal(app.db.select().from(notifications).where(eq(notifications.kind, 'email_confirmation')).all().length, 1, 'but no second e-mail within 5 minutes');
+    t.equal((await app.db.select().from(notifications).where(eq(notifications.kind, 'email_confirmation'))).length, 1, 'but no second e-mail within 5 minutes');
 
     const tampered = link.replace(/comuni=[^&]*/, `comuni=${termoli}`);
     t.equal((await app.inject({ url: injectPath(tampered) })).statusCode, 404, 'a link edited to other choices is refused');
@@ -171,21 +168,21 @@ t.test('alerts', async (t) => {
     t.match(view.body, /Conferma gli avvisi/);
     t.match(view.body, /l•+@example\.it/, 'the address is shown masked');
     t.match(view.body, /Campobasso/);
-    t.equal(app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, sub.id)).get()!.status, 'pending', 'opening the link (a mail scanner) does not confirm');
+    t.equal((await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, sub.id)).limit(1))[0]!.status, 'pending', 'opening the link (a mail scanner) does not confirm');
     const c = await csrfFrom(app, injectPath(link));
     const confirm = await app.inject({ method: 'POST', url: injectPath(htmlUnescape(link)), headers: { ...FORM_HEADERS, cookie: c.cookie }, payload: form({ _csrf: c.token }) });
     t.equal(confirm.statusCode, 200);
     t.match(confirm.body, /Avvisi per e-mail attivati/);
-    const confirmed = app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, sub.id)).get()!;
+    const confirmed = (await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, sub.id)).limit(1))[0]!;
     t.equal(confirmed.status, 'confirmed');
     t.equal(confirmed.confirmTokenHash, null, 'the link works once');
-    const interests = app.db.select().from(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'email'), eq(subscriptionInterests.subscriptionId, sub.id))).all();
+    const interests = await app.db.select().from(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'email'), eq(subscriptionInterests.subscriptionId, sub.id)));
     t.same(interests.map((i) => `${i.kind}:${i.refId}`).sort(), [`category:${sagre}`, `ente:${campobasso}`, `ente:${termoli}`].sort());
     t.equal((await app.inject({ url: injectPath(link) })).statusCode, 404, 'used link: 404');
 
-    const ev = addEvent(app, { enteId: termoli, categoryId: sagre, now: clock.at });
+    const ev = await addEvent(app, { enteId: termoli, categoryId: sagre, now: clock.at });
     await app.eventsTick();
-    t.equal(queued(app, ev, 'email').filter((r) => r.dedupeKey === `email:event:${ev}:${sub.id}`).length, 1, 'the confirmed address gets the next matching event');
+    t.equal((await queued(app, ev, 'email')).filter((r) => r.dedupeKey === `email:event:${ev}:${sub.id}`).length, 1, 'the confirmed address gets the next matching event');
     await app.notificationsTick();
     const mails = app.sqlite.prepare("SELECT subject, body FROM mail_outbox WHERE to_address = ? ORDER BY id").all('lucia.ferrante@example.it') as { subject: string; body: string }[];
     t.match(mails[0]?.subject, /Conferma gli avvisi/, 'the confirmation went through the mail outbox');
@@ -197,19 +194,19 @@ t.test('alerts', async (t) => {
     // Expiry: a new request, then 49 hours later.
     clock.at = new Date(clock.at.getTime() + 10 * 60_000);
     t.equal((await post({ email: 'giulia@example.it' })).statusCode, 303);
-    const giuliaMail = JSON.parse(app.db.select().from(notifications).where(eq(notifications.recipient, 'giulia@example.it')).get()!.payload) as { body: string };
+    const giuliaMail = JSON.parse((await app.db.select().from(notifications).where(eq(notifications.recipient, 'giulia@example.it')).limit(1))[0]!.payload) as { body: string };
     const giuliaLink = injectPath(/(http\S+\/eventi\/avvisi\/conferma\?\S+)/.exec(giuliaMail.body)![1]!);
     clock.at = new Date(clock.at.getTime() + 49 * 3_600_000);
     const expired = await app.inject({ url: giuliaLink });
     t.equal(expired.statusCode, 410);
     t.match(expired.body, /scaduto/);
     t.equal((await post({ email: 'giulia@example.it' })).statusCode, 303);
-    t.equal(app.db.select().from(notifications).where(eq(notifications.recipient, 'giulia@example.it')).all().length, 2, 'after the expiry a new link is sent');
+    t.equal((await app.db.select().from(notifications).where(eq(notifications.recipient, 'giulia@example.it'))).length, 2, 'after the expiry a new link is sent');
   });
 
   await t.test('one-click unsubscribe (RFC 8058): POST without session or CSRF token', async (t) => {
-    const id = addEmail(app, 'confirmed', { enti: [campobasso] });
-    const sub = app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, id)).get()!;
+    const id = await addEmail(app, 'confirmed', { enti: [campobasso] });
+    const sub = (await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, id)).limit(1))[0]!;
     const url = `/eventi/avvisi/disiscrizione?token=${sub.unsubscribeToken}`;
     const page = await app.inject({ url });
     t.equal(page.statusCode, 200);
@@ -217,11 +214,11 @@ t.test('alerts', async (t) => {
     const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
     t.equal(res.statusCode, 200);
     t.match(res.body, /non riceverà più/);
-    t.equal(app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, id)).get()!.status, 'unsubscribed');
-    t.equal(app.db.select().from(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'email'), eq(subscriptionInterests.subscriptionId, id))).all().length, 0);
-    const ev = addEvent(app, { enteId: campobasso, categoryId: sport, now: clock.at });
+    t.equal((await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, id)).limit(1))[0]!.status, 'unsubscribed');
+    t.equal((await app.db.select().from(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'email'), eq(subscriptionInterests.subscriptionId, id)))).length, 0);
+    const ev = await addEvent(app, { enteId: campobasso, categoryId: sport, now: clock.at });
     await app.eventsTick();
-    t.notOk(queued(app, ev, 'email').some((r) => r.dedupeKey.endsWith(`:${id}`)), 'no more alerts');
+    t.notOk((await queued(app, ev, 'email')).some((r) => r.dedupeKey.endsWith(`:${id}`)), 'no more alerts');
     t.match((await app.inject({ url })).body, /non riceve già più/);
     t.equal((await app.inject({ method: 'POST', url: '/eventi/avvisi/disiscrizione?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' })).statusCode, 404);
   });
@@ -261,7 +258,7 @@ t.test('alerts', async (t) => {
       payload: { oldEndpoint: 'https://push.example.it/a', subscription: { endpoint: 'https://push.example.it/a2', keys: { p256dh: k2.p256dh, auth: k2.auth } } },
     });
     t.equal(renewed.statusCode, 200);
-    const moved = app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.manageToken, manageToken)).get()!;
+    const moved = (await app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.manageToken, manageToken)).limit(1))[0]!;
     t.same([moved.endpoint, moved.p256dh], ['https://push.example.it/a2', k2.p256dh], 'same row, new endpoint and keys');
     t.same((await call('/notifiche/push/stato', { manageToken })).json(), { comuni: [], categorie: [sport], pagamenti: false }, 'choices kept');
     const unknownOld = await app.inject({ method: 'POST', url: '/notifiche/push/rinnova', headers: JSON_HEADERS, payload: { oldEndpoint: 'https://push.example.it/zz', subscription: { endpoint: 'https://push.example.it/a3', keys: { p256dh: k2.p256dh, auth: k2.auth } } } });
@@ -279,11 +276,11 @@ t.test('alerts', async (t) => {
     // Payment notifications: only for a signed-in citizen, whose device it becomes.
     const anon = await call('/notifiche/push/iscrizione', body('https://push.example.it/b', { pagamenti: true }));
     t.equal(anon.statusCode, 201);
-    let row = app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, 'https://push.example.it/b')).get()!;
+    let row = (await app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, 'https://push.example.it/b')).limit(1))[0]!;
     t.same([row.userId, row.payments], [null, false], 'anonymous: no payment notifications');
     const { lucia } = citizens();
-    upsertUser(app.db, lucia, { actor: 'test' });
-    const signed = loginAs(app, lucia.fiscalCode);
+    await upsertUser(app.db, lucia, { actor: 'test' });
+    const signed = await loginAs(app, lucia.fiscalCode);
     const c = await csrfFrom(app, '/eventi/avvisi', signed);
     const page = await app.inject({ url: '/eventi/avvisi', headers: { cookie: signed } });
     t.match(page.body, /id="push-payments"/, 'the signed-in page offers payments too');
@@ -294,7 +291,7 @@ t.test('alerts', async (t) => {
       payload: { manageToken: (anon.json() as { manageToken: string }).manageToken, comuni: [], categorie: [], pagamenti: true },
     });
     t.equal(upd.statusCode, 200);
-    row = app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, 'https://push.example.it/b')).get()!;
+    row = (await app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, 'https://push.example.it/b')).limit(1))[0]!;
     t.ok(row.userId !== null && row.payments, 'signed in: linked to the citizen, payments on');
   });
 
@@ -324,7 +321,7 @@ t.test('alerts', async (t) => {
     t.match(home.body, /<link rel="manifest" href="\/manifest.webmanifest">/);
     t.match(home.body, /<script src="\/static\/js\/sw-register.js" nonce="[^"]+" defer><\/script>/);
 
-    const saved = addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Concerto in piazza', now: clock.at });
+    const saved = await addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Concerto in piazza', now: clock.at });
     const offline = await app.inject({ url: '/offline', cookies: { eventi_salvati: String(saved) } });
     t.equal(offline.statusCode, 200);
     t.match(offline.body, /Sei offline/);

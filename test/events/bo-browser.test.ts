@@ -29,18 +29,18 @@ t.test('publishing pages in Chromium', { skip: chromiumAvailable() ? false : 'ch
   const base = `http://127.0.0.1:${port}`;
   const app = await buildTestApp(t, { PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   await app.listen({ port, host: '127.0.0.1' });
-  const cb = app.db.select().from(enti).where(eq(enti.istatCode, '070006')).get()!;
+  const cb = (await app.db.select().from(enti).where(eq(enti.istatCode, '070006')).limit(1))[0]!;
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const cookieOf = (fiscalCode: string) => {
-    const [name, value] = loginAs(app, fiscalCode).split(/=(.*)/s) as [string, string];
+  const cookieOf = async (fiscalCode: string) => {
+    const [name, value] = (await loginAs(app, fiscalCode)).split(/=(.*)/s) as [string, string];
     return { name, value, url: base };
   };
   const sara = who('redazione', '070006');
   // Sara is also in the redazione of Termoli (granted as /admin/enti/:id does).
-  const termoli = app.db.select().from(enti).where(eq(enti.istatCode, '070078')).get()!;
-  const saraId = app.db.select().from(users).where(eq(users.fiscalCode, sara)).get()!.id;
-  app.db.insert(roleGrants).values({ userId: saraId, role: 'redazione', enteId: termoli.id }).run();
+  const termoli = (await app.db.select().from(enti).where(eq(enti.istatCode, '070078')).limit(1))[0]!;
+  const saraId = (await app.db.select().from(users).where(eq(users.fiscalCode, sara)).limit(1))[0]!.id;
+  await app.db.insert(roleGrants).values({ userId: saraId, role: 'redazione', enteId: termoli.id });
   const admin = who('sael_admin', null);
   // Ten days from today (Rome): nothing in this test expires.
   const day = addDays(romeDay(new Date()), 10);
@@ -54,7 +54,7 @@ t.test('publishing pages in Chromium', { skip: chromiumAvailable() ? false : 'ch
 
   for (const width of [1280, 390]) {
     const { ctx, page } = await s.context(width);
-    await ctx.addCookies([cookieOf(sara)]);
+    await ctx.addCookies([await cookieOf(sara)]);
 
     // The header's "Redazione" entry: Sara edits for two enti, she picks Campobasso.
     await page.goto(`${base}/`);
@@ -93,7 +93,7 @@ t.test('publishing pages in Chromium', { skip: chromiumAvailable() ? false : 'ch
     await page.getByRole('button', { name: 'Salva e pubblica' }).click();
     await page.waitForURL(/\/eventi\/\d+$/);
     const id = Number(/\/eventi\/(\d+)$/.exec(page.url())![1]);
-    const row = app.db.select().from(events).where(eq(events.id, id)).get()!;
+    const row = (await app.db.select().from(events).where(eq(events.id, id)).limit(1))[0]!;
     t.equal(row.status, 'published');
     t.equal(row.priceCents, 1000);
     t.ok(row.imageKey, 'picture stored');
@@ -114,12 +114,12 @@ t.test('publishing pages in Chromium', { skip: chromiumAvailable() ? false : 'ch
 
     // The SAEL admin features it, then opens the categories.
     await ctx.clearCookies();
-    await ctx.addCookies([cookieOf(admin)]);
+    await ctx.addCookies([await cookieOf(admin)]);
     await page.goto(`${base}/admin/eventi`);
     await look(page, 'admin-events', width);
     await page.getByRole('button', { name: new RegExp(`^Metti in evidenza\\s*: ${title}$`) }).click();
     await page.waitForURL(/\/admin\/eventi/);
-    t.equal(app.db.select().from(events).where(eq(events.id, id)).get()!.featured, true);
+    t.equal((await app.db.select().from(events).where(eq(events.id, id)).limit(1))[0]!.featured, true);
     await look(page, 'admin-events-featured', width);
     await page.goto(`${base}/admin/eventi/categorie`);
     await look(page, 'admin-categories', width);

@@ -15,7 +15,7 @@ const NOW = '2027-03-24T10:00:00.000Z';
 
 t.test('feeds and open data', async (t) => {
   const { app, clock } = await eventsApp(t, NOW);
-  const ipa = (name: string) => app.db.select({ ipa: enti.ipaCode }).from(enti).where(eq(enti.id, comuneId(app, name))).get()!.ipa;
+  const ipa = async (name: string) => (await app.db.select({ ipa: enti.ipaCode }).from(enti).where(eq(enti.id, await comuneId(app, name))).limit(1))[0]!.ipa;
   const get = (url: string) => app.inject({ method: 'GET', url });
 
   const sagra = await addEvent(app, { comune: 'Campobasso', category: 'sagre-enogastronomia', title: 'Sagra "del" tartufo & <vino>', day: '2027-03-27', time: '19:00', endTime: '23:00', latitude: 41.56, longitude: 14.66 });
@@ -29,7 +29,7 @@ t.test('feeds and open data', async (t) => {
   clock.now = new Date(NOW);
 
   await t.test('iCalendar per comune: every occurrence, the cancelled one as CANCELLED, nothing of other comuni or drafts', async (t) => {
-    const res = await get(`/eventi/feed/comune/${ipa('Campobasso')}.ics`);
+    const res = await get(`/eventi/feed/comune/${await ipa('Campobasso')}.ics`);
     t.equal(res.statusCode, 200);
     t.match(res.headers['content-type'], /^text\/calendar; charset=utf-8/);
     const cal = ical.sync.parseICS(res.body);
@@ -76,7 +76,7 @@ t.test('feeds and open data', async (t) => {
     const self = doc.getElementsByTagNameNS('http://www.w3.org/2005/Atom', 'link')[0];
     t.equal(self?.getAttribute('rel'), 'self');
 
-    const atom = await get(`/eventi/feed/atom.xml?comune=${ipa('Termoli')}`);
+    const atom = await get(`/eventi/feed/atom.xml?comune=${await ipa('Termoli')}`);
     t.equal(atom.statusCode, 200);
     const adoc = new DOMParser().parseFromString(atom.body, 'text/xml');
     t.equal(adoc.documentElement?.namespaceURI, 'http://www.w3.org/2005/Atom');
@@ -98,7 +98,7 @@ t.test('feeds and open data', async (t) => {
     const s = data.eventi.find((e) => e.id === sagra.id)!;
     t.equal(s.titolo, 'Sagra "del" tartufo & <vino>');
     t.equal(s.comune, 'Campobasso');
-    t.equal(s.codice_ipa, ipa('Campobasso'));
+    t.equal(s.codice_ipa, await ipa('Campobasso'));
     t.equal(s.codice_categoria, 'sagre-enogastronomia');
     t.equal(s.latitudine, 41.56);
     t.equal(s.url, `${app.config.publicUrl}/eventi/${sagra.id}`);
@@ -121,9 +121,9 @@ t.test('feeds and open data', async (t) => {
   });
 
   await t.test('a publication shows in the feeds at once (cached per database state)', async (t) => {
-    const before = await get(`/eventi/feed/comune/${ipa('Termoli')}.ics`);
+    const before = await get(`/eventi/feed/comune/${await ipa('Termoli')}.ics`);
     await addEvent(app, { comune: 'Termoli', category: 'sport', title: 'Regata di primavera', day: '2027-04-03' });
-    const after = await get(`/eventi/feed/comune/${ipa('Termoli')}.ics`);
+    const after = await get(`/eventi/feed/comune/${await ipa('Termoli')}.ics`);
     t.notMatch(before.body, /Regata di primavera/);
     t.match(after.body, /Regata di primavera/);
     t.match((await get('/eventi/feed/rss.xml')).body, /Regata di primavera/);

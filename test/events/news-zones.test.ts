@@ -50,15 +50,15 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   const app = await makeApp(t);
   const cb = enteId(app, '070006');
   const termoli = enteId(app, '070078');
-  const red = loginAs(app, REDAZIONE_CB);
+  const red = await loginAs(app, REDAZIONE_CB);
   const base = `/backoffice/enti/${cb}/notizie`;
 
   t.equal((await get(app, base)).statusCode, 401, 'anonymous: sign in');
-  t.equal((await get(app, base, loginAs(app, OP_TERMOLI))).statusCode, 403, 'staff of another ente');
-  t.equal((await get(app, base, loginAs(app, ADMIN))).statusCode, 403, 'the SAEL admin does not write a comune’s news');
+  t.equal((await get(app, base, await loginAs(app, OP_TERMOLI))).statusCode, 403, 'staff of another ente');
+  t.equal((await get(app, base, await loginAs(app, ADMIN))).statusCode, 403, 'the SAEL admin does not write a comune’s news');
   t.equal((await get(app, `/backoffice/enti/999999/notizie`, red)).statusCode, 404, 'unknown ente');
   t.equal((await get(app, base, red)).statusCode, 200, 'the redazione of Campobasso');
-  t.equal((await get(app, base, loginAs(app, OP_CB))).statusCode, 200, 'an operator of the ente writes news too');
+  t.equal((await get(app, base, await loginAs(app, OP_CB))).statusCode, 200, 'an operator of the ente writes news too');
 
   const { token } = await csrfFrom(app, `${base}/nuova`, red);
   const bad = await post(app, base, red, { _csrf: token, title: 'Ciao', summary: 'corto', body: '' });
@@ -95,7 +95,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   t.equal((await get(app, '/notizie?pagina=abc')).statusCode, 400, 'bad page number');
 
   // The province's news, by the SAEL admin, newer.
-  const admin = loginAs(app, ADMIN);
+  const admin = await loginAs(app, ADMIN);
   const pBase = `/backoffice/enti/${provinceId(app)}/notizie`;
   t.equal((await get(app, '/admin/notizie', admin)).headers.location, pBase, '/admin/notizie → the province’s news');
   tick(5);
@@ -125,7 +125,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   // Edit on version 2 (after publication); a second edit on the same stale version is refused.
   const edited = { _csrf: token, title: 'Chiusura uffici lunedì', summary: 'Gli uffici comunali restano chiusi lunedì per la festa del patrono.', body: 'Testo nuovo.' };
   t.equal((await post(app, `${base}/${id}`, red, { ...edited, version: '2' })).statusCode, 303);
-  const op = loginAs(app, OP_CB);
+  const op = await loginAs(app, OP_CB);
   const { token: ot } = await csrfFrom(app, `${base}/${id}`, op);
   const stale = await post(app, `${base}/${id}`, op, { ...edited, _csrf: ot, title: 'Versione di un altro', version: '2' });
   t.equal(stale.statusCode, 409, 'stale version refused');
@@ -134,7 +134,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   t.equal((app.sqlite.prepare('SELECT title, version FROM public_news WHERE id = ?').get(id) as { title: string }).title, 'Chiusura uffici lunedì', 'not overwritten');
 
   // IDOR: Campobasso's item under Termoli's address, by Termoli's operator.
-  const opT = loginAs(app, OP_TERMOLI);
+  const opT = await loginAs(app, OP_TERMOLI);
   t.equal((await get(app, `/backoffice/enti/${termoli}/notizie/${id}`, opT)).statusCode, 404, 'another ente’s id: not found');
   const { token: tt } = await csrfFrom(app, `/backoffice/enti/${termoli}/notizie`, opT);
   t.equal((await post(app, `/backoffice/enti/${termoli}/notizie/${id}/ritira`, opT, { _csrf: tt, version: '3' })).statusCode, 404, 'cannot withdraw it either');
@@ -174,8 +174,8 @@ t.test('zones: demo seed, admin pages, rename moves the comuni, clash and in-use
   t.equal(count(app, 'zones WHERE is_demo = 1'), DEMO_ZONES.length, 'flagged demo');
 
   t.equal((await get(app, '/admin/zone')).statusCode, 401);
-  t.equal((await get(app, '/admin/zone', loginAs(app, OP_CB))).statusCode, 403, 'an ente operator is not the SAEL');
-  const admin = loginAs(app, ADMIN);
+  t.equal((await get(app, '/admin/zone', await loginAs(app, OP_CB))).statusCode, 403, 'an ente operator is not the SAEL');
+  const admin = await loginAs(app, ADMIN);
   const list = await get(app, '/admin/zone', admin);
   t.equal(list.statusCode, 200);
   t.match(list.body, 'valori dimostrativi', 'demo flag explained');

@@ -30,14 +30,14 @@ export async function eventsApp(t: Teardown, startAt: string, env: Record<string
   return { app, clock };
 }
 
-export function comuneId(app: FastifyInstance, name: string): number {
-  const e = listEnti(app.db, { q: name, kind: 'comune' }).find((x) => x.name === `Comune di ${name}`);
+export async function comuneId(app: FastifyInstance, name: string): Promise<number> {
+  const e = (await listEnti(app.db, { q: name, kind: 'comune' })).find((x) => x.name === `Comune di ${name}`);
   if (!e) throw new Error(`no comune ${name}`);
   return e.id;
 }
 
-export function categoryId(app: FastifyInstance, slug: string): number {
-  const c = app.db.select().from(eventCategories).where(eq(eventCategories.slug, slug)).get();
+export async function categoryId(app: FastifyInstance, slug: string): Promise<number> {
+  const c = (await app.db.select().from(eventCategories).where(eq(eventCategories.slug, slug)).limit(1))[0];
   if (!c) throw new Error(`no category ${slug}`);
   return c.id;
 }
@@ -81,9 +81,9 @@ export async function addEvent(app: FastifyInstance, s: EventSpec): Promise<Even
   const image = s.imageAlt ? await storeEventImage(app.config.events.imagesDir, await pictureBytes(s.title), app.config.events.imageMaxBytes) : null;
   const row = await createEvent(
     app.events,
-    comuneId(app, s.comune),
+    await comuneId(app, s.comune),
     {
-      categoryId: categoryId(app, s.category),
+      categoryId: await categoryId(app, s.category),
       title: s.title,
       summary: s.summary ?? `Sintesi di ${s.title}`,
       body: s.body ?? `Programma di ${s.title}.\n\nSecondo paragrafo.`,

@@ -116,11 +116,11 @@ t.test('public event pages', async (t) => {
   });
 
   await t.test('comune, zone and category filters; unknown values say so', async (t) => {
-    t.same(titles((await get('/eventi?comune=' + ipa(app, 'Campobasso'))).body), ['Partita di pallavolo', 'Sagra del tartufo & <vino>', 'Rievocazione storica']);
+    t.same(titles((await get('/eventi?comune=' + await ipa(app, 'Campobasso'))).body), ['Partita di pallavolo', 'Sagra del tartufo & <vino>', 'Rievocazione storica']);
     t.same(titles((await get('/eventi?categoria=mostre')).body), ['Mostra fotografica del Borgo']);
-    t.same(titles((await get(`/eventi?comune=${ipa(app, 'Campobasso')}&categoria=sport`)).body), ['Partita di pallavolo']);
-    app.db.insert(zones).values({ slug: 'matese', name: 'Matese' }).run();
-    app.db.update(enti).set({ zone: 'Matese' }).where(eq(enti.id, comuneId(app, 'Bojano'))).run();
+    t.same(titles((await get(`/eventi?comune=${await ipa(app, 'Campobasso')}&categoria=sport`)).body), ['Partita di pallavolo']);
+    await app.db.insert(zones).values({ slug: 'matese', name: 'Matese' });
+    await app.db.update(enti).set({ zone: 'Matese' }).where(eq(enti.id, await comuneId(app, 'Bojano')));
     const zone = await get('/eventi?zona=matese');
     t.same([...new Set(titles(zone.body))], ['Concerti del giovedì']);
     t.match(zone.body, /<option value="matese" selected>Matese<\/option>/);
@@ -133,17 +133,17 @@ t.test('public event pages', async (t) => {
 
   await t.test('paging: 12 a page, next and previous links keep the filters; the page after the last is empty', async (t) => {
     for (let i = 1; i <= 14; i++) await addEvent(app, { comune: 'Larino', category: 'incontri-convegni', title: `Incontro ${String(i).padStart(2, '0')}`, day: '2027-04-02', time: `${String(8 + (i % 12)).padStart(2, '0')}:${i < 12 ? '00' : '30'}` });
-    const first = await get(`/eventi?comune=${ipa(app, 'Larino')}`);
+    const first = await get(`/eventi?comune=${await ipa(app, 'Larino')}`);
     t.equal(titles(first.body).length, 12);
     const next = /href="([^"]+)" rel="next"/.exec(first.body)?.[1];
-    t.equal(htmlUnescape(next ?? ''), `/eventi?comune=${ipa(app, 'Larino')}&pagina=2`);
+    t.equal(htmlUnescape(next ?? ''), `/eventi?comune=${await ipa(app, 'Larino')}&pagina=2`);
     t.notMatch(first.body, /rel="prev"/);
     const second = await get(htmlUnescape(next!));
     t.equal(titles(second.body).length, 2);
     t.notMatch(second.body, /rel="next"/);
-    t.equal(htmlUnescape(/href="([^"]+)" rel="prev"/.exec(second.body)?.[1] ?? ''), `/eventi?comune=${ipa(app, 'Larino')}`);
+    t.equal(htmlUnescape(/href="([^"]+)" rel="prev"/.exec(second.body)?.[1] ?? ''), `/eventi?comune=${await ipa(app, 'Larino')}`);
     t.same(new Set([...titles(first.body), ...titles(second.body)]).size, 14, 'no event twice, none lost');
-    const beyond = await get(`/eventi?comune=${ipa(app, 'Larino')}&pagina=5`);
+    const beyond = await get(`/eventi?comune=${await ipa(app, 'Larino')}&pagina=5`);
     t.match(beyond.body, /data-testid="no-events"/);
   });
 
@@ -152,16 +152,16 @@ t.test('public event pages', async (t) => {
     t.match(before.body, /Partita di pallavolo/);
     await editEvent(app, partita, { title: 'Partita di pallavolo – finale' });
     t.match((await get('/eventi?periodo=oggi')).body, /Partita di pallavolo – finale/, 'an edit through the back office');
-    app.db.update(eventCategories).set({ name: 'Sport e giochi', updatedAt: new Date().toISOString() }).where(eq(eventCategories.slug, 'sport')).run();
+    await app.db.update(eventCategories).set({ name: 'Sport e giochi', updatedAt: new Date().toISOString() }).where(eq(eventCategories.slug, 'sport'));
     t.match((await get('/eventi?periodo=oggi')).body, /<span class="badge bg-primary">Sport e giochi<\/span>/, 'a category renamed');
-    const cb = comuneId(app, 'Campobasso');
-    app.db.update(enti).set({ name: 'Comune di Campobasso (CB)' }).where(eq(enti.id, cb)).run();
+    const cb = await comuneId(app, 'Campobasso');
+    await app.db.update(enti).set({ name: 'Comune di Campobasso (CB)' }).where(eq(enti.id, cb));
     t.match((await get('/eventi?periodo=oggi')).body, /Piazza del Municipio – Campobasso \(CB\)/, 'a comune renamed');
-    app.db.update(enti).set({ name: 'Comune di Campobasso' }).where(eq(enti.id, cb)).run();
-    app.db.update(eventCategories).set({ name: 'Sport', updatedAt: new Date(Date.now() + 1000).toISOString() }).where(eq(eventCategories.slug, 'sport')).run();
+    await app.db.update(enti).set({ name: 'Comune di Campobasso' }).where(eq(enti.id, cb));
+    await app.db.update(eventCategories).set({ name: 'Sport', updatedAt: new Date(Date.now() + 1000).toISOString() }).where(eq(eventCategories.slug, 'sport'));
     // A write the list does not show (a news item) keeps the cached page.
     const cached = (await get('/eventi?periodo=oggi')).body;
-    app.db.insert(publicNews).values({ enteId: comuneId(app, 'Termoli'), status: 'draft', title: 'Bozza', summary: 'Non pubblicata.' }).run();
+    await app.db.insert(publicNews).values({ enteId: await comuneId(app, 'Termoli'), status: 'draft', title: 'Bozza', summary: 'Non pubblicata.' });
     t.equal((await get('/eventi?periodo=oggi')).body.replace(/nonce="[^"]+"/g, ''), cached.replace(/nonce="[^"]+"/g, ''), 'unrelated write: same page from memory');
   });
 
@@ -232,9 +232,9 @@ t.test('public event pages', async (t) => {
     const empty = await get('/il-mio-comune');
     t.equal(empty.statusCode, 200);
     t.match(empty.body, /data-testid="choose-comune"/);
-    const campobasso = comuneId(app, 'Campobasso');
-    app.db.insert(publicNews).values({ enteId: campobasso, status: 'published', title: 'Nuovi orari della biblioteca', summary: 'Apertura anche il sabato.', publishedAt: '2027-03-20T09:00:00.000Z' }).run();
-    app.db.insert(publicNews).values({ enteId: campobasso, status: 'draft', title: 'Bozza di notizia', summary: 'Non pubblicata.' }).run();
+    const campobasso = await comuneId(app, 'Campobasso');
+    await app.db.insert(publicNews).values({ enteId: campobasso, status: 'published', title: 'Nuovi orari della biblioteca', summary: 'Apertura anche il sabato.', publishedAt: '2027-03-20T09:00:00.000Z' });
+    await app.db.insert(publicNews).values({ enteId: campobasso, status: 'draft', title: 'Bozza di notizia', summary: 'Non pubblicata.' });
     const { token, cookie } = await csrfFrom(app, '/il-mio-comune');
     const chosen = await app.inject({ method: 'POST', url: '/il-mio-comune', headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, comune: String(campobasso) }) });
     t.equal(chosen.statusCode, 303);
@@ -249,7 +249,7 @@ t.test('public event pages', async (t) => {
     t.same(titles(page.body), ['Partita di pallavolo – finale', 'Sagra del tartufo & <vino>', 'Rievocazione storica']);
     t.match(page.body, /Nuovi orari della biblioteca/);
     t.notMatch(page.body, /Bozza di notizia/);
-    const comunePage = await get(`/comuni/${ipa(app, 'Campobasso')}`);
+    const comunePage = await get(`/comuni/${await ipa(app, 'Campobasso')}`);
     t.same(titles(/data-testid="comune-events">([\s\S]*?)<\/section>/.exec(comunePage.body)?.[1] ?? ''), ['Partita di pallavolo – finale', 'Sagra del tartufo & <vino>', 'Rievocazione storica'], 'the comune page shows its next events');
     const bad = await app.inject({ method: 'POST', url: '/il-mio-comune', headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, comune: '999999' }) });
     t.equal(bad.statusCode, 404);
@@ -285,13 +285,13 @@ t.test('public event pages', async (t) => {
       method: 'POST',
       url: '/i-miei-eventi/preferenze',
       headers: { ...FORM_HEADERS, cookie: cookieHeader(jar) },
-      payload: `_csrf=${encodeURIComponent(token)}&categorie=${categoryId(app, 'natura-escursioni')}&comuni=${comuneId(app, 'Termoli')}`,
+      payload: `_csrf=${encodeURIComponent(token)}&categorie=${await categoryId(app, 'natura-escursioni')}&comuni=${await comuneId(app, 'Termoli')}`,
     });
     t.equal(prefs.statusCode, 303);
     absorbCookies(jar, prefs);
     const chosen = await get('/i-miei-eventi', cookieHeader(jar));
     t.same(titles(/data-testid="similar-events">([\s\S]*?)<\/div>\s*<\/section>/.exec(chosen.body)?.[1] ?? ''), ['Mostra fotografica del Borgo', 'Escursione al bosco']);
-    t.match(chosen.body, new RegExp(`id="f-cat-${categoryId(app, 'natura-escursioni')}" name="categorie" value="\\d+" type="checkbox" checked`));
+    t.match(chosen.body, new RegExp(`id="f-cat-${await categoryId(app, 'natura-escursioni')}" name="categorie" value="\\d+" type="checkbox" checked`));
     const remove = await app.inject({ method: 'POST', url: '/i-miei-eventi/rimuovi', headers: { ...FORM_HEADERS, cookie: cookieHeader(jar) }, payload: form({ _csrf: token, evento: String(passato.id) }) });
     absorbCookies(jar, remove);
     t.equal(jar.get('eventi_salvati'), String(sagra.id));
@@ -300,24 +300,24 @@ t.test('public event pages', async (t) => {
   });
 
   await t.test('signed in: the cookie choices move to the profile; saves and Il mio Comune live in the database', async (t) => {
-    const userId = upsertUser(app.db, { fiscalCode: 'FRRLCU80A41B519Z', name: 'Lucia', familyName: 'Ferrante' }, { actor: 'test' });
-    const session = loginAs(app, 'FRRLCU80A41B519Z');
-    const res = await get('/i-miei-eventi', `${session}; eventi_salvati=${riccia.id}.${sagra.id}; mio_comune=${comuneId(app, 'Termoli')}`);
+    const userId = await upsertUser(app.db, { fiscalCode: 'FRRLCU80A41B519Z', name: 'Lucia', familyName: 'Ferrante' }, { actor: 'test' });
+    const session = await loginAs(app, 'FRRLCU80A41B519Z');
+    const res = await get('/i-miei-eventi', `${session}; eventi_salvati=${riccia.id}.${sagra.id}; mio_comune=${await comuneId(app, 'Termoli')}`);
     t.equal(res.statusCode, 200);
     t.same(titles(/data-testid="saved-events">([\s\S]*?)<\/section>/.exec(res.body)![1]!), ['Escursione al bosco', 'Sagra del tartufo & <vino>']);
     t.ok(res.cookies.some((c) => c.name === 'eventi_salvati' && c.value === ''), 'the cookie is cleared');
     t.same(
-      app.db.select({ id: eventSaves.eventId }).from(eventSaves).where(eq(eventSaves.userId, userId)).all().map((r) => r.id).sort(),
+      (await app.db.select({ id: eventSaves.eventId }).from(eventSaves).where(eq(eventSaves.userId, userId))).map((r) => r.id).sort(),
       [riccia.id, sagra.id].sort(),
     );
-    t.equal(app.db.select().from(citizenEventPreferences).where(eq(citizenEventPreferences.userId, userId)).get()?.enteId, comuneId(app, 'Termoli'));
+    t.equal((await app.db.select().from(citizenEventPreferences).where(eq(citizenEventPreferences.userId, userId)).limit(1))[0]?.enteId, await comuneId(app, 'Termoli'));
     const page = await get(`/eventi/${concerti.id}`, session);
     const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
     await app.inject({ method: 'POST', url: '/i-miei-eventi/salva', headers: { ...FORM_HEADERS, cookie: session }, payload: form({ _csrf: token, evento: String(concerti.id) }) });
-    t.ok(app.db.select().from(eventSaves).where(and(eq(eventSaves.userId, userId), eq(eventSaves.eventId, concerti.id))).get(), 'saved in event_saves');
-    const choose = await app.inject({ method: 'POST', url: '/il-mio-comune', headers: { ...FORM_HEADERS, cookie: session }, payload: form({ _csrf: token, comune: String(comuneId(app, 'Riccia')) }) });
+    t.ok((await app.db.select().from(eventSaves).where(and(eq(eventSaves.userId, userId), eq(eventSaves.eventId, concerti.id))).limit(1))[0], 'saved in event_saves');
+    const choose = await app.inject({ method: 'POST', url: '/il-mio-comune', headers: { ...FORM_HEADERS, cookie: session }, payload: form({ _csrf: token, comune: String(await comuneId(app, 'Riccia')) }) });
     t.equal(choose.statusCode, 303);
-    t.equal(app.db.select().from(citizenEventPreferences).where(eq(citizenEventPreferences.userId, userId)).get()?.enteId, comuneId(app, 'Riccia'));
+    t.equal((await app.db.select().from(citizenEventPreferences).where(eq(citizenEventPreferences.userId, userId)).limit(1))[0]?.enteId, await comuneId(app, 'Riccia'));
     const list = await get('/eventi', session);
     t.equal(list.statusCode, 200);
     t.match(list.body, /Lucia Ferrante/, 'the reused list page carries the signed-in header');
@@ -326,10 +326,10 @@ t.test('public event pages', async (t) => {
     const mio = await get('/il-mio-comune', session);
     t.match(mio.body, /<h1 class="mb-1">Riccia<\/h1>/, 'from the profile, without any cookie');
     await app.inject({ method: 'POST', url: '/i-miei-eventi/rimuovi', headers: { ...FORM_HEADERS, cookie: session }, payload: form({ _csrf: token, evento: String(concerti.id) }) });
-    t.notOk(app.db.select().from(eventSaves).where(and(eq(eventSaves.userId, userId), eq(eventSaves.eventId, concerti.id))).get(), 'removed');
+    t.notOk((await app.db.select().from(eventSaves).where(and(eq(eventSaves.userId, userId), eq(eventSaves.eventId, concerti.id))).limit(1))[0], 'removed');
   });
 });
 
-function ipa(app: FastifyInstance, name: string): string {
-  return app.db.select({ ipa: enti.ipaCode }).from(enti).where(eq(enti.id, comuneId(app, name))).get()!.ipa;
+async function ipa(app: FastifyInstance, name: string): Promise<string> {
+  return (await app.db.select({ ipa: enti.ipaCode }).from(enti).where(eq(enti.id, await comuneId(app, name))).limit(1))[0]!.ipa;
 }

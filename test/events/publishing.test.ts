@@ -64,19 +64,19 @@ async function setup(t: Test) {
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000' });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => NOW });
   t.teardown(() => app.close());
-  const ente = (istat: string) => app.db.select().from(enti).where(eq(enti.istatCode, istat)).get()!;
-  const cb = ente('070006');
-  const termoli = ente('070078');
-  const category = (slug: string) => app.db.select().from(eventCategories).where(eq(eventCategories.slug, slug)).get()!;
+  const ente = async (istat: string) => (await app.db.select().from(enti).where(eq(enti.istatCode, istat)).limit(1))[0]!;
+  const cb = await ente('070006');
+  const termoli = await ente('070078');
+  const category = async (slug: string) => (await app.db.select().from(eventCategories).where(eq(eventCategories.slug, slug)).limit(1))[0]!;
   return {
     app,
     cb,
     termoli,
     category,
-    sara: loginAs(app, cf('redazione', '070006')),
-    opCb: loginAs(app, cf('operator', '070006')),
-    opTermoli: loginAs(app, cf('operator', '070078')),
-    admin: loginAs(app, cf('sael_admin', null)),
+    sara: await loginAs(app, cf('redazione', '070006')),
+    opCb: await loginAs(app, cf('operator', '070006')),
+    opTermoli: await loginAs(app, cf('operator', '070078')),
+    admin: await loginAs(app, cf('sael_admin', null)),
   };
 }
 
@@ -92,8 +92,8 @@ async function action(app: FastifyInstance, cookie: string, url: string, fields:
   return app.inject({ method: 'POST', url: `${url}/azioni`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, ...fields }) });
 }
 
-const eventRow = (app: FastifyInstance, id: number) => app.db.select().from(events).where(eq(events.id, id)).get()!;
-const occurrencesOf = (app: FastifyInstance, id: number) => app.db.select().from(eventOccurrences).where(eq(eventOccurrences.eventId, id)).orderBy(eventOccurrences.startsAt).all();
+const eventRow = async (app: FastifyInstance, id: number) => (await app.db.select().from(events).where(eq(events.id, id)).limit(1))[0]!;
+const occurrencesOf = async (app: FastifyInstance, id: number) => await app.db.select().from(eventOccurrences).where(eq(eventOccurrences.eventId, id)).orderBy(eventOccurrences.startsAt);
 const idFrom = (location: string) => Number(/\/eventi\/(\d+)$/.exec(location)![1]);
 
 t.test('the redazione publishes an event with a picture; checks, roles, versions, statuses', async (t) => {
@@ -101,7 +101,7 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
   const base = `/backoffice/enti/${cb.id}/eventi`;
   const imagesDir = app.config.events.imagesDir;
   const jpeg = await sharp({ create: { width: 1800, height: 1200, channels: 3, background: '#b5651d' } }).jpeg().toBuffer();
-  const sagre = category('sagre-enogastronomia');
+  const sagre = await category('sagre-enogastronomia');
 
   // The redazione's entry point leads to its only ente.
   const home = await app.inject({ method: 'GET', url: '/backoffice/redazione', headers: { cookie: sara, accept: 'text/html' } });
@@ -117,14 +117,14 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     t.equal(res.statusCode, 415);
     t.match(res.body, /non è un’immagine JPEG, PNG, WebP o AVIF/);
     t.match(res.body, /Sagra della pampanella/, 'the form keeps what was typed');
-    t.equal(app.db.select().from(events).all().length, 0, 'no event');
+    t.equal((await app.db.select().from(events)).length, 0, 'no event');
     t.same(fs.existsSync(imagesDir) ? fs.readdirSync(imagesDir) : [], [], 'no image files');
     // Larger than EVENTS_IMAGE_MAX_BYTES (8 MB): the upload stops there, 413 with the limit.
     const huge = Buffer.concat([jpeg, Buffer.alloc(app.config.events.imageMaxBytes)]);
     const big = await sendForm(app, sara, base, `${base}/nuovo`, { ...SAGRA, categoryId: String(sagre.id), action: 'publish' }, { filename: 'enorme.jpg', type: 'image/jpeg', data: huge });
     t.equal(big.statusCode, 413);
     t.match(big.body, /supera la dimensione massima di 8 MB/);
-    t.equal(app.db.select().from(events).all().length, 0, 'no event');
+    t.equal((await app.db.select().from(events)).length, 0, 'no event');
   });
 
   await t.test('wrong fields: one Italian message each, nothing stored', async (t) => {
@@ -138,7 +138,7 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     );
     t.equal(res.statusCode, 400);
     for (const m of [/Indica il titolo/, /Scegli la categoria/, /La fine deve essere successiva/, /testo alternativo/, /latitudine è un numero/, /Collegamento 1: indica un indirizzo/, /indirizzo e-mail valido/, /scegli di nuovo l’immagine/]) t.match(res.body, m);
-    t.equal(app.db.select().from(events).all().length, 0);
+    t.equal((await app.db.select().from(events)).length, 0);
     t.same(fs.existsSync(imagesDir) ? fs.readdirSync(imagesDir) : [], []);
     // A field the form does not have is refused by the schema.
     const extra = await sendForm(app, sara, base, `${base}/nuovo`, { ...SAGRA, categoryId: String(sagre.id), status: 'published' });
@@ -151,7 +151,7 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     const res = await sendForm(app, sara, base, `${base}/nuovo`, { ...SAGRA, categoryId: String(sagre.id), action: 'publish' }, { filename: 'sagra.jpg', type: 'image/jpeg', data: jpeg });
     t.equal(res.statusCode, 303, res.body.slice(0, 300));
     id = idFrom(res.headers.location as string);
-    const e = eventRow(app, id);
+    const e = await eventRow(app, id);
     t.equal(e.status, 'published');
     t.equal(e.enteId, cb.id);
     t.equal(e.firstPublishedAt, NOW.toISOString());
@@ -167,13 +167,13 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     t.equal(e.imageAlt, SAGRA.imageAlt);
     t.same(fs.readdirSync(path.join(imagesDir, e.imageKey!)).sort(), ['1600.webp', '480.webp', '960.webp'], 'the three widths of an 1800-wide original');
   });
-  const stored = eventRow(app, id);
+  const stored = await eventRow(app, id);
 
   await t.test('occurrences, audit, picture served immutable, detail page', async (t) => {
-    const occ = occurrencesOf(app, id);
+    const occ = await occurrencesOf(app, id);
     t.equal(occ.length, 1);
     t.match(occ[0], { listed: true, enteId: cb.id, categoryId: sagre.id, startDay: '2026-03-14', endDay: '2026-03-14' });
-    const audit = app.db.select().from(auditLog).where(and(eq(auditLog.entity, 'event'), eq(auditLog.entityId, String(id)))).all();
+    const audit = await app.db.select().from(auditLog).where(and(eq(auditLog.entity, 'event'), eq(auditLog.entityId, String(id))));
     t.same(audit.map((a) => a.action), ['event.create_publish']);
     const img = await app.inject({ method: 'GET', url: `/eventi/immagini/${stored.imageKey}/960.webp` });
     t.equal(img.statusCode, 200);
@@ -198,7 +198,7 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     const { token } = await csrfFrom(app, `/backoffice/enti/${termoli.id}/eventi`, opTermoli);
     const cross = await app.inject({ method: 'POST', url: `/backoffice/enti/${termoli.id}/eventi/${id}/azioni`, headers: { ...FORM_HEADERS, cookie: opTermoli }, payload: form({ _csrf: token, action: 'unpublish', version: '1' }) });
     t.equal(cross.statusCode, 404);
-    t.equal(eventRow(app, id).status, 'published', 'untouched');
+    t.equal((await eventRow(app, id)).status, 'published', 'untouched');
     t.equal((await get(`/backoffice/enti/${termoli.id}/eventi`, sara)).statusCode, 403, 'the redazione of Campobasso on Termoli');
     t.equal((await get(base, opCb)).statusCode, 200, 'Campobasso’s operator edits too');
     t.equal((await get(base)).statusCode, 401);
@@ -212,11 +212,11 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     const second = await sendForm(app, sara, `${base}/${id}`, edit, { ...SAGRA, title: 'Titolo di Sara', categoryId: String(sagre.id), version: '1', action: 'save' });
     t.equal(second.statusCode, 409);
     t.match(second.body, /modificato da un’altra persona/);
-    const e = eventRow(app, id);
+    const e = await eventRow(app, id);
     t.equal(e.title, 'Sagra della pampanella – edizione 2026');
     t.equal(e.version, 2);
     t.equal(e.imageKey, stored.imageKey, 'picture kept');
-    const audit = app.db.select().from(auditLog).where(and(eq(auditLog.entity, 'event'), eq(auditLog.action, 'event.update'))).all();
+    const audit = await app.db.select().from(auditLog).where(and(eq(auditLog.entity, 'event'), eq(auditLog.action, 'event.update')));
     t.equal(audit.length, 1);
     t.same(JSON.parse(audit[0]!.after!), { title: 'Sagra della pampanella – edizione 2026', updatedBy: e.updatedBy }, 'the audit keeps what changed');
   });
@@ -225,35 +225,35 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     const png = await sharp({ create: { width: 1000, height: 1000, channels: 3, background: '#123456' } }).png().toBuffer();
     const res = await sendForm(app, sara, `${base}/${id}`, `${base}/${id}/modifica`, { ...SAGRA, categoryId: String(sagre.id), version: '2', imageAlt: 'Un quadrato blu', action: 'save' }, { filename: 'nuova.png', type: 'image/png', data: png });
     t.equal(res.statusCode, 303);
-    const e = eventRow(app, id);
+    const e = await eventRow(app, id);
     t.not(e.imageKey, stored.imageKey);
     t.notOk(fs.existsSync(path.join(imagesDir, stored.imageKey!)), 'old variants removed');
     t.same(fs.readdirSync(path.join(imagesDir, e.imageKey!)).sort(), ['480.webp', '960.webp']);
     const removed = await sendForm(app, sara, `${base}/${id}`, `${base}/${id}/modifica`, { ...SAGRA, categoryId: String(sagre.id), version: '3', removeImage: 'on', imageAlt: '', action: 'save' });
     t.equal(removed.statusCode, 303);
-    t.equal(eventRow(app, id).imageKey, null);
+    t.equal((await eventRow(app, id)).imageKey, null);
     t.notOk(fs.existsSync(path.join(imagesDir, e.imageKey!)));
   });
 
   await t.test('unpublish, republish (firstPublishedAt kept), cancel with a reason', async (t) => {
     const url = `${base}/${id}`;
-    let v = eventRow(app, id).version;
+    let v = (await eventRow(app, id)).version;
     t.equal((await action(app, sara, url, { action: 'unpublish', version: String(v) })).statusCode, 303);
-    t.equal(eventRow(app, id).status, 'unpublished');
-    t.same(occurrencesOf(app, id).map((o) => o.listed), [false], 'hidden from the public');
+    t.equal((await eventRow(app, id)).status, 'unpublished');
+    t.same((await occurrencesOf(app, id)).map((o) => o.listed), [false], 'hidden from the public');
     t.equal((await action(app, sara, url, { action: 'publish', version: String(v) })).statusCode, 409, 'stale version');
     v++;
     t.equal((await action(app, sara, url, { action: 'publish', version: String(v) })).statusCode, 303);
-    t.equal(eventRow(app, id).firstPublishedAt, NOW.toISOString(), 'first publication never reset');
+    t.equal((await eventRow(app, id)).firstPublishedAt, NOW.toISOString(), 'first publication never reset');
     v++;
     const noReason = await action(app, sara, url, { action: 'cancel', version: String(v), reason: '' });
     t.equal(noReason.statusCode, 400);
     t.match(noReason.body, /motivo dell’annullamento/);
     t.equal((await action(app, sara, url, { action: 'cancel', version: String(v), reason: 'Rinviata per maltempo' })).statusCode, 303);
-    const e = eventRow(app, id);
+    const e = await eventRow(app, id);
     t.equal(e.status, 'cancelled');
     t.equal(e.cancelReason, 'Rinviata per maltempo');
-    t.same(occurrencesOf(app, id).map((o) => o.listed), [true], 'a cancelled event stays listed as annullato');
+    t.same((await occurrencesOf(app, id)).map((o) => o.listed), [true], 'a cancelled event stays listed as annullato');
     t.equal((await app.inject({ method: 'GET', url: `${url}/modifica`, headers: { cookie: sara, accept: 'text/html' } })).statusCode, 409, 'a cancelled event is not edited');
     t.equal((await action(app, sara, url, { action: 'delete', version: String(e.version) })).statusCode, 409, 'only a never-published draft is deleted');
   });
@@ -262,7 +262,7 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     const res = await sendForm(app, sara, base, `${base}/nuovo`, {
       ...SAGRA,
       title: 'Mercatino del sabato',
-      categoryId: String(category('cultura-tradizioni').id),
+      categoryId: String((await category('cultura-tradizioni')).id),
       startDate: '2026-03-14',
       startTime: '18:00',
       endDate: '',
@@ -276,27 +276,28 @@ t.test('the redazione publishes an event with a picture; checks, roles, versions
     });
     t.equal(res.statusCode, 303);
     const wid = idFrom(res.headers.location as string);
-    const occ = occurrencesOf(app, wid);
+    const occ = await occurrencesOf(app, wid);
     t.same(
       occ.map((o) => o.startsAt),
       ['2026-03-14T17:00:00.000Z', '2026-03-21T17:00:00.000Z', '2026-03-28T17:00:00.000Z', '2026-04-04T16:00:00.000Z', '2026-04-11T16:00:00.000Z'],
       '18:00 CET, then 18:00 CEST after 29 March',
     );
     t.ok(occ.every((o) => !o.listed), 'a draft is not listed');
-    t.equal(eventRow(app, wid).firstPublishedAt, null);
+    t.equal((await eventRow(app, wid)).firstPublishedAt, null);
     const tooMany = await sendForm(app, sara, base, `${base}/nuovo`, { ...SAGRA, categoryId: String(sagre.id), recurrence: 'weekly', recurrenceUntil: '2028-12-31', imageAlt: '', action: 'draft' });
     t.equal(tooMany.statusCode, 400);
     t.match(tooMany.body, /al massimo 104 volte/);
     t.equal((await action(app, sara, `${base}/${wid}`, { action: 'delete', version: '1' })).statusCode, 303);
-    t.equal(app.db.select().from(events).where(eq(events.id, wid)).get(), undefined);
-    t.equal(occurrencesOf(app, wid).length, 0);
+    t.equal((await app.db.select().from(events).where(eq(events.id, wid)).limit(1))[0], undefined);
+    t.equal((await occurrencesOf(app, wid)).length, 0);
   });
 });
 
 t.test('the SAEL admin: featured events and the categories', async (t) => {
   const { app, cb, category, sara, admin } = await setup(t);
   const base = `/backoffice/enti/${cb.id}/eventi`;
-  const create = async (title: string, act: 'publish' | 'draft', categoryId = category('sport').id) => {
+  const create = async (title: string, act: 'publish' | 'draft', categoryId?: number) => {
+    categoryId ??= (await category('sport')).id;
     const res = await sendForm(app, sara, base, `${base}/nuovo`, { ...SAGRA, title, categoryId: String(categoryId), price: 'free', priceAmount: '', imageAlt: '', action: act });
     t.equal(res.statusCode, 303, res.body.slice(0, 200));
     return idFrom(res.headers.location as string);
@@ -305,7 +306,7 @@ t.test('the SAEL admin: featured events and the categories', async (t) => {
   const draft = await create('Torneo di bocce', 'draft');
 
   await t.test('the eight seeded categories', async (t) => {
-    const slugs = app.db.select().from(eventCategories).orderBy(eventCategories.sortOrder).all().map((c) => c.slug);
+    const slugs = (await app.db.select().from(eventCategories).orderBy(eventCategories.sortOrder)).map((c) => c.slug);
     t.same(slugs, ['mostre', 'spettacoli-concerti', 'sagre-enogastronomia', 'sport', 'cultura-tradizioni', 'natura-escursioni', 'incontri-convegni', 'per-bambini']);
   });
 
@@ -329,15 +330,15 @@ t.test('the SAEL admin: featured events and the categories', async (t) => {
     const ok = await post(published, '1');
     t.equal(ok.statusCode, 303);
     t.equal(ok.headers.location, '/admin/eventi?stato=published');
-    t.equal(eventRow(app, published).featured, true);
+    t.equal((await eventRow(app, published)).featured, true);
     t.equal((await post(draft, '1')).statusCode, 409);
     const { token } = await csrfFrom(app, base, sara);
     const byEditor = await app.inject({ method: 'POST', url: `/admin/eventi/${published}/evidenza`, headers: { ...FORM_HEADERS, cookie: sara }, payload: form({ _csrf: token, featured: '0' }) });
     t.equal(byEditor.statusCode, 403, 'only the SAEL admin features');
-    t.equal((await action(app, sara, `${base}/${published}`, { action: 'unpublish', version: String(eventRow(app, published).version) })).statusCode, 303);
-    t.equal(eventRow(app, published).featured, false);
+    t.equal((await action(app, sara, `${base}/${published}`, { action: 'unpublish', version: String((await eventRow(app, published)).version) })).statusCode, 303);
+    t.equal((await eventRow(app, published)).featured, false);
     t.same(
-      app.db.select().from(auditLog).where(and(eq(auditLog.entity, 'event'), eq(auditLog.entityId, String(published)))).all().map((a) => a.action),
+      (await app.db.select().from(auditLog).where(and(eq(auditLog.entity, 'event'), eq(auditLog.entityId, String(published))))).map((a) => a.action),
       ['event.create_publish', 'event.feature', 'event.unpublish'],
     );
   });
@@ -348,7 +349,7 @@ t.test('the SAEL admin: featured events and the categories', async (t) => {
       return app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ _csrf: token, ...fields }) });
     };
     t.equal((await post('/admin/eventi/categorie', { name: 'Fiere e mercati', slug: '', description: '', sortOrder: '90' })).statusCode, 303);
-    const fiere = category('fiere-e-mercati');
+    const fiere = await category('fiere-e-mercati');
     t.ok(fiere, 'code made from the name');
     const dup = await post('/admin/eventi/categorie', { name: 'Altro', slug: 'sport', description: '', sortOrder: '' });
     t.equal(dup.statusCode, 409);
@@ -356,17 +357,17 @@ t.test('the SAEL admin: featured events and the categories', async (t) => {
     t.equal((await post('/admin/eventi/categorie', { name: '', slug: 'Non Valido!', description: '', sortOrder: 'x' })).statusCode, 400);
     // Deactivated: new events cannot choose it.
     t.equal((await post(`/admin/eventi/categorie/${fiere.id}`, { name: 'Fiere e mercati', slug: 'fiere-e-mercati', description: '', sortOrder: '90' })).statusCode, 303);
-    t.equal(category('fiere-e-mercati').active, false);
+    t.equal((await category('fiere-e-mercati')).active, false);
     const form1 = await app.inject({ method: 'GET', url: `${base}/nuovo`, headers: { cookie: sara, accept: 'text/html' } });
     t.notMatch(form1.body, /Fiere e mercati/);
     const refused = await sendForm(app, sara, base, `${base}/nuovo`, { ...SAGRA, categoryId: String(fiere.id), price: 'free', priceAmount: '', imageAlt: '', action: 'draft' });
     t.equal(refused.statusCode, 400);
     t.match(refused.body, /Scegli la categoria/);
-    const used = await post(`/admin/eventi/categorie/${category('sport').id}/elimina`, {});
+    const used = await post(`/admin/eventi/categorie/${(await category('sport')).id}/elimina`, {});
     t.equal(used.statusCode, 409);
     t.match(used.body, /disattivala/);
     t.equal((await post(`/admin/eventi/categorie/${fiere.id}/elimina`, {})).statusCode, 303);
-    t.equal(category('fiere-e-mercati'), undefined);
+    t.equal(await category('fiere-e-mercati'), undefined);
     t.equal((await app.inject({ method: 'GET', url: '/admin/eventi/categorie', headers: { cookie: sara, accept: 'text/html' } })).statusCode, 403);
   });
 });

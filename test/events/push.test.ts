@@ -28,12 +28,12 @@ async function subscribe(app: FastifyInstance, endpoint: string, keys: BrowserKe
     payload: { subscription: { endpoint, expirationTime: null, keys: { p256dh: keys.p256dh, auth: keys.auth } }, comuni, categorie },
   });
   if (res.statusCode !== 201) throw new Error(`subscribe ${res.statusCode} ${res.body}`);
-  const sub = app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, endpoint)).get()!;
+  const sub = (await app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, endpoint)).limit(1))[0]!;
   return { id: sub.id, manageToken: (res.json() as { manageToken: string }).manageToken };
 }
 
-const rowsFor = (app: FastifyInstance, eventId: number) =>
-  app.db.select().from(notifications).where(and(eq(notifications.channel, 'push'), eq(notifications.subject, `event:${eventId}`))).all();
+const rowsFor = async (app: FastifyInstance, eventId: number) =>
+  await app.db.select().from(notifications).where(and(eq(notifications.channel, 'push'), eq(notifications.subject, `event:${eventId}`)));
 
 t.test('pure rules: push service answers and endpoints', async (t) => {
   t.equal(classifyPushStatus(201), 'sent');
@@ -61,12 +61,12 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
   const keyRes = await app.inject({ url: '/notifiche/push/chiave', headers: { accept: 'application/json' } });
   t.same(keyRes.json(), { publicKey: vapid.publicKey }, 'the page and the API give the same public key');
 
-  const campobasso = enteId(app, 'Comune di Campobasso');
-  const termoli = enteId(app, 'Comune di Termoli');
-  const sagre = addCategory(app, 'Sagre');
-  const concerti = addCategory(app, 'Concerti');
-  const sport = addCategory(app, 'Sport');
-  const mostre = addCategory(app, 'Mostre');
+  const campobasso = await enteId(app, 'Comune di Campobasso');
+  const termoli = await enteId(app, 'Comune di Termoli');
+  const sagre = await addCategory(app, 'Sagre');
+  const concerti = await addCategory(app, 'Concerti');
+  const sport = await addCategory(app, 'Sport');
+  const mostre = await addCategory(app, 'Mostre');
   const k1 = browserKeys();
   const kGone = browserKeys();
   const kCap = browserKeys();
@@ -77,10 +77,10 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
   await subscribe(app, 'https://127.0.0.1:1/push/unreachable', kNet, [], [mostre]);
 
   await t.test('a matching event reaches the browser, decrypted with its keys', async (t) => {
-    const ev = addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Sagra della pampanella', now: clock.at });
-    addEvent(app, { enteId: termoli, categoryId: sagre, title: 'Sagra a Termoli', now: clock.at });
+    const ev = await addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Sagra della pampanella', now: clock.at });
+    await addEvent(app, { enteId: termoli, categoryId: sagre, title: 'Sagra a Termoli', now: clock.at });
     await app.eventsTick();
-    const rows = rowsFor(app, ev);
+    const rows = await rowsFor(app, ev);
     t.equal(rows.length, 1, 'one message: the subscription of Campobasso × sagre');
     await app.notificationsTick();
     const req = service.requests.find((r) => r.path === '/push/one');
@@ -100,11 +100,11 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
     t.equal(claims.aud, service.origin, 'audience = the push service origin');
     t.equal(claims.sub, app.config.notifications.vapidSubject);
     t.ok(claims.exp * 1000 > Date.now() && claims.exp * 1000 <= Date.now() + 24 * 3600_000 + 60_000, 'expires within 24 h');
-    const row = app.db.select().from(notifications).where(eq(notifications.id, rows[0]!.id)).get()!;
+    const row = (await app.db.select().from(notifications).where(eq(notifications.id, rows[0]!.id)).limit(1))[0]!;
     t.equal(row.status, 'sent');
     t.equal(row.deliveryState, 'http 201');
     t.match(row.providerId, /^https:\/\/127\.0\.0\.1\/messages\//, 'the message id the push service returned');
-    t.ok(app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, one.id)).get()!.lastSuccessAt);
+    t.ok((await app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, one.id)).limit(1))[0]!.lastSuccessAt);
   });
 
   await t.test('an operator publishes a sagra of Campobasso: the browser is notified', async (t) => {
@@ -150,25 +150,25 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
 
   await t.test('404/410: the subscription is removed, the row is gone', async (t) => {
     service.setStatus((p) => (p === '/push/gone' ? 410 : 201));
-    const ev = addEvent(app, { enteId: termoli, categoryId: concerti, now: clock.at });
+    const ev = await addEvent(app, { enteId: termoli, categoryId: concerti, now: clock.at });
     await app.eventsTick();
     await app.notificationsTick();
-    const [row] = rowsFor(app, ev);
+    const [row] = await rowsFor(app, ev);
     t.equal(row!.status, 'gone');
     t.equal(row!.deliveryState, 'http 410');
-    t.notOk(app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, gone.id)).get(), 'subscription deleted');
-    t.same(app.db.select().from(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, gone.id))).all(), [], 'with its interests');
-    const ev2 = addEvent(app, { enteId: termoli, categoryId: concerti, now: clock.at });
+    t.notOk((await app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, gone.id)).limit(1))[0], 'subscription deleted');
+    t.same(await app.db.select().from(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, gone.id))), [], 'with its interests');
+    const ev2 = await addEvent(app, { enteId: termoli, categoryId: concerti, now: clock.at });
     await app.eventsTick();
-    t.equal(rowsFor(app, ev2).length, 0, 'nothing is queued for it any more');
+    t.equal((await rowsFor(app, ev2)).length, 0, 'nothing is queued for it any more');
   });
 
   await t.test('429/5xx and network errors are retried with back-off; other 4xx fail', async (t) => {
     service.setStatus((p) => (p === '/push/one' ? 503 : 201));
-    const ev = addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
+    const ev = await addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
     await app.eventsTick();
     await app.notificationsTick();
-    let [row] = rowsFor(app, ev);
+    let [row] = await rowsFor(app, ev);
     t.equal(row!.status, 'queued', '503: queued again');
     t.equal(row!.attempts, 1);
     t.match(row!.lastError, /HTTP 503/);
@@ -176,29 +176,29 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
     service.setStatus(() => 429);
     clock.at = new Date(clock.at.getTime() + 2 * 60_000);
     await app.notificationsTick();
-    [row] = rowsFor(app, ev);
+    [row] = await rowsFor(app, ev);
     t.equal(row!.status, 'queued', '429: queued again');
     t.equal(row!.attempts, 2);
     service.setStatus(() => 201);
     clock.at = new Date(clock.at.getTime() + 6 * 60_000);
     await app.notificationsTick();
-    [row] = rowsFor(app, ev);
+    [row] = await rowsFor(app, ev);
     t.equal(row!.status, 'sent', 'sent once the push service is back');
 
-    const net = addEvent(app, { enteId: termoli, categoryId: mostre, now: clock.at });
+    const net = await addEvent(app, { enteId: termoli, categoryId: mostre, now: clock.at });
     await app.eventsTick();
     await app.notificationsTick();
-    [row] = rowsFor(app, net);
+    [row] = await rowsFor(app, net);
     t.equal(row!.status, 'queued', 'unreachable push service: retried');
     t.match(row!.lastError, /rete/);
 
     service.setStatus((p) => (p === '/push/one' ? 400 : 201));
-    const bad = addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
+    const bad = await addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
     await app.eventsTick();
     await app.notificationsTick();
-    [row] = rowsFor(app, bad);
+    [row] = await rowsFor(app, bad);
     t.equal(row!.status, 'failed', '400: failed for good');
-    t.ok(app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, one.id)).get(), 'the subscription stays');
+    t.ok((await app.db.select().from(pushSubscriptions).where(eq(pushSubscriptions.id, one.id)).limit(1))[0], 'the subscription stays');
     service.setStatus(() => 201);
   });
 
@@ -207,20 +207,22 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
     const noonRome = new Date(clock.at);
     noonRome.setUTCHours(11, 0, 0, 0);
     clock.at = noonRome;
-    const evs = [1, 2, 3, 4, 5].map((i) => addEvent(app, { enteId: termoli, categoryId: sport, title: `Torneo ${i}`, now: clock.at }));
+    const evs: number[] = [];
+    for (const i of [1, 2, 3, 4, 5]) evs.push(await addEvent(app, { enteId: termoli, categoryId: sport, title: `Torneo ${i}`, now: clock.at }));
     await app.eventsTick();
     await app.notificationsTick();
-    const statuses = evs.map((id) => rowsFor(app, id)[0]!.status);
+    const firstRows = await Promise.all(evs.map(async (id) => (await rowsFor(app, id))[0]!));
+    const statuses = firstRows.map((r) => r.status);
     t.equal(statuses.filter((s) => s === 'sent').length, 4, 'PUSH_DAILY_CAP = 4 sent');
     t.equal(statuses.filter((s) => s === 'skipped').length, 1, 'the fifth skipped');
-    const skipped = evs.map((id) => rowsFor(app, id)[0]!).find((r) => r.status === 'skipped')!;
+    const skipped = firstRows.find((r) => r.status === 'skipped')!;
     t.match(skipped.lastError, /limite giornaliero/);
     t.equal(service.requests.filter((r) => r.path === '/push/cap').length, 4, 'the push service got only four');
     clock.at = new Date(noonRome.getTime() + 86_400_000);
-    const next = addEvent(app, { enteId: termoli, categoryId: sport, now: clock.at });
+    const next = await addEvent(app, { enteId: termoli, categoryId: sport, now: clock.at });
     await app.eventsTick();
     await app.notificationsTick();
-    t.equal(rowsFor(app, next)[0]!.status, 'sent', 'the next day the subscription gets messages again');
+    t.equal((await rowsFor(app, next))[0]!.status, 'sent', 'the next day the subscription gets messages again');
     t.equal(capped.id > 0, true);
   });
 
@@ -228,16 +230,17 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
     const day = new Date(clock.at.getTime() + 2 * 86_400_000);
     day.setUTCHours(11, 0, 0, 0);
     clock.at = day;
-    const cultura = addCategory(app, 'Cultura condivisa');
+    const cultura = await addCategory(app, 'Cultura condivisa');
     const [ka, kb] = [browserKeys(), browserKeys()];
     const a = await subscribe(app, `${service.origin}/push/user-a`, ka, [], [cultura]);
     const b = await subscribe(app, `${service.origin}/push/user-b`, kb, [], [cultura]);
-    const userId = app.db.insert(users).values({ fiscalCode: 'CPPSRA80A41B519Q' }).returning({ id: users.id }).get().id;
-    app.db.update(pushSubscriptions).set({ userId }).where(inArray(pushSubscriptions.id, [a.id, b.id])).run();
-    const evs = [1, 2, 3].map((i) => addEvent(app, { enteId: termoli, categoryId: cultura, title: `Incontro ${i}`, now: clock.at }));
+    const userId = (await app.db.insert(users).values({ fiscalCode: 'CPPSRA80A41B519Q' }).returning({ id: users.id }))[0]!.id;
+    await app.db.update(pushSubscriptions).set({ userId }).where(inArray(pushSubscriptions.id, [a.id, b.id]));
+    const evs: number[] = [];
+    for (const i of [1, 2, 3]) evs.push(await addEvent(app, { enteId: termoli, categoryId: cultura, title: `Incontro ${i}`, now: clock.at }));
     await app.eventsTick();
     await app.notificationsTick();
-    const statuses = evs.flatMap((id) => rowsFor(app, id).map((r) => r.status));
+    const statuses = (await Promise.all(evs.map(async (id) => (await rowsFor(app, id)).map((r) => r.status)))).flat();
     t.equal(statuses.length, 6, 'three events to two browsers');
     t.equal(statuses.filter((s) => s === 'sent').length, 4, 'four in all for the citizen (PUSH_DAILY_CAP = 4)');
     t.equal(statuses.filter((s) => s === 'skipped').length, 2);
@@ -253,12 +256,12 @@ t.test('Web Push: encrypted payload, VAPID, gone subscriptions, retries, daily c
 
   await t.test('an event unpublished before sending is not pushed', async (t) => {
     const { events } = await import('../../src/modules/events/schema.js');
-    const ev = addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
+    const ev = await addEvent(app, { enteId: campobasso, categoryId: sagre, now: clock.at });
     await app.eventsTick();
-    app.db.update(events).set({ status: 'unpublished' }).where(eq(events.id, ev)).run();
+    await app.db.update(events).set({ status: 'unpublished' }).where(eq(events.id, ev));
     const before = service.requests.length;
     await app.notificationsTick();
-    t.equal(rowsFor(app, ev)[0]!.status, 'skipped');
+    t.equal((await rowsFor(app, ev))[0]!.status, 'skipped');
     t.equal(service.requests.length, before, 'nothing sent');
   });
 });

@@ -25,11 +25,11 @@ t.test('installable app, service worker, offline page, alert pages', { skip: chr
   const base = `http://127.0.0.1:${port}`;
   const { app, clock } = await clockedApp(t, { PORT: String(port), PUBLIC_URL: base });
   await app.listen({ port, host: '127.0.0.1' });
-  const campobasso = enteId(app, 'Comune di Campobasso');
-  const sagre = addCategory(app, 'Sagre ed enogastronomia');
-  addCategory(app, 'Spettacoli e concerti');
-  const first = addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Sagra della pampanella', now: clock.at });
-  const second = addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Festa della tintilia', now: clock.at });
+  const campobasso = await enteId(app, 'Comune di Campobasso');
+  const sagre = await addCategory(app, 'Sagre ed enogastronomia');
+  await addCategory(app, 'Spettacoli e concerti');
+  const first = await addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Sagra della pampanella', now: clock.at });
+  const second = await addEvent(app, { enteId: campobasso, categoryId: sagre, title: 'Festa della tintilia', now: clock.at });
 
   fs.mkdirSync(SHOTS_DIR, { recursive: true });
   const ctx = await chromium.launchPersistentContext(tempDir(t, 'sael-pwa-profile-'), {
@@ -117,14 +117,14 @@ t.test('installable app, service worker, offline page, alert pages', { skip: chr
       t.ok(await page.getByText(`Ti abbiamo scritto a lucia.${width}@example.it`).isVisible(), 'the page says where the link went');
       await check('alerts-sent', width);
 
-      const row = app.db.select().from(notifications).where(eq(notifications.recipient, `lucia.${width}@example.it`)).get()!;
+      const row = (await app.db.select().from(notifications).where(eq(notifications.recipient, `lucia.${width}@example.it`)).limit(1))[0]!;
       const link = /(http\S+\/eventi\/avvisi\/conferma\?\S+)/.exec((JSON.parse(row.payload) as { body: string }).body)![1]!;
       await page.goto(link);
       await check('alerts-confirm', width);
       await page.getByRole('button', { name: 'Conferma gli avvisi' }).click();
       await page.getByRole('heading', { name: 'Avvisi per e-mail attivati' }).waitFor();
       await check('alerts-confirmed', width);
-      const sub = app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.email, `lucia.${width}@example.it`)).get()!;
+      const sub = (await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.email, `lucia.${width}@example.it`)).limit(1))[0]!;
       t.equal(sub.status, 'confirmed');
       await page.goto(`${base}/eventi/avvisi/disiscrizione?token=${sub.unsubscribeToken}`);
       await check('alerts-unsubscribe', width);

@@ -123,10 +123,10 @@ t.test('gpd.json is a valid OpenAPI 3 document', async (t) => {
 
 t.test('a GPD client runs the whole life of a position', async (t) => {
   const app = await buildTestApp(t);
-  const { ente, ibans } = demoEnte(app, 'Campobasso');
-  const { ente: province, ibans: provinceIbans } = demoEnte(app, 'Provincia di Campobasso');
-  const { ente: termoli } = demoEnte(app, 'Termoli');
-  const key = apiKeyFor(app, ente.id);
+  const { ente, ibans } = await demoEnte(app, 'Campobasso');
+  const { ente: province, ibans: provinceIbans } = await demoEnte(app, 'Provincia di Campobasso');
+  const { ente: termoli } = await demoEnte(app, 'Termoli');
+  const key = await apiKeyFor(app, ente.id);
   const gpd = gpdClient(app, key);
   const org = { organizationfiscalcode: ente.fiscalCode };
   const seg = ente.segregationCode;

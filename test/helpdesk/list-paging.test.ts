@@ -131,7 +131,7 @@ t.test('cutoff and working days agree with workingDaysBetween on every day of tw
 
 t.test('the pages link to each other over HTTP', async (t) => {
   const { app } = await seeded(t);
-  const cookie = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'helpdesk')!.fiscalCode);
+  const cookie = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'helpdesk')!.fiscalCode);
   const unescape = (s: string | undefined) => s?.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&');
   const get = (url: string) => app.inject({ url, headers: { accept: 'text/html', cookie } });
   const links = (body: string) => ({

@@ -34,7 +34,7 @@ async function refused(p: Promise<unknown>): Promise<ReconError> {
 t.test('OPI Giornale di Cassa', async (t) => {
   const app = await listeningApp(t);
   const r = recon(app);
-  const cb = demoEnte(app, 'Campobasso');
+  const cb = await demoEnte(app, 'Campobasso');
   t.equal(cb.ente.fiscalCode, CAMPOBASSO_CF, 'the samples are for the demo Comune di Campobasso');
   const cf = cb.ente.fiscalCode;
   const flowOf = (flowId: string, p: Awaited<ReturnType<typeof paidTari>>) => {
@@ -121,7 +121,7 @@ t.test('OPI Giornale di Cassa', async (t) => {
     t.match(second, { status: 'waiting', page: 2, totalPages: 2, pagesReceived: [2], missingPages: [1], result: null });
     t.equal(count(app, 'treasury_imports'), imports, 'nothing imported while a page is missing');
     t.match(await pendingOpiJournals(r, 'all'), [{ flowId: second.flowId, totalPages: 2, pagesReceived: [2] }]);
-    t.same(await pendingOpiJournals(r, [demoEnte(app, 'Termoli').ente.id]), [], 'scoped to the caller’s enti');
+    t.same(await pendingOpiJournals(r, [(await demoEnte(app, 'Termoli')).ente.id]), [], 'scoped to the caller’s enti');
     t.match(await importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(pages[1]!), fileName: 'p2.xml', actor: 'test' }), { status: 'unchanged', missingPages: [1] });
     const first = await importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(pages[0]!), fileName: 'p1.xml', actor: 'test' });
     t.match(first, { status: 'imported', version: '1.6.1', pagesReceived: [1, 2], result: { status: 'imported', movements: 2, newMovements: 2, matched: 2 } });
@@ -155,7 +155,7 @@ t.test('OPI Giornale di Cassa', async (t) => {
     t.equal(tot.status, 422);
     t.match(tot.problems, [{ field: 'totale_entrate_conto_evidenza', message: /totale entrate dichiarato 31,00 €, somma dei movimenti in entrata 30,00 €/ }]);
     // Another ente's journal.
-    const other = journal({ code: 'ALTROENTE0001', movements: mv, cf: demoEnte(app, 'Termoli').ente.fiscalCode })[0]!;
+    const other = journal({ code: 'ALTROENTE0001', movements: mv, cf: (await demoEnte(app, 'Termoli')).ente.fiscalCode })[0]!;
     t.match((await refused(importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(other), fileName: 'altro.xml', actor: 'test' }))).message, /non di Comune di Campobasso/);
     // Not a Giornale di Cassa at all.
     t.match((await refused(importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from('<Document/>'), fileName: 'x.xml', actor: 'test' }))).message, /Non è un Giornale di Cassa OPI/);
@@ -175,7 +175,7 @@ t.test('OPI Giornale di Cassa', async (t) => {
     const xmlHeaders = { 'content-type': 'application/xml' };
     t.equal((await app.inject({ method: 'POST', url, headers: xmlHeaders, payload: page })).statusCode, 401, 'no key');
     t.equal((await app.inject({ method: 'POST', url, headers: { ...xmlHeaders, authorization: 'Bearer nope' }, payload: page })).statusCode, 401, 'bad key');
-    const key = { authorization: `Bearer ${apiKeyFor(app, cb.ente.id)}` };
+    const key = { authorization: `Bearer ${await apiKeyFor(app, cb.ente.id)}` };
     t.equal((await app.inject({ method: 'POST', url, headers: { ...key, 'content-type': 'text/plain' }, payload: page })).statusCode, 415);
     t.equal((await app.inject({ method: 'POST', url: `${url}?versione=2.0`, headers: { ...key, ...xmlHeaders }, payload: page })).statusCode, 400, 'schema on the query');
     const ok = await app.inject({ method: 'POST', url: `${url}?fileName=gdc.xml`, headers: { ...key, ...xmlHeaders }, payload: page });
@@ -187,14 +187,14 @@ t.test('OPI Giornale di Cassa', async (t) => {
     t.equal(as14.statusCode, 422);
     t.match(as14.json(), { status: 422, detail: /versione 1\.4/, errors: [{ field: /XSD/ }] });
     // A journal of another ente with this key.
-    const tm = demoEnte(app, 'Termoli').ente.fiscalCode;
+    const tm = (await demoEnte(app, 'Termoli')).ente.fiscalCode;
     const foreign = await app.inject({ method: 'POST', url, headers: { ...key, ...xmlHeaders }, payload: journal({ code: 'APIFOREIGN001', movements: [{ numeroDocumento: 1, amountCents: 100, date: '2026-03-18', causale: 'X' }], cf: tm })[0]! });
     t.equal(foreign.statusCode, 422);
     t.match(foreign.json().detail, /codice fiscale/);
   });
 
   await t.test('helpdesk upload page', async (t) => {
-    const cookie = loginAs(app, HELPDESK);
+    const cookie = await loginAs(app, HELPDESK);
     const { token, cookie: c } = await csrfFrom(app, '/helpdesk/tesoreria', cookie);
     const pages = journal({ code: 'HELPDESKUP001', pages: 2, movements: [{ numeroDocumento: 8001, amountCents: 300, date: '2026-03-18', causale: 'X' }, { numeroDocumento: 8002, amountCents: 400, date: '2026-03-18', causale: 'Y' }] });
     const post = (url: string, xml: string) => {

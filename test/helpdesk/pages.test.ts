@@ -32,20 +32,20 @@ async function get(app: FastifyInstance, url: string, cookie: string) {
 
 t.test('demo path, isolation and tickets', async (t) => {
   const app = await listeningApp(t);
-  const cb = demoEnte(app, 'Campobasso');
-  const te = demoEnte(app, 'Termoli');
+  const cb = await demoEnte(app, 'Campobasso');
+  const te = await demoEnte(app, 'Termoli');
   const pCb = await paidTari(app);
   const pTe = await paidTari(app, 'Termoli');
-  const staff = loginAs(app, HELPDESK);
-  const opCb = loginAs(app, OP_CB);
-  const opTe = loginAs(app, OP_TE);
+  const staff = await loginAs(app, HELPDESK);
+  const opCb = await loginAs(app, OP_CB);
+  const opTe = await loginAs(app, OP_TE);
 
   await t.test('helpdesk acquires simulated flows and the treasury statement: all reconciled', async (t) => {
     const { token, cookie } = await csrfFrom(app, '/helpdesk/flussi', staff);
     const acq = await app.inject({ method: 'POST', url: '/helpdesk/flussi/simulatore', headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
     t.equal(acq.statusCode, 303);
     t.match((await get(app, '/helpdesk/flussi', cookie)).body, /Acquisiti \d+ flussi/);
-    for (const e of [cb, te, demoEnte(app, 'Provincia di Campobasso')]) {
+    for (const e of [cb, te, await demoEnte(app, 'Provincia di Campobasso')]) {
       const csv = await get(app, `/helpdesk/tesoreria/simulatore/${e.ente.id}?formato=csv`, cookie);
       t.equal(csv.statusCode, 200);
       const up = multipart({ _csrf: token, ente: String(e.ente.id) }, { name: 'file', filename: 'giornale.csv', type: 'text/csv', data: Buffer.from(csv.body) });

@@ -26,15 +26,15 @@ function reconError(fn: () => unknown, ok: (e: ReconError) => boolean): boolean 
 t.test('simulator end to end: parked credit, full match, idempotent re-imports', async (t) => {
   const app = await listeningApp(t);
   const r = recon(app);
-  const cb = demoEnte(app, 'Campobasso');
-  const prov = demoEnte(app, 'Provincia di Campobasso');
+  const cb = await demoEnte(app, 'Campobasso');
+  const prov = await demoEnte(app, 'Provincia di Campobasso');
   const p1 = await paidTari(app);
   const p2 = await paidTari(app, 'Campobasso', OTHER_PSP, 1); // duplicate sendRT: stored once
   t.equal(count(app, 'receipts WHERE iuv = ? AND ente_id = ?', p2.options[0]!.iuv, cb.ente.id), 1, 'duplicate receipt stored once');
 
-  const flows = buildFlows(app.db, cb.ente.fiscalCode);
+  const flows = await buildFlows(app.db, cb.ente.fiscalCode);
   t.equal(flows.length, 2, 'one flow per PSP');
-  const csv = Buffer.from(treasuryCsv(simulatedCredits(app.db, cb.ente.fiscalCode), cb.ibans[0]!.iban));
+  const csv = Buffer.from(treasuryCsv(await simulatedCredits(app.db, cb.ente.fiscalCode), cb.ibans[0]!.iban));
 
   // The treasury statement arrives before the flows: both credits parked.
   const first = importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'giornale.csv', actor: 'test' });
@@ -70,9 +70,9 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
   t.throws(() => ingestFlowXml(r, { xml: flows[0]!.xml.replace('PSP simulato S.p.A.', 'PSP modificato'), source: 'upload', ...SYS }), /contenuto diverso/);
 
   // The province's TEFA flow by camt.053.
-  const pflows = buildFlows(app.db, prov.ente.fiscalCode);
+  const pflows = await buildFlows(app.db, prov.ente.fiscalCode);
   for (const f of pflows) ingestFlowXml(r, { xml: f.xml, source: 'upload', ...SYS });
-  const camt = treasuryCamt053(simulatedCredits(app.db, prov.ente.fiscalCode), prov.ibans[0]!.iban);
+  const camt = treasuryCamt053(await simulatedCredits(app.db, prov.ente.fiscalCode), prov.ibans[0]!.iban);
   t.match(importStatement(r, { enteId: prov.ente.id, bytes: Buffer.from(camt), fileName: 'estratto.xml', actor: 'test' }), { status: 'imported', matched: pflows.length });
   t.equal(count(app, "fdr_entry_matches WHERE ente_id = ? AND state = 'matched'", prov.ente.id), 2, 'TEFA rows matched to the province copies of the receipts');
 
@@ -91,8 +91,8 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
 t.test('flow rows: no receipt, amount mismatch, duplicate row, other ente, revisions', async (t) => {
   const app = await listeningApp(t);
   const r = recon(app);
-  const cb = demoEnte(app, 'Campobasso');
-  const tm = demoEnte(app, 'Termoli');
+  const cb = await demoEnte(app, 'Campobasso');
+  const tm = await demoEnte(app, 'Termoli');
   const p = await paidTari(app);
   const q = await paidTari(app);
   const tp = await paidTari(app, 'Termoli');
@@ -156,7 +156,7 @@ t.test('flow rows: no receipt, amount mismatch, duplicate row, other ente, revis
 t.test('bad input: XSD errors and unparseable statements import nothing', async (t) => {
   const app = await listeningApp(t);
   const r = recon(app);
-  const cb = demoEnte(app, 'Campobasso');
+  const cb = await demoEnte(app, 'Campobasso');
   const bad = flowXml({ flowId: '2026-03-16SIMPSP01-0000000001', cf: cb.ente.fiscalCode, rows: [{ iuv: '1', iur: '1', amountCents: 100 }] }).replace('<pay_i:versioneOggetto>1.0<', '<pay_i:versioneOggetto>9.9<');
   t.ok(reconError(() => ingestFlowXml(r, { xml: bad, source: 'upload', ...SYS }), (e) => e.problems.length > 0 && /versioneOggetto/.test(e.problems[0]!.message)));
   t.throws(() => ingestFlowXml(r, { xml: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', source: 'upload', ...SYS }), ReconError);

@@ -20,10 +20,10 @@ function multipart(fields: Record<string, string>) {
 t.test('ticket linked to a payment, with the citizen’s contact', async (t) => {
   const app = await buildTestApp(t);
   const { lucia } = citizens();
-  const position = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'TARI 2026 – Lucia' });
+  const position = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'TARI 2026 – Lucia' });
   const option = position.options[0]!;
-  const op = loginAs(app, cf('operator', '070006'));
-  const staff = loginAs(app, cf('helpdesk'));
+  const op = await loginAs(app, cf('operator', '070006'));
+  const staff = await loginAs(app, cf('helpdesk'));
   const url = `/helpdesk/ticket/nuovo?collega=payment:${option.id}`;
 
   const form = await app.inject({ url, headers: { cookie: op, accept: 'text/html' } });

@@ -13,7 +13,7 @@ t.test('workflow and SLA across a weekend and a holiday', async (t) => {
   const users = demoUserFiscalCodes();
   const staff = { userId: uid(users.find((u) => u.role === 'helpdesk')!.fiscalCode), isStaff: true };
   const op = { userId: uid(users.find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode), isStaff: false };
-  const cb = demoEnte(app, 'Campobasso').ente;
+  const cb = (await demoEnte(app, 'Campobasso')).ente;
   const at = (s: string) => new Date(s);
 
   // Thursday 2 April 2026, 16:00: category pagopa → TTO 120 min, TTR 840 min (two working days).

@@ -27,11 +27,11 @@ t.test('outbox: inserts new rows once, nextAttemptAt defaults to now', async (t)
   t.equal(await enqueueNotifications(db, rows.slice(0, 10), T0), 0, 'the same dedupe keys again: nothing new');
   t.equal(await enqueueNotifications(db, [rows[0]!, { ...rows[0]!, dedupeKey: 'push:event:1:new' }], T0), 1, 'a mix: only the new one');
   t.equal(await enqueueNotifications(db, [], T0), 0);
-  const one = db.select().from(notifications).where(eq(notifications.dedupeKey, 'push:event:1:3')).get()!;
+  const one = (await db.select().from(notifications).where(eq(notifications.dedupeKey, 'push:event:1:3')).limit(1))[0]!;
   t.equal(one.status, 'queued');
   t.equal(one.nextAttemptAt, T0.toISOString());
   t.same(JSON.parse(one.payload), rows[3]!.payload);
-  db.delete(notifications).run();
+  await db.delete(notifications);
 });
 
 t.test('dispatcher: retries with back-off 1, 5, 30 min, 2 h, 12 h, then failed; final states; stuck rows requeued', async (t) => {
@@ -56,21 +56,21 @@ t.test('dispatcher: retries with back-off 1, 5, 30 min, 2 h, 12 h, then failed; 
   script.set('push:throws', new Error('socket hang up'));
   script.set('push:ok', { status: 'sent', providerId: 'p-1', deliveryState: '201' });
   t.equal(await enqueueNotifications(db, ['push:retry', 'push:gone', 'push:throws', 'push:ok'].map(row), T0), 4);
-  const get = (key: string) => db.select().from(notifications).where(eq(notifications.dedupeKey, key)).get()!;
+  const get = async (key: string) => (await db.select().from(notifications).where(eq(notifications.dedupeKey, key)).limit(1))[0]!;
 
   let at = T0;
   const first = await runDispatch(ctx, at);
   t.equal(first.claimed, 4);
-  t.equal(get('push:gone').status, 'gone', 'gone is final');
-  t.equal(get('push:ok').status, 'sent');
-  t.equal(get('push:ok').providerId, 'p-1');
-  t.equal(get('push:ok').sentAt, T0.toISOString());
-  t.equal(get('push:throws').status, 'queued', 'a thrown error is retried');
-  t.equal(get('push:throws').lastError, 'socket hang up');
+  t.equal((await get('push:gone')).status, 'gone', 'gone is final');
+  t.equal((await get('push:ok')).status, 'sent');
+  t.equal((await get('push:ok')).providerId, 'p-1');
+  t.equal((await get('push:ok')).sentAt, T0.toISOString());
+  t.equal((await get('push:throws')).status, 'queued', 'a thrown error is retried');
+  t.equal((await get('push:throws')).lastError, 'socket hang up');
 
   const delays: number[] = [];
   for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
-    const r = get('push:retry');
+    const r = await get('push:retry');
     t.equal(r.status, 'queued');
     t.equal(r.attempts, attempt);
     const next = Date.parse(r.nextAttemptAt);
@@ -83,7 +83,7 @@ t.test('dispatcher: retries with back-off 1, 5, 30 min, 2 h, 12 h, then failed; 
     await runDispatch(ctx, at);
   }
   t.same(delays, [1, 5, 30, 120, 720], 'back-off in minutes');
-  const last = get('push:retry');
+  const last = await get('push:retry');
   t.equal(last.status, 'failed', `failed after ${MAX_ATTEMPTS} attempts`);
   t.equal(last.attempts, MAX_ATTEMPTS);
   t.equal(last.lastError, 'HTTP 503');
@@ -91,19 +91,19 @@ t.test('dispatcher: retries with back-off 1, 5, 30 min, 2 h, 12 h, then failed; 
   // A row left in 'sending' by a process that stopped: back in the queue after STALE_MS.
   await enqueueNotifications(db, [row('push:stuck')], T0);
   script.set('push:stuck', { status: 'sent' });
-  db.update(notifications).set({ status: 'sending', updatedAt: T0.toISOString() }).where(eq(notifications.dedupeKey, 'push:stuck')).run();
+  await db.update(notifications).set({ status: 'sending', updatedAt: T0.toISOString() }).where(eq(notifications.dedupeKey, 'push:stuck'));
   await runDispatch(ctx, new Date(T0.getTime() + STALE_MS - 60_000));
-  t.equal(get('push:stuck').status, 'sending', 'not yet stale');
+  t.equal((await get('push:stuck')).status, 'sending', 'not yet stale');
   await runDispatch(ctx, new Date(T0.getTime() + STALE_MS + 60_000));
-  t.equal(get('push:stuck').status, 'sent', 'requeued and sent in the same pass');
-  t.equal(get('push:stuck').attempts, 2, 'the interrupted attempt counts');
+  t.equal((await get('push:stuck')).status, 'sent', 'requeued and sent in the same pass');
+  t.equal((await get('push:stuck')).attempts, 2, 'the interrupted attempt counts');
 
   // No sender for the channel: skipped, said why.
   ctx.channels.delete('push');
   await enqueueNotifications(db, [row('push:nochannel')], T0);
   await runDispatch(ctx, new Date(T0.getTime() + 3600_000));
-  t.equal(get('push:nochannel').status, 'skipped');
-  t.match(get('push:nochannel').lastError, /non configurato/);
+  t.equal((await get('push:nochannel')).status, 'skipped');
+  t.match((await get('push:nochannel')).lastError, /non configurato/);
   t.end();
 });
 

@@ -17,10 +17,10 @@ import { e2eApp } from '../e2e/setup.js';
 t.test('notifications pages in Chromium', { skip: chromiumAvailable() ? false : 'no Chromium' }, async (t) => {
   const { app, base, lucia, positions } = await e2eApp(t);
   await app.notificationsTick();
-  upsertUser(app.db, lucia, { actor: 'test' });
+  await upsertUser(app.db, lucia, { actor: 'test' });
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const termoli = app.db.select().from(enteIoServices).where(eq(enteIoServices.serviceId, 'DEMO-IO-070078')).get()!;
+  const termoli = (await app.db.select().from(enteIoServices).where(eq(enteIoServices.serviceId, 'DEMO-IO-070078')).limit(1))[0]!;
   const staff = (role: string, istat: string | null) => demoUserFiscalCodes().find((u) => u.role === role && u.enteIstat === istat)!.fiscalCode;
   const layout: Record<string, LayoutProblem[]> = {};
   const tariNotice = positions.tari.options[0]!.noticeNumber;
@@ -33,7 +33,7 @@ t.test('notifications pages in Chromium', { skip: chromiumAvailable() ? false : 
     };
     const signIn = async (fiscalCode: string) => {
       await ctx.clearCookies();
-      const [name, value] = loginAs(app, fiscalCode).split(/=(.*)/s) as [string, string];
+      const [name, value] = (await loginAs(app, fiscalCode)).split(/=(.*)/s) as [string, string];
       await ctx.addCookies([{ name, value, url: base }]);
     };
 

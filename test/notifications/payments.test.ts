@@ -44,33 +44,33 @@ const ANNA_TERMOLI_ADMIN = USERS['ente_admin:070078']!;
 const GIUSEPPE_CB_OPERATOR = USERS['operator:070006']!;
 const openapi = loadIoOpenApi();
 // The demo citizens sign in with SPID in the demo; here their user rows are made as a login would.
-for (const c of [LUCIA!, ANTONIO!]) upsertUser(app.db, { fiscalCode: c.fiscalCode, name: c.name, familyName: c.familyName }, { actor: 'test' });
+for (const c of [LUCIA!, ANTONIO!]) await upsertUser(app.db, { fiscalCode: c.fiscalCode, name: c.name, familyName: c.familyName }, { actor: 'test' });
 
 const debtor = (fiscalCode: string, fullName: string) => ({ type: 'F', fiscalCode, fullName, streetName: 'Via Roma', civicNumber: '1', postalCode: '86100', city: 'Campobasso', province: 'CB' });
-const rowsOf = (subject: string) => app.db.select().from(notifications).where(eq(notifications.subject, subject)).all();
-const inbox = (fc: string) => app.db.select().from(simIoMessages).where(eq(simIoMessages.fiscalCode, fc)).all();
-const optionId = (noticeNumber: string) => app.db.select({ id: paymentOptions.id }).from(paymentOptions).where(eq(paymentOptions.noticeNumber, noticeNumber)).get()!.id;
-const positionIdOf = (noticeNumber: string) => app.db.select({ id: paymentOptions.positionId }).from(paymentOptions).where(eq(paymentOptions.noticeNumber, noticeNumber)).get()!.id;
+const rowsOf = async (subject: string) => await app.db.select().from(notifications).where(eq(notifications.subject, subject));
+const inbox = async (fc: string) => await app.db.select().from(simIoMessages).where(eq(simIoMessages.fiscalCode, fc));
+const optionId = async (noticeNumber: string) => (await app.db.select({ id: paymentOptions.id }).from(paymentOptions).where(eq(paymentOptions.noticeNumber, noticeNumber)).limit(1))[0]!.id;
+const positionIdOf = async (noticeNumber: string) => (await app.db.select({ id: paymentOptions.positionId }).from(paymentOptions).where(eq(paymentOptions.noticeNumber, noticeNumber)).limit(1))[0]!.id;
 
 t.test('a published TARI, a reminder before its due date, the receipt after paying — in the IO simulator', async (t) => {
-  const before = inbox(LUCIA!.fiscalCode).length;
+  const before = (await inbox(LUCIA!.fiscalCode)).length;
   const p1 = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
   const p2 = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
   const p3 = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
   const single1 = p1.options.find((o) => o.kind === 'single') ?? p1.options[0]!;
   await app.notificationsTick(clock);
 
-  const pos1 = positionIdOf(single1.noticeNumber);
-  const [row] = rowsOf(`position:${pos1}`);
+  const pos1 = await positionIdOf(single1.noticeNumber);
+  const [row] = await rowsOf(`position:${pos1}`);
   t.equal(row?.channel, 'io');
   t.equal(row?.status, 'sent', 'accepted by App IO');
   t.ok(row?.providerId, 'IO message id recorded');
-  const mine = inbox(LUCIA!.fiscalCode);
+  const mine = await inbox(LUCIA!.fiscalCode);
   t.equal(mine.length, before + 3, 'one message per published position');
   const m1 = mine.find((m) => m.id === row!.providerId)!;
   const sent = JSON.parse(m1.body) as { fiscal_code: string; content: { subject: string; due_date: string; payment_data: Record<string, unknown> } };
   t.same(sent.content.payment_data, { amount: 30000, notice_number: single1.noticeNumber, invalid_after_due_date: false, payee: { fiscal_code: p1.fiscalCode } }, 'payment data: cents, notice number, payee = the creditor comune');
-  const due = app.db.select({ d: paymentOptions.dueDate }).from(paymentOptions).where(eq(paymentOptions.id, optionId(single1.noticeNumber))).get()!.d;
+  const due = (await app.db.select({ d: paymentOptions.dueDate }).from(paymentOptions).where(eq(paymentOptions.id, await optionId(single1.noticeNumber))).limit(1))[0]!.d;
   t.equal(sent.content.due_date, `${due}T00:00:00.000Z`);
   t.equal(sent.fiscal_code, LUCIA!.fiscalCode);
   t.notMatch(sent.content.subject, /Lucia|Ferrante|FRRLCU/i, 'no personal data in the subject');
@@ -78,7 +78,7 @@ t.test('a published TARI, a reminder before its due date, the receipt after payi
 
   clock = new Date(clock.getTime() + 2 * 60_000);
   await app.notificationsTick(clock);
-  const polled = rowsOf(`position:${pos1}`)[0]!;
+  const polled = (await rowsOf(`position:${pos1}`))[0]!;
   t.equal(polled.status, 'delivered', 'getMessage said PROCESSED');
   t.equal(polled.deliveryState, 'PROCESSED');
 
@@ -87,10 +87,10 @@ t.test('a published TARI, a reminder before its due date, the receipt after payi
   const paid = await payNotice(app, { fiscalCode: p2.fiscalCode, noticeNumber: single2.noticeNumber });
   t.ok(paid.ok, 'paid through the simulated node');
   await app.notificationsTick(clock);
-  const receiptRows = app.db.select().from(notifications).where(and(eq(notifications.kind, 'receipt'), eq(notifications.recipient, LUCIA!.fiscalCode))).all();
+  const receiptRows = await app.db.select().from(notifications).where(and(eq(notifications.kind, 'receipt'), eq(notifications.recipient, LUCIA!.fiscalCode)));
   t.equal(receiptRows.length, 1, 'one receipt message');
   t.equal(receiptRows[0]!.status, 'sent');
-  const receiptMsg = inbox(LUCIA!.fiscalCode).find((m) => m.id === receiptRows[0]!.providerId)!;
+  const receiptMsg = (await inbox(LUCIA!.fiscalCode)).find((m) => m.id === receiptRows[0]!.providerId)!;
   t.match(receiptMsg.subject, /Pagamento ricevuto/);
   t.match(receiptMsg.markdown, /300,00/);
   t.equal(receiptMsg.paymentData, null, 'a receipt carries no payment data');
@@ -100,21 +100,21 @@ t.test('a published TARI, a reminder before its due date, the receipt after payi
   clock = new Date(`${addDays(due, -days)}T08:30:00Z`);
   const stats = await runPaymentTriggers(app.notifications, clock);
   t.equal(stats.reminders, 4, 'p1 and p3: the single option and the first instalment are due in the window; p2 is paid');
-  const p2Options = app.db.select({ id: paymentOptions.id }).from(paymentOptions).where(eq(paymentOptions.positionId, positionIdOf(single2.noticeNumber))).all();
-  for (const o of p2Options) t.equal(rowsOf(`option:${o.id}`).length, 0, `no reminder queued for paid p2 option ${o.id}`);
+  const p2Options = await app.db.select({ id: paymentOptions.id }).from(paymentOptions).where(eq(paymentOptions.positionId, await positionIdOf(single2.noticeNumber)));
+  for (const o of p2Options) t.equal((await rowsOf(`option:${o.id}`)).length, 0, `no reminder queued for paid p2 option ${o.id}`);
 
   // p3 is paid after its reminders were queued, before they are sent: checked again at send time.
   const single3 = p3.options.find((o) => o.kind === 'single') ?? p3.options[0]!;
   t.ok((await payNotice(app, { fiscalCode: p3.fiscalCode, noticeNumber: single3.noticeNumber })).ok);
   await runDispatch(app.notifications, clock);
-  const r3 = rowsOf(`option:${optionId(single3.noticeNumber)}`);
+  const r3 = await rowsOf(`option:${await optionId(single3.noticeNumber)}`);
   t.equal(r3.length, 1);
   t.equal(r3[0]!.status, 'skipped', 'reminder of a notice paid meanwhile: not sent');
   t.match(r3[0]!.lastError, /pagato/);
-  const r1 = rowsOf(`option:${optionId(single1.noticeNumber)}`)[0]!;
+  const r1 = (await rowsOf(`option:${await optionId(single1.noticeNumber)}`))[0]!;
   t.equal(r1.status, 'sent', 'reminder of the unpaid p1 sent');
-  t.equal(r1.dedupeKey, `io:reminder:${optionId(single1.noticeNumber)}:${due}`);
-  const reminder = inbox(LUCIA!.fiscalCode).find((m) => m.id === r1.providerId)!;
+  t.equal(r1.dedupeKey, `io:reminder:${await optionId(single1.noticeNumber)}:${due}`);
+  const reminder = (await inbox(LUCIA!.fiscalCode)).find((m) => m.id === r1.providerId)!;
   t.match(reminder.subject, /Promemoria/);
   t.same(JSON.parse(reminder.paymentData!).notice_number, single1.noticeNumber);
 
@@ -131,11 +131,11 @@ t.test('a citizen without sender_allowed, or not on IO, gets nothing', async (t)
   const pn = await createTari(app, { debtor: debtor(notOnIo, 'Gianni Bianco') });
   clock = new Date(clock.getTime() + 60_000);
   await app.notificationsTick(clock);
-  const g = rowsOf(`position:${positionIdOf(pg.options[0]!.noticeNumber)}`)[0]!;
+  const g = (await rowsOf(`position:${await positionIdOf(pg.options[0]!.noticeNumber)}`))[0]!;
   t.equal(g.status, 'skipped');
   t.equal(g.deliveryState, 'SENDER_NOT_ALLOWED');
-  t.equal(inbox(GIULIA!.fiscalCode).length, 0, 'nothing in her inbox');
-  const n = rowsOf(`position:${positionIdOf(pn.options[0]!.noticeNumber)}`)[0]!;
+  t.equal((await inbox(GIULIA!.fiscalCode)).length, 0, 'nothing in her inbox');
+  const n = (await rowsOf(`position:${await positionIdOf(pn.options[0]!.noticeNumber)}`))[0]!;
   t.equal(n.status, 'skipped');
   t.equal(n.deliveryState, 'NO_PROFILE');
   t.end();
@@ -143,24 +143,24 @@ t.test('a citizen without sender_allowed, or not on IO, gets nothing', async (t)
 
 t.test('a draft published later is notified; a position cancelled before sending is not', async (t) => {
   const draft = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante'), publish: false });
-  const draftId = positionIdOf(draft.options[0]!.noticeNumber);
+  const draftId = await positionIdOf(draft.options[0]!.noticeNumber);
   clock = new Date(clock.getTime() + 60_000);
   await app.notificationsTick(clock);
-  t.equal(rowsOf(`position:${draftId}`).length, 0, 'a draft: nothing');
+  t.equal((await rowsOf(`position:${draftId}`)).length, 0, 'a draft: nothing');
   const pub = await app.inject({ method: 'POST', url: `/api/v1/positions/${draft.iupd}/publish`, headers: { authorization: `Bearer ${draft.key}` } });
   t.equal(pub.statusCode, 200);
   clock = new Date(clock.getTime() + 60_000);
   await app.notificationsTick(clock);
-  t.same(rowsOf(`position:${draftId}`).map((r) => r.status), ['sent'], 'published from the draft: notified');
+  t.same((await rowsOf(`position:${draftId}`)).map((r) => r.status), ['sent'], 'published from the draft: notified');
 
   const p = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
-  const pid = positionIdOf(p.options[0]!.noticeNumber);
+  const pid = await positionIdOf(p.options[0]!.noticeNumber);
   await runPaymentTriggers(app.notifications, clock);
-  t.same(rowsOf(`position:${pid}`).map((r) => r.status), ['queued']);
+  t.same((await rowsOf(`position:${pid}`)).map((r) => r.status), ['queued']);
   const cancel = await app.inject({ method: 'POST', url: `/api/v1/positions/${p.iupd}/cancel`, headers: { authorization: `Bearer ${p.key}` } });
   t.equal(cancel.statusCode, 200);
   await runDispatch(app.notifications, clock);
-  const [row] = rowsOf(`position:${pid}`);
+  const [row] = await rowsOf(`position:${pid}`);
   t.equal(row!.status, 'skipped', 'cancelled after queuing: not sent');
   t.match(row!.lastError, /annullata/);
   t.end();
@@ -230,7 +230,7 @@ t.test('the simulator page: profiles and the demo tools', async (t) => {
 
 t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/area-personale/notifiche' })).statusCode, 303, 'anonymous: to the login');
-  const cookie = loginAs(app, ANTONIO!.fiscalCode);
+  const cookie = await loginAs(app, ANTONIO!.fiscalCode);
   const page = await app.inject({ method: 'GET', url: '/area-personale/notifiche', headers: { cookie } });
   t.equal(page.statusCode, 200);
   t.match(page.body, /App IO/);
@@ -245,14 +245,14 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
     payload: form({ _csrf: token, email: 'on', emailAddress: 'Antonio.DiIorio@example.org', reminders: 'on' }),
   });
   t.equal(saved.statusCode, 303);
-  const prefs = app.db.select().from(notificationPreferences).where(eq(notificationPreferences.emailAddress, 'antonio.diiorio@example.org')).get()!;
+  const prefs = (await app.db.select().from(notificationPreferences).where(eq(notificationPreferences.emailAddress, 'antonio.diiorio@example.org')).limit(1))[0]!;
   t.equal(prefs.io, false, 'App IO turned off');
   t.equal(prefs.emailConfirmedAt, null, 'not confirmed yet');
 
   // Before confirming: a new position goes nowhere (IO off, e-mail unconfirmed).
   const pa = await createTari(app, { debtor: debtor(ANTONIO!.fiscalCode, 'Antonio Di Iorio') });
   await app.notificationsTick(clock);
-  t.equal(rowsOf(`position:${positionIdOf(pa.options[0]!.noticeNumber)}`).length, 0, 'no channel usable yet');
+  t.equal((await rowsOf(`position:${await positionIdOf(pa.options[0]!.noticeNumber)}`)).length, 0, 'no channel usable yet');
 
   const mail = app.sqlite.prepare("SELECT body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC").get() as { body: string } | undefined;
   t.ok(mail, 'confirmation e-mail in the mail outbox');
@@ -260,7 +260,7 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   const url = link.slice(base.length);
   const landing = await app.inject({ method: 'GET', url });
   t.equal(landing.statusCode, 200, 'the link shows a confirm button (a prefetch confirms nothing)');
-  t.equal(app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, prefs.userId)).get()!.emailConfirmedAt, null);
+  t.equal((await app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, prefs.userId)).limit(1))[0]!.emailConfirmedAt, null);
   const lc = landing.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
   const csrf = /name="_csrf" value="([^"]+)"/.exec(landing.body)![1]!;
   const tok = new URL(link).searchParams.get('token')!;
@@ -273,7 +273,7 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   const pb = await createTari(app, { debtor: debtor(ANTONIO!.fiscalCode, 'Antonio Di Iorio') });
   clock = new Date(clock.getTime() + 60_000);
   await app.notificationsTick(clock);
-  const rows = rowsOf(`position:${positionIdOf(pb.options[0]!.noticeNumber)}`);
+  const rows = await rowsOf(`position:${await positionIdOf(pb.options[0]!.noticeNumber)}`);
   t.same(rows.map((r) => `${r.channel}:${r.status}`), ['email:sent'], 'e-mail only, App IO off');
   const notice = app.sqlite.prepare("SELECT subject, body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC").get() as { subject: string; body: string };
   t.match(notice.subject, /Nuovo avviso di pagamento/);
@@ -282,11 +282,11 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
 });
 
 t.test('the ente’s App IO service: ente_admin only, key encrypted and never shown, Prova', async (t) => {
-  const termoli = app.db.select().from(enteIoServices).all().find((s) => s.serviceId === 'DEMO-IO-070078')!;
-  const campobassoId = app.db.select().from(enteIoServices).all().find((s) => s.serviceId === 'DEMO-IO-070006')!.enteId;
-  const anna = loginAs(app, ANNA_TERMOLI_ADMIN);
+  const termoli = (await app.db.select().from(enteIoServices)).find((s) => s.serviceId === 'DEMO-IO-070078')!;
+  const campobassoId = (await app.db.select().from(enteIoServices)).find((s) => s.serviceId === 'DEMO-IO-070006')!.enteId;
+  const anna = await loginAs(app, ANNA_TERMOLI_ADMIN);
   t.equal((await app.inject({ method: 'GET', url: `/backoffice/enti/${campobassoId}/app-io`, headers: { cookie: anna } })).statusCode, 403, 'another ente');
-  t.equal((await app.inject({ method: 'GET', url: `/backoffice/enti/${campobassoId}/app-io`, headers: { cookie: loginAs(app, GIUSEPPE_CB_OPERATOR) } })).statusCode, 403, 'an operator is not ente_admin');
+  t.equal((await app.inject({ method: 'GET', url: `/backoffice/enti/${campobassoId}/app-io`, headers: { cookie: await loginAs(app, GIUSEPPE_CB_OPERATOR) } })).statusCode, 403, 'an operator is not ente_admin');
   t.equal((await app.inject({ method: 'GET', url: '/backoffice/enti/999999/app-io', headers: { cookie: anna } })).statusCode, 404);
   const url = `/backoffice/enti/${termoli.enteId}/app-io`;
   const page = await app.inject({ method: 'GET', url, headers: { cookie: anna } });
@@ -301,7 +301,7 @@ t.test('the ente’s App IO service: ente_admin only, key encrypted and never sh
   const newKey = 'termoli-new-io-key-0123456789abcdef';
   const saved = await app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, serviceId: 'TERMOLI-TRIBUTI', apiKey: newKey, enabled: 'on' }) });
   t.equal(saved.statusCode, 303);
-  const row = app.db.select().from(enteIoServices).where(eq(enteIoServices.enteId, termoli.enteId)).get()!;
+  const row = (await app.db.select().from(enteIoServices).where(eq(enteIoServices.enteId, termoli.enteId)).limit(1))[0]!;
   t.notMatch(row.apiKeyEncrypted, /termoli/, 'stored encrypted');
   t.equal(row.apiKeyHint, 'cdef');
   const after = await app.inject({ method: 'GET', url, headers: { cookie: anna } });
@@ -325,8 +325,8 @@ t.test('the ente’s App IO service: ente_admin only, key encrypted and never sh
 });
 
 t.test('the helpdesk log of notifications', async (t) => {
-  t.equal((await app.inject({ method: 'GET', url: '/helpdesk/notifiche', headers: { cookie: loginAs(app, LUCIA!.fiscalCode) } })).statusCode, 403, 'a citizen');
-  const cookie = loginAs(app, HELPDESK);
+  t.equal((await app.inject({ method: 'GET', url: '/helpdesk/notifiche', headers: { cookie: await loginAs(app, LUCIA!.fiscalCode) } })).statusCode, 403, 'a citizen');
+  const cookie = await loginAs(app, HELPDESK);
   const all = await app.inject({ method: 'GET', url: '/helpdesk/notifiche', headers: { cookie } });
   t.equal(all.statusCode, 200);
   t.match(all.body, /Promemoria scadenza/);
@@ -334,7 +334,7 @@ t.test('the helpdesk log of notifications', async (t) => {
   t.match(skipped.body, /SENDER_NOT_ALLOWED/);
   t.notMatch(skipped.body, new RegExp(LUCIA!.fiscalCode), 'filtered by recipient');
   t.equal((await app.inject({ method: 'GET', url: '/helpdesk/notifiche?canale=fax', headers: { cookie } })).statusCode, 400, 'bad filter refused');
-  const confirmRows = app.db.select().from(notifications).where(like(notifications.dedupeKey, 'email:confirm:%')).all();
+  const confirmRows = await app.db.select().from(notifications).where(like(notifications.dedupeKey, 'email:confirm:%'));
   t.ok(confirmRows.length > 0);
   const log = await app.inject({ method: 'GET', url: '/helpdesk/notifiche?tipo=email_confirmation', headers: { cookie } });
   t.notMatch(log.body, /token=/, 'confirmation links are not shown to the helpdesk');
@@ -342,25 +342,23 @@ t.test('the helpdesk log of notifications', async (t) => {
 });
 
 t.test('a stored IO key that no longer decrypts (NOTIFICATIONS_KEY changed): retried, and the page says so', async (t) => {
-  const termoli = app.db.select().from(enteIoServices).all().find((s) => s.apiKeyHint === 'cdef')!;
-  app.db
-    .update(enteIoServices)
-    .set({ apiKeyEncrypted: encryptSecret(deriveKey('another-secret-of-forty-characters-xxxxx'), 'whatever-key-0000', ioKeyAad(termoli.enteId)) })
-    .where(eq(enteIoServices.enteId, termoli.enteId))
-    .run();
+  const termoli = (await app.db.select().from(enteIoServices)).find((s) => s.apiKeyHint === 'cdef')!;
+  await app.db
+        .update(enteIoServices)
+        .set({ apiKeyEncrypted: encryptSecret(deriveKey('another-secret-of-forty-characters-xxxxx'), 'whatever-key-0000', ioKeyAad(termoli.enteId)) })
+        .where(eq(enteIoServices.enteId, termoli.enteId));
   const p = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') }, 'Termoli');
   clock = new Date(clock.getTime() + 60_000);
   await app.notificationsTick(clock);
-  const pid = app.db
-    .select({ id: paymentOptions.positionId })
-    .from(paymentOptions)
-    .where(and(eq(paymentOptions.enteId, termoli.enteId), eq(paymentOptions.noticeNumber, p.options[0]!.noticeNumber)))
-    .get()!.id;
-  const [row] = rowsOf(`position:${pid}`);
+  const pid = (await app.db
+      .select({ id: paymentOptions.positionId })
+      .from(paymentOptions)
+      .where(and(eq(paymentOptions.enteId, termoli.enteId), eq(paymentOptions.noticeNumber, p.options[0]!.noticeNumber))).limit(1))[0]!.id;
+  const [row] = await rowsOf(`position:${pid}`);
   t.equal(row!.status, 'queued', 'kept for a retry');
   t.match(row!.lastError, /NOTIFICATIONS_KEY/);
   const url = `/backoffice/enti/${termoli.enteId}/app-io`;
-  const { token, cookie } = await csrfFrom(app, url, loginAs(app, ANNA_TERMOLI_ADMIN));
+  const { token, cookie } = await csrfFrom(app, url, await loginAs(app, ANNA_TERMOLI_ADMIN));
   const prova = await app.inject({ method: 'POST', url: `${url}/prova`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
   t.equal(prova.statusCode, 200);
   t.match(prova.body, /non si può usare/);
@@ -368,20 +366,19 @@ t.test('a stored IO key that no longer decrypts (NOTIFICATIONS_KEY changed): ret
 });
 
 t.test('Web Push for payments: to the citizen’s subscriptions with payments on, when they chose push', async (t) => {
-  const lucia = app.db.select().from(users).where(eq(users.fiscalCode, LUCIA!.fiscalCode)).get()!;
-  const sub = (n: number, payments: boolean) =>
-    app.db
-      .insert(pushSubscriptions)
-      .values({ userId: lucia.id, endpoint: `https://push.example.invalid/${n}`, p256dh: 'BPk', auth: 'x', manageToken: `tok-${n}`, events: true, payments })
-      .returning({ id: pushSubscriptions.id })
-      .get().id;
-  const withPayments = sub(1, true);
-  sub(2, false);
+  const lucia = (await app.db.select().from(users).where(eq(users.fiscalCode, LUCIA!.fiscalCode)).limit(1))[0]!;
+  const sub = async (n: number, payments: boolean) =>
+    (await app.db
+            .insert(pushSubscriptions)
+            .values({ userId: lucia.id, endpoint: `https://push.example.invalid/${n}`, p256dh: 'BPk', auth: 'x', manageToken: `tok-${n}`, events: true, payments })
+            .returning({ id: pushSubscriptions.id }))[0]!.id;
+  const withPayments = await sub(1, true);
+  await sub(2, false);
   await savePreferences(app.db, lucia.id, { io: true, email: false, push: true, reminders: true, emailAddress: '' }, clock, { actor: 'test' });
   const p = await createTari(app, { debtor: debtor(LUCIA!.fiscalCode, 'Lucia Ferrante') });
   await runPaymentTriggers(app.notifications, clock);
-  const pid = positionIdOf(p.options[0]!.noticeNumber);
-  const rows = rowsOf(`position:${pid}`);
+  const pid = await positionIdOf(p.options[0]!.noticeNumber);
+  const rows = await rowsOf(`position:${pid}`);
   t.same(rows.map((r) => r.dedupeKey).sort(), [`io:position:${pid}`, `push:position:${pid}:${withPayments}`], 'IO and the one subscription with payments on');
   const push = JSON.parse(rows.find((r) => r.channel === 'push')!.payload) as Record<string, string>;
   t.same(Object.keys(push).sort(), ['body', 'tag', 'title', 'url']);
@@ -390,7 +387,7 @@ t.test('Web Push for payments: to the citizen’s subscriptions with payments on
 });
 
 t.test('e-mail opt-in: the same unconfirmed address saved again resends the link at most every 5 minutes; a link expires', async (t) => {
-  const id = upsertUser(app.db, { fiscalCode: GIULIA!.fiscalCode, name: GIULIA!.name, familyName: GIULIA!.familyName }, { actor: 'test' });
+  const id = await upsertUser(app.db, { fiscalCode: GIULIA!.fiscalCode, name: GIULIA!.name, familyName: GIULIA!.familyName }, { actor: 'test' });
   const input = { io: true, email: true, push: false, reminders: true, emailAddress: 'giulia.castelli@example.org' };
   const t0 = new Date('2030-05-01T10:00:00Z');
   const first = await savePreferences(app.db, id, input, t0, { actor: 'test' });

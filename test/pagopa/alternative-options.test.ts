@@ -110,7 +110,7 @@ t.test('station: options of a settled position', async (t) => {
   await t.test('a secondary receipt for a notice of an ente the station does not serve is stored with an anomaly', async (t) => {
     const pos = await createTari(app);
     const data = await paymentData(app, pos, 0);
-    const stranger = listEnti(app.db, { kind: 'comune' }).find((e) => !e.member)!;
+    const stranger = (await listEnti(app.db, { kind: 'comune' })).find((e) => !e.member)!;
     const receiptId = newReceiptId();
     const r = await callStation(app, receiptXml(app, pos.fiscalCode, { v2: true, receiptId, noticeNumber: '301888888888888888', fiscalCode: stranger.fiscalCode, data: { ...data, creditorReferenceId: '01888888888888888' } }), 'paSendRTV2');
     t.equal(r.answer.outcome, 'OK');

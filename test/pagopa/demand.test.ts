@@ -18,8 +18,8 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
   const base = `http://127.0.0.1:${port}`;
   const app = await buildTestApp(t, { PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   await app.listen({ port, host: '127.0.0.1' });
-  const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
-  const mensa = getServiceByCode(app.db, campobasso.id, 'MENSA')!;
+  const campobasso = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
+  const mensa = (await getServiceByCode(app.db, campobasso.id, 'MENSA'))!;
   const citizen = demoCitizenProfiles()[0]!;
   const debtor = { type: 'F' as const, fiscalCode: citizen.fiscalCode, fullName: `${citizen.name} ${citizen.familyName}`, email: citizen.email };
   const goodForm = (amountCents = 2550) => buildServiceForm(campobasso, mensa, { debtor, fields: { alunno: 'Marco Ferrante', scuola: 'Primaria «G. Pascoli», 3ª B' }, amountCents });
@@ -92,12 +92,12 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     t.equal(badXsd.answer.faultCode, 'PAA_SINTASSI_XSD', 'idServizio of 4 characters fails the request XSD');
 
     // A service not payable at a PSP: its idServizio is known but the service is inactive.
-    app.sqlite.prepare("UPDATE payment_services SET psp_service_id = '00007', active = 0 WHERE id = ?").run(getServiceByCode(app.db, campobasso.id, 'DIRITTI')!.id);
-    const diritti = getServiceByCode(app.db, campobasso.id, 'DIRITTI')!;
+    app.sqlite.prepare("UPDATE payment_services SET psp_service_id = '00007', active = 0 WHERE id = ?").run((await getServiceByCode(app.db, campobasso.id, 'DIRITTI'))!.id);
+    const diritti = (await getServiceByCode(app.db, campobasso.id, 'DIRITTI'))!;
     const r = await demand(buildServiceForm(campobasso, diritti, { debtor, fields: { pratica: 'Certificato prot. 12/2026' } }), '00007');
     t.equal(r.answer.faultCode, 'PAA_SEMANTICA', r.answer.faultDescription ?? '');
     t.ok(r.xsd.valid);
-    const other = listEnti(app.db, { q: 'Termoli', kind: 'comune' })[0]!;
+    const other = (await listEnti(app.db, { q: 'Termoli', kind: 'comune' }))[0]!;
     const elsewhere = await callStation(app, demandRequest(identity(app, other.fiscalCode), { idServizio: '00007', formXml: goodForm() }), 'paDemandPaymentNotice');
     t.equal(elsewhere.answer.faultCode, 'PAA_PAGAMENTO_SCONOSCIUTO', 'an idServizio belongs to one ente');
     t.equal(count(app, 'positions'), before, 'no position created by a refused demand');
@@ -118,21 +118,21 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     t.same(schema.validate(goodForm()), { valid: true, errors: [] });
     t.notOk(schema.validate(goodForm().replace('<scuola>', '<classe>').replace('</scuola>', '</classe>')).valid);
     t.notOk(schema.validate(goodForm(0)).valid);
-    const diritti = { ...getServiceByCode(app.db, campobasso.id, 'DIRITTI')!, pspServiceId: '00002' };
+    const diritti = { ...(await getServiceByCode(app.db, campobasso.id, 'DIRITTI'))!, pspServiceId: '00002' };
     t.notMatch(serviceFormXsd(campobasso, diritti), /importo/, 'a fixed-amount service has no amount in its form');
     t.match(serviceFormXsd(campobasso, diritti), /<xs:element name="pratica">/);
   });
 
   await t.test('admin: idServizio on the service form, XSD download for the SAEL admin only', async (t) => {
     const users = demoUserFiscalCodes();
-    const admin = loginAs(app, users.find((u) => u.role === 'sael_admin')!.fiscalCode);
+    const admin = await loginAs(app, users.find((u) => u.role === 'sael_admin')!.fiscalCode);
     const url = `/admin/enti/${campobasso.id}/servizi/${mensa.id}/catalogo.xsd`;
     const download = await app.inject({ url, headers: { cookie: admin } });
     t.equal(download.statusCode, 200);
     t.match(download.headers['content-type'], /application\/xml/);
     t.match(download.headers['content-disposition'], /attachment; filename="servizio-00001-MENSA\.xsd"/);
     t.equal(download.body, serviceFormXsd(campobasso, mensa));
-    const operator = loginAs(app, users.find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode);
+    const operator = await loginAs(app, users.find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode);
     t.equal((await app.inject({ url, headers: { cookie: operator, accept: 'text/html' } })).statusCode, 403, 'an operator of the ente may not');
     t.equal((await app.inject({ url, headers: { accept: 'text/html' } })).statusCode, 401);
 
@@ -153,13 +153,13 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     t.equal(taken.statusCode, 400);
     t.match(taken.body, /già usato dal servizio «Diritti di segreteria»/);
     t.equal((await post({ pspServiceId: '00042' })).statusCode, 303);
-    t.equal(getServiceByCode(app.db, campobasso.id, 'MENSA')!.pspServiceId, '00042');
+    t.equal((await getServiceByCode(app.db, campobasso.id, 'MENSA'))!.pspServiceId, '00042');
     t.equal((await post({ pspServiceId: '00001' })).statusCode, 303);
 
     // The ente's admin edits the service but not its idServizio (set by the SAEL, which registers the catalogue).
-    const termoli = listEnti(app.db, { q: 'Termoli', kind: 'comune' })[0]!;
-    const tm = getServiceByCode(app.db, termoli.id, 'MENSA')!;
-    const enteAdmin = loginAs(app, users.find((u) => u.role === 'ente_admin')!.fiscalCode);
+    const termoli = (await listEnti(app.db, { q: 'Termoli', kind: 'comune' }))[0]!;
+    const tm = (await getServiceByCode(app.db, termoli.id, 'MENSA'))!;
+    const enteAdmin = await loginAs(app, users.find((u) => u.role === 'ente_admin')!.fiscalCode);
     const edit = `/admin/enti/${termoli.id}/servizi/${tm.id}`;
     const shown = await app.inject({ url: edit, headers: { cookie: enteAdmin, accept: 'text/html' } });
     t.notMatch(shown.body, /name="pspServiceId"/, 'no idServizio field for the ente admin');
@@ -170,7 +170,7 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
       payload: form({ ...fields, _csrf: t2, name: 'Mensa scolastica di Termoli', defaultIbanId: String(tm.defaultIbanId), pspServiceId: '00099' }),
     });
     t.equal(saved.statusCode, 303);
-    const after = getServiceByCode(app.db, termoli.id, 'MENSA')!;
+    const after = (await getServiceByCode(app.db, termoli.id, 'MENSA'))!;
     t.equal(after.name, 'Mensa scolastica di Termoli');
     t.equal(after.pspServiceId, '00001', 'the idServizio posted by the ente admin is ignored');
     t.equal((await app.inject({ url: `${edit}/catalogo.xsd`, headers: { cookie: enteAdmin, accept: 'text/html' } })).statusCode, 403);

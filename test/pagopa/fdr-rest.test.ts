@@ -87,13 +87,13 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     fdrSimRevisions.clear();
   });
   const r = recon(app);
-  const cb = demoEnte(app, 'Campobasso');
+  const cb = await demoEnte(app, 'Campobasso');
   const rest: PagopaSettings = app.config.pagopa;
   const basePath = new URL(rest.fdrRestUrl).pathname;
   // Three TARI paid at the same PSP → one Campobasso flow of three rows; one at another PSP → a second flow.
   const paid = [await paidTari(app), await paidTari(app), await paidTari(app)];
   await paidTari(app, 'Campobasso', OTHER_PSP);
-  const soapFlows = buildFlows(app.db, cb.ente.fiscalCode);
+  const soapFlows = await buildFlows(app.db, cb.ente.fiscalCode);
   t.equal(soapFlows.length, 2);
   const big = soapFlows.find((f) => f.xml.includes('<pay_i:numeroTotalePagamenti>3<'))!;
   const fast = { retries: 1, baseDelayMs: 1, timeoutMs: 3000, pageSize: 1 };
@@ -146,7 +146,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     const soap = { ...rest, fdrApi: 'soap' as const };
     const [again] = await downloadFlowsNow(app.db, soap, silent, { enteFiscalCode: cb.ente.fiscalCode, client: fast });
     t.match(again, { listed: 2, stored: 0, alreadyStored: 2 }, 'nodoChiedi* finds them already stored');
-    const prov = demoEnte(app, 'Provincia di Campobasso');
+    const prov = await demoEnte(app, 'Provincia di Campobasso');
     const [p] = await downloadFlowsNow(app.db, soap, silent, { enteFiscalCode: prov.ente.fiscalCode, client: fast });
     t.match(p, { stored: 2 });
     t.equal(count(app, "fdr_flows WHERE ente_id = ? AND source = 'nodoChiedi'", prov.ente.id), 2, 'soap stores through nodoChiedi*');
@@ -181,16 +181,16 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     t.equal(live(dropped), 0, 'the dropped payment is no longer reported');
 
     // The treasury credit of the flow (amount of revision 2) is matched to revision 2.
-    const credits = simulatedCredits(app.db, cb.ente.fiscalCode);
+    const credits = await simulatedCredits(app.db, cb.ente.fiscalCode);
     const imported = importStatement(r, { enteId: cb.ente.id, bytes: Buffer.from(treasuryCsv(credits, cb.ibans[0]!.iban)), fileName: 'giornale.csv', actor: 'test' });
     t.match(imported, { matched: 2, parked: 0, errors: 0 });
     t.equal(count(app, "treasury_movements WHERE flow_row_id = ? AND state = 'matched'", rev2), 1, 'credit matched to the live revision');
 
     // The SOAP face serves the latest revision too.
-    t.equal(buildFlows(app.db, cb.ente.fiscalCode).find((f) => f.flowId === big.flowId)!.revision, 2);
+    t.equal((await buildFlows(app.db, cb.ente.fiscalCode)).find((f) => f.flowId === big.flowId)!.revision, 2);
 
     // The helpdesk shows which revision is live.
-    const staff = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'helpdesk')!.fiscalCode);
+    const staff = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'helpdesk')!.fiscalCode);
     const old = await app.inject({ method: 'GET', url: `/helpdesk/flussi/${rev1.id}`, headers: { cookie: staff } });
     t.equal(old.statusCode, 200);
     t.match(old.body, /Questa revisione è stata sostituita/);
@@ -214,10 +214,10 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
   });
 
   await t.test('invalid, failing and unreachable answers are reported and nothing is half-written', async (t) => {
-    const termoli = demoEnte(app, 'Termoli');
+    const termoli = await demoEnte(app, 'Termoli');
     await paidTari(app, 'Termoli');
     await paidTari(app, 'Termoli');
-    const [flow] = buildFlows(app.db, termoli.ente.fiscalCode);
+    const [flow] = await buildFlows(app.db, termoli.ente.fiscalCode);
     const flows = () => count(app, 'fdr_flows WHERE ente_id = ?', termoli.ente.id);
     const entries = () => count(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', termoli.ente.id);
 

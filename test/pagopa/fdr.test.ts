@@ -33,15 +33,15 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
     fdrSimFaults.invalidFlowIds.clear();
     fdrSimFaults.delayMs = 0;
   });
-  const cb = demoEnte(app, 'Campobasso').ente;
-  const province = demoEnte(app, 'Provincia di Campobasso').ente;
+  const cb = (await demoEnte(app, 'Campobasso')).ente;
+  const province = (await demoEnte(app, 'Provincia di Campobasso')).ente;
 
   // Two payments through the simulated node with two PSPs → two flows for Campobasso, two for the province (TEFA).
   const p1 = await createTari(app);
   const p2 = await createTari(app);
   t.ok((await payNotice(app, { fiscalCode: p1.fiscalCode, noticeNumber: p1.options[0]!.noticeNumber })).ok);
   t.ok((await payNotice(app, { fiscalCode: p2.fiscalCode, noticeNumber: p2.options[1]!.noticeNumber, psp: { ...DEMO_PSP, idPSP: 'SIMPSP02', idChannel: 'SIMPSP02_01' } })).ok);
-  const simFlows = buildFlows(app.db, cb.fiscalCode);
+  const simFlows = await buildFlows(app.db, cb.fiscalCode);
   t.equal(simFlows.length, 2);
 
   await t.test('the soap client (official WSDL) lists and downloads flows', async (t) => {
@@ -109,7 +109,7 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
   });
 
   await t.test('an XSD-invalid flow is not stored, is logged and raises one anomaly', async (t) => {
-    const flows = buildFlows(app.db, province.fiscalCode);
+    const flows = await buildFlows(app.db, province.fiscalCode);
     fdrSimFaults.invalidFlowIds.add(flows[0]!.flowId);
     const warnings: unknown[] = [];
     const log = { ...silent, warn: (o: unknown) => void warnings.push(o) };
@@ -130,7 +130,7 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
   await t.test('a failure while storing a flow stores nothing of it; the rerun stores it whole, once', async (t) => {
     const p3 = await createTari(app, {}, 'Termoli');
     t.ok((await payNotice(app, { fiscalCode: p3.fiscalCode, noticeNumber: p3.options[0]!.noticeNumber })).ok);
-    const termoli = demoEnte(app, 'Termoli').ente;
+    const termoli = (await demoEnte(app, 'Termoli')).ente;
     // Crash in the middle of the flow's transaction (after the flow row, at its first entry).
     app.sqlite.exec("CREATE TEMP TRIGGER fdr_crash BEFORE INSERT ON fdr_entries BEGIN SELECT RAISE(ABORT, 'simulated crash'); END");
     const [r] = await downloadFlowsNow(app.db, app.config.pagopa, silent, { enteFiscalCode: termoli.fiscalCode, client: fast });
@@ -148,12 +148,12 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
 
   await t.test('lease: two processes never download the same ente at once', async (t) => {
     const name = leaseName(cb.id);
-    t.ok(claimLease(app.db, name, 'proc-A', 60_000));
-    t.notOk(claimLease(app.db, name, 'proc-B', 60_000), 'held by A');
+    t.ok(await claimLease(app.db, name, 'proc-A', 60_000));
+    t.notOk(await claimLease(app.db, name, 'proc-B', 60_000), 'held by A');
     const s = new FdrScheduler(app.db, app.config.pagopa, silent, { intervalMinutes: 60, client: fast });
     const results = await s.runNow(cb.fiscalCode);
     t.match(results[0], { ran: false }, 'the other process skips the ente');
-    t.ok(claimLease(app.db, name, 'proc-B', 60_000, { now: Date.now() + 61_000 }), 'an expired lease (dead process) can be taken over');
+    t.ok(await claimLease(app.db, name, 'proc-B', 60_000, { now: Date.now() + 61_000 }), 'an expired lease (dead process) can be taken over');
     app.sqlite.prepare('UPDATE pagopa_schedules SET locked_by = NULL, locked_until = 0 WHERE name = ?').run(name);
 
     // Two schedulers racing on the same due enti: each ente runs exactly once.

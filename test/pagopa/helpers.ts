@@ -25,8 +25,8 @@ let seq = 0;
 
 /** A published TARI (single option + 3 installments, TARI/TEFA split) of Campobasso, through the API. */
 export async function createTari(app: FastifyInstance, overrides: Record<string, unknown> = {}, comune = 'Campobasso'): Promise<Created> {
-  const { ente, body } = tariBody(app, comune, { iupd: `TARI-T-${++seq}-${Date.now()}`, ...overrides });
-  const key = apiKeyFor(app, ente.id);
+  const { ente, body } = await tariBody(app, comune, { iupd: `TARI-T-${++seq}-${Date.now()}`, ...overrides });
+  const key = await apiKeyFor(app, ente.id);
   const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: { authorization: `Bearer ${key}` }, payload: body });
   if (res.statusCode !== 201) throw new Error(`create failed ${res.statusCode} ${res.body}`);
   const p = res.json() as { iupd: string; paymentOptions: CreatedOption[] };

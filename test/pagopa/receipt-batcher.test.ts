@@ -17,12 +17,12 @@ async function receiptParams(app: App, pos: Created, i: number): Promise<Receipt
   return { v2: true, receiptId: newReceiptId(), noticeNumber: pos.options[i]!.noticeNumber, fiscalCode: pos.fiscalCode, data: readPaymentData(r.answer) };
 }
 
-function storeInput(app: App, pos: Created, params: ReceiptParams): StoreInput {
+async function storeInput(app: App, pos: Created, params: ReceiptParams): Promise<StoreInput> {
   const xml = sendRtRequest(identity(app, pos.fiscalCode), params);
   const payload = parseEnvelope(xml, 1 << 20).payload;
   let receipt: Element | undefined;
   for (let n = payload.firstChild; n; n = n.nextSibling) if (n.nodeType === 1 && (n as Element).localName === 'receipt') receipt = n as Element;
-  return { receiver: getEnteByFiscalCode(app.db, pos.fiscalCode)!, primitive: 'paSendRTV2', receipt: readReceipt(receipt!), rawXml: xml };
+  return { receiver: (await getEnteByFiscalCode(app.db, pos.fiscalCode))!, primitive: 'paSendRTV2', receipt: readReceipt(receipt!), rawXml: xml };
 }
 
 t.test('receipts sent together through the station', async (t) => {
@@ -41,10 +41,10 @@ t.test('receipts sent together through the station', async (t) => {
 t.test('in one group, a receipt that fails rolls back alone', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const [a, b, c] = await Promise.all([createTari(app), createTari(app), createTari(app)]);
-  const good1 = storeInput(app, a!, await receiptParams(app, a!, 0));
-  const bad = storeInput(app, b!, await receiptParams(app, b!, 0));
+  const good1 = await storeInput(app, a!, await receiptParams(app, a!, 0));
+  const bad = await storeInput(app, b!, await receiptParams(app, b!, 0));
   bad.receiver = { ...bad.receiver, id: 987654 }; // no such ente: the foreign key fails inside its savepoint
-  const good2 = storeInput(app, c!, await receiptParams(app, c!, 0));
+  const good2 = await storeInput(app, c!, await receiptParams(app, c!, 0));
   const batcher = createReceiptBatcher(app.db);
   const before = count(app, 'receipts');
   const results = await Promise.allSettled([batcher.store(good1), batcher.store(bad), batcher.store(good2)]);
@@ -60,7 +60,7 @@ t.test('in one group, a receipt that fails rolls back alone', async (t) => {
 t.test('an outcome is given only after the commit', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const p = await createTari(app);
-  const input = storeInput(app, p, await receiptParams(app, p, 0));
+  const input = await storeInput(app, p, await receiptParams(app, p, 0));
   const batcher = createReceiptBatcher(app.db);
   const pending = batcher.store(input);
   t.equal(count(app, 'receipts WHERE receipt_id = ?', input.receipt.receiptId), 0, 'not yet written when store() returns');

@@ -28,23 +28,23 @@ t.test('receipt PDF for debtor, operator, helpdesk; receipts API', async (t) => 
   const helpdesk = codes.find((u) => u.role === 'helpdesk')!.fiscalCode;
   const otherOperator = codes.find((u) => u.role === 'operator' && u.enteIstat !== '070006')!.fiscalCode;
 
-  const op = await app.inject({ method: 'GET', url: `/backoffice/enti/${pos.enteId}/ricevute/${row.id}.pdf`, headers: { cookie: loginAs(app, operator) } });
+  const op = await app.inject({ method: 'GET', url: `/backoffice/enti/${pos.enteId}/ricevute/${row.id}.pdf`, headers: { cookie: await loginAs(app, operator) } });
   t.equal(op.statusCode, 200, op.body.slice(0, 200));
   t.equal(op.headers['content-type'], 'application/pdf');
   t.match(op.rawPayload.subarray(0, 5).toString(), '%PDF-');
   t.match(op.rawPayload.toString('latin1'), /\/StructTreeRoot/, 'tagged');
-  const wrong = await app.inject({ method: 'GET', url: `/backoffice/enti/${pos.enteId}/ricevute/${row.id}.pdf`, headers: { cookie: loginAs(app, otherOperator) } });
+  const wrong = await app.inject({ method: 'GET', url: `/backoffice/enti/${pos.enteId}/ricevute/${row.id}.pdf`, headers: { cookie: await loginAs(app, otherOperator) } });
   t.equal(wrong.statusCode, 403);
-  const hd = await app.inject({ method: 'GET', url: `/helpdesk/ricevute/${row.id}.pdf`, headers: { cookie: loginAs(app, helpdesk) } });
+  const hd = await app.inject({ method: 'GET', url: `/helpdesk/ricevute/${row.id}.pdf`, headers: { cookie: await loginAs(app, helpdesk) } });
   t.equal(hd.statusCode, 200);
-  t.equal((await app.inject({ method: 'GET', url: `/helpdesk/ricevute/${row.id}.pdf`, headers: { cookie: loginAs(app, operator) } })).statusCode, 403);
+  t.equal((await app.inject({ method: 'GET', url: `/helpdesk/ricevute/${row.id}.pdf`, headers: { cookie: await loginAs(app, operator) } })).statusCode, 403);
 
   // The debtor: a citizen user with the debtor's fiscal code.
-  app.db.insert(users).values({ fiscalCode: 'RSSMRA85T10A562S', name: 'Mario', familyName: 'Rossi' }).onConflictDoNothing().run();
-  const mine = await app.inject({ method: 'GET', url: `/ricevute/${row.id}.pdf`, headers: { cookie: loginAs(app, 'RSSMRA85T10A562S') } });
+  await app.db.insert(users).values({ fiscalCode: 'RSSMRA85T10A562S', name: 'Mario', familyName: 'Rossi' }).onConflictDoNothing();
+  const mine = await app.inject({ method: 'GET', url: `/ricevute/${row.id}.pdf`, headers: { cookie: await loginAs(app, 'RSSMRA85T10A562S') } });
   t.equal(mine.statusCode, 200);
-  const notMine = await app.inject({ method: 'GET', url: `/ricevute/${row.id}.pdf`, headers: { cookie: loginAs(app, helpdesk), accept: 'text/html' } });
+  const notMine = await app.inject({ method: 'GET', url: `/ricevute/${row.id}.pdf`, headers: { cookie: await loginAs(app, helpdesk), accept: 'text/html' } });
   t.equal(notMine.statusCode, 404, 'someone else’s receipt looks missing');
   t.equal((await app.inject({ method: 'GET', url: `/ricevute/${row.id}.pdf` })).statusCode, 401);
-  t.ok(app.db.select().from(users).where(eq(users.fiscalCode, 'RSSMRA85T10A562S')).get());
+  t.ok((await app.db.select().from(users).where(eq(users.fiscalCode, 'RSSMRA85T10A562S')).limit(1))[0]);
 });

@@ -29,7 +29,7 @@ t.test('under load the read-only calls are answered by a worker thread, with the
     const answered = pool.answeredByWorkers;
     const r = await callStation(app, xml, action);
     t.equal(pool.answeredByWorkers, answered + 1, `${action} answered by the worker`);
-    const here = handleStationRequest({ db: app.db, settings: app.config.pagopa }, { body: xml, soapAction: `"${action}"` });
+    const here = await handleStationRequest({ db: app.db, settings: app.config.pagopa }, { body: xml, soapAction: `"${action}"` });
     t.equal(r.body, here.xml, `${action}: the same answer as the main thread's (${r.answer.outcome} ${r.answer.faultCode ?? ''})`);
     t.equal(r.status, here.status);
   }
@@ -65,7 +65,7 @@ t.test('300 calls at once: each gets the answer to its own message', async (t) =
     const p = created[i % 3]!;
     return verifyRequest(identity(app, p.fiscalCode), { fiscalCode: p.fiscalCode, noticeNumber: i % 7 === 0 ? `3${p.options[0]!.noticeNumber.slice(1, 3)}999999999999999` : p.options[0]!.noticeNumber });
   });
-  const expected = xmls.map((xml) => handleStationRequest({ db: app.db, settings: app.config.pagopa }, { body: xml, soapAction: 'paVerifyPaymentNotice' }).xml);
+  const expected = await Promise.all(xmls.map(async (xml) => (await handleStationRequest({ db: app.db, settings: app.config.pagopa }, { body: xml, soapAction: 'paVerifyPaymentNotice' })).xml));
   t.equal(new Set(expected).size, 6, 'six different answers among the messages');
   const answers = await Promise.all(xmls.map((xml) => callStation(app, xml, 'paVerifyPaymentNotice')));
   t.same(answers.map((a) => a.body), expected, 'every answer is the one to its message');

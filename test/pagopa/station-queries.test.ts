@@ -13,7 +13,7 @@ t.test('the station’s raw statements read what the drizzle repository reads', 
   const q = stationQueries(app.db);
   for (const o of pos.options) {
     const ours = findForStation(q, pos.enteId, o.noticeNumber)!;
-    const theirs = findByNoticeNumber(app.db, pos.enteId, o.noticeNumber)!;
+    const theirs = (await findByNoticeNumber(app.db, pos.enteId, o.noticeNumber))!;
     const { serviceName, ...position } = ours.position;
     t.strictSame(position, theirs.position, `position of ${o.noticeNumber}`);
     t.strictSame(ours.option, theirs.option, `option ${o.noticeNumber}`);
@@ -23,7 +23,7 @@ t.test('the station’s raw statements read what the drizzle repository reads', 
   }
   t.ok(findForStation(q, pos.enteId, pos.options[0]!.noticeNumber)!.position.options.some((o) => o.transfers.some((x) => x.metadata.length === 1)), 'transfer metadata');
   t.equal(findForStation(q, pos.enteId, '399999999999999999'), undefined);
-  const ente = getEnteByFiscalCode(app.db, pos.fiscalCode)!;
+  const ente = (await getEnteByFiscalCode(app.db, pos.fiscalCode))!;
   t.strictSame(servedEnteFast(q, pos.fiscalCode), ente, 'the served ente, as drizzle reads it');
   app.sqlite.prepare('UPDATE enti SET member = 0 WHERE id = ?').run(ente.id);
   t.equal(servedEnteFast(q, pos.fiscalCode), undefined, 'not a member: not served');

@@ -47,7 +47,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
     t.equal(da.paymentAmountCents, 30000);
     t.equal(da.transfers.length, 2);
     t.equal(da.transfers.reduce((s, x) => s + x.amountCents, 0), 30000, 'transfers add up');
-    t.equal(da.transfers[1]!.fiscalCodePA, demoEnte(app, 'Provincia di Campobasso').ente.fiscalCode, 'TEFA to the province');
+    t.equal(da.transfers[1]!.fiscalCodePA, (await demoEnte(app, 'Provincia di Campobasso')).ente.fiscalCode, 'TEFA to the province');
     t.equal(da.debtorFiscalCode, 'RSSMRA85T10A562S');
     t.equal(snapshot(app), before, 'nothing written');
   });
@@ -60,7 +60,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
     t.equal(d.companyName, 'Comune di Campobasso');
     t.equal(d.transfers[0]!.companyName, 'Comune di Campobasso');
     t.equal(d.transfers[1]!.companyName, 'Provincia di Campobasso');
-    const postal = demoEnte(app, 'Campobasso').ibans.find((i) => i.kind === 'postal')!.iban;
+    const postal = (await demoEnte(app, 'Campobasso')).ibans.find((i) => i.kind === 'postal')!.iban;
     t.equal(d.transfers[0]!.iban, postal, 'the comune transfer is credited to its postal account');
     t.ok(d.transfers[0]!.metadata.some((m) => m.key === 'IBANAPPOGGIO'), 'bank account as IBANAPPOGGIO');
     const plain = readPaymentData((await callStation(app, getPaymentRequest(id, qr, { v2: true }), 'paGetPaymentV2')).answer);
@@ -77,7 +77,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
           amountCents: 2600,
           dueDate: new Date(Date.now() + 20 * 86400000).toISOString().slice(0, 10),
           transfers: [
-            { idTransfer: 1, amountCents: 1000, iban: demoEnte(app, 'Campobasso').ibans.find((i) => i.kind === 'bank')!.iban, remittanceInformation: 'Diritti di segreteria', taxonomyCode: '9/0201102IM/' },
+            { idTransfer: 1, amountCents: 1000, iban: (await demoEnte(app, 'Campobasso')).ibans.find((i) => i.kind === 'bank')!.iban, remittanceInformation: 'Diritti di segreteria', taxonomyCode: '9/0201102IM/' },
             { idTransfer: 2, amountCents: 1600, stamp: { hashDocument: 'cXVlc3RhIMOoIHVuYSBwcm92YSBkaSBoYXNoIGRlbCBkb2N1bWVudG8x', stampType: '01', provincialResidence: 'CB' }, remittanceInformation: 'Marca da bollo', taxonomyCode: '9/0101108TS/' },
           ],
         },
@@ -134,7 +134,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
   });
 
   await t.test('identity faults', async (t) => {
-    const termoli = demoEnte(app, 'Termoli').ente.fiscalCode;
+    const termoli = (await demoEnte(app, 'Termoli')).ente.fiscalCode;
     const notMember = app.sqlite.prepare('SELECT fiscal_code AS cf FROM enti WHERE member = 0 LIMIT 1').get() as { cf: string };
     const cases: [typeof id, typeof qr, string][] = [
       [{ ...id, idPA: notMember.cf }, qr, 'PAA_ID_DOMINIO_ERRATO'],

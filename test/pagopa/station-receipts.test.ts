@@ -26,7 +26,7 @@ const optionStatuses = (app: App, iupd: string) =>
 
 t.test('paSendRT / paSendRTV2', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  const province = demoEnte(app, 'Provincia di Campobasso').ente.fiscalCode;
+  const province = (await demoEnte(app, 'Provincia di Campobasso')).ente.fiscalCode;
 
   await t.test('V1 receipt for the single option: stored with raw XML before OK, position paid, plan closed', async (t) => {
     const pos = await createTari(app);

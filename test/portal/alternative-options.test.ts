@@ -82,14 +82,14 @@ t.test('Larino TARI: single payment 285 € or 3 installments of 95 €, never b
   const app = await buildTestApp(t, { PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   await app.listen({ port, host: '127.0.0.1' });
   const { lucia } = citizens();
-  upsertUser(app.db, lucia, { actor: 'test' });
-  const larino = comune(app, 'Larino');
-  const newTari = (description: string) =>
-    createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Larino', description, amountCents: 28500, installments: 3 });
-  const tari = newTari('TARI 2026 Larino');
+  await upsertUser(app.db, lucia, { actor: 'test' });
+  const larino = await comune(app, 'Larino');
+  const newTari = async (description: string) =>
+    await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Larino', description, amountCents: 28500, installments: 3 });
+  const tari = await newTari('TARI 2026 Larino');
   t.same(tari.options.map((o) => o.amountCents), [28500, 9500, 9500, 9500]);
   const [single, rata1, rata2] = tari.options;
-  const cookie = loginAs(app, lucia.fiscalCode);
+  const cookie = await loginAs(app, lucia.fiscalCode);
   const { token } = await csrfFrom(app, '/area-personale', cookie);
   const post = (payload: string, c = cookie) => app.inject({ method: 'POST', url: '/carrello/aggiungi', headers: { ...FORM_HEADERS, cookie: c }, payload });
 
@@ -132,7 +132,7 @@ t.test('Larino TARI: single payment 285 € or 3 installments of 95 €, never b
   });
 
   await t.test('a cart that already holds both (older session) cannot be paid; Checkout cart creation refuses them', async (t) => {
-    const { lines, allPayable, total } = cartLines(app.db, [
+    const { lines, allPayable, total } = await cartLines(app.db, [
       { enteId: larino.id, noticeNumber: single!.noticeNumber },
       { enteId: larino.id, noticeNumber: rata1!.noticeNumber },
     ]);
@@ -160,7 +160,7 @@ t.test('Larino TARI: single payment 285 € or 3 installments of 95 €, never b
     fetch(redirectUrl, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `outcome=${outcome}` });
 
   await t.test('outcome pages: cancelled and refused payments do not keep "In attesa di ricevuta"; links back', async (t) => {
-    const other = newTari('TARI Larino annullata');
+    const other = await newTari('TARI Larino annullata');
     const a = await checkout([other.options[0]!.noticeNumber]);
     await simulate(a.redirectUrl, 'cancel');
     const cancelled = await get(app, `/pagamento/esito/${a.cartId}?esito=annullato`);
@@ -180,7 +180,7 @@ t.test('Larino TARI: single payment 285 € or 3 installments of 95 €, never b
   });
 
   await t.test('two carts race: the second option is refused by the station, its late receipt shows a refund', async (t) => {
-    const pos = newTari('TARI Larino due carrelli');
+    const pos = await newTari('TARI Larino due carrelli');
     const first = await checkout([pos.options[0]!.noticeNumber]);
     const second = await checkout([pos.options[1]!.noticeNumber]);
     // The node activated the installment before the single payment's receipt (another tab, another PSP).
@@ -212,7 +212,7 @@ t.test('Larino TARI: single payment 285 € or 3 installments of 95 €, never b
   });
 
   await t.test('receipt PDF: ente and pagoPA in the header, payment method in Italian', async (t) => {
-    const pos = newTari('TARI Larino ricevuta');
+    const pos = await newTari('TARI Larino ricevuta');
     const c = await checkout([pos.options[0]!.noticeNumber]);
     await simulate(c.redirectUrl, 'success');
     const pdf = await app.inject(`/pagamento/esito/${c.cartId}/ricevute/1.pdf`);

@@ -35,14 +35,14 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
   await payNotice();
   t.equal(catalogueVersion(app.db), v0, 'reading writes nothing');
 
-  const ente = createEnte(
-    other.db,
-    {
-      kind: 'comune', name: 'Comune di Roccaprova', fiscalCode: '00000000018', ipaCode: 'c_zz01', istatCode: null, segregationCode: '77',
-      slogan: null, zone: null, address: null, phone: null, email: null, pec: null, website: null, officeHours: null, member: true,
-    },
-    by,
-  );
+  const ente = await createEnte(
+      other.db,
+      {
+        kind: 'comune', name: 'Comune di Roccaprova', fiscalCode: '00000000018', ipaCode: 'c_zz01', istatCode: null, segregationCode: '77',
+        slogan: null, zone: null, address: null, phone: null, email: null, pec: null, website: null, officeHours: null, member: true,
+      },
+      by,
+    );
   const service = {
     code: 'ZZ_SOSTA', name: 'Sosta di Roccaprova', description: null, taxonomyCode: '9/0301109AP/', defaultIbanId: null, spontaneous: false,
     amountMode: 'free', fixedAmountCents: null, minAmountCents: null, maxAmountCents: null, active: true,
@@ -52,29 +52,29 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
     t.notMatch(members(await home()), '/comuni/c_zz01', 'a bare member is not among the aderenti');
     t.match(others(await home()), 'href="/comuni/c_zz01"', 'but among the other comuni, linked to its page');
     t.notMatch(await payNotice(), `<option value="${ente.id}"`);
-    createService(other.db, ente.id, { ...service, code: 'ZZ_BASE', name: 'Servizio base ZZ' }, by);
+    await createService(other.db, ente.id, { ...service, code: 'ZZ_BASE', name: 'Servizio base ZZ' }, by);
     t.notMatch(members(await home()), '/comuni/c_zz01', 'a service but no IBAN yet');
     t.notMatch(await home(), 'Servizio base ZZ', 'nor is its service offered');
     const bban = 'X0306903800000000099901';
-    const iban = addIban(other.db, ente.id, { iban: `IT${ibanCheckDigits('IT', bban)}${bban}`, kind: 'bank', label: 'Tesoreria' }, by);
+    const iban = await addIban(other.db, ente.id, { iban: `IT${ibanCheckDigits('IT', bban)}${bban}`, kind: 'bank', label: 'Tesoreria' }, by);
     t.match(members(await home()), 'href="/comuni/c_zz01"', 'listed with its link');
     t.notMatch(others(await home()), '/comuni/c_zz01');
     t.match(await home(), 'Servizio base ZZ');
     t.match(await payNotice(), `<option value="${ente.id}"`, 'and among the enti a notice can be paid to');
-    setIbanActive(other.db, ente.id, iban.id, false, by);
+    await setIbanActive(other.db, ente.id, iban.id, false, by);
     t.notMatch(members(await home()), '/comuni/c_zz01', 'its only IBAN deactivated elsewhere: no longer listed');
     t.notMatch(await payNotice(), `<option value="${ente.id}"`);
-    setIbanActive(other.db, ente.id, iban.id, true, by);
+    await setIbanActive(other.db, ente.id, iban.id, true, by);
     t.match(members(await home()), '/comuni/c_zz01');
   });
 
   await t.test('a new service, then deactivated, then deleted', async (t) => {
-    createService(other.db, ente.id, service, by);
+    await createService(other.db, ente.id, service, by);
     t.match(await home(), 'Sosta di Roccaprova');
-    const created = getServiceByCode(other.db, ente.id, 'ZZ_SOSTA')!;
-    updateService(other.db, ente.id, created.id, { ...service, active: false }, by);
+    const created = (await getServiceByCode(other.db, ente.id, 'ZZ_SOSTA'))!;
+    await updateService(other.db, ente.id, created.id, { ...service, active: false }, by);
     t.notMatch(await home(), 'Sosta di Roccaprova', 'an inactive service is not offered');
-    updateService(other.db, ente.id, created.id, { ...service, active: true }, by);
+    await updateService(other.db, ente.id, created.id, { ...service, active: true }, by);
     t.match(await home(), 'Sosta di Roccaprova');
     other.sqlite.prepare('DELETE FROM payment_services WHERE id = ?').run(created.id);
     t.notMatch(await home(), 'Sosta di Roccaprova', 'a deleted service is gone');
@@ -89,7 +89,7 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
     t.match(others(await home()), '/comuni/c_zz01');
     other.sqlite.prepare('DELETE FROM enti WHERE id = ?').run(ente.id);
     t.notMatch(await home(), 'Roccaprova');
-    t.equal(listEnti(app.db, { q: 'Roccaprova' }).length, 0);
+    t.equal((await listEnti(app.db, { q: 'Roccaprova' })).length, 0);
   });
 
   await t.test('a search is answered from the database, not from the cached lists', async (t) => {
@@ -113,16 +113,16 @@ t.test('a comune page follows changes of its ente and services; unknown codes st
   t.notMatch(before, 'Lunedì chiuso per prova');
   other.sqlite.prepare("UPDATE enti SET office_hours = 'Lunedì chiuso per prova' WHERE ipa_code = 'c_b519'").run();
   t.match(await page('/comuni/c_b519'), 'Lunedì chiuso per prova', 'contacts and hours from the ente, as changed elsewhere');
-  const campobasso = listEnti(app.db, { q: 'Campobasso', kind: 'comune' })[0]!;
-  createService(
-    other.db,
-    campobasso.id,
-    {
-      code: 'ZZ_PROVA', name: 'Servizio di prova ZZ', description: null, taxonomyCode: '9/0301109AP/', defaultIbanId: null, spontaneous: false,
-      amountMode: 'free', fixedAmountCents: null, minAmountCents: null, maxAmountCents: null, active: true,
-    },
-    by,
-  );
+  const campobasso = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
+  await createService(
+        other.db,
+        campobasso.id,
+        {
+          code: 'ZZ_PROVA', name: 'Servizio di prova ZZ', description: null, taxonomyCode: '9/0301109AP/', defaultIbanId: null, spontaneous: false,
+          amountMode: 'free', fixedAmountCents: null, minAmountCents: null, maxAmountCents: null, active: true,
+        },
+        by,
+      );
   t.match(await page('/comuni/c_b519'), 'Servizio di prova ZZ', 'a new service shows');
   await page('/comuni/c_zz99', 404);
   await page('/comuni/c_zz99', 404);

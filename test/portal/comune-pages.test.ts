@@ -24,7 +24,7 @@ t.test('telHref: Italian numbers as typed become +39 tel: targets; junk gives no
 
 t.test('comune pages', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  const campobasso = comune(app, 'Campobasso');
+  const campobasso = await comune(app, 'Campobasso');
 
   await t.test('a member comune: demo address and telephone, flagged as demo', async (t) => {
     const res = await get(app, `/comuni/${campobasso.ipaCode}`);
@@ -66,14 +66,14 @@ t.test('comune pages', async (t) => {
   });
 
   await t.test('a member just added, without services or IBAN: the "being activated" page, not the services page', async (t) => {
-    createEnte(
-      app.db,
-      {
-        kind: 'comune', name: 'Comune di Nuovaprova', fiscalCode: numericFiscalCodeFromBase('8000000077'), ipaCode: 'c_zz77', istatCode: null,
-        segregationCode: '05', slogan: null, zone: null, address: null, phone: null, email: null, pec: null, website: null, officeHours: null, member: true,
-      },
-      { actor: 'test' },
-    );
+    await createEnte(
+            app.db,
+            {
+              kind: 'comune', name: 'Comune di Nuovaprova', fiscalCode: numericFiscalCodeFromBase('8000000077'), ipaCode: 'c_zz77', istatCode: null,
+              segregationCode: '05', slogan: null, zone: null, address: null, phone: null, email: null, pec: null, website: null, officeHours: null, member: true,
+            },
+            { actor: 'test' },
+          );
     const res = await get(app, '/comuni/c_zz77');
     t.equal(res.statusCode, 200);
     t.match(res.body, /ha aderito al portale provinciale e sta attivando i suoi servizi/);

@@ -11,8 +11,8 @@ export function inDays(days: number): string {
   return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 }
 
-export function comune(app: FastifyInstance, name: string) {
-  return listEnti(app.db, { q: name, kind: 'comune' }).find((e) => e.name === `Comune di ${name}`)!;
+export async function comune(app: FastifyInstance, name: string) {
+  return (await listEnti(app.db, { q: name, kind: 'comune' })).find((e) => e.name === `Comune di ${name}`)!;
 }
 
 export interface CitizenPositionOptions {
@@ -27,8 +27,8 @@ export interface CitizenPositionOptions {
 }
 
 /** A published position of `fiscalCode` at a member comune (single payment, optionally + installments). */
-export function createCitizenPosition(app: FastifyInstance, fiscalCode: string, fullName: string, o: CitizenPositionOptions = {}): PositionDetail {
-  const ente = comune(app, o.comune ?? 'Campobasso');
+export async function createCitizenPosition(app: FastifyInstance, fiscalCode: string, fullName: string, o: CitizenPositionOptions = {}): Promise<PositionDetail> {
+  const ente = await comune(app, o.comune ?? 'Campobasso');
   const amount = o.amountCents ?? 12000;
   const due = o.dueInDays ?? 30;
   const description = o.description ?? `TARI 2026 n. ${++seq}`;
@@ -51,18 +51,18 @@ export function createCitizenPosition(app: FastifyInstance, fiscalCode: string, 
       transfers: [{ idTransfer: 1, amountCents: cents, remittanceInformation: `${description} rata ${i + 1}`, taxonomyCode: '9/0101108TS/' }],
     };
   });
-  const prepared = preparePositionWrite(app.db, ente, {
-    serviceCode: o.serviceCode ?? 'TARI',
-    debtor: { type: 'F', fiscalCode, fullName },
-    description,
-    paymentOptions: [single, ...installments],
-  });
+  const prepared = await preparePositionWrite(app.db, ente, {
+      serviceCode: o.serviceCode ?? 'TARI',
+      debtor: { type: 'F', fiscalCode, fullName },
+      description,
+      paymentOptions: [single, ...installments],
+    });
   if (!prepared.ok) throw new Error(`invalid test position: ${JSON.stringify(prepared.errors)}`);
-  return createPosition(app.db, ente, prepared.service, prepared.write, { publish: o.publish ?? true }, { actor: 'test' }).position;
+  return (await createPosition(app.db, ente, prepared.service, prepared.write, { publish: o.publish ?? true }, { actor: 'test' })).position;
 }
 
-export function cancel(app: FastifyInstance, p: PositionDetail): void {
-  cancelPosition(app.db, p.enteId, p.iupd, { actor: 'test' });
+export async function cancel(app: FastifyInstance, p: PositionDetail): Promise<void> {
+  await cancelPosition(app.db, p.enteId, p.iupd, { actor: 'test' });
 }
 
 /** Marks a position expired in the database (as the nightly expiry would once past due). */

@@ -13,8 +13,8 @@ import { cancel, citizens, comune, createCitizenPosition, fullName } from './fix
 t.test('every write to a citizen’s data shows on the next view of the personal area', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const { lucia, antonio } = citizens();
-  upsertUser(app.db, lucia, { actor: 'test' });
-  const cookie = loginAs(app, lucia.fiscalCode);
+  await upsertUser(app.db, lucia, { actor: 'test' });
+  const cookie = await loginAs(app, lucia.fiscalCode);
   const view = async () => {
     const res = await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } });
     t.equal(res.statusCode, 200);
@@ -22,7 +22,7 @@ t.test('every write to a citizen’s data shows on the next view of the personal
   };
   const stamp = () => debtorStamp(app.db, lucia.fiscalCode, '2026-01-01');
 
-  const first = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Canone idrico primo' });
+  const first = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Canone idrico primo' });
   t.match(await view(), 'Canone idrico primo');
   const s0 = stamp();
   const perRequest = (html: string) => html.replace(/nonce="[^"]*"/g, 'nonce=""').replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value=""');
@@ -30,20 +30,20 @@ t.test('every write to a citizen’s data shows on the next view of the personal
   t.equal(stamp(), s0, 'reading writes nothing');
 
   await t.test('a new position', async (t) => {
-    createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Mensa scolastica ottobre' });
+    await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Mensa scolastica ottobre' });
     t.not(stamp(), s0);
     t.match(await view(), 'Mensa scolastica ottobre');
   });
 
   await t.test('someone else’s position changes nothing for her', async (t) => {
     const before = stamp();
-    createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { description: 'Posizione di Antonio' });
+    await createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { description: 'Posizione di Antonio' });
     t.equal(stamp(), before);
     t.notMatch(await view(), 'Posizione di Antonio');
   });
 
   await t.test('a receipt from the node moves the notice to «Pagati»', async (t) => {
-    const ente = comune(app, 'Campobasso');
+    const ente = await comune(app, 'Campobasso');
     const option = first.options[0]!;
     const id = { idPA: ente.fiscalCode, idBrokerPA: app.config.pagopa.brokerId, idStation: app.config.pagopa.stationId };
     const debtorXml = `<uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType><entityUniqueIdentifierValue>${lucia.fiscalCode}</entityUniqueIdentifierValue></uniqueIdentifier><fullName>${fullName(lucia)}</fullName>`;
@@ -81,9 +81,9 @@ t.test('every write to a citizen’s data shows on the next view of the personal
   });
 
   await t.test('a cancelled position', async (t) => {
-    const p = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Trasporto scolastico' });
+    const p = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Trasporto scolastico' });
     t.match(await view(), /Trasporto scolastico/);
-    cancel(app, p);
+    await cancel(app, p);
     t.match(await view(), /Annullati dall’ente[\s\S]*Trasporto scolastico/);
   });
 

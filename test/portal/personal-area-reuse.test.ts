@@ -11,9 +11,9 @@ import { citizens, createCitizenPosition, fullName } from './fixtures.js';
 t.test('a reused personal area: fresh token and nonce, current name, roles and cart', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const { lucia } = citizens();
-  const id = upsertUser(app.db, lucia, { actor: 'test' });
-  const cookie = loginAs(app, lucia.fiscalCode);
-  const p = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Canone idrico' });
+  const id = await upsertUser(app.db, lucia, { actor: 'test' });
+  const cookie = await loginAs(app, lucia.fiscalCode);
+  const p = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Canone idrico' });
   const view = async () => {
     const res = await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } });
     t.equal(res.statusCode, 200);
@@ -49,9 +49,9 @@ t.test('a reused personal area: fresh token and nonce, current name, roles and c
   t.equal(added.statusCode, 303, 'token accepted');
   t.match((await view()).body, /Carrello \(1<span class="visually-hidden"> avvisi<\/span>\)/, 'the cart count is the current one');
 
-  upsertUser(app.db, { fiscalCode: lucia.fiscalCode, name: 'Luciana' }, { actor: 'test' });
+  await upsertUser(app.db, { fiscalCode: lucia.fiscalCode, name: 'Luciana' }, { actor: 'test' });
   t.match((await view()).body, /Luciana/, 'a new name shows at once');
   t.notMatch((await view()).body, /href="\/helpdesk"/);
-  grantRole(app.db, id, 'helpdesk', null, { actor: 'test' });
+  await grantRole(app.db, id, 'helpdesk', null, { actor: 'test' });
   t.match((await view()).body, /href="\/helpdesk"/, 'a new role shows in the header at once');
 });

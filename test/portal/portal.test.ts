@@ -28,10 +28,10 @@ t.test('citizen portal', async (t) => {
   const app = await buildTestApp(t, { PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   await app.listen({ port, host: '127.0.0.1' });
   const { lucia, antonio } = citizens();
-  upsertUser(app.db, lucia, { actor: 'test' });
-  upsertUser(app.db, antonio, { actor: 'test' });
-  const campobasso = comune(app, 'Campobasso');
-  const termoli = comune(app, 'Termoli');
+  await upsertUser(app.db, lucia, { actor: 'test' });
+  await upsertUser(app.db, antonio, { actor: 'test' });
+  const campobasso = await comune(app, 'Campobasso');
+  const termoli = await comune(app, 'Termoli');
 
   await t.test('home: comuni with links, pay box, SPID and CIE buttons', async (t) => {
     const res = await get(app, '/');
@@ -71,7 +71,7 @@ t.test('citizen portal', async (t) => {
   });
 
   await t.test('pay a notice: every error message', async (t) => {
-    const p = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI da verificare', amountCents: 15050, installments: 2 });
+    const p = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI da verificare', amountCents: 15050, installments: 2 });
     const nav = p.options[0]!.noticeNumber;
     const form0 = await get(app, '/paga-avviso');
     t.equal(form0.statusCode, 200);
@@ -116,37 +116,38 @@ t.test('citizen portal', async (t) => {
     t.match((await get(app, `/paga-avviso?codiceAvviso=${nav}&ente=${campobasso.id}`)).body, /160,00\s€/);
 
     // Not payable: already paid, closed by another option, expired, cancelled, draft.
-    const paid = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'già pagata' });
+    const paid = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'già pagata' });
     app.sqlite.prepare("UPDATE payment_options SET status = 'paid' WHERE id = ?").run(paid.options[0]!.id);
     app.sqlite.prepare("UPDATE positions SET status = 'paid' WHERE id = ?").run(paid.id);
     const r1 = await get(app, `/paga-avviso?codiceAvviso=${paid.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r1.statusCode, 409);
     t.match(text(r1), 'Questo avviso risulta già pagato: non serve pagarlo di nuovo.');
-    const closed = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'chiusa', installments: 2 });
+    const closed = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'chiusa', installments: 2 });
     app.sqlite.prepare("UPDATE payment_options SET status = 'paid' WHERE id = ?").run(closed.options[1]!.id);
     app.sqlite.prepare("UPDATE payment_options SET status = 'cancelled' WHERE id = ?").run(closed.options[0]!.id);
     app.sqlite.prepare("UPDATE positions SET status = 'partially_paid' WHERE id = ?").run(closed.id);
     const r2 = await get(app, `/paga-avviso?codiceAvviso=${closed.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r2.statusCode, 409);
     t.match(text(r2), 'la posizione è già stata pagata con un’altra modalità');
-    const expired = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'scaduta' });
+    const expired = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'scaduta' });
     expire(app, expired);
     const r3 = await get(app, `/paga-avviso?codiceAvviso=${expired.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r3.statusCode, 409);
     t.match(text(r3), 'L’avviso è scaduto e non è più pagabile.');
-    const cancelled = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'annullata' });
-    cancel(app, cancelled);
+    const cancelled = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'annullata' });
+    await cancel(app, cancelled);
     const r4 = await get(app, `/paga-avviso?codiceAvviso=${cancelled.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r4.statusCode, 409);
     t.match(text(r4), 'L’avviso è stato annullato da Comune di Campobasso: non va pagato.');
-    const draft = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'bozza', publish: false });
+    const draft = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'bozza', publish: false });
     const r5 = await get(app, `/paga-avviso?codiceAvviso=${draft.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r5.statusCode, 404, 'a draft is unknown, as for the node');
     t.ok(checkDigits('3010000000000000').length === 2);
   });
 
   await t.test('cart without login: add, duplicates, limit of 5, remove, empty, errors', async (t) => {
-    const notices = [1, 2, 3, 4, 5, 6].map((i) => createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: i % 2 ? 'Campobasso' : 'Termoli', description: `Avviso carrello ${i}`, amountCents: 1000 * i }));
+    const notices: Awaited<ReturnType<typeof createCitizenPosition>>[] = [];
+    for (const i of [1, 2, 3, 4, 5, 6]) notices.push(await createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: i % 2 ? 'Campobasso' : 'Termoli', description: `Avviso carrello ${i}`, amountCents: 1000 * i }));
     const first = notices[0]!;
     const { token, cookie } = await csrfFrom(app, `/paga-avviso?codiceAvviso=${first.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     const add = (p: (typeof notices)[number], extra: Record<string, string> = {}) =>
@@ -198,7 +199,7 @@ t.test('citizen portal', async (t) => {
   });
 
   await t.test('pay now without login → Checkout → in corso → paid, receipts through the payment link', async (t) => {
-    const p = createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: 'Termoli', description: 'Canone da pagare', amountCents: 4321 });
+    const p = await createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { comune: 'Termoli', description: 'Canone da pagare', amountCents: 4321 });
     const nav = p.options[0]!.noticeNumber;
     const { token, cookie } = await csrfFrom(app, `/paga-avviso?codiceAvviso=${nav}&ente=${termoli.id}`);
     const res = await app.inject({ method: 'POST', url: '/carrello/aggiungi', headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, ente: String(termoli.id), codiceAvviso: nav, azione: 'paga' }) });
@@ -230,7 +231,7 @@ t.test('citizen portal', async (t) => {
     t.equal((await get(app, '/pagamento/esito/00000000-0000-4000-8000-000000000000')).statusCode, 404);
     t.equal((await get(app, '/pagamento/esito/non-un-id')).statusCode, 400);
     // Cancel and error outcomes of another payment.
-    const q = createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { description: 'annullo' });
+    const q = await createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { description: 'annullo' });
     const s2 = await csrfFrom(app, `/paga-avviso?codiceAvviso=${q.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     const r2 = await app.inject({ method: 'POST', url: '/carrello/aggiungi', headers: { ...FORM_HEADERS, cookie: s2.cookie }, payload: form({ _csrf: s2.token, ente: String(campobasso.id), codiceAvviso: q.options[0]!.noticeNumber, azione: 'paga' }) });
     const back = await fetch(String(r2.headers.location), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'outcome=cancel' });
@@ -248,16 +249,16 @@ t.test('citizen portal', async (t) => {
     t.match(login.body, /next&#x3D;%2Farea-personale/);
 
     const gc = citizens().giulia;
-    upsertUser(app.db, gc, { actor: 'test' });
-    const tari = createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Campobasso', description: 'TARI Giulia', amountCents: 30000, installments: 3 });
-    const cup = createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Termoli', description: 'Canone Giulia', amountCents: 5000, serviceCode: 'CUP' });
-    const old = createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Larino', description: 'Mensa scaduta Giulia', serviceCode: 'MENSA' });
+    await upsertUser(app.db, gc, { actor: 'test' });
+    const tari = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Campobasso', description: 'TARI Giulia', amountCents: 30000, installments: 3 });
+    const cup = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Termoli', description: 'Canone Giulia', amountCents: 5000, serviceCode: 'CUP' });
+    const old = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Larino', description: 'Mensa scaduta Giulia', serviceCode: 'MENSA' });
     expire(app, old);
-    const gone = createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Riccia', description: 'Annullata Giulia' });
-    cancel(app, gone);
-    createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Bojano', description: 'Bozza Giulia', publish: false });
-    const others = createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'Posizione di Lucia' });
-    const cookie = loginAs(app, gc.fiscalCode);
+    const gone = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Riccia', description: 'Annullata Giulia' });
+    await cancel(app, gone);
+    await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Bojano', description: 'Bozza Giulia', publish: false });
+    const others = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'Posizione di Lucia' });
+    const cookie = await loginAs(app, gc.fiscalCode);
 
     const area = await get(app, '/area-personale', cookie);
     t.equal(area.statusCode, 200);
@@ -333,7 +334,7 @@ t.test('citizen portal', async (t) => {
     t.equal(anon.statusCode, 200);
     t.match(anon.body, /Accedi con SPID o CIE/);
     t.equal((await get(app, `/comuni/${campobasso.ipaCode}/servizi/TARI`)).statusCode, 404, 'not spontaneous');
-    const cookie = loginAs(app, lucia.fiscalCode);
+    const cookie = await loginAs(app, lucia.fiscalCode);
     const page = await get(app, url, cookie);
     t.match(text(page), /Nome e cognome dell’alunno/);
     t.match(text(page), /Da 1,00\s€ a 500,00\s€/);

@@ -26,8 +26,8 @@ t.test('central archive outbox', async (t) => {
     acaSimulator.failNext = 0;
     acaSimulator.received.length = 0;
   });
-  const { ente } = demoEnte(app, 'Campobasso');
-  const key = apiKeyFor(app, ente.id);
+  const { ente } = await demoEnte(app, 'Campobasso');
+  const key = await apiKeyFor(app, ente.id);
   const auth = { authorization: `Bearer ${key}` };
   const rows = (iupd: string): Row[] =>
     app.sqlite
@@ -37,7 +37,7 @@ t.test('central archive outbox', async (t) => {
   const sender = (opts: ConstructorParameters<typeof AcaSender>[3] = {}) => new AcaSender(app.db, app.config.pagopa, silent, { baseBackoffMs: 1, ...opts });
   const clearBackoff = () => app.sqlite.exec("UPDATE pagopa_schedules SET next_run_at = 0, locked_until = 0, locked_by = NULL WHERE name = 'aca-outbox'");
 
-  const created = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: tariBody(app, 'Campobasso', { iupd: 'ACA-1' }).body });
+  const created = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-1' })).body });
   t.equal(created.statusCode, 201);
   const options = (created.json() as { paymentOptions: { iuv: string; noticeNumber: string; amountCents: number; dueDate: string }[] }).paymentOptions;
 
@@ -71,7 +71,7 @@ t.test('central archive outbox', async (t) => {
   });
 
   await t.test('a draft is not sent; publishing it is', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...tariBody(app, 'Campobasso', { iupd: 'ACA-DRAFT' }).body, publish: false } });
+    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...(await tariBody(app, 'Campobasso', { iupd: 'ACA-DRAFT' })).body, publish: false } });
     t.equal(res.statusCode, 201);
     t.equal(rows('ACA-DRAFT').length, 0);
     t.equal((await app.inject({ method: 'POST', url: '/api/v1/positions/ACA-DRAFT/publish', headers: auth })).statusCode, 200);
@@ -80,7 +80,7 @@ t.test('central archive outbox', async (t) => {
 
   await t.test('update → new bodies with the new amounts; a refused update writes nothing (same transaction)', async (t) => {
     const before = rows('ACA-1').length;
-    const body = tariBody(app, 'Campobasso', { iupd: 'ACA-1' }).body;
+    const body = (await tariBody(app, 'Campobasso', { iupd: 'ACA-1' })).body;
     body.paymentOptions[0]!.amountCents = 31000;
     body.paymentOptions[0]!.transfers[0]!.amountCents = 29500;
     const res = await app.inject({ method: 'PATCH', url: '/api/v1/positions/ACA-1', headers: auth, payload: { paymentOptions: body.paymentOptions } });
@@ -105,7 +105,7 @@ t.test('central archive outbox', async (t) => {
     const r = await sender().pass();
     t.match(r, { ran: true, failed: 0, retryLater: 0 });
     t.ok(r.superseded >= 4, 'the older ACA-1 bodies are superseded by the update');
-    t.equal(acaOutboxCounts(app.db).pending, 0);
+    t.equal((await acaOutboxCounts(app.db)).pending, 0);
     const sentIuv = acaSimulator.received.filter((x) => x.iuv === options[0]!.iuv);
     t.equal(sentIuv.length, 1, 'only the newest body of an IUV in a batch');
     t.equal(sentIuv[0]!.amount, 31000);
@@ -124,7 +124,7 @@ t.test('central archive outbox', async (t) => {
   });
 
   await t.test('cancel → amount 0 for every unpaid option', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: tariBody(app, 'Campobasso', { iupd: 'ACA-2' }).body });
+    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-2' })).body });
     t.equal(res.statusCode, 201);
     t.equal((await app.inject({ method: 'POST', url: '/api/v1/positions/ACA-2/cancel', headers: auth })).statusCode, 200);
     const b = bodies('ACA-2');
@@ -151,14 +151,14 @@ t.test('central archive outbox', async (t) => {
     clearBackoff();
     const ok = await s.pass();
     t.match(ok, { ran: true, retryLater: 0 });
-    t.equal(acaOutboxCounts(app.db).pending, 0);
+    t.equal((await acaOutboxCounts(app.db)).pending, 0);
     t.match(app.sqlite.prepare('SELECT * FROM aca_outbox WHERE id = ?').get(head.id), { status: 'sent', attempts: 3 });
     t.equal((app.sqlite.prepare("SELECT failures FROM pagopa_schedules WHERE name = 'aca-outbox'").get() as { failures: number }).failures, 0);
   });
 
   await t.test('a body the archive refuses (4xx) is marked failed and does not block the others', async (t) => {
     clearBackoff();
-    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: tariBody(app, 'Campobasso', { iupd: 'ACA-3' }).body });
+    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-3' })).body });
     t.equal(res.statusCode, 201);
     acaSimulator.failNext = 1;
     acaSimulator.failStatus = 422;
@@ -170,12 +170,12 @@ t.test('central archive outbox', async (t) => {
 
   await t.test('network error / timeout are retryable; another process holding the lease skips', async (t) => {
     clearBackoff();
-    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: tariBody(app, 'Campobasso', { iupd: 'ACA-4' }).body });
+    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-4' })).body });
     t.equal(res.statusCode, 201);
     const down = new AcaSender(app.db, { ...app.config.pagopa, acaUrl: 'http://127.0.0.1:1/aca' }, silent, { baseBackoffMs: 1, timeoutMs: 500, concurrency: 1 });
     t.match(await down.pass(), { retryLater: 1, error: /errore di rete/ });
     clearBackoff();
-    t.ok(claimLease(app.db, 'aca-outbox', 'other-process', 60_000));
+    t.ok(await claimLease(app.db, 'aca-outbox', 'other-process', 60_000));
     t.match(await sender().pass(), { ran: false });
     clearBackoff();
     t.match(await sender().pass(), { sent: 4 });
@@ -183,7 +183,7 @@ t.test('central archive outbox', async (t) => {
 
   await t.test('the operator never waits: the request path only queues (rows stay pending until the sender runs)', async (t) => {
     const start = Date.now();
-    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: tariBody(app, 'Campobasso', { iupd: 'ACA-5' }).body });
+    const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-5' })).body });
     t.equal(res.statusCode, 201);
     t.ok(Date.now() - start < 2000);
     t.equal(count(app, "aca_outbox WHERE status = 'pending'"), 4);

@@ -9,11 +9,11 @@ const count = (app: { sqlite: import('better-sqlite3').Database }, sql: string) 
 
 t.test('positions REST API', async (t) => {
   const app = await buildTestApp(t);
-  const { ente, body } = tariBody(app);
-  const key = apiKeyFor(app, ente.id);
+  const { ente, body } = await tariBody(app);
+  const key = await apiKeyFor(app, ente.id);
   const auth = { authorization: `Bearer ${key}` };
-  const { ente: termoli } = demoEnte(app, 'Termoli');
-  const termoliKey = apiKeyFor(app, termoli.id);
+  const { ente: termoli } = await demoEnte(app, 'Termoli');
+  const termoliKey = await apiKeyFor(app, termoli.id);
 
   await t.test('needs a valid API key', async (t) => {
     const none = await app.inject({ method: 'GET', url: '/api/v1/positions' });
@@ -102,7 +102,7 @@ t.test('positions REST API', async (t) => {
     const list = await app.inject({ url: '/api/v1/positions', headers: other });
     t.equal(list.json().total, 0);
     // Termoli may use the same iupd for its own position: iupd is unique per ente.
-    const own = tariBody(app, 'Termoli').body;
+    const own = (await tariBody(app, 'Termoli')).body;
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: other, payload: own });
     t.equal(res.statusCode, 201, res.body);
     t.equal((await app.inject({ url: '/api/v1/positions', headers: auth })).json().total, 1, 'Campobasso still sees one');

@@ -24,12 +24,12 @@ import type { ValidPosition } from '../../src/modules/positions/validation.js';
 import { tempDir } from '../helpers.js';
 import { inDays } from './fixtures.js';
 
-function open(t: Parameters<typeof tempDir>[0]): { h: DatabaseHandle; ente: Ente; province: Ente } {
+async function open(t: Parameters<typeof tempDir>[0]): Promise<{ h: DatabaseHandle; ente: Ente; province: Ente }> {
   const h = openDatabase(path.join(tempDir(t), 'db.sqlite'));
   t.teardown(() => h.close());
-  seedDemoData(h.db);
-  const ente = listEnti(h.db, { q: 'Campobasso', kind: 'comune' })[0]!;
-  const province = listEnti(h.db, { q: 'Provincia di Campobasso' })[0]!;
+  await seedDemoData(h.db);
+  const ente = (await listEnti(h.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
+  const province = (await listEnti(h.db, { q: 'Provincia di Campobasso' }))[0]!;
   return { h, ente, province };
 }
 
@@ -65,13 +65,15 @@ function bodies(province: Ente, provinceIban: string): PositionBody[] {
   ];
 }
 
-function writesFor(h: DatabaseHandle, ente: Ente, province: Ente): { service: PaymentService; write: PositionWrite }[] {
-  const provinceIban = listIbans(h.db, province.id)[0]!.iban;
-  return bodies(province, provinceIban).map((body) => {
-    const prepared = preparePositionWrite(h.db, ente, body);
+async function writesFor(h: DatabaseHandle, ente: Ente, province: Ente): Promise<{ service: PaymentService; write: PositionWrite }[]> {
+  const provinceIban = (await listIbans(h.db, province.id))[0]!.iban;
+  const writes: { service: PaymentService; write: PositionWrite }[] = [];
+  for (const body of bodies(province, provinceIban)) {
+    const prepared = await preparePositionWrite(h.db, ente, body);
     if (!prepared.ok) throw new Error(JSON.stringify(prepared.errors));
-    return { service: prepared.service, write: prepared.write };
-  });
+    writes.push({ service: prepared.service, write: prepared.write });
+  }
+  return writes;
 }
 
 /** What both paths must write, without ids and timestamps. */
@@ -93,13 +95,13 @@ function snapshot(h: DatabaseHandle) {
 
 t.test('bulk creation writes what one creation at a time writes', async (t) => {
   const by = { actor: 'user:7', requestId: 'job:3' };
-  const single = open(t);
-  for (const { service, write } of writesFor(single.h, single.ente, single.province)) {
-    createPosition(single.h.db, single.ente, service, write, { publish: true }, by);
+  const single = await open(t);
+  for (const { service, write } of await writesFor(single.h, single.ente, single.province)) {
+    await createPosition(single.h.db, single.ente, service, write, { publish: true }, by);
   }
-  const bulk = open(t);
-  const items: BulkPosition[] = writesFor(bulk.h, bulk.ente, bulk.province);
-  const outcomes = bulk.h.db.transaction((tx) => createPositionsInTx(tx, bulk.ente, items, { publish: true }, by), { behavior: 'immediate' });
+  const bulk = await open(t);
+  const items: BulkPosition[] = await writesFor(bulk.h, bulk.ente, bulk.province);
+  const outcomes = await bulk.h.db.transaction(async (tx) => createPositionsInTx(tx, bulk.ente, items, { publish: true }, by), { behavior: 'immediate' });
   t.same(outcomes, ['created', 'created', 'created']);
   const a = snapshot(single.h);
   const b = snapshot(bulk.h);
@@ -115,31 +117,31 @@ t.test('bulk creation writes what one creation at a time writes', async (t) => {
 });
 
 t.test('bulk creation: existing iupds are unchanged or conflicts, and a conflict writes nothing', async (t) => {
-  const { h, ente, province } = open(t);
-  const [first, second, third] = writesFor(h, ente, province) as [BulkPosition, BulkPosition, BulkPosition];
+  const { h, ente, province } = await open(t);
+  const [first, second, third] = await writesFor(h, ente, province) as [BulkPosition, BulkPosition, BulkPosition];
   const by = { actor: 'test' };
-  createPosition(h.db, ente, first.service, first.write, { publish: true }, by);
+  await createPosition(h.db, ente, first.service, first.write, { publish: true }, by);
   const changed: BulkPosition = { service: second.service, write: { ...second.write, value: { ...second.write.value, iupd: 'BULK-1' } } };
   const rows = () => snapshot(h);
   const before = rows();
-  const outcomes = h.db.transaction(
-    (tx) => createPositionsInTx(tx, ente, [first, changed, third, third, { ...third, write: { ...third.write, switchToExpired: true } }], { publish: true }, by),
-    { behavior: 'immediate' },
-  );
+  const outcomes = await h.db.transaction(
+      async (tx) => createPositionsInTx(tx, ente, [first, changed, third, third, { ...third, write: { ...third.write, switchToExpired: true } }], { publish: true }, by),
+      { behavior: 'immediate' },
+    );
   t.same(outcomes, ['unchanged', 'conflict', 'created', 'unchanged', 'conflict'], 'an iupd twice in one batch meets its first copy');
   const after = rows();
   t.equal(after.positions.length, before.positions.length + 1, 'only BULK-3 is new');
   t.equal(after.audit.length, before.audit.length + 1);
   t.equal(after.outbox.length, before.outbox.length + 1);
   // The single creation agrees on both outcomes.
-  t.same(createPosition(h.db, ente, first.service, first.write, { publish: true }, by).created, false);
-  t.throws(() => createPosition(h.db, ente, changed.service, changed.write, { publish: true }, by), PositionConflictError);
+  t.same((await createPosition(h.db, ente, first.service, first.write, { publish: true }, by)).created, false);
+  await t.rejects(createPosition(h.db, ente, changed.service, changed.write, { publish: true }, by), PositionConflictError);
 });
 
 t.test('bulk creation: IUVs follow the ente counter in input order, drafts write no outbox rows', async (t) => {
-  const { h, ente, province } = open(t);
-  const items = writesFor(h, ente, province);
-  const outcomes = h.db.transaction((tx) => createPositionsInTx(tx, ente, items, { publish: false }, { actor: 'test' }), { behavior: 'immediate' });
+  const { h, ente, province } = await open(t);
+  const items = await writesFor(h, ente, province);
+  const outcomes = await h.db.transaction(async (tx) => createPositionsInTx(tx, ente, items, { publish: false }, { actor: 'test' }), { behavior: 'immediate' });
   t.same(outcomes, ['created', 'created', 'created']);
   const bases = (h.sqlite.prepare('SELECT iuv FROM payment_options ORDER BY id').all() as { iuv: string }[]).map((r) => Number(r.iuv.slice(2, 15)));
   t.same(bases, [1, 2, 3, 4, 5, 6]);
@@ -149,8 +151,8 @@ t.test('bulk creation: IUVs follow the ente counter in input order, drafts write
 });
 
 t.test('the canonical JSON of the payload hash is the generic sorted-keys JSON', async (t) => {
-  const { h, ente, province } = open(t);
-  const values: ValidPosition[] = writesFor(h, ente, province).map((w) => w.write.value);
+  const { h, ente, province } = await open(t);
+  const values: ValidPosition[] = (await writesFor(h, ente, province)).map((w) => w.write.value);
   const odd = structuredClone(values[1]!);
   odd.description = 'lone surrogate \ud800 and \u2028 line separator, tab\t, quote "';
   odd.iupd = null;

@@ -11,8 +11,8 @@ import { encodePng } from './png.js';
 
 t.test('bulk printing of the filtered notices into a ZIP, rendered by worker threads', async (t) => {
   const app = await buildTestApp(t, { NOTICE_WORKERS: '2' });
-  const { ente, body } = tariBody(app);
-  const auth = { authorization: `Bearer ${apiKeyFor(app, ente.id)}` };
+  const { ente, body } = await tariBody(app);
+  const auth = { authorization: `Bearer ${await apiKeyFor(app, ente.id)}` };
   const created: { iupd: string; debtor: { fiscalCode: string }; paymentOptions: { noticeNumber: string }[] }[] = [];
   for (const [i, cf] of [fiscalCodeFor(1), fiscalCodeFor(2), fiscalCodeFor(3)].entries()) {
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...body, iupd: `BULK-${i}`, debtor: { ...body.debtor, fiscalCode: cf } } });
@@ -21,7 +21,7 @@ t.test('bulk printing of the filtered notices into a ZIP, rendered by worker thr
   }
   await app.inject({ method: 'POST', url: '/api/v1/positions/BULK-2/cancel', headers: auth });
 
-  const op = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator')!.fiscalCode);
+  const op = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator')!.fiscalCode);
   const { token, cookie } = await csrfFrom(app, `/backoffice/enti/${ente.id}/posizioni`, op);
   const start = await app.inject({ method: 'POST', url: `/backoffice/enti/${ente.id}/stampe`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, status: 'published' }) });
   t.equal(start.statusCode, 303);
@@ -51,7 +51,7 @@ t.test('bulk printing of the filtered notices into a ZIP, rendered by worker thr
   const name = `${ente.id}-0123456789ab.png`;
   fs.mkdirSync(path.join(app.config.dataDir, 'stemmi'), { recursive: true });
   fs.writeFileSync(path.join(app.config.dataDir, 'stemmi', name), png(64, 48));
-  updateEnteLogo(app.db, ente.id, `/stemmi/${name}`, { actor: 'test' });
+  await updateEnteLogo(app.db, ente.id, `/stemmi/${name}`, { actor: 'test' });
   const again = await app.inject({ method: 'POST', url: `/backoffice/enti/${ente.id}/stampe`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, status: 'published' }) });
   t.equal(again.statusCode, 303);
   await app.jobs.drain();

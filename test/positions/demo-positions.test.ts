@@ -55,14 +55,14 @@ t.test('demo positions: seeded through the real paths on a demo database without
   }
   t.ok(count(app, "receipts WHERE processing = 'secondary'") >= 1, 'the province received its TEFA copies');
   t.equal(count(app, 'anomalies'), 0, 'no anomaly: the receipts matched');
-  t.ok(buildFlows(app.db, (q<{ fiscal_code: string }>("SELECT fiscal_code FROM enti WHERE kind = 'provincia'")[0]!).fiscal_code).length >= 1, 'the simulated node reports them in its flows');
+  t.ok((await buildFlows(app.db, (q<{ fiscal_code: string }>("SELECT fiscal_code FROM enti WHERE kind = 'provincia'")[0]!).fiscal_code)).length >= 1, 'the simulated node reports them in its flows');
 
   const today = todayInItaly();
   t.equal(count(app, "payment_options o JOIN positions p ON p.id = o.position_id WHERE p.status = 'published' AND o.due_date >= ?", today) > 20, true, 'due dates relative to today');
   t.equal(count(app, "positions WHERE status = 'expired' AND switch_to_expired = 1"), byStatus.expired);
   t.ok(count(app, "aca_outbox WHERE status = 'pending'") >= total, 'queued for the central archive');
 
-  t.equal(seedDemoPositions(app.db, app.config.pagopa), 0, 'never twice: only on a database without positions');
+  t.equal(await seedDemoPositions(app.db, app.config.pagopa), 0, 'never twice: only on a database without positions');
   t.equal(count(app, 'positions'), total);
 });
 

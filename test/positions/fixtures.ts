@@ -3,13 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { listEnti, listIbans } from '../../src/modules/enti/repository.js';
 import { createApiKey } from '../../src/modules/users/repository.js';
 
-export function demoEnte(app: FastifyInstance, name: string) {
-  const ente = listEnti(app.db, { q: name }).find((e) => e.name === name || e.name === `Comune di ${name}`)!;
-  return { ente, ibans: listIbans(app.db, ente.id) };
+export async function demoEnte(app: FastifyInstance, name: string) {
+  const ente = (await listEnti(app.db, { q: name })).find((e) => e.name === name || e.name === `Comune di ${name}`)!;
+  return { ente, ibans: await listIbans(app.db, ente.id) };
 }
 
-export function apiKeyFor(app: FastifyInstance, enteId: number): string {
-  return createApiKey(app.db, enteId, 'test', { actor: 'test' }).key;
+export async function apiKeyFor(app: FastifyInstance, enteId: number): Promise<string> {
+  return (await createApiKey(app.db, enteId, 'test', { actor: 'test' })).key;
 }
 
 /** A date `days` after today, ISO. */
@@ -18,9 +18,9 @@ export function inDays(days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-export function tariBody(app: FastifyInstance, comune = 'Campobasso', overrides: Record<string, unknown> = {}) {
-  const { ente } = demoEnte(app, comune);
-  const { ente: province, ibans: provinceIbans } = demoEnte(app, 'Provincia di Campobasso');
+export async function tariBody(app: FastifyInstance, comune = 'Campobasso', overrides: Record<string, unknown> = {}) {
+  const { ente } = await demoEnte(app, comune);
+  const { ente: province, ibans: provinceIbans } = await demoEnte(app, 'Provincia di Campobasso');
   const installment = (n: number, amount: number, tefa: number) => ({
     isInstallment: true,
     installmentNumber: n,

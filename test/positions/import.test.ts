@@ -10,8 +10,8 @@ const count = (app: { sqlite: import('better-sqlite3').Database }, sql: string) 
 
 t.test('CSV import through the API', async (t) => {
   const app = await buildTestApp(t);
-  const { ente } = demoEnte(app, 'Campobasso');
-  const auth = { authorization: `Bearer ${apiKeyFor(app, ente.id)}` };
+  const { ente } = await demoEnte(app, 'Campobasso');
+  const auth = { authorization: `Bearer ${await apiKeyFor(app, ente.id)}` };
   const csv = positionsCsv(30, { bad: { 3: 'sum', 10: 'cf', 20: 'date' } });
   const post = (body: string, query = 'mode=valid&serviceCode=MENSA') =>
     app.inject({ method: 'POST', url: `/api/v1/imports?${query}`, headers: { ...auth, 'content-type': 'text/csv' }, payload: body });
@@ -93,25 +93,25 @@ t.test('CSV import through the API', async (t) => {
     const status = (await app.inject({ url: `/api/v1/imports/${res.json().id}`, headers: auth })).json();
     t.match(status.result, { outcome: 'imported', rowCount: 4, created: 1, errorCount: 3, errorRows: 2, rowsNotImported: 3 });
     t.equal(status.result.message, 'Importate le posizioni valide; 3 righe non importate (errori in 2 righe).');
-    const cookie = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode);
+    const cookie = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode);
     const page = await app.inject({ url: `/backoffice/enti/${ente.id}/importazioni/${res.json().id}`, headers: { accept: 'text/html', cookie } });
     t.match(page.body, /Righe con errori: 2 \(3 errori in tutto\)/);
     t.match(page.body, /Righe non importate: 3/);
   });
 
   await t.test('another ente cannot read the job', async (t) => {
-    const { ente: termoli } = demoEnte(app, 'Termoli');
-    const other = { authorization: `Bearer ${apiKeyFor(app, termoli.id)}` };
+    const { ente: termoli } = await demoEnte(app, 'Termoli');
+    const other = { authorization: `Bearer ${await apiKeyFor(app, termoli.id)}` };
     t.equal((await app.inject({ url: '/api/v1/imports/1', headers: other })).statusCode, 404);
   });
 });
 
 t.test('a crash mid-import leaves whole positions only, and the rerun completes without duplicates', async (t) => {
   const app = await buildTestApp(t);
-  const { ente } = demoEnte(app, 'Campobasso');
-  const auth = { authorization: `Bearer ${apiKeyFor(app, ente.id)}` };
+  const { ente } = await demoEnte(app, 'Campobasso');
+  const auth = { authorization: `Bearer ${await apiKeyFor(app, ente.id)}` };
   const res = await app.inject({ method: 'POST', url: '/api/v1/imports?serviceCode=MENSA', headers: { ...auth, 'content-type': 'text/csv' }, payload: positionsCsv(450, { prefix: 'CRASH' }) });
-  const job = app.jobs.claimNext()!;
+  const job = (await app.jobs.claimNext())!;
   t.equal(job.id, res.json().id);
   const input = JSON.parse(job.input);
   await t.rejects(
@@ -133,8 +133,8 @@ t.test('a crash mid-import leaves whole positions only, and the rerun completes 
 
 t.test('CSV import pages', async (t) => {
   const app = await buildTestApp(t);
-  const { ente } = demoEnte(app, 'Campobasso');
-  const op = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator')!.fiscalCode);
+  const { ente } = await demoEnte(app, 'Campobasso');
+  const op = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator')!.fiscalCode);
   const page = await app.inject({ url: `/backoffice/enti/${ente.id}/importazioni`, headers: { accept: 'text/html', cookie: op } });
   t.equal(page.statusCode, 200);
   const { token, cookie } = await csrfFrom(app, `/backoffice/enti/${ente.id}/importazioni`, op);
@@ -177,6 +177,6 @@ t.test('CSV import pages', async (t) => {
   t.match(bad.body, /Scegli come importare/);
   const tpl = await app.inject({ url: `/backoffice/enti/${ente.id}/importazioni/modello.csv`, headers: { cookie } });
   t.match(tpl.body, /iupd;tipo_debitore;cf_debitore/);
-  const { ente: termoli } = demoEnte(app, 'Termoli');
+  const { ente: termoli } = await demoEnte(app, 'Termoli');
   t.equal((await app.inject({ url: `/backoffice/enti/${termoli.id}/importazioni`, headers: { accept: 'text/html', cookie } })).statusCode, 403);
 });

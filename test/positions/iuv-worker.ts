@@ -6,9 +6,9 @@ import type { ValidPosition } from '../../src/modules/positions/validation.js';
 
 const { file, enteId, count, tag, value } = JSON.parse(process.argv[2]!) as { file: string; enteId: number; count: number; tag: string; value: ValidPosition };
 const h = openDatabase(file);
-const ente = getEnte(h.db, enteId)!;
-const service = getServiceByCode(h.db, enteId, 'MENSA')!;
+const ente = (await getEnte(h.db, enteId))!;
+const service = (await getServiceByCode(h.db, enteId, 'MENSA'))!;
 for (let i = 0; i < count; i++) {
-  createPosition(h.db, ente, service, { value: { ...value, iupd: `${tag}-${i}` }, switchToExpired: false }, { publish: true }, { actor: 'test' });
+  await createPosition(h.db, ente, service, { value: { ...value, iupd: `${tag}-${i}` }, switchToExpired: false }, { publish: true }, { actor: 'test' });
 }
 h.close();

@@ -10,8 +10,8 @@ const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status
 
 t.test('notice PDF through the API and the back office; the QR decodes to the pagoPA payload', async (t) => {
   const app = await buildTestApp(t);
-  const { ente, body } = tariBody(app);
-  const auth = { authorization: `Bearer ${apiKeyFor(app, ente.id)}` };
+  const { ente, body } = await tariBody(app);
+  const auth = { authorization: `Bearer ${await apiKeyFor(app, ente.id)}` };
   const created = (await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...body, paymentOptions: [body.paymentOptions[0]] } })).json();
   const option = created.paymentOptions[0];
 
@@ -21,12 +21,12 @@ t.test('notice PDF through the API and the back office; the QR decodes to the pa
   t.match(res.headers['content-disposition'], `${body.debtor.fiscalCode}_${option.noticeNumber}.pdf`);
   t.equal(res.rawPayload.subarray(0, 5).toString(), '%PDF-');
 
-  const { ente: termoli } = demoEnte(app, 'Termoli');
-  const other = await app.inject({ url: `/api/v1/notices/${option.noticeNumber}/pdf`, headers: { authorization: `Bearer ${apiKeyFor(app, termoli.id)}` } });
+  const { ente: termoli } = await demoEnte(app, 'Termoli');
+  const other = await app.inject({ url: `/api/v1/notices/${option.noticeNumber}/pdf`, headers: { authorization: `Bearer ${await apiKeyFor(app, termoli.id)}` } });
   t.equal(other.statusCode, 404, 'another ente’s key cannot print it');
   t.equal((await app.inject({ url: '/api/v1/notices/123/pdf', headers: auth })).statusCode, 400);
 
-  const op = loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode);
+  const op = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode);
   const page = await app.inject({ url: `/backoffice/enti/${ente.id}/avvisi/${option.noticeNumber}.pdf`, headers: { cookie: op } });
   t.equal(page.statusCode, 200);
   t.equal(page.headers['content-type'], 'application/pdf');

@@ -81,9 +81,9 @@ t.test('MemoryReplayGuard purges on the injected clock, whatever the wall clock 
     const at = new Date(`${year}-03-01T12:00:00Z`);
     const guard = new MemoryReplayGuard();
     const expires = new Date(at.getTime() + 5 * 60_000);
-    t.equal(guard.checkAndRecord('_a', expires, at), true, `${year}: first use recorded`);
-    t.equal(guard.checkAndRecord('_a', expires, new Date(at.getTime() + 3_600_000)), false, `${year}: second use within the day refused`);
-    t.equal(guard.checkAndRecord('_a', expires, new Date(at.getTime() + 2 * 86_400_000)), true, `${year}: forgotten a day after its expiry`);
+    t.equal(await guard.checkAndRecord('_a', expires, at), true, `${year}: first use recorded`);
+    t.equal(await guard.checkAndRecord('_a', expires, new Date(at.getTime() + 3_600_000)), false, `${year}: second use within the day refused`);
+    t.equal(await guard.checkAndRecord('_a', expires, new Date(at.getTime() + 2 * 86_400_000)), true, `${year}: forgotten a day after its expiry`);
   }
 });
 

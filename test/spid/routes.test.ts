@@ -93,7 +93,7 @@ t.test('full login round trip through the test IdP: session rotated, user create
   t.match(xml, 'ForceAuthn="true"');
   t.match(xml, 'https://www.spid.gov.it/SpidL2');
   t.ok(steps.sessionBefore, 'the browser had an anonymous session before the ACS');
-  const stored = app.db.select().from(samlRequests).all();
+  const stored = await app.db.select().from(samlRequests);
   t.equal(stored.length, 1);
   t.notOk(stored[0]!.browserBinding.includes(steps.jar.get('sael_saml')!), 'only the hash of the binding value is stored');
 
@@ -104,11 +104,11 @@ t.test('full login round trip through the test IdP: session rotated, user create
   t.ok(after);
   t.not(after, steps.sessionBefore, 'session id rotated at login');
   t.equal(await whoAmI(app, steps.jar), 'Paola Bruno');
-  const user = app.db.select().from(users).where(eq(users.fiscalCode, NEW_CF)).get();
+  const user = (await app.db.select().from(users).where(eq(users.fiscalCode, NEW_CF)).limit(1))[0];
   t.match(user, { name: 'Paola', familyName: 'Bruno', email: 'p.bruno@example.org' });
   const old = new Map([[SESSION_COOKIE, steps.sessionBefore!]]);
   t.equal(await whoAmI(app, old), 'anonymous', 'the pre-login session id is not logged in');
-  const row = app.db.select().from(sessions).all().find((s) => JSON.parse(s.data).userId === user!.id)!;
+  const row = (await app.db.select().from(sessions)).find((s) => JSON.parse(s.data).userId === user!.id)!;
   t.match(JSON.parse(row.data).spid, { federation: 'spid', idp: 'http://localhost:3000/simulators/spid-idp', level: 2, sessionIndex: null });
 });
 
@@ -119,11 +119,11 @@ t.test('demo staff log in with their roles; an existing user is updated', async 
   t.equal(res.statusCode, 200, 'sael_admin reaches the admin pages');
   app.sqlite.prepare('UPDATE users SET email = NULL WHERE fiscal_code = ?').run(ADMIN_CF);
   await spidLogin(app, { identity: 'custom', fiscalCode: ADMIN_CF, email: 'nuova@example.org' });
-  const u = app.db.select().from(users).where(eq(users.fiscalCode, ADMIN_CF)).get()!;
+  const u = (await app.db.select().from(users).where(eq(users.fiscalCode, ADMIN_CF)).limit(1))[0]!;
   t.equal(u.email, 'nuova@example.org', 'a profile without email takes the one of the assertion');
   t.equal(u.name, 'Mario', 'name kept');
   await spidLogin(app, { identity: 'custom', fiscalCode: ADMIN_CF, email: 'altra@example.org' });
-  t.equal(app.db.select().from(users).where(eq(users.fiscalCode, ADMIN_CF)).get()!.email, 'nuova@example.org', 'the email chosen for receipts is not overwritten at the next login');
+  t.equal((await app.db.select().from(users).where(eq(users.fiscalCode, ADMIN_CF)).limit(1))[0]!.email, 'nuova@example.org', 'the email chosen for receipts is not overwritten at the next login');
   // Demo citizen
   const cj = await spidLogin(app, { identity: `demo:${CITIZEN_CF}` });
   t.equal(await whoAmI(app, cj), 'Lucia Ferrante');
@@ -135,7 +135,7 @@ t.test('CIE login goes through /cie/login to the same ACS', async (t) => {
   const res = await postToAcs(app, steps.acsForm, steps.jar);
   t.equal(res.statusCode, 303);
   t.equal(res.headers.location, '/');
-  t.equal(app.db.select().from(samlRequests).get()!.federation, 'cie');
+  t.equal((await app.db.select().from(samlRequests).limit(1))[0]!.federation, 'cie');
 });
 
 t.test('a replayed Response is refused (4xx, no session)', async (t) => {
@@ -150,7 +150,7 @@ t.test('a replayed Response is refused (4xx, no session)', async (t) => {
   t.match(again.body, 'scaduta o è già stata usata');
   t.notOk(jar2.get(SESSION_COOKIE), 'no session cookie');
   // Even if the request row were reusable, the assertion-ID replay cache refuses it.
-  app.db.update(samlRequests).set({ consumedAt: null }).run();
+  await app.db.update(samlRequests).set({ consumedAt: null });
   const replayed = await postToAcs(app, steps.acsForm, jar2);
   t.equal(replayed.statusCode, 403);
   t.notOk(jar2.get(SESSION_COOKIE));
@@ -173,7 +173,7 @@ t.test('a Response bound to another browser is refused; the right browser can st
 t.test('an expired request is refused', async (t) => {
   const app = await buildTestApp(t);
   const steps = await spidToAcs(app, { identity: `demo:${CITIZEN_CF}` });
-  app.db.update(samlRequests).set({ expiresAt: Date.now() - 1000 }).run();
+  await app.db.update(samlRequests).set({ expiresAt: Date.now() - 1000 });
   const before = steps.jar.get(SESSION_COOKIE);
   const res = await postToAcs(app, steps.acsForm, steps.jar);
   t.equal(res.statusCode, 403);
@@ -216,7 +216,7 @@ t.test('a level lower than requested, and an unsolicited Response, are refused',
 
   const steps = await spidToAcs(app, { identity: `demo:${CITIZEN_CF}` });
   const { RelayState: _drop, ...noRelay } = steps.acsForm.fields;
-  app.db.delete(samlRequests).run();
+  await app.db.delete(samlRequests);
   const unsolicited = await postToAcs(app, { action: steps.acsForm.action, fields: noRelay }, steps.jar);
   t.equal(unsolicited.statusCode, 403);
   const missing = await app.inject({ method: 'POST', url: '/spid/acs', headers: FORM_HEADERS, payload: form({ RelayState: 'x' }) });
@@ -238,7 +238,7 @@ t.test('open redirects in next are refused; unknown IdPs too', async (t) => {
     t.equal(res.statusCode, 400, `next=${bad}`);
     t.notOk(res.cookies.find((c) => c.name === 'sael_saml'));
   }
-  t.equal(app.db.select().from(samlRequests).all().length, 0, 'no request state stored');
+  t.equal((await app.db.select().from(samlRequests)).length, 0, 'no request state stored');
   const unknown = await app.inject({ method: 'GET', url: '/spid/login?idp=https%3A%2F%2Fevil.example', headers: { accept: 'text/html' } });
   t.equal(unknown.statusCode, 400);
   const badLevel = await app.inject({ method: 'GET', url: `/spid/login?idp=${idp}&level=4`, headers: { accept: 'text/html' } });
@@ -283,11 +283,11 @@ t.test('IdP-initiated LogoutRequest (POST and Redirect) ends the session and is 
   const dir = path.join(app.config.dataDir, 'spid-test-idp');
   const idpKeys = { keyPem: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), certPem: fs.readFileSync(path.join(dir, 'crt.pem'), 'utf8') };
   const signer = { entityId: `${app.config.publicUrl}/simulators/spid-idp`, keys: idpKeys };
-  const sessionInfo = () =>
-    app.db.select().from(sessions).all().map((s) => JSON.parse(s.data).spid).filter(Boolean) as { nameId: string; nameQualifier: string }[];
+  const sessionInfo = async () =>
+    (await app.db.select().from(sessions)).map((s) => JSON.parse(s.data).spid).filter(Boolean) as { nameId: string; nameQualifier: string }[];
 
   const jar = await spidLogin(app, { identity: `demo:${CITIZEN_CF}` });
-  const info = sessionInfo()[0]!;
+  const info = (await sessionInfo())[0]!;
   const req = buildPostLogoutRequest({ signer, destination: 'http://localhost:3000/spid/slo', nameId: info.nameId, nameQualifier: info.nameQualifier, now: new Date() });
   const res = await app.inject({ method: 'POST', url: '/spid/slo', headers: FORM_HEADERS, payload: form({ SAMLRequest: req.samlRequest, RelayState: 'r1' }) });
   t.equal(res.statusCode, 200);
@@ -302,7 +302,7 @@ t.test('IdP-initiated LogoutRequest (POST and Redirect) ends the session and is 
   t.equal(await whoAmI(app, jar), 'anonymous', 'the matching session was ended');
 
   const jar2 = await spidLogin(app, { identity: `demo:${CITIZEN_CF}` });
-  const info2 = sessionInfo()[0]!;
+  const info2 = (await sessionInfo())[0]!;
   const rr = buildRedirectLogoutRequest({ signer, destination: 'http://localhost:3000/spid/slo', nameId: info2.nameId, nameQualifier: info2.nameQualifier, now: new Date() }, 'r2');
   const res2 = await app.inject({ method: 'GET', url: injectPath(rr.url), headers: { accept: 'text/html' } });
   t.equal(res2.statusCode, 303);
@@ -311,7 +311,7 @@ t.test('IdP-initiated LogoutRequest (POST and Redirect) ends the session and is 
 
   // Signed with a key that is not the IdP's: refused, session kept.
   const jar3 = await spidLogin(app, { identity: `demo:${CITIZEN_CF}` });
-  const info3 = sessionInfo()[0]!;
+  const info3 = (await sessionInfo())[0]!;
   const evil = { entityId: signer.entityId, keys: await generateTestIdpKeys(signer.entityId) };
   const forged = buildPostLogoutRequest({ signer: evil, destination: 'http://localhost:3000/spid/slo', nameId: info3.nameId, nameQualifier: info3.nameQualifier, now: new Date() });
   const res3 = await app.inject({ method: 'POST', url: '/spid/slo', headers: FORM_HEADERS, payload: form({ SAMLRequest: forged.samlRequest }) });

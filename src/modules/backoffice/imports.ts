@@ -19,21 +19,20 @@ import { enteParams, jobParams, operatorOfEnte } from './shared.js';
 
 export default async function backofficeImports(app: FastifyInstance) {
   const operator = operatorOfEnte(app);
-  const ente = (request: FastifyRequest): Ente => getEnte(app.db, (request.params as { enteId: number }).enteId)!;
+  const ente = async (request: FastifyRequest): Promise<Ente> => (await getEnte(app.db, (request.params as { enteId: number }).enteId))!;
 
-  function listPage(e: Ente, extra: Record<string, unknown> = {}) {
-    const recent = app.db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.enteId, e.id), eq(jobs.kind, IMPORT_JOB)))
-      .orderBy(desc(jobs.id))
-      .limit(20)
-      .all()
+  async function listPage(e: Ente, extra: Record<string, unknown> = {}) {
+    const recent = (await app.db
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.enteId, e.id), eq(jobs.kind, IMPORT_JOB)))
+          .orderBy(desc(jobs.id))
+          .limit(20))
       .map(importStatus);
     return {
       title: `Importazione CSV – ${e.name}`,
       ente: e,
-      services: listServices(app.db, e.id, { activeOnly: true }),
+      services: await listServices(app.db, e.id, { activeOnly: true }),
       recent,
       csrf: true,
       ...extra,
@@ -41,17 +40,17 @@ export default async function backofficeImports(app: FastifyInstance) {
   }
 
   app.get('/backoffice/enti/:enteId/importazioni', { preHandler: operator, schema: { params: enteParams } }, async (request, reply) =>
-    reply.page('backoffice/imports', listPage(ente(request))),
+    reply.page('backoffice/imports', await listPage(await ente(request))),
   );
 
   /** What the template's example rows take from the ente: TARI (or its first service), its account, the province's TEFA account. */
-  function templateContext(e: Ente): CsvTemplateContext {
-    const services = listServices(app.db, e.id, { activeOnly: true });
+  async function templateContext(e: Ente): Promise<CsvTemplateContext> {
+    const services = await listServices(app.db, e.id, { activeOnly: true });
     const service = services.find((x) => x.code === 'TARI') ?? services[0] ?? null;
-    const ibans = listIbans(app.db, e.id).filter((i) => i.active);
+    const ibans = (await listIbans(app.db, e.id)).filter((i) => i.active);
     const iban = ibans.find((i) => i.id === service?.defaultIbanId) ?? ibans.find((i) => i.kind === 'bank') ?? ibans[0];
-    const province = listEnti(app.db, { kind: 'provincia' }).find((p) => p.id !== e.id);
-    const provinceIban = province ? listIbans(app.db, province.id).find((i) => i.active && i.kind === 'bank') : undefined;
+    const province = (await listEnti(app.db, { kind: 'provincia' })).find((p) => p.id !== e.id);
+    const provinceIban = province ? (await listIbans(app.db, province.id)).find((i) => i.active && i.kind === 'bank') : undefined;
     return {
       today: todayInItaly(),
       service: service ? { code: service.code, name: service.name, taxonomyCode: service.taxonomyCode } : null,
@@ -62,15 +61,15 @@ export default async function backofficeImports(app: FastifyInstance) {
   }
 
   app.get('/backoffice/enti/:enteId/importazioni/tracciato', { preHandler: operator, schema: { params: enteParams } }, async (request, reply) => {
-    const e = ente(request);
-    const ctx = templateContext(e);
+    const e = await ente(request);
+    const ctx = await templateContext(e);
     return reply.page('backoffice/csv-layout', {
       title: `Tracciato CSV – ${e.name}`,
       ente: e,
       rules: CSV_LAYOUT_RULES,
       columns: CSV_COLUMN_DOCS,
       maxTransfers: CSV_MAX_TRANSFERS,
-      services: listServices(app.db, e.id, { activeOnly: true }),
+      services: await listServices(app.db, e.id, { activeOnly: true }),
       exampleRows: CSV_TEMPLATE_EXAMPLE_ROWS,
       tefa: ctx.service?.code === 'TARI' && ctx.province !== null,
     });
@@ -80,7 +79,7 @@ export default async function backofficeImports(app: FastifyInstance) {
     reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="modello-posizioni.csv"')
-      .send(csvTemplateWithExamples(templateContext(ente(request)))),
+      .send(csvTemplateWithExamples(await templateContext(await ente(request)))),
   );
 
   app.post(
@@ -91,9 +90,9 @@ export default async function backofficeImports(app: FastifyInstance) {
       schema: { params: enteParams },
     },
     async (request, reply) => {
-      const e = ente(request);
-      const fail = (message: string) => reply.code(400).page('backoffice/imports', listPage(e, { uploadError: message }));
-      if (!request.isMultipart()) return fail('Invia il file con il modulo di caricamento.');
+      const e = await ente(request);
+      const fail = async (message: string) => reply.code(400).page('backoffice/imports', await listPage(e, { uploadError: message }));
+      if (!request.isMultipart()) return await fail('Invia il file con il modulo di caricamento.');
       let stored: { file: string; sha256: string; bytes: number } | null = null;
       let originalName = '';
       const fields: Record<string, string> = {};
@@ -114,7 +113,7 @@ export default async function backofficeImports(app: FastifyInstance) {
       } catch (err) {
         if (stored) fs.rmSync(path.join(app.config.dataDir, stored.file), { force: true });
         if (err instanceof UploadTooLargeError || (err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-          return fail(`Il file supera la dimensione massima di ${Math.round(app.config.importMaxBytes / 1048576)} MB: dividilo in più file.`);
+          return await fail(`Il file supera la dimensione massima di ${Math.round(app.config.importMaxBytes / 1048576)} MB: dividilo in più file.`);
         }
         throw err;
       }
@@ -123,10 +122,10 @@ export default async function backofficeImports(app: FastifyInstance) {
       const problems: string[] = [];
       if (!stored || stored.bytes === 0) problems.push('Scegli un file CSV non vuoto.');
       if (!IMPORT_MODES.includes(mode)) problems.push('Scegli come importare: solo le righe valide oppure tutto o niente.');
-      if (serviceCode && !getServiceByCode(app.db, e.id, serviceCode)?.active) problems.push('Servizio inesistente o non attivo.');
+      if (serviceCode && !(await getServiceByCode(app.db, e.id, serviceCode))?.active) problems.push('Servizio inesistente o non attivo.');
       if (problems.length > 0) {
         if (stored) fs.rmSync(path.join(app.config.dataDir, stored.file), { force: true });
-        return fail(problems.join(' '));
+        return await fail(problems.join(' '));
       }
       const input: ImportInput = {
         file: stored!.file,
@@ -136,7 +135,7 @@ export default async function backofficeImports(app: FastifyInstance) {
         serviceCode,
         maxRows: app.config.importMaxRows,
       };
-      const id = app.jobs.enqueue({ kind: IMPORT_JOB, enteId: e.id, requestedBy: `user:${request.user!.id}`, input: { ...input } });
+      const id = await app.jobs.enqueue({ kind: IMPORT_JOB, enteId: e.id, requestedBy: `user:${request.user!.id}`, input: { ...input } });
       return reply.redirect(`/backoffice/enti/${e.id}/importazioni/${id}`, 303);
     },
   );
@@ -145,8 +144,8 @@ export default async function backofficeImports(app: FastifyInstance) {
     '/backoffice/enti/:enteId/importazioni/:jobId',
     { preHandler: operator, schema: { params: jobParams } },
     async (request, reply) => {
-      const e = ente(request);
-      const status = importStatus(loadImportJob(app, e.id, request.params.jobId));
+      const e = await ente(request);
+      const status = importStatus(await loadImportJob(app, e.id, request.params.jobId));
       return reply.page('backoffice/import-status', {
         title: `Importazione ${status.fileName}`,
         ente: e,
@@ -161,7 +160,7 @@ export default async function backofficeImports(app: FastifyInstance) {
     '/backoffice/enti/:enteId/importazioni/:jobId/stato.json',
     { preHandler: operator, schema: { params: jobParams } },
     async (request) => {
-      const s = importStatus(loadImportJob(app, request.params.enteId, request.params.jobId));
+      const s = importStatus(await loadImportJob(app, request.params.enteId, request.params.jobId));
       return { id: s.id, status: s.status, phase: s.phase, done: s.done, total: s.total, percent: s.percent };
     },
   );
@@ -170,7 +169,7 @@ export default async function backofficeImports(app: FastifyInstance) {
     '/backoffice/enti/:enteId/importazioni/:jobId/errori.csv',
     { preHandler: operator, schema: { params: jobParams } },
     async (request, reply) => {
-      const s = importStatus(loadImportJob(app, request.params.enteId, request.params.jobId));
+      const s = importStatus(await loadImportJob(app, request.params.enteId, request.params.jobId));
       if (!s.result?.reportFile) throw new HttpError(404, 'Questa importazione non ha errori da scaricare.');
       return reply
         .type('text/csv; charset=utf-8')

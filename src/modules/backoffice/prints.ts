@@ -14,8 +14,8 @@ import { enteParams, jobParams, operatorOfEnte } from './shared.js';
 export default async function backofficePrints(app: FastifyInstance) {
   const operator = operatorOfEnte(app);
 
-  function loadJob(enteId: number, jobId: number) {
-    const job = app.db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.enteId, enteId), eq(jobs.kind, BULK_PRINT_JOB))).get();
+  async function loadJob(enteId: number, jobId: number) {
+    const job = (await app.db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.enteId, enteId), eq(jobs.kind, BULK_PRINT_JOB))).limit(1))[0];
     if (!job) throw new HttpError(404, 'Stampa non trovata per questo ente.');
     return { job, result: job.result ? (JSON.parse(job.result) as BulkPrintResult) : null };
   }
@@ -51,7 +51,7 @@ export default async function backofficePrints(app: FastifyInstance) {
         dueTo: b.dueTo || undefined,
         notice: b.notice?.trim() || undefined,
       };
-      const id = app.jobs.enqueue({ kind: BULK_PRINT_JOB, enteId: request.params.enteId, requestedBy: `user:${request.user!.id}`, input: { filter } });
+      const id = await app.jobs.enqueue({ kind: BULK_PRINT_JOB, enteId: request.params.enteId, requestedBy: `user:${request.user!.id}`, input: { filter } });
       return reply.redirect(`/backoffice/enti/${request.params.enteId}/stampe/${id}`, 303);
     },
   );
@@ -60,8 +60,8 @@ export default async function backofficePrints(app: FastifyInstance) {
     '/backoffice/enti/:enteId/stampe/:jobId',
     { preHandler: operator, schema: { params: jobParams } },
     async (request, reply) => {
-      const ente = getEnte(app.db, request.params.enteId)!;
-      const { job, result } = loadJob(ente.id, request.params.jobId);
+      const ente = (await getEnte(app.db, request.params.enteId))!;
+      const { job, result } = await loadJob(ente.id, request.params.jobId);
       const inProgress = job.status === 'queued' || job.status === 'running';
       const percent = job.status === 'done' ? 100 : job.total > 0 ? Math.min(99, Math.floor((job.done * 100) / job.total)) : 0;
       const skipped = result?.skipped ?? {};
@@ -89,7 +89,7 @@ export default async function backofficePrints(app: FastifyInstance) {
     '/backoffice/enti/:enteId/stampe/:jobId/stato.json',
     { preHandler: operator, schema: { params: jobParams } },
     async (request) => {
-      const { job } = loadJob(request.params.enteId, request.params.jobId);
+      const { job } = await loadJob(request.params.enteId, request.params.jobId);
       const percent = job.status === 'done' ? 100 : job.total > 0 ? Math.min(99, Math.floor((job.done * 100) / job.total)) : 0;
       return { id: job.id, status: job.status, phase: job.status, done: job.done, total: job.total, percent };
     },
@@ -99,7 +99,7 @@ export default async function backofficePrints(app: FastifyInstance) {
     '/backoffice/enti/:enteId/stampe/:jobId/avvisi.zip',
     { preHandler: operator, schema: { params: jobParams } },
     async (request, reply) => {
-      const { result } = loadJob(request.params.enteId, request.params.jobId);
+      const { result } = await loadJob(request.params.enteId, request.params.jobId);
       if (!result?.file) throw new HttpError(404, 'Il file non è (ancora) disponibile.');
       return reply
         .type('application/zip')

@@ -84,18 +84,18 @@ export const STATUS_BADGES: Record<PositionStatus, string> = {
 
 export default async function backofficeModule(app: FastifyInstance) {
   const operator = operatorOfEnte(app);
-  const ente = (request: FastifyRequest): Ente => getEnte(app.db, (request.params as { enteId: number }).enteId)!;
+  const ente = async (request: FastifyRequest): Promise<Ente> => (await getEnte(app.db, (request.params as { enteId: number }).enteId))!;
 
   /** The province (or another ente) that may receive a share on the ente's notices, with its IBAN. */
-  function secondBeneficiary(): (SecondBeneficiary & { name: string }) | null {
-    const province = listEnti(app.db, { kind: 'provincia' })[0];
-    const iban = province ? listIbans(app.db, province.id).find((i) => i.active && i.kind === 'bank') : undefined;
+  async function secondBeneficiary(): Promise<(SecondBeneficiary & { name: string }) | null> {
+    const province = (await listEnti(app.db, { kind: 'provincia' }))[0];
+    const iban = province ? (await listIbans(app.db, province.id)).find((i) => i.active && i.kind === 'bank') : undefined;
     return province && iban ? { fiscalCode: province.fiscalCode, iban: iban.iban, name: province.name } : null;
   }
 
-  function loadPosition(request: FastifyRequest): PositionDetail {
+  async function loadPosition(request: FastifyRequest): Promise<PositionDetail> {
     const { enteId, positionId } = request.params as { enteId: number; positionId: number };
-    const p = getPositionById(app.db, enteId, positionId);
+    const p = await getPositionById(app.db, enteId, positionId);
     if (!p) throw new HttpError(404, 'Posizione non trovata per questo ente.');
     return p;
   }
@@ -104,7 +104,7 @@ export default async function backofficeModule(app: FastifyInstance) {
     if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
     const ids = entiWithRole(request.user, 'operator');
     if (ids.length === 1) return reply.redirect(`/backoffice/enti/${ids[0]}/posizioni`);
-    const enti = ids.map((id) => getEnte(app.db, id)!).sort((a, b) => a.name.localeCompare(b.name));
+    const enti = (await Promise.all(ids.map(async (id) => (await getEnte(app.db, id))!))).sort((a, b) => a.name.localeCompare(b.name));
     return reply.page('backoffice/home', { title: 'Back office', enti });
   });
 
@@ -126,12 +126,12 @@ export default async function backofficeModule(app: FastifyInstance) {
     '/backoffice/enti/:enteId/posizioni',
     { preHandler: operator, schema: { params: enteParams, querystring: listQuery }, schemaErrorFormatter: listQueryErrorFormatter },
     async (request, reply) => {
-      const e = ente(request);
-      const services = listServices(app.db, e.id);
-      let { items, total } = listPositions(app.db, filterFrom(e.id, request.query));
+      const e = await ente(request);
+      const services = await listServices(app.db, e.id);
+      let { items, total } = await listPositions(app.db, filterFrom(e.id, request.query));
       // Past the last page (a stale link, a hand-typed number): the last page, with a word about it.
       const { page, pages, pastTheEnd } = pageWithin(request.query.page, total, PAGE_SIZE);
-      if (pastTheEnd && total > 0) ({ items, total } = listPositions(app.db, filterFrom(e.id, { ...request.query, page })));
+      if (pastTheEnd && total > 0) ({ items, total } = await listPositions(app.db, filterFrom(e.id, { ...request.query, page })));
       const qs = new URLSearchParams(
         FILTER_FIELDS.flatMap((f) => (request.query[f] ? [[f, String(request.query[f])]] : [])) as [string, string][],
       ).toString();
@@ -166,12 +166,12 @@ export default async function backofficeModule(app: FastifyInstance) {
     '/backoffice/enti/:enteId/posizioni.csv',
     { preHandler: operator, schema: { params: enteParams, querystring: listQuery }, schemaErrorFormatter: listQueryErrorFormatter },
     async (request, reply) => {
-      const e = ente(request);
-      const codes = new Map(listServices(app.db, e.id).map((s) => [s.id, s.code]));
+      const e = await ente(request);
+      const codes = new Map((await listServices(app.db, e.id)).map((s) => [s.id, s.code]));
       const filter = filterFrom(e.id, request.query);
       // Streamed in chunks, each from where the last ended: memory and time grow with the file, not faster.
-      function* records(): Generator<string[]> {
-        for (const p of positionsNewestFirst(app.db, filter, EXPORT_CHUNK)) {
+      async function* records(): AsyncGenerator<string[]> {
+        for await (const p of positionsNewestFirst(app.db, filter, EXPORT_CHUNK)) {
           for (const o of p.options) {
             yield [
               p.iupd, codes.get(p.serviceId) ?? '', p.status, p.debtorFiscalCode, p.debtorName, p.description,
@@ -197,12 +197,12 @@ export default async function backofficeModule(app: FastifyInstance) {
     },
   );
 
-  function renderForm(reply: FastifyReply, e: Ente, data: { form: PositionForm; errors: Record<string, string>; position?: PositionDetail }) {
-    const second = secondBeneficiary();
+  async function renderForm(reply: FastifyReply, e: Ente, data: { form: PositionForm; errors: Record<string, string>; position?: PositionDetail }) {
+    const second = await secondBeneficiary();
     return reply.page('backoffice/form', {
       title: data.position ? `Modifica posizione ${data.position.iupd}` : 'Nuova posizione',
       ente: e,
-      services: listServices(app.db, e.id, { activeOnly: true }).map((s) => ({ ...s, selected: s.code === data.form.serviceCode })),
+      services: (await listServices(app.db, e.id, { activeOnly: true })).map((s) => ({ ...s, selected: s.code === data.form.serviceCode })),
       second,
       form: data.form,
       errors: data.errors,
@@ -221,16 +221,16 @@ export default async function backofficeModule(app: FastifyInstance) {
   }
 
   app.get('/backoffice/enti/:enteId/posizioni/nuova', { preHandler: operator, schema: { params: enteParams } }, async (request, reply) => {
-    const e = ente(request);
-    const form = withServiceTaxonomy({ debtorType: 'F', secondRemittance: 'TEFA', secondTaxonomyCode: '9/0201101IM/' }, listServices(app.db, e.id, { activeOnly: true }));
-    return renderForm(reply, e, { form, errors: {} });
+    const e = await ente(request);
+    const form = withServiceTaxonomy({ debtorType: 'F', secondRemittance: 'TEFA', secondTaxonomyCode: '9/0201101IM/' }, await listServices(app.db, e.id, { activeOnly: true }));
+    return await renderForm(reply, e, { form, errors: {} });
   });
 
   /** Maps the form, prepares the write, and returns either the write or the per-field errors. */
-  function prepareFromForm(e: Ente, form: PositionForm) {
-    const second = secondBeneficiary();
-    const mapping = formToPositionBody(withServiceTaxonomy(form, listServices(app.db, e.id, { activeOnly: true })), second);
-    const prepared = preparePositionWrite(app.db, e, mapping.body);
+  async function prepareFromForm(e: Ente, form: PositionForm) {
+    const second = await secondBeneficiary();
+    const mapping = formToPositionBody(withServiceTaxonomy(form, await listServices(app.db, e.id, { activeOnly: true })), second);
+    const prepared = await preparePositionWrite(app.db, e, mapping.body);
     const errors = { ...mapping.errors, ...(prepared.ok ? {} : domainErrorsToForm(prepared.errors, mapping.optionFields)) };
     return { prepared, errors };
   }
@@ -239,24 +239,23 @@ export default async function backofficeModule(app: FastifyInstance) {
     '/backoffice/enti/:enteId/posizioni',
     { preHandler: operator, schema: { params: enteParams, body: formBody } },
     async (request, reply) => {
-      const e = ente(request);
-      const { prepared, errors } = prepareFromForm(e, request.body);
-      if (!prepared.ok || Object.keys(errors).length > 0) return renderForm(reply.code(400), e, { form: request.body, errors });
-      const { position } = createPosition(app.db, e, prepared.service, prepared.write, { publish: request.body.publish === 'true' }, auditContext(request));
+      const e = await ente(request);
+      const { prepared, errors } = await prepareFromForm(e, request.body);
+      if (!prepared.ok || Object.keys(errors).length > 0) return await renderForm(reply.code(400), e, { form: request.body, errors });
+      const { position } = await createPosition(app.db, e, prepared.service, prepared.write, { publish: request.body.publish === 'true' }, auditContext(request));
       return reply.redirect(`/backoffice/enti/${e.id}/posizioni/${position.id}`, 303);
     },
   );
 
   app.get('/backoffice/enti/:enteId/posizioni/:positionId', { preHandler: operator, schema: { params: positionParams } }, async (request, reply) => {
-    const e = ente(request);
-    const p = loadPosition(request);
-    const service = listServices(app.db, e.id).find((s) => s.id === p.serviceId);
-    const history = app.db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.entity, 'position'), eq(auditLog.entityId, String(p.id)), eq(auditLog.enteId, e.id)))
-      .orderBy(asc(auditLog.id))
-      .all();
+    const e = await ente(request);
+    const p = await loadPosition(request);
+    const service = (await listServices(app.db, e.id)).find((s) => s.id === p.serviceId);
+    const history = await app.db
+          .select()
+          .from(auditLog)
+          .where(and(eq(auditLog.entity, 'position'), eq(auditLog.entityId, String(p.id)), eq(auditLog.enteId, e.id)))
+          .orderBy(asc(auditLog.id));
     const names = await loadActorNames(app.db, history.map((h) => h.actor));
     return reply.page('backoffice/detail', {
       title: `Posizione ${p.iupd}`,
@@ -280,26 +279,26 @@ export default async function backofficeModule(app: FastifyInstance) {
   });
 
   app.get('/backoffice/enti/:enteId/posizioni/:positionId/modifica', { preHandler: operator, schema: { params: positionParams } }, async (request, reply) => {
-    const e = ente(request);
-    const p = loadPosition(request);
-    const code = listServices(app.db, e.id).find((s) => s.id === p.serviceId)?.code ?? '';
-    const form = { ...positionToForm(p, code, secondBeneficiary()?.fiscalCode ?? null), version: String(p.version) };
-    return renderForm(reply, e, { form, errors: {}, position: p });
+    const e = await ente(request);
+    const p = await loadPosition(request);
+    const code = (await listServices(app.db, e.id)).find((s) => s.id === p.serviceId)?.code ?? '';
+    const form = { ...positionToForm(p, code, (await secondBeneficiary())?.fiscalCode ?? null), version: String(p.version) };
+    return await renderForm(reply, e, { form, errors: {}, position: p });
   });
 
   app.post<{ Body: PositionForm }>(
     '/backoffice/enti/:enteId/posizioni/:positionId',
     { preHandler: operator, schema: { params: positionParams, body: formBody } },
     async (request, reply) => {
-      const e = ente(request);
-      const p = loadPosition(request);
-      const { prepared, errors } = prepareFromForm(e, request.body);
-      if (!prepared.ok || Object.keys(errors).length > 0) return renderForm(reply.code(400), e, { form: request.body, errors, position: p });
+      const e = await ente(request);
+      const p = await loadPosition(request);
+      const { prepared, errors } = await prepareFromForm(e, request.body);
+      if (!prepared.ok || Object.keys(errors).length > 0) return await renderForm(reply.code(400), e, { form: request.body, errors, position: p });
       try {
         const version = Number(request.body.version);
-        updatePosition(app.db, e, prepared.service, p.iupd, prepared.write, { expectedVersion: Number.isInteger(version) && version > 0 ? version : undefined }, auditContext(request));
+        await updatePosition(app.db, e, prepared.service, p.iupd, prepared.write, { expectedVersion: Number.isInteger(version) && version > 0 ? version : undefined }, auditContext(request));
       } catch (err) {
-        if (err instanceof PositionConflictError) return renderForm(reply.code(409), e, { form: request.body, errors: { general: err.message }, position: p });
+        if (err instanceof PositionConflictError) return await renderForm(reply.code(409), e, { form: request.body, errors: { general: err.message }, position: p });
         throw err;
       }
       return reply.redirect(`/backoffice/enti/${e.id}/posizioni/${p.id}`, 303);
@@ -319,8 +318,8 @@ export default async function backofficeModule(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const e = ente(request);
-      const found = findByNoticeNumber(app.db, e.id, request.params.noticeNumber);
+      const e = await ente(request);
+      const found = await findByNoticeNumber(app.db, e.id, request.params.noticeNumber);
       if (!found) throw new HttpError(404, 'Avviso non trovato per questo ente.');
       return sendNoticePdf(reply, {
         db: app.db,
@@ -341,8 +340,8 @@ export default async function backofficeModule(app: FastifyInstance) {
       `/backoffice/enti/:enteId/posizioni/:positionId/${path}`,
       { preHandler: operator, schema: { params: positionParams, body: { type: 'object', properties: { _csrf: { type: 'string' } }, additionalProperties: false } } },
       async (request, reply) => {
-        const e = ente(request);
-        const p = loadPosition(request);
+        const e = await ente(request);
+        const p = await loadPosition(request);
         try {
           run(app.db, e.id, p.iupd, auditContext(request));
         } catch (err) {

@@ -18,9 +18,9 @@ export const jobParams = {
 /** Guard: operator (or ente admin) of the ente in `:enteId`; 404 when that ente does not exist. */
 export function operatorOfEnte(app: FastifyInstance): preHandlerAsyncHookHandler {
   return requireRole('operator', {
-    ente: (request: FastifyRequest) => {
+    ente: async (request: FastifyRequest) => {
       const id = (request.params as { enteId: number }).enteId;
-      return getEnte(app.db, id) ? id : null;
+      return await getEnte(app.db, id) ? id : null;
     },
   });
 }
@@ -89,8 +89,8 @@ export async function loadActorNames(db: DbLike, actors: readonly string[]): Pro
   const ids = (kind: string) => [...new Set(actors.flatMap((a) => (a.startsWith(`${kind}:`) && /^\d+$/.test(a.slice(kind.length + 1)) ? [Number(a.slice(kind.length + 1))] : [])))];
   const userIds = ids('user');
   const keyIds = ids('apikey');
-  const people = userIds.length === 0 ? [] : await db.select({ id: users.id, name: users.name, familyName: users.familyName }).from(users).where(inArray(users.id, userIds)).all();
-  const keys = keyIds.length === 0 ? [] : await db.select({ id: apiKeys.id, label: apiKeys.label }).from(apiKeys).where(inArray(apiKeys.id, keyIds)).all();
+  const people = userIds.length === 0 ? [] : await await db.select({ id: users.id, name: users.name, familyName: users.familyName }).from(users).where(inArray(users.id, userIds));
+  const keys = keyIds.length === 0 ? [] : await await db.select({ id: apiKeys.id, label: apiKeys.label }).from(apiKeys).where(inArray(apiKeys.id, keyIds));
   return {
     users: new Map(people.flatMap((u) => {
       const full = [u.name, u.familyName].filter(Boolean).join(' ').trim();

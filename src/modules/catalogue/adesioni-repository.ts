@@ -67,34 +67,34 @@ function viewQuery(db: DbLike) {
 }
 
 /** Synchronous read (inside a transaction). */
-export function adesioneViewSync(db: DbLike, id: number): AdesioneView | undefined {
-  const row = viewQuery(db).where(eq(adesioni.id, id)).get();
+export async function adesioneViewSync(db: DbLike, id: number): Promise<AdesioneView | undefined> {
+  const row = (await viewQuery(db).where(eq(adesioni.id, id)).limit(1))[0];
   return row ? flat(row) : undefined;
 }
 
 export async function getAdesione(db: DbLike, id: number): Promise<AdesioneView | undefined> {
-  return adesioneViewSync(db, id);
+  return await adesioneViewSync(db, id);
 }
 
 /** The adesione only if it belongs to `enteId` (otherwise undefined: the page answers 404). */
 export async function getAdesioneOfEnte(db: DbLike, enteId: number, id: number): Promise<AdesioneView | undefined> {
-  const row = viewQuery(db).where(and(eq(adesioni.id, id), eq(adesioni.enteId, enteId))).get();
+  const row = (await viewQuery(db).where(and(eq(adesioni.id, id), eq(adesioni.enteId, enteId))).limit(1))[0];
   return row ? flat(row) : undefined;
 }
 
 export async function listAdesioniOfEnte(db: DbLike, enteId: number): Promise<AdesioneView[]> {
-  return viewQuery(db).where(eq(adesioni.enteId, enteId)).orderBy(asc(catalogueServices.sortOrder), desc(adesioni.id)).all().map(flat);
+  return (await viewQuery(db).where(eq(adesioni.enteId, enteId)).orderBy(asc(catalogueServices.sortOrder), desc(adesioni.id))).map(flat);
 }
 
 /** The ente's open adesione (not ended) to a service, if any. */
 export async function openAdesioneFor(db: DbLike, enteId: number, serviceId: number): Promise<Adesione | undefined> {
-  return openAdesioneSync(db, enteId, serviceId);
+  return await openAdesioneSync(db, enteId, serviceId);
 }
 
-export function openAdesioneSync(db: DbLike, enteId: number, serviceId: number, exceptId?: number): Adesione | undefined {
+export async function openAdesioneSync(db: DbLike, enteId: number, serviceId: number, exceptId?: number): Promise<Adesione | undefined> {
   const where = [eq(adesioni.enteId, enteId), eq(adesioni.serviceId, serviceId), inArray(adesioni.status, [...OPEN_STATUSES])];
   if (exceptId) where.push(ne(adesioni.id, exceptId));
-  return db.select().from(adesioni).where(and(...where)).orderBy(desc(adesioni.id)).get();
+  return (await db.select().from(adesioni).where(and(...where)).orderBy(desc(adesioni.id)).limit(1))[0];
 }
 
 export interface AdesioniFilter {
@@ -109,13 +109,12 @@ export async function listAdesioni(db: DbLike, filter: AdesioniFilter, page: num
   if (filter.serviceId) where.push(eq(adesioni.serviceId, filter.serviceId));
   if (filter.enteId) where.push(eq(adesioni.enteId, filter.enteId));
   const cond = where.length ? and(...where) : undefined;
-  const total = db.select({ n: count() }).from(adesioni).where(cond).get()?.n ?? 0;
-  const rows = viewQuery(db)
-    .where(cond)
-    .orderBy(desc(adesioni.updatedAt), desc(adesioni.id))
-    .limit(pageSize)
-    .offset((page - 1) * pageSize)
-    .all()
+  const total = (await db.select({ n: count() }).from(adesioni).where(cond).limit(1))[0]?.n ?? 0;
+  const rows = (await viewQuery(db)
+      .where(cond)
+      .orderBy(desc(adesioni.updatedAt), desc(adesioni.id))
+      .limit(pageSize)
+      .offset((page - 1) * pageSize))
     .map(flat);
   return { rows, total };
 }
@@ -125,35 +124,32 @@ export interface TimelineEntry extends AdesioneEvent {
 }
 
 export async function listAdesioneEvents(db: DbLike, adesioneId: number): Promise<TimelineEntry[]> {
-  return db
-    .select({ e: adesioneEvents, name: users.name, familyName: users.familyName })
-    .from(adesioneEvents)
-    .leftJoin(users, eq(users.id, adesioneEvents.actorUserId))
-    .where(eq(adesioneEvents.adesioneId, adesioneId))
-    .orderBy(asc(adesioneEvents.id))
-    .all()
+  return (await db
+      .select({ e: adesioneEvents, name: users.name, familyName: users.familyName })
+      .from(adesioneEvents)
+      .leftJoin(users, eq(users.id, adesioneEvents.actorUserId))
+      .where(eq(adesioneEvents.adesioneId, adesioneId))
+      .orderBy(asc(adesioneEvents.id)))
     .map((r) => ({ ...r.e, actorName: [r.name, r.familyName].filter(Boolean).join(' ') || null }));
 }
 
 /** The ente's referenti (ente_admin users with an e-mail). */
-export function enteAdminEmails(db: DbLike, enteId: number): string[] {
-  return db
-    .selectDistinct({ email: users.email })
-    .from(users)
-    .innerJoin(roleGrants, eq(roleGrants.userId, users.id))
-    .where(and(eq(roleGrants.role, 'ente_admin'), eq(roleGrants.enteId, enteId), isNotNull(users.email)))
-    .all()
+export async function enteAdminEmails(db: DbLike, enteId: number): Promise<string[]> {
+  return (await db
+      .selectDistinct({ email: users.email })
+      .from(users)
+      .innerJoin(roleGrants, eq(roleGrants.userId, users.id))
+      .where(and(eq(roleGrants.role, 'ente_admin'), eq(roleGrants.enteId, enteId), isNotNull(users.email))))
     .flatMap((r) => (r.email ? [r.email] : []));
 }
 
 /** The SAEL office: sael_admin users with an e-mail, plus HELPDESK_NOTIFY_EMAIL. */
-export function saelEmails(db: DbLike, config: Config): string[] {
-  const admins = db
-    .selectDistinct({ email: users.email })
-    .from(users)
-    .innerJoin(roleGrants, eq(roleGrants.userId, users.id))
-    .where(and(eq(roleGrants.role, 'sael_admin'), isNotNull(users.email)))
-    .all()
+export async function saelEmails(db: DbLike, config: Config): Promise<string[]> {
+  const admins = (await db
+      .selectDistinct({ email: users.email })
+      .from(users)
+      .innerJoin(roleGrants, eq(roleGrants.userId, users.id))
+      .where(and(eq(roleGrants.role, 'sael_admin'), isNotNull(users.email))))
     .flatMap((r) => (r.email ? [r.email] : []));
   return [...new Set([...admins, ...config.helpdesk.notifyEmails])];
 }

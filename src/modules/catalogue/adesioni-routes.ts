@@ -126,7 +126,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
   const saelReader = requireRole(['sael_admin', 'helpdesk']);
   const enteReader = enteReaderGuard(app.db);
 
-  const serviceByCode = (code: string) => ctx.db.select().from(catalogueServices).where(eq(catalogueServices.code, code.toUpperCase())).get();
+  const serviceByCode = async (code: string) => (await ctx.db.select().from(catalogueServices).where(eq(catalogueServices.code, code.toUpperCase())).limit(1))[0];
 
   // ------------------------------------------------------------ the modulo
   interface FormValues extends AdesioneRequestData {
@@ -137,13 +137,13 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
 
   async function modulo(request: FastifyRequest, reply: FastifyReply, code: string, enteChoice: number | undefined, posted?: { values: FormValues; errors: Record<string, string> }) {
     if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
-    const service = serviceByCode(code);
+    const service = await serviceByCode(code);
     if (!service || !service.active) throw new HttpError(404, 'Servizio non trovato.');
     const mine = referenteEnti(request);
     if (mine.length === 0) throw new HttpError(403, 'Solo il referente dell’ente (amministratore dell’ente sulla piattaforma) può richiedere un’adesione.');
     const enteId = enteChoice && mine.includes(enteChoice) ? enteChoice : mine[0]!;
     if (enteChoice && !mine.includes(enteChoice)) throw new HttpError(403, 'Non sei referente di questo ente.');
-    const ente = getEnte(app.db, enteId)!;
+    const ente = (await getEnte(app.db, enteId))!;
     const open = await openAdesioneFor(app.db, enteId, service.id);
     const editing = open && EDITABLE_STATUSES.includes(open.status) ? open : null;
     const blocking = open && !editing ? open : null;
@@ -164,7 +164,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
       title: `Richiesta di adesione – ${service.name}`,
       service: { ...service, billingLabel: BILLING_LABELS[service.billing] },
       ente,
-      enti: mine.length > 1 ? mine.map((id) => ({ id, name: getEnte(app.db, id)?.name ?? `Ente ${id}`, selected: id === enteId })) : null,
+      enti: mine.length > 1 ? await Promise.all(mine.map(async (id) => ({ id, name: (await getEnte(app.db, id))?.name ?? `Ente ${id}`, selected: id === enteId }))) : null,
       editing: editing ? { ...editing, statusLabel: ADESIONE_STATUS_LABELS[editing.status] } : null,
       blocking: blocking ? { ...blocking, statusLabel: ADESIONE_STATUS_LABELS[blocking.status] } : null,
       values,
@@ -230,7 +230,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
       const b = request.body;
       const enteId = Number(b.enteId);
       if (!referenteEnti(request).includes(enteId)) throw new HttpError(403, 'Solo il referente dell’ente può richiedere un’adesione per questo ente.');
-      const service = serviceByCode(request.params.code);
+      const service = await serviceByCode(request.params.code);
       if (!service || !service.active) throw new HttpError(404, 'Servizio non trovato.');
       const values: FormValues = {
         referenteName: b.referenteName.trim(),
@@ -282,7 +282,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
 
   // ------------------------------------------------------------ the ente's pages
   app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/adesioni', { preHandler: enteReader, schema: { params: enteParams } }, async (request, reply) => {
-    const ente = getEnte(app.db, request.params.enteId)!;
+    const ente = (await getEnte(app.db, request.params.enteId))!;
     const rows = (await listAdesioniOfEnte(app.db, ente.id)).map(view);
     return reply.page('catalogue/adesioni-ente-list', {
       title: `Adesioni – ${ente.name}`,
@@ -301,7 +301,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
   }
 
   app.get<{ Params: { enteId: number; id: number } }>('/backoffice/enti/:enteId/adesioni/:id', { preHandler: enteReader, schema: { params: enteIdParams } }, async (request, reply) => {
-    const ente = getEnte(app.db, request.params.enteId)!;
+    const ente = (await getEnte(app.db, request.params.enteId))!;
     const a = await getAdesioneOfEnte(app.db, ente.id, request.params.id);
     if (!a) throw new HttpError(404, 'Adesione non trovata.');
     const isReferente = referenteEnti(request).includes(ente.id);
@@ -408,7 +408,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
         p.set('pagina', String(page));
         return `/admin/catalogo/adesioni?${p}`;
       };
-      const services = ctx.db.select({ id: catalogueServices.id, code: catalogueServices.code, name: catalogueServices.name }).from(catalogueServices).orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id)).all();
+      const services = await ctx.db.select({ id: catalogueServices.id, code: catalogueServices.code, name: catalogueServices.name }).from(catalogueServices).orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id));
       return reply.page('catalogue/adesioni-admin-list', {
         title: 'Adesioni',
         rows: result.rows.map(view),
@@ -419,7 +419,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
         nextUrl: paging.page < paging.pages ? qs(paging.page + 1) : null,
         statuses: ADESIONE_STATUSES.map((s) => ({ value: s, label: ADESIONE_STATUS_LABELS[s], selected: s === q.stato })),
         services: services.map((s) => ({ ...s, selected: s.id === q.servizio })),
-        enti: listEnti(app.db, { kind: 'comune' }).map((e) => ({ id: e.id, name: e.name, selected: e.id === q.ente })),
+        enti: (await listEnti(app.db, { kind: 'comune' })).map((e) => ({ id: e.id, name: e.name, selected: e.id === q.ente })),
         notice: takeFlash(request),
       });
     },
@@ -428,7 +428,7 @@ export default async function adesioniRoutes(app: FastifyInstance): Promise<void
   app.get<{ Params: { id: number } }>('/admin/catalogo/adesioni/:id', { preHandler: saelReader, schema: { params: idParams } }, async (request, reply) => {
     const a = await getAdesione(app.db, request.params.id);
     if (!a) throw new HttpError(404, 'Adesione non trovata.');
-    const ente = app.db.select().from(enti).where(eq(enti.id, a.enteId)).get()!;
+    const ente = (await app.db.select().from(enti).where(eq(enti.id, a.enteId)).limit(1))[0]!;
     const isAdmin = hasRole(request.user, 'sael_admin');
     return reply.page('catalogue/adesioni-detail', {
       title: `Adesione n. ${a.id} – ${a.serviceName}`,

@@ -16,6 +16,7 @@ import { activateIfDue, renewOrExpire } from './adesioni-service.js';
 import type { CatalogueCtx } from './context.js';
 import { itDate, runConvenzioniSchedule } from './convenzioni-repository.js';
 import { adesioneEvents, adesioni } from './schema.js';
+import { affectedRows } from '../../db/client.js';
 
 export interface AdesioniScheduleResult {
   convenzioni: number;
@@ -31,66 +32,62 @@ export async function runAdesioniSchedule(ctx: CatalogueCtx, now: Date): Promise
   const result: AdesioniScheduleResult = { convenzioni: 0, activated: 0, warnedT60: 0, warnedT30: 0, renewed: 0, expired: 0 };
   result.convenzioni = await runConvenzioniSchedule(ctx, today);
 
-  const due = ctx.db.select({ id: adesioni.id }).from(adesioni).where(and(eq(adesioni.status, 'approved'), lte(adesioni.startDate, today))).all();
+  const due = await ctx.db.select({ id: adesioni.id }).from(adesioni).where(and(eq(adesioni.status, 'approved'), lte(adesioni.startDate, today)));
   for (const { id } of due) if (await activateIfDue(ctx, id, now)) result.activated++;
 
   // T-60 and T-30: the end is at most 60 (30) days away and the warning was not sent yet.
-  const t60 = ctx.db
-    .select({ id: adesioni.id })
-    .from(adesioni)
-    .where(and(eq(adesioni.status, 'active'), isNull(adesioni.warnedT60At), lte(adesioni.endDate, addDays(today, 60))))
-    .all();
-  for (const { id } of t60) if (warn(ctx, id, 60, now)) result.warnedT60++;
-  const t30 = ctx.db
-    .select({ id: adesioni.id })
-    .from(adesioni)
-    .where(and(inArray(adesioni.status, ['active', 'expiring']), isNull(adesioni.warnedT30At), lte(adesioni.endDate, addDays(today, 30))))
-    .all();
-  for (const { id } of t30) if (warn(ctx, id, 30, now)) result.warnedT30++;
+  const t60 = await ctx.db
+      .select({ id: adesioni.id })
+      .from(adesioni)
+      .where(and(eq(adesioni.status, 'active'), isNull(adesioni.warnedT60At), lte(adesioni.endDate, addDays(today, 60))));
+  for (const { id } of t60) if (await warn(ctx, id, 60, now)) result.warnedT60++;
+  const t30 = await ctx.db
+      .select({ id: adesioni.id })
+      .from(adesioni)
+      .where(and(inArray(adesioni.status, ['active', 'expiring']), isNull(adesioni.warnedT30At), lte(adesioni.endDate, addDays(today, 30))));
+  for (const { id } of t30) if (await warn(ctx, id, 30, now)) result.warnedT30++;
 
-  const ended = ctx.db.select({ id: adesioni.id }).from(adesioni).where(and(inArray(adesioni.status, ['active', 'expiring', 'suspended']), lt(adesioni.endDate, today))).all();
+  const ended = await ctx.db.select({ id: adesioni.id }).from(adesioni).where(and(inArray(adesioni.status, ['active', 'expiring', 'suspended']), lt(adesioni.endDate, today)));
   for (const { id } of ended) {
     const renewedAs = await renewOrExpire(ctx, id, now);
     if (renewedAs) result.renewed++;
-    else if (ctx.db.select({ s: adesioni.status }).from(adesioni).where(eq(adesioni.id, id)).get()?.s === 'expired') result.expired++;
+    else if ((await ctx.db.select({ s: adesioni.status }).from(adesioni).where(eq(adesioni.id, id)).limit(1))[0]?.s === 'expired') result.expired++;
   }
   return result;
 }
 
 /** One expiry warning (T-60 moves active → expiring); false when already sent or no longer due. */
-function warn(ctx: CatalogueCtx, id: number, days: 60 | 30, now: Date): boolean {
+async function warn(ctx: CatalogueCtx, id: number, days: 60 | 30, now: Date): Promise<boolean> {
   const today = todayInItaly(now);
-  return ctx.db.transaction((tx) => {
-    const a = adesioneViewSync(tx, id);
-    if (!a || !a.endDate || a.endDate < today) return false;
-    const column = days === 60 ? 'warnedT60At' : 'warnedT30At';
-    if (a[column]) return false;
-    const to = days === 60 && a.status === 'active' ? 'expiring' : a.status;
-    const changed = tx
-      .update(adesioni)
-      .set({ [column]: now.toISOString(), status: to, version: a.version + 1, updatedAt: new Date().toISOString() })
-      .where(and(eq(adesioni.id, id), eq(adesioni.version, a.version), isNull(days === 60 ? adesioni.warnedT60At : adesioni.warnedT30At)))
-      .run().changes;
-    if (changed === 0) return false;
-    const action = days === 60 ? 'mark_expiring' : 'warn_t30';
-    const renewal = a.autoRenew
-      ? 'È previsto il rinnovo automatico alla scadenza, se la convenzione resta in vigore per il nuovo periodo.'
-      : 'Il rinnovo automatico non è previsto: per continuare a usare il servizio invia una nuova richiesta di adesione.';
-    const note = `L’adesione scade il ${itDate(a.endDate)} (tra ${days === 60 ? 'circa 60' : 'circa 30'} giorni). ${renewal}`;
-    tx.insert(adesioneEvents)
-      .values({ adesioneId: a.id, enteId: a.enteId, action, fromStatus: a.status, toStatus: to, note, actorUserId: null, actorKind: 'system', at: now.toISOString() })
-      .run();
-    recordAudit(tx, { actor: 'system', action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: to, [column]: now.toISOString() } });
-    const subject = `[SAEL] Adesione n. ${a.id} – ${a.serviceName}: scadenza il ${itDate(a.endDate)}`;
-    const body = [
-      `Adesione n. ${a.id} del ${a.enteName} al servizio «${a.serviceName}» (${a.serviceCode}).`,
-      `Stato: ${ADESIONE_STATUS_LABELS[to]}.`,
-      note,
-      '',
-      `Dettaglio: ${ctx.config.publicUrl.replace(/\/$/, '')}/backoffice/enti/${a.enteId}/adesioni/${a.id}`,
-    ].join('\n');
-    const ente = enteAdminEmails(tx, a.enteId);
-    for (const to of [...new Set([...ente, ...saelEmails(tx, ctx.config)])]) ctx.mail({ to, subject, body });
-    return true;
-  });
+  return await ctx.db.transaction(async (tx) => {
+      const a = await adesioneViewSync(tx, id);
+      if (!a || !a.endDate || a.endDate < today) return false;
+      const column = days === 60 ? 'warnedT60At' : 'warnedT30At';
+      if (a[column]) return false;
+      const to = days === 60 && a.status === 'active' ? 'expiring' : a.status;
+      const changed = affectedRows(await tx
+            .update(adesioni)
+            .set({ [column]: now.toISOString(), status: to, version: a.version + 1, updatedAt: new Date().toISOString() })
+            .where(and(eq(adesioni.id, id), eq(adesioni.version, a.version), isNull(days === 60 ? adesioni.warnedT60At : adesioni.warnedT30At))));
+      if (changed === 0) return false;
+      const action = days === 60 ? 'mark_expiring' : 'warn_t30';
+      const renewal = a.autoRenew
+        ? 'È previsto il rinnovo automatico alla scadenza, se la convenzione resta in vigore per il nuovo periodo.'
+        : 'Il rinnovo automatico non è previsto: per continuare a usare il servizio invia una nuova richiesta di adesione.';
+      const note = `L’adesione scade il ${itDate(a.endDate)} (tra ${days === 60 ? 'circa 60' : 'circa 30'} giorni). ${renewal}`;
+      await tx.insert(adesioneEvents)
+              .values({ adesioneId: a.id, enteId: a.enteId, action, fromStatus: a.status, toStatus: to, note, actorUserId: null, actorKind: 'system', at: now.toISOString() });
+      recordAudit(tx, { actor: 'system', action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: to, [column]: now.toISOString() } });
+      const subject = `[SAEL] Adesione n. ${a.id} – ${a.serviceName}: scadenza il ${itDate(a.endDate)}`;
+      const body = [
+        `Adesione n. ${a.id} del ${a.enteName} al servizio «${a.serviceName}» (${a.serviceCode}).`,
+        `Stato: ${ADESIONE_STATUS_LABELS[to]}.`,
+        note,
+        '',
+        `Dettaglio: ${ctx.config.publicUrl.replace(/\/$/, '')}/backoffice/enti/${a.enteId}/adesioni/${a.id}`,
+      ].join('\n');
+      const ente = await enteAdminEmails(tx, a.enteId);
+      for (const to of [...new Set([...ente, ...await saelEmails(tx, ctx.config)])]) ctx.mail({ to, subject, body });
+      return true;
+    });
 }

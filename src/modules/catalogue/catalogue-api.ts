@@ -109,13 +109,12 @@ export default async function catalogueApi(app: FastifyInstance): Promise<void> 
     },
     async (request) => {
       const enteId = request.apiClient!.enteId;
-      const rows = app.db
-        .select({ a: adesioni, serviceCode: catalogueServices.code, serviceName: catalogueServices.name, billing: catalogueServices.billing })
-        .from(adesioni)
-        .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-        .where(and(eq(adesioni.enteId, enteId), request.query.status ? eq(adesioni.status, request.query.status) : undefined))
-        .orderBy(asc(adesioni.id))
-        .all();
+      const rows = await app.db
+              .select({ a: adesioni, serviceCode: catalogueServices.code, serviceName: catalogueServices.name, billing: catalogueServices.billing })
+              .from(adesioni)
+              .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+              .where(and(eq(adesioni.enteId, enteId), request.query.status ? eq(adesioni.status, request.query.status) : undefined))
+              .orderBy(asc(adesioni.id));
       return {
         items: rows.map(({ a, serviceCode, serviceName, billing }) => ({
           id: a.id,

@@ -25,7 +25,7 @@ type SettingKey = keyof typeof CHARGE_SETTINGS | 'charges_error';
 
 /** A catalogue setting (JSON value), or the fallback when absent or unreadable. */
 export async function getSetting<T>(db: DbLike, key: SettingKey, fallback: T): Promise<T> {
-  const row = db.select({ value: catalogueSettings.value }).from(catalogueSettings).where(eq(catalogueSettings.key, key)).get();
+  const row = (await db.select({ value: catalogueSettings.value }).from(catalogueSettings).where(eq(catalogueSettings.key, key)).limit(1))[0];
   if (!row) return fallback;
   try {
     const v = JSON.parse(row.value) as unknown;
@@ -40,11 +40,11 @@ export async function getSetting<T>(db: DbLike, key: SettingKey, fallback: T): P
 export async function setSetting(db: DbLike, key: SettingKey, value: unknown): Promise<void> {
   const json = JSON.stringify(value);
   const now = new Date().toISOString();
-  db.insert(catalogueSettings).values({ key, value: json, updatedAt: now }).onConflictDoUpdate({ target: catalogueSettings.key, set: { value: json, updatedAt: now } }).run();
+  await db.insert(catalogueSettings).values({ key, value: json, updatedAt: now }).onConflictDoUpdate({ target: catalogueSettings.key, set: { value: json, updatedAt: now } });
 }
 
 export async function clearSetting(db: DbLike, key: SettingKey): Promise<void> {
-  db.delete(catalogueSettings).where(eq(catalogueSettings.key, key)).run();
+  await db.delete(catalogueSettings).where(eq(catalogueSettings.key, key));
 }
 
 export interface ChargesSettings {
@@ -123,55 +123,51 @@ function conditions(f: ChargeFilter): SQL | undefined {
 /** Charges matching the filter, newest due date first, with the total count. */
 export async function listCharges(db: DbLike, f: ChargeFilter): Promise<{ items: ChargeListItem[]; total: number }> {
   const where = conditions(f);
-  const rows = db
-    .select(listColumns)
-    .from(catalogueCharges)
-    .innerJoin(enti, eq(enti.id, catalogueCharges.enteId))
-    .innerJoin(adesioni, eq(adesioni.id, catalogueCharges.adesioneId))
-    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-    .where(where)
-    .orderBy(desc(catalogueCharges.dueDate), desc(catalogueCharges.id))
-    .limit(f.limit ?? 500)
-    .offset(f.offset ?? 0)
-    .all();
-  const total = db.select({ n: sql<number>`count(*)` }).from(catalogueCharges).where(where).get()?.n ?? 0;
+  const rows = await db
+      .select(listColumns)
+      .from(catalogueCharges)
+      .innerJoin(enti, eq(enti.id, catalogueCharges.enteId))
+      .innerJoin(adesioni, eq(adesioni.id, catalogueCharges.adesioneId))
+      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+      .where(where)
+      .orderBy(desc(catalogueCharges.dueDate), desc(catalogueCharges.id))
+      .limit(f.limit ?? 500)
+      .offset(f.offset ?? 0);
+  const total = (await db.select({ n: sql<number>`count(*)` }).from(catalogueCharges).where(where).limit(1))[0]?.n ?? 0;
   return { items: rows.map(flatten), total };
 }
 
 /** One charge of one ente (undefined when it does not exist or is another ente's). */
 export async function getChargeOfEnte(db: DbLike, enteId: number, chargeId: number): Promise<ChargeListItem | undefined> {
-  const r = db
-    .select(listColumns)
-    .from(catalogueCharges)
-    .innerJoin(enti, eq(enti.id, catalogueCharges.enteId))
-    .innerJoin(adesioni, eq(adesioni.id, catalogueCharges.adesioneId))
-    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-    .where(and(eq(catalogueCharges.id, chargeId), eq(catalogueCharges.enteId, enteId)))
-    .get();
+  const r = (await db
+      .select(listColumns)
+      .from(catalogueCharges)
+      .innerJoin(enti, eq(enti.id, catalogueCharges.enteId))
+      .innerJoin(adesioni, eq(adesioni.id, catalogueCharges.adesioneId))
+      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+      .where(and(eq(catalogueCharges.id, chargeId), eq(catalogueCharges.enteId, enteId))).limit(1))[0];
   return r ? flatten(r) : undefined;
 }
 
 export async function chargesOfAdesione(db: DbLike, adesioneId: number): Promise<ChargeRow[]> {
-  return db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, adesioneId)).orderBy(asc(catalogueCharges.periodKey)).all();
+  return await db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, adesioneId)).orderBy(asc(catalogueCharges.periodKey));
 }
 
 /** Enti that have charges, for the admin's filter. */
 export async function entiWithCharges(db: DbLike): Promise<{ id: number; name: string }[]> {
-  return db
-    .selectDistinct({ id: enti.id, name: enti.name })
-    .from(catalogueCharges)
-    .innerJoin(enti, eq(enti.id, catalogueCharges.enteId))
-    .orderBy(asc(enti.name))
-    .all();
+  return await db
+      .selectDistinct({ id: enti.id, name: enti.name })
+      .from(catalogueCharges)
+      .innerJoin(enti, eq(enti.id, catalogueCharges.enteId))
+      .orderBy(asc(enti.name));
 }
 
 /** Years of the charges' due dates, newest first. */
 export async function chargeYears(db: DbLike): Promise<number[]> {
-  return db
-    .selectDistinct({ y: sql<string>`substr(${catalogueCharges.dueDate}, 1, 4)` })
-    .from(catalogueCharges)
-    .orderBy(desc(sql`substr(${catalogueCharges.dueDate}, 1, 4)`))
-    .all()
+  return (await db
+      .selectDistinct({ y: sql<string>`substr(${catalogueCharges.dueDate}, 1, 4)` })
+      .from(catalogueCharges)
+      .orderBy(desc(sql`substr(${catalogueCharges.dueDate}, 1, 4)`)))
     .map((r) => Number(r.y));
 }
 
@@ -182,28 +178,26 @@ export async function chargeYears(db: DbLike): Promise<number[]> {
  * cancelled notice is not owed and is never reminded). Returns the ids turned paid.
  */
 export async function syncPaidCharges(db: DbLike, enteId?: number): Promise<number[]> {
-  const rows = db
-    .select({ id: catalogueCharges.id, optionStatus: paymentOptions.status, paidAt: paymentOptions.paidAt, positionStatus: positions.status })
-    .from(catalogueCharges)
-    .innerJoin(positions, eq(positions.id, catalogueCharges.positionId))
-    .innerJoin(paymentOptions, eq(paymentOptions.positionId, catalogueCharges.positionId))
-    .where(
-      and(
-        eq(catalogueCharges.status, 'issued'),
-        or(eq(paymentOptions.status, 'paid'), eq(positions.status, 'cancelled')),
-        enteId !== undefined ? eq(catalogueCharges.enteId, enteId) : undefined,
-      ),
-    )
-    .all();
+  const rows = await db
+      .select({ id: catalogueCharges.id, optionStatus: paymentOptions.status, paidAt: paymentOptions.paidAt, positionStatus: positions.status })
+      .from(catalogueCharges)
+      .innerJoin(positions, eq(positions.id, catalogueCharges.positionId))
+      .innerJoin(paymentOptions, eq(paymentOptions.positionId, catalogueCharges.positionId))
+      .where(
+        and(
+          eq(catalogueCharges.status, 'issued'),
+          or(eq(paymentOptions.status, 'paid'), eq(positions.status, 'cancelled')),
+          enteId !== undefined ? eq(catalogueCharges.enteId, enteId) : undefined,
+        ),
+      );
   if (!rows.length) return [];
   const now = new Date().toISOString();
   const paid: number[] = [];
   for (const r of rows) {
     const isPaid = r.optionStatus === 'paid';
-    db.update(catalogueCharges)
-      .set(isPaid ? { status: 'paid', paidAt: r.paidAt ?? now, updatedAt: now } : { status: 'cancelled', updatedAt: now })
-      .where(and(eq(catalogueCharges.id, r.id), eq(catalogueCharges.status, 'issued')))
-      .run();
+    await db.update(catalogueCharges)
+            .set(isPaid ? { status: 'paid', paidAt: r.paidAt ?? now, updatedAt: now } : { status: 'cancelled', updatedAt: now })
+            .where(and(eq(catalogueCharges.id, r.id), eq(catalogueCharges.status, 'issued')));
     if (isPaid) paid.push(r.id);
   }
   return paid;
@@ -216,48 +210,45 @@ export async function overdueCharges(db: DbLike, today: string): Promise<ChargeL
 
 /** Records a reminder, only if the charge is still issued and was not reminded since `notSince`. */
 export async function markReminded(db: DbLike, chargeId: number, at: string, notSince: string): Promise<boolean> {
-  const res = db
-    .update(catalogueCharges)
-    .set({ reminderCount: sql`${catalogueCharges.reminderCount} + 1`, lastReminderAt: at, updatedAt: at })
-    .where(
-      and(
-        eq(catalogueCharges.id, chargeId),
-        eq(catalogueCharges.status, 'issued'),
-        or(isNull(catalogueCharges.lastReminderAt), lte(catalogueCharges.lastReminderAt, notSince)),
-      ),
-    )
-    .run();
+  const res = await db
+      .update(catalogueCharges)
+      .set({ reminderCount: sql`${catalogueCharges.reminderCount} + 1`, lastReminderAt: at, updatedAt: at })
+      .where(
+        and(
+          eq(catalogueCharges.id, chargeId),
+          eq(catalogueCharges.status, 'issued'),
+          or(isNull(catalogueCharges.lastReminderAt), lte(catalogueCharges.lastReminderAt, notSince)),
+        ),
+      );
   return res.changes === 1;
 }
 
 /** Where the reminders of an ente go: its ente_admin users with an email, its PEC and email. */
 export async function reminderRecipients(db: DbLike, enteId: number): Promise<string[]> {
-  const ente = db.select({ pec: enti.pec, email: enti.email }).from(enti).where(eq(enti.id, enteId)).get();
-  const admins = db
-    .select({ email: users.email })
-    .from(roleGrants)
-    .innerJoin(users, eq(users.id, roleGrants.userId))
-    .where(and(eq(roleGrants.role, 'ente_admin'), eq(roleGrants.enteId, enteId), ne(users.email, '')))
-    .all();
+  const ente = (await db.select({ pec: enti.pec, email: enti.email }).from(enti).where(eq(enti.id, enteId)).limit(1))[0];
+  const admins = await db
+      .select({ email: users.email })
+      .from(roleGrants)
+      .innerJoin(users, eq(users.id, roleGrants.userId))
+      .where(and(eq(roleGrants.role, 'ente_admin'), eq(roleGrants.enteId, enteId), ne(users.email, '')));
   const all = [ente?.pec, ente?.email, ...admins.map((a) => a.email)].filter((e): e is string => typeof e === 'string' && e.includes('@'));
   return [...new Set(all.map((e) => e.trim().toLowerCase()))];
 }
 
 /** Adesioni that may owe charges (see charges-schedule.ts), with a period reaching `fromDate` or later. */
 export async function chargeableAdesioni(db: DbLike, fromDate: string): Promise<number[]> {
-  return db
-    .select({ id: adesioni.id })
-    .from(adesioni)
-    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-    .where(
-      and(
-        inArray(adesioni.status, CHARGEABLE_STATUSES),
-        ne(catalogueServices.billing, 'free'),
-        or(isNull(adesioni.endDate), gte(adesioni.endDate, fromDate)),
-      ),
-    )
-    .orderBy(asc(adesioni.id))
-    .all()
+  return (await db
+      .select({ id: adesioni.id })
+      .from(adesioni)
+      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+      .where(
+        and(
+          inArray(adesioni.status, CHARGEABLE_STATUSES),
+          ne(catalogueServices.billing, 'free'),
+          or(isNull(adesioni.endDate), gte(adesioni.endDate, fromDate)),
+        ),
+      )
+      .orderBy(asc(adesioni.id)))
     .map((r) => r.id);
 }
 

@@ -79,7 +79,7 @@ export default async function chargesRoutes(app: FastifyInstance): Promise<void>
   const staff = requireRole(['sael_admin', 'helpdesk']);
 
   app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/addebiti', { preHandler: enteReader, schema: { params: enteParams } }, async (request, reply) => {
-    const ente = getEnte(app.db, request.params.enteId)!;
+    const ente = (await getEnte(app.db, request.params.enteId))!;
     const today = todayInItaly(ctx.now());
     await syncPaidCharges(app.db, ente.id);
     const province = await provinceEnte(app.db);
@@ -109,7 +109,7 @@ export default async function chargesRoutes(app: FastifyInstance): Promise<void>
       const charge = await getChargeOfEnte(app.db, request.params.enteId, request.params.id);
       if (!charge || !charge.positionId) throw new HttpError(404, 'Addebito non trovato per questo ente.');
       const province = await provinceEnte(app.db);
-      const position = province ? getPositionById(app.db, province.id, charge.positionId) : undefined;
+      const position = province ? await getPositionById(app.db, province.id, charge.positionId) : undefined;
       const option = position?.options[0];
       if (!province || !position || !option) throw new HttpError(404, 'Avviso non trovato.');
       return sendNoticePdf(reply, {

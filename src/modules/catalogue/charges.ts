@@ -37,7 +37,7 @@ export class ChargesConfigError extends Error {
 
 /** The Province (the creditor of every charge). */
 export async function provinceEnte(db: DbLike): Promise<Ente | undefined> {
-  return db.select().from(enti).where(eq(enti.kind, 'provincia')).orderBy(asc(enti.id)).get();
+  return (await db.select().from(enti).where(eq(enti.kind, 'provincia')).orderBy(asc(enti.id)).limit(1))[0];
 }
 
 /**
@@ -46,7 +46,7 @@ export async function provinceEnte(db: DbLike): Promise<Ente | undefined> {
  * without a default IBAN, is a ChargesConfigError.
  */
 export async function ensureChargesService(ctx: Pick<CatalogueCtx, 'db' | 'config'>, province: Ente, settings: ChargesSettings): Promise<PaymentService> {
-  const existing = getServiceByCode(ctx.db, province.id, settings.serviceCode);
+  const existing = await getServiceByCode(ctx.db, province.id, settings.serviceCode);
   if (existing && existing.active && existing.defaultIbanId) return existing;
   if (ctx.config.isProduction) {
     throw new ChargesConfigError(
@@ -55,36 +55,34 @@ export async function ensureChargesService(ctx: Pick<CatalogueCtx, 'db' | 'confi
         : `Manca il servizio di pagamento «${settings.serviceCode}» della ${province.name} per gli addebiti SAEL: crealo nella scheda dell’ente (Amministrazione › Enti) con un IBAN predefinito.`,
     );
   }
-  const iban = ctx.db
-    .select({ id: enteIbans.id })
-    .from(enteIbans)
-    .where(and(eq(enteIbans.enteId, province.id), eq(enteIbans.active, true)))
-    .orderBy(asc(enteIbans.id))
-    .get();
+  const iban = (await ctx.db
+      .select({ id: enteIbans.id })
+      .from(enteIbans)
+      .where(and(eq(enteIbans.enteId, province.id), eq(enteIbans.active, true)))
+      .orderBy(asc(enteIbans.id)).limit(1))[0];
   if (!iban) throw new ChargesConfigError(`La ${province.name} non ha un IBAN attivo: gli addebiti SAEL non possono essere emessi.`);
-  ctx.db.transaction((tx) => {
-    if (existing) {
-      tx.update(paymentServices).set({ active: true, defaultIbanId: existing.defaultIbanId ?? iban.id, updatedAt: new Date().toISOString() }).where(eq(paymentServices.id, existing.id)).run();
-      return;
-    }
-    const row = tx
-      .insert(paymentServices)
-      .values({
-        enteId: province.id,
-        code: settings.serviceCode,
-        name: 'Servizi SAEL ai Comuni',
-        description: 'Corrispettivi dei servizi specialistici del S.A.E.L. (catalogo dei servizi agli enti locali)',
-        taxonomyCode: settings.taxonomyCode,
-        defaultIbanId: iban.id,
-        spontaneous: false,
-        amountMode: 'free',
-      })
-      .onConflictDoNothing()
-      .returning()
-      .get();
-    if (row) recordAudit(tx, { ...ACTOR, action: 'create', entity: 'payment_service', entityId: row.id, enteId: province.id, after: row });
-  });
-  return getServiceByCode(ctx.db, province.id, settings.serviceCode)!;
+  await ctx.db.transaction(async (tx) => {
+        if (existing) {
+          await tx.update(paymentServices).set({ active: true, defaultIbanId: existing.defaultIbanId ?? iban.id, updatedAt: new Date().toISOString() }).where(eq(paymentServices.id, existing.id));
+          return;
+        }
+        const row = (await tx
+              .insert(paymentServices)
+              .values({
+                enteId: province.id,
+                code: settings.serviceCode,
+                name: 'Servizi SAEL ai Comuni',
+                description: 'Corrispettivi dei servizi specialistici del S.A.E.L. (catalogo dei servizi agli enti locali)',
+                taxonomyCode: settings.taxonomyCode,
+                defaultIbanId: iban.id,
+                spontaneous: false,
+                amountMode: 'free',
+              })
+              .onConflictDoNothing()
+              .returning())[0]!;
+        if (row) recordAudit(tx, { ...ACTOR, action: 'create', entity: 'payment_service', entityId: row.id, enteId: province.id, after: row });
+      });
+  return (await getServiceByCode(ctx.db, province.id, settings.serviceCode))!;
 }
 
 function chargeDescription(serviceName: string, c: PlannedCharge): string {
@@ -117,12 +115,11 @@ function snapshotTotal(json: string | null): number | null {
  * no payment service in production) is recorded for the SAEL admin and nothing is issued.
  */
 export async function issueChargesForAdesione(ctx: CatalogueCtx, adesioneId: number, now: Date): Promise<number[]> {
-  const row = ctx.db
-    .select({ a: adesioni, service: { name: catalogueServices.name, billing: catalogueServices.billing } })
-    .from(adesioni)
-    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-    .where(eq(adesioni.id, adesioneId))
-    .get();
+  const row = (await ctx.db
+      .select({ a: adesioni, service: { name: catalogueServices.name, billing: catalogueServices.billing } })
+      .from(adesioni)
+      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+      .where(eq(adesioni.id, adesioneId)).limit(1))[0];
   if (!row) return [];
   const { a, service } = row;
   if (service.billing === 'free' || !(CHARGEABLE_STATUSES as readonly string[]).includes(a.status)) return [];
@@ -144,17 +141,16 @@ export async function issueChargesForAdesione(ctx: CatalogueCtx, adesioneId: num
   if (a.status === 'withdrawn') due = a.withdrawalDate ? due.filter((c) => c.dueFrom < a.withdrawalDate!) : [];
   if (!due.length) return [];
   const existing = new Set(
-    ctx.db
-      .select({ kind: catalogueCharges.kind, key: catalogueCharges.periodKey })
-      .from(catalogueCharges)
-      .where(eq(catalogueCharges.adesioneId, adesioneId))
-      .all()
+    (await ctx.db
+            .select({ kind: catalogueCharges.kind, key: catalogueCharges.periodKey })
+            .from(catalogueCharges)
+            .where(eq(catalogueCharges.adesioneId, adesioneId)))
       .map((c) => `${c.kind}:${c.key}`),
   );
   const missing = due.filter((c) => !existing.has(`${c.kind}:${c.periodKey}`));
   if (!missing.length) return [];
 
-  const comune = ctx.db.select().from(enti).where(eq(enti.id, a.enteId)).get();
+  const comune = (await ctx.db.select().from(enti).where(eq(enti.id, a.enteId)).limit(1))[0];
   let province: Ente | undefined;
   let service_: PaymentService;
   const settings = await chargesSettings(ctx.db);
@@ -174,7 +170,7 @@ export async function issueChargesForAdesione(ctx: CatalogueCtx, adesioneId: num
   const problems: string[] = [];
   for (const c of missing) {
     try {
-      const id = issueOne(ctx.db, { adesioneId, comune: comune!, province, service: service_, serviceName: service.name, charge: c, today, dueDays: settings.dueDays });
+      const id = await issueOne(ctx.db, { adesioneId, comune: comune!, province, service: service_, serviceName: service.name, charge: c, today, dueDays: settings.dueDays });
       if (id !== null) created.push(id);
     } catch (e) {
       problems.push(`${chargeDescription(service.name, c)}: ${(e as Error).message}`);
@@ -202,77 +198,75 @@ interface IssueArgs {
 }
 
 /** One charge and its position in one IMMEDIATE transaction; null when it already existed. */
-function issueOne(db: Db, x: IssueArgs): number | null {
-  return db.transaction(
-    (tx) => {
-      const already = tx
-        .select({ id: catalogueCharges.id })
-        .from(catalogueCharges)
-        .where(and(eq(catalogueCharges.adesioneId, x.adesioneId), eq(catalogueCharges.kind, x.charge.kind), eq(catalogueCharges.periodKey, x.charge.periodKey)))
-        .get();
-      if (already) return null;
-      const description = chargeDescription(x.serviceName, x.charge);
-      const dueDate = chargeDueDate(x.today, x.dueDays);
-      const iupd = `SAEL-A${x.adesioneId}-${x.charge.kind.toUpperCase()}-${x.charge.periodKey}`;
-      const prepared = preparePositionWrite(
-        tx,
-        x.province,
-        {
-          serviceCode: x.service.code,
-          iupd,
-          debtor: {
-            type: 'G',
-            fiscalCode: x.comune.fiscalCode,
-            fullName: x.comune.name.slice(0, 70),
-            email: x.comune.pec ?? x.comune.email ?? null,
-          },
-          description,
-          paymentOptions: [
-            {
-              isInstallment: false,
-              description,
-              amountCents: x.charge.amountCents,
-              dueDate,
-              transfers: [{ idTransfer: 1, amountCents: x.charge.amountCents, remittanceInformation: description.slice(0, 140), taxonomyCode: x.service.taxonomyCode }],
-            },
-          ],
-        },
-        { today: x.today },
-      );
-      if (!prepared.ok) throw new Error(prepared.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
-      const { position } = createPositionInTx(tx, x.province, prepared.service, prepared.write, { publish: true }, ACTOR);
-      const option = position.options[0]!;
-      const charge = tx
-        .insert(catalogueCharges)
-        .values({
-          adesioneId: x.adesioneId,
+async function issueOne(db: Db, x: IssueArgs): Promise<number | null> {
+  return await db.transaction(
+      async (tx) => {
+        const already = (await tx
+                .select({ id: catalogueCharges.id })
+                .from(catalogueCharges)
+                .where(and(eq(catalogueCharges.adesioneId, x.adesioneId), eq(catalogueCharges.kind, x.charge.kind), eq(catalogueCharges.periodKey, x.charge.periodKey))).limit(1))[0];
+        if (already) return null;
+        const description = chargeDescription(x.serviceName, x.charge);
+        const dueDate = chargeDueDate(x.today, x.dueDays);
+        const iupd = `SAEL-A${x.adesioneId}-${x.charge.kind.toUpperCase()}-${x.charge.periodKey}`;
+        const prepared = await preparePositionWrite(
+                tx,
+                x.province,
+                {
+                  serviceCode: x.service.code,
+                  iupd,
+                  debtor: {
+                    type: 'G',
+                    fiscalCode: x.comune.fiscalCode,
+                    fullName: x.comune.name.slice(0, 70),
+                    email: x.comune.pec ?? x.comune.email ?? null,
+                  },
+                  description,
+                  paymentOptions: [
+                    {
+                      isInstallment: false,
+                      description,
+                      amountCents: x.charge.amountCents,
+                      dueDate,
+                      transfers: [{ idTransfer: 1, amountCents: x.charge.amountCents, remittanceInformation: description.slice(0, 140), taxonomyCode: x.service.taxonomyCode }],
+                    },
+                  ],
+                },
+                { today: x.today },
+              );
+        if (!prepared.ok) throw new Error(prepared.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+        const { position } = await createPositionInTx(tx, x.province, prepared.service, prepared.write, { publish: true }, ACTOR);
+        const option = position.options[0]!;
+        const charge = (await tx
+                .insert(catalogueCharges)
+                .values({
+                  adesioneId: x.adesioneId,
+                  enteId: x.comune.id,
+                  kind: x.charge.kind,
+                  periodKey: x.charge.periodKey,
+                  periodFrom: x.charge.periodFrom,
+                  periodTo: x.charge.periodTo,
+                  description,
+                  amountCents: x.charge.amountCents,
+                  dueDate,
+                  status: 'issued',
+                  positionId: position.id,
+                  iupd: position.iupd,
+                  noticeNumber: option.noticeNumber,
+                })
+                .returning({ id: catalogueCharges.id }))[0]!;
+        recordAudit(tx, {
+          ...ACTOR,
+          action: 'issue',
+          entity: 'catalogue_charge',
+          entityId: charge.id,
           enteId: x.comune.id,
-          kind: x.charge.kind,
-          periodKey: x.charge.periodKey,
-          periodFrom: x.charge.periodFrom,
-          periodTo: x.charge.periodTo,
-          description,
-          amountCents: x.charge.amountCents,
-          dueDate,
-          status: 'issued',
-          positionId: position.id,
-          iupd: position.iupd,
-          noticeNumber: option.noticeNumber,
-        })
-        .returning({ id: catalogueCharges.id })
-        .get();
-      recordAudit(tx, {
-        ...ACTOR,
-        action: 'issue',
-        entity: 'catalogue_charge',
-        entityId: charge.id,
-        enteId: x.comune.id,
-        after: { adesioneId: x.adesioneId, kind: x.charge.kind, periodKey: x.charge.periodKey, amountCents: x.charge.amountCents, dueDate, positionId: position.id, noticeNumber: option.noticeNumber },
-      });
-      return charge.id;
-    },
-    { behavior: 'immediate' },
-  );
+          after: { adesioneId: x.adesioneId, kind: x.charge.kind, periodKey: x.charge.periodKey, amountCents: x.charge.amountCents, dueDate, positionId: position.id, noticeNumber: option.noticeNumber },
+        });
+        return charge.id;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 async function recordError(db: DbLike, message: string, adesioneId: number | null, now: Date, config: boolean): Promise<void> {

@@ -123,34 +123,32 @@ export async function listConvenzioni(db: DbLike, filter: { status?: Convenzione
   if (filter.status) where.push(eq(convenzioni.status, filter.status));
   if (filter.enteId) where.push(eq(convenzioni.enteId, filter.enteId));
   return flatten(
-    db
-      .select(withEnte)
-      .from(convenzioni)
-      .innerJoin(enti, eq(enti.id, convenzioni.enteId))
-      .where(where.length ? and(...where) : undefined)
-      .orderBy(enti.name, desc(convenzioni.startDate), desc(convenzioni.id))
-      .all(),
+    await db
+            .select(withEnte)
+            .from(convenzioni)
+            .innerJoin(enti, eq(enti.id, convenzioni.enteId))
+            .where(where.length ? and(...where) : undefined)
+            .orderBy(enti.name, desc(convenzioni.startDate), desc(convenzioni.id)),
   );
 }
 
 export async function getConvenzione(db: DbLike, id: number): Promise<ConvenzioneWithEnte | undefined> {
-  const row = db.select(withEnte).from(convenzioni).innerJoin(enti, eq(enti.id, convenzioni.enteId)).where(eq(convenzioni.id, id)).get();
+  const row = (await db.select(withEnte).from(convenzioni).innerJoin(enti, eq(enti.id, convenzioni.enteId)).where(eq(convenzioni.id, id)).limit(1))[0];
   return row ? { ...row.c, enteName: row.enteName } : undefined;
 }
 
 /** The convenzione in force over start..end for the ente (latest start first), or undefined. */
 export async function findCoveringConvenzione(db: DbLike, enteId: number, start: string, end: string): Promise<Convenzione | undefined> {
-  return coveringConvenzioneSync(db, enteId, start, end);
+  return await coveringConvenzioneSync(db, enteId, start, end);
 }
 
 /** Same as findCoveringConvenzione, for use inside a (synchronous) transaction. */
-export function coveringConvenzioneSync(db: DbLike, enteId: number, start: string, end: string): Convenzione | undefined {
-  const rows = db
-    .select()
-    .from(convenzioni)
-    .where(and(eq(convenzioni.enteId, enteId), eq(convenzioni.status, 'in_force'), lte(convenzioni.startDate, start)))
-    .orderBy(desc(convenzioni.startDate), desc(convenzioni.id))
-    .all();
+export async function coveringConvenzioneSync(db: DbLike, enteId: number, start: string, end: string): Promise<Convenzione | undefined> {
+  const rows = await db
+      .select()
+      .from(convenzioni)
+      .where(and(eq(convenzioni.enteId, enteId), eq(convenzioni.status, 'in_force'), lte(convenzioni.startDate, start)))
+      .orderBy(desc(convenzioni.startDate), desc(convenzioni.id));
   return rows.find((c) => coversPeriod(c, start, end));
 }
 
@@ -181,15 +179,14 @@ export function validateConvenzioneInput(i: ConvenzioneInput): Record<string, st
 export { isIsoDate };
 
 export async function createConvenzione(ctx: CatalogueCtx, input: ConvenzioneInput, by: CatalogueActor): Promise<number> {
-  return ctx.db.transaction((tx) => {
-    const row = tx
-      .insert(convenzioni)
-      .values({ ...input, actNumber: input.actNumber.trim(), notes: input.notes?.trim() || null, createdBy: by.userId })
-      .returning()
-      .get();
-    recordAudit(tx, { actor: by.actor, action: 'convenzione.create', entity: 'convenzione', entityId: row.id, enteId: row.enteId, after: row, requestId: by.requestId });
-    return row.id;
-  });
+  return await ctx.db.transaction(async (tx) => {
+      const row = (await tx
+            .insert(convenzioni)
+            .values({ ...input, actNumber: input.actNumber.trim(), notes: input.notes?.trim() || null, createdBy: by.userId })
+            .returning())[0]!;
+      recordAudit(tx, { actor: by.actor, action: 'convenzione.create', entity: 'convenzione', entityId: row.id, enteId: row.enteId, after: row, requestId: by.requestId });
+      return row.id;
+    });
 }
 
 /** Applies a transition (sign, put in force, recesso); audited in the same transaction. */
@@ -201,31 +198,31 @@ export async function convenzioneTransition(
   today: string,
   opts: { withdrawalDate?: string; note?: string | null } = {},
 ): Promise<ConvenzioneStatus> {
-  return ctx.db.transaction((tx) => {
-    const c = tx.select().from(convenzioni).where(eq(convenzioni.id, id)).get();
-    if (!c) throw new HttpError(404, 'Convenzione non trovata.');
-    const to = convenzioneNextStatus(c, action, today, opts);
-    const patch: Partial<Convenzione> = { status: to, updatedAt: new Date().toISOString() };
-    if (action === 'sign') patch.signedAt = ctx.now().toISOString();
-    if (action === 'withdraw') {
-      patch.withdrawalDate = opts.withdrawalDate!;
-      patch.withdrawalNote = opts.note?.trim() || null;
-    }
-    const after = tx.update(convenzioni).set(patch).where(eq(convenzioni.id, id)).returning().get();
-    recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: id, enteId: c.enteId, before: { status: c.status }, after: { status: to, withdrawalDate: after.withdrawalDate }, requestId: by.requestId });
-    return to;
-  });
+  return await ctx.db.transaction(async (tx) => {
+      const c = (await tx.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0];
+      if (!c) throw new HttpError(404, 'Convenzione non trovata.');
+      const to = convenzioneNextStatus(c, action, today, opts);
+      const patch: Partial<Convenzione> = { status: to, updatedAt: new Date().toISOString() };
+      if (action === 'sign') patch.signedAt = ctx.now().toISOString();
+      if (action === 'withdraw') {
+        patch.withdrawalDate = opts.withdrawalDate!;
+        patch.withdrawalNote = opts.note?.trim() || null;
+      }
+      const after = (await tx.update(convenzioni).set(patch).where(eq(convenzioni.id, id)).returning())[0]!;
+      recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: id, enteId: c.enteId, before: { status: c.status }, after: { status: to, withdrawalDate: after.withdrawalDate }, requestId: by.requestId });
+      return to;
+    });
 }
 
 /** Records the signed PDF (already stored by storeSignedPdf) on a draft or signed convenzione. */
 export async function attachSignedPdf(ctx: CatalogueCtx, id: number, file: { path: string; name: string; sha256: string }, by: CatalogueActor): Promise<void> {
-  ctx.db.transaction((tx) => {
-    const c = tx.select().from(convenzioni).where(eq(convenzioni.id, id)).get();
-    if (!c) throw new HttpError(404, 'Convenzione non trovata.');
-    if (c.status !== 'draft' && c.status !== 'signed') throw new HttpError(409, `La convenzione è nello stato «${CONVENZIONE_STATUS_LABELS[c.status]}»: il documento firmato non si sostituisce più.`);
-    tx.update(convenzioni).set({ signedPdfPath: file.path, signedPdfName: file.name, signedPdfSha256: file.sha256, updatedAt: new Date().toISOString() }).where(eq(convenzioni.id, id)).run();
-    recordAudit(tx, { actor: by.actor, action: 'convenzione.upload_pdf', entity: 'convenzione', entityId: id, enteId: c.enteId, before: { sha256: c.signedPdfSha256 }, after: { sha256: file.sha256, name: file.name }, requestId: by.requestId });
-  });
+  await ctx.db.transaction(async (tx) => {
+        const c = (await tx.select().from(convenzioni).where(eq(convenzioni.id, id)).limit(1))[0];
+        if (!c) throw new HttpError(404, 'Convenzione non trovata.');
+        if (c.status !== 'draft' && c.status !== 'signed') throw new HttpError(409, `La convenzione è nello stato «${CONVENZIONE_STATUS_LABELS[c.status]}»: il documento firmato non si sostituisce più.`);
+        await tx.update(convenzioni).set({ signedPdfPath: file.path, signedPdfName: file.name, signedPdfSha256: file.sha256, updatedAt: new Date().toISOString() }).where(eq(convenzioni.id, id));
+        recordAudit(tx, { actor: by.actor, action: 'convenzione.upload_pdf', entity: 'convenzione', entityId: id, enteId: c.enteId, before: { sha256: c.signedPdfSha256 }, after: { sha256: file.sha256, name: file.name }, requestId: by.requestId });
+      });
 }
 
 export class NotAPdfError extends Error {
@@ -293,22 +290,22 @@ export async function storeSignedPdf(dataDir: string, source: Readable, maxBytes
  */
 export async function runConvenzioniSchedule(ctx: CatalogueCtx, today: string): Promise<number> {
   const by = { actor: 'system', userId: null };
-  return ctx.db.transaction((tx) => {
-    let changed = 0;
-    const move = (c: Convenzione, to: ConvenzioneStatus, action: string) => {
-      tx.update(convenzioni).set({ status: to, updatedAt: new Date().toISOString() }).where(and(eq(convenzioni.id, c.id), eq(convenzioni.status, c.status))).run();
-      recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: c.id, enteId: c.enteId, before: { status: c.status }, after: { status: to } });
-      changed++;
-    };
-    for (const c of tx.select().from(convenzioni).where(and(eq(convenzioni.status, 'signed'), isNotNull(convenzioni.signedPdfSha256), lte(convenzioni.startDate, today))).all()) {
-      if (c.endDate >= today) move(c, 'in_force', 'put_in_force');
-    }
-    for (const c of tx.select().from(convenzioni).where(and(eq(convenzioni.status, 'in_force'), isNotNull(convenzioni.withdrawalDate), lte(convenzioni.withdrawalDate, today))).all()) {
-      move(c, 'withdrawn', 'withdrawal_effective');
-    }
-    for (const c of tx.select().from(convenzioni).where(and(inArray(convenzioni.status, ['in_force', 'signed']), lt(convenzioni.endDate, today))).all()) {
-      move(c, 'expired', 'expire');
-    }
-    return changed;
-  });
+  return await ctx.db.transaction(async (tx) => {
+      let changed = 0;
+      const move = async (c: Convenzione, to: ConvenzioneStatus, action: string) => {
+        await tx.update(convenzioni).set({ status: to, updatedAt: new Date().toISOString() }).where(and(eq(convenzioni.id, c.id), eq(convenzioni.status, c.status)));
+        recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: c.id, enteId: c.enteId, before: { status: c.status }, after: { status: to } });
+        changed++;
+      };
+      for (const c of await tx.select().from(convenzioni).where(and(eq(convenzioni.status, 'signed'), isNotNull(convenzioni.signedPdfSha256), lte(convenzioni.startDate, today)))) {
+        if (c.endDate >= today) await move(c, 'in_force', 'put_in_force');
+      }
+      for (const c of await tx.select().from(convenzioni).where(and(eq(convenzioni.status, 'in_force'), isNotNull(convenzioni.withdrawalDate), lte(convenzioni.withdrawalDate, today)))) {
+        await move(c, 'withdrawn', 'withdrawal_effective');
+      }
+      for (const c of await tx.select().from(convenzioni).where(and(inArray(convenzioni.status, ['in_force', 'signed']), lt(convenzioni.endDate, today)))) {
+        await move(c, 'expired', 'expire');
+      }
+      return changed;
+    });
 }

@@ -80,7 +80,7 @@ export default async function convenzioniRoutes(app: FastifyInstance): Promise<v
   const saelReader = requireRole(['sael_admin', 'helpdesk']);
   const enteReader = enteReaderGuard(app.db);
 
-  const comuni = (selected?: number) => listEnti(app.db, { kind: 'comune' }).map((e) => ({ id: e.id, name: e.name, member: e.member, selected: e.id === selected }));
+  const comuni = async (selected?: number) => (await listEnti(app.db, { kind: 'comune' })).map((e) => ({ id: e.id, name: e.name, member: e.member, selected: e.id === selected }));
 
   // ------------------------------------------------------------ SAEL office
   app.get<{ Querystring: { stato?: ConvenzioneStatus | ''; ente?: number } }>(
@@ -96,27 +96,27 @@ export default async function convenzioniRoutes(app: FastifyInstance): Promise<v
         title: 'Convenzioni',
         rows,
         statuses: CONVENZIONE_STATUSES.map((s) => ({ value: s, label: CONVENZIONE_STATUS_LABELS[s], selected: s === stato })),
-        enti: comuni(ente),
+        enti: await comuni(ente),
         canEdit: hasRole(request.user, 'sael_admin'),
         notice: takeFlash(request),
       });
     },
   );
 
-  const formPage = (reply: FastifyReply, values: Record<string, unknown>, errors: Record<string, string> = {}) =>
+  const formPage = async (reply: FastifyReply, values: Record<string, unknown>, errors: Record<string, string> = {}) =>
     reply.page('catalogue/convenzioni-form', {
       title: 'Nuova convenzione',
       values,
       errors,
       hasErrors: Object.keys(errors).length > 0,
       errorList: Object.values(errors),
-      enti: comuni(Number(values.enteId) || undefined),
+      enti: await comuni(Number(values.enteId) || undefined),
       actKinds: Object.entries(ACT_KINDS).map(([value, label]) => ({ value, label, selected: value === values.actKind })),
     });
 
   app.get('/admin/catalogo/convenzioni/nuova', { preHandler: saelAdmin }, async (_request, reply) => {
     const today = todayInItaly(ctx.now());
-    return formPage(reply, { startDate: today, actKind: 'delibera' });
+    return await formPage(reply, { startDate: today, actKind: 'delibera' });
   });
 
   interface NewBody {
@@ -154,8 +154,8 @@ export default async function convenzioniRoutes(app: FastifyInstance): Promise<v
       const enteId = /^\d{1,9}$/.test(b.enteId) ? Number(b.enteId) : 0;
       const input = { enteId, actKind: b.actKind as ActKind, actNumber: b.actNumber, actDate: b.actDate, startDate: b.startDate, endDate: b.endDate, notes: b.notes ?? null };
       const errors = validateConvenzioneInput(input);
-      if (!enteId || !getEnte(app.db, enteId)) errors.enteId = 'Scegli l’ente.';
-      if (Object.keys(errors).length > 0) return formPage(reply.code(400), { ...b }, errors);
+      if (!enteId || !await getEnte(app.db, enteId)) errors.enteId = 'Scegli l’ente.';
+      if (Object.keys(errors).length > 0) return await formPage(reply.code(400), { ...b }, errors);
       const id = await createConvenzione(ctx, input, actorOf(request));
       setFlash(request, 'Convenzione registrata in bozza. Caricala firmata in PDF, poi segnala come sottoscritta e mettila in vigore.');
       return reply.redirect(`/admin/catalogo/convenzioni/${id}`, 303);
@@ -254,7 +254,7 @@ export default async function convenzioniRoutes(app: FastifyInstance): Promise<v
 
   // ------------------------------------------------------------ the ente
   app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/convenzione', { preHandler: enteReader, schema: { params: enteParams } }, async (request, reply) => {
-    const ente = getEnte(app.db, request.params.enteId)!;
+    const ente = (await getEnte(app.db, request.params.enteId))!;
     const all = (await listConvenzioni(app.db, { enteId: ente.id })).filter((c) => c.status !== 'draft').map(convenzioneView);
     const current = all.find((c) => c.status === 'in_force') ?? all[0] ?? null;
     return reply.page('catalogue/convenzioni-ente', {

@@ -102,20 +102,18 @@ const SEAT_TAKEN = ['confirmed', 'attended', 'no_show'] as const;
 
 
 /** Comuni × services: the status of the latest (highest id) non-draft adesione of each pair. */
-function readMatrix(db: DbLike): { services: MatrixService[]; matrix: MatrixRow[] } {
-  const services = db
-    .select({ id: catalogueServices.id, code: catalogueServices.code, name: catalogueServices.name })
-    .from(catalogueServices)
-    .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id))
-    .all();
-  const comuni = db.select({ id: enti.id, name: enti.name, member: enti.member }).from(enti).where(eq(enti.kind, 'comune')).orderBy(asc(enti.name)).all();
+async function readMatrix(db: DbLike): Promise<{ services: MatrixService[]; matrix: MatrixRow[] }> {
+  const services = await db
+      .select({ id: catalogueServices.id, code: catalogueServices.code, name: catalogueServices.name })
+      .from(catalogueServices)
+      .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id));
+  const comuni = await db.select({ id: enti.id, name: enti.name, member: enti.member }).from(enti).where(eq(enti.kind, 'comune')).orderBy(asc(enti.name));
   // SQLite's bare-column rule: with max(id), `status` comes from the row holding the maximum.
-  const latest = db
-    .select({ enteId: adesioni.enteId, serviceId: adesioni.serviceId, status: adesioni.status, id: max(adesioni.id) })
-    .from(adesioni)
-    .where(ne(adesioni.status, 'draft'))
-    .groupBy(adesioni.enteId, adesioni.serviceId)
-    .all();
+  const latest = await db
+      .select({ enteId: adesioni.enteId, serviceId: adesioni.serviceId, status: adesioni.status, id: max(adesioni.id) })
+      .from(adesioni)
+      .where(ne(adesioni.status, 'draft'))
+      .groupBy(adesioni.enteId, adesioni.serviceId);
   const col = new Map(services.map((s, i) => [s.id, i]));
   const row = new Map<number, MatrixRow>(comuni.map((c) => [c.id, { enteId: c.id, enteName: c.name, member: c.member, cells: services.map(() => null), inForce: 0 }]));
   const inForce = services.map(() => 0);
@@ -133,18 +131,17 @@ function readMatrix(db: DbLike): { services: MatrixService[]; matrix: MatrixRow[
 }
 
 /** Charges issued per year (of issue, not cancelled) and paid per year (of payment), in cents. */
-function readRevenue(db: DbLike): RevenueYear[] {
+async function readRevenue(db: DbLike): Promise<RevenueYear[]> {
   // One pass over the charges, grouped by (year of issue, year of payment, status): a few dozen
   // groups, folded here into issued and paid per year (two GROUP BYs took twice the time).
   // Italian year: at the turn of the year Italy is always UTC+1 (no summer time), so one hour added
   // to the UTC instant gives the Italian calendar year exactly.
   const issuedYear = sql<string>`strftime('%Y', ${catalogueCharges.createdAt}, '+1 hour')`;
   const paidYear = sql<string | null>`strftime('%Y', ${catalogueCharges.paidAt}, '+1 hour')`;
-  const groups = db
-    .select({ issuedYear, paidYear, status: catalogueCharges.status, n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) })
-    .from(catalogueCharges)
-    .groupBy(issuedYear, paidYear, catalogueCharges.status)
-    .all();
+  const groups = await db
+      .select({ issuedYear, paidYear, status: catalogueCharges.status, n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) })
+      .from(catalogueCharges)
+      .groupBy(issuedYear, paidYear, catalogueCharges.status);
   const years = new Map<number, RevenueYear>();
   const at = (y: string) => {
     const year = Number(y);
@@ -167,9 +164,9 @@ function readRevenue(db: DbLike): RevenueYear[] {
 }
 
 /** Charges issued and past due on `today` (YYYY-MM-DD): totals and the enti owing most (all when `top` is null). */
-function readOverdue(db: DbLike, today: string, top: number | null): DashboardData['overdue'] {
+async function readOverdue(db: DbLike, today: string, top: number | null): Promise<DashboardData['overdue']> {
   const overdue = and(eq(catalogueCharges.status, 'issued'), lt(catalogueCharges.dueDate, today));
-  const total = db.select({ n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) }).from(catalogueCharges).where(overdue).get();
+  const total = (await db.select({ n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) }).from(catalogueCharges).where(overdue).limit(1))[0];
   const cents = sum(catalogueCharges.amountCents).mapWith(Number);
   const q = db
     .select({ enteId: catalogueCharges.enteId, enteName: enti.name, count: count(), cents })
@@ -178,81 +175,79 @@ function readOverdue(db: DbLike, today: string, top: number | null): DashboardDa
     .where(overdue)
     .groupBy(catalogueCharges.enteId)
     .orderBy(desc(cents), asc(enti.name));
-  const rows = top === null ? q.all() : q.limit(top).all();
+  const rows = top === null ? await q : await q.limit(top);
   return { count: total?.n ?? 0, cents: total?.cents ?? 0, enti: rows };
 }
 
 /** Adesioni in force whose period ends between `today` and `today` + 60 days, soonest first. */
-function readExpiring(db: DbLike, today: string, withinDays: number): ExpiringAdesione[] {
-  const rows = db
-    .select({
-      id: adesioni.id,
-      enteId: adesioni.enteId,
-      enteName: enti.name,
-      serviceCode: catalogueServices.code,
-      serviceName: catalogueServices.name,
-      status: adesioni.status,
-      endDate: adesioni.endDate,
-      autoRenew: adesioni.autoRenew,
-    })
-    .from(adesioni)
-    .innerJoin(enti, eq(enti.id, adesioni.enteId))
-    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-    .where(and(inArray(adesioni.status, ['active', 'expiring']), gte(adesioni.endDate, today), lte(adesioni.endDate, addDays(today, withinDays))))
-    .orderBy(asc(adesioni.endDate), asc(enti.name), asc(catalogueServices.sortOrder))
-    .all();
+async function readExpiring(db: DbLike, today: string, withinDays: number): Promise<ExpiringAdesione[]> {
+  const rows = await db
+      .select({
+        id: adesioni.id,
+        enteId: adesioni.enteId,
+        enteName: enti.name,
+        serviceCode: catalogueServices.code,
+        serviceName: catalogueServices.name,
+        status: adesioni.status,
+        endDate: adesioni.endDate,
+        autoRenew: adesioni.autoRenew,
+      })
+      .from(adesioni)
+      .innerJoin(enti, eq(enti.id, adesioni.enteId))
+      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+      .where(and(inArray(adesioni.status, ['active', 'expiring']), gte(adesioni.endDate, today), lte(adesioni.endDate, addDays(today, withinDays))))
+      .orderBy(asc(adesioni.endDate), asc(enti.name), asc(catalogueServices.sortOrder));
   return rows.map((r) => ({ ...r, endDate: r.endDate!, daysLeft: daysBetween(today, r.endDate!) }));
 }
 
 /** Fill rate of the sessions not cancelled that start from a year before `today` on, by start. */
-function readTraining(db: DbLike, today: string): TrainingFill[] {
+async function readTraining(db: DbLike, today: string): Promise<TrainingFill[]> {
   const taken = sql<number>`coalesce(sum(CASE WHEN ${inArray(trainingEnrollments.status, [...SEAT_TAKEN])} THEN 1 ELSE 0 END), 0)`.mapWith(Number);
   const waitlisted = sql<number>`coalesce(sum(CASE WHEN ${eq(trainingEnrollments.status, 'waitlisted')} THEN 1 ELSE 0 END), 0)`.mapWith(Number);
-  const rows = db
-    .select({ id: trainingSessions.id, title: trainingSessions.title, startsAt: trainingSessions.startsAt, status: trainingSessions.status, seats: trainingSessions.seats, taken, waitlisted })
-    .from(trainingSessions)
-    .leftJoin(trainingEnrollments, eq(trainingEnrollments.sessionId, trainingSessions.id))
-    .where(and(ne(trainingSessions.status, 'cancelled'), gte(trainingSessions.startsAt, addDays(today, -365))))
-    .groupBy(trainingSessions.id)
-    .orderBy(asc(trainingSessions.startsAt))
-    .all();
+  const rows = await db
+      .select({ id: trainingSessions.id, title: trainingSessions.title, startsAt: trainingSessions.startsAt, status: trainingSessions.status, seats: trainingSessions.seats, taken, waitlisted })
+      .from(trainingSessions)
+      .leftJoin(trainingEnrollments, eq(trainingEnrollments.sessionId, trainingSessions.id))
+      .where(and(ne(trainingSessions.status, 'cancelled'), gte(trainingSessions.startsAt, addDays(today, -365))))
+      .groupBy(trainingSessions.id)
+      .orderBy(asc(trainingSessions.startsAt));
   return rows.map((r) => ({ ...r, fillPercent: r.seats > 0 ? Math.round((r.taken / r.seats) * 1000) / 10 : 0 }));
 }
 
 export async function adesioniMatrix(db: DbLike): Promise<{ services: MatrixService[]; matrix: MatrixRow[] }> {
-  return readSnapshot(db, () => readMatrix(db));
+  return await readSnapshot(db, async () => await readMatrix(db));
 }
 export async function revenuePerYear(db: DbLike): Promise<RevenueYear[]> {
-  return readRevenue(db);
+  return await readRevenue(db);
 }
 export async function overdueCharges(db: DbLike, today: string, top: number | null = OVERDUE_TOP): Promise<DashboardData['overdue']> {
-  return readSnapshot(db, () => readOverdue(db, today, top));
+  return await readSnapshot(db, async () => await readOverdue(db, today, top));
 }
 export async function expiringAdesioni(db: DbLike, today: string, withinDays = EXPIRING_WITHIN_DAYS): Promise<ExpiringAdesione[]> {
-  return readExpiring(db, today, withinDays);
+  return await readExpiring(db, today, withinDays);
 }
 export async function trainingFill(db: DbLike, today: string): Promise<TrainingFill[]> {
-  return readTraining(db, today);
+  return await readTraining(db, today);
 }
 
 /** Every figure of the dashboard, read in one snapshot (no cache: see {@link dashboardData}). */
 export async function computeDashboard(db: DbLike, today: string): Promise<DashboardData> {
-  return readSnapshot(db, () => {
-    const m = readMatrix(db);
-    const statusCounts: DashboardData['statusCounts'] = {};
-    for (const r of m.matrix) for (const c of r.cells) if (c) statusCounts[c] = (statusCounts[c] ?? 0) + 1;
-    return {
-      today,
-      ...m,
-      statusCounts,
-      inForceTotal: m.services.reduce((n, s) => n + s.inForce, 0),
-      comuniWithAdesioni: m.matrix.filter((r) => r.inForce > 0).length,
-      revenue: readRevenue(db),
-      overdue: readOverdue(db, today, OVERDUE_TOP),
-      expiring: readExpiring(db, today, EXPIRING_WITHIN_DAYS),
-      training: readTraining(db, today),
-    };
-  });
+  return await readSnapshot(db, async () => {
+      const m = await readMatrix(db);
+      const statusCounts: DashboardData['statusCounts'] = {};
+      for (const r of m.matrix) for (const c of r.cells) if (c) statusCounts[c] = (statusCounts[c] ?? 0) + 1;
+      return {
+        today,
+        ...m,
+        statusCounts,
+        inForceTotal: m.services.reduce((n, s) => n + s.inForce, 0),
+        comuniWithAdesioni: m.matrix.filter((r) => r.inForce > 0).length,
+        revenue: await readRevenue(db),
+        overdue: await readOverdue(db, today, OVERDUE_TOP),
+        expiring: await readExpiring(db, today, EXPIRING_WITHIN_DAYS),
+        training: await readTraining(db, today),
+      };
+    });
 }
 
 // ---------------------------------------------------------------- cache

@@ -160,16 +160,15 @@ const DEMO_ADESIONI: DemoAdesione[] = [
 
 /** Seeds the demo catalogue content; returns whether it did (nothing when any convenzione exists). */
 export async function seedCatalogueDemo(db: Db, now: Date): Promise<boolean> {
-  const existing = db.select({ n: count() }).from(convenzioni).get();
+  const existing = (await db.select({ n: count() }).from(convenzioni).limit(1))[0];
   if (existing && existing.n > 0) return false;
-  const members = db.select({ id: enti.id, istat: enti.istatCode, name: enti.name }).from(enti).where(inArray(enti.istatCode, MEMBERS)).all();
+  const members = await db.select({ id: enti.id, istat: enti.istatCode, name: enti.name }).from(enti).where(inArray(enti.istatCode, MEMBERS));
   if (!members.length) return false;
   const enteByIstat = new Map(members.map((m) => [m.istat!, m.id]));
   const services = new Map(
-    db
-      .select({ id: catalogueServices.id, code: catalogueServices.code, billing: catalogueServices.billing, periodMonths: catalogueServices.periodMonths })
-      .from(catalogueServices)
-      .all()
+    (await db
+            .select({ id: catalogueServices.id, code: catalogueServices.code, billing: catalogueServices.billing, periodMonths: catalogueServices.periodMonths })
+            .from(catalogueServices))
       .map((s) => [s.code, s]),
   );
   const today = localDate(now);
@@ -177,16 +176,15 @@ export async function seedCatalogueDemo(db: Db, now: Date): Promise<boolean> {
   // The demo referente of Termoli (its ente_admin user), for the adesioni Termoli sent.
   const termoliId = enteByIstat.get(TERMOLI);
   const termoliReferente = termoliId
-    ? (db
-        .select({ id: roleGrants.userId })
-        .from(roleGrants)
-        .where(and(eq(roleGrants.enteId, termoliId), eq(roleGrants.role, 'ente_admin')))
-        .orderBy(asc(roleGrants.id))
-        .get()?.id ?? null)
+    ? ((await db
+              .select({ id: roleGrants.userId })
+              .from(roleGrants)
+              .where(and(eq(roleGrants.enteId, termoliId), eq(roleGrants.role, 'ente_admin')))
+              .orderBy(asc(roleGrants.id)).limit(1))[0]?.id ?? null)
     : null;
 
   // The SAEL office's actions are the demo SAEL admin's (the first sael_admin grant), if any.
-  const saelAdmin = db.select({ id: roleGrants.userId }).from(roleGrants).where(eq(roleGrants.role, 'sael_admin')).orderBy(asc(roleGrants.id)).get()?.id ?? null;
+  const saelAdmin = (await db.select({ id: roleGrants.userId }).from(roleGrants).where(eq(roleGrants.role, 'sael_admin')).orderBy(asc(roleGrants.id)).limit(1))[0]?.id ?? null;
 
   // Prices first (async reads), then everything in one transaction.
   const planned: { d: DemoAdesione; enteId: number; service: { id: number; periodMonths: number }; start: string; end: string; submitted: string; snapshot: Awaited<ReturnType<typeof resolvePriceFor>> }[] = [];
@@ -201,129 +199,125 @@ export async function seedCatalogueDemo(db: Db, now: Date): Promise<boolean> {
     planned.push({ d, enteId, service, start, end: periodEnd(start, service.periodMonths), submitted, snapshot });
   }
 
-  db.transaction((tx) => {
-    const convenzioneOf = new Map<number, number>();
-    MEMBERS.forEach((istat, i) => {
-      const enteId = enteByIstat.get(istat);
-      if (!enteId) return;
-      const start = addDays(today, -400 + i * 15);
-      const row = tx
-        .insert(convenzioni)
-        .values({
-          enteId,
-          status: 'in_force',
-          actKind: 'delibera',
-          actNumber: `${12 + i * 7}/DEMO`,
-          actDate: addDays(start, -45),
-          startDate: start,
-          endDate: periodEnd(start, 60),
-          signedAt: at(addDays(start, -10), 11),
-          notes: `Convenzione per la gestione associata dei servizi SAEL (art. 30 TUEL), delibera di Consiglio comunale. ${DEMO_NOTE}`,
-          createdAt: at(addDays(start, -50)),
-          updatedAt: at(start),
-        })
-        .returning({ id: convenzioni.id })
-        .get();
-      convenzioneOf.set(enteId, row.id);
-    });
+  await db.transaction(async (tx) => {
+        const convenzioneOf = new Map<number, number>();
+        for (const [i, istat] of MEMBERS.entries()) {
+          const enteId = enteByIstat.get(istat);
+          if (!enteId) continue;
+          const start = addDays(today, -400 + i * 15);
+          const row = (await tx
+                  .insert(convenzioni)
+                  .values({
+                    enteId,
+                    status: 'in_force',
+                    actKind: 'delibera',
+                    actNumber: `${12 + i * 7}/DEMO`,
+                    actDate: addDays(start, -45),
+                    startDate: start,
+                    endDate: periodEnd(start, 60),
+                    signedAt: at(addDays(start, -10), 11),
+                    notes: `Convenzione per la gestione associata dei servizi SAEL (art. 30 TUEL), delibera di Consiglio comunale. ${DEMO_NOTE}`,
+                    createdAt: at(addDays(start, -50)),
+                    updatedAt: at(start),
+                  })
+                  .returning({ id: convenzioni.id }))[0]!;
+          convenzioneOf.set(enteId, row.id);
+        }
 
-    for (const [i, p] of planned.entries()) {
-      const { d, enteId, service, start, end, submitted, snapshot } = p;
-      const protocol = `SAEL-ADE-DEMO-${String(i + 1).padStart(4, '0')}`;
-      const approved = d.steps.some((s) => s[2] === 'approved');
-      const lastAt = d.steps.length ? at(addDays(start, d.steps.at(-1)![3])) : at(submitted);
-      const referente = d.istat === TERMOLI ? termoliReferente : null;
-      const row = tx
-        .insert(adesioni)
-        .values({
-          enteId,
-          serviceId: service.id,
-          convenzioneId: convenzioneOf.get(enteId) ?? null,
-          status: d.status,
-          quantity: d.quantity ?? 1,
-          requestData: JSON.stringify({
-            referenteName: d.referente[0],
-            referenteRole: d.referente[1],
-            email: `referente.${d.istat}@example.invalid`,
-            phone: '0874 000 100',
-            notes: d.notes,
-            demo: true,
-          }),
-          protocolNumber: protocol,
-          startDate: start,
-          endDate: end,
-          autoRenew: d.autoRenew ?? false,
-          priceSnapshot: approved && snapshot ? JSON.stringify(snapshot) : null,
-          amountCents: approved ? (snapshot?.totalCents ?? 0) : null,
-          decisionNote: d.decisionNote ?? null,
-          warnedT60At: d.status === 'expiring' ? lastAt : null,
-          submittedBy: referente,
-          createdAt: at(addDays(submitted, -2)),
-          updatedAt: lastAt,
-        })
-        .returning({ id: adesioni.id })
-        .get();
-      addEvent(tx, row.id, enteId, 'create', null, 'draft', at(addDays(submitted, -2)), 'Modulo compilato dal referente.', referente);
-      addEvent(tx, row.id, enteId, 'submit', 'draft', 'submitted', at(submitted, 10), `Protocollo ${protocol}`, referente);
-      for (const [action, from, to, days, note] of d.steps) {
-        // Activation on the start date, automatic approval and the T-60 warning are the scheduled pass's.
-        const system = action === 'auto_approve' || action === 'mark_expiring' || action === 'activate';
-        addEvent(tx, row.id, enteId, action, from, to, at(addDays(start, days), 11), note ?? null, system ? null : saelAdmin, system ? 'system' : 'user');
-      }
-    }
+        for (const [i, p] of planned.entries()) {
+          const { d, enteId, service, start, end, submitted, snapshot } = p;
+          const protocol = `SAEL-ADE-DEMO-${String(i + 1).padStart(4, '0')}`;
+          const approved = d.steps.some((s) => s[2] === 'approved');
+          const lastAt = d.steps.length ? at(addDays(start, d.steps.at(-1)![3])) : at(submitted);
+          const referente = d.istat === TERMOLI ? termoliReferente : null;
+          const row = (await tx
+                  .insert(adesioni)
+                  .values({
+                    enteId,
+                    serviceId: service.id,
+                    convenzioneId: convenzioneOf.get(enteId) ?? null,
+                    status: d.status,
+                    quantity: d.quantity ?? 1,
+                    requestData: JSON.stringify({
+                      referenteName: d.referente[0],
+                      referenteRole: d.referente[1],
+                      email: `referente.${d.istat}@example.invalid`,
+                      phone: '0874 000 100',
+                      notes: d.notes,
+                      demo: true,
+                    }),
+                    protocolNumber: protocol,
+                    startDate: start,
+                    endDate: end,
+                    autoRenew: d.autoRenew ?? false,
+                    priceSnapshot: approved && snapshot ? JSON.stringify(snapshot) : null,
+                    amountCents: approved ? (snapshot?.totalCents ?? 0) : null,
+                    decisionNote: d.decisionNote ?? null,
+                    warnedT60At: d.status === 'expiring' ? lastAt : null,
+                    submittedBy: referente,
+                    createdAt: at(addDays(submitted, -2)),
+                    updatedAt: lastAt,
+                  })
+                  .returning({ id: adesioni.id }))[0]!;
+          await addEvent(tx, row.id, enteId, 'create', null, 'draft', at(addDays(submitted, -2)), 'Modulo compilato dal referente.', referente);
+          await addEvent(tx, row.id, enteId, 'submit', 'draft', 'submitted', at(submitted, 10), `Protocollo ${protocol}`, referente);
+          for (const [action, from, to, days, note] of d.steps) {
+            // Activation on the start date, automatic approval and the T-60 warning are the scheduled pass's.
+            const system = action === 'auto_approve' || action === 'mark_expiring' || action === 'activate';
+            await addEvent(tx, row.id, enteId, action, from, to, at(addDays(start, days), 11), note ?? null, system ? null : saelAdmin, system ? 'system' : 'user');
+          }
+        }
 
-    // A training session in three weeks: two comuni take seats, a third colleague waits.
-    const day = addDays(today, 21);
-    const servizio19 = services.get('19');
-    const session = tx
-      .insert(trainingSessions)
-      .values({
-        serviceId: servizio19?.id ?? null,
-        title: 'pagoPA per gli uffici comunali: posizioni debitorie, avvisi e riconciliazione',
-        topic: 'pagoPA e incassi',
-        description: 'Giornata di formazione del servizio di base SAEL (sessione dimostrativa): creare le posizioni, stampare gli avvisi, leggere le ricevute e i flussi di rendicontazione.',
-        startsAt: at(day, 9),
-        endsAt: at(day, 13),
-        place: 'Sala del Consiglio provinciale, Via Roma 47, Campobasso',
-        onlineUrl: null,
-        speakers: 'Ufficio SAEL della Provincia',
-        seats: 30,
-        freePerEnte: 2,
-        status: 'scheduled',
-        createdAt: at(addDays(today, -10)),
-        updatedAt: at(addDays(today, -10)),
-      })
-      .returning({ id: trainingSessions.id })
-      .get();
-    const enrol = (istat: string, slot: number | null, name: string, role: string, daysAgo: number) => {
-      const enteId = enteByIstat.get(istat);
-      if (!enteId) return;
-      const email = `${name.toLowerCase().replace(/[^a-z]+/g, '.')}@example.invalid`;
-      tx.insert(trainingEnrollments)
-        .values({
-          sessionId: session.id,
-          enteId,
-          slot,
-          status: slot === null ? 'waitlisted' : 'confirmed',
-          participantName: name,
-          participantEmail: email,
-          participantRole: role,
-          createdAt: at(addDays(today, -daysAgo)),
-          updatedAt: at(addDays(today, -daysAgo)),
-        })
-        .run();
-    };
-    enrol(CAMPOBASSO, 1, 'Giuseppe Verdi', 'Servizio tributi', 8);
-    enrol(CAMPOBASSO, 2, 'Maria Colasurdo', 'Ragioneria', 8);
-    enrol(TERMOLI, 1, 'Anna Esposito', 'Affari generali', 6);
-    enrol(TERMOLI, 2, 'Francesco Colombo', 'Servizio tributi', 6);
-    enrol(TERMOLI, null, 'Rita Mancini', 'Polizia locale', 5);
+        // A training session in three weeks: two comuni take seats, a third colleague waits.
+        const day = addDays(today, 21);
+        const servizio19 = services.get('19');
+        const session = (await tx
+              .insert(trainingSessions)
+              .values({
+                serviceId: servizio19?.id ?? null,
+                title: 'pagoPA per gli uffici comunali: posizioni debitorie, avvisi e riconciliazione',
+                topic: 'pagoPA e incassi',
+                description: 'Giornata di formazione del servizio di base SAEL (sessione dimostrativa): creare le posizioni, stampare gli avvisi, leggere le ricevute e i flussi di rendicontazione.',
+                startsAt: at(day, 9),
+                endsAt: at(day, 13),
+                place: 'Sala del Consiglio provinciale, Via Roma 47, Campobasso',
+                onlineUrl: null,
+                speakers: 'Ufficio SAEL della Provincia',
+                seats: 30,
+                freePerEnte: 2,
+                status: 'scheduled',
+                createdAt: at(addDays(today, -10)),
+                updatedAt: at(addDays(today, -10)),
+              })
+              .returning({ id: trainingSessions.id }))[0]!;
+        const enrol = async (istat: string, slot: number | null, name: string, role: string, daysAgo: number) => {
+          const enteId = enteByIstat.get(istat);
+          if (!enteId) return;
+          const email = `${name.toLowerCase().replace(/[^a-z]+/g, '.')}@example.invalid`;
+          await tx.insert(trainingEnrollments)
+                    .values({
+                      sessionId: session.id,
+                      enteId,
+                      slot,
+                      status: slot === null ? 'waitlisted' : 'confirmed',
+                      participantName: name,
+                      participantEmail: email,
+                      participantRole: role,
+                      createdAt: at(addDays(today, -daysAgo)),
+                      updatedAt: at(addDays(today, -daysAgo)),
+                    });
+        };
+        await enrol(CAMPOBASSO, 1, 'Giuseppe Verdi', 'Servizio tributi', 8);
+        await enrol(CAMPOBASSO, 2, 'Maria Colasurdo', 'Ragioneria', 8);
+        await enrol(TERMOLI, 1, 'Anna Esposito', 'Affari generali', 6);
+        await enrol(TERMOLI, 2, 'Francesco Colombo', 'Servizio tributi', 6);
+        await enrol(TERMOLI, null, 'Rita Mancini', 'Polizia locale', 5);
 
-    recordAudit(tx, { actor: ACTOR, action: 'seed', entity: 'catalogue', entityId: 'demo', after: { convenzioni: convenzioneOf.size, adesioni: planned.length, trainingSessions: 1 } });
-  });
+        recordAudit(tx, { actor: ACTOR, action: 'seed', entity: 'catalogue', entityId: 'demo', after: { convenzioni: convenzioneOf.size, adesioni: planned.length, trainingSessions: 1 } });
+      });
   return true;
 }
 
-function addEvent(tx: DbTx, adesioneId: number, enteId: number, action: string, from: AdesioneStatus | null, to: AdesioneStatus, at: string, note: string | null, userId: number | null, actorKind: 'user' | 'system' = 'user'): void {
-  tx.insert(adesioneEvents).values({ adesioneId, enteId, action, fromStatus: from, toStatus: to, note, actorUserId: userId, actorKind, at }).run();
+async function addEvent(tx: DbTx, adesioneId: number, enteId: number, action: string, from: AdesioneStatus | null, to: AdesioneStatus, at: string, note: string | null, userId: number | null, actorKind: 'user' | 'system' = 'user'): Promise<void> {
+  await tx.insert(adesioneEvents).values({ adesioneId, enteId, action, fromStatus: from, toStatus: to, note, actorUserId: userId, actorKind, at });
 }

@@ -6,9 +6,9 @@ import { getEnte } from '../enti/repository.js';
 
 /** Resolves the `:enteId` route parameter to an existing ente (null → 404). */
 export function enteFromParams(db: DbLike) {
-  return (request: FastifyRequest): number | null => {
+  return async (request: FastifyRequest): Promise<number | null> => {
     const enteId = (request.params as { enteId: number }).enteId;
-    return getEnte(db, enteId) ? enteId : null;
+    return await getEnte(db, enteId) ? enteId : null;
   };
 }
 

@@ -41,33 +41,32 @@ export type CatalogueDocument = typeof catalogueDocuments.$inferSelect;
  * phone and mails are placeholders), so the row is flagged is_demo until the SAEL admin edits it.
  */
 export async function seedInfopoint(db: Db): Promise<boolean> {
-  return db.transaction((tx) => {
-    const n = tx.select({ n: count() }).from(infopointOffices).get()?.n ?? 0;
-    if (n > 0) return false;
-    const p = tx.select().from(enti).where(eq(enti.kind, 'provincia')).get();
-    tx.insert(infopointOffices)
-      .values({
-        name: 'S.A.E.L. – Provincia di Campobasso',
-        address: p?.address ?? 'Via Roma 47, 86100 Campobasso',
-        hours: p?.officeHours ?? 'Lunedì–venerdì 9:00–13:00; martedì e giovedì anche 15:30–17:30',
-        phone: p?.phone ?? null,
-        email: p?.email ?? null,
-        pec: p?.pec ?? null,
-        notes: 'Sportello al piano terra. Per le richieste di assistenza degli enti aderenti usa l’area riservata.',
-        isDemo: true,
-        sortOrder: 0,
-      })
-      .run();
-    return true;
-  });
+  return await db.transaction(async (tx) => {
+      const n = (await tx.select({ n: count() }).from(infopointOffices).limit(1))[0]?.n ?? 0;
+      if (n > 0) return false;
+      const p = (await tx.select().from(enti).where(eq(enti.kind, 'provincia')).limit(1))[0];
+      await tx.insert(infopointOffices)
+              .values({
+                name: 'S.A.E.L. – Provincia di Campobasso',
+                address: p?.address ?? 'Via Roma 47, 86100 Campobasso',
+                hours: p?.officeHours ?? 'Lunedì–venerdì 9:00–13:00; martedì e giovedì anche 15:30–17:30',
+                phone: p?.phone ?? null,
+                email: p?.email ?? null,
+                pec: p?.pec ?? null,
+                notes: 'Sportello al piano terra. Per le richieste di assistenza degli enti aderenti usa l’area riservata.',
+                isDemo: true,
+                sortOrder: 0,
+              });
+      return true;
+    });
 }
 
 export async function listOffices(db: Db): Promise<Office[]> {
-  return db.select().from(infopointOffices).orderBy(asc(infopointOffices.sortOrder), asc(infopointOffices.id)).all();
+  return await db.select().from(infopointOffices).orderBy(asc(infopointOffices.sortOrder), asc(infopointOffices.id));
 }
 
 export async function getOffice(db: Db, id: number): Promise<Office | null> {
-  return db.select().from(infopointOffices).where(eq(infopointOffices.id, id)).get() ?? null;
+  return (await db.select().from(infopointOffices).where(eq(infopointOffices.id, id)).limit(1))[0] ?? null;
 }
 
 export interface OfficeInput {
@@ -83,47 +82,47 @@ export interface OfficeInput {
 
 /** Creates (id null) or updates an office; an edited office is no longer demo data. */
 export async function saveOffice(db: Db, id: number | null, input: OfficeInput, actor: string, requestId?: string): Promise<number | null> {
-  return db.transaction((tx) => {
-    if (id === null) {
-      const row = tx.insert(infopointOffices).values({ ...input, isDemo: false }).returning().get();
-      recordAudit(tx, { actor, action: 'infopoint.office.create', entity: 'infopoint_office', entityId: row.id, after: input, requestId });
-      return row.id;
-    }
-    const before = tx.select().from(infopointOffices).where(eq(infopointOffices.id, id)).get();
-    if (!before) return null;
-    tx.update(infopointOffices).set({ ...input, isDemo: false }).where(eq(infopointOffices.id, id)).run();
-    recordAudit(tx, { actor, action: 'infopoint.office.update', entity: 'infopoint_office', entityId: id, before, after: input, requestId });
-    return id;
-  });
+  return await db.transaction(async (tx) => {
+      if (id === null) {
+        const row = (await tx.insert(infopointOffices).values({ ...input, isDemo: false }).returning())[0]!;
+        recordAudit(tx, { actor, action: 'infopoint.office.create', entity: 'infopoint_office', entityId: row.id, after: input, requestId });
+        return row.id;
+      }
+      const before = (await tx.select().from(infopointOffices).where(eq(infopointOffices.id, id)).limit(1))[0];
+      if (!before) return null;
+      await tx.update(infopointOffices).set({ ...input, isDemo: false }).where(eq(infopointOffices.id, id));
+      recordAudit(tx, { actor, action: 'infopoint.office.update', entity: 'infopoint_office', entityId: id, before, after: input, requestId });
+      return id;
+    });
 }
 
 export async function deleteOffice(db: Db, id: number, actor: string, requestId?: string): Promise<boolean> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(infopointOffices).where(eq(infopointOffices.id, id)).get();
-    if (!before) return false;
-    tx.delete(infopointOffices).where(eq(infopointOffices.id, id)).run();
-    recordAudit(tx, { actor, action: 'infopoint.office.delete', entity: 'infopoint_office', entityId: id, before, requestId });
-    return true;
-  });
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(infopointOffices).where(eq(infopointOffices.id, id)).limit(1))[0];
+      if (!before) return false;
+      await tx.delete(infopointOffices).where(eq(infopointOffices.id, id));
+      recordAudit(tx, { actor, action: 'infopoint.office.delete', entity: 'infopoint_office', entityId: id, before, requestId });
+      return true;
+    });
 }
 
 // ---------------------------------------------------------------- news
 
 export async function listPublishedNews(db: Db, limit = 50): Promise<News[]> {
-  return db.select().from(infopointNews).where(eq(infopointNews.status, 'published')).orderBy(desc(infopointNews.publishedAt), desc(infopointNews.id)).limit(limit).all();
+  return await db.select().from(infopointNews).where(eq(infopointNews.status, 'published')).orderBy(desc(infopointNews.publishedAt), desc(infopointNews.id)).limit(limit);
 }
 
 /** A news item as the public sees it: only published ones. */
 export async function getPublishedNews(db: Db, id: number): Promise<News | null> {
-  return db.select().from(infopointNews).where(and(eq(infopointNews.id, id), eq(infopointNews.status, 'published'))).get() ?? null;
+  return (await db.select().from(infopointNews).where(and(eq(infopointNews.id, id), eq(infopointNews.status, 'published'))).limit(1))[0] ?? null;
 }
 
 export async function listAllNews(db: Db): Promise<News[]> {
-  return db.select().from(infopointNews).orderBy(desc(infopointNews.id)).all();
+  return await db.select().from(infopointNews).orderBy(desc(infopointNews.id));
 }
 
 export async function getNews(db: Db, id: number): Promise<News | null> {
-  return db.select().from(infopointNews).where(eq(infopointNews.id, id)).get() ?? null;
+  return (await db.select().from(infopointNews).where(eq(infopointNews.id, id)).limit(1))[0] ?? null;
 }
 
 export interface NewsInput {
@@ -134,33 +133,32 @@ export interface NewsInput {
 
 export async function saveNews(db: Db, id: number | null, input: NewsInput, actor: { userId: number; requestId?: string }, now: Date): Promise<number | null> {
   const a = `user:${actor.userId}`;
-  return db.transaction((tx) => {
-    if (id === null) {
-      const row = tx.insert(infopointNews).values({ ...input, status: 'draft', createdBy: actor.userId }).returning().get();
-      recordAudit(tx, { actor: a, action: 'infopoint.news.create', entity: 'infopoint_news', entityId: row.id, after: input, requestId: actor.requestId });
-      return row.id;
-    }
-    const before = tx.select().from(infopointNews).where(eq(infopointNews.id, id)).get();
-    if (!before) return null;
-    tx.update(infopointNews).set({ ...input, updatedAt: now.toISOString() }).where(eq(infopointNews.id, id)).run();
-    recordAudit(tx, { actor: a, action: 'infopoint.news.update', entity: 'infopoint_news', entityId: id, before: { title: before.title, summary: before.summary, body: before.body }, after: input, requestId: actor.requestId });
-    return id;
-  });
+  return await db.transaction(async (tx) => {
+      if (id === null) {
+        const row = (await tx.insert(infopointNews).values({ ...input, status: 'draft', createdBy: actor.userId }).returning())[0]!;
+        recordAudit(tx, { actor: a, action: 'infopoint.news.create', entity: 'infopoint_news', entityId: row.id, after: input, requestId: actor.requestId });
+        return row.id;
+      }
+      const before = (await tx.select().from(infopointNews).where(eq(infopointNews.id, id)).limit(1))[0];
+      if (!before) return null;
+      await tx.update(infopointNews).set({ ...input, updatedAt: now.toISOString() }).where(eq(infopointNews.id, id));
+      recordAudit(tx, { actor: a, action: 'infopoint.news.update', entity: 'infopoint_news', entityId: id, before: { title: before.title, summary: before.summary, body: before.body }, after: input, requestId: actor.requestId });
+      return id;
+    });
 }
 
 /** Publishes (keeps the first publication date) or withdraws a news item to draft. */
 export async function setNewsStatus(db: Db, id: number, status: 'draft' | 'published', actor: { userId: number; requestId?: string }, now: Date): Promise<News | null> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(infopointNews).where(eq(infopointNews.id, id)).get();
-    if (!before) return null;
-    const stamp = now.toISOString();
-    tx.update(infopointNews)
-      .set({ status, publishedAt: status === 'published' ? before.publishedAt ?? stamp : before.publishedAt, updatedAt: stamp })
-      .where(eq(infopointNews.id, id))
-      .run();
-    recordAudit(tx, { actor: `user:${actor.userId}`, action: status === 'published' ? 'infopoint.news.publish' : 'infopoint.news.unpublish', entity: 'infopoint_news', entityId: id, before: { status: before.status }, after: { status }, requestId: actor.requestId });
-    return tx.select().from(infopointNews).where(eq(infopointNews.id, id)).get()!;
-  });
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(infopointNews).where(eq(infopointNews.id, id)).limit(1))[0];
+      if (!before) return null;
+      const stamp = now.toISOString();
+      await tx.update(infopointNews)
+              .set({ status, publishedAt: status === 'published' ? before.publishedAt ?? stamp : before.publishedAt, updatedAt: stamp })
+              .where(eq(infopointNews.id, id));
+      recordAudit(tx, { actor: `user:${actor.userId}`, action: status === 'published' ? 'infopoint.news.publish' : 'infopoint.news.unpublish', entity: 'infopoint_news', entityId: id, before: { status: before.status }, after: { status }, requestId: actor.requestId });
+      return (await tx.select().from(infopointNews).where(eq(infopointNews.id, id)).limit(1))[0]!;
+    });
 }
 
 // ---------------------------------------------------------------- documents
@@ -214,39 +212,37 @@ export async function addDocument(db: Db, dataDir: string, input: DocumentInput,
     fs.writeFileSync(`${full}.tmp`, input.data);
     fs.renameSync(`${full}.tmp`, full);
   }
-  return db.transaction((tx) => {
-    const row = tx
-      .insert(catalogueDocuments)
-      .values({
-        kind: input.kind,
-        ownerId: input.ownerId,
-        title: input.title,
-        fileName: cleanFileName(input.fileName, type.ext),
-        contentType: type.contentType,
-        sizeBytes: input.data.length,
-        sha256,
-        storagePath: rel,
-        createdBy: actor.userId,
-      })
-      .returning()
-      .get();
-    recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.add', entity: 'catalogue_document', entityId: row.id, after: { kind: row.kind, ownerId: row.ownerId, title: row.title, sha256 }, requestId: actor.requestId });
-    return row;
-  });
+  return await db.transaction(async (tx) => {
+      const row = (await tx
+            .insert(catalogueDocuments)
+            .values({
+              kind: input.kind,
+              ownerId: input.ownerId,
+              title: input.title,
+              fileName: cleanFileName(input.fileName, type.ext),
+              contentType: type.contentType,
+              sizeBytes: input.data.length,
+              sha256,
+              storagePath: rel,
+              createdBy: actor.userId,
+            })
+            .returning())[0]!;
+      recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.add', entity: 'catalogue_document', entityId: row.id, after: { kind: row.kind, ownerId: row.ownerId, title: row.title, sha256 }, requestId: actor.requestId });
+      return row;
+    });
 }
 
 export async function listDocuments(db: Db, kind: 'modulo' | 'news_attachment', ownerId: number | null): Promise<CatalogueDocument[]> {
   const owner = ownerId === null ? undefined : eq(catalogueDocuments.ownerId, ownerId);
-  return db
-    .select()
-    .from(catalogueDocuments)
-    .where(and(eq(catalogueDocuments.kind, kind), owner))
-    .orderBy(asc(catalogueDocuments.id))
-    .all();
+  return await db
+      .select()
+      .from(catalogueDocuments)
+      .where(and(eq(catalogueDocuments.kind, kind), owner))
+      .orderBy(asc(catalogueDocuments.id));
 }
 
 export async function getDocument(db: Db, id: number): Promise<CatalogueDocument | null> {
-  return db.select().from(catalogueDocuments).where(eq(catalogueDocuments.id, id)).get() ?? null;
+  return (await db.select().from(catalogueDocuments).where(eq(catalogueDocuments.id, id)).limit(1))[0] ?? null;
 }
 
 /** A document the public may download: a modulo, or an attachment of a published news item. */
@@ -260,25 +256,25 @@ export async function getPublicDocument(db: Db, id: number): Promise<CatalogueDo
 
 /** Removes the record (the stored bytes stay: other records may share them, by hash). */
 export async function deleteDocument(db: Db, id: number, kinds: ('modulo' | 'news_attachment')[], actor: { userId: number; requestId?: string }): Promise<CatalogueDocument | null> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(catalogueDocuments).where(and(eq(catalogueDocuments.id, id), inArray(catalogueDocuments.kind, kinds))).get();
-    if (!before) return null;
-    tx.delete(catalogueDocuments).where(eq(catalogueDocuments.id, id)).run();
-    recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.delete', entity: 'catalogue_document', entityId: id, before: { kind: before.kind, ownerId: before.ownerId, title: before.title, sha256: before.sha256 }, requestId: actor.requestId });
-    return before;
-  });
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(catalogueDocuments).where(and(eq(catalogueDocuments.id, id), inArray(catalogueDocuments.kind, kinds))).limit(1))[0];
+      if (!before) return null;
+      await tx.delete(catalogueDocuments).where(eq(catalogueDocuments.id, id));
+      recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.delete', entity: 'catalogue_document', entityId: id, before: { kind: before.kind, ownerId: before.ownerId, title: before.title, sha256: before.sha256 }, requestId: actor.requestId });
+      return before;
+    });
 }
 
 // ---------------------------------------------------------------- suggestions
 
 /** The system user that opens the suggestion tickets, created once (see INFOPOINT_SYSTEM_FISCAL_CODE). */
 export async function infopointSystemUser(db: Db): Promise<number> {
-  db.insert(users).values({ fiscalCode: INFOPOINT_SYSTEM_FISCAL_CODE, name: 'Infopoint', familyName: 'S.A.E.L. (modulo suggerimenti)' }).onConflictDoNothing().run();
-  return db.select({ id: users.id }).from(users).where(eq(users.fiscalCode, INFOPOINT_SYSTEM_FISCAL_CODE)).get()!.id;
+  await db.insert(users).values({ fiscalCode: INFOPOINT_SYSTEM_FISCAL_CODE, name: 'Infopoint', familyName: 'S.A.E.L. (modulo suggerimenti)' }).onConflictDoNothing();
+  return (await db.select({ id: users.id }).from(users).where(eq(users.fiscalCode, INFOPOINT_SYSTEM_FISCAL_CODE)).limit(1))[0]!.id;
 }
 
 export async function provinceEnteId(db: Db): Promise<number | null> {
-  return db.select({ id: enti.id }).from(enti).where(eq(enti.kind, 'provincia')).orderBy(asc(enti.id)).get()?.id ?? null;
+  return (await db.select({ id: enti.id }).from(enti).where(eq(enti.kind, 'provincia')).orderBy(asc(enti.id)).limit(1))[0]?.id ?? null;
 }
 
 export interface Suggestion {

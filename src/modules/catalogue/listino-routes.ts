@@ -130,12 +130,12 @@ const classBody = {
 export default async function listinoRoutes(app: FastifyInstance): Promise<void> {
   const adminOnly = requireRole('sael_admin');
   const today = () => todayInItaly(app.catalogue.now());
-  const comuniPopulations = () => listEnti(app.db, { kind: 'comune' }).map((e) => e.population);
+  const comuniPopulations = async () => (await listEnti(app.db, { kind: 'comune' })).map((e) => e.population);
 
   // ---------------------------------------------------------------- classes
   const classesPage = async (reply: FastifyReply, rows: Form[] | null, errors: string[], notice?: string) => {
     const classes = await listEnteClasses(app.db);
-    const pops = comuniPopulations();
+    const pops = await comuniPopulations();
     const counted = classes.map((c) => ({ ...c, comuni: pops.filter((p) => classifyPopulation([c], p)).length }));
     const formRows =
       rows ??
@@ -333,7 +333,7 @@ export default async function listinoRoutes(app: FastifyInstance): Promise<void>
       text: priceText({ billing: 'annual', periodMonths: 12, unitLabel: null }, { mode: o.mode, amountCents: o.amountCents, bands: parseBands(o.bands) }).replace(/ all’anno$/, ''),
       state: isValidOn(o, on) ? 'in vigore' : o.validFrom > on ? 'futuro' : 'scaduto',
     }));
-    const enti = listEnti(app.db, {}).map((e) => ({ id: e.id, name: e.name, selected: String(e.id) === form.enteId }));
+    const enti = (await listEnti(app.db, {})).map((e) => ({ id: e.id, name: e.name, selected: String(e.id) === form.enteId }));
     const services = (await listServices(app.db)).filter((s) => s.billing !== 'free').map((s) => ({ code: s.code, name: s.name, selected: s.code === form.serviceCode }));
     const modeOptions = (['fixed', 'per_unit', 'bands'] as const).map((m) => ({ value: m, label: MODE_LABELS[m], selected: m === (form.mode ?? 'fixed') }));
     return reply.page('catalogue/listino-overrides', {
@@ -354,7 +354,7 @@ export default async function listinoRoutes(app: FastifyInstance): Promise<void>
   app.post<{ Body: Form }>('/admin/catalogo/listini/override', { preHandler: adminOnly, schema: { body: strings(OVERRIDE_FIELDS) } }, async (request, reply) => {
     const f = request.body;
     const errors: Record<string, string> = {};
-    const ente = /^\d{1,9}$/.test(f.enteId ?? '') ? getEnte(app.db, Number(f.enteId)) : undefined;
+    const ente = /^\d{1,9}$/.test(f.enteId ?? '') ? await getEnte(app.db, Number(f.enteId)) : undefined;
     if (!ente) errors.enteId = 'Scegli l’ente.';
     const service = f.serviceCode && /^[0-9]{1,3}[A-Za-z]?$/.test(f.serviceCode) ? await getServiceByCode(app.db, f.serviceCode.toUpperCase()) : null;
     if (!service || service.billing === 'free') errors.serviceCode = 'Scegli un servizio a listino.';

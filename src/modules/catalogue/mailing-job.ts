@@ -40,13 +40,12 @@ export function mailingText(m: Pick<Mailing, 'body'>, docs: DocumentRef[], recip
   return parts.join('\n');
 }
 
-function counts(db: Db, mailingId: number): { done: number; sent: number; failed: number; total: number } {
-  const rows = db
-    .select({ status: mailingRecipients.status, n: count() })
-    .from(mailingRecipients)
-    .where(eq(mailingRecipients.mailingId, mailingId))
-    .groupBy(mailingRecipients.status)
-    .all();
+async function counts(db: Db, mailingId: number): Promise<{ done: number; sent: number; failed: number; total: number }> {
+  const rows = await db
+      .select({ status: mailingRecipients.status, n: count() })
+      .from(mailingRecipients)
+      .where(eq(mailingRecipients.mailingId, mailingId))
+      .groupBy(mailingRecipients.status);
   const by = Object.fromEntries(rows.map((r) => [r.status, r.n])) as Record<string, number>;
   const total = rows.reduce((s, r) => s + r.n, 0);
   return { done: total - (by.pending ?? 0), sent: by.sent ?? 0, failed: by.failed ?? 0, total };
@@ -58,53 +57,52 @@ function counts(db: Db, mailingId: number): { done: number; sent: number; failed
  */
 export async function runMailing(deps: MailingDeps, mailingId: number, progress: (done: number, total: number) => void): Promise<{ sent: number; skipped: number; failed: number; total: number }> {
   const { db } = deps;
-  const m = db.select().from(mailings).where(eq(mailings.id, mailingId)).get();
+  const m = (await db.select().from(mailings).where(eq(mailings.id, mailingId)).limit(1))[0];
   if (!m) throw new Error(`mailing ${mailingId} not found`);
-  db.update(mailings).set({ status: 'sending', updatedAt: new Date().toISOString() }).where(eq(mailings.id, mailingId)).run();
+  await db.update(mailings).set({ status: 'sending', updatedAt: new Date().toISOString() }).where(eq(mailings.id, mailingId));
   const docs = await documentsByIds(db, JSON.parse(m.documentIds) as number[]);
   const key = await unsubscribeKey(db);
-  const pending = db
-    .select({ id: mailingRecipients.id, email: mailingRecipients.email, subscriptionId: mailingRecipients.subscriptionId })
-    .from(mailingRecipients)
-    .where(and(eq(mailingRecipients.mailingId, mailingId), eq(mailingRecipients.status, 'pending')))
-    .orderBy(asc(mailingRecipients.id))
-    .all();
-  let c = counts(db, mailingId);
+  const pending = await db
+      .select({ id: mailingRecipients.id, email: mailingRecipients.email, subscriptionId: mailingRecipients.subscriptionId })
+      .from(mailingRecipients)
+      .where(and(eq(mailingRecipients.mailingId, mailingId), eq(mailingRecipients.status, 'pending')))
+      .orderBy(asc(mailingRecipients.id));
+  let c = await counts(db, mailingId);
   try {
     progress(c.done, c.total);
     for (const r of pending) {
-      db.transaction(
-        (tx) => {
-          // Another run may have handled it meanwhile: only a still-pending row is sent.
-          const still = tx.select({ status: mailingRecipients.status }).from(mailingRecipients).where(eq(mailingRecipients.id, r.id)).get();
-          if (still?.status !== 'pending') return;
-          const sub = tx.select().from(referentiSubscriptions).where(eq(referentiSubscriptions.id, r.subscriptionId)).get();
-          const nowIso = new Date().toISOString();
-          if (!sub || sub.unsubscribedAt) {
-            tx.update(mailingRecipients).set({ status: 'skipped', error: 'Indirizzo disiscritto dalla lista' }).where(eq(mailingRecipients.id, r.id)).run();
-            return;
-          }
-          try {
-            const url = `${deps.publicUrl}/referenti/disiscrizione?token=${unsubscribeToken(key, sub.id)}`;
-            deps.mail({ to: r.email, subject: m.subject, body: mailingText(m, docs, sub.name, { unsubscribeUrl: url, publicUrl: deps.publicUrl, provinceName: deps.provinceName }) });
-            tx.update(mailingRecipients).set({ status: 'sent', sentAt: nowIso, error: null }).where(eq(mailingRecipients.id, r.id)).run();
-          } catch (err) {
-            tx.update(mailingRecipients).set({ status: 'failed', error: String((err as Error).message).slice(0, 300) }).where(eq(mailingRecipients.id, r.id)).run();
-          }
-          const now = counts(tx as unknown as Db, mailingId);
-          tx.update(mailings).set({ sent: now.sent, failed: now.failed, updatedAt: nowIso }).where(eq(mailings.id, mailingId)).run();
-        },
-        { behavior: 'immediate' },
-      );
-      c = counts(db, mailingId);
+      await db.transaction(
+                async (tx) => {
+                  // Another run may have handled it meanwhile: only a still-pending row is sent.
+                  const still = (await tx.select({ status: mailingRecipients.status }).from(mailingRecipients).where(eq(mailingRecipients.id, r.id)).limit(1))[0];
+                  if (still?.status !== 'pending') return;
+                  const sub = (await tx.select().from(referentiSubscriptions).where(eq(referentiSubscriptions.id, r.subscriptionId)).limit(1))[0];
+                  const nowIso = new Date().toISOString();
+                  if (!sub || sub.unsubscribedAt) {
+                    await tx.update(mailingRecipients).set({ status: 'skipped', error: 'Indirizzo disiscritto dalla lista' }).where(eq(mailingRecipients.id, r.id));
+                    return;
+                  }
+                  try {
+                    const url = `${deps.publicUrl}/referenti/disiscrizione?token=${unsubscribeToken(key, sub.id)}`;
+                    deps.mail({ to: r.email, subject: m.subject, body: mailingText(m, docs, sub.name, { unsubscribeUrl: url, publicUrl: deps.publicUrl, provinceName: deps.provinceName }) });
+                    await tx.update(mailingRecipients).set({ status: 'sent', sentAt: nowIso, error: null }).where(eq(mailingRecipients.id, r.id));
+                  } catch (err) {
+                    await tx.update(mailingRecipients).set({ status: 'failed', error: String((err as Error).message).slice(0, 300) }).where(eq(mailingRecipients.id, r.id));
+                  }
+                  const now = await counts(tx as unknown as Db, mailingId);
+                  await tx.update(mailings).set({ sent: now.sent, failed: now.failed, updatedAt: nowIso }).where(eq(mailings.id, mailingId));
+                },
+                { behavior: 'immediate' },
+              );
+      c = await counts(db, mailingId);
       progress(c.done, c.total);
     }
   } catch (err) {
-    db.update(mailings).set({ status: 'failed', updatedAt: new Date().toISOString() }).where(eq(mailings.id, mailingId)).run();
+    await db.update(mailings).set({ status: 'failed', updatedAt: new Date().toISOString() }).where(eq(mailings.id, mailingId));
     throw err;
   }
-  c = counts(db, mailingId);
-  db.update(mailings).set({ status: 'done', sent: c.sent, failed: c.failed, updatedAt: new Date().toISOString() }).where(eq(mailings.id, mailingId)).run();
+  c = await counts(db, mailingId);
+  await db.update(mailings).set({ status: 'done', sent: c.sent, failed: c.failed, updatedAt: new Date().toISOString() }).where(eq(mailings.id, mailingId));
   const skipped = c.done - c.sent - c.failed;
   return { sent: c.sent, skipped, failed: c.failed, total: c.total };
 }

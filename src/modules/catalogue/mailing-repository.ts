@@ -40,7 +40,7 @@ export function sha256Hex(s: string): string {
 
 /** The HMAC key of the unsubscribe tokens (created once, random). */
 export async function unsubscribeKey(db: DbLike): Promise<Buffer> {
-  return unsubscribeKeySync(db);
+  return await unsubscribeKeySync(db);
 }
 
 /** The unsubscribe token of a subscription (43 characters, base64url). */
@@ -48,48 +48,46 @@ export function unsubscribeToken(key: Buffer, subscriptionId: number): string {
   return crypto.createHmac('sha256', key).update(`referenti-unsubscribe:${subscriptionId}`).digest('base64url');
 }
 
-function insertSubscription(db: DbLike, key: Buffer, v: { enteId: number; userId: number | null; name: string; email: string }): Subscription | undefined {
+async function insertSubscription(db: DbLike, key: Buffer, v: { enteId: number; userId: number | null; name: string; email: string }): Promise<Subscription | undefined> {
   // The token depends on the id: insert with a throw-away hash, then store the real one.
-  const row = db
-    .insert(referentiSubscriptions)
-    .values({ ...v, unsubscribeTokenHash: `pending:${crypto.randomBytes(16).toString('hex')}` })
-    .onConflictDoNothing()
-    .returning()
-    .get();
+  const row = (await db
+      .insert(referentiSubscriptions)
+      .values({ ...v, unsubscribeTokenHash: `pending:${crypto.randomBytes(16).toString('hex')}` })
+      .onConflictDoNothing()
+      .returning())[0]!;
   if (!row) return undefined;
-  return db
-    .update(referentiSubscriptions)
-    .set({ unsubscribeTokenHash: sha256Hex(unsubscribeToken(key, row.id)) })
-    .where(eq(referentiSubscriptions.id, row.id))
-    .returning()
-    .get();
+  return (await db
+      .update(referentiSubscriptions)
+      .set({ unsubscribeTokenHash: sha256Hex(unsubscribeToken(key, row.id)) })
+      .where(eq(referentiSubscriptions.id, row.id))
+      .returning())[0]!;
 }
 
 /** Adds every member ente's ente_admin that has an e-mail and is not in the list yet. Returns how many. */
 export async function syncReferenti(db: DbLike): Promise<number> {
-  return syncReferentiSync(db);
+  return await syncReferentiSync(db);
 }
 
 export async function addSubscription(db: Db, v: { enteId: number; name: string; email: string }, by: { actor: string; requestId?: string }): Promise<Subscription> {
-  return db.transaction(
-    (tx) => {
-      const ente = tx.select({ member: enti.member }).from(enti).where(eq(enti.id, v.enteId)).get();
-      if (!ente) throw new MailingError(404, 'Ente non trovato.');
-      if (!ente.member) throw new MailingError(409, 'La lista dei referenti riguarda solo gli enti aderenti al SAEL.');
-      const key = unsubscribeKeySync(tx);
-      const email = v.email.trim().toLowerCase();
-      const row = insertSubscription(tx, key, { enteId: v.enteId, userId: null, name: v.name.trim(), email });
-      if (!row) throw new MailingError(409, `L’indirizzo ${email} è già nella lista dei referenti di questo ente.`);
-      recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'referenti.subscribe', entity: 'referenti_subscription', entityId: row.id, enteId: v.enteId, after: { email } });
-      return row;
-    },
-    { behavior: 'immediate' },
-  );
+  return await db.transaction(
+      async (tx) => {
+        const ente = (await tx.select({ member: enti.member }).from(enti).where(eq(enti.id, v.enteId)).limit(1))[0];
+        if (!ente) throw new MailingError(404, 'Ente non trovato.');
+        if (!ente.member) throw new MailingError(409, 'La lista dei referenti riguarda solo gli enti aderenti al SAEL.');
+        const key = await unsubscribeKeySync(tx);
+        const email = v.email.trim().toLowerCase();
+        const row = await insertSubscription(tx, key, { enteId: v.enteId, userId: null, name: v.name.trim(), email });
+        if (!row) throw new MailingError(409, `L’indirizzo ${email} è già nella lista dei referenti di questo ente.`);
+        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'referenti.subscribe', entity: 'referenti_subscription', entityId: row.id, enteId: v.enteId, after: { email } });
+        return row;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
-function unsubscribeKeySync(db: DbLike): Buffer {
-  db.insert(catalogueSettings).values({ key: KEY_SETTING, value: JSON.stringify(crypto.randomBytes(32).toString('hex')) }).onConflictDoNothing().run();
-  const row = db.select({ value: catalogueSettings.value }).from(catalogueSettings).where(eq(catalogueSettings.key, KEY_SETTING)).get()!;
+async function unsubscribeKeySync(db: DbLike): Promise<Buffer> {
+  await db.insert(catalogueSettings).values({ key: KEY_SETTING, value: JSON.stringify(crypto.randomBytes(32).toString('hex')) }).onConflictDoNothing();
+  const row = (await db.select({ value: catalogueSettings.value }).from(catalogueSettings).where(eq(catalogueSettings.key, KEY_SETTING)).limit(1))[0]!;
   return Buffer.from(JSON.parse(row.value) as string, 'hex');
 }
 
@@ -98,41 +96,39 @@ export interface SubscriptionRow extends Subscription {
 }
 
 export async function listSubscriptions(db: DbLike): Promise<SubscriptionRow[]> {
-  return db
-    .select({ s: referentiSubscriptions, enteName: enti.name })
-    .from(referentiSubscriptions)
-    .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
-    .orderBy(asc(enti.name), asc(referentiSubscriptions.email))
-    .all()
+  return (await db
+      .select({ s: referentiSubscriptions, enteName: enti.name })
+      .from(referentiSubscriptions)
+      .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
+      .orderBy(asc(enti.name), asc(referentiSubscriptions.email)))
     .map((r) => ({ ...r.s, enteName: r.enteName }));
 }
 
 /** The subscription a token belongs to, or undefined (wrong, altered or unknown token). */
 export async function subscriptionByToken(db: DbLike, token: string): Promise<SubscriptionRow | undefined> {
-  const r = db
-    .select({ s: referentiSubscriptions, enteName: enti.name })
-    .from(referentiSubscriptions)
-    .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
-    .where(eq(referentiSubscriptions.unsubscribeTokenHash, sha256Hex(token)))
-    .get();
+  const r = (await db
+      .select({ s: referentiSubscriptions, enteName: enti.name })
+      .from(referentiSubscriptions)
+      .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
+      .where(eq(referentiSubscriptions.unsubscribeTokenHash, sha256Hex(token))).limit(1))[0];
   return r ? { ...r.s, enteName: r.enteName } : undefined;
 }
 
 /** Unsubscribes the token's address (idempotent); undefined when the token matches none. */
 export async function unsubscribe(db: Db, token: string, now: Date): Promise<SubscriptionRow | undefined> {
-  return db.transaction(
-    (tx) => {
-      const r = tx.select().from(referentiSubscriptions).where(eq(referentiSubscriptions.unsubscribeTokenHash, sha256Hex(token))).get();
-      if (!r) return undefined;
-      if (!r.unsubscribedAt) {
-        tx.update(referentiSubscriptions).set({ unsubscribedAt: now.toISOString() }).where(eq(referentiSubscriptions.id, r.id)).run();
-        recordAudit(tx, { actor: `subscriber:${r.id}`, action: 'referenti.unsubscribe', entity: 'referenti_subscription', entityId: r.id, enteId: r.enteId, after: { unsubscribedAt: now.toISOString() } });
-      }
-      const ente = tx.select({ name: enti.name }).from(enti).where(eq(enti.id, r.enteId)).get()!;
-      return { ...r, unsubscribedAt: r.unsubscribedAt ?? now.toISOString(), enteName: ente.name };
-    },
-    { behavior: 'immediate' },
-  );
+  return await db.transaction(
+      async (tx) => {
+        const r = (await tx.select().from(referentiSubscriptions).where(eq(referentiSubscriptions.unsubscribeTokenHash, sha256Hex(token))).limit(1))[0];
+        if (!r) return undefined;
+        if (!r.unsubscribedAt) {
+          await tx.update(referentiSubscriptions).set({ unsubscribedAt: now.toISOString() }).where(eq(referentiSubscriptions.id, r.id));
+          recordAudit(tx, { actor: `subscriber:${r.id}`, action: 'referenti.unsubscribe', entity: 'referenti_subscription', entityId: r.id, enteId: r.enteId, after: { unsubscribedAt: now.toISOString() } });
+        }
+        const ente = (await tx.select({ name: enti.name }).from(enti).where(eq(enti.id, r.enteId)).limit(1))[0]!;
+        return { ...r, unsubscribedAt: r.unsubscribedAt ?? now.toISOString(), enteName: ente.name };
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 export interface DocumentRef {
@@ -143,22 +139,20 @@ export interface DocumentRef {
 
 /** Catalogue documents that can be linked in a mailing (most recent first). */
 export async function linkableDocuments(db: DbLike, limit = 200): Promise<DocumentRef[]> {
-  return db
-    .select({ id: catalogueDocuments.id, title: catalogueDocuments.title, fileName: catalogueDocuments.fileName })
-    .from(catalogueDocuments)
-    .orderBy(desc(catalogueDocuments.id))
-    .limit(limit)
-    .all();
+  return await db
+      .select({ id: catalogueDocuments.id, title: catalogueDocuments.title, fileName: catalogueDocuments.fileName })
+      .from(catalogueDocuments)
+      .orderBy(desc(catalogueDocuments.id))
+      .limit(limit);
 }
 
 export async function documentsByIds(db: DbLike, ids: number[]): Promise<DocumentRef[]> {
   if (ids.length === 0) return [];
-  return db
-    .select({ id: catalogueDocuments.id, title: catalogueDocuments.title, fileName: catalogueDocuments.fileName })
-    .from(catalogueDocuments)
-    .where(inArray(catalogueDocuments.id, ids))
-    .orderBy(asc(catalogueDocuments.id))
-    .all();
+  return await db
+      .select({ id: catalogueDocuments.id, title: catalogueDocuments.title, fileName: catalogueDocuments.fileName })
+      .from(catalogueDocuments)
+      .where(inArray(catalogueDocuments.id, ids))
+      .orderBy(asc(catalogueDocuments.id));
 }
 
 /**
@@ -169,76 +163,73 @@ export async function documentsByIds(db: DbLike, ids: number[]): Promise<Documen
 export async function createMailing(
   db: Db,
   input: { subject: string; body: string; documentIds: number[] },
-  opts: { userId: number | null; by: { actor: string; requestId?: string }; enqueue: (mailingId: number) => number },
+  opts: { userId: number | null; by: { actor: string; requestId?: string }; enqueue: (mailingId: number) => Promise<number> },
 ): Promise<Mailing> {
-  return db.transaction(
-    (tx) => {
-      const docs = input.documentIds.length ? tx.select({ id: catalogueDocuments.id }).from(catalogueDocuments).where(inArray(catalogueDocuments.id, input.documentIds)).all() : [];
-      const missing = input.documentIds.filter((id) => !docs.some((d) => d.id === id));
-      if (missing.length) throw new MailingError(400, `Documenti non trovati: ${missing.join(', ')}. Scegli documenti esistenti.`);
-      void syncReferentiSync(tx);
-      const subs = tx
-        .select({ id: referentiSubscriptions.id, email: referentiSubscriptions.email })
-        .from(referentiSubscriptions)
-        .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
-        .where(and(isNull(referentiSubscriptions.unsubscribedAt), eq(enti.member, true)))
-        .orderBy(asc(referentiSubscriptions.id))
-        .all();
-      if (subs.length === 0) throw new MailingError(409, 'La lista dei referenti è vuota: aggiungi almeno un indirizzo prima di inviare.');
-      const m = tx
-        .insert(mailings)
-        .values({ subject: input.subject, body: input.body, documentIds: JSON.stringify(input.documentIds), total: subs.length, createdBy: opts.userId })
-        .returning()
-        .get();
-      for (const s of subs) tx.insert(mailingRecipients).values({ mailingId: m.id, subscriptionId: s.id, email: s.email }).run();
-      const jobId = opts.enqueue(m.id);
-      const row = tx.update(mailings).set({ jobId }).where(eq(mailings.id, m.id)).returning().get();
-      recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.create', entity: 'mailing', entityId: m.id, after: { subject: input.subject, recipients: subs.length, documentIds: input.documentIds, jobId } });
-      return row;
-    },
-    { behavior: 'immediate' },
-  );
+  return await db.transaction(
+      async (tx) => {
+        const docs = input.documentIds.length ? await tx.select({ id: catalogueDocuments.id }).from(catalogueDocuments).where(inArray(catalogueDocuments.id, input.documentIds)) : [];
+        const missing = input.documentIds.filter((id) => !docs.some((d) => d.id === id));
+        if (missing.length) throw new MailingError(400, `Documenti non trovati: ${missing.join(', ')}. Scegli documenti esistenti.`);
+        void await syncReferentiSync(tx);
+        const subs = await tx
+                .select({ id: referentiSubscriptions.id, email: referentiSubscriptions.email })
+                .from(referentiSubscriptions)
+                .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
+                .where(and(isNull(referentiSubscriptions.unsubscribedAt), eq(enti.member, true)))
+                .orderBy(asc(referentiSubscriptions.id));
+        if (subs.length === 0) throw new MailingError(409, 'La lista dei referenti è vuota: aggiungi almeno un indirizzo prima di inviare.');
+        const m = (await tx
+                .insert(mailings)
+                .values({ subject: input.subject, body: input.body, documentIds: JSON.stringify(input.documentIds), total: subs.length, createdBy: opts.userId })
+                .returning())[0]!;
+        for (const s of subs) await tx.insert(mailingRecipients).values({ mailingId: m.id, subscriptionId: s.id, email: s.email });
+        const jobId = await opts.enqueue(m.id);
+        const row = (await tx.update(mailings).set({ jobId }).where(eq(mailings.id, m.id)).returning())[0]!;
+        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.create', entity: 'mailing', entityId: m.id, after: { subject: input.subject, recipients: subs.length, documentIds: input.documentIds, jobId } });
+        return row;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
-function syncReferentiSync(db: DbLike): number {
-  const key = unsubscribeKeySync(db);
-  const referenti = db
-    .select({ enteId: roleGrants.enteId, userId: users.id, name: sql<string>`trim(coalesce(${users.name}, '') || ' ' || coalesce(${users.familyName}, ''))`, email: users.email })
-    .from(roleGrants)
-    .innerJoin(users, eq(users.id, roleGrants.userId))
-    .innerJoin(enti, eq(enti.id, roleGrants.enteId))
-    .where(and(eq(roleGrants.role, 'ente_admin'), eq(enti.member, true), sql`${users.email} IS NOT NULL AND ${users.email} <> ''`))
-    .all();
+async function syncReferentiSync(db: DbLike): Promise<number> {
+  const key = await unsubscribeKeySync(db);
+  const referenti = await db
+      .select({ enteId: roleGrants.enteId, userId: users.id, name: sql<string>`trim(coalesce(${users.name}, '') || ' ' || coalesce(${users.familyName}, ''))`, email: users.email })
+      .from(roleGrants)
+      .innerJoin(users, eq(users.id, roleGrants.userId))
+      .innerJoin(enti, eq(enti.id, roleGrants.enteId))
+      .where(and(eq(roleGrants.role, 'ente_admin'), eq(enti.member, true), sql`${users.email} IS NOT NULL AND ${users.email} <> ''`));
   let added = 0;
   for (const r of referenti) {
     const email = r.email!.trim().toLowerCase();
-    if (insertSubscription(db, key, { enteId: r.enteId!, userId: r.userId, name: r.name || email, email })) added++;
+    if (await insertSubscription(db, key, { enteId: r.enteId!, userId: r.userId, name: r.name || email, email })) added++;
   }
   return added;
 }
 
 /** Re-queues a mailing that stopped (failed job): only its pending recipients will be sent. */
-export async function resumeMailing(db: Db, id: number, opts: { by: { actor: string; requestId?: string }; enqueue: (mailingId: number) => number }): Promise<Mailing> {
-  return db.transaction(
-    (tx) => {
-      const m = tx.select().from(mailings).where(eq(mailings.id, id)).get();
-      if (!m) throw new MailingError(404, 'Comunicazione non trovata.');
-      if (m.status !== 'failed') throw new MailingError(409, 'Si riprende solo un invio interrotto.');
-      const jobId = opts.enqueue(m.id);
-      const row = tx.update(mailings).set({ status: 'queued', jobId, updatedAt: new Date().toISOString() }).where(eq(mailings.id, id)).returning().get();
-      recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.resume', entity: 'mailing', entityId: id, after: { jobId } });
-      return row;
-    },
-    { behavior: 'immediate' },
-  );
+export async function resumeMailing(db: Db, id: number, opts: { by: { actor: string; requestId?: string }; enqueue: (mailingId: number) => Promise<number> }): Promise<Mailing> {
+  return await db.transaction(
+      async (tx) => {
+        const m = (await tx.select().from(mailings).where(eq(mailings.id, id)).limit(1))[0];
+        if (!m) throw new MailingError(404, 'Comunicazione non trovata.');
+        if (m.status !== 'failed') throw new MailingError(409, 'Si riprende solo un invio interrotto.');
+        const jobId = await opts.enqueue(m.id);
+        const row = (await tx.update(mailings).set({ status: 'queued', jobId, updatedAt: new Date().toISOString() }).where(eq(mailings.id, id)).returning())[0]!;
+        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.resume', entity: 'mailing', entityId: id, after: { jobId } });
+        return row;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 export async function getMailing(db: DbLike, id: number): Promise<Mailing | undefined> {
-  return db.select().from(mailings).where(eq(mailings.id, id)).get();
+  return (await db.select().from(mailings).where(eq(mailings.id, id)).limit(1))[0];
 }
 
 export async function listMailings(db: DbLike, limit = 100): Promise<Mailing[]> {
-  return db.select().from(mailings).orderBy(desc(mailings.id)).limit(limit).all();
+  return await db.select().from(mailings).orderBy(desc(mailings.id)).limit(limit);
 }
 
 export interface RecipientRow extends MailingRecipient {
@@ -247,24 +238,22 @@ export interface RecipientRow extends MailingRecipient {
 }
 
 export async function listRecipients(db: DbLike, mailingId: number): Promise<RecipientRow[]> {
-  return db
-    .select({ r: mailingRecipients, name: referentiSubscriptions.name, enteName: enti.name })
-    .from(mailingRecipients)
-    .innerJoin(referentiSubscriptions, eq(referentiSubscriptions.id, mailingRecipients.subscriptionId))
-    .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
-    .where(eq(mailingRecipients.mailingId, mailingId))
-    .orderBy(asc(enti.name), asc(mailingRecipients.email))
-    .all()
+  return (await db
+      .select({ r: mailingRecipients, name: referentiSubscriptions.name, enteName: enti.name })
+      .from(mailingRecipients)
+      .innerJoin(referentiSubscriptions, eq(referentiSubscriptions.id, mailingRecipients.subscriptionId))
+      .innerJoin(enti, eq(enti.id, referentiSubscriptions.enteId))
+      .where(eq(mailingRecipients.mailingId, mailingId))
+      .orderBy(asc(enti.name), asc(mailingRecipients.email)))
     .map((x) => ({ ...x.r, name: x.name, enteName: x.enteName }));
 }
 
 /** Recipients by status (pending, sent, failed, skipped). */
 export async function recipientCounts(db: DbLike, mailingId: number): Promise<Record<string, number>> {
-  const rows = db
-    .select({ status: mailingRecipients.status, n: count() })
-    .from(mailingRecipients)
-    .where(eq(mailingRecipients.mailingId, mailingId))
-    .groupBy(mailingRecipients.status)
-    .all();
+  const rows = await db
+      .select({ status: mailingRecipients.status, n: count() })
+      .from(mailingRecipients)
+      .where(eq(mailingRecipients.mailingId, mailingId))
+      .groupBy(mailingRecipients.status);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -50,8 +50,8 @@ export default async function mailingRoutes(app: FastifyInstance): Promise<void>
   const adminOnly = requireRole('sael_admin');
   const deps = { db: app.db, publicUrl: app.config.publicUrl, provinceName: app.config.provinceName, mail: ctx.mail };
   registerMailingJob(app.jobs, deps);
-  const enqueue = (request: FastifyRequest) => (mailingId: number) =>
-    app.jobs.enqueue({ kind: MAILING_JOB, enteId: null, requestedBy: `user:${request.user!.id}`, input: { mailingId } });
+  const enqueue = (request: FastifyRequest) => async (mailingId: number) =>
+    await app.jobs.enqueue({ kind: MAILING_JOB, enteId: null, requestedBy: `user:${request.user!.id}`, input: { mailingId } });
 
   async function listPage(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) {
     await syncReferenti(app.db);
@@ -115,7 +115,7 @@ export default async function mailingRoutes(app: FastifyInstance): Promise<void>
     return reply.page('catalogue/mailing-referenti', {
       title: 'Lista dei referenti',
       subscriptions: await listSubscriptions(app.db),
-      enti: listEnti(app.db, { membersOnly: true }),
+      enti: await listEnti(app.db, { membersOnly: true }),
       form: {},
       errors: {},
       notice: takeFlash(request),
@@ -146,7 +146,7 @@ export default async function mailingRoutes(app: FastifyInstance): Promise<void>
         reply.code(code).page('catalogue/mailing-referenti', {
           title: 'Lista dei referenti',
           subscriptions: await listSubscriptions(app.db),
-          enti: listEnti(app.db, { membersOnly: true }).map((e) => ({ ...e, selected: String(e.id) === f.enteId })),
+          enti: (await listEnti(app.db, { membersOnly: true })).map((e) => ({ ...e, selected: String(e.id) === f.enteId })),
           form: f,
           errors: {},
           ...extra,
@@ -168,7 +168,7 @@ export default async function mailingRoutes(app: FastifyInstance): Promise<void>
     if (!m) throw new HttpError(404, 'Comunicazione non trovata.');
     const counts = await recipientCounts(app.db, m.id);
     const done = m.total - (counts.pending ?? 0);
-    const job = m.jobId ? app.jobs.get(m.jobId) : undefined;
+    const job = m.jobId ? await app.jobs.get(m.jobId) : undefined;
     return { m, counts, done, percent: m.total ? Math.floor((done * 100) / m.total) : 100, job };
   }
 

@@ -52,7 +52,7 @@ export default async function requestsRoutes(app: FastifyInstance): Promise<void
     if (ids.length === 0) throw new HttpError(403, 'Le richieste sui servizi SAEL si aprono dagli operatori e dai referenti degli enti aderenti.');
     const out: Candidate[] = [];
     for (const id of ids) {
-      const e = await app.db.select({ id: enti.id, name: enti.name }).from(enti).where(eq(enti.id, id)).get();
+      const e = await (await app.db.select({ id: enti.id, name: enti.name }).from(enti).where(eq(enti.id, id)).limit(1))[0];
       if (e) out.push({ ...e, adesione: await activeAdesione(app.db, id, service.id) });
     }
     return out.sort((a, b) => a.name.localeCompare(b.name, 'it'));
@@ -153,7 +153,7 @@ export default async function requestsRoutes(app: FastifyInstance): Promise<void
 
   const enteExists = async (request: FastifyRequest) => {
     const id = (request.params as { enteId: number }).enteId;
-    return (await app.db.select({ id: enti.id }).from(enti).where(eq(enti.id, id)).get())?.id ?? null;
+    return (await (await app.db.select({ id: enti.id }).from(enti).where(eq(enti.id, id)).limit(1))[0])?.id ?? null;
   };
 
   app.get<{ Params: { enteId: number } }>(
@@ -161,7 +161,7 @@ export default async function requestsRoutes(app: FastifyInstance): Promise<void
     { preHandler: requireRole(['operator', 'helpdesk', 'sael_admin'], { ente: enteExists }), schema: { params: enteParams } },
     async (request, reply) => {
       const enteId = request.params.enteId;
-      const ente = (await app.db.select({ id: enti.id, name: enti.name }).from(enti).where(eq(enti.id, enteId)).get())!;
+      const ente = (await (await app.db.select({ id: enti.id, name: enti.name }).from(enti).where(eq(enti.id, enteId)).limit(1))[0])!;
       const rows = await listEnteRequests(ctx(), enteId);
       const usage = await enteUsageSummary(ctx(), enteId);
       return reply.page('catalogue/requests-list', {

@@ -91,28 +91,26 @@ export async function getActiveService(db: Db, code: string): Promise<ServiceRow
  */
 export async function activeAdesione(db: Db, enteId: number, serviceId: number): Promise<AdesioneRow | null> {
   return (
-    (await db
-      .select()
-      .from(adesioni)
-      .where(and(eq(adesioni.enteId, enteId), eq(adesioni.serviceId, serviceId), inArray(adesioni.status, [...REQUEST_ADESIONE_STATUSES])))
-      .orderBy(desc(adesioni.startDate), desc(adesioni.id))
-      .get()) ?? null
+    (await (await db
+            .select()
+            .from(adesioni)
+            .where(and(eq(adesioni.enteId, enteId), eq(adesioni.serviceId, serviceId), inArray(adesioni.status, [...REQUEST_ADESIONE_STATUSES])))
+            .orderBy(desc(adesioni.startDate), desc(adesioni.id)).limit(1))[0]) ?? null
   );
 }
 
-function usedUnitsSync(db: Db, adesioneId: number, year: { from: string; to: string }): number {
-  const row = db
-    .select({ n: sum(serviceUsage.units) })
-    .from(serviceUsage)
-    .where(and(eq(serviceUsage.adesioneId, adesioneId), gte(serviceUsage.usedOn, year.from), lt(serviceUsage.usedOn, year.to)))
-    .get();
+async function usedUnitsSync(db: Db, adesioneId: number, year: { from: string; to: string }): Promise<number> {
+  const row = (await db
+      .select({ n: sum(serviceUsage.units) })
+      .from(serviceUsage)
+      .where(and(eq(serviceUsage.adesioneId, adesioneId), gte(serviceUsage.usedOn, year.from), lt(serviceUsage.usedOn, year.to))).limit(1))[0];
   return Number(row?.n ?? 0);
 }
 
 /** Units used under the adesione in its current year of adesione, against the included ones. */
 export async function unitsFor(db: Db, service: ServiceRow, adesione: AdesioneRow, now: Date): Promise<UnitsView> {
   const year = adesioneYear(adesione.startDate, isoDay(now));
-  return unitsView(usedUnitsSync(db, adesione.id, year), includedUnits(service, adesione), year);
+  return unitsView(await usedUnitsSync(db, adesione.id, year), includedUnits(service, adesione), year);
 }
 
 export interface NewRequest {
@@ -141,55 +139,55 @@ export async function openRequest(ctx: CatalogueCtx, input: NewRequest, actor: {
   const today = isoDay(now);
   const tctx = ctx.tickets();
   const db = ctx.db;
-  return ctx.sqlite
-    .transaction(() => {
-      const a = db.select().from(adesioni).where(eq(adesioni.id, input.adesione.id)).get();
-      if (!a || a.enteId !== input.enteId || a.serviceId !== input.service.id || !(REQUEST_ADESIONE_STATUSES as readonly string[]).includes(a.status)) {
-        throw new RequestError('L’adesione al servizio non è più attiva: la richiesta non è stata aperta.', 409);
-      }
-      const year = adesioneYear(a.startDate, today);
-      const usedBefore = usedUnitsSync(db, a.id, year);
-      const units = unitsView(usedBefore + 1, includedUnits(input.service, a), year);
-      const ticketId = createTicket(
-        tctx,
-        {
+  return await ctx.db.transaction(
+      async () => {
+        const a = (await db.select().from(adesioni).where(eq(adesioni.id, input.adesione.id)).limit(1))[0];
+        if (!a || a.enteId !== input.enteId || a.serviceId !== input.service.id || !(REQUEST_ADESIONE_STATUSES as readonly string[]).includes(a.status)) {
+          throw new RequestError('L’adesione al servizio non è più attiva: la richiesta non è stata aperta.', 409);
+        }
+        const year = adesioneYear(a.startDate, today);
+        const usedBefore = await usedUnitsSync(db, a.id, year);
+        const units = unitsView(usedBefore + 1, includedUnits(input.service, a), year);
+        const ticketId = createTicket(
+          tctx,
+          {
+            enteId: input.enteId,
+            subject: `${input.kind}: ${input.subject}`.slice(0, 150),
+            category: 'catalogo',
+            type: 'richiesta',
+            priority: input.priority,
+            body: `Servizio: ${input.service.code}) ${input.service.name}\nTipo di richiesta: ${input.kind}\n\n${input.description}`,
+            serviceId: input.service.id,
+            sla: { tto: input.service.slaTtoMinutes, ttr: input.service.slaTtrMinutes },
+            attachment: input.attachment ?? null,
+          },
+          { userId: actor.userId, isStaff: false, requestId: actor.requestId },
+          now,
+        );
+        await db.insert(serviceUsage).values({ adesioneId: a.id, enteId: input.enteId, ticketId, requestKind: input.kind, units: 1, usedOn: today, createdBy: actor.userId });
+        if (units.over) {
+          await db.insert(ticketMessages)
+                      .values({
+                        ticketId,
+                        authorKind: 'system',
+                        visibility: 'public',
+                        body: `Richiesta oltre le unità incluse nell’adesione: usate ${units.used} di ${units.included} nell’anno di adesione dal ${itDate(year.from)} al ${itDate(addDays(year.to, -1))}. L’intervento può essere addebitato a consumo secondo il listino in vigore.`,
+                        createdAt: now.toISOString(),
+                      });
+        }
+        recordAudit(db, {
+          actor: `user:${actor.userId}`,
+          action: 'catalogue.request',
+          entity: 'adesione',
+          entityId: a.id,
           enteId: input.enteId,
-          subject: `${input.kind}: ${input.subject}`.slice(0, 150),
-          category: 'catalogo',
-          type: 'richiesta',
-          priority: input.priority,
-          body: `Servizio: ${input.service.code}) ${input.service.name}\nTipo di richiesta: ${input.kind}\n\n${input.description}`,
-          serviceId: input.service.id,
-          sla: { tto: input.service.slaTtoMinutes, ttr: input.service.slaTtrMinutes },
-          attachment: input.attachment ?? null,
-        },
-        { userId: actor.userId, isStaff: false, requestId: actor.requestId },
-        now,
-      );
-      db.insert(serviceUsage).values({ adesioneId: a.id, enteId: input.enteId, ticketId, requestKind: input.kind, units: 1, usedOn: today, createdBy: actor.userId }).run();
-      if (units.over) {
-        db.insert(ticketMessages)
-          .values({
-            ticketId,
-            authorKind: 'system',
-            visibility: 'public',
-            body: `Richiesta oltre le unità incluse nell’adesione: usate ${units.used} di ${units.included} nell’anno di adesione dal ${itDate(year.from)} al ${itDate(addDays(year.to, -1))}. L’intervento può essere addebitato a consumo secondo il listino in vigore.`,
-            createdAt: now.toISOString(),
-          })
-          .run();
-      }
-      recordAudit(db, {
-        actor: `user:${actor.userId}`,
-        action: 'catalogue.request',
-        entity: 'adesione',
-        entityId: a.id,
-        enteId: input.enteId,
-        after: { ticketId, serviceCode: input.service.code, kind: input.kind, used: units.used, included: units.included, over: units.over },
-        requestId: actor.requestId,
-      });
-      return { ticketId, units };
-    })
-    .immediate();
+          after: { ticketId, serviceCode: input.service.code, kind: input.kind, used: units.used, included: units.included, over: units.over },
+          requestId: actor.requestId,
+        });
+        return { ticketId, units };
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 export class RequestError extends Error {
@@ -231,15 +229,14 @@ export interface EnteRequestRow {
 
 /** The ente's catalogue requests (tickets with a service), newest first, with their SLA state. */
 export async function listEnteRequests(ctx: CatalogueCtx, enteId: number, limit = 200): Promise<EnteRequestRow[]> {
-  const rows = await ctx.db
-    .select({ t: tickets, serviceCode: catalogueServices.code, serviceName: catalogueServices.name, requestKind: serviceUsage.requestKind })
-    .from(tickets)
-    .innerJoin(catalogueServices, eq(catalogueServices.id, tickets.serviceId))
-    .leftJoin(serviceUsage, eq(serviceUsage.ticketId, tickets.id))
-    .where(and(eq(tickets.enteId, enteId), isNotNull(tickets.serviceId)))
-    .orderBy(desc(tickets.id))
-    .limit(limit)
-    .all();
+  const rows = await await ctx.db
+      .select({ t: tickets, serviceCode: catalogueServices.code, serviceName: catalogueServices.name, requestKind: serviceUsage.requestKind })
+      .from(tickets)
+      .innerJoin(catalogueServices, eq(catalogueServices.id, tickets.serviceId))
+      .leftJoin(serviceUsage, eq(serviceUsage.ticketId, tickets.id))
+      .where(and(eq(tickets.enteId, enteId), isNotNull(tickets.serviceId)))
+      .orderBy(desc(tickets.id))
+      .limit(limit);
   const cal = ctx.tickets().cal;
   const now = ctx.now();
   return rows.map((r) => {
@@ -285,20 +282,19 @@ export interface UsageSummaryRow {
 
 /** Units used / included for each of the ente's active adesioni. */
 export async function enteUsageSummary(ctx: CatalogueCtx, enteId: number): Promise<UsageSummaryRow[]> {
-  const rows = await ctx.db
-    .select({ a: adesioni, s: catalogueServices })
-    .from(adesioni)
-    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-    .where(and(eq(adesioni.enteId, enteId), inArray(adesioni.status, [...REQUEST_ADESIONE_STATUSES])))
-    .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id))
-    .all();
+  const rows = await await ctx.db
+      .select({ a: adesioni, s: catalogueServices })
+      .from(adesioni)
+      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+      .where(and(eq(adesioni.enteId, enteId), inArray(adesioni.status, [...REQUEST_ADESIONE_STATUSES])))
+      .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id));
   const out: UsageSummaryRow[] = [];
   for (const r of rows) out.push({ adesioneId: r.a.id, serviceCode: r.s.code, serviceName: r.s.name, status: r.a.status, units: await unitsFor(ctx.db, r.s, r.a, ctx.now()) });
   return out;
 }
 
 export async function enteName(db: Db, enteId: number): Promise<string | null> {
-  return (await db.select({ name: enti.name }).from(enti).where(eq(enti.id, enteId)).get())?.name ?? null;
+  return (await (await db.select({ name: enti.name }).from(enti).where(eq(enti.id, enteId)).limit(1))[0])?.name ?? null;
 }
 
 /** Minutes as "N ore lavorative" / "N minuti" for the SLA columns. */

@@ -34,11 +34,11 @@ export const BILLING_LABELS = {
 } as const;
 
 export async function getServiceByCode(db: DbLike, code: string): Promise<CatalogueService | null> {
-  return db.select().from(catalogueServices).where(eq(catalogueServices.code, code)).get() ?? null;
+  return (await db.select().from(catalogueServices).where(eq(catalogueServices.code, code)).limit(1))[0] ?? null;
 }
 
 export async function getServiceById(db: DbLike, id: number): Promise<CatalogueService | null> {
-  return db.select().from(catalogueServices).where(eq(catalogueServices.id, id)).get() ?? null;
+  return (await db.select().from(catalogueServices).where(eq(catalogueServices.id, id)).limit(1))[0] ?? null;
 }
 
 /** Services in catalogue order (area as the seed lists them, then the seed's order). */
@@ -47,12 +47,11 @@ export async function listServices(db: DbLike, filter: ServiceFilter = {}): Prom
   if (filter.area) conditions.push(eq(catalogueServices.area, filter.area));
   if (filter.kind) conditions.push(eq(catalogueServices.kind, filter.kind));
   if (filter.activeOnly) conditions.push(eq(catalogueServices.active, true));
-  return db
-    .select()
-    .from(catalogueServices)
-    .where(and(...conditions))
-    .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id))
-    .all();
+  return await db
+      .select()
+      .from(catalogueServices)
+      .where(and(...conditions))
+      .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id));
 }
 
 /** Lines of a one-item-per-line text column, trimmed, blanks dropped. */
@@ -70,34 +69,33 @@ export async function updateService(
   change: ServiceUpdate,
   actor: { actor: string; requestId?: string | null },
 ): Promise<CatalogueService | null> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(catalogueServices).where(eq(catalogueServices.id, id)).get();
-    if (!before) return null;
-    const after = tx
-      .update(catalogueServices)
-      .set({ ...change, updatedAt: new Date().toISOString() })
-      .where(eq(catalogueServices.id, id))
-      .returning()
-      .get();
-    const diffBefore: Record<string, unknown> = {};
-    const diffAfter: Record<string, unknown> = {};
-    for (const key of Object.keys(change) as (keyof ServiceUpdate)[]) {
-      if (before[key] !== after[key]) {
-        diffBefore[key] = before[key];
-        diffAfter[key] = after[key];
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(catalogueServices).where(eq(catalogueServices.id, id)).limit(1))[0];
+      if (!before) return null;
+      const after = (await tx
+            .update(catalogueServices)
+            .set({ ...change, updatedAt: new Date().toISOString() })
+            .where(eq(catalogueServices.id, id))
+            .returning())[0]!;
+      const diffBefore: Record<string, unknown> = {};
+      const diffAfter: Record<string, unknown> = {};
+      for (const key of Object.keys(change) as (keyof ServiceUpdate)[]) {
+        if (before[key] !== after[key]) {
+          diffBefore[key] = before[key];
+          diffAfter[key] = after[key];
+        }
       }
-    }
-    recordAudit(tx, {
-      actor: actor.actor,
-      requestId: actor.requestId ?? null,
-      action: 'catalogue_service.update',
-      entity: 'catalogue_service',
-      entityId: id,
-      before: diffBefore,
-      after: diffAfter,
+      recordAudit(tx, {
+        actor: actor.actor,
+        requestId: actor.requestId ?? null,
+        action: 'catalogue_service.update',
+        entity: 'catalogue_service',
+        entityId: id,
+        before: diffBefore,
+        after: diffAfter,
+      });
+      return after;
     });
-    return after;
-  });
 }
 
 export interface ServiceHistoryEntry {
@@ -109,13 +107,12 @@ export interface ServiceHistoryEntry {
 
 /** The service's edits from audit_log, newest first. */
 export async function serviceHistory(db: DbLike, id: number, limit = 50): Promise<ServiceHistoryEntry[]> {
-  const rows = db
-    .select()
-    .from(auditLog)
-    .where(and(eq(auditLog.entity, 'catalogue_service'), eq(auditLog.entityId, String(id))))
-    .orderBy(desc(auditLog.id))
-    .limit(limit)
-    .all();
+  const rows = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entity, 'catalogue_service'), eq(auditLog.entityId, String(id))))
+      .orderBy(desc(auditLog.id))
+      .limit(limit);
   return rows.map((r) => {
     const before = (r.before ? JSON.parse(r.before) : {}) as Record<string, unknown>;
     const after = (r.after ? JSON.parse(r.after) : {}) as Record<string, unknown>;

@@ -82,7 +82,7 @@ const KIND_SLUGS: Record<ServiceKind, string> = { base: 'base', specialistico: '
 async function currentTariffs(app: FastifyInstance, service: CatalogueService, today: string) {
   if (service.billing === 'free') return null;
   const lists = listsByPriority(await listPriceLists(app.db), today);
-  const servicePrices = app.db.select().from(pricesTable).where(eq(pricesTable.serviceId, service.id)).all();
+  const servicePrices = await app.db.select().from(pricesTable).where(eq(pricesTable.serviceId, service.id));
   const classes = await listEnteClasses(app.db);
   for (const list of lists) {
     const inList = servicePrices.filter((p) => p.priceListId === list.id);
@@ -346,7 +346,7 @@ export default async function servicesRoutes(app: FastifyInstance): Promise<void
     const classes = await listEnteClasses(app.db);
     const yourPrices: unknown[] = [];
     for (const enteId of enteIds) {
-      const ente = getEnte(app.db, enteId);
+      const ente = await getEnte(app.db, enteId);
       if (!ente) continue;
       const snapshot: PriceSnapshot | null = service.billing === 'free' ? null : await resolvePriceFor(app.db, { enteId, serviceId: service.id, on, quantity: 1 });
       const cls = snapshot?.enteClassCode ? classes.find((c) => c.code === snapshot.enteClassCode) : null;
@@ -362,7 +362,7 @@ export default async function servicesRoutes(app: FastifyInstance): Promise<void
         canJoin: request.user!.grants.some((g) => g.role === 'ente_admin' && g.enteId === enteId),
       });
     }
-    const sael = listEnti(app.db, { kind: 'provincia' })[0] ?? null;
+    const sael = (await listEnti(app.db, { kind: 'provincia' }))[0] ?? null;
     cacheAnonymous(request, reply);
     return reply.page('catalogue/services-detail', {
       title: `${service.name} – Servizi del S.A.E.L.`,
@@ -388,7 +388,7 @@ export default async function servicesRoutes(app: FastifyInstance): Promise<void
     const entries = await serviceHistory(app.db, service.id);
     const userIds = [...new Set(entries.map((h) => /^user:(\d+)$/.exec(h.actor)?.[1]).filter((x): x is string => Boolean(x)).map(Number))];
     const names = new Map(
-      (userIds.length ? app.db.select({ id: users.id, name: users.name, familyName: users.familyName, fiscalCode: users.fiscalCode }).from(users).where(inArray(users.id, userIds)).all() : []).map((u) => [
+      (userIds.length ? await app.db.select({ id: users.id, name: users.name, familyName: users.familyName, fiscalCode: users.fiscalCode }).from(users).where(inArray(users.id, userIds)) : []).map((u) => [
         `user:${u.id}`,
         [u.name, u.familyName].filter(Boolean).join(' ') || u.fiscalCode,
       ]),

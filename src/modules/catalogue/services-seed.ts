@@ -564,77 +564,74 @@ export interface SeedCatalogueOptions {
 
 /** Inserts what is missing of the catalogue; never updates an existing row. */
 export async function seedCatalogue(db: Db, opts: SeedCatalogueOptions = {}): Promise<void> {
-  db.transaction((tx) => {
-    tx.insert(catalogueServices)
-      .values(
-        SEED_SERVICES.map((s, i) => ({
-          code: s.code,
-          name: s.name,
-          kind: s.kind,
-          area: s.area,
-          summary: s.summary,
-          description: s.description,
-          included: s.included.join('\n'),
-          billing: s.billing,
-          unitLabel: s.unitLabel ?? null,
-          includedUnits: s.includedUnits ?? null,
-          requiresConvenzione: s.requiresConvenzione,
-          requiresApproval: s.requiresApproval,
-          slaTtoMinutes: SLA_PROFILES[s.sla].tto,
-          slaTtrMinutes: SLA_PROFILES[s.sla].ttr,
-          requestKinds: s.requestKinds.join('\n'),
-          periodMonths: s.periodMonths ?? 12,
-          sortOrder: (i + 1) * 10,
-        })),
-      )
-      .onConflictDoNothing({ target: catalogueServices.code })
-      .run();
+  await db.transaction(async (tx) => {
+        await tx.insert(catalogueServices)
+                .values(
+                  SEED_SERVICES.map((s, i) => ({
+                    code: s.code,
+                    name: s.name,
+                    kind: s.kind,
+                    area: s.area,
+                    summary: s.summary,
+                    description: s.description,
+                    included: s.included.join('\n'),
+                    billing: s.billing,
+                    unitLabel: s.unitLabel ?? null,
+                    includedUnits: s.includedUnits ?? null,
+                    requiresConvenzione: s.requiresConvenzione,
+                    requiresApproval: s.requiresApproval,
+                    slaTtoMinutes: SLA_PROFILES[s.sla].tto,
+                    slaTtrMinutes: SLA_PROFILES[s.sla].ttr,
+                    requestKinds: s.requestKinds.join('\n'),
+                    periodMonths: s.periodMonths ?? 12,
+                    sortOrder: (i + 1) * 10,
+                  })),
+                )
+                .onConflictDoNothing({ target: catalogueServices.code });
 
-    // Classes only on a catalogue that has none: the admin may have renamed or re-banded them.
-    const anyClass = tx.select({ id: enteClasses.id }).from(enteClasses).limit(1).get();
-    if (!anyClass) {
-      tx.insert(enteClasses)
-        .values(SEED_CLASSES.map((c, i) => ({ ...c, sortOrder: (i + 1) * 10 })))
-        .onConflictDoNothing({ target: enteClasses.code })
-        .run();
-    }
+        // Classes only on a catalogue that has none: the admin may have renamed or re-banded them.
+        const anyClass = (await tx.select({ id: enteClasses.id }).from(enteClasses).limit(1))[0];
+        if (!anyClass) {
+          await tx.insert(enteClasses)
+                    .values(SEED_CLASSES.map((c, i) => ({ ...c, sortOrder: (i + 1) * 10 })))
+                    .onConflictDoNothing({ target: enteClasses.code });
+        }
 
-    // The demo list only on a catalogue without any list: never re-created once the admin has lists.
-    if (opts.demoPriceList === false) return;
-    const anyList = tx.select({ id: priceLists.id }).from(priceLists).limit(1).get();
-    if (anyList) return;
-    const list = tx
-      .insert(priceLists)
-      .values({
-        name: DEMO_PRICE_LIST_NAME,
-        validFrom: DEMO_PRICE_LIST_VALID_FROM,
-        validTo: null,
-        isDemo: true,
-        notes: 'Importi dimostrativi, non deliberati dalla Provincia: sostituirli con un listino reale.',
-      })
-      .returning({ id: priceLists.id })
-      .get();
-    const serviceIds = new Map(tx.select({ id: catalogueServices.id, code: catalogueServices.code }).from(catalogueServices).all().map((r) => [r.code, r.id]));
-    const classIds = new Map(tx.select({ id: enteClasses.id, code: enteClasses.code }).from(enteClasses).all().map((r) => [r.code, r.id]));
-    const rows: (typeof prices.$inferInsert)[] = [];
-    for (const [code, p] of Object.entries(DEMO_PRICES)) {
-      const serviceId = serviceIds.get(code);
-      if (!serviceId) continue;
-      const row = (enteClassId: number | null, sp: SeedPrice) => ({
-        priceListId: list.id,
-        serviceId,
-        enteClassId,
-        mode: sp.mode,
-        amountCents: sp.amountCents ?? null,
-        bands: sp.bands ? JSON.stringify(sp.bands) : null,
+        // The demo list only on a catalogue without any list: never re-created once the admin has lists.
+        if (opts.demoPriceList === false) return;
+        const anyList = (await tx.select({ id: priceLists.id }).from(priceLists).limit(1))[0];
+        if (anyList) return;
+        const list = (await tx
+              .insert(priceLists)
+              .values({
+                name: DEMO_PRICE_LIST_NAME,
+                validFrom: DEMO_PRICE_LIST_VALID_FROM,
+                validTo: null,
+                isDemo: true,
+                notes: 'Importi dimostrativi, non deliberati dalla Provincia: sostituirli con un listino reale.',
+              })
+              .returning({ id: priceLists.id }))[0]!;
+        const serviceIds = new Map((await tx.select({ id: catalogueServices.id, code: catalogueServices.code }).from(catalogueServices)).map((r) => [r.code, r.id]));
+        const classIds = new Map((await tx.select({ id: enteClasses.id, code: enteClasses.code }).from(enteClasses)).map((r) => [r.code, r.id]));
+        const rows: (typeof prices.$inferInsert)[] = [];
+        for (const [code, p] of Object.entries(DEMO_PRICES)) {
+          const serviceId = serviceIds.get(code);
+          if (!serviceId) continue;
+          const row = (enteClassId: number | null, sp: SeedPrice) => ({
+            priceListId: list.id,
+            serviceId,
+            enteClassId,
+            mode: sp.mode,
+            amountCents: sp.amountCents ?? null,
+            bands: sp.bands ? JSON.stringify(sp.bands) : null,
+          });
+          if (p.default) rows.push(row(null, p.default));
+          for (const [classCode, sp] of Object.entries(p.classes ?? {})) {
+            const classId = classIds.get(classCode);
+            if (classId) rows.push(row(classId, sp));
+          }
+        }
+        if (rows.length) await tx.insert(prices).values(rows);
       });
-      if (p.default) rows.push(row(null, p.default));
-      for (const [classCode, sp] of Object.entries(p.classes ?? {})) {
-        const classId = classIds.get(classCode);
-        if (classId) rows.push(row(classId, sp));
-      }
-    }
-    if (rows.length) tx.insert(prices).values(rows).run();
-  });
 }
 

@@ -69,32 +69,30 @@ function uniqueIndexHit(err: unknown, column: string): boolean {
 }
 
 export async function createSession(db: TxDb, input: SessionInput, by: AuditBy & { userId: number | null }): Promise<TrainingSession> {
-  return db.transaction(
-    (tx) => {
-      const row = tx
-        .insert(trainingSessions)
-        .values({ ...input, serviceId: input.serviceId ?? null, createdBy: by.userId })
-        .returning()
-        .get();
-      recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.create', entity: 'training_session', entityId: row.id, after: row });
-      return row;
-    },
-    { behavior: 'immediate' },
-  );
+  return await db.transaction(
+      async (tx) => {
+        const row = (await tx
+                .insert(trainingSessions)
+                .values({ ...input, serviceId: input.serviceId ?? null, createdBy: by.userId })
+                .returning())[0]!;
+        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.create', entity: 'training_session', entityId: row.id, after: row });
+        return row;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 export async function getSession(db: DbLike, id: number): Promise<TrainingSession | undefined> {
-  return db.select().from(trainingSessions).where(eq(trainingSessions.id, id)).get();
+  return (await db.select().from(trainingSessions).where(eq(trainingSessions.id, id)).limit(1))[0];
 }
 
 /** Confirmed (seat-holding) and waitlisted counts of a session. */
 async function sessionCounts(db: DbLike, sessionId: number): Promise<{ confirmed: number; waitlisted: number }> {
-  const rows = db
-    .select({ status: trainingEnrollments.status, n: count() })
-    .from(trainingEnrollments)
-    .where(eq(trainingEnrollments.sessionId, sessionId))
-    .groupBy(trainingEnrollments.status)
-    .all();
+  const rows = await db
+      .select({ status: trainingEnrollments.status, n: count() })
+      .from(trainingEnrollments)
+      .where(eq(trainingEnrollments.sessionId, sessionId))
+      .groupBy(trainingEnrollments.status);
   const by = Object.fromEntries(rows.map((r) => [r.status, r.n])) as Record<string, number>;
   return { confirmed: HOLDS_SEAT.reduce((s, k) => s + (by[k] ?? 0), 0), waitlisted: by.waitlisted ?? 0 };
 }
@@ -133,77 +131,71 @@ export async function listSessions(db: DbLike, now: Date, opts: { includeCancell
     waitlisted: r.waitlisted ?? 0,
     seatsLeft: seatsLeft(r.s.seats, r.confirmed ?? 0),
   });
-  const upcoming = base().where(and(gte(trainingSessions.endsAt, nowIso), visible)).orderBy(asc(trainingSessions.startsAt), asc(trainingSessions.id)).all().map(shape);
-  const past = base()
-    .where(and(lt(trainingSessions.endsAt, nowIso), visible))
-    .orderBy(desc(trainingSessions.startsAt), desc(trainingSessions.id))
-    .limit(opts.limitPast ?? 50)
-    .all()
+  const upcoming = (await base().where(and(gte(trainingSessions.endsAt, nowIso), visible)).orderBy(asc(trainingSessions.startsAt), asc(trainingSessions.id))).map(shape);
+  const past = (await base()
+      .where(and(lt(trainingSessions.endsAt, nowIso), visible))
+      .orderBy(desc(trainingSessions.startsAt), desc(trainingSessions.id))
+      .limit(opts.limitPast ?? 50))
     .map(shape);
   return { upcoming, past };
 }
 
 export async function updateSession(db: TxDb, id: number, input: SessionInput, by: AuditBy): Promise<TrainingSession> {
-  return db.transaction(
-    (tx) => {
-      const before = tx.select().from(trainingSessions).where(eq(trainingSessions.id, id)).get();
-      if (!before) throw new TrainingError(404, 'Sessione di formazione non trovata.');
-      if (before.status === 'cancelled') throw new TrainingError(409, 'La sessione è annullata: non si può più modificare.');
-      const c = tx
-        .select({ n: count() })
-        .from(trainingEnrollments)
-        .where(and(eq(trainingEnrollments.sessionId, id), inArray(trainingEnrollments.status, HOLDS_SEAT)))
-        .get()!.n;
-      if (input.seats < c) throw new TrainingError(409, `I posti non possono scendere sotto i ${c} partecipanti già confermati.`);
-      const maxSlot = tx
-        .select({ m: sql<number | null>`max(${trainingEnrollments.slot})` })
-        .from(trainingEnrollments)
-        .where(and(eq(trainingEnrollments.sessionId, id), isNotNull(trainingEnrollments.slot)))
-        .get()!.m;
-      if (maxSlot !== null && input.freePerEnte < maxSlot)
-        throw new TrainingError(409, `Un ente ha già ${maxSlot} partecipanti confermati: i posti gratuiti per ente non possono scendere sotto ${maxSlot}.`);
-      const after = tx
-        .update(trainingSessions)
-        .set({ ...input, serviceId: input.serviceId ?? before.serviceId, updatedAt: new Date().toISOString() })
-        .where(eq(trainingSessions.id, id))
-        .returning()
-        .get();
-      recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.update', entity: 'training_session', entityId: id, before, after });
-      return after;
-    },
-    { behavior: 'immediate' },
-  );
+  return await db.transaction(
+      async (tx) => {
+        const before = (await tx.select().from(trainingSessions).where(eq(trainingSessions.id, id)).limit(1))[0];
+        if (!before) throw new TrainingError(404, 'Sessione di formazione non trovata.');
+        if (before.status === 'cancelled') throw new TrainingError(409, 'La sessione è annullata: non si può più modificare.');
+        const c = (await tx
+                .select({ n: count() })
+                .from(trainingEnrollments)
+                .where(and(eq(trainingEnrollments.sessionId, id), inArray(trainingEnrollments.status, HOLDS_SEAT))).limit(1))[0]!.n;
+        if (input.seats < c) throw new TrainingError(409, `I posti non possono scendere sotto i ${c} partecipanti già confermati.`);
+        const maxSlot = (await tx
+                .select({ m: sql<number | null>`max(${trainingEnrollments.slot})` })
+                .from(trainingEnrollments)
+                .where(and(eq(trainingEnrollments.sessionId, id), isNotNull(trainingEnrollments.slot))).limit(1))[0]!.m;
+        if (maxSlot !== null && input.freePerEnte < maxSlot)
+          throw new TrainingError(409, `Un ente ha già ${maxSlot} partecipanti confermati: i posti gratuiti per ente non possono scendere sotto ${maxSlot}.`);
+        const after = (await tx
+                .update(trainingSessions)
+                .set({ ...input, serviceId: input.serviceId ?? before.serviceId, updatedAt: new Date().toISOString() })
+                .where(eq(trainingSessions.id, id))
+                .returning())[0]!;
+        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.update', entity: 'training_session', entityId: id, before, after });
+        return after;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 /** Cancels a scheduled session and tells every participant still enrolled. */
 export async function cancelSession(db: TxDb, id: number, by: AuditBy, mail: MailFn, publicUrl: string): Promise<TrainingSession> {
-  return db.transaction(
-    (tx) => {
-      const before = tx.select().from(trainingSessions).where(eq(trainingSessions.id, id)).get();
-      if (!before) throw new TrainingError(404, 'Sessione di formazione non trovata.');
-      if (before.status !== 'scheduled') throw new TrainingError(409, 'La sessione non è in programma: non si può annullare.');
-      const after = tx
-        .update(trainingSessions)
-        .set({ status: 'cancelled', updatedAt: new Date().toISOString() })
-        .where(eq(trainingSessions.id, id))
-        .returning()
-        .get();
-      const people = tx
-        .select()
-        .from(trainingEnrollments)
-        .where(and(eq(trainingEnrollments.sessionId, id), inArray(trainingEnrollments.status, ['confirmed', 'waitlisted'])))
-        .all();
-      for (const p of people)
-        mail({
-          to: p.participantEmail,
-          subject: `Sessione annullata: ${before.title}`,
-          body: `Gentile ${p.participantName},\n\nla sessione di formazione SAEL "${before.title}" è stata annullata.\nCi scusiamo per il disagio: le nuove date sono su ${publicUrl}/formazione.\n\nS.A.E.L. – Provincia di Campobasso`,
-        });
-      recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.cancel', entity: 'training_session', entityId: id, before: { status: before.status }, after: { status: 'cancelled', notified: people.length } });
-      return after;
-    },
-    { behavior: 'immediate' },
-  );
+  return await db.transaction(
+      async (tx) => {
+        const before = (await tx.select().from(trainingSessions).where(eq(trainingSessions.id, id)).limit(1))[0];
+        if (!before) throw new TrainingError(404, 'Sessione di formazione non trovata.');
+        if (before.status !== 'scheduled') throw new TrainingError(409, 'La sessione non è in programma: non si può annullare.');
+        const after = (await tx
+                .update(trainingSessions)
+                .set({ status: 'cancelled', updatedAt: new Date().toISOString() })
+                .where(eq(trainingSessions.id, id))
+                .returning())[0]!;
+        const people = await tx
+                .select()
+                .from(trainingEnrollments)
+                .where(and(eq(trainingEnrollments.sessionId, id), inArray(trainingEnrollments.status, ['confirmed', 'waitlisted'])));
+        for (const p of people)
+          mail({
+            to: p.participantEmail,
+            subject: `Sessione annullata: ${before.title}`,
+            body: `Gentile ${p.participantName},\n\nla sessione di formazione SAEL "${before.title}" è stata annullata.\nCi scusiamo per il disagio: le nuove date sono su ${publicUrl}/formazione.\n\nS.A.E.L. – Provincia di Campobasso`,
+          });
+        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.cancel', entity: 'training_session', entityId: id, before: { status: before.status }, after: { status: 'cancelled', notified: people.length } });
+        return after;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 export interface EnrolInput {
@@ -263,76 +255,73 @@ export function italianRange(startsAt: string, endsAt: string): string {
  */
 export async function enrol(db: TxDb, input: EnrolInput, opts: { now: Date; mail: MailFn; publicUrl: string; by: AuditBy }): Promise<EnrolResult> {
   const email = input.email.trim().toLowerCase();
-  return db.transaction(
-    (tx) => {
-      const s = tx.select().from(trainingSessions).where(eq(trainingSessions.id, input.sessionId)).get();
-      if (!s) throw new TrainingError(404, 'Sessione di formazione non trovata.');
-      if (s.status !== 'scheduled') throw new TrainingError(409, 'La sessione è annullata o già svolta: le iscrizioni sono chiuse.');
-      if (s.startsAt <= opts.now.toISOString()) throw new TrainingError(409, 'La sessione è già iniziata: le iscrizioni sono chiuse.');
-      const ente = tx.select({ id: enti.id, member: enti.member, name: enti.name }).from(enti).where(eq(enti.id, input.enteId)).get();
-      if (!ente) throw new TrainingError(404, 'Ente non trovato.');
-      if (!ente.member) throw new TrainingError(403, 'La formazione gratuita è riservata agli enti aderenti al SAEL: questo ente non risulta aderente.');
-      const dup = tx
-        .select({ id: trainingEnrollments.id, enteId: trainingEnrollments.enteId })
-        .from(trainingEnrollments)
-        .where(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.participantEmail, email), ne(trainingEnrollments.status, 'cancelled')))
-        .get();
-      if (dup) throw new TrainingError(409, `L’indirizzo ${email} è già iscritto a questa sessione: ogni partecipante si iscrive una volta sola.`);
+  return await db.transaction(
+      async (tx) => {
+        const s = (await tx.select().from(trainingSessions).where(eq(trainingSessions.id, input.sessionId)).limit(1))[0];
+        if (!s) throw new TrainingError(404, 'Sessione di formazione non trovata.');
+        if (s.status !== 'scheduled') throw new TrainingError(409, 'La sessione è annullata o già svolta: le iscrizioni sono chiuse.');
+        if (s.startsAt <= opts.now.toISOString()) throw new TrainingError(409, 'La sessione è già iniziata: le iscrizioni sono chiuse.');
+        const ente = (await tx.select({ id: enti.id, member: enti.member, name: enti.name }).from(enti).where(eq(enti.id, input.enteId)).limit(1))[0];
+        if (!ente) throw new TrainingError(404, 'Ente non trovato.');
+        if (!ente.member) throw new TrainingError(403, 'La formazione gratuita è riservata agli enti aderenti al SAEL: questo ente non risulta aderente.');
+        const dup = (await tx
+                .select({ id: trainingEnrollments.id, enteId: trainingEnrollments.enteId })
+                .from(trainingEnrollments)
+                .where(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.participantEmail, email), ne(trainingEnrollments.status, 'cancelled'))).limit(1))[0];
+        if (dup) throw new TrainingError(409, `L’indirizzo ${email} è già iscritto a questa sessione: ogni partecipante si iscrive una volta sola.`);
 
-      const takenSlots = tx
-        .select({ slot: trainingEnrollments.slot })
-        .from(trainingEnrollments)
-        .where(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.enteId, ente.id), isNotNull(trainingEnrollments.slot)))
-        .all()
-        .map((r) => r.slot!);
-      const confirmedInSession = tx
-        .select({ n: count() })
-        .from(trainingEnrollments)
-        .where(and(eq(trainingEnrollments.sessionId, s.id), inArray(trainingEnrollments.status, HOLDS_SEAT)))
-        .get()!.n;
-      let decision = decideEnrolment({ takenSlots, freePerEnte: s.freePerEnte, confirmedInSession, seats: s.seats });
-      const values = {
-        sessionId: s.id,
-        enteId: ente.id,
-        participantName: input.name.trim(),
-        participantEmail: email,
-        participantRole: input.role?.trim() || null,
-        enrolledBy: input.enrolledBy,
-      };
-      let row: TrainingEnrollment;
-      try {
-        row =
-          decision.status === 'confirmed'
-            ? tx.insert(trainingEnrollments).values({ ...values, status: 'confirmed', slot: decision.slot }).returning().get()
-            : tx.insert(trainingEnrollments).values({ ...values, status: 'waitlisted', slot: null }).returning().get();
-      } catch (err) {
-        // The slot index refused it: another writer holds that slot. Waitlist instead.
-        if (uniqueIndexHit(err, 'training_enrollments.slot')) {
-          decision = { status: 'waitlisted', reason: 'ente_quota' };
-          row = tx.insert(trainingEnrollments).values({ ...values, status: 'waitlisted', slot: null }).returning().get();
-        } else if (uniqueIndexHit(err, 'participant_email')) {
-          throw new TrainingError(409, `L’indirizzo ${email} è già iscritto a questa sessione: ogni partecipante si iscrive una volta sola.`);
-        } else throw err;
-      }
-      const message = enrolmentMessage(decision, row.participantName, s.freePerEnte);
-      opts.mail(participantMail(s, row, decision.status, message, opts.publicUrl));
-      recordAudit(tx, {
-        actor: opts.by.actor,
-        requestId: opts.by.requestId,
-        action: `training.enrol.${decision.status}`,
-        entity: 'training_enrollment',
-        entityId: row.id,
-        enteId: ente.id,
-        after: { sessionId: s.id, status: row.status, slot: row.slot, email },
-      });
-      return { enrollment: row, decision, message };
-    },
-    { behavior: 'immediate' },
-  );
+        const takenSlots = (await tx
+                .select({ slot: trainingEnrollments.slot })
+                .from(trainingEnrollments)
+                .where(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.enteId, ente.id), isNotNull(trainingEnrollments.slot))))
+          .map((r) => r.slot!);
+        const confirmedInSession = (await tx
+                .select({ n: count() })
+                .from(trainingEnrollments)
+                .where(and(eq(trainingEnrollments.sessionId, s.id), inArray(trainingEnrollments.status, HOLDS_SEAT))).limit(1))[0]!.n;
+        let decision = decideEnrolment({ takenSlots, freePerEnte: s.freePerEnte, confirmedInSession, seats: s.seats });
+        const values = {
+          sessionId: s.id,
+          enteId: ente.id,
+          participantName: input.name.trim(),
+          participantEmail: email,
+          participantRole: input.role?.trim() || null,
+          enrolledBy: input.enrolledBy,
+        };
+        let row: TrainingEnrollment;
+        try {
+          row =
+            decision.status === 'confirmed'
+              ? (await tx.insert(trainingEnrollments).values({ ...values, status: 'confirmed', slot: decision.slot }).returning())[0]!
+              : (await tx.insert(trainingEnrollments).values({ ...values, status: 'waitlisted', slot: null }).returning())[0]!;
+        } catch (err) {
+          // The slot index refused it: another writer holds that slot. Waitlist instead.
+          if (uniqueIndexHit(err, 'training_enrollments.slot')) {
+            decision = { status: 'waitlisted', reason: 'ente_quota' };
+            row = (await tx.insert(trainingEnrollments).values({ ...values, status: 'waitlisted', slot: null }).returning())[0]!;
+          } else if (uniqueIndexHit(err, 'participant_email')) {
+            throw new TrainingError(409, `L’indirizzo ${email} è già iscritto a questa sessione: ogni partecipante si iscrive una volta sola.`);
+          } else throw err;
+        }
+        const message = enrolmentMessage(decision, row.participantName, s.freePerEnte);
+        opts.mail(participantMail(s, row, decision.status, message, opts.publicUrl));
+        recordAudit(tx, {
+          actor: opts.by.actor,
+          requestId: opts.by.requestId,
+          action: `training.enrol.${decision.status}`,
+          entity: 'training_enrollment',
+          entityId: row.id,
+          enteId: ente.id,
+          after: { sessionId: s.id, status: row.status, slot: row.slot, email },
+        });
+        return { enrollment: row, decision, message };
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 export async function getEnrollment(db: DbLike, id: number): Promise<TrainingEnrollment | undefined> {
-  return db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, id)).get();
+  return (await db.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, id)).limit(1))[0];
 }
 
 /**
@@ -346,55 +335,51 @@ export async function cancelEnrollment(
   id: number,
   opts: { enteId?: number; now: Date; mail: MailFn; publicUrl: string; by: AuditBy },
 ): Promise<{ cancelled: TrainingEnrollment; promoted: TrainingEnrollment | null }> {
-  return db.transaction(
-    (tx) => {
-      const e = tx.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, id)).get();
-      if (!e || (opts.enteId !== undefined && e.enteId !== opts.enteId)) throw new TrainingError(404, 'Iscrizione non trovata.');
-      if (e.status !== 'confirmed' && e.status !== 'waitlisted') throw new TrainingError(409, 'Questa iscrizione è già annullata o la presenza è già registrata: non si può annullare.');
-      const s = tx.select().from(trainingSessions).where(eq(trainingSessions.id, e.sessionId)).get()!;
-      const nowIso = opts.now.toISOString();
-      const cancelled = tx
-        .update(trainingEnrollments)
-        .set({ status: 'cancelled', slot: null, cancelledAt: nowIso, updatedAt: nowIso })
-        .where(eq(trainingEnrollments.id, id))
-        .returning()
-        .get();
-      recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.cancel', entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status, slot: e.slot }, after: { status: 'cancelled' } });
-      let promoted: TrainingEnrollment | null = null;
-      if (e.status === 'confirmed' && s.status === 'scheduled' && s.startsAt > nowIso) {
-        const waiting = (where: ReturnType<typeof and>) =>
-          tx.select().from(trainingEnrollments).where(where).orderBy(asc(trainingEnrollments.id)).all();
-        const sameEnte = waiting(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.enteId, e.enteId), eq(trainingEnrollments.status, 'waitlisted')));
-        const candidates = sameEnte.length > 0 ? sameEnte : waiting(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.status, 'waitlisted')));
-        const confirmedInSession = tx
-          .select({ n: count() })
-          .from(trainingEnrollments)
-          .where(and(eq(trainingEnrollments.sessionId, s.id), inArray(trainingEnrollments.status, HOLDS_SEAT)))
-          .get()!.n;
-        for (const w of candidates) {
-          const takenSlots = tx
-            .select({ slot: trainingEnrollments.slot })
-            .from(trainingEnrollments)
-            .where(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.enteId, w.enteId), isNotNull(trainingEnrollments.slot)))
-            .all()
-            .map((r) => r.slot!);
-          const d = decideEnrolment({ takenSlots, freePerEnte: s.freePerEnte, confirmedInSession, seats: s.seats });
-          if (d.status !== 'confirmed') continue;
-          promoted = tx
-            .update(trainingEnrollments)
-            .set({ status: 'confirmed', slot: d.slot, updatedAt: nowIso })
-            .where(and(eq(trainingEnrollments.id, w.id), eq(trainingEnrollments.status, 'waitlisted')))
-            .returning()
-            .get()!;
-          opts.mail(participantMail(s, promoted, 'promoted', `Si è liberato un posto: ${promoted.participantName} passa dalla lista d’attesa ai partecipanti confermati.`, opts.publicUrl));
-          recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.promote', entity: 'training_enrollment', entityId: w.id, enteId: w.enteId, before: { status: 'waitlisted' }, after: { status: 'confirmed', slot: d.slot } });
-          break;
+  return await db.transaction(
+      async (tx) => {
+        const e = (await tx.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, id)).limit(1))[0];
+        if (!e || (opts.enteId !== undefined && e.enteId !== opts.enteId)) throw new TrainingError(404, 'Iscrizione non trovata.');
+        if (e.status !== 'confirmed' && e.status !== 'waitlisted') throw new TrainingError(409, 'Questa iscrizione è già annullata o la presenza è già registrata: non si può annullare.');
+        const s = (await tx.select().from(trainingSessions).where(eq(trainingSessions.id, e.sessionId)).limit(1))[0]!;
+        const nowIso = opts.now.toISOString();
+        const cancelled = (await tx
+                .update(trainingEnrollments)
+                .set({ status: 'cancelled', slot: null, cancelledAt: nowIso, updatedAt: nowIso })
+                .where(eq(trainingEnrollments.id, id))
+                .returning())[0]!;
+        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.cancel', entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status, slot: e.slot }, after: { status: 'cancelled' } });
+        let promoted: TrainingEnrollment | null = null;
+        if (e.status === 'confirmed' && s.status === 'scheduled' && s.startsAt > nowIso) {
+          const waiting = async (where: ReturnType<typeof and>) =>
+            await tx.select().from(trainingEnrollments).where(where).orderBy(asc(trainingEnrollments.id));
+          const sameEnte = await waiting(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.enteId, e.enteId), eq(trainingEnrollments.status, 'waitlisted')));
+          const candidates = sameEnte.length > 0 ? sameEnte : await waiting(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.status, 'waitlisted')));
+          const confirmedInSession = (await tx
+                    .select({ n: count() })
+                    .from(trainingEnrollments)
+                    .where(and(eq(trainingEnrollments.sessionId, s.id), inArray(trainingEnrollments.status, HOLDS_SEAT))).limit(1))[0]!.n;
+          for (const w of candidates) {
+            const takenSlots = (await tx
+                        .select({ slot: trainingEnrollments.slot })
+                        .from(trainingEnrollments)
+                        .where(and(eq(trainingEnrollments.sessionId, s.id), eq(trainingEnrollments.enteId, w.enteId), isNotNull(trainingEnrollments.slot))))
+              .map((r) => r.slot!);
+            const d = decideEnrolment({ takenSlots, freePerEnte: s.freePerEnte, confirmedInSession, seats: s.seats });
+            if (d.status !== 'confirmed') continue;
+            promoted = (await tx
+                        .update(trainingEnrollments)
+                        .set({ status: 'confirmed', slot: d.slot, updatedAt: nowIso })
+                        .where(and(eq(trainingEnrollments.id, w.id), eq(trainingEnrollments.status, 'waitlisted')))
+                        .returning())[0]!!;
+            opts.mail(participantMail(s, promoted, 'promoted', `Si è liberato un posto: ${promoted.participantName} passa dalla lista d’attesa ai partecipanti confermati.`, opts.publicUrl));
+            recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.promote', entity: 'training_enrollment', entityId: w.id, enteId: w.enteId, before: { status: 'waitlisted' }, after: { status: 'confirmed', slot: d.slot } });
+            break;
+          }
         }
-      }
-      return { cancelled, promoted };
-    },
-    { behavior: 'immediate' },
-  );
+        return { cancelled, promoted };
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 export interface EnrollmentRow extends TrainingEnrollment {
@@ -403,13 +388,12 @@ export interface EnrollmentRow extends TrainingEnrollment {
 
 /** A session's enrolments with the ente's name (register), confirmed first, then by ente and time. */
 export async function listSessionEnrollments(db: DbLike, sessionId: number): Promise<EnrollmentRow[]> {
-  return db
-    .select({ e: trainingEnrollments, enteName: enti.name })
-    .from(trainingEnrollments)
-    .innerJoin(enti, eq(enti.id, trainingEnrollments.enteId))
-    .where(eq(trainingEnrollments.sessionId, sessionId))
-    .orderBy(sql`case ${trainingEnrollments.status} when 'cancelled' then 2 when 'waitlisted' then 1 else 0 end`, asc(enti.name), asc(trainingEnrollments.id))
-    .all()
+  return (await db
+      .select({ e: trainingEnrollments, enteName: enti.name })
+      .from(trainingEnrollments)
+      .innerJoin(enti, eq(enti.id, trainingEnrollments.enteId))
+      .where(eq(trainingEnrollments.sessionId, sessionId))
+      .orderBy(sql`case ${trainingEnrollments.status} when 'cancelled' then 2 when 'waitlisted' then 1 else 0 end`, asc(enti.name), asc(trainingEnrollments.id)))
     .map((r) => ({ ...r.e, enteName: r.enteName }));
 }
 
@@ -419,17 +403,16 @@ export interface EnteEnrollmentRow extends TrainingEnrollment {
 
 /** One ente's enrolments (only that ente's rows), newest sessions first. */
 export async function listEnteEnrollments(db: DbLike, enteId: number): Promise<EnteEnrollmentRow[]> {
-  return db
-    .select({
-      e: trainingEnrollments,
-      session: { id: trainingSessions.id, title: trainingSessions.title, startsAt: trainingSessions.startsAt, endsAt: trainingSessions.endsAt, status: trainingSessions.status, place: trainingSessions.place, onlineUrl: trainingSessions.onlineUrl },
-    })
-    .from(trainingEnrollments)
-    .innerJoin(trainingSessions, eq(trainingSessions.id, trainingEnrollments.sessionId))
-    .where(eq(trainingEnrollments.enteId, enteId))
-    .orderBy(desc(trainingSessions.startsAt), asc(trainingEnrollments.id))
-    .limit(500)
-    .all()
+  return (await db
+      .select({
+        e: trainingEnrollments,
+        session: { id: trainingSessions.id, title: trainingSessions.title, startsAt: trainingSessions.startsAt, endsAt: trainingSessions.endsAt, status: trainingSessions.status, place: trainingSessions.place, onlineUrl: trainingSessions.onlineUrl },
+      })
+      .from(trainingEnrollments)
+      .innerJoin(trainingSessions, eq(trainingSessions.id, trainingEnrollments.sessionId))
+      .where(eq(trainingEnrollments.enteId, enteId))
+      .orderBy(desc(trainingSessions.startsAt), asc(trainingEnrollments.id))
+      .limit(500))
     .map((r) => ({ ...r.e, session: r.session }));
 }
 
@@ -438,25 +421,24 @@ export async function listEnteEnrollments(db: DbLike, enteId: number): Promise<E
  * number; no_show keeps none. Only confirmed (or already marked) enrolments can be marked.
  */
 export async function markAttendance(db: TxDb, id: number, status: 'attended' | 'no_show', opts: { now: Date; by: AuditBy }): Promise<TrainingEnrollment> {
-  return db.transaction(
-    (tx) => {
-      const e = tx.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, id)).get();
-      if (!e) throw new TrainingError(404, 'Iscrizione non trovata.');
-      const s = tx.select().from(trainingSessions).where(eq(trainingSessions.id, e.sessionId)).get()!;
-      if (s.status === 'cancelled') throw new TrainingError(409, 'La sessione è annullata: non c’è un registro presenze.');
-      if (s.startsAt > opts.now.toISOString()) throw new TrainingError(409, 'Le presenze si registrano dall’inizio della sessione.');
-      if (!HOLDS_SEAT.includes(e.status)) throw new TrainingError(409, 'Solo i partecipanti confermati entrano nel registro presenze.');
-      const after = tx
-        .update(trainingEnrollments)
-        .set({ status, certificateNumber: status === 'attended' ? (e.certificateNumber ?? certificateNumber(s.startsAt, e.id)) : null, updatedAt: opts.now.toISOString() })
-        .where(eq(trainingEnrollments.id, id))
-        .returning()
-        .get();
-      if (s.status === 'scheduled' && s.endsAt <= opts.now.toISOString())
-        tx.update(trainingSessions).set({ status: 'held', updatedAt: opts.now.toISOString() }).where(eq(trainingSessions.id, s.id)).run();
-      recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: `training.attendance.${status}`, entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status }, after: { status, certificateNumber: after.certificateNumber } });
-      return after;
-    },
-    { behavior: 'immediate' },
-  );
+  return await db.transaction(
+      async (tx) => {
+        const e = (await tx.select().from(trainingEnrollments).where(eq(trainingEnrollments.id, id)).limit(1))[0];
+        if (!e) throw new TrainingError(404, 'Iscrizione non trovata.');
+        const s = (await tx.select().from(trainingSessions).where(eq(trainingSessions.id, e.sessionId)).limit(1))[0]!;
+        if (s.status === 'cancelled') throw new TrainingError(409, 'La sessione è annullata: non c’è un registro presenze.');
+        if (s.startsAt > opts.now.toISOString()) throw new TrainingError(409, 'Le presenze si registrano dall’inizio della sessione.');
+        if (!HOLDS_SEAT.includes(e.status)) throw new TrainingError(409, 'Solo i partecipanti confermati entrano nel registro presenze.');
+        const after = (await tx
+                .update(trainingEnrollments)
+                .set({ status, certificateNumber: status === 'attended' ? (e.certificateNumber ?? certificateNumber(s.startsAt, e.id)) : null, updatedAt: opts.now.toISOString() })
+                .where(eq(trainingEnrollments.id, id))
+                .returning())[0]!;
+        if (s.status === 'scheduled' && s.endsAt <= opts.now.toISOString())
+          await tx.update(trainingSessions).set({ status: 'held', updatedAt: opts.now.toISOString() }).where(eq(trainingSessions.id, s.id));
+        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: `training.attendance.${status}`, entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status }, after: { status, certificateNumber: after.certificateNumber } });
+        return after;
+      },
+      { behavior: 'immediate' },
+    );
 }

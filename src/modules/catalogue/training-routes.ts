@@ -122,10 +122,10 @@ export default async function trainingRoutes(app: FastifyInstance): Promise<void
   const by = (request: FastifyRequest) => auditContext(request);
 
   /** Member enti for which the signed-in user may enrol colleagues (operator or ente_admin). */
-  function enrolEnti(request: FastifyRequest) {
+  async function enrolEnti(request: FastifyRequest) {
     const ids = new Set(entiWithRole(request.user, 'operator'));
     if (ids.size === 0) return [];
-    return listEnti(app.db, {}).filter((e) => ids.has(e.id) && e.member);
+    return (await listEnti(app.db, {})).filter((e) => ids.has(e.id) && e.member);
   }
 
   function trainingError(err: unknown): never {
@@ -150,7 +150,7 @@ export default async function trainingRoutes(app: FastifyInstance): Promise<void
     if (!s) throw new HttpError(404, 'Sessione di formazione non trovata.');
     const now = ctx.now().toISOString();
     const open = s.status === 'scheduled' && s.startsAt > now;
-    const entiForUser = request.user ? enrolEnti(request) : [];
+    const entiForUser = request.user ? await enrolEnti(request) : [];
     const chosen = Number((extra.form as Form | undefined)?.enteId) || entiForUser[0]?.id;
     return reply.page('catalogue/training-detail', {
       title: s.title,
@@ -184,9 +184,9 @@ export default async function trainingRoutes(app: FastifyInstance): Promise<void
     {
       schema: { params: idParams, body: formBody(ENROL_FIELDS, ['enteId']) },
       preHandler: requireRole('operator', {
-        ente: (request) => {
+        ente: async (request) => {
           const enteId = Number((request.body as Form).enteId);
-          return Number.isInteger(enteId) && enteId > 0 && getEnte(app.db, enteId) ? enteId : null;
+          return Number.isInteger(enteId) && enteId > 0 && await getEnte(app.db, enteId) ? enteId : null;
         },
       }),
     },
@@ -217,7 +217,7 @@ export default async function trainingRoutes(app: FastifyInstance): Promise<void
 
   // ---------------------------------------------------------------- the ente's enrolments
   app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/formazione', { preHandler: enteReader, schema: { params: enteParams } }, async (request, reply) => {
-    const ente = getEnte(app.db, request.params.enteId)!;
+    const ente = (await getEnte(app.db, request.params.enteId))!;
     const rows = await listEnteEnrollments(app.db, ente.id);
     const now = ctx.now().toISOString();
     const canWrite = hasRole(request.user, 'operator', ente.id) || hasRole(request.user, 'sael_admin');
@@ -259,7 +259,7 @@ export default async function trainingRoutes(app: FastifyInstance): Promise<void
     if (!e || (enteId !== undefined && e.enteId !== enteId)) throw new HttpError(404, 'Iscrizione non trovata.');
     if (e.status !== 'attended' || !e.certificateNumber) throw new HttpError(409, 'L’attestato è disponibile solo per chi risulta presente nel registro.');
     const s = (await getSession(app.db, e.sessionId))!;
-    const ente = getEnte(app.db, e.enteId)!;
+    const ente = (await getEnte(app.db, e.enteId))!;
     const pdf = await renderCertificatePdf({
       certificateNumber: e.certificateNumber,
       participantName: e.participantName,

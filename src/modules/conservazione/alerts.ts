@@ -21,12 +21,12 @@ export interface NewAlert {
 export async function raiseAlert(ctx: ConservazioneCtx, alert: NewAlert): Promise<{ alertId: number; ticketId: number | null }> {
   const ticketEnte = alert.enteId ?? (await provinceEnteId(ctx.db));
   const at = ctx.now();
-  const userId = ctx.systemUserId();
+  const userId = await ctx.systemUserId();
   const tickets = ctx.tickets();
   // One IMMEDIATE transaction: better-sqlite3 turns createTicket's own transaction into a savepoint
   // of this one, so a ticket never exists without its alert row and event, nor the other way round.
-  const { alertId, ticketId } = ctx.sqlite
-    .transaction(() => {
+  const { alertId, ticketId } = await ctx.db.transaction(
+    async () => {
       const ticketId =
         ticketEnte === null
           ? null
@@ -43,14 +43,14 @@ export async function raiseAlert(ctx: ConservazioneCtx, alert: NewAlert): Promis
               { userId, isStaff: true },
               at,
             );
-      const row = ctx.db
-        .insert(consAlerts)
-        .values({ kind: alert.kind, enteId: alert.enteId, subject: alert.subject, message: alert.message, ticketId, createdAt: at.toISOString() })
-        .returning({ id: consAlerts.id })
-        .get();
-      appendEventSync(ctx.db, { kind: 'audit', enteId: alert.enteId, actor: 'system', subject: alert.subject, details: { alert: alert.kind, alertId: row.id, ticketId, message: alert.message } }, at);
+      const row = (await ctx.db
+              .insert(consAlerts)
+              .values({ kind: alert.kind, enteId: alert.enteId, subject: alert.subject, message: alert.message, ticketId, createdAt: at.toISOString() })
+              .returning({ id: consAlerts.id }))[0]!;
+      await appendEventSync(ctx.db, { kind: 'audit', enteId: alert.enteId, actor: 'system', subject: alert.subject, details: { alert: alert.kind, alertId: row.id, ticketId, message: alert.message } }, at);
       return { alertId: row.id, ticketId };
-    })
-    .immediate();
+    },
+    { behavior: 'immediate' },
+  );
   return { alertId, ticketId };
 }

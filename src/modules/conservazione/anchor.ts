@@ -34,17 +34,16 @@ export type AnchorOutcome =
 export async function anchorChainHead(ctx: ConservazioneCtx): Promise<AnchorOutcome | null> {
   const at = ctx.now();
   const day = romeDay(at);
-  if (ctx.db.select({ id: consAnchors.id }).from(consAnchors).where(eq(consAnchors.day, day)).get()) return { day, created: false, reason: 'already_anchored' };
-  const head = ctx.db.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).get();
+  if ((await ctx.db.select({ id: consAnchors.id }).from(consAnchors).where(eq(consAnchors.day, day)).limit(1))[0]) return { day, created: false, reason: 'already_anchored' };
+  const head = (await ctx.db.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1))[0];
   if (!head) return null;
-  const previous = ctx.db.select({ lastSeq: consAnchors.lastSeq }).from(consAnchors).orderBy(desc(consAnchors.lastSeq)).limit(1).get();
+  const previous = (await ctx.db.select({ lastSeq: consAnchors.lastSeq }).from(consAnchors).orderBy(desc(consAnchors.lastSeq)).limit(1))[0];
   if (previous) {
-    const news = ctx.db
-      .select({ seq: consEvents.seq })
-      .from(consEvents)
-      .where(and(gt(consEvents.seq, previous.lastSeq), ne(consEvents.kind, 'anchor')))
-      .limit(1)
-      .get();
+    const news = (await ctx.db
+          .select({ seq: consEvents.seq })
+          .from(consEvents)
+          .where(and(gt(consEvents.seq, previous.lastSeq), ne(consEvents.kind, 'anchor')))
+          .limit(1))[0];
     if (!news) return { day, created: false, reason: 'no_new_events' };
   }
   const sealer = await ctx.sealer();
@@ -56,38 +55,36 @@ export async function anchorChainHead(ctx: ConservazioneCtx): Promise<AnchorOutc
   } catch (e) {
     const message = `Marca temporale dell’ancora giornaliera del registro eventi non ottenuta (${day}): ${(e as Error).message}`;
     const subject = `anchor:${day}`;
-    const already = ctx.db
-      .select({ id: consAlerts.id })
-      .from(consAlerts)
-      .where(and(eq(consAlerts.kind, 'timestamp_failed'), eq(consAlerts.subject, subject)))
-      .limit(1)
-      .get();
+    const already = (await ctx.db
+          .select({ id: consAlerts.id })
+          .from(consAlerts)
+          .where(and(eq(consAlerts.kind, 'timestamp_failed'), eq(consAlerts.subject, subject)))
+          .limit(1))[0];
     if (!already) await raiseAlert(ctx, { kind: 'timestamp_failed', enteId: null, subject, message });
     return { day, created: false, reason: 'timestamp_failed', message };
   }
 
-  const created = ctx.db.transaction((tx) => {
-    // Another pass may have anchored the day while we waited for the TSA.
-    if (tx.select({ id: consAnchors.id }).from(consAnchors).where(eq(consAnchors.day, day)).get()) return null;
-    const row = tx
-      .insert(consAnchors)
-      .values({
-        day,
-        lastSeq: head.seq,
-        headHash: head.hash,
-        token: stamp.token.toString('base64'),
-        timestampedAt: stamp.timestampedAt.toISOString(),
-        createdAt: at.toISOString(),
-      })
-      .returning({ id: consAnchors.id })
-      .get();
-    appendEventSync(
-      tx,
-      { kind: 'anchor', enteId: null, actor: 'system', subject: `anchor:${day}`, details: { anchorId: row.id, lastSeq: head.seq, headHash: head.hash, timestampedAt: stamp.timestampedAt.toISOString() } },
-      at,
-    );
-    return row.id;
-  });
+  const created = await ctx.db.transaction(async (tx) => {
+      // Another pass may have anchored the day while we waited for the TSA.
+      if ((await tx.select({ id: consAnchors.id }).from(consAnchors).where(eq(consAnchors.day, day)).limit(1))[0]) return null;
+      const row = (await tx
+            .insert(consAnchors)
+            .values({
+              day,
+              lastSeq: head.seq,
+              headHash: head.hash,
+              token: stamp.token.toString('base64'),
+              timestampedAt: stamp.timestampedAt.toISOString(),
+              createdAt: at.toISOString(),
+            })
+            .returning({ id: consAnchors.id }))[0]!;
+      await appendEventSync(
+              tx,
+              { kind: 'anchor', enteId: null, actor: 'system', subject: `anchor:${day}`, details: { anchorId: row.id, lastSeq: head.seq, headHash: head.hash, timestampedAt: stamp.timestampedAt.toISOString() } },
+              at,
+            );
+      return row.id;
+    });
   if (created === null) return { day, created: false, reason: 'already_anchored' };
   return { day, created: true, anchorId: created, lastSeq: head.seq, headHash: head.hash };
 }

@@ -27,27 +27,24 @@ const RUN_STATUS_LABELS = { running: 'In corso', done: 'Completata', interrupted
 const OUTCOME_LABELS = { ok: 'Integro', mismatch: 'Alterato', missing: 'Mancante' } as const;
 
 export async function auditOverview(ctx: ConservazioneCtx) {
-  const stored = ctx.db.select({ n: count() }).from(consBlobs).where(isNull(consBlobs.discardedAt)).get()!.n;
-  const neverAudited = ctx.db
-    .select({ n: count() })
-    .from(consBlobs)
-    .where(and(isNull(consBlobs.discardedAt), isNull(consBlobs.lastAuditAt)))
-    .get()!.n;
-  const failing = ctx.db
-    .select({ n: count() })
-    .from(consBlobs)
-    .where(and(isNull(consBlobs.discardedAt), isNotNull(consBlobs.lastAuditOutcome), ne(consBlobs.lastAuditOutcome, 'ok')))
-    .get()!.n;
+  const stored = (await ctx.db.select({ n: count() }).from(consBlobs).where(isNull(consBlobs.discardedAt)).limit(1))[0]!.n;
+  const neverAudited = (await ctx.db
+      .select({ n: count() })
+      .from(consBlobs)
+      .where(and(isNull(consBlobs.discardedAt), isNull(consBlobs.lastAuditAt))).limit(1))[0]!.n;
+  const failing = (await ctx.db
+      .select({ n: count() })
+      .from(consBlobs)
+      .where(and(isNull(consBlobs.discardedAt), isNotNull(consBlobs.lastAuditOutcome), ne(consBlobs.lastAuditOutcome, 'ok'))).limit(1))[0]!.n;
   return { stored, due: await countDueBlobs(ctx), neverAudited, failing, cycleDays: ctx.config.conservazione.auditCycleDays };
 }
 
 export async function listAuditRuns(ctx: ConservazioneCtx, limit = 20) {
-  return ctx.db
-    .select()
-    .from(consAuditRuns)
-    .orderBy(desc(consAuditRuns.id))
-    .limit(limit)
-    .all()
+  return (await ctx.db
+      .select()
+      .from(consAuditRuns)
+      .orderBy(desc(consAuditRuns.id))
+      .limit(limit))
     .map((r) => ({
       ...r,
       statusLabel: RUN_STATUS_LABELS[r.status],
@@ -59,13 +56,12 @@ export async function listAuditRuns(ctx: ConservazioneCtx, limit = 20) {
 
 /** The latest failed outcomes (mismatch or missing), newest first. */
 export async function listAuditFailures(ctx: ConservazioneCtx, limit = 50) {
-  return ctx.db
-    .select({ id: consAuditResults.id, runId: consAuditResults.runId, blobKey: consAuditResults.blobKey, outcome: consAuditResults.outcome, actualSha256: consAuditResults.actualSha256, checkedAt: consAuditResults.checkedAt })
-    .from(consAuditResults)
-    .where(inArray(consAuditResults.outcome, ['mismatch', 'missing']))
-    .orderBy(desc(consAuditResults.id))
-    .limit(limit)
-    .all()
+  return (await ctx.db
+      .select({ id: consAuditResults.id, runId: consAuditResults.runId, blobKey: consAuditResults.blobKey, outcome: consAuditResults.outcome, actualSha256: consAuditResults.actualSha256, checkedAt: consAuditResults.checkedAt })
+      .from(consAuditResults)
+      .where(inArray(consAuditResults.outcome, ['mismatch', 'missing']))
+      .orderBy(desc(consAuditResults.id))
+      .limit(limit))
     .map((r) => ({ ...r, outcomeLabel: OUTCOME_LABELS[r.outcome] }));
 }
 
@@ -84,15 +80,14 @@ export async function listAlerts(ctx: ConservazioneCtx, acknowledgedLimit = 10) 
     acknowledgedBy: consAlerts.acknowledgedBy,
   };
   const label = <T extends { kind: AlertKind }>(a: T) => ({ ...a, kindLabel: ALERT_LABELS[a.kind] });
-  const open = ctx.db.select(cols).from(consAlerts).leftJoin(enti, eq(enti.id, consAlerts.enteId)).where(isNull(consAlerts.acknowledgedAt)).orderBy(desc(consAlerts.id)).all().map(label);
-  const acknowledged = ctx.db
-    .select(cols)
-    .from(consAlerts)
-    .leftJoin(enti, eq(enti.id, consAlerts.enteId))
-    .where(isNotNull(consAlerts.acknowledgedAt))
-    .orderBy(desc(consAlerts.acknowledgedAt))
-    .limit(acknowledgedLimit)
-    .all()
+  const open = (await ctx.db.select(cols).from(consAlerts).leftJoin(enti, eq(enti.id, consAlerts.enteId)).where(isNull(consAlerts.acknowledgedAt)).orderBy(desc(consAlerts.id))).map(label);
+  const acknowledged = (await ctx.db
+      .select(cols)
+      .from(consAlerts)
+      .leftJoin(enti, eq(enti.id, consAlerts.enteId))
+      .where(isNotNull(consAlerts.acknowledgedAt))
+      .orderBy(desc(consAlerts.acknowledgedAt))
+      .limit(acknowledgedLimit))
     .map(label);
   return { open, acknowledged };
 }
@@ -109,22 +104,22 @@ export class AlertError extends Error {
 /** The responsabile takes an alert in charge: the row records who and when, the audit log and the event chain say so. */
 export async function acknowledgeAlert(ctx: ConservazioneCtx, alertId: number, by: { userId: number; requestId?: string }): Promise<void> {
   const at = ctx.now();
-  ctx.db.transaction((tx) => {
-    const alert = tx.select().from(consAlerts).where(eq(consAlerts.id, alertId)).get();
-    if (!alert) throw new AlertError(404, 'Allarme non trovato.');
-    if (alert.acknowledgedAt) throw new AlertError(409, 'Questo allarme è già stato preso in carico.');
-    const actor = `user:${by.userId}`;
-    tx.update(consAlerts).set({ acknowledgedAt: at.toISOString(), acknowledgedBy: actor }).where(eq(consAlerts.id, alertId)).run();
-    recordAudit(tx, {
-      actor,
-      action: 'conservazione.alert.acknowledge',
-      entity: 'cons_alert',
-      entityId: alertId,
-      enteId: alert.enteId,
-      before: { acknowledgedAt: null },
-      after: { acknowledgedAt: at.toISOString(), kind: alert.kind, subject: alert.subject },
-      requestId: by.requestId,
-    });
-    appendEventSync(tx, { kind: 'audit', enteId: alert.enteId, actor, subject: alert.subject, details: { acknowledged: alertId, alert: alert.kind } }, at);
-  });
+  await ctx.db.transaction(async (tx) => {
+        const alert = (await tx.select().from(consAlerts).where(eq(consAlerts.id, alertId)).limit(1))[0];
+        if (!alert) throw new AlertError(404, 'Allarme non trovato.');
+        if (alert.acknowledgedAt) throw new AlertError(409, 'Questo allarme è già stato preso in carico.');
+        const actor = `user:${by.userId}`;
+        await tx.update(consAlerts).set({ acknowledgedAt: at.toISOString(), acknowledgedBy: actor }).where(eq(consAlerts.id, alertId));
+        recordAudit(tx, {
+          actor,
+          action: 'conservazione.alert.acknowledge',
+          entity: 'cons_alert',
+          entityId: alertId,
+          enteId: alert.enteId,
+          before: { acknowledgedAt: null },
+          after: { acknowledgedAt: at.toISOString(), kind: alert.kind, subject: alert.subject },
+          requestId: by.requestId,
+        });
+        await appendEventSync(tx, { kind: 'audit', enteId: alert.enteId, actor, subject: alert.subject, details: { acknowledged: alertId, alert: alert.kind } }, at);
+      });
 }

@@ -23,7 +23,7 @@ export interface ConservazioneCtx {
   /** The helpdesk's ticket context (category 'conservazione'). */
   tickets: () => TicketsCtx;
   /** Id of the system user `SISTEMA-CONSERVAZIONE` that opens tickets for the platform. */
-  systemUserId: () => number;
+  systemUserId: () => Promise<number>;
   /** The conservator's signer + TSA; null when not configured (production without the settings). */
   sealer: () => Promise<Sealer | null>;
   /** PEM certificates of the CAs trusted for signatures on submitted documents (CONSERVAZIONE_TRUST_ANCHORS_FILE; empty without). */
@@ -34,7 +34,7 @@ export interface ConservazioneCtx {
 export const CONSERVAZIONE_SYSTEM_FISCAL_CODE = 'SISTEMA-CONSERVAZIONE';
 
 /** The system user that opens the conservazione's tickets, created once. */
-export function ensureConservazioneSystemUser(db: Db): number {
-  db.insert(users).values({ fiscalCode: CONSERVAZIONE_SYSTEM_FISCAL_CODE, name: 'Conservazione', familyName: 'S.A.E.L. (sistema di conservazione)' }).onConflictDoNothing().run();
-  return db.select({ id: users.id }).from(users).where(eq(users.fiscalCode, CONSERVAZIONE_SYSTEM_FISCAL_CODE)).get()!.id;
+export async function ensureConservazioneSystemUser(db: Db): Promise<number> {
+  await db.insert(users).values({ fiscalCode: CONSERVAZIONE_SYSTEM_FISCAL_CODE, name: 'Conservazione', familyName: 'S.A.E.L. (sistema di conservazione)' }).onConflictDoNothing();
+  return (await db.select({ id: users.id }).from(users).where(eq(users.fiscalCode, CONSERVAZIONE_SYSTEM_FISCAL_CODE)).limit(1))[0]!.id;
 }

@@ -33,6 +33,7 @@ import { ingestSip, type IngestInput } from './ingest.js';
 import { buildPda, MAX_PDA_DOCUMENTS } from './pda.js';
 import { consAipDocuments, consDailyRuns, consProfiles, consSips, consSourceLinks } from './schema.js';
 import { createHash } from 'node:crypto';
+import { affectedRows } from '../../db/client.js';
 
 /** The catalogue service of the conservazione. */
 export const CONSERVAZIONE_SERVICE_CODE = '17';
@@ -69,23 +70,22 @@ export function romeDayBounds(day: string): { start: string; end: string } {
 }
 
 /** Enti whose adesione to service 17 is active or expiring and covers `day`. */
-export function entiWithConservazione(ctx: ConservazioneCtx, day: string): Ente[] {
-  const ids = ctx.db
-    .selectDistinct({ enteId: adesioni.enteId })
-    .from(adesioni)
-    .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
-    .where(
-      and(
-        eq(catalogueServices.code, CONSERVAZIONE_SERVICE_CODE),
-        inArray(adesioni.status, ['active', 'expiring']),
-        or(isNull(adesioni.startDate), lte(adesioni.startDate, day)),
-        or(isNull(adesioni.endDate), gte(adesioni.endDate, day)),
-      ),
-    )
-    .all()
+export async function entiWithConservazione(ctx: ConservazioneCtx, day: string): Promise<Ente[]> {
+  const ids = (await ctx.db
+      .selectDistinct({ enteId: adesioni.enteId })
+      .from(adesioni)
+      .innerJoin(catalogueServices, eq(catalogueServices.id, adesioni.serviceId))
+      .where(
+        and(
+          eq(catalogueServices.code, CONSERVAZIONE_SERVICE_CODE),
+          inArray(adesioni.status, ['active', 'expiring']),
+          or(isNull(adesioni.startDate), lte(adesioni.startDate, day)),
+          or(isNull(adesioni.endDate), gte(adesioni.endDate, day)),
+        ),
+      ))
     .map((r) => r.enteId);
   if (!ids.length) return [];
-  return ctx.db.select().from(enti).where(inArray(enti.id, ids)).orderBy(asc(enti.id)).all();
+  return await ctx.db.select().from(enti).where(inArray(enti.id, ids)).orderBy(asc(enti.id));
 }
 
 /** The document date of a receipt: the payment's day (Italian), else the day it was received. */
@@ -185,16 +185,15 @@ interface Counts {
 
 /** Sends one source object unless it is linked already; links it when accepted. */
 async function preserve(ctx: ConservazioneCtx, sourceType: 'receipt' | 'fdr_flow', sourceId: number, enteId: number, input: () => Promise<IngestInput>, actor: string, counts: Counts): Promise<void> {
-  const profileId = ctx.db.select({ id: consProfiles.id }).from(consProfiles).where(eq(consProfiles.code, sourceType === 'receipt' ? RECEIPT_PROFILE : FLOW_PROFILE)).get()?.id;
+  const profileId = (await ctx.db.select({ id: consProfiles.id }).from(consProfiles).where(eq(consProfiles.code, sourceType === 'receipt' ? RECEIPT_PROFILE : FLOW_PROFILE)).limit(1))[0]?.id;
   const objectKey = `${sourceType === 'receipt' ? 'receipt' : 'fdr'}:${sourceId}`;
   const orphan =
     profileId === undefined
       ? undefined
-      : ctx.db
-          .select({ id: consSips.id })
-          .from(consSips)
-          .where(and(eq(consSips.enteId, enteId), eq(consSips.profileId, profileId), eq(consSips.objectKey, objectKey), eq(consSips.status, 'accepted')))
-          .get();
+      : (await ctx.db
+                    .select({ id: consSips.id })
+                    .from(consSips)
+                    .where(and(eq(consSips.enteId, enteId), eq(consSips.profileId, profileId), eq(consSips.objectKey, objectKey), eq(consSips.status, 'accepted'))).limit(1))[0];
   let sipId = orphan?.id;
   if (sipId === undefined) {
     const r = await ingestSip(ctx, await input(), actor);
@@ -206,7 +205,7 @@ async function preserve(ctx: ConservazioneCtx, sourceType: 'receipt' | 'fdr_flow
     sipId = r.sipId;
     counts.sips++;
   }
-  ctx.db.insert(consSourceLinks).values({ sourceType, sourceId, enteId, sipId }).onConflictDoNothing().run();
+  await ctx.db.insert(consSourceLinks).values({ sourceType, sourceId, enteId, sipId }).onConflictDoNothing();
 }
 
 async function runForEnte(ctx: ConservazioneCtx, ente: Ente, day: string, actor: string, counts: Counts): Promise<void> {
@@ -218,39 +217,36 @@ async function runForEnte(ctx: ConservazioneCtx, ente: Ente, day: string, actor:
         .from(consSourceLinks)
         .where(and(eq(consSourceLinks.sourceType, type), eq(consSourceLinks.sourceId, id))),
     );
-  const dayReceipts = ctx.db
-    .select()
-    .from(receipts)
-    .where(and(eq(receipts.enteId, ente.id), gte(receipts.receivedAt, start), lt(receipts.receivedAt, end), linked('receipt', receipts.id)))
-    .orderBy(asc(receipts.id))
-    .all();
+  const dayReceipts = await ctx.db
+      .select()
+      .from(receipts)
+      .where(and(eq(receipts.enteId, ente.id), gte(receipts.receivedAt, start), lt(receipts.receivedAt, end), linked('receipt', receipts.id)))
+      .orderBy(asc(receipts.id));
   await forEachLimited(dayReceipts, INGEST_CONCURRENCY, (r) =>
-    preserve(ctx, 'receipt', r.id, ente.id, async () => receiptSip(ente, r, await renderReceiptPdf(receiptPdfData(ctx.db, r, ctx.config.dataDir))), actor, counts),
+    preserve(ctx, 'receipt', r.id, ente.id, async () => receiptSip(ente, r, await renderReceiptPdf(await receiptPdfData(ctx.db, r, ctx.config.dataDir))), actor, counts),
   );
-  const flows = ctx.db
-    .select()
-    .from(fdrFlows)
-    .where(and(eq(fdrFlows.enteId, ente.id), lt(fdrFlows.downloadedAt, end), linked('fdr_flow', fdrFlows.id)))
-    .orderBy(asc(fdrFlows.id))
-    .all();
+  const flows = await ctx.db
+      .select()
+      .from(fdrFlows)
+      .where(and(eq(fdrFlows.enteId, ente.id), lt(fdrFlows.downloadedAt, end), linked('fdr_flow', fdrFlows.id)))
+      .orderBy(asc(fdrFlows.id));
   await forEachLimited(flows, INGEST_CONCURRENCY, (f) => preserve(ctx, 'fdr_flow', f.id, ente.id, async () => flowSip(ente, f), actor, counts));
   counts.aips += await archivePending(ctx, ente.id, actor);
 }
 
 /** PdA of the ente's accepted documents in no PdA yet, per profile, at most 5000 each; returns how many PdA. */
 export async function archivePending(ctx: ConservazioneCtx, enteId: number, actor: string): Promise<number> {
-  const pending = ctx.db
-    .select({ id: consSips.id, profileId: consSips.profileId })
-    .from(consSips)
-    .where(
-      and(
-        eq(consSips.enteId, enteId),
-        eq(consSips.status, 'accepted'),
-        notExists(ctx.db.select({ one: consAipDocuments.id }).from(consAipDocuments).where(eq(consAipDocuments.sipId, consSips.id))),
-      ),
-    )
-    .orderBy(asc(consSips.profileId), asc(consSips.id))
-    .all();
+  const pending = await ctx.db
+      .select({ id: consSips.id, profileId: consSips.profileId })
+      .from(consSips)
+      .where(
+        and(
+          eq(consSips.enteId, enteId),
+          eq(consSips.status, 'accepted'),
+          notExists(ctx.db.select({ one: consAipDocuments.id }).from(consAipDocuments).where(eq(consAipDocuments.sipId, consSips.id))),
+        ),
+      )
+      .orderBy(asc(consSips.profileId), asc(consSips.id));
   const byProfile = new Map<number, number[]>();
   for (const p of pending) byProfile.set(p.profileId, [...(byProfile.get(p.profileId) ?? []), p.id]);
   let made = 0;
@@ -269,9 +265,9 @@ export async function runDailyJob(ctx: ConservazioneCtx, opts: { day: string; ac
   const retryFailed = opts.retryFailed ?? actor === 'cli';
   const result: DailyJobResult = { day: opts.day, enti: [] };
   const dayEnd = romeDayBounds(opts.day).end;
-  for (const ente of entiWithConservazione(ctx, opts.day)) {
+  for (const ente of await entiWithConservazione(ctx, opts.day)) {
     const startedAt = ctx.now().toISOString();
-    const claimed = ctx.db.insert(consDailyRuns).values({ day: opts.day, enteId: ente.id, status: 'running', startedAt }).onConflictDoNothing().run().changes === 1;
+    const claimed = affectedRows(await ctx.db.insert(consDailyRuns).values({ day: opts.day, enteId: ente.id, status: 'running', startedAt }).onConflictDoNothing()) === 1;
     if (!claimed) {
       // again: a failed run when asked; a run that finished before the day was over (what came later)
       const again = or(
@@ -279,13 +275,12 @@ export async function runDailyJob(ctx: ConservazioneCtx, opts: { day: string; ac
         and(eq(consDailyRuns.status, 'done'), lt(consDailyRuns.finishedAt, dayEnd)),
       );
       const retried =
-        ctx.db
-          .update(consDailyRuns)
-          .set({ status: 'running', startedAt, finishedAt: null, message: null })
-          .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id), again))
-          .run().changes === 1;
+        affectedRows(await ctx.db
+                    .update(consDailyRuns)
+                    .set({ status: 'running', startedAt, finishedAt: null, message: null })
+                    .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id), again))) === 1;
       if (!retried) {
-        const row = ctx.db.select().from(consDailyRuns).where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id))).get()!;
+        const row = (await ctx.db.select().from(consDailyRuns).where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id))).limit(1))[0]!;
         result.enti.push({ enteId: ente.id, sips: 0, rejected: 0, aips: 0, status: 'skipped', message: `già eseguito (${row.status})` });
         continue;
       }
@@ -299,11 +294,10 @@ export async function runDailyJob(ctx: ConservazioneCtx, opts: { day: string; ac
     }
     const failed = error !== null || counts.rejected > 0;
     const message = [error, counts.rejected ? `${counts.rejected} PdV rifiutati` : null, ...counts.messages.slice(0, 5)].filter(Boolean).join('; ') || null;
-    ctx.db
-      .update(consDailyRuns)
-      .set({ status: failed ? 'failed' : 'done', sips: counts.sips, rejected: counts.rejected, aips: counts.aips, message: message?.slice(0, 2000) ?? null, finishedAt: ctx.now().toISOString() })
-      .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id)))
-      .run();
+    await ctx.db
+            .update(consDailyRuns)
+            .set({ status: failed ? 'failed' : 'done', sips: counts.sips, rejected: counts.rejected, aips: counts.aips, message: message?.slice(0, 2000) ?? null, finishedAt: ctx.now().toISOString() })
+            .where(and(eq(consDailyRuns.day, opts.day), eq(consDailyRuns.enteId, ente.id)));
     if (failed) {
       try {
         await raiseAlert(ctx, {

@@ -229,7 +229,7 @@ export async function createDip(ctx: ConservazioneCtx, req: DipRequest): Promise
   const aip = await getAip(ctx.db, req.enteId, req.aipId);
   if (!aip) throw new DipError(404, 'Pacchetto di archiviazione non trovato.');
   if (aip.status === 'discarded') throw new DipError(410, 'Il pacchetto di archiviazione è stato scartato: i suoi file non sono più conservati.');
-  const ente = ctx.db.select({ name: enti.name, ipaCode: enti.ipaCode }).from(enti).where(eq(enti.id, req.enteId)).get()!;
+  const ente = (await ctx.db.select({ name: enti.name, ipaCode: enti.ipaCode }).from(enti).where(eq(enti.id, req.enteId)).limit(1))[0]!;
   const docs = await aipDocuments(ctx.db, aip.id);
   let selected = docs;
   if (req.sipIds?.length) {
@@ -250,21 +250,19 @@ export async function createDip(ctx: ConservazioneCtx, req: DipRequest): Promise
     seen.add(f.path);
   }
   const blobs = files.length
-    ? ctx.db
-        .select({ key: consBlobs.key, sizeBytes: consBlobs.sizeBytes, discardedAt: consBlobs.discardedAt })
-        .from(consBlobs)
-        .where(inArray(consBlobs.key, [...new Set(files.map((f) => f.sha256))]))
-        .all()
+    ? await ctx.db
+              .select({ key: consBlobs.key, sizeBytes: consBlobs.sizeBytes, discardedAt: consBlobs.discardedAt })
+              .from(consBlobs)
+              .where(inArray(consBlobs.key, [...new Set(files.map((f) => f.sha256))]))
     : [];
   const sizes = new Map(blobs.filter((b) => !b.discardedAt).map((b) => [b.key, b.sizeBytes]));
   for (const f of files) if (!sizes.has(f.sha256)) throw new DipError(409, `Il file ${f.path} non è nell'archivio.`);
 
   const rdvs = selected.length
-    ? ctx.db
-        .select({ sipId: consRdv.sipId, urn: consRdv.urn, xml: consRdv.xml })
-        .from(consRdv)
-        .where(inArray(consRdv.sipId, selected.map((d) => d.sipId)))
-        .all()
+    ? await ctx.db
+              .select({ sipId: consRdv.sipId, urn: consRdv.urn, xml: consRdv.xml })
+              .from(consRdv)
+              .where(inArray(consRdv.sipId, selected.map((d) => d.sipId)))
     : [];
   let facts: ReturnType<typeof sealFacts>;
   try {
@@ -276,23 +274,22 @@ export async function createDip(ctx: ConservazioneCtx, req: DipRequest): Promise
 
   const now = ctx.now();
   const sipIds = req.sipIds?.length ? [...new Set(req.sipIds)].sort((a, b) => a - b) : null;
-  const { dipId, urn } = ctx.db.transaction((tx) => {
-    const pending = `pending:${now.getTime()}:${Math.random()}`;
-    const row = tx
-      .insert(consDips)
-      .values({ urn: pending, enteId: req.enteId, aipId: aip.id, sipIds: sipIds ? JSON.stringify(sipIds) : null, requestedBy: req.actor, createdAt: now.toISOString() })
-      .returning({ id: consDips.id })
-      .get();
-    const urn = `urn:sael-pay:${ente.ipaCode}:pdd:${romeDay(now).slice(0, 4)}:${row.id}`;
-    tx.update(consDips).set({ urn }).where(and(eq(consDips.id, row.id), eq(consDips.urn, pending))).run();
-    appendEventSync(
-      tx,
-      { kind: 'export', enteId: req.enteId, actor: req.actor, subject: `dip:${row.id}`, details: { urn, aipId: aip.id, aipUrn: aip.urn, sipIds, files: files.length } },
-      now,
-    );
-    recordAudit(tx, { actor: req.actor, action: 'conservazione.pdd.create', entity: 'cons_dip', entityId: row.id, enteId: req.enteId, after: { urn, aipId: aip.id, sipIds }, requestId: req.requestId ?? null });
-    return { dipId: row.id, urn };
-  });
+  const { dipId, urn } = await ctx.db.transaction(async (tx) => {
+      const pending = `pending:${now.getTime()}:${Math.random()}`;
+      const row = (await tx
+            .insert(consDips)
+            .values({ urn: pending, enteId: req.enteId, aipId: aip.id, sipIds: sipIds ? JSON.stringify(sipIds) : null, requestedBy: req.actor, createdAt: now.toISOString() })
+            .returning({ id: consDips.id }))[0]!;
+      const urn = `urn:sael-pay:${ente.ipaCode}:pdd:${romeDay(now).slice(0, 4)}:${row.id}`;
+      await tx.update(consDips).set({ urn }).where(and(eq(consDips.id, row.id), eq(consDips.urn, pending)));
+      await appendEventSync(
+              tx,
+              { kind: 'export', enteId: req.enteId, actor: req.actor, subject: `dip:${row.id}`, details: { urn, aipId: aip.id, aipUrn: aip.urn, sipIds, files: files.length } },
+              now,
+            );
+      recordAudit(tx, { actor: req.actor, action: 'conservazione.pdd.create', entity: 'cons_dip', entityId: row.id, enteId: req.enteId, after: { urn, aipId: aip.id, sipIds }, requestId: req.requestId ?? null });
+      return { dipId: row.id, urn };
+    });
 
   const zip = new yazl.ZipFile();
   const mtime = aip.timestampedAt ? new Date(aip.timestampedAt) : MTIME_DEFAULT;
@@ -376,6 +373,6 @@ function verifyingStream(expected: string, name: string): Transform {
 }
 
 /** An 'access' event (page view or download of a PdV, RdV, PdA or its index parts). */
-export function logAccess(ctx: ConservazioneCtx, a: { enteId: number; actor: string; subject: string; what: string }): void {
-  ctx.db.transaction((tx) => appendEventSync(tx, { kind: 'access', enteId: a.enteId, actor: a.actor, subject: a.subject, details: { what: a.what } }, ctx.now()));
+export async function logAccess(ctx: ConservazioneCtx, a: { enteId: number; actor: string; subject: string; what: string }): Promise<void> {
+  await ctx.db.transaction(async (tx) => await appendEventSync(tx, { kind: 'access', enteId: a.enteId, actor: a.actor, subject: a.subject, details: { what: a.what } }, ctx.now()));
 }

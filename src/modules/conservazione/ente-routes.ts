@@ -126,17 +126,17 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
     if (!user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
     const enteId = (request.params as { enteId: number }).enteId;
     const allowed = hasRole(user, 'operator', enteId) || hasRole(user, 'helpdesk') || hasRole(user, 'sael_admin');
-    if (!allowed || !getEnte(app.db, enteId)) throw new HttpError(404, 'Pagina non trovata.');
+    if (!allowed || !await getEnte(app.db, enteId)) throw new HttpError(404, 'Pagina non trovata.');
   };
   const actorOf = (request: FastifyRequest) => auditContext(request).actor;
-  const enteOf = (request: FastifyRequest) => getEnte(app.db, (request.params as { enteId: number }).enteId)!;
+  const enteOf = async (request: FastifyRequest) => (await getEnte(app.db, (request.params as { enteId: number }).enteId))!;
 
   // ------------------------------------------------------------------ overview + search
   app.get<{ Params: { enteId: number }; Querystring: SearchQuery }>(
     BASE,
     { preHandler: reader, schema: { params: enteParams, querystring: searchQuery } },
     async (request, reply) => {
-      const ente = enteOf(request);
+      const ente = await enteOf(request);
       const q = request.query;
       const filter: DocumentFilter = {
         enteId: ente.id,
@@ -185,7 +185,7 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
       schema: { params: enteParams, querystring: { type: 'object', additionalProperties: false, properties: { stato: { type: 'string', enum: ['', ...SIP_STATUSES] }, pagina: pageField } } },
     },
     async (request, reply) => {
-      const ente = enteOf(request);
+      const ente = await enteOf(request);
       const stato = request.query.stato || undefined;
       const list = await listSips(ctx.db, { enteId: ente.id, status: stato, page: request.query.pagina });
       const path = `/backoffice/enti/${ente.id}/conservazione/pdv`;
@@ -202,10 +202,10 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
   );
 
   app.get<{ Params: { enteId: number; id: number } }>(`${BASE}/pdv/:id`, { preHandler: reader, schema: { params: enteIdParams } }, async (request, reply) => {
-    const ente = enteOf(request);
+    const ente = await enteOf(request);
     const d = await getSipDetail(ctx.db, ente.id, request.params.id);
     if (!d) throw new HttpError(404, 'Pacchetto di versamento non trovato.');
-    logAccess(ctx, { enteId: ente.id, actor: actorOf(request), subject: `sip:${d.sip.id}`, what: 'pdv-page' });
+    await logAccess(ctx, { enteId: ente.id, actor: actorOf(request), subject: `sip:${d.sip.id}`, what: 'pdv-page' });
     const order = (c: string) => {
       const i = (CHECK_KINDS as readonly string[]).indexOf(c);
       return i < 0 ? 99 : i;
@@ -226,10 +226,10 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Params: { enteId: number; id: number } }>(`${BASE}/pdv/:id/rdv.xml`, { preHandler: reader, schema: { params: enteIdParams } }, async (request, reply) => {
-    const ente = enteOf(request);
+    const ente = await enteOf(request);
     const rdv = await getRdv(ctx.db, ente.id, request.params.id);
     if (!rdv) throw new HttpError(404, 'Rapporto di versamento non trovato.');
-    logAccess(ctx, { enteId: ente.id, actor: actorOf(request), subject: `sip:${request.params.id}`, what: 'rdv-download' });
+    await logAccess(ctx, { enteId: ente.id, actor: actorOf(request), subject: `sip:${request.params.id}`, what: 'rdv-download' });
     return reply
       .type('application/xml; charset=utf-8')
       .header('content-disposition', `attachment; filename="rdv-pdv-${request.params.id}.xml"`)
@@ -242,7 +242,7 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
     `${BASE}/pda`,
     { preHandler: reader, schema: { params: enteParams, querystring: { type: 'object', additionalProperties: false, properties: { pagina: pageField } } } },
     async (request, reply) => {
-      const ente = enteOf(request);
+      const ente = await enteOf(request);
       const list = await listAips(ctx.db, { enteId: ente.id, page: request.query.pagina });
       const path = `/backoffice/enti/${ente.id}/conservazione/pda`;
       return reply.page('conservazione/ente-pda-list', {
@@ -263,9 +263,9 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
   };
 
   app.get<{ Params: { enteId: number; id: number } }>(`${BASE}/pda/:id`, { preHandler: reader, schema: { params: enteIdParams } }, async (request, reply) => {
-    const ente = enteOf(request);
+    const ente = await enteOf(request);
     const aip = await aipOr404(request);
-    logAccess(ctx, { enteId: ente.id, actor: actorOf(request), subject: `aip:${aip.id}`, what: 'pda-page' });
+    await logAccess(ctx, { enteId: ente.id, actor: actorOf(request), subject: `aip:${aip.id}`, what: 'pda-page' });
     const [docs, chain] = await Promise.all([aipDocuments(ctx.db, aip.id), aipVersionChain(ctx.db, ente.id, aip.id)]);
     return reply.page('conservazione/ente-pda', {
       title: `Pacchetto di archiviazione ${aip.id} – ${ente.name}`,
@@ -282,7 +282,7 @@ export default async function enteRoutes(app: FastifyInstance): Promise<void> {
       const aip = await aipOr404(request);
       if (aip.status === 'discarded') throw new HttpError(410, 'Il pacchetto di archiviazione è stato scartato.');
       const bytes = await ctx.store.get(aip[key]);
-      logAccess(ctx, { enteId: aip.enteId, actor: actorOf(request), subject: `aip:${aip.id}`, what: name });
+      await logAccess(ctx, { enteId: aip.enteId, actor: actorOf(request), subject: `aip:${aip.id}`, what: name });
       return reply
         .type(type)
         .header('content-disposition', `attachment; filename="pda-${aip.id}-${name}"`)

@@ -52,7 +52,7 @@ export function eventHash(prevHash: string, row: Omit<EventRow, 'prevHash' | 'ha
 }
 
 /** Appends one event in the caller's transaction (or on its own). Synchronous: usable inside `db.transaction`. */
-export function appendEventSync(db: DbLike, event: NewEvent, at: Date): { seq: number; hash: string } {
+export async function appendEventSync(db: DbLike, event: NewEvent, at: Date): Promise<{ seq: number; hash: string }> {
   const last = preparedQuery(db, 'cons:event-head', (d) => d.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).prepare()).get();
   const seq = (last?.seq ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS_HASH;
@@ -82,5 +82,5 @@ export function appendEventSync(db: DbLike, event: NewEvent, at: Date): { seq: n
  * read under the write lock, so two processes never chain to the same predecessor.
  */
 export async function appendEvent(db: DbLike, event: NewEvent, at: Date): Promise<{ seq: number; hash: string }> {
-  return db.transaction((tx) => appendEventSync(tx, event, at), { behavior: 'immediate' });
+  return await db.transaction(async (tx) => await appendEventSync(tx, event, at), { behavior: 'immediate' });
 }

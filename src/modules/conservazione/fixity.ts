@@ -92,27 +92,26 @@ function sliceWhere(before: string) {
 
 /** How many blobs are due now (for the page). */
 export async function countDueBlobs(ctx: ConservazioneCtx): Promise<number> {
-  return ctx.db.select({ n: count() }).from(consBlobs).where(dueWhere(dueBefore(ctx, ctx.now()))).get()!.n;
+  return (await ctx.db.select({ n: count() }).from(consBlobs).where(dueWhere(dueBefore(ctx, ctx.now()))).limit(1))[0]!.n;
 }
 
 async function openRun(ctx: ConservazioneCtx, full: boolean): Promise<typeof consAuditRuns.$inferSelect | null> {
-  const unfinished = ctx.db
-    .select()
-    .from(consAuditRuns)
-    .where(inArray(consAuditRuns.status, ['running', 'interrupted']))
-    .orderBy(asc(consAuditRuns.id))
-    .limit(1)
-    .get();
+  const unfinished = (await ctx.db
+      .select()
+      .from(consAuditRuns)
+      .where(inArray(consAuditRuns.status, ['running', 'interrupted']))
+      .orderBy(asc(consAuditRuns.id))
+      .limit(1))[0];
   if (unfinished) {
-    if (unfinished.status === 'interrupted') ctx.db.update(consAuditRuns).set({ status: 'running' }).where(eq(consAuditRuns.id, unfinished.id)).run();
+    if (unfinished.status === 'interrupted') await ctx.db.update(consAuditRuns).set({ status: 'running' }).where(eq(consAuditRuns.id, unfinished.id));
     return { ...unfinished, status: 'running' };
   }
   const at = ctx.now();
   // A full run: every blob audited up to now (that is, every one) is due.
   const before = full ? new Date(at.getTime() + 1).toISOString() : dueBefore(ctx, at);
-  const anyDue = ctx.db.select({ key: consBlobs.key }).from(consBlobs).where(dueWhere(before)).limit(1).get();
+  const anyDue = (await ctx.db.select({ key: consBlobs.key }).from(consBlobs).where(dueWhere(before)).limit(1))[0];
   if (!anyDue) return null;
-  return ctx.db.insert(consAuditRuns).values({ startedAt: at.toISOString(), dueBefore: before, status: 'running' }).returning().get();
+  return (await ctx.db.insert(consAuditRuns).values({ startedAt: at.toISOString(), dueBefore: before, status: 'running' }).returning())[0]!;
 }
 
 interface Checked {
@@ -134,37 +133,35 @@ async function auditPass(ctx: ConservazioneCtx, opts: FixityOptions): Promise<Fi
   // of cons_blobs and of its audit index, where key order dirtied most pages of the table at
   // every commit (a 4 MB WAL commit per 2 000 blobs at 100 000 blobs). The cursor is the key of
   // the last blob checked; blobs are never deleted, so its rowid is always there.
-  let after = cursor === null ? 0 : (ctx.db.select({ r: rowid }).from(consBlobs).where(eq(consBlobs.key, cursor)).get()?.r ?? 0);
+  let after = cursor === null ? 0 : ((await ctx.db.select({ r: rowid }).from(consBlobs).where(eq(consBlobs.key, cursor)).limit(1))[0]?.r ?? 0);
   try {
     let left = maxBlobs;
     while (left > 0) {
       const want = Math.min(CHUNK, left);
-      const batch = ctx.db
-        .select({ rowid, key: consBlobs.key })
-        .from(consBlobs)
-        .where(and(gt(rowid, after), sliceWhere(run.dueBefore)))
-        .orderBy(rowid)
-        .limit(want)
-        .all();
+      const batch = await ctx.db
+              .select({ rowid, key: consBlobs.key })
+              .from(consBlobs)
+              .where(and(gt(rowid, after), sliceWhere(run.dueBefore)))
+              .orderBy(rowid)
+              .limit(want);
       if (!batch.length) break;
       const checked = await rehashAll(ctx, batch);
       cursor = batch.at(-1)!.key;
       after = batch.at(-1)!.rowid;
       const tally = { ok: 0, mismatch: 0, missing: 0 };
       for (const c of checked) tally[c.outcome]++;
-      ctx.db.transaction((tx) => {
-        recordOutcomes(tx, run.id, checked);
-        tx.update(consAuditRuns)
-          .set({
-            cursor,
-            checked: sql`${consAuditRuns.checked} + ${checked.length}`,
-            ok: sql`${consAuditRuns.ok} + ${tally.ok}`,
-            mismatches: sql`${consAuditRuns.mismatches} + ${tally.mismatch}`,
-            missing: sql`${consAuditRuns.missing} + ${tally.missing}`,
-          })
-          .where(eq(consAuditRuns.id, run.id))
-          .run();
-      });
+      await ctx.db.transaction(async (tx) => {
+                recordOutcomes(tx, run.id, checked);
+                await tx.update(consAuditRuns)
+                            .set({
+                              cursor,
+                              checked: sql`${consAuditRuns.checked} + ${checked.length}`,
+                              ok: sql`${consAuditRuns.ok} + ${tally.ok}`,
+                              mismatches: sql`${consAuditRuns.mismatches} + ${tally.mismatch}`,
+                              missing: sql`${consAuditRuns.missing} + ${tally.missing}`,
+                            })
+                            .where(eq(consAuditRuns.id, run.id));
+              });
       result.checked += checked.length;
       result.ok += tally.ok;
       result.mismatches += tally.mismatch;
@@ -173,35 +170,34 @@ async function auditPass(ctx: ConservazioneCtx, opts: FixityOptions): Promise<Fi
       if (batch.length < want) break;
     }
   } catch (e) {
-    ctx.db.update(consAuditRuns).set({ status: 'interrupted' }).where(eq(consAuditRuns.id, run.id)).run();
+    await ctx.db.update(consAuditRuns).set({ status: 'interrupted' }).where(eq(consAuditRuns.id, run.id));
     await alertFailures(ctx, run.id);
     throw e;
   }
   await alertFailures(ctx, run.id);
 
-  const more = ctx.db
-    .select({ key: consBlobs.key })
-    .from(consBlobs)
-    .where(and(gt(rowid, after), dueWhere(run.dueBefore)))
-    .limit(1)
-    .get();
+  const more = (await ctx.db
+      .select({ key: consBlobs.key })
+      .from(consBlobs)
+      .where(and(gt(rowid, after), dueWhere(run.dueBefore)))
+      .limit(1))[0];
   result.done = !more;
   if (result.done) {
     const at = ctx.now();
-    ctx.db.transaction((tx) => {
-      const row = tx.update(consAuditRuns).set({ status: 'done', finishedAt: at.toISOString() }).where(eq(consAuditRuns.id, run.id)).returning().get();
-      appendEventSync(
-        tx,
-        {
-          kind: 'audit',
-          enteId: null,
-          actor: opts.actor ?? 'system',
-          subject: `audit-run:${run.id}`,
-          details: { run: run.id, startedAt: row.startedAt, dueBefore: row.dueBefore, checked: row.checked, ok: row.ok, mismatches: row.mismatches, missing: row.missing },
-        },
-        at,
-      );
-    });
+    await ctx.db.transaction(async (tx) => {
+            const row = (await tx.update(consAuditRuns).set({ status: 'done', finishedAt: at.toISOString() }).where(eq(consAuditRuns.id, run.id)).returning())[0]!;
+            await appendEventSync(
+                      tx,
+                      {
+                        kind: 'audit',
+                        enteId: null,
+                        actor: opts.actor ?? 'system',
+                        subject: `audit-run:${run.id}`,
+                        details: { run: run.id, startedAt: row.startedAt, dueBefore: row.dueBefore, checked: row.checked, ok: row.ok, mismatches: row.mismatches, missing: row.missing },
+                      },
+                      at,
+                    );
+          });
   }
   return result;
 }
@@ -238,21 +234,19 @@ async function rehashAll(ctx: ConservazioneCtx, blobs: { rowid: number; key: str
 }
 
 /** What uses a blob: the PdV files and PdA that name it (for the alert's message). */
-function usersOf(ctx: ConservazioneCtx, key: string): string[] {
-  const sips = ctx.db
-    .select({ urn: consSips.urn, name: consSipFiles.name })
-    .from(consSipFiles)
-    .innerJoin(consSips, eq(consSips.id, consSipFiles.sipId))
-    .where(eq(consSipFiles.storageKey, key))
-    .limit(5)
-    .all()
+async function usersOf(ctx: ConservazioneCtx, key: string): Promise<string[]> {
+  const sips = (await ctx.db
+      .select({ urn: consSips.urn, name: consSipFiles.name })
+      .from(consSipFiles)
+      .innerJoin(consSips, eq(consSips.id, consSipFiles.sipId))
+      .where(eq(consSipFiles.storageKey, key))
+      .limit(5))
     .map((r) => `${r.urn} (${r.name})`);
-  const aips = ctx.db
-    .select({ urn: consAips.urn })
-    .from(consAips)
-    .where(or(eq(consAips.indexKey, key), eq(consAips.signatureKey, key), eq(consAips.timestampKey, key)))
-    .limit(5)
-    .all()
+  const aips = (await ctx.db
+      .select({ urn: consAips.urn })
+      .from(consAips)
+      .where(or(eq(consAips.indexKey, key), eq(consAips.signatureKey, key), eq(consAips.timestampKey, key)))
+      .limit(5))
     .map((r) => r.urn);
   return [...sips, ...aips];
 }
@@ -263,22 +257,20 @@ function usersOf(ctx: ConservazioneCtx, key: string): string[] {
  * failure, except when an alert for that blob is still open or was raised after that outcome.
  */
 async function alertFailures(ctx: ConservazioneCtx, runId: number): Promise<void> {
-  const failed = ctx.db
-    .select({ key: consAuditResults.blobKey, outcome: consAuditResults.outcome, actual: consAuditResults.actualSha256, at: consAuditResults.checkedAt })
-    .from(consAuditResults)
-    .where(and(eq(consAuditResults.runId, runId), inArray(consAuditResults.outcome, ['mismatch', 'missing'])))
-    .all();
+  const failed = await ctx.db
+      .select({ key: consAuditResults.blobKey, outcome: consAuditResults.outcome, actual: consAuditResults.actualSha256, at: consAuditResults.checkedAt })
+      .from(consAuditResults)
+      .where(and(eq(consAuditResults.runId, runId), inArray(consAuditResults.outcome, ['mismatch', 'missing'])));
   for (const f of failed) {
     const subject = `blob:${f.key}`;
     const kind = f.outcome === 'missing' ? 'fixity_missing' : 'fixity_mismatch';
-    const known = ctx.db
-      .select({ id: consAlerts.id })
-      .from(consAlerts)
-      .where(and(eq(consAlerts.subject, subject), eq(consAlerts.kind, kind), or(isNull(consAlerts.acknowledgedAt), gte(consAlerts.createdAt, f.at))))
-      .limit(1)
-      .get();
+    const known = (await ctx.db
+          .select({ id: consAlerts.id })
+          .from(consAlerts)
+          .where(and(eq(consAlerts.subject, subject), eq(consAlerts.kind, kind), or(isNull(consAlerts.acknowledgedAt), gte(consAlerts.createdAt, f.at))))
+          .limit(1))[0];
     if (known) continue;
-    const used = usersOf(ctx, f.key);
+    const used = await usersOf(ctx, f.key);
     const where = used.length ? ` Contenuto in: ${used.join(', ')}.` : '';
     const message =
       f.outcome === 'missing'

@@ -51,7 +51,7 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
     now,
     store: await createBlobStore(app.config),
     tickets: () => app.ticketsContext(),
-    systemUserId: () => (systemUser ??= ensureConservazioneSystemUser(app.db)),
+    systemUserId: async () => (systemUser ??= await ensureConservazioneSystemUser(app.db)),
     sealer: () =>
       (sealer ??= createSealer(app.config, now).catch((e: unknown) => {
         sealer = null; // retry on the next call

@@ -157,15 +157,14 @@ function decodeFiles(body: PdvBody): SipFileInput[] {
 
 /** A stored PdV in the API shape (null when not of this ente). */
 async function pdvView(app: FastifyInstance, enteId: number, id: number) {
-  const row = app.db
-    .select({ sip: consSips, profileCode: consProfiles.code })
-    .from(consSips)
-    .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
-    .where(and(eq(consSips.id, id), eq(consSips.enteId, enteId)))
-    .get();
+  const row = (await app.db
+      .select({ sip: consSips, profileCode: consProfiles.code })
+      .from(consSips)
+      .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
+      .where(and(eq(consSips.id, id), eq(consSips.enteId, enteId))).limit(1))[0];
   if (!row) return null;
-  const files = app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, id)).orderBy(asc(consSipFiles.ordinal)).all();
-  const rdv = app.db.select({ urn: consRdv.urn, xml: consRdv.xml }).from(consRdv).where(eq(consRdv.sipId, id)).get();
+  const files = await app.db.select().from(consSipFiles).where(eq(consSipFiles.sipId, id)).orderBy(asc(consSipFiles.ordinal));
+  const rdv = (await app.db.select({ urn: consRdv.urn, xml: consRdv.xml }).from(consRdv).where(eq(consRdv.sipId, id)).limit(1))[0];
   return {
     id: row.sip.id,
     urn: row.sip.urn,
@@ -194,12 +193,11 @@ async function pdvView(app: FastifyInstance, enteId: number, id: number) {
 
 /** The RdV of a PdV of this ente, logged as an 'access' event; 404 otherwise. */
 async function rdvFor(app: FastifyInstance, enteId: number, sipId: number, actor: string): Promise<{ urn: string; xml: string }> {
-  const rdv = app.db
-    .select({ urn: consRdv.urn, xml: consRdv.xml })
-    .from(consRdv)
-    .innerJoin(consSips, eq(consSips.id, consRdv.sipId))
-    .where(and(eq(consRdv.sipId, sipId), eq(consSips.enteId, enteId)))
-    .get();
+  const rdv = (await app.db
+      .select({ urn: consRdv.urn, xml: consRdv.xml })
+      .from(consRdv)
+      .innerJoin(consSips, eq(consSips.id, consRdv.sipId))
+      .where(and(eq(consRdv.sipId, sipId), eq(consSips.enteId, enteId))).limit(1))[0];
   if (!rdv) throw new HttpError(404, 'Rapporto di versamento non trovato: il pacchetto non esiste, non è di questo ente o è stato rifiutato.');
   await appendEvent(app.db, { kind: 'access', enteId, actor, subject: `sip:${sipId}`, details: { what: 'rdv', urn: rdv.urn } }, app.conservazione.now());
   return rdv;
@@ -370,7 +368,7 @@ export default async function routes(app: FastifyInstance): Promise<void> {
       },
       async (request) => {
         const enteId = request.apiClient!.enteId;
-        const sip = app.db.select().from(consSips).where(and(eq(consSips.id, request.params.id), eq(consSips.enteId, enteId), eq(consSips.status, 'accepted'))).get();
+        const sip = (await app.db.select().from(consSips).where(and(eq(consSips.id, request.params.id), eq(consSips.enteId, enteId), eq(consSips.status, 'accepted'))).limit(1))[0];
         if (!sip) throw new HttpError(404, 'Documento non trovato tra quelli conservati dell’ente.');
         const metadata = { ...request.body.metadati };
         if (metadata.Identificativo === undefined) metadata.Identificativo = sip.objectKey;
@@ -426,7 +424,7 @@ export default async function routes(app: FastifyInstance): Promise<void> {
       .map((p) => ({ value: p.code, label: p.name, selected: p.code === selected, required: p.requiredMetadata.join(', '), formats: [...new Set(p.formats.map((f) => f.label))].join(', '), signatureRequired: p.signatureRequired }));
 
   const renderForm = async (request: FastifyRequest, reply: FastifyReply, enteId: number, form: UploadForm, errors: Record<string, string> = {}) => {
-    const ente = getEnte(app.db, enteId)!;
+    const ente = (await getEnte(app.db, enteId))!;
     const profiles = await profileOptions(submitterOf(request, enteId), form.profilo);
     return reply.page('conservazione/ingest-form', {
       title: `Versamento in conservazione – ${ente.name}`,
@@ -493,7 +491,7 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   const CHECK_LABELS: Record<string, string> = { hash: 'Impronta', format: 'Formato', metadata: 'Metadati', signature: 'Firma', profile: 'Profilo', size: 'Dimensione' };
 
   const renderResult = async (reply: FastifyReply, enteId: number, result: IngestResult) => {
-    const ente = getEnte(app.db, enteId)!;
+    const ente = (await getEnte(app.db, enteId))!;
     const view = result.sipId ? await pdvView(app, enteId, result.sipId) : null;
     return reply.page('conservazione/ingest-result', {
       title: `Esito del versamento – ${ente.name}`,

@@ -184,19 +184,19 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
   const refused = profileOutcome(profile, submitter, input.profileCode);
   if (!profile) {
     const esito = esitoOf([refused!]);
-    ctx.db.transaction((tx) => {
-      appendEventSync(
-        tx,
-        {
-          kind: 'reject',
-          enteId: ente.id,
-          actor,
-          subject: `sip-object:${ente.id}:${input.profileCode}:${input.objectKey}`,
-          details: { profile: input.profileCode, objectKey: input.objectKey, codes: ['PROFILE_UNKNOWN'], indexSha256 },
-        },
-        receivedAt,
-      );
-    });
+    await ctx.db.transaction(async (tx) => {
+            await appendEventSync(
+                      tx,
+                      {
+                        kind: 'reject',
+                        enteId: ente.id,
+                        actor,
+                        subject: `sip-object:${ente.id}:${input.profileCode}:${input.objectKey}`,
+                        details: { profile: input.profileCode, objectKey: input.objectKey, codes: ['PROFILE_UNKNOWN'], indexSha256 },
+                      },
+                      receivedAt,
+                    );
+          });
     return { sipId: null, urn: null, status: 'rejected', esito };
   }
 
@@ -210,100 +210,99 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
   if (accepted) for (const f of input.files) await storeBlob(ctx, f.bytes, retainUntil ? { retainUntil } : {});
 
   const docDate = str(input.metadata.DataDocumento);
-  const result = ctx.db.transaction((tx) => {
-    const sip = q
-      .insertSip(tx)
-      .get({
-        urn: `pending:${indexSha256}:${receivedAt.getTime()}:${Math.random()}`,
-        enteId: ente.id,
-        profileId: profile.id,
-        objectKey: input.objectKey,
-        source: input.source,
-        submittedBy: actor,
-        status: accepted ? 'accepted' : 'rejected',
-        metadata: JSON.stringify(input.metadata),
-        esito: JSON.stringify(esito),
+  const result = await ctx.db.transaction(async (tx) => {
+      const sip = q
+        .insertSip(tx)
+        .get({
+          urn: `pending:${indexSha256}:${receivedAt.getTime()}:${Math.random()}`,
+          enteId: ente.id,
+          profileId: profile.id,
+          objectKey: input.objectKey,
+          source: input.source,
+          submittedBy: actor,
+          status: accepted ? 'accepted' : 'rejected',
+          metadata: JSON.stringify(input.metadata),
+          esito: JSON.stringify(esito),
+          indexSha256,
+          sipSha256,
+          docDate: docDate && /^\d{4}-\d{2}-\d{2}$/.test(docDate) ? docDate : null,
+          iuv: str(input.metadata.IUV),
+          oggetto: str(input.metadata.Oggetto),
+          receivedAt: receivedAt.toISOString(),
+        })!;
+      const urn = pdvUrn(ente.ipaCode, 'pdv', receivedAt, sip.id);
+      q.setUrn(tx).run({ urn, id: sip.id });
+      input.files.forEach((f, i) => {
+        const info = fileInfo[i];
+        q.insertFile(tx).run({
+            sipId: sip.id,
+            ordinal: i + 1,
+            role: f.role,
+            name: f.name,
+            declaredSha256: f.declaredSha256.toLowerCase(),
+            actualSha256: actual[i]!.toString('hex'),
+            sizeBytes: f.bytes.length,
+            mime: info?.mime ?? null,
+            declaredMime: f.declaredMime ?? null,
+            suitability: info?.suitability ?? null,
+            signature: info?.signature ? JSON.stringify(info.signature) : null,
+            storageKey: accepted ? actual[i]!.toString('hex') : null,
+          });
+      });
+      const codes = [...new Set(esito.checks.filter((c) => c.outcome !== 'POSITIVO' && c.outcome !== 'DISABILITATO').map((c) => c.code))];
+      if (!accepted) {
+        await appendEventSync(
+                  tx,
+                  { kind: 'reject', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn, profile: profile.code, objectKey: input.objectKey, codes, indexSha256, sipSha256 } },
+                  receivedAt,
+                );
+        const rejections = (await tx
+                .select({ n: count() })
+                .from(consSips)
+                .where(and(eq(consSips.enteId, ente.id), eq(consSips.profileId, profile.id), eq(consSips.objectKey, input.objectKey), eq(consSips.status, 'rejected'))).limit(1))[0]!.n;
+        return { sipId: sip.id, urn, rejections, rdv: undefined };
+      }
+      await appendEventSync(
+              tx,
+              {
+                kind: 'ingest',
+                enteId: ente.id,
+                actor,
+                subject: `sip:${sip.id}`,
+                details: { urn, profile: profile.code, objectKey: input.objectKey, source: input.source, indexSha256, sipSha256, files: input.files.map((f, i) => ({ name: f.name, sha256: actual[i]!.toString('hex') })), warnings: codes },
+              },
+              receivedAt,
+            );
+      const rdvUrn = pdvUrn(ente.ipaCode, 'rdv', receivedAt, sip.id);
+      const xml = buildRdv({
+        urn: rdvUrn,
+        createdAt: receivedAt,
+        sipUrn: urn,
+        receivedAt,
         indexSha256,
         sipSha256,
-        docDate: docDate && /^\d{4}-\d{2}-\d{2}$/.test(docDate) ? docDate : null,
-        iuv: str(input.metadata.IUV),
-        oggetto: str(input.metadata.Oggetto),
-        receivedAt: receivedAt.toISOString(),
-      })!;
-    const urn = pdvUrn(ente.ipaCode, 'pdv', receivedAt, sip.id);
-    q.setUrn(tx).run({ urn, id: sip.id });
-    input.files.forEach((f, i) => {
-      const info = fileInfo[i];
-      q.insertFile(tx).run({
-          sipId: sip.id,
+        ente: { ipaCode: ente.ipaCode, name: ente.name },
+        submittedBy: actor,
+        source: input.source,
+        objectKey: input.objectKey,
+        docDate,
+        profileCode: profile.code,
+        tipologiaDocumentale: profile.tipologiaDocumentale,
+        esito,
+        files: input.files.map((f, i) => ({
           ordinal: i + 1,
           role: f.role,
           name: f.name,
+          sha256: actual[i]!.toString('hex'),
           declaredSha256: f.declaredSha256.toLowerCase(),
-          actualSha256: actual[i]!.toString('hex'),
-          sizeBytes: f.bytes.length,
-          mime: info?.mime ?? null,
-          declaredMime: f.declaredMime ?? null,
-          suitability: info?.suitability ?? null,
-          signature: info?.signature ? JSON.stringify(info.signature) : null,
-          storageKey: accepted ? actual[i]!.toString('hex') : null,
-        });
+          signed: fileInfo[i]?.signature?.outcome === 'POSITIVO' || fileInfo[i]?.signature?.outcome === 'WARNING',
+        })),
+      });
+      const rdvSha256 = sha256(xml).toString('hex');
+      q.insertRdv(tx).run({ sipId: sip.id, urn: rdvUrn, createdAt: receivedAt.toISOString(), xml, sha256: rdvSha256 });
+      await appendEventSync(tx, { kind: 'rdv', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn: rdvUrn, sha256: rdvSha256 } }, receivedAt);
+      return { sipId: sip.id, urn, rejections: 0, rdv: { urn: rdvUrn, xml } };
     });
-    const codes = [...new Set(esito.checks.filter((c) => c.outcome !== 'POSITIVO' && c.outcome !== 'DISABILITATO').map((c) => c.code))];
-    if (!accepted) {
-      appendEventSync(
-        tx,
-        { kind: 'reject', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn, profile: profile.code, objectKey: input.objectKey, codes, indexSha256, sipSha256 } },
-        receivedAt,
-      );
-      const rejections = tx
-        .select({ n: count() })
-        .from(consSips)
-        .where(and(eq(consSips.enteId, ente.id), eq(consSips.profileId, profile.id), eq(consSips.objectKey, input.objectKey), eq(consSips.status, 'rejected')))
-        .get()!.n;
-      return { sipId: sip.id, urn, rejections, rdv: undefined };
-    }
-    appendEventSync(
-      tx,
-      {
-        kind: 'ingest',
-        enteId: ente.id,
-        actor,
-        subject: `sip:${sip.id}`,
-        details: { urn, profile: profile.code, objectKey: input.objectKey, source: input.source, indexSha256, sipSha256, files: input.files.map((f, i) => ({ name: f.name, sha256: actual[i]!.toString('hex') })), warnings: codes },
-      },
-      receivedAt,
-    );
-    const rdvUrn = pdvUrn(ente.ipaCode, 'rdv', receivedAt, sip.id);
-    const xml = buildRdv({
-      urn: rdvUrn,
-      createdAt: receivedAt,
-      sipUrn: urn,
-      receivedAt,
-      indexSha256,
-      sipSha256,
-      ente: { ipaCode: ente.ipaCode, name: ente.name },
-      submittedBy: actor,
-      source: input.source,
-      objectKey: input.objectKey,
-      docDate,
-      profileCode: profile.code,
-      tipologiaDocumentale: profile.tipologiaDocumentale,
-      esito,
-      files: input.files.map((f, i) => ({
-        ordinal: i + 1,
-        role: f.role,
-        name: f.name,
-        sha256: actual[i]!.toString('hex'),
-        declaredSha256: f.declaredSha256.toLowerCase(),
-        signed: fileInfo[i]?.signature?.outcome === 'POSITIVO' || fileInfo[i]?.signature?.outcome === 'WARNING',
-      })),
-    });
-    const rdvSha256 = sha256(xml).toString('hex');
-    q.insertRdv(tx).run({ sipId: sip.id, urn: rdvUrn, createdAt: receivedAt.toISOString(), xml, sha256: rdvSha256 });
-    appendEventSync(tx, { kind: 'rdv', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn: rdvUrn, sha256: rdvSha256 } }, receivedAt);
-    return { sipId: sip.id, urn, rejections: 0, rdv: { urn: rdvUrn, xml } };
-  });
 
   if (result.rdv) {
     try {
@@ -325,7 +324,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
       message: `Il documento «${input.objectKey}» (profilo ${profile.code}) è stato rifiutato ${MAX_REJECTIONS} volte; ultimo esito: ${esito.message}`,
     });
     ticketId = alert.ticketId;
-    if (ticketId !== null) ctx.db.update(consSips).set({ ticketId }).where(eq(consSips.id, result.sipId)).run();
+    if (ticketId !== null) await ctx.db.update(consSips).set({ ticketId }).where(eq(consSips.id, result.sipId));
   }
   return { sipId: result.sipId, urn: result.urn, status: 'rejected', esito, ticketId };
 }

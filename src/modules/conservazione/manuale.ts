@@ -54,7 +54,7 @@ export async function buildManuale(ctx: ConservazioneCtx): Promise<Manuale> {
     .innerJoin(users, eq(users.id, roleGrants.userId))
     .where(and(eq(roleGrants.role, 'sael_admin'), isNull(roleGrants.enteId)))
     .orderBy(asc(roleGrants.createdAt));
-  const lastSigner = (await ctx.db.select({ s: consAips.signerSubject }).from(consAips).orderBy(desc(consAips.id)).limit(1).get())?.s ?? null;
+  const lastSigner = (await (await ctx.db.select({ s: consAips.signerSubject }).from(consAips).orderBy(desc(consAips.id)).limit(1))[0])?.s ?? null;
 
   const signer = cfg.signerCertFile
     ? 'la chiave e il certificato qualificato del conservatore indicati nella configurazione (CONSERVAZIONE_SIGNER_KEY_FILE, CONSERVAZIONE_SIGNER_CERT_FILE)'

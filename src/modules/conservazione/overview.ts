@@ -12,21 +12,20 @@ export async function conservazioneOverview(ctx: ConservazioneCtx) {
   const byStatus = async <T extends string>(rows: Promise<{ status: T; n: number }[]>) => Object.fromEntries((await rows).map((r) => [r.status, r.n])) as Partial<Record<T, number>>;
   const sips = await byStatus(ctx.db.select({ status: consSips.status, n: count() }).from(consSips).groupBy(consSips.status));
   const aips = await byStatus(ctx.db.select({ status: consAips.status, n: count() }).from(consAips).groupBy(consAips.status));
-  const blobs = (await ctx.db
-    .select({ n: count(), bytes: sum(consBlobs.sizeBytes), discarded: sql<number>`count(${consBlobs.discardedAt})` })
-    .from(consBlobs)
-    .get())!;
+  const blobs = (await (await ctx.db
+      .select({ n: count(), bytes: sum(consBlobs.sizeBytes), discarded: sql<number>`count(${consBlobs.discardedAt})` })
+      .from(consBlobs).limit(1))[0])!;
   const dailyRuns = await ctx.db
     .select({ run: consDailyRuns, enteName: enti.name })
     .from(consDailyRuns)
     .leftJoin(enti, eq(enti.id, consDailyRuns.enteId))
     .orderBy(desc(consDailyRuns.id))
     .limit(8);
-  const lastAudit = (await ctx.db.select().from(consAuditRuns).orderBy(desc(consAuditRuns.id)).limit(1).get()) ?? null;
+  const lastAudit = (await (await ctx.db.select().from(consAuditRuns).orderBy(desc(consAuditRuns.id)).limit(1))[0]) ?? null;
   const openAlerts = await ctx.db.select().from(consAlerts).where(isNull(consAlerts.acknowledgedAt)).orderBy(desc(consAlerts.id)).limit(5);
-  const openAlertCount = (await ctx.db.select({ n: count() }).from(consAlerts).where(isNull(consAlerts.acknowledgedAt)).get())!.n;
-  const chain = (await ctx.db.select({ n: count(), last: sql<number | null>`max(${consEvents.seq})` }).from(consEvents).get())!;
-  const lastAnchor = (await ctx.db.select().from(consAnchors).orderBy(desc(consAnchors.lastSeq)).limit(1).get()) ?? null;
+  const openAlertCount = (await (await ctx.db.select({ n: count() }).from(consAlerts).where(isNull(consAlerts.acknowledgedAt)).limit(1))[0])!.n;
+  const chain = (await (await ctx.db.select({ n: count(), last: sql<number | null>`max(${consEvents.seq})` }).from(consEvents).limit(1))[0])!;
+  const lastAnchor = (await (await ctx.db.select().from(consAnchors).orderBy(desc(consAnchors.lastSeq)).limit(1))[0]) ?? null;
   const cfg = ctx.config.conservazione;
   return {
     sips: { accepted: sips.accepted ?? 0, rejected: sips.rejected ?? 0 },

@@ -42,6 +42,7 @@ import {
 } from './pindex.js';
 import { validatePIndex } from './pindex-validate.js';
 import { consAipDocuments, consAips, consProfiles, consSipFiles, consSips } from './schema.js';
+import { affectedRows } from '../../db/client.js';
 
 /** At most this many documents in one PdA. */
 export const MAX_PDA_DOCUMENTS = 5000;
@@ -183,8 +184,8 @@ function enteAgent(ente: Ente): AgentInput {
   return { type: 'legal person', formalName: ente.name, agentIds: [`VATIT-${ente.fiscalCode}`], relevantDocuments: [{ text: 'Convenzione con la Provincia di Campobasso per il servizio di conservazione S.A.E.L.' }] };
 }
 
-function signerAgent(ctx: ConservazioneCtx): AgentInput & { role: string } {
-  const province = ctx.db.select({ fiscalCode: enti.fiscalCode }).from(enti).where(eq(enti.kind, 'provincia')).orderBy(asc(enti.id)).get();
+async function signerAgent(ctx: ConservazioneCtx): Promise<AgentInput & { role: string }> {
+  const province = (await ctx.db.select({ fiscalCode: enti.fiscalCode }).from(enti).where(eq(enti.kind, 'provincia')).orderBy(asc(enti.id)).limit(1))[0];
   if (province) return conservatorAgent(province.fiscalCode);
   return { type: 'legal person', formalName: CONSERVATOR_NAME, relevantDocuments: [{ text: 'Manuale di conservazione' }], role: 'Conservatore' };
 }
@@ -225,7 +226,7 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
   const { ente, profile, docs, version, previous } = input;
   return oneAtATime(async () => {
     const createdAt = ctx.now();
-    const aipId = (ctx.db.select({ n: max(consAips.id) }).from(consAips).get()?.n ?? 0) + 1;
+    const aipId = ((await ctx.db.select({ n: max(consAips.id) }).from(consAips).limit(1))[0]?.n ?? 0) + 1;
     const urn = pdaUrn(ente.ipaCode, createdAt, aipId, version);
     const documents: DocumentInput[] = docs.map((d) => {
       const files = ordered(d.files);
@@ -267,7 +268,7 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
       documents,
       submitter: enteAgent(ente),
       holders: [{ ...enteAgent(ente), role: 'soggetto produttore' }],
-      signers: [signerAgent(ctx)],
+      signers: [await signerAgent(ctx)],
       ...(previous ? { previous: { pindexId: previous.urn, path: previous.urn, sha256: previous.indexSha256 } } : {}),
     });
     const check = validatePIndex(xml);
@@ -281,81 +282,78 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
     const sigBlob = await storeBlob(ctx, seal.signature, retain);
     const tsBlob = await storeBlob(ctx, seal.timestampToken, retain);
     const at = createdAt.toISOString();
-    ctx.db.transaction((tx) => {
-      tx.insert(consAips)
-        .values({
-          id: aipId,
-          urn,
-          enteId: ente.id,
-          profileId: profile.id,
-          version,
-          previousAipId: previous?.id ?? null,
-          status: 'active',
-          documents: docs.length,
-          indexKey: indexBlob.key,
-          indexSha256,
-          signatureKey: sigBlob.key,
-          timestampKey: tsBlob.key,
-          timestampedAt: seal.timestampedAt.toISOString(),
-          signerSubject: seal.signerSubject,
-          retentionUntil,
-          createdAt: at,
-        })
-        .run();
-      for (const d of docs) {
-        tx.insert(consAipDocuments).values({ aipId, sipId: d.sip.id, fileGroupId: `doc-${d.sip.id}`, metadata: JSON.stringify(d.metadata), current: true }).run();
-      }
-      if (input.supersede) {
-        const changed = tx
-          .update(consAipDocuments)
-          .set({ current: false })
-          .where(and(eq(consAipDocuments.id, input.supersede.aipDocumentId), eq(consAipDocuments.current, true)))
-          .run().changes;
-        if (changed !== 1) throw new PdaError('il documento è già stato modificato da un’altra richiesta: riprova', 409);
-        const stillCurrent = tx
-          .select({ id: consAipDocuments.id })
-          .from(consAipDocuments)
-          .where(and(eq(consAipDocuments.aipId, input.supersede.aipId), eq(consAipDocuments.current, true)))
-          .limit(1)
-          .get();
-        if (!stillCurrent) tx.update(consAips).set({ status: 'superseded' }).where(eq(consAips.id, input.supersede.aipId)).run();
-      }
-      appendEventSync(
-        tx,
-        {
-          kind: 'pda',
-          enteId: ente.id,
-          actor: input.actor,
-          subject: `aip:${aipId}`,
-          details: {
-            urn,
-            profile: profile.code,
-            version,
-            previousAipId: previous?.id ?? null,
-            documents: docs.length,
-            sipIds: docs.map((d) => d.sip.id),
-            indexSha256,
-            signatureSha256: sigBlob.key,
-            timestampSha256: tsBlob.key,
-            timestampedAt: seal.timestampedAt.toISOString(),
-            retentionUntil,
-          },
-        },
-        createdAt,
-      );
-    });
+    await ctx.db.transaction(async (tx) => {
+            await tx.insert(consAips)
+                      .values({
+                        id: aipId,
+                        urn,
+                        enteId: ente.id,
+                        profileId: profile.id,
+                        version,
+                        previousAipId: previous?.id ?? null,
+                        status: 'active',
+                        documents: docs.length,
+                        indexKey: indexBlob.key,
+                        indexSha256,
+                        signatureKey: sigBlob.key,
+                        timestampKey: tsBlob.key,
+                        timestampedAt: seal.timestampedAt.toISOString(),
+                        signerSubject: seal.signerSubject,
+                        retentionUntil,
+                        createdAt: at,
+                      });
+            for (const d of docs) {
+              await tx.insert(consAipDocuments).values({ aipId, sipId: d.sip.id, fileGroupId: `doc-${d.sip.id}`, metadata: JSON.stringify(d.metadata), current: true });
+            }
+            if (input.supersede) {
+              const changed = affectedRows(await tx
+                        .update(consAipDocuments)
+                        .set({ current: false })
+                        .where(and(eq(consAipDocuments.id, input.supersede.aipDocumentId), eq(consAipDocuments.current, true))));
+              if (changed !== 1) throw new PdaError('il documento è già stato modificato da un’altra richiesta: riprova', 409);
+              const stillCurrent = (await tx
+                        .select({ id: consAipDocuments.id })
+                        .from(consAipDocuments)
+                        .where(and(eq(consAipDocuments.aipId, input.supersede.aipId), eq(consAipDocuments.current, true)))
+                        .limit(1))[0];
+              if (!stillCurrent) await tx.update(consAips).set({ status: 'superseded' }).where(eq(consAips.id, input.supersede.aipId));
+            }
+            await appendEventSync(
+                      tx,
+                      {
+                        kind: 'pda',
+                        enteId: ente.id,
+                        actor: input.actor,
+                        subject: `aip:${aipId}`,
+                        details: {
+                          urn,
+                          profile: profile.code,
+                          version,
+                          previousAipId: previous?.id ?? null,
+                          documents: docs.length,
+                          sipIds: docs.map((d) => d.sip.id),
+                          indexSha256,
+                          signatureSha256: sigBlob.key,
+                          timestampSha256: tsBlob.key,
+                          timestampedAt: seal.timestampedAt.toISOString(),
+                          retentionUntil,
+                        },
+                      },
+                      createdAt,
+                    );
+          });
     return { aipId, urn, version, documents: docs.length, indexSha256, retentionUntil };
   });
 }
 
-function loadDocs(ctx: ConservazioneCtx, sipIds: number[]): Doc[] {
+async function loadDocs(ctx: ConservazioneCtx, sipIds: number[]): Promise<Doc[]> {
   const sips = new Map<number, Sip>();
   for (let i = 0; i < sipIds.length; i += 500) {
-    for (const s of ctx.db.select().from(consSips).where(inArray(consSips.id, sipIds.slice(i, i + 500))).all()) sips.set(s.id, s);
+    for (const s of await ctx.db.select().from(consSips).where(inArray(consSips.id, sipIds.slice(i, i + 500)))) sips.set(s.id, s);
   }
   const files = new Map<number, SipFile[]>();
   for (let i = 0; i < sipIds.length; i += 500) {
-    for (const f of ctx.db.select().from(consSipFiles).where(inArray(consSipFiles.sipId, sipIds.slice(i, i + 500))).all()) {
+    for (const f of await ctx.db.select().from(consSipFiles).where(inArray(consSipFiles.sipId, sipIds.slice(i, i + 500)))) {
       const list = files.get(f.sipId) ?? [];
       list.push(f);
       files.set(f.sipId, list);
@@ -376,18 +374,18 @@ export async function buildPda(ctx: ConservazioneCtx, opts: { enteId: number; pr
   const sipIds = [...new Set(opts.sipIds)];
   if (!sipIds.length) throw new PdaError('nessun documento per il PdA');
   if (sipIds.length > MAX_PDA_DOCUMENTS) throw new PdaError(`al massimo ${MAX_PDA_DOCUMENTS} documenti in un PdA`);
-  const ente = ctx.db.select().from(enti).where(eq(enti.id, opts.enteId)).get();
+  const ente = (await ctx.db.select().from(enti).where(eq(enti.id, opts.enteId)).limit(1))[0];
   if (!ente) throw new PdaError(`ente ${opts.enteId} inesistente`, 404);
-  const profile = ctx.db.select().from(consProfiles).where(eq(consProfiles.id, opts.profileId)).get();
+  const profile = (await ctx.db.select().from(consProfiles).where(eq(consProfiles.id, opts.profileId)).limit(1))[0];
   if (!profile) throw new PdaError(`profilo ${opts.profileId} inesistente`, 404);
-  const docs = loadDocs(ctx, sipIds);
+  const docs = await loadDocs(ctx, sipIds);
   for (const d of docs) {
     if (d.sip.enteId !== ente.id || d.sip.profileId !== profile.id) throw new PdaError(`PdV ${d.sip.id}: di un altro ente o profilo`);
     if (d.sip.status !== 'accepted') throw new PdaError(`PdV ${d.sip.id}: non accettato`);
     if (!d.files.length || d.files.some((f) => !f.storageKey)) throw new PdaError(`PdV ${d.sip.id}: file non conservati`);
   }
   for (let i = 0; i < sipIds.length; i += 500) {
-    const taken = ctx.db.select({ sipId: consAipDocuments.sipId }).from(consAipDocuments).where(inArray(consAipDocuments.sipId, sipIds.slice(i, i + 500))).limit(1).get();
+    const taken = (await ctx.db.select({ sipId: consAipDocuments.sipId }).from(consAipDocuments).where(inArray(consAipDocuments.sipId, sipIds.slice(i, i + 500))).limit(1))[0];
     if (taken) throw new PdaError(`PdV ${taken.sipId}: già in un PdA (una modifica dei metadati crea una nuova versione)`, 409);
   }
   return sealAndStore(ctx, { ente, profile, docs, version: 1, actor: opts.actor });
@@ -398,17 +396,16 @@ export async function buildPda(ctx: ConservazioneCtx, opts: { enteId: number; pr
  * the new metadata (validated against its profile), linked to the previous PdA.
  */
 export async function newPdaVersion(ctx: ConservazioneCtx, opts: { sipId: number; metadata: Record<string, unknown>; actor: string }): Promise<PdaResult> {
-  const current = ctx.db
-    .select()
-    .from(consAipDocuments)
-    .where(and(eq(consAipDocuments.sipId, opts.sipId), eq(consAipDocuments.current, true)))
-    .get();
+  const current = (await ctx.db
+      .select()
+      .from(consAipDocuments)
+      .where(and(eq(consAipDocuments.sipId, opts.sipId), eq(consAipDocuments.current, true))).limit(1))[0];
   if (!current) throw new PdaError(`il documento ${opts.sipId} non è in un PdA`, 404);
-  const previous = ctx.db.select().from(consAips).where(eq(consAips.id, current.aipId)).get()!;
+  const previous = (await ctx.db.select().from(consAips).where(eq(consAips.id, current.aipId)).limit(1))[0]!;
   if (previous.status === 'discarded') throw new PdaError('il PdA del documento è stato scartato', 409);
-  const [doc] = loadDocs(ctx, [opts.sipId]);
-  const ente = ctx.db.select().from(enti).where(eq(enti.id, doc!.sip.enteId)).get()!;
-  const profile = ctx.db.select().from(consProfiles).where(eq(consProfiles.id, doc!.sip.profileId)).get()!;
+  const [doc] = await loadDocs(ctx, [opts.sipId]);
+  const ente = (await ctx.db.select().from(enti).where(eq(enti.id, doc!.sip.enteId)).limit(1))[0]!;
+  const profile = (await ctx.db.select().from(consProfiles).where(eq(consProfiles.id, doc!.sip.profileId)).limit(1))[0]!;
   const problems = validateMetadata(opts.metadata, { required: JSON.parse(profile.requiredMetadata) as string[], now: ctx.now() }).filter((c) => c.outcome === 'NEGATIVO');
   if (problems.length) throw new PdaError(`metadati non validi: ${problems.map((p) => p.message).join(' ')}`, 422);
   const result = await sealAndStore(ctx, {

@@ -134,13 +134,12 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   });
 
   const renderEdit = async (request: FastifyRequest, reply: FastifyReply, p: ParsedProfile, form: Form, errors: Record<string, string> = {}, notice?: string) => {
-    const rows = app.db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.entity, 'cons_profile'), eq(auditLog.entityId, String(p.id))))
-      .orderBy(desc(auditLog.id))
-      .limit(30)
-      .all();
+    const rows = await app.db
+          .select()
+          .from(auditLog)
+          .where(and(eq(auditLog.entity, 'cons_profile'), eq(auditLog.entityId, String(p.id))))
+          .orderBy(desc(auditLog.id))
+          .limit(30);
     const history = rows.map((r) => {
       const before = (r.before ? JSON.parse(r.before) : {}) as Record<string, unknown>;
       const after = (r.after ? JSON.parse(r.after) : {}) as Record<string, unknown>;

@@ -131,40 +131,38 @@ export const SEEDED_PROFILES: readonly ProfileSeed[] = [
 /** Seeds the platform's profiles (idempotent: only missing codes are added, admin edits stay). */
 export async function seedConservazioneProfiles(db: Db): Promise<void> {
   for (const p of SEEDED_PROFILES) {
-    db.insert(consProfiles)
-      .values({
-        code: p.code,
-        name: p.name,
-        tipologiaDocumentale: p.tipologiaDocumentale,
-        description: p.description,
-        formats: JSON.stringify(p.formats),
-        requiredMetadata: JSON.stringify(p.requiredMetadata),
-        retentionYears: p.retentionYears,
-        submitters: JSON.stringify(p.submitters),
-        signatureRequired: p.signatureRequired,
-      })
-      .onConflictDoNothing({ target: consProfiles.code })
-      .run();
+    await db.insert(consProfiles)
+            .values({
+              code: p.code,
+              name: p.name,
+              tipologiaDocumentale: p.tipologiaDocumentale,
+              description: p.description,
+              formats: JSON.stringify(p.formats),
+              requiredMetadata: JSON.stringify(p.requiredMetadata),
+              retentionYears: p.retentionYears,
+              submitters: JSON.stringify(p.submitters),
+              signatureRequired: p.signatureRequired,
+            })
+            .onConflictDoNothing({ target: consProfiles.code });
   }
 }
 
 export async function listProfiles(db: DbLike, opts: { activeOnly?: boolean } = {}): Promise<ParsedProfile[]> {
-  const rows = db
-    .select()
-    .from(consProfiles)
-    .where(opts.activeOnly ? eq(consProfiles.active, true) : undefined)
-    .orderBy(asc(consProfiles.name))
-    .all();
+  const rows = await db
+      .select()
+      .from(consProfiles)
+      .where(opts.activeOnly ? eq(consProfiles.active, true) : undefined)
+      .orderBy(asc(consProfiles.name));
   return rows.map(parseProfile);
 }
 
 export async function getProfileByCode(db: DbLike, code: string): Promise<ParsedProfile | null> {
-  const row = db.select().from(consProfiles).where(eq(consProfiles.code, code)).get();
+  const row = (await db.select().from(consProfiles).where(eq(consProfiles.code, code)).limit(1))[0];
   return row ? parseProfile(row) : null;
 }
 
 export async function getProfileById(db: DbLike, id: number): Promise<ParsedProfile | null> {
-  const row = db.select().from(consProfiles).where(eq(consProfiles.id, id)).get();
+  const row = (await db.select().from(consProfiles).where(eq(consProfiles.id, id)).limit(1))[0];
   return row ? parseProfile(row) : null;
 }
 
@@ -192,37 +190,36 @@ export async function updateProfile(
   actor: { actor: string; requestId?: string | null },
   now: Date,
 ): Promise<{ profile: ParsedProfile; before: Record<string, unknown>; after: Record<string, unknown> } | null> {
-  return db.transaction((tx) => {
-    const row = tx.select().from(consProfiles).where(eq(consProfiles.code, code)).get();
-    if (!row) return null;
-    const old = parseProfile(row);
-    const before: Record<string, unknown> = {};
-    const after: Record<string, unknown> = {};
-    for (const key of Object.keys(change) as (keyof ProfileUpdate)[]) {
-      if (JSON.stringify(old[key]) !== JSON.stringify(change[key])) {
-        before[key] = old[key];
-        after[key] = change[key];
+  return await db.transaction(async (tx) => {
+      const row = (await tx.select().from(consProfiles).where(eq(consProfiles.code, code)).limit(1))[0];
+      if (!row) return null;
+      const old = parseProfile(row);
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      for (const key of Object.keys(change) as (keyof ProfileUpdate)[]) {
+        if (JSON.stringify(old[key]) !== JSON.stringify(change[key])) {
+          before[key] = old[key];
+          after[key] = change[key];
+        }
       }
-    }
-    const updated = tx
-      .update(consProfiles)
-      .set({
-        name: change.name,
-        tipologiaDocumentale: change.tipologiaDocumentale,
-        description: change.description,
-        formats: JSON.stringify(change.formats),
-        requiredMetadata: JSON.stringify(change.requiredMetadata),
-        retentionYears: change.retentionYears,
-        submitters: JSON.stringify(change.submitters),
-        signatureRequired: change.signatureRequired,
-        active: change.active,
-        updatedAt: now.toISOString(),
-      })
-      .where(eq(consProfiles.id, row.id))
-      .returning()
-      .get();
-    recordAudit(tx, { actor: actor.actor, requestId: actor.requestId ?? null, action: 'cons_profile.update', entity: 'cons_profile', entityId: row.id, before, after });
-    appendEventSync(tx, { kind: 'profile', enteId: null, actor: actor.actor, subject: `profile:${row.code}`, details: { before, after } }, now);
-    return { profile: parseProfile(updated), before, after };
-  });
+      const updated = (await tx
+            .update(consProfiles)
+            .set({
+              name: change.name,
+              tipologiaDocumentale: change.tipologiaDocumentale,
+              description: change.description,
+              formats: JSON.stringify(change.formats),
+              requiredMetadata: JSON.stringify(change.requiredMetadata),
+              retentionYears: change.retentionYears,
+              submitters: JSON.stringify(change.submitters),
+              signatureRequired: change.signatureRequired,
+              active: change.active,
+              updatedAt: now.toISOString(),
+            })
+            .where(eq(consProfiles.id, row.id))
+            .returning())[0]!;
+      recordAudit(tx, { actor: actor.actor, requestId: actor.requestId ?? null, action: 'cons_profile.update', entity: 'cons_profile', entityId: row.id, before, after });
+      await appendEventSync(tx, { kind: 'profile', enteId: null, actor: actor.actor, subject: `profile:${row.code}`, details: { before, after } }, now);
+      return { profile: parseProfile(updated), before, after };
+    });
 }

@@ -108,7 +108,7 @@ export async function listScartoLists(ctx: ConservazioneCtx): Promise<(ScartoLis
 }
 
 export async function getScartoList(ctx: ConservazioneCtx, id: number): Promise<{ list: ScartoList; items: (ScartoItem & { enteName: string })[] } | null> {
-  const list = await ctx.db.select().from(consScartoLists).where(eq(consScartoLists.id, id)).get();
+  const list = await (await ctx.db.select().from(consScartoLists).where(eq(consScartoLists.id, id)).limit(1))[0];
   if (!list) return null;
   const items = await ctx.db
     .select({ item: consScartoItems, enteName: enti.name })
@@ -132,22 +132,21 @@ export async function proposeScartoList(ctx: ConservazioneCtx, input: { aipIds: 
   const indexHashes = new Map(
     (await ctx.db.select({ id: consAips.id, indexSha256: consAips.indexSha256 }).from(consAips).where(inArray(consAips.id, ids))).map((r) => [r.id, r.indexSha256]),
   );
-  return ctx.db.transaction((tx) => {
-    const list = tx.insert(consScartoLists).values({ status: 'proposed', createdAt: at, createdBy: by.actor, note }).returning({ id: consScartoLists.id }).get();
-    for (const id of ids) {
-      const c = candidates.get(id)!;
-      tx.insert(consScartoItems)
-        .values({ listId: list.id, aipId: id, enteId: c.enteId, aipUrn: c.urn, profileCode: c.profileCode, documents: c.documents, retentionUntil: c.retentionUntil, indexSha256: indexHashes.get(id)! })
-        .run();
-    }
-    appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${list.id}`, details: { action: 'proposed', aipIds: ids, note } }, ctx.now());
-    recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.propose', entity: 'cons_scarto_list', entityId: list.id, after: { aipIds: ids, note }, requestId: by.requestId });
-    return list.id;
-  });
+  return await ctx.db.transaction(async (tx) => {
+      const list = (await tx.insert(consScartoLists).values({ status: 'proposed', createdAt: at, createdBy: by.actor, note }).returning({ id: consScartoLists.id }))[0]!;
+      for (const id of ids) {
+        const c = candidates.get(id)!;
+        await tx.insert(consScartoItems)
+                  .values({ listId: list.id, aipId: id, enteId: c.enteId, aipUrn: c.urn, profileCode: c.profileCode, documents: c.documents, retentionUntil: c.retentionUntil, indexSha256: indexHashes.get(id)! });
+      }
+      await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${list.id}`, details: { action: 'proposed', aipIds: ids, note } }, ctx.now());
+      recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.propose', entity: 'cons_scarto_list', entityId: list.id, after: { aipIds: ids, note }, requestId: by.requestId });
+      return list.id;
+    });
 }
 
-function loadForTransition(tx: DbLike, id: number, from: ScartoStatus, verb: string): ScartoList {
-  const list = tx.select().from(consScartoLists).where(eq(consScartoLists.id, id)).get();
+async function loadForTransition(tx: DbLike, id: number, from: ScartoStatus, verb: string): Promise<ScartoList> {
+  const list = (await tx.select().from(consScartoLists).where(eq(consScartoLists.id, id)).limit(1))[0];
   if (!list) throw new ScartoError(404, 'Elenco di scarto non trovato.');
   if (list.status !== from) {
     throw new ScartoError(409, `L’elenco di scarto n. ${id} è ${SCARTO_STATUS_LABELS[list.status].toLowerCase()}: non si può ${verb}.`);
@@ -160,12 +159,12 @@ export async function approveScartoList(ctx: ConservazioneCtx, id: number, input
   const ref = input.authorisationRef.trim();
   if (ref.length < 5 || ref.length > 500) throw new ScartoError(400, 'Indica gli estremi dell’autorizzazione allo scarto (nulla osta o atto autorizzativo: da 5 a 500 caratteri).');
   const at = ctx.now();
-  ctx.db.transaction((tx) => {
-    loadForTransition(tx, id, 'proposed', 'autorizzare');
-    tx.update(consScartoLists).set({ status: 'approved', authorisationRef: ref, approvedAt: at.toISOString(), approvedBy: by.actor }).where(eq(consScartoLists.id, id)).run();
-    appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'approved', authorisationRef: ref } }, at);
-    recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.approve', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'approved', authorisationRef: ref }, requestId: by.requestId });
-  });
+  await ctx.db.transaction(async (tx) => {
+        await loadForTransition(tx, id, 'proposed', 'autorizzare');
+        await tx.update(consScartoLists).set({ status: 'approved', authorisationRef: ref, approvedAt: at.toISOString(), approvedBy: by.actor }).where(eq(consScartoLists.id, id));
+        await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'approved', authorisationRef: ref } }, at);
+        recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.approve', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'approved', authorisationRef: ref }, requestId: by.requestId });
+      });
 }
 
 /** Rejects a proposed list (its PdA become candidates again). */
@@ -173,28 +172,27 @@ export async function rejectScartoList(ctx: ConservazioneCtx, id: number, input:
   const note = input.note.trim();
   if (note.length < 3 || note.length > 2000) throw new ScartoError(400, 'Indica il motivo per cui l’elenco è respinto (da 3 a 2.000 caratteri).');
   const at = ctx.now();
-  ctx.db.transaction((tx) => {
-    const list = loadForTransition(tx, id, 'proposed', 'respingere');
-    const merged = list.note ? `${list.note}\n\nRespinto: ${note}` : `Respinto: ${note}`;
-    tx.update(consScartoLists).set({ status: 'rejected', note: merged }).where(eq(consScartoLists.id, id)).run();
-    appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'rejected', note } }, at);
-    recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.reject', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'rejected', note }, requestId: by.requestId });
-  });
+  await ctx.db.transaction(async (tx) => {
+        const list = await loadForTransition(tx, id, 'proposed', 'respingere');
+        const merged = list.note ? `${list.note}\n\nRespinto: ${note}` : `Respinto: ${note}`;
+        await tx.update(consScartoLists).set({ status: 'rejected', note: merged }).where(eq(consScartoLists.id, id));
+        await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'rejected', note } }, at);
+        recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.reject', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'rejected', note }, requestId: by.requestId });
+      });
 }
 
 /** The blob keys a PdA holds: its index, signature and time stamp, and its documents' files. */
-function aipBlobKeys(tx: DbLike, aipIds: number[]): Map<number, Set<string>> {
+async function aipBlobKeys(tx: DbLike, aipIds: number[]): Promise<Map<number, Set<string>>> {
   const out = new Map<number, Set<string>>(aipIds.map((id) => [id, new Set<string>()]));
   if (!aipIds.length) return out;
-  for (const a of tx.select({ id: consAips.id, i: consAips.indexKey, s: consAips.signatureKey, t: consAips.timestampKey }).from(consAips).where(inArray(consAips.id, aipIds)).all()) {
+  for (const a of await tx.select({ id: consAips.id, i: consAips.indexKey, s: consAips.signatureKey, t: consAips.timestampKey }).from(consAips).where(inArray(consAips.id, aipIds))) {
     for (const k of [a.i, a.s, a.t]) out.get(a.id)!.add(k);
   }
-  const files = tx
-    .select({ aipId: consAipDocuments.aipId, key: consSipFiles.storageKey })
-    .from(consAipDocuments)
-    .innerJoin(consSipFiles, eq(consSipFiles.sipId, consAipDocuments.sipId))
-    .where(inArray(consAipDocuments.aipId, aipIds))
-    .all();
+  const files = await tx
+      .select({ aipId: consAipDocuments.aipId, key: consSipFiles.storageKey })
+      .from(consAipDocuments)
+      .innerJoin(consSipFiles, eq(consSipFiles.sipId, consAipDocuments.sipId))
+      .where(inArray(consAipDocuments.aipId, aipIds));
   for (const f of files) if (f.key) out.get(f.aipId)!.add(f.key);
   return out;
 }
@@ -203,32 +201,29 @@ function aipBlobKeys(tx: DbLike, aipIds: number[]): Map<number, Set<string>> {
  * Of `keys`, those still needed once `discarding` are gone: used by a PdA not discarded (index,
  * signature, time stamp, a document's file) or by an accepted document in no kept PdA yet.
  */
-function keysStillUsed(tx: DbLike, keys: string[], discarding: number[]): Set<string> {
+async function keysStillUsed(tx: DbLike, keys: string[], discarding: number[]): Promise<Set<string>> {
   const used = new Set<string>();
   if (!keys.length) return used;
   const keptAip = and(ne(consAips.status, 'discarded'), discarding.length ? notInArray(consAips.id, discarding) : undefined);
-  for (const a of tx
-    .select({ i: consAips.indexKey, s: consAips.signatureKey, t: consAips.timestampKey })
-    .from(consAips)
-    .where(and(keptAip, or(inArray(consAips.indexKey, keys), inArray(consAips.signatureKey, keys), inArray(consAips.timestampKey, keys))))
-    .all()) {
+  for (const a of await tx
+      .select({ i: consAips.indexKey, s: consAips.signatureKey, t: consAips.timestampKey })
+      .from(consAips)
+      .where(and(keptAip, or(inArray(consAips.indexKey, keys), inArray(consAips.signatureKey, keys), inArray(consAips.timestampKey, keys))))) {
     for (const k of [a.i, a.s, a.t]) if (keys.includes(k)) used.add(k);
   }
   // Documents (accepted PdV) with one of the files: kept if in a kept PdA or in none at all (pending).
-  const docs = tx
-    .select({ sipId: consSipFiles.sipId, key: consSipFiles.storageKey })
-    .from(consSipFiles)
-    .innerJoin(consSips, eq(consSips.id, consSipFiles.sipId))
-    .where(and(eq(consSips.status, 'accepted'), inArray(consSipFiles.storageKey, keys)))
-    .all();
+  const docs = await tx
+      .select({ sipId: consSipFiles.sipId, key: consSipFiles.storageKey })
+      .from(consSipFiles)
+      .innerJoin(consSips, eq(consSips.id, consSipFiles.sipId))
+      .where(and(eq(consSips.status, 'accepted'), inArray(consSipFiles.storageKey, keys)));
   if (!docs.length) return used;
   const sipIds = [...new Set(docs.map((d) => d.sipId))];
-  const memberships = tx
-    .select({ sipId: consAipDocuments.sipId, aipId: consAips.id, status: consAips.status })
-    .from(consAipDocuments)
-    .innerJoin(consAips, eq(consAips.id, consAipDocuments.aipId))
-    .where(inArray(consAipDocuments.sipId, sipIds))
-    .all();
+  const memberships = await tx
+      .select({ sipId: consAipDocuments.sipId, aipId: consAips.id, status: consAips.status })
+      .from(consAipDocuments)
+      .innerJoin(consAips, eq(consAips.id, consAipDocuments.aipId))
+      .where(inArray(consAipDocuments.sipId, sipIds));
   const gone = new Set(discarding);
   for (const d of docs) {
     const mine = memberships.filter((m) => m.sipId === d.sipId);
@@ -257,37 +252,37 @@ export interface ScartoExecution {
 export async function executeScartoList(ctx: ConservazioneCtx, id: number, by: Actor): Promise<ScartoExecution> {
   const at = ctx.now();
   const iso = at.toISOString();
-  const plan = ctx.db.transaction((tx) => {
-    loadForTransition(tx, id, 'approved', 'eseguire');
-    const items = tx.select().from(consScartoItems).where(eq(consScartoItems.listId, id)).all();
-    const aipIds = items.map((i) => i.aipId);
-    // A PdA superseded or already discarded since the approval: its own blobs are handled like the others.
-    const byAip = aipBlobKeys(tx, aipIds);
-    const all = [...new Set([...byAip.values()].flatMap((s) => [...s]))];
-    const used = keysStillUsed(tx, all, aipIds);
-    const destroy = all.filter((k) => !used.has(k));
-    tx.update(consAips).set({ status: 'discarded', discardedAt: iso }).where(inArray(consAips.id, aipIds)).run();
-    if (destroy.length) tx.update(consBlobs).set({ discardedAt: iso }).where(and(inArray(consBlobs.key, destroy), isNull(consBlobs.discardedAt))).run();
-    tx.update(consScartoLists).set({ status: 'executed', executedAt: iso }).where(eq(consScartoLists.id, id)).run();
-    for (const item of items) {
-      appendEventSync(
-        tx,
-        { kind: 'scarto', enteId: item.enteId, actor: by.actor, subject: `aip:${item.aipId}`, details: { action: 'discarded', listId: id, urn: item.aipUrn, documents: item.documents, indexSha256: item.indexSha256 } },
-        at,
-      );
-    }
-    appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'executed', aips: aipIds.length, destroyed: destroy.length, kept: used.size } }, at);
-    recordAudit(tx, {
-      actor: by.actor,
-      action: 'conservazione.scarto.execute',
-      entity: 'cons_scarto_list',
-      entityId: id,
-      before: { status: 'approved' },
-      after: { status: 'executed', aipIds, destroyedBlobs: destroy.length, keptBlobs: used.size },
-      requestId: by.requestId,
+  const plan = await ctx.db.transaction(async (tx) => {
+      await loadForTransition(tx, id, 'approved', 'eseguire');
+      const items = await tx.select().from(consScartoItems).where(eq(consScartoItems.listId, id));
+      const aipIds = items.map((i) => i.aipId);
+      // A PdA superseded or already discarded since the approval: its own blobs are handled like the others.
+      const byAip = await aipBlobKeys(tx, aipIds);
+      const all = [...new Set([...byAip.values()].flatMap((s) => [...s]))];
+      const used = await keysStillUsed(tx, all, aipIds);
+      const destroy = all.filter((k) => !used.has(k));
+      await tx.update(consAips).set({ status: 'discarded', discardedAt: iso }).where(inArray(consAips.id, aipIds));
+      if (destroy.length) await tx.update(consBlobs).set({ discardedAt: iso }).where(and(inArray(consBlobs.key, destroy), isNull(consBlobs.discardedAt)));
+      await tx.update(consScartoLists).set({ status: 'executed', executedAt: iso }).where(eq(consScartoLists.id, id));
+      for (const item of items) {
+        await appendEventSync(
+                  tx,
+                  { kind: 'scarto', enteId: item.enteId, actor: by.actor, subject: `aip:${item.aipId}`, details: { action: 'discarded', listId: id, urn: item.aipUrn, documents: item.documents, indexSha256: item.indexSha256 } },
+                  at,
+                );
+      }
+      await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'executed', aips: aipIds.length, destroyed: destroy.length, kept: used.size } }, at);
+      recordAudit(tx, {
+        actor: by.actor,
+        action: 'conservazione.scarto.execute',
+        entity: 'cons_scarto_list',
+        entityId: id,
+        before: { status: 'approved' },
+        after: { status: 'executed', aipIds, destroyedBlobs: destroy.length, keptBlobs: used.size },
+        requestId: by.requestId,
+      });
+      return { aips: aipIds.length, documents: items.reduce((s, i) => s + i.documents, 0), destroy, kept: [...used] };
     });
-    return { aips: aipIds.length, documents: items.reduce((s, i) => s + i.documents, 0), destroy, kept: [...used] };
-  });
   const failed: { key: string; message: string }[] = [];
   const destroyed: string[] = [];
   for (const key of plan.destroy) {

@@ -111,13 +111,12 @@ export async function searchDocuments(db: DbLike, f: DocumentFilter): Promise<Pa
       .leftJoin(consAipDocuments, and(eq(consAipDocuments.sipId, consSips.id), eq(consAipDocuments.current, true)))
       .leftJoin(consAips, eq(consAips.id, consAipDocuments.aipId));
   const total =
-    db
-      .select({ n: count() })
-      .from(consSips)
-      .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
-      .where(cond)
-      .get()?.n ?? 0;
-  const items = base().where(cond).orderBy(desc(consSips.receivedAt), desc(consSips.id)).limit(size).offset(offset).all();
+    (await db
+            .select({ n: count() })
+            .from(consSips)
+            .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
+            .where(cond).limit(1))[0]?.n ?? 0;
+  const items = await base().where(cond).orderBy(desc(consSips.receivedAt), desc(consSips.id)).limit(size).offset(offset);
   return { items, total, page, pages: pagesOf(total, size), pageSize: size };
 }
 
@@ -150,28 +149,27 @@ export interface SipRow {
 export async function listSips(db: DbLike, f: { enteId: number; status?: SipStatus; page?: number; pageSize?: number }): Promise<Paged<SipRow>> {
   const { size, page, offset } = paging(f.page, f.pageSize);
   const cond = and(eq(consSips.enteId, f.enteId), f.status ? eq(consSips.status, f.status) : undefined);
-  const total = db.select({ n: count() }).from(consSips).where(cond).get()?.n ?? 0;
-  const rows = db
-    .select({
-      id: consSips.id,
-      urn: consSips.urn,
-      objectKey: consSips.objectKey,
-      profileCode: consProfiles.code,
-      profileName: consProfiles.name,
-      source: consSips.source,
-      status: consSips.status,
-      oggetto: consSips.oggetto,
-      docDate: consSips.docDate,
-      receivedAt: consSips.receivedAt,
-      esito: consSips.esito,
-    })
-    .from(consSips)
-    .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
-    .where(cond)
-    .orderBy(desc(consSips.receivedAt), desc(consSips.id))
-    .limit(size)
-    .offset(offset)
-    .all();
+  const total = (await db.select({ n: count() }).from(consSips).where(cond).limit(1))[0]?.n ?? 0;
+  const rows = await db
+      .select({
+        id: consSips.id,
+        urn: consSips.urn,
+        objectKey: consSips.objectKey,
+        profileCode: consProfiles.code,
+        profileName: consProfiles.name,
+        source: consSips.source,
+        status: consSips.status,
+        oggetto: consSips.oggetto,
+        docDate: consSips.docDate,
+        receivedAt: consSips.receivedAt,
+        esito: consSips.esito,
+      })
+      .from(consSips)
+      .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
+      .where(cond)
+      .orderBy(desc(consSips.receivedAt), desc(consSips.id))
+      .limit(size)
+      .offset(offset);
   const items = rows.map(({ esito, ...r }) => {
     const e = parseEsito(esito);
     return { ...r, esitoCode: e.code, esitoMessage: e.message };
@@ -208,16 +206,15 @@ const aipColumns = {
 /** The ente's PdA, newest first. */
 export async function listAips(db: DbLike, f: { enteId: number; page?: number; pageSize?: number }): Promise<Paged<AipRow>> {
   const { size, page, offset } = paging(f.page, f.pageSize);
-  const total = db.select({ n: count() }).from(consAips).where(eq(consAips.enteId, f.enteId)).get()?.n ?? 0;
-  const items = db
-    .select(aipColumns)
-    .from(consAips)
-    .innerJoin(consProfiles, eq(consProfiles.id, consAips.profileId))
-    .where(eq(consAips.enteId, f.enteId))
-    .orderBy(desc(consAips.createdAt), desc(consAips.id))
-    .limit(size)
-    .offset(offset)
-    .all();
+  const total = (await db.select({ n: count() }).from(consAips).where(eq(consAips.enteId, f.enteId)).limit(1))[0]?.n ?? 0;
+  const items = await db
+      .select(aipColumns)
+      .from(consAips)
+      .innerJoin(consProfiles, eq(consProfiles.id, consAips.profileId))
+      .where(eq(consAips.enteId, f.enteId))
+      .orderBy(desc(consAips.createdAt), desc(consAips.id))
+      .limit(size)
+      .offset(offset);
   return { items, total, page, pages: pagesOf(total, size), pageSize: size };
 }
 
@@ -230,106 +227,99 @@ export interface EnteCounts {
 }
 
 export async function enteCounts(db: DbLike, enteId: number): Promise<EnteCounts> {
-  const byStatus = db
-    .select({ status: consSips.status, n: count() })
-    .from(consSips)
-    .where(eq(consSips.enteId, enteId))
-    .groupBy(consSips.status)
-    .all();
+  const byStatus = await db
+      .select({ status: consSips.status, n: count() })
+      .from(consSips)
+      .where(eq(consSips.enteId, enteId))
+      .groupBy(consSips.status);
   const n = (s: SipStatus) => byStatus.find((r) => r.status === s)?.n ?? 0;
-  const aips = db.select({ n: count() }).from(consAips).where(eq(consAips.enteId, enteId)).get()?.n ?? 0;
+  const aips = (await db.select({ n: count() }).from(consAips).where(eq(consAips.enteId, enteId)).limit(1))[0]?.n ?? 0;
   const inAip = db.select({ sipId: consAipDocuments.sipId }).from(consAipDocuments);
   const waiting =
-    db
-      .select({ n: count() })
-      .from(consSips)
-      .where(and(eq(consSips.enteId, enteId), eq(consSips.status, 'accepted'), sql`${consSips.id} NOT IN ${inAip}`))
-      .get()?.n ?? 0;
+    (await db
+            .select({ n: count() })
+            .from(consSips)
+            .where(and(eq(consSips.enteId, enteId), eq(consSips.status, 'accepted'), sql`${consSips.id} NOT IN ${inAip}`)).limit(1))[0]?.n ?? 0;
   return { accepted: n('accepted'), rejected: n('rejected'), aips, waiting };
 }
 
 /** One PdV of the ente, with its files, RdV and the PdA (all versions) that hold it; null when not the ente's. */
 export async function getSipDetail(db: DbLike, enteId: number, sipId: number) {
-  const sip = db
-    .select({
-      id: consSips.id,
-      urn: consSips.urn,
-      enteId: consSips.enteId,
-      objectKey: consSips.objectKey,
-      source: consSips.source,
-      submittedBy: consSips.submittedBy,
-      status: consSips.status,
-      metadata: consSips.metadata,
-      esito: consSips.esito,
-      indexSha256: consSips.indexSha256,
-      sipSha256: consSips.sipSha256,
-      docDate: consSips.docDate,
-      iuv: consSips.iuv,
-      oggetto: consSips.oggetto,
-      ticketId: consSips.ticketId,
-      receivedAt: consSips.receivedAt,
-      profileCode: consProfiles.code,
-      profileName: consProfiles.name,
-    })
-    .from(consSips)
-    .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
-    .where(and(eq(consSips.id, sipId), eq(consSips.enteId, enteId)))
-    .get();
+  const sip = (await db
+      .select({
+        id: consSips.id,
+        urn: consSips.urn,
+        enteId: consSips.enteId,
+        objectKey: consSips.objectKey,
+        source: consSips.source,
+        submittedBy: consSips.submittedBy,
+        status: consSips.status,
+        metadata: consSips.metadata,
+        esito: consSips.esito,
+        indexSha256: consSips.indexSha256,
+        sipSha256: consSips.sipSha256,
+        docDate: consSips.docDate,
+        iuv: consSips.iuv,
+        oggetto: consSips.oggetto,
+        ticketId: consSips.ticketId,
+        receivedAt: consSips.receivedAt,
+        profileCode: consProfiles.code,
+        profileName: consProfiles.name,
+      })
+      .from(consSips)
+      .innerJoin(consProfiles, eq(consProfiles.id, consSips.profileId))
+      .where(and(eq(consSips.id, sipId), eq(consSips.enteId, enteId))).limit(1))[0];
   if (!sip) return null;
-  const files = db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sipId)).orderBy(asc(consSipFiles.ordinal)).all();
-  const rdv = db.select({ id: consRdv.id, urn: consRdv.urn, createdAt: consRdv.createdAt, sha256: consRdv.sha256 }).from(consRdv).where(eq(consRdv.sipId, sipId)).get() ?? null;
-  const aips = db
-    .select({ id: consAips.id, urn: consAips.urn, version: consAips.version, status: consAips.status, current: consAipDocuments.current, createdAt: consAips.createdAt })
-    .from(consAipDocuments)
-    .innerJoin(consAips, eq(consAips.id, consAipDocuments.aipId))
-    .where(and(eq(consAipDocuments.sipId, sipId), eq(consAips.enteId, enteId)))
-    .orderBy(desc(consAips.version), desc(consAips.id))
-    .all();
+  const files = await db.select().from(consSipFiles).where(eq(consSipFiles.sipId, sipId)).orderBy(asc(consSipFiles.ordinal));
+  const rdv = (await db.select({ id: consRdv.id, urn: consRdv.urn, createdAt: consRdv.createdAt, sha256: consRdv.sha256 }).from(consRdv).where(eq(consRdv.sipId, sipId)).limit(1))[0] ?? null;
+  const aips = await db
+      .select({ id: consAips.id, urn: consAips.urn, version: consAips.version, status: consAips.status, current: consAipDocuments.current, createdAt: consAips.createdAt })
+      .from(consAipDocuments)
+      .innerJoin(consAips, eq(consAips.id, consAipDocuments.aipId))
+      .where(and(eq(consAipDocuments.sipId, sipId), eq(consAips.enteId, enteId)))
+      .orderBy(desc(consAips.version), desc(consAips.id));
   return { sip, files, rdv, aips, esito: parseEsito(sip.esito) };
 }
 
 /** The RdV XML of one of the ente's PdV; null when none. */
 export async function getRdv(db: DbLike, enteId: number, sipId: number) {
   return (
-    db
-      .select({ urn: consRdv.urn, xml: consRdv.xml, sha256: consRdv.sha256 })
-      .from(consRdv)
-      .innerJoin(consSips, eq(consSips.id, consRdv.sipId))
-      .where(and(eq(consRdv.sipId, sipId), eq(consSips.enteId, enteId)))
-      .get() ?? null
+    (await db
+            .select({ urn: consRdv.urn, xml: consRdv.xml, sha256: consRdv.sha256 })
+            .from(consRdv)
+            .innerJoin(consSips, eq(consSips.id, consRdv.sipId))
+            .where(and(eq(consRdv.sipId, sipId), eq(consSips.enteId, enteId))).limit(1))[0] ?? null
   );
 }
 
 /** One PdA of the ente (null when not the ente's). */
 export async function getAip(db: DbLike, enteId: number, aipId: number) {
   return (
-    db
-      .select({ ...aipColumns, enteId: consAips.enteId, profileId: consAips.profileId, previousAipId: consAips.previousAipId, indexKey: consAips.indexKey, indexSha256: consAips.indexSha256, signatureKey: consAips.signatureKey, timestampKey: consAips.timestampKey, signerSubject: consAips.signerSubject, discardedAt: consAips.discardedAt })
-      .from(consAips)
-      .innerJoin(consProfiles, eq(consProfiles.id, consAips.profileId))
-      .where(and(eq(consAips.id, aipId), eq(consAips.enteId, enteId)))
-      .get() ?? null
+    (await db
+            .select({ ...aipColumns, enteId: consAips.enteId, profileId: consAips.profileId, previousAipId: consAips.previousAipId, indexKey: consAips.indexKey, indexSha256: consAips.indexSha256, signatureKey: consAips.signatureKey, timestampKey: consAips.timestampKey, signerSubject: consAips.signerSubject, discardedAt: consAips.discardedAt })
+            .from(consAips)
+            .innerJoin(consProfiles, eq(consProfiles.id, consAips.profileId))
+            .where(and(eq(consAips.id, aipId), eq(consAips.enteId, enteId))).limit(1))[0] ?? null
   );
 }
 
 /** The documents of a PdA with the metadata as written in its index. */
 export async function aipDocuments(db: DbLike, aipId: number) {
-  return db
-    .select({
-      sipId: consSips.id,
-      sipUrn: consSips.urn,
-      fileGroupId: consAipDocuments.fileGroupId,
-      metadata: consAipDocuments.metadata,
-      current: consAipDocuments.current,
-      docDate: consSips.docDate,
-      iuv: consSips.iuv,
-      oggetto: consSips.oggetto,
-    })
-    .from(consAipDocuments)
-    .innerJoin(consSips, eq(consSips.id, consAipDocuments.sipId))
-    .where(eq(consAipDocuments.aipId, aipId))
-    .orderBy(asc(consAipDocuments.id))
-    .all();
+  return await db
+      .select({
+        sipId: consSips.id,
+        sipUrn: consSips.urn,
+        fileGroupId: consAipDocuments.fileGroupId,
+        metadata: consAipDocuments.metadata,
+        current: consAipDocuments.current,
+        docDate: consSips.docDate,
+        iuv: consSips.iuv,
+        oggetto: consSips.oggetto,
+      })
+      .from(consAipDocuments)
+      .innerJoin(consSips, eq(consSips.id, consAipDocuments.sipId))
+      .where(eq(consAipDocuments.aipId, aipId))
+      .orderBy(asc(consAipDocuments.id));
 }
 
 /**
@@ -337,30 +327,28 @@ export async function aipDocuments(db: DbLike, aipId: number) {
  * first (same ente only).
  */
 export async function aipVersionChain(db: DbLike, enteId: number, aipId: number) {
-  const row = (id: number) =>
-    db
-      .select({ id: consAips.id, urn: consAips.urn, version: consAips.version, status: consAips.status, previousAipId: consAips.previousAipId, createdAt: consAips.createdAt })
-      .from(consAips)
-      .where(and(eq(consAips.id, id), eq(consAips.enteId, enteId)))
-      .get();
-  const start = row(aipId);
+  const row = async (id: number) =>
+    (await db
+            .select({ id: consAips.id, urn: consAips.urn, version: consAips.version, status: consAips.status, previousAipId: consAips.previousAipId, createdAt: consAips.createdAt })
+            .from(consAips)
+            .where(and(eq(consAips.id, id), eq(consAips.enteId, enteId))).limit(1))[0];
+  const start = await row(aipId);
   if (!start) return [];
   const chain = [start];
   const seen = new Set([start.id]);
   for (let prev = start.previousAipId; prev !== null && !seen.has(prev); ) {
-    const r = row(prev);
+    const r = await row(prev);
     if (!r) break;
     chain.unshift(r);
     seen.add(r.id);
     prev = r.previousAipId;
   }
   for (let last = chain[chain.length - 1]!; ; ) {
-    const next = db
-      .select({ id: consAips.id, urn: consAips.urn, version: consAips.version, status: consAips.status, previousAipId: consAips.previousAipId, createdAt: consAips.createdAt })
-      .from(consAips)
-      .where(and(eq(consAips.previousAipId, last.id), eq(consAips.enteId, enteId)))
-      .orderBy(asc(consAips.id))
-      .all()
+    const next = (await db
+          .select({ id: consAips.id, urn: consAips.urn, version: consAips.version, status: consAips.status, previousAipId: consAips.previousAipId, createdAt: consAips.createdAt })
+          .from(consAips)
+          .where(and(eq(consAips.previousAipId, last.id), eq(consAips.enteId, enteId)))
+          .orderBy(asc(consAips.id)))
       .filter((r) => !seen.has(r.id));
     if (next.length === 0) break;
     for (const r of next) seen.add(r.id);
@@ -372,6 +360,6 @@ export async function aipVersionChain(db: DbLike, enteId: number, aipId: number)
 
 /** The profiles, for the search form. */
 export async function profileOptions(db: DbLike) {
-  return db.select({ code: consProfiles.code, name: consProfiles.name }).from(consProfiles).orderBy(asc(consProfiles.name)).all();
+  return await db.select({ code: consProfiles.code, name: consProfiles.name }).from(consProfiles).orderBy(asc(consProfiles.name));
 }
 

@@ -44,13 +44,12 @@ async function verifyBlobs(ctx: ConservazioneCtx, findings: VerifyFinding[]): Pr
   let count = 0;
   let cursor = '';
   for (;;) {
-    const rows = ctx.db
-      .select({ key: consBlobs.key, discardedAt: consBlobs.discardedAt })
-      .from(consBlobs)
-      .where(gt(consBlobs.key, cursor))
-      .orderBy(asc(consBlobs.key))
-      .limit(PAGE)
-      .all();
+    const rows = await ctx.db
+          .select({ key: consBlobs.key, discardedAt: consBlobs.discardedAt })
+          .from(consBlobs)
+          .where(gt(consBlobs.key, cursor))
+          .orderBy(asc(consBlobs.key))
+          .limit(PAGE);
     if (!rows.length) return count;
     for (const row of rows) {
       if (row.discardedAt !== null) continue;
@@ -72,7 +71,7 @@ async function verifyChain(ctx: ConservazioneCtx, wanted: Set<number>, findings:
   let recomputedPrev = GENESIS_HASH;
   let cursor = 0;
   for (;;) {
-    const rows = ctx.db.select().from(consEvents).where(gt(consEvents.seq, cursor)).orderBy(asc(consEvents.seq)).limit(PAGE).all();
+    const rows = await ctx.db.select().from(consEvents).where(gt(consEvents.seq, cursor)).orderBy(asc(consEvents.seq)).limit(PAGE);
     if (!rows.length) break;
     for (const row of rows) {
       events++;
@@ -142,13 +141,12 @@ async function verifyAips(ctx: ConservazioneCtx, findings: VerifyFinding[]): Pro
   let cursor = 0;
   const sealer = await ctx.sealer();
   for (;;) {
-    const rows = ctx.db
-      .select({ id: consAips.id, urn: consAips.urn, status: consAips.status, indexKey: consAips.indexKey, indexSha256: consAips.indexSha256, signatureKey: consAips.signatureKey, timestampKey: consAips.timestampKey })
-      .from(consAips)
-      .where(gt(consAips.id, cursor))
-      .orderBy(asc(consAips.id))
-      .limit(200)
-      .all();
+    const rows = await ctx.db
+          .select({ id: consAips.id, urn: consAips.urn, status: consAips.status, indexKey: consAips.indexKey, indexSha256: consAips.indexSha256, signatureKey: consAips.signatureKey, timestampKey: consAips.timestampKey })
+          .from(consAips)
+          .where(gt(consAips.id, cursor))
+          .orderBy(asc(consAips.id))
+          .limit(200);
     if (!rows.length) return count;
     for (const aip of rows) {
       if (aip.status === 'discarded') continue;
@@ -178,7 +176,7 @@ async function verifyAips(ctx: ConservazioneCtx, findings: VerifyFinding[]): Pro
 export async function verifyConservazione(ctx: ConservazioneCtx): Promise<VerifyReport> {
   const findings: VerifyFinding[] = [];
   const blobs = await verifyBlobs(ctx, findings);
-  const anchors = ctx.db.select().from(consAnchors).orderBy(asc(consAnchors.lastSeq)).all();
+  const anchors = await ctx.db.select().from(consAnchors).orderBy(asc(consAnchors.lastSeq));
   const chain = await verifyChain(ctx, new Set(anchors.map((a) => a.lastSeq)), findings);
   await verifyAnchors(ctx, anchors, chain, findings);
   const aips = await verifyAips(ctx, findings);

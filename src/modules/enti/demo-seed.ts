@@ -86,8 +86,8 @@ export function demoUserFiscalCodes(): { fiscalCode: string; role: Role; enteIst
 }
 
 /** Seeds an empty database; does nothing when any ente exists. Returns whether it seeded. */
-export function seedDemoData(db: Db, log?: Pick<FastifyBaseLogger, 'info'>): boolean {
-  const existing = db.select({ n: count() }).from(enti).get();
+export async function seedDemoData(db: Db, log?: Pick<FastifyBaseLogger, 'info'>): Promise<boolean> {
+  const existing = (await db.select({ n: count() }).from(enti).limit(1))[0];
   if (existing && existing.n > 0) return false;
   const rows = parse(fs.readFileSync(CSV_FILE), { columns: true, skip_empty_lines: true }) as {
     codice_istat: string;
@@ -96,96 +96,90 @@ export function seedDemoData(db: Db, log?: Pick<FastifyBaseLogger, 'info'>): boo
     popolazione: string;
   }[];
 
-  db.transaction((tx) => {
-    const province = tx
-      .insert(enti)
-      .values({
-        kind: 'provincia',
-        name: 'Provincia di Campobasso',
-        fiscalCode: demoFiscalCode('070000'),
-        ipaCode: 'p_cb',
-        segregationCode: '01',
-        slogan: 'Servizio Assistenza Enti Locali (S.A.E.L.)',
-        zone: null,
-        address: 'Via Roma 47, 86100 Campobasso',
-        phone: '0874 000 000',
-        email: 'sael@example.invalid',
-        pec: 'sael@pec.example.invalid',
-        officeHours: 'Lunedì–venerdì 9:00–13:00; martedì e giovedì anche 15:30–17:30',
-        member: true,
-        isDemo: true,
-      })
-      .returning()
-      .get();
-    tx.insert(enteIbans).values({ enteId: province.id, iban: demoIban('01005', '03800', '000000070000'), kind: 'bank', label: 'Tesoreria provinciale (demo)' }).run();
+  await db.transaction(async (tx) => {
+        const province = (await tx
+              .insert(enti)
+              .values({
+                kind: 'provincia',
+                name: 'Provincia di Campobasso',
+                fiscalCode: demoFiscalCode('070000'),
+                ipaCode: 'p_cb',
+                segregationCode: '01',
+                slogan: 'Servizio Assistenza Enti Locali (S.A.E.L.)',
+                zone: null,
+                address: 'Via Roma 47, 86100 Campobasso',
+                phone: '0874 000 000',
+                email: 'sael@example.invalid',
+                pec: 'sael@pec.example.invalid',
+                officeHours: 'Lunedì–venerdì 9:00–13:00; martedì e giovedì anche 15:30–17:30',
+                member: true,
+                isDemo: true,
+              })
+              .returning())[0]!;
+        await tx.insert(enteIbans).values({ enteId: province.id, iban: demoIban('01005', '03800', '000000070000'), kind: 'bank', label: 'Tesoreria provinciale (demo)' });
 
-    const idByIstat = new Map<string, number>();
-    for (const r of rows) {
-      const member = MEMBERS.find((m) => m.istat === r.codice_istat);
-      const ente = tx
-        .insert(enti)
-        .values({
-          kind: 'comune',
-          name: `Comune di ${r.nome}`,
-          fiscalCode: demoFiscalCode(r.codice_istat),
-          ipaCode: `c_${r.codice_catastale.toLowerCase()}`,
-          istatCode: r.codice_istat,
-          cadastralCode: r.codice_catastale,
-          population: Number(r.popolazione),
-          segregationCode: '01',
-          zone: member?.zone ?? null,
-          slogan: member?.slogan ?? null,
-          address: member?.address ?? null,
-          phone: member?.phone ?? null,
-          email: member ? `tributi@comune-${r.codice_catastale.toLowerCase()}.example.invalid` : null,
-          pec: member ? `protocollo@pec.comune-${r.codice_catastale.toLowerCase()}.example.invalid` : null,
-          officeHours: member ? 'Lunedì, mercoledì e venerdì 9:00–12:00' : null,
-          member: Boolean(member),
-          isDemo: true,
-        })
-        .returning({ id: enti.id })
-        .get();
-      idByIstat.set(r.codice_istat, ente.id);
-      if (!member) continue;
-      const bank = tx
-        .insert(enteIbans)
-        .values({ enteId: ente.id, iban: demoIban('03069', '03800', r.codice_istat), kind: 'bank', label: 'Tesoreria comunale (demo)' })
-        .returning({ id: enteIbans.id })
-        .get();
-      if (member.postal) {
-        tx.insert(enteIbans)
-          .values({ enteId: ente.id, iban: demoIban('07601', '03800', `1${r.codice_istat}`), kind: 'postal', label: 'Conto corrente postale (demo)' })
-          .run();
-      }
-      for (const s of SERVICES) {
-        tx.insert(paymentServices)
-          .values({
-            enteId: ente.id,
-            code: s.code,
-            name: s.name,
-            taxonomyCode: s.taxonomyCode,
-            defaultIbanId: bank.id,
-            spontaneous: s.spontaneous,
-            amountMode: s.amountMode,
-            fixedAmountCents: 'fixed' in s ? s.fixed : null,
-            minAmountCents: 'min' in s ? s.min : null,
-            maxAmountCents: 'max' in s ? s.max : null,
-            pspServiceId: 'psp' in s ? s.psp : null,
-          })
-          .run();
-      }
-    }
+        const idByIstat = new Map<string, number>();
+        for (const r of rows) {
+          const member = MEMBERS.find((m) => m.istat === r.codice_istat);
+          const ente = (await tx
+                  .insert(enti)
+                  .values({
+                    kind: 'comune',
+                    name: `Comune di ${r.nome}`,
+                    fiscalCode: demoFiscalCode(r.codice_istat),
+                    ipaCode: `c_${r.codice_catastale.toLowerCase()}`,
+                    istatCode: r.codice_istat,
+                    cadastralCode: r.codice_catastale,
+                    population: Number(r.popolazione),
+                    segregationCode: '01',
+                    zone: member?.zone ?? null,
+                    slogan: member?.slogan ?? null,
+                    address: member?.address ?? null,
+                    phone: member?.phone ?? null,
+                    email: member ? `tributi@comune-${r.codice_catastale.toLowerCase()}.example.invalid` : null,
+                    pec: member ? `protocollo@pec.comune-${r.codice_catastale.toLowerCase()}.example.invalid` : null,
+                    officeHours: member ? 'Lunedì, mercoledì e venerdì 9:00–12:00' : null,
+                    member: Boolean(member),
+                    isDemo: true,
+                  })
+                  .returning({ id: enti.id }))[0]!;
+          idByIstat.set(r.codice_istat, ente.id);
+          if (!member) continue;
+          const bank = (await tx
+                  .insert(enteIbans)
+                  .values({ enteId: ente.id, iban: demoIban('03069', '03800', r.codice_istat), kind: 'bank', label: 'Tesoreria comunale (demo)' })
+                  .returning({ id: enteIbans.id }))[0]!;
+          if (member.postal) {
+            await tx.insert(enteIbans)
+                        .values({ enteId: ente.id, iban: demoIban('07601', '03800', `1${r.codice_istat}`), kind: 'postal', label: 'Conto corrente postale (demo)' });
+          }
+          for (const s of SERVICES) {
+            await tx.insert(paymentServices)
+                        .values({
+                          enteId: ente.id,
+                          code: s.code,
+                          name: s.name,
+                          taxonomyCode: s.taxonomyCode,
+                          defaultIbanId: bank.id,
+                          spontaneous: s.spontaneous,
+                          amountMode: s.amountMode,
+                          fixedAmountCents: 'fixed' in s ? s.fixed : null,
+                          minAmountCents: 'min' in s ? s.min : null,
+                          maxAmountCents: 'max' in s ? s.max : null,
+                          pspServiceId: 'psp' in s ? s.psp : null,
+                        });
+          }
+        }
 
-    for (const [first15, name, familyName, role, enteIstat] of DEMO_USERS) {
-      const user = tx
-        .insert(users)
-        .values({ fiscalCode: first15 + personalCheckChar(first15), name, familyName })
-        .returning({ id: users.id })
-        .get();
-      tx.insert(roleGrants).values({ userId: user.id, role, enteId: enteIstat ? idByIstat.get(enteIstat)! : null }).run();
-    }
-    recordAudit(tx, { ...ACTOR, action: 'seed', entity: 'database', entityId: 'demo', after: { enti: rows.length + 1, users: DEMO_USERS.length } });
-  });
+        for (const [first15, name, familyName, role, enteIstat] of DEMO_USERS) {
+          const user = (await tx
+                  .insert(users)
+                  .values({ fiscalCode: first15 + personalCheckChar(first15), name, familyName })
+                  .returning({ id: users.id }))[0]!;
+          await tx.insert(roleGrants).values({ userId: user.id, role, enteId: enteIstat ? idByIstat.get(enteIstat)! : null });
+        }
+        recordAudit(tx, { ...ACTOR, action: 'seed', entity: 'database', entityId: 'demo', after: { enti: rows.length + 1, users: DEMO_USERS.length } });
+      });
   log?.info({ comuni: rows.length }, 'demo data seeded');
   return true;
 }

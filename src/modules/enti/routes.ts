@@ -83,9 +83,9 @@ const SERVICE_FIELDS = [
 
 /** Resolves :id to an existing ente id, or null (404 from the guard). */
 function enteParam(app: FastifyInstance) {
-  return (request: FastifyRequest) => {
+  return async (request: FastifyRequest) => {
     const id = (request.params as { id: number }).id;
-    return getEnte(app.db, id) ? id : null;
+    return await getEnte(app.db, id) ? id : null;
   };
 }
 
@@ -165,20 +165,20 @@ export default async function entiModule(app: FastifyInstance) {
   const adminOnly = requireRole('sael_admin');
   const enteAdmin = requireRole('ente_admin', { ente: enteParam(app) });
 
-  function loadEnte(request: FastifyRequest) {
-    const ente = getEnte(app.db, (request.params as { id: number }).id);
+  async function loadEnte(request: FastifyRequest) {
+    const ente = await getEnte(app.db, (request.params as { id: number }).id);
     if (!ente) throw new HttpError(404, 'Ente non trovato.');
     return ente;
   }
 
   async function renderDetail(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) {
-    const ente = loadEnte(request);
+    const ente = await loadEnte(request);
     return reply.page('enti/detail', {
       title: ente.name,
       ente,
-      ibans: listIbans(app.db, ente.id),
-      services: listServices(app.db, ente.id),
-      operators: grantsOfEnte(app.db, ente.id),
+      ibans: await listIbans(app.db, ente.id),
+      services: await listServices(app.db, ente.id),
+      operators: await grantsOfEnte(app.db, ente.id),
       apiKeys: await listApiKeys(app.db, ente.id),
       canEditEnte: request.user?.grants.some((g) => g.role === 'sael_admin'),
       ibanForm: {},
@@ -196,7 +196,7 @@ export default async function entiModule(app: FastifyInstance) {
     },
     async (request, reply) => {
       const q = request.query.q?.trim() ?? '';
-      return reply.page('enti/list', { title: 'Enti', q, enti: listEnti(app.db, { q: q || undefined }) });
+      return reply.page('enti/list', { title: 'Enti', q, enti: await listEnti(app.db, { q: q || undefined }) });
     },
   );
 
@@ -210,7 +210,7 @@ export default async function entiModule(app: FastifyInstance) {
       reply.code(400).page('enti/form', { title: 'Nuovo ente', form: request.body, errors, action: '/admin/enti' });
     if (!result.ok) return fail(result.errors);
     try {
-      const ente = createEnte(app.db, result.value, auditContext(request));
+      const ente = await createEnte(app.db, result.value, auditContext(request));
       return reply.redirect(`/admin/enti/${ente.id}`, 303);
     } catch (err) {
       if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
@@ -221,7 +221,7 @@ export default async function entiModule(app: FastifyInstance) {
   app.get('/enti/:id', { preHandler: enteAdmin, schema: { params: idParams } }, async (request, reply) => renderDetail(request, reply));
 
   app.get('/enti/:id/modifica', { preHandler: adminOnly, schema: { params: idParams } }, async (request, reply) => {
-    const ente = loadEnte(request);
+    const ente = await loadEnte(request);
     const form = Object.fromEntries(Object.entries(ente).map(([k, v]) => [k, v === null ? '' : typeof v === 'boolean' ? (v ? 'on' : undefined) : String(v)]));
     return reply.page('enti/form', { title: `Modifica ${ente.name}`, form, errors: {}, action: `/admin/enti/${ente.id}`, editing: true });
   });
@@ -230,13 +230,13 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id',
     { preHandler: adminOnly, schema: { params: idParams, body: formBody(ENTE_FIELDS) } },
     async (request, reply) => {
-      const ente = loadEnte(request);
+      const ente = await loadEnte(request);
       const result = validateEnte(request.body);
       const fail = (errors: FieldErrors) =>
         reply.code(400).page('enti/form', { title: `Modifica ${ente.name}`, form: request.body, errors, action: `/admin/enti/${ente.id}`, editing: true });
       if (!result.ok) return fail(result.errors);
       try {
-        updateEnte(app.db, ente.id, result.value, auditContext(request));
+        await updateEnte(app.db, ente.id, result.value, auditContext(request));
       } catch (err) {
         if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
         throw err;
@@ -249,7 +249,7 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/stemma',
     { preHandler: adminOnly, config: { upload: true }, schema: { params: idParams } },
     async (request, reply) => {
-      const ente = loadEnte(request);
+      const ente = await loadEnte(request);
       const fail = (message: string) => renderDetail(request, reply.code(400), { logoError: message });
       if (!request.isMultipart()) return fail('Scegli un’immagine PNG o JPEG.');
       const file = await request.file({ limits: { fileSize: MAX_LOGO_BYTES } });
@@ -266,7 +266,7 @@ export default async function entiModule(app: FastifyInstance) {
       fs.mkdirSync(dir, { recursive: true });
       const name = `${ente.id}-${crypto.createHash('sha256').update(data).digest('hex').slice(0, 12)}.${ext}`;
       fs.writeFileSync(path.join(dir, name), data, { mode: 0o644 });
-      updateEnteLogo(app.db, ente.id, `/stemmi/${name}`, auditContext(request));
+      await updateEnteLogo(app.db, ente.id, `/stemmi/${name}`, auditContext(request));
       return reply.redirect(`/admin/enti/${ente.id}`, 303);
     },
   );
@@ -275,11 +275,11 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/iban',
     { preHandler: adminOnly, schema: { params: idParams, body: formBody(['iban', 'label'], 140) } },
     async (request, reply) => {
-      const ente = loadEnte(request);
+      const ente = await loadEnte(request);
       const result = validateIban(request.body);
       if (!result.ok) return renderDetail(request, reply.code(400), { ibanForm: request.body, ibanErrors: result.errors });
       try {
-        addIban(app.db, ente.id, result.value, auditContext(request));
+        await addIban(app.db, ente.id, result.value, auditContext(request));
       } catch (err) {
         if (err instanceof UniqueConflictError)
           return renderDetail(request, reply.code(400), { ibanForm: request.body, ibanErrors: { [err.field]: err.message } });
@@ -294,23 +294,23 @@ export default async function entiModule(app: FastifyInstance) {
     { preHandler: adminOnly, schema: { params: subParams('ibanId'), body: formBody(['active'], 10) } },
     async (request, reply) => {
       const { id, ibanId } = request.params;
-      const updated = setIbanActive(app.db, id, ibanId, request.body.active === 'true', auditContext(request));
+      const updated = await setIbanActive(app.db, id, ibanId, request.body.active === 'true', auditContext(request));
       if (!updated) throw new HttpError(404, 'Conto non trovato per questo ente.');
       return reply.redirect(`/admin/enti/${id}#conti`, 303);
     },
   );
 
-  const serviceFormData = (enteId: number) => ({ ibans: listIbans(app.db, enteId).filter((i) => i.active) });
+  const serviceFormData = async (enteId: number) => ({ ibans: (await listIbans(app.db, enteId)).filter((i) => i.active) });
 
   app.get('/enti/:id/servizi/nuovo', { preHandler: enteAdmin, schema: { params: idParams } }, async (request, reply) => {
-    const ente = loadEnte(request);
+    const ente = await loadEnte(request);
     return reply.page('enti/service-form', {
       title: 'Nuovo servizio di pagamento',
       ente,
       form: { amountMode: 'free', active: 'on' },
       errors: {},
       action: `/admin/enti/${ente.id}/servizi`,
-      ...serviceFormData(ente.id),
+      ...await serviceFormData(ente.id),
       ...pspView(request, ente),
     });
   });
@@ -319,8 +319,8 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/servizi',
     { preHandler: enteAdmin, schema: { params: idParams, body: formBody(SERVICE_FIELDS) } },
     async (request, reply) => {
-      const ente = loadEnte(request);
-      const { ibans } = serviceFormData(ente.id);
+      const ente = await loadEnte(request);
+      const { ibans } = await serviceFormData(ente.id);
       const result = validateService(isSaelAdmin(request) ? request.body : { ...request.body, pspServiceId: undefined }, ibans.map((i) => i.id));
       const fail = (errors: FieldErrors) =>
         reply.code(400).page('enti/service-form', {
@@ -328,7 +328,7 @@ export default async function entiModule(app: FastifyInstance) {
         });
       if (!result.ok) return fail(result.errors);
       try {
-        createService(app.db, ente.id, serviceInputFor(request, result.value), auditContext(request));
+        await createService(app.db, ente.id, serviceInputFor(request, result.value), auditContext(request));
       } catch (err) {
         if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
         throw err;
@@ -341,12 +341,12 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/servizi/:serviceId',
     { preHandler: enteAdmin, schema: { params: subParams('serviceId') } },
     async (request, reply) => {
-      const ente = loadEnte(request);
-      const service = getService(app.db, ente.id, request.params.serviceId);
+      const ente = await loadEnte(request);
+      const service = await getService(app.db, ente.id, request.params.serviceId);
       if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
       return reply.page('enti/service-form', {
         title: `Modifica ${service.name}`, ente, form: serviceForm(service), errors: {},
-        action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ...serviceFormData(ente.id), ...pspView(request, ente, service),
+        action: `/admin/enti/${ente.id}/servizi/${service.id}`, editing: true, ...await serviceFormData(ente.id), ...pspView(request, ente, service),
       });
     },
   );
@@ -355,10 +355,10 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/servizi/:serviceId',
     { preHandler: enteAdmin, schema: { params: subParams('serviceId'), body: formBody(SERVICE_FIELDS) } },
     async (request, reply) => {
-      const ente = loadEnte(request);
-      const service = getService(app.db, ente.id, request.params.serviceId);
+      const ente = await loadEnte(request);
+      const service = await getService(app.db, ente.id, request.params.serviceId);
       if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
-      const { ibans } = serviceFormData(ente.id);
+      const { ibans } = await serviceFormData(ente.id);
       const result = validateService(isSaelAdmin(request) ? request.body : { ...request.body, pspServiceId: undefined }, ibans.map((i) => i.id));
       const fail = (errors: FieldErrors) =>
         reply.code(400).page('enti/service-form', {
@@ -367,7 +367,7 @@ export default async function entiModule(app: FastifyInstance) {
         });
       if (!result.ok) return fail(result.errors);
       try {
-        updateService(app.db, ente.id, service.id, serviceInputFor(request, result.value), auditContext(request));
+        await updateService(app.db, ente.id, service.id, serviceInputFor(request, result.value), auditContext(request));
       } catch (err) {
         if (err instanceof UniqueConflictError) return fail({ [err.field]: err.message });
         throw err;
@@ -381,8 +381,8 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/servizi/:serviceId/catalogo.xsd',
     { preHandler: adminOnly, schema: { params: subParams('serviceId') } },
     async (request, reply) => {
-      const ente = loadEnte(request);
-      const service = getService(app.db, ente.id, request.params.serviceId);
+      const ente = await loadEnte(request);
+      const service = await getService(app.db, ente.id, request.params.serviceId);
       if (!service) throw new HttpError(404, 'Servizio non trovato per questo ente.');
       if (!service.pspServiceId) throw new HttpError(404, 'Il servizio non è pagabile presso i PSP: indica prima il suo idServizio nel catalogo dei servizi pagoPA.');
       return reply
@@ -397,7 +397,7 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/operatori',
     { preHandler: enteAdmin, schema: { params: idParams, body: formBody(['fiscalCode', 'role'], 40) } },
     async (request, reply) => {
-      const ente = loadEnte(request);
+      const ente = await loadEnte(request);
       const fiscalCode = normaliseFiscalCode(request.body.fiscalCode ?? '');
       const role = request.body.role as Role;
       const errors: FieldErrors = {};
@@ -406,8 +406,8 @@ export default async function entiModule(app: FastifyInstance) {
       if (Object.keys(errors).length > 0) return renderDetail(request, reply.code(400), { operatorForm: request.body, operatorErrors: errors });
       const by = auditContext(request);
       try {
-        const userId = upsertUser(app.db, { fiscalCode: fiscalCode! }, by);
-        grantRole(app.db, userId, role, ente.id, by);
+        const userId = await upsertUser(app.db, { fiscalCode: fiscalCode! }, by);
+        await grantRole(app.db, userId, role, ente.id, by);
       } catch (err) {
         if (err instanceof GrantError) throw new HttpError(400, err.message);
         throw err;
@@ -421,7 +421,7 @@ export default async function entiModule(app: FastifyInstance) {
     { preHandler: enteAdmin, schema: { params: subParams('grantId'), body: formBody([], 10) } },
     async (request, reply) => {
       const { id, grantId } = request.params;
-      if (!revokeRole(app.db, grantId, id, auditContext(request))) throw new HttpError(404, 'Abilitazione non trovata per questo ente.');
+      if (!await revokeRole(app.db, grantId, id, auditContext(request))) throw new HttpError(404, 'Abilitazione non trovata per questo ente.');
       return reply.redirect(`/admin/enti/${id}#operatori`, 303);
     },
   );
@@ -432,7 +432,7 @@ export default async function entiModule(app: FastifyInstance) {
     '/enti/:id/chiavi-api',
     { preHandler: enteAdmin, schema: { params: idParams, body: formBody(['keyLabel'], 200) } },
     async (request, reply) => {
-      const ente = loadEnte(request);
+      const ente = await loadEnte(request);
       const label = (request.body.keyLabel ?? '').trim();
       if (label.length < 2 || label.length > 80) {
         return renderDetail(request, reply.code(400), {
@@ -440,7 +440,7 @@ export default async function entiModule(app: FastifyInstance) {
           apiKeyErrors: { keyLabel: 'Descrivi a cosa serve la chiave (da 2 a 80 caratteri), ad esempio «gestionale tributi».' },
         });
       }
-      const { id, key } = createApiKey(app.db, ente.id, label, auditContext(request));
+      const { id, key } = await createApiKey(app.db, ente.id, label, auditContext(request));
       // The key exists in clear only in this answer: never cached, never in a redirect or a URL.
       reply.header('cache-control', 'no-store');
       return reply.page('enti/api-key-created', { title: 'Nuova chiave API', ente, key, keyId: id, label });
@@ -482,8 +482,8 @@ export default async function entiModule(app: FastifyInstance) {
     if (!GLOBAL_ROLES.includes(role as (typeof GLOBAL_ROLES)[number])) errors.role = 'Scegli il ruolo: helpdesk o amministratore S.A.E.L.';
     if (Object.keys(errors).length > 0) return renderRoles(request, reply.code(400), { roleForm: request.body, roleErrors: errors });
     const by = auditContext(request);
-    const userId = upsertUser(app.db, { fiscalCode }, by);
-    grantRole(app.db, userId, role as Role, null, by);
+    const userId = await upsertUser(app.db, { fiscalCode }, by);
+    await grantRole(app.db, userId, role as Role, null, by);
     return reply.redirect('/admin/ruoli', 303);
   });
 

@@ -68,14 +68,14 @@ export async function unknownInterests(db: Db, i: Interests): Promise<{ enti: nu
   return { enti: i.enti.filter((x) => !e.has(x)), categories: i.categories.filter((x) => !c.has(x)) };
 }
 
-function replaceInterests(tx: DbLike, channel: InterestChannel, subscriptionId: number, i: Interests): void {
-  tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, channel), eq(subscriptionInterests.subscriptionId, subscriptionId))).run();
+async function replaceInterests(tx: DbLike, channel: InterestChannel, subscriptionId: number, i: Interests): Promise<void> {
+  await tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, channel), eq(subscriptionInterests.subscriptionId, subscriptionId)));
   const n = normaliseInterests(i);
   const rows = [
     ...n.enti.map((refId) => ({ channel, subscriptionId, kind: 'ente' as const, refId })),
     ...n.categories.map((refId) => ({ channel, subscriptionId, kind: 'category' as const, refId })),
   ];
-  if (rows.length) tx.insert(subscriptionInterests).values(rows).run();
+  if (rows.length) await tx.insert(subscriptionInterests).values(rows);
 }
 
 export async function interestsOf(db: DbLike, channel: InterestChannel, subscriptionId: number): Promise<Interests> {
@@ -107,47 +107,45 @@ export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;
  */
 export async function savePushSubscription(db: Db, input: PushSubscriptionInput, at: Date, by: Actor): Promise<{ id: number; manageToken: string; created: boolean }> {
   const now = at.toISOString();
-  return db.transaction((tx) => {
-    const existing = tx.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, input.endpoint)).get();
-    let id: number;
-    let manageToken: string;
-    if (existing) {
-      id = existing.id;
-      manageToken = existing.manageToken;
-      tx.update(pushSubscriptions)
-        .set({
-          p256dh: input.p256dh,
-          auth: input.auth,
-          events: true,
-          userId: input.userId ?? existing.userId,
-          payments: input.userId !== null ? input.payments : existing.payments,
-          failures: 0,
-          updatedAt: now,
-        })
-        .where(eq(pushSubscriptions.id, id))
-        .run();
-    } else {
-      manageToken = token();
-      const row = tx
-        .insert(pushSubscriptions)
-        .values({
-          endpoint: input.endpoint,
-          p256dh: input.p256dh,
-          auth: input.auth,
-          userId: input.userId,
-          payments: input.userId !== null && input.payments,
-          manageToken,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning({ id: pushSubscriptions.id })
-        .get();
-      id = row.id;
-    }
-    replaceInterests(tx, 'push', id, input.interests);
-    recordAudit(tx, { ...by, action: existing ? 'event_alerts.push.update' : 'event_alerts.push.subscribe', entity: 'push_subscription', entityId: id, after: normaliseInterests(input.interests) });
-    return { id, manageToken, created: !existing };
-  });
+  return await db.transaction(async (tx) => {
+      const existing = (await tx.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, input.endpoint)).limit(1))[0];
+      let id: number;
+      let manageToken: string;
+      if (existing) {
+        id = existing.id;
+        manageToken = existing.manageToken;
+        await tx.update(pushSubscriptions)
+                  .set({
+                    p256dh: input.p256dh,
+                    auth: input.auth,
+                    events: true,
+                    userId: input.userId ?? existing.userId,
+                    payments: input.userId !== null ? input.payments : existing.payments,
+                    failures: 0,
+                    updatedAt: now,
+                  })
+                  .where(eq(pushSubscriptions.id, id));
+      } else {
+        manageToken = token();
+        const row = (await tx
+                .insert(pushSubscriptions)
+                .values({
+                  endpoint: input.endpoint,
+                  p256dh: input.p256dh,
+                  auth: input.auth,
+                  userId: input.userId,
+                  payments: input.userId !== null && input.payments,
+                  manageToken,
+                  createdAt: now,
+                  updatedAt: now,
+                })
+                .returning({ id: pushSubscriptions.id }))[0]!;
+        id = row.id;
+      }
+      await replaceInterests(tx, 'push', id, input.interests);
+      recordAudit(tx, { ...by, action: existing ? 'event_alerts.push.update' : 'event_alerts.push.subscribe', entity: 'push_subscription', entityId: id, after: normaliseInterests(input.interests) });
+      return { id, manageToken, created: !existing };
+    });
 }
 
 export async function pushSubscriptionByToken(db: DbLike, manageToken: string): Promise<PushSubscriptionRow | undefined> {
@@ -165,14 +163,13 @@ export async function updatePushInterests(
 ): Promise<boolean> {
   const sub = await pushSubscriptionByToken(db, manageToken);
   if (!sub) return false;
-  db.transaction((tx) => {
-    tx.update(pushSubscriptions)
-      .set({ events: true, updatedAt: at.toISOString(), ...(payments ? { userId: payments.userId, payments: payments.payments } : {}) })
-      .where(eq(pushSubscriptions.id, sub.id))
-      .run();
-    replaceInterests(tx, 'push', sub.id, interests);
-    recordAudit(tx, { ...by, action: 'event_alerts.push.update', entity: 'push_subscription', entityId: sub.id, after: normaliseInterests(interests) });
-  });
+  await db.transaction(async (tx) => {
+        await tx.update(pushSubscriptions)
+                .set({ events: true, updatedAt: at.toISOString(), ...(payments ? { userId: payments.userId, payments: payments.payments } : {}) })
+                .where(eq(pushSubscriptions.id, sub.id));
+        await replaceInterests(tx, 'push', sub.id, interests);
+        recordAudit(tx, { ...by, action: 'event_alerts.push.update', entity: 'push_subscription', entityId: sub.id, after: normaliseInterests(interests) });
+      });
   return true;
 }
 
@@ -184,17 +181,17 @@ export async function updatePushInterests(
 export async function renewPushSubscription(db: Db, oldEndpoint: string, next: { endpoint: string; p256dh: string; auth: string }, at: Date, by: Actor): Promise<boolean> {
   const sub = (await db.select().from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, oldEndpoint)).limit(1))[0];
   if (!sub) return false;
-  db.transaction((tx) => {
-    // The new endpoint already subscribed on its own (the page did it first): keep that one.
-    const taken = tx.select({ id: pushSubscriptions.id }).from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, next.endpoint)).get();
-    if (taken && taken.id !== sub.id) {
-      tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, sub.id))).run();
-      tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, sub.id)).run();
-    } else {
-      tx.update(pushSubscriptions).set({ ...next, failures: 0, updatedAt: at.toISOString() }).where(eq(pushSubscriptions.id, sub.id)).run();
-    }
-    recordAudit(tx, { ...by, action: 'event_alerts.push.renew', entity: 'push_subscription', entityId: sub.id });
-  });
+  await db.transaction(async (tx) => {
+        // The new endpoint already subscribed on its own (the page did it first): keep that one.
+        const taken = (await tx.select({ id: pushSubscriptions.id }).from(pushSubscriptions).where(eq(pushSubscriptions.endpoint, next.endpoint)).limit(1))[0];
+        if (taken && taken.id !== sub.id) {
+          await tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, sub.id)));
+          await tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, sub.id));
+        } else {
+          await tx.update(pushSubscriptions).set({ ...next, failures: 0, updatedAt: at.toISOString() }).where(eq(pushSubscriptions.id, sub.id));
+        }
+        recordAudit(tx, { ...by, action: 'event_alerts.push.renew', entity: 'push_subscription', entityId: sub.id });
+      });
   return true;
 }
 
@@ -202,11 +199,11 @@ export async function renewPushSubscription(db: Db, oldEndpoint: string, next: {
 export async function deletePushSubscriptionByToken(db: Db, manageToken: string, by: Actor): Promise<boolean> {
   const sub = await pushSubscriptionByToken(db, manageToken);
   if (!sub) return false;
-  db.transaction((tx) => {
-    tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, sub.id))).run();
-    tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, sub.id)).run();
-    recordAudit(tx, { ...by, action: 'event_alerts.push.unsubscribe', entity: 'push_subscription', entityId: sub.id });
-  });
+  await db.transaction(async (tx) => {
+        await tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, sub.id)));
+        await tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, sub.id));
+        recordAudit(tx, { ...by, action: 'event_alerts.push.unsubscribe', entity: 'push_subscription', entityId: sub.id });
+      });
   return true;
 }
 
@@ -232,33 +229,31 @@ export async function requestEmailAlerts(
 ): Promise<{ subscriptionId: number; token: string | null; unsubscribeToken: string }> {
   const email = normaliseEmail(input.email);
   const now = at.toISOString();
-  return db.transaction((tx) => {
-    const existing = tx.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.email, email)).get();
-    if (existing?.confirmExpiresAt && Date.parse(existing.confirmExpiresAt) - EMAIL_CONFIRM_TTL_MS + EMAIL_RESEND_MS > at.getTime()) {
-      return { subscriptionId: existing.id, token: null, unsubscribeToken: existing.unsubscribeToken };
-    }
-    const raw = token();
-    const fields = { confirmTokenHash: confirmHash(raw, input.interests), confirmExpiresAt: new Date(at.getTime() + EMAIL_CONFIRM_TTL_MS).toISOString(), updatedAt: now };
-    let id: number;
-    let unsubscribeToken: string;
-    if (existing) {
-      id = existing.id;
-      unsubscribeToken = existing.unsubscribeToken;
-      tx.update(eventEmailSubscriptions)
-        .set({ ...fields, userId: input.userId ?? existing.userId })
-        .where(eq(eventEmailSubscriptions.id, id))
-        .run();
-    } else {
-      unsubscribeToken = token();
-      id = tx
-        .insert(eventEmailSubscriptions)
-        .values({ email, userId: input.userId, status: 'pending', unsubscribeToken, createdAt: now, ...fields })
-        .returning({ id: eventEmailSubscriptions.id })
-        .get().id;
-    }
-    recordAudit(tx, { ...by, action: 'event_alerts.email.request', entity: 'event_email_subscription', entityId: id, after: normaliseInterests(input.interests) });
-    return { subscriptionId: id, token: raw, unsubscribeToken };
-  });
+  return await db.transaction(async (tx) => {
+      const existing = (await tx.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.email, email)).limit(1))[0];
+      if (existing?.confirmExpiresAt && Date.parse(existing.confirmExpiresAt) - EMAIL_CONFIRM_TTL_MS + EMAIL_RESEND_MS > at.getTime()) {
+        return { subscriptionId: existing.id, token: null, unsubscribeToken: existing.unsubscribeToken };
+      }
+      const raw = token();
+      const fields = { confirmTokenHash: confirmHash(raw, input.interests), confirmExpiresAt: new Date(at.getTime() + EMAIL_CONFIRM_TTL_MS).toISOString(), updatedAt: now };
+      let id: number;
+      let unsubscribeToken: string;
+      if (existing) {
+        id = existing.id;
+        unsubscribeToken = existing.unsubscribeToken;
+        await tx.update(eventEmailSubscriptions)
+                  .set({ ...fields, userId: input.userId ?? existing.userId })
+                  .where(eq(eventEmailSubscriptions.id, id));
+      } else {
+        unsubscribeToken = token();
+        id = (await tx
+                .insert(eventEmailSubscriptions)
+                .values({ email, userId: input.userId, status: 'pending', unsubscribeToken, createdAt: now, ...fields })
+                .returning({ id: eventEmailSubscriptions.id }))[0]!.id;
+      }
+      recordAudit(tx, { ...by, action: 'event_alerts.email.request', entity: 'event_email_subscription', entityId: id, after: normaliseInterests(input.interests) });
+      return { subscriptionId: id, token: raw, unsubscribeToken };
+    });
 }
 
 export type ConfirmOutcome = { outcome: 'confirmed'; subscription: EmailSubscriptionRow } | { outcome: 'expired' } | { outcome: 'invalid' };
@@ -277,15 +272,14 @@ export async function confirmEmailAlerts(db: Db, rawToken: string, i: Interests,
   if (found.outcome !== 'confirmed') return found;
   const now = at.toISOString();
   const sub = found.subscription;
-  return db.transaction((tx) => {
-    tx.update(eventEmailSubscriptions)
-      .set({ status: 'confirmed', confirmedAt: now, unsubscribedAt: null, confirmTokenHash: null, confirmExpiresAt: null, updatedAt: now })
-      .where(eq(eventEmailSubscriptions.id, sub.id))
-      .run();
-    replaceInterests(tx, 'email', sub.id, i);
-    recordAudit(tx, { ...by, action: 'event_alerts.email.confirm', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status }, after: normaliseInterests(i) });
-    return { outcome: 'confirmed' as const, subscription: { ...sub, status: 'confirmed' as const, confirmedAt: now } };
-  });
+  return await db.transaction(async (tx) => {
+      await tx.update(eventEmailSubscriptions)
+              .set({ status: 'confirmed', confirmedAt: now, unsubscribedAt: null, confirmTokenHash: null, confirmExpiresAt: null, updatedAt: now })
+              .where(eq(eventEmailSubscriptions.id, sub.id));
+      await replaceInterests(tx, 'email', sub.id, i);
+      recordAudit(tx, { ...by, action: 'event_alerts.email.confirm', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status }, after: normaliseInterests(i) });
+      return { outcome: 'confirmed' as const, subscription: { ...sub, status: 'confirmed' as const, confirmedAt: now } };
+    });
 }
 
 export async function emailSubscriptionByUnsubscribeToken(db: DbLike, unsubscribeToken: string): Promise<EmailSubscriptionRow | undefined> {
@@ -298,13 +292,12 @@ export async function unsubscribeEmailAlerts(db: Db, unsubscribeToken: string, a
   if (!sub) return undefined;
   if (sub.status === 'unsubscribed') return sub;
   const now = at.toISOString();
-  db.transaction((tx) => {
-    tx.update(eventEmailSubscriptions)
-      .set({ status: 'unsubscribed', unsubscribedAt: now, confirmTokenHash: null, confirmExpiresAt: null, updatedAt: now })
-      .where(eq(eventEmailSubscriptions.id, sub.id))
-      .run();
-    tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'email'), eq(subscriptionInterests.subscriptionId, sub.id))).run();
-    recordAudit(tx, { ...by, action: 'event_alerts.email.unsubscribe', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status } });
-  });
+  await db.transaction(async (tx) => {
+        await tx.update(eventEmailSubscriptions)
+                .set({ status: 'unsubscribed', unsubscribedAt: now, confirmTokenHash: null, confirmExpiresAt: null, updatedAt: now })
+                .where(eq(eventEmailSubscriptions.id, sub.id));
+        await tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'email'), eq(subscriptionInterests.subscriptionId, sub.id)));
+        recordAudit(tx, { ...by, action: 'event_alerts.email.unsubscribe', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status } });
+      });
   return { ...sub, status: 'unsubscribed', unsubscribedAt: now };
 }

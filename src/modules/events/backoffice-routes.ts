@@ -137,7 +137,7 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
     if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
     const ids = entiWithRole(request.user, 'redazione');
     if (ids.length === 1) return reply.redirect(base(ids[0]!));
-    const enti = ids.map((id) => getEnte(app.db, id)!).sort((a, b) => a.name.localeCompare(b.name, 'it'));
+    const enti = (await Promise.all(ids.map(async (id) => (await getEnte(app.db, id))!))).sort((a, b) => a.name.localeCompare(b.name, 'it'));
     return reply.page('events/bo-home', { title: 'Redazione', enti });
   });
 
@@ -156,7 +156,7 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
       },
     },
     async (request, reply) => {
-      const ente = getEnte(app.db, request.params.enteId)!;
+      const ente = (await getEnte(app.db, request.params.enteId))!;
       const { stato, q } = request.query;
       const filter = { enteId: ente.id, status: stato || undefined, q: q?.trim() || undefined, pageSize: PAGE_SIZE };
       const first = await listEvents(app.db, { ...filter, page: request.query.page });
@@ -220,7 +220,7 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
   }
 
   app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/eventi/nuovo', { preHandler: editor, schema: { params: enteParams } }, async (request, reply) => {
-    const ente = getEnte(app.db, request.params.enteId)!;
+    const ente = (await getEnte(app.db, request.params.enteId))!;
     return formPage(reply, ente, { recurrence: 'none', price: 'free' });
   });
 
@@ -259,7 +259,7 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
   }
 
   app.post<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/eventi', { preHandler: editor, config: { upload: true }, schema: { params: enteParams } }, async (request, reply) => {
-    const ente = getEnte(app.db, request.params.enteId)!;
+    const ente = (await getEnte(app.db, request.params.enteId))!;
     const accepted = await acceptForm(request, reply, ente, undefined);
     if (!('input' in accepted)) return accepted;
     const publish = accepted.fields.action === 'publish';
@@ -275,7 +275,7 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
   });
 
   async function detailPage(request: FastifyRequest, reply: FastifyReply, e: EventListRow, extra: Record<string, unknown> = {}) {
-    const ente = getEnte(app.db, e.enteId)!;
+    const ente = (await getEnte(app.db, e.enteId))!;
     const occurrences = computeOccurrences(e);
     const history = await eventHistory(app.db, e.id);
     const names = await loadActorNames(app.db, history.map((h) => h.actor));
@@ -303,7 +303,7 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
   app.get<{ Params: { enteId: number; id: number } }>('/backoffice/enti/:enteId/eventi/:id/modifica', { preHandler: editor, schema: { params: enteIdParams } }, async (request, reply) => {
     const e = await loadEvent(request);
     if (e.status === 'cancelled') throw new HttpError(409, 'L’evento è annullato: non si modifica più.');
-    const ente = getEnte(app.db, e.enteId)!;
+    const ente = (await getEnte(app.db, e.enteId))!;
     return formPage(reply, ente, eventToForm(e), { event: e });
   });
 
@@ -312,7 +312,7 @@ export default async function backofficeRoutes(app: FastifyInstance): Promise<vo
     { preHandler: editor, config: { upload: true }, schema: { params: enteIdParams } },
     async (request, reply) => {
       const e = await loadEvent(request);
-      const ente = getEnte(app.db, e.enteId)!;
+      const ente = (await getEnte(app.db, e.enteId))!;
       const accepted = await acceptForm(request, reply, ente, e);
       if (!('input' in accepted)) return accepted;
       const version = /^\d{1,9}$/.test(accepted.fields.version ?? '') ? Number(accepted.fields.version) : -1;

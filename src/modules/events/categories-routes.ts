@@ -93,7 +93,7 @@ export default async function categoriesRoutes(app: FastifyInstance): Promise<vo
         back: request.url,
         filter: { q: query.q ?? '', evidenza: query.evidenza === '1' },
         statuses: EVENT_STATUSES.map((s) => ({ value: s, label: EVENT_STATUS_LABELS[s], selected: s === stato })),
-        enti: listEnti(app.db)
+        enti: (await listEnti(app.db))
           .filter((e) => e.kind === 'comune' || e.kind === 'provincia')
           .map((e) => ({ id: e.id, name: e.name, selected: e.id === query.ente })),
         categories: categories.map((c) => ({ id: c.id, name: c.name, selected: c.id === query.categoria })),

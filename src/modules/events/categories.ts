@@ -26,34 +26,31 @@ export const SEED_CATEGORIES: readonly { slug: string; name: string; description
 
 /** Inserts the seeded categories that are missing (by slug). Idempotent. */
 export async function seedEventCategories(db: Db): Promise<void> {
-  db.insert(eventCategories)
-    .values(SEED_CATEGORIES.map((c, i) => ({ ...c, sortOrder: (i + 1) * 10 })))
-    .onConflictDoNothing({ target: eventCategories.slug })
-    .run();
+  await db.insert(eventCategories)
+        .values(SEED_CATEGORIES.map((c, i) => ({ ...c, sortOrder: (i + 1) * 10 })))
+        .onConflictDoNothing({ target: eventCategories.slug });
 }
 
 /** The categories in display order (only the active ones with `activeOnly`). */
 export async function listCategories(db: DbLike, opts: { activeOnly?: boolean } = {}): Promise<EventCategory[]> {
-  return db
-    .select()
-    .from(eventCategories)
-    .where(opts.activeOnly ? eq(eventCategories.active, true) : undefined)
-    .orderBy(asc(eventCategories.sortOrder), asc(eventCategories.name))
-    .all();
+  return await db
+      .select()
+      .from(eventCategories)
+      .where(opts.activeOnly ? eq(eventCategories.active, true) : undefined)
+      .orderBy(asc(eventCategories.sortOrder), asc(eventCategories.name));
 }
 
 export async function getCategory(db: DbLike, id: number): Promise<EventCategory | undefined> {
-  return db.select().from(eventCategories).where(eq(eventCategories.id, id)).get();
+  return (await db.select().from(eventCategories).where(eq(eventCategories.id, id)).limit(1))[0];
 }
 
 /** Categories with how many events use each (for the admin page). */
 export async function listCategoriesWithUse(db: DbLike): Promise<(EventCategory & { eventCount: number })[]> {
   const uses = new Map(
-    db
-      .select({ categoryId: events.categoryId, n: count() })
-      .from(events)
-      .groupBy(events.categoryId)
-      .all()
+    (await db
+            .select({ categoryId: events.categoryId, n: count() })
+            .from(events)
+            .groupBy(events.categoryId))
       .map((r) => [r.categoryId, r.n]),
   );
   return (await listCategories(db)).map((c) => ({ ...c, eventCount: uses.get(c.id) ?? 0 }));
@@ -106,11 +103,11 @@ function slugTaken(err: unknown): boolean {
 /** Creates a category (active). Throws HttpError 409 when the slug is taken. */
 export async function createCategory(db: Db, input: Omit<CategoryInput, 'active'>, by: CategoryActor): Promise<EventCategory> {
   try {
-    return db.transaction((tx) => {
-      const row = tx.insert(eventCategories).values({ ...input, active: true }).returning().get();
-      recordAudit(tx, { actor: by.actor, action: 'event_category.create', entity: 'event_category', entityId: row.id, after: row, requestId: by.requestId });
-      return row;
-    });
+    return await db.transaction(async (tx) => {
+          const row = (await tx.insert(eventCategories).values({ ...input, active: true }).returning())[0]!;
+          recordAudit(tx, { actor: by.actor, action: 'event_category.create', entity: 'event_category', entityId: row.id, after: row, requestId: by.requestId });
+          return row;
+        });
   } catch (err) {
     if (slugTaken(err)) throw new HttpError(409, `Il codice «${input.slug}» è già usato da un’altra categoria.`);
     throw err;
@@ -120,18 +117,17 @@ export async function createCategory(db: Db, input: Omit<CategoryInput, 'active'
 /** Updates a category's name, code, description, order and active flag. */
 export async function updateCategory(db: Db, id: number, input: CategoryInput, by: CategoryActor): Promise<EventCategory> {
   try {
-    return db.transaction((tx) => {
-      const before = tx.select().from(eventCategories).where(eq(eventCategories.id, id)).get();
-      if (!before) throw new HttpError(404, 'Categoria non trovata.');
-      const after = tx
-        .update(eventCategories)
-        .set({ ...input, updatedAt: new Date().toISOString() })
-        .where(eq(eventCategories.id, id))
-        .returning()
-        .get();
-      recordAudit(tx, { actor: by.actor, action: 'event_category.update', entity: 'event_category', entityId: id, before, after, requestId: by.requestId });
-      return after;
-    });
+    return await db.transaction(async (tx) => {
+          const before = (await tx.select().from(eventCategories).where(eq(eventCategories.id, id)).limit(1))[0];
+          if (!before) throw new HttpError(404, 'Categoria non trovata.');
+          const after = (await tx
+                  .update(eventCategories)
+                  .set({ ...input, updatedAt: new Date().toISOString() })
+                  .where(eq(eventCategories.id, id))
+                  .returning())[0]!;
+          recordAudit(tx, { actor: by.actor, action: 'event_category.update', entity: 'event_category', entityId: id, before, after, requestId: by.requestId });
+          return after;
+        });
   } catch (err) {
     if (slugTaken(err)) throw new HttpError(409, `Il codice «${input.slug}» è già usato da un’altra categoria.`);
     throw err;
@@ -140,12 +136,12 @@ export async function updateCategory(db: Db, id: number, input: CategoryInput, b
 
 /** Deletes a category no event uses; one in use must be deactivated instead (409). */
 export async function deleteCategory(db: Db, id: number, by: CategoryActor): Promise<void> {
-  db.transaction((tx) => {
-    const before = tx.select().from(eventCategories).where(eq(eventCategories.id, id)).get();
-    if (!before) throw new HttpError(404, 'Categoria non trovata.');
-    const used = tx.select({ n: count() }).from(events).where(eq(events.categoryId, id)).get()?.n ?? 0;
-    if (used > 0) throw new HttpError(409, `La categoria «${before.name}» è usata da ${used} ${used === 1 ? 'evento' : 'eventi'}: disattivala invece di eliminarla.`);
-    tx.delete(eventCategories).where(eq(eventCategories.id, id)).run();
-    recordAudit(tx, { actor: by.actor, action: 'event_category.delete', entity: 'event_category', entityId: id, before, requestId: by.requestId });
-  });
+  await db.transaction(async (tx) => {
+        const before = (await tx.select().from(eventCategories).where(eq(eventCategories.id, id)).limit(1))[0];
+        if (!before) throw new HttpError(404, 'Categoria non trovata.');
+        const used = (await tx.select({ n: count() }).from(events).where(eq(events.categoryId, id)).limit(1))[0]?.n ?? 0;
+        if (used > 0) throw new HttpError(409, `La categoria «${before.name}» è usata da ${used} ${used === 1 ? 'evento' : 'eventi'}: disattivala invece di eliminarla.`);
+        await tx.delete(eventCategories).where(eq(eventCategories.id, id));
+        recordAudit(tx, { actor: by.actor, action: 'event_category.delete', entity: 'event_category', entityId: id, before, requestId: by.requestId });
+      });
 }

@@ -75,14 +75,13 @@ const jsonIds = (s: string): number[] => {
 
 /** A signed-in citizen's choices from the database. */
 export async function choicesOfUser(db: DbLike, userId: number): Promise<Choices> {
-  const prefs = db.select().from(citizenEventPreferences).where(eq(citizenEventPreferences.userId, userId)).get();
-  const saved = db
-    .select({ eventId: eventSaves.eventId })
-    .from(eventSaves)
-    .where(eq(eventSaves.userId, userId))
-    .orderBy(desc(eventSaves.createdAt), desc(eventSaves.eventId))
-    .limit(MAX_SAVED)
-    .all();
+  const prefs = (await db.select().from(citizenEventPreferences).where(eq(citizenEventPreferences.userId, userId)).limit(1))[0];
+  const saved = await db
+      .select({ eventId: eventSaves.eventId })
+      .from(eventSaves)
+      .where(eq(eventSaves.userId, userId))
+      .orderBy(desc(eventSaves.createdAt), desc(eventSaves.eventId))
+      .limit(MAX_SAVED);
   return {
     myComuneId: prefs?.enteId ?? null,
     savedIds: saved.map((s) => s.eventId),
@@ -97,25 +96,23 @@ export async function savePreferences(db: DbLike, userId: number, change: { myCo
   if (change.myComuneId !== undefined) set.enteId = change.myComuneId;
   if (change.categoryIds !== undefined) set.followedCategories = JSON.stringify(change.categoryIds);
   if (change.comuneIds !== undefined) set.followedEnti = JSON.stringify(change.comuneIds);
-  db.insert(citizenEventPreferences)
-    .values({ userId, enteId: null, ...set })
-    .onConflictDoUpdate({ target: citizenEventPreferences.userId, set })
-    .run();
+  await db.insert(citizenEventPreferences)
+        .values({ userId, enteId: null, ...set })
+        .onConflictDoUpdate({ target: citizenEventPreferences.userId, set });
 }
 
 /** Saves events for a signed-in citizen (existing saves kept; ids that are not events ignored). */
 export async function saveEvents(db: DbLike, userId: number, eventIds: number[], nowIso: string): Promise<void> {
   if (eventIds.length === 0) return;
-  const existing = db.select({ id: events.id }).from(events).where(inArray(events.id, eventIds)).all();
+  const existing = await db.select({ id: events.id }).from(events).where(inArray(events.id, eventIds));
   if (existing.length === 0) return;
-  db.insert(eventSaves)
-    .values(existing.map((e) => ({ userId, eventId: e.id, createdAt: nowIso })))
-    .onConflictDoNothing()
-    .run();
+  await db.insert(eventSaves)
+        .values(existing.map((e) => ({ userId, eventId: e.id, createdAt: nowIso })))
+        .onConflictDoNothing();
 }
 
 export async function unsaveEvent(db: DbLike, userId: number, eventId: number): Promise<void> {
-  db.delete(eventSaves).where(and(eq(eventSaves.userId, userId), eq(eventSaves.eventId, eventId))).run();
+  await db.delete(eventSaves).where(and(eq(eventSaves.userId, userId), eq(eventSaves.eventId, eventId)));
 }
 
 /** The citizen's choices (database when signed in, cookies otherwise). */

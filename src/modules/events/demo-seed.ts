@@ -194,17 +194,16 @@ export async function seedEventsDemo(ctx: EventsCtx): Promise<{ zones: boolean; 
   const now = ctx.now();
   const today = romeDay(now);
   const ids = new Map(
-    ctx.db
-      .select({ id: enti.id, istat: enti.istatCode })
-      .from(enti)
-      .where(inArray(enti.istatCode, Object.keys(TOWNS)))
-      .all()
+    (await ctx.db
+            .select({ id: enti.id, istat: enti.istatCode })
+            .from(enti)
+            .where(inArray(enti.istatCode, Object.keys(TOWNS))))
       .map((e) => [e.istat!, e.id]),
   );
-  const categories = new Map(ctx.db.select({ id: eventCategories.id, slug: eventCategories.slug }).from(eventCategories).all().map((c) => [c.slug, c.id]));
+  const categories = new Map((await ctx.db.select({ id: eventCategories.id, slug: eventCategories.slug }).from(eventCategories)).map((c) => [c.slug, c.id]));
 
   let eventCount = 0;
-  const haveEvents = (ctx.db.select({ n: count() }).from(events).where(eq(events.isDemo, true)).get()?.n ?? 0) > 0;
+  const haveEvents = ((await ctx.db.select({ n: count() }).from(events).where(eq(events.isDemo, true)).limit(1))[0]?.n ?? 0) > 0;
   if (!haveEvents && ids.size > 0) {
     const todo = DEMO_EVENTS.filter((e) => ids.has(e.istat) && categories.has(e.cat));
     // Pictures first, a few at a time (sharp works in libuv's thread pool).
@@ -240,16 +239,15 @@ export async function seedEventsDemo(ctx: EventsCtx): Promise<{ zones: boolean; 
       eventCount++;
     }
     // Nobody is alerted of demo content: its alerts count as queued.
-    ctx.db
-      .update(events)
-      .set({ alertsQueuedAt: now.toISOString() })
-      .where(and(eq(events.isDemo, true)))
-      .run();
+    await ctx.db
+            .update(events)
+            .set({ alertsQueuedAt: now.toISOString() })
+            .where(and(eq(events.isDemo, true)));
   }
 
   let newsCount = 0;
-  const haveNews = (ctx.db.select({ n: count() }).from(publicNews).where(eq(publicNews.isDemo, true)).get()?.n ?? 0) > 0;
-  const provinceId = ctx.db.select({ id: enti.id }).from(enti).where(eq(enti.kind, 'provincia')).get()?.id;
+  const haveNews = ((await ctx.db.select({ n: count() }).from(publicNews).where(eq(publicNews.isDemo, true)).limit(1))[0]?.n ?? 0) > 0;
+  const provinceId = (await ctx.db.select({ id: enti.id }).from(enti).where(eq(enti.kind, 'provincia')).limit(1))[0]?.id;
   if (!haveNews && provinceId !== undefined) {
     for (const [istat, daysAgo, title, summary, body] of DEMO_NEWS) {
       const enteId = istat === null ? provinceId : ids.get(istat);

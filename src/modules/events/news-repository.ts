@@ -63,31 +63,29 @@ const toPublished = (r: PublishedSelect): PublishedNews => ({ ...r, publishedAt:
 
 /** Published news, newest first (by publication instant, then id). */
 export async function listPublishedNews(db: DbLike, opts: ListNewsOptions): Promise<PublishedNews[]> {
-  const rows = db
-    .select(publishedColumns)
-    .from(publicNews)
-    .innerJoin(enti, eq(enti.id, publicNews.enteId))
-    .where(publishedWhere(opts.enteId))
-    .orderBy(desc(publicNews.publishedAt), desc(publicNews.id))
-    .limit(Math.max(0, Math.floor(opts.limit)))
-    .offset(Math.max(0, Math.floor(opts.offset ?? 0)))
-    .all();
+  const rows = await db
+      .select(publishedColumns)
+      .from(publicNews)
+      .innerJoin(enti, eq(enti.id, publicNews.enteId))
+      .where(publishedWhere(opts.enteId))
+      .orderBy(desc(publicNews.publishedAt), desc(publicNews.id))
+      .limit(Math.max(0, Math.floor(opts.limit)))
+      .offset(Math.max(0, Math.floor(opts.offset ?? 0)));
   return rows.map(toPublished);
 }
 
 /** How many published news items there are (for paging). */
 export async function countPublishedNews(db: DbLike, opts: { enteId?: number } = {}): Promise<number> {
-  return db.select({ n: count() }).from(publicNews).where(publishedWhere(opts.enteId)).get()?.n ?? 0;
+  return (await db.select({ n: count() }).from(publicNews).where(publishedWhere(opts.enteId)).limit(1))[0]?.n ?? 0;
 }
 
 /** One published news item; null when it does not exist or is not published. */
 export async function getPublishedNews(db: DbLike, id: number): Promise<PublishedNews | null> {
-  const row = db
-    .select(publishedColumns)
-    .from(publicNews)
-    .innerJoin(enti, eq(enti.id, publicNews.enteId))
-    .where(and(eq(publicNews.id, id), eq(publicNews.status, 'published')))
-    .get();
+  const row = (await db
+      .select(publishedColumns)
+      .from(publicNews)
+      .innerJoin(enti, eq(enti.id, publicNews.enteId))
+      .where(and(eq(publicNews.id, id), eq(publicNews.status, 'published'))).limit(1))[0];
   return row ? toPublished(row) : null;
 }
 
@@ -95,23 +93,22 @@ export async function getPublishedNews(db: DbLike, id: number): Promise<Publishe
 
 /** Every news item of an ente (any status), most recently changed first. */
 export async function listEnteNews(db: DbLike, enteId: number, opts: { limit: number; offset?: number }): Promise<NewsRow[]> {
-  return db
-    .select()
-    .from(publicNews)
-    .where(eq(publicNews.enteId, enteId))
-    .orderBy(desc(publicNews.updatedAt), desc(publicNews.id))
-    .limit(opts.limit)
-    .offset(opts.offset ?? 0)
-    .all();
+  return await db
+      .select()
+      .from(publicNews)
+      .where(eq(publicNews.enteId, enteId))
+      .orderBy(desc(publicNews.updatedAt), desc(publicNews.id))
+      .limit(opts.limit)
+      .offset(opts.offset ?? 0);
 }
 
 export async function countEnteNews(db: DbLike, enteId: number): Promise<number> {
-  return db.select({ n: count() }).from(publicNews).where(eq(publicNews.enteId, enteId)).get()?.n ?? 0;
+  return (await db.select({ n: count() }).from(publicNews).where(eq(publicNews.enteId, enteId)).limit(1))[0]?.n ?? 0;
 }
 
 /** A news item of that ente (any status); null for another ente's id (no IDOR). */
 export async function getEnteNews(db: DbLike, enteId: number, id: number): Promise<NewsRow | null> {
-  return db.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).get() ?? null;
+  return (await db.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).limit(1))[0] ?? null;
 }
 
 export interface NewsInput {
@@ -144,27 +141,26 @@ export async function createNews(
   opts: { now: Date; publish?: boolean; isDemo?: boolean },
 ): Promise<NewsRow> {
   const at = opts.now.toISOString();
-  return db.transaction((tx) => {
-    const row = tx
-      .insert(publicNews)
-      .values({
-        enteId,
-        status: opts.publish ? 'published' : 'draft',
-        title: input.title,
-        summary: input.summary,
-        body: input.body,
-        publishedAt: opts.publish ? at : null,
-        isDemo: opts.isDemo ?? false,
-        createdBy: actor.userId,
-        updatedBy: actor.userId,
-        createdAt: at,
-        updatedAt: at,
-      })
-      .returning()
-      .get();
-    recordAudit(tx, { actor: actor.actor, action: 'news.create', entity: 'public_news', entityId: row.id, enteId, after: row, requestId: actor.requestId });
-    return row;
-  });
+  return await db.transaction(async (tx) => {
+      const row = (await tx
+            .insert(publicNews)
+            .values({
+              enteId,
+              status: opts.publish ? 'published' : 'draft',
+              title: input.title,
+              summary: input.summary,
+              body: input.body,
+              publishedAt: opts.publish ? at : null,
+              isDemo: opts.isDemo ?? false,
+              createdBy: actor.userId,
+              updatedBy: actor.userId,
+              createdAt: at,
+              updatedAt: at,
+            })
+            .returning())[0]!;
+      recordAudit(tx, { actor: actor.actor, action: 'news.create', entity: 'public_news', entityId: row.id, enteId, after: row, requestId: actor.requestId });
+      return row;
+    });
 }
 
 /** Saves the text of an ente's item made on `version`; null if it is not that ente's. */
@@ -177,20 +173,19 @@ export async function updateNews(
   actor: NewsActor,
   now: Date,
 ): Promise<NewsRow | null> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).get();
-    if (!before) return null;
-    if (before.version !== version) throw new NewsConflictError();
-    const after = tx
-      .update(publicNews)
-      .set({ ...input, version: before.version + 1, updatedBy: actor.userId, updatedAt: now.toISOString() })
-      .where(and(eq(publicNews.id, id), eq(publicNews.version, version)))
-      .returning()
-      .get();
-    if (!after) throw new NewsConflictError();
-    recordAudit(tx, { actor: actor.actor, action: 'news.update', entity: 'public_news', entityId: id, enteId, before, after, requestId: actor.requestId });
-    return after;
-  });
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).limit(1))[0];
+      if (!before) return null;
+      if (before.version !== version) throw new NewsConflictError();
+      const after = (await tx
+            .update(publicNews)
+            .set({ ...input, version: before.version + 1, updatedBy: actor.userId, updatedAt: now.toISOString() })
+            .where(and(eq(publicNews.id, id), eq(publicNews.version, version)))
+            .returning())[0]!;
+      if (!after) throw new NewsConflictError();
+      recordAudit(tx, { actor: actor.actor, action: 'news.update', entity: 'public_news', entityId: id, enteId, before, after, requestId: actor.requestId });
+      return after;
+    });
 }
 
 /**
@@ -206,46 +201,45 @@ export async function setNewsStatus(
   actor: NewsActor,
   now: Date,
 ): Promise<NewsRow | null> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).get();
-    if (!before) return null;
-    if (before.version !== version) throw new NewsConflictError();
-    const at = now.toISOString();
-    const after = tx
-      .update(publicNews)
-      .set({
-        status,
-        publishedAt: status === 'published' ? at : before.publishedAt,
-        version: before.version + 1,
-        updatedBy: actor.userId,
-        updatedAt: at,
-      })
-      .where(and(eq(publicNews.id, id), eq(publicNews.version, version)))
-      .returning()
-      .get();
-    if (!after) throw new NewsConflictError();
-    recordAudit(tx, {
-      actor: actor.actor,
-      action: status === 'published' ? 'news.publish' : 'news.unpublish',
-      entity: 'public_news',
-      entityId: id,
-      enteId,
-      before: { status: before.status },
-      after: { status: after.status, publishedAt: after.publishedAt },
-      requestId: actor.requestId,
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).limit(1))[0];
+      if (!before) return null;
+      if (before.version !== version) throw new NewsConflictError();
+      const at = now.toISOString();
+      const after = (await tx
+            .update(publicNews)
+            .set({
+              status,
+              publishedAt: status === 'published' ? at : before.publishedAt,
+              version: before.version + 1,
+              updatedBy: actor.userId,
+              updatedAt: at,
+            })
+            .where(and(eq(publicNews.id, id), eq(publicNews.version, version)))
+            .returning())[0]!;
+      if (!after) throw new NewsConflictError();
+      recordAudit(tx, {
+        actor: actor.actor,
+        action: status === 'published' ? 'news.publish' : 'news.unpublish',
+        entity: 'public_news',
+        entityId: id,
+        enteId,
+        before: { status: before.status },
+        after: { status: after.status, publishedAt: after.publishedAt },
+        requestId: actor.requestId,
+      });
+      return after;
     });
-    return after;
-  });
 }
 
 /** Deletes an item of the ente that was never published (a draft); false otherwise. */
 export async function deleteDraftNews(db: DbLike, enteId: number, id: number, version: number, actor: NewsActor): Promise<boolean> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).get();
-    if (!before || before.status !== 'draft') return false;
-    if (before.version !== version) throw new NewsConflictError();
-    tx.delete(publicNews).where(eq(publicNews.id, id)).run();
-    recordAudit(tx, { actor: actor.actor, action: 'news.delete', entity: 'public_news', entityId: id, enteId, before, requestId: actor.requestId });
-    return true;
-  });
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(publicNews).where(and(eq(publicNews.id, id), eq(publicNews.enteId, enteId))).limit(1))[0];
+      if (!before || before.status !== 'draft') return false;
+      if (before.version !== version) throw new NewsConflictError();
+      await tx.delete(publicNews).where(eq(publicNews.id, id));
+      recordAudit(tx, { actor: actor.actor, action: 'news.delete', entity: 'public_news', entityId: id, enteId, before, requestId: actor.requestId });
+      return true;
+    });
 }

@@ -102,12 +102,12 @@ export function newsRss(items: PublishedNews[], channel: { title: string; link: 
 export default async function newsRoutes(app: FastifyInstance): Promise<void> {
   const now = () => app.events.now();
   const publicUrl = app.config.publicUrl.replace(/\/+$/, '');
-  const province = () => listEnti(app.db, { kind: 'provincia' })[0] ?? null;
-  const enteByIpa = (ipa: string) => app.db.select().from(enti).where(eq(enti.ipaCode, ipa)).get() ?? null;
+  const province = async () => (await listEnti(app.db, { kind: 'provincia' }))[0] ?? null;
+  const enteByIpa = async (ipa: string) => (await app.db.select().from(enti).where(eq(enti.ipaCode, ipa)).limit(1))[0] ?? null;
 
   // ---------------------------------------------------------------- public
   app.get<{ Querystring: { comune?: string; pagina: number } }>('/notizie', { schema: { querystring: listQuery } }, async (request, reply) => {
-    const ente = request.query.comune ? enteByIpa(request.query.comune) : null;
+    const ente = request.query.comune ? await enteByIpa(request.query.comune) : null;
     if (request.query.comune && !ente) throw new HttpError(404, 'Ente non trovato: scegli un comune dall’elenco.');
     const enteId = ente?.id;
     const total = await countPublishedNews(app.db, { enteId });
@@ -132,7 +132,7 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Querystring: { comune?: string } }>('/notizie/feed.rss', { schema: { querystring: feedQuery } }, async (request, reply) => {
-    const ente = request.query.comune ? enteByIpa(request.query.comune) : null;
+    const ente = request.query.comune ? await enteByIpa(request.query.comune) : null;
     if (request.query.comune && !ente) throw new HttpError(404, 'Ente non trovato.');
     const items = await listPublishedNews(app.db, { enteId: ente?.id, limit: FEED_SIZE });
     const qs = ente ? `?comune=${ente.ipaCode}` : '';
@@ -164,19 +164,19 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
   const editorGuard = async (request: FastifyRequest) => {
     if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
     const enteId = (request.params as { enteId: number }).enteId;
-    const ente = getEnte(app.db, enteId);
+    const ente = await getEnte(app.db, enteId);
     if (!ente) throw new HttpError(404, 'Ente non trovato.');
     const ok = hasRole(request.user, 'redazione', enteId) || (ente.kind === 'provincia' && hasRole(request.user, 'sael_admin'));
     if (!ok) throw new HttpError(403, 'Non hai i permessi per le notizie di questo ente.');
   };
   const actor = (request: FastifyRequest) => ({ userId: request.user!.id, actor: `user:${request.user!.id}`, requestId: request.id });
   const boBase = (enteId: number) => `/backoffice/enti/${enteId}/notizie`;
-  const enteOf = (enteId: number) => getEnte(app.db, enteId)!;
+  const enteOf = async (enteId: number) => (await getEnte(app.db, enteId))!;
 
   app.get('/admin/notizie', async (request, reply) => {
     if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per continuare.');
     if (!hasRole(request.user, 'sael_admin')) throw new HttpError(403, 'Non hai i permessi per questa pagina.');
-    const p = province();
+    const p = await province();
     if (!p) throw new HttpError(404, 'La provincia non è configurata.');
     return reply.redirect(boBase(p.id), 303);
   });
@@ -185,7 +185,7 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
     '/backoffice/enti/:enteId/notizie',
     { preHandler: editorGuard, schema: { params: enteParams, querystring: boListQuery } },
     async (request, reply) => {
-      const ente = enteOf(request.params.enteId);
+      const ente = await enteOf(request.params.enteId);
       const total = await countEnteNews(app.db, ente.id);
       const pages = Math.max(1, Math.ceil(total / BO_PAGE_SIZE));
       const page = Math.min(request.query.pagina, pages);
@@ -211,8 +211,8 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  const formPage = (request: FastifyRequest, reply: FastifyReply, enteId: number, n: NewsRow | null, extra: Record<string, unknown> = {}) => {
-    const ente = enteOf(enteId);
+  const formPage = async (request: FastifyRequest, reply: FastifyReply, enteId: number, n: NewsRow | null, extra: Record<string, unknown> = {}) => {
+    const ente = await enteOf(enteId);
     return reply.page('events/news-bo-form', {
       title: n ? `Notizia: ${n.title}` : 'Nuova notizia',
       ente,
@@ -234,7 +234,7 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
   };
 
   app.get<{ Params: { enteId: number } }>('/backoffice/enti/:enteId/notizie/nuova', { preHandler: editorGuard, schema: { params: enteParams } }, async (request, reply) =>
-    formPage(request, reply, request.params.enteId, null),
+    await formPage(request, reply, request.params.enteId, null),
   );
 
   app.post<{ Params: { enteId: number }; Body: NewsForm }>(
@@ -243,7 +243,7 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { enteId } = request.params;
       const errors = checkNewsForm(request.body);
-      if (Object.keys(errors).length) return formPage(request, reply.code(400), enteId, null, { errors, form: request.body });
+      if (Object.keys(errors).length) return await formPage(request, reply.code(400), enteId, null, { errors, form: request.body });
       const publish = request.body.publish === '1';
       const n = await createNews(app.db, enteId, newsInput(request.body), actor(request), { now: now(), publish });
       setFlash(request, publish ? 'Notizia pubblicata: è visibile a tutti.' : 'Bozza salvata: pubblicala quando è pronta.');
@@ -252,15 +252,15 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
   );
 
   app.get<{ Params: { enteId: number; id: number } }>('/backoffice/enti/:enteId/notizie/:id', { preHandler: editorGuard, schema: { params: enteIdParams } }, async (request, reply) =>
-    formPage(request, reply, request.params.enteId, await loadNews(request.params.enteId, request.params.id)),
+    await formPage(request, reply, request.params.enteId, await loadNews(request.params.enteId, request.params.id)),
   );
 
-  const conflictPage = (request: FastifyRequest, reply: FastifyReply, enteId: number, current: NewsRow, form?: NewsForm) =>
-    formPage(request, reply.code(409), enteId, current, {
-      conflict: new NewsConflictError().message,
-      // The text the user typed stays in the form, on top of the current version number.
-      form: form ? { ...form, version: String(current.version) } : undefined,
-    });
+  const conflictPage = async (request: FastifyRequest, reply: FastifyReply, enteId: number, current: NewsRow, form?: NewsForm) =>
+    await formPage(request, reply.code(409), enteId, current, {
+            conflict: new NewsConflictError().message,
+            // The text the user typed stays in the form, on top of the current version number.
+            form: form ? { ...form, version: String(current.version) } : undefined,
+          });
 
   app.post<{ Params: { enteId: number; id: number }; Body: NewsForm }>(
     '/backoffice/enti/:enteId/notizie/:id',
@@ -269,12 +269,12 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
       const { enteId, id } = request.params;
       const n = await loadNews(enteId, id);
       const errors = checkNewsForm(request.body);
-      if (Object.keys(errors).length) return formPage(request, reply.code(400), enteId, n, { errors, form: request.body });
+      if (Object.keys(errors).length) return await formPage(request, reply.code(400), enteId, n, { errors, form: request.body });
       const version = Number(request.body.version || 0);
       try {
         await updateNews(app.db, enteId, id, version, newsInput(request.body), actor(request), now());
       } catch (e) {
-        if (e instanceof NewsConflictError) return conflictPage(request, reply, enteId, await loadNews(enteId, id), request.body);
+        if (e instanceof NewsConflictError) return await conflictPage(request, reply, enteId, await loadNews(enteId, id), request.body);
         throw e;
       }
       setFlash(request, n.status === 'published' ? 'Notizia salvata: la versione pubblica è aggiornata.' : 'Notizia salvata.');
@@ -293,12 +293,12 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
         const { enteId, id } = request.params;
         const n = await loadNews(enteId, id);
         if (n.status === status) {
-          return formPage(request, reply.code(409), enteId, n, { conflict: status === 'published' ? 'La notizia è già pubblicata.' : 'La notizia è già ritirata.' });
+          return await formPage(request, reply.code(409), enteId, n, { conflict: status === 'published' ? 'La notizia è già pubblicata.' : 'La notizia è già ritirata.' });
         }
         try {
           await setNewsStatus(app.db, enteId, id, Number(request.body.version), status, actor(request), now());
         } catch (e) {
-          if (e instanceof NewsConflictError) return conflictPage(request, reply, enteId, await loadNews(enteId, id));
+          if (e instanceof NewsConflictError) return await conflictPage(request, reply, enteId, await loadNews(enteId, id));
           throw e;
         }
         setFlash(request, message);
@@ -314,12 +314,12 @@ export default async function newsRoutes(app: FastifyInstance): Promise<void> {
       const { enteId, id } = request.params;
       const n = await loadNews(enteId, id);
       if (n.status !== 'draft') {
-        return formPage(request, reply.code(409), enteId, n, { conflict: 'Si possono eliminare solo le bozze mai pubblicate: una notizia pubblicata si ritira.' });
+        return await formPage(request, reply.code(409), enteId, n, { conflict: 'Si possono eliminare solo le bozze mai pubblicate: una notizia pubblicata si ritira.' });
       }
       try {
         await deleteDraftNews(app.db, enteId, id, Number(request.body.version), actor(request));
       } catch (e) {
-        if (e instanceof NewsConflictError) return conflictPage(request, reply, enteId, await loadNews(enteId, id));
+        if (e instanceof NewsConflictError) return await conflictPage(request, reply, enteId, await loadNews(enteId, id));
         throw e;
       }
       setFlash(request, `Bozza «${n.title}» eliminata.`);

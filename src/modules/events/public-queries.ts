@@ -126,7 +126,7 @@ export async function listOccurrences(db: DbLike, f: ListFilters, page: number, 
     .orderBy(asc(eventOccurrences.startsAt), asc(eventOccurrences.id))
     .limit(pageSize + 1)
     .offset((page - 1) * pageSize);
-  const rows = asCards(cardsQuery(db, inArray(eventOccurrences.id, pageIds)).all());
+  const rows = asCards(await cardsQuery(db, inArray(eventOccurrences.id, pageIds)));
   return { items: rows.slice(0, pageSize), hasNext: rows.length > pageSize };
 }
 
@@ -141,21 +141,20 @@ export type PublicEvent = typeof events.$inferSelect & {
 
 /** A published or cancelled event (what the public may see), with its ente and category; null otherwise. */
 export async function getPublicEvent(db: DbLike, id: number): Promise<PublicEvent | null> {
-  const row = db
-    .select({
-      event: events,
-      enteName: enti.name,
-      enteIpaCode: enti.ipaCode,
-      enteKind: enti.kind,
-      enteZone: enti.zone,
-      categoryName: eventCategories.name,
-      categorySlug: eventCategories.slug,
-    })
-    .from(events)
-    .innerJoin(enti, eq(enti.id, events.enteId))
-    .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
-    .where(and(eq(events.id, id), inArray(events.status, ['published', 'cancelled'])))
-    .get();
+  const row = (await db
+      .select({
+        event: events,
+        enteName: enti.name,
+        enteIpaCode: enti.ipaCode,
+        enteKind: enti.kind,
+        enteZone: enti.zone,
+        categoryName: eventCategories.name,
+        categorySlug: eventCategories.slug,
+      })
+      .from(events)
+      .innerJoin(enti, eq(enti.id, events.enteId))
+      .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
+      .where(and(eq(events.id, id), inArray(events.status, ['published', 'cancelled']))).limit(1))[0];
   if (!row) return null;
   const { event, ...rest } = row;
   return { ...event, ...rest };
@@ -170,12 +169,11 @@ export interface OccurrenceDates {
 
 /** Every occurrence of an event, in order (at most 104, see occurrences.ts). */
 export async function eventOccurrenceDates(db: DbLike, eventId: number): Promise<OccurrenceDates[]> {
-  return db
-    .select({ startsAt: eventOccurrences.startsAt, endsAt: eventOccurrences.endsAt, startDay: eventOccurrences.startDay, endDay: eventOccurrences.endDay })
-    .from(eventOccurrences)
-    .where(eq(eventOccurrences.eventId, eventId))
-    .orderBy(asc(eventOccurrences.startsAt))
-    .all();
+  return await db
+      .select({ startsAt: eventOccurrences.startsAt, endsAt: eventOccurrences.endsAt, startDay: eventOccurrences.startDay, endDay: eventOccurrences.endDay })
+      .from(eventOccurrences)
+      .where(eq(eventOccurrences.eventId, eventId))
+      .orderBy(asc(eventOccurrences.startsAt));
 }
 
 /**
@@ -206,7 +204,7 @@ export async function similarEvents(
     )
     .orderBy(asc(eventOccurrences.startsAt), asc(eventOccurrences.id))
     .limit(opts.limit * 8);
-  const rows = asCards(cardsQuery(db, and(inArray(eventOccurrences.id, ids), eq(events.status, 'published'))).all());
+  const rows = asCards(await cardsQuery(db, and(inArray(eventOccurrences.id, ids), eq(events.status, 'published'))));
   const seen = new Set<number>();
   const out: OccurrenceCard[] = [];
   for (const r of rows) {
@@ -232,7 +230,7 @@ export async function similarTo(db: DbLike, e: { id: number; categoryId: number;
  */
 export async function savedEventCards(db: DbLike, eventIds: number[], today: string): Promise<Array<OccurrenceCard & { past: boolean }>> {
   if (eventIds.length === 0) return [];
-  const rows = asCards(cardsQuery(db, and(inArray(eventOccurrences.eventId, eventIds), eq(eventOccurrences.listed, true))).all());
+  const rows = asCards(await cardsQuery(db, and(inArray(eventOccurrences.eventId, eventIds), eq(eventOccurrences.listed, true))));
   const byEvent = new Map<number, OccurrenceCard & { past: boolean }>();
   for (const r of rows) {
     const past = r.endDay < today;
@@ -256,26 +254,24 @@ export interface FilterChoices {
 
 /** The comuni (bare names, alphabetical), zones and active categories the filters offer. */
 export async function filterChoices(db: DbLike): Promise<FilterChoices> {
-  const comuni = db
-    .select({ id: enti.id, name: enti.name, ipaCode: enti.ipaCode, zone: enti.zone, logoPath: enti.logoPath, slogan: enti.slogan })
-    .from(enti)
-    .where(eq(enti.kind, 'comune'))
-    .all()
+  const comuni = (await db
+      .select({ id: enti.id, name: enti.name, ipaCode: enti.ipaCode, zone: enti.zone, logoPath: enti.logoPath, slogan: enti.slogan })
+      .from(enti)
+      .where(eq(enti.kind, 'comune')))
     .map((c) => ({ ...c, name: c.name.replace(/^Comune di /, '') }))
     .sort((a, b) => a.name.localeCompare(b.name, 'it'));
-  const zoneRows = db.select({ slug: zones.slug, name: zones.name }).from(zones).orderBy(asc(zones.sortOrder), asc(zones.name)).all();
-  const categories = db
-    .select({ id: eventCategories.id, slug: eventCategories.slug, name: eventCategories.name })
-    .from(eventCategories)
-    .where(eq(eventCategories.active, true))
-    .orderBy(asc(eventCategories.sortOrder), asc(eventCategories.name))
-    .all();
+  const zoneRows = await db.select({ slug: zones.slug, name: zones.name }).from(zones).orderBy(asc(zones.sortOrder), asc(zones.name));
+  const categories = await db
+      .select({ id: eventCategories.id, slug: eventCategories.slug, name: eventCategories.name })
+      .from(eventCategories)
+      .where(eq(eventCategories.active, true))
+      .orderBy(asc(eventCategories.sortOrder), asc(eventCategories.name));
   return { comuni, zones: zoneRows, categories };
 }
 
 /** A comune (kind comune) by id, for Il mio Comune; null otherwise. */
 export async function comuneById(db: DbLike, id: number) {
-  return db.select().from(enti).where(and(eq(enti.id, id), eq(enti.kind, 'comune'))).get() ?? null;
+  return (await db.select().from(enti).where(and(eq(enti.id, id), eq(enti.kind, 'comune'))).limit(1))[0] ?? null;
 }
 
 /** The enti (any kind) of a zone, by the zone's name as `enti.zone` holds it. */
@@ -369,15 +365,14 @@ const openDataColumns = {
 export async function* publicEventsBatches(db: DbLike, batch = 1000): AsyncGenerator<OpenDataEvent[]> {
   let after = 0;
   for (;;) {
-    const rows = db
-      .select(openDataColumns)
-      .from(events)
-      .innerJoin(enti, eq(enti.id, events.enteId))
-      .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
-      .where(and(sql`${events.id} > ${after}`, inArray(events.status, ['published', 'cancelled'])))
-      .orderBy(asc(events.id))
-      .limit(batch)
-      .all() as OpenDataEvent[];
+    const rows = await db
+          .select(openDataColumns)
+          .from(events)
+          .innerJoin(enti, eq(enti.id, events.enteId))
+          .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
+          .where(and(sql`${events.id} > ${after}`, inArray(events.status, ['published', 'cancelled'])))
+          .orderBy(asc(events.id))
+          .limit(batch) as OpenDataEvent[];
     if (rows.length === 0) return;
     yield rows;
     after = rows[rows.length - 1]!.id;
@@ -388,26 +383,25 @@ export async function* publicEventsBatches(db: DbLike, batch = 1000): AsyncGener
 /** Occurrences for a feed: listed, of an ente or a category (or all), from `fromDay`, at most `limit`. */
 export async function feedOccurrences(db: DbLike, f: { enteId?: number; categoryId?: number; fromDay: string; limit: number }): Promise<OccurrenceCard[]> {
   const where = occurrenceWhere({ enteIds: f.enteId !== undefined ? [f.enteId] : null, categoryId: f.categoryId ?? null, fromDay: f.fromDay, toDay: null });
-  return asCards(cardsQuery(db, where).limit(f.limit).all());
+  return asCards(await cardsQuery(db, where).limit(f.limit));
 }
 
 /** Published events newest first by first publication (RSS/Atom "what's new"), of an ente or category. */
 export async function latestPublished(db: DbLike, f: { enteId?: number; categoryId?: number; limit: number }) {
-  return db
-    .select({ ...openDataColumns, firstPublishedAt: events.firstPublishedAt })
-    .from(events)
-    .innerJoin(enti, eq(enti.id, events.enteId))
-    .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
-    .where(
-      and(
-        inArray(events.status, ['published', 'cancelled']),
-        f.enteId !== undefined ? eq(events.enteId, f.enteId) : undefined,
-        f.categoryId !== undefined ? eq(events.categoryId, f.categoryId) : undefined,
-      ),
-    )
-    .orderBy(sql`coalesce(${events.firstPublishedAt}, ${events.publishedAt}, ${events.createdAt}) DESC`, sql`${events.id} DESC`)
-    .limit(f.limit)
-    .all();
+  return await db
+      .select({ ...openDataColumns, firstPublishedAt: events.firstPublishedAt })
+      .from(events)
+      .innerJoin(enti, eq(enti.id, events.enteId))
+      .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
+      .where(
+        and(
+          inArray(events.status, ['published', 'cancelled']),
+          f.enteId !== undefined ? eq(events.enteId, f.enteId) : undefined,
+          f.categoryId !== undefined ? eq(events.categoryId, f.categoryId) : undefined,
+        ),
+      )
+      .orderBy(sql`coalesce(${events.firstPublishedAt}, ${events.publishedAt}, ${events.createdAt}) DESC`, sql`${events.id} DESC`)
+      .limit(f.limit);
 }
 
 /**
@@ -416,32 +410,31 @@ export async function latestPublished(db: DbLike, f: { enteId?: number; category
  */
 export async function calendarEvents(db: DbLike, f: { enteId?: number; categoryId?: number; fromDay: string; limit: number }) {
   const where = occurrenceWhere({ enteIds: f.enteId !== undefined ? [f.enteId] : null, categoryId: f.categoryId ?? null, fromDay: f.fromDay, toDay: null });
-  const rows = db
-    .select({
-      occ: { startsAt: eventOccurrences.startsAt, endsAt: eventOccurrences.endsAt, startDay: eventOccurrences.startDay, endDay: eventOccurrences.endDay },
-      id: events.id,
-      version: events.version,
-      title: events.title,
-      summary: events.summary,
-      status: events.status,
-      cancelReason: events.cancelReason,
-      allDay: events.allDay,
-      recurrence: events.recurrence,
-      placeName: events.placeName,
-      address: events.address,
-      latitude: events.latitude,
-      longitude: events.longitude,
-      enteName: enti.name,
-      categoryName: eventCategories.name,
-    })
-    .from(eventOccurrences)
-    .innerJoin(events, eq(events.id, eventOccurrences.eventId))
-    .innerJoin(enti, eq(enti.id, eventOccurrences.enteId))
-    .innerJoin(eventCategories, eq(eventCategories.id, eventOccurrences.categoryId))
-    .where(where)
-    .orderBy(asc(eventOccurrences.startsAt), asc(eventOccurrences.id))
-    .limit(f.limit)
-    .all();
+  const rows = await db
+      .select({
+        occ: { startsAt: eventOccurrences.startsAt, endsAt: eventOccurrences.endsAt, startDay: eventOccurrences.startDay, endDay: eventOccurrences.endDay },
+        id: events.id,
+        version: events.version,
+        title: events.title,
+        summary: events.summary,
+        status: events.status,
+        cancelReason: events.cancelReason,
+        allDay: events.allDay,
+        recurrence: events.recurrence,
+        placeName: events.placeName,
+        address: events.address,
+        latitude: events.latitude,
+        longitude: events.longitude,
+        enteName: enti.name,
+        categoryName: eventCategories.name,
+      })
+      .from(eventOccurrences)
+      .innerJoin(events, eq(events.id, eventOccurrences.eventId))
+      .innerJoin(enti, eq(enti.id, eventOccurrences.enteId))
+      .innerJoin(eventCategories, eq(eventCategories.id, eventOccurrences.categoryId))
+      .where(where)
+      .orderBy(asc(eventOccurrences.startsAt), asc(eventOccurrences.id))
+      .limit(f.limit);
   const byEvent = new Map<number, Omit<(typeof rows)[number], 'occ' | 'recurrence' | 'status'> & { recurring: boolean; status: 'published' | 'cancelled'; occurrences: OccurrenceDates[] }>();
   for (const { occ, recurrence, status, ...e } of rows) {
     let item = byEvent.get(e.id);

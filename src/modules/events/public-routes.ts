@@ -340,7 +340,7 @@ export default async function publicRoutes(app: FastifyInstance) {
     const day = today();
     const payable = await isPayableEnte(app.db, ente.id);
     const services = payable
-      ? listServices(app.db, ente.id, { activeOnly: true }).map((s) => {
+      ? (await listServices(app.db, ente.id, { activeOnly: true })).map((s) => {
           const rule = amountRule(s);
           return {
             name: s.name,

@@ -90,11 +90,11 @@ export class EventConflictError extends HttpError {
  * is published or cancelled). Call it inside the transaction that changes the event's dates,
  * status, category or ente.
  */
-export function rewriteOccurrences(tx: DbLike, event: Pick<EventRow, 'id' | 'enteId' | 'categoryId' | 'status' | 'startsAt' | 'endsAt' | 'allDay' | 'recurrence' | 'recurrenceUntil'>): number {
-  tx.delete(eventOccurrences).where(eq(eventOccurrences.eventId, event.id)).run();
+export async function rewriteOccurrences(tx: DbLike, event: Pick<EventRow, 'id' | 'enteId' | 'categoryId' | 'status' | 'startsAt' | 'endsAt' | 'allDay' | 'recurrence' | 'recurrenceUntil'>): Promise<number> {
+  await tx.delete(eventOccurrences).where(eq(eventOccurrences.eventId, event.id));
   const listed = isListed(event.status);
   const rows = computeOccurrences(event).map((o) => ({ eventId: event.id, enteId: event.enteId, categoryId: event.categoryId, listed, ...o }));
-  if (rows.length > 0) tx.insert(eventOccurrences).values(rows).run();
+  if (rows.length > 0) await tx.insert(eventOccurrences).values(rows);
   return rows.length;
 }
 
@@ -106,7 +106,7 @@ const flatten = (r: Joined): EventListRow => ({ ...r.e, enteName: r.enteName, ca
 
 /** An event by id (any ente), with its ente and category names. */
 export async function getEvent(db: DbLike, id: number): Promise<EventListRow | undefined> {
-  const r = db.select(listColumns).from(events).innerJoin(enti, eq(enti.id, events.enteId)).innerJoin(eventCategories, eq(eventCategories.id, events.categoryId)).where(eq(events.id, id)).get();
+  const r = (await db.select(listColumns).from(events).innerJoin(enti, eq(enti.id, events.enteId)).innerJoin(eventCategories, eq(eventCategories.id, events.categoryId)).where(eq(events.id, id)).limit(1))[0];
   return r ? flatten(r) : undefined;
 }
 
@@ -142,17 +142,16 @@ export async function listEvents(db: DbLike, f: EventListFilter): Promise<{ rows
   const cond = where.length ? and(...where) : undefined;
   const pageSize = f.pageSize ?? 25;
   const page = Math.max(1, f.page ?? 1);
-  const total = db.select({ n: count() }).from(events).where(cond).get()?.n ?? 0;
-  const rows = db
-    .select(listColumns)
-    .from(events)
-    .innerJoin(enti, eq(enti.id, events.enteId))
-    .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
-    .where(cond)
-    .orderBy(desc(events.startsAt), desc(events.id))
-    .limit(pageSize)
-    .offset((page - 1) * pageSize)
-    .all()
+  const total = (await db.select({ n: count() }).from(events).where(cond).limit(1))[0]?.n ?? 0;
+  const rows = (await db
+      .select(listColumns)
+      .from(events)
+      .innerJoin(enti, eq(enti.id, events.enteId))
+      .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
+      .where(cond)
+      .orderBy(desc(events.startsAt), desc(events.id))
+      .limit(pageSize)
+      .offset((page - 1) * pageSize))
     .map(flatten);
   return { rows, total };
 }
@@ -160,24 +159,22 @@ export async function listEvents(db: DbLike, f: EventListFilter): Promise<{ rows
 /** Every picture key an event names (for the sweep of orphan picture folders). */
 export async function referencedImageKeys(db: DbLike): Promise<Set<string>> {
   return new Set(
-    db
-      .select({ key: events.imageKey })
-      .from(events)
-      .where(isNotNull(events.imageKey))
-      .all()
+    (await db
+            .select({ key: events.imageKey })
+            .from(events)
+            .where(isNotNull(events.imageKey)))
       .map((r) => r.key!),
   );
 }
 
 /** The audit rows of an event, newest first (its history on the back office page). */
 export async function eventHistory(db: DbLike, id: number, limit = 50) {
-  return db
-    .select({ at: auditLog.at, actor: auditLog.actor, action: auditLog.action })
-    .from(auditLog)
-    .where(and(eq(auditLog.entity, 'event'), eq(auditLog.entityId, String(id))))
-    .orderBy(desc(auditLog.id))
-    .limit(limit)
-    .all();
+  return await db
+      .select({ at: auditLog.at, actor: auditLog.actor, action: auditLog.action })
+      .from(auditLog)
+      .where(and(eq(auditLog.entity, 'event'), eq(auditLog.entityId, String(id))))
+      .orderBy(desc(auditLog.id))
+      .limit(limit);
 }
 
 // ---------------------------------------------------------------- writing
@@ -186,8 +183,8 @@ function columnsOf(input: EventInput) {
   return { ...input, links: JSON.stringify(input.links) };
 }
 
-function assertCategory(tx: DbLike, categoryId: number, current?: number): void {
-  const c = tx.select({ active: eventCategories.active }).from(eventCategories).where(eq(eventCategories.id, categoryId)).get();
+async function assertCategory(tx: DbLike, categoryId: number, current?: number): Promise<void> {
+  const c = (await tx.select({ active: eventCategories.active }).from(eventCategories).where(eq(eventCategories.id, categoryId)).limit(1))[0];
   if (!c || (!c.active && categoryId !== current)) throw new HttpError(400, 'La categoria scelta non esiste o non è più attiva.');
 }
 
@@ -206,10 +203,10 @@ function diff(before: EventRow, after: EventRow): { before: Record<string, unkno
 }
 
 /** Runs a change; a picture stored for it is removed if the change fails, a replaced one after it succeeds. */
-async function withImages<T>(ctx: EventsCtx, added: StoredImage | null | undefined, change: () => { result: T; dropped: string | null }): Promise<T> {
+async function withImages<T>(ctx: EventsCtx, added: StoredImage | null | undefined, change: () => Promise<{ result: T; dropped: string | null }>): Promise<T> {
   let out: { result: T; dropped: string | null };
   try {
-    out = change();
+    out = await change();
   } catch (err) {
     if (added) discardEventImage(ctx.config.events.imagesDir, added.imageKey);
     throw err;
@@ -229,36 +226,35 @@ export interface CreateOptions {
 export async function createEvent(ctx: EventsCtx, enteId: number, input: EventInput, opts: CreateOptions, by: EventsActor): Promise<EventRow> {
   const nowIso = ctx.now().toISOString();
   let firstPublication = false;
-  const row = await withImages(ctx, opts.image, () => ({
+  const row = await withImages(ctx, opts.image, async () => ({
     dropped: null,
-    result: ctx.db.transaction((tx) => {
-      assertCategory(tx, input.categoryId);
-      const status: EventStatus = opts.publish ? 'published' : 'draft';
-      const row = tx
-        .insert(events)
-        .values({
-          ...columnsOf(input),
-          enteId,
-          status,
-          imageKey: opts.image?.imageKey ?? null,
-          imageWidth: opts.image?.width ?? null,
-          imageHeight: opts.image?.height ?? null,
-          imageAlt: opts.image ? input.imageAlt : null,
-          firstPublishedAt: opts.publish ? nowIso : null,
-          publishedAt: opts.publish ? nowIso : null,
-          isDemo: opts.isDemo ?? false,
-          createdBy: by.userId,
-          updatedBy: by.userId,
-          createdAt: nowIso,
-          updatedAt: nowIso,
-        })
-        .returning()
-        .get();
-      rewriteOccurrences(tx, row);
-      recordAudit(tx, { actor: by.actor, action: opts.publish ? 'event.create_publish' : 'event.create', entity: 'event', entityId: row.id, enteId, after: row, requestId: by.requestId });
-      firstPublication = Boolean(opts.publish);
-      return row;
-    }),
+    result: await ctx.db.transaction(async (tx) => {
+          await assertCategory(tx, input.categoryId);
+          const status: EventStatus = opts.publish ? 'published' : 'draft';
+          const row = (await tx
+                  .insert(events)
+                  .values({
+                    ...columnsOf(input),
+                    enteId,
+                    status,
+                    imageKey: opts.image?.imageKey ?? null,
+                    imageWidth: opts.image?.width ?? null,
+                    imageHeight: opts.image?.height ?? null,
+                    imageAlt: opts.image ? input.imageAlt : null,
+                    firstPublishedAt: opts.publish ? nowIso : null,
+                    publishedAt: opts.publish ? nowIso : null,
+                    isDemo: opts.isDemo ?? false,
+                    createdBy: by.userId,
+                    updatedBy: by.userId,
+                    createdAt: nowIso,
+                    updatedAt: nowIso,
+                  })
+                  .returning())[0]!;
+          await rewriteOccurrences(tx, row);
+          recordAudit(tx, { actor: by.actor, action: opts.publish ? 'event.create_publish' : 'event.create', entity: 'event', entityId: row.id, enteId, after: row, requestId: by.requestId });
+          firstPublication = Boolean(opts.publish);
+          return row;
+        }),
   }));
   if (firstPublication) ctx.kickAlerts();
   return row;
@@ -268,8 +264,8 @@ export async function createEvent(ctx: EventsCtx, enteId: number, input: EventIn
 export type ImageChange = { kind: 'keep' } | { kind: 'remove' } | { kind: 'set'; image: StoredImage };
 
 /** Loads the event for a change: 404 for another ente's, 409 for a stale version. */
-function loadForChange(tx: DbTx, enteId: number, id: number, version: number): EventRow {
-  const e = tx.select().from(events).where(eq(events.id, id)).get();
+async function loadForChange(tx: DbTx, enteId: number, id: number, version: number): Promise<EventRow> {
+  const e = (await tx.select().from(events).where(eq(events.id, id)).limit(1))[0];
   if (!e || e.enteId !== enteId) throw new HttpError(404, 'Evento non trovato per questo ente.');
   if (e.version !== version) throw new EventConflictError();
   return e;
@@ -289,42 +285,41 @@ export async function updateEvent(
   const nowIso = ctx.now().toISOString();
   let firstPublication = false;
   const added = image.kind === 'set' ? image.image : null;
-  const row = await withImages(ctx, added, () => {
+  const row = await withImages(ctx, added, async () => {
     let dropped: string | null = null;
-    const result = ctx.db.transaction((tx) => {
-      const before = loadForChange(tx, enteId, id, version);
-      if (before.status === 'cancelled') throw new HttpError(409, 'L’evento è annullato: non si modifica più.');
-      assertCategory(tx, input.categoryId, before.categoryId);
-      const status: EventStatus = opts.publish && before.status !== 'published' ? nextStatus(before.status, 'publish') : before.status;
-      const imageCols =
-        image.kind === 'set'
-          ? { imageKey: image.image.imageKey, imageWidth: image.image.width, imageHeight: image.image.height, imageAlt: input.imageAlt }
-          : image.kind === 'remove' || !before.imageKey
-            ? { imageKey: null, imageWidth: null, imageHeight: null, imageAlt: null }
-            : { imageAlt: input.imageAlt };
-      if (image.kind !== 'keep' && before.imageKey) dropped = before.imageKey;
-      const publishing = status === 'published' && before.status !== 'published';
-      firstPublication = publishing && !before.firstPublishedAt;
-      const after = tx
-        .update(events)
-        .set({
-          ...columnsOf(input),
-          ...imageCols,
-          status,
-          ...(publishing ? { publishedAt: nowIso, firstPublishedAt: before.firstPublishedAt ?? nowIso } : {}),
-          version: before.version + 1,
-          updatedBy: by.userId,
-          updatedAt: nowIso,
-        })
-        .where(and(eq(events.id, id), eq(events.version, version)))
-        .returning()
-        .get();
-      if (!after) throw new EventConflictError();
-      rewriteOccurrences(tx, after);
-      const changes = diff(before, after);
-      recordAudit(tx, { actor: by.actor, action: publishing ? 'event.update_publish' : 'event.update', entity: 'event', entityId: id, enteId, ...changes, requestId: by.requestId });
-      return after;
-    });
+    const result = await ctx.db.transaction(async (tx) => {
+          const before = await loadForChange(tx, enteId, id, version);
+          if (before.status === 'cancelled') throw new HttpError(409, 'L’evento è annullato: non si modifica più.');
+          await assertCategory(tx, input.categoryId, before.categoryId);
+          const status: EventStatus = opts.publish && before.status !== 'published' ? nextStatus(before.status, 'publish') : before.status;
+          const imageCols =
+            image.kind === 'set'
+              ? { imageKey: image.image.imageKey, imageWidth: image.image.width, imageHeight: image.image.height, imageAlt: input.imageAlt }
+              : image.kind === 'remove' || !before.imageKey
+                ? { imageKey: null, imageWidth: null, imageHeight: null, imageAlt: null }
+                : { imageAlt: input.imageAlt };
+          if (image.kind !== 'keep' && before.imageKey) dropped = before.imageKey;
+          const publishing = status === 'published' && before.status !== 'published';
+          firstPublication = publishing && !before.firstPublishedAt;
+          const after = (await tx
+                  .update(events)
+                  .set({
+                    ...columnsOf(input),
+                    ...imageCols,
+                    status,
+                    ...(publishing ? { publishedAt: nowIso, firstPublishedAt: before.firstPublishedAt ?? nowIso } : {}),
+                    version: before.version + 1,
+                    updatedBy: by.userId,
+                    updatedAt: nowIso,
+                  })
+                  .where(and(eq(events.id, id), eq(events.version, version)))
+                  .returning())[0]!;
+          if (!after) throw new EventConflictError();
+          await rewriteOccurrences(tx, after);
+          const changes = diff(before, after);
+          recordAudit(tx, { actor: by.actor, action: publishing ? 'event.update_publish' : 'event.update', entity: 'event', entityId: id, enteId, ...changes, requestId: by.requestId });
+          return after;
+        });
     return { result, dropped };
   });
   if (firstPublication) ctx.kickAlerts();
@@ -343,87 +338,85 @@ export async function changeEventStatus(
 ): Promise<EventRow> {
   const nowIso = ctx.now().toISOString();
   let firstPublication = false;
-  const row = ctx.db.transaction((tx) => {
-    const before = loadForChange(tx, enteId, id, version);
-    const status = nextStatus(before.status, action);
-    const reason = opts.reason?.trim() ?? '';
-    if (action === 'cancel' && reason.length < 5) throw new HttpError(400, 'Indica il motivo dell’annullamento (almeno 5 caratteri): lo vedranno i cittadini.');
-    if (action === 'publish') assertCategory(tx, before.categoryId, before.categoryId);
-    firstPublication = action === 'publish' && !before.firstPublishedAt;
-    const after = tx
-      .update(events)
-      .set({
-        status,
-        ...(action === 'publish' ? { publishedAt: nowIso, firstPublishedAt: before.firstPublishedAt ?? nowIso } : {}),
-        ...(action === 'cancel' ? { cancelReason: reason.slice(0, 500) } : {}),
-        // A withdrawn event leaves the province's home.
-        ...(action === 'unpublish' ? { featured: false } : {}),
-        version: before.version + 1,
-        updatedBy: by.userId,
-        updatedAt: nowIso,
-      })
-      .where(and(eq(events.id, id), eq(events.version, version)))
-      .returning()
-      .get();
-    if (!after) throw new EventConflictError();
-    rewriteOccurrences(tx, after);
-    recordAudit(tx, {
-      actor: by.actor,
-      action: `event.${action}`,
-      entity: 'event',
-      entityId: id,
-      enteId,
-      before: { status: before.status },
-      after: { status, ...(action === 'cancel' ? { cancelReason: after.cancelReason } : {}) },
-      requestId: by.requestId,
+  const row = await ctx.db.transaction(async (tx) => {
+      const before = await loadForChange(tx, enteId, id, version);
+      const status = nextStatus(before.status, action);
+      const reason = opts.reason?.trim() ?? '';
+      if (action === 'cancel' && reason.length < 5) throw new HttpError(400, 'Indica il motivo dell’annullamento (almeno 5 caratteri): lo vedranno i cittadini.');
+      if (action === 'publish') await assertCategory(tx, before.categoryId, before.categoryId);
+      firstPublication = action === 'publish' && !before.firstPublishedAt;
+      const after = (await tx
+            .update(events)
+            .set({
+              status,
+              ...(action === 'publish' ? { publishedAt: nowIso, firstPublishedAt: before.firstPublishedAt ?? nowIso } : {}),
+              ...(action === 'cancel' ? { cancelReason: reason.slice(0, 500) } : {}),
+              // A withdrawn event leaves the province's home.
+              ...(action === 'unpublish' ? { featured: false } : {}),
+              version: before.version + 1,
+              updatedBy: by.userId,
+              updatedAt: nowIso,
+            })
+            .where(and(eq(events.id, id), eq(events.version, version)))
+            .returning())[0]!;
+      if (!after) throw new EventConflictError();
+      await rewriteOccurrences(tx, after);
+      recordAudit(tx, {
+        actor: by.actor,
+        action: `event.${action}`,
+        entity: 'event',
+        entityId: id,
+        enteId,
+        before: { status: before.status },
+        after: { status, ...(action === 'cancel' ? { cancelReason: after.cancelReason } : {}) },
+        requestId: by.requestId,
+      });
+      return after;
     });
-    return after;
-  });
   if (firstPublication) ctx.kickAlerts();
   return row;
 }
 
 /** Deletes a draft that was never published (its picture too). */
 export async function deleteDraftEvent(ctx: EventsCtx, enteId: number, id: number, version: number, by: EventsActor): Promise<void> {
-  await withImages(ctx, null, () => {
+  await withImages(ctx, null, async () => {
     let dropped: string | null = null;
-    ctx.db.transaction((tx) => {
-      const before = loadForChange(tx, enteId, id, version);
-      if (before.status !== 'draft' || before.firstPublishedAt) throw new HttpError(409, 'Si elimina solo una bozza mai pubblicata: ritira l’evento dalla pubblicazione invece.');
-      tx.delete(events).where(eq(events.id, id)).run();
-      recordAudit(tx, { actor: by.actor, action: 'event.delete', entity: 'event', entityId: id, enteId, before, requestId: by.requestId });
-      dropped = before.imageKey;
-    });
+    await ctx.db.transaction(async (tx) => {
+            const before = await loadForChange(tx, enteId, id, version);
+            if (before.status !== 'draft' || before.firstPublishedAt) throw new HttpError(409, 'Si elimina solo una bozza mai pubblicata: ritira l’evento dalla pubblicazione invece.');
+            await tx.delete(events).where(eq(events.id, id));
+            recordAudit(tx, { actor: by.actor, action: 'event.delete', entity: 'event', entityId: id, enteId, before, requestId: by.requestId });
+            dropped = before.imageKey;
+          });
     return { result: undefined, dropped };
   });
 }
 
 /** The SAEL admin features (or not) an event on the province's home; only a published event can be featured. */
 export async function setEventFeatured(ctx: EventsCtx, id: number, featured: boolean, by: EventsActor): Promise<EventRow> {
-  return ctx.db.transaction((tx) => {
-    const before = tx.select().from(events).where(eq(events.id, id)).get();
-    if (!before) throw new HttpError(404, 'Evento non trovato.');
-    if (featured && before.status !== 'published') throw new HttpError(409, `L’evento è «${EVENT_STATUS_LABELS[before.status]}»: si mette in evidenza solo un evento pubblicato.`);
-    if (before.featured === featured) return before;
-    const after = tx.update(events).set({ featured, updatedAt: ctx.now().toISOString() }).where(eq(events.id, id)).returning().get();
-    recordAudit(tx, { actor: by.actor, action: featured ? 'event.feature' : 'event.unfeature', entity: 'event', entityId: id, enteId: before.enteId, before: { featured: before.featured }, after: { featured }, requestId: by.requestId });
-    return after;
-  });
+  return await ctx.db.transaction(async (tx) => {
+      const before = (await tx.select().from(events).where(eq(events.id, id)).limit(1))[0];
+      if (!before) throw new HttpError(404, 'Evento non trovato.');
+      if (featured && before.status !== 'published') throw new HttpError(409, `L’evento è «${EVENT_STATUS_LABELS[before.status]}»: si mette in evidenza solo un evento pubblicato.`);
+      if (before.featured === featured) return before;
+      const after = (await tx.update(events).set({ featured, updatedAt: ctx.now().toISOString() }).where(eq(events.id, id)).returning())[0]!;
+      recordAudit(tx, { actor: by.actor, action: featured ? 'event.feature' : 'event.unfeature', entity: 'event', entityId: id, enteId: before.enteId, before: { featured: before.featured }, after: { featured }, requestId: by.requestId });
+      return after;
+    });
 }
 
 /** Featured published events not over at `now` (for the province's home), the soonest first. */
 export async function listFeaturedEvents(db: DbLike, now: Date, opts: { limit?: number } = {}): Promise<(EventListRow & { nextStartsAt: string })[]> {
   const nextStartsAt = min(eventOccurrences.startsAt);
-  const rows = db
-    .select({ ...listColumns, nextStartsAt })
-    .from(events)
-    .innerJoin(enti, eq(enti.id, events.enteId))
-    .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
-    .innerJoin(eventOccurrences, eq(eventOccurrences.eventId, events.id))
-    .where(and(eq(events.featured, true), eq(events.status, 'published'), gte(eventOccurrences.endsAt, now.toISOString())))
-    .groupBy(events.id)
-    .orderBy(nextStartsAt, events.id)
-    .limit(opts.limit ?? 6)
-    .all();
+  const rows = await db
+      .select({ ...listColumns, nextStartsAt })
+      .from(events)
+      .innerJoin(enti, eq(enti.id, events.enteId))
+      .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
+      .innerJoin(eventOccurrences, eq(eventOccurrences.eventId, events.id))
+      .where(and(eq(events.featured, true), eq(events.status, 'published'), gte(eventOccurrences.endsAt, now.toISOString())))
+      .groupBy(events.id)
+      .orderBy(nextStartsAt, events.id)
+      .limit(opts.limit ?? 6);
   return rows.map((r) => ({ ...flatten(r), nextStartsAt: r.nextStartsAt ?? r.e.startsAt }));
 }

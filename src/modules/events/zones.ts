@@ -13,6 +13,7 @@ import { recordAudit } from '../../plugins/audit/index.js';
 import { enti } from '../enti/schema.js';
 import { slugify } from './categories.js';
 import { zones } from './schema.js';
+import { affectedRows } from '../../db/client.js';
 
 export type Zone = typeof zones.$inferSelect;
 
@@ -65,19 +66,18 @@ export const DEMO_ZONES: { name: string; description: string; istat: string[] }[
  * in its zone (idempotent: nothing happens once any zone exists). Returns whether it seeded.
  */
 export async function seedDemoZones(db: Db): Promise<boolean> {
-  return db.transaction((tx) => {
-    if ((tx.select({ n: count() }).from(zones).get()?.n ?? 0) > 0) return false;
-    DEMO_ZONES.forEach((z, i) => {
-      tx.insert(zones).values({ slug: slugify(z.name), name: z.name, description: z.description, isDemo: true, sortOrder: i }).run();
-      tx.update(enti)
-        .set({ zone: z.name })
-        // Only comuni without a zone: a zone already written on an ente is never overwritten.
-        .where(and(eq(enti.kind, 'comune'), inArray(enti.istatCode, z.istat), isNull(enti.zone)))
-        .run();
+  return await db.transaction(async (tx) => {
+      if (((await tx.select({ n: count() }).from(zones).limit(1))[0]?.n ?? 0) > 0) return false;
+      for (const [i, z] of DEMO_ZONES.entries()) {
+        await tx.insert(zones).values({ slug: slugify(z.name), name: z.name, description: z.description, isDemo: true, sortOrder: i });
+        await tx.update(enti)
+                  .set({ zone: z.name })
+                  // Only comuni without a zone: a zone already written on an ente is never overwritten.
+                  .where(and(eq(enti.kind, 'comune'), inArray(enti.istatCode, z.istat), isNull(enti.zone)));
+      }
+      recordAudit(tx, { actor: 'system:demo-seed', action: 'seed', entity: 'zones', entityId: 'demo', after: { zones: DEMO_ZONES.length } });
+      return true;
     });
-    recordAudit(tx, { actor: 'system:demo-seed', action: 'seed', entity: 'zones', entityId: 'demo', after: { zones: DEMO_ZONES.length } });
-    return true;
-  });
 }
 
 export interface ZoneWithCount extends Zone {
@@ -87,24 +87,22 @@ export interface ZoneWithCount extends Zone {
 /** Every zone in the admin's order, with how many comuni it has. */
 export async function listZones(db: DbLike): Promise<ZoneWithCount[]> {
   const counts = new Map(
-    db
-      .select({ zone: enti.zone, n: count() })
-      .from(enti)
-      .where(and(eq(enti.kind, 'comune'), isNotNull(enti.zone)))
-      .groupBy(enti.zone)
-      .all()
+    (await db
+            .select({ zone: enti.zone, n: count() })
+            .from(enti)
+            .where(and(eq(enti.kind, 'comune'), isNotNull(enti.zone)))
+            .groupBy(enti.zone))
       .map((r) => [r.zone!, r.n]),
   );
-  return db
-    .select()
-    .from(zones)
-    .orderBy(asc(zones.sortOrder), asc(zones.name))
-    .all()
+  return (await db
+      .select()
+      .from(zones)
+      .orderBy(asc(zones.sortOrder), asc(zones.name)))
     .map((z) => ({ ...z, comuni: counts.get(z.name) ?? 0 }));
 }
 
 export async function getZone(db: DbLike, id: number): Promise<Zone | null> {
-  return db.select().from(zones).where(eq(zones.id, id)).get() ?? null;
+  return (await db.select().from(zones).where(eq(zones.id, id)).limit(1))[0] ?? null;
 }
 
 export interface ZoneInput {
@@ -129,24 +127,23 @@ export class ZoneInUseError extends Error {
   }
 }
 
-function checkNameFree(tx: DbLike, name: string, slug: string, exceptId: number | null): void {
-  const clash = tx
-    .select({ id: zones.id, name: zones.name, slug: zones.slug })
-    .from(zones)
-    .where(exceptId === null ? undefined : ne(zones.id, exceptId))
-    .all()
+async function checkNameFree(tx: DbLike, name: string, slug: string, exceptId: number | null): Promise<void> {
+  const clash = (await tx
+      .select({ id: zones.id, name: zones.name, slug: zones.slug })
+      .from(zones)
+      .where(exceptId === null ? undefined : ne(zones.id, exceptId)))
     .find((z) => z.slug === slug || z.name.toLowerCase() === name.toLowerCase());
   if (clash) throw new ZoneNameTakenError(name);
 }
 
 export async function createZone(db: Db, input: ZoneInput, actor: ZoneActor): Promise<Zone> {
   const slug = slugify(input.name);
-  return db.transaction((tx) => {
-    checkNameFree(tx, input.name, slug, null);
-    const row = tx.insert(zones).values({ slug, name: input.name, description: input.description, sortOrder: input.sortOrder, isDemo: false }).returning().get();
-    recordAudit(tx, { ...actor, action: 'zone.create', entity: 'zones', entityId: row.id, after: row });
-    return row;
-  });
+  return await db.transaction(async (tx) => {
+      await checkNameFree(tx, input.name, slug, null);
+      const row = (await tx.insert(zones).values({ slug, name: input.name, description: input.description, sortOrder: input.sortOrder, isDemo: false }).returning())[0]!;
+      recordAudit(tx, { ...actor, action: 'zone.create', entity: 'zones', entityId: row.id, after: row });
+      return row;
+    });
 }
 
 /**
@@ -155,36 +152,35 @@ export async function createZone(db: Db, input: ZoneInput, actor: ZoneActor): Pr
  */
 export async function updateZone(db: Db, id: number, input: ZoneInput, actor: ZoneActor): Promise<{ zone: Zone; comuniRenamed: number } | null> {
   const slug = slugify(input.name);
-  return db.transaction((tx) => {
-    const before = tx.select().from(zones).where(eq(zones.id, id)).get();
-    if (!before) return null;
-    checkNameFree(tx, input.name, slug, id);
-    const zone = tx
-      .update(zones)
-      .set({ slug, name: input.name, description: input.description, sortOrder: input.sortOrder, isDemo: false, updatedAt: new Date().toISOString() })
-      .where(eq(zones.id, id))
-      .returning()
-      .get()!;
-    let comuniRenamed = 0;
-    if (before.name !== input.name) {
-      comuniRenamed = tx.update(enti).set({ zone: input.name }).where(eq(enti.zone, before.name)).run().changes;
-    }
-    recordAudit(tx, { ...actor, action: 'zone.update', entity: 'zones', entityId: id, before, after: { ...zone, comuniRenamed } });
-    return { zone, comuniRenamed };
-  });
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(zones).where(eq(zones.id, id)).limit(1))[0];
+      if (!before) return null;
+      await checkNameFree(tx, input.name, slug, id);
+      const zone = (await tx
+            .update(zones)
+            .set({ slug, name: input.name, description: input.description, sortOrder: input.sortOrder, isDemo: false, updatedAt: new Date().toISOString() })
+            .where(eq(zones.id, id))
+            .returning())[0]!!;
+      let comuniRenamed = 0;
+      if (before.name !== input.name) {
+        comuniRenamed = affectedRows(await tx.update(enti).set({ zone: input.name }).where(eq(enti.zone, before.name)));
+      }
+      recordAudit(tx, { ...actor, action: 'zone.update', entity: 'zones', entityId: id, before, after: { ...zone, comuniRenamed } });
+      return { zone, comuniRenamed };
+    });
 }
 
 /** Deletes a zone without comuni; throws ZoneInUseError otherwise. False: no such zone. */
 export async function deleteZone(db: Db, id: number, actor: ZoneActor): Promise<boolean> {
-  return db.transaction((tx) => {
-    const before = tx.select().from(zones).where(eq(zones.id, id)).get();
-    if (!before) return false;
-    const n = tx.select({ n: count() }).from(enti).where(eq(enti.zone, before.name)).get()?.n ?? 0;
-    if (n > 0) throw new ZoneInUseError(n);
-    tx.delete(zones).where(eq(zones.id, id)).run();
-    recordAudit(tx, { ...actor, action: 'zone.delete', entity: 'zones', entityId: id, before });
-    return true;
-  });
+  return await db.transaction(async (tx) => {
+      const before = (await tx.select().from(zones).where(eq(zones.id, id)).limit(1))[0];
+      if (!before) return false;
+      const n = (await tx.select({ n: count() }).from(enti).where(eq(enti.zone, before.name)).limit(1))[0]?.n ?? 0;
+      if (n > 0) throw new ZoneInUseError(n);
+      await tx.delete(zones).where(eq(zones.id, id));
+      recordAudit(tx, { ...actor, action: 'zone.delete', entity: 'zones', entityId: id, before });
+      return true;
+    });
 }
 
 export interface ComuneZoneRow {
@@ -197,12 +193,11 @@ export interface ComuneZoneRow {
 
 /** The comuni of the province with their zone, by name. */
 export async function listComuniZones(db: DbLike): Promise<ComuneZoneRow[]> {
-  return db
-    .select({ id: enti.id, name: enti.name, istatCode: enti.istatCode, zone: enti.zone, member: enti.member })
-    .from(enti)
-    .where(eq(enti.kind, 'comune'))
-    .orderBy(asc(enti.name))
-    .all();
+  return await db
+      .select({ id: enti.id, name: enti.name, istatCode: enti.istatCode, zone: enti.zone, member: enti.member })
+      .from(enti)
+      .where(eq(enti.kind, 'comune'))
+      .orderBy(asc(enti.name));
 }
 
 /** An assignment names a comune or a zone that does not exist. */
@@ -218,27 +213,26 @@ export class ZoneAssignmentError extends Error {
  * changes. Returns how many comuni changed zone.
  */
 export async function assignZones(db: Db, assignments: { enteId: number; zoneId: number | null }[], actor: ZoneActor): Promise<number> {
-  return db.transaction((tx) => {
-    const zoneNames = new Map(tx.select({ id: zones.id, name: zones.name }).from(zones).all().map((z) => [z.id, z.name]));
-    const comuni = new Map(
-      tx
-        .select({ id: enti.id, name: enti.name, zone: enti.zone })
-        .from(enti)
-        .where(eq(enti.kind, 'comune'))
-        .all()
-        .map((e) => [e.id, e]),
-    );
-    const changes: { enteId: number; from: string | null; to: string | null }[] = [];
-    for (const a of assignments) {
-      const comune = comuni.get(a.enteId);
-      if (!comune) throw new ZoneAssignmentError(`Il comune ${a.enteId} non esiste.`);
-      const to = a.zoneId === null ? null : zoneNames.get(a.zoneId);
-      if (to === undefined) throw new ZoneAssignmentError(`La zona scelta per ${comune.name} non esiste più: ricarica la pagina.`);
-      if (comune.zone === to) continue;
-      tx.update(enti).set({ zone: to, updatedAt: new Date().toISOString() }).where(eq(enti.id, a.enteId)).run();
-      changes.push({ enteId: a.enteId, from: comune.zone, to });
-    }
-    if (changes.length) recordAudit(tx, { ...actor, action: 'zone.assign', entity: 'enti', entityId: 'zones', after: changes });
-    return changes.length;
-  });
+  return await db.transaction(async (tx) => {
+      const zoneNames = new Map((await tx.select({ id: zones.id, name: zones.name }).from(zones)).map((z) => [z.id, z.name]));
+      const comuni = new Map(
+        (await tx
+                  .select({ id: enti.id, name: enti.name, zone: enti.zone })
+                  .from(enti)
+                  .where(eq(enti.kind, 'comune')))
+          .map((e) => [e.id, e]),
+      );
+      const changes: { enteId: number; from: string | null; to: string | null }[] = [];
+      for (const a of assignments) {
+        const comune = comuni.get(a.enteId);
+        if (!comune) throw new ZoneAssignmentError(`Il comune ${a.enteId} non esiste.`);
+        const to = a.zoneId === null ? null : zoneNames.get(a.zoneId);
+        if (to === undefined) throw new ZoneAssignmentError(`La zona scelta per ${comune.name} non esiste più: ricarica la pagina.`);
+        if (comune.zone === to) continue;
+        await tx.update(enti).set({ zone: to, updatedAt: new Date().toISOString() }).where(eq(enti.id, a.enteId));
+        changes.push({ enteId: a.enteId, from: comune.zone, to });
+      }
+      if (changes.length) recordAudit(tx, { ...actor, action: 'zone.assign', entity: 'enti', entityId: 'zones', after: changes });
+      return changes.length;
+    });
 }

@@ -88,11 +88,11 @@ export default async function gpdApi(app: FastifyInstance) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const key = (typeof header === 'string' && header.trim()) || bearer;
     if (!key) throw new GatewayRefusal(401, 'Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.');
-    const client = authenticateApiKey(app.db, key);
+    const client = await authenticateApiKey(app.db, key);
     if (!client) throw new GatewayRefusal(401, 'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.');
     const org = (request.params as Partial<OrgParams>).organizationfiscalcode;
     if (org !== client.enteFiscalCode) throw new GatewayRefusal(403, 'You are not allowed to access this resource.');
-    clients.set(request, { client, ente: getEnte(app.db, client.enteId)! });
+    clients.set(request, { client, ente: (await getEnte(app.db, client.enteId))! });
   });
 
   app.addHook('onSend', async (request, reply) => {
@@ -134,7 +134,7 @@ export default async function gpdApi(app: FastifyInstance) {
         `paymentOption[0].transfer[0].category: ${category ? `no active payment service of organization ${ente.fiscalCode} has category ${category}` : 'a payment option with a transfer is required'}`,
       );
     }
-    const prepared = preparePositionWrite(app.db, ente, toPositionBody(body, service.code, ente.fiscalCode), { externalIuvs: true });
+    const prepared = await preparePositionWrite(app.db, ente, toPositionBody(body, service.code, ente.fiscalCode), { externalIuvs: true });
     if (!prepared.ok) throw badRequest(prepared.errors.map((e) => `${gpdFieldName(e.field)}: ${e.message}`).join('; '));
     return prepared;
   }
@@ -200,7 +200,7 @@ export default async function gpdApi(app: FastifyInstance) {
       const prepared = await prepare(ente, request.body);
       let result;
       try {
-        result = createPosition(app.db, ente, prepared.service, prepared.write, { publish: request.query.toPublish }, by);
+        result = await createPosition(app.db, ente, prepared.service, prepared.write, { publish: request.query.toPublish }, by);
       } catch (err) {
         domainError(err, request.body.iupd, org);
       }
@@ -218,7 +218,7 @@ export default async function gpdApi(app: FastifyInstance) {
       const oldIban = normaliseIban(request.query.oldIban);
       const newIban = normaliseIban(request.body.newIban);
       if (!isValidIban(newIban)) throw badRequest(`newIban: ${request.body.newIban} is not a valid IBAN.`);
-      if (!registeredIbanChecker(app.db)(ente.fiscalCode, newIban)) {
+      if (!(await registeredIbanChecker(app.db, [ente.fiscalCode]))(ente.fiscalCode, newIban)) {
         throw badRequest(`newIban: ${newIban} is not an active account registered for organization ${ente.fiscalCode}.`);
       }
       const updated = await replaceTransferIban(app.db, ente, oldIban, newIban, request.query.limit, by);
@@ -228,7 +228,7 @@ export default async function gpdApi(app: FastifyInstance) {
 
   app.get<{ Params: IupdParams }>(`${ORG}/:iupd`, { schema: gpdRouteSchema('getOrganizationDebtPositionByIUPD') }, async (request) => {
     const { ente } = who(request);
-    const p = getPositionByIupd(app.db, ente.id, request.params.iupd);
+    const p = await getPositionByIupd(app.db, ente.id, request.params.iupd);
     if (!p) throw notFound(request.params.iupd, ente.fiscalCode);
     return toGpdBaseResponse(p, ente, todayInItaly());
   });
@@ -239,12 +239,12 @@ export default async function gpdApi(app: FastifyInstance) {
     async (request) => {
       const { ente, by } = who(request);
       const { iupd } = request.params;
-      if (!getPositionByIupd(app.db, ente.id, iupd)) throw notFound(iupd, ente.fiscalCode);
+      if (!await getPositionByIupd(app.db, ente.id, iupd)) throw notFound(iupd, ente.fiscalCode);
       const prepared = await prepare(ente, request.body, iupd);
       let p: PositionDetail;
       try {
-        p = updatePosition(app.db, ente, prepared.service, iupd, prepared.write, {}, by);
-        if (request.query.toPublish && p.status === 'draft') p = publishPosition(app.db, ente.id, iupd, by);
+        p = await updatePosition(app.db, ente, prepared.service, iupd, prepared.write, {}, by);
+        if (request.query.toPublish && p.status === 'draft') p = await publishPosition(app.db, ente.id, iupd, by);
       } catch (err) {
         domainError(err, iupd, ente.fiscalCode);
       }
@@ -270,7 +270,7 @@ export default async function gpdApi(app: FastifyInstance) {
     app.post<{ Params: IupdParams }>(`${ORG}/:iupd/${action}`, { config: { csrf: false }, schema: gpdRouteSchema(operation) }, async (request) => {
       const { ente, by } = who(request);
       const { iupd } = request.params;
-      const current = getPositionByIupd(app.db, ente.id, iupd);
+      const current = await getPositionByIupd(app.db, ente.id, iupd);
       if (!current) throw notFound(iupd, ente.fiscalCode);
       // A PUT keeps a published position published (GPD would take it back to DRAFT), so the GPD
       // client's usual next call, publish, finds it published already: answered as done when the
@@ -283,7 +283,7 @@ export default async function gpdApi(app: FastifyInstance) {
       }
       let p: PositionDetail;
       try {
-        p = action === 'publish' ? publishPosition(app.db, ente.id, iupd, by) : cancelPosition(app.db, ente.id, iupd, by);
+        p = action === 'publish' ? await publishPosition(app.db, ente.id, iupd, by) : await cancelPosition(app.db, ente.id, iupd, by);
       } catch (err) {
         domainError(err, iupd, ente.fiscalCode);
       }

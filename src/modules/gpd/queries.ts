@@ -71,19 +71,18 @@ export async function listGpdPositions(db: Db, f: GpdListFilter): Promise<{ item
     );
   }
   const where = and(...conditions);
-  const total = db.select({ n: count() }).from(positions).where(where).get()!.n;
+  const total = (await db.select({ n: count() }).from(positions).where(where).limit(1))[0]!.n;
   const dir = f.ordering === 'ASC' ? asc : desc;
   // Every position of an ente carries the ente's name: COMPANY_NAME orders by insertion.
   const key = f.orderBy === 'IUPD' ? positions.iupd : f.orderBy === 'STATUS' ? positions.status : positions.id;
-  const rows = db
-    .select()
-    .from(positions)
-    .where(where)
-    .orderBy(dir(key), dir(positions.id))
-    .limit(f.limit)
-    .offset(f.page * f.limit)
-    .all();
-  return { items: loadDetails(db, rows), total };
+  const rows = await db
+      .select()
+      .from(positions)
+      .where(where)
+      .orderBy(dir(key), dir(positions.id))
+      .limit(f.limit)
+      .offset(f.page * f.limit);
+  return { items: await loadDetails(db, rows), total };
 }
 
 /** Position states whose unpaid options may still change (as updatePosition allows). */
@@ -95,41 +94,40 @@ const UPDATABLE: PositionStatus[] = ['draft', 'published', 'partially_paid'];
  * row and, when published, a new ACA sync. Returns how many transfers changed.
  */
 export async function replaceTransferIban(db: Db, ente: Ente, oldIban: string, newIban: string, limit: number, by: Actor): Promise<number> {
-  return db.transaction(
-    (tx) => {
-      const rows = tx
-        .select({ id: transfers.id, positionId: paymentOptions.positionId })
-        .from(transfers)
-        .innerJoin(paymentOptions, eq(paymentOptions.id, transfers.optionId))
-        .innerJoin(positions, eq(positions.id, paymentOptions.positionId))
-        .where(
-          and(
-            eq(paymentOptions.enteId, ente.id),
-            eq(paymentOptions.status, 'unpaid'),
-            inArray(positions.status, UPDATABLE),
-            eq(transfers.fiscalCodePA, ente.fiscalCode),
-            eq(transfers.iban, oldIban),
-          ),
-        )
-        .orderBy(asc(transfers.id))
-        .limit(limit)
-        .all();
-      if (rows.length === 0) return 0;
-      const now = new Date().toISOString();
-      for (let i = 0; i < rows.length; i += 500) {
-        tx.update(transfers).set({ iban: newIban }).where(inArray(transfers.id, rows.slice(i, i + 500).map((r) => r.id))).run();
-      }
-      const positionIds = [...new Set(rows.map((r) => r.positionId))];
-      for (let i = 0; i < positionIds.length; i += 500) {
-        const ids = positionIds.slice(i, i + 500);
-        tx.update(positions).set({ version: sql`${positions.version} + 1`, updatedAt: now }).where(inArray(positions.id, ids)).run();
-        for (const p of loadDetails(tx, tx.select().from(positions).where(inArray(positions.id, ids)).all())) {
-          recordAudit(tx, { ...by, action: 'transfers-iban', entity: 'position', entityId: p.id, enteId: ente.id, after: { oldIban, newIban, version: p.version } });
-          enqueueAcaSync(tx, p);
+  return await db.transaction(
+      async (tx) => {
+        const rows = await tx
+                .select({ id: transfers.id, positionId: paymentOptions.positionId })
+                .from(transfers)
+                .innerJoin(paymentOptions, eq(paymentOptions.id, transfers.optionId))
+                .innerJoin(positions, eq(positions.id, paymentOptions.positionId))
+                .where(
+                  and(
+                    eq(paymentOptions.enteId, ente.id),
+                    eq(paymentOptions.status, 'unpaid'),
+                    inArray(positions.status, UPDATABLE),
+                    eq(transfers.fiscalCodePA, ente.fiscalCode),
+                    eq(transfers.iban, oldIban),
+                  ),
+                )
+                .orderBy(asc(transfers.id))
+                .limit(limit);
+        if (rows.length === 0) return 0;
+        const now = new Date().toISOString();
+        for (let i = 0; i < rows.length; i += 500) {
+          await tx.update(transfers).set({ iban: newIban }).where(inArray(transfers.id, rows.slice(i, i + 500).map((r) => r.id)));
         }
-      }
-      return rows.length;
-    },
-    { behavior: 'immediate' },
-  );
+        const positionIds = [...new Set(rows.map((r) => r.positionId))];
+        for (let i = 0; i < positionIds.length; i += 500) {
+          const ids = positionIds.slice(i, i + 500);
+          await tx.update(positions).set({ version: sql`${positions.version} + 1`, updatedAt: now }).where(inArray(positions.id, ids));
+          for (const p of await loadDetails(tx, await tx.select().from(positions).where(inArray(positions.id, ids)))) {
+            recordAudit(tx, { ...by, action: 'transfers-iban', entity: 'position', entityId: p.id, enteId: ente.id, after: { oldIban, newIban, version: p.version } });
+            enqueueAcaSync(tx, p);
+          }
+        }
+        return rows.length;
+      },
+      { behavior: 'immediate' },
+    );
 }

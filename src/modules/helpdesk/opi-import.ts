@@ -54,7 +54,7 @@ export async function importOpiPage(
   const fileHash = sha256(input.bytes);
   let flowId: string | null = null;
   try {
-    const ente = r.db.select({ fiscalCode: enti.fiscalCode, name: enti.name }).from(enti).where(eq(enti.id, input.enteId)).get();
+    const ente = (await r.db.select({ fiscalCode: enti.fiscalCode, name: enti.name }).from(enti).where(eq(enti.id, input.enteId)).limit(1))[0];
     if (!ente) refuse('Ente inesistente', 404);
     let page: OpiPage;
     try {
@@ -67,7 +67,7 @@ export async function importOpiPage(
     if (page.enteFiscalCode !== ente.fiscalCode.toUpperCase()) {
       refuse(`Il giornale è dell’ente con codice fiscale ${page.enteFiscalCode} (${page.enteName}), non di ${ente.name} (${ente.fiscalCode}): il file è rifiutato per intero`);
     }
-    return r.sqlite.transaction(() => storePage(r, input, page, fileHash, input.bytes)).immediate();
+    return await r.db.transaction(async () => storePage(r, input, page, fileHash, input.bytes), { behavior: 'immediate' });
   } catch (e) {
     if (e instanceof ReconError) {
       recordAudit(r.db, {
@@ -84,14 +84,13 @@ export async function importOpiPage(
   }
 }
 
-function storePage(r: Recon, input: { enteId: number; fileName: string; actor: string; requestId?: string; now?: Date }, page: OpiPage, fileHash: string, bytes: Buffer): OpiUploadResult {
+async function storePage(r: Recon, input: { enteId: number; fileName: string; actor: string; requestId?: string; now?: Date }, page: OpiPage, fileHash: string, bytes: Buffer): Promise<OpiUploadResult> {
   const key = and(eq(treasuryOpiPages.enteId, input.enteId), eq(treasuryOpiPages.flowId, page.flowId));
-  const stored = r.db
-    .select({ page: treasuryOpiPages.page, totalPages: treasuryOpiPages.totalPages, version: treasuryOpiPages.opiVersion, sha256: treasuryOpiPages.sha256, importId: treasuryOpiPages.importId })
-    .from(treasuryOpiPages)
-    .where(key)
-    .orderBy(asc(treasuryOpiPages.page))
-    .all();
+  const stored = await r.db
+      .select({ page: treasuryOpiPages.page, totalPages: treasuryOpiPages.totalPages, version: treasuryOpiPages.opiVersion, sha256: treasuryOpiPages.sha256, importId: treasuryOpiPages.importId })
+      .from(treasuryOpiPages)
+      .where(key)
+      .orderBy(asc(treasuryOpiPages.page));
   const base = { flowId: page.flowId, page: page.page, totalPages: page.totalPages, skipped: page.skipped };
   const same = stored.find((p) => p.page === page.page);
   if (same) {
@@ -106,10 +105,9 @@ function storePage(r: Recon, input: { enteId: number; fileName: string; actor: s
   if (other && family(other.version) !== family(page.version)) {
     refuse(`La pagina ${page.page} è nella versione ${page.version}, le pagine già ricevute del giornale ${page.flowId} nella ${other.version}: il file è rifiutato per intero`, 409);
   }
-  r.db
-    .insert(treasuryOpiPages)
-    .values({ enteId: input.enteId, flowId: page.flowId, opiVersion: page.version, page: page.page, totalPages: page.totalPages, fileName: input.fileName.slice(0, 200), sha256: fileHash, xml: page.totalPages === 1 ? '' : bytes.toString('utf8'), createdBy: input.actor })
-    .run();
+  await r.db
+        .insert(treasuryOpiPages)
+        .values({ enteId: input.enteId, flowId: page.flowId, opiVersion: page.version, page: page.page, totalPages: page.totalPages, fileName: input.fileName.slice(0, 200), sha256: fileHash, xml: page.totalPages === 1 ? '' : bytes.toString('utf8'), createdBy: input.actor });
   const received = [...stored.map((p) => p.page), page.page].sort((a, b) => a - b);
   // Pages of one journal may be recorded under different versions of 1.6.1+ (a page without
   // version-specific values is read as 1.8): the journal is the oldest of them.
@@ -120,7 +118,7 @@ function storePage(r: Recon, input: { enteId: number; fileName: string; actor: s
 
   // The journal is whole: join its pages in order into one import.
   const pages: OpiPage[] = [];
-  const rows = r.db.select({ page: treasuryOpiPages.page, xml: treasuryOpiPages.xml, version: treasuryOpiPages.opiVersion, sha256: treasuryOpiPages.sha256 }).from(treasuryOpiPages).where(key).orderBy(asc(treasuryOpiPages.page)).all();
+  const rows = await r.db.select({ page: treasuryOpiPages.page, xml: treasuryOpiPages.xml, version: treasuryOpiPages.opiVersion, sha256: treasuryOpiPages.sha256 }).from(treasuryOpiPages).where(key).orderBy(asc(treasuryOpiPages.page));
   for (const row of rows) pages.push(row.page === page.page ? page : parseOpiPage(row.xml, row.version as OpiVersion));
   const movements: StatementMovement[] = [];
   const skipped: { line: number; reason: string }[] = [];
@@ -148,21 +146,21 @@ function storePage(r: Recon, input: { enteId: number; fileName: string; actor: s
   const journalHash = sha256(rows.map((x) => x.sha256).join(':'));
   let result: StatementImportResult;
   try {
-    result = storeStatement(r, input, {
-      format: 'opi',
-      movements,
-      skipped,
-      fileHash: journalHash,
-      opi: { version, flowId: page.flowId, pages: page.totalPages },
-      onImported: (importId) => {
-        r.db.update(treasuryOpiPages).set({ importId, xml: '' }).where(and(key, isNull(treasuryOpiPages.importId))).run();
-      },
-    });
+    result = await storeStatement(r, input, {
+          format: 'opi',
+          movements,
+          skipped,
+          fileHash: journalHash,
+          opi: { version, flowId: page.flowId, pages: page.totalPages },
+          onImported: async (importId) => {
+            await r.db.update(treasuryOpiPages).set({ importId, xml: '' }).where(and(key, isNull(treasuryOpiPages.importId)));
+          },
+        });
   } catch (e) {
     if (e instanceof ReconError) refuse(`${e.message} (giornale ${page.flowId}, pagina ${page.page} rifiutata per intero)`, e.status, e.problems);
     throw e;
   }
-  if (result.status === 'unchanged') r.db.update(treasuryOpiPages).set({ importId: result.importId, xml: '' }).where(key).run();
+  if (result.status === 'unchanged') await r.db.update(treasuryOpiPages).set({ importId: result.importId, xml: '' }).where(key);
   return { ...base, status: 'imported', version, pagesReceived: received, missingPages: [], importId: result.importId, result };
 }
 
@@ -186,22 +184,21 @@ export interface PendingJournal {
 /** Journals with pages still missing, for the helpdesk page (scoped to the caller's enti). */
 export async function pendingOpiJournals(r: Recon, scope: Scope): Promise<PendingJournal[]> {
   if (scope !== 'all' && scope.length === 0) return [];
-  const rows = r.db
-    .select({
-      enteId: treasuryOpiPages.enteId,
-      enteName: enti.name,
-      flowId: treasuryOpiPages.flowId,
-      version: sql<string>`min(${treasuryOpiPages.opiVersion})`,
-      totalPages: sql<number>`max(${treasuryOpiPages.totalPages})`,
-      pages: sql<string>`group_concat(${treasuryOpiPages.page})`,
-      lastAt: sql<string>`max(${treasuryOpiPages.createdAt})`,
-    })
-    .from(treasuryOpiPages)
-    .innerJoin(enti, eq(enti.id, treasuryOpiPages.enteId))
-    .where(scope === 'all' ? isNull(treasuryOpiPages.importId) : and(isNull(treasuryOpiPages.importId), inArray(treasuryOpiPages.enteId, scope)))
-    .groupBy(treasuryOpiPages.enteId, treasuryOpiPages.flowId)
-    .orderBy(sql`max(${treasuryOpiPages.createdAt}) DESC`)
-    .limit(100)
-    .all();
+  const rows = await r.db
+      .select({
+        enteId: treasuryOpiPages.enteId,
+        enteName: enti.name,
+        flowId: treasuryOpiPages.flowId,
+        version: sql<string>`min(${treasuryOpiPages.opiVersion})`,
+        totalPages: sql<number>`max(${treasuryOpiPages.totalPages})`,
+        pages: sql<string>`group_concat(${treasuryOpiPages.page})`,
+        lastAt: sql<string>`max(${treasuryOpiPages.createdAt})`,
+      })
+      .from(treasuryOpiPages)
+      .innerJoin(enti, eq(enti.id, treasuryOpiPages.enteId))
+      .where(scope === 'all' ? isNull(treasuryOpiPages.importId) : and(isNull(treasuryOpiPages.importId), inArray(treasuryOpiPages.enteId, scope)))
+      .groupBy(treasuryOpiPages.enteId, treasuryOpiPages.flowId)
+      .orderBy(sql`max(${treasuryOpiPages.createdAt}) DESC`)
+      .limit(100);
   return rows.map((x) => ({ ...x, pagesReceived: x.pages.split(',').map(Number).sort((a, b) => a - b) }));
 }

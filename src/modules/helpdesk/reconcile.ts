@@ -509,13 +509,13 @@ export interface StatementImportResult {
  * Idempotent per (ente, movement id): a known movement with the same data is skipped, with other
  * data the whole file is refused. Any unparseable row refuses the whole file.
  */
-export function importStatement(
+export async function importStatement(
   r: Recon,
   input: { enteId: number; bytes: Buffer; fileName: string; actor: string; requestId?: string; now?: Date },
-): StatementImportResult {
+): Promise<StatementImportResult> {
   const parsed = parseStatement(input.bytes);
   if (parsed.problems.length) throw new ReconError(`Il file contiene ${parsed.problems.length} errori: nessun movimento è stato importato`, parsed.problems);
-  return storeStatement(r, input, { format: parsed.format, movements: parsed.movements, skipped: parsed.skipped, fileHash: sha256(input.bytes) });
+  return await storeStatement(r, input, { format: parsed.format, movements: parsed.movements, skipped: parsed.skipped, fileHash: sha256(input.bytes) });
 }
 
 /** Movements read from a statement (CSV, camt.053, or a joined OPI Giornale di Cassa), ready to store. */
@@ -527,18 +527,18 @@ export interface StatementBatch {
   fileHash: string;
   opi?: { version: string; flowId: string; pages: number };
   /** Runs in the import's transaction once the import row exists (OPI: marks the pages joined). */
-  onImported?: (importId: number) => void;
+  onImported?: (importId: number) => Promise<void>;
 }
 
 /**
  * Stores the movements of one statement and reconciles the new ones, in one transaction (a
  * savepoint when called inside another): the shared path of every statement format.
  */
-export function storeStatement(
+export async function storeStatement(
   r: Recon,
   input: { enteId: number; fileName: string; actor: string; requestId?: string; now?: Date },
   parsed: StatementBatch,
-): StatementImportResult {
+): Promise<StatementImportResult> {
   const now = input.now ?? new Date();
   const fileHash = parsed.fileHash;
   const s = r.sqlite;
@@ -546,48 +546,48 @@ export function storeStatement(
   if (!ente) throw new ReconError('Ente inesistente', [], 404);
   const ibans = new Set((s.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ?').all(input.enteId) as { iban: string }[]).map((x) => x.iban.replace(/\s/g, '').toUpperCase()));
   const otherIban = s.prepare('SELECT e.name FROM ente_ibans i JOIN enti e ON e.id = i.ente_id WHERE replace(upper(i.iban),\' \',\'\') = ? AND i.ente_id <> ? LIMIT 1');
-  return s.transaction((): StatementImportResult => {
-    const prev = s.prepare('SELECT id, movements FROM treasury_imports WHERE ente_id = ? AND sha256 = ?').get(input.enteId, fileHash) as { id: number; movements: number } | undefined;
-    if (prev) return { status: 'unchanged', importId: prev.id, movements: prev.movements, newMovements: 0, alreadyKnown: prev.movements, matched: 0, parked: 0, errors: 0, skipped: parsed.skipped };
-    const problems: StatementProblem[] = [];
-    const existing = s.prepare('SELECT id, payload_hash FROM treasury_movements WHERE ente_id = ? AND movement_id = ?');
-    const fresh: (typeof parsed.movements[number] & { hash: string })[] = [];
-    let known = 0;
-    for (const mv of parsed.movements) {
-      if (mv.account && !ibans.has(mv.account)) {
-        const other = otherIban.get(mv.account, input.enteId) as { name: string } | undefined;
-        if (other) problems.push({ line: mv.line, field: 'iban', message: `Il conto ${mv.account} appartiene a ${other.name}, non all’ente scelto` });
+  return await r.db.transaction(async (): Promise<StatementImportResult> => {
+      const prev = s.prepare('SELECT id, movements FROM treasury_imports WHERE ente_id = ? AND sha256 = ?').get(input.enteId, fileHash) as { id: number; movements: number } | undefined;
+      if (prev) return { status: 'unchanged', importId: prev.id, movements: prev.movements, newMovements: 0, alreadyKnown: prev.movements, matched: 0, parked: 0, errors: 0, skipped: parsed.skipped };
+      const problems: StatementProblem[] = [];
+      const existing = s.prepare('SELECT id, payload_hash FROM treasury_movements WHERE ente_id = ? AND movement_id = ?');
+      const fresh: (typeof parsed.movements[number] & { hash: string })[] = [];
+      let known = 0;
+      for (const mv of parsed.movements) {
+        if (mv.account && !ibans.has(mv.account)) {
+          const other = otherIban.get(mv.account, input.enteId) as { name: string } | undefined;
+          if (other) problems.push({ line: mv.line, field: 'iban', message: `Il conto ${mv.account} appartiene a ${other.name}, non all’ente scelto` });
+        }
+        const hash = movementHash(mv);
+        const ex = existing.get(input.enteId, mv.movementId) as { id: number; payload_hash: string } | undefined;
+        if (ex) {
+          if (ex.payload_hash === hash) known++;
+          else problems.push({ line: mv.line, field: 'id_movimento', message: `Il movimento ${mv.movementId} è già stato importato con dati diversi` });
+          continue;
+        }
+        fresh.push({ ...mv, hash });
       }
-      const hash = movementHash(mv);
-      const ex = existing.get(input.enteId, mv.movementId) as { id: number; payload_hash: string } | undefined;
-      if (ex) {
-        if (ex.payload_hash === hash) known++;
-        else problems.push({ line: mv.line, field: 'id_movimento', message: `Il movimento ${mv.movementId} è già stato importato con dati diversi` });
-        continue;
-      }
-      fresh.push({ ...mv, hash });
-    }
-    if (problems.length) throw new ReconError(`Il file contiene ${problems.length} errori: nessun movimento è stato importato`, problems, 409);
-    const importId = Number(
-      s.prepare('INSERT INTO treasury_imports (ente_id, format, file_name, sha256, movements, new_movements, opi_version, opi_flow_id, pages, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)')
-        .run(input.enteId, parsed.format, input.fileName.slice(0, 200), fileHash, parsed.movements.length, fresh.length, parsed.opi?.version ?? null, parsed.opi?.flowId ?? null, parsed.opi?.pages ?? null, input.actor).lastInsertRowid,
-    );
-    parsed.onImported?.(importId);
-    const ins = s.prepare(
-      `INSERT INTO treasury_movements (ente_id, import_id, movement_id, direction, amount_cents, booking_date, value_date, causale, account, payload_hash, ref_kind, state)
+      if (problems.length) throw new ReconError(`Il file contiene ${problems.length} errori: nessun movimento è stato importato`, problems, 409);
+      const importId = Number(
+        s.prepare('INSERT INTO treasury_imports (ente_id, format, file_name, sha256, movements, new_movements, opi_version, opi_flow_id, pages, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)')
+          .run(input.enteId, parsed.format, input.fileName.slice(0, 200), fileHash, parsed.movements.length, fresh.length, parsed.opi?.version ?? null, parsed.opi?.flowId ?? null, parsed.opi?.pages ?? null, input.actor).lastInsertRowid,
+      );
+      await parsed.onImported?.(importId);
+      const ins = s.prepare(
+        `INSERT INTO treasury_movements (ente_id, import_id, movement_id, direction, amount_cents, booking_date, value_date, causale, account, payload_hash, ref_kind, state)
        VALUES (?,?,?,?,?,?,?,?,?,?,'none','parked')`,
-    );
-    const counts = { matched: 0, parked: 0, errors: 0 };
-    for (const mv of fresh) {
-      const id = Number(ins.run(input.enteId, importId, mv.movementId, mv.direction, mv.amountCents, mv.bookingDate, mv.valueDate, mv.causale, mv.account, mv.hash).lastInsertRowid);
-      const state = reconcileMovementInTx(r, id, input.actor, now);
-      if (state === 'matched') counts.matched++;
-      else if (state === 'parked') counts.parked++;
-      else if (state === 'error') counts.errors++;
-    }
-    recordAudit(r.db, { actor: input.actor, action: 'treasury.import', entity: 'treasury_import', entityId: importId, enteId: input.enteId, after: { fileName: input.fileName, sha256: fileHash, format: parsed.format, ...parsed.opi, movements: parsed.movements.length, new: fresh.length, ...counts, skipped: parsed.skipped.length, skippedReasons: parsed.skipped.slice(0, 200) }, requestId: input.requestId });
-    return { status: 'imported', importId, movements: parsed.movements.length, newMovements: fresh.length, alreadyKnown: known, ...counts, skipped: parsed.skipped };
-  }).immediate();
+      );
+      const counts = { matched: 0, parked: 0, errors: 0 };
+      for (const mv of fresh) {
+        const id = Number(ins.run(input.enteId, importId, mv.movementId, mv.direction, mv.amountCents, mv.bookingDate, mv.valueDate, mv.causale, mv.account, mv.hash).lastInsertRowid);
+        const state = reconcileMovementInTx(r, id, input.actor, now);
+        if (state === 'matched') counts.matched++;
+        else if (state === 'parked') counts.parked++;
+        else if (state === 'error') counts.errors++;
+      }
+      recordAudit(r.db, { actor: input.actor, action: 'treasury.import', entity: 'treasury_import', entityId: importId, enteId: input.enteId, after: { fileName: input.fileName, sha256: fileHash, format: parsed.format, ...parsed.opi, movements: parsed.movements.length, new: fresh.length, ...counts, skipped: parsed.skipped.length, skippedReasons: parsed.skipped.slice(0, 200) }, requestId: input.requestId });
+      return { status: 'imported', importId, movements: parsed.movements.length, newMovements: fresh.length, alreadyKnown: known, ...counts, skipped: parsed.skipped };
+    }, { behavior: 'immediate' });
 }
 
 // ------------------------------------------------------------------------------------ manual work

@@ -335,7 +335,7 @@ export default fp(
       const members = app.sqlite.prepare("SELECT fiscal_code AS cf FROM enti WHERE member = 1 OR kind = 'provincia'").all() as { cf: string }[];
       let imported = 0;
       for (const m of members) {
-        for (const f of buildFlows(app.db, m.cf)) {
+        for (const f of await buildFlows(app.db, m.cf)) {
           const out = ingestFlowXml(r, { xml: f.xml, source: 'nodoChiedi', actor: `user:${request.user!.id}`, allowedEnti: 'all', requestId: request.id });
           if (out.status === 'imported') imported++;
         }
@@ -389,7 +389,7 @@ export default fp(
       if (!mp.file) return treasuryPage(request, reply.code(400), { error: { message: 'Scegli il file del giornale di cassa (CSV, camt.053 o OPI).' } });
       if (looksLikeOpi(mp.file.data)) return opiUpload(request, reply, mp, enteId);
       try {
-        const res = importStatement(r, { enteId, bytes: mp.file.data, fileName: mp.file.fileName, actor: `user:${request.user!.id}`, requestId: request.id });
+        const res = await importStatement(r, { enteId, bytes: mp.file.data, fileName: mp.file.fileName, actor: `user:${request.user!.id}`, requestId: request.id });
         setFlash(
           request,
           res.status === 'unchanged'
@@ -465,7 +465,7 @@ export default fp(
         const e = app.sqlite.prepare('SELECT fiscal_code AS cf, name FROM enti WHERE id = ?').get(request.params.id) as { cf: string; name: string } | undefined;
         if (!e) throw new HttpError(404, 'Ente non trovato.');
         const iban = (app.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? AND active = 1 ORDER BY id LIMIT 1').get(request.params.id) as { iban: string } | undefined)?.iban ?? '';
-        const credits = simulatedCredits(app.db, e.cf);
+        const credits = await simulatedCredits(app.db, e.cf);
         if (request.query.formato === 'opi') {
           const version = request.query.versione ?? '1.8';
           const day = credits.reduce((d, c) => (c.bookingDate > d ? c.bookingDate : d), new Date().toISOString().slice(0, 10));

@@ -27,28 +27,26 @@ const DATE_IT = new Intl.DateTimeFormat('it-IT', { day: '2-digit', month: '2-dig
 export async function describeTicketLink(db: Db, kind: TicketLinkKind, id: number): Promise<TicketLink | null> {
   switch (kind) {
     case 'payment': {
-      const row = db
-        .select({ enteId: paymentOptions.enteId, noticeNumber: paymentOptions.noticeNumber, description: positions.description })
-        .from(paymentOptions)
-        .innerJoin(positions, eq(positions.id, paymentOptions.positionId))
-        .where(eq(paymentOptions.id, id))
-        .get();
+      const row = (await db
+              .select({ enteId: paymentOptions.enteId, noticeNumber: paymentOptions.noticeNumber, description: positions.description })
+              .from(paymentOptions)
+              .innerJoin(positions, eq(positions.id, paymentOptions.positionId))
+              .where(eq(paymentOptions.id, id)).limit(1))[0];
       return row ? { kind, id, enteId: row.enteId, label: `Avviso ${formatNoticeNumber(row.noticeNumber)} – ${row.description}`, url: `/helpdesk/pagamenti/${id}` } : null;
     }
     case 'flow': {
-      const row = db.select({ enteId: fdrFlows.enteId, flowId: fdrFlows.flowId }).from(fdrFlows).where(eq(fdrFlows.id, id)).get();
+      const row = (await db.select({ enteId: fdrFlows.enteId, flowId: fdrFlows.flowId }).from(fdrFlows).where(eq(fdrFlows.id, id)).limit(1))[0];
       return row ? { kind, id, enteId: row.enteId, label: `Flusso di rendicontazione ${row.flowId}`, url: `/helpdesk/flussi/${id}` } : null;
     }
     case 'anomaly': {
-      const row = db.select({ enteId: anomalies.enteId, type: anomalies.type }).from(anomalies).where(eq(anomalies.id, id)).get();
+      const row = (await db.select({ enteId: anomalies.enteId, type: anomalies.type }).from(anomalies).where(eq(anomalies.id, id)).limit(1))[0];
       return row && row.enteId !== null ? { kind, id, enteId: row.enteId, label: `Anomalia n. ${id}: ${anomalyLabel(row.type)}`, url: `/helpdesk/anomalie/${id}` } : null;
     }
     case 'movement': {
-      const row = db
-        .select({ enteId: treasuryMovements.enteId, movementId: treasuryMovements.movementId, bookingDate: treasuryMovements.bookingDate })
-        .from(treasuryMovements)
-        .where(eq(treasuryMovements.id, id))
-        .get();
+      const row = (await db
+              .select({ enteId: treasuryMovements.enteId, movementId: treasuryMovements.movementId, bookingDate: treasuryMovements.bookingDate })
+              .from(treasuryMovements)
+              .where(eq(treasuryMovements.id, id)).limit(1))[0];
       return row ? { kind, id, enteId: row.enteId, label: `Movimento di tesoreria ${row.movementId} del ${DATE_IT.format(new Date(row.bookingDate))}`, url: '/helpdesk/tesoreria' } : null;
     }
   }

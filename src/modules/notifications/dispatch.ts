@@ -31,7 +31,7 @@ export interface DispatchStats {
 /** The delay before attempt `attempts + 1`, after `attempts` failed ones. */
 export const backoffAfter = (attempts: number) => BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)]!;
 
-export function claimDue(db: DbLike, at: Date, limit = DISPATCH_BATCH): NotificationRow[] {
+export async function claimDue(db: DbLike, at: Date, limit = DISPATCH_BATCH): Promise<NotificationRow[]> {
   const iso = at.toISOString();
   const due = db
     .select({ id: notifications.id })
@@ -39,11 +39,11 @@ export function claimDue(db: DbLike, at: Date, limit = DISPATCH_BATCH): Notifica
     .where(and(eq(notifications.status, 'queued'), lte(notifications.nextAttemptAt, iso)))
     .orderBy(asc(notifications.nextAttemptAt))
     .limit(limit);
-  return db.update(notifications).set({ status: 'sending', updatedAt: iso }).where(inArray(notifications.id, due)).returning().all();
+  return await db.update(notifications).set({ status: 'sending', updatedAt: iso }).where(inArray(notifications.id, due)).returning();
 }
 
 /** Records what the channel said about a claimed row. */
-export function recordResult(db: DbLike, row: NotificationRow, result: ChannelResult, at: Date): NotificationRow['status'] {
+export async function recordResult(db: DbLike, row: NotificationRow, result: ChannelResult, at: Date): Promise<NotificationRow['status']> {
   const iso = at.toISOString();
   const attempts = row.attempts + 1;
   const common = { attempts, updatedAt: iso, lastError: result.error?.slice(0, 500) ?? null };
@@ -68,15 +68,14 @@ export function recordResult(db: DbLike, row: NotificationRow, result: ChannelRe
       status = result.status;
       if (result.deliveryState) extra = { deliveryState: result.deliveryState };
   }
-  db.update(notifications)
-    .set({ ...common, ...extra, status })
-    .where(and(eq(notifications.id, row.id), eq(notifications.status, 'sending')))
-    .run();
+  await db.update(notifications)
+        .set({ ...common, ...extra, status })
+        .where(and(eq(notifications.id, row.id), eq(notifications.status, 'sending')));
   return status;
 }
 
 async function sendOne(ctx: NotificationsCtx, row: NotificationRow): Promise<ChannelResult> {
-  const reason = checkBeforeSend(ctx.db, row);
+  const reason = await checkBeforeSend(ctx.db, row);
   if (reason) return { status: 'skipped', error: reason };
   const sender = ctx.channels.get(row.channel);
   if (!sender) return { status: 'skipped', error: `canale ${row.channel} non configurato` };
@@ -91,23 +90,22 @@ export async function runDispatch(ctx: NotificationsCtx, at: Date): Promise<Disp
   const stats: DispatchStats = { claimed: 0, byStatus: {} };
   const iso = at.toISOString();
   // A process stopped mid-send: back to the queue (the attempt counts).
-  ctx.db
-    .update(notifications)
-    .set({ status: 'queued', attempts: sql`${notifications.attempts} + 1`, lastError: 'invio interrotto', updatedAt: iso })
-    .where(and(eq(notifications.status, 'sending'), lte(notifications.updatedAt, new Date(at.getTime() - STALE_MS).toISOString())))
-    .run();
+  await ctx.db
+        .update(notifications)
+        .set({ status: 'queued', attempts: sql`${notifications.attempts} + 1`, lastError: 'invio interrotto', updatedAt: iso })
+        .where(and(eq(notifications.status, 'sending'), lte(notifications.updatedAt, new Date(at.getTime() - STALE_MS).toISOString())));
   const started = Date.now();
   while (Date.now() - started < PASS_BUDGET_MS) {
-    const rows = claimDue(ctx.db, at);
+    const rows = await claimDue(ctx.db, at);
     if (rows.length === 0) break;
     stats.claimed += rows.length;
     for (let i = 0; i < rows.length; i += CONCURRENCY) {
       const slice = rows.slice(i, i + CONCURRENCY);
       const results = await Promise.all(slice.map((r) => sendOne(ctx, r)));
-      slice.forEach((r, j) => {
-        const s = recordResult(ctx.db, r, results[j]!, at);
+      for (const [j, r] of slice.entries()) {
+        const s = await recordResult(ctx.db, r, results[j]!, at);
         stats.byStatus[s] = (stats.byStatus[s] ?? 0) + 1;
-      });
+      }
     }
     if (rows.length < DISPATCH_BATCH) break;
   }

@@ -54,42 +54,40 @@ export function ioSender(ctx: NotificationsCtx): ChannelSender {
 /** Asks IO for the state of sent messages that are due a poll; PROCESSED → delivered, REJECTED/FAILED → failed. */
 export async function pollIoDeliveries(ctx: NotificationsCtx, at: Date): Promise<number> {
   const iso = at.toISOString();
-  const rows = ctx.db
-    .select()
-    .from(notifications)
-    .where(
-      and(
-        eq(notifications.channel, 'io'),
-        eq(notifications.status, 'sent'),
-        lte(notifications.nextAttemptAt, iso),
-        gte(notifications.sentAt, new Date(at.getTime() - POLL_DAYS * 86_400_000).toISOString()),
-      ),
-    )
-    .orderBy(asc(notifications.nextAttemptAt))
-    .limit(POLL_BATCH)
-    .all();
+  const rows = await ctx.db
+      .select()
+      .from(notifications)
+      .where(
+        and(
+          eq(notifications.channel, 'io'),
+          eq(notifications.status, 'sent'),
+          lte(notifications.nextAttemptAt, iso),
+          gte(notifications.sentAt, new Date(at.getTime() - POLL_DAYS * 86_400_000).toISOString()),
+        ),
+      )
+      .orderBy(asc(notifications.nextAttemptAt))
+      .limit(POLL_BATCH);
   let polled = 0;
   for (const row of rows) {
     const client = await clientFor(ctx, row.enteId).catch(() => null);
     if (!client || !row.providerId) {
-      ctx.db.update(notifications).set({ nextAttemptAt: NEVER, updatedAt: iso }).where(eq(notifications.id, row.id)).run();
+      await ctx.db.update(notifications).set({ nextAttemptAt: NEVER, updatedAt: iso }).where(eq(notifications.id, row.id));
       continue;
     }
     const r = await getMessageStatus(client, row.recipient, row.providerId);
     polled++;
     const next = new Date(at.getTime() + POLL_MS).toISOString();
     if (!r.ok) {
-      ctx.db.update(notifications).set({ nextAttemptAt: next, lastError: r.error.slice(0, 500), updatedAt: iso }).where(eq(notifications.id, row.id)).run();
+      await ctx.db.update(notifications).set({ nextAttemptAt: next, lastError: r.error.slice(0, 500), updatedAt: iso }).where(eq(notifications.id, row.id));
       continue;
     }
     const state = r.value?.status ?? 'NOT_FOUND';
     const status = state === 'PROCESSED' ? 'delivered' : state === 'REJECTED' || state === 'FAILED' ? 'failed' : 'sent';
     const final = status !== 'sent' || state === 'NOT_FOUND';
-    ctx.db
-      .update(notifications)
-      .set({ status, deliveryState: state, nextAttemptAt: final ? NEVER : next, updatedAt: iso, ...(status === 'failed' ? { lastError: `App IO: ${state}` } : {}) })
-      .where(eq(notifications.id, row.id))
-      .run();
+    await ctx.db
+            .update(notifications)
+            .set({ status, deliveryState: state, nextAttemptAt: final ? NEVER : next, updatedAt: iso, ...(status === 'failed' ? { lastError: `App IO: ${state}` } : {}) })
+            .where(eq(notifications.id, row.id));
   }
   return polled;
 }

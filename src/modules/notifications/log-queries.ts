@@ -34,30 +34,29 @@ export async function listNotificationLog(db: DbLike, f: LogFilter, limit = LOG_
   if (f.from) where.push(gte(notifications.createdAt, `${f.from}T00:00:00.000Z`));
   if (f.to) where.push(lt(notifications.createdAt, `${f.to}T23:59:59.999Z`));
   if (f.before) where.push(lt(notifications.id, f.before));
-  const rows = db
-    .select({
-      id: notifications.id,
-      channel: notifications.channel,
-      kind: notifications.kind,
-      recipient: notifications.recipient,
-      subject: notifications.subject,
-      status: notifications.status,
-      attempts: notifications.attempts,
-      nextAttemptAt: notifications.nextAttemptAt,
-      lastError: notifications.lastError,
-      providerId: notifications.providerId,
-      deliveryState: notifications.deliveryState,
-      sentAt: notifications.sentAt,
-      createdAt: notifications.createdAt,
-      payload: notifications.payload,
-      enteName: enti.name,
-    })
-    .from(notifications)
-    .leftJoin(enti, eq(enti.id, notifications.enteId))
-    .where(where.length ? and(...where) : undefined)
-    .orderBy(desc(notifications.id))
-    .limit(limit + 1)
-    .all();
+  const rows = await db
+      .select({
+        id: notifications.id,
+        channel: notifications.channel,
+        kind: notifications.kind,
+        recipient: notifications.recipient,
+        subject: notifications.subject,
+        status: notifications.status,
+        attempts: notifications.attempts,
+        nextAttemptAt: notifications.nextAttemptAt,
+        lastError: notifications.lastError,
+        providerId: notifications.providerId,
+        deliveryState: notifications.deliveryState,
+        sentAt: notifications.sentAt,
+        createdAt: notifications.createdAt,
+        payload: notifications.payload,
+        enteName: enti.name,
+      })
+      .from(notifications)
+      .leftJoin(enti, eq(enti.id, notifications.enteId))
+      .where(where.length ? and(...where) : undefined)
+      .orderBy(desc(notifications.id))
+      .limit(limit + 1);
   const more = rows.length > limit;
   return { rows: rows.slice(0, limit), nextBefore: more ? rows[limit - 1]!.id : null };
 }

@@ -59,30 +59,30 @@ const insertOne = (db: DbLike) =>
  * Runs synchronously before its promise settles, so it may be awaited inside a caller's transaction.
  */
 export async function enqueueNotifications(db: DbLike, rows: readonly OutboxRow[], now: Date = new Date()): Promise<number> {
-  return enqueueNotificationsSync(db, rows, now);
+  return await enqueueNotificationsSync(db, rows, now);
 }
 
 /** The same, synchronous: for better-sqlite3 transaction callbacks, which must not await. */
-export function enqueueNotificationsSync(db: DbLike, rows: readonly OutboxRow[], now: Date = new Date()): number {
+export async function enqueueNotificationsSync(db: DbLike, rows: readonly OutboxRow[], now: Date = new Date()): Promise<number> {
   if (rows.length === 0) return 0;
   const at = now.toISOString();
-  return db.transaction((tx) => {
-    const insert = insertOne(tx);
-    let inserted = 0;
-    for (const r of rows) {
-      inserted += insert.run({
-        channel: r.channel,
-        kind: r.kind,
-        dedupeKey: r.dedupeKey,
-        enteId: r.enteId ?? null,
-        userId: r.userId ?? null,
-        recipient: r.recipient,
-        subject: r.subject,
-        payload: typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload),
-        nextAttemptAt: r.nextAttemptAt ?? at,
-        at,
-      }).changes;
-    }
-    return inserted;
-  });
+  return await db.transaction(async (tx) => {
+      const insert = insertOne(tx);
+      let inserted = 0;
+      for (const r of rows) {
+        inserted += insert.run({
+          channel: r.channel,
+          kind: r.kind,
+          dedupeKey: r.dedupeKey,
+          enteId: r.enteId ?? null,
+          userId: r.userId ?? null,
+          recipient: r.recipient,
+          subject: r.subject,
+          payload: typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload),
+          nextAttemptAt: r.nextAttemptAt ?? at,
+          at,
+        }).changes;
+      }
+      return inserted;
+    });
 }

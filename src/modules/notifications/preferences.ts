@@ -43,11 +43,11 @@ function confirmationRecent(p: Preferences, now: Date): boolean {
 export const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
 export async function getPreferences(db: DbLike, userId: number): Promise<Preferences> {
-  return preferencesSync(db, userId);
+  return await preferencesSync(db, userId);
 }
 
-export function preferencesSync(db: DbLike, userId: number): Preferences {
-  const row = db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).get();
+export async function preferencesSync(db: DbLike, userId: number): Promise<Preferences> {
+  const row = (await db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1))[0];
   if (!row) return { ...DEFAULT_PREFERENCES };
   return {
     io: row.io,
@@ -83,56 +83,54 @@ export interface SaveOutcome {
  * unconfirmed until the link is opened; the same confirmed address stays confirmed. Audited.
  */
 export async function savePreferences(db: Db, userId: number, input: PreferencesInput, now: Date, audit: { actor: string; requestId?: string | null }): Promise<SaveOutcome> {
-  return db.transaction((tx) => {
-    const before = preferencesSync(tx, userId);
-    const address = input.emailAddress.trim().toLowerCase() || null;
-    const sameAddress = address !== null && address === before.emailAddress;
-    let outcome: SaveOutcome = {};
-    const values: Partial<typeof notificationPreferences.$inferInsert> = {
-      io: input.io,
-      email: input.email && address !== null,
-      push: input.push,
-      reminders: input.reminders,
-      emailAddress: address,
-      updatedAt: now.toISOString(),
-    };
-    if (!address) {
-      Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: null, emailConfirmExpiresAt: null });
-    } else if (!sameAddress || (!before.emailConfirmedAt && !confirmationRecent(before, now))) {
-      const token = crypto.randomBytes(24).toString('base64url');
-      Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: sha256(token), emailConfirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_MS).toISOString() });
-      outcome = { confirm: { address, token } };
-    }
-    tx.insert(notificationPreferences)
-      .values({ userId, ...values } as typeof notificationPreferences.$inferInsert)
-      .onConflictDoUpdate({ target: notificationPreferences.userId, set: values })
-      .run();
-    recordAudit(tx, {
-      actor: audit.actor,
-      action: 'notification_preferences.update',
-      entity: 'user',
-      entityId: userId,
-      before: { io: before.io, email: before.email, push: before.push, reminders: before.reminders, emailSet: Boolean(before.emailAddress) },
-      after: { io: values.io, email: values.email, push: values.push, reminders: values.reminders, emailSet: Boolean(address), confirmationSent: Boolean(outcome.confirm) },
-      requestId: audit.requestId ?? null,
+  return await db.transaction(async (tx) => {
+      const before = await preferencesSync(tx, userId);
+      const address = input.emailAddress.trim().toLowerCase() || null;
+      const sameAddress = address !== null && address === before.emailAddress;
+      let outcome: SaveOutcome = {};
+      const values: Partial<typeof notificationPreferences.$inferInsert> = {
+        io: input.io,
+        email: input.email && address !== null,
+        push: input.push,
+        reminders: input.reminders,
+        emailAddress: address,
+        updatedAt: now.toISOString(),
+      };
+      if (!address) {
+        Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: null, emailConfirmExpiresAt: null });
+      } else if (!sameAddress || (!before.emailConfirmedAt && !confirmationRecent(before, now))) {
+        const token = crypto.randomBytes(24).toString('base64url');
+        Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: sha256(token), emailConfirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_MS).toISOString() });
+        outcome = { confirm: { address, token } };
+      }
+      await tx.insert(notificationPreferences)
+              .values({ userId, ...values } as typeof notificationPreferences.$inferInsert)
+              .onConflictDoUpdate({ target: notificationPreferences.userId, set: values });
+      recordAudit(tx, {
+        actor: audit.actor,
+        action: 'notification_preferences.update',
+        entity: 'user',
+        entityId: userId,
+        before: { io: before.io, email: before.email, push: before.push, reminders: before.reminders, emailSet: Boolean(before.emailAddress) },
+        after: { io: values.io, email: values.email, push: values.push, reminders: values.reminders, emailSet: Boolean(address), confirmationSent: Boolean(outcome.confirm) },
+        requestId: audit.requestId ?? null,
+      });
+      return outcome;
     });
-    return outcome;
-  });
 }
 
 export type ConfirmResult = 'confirmed' | 'expired' | 'unknown';
 
 /** Opens a confirmation link: the token's address becomes confirmed (once; the token is then spent). */
 export async function confirmEmail(db: Db, token: string, now: Date): Promise<ConfirmResult> {
-  return db.transaction((tx) => {
-    const row = tx.select().from(notificationPreferences).where(eq(notificationPreferences.emailConfirmTokenHash, sha256(token))).get();
-    if (!row) return 'unknown';
-    if (!row.emailConfirmExpiresAt || row.emailConfirmExpiresAt <= now.toISOString()) return 'expired';
-    tx.update(notificationPreferences)
-      .set({ emailConfirmedAt: now.toISOString(), emailConfirmTokenHash: null, emailConfirmExpiresAt: null, updatedAt: now.toISOString() })
-      .where(eq(notificationPreferences.userId, row.userId))
-      .run();
-    recordAudit(tx, { actor: `user:${row.userId}`, action: 'notification_preferences.email_confirmed', entity: 'user', entityId: row.userId });
-    return 'confirmed';
-  });
+  return await db.transaction(async (tx) => {
+      const row = (await tx.select().from(notificationPreferences).where(eq(notificationPreferences.emailConfirmTokenHash, sha256(token))).limit(1))[0];
+      if (!row) return 'unknown';
+      if (!row.emailConfirmExpiresAt || row.emailConfirmExpiresAt <= now.toISOString()) return 'expired';
+      await tx.update(notificationPreferences)
+              .set({ emailConfirmedAt: now.toISOString(), emailConfirmTokenHash: null, emailConfirmExpiresAt: null, updatedAt: now.toISOString() })
+              .where(eq(notificationPreferences.userId, row.userId));
+      recordAudit(tx, { actor: `user:${row.userId}`, action: 'notification_preferences.email_confirmed', entity: 'user', entityId: row.userId });
+      return 'confirmed';
+    });
 }

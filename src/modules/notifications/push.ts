@@ -133,10 +133,10 @@ async function sentToday(db: Db, subscriptionIds: number[], at: Date): Promise<n
 
 /** Deletes a subscription the push service reported gone, with its interests. */
 export async function deletePushSubscription(db: Db, subscriptionId: number): Promise<void> {
-  db.transaction((tx) => {
-    tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, subscriptionId))).run();
-    tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, subscriptionId)).run();
-  });
+  await db.transaction(async (tx) => {
+        await tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, subscriptionId)));
+        await tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, subscriptionId));
+      });
 }
 
 /** The outcome of a push service's HTTP status. */

@@ -66,10 +66,10 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   const ctx = app.notifications;
   ctx.channels.set('io', ioSender(ctx));
   ctx.channels.set('email', emailSender(ctx));
-  initPaymentCursors(ctx.db, ctx.now());
+  await initPaymentCursors(ctx.db, ctx.now());
   if (!app.config.isProduction && app.config.seedDemo) {
     const key = moduleKey(app.config);
-    if (key) seedDemoIoServices(app.db, key);
+    if (key) await seedDemoIoServices(app.db, key);
   }
 
   // ------------------------------------------------------------ citizen: preferences
@@ -78,14 +78,13 @@ export default async function routes(app: FastifyInstance): Promise<void> {
     const user = request.user!;
     const prefs = await getPreferences(app.db, user.id);
     const now = ctx.now().toISOString();
-    const recent = app.db
-      .select({ id: notifications.id, channel: notifications.channel, kind: notifications.kind, status: notifications.status, createdAt: notifications.createdAt, sentAt: notifications.sentAt, subject: notifications.subject })
-      .from(notifications)
-      // Also what was sent to their fiscal code on App IO before they first signed in.
-      .where(or(eq(notifications.userId, user.id), and(eq(notifications.channel, 'io'), eq(notifications.recipient, user.fiscalCode))))
-      .orderBy(desc(notifications.id))
-      .limit(20)
-      .all()
+    const recent = (await app.db
+          .select({ id: notifications.id, channel: notifications.channel, kind: notifications.kind, status: notifications.status, createdAt: notifications.createdAt, sentAt: notifications.sentAt, subject: notifications.subject })
+          .from(notifications)
+          // Also what was sent to their fiscal code on App IO before they first signed in.
+          .where(or(eq(notifications.userId, user.id), and(eq(notifications.channel, 'io'), eq(notifications.recipient, user.fiscalCode))))
+          .orderBy(desc(notifications.id))
+          .limit(20))
       .map(labelled);
     reply.header('cache-control', 'private, no-store');
     return reply.page('notifications/preferences', {
@@ -191,15 +190,14 @@ export default async function routes(app: FastifyInstance): Promise<void> {
 
   async function ioPage(request: FastifyRequest<{ Params: { enteId: number } }>, reply: FastifyReply, extra: Record<string, unknown> = {}) {
     const enteId = request.params.enteId;
-    const ente = getEnte(app.db, enteId)!;
+    const ente = (await getEnte(app.db, enteId))!;
     const service = await getIoService(app.db, enteId);
     const since = new Date(ctx.now().getTime() - 30 * 86_400_000).toISOString();
-    const stats = app.db
-      .select({ status: notifications.status, n: count() })
-      .from(notifications)
-      .where(and(eq(notifications.enteId, enteId), eq(notifications.channel, 'io'), gte(notifications.createdAt, since)))
-      .groupBy(notifications.status)
-      .all()
+    const stats = (await app.db
+          .select({ status: notifications.status, n: count() })
+          .from(notifications)
+          .where(and(eq(notifications.enteId, enteId), eq(notifications.channel, 'io'), gte(notifications.createdAt, since)))
+          .groupBy(notifications.status))
       .map((s) => ({ ...s, label: STATUS_LABELS[s.status] ?? s.status }));
     return reply.page('notifications/app-io', {
       title: `App IO – ${ente.name}`,
@@ -349,7 +347,7 @@ export default async function routes(app: FastifyInstance): Promise<void> {
         channels: NOTIFICATION_CHANNELS.map((c) => ({ value: c, label: CHANNEL_LABELS[c], selected: c === q.canale })),
         statuses: NOTIFICATION_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], selected: s === q.stato })),
         kinds: NOTIFICATION_KINDS.map((k) => ({ value: k, label: KIND_LABELS[k], selected: k === q.tipo })),
-        enti: listEnti(app.db, {})
+        enti: (await listEnti(app.db, {}))
           .filter((e) => e.member || e.kind !== 'comune')
           .map((e) => ({ id: e.id, name: e.name, selected: e.id === q.ente })),
         next: nextBefore ? `${base}${params.size ? '&' : '?'}prima=${nextBefore}` : null,

@@ -67,9 +67,9 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
 
   const today = todayInItaly();
   const problems: { index: number; message: string }[] = [];
-  const items = input.notices.map((n, index) => {
-    const ente = getEnte(db, n.enteId);
-    const found = ente ? findByNoticeNumber(db, ente.id, n.noticeNumber) : undefined;
+  const items = await Promise.all(input.notices.map(async (n, index) => {
+    const ente = await getEnte(db, n.enteId);
+    const found = ente ? await findByNoticeNumber(db, ente.id, n.noticeNumber) : undefined;
     const notPayable = checkPayable(found, today);
     if (!ente || notPayable) {
       problems.push({ index, message: `Avviso ${n.noticeNumber}: ${notPayable?.message ?? 'ente sconosciuto'}` });
@@ -89,7 +89,8 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
         description: optionDescription(position, option),
       },
     };
-  });
+  }));
+  problems.sort((a, b) => a.index - b.index);
   if (problems.length) throw new CheckoutError('Alcuni avvisi non sono pagabili.', problems);
   const ready = items.filter((i): i is NonNullable<typeof i> => i !== null);
   const conflicts = conflictingPairs(ready.map((i) => ({ positionId: i.option.positionId, optionId: i.option.id, kind: i.option.kind, plan: i.option.plan })));
@@ -102,19 +103,16 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
 
   const cartId = crypto.randomUUID();
   const total = ready.reduce((s, i) => s + i.notice.amount, 0);
-  db.transaction(
-    (tx) => {
-      tx.insert(checkoutCarts).values({ id: cartId, email: input.email ?? null, returnBase: input.returnBase, totalCents: total }).run();
-      ready.forEach((i, ordinal) =>
-        tx
-          .insert(checkoutCartItems)
-          .values({ cartId, ordinal, enteId: i.ente.id, optionId: i.option.id, ...i.notice, amountCents: i.notice.amount })
-          .run(),
+  await db.transaction(
+        async (tx) => {
+          await tx.insert(checkoutCarts).values({ id: cartId, email: input.email ?? null, returnBase: input.returnBase, totalCents: total });
+          for (const [ordinal, i] of ready.entries()) {
+            await tx.insert(checkoutCartItems).values({ cartId, ordinal, enteId: i.ente.id, optionId: i.option.id, ...i.notice, amountCents: i.notice.amount });
+          }
+          recordAudit(tx, { actor: input.actor ?? 'anonymous', action: 'create', entity: 'checkout_cart', entityId: cartId, after: { notices: ready.length, totalCents: total }, requestId: input.requestId });
+        },
+        { behavior: 'immediate' },
       );
-      recordAudit(tx, { actor: input.actor ?? 'anonymous', action: 'create', entity: 'checkout_cart', entityId: cartId, after: { notices: ready.length, totalCents: total }, requestId: input.requestId });
-    },
-    { behavior: 'immediate' },
-  );
 
   const body = {
     paymentNotices: ready.map((i) => i.notice),
@@ -128,8 +126,8 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
     allCCP: ready.every((i) => i.allCcp),
     ...(input.email ? { emailNotice: input.email } : {}),
   };
-  const fail = (error: string): never => {
-    db.update(checkoutCarts).set({ status: 'failed', error, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
+  const fail = async (error: string): Promise<never> => {
+    await db.update(checkoutCarts).set({ status: 'failed', error, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId));
     throw new CheckoutError('Il servizio pagoPA Checkout non è al momento raggiungibile: riprova tra qualche minuto.');
   };
   let res: Response;
@@ -142,19 +140,19 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
       signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     });
   } catch (e) {
-    return fail(`POST /carts: ${(e as Error).name}`);
+    return await fail(`POST /carts: ${(e as Error).name}`);
   }
   const location = res.headers.get('location');
   if (res.status !== 302 || !location) {
     const detail = await res.text().catch(() => '');
     if (res.status === 422) {
-      db.update(checkoutCarts).set({ status: 'failed', error: `422 ${detail.slice(0, 300)}`, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
+      await db.update(checkoutCarts).set({ status: 'failed', error: `422 ${detail.slice(0, 300)}`, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId));
       throw new CheckoutError('pagoPA non accetta uno degli avvisi (già pagato, in corso di pagamento o sconosciuto).');
     }
-    return fail(`POST /carts: HTTP ${res.status}`);
+    return await fail(`POST /carts: HTTP ${res.status}`);
   }
   const redirectUrl = new URL(location, settings.checkoutUrl).href;
-  db.update(checkoutCarts).set({ status: 'redirected', redirectUrl, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId)).run();
+  await db.update(checkoutCarts).set({ status: 'redirected', redirectUrl, updatedAt: new Date().toISOString() }).where(eq(checkoutCarts.id, cartId));
   return { cartId, redirectUrl };
 }
 
@@ -175,44 +173,42 @@ export interface CartView {
   items: { noticeNumber: string; companyName: string; description: string; amountCents: number; paid: boolean; state: CartItemState }[];
 }
 
-export function getCart(db: DbLike, cartId: string): CartView | undefined {
-  const cart = db.select().from(checkoutCarts).where(eq(checkoutCarts.id, cartId)).get();
+export async function getCart(db: DbLike, cartId: string): Promise<CartView | undefined> {
+  const cart = (await db.select().from(checkoutCarts).where(eq(checkoutCarts.id, cartId)).limit(1))[0];
   if (!cart) return undefined;
-  const items = db
-    .select({
-      optionId: checkoutCartItems.optionId,
-      noticeNumber: checkoutCartItems.noticeNumber,
-      companyName: checkoutCartItems.companyName,
-      description: checkoutCartItems.description,
-      amountCents: checkoutCartItems.amountCents,
-      optionStatus: paymentOptions.status,
-    })
-    .from(checkoutCartItems)
-    .innerJoin(paymentOptions, and(eq(paymentOptions.id, checkoutCartItems.optionId)))
-    .where(eq(checkoutCartItems.cartId, cartId))
-    .orderBy(asc(checkoutCartItems.ordinal))
-    .all();
+  const items = await db
+      .select({
+        optionId: checkoutCartItems.optionId,
+        noticeNumber: checkoutCartItems.noticeNumber,
+        companyName: checkoutCartItems.companyName,
+        description: checkoutCartItems.description,
+        amountCents: checkoutCartItems.amountCents,
+        optionStatus: paymentOptions.status,
+      })
+      .from(checkoutCartItems)
+      .innerJoin(paymentOptions, and(eq(paymentOptions.id, checkoutCartItems.optionId)))
+      .where(eq(checkoutCartItems.cartId, cartId))
+      .orderBy(asc(checkoutCartItems.ordinal));
   // Owner copies of receipts flagged for these options (paid while no longer due), not those of another cart.
   const flagged = new Set(
     items.length
-      ? db
-          .select({ optionId: receipts.optionId })
-          .from(receipts)
-          .where(
-            and(
-              inArray(receipts.optionId, items.map((i) => i.optionId)),
-              eq(receipts.outcome, 'OK'),
-              eq(receipts.processing, 'flagged'),
-              sql`${receipts.idPA} = ${receipts.fiscalCode}`,
-              sql`(${receipts.paymentNote} IS NULL OR ${receipts.paymentNote} = ${cartId})`,
-            ),
-          )
-          .all()
+      ? (await db
+                    .select({ optionId: receipts.optionId })
+                    .from(receipts)
+                    .where(
+                      and(
+                        inArray(receipts.optionId, items.map((i) => i.optionId)),
+                        eq(receipts.outcome, 'OK'),
+                        eq(receipts.processing, 'flagged'),
+                        sql`${receipts.idPA} = ${receipts.fiscalCode}`,
+                        sql`(${receipts.paymentNote} IS NULL OR ${receipts.paymentNote} = ${cartId})`,
+                      ),
+                    ))
           .map((r) => r.optionId)
       : [],
   );
-  const stateOf = (i: (typeof items)[number]): CartItemState =>
-    flagged.has(i.optionId) && (i.optionStatus !== 'paid' || flaggedForCart(db, i.optionId, cartId))
+  const stateOf = async (i: (typeof items)[number]): Promise<CartItemState> =>
+    flagged.has(i.optionId) && (i.optionStatus !== 'paid' || await flaggedForCart(db, i.optionId, cartId))
       ? 'refund'
       : i.optionStatus === 'paid'
         ? 'paid'
@@ -223,22 +219,21 @@ export function getCart(db: DbLike, cartId: string): CartView | undefined {
     id: cart.id,
     status: cart.status,
     totalCents: cart.totalCents,
-    items: items.map((i) => ({
+    items: await Promise.all(items.map(async (i) => ({
       noticeNumber: i.noticeNumber,
       companyName: i.companyName,
       description: i.description,
       amountCents: i.amountCents,
       paid: i.optionStatus === 'paid',
-      state: stateOf(i),
-    })),
+      state: await stateOf(i),
+    }))),
   };
 }
 
 /** A flagged receipt of this option that names this cart (V2 receipts carry the cart id as paymentNote). */
-function flaggedForCart(db: DbLike, optionId: number, cartId: string): boolean {
-  return !!db
-    .select({ id: receipts.id })
-    .from(receipts)
-    .where(and(eq(receipts.optionId, optionId), eq(receipts.processing, 'flagged'), eq(receipts.outcome, 'OK'), eq(receipts.paymentNote, cartId)))
-    .get();
+async function flaggedForCart(db: DbLike, optionId: number, cartId: string): Promise<boolean> {
+  return !!(await db
+      .select({ id: receipts.id })
+      .from(receipts)
+      .where(and(eq(receipts.optionId, optionId), eq(receipts.processing, 'flagged'), eq(receipts.outcome, 'OK'), eq(receipts.paymentNote, cartId))).limit(1))[0];
 }

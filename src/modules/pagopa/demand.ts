@@ -36,20 +36,19 @@ export type DemandOutcome =
   | { ok: false; code: DemandFault; description: string };
 
 /** The ente's service with this idServizio in pagoPA's services catalogue. */
-function serviceByPspId(db: Db, enteId: number, pspServiceId: string): PaymentService | undefined {
-  return db
-    .select()
-    .from(paymentServices)
-    .where(and(eq(paymentServices.enteId, enteId), eq(paymentServices.pspServiceId, pspServiceId)))
-    .get();
+async function serviceByPspId(db: Db, enteId: number, pspServiceId: string): Promise<PaymentService | undefined> {
+  return (await db
+      .select()
+      .from(paymentServices)
+      .where(and(eq(paymentServices.enteId, enteId), eq(paymentServices.pspServiceId, pspServiceId))).limit(1))[0];
 }
 
 const fail = (code: DemandFault, description: string): DemandOutcome => ({ ok: false, code, description });
 
 /** The whole primitive after the envelope, XSD and identity checks of the station. */
-export function demandPaymentNotice(db: Db, ente: Ente, payload: Element, now: Date = new Date()): DemandOutcome {
+export async function demandPaymentNotice(db: Db, ente: Ente, payload: Element, now: Date = new Date()): Promise<DemandOutcome> {
   const idServizio = text(payload, 'idServizio') ?? '';
-  const service = serviceByPspId(db, ente.id, idServizio);
+  const service = await serviceByPspId(db, ente.id, idServizio);
   if (!service) return fail('PAA_PAGAMENTO_SCONOSCIUTO', `Nessun servizio dell’ente ${ente.fiscalCode} con idServizio «${idServizio}» è pagabile presso i PSP`);
   if (!service.active) return fail('PAA_SEMANTICA', `Il servizio «${service.name}» (idServizio ${idServizio}) non è attivo: non è pagabile presso i PSP`);
 
@@ -87,10 +86,10 @@ export function demandPaymentNotice(db: Db, ente: Ente, payload: Element, now: D
   if (Object.keys(errors).length > 0) return fail('PAA_SEMANTICA', Object.values(errors).join(' '));
   const today = todayInItaly(now);
   const due = todayInItaly(new Date(now.getTime() + SPONTANEOUS_DUE_DAYS * 86_400_000));
-  const prepared = preparePositionWrite(db, ente, spontaneousPositionBody(service, form.debtor, values, cents!, due), { today });
+  const prepared = await preparePositionWrite(db, ente, spontaneousPositionBody(service, form.debtor, values, cents!, due), { today });
   if (!prepared.ok) return fail('PAA_SEMANTICA', prepared.errors.map((e) => e.message).join(' ').slice(0, 900));
 
-  const { position } = createPosition(db, ente, prepared.service, prepared.write, { publish: true }, { actor: `pagopa:paDemandPaymentNotice:${idServizio}` });
+  const { position } = await createPosition(db, ente, prepared.service, prepared.write, { publish: true }, { actor: `pagopa:paDemandPaymentNotice:${idServizio}` });
   const option = position.options[0]!;
   const found = { ...position, serviceName: service.name };
   return {

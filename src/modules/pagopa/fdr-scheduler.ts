@@ -58,7 +58,7 @@ export async function downloadEnteFlows(db: Db, client: NodeForPaClient, ente: E
   const errors: string[] = [];
   for (const f of listed) {
     onFlow();
-    if (isFlowStored(db, ente.id, f)) {
+    if (await isFlowStored(db, ente.id, f)) {
       r.alreadyStored++;
       continue;
     }
@@ -70,13 +70,13 @@ export async function downloadEnteFlows(db: Db, client: NodeForPaClient, ente: E
       if (err.invalidAnswer) {
         r.invalid++;
         log.warn({ fdr: { ente: ente.fiscalCode, flowId: f.flowId, revision: f.revision, errors: [err.message.slice(0, 300)] } }, 'FdR flow invalid: not stored');
-        flagFlow(db, ente.id, 'fdr_invalid_flow', f, `Risposta dell’API FdR non conforme a fdr_organization.json, flusso non acquisito: ${err.message}`);
+        await flagFlow(db, ente.id, 'fdr_invalid_flow', f, `Risposta dell’API FdR non conforme a fdr_organization.json, flusso non acquisito: ${err.message}`);
         continue;
       }
       r.failed++;
       errors.push(err.message);
       log.warn({ fdr: { ente: ente.fiscalCode, flowId: f.flowId, faultCode: err.faultCode, retryable: err.retryable } }, 'FdR download failed');
-      if (!err.retryable) flagFlow(db, ente.id, 'fdr_download_failed', f, `Il nodo non ha consegnato il flusso: ${err.message}`);
+      if (!err.retryable) await flagFlow(db, ente.id, 'fdr_download_failed', f, `Il nodo non ha consegnato il flusso: ${err.message}`);
       continue;
     }
     const parsed = parseFlussoRiversamento(xml);
@@ -86,10 +86,10 @@ export async function downloadEnteFlows(db: Db, client: NodeForPaClient, ente: E
     if (!parsed.ok || problems.length) {
       r.invalid++;
       log.warn({ fdr: { ente: ente.fiscalCode, flowId: f.flowId, flowDateTime: f.flowDateTime, errors: problems.slice(0, 3) } }, 'FdR flow invalid: not stored');
-      flagFlow(db, ente.id, 'fdr_invalid_flow', f, `Flusso di rendicontazione non valido (FlussoRiversamento 1.0.4), non acquisito: ${problems.join(' | ')}`);
+      await flagFlow(db, ente.id, 'fdr_invalid_flow', f, `Flusso di rendicontazione non valido (FlussoRiversamento 1.0.4), non acquisito: ${problems.join(' | ')}`);
       continue;
     }
-    const outcome = storeFlow(db, ente.id, f, parsed.flow, xml);
+    const outcome = await storeFlow(db, ente.id, f, parsed.flow, xml);
     if (outcome === 'stored') r.stored++;
     else r.alreadyStored++;
   }
@@ -137,27 +137,27 @@ export class FdrScheduler {
     return this.settings.fdrApi === 'rest' ? createFdrRestClient(this.settings, this.opts.client) : createNodeForPaClient(this.settings, this.opts.client);
   }
 
-  private members(enteFiscalCode?: string): Ente[] {
-    return listEnti(this.db, { membersOnly: true }).filter((e) => !enteFiscalCode || e.fiscalCode === enteFiscalCode);
+  private async members(enteFiscalCode?: string): Promise<Ente[]> {
+    return (await listEnti(this.db, { membersOnly: true })).filter((e) => !enteFiscalCode || e.fiscalCode === enteFiscalCode);
   }
 
   /** Runs the download for one ente under its lease. */
   private async runEnte(client: NodeForPaClient, ente: Ente, onlyIfDue: boolean): Promise<FdrEnteResult> {
     const name = leaseName(ente.id);
     const empty = { enteFiscalCode: ente.fiscalCode, listed: 0, stored: 0, alreadyStored: 0, invalid: 0, failed: 0 };
-    if (!claimLease(this.db, name, this.owner, this.leaseMs, { onlyIfDue })) return { ...empty, ran: false };
+    if (!await claimLease(this.db, name, this.owner, this.leaseMs, { onlyIfDue })) return { ...empty, ran: false };
     const intervalMs = Math.max(1, this.opts.intervalMinutes) * 60_000;
     try {
-      const r = await downloadEnteFlows(this.db, client, ente, this.log, () => renewLease(this.db, name, this.owner, this.leaseMs));
-      releaseLease(this.db, name, this.owner, { nextRunAt: Date.now() + intervalMs, error: r.error });
+      const r = await downloadEnteFlows(this.db, client, ente, this.log, async () => await renewLease(this.db, name, this.owner, this.leaseMs));
+      await releaseLease(this.db, name, this.owner, { nextRunAt: Date.now() + intervalMs, error: r.error });
       if (r.stored || r.invalid || r.failed) this.log.info({ fdr: r }, 'FdR download');
       return { ...r, ran: true };
     } catch (e) {
       const message = (e as Error).message.slice(0, 300);
-      const row = this.db.select({ failures: pagopaSchedules.failures }).from(pagopaSchedules).where(eq(pagopaSchedules.name, name)).get();
+      const row = (await this.db.select({ failures: pagopaSchedules.failures }).from(pagopaSchedules).where(eq(pagopaSchedules.name, name)).limit(1))[0];
       // Back off on failure (1, 2, 4 … minutes), never later than the normal interval.
       const backoff = Math.min(intervalMs, 60_000 * 2 ** Math.min(10, row?.failures ?? 0));
-      releaseLease(this.db, name, this.owner, { nextRunAt: Date.now() + backoff, error: message });
+      await releaseLease(this.db, name, this.owner, { nextRunAt: Date.now() + backoff, error: message });
       this.log.warn({ fdr: { ente: ente.fiscalCode, error: message } }, 'FdR download failed');
       return { ...empty, ran: true, error: message };
     }
@@ -165,7 +165,7 @@ export class FdrScheduler {
 
   /** Scheduled pass: every member ente that is due and not leased elsewhere. */
   async tick(): Promise<FdrEnteResult[]> {
-    const due = this.members();
+    const due = await this.members();
     if (due.length === 0) return [];
     let client: NodeForPaClient;
     try {
@@ -186,7 +186,7 @@ export class FdrScheduler {
   async runNow(enteFiscalCode?: string): Promise<FdrEnteResult[]> {
     const client = await this.client();
     const out: FdrEnteResult[] = [];
-    for (const ente of this.members(enteFiscalCode)) out.push(await this.runEnte(client, ente, false));
+    for (const ente of await this.members(enteFiscalCode)) out.push(await this.runEnte(client, ente, false));
     return out;
   }
 

@@ -69,14 +69,14 @@ export function parseFlussoRiversamento(xml: string): FlowCheck {
 /** The date-time to the second, without fraction or zone: how SOAP and REST listings of one flow are compared. */
 const toSecond = (col: typeof fdrFlows.flowDateTime) => sql`substr(${col}, 1, 19)`;
 
-export function isFlowStored(db: Db, enteId: number, listed: ListedFlow): boolean {
+export async function isFlowStored(db: Db, enteId: number, listed: ListedFlow): Promise<boolean> {
   const same = and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, listed.flowId));
-  const find = (cond: ReturnType<typeof and>) => !!db.select({ id: fdrFlows.id }).from(fdrFlows).where(and(same, cond)).limit(1).get();
+  const find = async (cond: ReturnType<typeof and>) => !!(await db.select({ id: fdrFlows.id }).from(fdrFlows).where(and(same, cond)).limit(1))[0];
   const sameSecond = eq(toSecond(fdrFlows.flowDateTime), listed.flowDateTime.slice(0, 19));
   if (listed.source === 'fdrRest') {
-    return find(and(eq(fdrFlows.source, 'fdrRest'), eq(fdrFlows.revision, listed.revision ?? 1))) || find(and(ne(fdrFlows.source, 'fdrRest'), sameSecond));
+    return await find(and(eq(fdrFlows.source, 'fdrRest'), eq(fdrFlows.revision, listed.revision ?? 1))) || await find(and(ne(fdrFlows.source, 'fdrRest'), sameSecond));
   }
-  return find(eq(fdrFlows.flowDateTime, listed.flowDateTime)) || find(and(eq(fdrFlows.source, 'fdrRest'), sameSecond));
+  return await find(eq(fdrFlows.flowDateTime, listed.flowDateTime)) || await find(and(eq(fdrFlows.source, 'fdrRest'), sameSecond));
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -86,12 +86,12 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
  * cleared). Newest: highest revision number, then latest dataOraFlusso, then last stored.
  * Returns the live row's id. Call inside the transaction that stored a revision.
  */
-export function markSupersededRevisions(tx: Tx | Db, enteId: number, flowId: string, pspId: string, now = new Date()): number | null {
+export async function markSupersededRevisions(tx: Tx | Db, enteId: number, flowId: string, pspId: string, now = new Date()): Promise<number | null> {
   const same = and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, flowId), eq(fdrFlows.pspId, pspId));
-  const live = tx.select({ id: fdrFlows.id }).from(fdrFlows).where(same).orderBy(desc(fdrFlows.revision), desc(fdrFlows.flowDateTime), desc(fdrFlows.id)).limit(1).get();
+  const live = (await tx.select({ id: fdrFlows.id }).from(fdrFlows).where(same).orderBy(desc(fdrFlows.revision), desc(fdrFlows.flowDateTime), desc(fdrFlows.id)).limit(1))[0];
   if (!live) return null;
-  tx.update(fdrFlows).set({ supersededAt: now.toISOString() }).where(and(same, ne(fdrFlows.id, live.id), isNull(fdrFlows.supersededAt))).run();
-  tx.update(fdrFlows).set({ supersededAt: null }).where(eq(fdrFlows.id, live.id)).run();
+  await tx.update(fdrFlows).set({ supersededAt: now.toISOString() }).where(and(same, ne(fdrFlows.id, live.id), isNull(fdrFlows.supersededAt)));
+  await tx.update(fdrFlows).set({ supersededAt: null }).where(eq(fdrFlows.id, live.id));
   return live.id;
 }
 
@@ -102,50 +102,47 @@ export function markSupersededRevisions(tx: Tx | Db, enteId: number, flowId: str
  * whose fdrDate equals an older revision's is keyed by its publication instant instead (the
  * table's key is (ente, flow id, date-time)).
  */
-export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: ParsedFlow, rawXml: string, now = new Date()): 'stored' | 'duplicate' {
-  return db.transaction(
-    (tx) => {
-      let flowDateTime = listed.flowDateTime;
-      if (listed.source === 'fdrRest' && listed.published) {
-        const taken = tx
-          .select({ revision: fdrFlows.revision, source: fdrFlows.source })
-          .from(fdrFlows)
-          .where(and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, listed.flowId), eq(fdrFlows.flowDateTime, flowDateTime)))
-          .get();
-        if (taken && taken.source === 'fdrRest' && taken.revision !== listed.revision) flowDateTime = listed.published;
-      }
-      const row = tx
-        .insert(fdrFlows)
-        .values({
-          enteId,
-          flowId: listed.flowId,
-          flowDateTime,
-          pspId: flow.pspId,
-          pspName: flow.pspName,
-          settlementId: flow.settlementId,
-          settlementDate: flow.settlementDate,
-          bic: flow.bic,
-          receiverFiscalCode: flow.receiverFiscalCode,
-          totalPayments: flow.totalPayments,
-          totalAmountCents: flow.totalAmountCents,
-          rawXml,
-          source: listed.source ?? 'nodoChiedi',
-          revision: listed.revision ?? 1,
-        })
-        .onConflictDoNothing()
-        .returning({ id: fdrFlows.id })
-        .get();
-      if (!row) return 'duplicate' as const;
-      flow.entries.forEach((e, i) => {
-        tx.insert(fdrEntries)
-          .values({ flowRowId: row.id, ordinal: i + 1, iuv: e.iuv, iur: e.iur, transferIndex: e.transferIndex, amountCents: e.amountCents, outcomeCode: e.outcomeCode, outcomeDate: e.outcomeDate })
-          .run();
-      });
-      markSupersededRevisions(tx, enteId, listed.flowId, flow.pspId, now);
-      return 'stored' as const;
-    },
-    { behavior: 'immediate' },
-  );
+export async function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: ParsedFlow, rawXml: string, now = new Date()): Promise<'stored' | 'duplicate'> {
+  return await db.transaction(
+      async (tx) => {
+        let flowDateTime = listed.flowDateTime;
+        if (listed.source === 'fdrRest' && listed.published) {
+          const taken = (await tx
+                    .select({ revision: fdrFlows.revision, source: fdrFlows.source })
+                    .from(fdrFlows)
+                    .where(and(eq(fdrFlows.enteId, enteId), eq(fdrFlows.flowId, listed.flowId), eq(fdrFlows.flowDateTime, flowDateTime))).limit(1))[0];
+          if (taken && taken.source === 'fdrRest' && taken.revision !== listed.revision) flowDateTime = listed.published;
+        }
+        const row = (await tx
+                .insert(fdrFlows)
+                .values({
+                  enteId,
+                  flowId: listed.flowId,
+                  flowDateTime,
+                  pspId: flow.pspId,
+                  pspName: flow.pspName,
+                  settlementId: flow.settlementId,
+                  settlementDate: flow.settlementDate,
+                  bic: flow.bic,
+                  receiverFiscalCode: flow.receiverFiscalCode,
+                  totalPayments: flow.totalPayments,
+                  totalAmountCents: flow.totalAmountCents,
+                  rawXml,
+                  source: listed.source ?? 'nodoChiedi',
+                  revision: listed.revision ?? 1,
+                })
+                .onConflictDoNothing()
+                .returning({ id: fdrFlows.id }))[0]!;
+        if (!row) return 'duplicate' as const;
+        for (const [i, e] of flow.entries.entries()) {
+          await tx.insert(fdrEntries)
+                      .values({ flowRowId: row.id, ordinal: i + 1, iuv: e.iuv, iur: e.iur, transferIndex: e.transferIndex, amountCents: e.amountCents, outcomeCode: e.outcomeCode, outcomeDate: e.outcomeDate });
+        }
+        await markSupersededRevisions(tx, enteId, listed.flowId, flow.pspId, now);
+        return 'stored' as const;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 /**
@@ -153,21 +150,20 @@ export function storeFlow(db: Db, enteId: number, listed: ListedFlow, flow: Pars
  * one anomaly per (type, ente, flow id, flow date-time) through `dedup_key`: reruns do not pile up
  * copies. Returns whether a new anomaly was written.
  */
-export function flagFlow(db: Db, enteId: number, type: 'fdr_invalid_flow' | 'fdr_download_failed', listed: ListedFlow, detail: string): boolean {
+export async function flagFlow(db: Db, enteId: number, type: 'fdr_invalid_flow' | 'fdr_download_failed', listed: ListedFlow, detail: string): Promise<boolean> {
   const rest = listed.source === 'fdrRest';
   const refs = JSON.stringify({ flowId: listed.flowId, flowDateTime: listed.flowDateTime, ...(rest ? { pspId: listed.pspId, revision: listed.revision } : {}) });
   const key = `${type}:${enteId}:${listed.flowId}:${listed.flowDateTime}${rest ? `:r${listed.revision}` : ''}`;
-  const row = db
-    .insert(anomalies)
-    .values({ type, enteId, refs, detail: detail.slice(0, 2000), dedupKey: key })
-    .onConflictDoNothing()
-    .returning({ id: anomalies.id })
-    .get();
+  const row = (await db
+      .insert(anomalies)
+      .values({ type, enteId, refs, detail: detail.slice(0, 2000), dedupKey: key })
+      .onConflictDoNothing()
+      .returning({ id: anomalies.id }))[0]!;
   return !!row;
 }
 
 /** Flows stored per ente (for the CLI summary and tests). */
-export function countFlows(db: Db, enteId?: number): number {
+export async function countFlows(db: Db, enteId?: number): Promise<number> {
   const q = db.select({ n: sql<number>`count(*)` }).from(fdrFlows);
-  return (enteId === undefined ? q.get() : q.where(eq(fdrFlows.enteId, enteId)).get())?.n ?? 0;
+  return (enteId === undefined ? (await q.limit(1))[0] : (await q.where(eq(fdrFlows.enteId, enteId)).limit(1))[0])?.n ?? 0;
 }

@@ -7,43 +7,41 @@
 import { and, eq, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { pagopaSchedules } from './schema.js';
+import { affectedRows } from '../../db/client.js';
 
 /** Claims the lease `name` for `owner` until now + leaseMs; with `onlyIfDue`, only when next_run_at ≤ now. */
-export function claimLease(db: Db, name: string, owner: string, leaseMs: number, opts: { now?: number; onlyIfDue?: boolean } = {}): boolean {
+export async function claimLease(db: Db, name: string, owner: string, leaseMs: number, opts: { now?: number; onlyIfDue?: boolean } = {}): Promise<boolean> {
   const now = opts.now ?? Date.now();
-  db.insert(pagopaSchedules).values({ name }).onConflictDoNothing().run();
-  const row = db
-    .update(pagopaSchedules)
-    .set({ lockedBy: owner, lockedUntil: now + leaseMs, updatedAt: new Date(now).toISOString() })
-    .where(and(eq(pagopaSchedules.name, name), lte(pagopaSchedules.lockedUntil, now), opts.onlyIfDue ? lte(pagopaSchedules.nextRunAt, now) : undefined))
-    .returning({ name: pagopaSchedules.name })
-    .get();
+  await db.insert(pagopaSchedules).values({ name }).onConflictDoNothing();
+  const row = (await db
+      .update(pagopaSchedules)
+      .set({ lockedBy: owner, lockedUntil: now + leaseMs, updatedAt: new Date(now).toISOString() })
+      .where(and(eq(pagopaSchedules.name, name), lte(pagopaSchedules.lockedUntil, now), opts.onlyIfDue ? lte(pagopaSchedules.nextRunAt, now) : undefined))
+      .returning({ name: pagopaSchedules.name }))[0]!;
   return !!row;
 }
 
-export function renewLease(db: Db, name: string, owner: string, leaseMs: number): boolean {
+export async function renewLease(db: Db, name: string, owner: string, leaseMs: number): Promise<boolean> {
   const now = Date.now();
   return (
-    db
-      .update(pagopaSchedules)
-      .set({ lockedUntil: now + leaseMs, updatedAt: new Date(now).toISOString() })
-      .where(and(eq(pagopaSchedules.name, name), eq(pagopaSchedules.lockedBy, owner)))
-      .run().changes > 0
+    affectedRows(await db
+            .update(pagopaSchedules)
+            .set({ lockedUntil: now + leaseMs, updatedAt: new Date(now).toISOString() })
+            .where(and(eq(pagopaSchedules.name, name), eq(pagopaSchedules.lockedBy, owner)))) > 0
   );
 }
 
-export function releaseLease(db: Db, name: string, owner: string, outcome: { nextRunAt: number; error?: string }): void {
+export async function releaseLease(db: Db, name: string, owner: string, outcome: { nextRunAt: number; error?: string }): Promise<void> {
   const now = Date.now();
-  db.update(pagopaSchedules)
-    .set({
-      lockedBy: null,
-      lockedUntil: 0,
-      nextRunAt: outcome.nextRunAt,
-      lastRunAt: now,
-      lastError: outcome.error ?? null,
-      failures: outcome.error ? sql`${pagopaSchedules.failures} + 1` : 0,
-      updatedAt: new Date(now).toISOString(),
-    })
-    .where(and(eq(pagopaSchedules.name, name), eq(pagopaSchedules.lockedBy, owner)))
-    .run();
+  await db.update(pagopaSchedules)
+        .set({
+          lockedBy: null,
+          lockedUntil: 0,
+          nextRunAt: outcome.nextRunAt,
+          lastRunAt: now,
+          lastError: outcome.error ?? null,
+          failures: outcome.error ? sql`${pagopaSchedules.failures} + 1` : 0,
+          updatedAt: new Date(now).toISOString(),
+        })
+        .where(and(eq(pagopaSchedules.name, name), eq(pagopaSchedules.lockedBy, owner)));
 }

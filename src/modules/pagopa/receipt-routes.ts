@@ -18,8 +18,8 @@ import { receipts, receiptTransfers } from './schema.js';
 type ReceiptRow = typeof receipts.$inferSelect;
 
 /** The ente's uploaded stemma (PNG/JPEG under DATA_DIR/stemmi), read for the receipt's header. */
-function stemmaOf(db: DbLike, enteId: number, dataDir: string | undefined): Buffer | undefined {
-  const ente = dataDir ? getEnte(db, enteId) : undefined;
+async function stemmaOf(db: DbLike, enteId: number, dataDir: string | undefined): Promise<Buffer | undefined> {
+  const ente = dataDir ? await getEnte(db, enteId) : undefined;
   const file = ente ? stemmaFile(ente, dataDir) : undefined;
   try {
     return file ? fs.readFileSync(file) : undefined;
@@ -29,10 +29,10 @@ function stemmaOf(db: DbLike, enteId: number, dataDir: string | undefined): Buff
 }
 
 /** What the receipt PDF shows; with `dataDir`, the owner ente's uploaded stemma heads it. */
-export function receiptPdfData(db: DbLike, r: ReceiptRow, dataDir?: string): ReceiptPdfData {
-  const owner = r.fiscalCode === r.idPA ? r.enteId : getEnteByFiscalCode(db, r.fiscalCode)?.id;
-  const logo = owner ? stemmaOf(db, owner, dataDir) : undefined;
-  const transfers = db.select().from(receiptTransfers).where(eq(receiptTransfers.receiptRowId, r.id)).orderBy(asc(receiptTransfers.idTransfer)).all();
+export async function receiptPdfData(db: DbLike, r: ReceiptRow, dataDir?: string): Promise<ReceiptPdfData> {
+  const owner = r.fiscalCode === r.idPA ? r.enteId : (await getEnteByFiscalCode(db, r.fiscalCode))?.id;
+  const logo = owner ? await stemmaOf(db, owner, dataDir) : undefined;
+  const transfers = await db.select().from(receiptTransfers).where(eq(receiptTransfers.receiptRowId, r.id)).orderBy(asc(receiptTransfers.idTransfer));
   const payer = r.payer ? (JSON.parse(r.payer) as { fullName?: string }) : null;
   return {
     companyName: r.companyName,
@@ -59,7 +59,7 @@ const idParams = { type: 'object', properties: { id: { type: 'integer', minimum:
 
 async function sendPdf(db: DbLike, reply: FastifyReply, r: ReceiptRow | undefined, dataDir: string) {
   if (!r || r.outcome !== 'OK') throw new HttpError(404, 'Ricevuta non trovata.');
-  const pdf = await renderReceiptPdf(receiptPdfData(db, r, dataDir));
+  const pdf = await renderReceiptPdf(await receiptPdfData(db, r, dataDir));
   return reply
     .type('application/pdf')
     .header('content-disposition', `inline; filename="ricevuta-${r.noticeNumber}.pdf"`)
@@ -71,11 +71,10 @@ export default async function receiptRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: number } }>('/ricevute/:id.pdf', { schema: { params: idParams } }, async (request, reply) => {
     if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per scaricare la ricevuta.');
     // Each ente receives its own copy of a multi-beneficiary receipt: the debtor sees the owner's.
-    const r = app.db
-      .select()
-      .from(receipts)
-      .where(and(eq(receipts.id, request.params.id), eq(receipts.debtorFiscalCode, request.user.fiscalCode.toUpperCase())))
-      .get();
+    const r = (await app.db
+          .select()
+          .from(receipts)
+          .where(and(eq(receipts.id, request.params.id), eq(receipts.debtorFiscalCode, request.user.fiscalCode.toUpperCase()))).limit(1))[0];
     return sendPdf(app.db, reply, r, app.config.dataDir);
   });
 
@@ -86,12 +85,12 @@ export default async function receiptRoutes(app: FastifyInstance) {
       preHandler: requireRole('operator', { ente: (request) => (request.params as { enteId: number }).enteId }),
     },
     async (request, reply) => {
-      const r = app.db.select().from(receipts).where(and(eq(receipts.id, request.params.id), eq(receipts.enteId, request.params.enteId))).get();
+      const r = (await app.db.select().from(receipts).where(and(eq(receipts.id, request.params.id), eq(receipts.enteId, request.params.enteId))).limit(1))[0];
       return sendPdf(app.db, reply, r, app.config.dataDir);
     },
   );
 
   app.get<{ Params: { id: number } }>('/helpdesk/ricevute/:id.pdf', { schema: { params: idParams }, preHandler: requireRole('helpdesk') }, async (request, reply) => {
-    return sendPdf(app.db, reply, app.db.select().from(receipts).where(eq(receipts.id, request.params.id)).get(), app.config.dataDir);
+    return sendPdf(app.db, reply, (await app.db.select().from(receipts).where(eq(receipts.id, request.params.id)).limit(1))[0], app.config.dataDir);
   });
 }

@@ -64,15 +64,14 @@ export default async function receiptsApi(app: FastifyInstance) {
     },
     async (request) => {
       const enteId = request.apiClient!.enteId;
-      const position = getPositionByIupd(app.db, enteId, request.params.iupd);
+      const position = await getPositionByIupd(app.db, enteId, request.params.iupd);
       if (!position) throw new HttpError(404, 'Posizione non trovata.');
-      const rows = app.db
-        .select()
-        .from(receipts)
-        .where(and(eq(receipts.enteId, enteId), eq(receipts.positionId, position.id)))
-        .orderBy(asc(receipts.id))
-        .all();
-      const transfers = rows.length ? app.db.select().from(receiptTransfers).where(inArray(receiptTransfers.receiptRowId, rows.map((r) => r.id))).orderBy(asc(receiptTransfers.idTransfer)).all() : [];
+      const rows = await app.db
+              .select()
+              .from(receipts)
+              .where(and(eq(receipts.enteId, enteId), eq(receipts.positionId, position.id)))
+              .orderBy(asc(receipts.id));
+      const transfers = rows.length ? await app.db.select().from(receiptTransfers).where(inArray(receiptTransfers.receiptRowId, rows.map((r) => r.id))).orderBy(asc(receiptTransfers.idTransfer)) : [];
       return {
         items: rows.map((r) => ({
           id: r.id,

@@ -203,16 +203,17 @@ function existing(tx: DbLike, idPA: string, r: ReceiptIn): number | undefined {
 }
 
 function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
 
 /**
  * Stores the receipt and applies it, in one IMMEDIATE transaction. Idempotent on the receipt key
  * (a concurrent duplicate that loses the race is reported as `duplicate`, never an error).
  */
-export function storeReceipt(db: Db, input: StoreInput): StoreOutcome {
+export async function storeReceipt(db: Db, input: StoreInput): Promise<StoreOutcome> {
   try {
-    return storeTransaction(db).immediate(input);
+    return await db.transaction(async (tx) => storeInTx(tx, input), { behavior: 'immediate' });
   } catch (err) {
     if (isUniqueViolation(err)) {
       const id = existing(db, input.receiver.fiscalCode, input.receipt);
@@ -220,19 +221,6 @@ export function storeReceipt(db: Db, input: StoreInput): StoreOutcome {
     }
     throw err;
   }
-}
-
-/**
- * The receipt write path runs on the connection's own transaction and cached prepared statements:
- * at hundreds of receipts a second, building and preparing the SQL of a dozen statements per
- * receipt cost more than the writes themselves (bench/pa-sendrt.bench.ts).
- */
-const storeTransactions = new WeakMap<object, Database.Transaction<(input: StoreInput) => StoreOutcome>>();
-function storeTransaction(db: Db): Database.Transaction<(input: StoreInput) => StoreOutcome> {
-  const client = rawClient(db);
-  let fn = storeTransactions.get(client);
-  if (!fn) storeTransactions.set(client, (fn = client.transaction((input: StoreInput) => storeInTx(db, input))));
-  return fn;
 }
 
 /**
@@ -249,33 +237,38 @@ export interface ReceiptBatcher {
 
 const MAX_GROUP = 64;
 
+type GroupResult = { ok: StoreOutcome } | { err: unknown };
+
 export function createReceiptBatcher(db: Db): ReceiptBatcher {
   type Waiting = { input: StoreInput; resolve: (o: StoreOutcome) => void; reject: (e: unknown) => void };
   let queue: Waiting[] = [];
   let scheduled = false;
-  const one = storeTransaction(db); // nested call inside the group's transaction = a savepoint
-  const group = rawClient(db).transaction((items: Waiting[]) =>
-    items.map((w): { ok: StoreOutcome } | { err: unknown } => {
-      try {
-        return { ok: one(w.input) };
-      } catch (err) {
-        if (isUniqueViolation(err)) {
-          const id = existing(db, w.input.receiver.fiscalCode, w.input.receipt);
-          if (id !== undefined) return { ok: { kind: 'duplicate', receiptRowId: id } };
-        }
-        return { err };
-      }
-    }),
-  );
+  const group = async (items: Waiting[]) =>
+    await db.transaction(
+            async (tx) => {
+              const results: GroupResult[] = [];
+              for (const w of items) {
+                try {
+                  // A nested transaction is a savepoint: a receipt that fails rolls back alone.
+                  results.push({ ok: await tx.transaction(async (sp) => storeInTx(sp, w.input)) });
+                } catch (err) {
+                  const id = isUniqueViolation(err) ? existing(tx, w.input.receiver.fiscalCode, w.input.receipt) : undefined;
+                  results.push(id !== undefined ? { ok: { kind: 'duplicate', receiptRowId: id } } : { err });
+                }
+              }
+              return results;
+            },
+            { behavior: 'immediate' },
+          );
 
-  function flush(): void {
+  async function flush(): Promise<void> {
     scheduled = false;
     while (queue.length) {
       const items = queue.slice(0, MAX_GROUP);
       queue = queue.slice(MAX_GROUP);
-      let results: ({ ok: StoreOutcome } | { err: unknown })[];
+      let results: GroupResult[];
       try {
-        results = group.immediate(items);
+        results = await group(items);
       } catch (err) {
         for (const w of items) w.reject(err);
         continue;
@@ -295,7 +288,7 @@ export function createReceiptBatcher(db: Db): ReceiptBatcher {
         if (!scheduled) {
           scheduled = true;
           // After the other requests already read from the sockets in this turn of the event loop.
-          setImmediate(flush);
+          setImmediate(() => void flush());
         }
       });
     },
@@ -307,7 +300,7 @@ function lookup(tx: DbLike, enteId: number, noticeNumber: string) {
   return findForStation(stationQueries(tx), enteId, noticeNumber);
 }
 
-function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
+async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
   const { receiver, receipt: r } = input;
   const dup = existing(tx, receiver.fiscalCode, r);
   if (dup !== undefined) return { kind: 'duplicate', receiptRowId: dup };
@@ -323,7 +316,7 @@ function storeInTx(tx: DbLike, input: StoreInput): StoreOutcome {
 
   if (r.fiscalCode !== receiver.fiscalCode) {
     processing = 'secondary';
-    const owner = getEnteByFiscalCode(tx, r.fiscalCode);
+    const owner = await getEnteByFiscalCode(tx, r.fiscalCode);
     if (owner?.member) found = lookup(tx, owner.id, r.noticeNumber);
     if (!r.transfers.some((t) => t.fiscalCodePA === receiver.fiscalCode)) {
       raised.push({ type: 'receipt_unknown_notice', detail: 'Ricevuta inviata all’ente come beneficiario secondario, ma nessun versamento è a suo favore' });

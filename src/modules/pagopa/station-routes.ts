@@ -64,10 +64,10 @@ export default async function stationRoutes(app: FastifyInstance) {
       const offloaded = pool.handle(body, request.headers.soapaction, request.id);
       const answered = offloaded && (await offloaded);
       if (answered) return send(reply, nodeCalls, answered, startedAt);
-      const step = beginStationRequest(
-        { db: app.db, settings: app.config.pagopa },
-        { body, soapAction: request.headers.soapaction, requestId: request.id },
-      );
+      const step = await beginStationRequest(
+              { db: app.db, settings: app.config.pagopa },
+              { body, soapAction: request.headers.soapaction, requestId: request.id },
+            );
       // A receipt is answered only after the commit of its group (receipts.ts createReceiptBatcher).
       const r = 'finish' in step ? step.finish(await receipts.store(step.input)) : step;
       return send(reply, nodeCalls, r, startedAt);

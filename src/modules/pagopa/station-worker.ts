@@ -15,10 +15,10 @@ const { file, settings } = workerData as StationPoolData;
 
 const db = openReadOnlyDatabase(file);
 
-port.on('message', (m: StationPoolMessage) => {
+port.on('message', async (m: StationPoolMessage) => {
   let reply: StationPoolReply;
   try {
-    const step = beginStationRequest({ db, settings }, { body: m.body, soapAction: m.soapAction, requestId: m.requestId });
+    const step = await beginStationRequest({ db, settings }, { body: m.body, soapAction: m.soapAction, requestId: m.requestId });
     reply = 'finish' in step ? { id: m.id, type: 'main' } : { id: m.id, type: 'done', result: step };
   } catch (err) {
     reply = { id: m.id, type: 'main', error: (err as Error).message };

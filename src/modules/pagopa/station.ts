@@ -140,13 +140,13 @@ export interface PendingReceipt {
 }
 
 /** One message in, one message out, storing a receipt (when there is one) in its own transaction. */
-export function handleStationRequest(ctx: StationContext, req: StationRequest): StationResult {
-  const step = beginStationRequest(ctx, req);
-  return 'finish' in step ? step.finish(storeReceipt(ctx.db, step.input)) : step;
+export async function handleStationRequest(ctx: StationContext, req: StationRequest): Promise<StationResult> {
+  const step = await beginStationRequest(ctx, req);
+  return 'finish' in step ? step.finish(await storeReceipt(ctx.db, step.input)) : step;
 }
 
 /** Every check and every read-only operation; a receipt to store comes back as a {@link PendingReceipt}. */
-export function beginStationRequest(ctx: StationContext, req: StationRequest): StationResult | PendingReceipt {
+export async function beginStationRequest(ctx: StationContext, req: StationRequest): Promise<StationResult | PendingReceipt> {
   const action = soapActionOf(req.soapAction);
   const actionOp = isOperation(action) ? action : undefined;
   const brokerId = ctx.settings.brokerId;
@@ -171,25 +171,25 @@ export function beginStationRequest(ctx: StationContext, req: StationRequest): S
   }
 
   try {
-    const run = () => checkedRequest(ctx, req, parsed.payload, parsed.native, action, brokerId);
+    const run = async () => await checkedRequest(ctx, req, parsed.payload, parsed.native, action, brokerId);
     // paDemandPaymentNotice writes a position (in its own write transaction), so it is not run
     // inside the read snapshot; every other message reads its checks and its answer in one
     // snapshot (one read lock, not one per statement).
-    if (parsed.payload.localName === OPERATIONS.paDemandPaymentNotice.request) return run();
-    return readSnapshot(ctx.db, run);
+    if (parsed.payload.localName === OPERATIONS.paDemandPaymentNotice.request) return await run();
+    return await readSnapshot(ctx.db, run);
   } finally {
     parsed.native.dispose();
   }
 }
 
-function checkedRequest(
+async function checkedRequest(
   ctx: StationContext,
   req: StationRequest,
   payload: Element,
   native: XmlDocument,
   action: string | undefined,
   brokerId: string,
-): StationResult | PendingReceipt {
+): Promise<StationResult | PendingReceipt> {
   // 2. operation
   const op = payload.namespaceURI === PA_FOR_NODE_NS ? BY_REQUEST.get(payload.localName) : undefined;
   if (!op) {
@@ -231,7 +231,7 @@ function checkedRequest(
       case 'paSendRTV2':
         return sendRt(ctx, op, ente, payload, req, ko);
       case 'paDemandPaymentNotice': {
-        const r = demandPaymentNotice(ctx.db, ente, payload, ctx.now?.());
+        const r = await demandPaymentNotice(ctx.db, ente, payload, ctx.now?.());
         if (!r.ok) return ko(r.code, r.description);
         return { status: 200, xml: answer(op, [el('outcome', 'OK'), r.content]), operation: op, outcome: 'OK', idPA: ente.fiscalCode, noticeNumber: r.noticeNumber, fiscalCode: ente.fiscalCode };
       }

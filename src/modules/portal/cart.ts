@@ -61,8 +61,8 @@ export interface CartLine {
 type EntryOption = OptionRef & { noticeNumber: string; installmentNumber: number | null; installmentCount: number | null };
 
 /** The payment option a cart entry stands for (undefined when the notice is unknown). */
-function entryOption(db: DbLike, e: CartEntry): EntryOption | undefined {
-  const found = findByNoticeNumber(db, e.enteId, e.noticeNumber);
+async function entryOption(db: DbLike, e: CartEntry): Promise<EntryOption | undefined> {
+  const found = await findByNoticeNumber(db, e.enteId, e.noticeNumber);
   if (!found) return undefined;
   const o = found.option;
   return { positionId: o.positionId, optionId: o.id, kind: o.kind, plan: o.plan, noticeNumber: o.noticeNumber, installmentNumber: o.installmentNumber, installmentCount: o.installmentCount };
@@ -72,8 +72,8 @@ function entryOption(db: DbLike, e: CartEntry): EntryOption | undefined {
  * Entries of `entries` that are an alternative (single payment vs installments) of an earlier entry
  * of the same position: index → Italian reason. The first of two alternatives is kept.
  */
-export function alternativeEntries(db: DbLike, entries: CartEntry[]): Map<number, string> {
-  const options = entries.map((e) => entryOption(db, e));
+export async function alternativeEntries(db: DbLike, entries: CartEntry[]): Promise<Map<number, string>> {
+  const options = await Promise.all(entries.map((e) => entryOption(db, e)));
   const known = options.map((o, index) => ({ o, index })).filter((x): x is { o: EntryOption; index: number } => x.o !== undefined);
   const out = new Map<number, string>();
   for (const [a, b] of conflictingPairs(known.map((k) => k.o))) {
@@ -90,26 +90,26 @@ export function alternativeEntries(db: DbLike, entries: CartEntry[]): Map<number
 }
 
 /** Why `notice` cannot join the cart of this request (an alternative of it is there), or null. */
-export function cartAlternativeTo(db: DbLike, request: FastifyRequest, notice: CartEntry): string | null {
+export async function cartAlternativeTo(db: DbLike, request: FastifyRequest, notice: CartEntry): Promise<string | null> {
   const cart = cartOf(request).filter((c) => key(c) !== key(notice));
   if (!cart.length) return null;
-  return alternativeEntries(db, [...cart, notice]).get(cart.length) ?? null;
+  return (await alternativeEntries(db, [...cart, notice])).get(cart.length) ?? null;
 }
 
 /** Each cart entry as it is now: its summary when payable, the reason otherwise. */
-export function cartLines(db: DbLike, entries: CartEntry[], now = new Date()): { lines: CartLine[]; total: string; allPayable: boolean } {
+export async function cartLines(db: DbLike, entries: CartEntry[], now = new Date()): Promise<{ lines: CartLine[]; total: string; allPayable: boolean }> {
   const today = todayInItaly(now);
   let total = 0;
   let allPayable = true;
-  const alternatives = alternativeEntries(db, entries);
-  const lines = entries.map((e, index): CartLine => {
-    const ente = getEnte(db, e.enteId);
+  const alternatives = await alternativeEntries(db, entries);
+  const lines = await Promise.all(entries.map(async (e, index): Promise<CartLine> => {
+    const ente = await getEnte(db, e.enteId);
     const base = { key: key(e), enteName: ente?.name ?? '', noticeNumberDisplay: formatNoticeNumber(e.noticeNumber) };
     if (!ente) {
       allPayable = false;
       return { ...base, problem: 'Ente non più disponibile.' };
     }
-    const found = findByNoticeNumber(db, ente.id, e.noticeNumber);
+    const found = await findByNoticeNumber(db, ente.id, e.noticeNumber);
     const verdict = checkPayable(found, today);
     if (verdict) {
       allPayable = false;
@@ -123,7 +123,7 @@ export function cartLines(db: DbLike, entries: CartEntry[], now = new Date()): {
     }
     total += notice.amountCents;
     return { ...base, notice };
-  });
+  }));
   return { lines, total: formatEuro(total), allPayable };
 }
 
@@ -152,7 +152,7 @@ const addBody = {
 export default async function cartRoutes(app: FastifyInstance) {
   async function renderCart(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; error?: string; errors?: string[]; emailError?: string; email?: string; notice?: string } = {}) {
     const entries = cartOf(request);
-    const { lines, total, allPayable } = cartLines(app.db, entries);
+    const { lines, total, allPayable } = await cartLines(app.db, entries);
     return reply
       .code(extra.status ?? 200)
       .header('cache-control', 'no-store')
@@ -206,18 +206,18 @@ export default async function cartRoutes(app: FastifyInstance) {
       if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per pagare le tue posizioni.');
       for (const id of body.opzione) {
         // Only options of one's own positions: someone else's answers 404, as a missing one.
-        const own = citizenOption(app.db, request.user.fiscalCode, id);
+        const own = await citizenOption(app.db, request.user.fiscalCode, id);
         if (!own) throw new HttpError(404, 'Avviso non trovato tra le tue posizioni.');
         wanted.push({ enteId: own.enteId, noticeNumber: own.noticeNumber });
       }
     } else {
-      const result = lookupNotice(app.db, { codiceAvviso: body.codiceAvviso, ente: body.ente, cfEnte: body.cfEnte });
+      const result = await lookupNotice(app.db, { codiceAvviso: body.codiceAvviso, ente: body.ente, cfEnte: body.cfEnte });
       if (!result.ok) throw new HttpError(result.status, result.message);
       wanted.push({ enteId: result.notice.enteId, noticeNumber: result.notice.noticeNumber });
     }
     // Options of one position are alternatives: never two of them in one payment (nor in the cart).
     const together = body.azione === 'paga' ? wanted : [...cartOf(request).filter((c) => !wanted.some((w) => key(w) === key(c))), ...wanted];
-    const refused = alternativeEntries(app.db, together);
+    const refused = await alternativeEntries(app.db, together);
     if (refused.size) {
       return renderCart(request, reply, {
         status: 409,

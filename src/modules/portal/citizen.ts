@@ -249,13 +249,12 @@ export function groupPositions(list: CitizenPosition[], page = 1): GroupedPositi
 }
 
 /** One option of the citizen's own positions (for the cart and the notice PDF), or undefined. */
-export function citizenOption(db: DbLike, fiscalCode: string, optionId: number): { enteId: number; noticeNumber: string; positionId: number } | undefined {
-  return db
-    .select({ enteId: paymentOptions.enteId, noticeNumber: paymentOptions.noticeNumber, positionId: paymentOptions.positionId })
-    .from(paymentOptions)
-    .innerJoin(positions, eq(positions.id, paymentOptions.positionId))
-    .where(and(eq(paymentOptions.id, optionId), eq(positions.debtorFiscalCode, fiscalCode.toUpperCase()), ne(positions.status, 'draft')))
-    .get();
+export async function citizenOption(db: DbLike, fiscalCode: string, optionId: number): Promise<{ enteId: number; noticeNumber: string; positionId: number } | undefined> {
+  return (await db
+      .select({ enteId: paymentOptions.enteId, noticeNumber: paymentOptions.noticeNumber, positionId: paymentOptions.positionId })
+      .from(paymentOptions)
+      .innerJoin(positions, eq(positions.id, paymentOptions.positionId))
+      .where(and(eq(paymentOptions.id, optionId), eq(positions.debtorFiscalCode, fiscalCode.toUpperCase()), ne(positions.status, 'draft'))).limit(1))[0];
 }
 
 export interface HistoryReceipt {
@@ -270,14 +269,13 @@ export interface HistoryReceipt {
 }
 
 /** Receipts of the citizen as debtor (owner copies), newest first. */
-export function citizenReceipts(db: DbLike, fiscalCode: string, limit = 200): HistoryReceipt[] {
-  return db
-    .select()
-    .from(receipts)
-    .where(and(eq(receipts.debtorFiscalCode, fiscalCode.toUpperCase()), eq(receipts.outcome, 'OK'), sql`${receipts.idPA} = ${receipts.fiscalCode}`))
-    .orderBy(desc(receipts.id))
-    .limit(limit)
-    .all()
+export async function citizenReceipts(db: DbLike, fiscalCode: string, limit = 200): Promise<HistoryReceipt[]> {
+  return (await db
+      .select()
+      .from(receipts)
+      .where(and(eq(receipts.debtorFiscalCode, fiscalCode.toUpperCase()), eq(receipts.outcome, 'OK'), sql`${receipts.idPA} = ${receipts.fiscalCode}`))
+      .orderBy(desc(receipts.id))
+      .limit(limit))
     .map((r) => ({
       id: r.id,
       companyName: r.companyName,
@@ -298,21 +296,19 @@ export const CART_STATUS_LABELS: Record<string, string> = {
 };
 
 /** Payments (Checkout carts) the user started, from the audit log of the cart creation. */
-export function citizenCarts(db: DbLike, userId: number, limit = 50): { id: string; status: string; statusLabel: string; total: string; createdAt: string }[] {
-  const ids = db
-    .select({ id: auditLog.entityId })
-    .from(auditLog)
-    .where(and(eq(auditLog.entity, 'checkout_cart'), eq(auditLog.action, 'create'), eq(auditLog.actor, `user:${userId}`)))
-    .orderBy(desc(auditLog.id))
-    .limit(limit)
-    .all()
+export async function citizenCarts(db: DbLike, userId: number, limit = 50): Promise<{ id: string; status: string; statusLabel: string; total: string; createdAt: string }[]> {
+  const ids = (await db
+      .select({ id: auditLog.entityId })
+      .from(auditLog)
+      .where(and(eq(auditLog.entity, 'checkout_cart'), eq(auditLog.action, 'create'), eq(auditLog.actor, `user:${userId}`)))
+      .orderBy(desc(auditLog.id))
+      .limit(limit))
     .map((r) => r.id);
   if (ids.length === 0) return [];
-  return db
-    .select()
-    .from(checkoutCarts)
-    .where(inArray(checkoutCarts.id, ids))
-    .orderBy(desc(checkoutCarts.createdAt))
-    .all()
+  return (await db
+      .select()
+      .from(checkoutCarts)
+      .where(inArray(checkoutCarts.id, ids))
+      .orderBy(desc(checkoutCarts.createdAt)))
     .map((c) => ({ id: c.id, status: c.status, statusLabel: CART_STATUS_LABELS[c.status] ?? c.status, total: formatEuro(c.totalCents), createdAt: c.createdAt }));
 }

@@ -103,31 +103,31 @@ export function alternativesNote(position: PositionDetail, option: OptionDetail)
 }
 
 /** Resolves the ente of the form: the typed fiscal code wins over the picked comune. */
-export function resolveEnte(db: DbLike, input: LookupInput): { ente: Ente } | { error: string } {
+export async function resolveEnte(db: DbLike, input: LookupInput): Promise<{ ente: Ente } | { error: string }> {
   const cf = input.cfEnte?.replace(/\s/g, '') ?? '';
   if (cf) {
     if (!/^[0-9]{11}$/.test(cf)) return { error: 'Il codice fiscale dell’ente creditore è composto da 11 cifre: lo trovi sull’avviso, accanto al codice avviso.' };
-    const ente = getEnteByFiscalCode(db, cf);
+    const ente = await getEnteByFiscalCode(db, cf);
     if (!ente || !ente.member) {
       return { error: `L’ente con codice fiscale ${cf} non usa questo portale: paga l’avviso sul sito pagoPA (checkout.pagopa.it) o presso un prestatore di servizi di pagamento.` };
     }
     return { ente };
   }
   if (input.ente) {
-    const ente = getEnte(db, input.ente);
+    const ente = await getEnte(db, input.ente);
     if (ente?.member) return { ente };
   }
   return { error: 'Scegli il comune che ha emesso l’avviso oppure inserisci il codice fiscale dell’ente creditore.' };
 }
 
-export function lookupNotice(db: DbLike, input: LookupInput, now = new Date()): LookupResult {
+export async function lookupNotice(db: DbLike, input: LookupInput, now = new Date()): Promise<LookupResult> {
   const parsed = parseNoticeNumber(input.codiceAvviso ?? '');
   if (!parsed.ok) return { ok: false, status: 400, field: 'codiceAvviso', message: parsed.message };
-  const resolved = resolveEnte(db, input);
+  const resolved = await resolveEnte(db, input);
   if ('error' in resolved) return { ok: false, status: 400, field: 'ente', message: resolved.error };
   const { ente } = resolved;
   const today = todayInItaly(now);
-  const found = findByNoticeNumber(db, ente.id, parsed.noticeNumber);
+  const found = await findByNoticeNumber(db, ente.id, parsed.noticeNumber);
   const notPayable = checkPayable(found, today);
   if (notPayable) {
     // Drafts are answered as unknown, as the station does: nothing leaks about unpublished positions.

@@ -83,17 +83,16 @@ const cartParams = { type: 'object', properties: { cartId: { type: 'string', for
 
 export default async function outcomeRoutes(app: FastifyInstance) {
   /** Receipt row ids (owner copies) of the notices of a cart, by ordinal. */
-  function cartReceipts(cartId: string): Map<number, number> {
-    const rows = app.db
-      .select({ ordinal: checkoutCartItems.ordinal, receiptId: receipts.id })
-      .from(checkoutCartItems)
-      .innerJoin(
-        receipts,
-        and(eq(receipts.optionId, checkoutCartItems.optionId), eq(receipts.enteId, checkoutCartItems.enteId), eq(receipts.outcome, 'OK'), sql`${receipts.idPA} = ${receipts.fiscalCode}`),
-      )
-      .where(eq(checkoutCartItems.cartId, cartId))
-      .orderBy(desc(receipts.id))
-      .all();
+  async function cartReceipts(cartId: string): Promise<Map<number, number>> {
+    const rows = await app.db
+          .select({ ordinal: checkoutCartItems.ordinal, receiptId: receipts.id })
+          .from(checkoutCartItems)
+          .innerJoin(
+            receipts,
+            and(eq(receipts.optionId, checkoutCartItems.optionId), eq(receipts.enteId, checkoutCartItems.enteId), eq(receipts.outcome, 'OK'), sql`${receipts.idPA} = ${receipts.fiscalCode}`),
+          )
+          .where(eq(checkoutCartItems.cartId, cartId))
+          .orderBy(desc(receipts.id));
     const out = new Map<number, number>();
     for (const r of rows) if (!out.has(r.ordinal)) out.set(r.ordinal, r.receiptId);
     return out;
@@ -103,11 +102,11 @@ export default async function outcomeRoutes(app: FastifyInstance) {
     '/pagamento/esito/:cartId',
     { schema: { params: cartParams, querystring: { type: 'object', properties: { esito: { type: 'string', enum: ESITI } }, additionalProperties: false } } },
     async (request, reply) => {
-      const cart = getCart(app.db, request.params.cartId);
+      const cart = await getCart(app.db, request.params.cartId);
       if (!cart) throw new HttpError(404, 'Pagamento non trovato: controlla il link oppure cerca il pagamento nella tua area personale.');
       const esito = request.query.esito;
       const view = outcomeView(cart, esito);
-      const receiptsByOrdinal = cartReceipts(cart.id);
+      const receiptsByOrdinal = await cartReceipts(cart.id);
       const checkUrl = `${app.config.publicUrl}/pagamento/esito/${cart.id}`;
       reply.header('cache-control', 'no-store');
       return reply.page('portal/outcome', {
@@ -140,7 +139,7 @@ export default async function outcomeRoutes(app: FastifyInstance) {
   );
 
   app.get<{ Params: { cartId: string } }>('/pagamento/esito/:cartId/stato', { schema: { params: cartParams } }, async (request, reply) => {
-    const cart = getCart(app.db, request.params.cartId);
+    const cart = await getCart(app.db, request.params.cartId);
     if (!cart) throw new HttpError(404, 'Pagamento non trovato.');
     reply.header('cache-control', 'no-store');
     // `paid`: notices whose receipt has arrived (the page's data-paid), so the poll reloads on each one.
@@ -151,10 +150,10 @@ export default async function outcomeRoutes(app: FastifyInstance) {
     '/pagamento/esito/:cartId/ricevute/:n.pdf',
     { schema: { params: { type: 'object', properties: { cartId: { type: 'string', format: 'uuid' }, n: { type: 'integer', minimum: 1, maximum: 5 } }, required: ['cartId', 'n'] } } },
     async (request, reply) => {
-      const id = cartReceipts(request.params.cartId).get(request.params.n - 1);
-      const r = id ? app.db.select().from(receipts).where(eq(receipts.id, id)).get() : undefined;
+      const id = (await cartReceipts(request.params.cartId)).get(request.params.n - 1);
+      const r = id ? (await app.db.select().from(receipts).where(eq(receipts.id, id)).limit(1))[0] : undefined;
       if (!r) throw new HttpError(404, 'Ricevuta non ancora disponibile: pagoPA non l’ha ancora inviata all’ente.');
-      const pdf = await renderReceiptPdf(receiptPdfData(app.db, r, app.config.dataDir));
+      const pdf = await renderReceiptPdf(await receiptPdfData(app.db, r, app.config.dataDir));
       return reply
         .type('application/pdf')
         .header('content-disposition', `inline; filename="ricevuta-${r.noticeNumber}.pdf"`)

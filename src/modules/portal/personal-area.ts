@@ -79,10 +79,10 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
 
   app.get<{ Params: { id: number } }>('/area-personale/avvisi/:id.pdf', { schema: { params: idParams } }, async (request, reply) => {
     if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per scaricare l’avviso.');
-    const own = citizenOption(app.db, request.user.fiscalCode, request.params.id);
+    const own = await citizenOption(app.db, request.user.fiscalCode, request.params.id);
     if (!own) throw new HttpError(404, 'Avviso non trovato tra le tue posizioni.');
-    const ente = getEnte(app.db, own.enteId)!;
-    const position = getPositionById(app.db, own.enteId, own.positionId)!;
+    const ente = (await getEnte(app.db, own.enteId))!;
+    const position = (await getPositionById(app.db, own.enteId, own.positionId))!;
     const option = position.options.find((o) => o.id === request.params.id)!;
     return sendNoticePdf(reply, {
       db: app.db,
@@ -102,8 +102,8 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
     return reply.page('portal/history', {
       title: 'Storico dei pagamenti',
       cartCount: cartCount(request),
-      receipts: citizenReceipts(app.db, request.user!.fiscalCode),
-      carts: citizenCarts(app.db, request.user!.id),
+      receipts: await citizenReceipts(app.db, request.user!.fiscalCode),
+      carts: await citizenCarts(app.db, request.user!.id),
     });
   });
 
@@ -140,7 +140,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
       if (email && !EMAIL_PATTERN.test(email)) {
         return profilePage(request, reply, { status: 400, email, emailError: 'Indirizzo email non valido: scrivilo nella forma nome@dominio.it, oppure lascia il campo vuoto.' });
       }
-      upsertUser(app.db, { fiscalCode: request.user.fiscalCode, email: email || null }, auditContext(request));
+      await upsertUser(app.db, { fiscalCode: request.user.fiscalCode, email: email || null }, auditContext(request));
       return reply.redirect('/area-personale/profilo?salvato=1', 303);
     },
   );

@@ -64,30 +64,29 @@ export function telHref(phone: string | null): string | null {
 export default async function portalModule(app: FastifyInstance) {
   /** Enti a notice can be paid to on this portal (the province first, then the comuni by their bare name). */
   const payableEnti = () =>
-    cachedCatalogueData(app.db, 'payable-enti', () =>
-      listEnti(app.db, { payable: true }).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name })),
+    cachedCatalogueData(app.db, 'payable-enti', async () =>
+      (await listEnti(app.db, { payable: true })).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name })),
     );
   /** "Comuni aderenti": members with an active service and an active IBAN (listEnti's `payable`). */
-  const memberComuni = (q?: string) => listEnti(app.db, { kind: 'comune', payable: true, q }).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
+  const memberComuni = async (q?: string) => (await listEnti(app.db, { kind: 'comune', payable: true, q })).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
   /** What the home shows without a search: the same for every visitor until an ente or service changes. */
   const homeLists = () =>
-    cachedCatalogueData(app.db, 'home', () => ({
-      members: memberComuni(),
-      others: (() => {
-        const listed = new Set(memberComuni().map((e) => e.id));
-        return listEnti(app.db, { kind: 'comune' })
+    cachedCatalogueData(app.db, 'home', async () => ({
+      members: await memberComuni(),
+      others: await (async () => {
+        const listed = new Set((await memberComuni()).map((e) => e.id));
+        return (await listEnti(app.db, { kind: 'comune' }))
           .filter((e) => !listed.has(e.id))
           .map((e) => ({ name: e.name, href: `/comuni/${e.ipaCode}` }));
       })(),
       // What can be paid: the services offered by the enti payable on the portal, by name.
       serviceNames: [
         ...new Set(
-          app.db
-            .select({ name: paymentServices.name })
-            .from(paymentServices)
-            .where(and(inArray(paymentServices.enteId, listEnti(app.db, { payable: true }).map((e) => e.id)), eq(paymentServices.active, true)))
-            .orderBy(asc(paymentServices.name))
-            .all()
+          (await app.db
+                        .select({ name: paymentServices.name })
+                        .from(paymentServices)
+                        .where(and(inArray(paymentServices.enteId, (await listEnti(app.db, { payable: true })).map((e) => e.id)), eq(paymentServices.active, true)))
+                        .orderBy(asc(paymentServices.name)))
             .map((s) => s.name),
         ),
       ],
@@ -100,9 +99,9 @@ export default async function portalModule(app: FastifyInstance) {
       ente,
       payable,
       /** Who to ask about joining (the province's SAEL), for the page of a comune not payable here. */
-      sael: payable ? null : (listEnti(app.db, { kind: 'provincia' })[0] ?? null),
+      sael: payable ? null : ((await listEnti(app.db, { kind: 'provincia' }))[0] ?? null),
       services: payable
-        ? listServices(app.db, ente.id, { activeOnly: true }).map((s) => {
+        ? (await listServices(app.db, ente.id, { activeOnly: true })).map((s) => {
             const rule = amountRule(s);
             return {
               name: s.name,
@@ -120,8 +119,8 @@ export default async function portalModule(app: FastifyInstance) {
 
   app.get<{ Querystring: { q?: string } }>('/', { schema: { querystring: homeQuery } }, async (request, reply) => {
     const q = request.query.q?.trim() ?? '';
-    const lists = homeLists();
-    const members = q ? memberComuni(q) : lists.members;
+    const lists = await homeLists();
+    const members = q ? await memberComuni(q) : lists.members;
     const others = q ? [] : lists.others;
     const serviceNames = lists.serviceNames;
     // Featured events and the latest news (events module); the clock is the app's (tests inject it).
@@ -148,7 +147,7 @@ export default async function portalModule(app: FastifyInstance) {
       const pages = comunePages();
       let data = pages.get(request.params.ipa);
       if (!data) {
-        const found = enteByIpa(app, request.params.ipa);
+        const found = await enteByIpa(app, request.params.ipa);
         if (!found) throw new HttpError(404, 'Comune non trovato.');
         data = await comunePage(found);
         pages.set(request.params.ipa, data); // only enti that exist: as many entries as enti
@@ -196,17 +195,17 @@ export default async function portalModule(app: FastifyInstance) {
       const input: LookupInput = { codiceAvviso: q.codiceAvviso, ente: q.ente ? Number(q.ente) : undefined, cfEnte: q.cfEnte };
       // `?ente=<id>` alone (the comune page's "Paga un avviso") only preselects the ente.
       const asked = q.codiceAvviso !== undefined || q.cfEnte !== undefined;
-      const result = asked ? lookupNotice(app.db, input) : null;
+      const result = asked ? await lookupNotice(app.db, input) : null;
       const failed = result && !result.ok ? result : null;
       reply.header('cache-control', 'no-store');
       return reply.code(failed ? failed.status : 200).page('portal/pay-notice', {
         title: result?.ok ? 'Riepilogo dell’avviso' : 'Paga un avviso',
         csrf: Boolean(result?.ok),
-        payableEnti: payableEnti().map((e) => ({ ...e, selected: e.id === input.ente })),
+        payableEnti: (await payableEnti()).map((e) => ({ ...e, selected: e.id === input.ente })),
         form: { codiceAvviso: q.codiceAvviso ?? '', cfEnte: q.cfEnte ?? '' },
         notice: result?.ok ? result.notice : null,
         // An alternative option of the same position is in the cart: this one cannot join it.
-        cartAlternative: result?.ok ? cartAlternativeTo(app.db, request, result.notice) : null,
+        cartAlternative: result?.ok ? await cartAlternativeTo(app.db, request, result.notice) : null,
         noticeError: failed?.field === 'codiceAvviso' ? failed.message : null,
         enteError: failed?.field === 'ente' ? failed.message : null,
         outcomeError: failed && failed.field === null ? failed.message : null,

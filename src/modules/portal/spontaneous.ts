@@ -30,15 +30,15 @@ const IPA = { type: 'string', pattern: '^[a-z0-9_]{2,20}$' } as const;
 const params = { type: 'object', properties: { ipa: IPA, code: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,35}$' } }, required: ['ipa', 'code'] } as const;
 
 /** A member ente by IPA code (case-insensitive), or undefined. */
-export function enteByIpa(app: FastifyInstance, ipa: string): Ente | undefined {
-  return app.db.select().from(enti).where(eq(enti.ipaCode, ipa.toLowerCase())).get();
+export async function enteByIpa(app: FastifyInstance, ipa: string): Promise<Ente | undefined> {
+  return (await app.db.select().from(enti).where(eq(enti.ipaCode, ipa.toLowerCase())).limit(1))[0];
 }
 
 export default async function spontaneousRoutes(app: FastifyInstance) {
-  function resolve(request: FastifyRequest<{ Params: { ipa: string; code: string } }>): { ente: Ente; service: PaymentService } {
-    const ente = enteByIpa(app, request.params.ipa);
+  async function resolve(request: FastifyRequest<{ Params: { ipa: string; code: string } }>): Promise<{ ente: Ente; service: PaymentService }> {
+    const ente = await enteByIpa(app, request.params.ipa);
     if (!ente || !ente.member) throw new HttpError(404, 'Comune non trovato tra gli enti aderenti.');
-    const service = getServiceByCode(app.db, ente.id, request.params.code.toUpperCase());
+    const service = await getServiceByCode(app.db, ente.id, request.params.code.toUpperCase());
     if (!service || !service.active || !service.spontaneous) throw new HttpError(404, 'Questo servizio non prevede pagamenti spontanei dal portale.');
     return { ente, service };
   }
@@ -71,7 +71,7 @@ export default async function spontaneousRoutes(app: FastifyInstance) {
   }
 
   app.get<{ Params: { ipa: string; code: string } }>('/comuni/:ipa/servizi/:code', { schema: { params } }, async (request, reply) => {
-    const { ente, service } = resolve(request);
+    const { ente, service } = await resolve(request);
     return formPage(request, reply, ente, service);
   });
 
@@ -86,7 +86,7 @@ export default async function spontaneousRoutes(app: FastifyInstance) {
     async (request, reply) => {
       if (!request.user) throw new HttpError(401, 'Accesso richiesto: entra con SPID o CIE per fare un pagamento spontaneo.');
       const user = request.user;
-      const { ente, service } = resolve(request);
+      const { ente, service } = await resolve(request);
       const body = request.body;
       const { values: parts, errors } = checkFieldValues(service, body);
       const rule = amountRule(service);
@@ -110,12 +110,12 @@ export default async function spontaneousRoutes(app: FastifyInstance) {
         fullName: [user.name, user.familyName].filter(Boolean).join(' ') || user.fiscalCode,
         ...(user.email ? { email: user.email } : {}),
       };
-      const prepared = preparePositionWrite(app.db, ente, spontaneousPositionBody(service, debtor, parts, cents!, todayInItaly(due)));
+      const prepared = await preparePositionWrite(app.db, ente, spontaneousPositionBody(service, debtor, parts, cents!, todayInItaly(due)));
       if (!prepared.ok) {
         request.log.warn({ fields: prepared.errors.map((e) => e.field) }, 'spontaneous payment refused by the position rules');
         return formPage(request, reply, ente, service, { status: 422, values: body, error: `Il pagamento non può essere creato: ${prepared.errors.map((e) => e.message).join(' ')}` });
       }
-      const { position } = createPosition(app.db, ente, prepared.service, prepared.write, { publish: true }, auditContext(request));
+      const { position } = await createPosition(app.db, ente, prepared.service, prepared.write, { publish: true }, auditContext(request));
       try {
         const { cartId, redirectUrl } = await startCheckout(
           app.db,

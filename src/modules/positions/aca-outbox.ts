@@ -229,18 +229,17 @@ export class AcaSender {
   /** One pass: claims the lease (when due), sends batches until none is left or an error asks to wait. */
   async pass(): Promise<AcaPassResult> {
     const result: AcaPassResult = { ran: false, sent: 0, superseded: 0, failed: 0, retryLater: 0 };
-    if (!claimLease(this.db, ACA_LEASE, this.owner, this.opts.leaseMs ?? 120_000, { onlyIfDue: true })) return result;
+    if (!await claimLease(this.db, ACA_LEASE, this.owner, this.opts.leaseMs ?? 120_000, { onlyIfDue: true })) return result;
     result.ran = true;
     let error: string | undefined;
     try {
       for (;;) {
-        const batch = this.db
-          .select()
-          .from(acaOutbox)
-          .where(and(eq(acaOutbox.status, 'pending'), lte(acaOutbox.nextAttemptAt, Date.now())))
-          .orderBy(asc(acaOutbox.nextAttemptAt), asc(acaOutbox.id))
-          .limit(this.opts.batchSize ?? 100)
-          .all();
+        const batch = await this.db
+                  .select()
+                  .from(acaOutbox)
+                  .where(and(eq(acaOutbox.status, 'pending'), lte(acaOutbox.nextAttemptAt, Date.now())))
+                  .orderBy(asc(acaOutbox.nextAttemptAt), asc(acaOutbox.id))
+                  .limit(this.opts.batchSize ?? 100);
         if (batch.length === 0) break;
         // Newest row per (ente, IUV) in this batch; the older ones are superseded.
         const latest = new Map<string, (typeof batch)[number]>();
@@ -249,9 +248,9 @@ export class AcaSender {
         const stale = batch.filter((r) => !keep.has(r.id)).map((r) => r.id);
         if (stale.length) {
           const at = new Date().toISOString();
-          this.db.transaction((tx) => {
-            for (const id of stale) tx.update(acaOutbox).set({ status: 'sent', sentAt: at, lastError: 'sostituita da una richiesta più recente' }).where(eq(acaOutbox.id, id)).run();
-          });
+          await this.db.transaction(async (tx) => {
+                        for (const id of stale) await tx.update(acaOutbox).set({ status: 'sent', sentAt: at, lastError: 'sostituita da una richiesta più recente' }).where(eq(acaOutbox.id, id));
+                      });
           result.superseded += stale.length;
         }
         const todo = batch.filter((r) => keep.has(r.id));
@@ -260,22 +259,22 @@ export class AcaSender {
         for (let i = 0; i < todo.length && !stop; i += concurrency) {
           const slice = todo.slice(i, i + concurrency);
           const outcomes = await Promise.all(slice.map((r) => this.post(r.payload)));
-          slice.forEach((r, k) => {
+          for (const [k, r] of slice.entries()) {
             const o = outcomes[k]!;
             if (o.ok) {
-              this.db.update(acaOutbox).set({ status: 'sent', sentAt: new Date().toISOString(), attempts: r.attempts + 1, lastError: null }).where(eq(acaOutbox.id, r.id)).run();
+              await this.db.update(acaOutbox).set({ status: 'sent', sentAt: new Date().toISOString(), attempts: r.attempts + 1, lastError: null }).where(eq(acaOutbox.id, r.id));
               result.sent++;
             } else if (!o.retryable) {
-              this.db.update(acaOutbox).set({ status: 'failed', attempts: r.attempts + 1, lastError: o.error }).where(eq(acaOutbox.id, r.id)).run();
+              await this.db.update(acaOutbox).set({ status: 'failed', attempts: r.attempts + 1, lastError: o.error }).where(eq(acaOutbox.id, r.id));
               result.failed++;
               this.log.warn({ aca: { enteId: r.enteId, iuv: r.iuv, error: o.error } }, 'central archive refused the position');
             } else {
-              this.db.update(acaOutbox).set({ attempts: r.attempts + 1, lastError: o.error }).where(eq(acaOutbox.id, r.id)).run();
+              await this.db.update(acaOutbox).set({ attempts: r.attempts + 1, lastError: o.error }).where(eq(acaOutbox.id, r.id));
               result.retryLater++;
               error ??= o.error;
               stop = true;
             }
-          });
+          }
         }
         if (stop) break;
       }
@@ -283,10 +282,10 @@ export class AcaSender {
       error = (e as Error).message.slice(0, 300);
       this.log.error({ err: e }, 'central archive sender failed');
     }
-    const failures = error ? (this.db.select({ f: pagopaSchedules.failures }).from(pagopaSchedules).where(eq(pagopaSchedules.name, ACA_LEASE)).get()?.f ?? 0) : 0;
+    const failures = error ? ((await this.db.select({ f: pagopaSchedules.failures }).from(pagopaSchedules).where(eq(pagopaSchedules.name, ACA_LEASE)).limit(1))[0]?.f ?? 0) : 0;
     const cap = this.opts.maxBackoffMs ?? 15 * 60_000;
     const backoff = error ? Math.round(Math.min(cap, (this.opts.baseBackoffMs ?? 2000) * 2 ** Math.min(20, failures)) * (0.5 + Math.random() / 2)) : 0;
-    releaseLease(this.db, ACA_LEASE, this.owner, { nextRunAt: Date.now() + backoff, error });
+    await releaseLease(this.db, ACA_LEASE, this.owner, { nextRunAt: Date.now() + backoff, error });
     if (error) {
       result.error = error;
       this.log.warn({ aca: { error, retryInMs: backoff } }, 'central archive unavailable: will retry');
@@ -319,8 +318,8 @@ export class AcaSender {
 }
 
 /** Counts by status (CLI, health). */
-export function acaOutboxCounts(db: Db): Record<'pending' | 'sent' | 'failed', number> {
+export async function acaOutboxCounts(db: Db): Promise<Record<'pending' | 'sent' | 'failed', number>> {
   const out = { pending: 0, sent: 0, failed: 0 };
-  for (const r of db.select({ status: acaOutbox.status, n: sql<number>`count(*)` }).from(acaOutbox).groupBy(acaOutbox.status).all()) out[r.status] = r.n;
+  for (const r of await db.select({ status: acaOutbox.status, n: sql<number>`count(*)` }).from(acaOutbox).groupBy(acaOutbox.status)) out[r.status] = r.n;
   return out;
 }

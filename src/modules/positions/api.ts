@@ -115,12 +115,12 @@ export default async function positionsApi(app: FastifyInstance) {
   app.addHook('preHandler', requireApiKey);
   await app.register(importsApi);
 
-  function clientEnte(request: FastifyRequest): Ente {
-    return getEnte(app.db, request.apiClient!.enteId)!;
+  async function clientEnte(request: FastifyRequest): Promise<Ente> {
+    return (await getEnte(app.db, request.apiClient!.enteId))!;
   }
 
-  function serviceCodeOf(enteId: number, serviceId: number): string {
-    return listServices(app.db, enteId).find((s) => s.id === serviceId)?.code ?? '';
+  async function serviceCodeOf(enteId: number, serviceId: number): Promise<string> {
+    return (await listServices(app.db, enteId)).find((s) => s.id === serviceId)?.code ?? '';
   }
 
   app.post<{ Body: PositionBody & { publish?: boolean } }>(
@@ -136,14 +136,14 @@ export default async function positionsApi(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const ente = clientEnte(request);
-      const prepared = preparePositionWrite(app.db, ente, request.body);
+      const ente = await clientEnte(request);
+      const prepared = await preparePositionWrite(app.db, ente, request.body);
       if (!prepared.ok) throw invalid(prepared.errors);
       try {
-        const { position, created } = createPosition(app.db, ente, prepared.service, prepared.write, { publish: request.body.publish !== false }, {
-          actor: `apikey:${request.apiClient!.keyId}`,
-          requestId: request.id,
-        });
+        const { position, created } = await createPosition(app.db, ente, prepared.service, prepared.write, { publish: request.body.publish !== false }, {
+                  actor: `apikey:${request.apiClient!.keyId}`,
+                  requestId: request.id,
+                });
         return reply
           .code(created ? 201 : 200)
           .header('location', `/api/v1/positions/${encodeURIComponent(position.iupd)}`)
@@ -177,26 +177,26 @@ export default async function positionsApi(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const ente = clientEnte(request);
+      const ente = await clientEnte(request);
       const q = request.query;
       let serviceId: number | undefined;
       if (q.serviceCode) {
-        const service = getServiceByCode(app.db, ente.id, q.serviceCode.toUpperCase());
+        const service = await getServiceByCode(app.db, ente.id, q.serviceCode.toUpperCase());
         if (!service) return { page: q.page, pageSize: q.pageSize, total: 0, items: [] };
         serviceId = service.id;
       }
-      const { items, total } = listPositions(app.db, {
-        enteIds: [ente.id],
-        status: q.status,
-        serviceId,
-        debtor: q.debtor,
-        dueFrom: q.dueFrom,
-        dueTo: q.dueTo,
-        notice: q.notice,
-        page: q.page,
-        pageSize: q.pageSize,
-      });
-      const codes = new Map(listServices(app.db, ente.id).map((s) => [s.id, s.code]));
+      const { items, total } = await listPositions(app.db, {
+              enteIds: [ente.id],
+              status: q.status,
+              serviceId,
+              debtor: q.debtor,
+              dueFrom: q.dueFrom,
+              dueTo: q.dueTo,
+              notice: q.notice,
+              page: q.page,
+              pageSize: q.pageSize,
+            });
+      const codes = new Map((await listServices(app.db, ente.id)).map((s) => [s.id, s.code]));
       return { page: q.page, pageSize: q.pageSize, total, items: items.map((p) => toApiPosition(p, codes.get(p.serviceId) ?? '')) };
     },
   );
@@ -207,10 +207,10 @@ export default async function positionsApi(app: FastifyInstance) {
       schema: { tags: TAG, summary: 'Legge una posizione', security: [{ apiKey: [] }], params: iupdParams, response: { 200: positionOut, ...errorsResponses } },
     },
     async (request) => {
-      const ente = clientEnte(request);
-      const p = getPositionByIupd(app.db, ente.id, request.params.iupd);
+      const ente = await clientEnte(request);
+      const p = await getPositionByIupd(app.db, ente.id, request.params.iupd);
       if (!p) throw new HttpError(404, 'Posizione non trovata.');
-      return toApiPosition(p, serviceCodeOf(ente.id, p.serviceId));
+      return toApiPosition(p, await serviceCodeOf(ente.id, p.serviceId));
     },
   );
 
@@ -228,18 +228,18 @@ export default async function positionsApi(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const ente = clientEnte(request);
-      const current = getPositionByIupd(app.db, ente.id, request.params.iupd);
+      const ente = await clientEnte(request);
+      const current = await getPositionByIupd(app.db, ente.id, request.params.iupd);
       if (!current) throw new HttpError(404, 'Posizione non trovata.');
       const { version, ...changes } = request.body;
-      const merged: PositionBody = { ...toInput(current, serviceCodeOf(ente.id, current.serviceId)), ...changes, iupd: current.iupd };
-      const prepared = preparePositionWrite(app.db, ente, merged);
+      const merged: PositionBody = { ...toInput(current, await serviceCodeOf(ente.id, current.serviceId)), ...changes, iupd: current.iupd };
+      const prepared = await preparePositionWrite(app.db, ente, merged);
       if (!prepared.ok) throw invalid(prepared.errors);
       try {
-        const updated = updatePosition(app.db, ente, prepared.service, current.iupd, prepared.write, { expectedVersion: version }, {
-          actor: `apikey:${request.apiClient!.keyId}`,
-          requestId: request.id,
-        });
+        const updated = await updatePosition(app.db, ente, prepared.service, current.iupd, prepared.write, { expectedVersion: version }, {
+                  actor: `apikey:${request.apiClient!.keyId}`,
+                  requestId: request.id,
+                });
         return toApiPosition(updated, prepared.service.code);
       } catch (err) {
         mapDomainError(err);
@@ -260,8 +260,8 @@ export default async function positionsApi(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const ente = clientEnte(request);
-      const found = findByNoticeNumber(app.db, ente.id, request.params.noticeNumber);
+      const ente = await clientEnte(request);
+      const found = await findByNoticeNumber(app.db, ente.id, request.params.noticeNumber);
       if (!found) throw new HttpError(404, 'Avviso non trovato per questo ente.');
       return sendNoticePdf(reply, {
         db: app.db,
@@ -285,10 +285,10 @@ export default async function positionsApi(app: FastifyInstance) {
         schema: { tags: TAG, summary, security: [{ apiKey: [] }], params: iupdParams, response: { 200: positionOut, ...errorsResponses } },
       },
       async (request) => {
-        const ente = clientEnte(request);
+        const ente = await clientEnte(request);
         try {
-          const p = run(app.db, ente.id, request.params.iupd, { actor: `apikey:${request.apiClient!.keyId}`, requestId: request.id });
-          return toApiPosition(p, serviceCodeOf(ente.id, p.serviceId));
+          const p = await run(app.db, ente.id, request.params.iupd, { actor: `apikey:${request.apiClient!.keyId}`, requestId: request.id });
+          return toApiPosition(p, await serviceCodeOf(ente.id, p.serviceId));
         } catch (err) {
           mapDomainError(err);
         }

@@ -71,14 +71,14 @@ const WARMUP_FROM = 200;
 export function registerBulkPrintJob(runner: JobRunner, db: Db, dataDir: string, poolSize: number): void {
   runner.register(BULK_PRINT_JOB, async (ctx: JobContext) => {
     const enteId = ctx.job.enteId!;
-    const ente = getEnte(db, enteId)!;
+    const ente = (await getEnte(db, enteId))!;
     const filter = (ctx.input.filter ?? {}) as BulkPrintFilter;
-    const build = noticeDataBuilder(db, ente, { dataDir });
+    const build = await noticeDataBuilder(db, ente, { dataDir });
     const items: { data: NoticeData; name: string }[] = [];
     const skipped: Partial<Record<SkipReason, number>> = {};
     const skippedList: NonNullable<BulkPrintResult['skippedList']> = [];
     let paidOptionsLeftOut = 0;
-    for (const position of positionsNewestFirst(db, { ...filter, enteIds: [enteId] }, PAGE)) {
+    for await (const position of positionsNewestFirst(db, { ...filter, enteIds: [enteId] }, PAGE)) {
       const reason = skipReason(position);
       if (reason) {
         skipped[reason] = (skipped[reason] ?? 0) + 1;

@@ -75,12 +75,13 @@ function debtorOf(d: Debtor, cap: string) {
 }
 
 /** Seeds the demo positions when the database has none; returns how many were created. */
-export function seedDemoPositions(db: Db, settings: PagopaSettings, log?: Pick<FastifyBaseLogger, 'info'>): number {
-  if ((db.select({ n: count() }).from(positions).get()?.n ?? 0) > 0) return 0;
-  const comuni = COMUNI_ISTAT.map((istat) => listEnti(db, { kind: 'comune', membersOnly: true }).find((e) => e.istatCode === istat)).filter((e): e is Ente => !!e);
-  const province = listEnti(db, { kind: 'provincia', membersOnly: true })[0];
+export async function seedDemoPositions(db: Db, settings: PagopaSettings, log?: Pick<FastifyBaseLogger, 'info'>): Promise<number> {
+  if (((await db.select({ n: count() }).from(positions).limit(1))[0]?.n ?? 0) > 0) return 0;
+  const members = await listEnti(db, { kind: 'comune', membersOnly: true });
+  const comuni = COMUNI_ISTAT.map((istat) => members.find((e) => e.istatCode === istat)).filter((e): e is Ente => !!e);
+  const province = (await listEnti(db, { kind: 'provincia', membersOnly: true }))[0];
   if (comuni.length < 2 || !province) return 0;
-  const provinceIban = listIbans(db, province.id).find((i) => i.active)?.iban;
+  const provinceIban = (await listIbans(db, province.id)).find((i) => i.active)?.iban;
   if (!provinceIban) return 0;
 
   const today = todayInItaly();
@@ -160,50 +161,49 @@ export function seedDemoPositions(db: Db, settings: PagopaSettings, log?: Pick<F
 
   const ctx = { db, settings };
   const ids = (idPA: string): Identity => ({ idPA, idBrokerPA: settings.brokerId, idStation: settings.stationId });
-  const served = new Set(listEnti(db, { membersOnly: true }).map((e) => e.fiscalCode));
+  const served = new Set((await listEnti(db, { membersOnly: true })).map((e) => e.fiscalCode));
 
-  const pay = (ente: Ente, p: PositionDetail, ordinal: number, daysAgo: number) => {
+  const pay = async (ente: Ente, p: PositionDetail, ordinal: number, daysAgo: number) => {
     const option = p.options[ordinal]!;
     const qr = { fiscalCode: ente.fiscalCode, noticeNumber: option.noticeNumber };
-    const got = handleStationRequest(ctx, { body: getPaymentRequest(ids(ente.fiscalCode), qr, { v2: true }), soapAction: 'paGetPaymentV2' });
+    const got = await handleStationRequest(ctx, { body: getPaymentRequest(ids(ente.fiscalCode), qr, { v2: true }), soapAction: 'paGetPaymentV2' });
     if (got.outcome !== 'OK') throw new Error(`demo payment: paGetPaymentV2 ${got.faultCode}`);
     const data = readPaymentData(readAnswer(got.xml));
     const paidAt = new Date(Date.now() - daysAgo * 86_400_000);
     const receiptId = newReceiptId();
     const params = { v2: true, receiptId, noticeNumber: option.noticeNumber, fiscalCode: ente.fiscalCode, data, paymentDateTime: paidAt };
-    db.insert(simPayments)
-      .values({
-        fiscalCode: ente.fiscalCode,
-        noticeNumber: option.noticeNumber,
-        iuv: data.creditorReferenceId,
-        receiptId,
-        pspId: DEMO_PSP.idPSP,
-        amountCents: data.paymentAmountCents,
-        transfers: JSON.stringify(data.transfers.map((t) => ({ idTransfer: t.idTransfer, fiscalCodePA: t.fiscalCodePA, amountCents: t.amountCents, iban: t.iban ?? null, stamp: !!t.stamp }))),
-        paidAt: paidAt.toISOString(),
-        sendOutcome: 'OK',
-      })
-      .run();
+    await db.insert(simPayments)
+            .values({
+              fiscalCode: ente.fiscalCode,
+              noticeNumber: option.noticeNumber,
+              iuv: data.creditorReferenceId,
+              receiptId,
+              pspId: DEMO_PSP.idPSP,
+              amountCents: data.paymentAmountCents,
+              transfers: JSON.stringify(data.transfers.map((t) => ({ idTransfer: t.idTransfer, fiscalCodePA: t.fiscalCodePA, amountCents: t.amountCents, iban: t.iban ?? null, stamp: !!t.stamp }))),
+              paidAt: paidAt.toISOString(),
+              sendOutcome: 'OK',
+            });
     const receivers = [ente.fiscalCode, ...new Set(data.transfers.map((t) => t.fiscalCodePA).filter((cf) => cf !== ente.fiscalCode && served.has(cf)))];
     for (const idPA of receivers) {
-      const r = handleStationRequest(ctx, { body: sendRtRequest(ids(idPA), params), soapAction: 'paSendRTV2' });
+      const r = await handleStationRequest(ctx, { body: sendRtRequest(ids(idPA), params), soapAction: 'paSendRTV2' });
       if (r.outcome !== 'OK') throw new Error(`demo payment: paSendRTV2 to ${idPA} ${r.faultCode}`);
     }
   };
 
   let created = 0;
-  db.transaction(() => {
-    for (const plan of plans) {
-      const base = plan.createdDaysAgo ? addDays(today, -plan.createdDaysAgo) : today;
-      const prepared = preparePositionWrite(db, plan.ente, { ...plan.body, switchToExpired: plan.switchToExpired === true }, { today: base });
-      if (!prepared.ok) throw new Error(`demo position ${plan.key}: ${prepared.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
-      const { position } = createPosition(db, plan.ente, prepared.service, prepared.write, { publish: true }, ACTOR);
-      created++;
-      for (const p of plan.pay ?? []) pay(plan.ente, position, p.option, p.daysAgo);
-      if (plan.cancel) cancelPosition(db, plan.ente.id, position.iupd, ACTOR);
-    }
-    expirePositions(db, today, ACTOR);
-  });
+  await db.transaction(async () => {
+        for (const plan of plans) {
+          const base = plan.createdDaysAgo ? addDays(today, -plan.createdDaysAgo) : today;
+          const prepared = await preparePositionWrite(db, plan.ente, { ...plan.body, switchToExpired: plan.switchToExpired === true }, { today: base });
+          if (!prepared.ok) throw new Error(`demo position ${plan.key}: ${prepared.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
+          const { position } = await createPosition(db, plan.ente, prepared.service, prepared.write, { publish: true }, ACTOR);
+          created++;
+          for (const p of plan.pay ?? []) await pay(plan.ente, position, p.option, p.daysAgo);
+          if (plan.cancel) await cancelPosition(db, plan.ente.id, position.iupd, ACTOR);
+        }
+        await expirePositions(db, today, ACTOR);
+      });
   log?.info({ positions: created }, 'demo positions seeded');
   return created;
 }

@@ -109,15 +109,15 @@ export function registerImportJob(runner: JobRunner, db: Db, dataDir: string): v
 export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: { batchSize?: number } = {}): Promise<Record<string, unknown>> {
   const batchSize = opts.batchSize ?? IMPORT_BATCH_SIZE;
   const input = ctx.input as unknown as ImportInput;
-  const ente = getEnte(db, ctx.job.enteId!)!;
-  const services = new Map(listServices(db, ente.id, { activeOnly: true }).map((s) => [s.code, s]));
-  const activeIbans = new Map(listIbans(db, ente.id).filter((i) => i.active).map((i) => [i.id, i.iban]));
+  const ente = (await getEnte(db, ctx.job.enteId!))!;
+  const services = new Map((await listServices(db, ente.id, { activeOnly: true })).map((s) => [s.code, s]));
+  const activeIbans = new Map((await listIbans(db, ente.id)).filter((i) => i.active).map((i) => [i.id, i.iban]));
   const defaultIbans = new Map([...services.values()].map((s) => [s.code, s.defaultIbanId ? (activeIbans.get(s.defaultIbanId) ?? null) : null]));
   const filePath = path.join(dataDir, input.file);
   const options = {
     enteFiscalCode: ente.fiscalCode,
     today: todayInItaly(),
-    isRegisteredIban: registeredIbanChecker(db),
+    isRegisteredIban: await registeredIbanChecker(db),
     isKnownService: (code: string) => services.has(code),
     defaultIban: (code: string | null) => defaultIbans.get(code ?? input.serviceCode ?? '') ?? null,
     maxRows: input.maxRows,
@@ -185,7 +185,7 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
   ctx.progress(0, total, true);
   const by = { actor: ctx.job.requestedBy, requestId: `job:${ctx.job.id}` };
   let batch: CsvPosition[] = [];
-  const flush = () => {
+  const flush = async () => {
     if (batch.length === 0) return;
     const current = batch;
     batch = [];
@@ -199,7 +199,7 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
         },
       });
     }
-    const outcomes = db.transaction((tx) => createPositionsInTx(tx, ente, items, { publish: true }, by), { behavior: 'immediate' });
+    const outcomes = await db.transaction(async (tx) => createPositionsInTx(tx, ente, items, { publish: true }, by), { behavior: 'immediate' });
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i];
       if (outcome === 'created' || outcome === 'unchanged') importedRows += current[i]!.sourceRows.length;
@@ -209,7 +209,7 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
     }
   };
   /** Returns a promise (to be awaited) only when a batch was written: then requests get a turn. */
-  const onPosition = (p: CsvPosition): Promise<void> | undefined => {
+  const onPosition = async (p: CsvPosition): Promise<void> => {
     done += p.sourceRows.length;
     if (!serviceOf(p)) {
       if (input.mode === 'valid') errors.push(noServiceError(p));
@@ -218,12 +218,12 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
     if (input.mode === 'valid') validRows += p.sourceRows.length;
     batch.push(p);
     if (batch.length < batchSize) return undefined;
-    flush();
+    await flush();
     ctx.progress(done, Math.max(total, done));
     return new Promise((resolve) => setImmediate(resolve)); // let requests through between batches
   };
   const pass = await parsePositionsCsv(fs.createReadStream(filePath), { ...options, onPosition });
-  flush();
+  await flush();
   if (input.mode === 'valid') {
     errors.push(...pass.errors);
     rowCount = pass.rowCount;
@@ -286,12 +286,11 @@ export function importStatus(job: JobRow) {
   };
 }
 
-export function loadImportJob(app: FastifyInstance, enteId: number, jobId: number): JobRow {
-  const job = app.db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.id, jobId), eq(jobs.enteId, enteId), eq(jobs.kind, IMPORT_JOB)))
-    .get();
+export async function loadImportJob(app: FastifyInstance, enteId: number, jobId: number): Promise<JobRow> {
+  const job = (await app.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.id, jobId), eq(jobs.enteId, enteId), eq(jobs.kind, IMPORT_JOB))).limit(1))[0];
   if (!job) throw new HttpError(404, 'Importazione non trovata per questo ente.');
   return job;
 }

@@ -76,7 +76,7 @@ export default async function importsApi(app: FastifyInstance) {
       if (!request.headers['content-type']?.startsWith('text/csv')) throw new HttpError(415, 'Invia il file CSV come corpo della richiesta con Content-Type: text/csv.');
       const enteId = request.apiClient!.enteId;
       const serviceCode = request.query.serviceCode?.toUpperCase() ?? null;
-      if (serviceCode && !getServiceByCode(app.db, enteId, serviceCode)?.active) {
+      if (serviceCode && !(await getServiceByCode(app.db, enteId, serviceCode))?.active) {
         throw new HttpError(400, 'Servizio inesistente o non attivo.', [{ field: 'querystring.serviceCode', message: 'servizio sconosciuto' }]);
       }
       let stored;
@@ -98,8 +98,8 @@ export default async function importsApi(app: FastifyInstance) {
         serviceCode,
         maxRows: app.config.importMaxRows,
       };
-      const id = app.jobs.enqueue({ kind: IMPORT_JOB, enteId, requestedBy: `apikey:${request.apiClient!.keyId}`, input: { ...input } });
-      return reply.code(202).header('location', `/api/v1/imports/${id}`).send(importStatus(app.jobs.get(id)!));
+      const id = await app.jobs.enqueue({ kind: IMPORT_JOB, enteId, requestedBy: `apikey:${request.apiClient!.keyId}`, input: { ...input } });
+      return reply.code(202).header('location', `/api/v1/imports/${id}`).send(importStatus((await app.jobs.get(id))!));
     },
   );
 
@@ -108,14 +108,14 @@ export default async function importsApi(app: FastifyInstance) {
   app.get<{ Params: { id: number } }>(
     '/imports/:id',
     { schema: { tags: TAG, summary: 'Avanzamento ed esito di un’importazione', security: [{ apiKey: [] }], params: idParams, response: { 200: statusOut, 404: problemSchema } } },
-    async (request) => importStatus(loadImportJob(app, request.apiClient!.enteId, request.params.id)),
+    async (request) => importStatus(await loadImportJob(app, request.apiClient!.enteId, request.params.id)),
   );
 
   app.get<{ Params: { id: number } }>(
     '/imports/:id/errors.csv',
     { schema: { tags: TAG, summary: 'Rapporto completo degli errori (CSV)', security: [{ apiKey: [] }], params: idParams, produces: ['text/csv'] } },
     async (request, reply) => {
-      const s = importStatus(loadImportJob(app, request.apiClient!.enteId, request.params.id));
+      const s = importStatus(await loadImportJob(app, request.apiClient!.enteId, request.params.id));
       if (!s.result?.reportFile) throw new HttpError(404, 'Questa importazione non ha errori da scaricare.');
       return reply.type('text/csv; charset=utf-8').send(fs.createReadStream(path.join(app.config.dataDir, s.result.reportFile)));
     },

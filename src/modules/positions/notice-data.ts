@@ -29,8 +29,8 @@ export interface NoticeDataOptions {
   dataDir?: string;
 }
 
-export function noticeDataFor(db: DbLike, ente: Ente, position: PositionDetail, requested?: OptionDetail, options: NoticeDataOptions = {}): NoticeData {
-  return noticeDataBuilder(db, ente, options)(position, requested);
+export async function noticeDataFor(db: DbLike, ente: Ente, position: PositionDetail, requested?: OptionDetail, options: NoticeDataOptions = {}): Promise<NoticeData> {
+  return (await noticeDataBuilder(db, ente, options))(position, requested);
 }
 
 /** The file of the ente's uploaded stemma, when there is one and it can be found. */
@@ -45,9 +45,9 @@ export function stemmaFile(ente: Ente, dataDir: string | undefined): string | un
  * {@link noticeDataFor} for many positions of one ente (bulk printing): what belongs to the ente
  * (its active postal account, its stemma) is looked up once, not once per notice.
  */
-export function noticeDataBuilder(db: DbLike, ente: Ente, options: NoticeDataOptions = {}): (position: PositionDetail, requested?: OptionDetail) => NoticeData {
+export async function noticeDataBuilder(db: DbLike, ente: Ente, options: NoticeDataOptions = {}): Promise<(position: PositionDetail, requested?: OptionDetail) => NoticeData> {
   const logoPath = stemmaFile(ente, options.dataDir);
-  const postal = listIbans(db, ente.id).find((i) => i.active && i.kind === 'postal');
+  const postal = (await listIbans(db, ente.id)).find((i) => i.active && i.kind === 'postal');
   const postalAccount = postal
     ? { accountNumber: postalAccountNumber(postal.iban), holderName: ente.name.slice(0, 50), authorization: POSTE_AUTHORIZATION_PLACEHOLDER }
     : undefined;

@@ -25,7 +25,7 @@ export interface NoticeReply {
 export async function sendNoticePdf(reply: FastifyReply, n: NoticeReply): Promise<FastifyReply> {
   let pdf: Buffer;
   try {
-    pdf = await renderNoticePdf(noticeDataFor(n.db, n.ente, n.position, n.option, { dataDir: n.dataDir }));
+    pdf = await renderNoticePdf(await noticeDataFor(n.db, n.ente, n.position, n.option, { dataDir: n.dataDir }));
   } catch (err) {
     if (err instanceof NoticeNotPrintableError) throw new HttpError(409, n.notPrintableMessage ?? err.message);
     throw err;

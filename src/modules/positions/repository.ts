@@ -299,26 +299,26 @@ export interface CreateResult {
  * Creates the position with one IUV per option. With the iupd of an existing position: same
  * payload → the existing one (created=false); different payload → PositionConflictError.
  */
-export function createPosition(
+export async function createPosition(
   db: Db,
   ente: Ente,
   service: PaymentService,
   write: PositionWrite,
   opts: { publish: boolean },
   by: Actor,
-): CreateResult {
-  return db.transaction((tx) => createPositionInTx(tx, ente, service, write, opts, by), { behavior: 'immediate' });
+): Promise<CreateResult> {
+  return await db.transaction(async (tx) => await createPositionInTx(tx, ente, service, write, opts, by), { behavior: 'immediate' });
 }
 
 /** The body of {@link createPosition}, for callers that batch several creations in one transaction. */
-export function createPositionInTx(
+export async function createPositionInTx(
   tx: DbTx,
   ente: Ente,
   service: PaymentService,
   write: PositionWrite,
   opts: { publish: boolean },
   by: Actor,
-): CreateResult {
+): Promise<CreateResult> {
   const payloadHash = positionPayloadHash(service.code, write, opts.publish);
   const iupd = write.value.iupd ?? generateIupd();
   const existing = statement(tx, 'SELECT id, payload_hash FROM positions WHERE ente_id = ? AND iupd = ?').get(ente.id, iupd) as
@@ -328,7 +328,7 @@ export function createPositionInTx(
     if (existing.payload_hash !== payloadHash) {
       throw new PositionConflictError(`Esiste già una posizione con iupd ${iupd} e contenuto diverso.`);
     }
-    return { position: getPositionById(tx, ente.id, existing.id)!, created: false };
+    return { position: (await getPositionById(tx, ente.id, existing.id))!, created: false };
   }
   // Plain prepared statements (the same as the bulk creation below).
   const now = new Date().toISOString();
@@ -510,21 +510,20 @@ function summary(p: SummarySource) {
   };
 }
 
-function loadDetail(db: DbLike, row: PositionRow): PositionDetail {
-  return loadDetails(db, [row])[0]!;
+async function loadDetail(db: DbLike, row: PositionRow): Promise<PositionDetail> {
+  return (await loadDetails(db, [row]))[0]!;
 }
 
 /** Loads options and transfers for many positions with two queries. */
-export function loadDetails(db: DbLike, rows: PositionRow[]): PositionDetail[] {
+export async function loadDetails(db: DbLike, rows: PositionRow[]): Promise<PositionDetail[]> {
   if (rows.length === 0) return [];
-  const options = db
-    .select()
-    .from(paymentOptions)
-    .where(inArray(paymentOptions.positionId, rows.map((r) => r.id)))
-    .orderBy(asc(paymentOptions.positionId), asc(paymentOptions.position))
-    .all();
+  const options = await db
+      .select()
+      .from(paymentOptions)
+      .where(inArray(paymentOptions.positionId, rows.map((r) => r.id)))
+      .orderBy(asc(paymentOptions.positionId), asc(paymentOptions.position));
   const transferRows = options.length
-    ? db.select().from(transfers).where(inArray(transfers.optionId, options.map((o) => o.id))).orderBy(asc(transfers.idTransfer)).all()
+    ? await db.select().from(transfers).where(inArray(transfers.optionId, options.map((o) => o.id))).orderBy(asc(transfers.idTransfer))
     : [];
   const byOption = new Map<number, OptionDetail['transfers']>();
   for (const t of transferRows) {
@@ -541,38 +540,35 @@ export function loadDetails(db: DbLike, rows: PositionRow[]): PositionDetail[] {
   return rows.map((r) => ({ ...r, options: byPosition.get(r.id) ?? [] }));
 }
 
-export function getPositionByIupd(db: DbLike, enteId: number, iupd: string): PositionDetail | undefined {
-  const row = db
-    .select()
-    .from(positions)
-    .where(and(eq(positions.enteId, enteId), eq(positions.iupd, iupd)))
-    .get();
-  return row ? loadDetail(db, row) : undefined;
+export async function getPositionByIupd(db: DbLike, enteId: number, iupd: string): Promise<PositionDetail | undefined> {
+  const row = (await db
+      .select()
+      .from(positions)
+      .where(and(eq(positions.enteId, enteId), eq(positions.iupd, iupd))).limit(1))[0];
+  return row ? await loadDetail(db, row) : undefined;
 }
 
-export function getPositionById(db: DbLike, enteId: number, id: number): PositionDetail | undefined {
-  const row = db
-    .select()
-    .from(positions)
-    .where(and(eq(positions.enteId, enteId), eq(positions.id, id)))
-    .get();
-  return row ? loadDetail(db, row) : undefined;
+export async function getPositionById(db: DbLike, enteId: number, id: number): Promise<PositionDetail | undefined> {
+  const row = (await db
+      .select()
+      .from(positions)
+      .where(and(eq(positions.enteId, enteId), eq(positions.id, id))).limit(1))[0];
+  return row ? await loadDetail(db, row) : undefined;
 }
 
 /** The option with this notice number at the ente with this fiscal code, with its position. */
-export function findByNoticeNumber(
+export async function findByNoticeNumber(
   db: DbLike,
   enteId: number,
   noticeNumber: string,
-): { position: PositionDetail; option: OptionDetail } | undefined {
-  const opt = db
-    .select({ positionId: paymentOptions.positionId })
-    .from(paymentOptions)
-    .where(and(eq(paymentOptions.enteId, enteId), eq(paymentOptions.noticeNumber, noticeNumber)))
-    .get();
+): Promise<{ position: PositionDetail; option: OptionDetail } | undefined> {
+  const opt = (await db
+      .select({ positionId: paymentOptions.positionId })
+      .from(paymentOptions)
+      .where(and(eq(paymentOptions.enteId, enteId), eq(paymentOptions.noticeNumber, noticeNumber))).limit(1))[0];
   if (!opt) return undefined;
-  const row = db.select().from(positions).where(eq(positions.id, opt.positionId)).get()!;
-  const position = loadDetail(db, row);
+  const row = (await db.select().from(positions).where(eq(positions.id, opt.positionId)).limit(1))[0]!;
+  const position = await loadDetail(db, row);
   return { position, option: position.options.find((o) => o.noticeNumber === noticeNumber)! };
 }
 
@@ -623,19 +619,18 @@ function positionWhere(f: Omit<PositionFilter, 'page' | 'pageSize'>): SQL | unde
   return and(...conditions);
 }
 
-export function listPositions(db: DbLike, f: PositionFilter): { items: PositionDetail[]; total: number } {
+export async function listPositions(db: DbLike, f: PositionFilter): Promise<{ items: PositionDetail[]; total: number }> {
   if (f.enteIds.length === 0) return { items: [], total: 0 };
   const where = positionWhere(f);
-  const total = db.select({ n: count() }).from(positions).where(where).get()!.n;
-  const rows = db
-    .select()
-    .from(positions)
-    .where(where)
-    .orderBy(desc(positions.id))
-    .limit(f.pageSize)
-    .offset((f.page - 1) * f.pageSize)
-    .all();
-  return { items: loadDetails(db, rows), total };
+  const total = (await db.select({ n: count() }).from(positions).where(where).limit(1))[0]!.n;
+  const rows = await db
+      .select()
+      .from(positions)
+      .where(where)
+      .orderBy(desc(positions.id))
+      .limit(f.pageSize)
+      .offset((f.page - 1) * f.pageSize);
+  return { items: await loadDetails(db, rows), total };
 }
 
 /**
@@ -643,16 +638,16 @@ export function listPositions(db: DbLike, f: PositionFilter): { items: PositionD
  * list (the CSV export) is walked this way, each chunk from where the last one ended, without
  * counting or skipping rows.
  */
-export function listPositionsChunk(db: DbLike, f: Omit<PositionFilter, 'page' | 'pageSize'>, limit: number): PositionDetail[] {
+export async function listPositionsChunk(db: DbLike, f: Omit<PositionFilter, 'page' | 'pageSize'>, limit: number): Promise<PositionDetail[]> {
   if (f.enteIds.length === 0) return [];
-  const rows = db.select().from(positions).where(positionWhere(f)).orderBy(desc(positions.id)).limit(limit).all();
-  return loadDetails(db, rows);
+  const rows = await db.select().from(positions).where(positionWhere(f)).orderBy(desc(positions.id)).limit(limit);
+  return await loadDetails(db, rows);
 }
 
 /** Every position of the filter, newest first, read `chunk` at a time with {@link listPositionsChunk}. */
-export function* positionsNewestFirst(db: DbLike, f: Omit<PositionFilter, 'page' | 'pageSize' | 'beforeId'>, chunk: number): Generator<PositionDetail> {
+export async function* positionsNewestFirst(db: DbLike, f: Omit<PositionFilter, 'page' | 'pageSize' | 'beforeId'>, chunk: number): AsyncGenerator<PositionDetail> {
   for (let beforeId: number | undefined; ; ) {
-    const items = listPositionsChunk(db, { ...f, beforeId }, chunk);
+    const items = await listPositionsChunk(db, { ...f, beforeId }, chunk);
     yield* items;
     if (items.length < chunk) return;
     beforeId = items[items.length - 1]!.id;
@@ -670,7 +665,7 @@ const EDITABLE: PositionStatus[] = ['draft', 'published', 'partially_paid'];
  * published positions keep their options (same count, kind and plan, same IUVs) and may change
  * debtor, description and unpaid options; a paid option must stay exactly as it is.
  */
-export function updatePosition(
+export async function updatePosition(
   db: Db,
   ente: Ente,
   service: PaymentService,
@@ -678,75 +673,73 @@ export function updatePosition(
   write: PositionWrite,
   opts: { expectedVersion?: number },
   by: Actor,
-): PositionDetail {
-  return db.transaction(
-    (tx) => {
-      const before = getPositionByIupd(tx, ente.id, iupd);
-      if (!before) throw new PositionNotFoundError();
-      if (!EDITABLE.includes(before.status)) {
-        throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]} e non può essere modificata.`);
-      }
-      if (opts.expectedVersion !== undefined && opts.expectedVersion !== before.version) {
-        throw new PositionConflictError('La posizione è stata modificata da qualcun altro nel frattempo: ricarica e riprova.');
-      }
-      const v = { ...write.value, iupd };
-      const payloadHash = positionPayloadHash(service.code, { ...write, value: v }, before.status !== 'draft');
-      tx.update(positions)
-        .set({
-          serviceId: service.id,
-          ...debtorColumns(v),
-          description: v.description,
-          validityDate: v.validityDate,
-          switchToExpired: write.switchToExpired,
-          payloadHash,
-          version: before.version + 1,
-          updatedAt: new Date().toISOString(),
-        })
-        .where(eq(positions.id, before.id))
-        .run();
-      if (before.status === 'draft') {
-        // An option edited without an IUV (form, /api/v1) keeps the one the ente's software brought
-        // for it (GPD): its numbering stays the client's, and the client's IUVs stay valid.
-        const options = v.paymentOptions.map((o, i) => {
-          const old = before.options[i]?.iuv;
-          return o.iuv === undefined && old !== undefined && claimQueries.external(tx).get({ enteId: ente.id, iuv: old }) ? { ...o, iuv: old } : o;
-        });
-        tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id)).run();
-        claimExternalIuvs(tx, ente, options, new Set(before.options.map((o) => o.iuv)));
-        const sequences = sequencesFor(tx, ente.id, options);
-        const now = new Date().toISOString();
-        options.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!, now));
-      } else {
-        if (v.paymentOptions.length !== before.options.length) {
-          throw new PositionConflictError('Una posizione pubblicata mantiene le sue opzioni di pagamento: non se ne possono aggiungere o togliere.');
+): Promise<PositionDetail> {
+  return await db.transaction(
+      async (tx) => {
+        const before = await getPositionByIupd(tx, ente.id, iupd);
+        if (!before) throw new PositionNotFoundError();
+        if (!EDITABLE.includes(before.status)) {
+          throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]} e non può essere modificata.`);
         }
-        v.paymentOptions.forEach((o, i) => {
-          const old = before.options[i]!;
-          if (o.kind !== old.kind || o.plan !== old.plan || o.installmentNumber !== old.installmentNumber) {
-            throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} non può cambiare tipo o rata dopo la pubblicazione.`);
+        if (opts.expectedVersion !== undefined && opts.expectedVersion !== before.version) {
+          throw new PositionConflictError('La posizione è stata modificata da qualcun altro nel frattempo: ricarica e riprova.');
+        }
+        const v = { ...write.value, iupd };
+        const payloadHash = positionPayloadHash(service.code, { ...write, value: v }, before.status !== 'draft');
+        await tx.update(positions)
+                    .set({
+                      serviceId: service.id,
+                      ...debtorColumns(v),
+                      description: v.description,
+                      validityDate: v.validityDate,
+                      switchToExpired: write.switchToExpired,
+                      payloadHash,
+                      version: before.version + 1,
+                      updatedAt: new Date().toISOString(),
+                    })
+                    .where(eq(positions.id, before.id));
+        if (before.status === 'draft') {
+          // An option edited without an IUV (form, /api/v1) keeps the one the ente's software brought
+          // for it (GPD): its numbering stays the client's, and the client's IUVs stay valid.
+          const options = v.paymentOptions.map((o, i) => {
+            const old = before.options[i]?.iuv;
+            return o.iuv === undefined && old !== undefined && claimQueries.external(tx).get({ enteId: ente.id, iuv: old }) ? { ...o, iuv: old } : o;
+          });
+          await tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id));
+          claimExternalIuvs(tx, ente, options, new Set(before.options.map((o) => o.iuv)));
+          const sequences = sequencesFor(tx, ente.id, options);
+          const now = new Date().toISOString();
+          options.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!, now));
+        } else {
+          if (v.paymentOptions.length !== before.options.length) {
+            throw new PositionConflictError('Una posizione pubblicata mantiene le sue opzioni di pagamento: non se ne possono aggiungere o togliere.');
           }
-          if (o.iuv !== undefined && o.iuv !== old.iuv) {
-            throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} mantiene lo IUV ${old.iuv} dopo la pubblicazione.`);
+          for (const [i, o] of v.paymentOptions.entries()) {
+            const old = before.options[i]!;
+            if (o.kind !== old.kind || o.plan !== old.plan || o.installmentNumber !== old.installmentNumber) {
+              throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} non può cambiare tipo o rata dopo la pubblicazione.`);
+            }
+            if (o.iuv !== undefined && o.iuv !== old.iuv) {
+              throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} mantiene lo IUV ${old.iuv} dopo la pubblicazione.`);
+            }
+            if (old.status !== 'unpaid') {
+              if (!sameOption(o, old)) throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} è già pagata e non può cambiare.`);
+              continue;
+            }
+            await tx.update(paymentOptions)
+                          .set({ description: o.description, amountCents: o.amountCents, dueDate: o.dueDate, retentionDate: o.retentionDate, installmentCount: o.installmentCount })
+                          .where(eq(paymentOptions.id, old.id));
+            await tx.delete(transfers).where(eq(transfers.optionId, old.id));
+            insertTransfers(tx, old.id, o);
           }
-          if (old.status !== 'unpaid') {
-            if (!sameOption(o, old)) throw new PositionConflictError(`L’opzione di pagamento n. ${i + 1} è già pagata e non può cambiare.`);
-            return;
-          }
-          tx.update(paymentOptions)
-            .set({ description: o.description, amountCents: o.amountCents, dueDate: o.dueDate, retentionDate: o.retentionDate, installmentCount: o.installmentCount })
-            .where(eq(paymentOptions.id, old.id))
-            .run();
-          tx.delete(transfers).where(eq(transfers.optionId, old.id)).run();
-          insertTransfers(tx, old.id, o);
-        });
-      }
-      const after = getPositionByIupd(tx, ente.id, iupd)!;
-      recordAudit(tx, { ...by, action: 'update', entity: 'position', entityId: before.id, enteId: ente.id, before: summary(before), after: summary(after) });
-      enqueueAcaSync(tx, after);
-      return after;
-    },
-    { behavior: 'immediate' },
-  );
+        }
+        const after = (await getPositionByIupd(tx, ente.id, iupd))!;
+        recordAudit(tx, { ...by, action: 'update', entity: 'position', entityId: before.id, enteId: ente.id, before: summary(before), after: summary(after) });
+        enqueueAcaSync(tx, after);
+        return after;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 function sameOption(o: ValidPaymentOption, old: OptionDetail): boolean {
@@ -777,7 +770,7 @@ export const STATUS_LABELS: Record<PositionStatus, string> = {
   cancelled: 'annullata',
 };
 
-function transition(
+async function transition(
   db: Db,
   enteId: number,
   iupd: string,
@@ -785,29 +778,28 @@ function transition(
   allowed: PositionStatus[],
   apply: (tx: DbTx, p: PositionDetail, now: string) => void,
   by: Actor,
-): PositionDetail {
-  return db.transaction(
-    (tx) => {
-      const before = getPositionByIupd(tx, enteId, iupd);
-      if (!before) throw new PositionNotFoundError();
-      if (!allowed.includes(before.status)) {
-        throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]}: operazione non consentita.`);
-      }
-      // One instant for the transition and updated_at (a publication's published_at equals it,
-      // so "changed since its publication" is updated_at > published_at: gpd/index.ts).
-      const now = new Date().toISOString();
-      apply(tx, before, now);
-      tx.update(positions)
-        .set({ version: before.version + 1, updatedAt: now })
-        .where(eq(positions.id, before.id))
-        .run();
-      const after = getPositionByIupd(tx, enteId, iupd)!;
-      recordAudit(tx, { ...by, action, entity: 'position', entityId: before.id, enteId, before: summary(before), after: summary(after) });
-      enqueueAcaSync(tx, after);
-      return after;
-    },
-    { behavior: 'immediate' },
-  );
+): Promise<PositionDetail> {
+  return await db.transaction(
+      async (tx) => {
+        const before = await getPositionByIupd(tx, enteId, iupd);
+        if (!before) throw new PositionNotFoundError();
+        if (!allowed.includes(before.status)) {
+          throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]}: operazione non consentita.`);
+        }
+        // One instant for the transition and updated_at (a publication's published_at equals it,
+        // so "changed since its publication" is updated_at > published_at: gpd/index.ts).
+        const now = new Date().toISOString();
+        apply(tx, before, now);
+        await tx.update(positions)
+                    .set({ version: before.version + 1, updatedAt: now })
+                    .where(eq(positions.id, before.id));
+        const after = (await getPositionByIupd(tx, enteId, iupd))!;
+        recordAudit(tx, { ...by, action, entity: 'position', entityId: before.id, enteId, before: summary(before), after: summary(after) });
+        enqueueAcaSync(tx, after);
+        return after;
+      },
+      { behavior: 'immediate' },
+    );
 }
 
 /**
@@ -815,68 +807,66 @@ function transition(
  * are not issued again (the counter only moves forward; brought IUVs stay in external_iuvs).
  */
 export async function deleteDraftPosition(db: Db, enteId: number, iupd: string, by: Actor): Promise<void> {
-  db.transaction(
-    (tx) => {
-      const before = getPositionByIupd(tx, enteId, iupd);
-      if (!before) throw new PositionNotFoundError();
-      if (before.status !== 'draft') {
-        throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]}: si possono eliminare solo le bozze (le altre si annullano).`);
-      }
-      try {
-        tx.delete(positions).where(eq(positions.id, before.id)).run();
-      } catch (err) {
-        // A record elsewhere (a catalogue charge, a payment attempt) still points at the draft.
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new PositionConflictError('La bozza è collegata ad altri dati e non può essere eliminata: annullala.');
-        throw err;
-      }
-      recordAudit(tx, { ...by, action: 'delete', entity: 'position', entityId: before.id, enteId, before: summary(before) });
-    },
-    { behavior: 'immediate' },
-  );
+  await db.transaction(
+        async (tx) => {
+          const before = await getPositionByIupd(tx, enteId, iupd);
+          if (!before) throw new PositionNotFoundError();
+          if (before.status !== 'draft') {
+            throw new PositionConflictError(`La posizione è ${STATUS_LABELS[before.status]}: si possono eliminare solo le bozze (le altre si annullano).`);
+          }
+          try {
+            await tx.delete(positions).where(eq(positions.id, before.id));
+          } catch (err) {
+            // A record elsewhere (a catalogue charge, a payment attempt) still points at the draft.
+            if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new PositionConflictError('La bozza è collegata ad altri dati e non può essere eliminata: annullala.');
+            throw err;
+          }
+          recordAudit(tx, { ...by, action: 'delete', entity: 'position', entityId: before.id, enteId, before: summary(before) });
+        },
+        { behavior: 'immediate' },
+      );
 }
 
-export function publishPosition(db: Db, enteId: number, iupd: string, by: Actor): PositionDetail {
-  return transition(db, enteId, iupd, 'publish', ['draft'], (tx, p, now) => {
-    tx.update(positions).set({ status: 'published', publishedAt: now }).where(eq(positions.id, p.id)).run();
-  }, by);
+export async function publishPosition(db: Db, enteId: number, iupd: string, by: Actor): Promise<PositionDetail> {
+  return await transition(db, enteId, iupd, 'publish', ['draft'], async (tx, p, now) => {
+      await tx.update(positions).set({ status: 'published', publishedAt: now }).where(eq(positions.id, p.id));
+    }, by);
 }
 
 /** Cancels a position: unpaid options become cancelled (their IUVs are never reused); paid ones stay. */
-export function cancelPosition(db: Db, enteId: number, iupd: string, by: Actor): PositionDetail {
-  return transition(db, enteId, iupd, 'cancel', ['draft', 'published', 'partially_paid', 'expired'], (tx, p) => {
-    tx.update(paymentOptions)
-      .set({ status: 'cancelled' })
-      .where(and(eq(paymentOptions.positionId, p.id), eq(paymentOptions.status, 'unpaid')))
-      .run();
-    tx.update(positions).set({ status: 'cancelled', cancelledAt: new Date().toISOString() }).where(eq(positions.id, p.id)).run();
-  }, by);
+export async function cancelPosition(db: Db, enteId: number, iupd: string, by: Actor): Promise<PositionDetail> {
+  return await transition(db, enteId, iupd, 'cancel', ['draft', 'published', 'partially_paid', 'expired'], async (tx, p) => {
+      await tx.update(paymentOptions)
+              .set({ status: 'cancelled' })
+              .where(and(eq(paymentOptions.positionId, p.id), eq(paymentOptions.status, 'unpaid')));
+      await tx.update(positions).set({ status: 'cancelled', cancelledAt: new Date().toISOString() }).where(eq(positions.id, p.id));
+    }, by);
 }
 
 /**
  * Marks as expired the published positions with switchToExpired whose unpaid options are all
  * past due on `today` (ISO date). Returns how many changed.
  */
-export function expirePositions(db: Db, today: string, by: Actor): number {
-  return db.transaction(
-    (tx) => {
-      const due = tx
-        .select({ id: positions.id, enteId: positions.enteId })
-        .from(positions)
-        .where(
-          and(
-            eq(positions.switchToExpired, true),
-            inArray(positions.status, ['published', 'partially_paid']),
-            sql`NOT EXISTS (SELECT 1 FROM ${paymentOptions} WHERE ${paymentOptions.positionId} = ${positions.id}
+export async function expirePositions(db: Db, today: string, by: Actor): Promise<number> {
+  return await db.transaction(
+      async (tx) => {
+        const due = await tx
+                .select({ id: positions.id, enteId: positions.enteId })
+                .from(positions)
+                .where(
+                  and(
+                    eq(positions.switchToExpired, true),
+                    inArray(positions.status, ['published', 'partially_paid']),
+                    sql`NOT EXISTS (SELECT 1 FROM ${paymentOptions} WHERE ${paymentOptions.positionId} = ${positions.id}
                  AND ${paymentOptions.status} = 'unpaid' AND ${paymentOptions.dueDate} >= ${today})`,
-          ),
-        )
-        .all();
-      for (const p of due) {
-        tx.update(positions).set({ status: 'expired', updatedAt: new Date().toISOString() }).where(eq(positions.id, p.id)).run();
-        recordAudit(tx, { ...by, action: 'expire', entity: 'position', entityId: p.id, enteId: p.enteId, after: { status: 'expired', today } });
-      }
-      return due.length;
-    },
-    { behavior: 'immediate' },
-  );
+                  ),
+                );
+        for (const p of due) {
+          await tx.update(positions).set({ status: 'expired', updatedAt: new Date().toISOString() }).where(eq(positions.id, p.id));
+          recordAudit(tx, { ...by, action: 'expire', entity: 'position', entityId: p.id, enteId: p.enteId, after: { status: 'expired', today } });
+        }
+        return due.length;
+      },
+      { behavior: 'immediate' },
+    );
 }

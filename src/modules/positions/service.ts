@@ -3,7 +3,7 @@
  * service, fills the service's default IBAN where a transfer to the ente names none, and runs the
  * domain validation with the database facts (registered IBANs, today's date).
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
 import { enteIbans, enti } from '../enti/schema.js';
 import { getServiceByCode, type Ente, type PaymentService } from '../enti/repository.js';
@@ -37,47 +37,44 @@ export function todayInItaly(now = new Date()): string {
  * IBAN check for the validation: an IBAN credited to an ente we serve must be one of its active
  * registered accounts; for enti we do not serve we cannot know, and the node checks it.
  */
-export function registeredIbanChecker(db: DbLike): (fiscalCodePA: string, iban: string) => boolean {
-  const cache = new Map<string, Set<string> | null>();
+export async function registeredIbanChecker(db: DbLike, fiscalCodes?: Iterable<string>): Promise<(fiscalCodePA: string, iban: string) => boolean> {
+  // Read up front (the validation that calls the checker is synchronous): every ente, or the ones
+  // named, with its active accounts; an ente with none refuses every IBAN.
+  const codes = fiscalCodes ? [...new Set(fiscalCodes)] : undefined;
+  const rows = await db
+    .select({ fiscalCode: enti.fiscalCode, iban: enteIbans.iban })
+    .from(enti)
+    .leftJoin(enteIbans, and(eq(enteIbans.enteId, enti.id), eq(enteIbans.active, true)))
+    .where(codes ? inArray(enti.fiscalCode, codes) : undefined);
+  const byEnte = new Map<string, Set<string>>();
+  for (const r of rows) {
+    let set = byEnte.get(r.fiscalCode);
+    if (!set) byEnte.set(r.fiscalCode, (set = new Set()));
+    if (r.iban) set.add(r.iban);
+  }
   return (fiscalCodePA, iban) => {
-    if (!cache.has(fiscalCodePA)) {
-      const ente = db.select({ id: enti.id }).from(enti).where(eq(enti.fiscalCode, fiscalCodePA)).get();
-      cache.set(
-        fiscalCodePA,
-        ente
-          ? new Set(
-              db
-                .select({ iban: enteIbans.iban })
-                .from(enteIbans)
-                .where(and(eq(enteIbans.enteId, ente.id), eq(enteIbans.active, true)))
-                .all()
-                .map((r) => r.iban),
-            )
-          : null,
-      );
-    }
-    const known = cache.get(fiscalCodePA);
-    return known === null || known === undefined ? true : known.has(iban);
+    const known = byEnte.get(fiscalCodePA);
+    return known === undefined ? true : known.has(iban);
   };
 }
 
-function defaultIbanOf(db: DbLike, service: PaymentService): string | null {
+async function defaultIbanOf(db: DbLike, service: PaymentService): Promise<string | null> {
   if (!service.defaultIbanId) return null;
-  return db.select({ iban: enteIbans.iban }).from(enteIbans).where(eq(enteIbans.id, service.defaultIbanId)).get()?.iban ?? null;
+  return (await db.select({ iban: enteIbans.iban }).from(enteIbans).where(eq(enteIbans.id, service.defaultIbanId)).limit(1))[0]?.iban ?? null;
 }
 
 /**
  * `opts.externalIuvs`: every option brings its own IUV (the GPD API), checked for the ente's
  * segregation code and check digits here and for having never been issued by the repository.
  */
-export function preparePositionWrite(db: DbLike, ente: Ente, body: PositionBody, opts: { today?: string; externalIuvs?: boolean } = {}): PreparedWrite {
+export async function preparePositionWrite(db: DbLike, ente: Ente, body: PositionBody, opts: { today?: string; externalIuvs?: boolean } = {}): Promise<PreparedWrite> {
   const code = typeof body.serviceCode === 'string' ? body.serviceCode.trim().toUpperCase() : '';
-  const service = code ? getServiceByCode(db, ente.id, code) : undefined;
+  const service = code ? await getServiceByCode(db, ente.id, code) : undefined;
   const errors: FieldError[] = [];
   if (!service || !service.active) {
     errors.push({ field: 'serviceCode', message: code ? `Servizio «${code}» inesistente o non attivo per questo ente.` : 'Indica il servizio di pagamento.' });
   }
-  const defaultIban = service ? defaultIbanOf(db, service) : null;
+  const defaultIban = service ? await defaultIbanOf(db, service) : null;
   const input: PositionInput = {
     ...body,
     paymentOptions: body.paymentOptions?.map((o) => ({
@@ -92,7 +89,7 @@ export function preparePositionWrite(db: DbLike, ente: Ente, body: PositionBody,
   const result = validatePosition(input, {
     enteFiscalCode: ente.fiscalCode,
     today: opts.today ?? todayInItaly(),
-    isRegisteredIban: registeredIbanChecker(db),
+    isRegisteredIban: await registeredIbanChecker(db),
     ...(opts.externalIuvs ? { externalIuvSegregationCode: ente.segregationCode } : {}),
   });
   if (!result.ok) errors.push(...result.errors);

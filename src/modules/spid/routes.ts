@@ -54,6 +54,7 @@ import { startUserSession } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { sessions } from '../../plugins/sessions/schema.js';
 import { upsertUser } from '../users/repository.js';
+import { affectedRows } from '../../db/client.js';
 
 /** What the session keeps of a SAML login, to build the LogoutRequest. */
 export interface SpidSessionInfo {
@@ -204,8 +205,8 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
   const replay = new DbReplayGuard(db, sp.settings.clockSkewMs);
   const skew = sp.settings.clockSkewMs;
 
-  sweepSamlState(db);
-  const timer = setInterval(() => sweepSamlState(db), 10 * 60_000);
+  await sweepSamlState(db);
+  const timer = setInterval(async () => await sweepSamlState(db), 10 * 60_000);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
 
@@ -234,34 +235,34 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
     });
   }
 
-  function startLogin(request: FastifyRequest, reply: FastifyReply, federation: Federation, idp: IdpEntry, level: SpidLevel, target: string) {
+  async function startLogin(request: FastifyRequest, reply: FastifyReply, federation: Federation, idp: IdpEntry, level: SpidLevel, target: string) {
     const now = new Date();
     const relayState = newRelayState();
     const browserValue = bindingValue(request) ?? newBrowserValue();
     setBindingCookie(reply, browserValue);
     const signer = { entityId: sp.entityIds[federation], keys: sp.keys };
-    const save = (id: string, issueInstant: string) =>
-      saveRequestState(db, {
-        id,
-        relayState,
-        browserValue,
-        federation,
-        idpEntityId: idp.entityId,
-        level,
-        issueInstant,
-        acsUrl: sp.acsUrl,
-        target,
-        ttlMs: sp.settings.requestTtlMs,
-        now: now.getTime(),
-      });
+    const save = async (id: string, issueInstant: string) =>
+      await saveRequestState(db, {
+                id,
+                relayState,
+                browserValue,
+                federation,
+                idpEntityId: idp.entityId,
+                level,
+                issueInstant,
+                acsUrl: sp.acsUrl,
+                target,
+                ttlMs: sp.settings.requestTtlMs,
+                now: now.getTime(),
+              });
     request.log.info({ federation, idp: idp.entityId, spidLevel: level }, 'SAML AuthnRequest sent');
     if (idp.sso.post) {
       const req = buildPostAuthnRequest({ sp: signer, idpSsoUrl: idp.sso.post, level, now });
-      save(req.id, req.issueInstant);
+      await save(req.id, req.issueInstant);
       return sendAutoSubmitForm(reply, req.destination, { SAMLRequest: req.samlRequest, RelayState: relayState }, 'Accesso in corso…');
     }
     const req = buildRedirectAuthnRequest({ sp: signer, idpSsoUrl: idp.sso.redirect!, level, now }, relayState);
-    save(req.id, req.issueInstant);
+    await save(req.id, req.issueInstant);
     return reply.header('cache-control', 'no-store').redirect(req.url, 303);
   }
 
@@ -294,14 +295,14 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
     const target = targetOr400(request.query.next);
     const idp = request.query.idp ? sp.registries.spid.get(request.query.idp) : undefined;
     if (!idp) throw new HttpError(400, 'Gestore di identità SPID non riconosciuto: sceglilo dall’elenco della pagina “Accedi”.');
-    return startLogin(request, reply, 'spid', idp, request.query.level, target);
+    return await startLogin(request, reply, 'spid', idp, request.query.level, target);
   });
 
   app.get<{ Querystring: LoginQuery }>('/cie/login', { schema: { querystring: loginQuery } }, async (request, reply) => {
     const target = targetOr400(request.query.next);
     const idp = request.query.idp ? sp.registries.cie.get(request.query.idp) : cieIdp();
     if (!idp) throw new HttpError(404, 'L’accesso con CIE non è disponibile su questo portale.');
-    return startLogin(request, reply, 'cie', idp, request.query.level, target);
+    return await startLogin(request, reply, 'cie', idp, request.query.level, target);
   });
 
   // ------------------------------------------------------------------ ACS
@@ -323,7 +324,7 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
         return loginFailed(reply, status, message);
       };
       const peek = RelayState ? null : peekSamlResponse(SAMLResponse);
-      const state = findRequestState(db, { relayState: RelayState, id: peek?.inResponseTo });
+      const state = await findRequestState(db, { relayState: RelayState, id: peek?.inResponseTo });
       if (!state || state.level === LOGOUT_LEVEL) {
         return reject(403, 'UNKNOWN_REQUEST', 'no AuthnRequest stored for this RelayState / InResponseTo (unsolicited?)', EXPIRED_MESSAGE);
       }
@@ -331,7 +332,7 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
       if (!isBoundTo(state, bindingValue(request))) {
         return reject(403, 'BROWSER_MISMATCH', 'the binding cookie does not match the stored request', OTHER_BROWSER_MESSAGE, extra);
       }
-      if (!consumeRequestState(db, state.id)) {
+      if (!await consumeRequestState(db, state.id)) {
         return reject(403, 'REQUEST_USED_OR_EXPIRED', 'the AuthnRequest was already used or has expired', EXPIRED_MESSAGE, extra);
       }
       const trust = sp.registries[state.federation].trust(state.idpEntityId);
@@ -365,16 +366,16 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
       }
 
       const u = result.user;
-      const userId = upsertUser(
-        db,
-        {
-          fiscalCode: u.fiscalNumber,
-          ...(u.name ? { name: u.name } : {}),
-          ...(u.familyName ? { familyName: u.familyName } : {}),
-          ...(u.email ? { emailIfMissing: u.email } : {}),
-        },
-        { actor: `system:${state.federation}-login`, requestId: request.id },
-      );
+      const userId = await upsertUser(
+              db,
+              {
+                fiscalCode: u.fiscalNumber,
+                ...(u.name ? { name: u.name } : {}),
+                ...(u.familyName ? { familyName: u.familyName } : {}),
+                ...(u.email ? { emailIfMissing: u.email } : {}),
+              },
+              { actor: `system:${state.federation}-login`, requestId: request.id },
+            );
       await startUserSession(request, userId);
       request.session.spid = {
         federation: state.federation,
@@ -404,28 +405,28 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
     const relayState = newRelayState();
     const signer = { entityId: sp.entityIds[info.federation], keys: sp.keys };
     const params = { signer, nameId: info.nameId, nameQualifier: info.nameQualifier, sessionIndex: info.sessionIndex, now };
-    const save = (id: string, issueInstant: string) =>
-      saveRequestState(db, {
-        id,
-        relayState,
-        browserValue: newBrowserValue(),
-        federation: info.federation,
-        idpEntityId: idp.entityId,
-        level: LOGOUT_LEVEL,
-        issueInstant,
-        acsUrl: sp.sloUrl,
-        target: '/',
-        ttlMs: sp.settings.requestTtlMs,
-        now: now.getTime(),
-      });
+    const save = async (id: string, issueInstant: string) =>
+      await saveRequestState(db, {
+                id,
+                relayState,
+                browserValue: newBrowserValue(),
+                federation: info.federation,
+                idpEntityId: idp.entityId,
+                level: LOGOUT_LEVEL,
+                issueInstant,
+                acsUrl: sp.sloUrl,
+                target: '/',
+                ttlMs: sp.settings.requestTtlMs,
+                now: now.getTime(),
+              });
     request.log.info({ idp: idp.entityId }, 'SAML LogoutRequest sent');
     if (idp.slo.post) {
       const m = buildPostLogoutRequest({ ...params, destination: idp.slo.post });
-      save(m.id, m.issueInstant);
+      await save(m.id, m.issueInstant);
       return sendAutoSubmitForm(reply, idp.slo.post, { SAMLRequest: m.samlRequest, RelayState: relayState }, 'Uscita in corso…');
     }
     const m = buildRedirectLogoutRequest({ ...params, destination: idp.slo.redirect! }, relayState);
-    save(m.id, m.issueInstant);
+    await save(m.id, m.issueInstant);
     return reply.header('cache-control', 'no-store').redirect(m.url, 303);
   }
 
@@ -450,8 +451,8 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
     }
     const now = new Date();
     if (peek.kind === 'LogoutResponse') {
-      const state = relayState ? findRequestState(db, { relayState }) : undefined;
-      if (!state || state.level !== LOGOUT_LEVEL || !consumeRequestState(db, state.id)) {
+      const state = relayState ? await findRequestState(db, { relayState }) : undefined;
+      if (!state || state.level !== LOGOUT_LEVEL || !await consumeRequestState(db, state.id)) {
         request.log.warn({ code: 'UNKNOWN_LOGOUT_REQUEST' }, 'SAML LogoutResponse rejected');
         return sloFailed(reply, 403, 'La risposta di uscita non corrisponde a una richiesta in corso. La sessione su questo portale è comunque chiusa.');
       }
@@ -479,15 +480,14 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
       request.log.warn({ code: v.code, reason: v.reason, idp: idp.entityId }, 'SAML LogoutRequest rejected');
       return sloFailed(reply, 403, 'La richiesta di uscita del gestore di identità non è valida.');
     }
-    const ended = db
-      .delete(sessions)
-      .where(
-        and(
-          sql`json_extract(${sessions.data}, '$.spid.nameId') = ${v.nameId}`,
-          sql`json_extract(${sessions.data}, '$.spid.idp') = ${idp.entityId}`,
-        ),
-      )
-      .run().changes;
+    const ended = affectedRows(await db
+          .delete(sessions)
+          .where(
+            and(
+              sql`json_extract(${sessions.data}, '$.spid.nameId') = ${v.nameId}`,
+              sql`json_extract(${sessions.data}, '$.spid.idp') = ${idp.entityId}`,
+            ),
+          ));
     request.log.info({ idp: idp.entityId, sessionsEnded: ended }, 'SAML IdP-initiated logout');
     const signer = { entityId: sp.entityIds[federation], keys: sp.keys };
     const postDest = idp.slo.postResponse ?? idp.slo.post;

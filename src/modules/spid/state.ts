@@ -15,6 +15,7 @@ import type { Db } from '../../db/client.js';
 import type { ReplayGuard } from './response-validator.js';
 import type { SpidLevel } from './saml.js';
 import { samlReplay, samlRequests } from './schema.js';
+import { affectedRows } from '../../db/client.js';
 
 export type Federation = 'spid' | 'cie';
 
@@ -51,28 +52,27 @@ export function newBrowserValue(): string {
   return crypto.randomBytes(32).toString('base64url');
 }
 
-export function saveRequestState(db: Db, s: NewRequestState): void {
+export async function saveRequestState(db: Db, s: NewRequestState): Promise<void> {
   const now = s.now ?? Date.now();
-  db.insert(samlRequests)
-    .values({
-      id: s.id,
-      relayState: s.relayState,
-      browserBinding: hashBinding(s.browserValue),
-      federation: s.federation,
-      idpEntityId: s.idpEntityId,
-      level: s.level,
-      issueInstant: s.issueInstant,
-      acsUrl: s.acsUrl,
-      target: s.target,
-      expiresAt: now + s.ttlMs,
-    })
-    .run();
+  await db.insert(samlRequests)
+        .values({
+          id: s.id,
+          relayState: s.relayState,
+          browserBinding: hashBinding(s.browserValue),
+          federation: s.federation,
+          idpEntityId: s.idpEntityId,
+          level: s.level,
+          issueInstant: s.issueInstant,
+          acsUrl: s.acsUrl,
+          target: s.target,
+          expiresAt: now + s.ttlMs,
+        });
 }
 
 /** The stored request for this RelayState (or, when no RelayState came back, this request ID). */
-export function findRequestState(db: Db, by: { relayState?: string | null; id?: string | null }): RequestState | undefined {
-  if (by.relayState) return db.select().from(samlRequests).where(eq(samlRequests.relayState, by.relayState)).get();
-  if (by.id) return db.select().from(samlRequests).where(eq(samlRequests.id, by.id)).get();
+export async function findRequestState(db: Db, by: { relayState?: string | null; id?: string | null }): Promise<RequestState | undefined> {
+  if (by.relayState) return (await db.select().from(samlRequests).where(eq(samlRequests.relayState, by.relayState)).limit(1))[0];
+  if (by.id) return (await db.select().from(samlRequests).where(eq(samlRequests.id, by.id)).limit(1))[0];
   return undefined;
 }
 
@@ -88,12 +88,11 @@ export function isBoundTo(state: RequestState, browserValue: string | undefined)
  * Marks the request consumed if it is still unconsumed and unexpired (atomic: one UPDATE).
  * Returns false when it was already used or has expired.
  */
-export function consumeRequestState(db: Db, id: string, now = Date.now()): boolean {
-  const r = db
-    .update(samlRequests)
-    .set({ consumedAt: now })
-    .where(and(eq(samlRequests.id, id), isNull(samlRequests.consumedAt), gt(samlRequests.expiresAt, now)))
-    .run();
+export async function consumeRequestState(db: Db, id: string, now = Date.now()): Promise<boolean> {
+  const r = await db
+      .update(samlRequests)
+      .set({ consumedAt: now })
+      .where(and(eq(samlRequests.id, id), isNull(samlRequests.consumedAt), gt(samlRequests.expiresAt, now)));
   return r.changes === 1;
 }
 
@@ -105,12 +104,11 @@ export class DbReplayGuard implements ReplayGuard {
     private readonly marginMs = 0,
   ) {}
 
-  checkAndRecord(assertionId: string, expiresAt: Date): boolean {
-    const r = this.db
-      .insert(samlReplay)
-      .values({ assertionId, expiresAt: expiresAt.getTime() + this.marginMs })
-      .onConflictDoNothing()
-      .run();
+  async checkAndRecord(assertionId: string, expiresAt: Date): Promise<boolean> {
+    const r = await this.db
+          .insert(samlReplay)
+          .values({ assertionId, expiresAt: expiresAt.getTime() + this.marginMs })
+          .onConflictDoNothing();
     return r.changes === 1;
   }
 }
@@ -120,11 +118,10 @@ export class DbReplayGuard implements ReplayGuard {
  * one hour past their expiry so a late Response still meets "already used / expired" rather than
  * "unknown request" in the logs.
  */
-export function sweepSamlState(db: Db, now = Date.now()): { requests: number; replay: number } {
-  const requests = db
-    .delete(samlRequests)
-    .where(or(lt(samlRequests.expiresAt, now - 3_600_000), and(isNotNull(samlRequests.consumedAt), lt(samlRequests.expiresAt, now))))
-    .run().changes;
-  const replay = db.delete(samlReplay).where(lt(samlReplay.expiresAt, now)).run().changes;
+export async function sweepSamlState(db: Db, now = Date.now()): Promise<{ requests: number; replay: number }> {
+  const requests = affectedRows(await db
+      .delete(samlRequests)
+      .where(or(lt(samlRequests.expiresAt, now - 3_600_000), and(isNotNull(samlRequests.consumedAt), lt(samlRequests.expiresAt, now)))));
+  const replay = affectedRows(await db.delete(samlReplay).where(lt(samlReplay.expiresAt, now)));
   return { requests, replay };
 }

@@ -56,79 +56,73 @@ export class JobRunner {
     this.handlers.set(kind, handler);
   }
 
-  enqueue(e: EnqueueInput): number {
-    return this.db
-      .insert(jobs)
-      .values({ kind: e.kind, enteId: e.enteId, requestedBy: e.requestedBy, input: JSON.stringify(e.input) })
-      .returning({ id: jobs.id })
-      .get().id;
+  async enqueue(e: EnqueueInput): Promise<number> {
+    return (await this.db
+          .insert(jobs)
+          .values({ kind: e.kind, enteId: e.enteId, requestedBy: e.requestedBy, input: JSON.stringify(e.input) })
+          .returning({ id: jobs.id }))[0]!.id;
   }
 
-  get(id: number): JobRow | undefined {
-    return this.db.select().from(jobs).where(eq(jobs.id, id)).get();
+  async get(id: number): Promise<JobRow | undefined> {
+    return (await this.db.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0];
   }
 
   /** Atomically takes the oldest queued (or abandoned) job of a kind we handle. */
-  claimNext(): JobRow | undefined {
+  async claimNext(): Promise<JobRow | undefined> {
     const kinds = [...this.handlers.keys()];
     if (kinds.length === 0) return undefined;
     const now = Date.now();
-    return this.db.transaction(
-      (tx) => {
-        const candidate = tx
-          .select({ id: jobs.id })
-          .from(jobs)
-          .where(
-            and(
-              sql`${jobs.kind} IN (${sql.join(kinds.map((k) => sql`${k}`), sql`, `)})`,
-              or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), lt(jobs.heartbeatAt, now - this.staleMs))),
-            ),
-          )
-          .orderBy(jobs.id)
-          .limit(1)
-          .get();
-        if (!candidate) return undefined;
-        return tx
-          .update(jobs)
-          .set({ status: 'running', lockedBy: this.workerId, heartbeatAt: now, updatedAt: new Date(now).toISOString() })
-          .where(eq(jobs.id, candidate.id))
-          .returning()
-          .get();
-      },
-      { behavior: 'immediate' },
-    );
+    return await this.db.transaction(
+          async (tx) => {
+            const candidate = (await tx
+                      .select({ id: jobs.id })
+                      .from(jobs)
+                      .where(
+                        and(
+                          sql`${jobs.kind} IN (${sql.join(kinds.map((k) => sql`${k}`), sql`, `)})`,
+                          or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), lt(jobs.heartbeatAt, now - this.staleMs))),
+                        ),
+                      )
+                      .orderBy(jobs.id)
+                      .limit(1))[0];
+            if (!candidate) return undefined;
+            return (await tx
+                      .update(jobs)
+                      .set({ status: 'running', lockedBy: this.workerId, heartbeatAt: now, updatedAt: new Date(now).toISOString() })
+                      .where(eq(jobs.id, candidate.id))
+                      .returning())[0]!;
+          },
+          { behavior: 'immediate' },
+        );
   }
 
   /** Claims and runs one job; false when there was none. */
   async runOnce(): Promise<boolean> {
-    const job = this.claimNext();
+    const job = await this.claimNext();
     if (!job) return false;
     const handler = this.handlers.get(job.kind)!;
     let lastWrite = 0;
-    const progress = (done: number, total?: number, force = false) => {
+    const progress = async (done: number, total?: number, force = false) => {
       const now = Date.now();
       if (!force && now - lastWrite < 250) return;
       lastWrite = now;
-      this.db
-        .update(jobs)
-        .set({ done, ...(total !== undefined ? { total } : {}), heartbeatAt: now, updatedAt: new Date(now).toISOString() })
-        .where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, this.workerId)))
-        .run();
+      await this.db
+                .update(jobs)
+                .set({ done, ...(total !== undefined ? { total } : {}), heartbeatAt: now, updatedAt: new Date(now).toISOString() })
+                .where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, this.workerId)));
     };
     try {
       const result = await handler({ job, input: JSON.parse(job.input) as Record<string, unknown>, progress });
-      this.db
-        .update(jobs)
-        .set({ status: 'done', result: JSON.stringify(result), heartbeatAt: Date.now(), updatedAt: new Date().toISOString() })
-        .where(eq(jobs.id, job.id))
-        .run();
+      await this.db
+                .update(jobs)
+                .set({ status: 'done', result: JSON.stringify(result), heartbeatAt: Date.now(), updatedAt: new Date().toISOString() })
+                .where(eq(jobs.id, job.id));
     } catch (err) {
       this.log.error({ err, jobId: job.id, kind: job.kind }, 'job failed');
-      this.db
-        .update(jobs)
-        .set({ status: 'failed', error: 'Errore interno durante l’elaborazione: riprova o contatta l’assistenza.', updatedAt: new Date().toISOString() })
-        .where(eq(jobs.id, job.id))
-        .run();
+      await this.db
+                .update(jobs)
+                .set({ status: 'failed', error: 'Errore interno durante l’elaborazione: riprova o contatta l’assistenza.', updatedAt: new Date().toISOString() })
+                .where(eq(jobs.id, job.id));
     }
     return true;
   }

@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import fastifyCookie, { Signer } from '@fastify/cookie';
 import fastifySession, { type SessionStore } from '@fastify/session';
 import { eq, lt } from 'drizzle-orm';
-import { statement, type Db } from '../../db/client.js';
+import { statement, type Db, affectedRows } from '../../db/client.js';
 import { sessions } from './schema.js';
 
 export const SESSION_COOKIE = 'sael_sid';
@@ -96,17 +96,17 @@ export class SqliteSessionStore implements SessionStore {
     }
   }
 
-  destroy(id: string, cb: Callback): void {
+  async destroy(id: string, cb: Callback): Promise<void> {
     try {
-      this.db.delete(sessions).where(eq(sessions.id, id)).run();
+      await this.db.delete(sessions).where(eq(sessions.id, id));
       cb(null);
     } catch (err) {
       cb(err);
     }
   }
 
-  sweep(): number {
-    return this.db.delete(sessions).where(lt(sessions.expiresAt, Date.now())).run().changes;
+  async sweep(): Promise<number> {
+    return affectedRows(await this.db.delete(sessions).where(lt(sessions.expiresAt, Date.now())));
   }
 }
 
@@ -218,8 +218,8 @@ export default fp(
         secure: app.config.isProduction,
       },
     }));
-    store.sweep();
-    const timer = setInterval(() => store.sweep(), 10 * 60_000);
+    await store.sweep();
+    const timer = setInterval(async () => await store.sweep(), 10 * 60_000);
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));
   },

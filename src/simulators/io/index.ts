@@ -51,14 +51,13 @@ function problem(reply: FastifyReply, status: number, title: string, detail?: st
 }
 
 /** Demo citizens on the simulated app: the first two accept messages, the third has turned services off. */
-export function seedIoProfiles(app: FastifyInstance): void {
-  demoCitizenProfiles().forEach((c, i) => {
-    app.db
-      .insert(simIoProfiles)
-      .values({ fiscalCode: c.fiscalCode, senderAllowed: i < 2 })
-      .onConflictDoNothing()
-      .run();
-  });
+export async function seedIoProfiles(app: FastifyInstance): Promise<void> {
+  for (const [i, c] of demoCitizenProfiles().entries()) {
+    await app.db
+            .insert(simIoProfiles)
+            .values({ fiscalCode: c.fiscalCode, senderAllowed: i < 2 })
+            .onConflictDoNothing();
+  }
 }
 
 export default async function ioSimulator(app: FastifyInstance) {
@@ -67,7 +66,7 @@ export default async function ioSimulator(app: FastifyInstance) {
   // (its YAML parse and schema compile cost every test file ~0.3 s).
   let loaded: ReturnType<typeof loadIoOpenApi> | undefined;
   const openapi = () => (loaded ??= loadIoOpenApi());
-  if (app.config.seedDemo) seedIoProfiles(app);
+  if (app.config.seedDemo) await seedIoProfiles(app);
   /** Ids of messages REJECTED (recipient not on IO or sender not allowed): answered by getMessage, not stored. */
   const rejected = new Map<string, { fiscalCode: string; serviceId: string; createdAt: string; content: unknown }>();
 
@@ -105,15 +104,15 @@ export default async function ioSimulator(app: FastifyInstance) {
     return serviceId;
   }
 
-  function senderAllowed(fiscalCode: string, serviceId: string): boolean | null {
-    const p = app.db.select().from(simIoProfiles).where(eq(simIoProfiles.fiscalCode, fiscalCode)).get();
+  async function senderAllowed(fiscalCode: string, serviceId: string): Promise<boolean | null> {
+    const p = (await app.db.select().from(simIoProfiles).where(eq(simIoProfiles.fiscalCode, fiscalCode)).limit(1))[0];
     if (!p) return null;
     const blocked = JSON.parse(p.blockedServices) as string[];
     return p.senderAllowed && !blocked.includes(serviceId);
   }
 
   async function profile(fiscalCode: string, reply: FastifyReply, serviceId: string) {
-    const allowed = senderAllowed(fiscalCode, serviceId);
+    const allowed = await senderAllowed(fiscalCode, serviceId);
     if (allowed === null) return problem(reply, 404, 'Profile not found', 'No user found for the provided fiscal code.');
     return reply.send({ sender_allowed: allowed, preferred_languages: ['it_IT'] });
   }
@@ -135,25 +134,24 @@ export default async function ioSimulator(app: FastifyInstance) {
     if (!fiscalCode) return problem(reply, 400, 'Invalid payload', 'fiscal_code mancante: va nel corpo (POST /messages) o nel percorso (POST /messages/{fiscal_code})');
     const id = ulid();
     const createdAt = new Date().toISOString();
-    if (!senderAllowed(fiscalCode, serviceId)) {
+    if (!await senderAllowed(fiscalCode, serviceId)) {
       rejected.set(id, { fiscalCode, serviceId, createdAt, content: body.content });
       // Kept in memory for getMessage only: the oldest go first beyond 10 000.
       if (rejected.size > 10_000) rejected.delete(rejected.keys().next().value!);
     } else {
-      app.db
-        .insert(simIoMessages)
-        .values({
-          id,
-          fiscalCode,
-          serviceId,
-          subject: body.content.subject,
-          markdown: body.content.markdown,
-          dueDate: body.content.due_date ?? null,
-          paymentData: body.content.payment_data ? JSON.stringify(body.content.payment_data) : null,
-          body: JSON.stringify(body),
-          createdAt,
-        })
-        .run();
+      await app.db
+                .insert(simIoMessages)
+                .values({
+                  id,
+                  fiscalCode,
+                  serviceId,
+                  subject: body.content.subject,
+                  markdown: body.content.markdown,
+                  dueDate: body.content.due_date ?? null,
+                  paymentData: body.content.payment_data ? JSON.stringify(body.content.payment_data) : null,
+                  body: JSON.stringify(body),
+                  createdAt,
+                });
     }
     return reply.code(201).header('location', `${IO_SIM_PREFIX}/api/v1/messages/${fiscalCode}/${id}`).send({ id });
   }
@@ -181,11 +179,10 @@ export default async function ioSimulator(app: FastifyInstance) {
         status: 'REJECTED',
       });
     }
-    const m = app.db
-      .select()
-      .from(simIoMessages)
-      .where(and(eq(simIoMessages.id, id), eq(simIoMessages.fiscalCode, fiscalCode), eq(simIoMessages.serviceId, serviceId)))
-      .get();
+    const m = (await app.db
+          .select()
+          .from(simIoMessages)
+          .where(and(eq(simIoMessages.id, id), eq(simIoMessages.fiscalCode, fiscalCode), eq(simIoMessages.serviceId, serviceId))).limit(1))[0];
     if (!m) return problem(reply, 404, 'Message not found', 'No message found for the provided ID.');
     const sent = JSON.parse(m.body) as { content: unknown; time_to_live?: number };
     return reply.send({
@@ -200,27 +197,25 @@ export default async function ioSimulator(app: FastifyInstance) {
   const pageQuery = { type: 'object', properties: { cf: { type: 'string', maxLength: 16 } }, additionalProperties: false } as const;
 
   app.get<{ Querystring: { cf?: string } }>('/', { schema: { hide: true, querystring: pageQuery } }, async (request, reply) => {
-    const profiles = app.db
-      .select({
-        fiscalCode: simIoProfiles.fiscalCode,
-        senderAllowed: simIoProfiles.senderAllowed,
-        messages: sql<number>`(SELECT count(*) FROM sim_io_messages m WHERE m.fiscal_code = sim_io_profiles.fiscal_code)`,
-      })
-      .from(simIoProfiles)
-      .orderBy(simIoProfiles.fiscalCode)
-      .all();
+    const profiles = await app.db
+          .select({
+            fiscalCode: simIoProfiles.fiscalCode,
+            senderAllowed: simIoProfiles.senderAllowed,
+            messages: sql<number>`(SELECT count(*) FROM sim_io_messages m WHERE m.fiscal_code = sim_io_profiles.fiscal_code)`,
+          })
+          .from(simIoProfiles)
+          .orderBy(simIoProfiles.fiscalCode);
     const cf = (request.query.cf ?? '').toUpperCase() || profiles[0]?.fiscalCode || '';
     const services = new Map(
-      app.db.select({ serviceId: enteIoServices.serviceId, name: enti.name }).from(enteIoServices).innerJoin(enti, eq(enti.id, enteIoServices.enteId)).all().map((s) => [s.serviceId, s.name]),
+      (await app.db.select({ serviceId: enteIoServices.serviceId, name: enti.name }).from(enteIoServices).innerJoin(enti, eq(enti.id, enteIoServices.enteId))).map((s) => [s.serviceId, s.name]),
     );
     const messages = cf
-      ? app.db
-          .select()
-          .from(simIoMessages)
-          .where(eq(simIoMessages.fiscalCode, cf))
-          .orderBy(desc(simIoMessages.createdAt), desc(simIoMessages.id))
-          .limit(100)
-          .all()
+      ? (await app.db
+                  .select()
+                  .from(simIoMessages)
+                  .where(eq(simIoMessages.fiscalCode, cf))
+                  .orderBy(desc(simIoMessages.createdAt), desc(simIoMessages.id))
+                  .limit(100))
           .map((m) => {
             const pd = m.paymentData ? (JSON.parse(m.paymentData) as { amount: number; notice_number: string; payee?: { fiscal_code: string }; invalid_after_due_date?: boolean }) : null;
             return {
@@ -268,11 +263,10 @@ export default async function ioSimulator(app: FastifyInstance) {
       return reply.redirect(IO_SIM_PREFIX, 303);
     }
     const allowed = request.body.senderAllowed === 'on';
-    app.db
-      .insert(simIoProfiles)
-      .values({ fiscalCode: fc, senderAllowed: allowed })
-      .onConflictDoUpdate({ target: simIoProfiles.fiscalCode, set: { senderAllowed: allowed } })
-      .run();
+    await app.db
+            .insert(simIoProfiles)
+            .values({ fiscalCode: fc, senderAllowed: allowed })
+            .onConflictDoUpdate({ target: simIoProfiles.fiscalCode, set: { senderAllowed: allowed } });
     setFlash(request, `Profilo ${fc} salvato: ${allowed ? 'accetta' : 'non accetta'} messaggi dai servizi.`);
     return reply.redirect(`${IO_SIM_PREFIX}?cf=${fc}`, 303);
   });

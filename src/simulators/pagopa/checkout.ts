@@ -66,13 +66,13 @@ export default async function checkoutSimulator(app: FastifyInstance) {
         return reply.code(422).type('application/problem+json').send({ type: 'about:blank', title: 'Invalid payment info', status: 422, detail: 'Avvisi duplicati nel carrello' });
       }
       const id = crypto.randomUUID();
-      app.db.insert(simCarts).values({ id, body: JSON.stringify(request.body) }).run();
+      await app.db.insert(simCarts).values({ id, body: JSON.stringify(request.body) });
       return reply.code(302).header('location', `${app.config.publicUrl}${app.prefix}/checkout/carrello/${id}`).send();
     },
   );
 
-  const load = (id: string) => {
-    const row = app.db.select().from(simCarts).where(eq(simCarts.id, id)).get();
+  const load = async (id: string) => {
+    const row = (await app.db.select().from(simCarts).where(eq(simCarts.id, id)).limit(1))[0];
     return row ? { row, cart: JSON.parse(row.body) as CartRequestV2 } : undefined;
   };
 
@@ -80,7 +80,7 @@ export default async function checkoutSimulator(app: FastifyInstance) {
     '/checkout/carrello/:id',
     { schema: { params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] }, hide: true } },
     async (request, reply) => {
-      const found = load(request.params.id);
+      const found = await load(request.params.id);
       if (!found) return reply.code(404).page('simulators/pagopa/checkout', { title: 'Carrello non trovato', missing: true });
       const { row, cart } = found;
       return reply.page('simulators/pagopa/checkout', {
@@ -106,7 +106,7 @@ export default async function checkoutSimulator(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const found = load(request.params.id);
+      const found = await load(request.params.id);
       if (!found) return reply.code(404).page('simulators/pagopa/checkout', { title: 'Carrello non trovato', missing: true });
       const { row, cart } = found;
       if (row.status === 'done') return reply.redirect(cart.returnUrls.returnOkUrl, 303);
@@ -126,7 +126,7 @@ export default async function checkoutSimulator(app: FastifyInstance) {
         }
       }
       const okAll = results.length > 0 && results.every((r) => r.ok);
-      app.db.update(simCarts).set({ status: outcome === 'success' && okAll ? 'done' : 'open', outcome }).where(eq(simCarts.id, row.id)).run();
+      await app.db.update(simCarts).set({ status: outcome === 'success' && okAll ? 'done' : 'open', outcome }).where(eq(simCarts.id, row.id));
       const target =
         outcome === 'cancel'
           ? cart.returnUrls.returnCancelUrl

@@ -71,9 +71,9 @@ export interface SimFlowRevision {
 export const fdrSimRevisions = new Map<string, { fdrDate: string; published: string; excludeIuvs: string[] }[]>();
 
 /** Every revision of every flow the simulated node can report for this ente, oldest first (deterministic for the same receipts). */
-export function buildFlowRevisions(db: DbLike, fiscalCode: string): SimFlowRevision[][] {
+export async function buildFlowRevisions(db: DbLike, fiscalCode: string): Promise<SimFlowRevision[][]> {
   const groups = new Map<string, { date: string; psp: string; rows: Row[] }>();
-  for (const p of db.select().from(simPayments).orderBy(asc(simPayments.id)).all()) {
+  for (const p of await db.select().from(simPayments).orderBy(asc(simPayments.id))) {
     const transfers = JSON.parse(p.transfers) as { idTransfer: number; fiscalCodePA: string; amountCents: number; stamp?: boolean }[];
     const date = p.paidAt.slice(0, 10);
     for (const t of transfers) {
@@ -114,8 +114,8 @@ export function buildFlowRevisions(db: DbLike, fiscalCode: string): SimFlowRevis
  * `excludeIuvs`, a new fdrDate (now; or the previous revision's with `sameFdrDate`). Both the SOAP
  * and the REST face serve it from then on. Returns it, or null when the flow does not exist.
  */
-export function publishFlowRevision(db: DbLike, fiscalCode: string, flowId: string, opts: { excludeIuvs?: string[]; sameFdrDate?: boolean; now?: Date } = {}): SimFlowRevision | null {
-  const revisions = buildFlowRevisions(db, fiscalCode).find((r) => r[0]!.flowId === flowId);
+export async function publishFlowRevision(db: DbLike, fiscalCode: string, flowId: string, opts: { excludeIuvs?: string[]; sameFdrDate?: boolean; now?: Date } = {}): Promise<SimFlowRevision | null> {
+  const revisions = (await buildFlowRevisions(db, fiscalCode)).find((r) => r[0]!.flowId === flowId);
   if (!revisions) return null;
   const now = opts.now ?? new Date();
   const last = revisions[revisions.length - 1]!;
@@ -123,7 +123,7 @@ export function publishFlowRevision(db: DbLike, fiscalCode: string, flowId: stri
   const list = fdrSimRevisions.get(key) ?? [];
   list.push({ fdrDate: opts.sameFdrDate ? last.fdrDate : now.toISOString().slice(0, 19), published: now.toISOString(), excludeIuvs: opts.excludeIuvs ?? [] });
   fdrSimRevisions.set(key, list);
-  return buildFlowRevisions(db, fiscalCode).find((r) => r[0]!.flowId === flowId)!.at(-1)!;
+  return (await buildFlowRevisions(db, fiscalCode)).find((r) => r[0]!.flowId === flowId)!.at(-1)!;
 }
 
 /** A revision as FlussoRiversamento 1.0.4 (valid against the XSD). */
@@ -143,8 +143,8 @@ export function revisionXml(r: SimFlowRevision): string {
 }
 
 /** The latest revision of every flow the simulated node can report for this ente (what nodoChiedi* serves). */
-export function buildFlows(db: DbLike, fiscalCode: string): SimFlow[] {
-  return buildFlowRevisions(db, fiscalCode).map((revs) => {
+export async function buildFlows(db: DbLike, fiscalCode: string): Promise<SimFlow[]> {
+  return (await buildFlowRevisions(db, fiscalCode)).map((revs) => {
     const r = revs[revs.length - 1]!;
     return { flowId: r.flowId, flowDateTime: r.fdrDate, receiverFiscalCode: fiscalCode, xml: revisionXml(r), revision: r.revision };
   });
@@ -190,7 +190,7 @@ export default async function nodeForPaSimulator(app: FastifyInstance) {
       if (text(payload, 'password') !== s.stationPassword) return send(200, fault(resName, 'PPT_AUTENTICAZIONE', 'Password errata'));
       const dominio = text(payload, 'identificativoDominio');
       if (!dominio) return send(200, fault(resName, 'PPT_DOMINIO_SCONOSCIUTO', 'identificativoDominio richiesto dal simulatore'));
-      const flows = buildFlows(app.db, dominio);
+      const flows = await buildFlows(app.db, dominio);
       if (op === 'nodoChiediElencoFlussiRendicontazione') {
         return send(
           200,
@@ -263,8 +263,8 @@ async function fdrRestSimulator(app: FastifyInstance) {
     return true;
   };
   const delay = () => (fdrSimFaults.delayMs ? new Promise((r) => setTimeout(r, fdrSimFaults.delayMs)) : undefined);
-  const revisionOf = (cf: string, fdr: string, revision: string, pspId: string) =>
-    buildFlowRevisions(app.db, cf)
+  const revisionOf = async (cf: string, fdr: string, revision: string, pspId: string) =>
+    (await buildFlowRevisions(app.db, cf))
       .find((r) => r[0]!.flowId === fdr)
       ?.find((r) => String(r.revision) === revision && r.pspId === pspId);
   const notFound = (reply: FastifyReply, fdr: string) => reply.code(404).send(restError(404, 'Not Found', 'FDR-3001', [`Flow with ID [${fdr}] not found`]));
@@ -278,7 +278,7 @@ async function fdrRestSimulator(app: FastifyInstance) {
       const q = request.query;
       const publishedGt = q.publishedGt ? new Date(q.publishedGt) : previousMonthStart();
       const flowDate = q.flowDate ? new Date(q.flowDate) : previousMonthStart();
-      const items = buildFlowRevisions(app.db, request.params.organizationId)
+      const items = (await buildFlowRevisions(app.db, request.params.organizationId))
         .flat()
         .filter((r) => new Date(r.published) > publishedGt && new Date(`${r.fdrDate}Z`) >= flowDate && (!q.pspId || r.pspId === q.pspId))
         .map((r) => ({ fdr: r.flowId, pspId: r.pspId, revision: r.revision, published: r.published, flowDate: `${r.fdrDate}Z` }));
@@ -298,9 +298,9 @@ async function fdrRestSimulator(app: FastifyInstance) {
       return reply.code(503).type('text/plain').send('Service Unavailable (simulato)');
     }
     const p = request.params;
-    const r = revisionOf(p.organizationId, p.fdr, p.revision, p.pspId);
+    const r = await revisionOf(p.organizationId, p.fdr, p.revision, p.pspId);
     if (!r) return notFound(reply, p.fdr);
-    const ente = getEnteByFiscalCode(app.db, r.receiverFiscalCode);
+    const ente = await getEnteByFiscalCode(app.db, r.receiverFiscalCode);
     const sum = euros(r.totalCents);
     return reply.send({
       status: 'PUBLISHED',
@@ -334,7 +334,7 @@ async function fdrRestSimulator(app: FastifyInstance) {
         return reply.code(503).type('text/plain').send('Service Unavailable (simulato)');
       }
       const p = request.params;
-      const r = revisionOf(p.organizationId, p.fdr, p.revision, p.pspId);
+      const r = await revisionOf(p.organizationId, p.fdr, p.revision, p.pspId);
       if (!r) return notFound(reply, p.fdr);
       const payments = r.rows.map((row, i) => ({ index: i + 1, iuv: row.iuv, iur: row.iur, idTransfer: row.index, pay: euros(row.amountCents), payStatus: 'EXECUTED', payDate: row.paidAt }));
       return reply.send(page(payments, request.query));
@@ -362,7 +362,7 @@ async function fdrRestSimulator(app: FastifyInstance) {
     },
     async (request, reply) => {
       const b = request.body;
-      const r = publishFlowRevision(app.db, b.organizationId, b.fdr, { excludeIuvs: b.excludeIuvs, sameFdrDate: b.sameFdrDate });
+      const r = await publishFlowRevision(app.db, b.organizationId, b.fdr, { excludeIuvs: b.excludeIuvs, sameFdrDate: b.sameFdrDate });
       if (!r) return notFound(reply, b.fdr);
       return reply.code(201).send({ fdr: r.flowId, revision: r.revision, fdrDate: `${r.fdrDate}Z`, published: r.published, totPayments: r.rows.length, sumPayments: euros(r.totalCents) });
     },

@@ -111,26 +111,25 @@ export async function payNotice(app: FastifyInstance, o: PayOptions): Promise<Pa
   const paidAt = new Date();
   const receiptParams = { v2, receiptId, noticeNumber: o.noticeNumber, fiscalCode: o.fiscalCode, data, psp, paymentNote: o.paymentNote, paymentDateTime: paidAt };
 
-  app.db
-    .insert(simPayments)
-    .values({
-      fiscalCode: o.fiscalCode,
-      noticeNumber: o.noticeNumber,
-      iuv: data.creditorReferenceId,
-      receiptId,
-      pspId: psp.idPSP,
-      amountCents: data.paymentAmountCents,
-      transfers: JSON.stringify(
-        data.transfers.map((t) => ({ idTransfer: t.idTransfer, fiscalCodePA: t.fiscalCodePA, amountCents: t.amountCents, iban: t.iban ?? null, stamp: !!t.stamp })),
-      ),
-      paidAt: paidAt.toISOString(),
-    })
-    .run();
+  await app.db
+        .insert(simPayments)
+        .values({
+          fiscalCode: o.fiscalCode,
+          noticeNumber: o.noticeNumber,
+          iuv: data.creditorReferenceId,
+          receiptId,
+          pspId: psp.idPSP,
+          amountCents: data.paymentAmountCents,
+          transfers: JSON.stringify(
+            data.transfers.map((t) => ({ idTransfer: t.idTransfer, fiscalCodePA: t.fiscalCodePA, amountCents: t.amountCents, iban: t.iban ?? null, stamp: !!t.stamp })),
+          ),
+          paidAt: paidAt.toISOString(),
+        });
 
   // Receivers: the owner first, then every other ente of the transfers that this station serves.
   const others = [...new Set(data.transfers.map((t) => t.fiscalCodePA))].filter((cf) => cf !== o.fiscalCode);
   const served = others.length
-    ? app.db.select({ cf: enti.fiscalCode }).from(enti).where(and(inArray(enti.fiscalCode, others), eq(enti.member, true))).all().map((r) => r.cf)
+    ? (await app.db.select({ cf: enti.fiscalCode }).from(enti).where(and(inArray(enti.fiscalCode, others), eq(enti.member, true)))).map((r) => r.cf)
     : [];
   const receivers = [o.fiscalCode, ...served];
 
@@ -157,7 +156,7 @@ export async function payNotice(app: FastifyInstance, o: PayOptions): Promise<Pa
         }
       }
     }
-    app.db.update(simPayments).set({ sendOutcome: sendOutcomes[o.fiscalCode] ?? 'non inviata' }).where(eq(simPayments.receiptId, receiptId)).run();
+    await app.db.update(simPayments).set({ sendOutcome: sendOutcomes[o.fiscalCode] ?? 'non inviata' }).where(eq(simPayments.receiptId, receiptId));
   };
 
   if (o.faults?.delayMs) {

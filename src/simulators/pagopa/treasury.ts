@@ -34,8 +34,8 @@ export function noisyCausale(flowId: string, pspName = 'PSP simulato S.p.A.'): s
 }
 
 /** One credit per flow of the ente (deterministic for the same simulated payments). */
-export function simulatedCredits(db: DbLike, fiscalCode: string): SimCredit[] {
-  return buildFlows(db, fiscalCode).map((f) => {
+export async function simulatedCredits(db: DbLike, fiscalCode: string): Promise<SimCredit[]> {
+  return (await buildFlows(db, fiscalCode)).map((f) => {
     const doc = readFlow(parseXmlSafely(f.xml).documentElement!);
     return {
       movementId: doc.settlementId,

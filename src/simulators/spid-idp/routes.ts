@@ -137,24 +137,24 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
   const spEntityIds = new Set(Object.values(sp.entityIds));
 
   /** Staff demo users (from the seeded users table, with their roles) and demo citizens. */
-  function demoIdentities() {
+  async function demoIdentities() {
     const staff = demoUserFiscalCodes();
     const rows = staff.length
-      ? app.db.select().from(users).where(inArray(users.fiscalCode, staff.map((s) => s.fiscalCode))).all()
+      ? await app.db.select().from(users).where(inArray(users.fiscalCode, staff.map((s) => s.fiscalCode)))
       : [];
     const byCf = new Map(rows.map((r) => [r.fiscalCode, r]));
-    const enteName = (istat: string | null) =>
-      istat ? (app.db.select({ name: enti.name }).from(enti).where(eq(enti.istatCode, istat)).get()?.name ?? null) : null;
-    const staffOut = staff.map((s) => {
+    const enteName = async (istat: string | null) =>
+      istat ? ((await app.db.select({ name: enti.name }).from(enti).where(eq(enti.istatCode, istat)).limit(1))[0]?.name ?? null) : null;
+    const staffOut = await Promise.all(staff.map(async (s) => {
       const row = byCf.get(s.fiscalCode);
-      const ente = enteName(s.enteIstat);
+      const ente = await enteName(s.enteIstat);
       return {
         id: `demo:${s.fiscalCode}`,
         fiscalCode: s.fiscalCode,
         displayName: row ? [row.name, row.familyName].filter(Boolean).join(' ') : s.fiscalCode,
         roleLabel: ROLE_LABELS[s.role] + (ente ? ` – ${ente}` : ''),
       };
-    });
+    }));
     const citizens = demoCitizens().map((c) => ({
       id: `demo:${c.fiscalNumber}`,
       fiscalCode: c.fiscalNumber,
@@ -164,10 +164,10 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
     return { staff: staffOut, citizens };
   }
 
-  function userFor(fiscalCode: string): TestUser {
+  async function userFor(fiscalCode: string): Promise<TestUser> {
     const citizen = demoCitizens().find((c) => c.fiscalNumber === fiscalCode);
     if (citizen) return citizen;
-    const row = app.db.select().from(users).where(eq(users.fiscalCode, fiscalCode)).get();
+    const row = (await app.db.select().from(users).where(eq(users.fiscalCode, fiscalCode)).limit(1))[0];
     return {
       fiscalNumber: fiscalCode,
       ...(row?.name ? { name: row.name } : {}),
@@ -194,7 +194,7 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
     return null;
   }
 
-  function loginPage(reply: FastifyReply, v: VerifiedRequest & { ok: true }, carry: Record<string, string>, status = 200, error?: string, form?: LoginForm) {
+  async function loginPage(reply: FastifyReply, v: VerifiedRequest & { ok: true }, carry: Record<string, string>, status = 200, error?: string, form?: LoginForm) {
     const r = v.request;
     const level = form?.level ?? String(r.level ?? 2);
     return reply.code(status).page('simulators/spid-idp-login', {
@@ -204,7 +204,7 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
       spEntityId: r.issuer,
       requestedLevel: r.level,
       levels: [1, 2, 3].map((l) => ({ value: String(l), checked: String(l) === level })),
-      ...demoIdentities(),
+      ...await demoIdentities(),
       selected: form?.identity ?? '',
       errors: ERROR_OUTCOMES,
       error,
@@ -240,7 +240,7 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
       const { v, carry } = readCarried({ binding: 'POST', SAMLRequest: request.body.SAMLRequest, RelayState: request.body.RelayState });
       const problem = requestProblem(v);
       if (problem || !v.ok) return idpError(reply, 400, problem ?? 'Richiesta non valida.');
-      return loginPage(reply, v, carry);
+      return await loginPage(reply, v, carry);
     },
   );
 
@@ -266,7 +266,7 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
       const { v, carry } = readCarried({ binding: 'REDIRECT', rawQuery });
       const problem = requestProblem(v);
       if (problem || !v.ok) return idpError(reply, 400, problem ?? 'Richiesta non valida.');
-      return loginPage(reply, v, carry);
+      return await loginPage(reply, v, carry);
     },
   );
 
@@ -289,11 +289,11 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
     if (body.identity === 'custom') {
       const cf = (body.fiscalCode ?? '').trim().toUpperCase();
       if (!isValidPersonalFiscalCode(cf)) {
-        return loginPage(reply, v, carry, 422, 'Il codice fiscale inserito non è un codice fiscale personale valido.', body);
+        return await loginPage(reply, v, carry, 422, 'Il codice fiscale inserito non è un codice fiscale personale valido.', body);
       }
       const email = body.email?.trim();
       user = {
-        ...userFor(cf),
+        ...await userFor(cf),
         ...(body.name?.trim() ? { name: body.name.trim() } : {}),
         ...(body.familyName?.trim() ? { familyName: body.familyName.trim() } : {}),
         ...(email ? { email } : {}),
@@ -301,10 +301,10 @@ export default async function testIdpRoutes(app: FastifyInstance, opts: TestIdpR
     } else if (body.identity?.startsWith('demo:')) {
       const cf = body.identity.slice(5);
       const known = [...demoUserFiscalCodes().map((d) => d.fiscalCode), ...demoCitizens().map((c) => c.fiscalNumber)];
-      if (!known.includes(cf)) return loginPage(reply, v, carry, 422, 'Scegli un utente dall’elenco.', body);
-      user = userFor(cf);
+      if (!known.includes(cf)) return await loginPage(reply, v, carry, 422, 'Scegli un utente dall’elenco.', body);
+      user = await userFor(cf);
     } else {
-      return loginPage(reply, v, carry, 422, 'Scegli un utente dall’elenco oppure inserisci un codice fiscale.', body);
+      return await loginPage(reply, v, carry, 422, 'Scegli un utente dall’elenco oppure inserisci un codice fiscale.', body);
     }
     const level = Number(body.level ?? v.request.level ?? 2) as SpidLevel;
     const res = buildResponse(idp, { ...params, user, level });
