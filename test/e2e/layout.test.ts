@@ -51,7 +51,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   const anomalyId = (app.sqlite.prepare('SELECT id FROM anomalies ORDER BY id LIMIT 1').get() as { id: number }).id;
   const iban = (app.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? LIMIT 1').get(cb.id) as { iban: string }).iban;
   const today = new Date().toLocaleDateString('it-IT', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Europe/Rome' });
-  importStatement(recon, {
+  await importStatement(recon, {
     enteId: cb.id,
     bytes: Buffer.from(`data_contabile;data_valuta;id_movimento;segno;importo;causale;iban\n${today};${today};MOV-LAYOUT-1;C;50,00;/PUR/LGPE-RIVERSAMENTO/URI/2026-01-01SIMPSP01-0000009999;${iban}\n`),
     fileName: 'giornale.csv',

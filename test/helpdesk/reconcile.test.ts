@@ -12,10 +12,10 @@ import { count, flowXml, listeningApp, OTHER_PSP, paidTari, recon } from './help
 
 const SYS = { actor: 'test', allowedEnti: 'all' as const };
 
-/** Runs fn, expecting a ReconError that satisfies the predicate. */
-function reconError(fn: () => unknown, ok: (e: ReconError) => boolean): boolean {
+/** Runs fn (sync or async), expecting a ReconError that satisfies the predicate. */
+async function reconError(fn: () => unknown, ok: (e: ReconError) => boolean): Promise<boolean> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof ReconError) return ok(e);
     throw e;
@@ -37,7 +37,7 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
   const csv = Buffer.from(treasuryCsv(await simulatedCredits(app.db, cb.ente.fiscalCode), cb.ibans[0]!.iban));
 
   // The treasury statement arrives before the flows: both credits parked.
-  const first = importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'giornale.csv', actor: 'test' });
+  const first = await importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'giornale.csv', actor: 'test' });
   t.match(first, { status: 'imported', movements: 2, newMovements: 2, matched: 0, parked: 2 });
   t.equal(count(app, "treasury_movements WHERE state = 'parked' AND error_code = 'IDF_NON_TROVATO'"), 2);
 
@@ -58,12 +58,12 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
 
   // Re-imports change nothing.
   t.match(ingestFlowXml(r, { xml: flows[0]!.xml, source: 'upload', ...SYS }), { status: 'unchanged' });
-  t.match(importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'giornale.csv', actor: 'test' }), { status: 'unchanged' });
+  t.match(await importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'giornale.csv', actor: 'test' }), { status: 'unchanged' });
   const reordered = Buffer.from(csv.toString().split('\r\n').filter(Boolean).reverse().sort((x, y) => (x.startsWith('data_') ? -1 : y.startsWith('data_') ? 1 : 0)).join('\r\n'));
-  t.match(importStatement(r, { enteId: cb.ente.id, bytes: reordered, fileName: 'altro.csv', actor: 'test' }), { status: 'imported', newMovements: 0, alreadyKnown: 2 }, 'same movements in another file: nothing new');
+  t.match(await importStatement(r, { enteId: cb.ente.id, bytes: reordered, fileName: 'altro.csv', actor: 'test' }), { status: 'imported', newMovements: 0, alreadyKnown: 2 }, 'same movements in another file: nothing new');
   const changed = Buffer.from(csv.toString().replace(/;C;(\d+),(\d\d);/, (_m, i: string, d: string) => `;C;${Number(i) + 1},${d};`));
   const before = count(app, 'treasury_movements');
-  t.ok(reconError(() => importStatement(r, { enteId: cb.ente.id, bytes: changed, fileName: 'x.csv', actor: 'test' }), (e) => e.status === 409 && /già stato importato con dati diversi/.test(e.problems[0]!.message)));
+  t.ok(await reconError(() => importStatement(r, { enteId: cb.ente.id, bytes: changed, fileName: 'x.csv', actor: 'test' }), (e) => e.status === 409 && /già stato importato con dati diversi/.test(e.problems[0]!.message)));
   t.equal(count(app, 'treasury_movements'), before, 'nothing half-imported');
 
   // A modified flow with the same id and date-time is refused.
@@ -73,7 +73,7 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
   const pflows = await buildFlows(app.db, prov.ente.fiscalCode);
   for (const f of pflows) ingestFlowXml(r, { xml: f.xml, source: 'upload', ...SYS });
   const camt = treasuryCamt053(await simulatedCredits(app.db, prov.ente.fiscalCode), prov.ibans[0]!.iban);
-  t.match(importStatement(r, { enteId: prov.ente.id, bytes: Buffer.from(camt), fileName: 'estratto.xml', actor: 'test' }), { status: 'imported', matched: pflows.length });
+  t.match(await importStatement(r, { enteId: prov.ente.id, bytes: Buffer.from(camt), fileName: 'estratto.xml', actor: 'test' }), { status: 'imported', matched: pflows.length });
   t.equal(count(app, "fdr_entry_matches WHERE ente_id = ? AND state = 'matched'", prov.ente.id), 2, 'TEFA rows matched to the province copies of the receipts');
 
   // Manual unmatch / match with a note.
@@ -119,7 +119,7 @@ t.test('flow rows: no receipt, amount mismatch, duplicate row, other ente, revis
   // A credit for revision 1 (total of its rows) matches; then revision 2 corrects the flow.
   const total1 = 28500 + 28000 + 1000 + 28500 + 28500;
   const csv = (amount: number) => Buffer.from(`data_contabile;id_movimento;importo;causale\n17/03/2026;TRN-R1;${(amount / 100).toFixed(2).replace('.', ',')};/PUR/LGPE-RIVERSAMENTO/URI/2026-03-16SIMPSP01-0000000077\n`);
-  t.match(importStatement(r, { enteId: cb.ente.id, bytes: csv(total1), fileName: 'r1.csv', actor: 'test' }), { matched: 1 });
+  t.match(await importStatement(r, { enteId: cb.ente.id, bytes: csv(total1), fileName: 'r1.csv', actor: 'test' }), { matched: 1 });
 
   const rev2 = flowXml({ flowId: '2026-03-16SIMPSP01-0000000077', flowDateTime: '2026-03-16T18:00:00', cf, rows: [row(p), row(q)] });
   const res2 = ingestFlowXml(r, { xml: rev2, source: 'upload', ...SYS });
@@ -142,11 +142,11 @@ t.test('flow rows: no receipt, amount mismatch, duplicate row, other ente, revis
   // Header checks: wrong count and sum → anomalous flow, its credit refused with FR_ANOMALA.
   ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-18SIMPSP01-0000000079', cf, rows: [{ iuv: '01000000000888888', iur: 'X1', amountCents: 500 }], total: 900, count: 2 }), source: 'upload', ...SYS });
   t.equal(count(app, "fdr_flow_recon WHERE flow_id = '2026-03-18SIMPSP01-0000000079' AND state = 'anomalous' AND count_ok = 0 AND sum_ok = 0"), 1);
-  importStatement(r, { enteId: cb.ente.id, bytes: Buffer.from('data_contabile;id_movimento;importo;causale\n19/03/2026;TRN-AN;9,00;/PUR/LGPE-RIVERSAMENTO/URI/2026-03-18SIMPSP01-0000000079\n'), fileName: 'an.csv', actor: 'test' });
+  await importStatement(r, { enteId: cb.ente.id, bytes: Buffer.from('data_contabile;id_movimento;importo;causale\n19/03/2026;TRN-AN;9,00;/PUR/LGPE-RIVERSAMENTO/URI/2026-03-18SIMPSP01-0000000079\n'), fileName: 'an.csv', actor: 'test' });
   t.equal(count(app, "treasury_movements WHERE movement_id = 'TRN-AN' AND error_code = 'FR_ANOMALA'"), 1);
 
   // A flow for another ente than the one filed under is refused for operators of another ente.
-  t.ok(reconError(() => ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-18SIMPSP01-0000000080', cf: tm.ente.fiscalCode, rows: [row(tp)] }), source: 'upload', actor: 'x', allowedEnti: [cb.ente.id] }), (e) => e.status === 403));
+  t.ok(await reconError(() => ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-18SIMPSP01-0000000080', cf: tm.ente.fiscalCode, rows: [row(tp)] }), source: 'upload', actor: 'x', allowedEnti: [cb.ente.id] }), (e) => e.status === 403));
 
   // Esito 4/8 accepted (not in the official XSD copy), 3 = revocation.
   const standIn = flowXml({ flowId: '2026-03-19SIMPSP01-0000000081', cf: tm.ente.fiscalCode, rows: [{ ...row(tp), esito: '4' }] });
@@ -158,18 +158,18 @@ t.test('bad input: XSD errors and unparseable statements import nothing', async 
   const r = recon(app);
   const cb = await demoEnte(app, 'Campobasso');
   const bad = flowXml({ flowId: '2026-03-16SIMPSP01-0000000001', cf: cb.ente.fiscalCode, rows: [{ iuv: '1', iur: '1', amountCents: 100 }] }).replace('<pay_i:versioneOggetto>1.0<', '<pay_i:versioneOggetto>9.9<');
-  t.ok(reconError(() => ingestFlowXml(r, { xml: bad, source: 'upload', ...SYS }), (e) => e.problems.length > 0 && /versioneOggetto/.test(e.problems[0]!.message)));
+  t.ok(await reconError(() => ingestFlowXml(r, { xml: bad, source: 'upload', ...SYS }), (e) => e.problems.length > 0 && /versioneOggetto/.test(e.problems[0]!.message)));
   t.throws(() => ingestFlowXml(r, { xml: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', source: 'upload', ...SYS }), ReconError);
   t.equal(count(app, 'fdr_flows'), 0);
   const csv = Buffer.from('data_contabile;id_movimento;importo;causale\n16/03/2026;A;1,00;ok\n16/13/2026;B;1,00;bad date\n');
-  t.ok(reconError(() => importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'x.csv', actor: 'test' }), (e) => e.problems.length === 1 && e.problems[0]!.line === 3 && e.problems[0]!.field === 'data_contabile'));
+  t.ok(await reconError(() => importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'x.csv', actor: 'test' }), (e) => e.problems.length === 1 && e.problems[0]!.line === 3 && e.problems[0]!.field === 'data_contabile'));
   t.equal(count(app, 'treasury_movements'), 0);
   t.equal(count(app, 'treasury_imports'), 0);
 
   // Parked for more than 2 working days → anomaly; single credits by IUV.
   const p = await paidTari(app);
   const old = Buffer.from(`data_contabile;id_movimento;importo;causale\n02/03/2026;OLD1;10,00;/PUR/LGPE-RIVERSAMENTO/URI/2026-02-27SIMPSP01-0000000009\n03/03/2026;RFB1;285,00;/RFB/${p.options[0]!.iuv}/285.00/TXT/TARI\n04/03/2026;NP;50,00;STIPENDIO\n`);
-  t.match(importStatement(r, { enteId: cb.ente.id, bytes: old, fileName: 'old.csv', actor: 'test', now: new Date('2026-03-10T10:00:00Z') }), { matched: 1, parked: 1 });
+  t.match(await importStatement(r, { enteId: cb.ente.id, bytes: old, fileName: 'old.csv', actor: 'test', now: new Date('2026-03-10T10:00:00Z') }), { matched: 1, parked: 1 });
   t.equal(count(app, "anomalies WHERE type = 'credit_flow_not_found' AND status = 'open'"), 1);
   t.equal(count(app, "treasury_movements WHERE movement_id = 'RFB1' AND state = 'matched' AND match_kind = 'receipt'"), 1, 'single credit matched to its receipt');
   t.equal(count(app, "treasury_movements WHERE movement_id = 'NP' AND state = 'not_pagopa'"), 1);

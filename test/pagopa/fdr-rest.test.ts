@@ -182,7 +182,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
 
     // The treasury credit of the flow (amount of revision 2) is matched to revision 2.
     const credits = await simulatedCredits(app.db, cb.ente.fiscalCode);
-    const imported = importStatement(r, { enteId: cb.ente.id, bytes: Buffer.from(treasuryCsv(credits, cb.ibans[0]!.iban)), fileName: 'giornale.csv', actor: 'test' });
+    const imported = await importStatement(r, { enteId: cb.ente.id, bytes: Buffer.from(treasuryCsv(credits, cb.ibans[0]!.iban)), fileName: 'giornale.csv', actor: 'test' });
     t.match(imported, { matched: 2, parked: 0, errors: 0 });
     t.equal(count(app, "treasury_movements WHERE flow_row_id = ? AND state = 'matched'", rev2), 1, 'credit matched to the live revision');
 
