@@ -343,7 +343,7 @@ export default async function backofficeModule(app: FastifyInstance) {
         const e = await ente(request);
         const p = await loadPosition(request);
         try {
-          run(app.db, e.id, p.iupd, auditContext(request));
+          await run(app.db, e.id, p.iupd, auditContext(request));
         } catch (err) {
           if (err instanceof PositionConflictError) throw new HttpError(409, err.message);
           throw err;

@@ -134,7 +134,7 @@ export default async function portalModule(app: FastifyInstance) {
       others,
       othersCount: others.length,
       serviceNames,
-      payableEnti: payableEnti(),
+      payableEnti: await payableEnti(),
       cartCount: cartCount(request),
       ...(request.user ? {} : app.spid?.loginPageData('/area-personale')),
     });
