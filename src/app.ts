@@ -13,7 +13,7 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.js';
-import { openDatabase } from './db/client.js';
+import { openAppDatabase } from './db/open.js';
 import { ensureGeneratedSecret } from './dev-secrets.js';
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js';
 import securityPlugin from './plugins/security.js';
@@ -82,7 +82,7 @@ function checkoutOrigins(config: Config): string[] {
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
-  const handle = openDatabase(config.databaseFile);
+  const handle = await openAppDatabase(config);
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config),
     bodyLimit: config.bodyLimitBytes,
@@ -101,6 +101,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('config', config);
   app.decorate('db', handle.db);
   app.decorate('sqlite', handle.sqlite);
+  app.decorate('database', handle);
   app.decorate('expectedMigrations', handle.expectedMigrations);
   // Added before every plugin, so it runs last: onClose hooks run in reverse order of addition,
   // and the modules' work (jobs, the station's pool and node-call log, schedulers) stops first.

@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { PAGOPA_COMMANDS } from './cli-pagopa.js';
 import { CONSERVAZIONE_COMMANDS } from './cli-conservazione.js';
-import { DatabaseStartError, openDatabase, type Db } from './db/client.js';
+import { DatabaseStartError, type Db } from './db/client.js';
+import { openAppDatabase } from './db/open.js';
 import { isValidPersonalFiscalCode } from './domain/fiscal-code.js';
 import { createEnte, getEnteByFiscalCode, listEnti, UniqueConflictError } from './modules/enti/repository.js';
 import { validateEnte } from './modules/enti/validation.js';
@@ -213,7 +214,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number | Promis
   let config: Config;
   try {
     config = loadConfig(io.env);
-    handle = openDatabase(config.databaseFile);
+    handle = await openAppDatabase(config);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof DatabaseStartError) {
       io.err(err.message);
@@ -235,6 +236,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number | Promis
   } catch (err) {
     return fail(err);
   } finally {
-    handle.close();
+    await handle.close();
   }
 }

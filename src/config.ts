@@ -39,6 +39,12 @@ export const SETTINGS = {
     default: 'data',
     description: 'Folder for the SQLite database, generated keys and stored files (relative to the working directory or absolute)',
   },
+  DATABASE_URL: {
+    schema: { type: 'string', pattern: '^postgres(ql)?://' },
+    secret: true,
+    description:
+      'PostgreSQL database shared by several processes (`postgres://user:password@host:5432/db`); unset: the SQLite file `DATA_DIR/sael-pay.sqlite`. Migrations are applied at start',
+  },
   PUBLIC_URL: {
     schema: { type: 'string', format: 'uri', pattern: '^https?://[^/]+(/.*)?$' },
     requiredInProduction: true,
@@ -485,6 +491,8 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseFile: string;
+  /** PostgreSQL instead of the SQLite file (DATABASE_URL). */
+  databaseUrl: string | undefined;
   publicUrl: string;
   /** Undefined in demo mode until the data dir provides one (see ensureDemoSecrets). */
   sessionSecret: string | undefined;
@@ -758,6 +766,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     dataDir,
     databaseFile: path.join(dataDir, 'sael-pay.sqlite'),
+    databaseUrl: str('DATABASE_URL'),
     publicUrl,
     sessionSecret: raw.SESSION_SECRET as string | undefined,
     sessionTtlMinutes: raw.SESSION_TTL_MINUTES as number,

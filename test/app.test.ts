@@ -12,7 +12,7 @@ t.test('boots in demo mode on a temporary database', async (t) => {
     t.same(h.json(), { status: 'ok' });
     const r = await app.inject('/readyz');
     t.equal(r.statusCode, 200);
-    t.same(r.json(), { status: 'ready' });
+    t.same(r.json(), { status: 'ready', detail: 'sqlite' });
   });
 
   await t.test('readiness fails when migrations are missing', async (t) => {

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { appliedMigrations } from '../db/client.js';
 
 const statusSchema = {
   type: 'object',
@@ -26,15 +25,17 @@ export default async function healthRoutes(app: FastifyInstance) {
   app.get(
     '/readyz',
     { schema: { response: { 200: statusSchema, 503: statusSchema } }, logLevel: 'warn' },
-    async (_request, reply) => {
+    async (request, reply) => {
       try {
-        const applied = appliedMigrations(app.sqlite);
+        await app.database.ping();
+        const applied = await app.database.appliedMigrations();
         if (applied < app.expectedMigrations) {
           return reply.code(503).send({ status: 'not-ready', detail: `migrazioni applicate ${applied}/${app.expectedMigrations}` });
         }
-        return { status: 'ready' };
+        return { status: 'ready', detail: app.database.dialect };
       } catch (err) {
-        return reply.code(503).send({ status: 'not-ready', detail: 'database non raggiungibile' });
+        request.log.warn({ err }, 'readyz: database non raggiungibile');
+        return reply.code(503).send({ status: 'not-ready', detail: `database ${app.database.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} non raggiungibile` });
       }
     },
   );

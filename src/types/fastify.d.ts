@@ -11,6 +11,8 @@ declare module 'fastify' {
     config: Config;
     db: Db;
     sqlite: Database.Database;
+    /** The database behind `db`: dialect, readiness (db/open.ts). */
+    database: import('../db/open.js').AppDatabase;
     expectedMigrations: number;
   }
   interface FastifyRequest {

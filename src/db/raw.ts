@@ -1,0 +1,66 @@
+/**
+ * Raw SQL written once for both databases, for the measured hot paths and the few queries the
+ * query builder does not express: `?` placeholders, standard SQL. On SQLite the statement is
+ * prepared once per connection and runs synchronously (the promise is already settled); on
+ * PostgreSQL the placeholders become `$1…$n` and the query runs on the open transaction's
+ * connection (db/postgres.ts), else on the pool. Where the dialects differ, pass
+ * `{ sqlite, postgres }` texts.
+ */
+import { statement, type DbLike } from './client.js';
+import { postgresRuntime } from './postgres.js';
+
+export type SqlText = string | { sqlite: string; postgres: string };
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export function dialectOf(db: DbLike | object): Dialect {
+  return postgresRuntime(db) ? 'postgres' : 'sqlite';
+}
+
+const numbered = new Map<string, string>();
+
+/** `?` → `$n`, outside quoted strings and identifiers. */
+export function numberPlaceholders(text: string): string {
+  let out = numbered.get(text);
+  if (out !== undefined) return out;
+  let n = 0;
+  let quote: string | null = null;
+  out = '';
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') out += `$${++n}`;
+    else out += ch;
+  }
+  numbered.set(text, out);
+  return out;
+}
+
+function pick(text: SqlText, dialect: Dialect): string {
+  return typeof text === 'string' ? text : text[dialect];
+}
+
+async function pgQuery(db: object, text: SqlText, params: unknown[]) {
+  const rt = postgresRuntime(db)!;
+  return rt.queryable().query(numberPlaceholders(pick(text, 'postgres')), params);
+}
+
+export async function sqlAll<T = Record<string, unknown>>(db: DbLike, text: SqlText, ...params: unknown[]): Promise<T[]> {
+  if (postgresRuntime(db)) return (await pgQuery(db, text, params)).rows as T[];
+  return statement(db, pick(text, 'sqlite')).all(...params) as T[];
+}
+
+export async function sqlGet<T = Record<string, unknown>>(db: DbLike, text: SqlText, ...params: unknown[]): Promise<T | undefined> {
+  if (postgresRuntime(db)) return (await pgQuery(db, text, params)).rows[0] as T | undefined;
+  return statement(db, pick(text, 'sqlite')).get(...params) as T | undefined;
+}
+
+/** Runs a write; `changes` is the number of rows it touched. Use `RETURNING id` with sqlGet for a new id. */
+export async function sqlRun(db: DbLike, text: SqlText, ...params: unknown[]): Promise<{ changes: number }> {
+  if (postgresRuntime(db)) return { changes: (await pgQuery(db, text, params)).rowCount ?? 0 };
+  return { changes: statement(db, pick(text, 'sqlite')).run(...params).changes };
+}
