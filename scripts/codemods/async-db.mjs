@@ -1,5 +1,5 @@
 // Kept for the next step of #19 (raw SQLite statements → async forms): needs ts-morph, not a
-// dependency of the project: `npm i --no-save ts-morph@25`, then `node scripts/codemods/async-db.mjs .`
+// dependency of the project: `npm i --no-save ts-morph@25`, then `node scripts/codemods/async-db.mjs . [--raw]`
 // Codemod: drizzle's synchronous SQLite calls → awaited queries that any dialect answers, and the
 // async cascade up the call graph. Every decision is made on the unmodified program (type checker
 // and find-references stay cached), then the edits are applied innermost first.
@@ -64,6 +64,11 @@ function markAsync(fn, reason) {
     note(fn, 'generator needs an async form');
     return;
   }
+  if (isNativeTxCallback(fn)) {
+    note(fn, `better-sqlite3 transaction callback reaches async code (${reason}): make it db.transaction`);
+    markAsync(enclosingFn(isNativeTxCallback(fn)), reason);
+    return;
+  }
   pendingAsync.add(fn);
   if (fn.isAsync()) return;
   const params = fn.getParameters().map((p) => p.getName());
@@ -118,6 +123,52 @@ for (const sf of project.getSourceFiles()) {
     addSite(call, 'terminal', { name, isSelect });
     markAsync(enclosingFn(call), `.${name}()`);
   }
+}
+
+// --raw: functions that execute raw better-sqlite3 statements (or drizzle prepared queries, or
+// better-sqlite3's own transactions) become async too, bodies unchanged, so that their PostgreSQL
+// forms can be written later without another cascade.
+const rawMode = process.argv.includes('--raw');
+const RAW_EXCLUDE = [/\/src\/db\//, /station-worker\.ts$/, /node-call-writer/, /\/test\//, /\/bench\//];
+function isNativeTxCallback(fn) {
+  const p = fn.getParent();
+  if (!Node.isCallExpression(p) || !p.getArguments().includes(fn)) return undefined;
+  const callee = p.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'transaction') return undefined;
+  let t; try { t = callee.getExpression().getType().getText(); } catch { return undefined; }
+  return /better-sqlite3|Database\b/.test(t) && !/BetterSQLite3Database|SQLiteTransaction|\bDb(Like|Tx)?\b/.test(t) ? p : undefined;
+}
+if (rawMode) {
+  let rawSeeds = 0;
+  for (const sf of project.getSourceFiles()) {
+    const fp = sf.getFilePath();
+    if (!/\/src\//.test(fp) || RAW_EXCLUDE.some((r) => r.test(fp))) continue;
+    for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const callee = call.getExpression();
+      let recvType = '';
+      let hit = false;
+      if (Node.isPropertyAccessExpression(callee)) {
+        const name = callee.getName();
+        try { recvType = callee.getExpression().getType().getText(); } catch { continue; }
+        if (['get', 'all', 'run', 'iterate', 'execute', 'values'].includes(name) && /\bStatement<|SQLitePreparedQuery|PreparedQuery|SQLiteSelectPrepare|SQLiteInsertPrepare|SQLiteUpdatePrepare|SQLiteDeletePrepare/.test(recvType)) hit = true;
+        if (['immediate', 'deferred', 'exclusive'].includes(name) && /\bTransaction<|Database\.Transaction/.test(recvType)) hit = true;
+        if (['exec', 'pragma'].includes(name) && /better-sqlite3|\bDatabase\b/.test(recvType) && !/BetterSQLite3Database/.test(recvType)) hit = true;
+      } else if (Node.isIdentifier(callee)) {
+        try { recvType = callee.getType().getText(); } catch { continue; }
+        if (/\bTransaction<|Database\.Transaction/.test(recvType)) hit = true;
+      }
+      if (!hit) continue;
+      let fn = enclosingFn(call);
+      let guard = 0;
+      while (fn && guard++ < 10) {
+        const txCall = isNativeTxCallback(fn);
+        if (!txCall) break;
+        fn = enclosingFn(txCall);
+      }
+      if (fn && !pendingAsync.has(fn)) { rawSeeds++; markAsync(fn, 'raw SQLite'); }
+    }
+  }
+  console.log('raw seeds', rawSeeds);
 }
 
 function nameNodeOf(fn) {
