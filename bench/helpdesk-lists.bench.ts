@@ -65,20 +65,20 @@ try {
   };
 
   const ente = data.enti[2]!;
-  const first = searchTransactions(sqlite, {}, 'all');
+  const first = await searchTransactions(sqlite, {}, 'all');
   let cursor = first.next!;
-  for (let i = 0; i < 200; i++) cursor = searchTransactions(sqlite, {}, 'all', { after: cursor }).next!;
-  const later = searchTransactions(sqlite, {}, 'all', { after: cursor });
-  const oneEnte = searchTransactions(sqlite, {}, [ente]);
-  const ageing = ageingReport(sqlite, 'all', 5, []);
-  const ageingEnte = ageingReport(sqlite, [ente], 5, []);
+  for (let i = 0; i < 200; i++) cursor = (await searchTransactions(sqlite, {}, 'all', { after: cursor })).next!;
+  const later = await searchTransactions(sqlite, {}, 'all', { after: cursor });
+  const oneEnte = await searchTransactions(sqlite, {}, [ente]);
+  const ageing = await ageingReport(sqlite, 'all', 5, []);
+  const ageingEnte = await ageingReport(sqlite, [ente], 5, []);
   const optionIds = (p: { rows: { optionId: number }[] }) => p.rows.map((r) => r.optionId);
   const figures: [string, number, number][] = [
-    ['helpdesk search, default view (count + first page)', median(() => searchTransactions(sqlite, {}, 'all')), median(plainOptions(optionIds(first)))],
-    ['helpdesk search, page 202 by cursor', median(() => searchTransactions(sqlite, {}, 'all', { after: cursor })), median(plainOptions(optionIds(later)))],
-    ['helpdesk search, one ente', median(() => searchTransactions(sqlite, {}, [ente])), median(plainOptions(optionIds(oneEnte), ente))],
-    ['helpdesk ageing report, first page of 100', median(() => ageingReport(sqlite, 'all', 5, [])), median(walkedPast(ageing))],
-    ['helpdesk ageing report, one ente', median(() => ageingReport(sqlite, [ente], 5, [])), median(walkedPast(ageingEnte, ente))],
+    ['helpdesk search, default view (count + first page)', median(async () => await searchTransactions(sqlite, {}, 'all')), median(plainOptions(optionIds(first)))],
+    ['helpdesk search, page 202 by cursor', median(async () => await searchTransactions(sqlite, {}, 'all', { after: cursor })), median(plainOptions(optionIds(later)))],
+    ['helpdesk search, one ente', median(async () => await searchTransactions(sqlite, {}, [ente])), median(plainOptions(optionIds(oneEnte), ente))],
+    ['helpdesk ageing report, first page of 100', median(async () => await ageingReport(sqlite, 'all', 5, [])), median(walkedPast(ageing))],
+    ['helpdesk ageing report, one ente', median(async () => await ageingReport(sqlite, [ente], 5, [])), median(walkedPast(ageingEnte, ente))],
   ];
   console.log(`ageing: the first page walks past ${walkedPast(ageing)().length} receipts for its ${ageing.rows.length} rows`);
   for (const [name, ours, baseline] of figures) {

@@ -87,7 +87,7 @@ try {
   let matched = 0;
   let anomalies = 0;
   for (const id of flowIds) {
-    const r = processFlow({ db, sqlite }, id, 'bench');
+    const r = await processFlow({ db, sqlite }, id, 'bench');
     matched += r.matched;
     anomalies += r.anomalies;
   }

@@ -102,18 +102,18 @@ t.test('loadUser: the profile and every grant, in the order given', async (t) =>
   const [a, b] = await listEnti(app.db, { kind: 'comune' });
   const by = { actor: 'test' };
   const id = await upsertUser(app.db, { fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it' }, by);
-  const { dataVersion, ...profile } = loadUser(app, id)!;
+  const { dataVersion, ...profile } = (await loadUser(app, id))!;
   t.strictSame(profile, { id, fiscalCode: 'BNCGVN80A01B519X', name: 'Giovanni', familyName: 'Bianchi', email: 'g@example.it', grants: [] }, 'no grants: an empty list');
   t.match(dataVersion, /^0:[1-9]\d*$/, 'no positions of theirs yet; the enti counter');
   await grantRole(app.db, id, 'operator', b!.id, by);
   await grantRole(app.db, id, 'helpdesk', null, by);
   await grantRole(app.db, id, 'ente_admin', a!.id, by);
-  t.strictSame(loadUser(app, id)!.grants, [
+  t.strictSame((await loadUser(app, id))!.grants, [
     { role: 'operator', enteId: b!.id },
     { role: 'helpdesk', enteId: null },
     { role: 'ente_admin', enteId: a!.id },
   ]);
-  t.equal(loadUser(app, 999_999), null, 'unknown id');
+  t.equal(await loadUser(app, 999_999), null, 'unknown id');
 });
 
 t.test('loading a user searches its grants by index, not every grant', async (t) => {
@@ -148,9 +148,9 @@ t.test('the signed-in user is read with the session row, fresh on every request'
   // The store hands the user over only for the session it read last, once.
   const store = sessionStoreOf(app);
   const sid = (app.sqlite.prepare('SELECT id FROM sessions').get() as { id: string }).id;
-  await new Promise<void>((resolve, reject) => store.get(sid, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>(async (resolve, reject) => await store.get(sid, (err) => (err ? reject(err) : resolve())));
   t.equal((store.takeCompanion('another id')), undefined, 'not for another session');
-  await new Promise<void>((resolve, reject) => store.get(sid, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>(async (resolve, reject) => await store.get(sid, (err) => (err ? reject(err) : resolve())));
   t.match(store.takeCompanion(sid), { value: { id, fiscalCode: 'BNCGVN80A01B519X', grants: [] } });
   t.equal(store.takeCompanion(sid), undefined, 'taken once');
 

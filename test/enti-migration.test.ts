@@ -36,9 +36,9 @@ t.test('0010 on a demo database seeded before it', async (t) => {
   // A real ente, and a demo one whose address an admin already typed: neither is touched.
   old.sqlite.prepare("UPDATE enti SET is_demo = 0 WHERE istat_code = '070078'").run();
   old.sqlite.prepare("UPDATE enti SET address = 'Corso Nazionale 1, 86035 Larino' WHERE istat_code = '070031'").run();
-  const ibanBefore = catalogueVersion(old.db);
+  const ibanBefore = await catalogueVersion(old.db);
   old.sqlite.prepare('UPDATE ente_ibans SET active = 0 WHERE id = 1').run();
-  t.equal(catalogueVersion(old.db), ibanBefore, 'before 0010 an IBAN change did not move the counter');
+  t.equal(await catalogueVersion(old.db), ibanBefore, 'before 0010 an IBAN change did not move the counter');
   old.close();
 
   const h = openDatabase(file);
@@ -56,8 +56,8 @@ t.test('0010 on a demo database seeded before it', async (t) => {
     "UPDATE ente_ibans SET active = 1 WHERE id = 1",
     "DELETE FROM ente_ibans WHERE label = 'Prova'",
   ]) {
-    const v = catalogueVersion(h.db);
+    const v = await catalogueVersion(h.db);
     h.sqlite.prepare(sql).run();
-    t.equal(catalogueVersion(h.db), v + 1, sql.split(' ')[0]!);
+    t.equal(await catalogueVersion(h.db), v + 1, sql.split(' ')[0]!);
   }
 });

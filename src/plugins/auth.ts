@@ -114,7 +114,7 @@ function userFromRow(row: Record<string, unknown>): CurrentUser | null {
   };
 }
 
-export function loadUser(app: FastifyInstance, userId: number): CurrentUser | null {
+export async function loadUser(app: FastifyInstance, userId: number): Promise<CurrentUser | null> {
   const row = statement(app.db, `SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`).get(userId) as Record<string, unknown> | undefined;
   return row ? userFromRow(row) : null;
 }
@@ -149,7 +149,7 @@ export default fp(
       // another request's session read came in between) read on its own.
       const read = store.takeCompanion(session.sessionId);
       const user = read ? (read.value as CurrentUser | null) : undefined;
-      request.user = user && user.id === userId ? user : loadUser(app, userId);
+      request.user = user && user.id === userId ? user : await loadUser(app, userId);
     });
     // Pages for a signed-in user stay out of every cache: after "Esci" the Back button must not
     // show them again. Answers that chose their own caching (static files) keep it.

@@ -41,12 +41,12 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   const tData = Date.now();
   const paid = await paidTari(app);
   const optionId = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(paid.options[0]!.noticeNumber) as { id: number }).id;
-  const flow = ingestFlowXml(recon, {
-    xml: flowXml({ flowId: `${new Date().toISOString().slice(0, 10)}SIMPSP01-0000000042`, cf: cb.fiscalCode, rows: [{ iuv: '01000000000777777', iur: 'IUR-IGNOTO', amountCents: 5000 }] }),
-    source: 'upload',
-    actor: 'test',
-    allowedEnti: 'all',
-  });
+  const flow = await ingestFlowXml(recon, {
+      xml: flowXml({ flowId: `${new Date().toISOString().slice(0, 10)}SIMPSP01-0000000042`, cf: cb.fiscalCode, rows: [{ iuv: '01000000000777777', iur: 'IUR-IGNOTO', amountCents: 5000 }] }),
+      source: 'upload',
+      actor: 'test',
+      allowedEnti: 'all',
+    });
   const flowRowId = flow.status === 'imported' ? flow.result.flowRowId : flow.flowRowId;
   const anomalyId = (app.sqlite.prepare('SELECT id FROM anomalies ORDER BY id LIMIT 1').get() as { id: number }).id;
   const iban = (app.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? LIMIT 1').get(cb.id) as { iban: string }).iban;

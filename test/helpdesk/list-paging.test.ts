@@ -24,8 +24,8 @@ async function seeded(t: { teardown(fn: () => unknown): void }): Promise<{ app: 
 }
 
 /** Every option of the scope, newest activity first: the order the pages must reproduce. */
-function plainTx(app: FastifyInstance, f: TxFilter, scope: Scope): number[] {
-  const rows = searchTransactions(app.sqlite, f, scope, { pageSize: 1_000_000 }).rows;
+async function plainTx(app: FastifyInstance, f: TxFilter, scope: Scope): Promise<number[]> {
+  const rows = (await searchTransactions(app.sqlite, f, scope, { pageSize: 1_000_000 })).rows;
   const all = app.sqlite.prepare('SELECT id, ente_id AS enteId, coalesce(paid_at, created_at) AS at FROM payment_options').all() as { id: number; enteId: number; at: string }[];
   const wanted = new Set(rows.map((r) => r.optionId));
   return all
@@ -45,18 +45,18 @@ t.test('transaction search: the pages walk the plain scan both ways', async (t) 
     ['amount range', { minCents: 1300, maxCents: 1900 }, [enti[0]!, enti[1]!, enti[4]!]],
   ];
   for (const [name, f, scope] of cases) {
-    const expected = plainTx(app, f, scope);
+    const expected = await plainTx(app, f, scope);
     t.ok(expected.length > 60, `${name}: ${expected.length} rows`);
     const pageSize = 25;
     const forward: number[] = [];
-    let page = searchTransactions(app.sqlite, f, scope, { pageSize });
+    let page = await searchTransactions(app.sqlite, f, scope, { pageSize });
     t.equal(page.prev, null, `${name}: no previous page on the first`);
     t.equal(page.total, expected.length, `${name}: total`);
     const pages = [page];
     for (;;) {
       forward.push(...page.rows.map((r) => r.optionId));
       if (!page.next) break;
-      page = searchTransactions(app.sqlite, f, scope, { after: page.next, pageSize });
+      page = await searchTransactions(app.sqlite, f, scope, { after: page.next, pageSize });
       pages.push(page);
       if (!page.prev) t.fail(`${name}: a later page without a link back`);
     }
@@ -64,7 +64,7 @@ t.test('transaction search: the pages walk the plain scan both ways', async (t) 
     t.ok(pages.slice(0, -1).every((p) => p.rows.length === pageSize), `${name}: full pages until the last`);
     const backward: number[][] = [page.rows.map((r) => r.optionId)];
     while (page.prev) {
-      page = searchTransactions(app.sqlite, f, scope, { before: page.prev, pageSize });
+      page = await searchTransactions(app.sqlite, f, scope, { before: page.prev, pageSize });
       backward.unshift(page.rows.map((r) => r.optionId));
     }
     t.same(backward.flat(), expected, `${name}: backward walk = plain scan`);
@@ -94,11 +94,11 @@ t.test('ageing report: the pages walk the plain scan both ways', async (t) => {
       const name = `${days} days, scope ${JSON.stringify(scope)}`;
       t.ok(expected.length > 20, `${name}: ${expected.length} rows`);
       const pageSize = 7;
-      let page = ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { pageSize });
+      let page = await ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { pageSize });
       t.equal(page.prev, null);
       const pages = [page];
       while (page.next) {
-        page = ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { after: page.next, pageSize });
+        page = await ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { after: page.next, pageSize });
         pages.push(page);
       }
       const rows = pages.flatMap((p) => p.rows);
@@ -106,7 +106,7 @@ t.test('ageing report: the pages walk the plain scan both ways', async (t) => {
       t.ok(rows.every((r) => r.workingDays === workingDaysBetween(r.paidOn, today, { extraHolidays: HOLIDAYS })), `${name}: working days as counted one by one`);
       const back: number[] = [...page.rows.map((r) => r.receiptRowId)];
       while (page.prev) {
-        page = ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { before: page.prev, pageSize });
+        page = await ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { before: page.prev, pageSize });
         back.unshift(...page.rows.map((r) => r.receiptRowId));
       }
       t.same(back, expected.map((r) => r.id), `${name}: backward walk = plain scan`);

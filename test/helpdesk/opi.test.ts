@@ -37,8 +37,8 @@ t.test('OPI Giornale di Cassa', async (t) => {
   const cb = await demoEnte(app, 'Campobasso');
   t.equal(cb.ente.fiscalCode, CAMPOBASSO_CF, 'the samples are for the demo Comune di Campobasso');
   const cf = cb.ente.fiscalCode;
-  const flowOf = (flowId: string, p: Awaited<ReturnType<typeof paidTari>>) => {
-    const res = ingestFlowXml(r, { xml: flowXml({ flowId, cf, rows: [{ iuv: p.options[0]!.iuv, iur: p.receiptId, index: 1, amountCents: 28500 }] }), source: 'upload', ...SYS });
+  const flowOf = async (flowId: string, p: Awaited<ReturnType<typeof paidTari>>) => {
+    const res = await ingestFlowXml(r, { xml: flowXml({ flowId, cf, rows: [{ iuv: p.options[0]!.iuv, iur: p.receiptId, index: 1, amountCents: 28500 }] }), source: 'upload', ...SYS });
     return (res as { result: { flowRowId: number } }).result.flowRowId;
   };
   const journal = (o: { version?: '1.4' | '1.6.1' | '1.7.1' | '1.8'; code: string; pages?: number; movements: OpiOutMovement[]; wrongInTotalPage1?: number; cf?: string }) =>
@@ -51,8 +51,8 @@ t.test('OPI Giornale di Cassa', async (t) => {
       // 1.8 only adds a value to 1.7.1: a 1.7.1 file reads as 1.8 unless its version is stated.
       t.equal(parseOpiPage(bytes).version, v === '1.7.1' ? '1.8' : v, `${v}: version recognised from the file`);
       const [a, b] = sampleFlowIds(v);
-      const flowA = flowOf(a, await paidTari(app));
-      const flowB = flowOf(b, await paidTari(app));
+      const flowA = await flowOf(a, await paidTari(app));
+      const flowB = await flowOf(b, await paidTari(app));
       const res = await importOpiPage(r, { enteId: cb.ente.id, bytes, fileName: sampleFileName(v), actor: 'test', version: v === '1.7.1' ? v : undefined });
       t.match(res, { status: 'imported', version: v, page: 1, totalPages: 1, missingPages: [], result: { status: 'imported', movements: 3, newMovements: 3, matched: 2, parked: 0, errors: 0 } }, `${v}: imported`);
       t.same(
@@ -104,7 +104,7 @@ t.test('OPI Giornale di Cassa', async (t) => {
   await t.test('a two-page journal uploaded page by page is joined and imported once', async (t) => {
     const pIuv = await paidTari(app);
     const pFlow = await paidTari(app);
-    const flowC = flowOf('2026-03-17SIMPSP01-OPIPAGES', pFlow);
+    const flowC = await flowOf('2026-03-17SIMPSP01-OPIPAGES', pFlow);
     const pages = journal({
       version: '1.6.1',
       code: 'DUEPAGINE0001',

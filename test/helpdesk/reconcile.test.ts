@@ -42,14 +42,14 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
   t.equal(count(app, "treasury_movements WHERE state = 'parked' AND error_code = 'IDF_NON_TROVATO'"), 2);
 
   // First flow arrives by upload → its credit is matched automatically.
-  const a = ingestFlowXml(r, { xml: flows[0]!.xml, source: 'upload', ...SYS });
+  const a = await ingestFlowXml(r, { xml: flows[0]!.xml, source: 'upload', ...SYS });
   t.match(a, { status: 'imported', result: { state: 'accepted', rows: 1, matched: 1, anomalies: 0, revision: 1 } });
   t.equal(count(app, "treasury_movements WHERE state = 'matched' AND match_kind = 'flow'"), 1, 'parked credit matched when its flow arrived');
 
   // Second flow stored by the node client (directly in fdr_flows), then picked up.
-  const b = ingestFlowXml(r, { xml: flows[1]!.xml, source: 'nodoChiedi', ...SYS });
+  const b = await ingestFlowXml(r, { xml: flows[1]!.xml, source: 'nodoChiedi', ...SYS });
   t.equal(b.status, 'imported');
-  t.same(processPendingFlows(r), [], 'nothing left to process');
+  t.same(await processPendingFlows(r), [], 'nothing left to process');
   t.equal(count(app, "treasury_movements WHERE state = 'matched'"), 2, 'full match');
   t.equal(count(app, "fdr_entry_matches WHERE state = 'matched'"), 2);
   t.equal(count(app, "fdr_flow_recon WHERE credit_movement_id IS NOT NULL AND state = 'accepted'"), 2);
@@ -57,7 +57,7 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
   t.equal(count(app, "anomalies WHERE status = 'resolved' AND type LIKE 'credit_%'"), 0, 'no anomaly was needed (parked < 2 working days)');
 
   // Re-imports change nothing.
-  t.match(ingestFlowXml(r, { xml: flows[0]!.xml, source: 'upload', ...SYS }), { status: 'unchanged' });
+  t.match(await ingestFlowXml(r, { xml: flows[0]!.xml, source: 'upload', ...SYS }), { status: 'unchanged' });
   t.match(await importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'giornale.csv', actor: 'test' }), { status: 'unchanged' });
   const reordered = Buffer.from(csv.toString().split('\r\n').filter(Boolean).reverse().sort((x, y) => (x.startsWith('data_') ? -1 : y.startsWith('data_') ? 1 : 0)).join('\r\n'));
   t.match(await importStatement(r, { enteId: cb.ente.id, bytes: reordered, fileName: 'altro.csv', actor: 'test' }), { status: 'imported', newMovements: 0, alreadyKnown: 2 }, 'same movements in another file: nothing new');
@@ -67,22 +67,22 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
   t.equal(count(app, 'treasury_movements'), before, 'nothing half-imported');
 
   // A modified flow with the same id and date-time is refused.
-  t.throws(() => ingestFlowXml(r, { xml: flows[0]!.xml.replace('PSP simulato S.p.A.', 'PSP modificato'), source: 'upload', ...SYS }), /contenuto diverso/);
+  t.throws(async () => await ingestFlowXml(r, { xml: flows[0]!.xml.replace('PSP simulato S.p.A.', 'PSP modificato'), source: 'upload', ...SYS }), /contenuto diverso/);
 
   // The province's TEFA flow by camt.053.
   const pflows = await buildFlows(app.db, prov.ente.fiscalCode);
-  for (const f of pflows) ingestFlowXml(r, { xml: f.xml, source: 'upload', ...SYS });
+  for (const f of pflows) await ingestFlowXml(r, { xml: f.xml, source: 'upload', ...SYS });
   const camt = treasuryCamt053(await simulatedCredits(app.db, prov.ente.fiscalCode), prov.ibans[0]!.iban);
   t.match(await importStatement(r, { enteId: prov.ente.id, bytes: Buffer.from(camt), fileName: 'estratto.xml', actor: 'test' }), { status: 'imported', matched: pflows.length });
   t.equal(count(app, "fdr_entry_matches WHERE ente_id = ? AND state = 'matched'", prov.ente.id), 2, 'TEFA rows matched to the province copies of the receipts');
 
   // Manual unmatch / match with a note.
   const mv = app.sqlite.prepare("SELECT id, flow_row_id AS flowRowId FROM treasury_movements WHERE ente_id = ? AND state = 'matched' LIMIT 1").get(cb.ente.id) as { id: number; flowRowId: number };
-  t.throws(() => manualUnmatch(r, { movementRowId: mv.id, note: ' ', ...SYS }), /nota è obbligatoria/);
-  manualUnmatch(r, { movementRowId: mv.id, note: 'Accredito da verificare col tesoriere', ...SYS });
-  retryParked(r);
+  t.throws(async () => await manualUnmatch(r, { movementRowId: mv.id, note: ' ', ...SYS }), /nota è obbligatoria/);
+  await manualUnmatch(r, { movementRowId: mv.id, note: 'Accredito da verificare col tesoriere', ...SYS });
+  await retryParked(r);
   t.equal(count(app, "treasury_movements WHERE id = ? AND state = 'error' AND error_code = 'SCOLLEGATO_MANUALMENTE'", mv.id), 1, 'not re-matched automatically');
-  manualMatch(r, { movementRowId: mv.id, flowRowId: mv.flowRowId, note: 'Verificato col tesoriere', ...SYS });
+  await manualMatch(r, { movementRowId: mv.id, flowRowId: mv.flowRowId, note: 'Verificato col tesoriere', ...SYS });
   t.equal(count(app, "treasury_movements WHERE id = ? AND state = 'matched' AND match_kind = 'manual_flow'", mv.id), 1);
   t.ok(count(app, "audit_log WHERE entity = 'treasury_movement' AND action IN ('movement.match','movement.unmatch')") >= 2, 'audited');
   void p1;
@@ -106,14 +106,14 @@ t.test('flow rows: no receipt, amount mismatch, duplicate row, other ente, revis
     cf,
     rows: [row(p), row(q, 28000), { iuv: '01000000000999999', iur: 'IUR-SCONOSCIUTO', amountCents: 1000 }, row(p), { iuv: tp.options[0]!.iuv, iur: tp.receiptId, index: 1, amountCents: 28500 }],
   });
-  const res1 = ingestFlowXml(r, { xml: rev1, source: 'upload', ...SYS });
+  const res1 = await ingestFlowXml(r, { xml: rev1, source: 'upload', ...SYS });
   t.match(res1, { status: 'imported', result: { state: 'accepted', matched: 1, rows: 5 } });
   const types = () => (app.sqlite.prepare("SELECT type FROM anomalies WHERE status = 'open' AND type LIKE 'fdr_%' ORDER BY type").all() as { type: string }[]).map((x) => x.type);
   t.same(types(), ['fdr_row_amount_mismatch', 'fdr_row_duplicate', 'fdr_row_other_ente', 'fdr_row_without_receipt']);
   t.match(app.sqlite.prepare("SELECT code, amount_cents AS a FROM anomalies WHERE type = 'fdr_row_amount_mismatch'").get(), { code: '007104', a: 28000 });
 
   // Re-processing is idempotent (no new anomalies).
-  processPendingFlows(r);
+  await processPendingFlows(r);
   t.equal(count(app, "anomalies WHERE type LIKE 'fdr_%'"), 4);
 
   // A credit for revision 1 (total of its rows) matches; then revision 2 corrects the flow.
@@ -122,7 +122,7 @@ t.test('flow rows: no receipt, amount mismatch, duplicate row, other ente, revis
   t.match(await importStatement(r, { enteId: cb.ente.id, bytes: csv(total1), fileName: 'r1.csv', actor: 'test' }), { matched: 1 });
 
   const rev2 = flowXml({ flowId: '2026-03-16SIMPSP01-0000000077', flowDateTime: '2026-03-16T18:00:00', cf, rows: [row(p), row(q)] });
-  const res2 = ingestFlowXml(r, { xml: rev2, source: 'upload', ...SYS });
+  const res2 = await ingestFlowXml(r, { xml: rev2, source: 'upload', ...SYS });
   t.match(res2, { status: 'imported', result: { revision: 2, state: 'accepted', matched: 2, anomalies: 0 } });
   t.equal(count(app, "fdr_flow_recon WHERE flow_id = ? AND state = 'superseded' AND revision = 1", '2026-03-16SIMPSP01-0000000077'), 1, 'revision 1 superseded');
   t.same(types(), [], 'anomalies of the old revision retired');
@@ -132,25 +132,25 @@ t.test('flow rows: no receipt, amount mismatch, duplicate row, other ente, revis
 
   // An old revision arriving late never replaces the newer one.
   const rev0 = flowXml({ flowId: '2026-03-16SIMPSP01-0000000077', flowDateTime: '2026-03-16T08:00:00', cf, rows: [row(p)] });
-  t.match(ingestFlowXml(r, { xml: rev0, source: 'upload', ...SYS }), { result: { state: 'superseded', revision: 1 } });
+  t.match(await ingestFlowXml(r, { xml: rev0, source: 'upload', ...SYS }), { result: { state: 'superseded', revision: 1 } });
   t.equal(count(app, "fdr_flow_recon WHERE flow_id = ? AND state = 'accepted' AND revision = 3", '2026-03-16SIMPSP01-0000000077'), 1, 'revisions renumbered by dataOraFlusso, the newest stays current');
 
   // The same payment in a second flow: already reported.
-  ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-17SIMPSP01-0000000078', cf, rows: [row(p)] }), source: 'upload', ...SYS });
+  await ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-17SIMPSP01-0000000078', cf, rows: [row(p)] }), source: 'upload', ...SYS });
   t.equal(count(app, "anomalies WHERE type = 'fdr_row_already_reported' AND status = 'open'"), 1);
 
   // Header checks: wrong count and sum → anomalous flow, its credit refused with FR_ANOMALA.
-  ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-18SIMPSP01-0000000079', cf, rows: [{ iuv: '01000000000888888', iur: 'X1', amountCents: 500 }], total: 900, count: 2 }), source: 'upload', ...SYS });
+  await ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-18SIMPSP01-0000000079', cf, rows: [{ iuv: '01000000000888888', iur: 'X1', amountCents: 500 }], total: 900, count: 2 }), source: 'upload', ...SYS });
   t.equal(count(app, "fdr_flow_recon WHERE flow_id = '2026-03-18SIMPSP01-0000000079' AND state = 'anomalous' AND count_ok = 0 AND sum_ok = 0"), 1);
   await importStatement(r, { enteId: cb.ente.id, bytes: Buffer.from('data_contabile;id_movimento;importo;causale\n19/03/2026;TRN-AN;9,00;/PUR/LGPE-RIVERSAMENTO/URI/2026-03-18SIMPSP01-0000000079\n'), fileName: 'an.csv', actor: 'test' });
   t.equal(count(app, "treasury_movements WHERE movement_id = 'TRN-AN' AND error_code = 'FR_ANOMALA'"), 1);
 
   // A flow for another ente than the one filed under is refused for operators of another ente.
-  t.ok(await reconError(() => ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-18SIMPSP01-0000000080', cf: tm.ente.fiscalCode, rows: [row(tp)] }), source: 'upload', actor: 'x', allowedEnti: [cb.ente.id] }), (e) => e.status === 403));
+  t.ok(await reconError(async () => await ingestFlowXml(r, { xml: flowXml({ flowId: '2026-03-18SIMPSP01-0000000080', cf: tm.ente.fiscalCode, rows: [row(tp)] }), source: 'upload', actor: 'x', allowedEnti: [cb.ente.id] }), (e) => e.status === 403));
 
   // Esito 4/8 accepted (not in the official XSD copy), 3 = revocation.
   const standIn = flowXml({ flowId: '2026-03-19SIMPSP01-0000000081', cf: tm.ente.fiscalCode, rows: [{ ...row(tp), esito: '4' }] });
-  t.match(ingestFlowXml(r, { xml: standIn, source: 'upload', ...SYS }), { result: { state: 'accepted', matched: 1 } });
+  t.match(await ingestFlowXml(r, { xml: standIn, source: 'upload', ...SYS }), { result: { state: 'accepted', matched: 1 } });
 });
 
 t.test('bad input: XSD errors and unparseable statements import nothing', async (t) => {
@@ -158,8 +158,8 @@ t.test('bad input: XSD errors and unparseable statements import nothing', async 
   const r = recon(app);
   const cb = await demoEnte(app, 'Campobasso');
   const bad = flowXml({ flowId: '2026-03-16SIMPSP01-0000000001', cf: cb.ente.fiscalCode, rows: [{ iuv: '1', iur: '1', amountCents: 100 }] }).replace('<pay_i:versioneOggetto>1.0<', '<pay_i:versioneOggetto>9.9<');
-  t.ok(await reconError(() => ingestFlowXml(r, { xml: bad, source: 'upload', ...SYS }), (e) => e.problems.length > 0 && /versioneOggetto/.test(e.problems[0]!.message)));
-  t.throws(() => ingestFlowXml(r, { xml: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', source: 'upload', ...SYS }), ReconError);
+  t.ok(await reconError(async () => await ingestFlowXml(r, { xml: bad, source: 'upload', ...SYS }), (e) => e.problems.length > 0 && /versioneOggetto/.test(e.problems[0]!.message)));
+  t.throws(async () => await ingestFlowXml(r, { xml: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', source: 'upload', ...SYS }), ReconError);
   t.equal(count(app, 'fdr_flows'), 0);
   const csv = Buffer.from('data_contabile;id_movimento;importo;causale\n16/03/2026;A;1,00;ok\n16/13/2026;B;1,00;bad date\n');
   t.ok(await reconError(() => importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'x.csv', actor: 'test' }), (e) => e.problems.length === 1 && e.problems[0]!.line === 3 && e.problems[0]!.field === 'data_contabile'));

@@ -155,7 +155,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
   });
 
   await t.test('a second revision supersedes the first: reconciliation, treasury and the helpdesk use only it', async (t) => {
-    t.equal(processPendingFlows(r).length, 4);
+    t.equal((await processPendingFlows(r)).length, 4);
     const rev1 = app.sqlite.prepare('SELECT id FROM fdr_flows WHERE ente_id = ? AND flow_id = ?').get(cb.ente.id, big.flowId) as { id: number };
     t.equal(count(app, "fdr_entry_matches WHERE flow_row_id = ? AND state = 'matched'", rev1.id), 3);
 
@@ -171,7 +171,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     t.match(rows, [{ id: rev1.id, revision: 1, supersededAt: /^\d{4}-/ }, { revision: 2, supersededAt: null }], 'the store marks revision 1 superseded');
     const rev2 = rows[1]!.id;
 
-    processPendingFlows(r);
+    await processPendingFlows(r);
     t.equal((app.sqlite.prepare('SELECT state FROM fdr_flow_recon WHERE flow_row_id = ?').get(rev1.id) as { state: string }).state, 'superseded');
     t.match(app.sqlite.prepare('SELECT state, revision, matched_rows AS matched FROM fdr_flow_recon WHERE flow_row_id = ?').get(rev2), { state: 'accepted', revision: 2, matched: 2 });
     t.equal(count(app, "fdr_entry_matches WHERE flow_row_id = ? AND state <> 'superseded'", rev1.id), 0, 'no row of revision 1 counts');
@@ -205,7 +205,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     t.match(third.json(), { revision: 3 });
     const [d3] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: cb.ente.fiscalCode, client: fast });
     t.match(d3, { stored: 1 });
-    processPendingFlows(r);
+    await processPendingFlows(r);
     t.same(
       app.sqlite.prepare('SELECT revision FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND superseded_at IS NULL').all(cb.ente.id, big.flowId),
       [{ revision: 3 }],

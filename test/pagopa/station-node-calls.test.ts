@@ -48,7 +48,7 @@ t.test('the station logs each node call for the helpdesk timeline, batched', asy
     const { paymentTimeline } = await import('../../src/modules/helpdesk/queries.js');
     app.nodeCallLog.flush();
     const optionId = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(notice) as { id: number }).id;
-    const d = paymentTimeline(app.sqlite, optionId, 'all');
+    const d = await paymentTimeline(app.sqlite, optionId, 'all');
     t.equal(d?.events.filter((e) => e.what === 'Nodo pagoPA: paVerifyPaymentNotice').length, 3);
   });
 
@@ -123,11 +123,11 @@ t.test('lines older than NODE_CALL_RETENTION_DAYS are deleted by the helpdesk ti
   })();
   const left = () => (app.sqlite.prepare("SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id").all() as { n: string }[]).map((r) => r.n);
 
-  t.equal(pruneNodeCalls(app.sqlite, at(30), 2), 2, 'a chunk of 2');
+  t.equal(await pruneNodeCalls(app.sqlite, at(30), 2), 2, 'a chunk of 2');
   t.same(left(), ['old-2', 'old-3', 'old-4', 'new-0', 'new-1', 'new-2'], 'the oldest first');
   await app.helpdeskTick();
   t.same(left(), ['new-0', 'new-1', 'new-2'], 'the periodic task deletes the rest, keeps 30 days');
-  t.equal(pruneNodeCalls(app.sqlite, at(30)), 0, 'nothing more to delete');
+  t.equal(await pruneNodeCalls(app.sqlite, at(30)), 0, 'nothing more to delete');
 
   const keepAll = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', NODE_CALL_RETENTION_DAYS: '0' });
   keepAll.sqlite.prepare("INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, created_at) VALUES ('00000000001', 'x', 'paVerifyPaymentNotice', 'OK', ?)").run(at(5000));

@@ -12,7 +12,7 @@ t.test('the station’s raw statements read what the drizzle repository reads', 
   app.sqlite.prepare(`UPDATE transfers SET metadata = '[{"key":"anno","value":"2026"}]' WHERE id = (SELECT min(id) FROM transfers)`).run();
   const q = stationQueries(app.db);
   for (const o of pos.options) {
-    const ours = findForStation(q, pos.enteId, o.noticeNumber)!;
+    const ours = (await findForStation(q, pos.enteId, o.noticeNumber))!;
     const theirs = (await findByNoticeNumber(app.db, pos.enteId, o.noticeNumber))!;
     const { serviceName, ...position } = ours.position;
     t.strictSame(position, theirs.position, `position of ${o.noticeNumber}`);
@@ -21,11 +21,11 @@ t.test('the station’s raw statements read what the drizzle repository reads', 
     t.equal(serviceName, 'TARI – Tassa sui rifiuti');
     t.ok(ours.position.options.length > 2 && ours.position.options.every((x) => x.transfers.length === 2), 'every option, each with its two transfers');
   }
-  t.ok(findForStation(q, pos.enteId, pos.options[0]!.noticeNumber)!.position.options.some((o) => o.transfers.some((x) => x.metadata.length === 1)), 'transfer metadata');
-  t.equal(findForStation(q, pos.enteId, '399999999999999999'), undefined);
+  t.ok((await findForStation(q, pos.enteId, pos.options[0]!.noticeNumber))!.position.options.some((o) => o.transfers.some((x) => x.metadata.length === 1)), 'transfer metadata');
+  t.equal(await findForStation(q, pos.enteId, '399999999999999999'), undefined);
   const ente = (await getEnteByFiscalCode(app.db, pos.fiscalCode))!;
-  t.strictSame(servedEnteFast(q, pos.fiscalCode), ente, 'the served ente, as drizzle reads it');
+  t.strictSame(await servedEnteFast(q, pos.fiscalCode), ente, 'the served ente, as drizzle reads it');
   app.sqlite.prepare('UPDATE enti SET member = 0 WHERE id = ?').run(ente.id);
-  t.equal(servedEnteFast(q, pos.fiscalCode), undefined, 'not a member: not served');
-  t.match(beneficiaryByFiscalCode(q, pos.fiscalCode), { id: ente.id, cf: pos.fiscalCode, name: ente.name });
+  t.equal(await servedEnteFast(q, pos.fiscalCode), undefined, 'not a member: not served');
+  t.match(await beneficiaryByFiscalCode(q, pos.fiscalCode), { id: ente.id, cf: pos.fiscalCode, name: ente.name });
 });

@@ -30,10 +30,10 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
 
   t.match(await home(), 'Campobasso');
   t.notMatch(await home(), 'Roccaprova');
-  const v0 = catalogueVersion(app.db);
+  const v0 = await catalogueVersion(app.db);
   await home();
   await payNotice();
-  t.equal(catalogueVersion(app.db), v0, 'reading writes nothing');
+  t.equal(await catalogueVersion(app.db), v0, 'reading writes nothing');
 
   const ente = await createEnte(
       other.db,
@@ -48,7 +48,7 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
     amountMode: 'free', fixedAmountCents: null, minAmountCents: null, maxAmountCents: null, active: true,
   } as const;
   await t.test('a new member comune, added by another connection, is listed once it has an active service and IBAN', async (t) => {
-    t.not(catalogueVersion(app.db), v0);
+    t.not(await catalogueVersion(app.db), v0);
     t.notMatch(members(await home()), '/comuni/c_zz01', 'a bare member is not among the aderenti');
     t.match(others(await home()), 'href="/comuni/c_zz01"', 'but among the other comuni, linked to its page');
     t.notMatch(await payNotice(), `<option value="${ente.id}"`);

@@ -20,25 +20,25 @@ t.test('every write to a citizen’s data shows on the next view of the personal
     t.equal(res.statusCode, 200);
     return res.body;
   };
-  const stamp = () => debtorStamp(app.db, lucia.fiscalCode, '2026-01-01');
+  const stamp = async () => await debtorStamp(app.db, lucia.fiscalCode, '2026-01-01');
 
   const first = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Canone idrico primo' });
   t.match(await view(), 'Canone idrico primo');
-  const s0 = stamp();
+  const s0 = await stamp();
   const perRequest = (html: string) => html.replace(/nonce="[^"]*"/g, 'nonce=""').replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value=""');
   t.equal(perRequest(await view()), perRequest(await view()), 'same data, same page (but for nonce and CSRF token)');
-  t.equal(stamp(), s0, 'reading writes nothing');
+  t.equal(await stamp(), s0, 'reading writes nothing');
 
   await t.test('a new position', async (t) => {
     await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'Mensa scolastica ottobre' });
-    t.not(stamp(), s0);
+    t.not(await stamp(), s0);
     t.match(await view(), 'Mensa scolastica ottobre');
   });
 
   await t.test('someone else’s position changes nothing for her', async (t) => {
-    const before = stamp();
+    const before = await stamp();
     await createCitizenPosition(app, antonio.fiscalCode, fullName(antonio), { description: 'Posizione di Antonio' });
-    t.equal(stamp(), before);
+    t.equal(await stamp(), before);
     t.notMatch(await view(), 'Posizione di Antonio');
   });
 
@@ -88,9 +88,9 @@ t.test('every write to a citizen’s data shows on the next view of the personal
   });
 
   await t.test('a new name of the comune', async (t) => {
-    const before = stamp();
+    const before = await stamp();
     app.sqlite.prepare("UPDATE enti SET name = 'Comune di Campobasso (CB)' WHERE name = 'Comune di Campobasso'").run();
-    t.not(stamp(), before);
+    t.not(await stamp(), before);
     t.match(await view(), 'Comune di Campobasso (CB)');
   });
 
@@ -107,5 +107,5 @@ t.test('every write to a citizen’s data shows on the next view of the personal
 t.test('the stamp follows the day: what is payable depends on today', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const { lucia } = citizens();
-  t.not(debtorStamp(app.db, lucia.fiscalCode, '2026-11-26'), debtorStamp(app.db, lucia.fiscalCode, '2026-11-27'));
+  t.not(await debtorStamp(app.db, lucia.fiscalCode, '2026-11-26'), await debtorStamp(app.db, lucia.fiscalCode, '2026-11-27'));
 });

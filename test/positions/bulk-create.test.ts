@@ -101,7 +101,7 @@ t.test('bulk creation writes what one creation at a time writes', async (t) => {
   }
   const bulk = await open(t);
   const items: BulkPosition[] = await writesFor(bulk.h, bulk.ente, bulk.province);
-  const outcomes = await bulk.h.db.transaction(async (tx) => createPositionsInTx(tx, bulk.ente, items, { publish: true }, by), { behavior: 'immediate' });
+  const outcomes = await bulk.h.db.transaction(async (tx) => await createPositionsInTx(tx, bulk.ente, items, { publish: true }, by), { behavior: 'immediate' });
   t.same(outcomes, ['created', 'created', 'created']);
   const a = snapshot(single.h);
   const b = snapshot(bulk.h);
@@ -125,7 +125,7 @@ t.test('bulk creation: existing iupds are unchanged or conflicts, and a conflict
   const rows = () => snapshot(h);
   const before = rows();
   const outcomes = await h.db.transaction(
-      async (tx) => createPositionsInTx(tx, ente, [first, changed, third, third, { ...third, write: { ...third.write, switchToExpired: true } }], { publish: true }, by),
+      async (tx) => await createPositionsInTx(tx, ente, [first, changed, third, third, { ...third, write: { ...third.write, switchToExpired: true } }], { publish: true }, by),
       { behavior: 'immediate' },
     );
   t.same(outcomes, ['unchanged', 'conflict', 'created', 'unchanged', 'conflict'], 'an iupd twice in one batch meets its first copy');
@@ -141,7 +141,7 @@ t.test('bulk creation: existing iupds are unchanged or conflicts, and a conflict
 t.test('bulk creation: IUVs follow the ente counter in input order, drafts write no outbox rows', async (t) => {
   const { h, ente, province } = await open(t);
   const items = await writesFor(h, ente, province);
-  const outcomes = await h.db.transaction(async (tx) => createPositionsInTx(tx, ente, items, { publish: false }, { actor: 'test' }), { behavior: 'immediate' });
+  const outcomes = await h.db.transaction(async (tx) => await createPositionsInTx(tx, ente, items, { publish: false }, { actor: 'test' }), { behavior: 'immediate' });
   t.same(outcomes, ['created', 'created', 'created']);
   const bases = (h.sqlite.prepare('SELECT iuv FROM payment_options ORDER BY id').all() as { iuv: string }[]).map((r) => Number(r.iuv.slice(2, 15)));
   t.same(bases, [1, 2, 3, 4, 5, 6]);

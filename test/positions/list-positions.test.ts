@@ -36,7 +36,7 @@ t.test('list filters and the chunked walk', async (t) => {
     if (!prepared.ok) throw new Error(JSON.stringify(prepared.errors));
     items.push({ service: prepared.service, write: prepared.write });
   }
-  await h.db.transaction(async (tx) => createPositionsInTx(tx, ente, items, { publish: true }, { actor: 'test' }), { behavior: 'immediate' });
+  await h.db.transaction(async (tx) => await createPositionsInTx(tx, ente, items, { publish: true }, { actor: 'test' }), { behavior: 'immediate' });
 
   const all = await listPositions(h.db, { enteIds: [ente.id], page: 1, pageSize: 5000 });
   t.equal(all.total, 1200);

@@ -77,7 +77,7 @@ async function warn(ctx: CatalogueCtx, id: number, days: 60 | 30, now: Date): Pr
       const note = `L’adesione scade il ${itDate(a.endDate)} (tra ${days === 60 ? 'circa 60' : 'circa 30'} giorni). ${renewal}`;
       await tx.insert(adesioneEvents)
               .values({ adesioneId: a.id, enteId: a.enteId, action, fromStatus: a.status, toStatus: to, note, actorUserId: null, actorKind: 'system', at: now.toISOString() });
-      recordAudit(tx, { actor: 'system', action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: to, [column]: now.toISOString() } });
+      await recordAudit(tx, { actor: 'system', action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: to, [column]: now.toISOString() } });
       const subject = `[SAEL] Adesione n. ${a.id} – ${a.serviceName}: scadenza il ${itDate(a.endDate)}`;
       const body = [
         `Adesione n. ${a.id} del ${a.enteName} al servizio «${a.serviceName}» (${a.serviceCode}).`,
@@ -87,7 +87,7 @@ async function warn(ctx: CatalogueCtx, id: number, days: 60 | 30, now: Date): Pr
         `Dettaglio: ${ctx.config.publicUrl.replace(/\/$/, '')}/backoffice/enti/${a.enteId}/adesioni/${a.id}`,
       ].join('\n');
       const ente = await enteAdminEmails(tx, a.enteId);
-      for (const to of [...new Set([...ente, ...await saelEmails(tx, ctx.config)])]) ctx.mail({ to, subject, body });
+      for (const to of [...new Set([...ente, ...await saelEmails(tx, ctx.config)])]) await ctx.mail({ to, subject, body });
       return true;
     });
 }

@@ -61,10 +61,10 @@ async function mailAbout(ctx: CatalogueCtx, tx: DbTx, a: AdesioneView, action: s
     ...(extra ? [extra] : []),
   ];
   const ente = await enteAdminEmails(tx, a.enteId);
-  for (const email of ente) ctx.mail({ to: email, subject, body: [...lines, '', `Dettaglio: ${portalUrl(ctx, `/backoffice/enti/${a.enteId}/adesioni/${a.id}`)}`].join('\n') });
+  for (const email of ente) await ctx.mail({ to: email, subject, body: [...lines, '', `Dettaglio: ${portalUrl(ctx, `/backoffice/enti/${a.enteId}/adesioni/${a.id}`)}`].join('\n') });
   if (by.kind !== 'sael') {
     const sael = (await saelEmails(tx, ctx.config)).filter((e) => !ente.includes(e));
-    for (const email of sael) ctx.mail({ to: email, subject, body: [...lines, '', `Da esaminare: ${portalUrl(ctx, `/admin/catalogo/adesioni/${a.id}`)}`].join('\n') });
+    for (const email of sael) await ctx.mail({ to: email, subject, body: [...lines, '', `Da esaminare: ${portalUrl(ctx, `/admin/catalogo/adesioni/${a.id}`)}`].join('\n') });
   }
 }
 
@@ -124,13 +124,13 @@ export async function saveModulo(ctx: CatalogueCtx, input: ModuloInput, by: Ades
         if (input.version !== undefined && input.version !== current.version) throw new HttpError(409, STALE_MESSAGE);
         row = await guardedUpdate(tx, current.id, current.version, fields);
         await addEvent(tx, row, 'update', current.status, current.status, null, by, now);
-        recordAudit(tx, { actor: by.actor, action: 'adesione.update', entity: 'adesione', entityId: row.id, enteId: row.enteId, before: { requestData: current.requestData, quantity: current.quantity, startDate: current.startDate }, after: fields, requestId: by.requestId });
+        await recordAudit(tx, { actor: by.actor, action: 'adesione.update', entity: 'adesione', entityId: row.id, enteId: row.enteId, before: { requestData: current.requestData, quantity: current.quantity, startDate: current.startDate }, after: fields, requestId: by.requestId });
       } else {
         const open = await openAdesioneSync(tx, input.enteId, input.serviceId);
         if (open) throw new HttpError(409, `L’ente ha già un’adesione a questo servizio (n. ${open.id}, stato «${ADESIONE_STATUS_LABELS[open.status]}»).`);
         row = (await tx.insert(adesioni).values({ enteId: input.enteId, serviceId: input.serviceId, status: 'draft', submittedBy: by.userId, ...fields }).returning())[0]!;
         await addEvent(tx, row, 'create', null, 'draft', null, by, now);
-        recordAudit(tx, { actor: by.actor, action: 'adesione.create', entity: 'adesione', entityId: row.id, enteId: row.enteId, after: row, requestId: by.requestId });
+        await recordAudit(tx, { actor: by.actor, action: 'adesione.create', entity: 'adesione', entityId: row.id, enteId: row.enteId, after: row, requestId: by.requestId });
       }
       if (!submit) return row.id;
       const check = checkTransition(row.status, 'submit', 'referente');
@@ -138,7 +138,7 @@ export async function saveModulo(ctx: CatalogueCtx, input: ModuloInput, by: Ades
       const protocol = row.protocolNumber ?? `SAEL-ADE-${today.slice(0, 4)}-${String(row.id).padStart(6, '0')}`;
       const sent = await guardedUpdate(tx, row.id, row.version, { status: 'submitted', protocolNumber: protocol, submittedBy: by.userId });
       await addEvent(tx, sent, 'submit', row.status, 'submitted', `Protocollo ${protocol}`, by, now);
-      recordAudit(tx, { actor: by.actor, action: 'adesione.submit', entity: 'adesione', entityId: row.id, enteId: row.enteId, before: { status: row.status }, after: { status: 'submitted', protocolNumber: protocol }, requestId: by.requestId });
+      await recordAudit(tx, { actor: by.actor, action: 'adesione.submit', entity: 'adesione', entityId: row.id, enteId: row.enteId, before: { status: row.status }, after: { status: 'submitted', protocolNumber: protocol }, requestId: by.requestId });
       const view = (await adesioneViewSync(tx, row.id))!;
       await mailAbout(ctx, tx, view, 'submit', 'submitted', null, by, `Protocollo: ${protocol}.`);
       if (service.billing === 'free' && !service.requiresApproval) {
@@ -203,7 +203,7 @@ export async function transitionAdesione(ctx: CatalogueCtx, id: number, action: 
       }
       await guardedUpdate(tx, a.id, a.version, patch);
       await addEvent(tx, a, action, a.status, check.to, eventNote, by, now);
-      recordAudit(tx, { actor: by.actor, action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: check.to, ...(patch.withdrawalDate ? { withdrawalDate: patch.withdrawalDate } : {}), ...(note ? { note } : {}) }, requestId: by.requestId });
+      await recordAudit(tx, { actor: by.actor, action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: check.to, ...(patch.withdrawalDate ? { withdrawalDate: patch.withdrawalDate } : {}), ...(note ? { note } : {}) }, requestId: by.requestId });
       await mailAbout(ctx, tx, { ...a, ...patch } as AdesioneView, action, check.to, eventNote, by);
       return check.to;
     });
@@ -248,7 +248,7 @@ async function approveInTx(ctx: CatalogueCtx, tx: DbTx, a: AdesioneView, by: Ade
   await guardedUpdate(tx, a.id, a.version, patch);
   const priceNote = price ? `Prezzo fissato: ${formatEuro(price.totalCents)} (${price.priceListName ?? 'prezzo riservato all’ente'}).` : null;
   await addEvent(tx, a, action, a.status, 'approved', [note, priceNote].filter(Boolean).join(' ') || null, by, now);
-  recordAudit(tx, { actor: by.actor, action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: 'approved', startDate: period.start, endDate: period.end, convenzioneId, amountCents: patch.amountCents }, requestId: by.requestId });
+  await recordAudit(tx, { actor: by.actor, action: `adesione.${action}`, entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: 'approved', startDate: period.start, endDate: period.end, convenzioneId, amountCents: patch.amountCents }, requestId: by.requestId });
   await mailAbout(ctx, tx, { ...a, ...patch } as AdesioneView, action, 'approved', note, by, priceNote ?? '');
   return 'approved';
 }
@@ -261,7 +261,7 @@ export async function activateIfDue(ctx: CatalogueCtx, id: number, now: Date): P
       if (!a || a.status !== 'approved' || !a.startDate || a.startDate > today) return false;
       await guardedUpdate(tx, a.id, a.version, { status: 'active' });
       await addEvent(tx, a, 'activate', 'approved', 'active', null, SYSTEM_ACTOR, now);
-      recordAudit(tx, { actor: 'system', action: 'adesione.activate', entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: 'approved' }, after: { status: 'active' } });
+      await recordAudit(tx, { actor: 'system', action: 'adesione.activate', entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: 'approved' }, after: { status: 'active' } });
       await mailAbout(ctx, tx, a, 'activate', 'active', null, SYSTEM_ACTOR);
       return true;
     });
@@ -298,7 +298,7 @@ export async function renewOrExpire(ctx: CatalogueCtx, id: number, now: Date): P
       if (reason) {
         await guardedUpdate(tx, a.id, a.version, { status: 'expired' });
         await addEvent(tx, a, 'expire', a.status, 'expired', reason, SYSTEM_ACTOR, now);
-        recordAudit(tx, { actor: 'system', action: 'adesione.expire', entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: 'expired', reason } });
+        await recordAudit(tx, { actor: 'system', action: 'adesione.expire', entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: 'expired', reason } });
         await mailAbout(ctx, tx, a, 'expire', 'expired', reason, SYSTEM_ACTOR);
         return null;
       }
@@ -325,8 +325,8 @@ export async function renewOrExpire(ctx: CatalogueCtx, id: number, now: Date): P
       const priceNote = price ? `Prezzo fissato per il nuovo periodo: ${formatEuro(price.totalCents)} (${price.priceListName ?? 'prezzo riservato all’ente'}).` : null;
       await addEvent(tx, a, 'renew', a.status, 'renewed', `Nuovo periodo dal ${itDate(start)} al ${itDate(end)}: adesione n. ${next.id}.`, SYSTEM_ACTOR, now);
       await addEvent(tx, next, 'renewal_of', null, 'active', [`Rinnovo dell’adesione n. ${a.id}.`, priceNote].filter(Boolean).join(' '), SYSTEM_ACTOR, now);
-      recordAudit(tx, { actor: 'system', action: 'adesione.renew', entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: 'renewed', renewedBy: next.id } });
-      recordAudit(tx, { actor: 'system', action: 'adesione.create_renewal', entity: 'adesione', entityId: next.id, enteId: next.enteId, after: { renewsId: a.id, startDate: start, endDate: end, amountCents: next.amountCents } });
+      await recordAudit(tx, { actor: 'system', action: 'adesione.renew', entity: 'adesione', entityId: a.id, enteId: a.enteId, before: { status: a.status }, after: { status: 'renewed', renewedBy: next.id } });
+      await recordAudit(tx, { actor: 'system', action: 'adesione.create_renewal', entity: 'adesione', entityId: next.id, enteId: next.enteId, after: { renewsId: a.id, startDate: start, endDate: end, amountCents: next.amountCents } });
       await mailAbout(ctx, tx, { ...a, id: next.id, startDate: start, endDate: end }, 'renew', 'active', null, SYSTEM_ACTOR, [`Rinnova l’adesione n. ${a.id}.`, priceNote].filter(Boolean).join(' '));
       return next.id;
     });

@@ -44,21 +44,21 @@ export async function runChargesSchedule(ctx: CatalogueCtx, now: Date): Promise<
     if (!(await markReminded(ctx.db, c.id, now.toISOString(), notSince))) continue;
     if (!recipients.has(c.enteId)) recipients.set(c.enteId, await reminderRecipients(ctx.db, c.enteId));
     for (const to of recipients.get(c.enteId)!) {
-      ctx.mail({
-        to,
-        subject: `Sollecito: addebito SAEL scaduto il ${formatDateIt(c.dueDate)}`,
-        body: [
-          `Gentile ${c.enteName},`,
-          '',
-          `risulta ancora da pagare l’avviso pagoPA della Provincia «${c.description}»`,
-          `di ${formatEuro(c.amountCents)}, scaduto il ${formatDateIt(c.dueDate)} (codice avviso ${c.noticeNumber ? formatNoticeNumber(c.noticeNumber) : '—'}).`,
-          '',
-          `L’avviso in PDF e il collegamento per pagarlo sono in ${ctx.config.publicUrl}/backoffice/enti/${c.enteId}/addebiti`,
-          'Se l’avviso è già stato pagato, non tenga conto di questo messaggio: la ricevuta arriverà a breve.',
-          '',
-          'S.A.E.L. – Servizio Assistenza Enti Locali',
-        ].join('\n'),
-      });
+      await ctx.mail({
+                to,
+                subject: `Sollecito: addebito SAEL scaduto il ${formatDateIt(c.dueDate)}`,
+                body: [
+                  `Gentile ${c.enteName},`,
+                  '',
+                  `risulta ancora da pagare l’avviso pagoPA della Provincia «${c.description}»`,
+                  `di ${formatEuro(c.amountCents)}, scaduto il ${formatDateIt(c.dueDate)} (codice avviso ${c.noticeNumber ? formatNoticeNumber(c.noticeNumber) : '—'}).`,
+                  '',
+                  `L’avviso in PDF e il collegamento per pagarlo sono in ${ctx.config.publicUrl}/backoffice/enti/${c.enteId}/addebiti`,
+                  'Se l’avviso è già stato pagato, non tenga conto di questo messaggio: la ricevuta arriverà a breve.',
+                  '',
+                  'S.A.E.L. – Servizio Assistenza Enti Locali',
+                ].join('\n'),
+              });
     }
     result.reminded++;
   }

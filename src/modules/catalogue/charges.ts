@@ -80,7 +80,7 @@ export async function ensureChargesService(ctx: Pick<CatalogueCtx, 'db' | 'confi
               })
               .onConflictDoNothing()
               .returning())[0]!;
-        if (row) recordAudit(tx, { ...ACTOR, action: 'create', entity: 'payment_service', entityId: row.id, enteId: province.id, after: row });
+        if (row) await recordAudit(tx, { ...ACTOR, action: 'create', entity: 'payment_service', entityId: row.id, enteId: province.id, after: row });
       });
   return (await getServiceByCode(ctx.db, province.id, settings.serviceCode))!;
 }
@@ -182,7 +182,7 @@ export async function issueChargesForAdesione(ctx: CatalogueCtx, adesioneId: num
     const last = await chargesError(ctx.db);
     if (last && (last.config || last.adesioneId === adesioneId)) await clearSetting(ctx.db, 'charges_error');
   }
-  if (created.length) notifyIssued(ctx, comune!, created.length);
+  if (created.length) await notifyIssued(ctx, comune!, created.length);
   return created;
 }
 
@@ -255,14 +255,14 @@ async function issueOne(db: Db, x: IssueArgs): Promise<number | null> {
                   noticeNumber: option.noticeNumber,
                 })
                 .returning({ id: catalogueCharges.id }))[0]!;
-        recordAudit(tx, {
-          ...ACTOR,
-          action: 'issue',
-          entity: 'catalogue_charge',
-          entityId: charge.id,
-          enteId: x.comune.id,
-          after: { adesioneId: x.adesioneId, kind: x.charge.kind, periodKey: x.charge.periodKey, amountCents: x.charge.amountCents, dueDate, positionId: position.id, noticeNumber: option.noticeNumber },
-        });
+        await recordAudit(tx, {
+                    ...ACTOR,
+                    action: 'issue',
+                    entity: 'catalogue_charge',
+                    entityId: charge.id,
+                    enteId: x.comune.id,
+                    after: { adesioneId: x.adesioneId, kind: x.charge.kind, periodKey: x.charge.periodKey, amountCents: x.charge.amountCents, dueDate, positionId: position.id, noticeNumber: option.noticeNumber },
+                  });
         return charge.id;
       },
       { behavior: 'immediate' },
@@ -273,21 +273,21 @@ async function recordError(db: DbLike, message: string, adesioneId: number | nul
   await setSetting(db, 'charges_error', { at: now.toISOString(), message, adesioneId, config });
 }
 
-function notifyIssued(ctx: CatalogueCtx, comune: Ente, n: number): void {
+async function notifyIssued(ctx: CatalogueCtx, comune: Ente, n: number): Promise<void> {
   const to = comune.pec ?? comune.email;
   if (!to) return;
-  ctx.mail({
-    to,
-    subject: n === 1 ? 'Nuovo addebito per i servizi SAEL' : `${n} nuovi addebiti per i servizi SAEL`,
-    body: [
-      `Gentile ${comune.name},`,
-      '',
-      n === 1
-        ? 'è stato emesso un nuovo avviso di pagamento pagoPA della Provincia per i servizi SAEL a cui l’ente ha aderito.'
-        : `sono stati emessi ${n} nuovi avvisi di pagamento pagoPA della Provincia per i servizi SAEL a cui l’ente ha aderito.`,
-      `Li trova, con l’avviso in PDF e il collegamento per pagarli, in ${ctx.config.publicUrl}/backoffice/enti/${comune.id}/addebiti`,
-      '',
-      'S.A.E.L. – Servizio Assistenza Enti Locali',
-    ].join('\n'),
-  });
+  await ctx.mail({
+        to,
+        subject: n === 1 ? 'Nuovo addebito per i servizi SAEL' : `${n} nuovi addebiti per i servizi SAEL`,
+        body: [
+          `Gentile ${comune.name},`,
+          '',
+          n === 1
+            ? 'è stato emesso un nuovo avviso di pagamento pagoPA della Provincia per i servizi SAEL a cui l’ente ha aderito.'
+            : `sono stati emessi ${n} nuovi avvisi di pagamento pagoPA della Provincia per i servizi SAEL a cui l’ente ha aderito.`,
+          `Li trova, con l’avviso in PDF e il collegamento per pagarli, in ${ctx.config.publicUrl}/backoffice/enti/${comune.id}/addebiti`,
+          '',
+          'S.A.E.L. – Servizio Assistenza Enti Locali',
+        ].join('\n'),
+      });
 }

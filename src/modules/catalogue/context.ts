@@ -19,7 +19,7 @@ export interface CatalogueCtx {
   /** The helpdesk's ticket context (category 'catalogo' for requests under a service). */
   tickets: () => TicketsCtx;
   /** Queues one mail in the outbox (sent by the helpdesk's tick, or kept in the local mailbox). */
-  mail: (m: { to: string; subject: string; body: string }) => void;
+  mail: (m: { to: string; subject: string; body: string }) => Promise<void>;
 }
 
 export function catalogueContext(app: FastifyInstance, now: () => Date = () => new Date()): CatalogueCtx {
@@ -30,6 +30,6 @@ export function catalogueContext(app: FastifyInstance, now: () => Date = () => n
     config: app.config,
     now,
     tickets: () => app.ticketsContext(),
-    mail: (m) => enqueueMail(app.sqlite, { ...m, mailbox }),
+    mail: async (m) => await enqueueMail(app.sqlite, { ...m, mailbox }),
   };
 }

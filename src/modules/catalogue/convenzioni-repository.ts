@@ -184,7 +184,7 @@ export async function createConvenzione(ctx: CatalogueCtx, input: ConvenzioneInp
             .insert(convenzioni)
             .values({ ...input, actNumber: input.actNumber.trim(), notes: input.notes?.trim() || null, createdBy: by.userId })
             .returning())[0]!;
-      recordAudit(tx, { actor: by.actor, action: 'convenzione.create', entity: 'convenzione', entityId: row.id, enteId: row.enteId, after: row, requestId: by.requestId });
+      await recordAudit(tx, { actor: by.actor, action: 'convenzione.create', entity: 'convenzione', entityId: row.id, enteId: row.enteId, after: row, requestId: by.requestId });
       return row.id;
     });
 }
@@ -209,7 +209,7 @@ export async function convenzioneTransition(
         patch.withdrawalNote = opts.note?.trim() || null;
       }
       const after = (await tx.update(convenzioni).set(patch).where(eq(convenzioni.id, id)).returning())[0]!;
-      recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: id, enteId: c.enteId, before: { status: c.status }, after: { status: to, withdrawalDate: after.withdrawalDate }, requestId: by.requestId });
+      await recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: id, enteId: c.enteId, before: { status: c.status }, after: { status: to, withdrawalDate: after.withdrawalDate }, requestId: by.requestId });
       return to;
     });
 }
@@ -221,7 +221,7 @@ export async function attachSignedPdf(ctx: CatalogueCtx, id: number, file: { pat
         if (!c) throw new HttpError(404, 'Convenzione non trovata.');
         if (c.status !== 'draft' && c.status !== 'signed') throw new HttpError(409, `La convenzione è nello stato «${CONVENZIONE_STATUS_LABELS[c.status]}»: il documento firmato non si sostituisce più.`);
         await tx.update(convenzioni).set({ signedPdfPath: file.path, signedPdfName: file.name, signedPdfSha256: file.sha256, updatedAt: new Date().toISOString() }).where(eq(convenzioni.id, id));
-        recordAudit(tx, { actor: by.actor, action: 'convenzione.upload_pdf', entity: 'convenzione', entityId: id, enteId: c.enteId, before: { sha256: c.signedPdfSha256 }, after: { sha256: file.sha256, name: file.name }, requestId: by.requestId });
+        await recordAudit(tx, { actor: by.actor, action: 'convenzione.upload_pdf', entity: 'convenzione', entityId: id, enteId: c.enteId, before: { sha256: c.signedPdfSha256 }, after: { sha256: file.sha256, name: file.name }, requestId: by.requestId });
       });
 }
 
@@ -294,7 +294,7 @@ export async function runConvenzioniSchedule(ctx: CatalogueCtx, today: string): 
       let changed = 0;
       const move = async (c: Convenzione, to: ConvenzioneStatus, action: string) => {
         await tx.update(convenzioni).set({ status: to, updatedAt: new Date().toISOString() }).where(and(eq(convenzioni.id, c.id), eq(convenzioni.status, c.status)));
-        recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: c.id, enteId: c.enteId, before: { status: c.status }, after: { status: to } });
+        await recordAudit(tx, { actor: by.actor, action: `convenzione.${action}`, entity: 'convenzione', entityId: c.id, enteId: c.enteId, before: { status: c.status }, after: { status: to } });
         changed++;
       };
       for (const c of await tx.select().from(convenzioni).where(and(eq(convenzioni.status, 'signed'), isNotNull(convenzioni.signedPdfSha256), lte(convenzioni.startDate, today)))) {

@@ -264,7 +264,7 @@ interface CacheState {
 const caches = new WeakMap<Database.Database, CacheState>();
 
 /** Installs (once per connection) the TEMP table and triggers that count writes to the watched tables. */
-function cacheState(client: Database.Database): CacheState {
+async function cacheState(client: Database.Database): Promise<CacheState> {
   let state = caches.get(client);
   if (state) return state;
   client.exec(`CREATE TEMP TABLE IF NOT EXISTS ${GENERATION_TABLE} (n INTEGER NOT NULL)`);
@@ -284,7 +284,7 @@ function cacheState(client: Database.Database): CacheState {
  * changed since they were computed (see the module comment).
  */
 export async function dashboardData(db: DbLike, today: string): Promise<DashboardData> {
-  const state = cacheState(rawClient(db));
+  const state = await cacheState(rawClient(db));
   const g = state.generation.get() as { n: number; v: number };
   const key = `${today}|${g.n}|${g.v}`;
   if (state.key !== key || !state.data) {

@@ -313,7 +313,7 @@ export async function seedCatalogueDemo(db: Db, now: Date): Promise<boolean> {
         await enrol(TERMOLI, 2, 'Francesco Colombo', 'Servizio tributi', 6);
         await enrol(TERMOLI, null, 'Rita Mancini', 'Polizia locale', 5);
 
-        recordAudit(tx, { actor: ACTOR, action: 'seed', entity: 'catalogue', entityId: 'demo', after: { convenzioni: convenzioneOf.size, adesioni: planned.length, trainingSessions: 1 } });
+        await recordAudit(tx, { actor: ACTOR, action: 'seed', entity: 'catalogue', entityId: 'demo', after: { convenzioni: convenzioneOf.size, adesioni: planned.length, trainingSessions: 1 } });
       });
   return true;
 }

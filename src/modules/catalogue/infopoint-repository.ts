@@ -85,13 +85,13 @@ export async function saveOffice(db: Db, id: number | null, input: OfficeInput, 
   return await db.transaction(async (tx) => {
       if (id === null) {
         const row = (await tx.insert(infopointOffices).values({ ...input, isDemo: false }).returning())[0]!;
-        recordAudit(tx, { actor, action: 'infopoint.office.create', entity: 'infopoint_office', entityId: row.id, after: input, requestId });
+        await recordAudit(tx, { actor, action: 'infopoint.office.create', entity: 'infopoint_office', entityId: row.id, after: input, requestId });
         return row.id;
       }
       const before = (await tx.select().from(infopointOffices).where(eq(infopointOffices.id, id)).limit(1))[0];
       if (!before) return null;
       await tx.update(infopointOffices).set({ ...input, isDemo: false }).where(eq(infopointOffices.id, id));
-      recordAudit(tx, { actor, action: 'infopoint.office.update', entity: 'infopoint_office', entityId: id, before, after: input, requestId });
+      await recordAudit(tx, { actor, action: 'infopoint.office.update', entity: 'infopoint_office', entityId: id, before, after: input, requestId });
       return id;
     });
 }
@@ -101,7 +101,7 @@ export async function deleteOffice(db: Db, id: number, actor: string, requestId?
       const before = (await tx.select().from(infopointOffices).where(eq(infopointOffices.id, id)).limit(1))[0];
       if (!before) return false;
       await tx.delete(infopointOffices).where(eq(infopointOffices.id, id));
-      recordAudit(tx, { actor, action: 'infopoint.office.delete', entity: 'infopoint_office', entityId: id, before, requestId });
+      await recordAudit(tx, { actor, action: 'infopoint.office.delete', entity: 'infopoint_office', entityId: id, before, requestId });
       return true;
     });
 }
@@ -136,13 +136,13 @@ export async function saveNews(db: Db, id: number | null, input: NewsInput, acto
   return await db.transaction(async (tx) => {
       if (id === null) {
         const row = (await tx.insert(infopointNews).values({ ...input, status: 'draft', createdBy: actor.userId }).returning())[0]!;
-        recordAudit(tx, { actor: a, action: 'infopoint.news.create', entity: 'infopoint_news', entityId: row.id, after: input, requestId: actor.requestId });
+        await recordAudit(tx, { actor: a, action: 'infopoint.news.create', entity: 'infopoint_news', entityId: row.id, after: input, requestId: actor.requestId });
         return row.id;
       }
       const before = (await tx.select().from(infopointNews).where(eq(infopointNews.id, id)).limit(1))[0];
       if (!before) return null;
       await tx.update(infopointNews).set({ ...input, updatedAt: now.toISOString() }).where(eq(infopointNews.id, id));
-      recordAudit(tx, { actor: a, action: 'infopoint.news.update', entity: 'infopoint_news', entityId: id, before: { title: before.title, summary: before.summary, body: before.body }, after: input, requestId: actor.requestId });
+      await recordAudit(tx, { actor: a, action: 'infopoint.news.update', entity: 'infopoint_news', entityId: id, before: { title: before.title, summary: before.summary, body: before.body }, after: input, requestId: actor.requestId });
       return id;
     });
 }
@@ -156,7 +156,7 @@ export async function setNewsStatus(db: Db, id: number, status: 'draft' | 'publi
       await tx.update(infopointNews)
               .set({ status, publishedAt: status === 'published' ? before.publishedAt ?? stamp : before.publishedAt, updatedAt: stamp })
               .where(eq(infopointNews.id, id));
-      recordAudit(tx, { actor: `user:${actor.userId}`, action: status === 'published' ? 'infopoint.news.publish' : 'infopoint.news.unpublish', entity: 'infopoint_news', entityId: id, before: { status: before.status }, after: { status }, requestId: actor.requestId });
+      await recordAudit(tx, { actor: `user:${actor.userId}`, action: status === 'published' ? 'infopoint.news.publish' : 'infopoint.news.unpublish', entity: 'infopoint_news', entityId: id, before: { status: before.status }, after: { status }, requestId: actor.requestId });
       return (await tx.select().from(infopointNews).where(eq(infopointNews.id, id)).limit(1))[0]!;
     });
 }
@@ -227,7 +227,7 @@ export async function addDocument(db: Db, dataDir: string, input: DocumentInput,
               createdBy: actor.userId,
             })
             .returning())[0]!;
-      recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.add', entity: 'catalogue_document', entityId: row.id, after: { kind: row.kind, ownerId: row.ownerId, title: row.title, sha256 }, requestId: actor.requestId });
+      await recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.add', entity: 'catalogue_document', entityId: row.id, after: { kind: row.kind, ownerId: row.ownerId, title: row.title, sha256 }, requestId: actor.requestId });
       return row;
     });
 }
@@ -260,7 +260,7 @@ export async function deleteDocument(db: Db, id: number, kinds: ('modulo' | 'new
       const before = (await tx.select().from(catalogueDocuments).where(and(eq(catalogueDocuments.id, id), inArray(catalogueDocuments.kind, kinds))).limit(1))[0];
       if (!before) return null;
       await tx.delete(catalogueDocuments).where(eq(catalogueDocuments.id, id));
-      recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.delete', entity: 'catalogue_document', entityId: id, before: { kind: before.kind, ownerId: before.ownerId, title: before.title, sha256: before.sha256 }, requestId: actor.requestId });
+      await recordAudit(tx, { actor: `user:${actor.userId}`, action: 'infopoint.document.delete', entity: 'catalogue_document', entityId: id, before: { kind: before.kind, ownerId: before.ownerId, title: before.title, sha256: before.sha256 }, requestId: actor.requestId });
       return before;
     });
 }
@@ -291,18 +291,18 @@ export async function submitSuggestion(tctx: TicketsCtx, db: Db, s: Suggestion, 
   const firstLine = s.text.split('\n')[0]!.trim();
   const subject = `Suggerimento dall’infopoint: ${firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine}`;
   const who = [s.name ? `Nome: ${s.name}` : 'Nome: non indicato', s.email ? `E-mail: ${s.email}` : 'E-mail: non indicata'].join('\n');
-  return createTicket(
-    tctx,
-    {
-      enteId,
-      subject,
-      category: 'altro',
-      type: 'suggerimento',
-      priority: 'bassa',
-      body: `Suggerimento ricevuto dal modulo pubblico «Ascolto degli utenti» dell’infopoint.\n\n${who}\n\n${s.text}`,
-      citizenContact: s.email ? (s.name ? `${s.name} <${s.email}>` : s.email) : null,
-    },
-    { userId, isStaff: false, requestId },
-    now,
-  );
+  return await createTicket(
+      tctx,
+      {
+        enteId,
+        subject,
+        category: 'altro',
+        type: 'suggerimento',
+        priority: 'bassa',
+        body: `Suggerimento ricevuto dal modulo pubblico «Ascolto degli utenti» dell’infopoint.\n\n${who}\n\n${s.text}`,
+        citizenContact: s.email ? (s.name ? `${s.name} <${s.email}>` : s.email) : null,
+      },
+      { userId, isStaff: false, requestId },
+      now,
+    );
 }

@@ -78,7 +78,7 @@ export async function addSubscription(db: Db, v: { enteId: number; name: string;
         const email = v.email.trim().toLowerCase();
         const row = await insertSubscription(tx, key, { enteId: v.enteId, userId: null, name: v.name.trim(), email });
         if (!row) throw new MailingError(409, `L’indirizzo ${email} è già nella lista dei referenti di questo ente.`);
-        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'referenti.subscribe', entity: 'referenti_subscription', entityId: row.id, enteId: v.enteId, after: { email } });
+        await recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'referenti.subscribe', entity: 'referenti_subscription', entityId: row.id, enteId: v.enteId, after: { email } });
         return row;
       },
       { behavior: 'immediate' },
@@ -122,7 +122,7 @@ export async function unsubscribe(db: Db, token: string, now: Date): Promise<Sub
         if (!r) return undefined;
         if (!r.unsubscribedAt) {
           await tx.update(referentiSubscriptions).set({ unsubscribedAt: now.toISOString() }).where(eq(referentiSubscriptions.id, r.id));
-          recordAudit(tx, { actor: `subscriber:${r.id}`, action: 'referenti.unsubscribe', entity: 'referenti_subscription', entityId: r.id, enteId: r.enteId, after: { unsubscribedAt: now.toISOString() } });
+          await recordAudit(tx, { actor: `subscriber:${r.id}`, action: 'referenti.unsubscribe', entity: 'referenti_subscription', entityId: r.id, enteId: r.enteId, after: { unsubscribedAt: now.toISOString() } });
         }
         const ente = (await tx.select({ name: enti.name }).from(enti).where(eq(enti.id, r.enteId)).limit(1))[0]!;
         return { ...r, unsubscribedAt: r.unsubscribedAt ?? now.toISOString(), enteName: ente.name };
@@ -185,7 +185,7 @@ export async function createMailing(
         for (const s of subs) await tx.insert(mailingRecipients).values({ mailingId: m.id, subscriptionId: s.id, email: s.email });
         const jobId = await opts.enqueue(m.id);
         const row = (await tx.update(mailings).set({ jobId }).where(eq(mailings.id, m.id)).returning())[0]!;
-        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.create', entity: 'mailing', entityId: m.id, after: { subject: input.subject, recipients: subs.length, documentIds: input.documentIds, jobId } });
+        await recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.create', entity: 'mailing', entityId: m.id, after: { subject: input.subject, recipients: subs.length, documentIds: input.documentIds, jobId } });
         return row;
       },
       { behavior: 'immediate' },
@@ -217,7 +217,7 @@ export async function resumeMailing(db: Db, id: number, opts: { by: { actor: str
         if (m.status !== 'failed') throw new MailingError(409, 'Si riprende solo un invio interrotto.');
         const jobId = await opts.enqueue(m.id);
         const row = (await tx.update(mailings).set({ status: 'queued', jobId, updatedAt: new Date().toISOString() }).where(eq(mailings.id, id)).returning())[0]!;
-        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.resume', entity: 'mailing', entityId: id, after: { jobId } });
+        await recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'mailing.resume', entity: 'mailing', entityId: id, after: { jobId } });
         return row;
       },
       { behavior: 'immediate' },

@@ -26,8 +26,8 @@ interface Actor {
   requestId?: string | null;
 }
 
-const audit = (tx: DbLike, a: Actor, action: string, entity: string, entityId: number, before?: unknown, after?: unknown, enteId?: number | null) =>
-  recordAudit(tx, { actor: a.actor, requestId: a.requestId ?? null, action, entity, entityId, before, after, enteId: enteId ?? null });
+const audit = async (tx: DbLike, a: Actor, action: string, entity: string, entityId: number, before?: unknown, after?: unknown, enteId?: number | null) =>
+  await recordAudit(tx, { actor: a.actor, requestId: a.requestId ?? null, action, entity, entityId, before, after, enteId: enteId ?? null });
 
 // ------------------------------------------------------------------------------------ classes
 
@@ -76,7 +76,7 @@ export async function saveEnteClasses(db: Db, input: ClassInput[], a: Actor): Pr
         }
         const after = await tx.select().from(enteClasses).orderBy(asc(enteClasses.minPopulation));
         const strip = (rows: EnteClass[]) => rows.map(({ id, code, label, minPopulation, maxPopulation }) => ({ id, code, label, minPopulation, maxPopulation }));
-        audit(tx, a, 'ente_classes.update', 'ente_classes', 0, strip(before), strip(after));
+        await audit(tx, a, 'ente_classes.update', 'ente_classes', 0, strip(before), strip(after));
       });
 }
 
@@ -101,7 +101,7 @@ export interface PriceListInput {
 export async function createPriceList(db: Db, input: PriceListInput, a: Actor): Promise<PriceList> {
   return await db.transaction(async (tx) => {
       const row = (await tx.insert(priceLists).values(input).returning())[0]!;
-      audit(tx, a, 'price_list.create', 'price_list', row.id, undefined, row);
+      await audit(tx, a, 'price_list.create', 'price_list', row.id, undefined, row);
       return row;
     });
 }
@@ -111,7 +111,7 @@ export async function updatePriceList(db: Db, id: number, input: PriceListInput,
       const before = (await tx.select().from(priceLists).where(eq(priceLists.id, id)).limit(1))[0];
       if (!before) return null;
       const row = (await tx.update(priceLists).set({ ...input, updatedAt: new Date().toISOString() }).where(eq(priceLists.id, id)).returning())[0]!;
-      audit(tx, a, 'price_list.update', 'price_list', id, before, row);
+      await audit(tx, a, 'price_list.update', 'price_list', id, before, row);
       return row;
     });
 }
@@ -134,7 +134,7 @@ export async function setPrice(db: Db, priceListId: number, serviceId: number, e
         if (!input) {
           if (!before) return;
           await tx.delete(prices).where(eq(prices.id, before.id));
-          audit(tx, a, 'price.delete', 'price_list', priceListId, before, undefined);
+          await audit(tx, a, 'price.delete', 'price_list', priceListId, before, undefined);
           return;
         }
         const values = { mode: input.mode, amountCents: input.amountCents, bands: input.bands ? JSON.stringify(input.bands) : null };
@@ -142,7 +142,7 @@ export async function setPrice(db: Db, priceListId: number, serviceId: number, e
         const after = before
           ? (await tx.update(prices).set(values).where(eq(prices.id, before.id)).returning())[0]!
           : (await tx.insert(prices).values({ priceListId, serviceId, enteClassId, ...values }).returning())[0]!;
-        audit(tx, a, before ? 'price.update' : 'price.create', 'price_list', priceListId, before, after);
+        await audit(tx, a, before ? 'price.update' : 'price.create', 'price_list', priceListId, before, after);
       });
 }
 
@@ -191,7 +191,7 @@ export async function createOverride(db: Db, input: OverrideInput, a: Actor): Pr
             .insert(entePrices)
             .values({ ...input, bands: input.bands ? JSON.stringify(input.bands) : null })
             .returning())[0]!;
-      audit(tx, a, 'ente_price.create', 'ente_price', row.id, undefined, row, input.enteId);
+      await audit(tx, a, 'ente_price.create', 'ente_price', row.id, undefined, row, input.enteId);
       return row;
     });
 }
@@ -201,7 +201,7 @@ export async function deleteOverride(db: Db, id: number, a: Actor): Promise<bool
       const before = (await tx.select().from(entePrices).where(eq(entePrices.id, id)).limit(1))[0];
       if (!before) return false;
       await tx.delete(entePrices).where(eq(entePrices.id, id));
-      audit(tx, a, 'ente_price.delete', 'ente_price', id, before, undefined, before.enteId);
+      await audit(tx, a, 'ente_price.delete', 'ente_price', id, before, undefined, before.enteId);
       return true;
     });
 }

@@ -148,22 +148,22 @@ export async function openRequest(ctx: CatalogueCtx, input: NewRequest, actor: {
         const year = adesioneYear(a.startDate, today);
         const usedBefore = await usedUnitsSync(db, a.id, year);
         const units = unitsView(usedBefore + 1, includedUnits(input.service, a), year);
-        const ticketId = createTicket(
-          tctx,
-          {
-            enteId: input.enteId,
-            subject: `${input.kind}: ${input.subject}`.slice(0, 150),
-            category: 'catalogo',
-            type: 'richiesta',
-            priority: input.priority,
-            body: `Servizio: ${input.service.code}) ${input.service.name}\nTipo di richiesta: ${input.kind}\n\n${input.description}`,
-            serviceId: input.service.id,
-            sla: { tto: input.service.slaTtoMinutes, ttr: input.service.slaTtrMinutes },
-            attachment: input.attachment ?? null,
-          },
-          { userId: actor.userId, isStaff: false, requestId: actor.requestId },
-          now,
-        );
+        const ticketId = await createTicket(
+                  tctx,
+                  {
+                    enteId: input.enteId,
+                    subject: `${input.kind}: ${input.subject}`.slice(0, 150),
+                    category: 'catalogo',
+                    type: 'richiesta',
+                    priority: input.priority,
+                    body: `Servizio: ${input.service.code}) ${input.service.name}\nTipo di richiesta: ${input.kind}\n\n${input.description}`,
+                    serviceId: input.service.id,
+                    sla: { tto: input.service.slaTtoMinutes, ttr: input.service.slaTtrMinutes },
+                    attachment: input.attachment ?? null,
+                  },
+                  { userId: actor.userId, isStaff: false, requestId: actor.requestId },
+                  now,
+                );
         await db.insert(serviceUsage).values({ adesioneId: a.id, enteId: input.enteId, ticketId, requestKind: input.kind, units: 1, usedOn: today, createdBy: actor.userId });
         if (units.over) {
           await db.insert(ticketMessages)
@@ -175,15 +175,15 @@ export async function openRequest(ctx: CatalogueCtx, input: NewRequest, actor: {
                         createdAt: now.toISOString(),
                       });
         }
-        recordAudit(db, {
-          actor: `user:${actor.userId}`,
-          action: 'catalogue.request',
-          entity: 'adesione',
-          entityId: a.id,
-          enteId: input.enteId,
-          after: { ticketId, serviceCode: input.service.code, kind: input.kind, used: units.used, included: units.included, over: units.over },
-          requestId: actor.requestId,
-        });
+        await recordAudit(db, {
+                    actor: `user:${actor.userId}`,
+                    action: 'catalogue.request',
+                    entity: 'adesione',
+                    entityId: a.id,
+                    enteId: input.enteId,
+                    after: { ticketId, serviceCode: input.service.code, kind: input.kind, used: units.used, included: units.included, over: units.over },
+                    requestId: actor.requestId,
+                  });
         return { ticketId, units };
       },
       { behavior: 'immediate' },

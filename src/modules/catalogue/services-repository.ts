@@ -85,15 +85,15 @@ export async function updateService(
           diffAfter[key] = after[key];
         }
       }
-      recordAudit(tx, {
-        actor: actor.actor,
-        requestId: actor.requestId ?? null,
-        action: 'catalogue_service.update',
-        entity: 'catalogue_service',
-        entityId: id,
-        before: diffBefore,
-        after: diffAfter,
-      });
+      await recordAudit(tx, {
+              actor: actor.actor,
+              requestId: actor.requestId ?? null,
+              action: 'catalogue_service.update',
+              entity: 'catalogue_service',
+              entityId: id,
+              before: diffBefore,
+              after: diffAfter,
+            });
       return after;
     });
 }

@@ -75,7 +75,7 @@ export async function createSession(db: TxDb, input: SessionInput, by: AuditBy &
                 .insert(trainingSessions)
                 .values({ ...input, serviceId: input.serviceId ?? null, createdBy: by.userId })
                 .returning())[0]!;
-        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.create', entity: 'training_session', entityId: row.id, after: row });
+        await recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.create', entity: 'training_session', entityId: row.id, after: row });
         return row;
       },
       { behavior: 'immediate' },
@@ -162,7 +162,7 @@ export async function updateSession(db: TxDb, id: number, input: SessionInput, b
                 .set({ ...input, serviceId: input.serviceId ?? before.serviceId, updatedAt: new Date().toISOString() })
                 .where(eq(trainingSessions.id, id))
                 .returning())[0]!;
-        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.update', entity: 'training_session', entityId: id, before, after });
+        await recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.update', entity: 'training_session', entityId: id, before, after });
         return after;
       },
       { behavior: 'immediate' },
@@ -191,7 +191,7 @@ export async function cancelSession(db: TxDb, id: number, by: AuditBy, mail: Mai
             subject: `Sessione annullata: ${before.title}`,
             body: `Gentile ${p.participantName},\n\nla sessione di formazione SAEL "${before.title}" è stata annullata.\nCi scusiamo per il disagio: le nuove date sono su ${publicUrl}/formazione.\n\nS.A.E.L. – Provincia di Campobasso`,
           });
-        recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.cancel', entity: 'training_session', entityId: id, before: { status: before.status }, after: { status: 'cancelled', notified: people.length } });
+        await recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'training.session.cancel', entity: 'training_session', entityId: id, before: { status: before.status }, after: { status: 'cancelled', notified: people.length } });
         return after;
       },
       { behavior: 'immediate' },
@@ -305,15 +305,15 @@ export async function enrol(db: TxDb, input: EnrolInput, opts: { now: Date; mail
         }
         const message = enrolmentMessage(decision, row.participantName, s.freePerEnte);
         opts.mail(participantMail(s, row, decision.status, message, opts.publicUrl));
-        recordAudit(tx, {
-          actor: opts.by.actor,
-          requestId: opts.by.requestId,
-          action: `training.enrol.${decision.status}`,
-          entity: 'training_enrollment',
-          entityId: row.id,
-          enteId: ente.id,
-          after: { sessionId: s.id, status: row.status, slot: row.slot, email },
-        });
+        await recordAudit(tx, {
+                    actor: opts.by.actor,
+                    requestId: opts.by.requestId,
+                    action: `training.enrol.${decision.status}`,
+                    entity: 'training_enrollment',
+                    entityId: row.id,
+                    enteId: ente.id,
+                    after: { sessionId: s.id, status: row.status, slot: row.slot, email },
+                  });
         return { enrollment: row, decision, message };
       },
       { behavior: 'immediate' },
@@ -347,7 +347,7 @@ export async function cancelEnrollment(
                 .set({ status: 'cancelled', slot: null, cancelledAt: nowIso, updatedAt: nowIso })
                 .where(eq(trainingEnrollments.id, id))
                 .returning())[0]!;
-        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.cancel', entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status, slot: e.slot }, after: { status: 'cancelled' } });
+        await recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.cancel', entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status, slot: e.slot }, after: { status: 'cancelled' } });
         let promoted: TrainingEnrollment | null = null;
         if (e.status === 'confirmed' && s.status === 'scheduled' && s.startsAt > nowIso) {
           const waiting = async (where: ReturnType<typeof and>) =>
@@ -372,7 +372,7 @@ export async function cancelEnrollment(
                         .where(and(eq(trainingEnrollments.id, w.id), eq(trainingEnrollments.status, 'waitlisted')))
                         .returning())[0]!!;
             opts.mail(participantMail(s, promoted, 'promoted', `Si è liberato un posto: ${promoted.participantName} passa dalla lista d’attesa ai partecipanti confermati.`, opts.publicUrl));
-            recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.promote', entity: 'training_enrollment', entityId: w.id, enteId: w.enteId, before: { status: 'waitlisted' }, after: { status: 'confirmed', slot: d.slot } });
+            await recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.promote', entity: 'training_enrollment', entityId: w.id, enteId: w.enteId, before: { status: 'waitlisted' }, after: { status: 'confirmed', slot: d.slot } });
             break;
           }
         }
@@ -436,7 +436,7 @@ export async function markAttendance(db: TxDb, id: number, status: 'attended' | 
                 .returning())[0]!;
         if (s.status === 'scheduled' && s.endsAt <= opts.now.toISOString())
           await tx.update(trainingSessions).set({ status: 'held', updatedAt: opts.now.toISOString() }).where(eq(trainingSessions.id, s.id));
-        recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: `training.attendance.${status}`, entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status }, after: { status, certificateNumber: after.certificateNumber } });
+        await recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: `training.attendance.${status}`, entity: 'training_enrollment', entityId: id, enteId: e.enteId, before: { status: e.status }, after: { status, certificateNumber: after.certificateNumber } });
         return after;
       },
       { behavior: 'immediate' },

@@ -30,19 +30,19 @@ export async function raiseAlert(ctx: ConservazioneCtx, alert: NewAlert): Promis
       const ticketId =
         ticketEnte === null
           ? null
-          : createTicket(
-              tickets,
-              {
-                enteId: ticketEnte,
-                subject: `Conservazione: ${alert.message.slice(0, 150)}`,
-                category: 'conservazione',
-                type: 'conservazione',
-                priority: alert.priority ?? 'alta',
-                body: `${alert.message}\n\nOggetto: ${alert.subject}\nSegnalazione automatica del sistema di conservazione (${at.toISOString()}).`,
-              },
-              { userId, isStaff: true },
-              at,
-            );
+          : await createTicket(
+                            tickets,
+                            {
+                              enteId: ticketEnte,
+                              subject: `Conservazione: ${alert.message.slice(0, 150)}`,
+                              category: 'conservazione',
+                              type: 'conservazione',
+                              priority: alert.priority ?? 'alta',
+                              body: `${alert.message}\n\nOggetto: ${alert.subject}\nSegnalazione automatica del sistema di conservazione (${at.toISOString()}).`,
+                            },
+                            { userId, isStaff: true },
+                            at,
+                          );
       const row = (await ctx.db
               .insert(consAlerts)
               .values({ kind: alert.kind, enteId: alert.enteId, subject: alert.subject, message: alert.message, ticketId, createdAt: at.toISOString() })

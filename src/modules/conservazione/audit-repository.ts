@@ -110,16 +110,16 @@ export async function acknowledgeAlert(ctx: ConservazioneCtx, alertId: number, b
         if (alert.acknowledgedAt) throw new AlertError(409, 'Questo allarme è già stato preso in carico.');
         const actor = `user:${by.userId}`;
         await tx.update(consAlerts).set({ acknowledgedAt: at.toISOString(), acknowledgedBy: actor }).where(eq(consAlerts.id, alertId));
-        recordAudit(tx, {
-          actor,
-          action: 'conservazione.alert.acknowledge',
-          entity: 'cons_alert',
-          entityId: alertId,
-          enteId: alert.enteId,
-          before: { acknowledgedAt: null },
-          after: { acknowledgedAt: at.toISOString(), kind: alert.kind, subject: alert.subject },
-          requestId: by.requestId,
-        });
+        await recordAudit(tx, {
+                actor,
+                action: 'conservazione.alert.acknowledge',
+                entity: 'cons_alert',
+                entityId: alertId,
+                enteId: alert.enteId,
+                before: { acknowledgedAt: null },
+                after: { acknowledgedAt: at.toISOString(), kind: alert.kind, subject: alert.subject },
+                requestId: by.requestId,
+              });
         await appendEventSync(tx, { kind: 'audit', enteId: alert.enteId, actor, subject: alert.subject, details: { acknowledged: alertId, alert: alert.kind } }, at);
       });
 }

@@ -56,7 +56,7 @@ export default async function auditRoutes(app: FastifyInstance): Promise<void> {
         error: `La verifica si è interrotta: l’archivio dei file non ha risposto (${(e as Error).message}). Riprenderà dal punto in cui si è fermata alla prossima esecuzione.`,
       });
     }
-    recordAudit(app.db, { actor: by.actor, action: 'conservazione.audit.run', entity: 'cons_audit_run', entityId: result.runId ?? 0, after: result, requestId: by.requestId });
+    await recordAudit(app.db, { actor: by.actor, action: 'conservazione.audit.run', entity: 'cons_audit_run', entityId: result.runId ?? 0, after: result, requestId: by.requestId });
     if (result.runId === null) {
       setFlash(request, 'Nessun file da verificare: l’archivio non contiene ancora file.');
     } else {

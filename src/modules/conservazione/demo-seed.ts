@@ -61,7 +61,7 @@ export async function seedConservazioneDemo(db: Db, today: string): Promise<numb
                     .values({ adesioneId: row.id, enteId: m.id, action: 'activate', fromStatus: 'approved', toStatus: 'active', note: 'Attivata per la dimostrazione: le ricevute dell’ente vanno in conservazione ogni giorno.', actorKind: 'system', at });
           done.push(m.id);
         }
-        if (done.length) recordAudit(tx, { actor: 'system:demo-seed', action: 'seed', entity: 'conservazione', entityId: 'demo', after: { adesioni17: done } });
+        if (done.length) await recordAudit(tx, { actor: 'system:demo-seed', action: 'seed', entity: 'conservazione', entityId: 'demo', after: { adesioni17: done } });
       });
   return done;
 }

@@ -287,7 +287,7 @@ export async function createDip(ctx: ConservazioneCtx, req: DipRequest): Promise
               { kind: 'export', enteId: req.enteId, actor: req.actor, subject: `dip:${row.id}`, details: { urn, aipId: aip.id, aipUrn: aip.urn, sipIds, files: files.length } },
               now,
             );
-      recordAudit(tx, { actor: req.actor, action: 'conservazione.pdd.create', entity: 'cons_dip', entityId: row.id, enteId: req.enteId, after: { urn, aipId: aip.id, sipIds }, requestId: req.requestId ?? null });
+      await recordAudit(tx, { actor: req.actor, action: 'conservazione.pdd.create', entity: 'cons_dip', entityId: row.id, enteId: req.enteId, after: { urn, aipId: aip.id, sipIds }, requestId: req.requestId ?? null });
       return { dipId: row.id, urn };
     });
 

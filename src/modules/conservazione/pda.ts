@@ -417,14 +417,14 @@ export async function newPdaVersion(ctx: ConservazioneCtx, opts: { sipId: number
     previous,
     supersede: { aipDocumentId: current.id, aipId: previous.id },
   });
-  recordAudit(ctx.db, {
-    actor: opts.actor,
-    action: 'metadata_update',
-    entity: 'cons_aip',
-    entityId: result.aipId,
-    enteId: ente.id,
-    before: { aipId: previous.id, metadata: JSON.parse(current.metadata) as unknown },
-    after: { aipId: result.aipId, urn: result.urn, metadata: opts.metadata },
-  });
+  await recordAudit(ctx.db, {
+        actor: opts.actor,
+        action: 'metadata_update',
+        entity: 'cons_aip',
+        entityId: result.aipId,
+        enteId: ente.id,
+        before: { aipId: previous.id, metadata: JSON.parse(current.metadata) as unknown },
+        after: { aipId: result.aipId, urn: result.urn, metadata: opts.metadata },
+      });
   return result;
 }

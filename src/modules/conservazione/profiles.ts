@@ -218,7 +218,7 @@ export async function updateProfile(
             })
             .where(eq(consProfiles.id, row.id))
             .returning())[0]!;
-      recordAudit(tx, { actor: actor.actor, requestId: actor.requestId ?? null, action: 'cons_profile.update', entity: 'cons_profile', entityId: row.id, before, after });
+      await recordAudit(tx, { actor: actor.actor, requestId: actor.requestId ?? null, action: 'cons_profile.update', entity: 'cons_profile', entityId: row.id, before, after });
       await appendEventSync(tx, { kind: 'profile', enteId: null, actor: actor.actor, subject: `profile:${row.code}`, details: { before, after } }, now);
       return { profile: parseProfile(updated), before, after };
     });

@@ -140,7 +140,7 @@ export async function proposeScartoList(ctx: ConservazioneCtx, input: { aipIds: 
                   .values({ listId: list.id, aipId: id, enteId: c.enteId, aipUrn: c.urn, profileCode: c.profileCode, documents: c.documents, retentionUntil: c.retentionUntil, indexSha256: indexHashes.get(id)! });
       }
       await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${list.id}`, details: { action: 'proposed', aipIds: ids, note } }, ctx.now());
-      recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.propose', entity: 'cons_scarto_list', entityId: list.id, after: { aipIds: ids, note }, requestId: by.requestId });
+      await recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.propose', entity: 'cons_scarto_list', entityId: list.id, after: { aipIds: ids, note }, requestId: by.requestId });
       return list.id;
     });
 }
@@ -163,7 +163,7 @@ export async function approveScartoList(ctx: ConservazioneCtx, id: number, input
         await loadForTransition(tx, id, 'proposed', 'autorizzare');
         await tx.update(consScartoLists).set({ status: 'approved', authorisationRef: ref, approvedAt: at.toISOString(), approvedBy: by.actor }).where(eq(consScartoLists.id, id));
         await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'approved', authorisationRef: ref } }, at);
-        recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.approve', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'approved', authorisationRef: ref }, requestId: by.requestId });
+        await recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.approve', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'approved', authorisationRef: ref }, requestId: by.requestId });
       });
 }
 
@@ -177,7 +177,7 @@ export async function rejectScartoList(ctx: ConservazioneCtx, id: number, input:
         const merged = list.note ? `${list.note}\n\nRespinto: ${note}` : `Respinto: ${note}`;
         await tx.update(consScartoLists).set({ status: 'rejected', note: merged }).where(eq(consScartoLists.id, id));
         await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'rejected', note } }, at);
-        recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.reject', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'rejected', note }, requestId: by.requestId });
+        await recordAudit(tx, { actor: by.actor, action: 'conservazione.scarto.reject', entity: 'cons_scarto_list', entityId: id, before: { status: 'proposed' }, after: { status: 'rejected', note }, requestId: by.requestId });
       });
 }
 
@@ -272,15 +272,15 @@ export async function executeScartoList(ctx: ConservazioneCtx, id: number, by: A
                 );
       }
       await appendEventSync(tx, { kind: 'scarto', enteId: null, actor: by.actor, subject: `scarto:${id}`, details: { action: 'executed', aips: aipIds.length, destroyed: destroy.length, kept: used.size } }, at);
-      recordAudit(tx, {
-        actor: by.actor,
-        action: 'conservazione.scarto.execute',
-        entity: 'cons_scarto_list',
-        entityId: id,
-        before: { status: 'approved' },
-        after: { status: 'executed', aipIds, destroyedBlobs: destroy.length, keptBlobs: used.size },
-        requestId: by.requestId,
-      });
+      await recordAudit(tx, {
+              actor: by.actor,
+              action: 'conservazione.scarto.execute',
+              entity: 'cons_scarto_list',
+              entityId: id,
+              before: { status: 'approved' },
+              after: { status: 'executed', aipIds, destroyedBlobs: destroy.length, keptBlobs: used.size },
+              requestId: by.requestId,
+            });
       return { aips: aipIds.length, documents: items.reduce((s, i) => s + i.documents, 0), destroy, kept: [...used] };
     });
   const failed: { key: string; message: string }[] = [];

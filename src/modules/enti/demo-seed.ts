@@ -178,7 +178,7 @@ export async function seedDemoData(db: Db, log?: Pick<FastifyBaseLogger, 'info'>
                   .returning({ id: users.id }))[0]!;
           await tx.insert(roleGrants).values({ userId: user.id, role, enteId: enteIstat ? idByIstat.get(enteIstat)! : null });
         }
-        recordAudit(tx, { ...ACTOR, action: 'seed', entity: 'database', entityId: 'demo', after: { enti: rows.length + 1, users: DEMO_USERS.length } });
+        await recordAudit(tx, { ...ACTOR, action: 'seed', entity: 'database', entityId: 'demo', after: { enti: rows.length + 1, users: DEMO_USERS.length } });
       });
   log?.info({ comuni: rows.length }, 'demo data seeded');
   return true;

@@ -84,7 +84,7 @@ export async function createEnte(db: Db, input: EnteInput, by: Actor): Promise<E
   return await db.transaction(async (tx) => {
       await checkEnteUnique(tx, input);
       const row = (await tx.insert(enti).values(input).returning())[0]!;
-      recordAudit(tx, { ...by, action: 'create', entity: 'ente', entityId: row.id, enteId: row.id, after: row });
+      await recordAudit(tx, { ...by, action: 'create', entity: 'ente', entityId: row.id, enteId: row.id, after: row });
       return row;
     });
 }
@@ -99,7 +99,7 @@ export async function updateEnte(db: Db, id: number, input: EnteInput, by: Actor
             .set({ ...input, updatedAt: new Date().toISOString() })
             .where(eq(enti.id, id))
             .returning())[0]!;
-      recordAudit(tx, { ...by, action: 'update', entity: 'ente', entityId: id, enteId: id, before, after });
+      await recordAudit(tx, { ...by, action: 'update', entity: 'ente', entityId: id, enteId: id, before, after });
       return after;
     });
 }
@@ -109,7 +109,7 @@ export async function updateEnteLogo(db: Db, id: number, logoPath: string, by: A
         const before = await getEnte(tx, id);
         if (!before) throw new Error(`ente ${id} not found`);
         await tx.update(enti).set({ logoPath, updatedAt: new Date().toISOString() }).where(eq(enti.id, id));
-        recordAudit(tx, { ...by, action: 'update-logo', entity: 'ente', entityId: id, enteId: id, before: { logoPath: before.logoPath }, after: { logoPath } });
+        await recordAudit(tx, { ...by, action: 'update-logo', entity: 'ente', entityId: id, enteId: id, before: { logoPath: before.logoPath }, after: { logoPath } });
       });
 }
 
@@ -125,7 +125,7 @@ export async function addIban(db: Db, enteId: number, input: IbanInput, by: Acto
             .where(and(eq(enteIbans.enteId, enteId), eq(enteIbans.iban, input.iban))).limit(1))[0];
       if (existing) throw new UniqueConflictError('iban', 'Questo IBAN è già registrato per l’ente.');
       const row = (await tx.insert(enteIbans).values({ enteId, ...input }).returning())[0]!;
-      recordAudit(tx, { ...by, action: 'create', entity: 'ente_iban', entityId: row.id, enteId, after: row });
+      await recordAudit(tx, { ...by, action: 'create', entity: 'ente_iban', entityId: row.id, enteId, after: row });
       return row;
     });
 }
@@ -139,7 +139,7 @@ export async function setIbanActive(db: Db, enteId: number, ibanId: number, acti
             .where(and(eq(enteIbans.id, ibanId), eq(enteIbans.enteId, enteId))).limit(1))[0];
       if (!before) return undefined;
       const after = (await tx.update(enteIbans).set({ active }).where(eq(enteIbans.id, ibanId)).returning())[0]!;
-      recordAudit(tx, { ...by, action: active ? 'activate' : 'deactivate', entity: 'ente_iban', entityId: ibanId, enteId, before, after });
+      await recordAudit(tx, { ...by, action: active ? 'activate' : 'deactivate', entity: 'ente_iban', entityId: ibanId, enteId, before, after });
       return after;
     });
 }
@@ -209,7 +209,7 @@ export async function createService(db: Db, enteId: number, input: ServiceInput,
   return await db.transaction(async (tx) => {
       await checkServiceCode(tx, enteId, input);
       const row = (await tx.insert(paymentServices).values({ enteId, ...input }).returning())[0]!;
-      recordAudit(tx, { ...by, action: 'create', entity: 'payment_service', entityId: row.id, enteId, after: row });
+      await recordAudit(tx, { ...by, action: 'create', entity: 'payment_service', entityId: row.id, enteId, after: row });
       return row;
     });
 }
@@ -224,7 +224,7 @@ export async function updateService(db: Db, enteId: number, serviceId: number, i
             .set({ ...input, updatedAt: new Date().toISOString() })
             .where(eq(paymentServices.id, serviceId))
             .returning())[0]!;
-      recordAudit(tx, { ...by, action: 'update', entity: 'payment_service', entityId: serviceId, enteId, before, after });
+      await recordAudit(tx, { ...by, action: 'update', entity: 'payment_service', entityId: serviceId, enteId, before, after });
       return after;
     });
 }

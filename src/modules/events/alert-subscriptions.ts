@@ -143,7 +143,7 @@ export async function savePushSubscription(db: Db, input: PushSubscriptionInput,
         id = row.id;
       }
       await replaceInterests(tx, 'push', id, input.interests);
-      recordAudit(tx, { ...by, action: existing ? 'event_alerts.push.update' : 'event_alerts.push.subscribe', entity: 'push_subscription', entityId: id, after: normaliseInterests(input.interests) });
+      await recordAudit(tx, { ...by, action: existing ? 'event_alerts.push.update' : 'event_alerts.push.subscribe', entity: 'push_subscription', entityId: id, after: normaliseInterests(input.interests) });
       return { id, manageToken, created: !existing };
     });
 }
@@ -168,7 +168,7 @@ export async function updatePushInterests(
                 .set({ events: true, updatedAt: at.toISOString(), ...(payments ? { userId: payments.userId, payments: payments.payments } : {}) })
                 .where(eq(pushSubscriptions.id, sub.id));
         await replaceInterests(tx, 'push', sub.id, interests);
-        recordAudit(tx, { ...by, action: 'event_alerts.push.update', entity: 'push_subscription', entityId: sub.id, after: normaliseInterests(interests) });
+        await recordAudit(tx, { ...by, action: 'event_alerts.push.update', entity: 'push_subscription', entityId: sub.id, after: normaliseInterests(interests) });
       });
   return true;
 }
@@ -190,7 +190,7 @@ export async function renewPushSubscription(db: Db, oldEndpoint: string, next: {
         } else {
           await tx.update(pushSubscriptions).set({ ...next, failures: 0, updatedAt: at.toISOString() }).where(eq(pushSubscriptions.id, sub.id));
         }
-        recordAudit(tx, { ...by, action: 'event_alerts.push.renew', entity: 'push_subscription', entityId: sub.id });
+        await recordAudit(tx, { ...by, action: 'event_alerts.push.renew', entity: 'push_subscription', entityId: sub.id });
       });
   return true;
 }
@@ -202,7 +202,7 @@ export async function deletePushSubscriptionByToken(db: Db, manageToken: string,
   await db.transaction(async (tx) => {
         await tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'push'), eq(subscriptionInterests.subscriptionId, sub.id)));
         await tx.delete(pushSubscriptions).where(eq(pushSubscriptions.id, sub.id));
-        recordAudit(tx, { ...by, action: 'event_alerts.push.unsubscribe', entity: 'push_subscription', entityId: sub.id });
+        await recordAudit(tx, { ...by, action: 'event_alerts.push.unsubscribe', entity: 'push_subscription', entityId: sub.id });
       });
   return true;
 }
@@ -251,7 +251,7 @@ export async function requestEmailAlerts(
                 .values({ email, userId: input.userId, status: 'pending', unsubscribeToken, createdAt: now, ...fields })
                 .returning({ id: eventEmailSubscriptions.id }))[0]!.id;
       }
-      recordAudit(tx, { ...by, action: 'event_alerts.email.request', entity: 'event_email_subscription', entityId: id, after: normaliseInterests(input.interests) });
+      await recordAudit(tx, { ...by, action: 'event_alerts.email.request', entity: 'event_email_subscription', entityId: id, after: normaliseInterests(input.interests) });
       return { subscriptionId: id, token: raw, unsubscribeToken };
     });
 }
@@ -277,7 +277,7 @@ export async function confirmEmailAlerts(db: Db, rawToken: string, i: Interests,
               .set({ status: 'confirmed', confirmedAt: now, unsubscribedAt: null, confirmTokenHash: null, confirmExpiresAt: null, updatedAt: now })
               .where(eq(eventEmailSubscriptions.id, sub.id));
       await replaceInterests(tx, 'email', sub.id, i);
-      recordAudit(tx, { ...by, action: 'event_alerts.email.confirm', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status }, after: normaliseInterests(i) });
+      await recordAudit(tx, { ...by, action: 'event_alerts.email.confirm', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status }, after: normaliseInterests(i) });
       return { outcome: 'confirmed' as const, subscription: { ...sub, status: 'confirmed' as const, confirmedAt: now } };
     });
 }
@@ -297,7 +297,7 @@ export async function unsubscribeEmailAlerts(db: Db, unsubscribeToken: string, a
                 .set({ status: 'unsubscribed', unsubscribedAt: now, confirmTokenHash: null, confirmExpiresAt: null, updatedAt: now })
                 .where(eq(eventEmailSubscriptions.id, sub.id));
         await tx.delete(subscriptionInterests).where(and(eq(subscriptionInterests.channel, 'email'), eq(subscriptionInterests.subscriptionId, sub.id)));
-        recordAudit(tx, { ...by, action: 'event_alerts.email.unsubscribe', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status } });
+        await recordAudit(tx, { ...by, action: 'event_alerts.email.unsubscribe', entity: 'event_email_subscription', entityId: sub.id, before: { status: sub.status } });
       });
   return { ...sub, status: 'unsubscribed', unsubscribedAt: now };
 }

@@ -105,7 +105,7 @@ export async function createCategory(db: Db, input: Omit<CategoryInput, 'active'
   try {
     return await db.transaction(async (tx) => {
           const row = (await tx.insert(eventCategories).values({ ...input, active: true }).returning())[0]!;
-          recordAudit(tx, { actor: by.actor, action: 'event_category.create', entity: 'event_category', entityId: row.id, after: row, requestId: by.requestId });
+          await recordAudit(tx, { actor: by.actor, action: 'event_category.create', entity: 'event_category', entityId: row.id, after: row, requestId: by.requestId });
           return row;
         });
   } catch (err) {
@@ -125,7 +125,7 @@ export async function updateCategory(db: Db, id: number, input: CategoryInput, b
                   .set({ ...input, updatedAt: new Date().toISOString() })
                   .where(eq(eventCategories.id, id))
                   .returning())[0]!;
-          recordAudit(tx, { actor: by.actor, action: 'event_category.update', entity: 'event_category', entityId: id, before, after, requestId: by.requestId });
+          await recordAudit(tx, { actor: by.actor, action: 'event_category.update', entity: 'event_category', entityId: id, before, after, requestId: by.requestId });
           return after;
         });
   } catch (err) {
@@ -142,6 +142,6 @@ export async function deleteCategory(db: Db, id: number, by: CategoryActor): Pro
         const used = (await tx.select({ n: count() }).from(events).where(eq(events.categoryId, id)).limit(1))[0]?.n ?? 0;
         if (used > 0) throw new HttpError(409, `La categoria «${before.name}» è usata da ${used} ${used === 1 ? 'evento' : 'eventi'}: disattivala invece di eliminarla.`);
         await tx.delete(eventCategories).where(eq(eventCategories.id, id));
-        recordAudit(tx, { actor: by.actor, action: 'event_category.delete', entity: 'event_category', entityId: id, before, requestId: by.requestId });
+        await recordAudit(tx, { actor: by.actor, action: 'event_category.delete', entity: 'event_category', entityId: id, before, requestId: by.requestId });
       });
 }

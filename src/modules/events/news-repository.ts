@@ -158,7 +158,7 @@ export async function createNews(
               updatedAt: at,
             })
             .returning())[0]!;
-      recordAudit(tx, { actor: actor.actor, action: 'news.create', entity: 'public_news', entityId: row.id, enteId, after: row, requestId: actor.requestId });
+      await recordAudit(tx, { actor: actor.actor, action: 'news.create', entity: 'public_news', entityId: row.id, enteId, after: row, requestId: actor.requestId });
       return row;
     });
 }
@@ -183,7 +183,7 @@ export async function updateNews(
             .where(and(eq(publicNews.id, id), eq(publicNews.version, version)))
             .returning())[0]!;
       if (!after) throw new NewsConflictError();
-      recordAudit(tx, { actor: actor.actor, action: 'news.update', entity: 'public_news', entityId: id, enteId, before, after, requestId: actor.requestId });
+      await recordAudit(tx, { actor: actor.actor, action: 'news.update', entity: 'public_news', entityId: id, enteId, before, after, requestId: actor.requestId });
       return after;
     });
 }
@@ -218,16 +218,16 @@ export async function setNewsStatus(
             .where(and(eq(publicNews.id, id), eq(publicNews.version, version)))
             .returning())[0]!;
       if (!after) throw new NewsConflictError();
-      recordAudit(tx, {
-        actor: actor.actor,
-        action: status === 'published' ? 'news.publish' : 'news.unpublish',
-        entity: 'public_news',
-        entityId: id,
-        enteId,
-        before: { status: before.status },
-        after: { status: after.status, publishedAt: after.publishedAt },
-        requestId: actor.requestId,
-      });
+      await recordAudit(tx, {
+              actor: actor.actor,
+              action: status === 'published' ? 'news.publish' : 'news.unpublish',
+              entity: 'public_news',
+              entityId: id,
+              enteId,
+              before: { status: before.status },
+              after: { status: after.status, publishedAt: after.publishedAt },
+              requestId: actor.requestId,
+            });
       return after;
     });
 }
@@ -239,7 +239,7 @@ export async function deleteDraftNews(db: DbLike, enteId: number, id: number, ve
       if (!before || before.status !== 'draft') return false;
       if (before.version !== version) throw new NewsConflictError();
       await tx.delete(publicNews).where(eq(publicNews.id, id));
-      recordAudit(tx, { actor: actor.actor, action: 'news.delete', entity: 'public_news', entityId: id, enteId, before, requestId: actor.requestId });
+      await recordAudit(tx, { actor: actor.actor, action: 'news.delete', entity: 'public_news', entityId: id, enteId, before, requestId: actor.requestId });
       return true;
     });
 }

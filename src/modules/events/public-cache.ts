@@ -37,13 +37,13 @@ export class PublicDataCache {
   }
 
   /** What the public pages show depends on, now (changes with any event, comune, category or zone). */
-  currentState(): string {
+  async currentState(): Promise<string> {
     return `${String(this.stateStatement.get())}|${String(this.dataVersion.get())}`;
   }
 
   /** `compute()`'s value for `key`, from memory while the state is unchanged. */
   async get<T>(key: string, compute: () => Promise<T>): Promise<T> {
-    const state = this.currentState();
+    const state = await this.currentState();
     if (state !== this.state) {
       this.state = state;
       this.entries = new Map();
@@ -51,7 +51,7 @@ export class PublicDataCache {
     if (this.entries.has(key)) return this.entries.get(key) as T;
     const value = await compute();
     // A change while computing leaves the value unkept (the state it was computed for is gone).
-    if (this.currentState() === state) {
+    if (await this.currentState() === state) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, value);
     }

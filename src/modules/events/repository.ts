@@ -251,7 +251,7 @@ export async function createEvent(ctx: EventsCtx, enteId: number, input: EventIn
                   })
                   .returning())[0]!;
           await rewriteOccurrences(tx, row);
-          recordAudit(tx, { actor: by.actor, action: opts.publish ? 'event.create_publish' : 'event.create', entity: 'event', entityId: row.id, enteId, after: row, requestId: by.requestId });
+          await recordAudit(tx, { actor: by.actor, action: opts.publish ? 'event.create_publish' : 'event.create', entity: 'event', entityId: row.id, enteId, after: row, requestId: by.requestId });
           firstPublication = Boolean(opts.publish);
           return row;
         }),
@@ -317,7 +317,7 @@ export async function updateEvent(
           if (!after) throw new EventConflictError();
           await rewriteOccurrences(tx, after);
           const changes = diff(before, after);
-          recordAudit(tx, { actor: by.actor, action: publishing ? 'event.update_publish' : 'event.update', entity: 'event', entityId: id, enteId, ...changes, requestId: by.requestId });
+          await recordAudit(tx, { actor: by.actor, action: publishing ? 'event.update_publish' : 'event.update', entity: 'event', entityId: id, enteId, ...changes, requestId: by.requestId });
           return after;
         });
     return { result, dropped };
@@ -361,16 +361,16 @@ export async function changeEventStatus(
             .returning())[0]!;
       if (!after) throw new EventConflictError();
       await rewriteOccurrences(tx, after);
-      recordAudit(tx, {
-        actor: by.actor,
-        action: `event.${action}`,
-        entity: 'event',
-        entityId: id,
-        enteId,
-        before: { status: before.status },
-        after: { status, ...(action === 'cancel' ? { cancelReason: after.cancelReason } : {}) },
-        requestId: by.requestId,
-      });
+      await recordAudit(tx, {
+              actor: by.actor,
+              action: `event.${action}`,
+              entity: 'event',
+              entityId: id,
+              enteId,
+              before: { status: before.status },
+              after: { status, ...(action === 'cancel' ? { cancelReason: after.cancelReason } : {}) },
+              requestId: by.requestId,
+            });
       return after;
     });
   if (firstPublication) ctx.kickAlerts();
@@ -385,7 +385,7 @@ export async function deleteDraftEvent(ctx: EventsCtx, enteId: number, id: numbe
             const before = await loadForChange(tx, enteId, id, version);
             if (before.status !== 'draft' || before.firstPublishedAt) throw new HttpError(409, 'Si elimina solo una bozza mai pubblicata: ritira l’evento dalla pubblicazione invece.');
             await tx.delete(events).where(eq(events.id, id));
-            recordAudit(tx, { actor: by.actor, action: 'event.delete', entity: 'event', entityId: id, enteId, before, requestId: by.requestId });
+            await recordAudit(tx, { actor: by.actor, action: 'event.delete', entity: 'event', entityId: id, enteId, before, requestId: by.requestId });
             dropped = before.imageKey;
           });
     return { result: undefined, dropped };
@@ -400,7 +400,7 @@ export async function setEventFeatured(ctx: EventsCtx, id: number, featured: boo
       if (featured && before.status !== 'published') throw new HttpError(409, `L’evento è «${EVENT_STATUS_LABELS[before.status]}»: si mette in evidenza solo un evento pubblicato.`);
       if (before.featured === featured) return before;
       const after = (await tx.update(events).set({ featured, updatedAt: ctx.now().toISOString() }).where(eq(events.id, id)).returning())[0]!;
-      recordAudit(tx, { actor: by.actor, action: featured ? 'event.feature' : 'event.unfeature', entity: 'event', entityId: id, enteId: before.enteId, before: { featured: before.featured }, after: { featured }, requestId: by.requestId });
+      await recordAudit(tx, { actor: by.actor, action: featured ? 'event.feature' : 'event.unfeature', entity: 'event', entityId: id, enteId: before.enteId, before: { featured: before.featured }, after: { featured }, requestId: by.requestId });
       return after;
     });
 }

@@ -75,7 +75,7 @@ export async function seedDemoZones(db: Db): Promise<boolean> {
                   // Only comuni without a zone: a zone already written on an ente is never overwritten.
                   .where(and(eq(enti.kind, 'comune'), inArray(enti.istatCode, z.istat), isNull(enti.zone)));
       }
-      recordAudit(tx, { actor: 'system:demo-seed', action: 'seed', entity: 'zones', entityId: 'demo', after: { zones: DEMO_ZONES.length } });
+      await recordAudit(tx, { actor: 'system:demo-seed', action: 'seed', entity: 'zones', entityId: 'demo', after: { zones: DEMO_ZONES.length } });
       return true;
     });
 }
@@ -141,7 +141,7 @@ export async function createZone(db: Db, input: ZoneInput, actor: ZoneActor): Pr
   return await db.transaction(async (tx) => {
       await checkNameFree(tx, input.name, slug, null);
       const row = (await tx.insert(zones).values({ slug, name: input.name, description: input.description, sortOrder: input.sortOrder, isDemo: false }).returning())[0]!;
-      recordAudit(tx, { ...actor, action: 'zone.create', entity: 'zones', entityId: row.id, after: row });
+      await recordAudit(tx, { ...actor, action: 'zone.create', entity: 'zones', entityId: row.id, after: row });
       return row;
     });
 }
@@ -165,7 +165,7 @@ export async function updateZone(db: Db, id: number, input: ZoneInput, actor: Zo
       if (before.name !== input.name) {
         comuniRenamed = affectedRows(await tx.update(enti).set({ zone: input.name }).where(eq(enti.zone, before.name)));
       }
-      recordAudit(tx, { ...actor, action: 'zone.update', entity: 'zones', entityId: id, before, after: { ...zone, comuniRenamed } });
+      await recordAudit(tx, { ...actor, action: 'zone.update', entity: 'zones', entityId: id, before, after: { ...zone, comuniRenamed } });
       return { zone, comuniRenamed };
     });
 }
@@ -178,7 +178,7 @@ export async function deleteZone(db: Db, id: number, actor: ZoneActor): Promise<
       const n = (await tx.select({ n: count() }).from(enti).where(eq(enti.zone, before.name)).limit(1))[0]?.n ?? 0;
       if (n > 0) throw new ZoneInUseError(n);
       await tx.delete(zones).where(eq(zones.id, id));
-      recordAudit(tx, { ...actor, action: 'zone.delete', entity: 'zones', entityId: id, before });
+      await recordAudit(tx, { ...actor, action: 'zone.delete', entity: 'zones', entityId: id, before });
       return true;
     });
 }
@@ -232,7 +232,7 @@ export async function assignZones(db: Db, assignments: { enteId: number; zoneId:
         await tx.update(enti).set({ zone: to, updatedAt: new Date().toISOString() }).where(eq(enti.id, a.enteId));
         changes.push({ enteId: a.enteId, from: comune.zone, to });
       }
-      if (changes.length) recordAudit(tx, { ...actor, action: 'zone.assign', entity: 'enti', entityId: 'zones', after: changes });
+      if (changes.length) await recordAudit(tx, { ...actor, action: 'zone.assign', entity: 'enti', entityId: 'zones', after: changes });
       return changes.length;
     });
 }

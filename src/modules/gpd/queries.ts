@@ -122,8 +122,8 @@ export async function replaceTransferIban(db: Db, ente: Ente, oldIban: string, n
           const ids = positionIds.slice(i, i + 500);
           await tx.update(positions).set({ version: sql`${positions.version} + 1`, updatedAt: now }).where(inArray(positions.id, ids));
           for (const p of await loadDetails(tx, await tx.select().from(positions).where(inArray(positions.id, ids)))) {
-            recordAudit(tx, { ...by, action: 'transfers-iban', entity: 'position', entityId: p.id, enteId: ente.id, after: { oldIban, newIban, version: p.version } });
-            enqueueAcaSync(tx, p);
+            await recordAudit(tx, { ...by, action: 'transfers-iban', entity: 'position', entityId: p.id, enteId: ente.id, after: { oldIban, newIban, version: p.version } });
+            await enqueueAcaSync(tx, p);
           }
         }
         return rows.length;

@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { Transporter } from 'nodemailer';
 
-export function enqueueMail(sqlite: Database.Database, m: { to: string; subject: string; body: string; ticketId?: number | null; mailbox: boolean }): void {
+export async function enqueueMail(sqlite: Database.Database, m: { to: string; subject: string; body: string; ticketId?: number | null; mailbox: boolean }): Promise<void> {
   sqlite
     .prepare('INSERT INTO mail_outbox (to_address, subject, body, status, ticket_id) VALUES (?,?,?,?,?)')
     .run(m.to.slice(0, 320), m.subject.slice(0, 250), m.body.slice(0, 20000), m.mailbox ? 'mailbox' : 'queued', m.ticketId ?? null);

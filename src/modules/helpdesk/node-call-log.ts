@@ -94,7 +94,7 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
   let posted = 0;
   let inFlight = new Map<number, number>(); // batch seq -> calls, until the worker says it is done
 
-  function writeHere(calls: NodeCall[]): void {
+  async function writeHere(calls: NodeCall[]): Promise<void> {
     if (!sqlite.open) return;
     try {
       insert ??= sqlite.prepare(INSERT_CALL);
@@ -167,7 +167,7 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
     return w ? w.terminate().then(() => undefined) : Promise.resolve();
   }
 
-  function flushSoon(): void {
+  async function flushSoon(): Promise<void> {
     timer = null;
     if (queue.length === 0) return;
     if (worker || (queue.length >= workerMinBatch && startWorker())) {
@@ -178,17 +178,17 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
       worker!.postMessage({ seq: posted, calls } satisfies WriterBatch);
       return;
     }
-    flush();
+    await flush();
   }
 
-  function flush(): void {
+  async function flush(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = null;
     waitForWorker(); // earlier batches first: the timeline is ordered by row id
     if (queue.length === 0) return;
     const calls = queue;
     queue = [];
-    writeHere(calls);
+    await writeHere(calls);
   }
 
   return {
@@ -208,7 +208,7 @@ export function createNodeCallLog(sqlite: Database.Database, onError: (err: Erro
     },
     usesWorker: () => worker !== null,
     async close() {
-      flush();
+      await flush();
       await stopWorker(false);
     },
   };
@@ -223,7 +223,7 @@ export const PRUNE_CHUNK = 2000;
  * oldest line is read when there is nothing to delete, and only the first `chunk` lines when
  * there is (however long the backlog).
  */
-export function pruneNodeCalls(sqlite: Database.Database, before: string, chunk = PRUNE_CHUNK): number {
+export async function pruneNodeCalls(sqlite: Database.Database, before: string, chunk = PRUNE_CHUNK): Promise<number> {
   const oldest = sqlite.prepare('SELECT created_at FROM node_calls ORDER BY id LIMIT 1').pluck().get() as string | undefined;
   if (oldest === undefined || oldest >= before) return 0;
   return sqlite.prepare('DELETE FROM node_calls WHERE id IN (SELECT id FROM node_calls ORDER BY id LIMIT ?) AND created_at < ?').run(chunk, before).changes;

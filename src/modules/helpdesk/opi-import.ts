@@ -70,15 +70,15 @@ export async function importOpiPage(
     return await r.db.transaction(async () => storePage(r, input, page, fileHash, input.bytes), { behavior: 'immediate' });
   } catch (e) {
     if (e instanceof ReconError) {
-      recordAudit(r.db, {
-        actor: input.actor,
-        action: 'treasury.opi.refuse',
-        entity: 'treasury_opi_page',
-        entityId: flowId ?? input.fileName.slice(0, 200),
-        enteId: e.status === 404 ? null : input.enteId,
-        after: { fileName: input.fileName, sha256: fileHash, reason: e.message, problems: e.problems.slice(0, 50), more: Math.max(0, e.problems.length - 50) },
-        requestId: input.requestId,
-      });
+      await recordAudit(r.db, {
+                actor: input.actor,
+                action: 'treasury.opi.refuse',
+                entity: 'treasury_opi_page',
+                entityId: flowId ?? input.fileName.slice(0, 200),
+                enteId: e.status === 404 ? null : input.enteId,
+                after: { fileName: input.fileName, sha256: fileHash, reason: e.message, problems: e.problems.slice(0, 50), more: Math.max(0, e.problems.length - 50) },
+                requestId: input.requestId,
+              });
     }
     throw e;
   }

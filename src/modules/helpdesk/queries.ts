@@ -211,12 +211,12 @@ export function txPageQuery(f: TxFilter, scope: Scope, o: { cursor?: PageCursor;
  * of older rows that follows a page, `before` the page of newer rows that precedes it, neither
  * the first page. Every page costs the same (no OFFSET). `pageSize` up to 50 000 (CSV export).
  */
-export function searchTransactions(
+export async function searchTransactions(
   sqlite: Database.Database,
   f: TxFilter,
   scope: Scope,
   opts: { after?: TxCursor; before?: TxCursor; pageSize?: number } = {},
-): TxPage {
+): Promise<TxPage> {
   const pageSize = opts.pageSize ?? 25;
   const c = txWhere(f, scope, true);
   const total = (sqlite.prepare(`SELECT count(*) AS n ${txCountFrom(f)} WHERE ${c.sql}`).get(...c.params) as { n: number }).n;
@@ -226,7 +226,7 @@ export function searchTransactions(
   const cursor = opts.after ?? opts.before;
   const more = rows.length > pageSize;
   // Back at the newest rows: that is the first page, whole (rows added since may have shifted it).
-  if (backwards && !more) return searchTransactions(sqlite, f, scope, { pageSize });
+  if (backwards && !more) return await searchTransactions(sqlite, f, scope, { pageSize });
   if (more) rows.pop();
   if (backwards) rows.reverse();
   for (const r of rows) r.stateLabel = TX_STATES[r.state];
@@ -254,7 +254,7 @@ export interface PaymentDetail {
   anomalies: { id: number; type: string; label: string; status: string }[];
 }
 
-export function paymentTimeline(sqlite: Database.Database, optionId: number, scope: Scope): PaymentDetail | null {
+export async function paymentTimeline(sqlite: Database.Database, optionId: number, scope: Scope): Promise<PaymentDetail | null> {
   const w = scopeSql('o.ente_id', scope);
   const tx = sqlite
     .prepare(
@@ -354,7 +354,7 @@ export interface AnomalyRow {
   refs: Record<string, unknown>;
 }
 
-export function listAnomalies(sqlite: Database.Database, f: AnomalyFilter, scope: Scope, limit = 200): AnomalyRow[] {
+export async function listAnomalies(sqlite: Database.Database, f: AnomalyFilter, scope: Scope, limit = 200): Promise<AnomalyRow[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   const sc = scopeSql('a.ente_id', scope);
@@ -396,7 +396,7 @@ export function listAnomalies(sqlite: Database.Database, f: AnomalyFilter, scope
   }));
 }
 
-export function anomalyCounts(sqlite: Database.Database, scope: Scope): { type: string; label: string; open: number; total: number }[] {
+export async function anomalyCounts(sqlite: Database.Database, scope: Scope): Promise<{ type: string; label: string; open: number; total: number }[]> {
   const sc = scopeSql('ente_id', scope);
   return (
     sqlite
@@ -502,14 +502,14 @@ export interface AgeingPage {
  * Money collected (receipts OK) for the ente and not credited by the treasury after N working
  * days, oldest first, one page at a time (`after` a page's last row, or `before` its first).
  */
-export function ageingReport(
+export async function ageingReport(
   sqlite: Database.Database,
   scope: Scope,
   days: number,
   extraHolidays: string[],
   now = new Date(),
   opts: { after?: AgeingCursor; before?: AgeingCursor; pageSize?: number } = {},
-): AgeingPage {
+): Promise<AgeingPage> {
   const pageSize = opts.pageSize ?? 100;
   const sc = ageingScope(scope);
   const today = localDate(now);
@@ -520,7 +520,7 @@ export function ageingReport(
   if (cursor) Object.assign(params, { on: cursor.key, id: cursor.id });
   const raw = sqlite.prepare(ageingSql(sc.sql, { cursor: Boolean(cursor), backwards })).all(params) as (Omit<AgeingRow, 'workingDays' | 'reported'> & { reported: number })[];
   const more = raw.length > pageSize;
-  if (backwards && !more) return ageingReport(sqlite, scope, days, extraHolidays, now, { pageSize });
+  if (backwards && !more) return await ageingReport(sqlite, scope, days, extraHolidays, now, { pageSize });
   if (more) raw.pop();
   if (backwards) raw.reverse();
   const age = workingDaysSince(raw.map((r) => r.paidOn), today, extraHolidays);
@@ -540,7 +540,7 @@ export const FLOW_SOURCE_LABELS: Record<string, string> = { nodoChiedi: 'nodoChi
 export const FLOW_STATE_LABELS: Record<string, string> = { accepted: 'Accettato', anomalous: 'Anomalo', superseded: 'Sostituito', pending: 'Da elaborare' };
 const withLabels = <T extends Record<string, unknown>>(r: T) => ({ ...r, sourceLabel: FLOW_SOURCE_LABELS[String(r.source)] ?? r.source, stateLabel: FLOW_STATE_LABELS[String(r.state)] ?? r.state });
 
-export function listFlows(sqlite: Database.Database, scope: Scope, limit = 200) {
+export async function listFlows(sqlite: Database.Database, scope: Scope, limit = 200) {
   const sc = scopeSql('f.ente_id', scope);
   return sqlite
     .prepare(
@@ -554,7 +554,7 @@ export function listFlows(sqlite: Database.Database, scope: Scope, limit = 200) 
     .map((r) => withLabels(r as Record<string, unknown>));
 }
 
-export function flowDetail(sqlite: Database.Database, id: number, scope: Scope) {
+export async function flowDetail(sqlite: Database.Database, id: number, scope: Scope) {
   const sc = scopeSql('f.ente_id', scope);
   const flow = sqlite
     .prepare(
@@ -593,7 +593,7 @@ export function flowDetail(sqlite: Database.Database, id: number, scope: Scope) 
 
 export const MOVEMENT_STATES = { matched: 'Abbinato', parked: 'In sospeso', error: 'Errore', not_pagopa: 'Non pagoPA', debit: 'Addebito' } as const;
 
-export function listMovements(sqlite: Database.Database, scope: Scope, state?: string, limit = 300) {
+export async function listMovements(sqlite: Database.Database, scope: Scope, state?: string, limit = 300) {
   const sc = scopeSql('m.ente_id', scope);
   const rows = sqlite
     .prepare(
@@ -615,7 +615,7 @@ export interface DayPoint {
   cents: number;
 }
 
-export function dashboard(sqlite: Database.Database, scope: Scope, days = 30, now = new Date()) {
+export async function dashboard(sqlite: Database.Database, scope: Scope, days = 30, now = new Date()) {
   const sc = scopeSql('r.ente_id', scope);
   const since = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
   const perDay = sqlite
@@ -652,7 +652,7 @@ export function dashboard(sqlite: Database.Database, scope: Scope, days = 30, no
   return {
     series,
     perEnte,
-    anomalies: anomalyCounts(sqlite, scope),
+    anomalies: await anomalyCounts(sqlite, scope),
     tickets,
     reconciliation: { total: rec.total, reconciled: rec.reconciled ?? 0, percent: rec.total ? Math.round(((rec.reconciled ?? 0) / rec.total) * 1000) / 10 : 0 },
     movements,

@@ -60,23 +60,23 @@ export interface RaiseInput {
 }
 
 /** Inserts an anomaly unless one with the same dedup key exists; returns its id. */
-export function raiseAnomaly(sqlite: Database.Database, a: RaiseInput): number {
-  const ins = stmt(
-    sqlite,
-    `INSERT OR IGNORE INTO anomalies (type, code, ente_id, refs, amount_cents, detail, status, dedup_key, updated_at)
+export async function raiseAnomaly(sqlite: Database.Database, a: RaiseInput): Promise<number> {
+  const ins = (await stmt(
+      sqlite,
+      `INSERT OR IGNORE INTO anomalies (type, code, ente_id, refs, amount_cents, detail, status, dedup_key, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, 'open', ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))`,
-  ).run(a.type, RECON_ANOMALIES[a.type].code, a.enteId, JSON.stringify(a.refs), a.amountCents ?? null, a.detail, a.dedupKey);
+    )).run(a.type, RECON_ANOMALIES[a.type].code, a.enteId, JSON.stringify(a.refs), a.amountCents ?? null, a.detail, a.dedupKey);
   if (ins.changes === 1) return Number(ins.lastInsertRowid);
   return (sqlite.prepare('SELECT id FROM anomalies WHERE dedup_key = ?').get(a.dedupKey) as { id: number }).id;
 }
 
-function autoResolve(sqlite: Database.Database, where: string, params: unknown[], note: string): number {
+async function autoResolve(sqlite: Database.Database, where: string, params: unknown[], note: string): Promise<number> {
   // Cached per text (a few distinct `where`s): called once per movement of a statement.
-  return stmt(
-    sqlite,
-    `UPDATE anomalies SET status = 'resolved', resolution_note = ?, resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+  return (await stmt(
+      sqlite,
+      `UPDATE anomalies SET status = 'resolved', resolution_note = ?, resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
        WHERE status IN ('open','in_progress') AND ${where}`,
-  ).run(note, ...params).changes;
+    )).run(note, ...params).changes;
 }
 
 // ------------------------------------------------------------------------------------ flows
@@ -105,7 +105,7 @@ export interface FlowProcessResult {
 }
 
 /** (Re)processes one stored flow. Call inside a transaction (the public wrappers do). */
-function processFlowInTx(r: Recon, flowRowId: number, actor: string): FlowProcessResult {
+async function processFlowInTx(r: Recon, flowRowId: number, actor: string): Promise<FlowProcessResult> {
   const s = r.sqlite;
   const f = s
     .prepare('SELECT id, ente_id, flow_id, flow_date_time, psp_id, total_payments, total_amount_cents, receiver_fiscal_code, raw_xml FROM fdr_flows WHERE id = ?')
@@ -127,7 +127,7 @@ function processFlowInTx(r: Recon, flowRowId: number, actor: string): FlowProces
   const header = checkHeader({ totalPayments: f.total_payments, totalAmountCents: f.total_amount_cents }, amounts);
   s.prepare('DELETE FROM fdr_entry_matches WHERE flow_row_id = ?').run(f.id);
 
-  const upsert = (state: 'accepted' | 'anomalous' | 'superseded', supersededBy: number | null, matched: number, anomalyRows: number) =>
+  const upsert = async (state: 'accepted' | 'anomalous' | 'superseded', supersededBy: number | null, matched: number, anomalyRows: number) =>
     s
       .prepare(
         `INSERT INTO fdr_flow_recon (flow_row_id, ente_id, flow_id, psp_id, revision, state, superseded_by, count_ok, sum_ok, computed_count, computed_sum_cents, matched_rows, anomaly_rows, sha256, processed_at)
@@ -154,41 +154,41 @@ function processFlowInTx(r: Recon, flowRowId: number, actor: string): FlowProces
   siblings.forEach((x, i) => x.id !== f.id && renumber.run(revisionOf(i), x.id));
   if (latest !== f.id) {
     // An older revision arriving late: kept for the record, never matched.
-    upsert('superseded', latest, 0, 0);
-    recordAudit(r.db, { actor, action: 'flow.process', entity: 'fdr_flow', entityId: f.id, enteId: f.ente_id, after: { state: 'superseded', revision } });
+    await upsert('superseded', latest, 0, 0);
+    await recordAudit(r.db, { actor, action: 'flow.process', entity: 'fdr_flow', entityId: f.id, enteId: f.ente_id, after: { state: 'superseded', revision } });
     return result('superseded', 0, 0);
   }
   for (const older of siblings) {
     if (older.id === f.id) continue;
     const rec = s.prepare('SELECT state FROM fdr_flow_recon WHERE flow_row_id = ?').get(older.id) as { state: string } | undefined;
-    if (rec?.state !== 'superseded') supersede(r, older.id, f.id, revision);
+    if (rec?.state !== 'superseded') await supersede(r, older.id, f.id, revision);
   }
 
   let flowAnomalies = 0;
   const otherEnte = f.receiver_fiscal_code !== ente.fiscal_code;
   const flowRefs = { flowRowId: f.id, flowId: f.flow_id, pspId: f.psp_id, revision };
   if (otherEnte) {
-    raiseAnomaly(s, { type: 'fdr_flow_other_ente', enteId: f.ente_id, refs: flowRefs, amountCents: f.total_amount_cents, detail: `Il flusso è destinato all’ente ${f.receiver_fiscal_code}`, dedupKey: `flow:${f.id}:fdr_flow_other_ente` });
+    await raiseAnomaly(s, { type: 'fdr_flow_other_ente', enteId: f.ente_id, refs: flowRefs, amountCents: f.total_amount_cents, detail: `Il flusso è destinato all’ente ${f.receiver_fiscal_code}`, dedupKey: `flow:${f.id}:fdr_flow_other_ente` });
     flowAnomalies++;
   }
   if (!header.countOk) {
-    raiseAnomaly(s, { type: 'fdr_header_count', enteId: f.ente_id, refs: flowRefs, amountCents: null, detail: `Dichiarati ${f.total_payments} pagamenti, presenti ${header.computedCount}`, dedupKey: `flow:${f.id}:fdr_header_count` });
+    await raiseAnomaly(s, { type: 'fdr_header_count', enteId: f.ente_id, refs: flowRefs, amountCents: null, detail: `Dichiarati ${f.total_payments} pagamenti, presenti ${header.computedCount}`, dedupKey: `flow:${f.id}:fdr_header_count` });
     flowAnomalies++;
   }
   if (!header.sumOk) {
-    raiseAnomaly(s, { type: 'fdr_header_sum', enteId: f.ente_id, refs: flowRefs, amountCents: f.total_amount_cents, detail: `Totale dichiarato ${f.total_amount_cents}, somma delle righe ${header.computedSumCents} (centesimi)`, dedupKey: `flow:${f.id}:fdr_header_sum` });
+    await raiseAnomaly(s, { type: 'fdr_header_sum', enteId: f.ente_id, refs: flowRefs, amountCents: f.total_amount_cents, detail: `Totale dichiarato ${f.total_amount_cents}, somma delle righe ${header.computedSumCents} (centesimi)`, dedupKey: `flow:${f.id}:fdr_header_sum` });
     flowAnomalies++;
   }
   const state = otherEnte || !header.countOk || !header.sumOk ? 'anomalous' : 'accepted';
   let matched = 0;
   let anomalyRows = 0;
   if (!otherEnte) {
-    const m = matchRows(r, f, ente.fiscal_code, flowRefs);
+    const m = await matchRows(r, f, ente.fiscal_code, flowRefs);
     matched = m.matched;
     anomalyRows = m.anomalies;
   }
-  upsert(state, null, matched, anomalyRows);
-  recordAudit(r.db, { actor, action: 'flow.process', entity: 'fdr_flow', entityId: f.id, enteId: f.ente_id, after: { state, revision, matched, anomalyRows, header } });
+  await upsert(state, null, matched, anomalyRows);
+  await recordAudit(r.db, { actor, action: 'flow.process', entity: 'fdr_flow', entityId: f.id, enteId: f.ente_id, after: { state, revision, matched, anomalyRows, header } });
   return result(state, matched, anomalyRows + flowAnomalies);
 }
 
@@ -219,7 +219,7 @@ export const MATCH_SQL = `
   ORDER BY e.ordinal`;
 
 const stmtCache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-function stmt(s: Database.Database, text: string): Database.Statement {
+async function stmt(s: Database.Database, text: string): Promise<Database.Statement> {
   let m = stmtCache.get(s);
   if (!m) stmtCache.set(s, (m = new Map()));
   let st = m.get(text);
@@ -230,18 +230,18 @@ function stmt(s: Database.Database, text: string): Database.Statement {
 const BATCH = 100;
 const LINKED: ReadonlySet<EntryState> = new Set(['matched', 'revoked', 'amount_mismatch', 'already_reported']);
 
-function matchRows(r: Recon, f: FlowRowDb, cf: string, flowRefs: Record<string, unknown>): { matched: number; anomalies: number } {
+async function matchRows(r: Recon, f: FlowRowDb, cf: string, flowRefs: Record<string, unknown>): Promise<{ matched: number; anomalies: number }> {
   const s = r.sqlite;
   const insertSql = (n: number) => `INSERT INTO fdr_entry_matches (entry_id, flow_row_id, ente_id, state, receipt_row_id, receipt_transfer_id) VALUES ${Array(n).fill('(?,?,?,?,?,?)').join(',')}`;
-  const insertBatch = stmt(s, insertSql(BATCH));
-  const otherEnte = stmt(s, 'SELECT count(*) AS n FROM receipts WHERE iuv = ? AND receipt_id = ? AND ente_id <> ?');
+  const insertBatch = await stmt(s, insertSql(BATCH));
+  const otherEnte = await stmt(s, 'SELECT count(*) AS n FROM receipts WHERE iuv = ? AND receipt_id = ? AND ente_id <> ?');
   const seen = new Set<string>();
   let pending: unknown[] = [];
   let matched = 0;
   let anomalies = 0;
-  const rows = stmt(s, MATCH_SQL).raw(true).all({ ente: f.ente_id, cf, flow: f.id }) as JoinedRow[];
+  const rows = (await stmt(s, MATCH_SQL)).raw(true).all({ ente: f.ente_id, cf, flow: f.id }) as JoinedRow[];
 
-  const handle = (group: JoinedRow[]) => {
+  const handle = async (group: JoinedRow[]) => {
     const first = group[0]!;
     const key = `${first[C.iuv]}|${first[C.iur]}|${first[C.idx] ?? ''}`;
     const candidates = first[C.transferId] === null ? [] : group;
@@ -270,21 +270,21 @@ function matchRows(r: Recon, f: FlowRowDb, cf: string, flowRefs: Record<string, 
           : decision.state === 'no_receipt' && first[C.receiptRowId] !== null
             ? `La ricevuta esiste ma non ha un versamento${first[C.idx] ? ` con indice ${first[C.idx]}` : ''} a favore dell’ente`
             : `Esito ${first[C.outcome]}`;
-      raiseAnomaly(s, {
-        type: decision.anomaly,
-        enteId: f.ente_id,
-        refs: { ...flowRefs, entryId: first[C.entryId], iuv: first[C.iuv], iur: first[C.iur], index: first[C.idx], receiptRowId: one?.[C.receiptRowId] ?? first[C.receiptRowId] ?? null },
-        amountCents: Math.abs(first[C.amount]),
-        detail,
-        dedupKey: `fdr-row:${first[C.entryId]}:${decision.anomaly}`,
-      });
+      await raiseAnomaly(s, {
+                type: decision.anomaly,
+                enteId: f.ente_id,
+                refs: { ...flowRefs, entryId: first[C.entryId], iuv: first[C.iuv], iur: first[C.iur], index: first[C.idx], receiptRowId: one?.[C.receiptRowId] ?? first[C.receiptRowId] ?? null },
+                amountCents: Math.abs(first[C.amount]),
+                detail,
+                dedupKey: `fdr-row:${first[C.entryId]}:${decision.anomaly}`,
+              });
     }
   };
 
   let start = 0;
   for (let i = 1; i <= rows.length; i++) {
     if (i === rows.length || rows[i]![C.entryId] !== rows[start]![C.entryId]) {
-      handle(i - start === 1 ? [rows[start]!] : rows.slice(start, i));
+      await handle(i - start === 1 ? [rows[start]!] : rows.slice(start, i));
       start = i;
     }
   }
@@ -292,11 +292,11 @@ function matchRows(r: Recon, f: FlowRowDb, cf: string, flowRefs: Record<string, 
   return { matched, anomalies };
 }
 
-function supersede(r: Recon, olderId: number, newerId: number, newRevision: number): void {
+async function supersede(r: Recon, olderId: number, newerId: number, newRevision: number): Promise<void> {
   const s = r.sqlite;
   s.prepare("UPDATE fdr_flow_recon SET state = 'superseded', superseded_by = ? WHERE flow_row_id = ?").run(newerId, olderId);
   s.prepare("UPDATE fdr_entry_matches SET state = 'superseded' WHERE flow_row_id = ?").run(olderId);
-  autoResolve(s, "json_extract(refs, '$.flowRowId') = ? AND type LIKE 'fdr_%'", [olderId], `Sostituito dalla revisione ${newRevision} del flusso`);
+  await autoResolve(s, "json_extract(refs, '$.flowRowId') = ? AND type LIKE 'fdr_%'", [olderId], `Sostituito dalla revisione ${newRevision} del flusso`);
   const credit = s.prepare("SELECT id FROM treasury_movements WHERE flow_row_id = ? AND state = 'matched'").get(olderId) as { id: number } | undefined;
   if (credit) {
     // Re-evaluated against the new revision by the retry that follows.
@@ -306,20 +306,22 @@ function supersede(r: Recon, olderId: number, newerId: number, newRevision: numb
 }
 
 /** Processes one stored flow, then retries the parked credits of its ente. */
-export function processFlow(r: Recon, flowRowId: number, actor = 'system'): FlowProcessResult {
-  return r.sqlite.transaction(() => {
-    const res = processFlowInTx(r, flowRowId, actor);
-    retryMovementsInTx(r, res.enteId, actor);
+export async function processFlow(r: Recon, flowRowId: number, actor = 'system'): Promise<FlowProcessResult> {
+  return await r.db.transaction(async () => {
+    const res = await processFlowInTx(r, flowRowId, actor);
+    await retryMovementsInTx(r, res.enteId, actor);
     return res;
-  }).immediate();
+  }, { behavior: 'immediate' });
 }
 
 /** Flows stored by the nodoChiedi* client (or anyone) and not yet processed. */
-export function processPendingFlows(r: Recon, actor = 'system'): FlowProcessResult[] {
+export async function processPendingFlows(r: Recon, actor = 'system'): Promise<FlowProcessResult[]> {
   const pending = r.sqlite
     .prepare('SELECT f.id FROM fdr_flows f LEFT JOIN fdr_flow_recon x ON x.flow_row_id = f.id WHERE x.flow_row_id IS NULL ORDER BY f.revision, f.flow_date_time, f.id')
     .all() as { id: number }[];
-  return pending.map((p) => processFlow(r, p.id, actor));
+  const results: FlowProcessResult[] = [];
+  for (const p of pending) results.push(await processFlow(r, p.id, actor));
+  return results;
 }
 
 export type IngestOutcome = { status: 'imported'; result: FlowProcessResult } | { status: 'unchanged'; flowRowId: number };
@@ -329,10 +331,10 @@ export type IngestOutcome = { status: 'imported'; result: FlowProcessResult } | 
  * receiving ente (operators: their own). Same (ente, flow id, dataOraFlusso) and same content →
  * unchanged; other content → error. One transaction: nothing half-imported.
  */
-export function ingestFlowXml(
+export async function ingestFlowXml(
   r: Recon,
   input: { xml: Buffer | string; source: 'upload' | 'nodoChiedi'; actor: string; allowedEnti: number[] | 'all'; requestId?: string },
-): IngestOutcome {
+): Promise<IngestOutcome> {
   let doc: FlowDoc;
   try {
     doc = parseFlowXml(typeof input.xml === 'string' ? input.xml : new Uint8Array(input.xml));
@@ -344,7 +346,7 @@ export function ingestFlowXml(
   const ente = r.sqlite.prepare('SELECT id, name FROM enti WHERE fiscal_code = ?').get(doc.receiverFiscalCode) as { id: number; name: string } | undefined;
   if (!ente) throw new ReconError(`Il flusso è destinato all’ente ${doc.receiverFiscalCode}, che non è servito da questa piattaforma`);
   if (input.allowedEnti !== 'all' && !input.allowedEnti.includes(ente.id)) throw new ReconError('Il flusso è destinato a un ente che non puoi gestire', [], 403);
-  return r.sqlite.transaction((): IngestOutcome => {
+  return await r.db.transaction(async (): Promise<IngestOutcome> => {
     const existing = r.sqlite.prepare('SELECT id, raw_xml FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND flow_date_time = ?').get(ente.id, doc.flowId, doc.flowDateTime) as
       | { id: number; raw_xml: string }
       | undefined;
@@ -363,11 +365,11 @@ export function ingestFlowXml(
     );
     const ins = r.sqlite.prepare('INSERT INTO fdr_entries (flow_row_id, ordinal, iuv, iur, transfer_index, amount_cents, outcome_code, outcome_date) VALUES (?,?,?,?,?,?,?,?)');
     for (const row of doc.rows) ins.run(id, row.ordinal, row.iuv, row.iur, row.transferIndex, row.outcomeCode === '3' ? -Math.abs(row.amountCents) : row.amountCents, row.outcomeCode, row.outcomeDate);
-    recordAudit(r.db, { actor: input.actor, action: 'flow.import', entity: 'fdr_flow', entityId: id, enteId: ente.id, after: { flowId: doc.flowId, flowDateTime: doc.flowDateTime, pspId: doc.pspId, rows: doc.rows.length, source: input.source }, requestId: input.requestId });
-    const result = processFlowInTx(r, id, input.actor);
-    retryMovementsInTx(r, ente.id, input.actor);
+    await recordAudit(r.db, { actor: input.actor, action: 'flow.import', entity: 'fdr_flow', entityId: id, enteId: ente.id, after: { flowId: doc.flowId, flowDateTime: doc.flowDateTime, pspId: doc.pspId, rows: doc.rows.length, source: input.source }, requestId: input.requestId });
+    const result = await processFlowInTx(r, id, input.actor);
+    await retryMovementsInTx(r, ente.id, input.actor);
     return { status: 'imported', result };
-  }).immediate();
+  }, { behavior: 'immediate' });
 }
 
 // ------------------------------------------------------------------------------------ treasury
@@ -387,7 +389,7 @@ interface MovementDb {
   attempts: number;
 }
 
-function currentFlow(s: Database.Database, enteId: number, parsedId: string) {
+async function currentFlow(s: Database.Database, enteId: number, parsedId: string) {
   const known = s
     .prepare("SELECT DISTINCT flow_id AS id FROM fdr_flow_recon WHERE ente_id = ? AND state <> 'superseded' AND substr(?, 1, length(flow_id)) = flow_id")
     .all(enteId, parsedId) as { id: string }[];
@@ -411,71 +413,71 @@ export const RECEIPT_CANDIDATES_SQL = `SELECT r.id AS receiptRowId,
   FROM receipts r JOIN enti e ON e.id = r.ente_id
   WHERE r.ente_id = @ente AND r.iuv = @iuv AND r.outcome = 'OK'`;
 
-function receiptCandidates(s: Database.Database, enteId: number, movementRowId: number, iuv: string) {
-  return stmt(s, RECEIPT_CANDIDATES_SQL)
+async function receiptCandidates(s: Database.Database, enteId: number, movementRowId: number, iuv: string) {
+  return (await stmt(s, RECEIPT_CANDIDATES_SQL))
     .all({ ente: enteId, iuv, mid: movementRowId }) as { receiptRowId: number; enteAmountCents: number; creditMovementId: number | null }[];
 }
 
 /** Tries to reconcile one movement (inside a transaction). */
-function reconcileMovementInTx(r: Recon, movementRowId: number, actor: string, now: Date): string {
+async function reconcileMovementInTx(r: Recon, movementRowId: number, actor: string, now: Date): Promise<string> {
   const s = r.sqlite;
-  const m = stmt(s, 'SELECT * FROM treasury_movements WHERE id = ?').get(movementRowId) as MovementDb;
+  const m = (await stmt(s, 'SELECT * FROM treasury_movements WHERE id = ?')).get(movementRowId) as MovementDb;
   const parsed = parseCausale(m.causale);
   const refKind = parsed.kind === 'iuv' ? 'iuv' : parsed.kind;
   const refValue = parsed.kind === 'flow' || parsed.kind === 'integration' ? parsed.flowId : parsed.kind === 'iuv' ? parsed.iuv : null;
   let decision: CreditDecision | { state: 'not_pagopa' | 'debit' };
   if (m.direction === 'DBIT') decision = { state: 'debit' };
-  else if (parsed.kind === 'flow') decision = decideFlowCredit(m.amount_cents, m.id, currentFlow(s, m.ente_id, parsed.flowId));
+  else if (parsed.kind === 'flow') decision = decideFlowCredit(m.amount_cents, m.id, await currentFlow(s, m.ente_id, parsed.flowId));
   else if (parsed.kind === 'integration') {
     // * A top-up (LGPE-INTEGRAZIONE) is linked to its flow without an amount check.
-    const flow = currentFlow(s, m.ente_id, parsed.flowId);
+    const flow = await currentFlow(s, m.ente_id, parsed.flowId);
     decision = flow ? { state: 'matched', flowRowId: flow.flowRowId } : { state: 'parked', code: 'IDF_NON_TROVATO' };
-  } else if (parsed.kind === 'iuv') decision = decideReceiptCredit(m.amount_cents, m.id, receiptCandidates(s, m.ente_id, m.id, parsed.iuv));
+  } else if (parsed.kind === 'iuv') decision = decideReceiptCredit(m.amount_cents, m.id, await receiptCandidates(s, m.ente_id, m.id, parsed.iuv));
   else decision = { state: 'not_pagopa' };
 
   const stamp = now.toISOString();
   const code = decision.state === 'error' || decision.state === 'parked' ? decision.code : decision.state === 'not_pagopa' ? 'CAUSALE_NON_VALIDA' : null;
   const flowRowId = decision.state === 'matched' ? decision.flowRowId ?? null : null;
   const receiptRowId = decision.state === 'matched' ? decision.receiptRowId ?? null : null;
-  stmt(
-    s,
-    `UPDATE treasury_movements SET ref_kind = ?, ref_value = ?, state = ?, error_code = ?, flow_row_id = ?, receipt_row_id = ?, match_kind = ?,
+  (await stmt(
+        s,
+        `UPDATE treasury_movements SET ref_kind = ?, ref_value = ?, state = ?, error_code = ?, flow_row_id = ?, receipt_row_id = ?, match_kind = ?,
        matched_at = CASE WHEN ? = 'matched' THEN coalesce(matched_at, ?) ELSE NULL END, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?`,
-  ).run(refKind, refValue, decision.state, code, flowRowId, receiptRowId, decision.state === 'matched' ? (flowRowId ? 'flow' : 'receipt') : null, decision.state, stamp, stamp, m.id);
-  if (decision.state === 'matched' && flowRowId && parsed.kind === 'flow') stmt(s, 'UPDATE fdr_flow_recon SET credit_movement_id = ? WHERE flow_row_id = ?').run(m.id, flowRowId);
+      )).run(refKind, refValue, decision.state, code, flowRowId, receiptRowId, decision.state === 'matched' ? (flowRowId ? 'flow' : 'receipt') : null, decision.state, stamp, stamp, m.id);
+  if (decision.state === 'matched' && flowRowId && parsed.kind === 'flow') (await stmt(s, 'UPDATE fdr_flow_recon SET credit_movement_id = ? WHERE flow_row_id = ?')).run(m.id, flowRowId);
 
-  const refs = { movementRowId: m.id, movementId: m.movement_id, causaleRef: refValue, flowRowId: decision.state === 'error' && parsed.kind === 'flow' ? currentFlow(s, m.ente_id, parsed.flowId)?.flowRowId ?? null : flowRowId };
+  const refs = { movementRowId: m.id, movementId: m.movement_id, causaleRef: refValue, flowRowId: decision.state === 'error' && parsed.kind === 'flow' ? (await currentFlow(s, m.ente_id, parsed.flowId))?.flowRowId ?? null : flowRowId };
   let current: ReconAnomalyType | null = null;
   if (decision.state === 'error') current = decision.anomaly;
   else if (decision.state === 'parked' && workingDaysBetween(m.booking_date, localDate(now), { extraHolidays: [] }) > PARK_WORKING_DAYS) {
     current = decision.code === 'IDF_NON_TROVATO' ? 'credit_flow_not_found' : 'credit_payment_not_found';
   }
   if (current) {
-    raiseAnomaly(s, {
-      type: current,
-      enteId: m.ente_id,
-      refs,
-      amountCents: m.amount_cents,
-      detail: `Movimento ${m.movement_id} del ${m.booking_date}: ${RECON_ANOMALIES[current].label}`,
-      dedupKey: `mov:${m.id}:${current}`,
-    });
+    await raiseAnomaly(s, {
+            type: current,
+            enteId: m.ente_id,
+            refs,
+            amountCents: m.amount_cents,
+            detail: `Movimento ${m.movement_id} del ${m.booking_date}: ${RECON_ANOMALIES[current].label}`,
+            dedupKey: `mov:${m.id}:${current}`,
+          });
   }
   // A movement reconciled for the first time has no earlier anomaly to retire (ids are never reused).
   if (m.attempts > 0) {
-    autoResolve(
-      s,
-      "dedup_key LIKE ? AND type <> ?",
-      [`mov:${m.id}:%`, current ?? ''],
-      decision.state === 'matched' ? 'Riconciliato automaticamente' : 'Superato da un nuovo esito della riconciliazione',
-    );
+    await autoResolve(
+            s,
+            "dedup_key LIKE ? AND type <> ?",
+            [`mov:${m.id}:%`, current ?? ''],
+            decision.state === 'matched' ? 'Riconciliato automaticamente' : 'Superato da un nuovo esito della riconciliazione',
+          );
   }
   if (decision.state !== m.state || code !== m.error_code) {
-    recordAudit(r.db, { actor, action: 'movement.reconcile', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, code: m.error_code }, after: { state: decision.state, code, flowRowId, receiptRowId } });
+    await recordAudit(r.db, { actor, action: 'movement.reconcile', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, code: m.error_code }, after: { state: decision.state, code, flowRowId, receiptRowId } });
   }
   return decision.state;
 }
 
-function retryMovementsInTx(r: Recon, enteId: number | null, actor: string, now = new Date()): number {
+async function retryMovementsInTx(r: Recon, enteId: number | null, actor: string, now = new Date()): Promise<number> {
   const rows = r.sqlite
     .prepare(
       `SELECT id FROM treasury_movements WHERE (state = 'parked' OR (state = 'error' AND coalesce(error_code,'') <> '${MANUAL_UNMATCH_CODE}'))
@@ -483,13 +485,13 @@ function retryMovementsInTx(r: Recon, enteId: number | null, actor: string, now 
     )
     .all(...(enteId === null ? [] : [enteId])) as { id: number }[];
   let matched = 0;
-  for (const row of rows) if (reconcileMovementInTx(r, row.id, actor, now) === 'matched') matched++;
+  for (const row of rows) if (await reconcileMovementInTx(r, row.id, actor, now) === 'matched') matched++;
   return matched;
 }
 
 /** Retries parked (and errored) credits; returns how many became matched. */
-export function retryParked(r: Recon, enteId: number | null = null, actor = 'system', now = new Date()): number {
-  return r.sqlite.transaction(() => retryMovementsInTx(r, enteId, actor, now)).immediate();
+export async function retryParked(r: Recon, enteId: number | null = null, actor = 'system', now = new Date()): Promise<number> {
+  return await r.db.transaction(async () => await retryMovementsInTx(r, enteId, actor, now), { behavior: 'immediate' });
 }
 
 export interface StatementImportResult {
@@ -580,34 +582,34 @@ export async function storeStatement(
       const counts = { matched: 0, parked: 0, errors: 0 };
       for (const mv of fresh) {
         const id = Number(ins.run(input.enteId, importId, mv.movementId, mv.direction, mv.amountCents, mv.bookingDate, mv.valueDate, mv.causale, mv.account, mv.hash).lastInsertRowid);
-        const state = reconcileMovementInTx(r, id, input.actor, now);
+        const state = await reconcileMovementInTx(r, id, input.actor, now);
         if (state === 'matched') counts.matched++;
         else if (state === 'parked') counts.parked++;
         else if (state === 'error') counts.errors++;
       }
-      recordAudit(r.db, { actor: input.actor, action: 'treasury.import', entity: 'treasury_import', entityId: importId, enteId: input.enteId, after: { fileName: input.fileName, sha256: fileHash, format: parsed.format, ...parsed.opi, movements: parsed.movements.length, new: fresh.length, ...counts, skipped: parsed.skipped.length, skippedReasons: parsed.skipped.slice(0, 200) }, requestId: input.requestId });
+      await recordAudit(r.db, { actor: input.actor, action: 'treasury.import', entity: 'treasury_import', entityId: importId, enteId: input.enteId, after: { fileName: input.fileName, sha256: fileHash, format: parsed.format, ...parsed.opi, movements: parsed.movements.length, new: fresh.length, ...counts, skipped: parsed.skipped.length, skippedReasons: parsed.skipped.slice(0, 200) }, requestId: input.requestId });
       return { status: 'imported', importId, movements: parsed.movements.length, newMovements: fresh.length, alreadyKnown: known, ...counts, skipped: parsed.skipped };
     }, { behavior: 'immediate' });
 }
 
 // ------------------------------------------------------------------------------------ manual work
 
-function loadMovement(s: Database.Database, id: number, allowedEnti: number[] | 'all'): MovementDb {
+async function loadMovement(s: Database.Database, id: number, allowedEnti: number[] | 'all'): Promise<MovementDb> {
   const m = s.prepare('SELECT * FROM treasury_movements WHERE id = ?').get(id) as MovementDb | undefined;
   if (!m || (allowedEnti !== 'all' && !allowedEnti.includes(m.ente_id))) throw new ReconError('Movimento inesistente', [], 404);
   return m;
 }
 
 /** Manual match of a credit to a flow or a receipt of the same ente (mandatory note; amounts not enforced). */
-export function manualMatch(
+export async function manualMatch(
   r: Recon,
   input: { movementRowId: number; flowRowId?: number; receiptRowId?: number; note: string; actor: string; allowedEnti: number[] | 'all'; requestId?: string },
-): void {
+): Promise<void> {
   const note = input.note.trim();
   if (note.length < 3) throw new ReconError('La nota è obbligatoria per un abbinamento manuale');
   const s = r.sqlite;
-  s.transaction(() => {
-    const m = loadMovement(s, input.movementRowId, input.allowedEnti);
+  await r.db.transaction(async () => {
+    const m = await loadMovement(s, input.movementRowId, input.allowedEnti);
     if (m.direction !== 'CRDT') throw new ReconError('Solo gli accrediti possono essere abbinati');
     if (m.state === 'matched') throw new ReconError('Il movimento è già abbinato: scollegalo prima', [], 409);
     let kind: 'manual_flow' | 'manual_receipt';
@@ -634,21 +636,21 @@ export function manualMatch(
       stamp,
       m.id,
     );
-    autoResolve(s, 'dedup_key LIKE ?', [`mov:${m.id}:%`], `Abbinato manualmente: ${note}`);
-    recordAudit(r.db, { actor: input.actor, action: 'movement.match', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, code: m.error_code }, after: { state: 'matched', kind, flowRowId: input.flowRowId ?? null, receiptRowId: input.receiptRowId ?? null, note }, requestId: input.requestId });
-  }).immediate();
+    await autoResolve(s, 'dedup_key LIKE ?', [`mov:${m.id}:%`], `Abbinato manualmente: ${note}`);
+    await recordAudit(r.db, { actor: input.actor, action: 'movement.match', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, code: m.error_code }, after: { state: 'matched', kind, flowRowId: input.flowRowId ?? null, receiptRowId: input.receiptRowId ?? null, note }, requestId: input.requestId });
+  }, { behavior: 'immediate' });
 }
 
 /** Removes a match (automatic or manual), with a mandatory note; the movement is not retried automatically afterwards. */
-export function manualUnmatch(r: Recon, input: { movementRowId: number; note: string; actor: string; allowedEnti: number[] | 'all'; requestId?: string }): void {
+export async function manualUnmatch(r: Recon, input: { movementRowId: number; note: string; actor: string; allowedEnti: number[] | 'all'; requestId?: string }): Promise<void> {
   const note = input.note.trim();
   if (note.length < 3) throw new ReconError('La nota è obbligatoria per scollegare un abbinamento');
   const s = r.sqlite;
-  s.transaction(() => {
-    const m = loadMovement(s, input.movementRowId, input.allowedEnti);
+  await r.db.transaction(async () => {
+    const m = await loadMovement(s, input.movementRowId, input.allowedEnti);
     if (m.state !== 'matched') throw new ReconError('Il movimento non è abbinato', [], 409);
     if (m.flow_row_id) s.prepare('UPDATE fdr_flow_recon SET credit_movement_id = NULL WHERE flow_row_id = ? AND credit_movement_id = ?').run(m.flow_row_id, m.id);
     s.prepare("UPDATE treasury_movements SET state = 'error', error_code = ?, match_kind = NULL, flow_row_id = NULL, receipt_row_id = NULL, matched_at = NULL, note = ? WHERE id = ?").run(MANUAL_UNMATCH_CODE, note, m.id);
-    recordAudit(r.db, { actor: input.actor, action: 'movement.unmatch', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, flowRowId: m.flow_row_id, receiptRowId: m.receipt_row_id }, after: { state: 'error', note }, requestId: input.requestId });
-  }).immediate();
+    await recordAudit(r.db, { actor: input.actor, action: 'movement.unmatch', entity: 'treasury_movement', entityId: m.id, enteId: m.ente_id, before: { state: m.state, flowRowId: m.flow_row_id, receiptRowId: m.receipt_row_id }, after: { state: 'error', note }, requestId: input.requestId });
+  }, { behavior: 'immediate' });
 }

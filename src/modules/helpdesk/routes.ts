@@ -124,7 +124,7 @@ const opt = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
 const optInt = (s: string | undefined) => (s && /^\d{1,9}$/.test(s) ? Number(s) : undefined);
 const optDate = (s: string | undefined) => (s && /^\d{4}-\d{2}-\d{2}$/.test(s) ? s : undefined);
 
-function enteOptions(app: FastifyInstance, scope: Scope, selected?: number) {
+async function enteOptions(app: FastifyInstance, scope: Scope, selected?: number) {
   const rows = app.sqlite.prepare("SELECT id, name FROM enti WHERE member = 1 OR kind = 'provincia' ORDER BY kind DESC, name").all() as { id: number; name: string }[];
   return rows.filter((e) => inScope(scope, e.id)).map((e) => ({ ...e, selected: e.id === selected }));
 }
@@ -174,12 +174,12 @@ export default fp(
       if (running) return;
       running = true;
       try {
-        processPendingFlows(r);
-        retryParked(r);
-        const ctx = ticketsCtx();
-        checkSlaBreaches(ctx);
-        autoClose(ctx, hs.autoCloseDays);
-        if (hs.nodeCallRetentionDays > 0) pruneNodeCalls(app.sqlite, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
+        await processPendingFlows(r);
+        await retryParked(r);
+        const ctx = await ticketsCtx();
+        await checkSlaBreaches(ctx);
+        await autoClose(ctx, hs.autoCloseDays);
+        if (hs.nodeCallRetentionDays > 0) await pruneNodeCalls(app.sqlite, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
         if (sender) await flushOutbox(app.sqlite, sender);
       } catch (e) {
         app.log.error({ err: (e as Error).message }, 'helpdesk periodic task failed');
@@ -207,7 +207,7 @@ export default fp(
     // ---------------------------------------------------------------- dashboard
     app.get('/helpdesk', { preHandler: helpdeskOrOperator }, async (request, reply) => {
       const scope = scopeOf(request);
-      const d = dashboard(app.sqlite, scope);
+      const d = await dashboard(app.sqlite, scope);
       const totals = d.series.reduce((s, p) => ({ count: s.count + p.count, cents: s.cents + p.cents }), { count: 0, cents: 0 });
       return page(reply, 'dashboard', {
         title: 'Helpdesk – cruscotto',
@@ -221,7 +221,7 @@ export default fp(
     });
 
     app.get('/helpdesk/grafico.svg', { preHandler: helpdeskOrOperator }, async (request, reply) => {
-      const d = dashboard(app.sqlite, scopeOf(request));
+      const d = await dashboard(app.sqlite, scopeOf(request));
       return reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'private, no-store').send(barChartSvg(d.series, { title: 'Incassi pagoPA degli ultimi 30 giorni' }));
     });
 
@@ -268,7 +268,7 @@ export default fp(
         state: (opt(q.state) as TxFilter['state']) ?? undefined,
       };
       if (q.format === 'csv') {
-        const { rows } = searchTransactions(app.sqlite, filter, scope, { pageSize: 50_000 });
+        const { rows } = await searchTransactions(app.sqlite, filter, scope, { pageSize: 50_000 });
         const csv = stringify(
           rows.map((x) => [x.enteName, x.noticeNumber, x.iuv, x.description, x.debtorFiscalCode, x.debtorName, x.serviceName, x.taxonomy, (x.amountCents / 100).toFixed(2).replace('.', ','), x.dueDate, x.receiptId ?? '', x.paidAt ?? '', x.pspName ?? '', x.stateLabel]),
           { header: true, columns: ['ente', 'codice_avviso', 'iuv', 'descrizione', 'cf_debitore', 'debitore', 'servizio', 'tassonomia', 'importo', 'scadenza', 'id_ricevuta', 'pagato_il', 'psp', 'stato'], delimiter: ';', cast: CSV_SAFE_CAST },
@@ -276,7 +276,7 @@ export default fp(
         return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="pagamenti.csv"').send(`\uFEFF${csv}`);
       }
       // Keyset paging (newest activity first): `after`/`before` hold the row next to the page.
-      const { total, rows, next, prev } = searchTransactions(app.sqlite, filter, scope, { after: parseCursor(q.after), before: parseCursor(q.before) });
+      const { total, rows, next, prev } = await searchTransactions(app.sqlite, filter, scope, { after: parseCursor(q.after), before: parseCursor(q.before) });
       const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => !['after', 'before', 'page', 'format'].includes(k) && v !== undefined && v !== '') as [string, string][]);
       const link = (dir: 'after' | 'before', c: PageCursor) => `/helpdesk/pagamenti?${new URLSearchParams([...params, [dir, formatCursor(c)]])}`;
       return page(reply, 'payments', {
@@ -288,7 +288,7 @@ export default fp(
         prev: prev ? link('before', prev) : null,
         next: next ? link('after', next) : null,
         csvUrl: `/helpdesk/pagamenti?${new URLSearchParams([...params, ['format', 'csv']])}`,
-        enti: enteOptions(app, scope, filter.enteId),
+        enti: await enteOptions(app, scope, filter.enteId),
         states: toOptions(TX_STATES, q.state),
         amountError: (q.min && minCents === undefined) || (q.max && maxCents === undefined) ? 'Importo non valido (es. 12,50)' : null,
       });
@@ -296,28 +296,28 @@ export default fp(
 
     app.get<{ Params: { id: number } }>('/helpdesk/pagamenti/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
       app.nodeCallLog.flush(); // the node calls answered so far, even those of this very event-loop turn
-      const d = paymentTimeline(app.sqlite, request.params.id, scopeOf(request));
+      const d = await paymentTimeline(app.sqlite, request.params.id, scopeOf(request));
       if (!d) throw new HttpError(404, 'Pagamento non trovato.');
       return page(reply, 'payment', { title: `Pagamento ${d.tx.noticeNumber}`, d });
     });
 
     // ---------------------------------------------------------------- flows
-    const flowsPage = (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
+    const flowsPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
       const scope = scopeOf(request);
-      return page(reply, 'flows', { title: 'Flussi di rendicontazione', flows: listFlows(app.sqlite, scope), enti: enteOptions(app, scope), csrf: true, ...extra });
+      return page(reply, 'flows', { title: 'Flussi di rendicontazione', flows: await listFlows(app.sqlite, scope), enti: await enteOptions(app, scope), csrf: true, ...extra });
     };
     app.get('/helpdesk/flussi', { preHandler: helpdeskOrOperator }, async (request, reply) => {
-      processPendingFlows(r);
+      await processPendingFlows(r);
       const notice = takeFlash(request);
-      return flowsPage(request, reply, notice ? { notice } : {});
+      return await flowsPage(request, reply, notice ? { notice } : {});
     });
 
     app.post('/helpdesk/flussi', { preHandler: helpdeskOrOperator, config: { upload: true } }, async (request, reply) => {
       const mp = await readMultipart(request, 8 * 1024 * 1024);
-      if (mp.tooLarge) return flowsPage(request, reply.code(413), { error: { message: 'Il file supera 8 MB.' } });
-      if (!mp.file) return flowsPage(request, reply.code(400), { error: { message: 'Scegli il file XML del flusso.' } });
+      if (mp.tooLarge) return await flowsPage(request, reply.code(413), { error: { message: 'Il file supera 8 MB.' } });
+      if (!mp.file) return await flowsPage(request, reply.code(400), { error: { message: 'Scegli il file XML del flusso.' } });
       try {
-        const out = ingestFlowXml(r, { xml: mp.file.data, source: 'upload', actor: `user:${request.user!.id}`, allowedEnti: scopeOf(request), requestId: request.id });
+        const out = await ingestFlowXml(r, { xml: mp.file.data, source: 'upload', actor: `user:${request.user!.id}`, allowedEnti: scopeOf(request), requestId: request.id });
         if (out.status === 'unchanged') {
           setFlash(request, 'Questo flusso era già stato acquisito: nulla è cambiato.');
           return reply.redirect('/helpdesk/flussi', 303);
@@ -325,7 +325,7 @@ export default fp(
         return reply.redirect(`/helpdesk/flussi/${out.result.flowRowId}?esito=importato`, 303);
       } catch (e) {
         const v = problemsView(e);
-        return flowsPage(request, reply.code(v.status === 403 ? 403 : v.status === 409 ? 409 : 422), { error: v });
+        return await flowsPage(request, reply.code(v.status === 403 ? 403 : v.status === 409 ? 409 : 422), { error: v });
       }
     });
 
@@ -336,7 +336,7 @@ export default fp(
       let imported = 0;
       for (const m of members) {
         for (const f of await buildFlows(app.db, m.cf)) {
-          const out = ingestFlowXml(r, { xml: f.xml, source: 'nodoChiedi', actor: `user:${request.user!.id}`, allowedEnti: 'all', requestId: request.id });
+          const out = await ingestFlowXml(r, { xml: f.xml, source: 'nodoChiedi', actor: `user:${request.user!.id}`, allowedEnti: 'all', requestId: request.id });
           if (out.status === 'imported') imported++;
         }
       }
@@ -345,7 +345,7 @@ export default fp(
     });
 
     app.get<{ Params: { id: number } }>('/helpdesk/flussi/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
-      const d = flowDetail(app.sqlite, request.params.id, scopeOf(request));
+      const d = await flowDetail(app.sqlite, request.params.id, scopeOf(request));
       if (!d) throw new HttpError(404, 'Flusso non trovato.');
       return page(reply, 'flow', { title: `Flusso ${String(d.flow.flowId)}`, d, imported: (request.query as { esito?: string }).esito === 'importato' });
     });
@@ -356,9 +356,9 @@ export default fp(
       const state = (request.query as { stato?: string }).stato;
       return page(reply, 'treasury', {
         title: 'Tesoreria e riconciliazione',
-        movements: listMovements(app.sqlite, scope, state && state in MOVEMENT_STATES ? state : undefined),
+        movements: await listMovements(app.sqlite, scope, state && state in MOVEMENT_STATES ? state : undefined),
         states: toOptions(MOVEMENT_STATES, state),
-        enti: enteOptions(app, scope),
+        enti: await enteOptions(app, scope),
         opiVersions: OPI_VERSIONS,
         opiPending: (await pendingOpiJournals(r, scope)).map((j) => ({ ...j, pages: j.pagesReceived.join(', ') })),
         csrf: true,
@@ -422,15 +422,15 @@ export default fp(
       { preHandler: helpdeskOrOperator, schema: { params: idParams, body: matchBody } },
       async (request, reply) => {
         try {
-          manualMatch(r, {
-            movementRowId: request.params.id,
-            flowRowId: optInt(request.body.flowRowId),
-            receiptRowId: optInt(request.body.receiptRowId),
-            note: request.body.note,
-            actor: `user:${request.user!.id}`,
-            allowedEnti: scopeOf(request),
-            requestId: request.id,
-          });
+          await manualMatch(r, {
+                        movementRowId: request.params.id,
+                        flowRowId: optInt(request.body.flowRowId),
+                        receiptRowId: optInt(request.body.receiptRowId),
+                        note: request.body.note,
+                        actor: `user:${request.user!.id}`,
+                        allowedEnti: scopeOf(request),
+                        requestId: request.id,
+                      });
           return treasuryPage(request, reply, { notice: 'Movimento abbinato manualmente.' });
         } catch (e) {
           const v = problemsView(e);
@@ -443,7 +443,7 @@ export default fp(
       { preHandler: helpdeskOrOperator, schema: { params: idParams, body: matchBody } },
       async (request, reply) => {
         try {
-          manualUnmatch(r, { movementRowId: request.params.id, note: request.body.note, actor: `user:${request.user!.id}`, allowedEnti: scopeOf(request), requestId: request.id });
+          await manualUnmatch(r, { movementRowId: request.params.id, note: request.body.note, actor: `user:${request.user!.id}`, allowedEnti: scopeOf(request), requestId: request.id });
           return treasuryPage(request, reply, { notice: 'Abbinamento rimosso.' });
         } catch (e) {
           const v = problemsView(e);
@@ -497,14 +497,14 @@ export default fp(
         const q = request.query;
         const scope = scopeOf(request);
         const status = q.stato === undefined ? 'active' : q.stato;
-        const rows = listAnomalies(app.sqlite, { type: opt(q.tipo), status: opt(status), enteId: optInt(q.ente), olderThanDays: optInt(q.giorni) }, scope);
+        const rows = await listAnomalies(app.sqlite, { type: opt(q.tipo), status: opt(status), enteId: optInt(q.ente), olderThanDays: optInt(q.giorni) }, scope);
         return page(reply, 'anomalies', {
           title: 'Anomalie',
           rows,
           filter: q,
           types: toOptions(anomalyTypes, q.tipo),
           statuses: [{ value: 'active', label: 'Da lavorare', selected: status === 'active' }, ...toOptions({ open: 'Aperta', in_progress: 'In lavorazione', resolved: 'Risolta', dismissed: 'Archiviata' }, status)],
-          enti: enteOptions(app, scope, optInt(q.ente)),
+          enti: await enteOptions(app, scope, optInt(q.ente)),
         });
       },
     );
@@ -515,12 +515,12 @@ export default fp(
     } as const;
     app.get<{ Querystring: { after?: string; before?: string } }>('/helpdesk/anomalie/invecchiamento', { preHandler: helpdeskOrOperator, schema: { querystring: ageingQuery } }, async (request, reply) => {
       // One page (oldest first, keyset paging); the page's rows and total, not the whole backlog's.
-      const { rows, next, prev, cutoff } = ageingReport(app.sqlite, scopeOf(request), hs.ageingDays, hs.extraHolidays, new Date(), {
-        after: parseCursor(request.query.after),
-        before: parseCursor(request.query.before),
-      });
+      const { rows, next, prev, cutoff } = await ageingReport(app.sqlite, scopeOf(request), hs.ageingDays, hs.extraHolidays, new Date(), {
+              after: parseCursor(request.query.after),
+              before: parseCursor(request.query.before),
+            });
       const link = (dir: 'after' | 'before', c: PageCursor) => `/helpdesk/anomalie/invecchiamento?${new URLSearchParams([[dir, formatCursor(c)]])}`;
-      const parked = listMovements(app.sqlite, scopeOf(request), 'parked');
+      const parked = await listMovements(app.sqlite, scopeOf(request), 'parked');
       return page(reply, 'ageing', {
         title: 'Incassato e non accreditato',
         rows,
@@ -534,15 +534,15 @@ export default fp(
       });
     });
 
-    const loadAnomaly = (request: FastifyRequest, id: number) => {
-      const a = listAnomalies(app.sqlite, {}, scopeOf(request), 1_000_000).find((x) => x.id === id);
+    const loadAnomaly = async (request: FastifyRequest, id: number) => {
+      const a = (await listAnomalies(app.sqlite, {}, scopeOf(request), 1_000_000)).find((x) => x.id === id);
       if (!a) throw new HttpError(404, 'Anomalia non trovata.');
       return a;
     };
     app.get<{ Params: { id: number } }>('/helpdesk/anomalie/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
       const a = app.sqlite.prepare('SELECT ente_id FROM anomalies WHERE id = ?').get(request.params.id) as { ente_id: number | null } | undefined;
       if (!a || !inScope(scopeOf(request), a.ente_id)) throw new HttpError(404, 'Anomalia non trovata.');
-      const row = listAnomalies(app.sqlite, { enteId: a.ente_id ?? undefined }, scopeOf(request), 1_000_000).find((x) => x.id === request.params.id) ?? loadAnomaly(request, request.params.id);
+      const row = (await listAnomalies(app.sqlite, { enteId: a.ente_id ?? undefined }, scopeOf(request), 1_000_000)).find((x) => x.id === request.params.id) ?? await loadAnomaly(request, request.params.id);
       const notes = app.sqlite.prepare('SELECT n.text, n.created_at AS at, n.author FROM anomaly_notes n WHERE n.anomaly_id = ? ORDER BY n.id').all(request.params.id);
       const staff = app.sqlite.prepare("SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk'").all();
       const tickets = app.sqlite.prepare("SELECT id, subject, status FROM tickets WHERE link_kind = 'anomaly' AND link_id = ?").all(request.params.id) as { id: number; subject: string; status: keyof typeof STATUS_LABELS }[];
@@ -578,7 +578,7 @@ export default fp(
         const status = b.status ?? before.status;
         if ((status === 'resolved' || status === 'dismissed') && status !== before.status && note.length < 3) throw new HttpError(400, 'Per risolvere o archiviare un’anomalia scrivi una nota.');
         const assignee = b.assignee === undefined ? before.assigneeId : optInt(b.assignee) ?? null;
-        app.sqlite.transaction(() => {
+        await app.db.transaction(async () => {
           app.sqlite
             .prepare(
               `UPDATE anomalies SET status = ?, assignee_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
@@ -587,8 +587,8 @@ export default fp(
             )
             .run(status, assignee, status, status, note, note, before.id);
           if (note) app.sqlite.prepare('INSERT INTO anomaly_notes (anomaly_id, author, text) VALUES (?,?,?)').run(before.id, `user:${request.user!.id}`, note);
-          recordAudit(app.db, { actor: `user:${request.user!.id}`, action: 'anomaly.update', entity: 'anomaly', entityId: before.id, enteId: before.enteId, before, after: { status, assigneeId: assignee, note: note || null }, requestId: request.id });
-        })();
+          await recordAudit(app.db, { actor: `user:${request.user!.id}`, action: 'anomaly.update', entity: 'anomaly', entityId: before.id, enteId: before.enteId, before, after: { status, assigneeId: assignee, note: note || null }, requestId: request.id });
+        });
         return reply.redirect(`/helpdesk/anomalie/${before.id}`, 303);
       },
     );
@@ -607,8 +607,8 @@ export default fp(
         breached: sla.ttoBreached || sla.ttrBreached,
       };
     };
-    const loadTicket = (request: FastifyRequest, id: number): TicketRow => {
-      const t = getTicket(app.sqlite, id);
+    const loadTicket = async (request: FastifyRequest, id: number): Promise<TicketRow> => {
+      const t = await getTicket(app.sqlite, id);
       if (!t || !inScope(scopeOf(request), t.ente_id)) throw new HttpError(404, 'Ticket non trovato.');
       return t;
     };
@@ -643,7 +643,7 @@ export default fp(
       return page(reply, 'ticket-new', {
         title: 'Nuovo ticket',
         link,
-        enti: enteOptions(app, scopeOf(request), link?.enteId),
+        enti: await enteOptions(app, scopeOf(request), link?.enteId),
         categories: Object.entries(TICKET_CATEGORIES).map(([value, c]) => ({ value, label: c.label, selected: value === (link?.kind === 'payment' ? 'pagopa' : link ? 'riconciliazione' : '') })),
         types: toOptions(TICKET_TYPES, link ? 'segnalazione_pagamento' : 'richiesta'),
         priorities: toOptions(TICKET_PRIORITIES, 'media'),
@@ -672,22 +672,22 @@ export default fp(
       if (mp.tooLarge) errors.push(`L’allegato supera ${Math.round(hs.attachmentMaxBytes / 1048576)} MB.`);
       if (errors.length) return newTicketPage(request, reply.code(400), { errors, form: f });
       try {
-        const id = createTicket(
-          ticketsCtx(),
-          {
-            enteId: enteId!,
-            subject: f.subject!.trim(),
-            category: f.category as keyof typeof TICKET_CATEGORIES,
-            type: f.type as keyof typeof TICKET_TYPES,
-            priority: f.priority as keyof typeof TICKET_PRIORITIES,
-            body: f.body!.trim(),
-            linkKind: link?.kind ?? null,
-            linkId: link?.id ?? null,
-            citizenContact: citizenContact || null,
-            attachment: mp.file,
-          },
-          { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id },
-        );
+        const id = await createTicket(
+                  await ticketsCtx(),
+                  {
+                    enteId: enteId!,
+                    subject: f.subject!.trim(),
+                    category: f.category as keyof typeof TICKET_CATEGORIES,
+                    type: f.type as keyof typeof TICKET_TYPES,
+                    priority: f.priority as keyof typeof TICKET_PRIORITIES,
+                    body: f.body!.trim(),
+                    linkKind: link?.kind ?? null,
+                    linkId: link?.id ?? null,
+                    citizenContact: citizenContact || null,
+                    attachment: mp.file,
+                  },
+                  { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id },
+                );
         return reply.redirect(`/helpdesk/ticket/${id}`, 303);
       } catch (e) {
         if (e instanceof TicketError) return newTicketPage(request, reply.code(e.status), { errors: [e.message], form: f });
@@ -696,7 +696,7 @@ export default fp(
     });
 
     app.get<{ Params: { id: number } }>('/helpdesk/ticket/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
-      const t = loadTicket(request, request.params.id);
+      const t = await loadTicket(request, request.params.id);
       const staff = isStaff(request);
       const messages = app.sqlite
         .prepare(
@@ -734,13 +734,13 @@ export default fp(
     });
 
     app.post<{ Params: { id: number } }>('/helpdesk/ticket/:id/messaggi', { preHandler: helpdeskOrOperator, config: { upload: true }, schema: { params: idParams } }, async (request, reply) => {
-      const t = loadTicket(request, request.params.id);
+      const t = await loadTicket(request, request.params.id);
       const mp = await readMultipart(request, hs.attachmentMaxBytes);
       if (mp.tooLarge) throw new HttpError(413, `L’allegato supera ${Math.round(hs.attachmentMaxBytes / 1048576)} MB.`);
       const body = (mp.fields.body ?? '').trim();
       if (body.length < 2) throw new HttpError(400, 'Scrivi il testo della risposta.');
       try {
-        replyTicket(ticketsCtx(), t.id, { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id }, { body, internal: mp.fields.internal === 'on', attachment: mp.file });
+        await replyTicket(await ticketsCtx(), t.id, { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id }, { body, internal: mp.fields.internal === 'on', attachment: mp.file });
       } catch (e) {
         if (e instanceof TicketError) throw new HttpError(e.status, e.message);
         throw e;
@@ -758,13 +758,13 @@ export default fp(
         },
       },
       async (request, reply) => {
-        const t = loadTicket(request, request.params.id);
+        const t = await loadTicket(request, request.params.id);
         const assigneeId = optInt(request.body.assignee);
         if (assigneeId !== undefined && !hasRole({ grants: app.sqlite.prepare('SELECT role, ente_id AS enteId FROM role_grants WHERE user_id = ?').all(assigneeId) as { role: 'helpdesk'; enteId: null }[] }, 'helpdesk')) {
           throw new HttpError(400, 'Si può assegnare solo a personale dell’helpdesk.');
         }
         try {
-          transition(ticketsCtx(), t.id, request.body.action, { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id }, { assigneeId, note: request.body.note });
+          await transition(await ticketsCtx(), t.id, request.body.action, { userId: request.user!.id, isStaff: isStaff(request), requestId: request.id }, { assigneeId, note: request.body.note });
         } catch (e) {
           if (e instanceof TicketError) throw new HttpError(e.status, e.message);
           throw e;
@@ -777,7 +777,7 @@ export default fp(
       '/helpdesk/ticket/:id/allegati/:att',
       { preHandler: helpdeskOrOperator, schema: { params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 }, att: { type: 'integer', minimum: 1 } }, required: ['id', 'att'] } } },
       async (request, reply) => {
-        const t = loadTicket(request, request.params.id);
+        const t = await loadTicket(request, request.params.id);
         const a = app.sqlite
           .prepare('SELECT a.file_name AS fileName, a.storage_path AS storagePath, a.sha256, m.visibility FROM ticket_attachments a LEFT JOIN ticket_messages m ON m.id = a.message_id WHERE a.id = ? AND a.ticket_id = ?')
           .get(request.params.att, t.id) as { fileName: string; storagePath: string; sha256: string; visibility: string | null } | undefined;

@@ -178,7 +178,7 @@ export interface TicketsCtx {
   mailbox: boolean;
 }
 
-export function getTicket(sqlite: Database.Database, id: number): TicketRow | undefined {
+export async function getTicket(sqlite: Database.Database, id: number): Promise<TicketRow | undefined> {
   return sqlite.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
 }
 
@@ -205,15 +205,15 @@ function storeAttachment(dataDir: string, a: AttachmentIn) {
   return { fileName: a.fileName.replace(/[\\/\r\n"]/g, '_').slice(0, 150), contentType: a.contentType.slice(0, 100) || 'application/octet-stream', sizeBytes: a.data.length, sha256, storagePath: rel };
 }
 
-function userEmail(sqlite: Database.Database, userId: number | null): string | null {
+async function userEmail(sqlite: Database.Database, userId: number | null): Promise<string | null> {
   if (!userId) return null;
   return (sqlite.prepare('SELECT email FROM users WHERE id = ?').get(userId) as { email: string | null } | undefined)?.email ?? null;
 }
 
-function notify(ctx: TicketsCtx, t: TicketRow, to: (string | null)[], subject: string, body: string) {
+async function notify(ctx: TicketsCtx, t: TicketRow, to: (string | null)[], subject: string, body: string) {
   const link = `${ctx.publicUrl}/helpdesk/ticket/${t.id}`;
   for (const addr of new Set(to.filter((x): x is string => !!x))) {
-    enqueueMail(ctx.sqlite, { to: addr, subject: `[Ticket #${t.id}] ${subject}`, body: `${body}\n\nApri il ticket: ${link}\n`, ticketId: t.id, mailbox: ctx.mailbox });
+    await enqueueMail(ctx.sqlite, { to: addr, subject: `[Ticket #${t.id}] ${subject}`, body: `${body}\n\nApri il ticket: ${link}\n`, ticketId: t.id, mailbox: ctx.mailbox });
   }
 }
 
@@ -235,12 +235,12 @@ export interface NewTicket {
   sla?: { tto: number; ttr: number } | null;
 }
 
-export function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Actor, now = new Date()): number {
+export async function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Actor, now = new Date()): Promise<number> {
   const cat = TICKET_CATEGORIES[input.category];
   if (!cat) throw new TicketError('Categoria sconosciuta');
   const stored = input.attachment ? storeAttachment(ctx.dataDir, input.attachment) : null;
   const stamp = now.toISOString();
-  return ctx.sqlite.transaction(() => {
+  return await ctx.db.transaction(async () => {
     const id = Number(
       ctx.sqlite
         .prepare(
@@ -253,24 +253,24 @@ export function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Actor, no
       ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?, 'public', ?, ?)").run(id, actor.userId, actor.isStaff ? 'staff' : 'ente', input.body, stamp)
         .lastInsertRowid,
     );
-    if (stored) insertAttachment(ctx.sqlite, id, msg, stored);
-    const t = getTicket(ctx.sqlite, id)!;
-    recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: 'ticket.create', entity: 'ticket', entityId: id, enteId: input.enteId, after: { subject: input.subject, category: input.category, priority: input.priority, link: input.linkKind ? `${input.linkKind}:${input.linkId}` : null, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
-    notify(ctx, t, ctx.notifyAddresses, `Nuovo ticket: ${input.subject}`, `È stato aperto un nuovo ticket (${cat.label}, priorità ${input.priority}).`);
+    if (stored) await insertAttachment(ctx.sqlite, id, msg, stored);
+    const t = (await getTicket(ctx.sqlite, id))!;
+    await recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: 'ticket.create', entity: 'ticket', entityId: id, enteId: input.enteId, after: { subject: input.subject, category: input.category, priority: input.priority, link: input.linkKind ? `${input.linkKind}:${input.linkId}` : null, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
+    await notify(ctx, t, ctx.notifyAddresses, `Nuovo ticket: ${input.subject}`, `È stato aperto un nuovo ticket (${cat.label}, priorità ${input.priority}).`);
     return id;
-  }).immediate();
+  }, { behavior: 'immediate' });
 }
 
-function insertAttachment(sqlite: Database.Database, ticketId: number, messageId: number, a: ReturnType<typeof storeAttachment>) {
+async function insertAttachment(sqlite: Database.Database, ticketId: number, messageId: number, a: ReturnType<typeof storeAttachment>) {
   sqlite
     .prepare('INSERT INTO ticket_attachments (ticket_id, message_id, file_name, content_type, size_bytes, sha256, storage_path) VALUES (?,?,?,?,?,?,?)')
     .run(ticketId, messageId, a.fileName, a.contentType, a.sizeBytes, a.sha256, a.storagePath);
 }
 
 /** Applies a workflow action. `assigneeId` for assign (default: the actor). */
-export function transition(ctx: TicketsCtx, ticketId: number, action: TicketAction, actor: Actor, opts: { assigneeId?: number; note?: string } = {}, now = new Date()): TicketStatus {
-  return ctx.sqlite.transaction(() => {
-    const t = getTicket(ctx.sqlite, ticketId);
+export async function transition(ctx: TicketsCtx, ticketId: number, action: TicketAction, actor: Actor, opts: { assigneeId?: number; note?: string } = {}, now = new Date()): Promise<TicketStatus> {
+  return await ctx.db.transaction(async () => {
+    const t = await getTicket(ctx.sqlite, ticketId);
     if (!t) throw new TicketError('Ticket inesistente', 404);
     if (!allowedActions(t.status, actor.isStaff).includes(action)) throw new TicketError(`Azione «${ACTION_LABELS[action] ?? action}» non consentita nello stato «${STATUS_LABELS[t.status]}»`, 409);
     const to = TRANSITIONS[t.status][action]!;
@@ -310,48 +310,48 @@ export function transition(ctx: TicketsCtx, ticketId: number, action: TicketActi
     ctx.sqlite
       .prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?, 'system', 'public', ?, ?)")
       .run(t.id, actor.userId, `Stato: ${STATUS_LABELS[t.status]} → ${STATUS_LABELS[to]}${note ? ` – ${note}` : ''}`, stamp);
-    recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: `ticket.${action}`, entity: 'ticket', entityId: t.id, enteId: t.ente_id, before: { status: t.status, assigneeId: t.assignee_id }, after: { status: to, assigneeId: assignee, note: note ?? null }, requestId: actor.requestId });
-    const updated = getTicket(ctx.sqlite, t.id)!;
-    if (actor.isStaff) notify(ctx, updated, [userEmail(ctx.sqlite, t.requester_id)], `Stato aggiornato: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».${note ? `\n\n${note}` : ''}`);
-    else notify(ctx, updated, [userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `Stato aggiornato dall’ente: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».`);
+    await recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: `ticket.${action}`, entity: 'ticket', entityId: t.id, enteId: t.ente_id, before: { status: t.status, assigneeId: t.assignee_id }, after: { status: to, assigneeId: assignee, note: note ?? null }, requestId: actor.requestId });
+    const updated = (await getTicket(ctx.sqlite, t.id))!;
+    if (actor.isStaff) await notify(ctx, updated, [await userEmail(ctx.sqlite, t.requester_id)], `Stato aggiornato: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».${note ? `\n\n${note}` : ''}`);
+    else await notify(ctx, updated, [await userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `Stato aggiornato dall’ente: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».`);
     return to;
-  }).immediate();
+  }, { behavior: 'immediate' });
 }
 
 /** A reply (public) or an internal note (staff only), optionally with one attachment. */
-export function reply(ctx: TicketsCtx, ticketId: number, actor: Actor, input: { body: string; internal: boolean; attachment?: AttachmentIn | null }, now = new Date()): number {
-  const t0 = getTicket(ctx.sqlite, ticketId);
+export async function reply(ctx: TicketsCtx, ticketId: number, actor: Actor, input: { body: string; internal: boolean; attachment?: AttachmentIn | null }, now = new Date()): Promise<number> {
+  const t0 = await getTicket(ctx.sqlite, ticketId);
   if (!t0) throw new TicketError('Ticket inesistente', 404);
   if (t0.status === 'closed') throw new TicketError('Il ticket è chiuso: aprine uno nuovo', 409);
   if (input.internal && !actor.isStaff) throw new TicketError('Solo l’helpdesk può scrivere note interne', 403);
   const stored = input.attachment ? storeAttachment(ctx.dataDir, input.attachment) : null;
-  const id = ctx.sqlite.transaction(() => {
+  const id = await ctx.db.transaction(async () => {
     const stamp = now.toISOString();
     const msg = Number(
       ctx.sqlite
         .prepare('INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?,?,?,?)')
         .run(ticketId, actor.userId, actor.isStaff ? 'staff' : 'ente', input.internal ? 'internal' : 'public', input.body, stamp).lastInsertRowid,
     );
-    if (stored) insertAttachment(ctx.sqlite, ticketId, msg, stored);
+    if (stored) await insertAttachment(ctx.sqlite, ticketId, msg, stored);
     // The first public staff reply also counts as taking the ticket in charge (TTO).
     if (actor.isStaff && !input.internal && !t0.owned_at) {
       const breached = businessMinutesBetween(new Date(t0.created_at), now, ctx.cal) > t0.tto_target_minutes;
       ctx.sqlite.prepare('UPDATE tickets SET owned_at = ?, tto_breached = max(tto_breached, ?), updated_at = ? WHERE id = ?').run(stamp, breached ? 1 : 0, stamp, ticketId);
     } else ctx.sqlite.prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(stamp, ticketId);
-    recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: input.internal ? 'ticket.note' : 'ticket.reply', entity: 'ticket', entityId: ticketId, enteId: t0.ente_id, after: { messageId: msg, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
+    await recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: input.internal ? 'ticket.note' : 'ticket.reply', entity: 'ticket', entityId: ticketId, enteId: t0.ente_id, after: { messageId: msg, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
     if (!input.internal) {
-      if (actor.isStaff) notify(ctx, t0, [userEmail(ctx.sqlite, t0.requester_id)], 'Nuova risposta dell’helpdesk', `L’helpdesk ha risposto al ticket «${t0.subject}».`);
-      else notify(ctx, t0, [userEmail(ctx.sqlite, t0.assignee_id), ...(t0.assignee_id ? [] : ctx.notifyAddresses)], 'Nuova risposta dell’ente', `L’ente ha risposto al ticket «${t0.subject}».`);
+      if (actor.isStaff) await notify(ctx, t0, [await userEmail(ctx.sqlite, t0.requester_id)], 'Nuova risposta dell’helpdesk', `L’helpdesk ha risposto al ticket «${t0.subject}».`);
+      else await notify(ctx, t0, [await userEmail(ctx.sqlite, t0.assignee_id), ...(t0.assignee_id ? [] : ctx.notifyAddresses)], 'Nuova risposta dell’ente', `L’ente ha risposto al ticket «${t0.subject}».`);
     }
     return msg;
-  }).immediate();
+  }, { behavior: 'immediate' });
   // The ente answering a ticket that waits for it resumes the work (and the SLA clock).
-  if (!actor.isStaff && t0.status === 'waiting_ente') transition(ctx, ticketId, 'resume', { ...actor, isStaff: true }, { note: 'risposta dell’ente' }, now);
+  if (!actor.isStaff && t0.status === 'waiting_ente') await transition(ctx, ticketId, 'resume', { ...actor, isStaff: true }, { note: 'risposta dell’ente' }, now);
   return id;
 }
 
 /** Sets breach flags that became true and notifies once per flag; returns the tickets flagged. */
-export function checkSlaBreaches(ctx: TicketsCtx, now = new Date()): number[] {
+export async function checkSlaBreaches(ctx: TicketsCtx, now = new Date()): Promise<number[]> {
   const open = ctx.sqlite.prepare("SELECT * FROM tickets WHERE status NOT IN ('resolved','closed') AND (tto_breached = 0 OR ttr_breached = 0)").all() as TicketRow[];
   const flagged: number[] = [];
   for (const t of open) {
@@ -359,29 +359,29 @@ export function checkSlaBreaches(ctx: TicketsCtx, now = new Date()): number[] {
     const tto = t.tto_breached === 0 && !t.owned_at && s.ttoElapsed > t.tto_target_minutes;
     const ttr = t.ttr_breached === 0 && s.ttrElapsed > t.ttr_target_minutes;
     if (!tto && !ttr) continue;
-    ctx.sqlite.transaction(() => {
+    await ctx.db.transaction(async () => {
       ctx.sqlite.prepare('UPDATE tickets SET tto_breached = max(tto_breached, ?), ttr_breached = max(ttr_breached, ?) WHERE id = ?').run(tto ? 1 : 0, ttr ? 1 : 0, t.id);
-      recordAudit(ctx.db, { actor: 'system', action: 'ticket.sla_breach', entity: 'ticket', entityId: t.id, enteId: t.ente_id, after: { tto, ttr } });
-      notify(ctx, t, [userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `SLA superato (${[tto ? 'presa in carico' : '', ttr ? 'risoluzione' : ''].filter(Boolean).join(', ')})`, `Il ticket «${t.subject}» ha superato i tempi di servizio.`);
-    }).immediate();
+      await recordAudit(ctx.db, { actor: 'system', action: 'ticket.sla_breach', entity: 'ticket', entityId: t.id, enteId: t.ente_id, after: { tto, ttr } });
+      await notify(ctx, t, [await userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `SLA superato (${[tto ? 'presa in carico' : '', ttr ? 'risoluzione' : ''].filter(Boolean).join(', ')})`, `Il ticket «${t.subject}» ha superato i tempi di servizio.`);
+    }, { behavior: 'immediate' });
     flagged.push(t.id);
   }
   return flagged;
 }
 
 /** Closes tickets resolved more than `days` calendar days ago. */
-export function autoClose(ctx: TicketsCtx, days: number, now = new Date()): number {
+export async function autoClose(ctx: TicketsCtx, days: number, now = new Date()): Promise<number> {
   if (days <= 0) return 0;
   const limit = new Date(now.getTime() - days * 86_400_000).toISOString();
   const rows = ctx.sqlite.prepare("SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < ?").all(limit) as { id: number }[];
   for (const r of rows) {
-    ctx.sqlite.transaction(() => {
+    await ctx.db.transaction(async () => {
       const stamp = now.toISOString();
-      const t = getTicket(ctx.sqlite, r.id)!;
+      const t = (await getTicket(ctx.sqlite, r.id))!;
       ctx.sqlite.prepare("UPDATE tickets SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ?").run(stamp, stamp, r.id);
       ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_kind, visibility, body, created_at) VALUES (?, 'system', 'public', ?, ?)").run(r.id, `Chiuso automaticamente dopo ${days} giorni dalla risoluzione`, stamp);
-      recordAudit(ctx.db, { actor: 'system', action: 'ticket.autoclose', entity: 'ticket', entityId: r.id, enteId: t.ente_id, before: { status: 'resolved' }, after: { status: 'closed' } });
-    }).immediate();
+      await recordAudit(ctx.db, { actor: 'system', action: 'ticket.autoclose', entity: 'ticket', entityId: r.id, enteId: t.ente_id, before: { status: 'resolved' }, after: { status: 'closed' } });
+    }, { behavior: 'immediate' });
   }
   return rows.length;
 }

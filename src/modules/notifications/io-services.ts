@@ -82,16 +82,16 @@ export async function saveIoService(db: Db, key: Buffer | undefined, input: Save
         if (before) await tx.update(enteIoServices).set(values).where(eq(enteIoServices.enteId, input.enteId));
         else await tx.insert(enteIoServices).values({ enteId: input.enteId, ...values, createdAt: now });
         const view = (v: { serviceId: string; apiKeyHint: string; enabled: boolean }) => ({ serviceId: v.serviceId, apiKeyHint: v.apiKeyHint, enabled: v.enabled });
-        recordAudit(tx, {
-          actor: audit.actor,
-          action: before ? 'io_service.update' : 'io_service.create',
-          entity: 'ente_io_service',
-          entityId: input.enteId,
-          enteId: input.enteId,
-          before: before ? view(before) : undefined,
-          after: { ...view(values), keyChanged: Boolean(input.apiKey) },
-          requestId: audit.requestId ?? null,
-        });
+        await recordAudit(tx, {
+                actor: audit.actor,
+                action: before ? 'io_service.update' : 'io_service.create',
+                entity: 'ente_io_service',
+                entityId: input.enteId,
+                enteId: input.enteId,
+                before: before ? view(before) : undefined,
+                after: { ...view(values), keyChanged: Boolean(input.apiKey) },
+                requestId: audit.requestId ?? null,
+              });
       });
 }
 

@@ -106,15 +106,15 @@ export async function savePreferences(db: Db, userId: number, input: Preferences
       await tx.insert(notificationPreferences)
               .values({ userId, ...values } as typeof notificationPreferences.$inferInsert)
               .onConflictDoUpdate({ target: notificationPreferences.userId, set: values });
-      recordAudit(tx, {
-        actor: audit.actor,
-        action: 'notification_preferences.update',
-        entity: 'user',
-        entityId: userId,
-        before: { io: before.io, email: before.email, push: before.push, reminders: before.reminders, emailSet: Boolean(before.emailAddress) },
-        after: { io: values.io, email: values.email, push: values.push, reminders: values.reminders, emailSet: Boolean(address), confirmationSent: Boolean(outcome.confirm) },
-        requestId: audit.requestId ?? null,
-      });
+      await recordAudit(tx, {
+              actor: audit.actor,
+              action: 'notification_preferences.update',
+              entity: 'user',
+              entityId: userId,
+              before: { io: before.io, email: before.email, push: before.push, reminders: before.reminders, emailSet: Boolean(before.emailAddress) },
+              after: { io: values.io, email: values.email, push: values.push, reminders: values.reminders, emailSet: Boolean(address), confirmationSent: Boolean(outcome.confirm) },
+              requestId: audit.requestId ?? null,
+            });
       return outcome;
     });
 }
@@ -130,7 +130,7 @@ export async function confirmEmail(db: Db, token: string, now: Date): Promise<Co
       await tx.update(notificationPreferences)
               .set({ emailConfirmedAt: now.toISOString(), emailConfirmTokenHash: null, emailConfirmExpiresAt: null, updatedAt: now.toISOString() })
               .where(eq(notificationPreferences.userId, row.userId));
-      recordAudit(tx, { actor: `user:${row.userId}`, action: 'notification_preferences.email_confirmed', entity: 'user', entityId: row.userId });
+      await recordAudit(tx, { actor: `user:${row.userId}`, action: 'notification_preferences.email_confirmed', entity: 'user', entityId: row.userId });
       return 'confirmed';
     });
 }

@@ -76,7 +76,7 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
       return null;
     }
     const { position, option } = found!;
-    const beneficiaries = loadBeneficiaries(db, [...new Set(option.transfers.map((t) => t.fiscalCodePA))]);
+    const beneficiaries = await loadBeneficiaries(db, [...new Set(option.transfers.map((t) => t.fiscalCodePA))]);
     return {
       ente,
       option,
@@ -109,7 +109,7 @@ export async function startCheckout(db: Db, input: StartCheckoutInput, settings:
           for (const [ordinal, i] of ready.entries()) {
             await tx.insert(checkoutCartItems).values({ cartId, ordinal, enteId: i.ente.id, optionId: i.option.id, ...i.notice, amountCents: i.notice.amount });
           }
-          recordAudit(tx, { actor: input.actor ?? 'anonymous', action: 'create', entity: 'checkout_cart', entityId: cartId, after: { notices: ready.length, totalCents: total }, requestId: input.requestId });
+          await recordAudit(tx, { actor: input.actor ?? 'anonymous', action: 'create', entity: 'checkout_cart', entityId: cartId, after: { notices: ready.length, totalCents: total }, requestId: input.requestId });
         },
         { behavior: 'immediate' },
       );

@@ -95,6 +95,6 @@ export async function demandPaymentNotice(db: Db, ente: Ente, payload: Element, 
   return {
     ok: true,
     noticeNumber: option.noticeNumber,
-    content: [el('qrCode', [el('fiscalCode', ente.fiscalCode), el('noticeNumber', option.noticeNumber)]), verifyContent(db, ente, found, option)],
+    content: [el('qrCode', [el('fiscalCode', ente.fiscalCode), el('noticeNumber', option.noticeNumber)]), await verifyContent(db, ente, found, option)],
   };
 }

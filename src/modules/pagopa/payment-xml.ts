@@ -23,20 +23,20 @@ interface Beneficiary {
 }
 
 /** Names and postal accounts of the beneficiary enti we know (for V2 companyName and POSTAL). */
-export function loadBeneficiaries(db: DbLike, fiscalCodes: string[]): Map<string, Beneficiary> {
+export async function loadBeneficiaries(db: DbLike, fiscalCodes: string[]): Promise<Map<string, Beneficiary>> {
   const out = new Map<string, Beneficiary>();
   if (fiscalCodes.length === 0) return out;
   const q = stationQueries(db);
   for (const cf of fiscalCodes) {
-    const r = beneficiaryByFiscalCode(q, cf);
+    const r = await beneficiaryByFiscalCode(q, cf);
     if (r) out.set(r.cf, { name: r.name, postalIban: r.postalIban });
   }
   return out;
 }
 
 /** The name of the position's service (already read with the position by the station's lookup). */
-export function serviceName(db: DbLike, position: { serviceId: number; serviceName?: string }): string | undefined {
-  return position.serviceName ?? serviceNameById(stationQueries(db), position.serviceId);
+export async function serviceName(db: DbLike, position: { serviceId: number; serviceName?: string }): Promise<string | undefined> {
+  return position.serviceName ?? await serviceNameById(stationQueries(db), position.serviceId);
 }
 
 type Transfer = OptionDetail['transfers'][number];
@@ -64,8 +64,8 @@ function detailDescription(option: OptionDetail): string | undefined {
 }
 
 /** Body of a positive paVerifyPaymentNoticeRes (after <outcome>OK</outcome>). */
-export function verifyContent(db: DbLike, ente: Ente, position: PositionDetail, option: OptionDetail): XmlContent {
-  const beneficiaries = loadBeneficiaries(db, [...new Set(option.transfers.map((t) => t.fiscalCodePA))]);
+export async function verifyContent(db: DbLike, ente: Ente, position: PositionDetail, option: OptionDetail): Promise<XmlContent> {
+  const beneficiaries = await loadBeneficiaries(db, [...new Set(option.transfers.map((t) => t.fiscalCodePA))]);
   return [
     el(
       'paymentList',
@@ -80,7 +80,7 @@ export function verifyContent(db: DbLike, ente: Ente, position: PositionDetail, 
     el('paymentDescription', optionDescription(position, option)),
     el('fiscalCodePA', ente.fiscalCode),
     el('companyName', clip(ente.name, 140)),
-    el('officeName', clip(serviceName(db, position), 140)),
+    el('officeName', clip(await serviceName(db, position), 140)),
   ];
 }
 
@@ -130,14 +130,14 @@ export class StampNeedsV2Error extends Error {
  * With transferType=POSTAL each transfer that has a postal account is credited to it, and the
  * other account is given as metadata IBANAPPOGGIO (pagopa.md §8).
  */
-export function paymentDataContent(
+export async function paymentDataContent(
   db: DbLike,
   ente: Ente,
   position: PositionDetail,
   option: OptionDetail,
   opts: { v2: boolean; postal: boolean },
-): XmlContent {
-  const beneficiaries = loadBeneficiaries(db, [...new Set(option.transfers.map((t) => t.fiscalCodePA))]);
+): Promise<XmlContent> {
+  const beneficiaries = await loadBeneficiaries(db, [...new Set(option.transfers.map((t) => t.fiscalCodePA))]);
   const transfers = option.transfers.map((t) => {
     if (t.stampHashDocument && !opts.v2) throw new StampNeedsV2Error();
     let account: XmlContent;
@@ -175,7 +175,7 @@ export function paymentDataContent(
     el('dueDate', option.dueDate),
     el('description', optionDescription(position, option)),
     el('companyName', clip(ente.name, 140)),
-    el('officeName', clip(serviceName(db, position), 140)),
+    el('officeName', clip(await serviceName(db, position), 140)),
     subjectXml('debtor', {
       type: position.debtorType,
       fiscalCode: position.debtorFiscalCode,

@@ -195,7 +195,7 @@ export interface StoreInput {
 
 const ACTOR = 'pagopa-node';
 
-function existing(tx: DbLike, idPA: string, r: ReceiptIn): number | undefined {
+async function existing(tx: DbLike, idPA: string, r: ReceiptIn): Promise<number | undefined> {
   const row = statement(tx, 'SELECT id FROM receipts WHERE id_pa = ? AND fiscal_code = ? AND iuv = ? AND receipt_id = ?').get(idPA, r.fiscalCode, r.creditorReferenceId, r.receiptId) as
     | { id: number }
     | undefined;
@@ -216,7 +216,7 @@ export async function storeReceipt(db: Db, input: StoreInput): Promise<StoreOutc
     return await db.transaction(async (tx) => storeInTx(tx, input), { behavior: 'immediate' });
   } catch (err) {
     if (isUniqueViolation(err)) {
-      const id = existing(db, input.receiver.fiscalCode, input.receipt);
+      const id = await existing(db, input.receiver.fiscalCode, input.receipt);
       if (id !== undefined) return { kind: 'duplicate', receiptRowId: id };
     }
     throw err;
@@ -252,7 +252,7 @@ export function createReceiptBatcher(db: Db): ReceiptBatcher {
                   // A nested transaction is a savepoint: a receipt that fails rolls back alone.
                   results.push({ ok: await tx.transaction(async (sp) => storeInTx(sp, w.input)) });
                 } catch (err) {
-                  const id = isUniqueViolation(err) ? existing(tx, w.input.receiver.fiscalCode, w.input.receipt) : undefined;
+                  const id = isUniqueViolation(err) ? await existing(tx, w.input.receiver.fiscalCode, w.input.receipt) : undefined;
                   results.push(id !== undefined ? { ok: { kind: 'duplicate', receiptRowId: id } } : { err });
                 }
               }
@@ -296,13 +296,13 @@ export function createReceiptBatcher(db: Db): ReceiptBatcher {
 }
 
 /** findByNoticeNumber on the station's cached statements. */
-function lookup(tx: DbLike, enteId: number, noticeNumber: string) {
-  return findForStation(stationQueries(tx), enteId, noticeNumber);
+async function lookup(tx: DbLike, enteId: number, noticeNumber: string) {
+  return await findForStation(stationQueries(tx), enteId, noticeNumber);
 }
 
 async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
   const { receiver, receipt: r } = input;
-  const dup = existing(tx, receiver.fiscalCode, r);
+  const dup = await existing(tx, receiver.fiscalCode, r);
   if (dup !== undefined) return { kind: 'duplicate', receiptRowId: dup };
 
   const raised: { type: AnomalyType; detail: string }[] = [];
@@ -317,7 +317,7 @@ async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
   if (r.fiscalCode !== receiver.fiscalCode) {
     processing = 'secondary';
     const owner = await getEnteByFiscalCode(tx, r.fiscalCode);
-    if (owner?.member) found = lookup(tx, owner.id, r.noticeNumber);
+    if (owner?.member) found = await lookup(tx, owner.id, r.noticeNumber);
     if (!r.transfers.some((t) => t.fiscalCodePA === receiver.fiscalCode)) {
       raised.push({ type: 'receipt_unknown_notice', detail: 'Ricevuta inviata all’ente come beneficiario secondario, ma nessun versamento è a suo favore' });
       processing = 'flagged';
@@ -331,7 +331,7 @@ async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
       raised.push({ type: 'receipt_unknown_notice', detail: `Ricevuta come beneficiario secondario per un avviso sconosciuto a ${owner.name}` });
     }
   } else {
-    found = lookup(tx, receiver.id, r.noticeNumber);
+    found = await lookup(tx, receiver.id, r.noticeNumber);
     processing = 'applied';
     if (r.outcome !== 'OK') {
       raised.push({ type: 'receipt_outcome_ko', detail: 'Ricevuta con esito KO' });
@@ -451,16 +451,16 @@ async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
     insertAnomaly!.run(a.type, receiver.id, JSON.stringify(refs), r.paymentAmountCents, a.detail);
   }
 
-  if (processing === 'applied' && found) applyPayment(tx, found, receiptRowId, input, r);
-  recordAudit(tx, {
-    actor: ACTOR,
-    action: 'receipt',
-    entity: 'receipt',
-    entityId: receiptRowId,
-    enteId: receiver.id,
-    after: { iuv: r.creditorReferenceId, receiptId: r.receiptId, fiscalCode: r.fiscalCode, amountCents: r.paymentAmountCents, processing, anomalies: raised.map((a) => a.type) },
-    requestId: input.requestId ?? null,
-  });
+  if (processing === 'applied' && found) await applyPayment(tx, found, receiptRowId, input, r);
+  await recordAudit(tx, {
+        actor: ACTOR,
+        action: 'receipt',
+        entity: 'receipt',
+        entityId: receiptRowId,
+        enteId: receiver.id,
+        after: { iuv: r.creditorReferenceId, receiptId: r.receiptId, fiscalCode: r.fiscalCode, amountCents: r.paymentAmountCents, processing, anomalies: raised.map((a) => a.type) },
+        requestId: input.requestId ?? null,
+      });
   return { kind: 'stored', receiptRowId, processing, anomalies: raised.map((a) => a.type) };
 }
 
@@ -475,7 +475,7 @@ function alternativeDetail(position: PositionDetail, option: OptionDetail, paidC
   return `Pagata l’opzione ${optionLabel(option)} della posizione ${position.iupd}, già saldata con ${first}: il debito è stato pagato due volte. Disporre il rimborso di ${formatEuro(paidCents)} al pagatore.`;
 }
 
-function applyPayment(tx: DbLike, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): void {
+async function applyPayment(tx: DbLike, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): Promise<void> {
   const { position, option } = found;
   const paidAt = r.paymentDateTime ?? (input.now ?? new Date()).toISOString();
   statement(tx, "UPDATE payment_options SET status = 'paid', paid_at = ? WHERE id = ?").run(paidAt, option.id);
@@ -495,23 +495,23 @@ function applyPayment(tx: DbLike, found: { position: PositionDetail; option: Opt
   const closeOption = statement(tx, "UPDATE payment_options SET status = 'cancelled' WHERE id = ? AND status = 'unpaid'");
   for (const id of closeIds) closeOption.run(id);
   statement(tx, 'UPDATE positions SET status = ?, version = ?, updated_at = ? WHERE id = ?').run(newStatus, position.version + 1, new Date().toISOString(), position.id);
-  recordAudit(tx, {
-    actor: ACTOR,
-    action: 'pay',
-    entity: 'position',
-    entityId: position.id,
-    enteId: position.enteId,
-    before: { status: position.status, option: { iuv: option.iuv, status: option.status } },
-    after: { status: newStatus, option: { iuv: option.iuv, status: 'paid' }, closedOptions: closeIds.length, receiptRowId },
-    requestId: input.requestId ?? null,
-  });
-  markCartsPaid(tx, option.id);
-  const after = findForStation(stationQueries(tx), position.enteId, option.noticeNumber)?.position;
-  enqueueAcaSync(tx, after!);
+  await recordAudit(tx, {
+        actor: ACTOR,
+        action: 'pay',
+        entity: 'position',
+        entityId: position.id,
+        enteId: position.enteId,
+        before: { status: position.status, option: { iuv: option.iuv, status: option.status } },
+        after: { status: newStatus, option: { iuv: option.iuv, status: 'paid' }, closedOptions: closeIds.length, receiptRowId },
+        requestId: input.requestId ?? null,
+      });
+  await markCartsPaid(tx, option.id);
+  const after = (await findForStation(stationQueries(tx), position.enteId, option.noticeNumber))?.position;
+  await enqueueAcaSync(tx, after!);
 }
 
 /** Carts containing this option become `paid` when every notice in them is paid. */
-function markCartsPaid(tx: DbLike, optionId: number): void {
+async function markCartsPaid(tx: DbLike, optionId: number): Promise<void> {
   const carts = statement(
     tx,
     "SELECT DISTINCT i.cart_id AS cartId FROM checkout_cart_items i JOIN checkout_carts c ON c.id = i.cart_id WHERE i.option_id = ? AND c.status <> 'paid'",

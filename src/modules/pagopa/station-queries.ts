@@ -80,22 +80,22 @@ export function stationQueries(db: DbLike): StationQueries {
   return { db };
 }
 
-export function servedEnteFast(q: StationQueries, fiscalCode: string): Ente | undefined {
+export async function servedEnteFast(q: StationQueries, fiscalCode: string): Promise<Ente | undefined> {
   const values = statement(q.db, SQL.servedEnte).raw(true).get(fiscalCode) as unknown[] | undefined;
   return values ? toObject<Ente>(values, ENTE) : undefined;
 }
 
 /** An ente by fiscal code (member or not) with its active postal IBAN, for transfers and companyName. */
-export function beneficiaryByFiscalCode(q: StationQueries, fiscalCode: string): { id: number; name: string; cf: string; postalIban: string | null } | undefined {
+export async function beneficiaryByFiscalCode(q: StationQueries, fiscalCode: string): Promise<{ id: number; name: string; cf: string; postalIban: string | null } | undefined> {
   return statement(q.db, SQL.beneficiary).get(fiscalCode) as { id: number; name: string; cf: string; postalIban: string | null } | undefined;
 }
 
-export function serviceNameById(q: StationQueries, serviceId: number): string | undefined {
+export async function serviceNameById(q: StationQueries, serviceId: number): Promise<string | undefined> {
   return (statement(q.db, SQL.serviceName).get(serviceId) as { name: string } | undefined)?.name;
 }
 
 /** The option with this notice number at this ente, with its whole position (as findByNoticeNumber) and the service name. */
-export function findForStation(q: StationQueries, enteId: number, noticeNumber: string): { position: PositionDetail & { serviceName?: string }; option: OptionDetail } | undefined {
+export async function findForStation(q: StationQueries, enteId: number, noticeNumber: string): Promise<{ position: PositionDetail & { serviceName?: string }; option: OptionDetail } | undefined> {
   const values = statement(q.db, SQL.positionByNotice).raw(true).get(enteId, noticeNumber) as unknown[] | undefined;
   if (!values) return undefined;
   const n = POSITION.props.length;

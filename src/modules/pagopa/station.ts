@@ -123,9 +123,9 @@ function faultAnswer(op: Operation, code: FaultCode, description: string, id: st
 }
 
 /** A served ente (member of the platform) by fiscal code. */
-function servedEnte(db: Db, fiscalCode: string | undefined): Ente | undefined {
+async function servedEnte(db: Db, fiscalCode: string | undefined): Promise<Ente | undefined> {
   if (!fiscalCode) return undefined;
-  return servedEnteFast(stationQueries(db), fiscalCode);
+  return await servedEnteFast(stationQueries(db), fiscalCode);
 }
 
 /**
@@ -215,7 +215,7 @@ async function checkedRequest(
   if (!check.valid) return ko('PAA_SINTASSI_XSD', check.errors.slice(0, 3).join(' | '));
 
   // 4. identity
-  const ente = servedEnte(ctx.db, idPA);
+  const ente = await servedEnte(ctx.db, idPA);
   if (!ente) return ko('PAA_ID_DOMINIO_ERRATO', `L’ente ${idPA} non è servito da questa stazione`);
   if (text(payload, 'idBrokerPA') !== brokerId) return ko('PAA_ID_INTERMEDIARIO_ERRATO', 'idBrokerPA diverso dall’intermediario di questa stazione');
   if (text(payload, 'idStation') !== ctx.settings.stationId) return ko('PAA_STAZIONE_INT_ERRATA', 'idStation diverso da questa stazione');
@@ -226,7 +226,7 @@ async function checkedRequest(
       case 'paVerifyPaymentNotice':
       case 'paGetPayment':
       case 'paGetPaymentV2':
-        return paymentQuery(ctx, op, ente, payload, ko);
+        return await paymentQuery(ctx, op, ente, payload, ko);
       case 'paSendRT':
       case 'paSendRTV2':
         return sendRt(ctx, op, ente, payload, req, ko);
@@ -244,25 +244,25 @@ async function checkedRequest(
 
 type Ko = (code: FaultCode, description: string, extra?: Partial<StationResult>) => StationResult;
 
-function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetPayment' | 'paGetPaymentV2', ente: Ente, payload: Element, ko: Ko): StationResult {
+async function paymentQuery(ctx: StationContext, op: 'paVerifyPaymentNotice' | 'paGetPayment' | 'paGetPaymentV2', ente: Ente, payload: Element, ko: Ko): Promise<StationResult> {
   const qrFiscalCode = text(payload, 'qrCode/fiscalCode')!;
   const noticeNumber = text(payload, 'qrCode/noticeNumber')!;
-  const owner = qrFiscalCode === ente.fiscalCode ? ente : servedEnte(ctx.db, qrFiscalCode);
+  const owner = qrFiscalCode === ente.fiscalCode ? ente : await servedEnte(ctx.db, qrFiscalCode);
   if (!owner) return ko('PAA_ID_DOMINIO_ERRATO', `L’ente ${qrFiscalCode} dell’avviso non è servito da questa stazione`, { noticeNumber, fiscalCode: qrFiscalCode });
-  const found = findForStation(stationQueries(ctx.db), owner.id, noticeNumber);
+  const found = await findForStation(stationQueries(ctx.db), owner.id, noticeNumber);
   const today = todayInItaly(ctx.now?.() ?? new Date());
   const notPayable = checkPayable(found, today);
   if (notPayable) return ko(notPayable.code, notPayable.message, { noticeNumber, fiscalCode: qrFiscalCode });
   const { position, option } = found!;
   const base = { status: 200 as const, operation: op, outcome: 'OK' as const, idPA: ente.fiscalCode, noticeNumber, fiscalCode: qrFiscalCode };
   if (op === 'paVerifyPaymentNotice') {
-    return { ...base, xml: answer(op, [el('outcome', 'OK'), verifyContent(ctx.db, owner, position, option)]) };
+    return { ...base, xml: answer(op, [el('outcome', 'OK'), await verifyContent(ctx.db, owner, position, option)]) };
   }
   try {
-    const data = paymentDataContent(ctx.db, owner, position, option, {
-      v2: op === 'paGetPaymentV2',
-      postal: text(payload, 'transferType') === 'POSTAL',
-    });
+    const data = await paymentDataContent(ctx.db, owner, position, option, {
+          v2: op === 'paGetPaymentV2',
+          postal: text(payload, 'transferType') === 'POSTAL',
+        });
     return { ...base, xml: answer(op, [el('outcome', 'OK'), data]) };
   } catch (e) {
     if (e instanceof StampNeedsV2Error) return ko('PAA_SEMANTICA', e.message, { noticeNumber, fiscalCode: qrFiscalCode });

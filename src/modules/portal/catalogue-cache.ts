@@ -17,17 +17,17 @@ interface Entry {
 const caches = new WeakMap<Database.Database, Map<string, Entry>>();
 
 /** The counter of enti and services ('*' in debtor_versions; 0 before any change). */
-export function catalogueVersion(db: DbLike): number {
+export async function catalogueVersion(db: DbLike): Promise<number> {
   const row = statement(db, "SELECT version FROM debtor_versions WHERE fiscal_code = '*'").get() as { version: number } | undefined;
   return row?.version ?? 0;
 }
 
 /** `compute()`, from memory while no ente or service changed since it last ran for `key`. */
-export function cachedCatalogueData<T>(db: DbLike, key: string, compute: () => T): T {
+export async function cachedCatalogueData<T>(db: DbLike, key: string, compute: () => T): Promise<T> {
   const client = rawClient(db);
   let cache = caches.get(client);
   if (!cache) caches.set(client, (cache = new Map()));
-  const version = catalogueVersion(db);
+  const version = await catalogueVersion(db);
   const hit = cache.get(key);
   if (hit && hit.version === version) return hit.value as T;
   const value = compute();

@@ -21,7 +21,7 @@ interface Entry {
 const caches = new WeakMap<Database.Database, Map<string, Entry>>();
 
 /** The data stamp of a citizen's positions: their counter, the enti/services counter, today. */
-export function debtorStamp(db: DbLike, fiscalCode: string, today: string): string {
+export async function debtorStamp(db: DbLike, fiscalCode: string, today: string): Promise<string> {
   const row = statement(
     db,
     "SELECT coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = ?), 0) AS v, coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) AS g",
@@ -34,13 +34,13 @@ export function debtorStamp(db: DbLike, fiscalCode: string, today: string): stri
  * `versions` is the '<citizen>:<enti/services>' pair of counters when the caller read it already
  * (the signed-in user's dataVersion, read with the session); otherwise it is read here.
  */
-export function cachedCitizenSections(db: DbLike, fiscalCode: string, page: number, now?: Date, versions?: string): GroupedPositions {
+export async function cachedCitizenSections(db: DbLike, fiscalCode: string, page: number, now?: Date, versions?: string): Promise<GroupedPositions> {
   const cf = fiscalCode.toUpperCase();
   const client = rawClient(db);
   let cache = caches.get(client);
   if (!cache) caches.set(client, (cache = new Map()));
   const today = todayInItaly(now);
-  const stamp = versions === undefined ? debtorStamp(db, cf, today) : `${versions}:${today}`;
+  const stamp = versions === undefined ? await debtorStamp(db, cf, today) : `${versions}:${today}`;
   const key = `${cf}|${page}`;
   const hit = cache.get(key);
   if (hit && hit.stamp === stamp) {
@@ -49,7 +49,7 @@ export function cachedCitizenSections(db: DbLike, fiscalCode: string, page: numb
     cache.set(key, hit);
     return hit.data;
   }
-  const data = groupPositions(citizenPositions(db, cf, { now }), page);
+  const data = groupPositions(await citizenPositions(db, cf, { now }), page);
   cache.delete(key);
   cache.set(key, { stamp, data });
   if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);

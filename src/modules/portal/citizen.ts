@@ -117,7 +117,7 @@ function classify(r: Row, today: string): { group: OptionGroup; payable: boolean
  * The citizen's positions (published or later; drafts are the ente's business) with their options,
  * each classified, newest position first: one prepared statement.
  */
-export function citizenPositions(db: DbLike, fiscalCode: string, opts: { positionId?: number; now?: Date } = {}): CitizenPosition[] {
+export async function citizenPositions(db: DbLike, fiscalCode: string, opts: { positionId?: number; now?: Date } = {}): Promise<CitizenPosition[]> {
   const today = todayInItaly(opts.now);
   const cf = fiscalCode.toUpperCase();
   const rows = (

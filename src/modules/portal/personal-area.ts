@@ -39,7 +39,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
       if (redirect) return redirect;
       const user = request.user!;
       // The citizen's data version came with the session (auth.ts): no statement of its own.
-      const g = cachedCitizenSections(app.db, user.fiscalCode, request.query.pagina ?? 1, undefined, user.dataVersion);
+      const g = await cachedCitizenSections(app.db, user.fiscalCode, request.query.pagina ?? 1, undefined, user.dataVersion);
       reply.header('cache-control', 'private, no-store');
       const count = cartCount(request);
       // The page is a function of the cached sections and the cart count: rendered once for them
@@ -63,7 +63,7 @@ export default async function personalAreaRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: number } }>('/area-personale/posizioni/:id', { schema: { params: idParams } }, async (request, reply) => {
     const redirect = loginRedirect(request, reply);
     if (redirect) return redirect;
-    const [position] = present(citizenPositions(app.db, request.user!.fiscalCode, { positionId: request.params.id }));
+    const [position] = present(await citizenPositions(app.db, request.user!.fiscalCode, { positionId: request.params.id }));
     if (!position) throw new HttpError(404, 'Posizione non trovata tra le tue posizioni.');
     const visible = position.options.filter((o) => o.group !== 'hidden');
     reply.header('cache-control', 'private, no-store');

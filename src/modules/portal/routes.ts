@@ -63,34 +63,34 @@ export function telHref(phone: string | null): string | null {
 
 export default async function portalModule(app: FastifyInstance) {
   /** Enti a notice can be paid to on this portal (the province first, then the comuni by their bare name). */
-  const payableEnti = () =>
-    cachedCatalogueData(app.db, 'payable-enti', async () =>
-      (await listEnti(app.db, { payable: true })).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name })),
-    );
+  const payableEnti = async () =>
+    await cachedCatalogueData(app.db, 'payable-enti', async () =>
+            (await listEnti(app.db, { payable: true })).map((e) => ({ id: e.id, name: e.kind === 'comune' ? e.name.replace(/^Comune di /, '') : e.name })),
+          );
   /** "Comuni aderenti": members with an active service and an active IBAN (listEnti's `payable`). */
   const memberComuni = async (q?: string) => (await listEnti(app.db, { kind: 'comune', payable: true, q })).map((e) => ({ ...e, href: `/comuni/${e.ipaCode}` }));
   /** What the home shows without a search: the same for every visitor until an ente or service changes. */
-  const homeLists = () =>
-    cachedCatalogueData(app.db, 'home', async () => ({
-      members: await memberComuni(),
-      others: await (async () => {
-        const listed = new Set((await memberComuni()).map((e) => e.id));
-        return (await listEnti(app.db, { kind: 'comune' }))
-          .filter((e) => !listed.has(e.id))
-          .map((e) => ({ name: e.name, href: `/comuni/${e.ipaCode}` }));
-      })(),
-      // What can be paid: the services offered by the enti payable on the portal, by name.
-      serviceNames: [
-        ...new Set(
-          (await app.db
-                        .select({ name: paymentServices.name })
-                        .from(paymentServices)
-                        .where(and(inArray(paymentServices.enteId, (await listEnti(app.db, { payable: true })).map((e) => e.id)), eq(paymentServices.active, true)))
-                        .orderBy(asc(paymentServices.name)))
-            .map((s) => s.name),
-        ),
-      ],
-    }));
+  const homeLists = async () =>
+    await cachedCatalogueData(app.db, 'home', async () => ({
+            members: await memberComuni(),
+            others: await (async () => {
+              const listed = new Set((await memberComuni()).map((e) => e.id));
+              return (await listEnti(app.db, { kind: 'comune' }))
+                .filter((e) => !listed.has(e.id))
+                .map((e) => ({ name: e.name, href: `/comuni/${e.ipaCode}` }));
+            })(),
+            // What can be paid: the services offered by the enti payable on the portal, by name.
+            serviceNames: [
+              ...new Set(
+                (await app.db
+                              .select({ name: paymentServices.name })
+                              .from(paymentServices)
+                              .where(and(inArray(paymentServices.enteId, (await listEnti(app.db, { payable: true })).map((e) => e.id)), eq(paymentServices.active, true)))
+                              .orderBy(asc(paymentServices.name)))
+                  .map((s) => s.name),
+              ),
+            ],
+          }));
 
   /** What a comune's page shows: the same for every visitor until an ente or service changes. */
   const comunePage = async (ente: Ente) => {
@@ -115,7 +115,7 @@ export default async function portalModule(app: FastifyInstance) {
     };
   };
   /** The comune pages asked since the last change of an ente or service, by IPA code. */
-  const comunePages = () => cachedCatalogueData(app.db, 'comune-pages', () => new Map<string, Awaited<ReturnType<typeof comunePage>>>());
+  const comunePages = async () => await cachedCatalogueData(app.db, 'comune-pages', () => new Map<string, Awaited<ReturnType<typeof comunePage>>>());
 
   app.get<{ Querystring: { q?: string } }>('/', { schema: { querystring: homeQuery } }, async (request, reply) => {
     const q = request.query.q?.trim() ?? '';
@@ -144,7 +144,7 @@ export default async function portalModule(app: FastifyInstance) {
     '/comuni/:ipa',
     { schema: { params: { type: 'object', properties: { ipa: { type: 'string', pattern: '^[a-z0-9_]{2,20}$' } }, required: ['ipa'] } } },
     async (request, reply) => {
-      const pages = comunePages();
+      const pages = await comunePages();
       let data = pages.get(request.params.ipa);
       if (!data) {
         const found = await enteByIpa(app, request.params.ipa);

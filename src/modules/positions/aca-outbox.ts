@@ -128,7 +128,7 @@ const INSERT_OUTBOX = "INSERT INTO aca_outbox (ente_id, iuv, payload, status, at
  * Queues the archive update of this position in the caller's transaction. Returns the rows
  * written (0 for a draft that was never published).
  */
-export function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Date.now()): number {
+export async function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Date.now()): Promise<number> {
   if (!position.publishedAt) return 0;
   const cf = (statement(tx, 'SELECT fiscal_code FROM enti WHERE id = ?').get(position.enteId) as { fiscal_code: string } | undefined)?.fiscal_code;
   if (!cf) return 0;
@@ -142,7 +142,7 @@ export function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Date.now
  * {@link enqueueAcaSync} for many positions of one ente (bulk import): the same rows, in the same
  * order, for an ente whose fiscal code the caller already has (no lookup per position).
  */
-export function enqueueAcaSyncMany(tx: DbLike, enteId: number, enteFiscalCode: string, positions: readonly AcaPosition[], now = Date.now()): number {
+export async function enqueueAcaSyncMany(tx: DbLike, enteId: number, enteFiscalCode: string, positions: readonly AcaPosition[], now = Date.now()): Promise<number> {
   const insert = statement(tx, INSERT_OUTBOX);
   let rows = 0;
   for (const p of positions) {

@@ -199,7 +199,7 @@ export async function runImport(db: Db, dataDir: string, ctx: JobContext, opts: 
         },
       });
     }
-    const outcomes = await db.transaction(async (tx) => createPositionsInTx(tx, ente, items, { publish: true }, by), { behavior: 'immediate' });
+    const outcomes = await db.transaction(async (tx) => await createPositionsInTx(tx, ente, items, { publish: true }, by), { behavior: 'immediate' });
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i];
       if (outcome === 'created' || outcome === 'unchanged') importedRows += current[i]!.sourceRows.length;

@@ -152,7 +152,7 @@ function sortedTransfer(t: ValidTransfer) {
  * ente's software brought (external_iuvs, GPD API) are skipped, so an issued IUV never collides
  * with one of theirs; without such IUVs in the range the bases are consecutive.
  */
-function allocateSequences(tx: DbTx, enteId: number, n: number): number[] {
+async function allocateSequences(tx: DbTx, enteId: number, n: number): Promise<number[]> {
   if (n === 0) return [];
   statement(tx, 'INSERT OR IGNORE INTO iuv_sequences (ente_id, next_value) VALUES (?, 1)').run(enteId);
   const out: number[] = [];
@@ -180,7 +180,7 @@ function allocateSequences(tx: DbTx, enteId: number, n: number): number[] {
  * (external_iuvs) — except those in `own` (the draft being replaced already holds them). Throws
  * {@link IuvNotAvailableError}; records the new ones.
  */
-function claimExternalIuvs(tx: DbTx, ente: Ente, options: readonly ValidPaymentOption[], own: ReadonlySet<string> = new Set()): void {
+async function claimExternalIuvs(tx: DbTx, ente: Ente, options: readonly ValidPaymentOption[], own: ReadonlySet<string> = new Set()): Promise<void> {
   let next: number | undefined;
   for (const o of options) {
     const iuv = o.iuv;
@@ -214,8 +214,8 @@ const claimQueries = {
 };
 
 /** The platform's sequences for the options that bring no IUV of their own, in option order. */
-function sequencesFor(tx: DbTx, enteId: number, options: readonly ValidPaymentOption[]): (number | null)[] {
-  const issued = allocateSequences(tx, enteId, options.filter((o) => o.iuv === undefined).length);
+async function sequencesFor(tx: DbTx, enteId: number, options: readonly ValidPaymentOption[]): Promise<(number | null)[]> {
+  const issued = await allocateSequences(tx, enteId, options.filter((o) => o.iuv === undefined).length);
   let k = 0;
   return options.map((o) => (o.iuv === undefined ? issued[k++]! : null));
 }
@@ -235,7 +235,7 @@ const INSERT_TRANSFER = `INSERT INTO transfers (option_id, id_transfer, fiscal_c
  * Inserts an option with a new IUV (the caller's own when it brought one, else from `sequence`)
  * and its transfers; returns the stored option (without reading it back).
  */
-function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number | null, now: string): OptionDetail {
+async function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number | null, now: string): Promise<OptionDetail> {
   const iuv = o.iuv ?? buildIuv(ente.segregationCode, sequence!);
   const noticeNumber = noticeNumberFromIuv(iuv);
   const id = Number(
@@ -357,14 +357,13 @@ export async function createPositionInTx(
       row.switchToExpired ? 1 : 0, row.status, payloadHash, row.publishedAt, now, now,
     ).lastInsertRowid,
   );
-  claimExternalIuvs(tx, ente, write.value.paymentOptions);
-  const sequences = sequencesFor(tx, ente.id, write.value.paymentOptions);
-  const detail: PositionDetail = {
-    ...row,
-    options: write.value.paymentOptions.map((o, i) => insertOption(tx, row.id, ente, i, o, sequences[i]!, now)),
-  };
-  recordAudit(tx, { ...by, action: 'create', entity: 'position', entityId: row.id, enteId: ente.id, after: summary(detail) });
-  if (opts.publish) enqueueAcaSync(tx, detail);
+  await claimExternalIuvs(tx, ente, write.value.paymentOptions);
+  const sequences = await sequencesFor(tx, ente.id, write.value.paymentOptions);
+  const options: OptionDetail[] = [];
+  for (const [i, o] of write.value.paymentOptions.entries()) options.push(await insertOption(tx, row.id, ente, i, o, sequences[i]!, now));
+  const detail: PositionDetail = { ...row, options };
+  await recordAudit(tx, { ...by, action: 'create', entity: 'position', entityId: row.id, enteId: ente.id, after: summary(detail) });
+  if (opts.publish) await enqueueAcaSync(tx, detail);
   return { position: detail, created: true };
 }
 
@@ -394,7 +393,7 @@ const LOOKUP_EXISTING = `SELECT iupd, payload_hash FROM positions WHERE ente_id 
  * measured slower (SQLite keeps a statement journal for them, a temporary file written page by
  * page).
  */
-export function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly BulkPosition[], opts: { publish: boolean }, by: Actor): BulkOutcome[] {
+export async function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly BulkPosition[], opts: { publish: boolean }, by: Actor): Promise<BulkOutcome[]> {
   const outcomes: BulkOutcome[] = [];
   if (items.length === 0) return outcomes;
   const hashes: string[] = [];
@@ -428,7 +427,7 @@ export function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly BulkPo
   if (fresh.length === 0) return outcomes;
 
   // The CSV import brings no IUVs: every option takes one of the counter's.
-  const sequences = allocateSequences(tx, ente.id, optionCount);
+  const sequences = await allocateSequences(tx, ente.id, optionCount);
   let next = 0;
   const now = new Date().toISOString();
   const status: PositionStatus = opts.publish ? 'published' : 'draft';
@@ -469,10 +468,10 @@ export function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly BulkPo
       enteId: ente.id, iupd, status, version: 1, publishedAt, debtorType: d.type, debtorFiscalCode: d.fiscalCode, debtorName: d.fullName,
       description: v.description, switchToExpired: write.switchToExpired, options,
     };
-    recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'create', entity: 'position', entityId: id, enteId: ente.id, after: summary(created) });
+    await recordAudit(tx, { actor: by.actor, requestId: by.requestId, action: 'create', entity: 'position', entityId: id, enteId: ente.id, after: summary(created) });
     if (opts.publish) published.push(created);
   }
-  enqueueAcaSyncMany(tx, ente.id, ente.fiscalCode, published, Date.now());
+  await enqueueAcaSyncMany(tx, ente.id, ente.fiscalCode, published, Date.now());
   return outcomes;
 }
 
@@ -706,10 +705,10 @@ export async function updatePosition(
             return o.iuv === undefined && old !== undefined && claimQueries.external(tx).get({ enteId: ente.id, iuv: old }) ? { ...o, iuv: old } : o;
           });
           await tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id));
-          claimExternalIuvs(tx, ente, options, new Set(before.options.map((o) => o.iuv)));
-          const sequences = sequencesFor(tx, ente.id, options);
+          await claimExternalIuvs(tx, ente, options, new Set(before.options.map((o) => o.iuv)));
+          const sequences = await sequencesFor(tx, ente.id, options);
           const now = new Date().toISOString();
-          options.forEach((o, i) => insertOption(tx, before.id, ente, i, o, sequences[i]!, now));
+          for (const [i, o] of options.entries()) await insertOption(tx, before.id, ente, i, o, sequences[i]!, now);
         } else {
           if (v.paymentOptions.length !== before.options.length) {
             throw new PositionConflictError('Una posizione pubblicata mantiene le sue opzioni di pagamento: non se ne possono aggiungere o togliere.');
@@ -734,8 +733,8 @@ export async function updatePosition(
           }
         }
         const after = (await getPositionByIupd(tx, ente.id, iupd))!;
-        recordAudit(tx, { ...by, action: 'update', entity: 'position', entityId: before.id, enteId: ente.id, before: summary(before), after: summary(after) });
-        enqueueAcaSync(tx, after);
+        await recordAudit(tx, { ...by, action: 'update', entity: 'position', entityId: before.id, enteId: ente.id, before: summary(before), after: summary(after) });
+        await enqueueAcaSync(tx, after);
         return after;
       },
       { behavior: 'immediate' },
@@ -794,8 +793,8 @@ async function transition(
                     .set({ version: before.version + 1, updatedAt: now })
                     .where(eq(positions.id, before.id));
         const after = (await getPositionByIupd(tx, enteId, iupd))!;
-        recordAudit(tx, { ...by, action, entity: 'position', entityId: before.id, enteId, before: summary(before), after: summary(after) });
-        enqueueAcaSync(tx, after);
+        await recordAudit(tx, { ...by, action, entity: 'position', entityId: before.id, enteId, before: summary(before), after: summary(after) });
+        await enqueueAcaSync(tx, after);
         return after;
       },
       { behavior: 'immediate' },
@@ -821,7 +820,7 @@ export async function deleteDraftPosition(db: Db, enteId: number, iupd: string, 
             if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new PositionConflictError('La bozza è collegata ad altri dati e non può essere eliminata: annullala.');
             throw err;
           }
-          recordAudit(tx, { ...by, action: 'delete', entity: 'position', entityId: before.id, enteId, before: summary(before) });
+          await recordAudit(tx, { ...by, action: 'delete', entity: 'position', entityId: before.id, enteId, before: summary(before) });
         },
         { behavior: 'immediate' },
       );
@@ -863,7 +862,7 @@ export async function expirePositions(db: Db, today: string, by: Actor): Promise
                 );
         for (const p of due) {
           await tx.update(positions).set({ status: 'expired', updatedAt: new Date().toISOString() }).where(eq(positions.id, p.id));
-          recordAudit(tx, { ...by, action: 'expire', entity: 'position', entityId: p.id, enteId: p.enteId, after: { status: 'expired', today } });
+          await recordAudit(tx, { ...by, action: 'expire', entity: 'position', entityId: p.id, enteId: p.enteId, after: { status: 'expired', today } });
         }
         return due.length;
       },

@@ -30,7 +30,7 @@ export async function upsertUser(db: Db, profile: UserProfile, by: Actor): Promi
                 .insert(users)
                 .values({ fiscalCode: profile.fiscalCode, name: profile.name, familyName: profile.familyName, email: profile.email ?? profile.emailIfMissing })
                 .returning())[0]!;
-        recordAudit(tx, { ...by, action: 'create', entity: 'user', entityId: row.id, after: row });
+        await recordAudit(tx, { ...by, action: 'create', entity: 'user', entityId: row.id, after: row });
         return row.id;
       }
       const changes: Partial<typeof users.$inferInsert> = {};
@@ -44,7 +44,7 @@ export async function upsertUser(db: Db, profile: UserProfile, by: Actor): Promi
                 .set({ ...changes, updatedAt: new Date().toISOString() })
                 .where(eq(users.id, existing.id))
                 .returning())[0]!;
-        recordAudit(tx, { ...by, action: 'update', entity: 'user', entityId: existing.id, before: existing, after });
+        await recordAudit(tx, { ...by, action: 'update', entity: 'user', entityId: existing.id, before: existing, after });
       }
       return existing.id;
     });
@@ -64,7 +64,7 @@ export async function grantRole(db: Db, userId: number, role: Role, enteId: numb
             .onConflictDoNothing()
             .returning())[0]!;
       if (!result) return false;
-      recordAudit(tx, { ...by, action: 'grant', entity: 'role_grant', entityId: result.id, enteId, after: result });
+      await recordAudit(tx, { ...by, action: 'grant', entity: 'role_grant', entityId: result.id, enteId, after: result });
       return true;
     });
 }
@@ -75,7 +75,7 @@ export async function revokeRole(db: Db, grantId: number, enteId: number | null,
       const before = (await tx.select().from(roleGrants).where(where).limit(1))[0];
       if (!before) return false;
       await tx.delete(roleGrants).where(eq(roleGrants.id, grantId));
-      recordAudit(tx, { ...by, action: 'revoke', entity: 'role_grant', entityId: grantId, enteId: before.enteId, before });
+      await recordAudit(tx, { ...by, action: 'revoke', entity: 'role_grant', entityId: grantId, enteId: before.enteId, before });
       return true;
     });
 }
@@ -114,7 +114,7 @@ export async function createApiKey(db: Db, enteId: number, label: string, by: Ac
             .insert(apiKeys)
             .values({ enteId, label, prefix: key.slice(0, API_KEY_PREFIX.length + 6), keyHash: hashApiKey(key) })
             .returning({ id: apiKeys.id, prefix: apiKeys.prefix, label: apiKeys.label }))[0]!;
-      recordAudit(tx, { ...by, action: 'create', entity: 'api_key', entityId: row.id, enteId, after: row });
+      await recordAudit(tx, { ...by, action: 'create', entity: 'api_key', entityId: row.id, enteId, after: row });
       return { id: row.id, key };
     });
 }
@@ -184,7 +184,7 @@ export async function revokeApiKey(db: Db, enteId: number, keyId: number, by: Ac
       if (before.revokedAt !== null) return true;
       const revokedAt = now.toISOString();
       await tx.update(apiKeys).set({ revokedAt }).where(eq(apiKeys.id, keyId));
-      recordAudit(tx, { ...by, action: 'revoke', entity: 'api_key', entityId: keyId, enteId, before, after: { ...before, revokedAt } });
+      await recordAudit(tx, { ...by, action: 'revoke', entity: 'api_key', entityId: keyId, enteId, before, after: { ...before, revokedAt } });
       return true;
     });
 }
@@ -214,7 +214,7 @@ export async function revokeGlobalRole(db: Db, grantId: number, by: Actor): Prom
         if ((admins?.n ?? 0) <= 1) throw new LastAdminError('È l’unico amministratore S.A.E.L.: abilita prima un’altra persona, poi revoca questo ruolo.');
       }
       await tx.delete(roleGrants).where(eq(roleGrants.id, grantId));
-      recordAudit(tx, { ...by, action: 'revoke', entity: 'role_grant', entityId: grantId, enteId: null, before: grant });
+      await recordAudit(tx, { ...by, action: 'revoke', entity: 'role_grant', entityId: grantId, enteId: null, before: grant });
       return true;
     });
 }

@@ -13,7 +13,7 @@ export interface AuditEntry {
   requestId?: string | null;
 }
 
-export function recordAudit(db: DbLike, entry: AuditEntry): void {
+export async function recordAudit(db: DbLike, entry: AuditEntry): Promise<void> {
   statement(
     db,
     'INSERT INTO audit_log (actor, action, entity, entity_id, ente_id, before, after, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',

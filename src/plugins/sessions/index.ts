@@ -65,7 +65,7 @@ export class SqliteSessionStore implements SessionStore {
     return last && last.id === id ? last : undefined;
   }
 
-  get(id: string, cb: GetCallback): void {
+  async get(id: string, cb: GetCallback): Promise<void> {
     try {
       this.lastRead = undefined;
       // Every request reads its session: one cached prepared statement (with the companion's columns).
@@ -82,7 +82,7 @@ export class SqliteSessionStore implements SessionStore {
     }
   }
 
-  set(id: string, session: StoredSession, cb: Callback): void {
+  async set(id: string, session: StoredSession, cb: Callback): Promise<void> {
     try {
       const data = JSON.stringify(session);
       const expiresAt = Date.now() + this.ttlMs;
