@@ -67,7 +67,7 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
   t.equal(count(app, 'treasury_movements'), before, 'nothing half-imported');
 
   // A modified flow with the same id and date-time is refused.
-  t.throws(async () => await ingestFlowXml(r, { xml: flows[0]!.xml.replace('PSP simulato S.p.A.', 'PSP modificato'), source: 'upload', ...SYS }), /contenuto diverso/);
+  await t.rejects(async () => await ingestFlowXml(r, { xml: flows[0]!.xml.replace('PSP simulato S.p.A.', 'PSP modificato'), source: 'upload', ...SYS }), /contenuto diverso/);
 
   // The province's TEFA flow by camt.053.
   const pflows = await buildFlows(app.db, prov.ente.fiscalCode);
@@ -78,7 +78,7 @@ t.test('simulator end to end: parked credit, full match, idempotent re-imports',
 
   // Manual unmatch / match with a note.
   const mv = app.sqlite.prepare("SELECT id, flow_row_id AS flowRowId FROM treasury_movements WHERE ente_id = ? AND state = 'matched' LIMIT 1").get(cb.ente.id) as { id: number; flowRowId: number };
-  t.throws(async () => await manualUnmatch(r, { movementRowId: mv.id, note: ' ', ...SYS }), /nota è obbligatoria/);
+  await t.rejects(async () => await manualUnmatch(r, { movementRowId: mv.id, note: ' ', ...SYS }), /nota è obbligatoria/);
   await manualUnmatch(r, { movementRowId: mv.id, note: 'Accredito da verificare col tesoriere', ...SYS });
   await retryParked(r);
   t.equal(count(app, "treasury_movements WHERE id = ? AND state = 'error' AND error_code = 'SCOLLEGATO_MANUALMENTE'", mv.id), 1, 'not re-matched automatically');
@@ -159,7 +159,7 @@ t.test('bad input: XSD errors and unparseable statements import nothing', async 
   const cb = await demoEnte(app, 'Campobasso');
   const bad = flowXml({ flowId: '2026-03-16SIMPSP01-0000000001', cf: cb.ente.fiscalCode, rows: [{ iuv: '1', iur: '1', amountCents: 100 }] }).replace('<pay_i:versioneOggetto>1.0<', '<pay_i:versioneOggetto>9.9<');
   t.ok(await reconError(async () => await ingestFlowXml(r, { xml: bad, source: 'upload', ...SYS }), (e) => e.problems.length > 0 && /versioneOggetto/.test(e.problems[0]!.message)));
-  t.throws(async () => await ingestFlowXml(r, { xml: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', source: 'upload', ...SYS }), ReconError);
+  await t.rejects(async () => await ingestFlowXml(r, { xml: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', source: 'upload', ...SYS }), ReconError);
   t.equal(count(app, 'fdr_flows'), 0);
   const csv = Buffer.from('data_contabile;id_movimento;importo;causale\n16/03/2026;A;1,00;ok\n16/13/2026;B;1,00;bad date\n');
   t.ok(await reconError(() => importStatement(r, { enteId: cb.ente.id, bytes: csv, fileName: 'x.csv', actor: 'test' }), (e) => e.problems.length === 1 && e.problems[0]!.line === 3 && e.problems[0]!.field === 'data_contabile'));

@@ -23,7 +23,7 @@ t.test('workflow and SLA across a weekend and a holiday', async (t) => {
   // Friday 3 April 10:00 = 60 (Thu) + 60 (Fri) business minutes: TTO 120 not yet breached.
   t.match(slaOf(tk, ctx.cal, at('2026-04-03T10:00:00+02:00')), { ttoElapsed: 120, ttoBreached: false, ttrElapsed: 120 });
   t.equal(slaOf(tk, ctx.cal, at('2026-04-03T10:00:00+02:00')).ttoDue, at('2026-04-03T10:00:00+02:00').toISOString());
-  t.throws(async () => await transition(ctx, id, 'resolve', op, {}, at('2026-04-03T10:00:00+02:00')), TicketError, 'the ente cannot resolve');
+  await t.rejects(async () => await transition(ctx, id, 'resolve', op, {}, at('2026-04-03T10:00:00+02:00')), TicketError, 'the ente cannot resolve');
   await transition(ctx, id, 'start', staff, {}, at('2026-04-03T09:30:00+02:00'));
   tk = (await getTicket(app.sqlite, id))!;
   t.equal(tk.status, 'in_progress');
@@ -59,13 +59,13 @@ t.test('workflow and SLA across a weekend and a holiday', async (t) => {
   t.equal(await autoClose(ctx, 7, at('2026-04-15T11:00:00+02:00')), 0);
   t.equal(await autoClose(ctx, 7, at('2026-04-17T11:00:00+02:00')), 1);
   t.equal((await getTicket(app.sqlite, id))!.status, 'closed');
-  t.throws(async () => await transition(ctx, id, 'reopen', op), TicketError, 'closed is final');
-  t.throws(async () => await reply(ctx, id, op, { body: 'x', internal: false }), TicketError);
+  await t.rejects(async () => await transition(ctx, id, 'reopen', op), TicketError, 'closed is final');
+  await t.rejects(async () => await reply(ctx, id, op, { body: 'x', internal: false }), TicketError);
 
   // TTO breach: a ticket nobody takes in charge over the patron saint's day (23 April).
   const late = await createTicket(ctx, { enteId: cb.id, subject: 'Accesso SPID', category: 'spid', type: 'richiesta', priority: 'media', body: 'Non riesco ad accedere' }, op, at('2026-04-22T16:30:00+02:00'));
   t.same(await checkSlaBreaches(ctx, at('2026-04-23T16:00:00+02:00')), [], '23 April is not a working day');
   t.same(await checkSlaBreaches(ctx, at('2026-04-24T10:31:00+02:00')), [late], 'TTO 120 min: 30 on Wed + 90 on Fri → 10:30');
-  t.throws(async () => await reply(ctx, late, op, { body: 'nota', internal: true }), TicketError, 'only staff write internal notes');
+  await t.rejects(async () => await reply(ctx, late, op, { body: 'nota', internal: true }), TicketError, 'only staff write internal notes');
   t.ok((app.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE entity = 'ticket'").get() as { n: number }).n >= 8);
 });
