@@ -242,22 +242,7 @@ export async function readSnapshot<T>(db: DbLike, fn: () => T | Promise<T>): Pro
   const client = rawClient(db);
   const rt = txRuntimes.get(client);
   if (!rt || rt.als.getStore()?.open || client.inTransaction) return fn();
-  const release = await rt.lock();
-  const state: TxState = { depth: 0, open: true };
-  try {
-    client.exec('BEGIN');
-    try {
-      const result = await rt.als.run(state, fn);
-      client.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (client.inTransaction) client.exec('ROLLBACK');
-      throw err;
-    }
-  } finally {
-    state.open = false;
-    release();
-  }
+  return (db as Db).transaction(() => fn()) as Promise<T>;
 }
 
 /** Count of migrations recorded as applied (for /readyz). */
