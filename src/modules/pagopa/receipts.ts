@@ -22,8 +22,7 @@
  *   PAA_PAGAMENTO_DUPLICATO to the node (payment-state.ts).
  * - Checkout carts whose notices are all paid become `paid`.
  */
-import type Database from 'better-sqlite3';
-import { rawClient, statement, type Db, type DbLike } from '../../db/client.js';
+import { statement, type Db, type DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Ente } from '../enti/repository.js';
 import { getEnteByFiscalCode } from '../enti/repository.js';

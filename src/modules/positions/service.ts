@@ -86,10 +86,12 @@ export async function preparePositionWrite(db: DbLike, ente: Ente, body: Positio
       }),
     })),
   };
+  // Only the beneficiaries this position names (as written and as the validation normalises them).
+  const beneficiaries = (input.paymentOptions ?? []).flatMap((o) => (o.transfers ?? []).map((t) => (typeof t.fiscalCodePA === 'string' ? t.fiscalCodePA : '')));
   const result = validatePosition(input, {
     enteFiscalCode: ente.fiscalCode,
     today: opts.today ?? todayInItaly(),
-    isRegisteredIban: await registeredIbanChecker(db),
+    isRegisteredIban: await registeredIbanChecker(db, [ente.fiscalCode, ...beneficiaries, ...beneficiaries.map((c) => c.trim().toUpperCase())]),
     ...(opts.externalIuvs ? { externalIuvSegregationCode: ente.segregationCode } : {}),
   });
   if (!result.ok) errors.push(...result.errors);
