@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { SESSION_COOKIE } from '../src/plugins/sessions/index.js';
 import { sessions } from '../src/plugins/sessions/schema.js';
 import { users } from '../src/modules/users/schema.js';
+import { SUITE_ON_POSTGRES, suiteDatabase } from './db/pg-helpers.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -78,14 +79,31 @@ function keepKeys(identity: string, dataDir: string): void {
   keyCaches.set(identity, copy);
 }
 
+/**
+ * `{ skip: SQLITE_ONLY }` on a test of SQLite itself (query plans, the file, its pragmas): skipped
+ * when the suite runs on PostgreSQL (SAEL_TEST_DB=postgres), where buildTestApp's apps use it.
+ */
+export const SQLITE_ONLY: string | false = SUITE_ON_POSTGRES ? 'SQLite only: the suite runs on PostgreSQL' : false;
+
 export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<FastifyInstance> {
   const dir = tempDir(t);
   const identity = keyIdentity(env);
   const cached = cachedKeys(identity);
   if (cached) for (const f of KEY_FOLDERS) if (fs.existsSync(path.join(cached, f))) fs.cpSync(path.join(cached, f), path.join(dir, f), { recursive: true });
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...env });
-  const app = await buildApp(config, { logger: false, backgroundWorkers: false });
-  t.teardown(() => app.close());
+  const pgDatabase = SUITE_ON_POSTGRES && !env.DATABASE_URL ? await suiteDatabase() : undefined;
+  const database = pgDatabase ? { DATABASE_URL: pgDatabase.url } : {};
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...database, ...env });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(config, { logger: false, backgroundWorkers: false });
+  } catch (err) {
+    await pgDatabase?.drop();
+    throw err;
+  }
+  t.teardown(async () => {
+    await app.close();
+    await pgDatabase?.drop();
+  });
   if (!cached && !env.SPID_CERT_DIR) keepKeys(identity, dir);
   return app;
 }

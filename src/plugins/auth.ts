@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { statement } from '../db/client.js';
+import { sqlGet, type Dialect } from '../db/raw.js';
 import type { Role } from '../modules/users/schema.js';
 import { HttpError } from './errors.js';
 import { sessionStoreOf } from './sessions/index.js';
@@ -93,12 +93,24 @@ export function requireRole(role: Role | Role[], opts: RequireRoleOptions = {}):
  * ente, global): the grants are read as their two halves so that each is an index search, not a
  * scan of every grant of every user (2 000 grants: 120-370 µs a request, 16 µs this way).
  */
-export const USER_COLUMNS = `u.id AS userId, u.fiscal_code AS userFiscalCode, u.name AS userName, u.family_name AS userFamilyName, u.email AS userEmail,
-  (SELECT json_group_array(json_object('role', role, 'enteId', ente_id) ORDER BY id) FROM (
+export function userColumns(dialect: Dialect): string {
+  const grants =
+    dialect === 'postgres'
+      ? `coalesce((SELECT json_agg(json_build_object('role', role, 'enteId', ente_id) ORDER BY id)::text FROM (`
+      : `(SELECT json_group_array(json_object('role', role, 'enteId', ente_id) ORDER BY id) FROM (`;
+  const closeGrants = dialect === 'postgres' ? ` g), '[]')` : `))`;
+  return `u.id AS "userId", u.fiscal_code AS "userFiscalCode", u.name AS "userName", u.family_name AS "userFamilyName", u.email AS "userEmail",
+  ${grants}
      SELECT id, role, ente_id FROM role_grants WHERE user_id = u.id AND ente_id IS NOT NULL
-     UNION ALL SELECT id, role, ente_id FROM role_grants WHERE user_id = u.id AND ente_id IS NULL)) AS userGrants,
+     UNION ALL SELECT id, role, ente_id FROM role_grants WHERE user_id = u.id AND ente_id IS NULL${closeGrants} AS "userGrants",
   coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = upper(u.fiscal_code)), 0) || ':' ||
-    coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) AS userDataVersion`;
+    coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) AS "userDataVersion"`;
+}
+
+/** The join of the session row `s` to its user (the id in the session's JSON data). */
+function sessionUserJoin(dialect: Dialect): string {
+  return dialect === 'postgres' ? "LEFT JOIN users u ON u.id = (s.data::json ->> 'userId')::bigint" : "LEFT JOIN users u ON u.id = s.data ->> '$.userId'";
+}
 
 /** A row holding USER_COLUMNS as a CurrentUser (null when no user row was joined). */
 function userFromRow(row: Record<string, unknown>): CurrentUser | null {
@@ -115,7 +127,7 @@ function userFromRow(row: Record<string, unknown>): CurrentUser | null {
 }
 
 export async function loadUser(app: FastifyInstance, userId: number): Promise<CurrentUser | null> {
-  const row = statement(app.db, `SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`).get(userId) as Record<string, unknown> | undefined;
+  const row = await sqlGet(app.db, { sqlite: `SELECT ${userColumns('sqlite')} FROM users u WHERE u.id = ?`, postgres: `SELECT ${userColumns('postgres')} FROM users u WHERE u.id = ?` }, userId);
   return row ? userFromRow(row) : null;
 }
 
@@ -134,8 +146,8 @@ export default fp(
     // The session store reads the user named by the session's userId with the session row itself.
     const store = sessionStoreOf(app);
     store.setCompanion({
-      join: "LEFT JOIN users u ON u.id = s.data ->> '$.userId'",
-      columns: USER_COLUMNS,
+      join: sessionUserJoin,
+      columns: userColumns,
       read: userFromRow,
     });
     app.addHook('onRequest', async (request) => {

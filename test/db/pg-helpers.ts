@@ -26,15 +26,22 @@ export function pgServerUrl(t: TapLike): string | undefined {
 
 /** A fresh database `t_<random>` on the server; its URL. Dropped (connections closed) at teardown. */
 export async function createTestDatabase(t: TapLike, serverUrl: string): Promise<string> {
+  const { url, drop } = await newDatabase(serverUrl);
+  t.teardown(drop);
+  return url;
+}
+
+/** Creates `t_<random>` (a copy of `template` when named); its URL and the function that drops it. */
+async function newDatabase(serverUrl: string, template?: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `t_${crypto.randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`);
   } finally {
     await admin.end();
   }
-  t.teardown(async () => {
+  const drop = async () => {
     const c = new pg.Client({ connectionString: serverUrl });
     await c.connect();
     try {
@@ -42,10 +49,10 @@ export async function createTestDatabase(t: TapLike, serverUrl: string): Promise
     } finally {
       await c.end();
     }
-  });
+  };
   const u = new URL(serverUrl);
   u.pathname = `/${name}`;
-  return u.toString();
+  return { url: u.toString(), drop };
 }
 
 /** A pool on `url`, ended at teardown. */
@@ -55,4 +62,59 @@ export function testPool(t: TapLike, url: string, max = 4): pg.Pool {
   pool.on('error', () => undefined);
   t.teardown(() => pool.end());
   return pool;
+}
+
+/**
+ * The suite on PostgreSQL (`SAEL_TEST_DB=postgres` with TEST_DATABASE_URL): each test app gets a
+ * database of its own, copied from a template that holds the migrated schema. The template is
+ * made once per server and migrations folder (its name carries their hash), under an advisory
+ * lock, so that the run's parallel processes do not each migrate a database of their own.
+ */
+export const SUITE_ON_POSTGRES = process.env.SAEL_TEST_DB === 'postgres';
+
+const TEMPLATE_LOCK_KEY = 0x5ae1_7e57;
+let templateName: Promise<string> | undefined;
+
+async function migratedTemplate(serverUrl: string): Promise<string> {
+  const { MIGRATIONS_PG_FOLDER, migratePostgres } = await import('../../src/db/pg-migrate.js');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const hash = crypto.createHash('sha256');
+  for (const f of fs.readdirSync(MIGRATIONS_PG_FOLDER, { recursive: true }).map(String).sort()) {
+    const p = path.join(MIGRATIONS_PG_FOLDER, f);
+    if (fs.statSync(p).isFile()) hash.update(f).update(fs.readFileSync(p));
+  }
+  const name = `sael_tpl_${hash.digest('hex').slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK_KEY]);
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) {
+      const building = `${name}_building`;
+      await admin.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE "${building}"`);
+      const u = new URL(serverUrl);
+      u.pathname = `/${building}`;
+      const pool = new pg.Pool({ connectionString: u.toString(), max: 1 });
+      try {
+        await migratePostgres(pool);
+      } finally {
+        await pool.end();
+      }
+      await admin.query(`ALTER DATABASE "${building}" RENAME TO "${name}"`);
+    }
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK_KEY]).catch(() => undefined);
+    await admin.end();
+  }
+  return name;
+}
+
+/** A fresh, migrated database for one test app, and the function that drops it. */
+export async function suiteDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) throw new Error('SAEL_TEST_DB=postgres needs TEST_DATABASE_URL (scripts/pg-throwaway.sh start prints it)');
+  templateName ??= migratedTemplate(serverUrl);
+  return newDatabase(serverUrl, await templateName);
 }

@@ -1,6 +1,7 @@
 /** Writes audit_log rows. Call it inside the same transaction as the change it records. */
 import type { FastifyRequest } from 'fastify';
-import { statement, type DbLike } from '../../db/client.js';
+import type { DbLike } from '../../db/client.js';
+import { sqlRun } from '../../db/raw.js';
 
 export interface AuditEntry {
   actor: string;
@@ -14,10 +15,9 @@ export interface AuditEntry {
 }
 
 export async function recordAudit(db: DbLike, entry: AuditEntry): Promise<void> {
-  statement(
+  await sqlRun(
     db,
     'INSERT INTO audit_log (actor, action, entity, entity_id, ente_id, before, after, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  ).run(
     entry.actor,
     entry.action,
     entry.entity,

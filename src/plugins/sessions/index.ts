@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
 import fastifyCookie, { Signer } from '@fastify/cookie';
 import fastifySession, { type SessionStore } from '@fastify/session';
 import { eq, lt } from 'drizzle-orm';
-import { statement, type Db, affectedRows } from '../../db/client.js';
+import { type Db, affectedRows } from '../../db/client.js';
+import { sqlGet, sqlRun, dialectOf, type Dialect } from '../../db/raw.js';
 import { sessions } from './schema.js';
 
 export const SESSION_COOKIE = 'sael_sid';
@@ -31,15 +32,15 @@ type StoredSession = Parameters<SessionStore['set']>[1];
  * two for every signed-in request.
  */
 export interface SessionCompanion<T> {
-  /** SQL joined to the session row `s` (e.g. `LEFT JOIN users u ON u.id = s.data ->> '$.userId'`). */
-  join: string;
-  /** Select-list expressions over `s` and the join, aliased to names that `read` takes. */
-  columns: string;
+  /** SQL joined to the session row `s`, in the database's dialect (e.g. `LEFT JOIN users u ON u.id = s.data ->> '$.userId'`). */
+  join(dialect: Dialect): string;
+  /** Select-list expressions over `s` and the join, aliased (quoted) to names that `read` takes. */
+  columns(dialect: Dialect): string;
   read(row: Record<string, unknown>): T;
 }
 
 export class SqliteSessionStore implements SessionStore {
-  private getSql = 'SELECT s.data, s.expires_at AS expiresAt FROM sessions s WHERE s.id = ?';
+  private getSql = 'SELECT s.data, s.expires_at AS "expiresAt" FROM sessions s WHERE s.id = ?';
   private companion: SessionCompanion<unknown> | undefined;
   private lastRead: { id: string; value: unknown } | undefined;
 
@@ -51,7 +52,8 @@ export class SqliteSessionStore implements SessionStore {
   /** Reads `companion` with every session from now on (see takeCompanion). */
   setCompanion(companion: SessionCompanion<unknown>): void {
     this.companion = companion;
-    this.getSql = `SELECT s.data, s.expires_at AS expiresAt, ${companion.columns} FROM sessions s ${companion.join} WHERE s.id = ?`;
+    const dialect = dialectOf(this.db);
+    this.getSql = `SELECT s.data, s.expires_at AS "expiresAt", ${companion.columns(dialect)} FROM sessions s ${companion.join(dialect)} WHERE s.id = ?`;
   }
 
   /**
@@ -69,11 +71,11 @@ export class SqliteSessionStore implements SessionStore {
     try {
       this.lastRead = undefined;
       // Every request reads its session: one cached prepared statement (with the companion's columns).
-      const row = statement(this.db, this.getSql).get(id) as ({ data: string; expiresAt: number } & Record<string, unknown>) | undefined;
+      const row = await sqlGet<{ data: string; expiresAt: number } & Record<string, unknown>>(this.db, this.getSql, id);
       const now = Date.now();
       if (!row || row.expiresAt <= now) return cb(null, null);
       if (row.expiresAt - now < this.ttlMs - SESSION_TOUCH_MS) {
-        statement(this.db, 'UPDATE sessions SET expires_at = ? WHERE id = ?').run(now + this.ttlMs, id);
+        await sqlRun(this.db, 'UPDATE sessions SET expires_at = ? WHERE id = ?', now + this.ttlMs, id);
       }
       if (this.companion) this.lastRead = { id, value: this.companion.read(row) };
       cb(null, JSON.parse(row.data));
@@ -86,10 +88,13 @@ export class SqliteSessionStore implements SessionStore {
     try {
       const data = JSON.stringify(session);
       const expiresAt = Date.now() + this.ttlMs;
-      statement(
+      await sqlRun(
         this.db,
         'INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
-      ).run(id, data, expiresAt);
+        id,
+        data,
+        expiresAt,
+      );
       cb(null);
     } catch (err) {
       cb(err);
