@@ -86,7 +86,7 @@ t.test('no browser machinery on the station: no cookie, no session row, no CSP, 
 t.test('under load a worker thread writes the log, in order, and flush() waits for it', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const errors: Error[] = [];
-  const log = createNodeCallLog(app.sqlite, (e) => errors.push(e), { workerMinBatch: 5 });
+  const log = createNodeCallLog(app.db, (e) => errors.push(e), { workerMinBatch: 5 });
   t.teardown(() => log.close());
   const call = (n: number): NodeCall => ({ fiscalCode: '00000000001', noticeNumber: `3010000000000${String(n).padStart(5, '0')}`, operation: 'paVerifyPaymentNotice', outcome: 'OK', faultCode: null, at: new Date().toISOString() });
   const notices = () => (app.sqlite.prepare("SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id").all() as { n: string }[]).map((r) => Number(r.n.slice(-5)));
@@ -123,11 +123,11 @@ t.test('lines older than NODE_CALL_RETENTION_DAYS are deleted by the helpdesk ti
   })();
   const left = () => (app.sqlite.prepare("SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id").all() as { n: string }[]).map((r) => r.n);
 
-  t.equal(await pruneNodeCalls(app.sqlite, at(30), 2), 2, 'a chunk of 2');
+  t.equal(await pruneNodeCalls(app.db, at(30), 2), 2, 'a chunk of 2');
   t.same(left(), ['old-2', 'old-3', 'old-4', 'new-0', 'new-1', 'new-2'], 'the oldest first');
   await app.helpdeskTick();
   t.same(left(), ['new-0', 'new-1', 'new-2'], 'the periodic task deletes the rest, keeps 30 days');
-  t.equal(await pruneNodeCalls(app.sqlite, at(30)), 0, 'nothing more to delete');
+  t.equal(await pruneNodeCalls(app.db, at(30)), 0, 'nothing more to delete');
 
   const keepAll = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', NODE_CALL_RETENTION_DAYS: '0' });
   keepAll.sqlite.prepare("INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, created_at) VALUES ('00000000001', 'x', 'paVerifyPaymentNotice', 'OK', ?)").run(at(5000));

@@ -15,9 +15,16 @@
  * core. Batches keep their order (once the worker runs, every batch goes to it). While the
  * worker commits, a write of the main thread waits for the lock (busy_timeout): a batch is a
  * tenth of a second of calls, a few milliseconds of writing at the highest rates.
+ *
+ * On PostgreSQL there is no worker: the database server writes on its own cores, so each batch is
+ * one multi-row INSERT through the pool (never the caller's transaction: the log is not part of
+ * it). Batches are chained, so they keep their order and `flush()` waits for those in flight.
  */
 import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
+import { rawClient, type DbLike } from '../../db/client.js';
+import { postgresRuntime } from '../../db/postgres.js';
+import { sqlGet, sqlRun } from '../../db/raw.js';
 
 /**
  * A tenth of a second of calls per commit. Every call adds a key at a random place of the notice
@@ -64,8 +71,11 @@ export type WriterMessage = { type: 'error'; message: string; lost: number };
 
 export interface NodeCallLog {
   record(call: NodeCall): void;
-  /** Writes every pending call now, and waits for the worker's batches (readers and shutdown). */
-  flush(): void;
+  /**
+   * Writes every pending call now, and waits for the worker's batches (readers and shutdown). On
+   * SQLite the writing is done when the call returns; on PostgreSQL await the promise.
+   */
+  flush(): Promise<void>;
   /** Calls recorded and not yet committed. */
   pending(): number;
   /** Whether the worker thread writes the batches. */
@@ -79,7 +89,74 @@ export interface NodeCallLogOptions {
   workerMinBatch?: number;
 }
 
-export function createNodeCallLog(sqlite: Database.Database, onError: (err: Error) => void = () => {}, opts: NodeCallLogOptions = {}): NodeCallLog {
+/**
+ * One batch in one statement, whatever its size: the calls as arrays, unnested in their order
+ * (ids follow the order of the answers, as on SQLite).
+ */
+const INSERT_CALLS_PG = `INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, fault_code, created_at)
+  SELECT f, n, o, r, c, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+  WITH ORDINALITY AS t(f, n, o, r, c, a, i) ORDER BY i`;
+
+/** The log on the app's database (`db`: its drizzle handle). */
+export function createNodeCallLog(db: DbLike, onError: (err: Error) => void = () => {}, opts: NodeCallLogOptions = {}): NodeCallLog {
+  const pg = postgresRuntime(db);
+  return pg ? createPostgresNodeCallLog(pg.pool, onError) : createSqliteNodeCallLog(rawClient(db), onError, opts);
+}
+
+function createPostgresNodeCallLog(pool: import('pg').Pool, onError: (err: Error) => void): NodeCallLog {
+  let queue: NodeCall[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let inFlight = 0;
+  let chain: Promise<void> = Promise.resolve();
+
+  function write(calls: NodeCall[]): Promise<void> {
+    inFlight += calls.length;
+    chain = chain.then(async () => {
+      try {
+        await pool.query(INSERT_CALLS_PG, [
+          calls.map((c) => c.fiscalCode),
+          calls.map((c) => c.noticeNumber),
+          calls.map((c) => c.operation),
+          calls.map((c) => c.outcome),
+          calls.map((c) => c.faultCode),
+          calls.map((c) => c.at),
+        ]);
+      } catch (err) {
+        onError(new Error(`${calls.length} node calls not logged: ${(err as Error).message}`));
+      } finally {
+        inFlight -= calls.length;
+      }
+    });
+    return chain;
+  }
+
+  async function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (queue.length > 0) {
+      const calls = queue;
+      queue = [];
+      void write(calls);
+    }
+    await chain;
+  }
+
+  return {
+    record(call) {
+      queue.push(call);
+      if (!timer) {
+        timer = setTimeout(() => void flush(), NODE_CALL_FLUSH_MS);
+        timer.unref();
+      }
+    },
+    flush,
+    pending: () => queue.length + inFlight,
+    usesWorker: () => false,
+    close: flush,
+  };
+}
+
+function createSqliteNodeCallLog(sqlite: Database.Database, onError: (err: Error) => void, opts: NodeCallLogOptions): NodeCallLog {
   const workerMinBatch = opts.workerMinBatch ?? WRITER_MIN_BATCH;
   // An in-memory database has no file a second connection could open.
   const file = sqlite.memory ? null : sqlite.name;
@@ -223,8 +300,8 @@ export const PRUNE_CHUNK = 2000;
  * oldest line is read when there is nothing to delete, and only the first `chunk` lines when
  * there is (however long the backlog).
  */
-export async function pruneNodeCalls(sqlite: Database.Database, before: string, chunk = PRUNE_CHUNK): Promise<number> {
-  const oldest = sqlite.prepare('SELECT created_at FROM node_calls ORDER BY id LIMIT 1').pluck().get() as string | undefined;
+export async function pruneNodeCalls(db: DbLike, before: string, chunk = PRUNE_CHUNK): Promise<number> {
+  const oldest = (await sqlGet<{ created_at: string }>(db, 'SELECT created_at FROM node_calls ORDER BY id LIMIT 1'))?.created_at;
   if (oldest === undefined || oldest >= before) return 0;
-  return sqlite.prepare('DELETE FROM node_calls WHERE id IN (SELECT id FROM node_calls ORDER BY id LIMIT ?) AND created_at < ?').run(chunk, before).changes;
+  return (await sqlRun(db, 'DELETE FROM node_calls WHERE id IN (SELECT id FROM node_calls ORDER BY id LIMIT ?) AND created_at < ?', chunk, before)).changes;
 }

@@ -29,11 +29,13 @@ export interface PagopaModuleOptions {
 }
 
 async function pagopaModule(app: FastifyInstance, opts: PagopaModuleOptions = {}) {
-  const nodeCallLog = createNodeCallLog(app.sqlite, (err) => app.log.warn({ err: err.message }, 'node calls not logged'));
+  const nodeCallLog = createNodeCallLog(app.db, (err) => app.log.warn({ err: err.message }, 'node calls not logged'));
   app.decorate('nodeCallLog', nodeCallLog);
+  // The pool's workers open the SQLite file read-only: none on PostgreSQL or an in-memory database.
+  const onSqliteFile = app.database.dialect === 'sqlite' && !app.sqlite.memory;
   const stationPool = new StationReadPool({
-    size: app.sqlite.memory ? 0 : app.config.pagopa.stationWorkers,
-    file: app.sqlite.name,
+    size: onSqliteFile ? app.config.pagopa.stationWorkers : 0,
+    file: onSqliteFile ? app.sqlite.name : '',
     settings: app.config.pagopa,
     onError: (err) => app.log.warn({ err: err.message }, 'pagoPA station worker'),
   });
