@@ -179,7 +179,7 @@ export default fp(
         const ctx = await ticketsCtx();
         await checkSlaBreaches(ctx);
         await autoClose(ctx, hs.autoCloseDays);
-        if (hs.nodeCallRetentionDays > 0) await pruneNodeCalls(app.sqlite, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
+        if (hs.nodeCallRetentionDays > 0) await pruneNodeCalls(app.db, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
         if (sender) await flushOutbox(app.sqlite, sender);
       } catch (e) {
         app.log.error({ err: (e as Error).message }, 'helpdesk periodic task failed');
@@ -295,7 +295,7 @@ export default fp(
     });
 
     app.get<{ Params: { id: number } }>('/helpdesk/pagamenti/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
-      app.nodeCallLog.flush(); // the node calls answered so far, even those of this very event-loop turn
+      await app.nodeCallLog.flush(); // the node calls answered so far, even those of this very event-loop turn
       const d = await paymentTimeline(app.sqlite, request.params.id, scopeOf(request));
       if (!d) throw new HttpError(404, 'Pagamento non trovato.');
       return page(reply, 'payment', { title: `Pagamento ${d.tx.noticeNumber}`, d });
