@@ -7,10 +7,19 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { and, eq, lt, or, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import { affectedRows, type Db } from '../../db/client.js';
+import { dialectOf } from '../../db/raw.js';
 import { jobs } from './schema.js';
 
 export type JobRow = typeof jobs.$inferSelect;
+
+/**
+ * `SELECT … FOR UPDATE SKIP LOCKED`: the query builder on PostgreSQL has `.for()`; the tables are
+ * typed as SQLite's, whose builder does not, hence the cast.
+ */
+function lockSkippingLocked<T>(query: PromiseLike<T>): PromiseLike<T> {
+  return (query as unknown as { for(strength: 'update', config: { skipLocked: boolean }): PromiseLike<T> }).for('update', { skipLocked: true });
+}
 
 export interface JobContext {
   job: JobRow;
@@ -67,33 +76,34 @@ export class JobRunner {
     return (await this.db.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0];
   }
 
-  /** Atomically takes the oldest queued (or abandoned) job of a kind we handle. */
+  /**
+   * Atomically takes the oldest queued (or abandoned) job of a kind we handle. On SQLite the
+   * immediate transaction holds the write lock from the read on; on PostgreSQL the candidate is
+   * read `FOR UPDATE SKIP LOCKED`, so two processes claiming at once take different jobs instead of
+   * waiting for each other, and the update repeats the condition in case the row changed after
+   * the read.
+   */
   async claimNext(): Promise<JobRow | undefined> {
     const kinds = [...this.handlers.keys()];
     if (kinds.length === 0) return undefined;
     const now = Date.now();
+    const claimable = and(
+      sql`${jobs.kind} IN (${sql.join(kinds.map((k) => sql`${k}`), sql`, `)})`,
+      or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), lt(jobs.heartbeatAt, now - this.staleMs))),
+    );
     return await this.db.transaction(
-          async (tx) => {
-            const candidate = (await tx
-                      .select({ id: jobs.id })
-                      .from(jobs)
-                      .where(
-                        and(
-                          sql`${jobs.kind} IN (${sql.join(kinds.map((k) => sql`${k}`), sql`, `)})`,
-                          or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), lt(jobs.heartbeatAt, now - this.staleMs))),
-                        ),
-                      )
-                      .orderBy(jobs.id)
-                      .limit(1))[0];
-            if (!candidate) return undefined;
-            return (await tx
-                      .update(jobs)
-                      .set({ status: 'running', lockedBy: this.workerId, heartbeatAt: now, updatedAt: new Date(now).toISOString() })
-                      .where(eq(jobs.id, candidate.id))
-                      .returning())[0]!;
-          },
-          { behavior: 'immediate' },
-        );
+      async (tx) => {
+        const query = tx.select({ id: jobs.id }).from(jobs).where(claimable).orderBy(jobs.id).limit(1);
+        const candidate = (dialectOf(tx) === 'postgres' ? await lockSkippingLocked(query) : await query)[0];
+        if (!candidate) return undefined;
+        return (await tx
+          .update(jobs)
+          .set({ status: 'running', lockedBy: this.workerId, heartbeatAt: now, updatedAt: new Date(now).toISOString() })
+          .where(and(eq(jobs.id, candidate.id), claimable))
+          .returning())[0];
+      },
+      { behavior: 'immediate' },
+    );
   }
 
   /** Claims and runs one job; false when there was none. */
@@ -113,18 +123,21 @@ export class JobRunner {
     };
     try {
       const result = await handler({ job, input: JSON.parse(job.input) as Record<string, unknown>, progress });
-      await this.db
-                .update(jobs)
-                .set({ status: 'done', result: JSON.stringify(result), heartbeatAt: Date.now(), updatedAt: new Date().toISOString() })
-                .where(eq(jobs.id, job.id));
+      await this.finish(job, { status: 'done', result: JSON.stringify(result), heartbeatAt: Date.now(), updatedAt: new Date().toISOString() });
     } catch (err) {
       this.log.error({ err, jobId: job.id, kind: job.kind }, 'job failed');
-      await this.db
-                .update(jobs)
-                .set({ status: 'failed', error: 'Errore interno durante l’elaborazione: riprova o contatta l’assistenza.', updatedAt: new Date().toISOString() })
-                .where(eq(jobs.id, job.id));
+      await this.finish(job, { status: 'failed', error: 'Errore interno durante l’elaborazione: riprova o contatta l’assistenza.', updatedAt: new Date().toISOString() });
     }
     return true;
+  }
+
+  /**
+   * Records the outcome, only while the job is still ours: a run that stalled past the stale time
+   * may have been taken over by another process, whose run then decides the outcome.
+   */
+  private async finish(job: JobRow, outcome: Partial<typeof jobs.$inferInsert>): Promise<void> {
+    const changed = affectedRows(await this.db.update(jobs).set(outcome).where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, this.workerId))));
+    if (changed === 0) this.log.info({ jobId: job.id, kind: job.kind }, 'job taken over by another process: its outcome is theirs');
   }
 
   /** Runs jobs until none is left (tests, CLI). */
