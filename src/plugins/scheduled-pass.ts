@@ -3,8 +3,19 @@
  * while one runs gets that one), errors logged and never thrown, and — when background workers run
  * — one pass at start-up and then every `everyMs`, stopped on close after the pass in progress
  * (the database closes after this hook). Tests call the returned function with their own clock.
+ *
+ * Several processes on one database run each pass once: a pass runs under the lease
+ * `pass:<name>` in pagopa_schedules (pagopa/leases.ts), renewed while it runs, and a timer's pass
+ * runs only when the last one, by any process, is `everyMs` old. A process that dies mid-pass
+ * leaves a lease that expires after LEASE_MS; the next due pass then runs elsewhere.
  */
+import crypto from 'node:crypto';
+import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { claimLease, releaseLease, renewLease } from '../modules/pagopa/leases.js';
+
+const LEASE_MS = 5 * 60_000;
+const OWNER = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
 
 export interface ScheduledPassOptions {
   name: string;
@@ -16,21 +27,41 @@ export interface ScheduledPassOptions {
 
 export function scheduledPass(app: FastifyInstance, opts: ScheduledPassOptions): (at?: Date) => Promise<void> {
   let running: Promise<void> | null = null;
-  const tick = async (at: Date = opts.now()) => {
+  const lease = `pass:${opts.name}`;
+  const leased = async (at: Date, onlyIfDue: boolean) => {
+    if (!(await claimLease(app.db, lease, OWNER, LEASE_MS, { onlyIfDue }))) return;
+    const renew = setInterval(() => void renewLease(app.db, lease, OWNER, LEASE_MS).catch(() => undefined), LEASE_MS / 3);
+    renew.unref();
+    let error: string | undefined;
+    try {
+      await opts.pass(at);
+    } catch (e) {
+      error = (e as Error).message;
+      throw e;
+    } finally {
+      clearInterval(renew);
+      // Due again a second early, so that the interval timer that started it finds it due.
+      await releaseLease(app.db, lease, OWNER, { nextRunAt: Date.now() + opts.everyMs - 1000, error });
+    }
+  };
+  const run = (at: Date, onlyIfDue: boolean) => {
     if (running) return running;
-    running = opts
-      .pass(at)
+    running = leased(at, onlyIfDue)
       .catch((e: unknown) => app.log.error({ err: (e as Error).message }, `${opts.name} scheduled pass failed`))
       .finally(() => {
         running = null;
       });
     return running;
   };
+  // A call (tests, the CLI) runs the pass now unless another process holds it; the timer's only
+  // when it is due.
+  const tick = (at: Date = opts.now()) => run(at, false);
+  const timerTick = () => run(opts.now(), true);
   if (opts.backgroundWorkers) {
     let timer: NodeJS.Timeout | null = null;
     app.addHook('onReady', async () => {
-      setImmediate(() => void tick());
-      timer = setInterval(() => void tick(), opts.everyMs);
+      setImmediate(() => void timerTick());
+      timer = setInterval(() => void timerTick(), opts.everyMs);
       timer.unref();
     });
     app.addHook('onClose', async () => {
