@@ -1,5 +1,6 @@
 /** Helpers for the helpdesk tests: an app that listens (the simulated node calls the station over HTTP), paid notices, flow XML. */
 import type { FastifyInstance } from 'fastify';
+import { sqlGet } from '../../src/db/raw.js';
 import { centsToDecimalString } from '../../src/domain/money.js';
 import { el, xml } from '../../src/modules/pagopa/soap.js';
 import { FLUSSO_NS } from '../../src/modules/pagopa/spec-files.js';
@@ -21,7 +22,7 @@ export async function listeningApp(t: Teardown, env: Record<string, string> = {}
   return app;
 }
 
-export const recon = (app: FastifyInstance): Recon => ({ db: app.db, sqlite: app.sqlite });
+export const recon = (app: FastifyInstance): Recon => ({ db: app.db });
 
 export const OTHER_PSP: Psp = { ...DEMO_PSP, idPSP: 'SIMPSP02', name: 'Altro PSP simulato', idChannel: 'SIMPSP02_01' };
 
@@ -74,8 +75,14 @@ export function flowXml(o: { flowId: string; flowDateTime?: string; cf: string; 
   )}`;
 }
 
+/** SQLite only (synchronous): prefer {@link countRows}, which runs on both databases. */
 export function count(app: FastifyInstance, sqlText: string, ...params: unknown[]): number {
   return (app.sqlite.prepare(`SELECT count(*) AS n FROM ${sqlText}`).get(...params) as { n: number }).n;
+}
+
+/** Rows of `FROM …` (a table and its WHERE, `?` placeholders), on SQLite or PostgreSQL. */
+export async function countRows(app: FastifyInstance, sqlText: string, ...params: unknown[]): Promise<number> {
+  return (await sqlGet<{ n: number }>(app.db, `SELECT count(*) AS n FROM ${sqlText}`, ...params))!.n;
 }
 
 export function today(): string {

@@ -14,9 +14,10 @@ import { parseOpiPage } from '../../src/modules/helpdesk/opi-journal.js';
 import { writeOpiJournal, type OpiOutMovement } from '../../src/modules/helpdesk/opi-writer.js';
 import { ReconError, ingestFlowXml } from '../../src/modules/helpdesk/reconcile.js';
 import { CAMPOBASSO_CF, sampleBase, sampleFileName, sampleFlowIds, sampleJournal, SAMPLE_DIR, SAMPLE_VERSIONS } from '../fixtures/opi/generate.js';
+import { sqlAll, sqlGet } from '../../src/db/raw.js';
 import { csrfFrom, loginAs } from '../helpers.js';
 import { apiKeyFor, demoEnte } from '../positions/fixtures.js';
-import { count, flowXml, listeningApp, paidTari, recon } from './helpers.js';
+import { countRows, flowXml, listeningApp, paidTari, recon } from './helpers.js';
 
 const SYS = { actor: 'test', allowedEnti: 'all' as const };
 const HELPDESK = demoUserFiscalCodes().find((u) => u.role === 'helpdesk')!.fiscalCode;
@@ -62,22 +63,22 @@ t.test('OPI Giornale di Cassa', async (t) => {
       );
       t.match(res.result!.skipped[0]!.reason, /REGOLARIZZATO: regolarizzazione di un sospeso/);
       t.match(res.result!.skipped[1]!.reason, /uscita/);
-      const imp = app.sqlite.prepare('SELECT format, opi_version AS version, opi_flow_id AS flowId, pages, movements FROM treasury_imports WHERE id = ?').get(res.importId);
+      const imp = await sqlGet(app.db, 'SELECT format, opi_version AS version, opi_flow_id AS "flowId", pages, movements FROM treasury_imports WHERE id = ?', res.importId);
       t.same(imp, { format: 'opi', version: v, flowId: res.flowId, pages: 1, movements: 3 });
-      const rows = app.sqlite.prepare('SELECT movement_id AS id, state, match_kind AS kind, flow_row_id AS flow, error_code AS code FROM treasury_movements WHERE import_id = ? ORDER BY id').all(res.importId);
+      const rows = await sqlAll(app.db, 'SELECT movement_id AS id, state, match_kind AS kind, flow_row_id AS flow, error_code AS code FROM treasury_movements WHERE import_id = ? ORDER BY id', res.importId);
       const n = sampleBase(v);
       t.same(rows, [
         { id: `OPI-2026-REV-${20 * n + 40}-1`, state: 'matched', kind: 'flow', flow: flowB, code: null },
         { id: `OPI-2026-SOS-${n + 1}-0`, state: 'matched', kind: 'flow', flow: flowA, code: null },
         { id: `OPI-2026-SOS-${n + 2}-0`, state: 'not_pagopa', kind: null, flow: null, code: 'CAUSALE_NON_VALIDA' },
       ], `${v}: credits matched to their flows as the CSV path does`);
-      t.equal(count(app, 'treasury_opi_pages WHERE flow_id = ? AND import_id = ?', res.flowId, res.importId), 1, `${v}: the page is kept with its import`);
+      t.equal(await countRows(app, 'treasury_opi_pages WHERE flow_id = ? AND import_id = ?', res.flowId, res.importId), 1, `${v}: the page is kept with its import`);
     }
   });
 
   await t.test('re-uploads: the same page changes nothing, known movements are ignored, other data is refused', async (t) => {
     const bytes = fs.readFileSync(path.join(SAMPLE_DIR, sampleFileName('1.8')));
-    const before = count(app, 'treasury_movements');
+    const before = await countRows(app, 'treasury_movements');
     t.match(await importOpiPage(r, { enteId: cb.ente.id, bytes, fileName: 'again.xml', actor: 'test' }), { status: 'unchanged', result: null });
     // Another journal repeating two movements of the 1.8 sample with the same data, plus a new one.
     const [a] = sampleFlowIds('1.8');
@@ -90,15 +91,15 @@ t.test('OPI Giornale di Cassa', async (t) => {
       ],
     })[0]!;
     t.match(await importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(again), fileName: 'ripetuto.xml', actor: 'test' }), { status: 'imported', result: { newMovements: 1, alreadyKnown: 2 } });
-    t.equal(count(app, 'treasury_movements'), before + 1);
+    t.equal(await countRows(app, 'treasury_movements'), before + 1);
     // The same movement id with another amount: the whole page is refused, nothing kept.
     const changed = journal({ code: 'CAMBIATO0001', movements: [{ tipoDocumento: 'SOSPESO ENTRATA', numeroDocumento: 402, amountCents: 5100, date: '2026-03-17', causale: 'VERSAMENTO CONTANTI ECONOMATO' }] })[0]!;
     const e = await refused(importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(changed), fileName: 'cambiato.xml', actor: 'test' }));
     t.equal(e.status, 409);
     t.match(e.problems[0]!.message, /OPI-2026-SOS-402-0 è già stato importato con dati diversi/);
-    t.equal(count(app, "treasury_opi_pages WHERE flow_id LIKE '%CAMBIATO%'"), 0, 'the page is not kept');
-    t.equal(count(app, 'treasury_movements'), before + 1);
-    t.equal(count(app, "audit_log WHERE action = 'treasury.opi.refuse' AND after LIKE '%cambiato.xml%'"), 1, 'the refusal is recorded with its reason');
+    t.equal(await countRows(app, "treasury_opi_pages WHERE flow_id LIKE '%CAMBIATO%'"), 0, 'the page is not kept');
+    t.equal(await countRows(app, 'treasury_movements'), before + 1);
+    t.equal(await countRows(app, "audit_log WHERE action = 'treasury.opi.refuse' AND after LIKE '%cambiato.xml%'"), 1, 'the refusal is recorded with its reason');
   });
 
   await t.test('a two-page journal uploaded page by page is joined and imported once', async (t) => {
@@ -116,22 +117,22 @@ t.test('OPI Giornale di Cassa', async (t) => {
       ],
     });
     t.equal(pages.length, 2);
-    const imports = count(app, 'treasury_imports');
+    const imports = await countRows(app, 'treasury_imports');
     const second = await importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(pages[1]!), fileName: 'p2.xml', actor: 'test' });
     t.match(second, { status: 'waiting', page: 2, totalPages: 2, pagesReceived: [2], missingPages: [1], result: null });
-    t.equal(count(app, 'treasury_imports'), imports, 'nothing imported while a page is missing');
+    t.equal(await countRows(app, 'treasury_imports'), imports, 'nothing imported while a page is missing');
     t.match(await pendingOpiJournals(r, 'all'), [{ flowId: second.flowId, totalPages: 2, pagesReceived: [2] }]);
     t.same(await pendingOpiJournals(r, [(await demoEnte(app, 'Termoli')).ente.id]), [], 'scoped to the caller’s enti');
     t.match(await importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(pages[1]!), fileName: 'p2.xml', actor: 'test' }), { status: 'unchanged', missingPages: [1] });
     const first = await importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(pages[0]!), fileName: 'p1.xml', actor: 'test' });
     t.match(first, { status: 'imported', version: '1.6.1', pagesReceived: [1, 2], result: { status: 'imported', movements: 2, newMovements: 2, matched: 2 } });
     t.same(first.result!.skipped, [{ line: 2, reason: 'Pagina 1: Movimento in uscita (mandato n. 77/1): non è un incasso' }]);
-    t.equal(count(app, 'treasury_imports'), imports + 1, 'one import for the whole journal');
-    t.equal(count(app, "treasury_imports WHERE id = ? AND pages = 2 AND opi_version = '1.6.1'", first.importId), 1, 'page 1 reads as 1.8, page 2 needs 1.6.1: the journal is 1.6.1');
-    t.equal(count(app, 'treasury_opi_pages WHERE flow_id = ? AND import_id = ?', first.flowId, first.importId), 2, 'both pages joined into it');
-    const receiptRow = (app.sqlite.prepare('SELECT id FROM receipts WHERE iuv = ? AND ente_id = ?').get(pIuv.options[0]!.iuv, cb.ente.id) as { id: number }).id;
-    t.equal(count(app, "treasury_movements WHERE movement_id = 'OPI-2026-SOS-501-0' AND state = 'matched' AND match_kind = 'receipt' AND receipt_row_id = ?", receiptRow), 1, 'single credit matched to its receipt by IUV');
-    t.equal(count(app, "treasury_movements WHERE movement_id = 'OPI-2026-REV-3001-1' AND state = 'matched' AND flow_row_id = ?", flowC), 1, 'cumulative credit matched to its flow');
+    t.equal(await countRows(app, 'treasury_imports'), imports + 1, 'one import for the whole journal');
+    t.equal(await countRows(app, "treasury_imports WHERE id = ? AND pages = 2 AND opi_version = '1.6.1'", first.importId), 1, 'page 1 reads as 1.8, page 2 needs 1.6.1: the journal is 1.6.1');
+    t.equal(await countRows(app, 'treasury_opi_pages WHERE flow_id = ? AND import_id = ?', first.flowId, first.importId), 2, 'both pages joined into it');
+    const receiptRow = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM receipts WHERE iuv = ? AND ente_id = ?', pIuv.options[0]!.iuv, cb.ente.id))!.id;
+    t.equal(await countRows(app, "treasury_movements WHERE movement_id = 'OPI-2026-SOS-501-0' AND state = 'matched' AND match_kind = 'receipt' AND receipt_row_id = ?", receiptRow), 1, 'single credit matched to its receipt by IUV');
+    t.equal(await countRows(app, "treasury_movements WHERE movement_id = 'OPI-2026-REV-3001-1' AND state = 'matched' AND flow_row_id = ?", flowC), 1, 'cumulative credit matched to its flow');
     t.same(await pendingOpiJournals(r, 'all'), [], 'no journal waiting');
     t.match(await importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(pages[0]!), fileName: 'p1.xml', actor: 'test' }), { status: 'unchanged', importId: first.importId });
   });
@@ -142,8 +143,8 @@ t.test('OPI Giornale di Cassa', async (t) => {
       { tipoDocumento: 'SOSPESO ENTRATA', numeroDocumento: 902, amountCents: 2000, date: '2026-03-18', causale: 'B' },
     ];
     const pages = journal({ code: 'ROTTO00000001', pages: 2, movements: mv });
-    const state = () => [count(app, 'treasury_opi_pages'), count(app, 'treasury_movements'), count(app, 'treasury_imports')];
-    const before = state();
+    const state = async () => [await countRows(app, 'treasury_opi_pages'), await countRows(app, 'treasury_movements'), await countRows(app, 'treasury_imports')];
+    const before = await state();
     // XSD: an amount that is not a decimal.
     const xsd = await refused(importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(pages[0]!.replace('<importo>10.00</importo>', '<importo>10,00</importo>')), fileName: 'rotto.xml', actor: 'test' }));
     t.equal(xsd.status, 422);
@@ -165,8 +166,8 @@ t.test('OPI Giornale di Cassa', async (t) => {
     const conflict = await refused(importOpiPage(r, { enteId: cb.ente.id, bytes: Buffer.from(three[1]!), fileName: 'p2.xml', actor: 'test' }));
     t.equal(conflict.status, 409);
     t.match(conflict.message, /dichiara 3 pagine totali.*ne dichiarano 2/);
-    t.same(state(), [before[0]! + 1, before[1], before[2]], 'only the good page is kept; no movement, no import');
-    t.equal(count(app, "audit_log WHERE action = 'treasury.opi.refuse'"), 6, 'every refusal recorded');
+    t.same(await state(), [before[0]! + 1, before[1], before[2]], 'only the good page is kept; no movement, no import');
+    t.equal(await countRows(app, "audit_log WHERE action = 'treasury.opi.refuse'"), 6, 'every refusal recorded');
   });
 
   await t.test('API upload with the ente’s API key', async (t) => {

@@ -6,9 +6,10 @@
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
+import { sqlGet } from '../../src/db/raw.js';
 import { csrfFrom, FORM_HEADERS, form, loginAs } from '../helpers.js';
 import { demoEnte } from '../positions/fixtures.js';
-import { count, flowXml, listeningApp, paidTari } from './helpers.js';
+import { countRows, flowXml, listeningApp, paidTari } from './helpers.js';
 
 const users = demoUserFiscalCodes();
 const HELPDESK = users.find((u) => u.role === 'helpdesk')!.fiscalCode;
@@ -55,12 +56,12 @@ t.test('demo path, isolation and tickets', async (t) => {
       t.match((await get(app, '/helpdesk/tesoreria', cookie)).body, /Importati 1 movimenti nuovi \(0 già presenti\): 1 abbinati/);
       t.notMatch((await get(app, '/helpdesk/tesoreria', cookie)).body, /Importati 1 movimenti/, 'the notice is shown once');
     }
-    t.equal(count(app, "treasury_movements WHERE state <> 'matched'"), 0, 'every credit matched');
+    t.equal(await countRows(app, "treasury_movements WHERE state <> 'matched'"), 0, 'every credit matched');
     const dash = await get(app, '/helpdesk', cookie);
     t.match(dash.body, /100\u00a0%/, 'reconciliation rate 100 % (Italian: space before the sign)');
     const search = await get(app, `/helpdesk/pagamenti?q=${pCb.options[0]!.noticeNumber}`, cookie);
     t.match(search.body, /Riconciliato/);
-    const optionId = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(pCb.options[0]!.noticeNumber) as { id: number }).id;
+    const optionId = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM payment_options WHERE notice_number = ?', pCb.options[0]!.noticeNumber))!.id;
     const tl = await get(app, `/helpdesk/pagamenti/${optionId}`, cookie);
     for (const step of ['Posizione debitoria creata', 'Nodo pagoPA: paVerifyPaymentNotice', 'Nodo pagoPA: paGetPaymentV2', 'Ricevuta', 'Riga nel flusso di rendicontazione', 'Accredito del tesoriere', 'Riconciliato']) t.match(tl.body, step, step);
     const svg = await get(app, '/helpdesk/grafico.svg', cookie);
@@ -84,7 +85,7 @@ t.test('demo path, isolation and tickets', async (t) => {
     const r2 = await app.inject({ method: 'POST', url: '/helpdesk/flussi', headers: { ...broken.headers, cookie }, payload: broken.payload });
     t.equal(r2.statusCode, 422, 'XSD failure: precise report');
     t.match(r2.body, /non è conforme allo schema/);
-    const anomaly = app.sqlite.prepare("SELECT id FROM anomalies WHERE type = 'fdr_row_without_receipt'").get() as { id: number };
+    const anomaly = (await sqlGet<{ id: number }>(app.db, "SELECT id FROM anomalies WHERE type = 'fdr_row_without_receipt' ORDER BY id LIMIT 1"))!;
     const list = await get(app, '/helpdesk/anomalie', opCb);
     t.match(list.body, /Riga di rendicontazione senza ricevuta/, 'Campobasso operator sees its anomaly');
 
@@ -95,9 +96,9 @@ t.test('demo path, isolation and tickets', async (t) => {
     t.equal(created.statusCode, 303, created.body.slice(0, 300));
     const ticketUrl = created.headers.location as string;
     const ticketId = Number(ticketUrl.split('/').pop());
-    t.equal(count(app, "tickets WHERE id = ? AND link_kind = 'anomaly' AND link_id = ? AND ente_id = ?", ticketId, anomaly.id, cb.ente.id), 1);
-    t.equal(count(app, "ticket_attachments WHERE ticket_id = ? AND sha256 = '0b9c1d0c5d4d7ccca2c7b04f5e4bf1d4d1d65bd7a35b3e1bdb2e8e1b32bd4aa9' OR ticket_id = ?", ticketId, ticketId), 1);
-    t.ok(count(app, "mail_outbox WHERE status = 'mailbox'") >= 1, 'notification in the demo mailbox');
+    t.equal(await countRows(app, "tickets WHERE id = ? AND link_kind = 'anomaly' AND link_id = ? AND ente_id = ?", ticketId, anomaly.id, cb.ente.id), 1);
+    t.equal(await countRows(app, "ticket_attachments WHERE ticket_id = ? AND sha256 = '0b9c1d0c5d4d7ccca2c7b04f5e4bf1d4d1d65bd7a35b3e1bdb2e8e1b32bd4aa9' OR ticket_id = ?", ticketId, ticketId), 1);
+    t.ok(await countRows(app, "mail_outbox WHERE status = 'mailbox'") >= 1, 'notification in the demo mailbox');
 
     // Staff: internal note (invisible to the ente), take in charge, wait for the ente.
     const sp = await csrfFrom(app, ticketUrl, staff);
@@ -113,19 +114,19 @@ t.test('demo path, isolation and tickets', async (t) => {
     const op = await csrfFrom(app, ticketUrl, opCb);
     const answer = multipart({ _csrf: op.token, body: 'Ecco la ricevuta del PSP.' });
     await app.inject({ method: 'POST', url: `${ticketUrl}/messaggi`, headers: { ...answer.headers, cookie: op.cookie }, payload: answer.payload });
-    t.equal(count(app, "tickets WHERE id = ? AND status = 'in_progress' AND clock_from IS NOT NULL", ticketId), 1, 'the ente reply resumes the ticket');
+    t.equal(await countRows(app, "tickets WHERE id = ? AND status = 'in_progress' AND clock_from IS NOT NULL", ticketId), 1, 'the ente reply resumes the ticket');
     const forbidden = await app.inject({ method: 'POST', url: `${ticketUrl}/stato`, headers: { ...FORM_HEADERS, cookie: op.cookie }, payload: form({ _csrf: op.token, action: 'resolve' }) });
     t.equal(forbidden.statusCode, 409, 'operators cannot resolve');
     await app.inject({ method: 'POST', url: `${ticketUrl}/stato`, headers: { ...FORM_HEADERS, cookie: sp.cookie }, payload: form({ _csrf: sp.token, action: 'resolve', note: 'Riga stornata dal PSP' }) });
     const an = await app.inject({ method: 'POST', url: `/helpdesk/anomalie/${anomaly.id}`, headers: { ...FORM_HEADERS, cookie: sp.cookie }, payload: form({ _csrf: sp.token, status: 'resolved', note: 'Chiarito col PSP (ticket)' }) });
     t.equal(an.statusCode, 303);
-    t.equal(count(app, "anomalies WHERE id = ? AND status = 'resolved'", anomaly.id), 1);
+    t.equal(await countRows(app, "anomalies WHERE id = ? AND status = 'resolved'", anomaly.id), 1);
     const opAn = await app.inject({ method: 'POST', url: `/helpdesk/anomalie/${anomaly.id}`, headers: { ...FORM_HEADERS, cookie: op.cookie }, payload: form({ _csrf: op.token, status: 'open' }) });
     t.equal(opAn.statusCode, 403, 'operators cannot change anomalies');
     await app.inject({ method: 'POST', url: `${ticketUrl}/stato`, headers: { ...FORM_HEADERS, cookie: op.cookie }, payload: form({ _csrf: op.token, action: 'close' }) });
-    t.equal(count(app, "tickets WHERE id = ? AND status = 'closed'", ticketId), 1);
-    t.ok(count(app, "audit_log WHERE entity = 'ticket' AND entity_id = ?", String(ticketId)) >= 6, 'every step audited');
-    const att = app.sqlite.prepare('SELECT id FROM ticket_attachments WHERE ticket_id = ?').get(ticketId) as { id: number };
+    t.equal(await countRows(app, "tickets WHERE id = ? AND status = 'closed'", ticketId), 1);
+    t.ok(await countRows(app, "audit_log WHERE entity = 'ticket' AND entity_id = ?", String(ticketId)) >= 6, 'every step audited');
+    const att = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM ticket_attachments WHERE ticket_id = ? ORDER BY id LIMIT 1', ticketId))!;
     const dl = await get(app, `${ticketUrl}/allegati/${att.id}`, opCb);
     t.equal(dl.body, '%PDF-1.4 prova');
     t.equal(dl.headers['content-type'], 'application/octet-stream');
@@ -134,9 +135,9 @@ t.test('demo path, isolation and tickets', async (t) => {
     t.equal((await get(app, ticketUrl, opTe)).statusCode, 404);
     t.equal((await get(app, `${ticketUrl}/allegati/${att.id}`, opTe)).statusCode, 404);
     t.equal((await get(app, `/helpdesk/anomalie/${anomaly.id}`, opTe)).statusCode, 404);
-    const flowRow = app.sqlite.prepare('SELECT id FROM fdr_flows WHERE ente_id = ? LIMIT 1').get(cb.ente.id) as { id: number };
+    const flowRow = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM fdr_flows WHERE ente_id = ? ORDER BY id LIMIT 1', cb.ente.id))!;
     t.equal((await get(app, `/helpdesk/flussi/${flowRow.id}`, opTe)).statusCode, 404);
-    const cbOption = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(pCb.options[0]!.noticeNumber) as { id: number }).id;
+    const cbOption = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM payment_options WHERE notice_number = ?', pCb.options[0]!.noticeNumber))!.id;
     t.equal((await get(app, `/helpdesk/pagamenti/${cbOption}`, opTe)).statusCode, 404);
     for (const url of ['/helpdesk/pagamenti?format=csv', '/helpdesk/pagamenti', '/helpdesk/flussi', '/helpdesk/anomalie?stato=', '/helpdesk/ticket?stato=closed', '/helpdesk/tesoreria', '/helpdesk/anomalie/invecchiamento']) {
       const body = (await get(app, url, opTe)).body;

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { formatNoticeNumber } from '../../src/modules/positions/numbers.js';
+import { sqlGet } from '../../src/db/raw.js';
 import { buildTestApp, csrfFrom, loginAs } from '../helpers.js';
 import { citizens, createCitizenPosition, fullName } from '../portal/fixtures.js';
 
@@ -44,7 +45,7 @@ t.test('ticket linked to a payment, with the citizen’s contact', async (t) => 
   const created = await send('Lucia Ferrante, 333 000 0000');
   t.equal(created.statusCode, 303, created.body.slice(0, 300));
   const ticketUrl = created.headers.location as string;
-  t.equal((app.sqlite.prepare('SELECT citizen_contact AS c FROM tickets WHERE id = ?').get(Number(ticketUrl.split('/').pop())) as { c: string }).c, 'Lucia Ferrante, 333 000 0000');
+  t.equal((await sqlGet<{ c: string }>(app.db, 'SELECT citizen_contact AS c FROM tickets WHERE id = ?', Number(ticketUrl.split('/').pop())))!.c, 'Lucia Ferrante, 333 000 0000');
 
   for (const who of [op, staff]) {
     const page = await app.inject({ url: ticketUrl, headers: { cookie: who, accept: 'text/html' } });

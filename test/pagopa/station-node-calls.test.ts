@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { buildTestApp } from '../helpers.js';
+import { buildTestApp, SQLITE_ONLY } from '../helpers.js';
+import { sqlAll, sqlGet, sqlRun } from '../../src/db/raw.js';
 import { verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
-import { callStation, count, createTari, identity } from './helpers.js';
+import { countRows as count } from '../helpdesk/helpers.js';
+import { callStation, createTari, identity } from './helpers.js';
 import { createNodeCallLog, NODE_CALL_FLUSH_MS, pruneNodeCalls, type NodeCall } from '../../src/modules/helpdesk/node-call-log.js';
 
 type Row = { fiscal_code: string; notice_number: string; operation: string; outcome: string; fault_code: string | null; created_at: string };
@@ -12,7 +14,7 @@ t.test('the station logs each node call for the helpdesk timeline, batched', asy
   const pos = await createTari(app);
   const id = identity(app, pos.fiscalCode);
   const notice = pos.options[0]!.noticeNumber;
-  const rows = () => app.sqlite.prepare('SELECT * FROM node_calls ORDER BY id').all() as Row[];
+  const rows = () => sqlAll<Row>(app.db, 'SELECT * FROM node_calls ORDER BY id');
 
   const before = new Date().toISOString();
   const ok = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
@@ -22,18 +24,18 @@ t.test('the station logs each node call for the helpdesk timeline, batched', asy
   t.equal(ko.answer.outcome, 'KO');
 
   t.equal(app.nodeCallLog.pending(), 2, 'both calls wait for the batch');
-  app.nodeCallLog.flush();
+  await app.nodeCallLog.flush();
   t.equal(app.nodeCallLog.pending(), 0);
-  const [a, b] = rows();
+  const [a, b] = await rows();
   t.match(a, { fiscal_code: pos.fiscalCode, notice_number: notice, operation: 'paVerifyPaymentNotice', outcome: 'OK', fault_code: null });
   t.match(b, { fiscal_code: pos.fiscalCode, notice_number: unknown, operation: 'paVerifyPaymentNotice', outcome: 'KO', fault_code: 'PAA_PAGAMENTO_SCONOSCIUTO' });
   t.ok(a!.created_at >= before && a!.created_at <= new Date().toISOString(), 'the time of the answer, not of the write');
 
   await t.test('without a reader the batch is written within a moment', async (t) => {
     await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
-    t.equal(count(app, 'node_calls'), 2, 'not yet');
+    t.equal(await count(app, 'node_calls'), 2, 'not yet');
     await sleep(NODE_CALL_FLUSH_MS + 200);
-    t.equal(count(app, 'node_calls'), 3, 'written by the timer');
+    t.equal(await count(app, 'node_calls'), 3, 'written by the timer');
   });
 
   await t.test('a call that is not even a SOAP message is not logged', async (t) => {
@@ -46,9 +48,9 @@ t.test('the station logs each node call for the helpdesk timeline, batched', asy
     await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
     t.equal(app.nodeCallLog.pending(), 1);
     const { paymentTimeline } = await import('../../src/modules/helpdesk/queries.js');
-    app.nodeCallLog.flush();
-    const optionId = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(notice) as { id: number }).id;
-    const d = await paymentTimeline(app.sqlite, optionId, 'all');
+    await app.nodeCallLog.flush();
+    const optionId = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM payment_options WHERE notice_number = ?', notice))!.id;
+    const d = await paymentTimeline(app.db, optionId, 'all');
     t.equal(d?.events.filter((e) => e.what === 'Nodo pagoPA: paVerifyPaymentNotice').length, 3);
   });
 
@@ -57,12 +59,20 @@ t.test('the station logs each node call for the helpdesk timeline, batched', asy
     const p2 = await createTari(app2);
     await callStation(app2, verifyRequest(identity(app2, p2.fiscalCode), { fiscalCode: p2.fiscalCode, noticeNumber: p2.options[0]!.noticeNumber }), 'paVerifyPaymentNotice');
     t.equal(app2.nodeCallLog.pending(), 1);
-    const file = app2.config.databaseFile;
+    const { databaseFile: file, databaseUrl: url } = app2.config;
     await app2.close();
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(file, { readonly: true });
-    t.equal((db.prepare('SELECT count(*) AS n FROM node_calls').get() as { n: number }).n, 1);
-    db.close();
+    if (url) {
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      t.equal(Number((await client.query('SELECT count(*) AS n FROM node_calls')).rows[0].n), 1);
+      await client.end();
+    } else {
+      const Database = (await import('better-sqlite3')).default;
+      const db = new Database(file, { readonly: true });
+      t.equal((db.prepare('SELECT count(*) AS n FROM node_calls').get() as { n: number }).n, 1);
+      db.close();
+    }
   });
 });
 
@@ -70,7 +80,7 @@ t.test('no browser machinery on the station: no cookie, no session row, no CSP, 
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', RATE_LIMIT_PER_MINUTE: '3' });
   const pos = await createTari(app);
   const body = verifyRequest(identity(app, pos.fiscalCode), { fiscalCode: pos.fiscalCode, noticeNumber: pos.options[0]!.noticeNumber });
-  const sessions = count(app, 'sessions');
+  const sessions = await count(app, 'sessions');
   for (let i = 0; i < 6; i++) {
     const res = await app.inject({ method: 'POST', url: '/pagopa/paForNode', headers: { 'content-type': 'text/xml', soapaction: 'paVerifyPaymentNotice' }, payload: body });
     t.equal(res.statusCode, 200, `call ${i + 1} answered (a rate limit of 3/min does not apply to the node)`);
@@ -78,17 +88,18 @@ t.test('no browser machinery on the station: no cookie, no session row, no CSP, 
     t.equal(res.headers['content-security-policy'], undefined);
     t.equal(res.headers['x-ratelimit-limit'], undefined);
   }
-  t.equal(count(app, 'sessions'), sessions, 'no session stored');
+  t.equal(await count(app, 'sessions'), sessions, 'no session stored');
   const page = await app.inject({ url: '/', headers: { accept: 'text/html' } });
   t.match(page.headers['content-security-policy'], /script-src/, 'pages keep their CSP');
 });
 
-t.test('under load a worker thread writes the log, in order, and flush() waits for it', async (t) => {
+const call = (n: number): NodeCall => ({ fiscalCode: '00000000001', noticeNumber: `3010000000000${String(n).padStart(5, '0')}`, operation: 'paVerifyPaymentNotice', outcome: 'OK', faultCode: null, at: new Date().toISOString() });
+
+t.test('under load a worker thread writes the log, in order, and flush() waits for it', { skip: SQLITE_ONLY }, async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const errors: Error[] = [];
   const log = createNodeCallLog(app.db, (e) => errors.push(e), { workerMinBatch: 5 });
   t.teardown(() => log.close());
-  const call = (n: number): NodeCall => ({ fiscalCode: '00000000001', noticeNumber: `3010000000000${String(n).padStart(5, '0')}`, operation: 'paVerifyPaymentNotice', outcome: 'OK', faultCode: null, at: new Date().toISOString() });
   const notices = () => (app.sqlite.prepare("SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id").all() as { n: string }[]).map((r) => Number(r.n.slice(-5)));
 
   for (let i = 0; i < 3; i++) log.record(call(i));
@@ -100,7 +111,7 @@ t.test('under load a worker thread writes the log, in order, and flush() waits f
   await sleep(NODE_CALL_FLUSH_MS + 20); // the batch of 6 went to the worker, which may still be starting
   t.equal(log.usesWorker(), true, 'a batch of 5 or more starts the worker');
   log.record(call(9)); // recorded after the worker's batch: must come after it
-  log.flush();
+  void log.flush(); // on SQLite the writing is done when flush returns
   t.equal(log.pending(), 0, 'flush waited for the worker');
   t.same(notices(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'every call once, in the order of the answers');
 
@@ -112,25 +123,44 @@ t.test('under load a worker thread writes the log, in order, and flush() waits f
   t.same(errors, []);
 });
 
+t.test('without a worker (PostgreSQL, or an in-memory SQLite) batches keep their order and flush() waits for those in flight', async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+  const errors: Error[] = [];
+  const log = createNodeCallLog(app.db, (e) => errors.push(e), { workerMinBatch: Infinity });
+  t.teardown(() => log.close());
+  const notices = async () => (await sqlAll<{ n: string }>(app.db, "SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id")).map((r) => Number(r.n.slice(-5)));
+  for (let i = 0; i < 50; i++) log.record(call(i));
+  await sleep(NODE_CALL_FLUSH_MS + 20); // the timer's batch: on PostgreSQL it may still be in flight
+  for (let i = 50; i < 60; i++) log.record(call(i));
+  await log.flush();
+  t.equal(log.pending(), 0, 'flush waited for every batch');
+  t.same(await notices(), Array.from({ length: 60 }, (_, i) => i), 'every call once, in the order of the answers');
+  t.equal(log.usesWorker(), false);
+  log.record({ ...call(60), faultCode: 'PAA_PAGAMENTO_SCONOSCIUTO', outcome: 'KO' });
+  await log.close();
+  t.match(await sqlGet(app.db, "SELECT outcome, fault_code FROM node_calls WHERE notice_number LIKE '%00060'"), { outcome: 'KO', fault_code: 'PAA_PAGAMENTO_SCONOSCIUTO' }, 'close writes the rest');
+  t.same(errors, []);
+});
+
 t.test('lines older than NODE_CALL_RETENTION_DAYS are deleted by the helpdesk tick, a chunk at a time', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', NODE_CALL_RETENTION_DAYS: '30' });
-  const ins = app.sqlite.prepare("INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, created_at) VALUES ('00000000001', ?, 'paVerifyPaymentNotice', 'OK', ?)");
+  const INS = "INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, created_at) VALUES ('00000000001', ?, 'paVerifyPaymentNotice', 'OK', ?)";
   const day = 86_400_000;
   const at = (daysAgo: number) => new Date(Date.now() - daysAgo * day).toISOString();
-  app.sqlite.transaction(() => {
-    for (let i = 0; i < 5; i++) ins.run(`old-${i}`, at(40 - i)); // 40..36 days ago
-    for (let i = 0; i < 3; i++) ins.run(`new-${i}`, at(20 - i)); // within the 30 days
-  })();
-  const left = () => (app.sqlite.prepare("SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id").all() as { n: string }[]).map((r) => r.n);
+  await app.db.transaction(async (tx) => {
+    for (let i = 0; i < 5; i++) await sqlRun(tx, INS, `old-${i}`, at(40 - i)); // 40..36 days ago
+    for (let i = 0; i < 3; i++) await sqlRun(tx, INS, `new-${i}`, at(20 - i)); // within the 30 days
+  });
+  const left = async () => (await sqlAll<{ n: string }>(app.db, "SELECT notice_number AS n FROM node_calls WHERE fiscal_code = '00000000001' ORDER BY id")).map((r) => r.n);
 
   t.equal(await pruneNodeCalls(app.db, at(30), 2), 2, 'a chunk of 2');
-  t.same(left(), ['old-2', 'old-3', 'old-4', 'new-0', 'new-1', 'new-2'], 'the oldest first');
+  t.same(await left(), ['old-2', 'old-3', 'old-4', 'new-0', 'new-1', 'new-2'], 'the oldest first');
   await app.helpdeskTick();
-  t.same(left(), ['new-0', 'new-1', 'new-2'], 'the periodic task deletes the rest, keeps 30 days');
+  t.same(await left(), ['new-0', 'new-1', 'new-2'], 'the periodic task deletes the rest, keeps 30 days');
   t.equal(await pruneNodeCalls(app.db, at(30)), 0, 'nothing more to delete');
 
   const keepAll = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', NODE_CALL_RETENTION_DAYS: '0' });
-  keepAll.sqlite.prepare("INSERT INTO node_calls (fiscal_code, notice_number, operation, outcome, created_at) VALUES ('00000000001', 'x', 'paVerifyPaymentNotice', 'OK', ?)").run(at(5000));
+  await sqlRun(keepAll.db, INS, 'x', at(5000));
   await keepAll.helpdeskTick();
-  t.equal(count(keepAll, "node_calls WHERE fiscal_code = '00000000001'"), 1, '0 keeps every line');
+  t.equal(await count(keepAll, "node_calls WHERE fiscal_code = '00000000001'"), 1, '0 keeps every line');
 });

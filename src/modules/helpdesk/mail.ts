@@ -4,13 +4,21 @@
  * SMTP_URL). Without SMTP (the demo default) they stay in the local mailbox page
  * `/helpdesk/posta` (status `mailbox`). Addresses and bodies are never logged.
  */
-import type Database from 'better-sqlite3';
 import type { Transporter } from 'nodemailer';
+import type { DbLike } from '../../db/client.js';
+import { sqlAll, sqlRun } from '../../db/raw.js';
 
-export async function enqueueMail(sqlite: Database.Database, m: { to: string; subject: string; body: string; ticketId?: number | null; mailbox: boolean }): Promise<void> {
-  sqlite
-    .prepare('INSERT INTO mail_outbox (to_address, subject, body, status, ticket_id) VALUES (?,?,?,?,?)')
-    .run(m.to.slice(0, 320), m.subject.slice(0, 250), m.body.slice(0, 20000), m.mailbox ? 'mailbox' : 'queued', m.ticketId ?? null);
+/** Queues one mail; `db` may be the transaction of the change the mail announces. */
+export async function enqueueMail(db: DbLike, m: { to: string; subject: string; body: string; ticketId?: number | null; mailbox: boolean }): Promise<void> {
+  await sqlRun(
+    db,
+    'INSERT INTO mail_outbox (to_address, subject, body, status, ticket_id) VALUES (?,?,?,?,?)',
+    m.to.slice(0, 320),
+    m.subject.slice(0, 250),
+    m.body.slice(0, 20000),
+    m.mailbox ? 'mailbox' : 'queued',
+    m.ticketId ?? null,
+  );
 }
 
 export interface MailSender {
@@ -29,18 +37,16 @@ export function smtpSender(url: string, from: string): MailSender {
 }
 
 /** Sends up to `limit` queued mails; failures are retried up to 5 times. Returns how many were sent. */
-export async function flushOutbox(sqlite: Database.Database, sender: MailSender, limit = 50): Promise<number> {
-  const rows = sqlite.prepare("SELECT id, to_address AS \"to\", subject, body FROM mail_outbox WHERE status = 'queued' ORDER BY id LIMIT ?").all(limit) as { id: number; to: string; subject: string; body: string }[];
+export async function flushOutbox(db: DbLike, sender: MailSender, limit = 50): Promise<number> {
+  const rows = await sqlAll<{ id: number; to: string; subject: string; body: string }>(db, "SELECT id, to_address AS \"to\", subject, body FROM mail_outbox WHERE status = 'queued' ORDER BY id LIMIT ?", limit);
   let sent = 0;
   for (const m of rows) {
     try {
       await sender.send(m.to, m.subject, m.body);
-      sqlite.prepare("UPDATE mail_outbox SET status = 'sent', sent_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), attempts = attempts + 1 WHERE id = ?").run(m.id);
+      await sqlRun(db, "UPDATE mail_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?", new Date().toISOString(), m.id);
       sent++;
     } catch (e) {
-      sqlite
-        .prepare("UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?, status = CASE WHEN attempts + 1 >= 5 THEN 'failed' ELSE 'queued' END WHERE id = ?")
-        .run(String((e as Error).message).slice(0, 500), m.id);
+      await sqlRun(db, "UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?, status = CASE WHEN attempts + 1 >= 5 THEN 'failed' ELSE 'queued' END WHERE id = ?", String((e as Error).message).slice(0, 500), m.id);
     }
   }
   return sent;

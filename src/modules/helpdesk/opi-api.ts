@@ -88,7 +88,7 @@ export default async function opiApi(app: FastifyInstance) {
       const client = request.apiClient!;
       try {
         const res = await importOpiPage(
-          { db: app.db, sqlite: app.sqlite },
+          { db: app.db },
           { enteId: client.enteId, bytes, fileName: request.query.fileName ?? 'giornale-di-cassa.xml', actor: `apikey:${client.keyId}`, requestId: request.id, version: request.query.versione },
         );
         const x = res.result;

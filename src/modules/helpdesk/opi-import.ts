@@ -11,6 +11,7 @@
  */
 import crypto from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { dialectOf } from '../../db/raw.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enti } from '../enti/schema.js';
 import { OpiRefusal, parseOpiPage, type OpiPage, type OpiVersion } from './opi-journal.js';
@@ -191,13 +192,13 @@ export async function pendingOpiJournals(r: Recon, scope: Scope): Promise<Pendin
         flowId: treasuryOpiPages.flowId,
         version: sql<string>`min(${treasuryOpiPages.opiVersion})`,
         totalPages: sql<number>`max(${treasuryOpiPages.totalPages})`,
-        pages: sql<string>`group_concat(${treasuryOpiPages.page})`,
+        pages: dialectOf(r.db) === 'postgres' ? sql<string>`string_agg(${treasuryOpiPages.page}::text, ',')` : sql<string>`group_concat(${treasuryOpiPages.page})`,
         lastAt: sql<string>`max(${treasuryOpiPages.createdAt})`,
       })
       .from(treasuryOpiPages)
       .innerJoin(enti, eq(enti.id, treasuryOpiPages.enteId))
       .where(scope === 'all' ? isNull(treasuryOpiPages.importId) : and(isNull(treasuryOpiPages.importId), inArray(treasuryOpiPages.enteId, scope)))
-      .groupBy(treasuryOpiPages.enteId, treasuryOpiPages.flowId)
+      .groupBy(treasuryOpiPages.enteId, treasuryOpiPages.flowId, enti.name)
       .orderBy(sql`max(${treasuryOpiPages.createdAt}) DESC`)
       .limit(100);
   return rows.map((x) => ({ ...x, pagesReceived: x.pages.split(',').map(Number).sort((a, b) => a - b) }));

@@ -72,6 +72,7 @@ import {
   HISTORY_LABELS,
 } from './tickets.js';
 import { describeTicketLink, type TicketLink, type TicketLinkKind } from './ticket-links.js';
+import { sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
 const TICK_MS = 60_000;
@@ -125,7 +126,7 @@ const optInt = (s: string | undefined) => (s && /^\d{1,9}$/.test(s) ? Number(s) 
 const optDate = (s: string | undefined) => (s && /^\d{4}-\d{2}-\d{2}$/.test(s) ? s : undefined);
 
 async function enteOptions(app: FastifyInstance, scope: Scope, selected?: number) {
-  const rows = app.sqlite.prepare("SELECT id, name FROM enti WHERE member = 1 OR kind = 'provincia' ORDER BY kind DESC, name").all() as { id: number; name: string }[];
+  const rows = await sqlAll<{ id: number; name: string }>(app.db, "SELECT id, name FROM enti WHERE member = 1 OR kind = 'provincia' ORDER BY kind DESC, name");
   return rows.filter((e) => inScope(scope, e.id)).map((e) => ({ ...e, selected: e.id === selected }));
 }
 
@@ -155,17 +156,25 @@ function problemsView(e: unknown) {
 
 export default fp(
   async function helpdeskModule(app: FastifyInstance) {
-    const r: Recon = { db: app.db, sqlite: app.sqlite };
+    const r: Recon = { db: app.db };
     const hs = app.config.helpdesk;
     const cal: BusinessCalendar = defaultCalendar(hs.businessHours, hs.extraHolidays);
     const mailbox = !hs.smtpUrl;
-    const ticketsCtx = (): TicketsCtx => {
-      const staffMails = (app.sqlite.prepare("SELECT DISTINCT u.email FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk' AND u.email IS NOT NULL").all() as { email: string }[]).map((x) => x.email);
+    // The team: the configured addresses and the helpdesk staff's, read when a mail is sent.
+    const teamAddresses = async (): Promise<string[]> => {
+      const staffMails = (await sqlAll<{ email: string }>(app.db, "SELECT DISTINCT u.email FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk' AND u.email IS NOT NULL")).map((x) => x.email);
       const team = [...new Set([...hs.notifyEmails, ...staffMails])];
       // Demo: a placeholder team address so the local mailbox shows the notifications.
       if (team.length === 0 && !app.config.isProduction) team.push('helpdesk-demo@example.invalid');
-      return { db: app.db, sqlite: app.sqlite, cal, dataDir: app.config.dataDir, notifyAddresses: team, publicUrl: app.config.publicUrl, mailbox };
+      return team;
     };
+    const ticketsCtx = (): TicketsCtx => ({ db: app.db, cal, dataDir: app.config.dataDir, notifyAddresses: teamAddresses, publicUrl: app.config.publicUrl, mailbox });
+    /** The helpdesk staff, for the assignee choices. */
+    const helpdeskStaff = () =>
+      sqlAll<{ id: number; name: string }>(
+        app.db,
+        "SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk' ORDER BY u.id",
+      );
     let sender: MailSender | null = hs.smtpUrl ? smtpSender(hs.smtpUrl, hs.mailFrom) : null;
 
     // ---------------------------------------------------------------- periodic work
@@ -180,7 +189,7 @@ export default fp(
         await checkSlaBreaches(ctx);
         await autoClose(ctx, hs.autoCloseDays);
         if (hs.nodeCallRetentionDays > 0) await pruneNodeCalls(app.db, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
-        if (sender) await flushOutbox(app.sqlite, sender);
+        if (sender) await flushOutbox(app.db, sender);
       } catch (e) {
         app.log.error({ err: (e as Error).message }, 'helpdesk periodic task failed');
       } finally {
@@ -207,7 +216,7 @@ export default fp(
     // ---------------------------------------------------------------- dashboard
     app.get('/helpdesk', { preHandler: helpdeskOrOperator }, async (request, reply) => {
       const scope = scopeOf(request);
-      const d = await dashboard(app.sqlite, scope);
+      const d = await dashboard(app.db, scope);
       const totals = d.series.reduce((s, p) => ({ count: s.count + p.count, cents: s.cents + p.cents }), { count: 0, cents: 0 });
       return page(reply, 'dashboard', {
         title: 'Helpdesk – cruscotto',
@@ -221,7 +230,7 @@ export default fp(
     });
 
     app.get('/helpdesk/grafico.svg', { preHandler: helpdeskOrOperator }, async (request, reply) => {
-      const d = await dashboard(app.sqlite, scopeOf(request));
+      const d = await dashboard(app.db, scopeOf(request));
       return reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'private, no-store').send(barChartSvg(d.series, { title: 'Incassi pagoPA degli ultimi 30 giorni' }));
     });
 
@@ -268,7 +277,7 @@ export default fp(
         state: (opt(q.state) as TxFilter['state']) ?? undefined,
       };
       if (q.format === 'csv') {
-        const { rows } = await searchTransactions(app.sqlite, filter, scope, { pageSize: 50_000 });
+        const { rows } = await searchTransactions(app.db, filter, scope, { pageSize: 50_000 });
         const csv = stringify(
           rows.map((x) => [x.enteName, x.noticeNumber, x.iuv, x.description, x.debtorFiscalCode, x.debtorName, x.serviceName, x.taxonomy, (x.amountCents / 100).toFixed(2).replace('.', ','), x.dueDate, x.receiptId ?? '', x.paidAt ?? '', x.pspName ?? '', x.stateLabel]),
           { header: true, columns: ['ente', 'codice_avviso', 'iuv', 'descrizione', 'cf_debitore', 'debitore', 'servizio', 'tassonomia', 'importo', 'scadenza', 'id_ricevuta', 'pagato_il', 'psp', 'stato'], delimiter: ';', cast: CSV_SAFE_CAST },
@@ -276,7 +285,7 @@ export default fp(
         return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="pagamenti.csv"').send(`\uFEFF${csv}`);
       }
       // Keyset paging (newest activity first): `after`/`before` hold the row next to the page.
-      const { total, rows, next, prev } = await searchTransactions(app.sqlite, filter, scope, { after: parseCursor(q.after), before: parseCursor(q.before) });
+      const { total, rows, next, prev } = await searchTransactions(app.db, filter, scope, { after: parseCursor(q.after), before: parseCursor(q.before) });
       const params = new URLSearchParams(Object.entries(q).filter(([k, v]) => !['after', 'before', 'page', 'format'].includes(k) && v !== undefined && v !== '') as [string, string][]);
       const link = (dir: 'after' | 'before', c: PageCursor) => `/helpdesk/pagamenti?${new URLSearchParams([...params, [dir, formatCursor(c)]])}`;
       return page(reply, 'payments', {
@@ -296,7 +305,7 @@ export default fp(
 
     app.get<{ Params: { id: number } }>('/helpdesk/pagamenti/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
       await app.nodeCallLog.flush(); // the node calls answered so far, even those of this very event-loop turn
-      const d = await paymentTimeline(app.sqlite, request.params.id, scopeOf(request));
+      const d = await paymentTimeline(app.db, request.params.id, scopeOf(request));
       if (!d) throw new HttpError(404, 'Pagamento non trovato.');
       return page(reply, 'payment', { title: `Pagamento ${d.tx.noticeNumber}`, d });
     });
@@ -304,7 +313,7 @@ export default fp(
     // ---------------------------------------------------------------- flows
     const flowsPage = async (request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
       const scope = scopeOf(request);
-      return page(reply, 'flows', { title: 'Flussi di rendicontazione', flows: await listFlows(app.sqlite, scope), enti: await enteOptions(app, scope), csrf: true, ...extra });
+      return page(reply, 'flows', { title: 'Flussi di rendicontazione', flows: await listFlows(app.db, scope), enti: await enteOptions(app, scope), csrf: true, ...extra });
     };
     app.get('/helpdesk/flussi', { preHandler: helpdeskOrOperator }, async (request, reply) => {
       await processPendingFlows(r);
@@ -332,7 +341,7 @@ export default fp(
     // Demo: acquire the flows the simulated node publishes (what the nodoChiedi* client does in production).
     app.post('/helpdesk/flussi/simulatore', { preHandler: staffOnly }, async (request, reply) => {
       if (app.config.isProduction) throw new HttpError(404, 'Pagina non trovata.');
-      const members = app.sqlite.prepare("SELECT fiscal_code AS cf FROM enti WHERE member = 1 OR kind = 'provincia'").all() as { cf: string }[];
+      const members = await sqlAll<{ cf: string }>(app.db, "SELECT fiscal_code AS cf FROM enti WHERE member = 1 OR kind = 'provincia' ORDER BY id");
       let imported = 0;
       for (const m of members) {
         for (const f of await buildFlows(app.db, m.cf)) {
@@ -345,7 +354,7 @@ export default fp(
     });
 
     app.get<{ Params: { id: number } }>('/helpdesk/flussi/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
-      const d = await flowDetail(app.sqlite, request.params.id, scopeOf(request));
+      const d = await flowDetail(app.db, request.params.id, scopeOf(request));
       if (!d) throw new HttpError(404, 'Flusso non trovato.');
       return page(reply, 'flow', { title: `Flusso ${String(d.flow.flowId)}`, d, imported: (request.query as { esito?: string }).esito === 'importato' });
     });
@@ -356,7 +365,7 @@ export default fp(
       const state = (request.query as { stato?: string }).stato;
       return page(reply, 'treasury', {
         title: 'Tesoreria e riconciliazione',
-        movements: await listMovements(app.sqlite, scope, state && state in MOVEMENT_STATES ? state : undefined),
+        movements: await listMovements(app.db, scope, state && state in MOVEMENT_STATES ? state : undefined),
         states: toOptions(MOVEMENT_STATES, state),
         enti: await enteOptions(app, scope),
         opiVersions: OPI_VERSIONS,
@@ -462,9 +471,9 @@ export default fp(
       async (request, reply) => {
         if (app.config.isProduction) throw new HttpError(404, 'Pagina non trovata.');
         if (!inScope(scopeOf(request), request.params.id)) throw new HttpError(404, 'Ente non trovato.');
-        const e = app.sqlite.prepare('SELECT fiscal_code AS cf, name FROM enti WHERE id = ?').get(request.params.id) as { cf: string; name: string } | undefined;
+        const e = await sqlGet<{ cf: string; name: string }>(app.db, 'SELECT fiscal_code AS cf, name FROM enti WHERE id = ?', request.params.id);
         if (!e) throw new HttpError(404, 'Ente non trovato.');
-        const iban = (app.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? AND active = 1 ORDER BY id LIMIT 1').get(request.params.id) as { iban: string } | undefined)?.iban ?? '';
+        const iban = (await sqlGet<{ iban: string }>(app.db, 'SELECT iban FROM ente_ibans WHERE ente_id = ? AND active = 1 ORDER BY id LIMIT 1', request.params.id))?.iban ?? '';
         const credits = await simulatedCredits(app.db, e.cf);
         if (request.query.formato === 'opi') {
           const version = request.query.versione ?? '1.8';
@@ -497,7 +506,7 @@ export default fp(
         const q = request.query;
         const scope = scopeOf(request);
         const status = q.stato === undefined ? 'active' : q.stato;
-        const rows = await listAnomalies(app.sqlite, { type: opt(q.tipo), status: opt(status), enteId: optInt(q.ente), olderThanDays: optInt(q.giorni) }, scope);
+        const rows = await listAnomalies(app.db, { type: opt(q.tipo), status: opt(status), enteId: optInt(q.ente), olderThanDays: optInt(q.giorni) }, scope);
         return page(reply, 'anomalies', {
           title: 'Anomalie',
           rows,
@@ -515,12 +524,12 @@ export default fp(
     } as const;
     app.get<{ Querystring: { after?: string; before?: string } }>('/helpdesk/anomalie/invecchiamento', { preHandler: helpdeskOrOperator, schema: { querystring: ageingQuery } }, async (request, reply) => {
       // One page (oldest first, keyset paging); the page's rows and total, not the whole backlog's.
-      const { rows, next, prev, cutoff } = await ageingReport(app.sqlite, scopeOf(request), hs.ageingDays, hs.extraHolidays, new Date(), {
+      const { rows, next, prev, cutoff } = await ageingReport(app.db, scopeOf(request), hs.ageingDays, hs.extraHolidays, new Date(), {
               after: parseCursor(request.query.after),
               before: parseCursor(request.query.before),
             });
       const link = (dir: 'after' | 'before', c: PageCursor) => `/helpdesk/anomalie/invecchiamento?${new URLSearchParams([[dir, formatCursor(c)]])}`;
-      const parked = await listMovements(app.sqlite, scopeOf(request), 'parked');
+      const parked = await listMovements(app.db, scopeOf(request), 'parked');
       return page(reply, 'ageing', {
         title: 'Incassato e non accreditato',
         rows,
@@ -535,19 +544,19 @@ export default fp(
     });
 
     const loadAnomaly = async (request: FastifyRequest, id: number) => {
-      const a = (await listAnomalies(app.sqlite, {}, scopeOf(request), 1_000_000)).find((x) => x.id === id);
+      const a = (await listAnomalies(app.db, {}, scopeOf(request), 1_000_000)).find((x) => x.id === id);
       if (!a) throw new HttpError(404, 'Anomalia non trovata.');
       return a;
     };
     app.get<{ Params: { id: number } }>('/helpdesk/anomalie/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
-      const a = app.sqlite.prepare('SELECT ente_id FROM anomalies WHERE id = ?').get(request.params.id) as { ente_id: number | null } | undefined;
+      const a = await sqlGet<{ ente_id: number | null }>(app.db, 'SELECT ente_id FROM anomalies WHERE id = ?', request.params.id);
       if (!a || !inScope(scopeOf(request), a.ente_id)) throw new HttpError(404, 'Anomalia non trovata.');
-      const row = (await listAnomalies(app.sqlite, { enteId: a.ente_id ?? undefined }, scopeOf(request), 1_000_000)).find((x) => x.id === request.params.id) ?? await loadAnomaly(request, request.params.id);
-      const notes = app.sqlite.prepare('SELECT n.text, n.created_at AS at, n.author FROM anomaly_notes n WHERE n.anomaly_id = ? ORDER BY n.id').all(request.params.id);
-      const staff = app.sqlite.prepare("SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk'").all();
-      const tickets = app.sqlite.prepare("SELECT id, subject, status FROM tickets WHERE link_kind = 'anomaly' AND link_id = ?").all(request.params.id) as { id: number; subject: string; status: keyof typeof STATUS_LABELS }[];
+      const row = (await listAnomalies(app.db, { enteId: a.ente_id ?? undefined }, scopeOf(request), 1_000_000)).find((x) => x.id === request.params.id) ?? await loadAnomaly(request, request.params.id);
+      const notes = await sqlAll(app.db, 'SELECT n.text, n.created_at AS at, n.author FROM anomaly_notes n WHERE n.anomaly_id = ? ORDER BY n.id', request.params.id);
+      const staff = await helpdeskStaff();
+      const tickets = await sqlAll<{ id: number; subject: string; status: keyof typeof STATUS_LABELS }>(app.db, "SELECT id, subject, status FROM tickets WHERE link_kind = 'anomaly' AND link_id = ? ORDER BY id", request.params.id);
       const refs = row.refs as { flowRowId?: number; movementRowId?: number; receiptRowId?: number; iuv?: string };
-      const optionId = refs.receiptRowId ? (app.sqlite.prepare('SELECT option_id AS o FROM receipts WHERE id = ?').get(refs.receiptRowId) as { o: number | null } | undefined)?.o : null;
+      const optionId = refs.receiptRowId ? (await sqlGet<{ o: number | null }>(app.db, 'SELECT option_id AS o FROM receipts WHERE id = ?', refs.receiptRowId))?.o : null;
       return page(reply, 'anomaly', {
         title: `Anomalia ${row.id}`,
         a: row,
@@ -571,7 +580,7 @@ export default fp(
         },
       },
       async (request, reply) => {
-        const before = app.sqlite.prepare('SELECT id, ente_id AS enteId, status, assignee_id AS assigneeId FROM anomalies WHERE id = ?').get(request.params.id) as { id: number; enteId: number | null; status: string; assigneeId: number | null } | undefined;
+        const before = await sqlGet<{ id: number; enteId: number | null; status: string; assigneeId: number | null }>(app.db, 'SELECT id, ente_id AS "enteId", status, assignee_id AS "assigneeId" FROM anomalies WHERE id = ?', request.params.id);
         if (!before) throw new HttpError(404, 'Anomalia non trovata.');
         const b = request.body;
         const note = b.note?.trim() ?? '';
@@ -579,14 +588,16 @@ export default fp(
         if ((status === 'resolved' || status === 'dismissed') && status !== before.status && note.length < 3) throw new HttpError(400, 'Per risolvere o archiviare un’anomalia scrivi una nota.');
         const assignee = b.assignee === undefined ? before.assigneeId : optInt(b.assignee) ?? null;
         await app.db.transaction(async () => {
-          app.sqlite
-            .prepare(
-              `UPDATE anomalies SET status = ?, assignee_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
-                 resolved_at = CASE WHEN ? IN ('resolved','dismissed') THEN coalesce(resolved_at, strftime('%Y-%m-%dT%H:%M:%fZ','now')) ELSE NULL END,
-                 resolution_note = CASE WHEN ? IN ('resolved','dismissed') AND ? <> '' THEN ? ELSE resolution_note END WHERE id = ?`,
-            )
-            .run(status, assignee, status, status, note, note, before.id);
-          if (note) app.sqlite.prepare('INSERT INTO anomaly_notes (anomaly_id, author, text) VALUES (?,?,?)').run(before.id, `user:${request.user!.id}`, note);
+          const stamp = new Date().toISOString();
+          const closing = status === 'resolved' || status === 'dismissed' ? 1 : 0;
+          await sqlRun(
+            app.db,
+            `UPDATE anomalies SET status = ?, assignee_id = ?, updated_at = ?,
+               resolved_at = CASE WHEN ? = 1 THEN coalesce(resolved_at, ?) ELSE NULL END,
+               resolution_note = CASE WHEN ? = 1 AND ? = 1 THEN ? ELSE resolution_note END WHERE id = ?`,
+            status, assignee, stamp, closing, stamp, closing, note ? 1 : 0, note, before.id,
+          );
+          if (note) await sqlRun(app.db, 'INSERT INTO anomaly_notes (anomaly_id, author, text) VALUES (?,?,?)', before.id, `user:${request.user!.id}`, note);
           await recordAudit(app.db, { actor: `user:${request.user!.id}`, action: 'anomaly.update', entity: 'anomaly', entityId: before.id, enteId: before.enteId, before, after: { status, assigneeId: assignee, note: note || null }, requestId: request.id });
         });
         return reply.redirect(`/helpdesk/anomalie/${before.id}`, 303);
@@ -608,7 +619,7 @@ export default fp(
       };
     };
     const loadTicket = async (request: FastifyRequest, id: number): Promise<TicketRow> => {
-      const t = await getTicket(app.sqlite, id);
+      const t = await getTicket(app.db, id);
       if (!t || !inScope(scopeOf(request), t.ente_id)) throw new HttpError(404, 'Ticket non trovato.');
       return t;
     };
@@ -621,9 +632,12 @@ export default fp(
         const where = sc === 'all' ? '1=1' : sc.length ? `t.ente_id IN (${sc.map(() => '?').join(',')})` : '0=1';
         const st = request.query.stato && request.query.stato in STATUS_LABELS ? request.query.stato : null;
         const rows = (
-          app.sqlite
-            .prepare(`SELECT t.*, e.name AS enteName, s.name AS serviceName FROM tickets t JOIN enti e ON e.id = t.ente_id LEFT JOIN catalogue_services s ON s.id = t.service_id WHERE ${where} ${st ? 'AND t.status = ?' : "AND t.status <> 'closed'"} ORDER BY t.id DESC LIMIT 300`)
-            .all(...(sc === 'all' ? [] : sc), ...(st ? [st] : [])) as (TicketRow & { enteName: string; serviceName: string | null })[]
+          await sqlAll<TicketRow & { enteName: string; serviceName: string | null }>(
+            app.db,
+            `SELECT t.*, e.name AS "enteName", s.name AS "serviceName" FROM tickets t JOIN enti e ON e.id = t.ente_id LEFT JOIN catalogue_services s ON s.id = t.service_id WHERE ${where} ${st ? 'AND t.status = ?' : "AND t.status <> 'closed'"} ORDER BY t.id DESC LIMIT 300`,
+            ...(sc === 'all' ? [] : sc),
+            ...(st ? [st] : []),
+          )
         ).map(ticketView);
         return page(reply, 'tickets', { title: 'Ticket', rows, statuses: toOptions(STATUS_LABELS, st ?? undefined) });
       },
@@ -698,26 +712,24 @@ export default fp(
     app.get<{ Params: { id: number } }>('/helpdesk/ticket/:id', { preHandler: helpdeskOrOperator, schema: { params: idParams } }, async (request, reply) => {
       const t = await loadTicket(request, request.params.id);
       const staff = isStaff(request);
-      const messages = app.sqlite
-        .prepare(
-          `SELECT m.id, m.author_kind AS kind, m.visibility, m.body, m.created_at AS at, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS author
-           FROM ticket_messages m LEFT JOIN users u ON u.id = m.author_id WHERE m.ticket_id = ? ${staff ? '' : "AND m.visibility = 'public'"} ORDER BY m.id`,
-        )
-        .all(t.id) as { id: number; kind: string; visibility: string; body: string; at: string; author: string }[];
-      const atts = app.sqlite.prepare('SELECT id, message_id AS messageId, file_name AS fileName, size_bytes AS size, sha256 FROM ticket_attachments WHERE ticket_id = ?').all(t.id) as {
-        id: number;
-        messageId: number;
-        fileName: string;
-        size: number;
-        sha256: string;
-      }[];
-      const ente = app.sqlite.prepare('SELECT name FROM enti WHERE id = ?').get(t.ente_id) as { name: string };
-      const staffUsers = staff ? app.sqlite.prepare("SELECT DISTINCT u.id, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS name FROM users u JOIN role_grants g ON g.user_id = u.id WHERE g.role = 'helpdesk'").all() : [];
-      const audit = staff ? (app.sqlite.prepare("SELECT created_at AS at, action, actor FROM audit_log WHERE entity = 'ticket' AND entity_id = ? ORDER BY id").all(String(t.id)) as { at: string; action: string; actor: string }[]) : [];
+      const messages = await sqlAll<{ id: number; kind: string; visibility: string; body: string; at: string; author: string }>(
+        app.db,
+        `SELECT m.id, m.author_kind AS kind, m.visibility, m.body, m.created_at AS at, trim(coalesce(u.name,'') || ' ' || coalesce(u.family_name,'')) AS author
+         FROM ticket_messages m LEFT JOIN users u ON u.id = m.author_id WHERE m.ticket_id = ? ${staff ? '' : "AND m.visibility = 'public'"} ORDER BY m.id`,
+        t.id,
+      );
+      const atts = await sqlAll<{ id: number; messageId: number; fileName: string; size: number; sha256: string }>(
+        app.db,
+        'SELECT id, message_id AS "messageId", file_name AS "fileName", size_bytes AS size, sha256 FROM ticket_attachments WHERE ticket_id = ? ORDER BY id',
+        t.id,
+      );
+      const ente = (await sqlGet<{ name: string }>(app.db, 'SELECT name FROM enti WHERE id = ?', t.ente_id))!;
+      const staffUsers = staff ? await helpdeskStaff() : [];
+      const audit = staff ? await sqlAll<{ at: string; action: string; actor: string }>(app.db, "SELECT created_at AS at, action, actor FROM audit_log WHERE entity = 'ticket' AND entity_id = ? ORDER BY id", String(t.id)) : [];
       const actorNames = await loadActorNames(app.db, audit.map((h) => h.actor));
       const history = audit.map((h) => ({ at: h.at, action: HISTORY_LABELS[h.action] ?? h.action, actor: actorLabel(h.actor, actorNames) }));
       const link = t.link_kind && t.link_id ? await describeTicketLink(app.db, t.link_kind as TicketLinkKind, t.link_id) : null;
-      const service = app.sqlite.prepare('SELECT s.name FROM tickets t JOIN catalogue_services s ON s.id = t.service_id WHERE t.id = ?').get(t.id) as { name: string } | undefined;
+      const service = await sqlGet<{ name: string }>(app.db, 'SELECT s.name FROM tickets t JOIN catalogue_services s ON s.id = t.service_id WHERE t.id = ?', t.id);
       return page(reply, 'ticket', {
         title: `Ticket #${t.id}`,
         t: ticketView({ ...t, serviceName: service?.name ?? null }),
@@ -760,7 +772,7 @@ export default fp(
       async (request, reply) => {
         const t = await loadTicket(request, request.params.id);
         const assigneeId = optInt(request.body.assignee);
-        if (assigneeId !== undefined && !hasRole({ grants: app.sqlite.prepare('SELECT role, ente_id AS enteId FROM role_grants WHERE user_id = ?').all(assigneeId) as { role: 'helpdesk'; enteId: null }[] }, 'helpdesk')) {
+        if (assigneeId !== undefined && !hasRole({ grants: await sqlAll<{ role: 'helpdesk'; enteId: null }>(app.db, 'SELECT role, ente_id AS "enteId" FROM role_grants WHERE user_id = ?', assigneeId) }, 'helpdesk')) {
           throw new HttpError(400, 'Si può assegnare solo a personale dell’helpdesk.');
         }
         try {
@@ -778,9 +790,12 @@ export default fp(
       { preHandler: helpdeskOrOperator, schema: { params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 }, att: { type: 'integer', minimum: 1 } }, required: ['id', 'att'] } } },
       async (request, reply) => {
         const t = await loadTicket(request, request.params.id);
-        const a = app.sqlite
-          .prepare('SELECT a.file_name AS fileName, a.storage_path AS storagePath, a.sha256, m.visibility FROM ticket_attachments a LEFT JOIN ticket_messages m ON m.id = a.message_id WHERE a.id = ? AND a.ticket_id = ?')
-          .get(request.params.att, t.id) as { fileName: string; storagePath: string; sha256: string; visibility: string | null } | undefined;
+        const a = await sqlGet<{ fileName: string; storagePath: string; sha256: string; visibility: string | null }>(
+          app.db,
+          'SELECT a.file_name AS "fileName", a.storage_path AS "storagePath", a.sha256, m.visibility FROM ticket_attachments a LEFT JOIN ticket_messages m ON m.id = a.message_id WHERE a.id = ? AND a.ticket_id = ?',
+          request.params.att,
+          t.id,
+        );
         if (!a || (a.visibility === 'internal' && !isStaff(request))) throw new HttpError(404, 'Allegato non trovato.');
         const full = path.join(app.config.dataDir, a.storagePath);
         if (!fs.existsSync(full)) throw new HttpError(404, 'Allegato non più disponibile.');
@@ -794,7 +809,7 @@ export default fp(
 
     // ---------------------------------------------------------------- mailbox (demo / no SMTP)
     app.get('/helpdesk/posta', { preHandler: staffOnly }, async (_request, reply) => {
-      const mails = app.sqlite.prepare('SELECT id, to_address AS "to", subject, body, status, created_at AS at, ticket_id AS ticketId FROM mail_outbox ORDER BY id DESC LIMIT 200').all();
+      const mails = await sqlAll(app.db, 'SELECT id, to_address AS "to", subject, body, status, created_at AS at, ticket_id AS "ticketId" FROM mail_outbox ORDER BY id DESC LIMIT 200');
       return page(reply, 'mailbox', { title: 'Posta in uscita', mails, smtp: !mailbox });
     });
   },

@@ -10,8 +10,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
-import type { Db } from '../../db/client.js';
+import type { Db, DbLike } from '../../db/client.js';
+import { sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enqueueMail } from './mail.js';
 import { addBusinessMinutes, businessMinutesBetween, type BusinessCalendar } from './sla-calendar.js';
@@ -169,17 +169,20 @@ export interface Actor {
 
 export interface TicketsCtx {
   db: Db;
-  sqlite: Database.Database;
   cal: BusinessCalendar;
   dataDir: string;
-  notifyAddresses: string[];
+  /**
+   * The helpdesk team's addresses (new tickets, the ente's replies, SLA breaches); a function when
+   * they are read from the database at the time of the mail (routes.ts: the staff's addresses).
+   */
+  notifyAddresses: string[] | (() => Promise<string[]>);
   publicUrl: string;
   /** Mail goes to the local mailbox (demo / no SMTP). */
   mailbox: boolean;
 }
 
-export async function getTicket(sqlite: Database.Database, id: number): Promise<TicketRow | undefined> {
-  return sqlite.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
+export async function getTicket(db: DbLike, id: number): Promise<TicketRow | undefined> {
+  return await sqlGet<TicketRow>(db, 'SELECT * FROM tickets WHERE id = ?', id);
 }
 
 export interface AttachmentIn {
@@ -205,15 +208,19 @@ function storeAttachment(dataDir: string, a: AttachmentIn) {
   return { fileName: a.fileName.replace(/[\\/\r\n"]/g, '_').slice(0, 150), contentType: a.contentType.slice(0, 100) || 'application/octet-stream', sizeBytes: a.data.length, sha256, storagePath: rel };
 }
 
-async function userEmail(sqlite: Database.Database, userId: number | null): Promise<string | null> {
+async function userEmail(db: DbLike, userId: number | null): Promise<string | null> {
   if (!userId) return null;
-  return (sqlite.prepare('SELECT email FROM users WHERE id = ?').get(userId) as { email: string | null } | undefined)?.email ?? null;
+  return (await sqlGet<{ email: string | null }>(db, 'SELECT email FROM users WHERE id = ?', userId))?.email ?? null;
+}
+
+async function team(ctx: TicketsCtx): Promise<string[]> {
+  return typeof ctx.notifyAddresses === 'function' ? await ctx.notifyAddresses() : ctx.notifyAddresses;
 }
 
 async function notify(ctx: TicketsCtx, t: TicketRow, to: (string | null)[], subject: string, body: string) {
   const link = `${ctx.publicUrl}/helpdesk/ticket/${t.id}`;
   for (const addr of new Set(to.filter((x): x is string => !!x))) {
-    await enqueueMail(ctx.sqlite, { to: addr, subject: `[Ticket #${t.id}] ${subject}`, body: `${body}\n\nApri il ticket: ${link}\n`, ticketId: t.id, mailbox: ctx.mailbox });
+    await enqueueMail(ctx.db, { to: addr, subject: `[Ticket #${t.id}] ${subject}`, body: `${body}\n\nApri il ticket: ${link}\n`, ticketId: t.id, mailbox: ctx.mailbox });
   }
 }
 
@@ -241,36 +248,43 @@ export async function createTicket(ctx: TicketsCtx, input: NewTicket, actor: Act
   const stored = input.attachment ? storeAttachment(ctx.dataDir, input.attachment) : null;
   const stamp = now.toISOString();
   return await ctx.db.transaction(async () => {
-    const id = Number(
-      ctx.sqlite
-        .prepare(
-          `INSERT INTO tickets (ente_id, requester_id, subject, category, type, priority, status, link_kind, link_id, citizen_contact, service_id, tto_target_minutes, ttr_target_minutes, clock_from, created_at, updated_at)
-           VALUES (?,?,?,?,?,?,'new',?,?,?,?,?,?,?,?,?)`,
-        )
-        .run(input.enteId, actor.userId, input.subject, input.category, input.type, input.priority, input.linkKind ?? null, input.linkId ?? null, input.citizenContact || null, input.serviceId ?? null, input.sla?.tto ?? cat.tto, input.sla?.ttr ?? cat.ttr, stamp, stamp, stamp).lastInsertRowid,
-    );
-    const msg = Number(
-      ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?, 'public', ?, ?)").run(id, actor.userId, actor.isStaff ? 'staff' : 'ente', input.body, stamp)
-        .lastInsertRowid,
-    );
-    if (stored) await insertAttachment(ctx.sqlite, id, msg, stored);
-    const t = (await getTicket(ctx.sqlite, id))!;
+    const t = (await sqlGet<TicketRow>(
+      ctx.db,
+      `INSERT INTO tickets (ente_id, requester_id, subject, category, type, priority, status, link_kind, link_id, citizen_contact, service_id, tto_target_minutes, ttr_target_minutes, clock_from, created_at, updated_at)
+       VALUES (?,?,?,?,?,?,'new',?,?,?,?,?,?,?,?,?) RETURNING *`,
+      input.enteId, actor.userId, input.subject, input.category, input.type, input.priority, input.linkKind ?? null, input.linkId ?? null, input.citizenContact || null, input.serviceId ?? null, input.sla?.tto ?? cat.tto, input.sla?.ttr ?? cat.ttr, stamp, stamp, stamp,
+    ))!;
+    const id = t.id;
+    const msg = await insertMessage(ctx.db, id, actor.userId, actor.isStaff ? 'staff' : 'ente', 'public', input.body, stamp);
+    if (stored) await insertAttachment(ctx.db, id, msg, stored);
     await recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: 'ticket.create', entity: 'ticket', entityId: id, enteId: input.enteId, after: { subject: input.subject, category: input.category, priority: input.priority, link: input.linkKind ? `${input.linkKind}:${input.linkId}` : null, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
-    await notify(ctx, t, ctx.notifyAddresses, `Nuovo ticket: ${input.subject}`, `È stato aperto un nuovo ticket (${cat.label}, priorità ${input.priority}).`);
+    await notify(ctx, t, await team(ctx), `Nuovo ticket: ${input.subject}`, `È stato aperto un nuovo ticket (${cat.label}, priorità ${input.priority}).`);
     return id;
   }, { behavior: 'immediate' });
 }
 
-async function insertAttachment(sqlite: Database.Database, ticketId: number, messageId: number, a: ReturnType<typeof storeAttachment>) {
-  sqlite
-    .prepare('INSERT INTO ticket_attachments (ticket_id, message_id, file_name, content_type, size_bytes, sha256, storage_path) VALUES (?,?,?,?,?,?,?)')
-    .run(ticketId, messageId, a.fileName, a.contentType, a.sizeBytes, a.sha256, a.storagePath);
+/** Adds a message to a ticket; returns its id. */
+async function insertMessage(db: DbLike, ticketId: number, authorId: number | null, kind: 'staff' | 'ente' | 'system', visibility: 'public' | 'internal', body: string, stamp: string): Promise<number> {
+  const row = await sqlGet<{ id: number }>(
+    db,
+    'INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?,?,?,?) RETURNING id',
+    ticketId, authorId, kind, visibility, body, stamp,
+  );
+  return row!.id;
+}
+
+async function insertAttachment(db: DbLike, ticketId: number, messageId: number, a: ReturnType<typeof storeAttachment>) {
+  await sqlRun(
+    db,
+    'INSERT INTO ticket_attachments (ticket_id, message_id, file_name, content_type, size_bytes, sha256, storage_path) VALUES (?,?,?,?,?,?,?)',
+    ticketId, messageId, a.fileName, a.contentType, a.sizeBytes, a.sha256, a.storagePath,
+  );
 }
 
 /** Applies a workflow action. `assigneeId` for assign (default: the actor). */
 export async function transition(ctx: TicketsCtx, ticketId: number, action: TicketAction, actor: Actor, opts: { assigneeId?: number; note?: string } = {}, now = new Date()): Promise<TicketStatus> {
   return await ctx.db.transaction(async () => {
-    const t = await getTicket(ctx.sqlite, ticketId);
+    const t = await getTicket(ctx.db, ticketId);
     if (!t) throw new TicketError('Ticket inesistente', 404);
     if (!allowedActions(t.status, actor.isStaff).includes(action)) throw new TicketError(`Azione «${ACTION_LABELS[action] ?? action}» non consentita nello stato «${STATUS_LABELS[t.status]}»`, 409);
     const to = TRANSITIONS[t.status][action]!;
@@ -287,12 +301,10 @@ export async function transition(ctx: TicketsCtx, ticketId: number, action: Tick
     const assignee = action === 'assign' ? opts.assigneeId ?? actor.userId : action === 'start' && !t.assignee_id ? actor.userId : t.assignee_id;
     const ttoBreached = t.tto_breached === 1 || (owned !== null && businessMinutesBetween(new Date(t.created_at), new Date(owned), ctx.cal) > t.tto_target_minutes);
     const ttrBreached = t.ttr_breached === 1 || (to === 'resolved' && used > t.ttr_target_minutes);
-    ctx.sqlite
-      .prepare(
+    await sqlRun(
+        ctx.db,
         `UPDATE tickets SET status = ?, assignee_id = ?, sla_used_minutes = ?, clock_from = ?, owned_at = ?, resolved_at = ?, closed_at = ?, tto_breached = ?, ttr_breached = ?,
            reopen_count = reopen_count + ?, updated_at = ? WHERE id = ?`,
-      )
-      .run(
         to,
         assignee,
         used,
@@ -307,41 +319,35 @@ export async function transition(ctx: TicketsCtx, ticketId: number, action: Tick
         t.id,
       );
     const note = opts.note?.trim();
-    ctx.sqlite
-      .prepare("INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?, 'system', 'public', ?, ?)")
-      .run(t.id, actor.userId, `Stato: ${STATUS_LABELS[t.status]} → ${STATUS_LABELS[to]}${note ? ` – ${note}` : ''}`, stamp);
+    await insertMessage(ctx.db, t.id, actor.userId, 'system', 'public', `Stato: ${STATUS_LABELS[t.status]} → ${STATUS_LABELS[to]}${note ? ` – ${note}` : ''}`, stamp);
     await recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: `ticket.${action}`, entity: 'ticket', entityId: t.id, enteId: t.ente_id, before: { status: t.status, assigneeId: t.assignee_id }, after: { status: to, assigneeId: assignee, note: note ?? null }, requestId: actor.requestId });
-    const updated = (await getTicket(ctx.sqlite, t.id))!;
-    if (actor.isStaff) await notify(ctx, updated, [await userEmail(ctx.sqlite, t.requester_id)], `Stato aggiornato: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».${note ? `\n\n${note}` : ''}`);
-    else await notify(ctx, updated, [await userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `Stato aggiornato dall’ente: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».`);
+    const updated = (await getTicket(ctx.db, t.id))!;
+    if (actor.isStaff) await notify(ctx, updated, [await userEmail(ctx.db, t.requester_id)], `Stato aggiornato: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».${note ? `\n\n${note}` : ''}`);
+    else await notify(ctx, updated, [await userEmail(ctx.db, t.assignee_id), ...(await team(ctx))], `Stato aggiornato dall’ente: ${STATUS_LABELS[to]}`, `Il ticket «${t.subject}» è ora «${STATUS_LABELS[to]}».`);
     return to;
   }, { behavior: 'immediate' });
 }
 
 /** A reply (public) or an internal note (staff only), optionally with one attachment. */
 export async function reply(ctx: TicketsCtx, ticketId: number, actor: Actor, input: { body: string; internal: boolean; attachment?: AttachmentIn | null }, now = new Date()): Promise<number> {
-  const t0 = await getTicket(ctx.sqlite, ticketId);
+  const t0 = await getTicket(ctx.db, ticketId);
   if (!t0) throw new TicketError('Ticket inesistente', 404);
   if (t0.status === 'closed') throw new TicketError('Il ticket è chiuso: aprine uno nuovo', 409);
   if (input.internal && !actor.isStaff) throw new TicketError('Solo l’helpdesk può scrivere note interne', 403);
   const stored = input.attachment ? storeAttachment(ctx.dataDir, input.attachment) : null;
   const id = await ctx.db.transaction(async () => {
     const stamp = now.toISOString();
-    const msg = Number(
-      ctx.sqlite
-        .prepare('INSERT INTO ticket_messages (ticket_id, author_id, author_kind, visibility, body, created_at) VALUES (?,?,?,?,?,?)')
-        .run(ticketId, actor.userId, actor.isStaff ? 'staff' : 'ente', input.internal ? 'internal' : 'public', input.body, stamp).lastInsertRowid,
-    );
-    if (stored) await insertAttachment(ctx.sqlite, ticketId, msg, stored);
+    const msg = await insertMessage(ctx.db, ticketId, actor.userId, actor.isStaff ? 'staff' : 'ente', input.internal ? 'internal' : 'public', input.body, stamp);
+    if (stored) await insertAttachment(ctx.db, ticketId, msg, stored);
     // The first public staff reply also counts as taking the ticket in charge (TTO).
     if (actor.isStaff && !input.internal && !t0.owned_at) {
       const breached = businessMinutesBetween(new Date(t0.created_at), now, ctx.cal) > t0.tto_target_minutes;
-      ctx.sqlite.prepare('UPDATE tickets SET owned_at = ?, tto_breached = max(tto_breached, ?), updated_at = ? WHERE id = ?').run(stamp, breached ? 1 : 0, stamp, ticketId);
-    } else ctx.sqlite.prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(stamp, ticketId);
+      await sqlRun(ctx.db, 'UPDATE tickets SET owned_at = ?, tto_breached = CASE WHEN ? = 1 THEN 1 ELSE tto_breached END, updated_at = ? WHERE id = ?', stamp, breached ? 1 : 0, stamp, ticketId);
+    } else await sqlRun(ctx.db, 'UPDATE tickets SET updated_at = ? WHERE id = ?', stamp, ticketId);
     await recordAudit(ctx.db, { actor: `user:${actor.userId}`, action: input.internal ? 'ticket.note' : 'ticket.reply', entity: 'ticket', entityId: ticketId, enteId: t0.ente_id, after: { messageId: msg, attachment: stored?.sha256 ?? null }, requestId: actor.requestId });
     if (!input.internal) {
-      if (actor.isStaff) await notify(ctx, t0, [await userEmail(ctx.sqlite, t0.requester_id)], 'Nuova risposta dell’helpdesk', `L’helpdesk ha risposto al ticket «${t0.subject}».`);
-      else await notify(ctx, t0, [await userEmail(ctx.sqlite, t0.assignee_id), ...(t0.assignee_id ? [] : ctx.notifyAddresses)], 'Nuova risposta dell’ente', `L’ente ha risposto al ticket «${t0.subject}».`);
+      if (actor.isStaff) await notify(ctx, t0, [await userEmail(ctx.db, t0.requester_id)], 'Nuova risposta dell’helpdesk', `L’helpdesk ha risposto al ticket «${t0.subject}».`);
+      else await notify(ctx, t0, [await userEmail(ctx.db, t0.assignee_id), ...(t0.assignee_id ? [] : await team(ctx))], 'Nuova risposta dell’ente', `L’ente ha risposto al ticket «${t0.subject}».`);
     }
     return msg;
   }, { behavior: 'immediate' });
@@ -352,7 +358,7 @@ export async function reply(ctx: TicketsCtx, ticketId: number, actor: Actor, inp
 
 /** Sets breach flags that became true and notifies once per flag; returns the tickets flagged. */
 export async function checkSlaBreaches(ctx: TicketsCtx, now = new Date()): Promise<number[]> {
-  const open = ctx.sqlite.prepare("SELECT * FROM tickets WHERE status NOT IN ('resolved','closed') AND (tto_breached = 0 OR ttr_breached = 0)").all() as TicketRow[];
+  const open = await sqlAll<TicketRow>(ctx.db, "SELECT * FROM tickets WHERE status NOT IN ('resolved','closed') AND (tto_breached = 0 OR ttr_breached = 0)");
   const flagged: number[] = [];
   for (const t of open) {
     const s = slaOf(t, ctx.cal, now);
@@ -360,9 +366,9 @@ export async function checkSlaBreaches(ctx: TicketsCtx, now = new Date()): Promi
     const ttr = t.ttr_breached === 0 && s.ttrElapsed > t.ttr_target_minutes;
     if (!tto && !ttr) continue;
     await ctx.db.transaction(async () => {
-      ctx.sqlite.prepare('UPDATE tickets SET tto_breached = max(tto_breached, ?), ttr_breached = max(ttr_breached, ?) WHERE id = ?').run(tto ? 1 : 0, ttr ? 1 : 0, t.id);
+      await sqlRun(ctx.db, 'UPDATE tickets SET tto_breached = CASE WHEN ? = 1 THEN 1 ELSE tto_breached END, ttr_breached = CASE WHEN ? = 1 THEN 1 ELSE ttr_breached END WHERE id = ?', tto ? 1 : 0, ttr ? 1 : 0, t.id);
       await recordAudit(ctx.db, { actor: 'system', action: 'ticket.sla_breach', entity: 'ticket', entityId: t.id, enteId: t.ente_id, after: { tto, ttr } });
-      await notify(ctx, t, [await userEmail(ctx.sqlite, t.assignee_id), ...ctx.notifyAddresses], `SLA superato (${[tto ? 'presa in carico' : '', ttr ? 'risoluzione' : ''].filter(Boolean).join(', ')})`, `Il ticket «${t.subject}» ha superato i tempi di servizio.`);
+      await notify(ctx, t, [await userEmail(ctx.db, t.assignee_id), ...(await team(ctx))], `SLA superato (${[tto ? 'presa in carico' : '', ttr ? 'risoluzione' : ''].filter(Boolean).join(', ')})`, `Il ticket «${t.subject}» ha superato i tempi di servizio.`);
     }, { behavior: 'immediate' });
     flagged.push(t.id);
   }
@@ -373,13 +379,13 @@ export async function checkSlaBreaches(ctx: TicketsCtx, now = new Date()): Promi
 export async function autoClose(ctx: TicketsCtx, days: number, now = new Date()): Promise<number> {
   if (days <= 0) return 0;
   const limit = new Date(now.getTime() - days * 86_400_000).toISOString();
-  const rows = ctx.sqlite.prepare("SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < ?").all(limit) as { id: number }[];
+  const rows = await sqlAll<{ id: number }>(ctx.db, "SELECT id FROM tickets WHERE status = 'resolved' AND resolved_at < ?", limit);
   for (const r of rows) {
     await ctx.db.transaction(async () => {
       const stamp = now.toISOString();
-      const t = (await getTicket(ctx.sqlite, r.id))!;
-      ctx.sqlite.prepare("UPDATE tickets SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ?").run(stamp, stamp, r.id);
-      ctx.sqlite.prepare("INSERT INTO ticket_messages (ticket_id, author_kind, visibility, body, created_at) VALUES (?, 'system', 'public', ?, ?)").run(r.id, `Chiuso automaticamente dopo ${days} giorni dalla risoluzione`, stamp);
+      const t = (await getTicket(ctx.db, r.id))!;
+      await sqlRun(ctx.db, "UPDATE tickets SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ?", stamp, stamp, r.id);
+      await insertMessage(ctx.db, r.id, null, 'system', 'public', `Chiuso automaticamente dopo ${days} giorni dalla risoluzione`, stamp);
       await recordAudit(ctx.db, { actor: 'system', action: 'ticket.autoclose', entity: 'ticket', entityId: r.id, enteId: t.ente_id, before: { status: 'resolved' }, after: { status: 'closed' } });
     }, { behavior: 'immediate' });
   }

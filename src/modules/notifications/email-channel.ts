@@ -13,7 +13,7 @@ export function emailSender(ctx: NotificationsCtx): ChannelSender {
       return { status: 'failed', error: 'messaggio e-mail non valido' };
     }
     const mailbox = !ctx.config.helpdesk.smtpUrl;
-    await enqueueMail(ctx.sqlite, { to: m.to, subject: m.subject, body: m.body, mailbox });
+    await enqueueMail(ctx.db, { to: m.to, subject: m.subject, body: m.body, mailbox });
     return { status: 'sent', deliveryState: mailbox ? 'mailbox' : 'smtp_queued' };
   };
 }
