@@ -225,11 +225,36 @@ const preparedCache = new WeakMap<Database.Database, Map<string, unknown>>();
  */
 export function preparedQuery<T>(db: DbLike, key: string, build: (db: DbLike) => T): T {
   const client = rawClient(db);
+  if (!(client instanceof Database)) return perCallQuery(db, build) as T;
   let cache = preparedCache.get(client);
   if (!cache) preparedCache.set(client, (cache = new Map()));
   let q = cache.get(key) as T | undefined;
   if (q === undefined) cache.set(key, (q = build(db)));
   return q;
+}
+
+type PgPrepared = { execute(values?: Record<string, unknown>): Promise<unknown> };
+
+/**
+ * PostgreSQL (the client is the pool or a transaction's connection): the query is built on `db`
+ * for each call, so it runs on the open transaction's connection (drizzle-pg prepared statements
+ * belong to one connection and need a name), and get/all/run answer promises (await them; on
+ * SQLite `await` of the synchronous result changes nothing). `run` gives `{ changes }`.
+ */
+function perCallQuery(db: DbLike, build: (db: DbLike) => unknown) {
+  const execute = (values?: Record<string, unknown>) => (build(db) as PgPrepared).execute(values);
+  return {
+    execute,
+    get: async (values?: Record<string, unknown>) => {
+      const r = await execute(values);
+      return Array.isArray(r) ? r[0] : r;
+    },
+    all: async (values?: Record<string, unknown>) => {
+      const r = await execute(values);
+      return Array.isArray(r) ? r : [];
+    },
+    run: async (values?: Record<string, unknown>) => ({ changes: affectedRows(await execute(values)) }),
+  };
 }
 
 /**

@@ -16,8 +16,8 @@ import { STATUS_FILTER, type GpdStatus } from './mapping.js';
 
 /** The ente's active payment service with this taxonomy code (the oldest when several share it). */
 export async function serviceForCategory(db: Db, enteId: number, category: string): Promise<PaymentService | undefined> {
-  // A cached prepared query: every create asks.
-  return preparedQuery(db, 'gpd:service-for-category', (d) =>
+  // A cached prepared query on SQLite (every create asks); built per call on PostgreSQL (db/client.ts).
+  return await preparedQuery(db, 'gpd:service-for-category', (d) =>
     d
       .select()
       .from(paymentServices)

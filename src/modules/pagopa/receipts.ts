@@ -22,11 +22,13 @@
  *   PAA_PAGAMENTO_DUPLICATO to the node (payment-state.ts).
  * - Checkout carts whose notices are all paid become `paid`.
  */
-import { statement, type Db, type DbLike } from '../../db/client.js';
+import type { Db, DbLike } from '../../db/client.js';
+import { dialectOf, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Ente } from '../enti/repository.js';
 import { getEnteByFiscalCode } from '../enti/repository.js';
 import { enqueueAcaSync } from '../positions/aca-outbox.js';
+import { insertIdOrNone } from '../positions/insert-id.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
 import { formatEuro } from '../../domain/money.js';
 import { formatOffset, italianOffsetMinutes } from '../../domain/italian-time.js';
@@ -195,9 +197,7 @@ export interface StoreInput {
 const ACTOR = 'pagopa-node';
 
 async function existing(tx: DbLike, idPA: string, r: ReceiptIn): Promise<number | undefined> {
-  const row = statement(tx, 'SELECT id FROM receipts WHERE id_pa = ? AND fiscal_code = ? AND iuv = ? AND receipt_id = ?').get(idPA, r.fiscalCode, r.creditorReferenceId, r.receiptId) as
-    | { id: number }
-    | undefined;
+  const row = await sqlGet<{ id: number }>(tx, 'SELECT id FROM receipts WHERE id_pa = ? AND fiscal_code = ? AND iuv = ? AND receipt_id = ?', idPA, r.fiscalCode, r.creditorReferenceId, r.receiptId);
   return row?.id;
 }
 
@@ -299,10 +299,40 @@ async function lookup(tx: DbLike, enteId: number, noticeNumber: string) {
   return await findForStation(stationQueries(tx), enteId, noticeNumber);
 }
 
+/**
+ * The position a receipt pays, locked to the end of the transaction (PostgreSQL; on SQLite the
+ * IMMEDIATE transaction holds the database's write lock already): two receipts for the same
+ * notice in two processes are applied one after the other, the second reading the first's
+ * result (READ COMMITTED: a statement sees what was committed before it started), so it is
+ * flagged as a double payment instead of paying the option again.
+ */
+async function lockPosition(tx: DbLike, enteId: number, noticeNumber: string): Promise<void> {
+  if (dialectOf(tx) === 'sqlite') return;
+  await sqlGet(
+    tx,
+    'SELECT p.id FROM positions p JOIN payment_options o ON o.position_id = p.id WHERE o.ente_id = ? AND o.notice_number = ? FOR UPDATE OF p',
+    enteId,
+    noticeNumber,
+  );
+}
+
+const INSERT_RECEIPT = `INSERT INTO receipts (ente_id, id_pa, fiscal_code, iuv, receipt_id, notice_number, primitive, outcome, payment_amount_cents, description,
+       company_name, office_name, debtor_type, debtor_fiscal_code, debtor_name, debtor, payer_fiscal_code, payer, id_psp, psp_fiscal_code,
+       psp_partita_iva, psp_company_name, id_channel, channel_description, payment_method, payment_note, fee_cents, primary_ci_incurred_fee_cents,
+       id_bundle, id_ci_bundle, payment_date_time, application_date, transfer_date, metadata, stand_in, position_id, option_id, processing,
+       raw_xml, request_id)
+     VALUES (${Array(40).fill('?').join(', ')})
+     ON CONFLICT (id_pa, fiscal_code, iuv, receipt_id) DO NOTHING`;
+
+/**
+ * Idempotent through the receipts' unique key, not by looking first: the INSERT … ON CONFLICT DO
+ * NOTHING is the first write, and when it writes nothing (a replay, or the same receipt stored
+ * meanwhile by another process: PostgreSQL makes the INSERT wait for that transaction and then
+ * skips the row) the receipt already stored is the answer and nothing else is written.
+ */
 async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
   const { receiver, receipt: r } = input;
-  const dup = await existing(tx, receiver.fiscalCode, r);
-  if (dup !== undefined) return { kind: 'duplicate', receiptRowId: dup };
+  if (r.fiscalCode === receiver.fiscalCode) await lockPosition(tx, receiver.id, r.noticeNumber);
 
   const raised: { type: AnomalyType; detail: string }[] = [];
   let processing: 'applied' | 'secondary' | 'flagged';
@@ -365,15 +395,9 @@ async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
     }
   }
 
-  const row = statement(
+  const receiptRowId = await insertIdOrNone(
     tx,
-    `INSERT INTO receipts (ente_id, id_pa, fiscal_code, iuv, receipt_id, notice_number, primitive, outcome, payment_amount_cents, description,
-       company_name, office_name, debtor_type, debtor_fiscal_code, debtor_name, debtor, payer_fiscal_code, payer, id_psp, psp_fiscal_code,
-       psp_partita_iva, psp_company_name, id_channel, channel_description, payment_method, payment_note, fee_cents, primary_ci_incurred_fee_cents,
-       id_bundle, id_ci_bundle, payment_date_time, application_date, transfer_date, metadata, stand_in, position_id, option_id, processing,
-       raw_xml, request_id)
-     VALUES (${Array(40).fill('?').join(', ')})`,
-  ).run(
+    INSERT_RECEIPT,
     receiver.id,
     receiver.fiscalCode,
     r.fiscalCode,
@@ -415,14 +439,12 @@ async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
     input.rawXml,
     input.requestId ?? null,
   );
-  const receiptRowId = Number(row.lastInsertRowid);
-  const insertTransfer = statement(
-    tx,
-    `INSERT INTO receipt_transfers (receipt_row_id, id_transfer, amount_cents, fiscal_code_pa, company_name, iban, mbd_attachment, remittance_information, transfer_category, metadata)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  if (receiptRowId === undefined) return { kind: 'duplicate', receiptRowId: (await existing(tx, receiver.fiscalCode, r))! };
   for (const t of r.transfers) {
-    insertTransfer.run(
+    await sqlRun(
+      tx,
+      `INSERT INTO receipt_transfers (receipt_row_id, id_transfer, amount_cents, fiscal_code_pa, company_name, iban, mbd_attachment, remittance_information, transfer_category, metadata)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       receiptRowId,
       t.idTransfer,
       t.amountCents,
@@ -436,7 +458,6 @@ async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
     );
   }
 
-  const insertAnomaly = raised.length ? statement(tx, 'INSERT INTO anomalies (type, ente_id, refs, amount_cents, detail) VALUES (?, ?, ?, ?, ?)') : null;
   for (const a of raised) {
     const refs = {
       receiptRowId,
@@ -447,7 +468,7 @@ async function storeInTx(tx: DbLike, input: StoreInput): Promise<StoreOutcome> {
       positionId: found?.position.id ?? null,
       optionId: found?.option.id ?? null,
     };
-    insertAnomaly!.run(a.type, receiver.id, JSON.stringify(refs), r.paymentAmountCents, a.detail);
+    await sqlRun(tx, 'INSERT INTO anomalies (type, ente_id, refs, amount_cents, detail) VALUES (?, ?, ?, ?, ?)', a.type, receiver.id, JSON.stringify(refs), r.paymentAmountCents, a.detail);
   }
 
   if (processing === 'applied' && found) await applyPayment(tx, found, receiptRowId, input, r);
@@ -477,7 +498,7 @@ function alternativeDetail(position: PositionDetail, option: OptionDetail, paidC
 async function applyPayment(tx: DbLike, found: { position: PositionDetail; option: OptionDetail }, receiptRowId: number, input: StoreInput, r: ReceiptIn): Promise<void> {
   const { position, option } = found;
   const paidAt = r.paymentDateTime ?? (input.now ?? new Date()).toISOString();
-  statement(tx, "UPDATE payment_options SET status = 'paid', paid_at = ? WHERE id = ?").run(paidAt, option.id);
+  await sqlRun(tx, "UPDATE payment_options SET status = 'paid', paid_at = ? WHERE id = ?", paidAt, option.id);
 
   const others = position.options.filter((o) => o.id !== option.id);
   let closeIds: number[];
@@ -491,9 +512,8 @@ async function applyPayment(tx: DbLike, found: { position: PositionDetail; optio
     const planOpen = others.some((o) => samePlan(o) && o.status === 'unpaid');
     newStatus = planOpen ? 'partially_paid' : 'paid';
   }
-  const closeOption = statement(tx, "UPDATE payment_options SET status = 'cancelled' WHERE id = ? AND status = 'unpaid'");
-  for (const id of closeIds) closeOption.run(id);
-  statement(tx, 'UPDATE positions SET status = ?, version = ?, updated_at = ? WHERE id = ?').run(newStatus, position.version + 1, new Date().toISOString(), position.id);
+  for (const id of closeIds) await sqlRun(tx, "UPDATE payment_options SET status = 'cancelled' WHERE id = ? AND status = 'unpaid'", id);
+  await sqlRun(tx, 'UPDATE positions SET status = ?, version = ?, updated_at = ? WHERE id = ?', newStatus, position.version + 1, new Date().toISOString(), position.id);
   await recordAudit(tx, {
         actor: ACTOR,
         action: 'pay',
@@ -511,15 +531,17 @@ async function applyPayment(tx: DbLike, found: { position: PositionDetail; optio
 
 /** Carts containing this option become `paid` when every notice in them is paid. */
 async function markCartsPaid(tx: DbLike, optionId: number): Promise<void> {
-  const carts = statement(
+  const carts = await sqlAll<{ cartId: string }>(
     tx,
-    "SELECT DISTINCT i.cart_id AS cartId FROM checkout_cart_items i JOIN checkout_carts c ON c.id = i.cart_id WHERE i.option_id = ? AND c.status <> 'paid'",
-  ).all(optionId) as { cartId: number }[];
+    `SELECT DISTINCT i.cart_id AS "cartId" FROM checkout_cart_items i JOIN checkout_carts c ON c.id = i.cart_id WHERE i.option_id = ? AND c.status <> 'paid'`,
+    optionId,
+  );
   for (const { cartId } of carts) {
-    const open = statement(
+    const open = (await sqlGet<{ n: number }>(
       tx,
       "SELECT count(*) AS n FROM checkout_cart_items i JOIN payment_options o ON o.id = i.option_id WHERE i.cart_id = ? AND o.status <> 'paid'",
-    ).get(cartId) as { n: number };
-    if (open.n === 0) statement(tx, "UPDATE checkout_carts SET status = 'paid', updated_at = ? WHERE id = ?").run(new Date().toISOString(), cartId);
+      cartId,
+    ))!;
+    if (open.n === 0) await sqlRun(tx, "UPDATE checkout_carts SET status = 'paid', updated_at = ? WHERE id = ?", new Date().toISOString(), cartId);
   }
 }

@@ -6,10 +6,13 @@
  * drizzle would give (PositionRow, OptionRow, TransferRow, Ente), booleans converted. A position
  * with its options and transfers comes in one statement, an ente and its postal IBAN in another.
  * Same results as positions/repository.ts findByNoticeNumber and the drizzle queries of
- * payment-xml.ts.
+ * payment-xml.ts. On PostgreSQL the same statements (json_agg for SQLite's json_group_array), rows
+ * as value arrays too (node-postgres `rowMode: 'array'`).
  */
 import { getTableColumns, type Table } from 'drizzle-orm';
 import { statement, type DbLike } from '../../db/client.js';
+import { postgresRuntime } from '../../db/postgres.js';
+import { numberPlaceholders, sqlGet, type SqlText } from '../../db/raw.js';
 import { enti } from '../enti/schema.js';
 import type { Ente } from '../enti/repository.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
@@ -55,18 +58,27 @@ const POSITION = shapeOf(positions, 'p');
 const OPTION = shapeOf(paymentOptions, 'o2');
 const TRANSFER = shapeOf(transfers, 't');
 
+/** The position with this notice number, its options and their transfers as JSON arrays (`array` of a row, `agg` of arrays). */
+function positionByNotice(array: string, agg: (rows: string, order: string) => string): string {
+  return `SELECT ${POSITION.columns}, s.name,
+      (SELECT ${agg(`${array}(${OPTION.columns})`, 'o2.ordinal')} FROM payment_options o2 WHERE o2.position_id = p.id),
+      (SELECT ${agg(`${array}(${TRANSFER.columns})`, 't.option_id, t.id_transfer')}
+         FROM transfers t JOIN payment_options o3 ON o3.id = t.option_id WHERE o3.position_id = p.id)
+    FROM payment_options o JOIN positions p ON p.id = o.position_id JOIN payment_services s ON s.id = p.service_id
+    WHERE o.ente_id = ? AND o.notice_number = ?`;
+}
+
 const SQL = {
   servedEnte: `SELECT ${ENTE.columns} FROM enti e WHERE e.fiscal_code = ? AND e.member = 1`,
   // The whole position in one statement (each statement is a read lock and a trip into SQLite):
-  // its options and their transfers come as JSON arrays built by SQLite.
-  positionByNotice: `SELECT ${POSITION.columns}, s.name,
-      (SELECT json_group_array(json_array(${OPTION.columns}) ORDER BY o2.ordinal) FROM payment_options o2 WHERE o2.position_id = p.id),
-      (SELECT json_group_array(json_array(${TRANSFER.columns}) ORDER BY t.option_id, t.id_transfer)
-         FROM transfers t JOIN payment_options o3 ON o3.id = t.option_id WHERE o3.position_id = p.id)
-    FROM payment_options o JOIN positions p ON p.id = o.position_id JOIN payment_services s ON s.id = p.service_id
-    WHERE o.ente_id = ? AND o.notice_number = ?`,
+  // its options and their transfers come as JSON arrays built by the database.
+  positionByNotice: {
+    sqlite: positionByNotice('json_array', (rows, order) => `json_group_array(${rows} ORDER BY ${order})`),
+    // json_agg of no rows is NULL where json_group_array gives '[]'.
+    postgres: positionByNotice('json_build_array', (rows, order) => `coalesce(json_agg(${rows} ORDER BY ${order})::text, '[]')`),
+  } satisfies SqlText,
   beneficiary: `SELECT e.id, e.name, e.fiscal_code AS cf,
-                  (SELECT i.iban FROM ente_ibans i WHERE i.ente_id = e.id AND i.kind = 'postal' AND i.active = 1 LIMIT 1) AS postalIban
+                  (SELECT i.iban FROM ente_ibans i WHERE i.ente_id = e.id AND i.kind = 'postal' AND i.active = 1 LIMIT 1) AS "postalIban"
                 FROM enti e WHERE e.fiscal_code = ?`,
   serviceName: 'SELECT name FROM payment_services WHERE id = ?',
 };
@@ -80,23 +92,31 @@ export function stationQueries(db: DbLike): StationQueries {
   return { db };
 }
 
+/** The first row as an array of values (SQLite: the cached statement in raw mode). */
+async function valuesOf(db: DbLike, text: SqlText, ...params: unknown[]): Promise<unknown[] | undefined> {
+  const pg = postgresRuntime(db);
+  if (!pg) return statement(db, typeof text === 'string' ? text : text.sqlite).raw(true).get(...params) as unknown[] | undefined;
+  const r = await pg.queryable().query({ text: numberPlaceholders(typeof text === 'string' ? text : text.postgres), values: params, rowMode: 'array' });
+  return r.rows[0] as unknown[] | undefined;
+}
+
 export async function servedEnteFast(q: StationQueries, fiscalCode: string): Promise<Ente | undefined> {
-  const values = statement(q.db, SQL.servedEnte).raw(true).get(fiscalCode) as unknown[] | undefined;
+  const values = await valuesOf(q.db, SQL.servedEnte, fiscalCode);
   return values ? toObject<Ente>(values, ENTE) : undefined;
 }
 
 /** An ente by fiscal code (member or not) with its active postal IBAN, for transfers and companyName. */
 export async function beneficiaryByFiscalCode(q: StationQueries, fiscalCode: string): Promise<{ id: number; name: string; cf: string; postalIban: string | null } | undefined> {
-  return statement(q.db, SQL.beneficiary).get(fiscalCode) as { id: number; name: string; cf: string; postalIban: string | null } | undefined;
+  return await sqlGet<{ id: number; name: string; cf: string; postalIban: string | null }>(q.db, SQL.beneficiary, fiscalCode);
 }
 
 export async function serviceNameById(q: StationQueries, serviceId: number): Promise<string | undefined> {
-  return (statement(q.db, SQL.serviceName).get(serviceId) as { name: string } | undefined)?.name;
+  return (await sqlGet<{ name: string }>(q.db, SQL.serviceName, serviceId))?.name;
 }
 
 /** The option with this notice number at this ente, with its whole position (as findByNoticeNumber) and the service name. */
 export async function findForStation(q: StationQueries, enteId: number, noticeNumber: string): Promise<{ position: PositionDetail & { serviceName?: string }; option: OptionDetail } | undefined> {
-  const values = statement(q.db, SQL.positionByNotice).raw(true).get(enteId, noticeNumber) as unknown[] | undefined;
+  const values = await valuesOf(q.db, SQL.positionByNotice, enteId, noticeNumber);
   if (!values) return undefined;
   const n = POSITION.props.length;
   const position = toObject<PositionDetail & { serviceName?: string }>(values, POSITION);

@@ -6,8 +6,9 @@
  * on it). The counters are read before the positions, so a write that lands in between can only
  * make the entry look older than it is, never newer (the next request recomputes).
  */
-import type Database from 'better-sqlite3';
-import { rawClient, statement, type DbLike } from '../../db/client.js';
+import { rawClient, type DbLike } from '../../db/client.js';
+import { postgresRuntime } from '../../db/postgres.js';
+import { sqlGet } from '../../db/raw.js';
 import { todayInItaly } from '../positions/service.js';
 import { citizenPositions, groupPositions, type GroupedPositions } from './citizen.js';
 
@@ -18,14 +19,15 @@ interface Entry {
   data: GroupedPositions;
 }
 
-const caches = new WeakMap<Database.Database, Map<string, Entry>>();
+const caches = new WeakMap<object, Map<string, Entry>>();
 
 /** The data stamp of a citizen's positions: their counter, the enti/services counter, today. */
 export async function debtorStamp(db: DbLike, fiscalCode: string, today: string): Promise<string> {
-  const row = statement(
+  const row = (await sqlGet<{ v: number; g: number }>(
     db,
     "SELECT coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = ?), 0) AS v, coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) AS g",
-  ).get(fiscalCode) as { v: number; g: number };
+    fiscalCode,
+  ))!;
   return `${row.v}:${row.g}:${today}`;
 }
 
@@ -36,7 +38,8 @@ export async function debtorStamp(db: DbLike, fiscalCode: string, today: string)
  */
 export async function cachedCitizenSections(db: DbLike, fiscalCode: string, page: number, now?: Date, versions?: string): Promise<GroupedPositions> {
   const cf = fiscalCode.toUpperCase();
-  const client = rawClient(db);
+  // One cache per database: the SQLite connection, or the PostgreSQL pool (not a transaction's connection).
+  const client = postgresRuntime(db) ?? rawClient(db);
   let cache = caches.get(client);
   if (!cache) caches.set(client, (cache = new Map()));
   const today = todayInItaly(now);

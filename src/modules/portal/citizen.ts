@@ -4,7 +4,8 @@
  * receipt of someone else is simply not found (the routes answer 404, never 403, so nothing leaks).
  */
 import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
-import { statement, type DbLike } from '../../db/client.js';
+import type { DbLike } from '../../db/client.js';
+import { sqlAll } from '../../db/raw.js';
 import { formatEuro } from '../../domain/money.js';
 import { auditLog } from '../../plugins/audit/schema.js';
 import { checkPayable } from '../pagopa/payment-state.js';
@@ -79,18 +80,21 @@ interface Row {
 }
 
 const CITIZEN_ROWS = `
-  SELECT p.id AS pId, p.ente_id AS enteId, e.name AS enteName, s.name AS serviceName, p.description AS pDescription,
-         p.status AS pStatus, p.validity_date AS validityDate, p.switch_to_expired AS switchToExpired,
-         o.id AS oId, o.kind, o.installment_number AS installmentNumber, o.installment_count AS installmentCount,
-         o.description AS oDescription, o.amount_cents AS amountCents, o.due_date AS dueDate, o.notice_number AS noticeNumber,
-         o.status AS oStatus, o.paid_at AS paidAt,
+  SELECT p.id AS "pId", p.ente_id AS "enteId", e.name AS "enteName", s.name AS "serviceName", p.description AS "pDescription",
+         p.status AS "pStatus", p.validity_date AS "validityDate", p.switch_to_expired AS "switchToExpired",
+         o.id AS "oId", o.kind, o.installment_number AS "installmentNumber", o.installment_count AS "installmentCount",
+         o.description AS "oDescription", o.amount_cents AS "amountCents", o.due_date AS "dueDate", o.notice_number AS "noticeNumber",
+         o.status AS "oStatus", o.paid_at AS "paidAt",
          (SELECT max(r.id) FROM receipts r WHERE r.option_id = o.id AND r.outcome = 'OK' AND r.id_pa = r.fiscal_code
-            AND r.debtor_fiscal_code = p.debtor_fiscal_code) AS receiptId
+            AND r.debtor_fiscal_code = p.debtor_fiscal_code) AS "receiptId"
     FROM positions p
     JOIN enti e ON e.id = p.ente_id
     JOIN payment_services s ON s.id = p.service_id
     JOIN payment_options o ON o.position_id = p.id
    WHERE p.debtor_fiscal_code = ? AND p.status <> 'draft'`;
+
+const CITIZEN_ROWS_OF_POSITION = `${CITIZEN_ROWS} AND p.id = ? ORDER BY p.id DESC, o.ordinal`;
+const CITIZEN_ROWS_ALL = `${CITIZEN_ROWS} ORDER BY p.id DESC, o.ordinal`;
 
 function classify(r: Row, today: string): { group: OptionGroup; payable: boolean; notYetValid: boolean } {
   if (r.oStatus === 'paid') return { group: 'paid', payable: false, notYetValid: false };
@@ -120,11 +124,10 @@ function classify(r: Row, today: string): { group: OptionGroup; payable: boolean
 export async function citizenPositions(db: DbLike, fiscalCode: string, opts: { positionId?: number; now?: Date } = {}): Promise<CitizenPosition[]> {
   const today = todayInItaly(opts.now);
   const cf = fiscalCode.toUpperCase();
-  const rows = (
+  const rows =
     opts.positionId !== undefined
-      ? statement(db, `${CITIZEN_ROWS} AND p.id = ? ORDER BY p.id DESC, o.ordinal`).all(cf, opts.positionId)
-      : statement(db, `${CITIZEN_ROWS} ORDER BY p.id DESC, o.ordinal`).all(cf)
-  ) as Row[];
+      ? await sqlAll<Row>(db, CITIZEN_ROWS_OF_POSITION, cf, opts.positionId)
+      : await sqlAll<Row>(db, CITIZEN_ROWS_ALL, cf);
   const out: CitizenPosition[] = [];
   let current: CitizenPosition | undefined;
   for (const r of rows) {

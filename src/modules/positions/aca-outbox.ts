@@ -25,7 +25,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { and, asc, eq, lte, sql } from 'drizzle-orm';
-import { statement, type Db, type DbLike } from '../../db/client.js';
+import type { Db, DbLike } from '../../db/client.js';
+import { sqlGet, sqlRun } from '../../db/raw.js';
 import type { PagopaSettings } from '../../config.js';
 import { claimLease, releaseLease } from '../pagopa/leases.js';
 import { pagopaSchedules } from '../pagopa/schema.js';
@@ -130,11 +131,10 @@ const INSERT_OUTBOX = "INSERT INTO aca_outbox (ente_id, iuv, payload, status, at
  */
 export async function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Date.now()): Promise<number> {
   if (!position.publishedAt) return 0;
-  const cf = (statement(tx, 'SELECT fiscal_code FROM enti WHERE id = ?').get(position.enteId) as { fiscal_code: string } | undefined)?.fiscal_code;
+  const cf = (await sqlGet<{ fiscal_code: string }>(tx, 'SELECT fiscal_code FROM enti WHERE id = ?', position.enteId))?.fiscal_code;
   if (!cf) return 0;
-  const insert = statement(tx, INSERT_OUTBOX);
   const bodies = acaBodies(cf, position);
-  for (const b of bodies) insert.run(position.enteId, b.iuv, JSON.stringify(b), now);
+  for (const b of bodies) await sqlRun(tx, INSERT_OUTBOX, position.enteId, b.iuv, JSON.stringify(b), now);
   return bodies.length;
 }
 
@@ -143,11 +143,10 @@ export async function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Da
  * order, for an ente whose fiscal code the caller already has (no lookup per position).
  */
 export async function enqueueAcaSyncMany(tx: DbLike, enteId: number, enteFiscalCode: string, positions: readonly AcaPosition[], now = Date.now()): Promise<number> {
-  const insert = statement(tx, INSERT_OUTBOX);
   let rows = 0;
   for (const p of positions) {
     for (const b of acaBodies(enteFiscalCode, p)) {
-      insert.run(enteId, b.iuv, JSON.stringify(b), now);
+      await sqlRun(tx, INSERT_OUTBOX, enteId, b.iuv, JSON.stringify(b), now);
       rows++;
     }
   }

@@ -5,14 +5,15 @@
  */
 import crypto from 'node:crypto';
 import { and, asc, count, desc, eq, gte, inArray, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { preparedQuery, statement, type Db, type DbLike, type DbTx } from '../../db/client.js';
+import type { Db, DbLike, DbTx } from '../../db/client.js';
+import { dialectOf, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
+import { insertId } from './insert-id.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enqueueAcaSync, enqueueAcaSyncMany, type AcaPosition } from './aca-outbox.js';
 import type { Actor } from '../users/repository.js';
 import type { Ente, PaymentService } from '../enti/repository.js';
 import { buildIuv, iuvSequence, noticeNumberFromIuv } from './numbers.js';
-import { iuvSequences, paymentOptions, positions, transfers, type PositionStatus } from './schema.js';
-import { externalIuvs } from '../gpd/schema.js';
+import { paymentOptions, positions, transfers, type PositionStatus } from './schema.js';
 import type { ValidPaymentOption, ValidPosition, ValidTransfer } from './validation.js';
 
 export type PositionRow = typeof positions.$inferSelect;
@@ -151,24 +152,44 @@ function sortedTransfer(t: ValidTransfer) {
  * Reserves `n` IUV bases for the ente; the counter only moves forward. Bases taken by IUVs the
  * ente's software brought (external_iuvs, GPD API) are skipped, so an issued IUV never collides
  * with one of theirs; without such IUVs in the range the bases are consecutive.
+ *
+ * Several processes (PostgreSQL): the counter is moved before it is read, so the first statement
+ * on it takes its row lock and a concurrent creation in another process waits for this
+ * transaction to end; the range read afterwards is the one this transaction moved the counter
+ * past, and the external IUVs recorded by a transaction that held the lock before are committed
+ * and seen (READ COMMITTED: every statement sees what was committed before it started).
  */
 async function allocateSequences(tx: DbTx, enteId: number, n: number): Promise<number[]> {
   if (n === 0) return [];
-  statement(tx, 'INSERT OR IGNORE INTO iuv_sequences (ente_id, next_value) VALUES (?, 1)').run(enteId);
+  const sqlite = dialectOf(tx) === 'sqlite';
+  if (sqlite) await sqlRun(tx, 'INSERT OR IGNORE INTO iuv_sequences (ente_id, next_value) VALUES (?, 1)', enteId);
   const out: number[] = [];
   for (let wanted = n; wanted > 0; ) {
-    // UPDATE … RETURNING read with .get() costs ~300 µs in better-sqlite3 (the statement is run to
-    // completion on reset); a separate SELECT in the same transaction costs ~15 µs.
-    statement(tx, 'UPDATE iuv_sequences SET next_value = next_value + ? WHERE ente_id = ?').run(wanted, enteId);
-    const row = statement(tx, 'SELECT next_value FROM iuv_sequences WHERE ente_id = ?').get(enteId) as { next_value: number };
-    const first = row.next_value - wanted;
+    let next: number;
+    if (sqlite) {
+      // UPDATE … RETURNING read with .get() costs ~300 µs in better-sqlite3 (the statement is run to
+      // completion on reset); a separate SELECT in the same transaction costs ~15 µs. The IMMEDIATE
+      // transaction already holds the database's write lock.
+      await sqlRun(tx, 'UPDATE iuv_sequences SET next_value = next_value + ? WHERE ente_id = ?', wanted, enteId);
+      next = (await sqlGet<{ next_value: number }>(tx, 'SELECT next_value FROM iuv_sequences WHERE ente_id = ?', enteId))!.next_value;
+    } else {
+      // One statement: creates the counter or moves it, holding its row lock to the end of the transaction.
+      next = (await sqlGet<{ next_value: number }>(
+        tx,
+        `INSERT INTO iuv_sequences (ente_id, next_value) VALUES (?, 1 + CAST(? AS BIGINT))
+         ON CONFLICT (ente_id) DO UPDATE SET next_value = iuv_sequences.next_value + excluded.next_value - 1 RETURNING next_value`,
+        enteId,
+        wanted,
+      ))!.next_value;
+    }
+    const first = next - wanted;
     // One indexed range lookup (cached statement: this is the hot path of every creation).
     const taken = new Set(
-      (statement(tx, 'SELECT sequence FROM external_iuvs WHERE ente_id = ? AND sequence >= ? AND sequence < ?').all(enteId, first, row.next_value) as { sequence: number }[]).map(
+      (await sqlAll<{ sequence: number }>(tx, 'SELECT sequence FROM external_iuvs WHERE ente_id = ? AND sequence >= ? AND sequence < ?', enteId, first, next)).map(
         (r) => r.sequence,
       ),
     );
-    for (let seq = first; seq < row.next_value; seq++) if (!taken.has(seq)) out.push(seq);
+    for (let seq = first; seq < next; seq++) if (!taken.has(seq)) out.push(seq);
     wanted = n - out.length;
   }
   return out;
@@ -179,39 +200,41 @@ async function allocateSequences(tx: DbTx, enteId: number, n: number): Promise<n
  * not by the counter (its base is below the next value), not to any option, not to a deleted draft
  * (external_iuvs) — except those in `own` (the draft being replaced already holds them). Throws
  * {@link IuvNotAvailableError}; records the new ones.
+ *
+ * The counter is read with its row lock (PostgreSQL: `FOR UPDATE`, after creating it if missing;
+ * SQLite: the IMMEDIATE transaction), so no other process can issue these bases between the check
+ * and the commit of the external_iuvs rows that reserve them.
  */
 async function claimExternalIuvs(tx: DbTx, ente: Ente, options: readonly ValidPaymentOption[], own: ReadonlySet<string> = new Set()): Promise<void> {
   let next: number | undefined;
   for (const o of options) {
     const iuv = o.iuv;
     if (iuv === undefined || own.has(iuv)) continue;
-    // Cached prepared queries (a create pays these per option; building and preparing each is ~70 µs).
-    next ??= claimQueries.nextValue(tx).get({ enteId: ente.id })?.nextValue ?? 1;
+    next ??= await lockedNextValue(tx, ente.id);
     const sequence = Number(iuvSequence(iuv));
-    if (sequence < next || claimQueries.external(tx).get({ enteId: ente.id, iuv }) || claimQueries.option(tx).get({ enteId: ente.id, iuv })) {
+    if (
+      sequence < next ||
+      (await sqlGet(tx, 'SELECT id FROM external_iuvs WHERE ente_id = ? AND iuv = ?', ente.id, iuv)) ||
+      (await sqlGet(tx, 'SELECT id FROM payment_options WHERE ente_id = ? AND iuv = ?', ente.id, iuv))
+    ) {
       throw new IuvNotAvailableError(iuv);
     }
-    claimQueries.record(tx).run({ enteId: ente.id, iuv, sequence });
+    await sqlRun(tx, 'INSERT INTO external_iuvs (ente_id, iuv, sequence) VALUES (?, ?, ?)', ente.id, iuv, sequence);
   }
 }
 
-const ph = sql.placeholder;
-const claimQueries = {
-  nextValue: (db: DbLike) =>
-    preparedQuery(db, 'positions:iuv-next', (d) => d.select({ nextValue: iuvSequences.nextValue }).from(iuvSequences).where(eq(iuvSequences.enteId, ph('enteId'))).prepare()),
-  external: (db: DbLike) =>
-    preparedQuery(db, 'positions:external-iuv', (d) =>
-      d.select({ id: externalIuvs.id }).from(externalIuvs).where(and(eq(externalIuvs.enteId, ph('enteId')), eq(externalIuvs.iuv, ph('iuv')))).prepare(),
-    ),
-  option: (db: DbLike) =>
-    preparedQuery(db, 'positions:option-iuv', (d) =>
-      d.select({ id: paymentOptions.id }).from(paymentOptions).where(and(eq(paymentOptions.enteId, ph('enteId')), eq(paymentOptions.iuv, ph('iuv')))).prepare(),
-    ),
-  record: (db: DbLike) =>
-    preparedQuery(db, 'positions:record-external-iuv', (d) =>
-      d.insert(externalIuvs).values({ enteId: ph('enteId'), iuv: ph('iuv'), sequence: ph('sequence') }).prepare(),
-    ),
-};
+/** The ente's next counter value, the counter's row locked until the transaction ends (1 before any IUV). */
+async function lockedNextValue(tx: DbTx, enteId: number): Promise<number> {
+  if (dialectOf(tx) === 'sqlite') {
+    return (await sqlGet<{ next_value: number }>(tx, 'SELECT next_value FROM iuv_sequences WHERE ente_id = ?', enteId))?.next_value ?? 1;
+  }
+  // A no-op update of the counter (created at 1 if missing): takes the row lock and returns the value.
+  return (await sqlGet<{ next_value: number }>(
+    tx,
+    'INSERT INTO iuv_sequences (ente_id, next_value) VALUES (?, 1) ON CONFLICT (ente_id) DO UPDATE SET next_value = iuv_sequences.next_value RETURNING next_value',
+    enteId,
+  ))!.next_value;
+}
 
 /** The platform's sequences for the options that bring no IUV of their own, in option order. */
 async function sequencesFor(tx: DbTx, enteId: number, options: readonly ValidPaymentOption[]): Promise<(number | null)[]> {
@@ -238,36 +261,36 @@ const INSERT_TRANSFER = `INSERT INTO transfers (option_id, id_transfer, fiscal_c
 async function insertOption(tx: DbTx, positionId: number, ente: Ente, ordinal: number, o: ValidPaymentOption, sequence: number | null, now: string): Promise<OptionDetail> {
   const iuv = o.iuv ?? buildIuv(ente.segregationCode, sequence!);
   const noticeNumber = noticeNumberFromIuv(iuv);
-  const id = Number(
-    statement(tx, INSERT_OPTION).run(
-      positionId, ente.id, ordinal, o.kind, o.plan, o.installmentNumber, o.installmentCount,
-      o.description, o.amountCents, o.dueDate, o.retentionDate, iuv, noticeNumber, now,
-    ).lastInsertRowid,
+  const id = await insertId(
+    tx, INSERT_OPTION,
+    positionId, ente.id, ordinal, o.kind, o.plan, o.installmentNumber, o.installmentCount,
+    o.description, o.amountCents, o.dueDate, o.retentionDate, iuv, noticeNumber, now,
   );
   return {
     id, positionId, enteId: ente.id, position: ordinal, kind: o.kind, plan: o.plan, installmentNumber: o.installmentNumber,
     installmentCount: o.installmentCount, description: o.description, amountCents: o.amountCents, dueDate: o.dueDate,
     retentionDate: o.retentionDate, iuv, noticeNumber, status: 'unpaid', paidAt: null, createdAt: now,
-    transfers: insertTransfers(tx, id, o),
+    transfers: await insertTransfers(tx, id, o),
   };
 }
 
-function insertTransfers(tx: DbTx, optionId: number, o: ValidPaymentOption): OptionDetail['transfers'] {
-  return o.transfers.map((t) => {
+async function insertTransfers(tx: DbTx, optionId: number, o: ValidPaymentOption): Promise<OptionDetail['transfers']> {
+  const out: OptionDetail['transfers'] = [];
+  for (const t of o.transfers) {
     const metadata = JSON.stringify(t.metadata);
-    const id = Number(
-      statement(tx, INSERT_TRANSFER).run(
-        optionId, t.idTransfer, t.fiscalCodePA, t.amountCents, t.iban, t.postalIban, t.stamp?.hashDocument ?? null,
-        t.stamp?.stampType ?? null, t.stamp?.provincialResidence ?? null, t.remittanceInformation, t.taxonomyCode, metadata,
-      ).lastInsertRowid,
+    const id = await insertId(
+      tx, INSERT_TRANSFER,
+      optionId, t.idTransfer, t.fiscalCodePA, t.amountCents, t.iban, t.postalIban, t.stamp?.hashDocument ?? null,
+      t.stamp?.stampType ?? null, t.stamp?.provincialResidence ?? null, t.remittanceInformation, t.taxonomyCode, metadata,
     );
-    return {
+    out.push({
       id, optionId, idTransfer: t.idTransfer, fiscalCodePA: t.fiscalCodePA, amountCents: t.amountCents, iban: t.iban,
       postalIban: t.postalIban, stampHashDocument: t.stamp?.hashDocument ?? null, stampType: t.stamp?.stampType ?? null,
       stampProvincialResidence: t.stamp?.provincialResidence ?? null, remittanceInformation: t.remittanceInformation,
       taxonomyCode: t.taxonomyCode, metadata: t.metadata,
-    };
-  });
+    });
+  }
+  return out;
 }
 
 function debtorColumns(v: ValidPosition) {
@@ -321,9 +344,7 @@ export async function createPositionInTx(
 ): Promise<CreateResult> {
   const payloadHash = positionPayloadHash(service.code, write, opts.publish);
   const iupd = write.value.iupd ?? generateIupd();
-  const existing = statement(tx, 'SELECT id, payload_hash FROM positions WHERE ente_id = ? AND iupd = ?').get(ente.id, iupd) as
-    | { id: number; payload_hash: string }
-    | undefined;
+  const existing = await sqlGet<{ id: number; payload_hash: string }>(tx, 'SELECT id, payload_hash FROM positions WHERE ente_id = ? AND iupd = ?', ente.id, iupd);
   if (existing) {
     if (existing.payload_hash !== payloadHash) {
       throw new PositionConflictError(`Esiste già una posizione con iupd ${iupd} e contenuto diverso.`);
@@ -350,12 +371,11 @@ export async function createPositionInTx(
     createdAt: now,
     updatedAt: now,
   };
-  row.id = Number(
-    statement(tx, INSERT_POSITION).run(
-      row.enteId, row.serviceId, iupd, d.debtorType, d.debtorFiscalCode, d.debtorName, d.debtorStreet, d.debtorCivic,
-      d.debtorPostalCode, d.debtorCity, d.debtorProvince, d.debtorCountry, d.debtorEmail, row.description, row.validityDate,
-      row.switchToExpired ? 1 : 0, row.status, payloadHash, row.publishedAt, now, now,
-    ).lastInsertRowid,
+  row.id = await insertId(
+    tx, INSERT_POSITION,
+    row.enteId, row.serviceId, iupd, d.debtorType, d.debtorFiscalCode, d.debtorName, d.debtorStreet, d.debtorCivic,
+    d.debtorPostalCode, d.debtorCity, d.debtorProvince, d.debtorCountry, d.debtorEmail, row.description, row.validityDate,
+    row.switchToExpired ? 1 : 0, row.status, payloadHash, row.publishedAt, now, now,
   );
   await claimExternalIuvs(tx, ente, write.value.paymentOptions);
   const sequences = await sequencesFor(tx, ente.id, write.value.paymentOptions);
@@ -405,11 +425,10 @@ export async function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly 
 
   // Which iupds exist already (payload hash of each); an iupd twice in the batch meets its first copy.
   const known = new Map<string, string>();
-  const lookup = statement(tx, LOOKUP_EXISTING);
   for (let start = 0; start < iupds.length; start += LOOKUP_CHUNK) {
     const chunk = iupds.slice(start, start + LOOKUP_CHUNK);
     while (chunk.length < LOOKUP_CHUNK) chunk.push(chunk[0]!);
-    for (const r of lookup.all(ente.id, chunk) as { iupd: string; payload_hash: string }[]) known.set(r.iupd, r.payload_hash);
+    for (const r of await sqlAll<{ iupd: string; payload_hash: string }>(tx, LOOKUP_EXISTING, ente.id, ...chunk)) known.set(r.iupd, r.payload_hash);
   }
   const fresh: number[] = [];
   let optionCount = 0;
@@ -432,32 +451,30 @@ export async function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly 
   const now = new Date().toISOString();
   const status: PositionStatus = opts.publish ? 'published' : 'draft';
   const publishedAt = opts.publish ? now : null;
-  const insertPosition = statement(tx, INSERT_POSITION);
-  const insertOptionRow = statement(tx, INSERT_OPTION);
-  const insertTransfer = statement(tx, INSERT_TRANSFER);
   const published: AcaPosition[] = [];
   for (const i of fresh) {
     const { write, service } = items[i]!;
     const v = write.value;
     const d = v.debtor;
     const iupd = iupds[i]!;
-    const id = Number(
-      insertPosition.run(
-        ente.id, service.id, iupd, d.type, d.fiscalCode, d.fullName, d.streetName, d.civicNumber, d.postalCode, d.city, d.province,
-        d.country, d.email, v.description, v.validityDate, write.switchToExpired ? 1 : 0, status, hashes[i], publishedAt, now, now,
-      ).lastInsertRowid,
+    const id = await insertId(
+      tx, INSERT_POSITION,
+      ente.id, service.id, iupd, d.type, d.fiscalCode, d.fullName, d.streetName, d.civicNumber, d.postalCode, d.city, d.province,
+      d.country, d.email, v.description, v.validityDate, write.switchToExpired ? 1 : 0, status, hashes[i], publishedAt, now, now,
     );
     const options: (AcaPosition['options'][number] & SummarySource['options'][number])[] = [];
     for (let k = 0; k < v.paymentOptions.length; k++) {
       const o = v.paymentOptions[k]!;
       const iuv = buildIuv(ente.segregationCode, sequences[next++]!);
       const noticeNumber = noticeNumberFromIuv(iuv, { verifyCheckDigit: false }); // built just above
-      const optionId = insertOptionRow.run(
+      const optionId = await insertId(
+        tx, INSERT_OPTION,
         id, ente.id, k, o.kind, o.plan, o.installmentNumber, o.installmentCount, o.description, o.amountCents, o.dueDate, o.retentionDate,
         iuv, noticeNumber, now,
-      ).lastInsertRowid;
+      );
       for (const t of o.transfers) {
-        insertTransfer.run(
+        await sqlRun(
+          tx, INSERT_TRANSFER,
           optionId, t.idTransfer, t.fiscalCodePA, t.amountCents, t.iban, t.postalIban, t.stamp?.hashDocument ?? null, t.stamp?.stampType ?? null,
           t.stamp?.provincialResidence ?? null, t.remittanceInformation, t.taxonomyCode, JSON.stringify(t.metadata),
         );
@@ -597,7 +614,8 @@ function positionWhere(f: Omit<PositionFilter, 'page' | 'pageSize'>): SQL | unde
     const code = term.toUpperCase();
     // A whole fiscal code or partita IVA is looked up by the index; anything else is also a part of the name.
     if (/^[A-Z0-9]{16}$/.test(code) || /^[0-9]{11}$/.test(code)) conditions.push(eq(positions.debtorFiscalCode, code));
-    else conditions.push(or(eq(positions.debtorFiscalCode, code), like(positions.debtorName, `%${escapeLike(term)}%`)));
+    // lower() on both sides: LIKE ignores (ASCII) case on SQLite, not on PostgreSQL.
+    else conditions.push(or(eq(positions.debtorFiscalCode, code), sql`lower(${positions.debtorName}) LIKE ${`%${escapeLike(term).toLowerCase()}%`}`));
   }
   const optionConds: SQL[] = [];
   if (f.dueFrom) optionConds.push(gte(paymentOptions.dueDate, f.dueFrom));
@@ -700,10 +718,12 @@ export async function updatePosition(
         if (before.status === 'draft') {
           // An option edited without an IUV (form, /api/v1) keeps the one the ente's software brought
           // for it (GPD): its numbering stays the client's, and the client's IUVs stay valid.
-          const options = v.paymentOptions.map((o, i) => {
+          const options: ValidPaymentOption[] = [];
+          for (const [i, o] of v.paymentOptions.entries()) {
             const old = before.options[i]?.iuv;
-            return o.iuv === undefined && old !== undefined && claimQueries.external(tx).get({ enteId: ente.id, iuv: old }) ? { ...o, iuv: old } : o;
-          });
+            const external = o.iuv === undefined && old !== undefined && (await sqlGet(tx, 'SELECT id FROM external_iuvs WHERE ente_id = ? AND iuv = ?', ente.id, old));
+            options.push(external ? { ...o, iuv: old } : o);
+          }
           await tx.delete(paymentOptions).where(eq(paymentOptions.positionId, before.id));
           await claimExternalIuvs(tx, ente, options, new Set(before.options.map((o) => o.iuv)));
           const sequences = await sequencesFor(tx, ente.id, options);
