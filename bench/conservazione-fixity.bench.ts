@@ -29,7 +29,6 @@ try {
   let now = new Date('2031-01-01T00:00:00Z');
   const ctx: ConservazioneCtx = {
     db: handle.db,
-    sqlite: handle.sqlite,
     config,
     now: () => now,
     store: fileBlobStore(root),

@@ -132,7 +132,7 @@ async function child(phase: string, dir: string, pushOrigin: string, ca: string)
     // Only SEND of them are due now (the others later): the dispatcher sends exactly SEND.
     handle.sqlite.prepare("UPDATE notifications SET next_attempt_at = '9999-12-31T00:00:00.000Z' WHERE id > (SELECT MIN(id) FROM notifications) + ? - 1").run(SEND);
     const agent = new https.Agent({ ca, keepAlive: true, maxSockets: CONCURRENCY });
-    const ctx: NotificationsCtx = { db, sqlite: handle.sqlite, config, now: () => AT, channels: new Map([['push', createPushSender({ db, config, now: () => AT }, { agent })]]), kick: () => {} };
+    const ctx: NotificationsCtx = { db, config, now: () => AT, channels: new Map([['push', createPushSender({ db, config, now: () => AT }, { agent })]]), kick: () => {} };
     const start = performance.now();
     for (;;) {
       const r = await runDispatch(ctx, AT);

@@ -12,9 +12,10 @@ import { API_KEY_LAST_USE_RESOLUTION_MS, authenticateApiKey, createApiKey } from
 import { numericFiscalCodeFromBase, personalCheckChar } from '../src/domain/fiscal-code.js';
 import { runCli } from '../src/cli-commands.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs, tempDir } from './helpers.js';
+import { sqlGet } from '../src/db/raw.js';
 
-const count = (app: FastifyInstance, table: string, where = '1') =>
-  (app.sqlite.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
+const count = async (app: FastifyInstance, table: string, where = '1') =>
+  ((await sqlGet(app.db, `SELECT count(*) AS n FROM ${table} WHERE ${where}`)) as { n: number }).n;
 const demo = (role: string, nth = 0) => demoUserFiscalCodes().filter((u) => u.role === role)[nth]!.fiscalCode;
 const enteNamed = async (app: FastifyInstance, name: string) => (await listEnti(app.db, { q: name, kind: 'comune' })).find((e) => e.name === `Comune di ${name}`)!;
 
@@ -39,7 +40,7 @@ t.test('API keys of an ente from its admin page', async (t) => {
     t.match(key, /^sael_[A-Za-z0-9_-]{40,}$/);
     t.match(res.body, /non sarà più mostrata/);
     t.equal((await api(key)).statusCode, 200, 'the API accepts it');
-    const audit = app.sqlite.prepare("SELECT * FROM audit_log WHERE entity = 'api_key' AND action = 'create'").get() as Record<string, string>;
+    const audit = (await sqlGet(app.db, "SELECT * FROM audit_log WHERE entity = 'api_key' AND action = 'create'")) as Record<string, string>;
     t.equal(Number(audit.ente_id), termoli.id);
     t.match(audit.actor, /^user:\d+$/);
     t.notMatch(audit.after, key.slice(12), 'the key is not in the audit log');
@@ -51,7 +52,7 @@ t.test('API keys of an ente from its admin page', async (t) => {
   });
 
   await t.test('bad input and other people: clear errors, nothing written', async (t) => {
-    const before = count(app, 'api_keys');
+    const before = await count(app, 'api_keys');
     const short = await post(`${page}/chiavi-api`, enteAdmin, { _csrf: token, keyLabel: ' x ' });
     t.equal(short.statusCode, 400);
     t.match(short.body, /Descrivi a cosa serve la chiave/);
@@ -62,11 +63,11 @@ t.test('API keys of an ente from its admin page', async (t) => {
     t.equal(byOperator.statusCode, 403, `an operator: ${byOperator.statusCode} ${byOperator.body.slice(0, 200)}`);
     t.equal((await app.inject({ url: page, headers: { accept: 'text/html', cookie: operator } })).statusCode, 403);
     t.equal((await post(`${page}/chiavi-api`, '', { keyLabel: 'Anonimo' })).statusCode, 403, 'anonymous: refused (no session, no CSRF token)');
-    t.equal(count(app, 'api_keys'), before);
+    t.equal(await count(app, 'api_keys'), before);
   });
 
   await t.test('revoked: the API refuses it at once, the page says so, audited once', async (t) => {
-    const row = app.sqlite.prepare('SELECT id FROM api_keys WHERE ente_id = ?').get(termoli.id) as { id: number };
+    const row = (await sqlGet(app.db, 'SELECT id FROM api_keys WHERE ente_id = ?', termoli.id)) as { id: number };
     const campobassoKey = await createApiKey(app.db, campobasso.id, 'Altro', { actor: 'test' });
     t.equal((await post(`${page}/chiavi-api/${campobassoKey.id}/revoca`, enteAdmin, { _csrf: token })).statusCode, 404, "another ente's key through this ente");
     t.equal((await api(campobassoKey.key)).statusCode, 200);
@@ -75,7 +76,7 @@ t.test('API keys of an ente from its admin page', async (t) => {
     t.equal(res.headers.location, `${page}#chiavi-api`);
     t.equal((await api(key)).statusCode, 401);
     t.equal((await post(`${page}/chiavi-api/${row.id}/revoca`, enteAdmin, { _csrf: token })).statusCode, 303, 'twice is harmless');
-    t.equal(count(app, 'audit_log', "entity = 'api_key' AND action = 'revoke'"), 1);
+    t.equal(await count(app, 'audit_log', "entity = 'api_key' AND action = 'revoke'"), 1);
     const detail = await app.inject({ url: page, headers: { accept: 'text/html', cookie: enteAdmin } });
     t.match(detail.body, /Revocata il/);
   });
@@ -92,19 +93,19 @@ t.test('last use of a key: written at most once a minute, also across processes'
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const termoli = await enteNamed(app, 'Termoli');
   const { id, key } = await createApiKey(app.db, termoli.id, 'Prova', { actor: 'test' });
-  const lastUsed = () => (app.sqlite.prepare('SELECT last_used_at AS v FROM api_keys WHERE id = ?').get(id) as { v: string | null }).v;
-  const changes = () => (app.sqlite.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-  t.equal(lastUsed(), null);
+  const lastUsed = async () => ((await sqlGet(app.db, 'SELECT last_used_at AS v FROM api_keys WHERE id = ?', id)) as { v: string | null }).v;
+  const changes = async () => ((await sqlGet(app.db, 'SELECT total_changes() AS n')) as { n: number }).n;
+  t.equal(await lastUsed(), null);
   const t0 = new Date('2030-01-01T10:00:00.000Z');
   const at = (ms: number) => new Date(t0.getTime() + ms);
   t.ok(await authenticateApiKey(app.db, key, t0));
-  t.equal(lastUsed(), t0.toISOString(), 'first use recorded');
-  const writesBefore = changes();
+  t.equal(await lastUsed(), t0.toISOString(), 'first use recorded');
+  const writesBefore = await changes();
   for (let s = 1; s < 60; s += 1) t.ok(await authenticateApiKey(app.db, key, at(s * 1000)));
-  t.equal(changes(), writesBefore, '59 calls within the minute: no write');
-  t.equal(lastUsed(), t0.toISOString());
+  t.equal(await changes(), writesBefore, '59 calls within the minute: no write');
+  t.equal(await lastUsed(), t0.toISOString());
   t.ok(await authenticateApiKey(app.db, key, at(API_KEY_LAST_USE_RESOLUTION_MS + 1)));
-  t.equal(lastUsed(), at(API_KEY_LAST_USE_RESOLUTION_MS + 1).toISOString(), 'a minute later: recorded again');
+  t.equal(await lastUsed(), at(API_KEY_LAST_USE_RESOLUTION_MS + 1).toISOString(), 'a minute later: recorded again');
   t.equal(await authenticateApiKey(app.db, `${key}x`, at(120_000)), null);
 });
 
@@ -129,7 +130,7 @@ t.test('global roles from /admin/ruoli', async (t) => {
       t.equal((await post('/admin/ruoli', { _csrf: token, fiscalCode: newcomer, role: 'sael_admin' }, cookie)).statusCode, 403);
     }
     t.equal((await post('/admin/ruoli', { fiscalCode: newcomer, role: 'helpdesk' })).statusCode, 403, 'no CSRF token');
-    t.equal(count(app, 'users', `fiscal_code = '${newcomer}'`), 0);
+    t.equal(await count(app, 'users', `fiscal_code = '${newcomer}'`), 0);
   });
 
   await t.test('grant: bad fiscal code or role re-shown with messages; a good one audited and listed', async (t) => {
@@ -142,28 +143,28 @@ t.test('global roles from /admin/ruoli', async (t) => {
     t.equal(ok.headers.location, '/admin/ruoli');
     const res = await app.inject({ url: '/admin/ruoli', headers: { accept: 'text/html', cookie: admin } });
     t.match(res.body, new RegExp(`data-testid="helpdesk-grants"[\\s\\S]*${newcomer}[\\s\\S]*data-testid="sael-admin-grants"`));
-    t.equal(count(app, 'audit_log', "entity = 'role_grant' AND action = 'grant' AND ente_id IS NULL"), 1);
+    t.equal(await count(app, 'audit_log', "entity = 'role_grant' AND action = 'grant' AND ente_id IS NULL"), 1);
   });
 
   await t.test('revoke; the last SAEL admin cannot be revoked', async (t) => {
-    const grant = (role: string, cf: string) =>
-      (app.sqlite.prepare('SELECT g.id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE g.role = ? AND u.fiscal_code = ?').get(role, cf) as { id: number } | undefined)?.id;
-    const helpdeskGrant = grant('helpdesk', newcomer)!;
+    const grant = async (role: string, cf: string) =>
+      ((await sqlGet(app.db, 'SELECT g.id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE g.role = ? AND u.fiscal_code = ?', role, cf)) as { id: number } | undefined)?.id;
+    const helpdeskGrant = await grant('helpdesk', newcomer)!;
     t.equal((await post(`/admin/ruoli/${helpdeskGrant}/revoca`, { _csrf: token })).statusCode, 303);
-    t.equal(grant('helpdesk', newcomer), undefined);
+    t.equal(await grant('helpdesk', newcomer), undefined);
     t.equal((await post(`/admin/ruoli/${helpdeskGrant}/revoca`, { _csrf: token })).statusCode, 404);
-    const operatorGrant = (app.sqlite.prepare("SELECT id FROM role_grants WHERE role = 'operator'").get() as { id: number }).id;
+    const operatorGrant = ((await sqlGet(app.db, "SELECT id FROM role_grants WHERE role = 'operator'")) as { id: number }).id;
     t.equal((await post(`/admin/ruoli/${operatorGrant}/revoca`, { _csrf: token })).statusCode, 404, 'a per-ente grant is not a global role');
-    const onlyAdmin = grant('sael_admin', demo('sael_admin'))!;
+    const onlyAdmin = await grant('sael_admin', demo('sael_admin'))!;
     const refused = await post(`/admin/ruoli/${onlyAdmin}/revoca`, { _csrf: token });
     t.equal(refused.statusCode, 409);
     t.match(refused.body, /unico amministratore S\.A\.E\.L\./);
-    t.ok(grant('sael_admin', demo('sael_admin')), 'still an admin');
-    t.equal(count(app, 'audit_log', "entity = 'role_grant' AND action = 'revoke'"), 1);
+    t.ok(await grant('sael_admin', demo('sael_admin')), 'still an admin');
+    t.equal(await count(app, 'audit_log', "entity = 'role_grant' AND action = 'revoke'"), 1);
     // With a second admin, the first can go.
     t.equal((await post('/admin/ruoli', { _csrf: token, fiscalCode: newcomer, role: 'sael_admin' })).statusCode, 303);
     t.equal((await post(`/admin/ruoli/${onlyAdmin}/revoca`, { _csrf: token })).statusCode, 303);
-    t.equal(grant('sael_admin', demo('sael_admin')), undefined);
+    t.equal(await grant('sael_admin', demo('sael_admin')), undefined);
   });
 });
 

@@ -4,17 +4,19 @@ import { listEnti, listIbans, listServices } from '../src/modules/enti/repositor
 import { numericFiscalCodeFromBase } from '../src/domain/fiscal-code.js';
 import { ibanCheckDigits } from '../src/domain/iban.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from './helpers.js';
+import type { FastifyInstance } from 'fastify';
+import { sqlGet } from '../src/db/raw.js';
 
-const count = (app: { sqlite: import('better-sqlite3').Database }, table: string) =>
-  (app.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = async (app: FastifyInstance, table: string) =>
+  ((await sqlGet(app.db, `SELECT count(*) AS n FROM ${table}`)) as { n: number }).n;
 
 t.test('enti admin pages', async (t) => {
   const app = await buildTestApp(t);
   const admin = await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode);
 
   await t.test('CSRF: a form POST without a valid token is refused and writes nothing', async (t) => {
-    const entiBefore = count(app, 'enti');
-    const auditBefore = count(app, 'audit_log');
+    const entiBefore = await count(app, 'enti');
+    const auditBefore = await count(app, 'audit_log');
     const body = { kind: 'comune', name: 'Comune di Prova', fiscalCode: numericFiscalCodeFromBase('8000000001'), ipaCode: 'c_zzzz', segregationCode: '02' };
     const none = await app.inject({ method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin }, payload: form(body) });
     t.equal(none.statusCode, 403);
@@ -26,13 +28,13 @@ t.test('enti admin pages', async (t) => {
     const { token: otherToken } = await csrfFrom(app, '/admin/enti/nuovo', other);
     const crossed = await app.inject({ method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ ...body, _csrf: otherToken }) });
     t.equal(crossed.statusCode, 403);
-    t.equal(count(app, 'enti'), entiBefore);
-    t.equal(count(app, 'audit_log'), auditBefore);
+    t.equal(await count(app, 'enti'), entiBefore);
+    t.equal(await count(app, 'audit_log'), auditBefore);
   });
 
   await t.test('create an ente: invalid fields re-shown with messages (400), valid one audited', async (t) => {
     const { token } = await csrfFrom(app, '/admin/enti/nuovo', admin);
-    const entiBefore = count(app, 'enti');
+    const entiBefore = await count(app, 'enti');
     const bad = await app.inject({
       method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin },
       payload: form({ _csrf: token, kind: 'comune', name: 'X', fiscalCode: '12345678901', ipaCode: 'c bad', segregationCode: '77', email: 'nope' }),
@@ -42,7 +44,7 @@ t.test('enti admin pages', async (t) => {
     t.match(bad.body, /da 00 a 45/);
     t.match(bad.body, /Indirizzo email non valido/);
     t.match(bad.body, /value="c bad"/, 'typed values kept');
-    t.equal(count(app, 'enti'), entiBefore, 'nothing written');
+    t.equal(await count(app, 'enti'), entiBefore, 'nothing written');
 
     const duplicate = await app.inject({
       method: 'POST', url: '/admin/enti', headers: { ...FORM_HEADERS, cookie: admin },
@@ -60,7 +62,7 @@ t.test('enti admin pages', async (t) => {
     const created = (await listEnti(app.db, { q: 'Comune di Prova' }))[0]!;
     t.equal(ok.headers.location, `/admin/enti/${created.id}`);
     t.equal(created.member, true);
-    const audit = app.sqlite.prepare("SELECT * FROM audit_log WHERE entity = 'ente' AND entity_id = ?").get(String(created.id)) as Record<string, string | undefined>;
+    const audit = (await sqlGet(app.db, "SELECT * FROM audit_log WHERE entity = 'ente' AND entity_id = ?", String(created.id))) as Record<string, string | undefined>;
     t.equal(audit.action, 'create');
     t.match(audit.actor, /^user:\d+$/);
     t.match(JSON.parse(audit.after!), { fiscalCode: cf, name: 'Comune di Prova' });
@@ -99,7 +101,7 @@ t.test('enti admin pages', async (t) => {
     });
     t.equal(off.statusCode, 303);
     t.equal((await listIbans(app.db, ente.id))[0]!.active, false);
-    const audit = app.sqlite.prepare("SELECT before, after FROM audit_log WHERE entity = 'ente_iban' AND action = 'deactivate'").get() as { before: string; after: string };
+    const audit = (await sqlGet(app.db, "SELECT before, after FROM audit_log WHERE entity = 'ente_iban' AND action = 'deactivate'")) as { before: string; after: string };
     t.equal(JSON.parse(audit.before).active, true);
     t.equal(JSON.parse(audit.after).active, false);
   });
@@ -171,8 +173,8 @@ t.test('enti admin pages', async (t) => {
       payload: form({ _csrf: token }),
     });
     t.equal(revoke.statusCode, 303);
-    t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM role_grants WHERE id = ?').get(grant.id) as { n: number }).n, 0);
-    t.equal(count(app, "audit_log WHERE entity = 'role_grant' AND action = 'revoke'"), 1);
+    t.equal(((await sqlGet(app.db, 'SELECT count(*) AS n FROM role_grants WHERE id = ?', grant.id)) as { n: number }).n, 0);
+    t.equal(await count(app, "audit_log WHERE entity = 'role_grant' AND action = 'revoke'"), 1);
   });
 });
 

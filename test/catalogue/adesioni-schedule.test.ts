@@ -30,7 +30,7 @@ async function activeAdesione(app: FastifyInstance, enteId: number, serviceId: n
   return id;
 }
 
-const warnings = (app: FastifyInstance, to: string, id: number) => mails(app, to).filter((m) => m.subject.startsWith(`[SAEL] Adesione n. ${id} `) && /scadenza il/.test(m.subject));
+const warnings = async (app: FastifyInstance, to: string, id: number) => (await mails(app, to)).filter((m) => m.subject.startsWith(`[SAEL] Adesione n. ${id} `) && /scadenza il/.test(m.subject));
 
 t.test('T-60 / T-30 once each, renewal with a new snapshot, expiry without autoRenew or convenzione', async (t) => {
   const { app, clock } = await adesioniApp(t, '2026-03-02T11:00:00Z');
@@ -60,26 +60,26 @@ t.test('T-60 / T-30 once each, renewal with a new snapshot, expiry without autoR
 
   await tick('2026-12-30T11:00:00Z'); // T-61
   t.equal((await row(app, renewing)).status, 'active');
-  t.equal(warnings(app, 'ref@termoli.example', renewing).length, 0);
+  t.equal((await warnings(app, 'ref@termoli.example', renewing)).length, 0);
 
   await tick('2026-12-31T11:00:00Z'); // T-60
   t.match(await row(app, renewing), { status: 'expiring', warnedT30At: null });
   t.ok((await row(app, renewing)).warnedT60At);
-  t.equal(warnings(app, 'ref@termoli.example', renewing).length, 1, 'T-60 mail');
-  t.match(warnings(app, 'ref@termoli.example', renewing)[0]!.body, /rinnovo automatico/);
-  t.match(warnings(app, 'ref@bojano.example', noRenew)[0]!.body, /non è previsto/);
-  t.equal(warnings(app, 'capo@provincia.example', renewing).length, 1, 'the SAEL office is warned too');
+  t.equal((await warnings(app, 'ref@termoli.example', renewing)).length, 1, 'T-60 mail');
+  t.match((await warnings(app, 'ref@termoli.example', renewing))[0]!.body, /rinnovo automatico/);
+  t.match((await warnings(app, 'ref@bojano.example', noRenew))[0]!.body, /non è previsto/);
+  t.equal((await warnings(app, 'capo@provincia.example', renewing)).length, 1, 'the SAEL office is warned too');
 
   await tick('2026-12-31T18:00:00Z');
   await tick('2027-01-15T11:00:00Z');
-  t.equal(warnings(app, 'ref@termoli.example', renewing).length, 1, 'T-60 mailed once');
+  t.equal((await warnings(app, 'ref@termoli.example', renewing)).length, 1, 'T-60 mailed once');
 
   await tick('2027-01-30T11:00:00Z'); // T-30
   t.ok((await row(app, renewing)).warnedT30At);
-  t.equal(warnings(app, 'ref@termoli.example', renewing).length, 2, 'T-30 mail');
+  t.equal((await warnings(app, 'ref@termoli.example', renewing)).length, 2, 'T-30 mail');
   await tick('2027-01-30T15:00:00Z');
   await tick('2027-02-20T11:00:00Z');
-  t.equal(warnings(app, 'ref@termoli.example', renewing).length, 2, 'T-30 mailed once');
+  t.equal((await warnings(app, 'ref@termoli.example', renewing)).length, 2, 'T-30 mailed once');
 
   // The listino changes before the renewal: the renewal takes the new price, the old period keeps its own.
   await setListPrice(app, listId, svc.id, 150000);
@@ -108,10 +108,10 @@ t.test('T-60 / T-30 once each, renewal with a new snapshot, expiry without autoR
 
   // Idempotent: another pass the same day, and the next day, change nothing.
   const count = async () => (await app.db.select().from(adesioni)).length;
-  const mailCount = mails(app).length;
+  const mailCount = (await mails(app)).length;
   const before = await count();
   await tick('2027-03-02T12:00:00Z');
   await tick('2027-03-03T12:00:00Z');
   t.equal(await count(), before);
-  t.equal(mails(app).length, mailCount, 'no mail twice');
+  t.equal((await mails(app)).length, mailCount, 'no mail twice');
 });

@@ -14,6 +14,7 @@ import { eq } from 'drizzle-orm';
 import { adesioneEvents, adesioni, catalogueCharges } from '../../src/modules/catalogue/schema.js';
 import { csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { addConvenzione, addPrice, addService, addUser, adesioniApp, comune, mails, setListPrice } from './adesioni-fixtures.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 async function post(app: FastifyInstance, url: string, cookie: string, fields: Record<string, string>, page: string) {
   const { token } = await csrfFrom(app, page, cookie);
@@ -63,9 +64,9 @@ t.test('paid service: modulo, review, approval with convenzione and snapshot, ro
   t.equal(res.statusCode, 303);
   t.equal(res.headers.location, `/backoffice/enti/${termoli.id}/adesioni/${id}`);
   t.match(await row(app, id), { status: 'submitted', quantity: 3, autoRenew: true, protocolNumber: /^SAEL-ADE-2026-0+\d+$/ });
-  t.ok(mails(app, 'sael@provincia.example').some((m) => /Richiesta inviata/.test(m.subject)), 'the SAEL notify address is told');
-  t.ok(mails(app, 'capo@provincia.example').length === 1, 'the SAEL admin is told');
-  t.ok(mails(app, 'ref@termoli.example').length === 1, 'the referente gets a confirmation');
+  t.ok((await mails(app, 'sael@provincia.example')).some((m) => /Richiesta inviata/.test(m.subject)), 'the SAEL notify address is told');
+  t.ok((await mails(app, 'capo@provincia.example')).length === 1, 'the SAEL admin is told');
+  t.ok((await mails(app, 'ref@termoli.example')).length === 1, 'the referente gets a confirmation');
   t.equal((await submitModulo(app, ref, svc.code, termoli.id)).res.statusCode, 409, 'a second open adesione to the same service is refused');
 
   // IDOR: Riccia's referente never sees or touches Termoli's adesione.
@@ -141,12 +142,12 @@ t.test('paid service: modulo, review, approval with convenzione and snapshot, ro
   // Timeline, audit, page.
   const events = await app.db.select().from(adesioneEvents).where(eq(adesioneEvents.adesioneId, id));
   t.same(events.map((e) => e.action), ['create', 'submit', 'review', 'approve', 'activate', 'suspend', 'resume', 'withdraw']);
-  const audit = app.sqlite.prepare("SELECT action FROM audit_log WHERE entity = 'adesione' AND entity_id = ? ORDER BY id").all(String(id)) as { action: string }[];
+  const audit = (await sqlAll(app.db, "SELECT action FROM audit_log WHERE entity = 'adesione' AND entity_id = ? ORDER BY id", String(id))) as { action: string }[];
   t.same(audit.map((x) => x.action), events.map((e) => `adesione.${e.action}`), 'one audit entry per event');
   const page = await app.inject({ method: 'GET', url: detailUrl, headers: { accept: 'text/html', cookie: op } });
   t.equal(page.statusCode, 200);
   for (const label of ['Richiesta inviata', 'Presa in esame', 'Approvata', 'Attivata', 'Sospesa', 'Riattivata', 'Recesso registrato', '1.200,00']) t.match(page.body, label);
-  t.ok(mails(app, 'ref@termoli.example').length >= 7, 'the referente is told of every step');
+  t.ok((await mails(app, 'ref@termoli.example')).length >= 7, 'the referente is told of every step');
 
   // Admin list: filters and paging.
   const list = await app.inject({ method: 'GET', url: `/admin/catalogo/adesioni?stato=withdrawn&ente=${termoli.id}`, headers: { accept: 'text/html', cookie: admin } });
@@ -167,7 +168,7 @@ t.test('changes requested and rejected: notes required, the referente edits and 
   t.equal(draft.statusCode, 303);
   const id = Number(String(draft.headers.location).split('/').pop());
   t.equal((await row(app, id)).status, 'draft');
-  t.equal(mails(app).length, 0, 'a draft mails nobody');
+  t.equal((await mails(app)).length, 0, 'a draft mails nobody');
   const adminUrl = `/admin/catalogo/adesioni/${id}`;
   const adminAct = (fields: Record<string, string>) => post(app, `${adminUrl}/azioni`, admin, fields, adminUrl);
   t.equal((await adminAct({ action: 'review' })).statusCode, 409, 'a draft is not reviewed');
@@ -202,7 +203,7 @@ t.test('changes requested and rejected: notes required, the referente edits and 
   t.equal((await adminAct({ action: 'reject', note: 'Servizio non disponibile per l’ente' })).statusCode, 303);
   t.equal((await row(app, id)).status, 'rejected');
   for (const action of ['approve', 'review', 'activate', 'suspend', 'resume', 'withdraw', 'request_changes']) t.equal((await adminAct({ action, note: 'x' })).statusCode, 409, `${action} after rejected`);
-  t.ok(mails(app, 'ref@larino.example').some((m) => /Respinta/.test(m.subject) && /Servizio non disponibile/.test(m.body)), 'the reason is mailed');
+  t.ok((await mails(app, 'ref@larino.example')).some((m) => /Respinta/.test(m.subject) && /Servizio non disponibile/.test(m.body)), 'the reason is mailed');
   // A rejected adesione does not block a new request.
   t.equal((await submitModulo(app, ref, svc.code, larino.id)).res.statusCode, 303);
 });

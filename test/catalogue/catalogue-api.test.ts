@@ -8,6 +8,7 @@ import { issueChargesForAdesione } from '../../src/modules/catalogue/charges.js'
 import { catalogueCharges } from '../../src/modules/catalogue/schema.js';
 import { createApiKey } from '../../src/modules/users/repository.js';
 import { addAdesione, addService, chargesApp, comune, dayPlus, province } from './charges-fixtures.js';
+import { sqlRun } from '../../src/db/raw.js';
 
 t.test('/api/v1/adesioni and /api/v1/addebiti', async (t) => {
   const { app, clock } = await chargesApp(t);
@@ -59,7 +60,7 @@ t.test('/api/v1/adesioni and /api/v1/addebiti', async (t) => {
   t.equal((await api('/api/v1/addebiti', null)).statusCode, 401);
   t.equal((await api('/api/v1/adesioni', 'not-a-key')).statusCode, 401);
 
-  app.sqlite.prepare("UPDATE payment_options SET status = 'paid', paid_at = '2026-01-02T10:00:00.000Z' WHERE position_id = ?").run(cT.positionId);
+  (await sqlRun(app.db, "UPDATE payment_options SET status = 'paid', paid_at = '2026-01-02T10:00:00.000Z' WHERE position_id = ?", cT.positionId));
   const paid = (await api(`/api/v1/addebiti/${cT.id}`)).json();
   t.match(paid, { status: 'paid', paidAt: '2026-01-02T10:00:00.000Z' }, 'paid by the receipt, on read');
   t.same((await api('/api/v1/addebiti?status=paid')).json().items.map((c: { id: number }) => c.id), [cT.id]);

@@ -8,6 +8,7 @@ import { adesioni, catalogueServices, type BillingKind } from '../../src/modules
 import { personalCheckChar } from '../../src/domain/fiscal-code.js';
 import { roleGrants, users, type Role } from '../../src/modules/users/schema.js';
 import { tempDir } from '../helpers.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -101,8 +102,8 @@ export async function addUser(app: FastifyInstance, role: Role, enteId: number |
   return fiscalCode;
 }
 
-export function mails(app: FastifyInstance, to?: string): { to_address: string; subject: string; body: string }[] {
-  const rows = app.sqlite.prepare('SELECT to_address, subject, body FROM mail_outbox ORDER BY id').all() as { to_address: string; subject: string; body: string }[];
+export async function mails(app: FastifyInstance, to?: string): Promise<{ to_address: string; subject: string; body: string }[]> {
+  const rows = (await sqlAll(app.db, 'SELECT to_address, subject, body FROM mail_outbox ORDER BY id')) as { to_address: string; subject: string; body: string }[];
   return to ? rows.filter((r) => r.to_address === to) : rows;
 }
 

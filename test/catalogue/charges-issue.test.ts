@@ -18,6 +18,7 @@ import { positions } from '../../src/modules/positions/schema.js';
 import { payNotice } from '../../src/simulators/pagopa/node.js';
 import { freePort } from '../pagopa/helpers.js';
 import { addAdesione, addService, addUser, chargesApp, comune, dayPlus, mails, province } from './charges-fixtures.js';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 
 const charges = async (app: Parameters<typeof comune>[0], adesioneId: number) =>
   await app.db.select().from(catalogueCharges).where(eq(catalogueCharges.adesioneId, adesioneId));
@@ -54,8 +55,8 @@ t.test('an annual adesione: Province positions owed by the comune, slice by slic
   t.ok(parseNoticeNumber(option.noticeNumber).ok, 'a valid notice number (check digits)');
   t.equal(option.transfers[0]!.fiscalCodePA, prov.fiscalCode);
   t.ok(option.transfers[0]!.iban, 'credited to the Province’s IBAN');
-  t.equal((app.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE entity = 'catalogue_charge'").get() as { n: number }).n, 1, 'audited');
-  t.ok(mails(app, termoli.pec!).some((m) => /Nuovo addebito/.test(m.subject)), 'the comune is told by mail');
+  t.equal(((await sqlGet(app.db, "SELECT count(*) AS n FROM audit_log WHERE entity = 'catalogue_charge'")) as { n: number }).n, 1, 'audited');
+  t.ok((await mails(app, termoli.pec!)).some((m) => /Nuovo addebito/.test(m.subject)), 'the comune is told by mail');
 
   t.same(await issueChargesForAdesione(app.catalogue, adesioneId, clock.now), [], 'a second call creates nothing');
   t.equal((await charges(app, adesioneId)).length, 1);
@@ -147,7 +148,7 @@ t.test('reminders: overdue only, once per interval, never for a paid charge', as
   t.equal((await charges(app, a1))[0]!.dueDate, '2026-02-12', 'due in charges_due_days days');
   // The Province cancels a3's notice in its back office: not owed, never reminded.
   await cancelPosition(app.db, (await province(app)).id, (await charges(app, a3))[0]!.iupd!, { actor: 'test' });
-  const reminders = () => mails(app).filter((m) => m.subject.startsWith('Sollecito'));
+  const reminders = async () => (await mails(app)).filter((m) => m.subject.startsWith('Sollecito'));
 
   clock.set('2026-02-12T18:00:00Z');
   t.equal((await runChargesSchedule(app.catalogue, clock.now)).reminded, 0, 'due today: not yet overdue');
@@ -155,7 +156,7 @@ t.test('reminders: overdue only, once per interval, never for a paid charge', as
   t.equal((await runChargesSchedule(app.catalogue, clock.now)).reminded, 2, 'both overdue: reminded (not the cancelled one)');
   t.equal((await charges(app, a3))[0]!.status, 'cancelled', 'the cancelled position cancels the charge');
   t.equal((await charges(app, a3))[0]!.reminderCount, 0);
-  const sent = reminders();
+  const sent = (await reminders());
   t.same([...new Set(sent.map((m) => m.to_address))].sort(), [trivento.email!, trivento.pec!, 'referente.trivento@example.invalid'].sort(), 'to the PEC, the email and the referente (not the operator)');
   t.match(sent[0]!.body, /scaduto il 12\/02\/2026/);
   clock.set('2026-02-16T08:00:00Z');
@@ -163,8 +164,8 @@ t.test('reminders: overdue only, once per interval, never for a paid charge', as
 
   // a1 is paid (its option paid by a receipt: here written as the station would).
   const c1 = (await charges(app, a1))[0]!;
-  app.sqlite.prepare("UPDATE payment_options SET status = 'paid', paid_at = '2026-02-18T10:00:00.000Z' WHERE position_id = ?").run(c1.positionId);
-  app.sqlite.prepare("UPDATE positions SET status = 'paid' WHERE id = ?").run(c1.positionId);
+  (await sqlRun(app.db, "UPDATE payment_options SET status = 'paid', paid_at = '2026-02-18T10:00:00.000Z' WHERE position_id = ?", c1.positionId));
+  (await sqlRun(app.db, "UPDATE positions SET status = 'paid' WHERE id = ?", c1.positionId));
   clock.set('2026-02-20T08:00:00Z');
   const pass = await runChargesSchedule(app.catalogue, clock.now);
   t.equal(pass.paid, 1);

@@ -9,6 +9,7 @@ import { issueChargesForAdesione } from '../../src/modules/catalogue/charges.js'
 import { catalogueCharges } from '../../src/modules/catalogue/schema.js';
 import { htmlUnescape, loginAs } from '../helpers.js';
 import { addAdesione, addService, addUser, chargesApp, comune, dayPlus } from './charges-fixtures.js';
+import { sqlRun } from '../../src/db/raw.js';
 
 t.test('charges pages and who sees them', async (t) => {
   const { app, clock } = await chargesApp(t);
@@ -87,7 +88,7 @@ t.test('charges pages and who sees them', async (t) => {
     t.match((await get(`/backoffice/enti/${termoli.id}/addebiti`, referenteT)).body, /charge-status">Scaduto</);
 
     // Termoli's option paid by a receipt (as the station writes it): the page shows it paid at once.
-    app.sqlite.prepare("UPDATE payment_options SET status = 'paid', paid_at = ? WHERE position_id = ?").run(new Date().toISOString(), cT.positionId);
+    (await sqlRun(app.db, "UPDATE payment_options SET status = 'paid', paid_at = ? WHERE position_id = ?", new Date().toISOString(), cT.positionId));
     const page = await get(`/backoffice/enti/${termoli.id}/addebiti`, referenteT);
     t.match(page.body, /charge-status">Pagato</, 'paid on read');
     t.notMatch(page.body, /href="\/paga-avviso\?/, 'no pay link any more');

@@ -8,6 +8,7 @@ import { eq } from 'drizzle-orm';
 import { adesioni, convenzioni } from '../../src/modules/catalogue/schema.js';
 import { csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { addService, addUser, adesioniApp, comune } from './adesioni-fixtures.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 function multipart(fields: Record<string, string>, file?: { filename: string; type: string; data: Buffer }) {
   const boundary = `----sael${Date.now()}`;
@@ -127,6 +128,6 @@ t.test('signed convenzione comes into force at its start and expires after its e
   await app.catalogueTick(clock.now);
   await app.catalogueTick(clock.now);
   t.equal((await app.db.select().from(convenzioni).where(eq(convenzioni.id, future.id)).limit(1))[0]?.status, 'expired');
-  const audits = app.sqlite.prepare("SELECT action FROM audit_log WHERE entity = 'convenzione' AND entity_id = ? ORDER BY id").all(String(future.id)) as { action: string }[];
+  const audits = (await sqlAll(app.db, "SELECT action FROM audit_log WHERE entity = 'convenzione' AND entity_id = ? ORDER BY id", String(future.id))) as { action: string }[];
   t.same(audits.map((a) => a.action), ['convenzione.put_in_force', 'convenzione.expire'], 'each change audited once');
 });

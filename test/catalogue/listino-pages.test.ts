@@ -3,6 +3,7 @@ import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { parseBandsText } from '../../src/modules/catalogue/listino-routes.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
+import { sqlAll, sqlGet } from '../../src/db/raw.js';
 
 const HTML = { accept: 'text/html' };
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
@@ -19,7 +20,7 @@ t.test('listino admin pages', async (t) => {
   const admin = await loginAs(app, who('sael_admin'));
   const operator = await loginAs(app, who('operator', '070006'));
   const post = (url: string, cookie: string, fields: Record<string, string>) => app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form(fields) });
-  const audits = (entity: string) => (app.sqlite.prepare('SELECT count(*) AS n FROM audit_log WHERE entity = ?').get(entity) as { n: number }).n;
+  const audits = async (entity: string) => ((await sqlGet(app.db, 'SELECT count(*) AS n FROM audit_log WHERE entity = ?', entity)) as { n: number }).n;
 
   await t.test('non-admins get 403 on every listino page and POST', async (t) => {
     for (const url of ['/admin/catalogo/classi', '/admin/catalogo/listini', '/admin/catalogo/listini/1', '/admin/catalogo/listini/1/servizi/3', '/admin/catalogo/listini/override']) {
@@ -35,14 +36,14 @@ t.test('listino admin pages', async (t) => {
     t.equal(page.statusCode, 200);
     t.match(page.body, /<th scope="row">A<\/th><td>Fino a 1\.000 abitanti<\/td><td>36<\/td>/);
     const { token } = await csrfFrom(app, '/admin/catalogo/classi', admin);
-    const ids = (app.sqlite.prepare('SELECT id, code FROM ente_classes ORDER BY min_population').all() as { id: number; code: string }[]);
+    const ids = ((await sqlAll(app.db, 'SELECT id, code FROM ente_classes ORDER BY min_population')) as { id: number; code: string }[]);
     const rows = (spec: [string, string, string, string][]) =>
       Object.fromEntries(spec.flatMap(([code, label, min, max], i) => [[`id_${i}`, String(ids.find((c) => c.code === code)?.id ?? '')], [`code_${i}`, code], [`label_${i}`, label], [`min_${i}`, min], [`max_${i}`, max]]));
     const bad = await post('/admin/catalogo/classi', admin, { _csrf: token, ...rows([['A', 'Piccoli', '0', '1000'], ['B', 'Medi', '900', '3000'], ['C', 'Grandi', '3500', '']]) });
     t.equal(bad.statusCode, 400);
     t.match(bad.body, /A e B si sovrappongono/);
     t.match(bad.body, /mancano le popolazioni da 3\.001 a 3\.499/);
-    t.equal(audits('ente_classes'), 0);
+    t.equal(await audits('ente_classes'), 0);
     const inUse = await post('/admin/catalogo/classi', admin, { _csrf: token, ...rows([['A', 'Fino a 3.000', '0', '3000'], ['C', 'Da 3.001', '3001', '']]) });
     t.equal(inUse.statusCode, 409, 'a class with prices cannot be dropped');
     t.match(inUse.body, /ha prezzi nei listini/);
@@ -51,7 +52,7 @@ t.test('listino admin pages', async (t) => {
       ...rows([['A', 'Fino a 1.000 abitanti', '0', '1000'], ['B', 'Da 1.001 a 3.000', '1001', '3000'], ['C', 'Da 3.001 a 5.000', '3001', '5000'], ['D', 'Da 5.001 a 20.000', '5001', '20000'], ['E', 'Oltre 20.000', '20001', '']]),
     });
     t.equal(ok.statusCode, 303);
-    t.equal(audits('ente_classes'), 1);
+    t.equal(await audits('ente_classes'), 1);
     t.match((await app.inject({ url: '/admin/catalogo/classi', headers: { ...HTML, cookie: admin } })).body, /Oltre 20\.000<\/td><td>2<\/td>/);
   });
 
@@ -63,7 +64,7 @@ t.test('listino admin pages', async (t) => {
     const created = await post('/admin/catalogo/listini', admin, { _csrf: token, name: 'Listino 2026 deliberato', validFrom: '2026-01-01', validTo: '', notes: 'Delibera n. 1' });
     t.equal(created.statusCode, 303);
     const id = Number(/\/admin\/catalogo\/listini\/(\d+)$/.exec(created.headers.location as string)![1]);
-    const classE = (app.sqlite.prepare("SELECT id FROM ente_classes WHERE code = 'E'").get() as { id: number }).id;
+    const classE = ((await sqlGet(app.db, "SELECT id FROM ente_classes WHERE code = 'E'")) as { id: number }).id;
     const badPrices = await post(`/admin/catalogo/listini/${id}/servizi/3`, admin, { _csrf: token, mode_default: 'bands', bands_default: '2-5: 10', [`mode_${classE}`]: 'fixed', [`amount_${classE}`]: 'mille' });
     t.equal(badPrices.statusCode, 400);
     t.match(badPrices.body, /Prezzo predefinito: .*partire da 1/);
@@ -82,7 +83,7 @@ t.test('listino admin pages', async (t) => {
 
   await t.test('per-ente override: validated, wins on the scheda, deletable; audited', async (t) => {
     const { token } = await csrfFrom(app, '/admin/catalogo/listini/override', admin);
-    const campobasso = (app.sqlite.prepare("SELECT id FROM enti WHERE name = 'Comune di Campobasso'").get() as { id: number }).id;
+    const campobasso = ((await sqlGet(app.db, "SELECT id FROM enti WHERE name = 'Comune di Campobasso'")) as { id: number }).id;
     const bad = await post('/admin/catalogo/listini/override', admin, { _csrf: token, enteId: String(campobasso), serviceCode: '19', mode: 'fixed', amount: '-1', validFrom: 'ieri' });
     t.equal(bad.statusCode, 400);
     t.match(bad.body, /Scegli un servizio a listino/);
@@ -93,9 +94,9 @@ t.test('listino admin pages', async (t) => {
     const scheda = await app.inject({ url: '/servizi/3', headers: { ...HTML, cookie: operator } });
     t.match(scheda.body, /700,00\s€ all’anno<\/strong>/);
     t.match(scheda.body, /prezzo concordato per il tuo ente/);
-    const overrideId = (app.sqlite.prepare('SELECT id FROM ente_prices').get() as { id: number }).id;
+    const overrideId = ((await sqlGet(app.db, 'SELECT id FROM ente_prices')) as { id: number }).id;
     t.equal((await post(`/admin/catalogo/listini/override/${overrideId}/elimina`, admin, { _csrf: token })).statusCode, 303);
     t.equal((await post(`/admin/catalogo/listini/override/${overrideId}/elimina`, admin, { _csrf: token })).statusCode, 404);
-    t.equal(audits('ente_price'), 2);
+    t.equal(await audits('ente_price'), 2);
   });
 });

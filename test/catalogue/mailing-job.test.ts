@@ -16,6 +16,7 @@ import { jobs } from '../../src/plugins/jobs/schema.js';
 import { catalogueDocuments, mailingRecipients, mailings, referentiSubscriptions } from '../../src/modules/catalogue/schema.js';
 import { runMailing } from '../../src/modules/catalogue/mailing-job.js';
 import { grantRole, upsertUser } from '../../src/modules/users/repository.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>;
 
@@ -39,7 +40,7 @@ async function post(app: App, url: string, cookie: string, fields: Record<string
   return app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie: c.cookie }, payload: body.toString() });
 }
 
-const outbox = (app: App) => app.sqlite.prepare('SELECT to_address AS "to", subject, body FROM mail_outbox ORDER BY id').all() as { to: string; subject: string; body: string }[];
+const outbox = async (app: App) => (await sqlAll(app.db, 'SELECT to_address AS "to", subject, body FROM mail_outbox ORDER BY id')) as { to: string; subject: string; body: string }[];
 
 async function addReferente(app: App, admin: string, enteId: number, name: string, email: string) {
   const res = await post(app, '/admin/catalogo/comunicazioni/referenti', admin, { enteId: String(enteId), name, email }, '/admin/catalogo/comunicazioni/referenti');
@@ -97,7 +98,7 @@ t.test('a mailing is sent as a job: progress, per-recipient status, unsubscribe 
   t.equal(after.sent, 2);
   const statuses = Object.fromEntries((await app.db.select().from(mailingRecipients).where(eq(mailingRecipients.mailingId, id))).map((r) => [r.email, r.status]));
   t.same(statuses, { 'anna.esposito@comune.termoli.cb.it': 'sent', 'segreteria@comune.campobasso.it': 'sent', 'sindaco@comune.campobasso.it': 'skipped' });
-  const mails = outbox(app).filter((x) => x.subject === 'Nuova modulistica');
+  const mails = (await outbox(app)).filter((x) => x.subject === 'Nuova modulistica');
   t.same(mails.map((x) => x.to).sort(), ['anna.esposito@comune.termoli.cb.it', 'segreteria@comune.campobasso.it']);
   const annaMail = mails.find((x) => x.to.startsWith('anna'))!;
   t.match(annaMail.body, `Modulo di adesione 2027: ${app.config.publicUrl}/infopoint/documenti/${doc.id}`);
@@ -135,12 +136,12 @@ t.test('a job that died half-way is taken back by the runner and sends only to t
       if (++calls > 2) throw new Error('process killed');
     }),
   );
-  t.equal(outbox(app).filter((x) => x.subject === 'Comunicazione lunga').length, 2, 'two sent before the crash');
+  t.equal((await outbox(app)).filter((x) => x.subject === 'Comunicazione lunga').length, 2, 'two sent before the crash');
   // Its job row still says running, held by a worker that stopped reporting a while ago.
   await app.db.update(jobs).set({ status: 'running', lockedBy: 'dead-worker', heartbeatAt: Date.now() - 10 * 60_000 }).where(eq(jobs.id, m.jobId!));
   await app.jobs.drain();
   t.equal((await app.db.select().from(jobs).where(eq(jobs.id, m.jobId!)).limit(1))[0]!.status, 'done', 'the runner took the abandoned job back');
-  const sent = outbox(app).filter((x) => x.subject === 'Comunicazione lunga').map((x) => x.to);
+  const sent = (await outbox(app)).filter((x) => x.subject === 'Comunicazione lunga').map((x) => x.to);
   t.equal(sent.length, 5, 'everyone got it');
   t.equal(new Set(sent).size, 5, 'nobody got it twice');
   t.equal((await app.db.select().from(mailings).where(eq(mailings.id, id)).limit(1))[0]!.status, 'done');
@@ -154,7 +155,7 @@ t.test('a job that died half-way is taken back by the runner and sends only to t
   const resumed = await post(app, `/admin/catalogo/comunicazioni/${again.id}/riprendi`, admin, {}, `/admin/catalogo/comunicazioni/${again.id}`);
   t.equal(resumed.statusCode, 303);
   await app.jobs.drain();
-  const terza = outbox(app).filter((x) => x.subject === 'Terza').map((x) => x.to);
+  const terza = (await outbox(app)).filter((x) => x.subject === 'Terza').map((x) => x.to);
   t.equal(terza.length, 5);
   t.equal(new Set(terza).size, 5);
 });

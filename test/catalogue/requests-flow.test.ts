@@ -10,6 +10,7 @@ import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { adesioni, catalogueServices } from '../../src/modules/catalogue/schema.js';
 import { adesioneYear } from '../../src/modules/catalogue/requests.js';
 import { buildTestApp, csrfFrom, loginAs } from '../helpers.js';
+import { sqlAll, sqlGet, sqlRun } from '../../src/db/raw.js';
 
 const users = demoUserFiscalCodes();
 const REF_TE = users.find((u) => u.role === 'ente_admin' && u.enteIstat === '070078')!.fiscalCode;
@@ -26,8 +27,8 @@ function multipart(fields: Record<string, string>, file?: { filename: string; ty
   return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, accept: 'text/html' } };
 }
 
-function enteId(app: FastifyInstance, istat: string): number {
-  return (app.sqlite.prepare('SELECT id FROM enti WHERE istat_code = ?').get(istat) as { id: number }).id;
+async function enteId(app: FastifyInstance, istat: string): Promise<number> {
+  return ((await sqlGet(app.db, 'SELECT id FROM enti WHERE istat_code = ?', istat)) as { id: number }).id;
 }
 
 const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
@@ -64,11 +65,11 @@ async function post(app: FastifyInstance, cookie: string, fields: Record<string,
   return app.inject({ method: 'POST', url: '/servizi/99/richiesta', headers: { ...mp.headers, cookie: c }, payload: mp.payload });
 }
 
-const ticketCount = (app: FastifyInstance) => (app.sqlite.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n;
+const ticketCount = async (app: FastifyInstance) => ((await sqlGet(app.db, 'SELECT count(*) AS n FROM tickets')) as { n: number }).n;
 
 t.test('a request becomes a ticket with the service and its SLA; units counted; over the included units flagged', async (t) => {
   const app = await buildTestApp(t);
-  const te = enteId(app, '070078');
+  const te = await enteId(app, '070078');
   const { service, adesione } = await setup(app);
   const a = await adesione(te, 'active');
   const ref = await loginAs(app, REF_TE);
@@ -82,17 +83,17 @@ t.test('a request becomes a ticket with the service and its SLA; units counted; 
   const bad = await post(app, ref, { ente: String(te), kind: 'Non esiste', subject: 'ok ok', description: 'abbastanza lunga', priority: 'media' });
   t.equal(bad.statusCode, 400, 'a kind not offered by the service');
   t.match(bad.body, 'Scegli il tipo di richiesta');
-  t.equal(ticketCount(app), 0);
+  t.equal(await ticketCount(app), 0);
 
   const res = await post(app, ref, { ente: String(te), kind: 'Intervento hardware', subject: 'Stampante ufficio tributi', description: 'La stampante non stampa da ieri.', priority: 'alta' }, { filename: 'foto.png', type: 'image/png', data: Buffer.from('\x89PNG\r\n\x1a\nxx') });
   t.equal(res.statusCode, 303);
   t.equal(res.headers.location, `/backoffice/enti/${te}/richieste`);
-  const tk = app.sqlite.prepare('SELECT * FROM tickets ORDER BY id DESC LIMIT 1').get() as Record<string, unknown>;
+  const tk = (await sqlGet(app.db, 'SELECT * FROM tickets ORDER BY id DESC LIMIT 1')) as Record<string, unknown>;
   t.match(tk, { ente_id: te, category: 'catalogo', type: 'richiesta', priority: 'alta', service_id: service.id, tto_target_minutes: 240, ttr_target_minutes: 960, status: 'new' });
   t.match(tk.subject, /^Intervento hardware: Stampante/);
-  const usage = app.sqlite.prepare('SELECT * FROM service_usage').all() as Record<string, unknown>[];
+  const usage = (await sqlAll(app.db, 'SELECT * FROM service_usage')) as Record<string, unknown>[];
   t.same(usage.map((u) => [u.adesione_id, u.ente_id, u.ticket_id, u.units, u.request_kind]), [[a.id, te, tk.id, 1, 'Intervento hardware']], 'usage row tied to the ticket');
-  t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM ticket_attachments WHERE ticket_id = ?').get(tk.id) as { n: number }).n, 1, 'attachment kept');
+  t.equal(((await sqlGet(app.db, 'SELECT count(*) AS n FROM ticket_attachments WHERE ticket_id = ?', tk.id)) as { n: number }).n, 1, 'attachment kept');
 
   const list = await app.inject({ method: 'GET', url: `/backoffice/enti/${te}/richieste`, headers: { accept: 'text/html', cookie: ref } });
   t.equal(list.statusCode, 200);
@@ -106,8 +107,8 @@ t.test('a request becomes a ticket with the service and its SLA; units counted; 
   t.equal((await post(app, op, { ente: String(te), kind: 'Installazione software', subject: 'Nuovo gestionale', description: 'Installare il gestionale sul PC 3.', priority: 'media' })).statusCode, 303);
   const over = await post(app, op, { ente: String(te), kind: 'Intervento hardware', subject: 'Monitor guasto', description: 'Il monitor del protocollo è guasto.', priority: 'bassa' });
   t.equal(over.statusCode, 303, 'over the included units: still accepted');
-  const last = app.sqlite.prepare('SELECT id FROM tickets ORDER BY id DESC LIMIT 1').get() as { id: number };
-  const msgs = app.sqlite.prepare('SELECT body, visibility FROM ticket_messages WHERE ticket_id = ? ORDER BY id').all(last.id) as { body: string; visibility: string }[];
+  const last = (await sqlGet(app.db, 'SELECT id FROM tickets ORDER BY id DESC LIMIT 1')) as { id: number };
+  const msgs = (await sqlAll(app.db, 'SELECT body, visibility FROM ticket_messages WHERE ticket_id = ? ORDER BY id', last.id)) as { body: string; visibility: string }[];
   t.match(msgs.at(-1), { visibility: 'public', body: /oltre le unità incluse nell’adesione: usate 3 di 2/ }, 'the ticket says so');
   const list2 = await app.inject({ method: 'GET', url: `/backoffice/enti/${te}/richieste`, headers: { accept: 'text/html', cookie: op } });
   t.match(list2.body, /le unità usate sono 3 su 2 incluse/, 'the user is told');
@@ -127,8 +128,8 @@ t.test('a request becomes a ticket with the service and its SLA; units counted; 
 
 t.test('no active adesione → 403 with a link to ask for it; another ente’s adesione does not count', async (t) => {
   const app = await buildTestApp(t);
-  const te = enteId(app, '070078');
-  const cb = enteId(app, '070006');
+  const te = await enteId(app, '070078');
+  const cb = await enteId(app, '070006');
   const { adesione } = await setup(app);
   await adesione(te, 'expiring'); // Termoli may open requests (expiring still counts as active)
   await adesione(cb, 'submitted'); // Campobasso only asked for it
@@ -142,11 +143,11 @@ t.test('no active adesione → 403 with a link to ask for it; another ente’s a
 
   const idor = await post(app, opCb, { ente: String(te), kind: 'Intervento hardware', subject: 'Tentativo', description: 'Con l’adesione di un altro ente.', priority: 'media' });
   t.equal(idor.statusCode, 403, 'posting another ente’s id: refused');
-  t.equal(ticketCount(app), 0, 'no ticket');
-  t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM service_usage').get() as { n: number }).n, 0, 'no usage');
+  t.equal(await ticketCount(app), 0, 'no ticket');
+  t.equal(((await sqlGet(app.db, 'SELECT count(*) AS n FROM service_usage')) as { n: number }).n, 0, 'no usage');
   t.equal((await app.inject({ method: 'GET', url: `/backoffice/enti/${te}/richieste`, headers: { accept: 'text/html', cookie: opCb } })).statusCode, 403, 'another ente’s requests: 403');
 
-  app.sqlite.prepare("UPDATE adesioni SET status = 'suspended' WHERE ente_id = ?").run(te);
+  (await sqlRun(app.db, "UPDATE adesioni SET status = 'suspended' WHERE ente_id = ?", te));
   const suspended = await app.inject({ method: 'GET', url: '/servizi/99/richiesta', headers: { accept: 'text/html', cookie: await loginAs(app, REF_TE) } });
   t.equal(suspended.statusCode, 403, 'a suspended adesione is not active');
 
@@ -166,8 +167,8 @@ t.test('year of adesione (pure)', async (t) => {
 
 t.test('a seeded service: the hardware assistance (8) with its request kinds, included units and SLA', async (t) => {
   const app = await buildTestApp(t);
-  const te = enteId(app, '070078');
-  const hw = app.sqlite.prepare("SELECT * FROM catalogue_services WHERE code = '8'").get() as { id: number; included_units: number; sla_tto_minutes: number; sla_ttr_minutes: number; request_kinds: string } | undefined;
+  const te = await enteId(app, '070078');
+  const hw = (await sqlGet(app.db, "SELECT * FROM catalogue_services WHERE code = '8'")) as { id: number; included_units: number; sla_tto_minutes: number; sla_ttr_minutes: number; request_kinds: string } | undefined;
   t.ok(hw, 'service 8 is seeded');
   if (!hw) return;
   await app.db.insert(adesioni).values({ enteId: te, serviceId: hw.id, status: 'active', quantity: 1, startDate: day(-10), endDate: day(355) });
@@ -180,5 +181,5 @@ t.test('a seeded service: the hardware assistance (8) with its request kinds, in
   const mp = multipart({ _csrf: token, ente: String(te), kind, subject: 'PC della ragioneria', description: 'Il PC non si accende più.', priority: 'media' });
   const res = await app.inject({ method: 'POST', url: '/servizi/8/richiesta', headers: { ...mp.headers, cookie }, payload: mp.payload });
   t.equal(res.statusCode, 303);
-  t.match(app.sqlite.prepare('SELECT * FROM tickets').get(), { service_id: hw.id, category: 'catalogo', tto_target_minutes: hw.sla_tto_minutes, ttr_target_minutes: hw.sla_ttr_minutes });
+  t.match((await sqlGet(app.db, 'SELECT * FROM tickets')), { service_id: hw.id, category: 'catalogo', tto_target_minutes: hw.sla_tto_minutes, ttr_target_minutes: hw.sla_ttr_minutes });
 });

@@ -10,6 +10,7 @@ import { loginAs } from '../helpers.js';
 import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from '../e2e/layout-check.js';
 import { e2eApp } from '../e2e/setup.js';
+import { sqlGet } from '../../src/db/raw.js';
 
 const users = demoUserFiscalCodes();
 const ADMIN = users.find((u) => u.role === 'sael_admin')!.fiscalCode;
@@ -24,17 +25,17 @@ t.test('requests and infopoint pages in Chromium', { skip: chromiumAvailable() ?
   const { app, base } = await e2eApp(t);
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  const te = (app.sqlite.prepare("SELECT id FROM enti WHERE istat_code = '070078'").get() as { id: number }).id;
+  const te = ((await sqlGet(app.db, "SELECT id FROM enti WHERE istat_code = '070078'")) as { id: number }).id;
   const service = (await app.db
       .insert(catalogueServices)
       .values({ code: '99', name: 'Assistenza hardware di prova', kind: 'specialistico', area: 'consulenza_tecnica', summary: 'Prova', description: 'Prova.', billing: 'annual', includedUnits: 1, requiresConvenzione: false, requiresApproval: true, slaTtoMinutes: 240, slaTtrMinutes: 960, requestKinds: 'Intervento hardware\nInstallazione software' })
       .returning())[0]!;
   await app.db.insert(adesioni).values({ enteId: te, serviceId: service.id, status: 'active', startDate: day(-30), endDate: day(335) });
-  const adminId = (app.sqlite.prepare('SELECT id FROM users WHERE fiscal_code = ?').get(ADMIN) as { id: number }).id;
+  const adminId = ((await sqlGet(app.db, 'SELECT id FROM users WHERE fiscal_code = ?', ADMIN)) as { id: number }).id;
   const newsId = (await saveNews(app.db, null, { title: 'Nuove linee guida per i siti dei comuni', summary: 'Che cosa cambia per i siti istituzionali e come prepararsi.', body: 'Le nuove linee guida AGID chiedono…\n\nIl S.A.E.L. organizza una giornata formativa.' }, { userId: adminId }, new Date()))!;
   await addDocument(app.db, app.config.dataDir, { kind: 'news_attachment', ownerId: newsId, title: 'Circolare n. 1/2026', fileName: 'circolare.pdf', data: Buffer.from('%PDF-1.4\n%%EOF\n') }, { userId: adminId });
   await setNewsStatus(app.db, newsId, 'published', { userId: adminId }, new Date());
-  const officeId = (app.sqlite.prepare('SELECT id FROM infopoint_offices').get() as { id: number }).id;
+  const officeId = ((await sqlGet(app.db, 'SELECT id FROM infopoint_offices')) as { id: number }).id;
   const layout: Record<string, LayoutProblem[]> = {};
   const asCookie = async (fc: string) => {
     const [name, value] = (await loginAs(app, fc)).split(/=(.*)/s) as [string, string];

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
+import { sqlGet } from '../../src/db/raw.js';
 
 const HTML = { accept: 'text/html' };
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
@@ -91,7 +92,7 @@ t.test('catalogue pages', async (t) => {
       included: 'Diagnosi\nInterventi', billing: 'annual', unitLabel: 'intervento', includedUnits: '6', slaTtoMinutes: '120', slaTtrMinutes: '840',
       requestKinds: 'Intervento hardware in sede\nAssistenza da remoto', periodMonths: '12', requiresConvenzione: 'on', requiresApproval: 'on', active: 'on',
     };
-    const audits = () => (app.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE entity = 'catalogue_service'").get() as { n: number }).n;
+    const audits = async () => ((await sqlGet(app.db, "SELECT count(*) AS n FROM audit_log WHERE entity = 'catalogue_service'")) as { n: number }).n;
     const bad = await app.inject({
       method: 'POST', url: '/admin/catalogo/servizi/8', headers: { ...FORM_HEADERS, cookie: admin },
       payload: form({ ...base, kind: 'base', slaTtrMinutes: '60', includedUnits: 'sei' }),
@@ -100,11 +101,11 @@ t.test('catalogue pages', async (t) => {
     t.match(bad.body, /Un servizio di base è gratuito/);
     t.match(bad.body, /La risoluzione non può essere più breve della presa in carico/);
     t.match(bad.body, /Indica un numero intero da 1 a 10\.000/);
-    t.equal(audits(), 0);
+    t.equal(await audits(), 0);
     const ok = await app.inject({ method: 'POST', url: '/admin/catalogo/servizi/8', headers: { ...FORM_HEADERS, cookie: admin }, payload: form({ ...base, includedUnits: '8' }) });
     t.equal(ok.statusCode, 303);
     t.equal(ok.headers.location, '/admin/catalogo/servizi/8');
-    const row = app.sqlite.prepare("SELECT actor, before, after FROM audit_log WHERE entity = 'catalogue_service' ORDER BY id DESC").get() as { actor: string; before: string; after: string };
+    const row = (await sqlGet(app.db, "SELECT actor, before, after FROM audit_log WHERE entity = 'catalogue_service' ORDER BY id DESC")) as { actor: string; before: string; after: string };
     t.match(JSON.parse(row.before), { includedUnits: 6 });
     t.match(JSON.parse(row.after), { includedUnits: 8 });
     t.match(row.actor, /^user:\d+$/);

@@ -7,6 +7,7 @@ import { getServiceByCode, listServices, updateService } from '../../src/modules
 import { createOverride, createPriceList, listEnteClasses, listPriceLists, resolvePriceFor, setPrice } from '../../src/modules/catalogue/price-repository.js';
 import { catalogueServices } from '../../src/modules/catalogue/schema.js';
 import { enti } from '../../src/modules/enti/schema.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 const actor = { actor: 'test' };
 
@@ -81,6 +82,6 @@ t.test('resolvePriceFor: demo class prices, per unit, bands, override, validity,
   t.equal(JSON.stringify(snapshot), stored);
   t.match(JSON.parse(stored), { totalCents: 95000 });
   t.match(await resolvePriceFor(app.db, { enteId: campobasso.id, serviceId: await id('3'), on: '2027-03-01', quantity: 1 }), { totalCents: 120000 }, 'a new resolution sees the change');
-  const audits = app.sqlite.prepare("SELECT action FROM audit_log WHERE entity IN ('price_list','ente_price') ORDER BY id").all() as { action: string }[];
+  const audits = (await sqlAll(app.db, "SELECT action FROM audit_log WHERE entity IN ('price_list','ente_price') ORDER BY id")) as { action: string }[];
   t.same(audits.map((a) => a.action), ['price_list.create', 'price.create', 'ente_price.create', 'price.update']);
 });

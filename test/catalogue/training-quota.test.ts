@@ -17,6 +17,7 @@ import { trainingEnrollments } from '../../src/modules/catalogue/schema.js';
 import { createSession } from '../../src/modules/catalogue/training-repository.js';
 import { certificateNumber, decideEnrolment, enrolmentMessage, freeSlot, italianLocalToUtc, utcToItalianLocal } from '../../src/modules/catalogue/training-quota.js';
 import { italianOffsetMinutes } from '../../src/domain/italian-time.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 const SRC = path.resolve(import.meta.dirname, '../../src');
 const DAY = 86_400_000;
@@ -96,7 +97,7 @@ t.test('50 parallel HTTP enrolments of one ente through a listening server: 2 co
   t.equal(confirmed.length, 2, 'exactly 2 confirmed');
   t.equal(waitlisted.length, 48, 'the other 48 waitlisted');
   t.same(confirmed.map((r) => r.slot).sort(), [1, 2]);
-  const mails = app.sqlite.prepare("SELECT body FROM mail_outbox WHERE subject LIKE 'In lista d’attesa:%'").all() as { body: string }[];
+  const mails = (await sqlAll(app.db, "SELECT body FROM mail_outbox WHERE subject LIKE 'In lista d’attesa:%'")) as { body: string }[];
   t.equal(mails.length, 48, 'each waitlisted participant is told by mail');
   t.match(mails[0]!.body, /Il tuo ente ha già 2 partecipanti confermati: Collega \d+ è in lista d’attesa/);
 

@@ -19,6 +19,7 @@ import { createSession, enrol } from '../../src/modules/catalogue/training-repos
 import { utcToItalianLocal } from '../../src/modules/catalogue/training-quota.js';
 import { italianOffsetMinutes } from '../../src/domain/italian-time.js';
 import { grantRole, upsertUser } from '../../src/modules/users/repository.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -105,7 +106,7 @@ t.test('admin creates a session, a referente enrols: 2 confirmed, the third wait
   t.equal((await by('carla@termoli.it')).status, 'cancelled');
   t.equal((await by('elena@termoli.it')).status, 'confirmed');
   t.equal((await by('elena@termoli.it')).slot, carla.slot, 'Elena takes the freed slot');
-  const promoMail = app.sqlite.prepare("SELECT subject FROM mail_outbox WHERE to_address = 'elena@termoli.it' ORDER BY id").all() as { subject: string }[];
+  const promoMail = (await sqlAll(app.db, "SELECT subject FROM mail_outbox WHERE to_address = 'elena@termoli.it' ORDER BY id")) as { subject: string }[];
   t.same(promoMail.map((m) => m.subject), ['In lista d’attesa: SUAP: la pratica online', 'Posto confermato dalla lista d’attesa: SUAP: la pratica online']);
   const entePage = await app.inject({ url: `/backoffice/enti/${termoli.id}/formazione`, headers: { accept: 'text/html', cookie: anna } });
   t.match(entePage.body, 'Elena Fabbri passa dalla lista d’attesa ai confermati');

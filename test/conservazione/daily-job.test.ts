@@ -27,6 +27,7 @@ import { getPaymentRequest, newReceiptId, readPaymentData, sendRtRequest } from 
 import { callStation, createTari, identity } from '../pagopa/helpers.js';
 import { tempDir } from '../helpers.js';
 import type { FastifyInstance } from 'fastify';
+import { sqlGet } from '../../src/db/raw.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -39,7 +40,7 @@ async function payReceipt(app: FastifyInstance, comune: string): Promise<number>
   const receiptId = newReceiptId();
   const sent = await callStation(app, sendRtRequest(id, { v2: true, receiptId, noticeNumber: qr.noticeNumber, fiscalCode: pos.fiscalCode, data }), 'paSendRTV2');
   if (sent.answer.outcome !== 'OK') throw new Error('receipt refused');
-  return (app.sqlite.prepare('SELECT id FROM receipts WHERE receipt_id = ? AND id_pa = ?').get(receiptId, pos.fiscalCode) as { id: number }).id;
+  return ((await sqlGet(app.db, 'SELECT id FROM receipts WHERE receipt_id = ? AND id_pa = ?', receiptId, pos.fiscalCode)) as { id: number }).id;
 }
 
 async function enteByName(app: FastifyInstance, name: string) {

@@ -18,6 +18,7 @@ import { listAips, listSips, searchDocuments } from '../../src/modules/conservaz
 import { consAips, consAlerts, consDips, consEvents } from '../../src/modules/conservazione/schema.js';
 import { buildTestApp, loginAs, tempDir } from '../helpers.js';
 import { archive, preserve, sha256, unzip, type FixtureDoc } from './ente-fixtures.js';
+import { sqlGet } from '../../src/db/raw.js';
 
 t.setTimeout(240_000);
 
@@ -230,7 +231,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     t.same([dip.enteId, dip.aipId, dip.sipIds], [cb.id, cbAipId, null], 'cons_dips row');
     const events = (await app.db.select().from(consEvents)).slice(seqBefore);
     t.same(events.map((e) => [e.kind, e.subject]), [['export', `dip:${dip.id}`]], 'one export event');
-    const audit = app.sqlite.prepare("SELECT * FROM audit_log WHERE action = 'conservazione.pdd.create' AND entity_id = ?").get(String(dip.id)) as { ente_id: number } | undefined;
+    const audit = (await sqlGet(app.db, "SELECT * FROM audit_log WHERE action = 'conservazione.pdd.create' AND entity_id = ?", String(dip.id))) as { ente_id: number } | undefined;
     t.equal(audit?.ente_id, cb.id, 'audited');
 
     // One document only.

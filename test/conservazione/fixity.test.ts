@@ -19,6 +19,7 @@ import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.
 import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { freePort } from '../pagopa/helpers.js';
+import { sqlAll, sqlGet } from '../../src/db/raw.js';
 
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
 const DAY = 86_400_000;
@@ -275,7 +276,7 @@ t.test('Verifiche e allarmi page', async (t) => {
     t.match(page.body, new RegExp(`data-failure-key="${keys[2]}"`));
     t.match(page.body, /File alterato<\/span>Allarme n\. 1/);
     t.match(page.body, /href="\/helpdesk\/ticket\/\d+">Segnalazione helpdesk n\./);
-    const audit = app.sqlite.prepare("SELECT actor, action FROM audit_log WHERE action = 'conservazione.audit.run'").all();
+    const audit = (await sqlAll(app.db, "SELECT actor, action FROM audit_log WHERE action = 'conservazione.audit.run'"));
     t.equal(audit.length, 1);
     t.match((await ctx.db.select().from(consEvents)).at(-1), { kind: 'audit', subject: 'audit-run:1', actor: /^user:\d+$/ });
 
@@ -287,7 +288,7 @@ t.test('Verifiche e allarmi page', async (t) => {
     const row = (await ctx.db.select().from(consAlerts).where(eq(consAlerts.id, alertId)).limit(1))[0]!;
     t.ok(row.acknowledgedAt);
     t.match(row.acknowledgedBy, /^user:\d+$/);
-    t.equal((app.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'conservazione.alert.acknowledge' AND entity_id = ?").get(String(alertId)) as { n: number }).n, 1, 'audited');
+    t.equal(((await sqlGet(app.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'conservazione.alert.acknowledge' AND entity_id = ?", String(alertId))) as { n: number }).n, 1, 'audited');
     const after = await app.inject({ url: URL, headers: { ...HTML, cookie } });
     t.match(after.body, /Allarme n\. 1 preso in carico\./);
     t.match(after.body, /Nessun allarme aperto/);

@@ -18,6 +18,7 @@ import { csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { apiKeyFor } from '../positions/fixtures.js';
 import { addUser, adesioniApp, comune } from '../catalogue/adesioni-fixtures.js';
 import { PDF, sha, XML } from './ingest-fixtures.js';
+import { sqlGet } from '../../src/db/raw.js';
 
 const URL = '/api/v1/conservazione/pdv';
 
@@ -77,7 +78,7 @@ t.test('REST versamento: auth, schema, 201/422 with esito, IDOR, RdV, OpenAPI', 
   t.same(validateRdv(pdv.rdv.xml), { valid: true, errors: [] });
   t.match(pdv.files, [{ ordinale: 1, nome: 'det.pdf', ruolo: 'principale', impronta: sha(PDF), mime: 'application/pdf', conservato: true }, { ordinale: 2, nome: 'all.xml' }]);
   t.equal(pdv.metadati.Identificativo, 'D1', 'Identificativo defaults to identificativo');
-  t.equal((await app.db.select().from(consSips).where(eq(consSips.id, pdv.id)).limit(1))[0]!.submittedBy, `apikey:${app.sqlite.prepare('SELECT id FROM api_keys WHERE ente_id = ?').pluck().get(termoli.id)}`);
+  t.equal((await app.db.select().from(consSips).where(eq(consSips.id, pdv.id)).limit(1))[0]!.submittedBy, `apikey:${Object.values((await sqlGet(app.db, 'SELECT id FROM api_keys WHERE ente_id = ?', termoli.id))!)[0]}`);
 
   // Read back: own ente 200, the other ente's key 404 (no existence leak), unknown 404.
   const mine = await app.inject({ method: 'GET', url: `${URL}/${pdv.id}`, headers: { authorization: `Bearer ${keyA}` } });
@@ -255,7 +256,7 @@ t.test('profiles pages: sael_admin edits (audited), helpdesk reads, others refus
     requiredMetadata: ['Identificativo', 'Oggetto', 'DataDocumento'],
     formats: [{ mime: 'application/pdf', label: 'PDF/A', suitability: 'IDONEO' }, { mime: 'application/pkcs7-mime', signed: 'cades' }],
   });
-  const audit = app.sqlite.prepare("SELECT before, after FROM audit_log WHERE entity = 'cons_profile' AND action = 'cons_profile.update'").get() as { before: string; after: string };
+  const audit = (await sqlGet(app.db, "SELECT before, after FROM audit_log WHERE entity = 'cons_profile' AND action = 'cons_profile.update'")) as { before: string; after: string };
   t.match(JSON.parse(audit.before), { name: 'Determinazione dirigenziale', retentionYears: null });
   t.match(JSON.parse(audit.after), { name: 'Determinazione', retentionYears: 20 });
   t.equal((await app.db.select({ n: count() }).from(consEvents).where(eq(consEvents.kind, 'profile')).limit(1))[0]!.n, 1, 'profile event');

@@ -19,6 +19,7 @@ import { verifyConservazione } from '../../src/modules/conservazione/verify.js';
 import type { ConservazioneCtx } from '../../src/modules/conservazione/context.js';
 import { testSealer } from './d-sealer-fixture.js';
 import { addAip, addDocument, ensureProfile, memberEnti } from './d-archive-fixture.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 const who = (role: string) => demoUserFiscalCodes().find((u) => u.role === role)!.fiscalCode;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;').replace(/`/g, '&#x60;').replace(/=/g, '&#x3D;');
@@ -123,7 +124,7 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   t.match((await ctx.db.select().from(consScartoLists).where(eq(consScartoLists.id, listId)).limit(1))[0], { status: 'executed', authorisationRef: ref });
   const events = await ctx.db.select().from(consEvents).where(eq(consEvents.kind, 'scarto'));
   t.same(events.map((e) => JSON.parse(e.details).action), ['proposed', 'approved', 'discarded', 'discarded', 'executed']);
-  const audits = app.sqlite.prepare("SELECT action FROM audit_log WHERE action LIKE 'conservazione.scarto.%' ORDER BY id").all() as { action: string }[];
+  const audits = (await sqlAll(app.db, "SELECT action FROM audit_log WHERE action LIKE 'conservazione.scarto.%' ORDER BY id")) as { action: string }[];
   t.same(audits.map((a) => a.action), ['conservazione.scarto.propose', 'conservazione.scarto.approve', 'conservazione.scarto.execute']);
   t.same((await verifyConservazione(ctx)).findings, [], 'verify skips what scarto destroyed: still clean');
 

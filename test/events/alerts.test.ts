@@ -17,6 +17,7 @@ import { upsertUser } from '../../src/modules/users/repository.js';
 import { citizens } from '../portal/fixtures.js';
 import { csrfFrom, form, FORM_HEADERS, htmlUnescape, injectPath, loginAs } from '../helpers.js';
 import { addCategory, addEvent, browserKeys, clockedApp, enteId } from './alerts-fixtures.js';
+import { sqlAll } from '../../src/db/raw.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
@@ -184,7 +185,7 @@ t.test('alerts', async (t) => {
     await app.eventsTick();
     t.equal((await queued(app, ev, 'email')).filter((r) => r.dedupeKey === `email:event:${ev}:${sub.id}`).length, 1, 'the confirmed address gets the next matching event');
     await app.notificationsTick();
-    const mails = app.sqlite.prepare("SELECT subject, body FROM mail_outbox WHERE to_address = ? ORDER BY id").all('lucia.ferrante@example.it') as { subject: string; body: string }[];
+    const mails = (await sqlAll(app.db, "SELECT subject, body FROM mail_outbox WHERE to_address = ? ORDER BY id", 'lucia.ferrante@example.it')) as { subject: string; body: string }[];
     t.match(mails[0]?.subject, /Conferma gli avvisi/, 'the confirmation went through the mail outbox');
     const alert = mails.find((m) => m.subject.startsWith('Nuovo evento a Comune di Termoli'));
     t.ok(alert, 'and so did the alert (demo mailbox /helpdesk/posta)');
@@ -266,7 +267,7 @@ t.test('alerts', async (t) => {
     t.equal((await call('/notifiche/push/disiscrizione', { manageToken })).statusCode, 200);
     t.equal((await call('/notifiche/push/stato', { manageToken })).statusCode, 404, 'gone after unsubscribing');
     t.equal((await call('/notifiche/push/disiscrizione', { manageToken })).statusCode, 404);
-    const audit = app.sqlite.prepare("SELECT action FROM audit_log WHERE entity = 'push_subscription' ORDER BY id").all() as { action: string }[];
+    const audit = (await sqlAll(app.db, "SELECT action FROM audit_log WHERE entity = 'push_subscription' ORDER BY id")) as { action: string }[];
     t.same(
       audit.map((a) => a.action),
       ['event_alerts.push.subscribe', 'event_alerts.push.update', 'event_alerts.push.update', 'event_alerts.push.renew', 'event_alerts.push.unsubscribe'],

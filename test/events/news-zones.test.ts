@@ -22,6 +22,7 @@ import { DEMO_EVENTS, DEMO_NEWS, seedEventsDemo } from '../../src/modules/events
 import { listPublishedNews } from '../../src/modules/events/news-repository.js';
 import { changeEventStatus } from '../../src/modules/events/repository.js';
 import { csrfFrom, FORM_HEADERS, form, loginAs, tempDir } from '../helpers.js';
+import { sqlAll, sqlGet, sqlRun } from '../../src/db/raw.js';
 
 const users = demoUserFiscalCodes();
 const ADMIN = users.find((u) => u.role === 'sael_admin')!.fiscalCode;
@@ -42,14 +43,14 @@ async function makeApp(t: Test): Promise<FastifyInstance> {
 const get = (app: FastifyInstance, url: string, cookie?: string) => app.inject({ method: 'GET', url, headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
 const post = (app: FastifyInstance, url: string, cookie: string, fields: Record<string, string>) =>
   app.inject({ method: 'POST', url, headers: { ...FORM_HEADERS, cookie }, payload: form(fields) });
-const count = (app: FastifyInstance, sql: string, ...args: unknown[]) => (app.sqlite.prepare(`SELECT count(*) AS n FROM ${sql}`).get(...args) as { n: number }).n;
-const enteId = (app: FastifyInstance, istat: string) => (app.sqlite.prepare('SELECT id FROM enti WHERE istat_code = ?').get(istat) as { id: number }).id;
-const provinceId = (app: FastifyInstance) => (app.sqlite.prepare("SELECT id FROM enti WHERE kind = 'provincia'").get() as { id: number }).id;
+const count = async (app: FastifyInstance, sql: string, ...args: unknown[]) => ((await sqlGet(app.db, `SELECT count(*) AS n FROM ${sql}`, ...args)) as { n: number }).n;
+const enteId = async (app: FastifyInstance, istat: string) => ((await sqlGet(app.db, 'SELECT id FROM enti WHERE istat_code = ?', istat)) as { id: number }).id;
+const provinceId = async (app: FastifyInstance) => ((await sqlGet(app.db, "SELECT id FROM enti WHERE kind = 'provincia'")) as { id: number }).id;
 
 t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async (t) => {
   const app = await makeApp(t);
-  const cb = enteId(app, '070006');
-  const termoli = enteId(app, '070078');
+  const cb = await enteId(app, '070006');
+  const termoli = await enteId(app, '070078');
   const red = await loginAs(app, REDAZIONE_CB);
   const base = `/backoffice/enti/${cb}/notizie`;
 
@@ -65,7 +66,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   t.equal(bad.statusCode, 400, 'too short: refused');
   t.match(bad.body, 'Il titolo deve avere almeno 5 caratteri.');
   t.match(bad.body, 'Scrivi un sommario');
-  t.equal(count(app, 'public_news'), 0, 'nothing saved');
+  t.equal(await count(app, 'public_news'), 0, 'nothing saved');
 
   const created = await post(app, base, red, {
     _csrf: token,
@@ -96,7 +97,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
 
   // The province's news, by the SAEL admin, newer.
   const admin = await loginAs(app, ADMIN);
-  const pBase = `/backoffice/enti/${provinceId(app)}/notizie`;
+  const pBase = `/backoffice/enti/${await provinceId(app)}/notizie`;
   t.equal((await get(app, '/admin/notizie', admin)).headers.location, pBase, '/admin/notizie → the province’s news');
   tick(5);
   const { token: at } = await csrfFrom(app, `${pBase}/nuova`, admin);
@@ -131,7 +132,7 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   t.equal(stale.statusCode, 409, 'stale version refused');
   t.match(stale.body, 'modificata da un altro utente');
   t.match(stale.body, 'value="Versione di un altro"', 'the typed text is kept in the form');
-  t.equal((app.sqlite.prepare('SELECT title, version FROM public_news WHERE id = ?').get(id) as { title: string }).title, 'Chiusura uffici lunedì', 'not overwritten');
+  t.equal(((await sqlGet(app.db, 'SELECT title, version FROM public_news WHERE id = ?', id)) as { title: string }).title, 'Chiusura uffici lunedì', 'not overwritten');
 
   // IDOR: Campobasso's item under Termoli's address, by Termoli's operator.
   const opT = await loginAs(app, OP_TERMOLI);
@@ -148,10 +149,10 @@ t.test('news: draft, publish, feed, version check, roles, IDOR, withdraw', async
   const draft = await post(app, base, red, { _csrf: token, title: 'Bozza da buttare', summary: 'Una bozza che verrà eliminata subito.', body: '' });
   const draftId = Number(/notizie\/(\d+)$/.exec(draft.headers.location as string)![1]);
   t.equal((await post(app, `${base}/${draftId}/elimina`, red, { _csrf: token, version: '1' })).statusCode, 303);
-  t.equal(count(app, 'public_news WHERE id = ?', draftId), 0, 'draft deleted');
+  t.equal(await count(app, 'public_news WHERE id = ?', draftId), 0, 'draft deleted');
 
   t.same(
-    (app.sqlite.prepare("SELECT action FROM audit_log WHERE entity = 'public_news' ORDER BY id").all() as { action: string }[]).map((r) => r.action),
+    ((await sqlAll(app.db, "SELECT action FROM audit_log WHERE entity = 'public_news' ORDER BY id")) as { action: string }[]).map((r) => r.action),
     ['news.create', 'news.publish', 'news.create', 'news.update', 'news.unpublish', 'news.create', 'news.delete'],
     'every change audited',
   );
@@ -163,15 +164,15 @@ t.test('zones: demo seed, admin pages, rename moves the comuni, clash and in-use
   t.equal(new Set(istat).size, 84, 'each once');
 
   const app = await makeApp(t);
-  t.equal(count(app, 'zones'), 0, 'no zones outside the demo content');
-  app.sqlite.prepare("UPDATE enti SET zone = 'Zona scelta prima' WHERE istat_code = '070001'").run();
+  t.equal(await count(app, 'zones'), 0, 'no zones outside the demo content');
+  (await sqlRun(app.db, "UPDATE enti SET zone = 'Zona scelta prima' WHERE istat_code = '070001'"));
   t.equal(await seedDemoZones(app.db), true);
-  t.match(app.sqlite.prepare("SELECT zone FROM enti WHERE istat_code = '070001'").get(), { zone: 'Zona scelta prima' }, 'a zone already written is not overwritten');
-  app.sqlite.prepare("UPDATE enti SET zone = 'Basso Molise' WHERE istat_code = '070001'").run();
+  t.match((await sqlGet(app.db, "SELECT zone FROM enti WHERE istat_code = '070001'")), { zone: 'Zona scelta prima' }, 'a zone already written is not overwritten');
+  (await sqlRun(app.db, "UPDATE enti SET zone = 'Basso Molise' WHERE istat_code = '070001'"));
   t.equal(await seedDemoZones(app.db), false, 'idempotent');
-  t.equal(count(app, "enti WHERE kind = 'comune' AND zone IS NULL"), 0, 'every comune has a zone');
-  t.equal(count(app, "enti WHERE kind = 'comune' AND zone NOT IN (SELECT name FROM zones)"), 0, 'only zones that exist');
-  t.equal(count(app, 'zones WHERE is_demo = 1'), DEMO_ZONES.length, 'flagged demo');
+  t.equal(await count(app, "enti WHERE kind = 'comune' AND zone IS NULL"), 0, 'every comune has a zone');
+  t.equal(await count(app, "enti WHERE kind = 'comune' AND zone NOT IN (SELECT name FROM zones)"), 0, 'only zones that exist');
+  t.equal(await count(app, 'zones WHERE is_demo = 1'), DEMO_ZONES.length, 'flagged demo');
 
   t.equal((await get(app, '/admin/zone')).statusCode, 401);
   t.equal((await get(app, '/admin/zone', await loginAs(app, OP_CB))).statusCode, 403, 'an ente operator is not the SAEL');
@@ -181,19 +182,19 @@ t.test('zones: demo seed, admin pages, rename moves the comuni, clash and in-use
   t.match(list.body, 'valori dimostrativi', 'demo flag explained');
   t.match(list.body, /Matese<\/a> <span class="badge[^"]*">demo<\/span>/, 'demo badge');
 
-  const matese = app.sqlite.prepare("SELECT id FROM zones WHERE name = 'Matese'").get() as { id: number };
+  const matese = (await sqlGet(app.db, "SELECT id FROM zones WHERE name = 'Matese'")) as { id: number };
   const { token } = await csrfFrom(app, `/admin/zone/${matese.id}`, admin);
   const clash = await post(app, `/admin/zone/${matese.id}`, admin, { _csrf: token, name: 'fortore', description: '', sortOrder: '1' });
   t.equal(clash.statusCode, 409, 'the name of another zone (any case)');
   t.match(clash.body, 'Esiste già una zona');
   t.equal((await post(app, `/admin/zone/${matese.id}`, admin, { _csrf: token, name: ' ', description: '', sortOrder: '1' })).statusCode, 400, 'empty name');
 
-  const before = count(app, "enti WHERE zone = 'Matese'");
+  const before = await count(app, "enti WHERE zone = 'Matese'");
   const renamed = await post(app, `/admin/zone/${matese.id}`, admin, { _csrf: token, name: 'Matese e Bojano', description: 'Alle sorgenti del Biferno.', sortOrder: '1' });
   t.equal(renamed.statusCode, 303);
-  t.equal(count(app, "enti WHERE zone = 'Matese'"), 0, 'no comune left with the old name');
-  t.equal(count(app, "enti WHERE zone = 'Matese e Bojano'"), before, 'all its comuni moved with it');
-  t.match(app.sqlite.prepare('SELECT slug, is_demo FROM zones WHERE id = ?').get(matese.id), { slug: 'matese-e-bojano', is_demo: 0 }, 'edited: no longer demo');
+  t.equal(await count(app, "enti WHERE zone = 'Matese'"), 0, 'no comune left with the old name');
+  t.equal(await count(app, "enti WHERE zone = 'Matese e Bojano'"), before, 'all its comuni moved with it');
+  t.match((await sqlGet(app.db, 'SELECT slug, is_demo FROM zones WHERE id = ?', matese.id)), { slug: 'matese-e-bojano', is_demo: 0 }, 'edited: no longer demo');
   t.match((await get(app, '/comuni/c_a930')).body, 'Matese e Bojano', 'the comune page shows the new name (Bojano)');
 
   t.equal((await post(app, `/admin/zone/${matese.id}/elimina`, admin, { _csrf: token })).statusCode, 409, 'a zone with comuni is not deleted');
@@ -201,38 +202,38 @@ t.test('zones: demo seed, admin pages, rename moves the comuni, clash and in-use
   // A new zone; the assignment moves Bojano into it; an unknown zone id changes nothing.
   const created = await post(app, '/admin/zone', admin, { _csrf: token, name: 'Zona di prova', description: '', sortOrder: '9' });
   t.equal(created.statusCode, 303);
-  const prova = app.sqlite.prepare("SELECT id FROM zones WHERE name = 'Zona di prova'").get() as { id: number };
-  const bojano = enteId(app, '070003');
-  const larino = enteId(app, '070031');
+  const prova = (await sqlGet(app.db, "SELECT id FROM zones WHERE name = 'Zona di prova'")) as { id: number };
+  const bojano = await enteId(app, '070003');
+  const larino = await enteId(app, '070031');
   const refused = await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${bojano}`]: String(prova.id), [`z_${larino}`]: '999999' });
   t.equal(refused.statusCode, 409, 'a zone that does not exist');
-  t.equal((app.sqlite.prepare('SELECT zone FROM enti WHERE id = ?').get(bojano) as { zone: string }).zone, 'Matese e Bojano', 'all or nothing: Bojano not moved');
+  t.equal(((await sqlGet(app.db, 'SELECT zone FROM enti WHERE id = ?', bojano)) as { zone: string }).zone, 'Matese e Bojano', 'all or nothing: Bojano not moved');
   t.equal((await post(app, '/admin/zone/comuni', admin, { _csrf: token, 'z_x': '1' })).statusCode, 400, 'a field that is not a comune');
   const assigned = await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${bojano}`]: String(prova.id), [`z_${larino}`]: '' });
   t.equal(assigned.statusCode, 303);
-  t.match(app.sqlite.prepare('SELECT zone FROM enti WHERE id = ?').get(bojano), { zone: 'Zona di prova' });
-  t.match(app.sqlite.prepare('SELECT zone FROM enti WHERE id = ?').get(larino), { zone: null }, 'empty choice: no zone');
+  t.match((await sqlGet(app.db, 'SELECT zone FROM enti WHERE id = ?', bojano)), { zone: 'Zona di prova' });
+  t.match((await sqlGet(app.db, 'SELECT zone FROM enti WHERE id = ?', larino)), { zone: null }, 'empty choice: no zone');
   const page = await get(app, '/admin/zone/comuni', admin);
   t.match(page.body, new RegExp(`<select id="z-${bojano}" name="z_${bojano}"[^>]*>.*<option value="${prova.id}" selected>Zona di prova</option>`), 'the form shows the assignment');
   t.match((await get(app, '/admin/zone', admin)).body, '1</strong> comune non ha ancora una zona', 'unassigned comuni counted');
 
   // A zone typed on the ente's page (free text) that is not in the list: flagged, and the form keeps it.
-  const riccia = enteId(app, '070057');
-  app.sqlite.prepare("UPDATE enti SET zone = 'Scritta a mano' WHERE id = ?").run(riccia);
+  const riccia = await enteId(app, '070057');
+  (await sqlRun(app.db, "UPDATE enti SET zone = 'Scritta a mano' WHERE id = ?", riccia));
   t.match((await get(app, '/admin/zone', admin)).body, '1</strong> comune indica una zona che non è in questo elenco', 'unlisted zone flagged');
   t.match((await get(app, '/admin/zone/comuni', admin)).body, `<option value="=" selected>«Scritta a mano» (non in elenco: lascia com’è)</option>`, 'offered as "leave it"');
   t.equal((await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${riccia}`]: '=', [`z_${larino}`]: '' })).statusCode, 303);
-  t.match(app.sqlite.prepare('SELECT zone FROM enti WHERE id = ?').get(riccia), { zone: 'Scritta a mano' }, 'saving the form does not erase it');
+  t.match((await sqlGet(app.db, 'SELECT zone FROM enti WHERE id = ?', riccia)), { zone: 'Scritta a mano' }, 'saving the form does not erase it');
   t.equal((await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${riccia}`]: 'x' })).statusCode, 400, 'a value that is not a zone id');
   await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${riccia}`]: String(matese.id) });
-  t.match(app.sqlite.prepare('SELECT zone FROM enti WHERE id = ?').get(riccia), { zone: 'Matese e Bojano' }, 'moved into a listed zone');
+  t.match((await sqlGet(app.db, 'SELECT zone FROM enti WHERE id = ?', riccia)), { zone: 'Matese e Bojano' }, 'moved into a listed zone');
 
   // Move Bojano back, then the empty test zone can go.
   await post(app, '/admin/zone/comuni', admin, { _csrf: token, [`z_${bojano}`]: String(matese.id) });
   t.equal((await post(app, `/admin/zone/${prova.id}/elimina`, admin, { _csrf: token })).statusCode, 303, 'an empty zone is deleted');
-  t.equal(count(app, 'zones WHERE id = ?', prova.id), 0);
+  t.equal(await count(app, 'zones WHERE id = ?', prova.id), 0);
   t.same(
-    (app.sqlite.prepare("SELECT action FROM audit_log WHERE action LIKE 'zone.%' ORDER BY id").all() as { action: string }[]).map((r) => r.action),
+    ((await sqlAll(app.db, "SELECT action FROM audit_log WHERE action LIKE 'zone.%' ORDER BY id")) as { action: string }[]).map((r) => r.action),
     ['zone.update', 'zone.create', 'zone.assign', 'zone.assign', 'zone.assign', 'zone.delete'],
     'audited',
   );
@@ -246,31 +247,31 @@ t.test('demo seed: zones, 42 events around today in the 6 member comuni and 8 ca
   t.comment(`demo seed: ${Date.now() - started} ms`);
   t.same(first, { zones: true, events: DEMO_EVENTS.length, news: DEMO_NEWS.length }, 'everything seeded');
   t.same(await seedEventsDemo(app.events), { zones: false, events: 0, news: 0 }, 'idempotent');
-  t.equal(count(app, 'events WHERE is_demo = 1'), 42);
-  t.equal((app.sqlite.prepare('SELECT count(DISTINCT ente_id) AS n FROM events').get() as { n: number }).n, 6, 'six member comuni');
-  t.equal((app.sqlite.prepare('SELECT count(DISTINCT category_id) AS n FROM events').get() as { n: number }).n, 8, 'all 8 categories');
-  t.equal(count(app, "events WHERE status = 'cancelled' AND cancel_reason IS NOT NULL"), 1, 'one cancelled, with its reason');
-  t.equal(count(app, "events WHERE recurrence = 'weekly'"), 1, 'one weekly');
-  t.equal(count(app, 'event_occurrences WHERE event_id = (SELECT id FROM events WHERE recurrence = \'weekly\')'), 8, 'eight Saturdays');
+  t.equal(await count(app, 'events WHERE is_demo = 1'), 42);
+  t.equal(((await sqlGet(app.db, 'SELECT count(DISTINCT ente_id) AS n FROM events')) as { n: number }).n, 6, 'six member comuni');
+  t.equal(((await sqlGet(app.db, 'SELECT count(DISTINCT category_id) AS n FROM events')) as { n: number }).n, 8, 'all 8 categories');
+  t.equal(await count(app, "events WHERE status = 'cancelled' AND cancel_reason IS NOT NULL"), 1, 'one cancelled, with its reason');
+  t.equal(await count(app, "events WHERE recurrence = 'weekly'"), 1, 'one weekly');
+  t.equal(await count(app, 'event_occurrences WHERE event_id = (SELECT id FROM events WHERE recurrence = \'weekly\')'), 8, 'eight Saturdays');
   t.same(
-    (app.sqlite.prepare("SELECT DISTINCT strftime('%H:%M', starts_at) AS t FROM event_occurrences WHERE event_id = (SELECT id FROM events WHERE recurrence = 'weekly') ORDER BY t").all() as { t: string }[]).map((r) => r.t),
+    ((await sqlAll(app.db, "SELECT DISTINCT strftime('%H:%M', starts_at) AS t FROM event_occurrences WHERE event_id = (SELECT id FROM events WHERE recurrence = 'weekly') ORDER BY t")) as { t: string }[]).map((r) => r.t),
     ['08:30', '09:30'],
     '10:30 in Rome across the clock change: 09:30 UTC in winter, 08:30 UTC in summer',
   );
-  t.ok(count(app, "events WHERE julianday(ends_at) - julianday(starts_at) > 1") >= 5, 'several lasting days');
-  t.equal(count(app, 'events WHERE featured = 1'), 4, 'four featured on the home');
-  t.equal(count(app, 'events WHERE alerts_queued_at IS NULL'), 0, 'nobody is alerted of demo content');
-  t.equal(count(app, 'events WHERE image_key IS NULL'), 0, 'every event has a picture');
-  const e = app.sqlite.prepare('SELECT image_key, image_width, image_alt FROM events LIMIT 1').get() as { image_key: string; image_width: number; image_alt: string };
+  t.ok(await count(app, "events WHERE julianday(ends_at) - julianday(starts_at) > 1") >= 5, 'several lasting days');
+  t.equal(await count(app, 'events WHERE featured = 1'), 4, 'four featured on the home');
+  t.equal(await count(app, 'events WHERE alerts_queued_at IS NULL'), 0, 'nobody is alerted of demo content');
+  t.equal(await count(app, 'events WHERE image_key IS NULL'), 0, 'every event has a picture');
+  const e = (await sqlGet(app.db, 'SELECT image_key, image_width, image_alt FROM events LIMIT 1')) as { image_key: string; image_width: number; image_alt: string };
   t.equal(e.image_width, 960);
   t.ok(fs.existsSync(path.join(app.config.events.imagesDir, e.image_key, '480.webp')) && fs.existsSync(path.join(app.config.events.imagesDir, e.image_key, '960.webp')), 'WebP variants on disk');
   t.match(e.image_alt, /Illustrazione/);
-  const days = app.sqlite.prepare("SELECT min(start_day) AS a, max(start_day) AS b FROM event_occurrences WHERE listed = 1").get() as { a: string; b: string };
+  const days = (await sqlGet(app.db, "SELECT min(start_day) AS a, max(start_day) AS b FROM event_occurrences WHERE listed = 1")) as { a: string; b: string };
   t.ok(days.a < '2026-03-25' && days.b > '2026-04-15', `past and next weeks (${days.a} … ${days.b})`);
-  t.ok(count(app, "event_occurrences WHERE start_day <= '2026-03-25' AND end_day >= '2026-03-25'") >= 3, 'something on today');
-  t.ok(count(app, "event_occurrences WHERE start_day <= '2026-03-29' AND end_day >= '2026-03-28'") >= 6, 'something this weekend');
-  t.equal(count(app, 'public_news WHERE is_demo = 1 AND status = \'published\''), DEMO_NEWS.length, 'news published');
-  t.equal((app.sqlite.prepare('SELECT count(DISTINCT ente_id) AS n FROM public_news').get() as { n: number }).n, 7, 'the SAEL and the six comuni');
+  t.ok(await count(app, "event_occurrences WHERE start_day <= '2026-03-25' AND end_day >= '2026-03-25'") >= 3, 'something on today');
+  t.ok(await count(app, "event_occurrences WHERE start_day <= '2026-03-29' AND end_day >= '2026-03-28'") >= 6, 'something this weekend');
+  t.equal(await count(app, 'public_news WHERE is_demo = 1 AND status = \'published\''), DEMO_NEWS.length, 'news published');
+  t.equal(((await sqlGet(app.db, 'SELECT count(DISTINCT ente_id) AS n FROM public_news')) as { n: number }).n, 7, 'the SAEL and the six comuni');
 
   // The province's home: the featured events (soonest first) and the three latest news.
   const home = await get(app, '/');
@@ -286,7 +287,7 @@ t.test('demo seed: zones, 42 events around today in the 6 member comuni and 8 ca
     'the three latest news, newest first',
   );
   // A withdrawn featured event leaves the home.
-  const f = app.sqlite.prepare('SELECT id, ente_id, version FROM events WHERE featured = 1 ORDER BY id LIMIT 1').get() as { id: number; ente_id: number; version: number };
+  const f = (await sqlGet(app.db, 'SELECT id, ente_id, version FROM events WHERE featured = 1 ORDER BY id LIMIT 1')) as { id: number; ente_id: number; version: number };
   await changeEventStatus(app.events, f.ente_id, f.id, f.version, 'unpublish', { actor: 'test', userId: null });
   t.notMatch((await get(app, '/')).body, `href="/eventi/${f.id}"`, 'unpublished: not on the home');
 });

@@ -28,6 +28,7 @@ import { users } from '../../src/modules/users/schema.js';
 import { pushSubscriptions } from '../../src/modules/events/schema.js';
 import { confirmEmail, savePreferences } from '../../src/modules/notifications/preferences.js';
 import { personalCheckChar } from '../../src/domain/fiscal-code.js';
+import { sqlGet } from '../../src/db/raw.js';
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -254,7 +255,7 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   await app.notificationsTick(clock);
   t.equal((await rowsOf(`position:${await positionIdOf(pa.options[0]!.noticeNumber)}`)).length, 0, 'no channel usable yet');
 
-  const mail = app.sqlite.prepare("SELECT body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC").get() as { body: string } | undefined;
+  const mail = (await sqlGet(app.db, "SELECT body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC")) as { body: string } | undefined;
   t.ok(mail, 'confirmation e-mail in the mail outbox');
   const link = /(http\S+\/area-personale\/notifiche\/conferma\?token=\S+)/.exec(mail!.body)![1]!;
   const url = link.slice(base.length);
@@ -275,7 +276,7 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   await app.notificationsTick(clock);
   const rows = await rowsOf(`position:${await positionIdOf(pb.options[0]!.noticeNumber)}`);
   t.same(rows.map((r) => `${r.channel}:${r.status}`), ['email:sent'], 'e-mail only, App IO off');
-  const notice = app.sqlite.prepare("SELECT subject, body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC").get() as { subject: string; body: string };
+  const notice = (await sqlGet(app.db, "SELECT subject, body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC")) as { subject: string; body: string };
   t.match(notice.subject, /Nuovo avviso di pagamento/);
   t.match(notice.body, new RegExp(pb.options[0]!.noticeNumber));
   t.end();
@@ -307,7 +308,7 @@ t.test('the ente’s App IO service: ente_admin only, key encrypted and never sh
   const after = await app.inject({ method: 'GET', url, headers: { cookie: anna } });
   t.notMatch(after.body, new RegExp(newKey));
   t.match(after.body, /…cdef/);
-  const audit = app.sqlite.prepare("SELECT after FROM audit_log WHERE action = 'io_service.update' AND entity_id = ?").get(String(termoli.enteId)) as { after: string };
+  const audit = (await sqlGet(app.db, "SELECT after FROM audit_log WHERE action = 'io_service.update' AND entity_id = ?", String(termoli.enteId))) as { after: string };
   t.ok(audit, 'audited');
   t.notMatch(audit.after, /termoli-new/, 'the audit holds no key');
 

@@ -34,6 +34,7 @@ import {
   spidToAcs,
   tempDir,
 } from '../helpers.js';
+import { sqlRun } from '../../src/db/raw.js';
 
 const CITIZEN_CF = 'FRRLCU88E52B519' + personalCheckChar('FRRLCU88E52B519');
 const NEW_CF = 'BRNPLA70A01B519' + personalCheckChar('BRNPLA70A01B519');
@@ -117,7 +118,7 @@ t.test('demo staff log in with their roles; an existing user is updated', async 
   const jar = await spidLogin(app, { identity: `demo:${ADMIN_CF}` }, { next: '/admin/enti' });
   const res = await app.inject({ method: 'GET', url: '/admin/enti', headers: { accept: 'text/html', cookie: cookieHeader(jar) } });
   t.equal(res.statusCode, 200, 'sael_admin reaches the admin pages');
-  app.sqlite.prepare('UPDATE users SET email = NULL WHERE fiscal_code = ?').run(ADMIN_CF);
+  (await sqlRun(app.db, 'UPDATE users SET email = NULL WHERE fiscal_code = ?', ADMIN_CF));
   await spidLogin(app, { identity: 'custom', fiscalCode: ADMIN_CF, email: 'nuova@example.org' });
   const u = (await app.db.select().from(users).where(eq(users.fiscalCode, ADMIN_CF)).limit(1))[0]!;
   t.equal(u.email, 'nuova@example.org', 'a profile without email takes the one of the assertion');

@@ -3,7 +3,6 @@
  * (injected: tests and the scheduled tasks pass their own), the helpdesk's ticket context (requests
  * and suggestions become tickets) and the mail outbox (local mailbox without SMTP).
  */
-import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
@@ -12,7 +11,6 @@ import type { TicketsCtx } from '../helpdesk/tickets.js';
 
 export interface CatalogueCtx {
   db: Db;
-  sqlite: Database.Database;
   config: Config;
   /** The clock: `new Date()` in the server, a fixed or moving clock in tests. */
   now: () => Date;
@@ -26,10 +24,9 @@ export function catalogueContext(app: FastifyInstance, now: () => Date = () => n
   const mailbox = !app.config.helpdesk.smtpUrl;
   return {
     db: app.db,
-    sqlite: app.sqlite,
     config: app.config,
     now,
     tickets: () => app.ticketsContext(),
-    mail: async (m) => await enqueueMail(app.sqlite, { ...m, mailbox }),
+    mail: async (m) => await enqueueMail(app.db, { ...m, mailbox }),
   };
 }

@@ -10,11 +10,13 @@
  * per connection and recomputed only when it may have changed: a new Italian day (overdue and
  * expiring depend on it), a write by this connection to one of the tables it reads (counted by
  * TEMP triggers: connection-local, not part of the schema, one `UPDATE` of a one-row TEMP table
- * per write) or a commit by any other connection (`PRAGMA data_version`).
+ * per write) or a commit by any other connection (`PRAGMA data_version`). On PostgreSQL the
+ * figures are computed for every request (see dashboardData).
  */
 import type Database from 'better-sqlite3';
 import { and, asc, count, desc, eq, gte, inArray, lt, lte, max, ne, sql, sum } from 'drizzle-orm';
 import { rawClient, readSnapshot, type DbLike } from '../../db/client.js';
+import { dialectOf } from '../../db/raw.js';
 import { enti } from '../enti/schema.js';
 import { addDays, daysBetween } from './adesione-states.js';
 import { adesioni, catalogueCharges, catalogueServices, trainingEnrollments, trainingSessions, type AdesioneStatus } from './schema.js';
@@ -136,8 +138,13 @@ async function readRevenue(db: DbLike): Promise<RevenueYear[]> {
   // groups, folded here into issued and paid per year (two GROUP BYs took twice the time).
   // Italian year: at the turn of the year Italy is always UTC+1 (no summer time), so one hour added
   // to the UTC instant gives the Italian calendar year exactly.
-  const issuedYear = sql<string>`strftime('%Y', ${catalogueCharges.createdAt}, '+1 hour')`;
-  const paidYear = sql<string | null>`strftime('%Y', ${catalogueCharges.paidAt}, '+1 hour')`;
+  const pg = dialectOf(db) === 'postgres';
+  const issuedYear = pg
+    ? sql<string>`to_char((${catalogueCharges.createdAt}::timestamptz + interval '1 hour') at time zone 'UTC', 'YYYY')`
+    : sql<string>`strftime('%Y', ${catalogueCharges.createdAt}, '+1 hour')`;
+  const paidYear = pg
+    ? sql<string | null>`to_char((${catalogueCharges.paidAt}::timestamptz + interval '1 hour') at time zone 'UTC', 'YYYY')`
+    : sql<string | null>`strftime('%Y', ${catalogueCharges.paidAt}, '+1 hour')`;
   const groups = await db
       .select({ issuedYear, paidYear, status: catalogueCharges.status, n: count(), cents: sum(catalogueCharges.amountCents).mapWith(Number) })
       .from(catalogueCharges)
@@ -284,6 +291,10 @@ async function cacheState(client: Database.Database): Promise<CacheState> {
  * changed since they were computed (see the module comment).
  */
 export async function dashboardData(db: DbLike, today: string): Promise<DashboardData> {
+  // PostgreSQL: several processes write, and no counter moves with every write to the watched
+  // tables (updates change no count nor id; a trigger-kept counter would need a migration), so the
+  // figures are computed for each request (correct across processes; see docs/architecture.md).
+  if (dialectOf(db) === 'postgres') return computeDashboard(db, today);
   const state = await cacheState(rawClient(db));
   const g = state.generation.get() as { n: number; v: number };
   const key = `${today}|${g.n}|${g.v}`;

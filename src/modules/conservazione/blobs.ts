@@ -3,20 +3,21 @@
  * in cons_blobs (for the fixity audit). Every part stores through `storeBlob`.
  */
 import { sql } from 'drizzle-orm';
-import { preparedQuery } from '../../db/client.js';
+import { preparedRun } from './prepared.js';
 import type { ConservazioneCtx } from './context.js';
 import { consBlobs } from './schema.js';
 import type { PutResult } from './storage.js';
 
 export async function storeBlob(ctx: ConservazioneCtx, bytes: Uint8Array, opts: { retainUntil?: Date } = {}): Promise<PutResult> {
   const put = await ctx.store.put(bytes, opts);
-  preparedQuery(ctx.db, 'cons:blob-insert', (d) =>
+  await preparedRun(ctx.db, 'cons:blob-insert', (d) =>
     d
       .insert(consBlobs)
       .values({ key: sql.placeholder('key'), sizeBytes: sql.placeholder('sizeBytes'), store: sql.placeholder('store'), createdAt: sql.placeholder('createdAt') })
       .onConflictDoNothing()
       .prepare(),
-  ).run({ key: put.key, sizeBytes: put.sizeBytes, store: ctx.store.kind, createdAt: ctx.now().toISOString() });
+    { key: put.key, sizeBytes: put.sizeBytes, store: ctx.store.kind, createdAt: ctx.now().toISOString() },
+  );
   return put;
 }
 

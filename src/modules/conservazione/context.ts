@@ -4,7 +4,6 @@
  * ticket context (alerts and repeated rejections open tickets) and the sealer (the conservator's
  * signature + the TSA) — null when production has no CONSERVAZIONE_SIGNER_* / _TSA_* settings.
  */
-import type Database from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
@@ -15,7 +14,6 @@ import { users } from '../users/schema.js';
 
 export interface ConservazioneCtx {
   db: Db;
-  sqlite: Database.Database;
   config: Config;
   /** The clock: `new Date()` in the server, a fixed or moving clock in tests. */
   now: () => Date;

@@ -14,7 +14,9 @@
 import { createHash } from 'node:crypto';
 import canonicalizeCjs from 'canonicalize';
 import { desc, sql } from 'drizzle-orm';
-import { preparedQuery, type DbLike } from '../../db/client.js';
+import type { DbLike } from '../../db/client.js';
+import { dialectOf, sqlRun } from '../../db/raw.js';
+import { preparedGet, preparedRun } from './prepared.js';
 import { consEvents, type EventKind } from './schema.js';
 
 // A CommonJS package whose typings declare an ES default export: under Node's ESM the default
@@ -53,12 +55,15 @@ export function eventHash(prevHash: string, row: Omit<EventRow, 'prevHash' | 'ha
 
 /** Appends one event in the caller's transaction (or on its own). Synchronous: usable inside `db.transaction`. */
 export async function appendEventSync(db: DbLike, event: NewEvent, at: Date): Promise<{ seq: number; hash: string }> {
-  const last = preparedQuery(db, 'cons:event-head', (d) => d.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).prepare()).get();
+  // PostgreSQL: appends queue on a transaction-scoped lock, so two processes never read the same
+  // head (SQLite's single writer does that by itself).
+  if (dialectOf(db) === 'postgres') await sqlRun(db, "SELECT pg_advisory_xact_lock(hashtext('sael-pay:cons-events'))");
+  const last = await preparedGet(db, 'cons:event-head', (d) => d.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).prepare(), {});
   const seq = (last?.seq ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS_HASH;
   const row = { seq, at: at.toISOString(), kind: event.kind, enteId: event.enteId, actor: event.actor, subject: event.subject, details: canonicalize(event.details ?? {}) ?? '{}' };
   const hash = eventHash(prevHash, row);
-  preparedQuery(db, 'cons:event-insert', (d) =>
+  await preparedRun(db, 'cons:event-insert', (d) =>
     d
       .insert(consEvents)
       .values({
@@ -73,7 +78,8 @@ export async function appendEventSync(db: DbLike, event: NewEvent, at: Date): Pr
         hash: sql.placeholder('hash'),
       })
       .prepare(),
-  ).run({ ...row, prevHash, hash });
+    { ...row, prevHash, hash },
+  );
   return { seq, hash };
 }
 

@@ -17,6 +17,7 @@
  */
 import { and, asc, count, eq, gt, gte, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { DbTx } from '../../db/client.js';
+import { dialectOf, sqlRun } from '../../db/raw.js';
 import type { ConservazioneCtx } from './context.js';
 import { raiseAlert } from './alerts.js';
 import { appendEventSync } from './events.js';
@@ -75,6 +76,14 @@ function dueBefore(ctx: ConservazioneCtx, at: Date): string {
 /** SQLite's rowid of cons_blobs (the order rows were stored in). */
 const rowid = sql<number>`${consBlobs}.rowid`;
 
+/**
+ * The walk's order: the rowid on SQLite (see auditPass); PostgreSQL has none, it walks the primary
+ * key (the blob key) instead. `pos` is the position a cursor is compared with.
+ */
+function walkOrder(ctx: ConservazioneCtx) {
+  return dialectOf(ctx.db) === 'postgres' ? { pos: sql<number | string>`${consBlobs.key}`, pg: true } : { pos: sql<number | string>`${consBlobs}.rowid`, pg: false };
+}
+
 /** Blobs due in a run: not discarded, never audited or audited before `before`. */
 function dueWhere(before: string) {
   return and(isNull(consBlobs.discardedAt), or(isNull(consBlobs.lastAuditAt), lt(consBlobs.lastAuditAt, before)));
@@ -86,7 +95,8 @@ function dueWhere(before: string) {
  * cycle) it would sort every due blob at each slice (quadratic); the rowid walk makes a whole run
  * one linear pass.
  */
-function sliceWhere(before: string) {
+function sliceWhere(before: string, pg: boolean) {
+  if (pg) return dueWhere(before);
   return and(sql`+${consBlobs.discardedAt} IS NULL`, or(isNull(consBlobs.lastAuditAt), lt(consBlobs.lastAuditAt, before)));
 }
 
@@ -115,7 +125,7 @@ async function openRun(ctx: ConservazioneCtx, full: boolean): Promise<typeof con
 }
 
 interface Checked {
-  rowid: number;
+  rowid: number | string;
   key: string;
   outcome: FixityOutcome;
   actual: string | null;
@@ -133,16 +143,17 @@ async function auditPass(ctx: ConservazioneCtx, opts: FixityOptions): Promise<Fi
   // of cons_blobs and of its audit index, where key order dirtied most pages of the table at
   // every commit (a 4 MB WAL commit per 2 000 blobs at 100 000 blobs). The cursor is the key of
   // the last blob checked; blobs are never deleted, so its rowid is always there.
-  let after = cursor === null ? 0 : ((await ctx.db.select({ r: rowid }).from(consBlobs).where(eq(consBlobs.key, cursor)).limit(1))[0]?.r ?? 0);
+  const { pos, pg } = walkOrder(ctx);
+  let after: number | string = pg ? (cursor ?? '') : cursor === null ? 0 : ((await ctx.db.select({ r: rowid }).from(consBlobs).where(eq(consBlobs.key, cursor)).limit(1))[0]?.r ?? 0);
   try {
     let left = maxBlobs;
     while (left > 0) {
       const want = Math.min(CHUNK, left);
       const batch = await ctx.db
-              .select({ rowid, key: consBlobs.key })
+              .select({ rowid: pos, key: consBlobs.key })
               .from(consBlobs)
-              .where(and(gt(rowid, after), sliceWhere(run.dueBefore)))
-              .orderBy(rowid)
+              .where(and(gt(pos, after), sliceWhere(run.dueBefore, pg)))
+              .orderBy(pos)
               .limit(want);
       if (!batch.length) break;
       const checked = await rehashAll(ctx, batch);
@@ -151,7 +162,7 @@ async function auditPass(ctx: ConservazioneCtx, opts: FixityOptions): Promise<Fi
       const tally = { ok: 0, mismatch: 0, missing: 0 };
       for (const c of checked) tally[c.outcome]++;
       await ctx.db.transaction(async (tx) => {
-                recordOutcomes(tx, run.id, checked);
+                await recordOutcomes(tx, run.id, checked);
                 await tx.update(consAuditRuns)
                             .set({
                               cursor,
@@ -179,7 +190,7 @@ async function auditPass(ctx: ConservazioneCtx, opts: FixityOptions): Promise<Fi
   const more = (await ctx.db
       .select({ key: consBlobs.key })
       .from(consBlobs)
-      .where(and(gt(rowid, after), dueWhere(run.dueBefore)))
+      .where(and(gt(pos, after), dueWhere(run.dueBefore)))
       .limit(1))[0];
   result.done = !more;
   if (result.done) {
@@ -208,7 +219,24 @@ async function auditPass(ctx: ConservazioneCtx, opts: FixityOptions): Promise<Fi
  * statement per row (drizzle builds each query's SQL anew) cost more than reading and hashing a
  * small file (fixity bench).
  */
-function recordOutcomes(tx: DbTx, runId: number, checked: Checked[]): void {
+async function recordOutcomes(tx: DbTx, runId: number, checked: Checked[]): Promise<void> {
+  if (dialectOf(tx) === 'postgres') {
+    // The same two statements over arrays (one parameter per column).
+    const col = <K extends keyof Checked>(k: K) => checked.map((c) => c[k]);
+    await sqlRun(
+      tx,
+      `INSERT INTO cons_audit_results (run_id, blob_key, outcome, actual_sha256, checked_at)
+        SELECT ?, r.k, r.o, r.a, r.t FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS r(k, o, a, t)`,
+      runId, col('key'), col('outcome'), col('actual'), col('at'),
+    );
+    await sqlRun(
+      tx,
+      `UPDATE cons_blobs SET last_audit_outcome = r.o, last_audit_at = r.t
+        FROM unnest(?::text[], ?::text[], ?::text[]) AS r(k, o, t) WHERE cons_blobs.key = r.k`,
+      col('key'), col('outcome'), col('at'),
+    );
+    return;
+  }
   const rows = JSON.stringify(checked.map((c) => [c.key, c.outcome, c.actual, c.at, c.rowid]));
   tx.run(sql`INSERT INTO ${consAuditResults} (run_id, blob_key, outcome, actual_sha256, checked_at)
     SELECT ${runId}, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]' FROM json_each(${rows})`);
@@ -217,7 +245,7 @@ function recordOutcomes(tx: DbTx, runId: number, checked: Checked[]): void {
 }
 
 /** Re-hashes the keys, CONCURRENCY at a time, keeping their order; yields to the event loop now and then. */
-async function rehashAll(ctx: ConservazioneCtx, blobs: { rowid: number; key: string }[]): Promise<Checked[]> {
+async function rehashAll(ctx: ConservazioneCtx, blobs: { rowid: number | string; key: string }[]): Promise<Checked[]> {
   const out = new Array<Checked>(blobs.length);
   let next = 0;
   const worker = async () => {

@@ -46,7 +46,6 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
   const trustAnchors: readonly string[] = anchorsFile ? [fs.readFileSync(anchorsFile, 'utf8')] : [];
   const ctx: ConservazioneCtx = {
     db: app.db,
-    sqlite: app.sqlite,
     config: app.config,
     now,
     store: await createBlobStore(app.config),

@@ -26,7 +26,8 @@
 import { createHash } from 'node:crypto';
 import canonicalizeCjs from 'canonicalize';
 import { and, count, eq, sql } from 'drizzle-orm';
-import { preparedQuery, type DbLike } from '../../db/client.js';
+import type { DbLike } from '../../db/client.js';
+import { preparedGet, preparedRun } from './prepared.js';
 import { enti } from '../enti/schema.js';
 import { addYears } from '../../domain/iso-date.js';
 import { raiseAlert } from './alerts.js';
@@ -111,10 +112,9 @@ function profileOutcome(profile: ParsedProfile | null, submitter: Submitter, cod
 // the ~4 ms a receipt took).
 const ph = sql.placeholder;
 const q = {
-  ente: (db: DbLike) => preparedQuery(db, 'cons:ingest-ente', (d) => d.select({ id: enti.id, ipaCode: enti.ipaCode, name: enti.name }).from(enti).where(eq(enti.id, ph('id'))).prepare()),
-  profile: (db: DbLike) => preparedQuery(db, 'cons:ingest-profile', (d) => d.select().from(consProfiles).where(eq(consProfiles.code, ph('code'))).prepare()),
-  insertSip: (db: DbLike) =>
-    preparedQuery(db, 'cons:ingest-sip', (d) =>
+  ente: (d: DbLike) => d.select({ id: enti.id, ipaCode: enti.ipaCode, name: enti.name }).from(enti).where(eq(enti.id, ph('id'))).prepare(),
+  profile: (d: DbLike) => d.select().from(consProfiles).where(eq(consProfiles.code, ph('code'))).prepare(),
+  insertSip: (d: DbLike) =>
       d
         .insert(consSips)
         .values({
@@ -136,10 +136,8 @@ const q = {
         })
         .returning({ id: consSips.id })
         .prepare(),
-    ),
-  setUrn: (db: DbLike) => preparedQuery(db, 'cons:ingest-urn', (d) => d.update(consSips).set({ urn: sql`${ph('urn')}` }).where(eq(consSips.id, ph('id'))).prepare()),
-  insertFile: (db: DbLike) =>
-    preparedQuery(db, 'cons:ingest-file', (d) =>
+  setUrn: (d: DbLike) => d.update(consSips).set({ urn: sql`${ph('urn')}` }).where(eq(consSips.id, ph('id'))).prepare(),
+  insertFile: (d: DbLike) =>
       d
         .insert(consSipFiles)
         .values({
@@ -157,19 +155,15 @@ const q = {
           storageKey: ph('storageKey'),
         })
         .prepare(),
-    ),
-  insertRdv: (db: DbLike) =>
-    preparedQuery(db, 'cons:ingest-rdv', (d) =>
-      d.insert(consRdv).values({ sipId: ph('sipId'), urn: ph('urn'), createdAt: ph('createdAt'), xml: ph('xml'), sha256: ph('sha256') }).prepare(),
-    ),
+  insertRdv: (d: DbLike) => d.insert(consRdv).values({ sipId: ph('sipId'), urn: ph('urn'), createdAt: ph('createdAt'), xml: ph('xml'), sha256: ph('sha256') }).prepare(),
 };
 
 export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor: string): Promise<IngestResult> {
-  const ente = q.ente(ctx.db).get({ id: input.enteId });
+  const ente = await preparedGet(ctx.db, 'cons:ingest-ente', q.ente, { id: input.enteId });
   if (!ente) throw new Error(`ingestSip: ente ${input.enteId} not found`);
   const receivedAt = ctx.now();
   const submitter: Submitter = input.submitter ?? (input.source === 'auto' ? 'system' : 'ente');
-  const profileRow = q.profile(ctx.db).get({ code: input.profileCode });
+  const profileRow = await preparedGet(ctx.db, 'cons:ingest-profile', q.profile, { code: input.profileCode });
   const profile = profileRow ? parseProfile(profileRow) : null;
 
   const indexText = pdvIndex(ente.ipaCode, input);
@@ -211,9 +205,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
 
   const docDate = str(input.metadata.DataDocumento);
   const result = await ctx.db.transaction(async (tx) => {
-      const sip = q
-        .insertSip(tx)
-        .get({
+      const sip = (await preparedGet(tx, 'cons:ingest-sip', q.insertSip, {
           urn: `pending:${indexSha256}:${receivedAt.getTime()}:${Math.random()}`,
           enteId: ente.id,
           profileId: profile.id,
@@ -229,12 +221,12 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
           iuv: str(input.metadata.IUV),
           oggetto: str(input.metadata.Oggetto),
           receivedAt: receivedAt.toISOString(),
-        })!;
+        }))!;
       const urn = pdvUrn(ente.ipaCode, 'pdv', receivedAt, sip.id);
-      q.setUrn(tx).run({ urn, id: sip.id });
-      input.files.forEach((f, i) => {
+      await preparedRun(tx, 'cons:ingest-urn', q.setUrn, { urn, id: sip.id });
+      for (const [i, f] of input.files.entries()) {
         const info = fileInfo[i];
-        q.insertFile(tx).run({
+        await preparedRun(tx, 'cons:ingest-file', q.insertFile, {
             sipId: sip.id,
             ordinal: i + 1,
             role: f.role,
@@ -248,7 +240,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
             signature: info?.signature ? JSON.stringify(info.signature) : null,
             storageKey: accepted ? actual[i]!.toString('hex') : null,
           });
-      });
+      }
       const codes = [...new Set(esito.checks.filter((c) => c.outcome !== 'POSITIVO' && c.outcome !== 'DISABILITATO').map((c) => c.code))];
       if (!accepted) {
         await appendEventSync(
@@ -299,7 +291,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
         })),
       });
       const rdvSha256 = sha256(xml).toString('hex');
-      q.insertRdv(tx).run({ sipId: sip.id, urn: rdvUrn, createdAt: receivedAt.toISOString(), xml, sha256: rdvSha256 });
+      await preparedRun(tx, 'cons:ingest-rdv', q.insertRdv, { sipId: sip.id, urn: rdvUrn, createdAt: receivedAt.toISOString(), xml, sha256: rdvSha256 });
       await appendEventSync(tx, { kind: 'rdv', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn: rdvUrn, sha256: rdvSha256 } }, receivedAt);
       return { sipId: sip.id, urn, rejections: 0, rdv: { urn: rdvUrn, xml } };
     });

@@ -75,7 +75,7 @@ export async function searchDocuments(db: DbLike, f: DocumentFilter): Promise<Pa
   if (f.dateFrom) where.push(gte(consSips.docDate, f.dateFrom));
   if (f.dateTo) where.push(lte(consSips.docDate, f.dateTo));
   if (f.iuv) where.push(eq(consSips.iuv, f.iuv.trim()));
-  if (f.oggetto?.trim()) where.push(sql`${consSips.oggetto} LIKE ${`%${likeLiteral(f.oggetto.trim())}%`} ESCAPE '\\'`);
+  if (f.oggetto?.trim()) where.push(sql`lower(${consSips.oggetto}) LIKE lower(CAST(${`%${likeLiteral(f.oggetto.trim())}%`} AS TEXT)) ESCAPE '\\'`);
   if (f.urn?.trim()) {
     const urn = f.urn.trim();
     // The PdA URN of any version (superseded ones too) finds the document.

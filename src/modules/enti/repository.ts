@@ -48,7 +48,7 @@ export async function listEnti(db: DbLike, filter: EnteFilter = {}): Promise<Ent
   const conditions = [];
   if (filter.q) {
     const pattern = `%${filter.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-    conditions.push(or(sql`${enti.name} LIKE ${pattern} ESCAPE '\\'`, like(enti.fiscalCode, pattern), like(enti.istatCode, pattern)));
+    conditions.push(or(sql`lower(${enti.name}) LIKE lower(CAST(${pattern} AS TEXT)) ESCAPE '\\'`, sql`lower(${enti.fiscalCode}) LIKE lower(CAST(${pattern} AS TEXT)) ESCAPE '\\'`, like(enti.istatCode, pattern)));
   }
   if (filter.membersOnly) conditions.push(eq(enti.member, true));
   if (filter.kind) conditions.push(eq(enti.kind, filter.kind));

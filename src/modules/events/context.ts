@@ -3,13 +3,11 @@
  * (injected: tests pass their own). `kickAlerts()` asks the alerts pass to run soon (after a first
  * publication), without waiting for its timer.
  */
-import type Database from 'better-sqlite3';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
 
 export interface EventsCtx {
   db: Db;
-  sqlite: Database.Database;
   config: Config;
   /** The clock: `new Date()` in the server, a fixed or moving clock in tests. */
   now: () => Date;

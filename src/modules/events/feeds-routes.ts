@@ -132,7 +132,7 @@ const feedQuery = {
 
 export default async function feedsRoutes(app: FastifyInstance) {
   const ctx = app.events;
-  const cache = new PublicDataCache(app.sqlite, 200);
+  const cache = new PublicDataCache(app.db, 200);
   const publicUrl = app.config.publicUrl;
   const choices = () => cache.get('choices', () => filterChoices(app.db));
 

@@ -36,7 +36,6 @@ async function eventsModule(app: FastifyInstance, opts: EventsModuleOptions) {
   const background = opts.backgroundWorkers !== false;
   const ctx: EventsCtx = {
     db: app.db,
-    sqlite: app.sqlite,
     config: app.config,
     now,
     kickAlerts: () => {

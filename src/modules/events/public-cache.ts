@@ -9,12 +9,19 @@
  *   `payment_services` (names, zones, stemmi; migrations 0005–0006);
  * - count and latest `updated_at` of `event_categories` and `zones` (a few rows each);
  * - `PRAGMA data_version`, which moves when another connection (the CLI) commits.
+ * On PostgreSQL (several processes) the state is committed data only, read per request: sequences
+ * move at nextval, before the commit (a list computed between the two would be kept stale), so
+ * `rewriteOccurrences` bumps the '*events' counter of debtor_versions in the writing transaction
+ * instead (the row lock orders the bumps as the commits); with the '*' counter and the
+ * count/latest `updated_at` of categories and zones, one statement of index lookups.
  * Writes that change none of these (sessions, payments, featuring an event) keep the cache.
  * Entries are also keyed by what the caller puts in the key (the Rome day: lists start "today").
  * At most `maxEntries` are kept per state (oldest dropped first). Cached values are shared by
  * requests: never mutate them.
  */
 import type Database from 'better-sqlite3';
+import { rawClient, type DbLike } from '../../db/client.js';
+import { dialectOf, sqlGet, sqlRun } from '../../db/raw.js';
 
 const STATE_SQL = `SELECT
   (SELECT group_concat(name || '=' || seq) FROM sqlite_sequence WHERE name IN ('events', 'event_occurrences')) || '|' ||
@@ -22,23 +29,46 @@ const STATE_SQL = `SELECT
   (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM event_categories) || '|' ||
   (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM zones)`;
 
+/** The public events' counter on PostgreSQL (see the module comment); not a fiscal code. */
+const EVENTS_COUNTER = '*events';
+
+const PG_STATE_SQL = `SELECT
+  coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '${EVENTS_COUNTER}'), 0) || '|' ||
+  coalesce((SELECT version FROM debtor_versions WHERE fiscal_code = '*'), 0) || '|' ||
+  (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM event_categories) || '|' ||
+  (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM zones) AS s`;
+
+/**
+ * On PostgreSQL, moves the public events' counter in the caller's transaction (called where the
+ * occurrences are rewritten: every change the public pages show). Nothing on SQLite, whose state
+ * reads the AUTOINCREMENT counters.
+ */
+export async function bumpPublicEventsVersion(tx: DbLike): Promise<void> {
+  if (dialectOf(tx) !== 'postgres') return;
+  await sqlRun(tx, `INSERT INTO debtor_versions (fiscal_code, version) VALUES ('${EVENTS_COUNTER}', 1) ON CONFLICT (fiscal_code) DO UPDATE SET version = debtor_versions.version + 1`);
+}
+
 export class PublicDataCache {
-  private readonly stateStatement: Database.Statement;
-  private readonly dataVersion: Database.Statement;
+  private readonly stateStatement: Database.Statement | null = null;
+  private readonly dataVersion: Database.Statement | null = null;
   private state = '';
   private entries = new Map<string, unknown>();
 
   constructor(
-    sqlite: Database.Database,
+    private readonly db: DbLike,
     private readonly maxEntries = 500,
   ) {
-    this.stateStatement = sqlite.prepare(STATE_SQL).pluck();
-    this.dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
+    if (dialectOf(db) === 'sqlite') {
+      const sqlite = rawClient(db);
+      this.stateStatement = sqlite.prepare(STATE_SQL).pluck();
+      this.dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
+    }
   }
 
   /** What the public pages show depends on, now (changes with any event, comune, category or zone). */
   async currentState(): Promise<string> {
-    return `${String(this.stateStatement.get())}|${String(this.dataVersion.get())}`;
+    if (!this.stateStatement) return String((await sqlGet<{ s: string }>(this.db, PG_STATE_SQL))?.s);
+    return `${String(this.stateStatement.get())}|${String(this.dataVersion!.get())}`;
   }
 
   /** `compute()`'s value for `key`, from memory while the state is unchanged. */

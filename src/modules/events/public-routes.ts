@@ -178,7 +178,7 @@ export function listHref(q: ListQuery, changes: Partial<Record<keyof ListQuery, 
 
 export default async function publicRoutes(app: FastifyInstance) {
   const ctx = app.events;
-  const cache = new PublicDataCache(app.sqlite);
+  const cache = new PublicDataCache(app.db);
   const today = () => romeDay(ctx.now());
   const secure = app.config.isProduction;
   const choicesCached = () => cache.get('choices', () => filterChoices(app.db));

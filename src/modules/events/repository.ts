@@ -19,6 +19,7 @@ import { enti } from '../enti/schema.js';
 import type { EventsCtx } from './context.js';
 import { discardEventImage, type StoredImage } from './images.js';
 import { computeOccurrences } from './occurrences.js';
+import { bumpPublicEventsVersion } from './public-cache.js';
 import { eventCategories, eventOccurrences, events, type EventStatus } from './schema.js';
 import type { EventInput } from './validation.js';
 
@@ -95,6 +96,7 @@ export async function rewriteOccurrences(tx: DbLike, event: Pick<EventRow, 'id' 
   const listed = isListed(event.status);
   const rows = computeOccurrences(event).map((o) => ({ eventId: event.id, enteId: event.enteId, categoryId: event.categoryId, listed, ...o }));
   if (rows.length > 0) await tx.insert(eventOccurrences).values(rows);
+  await bumpPublicEventsVersion(tx);
   return rows.length;
 }
 
@@ -137,7 +139,7 @@ export async function listEvents(db: DbLike, f: EventListFilter): Promise<{ rows
   const q = f.q?.trim();
   if (q) {
     const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(or(sql`${events.title} LIKE ${pattern} ESCAPE '\\'`, sql`${events.placeName} LIKE ${pattern} ESCAPE '\\'`)!);
+    where.push(or(sql`lower(${events.title}) LIKE lower(CAST(${pattern} AS TEXT)) ESCAPE '\\'`, sql`lower(${events.placeName}) LIKE lower(CAST(${pattern} AS TEXT)) ESCAPE '\\'`)!);
   }
   const cond = where.length ? and(...where) : undefined;
   const pageSize = f.pageSize ?? 25;

@@ -4,7 +4,6 @@
  * unique: the same thing is never sent twice); the dispatcher claims due rows and hands each to the
  * sender of its channel (io, email: this module; push: push.ts), then records the result.
  */
-import type Database from 'better-sqlite3';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
 import type { notifications, NotificationChannel } from './schema.js';
@@ -31,7 +30,6 @@ export type ChannelSender = (row: NotificationRow) => Promise<ChannelResult>;
 
 export interface NotificationsCtx {
   db: Db;
-  sqlite: Database.Database;
   config: Config;
   now: () => Date;
   /** Senders by channel; push.ts registers 'push', the module 'io' and 'email'. */

@@ -27,7 +27,6 @@ async function notificationsModule(app: FastifyInstance, opts: NotificationsModu
   const background = opts.backgroundWorkers !== false;
   const ctx: NotificationsCtx = {
     db: app.db,
-    sqlite: app.sqlite,
     config: app.config,
     now,
     channels: new Map(),

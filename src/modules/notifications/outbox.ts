@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { preparedQuery, type DbLike } from '../../db/client.js';
+import { dialectOf, sqlRun } from '../../db/raw.js';
 import type { NotificationChannel, NotificationKind } from './schema.js';
 import { notifications } from './schema.js';
 
@@ -62,10 +63,49 @@ export async function enqueueNotifications(db: DbLike, rows: readonly OutboxRow[
   return await enqueueNotificationsSync(db, rows, now);
 }
 
+/** Rows per INSERT on PostgreSQL. */
+const PG_CHUNK = 1000;
+
+/**
+ * PostgreSQL: one INSERT … SELECT FROM unnest(arrays) … ON CONFLICT DO NOTHING per chunk of rows
+ * (a round trip per row would cost more than the row), all in one transaction.
+ */
+async function enqueuePostgres(db: DbLike, rows: readonly OutboxRow[], at: string): Promise<number> {
+  return await db.transaction(async (tx) => {
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += PG_CHUNK) {
+      const chunk = rows.slice(i, i + PG_CHUNK);
+      const col = <T>(f: (r: OutboxRow) => T) => chunk.map(f);
+      inserted += (
+        await sqlRun(
+          tx,
+          `INSERT INTO notifications (channel, kind, dedupe_key, ente_id, user_id, recipient, subject, payload, status, next_attempt_at, created_at, updated_at)
+            SELECT x.c, x.k, x.d, x.e, x.u, x.r, x.s, x.p, 'queued', x.n, CAST(? AS TEXT), CAST(? AS TEXT)
+            FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(c, k, d, e, u, r, s, p, n)
+            ON CONFLICT (dedupe_key) DO NOTHING`,
+          at,
+          at,
+          col((r) => r.channel),
+          col((r) => r.kind),
+          col((r) => r.dedupeKey),
+          col((r) => r.enteId ?? null),
+          col((r) => r.userId ?? null),
+          col((r) => r.recipient),
+          col((r) => r.subject),
+          col((r) => (typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload))),
+          col((r) => r.nextAttemptAt ?? at),
+        )
+      ).changes;
+    }
+    return inserted;
+  });
+}
+
 /** The same, synchronous: for better-sqlite3 transaction callbacks, which must not await. */
 export async function enqueueNotificationsSync(db: DbLike, rows: readonly OutboxRow[], now: Date = new Date()): Promise<number> {
   if (rows.length === 0) return 0;
   const at = now.toISOString();
+  if (dialectOf(db) === 'postgres') return await enqueuePostgres(db, rows, at);
   return await db.transaction(async (tx) => {
       const insert = insertOne(tx);
       let inserted = 0;

@@ -55,6 +55,7 @@ import { HttpError } from '../../plugins/errors.js';
 import { sessions } from '../../plugins/sessions/schema.js';
 import { upsertUser } from '../users/repository.js';
 import { affectedRows } from '../../db/client.js';
+import { dialectOf } from '../../db/raw.js';
 
 /** What the session keeps of a SAML login, to build the LogoutRequest. */
 export interface SpidSessionInfo {
@@ -480,12 +481,15 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
       request.log.warn({ code: v.code, reason: v.reason, idp: idp.entityId }, 'SAML LogoutRequest rejected');
       return sloFailed(reply, 403, 'La richiesta di uscita del gestore di identità non è valida.');
     }
+    const pg = dialectOf(db) === 'postgres';
     const ended = affectedRows(await db
           .delete(sessions)
           .where(
             and(
-              sql`json_extract(${sessions.data}, '$.spid.nameId') = ${v.nameId}`,
-              sql`json_extract(${sessions.data}, '$.spid.idp') = ${idp.entityId}`,
+              pg
+                ? sql`(${sessions.data}::json -> 'spid' ->> 'nameId') = ${v.nameId}`
+                : sql`json_extract(${sessions.data}, '$.spid.nameId') = ${v.nameId}`,
+              pg ? sql`(${sessions.data}::json -> 'spid' ->> 'idp') = ${idp.entityId}` : sql`json_extract(${sessions.data}, '$.spid.idp') = ${idp.entityId}`,
             ),
           ));
     request.log.info({ idp: idp.entityId, sessionsEnded: ended }, 'SAML IdP-initiated logout');
