@@ -76,10 +76,10 @@ try {
 
   if (process.env.BENCH_PLAN) {
     const { MATCH_SQL } = await import('../src/modules/helpdesk/reconcile.js');
-    console.log((sqlite.prepare(`EXPLAIN QUERY PLAN ${MATCH_SQL}`).all({ ente: enteId, cf: CF, flow: 1 }) as { detail: string }[]).map((x) => x.detail).join('\n'));
+    console.log((sqlite.prepare(`EXPLAIN QUERY PLAN ${MATCH_SQL}`).all(enteId, CF, 1) as { detail: string }[]).map((x) => x.detail).join('\n'));
     console.log((sqlite.prepare(`EXPLAIN QUERY PLAN ${baselineSql}`).all(enteId, CF) as { detail: string }[]).map((x) => x.detail).join('\n'));
     const s0 = performance.now();
-    for (let f = 1; f <= FLOWS; f++) sqlite.prepare(MATCH_SQL).all({ ente: enteId, cf: CF, flow: f });
+    for (let f = 1; f <= FLOWS; f++) sqlite.prepare(MATCH_SQL).all(enteId, CF, f);
     console.log('match sql only', performance.now() - s0);
   }
   const flowIds = (sqlite.prepare('SELECT id FROM fdr_flows ORDER BY id').all() as { id: number }[]).map((x) => x.id);
@@ -87,7 +87,7 @@ try {
   let matched = 0;
   let anomalies = 0;
   for (const id of flowIds) {
-    const r = await processFlow({ db, sqlite }, id, 'bench');
+    const r = await processFlow({ db }, id, 'bench');
     matched += r.matched;
     anomalies += r.anomalies;
   }

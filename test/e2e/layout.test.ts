@@ -35,7 +35,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   const role = (r: string, istat?: string) => users.find((u) => u.role === r && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
   const cb = await comune(app, 'Campobasso');
   const te = await comune(app, 'Termoli');
-  const recon = { db: app.db, sqlite: app.sqlite };
+  const recon = { db: app.db };
 
   // Data for the detail pages.
   const tData = Date.now();

@@ -6,6 +6,7 @@
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { seedHelpdeskData } from '../../bench/helpdesk-data.js';
+import { sqlAll, sqlRun } from '../../src/db/raw.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { ageingCutoff, ageingReport, searchTransactions, workingDaysSince, type Scope, type TxFilter } from '../../src/modules/helpdesk/queries.js';
 import { localDate, workingDaysBetween } from '../../src/modules/helpdesk/sla-calendar.js';
@@ -16,17 +17,17 @@ const HOLIDAYS = ['04-23'];
 
 async function seeded(t: { teardown(fn: () => unknown): void }): Promise<{ app: FastifyInstance; enti: number[] }> {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  const data = seedHelpdeskData(app.sqlite, { options: 1200, receipts: 800, credited: 0.7, now: NOW });
+  const data = await seedHelpdeskData(app.db, { options: 1200, receipts: 800, credited: 0.7, now: NOW });
   // Ties on the sort keys: options with the same activity instant, receipts paid the same day.
-  app.sqlite.prepare('UPDATE payment_options SET created_at = (SELECT created_at FROM payment_options WHERE id = 600) WHERE id BETWEEN 590 AND 640 AND paid_at IS NULL').run();
-  app.sqlite.prepare("UPDATE receipts SET payment_date_time = '2026-01-15T10:00:00.000Z' WHERE id BETWEEN 100 AND 160").run();
+  await sqlRun(app.db, 'UPDATE payment_options SET created_at = (SELECT created_at FROM payment_options WHERE id = 600) WHERE id BETWEEN 590 AND 640 AND paid_at IS NULL');
+  await sqlRun(app.db, "UPDATE receipts SET payment_date_time = '2026-01-15T10:00:00.000Z' WHERE id BETWEEN 100 AND 160");
   return { app, enti: data.enti };
 }
 
 /** Every option of the scope, newest activity first: the order the pages must reproduce. */
 async function plainTx(app: FastifyInstance, f: TxFilter, scope: Scope): Promise<number[]> {
-  const rows = (await searchTransactions(app.sqlite, f, scope, { pageSize: 1_000_000 })).rows;
-  const all = app.sqlite.prepare('SELECT id, ente_id AS enteId, coalesce(paid_at, created_at) AS at FROM payment_options').all() as { id: number; enteId: number; at: string }[];
+  const rows = (await searchTransactions(app.db, f, scope, { pageSize: 1_000_000 })).rows;
+  const all = await sqlAll<{ id: number; enteId: number; at: string }>(app.db, 'SELECT id, ente_id AS "enteId", coalesce(paid_at, created_at) AS at FROM payment_options');
   const wanted = new Set(rows.map((r) => r.optionId));
   return all
     .filter((r) => wanted.has(r.id) && (scope === 'all' || scope.includes(r.enteId)))
@@ -49,14 +50,14 @@ t.test('transaction search: the pages walk the plain scan both ways', async (t) 
     t.ok(expected.length > 60, `${name}: ${expected.length} rows`);
     const pageSize = 25;
     const forward: number[] = [];
-    let page = await searchTransactions(app.sqlite, f, scope, { pageSize });
+    let page = await searchTransactions(app.db, f, scope, { pageSize });
     t.equal(page.prev, null, `${name}: no previous page on the first`);
     t.equal(page.total, expected.length, `${name}: total`);
     const pages = [page];
     for (;;) {
       forward.push(...page.rows.map((r) => r.optionId));
       if (!page.next) break;
-      page = await searchTransactions(app.sqlite, f, scope, { after: page.next, pageSize });
+      page = await searchTransactions(app.db, f, scope, { after: page.next, pageSize });
       pages.push(page);
       if (!page.prev) t.fail(`${name}: a later page without a link back`);
     }
@@ -64,7 +65,7 @@ t.test('transaction search: the pages walk the plain scan both ways', async (t) 
     t.ok(pages.slice(0, -1).every((p) => p.rows.length === pageSize), `${name}: full pages until the last`);
     const backward: number[][] = [page.rows.map((r) => r.optionId)];
     while (page.prev) {
-      page = await searchTransactions(app.sqlite, f, scope, { before: page.prev, pageSize });
+      page = await searchTransactions(app.db, f, scope, { before: page.prev, pageSize });
       backward.unshift(page.rows.map((r) => r.optionId));
     }
     t.same(backward.flat(), expected, `${name}: backward walk = plain scan`);
@@ -78,27 +79,26 @@ t.test('ageing report: the pages walk the plain scan both ways', async (t) => {
   for (const days of [0, 5, 40]) {
     for (const scope of ['all', [enti[2]!], [enti[0]!, enti[4]!]] as Scope[]) {
       // The report as it was before paging: every receipt, filtered and sorted in JS.
-      const all = app.sqlite
-        .prepare(
-          `SELECT r.id, r.ente_id AS enteId, substr(coalesce(r.payment_date_time, r.created_at), 1, 10) AS paidOn,
-             (SELECT sum(t.amount_cents) FROM receipt_transfers t JOIN enti e ON e.id = r.ente_id WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code) AS amount,
-             EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
-               OR EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
-                          WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.credit_movement_id IS NOT NULL) AS credited
-           FROM receipts r WHERE r.outcome = 'OK'`,
-        )
-        .all() as { id: number; enteId: number; paidOn: string; amount: number | null; credited: number }[];
+      const all = await sqlAll<{ id: number; enteId: number; paidOn: string; amount: number | null; credited: number }>(
+        app.db,
+        `SELECT r.id, r.ente_id AS "enteId", substr(coalesce(r.payment_date_time, r.created_at), 1, 10) AS "paidOn",
+           (SELECT sum(t.amount_cents) FROM receipt_transfers t JOIN enti e ON e.id = r.ente_id WHERE t.receipt_row_id = r.id AND t.fiscal_code_pa = e.fiscal_code) AS amount,
+           CASE WHEN EXISTS (SELECT 1 FROM treasury_movements tm WHERE tm.receipt_row_id = r.id AND tm.state = 'matched')
+             OR EXISTS (SELECT 1 FROM fdr_entry_matches em JOIN fdr_flow_recon x ON x.flow_row_id = em.flow_row_id
+                        WHERE em.receipt_row_id = r.id AND em.state IN ('matched','revoked') AND x.credit_movement_id IS NOT NULL) THEN 1 ELSE 0 END AS credited
+         FROM receipts r WHERE r.outcome = 'OK'`,
+      );
       const expected = all
         .filter((r) => (scope === 'all' || scope.includes(r.enteId)) && !r.credited && (r.amount ?? 0) > 0 && workingDaysBetween(r.paidOn, today, { extraHolidays: HOLIDAYS }) >= days)
         .sort((a, b) => (a.paidOn === b.paidOn ? a.id - b.id : a.paidOn < b.paidOn ? -1 : 1));
       const name = `${days} days, scope ${JSON.stringify(scope)}`;
       t.ok(expected.length > 20, `${name}: ${expected.length} rows`);
       const pageSize = 7;
-      let page = await ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { pageSize });
+      let page = await ageingReport(app.db, scope, days, HOLIDAYS, NOW, { pageSize });
       t.equal(page.prev, null);
       const pages = [page];
       while (page.next) {
-        page = await ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { after: page.next, pageSize });
+        page = await ageingReport(app.db, scope, days, HOLIDAYS, NOW, { after: page.next, pageSize });
         pages.push(page);
       }
       const rows = pages.flatMap((p) => p.rows);
@@ -106,7 +106,7 @@ t.test('ageing report: the pages walk the plain scan both ways', async (t) => {
       t.ok(rows.every((r) => r.workingDays === workingDaysBetween(r.paidOn, today, { extraHolidays: HOLIDAYS })), `${name}: working days as counted one by one`);
       const back: number[] = [...page.rows.map((r) => r.receiptRowId)];
       while (page.prev) {
-        page = await ageingReport(app.sqlite, scope, days, HOLIDAYS, NOW, { before: page.prev, pageSize });
+        page = await ageingReport(app.db, scope, days, HOLIDAYS, NOW, { before: page.prev, pageSize });
         back.unshift(...page.rows.map((r) => r.receiptRowId));
       }
       t.same(back, expected.map((r) => r.id), `${name}: backward walk = plain scan`);
