@@ -4,6 +4,8 @@
 #   scripts/pg-throwaway.sh stop  [DIR]
 # The cluster runs as an unprivileged user (initdb refuses root): the current user when it is not
 # root, else `postgres` when the Debian package created it, else a `saelpg` user made here.
+# Made for tests: fsync off. PG_DURABLE=1 at its first start keeps fsync and full-page writes on
+# (commits still asynchronous, as SQLite's WAL with synchronous=NORMAL): the benchmarks' setting.
 set -euo pipefail
 cmd=${1:-start}
 dir=${2:-/tmp/sael-pg}
@@ -30,11 +32,10 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
 max_connections = 300
-fsync = off
 synchronous_commit = off
-full_page_writes = off
 shared_buffers = 128MB
 CONF
+      if [ "${PG_DURABLE:-0}" != 1 ]; then printf 'fsync = off\nfull_page_writes = off\n' >> "$dir/postgresql.conf"; fi
     fi
     if ! run "$bindir/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
       run "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w start >/dev/null
