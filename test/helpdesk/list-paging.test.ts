@@ -71,6 +71,12 @@ t.test('transaction search: the pages walk the plain scan both ways', async (t) 
     t.same(backward.flat(), expected, `${name}: backward walk = plain scan`);
     t.same(backward, pages.map((p) => p.rows.map((r) => r.optionId)), `${name}: the same pages both ways`);
   }
+  // The debtor's name matches whatever its case (LIKE ignores case on SQLite, not on PostgreSQL).
+  const byName = async (debtor: string) => (await searchTransactions(app.db, { debtor }, 'all', { pageSize: 1000 })).rows.map((r) => r.optionId);
+  const named = await byName('Debitore 11');
+  t.ok(named.length > 1, `debtor by name: ${named.length} rows`);
+  t.same(await byName('debitore 11'), named, 'debtor name in lower case');
+  t.same(await byName('DEBITORE 11'), named, 'debtor name in upper case');
 });
 
 t.test('ageing report: the pages walk the plain scan both ways', async (t) => {

@@ -8,6 +8,8 @@
 import t from 'tap';
 import { ageingQuery, txPageQuery } from '../../src/modules/helpdesk/queries.js';
 import { MATCH_SQL, RECEIPT_CANDIDATES_SQL, receiptCandidatesParams } from '../../src/modules/helpdesk/reconcile.js';
+import { sqlAll, sqlRun } from '../../src/db/raw.js';
+import { SUITE_ON_POSTGRES } from '../db/pg-helpers.js';
 import { buildTestApp, SQLITE_ONLY } from '../helpers.js';
 
 t.test('every lookup of a receipt’s transfers goes through receipt_transfers_key', { skip: SQLITE_ONLY }, async (t) => {
@@ -65,5 +67,35 @@ t.test('transaction search and ageing report pages are served by an index, witho
     t.notOk(details.some((d) => d.includes('TEMP B-TREE')), `${name}: no sort`);
     const receipts = details.filter((d) => /^(SEARCH|SCAN) r /.test(d));
     if (name.startsWith('search')) t.same(receipts, ['SEARCH r USING INDEX receipts_option (option_id=?) LEFT-JOIN'], `${name}: each option's receipt by receipts_option`);
+  }
+});
+
+/**
+ * PostgreSQL plans by statistics, so on an empty database it rightly scans the tables; with
+ * sequential scans priced out (enable_seqscan off) a plan that still reads a big table
+ * sequentially has no index to use: an expression index that does not match the query's
+ * expression, or a join on a column with no index.
+ */
+t.test('on PostgreSQL the same queries have an index for every big table they read', { skip: SUITE_ON_POSTGRES ? false : 'PostgreSQL only' }, async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+  const explain = async (sql: string, params: unknown[]) =>
+    await app.db.transaction(async () => {
+      await sqlRun(app.db, 'SET LOCAL enable_seqscan = off');
+      return (await sqlAll<{ 'QUERY PLAN': string }>(app.db, `EXPLAIN ${sql}`, ...params)).map((r) => r['QUERY PLAN']).join('\n');
+    });
+  const tx = (scope: 'all' | number[], cursor: boolean) => txPageQuery({}, scope, { cursor: cursor ? { key: '2026-01-01T00:00:00.000Z', id: 5 } : undefined, limit: 26 });
+  const ageing = (scope: 'all' | number[], cursor: boolean) => ageingQuery(scope, { cutoff: '2026-01-01', cursor: cursor ? { key: '2025-01-01', id: 1 } : undefined, limit: 101 });
+  const cases: [string, { sql: string; params: unknown[] }, RegExp][] = [
+    ['flow rows against receipts (MATCH_SQL)', { sql: MATCH_SQL, params: [1, '00071560700', 1] }, /receipt_transfers_key/],
+    ['receipts of a credit with an IUV', { sql: RECEIPT_CANDIDATES_SQL, params: receiptCandidatesParams(1, 1, '01000000000000001') }, /receipt_transfers_key/],
+    ['search, every ente, next page', tx('all', true), /payment_options_activity/],
+    ['search, one ente', tx([1], false), /payment_options_(ente_)?activity/],
+    ['ageing, every ente', ageing('all', false), /receipts_ok_paid_on/],
+    ['ageing, two enti, next page', ageing([1, 2], true), /receipts_ok_paid_on/],
+  ];
+  for (const [name, q, index] of cases) {
+    const plan = await explain(q.sql, q.params);
+    t.notMatch(plan, /Seq Scan on (receipts|receipt_transfers|payment_options|fdr_entries|fdr_entry_matches|treasury_movements)\b/, `${name}: no sequential scan of a big table`);
+    t.match(plan, index, `${name}: uses ${index.source}`);
   }
 });
