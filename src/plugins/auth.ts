@@ -98,7 +98,7 @@ export function userColumns(dialect: Dialect): string {
     dialect === 'postgres'
       ? `coalesce((SELECT json_agg(json_build_object('role', role, 'enteId', ente_id) ORDER BY id)::text FROM (`
       : `(SELECT json_group_array(json_object('role', role, 'enteId', ente_id) ORDER BY id) FROM (`;
-  const closeGrants = dialect === 'postgres' ? ` g), '[]')` : `))`;
+  const closeGrants = dialect === 'postgres' ? `) g), '[]')` : `))`;
   return `u.id AS "userId", u.fiscal_code AS "userFiscalCode", u.name AS "userName", u.family_name AS "userFamilyName", u.email AS "userEmail",
   ${grants}
      SELECT id, role, ente_id FROM role_grants WHERE user_id = u.id AND ente_id IS NOT NULL
