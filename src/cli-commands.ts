@@ -28,7 +28,7 @@ Comandi:
   apikey:list --ente <CF ente>                elenca le chiavi API dell'ente (id, inizio, descrizione, creata,
                                               ultimo uso, stato); le stesse sono in /admin/enti/<id>
   apikey:revoke --ente <CF ente> --id <n>     revoca una chiave API dell'ente
-  db:migrate                                  applica le migrazioni al database in DATA_DIR
+  db:migrate                                  applica le migrazioni al database (DATABASE_URL, o il file in DATA_DIR)
   fdr:download [--ente <CF ente>]             scarica dal nodo pagoPA i flussi di rendicontazione degli enti
                                               aderenti (o di uno) e li registra
   conservazione:run [--date AAAA-MM-GG]       porta ora in conservazione ricevute e flussi del giorno (di default

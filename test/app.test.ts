@@ -1,6 +1,7 @@
 import t from 'tap';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { sqlGet, sqlRun } from '../src/db/raw.js';
 import { buildTestApp, tempDir } from './helpers.js';
 
 t.test('boots in demo mode on a temporary database', async (t) => {
@@ -12,12 +13,18 @@ t.test('boots in demo mode on a temporary database', async (t) => {
     t.same(h.json(), { status: 'ok' });
     const r = await app.inject('/readyz');
     t.equal(r.statusCode, 200);
-    t.same(r.json(), { status: 'ready', detail: 'sqlite' });
+    t.same(r.json(), { status: 'ready', detail: app.database.dialect });
   });
 
   await t.test('readiness fails when migrations are missing', async (t) => {
-    app.sqlite.exec('CREATE TABLE __backup AS SELECT * FROM __drizzle_migrations; DELETE FROM __drizzle_migrations;');
-    t.teardown(() => app.sqlite.exec('INSERT INTO __drizzle_migrations SELECT * FROM __backup; DROP TABLE __backup;'));
+    // The migrations table: drizzle's node-postgres migrator keeps it in the "drizzle" schema.
+    const table = app.database.dialect === 'postgres' ? 'drizzle.__drizzle_migrations' : '__drizzle_migrations';
+    await sqlRun(app.db, `CREATE TABLE __backup AS SELECT * FROM ${table}`);
+    await sqlRun(app.db, `DELETE FROM ${table}`);
+    t.teardown(async () => {
+      await sqlRun(app.db, `INSERT INTO ${table} SELECT * FROM __backup`);
+      await sqlRun(app.db, 'DROP TABLE __backup');
+    });
     const r = await app.inject('/readyz');
     t.equal(r.statusCode, 503);
     t.match(r.json(), { status: 'not-ready' });
@@ -101,7 +108,8 @@ t.test('boots in demo mode on a temporary database', async (t) => {
   });
 
   await t.test('oversized and malformed bodies', async (t) => {
-    const before = app.sqlite.prepare('SELECT count(*) AS n FROM audit_log').get();
+    const auditRows = () => sqlGet(app.db, 'SELECT count(*) AS n FROM audit_log');
+    const before = await auditRows();
     const big = await app.inject({
       method: 'POST',
       url: '/logout',
@@ -113,7 +121,7 @@ t.test('boots in demo mode on a temporary database', async (t) => {
     const badJson = await app.inject({ method: 'POST', url: '/logout', headers: { 'content-type': 'application/json' }, payload: '{"a":' });
     t.equal(badJson.statusCode, 400);
     t.match(badJson.json(), { status: 400, errors: [{ field: 'body' }] });
-    t.same(app.sqlite.prepare('SELECT count(*) AS n FROM audit_log').get(), before, 'nothing written');
+    t.same(await auditRows(), before, 'nothing written');
   });
 
 });

@@ -2,6 +2,8 @@ import t from 'tap';
 import { hasRole, type CurrentUser } from '../src/plugins/auth.js';
 import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
 import { getEnteByFiscalCode, listEnti } from '../src/modules/enti/repository.js';
+import { sqlGet, sqlRun } from '../src/db/raw.js';
+import { openAppDatabase } from '../src/db/open.js';
 import { buildTestApp, loginAs, SQLITE_ONLY } from './helpers.js';
 import { startUserSession } from '../src/plugins/auth.js';
 import { sessionCookieFrom } from './helpers.js';
@@ -54,7 +56,7 @@ t.test('role guard matrix over real routes', async (t) => {
     }
   }
   // Another ente's service of the same id is not reachable through this ente's URL.
-  const termoliService = app.sqlite.prepare('SELECT id FROM payment_services WHERE ente_id = ? LIMIT 1').get(termoli.id) as { id: number };
+  const termoliService = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM payment_services WHERE ente_id = ? LIMIT 1', termoli.id))!;
   const res = await app.inject({
     url: `/admin/enti/${campobasso.id}/servizi/${termoliService.id}`,
     headers: { accept: 'text/html', cookie: cookies.saelAdmin! },
@@ -68,7 +70,7 @@ t.test('role guard matrix over real routes', async (t) => {
 t.test('login rotates the session id and keeps nothing from before', async (t) => {
   const app = await buildTestApp(t);
   const cf = demoUserFiscalCodes()[0]!.fiscalCode;
-  const userId = (app.sqlite.prepare('SELECT id FROM users WHERE fiscal_code = ?').get(cf) as { id: number }).id;
+  const userId = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM users WHERE fiscal_code = ?', cf))!.id;
   // Test-only routes on this instance: a page that touches the anonymous session, and a sign-in.
   app.get('/test-only/anon', async (request) => {
     request.session._csrf = 'anonymous-secret';
@@ -86,7 +88,7 @@ t.test('login rotates the session id and keeps nothing from before', async (t) =
   t.ok(after);
   t.not(after, before, 'new session id');
   t.same(signin.json(), { csrf: null }, 'anonymous session data dropped');
-  const oldStillValid = app.sqlite.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number };
+  const oldStillValid = (await sqlGet<{ n: number }>(app.db, 'SELECT count(*) AS n FROM sessions'))!;
   t.equal(oldStillValid.n, 1, 'the old session row is gone, only the new one remains');
   const setCookie = signin.cookies.find((c) => c.name === 'sael_sid')!;
   t.equal(setCookie.httpOnly, true);
@@ -137,17 +139,16 @@ t.test('the signed-in user is read with the session row, fresh on every request'
   t.equal((await helpdesk()).statusCode, 403, 'no grant yet');
   await grantRole(app.db, id, 'helpdesk', null, by);
   t.equal((await helpdesk()).statusCode, 200, 'a grant counts from the next request');
-  const grantId = (app.sqlite.prepare("SELECT id FROM role_grants WHERE user_id = ? AND role = 'helpdesk'").get(id) as { id: number }).id;
-  // Another connection (the CLI, another process) revokes it.
-  const Database = (await import('better-sqlite3')).default;
-  const other = new Database(app.config.databaseFile);
+  const grantId = (await sqlGet<{ id: number }>(app.db, "SELECT id FROM role_grants WHERE user_id = ? AND role = 'helpdesk'", id))!.id;
+  // Another connection (the CLI, another process) revokes it: the same SQLite file or PostgreSQL database.
+  const other = await openAppDatabase(app.config);
   t.teardown(() => other.close());
-  other.prepare('DELETE FROM role_grants WHERE id = ?').run(grantId);
+  await sqlRun(other.db, 'DELETE FROM role_grants WHERE id = ?', grantId);
   t.equal((await helpdesk()).statusCode, 403, 'a revocation counts from the next request');
 
   // The store hands the user over only for the session it read last, once.
   const store = sessionStoreOf(app);
-  const sid = (app.sqlite.prepare('SELECT id FROM sessions').get() as { id: string }).id;
+  const sid = (await sqlGet<{ id: string }>(app.db, 'SELECT id FROM sessions'))!.id;
   await new Promise<void>(async (resolve, reject) => await store.get(sid, (err) => (err ? reject(err) : resolve())));
   t.equal((store.takeCompanion('another id')), undefined, 'not for another session');
   await new Promise<void>(async (resolve, reject) => await store.get(sid, (err) => (err ? reject(err) : resolve())));
@@ -155,7 +156,7 @@ t.test('the signed-in user is read with the session row, fresh on every request'
   t.equal(store.takeCompanion(sid), undefined, 'taken once');
 
   // A session whose user row is gone is anonymous.
-  other.prepare('DELETE FROM users WHERE id = ?').run(id);
+  await sqlRun(other.db, 'DELETE FROM users WHERE id = ?', id);
   const gone = await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } });
   t.equal(gone.statusCode, 303, 'to the login page');
 });

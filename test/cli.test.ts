@@ -1,21 +1,38 @@
 import t from 'tap';
-import Database from 'better-sqlite3';
-import path from 'node:path';
 import { runCli } from '../src/cli-commands.js';
+import { loadConfig } from '../src/config.js';
 import { numericFiscalCodeFromBase } from '../src/domain/fiscal-code.js';
 import { hashApiKey, authenticateApiKey } from '../src/modules/users/repository.js';
-import { openDatabase } from '../src/db/client.js';
+import { openAppDatabase } from '../src/db/open.js';
+import { sqlAll } from '../src/db/raw.js';
 import { tempDir } from './helpers.js';
+import { createTestDatabase, SUITE_ON_POSTGRES } from './db/pg-helpers.js';
 
-async function cli(dir: string, ...argv: string[]) {
+/** The CLI's settings: the SQLite file in a new DATA_DIR, or (suite on PostgreSQL) a new, empty PostgreSQL database. */
+async function cliEnv(t: Parameters<typeof createTestDatabase>[0]): Promise<Record<string, string>> {
+  const env: Record<string, string> = { DATA_DIR: tempDir(t) };
+  if (SUITE_ON_POSTGRES) env.DATABASE_URL = await createTestDatabase(t, process.env.TEST_DATABASE_URL!);
+  return env;
+}
+
+async function cli(env: Record<string, string>, ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { env: { DATA_DIR: dir }, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, { env, out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 t.test('admin CLI', async (t) => {
-  const dir = tempDir(t);
+  const dir = await cliEnv(t);
+  /** Another connection to the CLI's database, as an operator's SQL client would read it. */
+  const readBack = async <T>(text: string): Promise<T[]> => {
+    const h = await openAppDatabase(loadConfig({ ...dir, LOG_LEVEL: 'silent' }));
+    try {
+      return await sqlAll<T>(h.db, text);
+    } finally {
+      await h.close();
+    }
+  };
   const cf = numericFiscalCodeFromBase('8000000003');
 
   const migrate = await cli(dir, 'db:migrate');
@@ -52,16 +69,14 @@ t.test('admin CLI', async (t) => {
   t.equal(key.code, 0, key.err);
   const printed = key.out.split('\n')[1]!;
   t.match(printed, /^sael_[A-Za-z0-9_-]{40,}$/);
-  const db = new Database(path.join(dir, 'sael-pay.sqlite'), { readonly: true });
-  const rows = db.prepare('SELECT key_hash, prefix FROM api_keys').all() as { key_hash: string; prefix: string }[];
-  db.close();
+  const rows = await readBack<{ key_hash: string; prefix: string }>('SELECT key_hash, prefix FROM api_keys');
   t.equal(rows.length, 1);
   t.equal(rows[0]!.key_hash, hashApiKey(printed), 'only the hash is stored');
   t.not(rows[0]!.key_hash, printed);
-  const h = openDatabase(path.join(dir, 'sael-pay.sqlite'));
+  const h = await openAppDatabase(loadConfig({ ...dir, LOG_LEVEL: 'silent' }));
   t.match(await authenticateApiKey(h.db, printed), { enteFiscalCode: cf });
   t.equal(await authenticateApiKey(h.db, printed + 'x'), null);
-  h.close();
+  await h.close();
   t.equal((await cli(dir, 'apikey:create')).code, 2, 'missing --ente');
 
   for (const argv of [[], ['nope'], ['ente:list', '--bogus'], ['ente:add', '--name', 'x']]) {
@@ -69,8 +84,6 @@ t.test('admin CLI', async (t) => {
     t.equal(r.code, 2, `usage for ${argv.join(' ') || '(nothing)'}`);
     t.match(r.err, /Uso: npm run cli/);
   }
-  const audit = new Database(path.join(dir, 'sael-pay.sqlite'), { readonly: true });
-  const actors = audit.prepare("SELECT DISTINCT actor FROM audit_log").all() as { actor: string }[];
-  audit.close();
+  const actors = await readBack<{ actor: string }>('SELECT DISTINCT actor FROM audit_log');
   t.same(actors, [{ actor: 'cli' }], 'CLI writes are audited');
 });

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { buildTestApp } from './helpers.js';
+import { sqlGet } from '../src/db/raw.js';
 import { BULK_PRINT_JOB } from '../src/modules/positions/bulk-print-job.js';
 import { IMPORT_JOB } from '../src/modules/positions/import-job.js';
 
@@ -27,7 +28,7 @@ t.test('each module registers its decorations, routes and jobs', async (t) => {
   t.same(missing, [], 'every module route is there');
 
   // The positions module's jobs are on the runner: queued jobs of both kinds are claimed and run.
-  const enteId = (app.sqlite.prepare('SELECT id FROM enti ORDER BY id LIMIT 1').get() as { id: number }).id;
+  const enteId = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM enti ORDER BY id LIMIT 1'))!.id;
   const print = await app.jobs.enqueue({ kind: BULK_PRINT_JOB, enteId, requestedBy: 'test', input: { filter: { status: 'cancelled' } } });
   const csv = await app.jobs.enqueue({ kind: IMPORT_JOB, enteId, requestedBy: 'test', input: {} });
   await app.jobs.drain();
@@ -49,12 +50,12 @@ t.test('close: station pool, then node-call log, then the database', async (t) =
   trace(app.stationPool, 'close', 'station pool');
   trace(app.nodeCallLog, 'close', 'node-call log');
   trace(app.jobs, 'stop', 'jobs');
-  trace(app.sqlite, 'close', 'database');
+  trace(app.database, 'close', 'database');
   await app.close();
   t.same(
     order.filter((x) => x !== 'jobs'),
     ['station pool', 'node-call log', 'database'],
   );
   t.equal(order.at(-1), 'database', 'the database closes after every module and plugin');
-  t.notOk(app.sqlite.open);
+  await t.rejects(app.database.ping(), 'the database is closed');
 });

@@ -10,6 +10,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
 import { listEnti } from '../src/modules/enti/repository.js';
+import { sqlGet } from '../src/db/raw.js';
 import { buildTestApp, csrfFrom, FORM_HEADERS, form, loginAs, spidLogin, tempDir } from './helpers.js';
 
 const users = demoUserFiscalCodes();
@@ -26,7 +27,7 @@ function multipartBody(boundary: string, fields: Record<string, string>, file?: 
 t.test('malformed multipart bodies on every upload route answer 400 with a message, not 500', async (t) => {
   const app = await buildTestApp(t);
   const ente = (await listEnti(app.db, { q: 'Campobasso' })).find((e) => e.kind === 'comune')!;
-  const operatorGrant = app.sqlite.prepare("SELECT ente_id AS id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.fiscal_code = ? AND g.role = 'operator'").get(OPERATOR) as { id: number };
+  const operatorGrant = (await sqlGet<{ id: number }>(app.db, "SELECT ente_id AS id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.fiscal_code = ? AND g.role = 'operator'", OPERATOR))!;
   const routes: { url: string; page: string; user: string }[] = [
     { url: `/backoffice/enti/${operatorGrant.id}/importazioni`, page: `/backoffice/enti/${operatorGrant.id}/importazioni`, user: OPERATOR },
     { url: '/helpdesk/ticket', page: '/helpdesk/ticket/nuovo', user: HELPDESK },

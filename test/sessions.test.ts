@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { buildTestApp, loginAs } from './helpers.js';
+import { sqlGet, sqlRun } from '../src/db/raw.js';
 import { CachedSigner, SESSION_COOKIE, SESSION_TOUCH_MS } from '../src/plugins/sessions/index.js';
 import { Signer } from '@fastify/cookie';
 import { upsertUser } from '../src/modules/users/repository.js';
@@ -15,8 +16,8 @@ t.test('idle lifetime on the server, one write a minute at most', async (t) => {
   const { lucia } = citizens();
   await upsertUser(app.db, lucia, { actor: 'test' });
   const cookie = await loginAs(app, lucia.fiscalCode);
-  const expiresAt = () => (app.sqlite.prepare('SELECT expires_at AS e FROM sessions').get() as { e: number }).e;
-  const setExpires = (e: number) => app.sqlite.prepare('UPDATE sessions SET expires_at = ?').run(e);
+  const expiresAt = async () => (await sqlGet<{ e: number }>(app.db, 'SELECT expires_at AS e FROM sessions'))!.e;
+  const setExpires = (e: number) => sqlRun(app.db, 'UPDATE sessions SET expires_at = ?', e);
   const get = () => app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } });
 
   await t.test('the first page stores the CSRF secret in the session: a browser-session cookie', async (t) => {
@@ -30,22 +31,22 @@ t.test('idle lifetime on the server, one write a minute at most', async (t) => {
 
   await t.test('a page view neither sets a cookie nor writes the row when the session was just used', async (t) => {
     const recent = Date.now() + ttl - 5_000;
-    setExpires(recent);
+    await setExpires(recent);
     const res = await get();
     t.equal(res.statusCode, 200);
     t.equal(res.headers['set-cookie'], undefined, 'no Set-Cookie on every response');
-    t.equal(expiresAt(), recent, 'no write');
+    t.equal(await expiresAt(), recent, 'no write');
   });
 
   await t.test('a session last used more than a minute ago gets its full lifetime again', async (t) => {
-    setExpires(Date.now() + ttl - SESSION_TOUCH_MS - 10_000);
+    await setExpires(Date.now() + ttl - SESSION_TOUCH_MS - 10_000);
     const before = Date.now();
     t.equal((await get()).statusCode, 200);
-    t.ok(expiresAt() >= before + ttl, 'expiry moved to now + lifetime');
+    t.ok((await expiresAt()) >= before + ttl, 'expiry moved to now + lifetime');
   });
 
   await t.test('a session idle for the whole lifetime is over', async (t) => {
-    setExpires(Date.now() - 1);
+    await setExpires(Date.now() - 1);
     const res = await get();
     t.equal(res.statusCode, 303, 'back to the login page');
     t.match(res.headers.location, /^\/accesso\?next=/);
@@ -58,8 +59,8 @@ t.test('machine routes (SOAP station, REST API, metrics) neither read nor create
   await upsertUser(app.db, lucia, { actor: 'test' });
   const cookie = await loginAs(app, lucia.fiscalCode);
   const old = Date.now() + 30 * 60_000 - SESSION_TOUCH_MS - 10_000;
-  app.sqlite.prepare('UPDATE sessions SET expires_at = ?').run(old);
-  const expiresAt = () => (app.sqlite.prepare('SELECT expires_at AS e FROM sessions').get() as { e: number }).e;
+  await sqlRun(app.db, 'UPDATE sessions SET expires_at = ?', old);
+  const expiresAt = async () => (await sqlGet<{ e: number }>(app.db, 'SELECT expires_at AS e FROM sessions'))!.e;
   const calls = [
     app.inject({ method: 'POST', url: '/pagopa/paForNode', headers: { cookie, 'content-type': 'text/xml', soapaction: 'paVerifyPaymentNotice' }, payload: '<x/>' }),
     app.inject({ url: '/api/v1/positions', headers: { cookie } }),
@@ -69,11 +70,11 @@ t.test('machine routes (SOAP station, REST API, metrics) neither read nor create
     t.equal(res.headers['set-cookie'], undefined, `${res.statusCode} ${res.body.slice(0, 40)}: no cookie`);
   }
   t.equal((await calls[1]!).statusCode, 401, 'the API does not accept a browser session');
-  t.equal(expiresAt(), old, 'the session was not even read (its expiry would have moved)');
-  t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, 1, 'no session created');
+  t.equal(await expiresAt(), old, 'the session was not even read (its expiry would have moved)');
+  t.equal((await sqlGet<{ n: number }>(app.db, 'SELECT count(*) AS n FROM sessions'))!.n, 1, 'no session created');
   // A page still loads it.
   t.equal((await app.inject({ url: '/area-personale', headers: { cookie, accept: 'text/html' } })).statusCode, 200);
-  t.ok(expiresAt() > old, 'pages use the session');
+  t.ok((await expiresAt()) > old, 'pages use the session');
 });
 
 t.test('the cookie signer keeps signatures it computed, and still refuses every forgery', async (t) => {
