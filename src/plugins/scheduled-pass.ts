@@ -12,6 +12,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import type { Db } from '../db/client.js';
 import { claimLease, releaseLease, renewLease } from '../modules/pagopa/leases.js';
 
 const LEASE_MS = 5 * 60_000;
@@ -25,24 +26,34 @@ export interface ScheduledPassOptions {
   pass: (at: Date) => Promise<void>;
 }
 
+/**
+ * Runs `fn` under the lease `name` (pagopa_schedules), renewed while it runs and released with the
+ * outcome and the next due time (`everyMs` on, a second early so that the interval timer that
+ * started it finds it due). With `onlyIfDue`, only when the last run, by any process, is due. False
+ * when another process holds it (or, with onlyIfDue, it is not due). `fn`'s error is recorded on
+ * the lease and thrown.
+ */
+export async function underLease(db: Db, name: string, opts: { everyMs: number; onlyIfDue: boolean }, fn: () => Promise<unknown>): Promise<boolean> {
+  if (!(await claimLease(db, name, OWNER, LEASE_MS, { onlyIfDue: opts.onlyIfDue }))) return false;
+  const renew = setInterval(() => void renewLease(db, name, OWNER, LEASE_MS).catch(() => undefined), LEASE_MS / 3);
+  renew.unref();
+  let error: string | undefined;
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    error = (e as Error).message;
+    throw e;
+  } finally {
+    clearInterval(renew);
+    await releaseLease(db, name, OWNER, { nextRunAt: Date.now() + opts.everyMs - 1000, error });
+  }
+}
+
 export function scheduledPass(app: FastifyInstance, opts: ScheduledPassOptions): (at?: Date) => Promise<void> {
   let running: Promise<void> | null = null;
-  const lease = `pass:${opts.name}`;
-  const leased = async (at: Date, onlyIfDue: boolean) => {
-    if (!(await claimLease(app.db, lease, OWNER, LEASE_MS, { onlyIfDue }))) return;
-    const renew = setInterval(() => void renewLease(app.db, lease, OWNER, LEASE_MS).catch(() => undefined), LEASE_MS / 3);
-    renew.unref();
-    let error: string | undefined;
-    try {
-      await opts.pass(at);
-    } catch (e) {
-      error = (e as Error).message;
-      throw e;
-    } finally {
-      clearInterval(renew);
-      // Due again a second early, so that the interval timer that started it finds it due.
-      await releaseLease(app.db, lease, OWNER, { nextRunAt: Date.now() + opts.everyMs - 1000, error });
-    }
+  const leased = async (at: Date, onlyIfDue: boolean): Promise<void> => {
+    await underLease(app.db, `pass:${opts.name}`, { everyMs: opts.everyMs, onlyIfDue }, () => opts.pass(at));
   };
   const run = (at: Date, onlyIfDue: boolean) => {
     if (running) return running;

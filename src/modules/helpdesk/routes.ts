@@ -73,6 +73,7 @@ import {
 } from './tickets.js';
 import { describeTicketLink, type TicketLink, type TicketLinkKind } from './ticket-links.js';
 import { sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
+import { underLease } from '../../plugins/scheduled-pass.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
 const TICK_MS = 60_000;
@@ -178,27 +179,32 @@ export default fp(
     let sender: MailSender | null = hs.smtpUrl ? smtpSender(hs.smtpUrl, hs.mailFrom) : null;
 
     // ---------------------------------------------------------------- periodic work
+    // Once across processes: under a lease, the timer's tick only when a minute has passed since
+    // the last one by any process (a direct call, as tests make, runs unless another holds it).
     let running = false;
-    const tick = async () => {
+    const tick = async (opts: { onlyIfDue?: boolean } = {}) => {
       if (running) return;
       running = true;
       try {
-        await processPendingFlows(r);
-        await retryParked(r);
-        const ctx = await ticketsCtx();
-        await checkSlaBreaches(ctx);
-        await autoClose(ctx, hs.autoCloseDays);
-        if (hs.nodeCallRetentionDays > 0) await pruneNodeCalls(app.db, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
-        if (sender) await flushOutbox(app.db, sender);
+        await underLease(app.db, 'helpdesk:tick', { everyMs: TICK_MS, onlyIfDue: opts.onlyIfDue ?? false }, () => periodicWork());
       } catch (e) {
         app.log.error({ err: (e as Error).message }, 'helpdesk periodic task failed');
       } finally {
         running = false;
       }
     };
+    const periodicWork = async () => {
+      await processPendingFlows(r);
+      await retryParked(r);
+      const ctx = await ticketsCtx();
+      await checkSlaBreaches(ctx);
+      await autoClose(ctx, hs.autoCloseDays);
+      if (hs.nodeCallRetentionDays > 0) await pruneNodeCalls(app.db, new Date(Date.now() - hs.nodeCallRetentionDays * 86_400_000).toISOString());
+      if (sender) await flushOutbox(app.db, sender);
+    };
     let timer: NodeJS.Timeout | null = null;
     app.addHook('onReady', async () => {
-      timer = setInterval(() => void tick(), TICK_MS);
+      timer = setInterval(() => void tick({ onlyIfDue: true }), TICK_MS);
       timer.unref();
     });
     app.addHook('onClose', async () => {
@@ -819,7 +825,7 @@ export default fp(
 declare module 'fastify' {
   interface FastifyInstance {
     /** Runs the helpdesk periodic work once (tests and the CLI). */
-    helpdeskTick: () => Promise<void>;
+    helpdeskTick: (opts?: { onlyIfDue?: boolean }) => Promise<void>;
     ticketsContext: () => TicketsCtx;
   }
 }
