@@ -6,6 +6,7 @@
  * The positions it makes are the ones /api/v1 and the notice PDF show.
  */
 import fs from 'node:fs';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -260,7 +261,7 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
     const bad = await gpd('updateTransferIbanMassive', { params: org, query: { oldIban: bankIban }, body: { newIban } });
     t.equal(bad.status, 400, 'an IBAN not registered for the organization');
     clean(t, bad);
-    app.sqlite.prepare("INSERT INTO ente_ibans (ente_id, iban, kind, label) VALUES (?, ?, 'bank', 'Nuovo conto')").run(ente.id, newIban);
+    (await sqlRun(app.db, "INSERT INTO ente_ibans (ente_id, iban, kind, label) VALUES (?, ?, 'bank', 'Nuovo conto')", ente.id, newIban));
     const r = await gpd('updateTransferIbanMassive', { params: org, query: { oldIban: bankIban, limit: 1000 }, body: { newIban } });
     t.equal(r.status, 200, JSON.stringify(r.body));
     clean(t, r);
@@ -309,7 +310,7 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
   });
 
   await t.test('IUVs: foreign ones refused; the platform counter skips the clients’', async (t) => {
-    const before = (app.sqlite.prepare('SELECT count(*) AS n FROM positions').get() as { n: number }).n;
+    const before = ((await sqlGet(app.db, 'SELECT count(*) AS n FROM positions')) as { n: number }).n;
     const tryIuv = async (iupd: string, iuv: string) => {
       const b = position(iupd);
       b.paymentOption[0]!.iuv = iuv;
@@ -350,7 +351,7 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
     const next = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: { authorization: `Bearer ${key}` }, payload: v1Body('V1-2') });
     t.equal(next.statusCode, 201);
     t.equal(next.json().paymentOptions[0].iuv, clientIuv(seg, sequence + 3n), 'the counter jumped over the client’s IUVs');
-    t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM positions').get() as { n: number }).n, before + 3, 'refused bodies wrote nothing');
+    t.equal(((await sqlGet(app.db, 'SELECT count(*) AS n FROM positions')) as { n: number }).n, before + 3, 'refused bodies wrote nothing');
   });
 
   await t.test('conflicts and access', async (t) => {
@@ -381,9 +382,7 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
   await t.test('list by payment date; a paid option answers PO_PAID', async (t) => {
     // The receipt path is the station's (test/pagopa); here one option is marked paid as it leaves it.
     const paidAt = new Date().toISOString();
-    app.sqlite
-      .prepare("UPDATE payment_options SET status = 'paid', paid_at = ? WHERE ente_id = ? AND iuv = (SELECT o.iuv FROM payment_options o JOIN positions p ON p.id = o.position_id WHERE p.iupd = 'GPD-TARI-0002' AND o.ordinal = 0)")
-      .run(paidAt, ente.id);
+    (await sqlRun(app.db, "UPDATE payment_options SET status = 'paid', paid_at = ? WHERE ente_id = ? AND iuv = (SELECT o.iuv FROM payment_options o JOIN positions p ON p.id = o.position_id WHERE p.iupd = 'GPD-TARI-0002' AND o.ordinal = 0)", paidAt, ente.id));
     const r = await gpd('getOrganizationDebtPositions', { params: org, query: { payment_date_from: paidAt.slice(0, 10), payment_date_to: paidAt.slice(0, 10) } });
     t.equal(r.status, 200);
     clean(t, r);

@@ -7,12 +7,13 @@
  * anomaly, and paymentDateTime without an offset is Italian time.
  */
 import t from 'tap';
+import { sqlGet } from '../../src/db/raw.js';
 import { buildTestApp } from '../helpers.js';
 import { listEnti } from '../../src/modules/enti/repository.js';
 import { nodeDateTime } from '../../src/modules/pagopa/receipts.js';
 import { conflictingPairs, optionsConflict } from '../../src/modules/pagopa/payment-state.js';
 import { getPaymentRequest, newReceiptId, readPaymentData, sendRtRequest, verifyRequest, type ReceiptParams } from '../../src/simulators/pagopa/node-messages.js';
-import { callStation, count, createTari, identity, type Created } from './helpers.js';
+import { callStation, countRows, createTari, identity, type Created } from './helpers.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>;
 
@@ -75,17 +76,17 @@ t.test('station: options of a settled position', async (t) => {
     const late = await callStation(app, receiptXml(app, pos.fiscalCode, { v2: true, receiptId, noticeNumber: pos.options[1]!.noticeNumber, fiscalCode: pos.fiscalCode, data: installmentData, paymentNote: 'cart-x' }), 'paSendRTV2');
     t.equal(late.answer.outcome, 'OK', 'never refused: a KO would leave it in the node’s retry queue');
     t.ok(late.xsd.valid);
-    const row = app.sqlite.prepare('SELECT id, processing, option_id, raw_xml FROM receipts WHERE receipt_id = ?').get(receiptId) as { id: number; processing: string; option_id: number; raw_xml: string };
+    const row = (await sqlGet(app.db, 'SELECT id, processing, option_id, raw_xml FROM receipts WHERE receipt_id = ?', receiptId)) as { id: number; processing: string; option_id: number; raw_xml: string };
     t.equal(row.processing, 'flagged', 'stored, not applied');
     t.match(row.raw_xml, receiptId);
-    const anomaly = app.sqlite.prepare("SELECT type, status, amount_cents, detail, refs FROM anomalies WHERE type = 'receipt_alternative_option'").get() as Record<string, string | number>;
+    const anomaly = (await sqlGet(app.db, "SELECT type, status, amount_cents, detail, refs FROM anomalies WHERE type = 'receipt_alternative_option'")) as Record<string, string | number>;
     t.ok(anomaly, 'an anomaly for the helpdesk');
     t.equal(anomaly.status, 'open');
     t.equal(anomaly.amount_cents, pos.options[1]!.amountCents);
     t.match(String(anomaly.detail), /rimborso/);
     t.match(String(anomaly.detail), /in unica soluzione/, 'names the option paid first');
     t.match(JSON.parse(String(anomaly.refs)), { receiptRowId: row.id, noticeNumber: pos.options[1]!.noticeNumber });
-    const state = app.sqlite.prepare('SELECT p.status AS p, o.status AS o FROM payment_options o JOIN positions p ON p.id = o.position_id WHERE o.id = ?').get(row.option_id) as { p: string; o: string };
+    const state = (await sqlGet(app.db, 'SELECT p.status AS p, o.status AS o FROM payment_options o JOIN positions p ON p.id = o.position_id WHERE o.id = ?', row.option_id)) as { p: string; o: string };
     t.same(state, { p: 'paid', o: 'cancelled' }, 'the position stays paid once');
   });
 
@@ -97,14 +98,14 @@ t.test('station: options of a settled position', async (t) => {
     t.equal(v.answer.faultCode, 'PAA_PAGAMENTO_DUPLICATO');
     const next = await callStation(app, verifyRequest(identity(app, pos.fiscalCode), { fiscalCode: pos.fiscalCode, noticeNumber: pos.options[2]!.noticeNumber }), 'paVerifyPaymentNotice');
     t.equal(next.answer.outcome, 'OK', 'the next installment of the same plan stays payable');
-    const before = count(app, "anomalies WHERE type = 'receipt_alternative_option'");
+    const before = (await countRows(app, "anomalies WHERE type = 'receipt_alternative_option'"));
     const late = await callStation(app, receiptXml(app, pos.fiscalCode, { v2: true, receiptId: newReceiptId(), noticeNumber: pos.options[0]!.noticeNumber, fiscalCode: pos.fiscalCode, data: singleData }), 'paSendRTV2');
     t.equal(late.answer.outcome, 'OK');
-    t.equal(count(app, "anomalies WHERE type = 'receipt_alternative_option'"), before + 1);
-    const detail = (app.sqlite.prepare("SELECT detail FROM anomalies WHERE type = 'receipt_alternative_option' ORDER BY id DESC").get() as { detail: string }).detail;
+    t.equal((await countRows(app, "anomalies WHERE type = 'receipt_alternative_option'")), before + 1);
+    const detail = ((await sqlGet(app.db, "SELECT detail FROM anomalies WHERE type = 'receipt_alternative_option' ORDER BY id DESC")) as { detail: string }).detail;
     t.match(detail, /rata 1 di 3/);
     t.match(detail, /Disporre il rimborso/);
-    t.equal((app.sqlite.prepare('SELECT status FROM positions WHERE iupd = ?').get(pos.iupd) as { status: string }).status, 'partially_paid');
+    t.equal(((await sqlGet(app.db, 'SELECT status FROM positions WHERE iupd = ?', pos.iupd)) as { status: string }).status, 'partially_paid');
   });
 
   await t.test('a secondary receipt for a notice of an ente the station does not serve is stored with an anomaly', async (t) => {
@@ -114,9 +115,16 @@ t.test('station: options of a settled position', async (t) => {
     const receiptId = newReceiptId();
     const r = await callStation(app, receiptXml(app, pos.fiscalCode, { v2: true, receiptId, noticeNumber: '301888888888888888', fiscalCode: stranger.fiscalCode, data: { ...data, creditorReferenceId: '01888888888888888' } }), 'paSendRTV2');
     t.equal(r.answer.outcome, 'OK');
-    const row = app.sqlite.prepare('SELECT id, processing FROM receipts WHERE receipt_id = ?').get(receiptId) as { id: number; processing: string };
+    const row = (await sqlGet(app.db, 'SELECT id, processing FROM receipts WHERE receipt_id = ?', receiptId)) as { id: number; processing: string };
     t.equal(row.processing, 'secondary', 'stored as secondary (the transfer to us is real money)');
-    const a = app.sqlite.prepare("SELECT type, detail FROM anomalies WHERE type = 'receipt_unknown_notice' AND json_extract(refs, '$.receiptRowId') = ?").get(row.id) as { type: string; detail: string } | undefined;
+    const a = (await sqlGet(
+      app.db,
+      {
+        sqlite: "SELECT type, detail FROM anomalies WHERE type = 'receipt_unknown_notice' AND json_extract(refs, '$.receiptRowId') = ?",
+        postgres: "SELECT type, detail FROM anomalies WHERE type = 'receipt_unknown_notice' AND (refs::json ->> 'receiptRowId')::bigint = ?",
+      },
+      row.id,
+    )) as { type: string; detail: string } | undefined;
     t.ok(a, 'an anomaly names it');
     t.match(a?.detail ?? '', stranger.fiscalCode);
   });
@@ -128,10 +136,10 @@ t.test('station: options of a settled position', async (t) => {
     const xml = receiptXml(app, pos.fiscalCode, { v2: true, receiptId, noticeNumber: pos.options[0]!.noticeNumber, fiscalCode: pos.fiscalCode, data: await paymentData(app, pos, 0), paymentDateTime: new Date('2026-01-15T09:30:00Z') });
     t.match(xml, '<paymentDateTime>2026-01-15T10:30:00</paymentDateTime>', 'the simulator writes Italian time like the node');
     await callStation(app, xml, 'paSendRTV2');
-    const row = app.sqlite.prepare('SELECT payment_date_time AS at FROM receipts WHERE receipt_id = ?').get(receiptId) as { at: string };
+    const row = (await sqlGet(app.db, 'SELECT payment_date_time AS at FROM receipts WHERE receipt_id = ?', receiptId)) as { at: string };
     t.equal(row.at, '2026-01-15T10:30:00+01:00');
     t.equal(new Date(row.at).toISOString(), '2026-01-15T09:30:00.000Z', 'the instant is right');
-    const paidAt = (app.sqlite.prepare('SELECT paid_at FROM payment_options WHERE notice_number = ?').get(pos.options[0]!.noticeNumber) as { paid_at: string }).paid_at;
+    const paidAt = ((await sqlGet(app.db, 'SELECT paid_at FROM payment_options WHERE notice_number = ?', pos.options[0]!.noticeNumber)) as { paid_at: string }).paid_at;
     t.equal(paidAt, '2026-01-15T10:30:00+01:00');
   });
 });

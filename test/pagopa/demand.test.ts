@@ -6,12 +6,13 @@
  * and the idServizio on the service form.
  */
 import t from 'tap';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 import { demoUserFiscalCodes, demoCitizenProfiles } from '../../src/modules/enti/demo-seed.js';
 import { getServiceByCode, listEnti } from '../../src/modules/enti/repository.js';
 import { buildServiceForm, serviceFormSchema, serviceFormXsd } from '../../src/modules/pagopa/demand-xsd.js';
 import { demandRequest } from '../../src/simulators/pagopa/node-messages.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
-import { callStation, count, freePort, identity } from './helpers.js';
+import { callStation, countRows, freePort, identity } from './helpers.js';
 
 t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (t) => {
   const port = await freePort();
@@ -34,7 +35,7 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     const formPage = await (await fetch(`${base}/simulators/pagopa/psp/servizi?servizio=${mensa.id}`)).text();
     t.match(formPage, /name="f_alunno"/, 'its fields come from the one service definition');
     t.match(formPage, /name="f_scuola"/);
-    const positionsBefore = count(app, 'positions WHERE service_id = ?', mensa.id);
+    const positionsBefore = (await countRows(app, 'positions WHERE service_id = ?', mensa.id));
     const res = await fetch(`${base}/simulators/pagopa/psp/servizi/${mensa.id}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -44,18 +45,16 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     const html = await res.text();
     t.match(html, /Pagamento eseguito: avviso <span class="text-monospace">(\d{18})<\/span>/);
     const noticeNumber = /avviso <span class="text-monospace">(\d{18})</.exec(html)![1]!;
-    t.equal(count(app, 'positions WHERE service_id = ?', mensa.id), positionsBefore + 1, 'one position created');
-    const row = app.sqlite
-      .prepare(`SELECT p.status, p.debtor_fiscal_code AS cf, p.debtor_name AS name, p.description, o.amount_cents AS cents, o.status AS optionStatus
-                FROM payment_options o JOIN positions p ON p.id = o.position_id WHERE o.notice_number = ? AND o.ente_id = ?`)
-      .get(noticeNumber, campobasso.id) as { status: string; cf: string; name: string; description: string; cents: number; optionStatus: string };
+    t.equal((await countRows(app, 'positions WHERE service_id = ?', mensa.id)), positionsBefore + 1, 'one position created');
+    const row = (await sqlGet(app.db, `SELECT p.status, p.debtor_fiscal_code AS cf, p.debtor_name AS name, p.description, o.amount_cents AS cents, o.status AS optionStatus
+                FROM payment_options o JOIN positions p ON p.id = o.position_id WHERE o.notice_number = ? AND o.ente_id = ?`, noticeNumber, campobasso.id)) as { status: string; cf: string; name: string; description: string; cents: number; optionStatus: string };
     t.equal(row.status, 'paid', 'the receipt closed the position');
     t.equal(row.cf, citizen.fiscalCode, 'debtor from the form');
     t.equal(row.name, 'Lucia Ferrante');
     t.equal(row.cents, 2550);
     t.equal(row.description, 'Mensa scolastica: Marco Ferrante – Primaria, 3ª B', 'the same causale as a spontaneous payment from the portal');
-    t.equal(count(app, "receipts WHERE notice_number = ? AND id_pa = ? AND processing = 'applied'", noticeNumber, campobasso.fiscalCode), 1, 'receipt applied');
-    t.equal(count(app, "audit_log WHERE entity = 'position' AND actor = 'pagopa:paDemandPaymentNotice:00001'"), 1, 'created by the station, audited');
+    t.equal((await countRows(app, "receipts WHERE notice_number = ? AND id_pa = ? AND processing = 'applied'", noticeNumber, campobasso.fiscalCode)), 1, 'receipt applied');
+    t.equal((await countRows(app, "audit_log WHERE entity = 'position' AND actor = 'pagopa:paDemandPaymentNotice:00001'")), 1, 'created by the station, audited');
   });
 
   await t.test('a good demand answers the notice, amount, description and ente, valid against paForNode.xsd', async (t) => {
@@ -70,7 +69,7 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
   });
 
   await t.test('faults: every answer valid, nothing created', async (t) => {
-    const before = count(app, 'positions');
+    const before = (await countRows(app, 'positions'));
     const cases: [string, string, string, string?][] = [
       ['form failing the service XSD (a field missing)', goodForm().replace(/<alunno>[^<]*<\/alunno>/, ''), 'PAA_SINTASSI_XSD'],
       ['form failing the service XSD (a field too long)', goodForm().replace('Marco Ferrante', 'M'.repeat(61)), 'PAA_SINTASSI_XSD'],
@@ -92,7 +91,7 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     t.equal(badXsd.answer.faultCode, 'PAA_SINTASSI_XSD', 'idServizio of 4 characters fails the request XSD');
 
     // A service not payable at a PSP: its idServizio is known but the service is inactive.
-    app.sqlite.prepare("UPDATE payment_services SET psp_service_id = '00007', active = 0 WHERE id = ?").run((await getServiceByCode(app.db, campobasso.id, 'DIRITTI'))!.id);
+    (await sqlRun(app.db, "UPDATE payment_services SET psp_service_id = '00007', active = 0 WHERE id = ?", (await getServiceByCode(app.db, campobasso.id, 'DIRITTI'))!.id));
     const diritti = (await getServiceByCode(app.db, campobasso.id, 'DIRITTI'))!;
     const r = await demand(buildServiceForm(campobasso, diritti, { debtor, fields: { pratica: 'Certificato prot. 12/2026' } }), '00007');
     t.equal(r.answer.faultCode, 'PAA_SEMANTICA', r.answer.faultDescription ?? '');
@@ -100,7 +99,7 @@ t.test('payments of a service started at a PSP (paDemandPaymentNotice)', async (
     const other = (await listEnti(app.db, { q: 'Termoli', kind: 'comune' }))[0]!;
     const elsewhere = await callStation(app, demandRequest(identity(app, other.fiscalCode), { idServizio: '00007', formXml: goodForm() }), 'paDemandPaymentNotice');
     t.equal(elsewhere.answer.faultCode, 'PAA_PAGAMENTO_SCONOSCIUTO', 'an idServizio belongs to one ente');
-    t.equal(count(app, 'positions'), before, 'no position created by a refused demand');
+    t.equal((await countRows(app, 'positions')), before, 'no position created by a refused demand');
 
     const viaSimulator = await fetch(`${base}/simulators/pagopa/psp/servizi/${mensa.id}`, {
       method: 'POST',

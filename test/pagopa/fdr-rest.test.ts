@@ -8,6 +8,7 @@
  * path, and switching it downloads nothing twice.
  */
 import fs from 'node:fs';
+import { sqlAll, sqlGet } from '../../src/db/raw.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -156,7 +157,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
 
   await t.test('a second revision supersedes the first: reconciliation, treasury and the helpdesk use only it', async (t) => {
     t.equal((await processPendingFlows(r)).length, 4);
-    const rev1 = app.sqlite.prepare('SELECT id FROM fdr_flows WHERE ente_id = ? AND flow_id = ?').get(cb.ente.id, big.flowId) as { id: number };
+    const rev1 = (await sqlGet(app.db, 'SELECT id FROM fdr_flows WHERE ente_id = ? AND flow_id = ?', cb.ente.id, big.flowId)) as { id: number };
     t.equal(count(app, "fdr_entry_matches WHERE flow_row_id = ? AND state = 'matched'", rev1.id), 3);
 
     // The PSP republishes the flow without the third payment.
@@ -167,13 +168,13 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
 
     const [d] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: cb.ente.fiscalCode, client: fast });
     t.match(d, { listed: 3, stored: 1, alreadyStored: 2 }, 'both revisions listed, only the new one downloaded');
-    const rows = app.sqlite.prepare('SELECT id, revision, superseded_at AS supersededAt FROM fdr_flows WHERE ente_id = ? AND flow_id = ? ORDER BY revision').all(cb.ente.id, big.flowId) as { id: number; revision: number; supersededAt: string | null }[];
+    const rows = (await sqlAll(app.db, 'SELECT id, revision, superseded_at AS supersededAt FROM fdr_flows WHERE ente_id = ? AND flow_id = ? ORDER BY revision', cb.ente.id, big.flowId)) as { id: number; revision: number; supersededAt: string | null }[];
     t.match(rows, [{ id: rev1.id, revision: 1, supersededAt: /^\d{4}-/ }, { revision: 2, supersededAt: null }], 'the store marks revision 1 superseded');
     const rev2 = rows[1]!.id;
 
     await processPendingFlows(r);
-    t.equal((app.sqlite.prepare('SELECT state FROM fdr_flow_recon WHERE flow_row_id = ?').get(rev1.id) as { state: string }).state, 'superseded');
-    t.match(app.sqlite.prepare('SELECT state, revision, matched_rows AS matched FROM fdr_flow_recon WHERE flow_row_id = ?').get(rev2), { state: 'accepted', revision: 2, matched: 2 });
+    t.equal(((await sqlGet(app.db, 'SELECT state FROM fdr_flow_recon WHERE flow_row_id = ?', rev1.id)) as { state: string }).state, 'superseded');
+    t.match((await sqlGet(app.db, 'SELECT state, revision, matched_rows AS matched FROM fdr_flow_recon WHERE flow_row_id = ?', rev2)), { state: 'accepted', revision: 2, matched: 2 });
     t.equal(count(app, "fdr_entry_matches WHERE flow_row_id = ? AND state <> 'superseded'", rev1.id), 0, 'no row of revision 1 counts');
     const live = (iuv: string) =>
       count(app, "fdr_entry_matches m JOIN fdr_entries e ON e.id = m.entry_id JOIN fdr_flows f ON f.id = m.flow_row_id WHERE e.iuv = ? AND f.ente_id = ? AND m.state = 'matched' AND f.superseded_at IS NULL", iuv, cb.ente.id);
@@ -207,7 +208,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     t.match(d3, { stored: 1 });
     await processPendingFlows(r);
     t.same(
-      app.sqlite.prepare('SELECT revision FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND superseded_at IS NULL').all(cb.ente.id, big.flowId),
+      (await sqlAll(app.db, 'SELECT revision FROM fdr_flows WHERE ente_id = ? AND flow_id = ? AND superseded_at IS NULL', cb.ente.id, big.flowId)),
       [{ revision: 3 }],
       'only revision 3 is live',
     );
@@ -241,14 +242,14 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
 
     // Unreachable API: retried, then the error is kept on the ente's schedule with a backoff.
     let retries = 0;
-    const failures = () => (app.sqlite.prepare('SELECT failures FROM pagopa_schedules WHERE name = ?').get(leaseName(termoli.ente.id)) as { failures: number }).failures;
-    const before = failures();
+    const failures = async () => ((await sqlGet(app.db, 'SELECT failures FROM pagopa_schedules WHERE name = ?', leaseName(termoli.ente.id))) as { failures: number }).failures;
+    const before = await failures();
     const down = { ...rest, fdrRestUrl: 'http://127.0.0.1:1/fdr-org/service/v1' };
     const [gone] = await downloadFlowsNow(app.db, down, silent, { enteFiscalCode: termoli.ente.fiscalCode, client: { ...fast, retries: 2, onRetry: () => retries++ } });
     t.match(gone, { ran: true, stored: 0, error: /errore di rete/ });
     t.equal(retries, 2);
-    t.match(app.sqlite.prepare('SELECT * FROM pagopa_schedules WHERE name = ?').get(leaseName(termoli.ente.id)), { locked_by: null, last_error: /errore di rete/ });
-    t.equal(failures(), before + 1, 'one more failure on the schedule (backoff)');
+    t.match((await sqlGet(app.db, 'SELECT * FROM pagopa_schedules WHERE name = ?', leaseName(termoli.ente.id))), { locked_by: null, last_error: /errore di rete/ });
+    t.equal(await failures(), before + 1, 'one more failure on the schedule (backoff)');
 
     // Back to normal: stored whole, once.
     const [ok] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: termoli.ente.fiscalCode, client: fast });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 import { buildTestApp } from '../helpers.js';
 import { demoEnte } from '../positions/fixtures.js';
 import { createNodeForPaClient, NodeForPaError, withRetry } from '../../src/modules/pagopa/fdr-client.js';
@@ -8,7 +9,7 @@ import { parseFlussoRiversamento } from '../../src/modules/pagopa/fdr-store.js';
 import { buildFlows, fdrSimFaults } from '../../src/simulators/pagopa/fdr.js';
 import { DEMO_PSP } from '../../src/simulators/pagopa/node-messages.js';
 import { payNotice } from '../../src/simulators/pagopa/node.js';
-import { count, createTari, freePort } from './helpers.js';
+import { countRows, createTari, failInserts, freePort, stopFailingInserts } from './helpers.js';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const fast = { retries: 3, baseDelayMs: 5, timeoutMs: 2000 };
@@ -95,16 +96,16 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
     fdrSimFaults.failNextDownloads = 1;
     const [r] = await downloadFlowsNow(app.db, app.config.pagopa, silent, { enteFiscalCode: cb.fiscalCode, client: fast });
     t.match(r, { ran: true, listed: 2, stored: 2, invalid: 0, failed: 0 });
-    t.equal(count(app, 'fdr_flows WHERE ente_id = ?', cb.id), 2);
-    const entries = count(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', cb.id);
+    t.equal((await countRows(app, 'fdr_flows WHERE ente_id = ?', cb.id)), 2);
+    const entries = (await countRows(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', cb.id));
     t.equal(entries, 2, 'one row per transfer credited to Campobasso');
-    const row = app.sqlite.prepare('SELECT * FROM fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ? AND e.iuv = ?').get(cb.id, p1.options[0]!.iuv) as Record<string, unknown>;
+    const row = (await sqlGet(app.db, 'SELECT * FROM fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ? AND e.iuv = ?', cb.id, p1.options[0]!.iuv)) as Record<string, unknown>;
     t.match(row, { amount_cents: 28500, outcome_code: '0', transfer_index: 1, psp_id: 'SIMPSP01', source: 'nodoChiedi' });
     t.match(String(row.raw_xml), /FlussoRiversamento/);
     const [again] = await downloadFlowsNow(app.db, app.config.pagopa, silent, { enteFiscalCode: cb.fiscalCode, client: fast });
     t.match(again, { listed: 2, stored: 0, alreadyStored: 2 });
-    t.equal(count(app, 'fdr_flows'), 2);
-    const sched = app.sqlite.prepare('SELECT * FROM pagopa_schedules WHERE name = ?').get(leaseName(cb.id)) as Record<string, unknown>;
+    t.equal((await countRows(app, 'fdr_flows')), 2);
+    const sched = (await sqlGet(app.db, 'SELECT * FROM pagopa_schedules WHERE name = ?', leaseName(cb.id))) as Record<string, unknown>;
     t.match(sched, { locked_by: null, locked_until: 0, failures: 0, last_error: null });
   });
 
@@ -116,12 +117,12 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
     const s = new FdrScheduler(app.db, app.config.pagopa, log, { intervalMinutes: 60, client: fast });
     const [r] = await s.runNow(province.fiscalCode);
     t.match(r, { listed: 2, stored: 1, invalid: 1 });
-    t.equal(count(app, 'fdr_flows WHERE flow_id = ? AND ente_id = ?', flows[0]!.flowId, province.id), 0);
-    t.equal(count(app, "anomalies WHERE type = 'fdr_invalid_flow' AND ente_id = ?", province.id), 1);
+    t.equal((await countRows(app, 'fdr_flows WHERE flow_id = ? AND ente_id = ?', flows[0]!.flowId, province.id)), 0);
+    t.equal((await countRows(app, "anomalies WHERE type = 'fdr_invalid_flow' AND ente_id = ?", province.id)), 1);
     t.ok(JSON.stringify(warnings).includes(flows[0]!.flowId), 'logged with the flow id');
     t.notOk(JSON.stringify(warnings).includes('RSSMRA'), 'no personal data in the log');
     await s.runNow(province.fiscalCode);
-    t.equal(count(app, "anomalies WHERE type = 'fdr_invalid_flow' AND ente_id = ?", province.id), 1, 'no duplicate anomaly on rerun');
+    t.equal((await countRows(app, "anomalies WHERE type = 'fdr_invalid_flow' AND ente_id = ?", province.id)), 1, 'no duplicate anomaly on rerun');
     fdrSimFaults.invalidFlowIds.clear();
     const [fixed] = await s.runNow(province.fiscalCode);
     t.match(fixed, { stored: 1, alreadyStored: 1 });
@@ -132,18 +133,18 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
     t.ok((await payNotice(app, { fiscalCode: p3.fiscalCode, noticeNumber: p3.options[0]!.noticeNumber })).ok);
     const termoli = (await demoEnte(app, 'Termoli')).ente;
     // Crash in the middle of the flow's transaction (after the flow row, at its first entry).
-    app.sqlite.exec("CREATE TEMP TRIGGER fdr_crash BEFORE INSERT ON fdr_entries BEGIN SELECT RAISE(ABORT, 'simulated crash'); END");
+    await failInserts(app, 'fdr_entries', 'fdr_crash', 'simulated crash');
     const [r] = await downloadFlowsNow(app.db, app.config.pagopa, silent, { enteFiscalCode: termoli.fiscalCode, client: fast });
     t.match(r!.error ?? '', /simulated crash/);
-    t.equal(count(app, 'fdr_flows WHERE ente_id = ?', termoli.id), 0, 'no half flow');
-    const sched = app.sqlite.prepare('SELECT * FROM pagopa_schedules WHERE name = ?').get(leaseName(termoli.id)) as Record<string, unknown>;
+    t.equal((await countRows(app, 'fdr_flows WHERE ente_id = ?', termoli.id)), 0, 'no half flow');
+    const sched = (await sqlGet(app.db, 'SELECT * FROM pagopa_schedules WHERE name = ?', leaseName(termoli.id))) as Record<string, unknown>;
     t.match(sched, { locked_by: null, failures: 1 });
     t.ok(Number(sched.next_run_at) > Date.now(), 'backoff before the next scheduled try');
-    app.sqlite.exec('DROP TRIGGER fdr_crash');
+    await stopFailingInserts(app, 'fdr_entries', 'fdr_crash');
     const [again] = await downloadFlowsNow(app.db, app.config.pagopa, silent, { enteFiscalCode: termoli.fiscalCode, client: fast });
     t.match(again, { stored: 1 });
-    t.equal(count(app, 'fdr_flows WHERE ente_id = ?', termoli.id), 1);
-    t.equal(count(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', termoli.id), 1);
+    t.equal((await countRows(app, 'fdr_flows WHERE ente_id = ?', termoli.id)), 1);
+    t.equal((await countRows(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', termoli.id)), 1);
   });
 
   await t.test('lease: two processes never download the same ente at once', async (t) => {
@@ -154,17 +155,17 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
     const results = await s.runNow(cb.fiscalCode);
     t.match(results[0], { ran: false }, 'the other process skips the ente');
     t.ok(await claimLease(app.db, name, 'proc-B', 60_000, { now: Date.now() + 61_000 }), 'an expired lease (dead process) can be taken over');
-    app.sqlite.prepare('UPDATE pagopa_schedules SET locked_by = NULL, locked_until = 0 WHERE name = ?').run(name);
+    (await sqlRun(app.db, 'UPDATE pagopa_schedules SET locked_by = NULL, locked_until = 0 WHERE name = ?', name));
 
     // Two schedulers racing on the same due enti: each ente runs exactly once.
-    app.sqlite.exec('UPDATE pagopa_schedules SET next_run_at = 0');
+    (await sqlRun(app.db, 'UPDATE pagopa_schedules SET next_run_at = 0'));
     let calls = 0;
     const client = await createNodeForPaClient(app.config.pagopa, fast);
     const counting = { listFlows: async (cf: string) => (calls++, client.listFlows(cf)), getFlow: client.getFlow };
     const a = new FdrScheduler(app.db, app.config.pagopa, silent, { intervalMinutes: 60, clientFactory: async () => counting });
     const b = new FdrScheduler(app.db, app.config.pagopa, silent, { intervalMinutes: 60, clientFactory: async () => counting });
     const [ra, rb] = await Promise.all([a.tick(), b.tick()]);
-    const members = count(app, 'enti WHERE member = 1');
+    const members = (await countRows(app, 'enti WHERE member = 1'));
     t.equal(ra.filter((r) => r.ran).length + rb.filter((r) => r.ran).length, members, 'every member ente once');
     t.equal(calls, members);
     const again = await a.tick();
@@ -172,7 +173,7 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
   });
 
   await t.test('start/stop: the scheduler runs in the background and stops cleanly', async (t) => {
-    app.sqlite.exec('UPDATE pagopa_schedules SET next_run_at = 0');
+    (await sqlRun(app.db, 'UPDATE pagopa_schedules SET next_run_at = 0'));
     let ticks = 0;
     const client = await createNodeForPaClient(app.config.pagopa, fast);
     const s = new FdrScheduler(app.db, app.config.pagopa, silent, {
@@ -188,6 +189,6 @@ t.test('nodoChiedi* client + store + scheduler against the simulated node', asyn
     const after = ticks;
     await new Promise((r) => setTimeout(r, 100));
     t.equal(ticks, after, 'nothing after stop');
-    t.equal(count(app, 'pagopa_schedules WHERE locked_by IS NOT NULL'), 0, 'no lease left behind');
+    t.equal((await countRows(app, 'pagopa_schedules WHERE locked_by IS NOT NULL')), 0, 'no lease left behind');
   });
 });

@@ -1,6 +1,7 @@
 /** Helpers for the pagoPA tests: positions through the real API, SOAP calls to the station, XSD checks. */
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { sqlAll, sqlGet, sqlRun } from '../../src/db/raw.js';
 import { paForNodeSoapSchema } from '../../src/modules/pagopa/spec-files.js';
 import { readAnswer, type Identity, type StationAnswer } from '../../src/simulators/pagopa/node-messages.js';
 import { apiKeyFor, tariBody } from '../positions/fixtures.js';
@@ -55,6 +56,7 @@ export async function callStation(app: FastifyInstance, xml: string, soapAction?
   return { status: res.statusCode, body: res.body, answer: readAnswer(res.body), xsd: paForNodeSoapSchema().validate(res.body) };
 }
 
+/** SQLite only (tests of other modules still use it): see {@link countRows}. */
 export function count(app: FastifyInstance, sql: string, ...params: unknown[]): number {
   return (app.sqlite.prepare(`SELECT count(*) AS n FROM ${sql}`).get(...params) as { n: number }).n;
 }
@@ -63,6 +65,19 @@ export function count(app: FastifyInstance, sql: string, ...params: unknown[]): 
 export function snapshot(app: FastifyInstance): string {
   const tables = ['positions', 'payment_options', 'transfers', 'receipts', 'receipt_transfers', 'anomalies', 'audit_log', 'checkout_carts'];
   return JSON.stringify(tables.map((t) => app.sqlite.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()));
+}
+
+/** {@link count} on both databases. */
+export async function countRows(app: FastifyInstance, sql: string, ...params: unknown[]): Promise<number> {
+  return (await sqlGet<{ n: number }>(app.db, `SELECT count(*) AS n FROM ${sql}`, ...params))!.n;
+}
+
+/** {@link snapshot} on both databases. */
+export async function snapshotRows(app: FastifyInstance): Promise<string> {
+  const tables = ['positions', 'payment_options', 'transfers', 'receipts', 'receipt_transfers', 'anomalies', 'audit_log', 'checkout_carts'];
+  const rows: unknown[] = [];
+  for (const t of tables) rows.push(await sqlAll(app.db, `SELECT * FROM ${t} ORDER BY 1`));
+  return JSON.stringify(rows);
 }
 
 export async function freePort(): Promise<number> {
@@ -74,4 +89,23 @@ export async function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+/** Makes every INSERT into `table` fail with `message` (a trigger), until {@link stopFailingInserts}. */
+export async function failInserts(app: FastifyInstance, table: string, name: string, message: string): Promise<void> {
+  if (app.database.dialect === 'sqlite') {
+    await sqlRun(app.db, `CREATE TEMP TRIGGER ${name} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, '${message}'); END`);
+    return;
+  }
+  await sqlRun(app.db, `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}'; END $$`);
+  await sqlRun(app.db, `CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+}
+
+export async function stopFailingInserts(app: FastifyInstance, table: string, name: string): Promise<void> {
+  if (app.database.dialect === 'sqlite') {
+    await sqlRun(app.db, `DROP TRIGGER ${name}`);
+    return;
+  }
+  await sqlRun(app.db, `DROP TRIGGER ${name} ON ${table}`);
+  await sqlRun(app.db, `DROP FUNCTION ${name}()`);
 }

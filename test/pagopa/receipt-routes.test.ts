@@ -1,4 +1,5 @@
 import t from 'tap';
+import { sqlGet } from '../../src/db/raw.js';
 import { eq } from 'drizzle-orm';
 import { buildTestApp, loginAs } from '../helpers.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
@@ -15,7 +16,7 @@ t.test('receipt PDF for debtor, operator, helpdesk; receipts API', async (t) => 
   const receiptId = newReceiptId();
   const sent = await callStation(app, sendRtRequest(id, { v2: true, receiptId, noticeNumber: qr.noticeNumber, fiscalCode: pos.fiscalCode, data }), 'paSendRTV2');
   t.equal(sent.answer.outcome, 'OK');
-  const row = app.sqlite.prepare('SELECT id FROM receipts WHERE receipt_id = ? AND id_pa = ?').get(receiptId, pos.fiscalCode) as { id: number };
+  const row = (await sqlGet(app.db, 'SELECT id FROM receipts WHERE receipt_id = ? AND id_pa = ?', receiptId, pos.fiscalCode)) as { id: number };
 
   const api = await app.inject({ method: 'GET', url: `/api/v1/positions/${pos.iupd}/receipts`, headers: { authorization: `Bearer ${pos.key}` } });
   t.equal(api.statusCode, 200, api.body);

@@ -1,10 +1,12 @@
 import t from 'tap';
-import { buildTestApp } from '../helpers.js';
+import { sqlAll } from '../../src/db/raw.js';
+import { buildTestApp, SQLITE_ONLY } from '../helpers.js';
 import { getPaymentRequest, readPaymentData, sendRtRequest, newReceiptId, verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
 import { handleStationRequest } from '../../src/modules/pagopa/station.js';
-import { callStation, createTari, identity, snapshot } from './helpers.js';
+import { callStation, createTari, identity, snapshotRows } from './helpers.js';
 
-t.test('under load the read-only calls are answered by a worker thread, with the same answers', async (t) => {
+// The workers read the SQLite file: on PostgreSQL there are none (pagopa/index.ts), see the last test.
+t.test('under load the read-only calls are answered by a worker thread, with the same answers', { skip: SQLITE_ONLY }, async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
   const pos = await createTari(app);
   const id = identity(app, pos.fiscalCode);
@@ -24,7 +26,7 @@ t.test('under load the read-only calls are answered by a worker thread, with the
     ['paGetPayment', getPaymentRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice })],
     ['paGetPaymentV2', getPaymentRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }, { v2: true })],
   ];
-  const before = snapshot(app);
+  const before = (await snapshotRows(app));
   for (const [action, xml] of cases) {
     const answered = pool.answeredByWorkers;
     const r = await callStation(app, xml, action);
@@ -33,13 +35,13 @@ t.test('under load the read-only calls are answered by a worker thread, with the
     t.equal(r.body, here.xml, `${action}: the same answer as the main thread's (${r.answer.outcome} ${r.answer.faultCode ?? ''})`);
     t.equal(r.status, here.status);
   }
-  t.equal(snapshot(app), before, 'nothing written');
+  t.equal((await snapshotRows(app)), before, 'nothing written');
   const metrics = (await app.inject({ url: '/metrics' })).body;
   t.match(metrics, /^saelpay_pagopa_station_workers 1$/m, '/metrics: one worker ready');
   t.match(metrics, new RegExp(`^saelpay_pagopa_station_worker_calls_total ${pool.answeredByWorkers}$`, 'm'), '/metrics: calls answered by the workers');
   app.nodeCallLog.flush();
   t.same(
-    app.sqlite.prepare('SELECT operation, outcome FROM node_calls WHERE notice_number = ? ORDER BY id').all(notice),
+    (await sqlAll(app.db, 'SELECT operation, outcome FROM node_calls WHERE notice_number = ? ORDER BY id', notice)),
     [{ operation: 'paVerifyPaymentNotice', outcome: 'OK' }, { operation: 'paGetPayment', outcome: 'OK' }, { operation: 'paGetPaymentV2', outcome: 'OK' }],
     'the calls answered by the worker are logged like the others',
   );
@@ -56,7 +58,7 @@ t.test('under load the read-only calls are answered by a worker thread, with the
   });
 });
 
-t.test('300 calls at once: each gets the answer to its own message', async (t) => {
+t.test('300 calls at once: each gets the answer to its own message', { skip: SQLITE_ONLY }, async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
   const created = [await createTari(app), await createTari(app, {}, 'Termoli'), await createTari(app, {}, 'Bojano')];
   app.stationPool.start();
@@ -72,7 +74,7 @@ t.test('300 calls at once: each gets the answer to its own message', async (t) =
   t.ok(app.stationPool.answeredByWorkers > 0, `${app.stationPool.answeredByWorkers} answered by the worker`);
 });
 
-t.test('the pool starts by itself once the read-only calls pass its rate, and never with 0 workers', async (t) => {
+t.test('the pool starts by itself once the read-only calls pass its rate, and never with 0 workers', { skip: SQLITE_ONLY }, async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
   const pos = await createTari(app);
   const xml = verifyRequest(identity(app, pos.fiscalCode), { fiscalCode: pos.fiscalCode, noticeNumber: pos.options[0]!.noticeNumber });
@@ -99,4 +101,15 @@ t.test('the pool starts by itself once the read-only calls pass its rate, and ne
   off.stationPool.start();
   await off.stationPool.ready();
   t.equal(off.stationPool.readyWorkers, 0, 'PAGOPA_STATION_WORKERS=0: no thread');
+});
+
+t.test('on PostgreSQL no worker starts: the main thread answers the read-only calls', { skip: SQLITE_ONLY ? false : 'PostgreSQL only' }, async (t) => {
+  const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0', PAGOPA_STATION_WORKERS: '1' });
+  const pos = await createTari(app);
+  app.stationPool.start();
+  await app.stationPool.ready();
+  t.equal(app.stationPool.readyWorkers, 0);
+  const r = await callStation(app, verifyRequest(identity(app, pos.fiscalCode), { fiscalCode: pos.fiscalCode, noticeNumber: pos.options[0]!.noticeNumber }), 'paVerifyPaymentNotice');
+  t.equal(r.answer.outcome, 'OK', r.body);
+  t.equal(app.stationPool.answeredByWorkers, 0);
 });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { sqlRun } from '../../src/db/raw.js';
 import { buildTestApp } from '../helpers.js';
 import { findByNoticeNumber } from '../../src/modules/positions/repository.js';
 import { beneficiaryByFiscalCode, findForStation, servedEnteFast, stationQueries } from '../../src/modules/pagopa/station-queries.js';
@@ -8,8 +9,8 @@ import { createTari } from './helpers.js';
 t.test('the station’s raw statements read what the drizzle repository reads', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   const pos = await createTari(app);
-  app.sqlite.prepare('UPDATE positions SET switch_to_expired = 1 WHERE iupd = ?').run(pos.iupd);
-  app.sqlite.prepare(`UPDATE transfers SET metadata = '[{"key":"anno","value":"2026"}]' WHERE id = (SELECT min(id) FROM transfers)`).run();
+  (await sqlRun(app.db, 'UPDATE positions SET switch_to_expired = 1 WHERE iupd = ?', pos.iupd));
+  (await sqlRun(app.db, `UPDATE transfers SET metadata = '[{"key":"anno","value":"2026"}]' WHERE id = (SELECT min(id) FROM transfers)`));
   const q = stationQueries(app.db);
   for (const o of pos.options) {
     const ours = (await findForStation(q, pos.enteId, o.noticeNumber))!;
@@ -25,7 +26,7 @@ t.test('the station’s raw statements read what the drizzle repository reads', 
   t.equal(await findForStation(q, pos.enteId, '399999999999999999'), undefined);
   const ente = (await getEnteByFiscalCode(app.db, pos.fiscalCode))!;
   t.strictSame(await servedEnteFast(q, pos.fiscalCode), ente, 'the served ente, as drizzle reads it');
-  app.sqlite.prepare('UPDATE enti SET member = 0 WHERE id = ?').run(ente.id);
+  (await sqlRun(app.db, 'UPDATE enti SET member = 0 WHERE id = ?', ente.id));
   t.equal(await servedEnteFast(q, pos.fiscalCode), undefined, 'not a member: not served');
   t.match(await beneficiaryByFiscalCode(q, pos.fiscalCode), { id: ente.id, cf: pos.fiscalCode, name: ente.name });
 });

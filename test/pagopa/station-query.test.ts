@@ -1,8 +1,9 @@
 import t from 'tap';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 import { buildTestApp } from '../helpers.js';
 import { demoEnte } from '../positions/fixtures.js';
 import { getPaymentRequest, readPaymentData, verifyRequest } from '../../src/simulators/pagopa/node-messages.js';
-import { callStation, count, createTari, identity, snapshot } from './helpers.js';
+import { callStation, countRows, createTari, identity, snapshotRows } from './helpers.js';
 
 t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
@@ -12,7 +13,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
   const qr = { fiscalCode: pos.fiscalCode, noticeNumber: single.noticeNumber };
 
   await t.test('verify answers the current amount, read-only, valid against the XSD', async (t) => {
-    const before = snapshot(app);
+    const before = (await snapshotRows(app));
     const r = await callStation(app, verifyRequest(id, qr), 'paVerifyPaymentNotice');
     t.equal(r.status, 200);
     t.ok(r.xsd.valid, r.xsd.errors.join('\n'));
@@ -22,7 +23,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
     t.match(r.body, /<allCCP>(true|false)<\/allCCP>/);
     t.match(r.body, /<companyName>Comune di Campobasso<\/companyName>/);
     t.match(r.body, new RegExp(`<fiscalCodePA>${pos.fiscalCode}</fiscalCodePA>`));
-    t.equal(snapshot(app), before, 'nothing written');
+    t.equal((await snapshotRows(app)), before, 'nothing written');
   });
 
   await t.test('any namespace prefix is accepted', async (t) => {
@@ -35,7 +36,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
   });
 
   await t.test('getPayment is repeatable and changes nothing', async (t) => {
-    const before = snapshot(app);
+    const before = (await snapshotRows(app));
     const a = await callStation(app, getPaymentRequest(id, qr, { paymentNote: 'x' }), 'paGetPayment');
     const b = await callStation(app, getPaymentRequest(id, qr), 'paGetPayment');
     t.ok(a.xsd.valid, a.xsd.errors.join('\n'));
@@ -49,7 +50,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
     t.equal(da.transfers.reduce((s, x) => s + x.amountCents, 0), 30000, 'transfers add up');
     t.equal(da.transfers[1]!.fiscalCodePA, (await demoEnte(app, 'Provincia di Campobasso')).ente.fiscalCode, 'TEFA to the province');
     t.equal(da.debtorFiscalCode, 'RSSMRA85T10A562S');
-    t.equal(snapshot(app), before, 'nothing written');
+    t.equal((await snapshotRows(app)), before, 'nothing written');
   });
 
   await t.test('V2 gives companyName per transfer; POSTAL gives postal IBANs', async (t) => {
@@ -117,17 +118,17 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
     }
 
     const expired = await createTari(app, { switchToExpired: true });
-    app.sqlite.prepare("UPDATE positions SET status = 'expired' WHERE iupd = ?").run(expired.iupd);
+    (await sqlRun(app.db, "UPDATE positions SET status = 'expired' WHERE iupd = ?", expired.iupd));
     const e = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: expired.options[0]!.noticeNumber }), 'paVerifyPaymentNotice');
     t.equal(e.answer.faultCode, 'PAA_PAGAMENTO_SCADUTO');
 
     const pastDue = await createTari(app, { switchToExpired: true });
-    app.sqlite.prepare("UPDATE payment_options SET due_date = '2020-01-01' WHERE notice_number = ?").run(pastDue.options[0]!.noticeNumber);
+    (await sqlRun(app.db, "UPDATE payment_options SET due_date = '2020-01-01' WHERE notice_number = ?", pastDue.options[0]!.noticeNumber));
     const pd = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: pastDue.options[0]!.noticeNumber }), 'paVerifyPaymentNotice');
     t.equal(pd.answer.faultCode, 'PAA_PAGAMENTO_SCADUTO', 'switchToExpired and past due');
 
     const paid = await createTari(app);
-    app.sqlite.prepare("UPDATE positions SET status = 'paid' WHERE iupd = ?").run(paid.iupd);
+    (await sqlRun(app.db, "UPDATE positions SET status = 'paid' WHERE iupd = ?", paid.iupd));
     const p = await callStation(app, getPaymentRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: paid.options[0]!.noticeNumber }), 'paGetPayment');
     t.equal(p.answer.faultCode, 'PAA_PAGAMENTO_DUPLICATO');
     t.ok(p.xsd.valid);
@@ -135,7 +136,7 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
 
   await t.test('identity faults', async (t) => {
     const termoli = (await demoEnte(app, 'Termoli')).ente.fiscalCode;
-    const notMember = app.sqlite.prepare('SELECT fiscal_code AS cf FROM enti WHERE member = 0 LIMIT 1').get() as { cf: string };
+    const notMember = (await sqlGet(app.db, 'SELECT fiscal_code AS cf FROM enti WHERE member = 0 LIMIT 1')) as { cf: string };
     const cases: [typeof id, typeof qr, string][] = [
       [{ ...id, idPA: notMember.cf }, qr, 'PAA_ID_DOMINIO_ERRATO'],
       [{ ...id, idPA: '12345678901' }, qr, 'PAA_ID_DOMINIO_ERRATO'],
@@ -159,6 +160,6 @@ t.test('paVerifyPaymentNotice and paGetPayment(V2)', async (t) => {
     for (let i = 0; i < 50; i++) await callStation(app, getPaymentRequest(id, qr, { v2: true }), 'paGetPaymentV2');
     const ms = Number(process.hrtime.bigint() - start) / 1e6 / 50;
     t.ok(ms < 200, `mean ${ms.toFixed(1)} ms per getPaymentV2 (SLA 2 s)`);
-    t.equal(count(app, 'receipts'), 0);
+    t.equal((await countRows(app, 'receipts')), 0);
   });
 });

@@ -4,7 +4,8 @@
  * an ente or a service, also from another connection (another process), shows on the next view.
  */
 import t from 'tap';
-import { openDatabase } from '../../src/db/client.js';
+import { openAppDatabase } from '../../src/db/open.js';
+import { sqlRun } from '../../src/db/raw.js';
 import { addIban, createEnte, createService, getServiceByCode, listEnti, setIbanActive, updateService } from '../../src/modules/enti/repository.js';
 import { ibanCheckDigits } from '../../src/domain/iban.js';
 import { catalogueVersion } from '../../src/modules/portal/catalogue-cache.js';
@@ -15,7 +16,7 @@ const by = { actor: 'test' };
 t.test('home and pay-a-notice lists follow every change of enti and services', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
   // Another connection to the same file, as another process (the CLI, a second server) would have.
-  const other = openDatabase(app.sqlite.name);
+  const other = await openAppDatabase(app.config);
   t.teardown(() => other.close());
   const page = async (url: string) => {
     const res = await app.inject({ url, headers: { accept: 'text/html' } });
@@ -76,18 +77,18 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
     t.notMatch(await home(), 'Sosta di Roccaprova', 'an inactive service is not offered');
     await updateService(other.db, ente.id, created.id, { ...service, active: true }, by);
     t.match(await home(), 'Sosta di Roccaprova');
-    other.sqlite.prepare('DELETE FROM payment_services WHERE id = ?').run(created.id);
+    await sqlRun(other.db, 'DELETE FROM payment_services WHERE id = ?', created.id);
     t.notMatch(await home(), 'Sosta di Roccaprova', 'a deleted service is gone');
   });
 
   await t.test('an ente that leaves, then is deleted', async (t) => {
-    other.sqlite.prepare('UPDATE enti SET member = 0 WHERE id = ?').run(ente.id);
+    await sqlRun(other.db, 'UPDATE enti SET member = 0 WHERE id = ?', ente.id);
     t.notMatch(members(await home()), '/comuni/c_zz01', 'no longer among the members');
     t.notMatch(await payNotice(), `<option value="${ente.id}"`);
-    other.sqlite.prepare('DELETE FROM payment_services WHERE ente_id = ?').run(ente.id);
-    other.sqlite.prepare('DELETE FROM ente_ibans WHERE ente_id = ?').run(ente.id);
+    await sqlRun(other.db, 'DELETE FROM payment_services WHERE ente_id = ?', ente.id);
+    await sqlRun(other.db, 'DELETE FROM ente_ibans WHERE ente_id = ?', ente.id);
     t.match(others(await home()), '/comuni/c_zz01');
-    other.sqlite.prepare('DELETE FROM enti WHERE id = ?').run(ente.id);
+    await sqlRun(other.db, 'DELETE FROM enti WHERE id = ?', ente.id);
     t.notMatch(await home(), 'Roccaprova');
     t.equal((await listEnti(app.db, { q: 'Roccaprova' })).length, 0);
   });
@@ -101,7 +102,7 @@ t.test('home and pay-a-notice lists follow every change of enti and services', a
 
 t.test('a comune page follows changes of its ente and services; unknown codes stay 404', async (t) => {
   const app = await buildTestApp(t, { PAGOPA_FDR_INTERVAL_MINUTES: '0' });
-  const other = openDatabase(app.sqlite.name);
+  const other = await openAppDatabase(app.config);
   t.teardown(() => other.close());
   const page = async (url: string, status = 200) => {
     const res = await app.inject({ url, headers: { accept: 'text/html' } });
@@ -111,7 +112,7 @@ t.test('a comune page follows changes of its ente and services; unknown codes st
   const before = await page('/comuni/c_b519');
   t.match(before, 'Campobasso');
   t.notMatch(before, 'Lunedì chiuso per prova');
-  other.sqlite.prepare("UPDATE enti SET office_hours = 'Lunedì chiuso per prova' WHERE ipa_code = 'c_b519'").run();
+  await sqlRun(other.db, "UPDATE enti SET office_hours = 'Lunedì chiuso per prova' WHERE ipa_code = 'c_b519'");
   t.match(await page('/comuni/c_b519'), 'Lunedì chiuso per prova', 'contacts and hours from the ente, as changed elsewhere');
   const campobasso = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
   await createService(

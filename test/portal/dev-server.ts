@@ -17,7 +17,7 @@ const { lucia } = citizens();
 await upsertUser(app.db, lucia, { actor: 'dev' });
 await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI 2026 – tassa sui rifiuti', amountCents: 24550, installments: 3 });
 await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Termoli', description: 'Canone unico 2026 – passo carrabile', amountCents: 8000, serviceCode: 'CUP' });
-expire(app, await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Bojano', description: 'Mensa scolastica marzo 2025', amountCents: 4500, serviceCode: 'MENSA' }));
+await expire(app, await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Bojano', description: 'Mensa scolastica marzo 2025', amountCents: 4500, serviceCode: 'MENSA' }));
 await cancel(app, await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Larino', description: 'Sanzione annullata', amountCents: 4200, serviceCode: 'SANZIONI' }));
 const p = await createCitizenPosition(app, 'RSSMRA85T10A562S', 'Mario Rossi', { comune: 'Campobasso', description: 'TARI di un altro', amountCents: 9900 });
 await app.listen({ port, host: '127.0.0.1' });

@@ -1,5 +1,6 @@
 /** Positions owned by a citizen, created through the real service layer (validation, IUVs, audit). */
 import type { FastifyInstance } from 'fastify';
+import { sqlRun } from '../../src/db/raw.js';
 import { listEnti } from '../../src/modules/enti/repository.js';
 import { cancelPosition, createPosition, type PositionDetail } from '../../src/modules/positions/repository.js';
 import { preparePositionWrite } from '../../src/modules/positions/service.js';
@@ -66,8 +67,8 @@ export async function cancel(app: FastifyInstance, p: PositionDetail): Promise<v
 }
 
 /** Marks a position expired in the database (as the nightly expiry would once past due). */
-export function expire(app: FastifyInstance, p: PositionDetail): void {
-  app.sqlite.prepare("UPDATE positions SET status = 'expired', switch_to_expired = 1 WHERE id = ?").run(p.id);
+export async function expire(app: FastifyInstance, p: PositionDetail): Promise<void> {
+  await sqlRun(app.db, "UPDATE positions SET status = 'expired', switch_to_expired = 1 WHERE id = ?", p.id);
 }
 
 export function citizens() {

@@ -2,7 +2,8 @@
  * The personal area reuses a citizen's sections while their data did not change (citizen-cache.ts,
  * debtor_versions triggers): every kind of write must show on the very next page view.
  */
-import Database from 'better-sqlite3';
+import { openAppDatabase } from '../../src/db/open.js';
+import { sqlRun } from '../../src/db/raw.js';
 import t from 'tap';
 import { buildTestApp, loginAs } from '../helpers.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
@@ -89,15 +90,15 @@ t.test('every write to a citizen’s data shows on the next view of the personal
 
   await t.test('a new name of the comune', async (t) => {
     const before = await stamp();
-    app.sqlite.prepare("UPDATE enti SET name = 'Comune di Campobasso (CB)' WHERE name = 'Comune di Campobasso'").run();
+    (await sqlRun(app.db, "UPDATE enti SET name = 'Comune di Campobasso (CB)' WHERE name = 'Comune di Campobasso'"));
     t.not(await stamp(), before);
     t.match(await view(), 'Comune di Campobasso (CB)');
   });
 
   await t.test('a write by another process (the CLI) on the same file', async (t) => {
-    const other = new Database(app.config.databaseFile);
-    other.prepare("UPDATE positions SET description = 'Mensa scolastica novembre' WHERE description = 'Mensa scolastica ottobre'").run();
-    other.close();
+    const other = await openAppDatabase(app.config);
+    await sqlRun(other.db, "UPDATE positions SET description = 'Mensa scolastica novembre' WHERE description = 'Mensa scolastica ottobre'");
+    await other.close();
     const body = await view();
     t.match(body, 'Mensa scolastica novembre');
     t.notMatch(body, 'Mensa scolastica ottobre');

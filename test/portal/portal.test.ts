@@ -3,9 +3,10 @@
  * calls back our station over HTTP, so the app also listens on a free loopback port).
  */
 import t from 'tap';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs, sessionCookieFrom } from '../helpers.js';
-import { freePort, count } from '../pagopa/helpers.js';
+import { freePort, countRows } from '../pagopa/helpers.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
 import { buildNoticeNumber, checkDigits } from '../../src/modules/positions/numbers.js';
 import { NOTICE_NUMBER_MESSAGES } from '../../src/modules/positions/numbers.js';
@@ -112,25 +113,25 @@ t.test('citizen portal', async (t) => {
     const inst = await get(app, `/paga-avviso?codiceAvviso=${p.options[2]!.noticeNumber}&ente=${campobasso.id}`);
     t.match(inst.body, /Rata 2 di 2/);
     // The amount is read now: an operator change shows at once.
-    app.sqlite.prepare('UPDATE payment_options SET amount_cents = 16000 WHERE id = ?').run(p.options[0]!.id);
+    (await sqlRun(app.db, 'UPDATE payment_options SET amount_cents = 16000 WHERE id = ?', p.options[0]!.id));
     t.match((await get(app, `/paga-avviso?codiceAvviso=${nav}&ente=${campobasso.id}`)).body, /160,00\s€/);
 
     // Not payable: already paid, closed by another option, expired, cancelled, draft.
     const paid = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'già pagata' });
-    app.sqlite.prepare("UPDATE payment_options SET status = 'paid' WHERE id = ?").run(paid.options[0]!.id);
-    app.sqlite.prepare("UPDATE positions SET status = 'paid' WHERE id = ?").run(paid.id);
+    (await sqlRun(app.db, "UPDATE payment_options SET status = 'paid' WHERE id = ?", paid.options[0]!.id));
+    (await sqlRun(app.db, "UPDATE positions SET status = 'paid' WHERE id = ?", paid.id));
     const r1 = await get(app, `/paga-avviso?codiceAvviso=${paid.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r1.statusCode, 409);
     t.match(text(r1), 'Questo avviso risulta già pagato: non serve pagarlo di nuovo.');
     const closed = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'chiusa', installments: 2 });
-    app.sqlite.prepare("UPDATE payment_options SET status = 'paid' WHERE id = ?").run(closed.options[1]!.id);
-    app.sqlite.prepare("UPDATE payment_options SET status = 'cancelled' WHERE id = ?").run(closed.options[0]!.id);
-    app.sqlite.prepare("UPDATE positions SET status = 'partially_paid' WHERE id = ?").run(closed.id);
+    (await sqlRun(app.db, "UPDATE payment_options SET status = 'paid' WHERE id = ?", closed.options[1]!.id));
+    (await sqlRun(app.db, "UPDATE payment_options SET status = 'cancelled' WHERE id = ?", closed.options[0]!.id));
+    (await sqlRun(app.db, "UPDATE positions SET status = 'partially_paid' WHERE id = ?", closed.id));
     const r2 = await get(app, `/paga-avviso?codiceAvviso=${closed.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r2.statusCode, 409);
     t.match(text(r2), 'la posizione è già stata pagata con un’altra modalità');
     const expired = await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { description: 'scaduta' });
-    expire(app, expired);
+    await expire(app, expired);
     const r3 = await get(app, `/paga-avviso?codiceAvviso=${expired.options[0]!.noticeNumber}&ente=${campobasso.id}`);
     t.equal(r3.statusCode, 409);
     t.match(text(r3), 'L’avviso è scaduto e non è più pagabile.');
@@ -177,7 +178,7 @@ t.test('citizen portal', async (t) => {
     const noCsrf = await app.inject({ method: 'POST', url: '/carrello/aggiungi', headers: { ...FORM_HEADERS, cookie }, payload: form({ ente: String(first.enteId), codiceAvviso: first.options[0]!.noticeNumber }) });
     t.equal(noCsrf.statusCode, 403);
     // A notice paid meanwhile is flagged in the cart.
-    app.sqlite.prepare("UPDATE payment_options SET status = 'paid' WHERE id = ?").run(notices[4]!.options[0]!.id);
+    (await sqlRun(app.db, "UPDATE payment_options SET status = 'paid' WHERE id = ?", notices[4]!.options[0]!.id));
     cart = await get(app, '/carrello', cookie);
     t.match(text(cart), 'Questo avviso risulta già pagato');
     t.match(text(cart), 'rimuovili dal carrello per procedere');
@@ -206,7 +207,7 @@ t.test('citizen portal', async (t) => {
     t.equal(res.statusCode, 303);
     const redirect = String(res.headers.location);
     t.match(redirect, `${base}/simulators/pagopa/checkout/carrello/`);
-    const cartId = app.sqlite.prepare('SELECT cart_id AS id FROM checkout_cart_items WHERE notice_number = ?').get(nav) as { id: string };
+    const cartId = (await sqlGet(app.db, 'SELECT cart_id AS id FROM checkout_cart_items WHERE notice_number = ?', nav)) as { id: string };
     const before = await get(app, `/pagamento/esito/${cartId.id}?esito=ok`);
     t.equal(before.statusCode, 200);
     t.match(before.body, /Pagamento in corso/);
@@ -253,7 +254,7 @@ t.test('citizen portal', async (t) => {
     const tari = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Campobasso', description: 'TARI Giulia', amountCents: 30000, installments: 3 });
     const cup = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Termoli', description: 'Canone Giulia', amountCents: 5000, serviceCode: 'CUP' });
     const old = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Larino', description: 'Mensa scaduta Giulia', serviceCode: 'MENSA' });
-    expire(app, old);
+    await expire(app, old);
     const gone = await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Riccia', description: 'Annullata Giulia' });
     await cancel(app, gone);
     await createCitizenPosition(app, gc.fiscalCode, fullName(gc), { comune: 'Bojano', description: 'Bozza Giulia', publish: false });
@@ -293,7 +294,7 @@ t.test('citizen portal', async (t) => {
     const { token } = await csrfFrom(app, '/area-personale', cookie);
     const steal = await app.inject({ method: 'POST', url: '/carrello/aggiungi', headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token, opzione: String(others.options[0]!.id), azione: 'paga' }) });
     t.equal(steal.statusCode, 404);
-    t.equal(count(app, 'checkout_cart_items WHERE option_id = ?', others.options[0]!.id), 0, 'no cart for someone else’s notice');
+    t.equal((await countRows(app, 'checkout_cart_items WHERE option_id = ?', others.options[0]!.id)), 0, 'no cart for someone else’s notice');
     const anonAdd = await app.inject({ method: 'POST', url: '/carrello/aggiungi', headers: FORM_HEADERS, payload: form({ opzione: String(tari.options[0]!.id) }) });
     t.equal(anonAdd.statusCode, 403, 'CSRF first');
 
@@ -354,9 +355,7 @@ t.test('citizen portal', async (t) => {
     const good = await post({ alunno: 'Marco Ferrante', scuola: 'Primaria, 3ª B', importo: '42,50', privacy: 'si' });
     t.equal(good.statusCode, 303);
     t.match(String(good.headers.location), `${base}/simulators/pagopa/checkout/carrello/`);
-    const row = app.sqlite
-      .prepare("SELECT p.debtor_fiscal_code AS cf, p.status, o.amount_cents AS cents, p.description FROM positions p JOIN payment_options o ON o.position_id = p.id WHERE p.description LIKE 'Mensa scolastica: Marco%'")
-      .get() as { cf: string; status: string; cents: number; description: string };
+    const row = (await sqlGet(app.db, "SELECT p.debtor_fiscal_code AS cf, p.status, o.amount_cents AS cents, p.description FROM positions p JOIN payment_options o ON o.position_id = p.id WHERE p.description LIKE 'Mensa scolastica: Marco%'")) as { cf: string; status: string; cents: number; description: string };
     t.same(row, { cf: lucia.fiscalCode, status: 'published', cents: 4250, description: 'Mensa scolastica: Marco Ferrante – Primaria, 3ª B' });
     // Fixed amount service: no amount field.
     const fixed = await get(app, `/comuni/${campobasso.ipaCode}/servizi/DIRITTI`, cookie);

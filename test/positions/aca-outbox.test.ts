@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { sqlAll, sqlGet, sqlRun } from '../../src/db/raw.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -10,7 +11,7 @@ import { AcaSender, acaOutboxCounts, endOfItalianDay, type PaCreatePositionBody 
 import { claimLease } from '../../src/modules/pagopa/leases.js';
 import { acaSimulator } from '../../src/simulators/pagopa/psp.js';
 import { payNotice } from '../../src/simulators/pagopa/node.js';
-import { count, freePort } from '../pagopa/helpers.js';
+import { countRows, failInserts, freePort, stopFailingInserts } from '../pagopa/helpers.js';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const OPENAPI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas/pagopa/openapi/paCreatePosition.json');
@@ -29,20 +30,18 @@ t.test('central archive outbox', async (t) => {
   const { ente } = await demoEnte(app, 'Campobasso');
   const key = await apiKeyFor(app, ente.id);
   const auth = { authorization: `Bearer ${key}` };
-  const rows = (iupd: string): Row[] =>
-    app.sqlite
-      .prepare('SELECT o.* FROM aca_outbox o JOIN payment_options po ON po.iuv = o.iuv AND po.ente_id = o.ente_id JOIN positions p ON p.id = po.position_id WHERE p.iupd = ? ORDER BY o.id')
-      .all(iupd) as Row[];
-  const bodies = (iupd: string) => rows(iupd).map((r) => JSON.parse(r.payload) as PaCreatePositionBody);
+  const rows = async (iupd: string): Promise<Row[]> =>
+    (await sqlAll(app.db, 'SELECT o.* FROM aca_outbox o JOIN payment_options po ON po.iuv = o.iuv AND po.ente_id = o.ente_id JOIN positions p ON p.id = po.position_id WHERE p.iupd = ? ORDER BY o.id', iupd)) as Row[];
+  const bodies = async (iupd: string) => (await rows(iupd)).map((r) => JSON.parse(r.payload) as PaCreatePositionBody);
   const sender = (opts: ConstructorParameters<typeof AcaSender>[3] = {}) => new AcaSender(app.db, app.config.pagopa, silent, { baseBackoffMs: 1, ...opts });
-  const clearBackoff = () => app.sqlite.exec("UPDATE pagopa_schedules SET next_run_at = 0, locked_until = 0, locked_by = NULL WHERE name = 'aca-outbox'");
+  const clearBackoff = async () => (await sqlRun(app.db, "UPDATE pagopa_schedules SET next_run_at = 0, locked_until = 0, locked_by = NULL WHERE name = 'aca-outbox'"));
 
   const created = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-1' })).body });
   t.equal(created.statusCode, 201);
   const options = (created.json() as { paymentOptions: { iuv: string; noticeNumber: string; amountCents: number; dueDate: string }[] }).paymentOptions;
 
   await t.test('create published → one paCreatePosition body per option, valid against the official OpenAPI', async (t) => {
-    const b = bodies('ACA-1');
+    const b = (await bodies('ACA-1'));
     t.equal(b.length, 4);
     t.same(b.map((x) => x.amount), [30000, 10000, 10000, 10000]);
     t.match(b[0], {
@@ -57,7 +56,7 @@ t.test('central archive outbox', async (t) => {
       payStandIn: true,
     });
     t.equal(b[0]!.iban?.length, 27, 'the primary ente’s IBAN');
-    t.ok(rows('ACA-1').every((r) => r.status === 'pending' && r.attempts === 0));
+    t.ok((await rows('ACA-1')).every((r) => r.status === 'pending' && r.attempts === 0));
     if (fs.existsSync(OPENAPI)) {
       const spec = JSON.parse(fs.readFileSync(OPENAPI, 'utf8')) as { components: { schemas: Record<string, unknown> } };
       const ajv = new Ajv.default({ strict: false, allErrors: true });
@@ -73,31 +72,31 @@ t.test('central archive outbox', async (t) => {
   await t.test('a draft is not sent; publishing it is', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...(await tariBody(app, 'Campobasso', { iupd: 'ACA-DRAFT' })).body, publish: false } });
     t.equal(res.statusCode, 201);
-    t.equal(rows('ACA-DRAFT').length, 0);
+    t.equal((await rows('ACA-DRAFT')).length, 0);
     t.equal((await app.inject({ method: 'POST', url: '/api/v1/positions/ACA-DRAFT/publish', headers: auth })).statusCode, 200);
-    t.equal(rows('ACA-DRAFT').length, 4);
+    t.equal((await rows('ACA-DRAFT')).length, 4);
   });
 
   await t.test('update → new bodies with the new amounts; a refused update writes nothing (same transaction)', async (t) => {
-    const before = rows('ACA-1').length;
+    const before = (await rows('ACA-1')).length;
     const body = (await tariBody(app, 'Campobasso', { iupd: 'ACA-1' })).body;
     body.paymentOptions[0]!.amountCents = 31000;
     body.paymentOptions[0]!.transfers[0]!.amountCents = 29500;
     const res = await app.inject({ method: 'PATCH', url: '/api/v1/positions/ACA-1', headers: auth, payload: { paymentOptions: body.paymentOptions } });
     t.equal(res.statusCode, 200, res.body);
-    const b = bodies('ACA-1');
+    const b = (await bodies('ACA-1'));
     t.equal(b.length, before + 4);
     t.equal(b[before]!.amount, 31000);
     // A failure anywhere in the transaction (here: at the outbox insert) rolls back the change too.
-    const version = (app.sqlite.prepare("SELECT version FROM positions WHERE iupd = 'ACA-1'").get() as { version: number }).version;
-    app.sqlite.exec("CREATE TEMP TRIGGER aca_fail BEFORE INSERT ON aca_outbox BEGIN SELECT RAISE(ABORT, 'simulated failure'); END");
+    const version = ((await sqlGet(app.db, "SELECT version FROM positions WHERE iupd = 'ACA-1'")) as { version: number }).version;
+    await failInserts(app, 'aca_outbox', 'aca_fail', 'simulated failure');
     body.paymentOptions[0]!.amountCents = 32000;
     body.paymentOptions[0]!.transfers[0]!.amountCents = 30500;
     const failed = await app.inject({ method: 'PATCH', url: '/api/v1/positions/ACA-1', headers: auth, payload: { paymentOptions: body.paymentOptions } });
-    app.sqlite.exec('DROP TRIGGER aca_fail');
+    await stopFailingInserts(app, 'aca_outbox', 'aca_fail');
     t.equal(failed.statusCode, 500);
-    t.equal((app.sqlite.prepare("SELECT version FROM positions WHERE iupd = 'ACA-1'").get() as { version: number }).version, version, 'position unchanged');
-    t.equal(rows('ACA-1').length, before + 4, 'no outbox row either');
+    t.equal(((await sqlGet(app.db, "SELECT version FROM positions WHERE iupd = 'ACA-1'")) as { version: number }).version, version, 'position unchanged');
+    t.equal((await rows('ACA-1')).length, before + 4, 'no outbox row either');
   });
 
   await t.test('sender posts in order to the archive; rows become sent; superseded rows are not posted', async (t) => {
@@ -109,14 +108,14 @@ t.test('central archive outbox', async (t) => {
     const sentIuv = acaSimulator.received.filter((x) => x.iuv === options[0]!.iuv);
     t.equal(sentIuv.length, 1, 'only the newest body of an IUV in a batch');
     t.equal(sentIuv[0]!.amount, 31000);
-    t.match(rows('ACA-1').at(-1), { status: 'sent', attempts: 1, last_error: null });
+    t.match((await rows('ACA-1')).at(-1), { status: 'sent', attempts: 1, last_error: null });
   });
 
   await t.test('paid through the node → the paid option and the closed ones go to amount 0', async (t) => {
     acaSimulator.received.length = 0;
     const paid = await payNotice(app, { fiscalCode: ente.fiscalCode, noticeNumber: options[0]!.noticeNumber });
     t.ok(paid.ok);
-    const pending = app.sqlite.prepare("SELECT payload FROM aca_outbox WHERE status = 'pending'").all() as { payload: string }[];
+    const pending = (await sqlAll(app.db, "SELECT payload FROM aca_outbox WHERE status = 'pending'")) as { payload: string }[];
     const byIuv = new Map(pending.map((p) => JSON.parse(p.payload) as PaCreatePositionBody).map((b) => [b.iuv, b]));
     for (const o of options) t.equal(byIuv.get(o.iuv)?.amount, 0, `option ${o.iuv} closed in the archive`);
     await sender().pass();
@@ -127,57 +126,57 @@ t.test('central archive outbox', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-2' })).body });
     t.equal(res.statusCode, 201);
     t.equal((await app.inject({ method: 'POST', url: '/api/v1/positions/ACA-2/cancel', headers: auth })).statusCode, 200);
-    const b = bodies('ACA-2');
+    const b = (await bodies('ACA-2'));
     t.same(b.slice(4).map((x) => x.amount), [0, 0, 0, 0]);
   });
 
   await t.test('archive down: rows stay pending with attempts, the sender backs off, then catches up in order', async (t) => {
-    clearBackoff();
+    (await clearBackoff());
     acaSimulator.received.length = 0;
     acaSimulator.failNext = 2;
     acaSimulator.failStatus = 503;
     const s = sender({ concurrency: 1, baseBackoffMs: 60_000 });
     const first = await s.pass();
     t.match(first, { ran: true, sent: 0, retryLater: 1, error: /HTTP 503/ });
-    const head = app.sqlite.prepare("SELECT * FROM aca_outbox WHERE status = 'pending' ORDER BY next_attempt_at, id LIMIT 1").get() as Row;
+    const head = (await sqlGet(app.db, "SELECT * FROM aca_outbox WHERE status = 'pending' ORDER BY next_attempt_at, id LIMIT 1")) as Row;
     t.match(head, { attempts: 1, last_error: /HTTP 503/ });
-    const sched = app.sqlite.prepare("SELECT * FROM pagopa_schedules WHERE name = 'aca-outbox'").get() as { next_run_at: number; failures: number; locked_by: string | null };
+    const sched = (await sqlGet(app.db, "SELECT * FROM pagopa_schedules WHERE name = 'aca-outbox'")) as { next_run_at: number; failures: number; locked_by: string | null };
     t.ok(sched.next_run_at > Date.now() + 20_000, 'backing off');
     t.equal(sched.failures, 1);
     t.equal(sched.locked_by, null);
     t.match(await s.pass(), { ran: false }, 'not before the backoff');
-    clearBackoff();
+    (await clearBackoff());
     t.match(await s.pass(), { retryLater: 1 });
-    clearBackoff();
+    (await clearBackoff());
     const ok = await s.pass();
     t.match(ok, { ran: true, retryLater: 0 });
     t.equal((await acaOutboxCounts(app.db)).pending, 0);
-    t.match(app.sqlite.prepare('SELECT * FROM aca_outbox WHERE id = ?').get(head.id), { status: 'sent', attempts: 3 });
-    t.equal((app.sqlite.prepare("SELECT failures FROM pagopa_schedules WHERE name = 'aca-outbox'").get() as { failures: number }).failures, 0);
+    t.match((await sqlGet(app.db, 'SELECT * FROM aca_outbox WHERE id = ?', head.id)), { status: 'sent', attempts: 3 });
+    t.equal(((await sqlGet(app.db, "SELECT failures FROM pagopa_schedules WHERE name = 'aca-outbox'")) as { failures: number }).failures, 0);
   });
 
   await t.test('a body the archive refuses (4xx) is marked failed and does not block the others', async (t) => {
-    clearBackoff();
+    (await clearBackoff());
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-3' })).body });
     t.equal(res.statusCode, 201);
     acaSimulator.failNext = 1;
     acaSimulator.failStatus = 422;
     const r = await sender({ concurrency: 1 }).pass();
     t.match(r, { failed: 1, sent: 3, retryLater: 0 });
-    t.equal(rows('ACA-3').filter((x) => x.status === 'failed').length, 1);
-    t.match(rows('ACA-3').find((x) => x.status === 'failed'), { last_error: /HTTP 422/ });
+    t.equal((await rows('ACA-3')).filter((x) => x.status === 'failed').length, 1);
+    t.match((await rows('ACA-3')).find((x) => x.status === 'failed'), { last_error: /HTTP 422/ });
   });
 
   await t.test('network error / timeout are retryable; another process holding the lease skips', async (t) => {
-    clearBackoff();
+    (await clearBackoff());
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-4' })).body });
     t.equal(res.statusCode, 201);
     const down = new AcaSender(app.db, { ...app.config.pagopa, acaUrl: 'http://127.0.0.1:1/aca' }, silent, { baseBackoffMs: 1, timeoutMs: 500, concurrency: 1 });
     t.match(await down.pass(), { retryLater: 1, error: /errore di rete/ });
-    clearBackoff();
+    (await clearBackoff());
     t.ok(await claimLease(app.db, 'aca-outbox', 'other-process', 60_000));
     t.match(await sender().pass(), { ran: false });
-    clearBackoff();
+    (await clearBackoff());
     t.match(await sender().pass(), { sent: 4 });
   });
 
@@ -186,15 +185,15 @@ t.test('central archive outbox', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-5' })).body });
     t.equal(res.statusCode, 201);
     t.ok(Date.now() - start < 2000);
-    t.equal(count(app, "aca_outbox WHERE status = 'pending'"), 4);
+    t.equal((await countRows(app, "aca_outbox WHERE status = 'pending'")), 4);
   });
 
   await t.test('background: started sender drains the outbox', async (t) => {
-    clearBackoff();
+    (await clearBackoff());
     const s = sender({ pollMs: 10 });
     s.start();
-    for (let i = 0; i < 100 && count(app, "aca_outbox WHERE status = 'pending'") > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (await countRows(app, "aca_outbox WHERE status = 'pending'")) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     await s.stop();
-    t.equal(count(app, "aca_outbox WHERE status = 'pending'"), 0);
+    t.equal((await countRows(app, "aca_outbox WHERE status = 'pending'")), 0);
   });
 });

@@ -1,11 +1,11 @@
 import t from 'tap';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { buildTestApp } from '../helpers.js';
 import { apiKeyFor, demoEnte, tariBody } from './fixtures.js';
+import { countRows } from '../pagopa/helpers.js';
 import { checkDigits } from '../../src/modules/positions/numbers.js';
 
-const count = (app: { sqlite: import('better-sqlite3').Database }, sql: string) =>
-  (app.sqlite.prepare(`SELECT count(*) AS n FROM ${sql}`).get() as { n: number }).n;
 
 t.test('positions REST API', async (t) => {
   const app = await buildTestApp(t);
@@ -23,10 +23,10 @@ t.test('positions REST API', async (t) => {
     const bad = await app.inject({ method: 'GET', url: '/api/v1/positions', headers: { authorization: 'Bearer sael_nope' } });
     t.equal(bad.statusCode, 401);
     t.match(bad.json().detail, /non valida/);
-    app.sqlite.prepare('UPDATE api_keys SET revoked_at = ? WHERE ente_id = ?').run(new Date().toISOString(), termoli.id);
+    (await sqlRun(app.db, 'UPDATE api_keys SET revoked_at = ? WHERE ente_id = ?', new Date().toISOString(), termoli.id));
     const revoked = await app.inject({ method: 'GET', url: '/api/v1/positions', headers: { authorization: `Bearer ${termoliKey}` } });
     t.equal(revoked.statusCode, 401);
-    app.sqlite.prepare('UPDATE api_keys SET revoked_at = NULL WHERE ente_id = ?').run(termoli.id);
+    (await sqlRun(app.db, 'UPDATE api_keys SET revoked_at = NULL WHERE ente_id = ?', termoli.id));
   });
 
   let created: { paymentOptions: { iuv: string; noticeNumber: string; amountCents: number; transfers: unknown[] }[]; version: number };
@@ -47,22 +47,22 @@ t.test('positions REST API', async (t) => {
     t.equal(new Set(created.paymentOptions.map((o) => o.iuv)).size, 4, 'one IUV per option');
     t.match(created.paymentOptions[1], { kind: 'installment', installmentNumber: 1, installmentCount: 3 });
     t.match(created.paymentOptions[0]!.transfers[0], { idTransfer: 1, fiscalCodePA: ente.fiscalCode, iban: /^IT/ }, 'service default IBAN filled');
-    t.equal(count(app, "audit_log WHERE entity = 'position' AND action = 'create'"), 1);
+    t.equal((await countRows(app, "audit_log WHERE entity = 'position' AND action = 'create'")), 1);
   });
 
   await t.test('idempotent on iupd', async (t) => {
-    const options = count(app, 'payment_options');
+    const options = (await countRows(app, 'payment_options'));
     const again = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: body });
     t.equal(again.statusCode, 200);
     t.same(again.json().paymentOptions.map((o: { iuv: string }) => o.iuv), created.paymentOptions.map((o) => o.iuv));
     const different = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...body, description: 'Altro' } });
     t.equal(different.statusCode, 409);
     t.match(different.json(), { status: 409, detail: /contenuto diverso/ });
-    t.equal(count(app, 'payment_options'), options, 'nothing written');
+    t.equal((await countRows(app, 'payment_options')), options, 'nothing written');
   });
 
   await t.test('bad input names the field with a JSON pointer and writes nothing', async (t) => {
-    const before = count(app, 'positions');
+    const before = (await countRows(app, 'positions'));
     const schemaBad = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...body, iupd: 'X-1', colour: 'red' } });
     t.equal(schemaBad.statusCode, 400);
     t.match(schemaBad.json().errors, [{ pointer: '/colour', message: 'campo non previsto' }]);
@@ -91,7 +91,7 @@ t.test('positions REST API', async (t) => {
     past.iupd = 'X-7';
     past.paymentOptions[0]!.dueDate = '2020-01-01';
     t.equal((await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: past })).statusCode, 422, 'past due date');
-    t.equal(count(app, 'positions'), before);
+    t.equal((await countRows(app, 'positions')), before);
   });
 
   await t.test('ente isolation', async (t) => {
@@ -138,7 +138,7 @@ t.test('positions REST API', async (t) => {
     t.equal(stale.statusCode, 409);
     const fewer = await app.inject({ method: 'PATCH', url: '/api/v1/positions/TARI-2026-0001', headers: auth, payload: { paymentOptions: [body.paymentOptions[0]] } });
     t.equal(fewer.statusCode, 409, 'a published position keeps its options');
-    const audit = app.sqlite.prepare("SELECT before, after FROM audit_log WHERE entity = 'position' AND action = 'update'").get() as { before: string; after: string };
+    const audit = (await sqlGet(app.db, "SELECT before, after FROM audit_log WHERE entity = 'position' AND action = 'update'")) as { before: string; after: string };
     t.equal(JSON.parse(audit.before).description, 'TARI 2026 – tassa sui rifiuti');
     t.equal(JSON.parse(audit.after).description, 'TARI 2026 (rettifica)');
     const cancel = await app.inject({ method: 'POST', url: '/api/v1/positions/TARI-2026-0001/cancel', headers: auth });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { sqlGet } from '../../src/db/raw.js';
 import path from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import t from 'tap';
@@ -68,7 +69,7 @@ t.test('bulk printing of the filtered notices into a ZIP, rendered by worker thr
   t.equal(viaBackoffice.statusCode, 200);
   t.match(viaBackoffice.rawPayload.toString('latin1'), /\/Subtype \/Image/, 'backoffice notice: the stemma is the logo');
 
-  const { ente: termoli } = { ente: app.sqlite.prepare("SELECT id FROM enti WHERE name = 'Comune di Termoli'").get() as { id: number } };
+  const { ente: termoli } = { ente: (await sqlGet(app.db, "SELECT id FROM enti WHERE name = 'Comune di Termoli'")) as { id: number } };
   t.equal((await app.inject({ url: `/backoffice/enti/${termoli.id}/stampe/1`, headers: { accept: 'text/html', cookie } })).statusCode, 403);
 });
 

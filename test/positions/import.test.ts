@@ -1,12 +1,12 @@
 import t from 'tap';
+import { sqlGet } from '../../src/db/raw.js';
 import { buildTestApp, csrfFrom, loginAs } from '../helpers.js';
 import { apiKeyFor, demoEnte } from './fixtures.js';
+import { countRows } from '../pagopa/helpers.js';
 import { dueIn, fiscalCodeFor, IMPORT_HEADER, positionsCsv } from './csv-fixtures.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { runImport } from '../../src/modules/positions/import-job.js';
 
-const count = (app: { sqlite: import('better-sqlite3').Database }, sql: string) =>
-  (app.sqlite.prepare(`SELECT count(*) AS n FROM ${sql}`).get() as { n: number }).n;
 
 t.test('CSV import through the API', async (t) => {
   const app = await buildTestApp(t);
@@ -30,13 +30,16 @@ t.test('CSV import through the API', async (t) => {
       [[5, 'trasferimenti'], [12, 'cf_debitore'], [22, 'scadenza']],
       'header is row 1, so data row i is file row i + 2',
     );
-    t.equal(count(app, 'positions'), 27);
+    t.equal((await countRows(app, 'positions')), 27);
     t.equal(
-      count(app, "audit_log a JOIN positions p ON a.entity = 'position' AND a.action = 'create' AND a.entity_id = CAST(p.id AS TEXT) AND json_extract(a.after, '$.iupd') = p.iupd"),
+      (await sqlGet<{ n: number }>(app.db, {
+        sqlite: "SELECT count(*) AS n FROM audit_log a JOIN positions p ON a.entity = 'position' AND a.action = 'create' AND a.entity_id = CAST(p.id AS TEXT) AND json_extract(a.after, '$.iupd') = p.iupd",
+        postgres: "SELECT count(*) AS n FROM audit_log a JOIN positions p ON a.entity = 'position' AND a.action = 'create' AND a.entity_id = CAST(p.id AS TEXT) AND (a.after::json ->> 'iupd') = p.iupd",
+      }))!.n,
       27,
       'one audit row per imported position, naming it (the back office history of each position)',
     );
-    t.equal(count(app, 'aca_outbox'), 27, 'one central-archive row per option');
+    t.equal((await countRows(app, 'aca_outbox')), 27, 'one central-archive row per option');
     const report = await app.inject({ url: `/api/v1/imports/${job.id}/errors.csv`, headers: auth });
     t.equal(report.statusCode, 200);
     const lines = report.body.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
@@ -50,7 +53,7 @@ t.test('CSV import through the API', async (t) => {
     await app.jobs.drain();
     const status = (await app.inject({ url: `/api/v1/imports/${res.json().id}`, headers: auth })).json();
     t.match(status.result, { created: 0, unchanged: 27 });
-    t.equal(count(app, 'positions'), 27);
+    t.equal((await countRows(app, 'positions')), 27);
   });
 
   await t.test('all or nothing', async (t) => {
@@ -58,7 +61,7 @@ t.test('CSV import through the API', async (t) => {
     await app.jobs.drain();
     const status = (await app.inject({ url: `/api/v1/imports/${res.json().id}`, headers: auth })).json();
     t.match(status.result, { outcome: 'rejected', created: 0, errorCount: 1 });
-    t.equal(count(app, "positions WHERE iupd LIKE 'AON-%'"), 0);
+    t.equal((await countRows(app, "positions WHERE iupd LIKE 'AON-%'")), 0);
   });
 
   await t.test('refused before any work: wrong header, no data rows, empty, unknown service', async (t) => {
@@ -123,12 +126,12 @@ t.test('a crash mid-import leaves whole positions only, and the rerun completes 
       },
     }, { batchSize: 200 }),
   );
-  const afterCrash = count(app, "positions WHERE iupd LIKE 'CRASH-%'");
+  const afterCrash = (await countRows(app, "positions WHERE iupd LIKE 'CRASH-%'"));
   t.equal(afterCrash, 200, 'the first batch committed whole');
-  t.equal(count(app, 'payment_options'), afterCrash, 'no position without its option');
+  t.equal((await countRows(app, 'payment_options')), afterCrash, 'no position without its option');
   const result = (await runImport(app.db, app.config.dataDir, { job, input, progress: () => {} }, { batchSize: 200 })) as { created: number; unchanged: number };
   t.match(result, { created: 250, unchanged: 200 });
-  t.equal(count(app, "positions WHERE iupd LIKE 'CRASH-%'"), 450);
+  t.equal((await countRows(app, "positions WHERE iupd LIKE 'CRASH-%'")), 450);
 });
 
 t.test('CSV import pages', async (t) => {
@@ -151,7 +154,7 @@ t.test('CSV import pages', async (t) => {
 
   const noToken = await app.inject({ method: 'POST', url: `/backoffice/enti/${ente.id}/importazioni`, headers, payload: multipart({ serviceCode: 'MENSA', mode: 'valid' }, positionsCsv(12)) });
   t.equal(noToken.statusCode, 403, 'CSRF refused');
-  t.equal(count(app, 'jobs'), 0);
+  t.equal((await countRows(app, 'jobs')), 0);
 
   const res = await app.inject({ method: 'POST', url: `/backoffice/enti/${ente.id}/importazioni`, headers, payload: body });
   t.equal(res.statusCode, 303, res.body.slice(0, 500));

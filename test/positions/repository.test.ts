@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { sqlAll } from '../../src/db/raw.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -41,7 +42,7 @@ t.test('IUVs are unique under concurrent creation from several processes, and ac
   t.teardown(() => again.close());
   const service = (await getServiceByCode(again.db, ente.id, 'MENSA'))!;
   await createPosition(again.db, ente, service, { value: { ...write.value, iupd: 'AFTER-RESTART' }, switchToExpired: false }, { publish: true }, { actor: 'test' });
-  const iuvs = (again.sqlite.prepare('SELECT iuv FROM payment_options WHERE ente_id = ? ORDER BY id').all(ente.id) as { iuv: string }[]).map((r) => r.iuv);
+  const iuvs = ((await sqlAll(again.db, 'SELECT iuv FROM payment_options WHERE ente_id = ? ORDER BY id', ente.id)) as { iuv: string }[]).map((r) => r.iuv);
   t.equal(iuvs.length, 181);
   t.equal(new Set(iuvs).size, 181, 'no IUV twice');
   t.ok(iuvs.every(isValidIuv), 'all with valid check digits');

@@ -153,7 +153,9 @@ export class FdrScheduler {
       if (r.stored || r.invalid || r.failed) this.log.info({ fdr: r }, 'FdR download');
       return { ...r, ran: true };
     } catch (e) {
-      const message = (e as Error).message.slice(0, 300);
+      // drizzle on PostgreSQL wraps the database's error ("Failed query: …"): its cause says what went wrong.
+      const err = e as Error & { cause?: Error };
+      const message = (err.cause?.message ?? err.message).slice(0, 300);
       const row = (await this.db.select({ failures: pagopaSchedules.failures }).from(pagopaSchedules).where(eq(pagopaSchedules.name, name)).limit(1))[0];
       // Back off on failure (1, 2, 4 … minutes), never later than the normal interval.
       const backoff = Math.min(intervalMs, 60_000 * 2 ** Math.min(10, row?.failures ?? 0));
