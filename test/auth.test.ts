@@ -2,7 +2,8 @@ import t from 'tap';
 import { hasRole, type CurrentUser } from '../src/plugins/auth.js';
 import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
 import { getEnteByFiscalCode, listEnti } from '../src/modules/enti/repository.js';
-import { sqlGet, sqlRun } from '../src/db/raw.js';
+import { sqlAll, sqlGet, sqlRun } from '../src/db/raw.js';
+import { SUITE_ON_POSTGRES } from './db/pg-helpers.js';
 import { openAppDatabase } from '../src/db/open.js';
 import { buildTestApp, loginAs, SQLITE_ONLY } from './helpers.js';
 import { startUserSession } from '../src/plugins/auth.js';
@@ -126,6 +127,19 @@ t.test('loading a user searches its grants by index, not every grant', { skip: S
   // Either of the partial unique indexes or role_grants_user (migration 0013): by user, never a scan.
   const byUser = plan.filter((d) => /SEARCH role_grants USING (COVERING )?INDEX role_grants_(unique_ente|unique_global|user) \(user_id=\?\)/.test(d));
   t.equal(byUser.length, 2, `per-ente and global grants searched by user: ${plan.join(' | ')}`);
+});
+
+t.test('on PostgreSQL too, loading a user searches its grants by index', { skip: SUITE_ON_POSTGRES ? false : 'PostgreSQL only' }, async (t) => {
+  const app = await buildTestApp(t);
+  const { userColumns } = await import('../src/plugins/auth.js');
+  // An empty table is rightly scanned by PostgreSQL's planner: with sequential scans priced out, a
+  // plan that still scans role_grants has no index it could use.
+  const plan = await app.db.transaction(async () => {
+    await sqlRun(app.db, 'SET LOCAL enable_seqscan = off');
+    return (await sqlAll<{ 'QUERY PLAN': string }>(app.db, `EXPLAIN SELECT ${userColumns('postgres')} FROM users u WHERE u.id = ?`, 1)).map((r) => r['QUERY PLAN']).join('\n');
+  });
+  t.notMatch(plan, /Seq Scan on (role_grants|users|debtor_versions)\b/, `no table scanned:\n${plan}`);
+  t.equal(plan.match(/(Index (Only )?Scan using|Bitmap Index Scan on) role_grants_(unique_ente|unique_global|user)\b/g)?.length, 2, `per-ente and global grants searched by user:\n${plan}`);
 });
 
 t.test('the signed-in user is read with the session row, fresh on every request', async (t) => {

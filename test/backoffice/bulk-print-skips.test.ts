@@ -5,6 +5,7 @@
 import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { payNotice } from '../../src/simulators/pagopa/node.js';
+import { sqlGet } from '../../src/db/raw.js';
 import { csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { listeningApp, paidTari } from '../helpdesk/helpers.js';
 import { createTari } from '../pagopa/helpers.js';
@@ -15,7 +16,7 @@ t.test('bulk print reports the positions it skipped and why', async (t) => {
   const app = await listeningApp(t, { NOTICE_WORKERS: '0' });
   const paid = await paidTari(app, 'Campobasso');
   // paidTari uses the fixture's debtor: give the others the same one, so one debtor filter takes them all.
-  const debtorFilter = (app.sqlite.prepare('SELECT debtor_fiscal_code AS cf FROM positions WHERE iupd = ?').get(paid.iupd) as { cf: string }).cf;
+  const debtorFilter = (await sqlGet<{ cf: string }>(app.db, 'SELECT debtor_fiscal_code AS cf FROM positions WHERE iupd = ?', paid.iupd))!.cf;
   const open = await createTari(app);
   const partly = await createTari(app);
   const first = await payNotice(app, { fiscalCode: partly.fiscalCode, noticeNumber: partly.options[1]!.noticeNumber });
@@ -24,7 +25,7 @@ t.test('bulk print reports the positions it skipped and why', async (t) => {
   await app.inject({ method: 'POST', url: `/api/v1/positions/${cancelled.iupd}/cancel`, headers: { authorization: `Bearer ${cancelled.key}` } });
   const draft = await createTari(app, { publish: false });
   t.same(
-    [paid, open, partly, cancelled, draft].map((p) => (app.sqlite.prepare('SELECT status FROM positions WHERE iupd = ?').get(p.iupd) as { status: string }).status),
+    await Promise.all([paid, open, partly, cancelled, draft].map(async (p) => (await sqlGet<{ status: string }>(app.db, 'SELECT status FROM positions WHERE iupd = ?', p.iupd))!.status)),
     ['paid', 'published', 'partially_paid', 'cancelled', 'draft'],
   );
 
@@ -37,13 +38,13 @@ t.test('bulk print reports the positions it skipped and why', async (t) => {
   const page = await app.inject({ url: start.headers.location as string, headers: { accept: 'text/html', cookie } });
   t.equal(page.statusCode, 200);
   const text = page.body.replace(/\s+/g, ' ');
-  const seeded = (app.sqlite.prepare("SELECT count(*) AS n FROM positions WHERE debtor_fiscal_code = ? AND status IN ('published','partially_paid','expired')").get(debtorFilter) as { n: number }).n;
+  const seeded = (await sqlGet<{ n: number }>(app.db, "SELECT count(*) AS n FROM positions WHERE debtor_fiscal_code = ? AND status IN ('published','partially_paid','expired')", debtorFilter))!.n;
   t.match(text, new RegExp(`Pronti ${seeded} avvisi\\. Non stampate 3 posizioni: 1 pagata, 1 annullata, 1 in bozza\\.`));
   t.match(text, /Posizioni non stampate \(3\)/);
   t.match(text, /<strong>1<\/strong> – già pagata: non c’è più nulla da pagare/);
   t.match(text, /<strong>1<\/strong> – in bozza: va pubblicata prima di stampare/);
   for (const [p, label] of [[paid, 'pagata'], [cancelled, 'annullata'], [draft, 'in bozza']] as const) {
-    const id = (app.sqlite.prepare('SELECT id FROM positions WHERE iupd = ?').get(p.iupd) as { id: number }).id;
+    const id = (await sqlGet<{ id: number }>(app.db, 'SELECT id FROM positions WHERE iupd = ?', p.iupd))!.id;
     t.match(text, `<a href="${base}/posizioni/${id}">${p.iupd}</a></th><td>Mario Rossi</td><td>${label}</td>`, `${p.iupd} listed as ${label}`);
   }
   t.match(text, /non compare 1 opzione già pagata/);

@@ -6,6 +6,7 @@ import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { listServices } from '../../src/modules/enti/repository.js';
 import { CSV_COLUMN_DOCS, CSV_LAYOUT_RULES } from '../../src/modules/positions/csv-layout.js';
+import { sqlGet } from '../../src/db/raw.js';
 import { buildTestApp, htmlUnescape, loginAs } from '../helpers.js';
 import { apiKeyFor, demoEnte } from '../positions/fixtures.js';
 
@@ -53,9 +54,10 @@ t.test('layout page and template with example rows', async (t) => {
     await app.jobs.drain();
     const status = (await app.inject({ url: `/api/v1/imports/${res.json().id}`, headers: auth })).json();
     t.match(status.result, { outcome: 'imported', rowCount: 4, created: 2, errorCount: 0 }, JSON.stringify(status.result?.errors));
-    const transfers = app.sqlite
-      .prepare("SELECT count(*) AS n FROM transfers t JOIN payment_options o ON o.id = t.option_id JOIN positions p ON p.id = o.position_id WHERE p.iupd LIKE 'ESEMPIO-TARI-%-0001'")
-      .get() as { n: number };
+    const transfers = (await sqlGet<{ n: number }>(
+      app.db,
+      "SELECT count(*) AS n FROM transfers t JOIN payment_options o ON o.id = t.option_id JOIN positions p ON p.id = o.position_id WHERE p.iupd LIKE 'ESEMPIO-TARI-%-0001'",
+    ))!;
     t.equal(transfers.n, 6, 'TARI and the province’s TEFA on each of the 3 options');
   });
 });

@@ -5,6 +5,7 @@ import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { actorLabel, loadActorNames } from '../../src/modules/backoffice/shared.js';
 import { users } from '../../src/modules/users/schema.js';
 import { createApiKey } from '../../src/modules/users/repository.js';
+import { sqlGet } from '../../src/db/raw.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { dueIn, fiscalCodeFor, IMPORT_HEADER } from '../positions/csv-fixtures.js';
 import { demoEnte, tariBody } from '../positions/fixtures.js';
@@ -36,7 +37,7 @@ t.test('the history of a position names people, API keys and imports', async (t)
   const { body } = await tariBody(app);
   const created = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: { ...body, iupd: 'HIST-1', publish: false } });
   t.equal(created.statusCode, 201, created.body.slice(0, 300));
-  const id = (app.sqlite.prepare("SELECT id FROM positions WHERE iupd = 'HIST-1'").get() as { id: number }).id;
+  const id = (await sqlGet<{ id: number }>(app.db, "SELECT id FROM positions WHERE iupd = 'HIST-1'"))!.id;
   const detailUrl = `/backoffice/enti/${cb.id}/posizioni/${id}`;
   const { token, cookie } = await csrfFrom(app, detailUrl, op);
   const published = await app.inject({ method: 'POST', url: `${detailUrl}/pubblica`, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
@@ -51,7 +52,7 @@ t.test('the history of a position names people, API keys and imports', async (t)
   const csv = [IMPORT_HEADER.join(';'), ['HIST-2', 'F', fiscalCodeFor(5), 'Cinque', 'Mensa', '', '25,50', dueIn(40), '25,50', 'Mensa', '9/0201133IM/'].join(';')].join('\r\n');
   const jobId = await app.jobs.enqueue({ kind: 'positions-csv-import', enteId: cb.id, requestedBy: `user:${operator.id}`, input: await storedUpload(app, csv) });
   await app.jobs.drain();
-  const imported = (app.sqlite.prepare("SELECT id FROM positions WHERE iupd = 'HIST-2'").get() as { id: number } | undefined)?.id;
+  const imported = (await sqlGet<{ id: number }>(app.db, "SELECT id FROM positions WHERE iupd = 'HIST-2'"))?.id;
   t.ok(imported, 'imported');
   const importedPage = await app.inject({ url: `/backoffice/enti/${cb.id}/posizioni/${imported}`, headers: { accept: 'text/html', cookie } });
   t.match(importedPage.body, new RegExp(`Creata <span class="small text-secondary">da ${operatorName}, <a href="/backoffice/enti/${cb.id}/importazioni/${jobId}">importazione CSV n. ${jobId}</a>`));

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { splitShare, formToPositionBody } from '../../src/modules/backoffice/position-form.js';
+import { sqlAll, sqlGet } from '../../src/db/raw.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { demoEnte, inDays } from '../positions/fixtures.js';
 
@@ -57,7 +58,7 @@ t.test('operator pages for positions', async (t) => {
     t.match(res.body, /id="f-debtorFiscalCode-error"/);
     t.match(res.body, /id="f-inst3Amount-error"/);
     t.match(res.body, /value="dieci"/, 'typed values kept');
-    t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM positions').get() as { n: number }).n, 0);
+    t.equal((await sqlGet<{ n: number }>(app.db, 'SELECT count(*) AS n FROM positions'))!.n, 0);
   });
 
   let detailUrl = '';
@@ -70,9 +71,11 @@ t.test('operator pages for positions', async (t) => {
     t.match(page.body, /TARI 2026/);
     t.match(page.body, /Rata 3 di 3/);
     t.match(page.body, /pubblicata/);
-    const transfers = app.sqlite
-      .prepare('SELECT t.id_transfer, t.amount_cents, t.fiscal_code_pa FROM transfers t JOIN payment_options o ON o.id = t.option_id WHERE o.kind = ? ORDER BY o.id, t.id_transfer')
-      .all('installment') as { id_transfer: number; amount_cents: number; fiscal_code_pa: string }[];
+    const transfers = await sqlAll<{ id_transfer: number; amount_cents: number; fiscal_code_pa: string }>(
+      app.db,
+      'SELECT t.id_transfer, t.amount_cents, t.fiscal_code_pa FROM transfers t JOIN payment_options o ON o.id = t.option_id WHERE o.kind = ? ORDER BY o.id, t.id_transfer',
+      'installment',
+    );
     t.equal(transfers.length, 6);
     const province = (await demoEnte(app, 'Provincia di Campobasso')).ente;
     t.same(transfers.slice(0, 2).map((x) => [x.amount_cents, x.fiscal_code_pa]), [[9500, campobasso.fiscalCode], [500, province.fiscalCode]]);

@@ -7,6 +7,7 @@ import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { listServices } from '../../src/modules/enti/repository.js';
 import { withServiceTaxonomy } from '../../src/modules/backoffice/position-form.js';
+import { sqlGet } from '../../src/db/raw.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
 import { demoEnte, inDays } from '../positions/fixtures.js';
 
@@ -44,6 +45,6 @@ t.test('the form prefills the code and a position saved without one gets the ser
     payload: form({ _csrf: token, serviceCode: 'TARI', description: 'TARI 2026', taxonomyCode: '', debtorType: 'F', debtorFiscalCode: 'RSSMRA85T10A562S', debtorName: 'Mario Rossi', singleAmount: '120,00', singleDue: inDays(30), publish: 'false' }),
   });
   t.equal(res.statusCode, 303, res.body.slice(0, 300));
-  const saved = app.sqlite.prepare('SELECT t.taxonomy_code AS code FROM transfers t JOIN payment_options o ON o.id = t.option_id ORDER BY t.id DESC LIMIT 1').get() as { code: string } | undefined;
+  const saved = await sqlGet<{ code: string }>(app.db, 'SELECT t.taxonomy_code AS code FROM transfers t JOIN payment_options o ON o.id = t.option_id ORDER BY t.id DESC LIMIT 1');
   t.equal(saved?.code, tari.taxonomyCode, 'the TARI service’s code');
 });

@@ -1,9 +1,15 @@
 import t from 'tap';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { buildTestApp } from '../../helpers.js';
 import { startCheckout, CheckoutError } from '../../../src/modules/pagopa/checkout.js';
 import pagopaSimulator from '../../../src/simulators/pagopa/index.js';
-import { count, createTari, freePort } from '../../pagopa/helpers.js';
+import { sqlGet } from '../../../src/db/raw.js';
+import { createTari, freePort } from '../../pagopa/helpers.js';
+
+/** Rows of `FROM …` (with its WHERE), on either database. */
+async function count(app: FastifyInstance, from: string, ...params: unknown[]): Promise<number> {
+  return (await sqlGet<{ n: number }>(app.db, `SELECT count(*) AS n FROM ${from}`, ...params))!.n;
+}
 
 t.test('cart → simulated Checkout → receipts over real SOAP → cart paid', async (t) => {
   const port = await freePort();
@@ -20,7 +26,7 @@ t.test('cart → simulated Checkout → receipts over real SOAP → cart paid', 
       app.config.pagopa,
     );
     t.match(redirectUrl, new RegExp(`^${base}/simulators/pagopa/checkout/carrello/`));
-    t.equal(count(app, "checkout_carts WHERE id = ? AND status = 'redirected'", cartId), 1);
+    t.equal(await count(app, "checkout_carts WHERE id = ? AND status = 'redirected'", cartId), 1);
     const before = await fetch(`${base}/pagamento/esito/${cartId}?esito=ok`);
     t.match(await before.text(), /Pagamento in corso/, 'the return URL alone proves nothing');
 
@@ -31,11 +37,11 @@ t.test('cart → simulated Checkout → receipts over real SOAP → cart paid', 
     t.equal(res.status, 303);
     t.equal(res.headers.get('location'), `${base}/pagamento/esito/${cartId}?esito=ok`);
 
-    t.equal(count(app, "checkout_carts WHERE id = ? AND status = 'paid'", cartId), 1, 'cart paid');
-    t.equal(count(app, 'receipts WHERE payment_note = ? AND processing = ?', cartId, 'applied'), 2, 'one applied receipt per notice, idCart in paymentNote');
-    t.equal(count(app, "receipts WHERE payment_note = ? AND processing = 'secondary'", cartId), 2, 'province copies (TEFA)');
-    t.equal(count(app, "positions WHERE iupd = ? AND status = 'partially_paid'", pos.iupd), 1);
-    t.equal(count(app, "positions WHERE iupd = ? AND status = 'paid'", other.iupd), 1);
+    t.equal(await count(app, "checkout_carts WHERE id = ? AND status = 'paid'", cartId), 1, 'cart paid');
+    t.equal(await count(app, 'receipts WHERE payment_note = ? AND processing = ?', cartId, 'applied'), 2, 'one applied receipt per notice, idCart in paymentNote');
+    t.equal(await count(app, "receipts WHERE payment_note = ? AND processing = 'secondary'", cartId), 2, 'province copies (TEFA)');
+    t.equal(await count(app, "positions WHERE iupd = ? AND status = 'partially_paid'", pos.iupd), 1);
+    t.equal(await count(app, "positions WHERE iupd = ? AND status = 'paid'", other.iupd), 1);
     const after = await (await fetch(`${base}/pagamento/esito/${cartId}?esito=ok`)).text();
     t.match(after, /Pagamento completato/);
   });
@@ -44,7 +50,7 @@ t.test('cart → simulated Checkout → receipts over real SOAP → cart paid', 
     const { cartId, redirectUrl } = await startCheckout(app.db, { notices: [{ enteId: pos.enteId, noticeNumber: pos.options[2]!.noticeNumber }], returnBase: base }, app.config.pagopa);
     const res = await fetch(redirectUrl, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'outcome=cancel' });
     t.equal(res.headers.get('location'), `${base}/pagamento/esito/${cartId}?esito=annullato`);
-    t.equal(count(app, "checkout_carts WHERE id = ? AND status = 'redirected'", cartId), 1);
+    t.equal(await count(app, "checkout_carts WHERE id = ? AND status = 'redirected'", cartId), 1);
     t.match(await (await fetch(res.headers.get('location')!)).text(), /Pagamento annullato/);
   });
 
@@ -59,7 +65,7 @@ t.test('cart → simulated Checkout → receipts over real SOAP → cart paid', 
   await t.test('Checkout unreachable → cart failed, clear error', async (t) => {
     const settings = { ...app.config.pagopa, checkoutUrl: 'http://127.0.0.1:1/checkout/ec/v2' };
     await t.rejects(startCheckout(app.db, { notices: [{ enteId: pos.enteId, noticeNumber: pos.options[3]!.noticeNumber }], returnBase: base }, settings), /non è al momento raggiungibile/);
-    t.ok(count(app, "checkout_carts WHERE status = 'failed'") >= 1);
+    t.ok((await count(app, "checkout_carts WHERE status = 'failed'")) >= 1);
   });
 
   await t.test('PSP desk pays a notice, with a duplicate receipt', async (t) => {
@@ -71,8 +77,8 @@ t.test('cart → simulated Checkout → receipts over real SOAP → cart paid', 
     });
     t.equal(res.status, 200);
     t.match(await res.text(), /Pagamento eseguito/);
-    t.equal(count(app, "positions WHERE iupd = ? AND status = 'paid'", p.iupd), 1);
-    t.equal(count(app, 'receipts WHERE iuv = ? AND id_pa = ?', p.options[0]!.iuv, p.fiscalCode), 1, 'duplicate stored once');
+    t.equal(await count(app, "positions WHERE iupd = ? AND status = 'paid'", p.iupd), 1);
+    t.equal(await count(app, 'receipts WHERE iuv = ? AND id_pa = ?', p.options[0]!.iuv, p.fiscalCode), 1, 'duplicate stored once');
   });
 
   await t.test('central archive paCreatePosition answers 200 to a valid body, 400 to an invalid one, 401 without the key', async (t) => {
