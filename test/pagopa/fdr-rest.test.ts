@@ -24,7 +24,8 @@ import { buildFlows, fdrSimFaults, fdrSimRevisions } from '../../src/simulators/
 import { simulatedCredits, treasuryCsv } from '../../src/simulators/pagopa/treasury.js';
 import { loginAs } from '../helpers.js';
 import { demoEnte } from '../positions/fixtures.js';
-import { count, listeningApp, OTHER_PSP, paidTari, recon } from '../helpdesk/helpers.js';
+import { listeningApp, OTHER_PSP, paidTari, recon } from '../helpdesk/helpers.js';
+import { countRows } from './helpers.js';
 
 const DOC = JSON.parse(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas/pagopa/openapi/fdr_organization.json'), 'utf8')) as {
   paths: Record<string, { get: { operationId: string; parameters: { name: string; in: string; required?: boolean; schema: object }[]; responses: Record<string, { content?: { 'application/json': { schema: object } } }> } }>;
@@ -142,15 +143,15 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
   await t.test('the setting picks the path; switching it downloads nothing twice', async (t) => {
     const [viaRest] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: cb.ente.fiscalCode, client: fast });
     t.match(viaRest, { ran: true, listed: 2, stored: 2, invalid: 0, failed: 0 });
-    t.equal(count(app, "fdr_flows WHERE ente_id = ? AND source = 'fdrRest' AND revision = 1 AND superseded_at IS NULL", cb.ente.id), 2);
-    t.equal(count(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', cb.ente.id), 4);
+    t.equal((await countRows(app, "fdr_flows WHERE ente_id = ? AND source = 'fdrRest' AND revision = 1 AND superseded_at IS NULL", cb.ente.id)), 2);
+    t.equal((await countRows(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', cb.ente.id)), 4);
     const soap = { ...rest, fdrApi: 'soap' as const };
     const [again] = await downloadFlowsNow(app.db, soap, silent, { enteFiscalCode: cb.ente.fiscalCode, client: fast });
     t.match(again, { listed: 2, stored: 0, alreadyStored: 2 }, 'nodoChiedi* finds them already stored');
     const prov = await demoEnte(app, 'Provincia di Campobasso');
     const [p] = await downloadFlowsNow(app.db, soap, silent, { enteFiscalCode: prov.ente.fiscalCode, client: fast });
     t.match(p, { stored: 2 });
-    t.equal(count(app, "fdr_flows WHERE ente_id = ? AND source = 'nodoChiedi'", prov.ente.id), 2, 'soap stores through nodoChiedi*');
+    t.equal((await countRows(app, "fdr_flows WHERE ente_id = ? AND source = 'nodoChiedi'", prov.ente.id)), 2, 'soap stores through nodoChiedi*');
     const [back] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: prov.ente.fiscalCode, client: fast });
     t.match(back, { listed: 2, stored: 0, alreadyStored: 2 }, 'and REST finds the SOAP ones');
   });
@@ -158,7 +159,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
   await t.test('a second revision supersedes the first: reconciliation, treasury and the helpdesk use only it', async (t) => {
     t.equal((await processPendingFlows(r)).length, 4);
     const rev1 = (await sqlGet(app.db, 'SELECT id FROM fdr_flows WHERE ente_id = ? AND flow_id = ?', cb.ente.id, big.flowId)) as { id: number };
-    t.equal(count(app, "fdr_entry_matches WHERE flow_row_id = ? AND state = 'matched'", rev1.id), 3);
+    t.equal((await countRows(app, "fdr_entry_matches WHERE flow_row_id = ? AND state = 'matched'", rev1.id)), 3);
 
     // The PSP republishes the flow without the third payment.
     const dropped = paid[2]!.options[0]!.iuv;
@@ -168,24 +169,24 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
 
     const [d] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: cb.ente.fiscalCode, client: fast });
     t.match(d, { listed: 3, stored: 1, alreadyStored: 2 }, 'both revisions listed, only the new one downloaded');
-    const rows = (await sqlAll(app.db, 'SELECT id, revision, superseded_at AS supersededAt FROM fdr_flows WHERE ente_id = ? AND flow_id = ? ORDER BY revision', cb.ente.id, big.flowId)) as { id: number; revision: number; supersededAt: string | null }[];
+    const rows = (await sqlAll(app.db, 'SELECT id, revision, superseded_at AS "supersededAt" FROM fdr_flows WHERE ente_id = ? AND flow_id = ? ORDER BY revision', cb.ente.id, big.flowId)) as { id: number; revision: number; supersededAt: string | null }[];
     t.match(rows, [{ id: rev1.id, revision: 1, supersededAt: /^\d{4}-/ }, { revision: 2, supersededAt: null }], 'the store marks revision 1 superseded');
     const rev2 = rows[1]!.id;
 
     await processPendingFlows(r);
     t.equal(((await sqlGet(app.db, 'SELECT state FROM fdr_flow_recon WHERE flow_row_id = ?', rev1.id)) as { state: string }).state, 'superseded');
     t.match((await sqlGet(app.db, 'SELECT state, revision, matched_rows AS matched FROM fdr_flow_recon WHERE flow_row_id = ?', rev2)), { state: 'accepted', revision: 2, matched: 2 });
-    t.equal(count(app, "fdr_entry_matches WHERE flow_row_id = ? AND state <> 'superseded'", rev1.id), 0, 'no row of revision 1 counts');
-    const live = (iuv: string) =>
-      count(app, "fdr_entry_matches m JOIN fdr_entries e ON e.id = m.entry_id JOIN fdr_flows f ON f.id = m.flow_row_id WHERE e.iuv = ? AND f.ente_id = ? AND m.state = 'matched' AND f.superseded_at IS NULL", iuv, cb.ente.id);
-    t.equal(live(paid[0]!.options[0]!.iuv), 1);
-    t.equal(live(dropped), 0, 'the dropped payment is no longer reported');
+    t.equal((await countRows(app, "fdr_entry_matches WHERE flow_row_id = ? AND state <> 'superseded'", rev1.id)), 0, 'no row of revision 1 counts');
+    const live = async (iuv: string) =>
+      await countRows(app, "fdr_entry_matches m JOIN fdr_entries e ON e.id = m.entry_id JOIN fdr_flows f ON f.id = m.flow_row_id WHERE e.iuv = ? AND f.ente_id = ? AND m.state = 'matched' AND f.superseded_at IS NULL", iuv, cb.ente.id);
+    t.equal(await live(paid[0]!.options[0]!.iuv), 1);
+    t.equal(await live(dropped), 0, 'the dropped payment is no longer reported');
 
     // The treasury credit of the flow (amount of revision 2) is matched to revision 2.
     const credits = await simulatedCredits(app.db, cb.ente.fiscalCode);
     const imported = await importStatement(r, { enteId: cb.ente.id, bytes: Buffer.from(treasuryCsv(credits, cb.ibans[0]!.iban)), fileName: 'giornale.csv', actor: 'test' });
     t.match(imported, { matched: 2, parked: 0, errors: 0 });
-    t.equal(count(app, "treasury_movements WHERE flow_row_id = ? AND state = 'matched'", rev2), 1, 'credit matched to the live revision');
+    t.equal((await countRows(app, "treasury_movements WHERE flow_row_id = ? AND state = 'matched'", rev2)), 1, 'credit matched to the live revision');
 
     // The SOAP face serves the latest revision too.
     t.equal((await buildFlows(app.db, cb.ente.fiscalCode)).find((f) => f.flowId === big.flowId)!.revision, 2);
@@ -219,8 +220,8 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     await paidTari(app, 'Termoli');
     await paidTari(app, 'Termoli');
     const [flow] = await buildFlows(app.db, termoli.ente.fiscalCode);
-    const flows = () => count(app, 'fdr_flows WHERE ente_id = ?', termoli.ente.id);
-    const entries = () => count(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', termoli.ente.id);
+    const flows = async () => await countRows(app, 'fdr_flows WHERE ente_id = ?', termoli.ente.id);
+    const entries = async () => await countRows(app, 'fdr_entries e JOIN fdr_flows f ON f.id = e.flow_row_id WHERE f.ente_id = ?', termoli.ente.id);
 
     // An answer off the document: not stored, one anomaly, also on rerun.
     fdrSimFaults.invalidFlowIds.add(flow!.flowId);
@@ -229,15 +230,15 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     t.match(bad, { listed: 1, stored: 0, invalid: 1 });
     t.match(JSON.stringify(warnings), /non conforme a fdr_organization.json/);
     await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: termoli.ente.fiscalCode, client: fast });
-    t.equal(count(app, "anomalies WHERE type = 'fdr_invalid_flow' AND ente_id = ?", termoli.ente.id), 1, 'one anomaly, not one per run');
-    t.equal(flows(), 0);
+    t.equal((await countRows(app, "anomalies WHERE type = 'fdr_invalid_flow' AND ente_id = ?", termoli.ente.id)), 1, 'one anomaly, not one per run');
+    t.equal(await flows(), 0);
     fdrSimFaults.invalidFlowIds.clear();
 
     // The second page of payments keeps failing: the flow is not stored at all, the run reports it.
     fdrSimFaults.failPaymentsPage = 2;
     const [half] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: termoli.ente.fiscalCode, client: fast });
     t.match(half, { stored: 0, failed: 1, error: /HTTP 503/ });
-    t.equal(flows() + entries(), 0, 'no half flow');
+    t.equal((await flows()) + (await entries()), 0, 'no half flow');
     fdrSimFaults.failPaymentsPage = 0;
 
     // Unreachable API: retried, then the error is kept on the ente's schedule with a backoff.
@@ -254,7 +255,7 @@ t.test('FdR 3 organizations API: client, scheduler, revisions, reconciliation', 
     // Back to normal: stored whole, once.
     const [ok] = await downloadFlowsNow(app.db, rest, silent, { enteFiscalCode: termoli.ente.fiscalCode, client: fast });
     t.match(ok, { stored: 1, error: undefined });
-    t.equal(flows(), 1);
-    t.equal(entries(), 2);
+    t.equal(await flows(), 1);
+    t.equal(await entries(), 2);
   });
 });
