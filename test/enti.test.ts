@@ -158,9 +158,7 @@ t.test('enti admin pages', async (t) => {
       payload: form({ _csrf: token, fiscalCode: 'rssmra85t10a562s', role: 'operator' }),
     });
     t.equal(ok.statusCode, 303);
-    const grant = app.sqlite
-      .prepare("SELECT g.id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.fiscal_code = 'RSSMRA85T10A562S' AND g.ente_id = ?")
-      .get(termoli.id) as { id: number };
+    const grant = (await sqlGet(app.db, "SELECT g.id FROM role_grants g JOIN users u ON u.id = g.user_id WHERE u.fiscal_code = 'RSSMRA85T10A562S' AND g.ente_id = ?", termoli.id)) as { id: number };
     t.ok(grant);
     const campobasso = (await listEnti(app.db, { q: 'Campobasso', kind: 'comune' }))[0]!;
     const wrongEnte = await app.inject({

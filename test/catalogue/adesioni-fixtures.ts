@@ -9,6 +9,7 @@ import { catalogueServices, convenzioni, priceLists, prices, type BillingKind } 
 import { roleGrants, users, type Role } from '../../src/modules/users/schema.js';
 import { tempDir } from '../helpers.js';
 import { sqlAll } from '../../src/db/raw.js';
+import { suiteDb } from '../suite-db.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -23,7 +24,8 @@ export interface Clock {
 
 export async function adesioniApp(t: Teardown, start = '2026-03-02T11:00:00Z', env: Record<string, string> = {}): Promise<{ app: FastifyInstance; clock: Clock }> {
   const dir = tempDir(t);
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', HELPDESK_NOTIFY_EMAIL: 'sael@provincia.example', ...env });
+  const sdb = await suiteDb();
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', HELPDESK_NOTIFY_EMAIL: 'sael@provincia.example', ...sdb.env, ...env });
   const clock: Clock = {
     now: new Date(start),
     set(v) {
@@ -34,7 +36,7 @@ export async function adesioniApp(t: Teardown, start = '2026-03-02T11:00:00Z', e
     },
   };
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock.now });
-  t.teardown(() => app.close());
+  sdb.closeWith(t, app);
   return { app, clock };
 }
 

@@ -9,6 +9,7 @@ import { personalCheckChar } from '../../src/domain/fiscal-code.js';
 import { roleGrants, users, type Role } from '../../src/modules/users/schema.js';
 import { tempDir } from '../helpers.js';
 import { sqlAll } from '../../src/db/raw.js';
+import { suiteDb } from '../suite-db.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -22,7 +23,8 @@ export interface Clock {
 /** A test app whose catalogue reads `clock.now` (the real time unless set). */
 export async function chargesApp(t: Teardown, env: Record<string, string> = {}): Promise<{ app: FastifyInstance; clock: Clock }> {
   const dir = tempDir(t);
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...env });
+  const sdb = await suiteDb();
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...sdb.env, ...env });
   const clock: Clock = {
     now: new Date(),
     set(v) {
@@ -30,7 +32,7 @@ export async function chargesApp(t: Teardown, env: Record<string, string> = {}):
     },
   };
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock.now });
-  t.teardown(() => app.close());
+  sdb.closeWith(t, app);
   return { app, clock };
 }
 

@@ -12,6 +12,7 @@ import type { Db } from '../../src/db/client.js';
 import { enti } from '../../src/modules/enti/schema.js';
 import { adesioni, catalogueCharges, catalogueServices, trainingEnrollments, trainingSessions, type AdesioneStatus } from '../../src/modules/catalogue/schema.js';
 import { tempDir } from '../helpers.js';
+import { suiteDb } from '../suite-db.js';
 
 type Service = { id: number; code: string; name: string };
 
@@ -23,9 +24,10 @@ interface Teardown {
 
 /** A test app (demo enti and users, no demo catalogue) whose catalogue clock is `now`. */
 export async function dashboardApp(t: Teardown, now: () => Date = () => NOW, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...env });
+  const sdb = await suiteDb();
+  const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...sdb.env, ...env });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now });
-  t.teardown(() => app.close());
+  sdb.closeWith(t, app);
   return app;
 }
 

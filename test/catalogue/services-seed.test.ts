@@ -7,7 +7,7 @@ import { getServiceByCode, listServices, updateService } from '../../src/modules
 import { createOverride, createPriceList, listEnteClasses, listPriceLists, resolvePriceFor, setPrice } from '../../src/modules/catalogue/price-repository.js';
 import { catalogueServices } from '../../src/modules/catalogue/schema.js';
 import { enti } from '../../src/modules/enti/schema.js';
-import { sqlAll } from '../../src/db/raw.js';
+import { sqlAll, sqlRun } from '../../src/db/raw.js';
 
 const actor = { actor: 'test' };
 
@@ -40,7 +40,8 @@ t.test('seed: 22 services (1–20 with 4A and 4B), five classes, one demo list; 
 
 t.test('seed without the demo list (production): services and classes, no price list', async (t) => {
   const app = await buildTestApp(t);
-  app.sqlite.exec('DELETE FROM prices; DELETE FROM price_lists;');
+  await sqlRun(app.db, 'DELETE FROM prices');
+  await sqlRun(app.db, 'DELETE FROM price_lists');
   await seedCatalogue(app.db, { demoPriceList: false });
   t.equal((await listPriceLists(app.db)).length, 0);
   const campobasso = (await app.db.select().from(enti).where(eq(enti.name, 'Comune di Campobasso')).limit(1))[0]!;

@@ -28,6 +28,7 @@ import { callStation, createTari, identity } from '../pagopa/helpers.js';
 import { tempDir } from '../helpers.js';
 import type { FastifyInstance } from 'fastify';
 import { sqlGet } from '../../src/db/raw.js';
+import { suiteDb } from '../suite-db.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -51,8 +52,9 @@ t.test('daily job: receipts and flows of the day → PdV → PdA; idempotent; sk
   const today = romeDay(new Date());
   let now = new Date();
   const dir = tempDir(t);
-  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false, now: () => now });
-  t.teardown(() => app.close());
+  const sdb = await suiteDb();
+  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...sdb.env }), { logger: false, backgroundWorkers: false, now: () => now });
+  sdb.closeWith(t, app);
   const ctx = app.conservazione;
 
   const seeded = await seedConservazioneDemo(app.db, today);
@@ -151,7 +153,9 @@ t.test('daily job: receipts and flows of the day → PdV → PdA; idempotent; sk
 t.test('CLI conservazione:run --date', async (t) => {
   const dir = tempDir(t);
   const yesterday = addDays(romeDay(new Date()), -1);
-  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false });
+  const sdb = await suiteDb();
+  sdb.dropWith(t);
+  const app = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...sdb.env }), { logger: false, backgroundWorkers: false });
   await seedConservazioneDemo(app.db, romeDay(new Date()));
   const r = await payReceipt(app, 'Campobasso');
   const campobasso = await enteByName(app, 'Comune di Campobasso');
@@ -162,7 +166,7 @@ t.test('CLI conservazione:run --date', async (t) => {
   const cli = async (...argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(argv, { env: { DATA_DIR: dir, LOG_LEVEL: 'silent' }, out: (l) => out.push(l), err: (l) => err.push(l) });
+    const code = await runCli(argv, { env: { DATA_DIR: dir, LOG_LEVEL: 'silent', ...sdb.env }, out: (l) => out.push(l), err: (l) => err.push(l) });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
   const run = await cli('conservazione:run', '--date', yesterday);
@@ -175,7 +179,7 @@ t.test('CLI conservazione:run --date', async (t) => {
   // a run for today (the day is not over) does not close the day: a receipt paid afterwards goes in at the next run
   const today = romeDay(new Date());
   t.match((await cli('conservazione:run', '--date', today)).out, new RegExp(`ente ${campobasso.id}: done, PdV accettati 0`));
-  const app2 = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0' }), { logger: false, backgroundWorkers: false });
+  const app2 = await buildApp(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...sdb.env }), { logger: false, backgroundWorkers: false });
   await payReceipt(app2, 'Campobasso');
   await app2.close();
   const later = await cli('conservazione:run', '--date', today);

@@ -19,7 +19,7 @@ import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.
 import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { freePort } from '../pagopa/helpers.js';
-import { sqlAll, sqlGet } from '../../src/db/raw.js';
+import { dialectOf, sqlAll, sqlGet } from '../../src/db/raw.js';
 
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
 const DAY = 86_400_000;
@@ -45,7 +45,8 @@ function flipByte(file: string, at = 0): void {
 async function storeMany(ctx: ConservazioneCtx, n: number, label: string): Promise<string[]> {
   const keys: string[] = [];
   for (let i = 0; i < n; i++) keys.push((await storeBlob(ctx, Buffer.from(`${label} – documento ${i}`))).key);
-  return keys; // in storage order: the audit walks the blobs in that order
+  // In the order the audit walks them: storage order on SQLite (rowid), key order on PostgreSQL.
+  return dialectOf(ctx.db) === 'postgres' ? sorted(keys) : keys;
 }
 
 function sorted(keys: string[]): string[] {

@@ -16,6 +16,7 @@ import { getProfileByCode, SEEDED_PROFILES, seedConservazioneProfiles, updatePro
 import { tickets } from '../../src/modules/helpdesk/schema.js';
 import { adesioniApp, comune } from '../catalogue/adesioni-fixtures.js';
 import { determina, PDF, sha, XML } from './ingest-fixtures.js';
+import { sqlAll, sqlRun } from '../../src/db/raw.js';
 
 const counts = async (app: FastifyInstance) => ({
   sips: (await app.db.select({ n: count() }).from(consSips).limit(1))[0]!.n,
@@ -66,7 +67,7 @@ t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chain
   t.match(rdv.xml, /<DocumentoPrincipale>[\s\S]*<NomeComponente>determina\.pdf<\/NomeComponente>[\s\S]*<\/DocumentoPrincipale><Allegato>[\s\S]*prospetto\.xml/);
   t.match(rdv.xml, `<Hash>${sha(PDF)}</Hash>`);
   // cons_rdv is write-once.
-  t.throws(() => app.sqlite.prepare('UPDATE cons_rdv SET xml = ? WHERE id = ?').run('x', rdv.id));
+  await t.rejects(sqlRun(app.db, 'UPDATE cons_rdv SET xml = ? WHERE id = ?', 'x', rdv.id));
 
   // Events: ingest then rdv, each chained to its predecessor.
   const events = await app.db.select().from(consEvents).orderBy(asc(consEvents.seq));
@@ -162,7 +163,10 @@ t.test('a failure inside the transaction leaves nothing half-written', async (t)
   await ingestSip(ctx, determina(termoli.id, 'PRIMA'), 'apikey:1');
   const before = await counts(app);
   // The RdV insert is the last write but one: make it fail.
-  app.sqlite.exec("CREATE TRIGGER test_fail_rdv BEFORE INSERT ON cons_rdv BEGIN SELECT RAISE(ABORT, 'disco pieno'); END");
+  await sqlRun(app.db, {
+    sqlite: "CREATE TRIGGER test_fail_rdv BEFORE INSERT ON cons_rdv BEGIN SELECT RAISE(ABORT, 'disco pieno'); END",
+    postgres: "CREATE FUNCTION test_fail_rdv() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disco pieno'; END $$; CREATE TRIGGER test_fail_rdv BEFORE INSERT ON cons_rdv FOR EACH ROW EXECUTE FUNCTION test_fail_rdv()",
+  });
   const other = Buffer.from(`${PDF.toString()}% altra\n`);
   await t.rejects(
     ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1'),
@@ -172,7 +176,7 @@ t.test('a failure inside the transaction leaves nothing half-written', async (t)
   t.equal((await app.db.select({ n: count() }).from(consSips).where(and(eq(consSips.enteId, termoli.id), eq(consSips.objectKey, 'DOPO'))).limit(1))[0]!.n, 0);
   // The file was stored before the transaction: an unreferenced blob, the same content a retry stores.
   t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(other))).limit(1))[0], 'blob left unreferenced');
-  app.sqlite.exec('DROP TRIGGER test_fail_rdv');
+  await sqlRun(app.db, { sqlite: 'DROP TRIGGER test_fail_rdv', postgres: 'DROP TRIGGER test_fail_rdv ON cons_rdv' });
   const retry = await ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1');
   t.equal(retry.status, 'accepted');
   t.equal((await counts(app)).events, before.events + 2);
@@ -188,12 +192,12 @@ t.test('profile seed: every profile, idempotent, edits kept', async (t) => {
   t.match(await getProfileByCode(app.db, 'convenzione'), { signatureRequired: true, retentionYears: null });
 
   await updateProfile(app.db, 'determina', { ...(await getProfileByCode(app.db, 'determina'))!, retentionYears: 40, name: 'Determina modificata' }, { actor: 'user:1' }, new Date('2026-03-02T10:00:00Z'));
-  app.sqlite.prepare("DELETE FROM cons_profiles WHERE code = 'contratto'").run();
+  (await sqlRun(app.db, "DELETE FROM cons_profiles WHERE code = 'contratto'"));
   await seedConservazioneProfiles(app.db);
   await seedConservazioneProfiles(app.db);
   t.equal((await app.db.select({ n: count() }).from(consProfiles).limit(1))[0]!.n, SEEDED_PROFILES.length, 'missing code added once');
   t.match(await getProfileByCode(app.db, 'determina'), { retentionYears: 40, name: 'Determina modificata' }, 'edit kept');
-  const audit = app.sqlite.prepare("SELECT actor, before, after FROM audit_log WHERE entity = 'cons_profile'").all() as { actor: string; before: string; after: string }[];
+  const audit = (await sqlAll(app.db, "SELECT actor, before, after FROM audit_log WHERE entity = 'cons_profile'")) as { actor: string; before: string; after: string }[];
   t.match(audit, [{ actor: 'user:1' }]);
   t.same(JSON.parse(audit[0]!.before), { name: 'Determinazione dirigenziale', retentionYears: null });
   t.same(JSON.parse(audit[0]!.after), { name: 'Determina modificata', retentionYears: 40 });

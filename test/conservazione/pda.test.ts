@@ -19,6 +19,7 @@ import { validatePIndex } from '../../src/modules/conservazione/pindex-validate.
 import { SINCRO_NS } from '../../src/modules/conservazione/pindex.js';
 import { consAipDocuments, consAips, consEvents, consProfiles, consSipFiles, consSips } from '../../src/modules/conservazione/schema.js';
 import { enti } from '../../src/modules/enti/schema.js';
+import { suiteDb } from '../suite-db.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -99,8 +100,9 @@ function filesOf(xml: string) {
 
 t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linked', async (t) => {
   let now = new Date('2026-06-10T08:00:00Z');
-  const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent' }), { logger: false, backgroundWorkers: false, now: () => now });
-  t.teardown(() => app.close());
+  const sdb = await suiteDb();
+  const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', ...sdb.env }), { logger: false, backgroundWorkers: false, now: () => now });
+  sdb.closeWith(t, app);
   const ctx = app.conservazione;
   const comuni = await app.db.select().from(enti).where(eq(enti.kind, 'comune')).limit(2);
   const [ente, other] = [comuni[0]!, comuni[1]!];

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { asc, eq } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
 import { buildTestApp } from '../helpers.js';
+import { sqlRun } from '../../src/db/raw.js';
 import { runCli } from '../../src/cli-commands.js';
 import { anchorChainHead, anchorDigest } from '../../src/modules/conservazione/anchor.js';
 import { appendEvent, eventHash, GENESIS_HASH } from '../../src/modules/conservazione/events.js';
@@ -24,6 +26,11 @@ import { testSealer } from './d-sealer-fixture.js';
 import { addAip, addDocument, ensureProfile, memberEnti } from './d-archive-fixture.js';
 
 const HOUR = 3_600_000;
+
+/** Drops one of the write-once triggers (to tamper with the rows as an attacker with the database would). */
+async function dropTrigger(app: FastifyInstance, name: string, table: string): Promise<void> {
+  await sqlRun(app.db, { sqlite: `DROP TRIGGER ${name}`, postgres: `DROP TRIGGER ${name} ON ${table}` });
+}
 
 function blobPath(ctx: ConservazioneCtx, key: string): string {
   return path.join(ctx.config.conservazione.dir, 'store', key.slice(0, 2), key.slice(2, 4), key);
@@ -44,7 +51,6 @@ function tamperFile(file: string, change: (b: Buffer) => Buffer | null): () => v
 
 t.test('verify finds edited and deleted rows, altered files, forged anchors and broken seals', async (t) => {
   const app = await buildTestApp(t);
-  const sqlite = app.sqlite;
   let clock = new Date('2026-04-20T09:00:00Z');
   const now = () => clock;
   const sealer = await testSealer(app.config.dataDir, now);
@@ -65,15 +71,15 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   t.match(clean, { blobs: 6, events: 7, anchors: 2, aips: 1 }, '3 files + index, signature, token; 7 events; 2 anchors; 1 PdA');
   t.match(formatVerifyReport(clean), [/^Verifica della conservazione: 6 file, 7 eventi, 2 ancore, 1 PdA/]);
 
-  for (const tr of ['cons_events_no_update', 'cons_events_no_delete', 'cons_anchors_no_update']) sqlite.exec(`DROP TRIGGER ${tr}`);
+  for (const [tr, table] of [['cons_events_no_update', 'cons_events'], ['cons_events_no_delete', 'cons_events'], ['cons_anchors_no_update', 'cons_anchors']]) await dropTrigger(app, tr!, table!);
   const rowsBefore = await ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq));
   const restoreEvents = async () => {
-    sqlite.exec('DELETE FROM cons_events');
+    await sqlRun(app.db, 'DELETE FROM cons_events');
     for (const r of rowsBefore) await ctx.db.insert(consEvents).values(r);
   };
 
   // 1. A row edited in place: its hash no longer matches its content, and the first anchor's head is off.
-  sqlite.prepare('UPDATE cons_events SET actor = ? WHERE seq = 2').run('user:999');
+  await sqlRun(app.db, 'UPDATE cons_events SET actor = ? WHERE seq = 2', 'user:999');
   let report = await verifyConservazione(ctx);
   t.ok(report.findings.some((f) => f.kind === 'chain_broken' && f.subject === 'event:2' && /modificato/.test(f.message)), 'edited row found');
   t.ok(report.findings.some((f) => f.kind === 'anchor_invalid' && f.subject === 'anchor:2026-04-20'), 'the anchor over it fails too');
@@ -81,11 +87,11 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   t.same((await verifyConservazione(ctx)).findings, [], 'restored: clean again');
 
   // 2. A row edited and the whole chain re-hashed from genesis: only the anchors can tell.
-  sqlite.prepare('UPDATE cons_events SET details = ? WHERE seq = 4').run('{"note":"riscritto"}');
+  await sqlRun(app.db, 'UPDATE cons_events SET details = ? WHERE seq = 4', '{"note":"riscritto"}');
   let prev = GENESIS_HASH;
   for (const r of await ctx.db.select().from(consEvents).orderBy(asc(consEvents.seq))) {
     const hash = eventHash(prev, r);
-    sqlite.prepare('UPDATE cons_events SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
+    await sqlRun(app.db, 'UPDATE cons_events SET prev_hash = ?, hash = ? WHERE seq = ?', prev, hash, r.seq);
     prev = hash;
   }
   report = await verifyConservazione(ctx);
@@ -94,7 +100,7 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   await restoreEvents();
 
   // 3. A deleted row: a gap in the sequence, the next row's predecessor is wrong.
-  sqlite.prepare('DELETE FROM cons_events WHERE seq = 2').run();
+  await sqlRun(app.db, 'DELETE FROM cons_events WHERE seq = 2');
   report = await verifyConservazione(ctx);
   t.ok(report.findings.some((f) => f.kind === 'chain_broken' && f.subject === 'event:2' && /manca l’evento n\. 2/.test(f.message)), 'deleted row found');
   t.ok(report.findings.some((f) => f.subject === 'event:3' && /non è concatenato/.test(f.message)));
@@ -122,11 +128,11 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   // 5. An anchor whose token covers another hash.
   const other = await sealer.timestamp(anchorDigest('a'.repeat(64)));
   const first = (await ctx.db.select().from(consAnchors).orderBy(asc(consAnchors.id)).limit(1))[0]!;
-  sqlite.prepare('UPDATE cons_anchors SET token = ? WHERE id = ?').run(other.token.toString('base64'), first.id);
+  await sqlRun(app.db, 'UPDATE cons_anchors SET token = ? WHERE id = ?', other.token.toString('base64'), first.id);
   report = await verifyConservazione(ctx);
   t.same(report.findings.map((f) => [f.kind, f.subject]), [['anchor_invalid', 'anchor:2026-04-20']], 'forged anchor token found');
   t.match(report.findings[0]!.message, /marca temporale non valida/);
-  sqlite.prepare('UPDATE cons_anchors SET token = ? WHERE id = ?').run(first.token, first.id);
+  await sqlRun(app.db, 'UPDATE cons_anchors SET token = ? WHERE id = ?', first.token, first.id);
   t.same((await verifyConservazione(ctx)).findings, [], 'all restored');
 });
 
@@ -148,7 +154,7 @@ t.test('conservazione:verify on the command line', async (t) => {
   const run = async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(['conservazione:verify'], { env: { DATA_DIR: dir, LOG_LEVEL: 'silent' }, out: (l) => out.push(l), err: (l) => err.push(l) });
+    const code = await runCli(['conservazione:verify'], { env: { DATA_DIR: dir, LOG_LEVEL: 'silent', ...(app.config.databaseUrl ? { DATABASE_URL: app.config.databaseUrl } : {}) }, out: (l) => out.push(l), err: (l) => err.push(l) });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
   const ok = await run();
@@ -165,8 +171,8 @@ t.test('conservazione:verify on the command line', async (t) => {
   t.match(sealBad.err, new RegExp(`ERRORE \\[sigillo del PdA\\] aip:${pda.aipId}: PdA urn:sael-pay:`));
   restoreIndex();
 
-  app.sqlite.exec('DROP TRIGGER cons_events_no_update');
-  app.sqlite.prepare('UPDATE cons_events SET subject = ? WHERE seq = 2').run('sip:99');
+  await dropTrigger(app, 'cons_events_no_update', 'cons_events');
+  await sqlRun(app.db, 'UPDATE cons_events SET subject = ? WHERE seq = 2', 'sip:99');
   const bad = await run();
   t.equal(bad.code, 1, 'exit 1 on a finding');
   t.match(bad.err, /ERRORE \[registro eventi\] event:2: l’evento n\. 2 è stato modificato/);

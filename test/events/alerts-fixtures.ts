@@ -18,6 +18,7 @@ import { enti } from '../../src/modules/enti/schema.js';
 import { romeDay } from '../../src/modules/conservazione/dates.js';
 import { eventCategories, eventOccurrences, events } from '../../src/modules/events/schema.js';
 import { tempDir } from '../helpers.js';
+import { suiteDb } from '../suite-db.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -31,9 +32,10 @@ export interface Clock {
 export async function clockedApp(t: Teardown, env: Record<string, string> = {}): Promise<{ app: FastifyInstance; clock: Clock; dir: string }> {
   const dir = tempDir(t, 'sael-alerts-');
   const clock: Clock = { at: new Date() };
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...env });
+  const sdb = await suiteDb();
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...sdb.env, ...env });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock.at });
-  t.teardown(() => app.close());
+  sdb.closeWith(t, app);
   return { app, clock, dir };
 }
 

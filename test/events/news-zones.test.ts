@@ -23,6 +23,7 @@ import { listPublishedNews } from '../../src/modules/events/news-repository.js';
 import { changeEventStatus } from '../../src/modules/events/repository.js';
 import { csrfFrom, FORM_HEADERS, form, loginAs, tempDir } from '../helpers.js';
 import { sqlAll, sqlGet, sqlRun } from '../../src/db/raw.js';
+import { suiteDb } from '../suite-db.js';
 
 const users = demoUserFiscalCodes();
 const ADMIN = users.find((u) => u.role === 'sael_admin')!.fiscalCode;
@@ -34,9 +35,10 @@ let clock = new Date('2026-03-10T09:00:00Z');
 const tick = (minutes: number) => (clock = new Date(clock.getTime() + minutes * 60_000));
 
 async function makeApp(t: Test): Promise<FastifyInstance> {
-  const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PUBLIC_URL: 'http://portale.example.it' });
+  const sdb = await suiteDb();
+  const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PUBLIC_URL: 'http://portale.example.it', ...sdb.env });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock });
-  t.teardown(() => app.close());
+  sdb.closeWith(t, app);
   return app;
 }
 
@@ -254,11 +256,12 @@ t.test('demo seed: zones, 42 events around today in the 6 member comuni and 8 ca
   t.equal(await count(app, "events WHERE recurrence = 'weekly'"), 1, 'one weekly');
   t.equal(await count(app, 'event_occurrences WHERE event_id = (SELECT id FROM events WHERE recurrence = \'weekly\')'), 8, 'eight Saturdays');
   t.same(
-    ((await sqlAll(app.db, "SELECT DISTINCT strftime('%H:%M', starts_at) AS t FROM event_occurrences WHERE event_id = (SELECT id FROM events WHERE recurrence = 'weekly') ORDER BY t")) as { t: string }[]).map((r) => r.t),
+    ((await sqlAll(app.db, "SELECT DISTINCT substr(starts_at, 12, 5) AS t FROM event_occurrences WHERE event_id = (SELECT id FROM events WHERE recurrence = 'weekly') ORDER BY t")) as { t: string }[]).map((r) => r.t),
     ['08:30', '09:30'],
     '10:30 in Rome across the clock change: 09:30 UTC in winter, 08:30 UTC in summer',
   );
-  t.ok(await count(app, "events WHERE julianday(ends_at) - julianday(starts_at) > 1") >= 5, 'several lasting days');
+  const spans = (await sqlAll(app.db, 'SELECT starts_at, ends_at FROM events')) as { starts_at: string; ends_at: string }[];
+  t.ok(spans.filter((e) => Date.parse(e.ends_at) - Date.parse(e.starts_at) > 86_400_000).length >= 5, 'several lasting days');
   t.equal(await count(app, 'events WHERE featured = 1'), 4, 'four featured on the home');
   t.equal(await count(app, 'events WHERE alerts_queued_at IS NULL'), 0, 'nobody is alerted of demo content');
   t.equal(await count(app, 'events WHERE image_key IS NULL'), 0, 'every event has a picture');

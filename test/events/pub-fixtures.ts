@@ -16,6 +16,7 @@ import { romeInstant } from '../../src/modules/events/occurrences.js';
 import { storeEventImage } from '../../src/modules/events/images.js';
 import sharp from 'sharp';
 import { tempDir } from '../helpers.js';
+import { suiteDb } from '../suite-db.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -24,9 +25,10 @@ interface Teardown {
 /** A test app whose clock reads `clock.now` (move it by assigning). */
 export async function eventsApp(t: Teardown, startAt: string, env: Record<string, string> = {}): Promise<{ app: FastifyInstance; clock: { now: Date } }> {
   const clock = { now: new Date(startAt) };
-  const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...env });
+  const sdb = await suiteDb();
+  const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PAGOPA_FDR_INTERVAL_MINUTES: '0', ...sdb.env, ...env });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock.now });
-  t.teardown(() => app.close());
+  sdb.closeWith(t, app);
   return { app, clock };
 }
 

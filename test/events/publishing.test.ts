@@ -19,6 +19,7 @@ import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { enti } from '../../src/modules/enti/schema.js';
 import { eventCategories, eventOccurrences, events } from '../../src/modules/events/schema.js';
 import { csrfFrom, form, FORM_HEADERS, loginAs, tempDir } from '../helpers.js';
+import { suiteDb } from '../suite-db.js';
 
 const NOW = new Date('2026-03-02T09:00:00Z');
 
@@ -61,9 +62,10 @@ const SAGRA = {
 
 async function setup(t: Test) {
   const dir = tempDir(t);
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000' });
+  const sdb = await suiteDb();
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', ...sdb.env });
   const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => NOW });
-  t.teardown(() => app.close());
+  sdb.closeWith(t, app);
   const ente = async (istat: string) => (await app.db.select().from(enti).where(eq(enti.istatCode, istat)).limit(1))[0]!;
   const cb = await ente('070006');
   const termoli = await ente('070078');

@@ -29,13 +29,15 @@ import { pushSubscriptions } from '../../src/modules/events/schema.js';
 import { confirmEmail, savePreferences } from '../../src/modules/notifications/preferences.js';
 import { personalCheckChar } from '../../src/domain/fiscal-code.js';
 import { sqlGet } from '../../src/db/raw.js';
+import { suiteDb } from '../suite-db.js';
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 let clock = new Date();
-const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0' });
+const sdb = await suiteDb();
+const config = loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '100000', PORT: String(port), PUBLIC_URL: base, PAGOPA_FDR_INTERVAL_MINUTES: '0', ...sdb.env });
 const app = await buildApp(config, { logger: false, backgroundWorkers: false, now: () => clock });
-t.teardown(() => app.close());
+sdb.closeWith(t, app);
 await app.listen({ port, host: '127.0.0.1' });
 
 const [LUCIA, ANTONIO, GIULIA] = demoCitizenProfiles();

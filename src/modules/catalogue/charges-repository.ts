@@ -4,7 +4,7 @@
  * and the reminder bookkeeping. Every function is async and built with drizzle's query builder.
  */
 import { and, asc, desc, eq, gte, inArray, isNull, like, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
-import type { DbLike } from '../../db/client.js';
+import { affectedRows, type DbLike } from '../../db/client.js';
 import { enti } from '../enti/schema.js';
 import { paymentOptions, positions } from '../positions/schema.js';
 import { roleGrants, users } from '../users/schema.js';
@@ -220,7 +220,7 @@ export async function markReminded(db: DbLike, chargeId: number, at: string, not
           or(isNull(catalogueCharges.lastReminderAt), lte(catalogueCharges.lastReminderAt, notSince)),
         ),
       );
-  return res.changes === 1;
+  return affectedRows(res) === 1;
 }
 
 /** Where the reminders of an ente go: its ente_admin users with an email, its PEC and email. */

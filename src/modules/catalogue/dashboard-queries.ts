@@ -111,11 +111,18 @@ async function readMatrix(db: DbLike): Promise<{ services: MatrixService[]; matr
       .orderBy(asc(catalogueServices.sortOrder), asc(catalogueServices.id));
   const comuni = await db.select({ id: enti.id, name: enti.name, member: enti.member }).from(enti).where(eq(enti.kind, 'comune')).orderBy(asc(enti.name));
   // SQLite's bare-column rule: with max(id), `status` comes from the row holding the maximum.
-  const latest = await db
-      .select({ enteId: adesioni.enteId, serviceId: adesioni.serviceId, status: adesioni.status, id: max(adesioni.id) })
-      .from(adesioni)
-      .where(ne(adesioni.status, 'draft'))
-      .groupBy(adesioni.enteId, adesioni.serviceId);
+  // PostgreSQL has no such rule: the rows whose id is the maximum of their pair.
+  const latest =
+    dialectOf(db) === 'postgres'
+      ? await db
+          .select({ enteId: adesioni.enteId, serviceId: adesioni.serviceId, status: adesioni.status, id: adesioni.id })
+          .from(adesioni)
+          .where(inArray(adesioni.id, db.select({ id: max(adesioni.id) }).from(adesioni).where(ne(adesioni.status, 'draft')).groupBy(adesioni.enteId, adesioni.serviceId)))
+      : await db
+          .select({ enteId: adesioni.enteId, serviceId: adesioni.serviceId, status: adesioni.status, id: max(adesioni.id) })
+          .from(adesioni)
+          .where(ne(adesioni.status, 'draft'))
+          .groupBy(adesioni.enteId, adesioni.serviceId);
   const col = new Map(services.map((s, i) => [s.id, i]));
   const row = new Map<number, MatrixRow>(comuni.map((c) => [c.id, { enteId: c.id, enteName: c.name, member: c.member, cells: services.map(() => null), inForce: 0 }]));
   const inForce = services.map(() => 0);
@@ -180,7 +187,8 @@ async function readOverdue(db: DbLike, today: string, top: number | null): Promi
     .from(catalogueCharges)
     .innerJoin(enti, eq(enti.id, catalogueCharges.enteId))
     .where(overdue)
-    .groupBy(catalogueCharges.enteId)
+    // PostgreSQL wants the ente's name grouped too (one per ente).
+    .groupBy(catalogueCharges.enteId, ...(dialectOf(db) === 'postgres' ? [enti.name] : []))
     .orderBy(desc(cents), asc(enti.name));
   const rows = top === null ? await q : await q.limit(top);
   return { count: total?.n ?? 0, cents: total?.cents ?? 0, enti: rows };

@@ -18,7 +18,7 @@ export interface MailingDeps {
   publicUrl: string;
   provinceName: string;
   /** Queues one mail (same connection as `db`: inside the recipient's transaction). */
-  mail: (m: { to: string; subject: string; body: string }) => void;
+  mail: (m: { to: string; subject: string; body: string }) => void | Promise<void>;
 }
 
 /** The text of one recipient's mail: the body, the linked documents, the unsubscribe link. */
@@ -84,7 +84,7 @@ export async function runMailing(deps: MailingDeps, mailingId: number, progress:
                   }
                   try {
                     const url = `${deps.publicUrl}/referenti/disiscrizione?token=${unsubscribeToken(key, sub.id)}`;
-                    deps.mail({ to: r.email, subject: m.subject, body: mailingText(m, docs, sub.name, { unsubscribeUrl: url, publicUrl: deps.publicUrl, provinceName: deps.provinceName }) });
+                    await deps.mail({ to: r.email, subject: m.subject, body: mailingText(m, docs, sub.name, { unsubscribeUrl: url, publicUrl: deps.publicUrl, provinceName: deps.provinceName }) });
                     await tx.update(mailingRecipients).set({ status: 'sent', sentAt: nowIso, error: null }).where(eq(mailingRecipients.id, r.id));
                   } catch (err) {
                     await tx.update(mailingRecipients).set({ status: 'failed', error: String((err as Error).message).slice(0, 300) }).where(eq(mailingRecipients.id, r.id));

@@ -25,7 +25,7 @@ export interface AuditBy {
 }
 
 /** Queues one mail (in the caller's transaction: same connection). */
-export type MailFn = (m: { to: string; subject: string; body: string }) => void;
+export type MailFn = (m: { to: string; subject: string; body: string }) => void | Promise<void>;
 
 /** A refused operation, with its HTTP status and an Italian message for the page. */
 export class TrainingError extends Error {
@@ -60,10 +60,17 @@ export interface SessionListing extends TrainingSession {
 
 const HOLDS_SEAT: EnrollmentStatus[] = ['confirmed', 'attended', 'no_show'];
 
+/**
+ * Whether `err` (or its cause: drizzle wraps the driver's error) is a unique-index violation on
+ * `column` (`table.column`): SQLite names it in the message, PostgreSQL (23505) in the detail
+ * ("Key (session_id, ente_id, slot)=…").
+ */
 function uniqueIndexHit(err: unknown, column: string): boolean {
+  const bare = column.slice(column.lastIndexOf('.') + 1);
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    const x = e as { code?: string; message?: string };
+    const x = e as { code?: string; message?: string; detail?: string };
     if (x.code === 'SQLITE_CONSTRAINT_UNIQUE' && x.message?.includes(column)) return true;
+    if (x.code === '23505' && new RegExp(`^Key \\([^)]*\\b${bare}\\b`).test(x.detail ?? '')) return true;
   }
   return false;
 }
@@ -186,7 +193,7 @@ export async function cancelSession(db: TxDb, id: number, by: AuditBy, mail: Mai
                 .from(trainingEnrollments)
                 .where(and(eq(trainingEnrollments.sessionId, id), inArray(trainingEnrollments.status, ['confirmed', 'waitlisted'])));
         for (const p of people)
-          mail({
+          await mail({
             to: p.participantEmail,
             subject: `Sessione annullata: ${before.title}`,
             body: `Gentile ${p.participantName},\n\nla sessione di formazione SAEL "${before.title}" è stata annullata.\nCi scusiamo per il disagio: le nuove date sono su ${publicUrl}/formazione.\n\nS.A.E.L. – Provincia di Campobasso`,
@@ -290,10 +297,14 @@ export async function enrol(db: TxDb, input: EnrolInput, opts: { now: Date; mail
         };
         let row: TrainingEnrollment;
         try {
-          row =
-            decision.status === 'confirmed'
-              ? (await tx.insert(trainingEnrollments).values({ ...values, status: 'confirmed', slot: decision.slot }).returning())[0]!
-              : (await tx.insert(trainingEnrollments).values({ ...values, status: 'waitlisted', slot: null }).returning())[0]!;
+          // In a savepoint: PostgreSQL refuses every later statement of a transaction whose
+          // statement failed, unless that statement's savepoint is rolled back.
+          const first = decision;
+          row = await tx.transaction(async (sp) =>
+            first.status === 'confirmed'
+              ? (await sp.insert(trainingEnrollments).values({ ...values, status: 'confirmed', slot: first.slot }).returning())[0]!
+              : (await sp.insert(trainingEnrollments).values({ ...values, status: 'waitlisted', slot: null }).returning())[0]!,
+          );
         } catch (err) {
           // The slot index refused it: another writer holds that slot. Waitlist instead.
           if (uniqueIndexHit(err, 'training_enrollments.slot')) {
@@ -304,7 +315,7 @@ export async function enrol(db: TxDb, input: EnrolInput, opts: { now: Date; mail
           } else throw err;
         }
         const message = enrolmentMessage(decision, row.participantName, s.freePerEnte);
-        opts.mail(participantMail(s, row, decision.status, message, opts.publicUrl));
+        await opts.mail(participantMail(s, row, decision.status, message, opts.publicUrl));
         await recordAudit(tx, {
                     actor: opts.by.actor,
                     requestId: opts.by.requestId,
@@ -371,7 +382,7 @@ export async function cancelEnrollment(
                         .set({ status: 'confirmed', slot: d.slot, updatedAt: nowIso })
                         .where(and(eq(trainingEnrollments.id, w.id), eq(trainingEnrollments.status, 'waitlisted')))
                         .returning())[0]!!;
-            opts.mail(participantMail(s, promoted, 'promoted', `Si è liberato un posto: ${promoted.participantName} passa dalla lista d’attesa ai partecipanti confermati.`, opts.publicUrl));
+            await opts.mail(participantMail(s, promoted, 'promoted', `Si è liberato un posto: ${promoted.participantName} passa dalla lista d’attesa ai partecipanti confermati.`, opts.publicUrl));
             await recordAudit(tx, { actor: opts.by.actor, requestId: opts.by.requestId, action: 'training.enrol.promote', entity: 'training_enrollment', entityId: w.id, enteId: w.enteId, before: { status: 'waitlisted' }, after: { status: 'confirmed', slot: d.slot } });
             break;
           }

@@ -13,7 +13,8 @@
  */
 import { and, asc, eq, exists, gt, is, isNotNull, isNull, lte, max, notExists, or, SQL, sql } from 'drizzle-orm';
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
-import type { Db } from '../../db/client.js';
+import { affectedRows, type Db } from '../../db/client.js';
+import { dialectOf } from '../../db/raw.js';
 import { enti } from '../enti/schema.js';
 import { vapidKeys, type PushPayload } from '../notifications/push.js';
 import { notifications } from '../notifications/schema.js';
@@ -120,9 +121,10 @@ function aliased<T extends Record<string, SQL | AnySQLiteColumn>>(o: T): { [K in
  * the alerts of one event: the database builds one row per matching subscription, no row goes
  * through JavaScript.
  */
-function outboxColumns(ev: AlertEvent, iso: string) {
+function outboxColumns(db: Db, ev: AlertEvent, iso: string) {
   return {
-    id: sql<number>`NULL`,
+    // SQLite numbers a NULL id; PostgreSQL's identity column takes its next value explicitly.
+    id: dialectOf(db) === 'postgres' ? sql<number>`nextval(pg_get_serial_sequence('notifications', 'id'))` : sql<number>`NULL`,
     kind: text('event_published'),
     enteId: sql<number>`${ev.enteId}`,
     subject: text(`event:${ev.id}`),
@@ -141,7 +143,7 @@ function outboxColumns(ev: AlertEvent, iso: string) {
 /** Queues the push rows of the subscriptions with ids in (afterId, lastId] that follow the event; returns how many were new. */
 async function queuePushRange(db: Db, ev: AlertEvent, payload: string, afterId: number, lastId: number, iso: string): Promise<number> {
   const s = pushSubscriptions;
-  const c = outboxColumns(ev, iso);
+  const c = outboxColumns(db, ev, iso);
   const rows = db
     .select(
       aliased({
@@ -159,7 +161,7 @@ async function queuePushRange(db: Db, ev: AlertEvent, payload: string, afterId: 
     )
     .from(s)
     .where(and(gt(s.id, afterId), lte(s.id, lastId), eq(s.events, true), follows(db, 'push', s.id, 'ente', ev.enteId), follows(db, 'push', s.id, 'category', ev.categoryId)));
-  return (await db.insert(notifications).select(rows).onConflictDoNothing({ target: notifications.dedupeKey })).changes;
+  return affectedRows(await db.insert(notifications).select(rows).onConflictDoNothing({ target: notifications.dedupeKey }));
 }
 
 /** The columns every queued alert row shares (status queued, no attempt yet, the pass's time), in table order. */
@@ -168,10 +170,10 @@ function queuedState(c: ReturnType<typeof outboxColumns>) {
   return { status, attempts, nextAttemptAt, lastError, providerId, deliveryState, sentAt, createdAt, updatedAt };
 }
 
-/** The same for the confirmed e-mail subscriptions; each e-mail's JSON is built by SQLite (json_object) around its unsubscribe token. */
+/** The same for the confirmed e-mail subscriptions; each e-mail's JSON is built by the database (json_object, json_build_object) around its unsubscribe token. */
 async function queueEmailRange(db: Db, ev: AlertEvent, mail: { subject: string; before: string; after: string }, afterId: number, lastId: number, iso: string): Promise<number> {
   const s = eventEmailSubscriptions;
-  const c = outboxColumns(ev, iso);
+  const c = outboxColumns(db, ev, iso);
   const rows = db
     .select(
       aliased({
@@ -183,13 +185,16 @@ async function queueEmailRange(db: Db, ev: AlertEvent, mail: { subject: string; 
         userId: s.userId,
         recipient: s.email,
         subject: c.subject,
-        payload: sql<string>`json_object('to', ${s.email}, 'subject', ${mail.subject}, 'body', ${mail.before} || ${s.unsubscribeToken} || ${mail.after})`,
+        payload:
+          dialectOf(db) === 'postgres'
+            ? sql<string>`json_build_object('to', ${s.email}, 'subject', CAST(${mail.subject} AS TEXT), 'body', CAST(${mail.before} AS TEXT) || ${s.unsubscribeToken} || CAST(${mail.after} AS TEXT))::text`
+            : sql<string>`json_object('to', ${s.email}, 'subject', ${mail.subject}, 'body', ${mail.before} || ${s.unsubscribeToken} || ${mail.after})`,
         ...queuedState(c),
       }),
     )
     .from(s)
     .where(and(gt(s.id, afterId), lte(s.id, lastId), eq(s.status, 'confirmed'), follows(db, 'email', s.id, 'ente', ev.enteId), follows(db, 'email', s.id, 'category', ev.categoryId)));
-  return (await db.insert(notifications).select(rows).onConflictDoNothing({ target: notifications.dedupeKey })).changes;
+  return affectedRows(await db.insert(notifications).select(rows).onConflictDoNothing({ target: notifications.dedupeKey }));
 }
 
 /** Events whose first-publication alerts are still to queue. */

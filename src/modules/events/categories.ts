@@ -96,8 +96,14 @@ export interface CategoryActor {
   requestId?: string | null;
 }
 
+/** The slug's unique index refused the row: SQLite's message, or PostgreSQL's 23505 on the constraint (under drizzle's wrapper). */
 function slugTaken(err: unknown): boolean {
-  return err instanceof Error && /UNIQUE constraint failed: event_categories\.slug/.test(err.message);
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    const x = e as { code?: string; message?: string; constraint?: string };
+    if (/UNIQUE constraint failed: event_categories\.slug/.test(x.message ?? '')) return true;
+    if (x.code === '23505' && x.constraint === 'event_categories_slug_unique') return true;
+  }
+  return false;
 }
 
 /** Creates a category (active). Throws HttpError 409 when the slug is taken. */

@@ -417,7 +417,8 @@ export async function listFeaturedEvents(db: DbLike, now: Date, opts: { limit?: 
       .innerJoin(eventCategories, eq(eventCategories.id, events.categoryId))
       .innerJoin(eventOccurrences, eq(eventOccurrences.eventId, events.id))
       .where(and(eq(events.featured, true), eq(events.status, 'published'), gte(eventOccurrences.endsAt, now.toISOString())))
-      .groupBy(events.id)
+      // The ente's and category's keys too: PostgreSQL takes their names through them (one each per event).
+      .groupBy(events.id, enti.id, eventCategories.id)
       .orderBy(nextStartsAt, events.id)
       .limit(opts.limit ?? 6);
   return rows.map((r) => ({ ...flatten(r), nextStartsAt: r.nextStartsAt ?? r.e.startsAt }));

@@ -93,7 +93,7 @@ export async function consumeRequestState(db: Db, id: string, now = Date.now()):
       .update(samlRequests)
       .set({ consumedAt: now })
       .where(and(eq(samlRequests.id, id), isNull(samlRequests.consumedAt), gt(samlRequests.expiresAt, now)));
-  return r.changes === 1;
+  return affectedRows(r) === 1;
 }
 
 /** Assertion-ID replay cache on `saml_replay` (INSERT OR IGNORE: atomic across processes). */
@@ -109,7 +109,7 @@ export class DbReplayGuard implements ReplayGuard {
           .insert(samlReplay)
           .values({ assertionId, expiresAt: expiresAt.getTime() + this.marginMs })
           .onConflictDoNothing();
-    return r.changes === 1;
+    return affectedRows(r) === 1;
   }
 }
 
