@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { demoCitizenProfiles, demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { enti } from '../../src/modules/enti/schema.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
@@ -246,7 +246,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
   });
 
   await t.test('access events for detail views and downloads', async (t) => {
-    const n = async () => await app.db.select().from(consEvents).where(and(eq(consEvents.kind, 'access'), eq(consEvents.enteId, cb.id)));
+    const n = async () => await app.db.select().from(consEvents).where(and(eq(consEvents.kind, 'access'), eq(consEvents.enteId, cb.id))).orderBy(asc(consEvents.seq));
     const before = (await n()).length;
     const b = `/backoffice/enti/${cb.id}/conservazione`;
     for (const u of [`${b}/pdv/${r1}`, `${b}/pdv/${r1}/rdv.xml`, `${b}/pda/${cbAipId}`, `${b}/pda/${cbAipId}/indice.xml`]) await get(u, cookies.helpdesk);

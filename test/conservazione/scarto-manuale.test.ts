@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs, tempDir } from '../helpers.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { addDays, addYears } from '../../src/domain/iso-date.js';
@@ -105,7 +105,7 @@ t.test('scarto: propose, approve with the nulla osta, execute; shared files surv
   t.equal((await post(`${listUrl}/esegui`, {})).statusCode, 409, 'executed twice: 409');
   t.match((await get(listUrl, admin)).body, /Scarto eseguito: 2 PdA \(2 documenti\) scartati, 7 file distrutti, 2 file mantenuti/);
 
-  const aips = await ctx.db.select().from(consAips).where(inArray(consAips.id, [aip1.aipId, aip2.aipId, aip3.aipId]));
+  const aips = await ctx.db.select().from(consAips).where(inArray(consAips.id, [aip1.aipId, aip2.aipId, aip3.aipId])).orderBy(asc(consAips.id));
   t.same(aips.map((a) => a.status), ['discarded', 'active', 'discarded']);
   t.ok(aips[0]!.discardedAt);
   const shared = d1.keys[0]!;
