@@ -22,6 +22,7 @@
  *   PAA_PAGAMENTO_DUPLICATO to the node (payment-state.ts).
  * - Checkout carts whose notices are all paid become `paid`.
  */
+import { constraintViolation } from '../../db/errors.js';
 import type { Db, DbLike } from '../../db/client.js';
 import { dialectOf, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 import { recordAudit } from '../../plugins/audit/index.js';
@@ -202,8 +203,7 @@ async function existing(tx: DbLike, idPA: string, r: ReceiptIn): Promise<number 
 }
 
 function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+  return constraintViolation(err) === 'unique';
 }
 
 /**

@@ -3,6 +3,7 @@
  * paging, edits allowed by state, publication, cancellation, expiry. Every write runs in one
  * IMMEDIATE transaction (so concurrent writers queue instead of failing) and records an audit row.
  */
+import { constraintViolation } from '../../db/errors.js';
 import crypto from 'node:crypto';
 import { and, asc, count, desc, eq, gte, inArray, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbLike, DbTx } from '../../db/client.js';
@@ -837,7 +838,7 @@ export async function deleteDraftPosition(db: Db, enteId: number, iupd: string, 
             await tx.delete(positions).where(eq(positions.id, before.id));
           } catch (err) {
             // A record elsewhere (a catalogue charge, a payment attempt) still points at the draft.
-            if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new PositionConflictError('La bozza è collegata ad altri dati e non può essere eliminata: annullala.');
+            if (constraintViolation(err) === 'foreign_key') throw new PositionConflictError('La bozza è collegata ad altri dati e non può essere eliminata: annullala.');
             throw err;
           }
           await recordAudit(tx, { ...by, action: 'delete', entity: 'position', entityId: before.id, enteId, before: summary(before) });
