@@ -19,6 +19,7 @@
  * year of creation. The id is reserved before sealing (the URN is inside the signed index): PdA
  * are built one at a time in this process, and the primary key refuses a clash with another one.
  */
+import { dialectOf, sqlGet } from '../../db/raw.js';
 import { createHash } from 'node:crypto';
 import { and, asc, eq, inArray, max } from 'drizzle-orm';
 import { addYears } from '../../domain/iso-date.js';
@@ -172,6 +173,20 @@ function extension(name: string): string | undefined {
 
 // ---------------------------------------------------------------- building and sealing
 
+/**
+ * The next PdA id, reserved before the asynchronous sealing (the URN carries it). SQLite: one
+ * writer, and one PdA at a time in this process (below), so max + 1. PostgreSQL: the table's
+ * identity sequence, which two processes never hand out twice (max + 1 could: both would seal a
+ * PdA and the second insert fail on the key).
+ */
+async function reserveAipId(ctx: ConservazioneCtx): Promise<number> {
+  if (dialectOf(ctx.db) === 'postgres') {
+    const row = await sqlGet<{ id: number }>(ctx.db, "SELECT nextval(pg_get_serial_sequence('cons_aips', 'id')) AS id");
+    return Number(row!.id);
+  }
+  return ((await ctx.db.select({ n: max(consAips.id) }).from(consAips).limit(1))[0]?.n ?? 0) + 1;
+}
+
 /** One PdA at a time in this process (the id is reserved before the asynchronous sealing). */
 let queue: Promise<unknown> = Promise.resolve();
 function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
@@ -226,7 +241,7 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
   const { ente, profile, docs, version, previous } = input;
   return oneAtATime(async () => {
     const createdAt = ctx.now();
-    const aipId = ((await ctx.db.select({ n: max(consAips.id) }).from(consAips).limit(1))[0]?.n ?? 0) + 1;
+    const aipId = await reserveAipId(ctx);
     const urn = pdaUrn(ente.ipaCode, createdAt, aipId, version);
     const documents: DocumentInput[] = docs.map((d) => {
       const files = ordered(d.files);
