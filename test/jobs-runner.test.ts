@@ -59,25 +59,31 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     t.ok(new Set([...runs.values()].map((v) => v[0])).size === 2, 'both processes took work');
   });
 
-  t.test(`${dialect}: a stale run taken over does not overwrite the new holder's outcome`, async (t) => {
+  t.test(`${dialect}: a slow run keeps its job; a dead holder's job is taken over; a run that lost its job does not write its outcome`, async (t) => {
     const dbs = await twoProcesses(t, dialect);
     if (!dbs) return;
     let release!: () => void;
     const stuck = new Promise<void>((res) => (release = res));
-    const slow = new JobRunner(dbs[0].db, quiet, { staleMs: 50 });
+    const slow = new JobRunner(dbs[0].db, quiet, { staleMs: 80 });
     slow.register('probe', async () => {
       await stuck;
       return { by: 'slow' };
     });
-    const fast = new JobRunner(dbs[1].db, quiet, { staleMs: 50 });
+    const fast = new JobRunner(dbs[1].db, quiet, { staleMs: 80 });
     fast.register('probe', async () => ({ by: 'fast' }));
     const id = await slow.enqueue({ kind: 'probe', enteId: null, requestedBy: 'test', input: {} });
     const first = slow.runOnce();
-    await new Promise((res) => setTimeout(res, 150));
-    t.equal(await fast.runOnce(), true, 'the stale job is taken over');
+    await new Promise((res) => setTimeout(res, 400));
+    t.equal(await fast.runOnce(), false, 'a run slower than the stale time is not taken for dead (its heartbeat goes on)');
+
+    // Its process "dies" for the database: another holder took the job (as after a stale heartbeat).
+    await dbs[0].db.update(jobs).set({ lockedBy: 'elsewhere:1:dead', heartbeatAt: 0 }).where(eq(jobs.id, id));
     release();
     await first;
-    const row = (await dbs[0].db.select().from(jobs).where(eq(jobs.id, id)))[0]!;
+    let row = (await dbs[0].db.select().from(jobs).where(eq(jobs.id, id)))[0]!;
+    t.equal(row.result, null, 'the run that lost the job wrote no outcome');
+    t.equal(await fast.runOnce(), true, 'the abandoned job (old heartbeat) is taken over');
+    row = (await dbs[0].db.select().from(jobs).where(eq(jobs.id, id)))[0]!;
     t.equal(row.status, 'done');
     t.same(JSON.parse(row.result!), { by: 'fast' }, 'the outcome is the run that holds the job');
   });

@@ -111,6 +111,16 @@ export class JobRunner {
     const job = await this.claimNext();
     if (!job) return false;
     const handler = this.handlers.get(job.kind)!;
+    // The heartbeat runs on its own timer too, so a job whose steps are slow (a batch waiting on a
+    // busy database) is not taken for abandoned and run a second time while this run goes on.
+    const beat = setInterval(() => {
+      void this.db
+        .update(jobs)
+        .set({ heartbeatAt: Date.now() })
+        .where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, this.workerId)))
+        .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'job heartbeat failed'));
+    }, Math.max(50, Math.floor(this.staleMs / 4)));
+    beat.unref();
     let lastWrite = 0;
     const progress = async (done: number, total?: number, force = false) => {
       const now = Date.now();
@@ -127,6 +137,8 @@ export class JobRunner {
     } catch (err) {
       this.log.error({ err, jobId: job.id, kind: job.kind }, 'job failed');
       await this.finish(job, { status: 'failed', error: 'Errore interno durante l’elaborazione: riprova o contatta l’assistenza.', updatedAt: new Date().toISOString() });
+    } finally {
+      clearInterval(beat);
     }
     return true;
   }
