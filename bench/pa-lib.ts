@@ -7,6 +7,7 @@ import { openDatabase } from '../src/db/client.js';
 import { seedDemoData } from '../src/modules/enti/demo-seed.js';
 import { listEnti, type Ente } from '../src/modules/enti/repository.js';
 import { buildIuv, noticeNumberFromIuv } from '../src/modules/positions/numbers.js';
+import { newReceiptId, sendRtRequest } from '../src/simulators/pagopa/node-messages.js';
 
 export interface BenchData {
   dir: string;
@@ -82,4 +83,26 @@ export async function generatePositions(n: number, prefix = 'sael-bench-pa-'): P
     dueDate,
     generateMs,
   };
+}
+
+/** The paSendRTV2 request of position i (a fresh receipt id), as the node sends it. */
+export function sendRtBody(data: BenchData, i: number): string {
+  const id = { idPA: data.ente.fiscalCode, idBrokerPA: data.config.pagopa.brokerId, idStation: data.config.pagopa.stationId };
+  const debtorXml = `<uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType><entityUniqueIdentifierValue>${data.debtorFiscalCode}</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName>`;
+  return sendRtRequest(id, {
+    v2: true,
+    receiptId: newReceiptId(),
+    noticeNumber: data.notice(i),
+    fiscalCode: data.ente.fiscalCode,
+    data: {
+      creditorReferenceId: data.iuv(i),
+      paymentAmountCents: data.amountCents,
+      dueDate: data.dueDate,
+      description: 'TARI 2026 in unica soluzione',
+      companyName: data.ente.name,
+      debtorXml,
+      debtorFiscalCode: data.debtorFiscalCode,
+      transfers: [{ idTransfer: 1, amountCents: data.amountCents, fiscalCodePA: data.ente.fiscalCode, iban: data.iban, remittanceInformation: 'TARI 2026', transferCategory: '9/0101108TS/', metadata: [] }],
+    },
+  });
 }

@@ -11,9 +11,8 @@ import type autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { buildApp } from '../src/app.js';
-import { sendRtRequest, newReceiptId } from '../src/simulators/pagopa/node-messages.js';
 import { listen, load, report } from './lib.js';
-import { generatePositions } from './pa-lib.js';
+import { generatePositions, sendRtBody } from './pa-lib.js';
 
 const N = Number(process.env.BENCH_SENDRT_POSITIONS ?? 60_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -21,26 +20,7 @@ const CONNECTIONS = 16;
 
 const data = await generatePositions(N, 'sael-bench-sendrt-');
 try {
-  const id = { idPA: data.ente.fiscalCode, idBrokerPA: data.config.pagopa.brokerId, idStation: data.config.pagopa.stationId };
-  const debtorXml = `<uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType><entityUniqueIdentifierValue>${data.debtorFiscalCode}</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName>`;
-  const bodies = Array.from({ length: N }, (_, i) =>
-    sendRtRequest(id, {
-      v2: true,
-      receiptId: newReceiptId(),
-      noticeNumber: data.notice(i),
-      fiscalCode: data.ente.fiscalCode,
-      data: {
-        creditorReferenceId: data.iuv(i),
-        paymentAmountCents: data.amountCents,
-        dueDate: data.dueDate,
-        description: 'TARI 2026 in unica soluzione',
-        companyName: data.ente.name,
-        debtorXml,
-        debtorFiscalCode: data.debtorFiscalCode,
-        transfers: [{ idTransfer: 1, amountCents: data.amountCents, fiscalCodePA: data.ente.fiscalCode, iban: data.iban, remittanceInformation: 'TARI 2026', transferCategory: '9/0101108TS/', metadata: [] }],
-      },
-    }),
-  );
+  const bodies = Array.from({ length: N }, (_, i) => sendRtBody(data, i));
   const headers = { 'content-type': 'text/xml; charset=utf-8', soapaction: '"paSendRTV2"' };
   const cycling = (): autocannon.Request[] => {
     let k = 0;

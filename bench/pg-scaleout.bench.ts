@@ -22,10 +22,9 @@ import { openAppDatabase } from '../src/db/open.js';
 import { sqlGet } from '../src/db/raw.js';
 import { seedDemoData } from '../src/modules/enti/demo-seed.js';
 import { listEnti } from '../src/modules/enti/repository.js';
-import { buildIuv, noticeNumberFromIuv } from '../src/modules/positions/numbers.js';
-import { newReceiptId, sendRtRequest, verifyRequest } from '../src/simulators/pagopa/node-messages.js';
+import { verifyRequest } from '../src/simulators/pagopa/node-messages.js';
 import { load, report, type LoadResult } from './lib.js';
-import { generatePositions, type BenchData } from './pa-lib.js';
+import { generatePositions, sendRtBody, type BenchData } from './pa-lib.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_SCALEOUT_POSITIONS ?? 100_000);
@@ -192,24 +191,7 @@ try {
   console.log(`${N} positions in SQLite (${Math.round(data.generateMs)} ms) and PostgreSQL (${Date.now() - t0} ms)`);
   const id = { idPA: data.ente.fiscalCode, idBrokerPA: data.config.pagopa.brokerId, idStation: data.config.pagopa.stationId };
   const verifyBodies = Array.from({ length: 5000 }, () => verifyRequest(id, { fiscalCode: data.ente.fiscalCode, noticeNumber: data.notice(Math.floor(Math.random() * N)) }));
-  const debtorXml = `<uniqueIdentifier><entityUniqueIdentifierType>F</entityUniqueIdentifierType><entityUniqueIdentifierValue>${data.debtorFiscalCode}</entityUniqueIdentifierValue></uniqueIdentifier><fullName>Mario Rossi</fullName>`;
-  const sendRt = (i: number) =>
-    sendRtRequest(id, {
-      v2: true,
-      receiptId: newReceiptId(),
-      noticeNumber: data.notice(i),
-      fiscalCode: data.ente.fiscalCode,
-      data: {
-        creditorReferenceId: data.iuv(i),
-        paymentAmountCents: data.amountCents,
-        dueDate: data.dueDate,
-        description: 'TARI 2026 in unica soluzione',
-        companyName: data.ente.name,
-        debtorXml,
-        debtorFiscalCode: data.debtorFiscalCode,
-        transfers: [{ idTransfer: 1, amountCents: data.amountCents, fiscalCodePA: data.ente.fiscalCode, iban: data.iban, remittanceInformation: 'TARI 2026', transferCategory: '9/0101108TS/', metadata: [] }],
-      },
-    });
+  const sendRt = (i: number) => sendRtBody(data, i);
   // Distinct notices for the receipts of each run: the SQLite run takes them from the start, the
   // PostgreSQL run from the middle (each database has its own copy: the halves never meet).
   const receiptRequests = (first: number) => {

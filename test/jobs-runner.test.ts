@@ -3,40 +3,18 @@
  * pools, as two processes have): concurrent claims take each job once, and a run that was taken over
  * after going stale does not overwrite the outcome of the process that took it.
  */
-import path from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { eq } from 'drizzle-orm';
-import { tempDir } from './helpers.js';
-import { openAppDatabase, type AppDatabase } from '../src/db/open.js';
 import { JobRunner } from '../src/plugins/jobs/runner.js';
 import { jobs } from '../src/plugins/jobs/schema.js';
-import { createTestDatabase, pgServerUrl } from './db/pg-helpers.js';
+import { sharedDatabase } from './db/pg-helpers.js';
 
 const quiet = { info: () => undefined, error: () => undefined };
 
-async function twoProcesses(t: Test, dialect: 'sqlite' | 'postgres'): Promise<[AppDatabase, AppDatabase] | undefined> {
-  let config: { databaseFile: string; databaseUrl?: string };
-  if (dialect === 'sqlite') config = { databaseFile: path.join(tempDir(t), 'jobs.sqlite') };
-  else {
-    const server = pgServerUrl(t);
-    if (!server) return undefined;
-    config = { databaseFile: '/nonexistent', databaseUrl: await createTestDatabase(t, server) };
-  }
-  const a = await openAppDatabase(config, { poolSize: 4 });
-  // Two SQLite connections in one thread would deadlock on the write lock (a busy wait blocks the
-  // thread the holder needs to commit): the two-process SQLite case is the cluster test's. Here
-  // the SQLite "processes" share the connection, as concurrent requests of one process do.
-  const b = dialect === 'sqlite' ? a : await openAppDatabase(config, { poolSize: 4 });
-  t.teardown(async () => {
-    await a.close();
-    if (b !== a) await b.close();
-  });
-  return [a, b];
-}
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   t.test(`${dialect}: two processes claiming at once take every job exactly once`, async (t) => {
-    const dbs = await twoProcesses(t, dialect);
+    const dbs = await sharedDatabase(t, dialect);
     if (!dbs) return;
     const runs = new Map<number, string[]>();
     const runners = dbs.map((h, i) => {
@@ -60,7 +38,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   });
 
   t.test(`${dialect}: a slow run keeps its job; a dead holder's job is taken over; a run that lost its job does not write its outcome`, async (t) => {
-    const dbs = await twoProcesses(t, dialect);
+    const dbs = await sharedDatabase(t, dialect);
     if (!dbs) return;
     let release!: () => void;
     const stuck = new Promise<void>((res) => (release = res));

@@ -3,33 +3,14 @@
  * two processes calling it at once run it once; after it ends the next call runs it again; a
  * failed pass releases the lease and records the error.
  */
-import path from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { tempDir } from './helpers.js';
-import { openAppDatabase, type AppDatabase } from '../src/db/open.js';
+import type { AppDatabase } from '../src/db/open.js';
 import { scheduledPass } from '../src/plugins/scheduled-pass.js';
 import { pagopaSchedules } from '../src/modules/pagopa/schema.js';
-import { createTestDatabase, pgServerUrl } from './db/pg-helpers.js';
+import { sharedDatabase } from './db/pg-helpers.js';
 
-async function databases(t: Test, dialect: 'sqlite' | 'postgres'): Promise<[AppDatabase, AppDatabase] | undefined> {
-  let config: { databaseFile: string; databaseUrl?: string };
-  if (dialect === 'sqlite') config = { databaseFile: path.join(tempDir(t), 'pass.sqlite') };
-  else {
-    const server = pgServerUrl(t);
-    if (!server) return undefined;
-    config = { databaseFile: '/nonexistent', databaseUrl: await createTestDatabase(t, server) };
-  }
-  const a = await openAppDatabase(config);
-  // SQLite: one connection per thread (see jobs-runner.test.ts); PostgreSQL: a pool per "process".
-  const b = dialect === 'sqlite' ? a : await openAppDatabase(config);
-  t.teardown(async () => {
-    await a.close();
-    if (b !== a) await b.close();
-  });
-  return [a, b];
-}
 
 /** What scheduledPass uses of a Fastify instance. */
 function fakeApp(h: AppDatabase, errors: string[]): FastifyInstance {
@@ -38,7 +19,7 @@ function fakeApp(h: AppDatabase, errors: string[]): FastifyInstance {
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   t.test(`${dialect}: two processes run a pass once at a time`, async (t) => {
-    const dbs = await databases(t, dialect);
+    const dbs = await sharedDatabase(t, dialect);
     if (!dbs) return;
     let runs = 0;
     let fail = false;

@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
+import type { AppDatabase } from '../../src/db/open.js';
 
 interface TapLike {
   teardown(fn: () => unknown): void;
@@ -117,4 +118,34 @@ export async function suiteDatabase(): Promise<{ url: string; drop: () => Promis
   if (!serverUrl) throw new Error('SAEL_TEST_DB=postgres needs TEST_DATABASE_URL (scripts/pg-throwaway.sh start prints it)');
   templateName ??= migratedTemplate(serverUrl);
   return newDatabase(serverUrl, await templateName);
+}
+
+/**
+ * One database seen by two "processes", on either dialect: on PostgreSQL two pools on a fresh
+ * database; on SQLite one connection to a fresh file, shared (two SQLite connections in one thread
+ * would deadlock on the write lock: a busy wait blocks the thread the holder needs to commit; the
+ * two-process SQLite case is the cluster test's). Undefined when PostgreSQL is missing (skipped).
+ */
+export async function sharedDatabase(t: TapLike, dialect: 'sqlite' | 'postgres'): Promise<[AppDatabase, AppDatabase] | undefined> {
+  const { openAppDatabase } = await import('../../src/db/open.js');
+  let config: { databaseFile: string; databaseUrl?: string };
+  if (dialect === 'sqlite') {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-shared-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    config = { databaseFile: path.join(dir, 'shared.sqlite') };
+  } else {
+    const server = pgServerUrl(t);
+    if (!server) return undefined;
+    config = { databaseFile: '/nonexistent', databaseUrl: await createTestDatabase(t, server) };
+  }
+  const a = await openAppDatabase(config, { poolSize: 4 });
+  const b = dialect === 'sqlite' ? a : await openAppDatabase(config, { poolSize: 4 });
+  t.teardown(async () => {
+    await a.close();
+    if (b !== a) await b.close();
+  });
+  return [a, b];
 }
