@@ -168,10 +168,12 @@ t.test('a failure inside the transaction leaves nothing half-written', async (t)
     postgres: "CREATE FUNCTION test_fail_rdv() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disco pieno'; END $$; CREATE TRIGGER test_fail_rdv BEFORE INSERT ON cons_rdv FOR EACH ROW EXECUTE FUNCTION test_fail_rdv()",
   });
   const other = Buffer.from(`${PDF.toString()}% altra\n`);
-  await t.rejects(
-    ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1'),
-    /disco pieno/,
+  const failed = await ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1').then(
+    () => undefined,
+    (e: unknown) => e as Error & { cause?: Error },
   );
+  // The database's message: better-sqlite3's error itself, or under drizzle's "Failed query" wrapper (PostgreSQL).
+  t.match(`${failed?.message} ${failed?.cause?.message}`, /disco pieno/, 'the write failed with the database error');
   t.same(await counts(app), before, 'no PdV, file, RdV or event row');
   t.equal((await app.db.select({ n: count() }).from(consSips).where(and(eq(consSips.enteId, termoli.id), eq(consSips.objectKey, 'DOPO'))).limit(1))[0]!.n, 0);
   // The file was stored before the transaction: an unreferenced blob, the same content a retry stores.
