@@ -114,21 +114,25 @@ export interface PushSenderOptions {
 const DAY_MS = 86_400_000;
 
 /** How many push messages these subscriptions (one browser, or every browser of one citizen) were sent during the Italian day of `at`. */
-async function sentToday(db: Db, subscriptionIds: number[], at: Date): Promise<number> {
+async function sentToday(db: Db, subscriptionIds: number[], at: Date, rowId: number): Promise<number> {
   const day = romeDay(at);
-  // The index (channel, recipient, created_at) narrows to the last few days; the day is decided on sent_at.
+  // The index (channel, recipient, created_at) narrows to the last few days; the day is decided on
+  // sent_at. Rows being sent right now ('sending', claimed by the dispatcher before it sends) count
+  // when they came first (a lower id): the dispatcher sends several rows at once, and a row's
+  // 'sent' is written after the next one may have counted. A first-come row the cap then skips
+  // means the later one is skipped too: the same rule, fewer before it cannot be.
   const rows = await db
-    .select({ sentAt: notifications.sentAt })
+    .select({ id: notifications.id, status: notifications.status, sentAt: notifications.sentAt })
     .from(notifications)
     .where(
       and(
         eq(notifications.channel, 'push'),
         inArray(notifications.recipient, subscriptionIds.map(String)),
         gte(notifications.createdAt, new Date(at.getTime() - 3 * DAY_MS).toISOString()),
-        inArray(notifications.status, ['sent', 'delivered']),
+        inArray(notifications.status, ['sent', 'delivered', 'sending']),
       ),
     );
-  return rows.filter((r) => r.sentAt !== null && romeDay(new Date(r.sentAt)) === day).length;
+  return rows.filter((r) => (r.status === 'sending' ? r.id < rowId : r.sentAt !== null && romeDay(new Date(r.sentAt)) === day)).length;
 }
 
 /** Deletes a subscription the push service reported gone, with its interests. */
@@ -150,7 +154,6 @@ export function classifyPushStatus(status: number): ChannelResult['status'] {
 /** The Web Push sender for the dispatcher (one row, one subscription). */
 export function createPushSender(ctx: Pick<NotificationsCtx, 'db' | 'config' | 'now'>, opts: PushSenderOptions = {}): ChannelSender {
   const { db, config } = ctx;
-  const inFlight = new Map<string, number>();
   return async (row: NotificationRow): Promise<ChannelResult> => {
     const keys = vapidKeys(config);
     if (!keys) return { status: 'skipped', error: 'Web Push non configurato (VAPID_PUBLIC_KEY/VAPID_PRIVATE_KEY)' };
@@ -168,13 +171,10 @@ export function createPushSender(ctx: Pick<NotificationsCtx, 'db' | 'config' | '
     const at = ctx.now();
     // The cap is per citizen: a signed-in citizen's browsers share it; an anonymous browser has its own.
     const capIds = sub.userId === null ? [sub.id] : (await db.select({ id: pushSubscriptions.id }).from(pushSubscriptions).where(eq(pushSubscriptions.userId, sub.userId))).map((r) => r.id);
-    const capKey = sub.userId === null ? `s:${sub.id}` : `u:${sub.userId}`;
-    // Messages being sent right now count too (the dispatcher sends several rows at once).
-    const already = (await sentToday(db, capIds, at)) + (inFlight.get(capKey) ?? 0);
+    const already = await sentToday(db, capIds, at, row.id);
     if (already >= config.notifications.pushDailyCap) {
       return { status: 'skipped', error: `limite giornaliero di ${config.notifications.pushDailyCap} notifiche raggiunto` };
     }
-    inFlight.set(capKey, (inFlight.get(capKey) ?? 0) + 1);
     try {
       const res = await webpush.sendNotification({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }, row.payload, {
         vapidDetails: keys,
@@ -201,10 +201,6 @@ export function createPushSender(ctx: Pick<NotificationsCtx, 'db' | 'config' | '
       }
       await db.update(pushSubscriptions).set({ failures: sub.failures + 1 }).where(eq(pushSubscriptions.id, sub.id));
       return { status: outcome === 'sent' ? 'retry' : outcome, deliveryState: `http ${status}`, error: `HTTP ${status}${body ? `: ${body}` : ''}` };
-    } finally {
-      const n = (inFlight.get(capKey) ?? 1) - 1;
-      if (n > 0) inFlight.set(capKey, n);
-      else inFlight.delete(capKey);
     }
   };
 }
