@@ -9,7 +9,8 @@
 // app on PostgreSQL (SAEL_TEST_DB=postgres, see test/helpers.ts): the files that build an app or
 // open a database (postgresPassFiles), except the browser and end-to-end files, whose pages run
 // the same routes the first pass already drove, and the cluster test, which takes PostgreSQL
-// itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of the two.
+// itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of the two; both run at the same time
+// (the PostgreSQL pass with SAEL_TEST_PG_JOBS tap jobs, default 2).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -80,20 +81,25 @@ if (isMain) {
   const passes = process.env.SAEL_TEST_PASSES ?? (process.env.TEST_DATABASE_URL && !namesFiles && !process.env.SAEL_TEST_DB ? 'sqlite,postgres' : 'sqlite');
   // Keys the test apps generate at their first start, shared by the run's test processes (test/helpers.ts).
   const keyCache = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-test-run-keys-'));
-  const results = [];
-  for (const pass of passes.split(',')) {
+  // Both passes at once when both run: the suite keeps two cores busy only ~60% of the time
+  // (browser tests, servers starting, PostgreSQL's own processes), and the passes share nothing
+  // but the generated test keys.
+  const runPass = async (pass) => {
     const env = { ...process.env, SAEL_TEST_KEY_CACHE: keyCache };
     let args = userArgs;
     if (pass === 'postgres') {
       env.SAEL_TEST_DB = 'postgres';
-      if (!namesFiles) args = [...userArgs, ...postgresPassFiles()];
+      if (!namesFiles) args = [`--jobs=${process.env.SAEL_TEST_PG_JOBS ?? '2'}`, ...userArgs, ...postgresPassFiles()];
       console.log(`\n# PostgreSQL pass: ${args.filter((a) => !a.startsWith('-')).length} test files with every test app on PostgreSQL`);
     }
     const started = Date.now();
     const r = await runTap(args, env);
-    console.log(`# ${pass} pass: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${Math.round((Date.now() - started) / 1000)} s`);
-    results.push(r);
-  }
+    r.line = `# ${pass} pass: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${Math.round((Date.now() - started) / 1000)} s`;
+    console.log(r.line);
+    return r;
+  };
+  const results = await Promise.all(passes.split(',').map(runPass));
+  for (const r of results) console.log(r.line);
   fs.rmSync(keyCache, { recursive: true, force: true });
   const sum = (k) => results.reduce((n, r) => n + r[k], 0);
   const skipped = sum('skipped');
