@@ -126,8 +126,14 @@ function userFromRow(row: Record<string, unknown>): CurrentUser | null {
   };
 }
 
+/** The user by id, in both dialects' texts (built once). */
+const LOAD_USER_SQL = {
+  sqlite: `SELECT ${userColumns('sqlite')} FROM users u WHERE u.id = ?`,
+  postgres: `SELECT ${userColumns('postgres')} FROM users u WHERE u.id = ?`,
+};
+
 export async function loadUser(app: FastifyInstance, userId: number): Promise<CurrentUser | null> {
-  const row = await sqlGet(app.db, { sqlite: `SELECT ${userColumns('sqlite')} FROM users u WHERE u.id = ?`, postgres: `SELECT ${userColumns('postgres')} FROM users u WHERE u.id = ?` }, userId);
+  const row = await sqlGet(app.db, LOAD_USER_SQL, userId);
   return row ? userFromRow(row) : null;
 }
 
