@@ -11,7 +11,7 @@
 // the same routes the first pass already drove, and the cluster test, which takes PostgreSQL
 // itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of the two; both run at the same time
 // (the PostgreSQL pass with SAEL_TEST_PG_JOBS tap jobs, default 2).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,6 +100,13 @@ if (isMain) {
     console.log(r.line);
     return r;
   };
+  // tap rebuilds its runner (node_modules/@tapjs/test/test-built) for this project's plugin list at
+  // its first run after npm ci; two passes starting at once would both rebuild it and remove each
+  // other's files (every test then fails with "Cannot find module .../test-built/..."). Built once here.
+  if (passes.includes(',')) {
+    const built = spawnSync('npx', ['tap', 'build'], { cwd: OUT, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (built.status !== 0) process.exit(built.status ?? 1);
+  }
   const results = await Promise.all(passes.split(',').map(runPass));
   for (const r of results) console.log(r.line);
   fs.rmSync(keyCache, { recursive: true, force: true });
