@@ -64,3 +64,12 @@ export async function sqlRun(db: DbLike, text: SqlText, ...params: unknown[]): P
   if (postgresRuntime(db)) return { changes: (await pgQuery(db, text, params)).rowCount ?? 0 };
   return { changes: statement(db, pick(text, 'sqlite')).run(...params).changes };
 }
+
+/**
+ * On PostgreSQL, a transaction-scoped advisory lock on (name, key): writers of the same name and
+ * key queue here until the holder's transaction ends, so a read-then-write of theirs sees what the
+ * previous one committed. Nothing on SQLite, where BEGIN IMMEDIATE already holds the only write lock.
+ */
+export async function lockForTransaction(db: DbLike, name: string, key = 0): Promise<void> {
+  if (postgresRuntime(db)) await pgQuery(db, 'SELECT pg_advisory_xact_lock(hashtext(?), ?::int) AS locked', [name, key]);
+}

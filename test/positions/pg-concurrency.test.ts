@@ -2,7 +2,9 @@
  * Several processes on one PostgreSQL database (#19): two apps on the same database URL, each with
  * its own pool (two "processes"), creating positions and storing receipts at the same time. No IUV
  * is issued twice; a receipt sent to both at once is stored once and both answer OK; two different
- * receipts for one notice pay it once and flag the other as a double payment. Skipped without
+ * receipts for one notice pay it once and flag the other as a double payment; the same iupd posted
+ * to both at once makes one position (the other answer is the idempotent replay, or 409 when the
+ * bodies differ), never a 500. Skipped without
  * TEST_DATABASE_URL (SQLite serialises every writer in one process: nothing to race).
  */
 import t, { type Test } from 'tap';
@@ -11,6 +13,7 @@ import { getPaymentRequest, newReceiptId, readPaymentData, sendRtRequest, type R
 import { createTestDatabase, pgServerUrl } from '../db/pg-helpers.js';
 import { buildTestApp } from '../helpers.js';
 import { callStation, createTari, identity, type Created } from '../pagopa/helpers.js';
+import { apiKeyFor, tariBody } from './fixtures.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>;
 
@@ -45,6 +48,39 @@ t.test('two processes create positions at once: no IUV issued twice', async (t) 
   const bases = created.filter((p) => p.enteId === enteId).flatMap((p) => p.options.map((o) => Number(o.iuv.slice(2, 15)))).sort((x, y) => x - y);
   const next = (await sqlGet<{ next_value: number }>(apps[1].db, 'SELECT next_value FROM iuv_sequences WHERE ente_id = ?', enteId))!.next_value;
   t.same(bases, Array.from({ length: bases.length }, (_, i) => next - bases.length + i), 'a gap-free run of bases ending below the counter');
+});
+
+t.test('two processes receive the same iupd at once', async (t) => {
+  const apps = await twoProcesses(t);
+  if (!apps) return;
+  const [a, b] = apps;
+  const { ente, body } = await tariBody(a, 'Campobasso', { iupd: `TARI-RACE-${Date.now()}` });
+  const key = await apiKeyFor(a, ente.id);
+  const post = (app: App, payload: object) =>
+    app.inject({ method: 'POST', url: '/api/v1/positions', headers: { authorization: `Bearer ${key}` }, payload });
+  const positionsOf = async (iupd: string) => (await sqlGet<{ n: number }>(a.db, 'SELECT count(*) AS n FROM positions WHERE ente_id = ? AND iupd = ?', ente.id, iupd))!.n;
+
+  await t.test('same body: one position; one 201, the other the replay (200) with the same IUVs', async (t) => {
+    const res = await Promise.all(Array.from({ length: 8 }, (_, i) => post(i % 2 ? b : a, body)));
+    const codes = res.map((r) => r.statusCode).sort();
+    t.same(codes, [200, 200, 200, 200, 200, 200, 200, 201], res.find((r) => r.statusCode >= 300)?.body ?? 'no error');
+    const iuvs = new Set(res.map((r) => JSON.stringify((r.json() as { paymentOptions: { iuv: string }[] }).paymentOptions.map((o) => o.iuv))));
+    t.equal(iuvs.size, 1, 'every answer names the same IUVs');
+    t.equal(await positionsOf(body.iupd as string), 1);
+  });
+
+  await t.test('different bodies: one position, the other 409 with a message', async (t) => {
+    const iupd = `TARI-RACE2-${Date.now()}`;
+    const one = { ...body, iupd };
+    const other = { ...body, iupd, description: 'TARI 2026 — altro contenuto' };
+    const res = await Promise.all([post(a, one), post(b, other), post(a, other), post(b, one)]);
+    const codes = res.map((r) => r.statusCode);
+    t.equal(codes.filter((c) => c === 201).length, 1, `one created (${codes.join(', ')})`);
+    t.ok(codes.every((c) => c === 201 || c === 200 || c === 409), `only 201, 200 and 409 (${codes.join(', ')})`);
+    t.ok(codes.includes(409), 'the different body is refused');
+    t.match(res.find((r) => r.statusCode === 409)!.json(), { status: 409, detail: /iupd/ });
+    t.equal(await positionsOf(iupd), 1);
+  });
 });
 
 t.test('two processes store receipts at once', async (t) => {

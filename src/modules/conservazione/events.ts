@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import canonicalizeCjs from 'canonicalize';
 import { desc, sql } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
-import { dialectOf, sqlRun } from '../../db/raw.js';
+import { dialectOf, lockForTransaction, sqlRun } from '../../db/raw.js';
 import { preparedGet, preparedRun } from './prepared.js';
 import { consEvents, type EventKind } from './schema.js';
 
@@ -57,7 +57,7 @@ export function eventHash(prevHash: string, row: Omit<EventRow, 'prevHash' | 'ha
 export async function appendEventSync(db: DbLike, event: NewEvent, at: Date): Promise<{ seq: number; hash: string }> {
   // PostgreSQL: appends queue on a transaction-scoped lock, so two processes never read the same
   // head (SQLite's single writer does that by itself).
-  if (dialectOf(db) === 'postgres') await sqlRun(db, "SELECT pg_advisory_xact_lock(hashtext('sael-pay:cons-events'))");
+  await lockForTransaction(db, 'sael-pay:cons-events');
   const last = await preparedGet(db, 'cons:event-head', (d) => d.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).prepare(), {});
   const seq = (last?.seq ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS_HASH;

@@ -20,7 +20,7 @@
  */
 import crypto from 'node:crypto';
 import { statement, type DbLike } from '../../db/client.js';
-import { dialectOf, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
+import { dialectOf, lockForTransaction, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { parseCausale, resolveFlowId } from './causale.js';
 import { FlowXmlError, parseFlowXml, type FlowDoc } from '../pagopa/flusso-xml.js';
@@ -97,7 +97,7 @@ async function autoResolve(db: DbLike, where: string | { sqlite: string; postgre
  * the transaction ends.
  */
 async function lockRecon(db: DbLike): Promise<void> {
-  if (dialectOf(db) === 'postgres') await sqlGet(db, "SELECT pg_advisory_xact_lock(hashtext('sael-pay:reconcile')) AS locked");
+  await lockForTransaction(db, 'sael-pay:reconcile');
 }
 
 // ------------------------------------------------------------------------------------ flows

@@ -7,7 +7,7 @@ import { constraintViolation } from '../../db/errors.js';
 import crypto from 'node:crypto';
 import { and, asc, count, desc, eq, gte, inArray, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbLike, DbTx } from '../../db/client.js';
-import { dialectOf, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
+import { dialectOf, lockForTransaction, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 import { insertId } from './insert-id.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enqueueAcaSync, enqueueAcaSyncMany, type AcaPosition } from './aca-outbox.js';
@@ -313,6 +313,13 @@ export function generateIupd(): string {
   return `SAEL-${new Date().getFullYear()}-${crypto.randomBytes(9).toString('base64url')}`;
 }
 
+/**
+ * Creations of one ente queue on this lock (PostgreSQL) before they look their iupds up, so two
+ * processes given the same iupd at once never both insert it: the second sees the first's position
+ * (replay or 409). They queue on the ente's IUV counter a few statements later anyway.
+ */
+const CREATE_LOCK = 'sael-pay:positions:create';
+
 export interface CreateResult {
   position: PositionDetail;
   /** False when the same iupd with the same content already existed (idempotent replay). */
@@ -345,6 +352,7 @@ export async function createPositionInTx(
 ): Promise<CreateResult> {
   const payloadHash = positionPayloadHash(service.code, write, opts.publish);
   const iupd = write.value.iupd ?? generateIupd();
+  await lockForTransaction(tx, CREATE_LOCK, ente.id);
   const existing = await sqlGet<{ id: number; payload_hash: string }>(tx, 'SELECT id, payload_hash FROM positions WHERE ente_id = ? AND iupd = ?', ente.id, iupd);
   if (existing) {
     if (existing.payload_hash !== payloadHash) {
@@ -425,6 +433,7 @@ export async function createPositionsInTx(tx: DbTx, ente: Ente, items: readonly 
   }
 
   // Which iupds exist already (payload hash of each); an iupd twice in the batch meets its first copy.
+  await lockForTransaction(tx, CREATE_LOCK, ente.id);
   const known = new Map<string, string>();
   for (let start = 0; start < iupds.length; start += LOOKUP_CHUNK) {
     const chunk = iupds.slice(start, start + LOOKUP_CHUNK);
