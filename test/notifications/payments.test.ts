@@ -336,6 +336,12 @@ t.test('the helpdesk log of notifications', async (t) => {
   const skipped = await app.inject({ method: 'GET', url: `/helpdesk/notifiche?stato=skipped&q=${GIULIA!.fiscalCode}`, headers: { cookie } });
   t.match(skipped.body, /SENDER_NOT_ALLOWED/);
   t.notMatch(skipped.body, new RegExp(LUCIA!.fiscalCode), 'filtered by recipient');
+  // The subject matches from its start whatever the case, on both databases (PostgreSQL's LIKE is case-sensitive).
+  const [{ subject }] = await app.db.select({ subject: notifications.subject }).from(notifications).limit(1) as [{ subject: string }];
+  const search = async (q: string) => (await app.inject({ method: 'GET', url: `/helpdesk/notifiche?q=${encodeURIComponent(q)}`, headers: { cookie } })).body;
+  const swapped = [...subject.slice(0, 12)].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('');
+  t.notMatch(await search(swapped), /Nessuna notifica corrisponde/, `subject prefix in another case (${swapped})`);
+  t.match(await search(`zz${subject.slice(0, 12)}`), /Nessuna notifica corrisponde/, 'the search is not a match-anything');
   t.equal((await app.inject({ method: 'GET', url: '/helpdesk/notifiche?canale=fax', headers: { cookie } })).statusCode, 400, 'bad filter refused');
   const confirmRows = await app.db.select().from(notifications).where(like(notifications.dedupeKey, 'email:confirm:%'));
   t.ok(confirmRows.length > 0);

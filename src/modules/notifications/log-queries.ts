@@ -1,5 +1,5 @@
 /** The helpdesk's log of notifications (`/helpdesk/notifiche`): filters and keyset paging, newest first. */
-import { and, desc, eq, gte, like, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
 import { enti } from '../enti/schema.js';
 import { notifications, type NotificationChannel, type NotificationKind, type NotificationStatus } from './schema.js';
@@ -28,8 +28,9 @@ export async function listNotificationLog(db: DbLike, f: LogFilter, limit = LOG_
   if (f.enteId) where.push(eq(notifications.enteId, f.enteId));
   if (f.q) {
     const q = f.q.trim();
-    const pattern = `${q.replace(/[%_]/g, '')}%`;
-    where.push(or(eq(notifications.recipient, q.toUpperCase()), eq(notifications.recipient, q.toLowerCase()), like(notifications.subject, pattern))!);
+    // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    const pattern = `${q.replace(/[%_]/g, '').toLowerCase()}%`;
+    where.push(or(eq(notifications.recipient, q.toUpperCase()), eq(notifications.recipient, q.toLowerCase()), like(sql`lower(${notifications.subject})`, pattern))!);
   }
   if (f.from) where.push(gte(notifications.createdAt, `${f.from}T00:00:00.000Z`));
   if (f.to) where.push(lt(notifications.createdAt, `${f.to}T23:59:59.999Z`));
