@@ -176,12 +176,15 @@ t.test('a failure inside the transaction leaves nothing half-written', async (t)
   t.match(`${failed?.message} ${failed?.cause?.message}`, /disco pieno/, 'the write failed with the database error');
   t.same(await counts(app), before, 'no PdV, file, RdV or event row');
   t.equal((await app.db.select({ n: count() }).from(consSips).where(and(eq(consSips.enteId, termoli.id), eq(consSips.objectKey, 'DOPO'))).limit(1))[0]!.n, 0);
-  // The file was stored before the transaction: an unreferenced blob, the same content a retry stores.
-  t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(other))).limit(1))[0], 'blob left unreferenced');
+  // The file was put in the store before the transaction: there, unreferenced (its cons_blobs row
+  // is written with the PdV's, so rolled back too); a retry finds it and registers it.
+  t.ok(await ctx.store.has(sha(other)), 'the file is in the store');
+  t.notOk((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(other))).limit(1))[0], 'its cons_blobs row rolled back with the PdV');
   await sqlRun(app.db, { sqlite: 'DROP TRIGGER test_fail_rdv', postgres: 'DROP TRIGGER test_fail_rdv ON cons_rdv' });
   const retry = await ingestSip(ctx, determina(termoli.id, 'DOPO', { files: [{ name: 'd.pdf', role: 'principale', bytes: other, declaredSha256: sha(other) }] }), 'apikey:1');
   t.equal(retry.status, 'accepted');
   t.equal((await counts(app)).events, before.events + 2);
+  t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(other))).limit(1))[0], 'registered by the retry (the fixity audit sees it)');
 });
 
 t.test('profile seed: every profile, idempotent, edits kept', async (t) => {

@@ -1,8 +1,10 @@
 /**
  * Storing a file in conservazione: the bytes go to the write-once store and the blob is registered
- * in cons_blobs (for the fixity audit). Every part stores through `storeBlob`.
+ * in cons_blobs (for the fixity audit). Every part stores through `storeBlob` (or puts, then
+ * registers in its own transaction: `registerBlob`).
  */
 import { sql } from 'drizzle-orm';
+import type { DbLike } from '../../db/client.js';
 import { preparedRun } from './prepared.js';
 import type { ConservazioneCtx } from './context.js';
 import { consBlobs } from './schema.js';
@@ -10,7 +12,16 @@ import type { PutResult } from './storage.js';
 
 export async function storeBlob(ctx: ConservazioneCtx, bytes: Uint8Array, opts: { retainUntil?: Date } = {}): Promise<PutResult> {
   const put = await ctx.store.put(bytes, opts);
-  await preparedRun(ctx.db, 'cons:blob-insert', (d) =>
+  await registerBlob(ctx, ctx.db, put);
+  return put;
+}
+
+/**
+ * The cons_blobs row of a blob already put in the store, on `db` (a caller's transaction: the
+ * ingest registers its files with the PdV's rows, one commit instead of one per file).
+ */
+export async function registerBlob(ctx: ConservazioneCtx, db: DbLike, put: PutResult): Promise<void> {
+  await preparedRun(db, 'cons:blob-insert', (d) =>
     d
       .insert(consBlobs)
       .values({ key: sql.placeholder('key'), sizeBytes: sql.placeholder('sizeBytes'), store: sql.placeholder('store'), createdAt: sql.placeholder('createdAt') })
@@ -18,7 +29,6 @@ export async function storeBlob(ctx: ConservazioneCtx, bytes: Uint8Array, opts: 
       .prepare(),
     { key: put.key, sizeBytes: put.sizeBytes, store: ctx.store.kind, createdAt: ctx.now().toISOString() },
   );
-  return put;
 }
 
 export async function readBlob(ctx: ConservazioneCtx, key: string): Promise<Buffer> {

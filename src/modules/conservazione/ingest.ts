@@ -6,11 +6,11 @@
  *    (PROFILE_NOT_ALLOWED); then `checkSip` (checks/run-checks.ts) recomputes every SHA-256,
  *    identifies each format from its bytes, validates the Allegato 5 metadata and verifies the
  *    signatures, giving the esito.
- * 2. Accepted: every file is stored through `storeBlob` BEFORE the transaction (the store is
- *    asynchronous and idempotent by content: a transaction that then fails leaves at most
- *    unreferenced blobs — already-registered content, never a half-written PdV — and a retry
- *    stores nothing new). Then ONE transaction writes the cons_sips row, its cons_sip_files, the
- *    cons_rdv row (write-once) and the events 'ingest' and 'rdv'. After the commit the RdV bytes
+ * 2. Accepted: every file is put in the store BEFORE the transaction (the store is asynchronous
+ *    and idempotent by content: a transaction that then fails leaves at most files no row refers
+ *    to — never a half-written PdV — and a retry writes nothing new). Then ONE transaction writes
+ *    the files' cons_blobs rows (registerBlob: the fixity audit's list), the cons_sips row, its
+ *    cons_sip_files, the cons_rdv row (write-once) and the events 'ingest' and 'rdv'. After the commit the RdV bytes
  *    are also stored as a blob (a second copy for the fixity audit; cons_rdv holds the text and its
  *    hash, so a failure there loses nothing: it is logged, and the PdV stays accepted).
  * 3. Rejected: the PdV is kept (cons_sips status 'rejected' with its esito and file rows, no file
@@ -31,10 +31,11 @@ import { preparedGet, preparedRun } from './prepared.js';
 import { enti } from '../enti/schema.js';
 import { addYears } from '../../domain/iso-date.js';
 import { raiseAlert } from './alerts.js';
-import { storeBlob } from './blobs.js';
+import { registerBlob, storeBlob } from './blobs.js';
 import { esitoOf, negative, parseProfile, type CheckOutcome, type Esito, type ParsedProfile } from './checks/esito.js';
 import { checkSip } from './checks/run-checks.js';
 import type { ConservazioneCtx } from './context.js';
+import type { PutResult } from './storage.js';
 import { romeDay } from './dates.js';
 import { appendEventSync } from './events.js';
 import { buildRdv } from './rdv.js';
@@ -201,7 +202,9 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
   const fileInfo = input.files.map((_, i) => checked?.files[i]);
 
   const retainUntil = profile.retentionYears ? new Date(`${addYears(str(input.metadata.DataDocumento) ?? romeDay(receivedAt), profile.retentionYears)}T00:00:00Z`) : undefined;
-  if (accepted) for (const f of input.files) await storeBlob(ctx, f.bytes, retainUntil ? { retainUntil } : {});
+  // The files go to the store first; their cons_blobs rows are written with the PdV's (below).
+  const puts: PutResult[] = [];
+  if (accepted) for (const f of input.files) puts.push(await ctx.store.put(f.bytes, retainUntil ? { retainUntil } : {}));
 
   const docDate = str(input.metadata.DataDocumento);
   const result = await ctx.db.transaction(async (tx) => {
@@ -224,6 +227,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
         }))!;
       const urn = pdvUrn(ente.ipaCode, 'pdv', receivedAt, sip.id);
       await preparedRun(tx, 'cons:ingest-urn', q.setUrn, { urn, id: sip.id });
+      for (const put of puts) await registerBlob(ctx, tx, put);
       for (const [i, f] of input.files.entries()) {
         const info = fileInfo[i];
         await preparedRun(tx, 'cons:ingest-file', q.insertFile, {

@@ -9,11 +9,14 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { BlobNotFoundError, isBlobKey, type BlobStore, type PutResult } from './storage.js';
 
 /** Blobs up to this size are re-hashed with one synchronous read. */
 const SMALL_BLOB = 256 * 1024;
 const readBuffer = Buffer.allocUnsafe(SMALL_BLOB);
+const fsync = promisify(fs.fsync);
+const write = promisify(fs.write);
 
 export function fileBlobStore(root: string): BlobStore {
   const where = (key: string) => {
@@ -30,33 +33,48 @@ export function fileBlobStore(root: string): BlobStore {
       const file = where(key);
       if (fs.existsSync(file)) return { key, sizeBytes: bytes.byteLength, created: false };
       const dir = path.dirname(file);
+      // The metadata calls (mkdir, open, link, unlink, close) and the write of a small blob are
+      // synchronous: each takes tens of µs on a local disk, while a trip through libuv's thread
+      // pool costs more than that and four of them are shared by the whole process (conservazione
+      // ingest bench: 2.4 → ~1.4 ms per file). Only the fsync, which waits for the disk, and the
+      // write of a big blob go through the pool.
       if (!madeDirs.has(dir)) {
-        await fsp.mkdir(dir, { recursive: true });
+        fs.mkdirSync(dir, { recursive: true });
         madeDirs.add(dir);
       }
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      let handle: fsp.FileHandle;
+      let fd: number;
       try {
-        handle = await fsp.open(tmp, 'wx', 0o444);
+        fd = fs.openSync(tmp, 'wx', 0o444);
       } catch (e) {
         if (!missing(e)) throw e;
-        await fsp.mkdir(dir, { recursive: true }); // removed behind our back: make it again
-        handle = await fsp.open(tmp, 'wx', 0o444);
+        fs.mkdirSync(dir, { recursive: true }); // removed behind our back: make it again
+        fd = fs.openSync(tmp, 'wx', 0o444);
       }
       try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      try {
-        await fsp.link(tmp, file);
+        try {
+          if (bytes.byteLength <= SMALL_BLOB) {
+            let off = 0;
+            while (off < bytes.byteLength) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off, off);
+          } else {
+            let off = 0;
+            while (off < bytes.byteLength) off += (await write(fd, bytes, off, bytes.byteLength - off, off)).bytesWritten;
+          }
+          await fsync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.linkSync(tmp, file);
         return { key, sizeBytes: bytes.byteLength, created: true };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { key, sizeBytes: bytes.byteLength, created: false };
         throw e;
       } finally {
-        await fsp.rm(tmp, { force: true });
+        try {
+          fs.unlinkSync(tmp);
+        } catch (e) {
+          if (!missing(e)) throw e;
+        }
       }
     },
     async get(key) {
