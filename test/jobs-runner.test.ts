@@ -42,16 +42,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     if (!dbs) return;
     let release!: () => void;
     const stuck = new Promise<void>((res) => (release = res));
-    const slow = new JobRunner(dbs[0].db, quiet, { staleMs: 80 });
+    // Stale after 1 s, heartbeat every 250 ms: a loaded machine (CI runs two test passes on two
+    // cores) stalls the event loop or the database for longer than 80 ms, and a tighter setting
+    // once had the healthy run taken for dead.
+    const slow = new JobRunner(dbs[0].db, quiet, { staleMs: 1000 });
     slow.register('probe', async () => {
       await stuck;
       return { by: 'slow' };
     });
-    const fast = new JobRunner(dbs[1].db, quiet, { staleMs: 80 });
+    const fast = new JobRunner(dbs[1].db, quiet, { staleMs: 1000 });
     fast.register('probe', async () => ({ by: 'fast' }));
     const id = await slow.enqueue({ kind: 'probe', enteId: null, requestedBy: 'test', input: {} });
     const first = slow.runOnce();
-    await new Promise((res) => setTimeout(res, 400));
+    await new Promise((res) => setTimeout(res, 2500));
     t.equal(await fast.runOnce(), false, 'a run slower than the stale time is not taken for dead (its heartbeat goes on)');
 
     // Its process "dies" for the database: another holder took the job (as after a stale heartbeat).
