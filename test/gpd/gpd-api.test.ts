@@ -15,6 +15,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { buildTestApp } from '../helpers.js';
 import { apiKeyFor, demoEnte, inDays } from '../positions/fixtures.js';
+import { clientIuv, GPD_DEBTOR } from './fixtures.js';
 import { ibanCheckDigits } from '../../src/domain/iban.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -109,14 +110,6 @@ function gpdClient(app: FastifyInstance, key: string) {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// A GPD client's own IUVs: segregation code + 13-digit base + (aux 3 + both) mod 93.
-// ---------------------------------------------------------------------------------------------
-function clientIuv(segregationCode: string, base: number | bigint): string {
-  const body = segregationCode + String(base).padStart(13, '0');
-  return body + (BigInt(`3${body}`) % 93n).toString().padStart(2, '0');
-}
-
 // That the copy is the official file byte for byte: test/schemas.test.ts (schemas/pagopa/openapi).
 t.test('gpd.json is a valid OpenAPI 3 document', async (t) => {
   await SwaggerParser.validate(structuredClone(doc) as never);
@@ -144,18 +137,7 @@ t.test('a GPD client runs the whole life of a position', async (t) => {
     ];
     return {
       iupd,
-      type: 'F',
-      fiscalCode: 'RSSMRA85T10A562S',
-      fullName: 'Mario Rossi',
-      streetName: 'Via Roma',
-      civicNumber: '1',
-      postalCode: '86100',
-      city: 'Campobasso',
-      province: 'CB',
-      region: 'Molise',
-      country: 'IT',
-      email: 'mario.rossi@example.invalid',
-      phone: '0874000000',
+      ...GPD_DEBTOR,
       switchToExpired: false,
       payStandIn: true,
       companyName: ente.name,

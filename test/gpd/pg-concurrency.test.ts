@@ -11,14 +11,10 @@ import { sqlAll, sqlGet } from '../../src/db/raw.js';
 import { createTestDatabase, pgServerUrl } from '../db/pg-helpers.js';
 import { buildTestApp } from '../helpers.js';
 import { apiKeyFor, demoEnte, inDays, tariBody } from '../positions/fixtures.js';
+import { clientIuv, GPD_DEBTOR } from './fixtures.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>;
 
-/** segregation code + 13-digit base + check digits ((3 + body) mod 93), as a GPD client makes them. */
-function clientIuv(segregationCode: string, base: number): string {
-  const body = segregationCode + String(base).padStart(13, '0');
-  return body + (BigInt(`3${body}`) % 93n).toString().padStart(2, '0');
-}
 
 t.test('a GPD client takes the IUVs the counter would issue next, while the other process issues them', async (t) => {
   const server = pgServerUrl(t);
@@ -33,15 +29,7 @@ t.test('a GPD client takes the IUVs the counter would issue next, while the othe
   const seg = ente.segregationCode;
   const gpdBody = (iupd: string, iuvs: string[]) => ({
     iupd,
-    type: 'F',
-    fiscalCode: 'RSSMRA85T10A562S',
-    fullName: 'Mario Rossi',
-    streetName: 'Via Roma',
-    civicNumber: '1',
-    postalCode: '86100',
-    city: 'Campobasso',
-    province: 'CB',
-    country: 'IT',
+    ...GPD_DEBTOR,
     switchToExpired: false,
     companyName: ente.name,
     paymentOption: iuvs.map((iuv, i) => ({
