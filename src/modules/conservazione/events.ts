@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import canonicalizeCjs from 'canonicalize';
 import { desc, sql } from 'drizzle-orm';
 import type { DbLike } from '../../db/client.js';
-import { dialectOf, lockForTransaction, sqlRun } from '../../db/raw.js';
+import { lockForTransaction } from '../../db/raw.js';
 import { preparedGet, preparedRun } from './prepared.js';
 import { consEvents, type EventKind } from './schema.js';
 

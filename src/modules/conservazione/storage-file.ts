@@ -53,12 +53,9 @@ export function fileBlobStore(root: string): BlobStore {
       }
       try {
         try {
-          if (bytes.byteLength <= SMALL_BLOB) {
-            let off = 0;
-            while (off < bytes.byteLength) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off, off);
-          } else {
-            let off = 0;
-            while (off < bytes.byteLength) off += (await write(fd, bytes, off, bytes.byteLength - off, off)).bytesWritten;
+          const size = bytes.byteLength;
+          for (let off = 0; off < size; ) {
+            off += size <= SMALL_BLOB ? fs.writeSync(fd, bytes, off, size - off, off) : (await write(fd, bytes, off, size - off, off)).bytesWritten;
           }
           await fsync(fd);
         } finally {
