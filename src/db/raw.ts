@@ -44,9 +44,24 @@ function pick(text: SqlText, dialect: Dialect): string {
   return typeof text === 'string' ? text : text[dialect];
 }
 
+const statementNames = new Map<string, string>();
+/** Texts built from filters (helpdesk searches) vary: past this many, new texts run unnamed. */
+const MAX_NAMED_STATEMENTS = 512;
+
+/**
+ * A named prepared statement per text: each connection parses and plans it once, the later calls
+ * only bind and execute (node-postgres remembers which names each connection has prepared).
+ */
+function pgStatementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(text, (name = `sael_raw_${statementNames.size + 1}`));
+  return name;
+}
+
 async function pgQuery(db: object, text: SqlText, params: unknown[]) {
   const rt = postgresRuntime(db)!;
-  return rt.queryable().query(numberPlaceholders(pick(text, 'postgres')), params);
+  const sql = numberPlaceholders(pick(text, 'postgres'));
+  return rt.queryable().query({ name: pgStatementName(sql), text: sql, values: params });
 }
 
 export async function sqlAll<T = Record<string, unknown>>(db: DbLike, text: SqlText, ...params: unknown[]): Promise<T[]> {
