@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Compiles the server and its tests to JavaScript (scripts/build-tests.mjs), runs the tap suite on
-// the compiled copy in .test-build/ with one folder of generated test keys for all its processes,
-// and ends with the plain summary line "N passed, N failed" that CI reads. Arguments are passed
-// to tap; test files may be named by their .ts source path.
+// Compiles the server and its tests to JavaScript (scripts/build-tests.mjs), runs every tap test
+// file of the compiled copy in .test-build/ in its own node process (runFiles below: tap's
+// library, not tap's runner), with one folder of generated test keys for all its processes, and
+// ends with the plain summary line "N passed, N failed" that CI reads. Arguments: test files or
+// folders (by their .ts source path) and --jobs=N.
 //
 // With TEST_DATABASE_URL set (a PostgreSQL server: scripts/pg-throwaway.sh start prints one) and
 // no test files named, a second pass runs the tests that use the database again with every test
@@ -10,8 +11,8 @@
 // open a database (postgresPassFiles), except the browser and end-to-end files, whose pages run
 // the same routes the first pass already drove, and the cluster test, which takes PostgreSQL
 // itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of the two; both run at the same time
-// (the PostgreSQL pass with SAEL_TEST_PG_JOBS tap jobs, default 2).
-import { spawn, spawnSync } from 'node:child_process';
+// (SAEL_TEST_JOBS files at a time in the first, default 3, SAEL_TEST_PG_JOBS in the second, default 2).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,61 +53,134 @@ export function postgresPassFiles(root = process.cwd()) {
   return out.sort();
 }
 
-function runTap(tapArgs, env) {
+/**
+ * Runs test files with tap's library but not tap's runner: each file in its own `node` process
+ * (a tap test file is a program that prints TAP and exits non-zero on a failure), `jobs` at a
+ * time. Why not `tap`'s runner: it starts every test process with @tapjs/processinfo's module
+ * hooks (`--import`, no setting turns them off), and on Node 20 those run every module load
+ * through a loader thread: importing the app and the test helpers took 2.9 s of CPU plain and
+ * 5.7 s under the hooks, in each of the suite's ~260 processes (~730 s of CPU a run).
+ *
+ * Each file's output goes to `.test-build/.test-results/<file>.tap`; a failing file's output is
+ * printed. The longest files (browser, end-to-end) start first, so that two jobs end together.
+ */
+const TEST_TIMEOUT_S = 300; // each file's tap timeout (TAP_TIMEOUT); a file's t.setTimeout can raise it
+const FILE_KILL_S = 1200; // a file still running after this is killed (a hang, not a slow test)
+
+function listTestFiles(names) {
+  const out = [];
+  const walk = (rel) => {
+    const abs = path.join(OUT, rel);
+    if (fs.statSync(abs).isDirectory()) for (const e of fs.readdirSync(abs).sort()) walk(path.posix.join(rel, e));
+    else if (rel.endsWith('.test.js')) out.push(rel);
+  };
+  for (const n of names.length ? names : ['test']) {
+    const rel = n.replace(/\/$/, '').replace(/\.ts$/, '.js');
+    if (!fs.existsSync(path.join(OUT, rel))) throw new Error(`no test file or folder ${n}`);
+    walk(rel);
+  }
+  return out;
+}
+
+const LONG_FIRST = (f) => (/^test\/e2e\/|-browser\.test\.js$|^test\/cluster\//.test(f) ? 0 : 1);
+
+function runFile(file, env) {
   return new Promise((resolve) => {
-    const args = ['tap', '--reporter=terse', ...tapArgs.map((a) => (/^test\/.*\.ts$/.test(a) ? a.replace(/\.ts$/, '.js') : a))];
-    const child = spawn('npx', args, { cwd: OUT, stdio: ['ignore', 'pipe', 'inherit'], env });
-    let tail = '';
-    child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4000);
-    });
-    child.on('close', (code) => {
-      const m = /# \{([^}]*)\}/.exec(tail);
+    const started = Date.now();
+    const child = spawn(process.execPath, [file], { cwd: OUT, env: { ...env, TAP_TIMEOUT: String(TEST_TIMEOUT_S) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const chunks = [];
+    child.stdout.on('data', (c) => chunks.push(c));
+    child.stderr.on('data', (c) => chunks.push(c));
+    const killer = setTimeout(() => {
+      chunks.push(Buffer.from(`\n# killed after ${FILE_KILL_S} s\n`));
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, FILE_KILL_S * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      // what the file started (servers, Chromium) goes with it
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      const output = Buffer.concat(chunks).toString('utf8');
+      const summaries = [...output.matchAll(/^# \{([^}]*)\}$/gm)];
       const counts = {};
-      if (m) for (const [, k, v] of m[1].matchAll(/(\w+): (\d+)/g)) counts[k] = Number(v);
+      if (summaries.length) for (const [, k, v] of summaries.at(-1)[1].matchAll(/(\w+): (\d+)/g)) counts[k] = Number(v);
       const passed = counts.pass ?? 0;
-      const failed = counts.fail ?? (code === 0 ? 0 : Math.max(1, (counts.total ?? 0) - passed));
-      const skipped = (counts.skip ?? 0) + (counts.todo ?? 0);
-      resolve({ code: code ?? 1, passed, failed, skipped });
+      const ok = code === 0 && !signal;
+      const failed = counts.fail > 0 ? counts.fail : ok ? 0 : 1;
+      resolve({ file, ok, passed, failed, skipped: (counts.skip ?? 0) + (counts.todo ?? 0), seconds: (Date.now() - started) / 1000, output, code, signal });
     });
   });
+}
+
+async function runFiles(files, env, { jobs, label }) {
+  const resultsDir = path.join(OUT, '.test-results', label);
+  fs.rmSync(resultsDir, { recursive: true, force: true });
+  const queue = [...files].sort((a, b) => LONG_FIRST(a) - LONG_FIRST(b));
+  const r = { code: 0, passed: 0, failed: 0, skipped: 0 };
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const f = await runFile(file, env);
+      const out = path.join(resultsDir, `${file}.tap`);
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, f.output);
+      r.passed += f.passed;
+      r.failed += f.failed;
+      r.skipped += f.skipped;
+      const counts = `${f.passed} passed${f.failed ? `, ${f.failed} failed` : ''}${f.skipped ? `, ${f.skipped} skipped` : ''}`;
+      console.log(`${f.ok ? 'ok    ' : 'not ok'} ${f.seconds.toFixed(1).padStart(6)} s  ${label}  ${file.replace(/\.js$/, '.ts')}  (${counts})`);
+      if (!f.ok) {
+        r.code = 1;
+        const lines = f.output.split('\n');
+        const shown = lines.length > 3000 ? ['…', ...lines.slice(-3000)] : lines;
+        console.log(`# ---- output of ${file} (exit ${f.signal ?? f.code}, ${out}) ----\n${shown.join('\n')}\n# ---- end of ${file} ----`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+  return r;
 }
 
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('run-tests.mjs');
 if (isMain) {
   await buildTests();
   const userArgs = process.argv.slice(2);
-  const namesFiles = userArgs.some((a) => !a.startsWith('-'));
+  const jobsArg = userArgs.find((a) => /^--jobs=\d+$/.test(a));
+  const unknown = userArgs.filter((a) => a.startsWith('-') && a !== jobsArg);
+  if (unknown.length) {
+    console.error(`unknown option ${unknown.join(' ')}: npm test takes test files or folders and --jobs=N (for tap's own options: npx tap <file>)`);
+    process.exit(2);
+  }
+  const names = userArgs.filter((a) => !a.startsWith('-'));
+  const namesFiles = names.length > 0;
   const passes = process.env.SAEL_TEST_PASSES ?? (process.env.TEST_DATABASE_URL && !namesFiles && !process.env.SAEL_TEST_DB ? 'sqlite,postgres' : 'sqlite');
   // Keys the test apps generate at their first start, shared by the run's test processes (test/helpers.ts).
   const keyCache = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-test-run-keys-'));
-  // Both passes at once when both run: the suite keeps two cores busy only ~60% of the time
-  // (browser tests, servers starting, PostgreSQL's own processes), and the passes share nothing
-  // but the generated test keys.
+  // Both passes at once when both run: the browser tests leave the cores idle part of the time
+  // (a browser test file keeps ~60% of one core busy), and the passes share nothing but the
+  // generated test keys.
   const runPass = async (pass) => {
     const env = { ...process.env, SAEL_TEST_KEY_CACHE: keyCache };
-    let args = userArgs;
+    let files = listTestFiles(names);
+    let jobs = Number(jobsArg?.slice(7) ?? process.env.SAEL_TEST_JOBS ?? 3);
     if (pass === 'postgres') {
       env.SAEL_TEST_DB = 'postgres';
-      // SAEL_TEST_PG_FILES (a regular expression on the paths) narrows the pass: CI's time budget.
+      // SAEL_TEST_PG_FILES (a regular expression on the paths) narrows the pass.
       const only = process.env.SAEL_TEST_PG_FILES ? new RegExp(process.env.SAEL_TEST_PG_FILES) : undefined;
-      if (!namesFiles) args = [`--jobs=${process.env.SAEL_TEST_PG_JOBS ?? '2'}`, ...userArgs, ...postgresPassFiles().filter((f) => !only || only.test(f))];
-      console.log(`\n# PostgreSQL pass: ${args.filter((a) => !a.startsWith('-')).length} test files with every test app on PostgreSQL`);
+      if (!namesFiles) {
+        files = postgresPassFiles().filter((f) => !only || only.test(f)).map((f) => f.replace(/\.ts$/, '.js'));
+        jobs = Number(jobsArg?.slice(7) ?? process.env.SAEL_TEST_PG_JOBS ?? 2);
+      }
+      console.log(`\n# PostgreSQL pass: ${files.length} test files with every test app on PostgreSQL`);
     }
     const started = Date.now();
-    const r = await runTap(args, env);
-    r.line = `# ${pass} pass: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${Math.round((Date.now() - started) / 1000)} s`;
+    const r = await runFiles(files, env, { jobs, label: pass });
+    r.line = `# ${pass} pass: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${Math.round((Date.now() - started) / 1000)} s (${files.length} files)`;
     console.log(r.line);
     return r;
   };
-  // tap rebuilds its runner (node_modules/@tapjs/test/test-built) for this project's plugin list at
-  // its first run after npm ci; two passes starting at once would both rebuild it and remove each
-  // other's files (every test then fails with "Cannot find module .../test-built/..."). Built once here.
-  if (passes.includes(',')) {
-    const built = spawnSync('npx', ['tap', 'build'], { cwd: OUT, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (built.status !== 0) process.exit(built.status ?? 1);
-  }
   const results = await Promise.all(passes.split(',').map(runPass));
   for (const r of results) console.log(r.line);
   fs.rmSync(keyCache, { recursive: true, force: true });
