@@ -58,10 +58,14 @@ function pgStatementName(text: string): string | undefined {
   return name;
 }
 
-async function pgQuery(db: object, text: SqlText, params: unknown[]) {
-  const rt = postgresRuntime(db)!;
+/** The node-postgres query of a raw text (`?` placeholders or the `postgres` form), as a named statement. */
+export function pgQueryConfig(text: SqlText, values: unknown[], rowMode?: 'array'): { name?: string; text: string; values: unknown[]; rowMode?: 'array' } {
   const sql = numberPlaceholders(pick(text, 'postgres'));
-  return rt.queryable().query({ name: pgStatementName(sql), text: sql, values: params });
+  return { name: pgStatementName(sql), text: sql, values, ...(rowMode ? { rowMode } : {}) };
+}
+
+async function pgQuery(db: object, text: SqlText, params: unknown[]) {
+  return postgresRuntime(db)!.queryable().query(pgQueryConfig(text, params));
 }
 
 export async function sqlAll<T = Record<string, unknown>>(db: DbLike, text: SqlText, ...params: unknown[]): Promise<T[]> {

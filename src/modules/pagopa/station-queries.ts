@@ -12,7 +12,7 @@
 import { getTableColumns, type Table } from 'drizzle-orm';
 import { statement, type DbLike } from '../../db/client.js';
 import { postgresRuntime } from '../../db/postgres.js';
-import { numberPlaceholders, sqlGet, type SqlText } from '../../db/raw.js';
+import { pgQueryConfig, sqlGet, type SqlText } from '../../db/raw.js';
 import { enti } from '../enti/schema.js';
 import type { Ente } from '../enti/repository.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
@@ -96,7 +96,7 @@ export function stationQueries(db: DbLike): StationQueries {
 async function valuesOf(db: DbLike, text: SqlText, ...params: unknown[]): Promise<unknown[] | undefined> {
   const pg = postgresRuntime(db);
   if (!pg) return statement(db, typeof text === 'string' ? text : text.sqlite).raw(true).get(...params) as unknown[] | undefined;
-  const r = await pg.queryable().query({ text: numberPlaceholders(typeof text === 'string' ? text : text.postgres), values: params, rowMode: 'array' });
+  const r = await pg.queryable().query(pgQueryConfig(text, params, 'array'));
   return r.rows[0] as unknown[] | undefined;
 }
 
