@@ -61,8 +61,10 @@ export function postgresPassFiles(root = process.cwd()) {
  * through a loader thread: importing the app and the test helpers took 2.9 s of CPU plain and
  * 5.7 s under the hooks, in each of the suite's ~260 processes (~730 s of CPU a run).
  *
- * Each file's output goes to `.test-build/.test-results/<file>.tap`; a failing file's output is
- * printed. The longest files (browser, end-to-end) start first, so that two jobs end together.
+ * Each file's output goes to `.test-build/.test-results/<pass>/<file>.tap`; a failing file's
+ * output is printed. The heavy files (Chromium, the cluster's servers) start first, so that the
+ * jobs end together, but at most HEAVY_JOBS of them at once: three Chromium files at a time
+ * pushed the load on two cores to 19 and the cluster test past its timeout.
  */
 const TEST_TIMEOUT_S = 300; // each file's tap timeout (TAP_TIMEOUT); a file's t.setTimeout can raise it
 const FILE_KILL_S = 1200; // a file still running after this is killed (a hang, not a slow test)
@@ -82,7 +84,8 @@ function listTestFiles(names) {
   return out;
 }
 
-const LONG_FIRST = (f) => (/^test\/e2e\/|-browser\.test\.js$|^test\/cluster\//.test(f) ? 0 : 1);
+const HEAVY = /^test\/cluster\/|^test\/e2e\/|-browser\.test\.js$/;
+const HEAVY_JOBS = Number(process.env.SAEL_TEST_HEAVY_JOBS ?? 2);
 
 function runFile(file, env) {
   return new Promise((resolve) => {
@@ -118,11 +121,23 @@ function runFile(file, env) {
 async function runFiles(files, env, { jobs, label }) {
   const resultsDir = path.join(OUT, '.test-results', label);
   fs.rmSync(resultsDir, { recursive: true, force: true });
-  const queue = [...files].sort((a, b) => LONG_FIRST(a) - LONG_FIRST(b));
+  // the cluster test first: the longest, and the one that most needs the cores
+  const heavy = files.filter((f) => HEAVY.test(f)).sort((a, b) => Number(!a.startsWith('test/cluster/')) - Number(!b.startsWith('test/cluster/')));
+  const light = files.filter((f) => !HEAVY.test(f));
+  let heavyRunning = 0;
+  const next = () => {
+    if (heavy.length && (heavyRunning < HEAVY_JOBS || !light.length)) {
+      heavyRunning++;
+      return { file: heavy.shift(), heavy: true };
+    }
+    return light.length ? { file: light.shift(), heavy: false } : undefined;
+  };
   const r = { code: 0, passed: 0, failed: 0, skipped: 0 };
   const worker = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
+    for (let job = next(); job; job = next()) {
+      const { file } = job;
       const f = await runFile(file, env);
+      if (job.heavy) heavyRunning--;
       const out = path.join(resultsDir, `${file}.tap`);
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, f.output);
@@ -176,7 +191,7 @@ if (isMain) {
       console.log(`\n# PostgreSQL pass: ${files.length} test files with every test app on PostgreSQL`);
     }
     const started = Date.now();
-    const r = await runFiles(files, env, { jobs, label: pass });
+    const r = await runFiles(files, env, { jobs, label: pass === 'sqlite' && process.env.SAEL_TEST_DB === 'postgres' ? 'postgres' : pass });
     r.line = `# ${pass} pass: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${Math.round((Date.now() - started) / 1000)} s (${files.length} files)`;
     console.log(r.line);
     return r;

@@ -53,6 +53,7 @@ const MAX_NAMED_STATEMENTS = 512;
  * only bind and execute (node-postgres remembers which names each connection has prepared).
  */
 function pgStatementName(text: string): string | undefined {
+  if (/;\s*\S/.test(text)) return undefined; // several statements (a test's DDL): PostgreSQL prepares only one
   let name = statementNames.get(text);
   if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(text, (name = `sael_raw_${statementNames.size + 1}`));
   return name;
