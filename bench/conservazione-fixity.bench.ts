@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import type { ConservazioneCtx } from '../src/modules/conservazione/context.js';
 import { runFixityAudit } from '../src/modules/conservazione/fixity.js';
-import { fileBlobPath, fileBlobStore } from '../src/modules/conservazione/storage-file.js';
+import { fileBlobStore } from '../src/modules/conservazione/storage-file.js';
 import { report } from './lib.js';
 
 const N = Number(process.env.BENCH_FIXITY_FILES ?? 100_000);
@@ -49,7 +49,7 @@ try {
       const size = 1024 + ((i * 7919) % (6 * 1024));
       const body = Buffer.alloc(size, `<RT iuv="${String(i).padStart(17, '0')}">`);
       const key = createHash('sha256').update(body).digest('hex');
-      const file = fileBlobPath(root, key);
+      const file = path.join(root, key.slice(0, 2), key.slice(2, 4), key);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, body, { mode: 0o444 });
       insert.run(key, size, now.toISOString());
@@ -60,7 +60,7 @@ try {
   keys.sort();
   console.log(`generated ${N} files (${(bytes / 1048576).toFixed(0)} MiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const fileOf = (key: string) => fileBlobPath(root, key);
+  const fileOf = (key: string) => path.join(root, key.slice(0, 2), key.slice(2, 4), key);
   const baseline = () => {
     const s = performance.now();
     let bad = 0;

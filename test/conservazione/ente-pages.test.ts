@@ -19,7 +19,6 @@ import { consAips, consAlerts, consDips, consEvents } from '../../src/modules/co
 import { buildTestApp, loginAs, tempDir } from '../helpers.js';
 import { archive, preserve, sha256, unzip, type FixtureDoc } from './ente-fixtures.js';
 import { sqlGet } from '../../src/db/raw.js';
-import { fileBlobPath } from '../../src/modules/conservazione/storage-file.js';
 
 t.setTimeout(240_000);
 
@@ -290,7 +289,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
     const aip = (await app.db.select().from(consAips).where(eq(consAips.id, termoliAipId)).limit(1))[0]!;
     const listed = indexFiles((await app.conservazione.store.get(aip.indexKey)).toString('utf8'));
     const key = listed[0]!.sha256;
-    const stored = fileBlobPath(path.join(app.config.conservazione.dir, 'store'), key);
+    const stored = path.join(app.config.conservazione.dir, 'store', key.slice(0, 2), key.slice(2, 4), key);
     fs.chmodSync(stored, 0o644);
     const bytes = fs.readFileSync(stored);
     bytes[0] = bytes[0]! ^ 1;

@@ -20,7 +20,6 @@ import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { freePort } from '../pagopa/helpers.js';
 import { dialectOf, sqlAll, sqlGet } from '../../src/db/raw.js';
-import { fileBlobPath } from '../../src/modules/conservazione/storage-file.js';
 
 const who = (role: string, istat?: string) => demoUserFiscalCodes().find((u) => u.role === role && (istat === undefined || u.enteIstat === istat))!.fiscalCode;
 const DAY = 86_400_000;
@@ -33,7 +32,7 @@ function withClock(base: ConservazioneCtx, start: Date) {
 }
 
 function blobFile(ctx: ConservazioneCtx, key: string): string {
-  return fileBlobPath(path.join(ctx.config.conservazione.dir, 'store'), key);
+  return path.join(ctx.config.conservazione.dir, 'store', key.slice(0, 2), key.slice(2, 4), key);
 }
 
 function flipByte(file: string, at = 0): void {

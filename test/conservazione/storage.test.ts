@@ -15,7 +15,7 @@ import S3rver from 's3rver';
 import { loadConfig } from '../../src/config.js';
 import { BlobNotFoundError, type BlobStore } from '../../src/modules/conservazione/storage.js';
 import { createBlobStore } from '../../src/modules/conservazione/store-factory.js';
-import { fileBlobPath, fileBlobStore } from '../../src/modules/conservazione/storage-file.js';
+import { fileBlobStore } from '../../src/modules/conservazione/storage-file.js';
 import { s3BlobStore } from '../../src/modules/conservazione/storage-s3.js';
 import { tempDir } from '../helpers.js';
 
@@ -88,7 +88,7 @@ interface Backend {
 function backends(t: Test): Backend[] {
   const root = tempDir(t, 'sael-filestore-');
   return [
-    { name: 'file store', store: fileBlobStore(root), fileOf: (key) => fileBlobPath(root, key) },
+    { name: 'file store', store: fileBlobStore(root), fileOf: (key) => path.join(root, key.slice(0, 2), key.slice(2, 4), key) },
     { name: 'S3 store (s3rver)', store: s3Store(), fileOf: (key) => path.join(s3Dir, BUCKET, `${key}._S3rver_object`) },
   ];
 }
@@ -188,41 +188,6 @@ for (const b of backends(t)) {
     });
   });
 }
-
-t.test('file store layout: one folder level in a new store, two kept in a store made before', async (t) => {
-  const bytes = Buffer.from('<RT>layout</RT>');
-  const key = sha(bytes);
-
-  const fresh = tempDir(t, 'sael-filestore-new-');
-  await fileBlobStore(fresh).put(bytes);
-  t.equal(fs.readFileSync(path.join(fresh, 'LAYOUT'), 'utf8'), 'folders=1\n', 'a new store says its layout');
-  t.ok(fs.existsSync(path.join(fresh, key.slice(0, 2), key)), 'stored at ab/ab12…');
-  t.notOk(fs.existsSync(path.join(fresh, key.slice(0, 2), key.slice(2, 4))), 'no second folder level');
-
-  // A store of the first layout (no LAYOUT file yet): its blobs stay where they are and new ones join them.
-  const old = tempDir(t, 'sael-filestore-old-');
-  const oldFile = path.join(old, key.slice(0, 2), key.slice(2, 4), key);
-  fs.mkdirSync(path.dirname(oldFile), { recursive: true });
-  fs.writeFileSync(oldFile, bytes, { mode: 0o444 });
-  const store = fileBlobStore(old);
-  t.equal(fs.readFileSync(path.join(old, 'LAYOUT'), 'utf8'), 'folders=2\n');
-  t.same(await store.get(key), bytes, 'an existing blob is found');
-  t.equal(await store.rehash(key), key);
-  const other = Buffer.from('<RT>another</RT>');
-  t.same(await store.put(other), { key: sha(other), sizeBytes: other.length, created: true });
-  t.ok(fs.existsSync(fileBlobPath(old, sha(other))));
-  t.equal(fileBlobPath(old, sha(other)), path.join(old, sha(other).slice(0, 2), sha(other).slice(2, 4), sha(other)));
-  t.same(await store.put(bytes), { key, sizeBytes: bytes.length, created: false }, 'the old blob is not written again');
-
-  // The LAYOUT file decides, whatever the folders look like.
-  const marked = tempDir(t, 'sael-filestore-marked-');
-  fs.writeFileSync(path.join(marked, 'LAYOUT'), 'folders=2\n');
-  await fileBlobStore(marked).put(bytes);
-  t.ok(fs.existsSync(path.join(marked, key.slice(0, 2), key.slice(2, 4), key)));
-  const broken = tempDir(t, 'sael-filestore-broken-');
-  fs.writeFileSync(path.join(broken, 'LAYOUT'), 'folders=3\n');
-  t.throws(() => fileBlobStore(broken), /layout non riconosciuto/, 'an unknown layout stops the store from opening');
-});
 
 t.test('S3 store: what it sends', async (t) => {
   t.test('a put is a HEAD then a conditional PUT with the SHA-256 checksum, no lock on a bucket without Object Lock', async (t) => {

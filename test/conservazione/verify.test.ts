@@ -24,7 +24,6 @@ import { formatVerifyReport, verifyConservazione } from '../../src/modules/conse
 import type { ConservazioneCtx } from '../../src/modules/conservazione/context.js';
 import { testSealer } from './d-sealer-fixture.js';
 import { addAip, addDocument, ensureProfile, memberEnti } from './d-archive-fixture.js';
-import { fileBlobPath } from '../../src/modules/conservazione/storage-file.js';
 
 const HOUR = 3_600_000;
 
@@ -34,7 +33,7 @@ async function dropTrigger(app: FastifyInstance, name: string, table: string): P
 }
 
 function blobPath(ctx: ConservazioneCtx, key: string): string {
-  return fileBlobPath(path.join(ctx.config.conservazione.dir, 'store'), key);
+  return path.join(ctx.config.conservazione.dir, 'store', key.slice(0, 2), key.slice(2, 4), key);
 }
 
 /** Overwrites a stored (read-only) file and returns a function that puts the original back. */
@@ -165,7 +164,7 @@ t.test('conservazione:verify on the command line', async (t) => {
 
   // The PdA's index changed by one byte: its hash and its seal fail.
   const aipRow = (await ctx.db.select().from(consAips).where(eq(consAips.id, pda.aipId)).limit(1))[0]!;
-  const indexFile = blobPath(ctx, aipRow.indexKey);
+  const indexFile = path.join(ctx.config.conservazione.dir, 'store', aipRow.indexKey.slice(0, 2), aipRow.indexKey.slice(2, 4), aipRow.indexKey);
   const restoreIndex = tamperFile(indexFile, (b) => ((b[b.length - 2] = b[b.length - 2]! ^ 0x20), b));
   const sealBad = await run();
   t.equal(sealBad.code, 1);
@@ -178,7 +177,7 @@ t.test('conservazione:verify on the command line', async (t) => {
   t.equal(bad.code, 1, 'exit 1 on a finding');
   t.match(bad.err, /ERRORE \[registro eventi\] event:2: l’evento n\. 2 è stato modificato/);
 
-  const file = blobPath(ctx, blob.key);
+  const file = path.join(ctx.config.conservazione.dir, 'store', blob.key.slice(0, 2), blob.key.slice(2, 4), blob.key);
   fs.chmodSync(file, 0o644);
   fs.appendFileSync(file, 'x');
   const both = await run();

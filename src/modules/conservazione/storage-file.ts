@@ -1,10 +1,8 @@
 /**
- * The local file store (default): blob `ab12…` lives at `<root>/ab/ab12…` (256 folders, as git
- * keeps its loose objects). A store made before that layout keeps `<root>/ab/12/ab12…`: the file
- * `<root>/LAYOUT` says which (`folders=1` or `folders=2`), written when the store is first opened
- * (see storeLayout). A put writes a temporary file in the same folder, fsyncs it and links it into
- * place (`link` fails if the name exists, so a stored blob is never overwritten, even by two
- * writers at once), created read-only. The only delete is `destroy` (scarto).
+ * The local file store (default): blob `ab12…` lives at `<root>/ab/12/ab12…`. A put writes a
+ * temporary file in the same folder, fsyncs it and links it into place (`link` fails if the name
+ * exists, so a stored blob is never overwritten, even by two writers at once), then marks it
+ * read-only. The only delete is `destroy` (scarto).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,55 +18,11 @@ const readBuffer = Buffer.allocUnsafe(SMALL_BLOB);
 const fsync = promisify(fs.fsync);
 const write = promisify(fs.write);
 
-const LAYOUT_FILE = 'LAYOUT';
-type Folders = 1 | 2;
-const layouts = new Map<string, Folders>();
-
-/**
- * The folder levels of the store at `root`: what its LAYOUT file says; for a store without one,
- * 2 when it already holds `ab/12/` folders (the first layout), else 1; written then, so that the
- * answer never changes. One folder level instead of two: a fresh store no longer makes a new
- * folder for nearly every blob of its first year (65 536 of them; ext4's mkdir is ~0.5 ms here).
- */
-export function storeLayout(root: string): Folders {
-  const known = layouts.get(root);
-  if (known) return known;
-  const file = path.join(root, LAYOUT_FILE);
-  const read = (): Folders | undefined => {
-    try {
-      const m = /^folders=([12])$/m.exec(fs.readFileSync(file, 'utf8'));
-      if (!m) throw new Error(`${file}: layout non riconosciuto`);
-      return Number(m[1]) as Folders;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-  };
-  let folders = read();
-  if (!folders) {
-    fs.mkdirSync(root, { recursive: true });
-    const hex2 = /^[0-9a-f]{2}$/;
-    const legacy = fs.readdirSync(root).some((a) => hex2.test(a) && fs.readdirSync(path.join(root, a)).some((b) => hex2.test(b)));
-    try {
-      fs.writeFileSync(file, `folders=${legacy ? 2 : 1}\n`, { flag: 'wx', mode: 0o444 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // another process wrote it first
-    }
-    folders = read()!;
-  }
-  layouts.set(root, folders);
-  return folders;
-}
-
-/** Where the file store at `root` keeps the blob `key` (tests, benchmarks, the fixity of a file). */
-export function fileBlobPath(root: string, key: string): string {
-  if (!isBlobKey(key)) throw new BlobNotFoundError(key);
-  return storeLayout(root) === 1 ? path.join(root, key.slice(0, 2), key) : path.join(root, key.slice(0, 2), key.slice(2, 4), key);
-}
-
 export function fileBlobStore(root: string): BlobStore {
-  storeLayout(root);
-  const where = (key: string) => fileBlobPath(root, key);
+  const where = (key: string) => {
+    if (!isBlobKey(key)) throw new BlobNotFoundError(key);
+    return path.join(root, key.slice(0, 2), key.slice(2, 4), key);
+  };
   const missing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
   /** Folders known to exist (made once, not asked again on every put). */
   const madeDirs = new Set<string>();
