@@ -130,6 +130,16 @@ for (const b of backends(t)) {
       t.same(again, { key, sizeBytes: bytes.length, created: false });
     });
 
+    t.test('many puts at once: each new blob created once, the same bytes twice give one creation', async (t) => {
+      const blobs = Array.from({ length: 24 }, (_, i) => Buffer.from(`<RT n="${i}">${b.name}</RT>`));
+      const results = await Promise.all([...blobs, ...blobs].map((x) => store.put(x)));
+      for (let i = 0; i < blobs.length; i++) {
+        const pair = [results[i]!, results[i + blobs.length]!];
+        t.equal(pair.filter((r) => r.created).length, 1, `blob ${i}: one of its two puts created it`);
+        t.same(await store.get(pair[0]!.key), blobs[i]);
+      }
+    });
+
     t.test('a big blob (3 MiB) round-trips, streamed and rehashed', async (t) => {
       const big = Buffer.alloc(3 * 1024 * 1024);
       for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
