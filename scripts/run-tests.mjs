@@ -135,22 +135,21 @@ async function runFiles(files, env, { jobs, label }) {
   const r = { code: 0, passed: 0, failed: 0, skipped: 0 };
   const worker = async () => {
     for (let job = next(); job; job = next()) {
-      const { file } = job;
-      const f = await runFile(file, env);
+      const f = await runFile(job.file, env);
       if (job.heavy) heavyRunning--;
-      const out = path.join(resultsDir, `${file}.tap`);
+      const out = path.join(resultsDir, `${f.file}.tap`);
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, f.output);
       r.passed += f.passed;
       r.failed += f.failed;
       r.skipped += f.skipped;
       const counts = `${f.passed} passed${f.failed ? `, ${f.failed} failed` : ''}${f.skipped ? `, ${f.skipped} skipped` : ''}`;
-      console.log(`${f.ok ? 'ok    ' : 'not ok'} ${f.seconds.toFixed(1).padStart(6)} s  ${label}  ${file.replace(/\.js$/, '.ts')}  (${counts})`);
+      console.log(`${f.ok ? 'ok    ' : 'not ok'} ${f.seconds.toFixed(1).padStart(6)} s  ${label}  ${f.file.replace(/\.js$/, '.ts')}  (${counts})`);
       if (!f.ok) {
         r.code = 1;
         const lines = f.output.split('\n');
         const shown = lines.length > 3000 ? ['…', ...lines.slice(-3000)] : lines;
-        console.log(`# ---- output of ${file} (exit ${f.signal ?? f.code}, ${out}) ----\n${shown.join('\n')}\n# ---- end of ${file} ----`);
+        console.log(`# ---- output of ${f.file} (exit ${f.signal ?? f.code}, ${out}) ----\n${shown.join('\n')}\n# ---- end of ${f.file} ----`);
       }
     }
   };
@@ -168,6 +167,7 @@ if (isMain) {
     console.error(`unknown option ${unknown.join(' ')}: npm test takes test files or folders and --jobs=N (for tap's own options: npx tap <file>)`);
     process.exit(2);
   }
+  const jobsFlag = jobsArg ? Number(jobsArg.slice('--jobs='.length)) : undefined;
   const names = userArgs.filter((a) => !a.startsWith('-'));
   const namesFiles = names.length > 0;
   const passes = process.env.SAEL_TEST_PASSES ?? (process.env.TEST_DATABASE_URL && !namesFiles && !process.env.SAEL_TEST_DB ? 'sqlite,postgres' : 'sqlite');
@@ -179,14 +179,14 @@ if (isMain) {
   const runPass = async (pass) => {
     const env = { ...process.env, SAEL_TEST_KEY_CACHE: keyCache };
     let files = listTestFiles(names);
-    let jobs = Number(jobsArg?.slice(7) ?? process.env.SAEL_TEST_JOBS ?? 3);
+    let jobs = jobsFlag ?? Number(process.env.SAEL_TEST_JOBS ?? 3);
     if (pass === 'postgres') {
       env.SAEL_TEST_DB = 'postgres';
       // SAEL_TEST_PG_FILES (a regular expression on the paths) narrows the pass.
       const only = process.env.SAEL_TEST_PG_FILES ? new RegExp(process.env.SAEL_TEST_PG_FILES) : undefined;
       if (!namesFiles) {
         files = postgresPassFiles().filter((f) => !only || only.test(f)).map((f) => f.replace(/\.ts$/, '.js'));
-        jobs = Number(jobsArg?.slice(7) ?? process.env.SAEL_TEST_PG_JOBS ?? 2);
+        jobs = jobsFlag ?? Number(process.env.SAEL_TEST_PG_JOBS ?? 2);
       }
       console.log(`\n# PostgreSQL pass: ${files.length} test files with every test app on PostgreSQL`);
     }
@@ -197,7 +197,7 @@ if (isMain) {
     return r;
   };
   const results = await Promise.all(passes.split(',').map(runPass));
-  for (const r of results) console.log(r.line);
+  if (results.length > 1) for (const r of results) console.log(r.line); // both passes' lines together at the end
   fs.rmSync(keyCache, { recursive: true, force: true });
   const sum = (k) => results.reduce((n, r) => n + r[k], 0);
   const skipped = sum('skipped');
