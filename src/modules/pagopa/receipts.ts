@@ -24,6 +24,7 @@
  */
 import { constraintViolation } from '../../db/errors.js';
 import type { Db, DbLike } from '../../db/client.js';
+import { createGroupCommit } from '../../db/group-commit.js';
 import { dialectOf, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Ente } from '../enti/repository.js';
@@ -223,74 +224,27 @@ export async function storeReceipt(db: Db, input: StoreInput): Promise<StoreOutc
 }
 
 /**
- * Group commit for the station: receipts that arrive together (the node sends many at once) are
- * stored in ONE immediate transaction, each inside its own savepoint, and every caller gets its
- * outcome only after that transaction commits — as durable as one commit each (the answer OK still
- * follows the commit), at a fraction of the commits. A receipt that fails rolls back alone (its
- * savepoint); a duplicate key raced by another process is answered as a duplicate; if the commit
- * itself fails, every receipt of the group gets the error (none of them was stored).
+ * Group commit for the station (db/group-commit.ts): receipts that arrive together (the node sends
+ * many at once) are stored in ONE immediate transaction, each inside its own savepoint, and every
+ * caller gets its outcome only after that transaction commits. A receipt that fails rolls back
+ * alone; a duplicate key raced by another process is answered as a duplicate; if the commit itself
+ * fails, every receipt of the group gets the error (none of them was stored).
  */
 export interface ReceiptBatcher {
   store(input: StoreInput): Promise<StoreOutcome>;
 }
 
-const MAX_GROUP = 64;
-
-type GroupResult = { ok: StoreOutcome } | { err: unknown };
-
 export function createReceiptBatcher(db: Db): ReceiptBatcher {
-  type Waiting = { input: StoreInput; resolve: (o: StoreOutcome) => void; reject: (e: unknown) => void };
-  let queue: Waiting[] = [];
-  let scheduled = false;
-  const group = async (items: Waiting[]) =>
-    await db.transaction(
-            async (tx) => {
-              const results: GroupResult[] = [];
-              for (const w of items) {
-                try {
-                  // A nested transaction is a savepoint: a receipt that fails rolls back alone.
-                  results.push({ ok: await tx.transaction(async (sp) => storeInTx(sp, w.input)) });
-                } catch (err) {
-                  const id = isUniqueViolation(err) ? await existing(tx, w.input.receiver.fiscalCode, w.input.receipt) : undefined;
-                  results.push(id !== undefined ? { ok: { kind: 'duplicate', receiptRowId: id } } : { err });
-                }
-              }
-              return results;
-            },
-            { behavior: 'immediate' },
-          );
-
-  async function flush(): Promise<void> {
-    scheduled = false;
-    while (queue.length) {
-      const items = queue.slice(0, MAX_GROUP);
-      queue = queue.slice(MAX_GROUP);
-      let results: GroupResult[];
-      try {
-        results = await group(items);
-      } catch (err) {
-        for (const w of items) w.reject(err);
-        continue;
-      }
-      items.forEach((w, i) => {
-        const r = results[i]!;
-        if ('ok' in r) w.resolve(r.ok);
-        else w.reject(r.err);
-      });
-    }
-  }
-
+  const commits = createGroupCommit(db, { maxGroup: 64, behavior: 'immediate' });
   return {
-    store(input) {
-      return new Promise<StoreOutcome>((resolve, reject) => {
-        queue.push({ input, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          // After the other requests already read from the sockets in this turn of the event loop.
-          setImmediate(() => void flush());
-        }
-      });
-    },
+    store: (input) =>
+      commits.run<StoreOutcome>({
+        work: (sp) => storeInTx(sp, input),
+        recover: async (tx, err) => {
+          const id = isUniqueViolation(err) ? await existing(tx, input.receiver.fiscalCode, input.receipt) : undefined;
+          return id !== undefined ? { kind: 'duplicate', receiptRowId: id } : undefined;
+        },
+      }),
   };
 }
 
