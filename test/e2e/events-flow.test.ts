@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import t from 'tap';
+import { sqlGet } from '../../src/db/raw.js';
 import ical from 'node-ical';
 import sharp from 'sharp';
 import { eq } from 'drizzle-orm';
@@ -40,7 +41,7 @@ t.test('an operator publishes an event with a picture; a citizen finds it in Il 
   const operator = users.find((u) => u.role === 'operator' && u.enteIstat === '070006')!.fiscalCode;
   const admin = users.find((u) => u.role === 'sael_admin')!.fiscalCode;
   await seedDemoZones(app.db);
-  const province = app.sqlite.prepare("SELECT id FROM enti WHERE kind = 'provincia'").get() as { id: number };
+  const province = (await sqlGet(app.db, "SELECT id FROM enti WHERE kind = 'provincia'")) as { id: number };
   const news = await createNews(
     app.db,
     campobasso.id,

@@ -4,6 +4,7 @@
  * other pages of the personal area (position, history, profile; 320 px) with axe-core.
  */
 import t from 'tap';
+import { sqlGet } from '../../src/db/raw.js';
 import { chromiumAvailable, e2eSession } from './browser.js';
 import { e2eApp } from './setup.js';
 
@@ -17,7 +18,7 @@ t.test('(c) IDOR: another citizen cannot see or pay Lucia’s position by URL', 
     body: new URLSearchParams({ fiscalCode: tari.options[1]!.transfers[0]!.fiscalCodePA, noticeNumber: tari.options[1]!.noticeNumber, primitive: 'v2' }).toString(),
   });
   t.equal(psp.status, 200);
-  const receipt = app.sqlite.prepare('SELECT id FROM receipts WHERE option_id = ? AND id_pa = fiscal_code').get(tari.options[1]!.id) as { id: number };
+  const receipt = (await sqlGet(app.db, 'SELECT id FROM receipts WHERE option_id = ? AND id_pa = fiscal_code', tari.options[1]!.id)) as { id: number };
   t.ok(receipt, 'Lucia’s receipt exists');
 
   const s = await e2eSession(base);
@@ -40,7 +41,7 @@ t.test('(c) IDOR: another citizen cannot see or pay Lucia’s position by URL', 
     [`${base}/carrello/aggiungi`, `_csrf=${encodeURIComponent(token)}&azione=paga&opzione=${tari.options[2]!.id}`],
   );
   t.equal(status, 404, 'paying her installment by id is refused');
-  t.equal((app.sqlite.prepare('SELECT count(*) AS n FROM checkout_cart_items WHERE option_id = ?').get(tari.options[2]!.id) as { n: number }).n, 0, 'no cart was created');
+  t.equal(((await sqlGet(app.db, 'SELECT count(*) AS n FROM checkout_cart_items WHERE option_id = ?', tari.options[2]!.id)) as { n: number }).n, 0, 'no cart was created');
   // The other pages of the personal area, with axe, and at 320 px without horizontal scrolling.
   const own = positions.anonNotice;
   for (const [name, url] of [['c2-position', `/area-personale/posizioni/${own.id}`], ['c3-history', '/area-personale/storico'], ['c4-profile', '/area-personale/profilo']] as const) {

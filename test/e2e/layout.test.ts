@@ -12,6 +12,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import t from 'tap';
+import { sqlGet } from '../../src/db/raw.js';
 import type { Page } from 'playwright-core';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { ingestFlowXml, importStatement } from '../../src/modules/helpdesk/reconcile.js';
@@ -40,7 +41,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   // Data for the detail pages.
   const tData = Date.now();
   const paid = await paidTari(app);
-  const optionId = (app.sqlite.prepare('SELECT id FROM payment_options WHERE notice_number = ?').get(paid.options[0]!.noticeNumber) as { id: number }).id;
+  const optionId = ((await sqlGet(app.db, 'SELECT id FROM payment_options WHERE notice_number = ?', paid.options[0]!.noticeNumber)) as { id: number }).id;
   const flow = await ingestFlowXml(recon, {
       xml: flowXml({ flowId: `${new Date().toISOString().slice(0, 10)}SIMPSP01-0000000042`, cf: cb.fiscalCode, rows: [{ iuv: '01000000000777777', iur: 'IUR-IGNOTO', amountCents: 5000 }] }),
       source: 'upload',
@@ -48,8 +49,8 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
       allowedEnti: 'all',
     });
   const flowRowId = flow.status === 'imported' ? flow.result.flowRowId : flow.flowRowId;
-  const anomalyId = (app.sqlite.prepare('SELECT id FROM anomalies ORDER BY id LIMIT 1').get() as { id: number }).id;
-  const iban = (app.sqlite.prepare('SELECT iban FROM ente_ibans WHERE ente_id = ? LIMIT 1').get(cb.id) as { iban: string }).iban;
+  const anomalyId = ((await sqlGet(app.db, 'SELECT id FROM anomalies ORDER BY id LIMIT 1')) as { id: number }).id;
+  const iban = ((await sqlGet(app.db, 'SELECT iban FROM ente_ibans WHERE ente_id = ? LIMIT 1', cb.id)) as { iban: string }).iban;
   const today = new Date().toLocaleDateString('it-IT', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Europe/Rome' });
   await importStatement(recon, {
     enteId: cb.id,
@@ -57,7 +58,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
     fileName: 'giornale.csv',
     actor: 'test',
   });
-  const serviceId = (app.sqlite.prepare('SELECT id FROM payment_services WHERE ente_id = ? ORDER BY id LIMIT 1').get(te.id) as { id: number }).id;
+  const serviceId = ((await sqlGet(app.db, 'SELECT id FROM payment_services WHERE ente_id = ? ORDER BY id LIMIT 1', te.id)) as { id: number }).id;
   const position = positions.tari;
 
   if (process.env.E2E_TIMING) console.error(`data: ${Date.now() - tData} ms`);
