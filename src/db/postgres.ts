@@ -12,12 +12,15 @@
  * - raw SQL goes through db/raw.ts, which finds the transaction's connection the same way.
  * A lost connection makes the query fail (the caller answers 503/500 as for any error); the pool
  * opens a new one for the next query, and `/readyz` reports the database.
+ *
+ * node-postgres, drizzle's driver for it and the migrator (pg-migrate.ts) are imported by
+ * openPostgres, not with this module, which every process loads (raw.ts and the caches call
+ * postgresRuntime): a process on SQLite never loads them (~230 ms of CPU at import, measured).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import pg from 'pg';
-import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import * as schema from './schema.js';
-import { appliedMigrationsPg, configurePgTypes, migratePostgres } from './pg-migrate.js';
 
 export type PgDb = NodePgDatabase<typeof schema>;
 
@@ -50,6 +53,11 @@ export interface PostgresHandle {
 }
 
 export async function openPostgres(url: string, opts: { max?: number; log?: (msg: string, err: unknown) => void } = {}): Promise<PostgresHandle> {
+  const [{ default: pg }, { drizzle }, { appliedMigrationsPg, configurePgTypes, migratePostgres }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+    import('./pg-migrate.js'),
+  ]);
   configurePgTypes();
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
   // An idle connection the server drops (restart, network) must not crash the process: the pool

@@ -34,7 +34,7 @@ if (serverUrl) {
   configurePgTypes();
 
   t.test('SQLite and PostgreSQL migrations give the same schema', async (t) => {
-    const pool = testPool(t, await createTestDatabase(t, serverUrl));
+    const pool = await testPool(t, await createTestDatabase(t, serverUrl));
     const result = await migratePostgres(pool);
     t.equal(result.applied, result.expected, 'every PostgreSQL migration applied');
     t.ok(result.expected >= 2, 'the generated schema and the hand-written triggers');
@@ -65,7 +65,7 @@ if (serverUrl) {
   });
 
   t.test('migratePostgres a second time applies nothing', async (t) => {
-    const pool = testPool(t, await createTestDatabase(t, serverUrl));
+    const pool = await testPool(t, await createTestDatabase(t, serverUrl));
     const first = await migratePostgres(pool);
     const before = await pgFacts(pool);
     const second = await migratePostgres(pool);
@@ -77,8 +77,8 @@ if (serverUrl) {
   t.test('two processes migrating one fresh database at once: both succeed, tables made once', async (t) => {
     const url = await createTestDatabase(t, serverUrl);
     // Two pools, as two processes would have.
-    const a = testPool(t, url);
-    const b = testPool(t, url);
+    const a = await testPool(t, url);
+    const b = await testPool(t, url);
     const [ra, rb] = await Promise.all([migratePostgres(a), migratePostgres(b)]);
     t.equal(ra.applied, ra.expected);
     t.equal(rb.applied, rb.expected);
@@ -88,7 +88,7 @@ if (serverUrl) {
   });
 
   t.test('a failed migration: DatabaseStartError in one line, nothing left behind', async (t) => {
-    const pool = testPool(t, await createTestDatabase(t, serverUrl));
+    const pool = await testPool(t, await createTestDatabase(t, serverUrl));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-pgmig-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const folder = path.join(dir, 'migrations-pg');
@@ -107,7 +107,7 @@ if (serverUrl) {
     const { rows } = await pool.query("SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'drizzle') AND c.relkind = 'r'");
     t.equal(rows[0].n, 0, 'no table left, not even the bookkeeping one');
 
-    const unreachable = testPool(t, 'postgres://sael@127.0.0.1:1/none');
+    const unreachable = await testPool(t, 'postgres://sael@127.0.0.1:1/none');
     const err2 = (await migratePostgres(unreachable).catch((e: unknown) => e)) as Error;
     t.type(err2, DatabaseStartError);
     t.match(err2.message, /^impossibile connettersi al database PostgreSQL: /);
@@ -189,7 +189,7 @@ async function exerciseTriggers(side: Side, columnsOf: ColumnsOf): Promise<{ ver
 
 if (serverUrl) {
   t.test('the triggers do the same on both databases', async (t) => {
-    const pool = testPool(t, await createTestDatabase(t, serverUrl));
+    const pool = await testPool(t, await createTestDatabase(t, serverUrl));
     await migratePostgres(pool);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-dialects-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,11 +1,14 @@
 /**
  * PostgreSQL for tests: the server URL comes from TEST_DATABASE_URL (`scripts/pg-throwaway.sh
  * start` prints one); each test creates its own database and drops it at teardown. Without the
- * variable a test skips, unless SAEL_REQUIRE_PG=1 (CI), where it fails.
+ * variable a test skips, unless SAEL_REQUIRE_PG=1 (CI), where it fails. node-postgres is imported
+ * at first use: test/helpers.ts imports this module in every test process, most of them on SQLite.
  */
 import crypto from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { AppDatabase } from '../../src/db/open.js';
+
+const loadPg = async () => (await import('pg')).default;
 
 interface TapLike {
   teardown(fn: () => unknown): void;
@@ -35,6 +38,7 @@ export async function createTestDatabase(t: TapLike, serverUrl: string): Promise
 /** Creates `t_<random>` (a copy of `template` when named); its URL and the function that drops it. */
 async function newDatabase(serverUrl: string, template?: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const pg = await loadPg();
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
@@ -57,7 +61,8 @@ async function newDatabase(serverUrl: string, template?: string): Promise<{ url:
 }
 
 /** A pool on `url`, ended at teardown. */
-export function testPool(t: TapLike, url: string, max = 4): pg.Pool {
+export async function testPool(t: TapLike, url: string, max = 4): Promise<pg.Pool> {
+  const pg = await loadPg();
   const pool = new pg.Pool({ connectionString: url, max });
   // A database dropped WITH (FORCE) at teardown ends idle connections: not an error here.
   pool.on('error', () => undefined);
@@ -86,6 +91,7 @@ async function migratedTemplate(serverUrl: string): Promise<string> {
     if (fs.statSync(p).isFile()) hash.update(f).update(fs.readFileSync(p));
   }
   const name = `sael_tpl_${hash.digest('hex').slice(0, 16)}`;
+  const pg = await loadPg();
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
