@@ -2,9 +2,9 @@
  * An accessible (tagged, PDF/UA-minded) A4 document as every PDF of the platform starts it:
  * PDF 1.7, tagged, Italian, the title shown in the viewer's title bar, a Document structure root,
  * and the bytes collected into one Buffer. Callers draw with `doc` and `add`, then `doc.end()`
- * and await `done`.
+ * and await `done`. pdfkit is loaded at the first document (lazy-packages.ts).
  */
-import PDFDocument from 'pdfkit';
+import { loadPdfkit } from '../lazy-packages.js';
 
 export interface TaggedPdfInfo {
   Title: string;
@@ -22,7 +22,8 @@ export interface TaggedPdf {
   add: (type: string, draw: () => void) => void;
 }
 
-export function taggedPdf(info: TaggedPdfInfo, margin: number): TaggedPdf {
+export async function taggedPdf(info: TaggedPdfInfo, margin: number): Promise<TaggedPdf> {
+  const PDFDocument = await loadPdfkit();
   const doc = new PDFDocument({ size: 'A4', margin, pdfVersion: '1.7', tagged: true, lang: 'it-IT', displayTitle: true, info: { ...info, Creator: 'sael-pay' } });
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {

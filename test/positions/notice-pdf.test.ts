@@ -283,7 +283,7 @@ t.test('QR payload', async (t) => {
   t.equal(noticeQrPayload(NAV_SINGLE, '00071560700', 123456), 'PAGOPA|002|301202500000004228|00071560700|123456');
   t.equal(noticeQrPayload(NAV_SINGLE, '00071560700', 5), 'PAGOPA|002|301202500000004228|00071560700|05', 'at least 2 digits');
   t.equal(noticeQrPayload(NAV_SINGLE, '00071560700', 9_999_999_999), 'PAGOPA|002|301202500000004228|00071560700|9999999999');
-  const svg = noticeQrSvg(noticeQrPayload(NAV_SINGLE, '00071560700', 9_999_999_999));
+  const svg = await noticeQrSvg(noticeQrPayload(NAV_SINGLE, '00071560700', 9_999_999_999));
   t.match(svg, /^<svg viewBox="0 0 132 132"/, 'version 4: 33×33 modules of 4 units, even for the longest payload');
   t.match(svg, /<path d="M/, 'vector paths');
   t.notMatch(svg, /<image/, 'no raster image');
@@ -328,7 +328,7 @@ t.test('Poste DataMatrix payload', async (t) => {
   t.equal(long.slice(77, 93), '00071560700     ', 'an 11-digit debtor code is padded to 16');
   t.equal(long.slice(93, 133), "Societa Agricola Sant'Elia a Pianisi di ", 'name transliterated to ASCII and cut to 40');
   t.match(long, /^[\x20-\x7e]+$/, 'printable ASCII only');
-  t.match(posteDataMatrixSvg(long), /^<svg viewBox="0 0 \d+ \d+"/, 'DataMatrix renders as SVG');
+  t.match(await posteDataMatrixSvg(long), /^<svg viewBox="0 0 \d+ \d+"/, 'DataMatrix renders as SVG');
 });
 
 t.test('formats', async (t) => {
@@ -536,7 +536,7 @@ t.test('several notices in one PDF (bulk printing)', async (t) => {
 // ---------------------------------------------------------------------------------------------
 
 t.test('code matrices: QR version 4 and the Poste DataMatrix, the right way up', async (t) => {
-  const qr = noticeQrModules(noticeQrPayload(NAV_SINGLE, '00071560700', 123456));
+  const qr = await noticeQrModules(noticeQrPayload(NAV_SINGLE, '00071560700', 123456));
   t.equal(qr.size, 33, 'QR version 4');
   const at = (m: { size: number; modules: Uint8Array }, r: number, c: number) => m.modules[r * m.size + c];
   const ring = (r0: number, c0: number) =>
@@ -544,7 +544,7 @@ t.test('code matrices: QR version 4 and the Poste DataMatrix, the right way up',
   for (const [r0, c0] of [[0, 0], [0, 26], [26, 0]] as const) t.ok(ring(r0, c0), `finder pattern at ${r0},${c0}`);
   t.notOk(ring(26, 26), 'no finder pattern bottom right');
 
-  const dm = posteDataMatrixModules(posteDataMatrixPayload(dmInput()));
+  const dm = await posteDataMatrixModules(posteDataMatrixPayload(dmInput()));
   t.equal(dm.modules.length, dm.size * dm.size);
   t.ok(dm.size >= 44 && dm.size <= 64, `square ECC 200 symbol for 256 characters (${dm.size}×${dm.size})`);
   const last = dm.size - 1;
@@ -554,7 +554,7 @@ t.test('code matrices: QR version 4 and the Poste DataMatrix, the right way up',
 
   // Same symbol as bwip-js's own SVG renderer: both have the same size, and the matrix rebuilt
   // from the SVG outline (sampling the centre of every module) is the same.
-  const svg = posteDataMatrixSvg(posteDataMatrixPayload(dmInput()));
+  const svg = await posteDataMatrixSvg(posteDataMatrixPayload(dmInput()));
   const box = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)?.[1]);
   t.equal(box % dm.size, 0, 'whole modules in the SVG');
   t.same(svgModules(svg, dm.size), Array.from(dm.modules), 'bwip-js SVG and raw modules agree');

@@ -4,7 +4,7 @@
  * displayed, the Province's emblem and a blue rule like the receipts (receipt-pdf.ts).
  */
 import { taggedPdf } from '../../pdf/tagged-pdf.js';
-import SVGtoPDF from 'svg-to-pdfkit';
+import { loadSvgToPdfkit } from '../../lazy-packages.js';
 
 const EMBLEM =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 76"><path d="M4 4h56v34c0 18-14 30-28 34C18 68 4 56 4 38z" fill="#fff" stroke="#0066cc" stroke-width="4"/><path d="M16 24h32M16 36h32M16 48h32" stroke="#0066cc" stroke-width="4"/></svg>';
@@ -44,8 +44,9 @@ function itDateTime(iso: string): string {
   return new Intl.DateTimeFormat('it-IT', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Rome' }).format(new Date(iso));
 }
 
-export function renderModuloPdf(m: ModuloPdfData): Promise<Buffer> {
-  const { doc, done, root, add } = taggedPdf({ Title: `Richiesta di adesione n. ${m.adesioneId} - ${m.serviceName}`, Author: m.enteName, Subject: 'Modulo di richiesta di adesione ai servizi SAEL', CreationDate: new Date(m.generatedAt) }, 56);
+export async function renderModuloPdf(m: ModuloPdfData): Promise<Buffer> {
+  const SVGtoPDF = await loadSvgToPdfkit();
+  const { doc, done, root, add } = await taggedPdf({ Title: `Richiesta di adesione n. ${m.adesioneId} - ${m.serviceName}`, Author: m.enteName, Subject: 'Modulo di richiesta di adesione ai servizi SAEL', CreationDate: new Date(m.generatedAt) }, 56);
   const top = doc.page.margins.top;
   const left = doc.page.margins.left;
   const right = doc.page.width - doc.page.margins.right;

@@ -24,8 +24,8 @@ const BLUE = '#0066cc';
 const DARK = '#17324d';
 const GREY = '#5c6f82';
 
-function start(title: string, subject: string) {
-  const { doc, done, add } = taggedPdf({ Title: title, Author: 'Provincia di Campobasso – S.A.E.L.', Subject: subject, CreationDate: new Date(0) }, 50);
+async function start(title: string, subject: string) {
+  const { doc, done, add } = await taggedPdf({ Title: title, Author: 'Provincia di Campobasso – S.A.E.L.', Subject: subject, CreationDate: new Date(0) }, 50);
   const left = doc.page.margins.left;
   const right = doc.page.width - doc.page.margins.right;
   const bottom = () => doc.page.height - doc.page.margins.bottom;
@@ -141,8 +141,8 @@ function start(title: string, subject: string) {
 }
 
 /** "Modulo di adesione ai servizi del S.A.E.L.": the ente, its referente, the services ticked. */
-export function renderAdesioneModulo(services: ModuloService[], office: ModuloOffice | null): Promise<Buffer> {
-  const f = start('Modulo di adesione ai servizi del S.A.E.L.', 'Adesione di un ente ai servizi del Servizio Assistenza Enti Locali');
+export async function renderAdesioneModulo(services: ModuloService[], office: ModuloOffice | null): Promise<Buffer> {
+  const f = await start('Modulo di adesione ai servizi del S.A.E.L.', 'Adesione di un ente ai servizi del Servizio Assistenza Enti Locali');
   f.header(
     'Modulo di adesione ai servizi del S.A.E.L.',
     'L’ente indicato chiede di aderire ai servizi del Servizio Assistenza Enti Locali della Provincia di Campobasso segnati qui sotto. I servizi specialistici a listino richiedono la convenzione con la Provincia in vigore e l’approvazione del S.A.E.L.; il prezzo è quello del listino in vigore alla data dell’approvazione. Gli enti con accesso all’area riservata possono inviare la stessa richiesta online dalla pagina di ciascun servizio.',
@@ -171,8 +171,8 @@ export function renderAdesioneModulo(services: ModuloService[], office: ModuloOf
 }
 
 /** "Modulo di richiesta di un servizio specialistico": one request under an adesione. */
-export function renderRichiestaModulo(services: ModuloService[], office: ModuloOffice | null): Promise<Buffer> {
-  const f = start('Modulo di richiesta di intervento o servizio specialistico', 'Richiesta di un ente aderente al S.A.E.L.');
+export async function renderRichiestaModulo(services: ModuloService[], office: ModuloOffice | null): Promise<Buffer> {
+  const f = await start('Modulo di richiesta di intervento o servizio specialistico', 'Richiesta di un ente aderente al S.A.E.L.');
   f.header(
     'Modulo di richiesta di intervento o servizio specialistico',
     'Per gli enti che hanno un’adesione attiva al servizio. La richiesta diventa un ticket dell’helpdesk con i tempi di servizio (presa in carico e risoluzione) del servizio scelto e conta fra le unità incluse nell’adesione. Chi ha accesso all’area riservata può aprirla online dalla pagina del servizio, con il numero del ticket subito.',

@@ -29,8 +29,8 @@ export function hoursLabel(hours: number): string {
   return new Intl.NumberFormat('it-IT', { maximumFractionDigits: 1 }).format(hours);
 }
 
-export function renderCertificatePdf(c: CertificateData): Promise<Buffer> {
-  const { doc, done, root, add } = taggedPdf({ Title: `Attestato di partecipazione n. ${c.certificateNumber}`, Author: `S.A.E.L. – ${c.provinceName}`, Subject: c.title, CreationDate: c.issuedAt }, 64);
+export async function renderCertificatePdf(c: CertificateData): Promise<Buffer> {
+  const { doc, done, root, add } = await taggedPdf({ Title: `Attestato di partecipazione n. ${c.certificateNumber}`, Author: `S.A.E.L. – ${c.provinceName}`, Subject: c.title, CreationDate: c.issuedAt }, 64);
   const left = doc.page.margins.left;
   const width = doc.page.width - left - doc.page.margins.right;
   doc.markContent('Artifact', { type: 'Layout' });

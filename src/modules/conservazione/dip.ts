@@ -14,7 +14,8 @@
  *
  * yazl (already a dependency for the bulk notice prints) writes the ZIP as a stream, reading each
  * stored file only when its turn comes (`addReadStreamLazy`), so a PdA of thousands of documents
- * never sits in memory; it refuses absolute and `..` paths, and ZIP64 is automatic.
+ * never sits in memory; it refuses absolute and `..` paths, and ZIP64 is automatic. yazl and PKI.js
+ * (which reads the seal) are loaded at the first PdD (lazy-packages.ts), not when the app starts.
  *
  * Creating a PdD writes the cons_dips row, the event 'export' and an audit entry in one
  * transaction before the first byte leaves.
@@ -25,8 +26,8 @@ import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { DOMParser } from '@xmldom/xmldom';
 import { and, eq, inArray } from 'drizzle-orm';
-import * as pkijs from 'pkijs';
-import yazl from 'yazl';
+import type * as pkijs from 'pkijs';
+import { loadPkijs, loadYazl } from '../../lazy-packages.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { enti } from '../enti/schema.js';
 import type { ConservazioneCtx } from './context.js';
@@ -99,20 +100,17 @@ function pem(der: ArrayBuffer, label = 'CERTIFICATE'): string {
   return `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
 }
 
-/** The SignedData of a DER CMS ContentInfo (the .p7s, or a time-stamp token). */
-function signedData(der: Uint8Array): pkijs.SignedData {
-  const info = pkijs.ContentInfo.fromBER(ab(der));
-  return new pkijs.SignedData({ schema: info.content });
-}
-
 /** What the LEGGIMI needs from the seal: the certificates and the time stamp's imprint. */
-export function sealFacts(signature: Uint8Array, token: Uint8Array) {
+export async function sealFacts(signature: Uint8Array, token: Uint8Array) {
+  const { Certificate, ContentInfo, SignedData, TSTInfo } = await loadPkijs();
+  /** The SignedData of a DER CMS ContentInfo (the .p7s, or a time-stamp token). */
+  const signedData = (der: Uint8Array): pkijs.SignedData => new SignedData({ schema: ContentInfo.fromBER(ab(der)).content });
   const sd = signedData(signature);
   const signatureValue = Buffer.from(sd.signerInfos[0]!.signature.valueBlock.valueHexView);
-  const certs = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate).map((c) => pem(c.toSchema().toBER()));
+  const certs = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof Certificate).map((c) => pem(c.toSchema().toBER()));
   const tsd = signedData(token);
-  const tsaCerts = (tsd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate).map((c) => pem(c.toSchema().toBER()));
-  const tst = pkijs.TSTInfo.fromBER(tsd.encapContentInfo.eContent!.getValue());
+  const tsaCerts = (tsd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof Certificate).map((c) => pem(c.toSchema().toBER()));
+  const tst = TSTInfo.fromBER(tsd.encapContentInfo.eContent!.getValue());
   return {
     signerCertsPem: certs.join(''),
     tsaCertsPem: tsaCerts.join(''),
@@ -264,13 +262,14 @@ export async function createDip(ctx: ConservazioneCtx, req: DipRequest): Promise
               .from(consRdv)
               .where(inArray(consRdv.sipId, selected.map((d) => d.sipId)))
     : [];
-  let facts: ReturnType<typeof sealFacts>;
+  let facts: Awaited<ReturnType<typeof sealFacts>>;
   try {
-    facts = sealFacts(signature, token);
+    facts = await sealFacts(signature, token);
   } catch (e) {
     throw new DipError(409, `Firma o marca temporale del pacchetto non leggibili: ${(e as Error).message}`);
   }
   const tsaAnchor = await tsaAnchorPem(ctx);
+  const yazl = await loadYazl();
 
   const now = ctx.now();
   const sipIds = req.sipIds?.length ? [...new Set(req.sipIds)].sort((a, b) => a - b) : null;

@@ -12,7 +12,7 @@ import fp from 'fastify-plugin';
 import { scheduledPass } from '../../plugins/scheduled-pass.js';
 import { ensureConservazioneSystemUser, type ConservazioneCtx } from './context.js';
 import { createBlobStore } from './store-factory.js';
-import { createSealer } from './sealer.js';
+import type { Sealer } from './sealing.js';
 import { runDailyJob } from './daily-job.js';
 import { runFixityAudit } from './fixity.js';
 import { anchorChainHead } from './anchor.js';
@@ -40,7 +40,7 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
   const now = opts.now ?? (() => new Date());
   await seedConservazioneProfiles(app.db);
   let systemUser: number | null = null;
-  let sealer: ReturnType<typeof createSealer> | null = null;
+  let sealer: Promise<Sealer | null> | null = null;
   // Read once at start: a missing or unreadable file stops the start (startupProblems names it first).
   const anchorsFile = app.config.conservazione.trustAnchorsFile;
   const trustAnchors: readonly string[] = anchorsFile ? [fs.readFileSync(anchorsFile, 'utf8')] : [];
@@ -51,8 +51,9 @@ async function conservazioneModule(app: FastifyInstance, opts: ConservazioneModu
     store: await createBlobStore(app.config),
     tickets: () => app.ticketsContext(),
     systemUserId: async () => (systemUser ??= await ensureConservazioneSystemUser(app.db)),
+    // sealer.ts (with PKI.js under it) is imported at the first seal or verification, not at start.
     sealer: () =>
-      (sealer ??= createSealer(app.config, now).catch((e: unknown) => {
+      (sealer ??= import('./sealer.js').then(({ createSealer }) => createSealer(app.config, now)).catch((e: unknown) => {
         sealer = null; // retry on the next call
         throw e;
       })),

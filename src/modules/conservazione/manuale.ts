@@ -236,8 +236,8 @@ export async function buildManuale(ctx: ConservazioneCtx): Promise<Manuale> {
 }
 
 /** The manuale as a tagged PDF (A4, it-IT), headings H1/H2 and one paragraph per table row. */
-export function renderManualePdf(m: Manuale): Promise<Buffer> {
-  const { doc, done, root, add } = taggedPdf({ Title: `${m.title} – ${m.conservatore}`, Author: m.conservatore, Subject: 'Manuale di conservazione dei documenti informatici', CreationDate: new Date(m.generatedAt) }, 56);
+export async function renderManualePdf(m: Manuale): Promise<Buffer> {
+  const { doc, done, root, add } = await taggedPdf({ Title: `${m.title} – ${m.conservatore}`, Author: m.conservatore, Subject: 'Manuale di conservazione dei documenti informatici', CreationDate: new Date(m.generatedAt) }, 56);
   const width = doc.page.width - doc.page.margins.left - doc.page.margins.right;
   const left = doc.page.margins.left;
   doc.fillColor('#17324d');

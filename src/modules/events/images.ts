@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileTypeFromBuffer } from 'file-type';
+import { loadFileType } from '../../lazy-packages.js';
 
 /**
  * sharp (libvips) loads with the first picture, not with the app: every test file and CLI command
@@ -119,6 +119,7 @@ function megabytes(bytes: number): string {
 export async function storeEventImage(imagesDir: string, bytes: Buffer, maxBytes: number): Promise<StoredImage> {
   if (bytes.length === 0) throw new EventImageError(400, 'Il file dell’immagine è vuoto.');
   if (bytes.length > maxBytes) throw new EventImageError(413, `L’immagine supera la dimensione massima di ${megabytes(maxBytes)}.`);
+  const { fileTypeFromBuffer } = await loadFileType();
   const type = await fileTypeFromBuffer(bytes);
   if (!type || !(type.mime in ACCEPTED_IMAGE_TYPES)) {
     throw new EventImageError(415, `Il file non è un’immagine JPEG, PNG, WebP o AVIF${type ? ` (è un file ${type.ext.toUpperCase()})` : ''}: scegli una fotografia o un’immagine in uno di questi formati.`);

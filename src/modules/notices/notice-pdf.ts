@@ -26,15 +26,14 @@
  * starts with the same glyphs, so the same programs are embedded and encoded once), the logos
  * (read and, for PNG/JPEG, made ready for PDF once; files are taken as unchanging, as the uploaded
  * stemmi are: their names carry their hash). Single lines that fit skip pdfkit's line wrapper.
+ * pdfkit, fontkit, the code encoders and svg-to-pdfkit are loaded at the first notice
+ * (lazy-packages.ts), not when this module is imported.
  */
-import QRCode from 'qrcode';
-import * as fontkit from 'fontkit';
+import type * as fontkit from 'fontkit';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
-import PDFDocument from 'pdfkit';
-import bwipjs from 'bwip-js';
-import SVGtoPDF from 'svg-to-pdfkit';
+import { loadBwipjs, loadFontkit, loadPdfkit, loadQrcode, loadSvgToPdfkit } from '../../lazy-packages.js';
 import { formatEuro } from '../../domain/money.js';
 import { isIsoDate } from '../../domain/iso-date.js';
 
@@ -353,6 +352,7 @@ let fontsPromise: Promise<Record<FontName, ParsedFont>> | undefined;
  */
 function loadFonts(): Promise<Record<FontName, ParsedFont>> {
   fontsPromise ??= (async () => {
+    const fontkit = await loadFontkit();
     const pkg = createRequire(import.meta.url).resolve('bootstrap-italia/package.json');
     const dir = join(dirname(pkg), 'dist', 'fonts', 'Titillium_Web');
     const entries = await Promise.all(
@@ -512,6 +512,7 @@ interface PdfkitImage {
 }
 
 async function rasterTemplate(data: Buffer): Promise<RasterTemplate> {
+  const PDFDocument = await loadPdfkit();
   const scratch = new PDFDocument({ autoFirstPage: false, font: '' });
   const image = (scratch as unknown as PdfkitDocInternals).openImage(data) as PdfkitImage;
   let root: RecordedObject | undefined;
@@ -586,7 +587,16 @@ async function readLogo(path: string): Promise<Logo> {
   }
 }
 
-type BwipOptions = Parameters<typeof bwipjs.toSVG>[0] & { eclevel?: string; version?: string; format?: string };
+type Bwipjs = Awaited<ReturnType<typeof loadBwipjs>>;
+type Qrcode = Awaited<ReturnType<typeof loadQrcode>>;
+type BwipOptions = Parameters<Bwipjs['toSVG']>[0] & { eclevel?: string; version?: string; format?: string };
+
+/** The code encoders and the SVG drawer of a document, loaded with pdfkit at the first one. */
+interface DrawingPackages {
+  QRCode: Qrcode;
+  bwipjs: Bwipjs;
+  SVGtoPDF: Awaited<ReturnType<typeof loadSvgToPdfkit>>;
+}
 
 /** A square 2D code as modules: `size`×`size`, row-major, 1 = dark; row 0 is the top row. */
 export interface CodeMatrix {
@@ -626,8 +636,8 @@ function forEachRun(m: CodeMatrix, fn: (row: number, col: number, len: number) =
  * QR code (ECC M, version 4 = 33×33 modules, no quiet zone) of a payload, as an SVG string with
  * vector paths: `noticeQrSvg(noticeQrPayload(...))`. Usable on web pages too.
  */
-export function noticeQrSvg(payload: string): string {
-  return matrixSvg(noticeQrModules(payload));
+export async function noticeQrSvg(payload: string): Promise<string> {
+  return matrixSvg(await noticeQrModules(payload));
 }
 
 /**
@@ -635,7 +645,11 @@ export function noticeQrSvg(payload: string): string {
  * pagoPA notice requires. Built with the `qrcode` package, ~100× faster than bwip-js's QR encoder,
  * which dominated the time of a notice; bwip-js stays for the Poste DataMatrix.
  */
-export function noticeQrModules(payload: string): CodeMatrix {
+export async function noticeQrModules(payload: string): Promise<CodeMatrix> {
+  return qrModules(await loadQrcode(), payload);
+}
+
+function qrModules(QRCode: Qrcode, payload: string): CodeMatrix {
   // Byte mode (the payload has '|'), given as raw bytes so the encoder cannot pick another mode.
   const qr = QRCode.create([{ data: Buffer.from(payload, 'utf8'), mode: 'byte' }], { errorCorrectionLevel: 'M', version: 4 });
   const { size, data } = qr.modules;
@@ -643,8 +657,8 @@ export function noticeQrModules(payload: string): CodeMatrix {
 }
 
 /** The QR modules of a notice payload as a lookup function (see {@link noticeQrModules}). */
-export function noticeQrMatrix(payload: string): { size: number; dark: (row: number, col: number) => boolean } {
-  const { size, modules } = noticeQrModules(payload);
+export async function noticeQrMatrix(payload: string): Promise<{ size: number; dark: (row: number, col: number) => boolean }> {
+  const { size, modules } = await noticeQrModules(payload);
   return { size, dark: (row, col) => modules[row * size + col] === 1 };
 }
 
@@ -653,7 +667,11 @@ export function noticeQrMatrix(payload: string): { size: number; dark: (row: num
  * (`bwipjs.raw`): the same symbol as {@link posteDataMatrixSvg} without bwip-js's SVG renderer and
  * the SVG parser that drew it into the PDF, which took most of the time of a postal notice.
  */
-export function posteDataMatrixModules(payload: string): CodeMatrix {
+export async function posteDataMatrixModules(payload: string): Promise<CodeMatrix> {
+  return dataMatrixModules(await loadBwipjs(), payload);
+}
+
+function dataMatrixModules(bwipjs: Bwipjs, payload: string): CodeMatrix {
   const opts: BwipOptions = { bcid: 'datamatrix', text: payload, format: 'square' };
   const [symbol] = bwipjs.raw(opts) as unknown as Array<{ pixs: number[]; pixx: number; pixy: number }>;
   if (!symbol || symbol.pixx !== symbol.pixy || symbol.pixs.length !== symbol.pixx * symbol.pixy) {
@@ -663,7 +681,8 @@ export function posteDataMatrixModules(payload: string): CodeMatrix {
 }
 
 /** Square ECC 200 DataMatrix of a payload (no quiet zone), as an SVG string with vector paths. */
-export function posteDataMatrixSvg(payload: string): string {
+export async function posteDataMatrixSvg(payload: string): Promise<string> {
+  const bwipjs = await loadBwipjs();
   const opts: BwipOptions = { bcid: 'datamatrix', text: payload, format: 'square' };
   return bwipjs.toSVG(opts);
 }
@@ -809,6 +828,7 @@ class NoticeWriter {
   constructor(
     private readonly doc: Doc,
     private readonly root: Struct,
+    private readonly packages: DrawingPackages,
   ) {}
 
   // --- primitives ------------------------------------------------------------------------
@@ -964,7 +984,7 @@ class NoticeWriter {
   }
 
   private svg(svg: string, x: number, y: number, w: number, h: number, align = 'xMidYMid meet'): void {
-    SVGtoPDF(this.doc, svg, x, y, { width: w, height: h, preserveAspectRatio: align });
+    this.packages.SVGtoPDF(this.doc, svg, x, y, { width: w, height: h, preserveAspectRatio: align });
   }
 
   /** Label (small, muted) above a value; one P element so it reads "label value". */
@@ -1176,7 +1196,7 @@ class NoticeWriter {
   private qr(parent: Struct, payment: NoticePayment, enteCf: string, x: number, y: number): void {
     const payload = noticeQrPayload(payment.noticeNumber, enteCf, payment.amountCents);
     const alt = `Codice QR pagoPA dell’avviso ${formatNoticeCode(payment.noticeNumber)}, importo ${formatEuro(payment.amountCents)}`;
-    this.tag(parent, 'Figure', () => this.codeModules(noticeQrModules(payload), x, y, CODE_SIZE), { alt });
+    this.tag(parent, 'Figure', () => this.codeModules(qrModules(this.packages.QRCode, payload), x, y, CODE_SIZE), { alt });
   }
 
   /** Rata unica: QR on the left, the data for manual entry on the right. */
@@ -1251,7 +1271,7 @@ class NoticeWriter {
           subject: notice.subject,
         });
         const alt = `Codice DataMatrix di Poste Italiane del bollettino ${formatNoticeCode(payment.noticeNumber)}, importo ${formatEuro(payment.amountCents)}`;
-        this.tag(part, 'Figure', () => this.codeModules(posteDataMatrixModules(payload), codeX, y1, CODE_SIZE), { alt });
+        this.tag(part, 'Figure', () => this.codeModules(dataMatrixModules(this.packages.bwipjs, payload), codeX, y1, CODE_SIZE), { alt });
         this.tag(part, 'P', () =>
           this.text(postal.authorization, codeX - 40, y1 + CODE_SIZE + 4, { font: 'regular', size: 6.5, color: COLOR.poste, width: CODE_SIZE + 40, align: 'right', lines: 2 }),
         );
@@ -1421,7 +1441,7 @@ function creationDate(options: RenderNoticeOptions): Date {
 }
 
 async function render(prepared: PreparedNotice[], title: string, options: RenderNoticeOptions): Promise<Buffer> {
-  const fonts = await loadFonts();
+  const [fonts, PDFDocument, QRCode, bwipjs, SVGtoPDF] = await Promise.all([loadFonts(), loadPdfkit(), loadQrcode(), loadBwipjs(), loadSvgToPdfkit()]);
   const first = prepared[0]?.notice;
   const info: PDFKit.DocumentInfo = {
     Title: title,
@@ -1453,7 +1473,7 @@ async function render(prepared: PreparedNotice[], title: string, options: Render
 
   const root = doc.struct('Document');
   doc.addStructure(root);
-  const writer = new NoticeWriter(doc, root);
+  const writer = new NoticeWriter(doc, root, { QRCode, bwipjs, SVGtoPDF });
   for (const p of prepared) writer.write(p);
   root.end();
   doc.end();

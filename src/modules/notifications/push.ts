@@ -9,14 +9,16 @@
  * service's answer decides the outcome: 2xx → sent; 404/410 → the subscription is deleted (with
  * its interests) and the row is 'gone'; 429, 5xx, network errors, timeouts → retry; other 4xx →
  * failed. At most PUSH_DAILY_CAP messages per subscription per Italian day: the rest are skipped.
+ * `web-push` is loaded at the first message (lazy-packages.ts), not when the app starts.
  */
+import { createECDH } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type https from 'node:https';
 import { and, eq, gte, inArray } from 'drizzle-orm';
-import webpush from 'web-push';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
+import { loadWebPush } from '../../lazy-packages.js';
 import { romeDay } from '../conservazione/dates.js';
 import { events, pushSubscriptions, subscriptionInterests } from '../events/schema.js';
 import type { ChannelResult, ChannelSender, NotificationRow, NotificationsCtx } from './context.js';
@@ -39,6 +41,18 @@ export interface PushPayload {
 }
 
 const vapidCache = new Map<string, VapidKeys | null>();
+
+/**
+ * A new VAPID pair (P-256; base64url of the 65-byte uncompressed public point and of the 32-byte
+ * private scalar): web-push's generateVAPIDKeys, written out so that the app start that makes the
+ * demo pair does not load web-push.
+ */
+function generateVapidKeys(): { publicKey: string; privateKey: string } {
+  const curve = createECDH('prime256v1');
+  curve.generateKeys();
+  const pad = (b: Buffer, length: number) => (b.length < length ? Buffer.concat([Buffer.alloc(length - b.length), b]) : b);
+  return { publicKey: pad(curve.getPublicKey(), 65).toString('base64url'), privateKey: pad(curve.getPrivateKey(), 32).toString('base64url') };
+}
 
 function readVapidFile(file: string): { publicKey: string; privateKey: string } | undefined {
   try {
@@ -66,7 +80,7 @@ export function vapidKeys(config: Config): VapidKeys | null {
   } else if (n.generateDemoKeys) {
     let pair = readVapidFile(n.vapidFile);
     if (!pair) {
-      const generated = webpush.generateVAPIDKeys();
+      const generated = generateVapidKeys();
       fs.mkdirSync(path.dirname(n.vapidFile), { recursive: true });
       try {
         fs.writeFileSync(n.vapidFile, `${JSON.stringify(generated)}\n`, { mode: 0o600, flag: 'wx' });
@@ -175,6 +189,7 @@ export function createPushSender(ctx: Pick<NotificationsCtx, 'db' | 'config' | '
     if (already >= config.notifications.pushDailyCap) {
       return { status: 'skipped', error: `limite giornaliero di ${config.notifications.pushDailyCap} notifiche raggiunto` };
     }
+    const webpush = await loadWebPush();
     try {
       const res = await webpush.sendNotification({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }, row.payload, {
         vapidDetails: keys,

@@ -6,7 +6,7 @@
  * Italian.
  */
 import { taggedPdf } from '../../pdf/tagged-pdf.js';
-import SVGtoPDF from 'svg-to-pdfkit';
+import { loadSvgToPdfkit } from '../../lazy-packages.js';
 import { formatEuro } from '../../domain/money.js';
 
 /**
@@ -88,8 +88,9 @@ function itDateTime(iso: string | null): string {
   return new Intl.DateTimeFormat('it-IT', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Rome' }).format(d);
 }
 
-export function renderReceiptPdf(r: ReceiptPdfData): Promise<Buffer> {
-  const { doc, done, root, add } = taggedPdf({ Title: `Ricevuta di pagamento - avviso ${r.noticeNumber}`, Author: r.companyName, Subject: 'Ricevuta di pagamento pagoPA', CreationDate: new Date(r.receivedAt) }, 56);
+export async function renderReceiptPdf(r: ReceiptPdfData): Promise<Buffer> {
+  const SVGtoPDF = await loadSvgToPdfkit();
+  const { doc, done, root, add } = await taggedPdf({ Title: `Ricevuta di pagamento - avviso ${r.noticeNumber}`, Author: r.companyName, Subject: 'Ricevuta di pagamento pagoPA', CreationDate: new Date(r.receivedAt) }, 56);
   // Header: stemma and name of the ente on the left, the pagoPA mark on the right, a blue rule.
   const top = doc.page.margins.top;
   const left = doc.page.margins.left;

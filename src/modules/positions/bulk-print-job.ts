@@ -6,11 +6,12 @@
  * are read once, page by page, into their notice data (small), which also gives the total for the
  * progress bar; the ente's own data (postal account) is read once for the whole job. PDFs are
  * already compressed, so the ZIP stores them (no deflate on the main thread), streamed to disk.
+ * yazl is loaded by the first job that writes a ZIP (lazy-packages.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import yazl from 'yazl';
 import type { Db } from '../../db/client.js';
+import { loadYazl } from '../../lazy-packages.js';
 import type { JobContext, JobRunner } from '../../plugins/jobs/runner.js';
 import { getEnte } from '../enti/repository.js';
 import { isPrintable, noticeDataBuilder } from './notice-data.js';
@@ -101,6 +102,7 @@ export function registerBulkPrintJob(runner: JobRunner, db: Db, dataDir: string,
     const dir = path.join(dataDir, 'exports');
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join('exports', `avvisi-${ente.fiscalCode}-${ctx.job.id}.zip`);
+    const yazl = await loadYazl();
     const zip = new yazl.ZipFile();
     const out = fs.createWriteStream(path.join(dataDir, file), { mode: 0o600 });
     const written = new Promise<void>((resolve, reject) => {

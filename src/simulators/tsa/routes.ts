@@ -3,11 +3,12 @@
  * TimeStampReq (`Content-Type: application/timestamp-query`, RFC 3161 §3.4) answers a DER
  * TimeStampResp (`application/timestamp-reply`); a malformed request gets a TimeStampResp with
  * status rejection (badDataFormat), another content type 415. Keys are generated at first use into
- * `keysDir` ({@link ensureTsaKeys}). Not registered by app.ts here: the lead wires it.
+ * `keysDir` (ensureTsaKeys in keys.ts). The TSA and its keys' module (PKI.js under them) are
+ * imported at the first request, not when the app registers these routes.
  */
 import type { FastifyInstance } from 'fastify';
-import { ensureTsaKeys, type TsaKeys } from './keys.js';
-import { createTsa, type Tsa } from './tsa.js';
+import type { TsaKeys } from './keys.js';
+import type { Tsa } from './tsa.js';
 
 export const TSA_PATH = '/simulators/tsa';
 const MAX_REQUEST_BYTES = 16 * 1024; // a TimeStampReq is ~100 bytes; extensions aside, never kilobytes
@@ -22,13 +23,16 @@ export async function tsaSimulatorRoutes(app: FastifyInstance, options: TsaPlugi
   const clock = options.clock ?? (() => new Date());
   let tsa: Promise<{ tsa: Tsa; keys: TsaKeys }> | undefined;
   const load = () =>
-    (tsa ??= ensureTsaKeys(options.keysDir, clock).then(
-      (keys) => ({ keys, tsa: createTsa({ key: keys.keyPem, certificate: keys.certPem, clock }) }),
-      (e) => {
+    (tsa ??= Promise.all([import('./keys.js'), import('./tsa.js')]).then(async ([{ ensureTsaKeys }, { createTsa }]) => {
+      let keys: TsaKeys;
+      try {
+        keys = await ensureTsaKeys(options.keysDir, clock);
+      } catch (e) {
         tsa = undefined; // retry on the next request
         throw e;
-      },
-    ));
+      }
+      return { keys, tsa: createTsa({ key: keys.keyPem, certificate: keys.certPem, clock }) };
+    }));
 
   app.addContentTypeParser('application/timestamp-query', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BYTES }, (_req, body, done) =>
     done(null, body),

@@ -15,13 +15,13 @@
  *    a broken document or miss one without the declaration.
  * 4. CSV (csv-parse: ≥ 2 columns, the same number on every record, `;` `,` or tab) and plain
  *    UTF-8 text, so that a text file is reported as "not admitted" rather than "unknown".
- * Pure, apart from the WebAssembly parser.
+ * Pure, apart from the WebAssembly parser. file-type, asn1js and PKI.js are loaded at the first
+ * file that needs them (lazy-packages.ts).
  */
-import * as asn1js from 'asn1js';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { fileTypeFromBuffer } from 'file-type';
 import { ParseOption, XmlDocument } from 'libxml2-wasm';
-import * as pkijs from 'pkijs';
+import type * as pkijs from 'pkijs';
+import { loadAsn1js, loadFileType, loadPkijs } from '../../../lazy-packages.js';
 import type { FormatSuitability } from '../schema.js';
 import { assertXmlTextIsSafe } from '../../../xml/safe-parse.js';
 import type { ProfileFormat } from './esito.js';
@@ -111,15 +111,16 @@ function toArrayBuffer(b: Uint8Array): ArrayBuffer {
  * The SignedData of a CMS ContentInfo (DER/BER, or base64 / PEM text of it), or null. Trailing
  * bytes after the structure (the zero padding of a PDF /Contents) are ignored.
  */
-export function parseCmsSignedData(bytes: Uint8Array): pkijs.SignedData | null {
+export async function parseCmsSignedData(bytes: Uint8Array): Promise<pkijs.SignedData | null> {
   const der = cmsBytes(bytes);
   if (!der) return null;
+  const [{ fromBER }, { ContentInfo, SignedData }] = await Promise.all([loadAsn1js(), loadPkijs()]);
   try {
-    const asn = asn1js.fromBER(toArrayBuffer(der));
+    const asn = fromBER(toArrayBuffer(der));
     if (asn.offset === -1) return null;
-    const ci = new pkijs.ContentInfo({ schema: asn.result });
+    const ci = new ContentInfo({ schema: asn.result });
     if (ci.contentType !== OID_SIGNED_DATA) return null;
-    return new pkijs.SignedData({ schema: ci.content });
+    return new SignedData({ schema: ci.content });
   } catch {
     return null;
   }
@@ -139,8 +140,8 @@ function cmsBytes(bytes: Uint8Array): Uint8Array | null {
   return decoded[0] === 0x30 ? decoded : null;
 }
 
-function cmsFormat(bytes: Uint8Array): IdentifiedFormat | null {
-  const signed = parseCmsSignedData(bytes);
+async function cmsFormat(bytes: Uint8Array): Promise<IdentifiedFormat | null> {
+  const signed = await parseCmsSignedData(bytes);
   if (!signed) return null;
   return signed.encapContentInfo.eContent
     ? { mime: MIME_P7M, label: 'Busta CAdES (.p7m)', ext: 'p7m' }
@@ -207,6 +208,7 @@ export async function identifyFormat(bytes: Uint8Array): Promise<IdentifiedForma
     // text starting with '<' is XML only if it parses (file-type would only look for `<?xml`)
     return isWellFormedXml(bytes) ? { mime: MIME_XML, label: 'XML', puid: 'fmt/101', ext: 'xml' } : null;
   }
+  const { fileTypeFromBuffer } = await loadFileType();
   const ft = await fileTypeFromBuffer(bytes);
   if (ft) {
     const mime = normalizeMime(ft.mime);
@@ -214,7 +216,7 @@ export async function identifyFormat(bytes: Uint8Array): Promise<IdentifiedForma
     if (mime === MIME_XML) return isWellFormedXml(bytes) ? { mime: MIME_XML, label: 'XML', puid: 'fmt/101', ext: 'xml' } : null;
     return { mime, label: ft.ext.toUpperCase(), ext: ft.ext, ...(KNOWN_PUID[mime] ? { puid: KNOWN_PUID[mime] } : {}) };
   }
-  const cms = cmsFormat(bytes);
+  const cms = await cmsFormat(bytes);
   if (cms) return cms;
   const text = utf8Text(bytes);
   if (text === null || text.trim() === '') return null;

@@ -12,12 +12,15 @@
  * PdV even where the profile asks none. A principale without a valid (or untrusted-but-intact)
  * signature is SIGNATURE_MISSING when the profile has `signatureRequired`, as is any file whose
  * admitted format entries all say `signed`.
+ *
+ * signature.ts (with PKI.js under it) is imported by the first file with a signature to check
+ * (a `.p7m`, a `.p7s`, a PDF), not with this module, which the app loads at start.
  */
 import { createHash } from 'node:crypto';
 import { disabled, esitoOf, negative, positive, warning, type CheckOutcome, type Esito, type ParsedProfile, type ProfileFormat } from './esito.js';
-import { identifyFormat, matchProfileFormat, MIME_P7M, MIME_P7S, normalizeMime, type IdentifiedFormat } from './format.js';
+import { identifyFormat, matchProfileFormat, MIME_P7M, MIME_P7S, MIME_PDF, normalizeMime, type IdentifiedFormat } from './format.js';
 import { validateMetadata } from './metadata.js';
-import { verifyCades, verifyPades, type CadesReport, type SignatureReport } from './signature.js';
+import type { CadesReport, SignatureReport } from './signature.js';
 import type { FormatSuitability } from '../schema.js';
 
 export interface SipFileInput {
@@ -197,6 +200,8 @@ async function runChecks(input: CheckSipInput): Promise<CheckSipResult> {
   for (const s of states) {
     if (!s.usable) continue;
     const mime = s.identified?.mime;
+    if (mime !== MIME_P7M && mime !== MIME_P7S && mime !== MIME_PDF) continue;
+    const { verifyCades, verifyPades } = await import('./signature.js');
     if (mime === MIME_P7M) {
       s.cades = await verifyCades(s.input.bytes, verifyOpts);
       const contentFormat = s.cades.content ? await identifyFormat(s.cades.content) : null;
@@ -218,7 +223,7 @@ async function runChecks(input: CheckSipInput): Promise<CheckSipResult> {
           best.target.out.signature = { ...strip(best.report), detachedIn: s.input.name };
         }
       }
-    } else if (mime === 'application/pdf') {
+    } else {
       const report = await verifyPades(s.input.bytes, verifyOpts);
       if (report) s.out.signature = report;
     }

@@ -233,7 +233,7 @@ function worst(a: SignatureReport, b: SignatureReport): SignatureReport {
  */
 export async function verifyCades(bytes: Uint8Array, options: VerifyOptions & { content?: Uint8Array }): Promise<CadesReport> {
   const anchors = parseTrustAnchors(options.trustAnchors);
-  let signed = parseCmsSignedData(bytes);
+  let signed = await parseCmsSignedData(bytes);
   if (!signed) {
     return { format: 'CAdES', outcome: 'NEGATIVO', code: 'SIGNATURE_INVALID', message: 'Busta CAdES illeggibile: non è una struttura CMS SignedData valida.', signers: [], detached: false, content: null };
   }
@@ -251,7 +251,7 @@ export async function verifyCades(bytes: Uint8Array, options: VerifyOptions & { 
     const level = summarize('CAdES', await checkSigners(signed, undefined, anchors, options.now, null), depth > 0 ? `Busta interna ${depth + 1}: ` : '');
     report = report ? worst(report, level) : level;
     content = Buffer.from(signed.encapContentInfo.eContent!.getValue());
-    const inner: pkijs.SignedData | null = content[0] === 0x30 ? parseCmsSignedData(content) : null;
+    const inner: pkijs.SignedData | null = content[0] === 0x30 ? await parseCmsSignedData(content) : null;
     signed = inner && inner.encapContentInfo.eContent ? inner : null;
   }
   return { ...report!, detached, content };
@@ -314,7 +314,7 @@ export async function verifyPades(pdf: Uint8Array, options: VerifyOptions): Prom
   const checks: SignerCheck[] = [];
   for (const [n, f] of fields.entries()) {
     const label = fields.length > 1 ? ` (firma ${n + 1})` : '';
-    const signed = f.cms.length > 0 ? parseCmsSignedData(f.cms) : null;
+    const signed = f.cms.length > 0 ? await parseCmsSignedData(f.cms) : null;
     if (!signed) {
       checks.push({ record: null, invalid: `dizionario di firma${label} malformato (/ByteRange o /Contents)`, trusted: false });
       continue;
