@@ -55,7 +55,8 @@ try {
     const iuv = `${row.iuv.slice(0, 17 - 7)}${String(i).padStart(7, '0')}`;
     const rid = `BENCH${String(i).padStart(10, '0')}`;
     const r = { ...row, id: 1_000_000 + i, iuv, receiptId: rid, rawXml: row.rawXml.split(row.receiptId).join(rid).split(row.iuv).join(iuv) };
-    inputs.push(receiptSip(ente, r, Buffer.concat([pdf, Buffer.from(`%bench ${i}\n`)])));
+    // linked to its receipt in the PdV's transaction, as the daily job does
+    inputs.push({ ...receiptSip(ente, r, Buffer.concat([pdf, Buffer.from(`%bench ${i}\n`)])), sourceLink: { sourceType: 'receipt', sourceId: r.id } });
   }
   const bytes = inputs.reduce((s, x) => s + x.files.reduce((a, f) => a + f.bytes.length, 0), 0);
   const files = inputs.flatMap((x) => x.files.map((f) => f.bytes));

@@ -53,7 +53,8 @@ t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chain
   const rdv = (await app.db.select().from(consRdv).where(eq(consRdv.sipId, sip.id)).limit(1))[0]!;
   t.equal(rdv.xml, r.rdv!.xml);
   t.equal(rdv.sha256, sha(Buffer.from(rdv.xml)));
-  t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, rdv.sha256)).limit(1))[0], 'RdV stored as a blob');
+  t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, rdv.sha256)).limit(1))[0], 'RdV registered as a blob');
+  t.same(await ctx.store.get(rdv.sha256), Buffer.from(rdv.xml), 'and its bytes stored');
   t.equal(rdv.createdAt, '2026-03-02T10:15:00.000Z');
 
   // The RdV: valid against the official schema, with URN, UTC time, hashes of the index and the whole PdV, components.
@@ -207,4 +208,22 @@ t.test('profile seed: every profile, idempotent, edits kept', async (t) => {
   t.same(JSON.parse(audit[0]!.before), { name: 'Determinazione dirigenziale', retentionYears: null });
   t.same(JSON.parse(audit[0]!.after), { name: 'Determina modificata', retentionYears: 40 });
   t.match(await app.db.select().from(consEvents), [{ kind: 'profile', subject: 'profile:determina', actor: 'user:1' }]);
+});
+
+t.test('PdV sent together: each committed with its own rows, its source linked in its transaction; a rejected one links nothing', async (t) => {
+  const { app } = await adesioniApp(t, '2026-03-02T10:15:00Z');
+  const ctx = app.conservazione;
+  const termoli = await comune(app, 'Termoli');
+  const good = Array.from({ length: 6 }, (_, i) => ({ ...determina(termoli.id, `DET-2026-G${i}`), sourceLink: { sourceType: 'convenzione' as const, sourceId: 900 + i } }));
+  const bad = { ...determina(termoli.id, 'DET-2026-BAD'), sourceLink: { sourceType: 'convenzione' as const, sourceId: 999 } };
+  bad.files = bad.files.map((f, i) => (i === 0 ? { ...f, declaredSha256: '0'.repeat(64) } : f)); // hash mismatch: rejected
+  const results = await Promise.all([...good, bad].map((input) => ingestSip(ctx, input, 'test')));
+  t.same(results.map((r) => r.status), ['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'rejected']);
+  const links = await sqlAll<{ source_id: number; sip_id: number }>(app.db, "SELECT source_id, sip_id FROM cons_source_links WHERE source_type = 'convenzione' ORDER BY source_id");
+  t.same(
+    links.map((l) => [l.source_id, l.sip_id]),
+    results.slice(0, 6).map((r, i) => [900 + i, r.sipId]),
+    'every accepted PdV linked to its own source, the rejected one not at all',
+  );
+  for (const r of results.slice(0, 6)) t.equal((await app.db.select({ n: count() }).from(consRdv).where(eq(consRdv.sipId, r.sipId!)).limit(1))[0]!.n, 1, 'its RdV');
 });

@@ -15,8 +15,13 @@ parentPort.on('message', ({ id, file, tmp, bytes }) => {
   }
 });
 
-/** Temporary file, written and fsynced, then linked to its name (`link` never replaces one): true when this call stored it. */
+/**
+ * Temporary file, written and fsynced, then linked to its name (`link` never replaces one): true
+ * when this call stored it, false when the name was already there (the same bytes: a blob's name
+ * is its SHA-256).
+ */
 function writeOnce(file, tmp, bytes) {
+  if (fs.existsSync(file)) return false;
   let fd;
   try {
     fd = fs.openSync(tmp, 'wx', 0o444);

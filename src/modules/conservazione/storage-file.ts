@@ -71,6 +71,13 @@ class WriterPool {
   }
 }
 
+/**
+ * Temporary names: this process's random tag and a counter (unique across processes sharing a
+ * folder, without random bytes for every put).
+ */
+const TMP_TAG = `${randomBytes(6).toString('hex')}-`;
+let tmpSeq = 0;
+
 /** One pool for the process: a writer knows nothing of the store it writes for (absolute paths). */
 const writers = new WriterPool();
 
@@ -85,9 +92,8 @@ export function fileBlobStore(root: string): BlobStore {
     async put(bytes: Uint8Array): Promise<PutResult> {
       const key = createHash('sha256').update(bytes).digest('hex');
       const file = where(key);
-      if (fs.existsSync(file)) return { key, sizeBytes: bytes.byteLength, created: false };
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      const created = await writers.write(file, tmp, bytes);
+      // The writer looks for the name first (the same bytes stored before: nothing written).
+      const created = await writers.write(file, `${file}.${TMP_TAG}${++tmpSeq}.tmp`, bytes);
       return { key, sizeBytes: bytes.byteLength, created };
     },
     async get(key) {
