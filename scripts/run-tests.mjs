@@ -8,9 +8,8 @@
 // With TEST_DATABASE_URL set (a PostgreSQL server: scripts/pg-throwaway.sh start prints one) and
 // no test files named, a second pass runs the tests that use the database again with every test
 // app on PostgreSQL (SAEL_TEST_DB=postgres, see test/helpers.ts): the files that build an app or
-// open a database (postgresPassFiles), except the browser and end-to-end files, whose pages run
-// the same routes the first pass already drove, and the cluster test, which takes PostgreSQL
-// itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of the two; both run at the same time
+// open a database (postgresPassFiles), the browser and end-to-end files included, except the
+// cluster test, which takes PostgreSQL itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of the two; both run at the same time
 // (SAEL_TEST_JOBS files at a time in the first, default 3, SAEL_TEST_PG_JOBS in the second, default 2).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +18,7 @@ import path from 'node:path';
 import { buildTests, OUT } from './build-tests.mjs';
 
 const DATABASE_USE = /\b(buildTestApp|openAppDatabase|buildApp)\(/;
-const NOT_ON_POSTGRES = /(-browser\.test\.ts$|^test\/e2e\/|^test\/cluster\/)/;
+const NOT_ON_POSTGRES = /^test\/cluster\//;
 
 /**
  * The test files (repository paths) of the PostgreSQL pass: those that build an app or open a
@@ -85,7 +84,9 @@ function listTestFiles(names) {
 }
 
 const HEAVY = /^test\/cluster\/|^test\/e2e\/|-browser\.test\.js$/;
-const HEAVY_JOBS = Number(process.env.SAEL_TEST_HEAVY_JOBS ?? 2);
+/** Heavy files at a time across both passes (one count for the run: each runs its own Chromium). */
+const HEAVY_JOBS = Number(process.env.SAEL_TEST_HEAVY_JOBS ?? 3);
+let heavyRunning = 0;
 
 function runFile(file, env) {
   return new Promise((resolve) => {
@@ -124,7 +125,6 @@ async function runFiles(files, env, { jobs, label }) {
   // the cluster test first: the longest, and the one that most needs the cores
   const heavy = files.filter((f) => HEAVY.test(f)).sort((a, b) => Number(!a.startsWith('test/cluster/')) - Number(!b.startsWith('test/cluster/')));
   const light = files.filter((f) => !HEAVY.test(f));
-  let heavyRunning = 0;
   const next = () => {
     if (heavy.length && (heavyRunning < HEAVY_JOBS || !light.length)) {
       heavyRunning++;
@@ -186,7 +186,7 @@ if (isMain) {
       const only = process.env.SAEL_TEST_PG_FILES ? new RegExp(process.env.SAEL_TEST_PG_FILES) : undefined;
       if (!namesFiles) {
         files = postgresPassFiles().filter((f) => !only || only.test(f)).map((f) => f.replace(/\.ts$/, '.js'));
-        jobs = jobsFlag ?? Number(process.env.SAEL_TEST_PG_JOBS ?? 2);
+        jobs = jobsFlag ?? Number(process.env.SAEL_TEST_PG_JOBS ?? 3);
       }
       console.log(`\n# PostgreSQL pass: ${files.length} test files with every test app on PostgreSQL`);
     }
