@@ -9,8 +9,10 @@
 // no test files named, a second pass runs the tests that use the database again with every test
 // app on PostgreSQL (SAEL_TEST_DB=postgres, see test/helpers.ts): the files that build an app or
 // open a database (postgresPassFiles), the browser and end-to-end files included, except the
-// cluster test, which takes PostgreSQL itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of the two; both run at the same time
-// (SAEL_TEST_JOBS files at a time in the first, default 3, SAEL_TEST_PG_JOBS in the second, default 2).
+// cluster test, which takes PostgreSQL itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of
+// the two; both run at the same time (SAEL_TEST_JOBS files at a time in the first, default 3,
+// SAEL_TEST_PG_JOBS in the second, default 2; SAEL_TEST_HEAVY_JOBS browser or cluster files at a
+// time across both, default 2).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -62,8 +64,8 @@ export function postgresPassFiles(root = process.cwd()) {
  *
  * Each file's output goes to `.test-build/.test-results/<pass>/<file>.tap`; a failing file's
  * output is printed. The heavy files (Chromium, the cluster's servers) start first, so that the
- * jobs end together, but at most HEAVY_JOBS of them at once: three Chromium files at a time
- * pushed the load on two cores to 19 and the cluster test past its timeout.
+ * jobs end together, but at most HEAVY_JOBS of them at once across both passes: three Chromium
+ * files at a time pushed the load on two cores to 19–20 and doubled the cluster test's time.
  */
 const TEST_TIMEOUT_S = 300; // each file's tap timeout (TAP_TIMEOUT); a file's t.setTimeout can raise it
 const FILE_KILL_S = 1200; // a file still running after this is killed (a hang, not a slow test)
@@ -85,7 +87,7 @@ function listTestFiles(names) {
 
 const HEAVY = /^test\/cluster\/|^test\/e2e\/|-browser\.test\.js$/;
 /** Heavy files at a time across both passes (one count for the run: each runs its own Chromium). */
-const HEAVY_JOBS = Number(process.env.SAEL_TEST_HEAVY_JOBS ?? 3);
+const HEAVY_JOBS = Number(process.env.SAEL_TEST_HEAVY_JOBS ?? 2);
 let heavyRunning = 0;
 
 function runFile(file, env) {
@@ -186,7 +188,7 @@ if (isMain) {
       const only = process.env.SAEL_TEST_PG_FILES ? new RegExp(process.env.SAEL_TEST_PG_FILES) : undefined;
       if (!namesFiles) {
         files = postgresPassFiles().filter((f) => !only || only.test(f)).map((f) => f.replace(/\.ts$/, '.js'));
-        jobs = jobsFlag ?? Number(process.env.SAEL_TEST_PG_JOBS ?? 3);
+        jobs = jobsFlag ?? Number(process.env.SAEL_TEST_PG_JOBS ?? 2);
       }
       console.log(`\n# PostgreSQL pass: ${files.length} test files with every test app on PostgreSQL`);
     }
