@@ -45,6 +45,8 @@ import { validatePIndex } from './pindex-validate.js';
 import { consAipDocuments, consAips, consProfiles, consSipFiles, consSips } from './schema.js';
 import { affectedRows } from '../../db/client.js';
 
+
+const DOCS_PER_INSERT = 500;
 /** At most this many documents in one PdA. */
 export const MAX_PDA_DOCUMENTS = 5000;
 
@@ -317,8 +319,12 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
                         retentionUntil,
                         createdAt: at,
                       });
-            for (const d of docs) {
-              await tx.insert(consAipDocuments).values({ aipId, sipId: d.sip.id, fileGroupId: `doc-${d.sip.id}`, metadata: JSON.stringify(d.metadata), current: true });
+            // 500 rows a statement (5 parameters each): one statement built and prepared per
+            // chunk instead of per document (a PdA holds up to 5000)
+            for (let i = 0; i < docs.length; i += DOCS_PER_INSERT) {
+              await tx.insert(consAipDocuments).values(
+                docs.slice(i, i + DOCS_PER_INSERT).map((d) => ({ aipId, sipId: d.sip.id, fileGroupId: `doc-${d.sip.id}`, metadata: JSON.stringify(d.metadata), current: true })),
+              );
             }
             if (input.supersede) {
               const changed = affectedRows(await tx
