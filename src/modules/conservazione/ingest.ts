@@ -230,14 +230,18 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
   const retainUntil = profile.retentionYears ? new Date(`${addYears(str(input.metadata.DataDocumento) ?? romeDay(receivedAt), profile.retentionYears)}T00:00:00Z`) : undefined;
   // The files go to the store first; their cons_blobs rows are written with the PdV's (below).
   // Announced to the group commit while its files are written: PdV stored together commit together.
-  const arrival = commitsFor(ctx.db).expect();
-  let result;
-  try {
+  const commits = commitsFor(ctx.db);
+  const arrival = commits.expect();
   const puts: PutResult[] = [];
-  if (accepted) for (const f of input.files) puts.push(await ctx.store.put(f.bytes, retainUntil ? { retainUntil } : {}));
+  try {
+    if (accepted) for (const f of input.files) puts.push(await ctx.store.put(f.bytes, retainUntil ? { retainUntil } : {}));
+  } catch (e) {
+    arrival.cancel();
+    throw e;
+  }
 
   const docDate = str(input.metadata.DataDocumento);
-  result = await commitsFor(ctx.db).run({ work: async (tx) => {
+  const result = await commits.run({ work: async (tx) => {
       const sip = (await preparedGet(tx, 'cons:ingest-sip', q.insertSip, {
           urn: `pending:${indexSha256}:${receivedAt.getTime()}:${Math.random()}`,
           enteId: ente.id,
@@ -332,9 +336,6 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
       if (input.sourceLink) await preparedRun(tx, 'cons:ingest-link', q.insertLink, { ...input.sourceLink, enteId: ente.id, sipId: sip.id });
       return { sipId: sip.id, urn, rejections: 0, rdv: { urn: rdvUrn, xml } };
     } }, arrival);
-  } finally {
-    arrival.cancel();
-  }
 
   if (result.rdv) {
     try {
