@@ -111,34 +111,49 @@ export function s3BlobStore(opts: S3StoreOptions): BlobStore {
     }
   };
 
+  // Puts of one key in flight in this process: a second put of the same bytes waits for the first
+  // and answers created: false. Across processes the conditional put is the guard, where the store
+  // honours `If-None-Match: *` on PUT (AWS S3, MinIO; s3rver, the test server, does not).
+  const inFlight = new Map<string, Promise<void>>();
+
   return {
     kind: 's3',
     async put(bytes, putOpts = {}): Promise<PutResult> {
       const digest = createHash('sha256').update(bytes).digest();
       const key = digest.toString('hex');
       const result = (created: boolean): PutResult => ({ key, sizeBytes: bytes.byteLength, created });
-      if (await has(key)) return result(false);
-      const input: PutObjectCommandInput = {
-        Bucket,
-        Key: key,
-        Body: bytes,
-        ContentLength: bytes.byteLength,
-        ContentType: 'application/octet-stream',
-        ChecksumSHA256: digest.toString('base64'),
-        IfNoneMatch: '*',
-      };
-      const retainUntil = putOpts.retainUntil ?? (opts.objectLockYears > 0 ? new Date(`${addYears(now().toISOString().slice(0, 10), opts.objectLockYears)}T00:00:00Z`) : undefined);
-      if (retainUntil && retainUntil.getTime() > now().getTime() && (await objectLock())) {
-        input.ObjectLockMode = 'COMPLIANCE';
-        input.ObjectLockRetainUntilDate = retainUntil;
+      for (let first = inFlight.get(key); first; first = inFlight.get(key)) {
+        await first;
       }
+      let done!: () => void;
+      inFlight.set(key, new Promise<void>((resolve) => (done = resolve)));
       try {
-        await client.send(new PutObjectCommand(input));
-        return result(true);
-      } catch (e) {
-        // 412: another writer stored the key between our HEAD and our PUT; 409: a conditional write in flight.
-        if (status(e) === 412 || status(e) === 409 || code(e) === 'PreconditionFailed') return result(false);
-        throw e;
+        if (await has(key)) return result(false);
+        const input: PutObjectCommandInput = {
+          Bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          ContentType: 'application/octet-stream',
+          ChecksumSHA256: digest.toString('base64'),
+          IfNoneMatch: '*',
+        };
+        const retainUntil = putOpts.retainUntil ?? (opts.objectLockYears > 0 ? new Date(`${addYears(now().toISOString().slice(0, 10), opts.objectLockYears)}T00:00:00Z`) : undefined);
+        if (retainUntil && retainUntil.getTime() > now().getTime() && (await objectLock())) {
+          input.ObjectLockMode = 'COMPLIANCE';
+          input.ObjectLockRetainUntilDate = retainUntil;
+        }
+        try {
+          await client.send(new PutObjectCommand(input));
+          return result(true);
+        } catch (e) {
+          // 412: another writer stored the key between our HEAD and our PUT; 409: a conditional write in flight.
+          if (status(e) === 412 || status(e) === 409 || code(e) === 'PreconditionFailed') return result(false);
+          throw e;
+        }
+      } finally {
+        inFlight.delete(key);
+        done();
       }
     },
     async get(key) {
