@@ -10,7 +10,7 @@ import { demoUserFiscalCodes } from '../src/modules/enti/demo-seed.js';
 import { createApiKey, authenticateApiKey } from '../src/modules/users/repository.js';
 import { loginAs } from './helpers.js';
 import { comune } from './portal/fixtures.js';
-import { chromiumAvailable, e2eSession } from './e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from './e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from './e2e/layout-check.js';
 import { e2eApp } from './e2e/setup.js';
 
@@ -24,7 +24,7 @@ t.test('comune, join and admin pages in Chromium', { skip: chromiumAvailable() ?
   await authenticateApiKey(app.db, used.key);
   const layout: Record<string, LayoutProblem[]> = {};
 
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     const check = async (name: string) => {
       await s.check(page, `h3-${name}-${width}`);

@@ -12,7 +12,7 @@ import { adesioni } from '../../src/modules/catalogue/schema.js';
 import { users } from '../../src/modules/users/schema.js';
 import { loginAs } from '../helpers.js';
 import { freePort } from '../pagopa/helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from '../e2e/layout-check.js';
 import { addConvenzione, addPrice, addService, addUser, adesioniApp, comune } from './adesioni-fixtures.js';
 
@@ -52,7 +52,7 @@ t.test('convenzioni and adesioni pages in Chromium', { skip: chromiumAvailable()
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
   const layout: Record<string, LayoutProblem[]> = {};
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const check = async (page: import('playwright-core').Page, name: string) => {
       await s.check(page, `catalogue-b-${name}-${width}`, { axe: width === 1280 });
       layout[`${name} @${width}`] = await layoutProblems(page);
@@ -98,8 +98,8 @@ t.test('convenzioni and adesioni pages in Chromium', { skip: chromiumAvailable()
     await check(a.page, 'admin-convenzione-signed');
     await a.page.goto(`${base}/admin/catalogo/convenzioni/${conv}`);
     await check(a.page, 'admin-convenzione-in-force');
-    if (width === 390) {
-      // Approve from the review page: the adesione turns active.
+    if (width === PAGE_WIDTHS.at(-1)) {
+      // Approve from the review page (at the last width: the review page is checked before at each): the adesione turns active.
       await a.page.goto(`${base}/admin/catalogo/adesioni/${review}`);
       await a.page.getByRole('button', { name: 'Approva' }).click();
       await a.page.waitForURL(`${base}/admin/catalogo/adesioni/${review}`);

@@ -10,7 +10,7 @@ import { seedCatalogueDemo } from '../../src/modules/catalogue/demo-seed.js';
 import { adesioni } from '../../src/modules/catalogue/schema.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { enti } from '../../src/modules/enti/schema.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from '../e2e/layout-check.js';
 import { loginAs } from '../helpers.js';
 import { freePort } from '../pagopa/helpers.js';
@@ -42,7 +42,7 @@ t.test('SAEL dashboard in Chromium', { skip: chromiumAvailable() ? false : 'no C
   const layout: Record<string, LayoutProblem[]> = {};
   const [name, value] = (await loginAs(app, demoUserFiscalCodes().find((u) => u.role === 'sael_admin')!.fiscalCode)).split(/=(.*)/s) as [string, string];
 
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     await ctx.addCookies([{ name, value, url: base }]);
     await page.goto(`${base}/admin/catalogo`);

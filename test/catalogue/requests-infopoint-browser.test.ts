@@ -7,7 +7,7 @@ import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { adesioni, catalogueServices } from '../../src/modules/catalogue/schema.js';
 import { addDocument, saveNews, setNewsStatus } from '../../src/modules/catalogue/infopoint-repository.js';
 import { loginAs } from '../helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from '../e2e/layout-check.js';
 import { e2eApp } from '../e2e/setup.js';
 import { sqlGet } from '../../src/db/raw.js';
@@ -42,7 +42,7 @@ t.test('requests and infopoint pages in Chromium', { skip: chromiumAvailable() ?
     return { name, value, url: base };
   };
 
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     const check = async (name: string) => {
       await s.check(page, `catalogue-e-${name}-${width}`, { axe: width === 1280 });

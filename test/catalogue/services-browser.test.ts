@@ -7,7 +7,7 @@
 import t from 'tap';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { loginAs } from '../helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { e2eApp } from '../e2e/setup.js';
 
@@ -39,7 +39,7 @@ t.test('catalogue pages in Chromium', { skip: chromiumAvailable() ? false : 'chr
     ['admin-override', '/admin/catalogo/listini/override', who('sael_admin')],
   ];
   // One context per width (its cache keeps Bootstrap Italia's CSS and JS); the session cookie is swapped per page.
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     for (const [name, path, user] of pages) {
       await ctx.clearCookies();

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { eq } from 'drizzle-orm';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { e2eApp } from '../e2e/setup.js';
 import { loginAs } from '../helpers.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
@@ -62,7 +62,7 @@ t.test('training and mailing pages: axe clean at 1280 and 390 px', { skip: chrom
     ['referenti', '/admin/catalogo/comunicazioni/referenti', 'sael_admin'],
     ['unsubscribe', `/referenti/disiscrizione?token=${token}`, null],
   ];
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await session.context(width);
     for (const [name, url, role] of pages) {
       await ctx.clearCookies();

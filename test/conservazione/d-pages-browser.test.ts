@@ -13,7 +13,7 @@ import { appendEvent } from '../../src/modules/conservazione/events.js';
 import type { ConservazioneCtx } from '../../src/modules/conservazione/context.js';
 import { loginAs } from '../helpers.js';
 import path from 'node:path';
-import { chromiumAvailable, e2eSession, SHOTS_DIR } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS, SHOTS_DIR } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { buildTestApp } from '../helpers.js';
 import { freePort } from '../pagopa/helpers.js';
@@ -49,7 +49,7 @@ t.test('conservazione SAEL pages in Chromium', { skip: chromiumAvailable() ? fal
     ['scarto-elenco', `/admin/conservazione/scarto/${listId}`],
     ['manuale', '/conservazione/manuale'],
   ];
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx: bctx, page } = await s.context(width);
     await bctx.addCookies([{ name, value, url: base }]);
     for (const [label, url] of pages) {

@@ -16,7 +16,7 @@ import { consAlerts, consAuditResults, consAuditRuns, consBlobs, consEvents } fr
 import { tickets } from '../../src/modules/helpdesk/schema.js';
 import type { BlobStore } from '../../src/modules/conservazione/storage.js';
 import { buildTestApp, csrfFrom, form, FORM_HEADERS, loginAs } from '../helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { freePort } from '../pagopa/helpers.js';
 import { dialectOf, sqlAll, sqlGet } from '../../src/db/raw.js';
@@ -316,7 +316,7 @@ t.test('Verifiche e allarmi page', async (t) => {
     const s = await e2eSession(base);
     t.teardown(() => s.browser.close());
     const [name, value] = admin.split(/=(.*)/s) as [string, string];
-    for (const width of [1280, 390]) {
+    for (const width of PAGE_WIDTHS) {
       const { ctx: bctx, page } = await s.context(width);
       await bctx.addCookies([{ name, value, url: base }]);
       const res = await page.goto(`${base}${URL}`);

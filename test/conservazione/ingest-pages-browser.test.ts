@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { loginAs } from '../helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { e2eApp } from '../e2e/setup.js';
 import { addUser, comune } from '../catalogue/adesioni-fixtures.js';
@@ -31,7 +31,7 @@ t.test('conservazione versamento and profiles pages in Chromium', { skip: chromi
   const pdfFile = path.join(dir, 'determina-12.pdf');
   fs.writeFileSync(pdfFile, PDF);
 
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     const axe = width === 1280;
     await ctx.addCookies([await cookieOf(operator)]);

@@ -9,7 +9,7 @@ import { eq } from 'drizzle-orm';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { enti } from '../../src/modules/enti/schema.js';
 import { loginAs } from '../helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { e2eApp } from '../e2e/setup.js';
 import { preserve, type FixtureDoc } from './ente-fixtures.js';
@@ -53,7 +53,7 @@ t.test('conservazione ente pages in Chromium', { skip: chromiumAvailable() ? fal
   ];
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     let current = '';
     for (const [name, path, user] of pages) {

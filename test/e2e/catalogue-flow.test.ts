@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { eq } from 'drizzle-orm';
-import { chromiumAvailable, e2eSession } from './browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from './browser.js';
 import { e2eApp } from './setup.js';
 import { comune } from '../portal/fixtures.js';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
@@ -142,7 +142,7 @@ t.test('overdue charges, reminders and an issuing error, as the comune and the S
   };
   const admin = await cookieOf(await addUser(app, 'sael_admin', null));
   const referente = await cookieOf(await addUser(app, 'ente_admin', larino.id));
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     await ctx.addCookies(admin);
     await page.goto(`${base}/admin/catalogo/addebiti?stato=overdue`);

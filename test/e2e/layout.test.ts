@@ -19,7 +19,7 @@ import { ingestFlowXml, importStatement } from '../../src/modules/helpdesk/recon
 import { loginAs } from '../helpers.js';
 import { comune } from '../portal/fixtures.js';
 import { flowXml, paidTari } from '../helpdesk/helpers.js';
-import { axe, chromiumAvailable, e2eSession, launch, SHOTS_DIR } from './browser.js';
+import { axe, chromiumAvailable, e2eSession, launch, PAGE_WIDTHS, SHOTS_DIR } from './browser.js';
 import { layoutProblems, type LayoutProblem } from './layout-check.js';
 import { e2eApp } from './setup.js';
 
@@ -27,7 +27,7 @@ import { e2eApp } from './setup.js';
 // timeout is 120 s).
 t.setTimeout(360_000);
 
-const WIDTHS = [1280, 390] as const;
+const WIDTHS = PAGE_WIDTHS;
 const SHOTS = path.join(SHOTS_DIR, 'layout');
 
 t.test('layout: every control has a visible boundary and no label overlaps, at 1280 and 390 px', { skip: chromiumAvailable() ? false : 'chromium not installed (.ci/run installs it)' }, async (t) => {
@@ -72,7 +72,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   // the session cookie is swapped to change user.
   const { ctx, page } = await s.context();
   const t0 = Date.now();
-  let width: number = WIDTHS[0];
+  let width: number = WIDTHS[0]!;
   /** Checks the page at both widths (the same document, resized; the current width first). */
   async function check(name: string): Promise<void> {
     const start = Date.now();

@@ -16,7 +16,7 @@ import { enti } from '../../src/modules/enti/schema.js';
 import { events } from '../../src/modules/events/schema.js';
 import { roleGrants, users } from '../../src/modules/users/schema.js';
 import { buildTestApp, loginAs } from '../helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { freePort } from '../pagopa/helpers.js';
 
@@ -52,7 +52,7 @@ t.test('publishing pages in Chromium', { skip: chromiumAvailable() ? false : 'ch
     await s.check(page, `events-bo-${name}-${width}`);
   };
 
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     await ctx.addCookies([await cookieOf(sara)]);
 

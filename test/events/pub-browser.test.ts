@@ -6,7 +6,7 @@
  * the form, open an event, save it, choose Il mio Comune.
  */
 import t from 'tap';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems } from '../e2e/layout-check.js';
 import { listen } from '../../bench/lib.js';
 import { addEvent, eventsApp } from './pub-fixtures.js';
@@ -39,7 +39,7 @@ t.test('public event pages in Chromium', { skip: chromiumAvailable() ? false : '
   const s = await e2eSession(base);
   t.teardown(() => s.browser.close());
 
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     const visit = async (name: string, path: string) => {
       const res = await page.goto(`${base}${path}`);

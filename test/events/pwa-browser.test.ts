@@ -14,7 +14,7 @@ import { eq } from 'drizzle-orm';
 import { chromium } from 'playwright-core';
 import { notifications } from '../../src/modules/notifications/schema.js';
 import { eventEmailSubscriptions } from '../../src/modules/events/schema.js';
-import { axe, CHROMIUM_PATH, chromiumAvailable, shot, SHOTS_DIR, type AxeViolation } from '../e2e/browser.js';
+import { axe, type AxeViolation, CHROMIUM_PATH, chromiumAvailable, PAGE_WIDTHS, shot, SHOTS_DIR } from '../e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from '../e2e/layout-check.js';
 import { freePort } from '../pagopa/helpers.js';
 import { tempDir } from '../helpers.js';
@@ -105,7 +105,7 @@ t.test('installable app, service worker, offline page, alert pages', { skip: chr
   });
 
   await t.test('the pages at 1280 and 390 px', async (t) => {
-    for (const width of [1280, 390]) {
+    for (const width of PAGE_WIDTHS) {
       await page.setViewportSize({ width, height: 900 });
       await page.goto(`${base}/eventi/avvisi?comune=${campobasso}`);
       t.ok(await page.locator(`#ente-${campobasso}`).isChecked(), 'Campobasso chosen');

@@ -10,7 +10,7 @@ import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
 import { enteIoServices } from '../../src/modules/notifications/schema.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
 import { loginAs } from '../helpers.js';
-import { chromiumAvailable, e2eSession } from '../e2e/browser.js';
+import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
 import { layoutProblems, type LayoutProblem } from '../e2e/layout-check.js';
 import { e2eApp } from '../e2e/setup.js';
 
@@ -25,7 +25,7 @@ t.test('notifications pages in Chromium', { skip: chromiumAvailable() ? false : 
   const layout: Record<string, LayoutProblem[]> = {};
   const tariNotice = positions.tari.options[0]!.noticeNumber;
 
-  for (const width of [1280, 390]) {
+  for (const width of PAGE_WIDTHS) {
     const { ctx, page } = await s.context(width);
     const check = async (name: string) => {
       await s.check(page, `notif-${name}-${width}`);
