@@ -50,9 +50,11 @@ interface Waiting {
  * Units queued in one turn of the event loop (flushed by `setImmediate`, after the other requests
  * already read from their sockets) and those that arrive while a group commits go together, at
  * most `maxGroup` per transaction. `behavior: 'immediate'` takes SQLite's write lock at BEGIN.
+ * `lingerMs` bounds the wait for announced units (default LINGER_MS).
  */
-export function createGroupCommit(db: Db, opts: { maxGroup?: number; behavior?: 'immediate' } = {}): GroupCommit {
+export function createGroupCommit(db: Db, opts: { maxGroup?: number; behavior?: 'immediate'; lingerMs?: number } = {}): GroupCommit {
   const maxGroup = opts.maxGroup ?? 64;
+  const lingerMs = opts.lingerMs ?? LINGER_MS;
   let queue: Waiting[] = [];
   let scheduled = false;
   /** Units announced (`expect`) and not yet queued or cancelled. */
@@ -62,12 +64,12 @@ export function createGroupCommit(db: Db, opts: { maxGroup?: number; behavior?: 
   const schedule = () => {
     if (scheduled) return;
     if (coming > 0 && queue.length < maxGroup) {
-      // Wait for the announced units, but never longer than LINGER_MS.
+      // Wait for the announced units, but never longer than lingerMs.
       lingering ??= setTimeout(() => {
         lingering = undefined;
         scheduled = true;
         setImmediate(() => void flush());
-      }, LINGER_MS);
+      }, lingerMs);
       return;
     }
     if (lingering) clearTimeout(lingering);

@@ -24,6 +24,9 @@ const insert = (k: string, v = 1) => async (tx: App['db']) => {
   return k;
 };
 
+/** A wait for announced units no loaded machine outlasts, in the tests of what happens while it holds. */
+const LONG_LINGER = 60_000;
+
 /** Lets the event loop turn `n` times (setImmediate): a group flushed at once would have committed. */
 const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
@@ -50,7 +53,7 @@ t.test('a failing unit rolls back alone; recover answers for a duplicate', async
 t.test('a queued unit waits for an announced one, and they commit in one group', async (t) => {
   const app = await buildTestApp(t);
   const { rows } = await scratch(app);
-  const commits = createGroupCommit(app.db);
+  const commits = createGroupCommit(app.db, { lingerMs: LONG_LINGER });
   const arrival = commits.expect();
   let firstDone = false;
   const first = commits.run({ work: insert('first') }).then((v) => ((firstDone = true), v));
@@ -75,7 +78,7 @@ t.test('a queued unit waits for an announced one, and they commit in one group',
 t.test('a cancelled announcement lets the group commit; with nothing announced it commits at once', async (t) => {
   const app = await buildTestApp(t);
   const { rows } = await scratch(app);
-  const commits = createGroupCommit(app.db);
+  const commits = createGroupCommit(app.db, { lingerMs: LONG_LINGER });
   const arrival = commits.expect();
   let done = false;
   const one = commits.run({ work: insert('one') }).then(() => (done = true));
@@ -95,4 +98,16 @@ t.test('a cancelled announcement lets the group commit; with nothing announced i
   t.same(await rows(), ['one', 'three', 'two']);
   await commits.run({ work: insert('four') });
   t.same(await rows(), ['four', 'one', 'three', 'two'], 'nothing announced: no wait');
+});
+
+t.test('an announced unit that never comes holds the group at most lingerMs', async (t) => {
+  const app = await buildTestApp(t);
+  const { rows } = await scratch(app);
+  const commits = createGroupCommit(app.db, { lingerMs: 30 });
+  const arrival = commits.expect();
+  const started = Date.now();
+  t.equal(await commits.run({ work: insert('alone') }), 'alone', 'committed without the announced unit');
+  t.ok(Date.now() - started >= 25, `after the linger (${Date.now() - started} ms)`);
+  t.same(await rows(), ['alone']);
+  arrival.cancel();
 });
