@@ -17,13 +17,15 @@ t.test('the station logs each node call for the helpdesk timeline, batched', asy
   const rows = () => sqlAll<Row>(app.db, 'SELECT * FROM node_calls ORDER BY id');
 
   const before = new Date().toISOString();
+  const started = performance.now();
   const ok = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: notice }), 'paVerifyPaymentNotice');
   t.equal(ok.answer.outcome, 'OK', ok.body);
   const unknown = `3${notice.slice(1, 3)}999999999999999`;
   const ko = await callStation(app, verifyRequest(id, { fiscalCode: pos.fiscalCode, noticeNumber: unknown }), 'paVerifyPaymentNotice');
   t.equal(ko.answer.outcome, 'KO');
 
-  t.equal(app.nodeCallLog.pending(), 2, 'both calls wait for the batch');
+  if (performance.now() - started < NODE_CALL_FLUSH_MS) t.equal(app.nodeCallLog.pending(), 2, 'both calls wait for the batch');
+  else t.equal(app.nodeCallLog.pending() + (await count(app, 'node_calls')), 2, 'a loaded machine: the timer wrote the first batch, the rest waits');
   await app.nodeCallLog.flush();
   t.equal(app.nodeCallLog.pending(), 0);
   const [a, b] = await rows();
