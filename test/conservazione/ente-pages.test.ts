@@ -183,7 +183,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
 
   await t.test('PdD: every file hashes to the signed index; seal verified by the sealer and by openssl as LEGGIMI says', async (t) => {
     const url = `/backoffice/enti/${cb.id}/conservazione/pda/${cbAipId}/pdd.zip`;
-    const seqBefore = (await app.db.select().from(consEvents)).length;
+    const seqBefore = (await app.db.select().from(consEvents).orderBy(consEvents.seq)).length;
     const res = await get(url, cookies.cbOperator);
     t.equal(res.statusCode, 200);
     t.equal(res.headers['content-type'], 'application/zip');
@@ -229,7 +229,7 @@ t.test('ente conservazione pages, search, downloads, PdD and IDOR', async (t) =>
 
     const dip = (await app.db.select().from(consDips).where(eq(consDips.urn, res.headers['x-pdd-urn'] as string)).limit(1))[0]!;
     t.same([dip.enteId, dip.aipId, dip.sipIds], [cb.id, cbAipId, null], 'cons_dips row');
-    const events = (await app.db.select().from(consEvents)).slice(seqBefore);
+    const events = (await app.db.select().from(consEvents).orderBy(consEvents.seq)).slice(seqBefore);
     t.same(events.map((e) => [e.kind, e.subject]), [['export', `dip:${dip.id}`]], 'one export event');
     const audit = (await sqlGet(app.db, "SELECT * FROM audit_log WHERE action = 'conservazione.pdd.create' AND entity_id = ?", String(dip.id))) as { ente_id: number } | undefined;
     t.equal(audit?.ente_id, cb.id, 'audited');

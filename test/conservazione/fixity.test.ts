@@ -61,7 +61,7 @@ t.test('fixity audit', async (t) => {
   const keys = await storeMany(ctx, 6, 'ricevuta');
 
   await t.test('a first run checks every blob, all intact; one audit event per run', async (t) => {
-    const eventsBefore = (await db.select().from(consEvents)).length;
+    const eventsBefore = (await db.select().from(consEvents).orderBy(consEvents.seq)).length;
     const r = await runFixityAudit(ctx, { maxBlobs: 100 });
     t.match(r, { checked: 6, ok: 6, mismatches: 0, missing: 0, done: true });
     const run = (await db.select().from(consAuditRuns).where(eq(consAuditRuns.id, r.runId!)).limit(1))[0]!;
@@ -69,7 +69,7 @@ t.test('fixity audit', async (t) => {
     t.equal(run.finishedAt, at().toISOString());
     t.equal((await db.select().from(consAuditResults).where(eq(consAuditResults.runId, run.id))).length, 6, 'one result row per blob');
     for (const b of await db.select().from(consBlobs)) t.match(b, { lastAuditOutcome: 'ok', lastAuditAt: at().toISOString() });
-    const events = (await db.select().from(consEvents)).slice(eventsBefore);
+    const events = (await db.select().from(consEvents).orderBy(consEvents.seq)).slice(eventsBefore);
     t.equal(events.length, 1);
     t.match(events[0], { kind: 'audit', subject: `audit-run:${run.id}`, actor: 'system' });
     t.match(JSON.parse(events[0]!.details), { checked: 6, ok: 6, mismatches: 0, missing: 0 });
@@ -279,7 +279,7 @@ t.test('Verifiche e allarmi page', async (t) => {
     t.match(page.body, /href="\/helpdesk\/ticket\/\d+">Segnalazione helpdesk n\./);
     const audit = (await sqlAll(app.db, "SELECT actor, action FROM audit_log WHERE action = 'conservazione.audit.run'"));
     t.equal(audit.length, 1);
-    t.match((await ctx.db.select().from(consEvents)).at(-1), { kind: 'audit', subject: 'audit-run:1', actor: /^user:\d+$/ });
+    t.match((await ctx.db.select().from(consEvents).orderBy(consEvents.seq)).at(-1), { kind: 'audit', subject: 'audit-run:1', actor: /^user:\d+$/ });
 
     const alertId = (await ctx.db.select().from(consAlerts).limit(1))[0]!.id;
     const ackUrl = `${URL}/allarmi/${alertId}/presa-in-carico`;
@@ -294,7 +294,7 @@ t.test('Verifiche e allarmi page', async (t) => {
     t.match(after.body, /Allarme n\. 1 preso in carico\./);
     t.match(after.body, /Nessun allarme aperto/);
     t.match(after.body, /data-testid="acknowledged-alerts"/);
-    t.match((await ctx.db.select().from(consEvents)).at(-1), { kind: 'audit', subject: `blob:${keys[2]}` });
+    t.match((await ctx.db.select().from(consEvents).orderBy(consEvents.seq)).at(-1), { kind: 'audit', subject: `blob:${keys[2]}` });
     const again = await app.inject({ method: 'POST', url: ackUrl, headers: { ...FORM_HEADERS, cookie }, payload: form({ _csrf: token }) });
     t.equal(again.statusCode, 409);
     t.match(again.body, /già stato preso in carico/);
