@@ -204,7 +204,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   ]);
   await ctx.close();
 
-  t.ok(visited >= 100, `${visited} page views checked`);
+  t.ok(visited >= 50 * WIDTHS.length, `${visited} page views checked`);
   for (const [page, problems] of Object.entries(found)) {
     t.same(
       problems.map((p) => `${p.kind}: ${p.what}`),
