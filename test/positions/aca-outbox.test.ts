@@ -122,6 +122,19 @@ t.test('central archive outbox', async (t) => {
     t.equal(acaSimulator.received.filter((x) => x.amount === 0).length, 4);
   });
 
+  await t.test('an installment paid through the node → it and the single payment go to 0, the other installments stay open', async (t) => {
+    const made = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-RATA' })).body });
+    t.equal(made.statusCode, 201);
+    const opts = (made.json() as { paymentOptions: { iuv: string; noticeNumber: string; amountCents: number }[] }).paymentOptions;
+    t.same(opts.map((o) => o.amountCents), [30000, 10000, 10000, 10000], 'single payment, then three installments');
+    const queued = (await bodies('ACA-RATA')).length;
+    const paid = await payNotice(app, { fiscalCode: ente.fiscalCode, noticeNumber: opts[1]!.noticeNumber });
+    t.ok(paid.ok);
+    const after = (await bodies('ACA-RATA')).slice(queued);
+    t.same(after.map((b) => [b.iuv, b.amount]), [[opts[0]!.iuv, 0], [opts[1]!.iuv, 0], [opts[2]!.iuv, 10000], [opts[3]!.iuv, 10000]], 'one body per option, in option order');
+    t.same(after.map((b) => b.nav), opts.map((o) => o.noticeNumber));
+  });
+
   await t.test('cancel → amount 0 for every unpaid option', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/positions', headers: auth, payload: (await tariBody(app, 'Campobasso', { iupd: 'ACA-2' })).body });
     t.equal(res.statusCode, 201);

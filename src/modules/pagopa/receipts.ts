@@ -29,7 +29,7 @@ import { dialectOf, sqlAll, sqlGet, sqlRun } from '../../db/raw.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import type { Ente } from '../enti/repository.js';
 import { getEnteByFiscalCode } from '../enti/repository.js';
-import { enqueueAcaSync } from '../positions/aca-outbox.js';
+import { enqueueAcaSync, enqueueAcaSyncMany } from '../positions/aca-outbox.js';
 import { insertIdOrNone } from '../positions/insert-id.js';
 import type { OptionDetail, PositionDetail } from '../positions/repository.js';
 import { formatEuro } from '../../domain/money.js';
@@ -466,7 +466,19 @@ async function applyPayment(tx: DbLike, found: { position: PositionDetail; optio
     const planOpen = others.some((o) => samePlan(o) && o.status === 'unpaid');
     newStatus = planOpen ? 'partially_paid' : 'paid';
   }
-  for (const id of closeIds) await sqlRun(tx, "UPDATE payment_options SET status = 'cancelled' WHERE id = ? AND status = 'unpaid'", id);
+  // One statement for the options it closes (the same ones as closeIds: the position is locked).
+  if (closeIds.length > 0) {
+    if (option.kind === 'single') await sqlRun(tx, "UPDATE payment_options SET status = 'cancelled' WHERE position_id = ? AND id <> ? AND status = 'unpaid'", position.id, option.id);
+    else {
+      await sqlRun(
+        tx,
+        "UPDATE payment_options SET status = 'cancelled' WHERE position_id = ? AND id <> ? AND status = 'unpaid' AND NOT (kind = 'installment' AND COALESCE(plan, '') = ?)",
+        position.id,
+        option.id,
+        option.plan ?? '',
+      );
+    }
+  }
   await sqlRun(tx, 'UPDATE positions SET status = ?, version = ?, updated_at = ? WHERE id = ?', newStatus, position.version + 1, new Date().toISOString(), position.id);
   await recordAudit(tx, {
         actor: ACTOR,
@@ -479,8 +491,15 @@ async function applyPayment(tx: DbLike, found: { position: PositionDetail; optio
         requestId: input.requestId ?? null,
       });
   await markCartsPaid(tx, option.id);
-  const after = (await findForStation(stationQueries(tx), position.enteId, option.noticeNumber))?.position;
-  await enqueueAcaSync(tx, after!);
+  // The position as these statements left it, for the central archive (no second read).
+  const closed = new Set(closeIds);
+  const after = {
+    ...position,
+    status: newStatus,
+    options: position.options.map((o) => (o.id === option.id ? { ...o, status: 'paid' as const } : closed.has(o.id) ? { ...o, status: 'cancelled' as const } : o)),
+  };
+  if (position.enteId === input.receiver.id) await enqueueAcaSyncMany(tx, position.enteId, input.receiver.fiscalCode, [after]);
+  else await enqueueAcaSync(tx, after);
 }
 
 /** Carts containing this option become `paid` when every notice in them is paid. */

@@ -123,7 +123,12 @@ export function acaBodies(enteFiscalCode: string, p: AcaPosition): PaCreatePosit
   });
 }
 
-const INSERT_OUTBOX = "INSERT INTO aca_outbox (ente_id, iuv, payload, status, attempts, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, ?)";
+const OUTBOX_ROWS_PER_INSERT = 32;
+const outboxInserts: string[] = [];
+/** The INSERT of `rows` outbox rows (one text per count, so each is prepared once). */
+function insertOutbox(rows: number): string {
+  return (outboxInserts[rows] ??= `INSERT INTO aca_outbox (ente_id, iuv, payload, status, attempts, next_attempt_at) VALUES ${Array(rows).fill("(?, ?, ?, 'pending', 0, ?)").join(', ')}`);
+}
 
 /**
  * Queues the archive update of this position in the caller's transaction. Returns the rows
@@ -133,9 +138,7 @@ export async function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Da
   if (!position.publishedAt) return 0;
   const cf = (await sqlGet<{ fiscal_code: string }>(tx, 'SELECT fiscal_code FROM enti WHERE id = ?', position.enteId))?.fiscal_code;
   if (!cf) return 0;
-  const bodies = acaBodies(cf, position);
-  for (const b of bodies) await sqlRun(tx, INSERT_OUTBOX, position.enteId, b.iuv, JSON.stringify(b), now);
-  return bodies.length;
+  return await enqueueAcaSyncMany(tx, position.enteId, cf, [position], now);
 }
 
 /**
@@ -143,14 +146,14 @@ export async function enqueueAcaSync(tx: DbLike, position: AcaPosition, now = Da
  * order, for an ente whose fiscal code the caller already has (no lookup per position).
  */
 export async function enqueueAcaSyncMany(tx: DbLike, enteId: number, enteFiscalCode: string, positions: readonly AcaPosition[], now = Date.now()): Promise<number> {
-  let rows = 0;
-  for (const p of positions) {
-    for (const b of acaBodies(enteFiscalCode, p)) {
-      await sqlRun(tx, INSERT_OUTBOX, enteId, b.iuv, JSON.stringify(b), now);
-      rows++;
-    }
+  const bodies = positions.flatMap((p) => acaBodies(enteFiscalCode, p));
+  // Up to OUTBOX_ROWS_PER_INSERT rows a statement: on PostgreSQL each statement is a round trip
+  // (a receipt for a position of four options wrote four).
+  for (let i = 0; i < bodies.length; i += OUTBOX_ROWS_PER_INSERT) {
+    const chunk = bodies.slice(i, i + OUTBOX_ROWS_PER_INSERT);
+    await sqlRun(tx, insertOutbox(chunk.length), ...chunk.flatMap((b) => [enteId, b.iuv, JSON.stringify(b), now]));
   }
-  return rows;
+  return bodies.length;
 }
 
 // ---- sender --------------------------------------------------------------------------------
