@@ -15,6 +15,7 @@
  * ```
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -175,6 +176,16 @@ class CompiledSchema implements XsdSchema {
 }
 
 const cache = new Map<string, XsdSchema>();
+
+/**
+ * A temporary folder for schema files made at run time (an entry schema importing official ones,
+ * a patched copy), removed when the process exits: every process used to leave one in /tmp.
+ */
+export function schemaScratchDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /**
  * Loads (once) and returns the compiled schema whose main file is `xsdPath`.

@@ -108,3 +108,18 @@ t.test('a schema with a missing import fails to compile with a clear error', asy
   const s = getXsdSchema(`${dir}/main.xsd`);
   t.same(s.validate('<a xmlns="urn:a">x</a>'), { valid: true, errors: [] });
 });
+
+t.test('schemaScratchDir: the folder for generated schema files goes when the process exits', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const module = new URL('../../src/xml/xsd.js', import.meta.url).href;
+  const script = `import fs from 'node:fs';
+import path from 'node:path';
+import { schemaScratchDir } from ${JSON.stringify(module)};
+const dir = schemaScratchDir('sael-test-scratch-');
+fs.writeFileSync(path.join(dir, 'entry.xsd'), '<schema/>');
+console.log(JSON.stringify({ dir, there: fs.existsSync(path.join(dir, 'entry.xsd')) }));`;
+  const out = JSON.parse(execFileSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { encoding: 'utf8' })) as { dir: string; there: boolean };
+  t.ok(out.there, 'the file was there while the process ran');
+  t.match(out.dir, /sael-test-scratch-/);
+  t.notOk(fs.existsSync(out.dir), 'gone after the exit');
+});

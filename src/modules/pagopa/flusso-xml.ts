@@ -6,13 +6,12 @@
  * temporary folder at first use; the official file stays untouched).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { centsToDecimalString } from '../../domain/money.js';
 import { FLUSSO_NS, specFile } from './spec-files.js';
 import { child, children, el, text, xml } from './soap.js';
 import { parseXmlSafely } from '../../xml/safe-parse.js';
-import { getXsdSchema, type XsdSchema } from '../../xml/xsd.js';
+import { getXsdSchema, schemaScratchDir, type XsdSchema } from '../../xml/xsd.js';
 
 export const ACCEPTED_OUTCOMES = ['0', '3', '4', '8', '9'] as const;
 export const MAX_FLOW_BYTES = 8 * 1024 * 1024;
@@ -50,7 +49,7 @@ export function extendedFlussoSchema(): XsdSchema {
   const anchor = '<xsd:enumeration value="9" />';
   if (!original.includes(anchor)) throw new Error('FlussoRiversamento XSD: enumeration of codiceEsitoSingoloPagamento not found');
   const patched = original.replace(anchor, `${anchor}<xsd:enumeration value="4" /><xsd:enumeration value="8" />`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-flusso-xsd-'));
+  const dir = schemaScratchDir('sael-flusso-xsd-');
   const file = path.join(dir, 'FlussoRiversamento_1_0_4_esiti_SACI_3_2.xsd');
   fs.writeFileSync(file, patched);
   extended = getXsdSchema(file, { maxBytes: MAX_FLOW_BYTES });

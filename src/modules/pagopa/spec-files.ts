@@ -9,10 +9,9 @@
  * against its global declaration whatever namespace prefix the sender used.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { getXsdSchema, type XsdSchema } from '../../xml/xsd.js';
+import { getXsdSchema, schemaScratchDir, type XsdSchema } from '../../xml/xsd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -34,7 +33,7 @@ export const MAX_SOAP_BYTES = 512 * 1024;
 let entryDir: string | null = null;
 
 function entrySchema(name: string, imports: { ns: string; file: string }[]): string {
-  entryDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sael-pagopa-xsd-'));
+  entryDir ??= schemaScratchDir('sael-pagopa-xsd-');
   const file = path.join(entryDir, `${name}.xsd`);
   const body = imports
     .map((i) => `  <xs:import namespace="${i.ns}" schemaLocation="${pathToFileURL(i.file).href}"/>`)
