@@ -45,8 +45,9 @@ import { validatePIndex } from './pindex-validate.js';
 import { consAipDocuments, consAips, consProfiles, consSipFiles, consSips } from './schema.js';
 import { affectedRows } from '../../db/client.js';
 
-
+/** Rows of cons_aip_documents per INSERT statement. */
 const DOCS_PER_INSERT = 500;
+
 /** At most this many documents in one PdA. */
 export const MAX_PDA_DOCUMENTS = 5000;
 
