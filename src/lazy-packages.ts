@@ -15,7 +15,8 @@
  * PostgreSQL driver is imported by db/postgres.ts's openPostgres.
  */
 
-function once<T>(load: () => Promise<T>): () => Promise<T> {
+/** `load` runs at the first call; every call gets its one promise (an `import()` per call costs a module lookup each time). */
+export function once<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;
   return () => (loaded ??= load());
 }

@@ -140,6 +140,17 @@ for (const b of backends(t)) {
       }
     });
 
+    t.test('a view into a bigger buffer: just its bytes are stored, and the caller\'s buffer stays usable', async (t) => {
+      const body = Buffer.alloc(64 * 1024, 0x20);
+      const part = body.subarray(1000, 1000 + bytes.length + 7);
+      Buffer.from(`<RT>${b.name} view</RT>`.padEnd(part.length, ' ')).copy(part);
+      const put = await store.put(part);
+      t.same(put, { key: sha(part), sizeBytes: part.length, created: true });
+      t.same(await store.get(put.key), Buffer.from(part), 'the stored bytes are the view');
+      t.equal(body.length, 64 * 1024, 'the caller\'s buffer is not detached');
+      t.equal(part.toString().trim(), `<RT>${b.name} view</RT>`);
+    });
+
     t.test('a big blob (3 MiB) round-trips, streamed and rehashed', async (t) => {
       const big = Buffer.alloc(3 * 1024 * 1024);
       for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
