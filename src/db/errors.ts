@@ -24,3 +24,16 @@ export function constraintViolation(err: unknown): ConstraintKind | undefined {
   }
   return undefined;
 }
+
+/**
+ * PostgreSQL gave up on the statement because of another transaction, not because of the data:
+ * a deadlock (40P01, one of the transactions in the cycle is chosen) or a serialization failure
+ * (40001). Running the work again after the other transaction ends succeeds. SQLite has neither
+ * (one writer at a time).
+ */
+export function isLockConflict(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === '40P01' || e.code === '40001') return true;
+  }
+  return false;
+}

@@ -7,11 +7,19 @@
  * another process, say); if the commit itself fails, every caller of the group gets that error
  * (none of their work was stored).
  *
+ * On PostgreSQL, groups in two processes can lock the same rows in opposite orders (two receipts
+ * of one position, a node retry sent to the other process): the server breaks the deadlock by
+ * failing one statement (40P01). The unit that lost rolls back to its savepoint, which releases
+ * the locks it took, the rest of its group goes on, and the unit runs again in the next group,
+ * after this one's commit has released the rest (at most MAX_RUNS times; then its caller gets the
+ * error). A group whose commit fails that way is queued again whole.
+ *
  * Users: the station's receipts (pagopa/receipts.ts) and the conservazione ingest
  * (conservazione/ingest.ts). A unit's callback awaits only the database, like any transaction's
- * (client.ts installAsyncTransactions).
+ * (client.ts installAsyncTransactions), and can run again after a rollback.
  */
 import type { Db, DbTx } from './client.js';
+import { isLockConflict } from './errors.js';
 
 export interface GroupUnit<T> {
   work: (tx: DbTx) => Promise<T>;
@@ -38,12 +46,17 @@ export interface Arrival {
 /** The longest a queued unit waits for announced ones (a slow disk: the commit goes without them). */
 const LINGER_MS = 50;
 
-type Outcome = { ok: unknown } | { err: unknown };
+/** Runs of a unit that keeps losing lock conflicts (40P01, 40001) before its caller gets the error. */
+export const MAX_RUNS = 4;
+
+type Outcome = { ok: unknown } | { err: unknown } | { again: true };
 
 interface Waiting {
   unit: GroupUnit<unknown>;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Runs so far (a lock conflict queues the unit again). */
+  runs: number;
 }
 
 /**
@@ -88,10 +101,15 @@ export function createGroupCommit(db: Db, opts: { maxGroup?: number; behavior?: 
     await db.transaction(async (tx) => {
       const out: Outcome[] = [];
       for (const w of items) {
+        w.runs++;
         try {
           // A nested transaction is a savepoint: a unit that fails rolls back alone.
           out.push({ ok: await tx.transaction(async (sp) => w.unit.work(sp)) });
         } catch (err) {
+          if (isLockConflict(err) && w.runs < MAX_RUNS) {
+            out.push({ again: true });
+            continue;
+          }
           const recovered = w.unit.recover ? await w.unit.recover(tx, err) : undefined;
           out.push(recovered !== undefined ? { ok: recovered } : { err });
         }
@@ -108,12 +126,16 @@ export function createGroupCommit(db: Db, opts: { maxGroup?: number; behavior?: 
       try {
         results = await group(items);
       } catch (err) {
-        for (const w of items) w.reject(err);
+        // nothing of the group was stored: a lock conflict at the commit queues it again
+        const again = isLockConflict(err) ? items.filter((w) => w.runs < MAX_RUNS) : [];
+        for (const w of items) if (!again.includes(w)) w.reject(err);
+        queue.push(...again);
         continue;
       }
       items.forEach((w, i) => {
         const r = results[i]!;
-        if ('ok' in r) w.resolve(r.ok);
+        if ('again' in r) queue.push(w); // after this group's commit released its locks
+        else if ('ok' in r) w.resolve(r.ok);
         else w.reject(r.err);
       });
     }
@@ -122,7 +144,7 @@ export function createGroupCommit(db: Db, opts: { maxGroup?: number; behavior?: 
   return {
     run<T>(unit: GroupUnit<T>, arrival?: Arrival): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ unit: unit as GroupUnit<unknown>, resolve: resolve as (v: unknown) => void, reject });
+        queue.push({ unit: unit as GroupUnit<unknown>, resolve: resolve as (v: unknown) => void, reject, runs: 0 });
         if (arrival) arrived(arrival as Arrival & { pending: boolean });
         schedule();
       });

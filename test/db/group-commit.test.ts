@@ -2,13 +2,15 @@
  * Group commit (src/db/group-commit.ts), on the test database (SQLite, or PostgreSQL in the second
  * pass): units queued together commit together, one that fails rolls back alone, `recover` can
  * answer for it, and a queued unit waits for the units announced with `expect` — until they come
- * or are cancelled.
+ * or are cancelled. On PostgreSQL (two connection pools on one database, in either pass), a unit
+ * that loses a deadlock runs again in the next group.
  */
 import t from 'tap';
 import { sqlAll, sqlRun } from '../../src/db/raw.js';
-import { createGroupCommit } from '../../src/db/group-commit.js';
-import { constraintViolation } from '../../src/db/errors.js';
+import { createGroupCommit, MAX_RUNS } from '../../src/db/group-commit.js';
+import { constraintViolation, isLockConflict } from '../../src/db/errors.js';
 import { buildTestApp } from '../helpers.js';
+import { sharedDatabase } from './pg-helpers.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>;
 const isUnique = (err: unknown) => constraintViolation(err) === 'unique';
@@ -110,4 +112,63 @@ t.test('an announced unit that never comes holds the group at most lingerMs', as
   t.ok(Date.now() - started >= 25, `after the linger (${Date.now() - started} ms)`);
   t.same(await rows(), ['alone']);
   arrival.cancel();
+});
+
+t.test('postgres: two processes\' groups that lock two rows in opposite orders both commit (the deadlock\'s loser runs again)', async (t) => {
+  const dbs = await sharedDatabase(t, 'postgres');
+  if (!dbs) return;
+  const [a, b] = dbs;
+  await sqlRun(a.db, 'CREATE TABLE lock_scratch (k text PRIMARY KEY, n integer NOT NULL)');
+  await sqlRun(a.db, "INSERT INTO lock_scratch (k, n) VALUES ('x', 0), ('y', 0)");
+  const bump = (tx: App['db'], k: string) => sqlRun(tx, 'UPDATE lock_scratch SET n = n + 1 WHERE k = ?', k);
+  // A holds x and wants y; B holds y and wants x: PostgreSQL fails one of the two statements
+  let aHolds!: () => void;
+  let bHolds!: () => void;
+  const aHeld = new Promise<void>((r) => (aHolds = r));
+  const bHeld = new Promise<void>((r) => (bHolds = r));
+  const runs = { a: 0, b: 0 };
+  const unit = (name: 'a' | 'b', first: string, second: string, mine: () => void, theirs: Promise<void>) => ({
+    work: async (tx: App['db']) => {
+      runs[name]++;
+      await bump(tx, first);
+      mine();
+      await theirs;
+      await bump(tx, second);
+      return `${name} done`;
+    },
+  });
+  const results = await Promise.allSettled([
+    createGroupCommit(a.db).run(unit('a', 'x', 'y', aHolds, bHeld)),
+    createGroupCommit(b.db).run(unit('b', 'y', 'x', bHolds, aHeld)),
+  ]);
+  t.same(results, [{ status: 'fulfilled', value: 'a done' }, { status: 'fulfilled', value: 'b done' }], 'both callers get their outcome, no deadlock error');
+  t.same(
+    ((await sqlAll(a.db, 'SELECT k, n FROM lock_scratch ORDER BY k')) as { k: string; n: number }[]).map((r) => [r.k, Number(r.n)]),
+    [
+      ['x', 2],
+      ['y', 2],
+    ],
+    'each unit stored exactly once (the loser\'s first try rolled back)',
+  );
+  t.same([runs.a + runs.b, Math.min(runs.a, runs.b)], [3, 1], 'one of them ran twice');
+});
+
+t.test('postgres: a unit that keeps losing lock conflicts gets the error after MAX_RUNS runs', async (t) => {
+  const dbs = await sharedDatabase(t, 'postgres');
+  if (!dbs) return;
+  const commits = createGroupCommit(dbs[0].db);
+  let runs = 0;
+  const conflict = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+  const other = commits.run({ work: async () => 'the rest of the group commits' });
+  const err = await commits
+    .run({
+      work: async () => {
+        runs++;
+        throw new Error('Failed query: UPDATE …', { cause: conflict });
+      },
+    })
+    .catch((e: unknown) => e);
+  t.equal(await other, 'the rest of the group commits');
+  t.equal(runs, MAX_RUNS);
+  t.ok(isLockConflict(err), 'the caller gets the conflict');
 });
