@@ -31,6 +31,28 @@ export async function registerBlob(ctx: ConservazioneCtx, db: DbLike, put: PutRe
   );
 }
 
+/**
+ * The cons_blobs rows of several blobs in one statement (the ingest: a PdV's files and its RdV's
+ * copy), prepared once per number of rows on SQLite. A key given twice, or already registered, is
+ * skipped.
+ */
+export async function registerBlobs(ctx: ConservazioneCtx, db: DbLike, puts: readonly PutResult[]): Promise<void> {
+  if (puts.length === 0) return;
+  const values: Record<string, unknown> = { store: ctx.store.kind, createdAt: ctx.now().toISOString() };
+  puts.forEach((p, i) => {
+    values[`key${i}`] = p.key;
+    values[`size${i}`] = p.sizeBytes;
+  });
+  await preparedRun(db, `cons:blob-insert:${puts.length}`, (d) =>
+    d
+      .insert(consBlobs)
+      .values(puts.map((_, i) => ({ key: sql.placeholder(`key${i}`), sizeBytes: sql.placeholder(`size${i}`), store: sql.placeholder('store'), createdAt: sql.placeholder('createdAt') })))
+      .onConflictDoNothing()
+      .prepare(),
+    values,
+  );
+}
+
 export async function readBlob(ctx: ConservazioneCtx, key: string): Promise<Buffer> {
   return ctx.store.get(key);
 }

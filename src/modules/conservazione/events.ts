@@ -49,16 +49,32 @@ export interface EventRow {
 
 /** The hash of a row given its predecessor's hash (details as stored: JSON text). */
 export function eventHash(prevHash: string, row: Omit<EventRow, 'prevHash' | 'hash'>): string {
-  const body = canonicalize({ seq: row.seq, at: row.at, kind: row.kind, enteId: row.enteId, actor: row.actor, subject: row.subject, details: JSON.parse(row.details) as unknown });
-  return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex');
+  return createHash('sha256').update(`${prevHash}\n${eventBody(row)}`).digest('hex');
+}
+
+/**
+ * JCS of { seq, at, kind, enteId, actor, subject, details }: the members in JCS order, each value
+ * serialised as JCS does (JSON.stringify for strings, numbers and null), and `details` spliced as
+ * stored. appendEventSync stores it canonical, so this is the text `canonicalize` gives after
+ * parsing it, without parsing and canonicalising it again for every event appended or verified.
+ * Stored details that are not canonical (edited) give another hash: verify reports the row.
+ */
+function eventBody(row: Omit<EventRow, 'prevHash' | 'hash'>): string {
+  const j = JSON.stringify;
+  return `{"actor":${j(row.actor)},"at":${j(row.at)},"details":${row.details},"enteId":${j(row.enteId ?? null)},"kind":${j(row.kind)},"seq":${j(row.seq)},"subject":${j(row.subject)}}`;
 }
 
 /** Appends one event in the caller's transaction (or on its own). Synchronous: usable inside `db.transaction`. */
-export async function appendEventSync(db: DbLike, event: NewEvent, at: Date): Promise<{ seq: number; hash: string }> {
-  // PostgreSQL: appends queue on a transaction-scoped lock, so two processes never read the same
-  // head (SQLite's single writer does that by itself).
-  await lockForTransaction(db, 'sael-pay:cons-events');
-  const last = await preparedGet(db, 'cons:event-head', (d) => d.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).prepare(), {});
+export async function appendEventSync(db: DbLike, event: NewEvent, at: Date, after?: { seq: number; hash: string }): Promise<{ seq: number; hash: string }> {
+  // `after`: the head this transaction itself just appended (what an append returns), so neither
+  // the lock nor the head is needed again (two events of one PdV).
+  let last = after;
+  if (!last) {
+    // PostgreSQL: appends queue on a transaction-scoped lock, so two processes never read the same
+    // head (SQLite's single writer does that by itself).
+    await lockForTransaction(db, 'sael-pay:cons-events');
+    last = await preparedGet(db, 'cons:event-head', (d) => d.select({ seq: consEvents.seq, hash: consEvents.hash }).from(consEvents).orderBy(desc(consEvents.seq)).limit(1).prepare(), {});
+  }
   const seq = (last?.seq ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS_HASH;
   const row = { seq, at: at.toISOString(), kind: event.kind, enteId: event.enteId, actor: event.actor, subject: event.subject, details: canonicalize(event.details ?? {}) ?? '{}' };

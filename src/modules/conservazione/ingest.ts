@@ -9,7 +9,7 @@
  * 2. Accepted: every file is put in the store BEFORE the transaction (the store is asynchronous
  *    and idempotent by content: a transaction that then fails leaves at most files no row refers
  *    to — never a half-written PdV — and a retry writes nothing new). Then ONE transaction writes
- *    the files' cons_blobs rows (registerBlob: the fixity audit's list), the cons_sips row, its
+ *    the files' cons_blobs rows (registerBlobs: the fixity audit's list), the cons_sips row, its
  *    cons_sip_files, the cons_rdv row (write-once) with its blob's cons_blobs row, and the events
  *    'ingest' and 'rdv'; PdV whose files were written together share that transaction, each in its
  *    own savepoint (group commit, `commitsFor`). After the commit the RdV bytes are stored as a
@@ -35,7 +35,7 @@ import { preparedGet, preparedRun } from './prepared.js';
 import { enti } from '../enti/schema.js';
 import { addYears } from '../../domain/iso-date.js';
 import { raiseAlert } from './alerts.js';
-import { registerBlob } from './blobs.js';
+import { registerBlobs } from './blobs.js';
 import { esitoOf, negative, parseProfile, type CheckOutcome, type Esito, type ParsedProfile } from './checks/esito.js';
 import { checkSip } from './checks/run-checks.js';
 import type { ConservazioneCtx } from './context.js';
@@ -261,7 +261,6 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
         }))!;
       const urn = pdvUrn(ente.ipaCode, 'pdv', receivedAt, sip.id);
       await preparedRun(tx, 'cons:ingest-urn', q.setUrn, { urn, id: sip.id });
-      for (const put of puts) await registerBlob(ctx, tx, put);
       for (const [i, f] of input.files.entries()) {
         const info = fileInfo[i];
         await preparedRun(tx, 'cons:ingest-file', q.insertFile, {
@@ -292,7 +291,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
                 .where(and(eq(consSips.enteId, ente.id), eq(consSips.profileId, profile.id), eq(consSips.objectKey, input.objectKey), eq(consSips.status, 'rejected'))).limit(1))[0]!.n;
         return { sipId: sip.id, urn, rejections, rdv: undefined };
       }
-      await appendEventSync(
+      const ingested = await appendEventSync(
               tx,
               {
                 kind: 'ingest',
@@ -330,9 +329,9 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
       });
       const rdvSha256 = sha256(xml).toString('hex');
       await preparedRun(tx, 'cons:ingest-rdv', q.insertRdv, { sipId: sip.id, urn: rdvUrn, createdAt: receivedAt.toISOString(), xml, sha256: rdvSha256 });
-      // The RdV's copy as a blob is registered here and stored just after the commit (below).
-      await registerBlob(ctx, tx, { key: rdvSha256, sizeBytes: Buffer.byteLength(xml, 'utf8'), created: true });
-      await appendEventSync(tx, { kind: 'rdv', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn: rdvUrn, sha256: rdvSha256 } }, receivedAt);
+      // The files' rows, and the RdV's copy's, which is stored just after the commit (below).
+      await registerBlobs(ctx, tx, [...puts, { key: rdvSha256, sizeBytes: Buffer.byteLength(xml, 'utf8'), created: true }]);
+      await appendEventSync(tx, { kind: 'rdv', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn: rdvUrn, sha256: rdvSha256 } }, receivedAt, ingested);
       if (input.sourceLink) await preparedRun(tx, 'cons:ingest-link', q.insertLink, { ...input.sourceLink, enteId: ente.id, sipId: sip.id });
       return { sipId: sip.id, urn, rejections: 0, rdv: { urn: rdvUrn, xml } };
     } }, arrival);
