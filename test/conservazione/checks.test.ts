@@ -1,7 +1,7 @@
 /**
  * B1: the checks of a PdV (src/modules/conservazione/checks/): hash, format by bytes, metadata,
  * CAdES (attached and detached) and PAdES signatures made here with a test CA, and checkSip's
- * esito. Pure code: no database.
+ * esito, also on the checks' worker thread. Pure code: no database.
  */
 import { createHash, webcrypto } from 'node:crypto';
 import * as asn1js from 'asn1js';
@@ -13,6 +13,7 @@ import { esitoOf, negative, positive, warning } from '../../src/modules/conserva
 import { identifyFormat, suitabilityFor } from '../../src/modules/conservazione/checks/format.js';
 import { isPagoPaIuv, validateMetadata } from '../../src/modules/conservazione/checks/metadata.js';
 import { checkSip, type SipFileInput } from '../../src/modules/conservazione/checks/run-checks.js';
+import { checkSipOffThread, stopCheckThread } from '../../src/modules/conservazione/checks/check-pool.js';
 import { hasPadesSignature, verifyCades, verifyPades } from '../../src/modules/conservazione/checks/signature.js';
 import { romeDay } from '../../src/modules/conservazione/dates.js';
 import { loadX509 } from '../../src/modules/spid/certificate.js';
@@ -487,4 +488,32 @@ t.test('PAdES: a signed PDF made with pdfkit, verified; one byte changed or byte
   t.same(codes(onlyPades.esito.checks), ['SIGNATURE_MISSING']);
   const altR = await checkSip({ profile: conv, metadata: META, files: [file('convenzione.pdf', altered)], now: NOW, trustAnchors: anchors });
   t.same(codes(altR.esito.checks), ['SIGNATURE_INVALID']);
+});
+
+t.test('on the checks\' thread (check-pool.ts): the same result as here, the caller\'s bytes untouched; a thread that stops: its PdV checked here', async (t) => {
+  const conv = profile({ formats: [F.pades, F.cades, F.pdf, F.xml], signatureRequired: false });
+  const p7m = await cades(PDF, mario, [ca]);
+  // a view into a bigger buffer, as a request body part would be
+  const body = Buffer.concat([Buffer.from('--boundary\r\n'), XML, Buffer.from('\r\n--boundary--')]);
+  const xmlView = body.subarray(12, 12 + XML.length);
+  const input = {
+    profile: conv,
+    metadata: META,
+    files: [file('convenzione.pdf.p7m', p7m), file('allegato.xml', xmlView, { role: 'allegato' }), file('bad.pdf', PDF, { role: 'allegato', declaredSha256: sha(XML) })],
+    now: NOW,
+    trustAnchors: anchors,
+  };
+  const here = await checkSip(input);
+  const there = await checkSipOffThread(input);
+  t.same(there, here, 'the same esito and file reports');
+  t.equal(there.esito.code, 'KO');
+  t.same(codes(there.esito.checks), ['HASH_MISMATCH']);
+  t.equal(xmlView.length, XML.length, 'the caller\'s buffer is not detached');
+  t.same(Buffer.from(xmlView), XML);
+
+  const pending = Promise.all([checkSipOffThread(input), checkSipOffThread(input)]);
+  await stopCheckThread();
+  t.same(await pending, [here, here], 'the PdV the stopped thread held were checked on the main thread');
+  t.same(await checkSipOffThread(input), here, 'the next PdV starts a new thread');
+  await stopCheckThread();
 });

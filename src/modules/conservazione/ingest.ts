@@ -3,7 +3,7 @@
  * API, the back-office upload and the daily job (source 'auto').
  *
  * 1. The profile must exist and be active (PROFILE_UNKNOWN) and admit this kind of submitter
- *    (PROFILE_NOT_ALLOWED); then `checkSip` (checks/run-checks.ts) recomputes every SHA-256,
+ *    (PROFILE_NOT_ALLOWED); then `checkSip` (checks/run-checks.ts, on a worker thread: checks/check-pool.ts) recomputes every SHA-256,
  *    identifies each format from its bytes, validates the Allegato 5 metadata and verifies the
  *    signatures, giving the esito.
  * 2. Accepted: every file is put in the store BEFORE the transaction (the store is asynchronous
@@ -37,7 +37,7 @@ import { addYears } from '../../domain/iso-date.js';
 import { raiseAlert } from './alerts.js';
 import { registerBlobs } from './blobs.js';
 import { esitoOf, negative, parseProfile, type CheckOutcome, type Esito, type ParsedProfile } from './checks/esito.js';
-import { checkSip } from './checks/run-checks.js';
+import { checkSipOffThread } from './checks/check-pool.js';
 import type { ConservazioneCtx } from './context.js';
 import type { PutResult } from './storage.js';
 import { romeDay } from './dates.js';
@@ -195,12 +195,7 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
 
   const indexText = pdvIndex(ente.ipaCode, input);
   const indexDigest = sha256(indexText);
-  const actual = input.files.map((f) => sha256(f.bytes));
-  const sipDigest = createHash('sha256');
-  sipDigest.update(indexDigest);
-  for (const d of actual) sipDigest.update(d);
   const indexSha256 = indexDigest.toString('hex');
-  const sipSha256 = sipDigest.digest('hex');
 
   const refused = profileOutcome(profile, submitter, input.profileCode);
   if (!profile) {
@@ -222,7 +217,13 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
   }
 
   // The checks (B1): one esito for the whole PdV; per file the identified format and signature.
-  const checked = refused ? null : await checkSip(profile, input.metadata, input.files, { now: receivedAt, trustAnchors: ctx.trustAnchors?.() ?? [] });
+  // On the checks' thread (checks/check-pool.ts), which also computes the files' SHA-256.
+  const checked = refused ? null : await checkSipOffThread({ profile, metadata: input.metadata, files: input.files, now: receivedAt, trustAnchors: ctx.trustAnchors?.() ?? [] });
+  const actual = checked ? checked.files.map((f) => Buffer.from(f.actualSha256, 'hex')) : input.files.map((f) => sha256(f.bytes));
+  const sipDigest = createHash('sha256');
+  sipDigest.update(indexDigest);
+  for (const d of actual) sipDigest.update(d);
+  const sipSha256 = sipDigest.digest('hex');
   const esito: Esito = refused ? esitoOf([refused]) : checked!.esito;
   const accepted = esito.code === 'OK';
   const fileInfo = input.files.map((_, i) => checked?.files[i]);
