@@ -2,14 +2,18 @@
 // links it into place with blocking system calls, so that the main thread never waits for the
 // disk. Plain JavaScript, started without the parent's loaders.
 //
-// Message in: { id, file, tmp, bytes }; out: { id, created } or { id, error: { message, code } }.
+// Message in: { id, root, tmpSuffix, bytes }; out: { id, key, created } or { id, error: { message, code } }.
+// The blob's name is its SHA-256, computed here: the main thread does not hash the bytes.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 
-parentPort.on('message', ({ id, file, tmp, bytes }) => {
+parentPort.on('message', ({ id, root, tmpSuffix, bytes }) => {
   try {
-    parentPort.postMessage({ id, created: writeOnce(file, tmp, bytes) });
+    const key = createHash('sha256').update(bytes).digest('hex');
+    const file = path.join(root, key.slice(0, 2), key.slice(2, 4), key);
+    parentPort.postMessage({ id, key, created: writeOnce(file, `${file}.${tmpSuffix}.tmp`, bytes) });
   } catch (e) {
     parentPort.postMessage({ id, error: { message: String(e?.message ?? e), code: e?.code } });
   }

@@ -1,8 +1,9 @@
 /**
- * The local file store (default): blob `ab12…` lives at `<root>/ab/12/ab12…`. A put writes a
- * temporary file in the same folder, created read-only, fsyncs it and links it into place (`link`
- * fails if the name exists, so a stored blob is never overwritten, even by two writers at once),
- * in a writer thread (file-store-writer.mjs). The only delete is `destroy` (scarto).
+ * The local file store (default): blob `ab12…` lives at `<root>/ab/12/ab12…`. A put hashes the
+ * bytes, writes a temporary file in the same folder, created read-only, fsyncs it and links it
+ * into place (`link` fails if the name exists, so a stored blob is never overwritten, even by two
+ * writers at once), in a writer thread (file-store-writer.mjs). The only delete is `destroy`
+ * (scarto).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ const WRITER = new URL('./file-store-writer.mjs', import.meta.url);
 const WRITERS = 4;
 
 interface Pending {
-  resolve(created: boolean): void;
+  resolve(written: { key: string; created: boolean }): void;
   reject(err: Error): void;
 }
 
@@ -37,17 +38,18 @@ class WriterPool {
   private next = 0;
   private seq = 0;
 
-  write(file: string, tmp: string, bytes: Uint8Array): Promise<boolean> {
+  /** Stores `bytes` under `root` as `<root>/ab/12/ab12…` (the writer names it by its SHA-256). */
+  write(root: string, tmpSuffix: string, bytes: Uint8Array): Promise<{ key: string; created: boolean }> {
     const slot = this.next++ % WRITERS;
     const t = (this.threads[slot] ??= this.start(slot));
     const id = ++this.seq;
-    return new Promise<boolean>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
       if (t.pending.size === 1) t.worker.ref();
       // Posting a view clones its whole ArrayBuffer: a receipt's 2 KB in Buffer's 8 KB pool, a
       // part of a large request body. An exact copy, transferred, moves just the bytes.
       const own = new Uint8Array(bytes);
-      t.worker.postMessage({ id, file, tmp, bytes: own }, [own.buffer]);
+      t.worker.postMessage({ id, root, tmpSuffix, bytes: own }, [own.buffer]);
     });
   }
 
@@ -59,13 +61,13 @@ class WriterPool {
       for (const p of t.pending.values()) p.reject(err);
       t.pending.clear();
     };
-    worker.on('message', (msg: { id: number; created?: boolean; error?: { message: string; code?: string } }) => {
+    worker.on('message', (msg: { id: number; key?: string; created?: boolean; error?: { message: string; code?: string } }) => {
       const p = t.pending.get(msg.id);
       if (!p) return;
       t.pending.delete(msg.id);
       if (t.pending.size === 0) worker.unref();
       if (msg.error) p.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-      else p.resolve(msg.created === true);
+      else p.resolve({ key: msg.key!, created: msg.created === true });
     });
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the file store's writer thread stopped (exit code ${code})`)));
@@ -93,10 +95,9 @@ export function fileBlobStore(root: string): BlobStore {
   return {
     kind: 'file',
     async put(bytes: Uint8Array): Promise<PutResult> {
-      const key = createHash('sha256').update(bytes).digest('hex');
-      const file = where(key);
-      // The writer looks for the name first (the same bytes stored before: nothing written).
-      const created = await writers.write(file, `${file}.${TMP_TAG}${++tmpSeq}.tmp`, bytes);
+      // The writer hashes the bytes and looks for the name first (the same bytes stored before:
+      // nothing written).
+      const { key, created } = await writers.write(root, `${TMP_TAG}${++tmpSeq}`, bytes);
       return { key, sizeBytes: bytes.byteLength, created };
     },
     async get(key) {
