@@ -13,7 +13,7 @@ import { esitoOf, negative, positive, warning } from '../../src/modules/conserva
 import { identifyFormat, suitabilityFor } from '../../src/modules/conservazione/checks/format.js';
 import { isPagoPaIuv, validateMetadata } from '../../src/modules/conservazione/checks/metadata.js';
 import { checkSip, type SipFileInput } from '../../src/modules/conservazione/checks/run-checks.js';
-import { checkSipOffThread, stopCheckThread } from '../../src/modules/conservazione/checks/check-pool.js';
+import { checkSipFor, checkSipOffThread, OFF_THREAD_BYTES, stopCheckThread } from '../../src/modules/conservazione/checks/check-pool.js';
 import { hasPadesSignature, verifyCades, verifyPades } from '../../src/modules/conservazione/checks/signature.js';
 import { romeDay } from '../../src/modules/conservazione/dates.js';
 import { loadX509 } from '../../src/modules/spid/certificate.js';
@@ -515,5 +515,12 @@ t.test('on the checks\' thread (check-pool.ts): the same result as here, the cal
   await stopCheckThread();
   t.same(await pending, [here, here], 'the PdV the stopped thread held were checked on the main thread');
   t.same(await checkSipOffThread(input), here, 'the next PdV starts a new thread');
+
+  // checkSipFor: a PdV of OFF_THREAD_BYTES or more goes to the thread, a smaller one is checked here; the same esito
+  const big = Buffer.concat([PDF, Buffer.alloc(OFF_THREAD_BYTES, 0x20)]);
+  const large = { ...input, files: [file('grande.pdf', big)] };
+  t.same(await checkSipFor(large), await checkSip(large));
+  t.equal((await checkSipFor(large)).esito.code, 'OK');
+  t.same(await checkSipFor(input), here);
   await stopCheckThread();
 });

@@ -3,7 +3,7 @@
  * API, the back-office upload and the daily job (source 'auto').
  *
  * 1. The profile must exist and be active (PROFILE_UNKNOWN) and admit this kind of submitter
- *    (PROFILE_NOT_ALLOWED); then `checkSip` (checks/run-checks.ts, on a worker thread: checks/check-pool.ts) recomputes every SHA-256,
+ *    (PROFILE_NOT_ALLOWED); then `checkSip` (checks/run-checks.ts; a large PdV on a worker thread: checks/check-pool.ts) recomputes every SHA-256,
  *    identifies each format from its bytes, validates the Allegato 5 metadata and verifies the
  *    signatures, giving the esito.
  * 2. Accepted: every file is put in the store BEFORE the transaction (the store is asynchronous
@@ -37,7 +37,7 @@ import { addYears } from '../../domain/iso-date.js';
 import { raiseAlert } from './alerts.js';
 import { registerBlobs } from './blobs.js';
 import { esitoOf, negative, parseProfile, type CheckOutcome, type Esito, type ParsedProfile } from './checks/esito.js';
-import { checkSipOffThread } from './checks/check-pool.js';
+import { checkSipFor } from './checks/check-pool.js';
 import type { ConservazioneCtx } from './context.js';
 import type { PutResult } from './storage.js';
 import { romeDay } from './dates.js';
@@ -217,8 +217,8 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
   }
 
   // The checks (B1): one esito for the whole PdV; per file the identified format and signature.
-  // On the checks' thread (checks/check-pool.ts), which also computes the files' SHA-256.
-  const checked = refused ? null : await checkSipOffThread({ profile, metadata: input.metadata, files: input.files, now: receivedAt, trustAnchors: ctx.trustAnchors?.() ?? [] });
+  // A large PdV on the checks' thread (checks/check-pool.ts); the checks compute the files' SHA-256.
+  const checked = refused ? null : await checkSipFor({ profile, metadata: input.metadata, files: input.files, now: receivedAt, trustAnchors: ctx.trustAnchors?.() ?? [] });
   const actual = checked ? checked.files.map((f) => Buffer.from(f.actualSha256, 'hex')) : input.files.map((f) => sha256(f.bytes));
   const sipDigest = createHash('sha256');
   sipDigest.update(indexDigest);
