@@ -21,14 +21,7 @@ export async function storeBlob(ctx: ConservazioneCtx, bytes: Uint8Array, opts: 
  * ingest registers its files with the PdV's rows, one commit instead of one per file).
  */
 export async function registerBlob(ctx: ConservazioneCtx, db: DbLike, put: PutResult): Promise<void> {
-  await preparedRun(db, 'cons:blob-insert', (d) =>
-    d
-      .insert(consBlobs)
-      .values({ key: sql.placeholder('key'), sizeBytes: sql.placeholder('sizeBytes'), store: sql.placeholder('store'), createdAt: sql.placeholder('createdAt') })
-      .onConflictDoNothing()
-      .prepare(),
-    { key: put.key, sizeBytes: put.sizeBytes, store: ctx.store.kind, createdAt: ctx.now().toISOString() },
-  );
+  await registerBlobs(ctx, db, [put]);
 }
 
 /**

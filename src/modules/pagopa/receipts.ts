@@ -466,18 +466,9 @@ async function applyPayment(tx: DbLike, found: { position: PositionDetail; optio
     const planOpen = others.some((o) => samePlan(o) && o.status === 'unpaid');
     newStatus = planOpen ? 'partially_paid' : 'paid';
   }
-  // One statement for the options it closes (the same ones as closeIds: the position is locked).
+  // One statement for the options it closes.
   if (closeIds.length > 0) {
-    if (option.kind === 'single') await sqlRun(tx, "UPDATE payment_options SET status = 'cancelled' WHERE position_id = ? AND id <> ? AND status = 'unpaid'", position.id, option.id);
-    else {
-      await sqlRun(
-        tx,
-        "UPDATE payment_options SET status = 'cancelled' WHERE position_id = ? AND id <> ? AND status = 'unpaid' AND NOT (kind = 'installment' AND COALESCE(plan, '') = ?)",
-        position.id,
-        option.id,
-        option.plan ?? '',
-      );
-    }
+    await sqlRun(tx, `UPDATE payment_options SET status = 'cancelled' WHERE status = 'unpaid' AND id IN (${closeIds.map(() => '?').join(', ')})`, ...closeIds);
   }
   await sqlRun(tx, 'UPDATE positions SET status = ?, version = ?, updated_at = ? WHERE id = ?', newStatus, position.version + 1, new Date().toISOString(), position.id);
   await recordAudit(tx, {
