@@ -24,6 +24,14 @@ export const SHOTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url
  */
 export const PAGE_WIDTHS: readonly number[] = process.env.SAEL_TEST_DB === 'postgres' ? [1280] : [1280, 390];
 
+/**
+ * Whether the page checks (`check` below) run axe-core: not in the PostgreSQL pass. For the same
+ * reason as the one width there: the rules axe checks are about the HTML the templates render,
+ * the same from either database, and the SQLite pass checks every page. axe was ~28% of a browser
+ * file's time (bo-browser alone: 8.4 of 30 s).
+ */
+export const AXE_PAGES = process.env.SAEL_TEST_DB !== 'postgres';
+
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function chromiumAvailable(): boolean {
@@ -114,7 +122,7 @@ export interface E2eSession {
   /** axe violations by page (name + path), filled by `check`. */
   axeResults: Record<string, AxeViolation[]>;
   thirdParty: string[];
-  /** axe (unless `axe: false`) and a screenshot of the page as it is. */
+  /** axe (unless `axe: false`, or in the PostgreSQL pass: AXE_PAGES) and a screenshot of the page as it is. */
   check(page: Page, name: string, opts?: { axe?: boolean }): Promise<void>;
   context(width?: number): Promise<{ ctx: BrowserContext; page: Page }>;
   spidLogin(page: Page, fiscalCode: string, next: string, checkPages?: boolean): Promise<void>;
@@ -134,7 +142,7 @@ export async function e2eSession(base: string): Promise<E2eSession> {
     async check(page, name, opts = {}) {
       const start = Date.now();
       await page.waitForLoadState('load');
-      if (opts.axe !== false) axeResults[`${name} ${new URL(page.url()).pathname}`] = await axe(page);
+      if (opts.axe !== false && AXE_PAGES) axeResults[`${name} ${new URL(page.url()).pathname}`] = await axe(page);
       const mid = Date.now();
       await shot(page, name);
       if (process.env.E2E_TIMING) console.error(`${name}: axe ${mid - start} ms, shot ${Date.now() - mid} ms (t=${Date.now() - t0})`);
