@@ -20,7 +20,7 @@ export const SHOTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * (SAEL_TEST_DB=postgres) 1280 only: each flow still runs there in Chromium against PostgreSQL,
  * and what the second width adds (the phone layout, no sideways scrolling) is a matter of the HTML
  * and CSS, the same on both databases, which the SQLite pass checks. That halves the pass's
- * Chromium time, which is what kept the whole suite on both databases out of CI (#19).
+ * Chromium time (#19: the suite on two cores is CPU-bound, and Chromium was ~30% of its CPU).
  */
 export const PAGE_WIDTHS: readonly number[] = process.env.SAEL_TEST_DB === 'postgres' ? [1280] : [1280, 390];
 
