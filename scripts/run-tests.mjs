@@ -67,6 +67,8 @@ export function postgresPassFiles(root = process.cwd()) {
  * jobs end together, but at most HEAVY_JOBS of them at once across both passes: three Chromium
  * files at a time pushed the load on two cores to 19–20 and doubled the cluster test's time.
  */
+const TEST_TIMEOUT_S = 300; // each file's tap timeout (TAP_TIMEOUT); a file's t.setTimeout can raise it
+const FILE_KILL_S = 1200; // a file still running after this is killed (a hang, not a slow test)
 /**
  * V8 flags of the test processes. `--interrupt-budget` (V8's default is 132 KB of bytecode run)
  * makes a function wait ~7.5 times longer before V8 optimizes it in the background: a test process
@@ -76,8 +78,6 @@ export function postgresPassFiles(root = process.cwd()) {
  * CPU-bound on two cores, with ~280 test processes.
  */
 const NODE_FLAGS = ['--interrupt-budget=1000000'];
-const TEST_TIMEOUT_S = 300; // each file's tap timeout (TAP_TIMEOUT); a file's t.setTimeout can raise it
-const FILE_KILL_S = 1200; // a file still running after this is killed (a hang, not a slow test)
 
 function listTestFiles(names) {
   const out = [];
