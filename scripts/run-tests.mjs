@@ -202,8 +202,9 @@ if (isMain) {
       console.log(`\n# PostgreSQL pass: ${files.length} test files with every test app on PostgreSQL`);
     }
     const started = Date.now();
-    const r = await runFiles(files, env, { jobs, label: pass === 'sqlite' && process.env.SAEL_TEST_DB === 'postgres' ? 'postgres' : pass });
-    r.line = `# ${pass} pass: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${Math.round((Date.now() - started) / 1000)} s (${files.length} files)`;
+    const label = pass === 'sqlite' && process.env.SAEL_TEST_DB === 'postgres' ? 'postgres' : pass;
+    const r = await runFiles(files, env, { jobs, label });
+    r.line = `# ${label} pass: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} in ${Math.round((Date.now() - started) / 1000)} s (${files.length} files)`;
     console.log(r.line);
     return r;
   };

@@ -1,7 +1,8 @@
 /**
  * The job queue shared by concurrent claimers, on SQLite (one connection) and on PostgreSQL (two
  * pools, as two processes have): concurrent claims take each job once, and a run that was taken over
- * after going stale does not overwrite the outcome of the process that took it.
+ * after going stale does not overwrite the outcome of the process that took it; progress that handlers
+ * report without awaiting lands in order and before the outcome.
  */
 import t from 'tap';
 import { eq } from 'drizzle-orm';
@@ -35,6 +36,44 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const rows = await dbs[0].db.select({ status: jobs.status }).from(jobs);
     t.ok(rows.every((r) => r.status === 'done'), 'all done');
     t.ok(new Set([...runs.values()].map((v) => v[0])).size === 2, 'both processes took work');
+  });
+
+  t.test(`${dialect}: progress reported without awaiting lands in order, and before the outcome`, async (t) => {
+    const dbs = await sharedDatabase(t, dialect);
+    if (!dbs) return;
+    // Progress writes take a while (a busy pool, a descheduled server process on a loaded machine):
+    // each waits a few ms, the first ones longest, before it goes to the database.
+    let nth = 0;
+    const slowProgress = new Proxy(dbs[0].db, {
+      get(target, prop, receiver) {
+        if (prop !== 'update') return Reflect.get(target, prop, receiver);
+        return (table: typeof jobs) => {
+          const builder = target.update(table);
+          return {
+            set(values: Partial<typeof jobs.$inferInsert>) {
+              const query = builder.set(values);
+              if (!('done' in values)) return query;
+              const delay = Math.max(0, 60 - 3 * nth++);
+              return { where: (cond: Parameters<typeof query.where>[0]) => new Promise((res) => setTimeout(res, delay)).then(() => query.where(cond)) };
+            },
+          };
+        };
+      },
+    }) as typeof dbs[0]['db'];
+    const runner = new JobRunner(slowProgress, quiet, { staleMs: 60_000 });
+    // As the import, print and mailing jobs do: progress() is fire-and-forget, the last one forced.
+    runner.register('probe', async ({ progress }) => {
+      for (let i = 1; i <= 40; i++) progress(i, 40, true);
+      return { ok: true };
+    });
+    const id = await runner.enqueue({ kind: 'probe', enteId: null, requestedBy: 'test', input: {} });
+    t.equal(await runner.runOnce(), true);
+    const row = (await dbs[1].db.select().from(jobs).where(eq(jobs.id, id)))[0]!;
+    t.equal(row.status, 'done');
+    t.equal(row.done, 40, 'the last progress is in the row when the run has returned');
+    t.equal(row.total, 40);
+    await new Promise((res) => setTimeout(res, 200));
+    t.equal((await dbs[1].db.select().from(jobs).where(eq(jobs.id, id)))[0]!.done, 40, 'no earlier progress lands after it');
   });
 
   t.test(`${dialect}: a slow run keeps its job; a dead holder's job is taken over; a run that lost its job does not write its outcome`, async (t) => {

@@ -121,21 +121,31 @@ export class JobRunner {
         .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'job heartbeat failed'));
     }, Math.max(50, Math.floor(this.staleMs / 4)));
     beat.unref();
+    // Handlers call progress() without awaiting it. The writes are chained, so on a pool (PostgreSQL)
+    // they land in the order they were made, and the outcome is written after the last of them:
+    // otherwise a late "done: n" could still be in flight when the job reads as finished.
     let lastWrite = 0;
-    const progress = async (done: number, total?: number, force = false) => {
+    let writes: Promise<void> = Promise.resolve();
+    const progress = (done: number, total?: number, force = false): void => {
       const now = Date.now();
       if (!force && now - lastWrite < 250) return;
       lastWrite = now;
-      await this.db
-                .update(jobs)
-                .set({ done, ...(total !== undefined ? { total } : {}), heartbeatAt: now, updatedAt: new Date(now).toISOString() })
-                .where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, this.workerId)));
+      writes = writes
+        .then(async () => {
+          await this.db
+            .update(jobs)
+            .set({ done, ...(total !== undefined ? { total } : {}), heartbeatAt: now, updatedAt: new Date(now).toISOString() })
+            .where(and(eq(jobs.id, job.id), eq(jobs.lockedBy, this.workerId)));
+        })
+        .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'job progress write failed'));
     };
     try {
       const result = await handler({ job, input: JSON.parse(job.input) as Record<string, unknown>, progress });
+      await writes;
       await this.finish(job, { status: 'done', result: JSON.stringify(result), heartbeatAt: Date.now(), updatedAt: new Date().toISOString() });
     } catch (err) {
       this.log.error({ err, jobId: job.id, kind: job.kind }, 'job failed');
+      await writes;
       await this.finish(job, { status: 'failed', error: 'Errore interno durante l’elaborazione: riprova o contatta l’assistenza.', updatedAt: new Date().toISOString() });
     } finally {
       clearInterval(beat);
