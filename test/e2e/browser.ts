@@ -107,11 +107,27 @@ export async function shot(page: Page, name: string): Promise<void> {
  * Records every request the page makes that leaves `origin` (there must be none: fonts, icons
  * and scripts are served by the portal itself).
  */
-export function watchThirdParty(page: Page, origin: string): string[] {
-  const seen: string[] = [];
+export function watchThirdParty(page: Page, origin: string, seen: string[] = []): string[] {
   page.on('request', (req) => {
     const url = req.url();
     if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) seen.push(url);
+  });
+  return seen;
+}
+
+/**
+ * Records the page's script errors: an uncaught exception, or a script or module of the portal
+ * that did not load (a module graph with one missing file does not run at all).
+ */
+export function watchScriptErrors(page: Page, origin: string, seen: string[] = []): string[] {
+  page.on('pageerror', (err) => seen.push(`${page.url()}: ${err.message}`));
+  page.on('response', (res) => {
+    if (res.request().resourceType() === 'script' && res.url().startsWith(origin) && res.status() >= 400) seen.push(`${res.url()}: HTTP ${res.status()}`);
+  });
+  page.on('requestfailed', (req) => {
+    // Not the loads cut short because the page navigated on (net::ERR_ABORTED).
+    const error = req.failure()?.errorText ?? 'failed';
+    if (req.resourceType() === 'script' && req.url().startsWith(origin) && !error.includes('ERR_ABORTED')) seen.push(`${req.url()}: ${error}`);
   });
   return seen;
 }
@@ -122,6 +138,8 @@ export interface E2eSession {
   /** axe violations by page (name + path), filled by `check`. */
   axeResults: Record<string, AxeViolation[]>;
   thirdParty: string[];
+  /** Script errors of the session's pages (watchScriptErrors). */
+  scriptErrors: string[];
   /** axe (unless `axe: false`, or in the PostgreSQL pass: AXE_PAGES) and a screenshot of the page as it is. */
   check(page: Page, name: string, opts?: { axe?: boolean }): Promise<void>;
   context(width?: number): Promise<{ ctx: BrowserContext; page: Page }>;
@@ -134,11 +152,13 @@ export async function e2eSession(base: string): Promise<E2eSession> {
   const browser = await launch();
   const axeResults: Record<string, AxeViolation[]> = {};
   const thirdParty: string[] = [];
+  const scriptErrors: string[] = [];
   const s: E2eSession = {
     base,
     browser,
     axeResults,
     thirdParty,
+    scriptErrors,
     async check(page, name, opts = {}) {
       const start = Date.now();
       await page.waitForLoadState('load');
@@ -150,7 +170,9 @@ export async function e2eSession(base: string): Promise<E2eSession> {
     async context(width = 1280) {
       const ctx = await browser.newContext({ viewport: { width, height: 900 }, locale: 'it-IT' });
       const page = await ctx.newPage();
-      thirdParty.push(...watchThirdParty(page, base));
+      // Into the session's lists as they happen (the pages' events come after this returns).
+      watchThirdParty(page, base, thirdParty);
+      watchScriptErrors(page, base, scriptErrors);
       return { ctx, page };
     },
     async spidLogin(page, fiscalCode, next, checkPages = false) {

@@ -41,5 +41,6 @@ t.test('mobile header: name shown, menu collapsed behind a button', { skip: chro
   t.ok(home && pay && Math.abs(home.y - pay.y) < 2 && pay.x > home.x, 'on one line');
   await s.check(page, 'header-1280');
   await ctx.close();
+  t.same(s.scriptErrors, [], 'the menu’s scripts loaded and ran without errors');
   for (const [page, violations] of Object.entries(s.axeResults)) t.same(violations, [], `axe WCAG 2.1 A/AA: ${page}`);
 });

@@ -205,6 +205,7 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
   await ctx.close();
 
   t.ok(visited >= 50 * WIDTHS.length, `${visited} page views checked`);
+  t.same(s.scriptErrors, [], 'no script errors on any page');
   for (const [page, problems] of Object.entries(found)) {
     t.same(
       problems.map((p) => `${p.kind}: ${p.what}`),

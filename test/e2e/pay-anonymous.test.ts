@@ -59,5 +59,6 @@ t.test('(a) anonymous: pay a notice by number, see the receipt', { skip: chromiu
   await noJs.close();
 
   t.same(s.thirdParty, [], 'no third-party requests');
+  t.same(s.scriptErrors, [], 'no script errors');
   for (const [name, violations] of Object.entries(s.axeResults)) t.same(violations, [], `axe WCAG 2.1 A/AA: ${name}`);
 });

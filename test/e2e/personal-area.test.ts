@@ -54,5 +54,6 @@ t.equal(notice.headers()['content-type'], 'application/pdf', 'notice PDF of a re
 await ctx.close();
 
   t.same(s.thirdParty, [], 'no third-party requests');
+  t.same(s.scriptErrors, [], 'no script errors');
   for (const [name, violations] of Object.entries(s.axeResults)) t.same(violations, [], `axe WCAG 2.1 A/AA: ${name}`);
 });
