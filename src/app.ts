@@ -5,8 +5,6 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
@@ -35,14 +33,12 @@ import catalogueModule, { seedCatalogue, seedCatalogueDemo } from './modules/cat
 import pagopaSimulator, { PAGOPA_SIM_PREFIX } from './simulators/pagopa/index.js';
 import { tsaSimulatorRoutes } from './simulators/tsa/routes.js';
 import { lazyValidatorFactory } from './plugins/lazy-validators.js';
+import { STATIC_ROOTS } from './plugins/page-modules.js';
 import conservazioneModule, { seedConservazioneDemoAt } from './modules/conservazione/index.js';
 import eventsModule from './modules/events/index.js';
 import notificationsModule from './modules/notifications/index.js';
 import ioSimulator from './simulators/io/index.js';
 
-const require = createRequire(import.meta.url);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BOOTSTRAP_ITALIA_DIST = path.join(path.dirname(require.resolve('bootstrap-italia/package.json')), 'dist');
 
 export interface BuildOptions {
   /** pino options, or false to silence logs (tests). */
@@ -137,8 +133,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   // br/gzip for pages and assets: before @fastify/static and every route, whose onSend it sets.
   await app.register(import('./plugins/compression.js'));
-  await app.register(fastifyStatic, { root: BOOTSTRAP_ITALIA_DIST, prefix: '/bi/', maxAge: '7d', immutable: true });
-  await app.register(fastifyStatic, { root: path.join(ROOT, 'public'), prefix: '/static/', decorateReply: false, maxAge: '1h' });
+  await app.register(fastifyStatic, { root: STATIC_ROOTS['/bi/'], prefix: '/bi/', maxAge: '7d', immutable: true });
+  await app.register(fastifyStatic, { root: STATIC_ROOTS['/static/'], prefix: '/static/', decorateReply: false, maxAge: '1h' });
 
   await app.register(swagger, {
     openapi: {

@@ -34,13 +34,13 @@ t.test('pages and assets are compressed only when asked', async (t) => {
   await createCitizenPosition(app, lucia.fiscalCode, fullName(lucia), { comune: 'Campobasso', description: 'TARI', amountCents: 12000, installments: 3, dueInDays: 20 });
   const cookie = await loginAs(app, lucia.fiscalCode);
   const css = fs.readFileSync(path.join(BI_DIST, 'css/bootstrap-italia.min.css'), 'utf8');
-  const js = fs.readFileSync(path.join(BI_DIST, 'js/bootstrap-italia.bundle.min.js'), 'utf8');
+  const js = fs.readFileSync(path.join(BI_DIST, 'plugins/navbar-collapsible.js'), 'utf8');
 
   const cases: { name: string; url: string; headers?: Record<string, string>; expect?: string }[] = [
     { name: 'home page', url: '/' },
     { name: 'personal area', url: '/area-personale', headers: { cookie } },
     { name: 'Bootstrap Italia CSS', url: '/bi/css/bootstrap-italia.min.css', expect: css },
-    { name: 'Bootstrap Italia JS', url: '/bi/js/bootstrap-italia.bundle.min.js', expect: js },
+    { name: 'a Bootstrap Italia module', url: '/bi/plugins/navbar-collapsible.js', expect: js },
     { name: 'our CSS', url: '/static/css/app.css' },
   ];
   for (const c of cases) {

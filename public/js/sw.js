@@ -13,7 +13,8 @@ const PAGES = 'pages-v1';
 const SHELL_URLS = [
   '/offline',
   '/bi/css/bootstrap-italia.min.css',
-  '/bi/js/bootstrap-italia.bundle.min.js',
+  // The pages' JavaScript modules (src/plugins/page-modules.ts) are filled in here when served:
+  /* __PAGE_MODULES__ */
   '/static/css/fonts.css',
   '/static/css/app.css',
   '/static/css/portal.css',

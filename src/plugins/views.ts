@@ -12,6 +12,7 @@ import fp from 'fastify-plugin';
 import fastifyView from '@fastify/view';
 import Handlebars from 'handlebars';
 import { formatEuro } from '../domain/money.js';
+import { pageModules } from './page-modules.js';
 
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
 
@@ -89,8 +90,12 @@ export interface PageOptions {
 
 export default fp(
   async function viewsPlugin(app: FastifyInstance) {
+    const handlebars = createHandlebars();
+    // `{{> page-modules}}` in the layout: the pages' JavaScript modules, preloaded (page-modules.ts).
+    const preloads = (await pageModules()).map((url) => `<link rel="modulepreload" href="${Handlebars.escapeExpression(url)}">`);
+    handlebars.registerPartial('page-modules', preloads.join('\n  '));
     await app.register(fastifyView, {
-      engine: { handlebars: createHandlebars() },
+      engine: { handlebars },
       root: TEMPLATES_DIR,
       layout: 'layouts/main.hbs',
       viewExt: 'hbs',

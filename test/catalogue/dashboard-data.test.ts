@@ -87,7 +87,7 @@ t.test('the page, its exports and who may see them', async (t) => {
   t.match(html, /<th scope="row">2030<\/th><td class="text-end">4<\/td><td class="text-end">161,11\s€<\/td><td class="text-end">1<\/td><td class="text-end">120,00\s€<\/td>/, 'and the figures are in a table');
   t.match(html, /<svg[^>]*aria-labelledby="chart-training-t chart-training-d"/);
   t.match(html, /data-testid="expiring-total">2 adesioni/);
-  t.notMatch(html, /<script(?![^>]*(bootstrap-italia|sw-register))/, 'no script of its own (only the layout’s)');
+  t.notMatch(html, /<script(?![^>]*(bi-components|sw-register))/, 'no script of its own (only the layout’s)');
 
   const helpdesk = await loginAs(app, user('helpdesk'));
   const hd = await app.inject({ url: '/admin/catalogo', headers: { cookie: helpdesk } });

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { eq } from 'drizzle-orm';
 import { auditContext } from '../../plugins/audit/index.js';
+import { pageModules } from '../../plugins/page-modules.js';
 import { HttpError } from '../../plugins/errors.js';
 import { setFlash, takeFlash } from '../../plugins/sessions/flash.js';
 import { romeDay } from '../conservazione/dates.js';
@@ -99,9 +100,12 @@ const asIds = (v: string | string[] | undefined): number[] => [...new Set(([] as
 const maskEmail = (email: string) => email.replace(/^(.)(.*)(@.*)$/, (_m, a: string, b: string, d: string) => `${a}${'•'.repeat(Math.min(b.length, 6))}${d}`);
 const b64uBytes = (s: string) => Buffer.from(s.replace(/=+$/, ''), 'base64url').length;
 
-/** The service worker's text with its cache version (changes whenever the worker or the icon changes). */
-function serviceWorkerText(): string {
-  const source = fs.readFileSync(SW_SOURCE, 'utf8');
+/**
+ * The service worker's text: its shell list with the pages' JavaScript modules, and its cache
+ * version (changes whenever the worker, that list or the icon changes).
+ */
+function serviceWorkerText(modules: string[]): string {
+  const source = fs.readFileSync(SW_SOURCE, 'utf8').replace('/* __PAGE_MODULES__ */', () => modules.map((u) => `${JSON.stringify(u)},`).join('\n  '));
   const version = crypto.createHash('sha256').update(source).update(fs.readFileSync(ICON_SVG)).digest('hex').slice(0, 12);
   return source.replace(/__SW_VERSION__/g, version);
 }
@@ -109,7 +113,7 @@ function serviceWorkerText(): string {
 export default async function alertsRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.events;
   const production = app.config.isProduction;
-  const swText = serviceWorkerText();
+  const swText = serviceWorkerText(await pageModules());
   const iconCache = new Map<string, Promise<Buffer>>();
   /** Asks the notifications dispatcher to run soon (the confirmation e-mail). */
   const kickDispatch = () => (app as Partial<Pick<FastifyInstance, 'notifications'>>).notifications?.kick();
