@@ -8,8 +8,8 @@
 // With TEST_DATABASE_URL set (a PostgreSQL server: scripts/pg-throwaway.sh start prints one) and
 // no test files named, a second pass runs the tests that use the database again with every test
 // app on PostgreSQL (SAEL_TEST_DB=postgres, see test/helpers.ts): the files that build an app or
-// open a database (postgresPassFiles), the browser and end-to-end files included, except the
-// cluster test, which takes PostgreSQL itself. SAEL_TEST_PASSES=sqlite or =postgres runs one of
+// open a database (postgresPassFiles), the browser and end-to-end files included, except those
+// that take PostgreSQL themselves in the first pass (the cluster and multi-process tests). SAEL_TEST_PASSES=sqlite or =postgres runs one of
 // the two; both run at the same time (SAEL_TEST_JOBS files at a time in the first, default 3,
 // SAEL_TEST_PG_JOBS in the second, default 2; SAEL_TEST_HEAVY_JOBS browser or cluster files at a
 // time across both, default 2).
@@ -20,7 +20,12 @@ import path from 'node:path';
 import { buildTests, OUT } from './build-tests.mjs';
 
 const DATABASE_USE = /\b(buildTestApp|openAppDatabase|buildApp)\(/;
-const NOT_ON_POSTGRES = /^test\/cluster\//;
+/**
+ * The files that run their PostgreSQL cases themselves, in the first pass, on databases they make
+ * from TEST_DATABASE_URL (two processes on one database, both dialects side by side): in the
+ * PostgreSQL pass they would run the very same cases again.
+ */
+const TAKES_POSTGRES_ITSELF = /^test\/(cluster\/|(positions|gpd|helpdesk)\/pg-concurrency\.test\.ts$|jobs-runner\.test\.ts$|scheduled-pass\.test\.ts$|db\/dialects\.test\.ts$)/;
 
 /**
  * The test files (repository paths) of the PostgreSQL pass: those that build an app or open a
@@ -47,7 +52,7 @@ export function postgresPassFiles(root = process.cwd()) {
     for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
       const rel = `${dir}/${e.name}`;
       if (e.isDirectory()) walk(rel);
-      else if (rel.endsWith('.test.ts') && !NOT_ON_POSTGRES.test(rel) && uses(rel)) out.push(rel);
+      else if (rel.endsWith('.test.ts') && !TAKES_POSTGRES_ITSELF.test(rel) && uses(rel)) out.push(rel);
     }
   };
   walk('test');
