@@ -5,6 +5,7 @@
  */
 import type { DbLike } from '../../db/client.js';
 import { sqlAll, sqlGet } from '../../db/raw.js';
+import type { DayPoint } from './chart.js';
 import { anomalyLabel } from './matching.js';
 import { isWorkingDay, localDate } from './sla-calendar.js';
 
@@ -562,12 +563,6 @@ export async function listMovements(db: DbLike, scope: Scope, state?: string, li
 
 // ------------------------------------------------------------------------------- dashboard
 
-export interface DayPoint {
-  day: string;
-  count: number;
-  cents: number;
-}
-
 export async function dashboard(db: DbLike, scope: Scope, days = 30, now = new Date()) {
   const sc = scopeSql('r.ente_id', scope);
   const since = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
@@ -598,36 +593,3 @@ export async function dashboard(db: DbLike, scope: Scope, days = 30, now = new D
   };
 }
 
-const esc = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/**
- * Server-side SVG bar chart of amounts per day (accessible: role img + title/desc + a data table
- * next to it in the page). Only numbers and escaped labels go in.
- */
-export function barChartSvg(series: DayPoint[], opts: { width?: number; height?: number; title: string }): string {
-  const W = opts.width ?? 760;
-  const H = opts.height ?? 240;
-  const pad = { l: 64, r: 12, t: 16, b: 36 };
-  const max = Math.max(100, ...series.map((p) => p.cents));
-  const step = (W - pad.l - pad.r) / Math.max(1, series.length);
-  const bw = Math.max(2, step * 0.7);
-  const y = (c: number) => H - pad.b - ((H - pad.t - pad.b) * c) / max;
-  const euro = (c: number) => `${Math.round(c / 100).toLocaleString('it-IT')} €`;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => Math.round(max * f));
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-labelledby="chart-title chart-desc" class="hd-chart">`);
-  parts.push(`<title id="chart-title">${esc(opts.title)}</title><desc id="chart-desc">Importi incassati per giorno; i valori sono nella tabella che segue.</desc>`);
-  for (const t of ticks) {
-    parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#d9dadb" stroke-width="1"/>`);
-    parts.push(`<text x="${pad.l - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#5d7083">${esc(euro(t))}</text>`);
-  }
-  series.forEach((p, i) => {
-    const x = pad.l + i * step + (step - bw) / 2;
-    const top = y(p.cents);
-    if (p.cents > 0) parts.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${bw.toFixed(1)}" height="${(H - pad.b - top).toFixed(1)}" fill="#0066cc"><title>${esc(`${p.day}: ${euro(p.cents)} (${p.count})`)}</title></rect>`);
-    if (i % Math.ceil(series.length / 10) === 0) parts.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${H - pad.b + 16}" text-anchor="middle" font-size="11" fill="#5d7083">${esc(`${p.day.slice(8, 10)}/${p.day.slice(5, 7)}`)}</text>`);
-  });
-  parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${H - pad.b}" y2="${H - pad.b}" stroke="#5d7083" stroke-width="1"/>`);
-  parts.push('</svg>');
-  return parts.join('');
-}

@@ -21,11 +21,11 @@ import { actorLabel, listQueryErrorFormatter, loadActorNames, pageParam } from '
 import { simulatedCredits, treasuryCamt053, treasuryCsv } from '../../simulators/pagopa/treasury.js';
 import { buildFlows } from '../../simulators/pagopa/fdr.js';
 import { flushOutbox, smtpSender, type MailSender } from './mail.js';
+import { barChartSvg } from './chart.js';
 import { RECON_ANOMALIES, RECEIPT_ANOMALY_LABELS } from './matching.js';
 import {
   ageingReport,
   ANOMALY_STATUSES,
-  barChartSvg,
   dashboard,
   flowDetail,
   inScope,
