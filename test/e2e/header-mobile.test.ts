@@ -26,9 +26,16 @@ t.test('mobile header: name shown, menu collapsed behind a button', { skip: chro
   const helpdeskLink = page.locator('#nav-main').getByRole('link', { name: 'Helpdesk' });
   t.ok(await toggler.isVisible(), 'a Menu button');
   t.notOk(await helpdeskLink.isVisible(), 'the links are collapsed');
+  // The menu ignores "close" while it is still sliding open (Bootstrap Italia's navbar-collapsible):
+  // wait for its "shown" event, as a person who sees the menu open would.
+  await page.evaluate(() => {
+    const w = window as unknown as { menuShown: Promise<void> };
+    w.menuShown = new Promise((resolve) => document.getElementById('nav-main')!.addEventListener('shown.bs.navbarcollapsible', () => resolve(), { once: true }));
+  });
   await toggler.click();
   await helpdeskLink.waitFor({ state: 'visible' });
   t.equal(await toggler.getAttribute('aria-expanded'), 'true');
+  await page.evaluate(() => (window as unknown as { menuShown: Promise<void> }).menuShown);
   await s.check(page, 'header-390-menu-open');
   await page.getByRole('button', { name: 'Chiudi il menu' }).click();
   await helpdeskLink.waitFor({ state: 'hidden' });
