@@ -53,7 +53,7 @@ import {
 import { startUserSession } from '../../plugins/auth.js';
 import { HttpError } from '../../plugins/errors.js';
 import { sessions } from '../../plugins/sessions/schema.js';
-import { upsertUser } from '../users/repository.js';
+import { recordLogin, upsertUser } from '../users/repository.js';
 import { affectedRows } from '../../db/client.js';
 import { dialectOf } from '../../db/raw.js';
 
@@ -377,6 +377,7 @@ async function spidRoutes(app: FastifyInstance, opts: SpidRoutesOptions) {
               },
               { actor: `system:${state.federation}-login`, requestId: request.id },
             );
+      await recordLogin(db, userId, new Date());
       await startUserSession(request, userId);
       request.session.spid = {
         federation: state.federation,

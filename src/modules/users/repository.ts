@@ -50,6 +50,14 @@ export async function upsertUser(db: Db, profile: UserProfile, by: Actor): Promi
     });
 }
 
+/**
+ * Records a sign-in (SPID or CIE): the administrators' pages show each enabled person's last one,
+ * so an account nobody uses any more stands out when access is reviewed.
+ */
+export async function recordLogin(db: Db, userId: number, at: Date): Promise<void> {
+  await db.update(users).set({ lastLoginAt: at.toISOString() }).where(eq(users.id, userId));
+}
+
 export class GrantError extends Error {}
 
 /** Grants a role; per-ente roles need an ente, global roles must not have one. Idempotent. */
@@ -89,6 +97,7 @@ const grantWithPerson = {
   name: users.name,
   familyName: users.familyName,
   createdAt: roleGrants.createdAt,
+  lastLoginAt: users.lastLoginAt,
 };
 
 export async function grantsOfEnte(db: Db, enteId: number) {
