@@ -150,7 +150,11 @@ t.test('postgres: two processes\' groups that lock two rows in opposite orders b
     ],
     'each unit stored exactly once (the loser\'s first try rolled back)',
   );
-  t.same([runs.a + runs.b, Math.min(runs.a, runs.b)], [3, 1], 'one of them ran twice');
+  // The loser ran again, at least once. More than once is possible on a loaded machine: its new
+  // transaction can take its first row again before the winner's backend, woken by the rollback,
+  // takes it, and the two deadlock once more (seen in CI: 3 runs and 1). MAX_RUNS bounds it.
+  t.ok(runs.a + runs.b >= 3 && Math.min(runs.a, runs.b) >= 1, `one of them ran again (runs: ${runs.a} and ${runs.b})`);
+  t.ok(Math.max(runs.a, runs.b) <= MAX_RUNS, `at most MAX_RUNS (${MAX_RUNS}) runs`);
 });
 
 t.test('postgres: a unit that keeps losing lock conflicts gets the error after MAX_RUNS runs', async (t) => {
