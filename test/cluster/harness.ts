@@ -38,12 +38,24 @@ export function findNginx(env: NodeJS.ProcessEnv = process.env): string | undefi
   return candidates.find((c) => fs.existsSync(c));
 }
 
-/** Replaces the envsubst placeholders of the README's config (`${SAEL_…}`) and refuses to leave one. */
-export function renderNginxConf(template: string, vars: Record<string, string>): string {
-  const out = template.replace(/\$\{(SAEL_[A-Z0-9_]+)\}/g, (m, name: string) => {
+/** The line after which `exposeUpstream` adds its header: the one that sends requests to the processes. */
+const PROXY_PASS = /^( *)proxy_pass http:\/\/sael_pay;$/m;
+
+/**
+ * Replaces the envsubst placeholders of the README's config (`${SAEL_…}`) and refuses to leave one.
+ * `exposeUpstream` (the cluster test) adds `X-Upstream: host:port` to every answer, the process
+ * that answered (two entries when nginx moved on to the other one); the shipped file has no such
+ * header, since it would show clients the internal addresses.
+ */
+export function renderNginxConf(template: string, vars: Record<string, string>, opts: { exposeUpstream?: boolean } = {}): string {
+  let out = template.replace(/\$\{(SAEL_[A-Z0-9_]+)\}/g, (m, name: string) => {
     if (!(name in vars)) throw new Error(`no value for ${m} in ${NGINX_TEMPLATE}`);
     return vars[name]!;
   });
+  if (opts.exposeUpstream) {
+    if (!PROXY_PASS.test(out)) throw new Error(`no "proxy_pass http://sael_pay;" line in ${NGINX_TEMPLATE}`);
+    out = out.replace(PROXY_PASS, (line, indent: string) => `${line}\n${indent}add_header X-Upstream $upstream_addr always;`);
+  }
   return out;
 }
 
@@ -294,7 +306,7 @@ export async function startCluster<P = undefined>(t: Teardown, opts: ClusterOpti
       SAEL_LISTEN: `127.0.0.1:${lbPort}`,
       SAEL_APP_1: apps[0]!.addr,
       SAEL_APP_2: apps[1]!.addr,
-    });
+    }, { exposeUpstream: true });
     fs.writeFileSync(path.join(nginxDir, 'sael-pay-cluster.conf'), rendered);
     const mainConf = path.join(nginxDir, 'nginx.conf');
     fs.writeFileSync(
