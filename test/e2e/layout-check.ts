@@ -7,12 +7,15 @@
  *    are drawn by their label's ::before/::after, which are checked instead.
  *  - no label's text overlaps any other text (headings, legends, other labels, paragraphs) or a
  *    control's box (e.g. an absolutely positioned Bootstrap Italia label pushed up into the heading above).
- * Closed <details> are opened first, so the controls they hide are checked too.
+ *  - every element that scrolls sideways (a wide table on a phone) can take the keyboard's focus,
+ *    so that its hidden columns can be scrolled into view without a mouse (WCAG 2.1.1).
+ * Closed <details> are opened first, so the controls they hide are checked too, and two frames
+ * pass before the checks (the page's ResizeObservers answer the new size or the opened details).
  */
 import type { Page } from 'playwright-core';
 
 export interface LayoutProblem {
-  kind: 'no-boundary' | 'overlap';
+  kind: 'no-boundary' | 'overlap' | 'unreachable-scroll';
   /** A short description of the element(s): tag#id "text". */
   what: string;
 }
@@ -20,9 +23,12 @@ export interface LayoutProblem {
 export async function layoutProblems(page: Page): Promise<LayoutProblem[]> {
   // tsx (esbuild keepNames) wraps named functions in __name(): give the page a no-op one.
   await page.evaluate('globalThis.__name ??= (f) => f');
-  return page.evaluate(() => {
-    const problems: { kind: 'no-boundary' | 'overlap'; what: string }[] = [];
+  await page.evaluate(() => {
     for (const d of Array.from(document.querySelectorAll('details'))) d.open = true;
+    return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  });
+  return page.evaluate(() => {
+    const problems: LayoutProblem[] = [];
 
     type Rgba = [number, number, number, number];
     const parseColor = (s: string): Rgba | null => {
@@ -163,6 +169,29 @@ export async function layoutProblems(page: Page): Promise<LayoutProblem[]> {
         const box = c.getBoundingClientRect();
         if (mine.some((m) => intersects(m, box))) report(label, c);
       }
+    }
+
+    // Sideways scrolling that the keyboard cannot reach: an element (not the page itself) whose
+    // content is wider than its box and that scrolls, which is not focusable, and which holds text
+    // out of view that is not inside a link or control (tabbing to one scrolls it into view: a row
+    // of tabs that are all links is reachable, a table's text columns are not).
+    const FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])';
+    for (const el of Array.from(document.body.querySelectorAll('*'))) {
+      if (el.scrollWidth <= el.clientWidth + 1 || (el as HTMLElement).tabIndex >= 0 || !visible(el)) continue;
+      const overflow = getComputedStyle(el).overflowX;
+      if (overflow !== 'auto' && overflow !== 'scroll') continue;
+      const box = el.getBoundingClientRect();
+      let hidden = false;
+      const inside = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let n = inside.nextNode(); n && !hidden; n = inside.nextNode()) {
+        const parent = n.parentElement;
+        if (!parent || !n.textContent?.trim() || SKIP.has(parent.tagName) || parent.closest(FOCUSABLE)) continue;
+        if (!parent.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        hidden = Array.from(range.getClientRects()).some((r) => r.width > 1 && (r.right > box.right + 1 || r.left < box.left - 1));
+      }
+      if (hidden) problems.push({ kind: 'unreachable-scroll', what: describe(el) });
     }
     return problems;
   });

@@ -155,6 +155,26 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
     ['hd-op-payment', `/helpdesk/pagamenti/${optionId}`],
     ['hd-op-new-ticket', `/helpdesk/ticket/nuovo?collega=payment:${optionId}`],
   ]);
+  // A wide table on a phone (public/js/scroll-regions.js): its wrapper is a region named by the
+  // caption, reached with Tab and scrolled with the arrow keys; at 1280 px the table fits and the
+  // wrapper is no tab stop.
+  await page.setViewportSize({ width: (width = 390), height: 900 });
+  await page.goto(`${base}${bo}/posizioni`);
+  await page.waitForFunction(() => document.querySelector('.table-responsive')?.getAttribute('role') === 'region');
+  const region = page.locator('.table-responsive').first();
+  const captionId = await region.getAttribute('aria-labelledby');
+  t.match(await page.locator(`caption#${captionId}`).textContent(), /posizioni – pagina 1 di/, 'the region is named by the table caption');
+  await page.locator('main h1').first().click(); // start tabbing from the top of the page
+  let tabs = 0;
+  while (!(await region.evaluate((el) => el === document.activeElement)) && tabs++ < 80) await page.keyboard.press('Tab');
+  t.ok(tabs < 80, `the table's wrapper is reached with Tab (${tabs} presses)`);
+  t.equal(await region.evaluate((el) => el.scrollLeft), 0);
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  t.ok((await region.evaluate((el) => el.scrollLeft)) > 0, 'the arrow keys scroll it');
+  await page.setViewportSize({ width: (width = 1280), height: 900 });
+  await page.waitForFunction(() => !document.querySelector('.table-responsive')?.hasAttribute('tabindex'));
+  t.equal(await region.getAttribute('role'), null, 'at 1280 px the table fits: no region, no tab stop');
+
   // The form as it comes back with errors (nothing filled in).
   await page.goto(`${base}${bo}/posizioni/nuova`);
   await page.getByRole('button', { name: 'Crea e pubblica' }).click();
@@ -223,12 +243,16 @@ t.test('the page checks find what they look for', { skip: chromiumAvailable() ? 
     <h1>Prova</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
     <label for="a">Debitore</label><input id="a" style="border:none;background:transparent">
     <div style="position:relative"><h2 style="margin:0">Sezione</h2><label for="b" style="position:absolute;top:0;left:0">Importo</label><input id="b" type="text" style="border:1px solid #555"></div>
+    <div id="wide" style="overflow-x:auto"><table><tr><td style="min-width:500px">Prima</td><td>Fuori schermo</td></tr></table></div>
+    <div id="wide-ok" tabindex="0" style="overflow-x:auto"><table><tr><td style="min-width:500px">Prima</td><td>Raggiungibile</td></tr></table></div>
+    <ul id="tabs" style="overflow-x:auto;white-space:nowrap;display:flex;gap:2rem;list-style:none"><li><a href="#a">Cruscotto</a></li><li><a href="#b">Pagamenti</a></li><li><a href="#c">Flussi</a></li><li><a href="#d">Tesoreria</a></li><li><a href="#e">Anomalie</a></li><li><a href="#f">Ticket</a></li></ul>
     </main></body></html>`);
   const violations = await axe(page);
   t.ok(violations.some((v) => v.id === 'image-alt'), 'axe (run in the page) reports an image without alt text');
   const problems = await layoutProblems(page);
   t.ok(problems.some((p) => p.kind === 'no-boundary' && p.what.includes('#a')), 'a text field without a border is reported');
   t.ok(problems.some((p) => p.kind === 'overlap' && p.what.includes('Importo')), 'a label printed over a heading is reported');
+  t.same(problems.filter((p) => p.kind === 'unreachable-scroll').map((p) => p.what), ['div#wide "PrimaFuori schermo"'], 'a sideways scroll with text the keyboard cannot reach is reported; a focusable one, or a row of links, is not');
   await page.setContent('<!doctype html><html lang="it"><head><title>Prova</title></head><body><main><h1>Prova</h1><label for="c">Nome</label><input id="c" type="text" style="border:1px solid #555"></main></body></html>');
   t.same(await axe(page), [], 'a clean page has no axe violation (axe re-injected after the navigation)');
   t.same(await layoutProblems(page), [], 'and no layout problem');
