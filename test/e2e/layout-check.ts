@@ -7,8 +7,8 @@
  *    are drawn by their label's ::before/::after, which are checked instead.
  *  - no label's text overlaps any other text (headings, legends, other labels, paragraphs) or a
  *    control's box (e.g. an absolutely positioned Bootstrap Italia label pushed up into the heading above).
- *  - every element that scrolls sideways (a wide table on a phone) can take the keyboard's focus,
- *    so that its hidden columns can be scrolled into view without a mouse (WCAG 2.1.1).
+ *  - every element that scrolls sideways (a wide table or chart on a phone) can take the keyboard's
+ *    focus, so that what it hides can be scrolled into view without a mouse (WCAG 2.1.1).
  * Closed <details> are opened first, so the controls they hide are checked too, and two frames
  * pass before the checks (the page's ResizeObservers answer the new size or the opened details).
  */
@@ -191,6 +191,12 @@ export async function layoutProblems(page: Page): Promise<LayoutProblem[]> {
         range.selectNodeContents(n);
         hidden = Array.from(range.getClientRects()).some((r) => r.width > 1 && (r.right > box.right + 1 || r.left < box.left - 1));
       }
+      // a picture (a chart) cut off by the box counts as much as text
+      hidden ||= Array.from(el.querySelectorAll('img, svg, canvas, video')).some((m) => {
+        if (m.parentElement?.closest('svg') || m.closest(FOCUSABLE)) return false;
+        const r = m.getBoundingClientRect();
+        return r.width > 1 && (r.right > box.right + 1 || r.left < box.left - 1);
+      });
       if (hidden) problems.push({ kind: 'unreachable-scroll', what: describe(el) });
     }
     return problems;

@@ -206,6 +206,15 @@ t.test('layout: every control has a visible boundary and no label overlaps, at 1
     ['hd-ticket', `/helpdesk/ticket/${ticketId}`],
     ['hd-mailbox', '/helpdesk/posta'],
   ]);
+  // The dashboard's chart keeps its own width on a phone (scaled down, its 11 px labels were ~5 px)
+  // and scrolls sideways in a region the keyboard reaches, named by the section's heading.
+  await page.setViewportSize({ width: (width = 390), height: 900 });
+  await page.goto(`${base}/helpdesk`);
+  await page.waitForFunction(() => document.querySelector('.scroll-x')?.getAttribute('role') === 'region');
+  const chart = page.locator('.scroll-x').first();
+  t.equal(await chart.getAttribute('aria-labelledby'), 'chart-h', 'the chart region is named by its heading');
+  t.equal(await chart.getAttribute('tabindex'), '0', 'and takes the focus');
+  t.equal(await chart.locator('img').evaluate((img) => Math.round(img.getBoundingClientRect().width)), 760, 'the chart is drawn at its own width at 390 px');
 
   // Administration: the province's admin, then Termoli's ente admin.
   await signIn(role('sael_admin'));
@@ -245,6 +254,7 @@ t.test('the page checks find what they look for', { skip: chromiumAvailable() ? 
     <div style="position:relative"><h2 style="margin:0">Sezione</h2><label for="b" style="position:absolute;top:0;left:0">Importo</label><input id="b" type="text" style="border:1px solid #555"></div>
     <div id="wide" style="overflow-x:auto"><table><tr><td style="min-width:500px">Prima</td><td>Fuori schermo</td></tr></table></div>
     <div id="wide-ok" tabindex="0" style="overflow-x:auto"><table><tr><td style="min-width:500px">Prima</td><td>Raggiungibile</td></tr></table></div>
+    <div id="wide-img" style="overflow-x:auto"><svg role="img" aria-label="Grafico" width="800" height="20"><rect width="800" height="20" fill="#06c"/></svg></div>
     <ul id="tabs" style="overflow-x:auto;white-space:nowrap;display:flex;gap:2rem;list-style:none"><li><a href="#a">Cruscotto</a></li><li><a href="#b">Pagamenti</a></li><li><a href="#c">Flussi</a></li><li><a href="#d">Tesoreria</a></li><li><a href="#e">Anomalie</a></li><li><a href="#f">Ticket</a></li></ul>
     </main></body></html>`);
   const violations = await axe(page);
@@ -252,7 +262,7 @@ t.test('the page checks find what they look for', { skip: chromiumAvailable() ? 
   const problems = await layoutProblems(page);
   t.ok(problems.some((p) => p.kind === 'no-boundary' && p.what.includes('#a')), 'a text field without a border is reported');
   t.ok(problems.some((p) => p.kind === 'overlap' && p.what.includes('Importo')), 'a label printed over a heading is reported');
-  t.same(problems.filter((p) => p.kind === 'unreachable-scroll').map((p) => p.what), ['div#wide "PrimaFuori schermo"'], 'a sideways scroll with text the keyboard cannot reach is reported; a focusable one, or a row of links, is not');
+  t.same(problems.filter((p) => p.kind === 'unreachable-scroll').map((p) => p.what), ['div#wide "PrimaFuori schermo"', 'div#wide-img'], 'a sideways scroll with text or a picture the keyboard cannot reach is reported; a focusable one, or a row of links, is not');
   await page.setContent('<!doctype html><html lang="it"><head><title>Prova</title></head><body><main><h1>Prova</h1><label for="c">Nome</label><input id="c" type="text" style="border:1px solid #555"></main></body></html>');
   t.same(await axe(page), [], 'a clean page has no axe violation (axe re-injected after the navigation)');
   t.same(await layoutProblems(page), [], 'and no layout problem');
