@@ -9,5 +9,5 @@
 import '/bi/plugins/navbar-collapsible.js';
 // The focus outline for keyboard users only: the CSS hides it after a mouse click.
 import '/bi/plugins/track-focus.js';
-// Not a Bootstrap Italia component: its wide tables made keyboard-scrollable (on a phone).
+// Not a Bootstrap Italia component: wide tables and charts made keyboard-scrollable (on a phone).
 import './scroll-regions.js';
