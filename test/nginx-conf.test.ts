@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { findNginx, NGINX_TEMPLATE, renderNginxConf } from './cluster/harness.js';
+import { findNginx, NGINX_TEMPLATE, renderNginxConf, writeNginxConf } from './cluster/harness.js';
 
 const template = fs.readFileSync(NGINX_TEMPLATE, 'utf8');
 const vars = { SAEL_LISTEN: '127.0.0.1:8080', SAEL_APP_1: '10.0.0.11:3000', SAEL_APP_2: '10.0.0.12:3000' };
@@ -41,22 +41,7 @@ const nginx = findNginx();
 t.test('nginx accepts the rendered file', { skip: nginx ? false : 'nginx not installed' }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sael-nginx-conf-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'site.conf'), renderNginxConf(template, vars));
-  const main = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(
-    main,
-    [
-      `pid ${path.join(dir, 'nginx.pid')};`,
-      `error_log ${path.join(dir, 'error.log')} warn;`,
-      'events { worker_connections 64; }',
-      'http {',
-      `  access_log off;`,
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${path.join(dir, k)};`),
-      `  include ${path.join(dir, 'site.conf')};`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  const r = spawnSync(nginx!, ['-t', '-p', dir, '-e', path.join(dir, 'error.log'), '-c', main], { encoding: 'utf8' });
+  const args = writeNginxConf(dir, renderNginxConf(template, vars));
+  const r = spawnSync(nginx!, ['-t', ...args], { encoding: 'utf8' });
   t.equal(r.status, 0, `nginx -t: ${r.stderr.trim()}`);
 });

@@ -38,6 +38,34 @@ export function findNginx(env: NodeJS.ProcessEnv = process.env): string | undefi
   return candidates.find((c) => fs.existsSync(c));
 }
 
+/**
+ * Writes `site` (a rendered http-level snippet) into `dir` inside a minimal main configuration of
+ * our own (pid, logs and temporary files under `dir`, never the system's, in the foreground) and
+ * returns the arguments that run nginx on it (add `-t` to only check it).
+ */
+export function writeNginxConf(dir: string, site: string): string[] {
+  const siteConf = path.join(dir, 'sael-pay-cluster.conf');
+  const mainConf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(siteConf, site);
+  fs.writeFileSync(
+    mainConf,
+    [
+      'daemon off;',
+      'worker_processes 1;',
+      `pid ${path.join(dir, 'nginx.pid')};`,
+      `error_log ${path.join(dir, 'error.log')} warn;`,
+      'events { worker_connections 512; }',
+      'http {',
+      `  access_log ${path.join(dir, 'access.log')};`,
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${path.join(dir, k)};`),
+      `  include ${siteConf};`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  return ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', mainConf];
+}
+
 /** The line after which `exposeUpstream` adds its header: the one that sends requests to the processes. */
 const PROXY_PASS = /^( *)proxy_pass http:\/\/sael_pay;$/m;
 
@@ -300,33 +328,15 @@ export async function startCluster<P = undefined>(t: Teardown, opts: ClusterOpti
     // The second process starts (~10 s of CPU) while the caller prepares on the first one's database.
     const [, prepared] = await Promise.all([startApp('app2', port2), opts.prepare ? opts.prepare({ cli, db }) : undefined]);
 
-    // nginx: the README's file, rendered, inside a minimal main configuration of our own (pid,
-    // logs and temporary files under our folder, never the system's).
+    // nginx: the README's file, rendered, inside our own minimal main configuration (writeNginxConf).
     const rendered = renderNginxConf(fs.readFileSync(NGINX_TEMPLATE, 'utf8'), {
       SAEL_LISTEN: `127.0.0.1:${lbPort}`,
       SAEL_APP_1: apps[0]!.addr,
       SAEL_APP_2: apps[1]!.addr,
     }, { exposeUpstream: true });
-    fs.writeFileSync(path.join(nginxDir, 'sael-pay-cluster.conf'), rendered);
-    const mainConf = path.join(nginxDir, 'nginx.conf');
-    fs.writeFileSync(
-      mainConf,
-      [
-        'daemon off;',
-        'worker_processes 1;',
-        `pid ${path.join(nginxDir, 'nginx.pid')};`,
-        `error_log ${path.join(nginxDir, 'error.log')} warn;`,
-        'events { worker_connections 512; }',
-        'http {',
-        `  access_log ${path.join(nginxDir, 'access.log')};`,
-        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${path.join(nginxDir, k)};`),
-        `  include ${path.join(nginxDir, 'sael-pay-cluster.conf')};`,
-        '}',
-        '',
-      ].join('\n'),
-    );
+    const nginxArgs = writeNginxConf(nginxDir, rendered);
     const nginxOut = { text: '' };
-    const nginx = spawn(nginxBin, ['-p', nginxDir, '-e', path.join(nginxDir, 'error.log'), '-c', mainConf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const nginx = spawn(nginxBin, nginxArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     nginx.stdout!.on('data', (c) => tail(nginxOut, c));
     nginx.stderr!.on('data', (c) => tail(nginxOut, c));
     const nginxExited = track(nginx);
