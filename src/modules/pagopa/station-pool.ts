@@ -31,6 +31,8 @@ const ENTRY = new URL(`./station-worker.${import.meta.url.endsWith('.ts') ? 'ts'
 
 export interface StationPoolData {
   entry: string;
+  /** Packages imported before tsx (src/workers/ts-worker.mjs). */
+  preload?: string[];
   file: string;
   settings: PagopaSettings;
 }
@@ -123,7 +125,7 @@ export class StationReadPool {
     for (let i = 0; i < this.opts.size; i++) {
       let worker: Worker;
       try {
-        worker = new Worker(BOOT, { workerData: { entry: ENTRY, file: this.opts.file, settings: this.opts.settings } satisfies StationPoolData });
+        worker = new Worker(BOOT, { workerData: { entry: ENTRY, preload: ['libxml2-wasm'], file: this.opts.file, settings: this.opts.settings } satisfies StationPoolData });
       } catch (err) {
         this.opts.onError?.(err as Error);
         continue;

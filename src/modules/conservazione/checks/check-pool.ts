@@ -33,7 +33,7 @@ let thread: { worker: Worker; pending: Map<number, Pending> } | undefined;
 let seq = 0;
 
 function start() {
-  const worker = new Worker(BOOT, { workerData: { entry: ENTRY } });
+  const worker = new Worker(BOOT, { workerData: { entry: ENTRY, preload: ['libxml2-wasm'] } });
   const t = { worker, pending: new Map<number, Pending>() };
   worker.on('message', (msg: Answer) => {
     const p = t.pending.get(msg.id);
