@@ -14,7 +14,8 @@ import { loadConfig } from '../../src/config.js';
 import { tempDir } from '../helpers.js';
 import type { ConservazioneCtx } from '../../src/modules/conservazione/context.js';
 import { readBlob, storeBlob } from '../../src/modules/conservazione/blobs.js';
-import { buildPda, newPdaVersion, pdaFilePath, PdaError } from '../../src/modules/conservazione/pda.js';
+import { buildPda, newPdaVersion, OFF_THREAD_DOCUMENTS, pdaFilePath, PdaError } from '../../src/modules/conservazione/pda.js';
+import { stopIndexThreads } from '../../src/modules/conservazione/pindex-thread.js';
 import { validatePIndex } from '../../src/modules/conservazione/pindex-validate.js';
 import { SINCRO_NS } from '../../src/modules/conservazione/pindex.js';
 import { consAipDocuments, consAips, consEvents, consProfiles, consSipFiles, consSips } from '../../src/modules/conservazione/schema.js';
@@ -220,4 +221,46 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   t.equal((await app.db.select().from(consAips).where(eq(consAips.id, nv.aipId)).limit(1))[0]!.status, 'superseded');
   await newPdaVersion(later, { sipId: detSip, metadata: { Identificativo: 'DET-2026-15', TipologiaDocumentale: 'Determinazione', ModalitaDiFormazione: 'a', Oggetto: 'Affidamento (rettifica)', DataDocumento: '2026-06-05', NumeroDocumento: '15' }, actor: 'user:1' });
   t.equal((await app.db.select().from(consAips).where(eq(consAips.id, dr.aipId)).limit(1))[0]!.status, 'superseded');
+});
+
+t.test('two PdA sealed at once, their indexes built on the index threads: distinct ids, both valid and sealed', async (t) => {
+  const sdb = await suiteDb();
+  const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', ...sdb.env }), { logger: false, backgroundWorkers: false, now: () => new Date('2026-06-10T08:00:00Z') });
+  sdb.closeWith(t, app);
+  const ctx = app.conservazione;
+  const ente = (await app.db.select().from(enti).where(eq(enti.kind, 'comune')).limit(1))[0]!;
+  const profile = (await app.db.select().from(consProfiles).where(eq(consProfiles.code, 'ricevuta-pagopa')).limit(1))[0]!;
+  const batch = async (from: number) => {
+    const ids: number[] = [];
+    for (let n = from; n < from + OFF_THREAD_DOCUMENTS; n++) {
+      ids.push(
+        await insertAcceptedSip(ctx, {
+          enteId: ente.id,
+          profileCode: 'ricevuta-pagopa',
+          key: `receipt:${n}`,
+          metadata: receiptMetadata(n, '2026-06-01'),
+          files: [{ name: `rt-${n}.xml`, role: 'principale', bytes: Buffer.from(`<paSendRTV2Req><n>${n}</n></paSendRTV2Req>`), mime: 'application/xml' }],
+        }),
+      );
+    }
+    return ids;
+  };
+  const [a, b] = [await batch(1000), await batch(2000)];
+  const made = await Promise.all([a, b].map((sipIds) => buildPda(ctx, { enteId: ente.id, profileId: profile.id, sipIds, actor: 'test' })));
+  t.not(made[0]!.aipId, made[1]!.aipId, 'two ids');
+  t.not(made[0]!.urn, made[1]!.urn);
+  const sealer = (await ctx.sealer())!;
+  for (const [i, r] of made.entries()) {
+    const aip = (await app.db.select().from(consAips).where(eq(consAips.id, r.aipId)).limit(1))[0]!;
+    t.equal(aip.urn, r.urn);
+    t.equal(aip.documents, OFF_THREAD_DOCUMENTS);
+    const index = await readBlob(ctx, aip.indexKey);
+    t.equal(sha(index), aip.indexSha256, 'the stored index is the one hashed');
+    t.same(validatePIndex(index).errors, [], 'the index validates');
+    t.ok(index.toString('utf8').includes(`<sincro:ID sincro:scheme="local">${r.urn}</sincro:ID>`), 'its own URN inside');
+    t.ok((await sealer.verify(index, await readBlob(ctx, aip.signatureKey), await readBlob(ctx, aip.timestampKey))).ok, 'sealed');
+    const docs = await app.db.select({ sipId: consAipDocuments.sipId }).from(consAipDocuments).where(eq(consAipDocuments.aipId, r.aipId));
+    t.same(docs.map((d) => d.sipId).sort((x, y) => x - y), [a, b][i], 'its own documents');
+  }
+  await stopIndexThreads();
 });

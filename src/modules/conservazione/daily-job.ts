@@ -30,7 +30,7 @@ import { raiseAlert } from './alerts.js';
 import type { ConservazioneCtx } from './context.js';
 import { romeDay, romeHour } from './dates.js';
 import { ingestSip, type IngestInput } from './ingest.js';
-import { buildPda, MAX_PDA_DOCUMENTS } from './pda.js';
+import { buildPda, MAX_PDA_DOCUMENTS, PDA_CONCURRENCY } from './pda.js';
 import { consAipDocuments, consDailyRuns, consProfiles, consSips, consSourceLinks } from './schema.js';
 import { createHash } from 'node:crypto';
 import { affectedRows } from '../../db/client.js';
@@ -252,13 +252,16 @@ export async function archivePending(ctx: ConservazioneCtx, enteId: number, acto
       .orderBy(asc(consSips.profileId), asc(consSips.id));
   const byProfile = new Map<number, number[]>();
   for (const p of pending) byProfile.set(p.profileId, [...(byProfile.get(p.profileId) ?? []), p.id]);
-  let made = 0;
+  const batches: { profileId: number; sipIds: number[] }[] = [];
   for (const [profileId, ids] of byProfile) {
-    for (let i = 0; i < ids.length; i += MAX_PDA_DOCUMENTS) {
-      await buildPda(ctx, { enteId, profileId, sipIds: ids.slice(i, i + MAX_PDA_DOCUMENTS), actor });
-      made++;
-    }
+    for (let i = 0; i < ids.length; i += MAX_PDA_DOCUMENTS) batches.push({ profileId, sipIds: ids.slice(i, i + MAX_PDA_DOCUMENTS) });
   }
+  // as many at once as buildPda seals at once: two indexes built on two cores
+  let made = 0;
+  await forEachLimited(batches, PDA_CONCURRENCY, async (b) => {
+    await buildPda(ctx, { enteId, ...b, actor });
+    made++;
+  });
   return made;
 }
 

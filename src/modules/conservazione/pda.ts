@@ -16,11 +16,12 @@
  * `superseded` once none of its documents is current.
  *
  * URN: `urn:sael-pay:<ipaCode>:pda:<yyyy>:<aipId>` (`:v<n>` from version 2), yyyy = the Rome
- * year of creation. The id is reserved before sealing (the URN is inside the signed index): PdA
- * are built one at a time in this process, and the primary key refuses a clash with another one.
+ * year of creation. The id is reserved before sealing (the URN is inside the signed index,
+ * reserveAipId), and the primary key refuses a clash with another process. Up to
+ * {@link PDA_CONCURRENCY} PdA are sealed at once, their indexes built and validated on worker
+ * threads (pindex-thread.ts) when they are large.
  */
 import { dialectOf, sqlGet } from '../../db/raw.js';
-import { createHash } from 'node:crypto';
 import { and, asc, eq, inArray, max } from 'drizzle-orm';
 import { addYears } from '../../domain/iso-date.js';
 import { recordAudit } from '../../plugins/audit/index.js';
@@ -31,7 +32,6 @@ import type { ConservazioneCtx } from './context.js';
 import { romeDay } from './dates.js';
 import { appendEventSync } from './events.js';
 import {
-  buildPIndex,
   conservatorAgent,
   CONSERVATOR_NAME,
   MODALITA_DI_FORMAZIONE,
@@ -39,9 +39,11 @@ import {
   type Allegato5Metadata,
   type DocumentInput,
   type FileInput,
+  type PIndexInput,
   type SoggettoInput,
 } from './pindex.js';
-import { validatePIndex } from './pindex-validate.js';
+import { buildValidatedIndex } from './pindex-build.js';
+import { buildIndexOffThread, INDEX_THREADS } from './pindex-thread.js';
 import { consAipDocuments, consAips, consProfiles, consSipFiles, consSips } from './schema.js';
 import { affectedRows } from '../../db/client.js';
 
@@ -176,26 +178,47 @@ function extension(name: string): string | undefined {
 
 // ---------------------------------------------------------------- building and sealing
 
+/** The last PdA id this process reserved, per database (SQLite, below). */
+const lastReserved = new WeakMap<object, number>();
+
 /**
  * The next PdA id, reserved before the asynchronous sealing (the URN carries it). SQLite: one
- * writer, and one PdA at a time in this process (below), so max + 1. PostgreSQL: the table's
- * identity sequence, which two processes never hand out twice (max + 1 could: both would seal a
- * PdA and the second insert fail on the key).
+ * writer process, so max + 1, or past the last id this process reserved for a PdA still being
+ * sealed. PostgreSQL: the table's identity sequence, which two processes never hand out twice
+ * (max + 1 could: both would seal a PdA and the second insert fail on the key).
  */
 async function reserveAipId(ctx: ConservazioneCtx): Promise<number> {
   if (dialectOf(ctx.db) === 'postgres') {
     const row = await sqlGet<{ id: number }>(ctx.db, "SELECT nextval(pg_get_serial_sequence('cons_aips', 'id')) AS id");
     return Number(row!.id);
   }
-  return ((await ctx.db.select({ n: max(consAips.id) }).from(consAips).limit(1))[0]?.n ?? 0) + 1;
+  const stored = (await ctx.db.select({ n: max(consAips.id) }).from(consAips).limit(1))[0]?.n ?? 0;
+  const id = Math.max(stored, lastReserved.get(ctx.db) ?? 0) + 1;
+  lastReserved.set(ctx.db, id);
+  return id;
 }
 
-/** One PdA at a time in this process (the id is reserved before the asynchronous sealing). */
-let queue: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  const run = queue.then(fn, fn);
-  queue = run.catch(() => undefined);
-  return run;
+/**
+ * PdA sealed at once in this process: one per index thread (pindex-thread.ts), so that two
+ * indexes are built on two cores while the main thread signs, stores and records the others.
+ */
+export const PDA_CONCURRENCY = INDEX_THREADS;
+
+/** Indexes of fewer documents are built on the main thread (a few milliseconds: less than a post to a thread). */
+export const OFF_THREAD_DOCUMENTS = 100;
+
+let running = 0;
+const waiting: (() => void)[] = [];
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= PDA_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next(); // the slot passes on
+    else running--;
+  }
 }
 
 function enteAgent(ente: Ente): AgentInput {
@@ -242,7 +265,7 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
   const sealer = await ctx.sealer();
   if (!sealer) throw new PdaError('firma del conservatore non configurata (CONSERVAZIONE_SIGNER_* / CONSERVAZIONE_TSA_*): impossibile creare il PdA', 503);
   const { ente, profile, docs, version, previous } = input;
-  return oneAtATime(async () => {
+  return limited(async () => {
     const createdAt = ctx.now();
     const aipId = await reserveAipId(ctx);
     const urn = pdaUrn(ente.ipaCode, createdAt, aipId, version);
@@ -269,7 +292,7 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
       };
     });
     const single = docs.length === 1 ? docs[0]! : null;
-    const xml = buildPIndex({
+    const index: PIndexInput = {
       pdaId: urn,
       createdAt,
       volume: {
@@ -288,11 +311,11 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
       holders: [{ ...enteAgent(ente), role: 'soggetto produttore' }],
       signers: [await signerAgent(ctx)],
       ...(previous ? { previous: { pindexId: previous.urn, path: previous.urn, sha256: previous.indexSha256 } } : {}),
-    });
-    const check = validatePIndex(xml);
-    if (!check.valid) throw new PdaError(`indice del PdA non conforme a SInCRO: ${check.errors.slice(0, 5).join('; ')}`, 500);
-    const indexBytes = Buffer.from(xml, 'utf8');
-    const indexSha256 = createHash('sha256').update(indexBytes).digest('hex');
+    };
+    const built = docs.length >= OFF_THREAD_DOCUMENTS ? await buildIndexOffThread(index) : buildValidatedIndex(index);
+    if (!built.valid) throw new PdaError(`indice del PdA non conforme a SInCRO: ${built.errors.slice(0, 5).join('; ')}`, 500);
+    const indexBytes = built.bytes;
+    const indexSha256 = built.sha256;
     const seal = await sealer.seal(indexBytes);
     const retentionUntil = retentionOf(docs, profile);
     const retain = retentionUntil ? { retainUntil: new Date(`${retentionUntil}T00:00:00Z`) } : {};
