@@ -17,7 +17,7 @@ const lines: string[] = [];
 let failed = 0;
 for (const f of files) {
   console.log(`\n=== ${f}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(dir, f)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, ['--import', path.join(dir, '../src/tsx-preload.mjs'), '--import', 'tsx', '--expose-gc', path.join(dir, f)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(r.stdout);
   lines.push(...r.stdout.split('\n').filter((l) => l.startsWith('BENCH ')));
   if (r.status !== 0) {
