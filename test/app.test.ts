@@ -42,7 +42,7 @@ t.test('boots in demo mode on a temporary database', async (t) => {
     t.match(res.body, /class="skiplinks"/);
     t.match(res.body, /<footer[^>]*>[\s\S]*data-element="accessibility-link"[\s\S]*<\/footer>/);
     t.match(res.body, /<footer[^>]*>[\s\S]*data-element="privacy-policy-link"[\s\S]*<\/footer>/);
-    t.match(res.body, /href="\/bi\/css\/bootstrap-italia.min.css"/);
+    t.match(res.body, /href="\/static\/css\/bootstrap-italia.css"/);
     const nonce = /script-src 'self' 'nonce-([^']+)'/.exec(String(res.headers['content-security-policy']))?.[1];
     t.ok(nonce, 'CSP carries a script nonce');
     t.match(res.body, `nonce="${nonce}"`, 'the page scripts use it');
@@ -82,7 +82,7 @@ t.test('boots in demo mode on a temporary database', async (t) => {
   });
 
   await t.test('static assets are served locally', async (t) => {
-    const css = await app.inject('/bi/css/bootstrap-italia.min.css');
+    const css = await app.inject('/static/css/bootstrap-italia.css');
     t.equal(css.statusCode, 200);
     const fonts = await app.inject('/static/css/fonts.css');
     t.equal(fonts.statusCode, 200);

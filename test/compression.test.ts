@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
+import { BI_CSS_FILE } from '../src/plugins/bi-css.js';
 import { upsertUser } from '../src/modules/users/repository.js';
 import { getPaymentRequest } from '../src/simulators/pagopa/node-messages.js';
 import { buildTestApp, loginAs } from './helpers.js';
@@ -40,6 +41,7 @@ t.test('pages and assets are compressed only when asked', async (t) => {
     { name: 'home page', url: '/' },
     { name: 'personal area', url: '/area-personale', headers: { cookie } },
     { name: 'Bootstrap Italia CSS', url: '/bi/css/bootstrap-italia.min.css', expect: css },
+    { name: 'the rules of it the pages use', url: '/static/css/bootstrap-italia.css', expect: fs.readFileSync(BI_CSS_FILE, 'utf8') },
     { name: 'a Bootstrap Italia module', url: '/bi/plugins/navbar-collapsible.js', expect: js },
     { name: 'our CSS', url: '/static/css/app.css' },
   ];

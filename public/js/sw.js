@@ -12,7 +12,7 @@ const SHELL = 'shell-' + VERSION;
 const PAGES = 'pages-v1';
 const SHELL_URLS = [
   '/offline',
-  '/bi/css/bootstrap-italia.min.css',
+  '/static/css/bootstrap-italia.css',
   // The pages' JavaScript modules (src/plugins/page-modules.ts) are filled in here when served:
   /* __PAGE_MODULES__ */
   '/static/css/fonts.css',
