@@ -66,14 +66,19 @@ type AxeRawViolation = { id: string; impact?: string | null; help: string; nodes
  * frames goes through AxeBuilder.
  */
 export async function axe(page: Page): Promise<AxeViolation[]> {
-  try {
-    return await axeOnce(page);
-  } catch (e) {
-    // A page that replaces itself while axe runs (the payment outcome page once its receipts
-    // arrive): axe again on the page it became.
-    if (!/Execution context was destroyed/.test((e as Error).message)) throw e;
-    await page.waitForLoadState('load');
-    return axeOnce(page);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await axeOnce(page);
+    } catch (e) {
+      // A page that replaces itself while axe runs (the payment outcome page once its receipts
+      // arrive): axe again on the page it became. Right after the failure the old document may
+      // still be the frame's (the new one not yet committed), and 'load' is then the old one's,
+      // so a second try could meet the same replacement (it did, in CI): a short pause first,
+      // and a few tries.
+      if (attempt === 5 || !/Execution context was destroyed/.test((e as Error).message)) throw e;
+      await page.waitForTimeout(250 * attempt);
+      await page.waitForLoadState('load');
+    }
   }
 }
 
