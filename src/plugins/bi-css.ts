@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pageModules, STATIC_ROOTS } from './page-modules.js';
+import { fileOf, pageModules, STATIC_ROOTS } from './page-modules.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,10 +37,8 @@ const SAFELIST = [/^alert-/];
 
 /** The files the pages are made of (see above), as paths. */
 async function contentFiles(): Promise<string[]> {
-  const scripts = (await pageModules()).map((url) => {
-    for (const [prefix, dir] of Object.entries(STATIC_ROOTS)) if (url.startsWith(prefix)) return path.join(dir, url.slice(prefix.length));
-    throw new Error(`module ${url}: not under a static root`);
-  });
+  // moduleGraph has checked that every module is a file under a static root
+  const scripts = (await pageModules()).map((url) => fileOf(url, STATIC_ROOTS)!);
   const under = (dir: string, ext: string): string[] =>
     fs.readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(ext)).map((f) => path.join(ROOT, dir, f));
   return [...under('templates', '.hbs'), ...under('src', '.ts'), ...under('public/js', '.js'), ...scripts].sort();

@@ -21,7 +21,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export type StaticRoots = Record<string, string>;
 
 /** The file behind a same-origin URL path, or undefined when no root serves it. */
-function fileOf(url: string, roots: StaticRoots): string | undefined {
+export function fileOf(url: string, roots: StaticRoots): string | undefined {
   for (const [prefix, dir] of Object.entries(roots)) {
     if (!url.startsWith(prefix)) continue;
     const file = path.resolve(dir, url.slice(prefix.length));

@@ -4,7 +4,7 @@
  * any thread (pindex-thread.ts runs it off the main one).
  */
 import { createHash } from 'node:crypto';
-import { buildPIndex, PIndexInputError, type PIndexInput } from './pindex.js';
+import { buildPIndex, type PIndexInput } from './pindex.js';
 import { validatePIndex } from './pindex-validate.js';
 
 export interface BuiltIndex {
@@ -17,7 +17,7 @@ export interface BuiltIndex {
   errors: string[];
 }
 
-/** The index of `input`; throws {@link PIndexInputError} on bad input, answers `valid: false` on an index that does not validate. */
+/** The index of `input`; throws PIndexInputError (pindex.ts) on bad input, answers `valid: false` on an index that does not validate. */
 export function buildValidatedIndex(input: PIndexInput): BuiltIndex {
   const xml = buildPIndex(input);
   const check = validatePIndex(xml);
@@ -25,4 +25,3 @@ export function buildValidatedIndex(input: PIndexInput): BuiltIndex {
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), valid: check.valid, errors: check.errors };
 }
 
-export { PIndexInputError };

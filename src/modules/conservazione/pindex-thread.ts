@@ -12,8 +12,8 @@
  * instead, and the next index starts a new thread.
  */
 import { Worker } from 'node:worker_threads';
-import type { PIndexInput } from './pindex.js';
-import { buildValidatedIndex, PIndexInputError, type BuiltIndex } from './pindex-build.js';
+import { PIndexInputError, type PIndexInput } from './pindex.js';
+import { buildValidatedIndex, type BuiltIndex } from './pindex-build.js';
 
 const BOOT = new URL('../../workers/ts-worker.mjs', import.meta.url);
 // The worker module in the form this one runs in: TypeScript under tsx, JavaScript once compiled.
@@ -37,7 +37,6 @@ interface Thread {
   worker: Worker;
   pending: Map<number, Pending>;
   idle?: NodeJS.Timeout;
-  stopping?: boolean;
 }
 
 const threads: (Thread | undefined)[] = [];
@@ -80,9 +79,8 @@ function start(slot: number): Thread {
   return t;
 }
 
+/** The idle timer's end: a thread given work meanwhile has had its timer cleared (post). */
 function stop(slot: number, t: Thread): void {
-  if (t.pending.size > 0 || t.stopping) return;
-  t.stopping = true;
   if (threads[slot] === t) threads[slot] = undefined;
   void t.worker.terminate();
 }
