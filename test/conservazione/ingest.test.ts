@@ -45,7 +45,7 @@ t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chain
       [2, 'allegato', 'prospetto.xml', sha(XML), sha(XML), 'application/xml'],
     ],
   );
-  // Blobs: both files in the store and in cons_blobs; the RdV bytes too.
+  // Blobs: both files in the store and in cons_blobs.
   for (const b of [PDF, XML]) {
     t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, sha(b))).limit(1))[0], 'blob row');
     t.same(await ctx.store.get(sha(b)), b, 'stored bytes');
@@ -53,8 +53,10 @@ t.test('accepted PdV: rows, blobs, RdV valid against the ParER XSD, events chain
   const rdv = (await app.db.select().from(consRdv).where(eq(consRdv.sipId, sip.id)).limit(1))[0]!;
   t.equal(rdv.xml, r.rdv!.xml);
   t.equal(rdv.sha256, sha(Buffer.from(rdv.xml)));
-  t.ok((await app.db.select().from(consBlobs).where(eq(consBlobs.key, rdv.sha256)).limit(1))[0], 'RdV registered as a blob');
-  t.same(await ctx.store.get(rdv.sha256), Buffer.from(rdv.xml), 'and its bytes stored');
+  // The RdV's one copy is its write-once row; its 'rdv' event records the same URN and hash.
+  t.notOk((await app.db.select().from(consBlobs).where(eq(consBlobs.key, rdv.sha256)).limit(1))[0], 'the RdV is not a blob');
+  const rdvEvent = (await app.db.select().from(consEvents).where(and(eq(consEvents.kind, 'rdv'), eq(consEvents.subject, `sip:${sip.id}`))).limit(1))[0]!;
+  t.same(JSON.parse(rdvEvent.details), { urn: rdv.urn, sha256: rdv.sha256 }, 'its event records its URN and hash');
   t.equal(rdv.createdAt, '2026-03-02T10:15:00.000Z');
 
   // The RdV: valid against the official schema, with URN, UTC time, hashes of the index and the whole PdV, components.

@@ -5,6 +5,7 @@
  * and the CLI exits 0 on a clean archive, 1 with the finding printed otherwise. The tests drop the
  * write-once triggers first, as an attacker with the database file could.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -16,7 +17,7 @@ import { runCli } from '../../src/cli-commands.js';
 import { anchorChainHead, anchorDigest } from '../../src/modules/conservazione/anchor.js';
 import { appendEvent, eventHash, GENESIS_HASH } from '../../src/modules/conservazione/events.js';
 import { storeBlob } from '../../src/modules/conservazione/blobs.js';
-import { consAips, consAnchors, consEvents, consProfiles } from '../../src/modules/conservazione/schema.js';
+import { consAips, consAnchors, consEvents, consProfiles, consRdv } from '../../src/modules/conservazione/schema.js';
 import { ingestSip } from '../../src/modules/conservazione/ingest.js';
 import { buildPda } from '../../src/modules/conservazione/pda.js';
 import { determina } from './ingest-fixtures.js';
@@ -136,6 +137,54 @@ t.test('verify finds edited and deleted rows, altered files, forged anchors and 
   t.same((await verifyConservazione(ctx)).findings, [], 'all restored');
 });
 
+t.test('verify re-hashes every rapporto di versamento against its row and its event, and finds a deleted one', async (t) => {
+  const app = await buildTestApp(t);
+  const ctx = app.conservazione;
+  const [ente] = await memberEnti(ctx);
+  const sips: number[] = [];
+  for (const key of ['det-rdv-1', 'det-rdv-2']) {
+    const r = await ingestSip(ctx, determina(ente!.id, key), 'test');
+    t.equal(r.status, 'accepted', JSON.stringify(r.esito));
+    sips.push(r.sipId!);
+  }
+  const clean = await verifyConservazione(ctx);
+  t.same(clean.findings, [], 'clean');
+  t.equal(clean.rapporti, 2, 'both rapporti checked');
+  t.match(formatVerifyReport(clean), [/2 rapporti di versamento controllati$/]);
+
+  for (const [tr, table] of [['cons_rdv_no_update', 'cons_rdv'], ['cons_rdv_no_delete', 'cons_rdv']]) await dropTrigger(app, tr!, table!);
+  const [first, second] = await ctx.db.select().from(consRdv).orderBy(asc(consRdv.sipId));
+  const restore = async () => {
+    await ctx.db.delete(consRdv);
+    await ctx.db.insert(consRdv).values([first!, second!]);
+  };
+  const findingsOf = async () => (await verifyConservazione(ctx)).findings.map((f) => [f.subject, f.message]);
+
+  // 1. The text edited (the esito's message), its hash left: both checks fail.
+  await sqlRun(app.db, 'UPDATE cons_rdv SET xml = ? WHERE sip_id = ?', first!.xml.replace('<Versione>', '<Versione> '), sips[0]);
+  t.match(await findingsOf(), [
+    [`sip:${sips[0]}`, new RegExp(`^il rapporto di versamento ${first!.urn} non corrisponde alla sua impronta`)],
+    [`sip:${sips[0]}`, /non è quello registrato nel registro degli eventi$/],
+  ]);
+  // 2. The text and its hash rewritten together: the chain's event still tells.
+  const forged = first!.xml.replace('<Versione>', '<Versione> ');
+  await sqlRun(app.db, 'UPDATE cons_rdv SET xml = ?, sha256 = ? WHERE sip_id = ?', forged, createHash('sha256').update(forged).digest('hex'), sips[0]);
+  t.same((await findingsOf()).map(([s]) => s), [`sip:${sips[0]}`]);
+  t.match((await verifyConservazione(ctx)).findings, [{ kind: 'rdv_invalid', message: /non è quello registrato/ }]);
+  await restore();
+  t.same(await findingsOf(), [], 'restored');
+
+  // 3. A row deleted: its event names it.
+  await sqlRun(app.db, 'DELETE FROM cons_rdv WHERE sip_id = ?', sips[1]);
+  const gone = await verifyConservazione(ctx);
+  t.equal(gone.rapporti, 1);
+  t.match(gone.findings, [{ kind: 'rdv_invalid', subject: `sip:${sips[1]}`, message: new RegExp(`^manca il rapporto di versamento ${second!.urn} registrato dall’evento n\\. \\d+ \\(riga cancellata\\)$`) }]);
+  t.equal(gone.findings.length, 1);
+  t.match(formatVerifyReport(gone).join('\n'), /ERRORE \[rapporto di versamento\] sip:/);
+  await restore();
+  t.same(await findingsOf(), [], 'restored');
+});
+
 t.test('conservazione:verify on the command line', async (t) => {
   const app = await buildTestApp(t);
   const dir = app.config.dataDir;
@@ -159,7 +208,7 @@ t.test('conservazione:verify on the command line', async (t) => {
   };
   const ok = await run();
   t.equal(ok.code, 0, ok.err);
-  t.match(ok.out, /file, \d+ eventi, 1 ancore, 1 PdA controllati/);
+  t.match(ok.out, /file, \d+ eventi, 1 ancore, 1 PdA, 1 rapporti di versamento controllati/);
   t.match(ok.out, /verifica superata/);
 
   // The PdA's index changed by one byte: its hash and its seal fail.

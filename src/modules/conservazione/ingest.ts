@@ -10,12 +10,13 @@
  *    and idempotent by content: a transaction that then fails leaves at most files no row refers
  *    to — never a half-written PdV — and a retry writes nothing new). Then ONE transaction writes
  *    the files' cons_blobs rows (registerBlobs: the fixity audit's list), the cons_sips row, its
- *    cons_sip_files, the cons_rdv row (write-once) with its blob's cons_blobs row, and the events
- *    'ingest' and 'rdv'; PdV whose files were written together share that transaction, each in its
- *    own savepoint (group commit, `commitsFor`). After the commit the RdV bytes are stored as a
- *    blob (a second copy for the fixity audit; cons_rdv holds the text and its hash, so a failure
- *    there loses nothing: it is logged, the PdV stays accepted, and the audit reports the copy
- *    missing).
+ *    cons_sip_files, the cons_rdv row (write-once: the RdV's one copy, text and SHA-256) and the
+ *    events 'ingest' and 'rdv' (whose details carry the RdV's URN and SHA-256, so the hash chain
+ *    vouches for it: `conservazione:verify` re-hashes every cons_rdv row against its own hash and
+ *    its event); PdV whose files were written together share that transaction, each in its own
+ *    savepoint (group commit, `commitsFor`). The RdV is not also stored as a blob: that copy was
+ *    written after the commit, so it never made the RdV more durable than the PdV's own rows, it
+ *    cost each receipt a third fsync, and what the PdD serves is the row.
  * 3. Rejected: the PdV is kept (cons_sips status 'rejected' with its esito and file rows, no file
  *    stored) with a 'reject' event, in one transaction. The THIRD rejection of the same (ente,
  *    profile, objectKey) raises the 'sip_rejected_3x' alert (cons_alerts + helpdesk ticket) and
@@ -330,22 +331,13 @@ export async function ingestSip(ctx: ConservazioneCtx, input: IngestInput, actor
       });
       const rdvSha256 = sha256(xml).toString('hex');
       await preparedRun(tx, 'cons:ingest-rdv', q.insertRdv, { sipId: sip.id, urn: rdvUrn, createdAt: receivedAt.toISOString(), xml, sha256: rdvSha256 });
-      // The files' rows, and the RdV's copy's, which is stored just after the commit (below).
-      await registerBlobs(ctx, tx, [...puts, { key: rdvSha256, sizeBytes: Buffer.byteLength(xml, 'utf8'), created: true }]);
+      await registerBlobs(ctx, tx, puts);
       await appendEventSync(tx, { kind: 'rdv', enteId: ente.id, actor, subject: `sip:${sip.id}`, details: { urn: rdvUrn, sha256: rdvSha256 } }, receivedAt, ingested);
       if (input.sourceLink) await preparedRun(tx, 'cons:ingest-link', q.insertLink, { ...input.sourceLink, enteId: ente.id, sipId: sip.id });
       return { sipId: sip.id, urn, rejections: 0, rdv: { urn: rdvUrn, xml } };
     } }, arrival);
 
   if (result.rdv) {
-    try {
-      await ctx.store.put(Buffer.from(result.rdv.xml, 'utf8'), retainUntil ? { retainUntil } : {});
-    } catch (e) {
-      // cons_rdv holds the text and its hash: the PdV stays accepted (failing here would make the
-      // caller send it again as a new PdV). The copy's cons_blobs row is already committed, so
-      // the next fixity audit reports it missing (alert and ticket), besides this log line.
-      console.error(`conservazione: RdV ${result.rdv.urn} not stored as a blob: ${(e as Error).message}`);
-    }
     return { sipId: result.sipId, urn: result.urn, status: 'accepted', esito, rdv: result.rdv };
   }
 

@@ -143,7 +143,7 @@ export async function buildManuale(ctx: ConservazioneCtx): Promise<Manuale> {
           `automaticamente, ogni giorno dopo le ore ${cfg.dailyHour}:00, per le ricevute di pagamento pagoPA e i flussi di rendicontazione del giorno precedente degli enti con il servizio attivo.`,
         ),
         p('Ogni PdV è verificato: impronta SHA-256 ricalcolata e confrontata con quella dichiarata, formato identificato dal contenuto e confrontato con il profilo, metadati obbligatori presenti e validi, firme digitali (CAdES e PAdES) verificate quando presenti o richieste. L’esito riporta un codice e un messaggio per ogni controllo. I PdV rifiutati sono conservati con il loro esito; al terzo rifiuto dello stesso oggetto si apre una segnalazione all’helpdesk.'),
-        p('Per ogni PdV accettato il sistema genera il rapporto di versamento: identificativo univoco (URN), riferimento temporale UTC, impronta del pacchetto e del suo indice, elenco dei componenti accettati. Il rapporto è registrato in modo immodificabile, restituito al versante e scaricabile.'),
+        p('Per ogni PdV accettato il sistema genera il rapporto di versamento: identificativo univoco (URN), riferimento temporale UTC, impronta del pacchetto e del suo indice, elenco dei componenti accettati. Il rapporto è registrato in modo immodificabile nella stessa transazione del PdV, con la sua impronta riportata nel registro degli eventi; è restituito al versante e scaricabile.'),
       ],
     },
     {
@@ -187,7 +187,7 @@ export async function buildManuale(ctx: ConservazioneCtx): Promise<Manuale> {
           `Verifica periodica di integrità: ogni file conservato è riletto e la sua impronta ricalcolata almeno una volta ogni ${cfg.auditCycleDays} giorni (la norma chiede almeno ogni cinque anni); la verifica procede a blocchi e riprende da dove si è fermata.`,
           'Registro degli eventi: ogni evento di conservazione (versamento, rifiuto, rapporto, PdA, verifica, accesso, esportazione, scarto) è una riga concatenata alla precedente tramite impronta SHA-256; una riga modificata o cancellata interrompe la catena.',
           'Ancoraggio giornaliero: una volta al giorno l’impronta dell’ultimo evento è marcata temporalmente dalla TSA, così che nemmeno una riscrittura completa del registro passi inosservata.',
-          'Verifica complessiva: il comando “conservazione:verify” ricontrolla file, catena, ancore, firme e marche di tutti i PdA e segnala ogni anomalia.',
+          'Verifica complessiva: il comando “conservazione:verify” ricontrolla file, catena, ancore, firme e marche di tutti i PdA e i rapporti di versamento (confrontati con la loro impronta e con il registro degli eventi) e segnala ogni anomalia.',
         ),
         p('Un’anomalia (file alterato o mancante, marca non ottenuta, versamento automatico non riuscito) apre un allarme per il responsabile della conservazione e una segnalazione all’helpdesk; il responsabile ne registra la presa in carico. In caso di file alterato si ripristina la copia da backup e se ne verifica l’impronta.'),
       ],

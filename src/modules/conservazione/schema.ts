@@ -140,7 +140,7 @@ export const consRdv = sqliteTable('cons_rdv', {
   urn: text('urn').notNull().unique(),
   /** UTC instant of the rapporto. */
   createdAt: text('created_at').notNull(),
-  /** The RdV document (XML) and its SHA-256 (hex); the bytes are also a blob. */
+  /** The RdV document (XML) and its SHA-256 (hex), also in its 'rdv' event (conservazione:verify checks both). */
   xml: text('xml').notNull(),
   sha256: text('sha256').notNull(),
 });

@@ -11,20 +11,23 @@
  * - every daily anchor: the head hash it stamped must be the recomputed chain's hash at its
  *   lastSeq, and its RFC 3161 token must verify over that hash (sealer.verifyTimestamp);
  * - every PdA not discarded: the index bytes match indexSha256 and the CAdES signature and time
- *   stamp verify over them (sealer.verify).
+ *   stamp verify over them (sealer.verify);
+ * - every rapporto di versamento (cons_rdv, the RdV's one copy): its text re-hashed against its
+ *   row's SHA-256 and against the URN and SHA-256 its 'rdv' event recorded in the chain; an 'rdv'
+ *   event whose row is gone is found too.
  *
  * Rows are read in pages (drizzle), blobs one at a time: memory stays flat with the archive size.
  */
 import { createHash } from 'node:crypto';
-import { asc, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { ConservazioneCtx } from './context.js';
 import { anchorDigest } from './anchor.js';
 import { readBlob } from './blobs.js';
 import { eventHash, GENESIS_HASH } from './events.js';
-import { consAips, consAnchors, consBlobs, consEvents } from './schema.js';
+import { consAips, consAnchors, consBlobs, consEvents, consRdv } from './schema.js';
 
 export interface VerifyFinding {
-  kind: 'blob_missing' | 'blob_mismatch' | 'chain_broken' | 'anchor_invalid' | 'seal_invalid';
+  kind: 'blob_missing' | 'blob_mismatch' | 'chain_broken' | 'anchor_invalid' | 'seal_invalid' | 'rdv_invalid';
   subject: string;
   /** Italian. */
   message: string;
@@ -35,6 +38,7 @@ export interface VerifyReport {
   events: number;
   anchors: number;
   aips: number;
+  rapporti: number;
   findings: VerifyFinding[];
 }
 
@@ -173,6 +177,57 @@ async function verifyAips(ctx: ConservazioneCtx, findings: VerifyFinding[]): Pro
   }
 }
 
+/** The URN and SHA-256 an 'rdv' event recorded (ingest.ts), or null when its details lack them. */
+function recordedRdv(details: string): { urn: string; sha256: string } | null {
+  try {
+    const d = JSON.parse(details) as { urn?: unknown; sha256?: unknown };
+    return typeof d.urn === 'string' && typeof d.sha256 === 'string' ? { urn: d.urn, sha256: d.sha256 } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function verifyRapporti(ctx: ConservazioneCtx, findings: VerifyFinding[]): Promise<number> {
+  let count = 0;
+  // every row: its text against its own hash and against its event
+  for (let cursor = 0; ; ) {
+    const rows = await ctx.db.select({ sipId: consRdv.sipId, urn: consRdv.urn, xml: consRdv.xml, sha256: consRdv.sha256 }).from(consRdv).where(gt(consRdv.sipId, cursor)).orderBy(asc(consRdv.sipId)).limit(PAGE);
+    if (!rows.length) break;
+    const events = await ctx.db
+          .select({ subject: consEvents.subject, details: consEvents.details })
+          .from(consEvents)
+          .where(and(eq(consEvents.kind, 'rdv'), inArray(consEvents.subject, rows.map((r) => `sip:${r.sipId}`))));
+    const recorded = new Map(events.map((e) => [e.subject, recordedRdv(e.details)]));
+    for (const row of rows) {
+      count++;
+      const subject = `sip:${row.sipId}`;
+      const actual = createHash('sha256').update(row.xml, 'utf8').digest('hex');
+      if (actual !== row.sha256) findings.push({ kind: 'rdv_invalid', subject, message: `il rapporto di versamento ${row.urn} non corrisponde alla sua impronta: SHA-256 ricalcolato ${actual}` });
+      const event = recorded.get(subject);
+      if (event === undefined) findings.push({ kind: 'rdv_invalid', subject, message: `il rapporto di versamento ${row.urn} non ha il suo evento nel registro` });
+      else if (event === null || event.urn !== row.urn || event.sha256 !== actual)
+        findings.push({ kind: 'rdv_invalid', subject, message: `il rapporto di versamento ${row.urn} non è quello registrato nel registro degli eventi` });
+    }
+    cursor = rows[rows.length - 1]!.sipId;
+  }
+  // every 'rdv' event: its row still there
+  for (let cursor = 0; ; ) {
+    const events = await ctx.db
+          .select({ seq: consEvents.seq, subject: consEvents.subject, details: consEvents.details })
+          .from(consEvents)
+          .where(and(eq(consEvents.kind, 'rdv'), gt(consEvents.seq, cursor)))
+          .orderBy(asc(consEvents.seq))
+          .limit(PAGE);
+    if (!events.length) return count;
+    const sipIds = events.map((e) => Number(e.subject.slice('sip:'.length))).filter((n) => Number.isSafeInteger(n));
+    const present = new Set((await ctx.db.select({ sipId: consRdv.sipId }).from(consRdv).where(inArray(consRdv.sipId, sipIds))).map((r) => `sip:${r.sipId}`));
+    for (const e of events) {
+      if (!present.has(e.subject)) findings.push({ kind: 'rdv_invalid', subject: e.subject, message: `manca il rapporto di versamento ${recordedRdv(e.details)?.urn ?? ''} registrato dall’evento n. ${e.seq} (riga cancellata)` });
+    }
+    cursor = events[events.length - 1]!.seq;
+  }
+}
+
 export async function verifyConservazione(ctx: ConservazioneCtx): Promise<VerifyReport> {
   const findings: VerifyFinding[] = [];
   const blobs = await verifyBlobs(ctx, findings);
@@ -180,7 +235,8 @@ export async function verifyConservazione(ctx: ConservazioneCtx): Promise<Verify
   const chain = await verifyChain(ctx, new Set(anchors.map((a) => a.lastSeq)), findings);
   await verifyAnchors(ctx, anchors, chain, findings);
   const aips = await verifyAips(ctx, findings);
-  return { blobs, events: chain.events, anchors: anchors.length, aips, findings };
+  const rapporti = await verifyRapporti(ctx, findings);
+  return { blobs, events: chain.events, anchors: anchors.length, aips, rapporti, findings };
 }
 
 const KIND_LABELS: Record<VerifyFinding['kind'], string> = {
@@ -189,11 +245,12 @@ const KIND_LABELS: Record<VerifyFinding['kind'], string> = {
   chain_broken: 'registro eventi',
   anchor_invalid: 'ancora del registro',
   seal_invalid: 'sigillo del PdA',
+  rdv_invalid: 'rapporto di versamento',
 };
 
 /** The report as lines for the CLI (Italian). */
 export function formatVerifyReport(report: VerifyReport): string[] {
-  const head = `Verifica della conservazione: ${report.blobs} file, ${report.events} eventi, ${report.anchors} ancore, ${report.aips} PdA controllati`;
+  const head = `Verifica della conservazione: ${report.blobs} file, ${report.events} eventi, ${report.anchors} ancore, ${report.aips} PdA, ${report.rapporti} rapporti di versamento controllati`;
   if (!report.findings.length) return [head];
   return [head, `${report.findings.length} anomalie:`, ...report.findings.map((f) => `ERRORE [${KIND_LABELS[f.kind]}] ${f.subject}: ${f.message}`)];
 }
