@@ -274,6 +274,19 @@ t.test('metadata: missing and invalid values, one outcome each naming the field'
     { code: 'METADATA_INVALID', message: /Soggetti\[1\]\.codiceFiscale/ },
   ]);
   t.equal(validateMetadata({ ...META, TempoDiConservazione: 10000 }, { required, now: NOW })[0]!.code, 'METADATA_INVALID');
+  // characters the PdA's XML index cannot carry, in any text field: refused at the door
+  for (const [field, value] of [
+    ['Oggetto', 'Determina \u0001 di spesa'],
+    ['NumeroDocumento', '12\uFFFE'],
+    ['Note', 'mezza coppia \uD83C fine'],
+  ] as const) {
+    t.match(validateMetadata({ ...META, [field]: value }, { required, now: NOW }), [{ code: 'METADATA_INVALID', message: new RegExp(`«${field}».*caratteri di controllo`) }], `${field}: not XML`);
+  }
+  t.match(validateMetadata({ ...META, ParoleChiave: ['ok', 'tab\u000Bverticale'] }, { required, now: NOW }), [{ code: 'METADATA_INVALID', message: /«ParoleChiave».*caratteri di controllo/ }]);
+  t.match(validateMetadata({ ...META, Soggetti: [{ ruolo: 'Autore', tipo: 'PG', denominazione: 'Ditta\u0007' }] }, { required, now: NOW }), [
+    { code: 'METADATA_INVALID', message: /Soggetti\[1\]\.denominazione.*caratteri di controllo/ },
+  ]);
+  t.same(validateMetadata({ ...META, Oggetto: 'Festa \u{1F389} con a capo\n e tab\t' }, { required, now: NOW }).map((c) => c.outcome), ['POSITIVO'], 'a whole emoji, a new line and a tab are fine');
   t.equal(validateMetadata([1], { required, now: NOW })[0]!.code, 'METADATA_INVALID', 'not an object');
   const good = {
     ...META,
@@ -357,6 +370,8 @@ t.test('checkSip: empty and too large files, package structure, metadata', async
   t.match(find(big.esito.checks, 'size', 'grande.pdf'), [{ code: 'FILE_TOO_LARGE' }]);
   const two = await checkSip({ profile: profile(), metadata: META, files: [file('a.pdf', PDF), file('b.xml', XML)], now: NOW });
   t.same(codes(two.esito.checks), ['PACKAGE_INVALID']);
+  const ctl = await checkSip({ profile: profile(), metadata: META, files: [file('a\u0001.pdf', PDF)], now: NOW });
+  t.match(ctl.esito.checks.filter((c) => c.outcome === 'NEGATIVO'), [{ code: 'PACKAGE_INVALID', message: /nome di file contiene caratteri di controllo/ }], 'a file name XML cannot carry');
   const md = await checkSip({ profile: profile(), metadata: { ...META, Oggetto: undefined, ModalitaDiFormazione: 'z' }, files: [file('a.pdf', PDF)], now: NOW });
   t.same(codes(md.esito.checks), ['METADATA_INVALID', 'METADATA_MISSING']);
   t.equal(md.esito.code, 'KO');

@@ -17,7 +17,9 @@ import { addDays } from '../../src/domain/iso-date.js';
 import { adesioni, catalogueServices } from '../../src/modules/catalogue/schema.js';
 import { readBlob } from '../../src/modules/conservazione/blobs.js';
 import { romeDay } from '../../src/modules/conservazione/dates.js';
-import { romeDayBounds, runDailyJob } from '../../src/modules/conservazione/daily-job.js';
+import { archivePending, PdaBatchesError, romeDayBounds, runDailyJob } from '../../src/modules/conservazione/daily-job.js';
+import { ingestSip } from '../../src/modules/conservazione/ingest.js';
+import { determina } from './ingest-fixtures.js';
 import { seedConservazioneDemo } from '../../src/modules/conservazione/demo-seed.js';
 import { validatePIndex } from '../../src/modules/conservazione/pindex-validate.js';
 import { consAipDocuments, consAips, consAlerts, consDailyRuns, consSipFiles, consSips, consSourceLinks } from '../../src/modules/conservazione/schema.js';
@@ -25,9 +27,9 @@ import { enti } from '../../src/modules/enti/schema.js';
 import { fdrFlows, receipts } from '../../src/modules/pagopa/schema.js';
 import { getPaymentRequest, newReceiptId, readPaymentData, sendRtRequest } from '../../src/simulators/pagopa/node-messages.js';
 import { callStation, createTari, identity } from '../pagopa/helpers.js';
-import { tempDir } from '../helpers.js';
+import { buildTestApp, tempDir } from '../helpers.js';
 import type { FastifyInstance } from 'fastify';
-import { sqlGet } from '../../src/db/raw.js';
+import { sqlGet, sqlRun } from '../../src/db/raw.js';
 import { suiteDb } from '../suite-db.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -189,4 +191,27 @@ t.test('CLI conservazione:run --date', async (t) => {
   const bad = await cli('conservazione:run', '--date', '2026-02-30');
   t.equal(bad.code, 2);
   t.match(bad.err, /--date non valida/);
+});
+
+t.test('a PdA that cannot be made does not stop the ente\'s other PdA; the run reports it', async (t) => {
+  const app = await buildTestApp(t);
+  const ctx = app.conservazione;
+  const ente = (await app.db.select().from(enti).where(and(eq(enti.member, true), eq(enti.kind, 'comune'))).limit(1))[0]!;
+  const good = await ingestSip(ctx, determina(ente.id, 'det-ok'), 'test');
+  const bad = await ingestSip(ctx, determina(ente.id, 'del-ko', { profileCode: 'delibera' }), 'test');
+  t.equal(good.status, 'accepted');
+  t.equal(bad.status, 'accepted');
+  // a PdV accepted before the ingest refused characters XML cannot carry: its index cannot be written
+  const metadata = JSON.parse((await app.db.select().from(consSips).where(eq(consSips.id, bad.sipId!)).limit(1))[0]!.metadata) as Record<string, unknown>;
+  await sqlRun(app.db, 'UPDATE cons_sips SET metadata = ? WHERE id = ?', JSON.stringify({ ...metadata, Oggetto: 'Delibera \u0001 di giunta' }), bad.sipId);
+
+  const err = await archivePending(ctx, ente.id, 'test').then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.ok(err instanceof PdaBatchesError, 'the failure is reported');
+  t.equal((err as PdaBatchesError).made, 1, 'the other PdA was made');
+  t.match((err as Error).message, new RegExp(`^1 PdA creati, 1 non riusciti: PdA di 1 documenti \\(PdV ${bad.sipId}–${bad.sipId}\\) non creato: .*caratteri non ammessi in XML`));
+  const inPda = await app.db.select({ sipId: consAipDocuments.sipId }).from(consAipDocuments);
+  t.same(inPda.map((r) => r.sipId), [good.sipId], 'the good document is in a PdA, the broken one waits');
 });

@@ -223,6 +223,30 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   t.equal((await app.db.select().from(consAips).where(eq(consAips.id, dr.aipId)).limit(1))[0]!.status, 'superseded');
 });
 
+t.test('an Oggetto whose 250th character is an emoji: the label is cut between code points and the index is XML', async (t) => {
+  const sdb = await suiteDb();
+  const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', ...sdb.env }), { logger: false, backgroundWorkers: false, now: () => new Date('2026-06-10T08:00:00Z') });
+  sdb.closeWith(t, app);
+  const ctx = app.conservazione;
+  const ente = (await app.db.select().from(enti).where(eq(enti.kind, 'comune')).limit(1))[0]!;
+  const profile = (await app.db.select().from(consProfiles).where(eq(consProfiles.code, 'ricevuta-pagopa')).limit(1))[0]!;
+  const oggetto = `${'a'.repeat(249)}\u{1F389} e il resto`;
+  const sipId = await insertAcceptedSip(ctx, {
+    enteId: ente.id,
+    profileCode: 'ricevuta-pagopa',
+    key: 'receipt:emoji',
+    metadata: { ...receiptMetadata(9, '2026-06-01'), Oggetto: oggetto },
+    files: [{ name: 'rt-9.xml', role: 'principale', bytes: Buffer.from('<paSendRTV2Req><n>9</n></paSendRTV2Req>'), mime: 'application/xml' }],
+  });
+  const r = await buildPda(ctx, { enteId: ente.id, profileId: profile.id, sipIds: [sipId], actor: 'test' });
+  const aip = (await app.db.select().from(consAips).where(eq(consAips.id, r.aipId)).limit(1))[0]!;
+  const index = await readBlob(ctx, aip.indexKey);
+  t.same(validatePIndex(index).errors, [], 'valid');
+  const xml = index.toString('utf8');
+  t.ok(xml.includes(`>${'a'.repeat(249)}\u{1F389}<`), 'the label keeps the whole emoji as its 250th character');
+  t.ok(xml.includes(oggetto), 'the Oggetto whole in the metadata');
+});
+
 t.test('two PdA sealed at once, their indexes built on the index threads: distinct ids, both valid and sealed', async (t) => {
   const sdb = await suiteDb();
   const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', ...sdb.env }), { logger: false, backgroundWorkers: false, now: () => new Date('2026-06-10T08:00:00Z') });

@@ -234,7 +234,12 @@ async function runForEnte(ctx: ConservazioneCtx, ente: Ente, day: string, actor:
       .where(and(eq(fdrFlows.enteId, ente.id), lt(fdrFlows.downloadedAt, end), linked('fdr_flow', fdrFlows.id)))
       .orderBy(asc(fdrFlows.id));
   await forEachLimited(flows, INGEST_CONCURRENCY, (f) => preserve(ctx, 'fdr_flow', f.id, ente.id, async () => flowSip(ente, f), actor, counts));
-  counts.aips += await archivePending(ctx, ente.id, actor);
+  try {
+    counts.aips += await archivePending(ctx, ente.id, actor);
+  } catch (e) {
+    if (e instanceof PdaBatchesError) counts.aips += e.made;
+    throw e;
+  }
 }
 
 /** PdA of the ente's accepted documents in no PdA yet, per profile, at most 5000 each; returns how many PdA. */
@@ -256,13 +261,31 @@ export async function archivePending(ctx: ConservazioneCtx, enteId: number, acto
   for (const [profileId, ids] of byProfile) {
     for (let i = 0; i < ids.length; i += MAX_PDA_DOCUMENTS) batches.push({ profileId, sipIds: ids.slice(i, i + MAX_PDA_DOCUMENTS) });
   }
-  // as many at once as buildPda seals at once: two indexes built on two cores
+  // as many at once as buildPda seals at once: two indexes built on two cores. A batch that fails
+  // does not stop the others (each is its own PdA); the failures are reported together after.
   let made = 0;
+  const failures: string[] = [];
   await forEachLimited(batches, PDA_CONCURRENCY, async (b) => {
-    await buildPda(ctx, { enteId, ...b, actor });
-    made++;
+    try {
+      await buildPda(ctx, { enteId, ...b, actor });
+      made++;
+    } catch (e) {
+      failures.push(`PdA di ${b.sipIds.length} documenti (PdV ${b.sipIds[0]}–${b.sipIds[b.sipIds.length - 1]}) non creato: ${(e as Error).message}`);
+    }
   });
+  if (failures.length) throw new PdaBatchesError(made, failures);
   return made;
+}
+
+/** Some of archivePending's PdA failed; `made` were created. */
+export class PdaBatchesError extends Error {
+  constructor(
+    readonly made: number,
+    failures: string[],
+  ) {
+    super(`${made} PdA creati, ${failures.length} non riusciti: ${failures.join('; ')}`);
+    this.name = 'PdaBatchesError';
+  }
 }
 
 /** Preserves `day`'s receipts and flows of every ente with the conservazione service active, then builds the PdA. Idempotent per (day, ente). */

@@ -46,6 +46,7 @@ import { buildValidatedIndex } from './pindex-build.js';
 import { buildIndexOffThread, INDEX_THREADS } from './pindex-thread.js';
 import { consAipDocuments, consAips, consProfiles, consSipFiles, consSips } from './schema.js';
 import { affectedRows } from '../../db/client.js';
+import { clip } from '../pagopa/soap.js';
 
 /** Rows of cons_aip_documents per INSERT statement. */
 const DOCS_PER_INSERT = 500;
@@ -273,7 +274,8 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
       const files = ordered(d.files);
       return {
         id: `doc-${d.sip.id}`,
-        label: text(d.metadata.Oggetto)?.slice(0, 250),
+        // 250 code points, not UTF-16 units: a cut between an emoji's two halves cannot be written as XML
+        label: clip(text(d.metadata.Oggetto), 250),
         description: d.sip.urn,
         files: files.map(
           (f): FileInput => ({

@@ -23,6 +23,7 @@
  * Every value is escaped by the project's XML writer (src/modules/pagopa/soap.ts `el`).
  */
 import { el, XmlNode, type XmlContent } from '../pagopa/soap.js';
+import { isXmlText } from '../../xml/xml-chars.js';
 
 export const SINCRO_NS = 'http://www.uni.com/U3011/sincro-v2/';
 export const SINCRO_URI = 'http://www.uni.com/U3011/sincro-v2/PIndex.xsd';
@@ -204,11 +205,6 @@ const HEX64 = /^[0-9a-fA-F]{64}$/;
 const AGENT_ID = /^(PAS|IDC|PNO|TIN|VAT|NTR|([A-Za-z0-9]{2}:))[A-Z]{2}-[a-zA-Z0-9]+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIME = /^\d{2}:\d{2}(:\d{2})?$/;
-// Characters XML 1.0 cannot carry at all (escaping does not help).
-// eslint-disable-next-line no-control-regex
-const NON_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-/** A UTF-16 surrogate without its pair cannot be written as UTF-8. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function fail(msg: string): never {
   throw new PIndexInputError(msg);
@@ -216,7 +212,7 @@ function fail(msg: string): never {
 
 function need(value: string | undefined, what: string): string {
   if (value === undefined || value.trim() === '') fail(`${what}: valore obbligatorio mancante`);
-  if (NON_XML.test(value) || LONE_SURROGATE.test(value)) fail(`${what}: contiene caratteri non ammessi in XML`);
+  if (!isXmlText(value)) fail(`${what}: contiene caratteri non ammessi in XML`);
   return value;
 }
 

@@ -8,6 +8,7 @@ import { MODALITA_DI_FORMAZIONE, RUOLI } from '../pindex.js';
 import { romeDay } from '../dates.js';
 import { negative, positive, type CheckOutcome } from './esito.js';
 import { isIsoDate as isValidIsoDate } from '../../../domain/iso-date.js';
+import { isXmlText } from '../../../xml/xml-chars.js';
 
 /** The metadata JSON of a PdV (keys = Allegato 5 element names). */
 export interface PdvMetadata {
@@ -75,6 +76,9 @@ export const MAX_LENGTH: Record<string, number> = {
 };
 
 
+/** The metadata go into the PdA's XML index, which cannot carry these characters. */
+const CONTROL_CHARACTERS = 'contiene caratteri di controllo o non validi, che un documento XML non può contenere.';
+
 const CF_PERSONA = /^[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]$/;
 const CF_NUMERICO = /^[0-9]{11}$/;
 
@@ -127,6 +131,10 @@ export function validateMetadata(metadata: unknown, options: ValidateMetadataOpt
     }
     if (value.length > max) {
       invalid(field, `al massimo ${max} caratteri (ne ha ${value.length}).`);
+      return false;
+    }
+    if (!isXmlText(value)) {
+      invalid(field, CONTROL_CHARACTERS);
       return false;
     }
     return true;
@@ -198,6 +206,7 @@ function validateSoggetti(value: unknown, invalid: (field: string, message: stri
       if (max === undefined) invalid(`${at}.${k}`, 'campo non previsto (denominazione, nome, cognome, codiceFiscale, ipa).');
       else if (typeof x[k] !== 'string') invalid(`${at}.${k}`, 'deve essere un testo.');
       else if ((x[k] as string).length > max) invalid(`${at}.${k}`, `al massimo ${max} caratteri.`);
+      else if (!isXmlText(x[k] as string)) invalid(`${at}.${k}`, CONTROL_CHARACTERS);
     }
     if (typeof x.codiceFiscale === 'string' && !CF_PERSONA.test(x.codiceFiscale.toUpperCase()) && !CF_NUMERICO.test(x.codiceFiscale)) {
       invalid(`${at}.codiceFiscale`, 'non è un codice fiscale (16 caratteri) né una partita IVA (11 cifre).');

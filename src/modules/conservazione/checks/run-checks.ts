@@ -23,6 +23,7 @@ import { validateMetadata } from './metadata.js';
 import type { CadesReport, SignatureReport } from './signature.js';
 import { once } from '../../../lazy-packages.js';
 import type { FormatSuitability } from '../schema.js';
+import { isXmlText } from '../../../xml/xml-chars.js';
 
 export interface SipFileInput {
   name: string;
@@ -160,6 +161,7 @@ async function runChecks(input: CheckSipInput): Promise<CheckSipResult> {
   if (input.files.length === 0) packageChecks.push(negative('profile', 'PACKAGE_INVALID', 'Il pacchetto non contiene file.'));
   else if (principali !== 1) packageChecks.push(negative('profile', 'PACKAGE_INVALID', `Il pacchetto deve avere un solo file principale (ne ha ${principali}).`));
   else if (dup.length) packageChecks.push(negative('profile', 'PACKAGE_INVALID', `Nomi di file ripetuti: ${[...new Set(dup)].join(', ')}.`));
+  else if (names.some((n) => !isXmlText(n))) packageChecks.push(negative('profile', 'PACKAGE_INVALID', 'Un nome di file contiene caratteri di controllo o non validi, che l’indice XML del PdA non può contenere.'));
   else packageChecks.push(positive('profile', `Pacchetto con ${input.files.length} file per il profilo «${profile.name}».`));
 
   const states: FileState[] = [];
