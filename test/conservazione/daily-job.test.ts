@@ -193,14 +193,18 @@ t.test('CLI conservazione:run --date', async (t) => {
   t.match(bad.err, /--date non valida/);
 });
 
-t.test('a PdA that cannot be made does not stop the ente\'s other PdA; the run reports it', async (t) => {
+t.test('a document that breaks its PdA\'s index does not hold back the others; the run reports it', async (t) => {
   const app = await buildTestApp(t);
   const ctx = app.conservazione;
   const ente = (await app.db.select().from(enti).where(and(eq(enti.member, true), eq(enti.kind, 'comune'))).limit(1))[0]!;
-  const good = await ingestSip(ctx, determina(ente.id, 'det-ok'), 'test');
-  const bad = await ingestSip(ctx, determina(ente.id, 'del-ko', { profileCode: 'delibera' }), 'test');
-  t.equal(good.status, 'accepted');
-  t.equal(bad.status, 'accepted');
+  const determine = await ingestSip(ctx, determina(ente.id, 'det-ok'), 'test');
+  const delibere: number[] = [];
+  for (const key of ['del-1', 'del-2', 'del-ko', 'del-4', 'del-5']) {
+    const r = await ingestSip(ctx, determina(ente.id, key, { profileCode: 'delibera' }), 'test');
+    t.equal(r.status, 'accepted');
+    delibere.push(r.sipId!);
+  }
+  const bad = { sipId: delibere[2]! };
   // a PdV accepted before the ingest refused characters XML cannot carry: its index cannot be written
   const metadata = JSON.parse((await app.db.select().from(consSips).where(eq(consSips.id, bad.sipId!)).limit(1))[0]!.metadata) as Record<string, unknown>;
   await sqlRun(app.db, 'UPDATE cons_sips SET metadata = ? WHERE id = ?', JSON.stringify({ ...metadata, Oggetto: 'Delibera \u0001 di giunta' }), bad.sipId);
@@ -210,8 +214,9 @@ t.test('a PdA that cannot be made does not stop the ente\'s other PdA; the run r
     (e: unknown) => e,
   );
   t.ok(err instanceof PdaBatchesError, 'the failure is reported');
-  t.equal((err as PdaBatchesError).made, 1, 'the other PdA was made');
-  t.match((err as Error).message, new RegExp(`^1 PdA creati, 1 non riusciti: PdA di 1 documenti \\(PdV ${bad.sipId}–${bad.sipId}\\) non creato: .*caratteri non ammessi in XML`));
-  const inPda = await app.db.select({ sipId: consAipDocuments.sipId }).from(consAipDocuments);
-  t.same(inPda.map((r) => r.sipId), [good.sipId], 'the good document is in a PdA, the broken one waits');
+  // determine: 1 PdA; delibere [1,2,ko,4,5] → halves [1,2,ko] and [4,5] (a PdA) → [1,2] (a PdA) and [ko]
+  t.equal((err as PdaBatchesError).made, 3, 'the other PdA were made');
+  t.match((err as Error).message, new RegExp(`^3 PdA creati, 1 non riusciti: PdA di 1 documenti \\(PdV ${bad.sipId}–${bad.sipId}\\) non creato: .*caratteri non ammessi in XML`));
+  const inPda = (await app.db.select({ sipId: consAipDocuments.sipId }).from(consAipDocuments)).map((r) => r.sipId);
+  t.same(inPda.sort((a, b) => a - b), [determine.sipId!, ...delibere.filter((id) => id !== bad.sipId)].sort((a, b) => a - b), 'every other document is in a PdA, the broken one waits');
 });

@@ -30,7 +30,8 @@ import { raiseAlert } from './alerts.js';
 import type { ConservazioneCtx } from './context.js';
 import { romeDay, romeHour } from './dates.js';
 import { ingestSip, type IngestInput } from './ingest.js';
-import { buildPda, MAX_PDA_DOCUMENTS, PDA_CONCURRENCY } from './pda.js';
+import { buildPda, MAX_PDA_DOCUMENTS, PDA_CONCURRENCY, PdaIndexError } from './pda.js';
+import { PIndexInputError } from './pindex.js';
 import { consAipDocuments, consDailyRuns, consProfiles, consSips, consSourceLinks } from './schema.js';
 import { createHash } from 'node:crypto';
 import { affectedRows } from '../../db/client.js';
@@ -265,14 +266,24 @@ export async function archivePending(ctx: ConservazioneCtx, enteId: number, acto
   // does not stop the others (each is its own PdA); the failures are reported together after.
   let made = 0;
   const failures: string[] = [];
-  await forEachLimited(batches, PDA_CONCURRENCY, async (b) => {
+  const build = async (b: { profileId: number; sipIds: number[] }): Promise<void> => {
     try {
       await buildPda(ctx, { enteId, ...b, actor });
       made++;
     } catch (e) {
+      if (b.sipIds.length > 1 && (e instanceof PIndexInputError || e instanceof PdaIndexError)) {
+        // One document's data breaks the index (accepted before the ingest checked for it): the
+        // halves on their own, down to that document, so that the others are not held back
+        // night after night with it.
+        const half = Math.ceil(b.sipIds.length / 2);
+        await build({ profileId: b.profileId, sipIds: b.sipIds.slice(0, half) });
+        await build({ profileId: b.profileId, sipIds: b.sipIds.slice(half) });
+        return;
+      }
       failures.push(`PdA di ${b.sipIds.length} documenti (PdV ${b.sipIds[0]}–${b.sipIds[b.sipIds.length - 1]}) non creato: ${(e as Error).message}`);
     }
-  });
+  };
+  await forEachLimited(batches, PDA_CONCURRENCY, build);
   if (failures.length) throw new PdaBatchesError(made, failures);
   return made;
 }

@@ -64,6 +64,14 @@ export class PdaError extends Error {
   }
 }
 
+/** The PdA's index did not validate: something in its documents' data (a 500: they were accepted). */
+export class PdaIndexError extends PdaError {
+  override name = 'PdaIndexError';
+  constructor(message: string) {
+    super(message, 500);
+  }
+}
+
 type Ente = typeof enti.$inferSelect;
 type Profile = typeof consProfiles.$inferSelect;
 type Sip = typeof consSips.$inferSelect;
@@ -315,7 +323,7 @@ async function sealAndStore(ctx: ConservazioneCtx, input: SealInput): Promise<Pd
       ...(previous ? { previous: { pindexId: previous.urn, path: previous.urn, sha256: previous.indexSha256 } } : {}),
     };
     const built = docs.length >= OFF_THREAD_DOCUMENTS ? await buildIndexOffThread(index) : buildValidatedIndex(index);
-    if (!built.valid) throw new PdaError(`indice del PdA non conforme a SInCRO: ${built.errors.slice(0, 5).join('; ')}`, 500);
+    if (!built.valid) throw new PdaIndexError(`indice del PdA non conforme a SInCRO: ${built.errors.slice(0, 5).join('; ')}`);
     const indexBytes = built.bytes;
     const indexSha256 = built.sha256;
     const seal = await sealer.seal(indexBytes);

@@ -220,9 +220,10 @@ async function verifyRapporti(ctx: ConservazioneCtx, findings: VerifyFinding[]):
           .limit(PAGE);
     if (!events.length) return count;
     const sipIds = events.map((e) => Number(e.subject.slice('sip:'.length))).filter((n) => Number.isSafeInteger(n));
-    const present = new Set((await ctx.db.select({ sipId: consRdv.sipId }).from(consRdv).where(inArray(consRdv.sipId, sipIds))).map((r) => `sip:${r.sipId}`));
+    const present = new Set(sipIds.length ? (await ctx.db.select({ sipId: consRdv.sipId }).from(consRdv).where(inArray(consRdv.sipId, sipIds))).map((r) => `sip:${r.sipId}`) : []);
     for (const e of events) {
-      if (!present.has(e.subject)) findings.push({ kind: 'rdv_invalid', subject: e.subject, message: `manca il rapporto di versamento ${recordedRdv(e.details)?.urn ?? ''} registrato dall’evento n. ${e.seq} (riga cancellata)` });
+      const urn = recordedRdv(e.details)?.urn;
+      if (!present.has(e.subject)) findings.push({ kind: 'rdv_invalid', subject: e.subject, message: `manca il rapporto di versamento ${urn ? `${urn} ` : ''}registrato dall’evento n. ${e.seq} (riga cancellata)` });
     }
     cursor = events[events.length - 1]!.seq;
   }
