@@ -156,6 +156,9 @@ t.test('manuale (HTML and PDF) and the SAEL overview', async (t) => {
   for (const letter of 'abcdefghijkl') t.match(html.body, new RegExp(`<h2 id="[a-z-]+-titolo" class="h3">${letter}\\) `), `section ${letter})`);
   t.match(html.body, 'Mario Rossi', 'the sael_admin is named responsabile');
   t.match(html.body, `almeno una volta ogni ${app.config.conservazione.auditCycleDays} giorni`, 'the fixity cycle from the settings');
+  // the database this deployment runs on (the PostgreSQL pass runs this file on PostgreSQL)
+  t.match(html.body, app.config.databaseUrl ? 'Base dati: PostgreSQL' : 'Base dati: SQLite', 'the database from the settings');
+  t.notMatch(html.body, app.config.databaseUrl ? 'Base dati: SQLite' : 'Base dati: PostgreSQL');
 
   const pdf = await app.inject({ url: '/conservazione/manuale.pdf' });
   t.equal(pdf.statusCode, 200);

@@ -171,7 +171,7 @@ export async function buildManuale(ctx: ConservazioneCtx): Promise<Manuale> {
       blocks: [
         ul(
           'Applicazione: la piattaforma sael-pay (Node.js), un unico servizio per tutti gli enti, con interfacce web (Bootstrap Italia) e REST.',
-          'Base dati: SQLite, con il catalogo dei profili, dei PdV, dei rapporti di versamento, dei PdA, dei file e delle verifiche; le tabelle dei rapporti, del registro degli eventi e delle ancore rifiutano modifiche e cancellazioni.',
+          `Base dati: ${ctx.config.databaseUrl ? 'PostgreSQL (un server condiviso da tutti i processi della piattaforma)' : 'SQLite (un file sul server)'}, con il catalogo dei profili, dei PdV, dei rapporti di versamento, dei PdA, dei file e delle verifiche; le tabelle dei rapporti, del registro degli eventi e delle ancore rifiutano modifiche e cancellazioni.`,
           `Archivio dei file: ${storage}. Lo stesso contenuto è memorizzato una sola volta; non esiste alcuna funzione di modifica e l’unica cancellazione è quella dello scarto.`,
           `Firma e marca temporale: ${signer}; ${tsa}.`,
         ),
