@@ -1,13 +1,14 @@
 /**
  * The notifications pages in headless Chromium at 1280 and 390 px: the App IO simulator with a
  * citizen's messages (payment data, "Paga" leading to the notice), the citizen's preferences, the
- * ente's App IO service with "Prova la chiave", the helpdesk log. Each is checked with axe-core
+ * e-mails' unsubscribe link (asked, then done), the ente's App IO service with "Prova la chiave", the helpdesk log. Each is checked with axe-core
  * (WCAG 2.1 A/AA) and the layout checks; screenshots under test-output/e2e/.
  */
 import t from 'tap';
 import { eq } from 'drizzle-orm';
 import { demoUserFiscalCodes } from '../../src/modules/enti/demo-seed.js';
-import { enteIoServices } from '../../src/modules/notifications/schema.js';
+import { enteIoServices, notificationPreferences } from '../../src/modules/notifications/schema.js';
+import { users } from '../../src/modules/users/schema.js';
 import { upsertUser } from '../../src/modules/users/repository.js';
 import { loginAs } from '../helpers.js';
 import { chromiumAvailable, e2eSession, PAGE_WIDTHS } from '../e2e/browser.js';
@@ -57,6 +58,18 @@ t.test('notifications pages in Chromium', { skip: chromiumAvailable() ? false : 
     await page.waitForURL(/\/area-personale\/notifiche$/);
     t.ok(await page.getByText(/Ti abbiamo scritto a lucia\./).isVisible(), 'confirmation requested');
     await check('preferences-saved');
+
+    // The e-mails' unsubscribe link, once her address is confirmed: asked, then done.
+    const token = `disiscrizione-${width}-abcdefghijklmnop`;
+    const luciaId = (await app.db.select({ id: users.id }).from(users).where(eq(users.fiscalCode, lucia.fiscalCode)).limit(1))[0]!.id;
+    await app.db.update(notificationPreferences).set({ email: true, emailConfirmedAt: new Date().toISOString(), emailUnsubscribeToken: token }).where(eq(notificationPreferences.userId, luciaId));
+    await ctx.clearCookies();
+    await page.goto(`${base}/notifiche/disiscrizione?token=${token}`);
+    await check('unsubscribe');
+    await page.getByRole('button', { name: 'Non ricevere più le e-mail' }).click();
+    await page.getByText(/non riceverà più e-mail/).waitFor();
+    await check('unsubscribed');
+    t.equal((await app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, luciaId)).limit(1))[0]!.email, false, 'e-mails off');
 
     // The ente admin of Termoli: the App IO service, "Prova la chiave".
     await signIn(staff('ente_admin', '070078'));

@@ -28,7 +28,7 @@ import { users } from '../../src/modules/users/schema.js';
 import { pushSubscriptions } from '../../src/modules/events/schema.js';
 import { confirmEmail, savePreferences } from '../../src/modules/notifications/preferences.js';
 import { personalCheckChar } from '../../src/domain/fiscal-code.js';
-import { sqlGet } from '../../src/db/raw.js';
+import { sqlAll, sqlGet } from '../../src/db/raw.js';
 import { suiteDb } from '../suite-db.js';
 
 const port = await freePort();
@@ -281,6 +281,48 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   const notice = (await sqlGet(app.db, "SELECT subject, body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC")) as { subject: string; body: string };
   t.match(notice.subject, /Nuovo avviso di pagamento/);
   t.match(notice.body, new RegExp(pb.options[0]!.noticeNumber));
+
+  // The e-mail's foot: a link that turns the e-mails off without logging in.
+  const stored = (await app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, prefs.userId)).limit(1))[0]!;
+  t.match(stored.emailUnsubscribeToken, /^[A-Za-z0-9_-]{32}$/, 'a token made at the confirmation');
+  const off = /Per non ricevere più questi messaggi per e-mail: (http\S+\/notifiche\/disiscrizione\?token=(\S+))/.exec(notice.body);
+  t.ok(off, 'the unsubscribe link is in the e-mail');
+  t.equal(off![2], stored.emailUnsubscribeToken);
+  t.match(notice.body, `${base}/area-personale/notifiche`, 'and the choices page');
+  const offUrl = off![1]!.slice(base.length);
+  const ask = await app.inject({ method: 'GET', url: offUrl, headers: { accept: 'text/html' } });
+  t.equal(ask.statusCode, 200);
+  t.match(ask.body, 'a••••••@example.org', 'the address, masked');
+  t.match(ask.body, `action="/notifiche/disiscrizione?token=${stored.emailUnsubscribeToken}"`);
+  t.equal((await app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, prefs.userId)).limit(1))[0]!.email, true, 'opening the link (a prefetch) changes nothing');
+  t.equal((await app.inject({ method: 'GET', url: '/notifiche/disiscrizione?token=' + 'x'.repeat(32), headers: { accept: 'text/html' } })).statusCode, 404, 'an unknown token');
+  t.equal((await app.inject({ method: 'GET', url: '/notifiche/disiscrizione?token=corto', headers: { accept: 'text/html' } })).statusCode, 400, 'a malformed token');
+  // a mail client's one-click POST (RFC 8058): no session, no CSRF token
+  const oneClick = await app.inject({ method: 'POST', url: offUrl, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, payload: 'List-Unsubscribe=One-Click' });
+  t.equal(oneClick.statusCode, 200);
+  t.match(oneClick.body, /non riceverà più e-mail/);
+  const after = (await app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, prefs.userId)).limit(1))[0]!;
+  t.match(after, { email: false, emailAddress: 'antonio.diiorio@example.org', io: false }, 'e-mails off, the address kept, the other choices untouched');
+  t.ok(after.emailConfirmedAt, 'still confirmed: turning them on again needs no new link');
+  t.match((await app.inject({ method: 'GET', url: offUrl, headers: { accept: 'text/html' } })).body, /non riceve già più e-mail/, 'the link again: already off');
+  t.equal((await app.inject({ method: 'POST', url: offUrl, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, payload: '' })).statusCode, 200, 'idempotent');
+  const audits = await sqlAll<{ action: string }>(app.db, "SELECT action FROM audit_log WHERE action = 'notification_preferences.email_unsubscribe'");
+  t.equal(audits.length, 1, 'audited once');
+  const pc = await createTari(app, { debtor: debtor(ANTONIO!.fiscalCode, 'Antonio Di Iorio') });
+  clock = new Date(clock.getTime() + 60_000);
+  await app.notificationsTick(clock);
+  t.same(await rowsOf(`position:${await positionIdOf(pc.options[0]!.noticeNumber)}`), [], 'no e-mail any more');
+
+  // An address confirmed before the tokens existed gets one with its next e-mail.
+  await app.db.update(notificationPreferences).set({ email: true, emailUnsubscribeToken: null }).where(eq(notificationPreferences.userId, prefs.userId));
+  const pd = await createTari(app, { debtor: debtor(ANTONIO!.fiscalCode, 'Antonio Di Iorio') });
+  clock = new Date(clock.getTime() + 60_000);
+  await app.notificationsTick(clock);
+  const made = (await app.db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, prefs.userId)).limit(1))[0]!.emailUnsubscribeToken;
+  t.ok(made && made !== stored.emailUnsubscribeToken, 'a new token');
+  const latest = (await sqlGet(app.db, "SELECT body FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC")) as { body: string };
+  t.match(latest.body, new RegExp(pd.options[0]!.noticeNumber));
+  t.match(latest.body, `/notifiche/disiscrizione?token=${made}`, 'in its link');
   t.end();
 });
 

@@ -46,6 +46,7 @@ import { choicesFromCookies, choicesOfUser } from './citizen-choices.js';
 import { formatWhen } from './public-format.js';
 import { filterChoices, savedEventCards } from './public-queries.js';
 import { loadSharp } from './images.js';
+import { maskEmail } from '../../domain/mask-email.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ICON_SVG = path.join(ROOT, 'public', 'img', 'app-icon.svg');
@@ -97,7 +98,6 @@ interface PushBody {
 }
 
 const asIds = (v: string | string[] | undefined): number[] => [...new Set(([] as string[]).concat(v ?? []).map(Number))];
-const maskEmail = (email: string) => email.replace(/^(.)(.*)(@.*)$/, (_m, a: string, b: string, d: string) => `${a}${'•'.repeat(Math.min(b.length, 6))}${d}`);
 const b64uBytes = (s: string) => Buffer.from(s.replace(/=+$/, ''), 'base64url').length;
 
 /**

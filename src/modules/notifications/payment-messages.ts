@@ -163,8 +163,17 @@ export function toIoMessage(fiscalCode: string, m: NeutralMessage): Record<strin
   return { fiscal_code: fiscalCode, content };
 }
 
-export function toEmail(to: string, m: NeutralMessage): { to: string; subject: string; body: string } {
-  return { to, subject: m.subject, body: `${m.text}\n--\nPortale dei pagamenti del S.A.E.L. – messaggio automatico, non rispondere.\nPer non ricevere più questi messaggi: ${m.url.replace(/\/area-personale\/.*$/, '')}/area-personale/notifiche\n` };
+/** The e-mail of a message; its footer links the one-click unsubscribe (the address's token) and the choices page. */
+export function toEmail(to: string, m: NeutralMessage, unsubscribeToken: string): { to: string; subject: string; body: string } {
+  const portal = m.url.replace(/\/area-personale\/.*$/, '');
+  return {
+    to,
+    subject: m.subject,
+    body:
+      `${m.text}\n--\nPortale dei pagamenti del S.A.E.L. – messaggio automatico, non rispondere.\n` +
+      `Per non ricevere più questi messaggi per e-mail: ${portal}/notifiche/disiscrizione?token=${unsubscribeToken}\n` +
+      `Per scegliere come riceverli: ${portal}/area-personale/notifiche\n`,
+  };
 }
 
 export function toPush(m: NeutralMessage, tag: string): { title: string; body: string; url: string; tag: string } {

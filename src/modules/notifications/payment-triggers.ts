@@ -34,7 +34,7 @@ import {
   type NeutralMessage,
   type PositionInfo,
 } from './payment-messages.js';
-import { emailUsable, preferencesSync, type Preferences, DEFAULT_PREFERENCES } from './preferences.js';
+import { emailUsable, ensureUnsubscribeToken, preferencesSync, type Preferences, DEFAULT_PREFERENCES } from './preferences.js';
 import { notificationState, type NotificationKind } from './schema.js';
 import { auditLog } from '../../plugins/audit/schema.js';
 
@@ -106,6 +106,7 @@ async function recipientOf(db: DbLike, fiscalCode: string): Promise<Recipient> {
   const user = (await db.select({ id: users.id }).from(users).where(eq(users.fiscalCode, fc)).limit(1))[0];
   if (!user) return { fiscalCode: fc, userId: null, prefs: { ...DEFAULT_PREFERENCES }, pushSubscriptionIds: [] };
   const prefs = await preferencesSync(db, user.id);
+  if (emailUsable(prefs)) prefs.emailUnsubscribeToken = await ensureUnsubscribeToken(db, user.id, prefs);
   const subs = prefs.push
     ? await db.select({ id: pushSubscriptions.id }).from(pushSubscriptions).where(and(eq(pushSubscriptions.userId, user.id), eq(pushSubscriptions.payments, true)))
     : [];
@@ -120,8 +121,8 @@ export function rowsFor(r: Recipient, kind: NotificationKind, key: string, subje
   if (r.prefs.io && PERSON_FC.test(r.fiscalCode)) {
     rows.push({ ...base, channel: 'io', dedupeKey: `io:${key}`, recipient: r.fiscalCode, payload: toIoMessage(r.fiscalCode, m) });
   }
-  if (emailUsable(r.prefs)) {
-    rows.push({ ...base, channel: 'email', dedupeKey: `email:${key}`, recipient: r.prefs.emailAddress, payload: toEmail(r.prefs.emailAddress, m) });
+  if (emailUsable(r.prefs) && r.prefs.emailUnsubscribeToken) {
+    rows.push({ ...base, channel: 'email', dedupeKey: `email:${key}`, recipient: r.prefs.emailAddress, payload: toEmail(r.prefs.emailAddress, m, r.prefs.emailUnsubscribeToken) });
   }
   for (const id of r.pushSubscriptionIds) {
     rows.push({ ...base, channel: 'push', dedupeKey: `push:${key}:${id}`, recipient: String(id), payload: toPush(m, key.replace(/:/g, '-')) });

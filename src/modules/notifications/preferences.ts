@@ -1,10 +1,12 @@
 /**
  * A citizen's notification choices (`notification_preferences`; no row = the defaults: App IO on,
  * reminders on, e-mail and push off) and the e-mail double opt-in: the address is used only once
- * the citizen opened the confirmation link (token kept as its SHA-256, valid 48 hours).
+ * the citizen opened the confirmation link (token kept as its SHA-256, valid 48 hours). A confirmed
+ * address gets an unsubscribe token, in every e-mail's link to `/notifiche/disiscrizione`: opening
+ * it and confirming turns the e-mails off without logging in (`unsubscribeEmail`).
  */
 import crypto from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Db, DbLike } from '../../db/client.js';
 import { recordAudit } from '../../plugins/audit/index.js';
 import { notificationPreferences } from './schema.js';
@@ -16,6 +18,8 @@ export interface Preferences {
   emailConfirmedAt: string | null;
   /** A confirmation is pending for `emailAddress` until this instant. */
   emailConfirmExpiresAt: string | null;
+  /** The secret of the e-mails' unsubscribe link (made when the address is confirmed). */
+  emailUnsubscribeToken: string | null;
   push: boolean;
   reminders: boolean;
 }
@@ -26,6 +30,7 @@ export const DEFAULT_PREFERENCES: Preferences = Object.freeze({
   emailAddress: null,
   emailConfirmedAt: null,
   emailConfirmExpiresAt: null,
+  emailUnsubscribeToken: null,
   push: false,
   reminders: true,
 });
@@ -55,6 +60,7 @@ export async function preferencesSync(db: DbLike, userId: number): Promise<Prefe
     emailAddress: row.emailAddress,
     emailConfirmedAt: row.emailConfirmedAt,
     emailConfirmExpiresAt: row.emailConfirmExpiresAt,
+    emailUnsubscribeToken: row.emailUnsubscribeToken,
     push: row.push,
     reminders: row.reminders,
   };
@@ -97,10 +103,11 @@ export async function savePreferences(db: Db, userId: number, input: Preferences
         updatedAt: now.toISOString(),
       };
       if (!address) {
-        Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: null, emailConfirmExpiresAt: null });
+        Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: null, emailConfirmExpiresAt: null, emailUnsubscribeToken: null });
       } else if (!sameAddress || (!before.emailConfirmedAt && !confirmationRecent(before, now))) {
-        const token = crypto.randomBytes(24).toString('base64url');
-        Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: sha256(token), emailConfirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_MS).toISOString() });
+        const token = newToken();
+        // a new address: the old one's unsubscribe links stop working
+        Object.assign(values, { emailConfirmedAt: null, emailConfirmTokenHash: sha256(token), emailConfirmExpiresAt: new Date(now.getTime() + CONFIRM_TTL_MS).toISOString(), ...(sameAddress ? {} : { emailUnsubscribeToken: null }) });
         outcome = { confirm: { address, token } };
       }
       await tx.insert(notificationPreferences)
@@ -128,9 +135,51 @@ export async function confirmEmail(db: Db, token: string, now: Date): Promise<Co
       if (!row) return 'unknown';
       if (!row.emailConfirmExpiresAt || row.emailConfirmExpiresAt <= now.toISOString()) return 'expired';
       await tx.update(notificationPreferences)
-              .set({ emailConfirmedAt: now.toISOString(), emailConfirmTokenHash: null, emailConfirmExpiresAt: null, updatedAt: now.toISOString() })
+              .set({ emailConfirmedAt: now.toISOString(), emailConfirmTokenHash: null, emailConfirmExpiresAt: null, emailUnsubscribeToken: row.emailUnsubscribeToken ?? newToken(), updatedAt: now.toISOString() })
               .where(eq(notificationPreferences.userId, row.userId));
       await recordAudit(tx, { actor: `user:${row.userId}`, action: 'notification_preferences.email_confirmed', entity: 'user', entityId: row.userId });
       return 'confirmed';
+    });
+}
+
+const newToken = () => crypto.randomBytes(24).toString('base64url');
+
+/**
+ * The unsubscribe token of a confirmed address, made now for one confirmed before tokens existed
+ * (set only where still empty, so two processes agree on the one stored).
+ */
+export async function ensureUnsubscribeToken(db: DbLike, userId: number, p: Preferences): Promise<string> {
+  if (p.emailUnsubscribeToken) return p.emailUnsubscribeToken;
+  await db
+    .update(notificationPreferences)
+    .set({ emailUnsubscribeToken: newToken() })
+    .where(and(eq(notificationPreferences.userId, userId), isNull(notificationPreferences.emailUnsubscribeToken)));
+  const row = (await db.select({ t: notificationPreferences.emailUnsubscribeToken }).from(notificationPreferences).where(eq(notificationPreferences.userId, userId)).limit(1))[0];
+  return row!.t!;
+}
+
+/** The address an unsubscribe token belongs to, and whether e-mails are still on; undefined for an unknown token. */
+export async function unsubscribeTarget(db: DbLike, token: string): Promise<{ userId: number; emailAddress: string; on: boolean } | undefined> {
+  const row = (await db
+        .select({ userId: notificationPreferences.userId, emailAddress: notificationPreferences.emailAddress, email: notificationPreferences.email })
+        .from(notificationPreferences)
+        .where(eq(notificationPreferences.emailUnsubscribeToken, token))
+        .limit(1))[0];
+  return row?.emailAddress ? { userId: row.userId, emailAddress: row.emailAddress, on: row.email } : undefined;
+}
+
+/**
+ * The unsubscribe link confirmed: e-mails off for that citizen (the address stays, confirmed, so
+ * turning them on again from the personal area needs no new confirmation). Audited; idempotent.
+ */
+export async function unsubscribeEmail(db: Db, token: string, now: Date, audit: { actor: string; requestId?: string | null }): Promise<{ emailAddress: string } | undefined> {
+  return await db.transaction(async (tx) => {
+      const target = await unsubscribeTarget(tx, token);
+      if (!target) return undefined;
+      if (target.on) {
+        await tx.update(notificationPreferences).set({ email: false, updatedAt: now.toISOString() }).where(eq(notificationPreferences.userId, target.userId));
+        await recordAudit(tx, { actor: audit.actor, action: 'notification_preferences.email_unsubscribe', entity: 'user', entityId: target.userId, before: { email: true }, after: { email: false }, requestId: audit.requestId ?? null });
+      }
+      return { emailAddress: target.emailAddress };
     });
 }

@@ -4,6 +4,8 @@
  * service in demo mode, and serves:
  * - `/area-personale/notifiche` (citizen): channels and reminders, e-mail with double opt-in, the
  *   last messages sent; `/area-personale/notifiche/conferma` (the link of the confirmation e-mail);
+ *   `/notifiche/disiscrizione?token=…` (the link at the foot of every e-mail, no login: asks, then
+ *   a POST, also a mail client's one-click POST, turns the citizen's e-mails off);
  * - `/backoffice/enti/:enteId/app-io` (ente_admin of the ente, or the SAEL admin): the ente's IO
  *   service id and API key (stored encrypted, never shown again), "Prova la chiave";
  * - `/helpdesk/notifiche` (helpdesk, sael_admin): the log of what was sent, with filters.
@@ -26,7 +28,8 @@ import { getIoService, ioCredentials, MissingKeyError, saveIoService, seedDemoIo
 import { listNotificationLog, type LogFilter } from './log-queries.js';
 import { enqueueNotifications } from './outbox.js';
 import { initPaymentCursors } from './payment-triggers.js';
-import { confirmEmail, getPreferences, savePreferences, sha256 } from './preferences.js';
+import { confirmEmail, getPreferences, savePreferences, sha256, unsubscribeEmail, unsubscribeTarget } from './preferences.js';
+import { maskEmail } from '../../domain/mask-email.js';
 import { NOTIFICATION_CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES, notifications } from './schema.js';
 
 export const CHANNEL_LABELS: Record<string, string> = { io: 'App IO', email: 'E-mail', push: 'Web Push' };
@@ -181,6 +184,37 @@ export default async function routes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const result = await confirmEmail(app.db, request.body.token, ctx.now());
       return reply.code(result === 'confirmed' ? 200 : 400).page('notifications/confirm', { title: 'Conferma indirizzo e-mail', result, [result]: true });
+    },
+  );
+
+  // ------------------------------------------------------------ the e-mails' unsubscribe link (no login)
+
+  const unsubscribeQuery = { type: 'object', properties: { token: { type: 'string', pattern: '^[A-Za-z0-9_-]{20,64}$' } }, required: ['token'], additionalProperties: false } as const;
+  const UNSUBSCRIBE_NOT_FOUND = 'Collegamento per non ricevere più le e-mail non valido: usa quello dell’ultima e-mail ricevuta, oppure scegli i canali dall’area personale, pagina Notifiche.';
+  // GET only asks (mail scanners open links); the POST does it.
+  app.get<{ Querystring: { token: string } }>('/notifiche/disiscrizione', { schema: { querystring: unsubscribeQuery } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    const target = await unsubscribeTarget(app.db, request.query.token);
+    if (!target) throw new HttpError(404, UNSUBSCRIBE_NOT_FOUND);
+    return reply.page('notifications/unsubscribe', { title: 'E-mail sui pagamenti', email: maskEmail(target.emailAddress), already: !target.on, token: request.query.token });
+  });
+
+  // One click (RFC 8058 style): no session or CSRF token; the secret token in the URL is the
+  // authorisation, and turning the e-mails off is all it can do.
+  app.post<{ Querystring: { token: string } }>(
+    '/notifiche/disiscrizione',
+    {
+      config: { csrf: false },
+      schema: {
+        querystring: unsubscribeQuery,
+        body: { type: 'object', properties: { 'List-Unsubscribe': { type: 'string', maxLength: 40 }, _csrf: { type: 'string', maxLength: 200 } }, additionalProperties: false },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+      const done = await unsubscribeEmail(app.db, request.query.token, ctx.now(), auditContext(request));
+      if (!done) throw new HttpError(404, UNSUBSCRIBE_NOT_FOUND);
+      return reply.page('notifications/unsubscribe', { title: 'Non riceverai più e-mail sui pagamenti', email: maskEmail(done.emailAddress), done: true });
     },
   );
 
