@@ -82,11 +82,12 @@ t.test('alerts', async (t) => {
     const mail = await queued(app, ev, 'email');
     t.equal(mail.length, 1, 'only the confirmed address following every comune');
     t.equal(mail[0]!.dedupeKey, `email:event:${ev}:${mailAll}`);
-    const payload = JSON.parse(mail[0]!.payload) as { to: string; subject: string; body: string };
-    t.same(Object.keys(payload).sort(), ['body', 'subject', 'to']);
+    const payload = JSON.parse(mail[0]!.payload) as { to: string; subject: string; body: string; listUnsubscribe: string };
+    t.same(Object.keys(payload).sort(), ['body', 'listUnsubscribe', 'subject', 'to']);
     const sub = (await app.db.select().from(eventEmailSubscriptions).where(eq(eventEmailSubscriptions.id, mailAll)).limit(1))[0]!;
     t.equal(payload.to, sub.email);
     t.ok(payload.body.includes(`/eventi/avvisi/disiscrizione?token=${sub.unsubscribeToken}`), 'the e-mail carries its one-click unsubscribe link');
+    t.equal(payload.listUnsubscribe, `${app.config.publicUrl}/eventi/avvisi/disiscrizione?token=${sub.unsubscribeToken}`, 'and its List-Unsubscribe URL');
     t.ok(payload.body.includes(`/eventi/${ev}`));
     t.notOk([mailPending, mailGone, mailTl].some((id) => mail[0]!.dedupeKey.endsWith(`:${id}`)));
     t.ok((await app.db.select().from(events).where(eq(events.id, ev)).limit(1))[0]!.alertsQueuedAt, 'alerts_queued_at set');

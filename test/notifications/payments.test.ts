@@ -289,6 +289,8 @@ t.test('preferences: App IO off, e-mail with double opt-in', async (t) => {
   t.ok(off, 'the unsubscribe link is in the e-mail');
   t.equal(off![2], stored.emailUnsubscribeToken);
   t.match(notice.body, `${base}/area-personale/notifiche`, 'and the choices page');
+  const header = (await sqlGet(app.db, "SELECT list_unsubscribe AS u FROM mail_outbox WHERE to_address = 'antonio.diiorio@example.org' ORDER BY id DESC")) as { u: string };
+  t.equal(header.u, off![1], 'the same URL for the List-Unsubscribe headers (RFC 8058)');
   const offUrl = off![1]!.slice(base.length);
   const ask = await app.inject({ method: 'GET', url: offUrl, headers: { accept: 'text/html' } });
   t.equal(ask.statusCode, 200);

@@ -12,6 +12,7 @@ import { HttpError } from '../../plugins/errors.js';
 import { setFlash, takeFlash } from '../../plugins/sessions/flash.js';
 import { listEnti } from '../enti/repository.js';
 import { MAILING_JOB, registerMailingJob } from './mailing-job.js';
+import { maskEmail } from '../../domain/mask-email.js';
 import {
   addSubscription,
   createMailing,
@@ -210,7 +211,6 @@ export default async function mailingRoutes(app: FastifyInstance): Promise<void>
   });
 
   // ---------------------------------------------------------------- unsubscribe (public)
-  const maskEmail = (email: string) => email.replace(/^(.)(.*)(@.*)$/, (_m, a: string, b: string, d: string) => `${a}${'•'.repeat(Math.min(b.length, 6))}${d}`);
 
   app.get<{ Querystring: { token: string } }>('/referenti/disiscrizione', { schema: { querystring: tokenQuery } }, async (request, reply) => {
     const s = await subscriptionByToken(app.db, request.query.token);

@@ -70,10 +70,11 @@ export function pushPayload(ev: AlertEvent): PushPayload {
 }
 
 /** The alert e-mail of an event for one address, with its one-click unsubscribe link. */
-export function emailPayload(ev: AlertEvent, to: string, o: { publicUrl: string; provinceName: string; unsubscribeToken: string }): { to: string; subject: string; body: string } {
+export function emailPayload(ev: AlertEvent, to: string, o: { publicUrl: string; provinceName: string; unsubscribeToken: string }): { to: string; subject: string; body: string; listUnsubscribe: string } {
   const unsubscribeUrl = `${o.publicUrl}/eventi/avvisi/disiscrizione?token=${o.unsubscribeToken}`;
   return {
     to,
+    listUnsubscribe: unsubscribeUrl,
     subject: clip(`Nuovo evento a ${ev.enteName}: ${ev.title}`, 200),
     body: [
       `${ev.enteName} ha pubblicato un nuovo evento (${ev.categoryName}).`,
@@ -171,7 +172,7 @@ function queuedState(c: ReturnType<typeof outboxColumns>) {
 }
 
 /** The same for the confirmed e-mail subscriptions; each e-mail's JSON is built by the database (json_object, json_build_object) around its unsubscribe token. */
-async function queueEmailRange(db: Db, ev: AlertEvent, mail: { subject: string; before: string; after: string }, afterId: number, lastId: number, iso: string): Promise<number> {
+async function queueEmailRange(db: Db, ev: AlertEvent, mail: { subject: string; before: string; after: string; unsubscribeBefore: string }, afterId: number, lastId: number, iso: string): Promise<number> {
   const s = eventEmailSubscriptions;
   const c = outboxColumns(db, ev, iso);
   const rows = db
@@ -187,8 +188,8 @@ async function queueEmailRange(db: Db, ev: AlertEvent, mail: { subject: string; 
         subject: c.subject,
         payload:
           dialectOf(db) === 'postgres'
-            ? sql<string>`json_build_object('to', ${s.email}, 'subject', CAST(${mail.subject} AS TEXT), 'body', CAST(${mail.before} AS TEXT) || ${s.unsubscribeToken} || CAST(${mail.after} AS TEXT))::text`
-            : sql<string>`json_object('to', ${s.email}, 'subject', ${mail.subject}, 'body', ${mail.before} || ${s.unsubscribeToken} || ${mail.after})`,
+            ? sql<string>`json_build_object('to', ${s.email}, 'subject', CAST(${mail.subject} AS TEXT), 'body', CAST(${mail.before} AS TEXT) || ${s.unsubscribeToken} || CAST(${mail.after} AS TEXT), 'listUnsubscribe', CAST(${mail.unsubscribeBefore} AS TEXT) || ${s.unsubscribeToken})::text`
+            : sql<string>`json_object('to', ${s.email}, 'subject', ${mail.subject}, 'body', ${mail.before} || ${s.unsubscribeToken} || ${mail.after}, 'listUnsubscribe', ${mail.unsubscribeBefore} || ${s.unsubscribeToken})`,
         ...queuedState(c),
       }),
     )
@@ -247,8 +248,9 @@ export async function queueEventAlerts(ctx: Pick<EventsCtx, 'db' | 'config'>, ev
   const marker = '\u0000TOKEN\u0000';
   const sample = emailPayload(ev, '', { publicUrl: config.publicUrl, provinceName: config.provinceName, unsubscribeToken: marker });
   const [before, after] = sample.body.split(marker) as [string, string];
+  const unsubscribeBefore = sample.listUnsubscribe.slice(0, -marker.length); // the URL ends with the token
   for (let from = 0, last = await batchEnd(db, eventEmailSubscriptions, 0); last !== null; from = last, last = await batchEnd(db, eventEmailSubscriptions, from)) {
-    email += await queueEmailRange(db, ev, { subject: sample.subject, before, after }, from, last, iso);
+    email += await queueEmailRange(db, ev, { subject: sample.subject, before, after, unsubscribeBefore }, from, last, iso);
   }
   return { push, email };
 }

@@ -261,6 +261,8 @@ export const mailOutbox = sqliteTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     ticketId: integer('ticket_id').references(() => tickets.id, { onDelete: 'set null' }),
+    /** The one-click unsubscribe URL of a mail sent to a list (RFC 8058: List-Unsubscribe and List-Unsubscribe-Post headers). */
+    listUnsubscribe: text('list_unsubscribe'),
     sentAt: text('sent_at'),
     createdAt: createdAt(),
   },

@@ -164,15 +164,17 @@ export function toIoMessage(fiscalCode: string, m: NeutralMessage): Record<strin
 }
 
 /** The e-mail of a message; its footer links the one-click unsubscribe (the address's token) and the choices page. */
-export function toEmail(to: string, m: NeutralMessage, unsubscribeToken: string): { to: string; subject: string; body: string } {
+export function toEmail(to: string, m: NeutralMessage, unsubscribeToken: string): { to: string; subject: string; body: string; listUnsubscribe: string } {
   const portal = m.url.replace(/\/area-personale\/.*$/, '');
+  const listUnsubscribe = `${portal}/notifiche/disiscrizione?token=${unsubscribeToken}`;
   return {
     to,
     subject: m.subject,
     body:
       `${m.text}\n--\nPortale dei pagamenti del S.A.E.L. – messaggio automatico, non rispondere.\n` +
-      `Per non ricevere più questi messaggi per e-mail: ${portal}/notifiche/disiscrizione?token=${unsubscribeToken}\n` +
+      `Per non ricevere più questi messaggi per e-mail: ${listUnsubscribe}\n` +
       `Per scegliere come riceverli: ${portal}/area-personale/notifiche\n`,
+    listUnsubscribe,
   };
 }
 
