@@ -5,7 +5,7 @@
  * downloaded from the store hashes to its File/Hash in the index; cons_aips + cons_aip_documents +
  * event 'pda'; retention; a metadata change makes a linked new version; refusals.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { DOMParser } from '@xmldom/xmldom';
@@ -223,13 +223,18 @@ t.test('PdA: XSD-valid index, sealed, blobs hash to the index, new version linke
   t.equal((await app.db.select().from(consAips).where(eq(consAips.id, dr.aipId)).limit(1))[0]!.status, 'superseded');
 });
 
-t.test('an Oggetto whose 250th character is an emoji: the label is cut between code points and the index is XML', async (t) => {
+/** An app at a fixed instant, its first comune and the pagoPA receipt profile. */
+async function receiptsApp(t: Test) {
   const sdb = await suiteDb();
   const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', ...sdb.env }), { logger: false, backgroundWorkers: false, now: () => new Date('2026-06-10T08:00:00Z') });
   sdb.closeWith(t, app);
-  const ctx = app.conservazione;
   const ente = (await app.db.select().from(enti).where(eq(enti.kind, 'comune')).limit(1))[0]!;
   const profile = (await app.db.select().from(consProfiles).where(eq(consProfiles.code, 'ricevuta-pagopa')).limit(1))[0]!;
+  return { app, ctx: app.conservazione, ente, profile };
+}
+
+t.test('an Oggetto whose 250th character is an emoji: the label is cut between code points and the index is XML', async (t) => {
+  const { app, ctx, ente, profile } = await receiptsApp(t);
   const oggetto = `${'a'.repeat(249)}\u{1F389} e il resto`;
   const sipId = await insertAcceptedSip(ctx, {
     enteId: ente.id,
@@ -248,12 +253,7 @@ t.test('an Oggetto whose 250th character is an emoji: the label is cut between c
 });
 
 t.test('two PdA sealed at once, their indexes built on the index threads: distinct ids, both valid and sealed', async (t) => {
-  const sdb = await suiteDb();
-  const app = await buildApp(loadConfig({ DATA_DIR: tempDir(t), LOG_LEVEL: 'silent', ...sdb.env }), { logger: false, backgroundWorkers: false, now: () => new Date('2026-06-10T08:00:00Z') });
-  sdb.closeWith(t, app);
-  const ctx = app.conservazione;
-  const ente = (await app.db.select().from(enti).where(eq(enti.kind, 'comune')).limit(1))[0]!;
-  const profile = (await app.db.select().from(consProfiles).where(eq(consProfiles.code, 'ricevuta-pagopa')).limit(1))[0]!;
+  const { app, ctx, ente, profile } = await receiptsApp(t);
   const batch = async (from: number) => {
     const ids: number[] = [];
     for (let n = from; n < from + OFF_THREAD_DOCUMENTS; n++) {
