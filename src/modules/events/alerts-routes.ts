@@ -47,6 +47,7 @@ import { formatWhen } from './public-format.js';
 import { filterChoices, savedEventCards } from './public-queries.js';
 import { loadSharp } from './images.js';
 import { maskEmail } from '../../domain/mask-email.js';
+import { oneClickUnsubscribeBody, unsubscribeTokenQuery } from '../../plugins/unsubscribe-schemas.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ICON_SVG = path.join(ROOT, 'public', 'img', 'app-icon.svg');
@@ -62,7 +63,6 @@ const CONFIRM_NOT_FOUND = 'Collegamento di conferma non valido: controlla di ave
 const idList = { anyOf: [{ type: 'string', pattern: '^[0-9]{1,9}$' }, { type: 'array', maxItems: 200, items: { type: 'string', pattern: '^[0-9]{1,9}$' } }] } as const;
 const jsonIds = { type: 'array', maxItems: 200, uniqueItems: true, items: { type: 'integer', minimum: 1, maximum: 2_147_483_647 } } as const;
 const manageToken = { type: 'string', pattern: '^[A-Za-z0-9_-]{20,64}$' } as const;
-const tokenQuery = { type: 'object', properties: { token: { type: 'string', pattern: '^[A-Za-z0-9_-]{20,64}$' } }, required: ['token'], additionalProperties: false } as const;
 const confirmQuery = {
   type: 'object',
   properties: {
@@ -358,7 +358,7 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
     },
   );
 
-  app.get<{ Querystring: { token: string } }>('/eventi/avvisi/disiscrizione', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+  app.get<{ Querystring: { token: string } }>('/eventi/avvisi/disiscrizione', { schema: { querystring: unsubscribeTokenQuery } }, async (request, reply) => {
     const sub = await emailSubscriptionByUnsubscribeToken(app.db, request.query.token);
     if (!sub) throw new HttpError(404, UNSUBSCRIBE_NOT_FOUND);
     return reply.page('events/alerts-unsubscribe', {
@@ -376,8 +376,8 @@ export default async function alertsRoutes(app: FastifyInstance): Promise<void> 
     {
       config: { csrf: false },
       schema: {
-        querystring: tokenQuery,
-        body: { type: 'object', properties: { 'List-Unsubscribe': { type: 'string', maxLength: 40 }, _csrf: { type: 'string', maxLength: 200 } }, additionalProperties: false },
+        querystring: unsubscribeTokenQuery,
+        body: oneClickUnsubscribeBody,
       },
     },
     async (request, reply) => {

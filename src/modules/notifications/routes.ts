@@ -30,6 +30,7 @@ import { enqueueNotifications } from './outbox.js';
 import { initPaymentCursors } from './payment-triggers.js';
 import { confirmEmail, getPreferences, savePreferences, sha256, unsubscribeEmail, unsubscribeTarget } from './preferences.js';
 import { maskEmail } from '../../domain/mask-email.js';
+import { oneClickUnsubscribeBody, unsubscribeTokenQuery } from '../../plugins/unsubscribe-schemas.js';
 import { NOTIFICATION_CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES, notifications } from './schema.js';
 
 export const CHANNEL_LABELS: Record<string, string> = { io: 'App IO', email: 'E-mail', push: 'Web Push' };
@@ -189,10 +190,9 @@ export default async function routes(app: FastifyInstance): Promise<void> {
 
   // ------------------------------------------------------------ the e-mails' unsubscribe link (no login)
 
-  const unsubscribeQuery = { type: 'object', properties: { token: { type: 'string', pattern: '^[A-Za-z0-9_-]{20,64}$' } }, required: ['token'], additionalProperties: false } as const;
   const UNSUBSCRIBE_NOT_FOUND = 'Collegamento per non ricevere più le e-mail non valido: usa quello dell’ultima e-mail ricevuta, oppure scegli i canali dall’area personale, pagina Notifiche.';
   // GET only asks (mail scanners open links); the POST does it.
-  app.get<{ Querystring: { token: string } }>('/notifiche/disiscrizione', { schema: { querystring: unsubscribeQuery } }, async (request, reply) => {
+  app.get<{ Querystring: { token: string } }>('/notifiche/disiscrizione', { schema: { querystring: unsubscribeTokenQuery } }, async (request, reply) => {
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     const target = await unsubscribeTarget(app.db, request.query.token);
     if (!target) throw new HttpError(404, UNSUBSCRIBE_NOT_FOUND);
@@ -206,8 +206,8 @@ export default async function routes(app: FastifyInstance): Promise<void> {
     {
       config: { csrf: false },
       schema: {
-        querystring: unsubscribeQuery,
-        body: { type: 'object', properties: { 'List-Unsubscribe': { type: 'string', maxLength: 40 }, _csrf: { type: 'string', maxLength: 200 } }, additionalProperties: false },
+        querystring: unsubscribeTokenQuery,
+        body: oneClickUnsubscribeBody,
       },
     },
     async (request, reply) => {
